@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` (a full paper trading day) and `make test`.
+# Works on a fresh Linux/macOS machine with Python >= 3.11 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install workbook bench reliability clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/xlexec demo --dir demo
+
+test: $(STAMP)
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m pytest -q -p no:cacheprovider
+
+workbook: $(STAMP)
+	$(BIN)/xlexec workbook build
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) demo build *.egg-info

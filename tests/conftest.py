@@ -1,0 +1,36 @@
+"""Shared test setup. XLWINGS_LICENSE_KEY is set here (tests only) for xlwings' JSON-backed Book."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+GUIDE_TRADES = """# Date: 2025-10-30
+# Total Trades: 3
+# Portfolio Turnover: 18.5%
+# Portfolio Value: $100,000.00
+# Regime: Normal (Risk Multiplier: 1.0)
+# IC: 0.034
+# Kill Switch: ACTIVE
+# Safety Checks: PASSED
+symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est
+AAPL,buy,100,150.25,15025.00,0.0500,1.50,3.01,4.51
+MSFT,sell,50,380.50,19025.00,-0.0300,1.90,3.81,5.71
+GOOGL,buy,25,142.80,3570.00,0.0350,0.36,0.71,1.07
+"""
+
+
+@pytest.fixture
+def guide_trades_text() -> str:
+    return GUIDE_TRADES
+
+
+@pytest.fixture
+def guide_trades_path(tmp_path):
+    p = tmp_path / "live" / "2025-10-30" / "trades.csv"
+    p.parent.mkdir(parents=True)
+    p.write_text(GUIDE_TRADES)
+    return p

@@ -1,0 +1,182 @@
+"""The one broker interface every adapter implements (paper simulator, Alpaca, file brokers).
+
+Typed models in the spirit of alpaca-py: quantities in shares (whole), prices in $/share,
+money in $. ``side`` is ``"buy"`` or ``"sell"``. Order ``status`` uses Alpaca's vocabulary:
+new, accepted, pending_new, partially_filled, filled, canceled, expired, rejected,
+pending_cancel, done_for_day, replaced.
+
+Errors: :class:`OrderRejected` is a definitive "no" (nothing was created);
+:class:`BrokerUnavailable` means the outcome is unknown (timeout, 5xx, reset, garbled reply):
+the caller must ask the broker by client order id before sending again.
+:class:`DuplicateClientOrderId` means the broker already has that client order id.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel",
+                 "pending_replace", "accepted_for_bidding", "calculated", "held", "replaced"}
+FINAL_STATUSES = {"filled", "canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+
+
+class BrokerFault(Exception):
+    """Base of adapter errors."""
+
+
+class OrderRejected(BrokerFault):
+    def __init__(self, reason: str, status_code: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+class DuplicateClientOrderId(BrokerFault):
+    pass
+
+
+class BrokerUnavailable(BrokerFault):
+    """Outcome unknown: network error, timeout, 5xx, 429 after retries, malformed reply."""
+
+
+class NotSupported(BrokerFault):
+    pass
+
+
+@dataclass
+class OrderRequest:
+    symbol: str
+    side: str
+    qty: int
+    order_type: str = "limit"           # limit | market
+    limit_price: float | None = None    # $; None for market
+    time_in_force: str = "day"
+    client_order_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Order:
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: float
+    order_type: str
+    limit_price: float | None
+    status: str
+    filled_qty: float = 0.0
+    filled_avg_price: float | None = None
+    submitted_at: str | None = None
+    updated_at: str | None = None
+    reason: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, float(self.qty) - float(self.filled_qty or 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Fill:
+    """One execution (Alpaca account activity of type FILL)."""
+
+    id: str
+    order_id: str
+    symbol: str
+    side: str
+    qty: float
+    price: float
+    transaction_time: str
+    client_order_id: str = ""
+    commission: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Position:
+    symbol: str
+    qty: float
+    avg_entry_price: float
+    current_price: float | None = None
+    market_value: float | None = None
+
+
+@dataclass
+class Account:
+    cash: float
+    buying_power: float
+    portfolio_value: float
+    status: str = "ACTIVE"
+    currency: str = "USD"
+    trading_blocked: bool = False
+
+
+@dataclass
+class MarketClock:
+    timestamp: str
+    is_open: bool
+    next_open: str | None = None
+    next_close: str | None = None
+
+
+@dataclass
+class BrokerInfo:
+    name: str
+    paper: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Broker(abc.ABC):
+    """What xlexec needs from a broker. Every call has a bounded duration."""
+
+    name: str = "broker"
+    paper: bool = True
+
+    @abc.abstractmethod
+    def submit_order(self, req: OrderRequest) -> Order: ...
+
+    @abc.abstractmethod
+    def get_order(self, order_id: str) -> Order: ...
+
+    @abc.abstractmethod
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        """The order with that client order id, or None if the broker has none (404)."""
+
+    @abc.abstractmethod
+    def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]: ...
+
+    @abc.abstractmethod
+    def cancel_order(self, order_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def cancel_all(self) -> list[str]:
+        """One request; returns the ids the broker accepted to cancel."""
+
+    @abc.abstractmethod
+    def positions(self) -> list[Position]: ...
+
+    @abc.abstractmethod
+    def account(self) -> Account: ...
+
+    @abc.abstractmethod
+    def clock(self) -> MarketClock: ...
+
+    @abc.abstractmethod
+    def fills(self, day: str) -> list[Fill]:
+        """Every fill of ``day`` (YYYY-MM-DD), all pages."""
+
+    def close(self) -> None:  # pragma: no cover - optional
+        pass

@@ -1,0 +1,70 @@
+"""``xlexec``: one subcommand per script of the guide; every Excel button has its twin here.
+
+Exit codes: 0 ok, 1 refused / REJECT / something not done, 2 unusable input or config
+(one line on stderr naming file, row and column; never a traceback), 3 day locked.
+Each area registers its subcommands from ``xlexec/commands/<area>.py`` (``register(sub, common)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import XlexecError
+
+# area modules, in the order of the day
+AREAS = ["validate", "convert", "execution", "reconcile", "tca", "workbook", "demo"]
+COMMANDS = ["validate", "approve", "convert", "submit", "status", "cancel-all", "reconcile",
+            "tca", "monthly", "compare-positions", "sync-positions", "pnl", "kill-switch-report",
+            "workbook", "button", "demo"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=None,
+                        help="config file (default: ./config.yaml when present, else built-in defaults)")
+    p = argparse.ArgumentParser(prog="xlexec", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"xlexec {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for area in AREAS:
+        try:
+            mod = importlib.import_module(f"xlexec.commands.{area}")
+        except ModuleNotFoundError as e:
+            if e.name != f"xlexec.commands.{area}":
+                raise
+            continue
+        mod.register(sub, common)
+    return p
+
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from .context import Context
+    ctx = None
+    try:
+        ctx = Context.load(getattr(args, "config", None), getattr(args, "user", None))
+        rc = args.func(args, ctx)
+        return int(rc or 0)
+    except XlexecError as e:
+        msg = " ".join(str(e).split())
+        print(f"xlexec {args.command}: error: {msg}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"xlexec {args.command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Configuration: ``config.yaml`` (the guide's ``execution:`` block and more) into typed models.
+
+* Unknown keys and wrong types are errors naming the key path (``execution.max_daily_trades``).
+* ``${ENV_VAR}`` anywhere in a string value is replaced from the environment (an unset
+  variable becomes empty, so a paper-only setup needs no keys).
+* Secrets (API keys, tokens, account ids) are ``SecretStr``: they never print, and a literal
+  secret written into the file (instead of ``${ENV_VAR}``) is refused.
+* Relative paths (``live_dir``) resolve against the current directory.
+
+Units: ``*_usd`` in $, ``*_bps`` in basis points, ``*_pct`` as fractions (0.10 = 10%).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .errors import ConfigError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SECRET_KEYS = {"api_key", "api_secret", "refresh_token", "secret_key"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class AlpacaConfig(_Model):
+    api_key: SecretStr = SecretStr("")
+    api_secret: SecretStr = SecretStr("")
+    paper: bool = True
+    base_url: str = "https://paper-api.alpaca.markets"
+    data_url: str | None = None
+
+
+class IbkrConfig(_Model):
+    host: str = "localhost"
+    port: int = 7497
+    client_id: int = 1
+    account_id: SecretStr = SecretStr("")
+
+
+class TdConfig(_Model):
+    client_id: SecretStr = SecretStr("")
+    refresh_token: SecretStr = SecretStr("")
+    account_id: SecretStr = SecretStr("")
+
+
+class PaperBrokerConfig(_Model):
+    """The built-in simulator. Deterministic: same orders + quotes -> same fills."""
+
+    starting_cash: float = 100_000.0
+    commission_bps: float | None = None  # None -> costs_bps
+    commission_min_usd: float = 0.0
+    slippage_bps: float | None = None  # None -> slippage_bps; adverse, capped at the limit
+    participation: float = 1.0  # fraction of the displayed bid/ask size that can fill
+
+
+class ChaseConfig(_Model):
+    enabled: bool = False
+    step: float = Field(0.05, gt=0)  # $ per move
+    minutes: int = Field(15, gt=0)
+    max_moves: int = Field(3, ge=0)
+
+
+class ExecutionConfig(_Model):
+    enabled: bool = True
+    broker: Literal["alpaca", "ibkr", "td", "paper"] = "paper"
+    paper_trading: bool = True
+    max_order_size_usd: float = Field(10_000.0, gt=0)
+    max_daily_trades: int = Field(50, gt=0)
+    require_human_approval: bool = True
+    default_order_type: Literal["limit", "market", "stop_limit"] = "limit"
+    order_timeout_minutes: int = Field(30, ge=0)
+    retry_failed_orders: bool = False
+    price_collar_pct: float | None = Field(0.05, ge=0)  # vs latest quote mid; None = off
+    buying_power_buffer: float = Field(0.05, ge=0, lt=1)
+    rate_limit_per_min: int = Field(200, gt=0)
+    request_timeout_seconds: float = Field(10.0, gt=0)
+    max_concurrency: int = Field(4, gt=0)
+    chase: ChaseConfig = ChaseConfig()
+    alpaca: AlpacaConfig = AlpacaConfig()
+    ibkr: IbkrConfig = IbkrConfig()
+    td: TdConfig = TdConfig()
+    paper: PaperBrokerConfig = PaperBrokerConfig()
+
+
+class ValidationConfig(_Model):
+    """Thresholds of ``xlexec validate`` (the guide's defaults)."""
+
+    max_trade_pct: float = 0.10
+    max_position_pct: float = 0.15
+    max_sector_pct: float = 0.30
+    top_k: int = 20
+    position_count_tolerance: int = 5
+    price_warn_pct: float = 0.02
+    price_fail_pct: float = 0.10
+    quote_stale_minutes: float = 15
+    turnover_warn: float = 0.30
+    turnover_fail: float = 0.35
+    turnover_header_tolerance: float = 0.01
+    max_cost_pct: float = 0.005
+    high_cost_trade_usd: float = 50.0
+    min_trade_usd: float = 500.0
+    notional_tolerance_usd: float = 0.01
+    cost_tolerance_usd: float = 0.01
+    ic_pass: float = 0.02
+    ic_fail: float = 0.01
+    regime_multiplier_min: float = 0.0
+    regime_multiplier_max: float = 1.5
+    earnings_window_days: int = 1
+    max_adv_pct: float = 0.05
+
+
+class Config(_Model):
+    live_dir: Path = Path("live")
+    costs_bps: float = Field(1.0, ge=0)
+    slippage_bps: float = Field(2.0, ge=0)
+    user: str | None = None  # default approver/operator name; else the OS user
+    execution: ExecutionConfig = ExecutionConfig()
+    validation: ValidationConfig = ValidationConfig()
+
+    source: str = Field("<built-in defaults>", exclude=True)
+
+    def day_dir(self, day: str) -> Path:
+        return self.live_dir / day
+
+
+def _interpolate(node: Any, path: str, secrets_literal: list[str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            key = f"{path}.{k}" if path else str(k)
+            if str(k) in SECRET_KEYS and isinstance(v, str) and v and not _ENV.fullmatch(v.strip()):
+                secrets_literal.append(key)
+            out[k] = _interpolate(v, key, secrets_literal)
+        return out
+    if isinstance(node, list):
+        return [_interpolate(v, f"{path}[{i}]", secrets_literal) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        return _ENV.sub(lambda m: os.environ.get(m.group(1), ""), node)
+    return node
+
+
+def _fmt_loc(loc: tuple) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts[-1:] = [f"{parts[-1]}[{p}]"] if parts else [f"[{p}]"]
+        else:
+            parts.append(str(p))
+    return ".".join(parts)
+
+
+def config_from_dict(data: dict | None, source: str = "<dict>", base_dir: Path | None = None) -> Config:
+    """Validate a raw mapping (as read from YAML) into a :class:`Config`."""
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(data).__name__}")
+    literal: list[str] = []
+    data = _interpolate(data, "", literal)
+    if literal:
+        raise ConfigError(
+            f"{source}: {literal[0]} holds a literal secret; never commit keys next to code: "
+            f"write it as ${{ENV_VAR}} (e.g. ${{ALPACA_API_KEY}}) and set the variable"
+        )
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = _fmt_loc(tuple(err.get("loc", ())))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(f"{source}: {loc}: {msg}") from None
+    base = base_dir or Path.cwd()
+    if not cfg.live_dir.is_absolute():
+        cfg.live_dir = (base / cfg.live_dir).resolve()
+    cfg.source = source
+    return cfg
+
+
+def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) -> Config:
+    """Load ``path``; with ``None``, ``./config.yaml`` when present, else built-in defaults."""
+    cwd = Path(cwd or Path.cwd())
+    if path is None:
+        candidate = cwd / "config.yaml"
+        if not candidate.exists():
+            return config_from_dict({}, "<built-in defaults>", cwd)
+        path = candidate
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" row {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{p}:{where}: YAML error: {problem}") from None
+    return config_from_dict(data, str(p), cwd)
+
+
+def secret_values(cfg: Config) -> list[str]:
+    """Every non-empty secret in ``cfg`` (for redaction of outputs)."""
+    ex = cfg.execution
+    vals = [ex.alpaca.api_key, ex.alpaca.api_secret, ex.ibkr.account_id, ex.td.client_id,
+            ex.td.refresh_token, ex.td.account_id]
+    return [v.get_secret_value() for v in vals if v.get_secret_value()]

@@ -1,0 +1,163 @@
+"""A realistic, deterministic trading day for the demo and the tests.
+
+About 25 US large caps, a $100,000 portfolio (about 90% invested), current positions, a model's
+``trades.csv`` with the guide's header, quotes a few minutes old, closing prices, reference data
+(sector, ADV), one corporate event (an ex-dividend date), one order the paper broker will not fill
+(its quote has moved above the buy limit) and one that fills only partly (thin displayed size).
+Everything derives from a seeded generator: same date, same files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from .csvio import atomic_write_csv
+from .trades import Trades, TradesHeader, write_trades
+
+NY = ZoneInfo("America/New_York")
+
+# symbol, sector, approx price ($), ADV (shares)
+UNIVERSE = [
+    ("AAPL", "Technology", 270.10, 52_000_000), ("MSFT", "Technology", 525.40, 21_000_000),
+    ("NVDA", "Technology", 201.30, 180_000_000), ("AMZN", "Consumer Discretionary", 224.20, 45_000_000),
+    ("GOOGL", "Communication Services", 274.60, 33_000_000), ("META", "Communication Services", 751.40, 13_000_000),
+    ("BRK.B", "Financials", 481.20, 4_200_000), ("JPM", "Financials", 309.70, 9_000_000),
+    ("V", "Financials", 344.90, 6_500_000), ("UNH", "Health Care", 361.50, 11_000_000),
+    ("XOM", "Energy", 115.30, 16_000_000), ("JNJ", "Health Care", 189.80, 8_000_000),
+    ("PG", "Consumer Staples", 150.10, 7_000_000), ("MA", "Financials", 559.80, 3_000_000),
+    ("HD", "Consumer Discretionary", 380.20, 3_600_000), ("CVX", "Energy", 155.40, 8_500_000),
+    ("LLY", "Health Care", 829.90, 3_400_000), ("ABBV", "Health Care", 224.70, 6_000_000),
+    ("PEP", "Consumer Staples", 145.20, 6_800_000), ("KO", "Consumer Staples", 68.90, 14_000_000),
+    ("COST", "Consumer Staples", 930.50, 2_100_000), ("WMT", "Consumer Staples", 100.40, 17_000_000),
+    ("BAC", "Financials", 52.30, 38_000_000), ("CSCO", "Technology", 72.10, 19_000_000),
+    ("ORCL", "Technology", 250.80, 12_000_000),
+]
+
+
+@dataclass
+class SampleDay:
+    date: str
+    trades: Trades
+    positions: pd.DataFrame
+    quotes: pd.DataFrame
+    closes: pd.DataFrame
+    events: pd.DataFrame
+    reference: pd.DataFrame
+    unfilled_symbol: str
+    partial_symbol: str
+    cash: float  # $ not invested at signal prices = starting cash of the paper broker
+
+
+def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed: int = 20251030,
+             costs_bps: float = 1.0, slippage_bps: float = 2.0) -> SampleDay:
+    rng = np.random.default_rng(seed)
+    syms = [u[0] for u in UNIVERSE]
+    prices = np.array([u[2] for u in UNIVERSE]) * (1 + rng.normal(0, 0.004, len(UNIVERSE)))
+    prices = np.round(prices, 2)
+    price = dict(zip(syms, prices))
+
+    # current book: 20 names at ~4.4% each (~88% invested, ~12% cash)
+    held = syms[:20]
+    pos_sh = {s: int(round(portfolio_value * 0.044 / price[s])) for s in held}
+    cost = {s: round(price[s] * (1 + rng.normal(-0.03, 0.04)), 2) for s in held}
+    positions = pd.DataFrame({"symbol": held, "shares": [float(pos_sh[s]) for s in held],
+                              "avg_cost": [cost[s] for s in held]})
+    invested = float(sum(pos_sh[s] * price[s] for s in held))
+    pv = portfolio_value
+
+    # the model: sell out of 2 names, trim 3, add to 3, buy 2 new names (~3.5% each)
+    plan = []
+    for s in held[18:20]:
+        plan.append((s, "sell", pos_sh[s]))
+    for s in held[3:6]:
+        plan.append((s, "sell", max(1, int(pos_sh[s] * 0.3))))
+    for s in held[8:11]:
+        plan.append((s, "buy", max(1, int(round(pv * 0.012 / price[s])))))
+    for s in syms[20:22]:
+        plan.append((s, "buy", int(round(pv * 0.035 / price[s]))))
+    rows = []
+    for s, side, sh in plan:
+        notional = round(sh * price[s], 2)
+        w = round((1 if side == "buy" else -1) * notional / pv, 4)
+        c = round(notional * costs_bps / 1e4, 2)
+        sl = round(notional * slippage_bps / 1e4, 2)
+        rows.append({"symbol": s, "side": side, "shares": float(sh), "price": float(price[s]),
+                     "notional": notional, "weight_change": w, "commission_est": c,
+                     "slippage_est": sl, "total_cost_est": round(c + sl, 2)})
+    df = pd.DataFrame(rows)
+    df.index = pd.RangeIndex(10, 10 + len(df), name="row")
+    total = df["notional"].sum()
+    est = df["total_cost_est"].sum()
+    turnover = total / pv
+    header = TradesHeader({
+        "Date": date,
+        "Total Trades": str(len(df)),
+        "Buy Orders": str(int((df["side"] == "buy").sum())),
+        "Sell Orders": str(int((df["side"] == "sell").sum())),
+        "Total Notional": f"${total:,.2f}",
+        "Estimated Costs": f"${est:,.2f} ({est / total * 100:.2f}% of notional)",
+        "Portfolio Turnover": f"{turnover * 100:.1f}%",
+        "Portfolio Value": f"${pv:,.2f}",
+        "Regime": "Normal (Risk Multiplier: 1.0)",
+        "IC": "0.034",
+        "Kill Switch": "ACTIVE",
+        "Safety Checks": "PASSED",
+    })
+    trades = Trades(df, header, f"live/{date}/trades.csv")
+
+    # quotes at 09:31 New York, 1-cent-ish spreads around a price that drifted a little
+    d = dt.date.fromisoformat(date)
+    ts = dt.datetime.combine(d, dt.time(9, 31), NY).astimezone(dt.timezone.utc)
+    drift = 1 + rng.normal(0, 0.0015, len(syms))
+    mids = prices * drift
+    unfilled = syms[21]              # a new buy whose quote ran away (+1.5%): the limit rests
+    partial = syms[20]               # a new buy with thin displayed size: fills partly
+    mids[syms.index(unfilled)] = price[unfilled] * 1.015
+    spread = np.maximum(0.01, np.round(mids * 0.0002, 2))
+    bid = np.round(mids - spread / 2, 2)
+    ask = np.round(mids + spread / 2, 2)
+    quotes = pd.DataFrame({"symbol": syms, "bid": bid, "ask": ask, "last": np.round(mids, 2),
+                           "timestamp": [ts.isoformat()] * len(syms),
+                           "bid_size": [5000.0] * len(syms), "ask_size": [5000.0] * len(syms)})
+    part_qty = int(df.loc[df["symbol"] == partial, "shares"].iloc[0])
+    quotes.loc[quotes["symbol"] == partial, "ask_size"] = float(max(1, part_qty // 2))
+    # buys must cross: limit = signal price, so make sure ask <= signal price for the others
+    for i, s in enumerate(syms):
+        if s in set(df.loc[df["side"] == "buy", "symbol"]) and s != unfilled:
+            if ask[i] > price[s]:
+                quotes.loc[i, "ask"] = price[s]
+                quotes.loc[i, "bid"] = round(price[s] - 0.02, 2)
+                quotes.loc[i, "last"] = round(price[s] - 0.01, 2)
+        if s in set(df.loc[df["side"] == "sell", "symbol"]):
+            if bid[i] < price[s]:
+                quotes.loc[i, "bid"] = price[s]
+                quotes.loc[i, "ask"] = round(price[s] + 0.02, 2)
+                quotes.loc[i, "last"] = round(price[s] + 0.01, 2)
+    closes = pd.DataFrame({"symbol": syms, "close": np.round(mids * (1 + rng.normal(0.001, 0.006, len(syms))), 2)})
+    events = pd.DataFrame({"symbol": [syms[9]], "date": [date], "event": ["ex_dividend"]})
+    reference = pd.DataFrame({"symbol": syms, "sector": [u[1] for u in UNIVERSE],
+                              "adv_shares": [float(u[3]) for u in UNIVERSE]})
+    return SampleDay(date, trades, positions, quotes, closes, events, reference, unfilled, partial,
+                     round(pv - invested, 2))
+
+
+def write_day(day: SampleDay, live_dir: str | Path, *, positions: bool = True) -> dict[str, Path]:
+    """Write the day's inputs under ``live_dir`` (atomic writes). Returns name -> path."""
+    live = Path(live_dir)
+    dd = live / day.date
+    out = {
+        "trades": write_trades(day.trades, dd / "trades.csv"),
+        "quotes": atomic_write_csv(dd / "quotes.csv", day.quotes, {"bid": 2, "ask": 2, "last": 2}),
+        "closes": atomic_write_csv(dd / "closes.csv", day.closes, {"close": 2}),
+        "events": atomic_write_csv(live / "events.csv", day.events),
+        "reference": atomic_write_csv(live / "reference.csv", day.reference),
+    }
+    if positions:
+        out["positions"] = atomic_write_csv(live / "current_positions.csv", day.positions, {"avg_cost": 2})
+    return out
