@@ -13,10 +13,15 @@ def quotes(**over):
     return q
 
 
+import datetime as _dt
+
+MORNING = lambda: _dt.datetime(2025, 10, 30, 14, 0, tzinfo=_dt.timezone.utc)  # 10:00 New York
+
+
 def broker(tmp_path, **kw):
     seed = pd.DataFrame({"symbol": ["MSFT"], "shares": [10.0], "avg_cost": [190.0]})
     return PaperBroker(tmp_path / "pb.sqlite", quotes=quotes(), day="2025-10-30", commission_bps=1,
-                       slippage_bps=2, starting_cash=10_000, seed_positions=seed, **kw)
+                       slippage_bps=2, starting_cash=10_000, seed_positions=seed, now_fn=MORNING, **kw)
 
 
 def test_limit_buy_fills_with_slippage_capped_at_limit(tmp_path):
@@ -63,7 +68,7 @@ def test_duplicate_client_order_id_and_persistence(tmp_path):
     with pytest.raises(DuplicateClientOrderId):
         b.submit_order(OrderRequest("AAPL", "buy", 1, "limit", 101, client_order_id="same"))
     b.close()
-    again = PaperBroker(tmp_path / "pb.sqlite", quotes=quotes(), day="2025-10-30")
+    again = PaperBroker(tmp_path / "pb.sqlite", quotes=quotes(), day="2025-10-30", now_fn=MORNING)
     assert again.get_order_by_client_id("same").id == o.id
     assert again.get_order_by_client_id("nope") is None
     assert {p.symbol for p in again.positions()} == {"AAPL", "MSFT"}
@@ -80,3 +85,13 @@ def test_clock_uses_nyse_calendar(tmp_path):
     assert broker(tmp_path).clock().is_open is True  # Thursday 2025-10-30
     hol = PaperBroker(tmp_path / "h.sqlite", day="2025-12-25")
     assert hol.clock().is_open is False
+
+
+def test_day_orders_expire_at_the_close(tmp_path):
+    import datetime as dt
+    now = [dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)]  # 10:00 New York
+    b = PaperBroker(tmp_path / "pb.sqlite", quotes=quotes(), day="2025-10-30", now_fn=lambda: now[0])
+    o = b.submit_order(OrderRequest("AAPL", "buy", 10, "limit", 99.0, client_order_id="c1"))
+    assert b.get_order(o.id).status == "new"
+    now[0] = dt.datetime(2025, 10, 30, 20, 1, tzinfo=dt.timezone.utc)  # 16:01 New York
+    assert b.get_order(o.id).status == "expired" and b.list_orders("open") == []

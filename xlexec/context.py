@@ -19,6 +19,7 @@ from .journal import Journal, current_user
 class Context:
     config: Config
     user: str = field(default_factory=current_user)
+    fixed_now: dt.datetime | None = None  # pins the clock (demo, tests); else XLEXEC_NOW, else real
     _journal: Journal | None = None
 
     @classmethod
@@ -34,6 +35,8 @@ class Context:
         return self.config.live_dir / day
 
     def now(self) -> dt.datetime:
+        if self.fixed_now is not None:
+            return self.fixed_now
         pinned = os.environ.get("XLEXEC_NOW")
         if pinned:
             t = dt.datetime.fromisoformat(pinned)

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,14 @@ def _nyse():
     return xcals.get_calendar("XNYS")
 
 
+def _default_now() -> dt.datetime:
+    pinned = os.environ.get("XLEXEC_NOW")
+    if pinned:
+        t = dt.datetime.fromisoformat(pinned)
+        return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def _round_tick(price: float, up: bool) -> float:
     tick = 0.01 if price >= 1 else 0.0001
     n = price / tick
@@ -56,8 +65,9 @@ class PaperBroker(Broker):
     def __init__(self, path: str | Path, *, quotes: pd.DataFrame | None = None, day: str | None = None,
                  commission_bps: float = 1.0, commission_min_usd: float = 0.0, slippage_bps: float = 2.0,
                  participation: float = 1.0, starting_cash: float = 100_000.0,
-                 seed_positions: pd.DataFrame | None = None):
+                 seed_positions: pd.DataFrame | None = None, now_fn=None):
         self.path = Path(path)
+        self.now_fn = now_fn or _default_now
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.day = day
         self.quotes = {} if quotes is None else {r.symbol: r for r in quotes.itertuples(index=False)}
@@ -85,7 +95,7 @@ class PaperBroker(Broker):
 
     @classmethod
     def for_config(cls, cfg, live_dir, *, quotes: pd.DataFrame | None = None, day: str | None = None,
-                   seed_positions: pd.DataFrame | None = None) -> "PaperBroker":
+                   seed_positions: pd.DataFrame | None = None, now_fn=None) -> "PaperBroker":
         live_dir = Path(live_dir)
         if quotes is None and day is not None and (live_dir / day / "quotes.csv").exists():
             from ..inputs import read_quotes
@@ -100,7 +110,7 @@ class PaperBroker(Broker):
                    commission_min_usd=p.commission_min_usd,
                    slippage_bps=cfg.slippage_bps if p.slippage_bps is None else p.slippage_bps,
                    participation=p.participation, starting_cash=p.starting_cash,
-                   seed_positions=seed_positions)
+                   seed_positions=seed_positions, now_fn=now_fn)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _tx(self):
@@ -214,17 +224,34 @@ class PaperBroker(Broker):
         o.status = "filled" if o.filled_qty >= o.qty else "partially_filled"
         o.updated_at = t
 
+    def _expire_if_closed(self) -> None:
+        """After the session close of ``day`` (by the clock), open DAY orders expire."""
+        if not self.day:
+            return
+        cal = _nyse()
+        ts = pd.Timestamp(self.day)
+        if not (cal.first_session <= ts <= cal.last_session) or not cal.is_session(ts):
+            return
+        if pd.Timestamp(self.now_fn()) >= cal.session_close(ts):
+            self.expire_day()
+
     def get_order(self, order_id: str) -> Order:
+        self._expire_if_closed()
         r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
         if r is None:
             raise OrderRejected(f"order {order_id} not found", 404)
         return self._load(r[0])
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        self._expire_if_closed()
         r = self._con.execute("SELECT body FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone()
         return None if r is None else self._load(r[0])
 
     def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
+        self._expire_if_closed()
+        return self._list(status, after)
+
+    def _list(self, status: str = "all", after: str | None = None) -> list[Order]:
         out = [self._load(b) for (b,) in self._con.execute("SELECT body FROM orders ORDER BY seq")]
         if status == "open":
             out = [o for o in out if o.status in OPEN_STATUSES]
@@ -236,7 +263,10 @@ class PaperBroker(Broker):
 
     def cancel_order(self, order_id: str) -> None:
         with self._tx():
-            o = self.get_order(order_id)
+            r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
+            if r is None:
+                raise OrderRejected(f"order {order_id} not found", 404)
+            o = self._load(r[0])
             if o.status not in OPEN_STATUSES:
                 raise OrderRejected(f"order is already {o.status}", 422)
             o.status = "canceled"
@@ -245,7 +275,7 @@ class PaperBroker(Broker):
     def cancel_all(self) -> list[str]:
         with self._tx():
             ids = []
-            for o in self.list_orders("open"):
+            for o in self._list("open"):
                 o.status = "canceled"
                 self._save(o)
                 ids.append(o.id)
@@ -255,7 +285,7 @@ class PaperBroker(Broker):
         """End of session: DAY orders still open expire (what a real broker does at the close)."""
         with self._tx():
             ids = []
-            for o in self.list_orders("open"):
+            for o in self._list("open"):
                 o.status = "expired"
                 self._save(o)
                 ids.append(o.id)

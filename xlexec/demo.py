@@ -1,0 +1,222 @@
+"""``xlexec demo``: a full trading day on the built-in paper broker, no keys needed.
+
+It drives the very commands an operator would run (``xlexec validate``, ``approve``, ``convert``,
+``submit``, ``status``, ``reconcile``, ``tca``, ``monthly``) in-process on a generated day, so
+the demo and the headless day are the same code path. The clock is pinned (09:40 New York for
+the morning steps, 16:05 after the close), which makes the day reproducible; every step is
+idempotent, so running the demo twice duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from .errors import XlexecError
+
+NY = ZoneInfo("America/New_York")
+
+
+@dataclass
+class Step:
+    name: str
+    command: list[str]
+    rc: int
+    data: dict | None = None
+    stderr: str = ""
+
+
+@dataclass
+class DemoResult:
+    dir: Path
+    day: str
+    steps: list[Step] = field(default_factory=list)
+    workbook: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(s.rc in (0,) or s.name in ("submit",) and s.rc == 0 for s in self.steps)
+
+
+def _pinned(day: str, hh: int, mm: int) -> str:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(
+        dt.timezone.utc).isoformat()
+
+
+@contextlib.contextmanager
+def _env(**kv):
+    old = {k: os.environ.get(k) for k in kv}
+    os.environ.update({k: v for k, v in kv.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    from .cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(argv)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def _json(text: str) -> dict | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        # tolerate a progress line before the JSON object
+        start = text.find("{")
+        return json.loads(text[start:]) if start >= 0 else None
+
+
+def write_demo_config(directory: Path, cash: float, base: dict | None = None) -> Path:
+    cfg = dict(base or {})
+    cfg["live_dir"] = "live"
+    cfg.setdefault("user", "demo")
+    ex = dict(cfg.get("execution") or {})
+    ex["broker"] = "paper"
+    ex["paper_trading"] = True
+    paper = dict(ex.get("paper") or {})
+    paper["starting_cash"] = cash
+    ex["paper"] = paper
+    cfg["execution"] = ex
+    path = directory / "config.yaml"
+    from .csvio import atomic_write_text
+    atomic_write_text(path, "# written by `xlexec demo`: the demo day's configuration\n" +
+                      yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, echo=print,
+             build_workbook: bool = True) -> DemoResult:
+    """Run the whole day under ``directory`` and return what each step did."""
+    from . import sample
+    from .fills import fills_from_broker, write_fills_csv
+    from .broker import get_broker
+    from .context import Context
+    from .journal import Journal
+
+    d = Path(directory).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    res = DemoResult(d, day)
+    s = sample.make_day(day)
+    live = d / "live"
+    dd = live / day
+    first_run = not (dd / "trades.csv").exists()
+    cfg_path = write_demo_config(d, s.cash)
+    sample.write_day(s, live, positions=not (live / "current_positions.csv").exists())
+    # reruns start from the day's opening positions, kept as a backup when they were accepted
+    opening = live / f"current_positions.{day}.bak.csv"
+    positions_file = opening if opening.exists() else live / "current_positions.csv"
+    trades = str(dd / "trades.csv")
+    base = ["--config", str(cfg_path)]
+
+    def step(name: str, args: list[str], *, when: str, ok=(0,)) -> Step:
+        with _env(XLEXEC_NOW=when):
+            rc, out, err = _run(args[:1] + base + args[1:])
+        st = Step(name, ["xlexec", *args], rc, _json(out) if "--json" in args else None, err.strip())
+        res.steps.append(st)
+        if rc not in ok:
+            raise XlexecError(f"demo step {name} failed (exit {rc}): {err.strip() or out.strip()[:300]}")
+        return st
+
+    cwd = os.getcwd()
+    os.chdir(d)
+    try:
+        morning, close = _pinned(day, 9, 40), _pinned(day, 16, 5)
+        v = step("validate", ["validate", trades, "--json"], when=morning, ok=(0, 1))
+        rec = v.data["decision"]
+        decision = {"APPROVE": "APPROVED", "CONDITIONAL": "CONDITIONAL", "REJECT": "APPROVED"}[rec]
+        approve = ["approve", trades, "--by", "demo", "--decision", decision,
+                   "--reason", f"demo day: validation recommends {rec}"]
+        if rec == "REJECT":
+            approve.append("--override")
+        with _env(XLEXEC_NOW=morning):
+            cfg = Context.load(cfg_path).config
+        from .approvals import find_approval
+        from .orders import orders_from_trades, orders_sha256
+        from .trades import read_trades
+        t = read_trades(trades)
+        orders = orders_from_trades(t, default_order_type=cfg.execution.default_order_type, date=day)
+        if find_approval(cfg.live_dir, day, orders_sha256(orders)) is None:
+            step("approve", approve, when=morning)
+        step("convert", ["convert", trades, "--broker", "ibkr"], when=morning)
+        step("submit", ["submit", trades, "--json"], when=morning)
+        step("status", ["status", "--date", day, "--json"], when=close)
+        # fills: pulled from the broker after the close, as an operator would download them
+        with _env(XLEXEC_NOW=close):
+            broker = get_broker(cfg, cfg.live_dir, day=day)
+            fills = fills_from_broker(broker.fills(day), day)
+            broker.close()
+        write_fills_csv(dd / "broker_fills.csv", fills)
+        step("reconcile", ["reconcile", "--trades", trades, "--fills", str(dd / "broker_fills.csv"),
+                           "--current-positions", str(positions_file), "--json", "--accept"],
+             when=close, ok=(0, 1))
+        step("tca", ["tca", str(dd), "--json"], when=close)
+        step("monthly", ["monthly", "--month", day[:7], "--json"], when=close)
+        if build_workbook:
+            with _env(XLEXEC_NOW=close):
+                from .excel.render import render_workbook
+                ctx = Context.load(cfg_path)
+                try:
+                    res.workbook = render_workbook(ctx, day, d / f"xlexec_{day}.xlsx")
+                finally:
+                    ctx.close()
+    finally:
+        os.chdir(cwd)
+    return res
+
+
+def summary(res: DemoResult) -> str:
+    by = {s.name: s for s in res.steps}
+    lines = [f"xlexec demo — trading day {res.day} on the built-in paper broker", ""]
+    v = by.get("validate")
+    if v and v.data:
+        counts = v.data.get("summary", {})
+        lines.append(f"  validate   {v.data['decision']}  ({_counts(counts)})")
+    if "approve" in by:
+        lines.append("  approve    recorded for user 'demo'")
+    else:
+        lines.append("  approve    already recorded (rerun)")
+    sub = by.get("submit")
+    if sub and sub.data:
+        lines.append(f"  submit     sent {sub.data.get('sent', 0)}, already at broker "
+                     f"{sub.data.get('already_sent', 0)}, refused {sub.data.get('refused', 0)}")
+    r = by.get("reconcile")
+    if r and r.data:
+        lines.append(f"  reconcile  executed {r.data.get('trades_executed')}/{r.data.get('trades_recommended')}, "
+                     f"breaks {len(r.data.get('breaks', []))}, slippage {r.data.get('slippage_bps_avg')} bps avg")
+    t = by.get("tca")
+    if t and t.data:
+        tot = t.data.get("total", {})
+        lines.append(f"  tca        total cost ${tot.get('usd')}  ({tot.get('pct_notional')}% of notional)")
+    lines += ["", f"  files      {res.dir / 'live' / res.day}"]
+    if res.workbook:
+        lines.append(f"  workbook   {res.workbook}")
+    return "\n".join(lines)
+
+
+def _counts(summary: dict) -> str:
+    parts = []
+    for k in ("fail", "warn", "pass"):
+        for key in (k, f"n_{k}", f"{k}s"):
+            if key in summary:
+                parts.append(f"{summary[key]} {k}")
+                break
+    return ", ".join(parts) or "see validation.json"
