@@ -103,13 +103,13 @@ __all__ = [
     "decompress",
     "decrypt_data",
     "document_module_names",
+    "find_soffice",
     "macro_names",
     "make_xlsm",
     "make_xlsm_from_modules",
-    "find_soffice",
+    "normalize_module_source",
     "run_macro_libreoffice",
     "workbook_sheet_names",
-    "normalize_module_source",
     "write_compound_file",
 ]
 
@@ -938,7 +938,7 @@ def _set_workbook_codename(xml: str, codename: str) -> str:
     new = f'<{prefix}workbookPr codeName="{codename}"/>'
     anchor = None
     for local in ("fileSharing", "fileVersion"):
-        am = re.search(r"<(?:[\w.-]+:)?" + local + r"(?=[\s/>])[^>]*?(/>|>.*?</(?:[\w.-]+:)?" + local + ">)", xml, re.S)
+        am = re.search(r"<(?:[\w.-]+:)?" + local + r"(?=[\s/>])[^>]*?(/>|>.*?</(?:[\w.-]+:)?" + local + ">)", xml, re.DOTALL)
         if am:
             anchor = am.end()
             break
@@ -1050,7 +1050,26 @@ def make_xlsm(
 
     changed: dict[str, bytes] = {}
 
-    # [Content_Types].xml
+    # workbook relationships: reuse an existing vbaProject relationship's target
+    rels_name = _rels_path(wb_part)
+    rels = files[rels_name].decode("utf-8")
+    existing = _relationships(rels)
+    vba_rel = next((r for r in existing if r.get("Type") == _REL_VBA), None)
+    if vba_rel is not None:
+        vba_part = _resolve(wb_part, vba_rel["Target"])
+    else:
+        vba_part = posixpath.join(posixpath.dirname(wb_part), "vbaProject.bin")
+        ids = {r.get("Id") for r in existing}
+        n = 1
+        while f"rId{n}" in ids:
+            n += 1
+        r_prefix = _prefix_of(rels, "Relationships")
+        close = rels.rindex("</" + r_prefix + "Relationships>")
+        target = posixpath.relpath(vba_part, posixpath.dirname(wb_part))
+        rel = f'<{r_prefix}Relationship Id="rId{n}" Type="{_REL_VBA}" Target="{target}"/>'
+        changed[rels_name] = (rels[:close] + rel + rels[close:]).encode("utf-8")
+
+    # [Content_Types].xml: macro-enabled workbook type + an Override for the binary
     ct = files["[Content_Types].xml"].decode("utf-8")
     wb_partname = "/" + wb_part
     for m in _tag_re("Override").finditer(ct):
@@ -1061,29 +1080,14 @@ def make_xlsm(
             break
     else:
         raise ValueError("[Content_Types].xml has no Override for the workbook part")
-    vba_part = posixpath.join(posixpath.dirname(wb_part), "vbaProject.bin")
-    ct = re.sub(r"<(?:[\w.-]+:)?Override(?=\s)[^>]*PartName=\"/" + re.escape(vba_part) + r"\"[^>]*/>", "", ct)
+    ct = _tag_re("Override").sub(
+        lambda m: "" if _attrs(m.group(0)).get("PartName", "").lower() == "/" + vba_part.lower() else m.group(0),
+        ct,
+    )
     ct_prefix = _prefix_of(ct, "Types")
     close = ct.rindex("</" + ct_prefix + "Types>")
     ct = ct[:close] + f'<{ct_prefix}Override PartName="/{vba_part}" ContentType="{_CT_VBA}"/>' + ct[close:]
     changed["[Content_Types].xml"] = ct.encode("utf-8")
-
-    # workbook relationships
-    rels_name = _rels_path(wb_part)
-    rels = files[rels_name].decode("utf-8")
-    existing = _relationships(rels)
-    if not any(r.get("Type") == _REL_VBA for r in existing):
-        ids = {r.get("Id") for r in existing}
-        n = 1
-        while f"rId{n}" in ids:
-            n += 1
-        r_prefix = _prefix_of(rels, "Relationships")
-        close = rels.rindex("</" + r_prefix + "Relationships>")
-        rel = f'<{r_prefix}Relationship Id="rId{n}" Type="{_REL_VBA}" Target="vbaProject.bin"/>'
-        rels = rels[:close] + rel + rels[close:]
-        changed[rels_name] = rels.encode("utf-8")
-    else:
-        vba_part = next(_resolve(wb_part, r["Target"]) for r in existing if r.get("Type") == _REL_VBA)
 
     # codeName attributes
     changed[wb_part] = _set_workbook_codename(files[wb_part].decode("utf-8"), workbook_codename).encode("utf-8")
@@ -1246,6 +1250,30 @@ def _basic_str(text: str) -> str:
     return text.replace('"', '""')
 
 
+def _run_soffice(cmd: list[str], timeout: float) -> tuple[int, str]:
+    """Run soffice in its own process group; kill the whole group on timeout."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # own process group: soffice (oosplash) + soffice.bin
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.communicate()
+        raise
+    return proc.returncode, out.decode("utf-8", errors="replace")
+
+
 def run_macro_libreoffice(
     doc_path: str | os.PathLike[str],
     macro: str,
@@ -1280,9 +1308,6 @@ def run_macro_libreoffice(
     crashes headless LibreOffice 7.4; a macro that must persist its changes
     should use ``ThisWorkbook.Close SaveChanges:=True`` (a direct store).
     """
-    import signal
-    import subprocess
-
     soffice = soffice or find_soffice()
     if not soffice:
         raise FileNotFoundError("LibreOffice (soffice) not found")
@@ -1296,9 +1321,23 @@ def run_macro_libreoffice(
 
     with tempfile.TemporaryDirectory(prefix="xlexec-lo-") as tmp:
         profile = Path(tmp, "profile")
-        basic = profile / "user" / "basic"
-        (basic / "Standard").mkdir(parents=True)
+        (profile / "user").mkdir(parents=True)
         (profile / "user" / "registrymodifications.xcu").write_text(_LO_REGISTRY, encoding="utf-8")
+        base_cmd = [
+            soffice,
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nolockcheck",
+            f"-env:UserInstallation={profile.as_uri()}",
+        ]
+        # 1) let LibreOffice initialise the fresh profile (on first start it
+        #    copies its preset Basic libraries over user/basic); our settings
+        #    in registrymodifications.xcu are kept.
+        _run_soffice([*base_cmd, "--terminate_after_init"], timeout)
+        # 2) install the runner as application Basic (library Standard)
+        basic = profile / "user" / "basic"
+        (basic / "Standard").mkdir(parents=True, exist_ok=True)
         (basic / "script.xlc").write_text(_LO_XLC, encoding="utf-8")
         (basic / "dialog.xlc").write_text(_LO_XLC, encoding="utf-8")
         (basic / "Standard" / "dialog.xlb").write_text(_LO_XLB.format(elements=""), encoding="utf-8")
@@ -1318,39 +1357,16 @@ def run_macro_libreoffice(
             'script:language="StarBasic">' + html.escape(code, quote=True) + "</script:module>\n",
             encoding="utf-8",
         )
-        cmd = [
-            soffice,
-            "--headless",
-            "--norestore",
-            "--nologo",
-            "--nolockcheck",
-            f"-env:UserInstallation={profile.as_uri()}",
-            "vnd.sun.star.script:Standard.XlexecRunner.Main?language=Basic&location=application",
-        ]
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # own process group, so a hung soffice can be killed whole
+        # 3) run it
+        returncode, out = _run_soffice(
+            [*base_cmd, "vnd.sun.star.script:Standard.XlexecRunner.Main?language=Basic&location=application"],
+            timeout,
         )
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-            proc.communicate()
-            raise
-        finally:
-            if proc.poll() is None:  # pragma: no cover - defensive
-                proc.kill()
-        output = out.decode("utf-8", errors="replace")
+        output = out
         status = status_path.read_text(errors="replace").strip() if status_path.exists() else ""
         if status != "OK":
             raise RuntimeError(
                 f"LibreOffice did not run {library}.{macro}: status={status or '(none)'!r}, "
-                f"exit code {proc.returncode}, output:\n{output}"
+                f"exit code {returncode}, output:\n{output}"
             )
         return output
