@@ -1,0 +1,165 @@
+"""The NYSE trading calendar (sessions, holidays, half days) from ``exchange_calendars``.
+
+No hand-written holiday list: the maintained ``XNYS`` calendar is built once per process
+(:func:`nyse`, cached) over 1990 .. ten years ahead, which covers every date a trades file or an
+event can carry. Dates go in as ``YYYY-MM-DD`` strings, ``datetime.date`` or pandas
+``Timestamp`` (a time of day is ignored); dates come out as ``YYYY-MM-DD`` strings, the way
+every other module names a day.
+
+A date outside the calendar's range raises :class:`ValueError` naming the range.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from functools import lru_cache
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+CALENDAR_NAME = "XNYS"
+START = "1990-01-01"
+
+DateLike = str | dt.date | dt.datetime | pd.Timestamp
+
+
+@lru_cache(maxsize=1)
+def nyse():
+    """The cached ``exchange_calendars`` XNYS calendar object."""
+    import exchange_calendars as xc
+
+    end = f"{dt.date.today().year + 10}-12-31"
+    with warnings.catch_warnings():  # the library's own pandas deprecation noise
+        warnings.simplefilter("ignore")
+        return xc.get_calendar(CALENDAR_NAME, start=START, end=end)
+
+
+@lru_cache(maxsize=1)
+def _sessions() -> np.ndarray:
+    """Session dates as sorted ``datetime64[D]``."""
+    return nyse().sessions.values.astype("datetime64[D]")
+
+
+@lru_cache(maxsize=1)
+def _early_closes() -> np.ndarray:
+    cal = nyse()
+    return np.asarray(cal.early_closes.values.astype("datetime64[D]"))
+
+
+def _day(date: DateLike) -> np.datetime64:
+    """Any date-like -> ``datetime64[D]`` (naive calendar day), range-checked."""
+    if isinstance(date, str):
+        try:
+            d = dt.date.fromisoformat(date.strip()[:10])
+        except ValueError:
+            raise ValueError(f"{date!r} is not a YYYY-MM-DD date") from None
+    elif isinstance(date, pd.Timestamp):
+        d = date.date()
+    elif isinstance(date, dt.datetime):
+        d = date.date()
+    elif isinstance(date, dt.date):
+        d = date
+    elif isinstance(date, np.datetime64):
+        return _check_range(date.astype("datetime64[D]"))
+    else:
+        raise ValueError(f"{date!r} is not a date")
+    return _check_range(np.datetime64(d.isoformat(), "D"))
+
+
+def _check_range(d: np.datetime64) -> np.datetime64:
+    s = _sessions()
+    if d < np.datetime64(START, "D") or d > s[-1]:
+        raise ValueError(f"{d} is outside the NYSE calendar's range ({START} .. {s[-1]})")
+    return d
+
+
+def _iso(d: np.datetime64) -> str:
+    return str(np.datetime64(d, "D"))
+
+
+def is_session(date: DateLike) -> bool:
+    """True when the NYSE trades on ``date`` (weekday, not a holiday)."""
+    d = _day(date)
+    s = _sessions()
+    i = np.searchsorted(s, d)
+    return bool(i < len(s) and s[i] == d)
+
+
+def is_half_day(date: DateLike) -> bool:
+    """True when ``date`` is a session that closes early (13:00 New York)."""
+    d = _day(date)
+    e = _early_closes()
+    i = np.searchsorted(e, d)
+    return bool(i < len(e) and e[i] == d)
+
+
+def next_session(date: DateLike) -> str:
+    """The first session strictly after ``date`` (``YYYY-MM-DD``)."""
+    d = _day(date)
+    s = _sessions()
+    i = np.searchsorted(s, d, side="right")
+    if i >= len(s):
+        raise ValueError(f"no NYSE session known after {_iso(d)}")
+    return _iso(s[i])
+
+
+def previous_session(date: DateLike) -> str:
+    """The last session strictly before ``date`` (``YYYY-MM-DD``)."""
+    d = _day(date)
+    s = _sessions()
+    i = np.searchsorted(s, d, side="left")
+    if i == 0:
+        raise ValueError(f"no NYSE session known before {_iso(d)}")
+    return _iso(s[i - 1])
+
+
+def sessions_between(a: DateLike, b: DateLike) -> list[str]:
+    """Sessions from ``a`` to ``b``, both included, in order (empty when ``b < a``)."""
+    da, db = _day(a), _day(b)
+    s = _sessions()
+    lo = np.searchsorted(s, da, side="left")
+    hi = np.searchsorted(s, db, side="right")
+    return [_iso(x) for x in s[lo:hi]]
+
+
+def trading_days_between(a: DateLike, b: DateLike) -> int:
+    """Signed count of sessions after ``a`` up to and including ``b``.
+
+    Thursday -> Friday = 1, Friday -> Monday = 1, a date to itself = 0; negative when ``b``
+    is before ``a`` (Monday -> Friday before = -1). Non-session endpoints work as expected
+    (Saturday -> Monday = 1).
+    """
+    return int(trading_days_offsets(a, [b])[0])
+
+
+def trading_days_offsets(a: DateLike, dates: Iterable[DateLike]) -> np.ndarray:
+    """Vectorised :func:`trading_days_between` of ``a`` to each of ``dates`` (int array)."""
+    da = _day(a)
+    arr = np.asarray(pd.to_datetime(pd.Series(list(dates), dtype=object)).values.astype("datetime64[D]"))
+    if len(arr) == 0:
+        return np.zeros(0, dtype=int)
+    for d in (arr.min(), arr.max()):
+        _check_range(d)
+    s = _sessions()
+    # number of sessions <= x
+    ca = np.searchsorted(s, da, side="right")
+    cb = np.searchsorted(s, arr, side="right")
+    return (cb - ca).astype(int)
+
+
+def session_close_utc(date: DateLike) -> pd.Timestamp:
+    """Close time (UTC) of the session ``date`` (16:00 New York, 13:00 on half days)."""
+    d = _day(date)
+    if not is_session(d):
+        raise ValueError(f"{_iso(d)} is not an NYSE session")
+    return nyse().session_close(pd.Timestamp(_iso(d)))
+
+
+def session_open_utc(date: DateLike) -> pd.Timestamp:
+    """Open time (UTC) of the session ``date`` (09:30 New York)."""
+    d = _day(date)
+    if not is_session(d):
+        raise ValueError(f"{_iso(d)} is not an NYSE session")
+    return nyse().session_open(pd.Timestamp(_iso(d)))
