@@ -154,7 +154,9 @@ def session_close_utc(date: DateLike) -> pd.Timestamp:
     d = _day(date)
     if not is_session(d):
         raise ValueError(f"{_iso(d)} is not an NYSE session")
-    return nyse().session_close(pd.Timestamp(_iso(d)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nyse().session_close(pd.Timestamp(_iso(d)))
 
 
 def session_open_utc(date: DateLike) -> pd.Timestamp:
@@ -162,4 +164,6 @@ def session_open_utc(date: DateLike) -> pd.Timestamp:
     d = _day(date)
     if not is_session(d):
         raise ValueError(f"{_iso(d)} is not an NYSE session")
-    return nyse().session_open(pd.Timestamp(_iso(d)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nyse().session_open(pd.Timestamp(_iso(d)))

@@ -89,9 +89,22 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
 def _tmp_for(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, _MODE)  # mkstemp makes 0600; a written file gets the usual permissions
+    except OSError:
+        pass
     return fd, Path(tmp)
 
 

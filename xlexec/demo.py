@@ -140,7 +140,8 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, echo=pr
     os.chdir(d)
     try:
         morning, close = _pinned(day, 9, 40), _pinned(day, 16, 5)
-        v = step("validate", ["validate", trades, "--json"], when=morning, ok=(0, 1))
+        v = step("validate", ["validate", trades, "--positions", str(positions_file), "--json"],
+                 when=morning, ok=(0, 1))
         rec = v.data["decision"]
         decision = {"APPROVE": "APPROVED", "CONDITIONAL": "CONDITIONAL", "REJECT": "APPROVED"}[rec]
         approve = ["approve", trades, "--by", "demo", "--decision", decision,
@@ -205,7 +206,9 @@ def summary(res: DemoResult) -> str:
     t = by.get("tca")
     if t and t.data:
         tot = t.data.get("total", {})
-        lines.append(f"  tca        total cost ${tot.get('usd')}  ({tot.get('pct_notional')}% of notional)")
+        pct = tot.get("pct_notional")
+        pct_s = f"{pct * 100:.3f}% of notional" if isinstance(pct, (int, float)) else "n/a"
+        lines.append(f"  tca        total cost ${tot.get('usd'):,.2f} ({pct_s}; positive = cost)")
     lines += ["", f"  files      {res.dir / 'live' / res.day}"]
     if res.workbook:
         lines.append(f"  workbook   {res.workbook}")

@@ -46,7 +46,7 @@ BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 """
 
 # Event kinds (payloads are JSON objects; money in $, quantities in shares)
-APPROVAL = "approval"          # key: date|orders_sha256|seq   payload: approvals row
+APPROVAL = "approval"          # key: date|orders_sha256|seq   payload: approvals row + canonical order lines
 INTENT = "order_intent"        # key: client_order_id           payload: order request
 ORDER = "order_update"         # key: coid|status|filled_qty    payload: broker order snapshot
 REFUSED = "order_refused"      # key: coid|reason-code          payload: {reason}
@@ -56,6 +56,7 @@ POSITIONS = "positions"        # key: day|kind|hash             payload: {positi
 KILL = "kill_switch"           # key: ts                        payload: report
 ACTION = "action"              # key: ts|name                   payload: {button, result}
 SLICE = "slice_schedule"       # key: parent id|day             payload: child + remaining
+DISCREPANCY = "discrepancy"    # key: day|line                  payload: {line} (discrepancies.log)
 
 
 def utc_now() -> str:

@@ -144,6 +144,10 @@ class Broker(abc.ABC):
 
     name: str = "broker"
     paper: bool = True
+    #: the adapter may be called from several threads at once (the engine then sends concurrently)
+    thread_safe: bool = False
+    #: the host orders go to, shown in the mode line of every submit
+    host: str = "local"
 
     @abc.abstractmethod
     def submit_order(self, req: OrderRequest) -> Order: ...

@@ -25,22 +25,16 @@ import json
 import math
 import os
 import sqlite3
-from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from .. import calendar as cal
 from .base import (Account, Broker, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected,
                    OrderRequest, Position, OPEN_STATUSES)
 
 NY = ZoneInfo("America/New_York")
-
-
-@lru_cache(maxsize=1)
-def _nyse():
-    import exchange_calendars as xcals
-    return xcals.get_calendar("XNYS")
 
 
 def _default_now() -> dt.datetime:
@@ -61,6 +55,7 @@ def _round_tick(price: float, up: bool) -> float:
 class PaperBroker(Broker):
     name = "paper"
     paper = True
+    thread_safe = False  # one SQLite connection: the engine sends to it from one thread
 
     def __init__(self, path: str | Path, *, quotes: pd.DataFrame | None = None, day: str | None = None,
                  commission_bps: float = 1.0, commission_min_usd: float = 0.0, slippage_bps: float = 2.0,
@@ -228,11 +223,13 @@ class PaperBroker(Broker):
         """After the session close of ``day`` (by the clock), open DAY orders expire."""
         if not self.day:
             return
-        cal = _nyse()
-        ts = pd.Timestamp(self.day)
-        if not (cal.first_session <= ts <= cal.last_session) or not cal.is_session(ts):
+        try:
+            if not cal.is_session(self.day):
+                return
+            close = cal.session_close_utc(self.day)
+        except ValueError:
             return
-        if pd.Timestamp(self.now_fn()) >= cal.session_close(ts):
+        if pd.Timestamp(self.now_fn()) >= close:
             self.expire_day()
 
     def get_order(self, order_id: str) -> Order:
@@ -307,15 +304,16 @@ class PaperBroker(Broker):
         return Account(cash=round(cash, 2), buying_power=round(cash, 2), portfolio_value=round(cash + mv, 2))
 
     def clock(self) -> MarketClock:
-        day = dt.date.fromisoformat(self.day) if self.day else dt.date.today()
-        cal = _nyse()
-        ts = pd.Timestamp(day)
-        in_range = cal.first_session <= ts <= cal.last_session
-        is_open = bool(in_range and cal.is_session(ts))
-        nxt = cal.date_to_session(ts, direction="next") if in_range else None
-        return MarketClock(timestamp=self._sim_time(0), is_open=is_open,
-                           next_open=str(cal.session_open(nxt)) if nxt is not None else None,
-                           next_close=str(cal.session_close(nxt)) if nxt is not None else None)
+        """Open on the simulated day when it is an NYSE session (the simulator trades that day)."""
+        day = self.day or self.now_fn().date().isoformat()
+        try:
+            is_open = cal.is_session(day)
+            nxt = day if is_open else cal.next_session(day)
+            return MarketClock(timestamp=self._sim_time(0), is_open=is_open,
+                               next_open=cal.session_open_utc(nxt).isoformat(),
+                               next_close=cal.session_close_utc(nxt).isoformat())
+        except ValueError:
+            return MarketClock(timestamp=self._sim_time(0), is_open=False)
 
     def fills(self, day: str) -> list[Fill]:
         return [Fill(**json.loads(b)) for (b,) in

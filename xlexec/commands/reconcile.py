@@ -37,7 +37,7 @@ from ..positions import compare_positions, empty_positions
 from ..reconcile import ReconResult, reconcile
 from ..trades import read_trades
 
-DISCREPANCY = "discrepancy"  # journal kind: key day|line (dedupes discrepancies.log lines)
+from ..journal import DISCREPANCY  # noqa: E402  key day|line: dedupes discrepancies.log lines
 POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
 
 

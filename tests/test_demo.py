@@ -1,0 +1,113 @@
+"""The foundation's acceptance: `xlexec demo` runs a whole day, files have the guide's columns,
+a rerun duplicates nothing, and bad input is one line with exit code 2."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GUIDE_COLUMNS = {
+    "2025-10-30/trades.csv": "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
+    "2025-10-30/execution_log.csv": "date,symbol,side,shares,limit_price,fill_price,fill_time,order_id,commission,slippage,notes",
+    "2025-10-30/broker_fills.csv": "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id",
+    "2025-10-30/positions_after_recon.csv": "symbol,shares,avg_cost,current_value,weight,last_updated",
+    "2025-10-30/trades_ibkr.csv": "Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType,LmtPrice",
+    "current_positions.csv": "symbol,shares,avg_cost",
+    "trade_approvals.csv": "date,decision,reason,approver",
+}
+
+
+def header_of(path: Path) -> str:
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            return line
+    return ""
+
+
+def snapshot(live: Path) -> dict[str, str]:
+    return {str(p.relative_to(live)): p.read_text() for p in sorted(live.rglob("*"))
+            if p.is_file() and p.suffix in (".csv", ".log", ".json", ".txt")}
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("demo")
+    r = subprocess.run([sys.executable, "-m", "xlexec.cli", "demo", "--dir", str(d)],
+                       capture_output=True, text=True, timeout=600, cwd=d)
+    assert r.returncode == 0, r.stderr
+    return d, r.stdout
+
+
+def test_demo_writes_the_guides_files(demo_dir):
+    d, out = demo_dir
+    live = d / "live"
+    for rel, cols in GUIDE_COLUMNS.items():
+        p = live / rel
+        assert p.exists(), rel
+        assert header_of(p).startswith(cols), (rel, header_of(p))
+    assert (live / "discrepancies.log").read_text().strip()  # the unfilled and partial orders
+    assert "Reason:" in (live / "discrepancies.log").read_text()
+    tca = json.loads((live / "2025-10-30" / "tca.json").read_text())
+    assert set(tca) >= {"commission", "slippage", "opportunity", "total", "by_symbol", "shortfall"}
+    assert "validate" in out and "workbook" in out
+    wb = next(d.glob("xlexec_*.xls*"))
+    assert wb.stat().st_size > 0
+
+
+def test_demo_day_is_consistent(demo_dir):
+    d, _ = demo_dir
+    live = d / "live" / "2025-10-30"
+    recon = json.loads((live / "reconciliation.json").read_text())
+    assert recon["trades_recommended"] == 10
+    # one order rests unfilled (its quote ran away), one fills partly
+    assert [x["symbol"] for x in recon["not_executed"]] == ["WMT"]
+    assert [x["symbol"] for x in recon["partial"]] == ["COST"]
+    fills = list(csv.DictReader((live / "broker_fills.csv").open()))
+    planned = {r["symbol"] for r in csv.DictReader(
+        (line for line in (live / "trades.csv").open() if not line.startswith("#")))}
+    assert {f["symbol"] for f in fills} == planned - {"WMT"}
+    log = list(csv.DictReader((live / "execution_log.csv").open()))
+    assert len(log) == 10 and len({r["order_id"] for r in log}) == 10
+
+
+def test_rerun_duplicates_nothing(demo_dir):
+    d, _ = demo_dir
+    live = d / "live"
+    before = snapshot(live)
+    import sqlite3
+    n_orders = sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+    r = subprocess.run([sys.executable, "-m", "xlexec.cli", "demo", "--dir", str(d), "--no-workbook"],
+                       capture_output=True, text=True, timeout=600, cwd=d)
+    assert r.returncode == 0, r.stderr
+    after = snapshot(live)
+    assert after == before
+    assert sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0] == n_orders
+
+
+def test_malformed_trades_one_line_exit_2(tmp_path):
+    p = tmp_path / "trades.csv"
+    p.write_text("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+                 "AAPL,buy,100,150.25,15025.00,0.05,1.50,3.01,4.51\n"
+                 "MSFT,sell,fifty,380.50,19025.00,-0.03,1.90,3.81,5.71\n")
+    for cmd in (["validate", str(p)], ["convert", str(p), "--broker", "ibkr", "--draft"], ["submit", str(p)]):
+        r = subprocess.run([sys.executable, "-m", "xlexec.cli", *cmd], capture_output=True, text=True,
+                           timeout=120, cwd=tmp_path)
+        assert r.returncode == 2, (cmd, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in r.stderr
+        assert str(p) in lines[0] and "row 3" in lines[0] and "'shares'" in lines[0]
+
+
+def test_help_lists_every_guide_script():
+    r = subprocess.run([sys.executable, "-m", "xlexec.cli", "--help"], capture_output=True, text=True, timeout=60)
+    for name in ("validate", "approve", "convert", "submit", "status", "cancel-all", "reconcile", "tca",
+                 "monthly", "compare-positions", "sync-positions", "pnl", "kill-switch-report", "workbook",
+                 "demo"):
+        assert name in r.stdout, name
+        h = subprocess.run([sys.executable, "-m", "xlexec.cli", name, "--help"], capture_output=True,
+                           text=True, timeout=60)
+        assert h.returncode == 0 and "usage" in h.stdout.lower(), name
