@@ -368,6 +368,23 @@ class FakeAlpaca:
                     return 404, {"code": 40410000, "message": "order not found"}
                 if method == "GET":
                     return 200, self._public(o)
+                if method == "PATCH":  # replace: the remaining qty on a new order
+                    b = body or {}
+                    if o["status"] not in OPEN or o["status"] == "pending_cancel":
+                        return 422, {"code": 42210000, "message": "order is not replaceable"}
+                    coid = b.get("client_order_id")
+                    if coid and coid in self.by_coid:
+                        return 422, {"code": 40010001, "message": "client_order_id must be unique"}
+                    remaining = float(o["qty"]) - float(o["filled_qty"])
+                    new = self._create({"symbol": o["symbol"], "side": o["side"], "qty": b.get("qty") or remaining,
+                                        "type": o["type"], "time_in_force": b.get("time_in_force") or o["time_in_force"],
+                                        "limit_price": b.get("limit_price") or o["limit_price"],
+                                        "client_order_id": coid})
+                    o["status"] = "replaced"
+                    o["replaced_at"] = o["updated_at"] = _iso(self.now())
+                    o["replaced_by"] = new["id"]
+                    new["replaces"] = o["id"]
+                    return 200, self._public(new)
                 if method == "DELETE":
                     if o["status"] not in OPEN or o["status"] == "pending_cancel":
                         return 422, {"code": 42210000, "message": "order is not cancelable"}

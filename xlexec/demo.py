@@ -121,9 +121,11 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, echo=pr
     first_run = not (dd / "trades.csv").exists()
     cfg_path = write_demo_config(d, s.cash)
     sample.write_day(s, live, positions=not (live / "current_positions.csv").exists())
-    # reruns start from the day's opening positions, kept as a backup when they were accepted
-    opening = live / f"current_positions.{day}.bak.csv"
-    positions_file = opening if opening.exists() else live / "current_positions.csv"
+    # the positions the day starts from, kept in the day folder: reruns start from them too
+    positions_file = dd / "opening_positions.csv"
+    if not positions_file.exists():
+        from .csvio import atomic_write_bytes
+        atomic_write_bytes(positions_file, (live / "current_positions.csv").read_bytes())
     trades = str(dd / "trades.csv")
     base = ["--config", str(cfg_path)]
 

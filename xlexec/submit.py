@@ -40,7 +40,7 @@ buy 100 @ limit 150.25 filled 150.28 -> 3.00; sell 50 @ 380.50 filled 380.45 -> 
 
 **Test hook**: ``XLEXEC_CRASH_AT=<point>:<n>`` kills the process (SIGKILL) the n-th time it
 reaches ``<point>`` (``before_intent``, ``after_intent_before_send``,
-``after_send_before_response``); see :func:`crash_point`. Used by the crash tests only.
+``after_send_before_response``); see :func:`xlexec.faults.crash_point`. Used by the crash tests only.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -81,30 +80,8 @@ SEND_ATTEMPTS = 3
 
 
 # ---------------------------------------------------------------------------------------------
-# test hook
-_crash_counts: dict[str, int] = {}
-_crash_lock = threading.Lock()
-
-
-def crash_point(name: str) -> None:
-    """TEST HOOK: ``XLEXEC_CRASH_AT=<name>:<n>`` -> SIGKILL this process at the n-th pass here.
-
-    Lets the crash tests kill a real submit at a precise point (before the intent is journaled,
-    after it is journaled but before the request, after the request before its reply is
-    journaled). Does nothing unless the variable is set.
-    """
-    spec = os.environ.get("XLEXEC_CRASH_AT")
-    if not spec:
-        return
-    point, _, n = spec.partition(":")
-    if point != name:
-        return
-    with _crash_lock:
-        _crash_counts[name] = _crash_counts.get(name, 0) + 1
-        hit = _crash_counts[name] == int(n or 1)
-    if hit:
-        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
-        time.sleep(5)  # pragma: no cover - never returns
+# test hook: the shared one (xlexec.faults); kept importable as xlexec.submit.crash_point
+from .faults import crash_point  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +452,7 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
             orders, max_order_size_usd=ex.max_order_size_usd, max_daily_trades=ex.max_daily_trades,
             price_collar_pct=ex.price_collar_pct, buying_power=acct.buying_power,
             buying_power_buffer=ex.buying_power_buffer, quotes=quotes, restricted=restricted,
-            trades_used_today=len(intents), others=_others_live(jr, day, batch), known=known,
+            trades_used_today=sum(1 for p in intents.values() if not p.get("chase_of")), others=_others_live(jr, day, batch), known=known,
             fit_buying_power=fit_buying_power)
 
         results: dict[Any, dict] = {}
@@ -599,7 +576,7 @@ def execution_log_frame(jr: J.Journal, day: str) -> pd.DataFrame:
             fl = fills.get(coid) or fills.get(order_id) or []
             if fl:
                 commission = round(sum(float(f.get("commission") or 0) for f in fl), 2)
-                fill_time = max(str(f.get("fill_time") or "") for f in fl)
+                fill_time = _fill_time_ny(max(str(f.get("fill_time") or "") for f in fl))
             elif filled > 0:
                 fill_time = _fill_time_ny(snap.get("updated_at"))
         elif ref and ref.get("code") == "broker_rejected":
@@ -710,24 +687,56 @@ def _status_note(o: Order) -> str:
     return ""
 
 
-def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.DataFrame:
-    """Cancel orders of ``day`` still open ``order_timeout_minutes`` after submission.
+def chase_limit(limit: float, side: str, step: float) -> float:
+    """The next, more aggressive limit: buys up by ``step`` ($), sells down, on the tick."""
+    from .orders import round_to_tick
+    moved = limit + step if side == "buy" else limit - step
+    return round_to_tick(moved, side) if moved > 0 else limit
 
+
+def chase_client_order_id(root_coid: str, n: int) -> str:
+    """Deterministic id of the n-th chase replacement of ``root_coid`` (<= 128 chars)."""
+    return f"{root_coid[:120]}-c{n}"
+
+
+def _parse_ts(v) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.DataFrame:
+    """Cancel orders of ``day`` still open ``order_timeout_minutes`` after first submission, and
+    (when ``execution.chase.enabled``) chase open limits.
+
+    Chase: an order open ``chase.minutes`` since its last price gets its limit moved by
+    ``chase.step`` ($; buys up, sells down, on the tick), at most ``chase.max_moves`` times per
+    order; the remaining quantity goes on a replacement with the deterministic client order id
+    ``<root>-c<n>``, journaled as an intent (``chase_of`` = root) *before* the request, so a rerun
+    or crash never chases twice. The timeout counts from the root order's submission.
     Returns the actions taken (client_order_id, symbol, action, note). ``now`` is tz-aware UTC.
-    A timeout of 0 disables it. Limit chasing (``execution.chase``) is not implemented yet: when
-    enabled, each open order is reported with action ``chase_skipped``.
+    A timeout of 0 disables the cancel.
     """
     ex = ctx.config.execution
+    jr = ctx.journal()
     st = refresh_status(ctx, day, broker)
-    rec = _Recorder(ctx.journal(), day, ctx.user)
+    rec = _Recorder(jr, day, ctx.user)
+    intents = _day_intents(jr, day)
+    seen = jr.latest_orders(day)  # the broker's own timestamps
     actions = []
     open_ = st[st["status"].isin(OPEN_STATUSES) & (st["order_id"] != "")]
     for r in open_.itertuples(index=False):
-        try:
-            sub = dt.datetime.fromisoformat(str(r.submitted_at).replace("Z", "+00:00"))
-        except ValueError:
+        it = intents.get(r.client_order_id, {})
+        root = it.get("chase_of") or r.client_order_id
+        first = _parse_ts((seen.get(root) or {}).get("submitted_at") or r.submitted_at)
+        last = _parse_ts(r.submitted_at)
+        if first is None or last is None:
             continue
-        age_min = (now - sub).total_seconds() / 60.0
+        age_min = (now - first).total_seconds() / 60.0
+        since_move = (now - last).total_seconds() / 60.0
+        moves = sum(1 for p in intents.values() if p.get("chase_of") == root)
         if ex.order_timeout_minutes > 0 and age_min >= ex.order_timeout_minutes:
             try:
                 broker.cancel_order(r.order_id)
@@ -742,12 +751,48 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
             rec.append(J.ACTION, f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
                        {"button": "timeout", "client_order_id": r.client_order_id, "result": action, "note": note})
             actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note})
-        elif ex.chase.enabled:
-            actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_skipped",
-                            "note": "limit chase is not implemented yet"})
+        elif (ex.chase.enabled and since_move >= ex.chase.minutes and moves < ex.chase.max_moves
+              and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))):
+            actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now))
     if actions:
-        write_execution_log(ctx.journal(), ctx.live_dir, day)
+        write_execution_log(jr, ctx.live_dir, day)
     return pd.DataFrame(actions, columns=["client_order_id", "symbol", "action", "note"])
+
+
+def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float, now: dt.datetime) -> dict:
+    new_coid = chase_client_order_id(root, n)
+    new_limit = chase_limit(float(r.limit_price), r.side, step)
+    intent = {"client_order_id": new_coid, "symbol": r.symbol, "side": r.side, "qty": float(r.remaining),
+              "order_type": "limit", "limit_price": new_limit, "price": None, "arrival_price": None,
+              "submitted_at": now.isoformat(), "chase_of": root, "replaces": r.client_order_id,
+              "broker": getattr(broker, "name", "")}
+    fresh = rec.append(J.INTENT, new_coid, intent)
+    note = f"chase {n}: limit {float(r.limit_price):g} -> {new_limit:g} for {r.remaining:g} remaining"
+    o = None
+    if not fresh:  # an earlier run journaled this move: did it reach the broker?
+        o, _err = _lookup(broker, new_coid, backoff=())
+    if o is None:
+        try:
+            o = broker.replace_order(r.order_id, limit_price=new_limit, client_order_id=new_coid)
+        except DuplicateClientOrderId:
+            o, _err = _lookup(broker, new_coid)
+        except BrokerUnavailable as e:
+            o, _err = _lookup(broker, new_coid)
+            if o is None:
+                return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_unknown",
+                        "note": f"{note}: outcome unknown ({e}); the next run asks the broker"}
+        except BrokerFault as e:
+            rec.append(J.REFUSED, f"{new_coid}|chase", {"client_order_id": new_coid, "code": "chase_refused",
+                                                         "reason": str(e)[:300]})
+            return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused",
+                    "note": f"{note}: broker said {str(e)[:200]}"}
+    if o is not None:
+        rec.order(o)
+        try:
+            rec.order(broker.get_order(r.order_id))  # the old one, now replaced
+        except BrokerFault:
+            pass
+    return {"client_order_id": new_coid, "symbol": r.symbol, "action": "chase", "note": note}
 
 
 # ---------------------------------------------------------------------------------------------

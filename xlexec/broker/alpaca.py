@@ -286,6 +286,13 @@ class AlpacaBroker(Broker):
     def cancel_order(self, order_id: str) -> None:
         self._call(f"cancel {order_id}", lambda c: c.cancel_order_by_id(order_id))
 
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """``PATCH /v2/orders/{id}`` with a new limit and our deterministic client order id."""
+        from alpaca.trading.requests import ReplaceOrderRequest
+        data = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
+        return order_from_alpaca(self._call(f"replace {order_id}",
+                                            lambda c: c.replace_order_by_id(order_id, data)))
+
     def cancel_all(self) -> list[str]:
         """ONE ``DELETE /v2/orders``; the ids the broker accepted to cancel (HTTP 2xx each)."""
         resp = self._call("cancel all", lambda c: c.cancel_orders())

@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel",
-                 "pending_replace", "accepted_for_bidding", "calculated", "held", "replaced"}
-FINAL_STATUSES = {"filled", "canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+                 "pending_replace", "accepted_for_bidding", "calculated", "held"}
+FINAL_STATUSES = {"filled", "canceled", "expired", "rejected", "done_for_day", "stopped", "suspended",
+                  "replaced"}
 
 
 class BrokerFault(Exception):
@@ -164,6 +165,11 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     def cancel_order(self, order_id: str) -> None: ...
+
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """Replace an open limit order's price (the remaining quantity goes on a new order with
+        ``client_order_id``; the old one becomes ``replaced``). Used by the limit chase."""
+        raise NotSupported(f"{self.name}: replacing orders is not supported")
 
     @abc.abstractmethod
     def cancel_all(self) -> list[str]:

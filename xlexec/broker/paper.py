@@ -136,6 +136,10 @@ class PaperBroker(Broker):
         return Order(**json.loads(body))
 
     def _sim_time(self, seq: int) -> str:
+        """The clock when it reads the simulated day (pinned or real), else 09:35 New York + 7 s/order."""
+        now = self.now_fn()
+        if self.day and now.astimezone(NY).date().isoformat() == self.day:
+            return now.astimezone(dt.timezone.utc).isoformat()
         day = dt.date.fromisoformat(self.day) if self.day else dt.date(2000, 1, 3)
         t = dt.datetime.combine(day, dt.time(9, 35), NY) + dt.timedelta(seconds=7 * seq)
         return t.astimezone(dt.timezone.utc).isoformat()
@@ -268,6 +272,29 @@ class PaperBroker(Broker):
                 raise OrderRejected(f"order is already {o.status}", 422)
             o.status = "canceled"
             self._save(o)
+
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """The remaining quantity at a new limit, as a new order; the old one is ``replaced``."""
+        with self._tx():
+            if self._con.execute("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone():
+                raise DuplicateClientOrderId("client_order_id must be unique")
+            r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
+            if r is None:
+                raise OrderRejected(f"order {order_id} not found", 404)
+            old = self._load(r[0])
+            if old.status not in OPEN_STATUSES or old.order_type != "limit":
+                raise OrderRejected(f"order is {old.status}: it cannot be replaced", 422)
+            seq = self._con.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+            now = self._sim_time(seq)
+            old.status, old.updated_at = "replaced", now
+            self._save(old)
+            new = Order(id="paper-" + hashlib.sha1(client_order_id.encode()).hexdigest()[:16],
+                        client_order_id=client_order_id, symbol=old.symbol, side=old.side,
+                        qty=old.remaining, order_type="limit", limit_price=float(limit_price),
+                        status="new", submitted_at=now, updated_at=now)
+            self._try_fill(new, seq)
+            self._save(new)
+            return new
 
     def cancel_all(self) -> list[str]:
         with self._tx():

@@ -30,14 +30,14 @@ import pandas as pd
 from ..csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, read_table, read_text, \
     split_comment_header, to_csv_text
 from ..errors import BrokerError, InputError, RefusedError
+from ..faults import crash_point
 from ..fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills, write_fills_csv
 from ..inputs import positions_from_frame, read_closes, read_events, read_positions
-from ..journal import FILL, POSITIONS, RECON, DayLock, Journal
+from ..journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
 from ..positions import compare_positions, empty_positions
 from ..reconcile import ReconResult, reconcile
 from ..trades import read_trades
 
-from ..journal import DISCREPANCY  # noqa: E402  key day|line: dedupes discrepancies.log lines
 POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
 
 
@@ -65,14 +65,26 @@ def _fills_hash(fills: pd.DataFrame) -> str:
     return hashlib.sha256(h).hexdigest()
 
 
+FILLS_CHUNK = 10_000  # fills journaled per transaction (keys are deterministic: a rerun dedupes)
+
+
 def record_fills(journal: Journal, fills: pd.DataFrame, day: str, actor: str | None = None) -> int:
-    """Journal every fill (kind ``fill``); returns how many were new (reruns add none)."""
+    """Journal every fill (kind ``fill``); returns how many were new (reruns add none).
+
+    Committed in chunks of :data:`FILLS_CHUNK`: a crash part-way keeps the chunks already
+    committed, and the rerun adds only the rest (deterministic keys)."""
     if fills.empty:
         return 0
     keys = fill_keys(fills, day)
     cols = [c for c in FILL_COLUMNS + [FILL_ID] if c in fills.columns]
     recs = fills[cols].to_dict("records")
-    return journal.append_many(FILL, [(k, {**r, "day": day}) for k, r in zip(keys, recs)], day=day, actor=actor)
+    rows = [(k, {**r, "day": day}) for k, r in zip(keys, recs)]
+    new = 0
+    step = max(1, int(FILLS_CHUNK))
+    for i in range(0, len(rows), step):
+        new += journal.append_many(FILL, rows[i:i + step], day=day, actor=actor)
+        crash_point("fills_import")  # test hook (xlexec.faults): some fills journaled
+    return new
 
 
 def previous_cash(journal: Journal, day: str) -> float | None:
@@ -238,6 +250,10 @@ def reconcile_day(ctx, day: str, trades, fills: pd.DataFrame, positions: pd.Data
     j = ctx.journal()
     with DayLock(day_dir, "reconcile"):
         record_fills(j, fills, day, actor=ctx.user)  # before anything else
+        if j.events(INTENT, day):  # orders sent by xlexec: the execution log gains commissions
+            from ..submit import write_execution_log
+            write_execution_log(j, ctx.live_dir, day)
+        crash_point("after_fills_journaled")  # test hook (xlexec.faults)
         states = j.latest_orders(day) or None  # none recorded (e.g. executed by file upload): unknown
         cash_before = cash if cash is not None else previous_cash(j, day)
         otype = ctx.config.execution.default_order_type
@@ -246,6 +262,7 @@ def reconcile_day(ctx, day: str, trades, fills: pd.DataFrame, positions: pd.Data
                         default_order_type=otype if otype in ("limit", "market") else "limit",
                         target_slippage_bps=ctx.config.slippage_bps)
         write_outputs(res, day_dir)
+        crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
         append_discrepancies(j, ctx.live_dir, day, res.discrepancy_lines, ctx.user)
         summary = res.summary()
         summary.update(fills_sha256=_fills_hash(fills), trades=trades_path)
