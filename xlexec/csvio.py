@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .faults import crash_point
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -116,6 +117,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        crash_point("before_rename:" + path.name)  # test hook (xlexec.faults)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -296,24 +296,22 @@ class PaperBroker(Broker):
             self._save(new)
             return new
 
-    def cancel_all(self) -> list[str]:
+    def _close_open(self, status: str) -> list[str]:
+        """Every open order -> ``status``, in one transaction; returns their ids."""
         with self._tx():
             ids = []
             for o in self._list("open"):
-                o.status = "canceled"
+                o.status = status
                 self._save(o)
                 ids.append(o.id)
             return ids
 
+    def cancel_all(self) -> list[str]:
+        return self._close_open("canceled")
+
     def expire_day(self) -> list[str]:
         """End of session: DAY orders still open expire (what a real broker does at the close)."""
-        with self._tx():
-            ids = []
-            for o in self._list("open"):
-                o.status = "expired"
-                self._save(o)
-                ids.append(o.id)
-            return ids
+        return self._close_open("expired")
 
     def positions(self) -> list[Position]:
         out = []
