@@ -163,9 +163,12 @@ class MonthlyResult:
 
     def csv_row(self) -> dict[str, str]:
         """The ``monthly_costs.csv`` row: the guide's five columns first, then the extras."""
-        def frac(x):
+        def frac(x):  # fractions: 4 to 8 places, never in exponent notation (accountants' sheets)
             v = _r(x, 8)
-            return "" if v is None else fmt_number(v, 4)
+            if v is None:
+                return ""
+            whole, _, dec = f"{v + 0.0:.8f}".rstrip("0").partition(".")
+            return f"{whole}.{dec.ljust(4, '0')}"
 
         def money(x):
             v = _r(x, 2)
@@ -176,7 +179,7 @@ class MonthlyResult:
                 "net_return": frac(self.net_return), "total_commission": money(self.total_commission),
                 "slippage_usd": money(self.slippage_usd), "avg_slippage_bps": money(self.avg_slippage_bps),
                 "cost_pct_portfolio": frac(self.cost_pct_portfolio),
-                "turnover_cost_corr": "" if self.turnover_cost_corr is None else fmt_number(_r(self.turnover_cost_corr, 6), 4),
+                "turnover_cost_corr": "" if self.turnover_cost_corr is None else f"{_r(self.turnover_cost_corr, 6):.6f}",
                 "avg_portfolio_value": money(self.avg_portfolio_value), "days": str(self.days)}
 
     def report_text(self) -> str:

@@ -9,10 +9,11 @@ __all__ = ["Account", "Broker", "BrokerUnavailable", "DuplicateClientOrderId", "
            "Order", "OrderRejected", "OrderRequest", "Position", "get_broker"]
 
 
-def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None) -> Broker:
+def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=None) -> Broker:
     """The adapter selected by ``execution.broker``.
 
-    ``paper`` -> built-in simulator (state under ``live/paper_broker.sqlite``);
+    ``paper`` -> built-in simulator (state under ``live/paper_broker.sqlite``; ``now`` is its
+    clock, a callable returning a tz-aware datetime, e.g. ``ctx.now``);
     ``alpaca`` -> alpaca-py ``TradingClient`` (``xlexec.broker.alpaca``);
     ``ibkr`` / ``td`` -> explain they are file-based (``xlexec convert``) for now.
     """
@@ -20,7 +21,7 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None) -> Br
     name = cfg.execution.broker
     if name == "paper":
         from .paper import PaperBroker
-        return PaperBroker.for_config(cfg, live_dir or cfg.live_dir, quotes=quotes, day=day)
+        return PaperBroker.for_config(cfg, live_dir or cfg.live_dir, quotes=quotes, day=day, now_fn=now)
     if name == "alpaca":
         from .alpaca import AlpacaBroker
         return AlpacaBroker.from_config(cfg)

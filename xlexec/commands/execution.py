@@ -18,7 +18,7 @@ import pandas as pd
 
 def _broker(ctx, day: str | None, quotes=None):
     from ..broker import get_broker
-    return get_broker(ctx.config, ctx.live_dir, quotes=quotes, day=day)
+    return get_broker(ctx.config, ctx.live_dir, quotes=quotes, day=day, now=ctx.now)
 
 
 def _jsonable(v):

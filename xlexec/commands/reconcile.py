@@ -102,6 +102,27 @@ def previous_cash(journal: Journal, day: str) -> float | None:
     return prior[1] if prior else None
 
 
+def cash_before_from_broker(ctx, day: str, fills: pd.DataFrame) -> float | None:
+    """Cash before ``day`` when nothing recorded it: the configured broker's cash now, with the
+    day's fills undone (+ buys' notional, - sells' notional, + commissions; $). Assumes ``fills``
+    are all of the day's fills and no other cash moved. None when no broker can be asked
+    (file-based brokers, no keys, unreachable)."""
+    from ..broker import get_broker
+    from ..broker.base import BrokerFault
+    from ..errors import XlexecError
+    try:
+        b = get_broker(ctx.config, ctx.live_dir, day=day, now=ctx.now)
+        try:
+            now_cash = float(b.account().cash)
+        finally:
+            b.close()
+    except (BrokerFault, XlexecError, OSError):
+        return None
+    f = fills[fills["date"] == day] if "date" in fills.columns else fills
+    signed = (f["shares"] * f["price"]).where(f["side"] == "buy", -(f["shares"] * f["price"]))
+    return round(now_cash + float(signed.sum()) + float(f["commission"].sum()), 2)
+
+
 def append_discrepancies(journal: Journal, live_dir: Path, day: str, lines: list[str], actor: str | None) -> int:
     """Append each line to ``live/discrepancies.log`` once per (day, line), atomically."""
     if not lines:
@@ -190,7 +211,7 @@ def _events(ctx, day: str | None, path: str | None) -> pd.DataFrame:
 def _broker(ctx, day: str | None = None):
     from ..broker import get_broker
     try:
-        return get_broker(ctx.config, ctx.live_dir, day=day)
+        return get_broker(ctx.config, ctx.live_dir, day=day, now=ctx.now)
     except ImportError as e:  # adapter module not available
         raise BrokerError(f"broker {ctx.config.execution.broker!r} unavailable: {e}") from None
 
@@ -256,6 +277,8 @@ def reconcile_day(ctx, day: str, trades, fills: pd.DataFrame, positions: pd.Data
         crash_point("after_fills_journaled")  # test hook (xlexec.faults)
         states = j.latest_orders(day) or None  # none recorded (e.g. executed by file upload): unknown
         cash_before = cash if cash is not None else previous_cash(j, day)
+        if cash_before is None:
+            cash_before = cash_before_from_broker(ctx, day, fills)
         otype = ctx.config.execution.default_order_type
         res = reconcile(trades, fills, positions, day=day, order_states=states, events=events, closes=closes,
                         cash_before=cash_before, broker_positions=broker_positions,

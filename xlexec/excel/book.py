@@ -1,0 +1,427 @@
+"""Book adapters: one interface for the buttons over live Excel, xlwings' JSON Book and a file.
+
+A button function never touches Excel directly; it talks to a :class:`BookAdapter`:
+
+* :class:`XlwingsBook` wraps an ``xlwings.Book``: the caller in desktop Excel
+  (``xw.Book.caller()`` from ``RunPython``) or the JSON-backed Book of xlwings Server/Lite
+  (``xw.Book(json=payload)``; its writes become the ``actions`` returned to the client).
+  Reads are whole ranges, writes are whole ranges (one call per block, never cell by cell).
+* :class:`FileBook` is the headless mode (``xlexec button NAME --book FILE``): the operator's
+  inputs are read with python-calamine, and :meth:`FileBook.commit` re-renders the whole
+  workbook from the system of record with those inputs carried over (XlsxWriter, VBA project
+  and buttons included), replacing the file atomically. A failed step never calls ``commit``:
+  the file stays as it was.
+
+The layout (which cell holds what) lives in :mod:`xlexec.excel.build`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..csvio import safe_text
+from .build import (BLOTTER_COLUMNS, CONTROL_CELLS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW, HEADER_ROW,
+                    INPUT_KEYS, SHEETS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF, BookData, Inputs, SheetData, a1,
+                    cell_value, monthly_layout, parse_a1, side_col)
+
+CONTROL_FIRST, CONTROL_LAST = "B4", "B21"
+
+
+# --------------------------------------------------------------------------- parsing inputs
+
+def _text(v) -> str | None:
+    v = cell_value(v)
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = str(v).strip()
+    return s or None
+
+
+def _num(v) -> float | None:
+    v = cell_value(v)
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        x = float(str(v).replace("$", "").replace(",", "").strip())
+    except ValueError:
+        from ..errors import InputError
+        raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $") from None
+    return x if math.isfinite(x) else None
+
+
+def _date_text(v) -> str | None:
+    import datetime as dt
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    s = _text(v)
+    return s[:10] if s else None
+
+
+def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: list[list[Any]]) -> Inputs:
+    """Build :class:`Inputs` from raw grids.
+
+    ``control_col``: the values of Control!B4:B21 (top to bottom); ``blotter``: Blotter rows from
+    the header row (row 4) down; ``fills``: the Fills block from A4.
+    """
+    first_row, _ = parse_a1(CONTROL_FIRST)
+    vals = list(control_col) + [None] * 40
+    inp = Inputs()
+    for key in INPUT_KEYS:
+        r, _c = parse_a1(CONTROL_CELLS[key])
+        v = vals[r - first_row]
+        setattr(inp, key, _date_text(v) if key == "trade_date" else _text(v))
+    if blotter:
+        header = [str(h).strip() if h is not None else "" for h in blotter[0]]
+        idx = {h: i for i, h in enumerate(header)}
+        if all(c in idx for c in ("Include", "Symbol", "Side", "Limit")):
+            for r in blotter[1:]:
+                r = list(r) + [None] * (len(header) - len(r))
+                sym, side = _text(r[idx["Symbol"]]), _text(r[idx["Side"]])
+                if not sym or not side:
+                    continue
+                inp.blotter[(sym.upper(), side.lower())] = {"include": _text(r[idx["Include"]]),
+                                                            "limit": _num(r[idx["Limit"]])}
+    block = []
+    for r in fills:
+        r = [cell_value(v) for v in list(r)[:FILLS_MAX_COLS]]
+        block.append(r)
+    while block and all(v is None or v == "" for v in block[-1]):
+        block.pop()
+    if block:
+        width = max((max((j + 1 for j, v in enumerate(r) if v not in (None, "")), default=0) for r in block))
+        block = [r[:width] + [None] * (width - len(r[:width])) for r in block]
+    inp.fills_block = block
+    return inp
+
+
+# --------------------------------------------------------------------------- adapters
+
+class BookAdapter:
+    """What the buttons need from a workbook (see the module docstring)."""
+
+    kind = "abstract"
+
+    def inputs(self) -> Inputs:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def conf(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def path(self) -> Path | None:
+        return None
+
+    def status(self, text: str) -> None:
+        pass
+
+    def alert(self, message: str, title: str = "xlexec") -> None:
+        pass
+
+    def confirm(self, message: str, title: str = "xlexec") -> bool:
+        return False
+
+    def show(self, data: BookData, sheets: list[str]) -> None:
+        """Write the given tabs of ``data`` back (xlwings books); files re-render in commit."""
+
+    def commit(self, ctx, day: str) -> None:
+        pass
+
+
+class FileBook(BookAdapter):
+    """A workbook file on disk (headless mode). ``live_confirmed`` is the CLI's ``--live``."""
+
+    kind = "file"
+
+    def __init__(self, path: str | os.PathLike, *, live_confirmed: bool = False, echo=None,
+                 overrides: dict[str, str] | None = None):
+        self._path = Path(path)
+        self.overrides = dict(overrides or {})
+        self.live_confirmed = live_confirmed
+        self.messages: list[str] = []
+        self.echo = echo
+        self._inputs: Inputs | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _sheet_rows(self, wb, name: str) -> list[list[Any]]:
+        try:
+            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception:  # noqa: BLE001 - a missing tab is just no input
+            return []
+
+    def inputs(self) -> Inputs:
+        if self._inputs is not None:
+            return self._inputs
+        if not self._path.exists():
+            self._inputs = Inputs()
+            self._apply_overrides()
+            return self._inputs
+        from python_calamine import CalamineWorkbook
+        from ..errors import InputError
+        try:
+            wb = CalamineWorkbook.from_path(str(self._path))
+        except Exception as e:  # noqa: BLE001 - calamine raises its own types
+            raise InputError(str(self._path), f"cannot open the workbook: {e}") from None
+        control = self._sheet_rows(wb, "Control")
+        r0, c0 = parse_a1(CONTROL_FIRST)
+        r1, _ = parse_a1(CONTROL_LAST)
+        col = [(row[c0] if len(row) > c0 else None) for row in control[r0:r1 + 1]]
+        blotter = self._sheet_rows(wb, "Blotter")[HEADER_ROW:]
+        fills = self._sheet_rows(wb, "Fills")[FILLS_PASTE_ROW:]
+        self._conf = {str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
+                      for r in self._sheet_rows(wb, "xlwings.conf") if r and r[0]}
+        self._inputs = inputs_from_grids(col, blotter, fills)
+        self._apply_overrides()
+        return self._inputs
+
+    def _apply_overrides(self) -> None:
+        from ..errors import InputError
+        for key, value in self.overrides.items():
+            if key not in INPUT_KEYS:
+                raise InputError("--set", f"unknown Control input {key!r}; one of: {', '.join(INPUT_KEYS)}")
+            setattr(self._inputs, key, value.strip() or None)
+
+    def conf(self) -> dict[str, str]:
+        self.inputs()
+        return getattr(self, "_conf", {})
+
+    def status(self, text: str) -> None:
+        if self.echo:
+            self.echo(text)
+
+    def alert(self, message: str, title: str = "xlexec") -> None:
+        self.messages.append(message)
+
+    def confirm(self, message: str, title: str = "xlexec") -> bool:
+        return bool(self.live_confirmed)
+
+    def commit(self, ctx, day: str) -> None:
+        from .render import render_workbook
+        render_workbook(ctx, day, self._path, inputs=self.inputs())
+
+
+class XlwingsBook(BookAdapter):
+    """An ``xlwings.Book``: desktop Excel (``xw.Book.caller()``) or the JSON-backed remote Book."""
+
+    def __init__(self, book):
+        self.book = book
+        try:
+            self.remote = book.app.engine.type == "remote"
+        except Exception:  # noqa: BLE001
+            self.remote = False
+        self.kind = "json" if self.remote else "excel"
+        self.alerts: list[str] = []
+
+    # -- reading
+    def _used(self, sheet) -> tuple[int, int]:
+        ur = sheet.used_range
+        lc = ur.last_cell
+        return lc.row, lc.column
+
+    def _raw(self, sheet) -> list[list[Any]] | None:
+        """The remote client's values as sent (xlwings' reader turns text that looks like an ISO
+        time with an offset into an error), else None."""
+        if not self.remote:
+            return None
+        try:
+            vals = sheet.api["values"]
+        except Exception:  # noqa: BLE001
+            return None
+        return [[(None if v == "" else v) for v in r] for r in (vals or [])]
+
+    def _grid(self, sheet, first_row0: int, ncols: int | None = None) -> list[list[Any]]:
+        raw = self._raw(sheet)
+        if raw is not None:
+            return [r[:ncols] if ncols else r for r in raw[first_row0:]]
+        last_row, last_col = self._used(sheet)
+        if last_row <= first_row0:
+            return []
+        ncols = ncols or last_col
+        v = sheet.range((first_row0 + 1, 1), (last_row, ncols)).options(ndim=2).value
+        return v or []
+
+    def inputs(self) -> Inputs:
+        sh = self.book.sheets
+        raw = self._raw(sh["Control"])
+        if raw is not None:
+            r0, c0 = parse_a1(CONTROL_FIRST)
+            r1, _ = parse_a1(CONTROL_LAST)
+            col = [(row[c0] if len(row) > c0 else None) for row in raw[r0:r1 + 1]]
+        else:
+            col = sh["Control"].range(CONTROL_FIRST + ":" + CONTROL_LAST).options(ndim=1).value
+        blotter = self._grid(sh["Blotter"], HEADER_ROW, len(BLOTTER_COLUMNS))
+        fills = self._grid(sh["Fills"], FILLS_PASTE_ROW)
+        return inputs_from_grids(col, blotter, fills)
+
+    def conf(self) -> dict[str, str]:
+        try:
+            rows = self.book.sheets["xlwings.conf"].range((1, 1), (len(XLWINGS_CONF) + 10, 2)).options(ndim=2).value
+        except Exception:  # noqa: BLE001
+            return {}
+        return {str(r[0]).strip().upper(): ("" if r[1] is None else str(r[1])) for r in rows if r and r[0]}
+
+    @property
+    def path(self) -> Path | None:
+        try:
+            full = self.book.fullname
+        except Exception:  # noqa: BLE001
+            return None
+        p = Path(full)
+        return p if p.is_absolute() else None
+
+    # -- feedback
+    def status(self, text: str) -> None:
+        try:
+            self.book.app.status_bar = text
+        except Exception:  # noqa: BLE001 - not available on every engine (Office.js)
+            pass
+
+    def alert(self, message: str, title: str = "xlexec") -> None:
+        self.alerts.append(message)
+        try:
+            self.book.app.alert(message, title=title, buttons="ok", mode="critical")
+        except Exception:  # noqa: BLE001
+            pass
+
+    def confirm(self, message: str, title: str = "xlexec") -> bool:
+        if self.remote:
+            # Office.js/Google Sheets dialogs are asynchronous: the answer cannot come back
+            # inside this call, so live trading from the remote client is refused.
+            return False
+        try:
+            return str(self.book.app.alert(message, title=title, buttons="yes_no", mode="critical")).lower() == "yes"
+        except Exception:  # noqa: BLE001
+            return False
+
+    # -- writing (whole ranges)
+    def _unprotect(self, sheet) -> bool:
+        if self.remote:
+            return False
+        try:
+            sheet.api.Unprotect()
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _protect(self, sheet) -> None:
+        try:
+            sheet.api.Protect(DrawingObjects=False, Contents=True, Scenarios=True, AllowFiltering=True,
+                              AllowSorting=True, AllowFormattingColumns=True, AllowFormattingRows=True)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def show(self, data: BookData, sheets: list[str]) -> None:
+        for name in sheets:
+            if name not in SHEETS or name == "xlwings.conf":
+                continue
+            sheet = self.book.sheets[name]
+            was = self._unprotect(sheet)
+            try:
+                for ref, values, clear in blocks_for(data, name, self._used(sheet)):
+                    if clear:
+                        sheet.range(ref).clear_contents()
+                    elif values:
+                        sheet.range(ref).value = values
+                self._resize_table(sheet, data, name)
+            finally:
+                if was:
+                    self._protect(sheet)
+
+    def _resize_table(self, sheet, data: BookData, name: str) -> None:
+        sd = data.sheets.get(name)
+        if sd is None or sd.table is None:
+            return
+        try:
+            t = sheet.tables[sd.table.name]
+            n = max(1, len(sd.table.rows))
+            t.resize(sheet.range((HEADER_ROW + 1, 1), (HEADER_ROW + 1 + n, len(sd.table.columns))))
+        except Exception:  # noqa: BLE001 - the table may have been renamed/removed by the user
+            pass
+
+
+# --------------------------------------------------------------------------- grids for xlwings writes
+
+def _safe(v):
+    v = cell_value(v)
+    return safe_text(v) if isinstance(v, str) else v
+
+
+def _block(rows: list[list[Any]]) -> list[list[Any]]:
+    width = max((len(r) for r in rows), default=0)
+    return [[_safe(v) for v in r] + [None] * (width - len(r)) for r in rows]
+
+
+def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[str, list[list[Any]] | None, bool]]:
+    """The whole-range writes that show tab ``name`` of ``data``: ``(ref, values, is_clear)``.
+
+    ``used`` is the sheet's current (last row, last column), 1-based, so stale rows are cleared
+    with one call before the new block is written with one call.
+    """
+    last_row, last_col = used
+    out: list[tuple[str, list[list[Any]] | None, bool]] = []
+    if name == "Control":
+        r0, _ = parse_a1(CONTROL_FIRST)
+        r1, _ = parse_a1(CONTROL_LAST)
+        col = [[None] for _ in range(r1 - r0 + 1)]
+        for key, ref in CONTROL_CELLS.items():
+            r, _c = parse_a1(ref)
+            col[r - r0][0] = data.control.get(key)
+        out.append((f"{CONTROL_FIRST}:{CONTROL_LAST}", _block(col), False))
+        return out
+    if name == "Fills":
+        if last_row > FILLS_PASTE_ROW:
+            out.append((f"A{FILLS_PASTE_ROW + 1}:{a1(last_row - 1, max(last_col, 1) - 1)}", None, True))
+        out.append(("A3", [[_safe(data.fills_note or "")]], False))
+        if data.fills_block:
+            out.append((f"A{FILLS_PASTE_ROW + 1}", _block(data.fills_block), False))
+        return out
+    sd: SheetData = data.sheets[name]
+    out.append((f"A{TITLE_ROW + 1}:A{SUMMARY_ROW + 1}", _block([[sd.title], [sd.summary]]), False))
+    if last_row > HEADER_ROW + 1:
+        out.append((f"A{FIRST_DATA_ROW}:{a1(last_row - 1, max(last_col, 1) - 1)}", None, True))
+    if sd.table is not None:
+        out.append((f"A{HEADER_ROW + 1}", _block([sd.table.columns] + sd.table.rows), False))
+    if name == "Monthly":
+        col, text_col = monthly_layout(sd)
+        if data.monthly_months is not None:
+            m = data.monthly_months
+            out.append((a1(HEADER_ROW, col), _block([m.columns] + m.rows), False))
+        if sd.side:
+            out.append((a1(HEADER_ROW, text_col), _block([[sd.side_title or "Report"]] + sd.side), False))
+        return out
+    if sd.side or sd.side_title:
+        rows = ([[sd.side_title]] if sd.side_title else []) + sd.side
+        out.append((a1(HEADER_ROW, side_col(sd)), _block(rows), False))
+    return out
+
+
+def open_book(book=None, *, live_confirmed: bool = False, echo=None,
+              overrides: dict[str, str] | None = None) -> BookAdapter:
+    """The adapter for ``book``: ``None`` -> ``xw.Book.caller()``; a path -> :class:`FileBook`;
+    an ``xlwings.Book`` -> :class:`XlwingsBook`; an adapter is returned as is."""
+    if isinstance(book, BookAdapter):
+        return book
+    if isinstance(book, (str, os.PathLike)):
+        return FileBook(book, live_confirmed=live_confirmed, echo=echo, overrides=overrides)
+    if book is None:
+        import xlwings as xw
+        book = xw.Book.caller()
+    return XlwingsBook(book)
+
+
+def stderr_echo(text: str) -> None:
+    print(text, file=sys.stderr)

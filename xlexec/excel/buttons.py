@@ -1,0 +1,539 @@
+"""One function per workbook button; each is also ``xlexec button NAME --book FILE``.
+
+Every button: reads the operator's inputs from the book (:mod:`xlexec.excel.book`), runs the
+same code as its CLI twin (the subcommand's own ``run`` function, in-process, with this
+session's context: same files, same journal events, same guards), records the press in the
+journal (kind ``action``: who, when, what, result — the Log tab), then shows the results:
+whole-range writes on an xlwings book, or a full atomic re-render of a workbook file.
+Errors become one short message box (``FileBook``: the message and the exit code); never a
+traceback in a cell or a popup. A step that fails leaves a workbook *file* untouched.
+
+Blotter edits (Include = N, a different Limit) are part of what gets validated, approved and
+sent: before Validate/Approve/Reject/Convert/Submit they are written into the day's
+``trades.csv`` as its ``include``/``limit_price`` columns (the model's original is kept once as
+``trades.model.csv``), so the CLI, reconciliation and TCA all see the same orders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import InputError, RefusedError, XlexecError
+from .book import BookAdapter, open_book
+
+ALL_SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Reconcile", "Positions", "TCA",
+              "Monthly", "Log"]
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class ButtonResult:
+    button: str
+    result: str            # ok | refused | error
+    message: str
+    exit_code: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"button": self.button, "result": self.result, "message": self.message,
+                "exit_code": self.exit_code, "data": self.data}
+
+
+@dataclass
+class Session:
+    name: str
+    book: BookAdapter
+    ctx: Any
+    day: str
+    inputs: Any
+
+    @property
+    def day_dir(self) -> Path:
+        return Path(self.ctx.live_dir) / self.day
+
+    @property
+    def trades_path(self) -> Path:
+        return self.day_dir / "trades.csv"
+
+
+# --------------------------------------------------------------------------- plumbing
+
+def _context_for(book: BookAdapter, ctx=None):
+    if ctx is not None:
+        return ctx
+    from ..context import Context
+    from ..config import load_config
+    conf = book.conf()
+    cfg_name = conf.get("XLEXEC_CONFIG") or os.environ.get("XLEXEC_CONFIG") or ""
+    base = book.path.parent if book.path else Path.cwd()
+    if cfg_name:
+        p = Path(cfg_name)
+        p = p if p.is_absolute() else base / p
+        if p.exists():
+            from ..journal import current_user
+            cfg = load_config(p, cwd=p.parent)
+            return Context(cfg, cfg.user or current_user())
+    return Context.load(None)
+
+
+def _cli(session: Session, argv: list[str]) -> tuple[int, dict | None, str]:
+    """Run an ``xlexec`` subcommand in-process with this session's context.
+
+    Returns ``(exit code, the --json object or None, the one-line error or '')``.
+    """
+    from ..cli import build_parser
+    parser = build_parser()
+    cmd = argv[0]
+    choices = parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # noqa: SLF001
+    if cmd not in choices:
+        raise RefusedError(f"'{cmd}' is not available yet in this xlexec version")
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:
+            raise InputError(session.name, f"bad arguments for xlexec {cmd}: {' '.join(argv[1:])[:200]}") from None
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = int(args.func(args, session.ctx) or 0)
+    except XlexecError as e:
+        return e.exit_code, None, " ".join(str(e).split())
+    text = out.getvalue().strip()
+    data = None
+    if "--json" in argv and text:
+        try:
+            data = json.loads(text[text.find("{"):]) if "{" in text else None
+        except json.JSONDecodeError:
+            data = None
+    msg = " ".join(err.getvalue().split())
+    return rc, data, msg
+
+
+def _check(rc: int, msg: str, ok=(0,)) -> None:
+    if rc in ok:
+        return
+    if rc == 1:
+        raise RefusedError(msg or "refused")
+    if rc == 3:
+        from ..errors import LockedError
+        raise LockedError(msg or "the day is locked by another process")
+    raise XlexecError(msg or f"failed (exit {rc})")
+
+
+def _need_trades(s: Session) -> None:
+    if not s.trades_path.exists():
+        raise InputError(str(s.trades_path), f"no trades.csv for {s.day}: check the trade date on Control (B4)")
+
+
+def _persist_blotter(s: Session) -> bool:
+    """Write Blotter edits into trades.csv (include/limit_price); keep the model's file once."""
+    from ..csvio import atomic_write_bytes
+    from ..trades import read_trades, write_trades
+    from .render import apply_blotter
+
+    _need_trades(s)
+    trades = read_trades(s.trades_path, strict=False)
+    t2, changed = apply_blotter(trades, s.inputs.blotter)
+    if not changed:
+        return False
+    model = s.day_dir / "trades.model.csv"
+    if not model.exists():
+        atomic_write_bytes(model, s.trades_path.read_bytes())
+    write_trades(t2, s.trades_path)
+    return True
+
+
+def _recommended(s: Session) -> str | None:
+    try:
+        return json.loads((s.day_dir / "validation.json").read_text(encoding="utf-8")).get("decision")
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- the actions
+
+def _load_trades(s: Session) -> tuple[str, list[str]]:
+    """Start of the day: show trades.csv, and keep the positions the day starts from
+    (``live/D/opening_positions.csv``, as ``xlexec demo`` does) so a rerun reconciles from them."""
+    from ..csvio import atomic_write_bytes
+    from ..trades import read_trades
+    _need_trades(s)
+    t = read_trades(s.trades_path, strict=False)
+    s.inputs.blotter = {}  # start from the file's Include/Limit
+    opening = s.day_dir / "opening_positions.csv"
+    current = Path(s.ctx.live_dir) / "current_positions.csv"
+    if not opening.exists() and current.exists():
+        atomic_write_bytes(opening, current.read_bytes())
+    return f"{len(t.df)} trades loaded from {s.trades_path}", ["Blotter", "Checks", "Approvals", "Orders"]
+
+
+def _validate(s: Session):
+    edited = _persist_blotter(s)
+    argv = ["validate", str(s.trades_path), "--json"]
+    opening = s.day_dir / "opening_positions.csv"  # the positions the day started from (Load Trades)
+    if opening.exists():
+        argv[2:2] = ["--positions", str(opening)]
+    rc, data, msg = _cli(s, argv)
+    _check(rc, msg, ok=(0, 1))
+    d = (data or {}).get("decision", "?")
+    summ = (data or {}).get("summary") or {}
+    extra = " (Blotter edits saved to trades.csv)" if edited else ""
+    return f"validation recommends {d}{extra}", ["Blotter", "Checks"], {"decision": d, "summary": summ}
+
+
+def _approval_inputs(s: Session) -> tuple[str, str]:
+    who = (s.inputs.approver or "").strip()
+    why = (s.inputs.reason or "").strip()
+    if not who:
+        raise InputError("Control", "type the approver's name first", row=12, column="B")
+    if not why:
+        raise InputError("Control", "type the reason first", row=15, column="B")
+    return who, why
+
+
+def _approve(s: Session):
+    who, why = _approval_inputs(s)
+    rec = _recommended(s)
+    decision = (s.inputs.decision or "").strip().upper()
+    if decision == "REJECTED":
+        raise RefusedError("Decision on Control says REJECTED: press Reject, or change the Decision cell")
+    if not decision:
+        decision = "CONDITIONAL" if rec == "CONDITIONAL" else "APPROVED"
+    override = (s.inputs.override or "").strip().upper() in ("Y", "YES", "TRUE", "1")
+    edited = _persist_blotter(s)
+    argv = ["approve", str(s.trades_path), "--by", who, "--decision", decision, "--reason", why, "--json"]
+    if override:
+        argv.append("--override")
+    rc, data, msg = _cli(s, argv)
+    _check(rc, msg)
+    extra = " (Blotter edits saved to trades.csv)" if edited else ""
+    return f"{decision} recorded for {s.day} by {who}{extra}", ["Approvals", "Blotter"], data or {}
+
+
+def _reject(s: Session):
+    who, why = _approval_inputs(s)
+    decision = (s.inputs.decision or "").strip().upper()
+    if decision and decision != "REJECTED":
+        raise RefusedError(f"Decision on Control says {decision}: press Approve, or change the Decision cell")
+    _persist_blotter(s)
+    rc, data, msg = _cli(s, ["approve", str(s.trades_path), "--by", who, "--decision", "REJECTED",
+                             "--reason", why, "--json"])
+    _check(rc, msg)
+    return f"REJECTED recorded for {s.day} by {who}", ["Approvals"], data or {}
+
+
+def _convert(s: Session):
+    from ..convert import FORMATS
+    fmt = (s.inputs.convert_to or "").strip().lower() or "ibkr"
+    if fmt not in FORMATS:
+        raise InputError("Control", f"unknown broker format {fmt!r}; one of: {', '.join(FORMATS)}", row=7, column="B")
+    _persist_blotter(s)
+    rc, data, msg = _cli(s, ["convert", str(s.trades_path), "--broker", fmt, "--json"])
+    _check(rc, msg)
+    out = (data or {}).get("output") or (data or {}).get("path") or ""
+    return f"{fmt} file written{': ' + str(out) if out else ''}", [], data or {}
+
+
+def _submit(s: Session):
+    from .render import is_live, mode_text
+    _need_trades(s)
+    cfg = s.ctx.config
+    argv = ["submit", str(s.trades_path), "--json"]
+    if is_live(cfg):
+        ok = s.book.confirm(f"LIVE ACCOUNT ({cfg.execution.broker}): send the approved orders of {s.day} "
+                            "with REAL MONEY?", title="xlexec: confirm LIVE submission")
+        if not ok:
+            raise RefusedError("live submission not confirmed: nothing sent (headless: add --live; "
+                               "Excel: answer Yes in the confirmation dialog)")
+        argv.append("--live")
+    _persist_blotter(s)
+    s.book.status(f"xlexec: submitting the orders of {s.day} · {mode_text(cfg)} ...")
+    rc, data, msg = _cli(s, argv)
+    if data is None:
+        _check(rc, msg)
+    d = data or {}
+    text = d.get("summary") or f"sent {d.get('sent', 0)}, already at broker {d.get('already_sent', 0)}, " \
+                                f"refused {d.get('refused', 0)}, unknown {d.get('unknown', 0)}"
+    if rc != 0:
+        raise RefusedError(f"{text}{'; ' + msg if msg else ''}")
+    return text, ["Orders"], d
+
+
+def _refresh_status(s: Session):
+    s.book.status(f"xlexec: asking the broker for the status of {s.day}'s orders ...")
+    rc, data, msg = _cli(s, ["status", "--date", s.day, "--json"])
+    _check(rc, msg)
+    n = len((data or {}).get("orders", []) or []) if isinstance((data or {}).get("orders"), list) else None
+    return f"order status refreshed{f' ({n} orders)' if n is not None else ''}", ["Orders"], data or {}
+
+
+def _cancel_all(s: Session):
+    s.book.status("xlexec: KILL SWITCH: cancelling every open order ...")
+    rc, data, msg = _cli(s, ["cancel-all", "--reason", f"kill switch (workbook, {s.ctx.user})", "--json"])
+    _check(rc, msg)
+    d = data or {}
+    n = d.get("cancelled")
+    n = len(n) if isinstance(n, list) else n
+    return f"kill switch: {n if n is not None else 'all'} open orders cancelled; live/KILL_SWITCH written", \
+        ["Orders"], d
+
+
+def _import_fills(s: Session):
+    from ..fills import fills_from_broker, read_fills_block, write_fills_csv
+    from .build import FILLS_PASTE_ROW
+    path = s.day_dir / "broker_fills.csv"
+    if s.inputs.fills_block:
+        fills = read_fills_block(s.inputs.fills_block, name="Fills tab", first_row=FILLS_PASTE_ROW + 1)
+        source = "the Fills tab"
+    else:
+        from ..broker import get_broker
+        s.book.status(f"xlexec: downloading {s.day}'s fills from the broker ...")
+        broker = get_broker(s.ctx.config, s.ctx.live_dir, day=s.day, now=s.ctx.now)
+        try:
+            fills = fills_from_broker(broker.fills(s.day), s.day)
+        finally:
+            close = getattr(broker, "close", None)
+            if close:
+                close()
+        source = f"the broker ({s.ctx.config.execution.broker})"
+    if len(fills) == 0:
+        raise RefusedError(f"no fills found in {source}: nothing imported")
+    write_fills_csv(path, fills)
+    s.inputs.fills_block = []  # imported: the tab now shows broker_fills.csv
+    return f"{len(fills)} fills imported from {source} into {path}", ["Fills"], {"fills": len(fills)}
+
+
+def _reconcile(s: Session):
+    _need_trades(s)
+    fills = s.day_dir / "broker_fills.csv"
+    if not fills.exists():
+        raise RefusedError("no broker_fills.csv yet: press Import Fills first")
+    argv = ["reconcile", "--date", s.day, "--trades", str(s.trades_path), "--fills", str(fills), "--json"]
+    # the positions the day started from: kept by Load Trades, else the backup Accept made
+    for opening in (s.day_dir / "opening_positions.csv",
+                    Path(s.ctx.live_dir) / f"current_positions.{s.day}.bak.csv"):
+        if opening.exists():
+            argv += ["--current-positions", str(opening)]
+            break
+    rc, data, msg = _cli(s, argv)
+    _check(rc, msg, ok=(0, 1))
+    d = data or {}
+    breaks = len(d.get("breaks") or [])
+    return (f"executed {d.get('trades_executed')}/{d.get('trades_recommended')}, {breaks} breaks; "
+            "review, then press Accept Positions"), ["Reconcile", "Positions"], d
+
+
+def _accept_positions(s: Session):
+    try:
+        from ..commands.reconcile import accept_positions
+    except ImportError:
+        from ..reconcile import accept_positions  # type: ignore[no-redef]
+    path = accept_positions(s.ctx.live_dir, s.day, s.ctx.user, s.ctx.now().isoformat(), journal=s.ctx.journal())
+    return f"reconciled positions of {s.day} accepted as {path}", ["Positions"], {"path": str(path)}
+
+
+def _tca(s: Session):
+    rc, data, msg = _cli(s, ["tca", str(s.day_dir), "--json"])
+    _check(rc, msg)
+    tot = (data or {}).get("total") or {}
+    return f"TCA written: total cost ${tot.get('usd')}", ["TCA"], data or {}
+
+
+def _monthly_report(s: Session):
+    month = s.day[:7]
+    rc, data, msg = _cli(s, ["monthly", "--month", month, "--json"])
+    _check(rc, msg)
+    return f"monthly report {month} written to live/monthly_costs.csv", ["Monthly"], data or {}
+
+
+ACTIONS: dict[str, Callable[[Session], tuple]] = {
+    "load_trades": _load_trades, "validate": _validate, "approve": _approve, "reject": _reject,
+    "convert": _convert, "submit": _submit, "refresh_status": _refresh_status, "cancel_all": _cancel_all,
+    "import_fills": _import_fills, "reconcile": _reconcile, "accept_positions": _accept_positions,
+    "tca": _tca, "monthly_report": _monthly_report,
+}
+
+
+@contextlib.contextmanager
+def _pinned_clock(ctx):
+    """A context with a pinned clock (tests, replays) pins ``XLEXEC_NOW`` too, for the parts that
+    read the clock from the environment (the paper broker)."""
+    if getattr(ctx, "fixed_now", None) is None:
+        yield
+        return
+    old = os.environ.get("XLEXEC_NOW")
+    os.environ["XLEXEC_NOW"] = ctx.fixed_now.isoformat()
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("XLEXEC_NOW", None)
+        else:
+            os.environ["XLEXEC_NOW"] = old
+
+
+def _progress(adapter: BookAdapter, text: str) -> None:
+    """Status-bar text of the generic steps (Excel only; a file run prints only long work)."""
+    if adapter.kind != "file":
+        adapter.status(text)
+
+
+def _journal_action(ctx, day: str, res: ButtonResult, kind: str) -> None:
+    from ..journal import ACTION
+    now = ctx.now().isoformat()
+    payload = {"source": "workbook", "button": res.button, "who": ctx.user, "when_utc": now,
+               "result": res.result, "message": res.message[:1000], "book": kind}
+    ctx.journal().append(ACTION, f"{now}|workbook|{res.button}|{uuid.uuid4().hex[:12]}", payload,
+                         day=day, actor=ctx.user)
+
+
+def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: bool = False,
+               echo=None, set_inputs: dict[str, str] | None = None) -> ButtonResult:
+    """Run button ``name`` on ``book`` (see :func:`xlexec.excel.book.open_book`).
+
+    ``live`` is the headless equivalent of answering Yes to the LIVE confirmation dialog;
+    ``set_inputs`` types Control inputs first (``approver``, ``reason``, ... headless only).
+    Never raises for an operator-facing problem: the result says ``ok``/``refused``/``error``.
+    """
+    if name not in ACTIONS:
+        raise ValueError(f"unknown button {name!r}; one of: {', '.join(ACTIONS)}")
+    adapter = None
+    own_ctx = ctx is None
+    res: ButtonResult
+    session = None
+    try:
+        adapter = open_book(book, live_confirmed=live, echo=echo, overrides=set_inputs)
+        ctx = _context_for(adapter, ctx)
+        inputs = adapter.inputs()
+        d = day or inputs.trade_date or ctx.today()
+        if not DAY_RE.match(str(d)):
+            raise InputError("Control", f"trade date must be YYYY-MM-DD, got {str(d)[:20]!r}", row=4, column="B")
+        inputs.trade_date = d
+        session = Session(name, adapter, ctx, d, inputs)
+        _progress(adapter, f"xlexec: {name.replace('_', ' ')} ...")
+        with _pinned_clock(ctx):
+            out = ACTIONS[name](session)
+        message, sheets = out[0], out[1]
+        data = out[2] if len(out) > 2 else {}
+        res = ButtonResult(name, "ok", message, 0, data if isinstance(data, dict) else {})
+    except XlexecError as e:
+        res = ButtonResult(name, "refused" if e.exit_code in (1, 3) else "error", " ".join(str(e).split()),
+                           e.exit_code)
+        sheets = []
+    except Exception as e:  # noqa: BLE001 - an operator sees one line, never a traceback
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+        res = ButtonResult(name, "error", f"internal error: {type(e).__name__}: {e}{where}"[:500], 2)
+        sheets = []
+    try:
+        if session is not None:
+            _journal_action(ctx, session.day, res, adapter.kind)
+            if res.ok:
+                from .render import collect
+                _progress(adapter, f"xlexec: {name.replace('_', ' ')}: updating the workbook ...")
+                data = collect(ctx, session.day, session.inputs)
+                if adapter.kind == "file":
+                    adapter.commit(ctx, session.day)
+                else:
+                    adapter.show(data, ["Control", "Log"] + [x for x in sheets if x not in ("Control", "Log")])
+            elif adapter.kind != "file":
+                from .render import collect
+                adapter.show(collect(ctx, session.day, session.inputs), ["Control", "Log"])
+    except XlexecError as e:
+        res = ButtonResult(name, "error", f"the step ran, but the workbook could not be updated: {e}", e.exit_code)
+    except Exception as e:  # noqa: BLE001
+        res = ButtonResult(name, "error", f"the step ran, but the workbook could not be updated: "
+                                          f"{type(e).__name__}: {e}"[:500], 2)
+    if adapter is not None:
+        _progress(adapter, f"xlexec: {name.replace('_', ' ')}: {res.result}")
+        if not res.ok:
+            adapter.alert(res.message, title=f"xlexec: {name.replace('_', ' ')} {res.result}")
+    if own_ctx and ctx is not None:
+        try:
+            ctx.close()
+        except Exception:  # noqa: BLE001
+            pass
+    return res
+
+
+# --------------------------------------------------------------------------- RunPython entry points
+
+def load_trades(book=None, **kw) -> ButtonResult:
+    """Load Trades: the day's trades.csv into the Blotter (Include/Limit reset to the file's)."""
+    return run_button("load_trades", book, **kw)
+
+
+def validate(book=None, **kw) -> ButtonResult:
+    """Validate: the pre-trade checks (``xlexec validate``) on what the Blotter would send."""
+    return run_button("validate", book, **kw)
+
+
+def approve(book=None, **kw) -> ButtonResult:
+    """Approve: ``xlexec approve`` with Control's approver, decision, override and reason."""
+    return run_button("approve", book, **kw)
+
+
+def reject(book=None, **kw) -> ButtonResult:
+    """Reject: ``xlexec approve --decision REJECTED`` with Control's approver and reason."""
+    return run_button("reject", book, **kw)
+
+
+def convert(book=None, **kw) -> ButtonResult:
+    """Convert: the broker upload file in Control's format (``xlexec convert``)."""
+    return run_button("convert", book, **kw)
+
+
+def submit(book=None, **kw) -> ButtonResult:
+    """Submit: ``xlexec submit``; a LIVE account asks for confirmation first."""
+    return run_button("submit", book, **kw)
+
+
+def refresh_status(book=None, **kw) -> ButtonResult:
+    """Refresh Status: ``xlexec status`` for the day."""
+    return run_button("refresh_status", book, **kw)
+
+
+def cancel_all(book=None, **kw) -> ButtonResult:
+    """Cancel All / Kill Switch: ``xlexec cancel-all`` (no confirmation: it must always work)."""
+    return run_button("cancel_all", book, **kw)
+
+
+def import_fills(book=None, **kw) -> ButtonResult:
+    """Import Fills: the Fills tab's pasted block (any layout), else the broker's fills."""
+    return run_button("import_fills", book, **kw)
+
+
+def reconcile(book=None, **kw) -> ButtonResult:
+    """Reconcile: ``xlexec reconcile`` on the imported fills."""
+    return run_button("reconcile", book, **kw)
+
+
+def accept_positions(book=None, **kw) -> ButtonResult:
+    """Accept Positions: the reconciled positions become live/current_positions.csv."""
+    return run_button("accept_positions", book, **kw)
+
+
+def tca(book=None, **kw) -> ButtonResult:
+    """TCA: ``xlexec tca`` for the day."""
+    return run_button("tca", book, **kw)
+
+
+def monthly_report(book=None, **kw) -> ButtonResult:
+    """Monthly Report: ``xlexec monthly`` for the trade date's month."""
+    return run_button("monthly_report", book, **kw)
+
+
+BUTTON_FUNCTIONS = {name: globals()[name] for name in ACTIONS}
