@@ -1,0 +1,1 @@
+"""One module per benchmark scenario (see :mod:`bench.harness` for the interface)."""
