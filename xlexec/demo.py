@@ -178,7 +178,7 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, echo=pr
                 from .excel.render import render_workbook
                 ctx = Context.load(cfg_path)
                 try:
-                    res.workbook = render_workbook(ctx, day, d / f"xlexec_{day}.xlsx")
+                    res.workbook = render_workbook(ctx, day, d / f"xlexec_{day}.xlsm")
                 finally:
                     ctx.close()
     finally:
