@@ -113,12 +113,34 @@ def find_approval(live_dir: Path, date: str, orders_sha256: str) -> dict[str, An
     the journal (never the CSV).
     """
     last = None
-    for p in _journal_rows(live_dir, date):
+    rows = _journal_rows(live_dir)
+    for p in rows:
         if p.get("orders_sha256") == orders_sha256 and p.get("date") == date:
             last = p
+    _catch_up_csv(Path(live_dir), rows)
     if last is None or last.get("decision") not in ("APPROVED", "CONDITIONAL"):
         return None
     return {k: last.get(k) for k in APPROVAL_COLUMNS + ["seq"]}
+
+
+def _catch_up_csv(live_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Rewrite ``trade_approvals.csv`` when it holds fewer decisions than the journal.
+
+    The journal append commits before the CSV is renamed into place; a crash (``kill -9``) in
+    between leaves the CSV one decision behind. The next look-up brings it up to date."""
+    if not rows:
+        return
+    path = live_dir / APPROVALS_CSV
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        have = sum(1 for r in csv.DictReader(io.StringIO(text)) if (r.get("orders_sha256") or "").strip())
+    except (OSError, csv.Error, UnicodeDecodeError):
+        have = -1
+    if have < len(rows):
+        try:
+            write_approvals_csv(live_dir, rows)
+        except OSError:
+            pass  # read-only folder: the journal still decides
 
 
 def list_approvals(live_dir: Path) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from . import __version__
+from .broker.base import BrokerFault
 from .errors import XlexecError
 
 # area modules, in the order of the day
@@ -58,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         msg = " ".join(str(e).split())
         print(f"xlexec {args.command}: error: {msg}", file=sys.stderr)
         return e.exit_code
+    except BrokerFault as e:  # broker down / garbled reply outside the submit engine: one line, exit 1
+        msg = " ".join(str(e).split())[:500]
+        print(f"xlexec {args.command}: broker error: {msg}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"xlexec {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -209,7 +209,32 @@ def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) 
         where = f" row {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{p}:{where}: YAML error: {problem}") from None
+    except (ValueError, OverflowError) as e:  # a scalar YAML types but cannot build (date 2025-13-45)
+        raise ConfigError(f"{p}:{_bad_scalar(text)} YAML error: {' '.join(str(e).split())}") from None
     return config_from_dict(data, str(p), cwd)
+
+
+def _bad_scalar(text: str) -> str:
+    """`` row R, column C, key K:`` of the first scalar PyYAML parses but cannot construct."""
+    loader = yaml.SafeLoader("")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return ""
+    stack = [(root, "")]
+    while stack:
+        node, path = stack.pop(0)
+        if isinstance(node, yaml.MappingNode):
+            stack = [(v, f"{path}.{k.value}" if path else str(k.value)) for k, v in node.value] + stack
+        elif isinstance(node, yaml.SequenceNode):
+            stack = [(v, f"{path}[{i}]") for i, v in enumerate(node.value)] + stack
+        elif node is not None:
+            try:
+                loader.construct_object(node, deep=True)
+            except (ValueError, OverflowError, yaml.YAMLError):
+                m = node.start_mark
+                return f" row {m.line + 1}, column {m.column + 1}, {path}:"
+    return ""
 
 
 def secret_values(cfg: Config) -> list[str]:

@@ -177,12 +177,26 @@ def atomic_write_csv(path: str | os.PathLike, df: pd.DataFrame, decimals: dict[s
     return atomic_write_text(path, to_csv_text(df, decimals, comments))
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as CSV counts them: broken at ``\n``, ``\r\n`` or ``\r`` only.
+
+    (``str.splitlines`` also breaks at U+0085, U+2028, form feeds... that can sit inside a
+    cell, which would shift every row number after it.)"""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def split_comment_header(text: str) -> tuple[list[tuple[int, str]], list[str], int]:
     """Split leading ``#`` comment rows (and blank lines) from the CSV body.
 
     Returns ``([(line_no, comment_text)], body_lines, first_body_line_no)``.
     """
-    lines = text.splitlines()
+    lines = split_lines(text)
     comments: list[tuple[int, str]] = []
     i = 0
     while i < len(lines):

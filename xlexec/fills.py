@@ -77,7 +77,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .csvio import atomic_write_csv, parse_numeric, read_table, read_text, split_comment_header
+from .csvio import atomic_write_csv, parse_numeric, read_table, read_text, split_comment_header, split_lines
 from .errors import InputError
 from .trades import SYMBOL_RE
 
@@ -291,14 +291,35 @@ def _num_text(s: pd.Series) -> pd.Series:
 
 
 def _abs_text(s: pd.Series) -> pd.Series:
-    return _num_text(s).str.lstrip("+-")
+    return _num_text(s).str.replace(r"^[+-]", "", regex=True)  # one sign only: '--1' stays bad
+
+
+# canonical column -> the column's name in the broker's own file (errors name what the operator sees)
+_SOURCE_COLUMNS = {
+    "alpaca": {"shares": "qty", "date": "transaction_time", "fill_time": "transaction_time"},
+    "ibkr": {"date": "TradeDate", "symbol": "Symbol", "side": "Buy/Sell", "shares": "Quantity", "price": "Price",
+             "commission": "Commission"},
+    "schwab": {"date": "Date", "symbol": "Symbol", "side": "Action", "shares": "Quantity", "price": "Price",
+               "commission": "Fees & Comm"},
+    "fidelity": {"date": "Run Date", "symbol": "Symbol", "side": "Action", "shares": "Quantity",
+                 "price": "Price ($)", "commission": "Commission ($)"},
+}
 
 
 def _finish(out: pd.DataFrame, name: str, fmt: str, skipped: int) -> pd.DataFrame:
     if out.empty:
         res = empty_fills()
     else:
-        res = canonical_from_strings(out, name)
+        try:
+            res = canonical_from_strings(out, name)
+        except InputError as e:
+            src = _SOURCE_COLUMNS.get(fmt, {}).get(e.column or "")
+            if not src:
+                raise
+            msg = e.message
+            if msg.startswith(f"{e.column} "):
+                msg = f"{src} {msg[len(e.column) + 1:]}"
+            raise InputError(e.file, msg, e.row, src) from None
     res.attrs.update(format=fmt, skipped_rows=int(skipped))
     return res
 
@@ -435,6 +456,15 @@ _READERS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
 
 # ------------------------------------------------------------------ tables from rows
 
+# every header cell some layout reads (a repeated one is ambiguous; other repeats are ignored)
+_READ_COLUMNS = {"date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id",
+                 "client_order_id", "fill_id", "id", "qty", "transaction_time", "activity_type", "quantity",
+                 "buy/sell", "tradedate", "date/time", "datetime", "tradeprice", "ibcommission", "orderid",
+                 "iborderid", "orderreference", "execid", "tradeid", "transactionid", "transactiontype",
+                 "origtradeid", "assetclass", "levelofdetail", "action", "fees & comm", "run date", "price ($)",
+                 "commission ($)", "fees ($)", "fees"}
+
+
 def _frame_from_rows(header: list[str], rows: list[list[str]], rownums: list[int], name: str,
                      header_row: int) -> pd.DataFrame:
     cols = _norm(header)
@@ -444,6 +474,9 @@ def _frame_from_rows(header: list[str], rows: list[list[str]], rownums: list[int
     seen: set[str] = set()
     keep_idx = []
     for i, c in enumerate(cols):
+        if c in seen and c in _READ_COLUMNS:  # which of the two holds the shares / price / ...?
+            raise InputError(name, f"duplicate column {header[i]!r} in the header", row=header_row,
+                             column=str(header[i]))
         if c == "" or c in seen:  # blank or repeated header cell: not a column we read
             continue
         seen.add(c)
@@ -530,7 +563,7 @@ def parse_fills_text(text: str, name: str = "<fills>", format: str | None = None
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
         df = read_table("\n".join(body), name, first, ["symbol", "side", "shares", "price"], what="fills file")
         return _from_xlexec(df, name)
-    lines = text.splitlines()
+    lines = split_lines(text)
 
     def candidates():
         for i, line in enumerate(lines):

@@ -162,6 +162,12 @@ def pretrade_checks(orders: pd.DataFrame, *, max_order_size_usd: float, max_dail
         r = restricted.drop_duplicates("symbol").set_index("symbol")["reason"].astype(str)
         hit = out["symbol"].isin(r.index)
         refuse(hit, "restricted", "restricted list: " + out["symbol"].map(r).fillna("restricted"))
+    # whole shares only: the request carries whole shares, so 17.5 would go out as 18 (0.4 as 0),
+    # a different order from the one approved
+    qty = pd.to_numeric(out["qty"], errors="coerce").astype(float)
+    frac = ~np.isfinite(qty) | (qty % 1 != 0) | (qty <= 0)
+    refuse(frac, "fractional_shares", qty.map(lambda v: f"{v:g} shares is not a whole positive number: not "
+                                                        "sent (fix trades.csv and approve again)"))
     # order size
     notional = pd.to_numeric(out["notional"], errors="coerce")
     big = notional > float(max_order_size_usd)

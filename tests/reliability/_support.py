@@ -1,0 +1,255 @@
+"""Shared material of the reliability suite: a 50-order day, its config, file checks.
+
+Nothing here mocks xlexec: days are written as files, brokers are the loopback fake Alpaca
+server (``tests/fake_alpaca.py``) driven by the real alpaca-py client, or the paper simulator.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[2]
+TESTS = REPO / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from fake_alpaca import FakeAlpaca  # noqa: E402,F401  (re-exported for the test modules)
+
+NY = ZoneInfo("America/New_York")
+PY = sys.executable
+
+# recognisable fake credentials: any occurrence of these outside the process memory is a leak
+KEY = "PKLEAKCANARY7Q2W9E4R"
+SECRET = "sk-canary-ZX81-do-not-print-5f0c7a9e3b1d"
+KEY_ENV, SECRET_ENV = "RELI_ALPACA_KEY", "RELI_ALPACA_SECRET"
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "@SUM(1+1)", "+1+cmd|' /C calc'!A0",
+           "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def symbols(n: int = 50) -> list[str]:
+    return [f"X{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(n)]
+
+
+def fill_modes(n: int = 50) -> dict:
+    """Per symbol: 1 in 10 never fills, 1 in 10 fills half, the rest fill at the limit."""
+    out = {}
+    for i, s in enumerate(symbols(n)):
+        out[s] = "none" if i % 10 == 3 else (0.5 if i % 10 == 7 else "fill")
+    return out
+
+
+def trades_text(day: str, n: int = 50, seed: int = 0) -> str:
+    lines = [f"# Date: {day}", f"# Total Trades: {n}", "# Portfolio Value: $1,000,000.00",
+             "# Kill Switch: ACTIVE", "# Safety Checks: PASSED",
+             "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"]
+    for i, s in enumerate(symbols(n)):
+        side = "sell" if (i + seed) % 3 == 0 else "buy"
+        sh = 10 + (i * 7 + seed) % 17
+        px = round(20 + i * 3.7 + seed * 0.11, 2)
+        notional = round(sh * px, 2)
+        w = round((1 if side == "buy" else -1) * notional / 1_000_000, 4)
+        c = round(notional * 1e-4, 2)
+        sl = round(notional * 2e-4, 2)
+        lines.append(f"{s},{side},{sh},{px:.2f},{notional:.2f},{w:.4f},{c:.2f},{sl:.2f},{c + sl:.2f}")
+    return "\n".join(lines) + "\n"
+
+
+def positions_text(n: int = 50) -> str:
+    rows = ["symbol,shares,avg_cost"] + [f"{s},1000,{20 + i * 3.7:.2f}" for i, s in enumerate(symbols(n))]
+    return "\n".join(rows) + "\n"
+
+
+def weekdays(start: str, count: int) -> list[str]:
+    d = dt.date.fromisoformat(start)
+    out = []
+    while len(out) < count:
+        if d.weekday() < 5:
+            out.append(d.isoformat())
+        d += dt.timedelta(days=1)
+    return out
+
+
+def ny(day: str, hh: int, mm: int) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(dt.timezone.utc)
+
+
+def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, **execution) -> Path:
+    """``root/config.yaml`` for the fake Alpaca server, keys as ``${ENV}`` (never literal);
+    ``live_dir`` defaults to ``root/live``."""
+    ex = {"broker": "alpaca", "require_human_approval": True, "price_collar_pct": None,
+          "max_order_size_usd": 1_000_000, "max_daily_trades": 200, "rate_limit_per_min": 100_000,
+          "request_timeout_seconds": 2, "max_concurrency": 4, **execution}
+    alp = {"api_key": "${%s}" % KEY_ENV, "api_secret": "${%s}" % SECRET_ENV, "paper": True, "base_url": url,
+           **ex.pop("alpaca", {})}
+    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
+    for k, v in ex.items():
+        lines.append(f"  {k}: {json.dumps(v)}")
+    lines.append("  alpaca:")
+    for k, v in alp.items():
+        lines.append(f"    {k}: {json.dumps(v) if not isinstance(v, str) or not v.startswith('${') else v}")
+    p = root / "config.yaml"
+    root.mkdir(parents=True, exist_ok=True)
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def env_with_keys(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "XLEXEC_NOW")}
+    env[KEY_ENV], env[SECRET_ENV] = KEY, SECRET
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update({k: v for k, v in extra.items() if v is not None})
+    return env
+
+
+def xlexec(args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 120,
+           input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI (``python -m xlexec.cli``) in a subprocess; output captured as text."""
+    return subprocess.run([PY, "-m", "xlexec.cli", *args], cwd=str(cwd), env=env or env_with_keys(),
+                          capture_output=True, text=True, timeout=timeout, input=input)
+
+
+# ------------------------------------------------------------------ integrity checks
+
+def csv_problems(root: Path) -> list[str]:
+    """Every ``*.csv`` under ``root`` must be complete: UTF-8, one header, every row as wide as
+    the header (``#`` comment rows allowed first). Returns what is wrong (empty = all good)."""
+    bad = []
+    for p in sorted(Path(root).rglob("*.csv")):
+        if p.name.startswith("."):
+            continue  # a writer's temp file (never read by anything)
+        try:
+            text = p.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            bad.append(f"{p}: not UTF-8 ({e})")
+            continue
+        lines = [ln for ln in text.splitlines() if not ln.startswith("#")]
+        if not lines:
+            bad.append(f"{p}: empty")
+            continue
+        if not text.endswith("\n"):
+            bad.append(f"{p}: no final newline (truncated?)")
+        try:
+            rows = list(csv.reader(io.StringIO("\n".join(lines))))
+        except csv.Error as e:
+            bad.append(f"{p}: {e}")
+            continue
+        width = len(rows[0])
+        for i, r in enumerate(rows[1:], 2):
+            if r and len(r) != width:
+                bad.append(f"{p}: row {i} has {len(r)} fields, header {width}")
+                break
+    return bad
+
+
+def workbook_problems(path: Path) -> list[str]:
+    """The workbook opens with openpyxl (and its zip is complete)."""
+    import openpyxl
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+            if bad:
+                return [f"{path}: corrupt member {bad}"]
+        wb = openpyxl.load_workbook(path, read_only=True)
+        names = wb.sheetnames
+        wb.close()
+        if not names:
+            return [f"{path}: no sheets"]
+    except Exception as e:  # noqa: BLE001 - any failure to open is the finding
+        return [f"{path}: does not open: {type(e).__name__}: {e}"]
+    return []
+
+
+def journal_problems(path: Path) -> list[str]:
+    if not Path(path).exists():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        r = con.execute("PRAGMA integrity_check").fetchone()[0]
+        dup = con.execute("SELECT kind, key, COUNT(*) FROM events GROUP BY kind, key HAVING COUNT(*) > 1").fetchall()
+    finally:
+        con.close()
+    out = [] if r == "ok" else [f"{path}: integrity_check {r}"]
+    return out + [f"{path}: duplicate event {k}" for k in dup]
+
+
+def temp_leftovers(root: Path) -> list[Path]:
+    """Temp files a killed atomic writer left behind (hidden, never read)."""
+    return [p for p in Path(root).rglob(".*") if p.is_file() and (p.suffix == ".tmp" or p.suffix in (".xlsx", ".xlsm"))]
+
+
+def unzip_text(path: Path) -> str:
+    with zipfile.ZipFile(path) as z:
+        return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+
+
+def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) -> tuple[int | None, str, str]:
+    """Run ``xlexec.cli.main(argv)`` in this process, output captured.
+
+    Returns ``(exit code, stdout, stderr)``; an exception escaping ``main`` (what a user would
+    see as a traceback) gives exit code ``None`` and the traceback as stderr."""
+    import contextlib
+    import traceback
+
+    from xlexec.cli import main
+    old_env = {k: os.environ.get(k) for k in (env or {})}
+    old_cwd = os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.update({k: v for k, v in (env or {}).items() if v is not None})
+        for k, v in (env or {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main(argv)
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else 2
+            except BaseException:  # noqa: BLE001 - the finding
+                err.write(traceback.format_exc())
+                rc = None
+    finally:
+        os.chdir(old_cwd)
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return rc, out.getvalue(), err.getvalue()
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` -> its bytes, except lock files and SQLite databases (a reader
+    may checkpoint the WAL into the main file: compare their events with :func:`journal_rows`)."""
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        if p.is_file() and p.name != ".xlexec.lock" and ".sqlite" not in p.name:
+            out[str(p.relative_to(root))] = p.read_bytes()
+    return out
+
+
+def journal_rows(live: Path) -> list[tuple]:
+    path = Path(live) / "journal.sqlite"
+    if not path.exists():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT seq, kind, key FROM events ORDER BY seq").fetchall()
+    finally:
+        con.close()

@@ -1,0 +1,46 @@
+"""Observations of the reliability suite.
+
+Every test reports what it actually saw through the ``observe`` fixture (a fault injected and
+the outcome, a crash point and what survived it, hostile inputs tried, duplicates, lost records,
+leaks). With ``XLEXEC_RELIABILITY_OUT=<file>`` set, the session writes them there as JSON, and
+``python -m tests.reliability.report`` turns them into the README's figures. Observations are
+recorded *before* the assertions, so a failing test still reports what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+_OBS: list[dict] = []
+_LOCK = threading.Lock()
+
+
+class Observer:
+    def __init__(self, test: str):
+        self.test = test
+
+    def __call__(self, kind: str, **fields) -> dict:
+        row = {"kind": kind, "test": self.test, **fields}
+        with _LOCK:
+            _OBS.append(row)
+        return row
+
+
+@pytest.fixture
+def observe(request) -> Observer:
+    return Observer(request.node.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    out = os.environ.get("XLEXEC_RELIABILITY_OUT")
+    if not out:
+        return
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(out).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"observations": _OBS, "exitstatus": int(exitstatus)}, indent=1, default=str))
+    os.replace(tmp, out)
