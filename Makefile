@@ -28,5 +28,8 @@ workbook: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+reliability: $(STAMP)
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m tests.reliability.report
+
 clean:
 	rm -rf $(VENV) demo build *.egg-info
