@@ -230,3 +230,26 @@ def test_cli_monthly_bad_month_and_empty_month(live, capsys):
     assert main(["monthly", "--month", "2024-01", "--config", str(cfg)]) == 1
     assert "no day folder" in capsys.readouterr().err
     assert not (lv / "monthly_costs.csv").exists()
+
+
+def test_collect_month_batches_stale_days_around_a_fresh_one(live):
+    # 10-02 has a fresh tca.json; 10-01 and 10-03 are computed now, in one batch, and land in
+    # their own places with the figures daily_tca gives each day alone
+    from xlexec.fills import read_fills
+    from xlexec.tca import daily_tca
+    from xlexec.trades import read_trades
+    lv, cfg = live
+    assert main(["tca", str(lv / "2025-10-02"), "--json", "--config", str(cfg)]) == 0
+    m = collect_month(lv, "2025-10", default_broker="paper")
+    assert [d.date for d in m.days] == ["2025-10-01", "2025-10-02", "2025-10-03"]
+    assert [n[:10] for n in m.notes if "computed now" in n] == ["2025-10-01", "2025-10-03"]
+    for rec in (m.days[0], m.days[2]):
+        t = read_trades(lv / rec.date / "trades.csv")
+        res = daily_tca(t, read_fills(lv / rec.date / "broker_fills.csv"), portfolio_value=t.header.portfolio_value,
+                        date=rec.date)
+        assert rec == DayRecord.from_tca(res, broker="paper", portfolio_value_after=rec.portfolio_value_after)
+    # by hand: 10-01 slip +5.00 on 10,000, comm 1.00; 10-03 slip -2.00 on 20,000, comm 2.00
+    assert (m.days[0].slippage_usd, m.days[0].notional, m.days[0].commission) == pytest.approx((5.0, 10000.0, 1.0))
+    assert (m.days[2].slippage_usd, m.days[2].notional, m.days[2].commission) == pytest.approx((-2.0, 20000.0, 2.0))
+    assert m.days[1].slippage_usd == pytest.approx(5.0) and m.days[1].broker == "paper"
+    assert [d.portfolio_value_after for d in m.days] == [100200.0, 100500.0, 101000.0]

@@ -26,7 +26,8 @@ broker and its portfolio values) into the guide's monthly figures:
 * ``by_broker``: trades (orders with fills), notional $, commission $, notional-weighted bps.
 
 Shell helpers (they read files; the core above does not): :func:`reconciled_value`,
-:func:`collect_month`, :func:`upsert_monthly_costs` (``live/monthly_costs.csv``).
+:func:`collect_month` (days without a fresh ``tca.json`` get their TCA in one batch,
+:func:`month_tca`), :func:`upsert_monthly_costs` (``live/monthly_costs.csv``).
 """
 
 from __future__ import annotations
@@ -428,7 +429,8 @@ def collect_month(live_dir: str | Path, month: str, *, journal=None, default_bro
     dirs = _day_dirs(live)
     mine = [p for p in dirs if p.name.startswith(month + "-")]
     notes: list[str] = []
-    days: list[DayRecord] = []
+    days: list[DayRecord | None] = []
+    pending = []  # days whose TCA is computed now, all in one batch: (slot, date, trades, fills, broker, after)
     for d in mine:
         tj, tr, fl = d / "tca.json", d / "trades.csv", d / "broker_fills.csv"
         after = reconciled_value(d)
@@ -440,17 +442,19 @@ def collect_month(live_dir: str | Path, month: str, *, journal=None, default_bro
                                                 broker=broker, name=str(tj)))
         elif tr.exists() and fl.exists():
             from .fills import read_fills
-            from .tca import daily_tca
             from .trades import read_trades
-            trades = read_trades(tr)
-            res = daily_tca(trades, read_fills(fl), portfolio_value=trades.header.portfolio_value,
-                            default_order_type=default_order_type, date=d.name)
-            days.append(DayRecord.from_tca(res, broker=_broker_of(None, journal, d.name, default_broker),
-                                           portfolio_value_after=after))
+            pending.append((len(days), d.name, read_trades(tr), read_fills(fl),
+                            _broker_of(None, journal, d.name, default_broker), after))
+            days.append(None)
             notes.append(f"{d.name}: tca.json missing or older than its inputs; TCA computed now "
                          "(run xlexec tca to save it)")
         elif tr.exists():
             notes.append(f"{d.name}: no broker_fills.csv and no tca.json: left out")
+    if pending:
+        results = month_tca([(date, trades, fills) for _, date, trades, fills, _, _ in pending],
+                            default_order_type=default_order_type)
+        for (slot, _, _, _, broker, after), res in zip(pending, results):
+            days[slot] = DayRecord.from_tca(res, broker=broker, portfolio_value_after=after)
     opening = None
     before = [p for p in dirs if p.name < month + "-01"][-5:]
     for p in reversed(before):
@@ -458,6 +462,20 @@ def collect_month(live_dir: str | Path, month: str, *, journal=None, default_bro
         if opening is not None:
             break
     return MonthInputs(days, opening, notes)
+
+
+def month_tca(days, *, closes=None, arrivals=None, default_order_type: str = "limit") -> list:
+    """The TCA of several days in one batch (:func:`xlexec.tca.tca_many`): ``days`` are
+    ``(date, trades, fills)``; each day's portfolio value is its trades header's ``# Portfolio
+    Value`` ($). ``closes``/``arrivals`` as :func:`~xlexec.tca.tca_many` takes them. Returns one
+    :class:`~xlexec.tca.TcaResult` per day, in order (each makes a :class:`DayRecord` with
+    :meth:`DayRecord.from_tca`)."""
+    from .tca import tca_many
+    days = list(days)
+    return tca_many([(date, trades) for date, trades, _ in days], [fills for _, _, fills in days],
+                    closes=closes, arrivals=arrivals,
+                    portfolio_values=[trades.header.portfolio_value for _, trades, _ in days],
+                    default_order_type=default_order_type)
 
 
 def _broker_of(from_tca, journal, day: str, default: str) -> str:
