@@ -52,6 +52,8 @@ def run_submit(args, ctx) -> int:
     from ..trades import read_trades
     trades = read_trades(args.trades)
     day = trades.date or ctx.today()
+    from ..marketdata import refresh_quotes_file  # the latest quotes for the collar (Alpaca keys)
+    refresh_quotes_file(ctx.config, list(trades.df["symbol"]), Path(args.trades).parent / "quotes.csv")
     quotes = None
     for cand in (Path(args.trades).parent / "quotes.csv", ctx.day_dir(day) / "quotes.csv"):
         if cand.exists():

@@ -41,8 +41,11 @@ def tca_document(day_dir: Path, ctx, *, fills_path: str | None = None, fmt: str 
     trades = read_trades(day_dir / "trades.csv")
     fp = Path(fills_path) if fills_path else day_dir / "broker_fills.csv"
     fills = read_fills(fp, format=fmt) if fmt else read_fills(fp)
-    closes = read_closes(day_dir / "closes.csv")
     day = trades.date or (day_dir.name if DAY_RE.match(day_dir.name) else None)
+    if day:  # Alpaca daily bars when keys are configured and closes.csv is missing
+        from ..marketdata import refresh_closes_file
+        refresh_closes_file(ctx.config, list(trades.df["symbol"]), day, day_dir / "closes.csv")
+    closes = read_closes(day_dir / "closes.csv")
     journal = _journal_or_none(ctx)
     arrivals = arrivals_from_journal(journal, day) if journal is not None and day else None
     res = daily_tca(trades, fills, closes=closes, arrivals=arrivals,

@@ -71,6 +71,9 @@ def load_and_validate(args, ctx) -> tuple[Trades, ValidationResult]:
     trades = read_trades(trades_path, strict=False)
     live = ctx.live_dir
     pos = _pick(args.positions, live / "current_positions.csv")
+    if not args.quotes:  # Alpaca market data when keys are configured, saved as the day's snapshot
+        from ..marketdata import refresh_quotes_file
+        refresh_quotes_file(ctx.config, list(trades.df["symbol"]), trades_path.parent / "quotes.csv")
     qts = _pick(args.quotes, trades_path.parent / "quotes.csv")
     evs = _pick(args.events, live / "events.csv")
     ref = _pick(args.reference, live / "reference.csv")

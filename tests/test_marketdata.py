@@ -1,0 +1,95 @@
+"""Quotes and closes from Alpaca market data (alpaca-py against a loopback fake) when keys are
+configured; saved as the day's quotes.csv / closes.csv snapshots; keys never in messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_alpaca_data import FakeAlpacaData  # noqa: E402
+
+from xlexec.cli import main  # noqa: E402
+from xlexec.config import config_from_dict  # noqa: E402
+from xlexec.errors import BrokerError  # noqa: E402
+from xlexec.inputs import read_closes, read_quotes  # noqa: E402
+from xlexec.marketdata import alpaca_data_configured, fetch_closes, fetch_quotes  # noqa: E402
+
+KEY, SECRET = "PKDATAKEY0000000001", "dataSECRETdataSECRET0000000001"
+QUOTES = {"AAPL": (150.00, 150.10, 150.06), "MSFT": (380.40, 380.60, 380.50), "BRK.B": (480.0, 480.4, 480.2)}
+
+
+def cfg_for(url, **ex):
+    return config_from_dict({"execution": {"broker": "alpaca", "alpaca": {
+        "api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}", "data_url": url}, **ex}})
+
+
+@pytest.fixture(autouse=True)
+def keys(monkeypatch):
+    monkeypatch.setenv("XLX_T_KEY", KEY)
+    monkeypatch.setenv("XLX_T_SECRET", SECRET)
+
+
+def test_configured_only_for_alpaca_with_keys(monkeypatch):
+    assert alpaca_data_configured(cfg_for("http://127.0.0.1:1"))
+    assert not alpaca_data_configured(config_from_dict({}))
+    monkeypatch.setenv("XLX_T_SECRET", "")
+    assert not alpaca_data_configured(cfg_for("http://127.0.0.1:1"))
+
+
+def test_fetch_quotes_and_closes_through_alpaca_py():
+    with FakeAlpacaData(QUOTES, closes={"AAPL": 151.25, "MSFT": 379.0}) as fake:
+        cfg = cfg_for(fake.url)
+        q = fetch_quotes(cfg, ["MSFT", "AAPL", "BRK.B", "NOPE"]).set_index("symbol")
+        assert list(q.index) == ["AAPL", "BRK.B", "MSFT"]
+        assert q.loc["AAPL", "bid"] == 150.00 and q.loc["AAPL", "ask"] == 150.10
+        assert q.loc["AAPL", "last"] == 150.06 and q.loc["AAPL", "mid"] == pytest.approx(150.05)
+        assert str(q.loc["AAPL", "timestamp"]) == "2025-10-30 13:35:00+00:00"
+        c = fetch_closes(cfg, ["AAPL", "MSFT", "BRK.B"], "2025-10-30")
+        assert c.to_dict("list") == {"symbol": ["AAPL", "MSFT"], "close": [151.25, 379.0]}
+        assert {r["key"] for r in fake.requests} == {KEY}
+
+
+def test_errors_are_one_line_without_keys():
+    with FakeAlpacaData(QUOTES, fail=500) as fake:
+        with pytest.raises(BrokerError) as ei:
+            fetch_quotes(cfg_for(fake.url), ["AAPL"])
+    assert "Alpaca market data" in str(ei.value)
+    assert KEY not in str(ei.value) and SECRET not in str(ei.value)
+
+
+def test_validate_and_tca_use_alpaca_data_and_save_snapshots(tmp_path, monkeypatch, capsys):
+    day = tmp_path / "live" / "2025-10-30"
+    day.mkdir(parents=True)
+    (day / "trades.csv").write_text(
+        "# Date: 2025-10-30\n# Portfolio Value: $100,000.00\n"
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+        "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
+        "MSFT,sell,5,390.00,1950.00,-0.0195,0.20,0.39,0.59\n")
+    (day / "broker_fills.csv").write_text(
+        "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n"
+        "2025-10-30,AAPL,buy,10,150.02,0.15,09:45:00,o1,\n")
+    with FakeAlpacaData(QUOTES, closes={"AAPL": 151.0, "MSFT": 379.0}) as fake:
+        (tmp_path / "config.yaml").write_text(
+            "execution:\n  broker: alpaca\n  alpaca:\n    api_key: ${XLX_T_KEY}\n"
+            f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:40:00+00:00")
+        rc = main(["validate", str(day / "trades.csv"), "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert rc == 0 or out["decision"] == "REJECT"
+        saved = read_quotes(day / "quotes.csv").set_index("symbol")
+        assert saved.loc["MSFT", "mid"] == pytest.approx(380.50)
+        dev = [c for c in out["checks"] if c["check"] == "price_deviation" and c["symbol"] == "MSFT"]
+        assert dev and dev[0]["status"] == "warn"  # 390 vs mid 380.50 = 2.5%
+        assert main(["tca", str(day), "--json"]) == 0
+        tca = json.loads(capsys.readouterr().out)
+        assert read_closes(day / "closes.csv").set_index("symbol").loc["MSFT", "close"] == 379.0
+        # MSFT sell of 5 unfilled: opportunity = -1 x 5 x (379 - 390) = +55.00
+        assert tca["opportunity"]["usd"] == pytest.approx(55.0)
+    for p in day.iterdir():
+        text = p.read_text(errors="replace")
+        assert KEY not in text and SECRET not in text
