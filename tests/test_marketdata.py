@@ -36,6 +36,11 @@ def keys(monkeypatch):
 def test_configured_only_for_alpaca_with_keys(monkeypatch):
     assert alpaca_data_configured(cfg_for("http://127.0.0.1:1"))
     assert not alpaca_data_configured(config_from_dict({}))
+    # orders to a test server / proxy and no data_url: never guess (no request to Alpaca's host)
+    assert not alpaca_data_configured(config_from_dict({"execution": {"broker": "alpaca", "alpaca": {
+        "api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}", "base_url": "http://127.0.0.1:9"}}}))
+    assert alpaca_data_configured(config_from_dict({"execution": {"broker": "alpaca", "alpaca": {
+        "api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}"}}}))
     monkeypatch.setenv("XLX_T_SECRET", "")
     assert not alpaca_data_configured(cfg_for("http://127.0.0.1:1"))
 

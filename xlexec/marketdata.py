@@ -23,10 +23,18 @@ import pandas as pd
 from .errors import BrokerError
 
 
+ALPACA_TRADING_HOSTS = {"paper-api.alpaca.markets", "api.alpaca.markets"}
+
+
 def alpaca_data_configured(cfg) -> bool:
+    """Broker ``alpaca`` with both keys, and a data host: ``alpaca.data_url``, or Alpaca's own
+    when orders go to Alpaca's own hosts. A trading ``base_url`` pointed elsewhere (a proxy, a
+    test server) without a ``data_url`` means no market data is fetched: never guess a host."""
+    from urllib.parse import urlsplit
     a = cfg.execution.alpaca
-    return (cfg.execution.broker == "alpaca" and bool(a.api_key.get_secret_value())
-            and bool(a.api_secret.get_secret_value()))
+    if not (cfg.execution.broker == "alpaca" and a.api_key.get_secret_value() and a.api_secret.get_secret_value()):
+        return False
+    return bool(a.data_url) or (urlsplit(a.base_url or "").hostname or "") in ALPACA_TRADING_HOSTS
 
 
 def _client(cfg):

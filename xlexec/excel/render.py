@@ -65,11 +65,21 @@ def _read_text(path: Path) -> str | None:
 
 
 def _rows(df: pd.DataFrame, columns: list[str] | None = None) -> list[list[Any]]:
+    """The frame's rows as lists of Python values (missing -> None), ``columns`` in that order
+    (absent ones -> None). Vectorised: typed columns convert in one step, only object columns
+    are cleaned cell by cell (numpy scalars inside them)."""
     cols = columns or list(df.columns)
-    out = []
-    for rec in df.reindex(columns=cols).itertuples(index=False, name=None):
-        out.append([_clean(v) for v in rec])
-    return out
+    sub = df.reindex(columns=cols)
+    if not len(sub):
+        return []
+    arr = sub.to_numpy(dtype=object)
+    for j, dtype in enumerate(sub.dtypes):
+        if dtype == object:
+            arr[:, j] = [_clean(v) for v in arr[:, j]]
+    missing = sub.isna().to_numpy()
+    if missing.any():
+        arr[missing] = None
+    return arr.tolist()
 
 
 def _clean(v):
