@@ -90,3 +90,25 @@ def test_bom_is_tolerated(tmp_path):
 def test_lenient_mode_keeps_nonpositive_shares():
     t = parse_trades_text(HDR + "AAPL,buy,-5,1,-5,0.1,0,0,0\n", strict=False)
     assert t.df["shares"].tolist() == [-5]
+
+
+def test_atomic_writes_sweep_stale_temps_and_keep_permissions(tmp_path):
+    import os
+    import time
+
+    from xlexec.csvio import STALE_TEMP_SECONDS, atomic_write_text
+    target = tmp_path / "x.csv"
+    stale = tmp_path / ".x.csv.abc123.tmp"      # left behind by a killed writer
+    fresh = tmp_path / ".x.csv.def456.tmp"      # a write still in progress elsewhere
+    other = tmp_path / ".y.csv.abc123.tmp"      # another file's temp
+    for p in (stale, fresh, other):
+        p.write_text("partial")
+    old = time.time() - STALE_TEMP_SECONDS - 5
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    atomic_write_text(target, "a,b\n")
+    assert target.read_text() == "a,b\n"
+    assert not stale.exists() and fresh.exists() and other.exists()
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

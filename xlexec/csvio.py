@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import math
-import re
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -99,14 +101,32 @@ def _umask() -> int:
 _MODE = 0o666 & ~_umask()
 
 
-def _tmp_for(path: Path):
+STALE_TEMP_SECONDS = 15 * 60
+
+
+def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """A new temp file next to ``path`` (same folder, so ``os.replace`` is atomic), named
+    ``.<name>.<random><suffix>``, with the usual file permissions.
+
+    Temp files of earlier writes to the same target that a crash left behind (older than
+    :data:`STALE_TEMP_SECONDS`, so never a write still in progress) are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*{suffix}"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
         os.chmod(tmp, _MODE)  # mkstemp makes 0600; a written file gets the usual permissions
     except OSError:
         pass
     return fd, Path(tmp)
+
+
+_tmp_for = temp_beside
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

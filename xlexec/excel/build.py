@@ -38,12 +38,11 @@ import functools
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..csvio import FORMULA_PREFIXES
+from ..csvio import FORMULA_PREFIXES, temp_beside
 from ..faults import crash_point
 
 # --------------------------------------------------------------------------- layout
@@ -1024,8 +1023,7 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
         if missing:
             raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
         vba_bin = vbaproject.build_vba_project(mods, sheet_codenames=[CODENAMES[s] for s in SHEETS])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".xlsm" if vba else ".xlsx", dir=path.parent)
+    fd, tmp = temp_beside(path, ".xlsm" if vba else ".xlsx")
     os.close(fd)
     try:
         fast = fast and fast_writer_available()
