@@ -278,6 +278,30 @@ def read_table(text: str, name: str, first_line: int, required: Iterable[str],
     return df
 
 
+def first_bad(mask) -> int:
+    """Position of the first True in a boolean mask (Series or array)."""
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def check_rows(bad, df: pd.DataFrame, name: str, column: str, message) -> None:
+    """Raise :class:`InputError` at the first row where ``bad`` holds.
+
+    ``df``'s index holds the source row numbers; ``message`` is text or ``f(position) -> text``.
+    """
+    if bad.any():
+        i = first_bad(bad)
+        raise InputError(name, message(i) if callable(message) else message,
+                         row=int(df.index[i]), column=column)
+
+
+def via_uniques(s: pd.Series, fn) -> pd.Series:
+    """Apply a vectorised ``fn`` (Series -> Series) to the distinct values only, map back
+    (symbols and sides repeat a lot: 200,000 fills have a few hundred distinct symbols)."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=False)
+    u = fn(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
+    return pd.Series(np.asarray(u, dtype=object)[codes], index=s.index, dtype=object)
+
+
 def parse_numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False,
                   integer: bool = False) -> pd.Series:
     """Column ``col`` as float; first unparsable / NaN / inf value raises naming row+column.

@@ -77,9 +77,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .csvio import atomic_write_csv, parse_numeric, read_table, read_text, split_comment_header, split_lines
+from .csvio import (atomic_write_csv, first_bad, parse_numeric, read_table, read_text, split_comment_header,
+                    split_lines, via_uniques)
 from .errors import InputError
-from .trades import SYMBOL_RE
+from .trades import symbols_of
 
 FILL_COLUMNS = ["date", "symbol", "side", "shares", "price", "commission", "fill_time",
                 "order_id", "client_order_id"]
@@ -164,19 +165,8 @@ def empty_fills() -> pd.DataFrame:
     return df
 
 
-def _first_bad(mask: pd.Series) -> int:
-    return int(np.asarray(mask).nonzero()[0][0])
-
-
 _SIDE_WORDS = {"b": "buy", "s": "sell", "bot": "buy", "sld": "sell", "bought": "buy", "sold": "sell",
                "sell_short": "sell", "sell short": "sell", "buy to cover": "buy", "ssell": "sell"}
-
-
-def _via_uniques(s: pd.Series, fn) -> pd.Series:
-    """Apply a vectorised ``fn`` (Series -> Series) to the distinct values only, map back."""
-    codes, uniq = pd.factorize(s, use_na_sentinel=False)
-    u = fn(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
-    return pd.Series(np.asarray(u, dtype=object)[codes], index=s.index, dtype=object)
 
 
 def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False) -> pd.Series:
@@ -202,29 +192,23 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         out["date"] = np.asarray(u, dtype=object)[codes]
     else:
         out["date"] = ""
-    sym = _via_uniques(df["symbol"].astype(object), lambda u: u.astype(str).str.upper().str.strip())
-    bad = ~_via_uniques(sym, lambda u: u.str.match(SYMBOL_RE.pattern)).astype(bool)
-    if bad.any():
-        i = _first_bad(bad)
-        raise InputError(name, f"symbol {str(df['symbol'].iloc[i])[:40]!r} is not a ticker",
-                         row=int(df.index[i]), column="symbol")
-    out["symbol"] = sym
-    side = _via_uniques(df["side"].astype(object),
+    out["symbol"] = symbols_of(df, name)
+    side = via_uniques(df["side"].astype(object),
                         lambda u: u.astype(str).str.lower().str.strip().replace(_SIDE_WORDS))
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
-        i = _first_bad(bad)
+        i = first_bad(bad)
         raise InputError(name, f"side must be buy or sell, got {str(df['side'].iloc[i])[:20]!r}",
                          row=int(df.index[i]), column="side")
     out["side"] = side
     out["shares"] = _numeric(df, "shares", name)
     nonpos = out["shares"] <= 0
     if nonpos.any():
-        i = _first_bad(nonpos)
+        i = first_bad(nonpos)
         raise InputError(name, "shares must be positive", row=int(df.index[i]), column="shares")
     out["price"] = _numeric(df, "price", name)
     if (out["price"] <= 0).any():
-        i = _first_bad(out["price"] <= 0)
+        i = first_bad(out["price"] <= 0)
         raise InputError(name, "price must be positive", row=int(df.index[i]), column="price")
     out["commission"] = (_numeric(df, "commission", name, allow_empty=True).fillna(0.0).abs()
                          if "commission" in df.columns else 0.0)
@@ -256,7 +240,7 @@ def _iso_dates(s: pd.Series, name: str, index, column: str) -> pd.Series:
         out.loc[idx] = parsed[ok].dt.strftime("%Y-%m-%d").astype(object)
         todo.loc[idx] = False
     if todo.any():
-        i = _first_bad(todo)
+        i = first_bad(todo)
         raise InputError(name, f"{column} {s.iloc[i][:40]!r} is not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)",
                          row=int(index[i]), column=column)
     return out
@@ -268,7 +252,7 @@ def _ny_dates(ts: pd.Series, name: str, index, column: str) -> pd.Series:
     t = pd.to_datetime(s.where(s != "", None), utc=True, errors="coerce", format="ISO8601")
     bad = t.isna() & (s != "")
     if bad.any():
-        i = _first_bad(bad)
+        i = first_bad(bad)
         raise InputError(name, f"{column} {s.iloc[i][:40]!r} is not an ISO date-time",
                          row=int(index[i]), column=column)
     d = t.dt.tz_convert(_NY).dt.strftime("%Y-%m-%d")
@@ -438,7 +422,7 @@ def _from_fidelity(df: pd.DataFrame, name: str) -> pd.DataFrame:
     f = pd.to_numeric(fees.replace("", "0"), errors="coerce")
     for nm, raw, v in (("commission ($)", comm, c), ("fees ($)", fees, f)):
         if v.isna().any():
-            i = _first_bad(v.isna())
+            i = first_bad(v.isna())
             raise InputError(name, f"{nm} is not a number: {raw.iloc[i][:40]!r}", row=int(d.index[i]), column=nm)
     out["commission"] = (c + f).map(repr) if len(d) else pd.Series(dtype=object)
     out["fill_time"] = ""

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .csvio import parse_numeric, read_table, read_text, split_comment_header
+from .csvio import check_rows, parse_numeric, read_table, read_text, split_comment_header
 from .errors import InputError
-from .trades import SYMBOL_RE
+from .trades import symbols_of
 
 EVENT_KINDS = {"earnings", "ex_dividend", "split", "merger", "halt"}
 
@@ -34,20 +34,11 @@ def _load(path, required, what) -> tuple[pd.DataFrame, str]:
     return read_table("\n".join(body), name, first, required, what=what), name
 
 
-def _symbols(df: pd.DataFrame, name: str) -> pd.Series:
-    sym = df["symbol"].str.upper().str.strip()
-    for i, s in enumerate(sym):
-        if not SYMBOL_RE.match(s):
-            raise InputError(name, f"symbol {df['symbol'].iloc[i][:40]!r} is not a ticker",
-                             row=int(df.index[i]), column="symbol")
-    return sym
+_symbols = symbols_of
 
 
 def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
-    dup = df.duplicated(list(cols))
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"duplicate {df['symbol'].iloc[i]}", row=int(df.index[i]), column="symbol")
+    check_rows(df.duplicated(list(cols)), df, name, "symbol", lambda i: f"duplicate {df['symbol'].iloc[i]}")
 
 
 def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -55,9 +46,7 @@ def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["symbol"] = _symbols(df, name)
     out["shares"] = parse_numeric(df, "shares", name)
     out["avg_cost"] = parse_numeric(df, "avg_cost", name, allow_empty=True).fillna(0.0)
-    if (out["avg_cost"] < 0).any():
-        i = int((out["avg_cost"] < 0).to_numpy().nonzero()[0][0])
-        raise InputError(name, "avg_cost must not be negative", row=int(df.index[i]), column="avg_cost")
+    check_rows(out["avg_cost"] < 0, df, name, "avg_cost", "avg_cost must not be negative")
     _no_dupes(out, name)
     return out
 
@@ -80,19 +69,13 @@ def read_quotes(path: str | Path) -> pd.DataFrame:
     out["symbol"] = _symbols(df, name)
     for c in ("bid", "ask", "last"):
         out[c] = parse_numeric(df, c, name, allow_empty=True)
-        neg = out[c] < 0
-        if neg.any():
-            i = int(neg.to_numpy().nonzero()[0][0])
-            raise InputError(name, f"{c} must not be negative", row=int(df.index[i]), column=c)
+        check_rows(out[c] < 0, df, name, c, f"{c} must not be negative")
     for c in ("bid_size", "ask_size"):
         if c in df.columns:
             out[c] = parse_numeric(df, c, name, allow_empty=True)
     ts = pd.to_datetime(df["timestamp"], errors="coerce", utc=True, format="mixed")
-    bad = ts.isna() & (df["timestamp"] != "")
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"timestamp {df['timestamp'].iloc[i][:40]!r} is not a date-time",
-                         row=int(df.index[i]), column="timestamp")
+    check_rows(ts.isna() & (df["timestamp"] != ""), df, name, "timestamp",
+               lambda i: f"timestamp {df['timestamp'].iloc[i][:40]!r} is not a date-time")
     out["timestamp"] = ts
     both = out["bid"].gt(0) & out["ask"].gt(0)
     out["mid"] = ((out["bid"] + out["ask"]) / 2).where(both, out["last"])
@@ -116,17 +99,12 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
             raise InputError(name, f"date {v[:40]!r} is not YYYY-MM-DD", row=int(df.index[i]), column="date") from None
     out["date"] = dates
     ev = df["event"].str.lower().str.strip().str.replace("-", "_").str.replace(" ", "_")
-    bad = ~ev.isin(EVENT_KINDS)
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"event {df['event'].iloc[i][:40]!r} is not one of "
-                         f"{'|'.join(sorted(EVENT_KINDS))}", row=int(df.index[i]), column="event")
+    check_rows(~ev.isin(EVENT_KINDS), df, name, "event",
+               lambda i: f"event {df['event'].iloc[i][:40]!r} is not one of {'|'.join(sorted(EVENT_KINDS))}")
     out["event"] = ev
     if "ratio" in df.columns:
         r = parse_numeric(df, "ratio", name, allow_empty=True)
-        if (r <= 0).any():
-            i = int((r <= 0).to_numpy().nonzero()[0][0])
-            raise InputError(name, "ratio must be positive", row=int(df.index[i]), column="ratio")
+        check_rows(r <= 0, df, name, "ratio", "ratio must be positive")
         out["ratio"] = r
     else:
         out["ratio"] = float("nan")

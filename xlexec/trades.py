@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .csvio import atomic_write_csv, parse_numeric, read_table, read_text, split_comment_header
+from .csvio import (atomic_write_csv, check_rows, parse_numeric, read_table, read_text,
+                    split_comment_header, via_uniques)
 from .errors import InputError
 
 COLUMNS = ["symbol", "side", "shares", "price", "notional", "weight_change",
@@ -32,6 +33,15 @@ DECIMALS = {"price": 2, "notional": 2, "weight_change": 4, "commission_est": 2, 
             "total_cost_est": 2, "limit_price": 2}
 SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}([./ -][A-Z0-9]{1,4})?$")
 _NUM = re.compile(r"[-+]?\$?\s*[0-9][0-9,]*(?:\.[0-9]+)?%?|[-+]?\.[0-9]+%?")
+
+
+def symbols_of(df: pd.DataFrame, name: str, column: str = "symbol") -> pd.Series:
+    """``df[column]`` as upper-case tickers; the first that is not a ticker raises naming its row."""
+    sym = via_uniques(df[column].astype(object), lambda u: u.astype(str).str.upper().str.strip())
+    ok = via_uniques(sym, lambda u: u.str.match(SYMBOL_RE.pattern)).astype(bool)
+    check_rows(~ok, df, name, column,
+               lambda i: f"symbol {str(df[column].iloc[i])[:40]!r} is not a ticker")
+    return sym
 
 
 def parse_header_number(value: str | None) -> float | None:
@@ -142,39 +152,22 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     rows become ``shares_nonpositive`` failures instead).
     """
     out = pd.DataFrame(index=df.index)
-    sym = df["symbol"].str.upper().str.strip()
-    for i, s in enumerate(sym):
-        if not SYMBOL_RE.match(s):
-            raise InputError(name, f"symbol {df['symbol'].iloc[i][:40]!r} is not a ticker",
-                             row=int(df.index[i]), column="symbol")
-    out["symbol"] = sym
+    out["symbol"] = symbols_of(df, name)
     side = df["side"].str.lower().str.strip()
-    bad = ~side.isin(["buy", "sell"])
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"side must be buy or sell, got {df['side'].iloc[i][:20]!r}",
-                         row=int(df.index[i]), column="side")
+    check_rows(~side.isin(["buy", "sell"]), df, name, "side",
+               lambda i: f"side must be buy or sell, got {df['side'].iloc[i][:20]!r}")
     out["side"] = side
     for c in NUMERIC:
         out[c] = parse_numeric(df, c, name)
     if strict:
-        nonpos = out["shares"] <= 0
-        if nonpos.any():
-            i = int(nonpos.to_numpy().nonzero()[0][0])
-            raise InputError(name, f"shares must be positive, got {df['shares'].iloc[i]}",
-                             row=int(df.index[i]), column="shares")
-    bad_price = out["price"] <= 0
-    if bad_price.any():
-        i = int(bad_price.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"price must be positive, got {df['price'].iloc[i]}",
-                         row=int(df.index[i]), column="price")
+        check_rows(out["shares"] <= 0, df, name, "shares",
+                   lambda i: f"shares must be positive, got {df['shares'].iloc[i]}")
+    check_rows(out["price"] <= 0, df, name, "price",
+               lambda i: f"price must be positive, got {df['price'].iloc[i]}")
     if "order_type" in df.columns:
         ot = df["order_type"].str.lower().replace({"": "limit", "lmt": "limit", "mkt": "market"})
-        bad = ~ot.isin(["limit", "market"])
-        if bad.any():
-            i = int(bad.to_numpy().nonzero()[0][0])
-            raise InputError(name, f"order_type must be limit or market, got {df['order_type'].iloc[i]!r}",
-                             row=int(df.index[i]), column="order_type")
+        check_rows(~ot.isin(["limit", "market"]), df, name, "order_type",
+                   lambda i: f"order_type must be limit or market, got {df['order_type'].iloc[i]!r}")
         out["order_type"] = ot
     for c in OPTIONAL_NUMERIC:
         if c in df.columns:
@@ -183,12 +176,10 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     extra = [c for c in df.columns if c not in out.columns]
     for c in extra:
         out[c] = df[c]
-    dup = out.duplicated(["symbol", "side"], keep="first")
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
+    def duplicate(i: int) -> str:
         first = out.index[(out["symbol"] == out["symbol"].iloc[i]) & (out["side"] == out["side"].iloc[i])][0]
-        raise InputError(name, f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]} "
-                         f"(first at row {first})", row=int(out.index[i]), column="symbol")
+        return f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]} (first at row {first})"
+    check_rows(out.duplicated(["symbol", "side"], keep="first"), out, name, "symbol", duplicate)
     return out
 
 
