@@ -162,8 +162,8 @@ def test_inputs_vba_and_buttons_survive_a_save(tmp_path):
     ws = wb["Blotter"]
     first_sym = ws["B5"].value
     ws["A5"] = "N"
-    ws["F6"] = 12.34
-    limit_sym = ws["B6"].value
+    ws["F7"] = 12.34  # the third trade: a limit order (the second is a market order)
+    limit_sym = ws["B7"].value
     wb["Control"][CONTROL_CELLS["approver"]] = "Jane Operator"
     wb["Control"][CONTROL_CELLS["reason"]] = "checked by hand"
     wb.save(book)  # openpyxl keeps the VBA (keep_vba) but drops the form buttons

@@ -91,6 +91,10 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
                      "notional": notional, "weight_change": w, "commission_est": c,
                      "slippage_est": sl, "total_cost_est": round(c + sl, 2)})
     df = pd.DataFrame(rows)
+    # two urgent names go as market orders (the guide: "if urgency, use MARKET order (accept
+    # slippage)"): they fill a little worse than the signal, so the day's TCA has costs too
+    market = {held[19], held[10]}
+    df["order_type"] = ["market" if s in market else "limit" for s in df["symbol"]]
     df.index = pd.RangeIndex(10, 10 + len(df), name="row")
     total = df["notional"].sum()
     est = df["total_cost_est"].sum()
@@ -119,6 +123,9 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     unfilled = syms[21]              # a new buy whose quote ran away (+1.5%): the limit rests
     partial = syms[20]               # a new buy with thin displayed size: fills partly
     mids[syms.index(unfilled)] = price[unfilled] * 1.015
+    for s_ in market:  # the market moved against the urgent orders by ~12 bps
+        side_ = df.loc[df["symbol"] == s_, "side"].iloc[0]
+        mids[syms.index(s_)] = price[s_] * (1.0012 if side_ == "buy" else 0.9988)
     spread = np.maximum(0.01, np.round(mids * 0.0002, 2))
     bid = np.round(mids - spread / 2, 2)
     ask = np.round(mids + spread / 2, 2)
@@ -129,6 +136,8 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     quotes.loc[quotes["symbol"] == partial, "ask_size"] = float(max(1, part_qty // 2))
     # buys must cross: limit = signal price, so make sure ask <= signal price for the others
     for i, s in enumerate(syms):
+        if s in market:
+            continue
         if s in set(df.loc[df["side"] == "buy", "symbol"]) and s != unfilled:
             if ask[i] > price[s]:
                 quotes.loc[i, "ask"] = price[s]

@@ -43,7 +43,9 @@ def _print_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     for r in df[columns].itertuples(index=False):
         t.add_row(*[escape("" if (isinstance(v, float) and math.isnan(v)) else
                            (f"{v:g}" if isinstance(v, float) else str(v))) for v in r])
-    Console(soft_wrap=True).print(t)
+    import shutil
+    # a terminal's own width; piped or captured output gets a wide table instead of wrapped cells
+    Console(width=shutil.get_terminal_size((160, 24)).columns).print(t)
 
 
 def run_submit(args, ctx) -> int:
