@@ -111,3 +111,35 @@ def test_help_lists_every_guide_script():
         h = subprocess.run([sys.executable, "-m", "xlexec.cli", name, "--help"], capture_output=True,
                            text=True, timeout=60)
         assert h.returncode == 0 and "usage" in h.stdout.lower(), name
+
+
+def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
+    """`xlexec demo --days 3`: each day opens with the positions the previous one accepted, the
+    cash carries, the paper broker ends holding exactly the system's positions, the month has
+    three days, and a rerun changes nothing."""
+    import sqlite3
+
+    from xlexec.inputs import read_positions
+    d = tmp_path / "multi"
+    cmd = [sys.executable, "-m", "xlexec.cli", "demo", "--dir", str(d), "--days", "3", "--no-workbook"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    live = d / "live"
+    days = ["2025-10-28", "2025-10-29", "2025-10-30"]
+    assert all((live / x / "reconciliation.json").exists() for x in days)
+    for prev, nxt in zip(days, days[1:]):
+        after = read_positions(live / prev / "positions_after_recon.csv").set_index("symbol")["shares"]
+        opening = read_positions(live / nxt / "opening_positions.csv").set_index("symbol")["shares"]
+        assert after.to_dict() == opening.to_dict()
+        cash_after = json.loads((live / prev / "reconciliation.json").read_text())["cash_after"]
+        assert json.loads((live / nxt / "reconciliation.json").read_text())["cash_before"] == cash_after
+    con = sqlite3.connect(live / "paper_broker.sqlite")
+    broker = {s: q for s, q in con.execute("SELECT symbol, qty FROM positions")}
+    system = read_positions(live / "current_positions.csv").set_index("symbol")["shares"].to_dict()
+    assert broker == system
+    month = list(csv.DictReader((live / "monthly_costs.csv").open()))
+    assert [m["month"] for m in month] == ["2025-10"] and month[0]["days"] == "3"
+    before = snapshot(live)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert snapshot(live) == before

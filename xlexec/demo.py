@@ -37,13 +37,10 @@ class Step:
 @dataclass
 class DemoResult:
     dir: Path
-    day: str
-    steps: list[Step] = field(default_factory=list)
+    day: str                      # the last session run
+    steps: list[Step] = field(default_factory=list)        # the last session's steps
+    days: list[tuple[str, list[Step]]] = field(default_factory=list)  # every session, in order
     workbook: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(s.rc in (0,) or s.name in ("submit",) and s.rc == 0 for s in self.steps)
 
 
 def _pinned(day: str, hh: int, mm: int) -> str:
@@ -103,61 +100,129 @@ def write_demo_config(directory: Path, cash: float, base: dict | None = None) ->
     return path
 
 
-def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, echo=print,
-             build_workbook: bool = True) -> DemoResult:
-    """Run the whole day under ``directory`` and return what each step did."""
-    from . import sample
-    from .fills import fills_from_broker, write_fills_csv
-    from .broker import get_broker
-    from .context import Context
-    from .journal import Journal
+def demo_sessions(last: str, days: int) -> list[str]:
+    """The ``days`` NYSE sessions ending on ``last`` (which must be a session)."""
+    from . import calendar as cal
+    if days < 1:
+        raise XlexecError("--days must be at least 1")
+    try:
+        if not cal.is_session(last):
+            raise XlexecError(f"--date {last} is not an NYSE session (next: {cal.next_session(last)})")
+        out = [last]
+        while len(out) < days:
+            out.append(cal.previous_session(out[-1]))
+    except ValueError as e:
+        raise XlexecError(f"--date: {e}") from None
+    return out[::-1]
 
+
+def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, days: int = 1, echo=print,
+             build_workbook: bool = True) -> DemoResult:
+    """Run ``days`` consecutive sessions ending on ``day`` under ``directory``.
+
+    Each session starts from the positions the previous one accepted (and its cash), with
+    prices walking on from its closes; the paper broker keeps its state across sessions, as a
+    real account does. A session whose ``trades.csv`` exists is not generated again, so a rerun
+    repeats the same days and every step finds its work already done."""
     d = Path(directory).resolve()
     d.mkdir(parents=True, exist_ok=True)
     res = DemoResult(d, day)
-    s = sample.make_day(day)
+    for session in demo_sessions(day, days):
+        res.steps = _run_session(d, session, res)
+        res.days.append((session, res.steps))
+        res.day = session
+    if build_workbook:
+        from .context import Context
+        from .excel.render import render_workbook
+        with _env(XLEXEC_NOW=_pinned(res.day, 16, 5)):
+            ctx = Context.load(d / "config.yaml")
+            try:
+                res.workbook = render_workbook(ctx, res.day, d / f"xlexec_{res.day}.xlsm")
+            finally:
+                ctx.close()
+    return res
+
+
+def _day_inputs(d: Path, day: str):
+    """Write the session's inputs unless they exist; returns the config path."""
+    import json as _json
+    from . import calendar as cal
+    from . import sample
+    from .inputs import read_closes, read_positions
     live = d / "live"
     dd = live / day
-    first_run = not (dd / "trades.csv").exists()
-    cfg_path = write_demo_config(d, s.cash)
-    sample.write_day(s, live, positions=not (live / "current_positions.csv").exists())
+    cfg_path = d / "config.yaml"
+    if (dd / "trades.csv").exists():
+        return cfg_path
+    current = live / "current_positions.csv"
+    if not current.exists():  # the fund's first day
+        s = sample.make_day(day)
+        if not cfg_path.exists():
+            write_demo_config(d, s.cash)
+        sample.write_day(s, live, positions=True)
+        return cfg_path
+    prev = cal.previous_session(day)
+    book = read_positions(current)
+    recon = live / prev / "reconciliation.json"
+    cash = _json.loads(recon.read_text()).get("cash_after") if recon.exists() else None
+    closes = read_closes(live / prev / "closes.csv")
+    s = sample.make_day(day, book=book, cash=cash, prev_close=dict(zip(closes["symbol"], closes["close"])))
+    sample.write_day(s, live, positions=False)
+    return cfg_path
+
+
+def _run_session(d: Path, day: str, res: DemoResult) -> list[Step]:
+    from .approvals import find_approval
+    from .broker import get_broker
+    from .context import Context
+    from .csvio import atomic_write_bytes
+    from .fills import fills_from_broker, write_fills_csv
+    from .orders import orders_from_trades, orders_sha256
+    from .trades import read_trades
+
+    live = d / "live"
+    dd = live / day
+    cfg_path = _day_inputs(d, day)
     # the positions the day starts from, kept in the day folder: reruns start from them too
     positions_file = dd / "opening_positions.csv"
     if not positions_file.exists():
-        from .csvio import atomic_write_bytes
         atomic_write_bytes(positions_file, (live / "current_positions.csv").read_bytes())
     trades = str(dd / "trades.csv")
     base = ["--config", str(cfg_path)]
+    steps: list[Step] = []
 
     def step(name: str, args: list[str], *, when: str, ok=(0,)) -> Step:
         with _env(XLEXEC_NOW=when):
             rc, out, err = _run(args[:1] + base + args[1:])
         st = Step(name, ["xlexec", *args], rc, _json(out) if "--json" in args else None, err.strip())
-        res.steps.append(st)
+        steps.append(st)
         if rc not in ok:
-            raise XlexecError(f"demo step {name} failed (exit {rc}): {err.strip() or out.strip()[:300]}")
+            raise XlexecError(f"demo {day} step {name} failed (exit {rc}): {err.strip() or out.strip()[:300]}")
         return st
 
     cwd = os.getcwd()
     os.chdir(d)
     try:
         morning, close = _pinned(day, 9, 40), _pinned(day, 16, 5)
-        v = step("validate", ["validate", trades, "--positions", str(positions_file), "--json"],
-                 when=morning, ok=(0, 1))
+        with _env(XLEXEC_NOW=morning):
+            cfg = Context.load(cfg_path).config
+        t = read_trades(trades)
+        orders = orders_from_trades(t, default_order_type=cfg.execution.default_order_type, date=day)
+        approved = find_approval(cfg.live_dir, day, orders_sha256(orders))
+        if approved is not None and (dd / "validation.json").exists():
+            # a rerun: the morning's checks were made and approved; the record stands as it was
+            v = Step("validate", [], 0, json.loads((dd / "validation.json").read_text()))
+            steps.append(v)
+        else:
+            v = step("validate", ["validate", trades, "--positions", str(positions_file), "--json"],
+                     when=morning, ok=(0, 1))
         rec = v.data["decision"]
         decision = {"APPROVE": "APPROVED", "CONDITIONAL": "CONDITIONAL", "REJECT": "APPROVED"}[rec]
         approve = ["approve", trades, "--by", "demo", "--decision", decision,
                    "--reason", f"demo day: validation recommends {rec}"]
         if rec == "REJECT":
             approve.append("--override")
-        with _env(XLEXEC_NOW=morning):
-            cfg = Context.load(cfg_path).config
-        from .approvals import find_approval
-        from .orders import orders_from_trades, orders_sha256
-        from .trades import read_trades
-        t = read_trades(trades)
-        orders = orders_from_trades(t, default_order_type=cfg.execution.default_order_type, date=day)
-        if find_approval(cfg.live_dir, day, orders_sha256(orders)) is None:
+        if approved is None:
             step("approve", approve, when=morning)
         step("convert", ["convert", trades, "--broker", "ibkr"], when=morning)
         step("submit", ["submit", trades, "--json"], when=morning)
@@ -173,22 +238,24 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, echo=pr
              when=close, ok=(0, 1))
         step("tca", ["tca", str(dd), "--json"], when=close)
         step("monthly", ["monthly", "--month", day[:7], "--json"], when=close)
-        if build_workbook:
-            with _env(XLEXEC_NOW=close):
-                from .excel.render import render_workbook
-                ctx = Context.load(cfg_path)
-                try:
-                    res.workbook = render_workbook(ctx, day, d / f"xlexec_{day}.xlsm")
-                finally:
-                    ctx.close()
     finally:
         os.chdir(cwd)
-    return res
+    return steps
 
 
 def summary(res: DemoResult) -> str:
     by = {s.name: s for s in res.steps}
     lines = [f"xlexec demo — trading day {res.day} on the built-in paper broker", ""]
+    if len(res.days) > 1:
+        lines[0] = (f"xlexec demo — {len(res.days)} trading days {res.days[0][0]} .. {res.day} "
+                    "on the built-in paper broker")
+        for day, steps in res.days[:-1]:
+            b = {s.name: s for s in steps}
+            r, t = b["reconcile"].data or {}, b["tca"].data or {}
+            lines.append(f"  {day}  {b['validate'].data['decision']:<11} executed "
+                         f"{r.get('trades_executed')}/{r.get('trades_recommended')}, "
+                         f"cost ${(t.get('total') or {}).get('usd', 0):,.2f}")
+        lines += ["", f"  {res.day}:"]
     v = by.get("validate")
     if v and v.data:
         counts = v.data.get("summary", {})
@@ -211,6 +278,11 @@ def summary(res: DemoResult) -> str:
         pct = tot.get("pct_notional")
         pct_s = f"{pct * 100:.3f}% of notional" if isinstance(pct, (int, float)) else "n/a"
         lines.append(f"  tca        total cost ${tot.get('usd'):,.2f} ({pct_s}; positive = cost)")
+    m = by.get("monthly")
+    if m and m.data and len(res.days) > 1:
+        lines.append(f"  monthly    {m.data.get('month')}: net return {m.data.get('net_return', 0) * 100:.3f}%, "
+                     f"commission ${m.data.get('total_commission', 0):,.2f}, "
+                     f"slippage {m.data.get('avg_slippage_bps')} bps")
     lines += ["", f"  files      {res.dir / 'live' / res.day}"]
     if res.workbook:
         lines.append(f"  workbook   {res.workbook}")

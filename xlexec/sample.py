@@ -54,32 +54,56 @@ class SampleDay:
     cash: float  # $ not invested at signal prices = starting cash of the paper broker
 
 
-def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed: int = 20251030,
-             costs_bps: float = 1.0, slippage_bps: float = 2.0) -> SampleDay:
-    rng = np.random.default_rng(seed)
+def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed: int | None = None,
+             costs_bps: float = 1.0, slippage_bps: float = 2.0, *, book: pd.DataFrame | None = None,
+             cash: float | None = None, prev_close: dict[str, float] | None = None) -> SampleDay:
+    """The day's inputs. Without ``book``: the first day of a fresh $``portfolio_value`` book.
+
+    With ``book`` (``symbol, shares, avg_cost``: yesterday's accepted positions), ``cash`` ($) and
+    ``prev_close`` (symbol -> $): the next day of the same fund, prices walking on from the
+    closes. ``seed`` defaults to the date's digits, so each date has its own, repeatable day.
+    """
+    rng = np.random.default_rng(int(date.replace("-", "")) if seed is None else seed)
     syms = [u[0] for u in UNIVERSE]
-    prices = np.array([u[2] for u in UNIVERSE]) * (1 + rng.normal(0, 0.004, len(UNIVERSE)))
+    if prev_close is None:
+        prices = np.array([u[2] for u in UNIVERSE]) * (1 + rng.normal(0, 0.004, len(UNIVERSE)))
+    else:
+        base = np.array([prev_close.get(u[0], u[2]) for u in UNIVERSE])
+        prices = base * (1 + rng.normal(0.0003, 0.008, len(UNIVERSE)))
     prices = np.round(prices, 2)
     price = dict(zip(syms, prices))
 
-    # current book: 20 names at ~4.4% each (~88% invested, ~12% cash)
-    held = syms[:20]
-    pos_sh = {s: int(round(portfolio_value * 0.044 / price[s])) for s in held}
-    cost = {s: round(price[s] * (1 + rng.normal(-0.03, 0.04)), 2) for s in held}
-    positions = pd.DataFrame({"symbol": held, "shares": [float(pos_sh[s]) for s in held],
-                              "avg_cost": [cost[s] for s in held]})
-    invested = float(sum(pos_sh[s] * price[s] for s in held))
-    pv = portfolio_value
-
-    # the model: sell out of 2 names, trim 3, add to 3, buy 2 new names (~3.5% each)
+    if book is None:
+        # current book: 20 names at ~4.4% each (~88% invested, ~12% cash)
+        held = syms[:20]
+        pos_sh = {s: int(round(portfolio_value * 0.044 / price[s])) for s in held}
+        cost = {s: round(price[s] * (1 + rng.normal(-0.03, 0.04)), 2) for s in held}
+        positions = pd.DataFrame({"symbol": held, "shares": [float(pos_sh[s]) for s in held],
+                                  "avg_cost": [cost[s] for s in held]})
+        invested = float(sum(pos_sh[s] * price[s] for s in held))
+        pv = portfolio_value
+        # the model: sell out of 2 names, trim 3, add to 3, buy 2 new names (~3.5% each)
+        sell_out, trims, adds, new = held[18:20], held[3:6], held[8:11], syms[20:22]
+        market = {held[19], held[10]}
+    else:
+        positions = book[book["shares"] > 0][["symbol", "shares", "avg_cost"]].reset_index(drop=True)
+        held = sorted(positions["symbol"])
+        pos_sh = dict(zip(positions["symbol"], positions["shares"].astype(int)))
+        invested = float(sum(pos_sh[s] * price.get(s, 0.0) for s in held))
+        pv = round(float(cash or 0.0) + invested, 2)
+        order = [held[i] for i in rng.permutation(len(held))]
+        sell_out, trims, adds = order[:2], order[2:5], order[5:8]
+        others = [s for s in syms if s not in set(held)]
+        new = [others[i] for i in rng.permutation(len(others))[:2]]
+        market = {sell_out[-1], adds[-1]}
     plan = []
-    for s in held[18:20]:
+    for s in sell_out:
         plan.append((s, "sell", pos_sh[s]))
-    for s in held[3:6]:
+    for s in trims:
         plan.append((s, "sell", max(1, int(pos_sh[s] * 0.3))))
-    for s in held[8:11]:
+    for s in adds:
         plan.append((s, "buy", max(1, int(round(pv * 0.012 / price[s])))))
-    for s in syms[20:22]:
+    for s in new:
         plan.append((s, "buy", int(round(pv * 0.035 / price[s]))))
     rows = []
     for s, side, sh in plan:
@@ -93,7 +117,6 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     df = pd.DataFrame(rows)
     # two urgent names go as market orders (the guide: "if urgency, use MARKET order (accept
     # slippage)"): they fill a little worse than the signal, so the day's TCA has costs too
-    market = {held[19], held[10]}
     df["order_type"] = ["market" if s in market else "limit" for s in df["symbol"]]
     df.index = pd.RangeIndex(10, 10 + len(df), name="row")
     total = df["notional"].sum()
@@ -120,8 +143,8 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     ts = dt.datetime.combine(d, dt.time(9, 31), NY).astimezone(dt.timezone.utc)
     drift = 1 + rng.normal(0, 0.0015, len(syms))
     mids = prices * drift
-    unfilled = syms[21]              # a new buy whose quote ran away (+1.5%): the limit rests
-    partial = syms[20]               # a new buy with thin displayed size: fills partly
+    unfilled = new[1]                # a new buy whose quote ran away (+1.5%): the limit rests
+    partial = new[0]                 # a new buy with thin displayed size: fills partly
     mids[syms.index(unfilled)] = price[unfilled] * 1.015
     for s_ in market:  # the market moved against the urgent orders by ~12 bps
         side_ = df.loc[df["symbol"] == s_, "side"].iloc[0]
@@ -149,7 +172,7 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
                 quotes.loc[i, "ask"] = round(price[s] + 0.02, 2)
                 quotes.loc[i, "last"] = round(price[s] + 0.01, 2)
     closes = pd.DataFrame({"symbol": syms, "close": np.round(mids * (1 + rng.normal(0.001, 0.006, len(syms))), 2)})
-    events = pd.DataFrame({"symbol": [syms[9]], "date": [date], "event": ["ex_dividend"]})
+    events = pd.DataFrame({"symbol": [adds[1]], "date": [date], "event": ["ex_dividend"]})
     reference = pd.DataFrame({"symbol": syms, "sector": [u[1] for u in UNIVERSE],
                               "adv_shares": [float(u[3]) for u in UNIVERSE]})
     return SampleDay(date, trades, positions, quotes, closes, events, reference, unfilled, partial,
@@ -160,11 +183,16 @@ def write_day(day: SampleDay, live_dir: str | Path, *, positions: bool = True) -
     """Write the day's inputs under ``live_dir`` (atomic writes). Returns name -> path."""
     live = Path(live_dir)
     dd = live / day.date
+    events = day.events
+    if (live / "events.csv").exists():  # the calendar of events grows day by day
+        from .inputs import read_events
+        old = read_events(live / "events.csv")[["symbol", "date", "event"]]
+        events = pd.concat([old, day.events], ignore_index=True).drop_duplicates(ignore_index=True)
     out = {
         "trades": write_trades(day.trades, dd / "trades.csv"),
         "quotes": atomic_write_csv(dd / "quotes.csv", day.quotes, {"bid": 2, "ask": 2, "last": 2}),
         "closes": atomic_write_csv(dd / "closes.csv", day.closes, {"close": 2}),
-        "events": atomic_write_csv(live / "events.csv", day.events),
+        "events": atomic_write_csv(live / "events.csv", events),
         "reference": atomic_write_csv(live / "reference.csv", day.reference),
     }
     if positions:
