@@ -143,3 +143,19 @@ def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert snapshot(live) == before
+
+
+def test_a_bug_is_one_line_and_a_saved_traceback(tmp_path, monkeypatch, capsys):
+    from xlexec import cli
+
+    def boom(args, ctx):
+        raise ZeroDivisionError("division by zero in a test")
+    monkeypatch.chdir(tmp_path)
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["tca"].set_defaults(func=boom)
+    rc = cli.main(["tca", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 4 and len(err) == 1 and "internal error: ZeroDivisionError" in err[0]
+    logs = list((tmp_path / "live" / "logs").glob("xlexec-tca-*.log"))
+    assert len(logs) == 1 and "Traceback" in logs[0].read_text()

@@ -32,7 +32,7 @@ SHOTS = {"Control": "workbook_control.png", "Blotter": "workbook_blotter.png", "
 def demo_day(tmp_path_factory):
     from xlexec.demo import run_demo
     root = tmp_path_factory.mktemp("demo")
-    run_demo(root, DAY, echo=lambda *a: None, build_workbook=False)
+    run_demo(root, DAY, days=15, echo=lambda *a: None, build_workbook=False)  # 3 weeks: a Monthly tab worth reading
     return root
 
 

@@ -1,7 +1,8 @@
 """``xlexec``: one subcommand per script of the guide; every Excel button has its twin here.
 
 Exit codes: 0 ok, 1 refused / REJECT / something not done, 2 unusable input or config
-(one line on stderr naming file, row and column; never a traceback), 3 day locked.
+(one line on stderr naming file, row and column; never a traceback), 3 day locked, 4 internal
+error (a bug: one line on stderr, the traceback saved under ``live/logs/``).
 Each area registers its subcommands from ``xlexec/commands/<area>.py`` (``register(sub, common)``).
 """
 
@@ -66,9 +67,37 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"xlexec {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug of ours: one line for the operator, the traceback to a file
+        where = _save_traceback(ctx, args.command)
+        print(f"xlexec {args.command}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
+              f" (details in {where}; please report it)", file=sys.stderr)
+        return 4
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _save_traceback(ctx, command: str) -> str:
+    """Write the current exception's traceback under ``live/logs/`` (or the temp folder)."""
+    import datetime as dt
+    import tempfile
+    import traceback
+    from pathlib import Path
+    text = traceback.format_exc()
+    if ctx is not None:  # secrets never reach a file, even inside a traceback
+        from .config import secret_values
+        for sv in secret_values(ctx.config):
+            text = text.replace(sv, "***")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    for folder in ([Path(ctx.live_dir) / "logs"] if ctx is not None else []) + [Path(tempfile.gettempdir())]:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"xlexec-{command}-{stamp}.log"
+            path.write_text(text, encoding="utf-8")
+            return str(path)
+        except OSError:
+            continue
+    return "stderr (no folder writable)"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,8 +49,8 @@ class SampleDay:
     closes: pd.DataFrame
     events: pd.DataFrame
     reference: pd.DataFrame
-    unfilled_symbol: str
-    partial_symbol: str
+    unfilled_symbol: str | None
+    partial_symbol: str | None
     cash: float  # $ not invested at signal prices = starting cash of the paper broker
 
 
@@ -91,11 +91,19 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
         pos_sh = dict(zip(positions["symbol"], positions["shares"].astype(int)))
         invested = float(sum(pos_sh[s] * price.get(s, 0.0) for s in held))
         pv = round(float(cash or 0.0) + invested, 2)
+        # keep about 20 names: sell out 2 when the book is full, fewer when it has shrunk (one new
+        # buy a day rests unfilled); buy 2 new names, more when the book is short
         order = [held[i] for i in rng.permutation(len(held))]
-        sell_out, trims, adds = order[:2], order[2:5], order[5:8]
+        n_out = max(0, min(2, len(held) - 18))
+        sell_out, trims, adds = order[:n_out], order[n_out:n_out + 3], order[n_out + 3:n_out + 6]
         others = [s for s in syms if s not in set(held)]
-        new = [others[i] for i in rng.permutation(len(others))[:2]]
-        market = {sell_out[-1], adds[-1]}
+        new = [others[i] for i in rng.permutation(len(others))[:max(2, min(4, 22 - len(held)))]]
+        # within buying power (submission keeps a 5% buffer): buys <= 95% of cash + sells
+        budget = (0.95 * float(cash or 0.0) + sum(pos_sh[x] * price[x] for x in sell_out)
+                  + sum(int(pos_sh[x] * 0.3) * price[x] for x in trims)
+                  - sum(pv * 0.012 for _ in adds))
+        new = new[:max(0, min(len(new), int(budget // (pv * 0.036))))]
+        market = {(sell_out or trims)[-1], adds[-1]}
     plan = []
     for s in sell_out:
         plan.append((s, "sell", pos_sh[s]))
@@ -143,9 +151,10 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     ts = dt.datetime.combine(d, dt.time(9, 31), NY).astimezone(dt.timezone.utc)
     drift = 1 + rng.normal(0, 0.0015, len(syms))
     mids = prices * drift
-    unfilled = new[1]                # a new buy whose quote ran away (+1.5%): the limit rests
-    partial = new[0]                 # a new buy with thin displayed size: fills partly
-    mids[syms.index(unfilled)] = price[unfilled] * 1.015
+    unfilled = new[1] if len(new) > 1 else None  # a new buy whose quote ran away (+1.5%): rests
+    partial = new[0] if new else None            # a new buy with thin displayed size: fills partly
+    if unfilled:
+        mids[syms.index(unfilled)] = price[unfilled] * 1.015
     for s_ in market:  # the market moved against the urgent orders by ~12 bps
         side_ = df.loc[df["symbol"] == s_, "side"].iloc[0]
         mids[syms.index(s_)] = price[s_] * (1.0012 if side_ == "buy" else 0.9988)
@@ -155,8 +164,9 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     quotes = pd.DataFrame({"symbol": syms, "bid": bid, "ask": ask, "last": np.round(mids, 2),
                            "timestamp": [ts.isoformat()] * len(syms),
                            "bid_size": [5000.0] * len(syms), "ask_size": [5000.0] * len(syms)})
-    part_qty = int(df.loc[df["symbol"] == partial, "shares"].iloc[0])
-    quotes.loc[quotes["symbol"] == partial, "ask_size"] = float(max(1, part_qty // 2))
+    if partial:
+        part_qty = int(df.loc[df["symbol"] == partial, "shares"].iloc[0])
+        quotes.loc[quotes["symbol"] == partial, "ask_size"] = float(max(1, part_qty // 2))
     # buys must cross: limit = signal price, so make sure ask <= signal price for the others
     for i, s in enumerate(syms):
         if s in market:
