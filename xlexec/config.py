@@ -75,7 +75,8 @@ class ExecutionConfig(_Model):
     max_order_size_usd: float = Field(10_000.0, gt=0)
     max_daily_trades: int = Field(50, gt=0)
     require_human_approval: bool = True
-    default_order_type: Literal["limit", "market", "stop_limit"] = "limit"
+    # limit | market (stop orders are not supported: a stop needs a trigger the model does not give)
+    default_order_type: Literal["limit", "market"] = "limit"
     order_timeout_minutes: int = Field(30, ge=0)
     retry_failed_orders: bool = False
     price_collar_pct: float | None = Field(0.05, ge=0)  # vs latest quote mid; None = off

@@ -31,6 +31,18 @@ another client order id), buying power (buys <= buying_power x (1 - buffer) + se
 ``max_daily_trades`` (counted over the whole day from the journal). Orders already journaled as
 intents skip the limits (they passed them when first sent and may be at the broker).
 
+**Slicing** (``slice=True`` / ``xlexec submit --slice``): the plan of ``xlexec convert --slice``
+(one function, :func:`xlexec.slicing.plan_day`). Orders above ``validation.max_adv_pct`` of ADV
+(``live/reference.csv``) are cut to today's child (client order id ``<parent id>-s1``,
+:func:`xlexec.slicing.child_id`); the schedule is journaled (kind ``SLICE``, key ``parent|day``)
+before any intent, or reused as recorded when ``convert --slice`` (or an earlier submit) already
+journaled it. Children due today from earlier days' schedules (``-s<seq>``) are added: they are
+covered by their parent's approval (checked against the origin day's approval when approval is
+required). Children go through the same limits (size, collar, buying power, daily count...) and
+the same exactly-once path as any order. Without ``slice``: a recorded schedule of today's
+orders refuses the batch (the full quantity must not go out on top of it), and children due
+from earlier days are not sent (a message says so).
+
 **execution_log.csv** (the guide's columns, written atomically from the journal):
 ``shares`` = ordered shares, ``fill_price`` = average fill price ($), ``commission`` ($, from
 journaled fills when present, else 0), ``slippage`` ($, a cost when > 0, for buys and sells alike)
@@ -168,8 +180,11 @@ def pretrade_checks(orders: pd.DataFrame, *, max_order_size_usd: float, max_dail
     frac = ~np.isfinite(qty) | (qty % 1 != 0) | (qty <= 0)
     refuse(frac, "fractional_shares", qty.map(lambda v: f"{v:g} shares is not a whole positive number: not "
                                                         "sent (fix trades.csv and approve again)"))
+    # an order we cannot value cannot be checked against the $ limits: fail closed
+    notional = pd.to_numeric(out["notional"], errors="coerce").astype(float)
+    refuse(~np.isfinite(notional), "no_price", "no price to value the order against the limits "
+           "(no limit, signal price or quote)")
     # order size
-    notional = pd.to_numeric(out["notional"], errors="coerce")
     big = notional > float(max_order_size_usd)
     refuse(big, "max_order_size", notional.map(lambda v: f"${v:,.2f}") +
            f" exceeds max_order_size_usd ${max_order_size_usd:,.2f}")
@@ -257,7 +272,8 @@ class SubmitResult:
         return {"day": self.day, "mode": self.mode["mode"], "broker": self.mode["broker"],
                 "host": self.mode["host"], "sent": self.sent, "already_sent": self.already_sent,
                 "refused": self.refused, "unknown": self.unknown, "exit_code": self.exit_code,
-                "execution_log": self.execution_log, "summary": self.summary(), "orders": rows}
+                "execution_log": self.execution_log, "summary": self.summary(),
+                "messages": list(self.messages), "orders": rows}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,17 +418,116 @@ def _unresolved_others(jr: J.Journal, day: str, batch: set[str]) -> list[dict]:
             if c not in batch and c not in latest and c not in refused]
 
 
+def sent_whole(jr: J.Journal, day: str, client_order_ids) -> set[str]:
+    """Which of ``client_order_ids`` (today's unsliced orders) already went out whole on ``day``.
+
+    An order with an intent counts unless the broker never took it: its latest snapshot is
+    rejected / canceled / expired with nothing filled, or the broker refused it (``broker_rejected``)
+    and no snapshot exists. An intent with no known outcome counts (it may be at the broker).
+    Such orders must not be sliced afterwards: children would come on top of the full quantity.
+    """
+    ids = set(client_order_ids)
+    intents = {c for c in _day_intents(jr, day) if c in ids}
+    if not intents:
+        return set()
+    latest = jr.latest_orders(day)
+    rejected = {p["client_order_id"] for p in jr.payloads(J.REFUSED, day) if p.get("code") == "broker_rejected"}
+    out = set()
+    for c in intents:
+        snap = latest.get(c)
+        if snap is None:
+            if c not in rejected:
+                out.add(c)
+        elif not (snap.get("status") in ("rejected", "canceled", "expired")
+                  and float(snap.get("filled_qty") or 0) == 0):
+            out.add(c)
+    return out
+
+
+def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: str, intents: dict[str, dict],
+                   quotes: pd.DataFrame | None, slice_: bool, tag: str,
+                   messages: list[str]) -> tuple[pd.DataFrame, dict[Any, tuple[str, str]]]:
+    """Today's orders after slicing (see "Slicing" in the module docstring), and the rows refused
+    before the limits (``{index: (code, note)}``: carried children whose parent approval is gone).
+
+    Journals the day's SLICE records (unless already there) before returning, i.e. before any
+    child's intent. Raises :class:`RefusedError` when ``slice_`` is off and today's orders have a
+    recorded schedule. Appends operator lines to ``messages``.
+    """
+    from .slicing import carry_forward, plan_day, recorded_parents, schedule_lines
+    prior = jr.payloads(J.SLICE)
+    pre_refused: dict[Any, tuple[str, str]] = {}
+    recorded = recorded_parents(prior, day, sha)
+    if not slice_:
+        if recorded:
+            what = ", ".join(f"{r['symbol']} {r['side']} {int(r['total_qty']):,}" for r in recorded[:10])
+            raise RefusedError(f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
+                               f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
+                               "child orders instead of the full quantities; nothing sent")
+        due = carry_forward(prior, day)
+        if due:
+            what = ", ".join(f"{r['symbol']} {r['side']} {int(r['child_qty']):,}" for r in due[:10])
+            messages.append(f"not sent: {len(due)} child order(s) due today from earlier slicing schedules "
+                            f"({what}); rerun with --slice to send them")
+        return orders, pre_refused
+
+    ex = ctx.config.execution
+    whole = sent_whole(jr, day, orders["client_order_id"].astype(str)) if intents else set()
+    plan = plan_day(orders, day=day, batch_sha256=sha, prior=prior, max_adv_pct=ctx.config.validation.max_adv_pct,
+                    live_dir=ctx.live_dir, slice_new=True, sent_whole=whole)
+    if plan.records:
+        jr.append_many(J.SLICE, plan.records, day=day, actor=ctx.user)
+    out = plan.orders
+    lines = schedule_lines(plan.schedule)
+    if lines:
+        messages.append("slicing schedule" + (" (as recorded)" if plan.reused else "") + ":")
+        messages += [f"  {x}" for x in lines]
+    if plan.no_adv:
+        messages.append(f"note: no ADV in reference.csv for {', '.join(plan.no_adv)}: not checked for slicing")
+    # carried market children recorded without a signal price: value them at the quote mid
+    if "price" in out.columns:
+        mids = out["symbol"].map(_mid_map(quotes)).astype(float)
+        px = pd.to_numeric(out["price"], errors="coerce").astype(float)
+        out["price"] = px.where(px.notna(), mids)
+        lim = pd.to_numeric(out["limit_price"], errors="coerce").astype(float)
+        basis = lim.where(lim.notna() & (out["order_type"] != "market"), out["price"])
+        missing = pd.to_numeric(out["notional"], errors="coerce").isna()
+        out.loc[missing, "notional"] = (out.loc[missing, "qty"].astype(float) * basis[missing]).round(2)
+    # a carried child rides on its parent's approval (origin day): is it still there?
+    if ex.require_human_approval:
+        from .approvals import find_approval
+        ok: dict[tuple[str, str], bool] = {}
+        for idx, coid in zip(out.index, out["client_order_id"].astype(str)):
+            r = plan.record_of(coid)
+            if r is None or r["origin_day"] == day:
+                continue
+            k = (r["origin_day"], r.get("batch_sha256", ""))
+            if k not in ok:
+                ok[k] = find_approval(ctx.live_dir, k[0], k[1]) is not None
+            if not ok[k]:
+                pre_refused[idx] = ("parent_not_approved",
+                                    f"child {r['seq']}/{r['days']} of {r['parent_id']}: the approval of its "
+                                    f"parent batch ({k[0]}, orders sha256 {k[1][:12]}) is missing or revoked")
+    return out, pre_refused
+
+
 def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, live: bool = False,
-                 allow_closed: bool = False, fit_buying_power: bool = False,
+                 allow_closed: bool = False, fit_buying_power: bool = False, slice: bool = False,  # noqa: A002
                  progress: Callable[[int, int, str], None] | None = None) -> SubmitResult:
-    """Send the approved orders of ``trades`` to ``broker`` exactly once (see module docstring)."""
+    """Send the approved orders of ``trades`` to ``broker`` exactly once (see module docstring).
+
+    ``slice=True`` (``xlexec submit --slice``) sends the day's slicing plan (see "Slicing" in the
+    module docstring) instead of the full quantities.
+    """
     cfg = ctx.config
     ex = cfg.execution
     day = trades.date or ctx.today()
     mode = describe_mode(broker)
     tag = f"[{mode['text']}]"
     orders = orders_from_trades(trades, default_order_type=ex.default_order_type, date=day)
+    sha = orders_sha256(orders)   # what an approval binds to: the parents, before any slicing
     live_dir = Path(ctx.live_dir)
+    messages: list[str] = []
 
     if not mode["mode"] == "PAPER" and not live:
         raise RefusedError(f"{tag} LIVE account (paper: false): nothing sent; pass --live "
@@ -423,7 +538,6 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
             raise RefusedError(f"{tag} kill switch: {why}; nothing sent")
         if ex.require_human_approval:
             from .approvals import find_approval
-            sha = orders_sha256(orders)
             if find_approval(live_dir, day, sha) is None:
                 raise RefusedError(f"{tag} no approval for these {len(orders)} orders of {day} "
                                    f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent")
@@ -441,8 +555,10 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
 
         jr = ctx.journal()
         rec = _Recorder(jr, day, ctx.user)
-        batch = set(orders["client_order_id"])
         intents = _day_intents(jr, day)
+        orders, pre_refused = _apply_slicing(ctx, jr, orders, day=day, sha=sha, intents=intents, quotes=quotes,
+                                             slice_=slice, tag=tag, messages=messages)
+        batch = set(orders["client_order_id"])
         known = {c for c in batch if c in intents}
         # earlier intents of other batches without a recorded outcome: ask the broker now
         # and refresh the other batches' orders last seen open (duplicate check uses them)
@@ -454,12 +570,19 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
                 rec.order(o)
         from .inputs import read_restricted
         restricted = read_restricted(live_dir / "restricted.csv")
+        pre = [i for i in orders.index if i in pre_refused and orders.at[i, "client_order_id"] not in known]
         checked = pretrade_checks(
-            orders, max_order_size_usd=ex.max_order_size_usd, max_daily_trades=ex.max_daily_trades,
+            orders.drop(index=pre), max_order_size_usd=ex.max_order_size_usd, max_daily_trades=ex.max_daily_trades,
             price_collar_pct=ex.price_collar_pct, buying_power=acct.buying_power,
             buying_power_buffer=ex.buying_power_buffer, quotes=quotes, restricted=restricted,
             trades_used_today=sum(1 for p in intents.values() if not p.get("chase_of")), others=_others_live(jr, day, batch), known=known,
             fit_buying_power=fit_buying_power)
+        if pre:
+            held = orders.loc[pre].copy()
+            held["arrival_price"] = held["symbol"].map(_mid_map(quotes)).astype(float)
+            held["refusal"] = [pre_refused[i][0] for i in pre]
+            held["note"] = [pre_refused[i][1] for i in pre]
+            checked = pd.concat([checked, held[[c for c in held.columns if c in checked.columns]]]).loc[orders.index]
 
         results: dict[Any, dict] = {}
         for idx, r in checked[checked["refusal"] != ""].iterrows():
@@ -487,6 +610,8 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
                       "limit_price": _num_or_none(row.get("limit_price")), "price": _num_or_none(row.get("price")),
                       "arrival_price": _num_or_none(row.get("arrival_price")),
                       "submitted_at": ctx.now().isoformat(), "mode": mode["mode"], "broker": mode["broker"]}
+            if row.get("parent_id"):
+                intent.update(parent_id=row["parent_id"], slice_seq=int(row.get("slice_seq") or 0))
             try:
                 return idx, _place(broker, row, rec, row["client_order_id"] in known, intent)
             except Exception as e:  # noqa: BLE001 - one order's bug must not hide the others' state
@@ -516,7 +641,8 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         counts = out["outcome"].value_counts()
         res = SubmitResult(day=day, mode=mode, orders=out[RESULT_COLUMNS],
                            sent=int(counts.get("sent", 0)), already_sent=int(counts.get("already_sent", 0)),
-                           refused=int(counts.get("refused", 0)), unknown=int(counts.get("unknown", 0)))
+                           refused=int(counts.get("refused", 0)), unknown=int(counts.get("unknown", 0)),
+                           messages=messages)
         res.exit_code = 0 if res.refused == 0 and res.unknown == 0 else 1
         res.execution_log = str(write_execution_log(jr, live_dir, day))
         rec.append(J.ACTION, f"{ctx.now().isoformat()}|submit|{os.getpid()}",

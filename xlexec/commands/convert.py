@@ -11,7 +11,9 @@
 * ``--slice``: orders above ``validation.max_adv_pct`` of ADV (``live/reference.csv``:
   ``symbol,sector,adv_shares``) are cut to today's child; the schedule is recorded in the journal
   (kind SLICE) and printed. Children still due from earlier days are always added (as extra
-  orders with their parent's approved limit), with or without ``--slice``.
+  orders with their parent's approved limit), with or without ``--slice``. The plan is the one
+  ``xlexec submit --slice`` sends (:func:`xlexec.slicing.plan_day`): once a day's schedule is
+  recorded it is reused as is; orders already sent whole through the API are not sliced.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def run(args, ctx) -> int:
     trades = read_trades(path)
     day = _day_of(trades, path, ctx)
     otype = cfg.execution.default_order_type
-    orders = orders_from_trades(trades, default_order_type="limit" if otype == "stop_limit" else otype,
+    orders = orders_from_trades(trades, default_order_type=otype,
                                 date=day)
     sha = orders_sha256(orders)
 
@@ -98,28 +100,26 @@ def run(args, ctx) -> int:
 
     journal_path = Path(ctx.live_dir) / "journal.sqlite"
     prior: list[dict] = []
+    sent_whole: set[str] = set()
     if journal_path.exists():
-        prior = ctx.journal().payloads(SLICE)
+        from ..submit import sent_whole as _sent_whole
+        jr = ctx.journal()
+        prior = jr.payloads(SLICE)
+        if args.slice:   # orders already sent whole through the API are not sliced afterwards
+            sent_whole = _sent_whole(jr, day, orders["client_order_id"].astype(str))
     schedule_lines: list[str] = []
     records: list = []
     no_adv: list[str] = []
     out_orders = orders
-    from ..slicing import live_records, plan_slices, schedule_lines as _lines
-    already = [r for r in live_records(prior) if r.get("seq") == 1 and r.get("origin_day") == day
-               and r.get("batch_sha256") == sha]
+    from ..slicing import plan_day, recorded_parents, schedule_lines as _lines
+    already = recorded_parents(prior, day, sha)
     if already and not args.slice:
         raise RefusedError(f"today's orders were already sliced ({len(already)} parent order(s) recorded "
                            f"for {day}); rerun with --slice so the file matches the recorded schedule")
     if args.slice or prior:
-        ref = None
-        ref_path = Path(ctx.live_dir) / "reference.csv"
-        if args.slice:
-            from ..inputs import read_reference
-            if not ref_path.exists():
-                raise InputError(str(ref_path), "--slice needs the reference file (symbol,sector,adv_shares)")
-            ref = read_reference(ref_path)
-        plan = plan_slices(orders, ref, cfg.validation.max_adv_pct, day=day, batch_sha256=sha, prior=prior,
-                           slice_new=args.slice, reference_name=str(ref_path))
+        # the same plan `xlexec submit --slice` sends (xlexec.slicing.plan_day)
+        plan = plan_day(orders, day=day, batch_sha256=sha, prior=prior, max_adv_pct=cfg.validation.max_adv_pct,
+                        live_dir=ctx.live_dir, slice_new=args.slice, sent_whole=sent_whole)
         out_orders, records, no_adv = plan.orders, plan.records, plan.no_adv
         schedule_lines = _lines(plan.schedule)
 

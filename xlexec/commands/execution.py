@@ -1,5 +1,9 @@
 """CLI shell of order submission: ``submit``, ``status``, ``cancel-all``, ``kill-switch-report``, ``pnl``.
 
+``submit --slice`` sends the day's slicing plan (the one ``convert --slice`` writes: today's child
+of each order above ``validation.max_adv_pct`` of ADV, plus children carried from earlier days);
+without it, a day whose orders were already sliced is refused.
+
 Exit codes: ``submit`` 0 only when every order of the batch is at the broker (sent now or found
 already sent), 1 when anything was refused or is still unknown (rerunning is always safe), 1 for
 a refused batch (approval, kill switch, closed market, live without ``--live``), 2 bad input,
@@ -67,7 +71,8 @@ def run_submit(args, ctx) -> int:
         print(f"xlexec submit: mode {mode['text']}", file=sys.stderr)
         if args.json:
             res = submit_batch(ctx, trades, broker=broker, quotes=quotes, live=args.live,
-                               allow_closed=args.allow_closed, fit_buying_power=args.fit_buying_power)
+                               allow_closed=args.allow_closed, fit_buying_power=args.fit_buying_power,
+                               slice=args.slice)
         else:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             from rich.console import Console
@@ -80,7 +85,7 @@ def run_submit(args, ctx) -> int:
 
                 res = submit_batch(ctx, trades, broker=broker, quotes=quotes, live=args.live,
                                    allow_closed=args.allow_closed, fit_buying_power=args.fit_buying_power,
-                                   progress=progress)
+                                   slice=args.slice, progress=progress)
     finally:
         broker.close()
     if args.json:
@@ -88,6 +93,8 @@ def run_submit(args, ctx) -> int:
     else:
         _print_table(res.orders, f"{res.day} orders", ["symbol", "side", "qty", "limit_price", "status",
                                                        "filled_qty", "outcome", "note"])
+        for m in res.messages:
+            print(m)
         print(res.summary())
         print(f"execution log: {res.execution_log}")
     return res.exit_code
@@ -178,6 +185,9 @@ def register(sub, common) -> None:
     p.add_argument("--allow-closed", action="store_true", help="send even if the market is closed (DAY orders queue)")
     p.add_argument("--fit-buying-power", action="store_true",
                    help="drop the lowest-conviction buys until the batch fits the buying power")
+    p.add_argument("--slice", action="store_true",
+                   help="send today's child orders of the ADV slicing plan (as `xlexec convert --slice`) "
+                        "plus the children carried from earlier days")
     p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
     p.set_defaults(func=run_submit)
 

@@ -102,6 +102,25 @@ def previous_cash(journal: Journal, day: str) -> float | None:
     return prior[1] if prior else None
 
 
+def sliced_plan(ctx, trades, day: str) -> pd.DataFrame | None:
+    """The orders actually planned for ``day`` when the journal holds an ADV slicing schedule
+    (today's children of sliced parents + children carried from earlier days), else None (the
+    plan is the trades' orders). The same planning function ``convert``/``submit --slice`` use."""
+    from ..journal import SLICE
+    from ..orders import orders_from_trades, orders_sha256
+    from ..slicing import carry_forward, plan_day, recorded_parents
+    prior = ctx.journal().payloads(SLICE)
+    if not prior:
+        return None
+    orders = orders_from_trades(trades, default_order_type=ctx.config.execution.default_order_type, date=day)
+    sha = orders_sha256(orders)
+    sliced_today = bool(recorded_parents(prior, day, sha))
+    if not sliced_today and not carry_forward(prior, day):
+        return None
+    return plan_day(orders, day=day, batch_sha256=sha, prior=prior, max_adv_pct=ctx.config.validation.max_adv_pct,
+                    live_dir=ctx.live_dir, slice_new=sliced_today).orders
+
+
 def cash_before_from_broker(ctx, day: str, fills: pd.DataFrame) -> float | None:
     """Cash before ``day`` when nothing recorded it: the configured broker's cash now, with the
     day's fills undone (+ buys' notional, - sells' notional, + commissions; $). Assumes ``fills``
@@ -280,9 +299,10 @@ def reconcile_day(ctx, day: str, trades, fills: pd.DataFrame, positions: pd.Data
         if cash_before is None:
             cash_before = cash_before_from_broker(ctx, day, fills)
         otype = ctx.config.execution.default_order_type
+        planned = sliced_plan(ctx, trades, day)
         res = reconcile(trades, fills, positions, day=day, order_states=states, events=events, closes=closes,
                         cash_before=cash_before, broker_positions=broker_positions,
-                        default_order_type=otype if otype in ("limit", "market") else "limit",
+                        default_order_type=otype, planned=planned,
                         target_slippage_bps=ctx.config.slippage_bps)
         write_outputs(res, day_dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
