@@ -53,12 +53,12 @@ def test_every_tab_is_filled(demo_day, tmp_path):
         ctx.close()
     assert len(_rows(book, "Blotter")) == 10
     assert len(_rows(book, "Checks")) >= 20
-    assert len(_rows(book, "Approvals")) == 1
+    assert len(_rows(book, "Approvals")) == 15  # one per session of the 15-day demo
     assert len(_rows(book, "Orders")) == 10
     assert len(_rows(book, "Reconcile")) == 10
     assert len(_rows(book, "Positions")) >= 20
     assert len(_rows(book, "TCA")) >= 9
-    assert len(_rows(book, "Monthly")) == 1
+    assert len(_rows(book, "Monthly")) == 15  # one row per day of the month so far
     fills = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Fills").to_python(skip_empty_area=False)
     assert fills[3][:3] == ["date", "symbol", "side"] and len([r for r in fills[4:] if r and r[0]]) == 9
     wb = openpyxl.load_workbook(book)
@@ -74,7 +74,7 @@ def test_every_tab_is_filled(demo_day, tmp_path):
         xml = "".join(z.read(n).decode() for n in charts)
     assert len(charts) == 2 and "<c:lineChart>" in xml and "<c:barChart>" in xml
     import re
-    assert "<c:f>Monthly!$E$5</c:f>" in xml  # total_cost of the one day
+    assert "<c:f>Monthly!$E$5:$E$19</c:f>" in xml  # total_cost of the 15 days
 
 
 def test_render_is_atomic_and_keeps_the_old_file_on_error(demo_day, tmp_path, monkeypatch):

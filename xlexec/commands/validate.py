@@ -10,11 +10,19 @@ Default inputs, each used only when the file exists: positions ``live/current_po
 quotes ``<trades dir>/quotes.csv``, events ``live/events.csv``, reference
 ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``. A path given explicitly must
 exist.
+
+Quotes, in order of precedence: ``--quotes Q``; Alpaca market data when keys are configured
+(saved as ``<trades dir>/quotes.csv``, the day's snapshot); else ``<trades dir>/quotes.csv`` as
+it is, which the workbook's Validate/Approve/Reject/Submit buttons first write from the Quotes
+tab when the operator typed or pasted quotes there. ``validation.json`` records the sha256 of
+the quotes file used (``summary.inputs.quotes_sha256``), so the workbook and the auditor can
+tell whether the checks saw the quotes on disk now.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -87,8 +95,16 @@ def load_and_validate(args, ctx) -> tuple[Trades, ValidationResult]:
     )
     result.summary["inputs"] = {"trades": str(trades_path), "positions": str(pos) if pos else None,
                                 "quotes": str(qts) if qts else None, "events": str(evs) if evs else None,
-                                "reference": str(ref) if ref else None}
+                                "reference": str(ref) if ref else None,
+                                "quotes_sha256": _sha256(qts) if qts else None}
     return trades, result
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def run_validate(args, ctx) -> int:

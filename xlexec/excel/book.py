@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..csvio import safe_text
 from .build import (BLOTTER_COLUMNS, CONTROL_CELLS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW, HEADER_ROW,
-                    INPUT_KEYS, SHEETS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF, BookData, Inputs, SheetData, a1,
-                    cell_value, monthly_layout, parse_a1, side_col)
+                    INPUT_KEYS, QUOTES_COLUMNS, QUOTES_SHOWN_CELL, SHEETS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF,
+                    BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1, side_col)
 
 CONTROL_FIRST, CONTROL_LAST = "B4", "B21"
 
@@ -75,13 +76,16 @@ def _date_text(v) -> str | None:
     return s[:10] if s else None
 
 
-def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: list[list[Any]]) -> Inputs:
+def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: list[list[Any]],
+                      quotes: list[list[Any]] | None = None, quotes_shown: Any = None) -> Inputs:
     """Build :class:`Inputs` from raw grids.
 
     ``control_col``: the values of Control!B4:B21 (top to bottom); ``blotter``: Blotter rows from
     the header row (row 4) down (a Limit that is not a price > 0 raises ``InputError`` naming
     its row); ``fills``: the Fills block from A4 (its row lists are taken
-    over: normalised in place by :func:`normalise_block`).
+    over: normalised in place by :func:`normalise_block`); ``quotes``: the Quotes tab from its
+    header row (A4) down (columns A:E; parsed later, by :func:`pending_quotes`);
+    ``quotes_shown``: the value of Quotes!H4 (the id of the quotes the tab was drawn with).
     """
     first_row, _ = parse_a1(CONTROL_FIRST)
     vals = list(control_col) + [None] * 40
@@ -102,7 +106,112 @@ def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: l
                 inp.blotter[(sym.upper(), side.lower())] = {"include": _text(r[idx["Include"]]),
                                                             "limit": _num(r[idx["Limit"]], k)}
     inp.fills_block = normalise_block(fills, inplace=True)
+    inp.quotes_block = normalise_block(quotes or [], max_cols=len(QUOTES_COLUMNS))
+    inp.quotes_shown = parse_shown(quotes_shown)
     return inp
+
+
+# --------------------------------------------------------------------------- the Quotes tab
+
+QUOTES_TAB = "Quotes tab"
+_SHOWN_RE = re.compile(r"#([0-9a-f]{12})\b")
+
+
+def shown_text(digest: str | None) -> str:
+    """Quotes!H4: which quotes the tab was drawn with ('' when it was drawn without a file)."""
+    return f"drawn from quotes.csv #{digest}" if digest else ""
+
+
+def parse_shown(v: Any) -> str | None:
+    m = _SHOWN_RE.search(str(cell_value(v) or ""))
+    return m.group(1) if m else None
+
+
+def quotes_digest(q) -> str:
+    """A short id of a quotes frame's content (``symbol, bid, ask, last, timestamp``; row order,
+    number formatting and the timestamp's zone spelling do not matter): 12 hex digits."""
+    import hashlib
+
+    import pandas as pd
+    if q is None or not len(q):
+        return ""
+    parts = [q["symbol"].astype(str).to_numpy()]
+    for c in ("bid", "ask", "last"):
+        x = pd.to_numeric(q[c], errors="coerce").astype(float).round(8)
+        parts.append(x.map(lambda v: "" if v != v else repr(v + 0.0)).to_numpy())
+    ts = pd.to_datetime(q["timestamp"], utc=True, errors="coerce")
+    parts.append(ts.map(lambda t: "" if pd.isna(t) else t.isoformat()).to_numpy())
+    lines = sorted("\x1f".join(map(str, r)) for r in zip(*parts))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:12]
+
+
+def _csv_cell(v: Any) -> str:
+    v = cell_value(v)
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return str(int(v))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return repr(v)
+    return " ".join(str(v).splitlines())  # one sheet row = one CSV line, so rows stay numbered
+
+
+def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
+    """The Quotes tab (rows from its header row, A4, down) -> the frame
+    :func:`xlexec.inputs.read_quotes` gives for the same data (``symbol, bid, ask, last,
+    timestamp`` UTC, ``mid``), indexed by sheet row; None when no row holds a value.
+
+    The very same reader parses it (so the rules are the CLI's: symbols checked and
+    upper-cased, prices >= 0 or blank, timestamps date-times, no duplicate symbol; a time
+    without a zone is UTC); an error names ``name``, the sheet row and the column."""
+    import csv
+    import io
+    import tempfile
+
+    from ..errors import InputError
+    from ..inputs import read_quotes
+
+    rows = normalise_block(block, max_cols=len(QUOTES_COLUMNS))
+    if len(rows) < 2:
+        return None
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([_csv_cell(v) for v in r] for r in rows)
+    with tempfile.TemporaryDirectory(prefix="xlexec-quotes-") as d:
+        path = Path(d) / "quotes.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8")
+        try:
+            q = read_quotes(path)
+        except InputError as e:
+            raise InputError(name, e.message.replace("quotes file", name),
+                             row=None if e.row is None else e.row + HEADER_ROW, column=e.column) from None
+    q.index = q.index + HEADER_ROW
+    return q
+
+
+def pending_quotes(inputs: Inputs, quotes_path: str | os.PathLike):
+    """The quotes the operator typed or pasted in the Quotes tab when they are new, else None.
+
+    New means: the tab holds quotes (parsed by :func:`quotes_from_grid`: a bad cell raises
+    ``InputError`` naming the tab's row and column), they are not the quotes the tab was drawn
+    with (``inputs.quotes_shown``: so a tab nobody edited never overwrites a ``quotes.csv`` that
+    changed since), and they differ from ``quotes_path`` (or it is missing or unreadable)."""
+    from ..errors import InputError
+    from ..inputs import read_quotes
+
+    q = quotes_from_grid(inputs.quotes_block)
+    if q is None:
+        return None
+    digest = quotes_digest(q)
+    if inputs.quotes_shown and digest == inputs.quotes_shown:
+        return None
+    p = Path(quotes_path)
+    if p.exists():
+        try:
+            if quotes_digest(read_quotes(p)) == digest:
+                return None
+        except InputError:
+            pass  # a broken file: the typed quotes replace it
+    return q
 
 
 _PLAIN = (str, float, int, bool, type(None))
@@ -281,9 +390,13 @@ class FileBook(BookAdapter):
         col = [(row[c0] if len(row) > c0 else None) for row in control[r0:r1 + 1]]
         blotter = self._sheet_rows(wb, "Blotter")[HEADER_ROW:]
         fills = self._sheet_rows(wb, "Fills")[FILLS_PASTE_ROW:]
+        quotes = self._sheet_rows(wb, "Quotes")
+        qr, qc = parse_a1(QUOTES_SHOWN_CELL)
+        shown = quotes[qr][qc] if len(quotes) > qr and len(quotes[qr]) > qc else None
+        quotes = [r[:len(QUOTES_COLUMNS)] for r in quotes[HEADER_ROW:]]
         self._conf = {str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
                       for r in self._sheet_rows(wb, "xlwings.conf") if r and r[0]}
-        self._inputs = inputs_from_grids(col, blotter, fills)
+        self._inputs = inputs_from_grids(col, blotter, fills, quotes, shown)
         self._apply_overrides()
         return self._inputs
 
@@ -364,7 +477,23 @@ class XlwingsBook(BookAdapter):
             col = sh["Control"].range(CONTROL_FIRST + ":" + CONTROL_LAST).options(ndim=1).value
         blotter = self._grid(sh["Blotter"], HEADER_ROW, len(BLOTTER_COLUMNS))
         fills = self._grid(sh["Fills"], FILLS_PASTE_ROW)
-        return inputs_from_grids(col, blotter, fills)
+        quotes, shown = self._quotes_grid()
+        return inputs_from_grids(col, blotter, fills, quotes, shown)
+
+    def _quotes_grid(self) -> tuple[list[list[Any]], Any]:
+        """The Quotes tab from its header row down (A:E) and Quotes!H4; nothing when a workbook
+        built before the tab existed has none."""
+        try:
+            sheet = self.book.sheets["Quotes"]
+        except Exception:  # noqa: BLE001 - an older workbook: no Quotes tab, no typed quotes
+            return [], None
+        raw = self._raw(sheet)
+        qr, qc = parse_a1(QUOTES_SHOWN_CELL)
+        if raw is not None:
+            shown = raw[qr][qc] if len(raw) > qr and len(raw[qr]) > qc else None
+        else:
+            shown = sheet.range(QUOTES_SHOWN_CELL).value
+        return self._grid(sheet, HEADER_ROW, len(QUOTES_COLUMNS)), shown
 
     def conf(self) -> dict[str, str]:
         try:
@@ -427,7 +556,10 @@ class XlwingsBook(BookAdapter):
         for name in sheets:
             if name not in SHEETS or name == "xlwings.conf":
                 continue
-            sheet = self.book.sheets[name]
+            try:
+                sheet = self.book.sheets[name]
+            except Exception:  # noqa: BLE001 - a workbook built before this tab existed
+                continue
             was = self._unprotect(sheet)
             try:
                 for ref, values, clear in blocks_for(data, name, self._used(sheet)):
@@ -502,8 +634,10 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
         if sd.side:
             out.append((a1(HEADER_ROW, text_col), _block([[sd.side_title or "Report"]] + sd.side), False))
         return out
-    if sd.side or sd.side_title:
-        rows = ([[sd.side_title]] if sd.side_title else []) + sd.side
+    rows = ([[sd.side_title]] if sd.side_title else []) + sd.side
+    if name == "Quotes":  # the shown quotes' id sits next to the ages' title: one write for both
+        rows = [[sd.side_title or None, data.quotes_shown or None]] + sd.side
+    if rows:
         out.append((a1(HEADER_ROW, side_col(sd)), _block(rows), False))
     return out
 

@@ -22,6 +22,8 @@ Layout (fixed, shared with :mod:`xlexec.excel.book` and the UDF/button code):
   of the table;
 * ``Control``: labelled cells in column B (:data:`CONTROL_CELLS`), buttons in column D;
 * ``Fills``: the paste area starts at A4 (header row first, any supported broker layout);
+* ``Quotes``: a report layout whose Table (``symbol,bid,ask,last,timestamp``) is also the
+  operator's paste area (A:E unlocked), the instructions in A3, the shown quotes' id in H4;
 * ``xlwings.conf``: xlwings' key/value settings from A1 down (``UDF_MODULES`` etc.).
 
 Text that came from outside (symbols, reasons, approver names, broker messages) is written as a
@@ -47,7 +49,7 @@ from ..faults import crash_point
 
 # --------------------------------------------------------------------------- layout
 
-SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Reconcile", "Positions",
+SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
           "TCA", "Monthly", "Log", "xlwings.conf"]
 #: XlsxWriter's default codenames (SheetN); the VBA project's document modules use the same.
 CODENAMES = {name: f"Sheet{i}" for i, name in enumerate(SHEETS, 1)}
@@ -57,6 +59,17 @@ FIRST_DATA_ROW = HEADER_ROW + 1               # row 5
 FILLS_PASTE_ROW = 3                           # A4: the pasted block's first row (header)
 FILLS_MAX_ROWS = 20_000
 FILLS_MAX_COLS = 40
+#: Quotes tab: an Excel Table of these columns (header in row 4) over an unlocked paste area
+#: (A:E, every row); each quote's age at drawing time in G:H (title in G4). ``QUOTES_SHOWN_CELL``
+#: (next to that title) holds the id of the quotes the tab was drawn with
+#: (:func:`xlexec.excel.book.quotes_digest`), so a tab nobody edited is never mistaken for
+#: typed quotes when ``quotes.csv`` changed since.
+QUOTES_COLUMNS = ["symbol", "bid", "ask", "last", "timestamp"]
+QUOTES_SHOWN_CELL = "H4"
+QUOTES_HELP = ("Paste or type quotes below the header (symbol, bid/ask/last in $, timestamp in UTC, e.g. "
+               "2025-10-30 13:31:00 UTC; a time without a zone is UTC). Validate, Approve, Reject and Submit "
+               "save them as live/<trade date>/quotes.csv first; with Alpaca market data configured, "
+               "Alpaca's quotes are used instead.")
 
 #: Control tab: key -> cell (column B). ``INPUT_KEYS`` are unlocked for the operator.
 CONTROL_CELLS = {
@@ -180,6 +193,10 @@ class Inputs:
     reason: str | None = None
     blotter: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (symbol, side) -> include, limit
     fills_block: list[list[Any]] = field(default_factory=list)
+    #: the Quotes tab from its header row (A4) down, columns A:E, as read (normalised); [] = none
+    quotes_block: list[list[Any]] = field(default_factory=list)
+    #: the id of the quotes the tab was last drawn with (Quotes!H4), None when unknown
+    quotes_shown: str | None = None
 
     def control_value(self, key: str):
         return getattr(self, key, None)
@@ -196,6 +213,7 @@ class BookData:
     fills_note: str = ""
     convert_formats: list[str] = field(default_factory=list)
     monthly_months: Table | None = None
+    quotes_shown: str = ""  # Quotes!H4: which quotes the tab shows (see QUOTES_SHOWN_CELL)
 
 
 # --------------------------------------------------------------------------- cell helpers
@@ -708,8 +726,10 @@ def _title(ws, fmt: _Fmt, sheet: SheetData, width_cols: int = 6) -> None:
         _write(ws, fmt, SUMMARY_ROW, 0, sheet.summary, extra={"italic": True, "font_color": "#595959"})
 
 
-def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: int = 0) -> tuple[int, int]:
-    """Write an Excel Table; returns its (last_row, last_col) (0-based)."""
+def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: int = 0,
+           header_format=None) -> tuple[int, int]:
+    """Write an Excel Table; returns its (last_row, last_col) (0-based). ``header_format``: the
+    header cells' format (default none: the Table style's look, locked)."""
     ncols = len(t.columns)
     nrows = max(1, len(t.rows))
     last_row = first_row + nrows
@@ -732,6 +752,8 @@ def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: i
     cols = []
     for j, c in enumerate(t.columns):
         spec: dict[str, Any] = {"header": c}
+        if header_format is not None:
+            spec["header_format"] = header_format
         if kinds[j] != "text":
             spec["format"] = fmt.get(num_format=NUMBER_FORMATS[kinds[j]],
                                      **({"locked": False} if c in t.inputs else {}))
@@ -896,6 +918,38 @@ def _fills(ws, fmt: _Fmt, data: BookData) -> None:
     _protect(ws)
 
 
+def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
+    """Quotes: title, summary (source, newest timestamp, age), the instructions in A3, the
+    ``tblQuotes`` Table (cells unlocked) over an unlocked paste area A:E with number formats,
+    each quote's age from G4 down and the id of the shown quotes in H4."""
+    sheet = data.sheets["Quotes"]
+    _title(ws, fmt, sheet)
+    ws.write_string(2, 0, QUOTES_HELP, fmt.get(italic=True, font_color="#595959"))
+    last_row, _last_col = _table(ws, fmt, sheet.table, header_format=fmt.get(bold=True))
+    # the paste area: whole columns A:E unlocked (rows pasted below the Table are read too)
+    widths = {"symbol": 10, "timestamp": 30}
+    for j, c in enumerate(sheet.table.columns[:len(QUOTES_COLUMNS)]):
+        kind = sheet.table.kinds.get(c, column_kind(c))
+        ws.set_column(j, j, widths.get(c, 13), fmt.get(locked=False, num_format=NUMBER_FORMATS[kind]))
+    last_dv = FIRST_DATA_ROW + max(len(sheet.table.rows), 1) + CF_ROWS
+    ws.data_validation(FIRST_DATA_ROW - 1, 1, last_dv, 3,
+                       {"validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
+                        "error_message": "a price in $ (>= 0), or blank"})
+    col = side_col(sheet)
+    _side(ws, fmt, sheet, col)
+    ws.set_column(col, col, 22)  # room for "Age at 13:40:00 UTC" next to the id
+    ws.set_column(col + 1, col + 1, 14)
+    if data.quotes_shown:
+        r, c = parse_a1(QUOTES_SHOWN_CELL)
+        _write(ws, fmt, r, c, data.quotes_shown, extra={"italic": True, "font_color": "#808080"})
+    ws.freeze_panes(FIRST_DATA_ROW, 0)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW)
+    ws.print_area(0, 0, max(last_row, HEADER_ROW + 1 + len(sheet.side)), col + 3)
+    _protect(ws)
+
+
 MONTHLY_TEXT_OFFSET = 11  # the report text sits this many columns right of the month table
 
 
@@ -1039,6 +1093,8 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
                 _control(ws, fmt, data, with_buttons=bool(vba))
             elif name == "Fills":
                 _fills(ws, fmt, data)
+            elif name == "Quotes":
+                _quotes(ws, fmt, data)
             elif name == "Monthly":
                 _monthly(ws, fmt, wb, data)
             elif name == "xlwings.conf":

@@ -12,6 +12,13 @@ Blotter edits (Include = N, a different Limit) are part of what gets validated, 
 sent: before Validate/Approve/Reject/Convert/Submit they are written into the day's
 ``trades.csv`` as its ``include``/``limit_price`` columns (the model's original is kept once as
 ``trades.model.csv``), so the CLI, reconciliation and TCA all see the same orders.
+
+Quotes typed or pasted in the Quotes tab are part of what gets validated and sent too: before
+Validate/Approve/Reject/Submit, new ones (not the quotes the tab was drawn with, and not what
+``quotes.csv`` already holds) are checked like ``xlexec.inputs.read_quotes`` checks a file (an
+error names the tab's row and column; nothing is written) and saved atomically as the day's
+``quotes.csv``, so the checks, submit's price collar and the audit trail all use them. With
+Alpaca market data configured, Alpaca's quotes win (as in the CLI) and the tab is not saved.
 """
 
 from __future__ import annotations
@@ -30,8 +37,8 @@ from typing import Any, Callable
 from ..errors import InputError, RefusedError, XlexecError
 from .book import BookAdapter, open_book
 
-ALL_SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Reconcile", "Positions", "TCA",
-              "Monthly", "Log"]
+ALL_SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
+              "TCA", "Monthly", "Log"]
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -156,6 +163,27 @@ def _persist_blotter(s: Session) -> bool:
     return True
 
 
+def _typed_quotes(s: Session):
+    """The Quotes tab's quotes when the operator typed new ones, else None (see
+    :func:`xlexec.excel.book.pending_quotes`). Raises ``InputError`` naming the tab's row and
+    column for a bad cell. Alpaca market data, when configured, wins: the tab is not used."""
+    from ..marketdata import alpaca_data_configured
+    from .book import pending_quotes
+    if not s.inputs.quotes_block or alpaca_data_configured(s.ctx.config):
+        return None
+    return pending_quotes(s.inputs, s.day_dir / "quotes.csv")
+
+
+def _save_quotes(s: Session, quotes) -> str:
+    """Write typed quotes as the day's quotes.csv (atomic); the note for the button's message."""
+    if quotes is None:
+        return ""
+    from ..marketdata import save_quotes
+    save_quotes(quotes, s.day_dir / "quotes.csv")
+    s.inputs.quotes_block = []  # saved: the tab now shows quotes.csv
+    return f" ({len(quotes)} quotes from the Quotes tab saved to {s.day_dir / 'quotes.csv'})"
+
+
 def _recommended(s: Session) -> str | None:
     try:
         return json.loads((s.day_dir / "validation.json").read_text(encoding="utf-8")).get("decision")
@@ -181,7 +209,9 @@ def _load_trades(s: Session) -> tuple[str, list[str]]:
 
 
 def _validate(s: Session):
+    quotes = _typed_quotes(s)  # checked before anything is written
     edited = _persist_blotter(s)
+    saved = _save_quotes(s, quotes)
     argv = ["validate", str(s.trades_path), "--json"]
     opening = s.day_dir / "opening_positions.csv"  # the positions the day started from (Load Trades)
     if opening.exists():
@@ -191,7 +221,8 @@ def _validate(s: Session):
     d = (data or {}).get("decision", "?")
     summ = (data or {}).get("summary") or {}
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"validation recommends {d}{extra}", ["Blotter", "Checks"], {"decision": d, "summary": summ}
+    return f"validation recommends {d}{extra}{saved}", ["Blotter", "Checks", "Quotes"], \
+        {"decision": d, "summary": summ}
 
 
 def _approval_inputs(s: Session) -> tuple[str, str]:
@@ -213,14 +244,16 @@ def _approve(s: Session):
     if not decision:
         decision = "CONDITIONAL" if rec == "CONDITIONAL" else "APPROVED"
     override = (s.inputs.override or "").strip().upper() in ("Y", "YES", "TRUE", "1")
+    quotes = _typed_quotes(s)
     edited = _persist_blotter(s)
+    saved = _save_quotes(s, quotes)
     argv = ["approve", str(s.trades_path), "--by", who, "--decision", decision, "--reason", why, "--json"]
     if override:
         argv.append("--override")
     rc, data, msg = _cli(s, argv)
     _check(rc, msg)
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"{decision} recorded for {s.day} by {who}{extra}", ["Approvals", "Blotter"], data or {}
+    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], data or {}
 
 
 def _reject(s: Session):
@@ -228,11 +261,13 @@ def _reject(s: Session):
     decision = (s.inputs.decision or "").strip().upper()
     if decision and decision != "REJECTED":
         raise RefusedError(f"Decision on Control says {decision}: press Approve, or change the Decision cell")
+    quotes = _typed_quotes(s)
     _persist_blotter(s)
+    saved = _save_quotes(s, quotes)
     rc, data, msg = _cli(s, ["approve", str(s.trades_path), "--by", who, "--decision", "REJECTED",
                              "--reason", why, "--json"])
     _check(rc, msg)
-    return f"REJECTED recorded for {s.day} by {who}", ["Approvals"], data or {}
+    return f"REJECTED recorded for {s.day} by {who}{saved}", ["Approvals", "Quotes"], data or {}
 
 
 def _convert(s: Session):
@@ -259,7 +294,9 @@ def _submit(s: Session):
             raise RefusedError("live submission not confirmed: nothing sent (headless: add --live; "
                                "Excel: answer Yes in the confirmation dialog)")
         argv.append("--live")
+    quotes = _typed_quotes(s)
     _persist_blotter(s)
+    saved = _save_quotes(s, quotes)
     s.book.status(f"xlexec: submitting the orders of {s.day} · {mode_text(cfg)} ...")
     rc, data, msg = _cli(s, argv)
     if data is None:
@@ -268,8 +305,8 @@ def _submit(s: Session):
     text = d.get("summary") or f"sent {d.get('sent', 0)}, already at broker {d.get('already_sent', 0)}, " \
                                 f"refused {d.get('refused', 0)}, unknown {d.get('unknown', 0)}"
     if rc != 0:
-        raise RefusedError(f"{text}{'; ' + msg if msg else ''}")
-    return text, ["Orders"], d
+        raise RefusedError(f"{text}{saved}{'; ' + msg if msg else ''}")
+    return f"{text}{saved}", ["Orders", "Quotes"], d
 
 
 def _refresh_status(s: Session):
