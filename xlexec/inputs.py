@@ -64,7 +64,18 @@ def read_positions(path: str | Path, *, missing_ok: bool = False) -> pd.DataFram
 
 def read_quotes(path: str | Path) -> pd.DataFrame:
     """quotes -> ``symbol, bid, ask, last, timestamp (UTC, tz-aware), mid[, bid_size, ask_size]``."""
-    df, name = _load(path, ["symbol", "bid", "ask", "last", "timestamp"], "quotes file")
+    return quotes_from_text(read_text(path, what="quotes file"), str(path))
+
+
+def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quotes file") -> pd.DataFrame:
+    """:func:`read_quotes` on text already in hand (e.g. a block pasted in the workbook);
+    ``first_line`` is the row number of the text's first line, so errors name the right row."""
+    _, body, first = split_comment_header(text)
+    if not body:
+        raise InputError(name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)",
+                         row=first + first_line - 1)
+    df = read_table("\n".join(body), name, first + first_line - 1,
+                    ["symbol", "bid", "ask", "last", "timestamp"], what=what)
     out = pd.DataFrame(index=df.index)
     out["symbol"] = _symbols(df, name)
     for c in ("bid", "ask", "last"):

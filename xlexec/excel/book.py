@@ -166,26 +166,15 @@ def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
     without a zone is UTC); an error names ``name``, the sheet row and the column."""
     import csv
     import io
-    import tempfile
 
-    from ..errors import InputError
-    from ..inputs import read_quotes
+    from ..inputs import quotes_from_text
 
     rows = normalise_block(block, max_cols=len(QUOTES_COLUMNS))
     if len(rows) < 2:
         return None
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows([_csv_cell(v) for v in r] for r in rows)
-    with tempfile.TemporaryDirectory(prefix="xlexec-quotes-") as d:
-        path = Path(d) / "quotes.csv"
-        path.write_text(buf.getvalue(), encoding="utf-8")
-        try:
-            q = read_quotes(path)
-        except InputError as e:
-            raise InputError(name, e.message.replace("quotes file", name),
-                             row=None if e.row is None else e.row + HEADER_ROW, column=e.column) from None
-    q.index = q.index + HEADER_ROW
-    return q
+    return quotes_from_text(buf.getvalue(), name, first_line=HEADER_ROW + 1, what=name)
 
 
 def pending_quotes(inputs: Inputs, quotes_path: str | os.PathLike):

@@ -276,10 +276,30 @@ def _convert(s: Session):
     if fmt not in FORMATS:
         raise InputError("Control", f"unknown broker format {fmt!r}; one of: {', '.join(FORMATS)}", row=7, column="B")
     _persist_blotter(s)
-    rc, data, msg = _cli(s, ["convert", str(s.trades_path), "--broker", fmt, "--json"])
+    argv = ["convert", str(s.trades_path), "--broker", fmt, "--json"]
+    if _has_slice_schedule(s):  # the file carries the day's slicing plan, as Submit sends it
+        argv.append("--slice")
+    rc, data, msg = _cli(s, argv)
     _check(rc, msg)
     out = (data or {}).get("output") or (data or {}).get("path") or ""
     return f"{fmt} file written{': ' + str(out) if out else ''}", [], data or {}
+
+
+def _has_slice_schedule(s: Session) -> bool:
+    """The journal holds an ADV slicing schedule for today's orders or children due today:
+    then Submit sends the plan (``submit --slice``), never the full quantity on top of it."""
+    from ..journal import SLICE
+    from ..orders import orders_from_trades, orders_sha256
+    from ..slicing import carry_forward, recorded_parents
+    from ..trades import read_trades
+    prior = s.ctx.journal().payloads(SLICE)
+    if not prior:
+        return False
+    if carry_forward(prior, s.day):
+        return True
+    orders = orders_from_trades(read_trades(s.trades_path), default_order_type=s.ctx.config.execution.default_order_type,
+                                date=s.day)
+    return bool(recorded_parents(prior, s.day, orders_sha256(orders)))
 
 
 def _submit(s: Session):
@@ -297,6 +317,8 @@ def _submit(s: Session):
     quotes = _typed_quotes(s)
     _persist_blotter(s)
     saved = _save_quotes(s, quotes)
+    if _has_slice_schedule(s):  # Convert --slice made a schedule, or children are due today
+        argv.append("--slice")
     s.book.status(f"xlexec: submitting the orders of {s.day} · {mode_text(cfg)} ...")
     rc, data, msg = _cli(s, argv)
     if data is None:
