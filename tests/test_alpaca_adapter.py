@@ -19,7 +19,7 @@ from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.errors import ConfigError  # noqa: E402
 from xlexec.ratelimit import RateLimiter  # noqa: E402
 
-KEY, SECRET = "PKFAKEKEY0123456789", "fakeSECRETabcdefghijklmnop0123456789"
+KEY, SECRET = "PK_FAKE_KEY_0123456789", "fakeSECRETabcdefghijklmnop0123456789"
 
 
 @pytest.fixture

@@ -34,10 +34,10 @@ def test_wrong_type_names_path(tmp_path):
 
 
 def test_env_interpolation_and_secret_never_printed(tmp_path, monkeypatch):
-    monkeypatch.setenv("ALPACA_API_KEY", "PKTESTKEY1234567890")
+    monkeypatch.setenv("ALPACA_API_KEY", "PK_TEST_KEY_1234567890")
     cfg = config_from_dict({"execution": {"alpaca": {"api_key": "${ALPACA_API_KEY}"}}})
-    assert cfg.execution.alpaca.api_key.get_secret_value() == "PKTESTKEY1234567890"
-    assert "PKTESTKEY" not in repr(cfg) and "PKTESTKEY" not in str(cfg.model_dump())
+    assert cfg.execution.alpaca.api_key.get_secret_value() == "PK_TEST_KEY_1234567890"
+    assert "PK_TEST_KEY" not in repr(cfg) and "PK_TEST_KEY" not in str(cfg.model_dump())
 
 
 def test_literal_secret_refused(tmp_path):

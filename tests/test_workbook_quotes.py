@@ -325,7 +325,7 @@ def test_alpaca_market_data_wins_over_the_tab(day, monkeypatch):
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_alpaca_data import FakeAlpacaData
     root, cfg, book = day
-    monkeypatch.setenv("XLX_T_KEY", "PKDATAKEY0000000001")
+    monkeypatch.setenv("XLX_T_KEY", "PK_DATA_KEY_0000000001")
     monkeypatch.setenv("XLX_T_SECRET", "dataSECRETdataSECRET0000000001")
     paste(book, typed_quotes())
     with FakeAlpacaData({"PEP": (145.00, 145.10, 145.04)}, ts="2025-10-30T13:38:00Z") as fake:

@@ -38,7 +38,7 @@ WARMUP = {}
 MAX_REPEAT = {"xlexec": 2, "baseline": 2}
 GEN_VERSION = 1
 BASELINE = "guide's sequential submit_order loop (alpaca-py)"
-KEY, SECRET = "PKBENCHFAKEKEY0000", "benchFakeSecret000000000000000000"
+KEY, SECRET = "PK_BENCH_FAKE_KEY_0000", "benchFakeSecret000000000000000000"
 
 
 def prepare(root: Path, size: int) -> None:

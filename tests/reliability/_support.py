@@ -29,7 +29,7 @@ NY = ZoneInfo("America/New_York")
 PY = sys.executable
 
 # recognisable fake credentials: any occurrence of these outside the process memory is a leak
-KEY = "PKLEAKCANARY7Q2W9E4R"
+KEY = "PK_LEAK_CANARY_7Q2W9E4R"
 SECRET = "sk-canary-ZX81-do-not-print-5f0c7a9e3b1d"
 KEY_ENV, SECRET_ENV = "RELI_ALPACA_KEY", "RELI_ALPACA_SECRET"
 
