@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=None,
                         help="config file (default: ./config.yaml when present, else built-in defaults)")
-    p = argparse.ArgumentParser(prog="xlexec", description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(prog="xlexec", description="xlexec: the Excel trade-execution blotter, headless. "
+                                "One subcommand per step of the day; every workbook button has its twin here.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"xlexec {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
