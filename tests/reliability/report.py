@@ -63,7 +63,7 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
         ("SIGKILL crash points survived (rerun completed the day)", f"{survived}/{len(crashes)}", "all"),
         ("orders submitted across the crash runs", str(s(crashes, "orders")), ""),
         ("half-written / unreadable files after a kill (CSV, workbook, journal)", str(bad_files), "0"),
-        ("temp files the kills left behind (hidden `.<name>.*.tmp`, never read, not swept yet)",
+        ("temp files the kills left behind (hidden `.<name>.*.tmp`, never read; the next write of the same file removes those older than 15 min)",
          str(max([int(c.get("temp_files_left") or 0) for c in crashes] or [0])), ""),
         ("hostile inputs tried", str(s(hostile, "tried")), ""),
         ("  of which refused with a clean one-line error", str(s(hostile, "clean_errors")), ""),
