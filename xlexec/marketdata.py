@@ -110,7 +110,8 @@ def fetch_closes(cfg, symbols: list[str], day: str) -> pd.DataFrame:
 
 def save_quotes(df: pd.DataFrame, path) -> None:
     from .csvio import atomic_write_csv
-    out = df[["symbol", "bid", "ask", "last", "timestamp"]].copy()
+    out = df[["symbol", "bid", "ask", "last", "timestamp"]
+             + [c for c in ("bid_size", "ask_size") if c in df.columns]].copy()
     out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if pd.notna(t) else "")
     atomic_write_csv(path, out, {"bid": 2, "ask": 2, "last": 2})
 

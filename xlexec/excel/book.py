@@ -27,8 +27,9 @@ from typing import Any
 
 from ..csvio import safe_text
 from .build import (BLOTTER_COLUMNS, CONTROL_CELLS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW, HEADER_ROW,
-                    INPUT_KEYS, QUOTES_COLUMNS, QUOTES_SHOWN_CELL, SHEETS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF,
-                    BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1, side_col)
+                    INPUT_KEYS, QUOTES_COLUMNS, QUOTES_MAX_COLUMNS, QUOTES_SIZE_COLUMNS, SHEETS, SUMMARY_ROW,
+                    TITLE_ROW, XLWINGS_CONF, BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1,
+                    QUOTES_SHOWN_CELL, quotes_width, side_col)
 
 CONTROL_FIRST, CONTROL_LAST = "B4", "B21"
 
@@ -106,7 +107,7 @@ def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: l
                 inp.blotter[(sym.upper(), side.lower())] = {"include": _text(r[idx["Include"]]),
                                                             "limit": _num(r[idx["Limit"]], k)}
     inp.fills_block = normalise_block(fills, inplace=True)
-    inp.quotes_block = normalise_block(quotes or [], max_cols=len(QUOTES_COLUMNS))
+    inp.quotes_block = normalise_block(_quotes_columns(quotes or []), max_cols=QUOTES_MAX_COLUMNS)
     inp.quotes_shown = parse_shown(quotes_shown)
     return inp
 
@@ -127,9 +128,19 @@ def parse_shown(v: Any) -> str | None:
     return m.group(1) if m else None
 
 
+def _quotes_columns(block: list[list[Any]]) -> list[list[Any]]:
+    """The Quotes tab's rows cut to its quote columns: A:E, plus F:G when the header row (the
+    block's first row) names ``bid_size``/``ask_size`` there (see :func:`quotes_width`)."""
+    if not block:
+        return []
+    w = quotes_width(block[0])
+    return [list(r)[:w] for r in block]
+
+
 def quotes_digest(q) -> str:
     """A short id of a quotes frame's content (``symbol, bid, ask, last, timestamp``; row order,
-    number formatting and the timestamp's zone spelling do not matter): 12 hex digits."""
+    number formatting and the timestamp's zone spelling do not matter; the optional sizes are
+    left out, as the tab shows them outside its Table): 12 hex digits."""
     import hashlib
 
     import pandas as pd
@@ -169,7 +180,7 @@ def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
 
     from ..inputs import quotes_from_text
 
-    rows = normalise_block(block, max_cols=len(QUOTES_COLUMNS))
+    rows = normalise_block(_quotes_columns(block), max_cols=QUOTES_MAX_COLUMNS)
     if len(rows) < 2:
         return None
     buf = io.StringIO()
@@ -380,9 +391,10 @@ class FileBook(BookAdapter):
         blotter = self._sheet_rows(wb, "Blotter")[HEADER_ROW:]
         fills = self._sheet_rows(wb, "Fills")[FILLS_PASTE_ROW:]
         quotes = self._sheet_rows(wb, "Quotes")
+        width = quotes_width(quotes[HEADER_ROW]) if len(quotes) > HEADER_ROW else len(QUOTES_COLUMNS)
         qr, qc = parse_a1(QUOTES_SHOWN_CELL)
         shown = quotes[qr][qc] if len(quotes) > qr and len(quotes[qr]) > qc else None
-        quotes = [r[:len(QUOTES_COLUMNS)] for r in quotes[HEADER_ROW:]]
+        quotes = [r[:width] for r in quotes[HEADER_ROW:]]
         self._conf = {str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
                       for r in self._sheet_rows(wb, "xlwings.conf") if r and r[0]}
         self._inputs = inputs_from_grids(col, blotter, fills, quotes, shown)
@@ -479,10 +491,13 @@ class XlwingsBook(BookAdapter):
         raw = self._raw(sheet)
         qr, qc = parse_a1(QUOTES_SHOWN_CELL)
         if raw is not None:
+            width = quotes_width(raw[HEADER_ROW]) if len(raw) > HEADER_ROW else len(QUOTES_COLUMNS)
             shown = raw[qr][qc] if len(raw) > qr and len(raw[qr]) > qc else None
         else:
+            header = sheet.range((HEADER_ROW + 1, 1), (HEADER_ROW + 1, QUOTES_MAX_COLUMNS)).options(ndim=1).value
+            width = quotes_width(header)
             shown = sheet.range(QUOTES_SHOWN_CELL).value
-        return self._grid(sheet, HEADER_ROW, len(QUOTES_COLUMNS)), shown
+        return self._grid(sheet, HEADER_ROW, width), shown
 
     def conf(self) -> dict[str, str]:
         try:
@@ -625,7 +640,9 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
         return out
     rows = ([[sd.side_title]] if sd.side_title else []) + sd.side
     if name == "Quotes":  # the shown quotes' id sits next to the ages' title: one write for both
-        rows = [[sd.side_title or None, data.quotes_shown or None]] + sd.side
+        sizes = any(len(r) > 2 for r in sd.side)  # bid_size/ask_size next to the ages (I:J)
+        rows = [[sd.side_title or None, data.quotes_shown or None]
+                + (list(QUOTES_SIZE_COLUMNS) if sizes else [None, None])] + sd.side
     if rows:
         out.append((a1(HEADER_ROW, side_col(sd)), _block(rows), False))
     return out

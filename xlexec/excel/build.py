@@ -66,6 +66,23 @@ FILLS_MAX_COLS = 40
 #: typed quotes when ``quotes.csv`` changed since.
 QUOTES_COLUMNS = ["symbol", "bid", "ask", "last", "timestamp"]
 QUOTES_SHOWN_CELL = "H4"
+#: optional Quotes columns (shares at the bid/ask; the paper broker's partial fills): shown next
+#: to each quote's age (I:J, headers in I4:J4) when the day's quotes.csv has them; read from F:G
+#: when a pasted block's header row names them there (A4:G4).
+QUOTES_SIZE_COLUMNS = ["bid_size", "ask_size"]
+QUOTES_MAX_COLUMNS = len(QUOTES_COLUMNS) + len(QUOTES_SIZE_COLUMNS)
+
+
+def quotes_width(header: Iterable[Any] | None) -> int:
+    """How many Quotes columns a tab's header row (A4 on) holds: 5, plus the optional size
+    columns (``bid_size``/``ask_size``, any order) that follow ``timestamp`` directly."""
+    cells = [str(v).strip().lower() if v is not None else "" for v in list(header or [])[:QUOTES_MAX_COLUMNS]]
+    w = len(QUOTES_COLUMNS)
+    while w < len(cells) and cells[w] in QUOTES_SIZE_COLUMNS and cells[w] not in cells[len(QUOTES_COLUMNS):w]:
+        w += 1
+    return w
+
+
 QUOTES_HELP = ("Paste or type quotes below the header (symbol, bid/ask/last in $, timestamp in UTC, e.g. "
                "2025-10-30 13:31:00 UTC; a time without a zone is UTC). Validate, Approve, Reject and Submit "
                "save them as live/<trade date>/quotes.csv first; with Alpaca market data configured, "
@@ -75,7 +92,7 @@ QUOTES_HELP = ("Paste or type quotes below the header (symbol, bid/ask/last in $
 CONTROL_CELLS = {
     "trade_date": "B4", "broker": "B5", "mode": "B6", "convert_to": "B7", "kill_switch": "B8",
     "recommended": "B9", "approval": "B10",
-    "approver": "B12", "decision": "B13", "override": "B14", "reason": "B15",
+    "approver": "B12", "decision": "B13", "override": "B14", "reason": "B15", "slice": "B16",
     "orders": "B17", "last_action": "B18", "result": "B19", "when": "B20", "by": "B21",
 }
 CONTROL_LABELS = {
@@ -83,9 +100,9 @@ CONTROL_LABELS = {
     "kill_switch": "Kill switch", "recommended": "Validation (recommended)", "approval": "Approval",
     "approver": "Approver", "decision": "Decision", "override": "Override a REJECT? (Y/N)",
     "reason": "Reason", "orders": "Orders", "last_action": "Last action", "result": "Result",
-    "when": "When (UTC)", "by": "By",
+    "when": "When (UTC)", "by": "By", "slice": "Slice large orders (Y/N)",
 }
-INPUT_KEYS = ("trade_date", "convert_to", "approver", "decision", "override", "reason")
+INPUT_KEYS = ("trade_date", "convert_to", "approver", "decision", "override", "reason", "slice")
 MODE_BANNER = "A2"
 SELFTEST_CELL = "H2"  # macros/SelfTest.bas writes its marker here
 DECISIONS = ["APPROVED", "CONDITIONAL", "REJECTED"]
@@ -191,6 +208,8 @@ class Inputs:
     decision: str | None = None
     override: str | None = None
     reason: str | None = None
+    #: Control B16: Y = Convert and Submit slice orders above the ADV cap (``--slice``)
+    slice: str | None = None
     blotter: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (symbol, side) -> include, limit
     fills_block: list[list[Any]] = field(default_factory=list)
     #: the Quotes tab from its header row (A4) down, columns A:E, as read (normalised); [] = none
@@ -839,14 +858,16 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
             elif first in ("APPROVE", "APPROVED", "OK"):
                 extra = {"bold": True, "font_color": "#375623"}
         _write(ws, fmt, r, c, v, locked=key not in INPUT_KEYS, extra=extra)
-    ws.write_string(10, 0, "Approval inputs", fmt.get(bold=True, font_color="#1F3864", underline=1))
-    ws.write_string(15, 0, "Status", fmt.get(bold=True, font_color="#1F3864", underline=1))
+    ws.write_string(10, 0, "Operator inputs", fmt.get(bold=True, font_color="#1F3864", underline=1))
     # data validation lists
     r, c = parse_a1(CONTROL_CELLS["decision"])
     ws.data_validation(r, c, r, c, {"validate": "list", "source": DECISIONS,
                                     "error_message": "APPROVED, CONDITIONAL or REJECTED"})
     r, c = parse_a1(CONTROL_CELLS["override"])
     ws.data_validation(r, c, r, c, {"validate": "list", "source": YES_NO})
+    r, c = parse_a1(CONTROL_CELLS["slice"])
+    ws.data_validation(r, c, r, c, {"validate": "list", "source": YES_NO,
+                                    "input_message": "Y: Convert and Submit slice orders above the ADV cap"})
     if data.convert_formats:
         r, c = parse_a1(CONTROL_CELLS["convert_to"])
         ws.data_validation(r, c, r, c, {"validate": "list", "source": list(data.convert_formats)[:30],
@@ -928,9 +949,11 @@ def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
     last_row, _last_col = _table(ws, fmt, sheet.table, header_format=fmt.get(bold=True))
     # the paste area: whole columns A:E unlocked (rows pasted below the Table are read too)
     widths = {"symbol": 10, "timestamp": 30}
-    for j, c in enumerate(sheet.table.columns[:len(QUOTES_COLUMNS)]):
+    for j, c in enumerate(sheet.table.columns[:QUOTES_MAX_COLUMNS]):
         kind = sheet.table.kinds.get(c, column_kind(c))
         ws.set_column(j, j, widths.get(c, 13), fmt.get(locked=False, num_format=NUMBER_FORMATS[kind]))
+    if len(sheet.table.columns) == len(QUOTES_COLUMNS):  # F stays free: a pasted bid_size column fits
+        ws.set_column(len(QUOTES_COLUMNS), len(QUOTES_COLUMNS), None, fmt.get(locked=False))
     last_dv = FIRST_DATA_ROW + max(len(sheet.table.rows), 1) + CF_ROWS
     ws.data_validation(FIRST_DATA_ROW - 1, 1, last_dv, 3,
                        {"validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
@@ -939,6 +962,10 @@ def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
     _side(ws, fmt, sheet, col)
     ws.set_column(col, col, 22)  # room for "Age at 13:40:00 UTC" next to the id
     ws.set_column(col + 1, col + 1, 14)
+    if any(len(r) > 2 for r in sheet.side):  # bid_size / ask_size (shares) next to the ages
+        for j, name in enumerate(QUOTES_SIZE_COLUMNS):
+            ws.write_string(HEADER_ROW, col + 2 + j, name, fmt.get(bold=True))
+            ws.set_column(col + 2 + j, col + 2 + j, 10, fmt.get(num_format=NUMBER_FORMATS["shares"]))
     if data.quotes_shown:
         r, c = parse_a1(QUOTES_SHOWN_CELL)
         _write(ws, fmt, r, c, data.quotes_shown, extra={"italic": True, "font_color": "#808080"})

@@ -179,7 +179,14 @@ def _save_quotes(s: Session, quotes) -> str:
     if quotes is None:
         return ""
     from ..marketdata import save_quotes
-    save_quotes(quotes, s.day_dir / "quotes.csv")
+    sizes = [c for c in ("bid_size", "ask_size") if c in quotes.columns]
+    if sizes:  # marketdata.save_quotes writes the five standard columns only: keep the sizes too
+        from ..csvio import atomic_write_csv
+        out = quotes[["symbol", "bid", "ask", "last", "timestamp"] + sizes].copy()
+        out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if t is not None and t == t else "")
+        atomic_write_csv(s.day_dir / "quotes.csv", out, {"bid": 2, "ask": 2, "last": 2})
+    else:
+        save_quotes(quotes, s.day_dir / "quotes.csv")
     s.inputs.quotes_block = []  # saved: the tab now shows quotes.csv
     return f" ({len(quotes)} quotes from the Quotes tab saved to {s.day_dir / 'quotes.csv'})"
 
@@ -277,12 +284,17 @@ def _convert(s: Session):
         raise InputError("Control", f"unknown broker format {fmt!r}; one of: {', '.join(FORMATS)}", row=7, column="B")
     _persist_blotter(s)
     argv = ["convert", str(s.trades_path), "--broker", fmt, "--json"]
-    if _has_slice_schedule(s):  # the file carries the day's slicing plan, as Submit sends it
+    if _wants_slice(s) or _has_slice_schedule(s):  # the file carries the day's slicing plan, as Submit sends it
         argv.append("--slice")
     rc, data, msg = _cli(s, argv)
     _check(rc, msg)
     out = (data or {}).get("output") or (data or {}).get("path") or ""
     return f"{fmt} file written{': ' + str(out) if out else ''}", [], data or {}
+
+
+def _wants_slice(s: Session) -> bool:
+    """Control's "Slice large orders (Y/N)" (B16) says Y: Convert and Submit pass ``--slice``."""
+    return (s.inputs.slice or "").strip().upper() in ("Y", "YES", "TRUE", "1")
 
 
 def _has_slice_schedule(s: Session) -> bool:
@@ -317,7 +329,7 @@ def _submit(s: Session):
     quotes = _typed_quotes(s)
     _persist_blotter(s)
     saved = _save_quotes(s, quotes)
-    if _has_slice_schedule(s):  # Convert --slice made a schedule, or children are due today
+    if _wants_slice(s) or _has_slice_schedule(s):  # Control says Y, or a schedule exists for today
         argv.append("--slice")
     s.book.status(f"xlexec: submitting the orders of {s.day} · {mode_text(cfg)} ...")
     rc, data, msg = _cli(s, argv)

@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 
 from ..errors import InputError, XlexecError
-from .build import BLOTTER_COLUMNS, QUOTES_COLUMNS, BookData, Inputs, SheetData, Table, write_workbook
+from .build import (BLOTTER_COLUMNS, QUOTES_COLUMNS, QUOTES_SIZE_COLUMNS, BookData, Inputs, SheetData, Table,
+                    write_workbook)
 
 LOG_COLUMNS = ["when_utc", "who", "action", "result", "message"]
 
@@ -281,7 +282,7 @@ def empty_book_data(day: str | None = None, ctx=None, inputs: Inputs | None = No
                "convert_to": inputs.convert_to or "ibkr", "kill_switch": "", "recommended": "not validated yet",
                "approval": "none", "approver": inputs.approver, "decision": inputs.decision,
                "override": inputs.override or "N", "reason": inputs.reason, "orders": "none sent",
-               "last_action": "", "result": "", "when": "", "by": ""}
+               "last_action": "", "result": "", "when": "", "by": "", "slice": inputs.slice or "N"}
     sheets = {
         "Blotter": SheetData("Blotter", "Press Load Trades on Control.", _blotter(None, inputs, {}, None)),
         "Checks": SheetData("Pre-trade checks", "Press Validate.",
@@ -553,7 +554,14 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
     return data
 
 
-QUOTES_KINDS = {"symbol": "text", "bid": "price", "ask": "price", "last": "price", "timestamp": "text"}
+QUOTES_KINDS = {"symbol": "text", "bid": "price", "ask": "price", "last": "price", "timestamp": "text",
+                "bid_size": "shares", "ask_size": "shares"}
+
+
+def quote_columns(q: pd.DataFrame) -> list[str]:
+    """The Quotes Table's columns for quotes ``q``: the standard five, plus ``bid_size`` and
+    ``ask_size`` (shares) when ``q`` has them."""
+    return list(QUOTES_COLUMNS) + [c for c in QUOTES_SIZE_COLUMNS if c in q.columns]
 
 
 def utc_text(ts) -> str:
@@ -586,7 +594,8 @@ def age_text(seconds: float) -> str:
 
 def quotes_view(q: pd.DataFrame, now, stale_minutes: float) -> tuple[list[list[Any]], list[list[Any]], dict]:
     """Rows of the Quotes Table (``symbol, bid, ask, last`` $, ``timestamp`` UTC text) and of its
-    age block (``symbol, age`` at ``now``; ``stale`` past ``stale_minutes``) for quotes ``q``
+    age block (``symbol, age`` at ``now``; ``stale`` past ``stale_minutes``; then ``bid_size,
+    ask_size`` in shares when ``q`` has either) for quotes ``q``
     (as :func:`xlexec.inputs.read_quotes` returns them), and figures for the summary line."""
     ts = pd.to_datetime(q["timestamp"], utc=True, errors="coerce")
     age = (pd.Timestamp(now) - ts).dt.total_seconds().to_numpy(dtype=float) if len(q) else []
@@ -598,6 +607,12 @@ def quotes_view(q: pd.DataFrame, now, stale_minutes: float) -> tuple[list[list[A
         stale = not math.isfinite(s) or s > stale_minutes * 60 + 1e-6
         n_stale += stale
         side.append([sym, age_text(s) + (" · stale" if stale and math.isfinite(s) else "")])
+    sizes = quote_columns(q)[len(QUOTES_COLUMNS):]
+    if sizes:  # optional: shares at the bid / ask, next to each quote's age (I:J)
+        for c in QUOTES_SIZE_COLUMNS:
+            vals = q[c] if c in q.columns else [None] * len(q)
+            for r, v in zip(side, vals):
+                r.append(_clean(v))
     newest = ts.max() if len(q) and ts.notna().any() else None
     figs = {"n": len(q), "newest": newest, "newest_age": (pd.Timestamp(now) - newest).total_seconds()
             if newest is not None else float("nan"), "n_stale": int(n_stale)}
@@ -636,8 +651,8 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
             typed_err = str(e)
     after = f"Validate, Approve, Reject or Submit saves them as {rel}"
     if typed_err:
-        table.rows = [list(r[:len(QUOTES_COLUMNS)]) + [None] * (len(QUOTES_COLUMNS) - len(r))
-                      for r in inputs.quotes_block[1:]]
+        w = len(QUOTES_COLUMNS)
+        table.rows = [list(r[:w]) + [None] * (w - len(r)) for r in inputs.quotes_block[1:]]
         sheet.summary = f"The quotes typed here cannot be used yet: {typed_err}"
         sheet.side_title = ""
         return sheet, shown
