@@ -149,21 +149,20 @@ def trading_days_offsets(a: DateLike, dates: Iterable[DateLike]) -> np.ndarray:
     return (cb - ca).astype(int)
 
 
-def session_close_utc(date: DateLike) -> pd.Timestamp:
-    """Close time (UTC) of the session ``date`` (16:00 New York, 13:00 on half days)."""
+def _session_time(date: DateLike, which: str) -> pd.Timestamp:
     d = _day(date)
     if not is_session(d):
         raise ValueError(f"{_iso(d)} is not an NYSE session")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # the library's own pandas deprecation noise
         warnings.simplefilter("ignore")
-        return nyse().session_close(pd.Timestamp(_iso(d)))
+        return getattr(nyse(), which)(pd.Timestamp(_iso(d)))
+
+
+def session_close_utc(date: DateLike) -> pd.Timestamp:
+    """Close time (UTC) of the session ``date`` (16:00 New York, 13:00 on half days)."""
+    return _session_time(date, "session_close")
 
 
 def session_open_utc(date: DateLike) -> pd.Timestamp:
     """Open time (UTC) of the session ``date`` (09:30 New York)."""
-    d = _day(date)
-    if not is_session(d):
-        raise ValueError(f"{_iso(d)} is not an NYSE session")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return nyse().session_open(pd.Timestamp(_iso(d)))
+    return _session_time(date, "session_open")

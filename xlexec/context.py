@@ -15,6 +15,15 @@ from .config import Config, load_config
 from .journal import Journal, current_user
 
 
+def env_now() -> dt.datetime:
+    """``XLEXEC_NOW`` (ISO time; naive means UTC) when set, else the real clock, tz-aware UTC."""
+    pinned = os.environ.get("XLEXEC_NOW")
+    if pinned:
+        t = dt.datetime.fromisoformat(pinned)
+        return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc)
+
+
 @dataclass
 class Context:
     config: Config
@@ -35,13 +44,7 @@ class Context:
         return self.config.live_dir / day
 
     def now(self) -> dt.datetime:
-        if self.fixed_now is not None:
-            return self.fixed_now
-        pinned = os.environ.get("XLEXEC_NOW")
-        if pinned:
-            t = dt.datetime.fromisoformat(pinned)
-            return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-        return dt.datetime.now(dt.timezone.utc)
+        return self.fixed_now if self.fixed_now is not None else env_now()
 
     def today(self) -> str:
         """Today's date in New York (the exchange's calendar day)."""

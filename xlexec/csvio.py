@@ -126,12 +126,10 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     return fd, Path(tmp)
 
 
-_tmp_for = temp_beside
-
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
-    fd, tmp = _tmp_for(path)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

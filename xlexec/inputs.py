@@ -34,16 +34,13 @@ def _load(path, required, what) -> tuple[pd.DataFrame, str]:
     return read_table("\n".join(body), name, first, required, what=what), name
 
 
-_symbols = symbols_of
-
-
 def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
     check_rows(df.duplicated(list(cols)), df, name, "symbol", lambda i: f"duplicate {df['symbol'].iloc[i]}")
 
 
 def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = _symbols(df, name)
+    out["symbol"] = symbols_of(df, name)
     out["shares"] = parse_numeric(df, "shares", name)
     out["avg_cost"] = parse_numeric(df, "avg_cost", name, allow_empty=True).fillna(0.0)
     check_rows(out["avg_cost"] < 0, df, name, "avg_cost", "avg_cost must not be negative")
@@ -77,7 +74,7 @@ def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quo
     df = read_table("\n".join(body), name, first + first_line - 1,
                     ["symbol", "bid", "ask", "last", "timestamp"], what=what)
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = _symbols(df, name)
+    out["symbol"] = symbols_of(df, name)
     for c in ("bid", "ask", "last"):
         out[c] = parse_numeric(df, c, name, allow_empty=True)
         check_rows(out[c] < 0, df, name, c, f"{c} must not be negative")
@@ -101,7 +98,7 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
                              "event": pd.Series(dtype=str), "ratio": pd.Series(dtype=float)})
     df, name = _load(path, ["symbol", "date", "event"], "events file")
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = _symbols(df, name)
+    out["symbol"] = symbols_of(df, name)
     dates = []
     for i, v in enumerate(df["date"]):
         try:
@@ -129,7 +126,7 @@ def read_reference(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame
                              "adv_shares": pd.Series(dtype=float)})
     df, name = _load(path, ["symbol"], "reference file")
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = _symbols(df, name)
+    out["symbol"] = symbols_of(df, name)
     out["sector"] = df["sector"] if "sector" in df.columns else ""
     out["adv_shares"] = (parse_numeric(df, "adv_shares", name, allow_empty=True)
                          if "adv_shares" in df.columns else float("nan"))
@@ -142,7 +139,7 @@ def read_closes(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
         return pd.DataFrame({"symbol": pd.Series(dtype=str), "close": pd.Series(dtype=float)})
     df, name = _load(path, ["symbol", "close"], "closes file")
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = _symbols(df, name)
+    out["symbol"] = symbols_of(df, name)
     out["close"] = parse_numeric(df, "close", name)
     _no_dupes(out, name)
     return out
@@ -153,6 +150,6 @@ def read_restricted(path: str | Path, *, missing_ok: bool = True) -> pd.DataFram
         return pd.DataFrame({"symbol": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     df, name = _load(path, ["symbol"], "restricted list")
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = _symbols(df, name)
+    out["symbol"] = symbols_of(df, name)
     out["reason"] = df["reason"] if "reason" in df.columns else "restricted list"
     return out

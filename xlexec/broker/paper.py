@@ -23,7 +23,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import os
 import sqlite3
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,18 +30,11 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from .. import calendar as cal
+from ..context import env_now
 from .base import (Account, Broker, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected,
                    OrderRequest, Position, OPEN_STATUSES)
 
 NY = ZoneInfo("America/New_York")
-
-
-def _default_now() -> dt.datetime:
-    pinned = os.environ.get("XLEXEC_NOW")
-    if pinned:
-        t = dt.datetime.fromisoformat(pinned)
-        return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _round_tick(price: float, up: bool) -> float:
@@ -62,7 +54,7 @@ class PaperBroker(Broker):
                  participation: float = 1.0, starting_cash: float = 100_000.0,
                  seed_positions: pd.DataFrame | None = None, now_fn=None):
         self.path = Path(path)
-        self.now_fn = now_fn or _default_now
+        self.now_fn = now_fn or env_now
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.day = day
         self.quotes = {} if quotes is None else {r.symbol: r for r in quotes.itertuples(index=False)}

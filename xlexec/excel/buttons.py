@@ -438,24 +438,6 @@ ACTIONS: dict[str, Callable[[Session], tuple]] = {
 }
 
 
-@contextlib.contextmanager
-def _pinned_clock(ctx):
-    """A context with a pinned clock (tests, replays) pins ``XLEXEC_NOW`` too, for the parts that
-    read the clock from the environment (the paper broker)."""
-    if getattr(ctx, "fixed_now", None) is None:
-        yield
-        return
-    old = os.environ.get("XLEXEC_NOW")
-    os.environ["XLEXEC_NOW"] = ctx.fixed_now.isoformat()
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("XLEXEC_NOW", None)
-        else:
-            os.environ["XLEXEC_NOW"] = old
-
-
 def _progress(adapter: BookAdapter, text: str) -> None:
     """Status-bar text of the generic steps (Excel only; a file run prints only long work)."""
     if adapter.kind != "file":
@@ -495,8 +477,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         inputs.trade_date = d
         session = Session(name, adapter, ctx, d, inputs)
         _progress(adapter, f"xlexec: {name.replace('_', ' ')} ...")
-        with _pinned_clock(ctx):
-            out = ACTIONS[name](session)
+        out = ACTIONS[name](session)
         message, sheets = out[0], out[1]
         data = out[2] if len(out) > 2 else {}
         res = ButtonResult(name, "ok", message, 0, data if isinstance(data, dict) else {})
