@@ -12,12 +12,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_alpaca import FakeAlpaca  # noqa: E402
 
-from xlexec.broker.alpaca import LIVE_URL, AlpacaBroker  # noqa: E402
-from xlexec.broker.base import (BrokerUnavailable, DuplicateClientOrderId, OrderRejected,  # noqa: E402
+from xlexec.execution.brokers.alpaca import LIVE_URL, AlpacaBroker  # noqa: E402
+from xlexec.execution.brokers.base import (BrokerUnavailable, DuplicateClientOrderId, OrderRejected,  # noqa: E402
                                 OrderRequest)
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.errors import ConfigError  # noqa: E402
-from xlexec.ratelimit import RateLimiter  # noqa: E402
+from xlexec.execution.ratelimit import RateLimiter  # noqa: E402
 
 KEY, SECRET = "PK_FAKE_KEY_0123456789", "fakeSECRETabcdefghijklmnop0123456789"
 

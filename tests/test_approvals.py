@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from xlexec.approvals import APPROVAL_COLUMNS, find_approval, list_approvals, record_approval
-from xlexec.cli import main
+from xlexec.store.approvals import APPROVAL_COLUMNS, find_approval, list_approvals, record_approval
+from xlexec.cli.app import main
 from xlexec.errors import RefusedError
-from xlexec.journal import APPROVAL, Journal
-from xlexec.orders import orders_from_trades, orders_sha256
-from xlexec.trades import parse_trades_text
+from xlexec.store.journal import APPROVAL, Journal
+from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.core.trades import parse_trades_text
 
 DATA = Path(__file__).parent / "data" / "validate"
 NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)

@@ -18,12 +18,12 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlexec import sample
-from xlexec.context import Context
-from xlexec.demo import write_demo_config
+from xlexec.demo import sample
+from xlexec.steps.context import Context
+from xlexec.demo.run import write_demo_config
 from xlexec.excel.build import BUTTONS, CONTROL_CELLS, build_workbook, load_macros
 from xlexec.excel.buttons import BUTTON_FUNCTIONS, run_button
-from xlexec.excel.vbaproject import macro_names
+from xlexec.vba.project import macro_names
 
 DAY = "2025-10-30"
 MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.timezone.utc)   # 09:40 New York
@@ -137,7 +137,7 @@ def test_headless_day_every_step_ok(headless_day):
 
 @pytest.mark.slow
 def test_headless_day_same_files_as_demo(headless_day, tmp_path):
-    from xlexec.demo import run_demo
+    from xlexec.demo.run import run_demo
     root, _cfg, _book, _res = headless_day
     demo = tmp_path / "demo"
     run_demo(demo, DAY, echo=lambda *a: None, build_workbook=False)
@@ -178,7 +178,7 @@ def test_inputs_vba_and_buttons_survive_a_save(tmp_path):
     assert_intact(book)  # re-rendered: the buttons are back
     # the edits are what was validated: trades.csv carries them, the model's file is kept
     dd = tmp_path / "live" / DAY
-    from xlexec.trades import read_trades
+    from xlexec.core.trades import read_trades
     t = read_trades(dd / "trades.csv", strict=False)
     assert t.df.set_index("symbol").loc[first_sym, "include"] == "N"
     assert t.df.set_index("symbol").loc[limit_sym, "limit_price"] == pytest.approx(12.34)
@@ -307,7 +307,7 @@ def test_reject_and_kill_switch(tmp_path):
 
 
 def test_cli_button_command(tmp_path, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     cfg = setup_day(tmp_path)
     book = tmp_path / "wb.xlsm"
     monkeypatch.setenv("XLEXEC_NOW", MORNING.isoformat())

@@ -8,14 +8,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from xlexec.approvals import record_approval  # noqa: E402
-from xlexec.cli import main  # noqa: E402
+from xlexec.store.approvals import record_approval  # noqa: E402
+from xlexec.cli.app import main  # noqa: E402
 from xlexec.config import load_config  # noqa: E402
-from xlexec.context import Context  # noqa: E402
+from xlexec.steps.context import Context  # noqa: E402
 from xlexec.excel.build import build_workbook  # noqa: E402
 from xlexec.excel.buttons import run_button  # noqa: E402
-from xlexec.orders import orders_from_trades  # noqa: E402
-from xlexec.trades import read_trades  # noqa: E402
+from xlexec.core.orders import orders_from_trades  # noqa: E402
+from xlexec.core.trades import read_trades  # noqa: E402
 
 DAY = "2025-10-30"
 
@@ -51,7 +51,7 @@ def test_submit_and_convert_buttons_send_the_slice(tmp_path, monkeypatch):
         assert sub.exit_code == 0, sub.message
     finally:
         ctx.close()
-    from xlexec.broker.paper import PaperBroker
+    from xlexec.execution.brokers.paper import PaperBroker
     b = PaperBroker(live / "paper_broker.sqlite")
     try:
         assert [(o.symbol, o.qty) for o in b.list_orders("all")] == [("BIG", 300.0)]

@@ -13,10 +13,10 @@ import pytest
 import xlwings as xw
 from python_calamine import CalamineWorkbook
 
-from xlexec import sample
+from xlexec.demo import sample
 from xlexec.config import load_config
-from xlexec.context import Context
-from xlexec.demo import write_demo_config
+from xlexec.steps.context import Context
+from xlexec.demo.run import write_demo_config
 from xlexec.excel.build import CONTROL_CELLS, SHEETS, Inputs, build_workbook, parse_a1
 from xlexec.excel.buttons import run_button
 from xlexec.excel.render import render_workbook

@@ -36,7 +36,7 @@ def snapshot(live: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("demo")
-    r = subprocess.run([sys.executable, "-m", "xlexec.cli", "demo", "--dir", str(d)],
+    r = subprocess.run([sys.executable, "-m", "xlexec", "demo", "--dir", str(d)],
                        capture_output=True, text=True, timeout=600, cwd=d)
     assert r.returncode == 0, r.stderr
     return d, r.stdout
@@ -80,7 +80,7 @@ def test_rerun_duplicates_nothing(demo_dir):
     before = snapshot(live)
     import sqlite3
     n_orders = sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-    r = subprocess.run([sys.executable, "-m", "xlexec.cli", "demo", "--dir", str(d), "--no-workbook"],
+    r = subprocess.run([sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--no-workbook"],
                        capture_output=True, text=True, timeout=600, cwd=d)
     assert r.returncode == 0, r.stderr
     after = snapshot(live)
@@ -94,7 +94,7 @@ def test_malformed_trades_one_line_exit_2(tmp_path):
                  "AAPL,buy,100,150.25,15025.00,0.05,1.50,3.01,4.51\n"
                  "MSFT,sell,fifty,380.50,19025.00,-0.03,1.90,3.81,5.71\n")
     for cmd in (["validate", str(p)], ["convert", str(p), "--broker", "ibkr", "--draft"], ["submit", str(p)]):
-        r = subprocess.run([sys.executable, "-m", "xlexec.cli", *cmd], capture_output=True, text=True,
+        r = subprocess.run([sys.executable, "-m", "xlexec", *cmd], capture_output=True, text=True,
                            timeout=120, cwd=tmp_path)
         assert r.returncode == 2, (cmd, r.stderr)
         lines = r.stderr.strip().splitlines()
@@ -103,12 +103,12 @@ def test_malformed_trades_one_line_exit_2(tmp_path):
 
 
 def test_help_lists_every_guide_script():
-    r = subprocess.run([sys.executable, "-m", "xlexec.cli", "--help"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "xlexec", "--help"], capture_output=True, text=True, timeout=60)
     for name in ("validate", "approve", "convert", "submit", "status", "cancel-all", "reconcile", "tca",
                  "monthly", "compare-positions", "sync-positions", "pnl", "kill-switch-report", "workbook",
                  "demo"):
         assert name in r.stdout, name
-        h = subprocess.run([sys.executable, "-m", "xlexec.cli", name, "--help"], capture_output=True,
+        h = subprocess.run([sys.executable, "-m", "xlexec", name, "--help"], capture_output=True,
                            text=True, timeout=60)
         assert h.returncode == 0 and "usage" in h.stdout.lower(), name
 
@@ -119,9 +119,9 @@ def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
     three days, and a rerun changes nothing."""
     import sqlite3
 
-    from xlexec.inputs import read_positions
+    from xlexec.formats.inputs import read_positions
     d = tmp_path / "multi"
-    cmd = [sys.executable, "-m", "xlexec.cli", "demo", "--dir", str(d), "--days", "3", "--no-workbook"]
+    cmd = [sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--days", "3", "--no-workbook"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     live = d / "live"
@@ -146,7 +146,7 @@ def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
 
 
 def test_a_bug_is_one_line_and_a_saved_traceback(tmp_path, monkeypatch, capsys):
-    from xlexec import cli
+    from xlexec.cli import app as cli
 
     def boom(args, ctx):
         raise ZeroDivisionError("division by zero in a test")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlexec.broker.base import Fill
+from xlexec.execution.brokers.base import Fill
 from xlexec.errors import InputError
-from xlexec.fills import (FILL_COLUMNS, aggregate_fills, detect_format, fill_keys, fills_from_broker,
+from xlexec.formats.fills import (FILL_COLUMNS, aggregate_fills, detect_format, fill_keys, fills_from_broker,
                           parse_fills_text, read_fills, read_fills_block, write_fills_csv)
 
 DATA = Path(__file__).parent / "data" / "fills"

@@ -4,7 +4,7 @@ import sqlite3
 import pytest
 
 from xlexec.errors import LockedError
-from xlexec.journal import FILL, INTENT, DayLock, Journal
+from xlexec.store.journal import FILL, INTENT, DayLock, Journal
 
 
 def test_append_dedupes_on_kind_and_key(tmp_path):

@@ -12,11 +12,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_alpaca_data import FakeAlpacaData  # noqa: E402
 
-from xlexec.cli import main  # noqa: E402
+from xlexec.cli.app import main  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.errors import BrokerError  # noqa: E402
-from xlexec.inputs import read_closes, read_quotes  # noqa: E402
-from xlexec.marketdata import alpaca_data_configured, fetch_closes, fetch_quotes  # noqa: E402
+from xlexec.formats.inputs import read_closes, read_quotes  # noqa: E402
+from xlexec.execution.marketdata import alpaca_data_configured, fetch_closes, fetch_quotes  # noqa: E402
 
 KEY, SECRET = "PK_DATA_KEY_0000000001", "dataSECRETdataSECRET0000000001"
 QUOTES = {"AAPL": (150.00, 150.10, 150.06), "MSFT": (380.40, 380.60, 380.50), "BRK.B": (480.0, 480.4, 480.2)}

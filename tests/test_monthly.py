@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from xlexec.cli import main
-from xlexec.monthly import DayRecord, collect_month, monthly_report, reconciled_value, upsert_monthly_costs
+from xlexec.cli.app import main
+from xlexec.core.monthly import DayRecord, collect_month, monthly_report, reconciled_value, upsert_monthly_costs
 
 # A hand month (pure): three days, two brokers.
 #   day         broker  trades notional  comm  slip   pv start  pv after(reconciled)
@@ -235,9 +235,9 @@ def test_cli_monthly_bad_month_and_empty_month(live, capsys):
 def test_collect_month_batches_stale_days_around_a_fresh_one(live):
     # 10-02 has a fresh tca.json; 10-01 and 10-03 are computed now, in one batch, and land in
     # their own places with the figures daily_tca gives each day alone
-    from xlexec.fills import read_fills
-    from xlexec.tca import daily_tca
-    from xlexec.trades import read_trades
+    from xlexec.formats.fills import read_fills
+    from xlexec.core.tca import daily_tca
+    from xlexec.core.trades import read_trades
     lv, cfg = live
     assert main(["tca", str(lv / "2025-10-02"), "--json", "--config", str(cfg)]) == 0
     m = collect_month(lv, "2025-10", default_broker="paper")

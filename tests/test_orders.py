@@ -3,8 +3,8 @@ import math
 import pandas as pd
 import pytest
 
-from xlexec.orders import orders_from_trades, orders_sha256, round_to_tick
-from xlexec.trades import parse_trades_text
+from xlexec.core.orders import orders_from_trades, orders_sha256, round_to_tick
+from xlexec.core.trades import parse_trades_text
 
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
 
@@ -55,7 +55,7 @@ import numpy as np  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from xlexec.orders import canonical_lines, orders_from_trades_many, round_to_ticks  # noqa: E402
+from xlexec.core.orders import canonical_lines, orders_from_trades_many, round_to_ticks  # noqa: E402
 
 _prices = st.one_of(
     st.decimals(min_value=0, max_value=100_000, places=6, allow_nan=False).map(float),  # as typed in a CSV

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from xlexec.broker.base import DuplicateClientOrderId, OrderRejected, OrderRequest
-from xlexec.broker.paper import PaperBroker
+from xlexec.execution.brokers.base import DuplicateClientOrderId, OrderRejected, OrderRequest
+from xlexec.execution.brokers.paper import PaperBroker
 
 
 def quotes(**over):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xlexec.positions import apply_fills, apply_splits, compare_positions, value_positions
+from xlexec.core.positions import apply_fills, apply_splits, compare_positions, value_positions
 
 
 def pos(*rows):

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlexec.commands import reconcile as cmd
+from xlexec.cli import reconcile as cmd
 from xlexec.config import config_from_dict
-from xlexec.context import Context
-from xlexec.journal import FILL, POSITIONS, RECON, Journal
-from xlexec.orders import orders_from_trades
-from xlexec.reconcile import reconcile
-from xlexec.trades import parse_trades_text
+from xlexec.steps.context import Context
+from xlexec.store.journal import FILL, POSITIONS, RECON, Journal
+from xlexec.core.orders import orders_from_trades
+from xlexec.core.reconcile import reconcile
+from xlexec.core.trades import parse_trades_text
 
 DAY = "2025-10-30"
 TRADES = """# Date: 2025-10-30

@@ -16,14 +16,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import GUIDE_TRADES  # noqa: E402
 from fake_alpaca import FakeAlpaca  # noqa: E402
 
-from xlexec import journal as J  # noqa: E402
-from xlexec import submit as S  # noqa: E402
-from xlexec.broker.alpaca import AlpacaBroker  # noqa: E402
+from xlexec.store import journal as J  # noqa: E402
+from xlexec.execution import engine as S  # noqa: E402
+from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
-from xlexec.context import Context  # noqa: E402
+from xlexec.steps.context import Context  # noqa: E402
 from xlexec.errors import BrokerError, LockedError, RefusedError  # noqa: E402
-from xlexec.journal import DayLock  # noqa: E402
-from xlexec.trades import parse_trades_text  # noqa: E402
+from xlexec.store.journal import DayLock  # noqa: E402
+from xlexec.core.trades import parse_trades_text  # noqa: E402
 
 KEY, SECRET = "PKENGINEKEY77777", "engineSECRET8888888888888888"
 DAY = "2025-10-30"
@@ -119,7 +119,7 @@ def test_every_fault_ends_with_each_order_at_the_broker_exactly_once(tmp_path, f
 def test_422_duplicate_is_treated_as_already_sent(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
-    from xlexec.orders import orders_from_trades
+    from xlexec.core.orders import orders_from_trades
     o = orders_from_trades(trades(), date=DAY)
     aapl = o.loc[o["symbol"] == "AAPL", "client_order_id"].iloc[0]
     fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)   # at the broker, unknown to the journal
@@ -337,8 +337,8 @@ def test_broker_down_before_sending_is_a_broker_error(tmp_path, fake):
 
 
 def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
-    approvals = pytest.importorskip("xlexec.approvals")
-    from xlexec.orders import orders_from_trades
+    approvals = pytest.importorskip("xlexec.store.approvals")
+    from xlexec.core.orders import orders_from_trades
     ctx = make_ctx(tmp_path, require_human_approval=True)
     b = make_broker(fake)
     with pytest.raises(RefusedError, match="no approval"):
@@ -429,7 +429,7 @@ def test_pnl_today_hand_computed():
 
 
 def test_works_with_the_paper_broker(tmp_path):
-    paper = pytest.importorskip("xlexec.broker.paper")
+    paper = pytest.importorskip("xlexec.execution.brokers.paper")
     ctx = make_ctx(tmp_path, broker="paper")
     q = pd.DataFrame({"symbol": ["AAPL", "MSFT", "GOOGL"], "bid": [150.0, 380.5, 142.7], "ask": [150.2, 380.7, 142.8],
                       "last": [150.1, 380.6, 142.75], "mid": [150.1, 380.6, 142.75],
@@ -447,7 +447,7 @@ def test_works_with_the_paper_broker(tmp_path):
 
 
 def test_cli_submit_json_and_status(tmp_path, fake, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
     monkeypatch.chdir(tmp_path)
@@ -489,7 +489,7 @@ execution:
 
 
 def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:00:00+00:00")

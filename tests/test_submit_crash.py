@@ -2,7 +2,7 @@
 
 The fake Alpaca server runs in this test process; the submitter is a separate Python process
 (``python -c``) driving the real alpaca-py client. ``XLEXEC_CRASH_AT=<point>:<n>`` (a test hook
-in :mod:`xlexec.submit`) makes it SIGKILL itself the n-th time it reaches ``<point>``.
+in :mod:`xlexec.execution.engine`) makes it SIGKILL itself the n-th time it reaches ``<point>``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_alpaca import FakeAlpaca  # noqa: E402
 
-from xlexec import journal as J  # noqa: E402
-from xlexec.orders import orders_from_trades  # noqa: E402
-from xlexec.trades import read_trades  # noqa: E402
+from xlexec.store import journal as J  # noqa: E402
+from xlexec.core.orders import orders_from_trades  # noqa: E402
+from xlexec.core.trades import read_trades  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL / fcntl")
 
@@ -35,12 +35,12 @@ SYMBOLS = [("AAPL", 150.25), ("MSFT", 380.50), ("GOOGL", 142.80), ("AMZN", 224.2
 SCRIPT = r"""
 import json, os, sys, time
 from pathlib import Path
-from xlexec.broker.alpaca import AlpacaBroker
+from xlexec.execution.brokers.alpaca import AlpacaBroker
 from xlexec.config import config_from_dict
-from xlexec.context import Context
+from xlexec.steps.context import Context
 from xlexec.errors import LockedError
-from xlexec import submit as S
-from xlexec.trades import read_trades
+from xlexec.execution import engine as S
+from xlexec.core.trades import read_trades
 S.LOOKUP_BACKOFF = (0.05, 0.1)
 a = json.loads(sys.argv[1])
 ctx = Context(config_from_dict(a["config"]), user="crashtest")

@@ -18,17 +18,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlexec import calendar as cal
-from xlexec import journal as J
-from xlexec import submit as S
-from xlexec.approvals import record_approval
-from xlexec.broker.paper import PaperBroker
+from xlexec.core import calendar as cal
+from xlexec.store import journal as J
+from xlexec.execution import engine as S
+from xlexec.store.approvals import record_approval
+from xlexec.execution.brokers.paper import PaperBroker
 from xlexec.config import config_from_dict
-from xlexec.context import Context
+from xlexec.steps.context import Context
 from xlexec.errors import RefusedError
-from xlexec.orders import orders_from_trades
-from xlexec.slicing import child_id
-from xlexec.trades import read_trades
+from xlexec.core.orders import orders_from_trades
+from xlexec.core.slicing import child_id
+from xlexec.core.trades import read_trades
 
 D1, D2, D3, D4, D5 = "2025-10-30", "2025-10-31", "2025-11-03", "2025-11-04", "2025-11-05"
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -274,7 +274,7 @@ def test_collar_checks_the_carried_child_against_todays_quote(tmp_path, monkeypa
 
 
 def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_path, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
     ctx = ctx_for(cfg, D1, monkeypatch)
@@ -303,7 +303,7 @@ def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_p
 
 
 def test_order_sent_whole_is_never_sliced_afterwards(tmp_path, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     live, cfg = setup_live(tmp_path, max_order_size_usd=50_000.0)
     pid = parent_id(live, rows=BIG_1000)
     r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, slice=False)
@@ -336,7 +336,7 @@ def _cli_setup(tmp_path):
 
 
 def test_cli_submit_slice(tmp_path, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     live, cfg_file = _cli_setup(tmp_path)
     pid = parent_id(live)
     monkeypatch.setenv("XLEXEC_NOW", f"{D1}T14:00:00+00:00")
@@ -363,7 +363,7 @@ def test_kill_during_sliced_batch_then_rerun_sends_each_child_once(tmp_path, poi
     pid = parent_id(live)
     submit_day_env = {**os.environ, "XLEXEC_NOW": f"{D1}T14:00:00+00:00"}
     path = day_trades(live, D1, BIG_1000 + AAPL_10)
-    cmd = [sys.executable, "-c", "import sys; from xlexec.cli import main; sys.exit(main(sys.argv[1:]))",
+    cmd = [sys.executable, "-c", "import sys; from xlexec.cli.app import main; sys.exit(main(sys.argv[1:]))",
            "submit", str(path), "--slice", "--json", "--config", str(cfg_file)]
     p = subprocess.run(cmd, env={**submit_day_env, "XLEXEC_CRASH_AT": point}, capture_output=True, text=True,
                        timeout=60)
@@ -398,8 +398,8 @@ def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeyp
 def test_reconcile_plans_todays_child_not_the_parent(tmp_path, monkeypatch):
     """After `submit --slice`, reconciliation plans the 300-share child: fully executed, no
     partial fill of the 1,000-share parent, no break."""
-    from xlexec.commands.reconcile import reconcile_day
-    from xlexec.fills import fills_from_broker
+    from xlexec.cli.reconcile import reconcile_day
+    from xlexec.formats.fills import fills_from_broker
     live, cfg = setup_live(tmp_path)
     r1, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)
     assert r1.exit_code == 0

@@ -43,13 +43,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlexec.cli import main
-from xlexec.fills import read_fills
-from xlexec.inputs import read_closes
-from xlexec.journal import INTENT, Journal
-from xlexec.orders import orders_from_trades
-from xlexec.tca import arrivals_from_journal, daily_tca
-from xlexec.trades import read_trades
+from xlexec.cli.app import main
+from xlexec.formats.fills import read_fills
+from xlexec.formats.inputs import read_closes
+from xlexec.store.journal import INTENT, Journal
+from xlexec.core.orders import orders_from_trades
+from xlexec.core.tca import arrivals_from_journal, daily_tca
+from xlexec.core.trades import read_trades
 
 DATA = Path(__file__).parent / "data" / "tca" / "day"
 CENT = 0.01 + 1e-9

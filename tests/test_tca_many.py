@@ -1,4 +1,4 @@
-"""Batched TCA (:func:`xlexec.tca.tca_many`) against the single-day API and a row-by-row reference.
+"""Batched TCA (:func:`xlexec.core.tca.tca_many`) against the single-day API and a row-by-row reference.
 
 Generated days (deterministic seeds) carry everything the matcher and the figures must handle:
 partial, full, over- and unfilled orders; fills by client order id, by a padded id, by no id
@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlexec.orders import orders_from_trades
-from xlexec.tca import daily_tca, tca_many
-from xlexec.trades import parse_trades_text
+from xlexec.core.orders import orders_from_trades
+from xlexec.core.tca import daily_tca, tca_many
+from xlexec.core.trades import parse_trades_text
 
 POOL = [a + b for a in "ABCDEFGHJKLMNPQRSTUVWXYZ" for b in "ABCDEFGHJKLMNPQRSTUVWXYZ"]
 HDR = ("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est,"

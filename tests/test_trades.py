@@ -1,7 +1,7 @@
 import pytest
 
 from xlexec.errors import InputError
-from xlexec.trades import parse_trades_text, read_trades, write_trades, parse_header_number
+from xlexec.core.trades import parse_trades_text, read_trades, write_trades, parse_header_number
 
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
 
@@ -96,7 +96,7 @@ def test_atomic_writes_sweep_stale_temps_and_keep_permissions(tmp_path):
     import os
     import time
 
-    from xlexec.csvio import STALE_TEMP_SECONDS, atomic_write_text
+    from xlexec.formats.csvio import STALE_TEMP_SECONDS, atomic_write_text
     target = tmp_path / "x.csv"
     stale = tmp_path / ".x.csv.abc123.tmp"      # left behind by a killed writer
     fresh = tmp_path / ".x.csv.def456.tmp"      # a write still in progress elsewhere

@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlexec import calendar as cal
-from xlexec.cli import main
+from xlexec.core import calendar as cal
+from xlexec.cli.app import main
 from xlexec.config import config_from_dict
-from xlexec.inputs import read_events, read_positions, read_quotes, read_reference
-from xlexec.trades import parse_trades_text, read_trades
-from xlexec.validate import CHECK_IDS, ValidationResult, validate, worst_by_symbol
+from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
+from xlexec.core.trades import parse_trades_text, read_trades
+from xlexec.core.validate import CHECK_IDS, ValidationResult, validate, worst_by_symbol
 
 DATA = Path(__file__).parent / "data" / "validate"
 NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)

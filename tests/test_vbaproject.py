@@ -1,4 +1,4 @@
-"""Tests for xlexec.excel.vbaproject: MS-OVBA compression, the VBA project
+"""Tests for xlexec.vba.project: MS-OVBA compression, the VBA project
 binary, the .xlsx -> .xlsm packaging, and a real run of the macros in
 headless LibreOffice."""
 
@@ -16,8 +16,8 @@ import olefile
 import openpyxl
 import pytest
 
-from xlexec.excel import vbaproject as vp
-from xlexec.excel.vbaproject import (
+from xlexec.vba import project as vp
+from xlexec.vba.project import (
     build_vba_project,
     compress,
     decompress,

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlexec.excel import vbaproject as vp
+from xlexec.vba import project as vp
 from xlexec.excel.build import (BUTTONS, CODENAMES, CONTROL_CELLS, INPUT_KEYS, SELFTEST_CELL, SHEETS, build_workbook,
                                 load_macros, macros_dir)
 
@@ -124,7 +124,7 @@ def test_libreoffice_runs_the_self_test_sub(built, tmp_path):
 
 
 def test_build_command(tmp_path, monkeypatch, capsys):
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     monkeypatch.chdir(tmp_path)
     assert main(["workbook", "build"]) == 0
     assert (tmp_path / "workbook" / "xlexec.xlsm").exists()

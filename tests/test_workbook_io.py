@@ -300,12 +300,12 @@ def test_render_rows_are_python_values():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(__import__("xlexec.excel.vbaproject", fromlist=["x"]).find_soffice() is None,
+@pytest.mark.skipif(__import__("xlexec.vba.project", fromlist=["x"]).find_soffice() is None,
                     reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_opens_a_big_block_and_saves_it_back_unchanged(tmp_path):
     """LibreOffice loads the generated rows (and runs the VBA self-test, which saves the file):
     the Fills block it saves is the block we wrote."""
-    from xlexec.excel.vbaproject import run_macro_libreoffice
+    from xlexec.vba.project import run_macro_libreoffice
     block = fills_block(1_000)
     data = empty_book_data(DAY)
     data.fills_block = block

@@ -1,6 +1,6 @@
 """The workbook's Quotes tab: drawn from the day's quotes.csv (timestamps in UTC, ages), and quotes
 the operator pastes there become the day's quotes.csv before Validate/Approve/Reject/Submit (the
-same rules as ``xlexec.inputs.read_quotes``; a bad cell names the tab's row and column and
+same rules as ``xlexec.formats.inputs.read_quotes``; a bad cell names the tab's row and column and
 nothing is written). Alpaca market data, when configured, still wins.
 """
 
@@ -18,17 +18,17 @@ import pytest
 import yaml
 from python_calamine import CalamineWorkbook
 
-from xlexec import sample
+from xlexec.demo import sample
 from xlexec.config import load_config
-from xlexec.context import Context
-from xlexec.demo import write_demo_config
+from xlexec.steps.context import Context
+from xlexec.demo.run import write_demo_config
 from xlexec.errors import InputError
 from xlexec.excel.book import parse_shown, quotes_digest, quotes_from_grid
 from xlexec.excel.build import QUOTES_COLUMNS, QUOTES_SHOWN_CELL, SHEETS, Inputs, build_workbook, parse_a1
 from xlexec.excel.buttons import run_button
 from xlexec.excel.render import age_text, render_workbook, utc_text
-from xlexec.inputs import read_quotes
-from xlexec.marketdata import save_quotes
+from xlexec.formats.inputs import read_quotes
+from xlexec.execution.marketdata import save_quotes
 
 DAY = "2025-10-30"
 MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.timezone.utc)   # 09:40 New York

@@ -18,10 +18,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from xlexec.config import load_config
-from xlexec.context import Context
+from xlexec.steps.context import Context
 from xlexec.excel.build import CONTROL_CELLS, SHEETS, Inputs
 from xlexec.excel.render import render_workbook
-from xlexec.excel.vbaproject import find_soffice
+from xlexec.vba.project import find_soffice
 
 DAY = "2025-10-30"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -30,7 +30,7 @@ SHOTS = {"Control": "workbook_control.png", "Blotter": "workbook_blotter.png", "
 
 @pytest.fixture(scope="module")
 def demo_day(tmp_path_factory):
-    from xlexec.demo import run_demo
+    from xlexec.demo.run import run_demo
     root = tmp_path_factory.mktemp("demo")
     run_demo(root, DAY, days=15, echo=lambda *a: None, build_workbook=False)  # 3 weeks: a Monthly tab worth reading
     return root

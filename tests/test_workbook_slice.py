@@ -9,14 +9,14 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlexec.approvals import record_approval
+from xlexec.store.approvals import record_approval
 from xlexec.config import load_config
-from xlexec.context import Context
+from xlexec.steps.context import Context
 from xlexec.excel.build import CONTROL_CELLS, INPUT_KEYS, build_workbook
 from xlexec.excel.buttons import run_button
-from xlexec.inputs import read_quotes
-from xlexec.orders import orders_from_trades
-from xlexec.trades import read_trades
+from xlexec.formats.inputs import read_quotes
+from xlexec.core.orders import orders_from_trades
+from xlexec.core.trades import read_trades
 
 DAY = "2025-10-30"
 NOW = dt.datetime(2025, 10, 30, 14, tzinfo=dt.timezone.utc)
@@ -44,7 +44,7 @@ QUOTES = f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z\
 
 
 def sent_orders(live):
-    from xlexec.broker.paper import PaperBroker
+    from xlexec.execution.brokers.paper import PaperBroker
     b = PaperBroker(live / "paper_broker.sqlite")
     try:
         return [(o.symbol, o.qty) for o in b.list_orders("all")]

@@ -15,7 +15,7 @@ Points in the code (each a one-line call):
 ``fills_import``                 reconcile: after each committed chunk of journaled fills
 ``after_fills_journaled``        reconcile: every fill journaled, nothing reconciled yet
 ``reconcile_outputs_written``    reconcile: the day's files written, summary not journaled
-``before_rename:<file name>``    every atomic write (:func:`xlexec.csvio.atomic_write_bytes`):
+``before_rename:<file name>``    every atomic write (:func:`xlexec.formats.csvio.atomic_write_bytes`):
                                  the temp file is complete and fsynced, not yet renamed
 ===============================  ===============================================================
 

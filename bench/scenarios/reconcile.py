@@ -4,7 +4,7 @@ Data: a 10,000-trade book; 20 fills per order on average (executed quantity spli
 partial fills), 5% of orders not executed, 10% partly, 0.5% over-filled, 0.5% of the fills for
 names never planned; 70% of fills carry our client order id, the rest match by symbol+side.
 
-* xlexec: :func:`xlexec.reconcile.reconcile` (matching, per-order status and reasons,
+* xlexec: :func:`xlexec.core.reconcile.reconcile` (matching, per-order status and reasons,
   slippage, commission, cash, positions after, breaks) on the inputs as xlexec reads them
   (``read_trades``, ``read_fills``, ``read_positions``); reading the three files is timed apart
   (``read_seconds``, ``end_to_end_seconds``).
@@ -97,9 +97,9 @@ def make_fills(trades, orders, n_fills: int, day: str, seed: int = 5, n_unplanne
 
 def prepare(root: Path, size: int) -> None:
     import pandas as pd
-    from xlexec.csvio import atomic_write_csv
-    from xlexec.orders import orders_from_trades
-    from xlexec.trades import Trades, TradesHeader, write_trades
+    from xlexec.formats.csvio import atomic_write_csv
+    from xlexec.core.orders import orders_from_trades
+    from xlexec.core.trades import Trades, TradesHeader, write_trades
     from ..data import DAY, make_book
     book = make_book(size, seed=23, anomalies=False)
     df = book.trades.copy()
@@ -113,9 +113,9 @@ def prepare(root: Path, size: int) -> None:
 
 
 def _read_xlexec(root: Path):
-    from xlexec.fills import read_fills
-    from xlexec.inputs import read_positions
-    from xlexec.trades import read_trades
+    from xlexec.formats.fills import read_fills
+    from xlexec.formats.inputs import read_positions
+    from xlexec.core.trades import read_trades
     return (read_trades(root / "trades.csv"), read_fills(root / "broker_fills.csv"),
             read_positions(root / "current_positions.csv"))
 
@@ -130,7 +130,7 @@ def setup(root: Path, size: int, side: str):
 
 def run(state, side: str):
     if side == "xlexec":
-        from xlexec.reconcile import reconcile
+        from xlexec.core.reconcile import reconcile
         from ..data import DAY
         with Timer() as tr:
             trades, fills, positions = _read_xlexec(state["root"])

@@ -2,7 +2,7 @@
 600 requests/min sliding-window limit). Target: within 10% of the rate-limit bound
 (N / rate = 200 / 600 per min = 20 s), 0 duplicates, 0 surfaced 429s.
 
-* xlexec: :func:`xlexec.submit.submit_batch` with :meth:`AlpacaBroker.from_config`
+* xlexec: :func:`xlexec.execution.engine.submit_batch` with :meth:`AlpacaBroker.from_config`
   (``execution.rate_limit_per_min: 600``, the real alpaca-py client underneath): clock and
   account checks, pre-trade limits, intent journaled before each request, requests paced
   evenly under the limit and sent from ``max_concurrency`` threads, every reply journaled,
@@ -43,7 +43,7 @@ KEY, SECRET = "PK_BENCH_FAKE_KEY_0000", "benchFakeSecret000000000000000000"
 
 def prepare(root: Path, size: int) -> None:
     import pandas as pd
-    from xlexec.trades import Trades, TradesHeader, write_trades
+    from xlexec.core.trades import Trades, TradesHeader, write_trades
     from ..data import make_book
     book = make_book(size, seed=31, anomalies=False)
     df = book.trades.copy()
@@ -53,9 +53,9 @@ def prepare(root: Path, size: int) -> None:
 
 def broker_ctx(live: Path, url: str, **execution):
     """A context and an :class:`AlpacaBroker` (from config) pointed at the fake server."""
-    from xlexec.broker.alpaca import AlpacaBroker
+    from xlexec.execution.brokers.alpaca import AlpacaBroker
     from xlexec.config import config_from_dict
-    from xlexec.context import Context
+    from xlexec.steps.context import Context
     os.environ["XLEXEC_BENCH_ALPACA_KEY"] = KEY
     os.environ["XLEXEC_BENCH_ALPACA_SECRET"] = SECRET
     ex = {"broker": "alpaca", "require_human_approval": False, "rate_limit_per_min": RATE_PER_MIN,
@@ -68,7 +68,7 @@ def broker_ctx(live: Path, url: str, **execution):
 
 def setup(root: Path, size: int, side: str):
     import pandas as pd
-    from xlexec.trades import read_trades
+    from xlexec.core.trades import read_trades
     trades = read_trades(root / "trades.csv")
     quotes = pd.DataFrame({"symbol": trades.df["symbol"].to_numpy(), "mid": trades.df["price"].to_numpy()})
     return {"root": root, "size": size, "trades": trades, "quotes": quotes,
@@ -93,7 +93,7 @@ def run(state, side: str):
     fake = _server()
     try:
         if side == "xlexec":
-            from xlexec.submit import submit_batch
+            from xlexec.execution.engine import submit_batch
             ctx, broker = broker_ctx(state["tmp"] / f"live-{state['n']}", fake.url)
             with Timer() as t:
                 res = submit_batch(ctx, state["trades"], broker=broker, quotes=state["quotes"])

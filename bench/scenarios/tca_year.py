@@ -11,7 +11,7 @@ monthly returns in ``values.csv``.
 * xlexec, month by month as ``xlexec monthly`` computes days (streaming: one month in memory at
   a time): read the month's day folders with xlexec's readers (``read_trades``, ``read_fills``,
   ``read_closes``: typed, checked, errors naming row and column), then the TCA of all its days
-  in one batch (:func:`xlexec.monthly.month_tca` = :func:`xlexec.tca.tca_many`, the same figures
+  in one batch (:func:`xlexec.core.monthly.month_tca` = :func:`xlexec.core.tca.tca_many`, the same figures
   as :func:`daily_tca` day by day) + ``to_json`` + :class:`DayRecord` for every day, then
   :func:`monthly_report`. ``seconds`` is the analysis (TCA + monthly); xlexec's own reading is
   reported apart (``xlexec_read_seconds``, ``end_to_end_seconds``).
@@ -43,9 +43,9 @@ FILLS_PER_ORDER = 10
 def prepare(root: Path, size: int) -> None:
     import numpy as np
     import pandas as pd
-    from xlexec import calendar
-    from xlexec.orders import orders_from_trades
-    from xlexec.trades import Trades, TradesHeader, write_trades
+    from xlexec.core import calendar
+    from xlexec.core.orders import orders_from_trades
+    from xlexec.core.trades import Trades, TradesHeader, write_trades
     from ..harness import tickers
     from .reconcile import make_fills
 
@@ -110,10 +110,10 @@ def run(state, side: str):
                 pd.read_csv(d / "closes.csv")
         return t.seconds, {"fills_read": rows}
 
-    from xlexec.fills import read_fills
-    from xlexec.inputs import read_closes
-    from xlexec.monthly import DayRecord, month_tca, monthly_report
-    from xlexec.trades import read_trades
+    from xlexec.formats.fills import read_fills
+    from xlexec.formats.inputs import read_closes
+    from xlexec.core.monthly import DayRecord, month_tca, monthly_report
+    from xlexec.core.trades import read_trades
     read_s = analysis_s = monthly_s = 0.0
     by_month: dict[str, list[str]] = {}
     for day in days:

@@ -1,7 +1,7 @@
 """Scenario 1: validate 10,000 trades with quotes, positions, events, reference data and the
 NYSE calendar (target < 0.5 s).
 
-* xlexec: :func:`xlexec.validate.validate` on the inputs as xlexec reads them (``read_trades``
+* xlexec: :func:`xlexec.core.validate.validate` on the inputs as xlexec reads them (``read_trades``
   non-strict, ``read_positions``, ``read_quotes``, ``read_events``, ``read_reference``, as
   ``xlexec validate`` does). ``seconds`` is the validation itself; reading the five files is
   timed apart (``read_seconds``, ``end_to_end_seconds`` in the details).
@@ -44,8 +44,8 @@ def _now():
 
 
 def _read_xlexec(root: Path) -> dict:
-    from xlexec.inputs import read_events, read_positions, read_quotes, read_reference
-    from xlexec.trades import read_trades
+    from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
+    from xlexec.core.trades import read_trades
     return {"trades": read_trades(root / "trades.csv", strict=False),
             "positions": read_positions(root / "current_positions.csv"),
             "quotes": read_quotes(root / "quotes.csv"),
@@ -81,7 +81,7 @@ def setup(root: Path, size: int, side: str):
 
 def run(state, side: str):
     if side == "xlexec":
-        from xlexec.validate import validate
+        from xlexec.core.validate import validate
         with Timer() as tr:
             inputs = _read_xlexec(state["root"])
         i = inputs

@@ -6,7 +6,7 @@ tab from A4 (as the operator's file holds them; ``.xlsx``).
 
 * xlexec: our path, :class:`xlexec.excel.book.FileBook` ``inputs()`` (python-calamine reads the
   Control, Blotter, Fills and xlwings.conf tabs; the Fills block is normalised to rows, trailing
-  blanks trimmed). Turning the block into canonical fills (:func:`xlexec.fills.read_fills_block`,
+  blanks trimmed). Turning the block into canonical fills (:func:`xlexec.formats.fills.read_fills_block`,
   what Import Fills does next) is timed apart: ``parse_seconds`` in the details.
 * library: ``python_calamine.CalamineWorkbook.from_path(...).get_sheet_by_name("Fills")
   .to_python()`` and the rows from A4.
@@ -52,7 +52,7 @@ def run(state, side: str):
     if side == "xlexec":
         from xlexec.excel.book import FileBook
         from xlexec.excel.build import FILLS_PASTE_ROW
-        from xlexec.fills import read_fills_block
+        from xlexec.formats.fills import read_fills_block
         with Timer() as t:
             block = FileBook(path).inputs().fills_block
         with Timer() as tp:

@@ -115,8 +115,8 @@ def env_with_keys(**extra) -> dict:
 
 def xlexec(args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 120,
            input: str | None = None) -> subprocess.CompletedProcess:
-    """Run the real CLI (``python -m xlexec.cli``) in a subprocess; output captured as text."""
-    return subprocess.run([PY, "-m", "xlexec.cli", *args], cwd=str(cwd), env=env or env_with_keys(),
+    """Run the real CLI (``python -m xlexec.cli.app``) in a subprocess; output captured as text."""
+    return subprocess.run([PY, "-m", "xlexec", *args], cwd=str(cwd), env=env or env_with_keys(),
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 
@@ -198,14 +198,14 @@ def unzip_text(path: Path) -> str:
 
 
 def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) -> tuple[int | None, str, str]:
-    """Run ``xlexec.cli.main(argv)`` in this process, output captured.
+    """Run ``xlexec.cli.app.main(argv)`` in this process, output captured.
 
     Returns ``(exit code, stdout, stderr)``; an exception escaping ``main`` (what a user would
     see as a traceback) gives exit code ``None`` and the traceback as stderr."""
     import contextlib
     import traceback
 
-    from xlexec.cli import main
+    from xlexec.cli.app import main
     old_env = {k: os.environ.get(k) for k in (env or {})}
     old_cwd = os.getcwd()
     out, err = io.StringIO(), io.StringIO()

@@ -60,15 +60,15 @@ def _hook_workbook_save() -> None:
 
 
 def run(a: dict) -> dict:
-    from xlexec import submit as S
-    from xlexec.approvals import find_approval, record_approval
-    from xlexec.broker import get_broker
-    from xlexec.commands import reconcile as R
-    from xlexec.context import Context
-    from xlexec.fills import fills_from_broker, write_fills_csv
-    from xlexec.inputs import read_positions
-    from xlexec.orders import orders_from_trades, orders_sha256
-    from xlexec.trades import read_trades
+    from xlexec.execution import engine as S
+    from xlexec.store.approvals import find_approval, record_approval
+    from xlexec.execution.brokers import get_broker
+    from xlexec.cli import reconcile as R
+    from xlexec.steps.context import Context
+    from xlexec.formats.fills import fills_from_broker, write_fills_csv
+    from xlexec.formats.inputs import read_positions
+    from xlexec.core.orders import orders_from_trades, orders_sha256
+    from xlexec.core.trades import read_trades
 
     S.LOOKUP_BACKOFF = tuple(a.get("backoff", (0.05, 0.1)))
     R.FILLS_CHUNK = int(a.get("fills_chunk", R.FILLS_CHUNK))

@@ -1,7 +1,7 @@
 """Two (or three) ``xlexec submit`` processes on the same day at once: exactly one proceeds, the
 others exit 3 naming the process that holds the day's lock; the journal stays consistent.
 
-Each process is the real CLI (``xlexec.cli.main``) in its own interpreter. A small launcher
+Each process is the real CLI (``xlexec.cli.app.main``) in its own interpreter. A small launcher
 imports everything first and then waits for a start signal (a file), so the processes really
 start together instead of one second apart; the fake broker's latency keeps the winner inside
 its batch long enough for the others to collide with it.
@@ -29,7 +29,7 @@ N = 30
 LAUNCHER = r"""
 import json, os, sys, time
 from pathlib import Path
-import xlexec.cli, xlexec.submit, xlexec.broker.alpaca, alpaca.trading.client  # warm up before the start
+import xlexec.cli.app, xlexec.execution.engine, xlexec.execution.brokers.alpaca, alpaca.trading.client  # warm up before the start
 a = json.loads(sys.argv[1])
 go = Path(a["go"])
 (go.parent / f"ready-{os.getpid()}").touch()
@@ -40,7 +40,7 @@ if a.get("after_lock"):          # start only once someone holds the day's lock
     lock = Path(a["after_lock"])
     while time.time() - t0 < 30 and not (lock.exists() and lock.read_text().startswith("pid")):
         time.sleep(0.002)
-sys.exit(xlexec.cli.main(a["argv"]))
+sys.exit(xlexec.cli.app.main(a["argv"]))
 """
 
 
@@ -79,13 +79,13 @@ def world(tmp_path):
 
 
 def _planned(root: Path, day: str) -> list[str]:
-    from xlexec.orders import orders_from_trades
-    from xlexec.trades import read_trades
+    from xlexec.core.orders import orders_from_trades
+    from xlexec.core.trades import read_trades
     return sorted(orders_from_trades(read_trades(root / "live" / day / "trades.csv"), date=day)["client_order_id"])
 
 
 def _journal_state(root: Path, day: str) -> dict:
-    from xlexec import journal as J
+    from xlexec.store import journal as J
     jr = J.Journal.for_live_dir(root / "live")
     try:
         intents = [p["client_order_id"] for p in jr.payloads(J.INTENT, day)]
@@ -127,7 +127,7 @@ def test_three_submits_at_once_exactly_one_proceeds(world, observe):
     assert coids == planned                                                    # exactly once
     assert sorted(js["intents"]) == planned and len(js["submits"]) == 1 and js["problems"] == []
     # the lock was released: a rerun now proceeds and sends nothing
-    rerun = subprocess.run([U.PY, "-m", "xlexec.cli", "submit", trades, "--allow-closed", "--json", "--config",
+    rerun = subprocess.run([U.PY, "-m", "xlexec", "submit", trades, "--allow-closed", "--json", "--config",
                             str(cfg)], cwd=str(root), env=U.env_with_keys(), capture_output=True, text=True, timeout=90)
     assert rerun.returncode == 0 and json.loads(rerun.stdout)["already_sent"] == N, rerun.stderr
     assert len(fake.orders) == N

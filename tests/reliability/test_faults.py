@@ -49,7 +49,7 @@ FAULTS = [
 
 @pytest.fixture
 def day(tmp_path, monkeypatch):
-    from xlexec import submit as S
+    from xlexec.execution import engine as S
     monkeypatch.setattr(S, "LOOKUP_BACKOFF", (0.05, 0.1))
     monkeypatch.setenv(U.KEY_ENV, U.KEY)
     monkeypatch.setenv(U.SECRET_ENV, U.SECRET)
@@ -61,15 +61,15 @@ def day(tmp_path, monkeypatch):
 
 def _ctx(root, url, **ex):
     from xlexec.config import load_config
-    from xlexec.context import Context
+    from xlexec.steps.context import Context
     cfg = U.alpaca_config(root, url, request_timeout_seconds=0.5, require_human_approval=False, **ex)
     return Context(load_config(cfg, cwd=root), user="ops")
 
 
 def _submit(ctx, root):
-    from xlexec import submit as S
-    from xlexec.broker import get_broker
-    from xlexec.trades import read_trades
+    from xlexec.execution import engine as S
+    from xlexec.execution.brokers import get_broker
+    from xlexec.core.trades import read_trades
     b = get_broker(ctx.config, ctx.live_dir)
     try:
         return S.submit_batch(ctx, read_trades(root / "live" / DAY / "trades.csv"), broker=b, quotes=None,
@@ -79,8 +79,8 @@ def _submit(ctx, root):
 
 
 def _planned(root) -> list[str]:
-    from xlexec.orders import orders_from_trades
-    from xlexec.trades import read_trades
+    from xlexec.core.orders import orders_from_trades
+    from xlexec.core.trades import read_trades
     return sorted(orders_from_trades(read_trades(root / "live" / DAY / "trades.csv"), date=DAY)["client_order_id"])
 
 
@@ -158,9 +158,9 @@ def test_status_and_fills_import_survive_faults(day, observe):
     """Refresh with the order listing failing (falls back to per-order look-ups), then the fills
     import with a malformed activities page: a one-line broker error, nothing half-written; the
     next import succeeds and journals each fill once."""
-    from xlexec import journal as J
-    from xlexec import submit as S
-    from xlexec.broker import get_broker
+    from xlexec.store import journal as J
+    from xlexec.execution import engine as S
+    from xlexec.execution.brokers import get_broker
 
     with U.FakeAlpaca(fill_modes=U.fill_modes(N), buying_power=1e8, max_lifetime=120) as fake:
         fake.fixed_now = U.ny(DAY, 10, 0)

@@ -64,24 +64,24 @@ validation:
 
 
 def _read_trades(p):
-    from xlexec.trades import read_trades
+    from xlexec.core.trades import read_trades
     return read_trades(p)
 
 
 def _read_fills(fmt):
     def f(p):
-        from xlexec.fills import read_fills
+        from xlexec.formats.fills import read_fills
         return read_fills(p, format=fmt)
     return f
 
 
 def _read_positions(p):
-    from xlexec.inputs import read_positions
+    from xlexec.formats.inputs import read_positions
     return read_positions(p)
 
 
 def _read_events(p):
-    from xlexec.inputs import read_events
+    from xlexec.formats.inputs import read_events
     return read_events(p, missing_ok=False)
 
 
@@ -495,7 +495,7 @@ TYPED = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.
 def test_pasted_fills_block_in_any_shape(observe):
     """The Fills tab parser on typed cells (what Excel hands over: None, floats, ints, text)."""
     InputError, _ = _errors()
-    from xlexec.fills import read_fills_block
+    from xlexec.formats.fills import read_fills_block
     tally = Tally()
 
     @settings(max_examples=200, **SETTINGS)
@@ -554,7 +554,7 @@ def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
     import openpyxl
 
     from xlexec.config import load_config
-    from xlexec.context import Context
+    from xlexec.steps.context import Context
     from xlexec.excel.build import FILLS_PASTE_ROW, build_workbook
     from xlexec.excel.buttons import run_button
 
@@ -615,7 +615,7 @@ def test_workbook_blotter_limit_typed_as_junk(tmp_path, observe):
     import openpyxl
 
     from xlexec.config import load_config
-    from xlexec.context import Context
+    from xlexec.steps.context import Context
     from xlexec.excel.build import BLOTTER_COLUMNS, FIRST_DATA_ROW, build_workbook
     from xlexec.excel.buttons import run_button
 

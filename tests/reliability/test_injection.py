@@ -63,7 +63,7 @@ def workbook_cells(book: Path):
 
 @pytest.fixture
 def hostile_day(tmp_path, monkeypatch):
-    from xlexec import submit as S
+    from xlexec.execution import engine as S
     monkeypatch.setattr(S, "LOOKUP_BACKOFF", (0.05,))
     with U.FakeAlpaca(fill_modes=U.fill_modes(8), buying_power=1e8, max_lifetime=120) as fake:
         fake.fixed_now = U.ny(DAY, 10, 0)
@@ -101,7 +101,7 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
 
     book = None
     try:
-        from xlexec.context import Context
+        from xlexec.steps.context import Context
         from xlexec.excel.render import render_workbook
         ctx = Context.load(cfg)
         try:

@@ -97,7 +97,7 @@ def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypa
     import openpyxl
 
     from xlexec.config import load_config
-    from xlexec.context import Context
+    from xlexec.steps.context import Context
     from xlexec.excel.build import build_workbook
     from xlexec.excel.buttons import run_button
 

@@ -34,7 +34,7 @@ DRIVER = r"""
 import json, logging, sys, warnings
 warnings.simplefilter("always")
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-from xlexec.cli import main
+from xlexec.cli.app import main
 rcs = []
 for argv in json.loads(sys.argv[1]):
     print(f"===== xlexec {' '.join(argv)}", flush=True)

@@ -25,11 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..csvio import safe_text
-from .build import (BLOTTER_COLUMNS, CONTROL_CELLS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW, HEADER_ROW,
-                    INPUT_KEYS, QUOTES_COLUMNS, QUOTES_MAX_COLUMNS, QUOTES_SIZE_COLUMNS, SHEETS, SUMMARY_ROW,
-                    TITLE_ROW, XLWINGS_CONF, BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1,
-                    QUOTES_SHOWN_CELL, quotes_width, side_col)
+from xlexec.formats.csvio import safe_text
+from xlexec.excel.build import BLOTTER_COLUMNS, CONTROL_CELLS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW, HEADER_ROW, INPUT_KEYS, QUOTES_COLUMNS, QUOTES_MAX_COLUMNS, QUOTES_SIZE_COLUMNS, SHEETS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF, BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1, QUOTES_SHOWN_CELL, quotes_width, side_col
 
 CONTROL_FIRST, CONTROL_LAST = "B4", "B21"
 
@@ -49,7 +46,7 @@ def _text(v) -> str | None:
 def _num(v, row: int | None = None) -> float | None:
     """A Blotter Limit ($, > 0) as typed; blank -> None. Anything else that is not a price
     raises :class:`InputError` naming the Blotter's ``row`` (1-based sheet row) and column."""
-    from ..errors import InputError
+    from xlexec.errors import InputError
     v = cell_value(v)
     if v is None or v == "" or isinstance(v, bool):
         return None
@@ -169,7 +166,7 @@ def _csv_cell(v: Any) -> str:
 
 def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
     """The Quotes tab (rows from its header row, A4, down) -> the frame
-    :func:`xlexec.inputs.read_quotes` gives for the same data (``symbol, bid, ask, last,
+    :func:`xlexec.formats.inputs.read_quotes` gives for the same data (``symbol, bid, ask, last,
     timestamp`` UTC, ``mid``), indexed by sheet row; None when no row holds a value.
 
     The very same reader parses it (so the rules are the CLI's: symbols checked and
@@ -178,7 +175,7 @@ def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
     import csv
     import io
 
-    from ..inputs import quotes_from_text
+    from xlexec.formats.inputs import quotes_from_text
 
     rows = normalise_block(_quotes_columns(block), max_cols=QUOTES_MAX_COLUMNS)
     if len(rows) < 2:
@@ -195,8 +192,8 @@ def pending_quotes(inputs: Inputs, quotes_path: str | os.PathLike):
     ``InputError`` naming the tab's row and column), they are not the quotes the tab was drawn
     with (``inputs.quotes_shown``: so a tab nobody edited never overwrites a ``quotes.csv`` that
     changed since), and they differ from ``quotes_path`` (or it is missing or unreadable)."""
-    from ..errors import InputError
-    from ..inputs import read_quotes
+    from xlexec.errors import InputError
+    from xlexec.formats.inputs import read_quotes
 
     q = quotes_from_grid(inputs.quotes_block)
     if q is None:
@@ -379,7 +376,7 @@ class FileBook(BookAdapter):
             self._apply_overrides()
             return self._inputs
         from python_calamine import CalamineWorkbook
-        from ..errors import InputError
+        from xlexec.errors import InputError
         try:
             wb = CalamineWorkbook.from_path(str(self._path))
         except Exception as e:  # noqa: BLE001 - calamine raises its own types
@@ -402,7 +399,7 @@ class FileBook(BookAdapter):
         return self._inputs
 
     def _apply_overrides(self) -> None:
-        from ..errors import InputError
+        from xlexec.errors import InputError
         for key, value in self.overrides.items():
             if key not in INPUT_KEYS:
                 raise InputError("--set", f"unknown Control input {key!r}; one of: {', '.join(INPUT_KEYS)}")
@@ -423,7 +420,7 @@ class FileBook(BookAdapter):
         return bool(self.live_confirmed)
 
     def commit(self, ctx, day: str) -> None:
-        from .render import render_workbook
+        from xlexec.excel.render import render_workbook
         render_workbook(ctx, day, self._path, inputs=self.inputs())
 
 

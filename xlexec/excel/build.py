@@ -13,7 +13,7 @@ Build order (why XlsxWriter): openpyxl loses form buttons (VML) and, without ``k
 the VBA project. XlsxWriter writes everything in one pass: Excel Tables, frozen panes, number
 formats, conditional formats, data validation, protection, charts, form buttons wired to macros
 (``[0]!Validate_Click``) and the ``vbaProject.bin`` built from ``macros/*.bas`` by
-:func:`xlexec.excel.vbaproject.build_vba_project` (source only: Office compiles it on open).
+:func:`xlexec.vba.project.build_vba_project` (source only: Office compiles it on open).
 
 Layout (fixed, shared with :mod:`xlexec.excel.book` and the UDF/button code):
 
@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..csvio import FORMULA_PREFIXES, temp_beside
-from ..faults import crash_point
+from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
+from xlexec.faults import crash_point
 
 # --------------------------------------------------------------------------- layout
 
@@ -1091,7 +1091,7 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
     """
     import xlsxwriter
 
-    from . import vbaproject
+    from xlexec.vba import project as vbaproject
 
     path = Path(path)
     if vba is None:
@@ -1154,7 +1154,7 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
 def build_workbook(output: str | Path, ctx=None, day: str | None = None) -> Path:
     """``xlexec workbook build``: the workbook (default ``workbook/xlexec.xlsm``), drawn for
     ``day`` when its files exist under ``ctx``'s live folder, else as an empty template."""
-    from .render import collect, empty_book_data
+    from xlexec.excel.render import collect, empty_book_data
 
     if ctx is not None and day:
         data = collect(ctx, day, Inputs())

@@ -15,7 +15,7 @@ sent: before Validate/Approve/Reject/Convert/Submit they are written into the da
 
 Quotes typed or pasted in the Quotes tab are part of what gets validated and sent too: before
 Validate/Approve/Reject/Submit, new ones (not the quotes the tab was drawn with, and not what
-``quotes.csv`` already holds) are checked like ``xlexec.inputs.read_quotes`` checks a file (an
+``quotes.csv`` already holds) are checked like ``xlexec.formats.inputs.read_quotes`` checks a file (an
 error names the tab's row and column; nothing is written) and saved atomically as the day's
 ``quotes.csv``, so the checks, submit's price collar and the audit trail all use them. With
 Alpaca market data configured, Alpaca's quotes win (as in the CLI) and the tab is not saved.
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import InputError, RefusedError, XlexecError
-from .book import BookAdapter, open_book
+from xlexec.errors import InputError, RefusedError, XlexecError
+from xlexec.excel.book import BookAdapter, open_book
 
 ALL_SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
               "TCA", "Monthly", "Log"]
@@ -81,8 +81,8 @@ class Session:
 def _context_for(book: BookAdapter, ctx=None):
     if ctx is not None:
         return ctx
-    from ..context import Context
-    from ..config import load_config
+    from xlexec.steps.context import Context
+    from xlexec.config import load_config
     conf = book.conf()
     cfg_name = conf.get("XLEXEC_CONFIG") or os.environ.get("XLEXEC_CONFIG") or ""
     base = book.path.parent if book.path else Path.cwd()
@@ -90,7 +90,7 @@ def _context_for(book: BookAdapter, ctx=None):
         p = Path(cfg_name)
         p = p if p.is_absolute() else base / p
         if p.exists():
-            from ..journal import current_user
+            from xlexec.store.journal import current_user
             cfg = load_config(p, cwd=p.parent)
             return Context(cfg, cfg.user or current_user())
     return Context.load(None)
@@ -101,7 +101,7 @@ def _cli(session: Session, argv: list[str]) -> tuple[int, dict | None, str]:
 
     Returns ``(exit code, the --json object or None, the one-line error or '')``.
     """
-    from ..cli import build_parser
+    from xlexec.cli.app import build_parser
     parser = build_parser()
     cmd = argv[0]
     choices = parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # noqa: SLF001
@@ -135,7 +135,7 @@ def _check(rc: int, msg: str, ok=(0,)) -> None:
     if rc == 1:
         raise RefusedError(msg or "refused")
     if rc == 3:
-        from ..errors import LockedError
+        from xlexec.errors import LockedError
         raise LockedError(msg or "the day is locked by another process")
     raise XlexecError(msg or f"failed (exit {rc})")
 
@@ -147,9 +147,9 @@ def _need_trades(s: Session) -> None:
 
 def _persist_blotter(s: Session) -> bool:
     """Write Blotter edits into trades.csv (include/limit_price); keep the model's file once."""
-    from ..csvio import atomic_write_bytes
-    from ..trades import read_trades, write_trades
-    from .render import apply_blotter
+    from xlexec.formats.csvio import atomic_write_bytes
+    from xlexec.core.trades import read_trades, write_trades
+    from xlexec.excel.render import apply_blotter
 
     _need_trades(s)
     trades = read_trades(s.trades_path, strict=False)
@@ -167,8 +167,8 @@ def _typed_quotes(s: Session):
     """The Quotes tab's quotes when the operator typed new ones, else None (see
     :func:`xlexec.excel.book.pending_quotes`). Raises ``InputError`` naming the tab's row and
     column for a bad cell. Alpaca market data, when configured, wins: the tab is not used."""
-    from ..marketdata import alpaca_data_configured
-    from .book import pending_quotes
+    from xlexec.execution.marketdata import alpaca_data_configured
+    from xlexec.excel.book import pending_quotes
     if not s.inputs.quotes_block or alpaca_data_configured(s.ctx.config):
         return None
     return pending_quotes(s.inputs, s.day_dir / "quotes.csv")
@@ -178,10 +178,10 @@ def _save_quotes(s: Session, quotes) -> str:
     """Write typed quotes as the day's quotes.csv (atomic); the note for the button's message."""
     if quotes is None:
         return ""
-    from ..marketdata import save_quotes
+    from xlexec.execution.marketdata import save_quotes
     sizes = [c for c in ("bid_size", "ask_size") if c in quotes.columns]
     if sizes:  # marketdata.save_quotes writes the five standard columns only: keep the sizes too
-        from ..csvio import atomic_write_csv
+        from xlexec.formats.csvio import atomic_write_csv
         out = quotes[["symbol", "bid", "ask", "last", "timestamp"] + sizes].copy()
         out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if t is not None and t == t else "")
         atomic_write_csv(s.day_dir / "quotes.csv", out, {"bid": 2, "ask": 2, "last": 2})
@@ -203,8 +203,8 @@ def _recommended(s: Session) -> str | None:
 def _load_trades(s: Session) -> tuple[str, list[str]]:
     """Start of the day: show trades.csv, and keep the positions the day starts from
     (``live/D/opening_positions.csv``, as ``xlexec demo`` does) so a rerun reconciles from them."""
-    from ..csvio import atomic_write_bytes
-    from ..trades import read_trades
+    from xlexec.formats.csvio import atomic_write_bytes
+    from xlexec.core.trades import read_trades
     _need_trades(s)
     t = read_trades(s.trades_path, strict=False)
     s.inputs.blotter = {}  # start from the file's Include/Limit
@@ -278,7 +278,7 @@ def _reject(s: Session):
 
 
 def _convert(s: Session):
-    from ..convert import FORMATS
+    from xlexec.formats.upload import FORMATS
     fmt = (s.inputs.convert_to or "").strip().lower() or "ibkr"
     if fmt not in FORMATS:
         raise InputError("Control", f"unknown broker format {fmt!r}; one of: {', '.join(FORMATS)}", row=7, column="B")
@@ -300,10 +300,10 @@ def _wants_slice(s: Session) -> bool:
 def _has_slice_schedule(s: Session) -> bool:
     """The journal holds an ADV slicing schedule for today's orders or children due today:
     then Submit sends the plan (``submit --slice``), never the full quantity on top of it."""
-    from ..journal import SLICE
-    from ..orders import orders_from_trades, orders_sha256
-    from ..slicing import carry_forward, recorded_parents
-    from ..trades import read_trades
+    from xlexec.store.journal import SLICE
+    from xlexec.core.orders import orders_from_trades, orders_sha256
+    from xlexec.core.slicing import carry_forward, recorded_parents
+    from xlexec.core.trades import read_trades
     prior = s.ctx.journal().payloads(SLICE)
     if not prior:
         return False
@@ -315,7 +315,7 @@ def _has_slice_schedule(s: Session) -> bool:
 
 
 def _submit(s: Session):
-    from .render import is_live, mode_text
+    from xlexec.excel.render import is_live, mode_text
     _need_trades(s)
     cfg = s.ctx.config
     argv = ["submit", str(s.trades_path), "--json"]
@@ -363,14 +363,14 @@ def _cancel_all(s: Session):
 
 
 def _import_fills(s: Session):
-    from ..fills import fills_from_broker, read_fills_block, write_fills_csv
-    from .build import FILLS_PASTE_ROW
+    from xlexec.formats.fills import fills_from_broker, read_fills_block, write_fills_csv
+    from xlexec.excel.build import FILLS_PASTE_ROW
     path = s.day_dir / "broker_fills.csv"
     if s.inputs.fills_block:
         fills = read_fills_block(s.inputs.fills_block, name="Fills tab", first_row=FILLS_PASTE_ROW + 1)
         source = "the Fills tab"
     else:
-        from ..broker import get_broker
+        from xlexec.execution.brokers import get_broker
         s.book.status(f"xlexec: downloading {s.day}'s fills from the broker ...")
         broker = get_broker(s.ctx.config, s.ctx.live_dir, day=s.day, now=s.ctx.now)
         try:
@@ -409,9 +409,9 @@ def _reconcile(s: Session):
 
 def _accept_positions(s: Session):
     try:
-        from ..commands.reconcile import accept_positions
+        from xlexec.cli.reconcile import accept_positions
     except ImportError:
-        from ..reconcile import accept_positions  # type: ignore[no-redef]
+        from xlexec.core.reconcile import accept_positions  # type: ignore[no-redef]
     path = accept_positions(s.ctx.live_dir, s.day, s.ctx.user, s.ctx.now().isoformat(), journal=s.ctx.journal())
     return f"reconciled positions of {s.day} accepted as {path}", ["Positions"], {"path": str(path)}
 
@@ -445,7 +445,7 @@ def _progress(adapter: BookAdapter, text: str) -> None:
 
 
 def _journal_action(ctx, day: str, res: ButtonResult, kind: str) -> None:
-    from ..journal import ACTION
+    from xlexec.store.journal import ACTION
     now = ctx.now().isoformat()
     payload = {"source": "workbook", "button": res.button, "who": ctx.user, "when_utc": now,
                "result": res.result, "message": res.message[:1000], "book": kind}
@@ -494,7 +494,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         if session is not None:
             _journal_action(ctx, session.day, res, adapter.kind)
             if res.ok:
-                from .render import collect
+                from xlexec.excel.render import collect
                 _progress(adapter, f"xlexec: {name.replace('_', ' ')}: updating the workbook ...")
                 data = collect(ctx, session.day, session.inputs)
                 if adapter.kind == "file":
@@ -502,7 +502,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
                 else:
                     adapter.show(data, ["Control", "Log"] + [x for x in sheets if x not in ("Control", "Log")])
             elif adapter.kind != "file":
-                from .render import collect
+                from xlexec.excel.render import collect
                 adapter.show(collect(ctx, session.day, session.inputs), ["Control", "Log"])
     except XlexecError as e:
         res = ButtonResult(name, "error", f"the step ran, but the workbook could not be updated: {e}", e.exit_code)

@@ -15,12 +15,12 @@ Sources per tab:
 * Quotes: the day's ``quotes.csv`` (what the checks and submit's price collar use), each
   quote's age at the time of drawing; quotes the operator typed there and no button has saved
   yet are carried over as typed (see :func:`xlexec.excel.book.pending_quotes`).
-* Orders: ``execution_log.csv`` rebuilt from the journal (``xlexec.submit.execution_log_frame``).
+* Orders: ``execution_log.csv`` rebuilt from the journal (``xlexec.execution.engine.execution_log_frame``).
 * Fills: ``broker_fills.csv`` once imported, else the block the operator pasted.
 * Reconcile: ``reconciliation_trades.csv``, ``reconciliation.json``, ``reconciliation_report.txt``.
 * Positions: ``current_positions.csv`` vs ``positions_after_recon.csv``.
 * TCA: ``tca.json`` and ``tca_report.txt``. Monthly: ``monthly_costs.csv`` and the month's days
-  (:func:`xlexec.monthly.collect_month`). Log: journal ``action`` events.
+  (:func:`xlexec.core.monthly.collect_month`). Log: journal ``action`` events.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import InputError, XlexecError
-from .build import (BLOTTER_COLUMNS, QUOTES_COLUMNS, QUOTES_SIZE_COLUMNS, BookData, Inputs, SheetData, Table,
-                    write_workbook)
+from xlexec.errors import InputError, XlexecError
+from xlexec.excel.build import BLOTTER_COLUMNS, QUOTES_COLUMNS, QUOTES_SIZE_COLUMNS, BookData, Inputs, SheetData, Table, write_workbook
 
 LOG_COLUMNS = ["when_utc", "who", "action", "result", "message"]
 
@@ -155,13 +154,13 @@ def apply_blotter(trades, blotter: dict) -> tuple[Any, bool]:
     equal to the file's (``limit_price``, else the signal price) or blank changes nothing;
     ``changed`` is False when the result sends exactly what the file says.
     """
-    from ..trades import Trades, limit_price_of
+    from xlexec.core.trades import Trades, limit_price_of
 
     if not blotter:
         return trades, False
     df = trades.df.copy()
     default_lim = limit_price_of(trades)
-    from ..orders import included_mask
+    from xlexec.core.orders import included_mask
     kept = included_mask(trades)
     new_inc, new_lim, changed = [], [], False
     for idx, sym, side in zip(df.index, df["symbol"], df["side"]):
@@ -203,7 +202,7 @@ def _journal(ctx):
 
 def workbook_actions(journal) -> list[dict]:
     """Payloads of the button presses journaled by :mod:`xlexec.excel.buttons` (oldest first)."""
-    from ..journal import ACTION
+    from xlexec.store.journal import ACTION
     return [e.payload for e in journal.events(ACTION) if e.payload.get("source") == "workbook"]
 
 
@@ -222,7 +221,7 @@ ORDER_COLUMNS = ["symbol", "side", "qty", "order_type", "limit_price", "status",
 
 def orders_frame(journal, day: str) -> pd.DataFrame:
     """One row per order of ``day``: the newest broker snapshot, or ``refused`` with its reason."""
-    from ..journal import REFUSED
+    from xlexec.store.journal import REFUSED
     rows = []
     latest = journal.latest_orders(day)
     for coid, p in latest.items():
@@ -242,8 +241,8 @@ def orders_frame(journal, day: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- collection
 
 def _blotter(trades, inputs: Inputs, worst: dict[str, str], checks: pd.DataFrame | None) -> Table:
-    from ..orders import included_mask
-    from ..trades import limit_price_of, order_type_of
+    from xlexec.core.orders import included_mask
+    from xlexec.core.trades import limit_price_of, order_type_of
 
     rows = []
     msgs: dict[str, str] = {}
@@ -316,7 +315,7 @@ def empty_book_data(day: str | None = None, ctx=None, inputs: Inputs | None = No
                          Table("tblLog", list(LOG_COLUMNS), log_rows(ctx) if ctx is not None else [],
                                status_col="result", bad_values={"error": "error", "refused": "fail"})),
     }
-    from ..convert import FORMATS as CONVERT_FORMATS
+    from xlexec.formats.upload import FORMATS as CONVERT_FORMATS
     return BookData(day=day, control=control, live=bool(cfg and is_live(cfg)),
                     mode_banner=("LIVE · REAL MONEY" if cfg and is_live(cfg) else "PAPER"),
                     sheets=sheets, fills_block=list(inputs.fills_block),
@@ -327,7 +326,7 @@ def empty_book_data(day: str | None = None, ctx=None, inputs: Inputs | None = No
 
 def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
     """Everything the workbook shows for ``day`` (see the module docstring for the sources)."""
-    from ..trades import read_trades
+    from xlexec.core.trades import read_trades
 
     inputs = inputs or Inputs()
     data = empty_book_data(day, ctx, inputs)
@@ -354,7 +353,7 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
             if col not in checks.columns:
                 checks[col] = ""
         checks["symbol"] = checks["symbol"].fillna("").astype(str)
-        from ..validate import worst_by_symbol
+        from xlexec.core.validate import worst_by_symbol
         worst = worst_by_symbol(checks)
         summ = val.get("summary") or {}
         counts = {s: int((checks["status"] == s).sum()) for s in ("fail", "warn", "pass")}
@@ -374,11 +373,11 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
             f"{len(trades.df)} trades from live/{day}/trades.csv. Include (Y/N) and Limit ($) are yours to edit.",
             _blotter(trades, inputs, worst, checks))
         h = trades.header
-        from ..submit import kill_switch_state
+        from xlexec.execution.engine import kill_switch_state
         ks = kill_switch_state(live, h.kill_switch)
         c["kill_switch"] = f"TRIGGERED: {ks}" if ks else f"armed (header: {h.kill_switch or 'n/a'})"
     else:
-        from ..submit import kill_switch_state
+        from xlexec.execution.engine import kill_switch_state
         ks = kill_switch_state(live, None)
         c["kill_switch"] = f"TRIGGERED: {ks}" if ks else "armed"
 
@@ -386,7 +385,7 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
 
     # approvals
     try:
-        from ..approvals import list_approvals
+        from xlexec.store.approvals import list_approvals
         ap = list_approvals(live) if (live / "journal.sqlite").exists() else None
     except Exception:  # noqa: BLE001 - a view never fails on one tab
         ap = None
@@ -398,7 +397,7 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
             bound = ""
             if trades is not None:
                 try:
-                    from ..orders import orders_from_trades, orders_sha256
+                    from xlexec.core.orders import orders_from_trades, orders_sha256
                     t2, _ = apply_blotter(trades, inputs.blotter)
                     o = orders_from_trades(t2, default_order_type=ctx.config.execution.default_order_type, date=day)
                     bound = (" · covers the Blotter's orders" if orders_sha256(o) == last["orders_sha256"]
@@ -532,7 +531,7 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
                                     kinds={"total_commission": "money", "avg_slippage_bps": "bps"})
         if (mc["month"].astype(str) == month).any():
             try:
-                from ..monthly import collect_month, monthly_report
+                from xlexec.core.monthly import collect_month, monthly_report
                 mi = collect_month(live, month, journal=j, default_broker=ctx.config.execution.broker,
                                    default_order_type=ctx.config.execution.default_order_type)
                 res = monthly_report(mi.days, month, opening_value=mi.opening_value)
@@ -596,7 +595,7 @@ def quotes_view(q: pd.DataFrame, now, stale_minutes: float) -> tuple[list[list[A
     """Rows of the Quotes Table (``symbol, bid, ask, last`` $, ``timestamp`` UTC text) and of its
     age block (``symbol, age`` at ``now``; ``stale`` past ``stale_minutes``; then ``bid_size,
     ask_size`` in shares when ``q`` has either) for quotes ``q``
-    (as :func:`xlexec.inputs.read_quotes` returns them), and figures for the summary line."""
+    (as :func:`xlexec.formats.inputs.read_quotes` returns them), and figures for the summary line."""
     ts = pd.to_datetime(q["timestamp"], utc=True, errors="coerce")
     age = (pd.Timestamp(now) - ts).dt.total_seconds().to_numpy(dtype=float) if len(q) else []
     rows = [[sym, _clean(b), _clean(a), _clean(la), utc_text(t)]
@@ -625,9 +624,9 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
     Shows the day's ``quotes.csv``; quotes the operator typed in the tab that no button has
     saved yet are shown instead (parsed, or as typed when a cell is wrong, with the reason).
     With Alpaca market data configured, typed quotes are never used: the file is shown."""
-    from ..inputs import read_quotes
-    from ..marketdata import alpaca_data_configured
-    from .book import pending_quotes, quotes_digest, shown_text
+    from xlexec.formats.inputs import read_quotes
+    from xlexec.execution.marketdata import alpaca_data_configured
+    from xlexec.excel.book import pending_quotes, quotes_digest, shown_text
 
     now = ctx.now()
     stale = float(ctx.config.validation.quote_stale_minutes)

@@ -158,7 +158,7 @@ def days_to_trade(shares, adv, max_pct=0.05):
 def _trades_from_range(rng) -> Any:
     import pandas as pd
 
-    from ..trades import trades_from_frame
+    from xlexec.core.trades import trades_from_frame
     arr, scalar = _as2d(rng)
     if scalar or arr.shape[0] < 2:
         raise ValueError("select the trades with their header row (symbol, side, shares, price, ...)")
@@ -170,7 +170,7 @@ def _trades_from_range(rng) -> Any:
 
 
 def _config():
-    from ..config import load_config
+    from xlexec.config import load_config
     path = os.environ.get("XLEXEC_CONFIG")
     return load_config(path) if path else load_config(None)
 
@@ -178,7 +178,7 @@ def _config():
 def checks_table(trades_range, now: dt.datetime | None = None):
     """The validator's rows for a trades range (header row first): a spilled table."""
     try:
-        from ..validate import validate
+        from xlexec.core.validate import validate
         t = _trades_from_range(trades_range)
         res = validate(t, cfg=_config(), now=now or dt.datetime.now(dt.timezone.utc))
         cols = ["check", "status", "symbol", "value", "limit", "message"]
@@ -197,8 +197,8 @@ def broker_format_table(trades_range, broker: str):
         import csv
         import io
 
-        from ..convert import FORMATS, convert_orders
-        from ..orders import orders_from_trades
+        from xlexec.formats.upload import FORMATS, convert_orders
+        from xlexec.core.orders import orders_from_trades
         b = str(broker or "").strip().lower()
         if b not in FORMATS:
             return _err(f"broker must be one of {', '.join(FORMATS)}")
@@ -225,7 +225,7 @@ def _cell(v):
 
 @lru_cache(maxsize=32)
 def _quotes_for(path: str, mtime: float) -> dict[str, float]:
-    from ..inputs import read_quotes
+    from xlexec.formats.inputs import read_quotes
     q = read_quotes(path)
     return {str(s): float(m) for s, m in zip(q["symbol"], q["mid"]) if m == m}
 

@@ -1,0 +1,517 @@
+"""Monthly cost summary for the accountants (pure core) and the helpers that gather a month.
+
+:func:`monthly_report` turns one :class:`DayRecord` per trading day (the day's TCA figures, its
+broker and its portfolio values) into the guide's monthly figures:
+
+* ``total_commission`` ($): commissions actually paid on planned trades.
+* ``avg_slippage_bps``: notional-weighted slippage vs the signal price, sum of slippage $ / sum of
+  notional $ x 10^4 (positive = cost), never a plain mean of daily bps.
+* ``commission_costs``, ``slippage_costs``, ``cost_pct_portfolio``: fractions of the **average
+  portfolio value**, the mean over the month's days of each day's portfolio value (the start-of-
+  day ``# Portfolio Value`` of ``trades.csv``; the reconciled end-of-day value when that is
+  missing).
+* ``gross_return``, ``net_return`` (fractions), ``net = gross - commission_costs -
+  slippage_costs``. The month's observed return is ``V_end / V_base - 1`` with ``V_end`` the last
+  reconciled end-of-day portfolio value of the month and ``V_base`` the previous reconciled value
+  before the month (``opening_value``), else the first day's start-of-day value, else the first
+  day's reconciled value (then the first day's own move is not covered; a note says so). The
+  reconciled values are marked *after* trading costs (cash paid at fill prices and commission),
+  so by default (``values_after_costs=True``) the observed return is the **net** return and
+  ``gross = net + costs``; with ``values_after_costs=False`` the observed return is taken as
+  gross and ``net = gross - costs``. Days without a reconciled value are named in the notes and
+  skipped (the chain of values telescopes, so only the end points matter).
+* ``turnover_cost_corr``: Pearson correlation across days of turnover (filled notional /
+  portfolio value, fraction) with the day's cost (commission + slippage, $); ``None`` with fewer
+  than 3 days or no variation.
+* ``by_broker``: trades (orders with fills), notional $, commission $, notional-weighted bps.
+
+Shell helpers (they read files; the core above does not): :func:`reconciled_value`,
+:func:`collect_month` (days without a fresh ``tca.json`` get their TCA in one batch,
+:func:`month_tca`), :func:`upsert_monthly_costs` (``live/monthly_costs.csv``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlexec.formats.csvio import atomic_write_text, fmt_number, parse_numeric, read_table, read_text, split_comment_header, to_csv_text
+from xlexec.errors import InputError
+
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CSV_COLUMNS = ["month", "gross_return", "commission_costs", "slippage_costs", "net_return"]
+CSV_EXTRA = ["total_commission", "slippage_usd", "avg_slippage_bps", "cost_pct_portfolio",
+             "turnover_cost_corr", "avg_portfolio_value", "days"]
+DAILY_COLUMNS = ["date", "notional", "commission", "slippage_usd", "total_cost", "turnover",
+                 "portfolio_value", "portfolio_value_after", "broker", "trades"]
+
+
+def _num(x) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _r(x, nd: int) -> float | None:
+    v = _num(x)
+    return None if v is None else round(v, nd) + 0.0
+
+
+@dataclass
+class DayRecord:
+    """One trading day, in $ unless noted.
+
+    ``notional``: filled shares x signal price; ``slippage_usd`` > 0 is a cost; ``trades``: orders
+    with fills; ``portfolio_value``: start of day (trades header); ``portfolio_value_after``:
+    reconciled end of day; ``None`` = unknown.
+    """
+
+    date: str
+    notional: float = 0.0
+    commission: float = 0.0
+    slippage_usd: float = 0.0
+    trades: int = 0
+    portfolio_value: float | None = None
+    portfolio_value_after: float | None = None
+    broker: str = "unknown"
+    opportunity_usd: float | None = None
+
+    @classmethod
+    def from_tca_json(cls, data: dict[str, Any], *, date: str | None = None,
+                      portfolio_value_after: float | None = None, broker: str | None = None,
+                      name: str = "tca.json") -> "DayRecord":
+        """From a day's ``tca.json`` (stable keys + ``date, broker, notional, trades_filled,
+        portfolio_value``)."""
+        try:
+            comm = _num(data["commission"]["actual"])
+            slip = _num(data["slippage"]["actual_usd"])
+        except (KeyError, TypeError):
+            raise InputError(name, "not a TCA file: missing commission.actual / slippage.actual_usd") from None
+        notional = _num(data.get("notional"))
+        if notional is None:  # older file: recover it from the total and its % of notional
+            tot = data.get("total") or {}
+            u, pn = _num(tot.get("usd")), _num(tot.get("pct_notional"))
+            notional = u / pn if u is not None and pn else 0.0
+        return cls(date=date or str(data.get("date") or ""), notional=notional, commission=comm or 0.0,
+                   slippage_usd=slip or 0.0, trades=int(_num(data.get("trades_filled")) or 0),
+                   portfolio_value=_num(data.get("portfolio_value")),
+                   portfolio_value_after=portfolio_value_after,
+                   broker=str(broker or data.get("broker") or "unknown"),
+                   opportunity_usd=_num((data.get("opportunity") or {}).get("usd")))
+
+    @classmethod
+    def from_tca(cls, result, *, broker: str = "unknown", portfolio_value_after: float | None = None) -> "DayRecord":
+        """From a :class:`xlexec.core.tca.TcaResult`."""
+        opp = result.opportunity_usd
+        return cls(date=str(result.date or ""), notional=result.notional, commission=result.commission_actual,
+                   slippage_usd=result.slippage_actual_usd, trades=result.trades_filled,
+                   portfolio_value=result.portfolio_value, portfolio_value_after=portfolio_value_after,
+                   broker=broker, opportunity_usd=opp if math.isfinite(opp) else None)
+
+
+@dataclass
+class MonthlyResult:
+    month: str
+    days: int
+    total_commission: float
+    slippage_usd: float
+    notional: float
+    avg_slippage_bps: float | None
+    avg_portfolio_value: float | None
+    cost_pct_portfolio: float | None
+    turnover_cost_corr: float | None
+    gross_return: float | None
+    commission_costs: float | None
+    slippage_costs: float | None
+    net_return: float | None
+    by_broker: pd.DataFrame
+    daily: pd.DataFrame
+    return_period: tuple[str, str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The issue's stable keys ($ to cents, bps to 0.01, fractions to 1e-8, corr to 1e-6)."""
+        return {
+            "month": self.month,
+            "total_commission": _r(self.total_commission, 2),
+            "avg_slippage_bps": _r(self.avg_slippage_bps, 2),
+            "cost_pct_portfolio": _r(self.cost_pct_portfolio, 8),
+            "turnover_cost_corr": _r(self.turnover_cost_corr, 6),
+            "gross_return": _r(self.gross_return, 8),
+            "commission_costs": _r(self.commission_costs, 8),
+            "slippage_costs": _r(self.slippage_costs, 8),
+            "net_return": _r(self.net_return, 8),
+            "by_broker": [{"broker": str(b), "trades": int(t), "notional": _r(n, 2), "commission": _r(c, 2),
+                           "slippage_bps": _r(s, 2)}
+                          for b, t, n, c, s in zip(self.by_broker["broker"], self.by_broker["trades"],
+                                                   self.by_broker["notional"], self.by_broker["commission"],
+                                                   self.by_broker["slippage_bps"])],
+        }
+
+    def csv_row(self) -> dict[str, str]:
+        """The ``monthly_costs.csv`` row: the guide's five columns first, then the extras."""
+        def frac(x):  # fractions: 4 to 8 places, never in exponent notation (accountants' sheets)
+            v = _r(x, 8)
+            if v is None:
+                return ""
+            whole, _, dec = f"{v + 0.0:.8f}".rstrip("0").partition(".")
+            return f"{whole}.{dec.ljust(4, '0')}"
+
+        def money(x):
+            v = _r(x, 2)
+            return "" if v is None else f"{v:.2f}"
+
+        return {"month": self.month, "gross_return": frac(self.gross_return),
+                "commission_costs": frac(self.commission_costs), "slippage_costs": frac(self.slippage_costs),
+                "net_return": frac(self.net_return), "total_commission": money(self.total_commission),
+                "slippage_usd": money(self.slippage_usd), "avg_slippage_bps": money(self.avg_slippage_bps),
+                "cost_pct_portfolio": frac(self.cost_pct_portfolio),
+                "turnover_cost_corr": "" if self.turnover_cost_corr is None else f"{_r(self.turnover_cost_corr, 6):.6f}",
+                "avg_portfolio_value": money(self.avg_portfolio_value), "days": str(self.days)}
+
+    def report_text(self) -> str:
+        title = f"Monthly Cost Summary - {self.month}"
+        d = self.daily
+        L = [title, "=" * max(40, len(title))]
+        span = f" ({d['date'].iloc[0]} .. {d['date'].iloc[-1]})" if len(d) else ""
+        L += [f"Trading days:                  {self.days}{span}",
+              f"Total commission paid:         {_usd(self.total_commission)}",
+              f"Average slippage per trade:    {_fb(self.avg_slippage_bps)} (notional-weighted; positive = cost)",
+              f"Costs as % of portfolio:       {_pc(self.cost_pct_portfolio)} "
+              f"(of the average portfolio value {_usd(self.avg_portfolio_value)})",
+              f"Turnover vs costs correlation: "
+              + ("n/a" if self.turnover_cost_corr is None else f"{self.turnover_cost_corr:.2f}")
+              + " (Pearson across days)", "",
+              "Cost Attribution to Strategy:"
+              + (f" (return {self.return_period[0]} .. {self.return_period[1]})" if self.return_period else ""),
+              f"   Gross Return:      {_pc(self.gross_return, True)}",
+              f"   Commission costs:  {_pc(_neg(self.commission_costs), True)}",
+              f"   Slippage costs:    {_pc(_neg(self.slippage_costs), True)}",
+              f"   Net Return:        {_pc(self.net_return, True)}", ""]
+        L.append("Broker comparison:")
+        L.append(f"   {'broker':<10} {'trades':>7} {'notional':>16} {'commission':>12} {'slippage':>12}")
+        for b, t, n, c, s in zip(self.by_broker["broker"], self.by_broker["trades"], self.by_broker["notional"],
+                                 self.by_broker["commission"], self.by_broker["slippage_bps"]):
+            L.append(f"   {b:<10} {int(t):>7} {_usd(n):>16} {_usd(c):>12} {_fb(s):>12}")
+        if self.notes:
+            L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
+        return "\n".join(L) + "\n"
+
+
+def _neg(x):
+    return None if x is None else -x
+
+
+def _usd(x) -> str:
+    v = _num(x)
+    if v is None:
+        return "n/a"
+    v = round(v, 2) + 0.0
+    return ("-" if v < 0 else "") + f"${abs(v):,.2f}"
+
+
+def _pc(x, sign: bool = False) -> str:
+    v = _num(x)
+    if v is None:
+        return "n/a"
+    return f"{v * 100:+.3f}%" if sign else f"{v * 100:.3f}%"
+
+
+def _fb(x) -> str:
+    v = _num(x)
+    return "n/a" if v is None else f"{v:.2f} bps"
+
+
+def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | None = None,
+                   values_after_costs: bool = True) -> MonthlyResult:
+    """The month's cost summary from its days (see the module docstring for every rule).
+
+    ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
+    """
+    if not MONTH_RE.match(month or ""):
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    notes: list[str] = []
+    recs = sorted((d for d in days if str(d.date).startswith(month + "-")), key=lambda d: d.date)
+    if len(recs) != len(days):
+        notes.append(f"{len(days) - len(recs)} day(s) outside {month} ignored")
+    dates = [d.date for d in recs]
+    if len(set(dates)) != len(dates):
+        dup = sorted({x for x in dates if dates.count(x) > 1})
+        raise ValueError(f"the same day given twice: {', '.join(dup)}")
+
+    def col(attr):
+        return np.array([np.nan if _num(getattr(d, attr)) is None else float(getattr(d, attr)) for d in recs],
+                        dtype=float)
+
+    daily = pd.DataFrame({"date": pd.Series(dates, dtype=object), "notional": col("notional"),
+                          "commission": col("commission"), "slippage_usd": col("slippage_usd")})
+    daily["total_cost"] = daily["commission"] + daily["slippage_usd"]
+    pv = col("portfolio_value")
+    after = col("portfolio_value_after")
+    pv_used = np.where(np.isfinite(pv) & (pv > 0), pv, np.where(np.isfinite(after) & (after > 0), after, np.nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        daily["turnover"] = daily["notional"].to_numpy() / pv_used
+    daily["portfolio_value"] = pv_used
+    daily["portfolio_value_after"] = after
+    daily["broker"] = pd.Series([d.broker or "unknown" for d in recs], dtype=object)
+    daily["trades"] = np.array([int(d.trades) for d in recs], dtype=np.int64)
+    daily = daily[DAILY_COLUMNS]
+
+    tot_comm = float(daily["commission"].sum())
+    tot_slip = float(daily["slippage_usd"].sum())
+    tot_notional = float(daily["notional"].sum())
+    avg_bps = tot_slip / tot_notional * 1e4 if tot_notional > 0 else None
+    known_pv = pv_used[np.isfinite(pv_used)]
+    avg_pv = float(known_pv.mean()) if len(known_pv) else None
+    if not recs:
+        notes.append(f"no trading days with TCA in {month}")
+    elif avg_pv is None:
+        notes.append("no portfolio value known for any day: costs as fractions of portfolio not available")
+    elif len(known_pv) < len(recs):
+        miss = [d for d, v in zip(dates, pv_used) if not math.isfinite(v)]
+        notes.append("portfolio value unknown for " + ", ".join(miss) + ": left out of the average")
+    cc = tot_comm / avg_pv if avg_pv else None
+    sc = tot_slip / avg_pv if avg_pv else None
+    cost_pct = (tot_comm + tot_slip) / avg_pv if avg_pv else None
+
+    # ---- turnover vs cost -----------------------------------------------------------------
+    t = daily["turnover"].to_numpy()
+    c = daily["total_cost"].to_numpy()
+    ok = np.isfinite(t) & np.isfinite(c)
+    corr = None
+    if ok.sum() < 3:
+        if recs:
+            notes.append(f"turnover-vs-cost correlation needs 3 days with a turnover, have {int(ok.sum())}")
+    elif np.std(t[ok]) == 0 or np.std(c[ok]) == 0:
+        notes.append("turnover-vs-cost correlation undefined: no variation across days")
+    else:
+        corr = float(np.corrcoef(t[ok], c[ok])[0, 1])
+
+    # ---- returns --------------------------------------------------------------------------
+    observed = None
+    period = None
+    have = np.isfinite(after) & (after > 0)
+    missing = [d for d, h in zip(dates, have) if not h]
+    if missing:
+        notes.append("no reconciled portfolio value for " + ", ".join(missing)
+                     + " (no reconciliation.json / positions_after_recon.csv): skipped in the return")
+    if have.any():
+        last = int(np.flatnonzero(have)[-1])
+        v_end = float(after[last])
+        if last < len(recs) - 1:
+            notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
+        base = None
+        if _num(opening_value) and opening_value > 0:
+            base, start = float(opening_value), dates[0]
+        elif math.isfinite(pv[0]) and pv[0] > 0:
+            base, start = float(pv[0]), dates[0]
+            notes.append(f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
+                         "no reconciled value before the month")
+        else:
+            first = int(np.flatnonzero(have)[0])
+            if first < last:
+                base, start = float(after[first]), dates[first + 1]
+                notes.append(f"return base: the reconciled value of {dates[first]}; its own move is not covered")
+        if base is not None:
+            observed = v_end / base - 1.0
+            period = (start, dates[last])
+    if observed is None and recs:
+        notes.append("gross/net return not available: not enough reconciled portfolio values")
+    gross = net = None
+    if observed is not None and cc is not None:
+        if values_after_costs:
+            net = observed
+            gross = net + cc + sc
+        else:
+            gross = observed
+            net = gross - cc - sc
+
+    # ---- brokers --------------------------------------------------------------------------
+    if len(daily):
+        g = daily.groupby("broker", sort=True)
+        bb = pd.DataFrame({"trades": g["trades"].sum(), "notional": g["notional"].sum(),
+                           "commission": g["commission"].sum(), "slippage_usd": g["slippage_usd"].sum()})
+        bb["slippage_bps"] = (bb["slippage_usd"] / bb["notional"].where(bb["notional"] > 0) * 1e4)
+        bb = bb.reset_index()
+    else:
+        bb = pd.DataFrame({"broker": pd.Series(dtype=object), "trades": pd.Series(dtype=np.int64),
+                           "notional": pd.Series(dtype=float), "commission": pd.Series(dtype=float),
+                           "slippage_usd": pd.Series(dtype=float), "slippage_bps": pd.Series(dtype=float)})
+    bb["slippage_bps"] = bb["slippage_bps"].astype(float)
+
+    return MonthlyResult(month=month, days=len(recs), total_commission=tot_comm, slippage_usd=tot_slip,
+                         notional=tot_notional, avg_slippage_bps=avg_bps, avg_portfolio_value=avg_pv,
+                         cost_pct_portfolio=cost_pct, turnover_cost_corr=corr, gross_return=gross,
+                         commission_costs=cc, slippage_costs=sc, net_return=net, by_broker=bb,
+                         daily=daily, return_period=period, notes=notes)
+
+
+# ==== shell helpers (read files) ==============================================================
+
+def _read_json(path: Path) -> dict[str, Any]:
+    text = read_text(path, what="JSON file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"not valid JSON: {e.msg}", row=e.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), "expected a JSON object")
+    return data
+
+
+def reconciled_value(day_dir: str | Path) -> float | None:
+    """The day's reconciled end-of-day portfolio value ($) or ``None``.
+
+    Rule: ``reconciliation.json`` ``portfolio_value_after`` when present; else the sum of
+    ``positions_after_recon.csv`` ``current_value`` plus ``reconciliation.json`` ``cash_after``;
+    else unknown (``None``).
+    """
+    d = Path(day_dir)
+    rj = d / "reconciliation.json"
+    if not rj.exists():
+        return None
+    data = _read_json(rj)
+    v = _num(data.get("portfolio_value_after"))
+    if v is not None:
+        return v
+    cash = _num(data.get("cash_after"))
+    pos = d / "positions_after_recon.csv"
+    if cash is None or not pos.exists():
+        return None
+    text = read_text(pos, what="positions file")
+    _, body, first = split_comment_header(text)
+    if len([b for b in body if b.strip(" ,")]) <= 1:  # header only: all cash
+        return cash
+    df = read_table("\n".join(body), str(pos), first, ["symbol", "current_value"], what="positions file")
+    return float(parse_numeric(df, "current_value", str(pos)).sum()) + cash
+
+
+def _day_dirs(live_dir: Path) -> list[Path]:
+    if not live_dir.is_dir():
+        return []
+    return sorted(p for p in live_dir.iterdir() if p.is_dir() and DAY_RE.match(p.name))
+
+
+@dataclass
+class MonthInputs:
+    days: list[DayRecord]
+    opening_value: float | None
+    notes: list[str]
+
+
+def collect_month(live_dir: str | Path, month: str, *, journal=None, default_broker: str = "unknown",
+                  default_order_type: str = "limit") -> MonthInputs:
+    """Gather ``live/YYYY-MM-DD/`` folders of ``month`` into :class:`DayRecord`s.
+
+    Per day: ``tca.json`` when it is at least as new as ``trades.csv`` and ``broker_fills.csv``;
+    else the TCA is computed now from those two files (a note says so); a day with neither is
+    left out (noted). Broker: ``tca.json`` ``broker``, else the journal's ``order_intent``
+    ``broker``, else ``default_broker``. Reconciled values: :func:`reconciled_value`; opening
+    value: the latest reconciled value of the (up to 5) day folders before the month.
+    """
+    if not MONTH_RE.match(month or ""):
+        raise InputError("--month", f"month must be YYYY-MM, got {str(month)[:20]!r}")
+    live = Path(live_dir)
+    dirs = _day_dirs(live)
+    mine = [p for p in dirs if p.name.startswith(month + "-")]
+    notes: list[str] = []
+    days: list[DayRecord | None] = []
+    pending = []  # days whose TCA is computed now, all in one batch: (slot, date, trades, fills, broker, after)
+    for d in mine:
+        tj, tr, fl = d / "tca.json", d / "trades.csv", d / "broker_fills.csv"
+        after = reconciled_value(d)
+        fresh = tj.exists() and all(not x.exists() or x.stat().st_mtime <= tj.stat().st_mtime for x in (tr, fl))
+        if fresh:
+            data = _read_json(tj)
+            broker = _broker_of(data.get("broker"), journal, d.name, default_broker)
+            days.append(DayRecord.from_tca_json(data, date=d.name, portfolio_value_after=after,
+                                                broker=broker, name=str(tj)))
+        elif tr.exists() and fl.exists():
+            from xlexec.formats.fills import read_fills
+            from xlexec.core.trades import read_trades
+            pending.append((len(days), d.name, read_trades(tr), read_fills(fl),
+                            _broker_of(None, journal, d.name, default_broker), after))
+            days.append(None)
+            notes.append(f"{d.name}: tca.json missing or older than its inputs; TCA computed now "
+                         "(run xlexec tca to save it)")
+        elif tr.exists():
+            notes.append(f"{d.name}: no broker_fills.csv and no tca.json: left out")
+    if pending:
+        results = month_tca([(date, trades, fills) for _, date, trades, fills, _, _ in pending],
+                            default_order_type=default_order_type)
+        for (slot, _, _, _, broker, after), res in zip(pending, results):
+            days[slot] = DayRecord.from_tca(res, broker=broker, portfolio_value_after=after)
+    opening = None
+    before = [p for p in dirs if p.name < month + "-01"][-5:]
+    for p in reversed(before):
+        opening = reconciled_value(p)
+        if opening is not None:
+            break
+    return MonthInputs(days, opening, notes)
+
+
+def month_tca(days, *, closes=None, arrivals=None, default_order_type: str = "limit") -> list:
+    """The TCA of several days in one batch (:func:`xlexec.core.tca.tca_many`): ``days`` are
+    ``(date, trades, fills)``; each day's portfolio value is its trades header's ``# Portfolio
+    Value`` ($). ``closes``/``arrivals`` as :func:`~xlexec.core.tca.tca_many` takes them. Returns one
+    :class:`~xlexec.core.tca.TcaResult` per day, in order (each makes a :class:`DayRecord` with
+    :meth:`DayRecord.from_tca`)."""
+    from xlexec.core.tca import tca_many
+    days = list(days)
+    return tca_many([(date, trades) for date, trades, _ in days], [fills for _, _, fills in days],
+                    closes=closes, arrivals=arrivals,
+                    portfolio_values=[trades.header.portfolio_value for _, trades, _ in days],
+                    default_order_type=default_order_type)
+
+
+def _broker_of(from_tca, journal, day: str, default: str) -> str:
+    if from_tca:
+        return str(from_tca)
+    if journal is not None:
+        from xlexec.store.journal import INTENT
+        names = [str(p.get("broker")) for p in journal.payloads(INTENT, day) if p.get("broker")]
+        if names:
+            return max(set(names), key=names.count)
+    return default
+
+
+def upsert_monthly_costs(path: str | Path, result: MonthlyResult) -> Path:
+    """Add or replace ``result.month``'s row of ``monthly_costs.csv`` (sorted by month),
+    atomically. Other months' rows are kept byte-for-byte as text; unknown columns are kept."""
+    path = Path(path)
+    row = result.csv_row()
+    if path.exists():
+        text = read_text(path, what="monthly costs file")
+        if text.strip():
+            try:
+                old = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            except (pd.errors.ParserError, ValueError) as e:
+                raise InputError(str(path), f"malformed CSV: {str(e).splitlines()[0]}") from None
+            old.columns = [str(c).strip().lower() for c in old.columns]
+            if "month" not in old.columns:
+                raise InputError(str(path), "missing column 'month'", row=1, column="month")
+        else:
+            old = pd.DataFrame(columns=["month"], dtype=object)
+    else:
+        old = pd.DataFrame(columns=["month"], dtype=object)
+    cols = CSV_COLUMNS + [c for c in CSV_EXTRA]
+    cols += [c for c in old.columns if c not in cols]
+    old = old[old["month"].astype(str).str.strip() != result.month]
+    new = pd.DataFrame([row])
+    out = pd.concat([old, new], ignore_index=True).reindex(columns=cols)
+    out = out.astype(object).where(out.notna(), "")
+    out = out.sort_values("month", kind="stable").reset_index(drop=True)
+    return atomic_write_text(path, to_csv_text(out))

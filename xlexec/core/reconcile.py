@@ -1,0 +1,449 @@
+"""Reconciliation (pure core): planned orders vs broker fills, positions and cash after the day.
+
+Planned orders are ``xlexec.core.orders.orders_from_trades(trades)`` (their ``client_order_id`` is
+what the submit engine sent). Each fill is matched to a planned order by, in order:
+client order id; broker order id (via the journal's order snapshots ``order_states``:
+client_order_id -> {id, status, reason}); symbol + side. A match must agree on symbol and side.
+Fills matching nothing are ``unplanned_fill`` breaks (still applied to positions: they
+happened).
+
+Per planned order (units): ``planned`` / ``executed`` (shares), ``avg_price`` ($/share,
+share-weighted over its fills), ``commission`` ($, summed), ``slippage_bps`` =
+``side x (avg_price - signal price) / signal price x 10,000`` with side +1 buy, -1 sell:
+**positive = cost** for buys and sells alike. Status: ``filled``, ``partial``,
+``not_executed``, ``over_fill`` (executed > planned: a break), ``unplanned``.
+
+Figures: average slippage is notional-weighted (weights = executed shares x avg price),
+worst = the highest bps. Commission estimated = sum of ``commission_est`` of the planned
+trades; actual = sum of every fill's commission; variance = actual - estimated ($, and % of
+estimated).
+
+Cash: ``cash_after = cash_before - sum(buy notional) + sum(sell notional) - sum(commission)``
+($, notional = shares x fill price, over every fill of the day, planned or not).
+
+Positions after = current positions, splits of the day applied (shares x ratio, cost / ratio),
+then every fill applied (see :mod:`xlexec.core.positions`). When broker positions are given, any
+symbol whose shares differ is a ``position_mismatch`` break (with its likely cause).
+
+Fills dated another day than ``day`` are left out (counted in ``fills_other_days``); fills
+with no date are taken as the day's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.orders import orders_from_trades
+from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
+from xlexec.core.trades import Trades
+
+PER_TRADE_COLUMNS = ["symbol", "side", "planned", "executed", "avg_price", "slippage_bps", "commission",
+                     "status", "reason", "signal_price", "commission_est", "client_order_id", "n_fills"]
+OPEN = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel", "pending_replace",
+        "accepted_for_bidding", "calculated", "held", "replaced"}
+
+
+def _money(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(float(x) + 0.0, 2) + 0.0
+
+
+def _bps(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(float(x), 2) + 0.0
+
+
+def _qty(x) -> int | float:
+    x = float(x)
+    return int(round(x)) if abs(x - round(x)) < EPS else x
+
+
+@dataclass
+class ReconResult:
+    """Everything the reconciliation found for one day (money $, quantities shares, bps)."""
+
+    day: str
+    trades_recommended: int
+    trades_executed: int
+    not_executed: list[dict]
+    partial: list[dict]
+    breaks: list[dict]
+    slippage_bps_avg: float | None
+    slippage_bps_worst: dict | None
+    commission_estimated: float
+    commission_actual: float
+    commission_variance: float
+    commission_variance_pct: float | None
+    cash_before: float | None
+    cash_after: float | None
+    notional_traded: float
+    buy_notional: float
+    sell_notional: float
+    slippage_usd: float
+    portfolio_value_after: float
+    per_trade: pd.DataFrame
+    positions_after: pd.DataFrame
+    discrepancy_lines: list[str]
+    positions_checked: bool = False
+    splits_applied: list[dict] = field(default_factory=list)
+    fills_used: int = 0
+    fills_other_days: int = 0
+    target_slippage_bps: float | None = None
+
+    @property
+    def positions_match(self) -> bool | None:
+        if not self.positions_checked:
+            return None
+        return not any(b["kind"] in ("position_mismatch", "oversell") for b in self.breaks)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable keys (+ a few extra figures). Money rounded to cents, bps to 0.01."""
+        pct = (self.trades_executed / self.trades_recommended) if self.trades_recommended else None
+        return {
+            "day": self.day,
+            "trades_recommended": self.trades_recommended,
+            "trades_executed": self.trades_executed,
+            "trades_executed_pct": round(pct * 100, 1) if pct is not None else None,
+            "not_executed": self.not_executed,
+            "partial": self.partial,
+            "breaks": [{k: v for k, v in b.items()} for b in self.breaks],
+            "slippage_bps_avg": _bps(self.slippage_bps_avg),
+            "slippage_bps_worst": self.slippage_bps_worst,
+            "commission_estimated": _money(self.commission_estimated),
+            "commission_actual": _money(self.commission_actual),
+            "commission_variance": _money(self.commission_variance),
+            "commission_variance_pct": (round(self.commission_variance_pct * 100, 2)
+                                        if self.commission_variance_pct is not None else None),
+            "positions": [{"symbol": s, "shares": _qty(q), "avg_cost": _money(c)}
+                          for s, q, c in zip(self.positions_after["symbol"], self.positions_after["shares"],
+                                             self.positions_after["avg_cost"])],
+            "positions_match": self.positions_match,
+            "cash_before": _money(self.cash_before),
+            "cash_after": _money(self.cash_after),
+            "notional_traded": _money(self.notional_traded),
+            "slippage_usd": _money(self.slippage_usd),
+            "portfolio_value_after": _money(self.portfolio_value_after),
+            "splits_applied": self.splits_applied,
+            "fills_used": self.fills_used,
+            "fills_other_days": self.fills_other_days,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What the journal's RECON event records."""
+        j = self.to_json()
+        keep = ["day", "trades_recommended", "trades_executed", "slippage_bps_avg", "commission_estimated",
+                "commission_actual", "commission_variance", "cash_before", "cash_after", "notional_traded",
+                "slippage_usd", "portfolio_value_after", "positions_match", "fills_used", "fills_other_days"]
+        out = {k: j[k] for k in keep}
+        out["n_not_executed"] = len(self.not_executed)
+        out["n_partial"] = len(self.partial)
+        out["n_breaks"] = len(self.breaks)
+        out["breaks"] = j["breaks"]
+        return out
+
+    def report_text(self) -> str:
+        """The guide's "Reconciliation Report" layout."""
+        title = f"Reconciliation Report - {self.day}"
+        L = [title, "=" * max(len(title), 35)]
+        L.append(f"Trades Recommended: {self.trades_recommended}")
+        pct = (100.0 * self.trades_executed / self.trades_recommended) if self.trades_recommended else 0.0
+        L.append(f"Trades Executed: {self.trades_executed} ({pct:.1f}%)")
+        if self.not_executed:
+            what = ", ".join(f"{d['symbol']} - {d['reason'].lower()}" for d in self.not_executed[:10])
+            more = f", +{len(self.not_executed) - 10} more" if len(self.not_executed) > 10 else ""
+            L.append(f"Not Executed: {len(self.not_executed)} ({what}{more})")
+        else:
+            L.append("Not Executed: 0")
+        if self.partial:
+            L.append(f"Partially Executed: {len(self.partial)} (" + ", ".join(
+                f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10]) + ")")
+        L.append("")
+        L.append("Price Slippage:")
+        tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
+        if self.slippage_bps_avg is None:
+            L.append("  Average: n/a (nothing executed)")
+        else:
+            L.append(f"  Average: {self.slippage_bps_avg / 100:.2f}% ({self.slippage_bps_avg:+.2f} bps){tgt}")
+            w = self.slippage_bps_worst
+            L.append(f"  Worst: {w['symbol']} {w['bps'] / 100:+.2f}% ({w['bps']:+.2f} bps)")
+        L.append("")
+        L.append("Commission:")
+        L.append(f"  Estimated: ${self.commission_estimated:,.2f}")
+        L.append(f"  Actual: ${self.commission_actual:,.2f}")
+        v = self.commission_variance
+        vp = f" ({self.commission_variance_pct * 100:+.1f}%)" if self.commission_variance_pct is not None else ""
+        L.append(f"  Variance: {'+' if v >= 0 else '-'}${abs(v):,.2f}{vp}")
+        L.append("")
+        if self.breaks:
+            L.append(f"Breaks: {len(self.breaks)}")
+            for b in self.breaks:
+                L.append(f"  {b['symbol']} {b['kind']}: planned {_qty(b['planned'])}, executed "
+                         f"{_qty(b['executed'])}" + (f" ({b['detail']})" if b.get("detail") else ""))
+            L.append("")
+        if self.splits_applied:
+            L.append("Splits applied: " + ", ".join(f"{s['symbol']} x{s['ratio']:g}" for s in self.splits_applied))
+        if self.fills_other_days:
+            L.append(f"Fills dated another day (ignored): {self.fills_other_days}")
+        pm = self.positions_match
+        L.append("Position Matches: " + ("\u2705" if pm else "\u274c" if pm is False else
+                                         "not checked (no broker positions)"))
+        if self.cash_after is None:
+            L.append("Cash Balance: not checked (no starting cash)")
+        else:
+            ok = self.cash_after >= -0.005
+            L.append(f"Cash Balance: {'✅' if ok else '❌'} ${self.cash_after:,.2f}"
+                     f" (before ${self.cash_before:,.2f})")
+        return "\n".join(L) + "\n"
+
+
+def _state_for(order_states: dict | None, coid: str, symbol: str, side: str) -> dict | None:
+    if not order_states:
+        return None
+    st = order_states.get(coid)
+    if st is not None:
+        return st
+    for s in order_states.values():
+        if str(s.get("symbol", "")).upper() == symbol and str(s.get("side", "")).lower() == side:
+            return s
+    return None
+
+
+def _reason_not_executed(state: dict | None, states_known: bool, halted: bool) -> str:
+    if halted:
+        return "Halted"
+    if state is None:
+        return "Not submitted (no order on record)" if states_known else "Unfilled"
+    status = str(state.get("status") or "").lower()
+    why = str(state.get("reason") or "").strip()
+    if "halt" in why.lower() or status in ("suspended", "stopped"):
+        return "Halted" + (f": {why}" if why and "halt" not in why.lower() else "")
+    if status == "canceled" or status == "cancelled":
+        return "Cancelled" + (f": {why}" if why else "")
+    if status == "rejected":
+        return "Rejected" + (f": {why}" if why else "")
+    if status in ("expired", "done_for_day"):
+        return "Unfilled (order expired)" + (f": {why}" if why else "")
+    if status in OPEN:
+        return "Unfilled (order still open)"
+    if status == "filled":
+        return "Broker reports filled but no fills were supplied"
+    return f"Unfilled ({status})" if status else "Unfilled"
+
+
+def _reason_partial(state: dict | None) -> str:
+    status = str((state or {}).get("status") or "").lower()
+    if status in ("canceled", "cancelled"):
+        return "Partial fill (remainder cancelled)"
+    if status in ("expired", "done_for_day"):
+        return "Partial fill (remainder expired)"
+    if status in OPEN:
+        return "Partial fill (remainder still open)"
+    if status == "filled":
+        return "Partial fill (broker reports filled: fills missing?)"
+    return "Partial fill"
+
+
+def discrepancy_line(day: str, symbol: str, recommended, executed, reason: str) -> str:
+    """The guide's ``2025-10-30,TSLA,Recommended: 50,Executed: 0,Reason: Insufficient liquidity``."""
+    reason = " ".join(str(reason).replace(",", ";").split())
+    return f"{day},{symbol},Recommended: {_qty(recommended)},Executed: {_qty(executed)},Reason: {reason}"
+
+
+def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, day: str,
+              order_states: dict[str, dict] | None = None, events: pd.DataFrame | None = None,
+              closes: pd.DataFrame | None = None, cash_before: float | None = None,
+              broker_positions: pd.DataFrame | None = None, planned: pd.DataFrame | None = None,
+              default_order_type: str = "limit", target_slippage_bps: float | None = None,
+              marks: pd.DataFrame | None = None) -> ReconResult:
+    """Reconcile one day; see the module docstring for every rule and unit.
+
+    ``fills``: canonical frame (:mod:`xlexec.formats.fills`); ``positions``: ``symbol, shares,
+    avg_cost`` before the day; ``closes``/``marks``: ``symbol`` + ``price``/``close`` ($) to
+    value positions; ``planned``: the exact orders sent (default: ``orders_from_trades(trades,
+    date=trades.date or day)``).
+    """
+    marks = marks if marks is not None else closes
+    if planned is None:
+        planned = orders_from_trades(trades, default_order_type=default_order_type, date=trades.date or day)
+    pl = planned.copy()
+    pl["commission_est"] = (trades.df["commission_est"].reindex(pl.index).fillna(0.0).astype(float)
+                            if "commission_est" in trades.df.columns else 0.0)
+    pl = pl.reset_index(drop=True)
+    n_plan = len(pl)
+
+    # ---- fills of the day
+    f = fills
+    if f is None or f.empty:
+        from xlexec.formats.fills import empty_fills
+        f = empty_fills()
+    d = f["date"].fillna("").astype(str)
+    same_day = (d == "") | (d == day)
+    other_days = int((~same_day).sum())
+    f = f[same_day.to_numpy()].reset_index(drop=True)
+
+    # ---- matching: client order id, then order id, then symbol+side
+    plan_pos = pd.Series(np.arange(n_plan), index=pl["client_order_id"].astype(str))
+    plan_pos = plan_pos[~plan_pos.index.duplicated()]
+    coid = f["client_order_id"].fillna("").astype(str)
+    match = coid.map(plan_pos)
+    if order_states:
+        oid_to_coid = {str(s.get("id")): k for k, s in order_states.items() if s.get("id")}
+        if oid_to_coid:
+            oid = f["order_id"].fillna("").astype(str)
+            match = match.fillna(oid.map(oid_to_coid).map(plan_pos))
+    ss = pd.Series(np.arange(n_plan), index=(pl["symbol"] + "|" + pl["side"]).to_numpy())
+    ss = ss[~ss.index.duplicated()]
+    match = match.fillna((f["symbol"] + "|" + f["side"]).map(ss))
+    # a match must agree on symbol and side
+    mi = match.to_numpy(dtype=float, copy=True)
+    ok = ~np.isnan(mi)
+    if ok.any():
+        idx = mi[ok].astype(int)
+        agree = (pl["symbol"].to_numpy()[idx] == f["symbol"].to_numpy()[ok]) & \
+                (pl["side"].to_numpy()[idx] == f["side"].to_numpy()[ok])
+        bad = np.flatnonzero(ok)[~agree]
+        mi[bad] = np.nan
+        # retry those on symbol+side
+        if len(bad):
+            retry = (f["symbol"].iloc[bad] + "|" + f["side"].iloc[bad]).map(ss).to_numpy(dtype=float)
+            mi[bad] = retry
+    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
+
+    matched = f[~np.isnan(mi)]
+    g = matched.groupby("_plan").agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
+                                     commission=("commission", "sum"), n_fills=("shares", "size"))
+    g.index = g.index.astype(int)
+    pt = pl[["symbol", "side", "qty", "price", "commission_est", "client_order_id"]].rename(
+        columns={"qty": "planned", "price": "signal_price"})
+    pt = pt.join(g, how="left")
+    pt[["executed", "pxsh", "commission"]] = pt[["executed", "pxsh", "commission"]].fillna(0.0)
+    pt["n_fills"] = pt["n_fills"].fillna(0).astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pt["avg_price"] = np.where(pt["executed"] > 0, pt["pxsh"] / pt["executed"].where(pt["executed"] > 0, 1.0), np.nan)
+    sign = np.where(pt["side"] == "buy", 1.0, -1.0)
+    pt["slippage_bps"] = sign * (pt["avg_price"] - pt["signal_price"]) / pt["signal_price"] * 1e4
+    ex, plq = pt["executed"].to_numpy(), pt["planned"].to_numpy(dtype=float)
+    pt["status"] = np.select([ex <= EPS, ex < plq - EPS, ex > plq + EPS], ["not_executed", "partial", "over_fill"],
+                             "filled")
+
+    # ---- reasons (journal order states, halts from events)
+    halted_syms: set[str] = set()
+    if events is not None and not events.empty:
+        e = events[(events["event"].astype(str) == "halt") & (events["date"].astype(str).str[:10] == day)]
+        halted_syms = set(e["symbol"].astype(str).str.upper())
+    reasons = []
+    for sym, side, c, st in zip(pt["symbol"], pt["side"], pt["client_order_id"], pt["status"]):
+        state = _state_for(order_states, str(c), sym, side)
+        if st == "not_executed":
+            reasons.append(_reason_not_executed(state, order_states is not None, sym in halted_syms))
+        elif st == "partial":
+            reasons.append(_reason_partial(state))
+        elif st == "over_fill":
+            reasons.append("Over-fill: more shares executed than planned")
+        else:
+            reasons.append("")
+    pt["reason"] = reasons
+
+    # ---- unplanned fills (per symbol+side)
+    un = f[np.isnan(mi)]
+    unplanned_rows = pd.DataFrame(columns=PER_TRADE_COLUMNS)
+    if not un.empty:
+        ug = un.groupby(["symbol", "side"], sort=True).agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
+                                                           commission=("commission", "sum"),
+                                                           n_fills=("shares", "size")).reset_index()
+        unplanned_rows = pd.DataFrame({
+            "symbol": ug["symbol"], "side": ug["side"], "planned": 0.0, "executed": ug["executed"],
+            "avg_price": ug["pxsh"] / ug["executed"], "slippage_bps": np.nan, "commission": ug["commission"],
+            "status": "unplanned", "reason": "Fill for an order never planned", "signal_price": np.nan,
+            "commission_est": 0.0, "client_order_id": "", "n_fills": ug["n_fills"]})
+
+    per_trade = pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True) \
+        if not unplanned_rows.empty else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
+
+    # ---- figures
+    done = pt[pt["executed"] > EPS]
+    notional = (done["executed"] * done["avg_price"]).to_numpy()
+    if len(done) and notional.sum() > 0:
+        slip_avg = float((done["slippage_bps"].to_numpy() * notional).sum() / notional.sum())
+        w = done.loc[done["slippage_bps"].idxmax()]
+        worst = {"symbol": str(w["symbol"]), "bps": _bps(w["slippage_bps"])}
+    else:
+        slip_avg, worst = None, None
+    slip_usd = float((np.where(done["side"] == "buy", 1.0, -1.0) * (done["avg_price"] - done["signal_price"])
+                      * done["executed"]).sum()) if len(done) else 0.0
+    comm_est = float(pl["commission_est"].sum())
+    comm_act = float(f["commission"].sum()) if len(f) else 0.0
+    variance = comm_act - comm_est
+    buy = (f["side"] == "buy").to_numpy()
+    buy_notional = float(f["_pxsh"].to_numpy()[buy].sum())
+    sell_notional = float(f["_pxsh"].to_numpy()[~buy].sum())
+    cash_after = (None if cash_before is None
+                  else float(cash_before) - buy_notional + sell_notional - comm_act)
+
+    # ---- positions
+    start, splits = apply_splits(positions, events, day=day)
+    after, oversells = apply_fills(start, f)
+    last_px = (f.groupby("symbol")["price"].last() if len(f) else pd.Series(dtype=float))
+    sig = pl.drop_duplicates("symbol").set_index("symbol")["price"].astype(float)
+    fallback = pd.concat([last_px, sig[~sig.index.isin(last_px.index)]]) if len(sig) else last_px
+    pos_after = value_positions(after, marks, day=day, cash=cash_after, fallback_prices=fallback)
+    pos_after["avg_cost"] = pos_after["avg_cost"].round(4)
+    pv_after = float(pos_after["current_value"].sum()) + (cash_after or 0.0)
+
+    # ---- breaks
+    breaks: list[dict] = []
+    for r in per_trade[per_trade["status"].isin(["over_fill", "unplanned"])].itertuples():
+        if r.status == "over_fill":
+            kind, detail = "over_fill", f"{_qty(r.executed - r.planned)} share(s) more than planned"
+        else:
+            kind, detail = "unplanned_fill", f"no planned {r.side} order for {r.symbol}"
+        breaks.append({"symbol": r.symbol, "side": r.side, "kind": kind, "planned": _qty(r.planned),
+                       "executed": _qty(r.executed), "detail": detail})
+    for b in oversells:
+        breaks.append({"symbol": b["symbol"], "side": "sell", "kind": "oversell", "planned": _qty(b["planned"]),
+                       "executed": _qty(b["executed"]), "detail": b["detail"]})
+    checked = broker_positions is not None
+    if checked:
+        cmp = compare_positions(after, broker_positions, events=events)
+        for r in cmp[~cmp["matches"]].itertuples():
+            breaks.append({"symbol": r.symbol, "side": "", "kind": "position_mismatch",
+                           "planned": _qty(r.system_shares), "executed": _qty(r.broker_shares),
+                           "detail": f"system {_qty(r.system_shares)}, broker {_qty(r.broker_shares)}; "
+                                     f"likely {r.likely_cause}"})
+
+    ne = pt[pt["status"] == "not_executed"]
+    pa = pt[pt["status"] == "partial"]
+    not_executed = [{"symbol": s, "side": sd, "planned": _qty(p), "executed": 0, "reason": rs}
+                    for s, sd, p, rs in zip(ne["symbol"], ne["side"], ne["planned"], ne["reason"])]
+    partial = [{"symbol": s, "side": sd, "planned": _qty(p), "executed": _qty(x), "reason": rs}
+               for s, sd, p, x, rs in zip(pa["symbol"], pa["side"], pa["planned"], pa["executed"], pa["reason"])]
+
+    lines = [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in not_executed]
+    lines += [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in partial]
+    kind_text = {"over_fill": "Over-fill", "unplanned_fill": "Unplanned fill", "oversell": "Oversell",
+                 "position_mismatch": "Position mismatch"}
+    lines += [discrepancy_line(day, b["symbol"], b["planned"], b["executed"],
+                               f"{kind_text[b['kind']]} ({b['detail']})") for b in breaks]
+
+    per_trade = per_trade.copy()
+    per_trade["slippage_bps"] = per_trade["slippage_bps"].astype(float).round(2)
+    return ReconResult(
+        day=day, trades_recommended=n_plan, trades_executed=int((pt["executed"] > EPS).sum()),
+        not_executed=not_executed, partial=partial, breaks=breaks,
+        slippage_bps_avg=slip_avg, slippage_bps_worst=worst,
+        commission_estimated=comm_est, commission_actual=comm_act, commission_variance=variance,
+        commission_variance_pct=(variance / comm_est) if comm_est > EPS else None,
+        cash_before=cash_before, cash_after=cash_after, notional_traded=buy_notional + sell_notional,
+        buy_notional=buy_notional, sell_notional=sell_notional, slippage_usd=slip_usd,
+        portfolio_value_after=pv_after, per_trade=per_trade, positions_after=pos_after,
+        discrepancy_lines=lines, positions_checked=checked,
+        splits_applied=[{"symbol": s, "date": d, "ratio": float(r)}
+                        for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])],
+        fills_used=int(len(f)), fills_other_days=other_days, target_slippage_bps=target_slippage_bps)

@@ -1,0 +1,768 @@
+"""Daily transaction cost analysis (pure core): the guide's five sections plus Perold's shortfall.
+
+Inputs are the day's plan (:class:`~xlexec.core.trades.Trades`), its fills (the canonical frame of
+:mod:`xlexec.formats.fills`), optionally closing prices (``symbol, close``), arrival prices (the quote
+mid recorded when each order was submitted, see :func:`arrivals_from_journal`) and the
+portfolio value ($). No files, no clock, no network.
+
+Matching
+    Only the *included* trades are planned (the orders of
+    :func:`xlexec.core.orders.orders_from_trades`). A fill belongs to a planned trade by client
+    order id, else by symbol+side; partial fills of a trade add up to one executed quantity
+    (shares) at the share-weighted average price ($/share); commissions add up. Fills that match
+    nothing are left out of the figures and named in the notes (reconcile reports them as breaks).
+
+Units and sign convention (positive is a cost, for buys and sells alike)
+    side = +1 buy, -1 sell.
+    cost bps = side x (fill - benchmark) / benchmark x 10,000.
+    slippage $ of a trade = side x filled shares x (avg fill - signal price).
+    notional ($) = filled shares x signal price: the benchmark notional, so that the aggregate
+    bps (sum cost $ / sum notional x 10^4) is exactly the notional-weighted mean of the trades'
+    bps, never a plain mean.
+    opportunity $ = side x unfilled shares x (close - signal price) (unfilled = planned - filled,
+    never negative).
+    Perold's shortfall vs the signal price: delay = side x filled x (arrival - signal),
+    execution = side x filled x (fill - arrival), opportunity as above, fees = actual commission;
+    delay + execution = slippage, so delay + execution + opportunity + fees = total.
+
+Unknowns are never guessed: when the arrival price of a filled trade is unknown, its delay and
+execution are NaN in :attr:`TcaResult.by_trade` and the day's ``shortfall.delay`` /
+``shortfall.execution`` are ``null`` (the split is known only in part; the notes give the part
+and name the symbols); ``shortfall.total`` is still slippage + opportunity + fees. When the close
+of a symbol with unfilled shares is unknown, its opportunity cost is NaN, and the day's
+``opportunity.usd``, ``shortfall.opportunity`` and ``shortfall.total`` are ``null``.
+
+Fractions (``pct_*``, ``variance_pct``) are fractions (0.0037 = 0.37%); money in $ rounded to
+cents, bps rounded to 0.01 in :meth:`TcaResult.to_json`.
+
+Many days at once
+    :func:`tca_many` computes any number of days in one vectorised pass (orders of all days in
+    one frame, every fill keyed by its day, sums grouped by day with ``bincount``), so a month
+    or a year pays pandas' per-call cost once, not once per day. :func:`daily_tca` is
+    :func:`tca_many` with one day: one implementation. A day's ``by_trade``/``by_symbol``
+    frames are cut out of the batch's arrays when first asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlexec.formats.fills import aggregate_fills, empty_fills
+from xlexec.core.orders import orders_from_trades_many
+from xlexec.core.trades import Trades
+
+ARRIVAL_COLUMNS = ["client_order_id", "symbol", "side", "arrival_price", "signal_price",
+                   "limit_price", "submitted_at", "broker"]
+BY_TRADE_COLUMNS = ["row", "symbol", "side", "planned_shares", "filled_shares", "unfilled_shares",
+                    "n_fills", "signal_price", "avg_fill_price", "arrival_price", "close",
+                    "planned_notional", "notional", "commission_est", "slippage_est", "commission",
+                    "slippage_usd", "slippage_bps", "opportunity_usd", "delay_usd", "execution_usd",
+                    "total_usd", "matched_by", "client_order_id"]
+BY_SYMBOL_COLUMNS = ["symbol", "planned_notional", "notional", "commission", "slippage_usd",
+                     "opportunity_usd", "usd", "pct_trade"]
+_NEUTRAL_USD = 0.005  # |slippage| below half a cent: neither favorable nor unfavorable
+
+CONVENTION = ("Sign convention: cost bps = side x (fill - benchmark) / benchmark x 10,000, "
+              "side = +1 buy, -1 sell; positive is a cost, negative a saving, for buys and sells "
+              "alike. Aggregate bps are notional-weighted (sum of cost $ / sum of notional x 10^4).")
+
+
+def _money(x) -> float | None:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), 2) + 0.0
+
+
+def _bps(x) -> float | None:
+    return _money(x)
+
+
+def _frac(x) -> float | None:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), 8) + 0.0
+
+
+def _div(a: float, b: float | None) -> float:
+    if b is None or not math.isfinite(b) or b == 0:
+        return float("nan")
+    return a / b
+
+
+@dataclass
+class TcaResult:
+    """The day's TCA. Figures in $ (money), bps, shares and fractions (see module doc)."""
+
+    date: str | None
+    portfolio_value: float | None
+    commission_estimated: float
+    commission_actual: float
+    slippage_estimated_usd: float
+    slippage_estimated_bps: float
+    slippage_actual_usd: float
+    slippage_actual_bps: float
+    favorable_count: int
+    favorable_usd: float      # $ saved (> 0) by trades filled better than the signal price
+    unfavorable_count: int
+    unfavorable_usd: float    # $ lost (> 0) by trades filled worse than the signal price
+    unfilled_orders: int      # orders with any unfilled quantity (none or partly filled)
+    opportunity_usd: float    # NaN when a close is missing for unfilled shares
+    total_usd: float          # commission + slippage ($), the guide's "total transaction costs"
+    notional: float           # filled shares x signal price ($)
+    planned_notional: float   # planned shares x signal price ($)
+    delay_usd: float          # NaN unless every filled trade has an arrival price
+    execution_usd: float
+    shortfall_total: float    # slippage + opportunity + fees
+    trades_planned: int
+    trades_filled: int
+    notes: list[str] = field(default_factory=list)
+    # the batch of days this result was computed with (see tca_many) and this day's place in it;
+    # by_trade / by_symbol are cut out of it when first asked for
+    _batch: Any = field(default=None, repr=False, compare=False)
+    _day: int = field(default=0, repr=False, compare=False)
+    _unplanned: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    _unplanned_fills: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # aggregated when asked
+    _frames: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---- frames ----------------------------------------------------------------------------
+    @property
+    def by_trade(self) -> pd.DataFrame:
+        """One row per planned (included) trade: ``BY_TRADE_COLUMNS`` (shares, $, bps)."""
+        if "by_trade" not in self._frames:
+            self._frames["by_trade"] = self._batch.by_trade(self._day)
+        return self._frames["by_trade"]
+
+    @property
+    def by_symbol(self) -> pd.DataFrame:
+        """Per symbol, costliest first: ``BY_SYMBOL_COLUMNS`` ($; ``pct_trade`` a fraction of
+        the filled notional, NaN when nothing filled)."""
+        if "by_symbol" not in self._frames:
+            self._frames["by_symbol"] = self._batch.by_symbol(self._day)
+        return self._frames["by_symbol"]
+
+    @property
+    def unplanned(self) -> pd.DataFrame:
+        """Fills that match no planned trade, aggregated per order (:func:`aggregate_fills`)."""
+        if self._unplanned is None:
+            raw = self._unplanned_fills
+            self._unplanned = aggregate_fills(raw if raw is not None else empty_fills())
+            self._unplanned_fills = None
+        return self._unplanned
+
+    def _by_symbol_json(self) -> list[dict[str, Any]]:
+        if "by_symbol" in self._frames or self._batch is None:
+            b = self.by_symbol
+            return [{"symbol": str(s), "usd": _money(u), "pct_trade": _frac(p)}
+                    for s, u, p in zip(b["symbol"], b["usd"], b["pct_trade"])]
+        fin = math.isfinite  # plain floats from the batch: _money / _frac inlined
+        return [{"symbol": s, "usd": round(u, 2) + 0.0 if fin(u) else None,
+                 "pct_trade": round(p, 8) + 0.0 if fin(p) else None}
+                for s, u, p in self._batch.symbol_rows(self._day)]
+
+    # ---- derived -------------------------------------------------------------------------
+    @property
+    def commission_variance(self) -> float:
+        return self.commission_actual - self.commission_estimated
+
+    @property
+    def commission_variance_pct(self) -> float:
+        return _div(self.commission_variance, self.commission_estimated)
+
+    @property
+    def pct_notional(self) -> float:
+        return _div(self.total_usd, self.notional)
+
+    @property
+    def pct_portfolio(self) -> float:
+        return _div(self.total_usd, self.portfolio_value)
+
+    @property
+    def worst(self) -> pd.Series | None:
+        f = self.by_symbol[self.by_symbol["notional"] > 0]
+        return None if f.empty else f.loc[f["usd"].idxmax()]
+
+    @property
+    def best(self) -> pd.Series | None:
+        f = self.by_symbol[self.by_symbol["notional"] > 0]
+        return None if f.empty else f.loc[f["usd"].idxmin()]
+
+    # ---- outputs -------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The issue's stable keys, exactly: commission, slippage, opportunity, total,
+        by_symbol, shortfall ($ to cents, bps to 0.01, fractions; unknown -> null)."""
+        return {
+            "commission": {
+                "estimated": _money(self.commission_estimated),
+                "actual": _money(self.commission_actual),
+                "variance": _money(self.commission_variance),
+                "variance_pct": _frac(self.commission_variance_pct),
+            },
+            "slippage": {
+                "estimated_usd": _money(self.slippage_estimated_usd),
+                "estimated_bps": _bps(self.slippage_estimated_bps),
+                "actual_usd": _money(self.slippage_actual_usd),
+                "actual_bps": _bps(self.slippage_actual_bps),
+                "favorable": {"count": int(self.favorable_count), "usd": _money(self.favorable_usd)},
+                "unfavorable": {"count": int(self.unfavorable_count), "usd": _money(self.unfavorable_usd)},
+            },
+            "opportunity": {"unfilled_orders": int(self.unfilled_orders), "usd": _money(self.opportunity_usd)},
+            "total": {
+                "usd": _money(self.total_usd),
+                "pct_notional": _frac(self.pct_notional),
+                "pct_portfolio": _frac(self.pct_portfolio),
+            },
+            "by_symbol": self._by_symbol_json(),
+            "shortfall": {
+                "delay": _money(self.delay_usd),
+                "execution": _money(self.execution_usd),
+                "opportunity": _money(self.opportunity_usd),
+                "fees": _money(self.commission_actual),
+                "total": _money(self.shortfall_total),
+            },
+        }
+
+    def record(self) -> dict[str, Any]:
+        """Day-level figures the monthly report needs (written next to the stable keys in
+        ``tca.json``): date, notional ($ filled at signal), trades planned/filled, portfolio
+        value ($), notes."""
+        return {
+            "date": self.date,
+            "notional": _money(self.notional),
+            "planned_notional": _money(self.planned_notional),
+            "trades_planned": int(self.trades_planned),
+            "trades_filled": int(self.trades_filled),
+            "portfolio_value": _money(self.portfolio_value) if self.portfolio_value is not None else None,
+            "notes": list(self.notes),
+        }
+
+    def report_text(self) -> str:
+        """The guide's "Transaction Cost Analysis" report (five sections + shortfall + notes)."""
+        title = f"Transaction Cost Analysis - {self.date or 'undated'}"
+        L = [title, "=" * max(40, len(title)), CONVENTION, ""]
+        L += ["1. Commission Costs:",
+              f"   Estimated: {_usd(self.commission_estimated)}",
+              f"   Actual:    {_usd(self.commission_actual)}",
+              f"   Variance:  {_usd(self.commission_variance, sign=True)} "
+              f"({_pct(self.commission_variance_pct, sign=True)})", ""]
+        slip_var = self.slippage_actual_usd - self.slippage_estimated_usd
+        L += ["2. Slippage Costs (vs signal price):",
+              f"   Estimated:    {_usd(self.slippage_estimated_usd)} ({_fbps(self.slippage_estimated_bps)})",
+              f"   Actual:       {_usd(self.slippage_actual_usd)} ({_fbps(self.slippage_actual_bps)})",
+              f"   Variance:     {_usd(slip_var, sign=True)} "
+              f"({_pct(_div(slip_var, self.slippage_estimated_usd), sign=True)})",
+              "   Breakdown:",
+              f"     - Favorable:   {self.favorable_count} trade{_s(self.favorable_count)}, "
+              f"saved {_usd(self.favorable_usd)}",
+              f"     - Unfavorable: {self.unfavorable_count} trade{_s(self.unfavorable_count)}, "
+              f"cost {_usd(self.unfavorable_usd)}", ""]
+        bt = self.by_trade
+        none = bt.loc[(bt["filled_shares"] <= 0), "symbol"].tolist()
+        part = bt.loc[(bt["filled_shares"] > 0) & (bt["unfilled_shares"] > 0), "symbol"].tolist()
+        unf = [f"{len(none)} order{_s(len(none))}" + (f" ({', '.join(none)})" if none else "")]
+        if part:
+            unf.append(f"partly filled: {len(part)} ({', '.join(part)})")
+        L += ["3. Opportunity Costs (side x unfilled shares x (close - signal)):",
+              f"   Unfilled: {'; '.join(unf)}",
+              f"   Missed PnL: {_usd(self.opportunity_usd)}"
+              + ("" if not math.isfinite(self.opportunity_usd) else
+                 " (stock moved away)" if self.opportunity_usd > 0 else
+                 " (stock moved our way)" if self.opportunity_usd < 0 else ""), ""]
+        L += ["4. Total Costs (commission + slippage):",
+              f"   Total Transaction Costs: {_usd(self.total_usd)}",
+              f"   As % of Notional: {_pct(self.pct_notional)}",
+              f"   As % of Portfolio: {_pct(self.pct_portfolio)}", ""]
+        L += ["5. Cost Attribution by Symbol (commission + slippage):"]
+        w, b = self.worst, self.best
+        if w is not None:
+            L.append(f"   Worst: {w['symbol']} ({_usd(w['usd'])}, {_pct(w['pct_trade'])} of trade)")
+            L.append(f"   Best: {b['symbol']} ({_usd(b['usd'])}, {_pct(b['pct_trade'])} of trade)")
+        else:
+            L.append("   (nothing filled)")
+        for s, u, p in zip(self.by_symbol["symbol"], self.by_symbol["usd"], self.by_symbol["pct_trade"]):
+            L.append(f"     {s:<10} {_usd(u):>14} {_pct(p):>9}")
+        L += ["",
+              "Implementation Shortfall (Perold, vs signal price):",
+              f"   Delay (signal -> arrival):   {_usd(self.delay_usd)}",
+              f"   Execution (arrival -> fill): {_usd(self.execution_usd)}",
+              f"   Opportunity (unfilled):      {_usd(self.opportunity_usd)}",
+              f"   Fees (commission):           {_usd(self.commission_actual)}",
+              f"   Total shortfall:             {_usd(self.shortfall_total)}"]
+        if self.notes:
+            L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
+        return "\n".join(L) + "\n"
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _usd(x, sign: bool = False) -> str:
+    if x is None or not math.isfinite(float(x)):
+        return "n/a"
+    x = round(float(x), 2) + 0.0
+    s = f"${abs(x):,.2f}"
+    if x < 0:
+        return "-" + s
+    return ("+" + s) if sign else s
+
+
+def _pct(x, sign: bool = False) -> str:
+    if x is None or not math.isfinite(float(x)):
+        return "n/a"
+    v = float(x) * 100
+    d = 3 if abs(v) < 1 else 2  # small fractions keep a significant digit
+    return f"{v:+.{d}f}%" if sign else f"{v:.{d}f}%"
+
+
+def _fbps(x) -> str:
+    if x is None or not math.isfinite(float(x)):
+        return "n/a bps"
+    return f"{float(x):.2f} bps"
+
+
+def empty_arrivals() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float if c in ("arrival_price", "signal_price", "limit_price")
+                                      else object) for c in ARRIVAL_COLUMNS})
+
+
+def arrivals_from_payloads(payloads: list[dict[str, Any]]) -> pd.DataFrame:
+    """``order_intent`` payloads -> ``client_order_id, symbol, side, arrival_price ($, NaN when
+    unknown), signal_price, limit_price, submitted_at, broker`` in journal order."""
+    if not payloads:
+        return empty_arrivals()
+    df = pd.DataFrame.from_records(payloads)
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    for c in ("client_order_id", "symbol", "side", "submitted_at", "broker"):
+        out[c] = df[c].astype(object).where(df[c].notna(), "") if c in df.columns else ""
+    out["client_order_id"] = out["client_order_id"].astype(str).str.strip()
+    out["symbol"] = out["symbol"].astype(str).str.upper().str.strip()
+    out["side"] = out["side"].astype(str).str.lower().str.strip()
+    for c, src in (("arrival_price", "arrival_price"), ("signal_price", "price"), ("limit_price", "limit_price")):
+        v = pd.to_numeric(df[src], errors="coerce").astype(float) if src in df.columns else np.nan
+        out[c] = v
+    ap = out["arrival_price"]
+    out["arrival_price"] = ap.where(np.isfinite(ap) & (ap > 0))
+    return out[ARRIVAL_COLUMNS]
+
+
+def arrivals_from_journal(journal, day: str) -> pd.DataFrame:
+    """Arrival prices of ``day`` from the journal's ``order_intent`` events (one per order:
+    ``client_order_id, symbol, side, qty, order_type, limit_price, price, arrival_price,
+    submitted_at``); see :func:`arrivals_from_payloads` for the columns."""
+    from xlexec.store.journal import INTENT
+    return arrivals_from_payloads(journal.payloads(INTENT, day))
+
+
+def _aligned(arg, dates: list, what: str) -> list:
+    """One value per day: ``arg`` is ``None`` (nothing for any day), a mapping date -> value,
+    or a sequence aligned with the days."""
+    if arg is None:
+        return [None] * len(dates)
+    if isinstance(arg, Mapping):
+        return [arg.get(d) for d in dates]
+    out = list(arg)
+    if len(out) != len(dates):
+        raise ValueError(f"{what}: {len(out)} given for {len(dates)} days")
+    return out
+
+
+def _text(values) -> np.ndarray:
+    """Object array of a column's values (gaps stay NaN/None: they never match)."""
+    return np.asarray(values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values, dtype=object)
+
+
+def _first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray,
+                 cols_b: list[np.ndarray]) -> np.ndarray:
+    """For each row of ``a``: the position in ``b`` of the first row of the same day with the
+    same values (exact text) in every column; -1 when there is none. Gaps never match."""
+    n_a, n_b = len(day_a), len(day_b)
+    if n_a == 0 or n_b == 0:
+        return np.full(n_a, -1, dtype=np.int64)
+    key_a, key_b = day_a.astype(np.int64), day_b.astype(np.int64)
+    ok_a, ok_b = np.ones(n_a, bool), np.ones(n_b, bool)
+    for ca, cb in zip(cols_a, cols_b):
+        codes, uniq = pd.factorize(np.concatenate([ca, cb]))
+        m = len(uniq) + 1
+        if (int(max(key_a.max(), key_b.max())) + 1) * m >= 2 ** 62:  # keep the combined key in int64
+            kc, _ = pd.factorize(np.concatenate([key_a, key_b]))
+            key_a, key_b = kc[:n_a].astype(np.int64), kc[n_a:].astype(np.int64)
+        key_a = key_a * m + codes[:n_a]
+        key_b = key_b * m + codes[n_a:]
+        ok_a &= codes[:n_a] >= 0
+        ok_b &= codes[n_a:] >= 0
+    where_b = np.flatnonzero(ok_b)
+    return np.where(ok_a, _first_of(key_a, key_b[where_b], where_b), -1)
+
+
+def _wsum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``weights`` per group ``0..n-1`` (float64 even when there is nothing to sum)."""
+    return np.bincount(groups, weights=weights, minlength=n).astype(float, copy=False)
+
+
+def _first_of(key_a: np.ndarray, key_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """For each of ``key_a``: ``rows_b`` at the first position of the same key in ``key_b``
+    (int64 keys), -1 when absent."""
+    if len(key_b) == 0 or len(key_a) == 0:
+        return np.full(len(key_a), -1, dtype=np.int64)
+    kb = pd.Index(key_b)
+    first = ~kb.duplicated(keep="first")
+    pos = kb[first].get_indexer(key_a)  # hash look-ups
+    return np.where(pos >= 0, rows_b[first][np.maximum(pos, 0)], -1)
+
+
+def _coid_match(fills: pd.DataFrame, fday: np.ndarray, coids: np.ndarray, oday: np.ndarray) -> np.ndarray:
+    """Position of the first order of the fill's day with the fill's client order id (blanks
+    around it ignored), -1 when none. The fills' ids are hashed once; only distinct ids are
+    stripped."""
+    if "client_order_id" not in fills.columns:
+        return np.full(len(fills), -1, dtype=np.int64)
+    codes, uniq = pd.factorize(_text(fills["client_order_id"]))
+    clean = np.array([str(u).strip() for u in uniq], dtype=object)
+    ccode, cuniq = pd.factorize(clean)  # ' X' and 'X' are one id
+    fcode = np.where(codes >= 0, ccode[np.maximum(codes, 0)] if len(ccode) else -1, -1)
+    fcode = np.where(fcode >= 0, fcode, len(cuniq))  # no id: a code no order has
+    ocode = pd.Index(cuniq).get_indexer(coids)  # orders' ids no fill carries: -1
+    rows = np.flatnonzero(ocode >= 0)
+    m = len(cuniq) + 1
+    return _first_of(fday.astype(np.int64) * m + fcode, oday[rows].astype(np.int64) * m + ocode[rows], rows)
+
+
+def _unplanned_orders(fills: pd.DataFrame, rows: np.ndarray) -> tuple[list[tuple[str, str, float]], float]:
+    """The unmatched fills ``rows`` per broker order, as :func:`aggregate_fills` groups them
+    (client order id, else order id, else symbol+side; first seen first): ``(symbol, side,
+    shares)`` each, and their commission ($). A few rows: plain Python, no group-by."""
+    def col(c):
+        if c not in fills.columns:
+            return [None] * len(rows)
+        return fills[c].to_numpy(dtype=object)[rows].tolist()
+
+    def txt(x):
+        return "" if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA else str(x)
+
+    groups: dict[tuple[str, str], list] = {}
+    for cid, oid, sym, side, sh in zip(col("client_order_id"), col("order_id"), col("symbol"), col("side"),
+                                       fills["shares"].to_numpy(dtype=float)[rows].tolist()):
+        cid, oid = txt(cid), txt(oid)
+        key = ("c", cid) if cid else ("o", oid) if oid else ("s", f"{sym}|{side}")
+        if key in groups:
+            groups[key][2] += sh
+        else:
+            groups[key] = [sym, side, sh]
+    comm = float(fills["commission"].to_numpy(dtype=float)[rows].sum())
+    return [tuple(g) for g in groups.values()], comm
+
+
+def _fills_of(fills, dates: list) -> tuple[pd.DataFrame, np.ndarray]:
+    """All days' fills as one frame and the day (position) of each row."""
+    if isinstance(fills, pd.DataFrame):
+        if "date" not in fills.columns:
+            raise ValueError("one fills frame for several days needs a 'date' column")
+        if len(set(dates)) != len(dates):
+            raise ValueError("one fills frame for several days needs distinct dates")
+        fday = pd.Index(np.asarray(dates, dtype=object)).get_indexer(_text(fills["date"].astype(str)))
+        if (fday < 0).any():
+            keep = np.flatnonzero(fday >= 0)
+            return fills.iloc[keep], fday[keep].astype(np.int64)
+        return fills, fday.astype(np.int64)
+    per_day = _aligned(fills, dates, "fills")
+    lens = np.array([0 if f is None else len(f) for f in per_day], dtype=np.int64)
+    frames = [f for f in per_day if f is not None and len(f)]
+    if not frames:
+        big = empty_fills()
+    elif len(frames) == 1:
+        big = frames[0]
+    else:
+        big = pd.concat(frames, ignore_index=True)
+    return big, np.repeat(np.arange(len(dates), dtype=np.int64), lens)
+
+
+def _stacked(frames: list, columns: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Concatenate the days' small frames (``None``/empty skipped), with each row's day."""
+    have = [(i, f) for i, f in enumerate(frames) if f is not None and len(f)]
+    if not have:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), np.zeros(0, dtype=np.int64)
+    day = np.repeat(np.array([i for i, _ in have], dtype=np.int64), [len(f) for _, f in have])
+    big = have[0][1] if len(have) == 1 else pd.concat([f for _, f in have], ignore_index=True)
+    return big, day
+
+
+class _Batch:
+    """Per-trade and per-symbol figures of a batch of days, kept as arrays; a day's frames are
+    cut out of them only when asked for."""
+
+    def __init__(self, trade_cols: dict[str, np.ndarray], trade_bounds: np.ndarray,
+                 sym_cols: dict[str, np.ndarray], sym_bounds: np.ndarray):
+        self.trade_cols, self.trade_bounds = trade_cols, trade_bounds
+        self.sym_cols, self.sym_bounds = sym_cols, sym_bounds
+
+    def by_trade(self, i: int) -> pd.DataFrame:
+        a, b = self.trade_bounds[i], self.trade_bounds[i + 1]
+        cols = {c: v[a:b] for c, v in self.trade_cols.items()}
+        for c in ("symbol", "side", "matched_by", "client_order_id"):
+            cols[c] = pd.array(cols[c], dtype="str")
+        return pd.DataFrame(cols)[BY_TRADE_COLUMNS]
+
+    def by_symbol(self, i: int) -> pd.DataFrame:
+        a, b = self.sym_bounds[i], self.sym_bounds[i + 1]
+        cols = {c: v[a:b] for c, v in self.sym_cols.items()}
+        cols["symbol"] = pd.array(cols["symbol"], dtype="str")
+        return pd.DataFrame(cols)[BY_SYMBOL_COLUMNS]
+
+    def symbol_rows(self, i: int):
+        """``(symbol, usd, pct_trade)`` of day ``i`` as plain ``str``/``float`` values."""
+        a, b = self.sym_bounds[i], self.sym_bounds[i + 1]
+        return zip([str(x) for x in self.sym_cols["symbol"][a:b].tolist()], self.sym_cols["usd"][a:b].tolist(),
+                   self.sym_cols["pct_trade"][a:b].tolist())
+
+
+def daily_tca(trades: Trades, fills: pd.DataFrame | None, *, closes: pd.DataFrame | None = None,
+              arrivals: pd.DataFrame | None = None, portfolio_value: float | None = None,
+              default_order_type: str = "limit", date: str | None = None) -> TcaResult:
+    """The day's TCA of ``trades`` (the plan) against ``fills`` (canonical frame).
+
+    ``closes``: ``symbol, close`` ($) for opportunity cost; ``arrivals``: ``client_order_id``
+    and/or ``symbol, side`` -> ``arrival_price`` ($; NaN = unknown) for the delay/execution
+    split; ``portfolio_value`` ($) for cost as % of portfolio; ``default_order_type`` and
+    ``date`` as given to :func:`orders_from_trades` when the orders were sent (they fix the
+    client order ids). See the module docstring for units, signs and matching. This is
+    :func:`tca_many` with one day.
+    """
+    return tca_many([(date, trades)], [fills], closes=[closes], arrivals=[arrivals],
+                    portfolio_values=[portfolio_value], default_order_type=default_order_type)[0]
+
+
+def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=None, arrivals=None,
+             portfolio_values=None, default_order_type: str = "limit") -> list[TcaResult]:
+    """The TCA of many days in one vectorised pass; item ``i`` equals
+    ``daily_tca(trades_i, fills_i, closes=..., arrivals=..., portfolio_value=..., date=date_i)``.
+
+    ``days``: ``(date, trades)`` pairs (``date`` ``None`` = the trades header's date).
+    ``fills``: one canonical fills frame per day (a sequence aligned with ``days``; ``None`` =
+    no fills that day), or one frame for all days with a ``date`` column (``YYYY-MM-DD``; rows
+    of other dates are ignored; the days' dates must then be distinct).
+    ``closes``, ``arrivals``: per day (a sequence aligned with ``days`` or a mapping date ->
+    frame; ``None`` = unknown), as in :func:`daily_tca`. ``portfolio_values``: per day ($;
+    sequence or mapping; ``None`` = unknown). A fill only ever matches an order of its own day.
+    """
+    days = list(days)
+    if not days:
+        return []
+    dates = [d or t.date for d, t in days]
+    nd = len(days)
+
+    # ---- the days' orders, one frame -------------------------------------------------------
+    orders = orders_from_trades_many(days, default_order_type=default_order_type,
+                                     keep=("commission_est", "slippage_est"))
+    oday = orders["day"].to_numpy()
+    n = len(orders)
+    n_by_day = np.bincount(oday, minlength=nd)
+    tb = np.concatenate([[0], np.cumsum(n_by_day)])
+    sym = _text(orders["symbol"])
+    sidestr = _text(orders["side"])
+    side = np.where(sidestr == "buy", 1.0, -1.0)
+    q = orders["qty"].to_numpy(dtype=float)
+    p = orders["price"].to_numpy(dtype=float)
+    coids = _text(orders["client_order_id"])
+    c_est = orders["commission_est"].to_numpy(dtype=float)
+    s_est = orders["slippage_est"].to_numpy(dtype=float)
+
+    # ---- fills -> planned trade of the same day (client order id, then symbol+side) -------
+    big, fday = _fills_of(fills, dates)
+    nf = len(big)
+    if nf:
+        by_coid = _coid_match(big, fday, coids, oday)
+        pos = by_coid.copy()
+        rest = np.flatnonzero(by_coid < 0)
+        if len(rest):
+            pos[rest] = _first_match(fday[rest], [_text(big["symbol"])[rest], _text(big["side"])[rest]],
+                                     oday, [sym, sidestr])
+        via_coid = np.bincount(by_coid[by_coid >= 0], minlength=n) > 0
+    else:
+        pos = np.zeros(0, dtype=np.int64)
+        via_coid = np.zeros(n, bool)
+    matched = pos >= 0
+    idx = pos[matched]
+    sh = big["shares"].to_numpy(dtype=float)[matched]
+    px = big["price"].to_numpy(dtype=float)[matched]
+    cm = big["commission"].to_numpy(dtype=float)[matched]
+    filled = _wsum(idx, sh, n)
+    pxsh = _wsum(idx, sh * px, n)
+    comm = _wsum(idx, cm, n)
+    nfills = np.bincount(idx, minlength=n)
+    has_fill = filled > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg = np.where(has_fill, pxsh / np.where(has_fill, filled, 1.0), np.nan)
+
+    # ---- closes and arrivals (per day) ------------------------------------------------------
+    cl, cday = _stacked(_aligned(closes, dates, "closes"), ("symbol", "close"))
+    close = np.full(n, np.nan)
+    if len(cl):
+        ccodes, cuniq = pd.factorize(_text(cl["symbol"]))
+        cup = np.array([str(u).upper() for u in cuniq], dtype=object)
+        csym = np.full(len(ccodes), None, dtype=object)
+        if len(cup):
+            csym[ccodes >= 0] = cup[ccodes[ccodes >= 0]]
+        at = _first_match(oday, [sym], cday, [csym])
+        cv = cl["close"].to_numpy(dtype=float)
+        close = np.where(at >= 0, cv[np.maximum(at, 0)], np.nan)
+    arrival = np.full(n, np.nan)
+    ar, aday = _stacked(_aligned(arrivals, dates, "arrivals"), ARRIVAL_COLUMNS)
+    if len(ar):
+        ap = pd.to_numeric(ar["arrival_price"], errors="coerce").to_numpy(dtype=float) \
+            if "arrival_price" in ar.columns else np.full(len(ar), np.nan)
+        found1 = np.zeros(n, bool)
+        v1 = np.full(n, np.nan)
+        if "client_order_id" in ar.columns:
+            ac = _text(ar["client_order_id"].astype(object).where(ar["client_order_id"].notna(), "").astype(str))
+            ac = np.where(ac == "", None, ac)  # a blank id never matches
+            at = _first_match(oday, [coids], aday, [ac])
+            found1 = at >= 0
+            v1 = np.where(found1, ap[np.maximum(at, 0)], np.nan)
+        v2 = np.full(n, np.nan)
+        if "symbol" in ar.columns and "side" in ar.columns:
+            asym = _text(ar["symbol"].astype(str).str.upper())
+            aside = _text(ar["side"].astype(str).str.lower())
+            at = _first_match(oday, [sym, sidestr], aday, [asym, aside])
+            v2 = np.where(at >= 0, ap[np.maximum(at, 0)], np.nan)
+        arrival = np.where(found1, v1, v2)
+    with np.errstate(invalid="ignore"):
+        arrival = np.where(np.isfinite(arrival) & (arrival > 0), arrival, np.nan)
+
+    # ---- per trade ------------------------------------------------------------------------
+    notional = filled * p
+    planned = q * p
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slip = np.where(has_fill, side * filled * (np.where(has_fill, avg, 0.0) - p), 0.0)
+        slip_bps = np.where(has_fill, slip / np.where(has_fill, notional, 1.0) * 1e4, np.nan)
+        unfilled = np.maximum(q - filled, 0.0)
+        has_unf = unfilled > 0
+        opp = np.where(has_unf, side * unfilled * (close - p), 0.0)
+        delay = np.where(has_fill, side * filled * (arrival - p), 0.0)
+        execution = np.where(has_fill, side * filled * (np.where(has_fill, avg, 0.0) - arrival), 0.0)
+    over = filled > q + 1e-9
+    total = comm + slip
+    trade_cols = {
+        "row": orders.index.to_numpy(), "symbol": sym, "side": sidestr,
+        "planned_shares": q, "filled_shares": filled, "unfilled_shares": unfilled, "n_fills": nfills,
+        "signal_price": p, "avg_fill_price": avg, "arrival_price": arrival, "close": close,
+        "planned_notional": planned, "notional": notional, "commission_est": c_est, "slippage_est": s_est,
+        "commission": comm, "slippage_usd": slip, "slippage_bps": slip_bps, "opportunity_usd": opp,
+        "delay_usd": delay, "execution_usd": execution, "total_usd": total,
+        "matched_by": np.where(via_coid, "client_order_id", np.where(has_fill, "symbol+side", "")).astype(object),
+        "client_order_id": coids,
+    }
+
+    # ---- by symbol (commission + slippage; opportunity shown apart), per day ---------------
+    scode, suniq = pd.factorize(sym, sort=True)  # code order = text order
+    ns = max(len(suniq), 1)
+    gkey, ginv = np.unique(oday * ns + scode, return_inverse=True)
+    ginv = ginv.ravel()
+    g = len(gkey)
+
+    def gsum(w):
+        return _wsum(ginv, w, g)
+    g_comm, g_slip, g_notional = gsum(comm), gsum(slip), gsum(notional)
+    g_usd = g_comm + g_slip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_pct = np.where(g_notional > 0, g_usd / np.where(g_notional > 0, g_notional, 1.0), np.nan)
+    gday = gkey // ns
+    order = np.lexsort((gkey % ns, -np.round(g_usd, 2), gday))
+    sym_cols = {"symbol": np.asarray(suniq, dtype=object)[gkey % ns][order],
+                "planned_notional": gsum(planned)[order], "notional": g_notional[order],
+                "commission": g_comm[order], "slippage_usd": g_slip[order], "opportunity_usd": gsum(opp)[order],
+                "usd": g_usd[order], "pct_trade": g_pct[order]}
+    sb = np.concatenate([[0], np.cumsum(np.bincount(gday, minlength=nd))])
+    batch = _Batch(trade_cols, tb, sym_cols, sb)
+
+    # ---- per day --------------------------------------------------------------------------
+    def dsum(w, mask=None):
+        return _wsum(oday, w, nd) if mask is None else _wsum(oday[mask], w[mask], nd)
+
+    def dcount(mask):
+        return np.bincount(oday[mask], minlength=nd)
+
+    fav = has_fill & (slip <= -_NEUTRAL_USD)
+    unfav = has_fill & (slip >= _NEUTRAL_USD)
+    missing_close = has_unf & ~np.isfinite(close)
+    missing_arr = has_fill & ~np.isfinite(arrival)
+    known = has_fill & ~missing_arr
+    d_cest, d_sest, d_comm, d_slip = dsum(c_est), dsum(s_est), dsum(comm), dsum(slip)
+    d_notional, d_planned = dsum(notional), dsum(planned)
+    d_fav_n, d_fav_usd = dcount(fav), -dsum(slip, fav)
+    d_unfav_n, d_unfav_usd = dcount(unfav), dsum(slip, unfav)
+    d_unf, d_filled = dcount(has_unf), dcount(has_fill)
+    d_opp, d_delay, d_exec = dsum(opp, ~missing_close), dsum(delay, known), dsum(execution, known)
+    d_mclose, d_marr, d_over = dcount(missing_close), dcount(missing_arr), dcount(over)
+    d_known = dcount(known)
+    d_slip_marr = dsum(slip, missing_arr)
+    unmatched_rows = np.flatnonzero(~matched)
+    um_day = fday[unmatched_rows]
+    um_order = np.argsort(um_day, kind="stable")
+    um_rows, um_day = unmatched_rows[um_order], um_day[um_order]
+    um_bounds = np.searchsorted(um_day, np.arange(nd + 1))
+    pvs = _aligned(portfolio_values, dates, "portfolio values")
+
+    out = []
+    for i in range(nd):
+        a, b = tb[i], tb[i + 1]
+        notes: list[str] = []
+        n_excl = len(days[i][1].df) - int(n_by_day[i])
+        if n_excl:
+            notes.append(f"{n_excl} trade{_s(n_excl)} excluded by the operator: not planned, not in TCA")
+        ua, ub = um_bounds[i], um_bounds[i + 1]
+        if ub > ua:
+            rows = um_rows[ua:ub]
+            unplanned = big.iloc[rows]  # just these rows (the batch's fills are not kept alive)
+            groups, um_comm = _unplanned_orders(big, rows)
+            desc = ", ".join(f"{s} {sd} {sh_:g}" for s, sd, sh_ in groups[:10])
+            more = "" if len(groups) <= 10 else f" and {len(groups) - 10} more"
+            notes.append(f"{int(ub - ua)} fill(s) match no planned trade ({desc}{more}; "
+                         f"commission {_usd(um_comm)}): left out of TCA, see reconcile breaks")
+        else:
+            unplanned = None  # nothing unplanned: the empty frame is made when asked for
+        if d_over[i]:
+            o = np.flatnonzero(over[a:b]) + a
+            notes.append("over-filled (more shares than planned; no opportunity cost): "
+                         + ", ".join(f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in
+                                     zip(sym[o], sidestr[o], filled[o], q[o])))
+        if d_mclose[i]:
+            opp_usd = float("nan")
+            notes.append("close unknown for " + ", ".join(sym[a:b][missing_close[a:b]]) +
+                         ": opportunity cost of their unfilled shares not computed (add closes.csv)")
+        else:
+            opp_usd = float(d_opp[i])
+        if d_marr[i]:
+            d_usd = e_usd = float("nan")
+            notes.append("arrival price unknown for " + ", ".join(sym[a:b][missing_arr[a:b]]) +
+                         ": delay/execution split not available"
+                         + (f" (over the {int(d_known[i])} trade(s) with an arrival price: delay "
+                            f"{_usd(float(d_delay[i]))}, execution {_usd(float(d_exec[i]))}; "
+                            f"{_usd(float(d_slip_marr[i]))} of slippage not split)" if d_known[i] else ""))
+        else:
+            d_usd, e_usd = float(d_delay[i]), float(d_exec[i])
+        pv = pvs[i]
+        if pv is None:
+            notes.append("portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available")
+        slip_usd, comm_actual = float(d_slip[i]), float(d_comm[i])
+        tot_notional, planned_notional = float(d_notional[i]), float(d_planned[i])
+        out.append(TcaResult(
+            date=dates[i], portfolio_value=pv,
+            commission_estimated=float(d_cest[i]), commission_actual=comm_actual,
+            slippage_estimated_usd=float(d_sest[i]),
+            slippage_estimated_bps=_div(float(d_sest[i]), planned_notional) * 1e4,
+            slippage_actual_usd=slip_usd, slippage_actual_bps=_div(slip_usd, tot_notional) * 1e4,
+            favorable_count=int(d_fav_n[i]), favorable_usd=float(d_fav_usd[i]),
+            unfavorable_count=int(d_unfav_n[i]), unfavorable_usd=float(d_unfav_usd[i]),
+            unfilled_orders=int(d_unf[i]), opportunity_usd=opp_usd,
+            total_usd=comm_actual + slip_usd, notional=tot_notional, planned_notional=planned_notional,
+            delay_usd=d_usd, execution_usd=e_usd, shortfall_total=slip_usd + opp_usd + comm_actual,
+            trades_planned=int(n_by_day[i]), trades_filled=int(d_filled[i]), notes=notes,
+            _batch=batch, _day=i, _unplanned_fills=unplanned,
+        ))
+    return out

@@ -1,0 +1,238 @@
+"""The trades model: ``live/YYYY-MM-DD/trades.csv`` in the guide's format.
+
+Columns (units): ``symbol``, ``side`` (buy|sell, any case), ``shares`` (shares, > 0),
+``price`` ($/share at signal time), ``notional`` ($ = shares x price), ``weight_change``
+(fraction of portfolio; > 0 for buys), ``commission_est``, ``slippage_est``, ``total_cost_est``
+(all $). Optional columns kept as-is: ``order_type`` (limit|market), ``limit_price`` ($),
+``ml_score`` (conviction; higher = keep first).
+
+Leading ``# Key: Value`` rows form the header (``# Date: 2025-10-30``,
+``# Portfolio Value: $100,000.00``, ``# Portfolio Turnover: 18.5%``...). ``$`` and ``,`` are
+stripped from numbers and ``%`` turns into a fraction (18.5% -> 0.185).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xlexec.formats.csvio import atomic_write_csv, check_rows, parse_numeric, read_table, read_text, split_comment_header, via_uniques
+from xlexec.errors import InputError
+
+COLUMNS = ["symbol", "side", "shares", "price", "notional", "weight_change",
+           "commission_est", "slippage_est", "total_cost_est"]
+NUMERIC = ["shares", "price", "notional", "weight_change", "commission_est", "slippage_est", "total_cost_est"]
+OPTIONAL_NUMERIC = ["limit_price", "ml_score"]
+DECIMALS = {"price": 2, "notional": 2, "weight_change": 4, "commission_est": 2, "slippage_est": 2,
+            "total_cost_est": 2, "limit_price": 2}
+SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}([./ -][A-Z0-9]{1,4})?$")
+_NUM = re.compile(r"[-+]?\$?\s*[0-9][0-9,]*(?:\.[0-9]+)?%?|[-+]?\.[0-9]+%?")
+
+
+def symbols_of(df: pd.DataFrame, name: str, column: str = "symbol") -> pd.Series:
+    """``df[column]`` as upper-case tickers; the first that is not a ticker raises naming its row."""
+    sym = via_uniques(df[column].astype(object), lambda u: u.astype(str).str.upper().str.strip())
+    ok = via_uniques(sym, lambda u: u.str.match(SYMBOL_RE.pattern)).astype(bool)
+    check_rows(~ok, df, name, column,
+               lambda i: f"symbol {str(df[column].iloc[i])[:40]!r} is not a ticker")
+    return sym
+
+
+def parse_header_number(value: str | None) -> float | None:
+    """First number in a header value: ``$100,000.00`` -> 100000.0, ``18.5%`` -> 0.185."""
+    if value is None:
+        return None
+    m = _NUM.search(value)
+    if not m:
+        return None
+    tok = m.group(0).replace("$", "").replace(",", "").replace(" ", "")
+    pct = tok.endswith("%")
+    try:
+        x = float(tok.rstrip("%"))
+    except ValueError:
+        return None
+    return x / 100.0 if pct else x
+
+
+@dataclass
+class TradesHeader:
+    """The ``# Key: Value`` rows, raw (ordered) with typed accessors."""
+
+    raw: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> str | None:
+        k = key.strip().lower()
+        for name, v in self.raw.items():
+            if name.lower() == k:
+                return v
+        return None
+
+    def number(self, key: str) -> float | None:
+        return parse_header_number(self.get(key))
+
+    @property
+    def date(self) -> str | None:
+        v = self.get("Date")
+        if not v:
+            return None
+        try:
+            return dt.date.fromisoformat(v.strip()[:10]).isoformat()
+        except ValueError:
+            return None
+
+    @property
+    def portfolio_value(self) -> float | None:
+        return self.number("Portfolio Value")
+
+    @property
+    def turnover(self) -> float | None:
+        """Portfolio turnover as a fraction (18.5% -> 0.185)."""
+        v = self.get("Portfolio Turnover")
+        if v is None:
+            return None
+        x = parse_header_number(v)
+        if x is not None and "%" not in v and x > 1:
+            x = x / 100.0
+        return x
+
+    @property
+    def ic(self) -> float | None:
+        return self.number("IC")
+
+    @property
+    def kill_switch(self) -> str | None:
+        v = self.get("Kill Switch")
+        return v.strip().upper() if v else None
+
+    @property
+    def safety_checks(self) -> str | None:
+        v = self.get("Safety Checks")
+        return v.strip().upper() if v else None
+
+    @property
+    def regime(self) -> str | None:
+        v = self.get("Regime")
+        return v.split("(")[0].strip() if v else None
+
+    @property
+    def risk_multiplier(self) -> float | None:
+        v = self.get("Regime")
+        if not v:
+            return None
+        m = re.search(r"multiplier\s*:?\s*([-+]?[0-9]*\.?[0-9]+)", v, re.I)
+        return float(m.group(1)) if m else None
+
+
+@dataclass
+class Trades:
+    """A parsed trades file. ``df`` is indexed by the source row number (1-based line)."""
+
+    df: pd.DataFrame
+    header: TradesHeader
+    path: str = "<memory>"
+
+    @property
+    def date(self) -> str | None:
+        return self.header.date
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+
+def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> pd.DataFrame:
+    """Type and check a string frame of trades (columns lower-case, index = row numbers).
+
+    ``strict`` refuses zero/negative shares (the validator loads with ``strict=False`` so such
+    rows become ``shares_nonpositive`` failures instead).
+    """
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    side = df["side"].str.lower().str.strip()
+    check_rows(~side.isin(["buy", "sell"]), df, name, "side",
+               lambda i: f"side must be buy or sell, got {df['side'].iloc[i][:20]!r}")
+    out["side"] = side
+    for c in NUMERIC:
+        out[c] = parse_numeric(df, c, name)
+    if strict:
+        check_rows(out["shares"] <= 0, df, name, "shares",
+                   lambda i: f"shares must be positive, got {df['shares'].iloc[i]}")
+    check_rows(out["price"] <= 0, df, name, "price",
+               lambda i: f"price must be positive, got {df['price'].iloc[i]}")
+    if "order_type" in df.columns:
+        ot = df["order_type"].str.lower().replace({"": "limit", "lmt": "limit", "mkt": "market"})
+        check_rows(~ot.isin(["limit", "market"]), df, name, "order_type",
+                   lambda i: f"order_type must be limit or market, got {df['order_type'].iloc[i]!r}")
+        out["order_type"] = ot
+    for c in OPTIONAL_NUMERIC:
+        if c in df.columns:
+            vals = parse_numeric(df, c, name, allow_empty=True)
+            out[c] = vals
+    extra = [c for c in df.columns if c not in out.columns]
+    for c in extra:
+        out[c] = df[c]
+    def duplicate(i: int) -> str:
+        first = out.index[(out["symbol"] == out["symbol"].iloc[i]) & (out["side"] == out["side"].iloc[i])][0]
+        return f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]} (first at row {first})"
+    check_rows(out.duplicated(["symbol", "side"], keep="first"), out, name, "symbol", duplicate)
+    return out
+
+
+def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
+    comments, body, first = split_comment_header(text)
+    header = TradesHeader()
+    for line_no, c in comments:
+        if ":" in c:
+            k, v = c.split(":", 1)
+            if k.strip():
+                header.raw[k.strip()] = v.strip()
+    if not body or not "".join(body).strip():
+        raise InputError(name, "empty trades file: no header row "
+                         f"({','.join(COLUMNS)})", row=first)
+    df = read_table("\n".join(body), name, first, COLUMNS, what="trades file")
+    return Trades(parse_trades_frame(df, name, strict=strict), header, name)
+
+
+def read_trades(path: str | Path, *, strict: bool = True) -> Trades:
+    """Read ``trades.csv``; any problem raises :class:`InputError` naming file, row, column."""
+    return parse_trades_text(read_text(path, what="trades file"), str(path), strict=strict)
+
+
+def trades_from_frame(df: pd.DataFrame, header: dict[str, str] | None = None, name: str = "<frame>",
+                      *, strict: bool = True) -> Trades:
+    """Trades from an in-memory frame (e.g. a workbook Blotter); values may be typed or text."""
+    s = df.copy()
+    s.columns = [str(c).strip().lower() for c in s.columns]
+    missing = [c for c in COLUMNS if c not in s.columns]
+    if missing:
+        raise InputError(name, f"missing column(s) {', '.join(missing)}", row=1, column=missing[0])
+    s = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+              (repr(v) if isinstance(v, float) else str(v))).apply(lambda c: c.str.strip())
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name != "row":
+        s.index = pd.RangeIndex(2, 2 + len(s), name="row")
+    return Trades(parse_trades_frame(s, name, strict=strict), TradesHeader(dict(header or {})), name)
+
+
+def write_trades(trades: Trades, path: str | Path) -> Path:
+    """Write back in the same format (header comments first), atomically."""
+    df = trades.df.copy()
+    comments = [f"{k}: {v}" for k, v in trades.header.raw.items()]
+    return atomic_write_csv(path, df.reset_index(drop=True), DECIMALS, comments)
+
+
+def order_type_of(trades: Trades, default: str = "limit") -> pd.Series:
+    if "order_type" in trades.df.columns:
+        return trades.df["order_type"].fillna(default)
+    return pd.Series(default, index=trades.df.index)
+
+
+def limit_price_of(trades: Trades) -> pd.Series:
+    """The limit to send: ``limit_price`` where given, else the signal ``price``; NaN for market."""
+    lp = trades.df["price"].copy()
+    if "limit_price" in trades.df.columns:
+        lp = trades.df["limit_price"].where(trades.df["limit_price"].notna(), lp)
+    return lp.where(order_type_of(trades) != "market", np.nan)

@@ -1,0 +1,1 @@
+"""The built-in demo: sample days run through every step on the paper broker."""

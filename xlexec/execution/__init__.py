@@ -1,0 +1,1 @@
+"""Brokers, the sending engine (exactly once), guards, market data, rate limits."""

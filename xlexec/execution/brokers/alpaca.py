@@ -1,0 +1,348 @@
+"""Alpaca adapter: alpaca-py's ``TradingClient`` behind xlexec's :class:`Broker` interface.
+
+What this adds to alpaca-py (0.44):
+
+* **A timeout on every request.** alpaca-py calls ``requests.Session.request`` with no timeout
+  (a hung connection blocks forever). Each client gets a session that sets
+  ``timeout=request_timeout_seconds`` on every request (``RESTClient._session`` is the hook:
+  it is the only object ``RESTClient._one_request`` sends through).
+* **Our retries, not theirs.** alpaca-py silently retries 429/504 three times, 3 s apart. That
+  is switched off (``_retry = 0``); this adapter retries only 429 (the broker did not process
+  the request, so a retry cannot duplicate anything), waiting as the broker says
+  (``Retry-After`` seconds or date, else ``X-RateLimit-Reset`` epoch seconds, else exponential
+  backoff), bounded in attempts and total wait. Every other failure is reported to the caller,
+  who decides (the submit engine looks the order up by client order id before sending again).
+* **Pacing.** An optional shared :class:`~xlexec.execution.ratelimit.RateLimiter` is acquired before each
+  request (``execution.rate_limit_per_min``); a 429 holds every thread off together.
+* **Error mapping.** 422/403 "client_order_id must be unique" -> :class:`DuplicateClientOrderId`;
+  other 4xx -> :class:`OrderRejected` (the broker's message); 5xx, timeouts, resets, dropped
+  connections and replies that are not the JSON expected -> :class:`BrokerUnavailable`
+  (outcome unknown). The API key and secret never appear in messages (they travel only in
+  request headers; messages are scrubbed anyway).
+* One ``TradingClient`` per thread (``requests.Session`` is not documented as thread-safe).
+
+Units: quantities in shares, prices in $/share, money in $.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import requests
+
+from xlexec.errors import ConfigError
+from xlexec.execution.brokers.base import Account, Broker, BrokerUnavailable, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position
+
+LIVE_URL = "https://api.alpaca.markets"
+PAPER_URL = "https://paper-api.alpaca.markets"
+PAGE_SIZE_ORDERS = 500        # Alpaca's maximum for GET /v2/orders
+PAGE_SIZE_ACTIVITIES = 100    # Alpaca's maximum for account activities
+MAX_PAGES = 10_000
+
+
+class _TimeoutSession(requests.Session):
+    """A ``requests.Session`` that never waits forever: default ``timeout`` on every request."""
+
+    def __init__(self, timeout: float):
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, **kwargs)
+
+
+def _enum(v) -> str | None:
+    if v is None:
+        return None
+    return str(getattr(v, "value", v))
+
+
+def _f(v) -> float | None:
+    if v is None or v == "":
+        return None
+    return float(v)
+
+
+def _iso(v) -> str | None:
+    if v is None:
+        return None
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def order_from_alpaca(o) -> Order:
+    """alpaca-py ``Order`` model -> xlexec :class:`Order`."""
+    return Order(
+        id=str(o.id), client_order_id=o.client_order_id, symbol=o.symbol or "",
+        side=_enum(o.side) or "", qty=_f(o.qty) or 0.0,
+        order_type=_enum(o.order_type or o.type) or "", limit_price=_f(o.limit_price),
+        status=_enum(o.status) or "", filled_qty=_f(o.filled_qty) or 0.0,
+        filled_avg_price=_f(o.filled_avg_price), submitted_at=_iso(o.submitted_at),
+        updated_at=_iso(o.updated_at), reason=None,
+    )
+
+
+class AlpacaBroker(Broker):
+    """Alpaca (paper or live) through alpaca-py, with timeouts, bounded 429 retries and pacing."""
+
+    name = "alpaca"
+    thread_safe = True   # one TradingClient (and requests session) per thread
+
+    def __init__(self, api_key: str, secret_key: str, *, paper: bool = True, base_url: str | None = None,
+                 timeout: float = 10.0, limiter=None, max_429_retries: int = 5,
+                 max_429_wait: float = 60.0, sleep: Callable[[float], None] = time.sleep):
+        if not api_key or not secret_key:
+            raise ConfigError("execution.alpaca: api_key and api_secret are empty; set them as "
+                              "${ALPACA_API_KEY} / ${ALPACA_API_SECRET} in config.yaml and export the variables")
+        self._key = api_key
+        self._secret = secret_key
+        self.paper = bool(paper)
+        self.base_url = (base_url or (PAPER_URL if paper else LIVE_URL)).rstrip("/")
+        self.timeout = float(timeout)
+        self.limiter = limiter
+        self.max_429_retries = max_429_retries
+        self.max_429_wait = max_429_wait
+        self._sleep = sleep
+        self._local = threading.local()
+        self.stats = {"requests": 0, "retries_429": 0}
+        self._stats_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, cfg) -> "AlpacaBroker":
+        from xlexec.execution.ratelimit import RateLimiter
+        a = cfg.execution.alpaca
+        base = (a.base_url or "").strip() or None
+        host = urlsplit(base).hostname if base else None
+        if a.paper and host == urlsplit(LIVE_URL).hostname:
+            raise ConfigError("execution.alpaca.base_url points at the LIVE API while paper is true; "
+                              f"use {PAPER_URL} or set paper: false")
+        if not a.paper and (base is None or host == urlsplit(PAPER_URL).hostname):
+            base = LIVE_URL  # paper: false with the default (paper) URL means the live API
+        ex = cfg.execution
+        return cls(a.api_key.get_secret_value(), a.api_secret.get_secret_value(), paper=a.paper,
+                   base_url=base, timeout=ex.request_timeout_seconds,
+                   limiter=RateLimiter(ex.rate_limit_per_min))
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def __repr__(self) -> str:  # never the keys
+        return f"AlpacaBroker({'paper' if self.paper else 'LIVE'}, {self.host})"
+
+    def _client(self):
+        c = getattr(self._local, "client", None)
+        if c is None:
+            from alpaca.trading.client import TradingClient
+            c = TradingClient(api_key=self._key, secret_key=self._secret, paper=self.paper,
+                              url_override=self.base_url)
+            c._retry = 0                       # alpaca-py's own 429/504 retry: off (we decide)
+            c._session = _TimeoutSession(self.timeout)
+            self._local.client = c
+        return c
+
+    def _scrub(self, text: str) -> str:
+        text = " ".join(str(text).split())[:300]
+        for s in (self._key, self._secret):
+            if s:
+                text = text.replace(s, "***")
+        return text
+
+    def _retry_after(self, response, attempt: int) -> float:
+        h = getattr(response, "headers", None) or {}
+        ra = h.get("Retry-After")
+        wait = None
+        if ra:
+            try:
+                wait = float(ra)
+            except ValueError:
+                try:
+                    when = email.utils.parsedate_to_datetime(ra)
+                    wait = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+                except (TypeError, ValueError):
+                    wait = None
+        if wait is None:
+            reset = h.get("X-RateLimit-Reset") or h.get("X-Ratelimit-Reset")
+            if reset:
+                try:
+                    wait = float(reset) - time.time()
+                except ValueError:
+                    wait = None
+        if wait is None:
+            wait = 0.5 * (2 ** attempt)
+        return min(max(wait, 0.05), self.max_429_wait)
+
+    def _map_api_error(self, what: str, e) -> Exception:
+        status = e.status_code
+        body = str(e)
+        try:
+            msg = e.message
+        except Exception:  # noqa: BLE001 - body not JSON
+            msg = body
+        msg = self._scrub(msg)
+        if status is None or status >= 500:
+            return BrokerUnavailable(f"{what}: broker error HTTP {status}: {msg}")
+        if "client_order_id must be unique" in body.lower() or "client_order_id must be unique" in msg.lower():
+            return DuplicateClientOrderId(f"{what}: {msg}")
+        if status == 401:
+            return OrderRejected(f"{what}: authentication failed (HTTP 401): check the API key/secret "
+                                 "variables and paper/live", status)
+        return OrderRejected(f"{msg} (HTTP {status})", status)
+
+    def _call(self, what: str, fn: Callable[[Any], Any]):
+        """Run ``fn(client)`` paced, with a timeout, retrying only 429s (bounded)."""
+        from alpaca.common.exceptions import APIError
+        attempt = 0
+        waited = 0.0
+        while True:
+            if self.limiter is not None:
+                self.limiter.acquire()
+            with self._stats_lock:
+                self.stats["requests"] += 1
+            try:
+                return fn(self._client())
+            except APIError as e:
+                if e.status_code == 429:
+                    wait = self._retry_after(e.response, attempt)
+                    if attempt < self.max_429_retries and waited + wait <= self.max_429_wait:
+                        attempt += 1
+                        waited += wait
+                        with self._stats_lock:
+                            self.stats["retries_429"] += 1
+                        if self.limiter is not None:
+                            self.limiter.hold_off(wait)   # everyone waits; acquire() sleeps
+                        else:
+                            self._sleep(wait)
+                        continue
+                    raise BrokerUnavailable(f"{what}: rate limited (HTTP 429) after {attempt} "
+                                            f"retries ({waited:.1f} s)") from None
+                raise self._map_api_error(what, e) from None
+            except requests.exceptions.JSONDecodeError:
+                raise BrokerUnavailable(f"{what}: malformed reply from the broker (not JSON)") from None
+            except requests.Timeout:
+                raise BrokerUnavailable(f"{what}: no reply within {self.timeout:g} s (timeout)") from None
+            except requests.RequestException as e:
+                raise BrokerUnavailable(f"{what}: connection failed ({type(e).__name__})") from None
+            except (ValueError, TypeError, KeyError, AttributeError) as e:
+                # bad JSON (json/requests JSONDecodeError) or a shape the models refuse (pydantic)
+                raise BrokerUnavailable(f"{what}: malformed reply from the broker ({type(e).__name__})") from None
+
+    # -- Broker interface -------------------------------------------------------------------
+    def submit_order(self, req: OrderRequest) -> Order:
+        from alpaca.trading.enums import OrderSide, TimeInForce
+        from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+        common = dict(symbol=req.symbol, qty=float(req.qty), side=OrderSide(req.side),
+                      time_in_force=TimeInForce(req.time_in_force or "day"),
+                      client_order_id=req.client_order_id or None)
+        if req.order_type == "market":
+            data = MarketOrderRequest(**common)
+        elif req.order_type == "limit":
+            data = LimitOrderRequest(limit_price=float(req.limit_price), **common)
+        else:
+            raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
+        return order_from_alpaca(self._call(f"submit {req.client_order_id}",
+                                            lambda c: c.submit_order(data)))
+
+    def get_order(self, order_id: str) -> Order:
+        return order_from_alpaca(self._call(f"get order {order_id}", lambda c: c.get_order_by_id(order_id)))
+
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        try:
+            o = self._call(f"lookup {client_order_id}", lambda c: c.get_order_by_client_id(client_order_id))
+        except OrderRejected as e:
+            if e.status_code == 404:
+                return None
+            raise
+        return order_from_alpaca(o)
+
+    def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
+        """Every order with ``status`` (open|closed|all) submitted after ``after`` (ISO), all pages."""
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+        cursor = dt.datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
+        seen: dict[str, Order] = {}
+        for _ in range(MAX_PAGES):
+            req = GetOrdersRequest(status=QueryOrderStatus(status), limit=PAGE_SIZE_ORDERS,
+                                   after=cursor, direction="asc")
+            page = self._call("list orders", lambda c: c.get_orders(filter=req))
+            new = 0
+            for o in page:
+                if str(o.id) not in seen:
+                    seen[str(o.id)] = order_from_alpaca(o)
+                    new += 1
+            if len(page) < PAGE_SIZE_ORDERS or new == 0:
+                break
+            cursor = page[-1].submitted_at
+        return list(seen.values())
+
+    def cancel_order(self, order_id: str) -> None:
+        self._call(f"cancel {order_id}", lambda c: c.cancel_order_by_id(order_id))
+
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """``PATCH /v2/orders/{id}`` with a new limit and our deterministic client order id."""
+        from alpaca.trading.requests import ReplaceOrderRequest
+        data = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
+        return order_from_alpaca(self._call(f"replace {order_id}",
+                                            lambda c: c.replace_order_by_id(order_id, data)))
+
+    def cancel_all(self) -> list[str]:
+        """ONE ``DELETE /v2/orders``; the ids the broker accepted to cancel (HTTP 2xx each)."""
+        resp = self._call("cancel all", lambda c: c.cancel_orders())
+        return [str(r.id) for r in (resp or []) if 200 <= int(r.status) < 300]
+
+    def positions(self) -> list[Position]:
+        rows = self._call("positions", lambda c: c.get_all_positions())
+        return [Position(symbol=p.symbol, qty=float(p.qty), avg_entry_price=float(p.avg_entry_price),
+                         current_price=_f(p.current_price), market_value=_f(p.market_value)) for p in rows]
+
+    def account(self) -> Account:
+        a = self._call("account", lambda c: c.get_account())
+        return Account(cash=_f(a.cash) or 0.0, buying_power=_f(a.buying_power) or 0.0,
+                       portfolio_value=_f(a.portfolio_value) or 0.0, status=_enum(a.status) or "",
+                       currency=a.currency or "USD", trading_blocked=bool(a.trading_blocked))
+
+    def clock(self) -> MarketClock:
+        c = self._call("clock", lambda c: c.get_clock())
+        return MarketClock(timestamp=_iso(c.timestamp), is_open=bool(c.is_open),
+                           next_open=_iso(c.next_open), next_close=_iso(c.next_close))
+
+    def fills(self, day: str) -> list[Fill]:
+        """Every FILL activity dated ``day``: ``GET /v2/account/activities/FILL``, all pages."""
+        from alpaca.trading.models import TradeActivity
+        out: list[Fill] = []
+        token = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = {"date": day, "direction": "asc", "page_size": PAGE_SIZE_ACTIVITIES}
+            if token:
+                params["page_token"] = token
+            page = self._call(f"fills {day}", lambda c: c.get("/account/activities/FILL", params))
+            if not isinstance(page, list):
+                raise BrokerUnavailable(f"fills {day}: malformed reply from the broker (not a list)")
+            try:
+                acts = [TradeActivity(**a) for a in page]
+            except (ValueError, TypeError) as e:
+                raise BrokerUnavailable(f"fills {day}: malformed reply from the broker ({type(e).__name__})") from None
+            for a in acts:
+                if a.id in seen:
+                    continue
+                seen.add(a.id)
+                out.append(Fill(id=a.id, order_id=str(a.order_id), symbol=a.symbol, side=_enum(a.side),
+                                qty=float(a.qty), price=float(a.price),
+                                transaction_time=_iso(a.transaction_time)))
+            if len(page) < PAGE_SIZE_ACTIVITIES:
+                break
+            token = page[-1]["id"]
+        return out
+
+    def close(self) -> None:
+        c = getattr(self._local, "client", None)
+        if c is not None:
+            c._session.close()

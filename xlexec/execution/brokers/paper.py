@@ -1,0 +1,339 @@
+"""The built-in paper broker: a deterministic simulator behind the :class:`Broker` interface.
+
+State (orders, fills, positions, cash) lives in ``live/paper_broker.sqlite`` so that submit,
+status, cancel and fills work across separate commands, as with a real broker. Same orders and
+same quotes always give the same fills, ids and times.
+
+Fill model (per order, at submission, against the day's ``quotes.csv``):
+
+* buy: reference = ask (else last). A limit buy fills only if ``limit >= ask``; the fill price
+  is ``ask x (1 + slippage_bps/10^4)`` capped at the limit, rounded to the tick.
+  sell: mirror image against the bid (``limit <= bid``, ``bid x (1 - slippage)``, floored at
+  the limit). Market orders take the reference price plus slippage.
+* quantity: when the quote has ``ask_size``/``bid_size`` (shares), at most
+  ``floor(size x participation)`` fills now; the rest stays open (``partially_filled``).
+* no quote, or a limit away from the market: the order rests, unfilled (``new``).
+* commission: ``max(commission_min_usd, notional x commission_bps / 10^4)``, rounded to cents.
+* a sell beyond the position or a buy beyond cash is rejected, as a cash account would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import sqlite3
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from xlexec.core import calendar as cal
+from xlexec.steps.context import env_now
+from xlexec.execution.brokers.base import Account, Broker, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position, OPEN_STATUSES
+
+NY = ZoneInfo("America/New_York")
+
+
+def _round_tick(price: float, up: bool) -> float:
+    tick = 0.01 if price >= 1 else 0.0001
+    n = price / tick
+    n = math.ceil(n - 1e-9) if up else math.floor(n + 1e-9)
+    return round(n * tick, 4)
+
+
+class PaperBroker(Broker):
+    name = "paper"
+    paper = True
+    thread_safe = False  # one SQLite connection: the engine sends to it from one thread
+
+    def __init__(self, path: str | Path, *, quotes: pd.DataFrame | None = None, day: str | None = None,
+                 commission_bps: float = 1.0, commission_min_usd: float = 0.0, slippage_bps: float = 2.0,
+                 participation: float = 1.0, starting_cash: float = 100_000.0,
+                 seed_positions: pd.DataFrame | None = None, now_fn=None):
+        self.path = Path(path)
+        self.now_fn = now_fn or env_now
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.day = day
+        self.quotes = {} if quotes is None else {r.symbol: r for r in quotes.itertuples(index=False)}
+        self.commission_bps = commission_bps
+        self.commission_min = commission_min_usd
+        self.slippage_bps = slippage_bps
+        self.participation = participation
+        self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.executescript("""
+            CREATE TABLE IF NOT EXISTS orders(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
+                client_order_id TEXT UNIQUE, day TEXT, body TEXT);
+            CREATE TABLE IF NOT EXISTS fills(id TEXT PRIMARY KEY, order_id TEXT, day TEXT, body TEXT);
+            CREATE TABLE IF NOT EXISTS positions(symbol TEXT PRIMARY KEY, qty REAL, avg REAL);
+            CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);
+        """)
+        with self._tx():
+            if self._meta("cash") is None:
+                self._set_meta("cash", repr(float(starting_cash)))
+                if seed_positions is not None:
+                    for r in seed_positions.itertuples(index=False):
+                        if float(r.shares) != 0:
+                            self._con.execute("INSERT OR REPLACE INTO positions VALUES (?,?,?)",
+                                              (r.symbol, float(r.shares), float(r.avg_cost)))
+
+    @classmethod
+    def for_config(cls, cfg, live_dir, *, quotes: pd.DataFrame | None = None, day: str | None = None,
+                   seed_positions: pd.DataFrame | None = None, now_fn=None) -> "PaperBroker":
+        live_dir = Path(live_dir)
+        if quotes is None and day is not None and (live_dir / day / "quotes.csv").exists():
+            from xlexec.formats.inputs import read_quotes
+            quotes = read_quotes(live_dir / day / "quotes.csv")
+        if seed_positions is None and (live_dir / "current_positions.csv").exists() \
+                and not (live_dir / "paper_broker.sqlite").exists():
+            from xlexec.formats.inputs import read_positions
+            seed_positions = read_positions(live_dir / "current_positions.csv")
+        p = cfg.execution.paper
+        return cls(live_dir / "paper_broker.sqlite", quotes=quotes, day=day,
+                   commission_bps=cfg.costs_bps if p.commission_bps is None else p.commission_bps,
+                   commission_min_usd=p.commission_min_usd,
+                   slippage_bps=cfg.slippage_bps if p.slippage_bps is None else p.slippage_bps,
+                   participation=p.participation, starting_cash=p.starting_cash,
+                   seed_positions=seed_positions, now_fn=now_fn)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _tx(self):
+        con = self._con
+
+        class _T:
+            def __enter__(self_inner):
+                con.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self_inner, et, ev, tb):
+                con.execute("ROLLBACK" if et else "COMMIT")
+        return _T()
+
+    def _meta(self, k):
+        r = self._con.execute("SELECT v FROM meta WHERE k=?", (k,)).fetchone()
+        return None if r is None else r[0]
+
+    def _set_meta(self, k, v):
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (k, v))
+
+    def _save(self, o: Order, day: str | None = None) -> None:
+        self._con.execute("INSERT INTO orders(id, client_order_id, day, body) VALUES (?,?,?,?) "
+                          "ON CONFLICT(id) DO UPDATE SET body=excluded.body",
+                          (o.id, o.client_order_id, day or self.day or "", json.dumps(o.to_dict())))
+
+    @staticmethod
+    def _load(body: str) -> Order:
+        return Order(**json.loads(body))
+
+    def _sim_time(self, seq: int) -> str:
+        """The clock when it reads the simulated day (pinned or real), else 09:35 New York + 7 s/order."""
+        now = self.now_fn()
+        if self.day and now.astimezone(NY).date().isoformat() == self.day:
+            return now.astimezone(dt.timezone.utc).isoformat()
+        day = dt.date.fromisoformat(self.day) if self.day else dt.date(2000, 1, 3)
+        t = dt.datetime.combine(day, dt.time(9, 35), NY) + dt.timedelta(seconds=7 * seq)
+        return t.astimezone(dt.timezone.utc).isoformat()
+
+    # -- Broker interface -----------------------------------------------------------------------
+    def submit_order(self, req: OrderRequest) -> Order:
+        if req.qty <= 0 or float(req.qty) != int(req.qty):
+            raise OrderRejected(f"qty must be a positive whole number, got {req.qty}", 422)
+        if req.order_type == "limit" and (req.limit_price is None or req.limit_price <= 0):
+            raise OrderRejected("limit orders need a positive limit_price", 422)
+        with self._tx():
+            if req.client_order_id and self._con.execute(
+                    "SELECT 1 FROM orders WHERE client_order_id=?", (req.client_order_id,)).fetchone():
+                raise DuplicateClientOrderId("client_order_id must be unique")
+            seq = self._con.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+            oid = "paper-" + hashlib.sha1((req.client_order_id or f"anon{seq}").encode()).hexdigest()[:16]
+            now = self._sim_time(seq)
+            o = Order(id=oid, client_order_id=req.client_order_id, symbol=req.symbol, side=req.side,
+                      qty=float(req.qty), order_type=req.order_type, limit_price=req.limit_price,
+                      status="new", submitted_at=now, updated_at=now)
+            held = self._con.execute("SELECT qty FROM positions WHERE symbol=?", (req.symbol,)).fetchone()
+            held_qty = held[0] if held else 0.0
+            if req.side == "sell" and req.qty > held_qty + 1e-9:
+                raise OrderRejected(f"insufficient qty available for order (requested: {req.qty}, "
+                                    f"available: {held_qty:g})", 403)
+            self._try_fill(o, seq)
+            self._save(o)
+            return o
+
+    def _try_fill(self, o: Order, seq: int) -> None:
+        q = self.quotes.get(o.symbol)
+        if q is None:
+            return
+        buy = o.side == "buy"
+        ref = q.ask if buy else q.bid
+        if ref is None or (isinstance(ref, float) and (math.isnan(ref) or ref <= 0)):
+            ref = q.last
+        if ref is None or (isinstance(ref, float) and math.isnan(ref)) or ref <= 0:
+            return
+        if o.order_type == "limit":
+            if (buy and o.limit_price < ref) or (not buy and o.limit_price > ref):
+                return
+        slip = self.slippage_bps / 1e4
+        px = _round_tick(ref * (1 + slip), up=True) if buy else _round_tick(ref * (1 - slip), up=False)
+        if o.order_type == "limit":
+            px = min(px, o.limit_price) if buy else max(px, o.limit_price)
+        size = getattr(q, "ask_size" if buy else "bid_size", float("nan"))
+        qty = o.qty - o.filled_qty
+        if size is not None and not (isinstance(size, float) and math.isnan(size)):
+            qty = min(qty, math.floor(size * self.participation))
+        if qty <= 0:
+            return
+        notional = qty * px
+        commission = round(max(self.commission_min, notional * self.commission_bps / 1e4), 2)
+        cash = float(self._meta("cash"))
+        if buy and notional + commission > cash + 1e-6:
+            o.status, o.reason = "rejected", "insufficient buying power"
+            return
+        pos = self._con.execute("SELECT qty, avg FROM positions WHERE symbol=?", (o.symbol,)).fetchone()
+        pq, pa = pos if pos else (0.0, 0.0)
+        if buy:
+            nq = pq + qty
+            na = (pq * pa + qty * px) / nq
+            cash -= notional + commission
+        else:
+            nq, na = pq - qty, pa
+            cash += notional - commission
+        if abs(nq) < 1e-9:
+            self._con.execute("DELETE FROM positions WHERE symbol=?", (o.symbol,))
+        else:
+            self._con.execute("INSERT OR REPLACE INTO positions VALUES (?,?,?)", (o.symbol, nq, na))
+        self._set_meta("cash", repr(cash))
+        n_prev = self._con.execute("SELECT COUNT(*) FROM fills WHERE order_id=?", (o.id,)).fetchone()[0]
+        t = self._sim_time(seq)
+        f = Fill(id=f"{o.id}-{n_prev + 1}", order_id=o.id, symbol=o.symbol, side=o.side, qty=float(qty),
+                 price=px, transaction_time=t, client_order_id=o.client_order_id, commission=commission)
+        self._con.execute("INSERT INTO fills VALUES (?,?,?,?)", (f.id, o.id, self.day or "", json.dumps(f.to_dict())))
+        prev = o.filled_qty * (o.filled_avg_price or 0.0)
+        o.filled_qty += qty
+        o.filled_avg_price = round((prev + qty * px) / o.filled_qty, 6)
+        o.status = "filled" if o.filled_qty >= o.qty else "partially_filled"
+        o.updated_at = t
+
+    def _expire_if_closed(self) -> None:
+        """After the session close of ``day`` (by the clock), open DAY orders expire."""
+        if not self.day:
+            return
+        try:
+            if not cal.is_session(self.day):
+                return
+            close = cal.session_close_utc(self.day)
+        except ValueError:
+            return
+        if pd.Timestamp(self.now_fn()) >= close:
+            self.expire_day()
+
+    def get_order(self, order_id: str) -> Order:
+        self._expire_if_closed()
+        r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
+        if r is None:
+            raise OrderRejected(f"order {order_id} not found", 404)
+        return self._load(r[0])
+
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        self._expire_if_closed()
+        r = self._con.execute("SELECT body FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone()
+        return None if r is None else self._load(r[0])
+
+    def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
+        self._expire_if_closed()
+        return self._list(status, after)
+
+    def _list(self, status: str = "all", after: str | None = None) -> list[Order]:
+        out = [self._load(b) for (b,) in self._con.execute("SELECT body FROM orders ORDER BY seq")]
+        if status == "open":
+            out = [o for o in out if o.status in OPEN_STATUSES]
+        elif status == "closed":
+            out = [o for o in out if o.status not in OPEN_STATUSES]
+        if after:
+            out = [o for o in out if (o.submitted_at or "") > after]
+        return out
+
+    def cancel_order(self, order_id: str) -> None:
+        with self._tx():
+            r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
+            if r is None:
+                raise OrderRejected(f"order {order_id} not found", 404)
+            o = self._load(r[0])
+            if o.status not in OPEN_STATUSES:
+                raise OrderRejected(f"order is already {o.status}", 422)
+            o.status = "canceled"
+            self._save(o)
+
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """The remaining quantity at a new limit, as a new order; the old one is ``replaced``."""
+        with self._tx():
+            if self._con.execute("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone():
+                raise DuplicateClientOrderId("client_order_id must be unique")
+            r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
+            if r is None:
+                raise OrderRejected(f"order {order_id} not found", 404)
+            old = self._load(r[0])
+            if old.status not in OPEN_STATUSES or old.order_type != "limit":
+                raise OrderRejected(f"order is {old.status}: it cannot be replaced", 422)
+            seq = self._con.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
+            now = self._sim_time(seq)
+            old.status, old.updated_at = "replaced", now
+            self._save(old)
+            new = Order(id="paper-" + hashlib.sha1(client_order_id.encode()).hexdigest()[:16],
+                        client_order_id=client_order_id, symbol=old.symbol, side=old.side,
+                        qty=old.remaining, order_type="limit", limit_price=float(limit_price),
+                        status="new", submitted_at=now, updated_at=now)
+            self._try_fill(new, seq)
+            self._save(new)
+            return new
+
+    def _close_open(self, status: str) -> list[str]:
+        """Every open order -> ``status``, in one transaction; returns their ids."""
+        with self._tx():
+            ids = []
+            for o in self._list("open"):
+                o.status = status
+                self._save(o)
+                ids.append(o.id)
+            return ids
+
+    def cancel_all(self) -> list[str]:
+        return self._close_open("canceled")
+
+    def expire_day(self) -> list[str]:
+        """End of session: DAY orders still open expire (what a real broker does at the close)."""
+        return self._close_open("expired")
+
+    def positions(self) -> list[Position]:
+        out = []
+        for sym, qty, avg in self._con.execute("SELECT symbol, qty, avg FROM positions ORDER BY symbol"):
+            q = self.quotes.get(sym)
+            mark = getattr(q, "mid", None) if q is not None else None
+            if mark is None or (isinstance(mark, float) and math.isnan(mark)):
+                mark = avg
+            out.append(Position(sym, qty, avg, mark, round(qty * mark, 2)))
+        return out
+
+    def account(self) -> Account:
+        cash = float(self._meta("cash"))
+        mv = sum(p.market_value or 0.0 for p in self.positions())
+        return Account(cash=round(cash, 2), buying_power=round(cash, 2), portfolio_value=round(cash + mv, 2))
+
+    def clock(self) -> MarketClock:
+        """Open on the simulated day when it is an NYSE session (the simulator trades that day)."""
+        day = self.day or self.now_fn().date().isoformat()
+        try:
+            is_open = cal.is_session(day)
+            nxt = day if is_open else cal.next_session(day)
+            return MarketClock(timestamp=self._sim_time(0), is_open=is_open,
+                               next_open=cal.session_open_utc(nxt).isoformat(),
+                               next_close=cal.session_close_utc(nxt).isoformat())
+        except ValueError:
+            return MarketClock(timestamp=self._sim_time(0), is_open=False)
+
+    def fills(self, day: str) -> list[Fill]:
+        return [Fill(**json.loads(b)) for (b,) in
+                self._con.execute("SELECT body FROM fills WHERE day=? ORDER BY rowid", (day,))]
+
+    def close(self) -> None:
+        self._con.close()

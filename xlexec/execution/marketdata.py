@@ -1,0 +1,161 @@
+"""Market data from Alpaca (alpaca-py ``StockHistoricalDataClient``) when keys are configured.
+
+A shell, not core: it turns Alpaca's latest quotes / trades and daily bars into the same frames
+the file readers return, and the commands save them as the day's ``quotes.csv`` / ``closes.csv``
+snapshot (so every later step, and the auditor, sees exactly what was used).
+
+* :func:`fetch_quotes` -> ``symbol, bid, ask, last, timestamp (UTC), mid`` ($/share)
+* :func:`fetch_closes` -> ``symbol, close`` ($/share, the session's daily bar close)
+
+Configured when ``execution.broker`` is ``alpaca`` and both keys are set. The data API host is
+``execution.alpaca.data_url`` (default: Alpaca's; tests point it at a loopback server). Every
+request has the configured timeout; alpaca-py's own retries are off; keys never appear in
+messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from xlexec.errors import BrokerError
+
+
+ALPACA_TRADING_HOSTS = {"paper-api.alpaca.markets", "api.alpaca.markets"}
+
+
+def alpaca_data_configured(cfg) -> bool:
+    """Broker ``alpaca`` with both keys, and a data host: ``alpaca.data_url``, or Alpaca's own
+    when orders go to Alpaca's own hosts. A trading ``base_url`` pointed elsewhere (a proxy, a
+    test server) without a ``data_url`` means no market data is fetched: never guess a host."""
+    from urllib.parse import urlsplit
+    a = cfg.execution.alpaca
+    if not (cfg.execution.broker == "alpaca" and a.api_key.get_secret_value() and a.api_secret.get_secret_value()):
+        return False
+    return bool(a.data_url) or (urlsplit(a.base_url or "").hostname or "") in ALPACA_TRADING_HOSTS
+
+
+def _client(cfg):
+    from alpaca.data.historical.stock import StockHistoricalDataClient
+    from xlexec.execution.brokers.alpaca import _TimeoutSession
+    a = cfg.execution.alpaca
+    c = StockHistoricalDataClient(a.api_key.get_secret_value(), a.api_secret.get_secret_value(),
+                                  url_override=a.data_url or None)
+    c._retry = 0
+    c._session = _TimeoutSession(cfg.execution.request_timeout_seconds)
+    return c
+
+
+def _scrubbed(cfg, what: str, e: Exception) -> BrokerError:
+    a = cfg.execution.alpaca
+    msg = " ".join(str(e).split())[:300]
+    for s in (a.api_key.get_secret_value(), a.api_secret.get_secret_value()):
+        if s:
+            msg = msg.replace(s, "***")
+    return BrokerError(f"Alpaca market data: {what}: {msg or type(e).__name__}")
+
+
+def fetch_quotes(cfg, symbols: list[str]) -> pd.DataFrame:
+    """Latest quote (bid/ask) and latest trade (last) per symbol, one request each."""
+    from alpaca.data.requests import StockLatestQuoteRequest, StockLatestTradeRequest
+    syms = sorted(set(symbols))
+    cols = ["symbol", "bid", "ask", "last", "timestamp", "mid"]
+    if not syms:
+        return pd.DataFrame(columns=cols)
+    c = _client(cfg)
+    try:
+        q = c.get_stock_latest_quote(StockLatestQuoteRequest(symbol_or_symbols=syms))
+        t = c.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=syms))
+    except Exception as e:  # noqa: BLE001 - any transport/API/parse failure is one clear error
+        raise _scrubbed(cfg, "latest quotes", e) from None
+    rows = []
+    for s in syms:
+        qq, tt = q.get(s), t.get(s)
+        if qq is None and tt is None:
+            continue
+        bid = float(qq.bid_price) if qq is not None and qq.bid_price else np.nan
+        ask = float(qq.ask_price) if qq is not None and qq.ask_price else np.nan
+        last = float(tt.price) if tt is not None and tt.price else np.nan
+        ts = (qq.timestamp if qq is not None else tt.timestamp)
+        rows.append({"symbol": s, "bid": bid, "ask": ask, "last": last, "timestamp": pd.Timestamp(ts)})
+    df = pd.DataFrame(rows, columns=cols[:-1])
+    if len(df):
+        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    both = (df["bid"] > 0) & (df["ask"] > 0)
+    df["mid"] = ((df["bid"] + df["ask"]) / 2).where(both, df["last"])
+    return df
+
+
+def fetch_closes(cfg, symbols: list[str], day: str) -> pd.DataFrame:
+    """The daily bar close of ``day`` per symbol (symbols without a bar are left out)."""
+    from alpaca.data.requests import StockBarsRequest
+    from alpaca.data.timeframe import TimeFrame
+    syms = sorted(set(symbols))
+    if not syms:
+        return pd.DataFrame(columns=["symbol", "close"])
+    d = dt.date.fromisoformat(day)
+    start = dt.datetime.combine(d, dt.time(0, 0), dt.timezone.utc)
+    req = StockBarsRequest(symbol_or_symbols=syms, timeframe=TimeFrame.Day, start=start,
+                           end=start + dt.timedelta(days=1))
+    try:
+        bars = _client(cfg).get_stock_bars(req)
+    except Exception as e:  # noqa: BLE001
+        raise _scrubbed(cfg, "daily bars", e) from None
+    data = getattr(bars, "data", bars) or {}
+    rows = [{"symbol": s, "close": float(b[-1].close)} for s, b in data.items() if b]
+    return pd.DataFrame(rows, columns=["symbol", "close"]).sort_values("symbol", ignore_index=True)
+
+
+def save_quotes(df: pd.DataFrame, path) -> None:
+    from xlexec.formats.csvio import atomic_write_csv
+    out = df[["symbol", "bid", "ask", "last", "timestamp"]
+             + [c for c in ("bid_size", "ask_size") if c in df.columns]].copy()
+    out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if pd.notna(t) else "")
+    atomic_write_csv(path, out, {"bid": 2, "ask": 2, "last": 2})
+
+
+def save_closes(df: pd.DataFrame, path) -> None:
+    from xlexec.formats.csvio import atomic_write_csv
+    atomic_write_csv(path, df[["symbol", "close"]], {"close": 2})
+
+
+def refresh_quotes_file(cfg, symbols: list[str], path, *, warn=None) -> bool:
+    """When Alpaca data is configured, save the latest quotes of ``symbols`` to ``path``.
+
+    Returns True when the file was refreshed. A failure is reported through ``warn`` (a one-line
+    callable, default stderr) and the existing file, if any, stays as it was."""
+    if not alpaca_data_configured(cfg):
+        return False
+    try:
+        save_quotes(fetch_quotes(cfg, symbols), path)
+        return True
+    except BrokerError as e:
+        _warn(warn, f"{e}; using {path} as it is" if _exists(path) else f"{e}; no quotes")
+        return False
+
+
+def refresh_closes_file(cfg, symbols: list[str], day: str, path, *, warn=None) -> bool:
+    """When Alpaca data is configured and ``path`` is missing, save ``day``'s closes there."""
+    if not alpaca_data_configured(cfg) or _exists(path):
+        return False
+    try:
+        save_closes(fetch_closes(cfg, symbols, day), path)
+        return True
+    except BrokerError as e:
+        _warn(warn, f"{e}; closing prices unknown")
+        return False
+
+
+def _exists(path) -> bool:
+    from pathlib import Path
+    return Path(path).exists()
+
+
+def _warn(warn, msg: str) -> None:
+    if warn is None:
+        import sys
+        print(f"xlexec: warning: {msg}", file=sys.stderr)
+    else:
+        warn(msg)

@@ -1,0 +1,1 @@
+"""Every file layout xlexec reads or writes, and the CSV plumbing."""

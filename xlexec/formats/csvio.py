@@ -1,0 +1,327 @@
+"""CSV plumbing shared by every reader and writer.
+
+* :func:`read_text` decodes a file (UTF-8, BOM tolerated) or raises an error naming the row of
+  the first undecodable byte.
+* :func:`atomic_write_text` / :func:`atomic_write_csv` write a temp file in the same folder,
+  fsync it and ``os.replace`` it over the target: a reader sees the old file or the new one,
+  never half of one.
+* :func:`safe_text` neutralises spreadsheet formula injection: text that came from outside and
+  starts with ``=``, ``+``, ``-``, ``@``, tab or CR is prefixed with a single quote, so Excel and
+  LibreOffice show it as text. Numbers are never touched (a negative quantity stays a number).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import math
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from xlexec.errors import InputError
+from xlexec.faults import crash_point
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def read_text(path: str | os.PathLike, *, what: str = "file") -> str:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(p), f"{what} not found") from None
+    except IsADirectoryError:
+        raise InputError(str(p), f"expected a {what}, found a directory") from None
+    except OSError as e:
+        raise InputError(str(p), f"cannot read {what}: {e.strerror}") from None
+    return decode(raw, str(p))
+
+
+def decode(raw: bytes, name: str) -> str:
+    if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        row = raw[: e.start].count(b"\n") + 1
+        raise InputError(name, f"not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                         "save the file as UTF-8 CSV", row=row) from None
+    if "\x00" in text:
+        row = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(name, "binary data (NUL byte) in a text file", row=row)
+    return text
+
+
+def safe_text(value):
+    """Return ``value`` made inert for spreadsheets if it is text from outside.
+
+    ``=HYPERLINK(...)`` -> ``'=HYPERLINK(...)``. Non-strings (numbers, None) pass through.
+    A string that is a plain number (``-5``, ``+1.5``) is left alone: it is data, not a formula.
+    """
+    if not isinstance(value, str) or not value or not value.startswith(FORMULA_PREFIXES):
+        return value
+    if value[0] in "+-":
+        try:
+            float(value)
+            return value
+        except ValueError:
+            pass
+    return "'" + value
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`safe_text` over every text cell of ``df`` (vectorised per column)."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            mask = s.notna()
+            if mask.any():
+                out[col] = s.map(safe_text, na_action="ignore")
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
+
+STALE_TEMP_SECONDS = 15 * 60
+
+
+def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """A new temp file next to ``path`` (same folder, so ``os.replace`` is atomic), named
+    ``.<name>.<random><suffix>``, with the usual file permissions.
+
+    Temp files of earlier writes to the same target that a crash left behind (older than
+    :data:`STALE_TEMP_SECONDS`, so never a write still in progress) are removed first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*{suffix}"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        os.chmod(tmp, _MODE)  # mkstemp makes 0600; a written file gets the usual permissions
+    except OSError:
+        pass
+    return fd, Path(tmp)
+
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    path = Path(path)
+    fd, tmp = temp_beside(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        crash_point("before_rename:" + path.name)  # test hook (xlexec.faults)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def fmt_number(x, decimals: int | None = None) -> str:
+    """Format a number for CSV: at least ``decimals`` places, never losing precision."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int) or (isinstance(x, float) and decimals is None and float(x).is_integer()):
+        return str(int(x))
+    if decimals is None:
+        return repr(float(x))
+    s = f"{float(x):.{decimals}f}"
+    return s if float(s) == float(x) else repr(float(x))
+
+
+def to_csv_text(df: pd.DataFrame, decimals: dict[str, int] | None = None,
+                comments: Sequence[str] = ()) -> str:
+    """Render ``df`` as CSV text (LF line ends, no index), formula-safe text cells.
+
+    ``decimals`` maps column -> minimum decimals (money 2, weights 4...).
+    """
+    decimals = decimals or {}
+    buf = io.StringIO()
+    for c in comments:
+        buf.write(f"# {c}\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(df.columns))
+    cols = list(df.columns)
+    formatters = []
+    for c in cols:
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            formatters.append(lambda v: "" if v is None else str(v))
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            d = decimals.get(c)
+            formatters.append(lambda v, d=d: fmt_number(v, d))
+        else:
+            formatters.append(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
+                              else str(safe_text(v) if isinstance(v, str) else v))
+    for row in df.itertuples(index=False, name=None):
+        w.writerow([f(v) for f, v in zip(formatters, row)])
+    return buf.getvalue()
+
+
+def atomic_write_csv(path: str | os.PathLike, df: pd.DataFrame, decimals: dict[str, int] | None = None,
+                     comments: Sequence[str] = ()) -> Path:
+    return atomic_write_text(path, to_csv_text(df, decimals, comments))
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as CSV counts them: broken at ``\n``, ``\r\n`` or ``\r`` only.
+
+    (``str.splitlines`` also breaks at U+0085, U+2028, form feeds... that can sit inside a
+    cell, which would shift every row number after it.)"""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def split_comment_header(text: str) -> tuple[list[tuple[int, str]], list[str], int]:
+    """Split leading ``#`` comment rows (and blank lines) from the CSV body.
+
+    Returns ``([(line_no, comment_text)], body_lines, first_body_line_no)``.
+    """
+    lines = split_lines(text)
+    comments: list[tuple[int, str]] = []
+    i = 0
+    while i < len(lines):
+        s = lines[i].strip()
+        if s.startswith("#"):
+            comments.append((i + 1, s[1:].strip()))
+        elif s and s.strip(",") != "":
+            break
+        i += 1
+    return comments, lines[i:], i + 1
+
+
+def read_table(text: str, name: str, first_line: int, required: Iterable[str],
+               what: str = "file") -> pd.DataFrame:
+    """Parse CSV ``text`` (header row first) into a string DataFrame indexed by line number.
+
+    Checks for an empty body, duplicate and missing required columns. Column names are
+    stripped and lower-cased. Every cell is a stripped string ('' when empty).
+    """
+    if not text.strip():
+        raise InputError(name, f"empty {what}: no header row", row=first_line)
+    lines = text.split("\n")
+    header = next(csv.reader([lines[0]]))
+    cols = [h.strip().lower() for h in header]
+    seen: dict[str, int] = {}
+    for idx, c in enumerate(cols):
+        if c == "":
+            # trailing empty header cells from spreadsheets are tolerated only at the end
+            if any(x.strip() for x in cols[idx:]):
+                raise InputError(name, f"header cell {idx + 1} is empty", row=first_line, column=f"#{idx + 1}")
+            cols = cols[:idx]
+            break
+        if c in seen:
+            raise InputError(name, f"duplicate column {c!r} in the header", row=first_line, column=c)
+        seen[c] = idx
+    missing = [c for c in required if c not in seen]
+    if missing:
+        raise InputError(name, f"missing column(s) {', '.join(missing)}; header is: {','.join(cols)}",
+                         row=first_line, column=missing[0])
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
+                         header=0, usecols=range(len(cols)), names=cols, engine="c",
+                         on_bad_lines="error")
+    except pd.errors.ParserError as e:
+        msg = str(e)
+
+        m = re.search(r"line (\d+)", msg)
+        row = first_line + int(m.group(1)) - 1 if m else None
+        raise InputError(name, f"malformed CSV: {msg.splitlines()[0]}", row=row) from None
+    except (ValueError, IndexError) as e:
+        raise InputError(name, f"malformed CSV: {e}", row=first_line) from None
+    df.index = pd.RangeIndex(first_line + 1, first_line + 1 + len(df), name="row")
+    for c in df.columns:
+        df[c] = df[c].astype(str).str.strip()
+    nonblank = (df != "").any(axis=1)
+    df = df[nonblank]
+    if df.empty:
+        raise InputError(name, f"empty {what}: a header but no data rows", row=first_line + 1)
+    return df
+
+
+def first_bad(mask) -> int:
+    """Position of the first True in a boolean mask (Series or array)."""
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def check_rows(bad, df: pd.DataFrame, name: str, column: str, message) -> None:
+    """Raise :class:`InputError` at the first row where ``bad`` holds.
+
+    ``df``'s index holds the source row numbers; ``message`` is text or ``f(position) -> text``.
+    """
+    if bad.any():
+        i = first_bad(bad)
+        raise InputError(name, message(i) if callable(message) else message,
+                         row=int(df.index[i]), column=column)
+
+
+def via_uniques(s: pd.Series, fn) -> pd.Series:
+    """Apply a vectorised ``fn`` (Series -> Series) to the distinct values only, map back
+    (symbols and sides repeat a lot: 200,000 fills have a few hundred distinct symbols)."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=False)
+    u = fn(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
+    return pd.Series(np.asarray(u, dtype=object)[codes], index=s.index, dtype=object)
+
+
+def parse_numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False,
+                  integer: bool = False) -> pd.Series:
+    """Column ``col`` as float; first unparsable / NaN / inf value raises naming row+column.
+
+    Accepts thousands separators and a leading ``$`` (spreadsheet exports).
+    """
+    raw = df[col]
+    cleaned = raw.str.replace(",", "", regex=False).str.replace("$", "", regex=False).str.strip()
+    vals = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    bad = ~np.isfinite(vals.to_numpy())
+    if allow_empty:
+        bad &= (cleaned != "").to_numpy()
+    if bad.any():
+        first = int(bad.nonzero()[0][0])
+        val = raw.iloc[first]
+        what = "empty" if val == "" else f"not a finite number: {val[:40]!r}"
+        raise InputError(name, f"{col} is {what}", row=int(df.index[first]), column=col)
+    vals = vals.astype(float)
+    if integer:
+        frac = (vals % 1) != 0
+        if frac.any():
+            first = frac.to_numpy().nonzero()[0][0]
+            raise InputError(name, f"{col} must be a whole number, got {raw.iloc[first]!r}",
+                             row=int(df.index[first]), column=col)
+    return vals

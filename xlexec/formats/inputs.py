@@ -1,0 +1,155 @@
+"""Readers of the small reference files under ``live/`` (pure parsing, clear errors).
+
+* ``current_positions.csv``: ``symbol,shares,avg_cost`` (shares signed whole numbers, $/share)
+* ``quotes.csv``: ``symbol,bid,ask,last,timestamp`` (+ optional ``bid_size,ask_size`` shares)
+* ``events.csv``: ``symbol,date,event[,ratio]`` event in earnings|ex_dividend|split|merger|halt
+  (``ratio`` = new shares per old share for splits, e.g. 5 for a 1:5 split)
+* ``reference.csv``: ``symbol,sector,adv_shares``
+* ``closes.csv``: ``symbol,close``
+* ``restricted.csv``: ``symbol[,reason]``
+
+Every reader returns a DataFrame indexed by source row; symbols upper-cased.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from xlexec.formats.csvio import check_rows, parse_numeric, read_table, read_text, split_comment_header
+from xlexec.errors import InputError
+from xlexec.core.trades import symbols_of
+
+EVENT_KINDS = {"earnings", "ex_dividend", "split", "merger", "halt"}
+
+
+def _load(path, required, what) -> tuple[pd.DataFrame, str]:
+    name = str(path)
+    text = read_text(path, what=what)
+    _, body, first = split_comment_header(text)
+    if not body:
+        raise InputError(name, f"empty {what}: no header row ({','.join(required)})", row=first)
+    return read_table("\n".join(body), name, first, required, what=what), name
+
+
+def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
+    check_rows(df.duplicated(list(cols)), df, name, "symbol", lambda i: f"duplicate {df['symbol'].iloc[i]}")
+
+
+def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    out["shares"] = parse_numeric(df, "shares", name)
+    out["avg_cost"] = parse_numeric(df, "avg_cost", name, allow_empty=True).fillna(0.0)
+    check_rows(out["avg_cost"] < 0, df, name, "avg_cost", "avg_cost must not be negative")
+    _no_dupes(out, name)
+    return out
+
+
+def read_positions(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
+    """``current_positions.csv`` -> ``symbol, shares, avg_cost`` (other columns ignored)."""
+    if missing_ok and not Path(path).exists():
+        return pd.DataFrame({"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float),
+                             "avg_cost": pd.Series(dtype=float)})
+    df, name = _load(path, ["symbol", "shares"], "positions file")
+    if "avg_cost" not in df.columns:
+        df["avg_cost"] = ""
+    return positions_from_frame(df, name)
+
+
+def read_quotes(path: str | Path) -> pd.DataFrame:
+    """quotes -> ``symbol, bid, ask, last, timestamp (UTC, tz-aware), mid[, bid_size, ask_size]``."""
+    return quotes_from_text(read_text(path, what="quotes file"), str(path))
+
+
+def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quotes file") -> pd.DataFrame:
+    """:func:`read_quotes` on text already in hand (e.g. a block pasted in the workbook);
+    ``first_line`` is the row number of the text's first line, so errors name the right row."""
+    _, body, first = split_comment_header(text)
+    if not body:
+        raise InputError(name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)",
+                         row=first + first_line - 1)
+    df = read_table("\n".join(body), name, first + first_line - 1,
+                    ["symbol", "bid", "ask", "last", "timestamp"], what=what)
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    for c in ("bid", "ask", "last"):
+        out[c] = parse_numeric(df, c, name, allow_empty=True)
+        check_rows(out[c] < 0, df, name, c, f"{c} must not be negative")
+    for c in ("bid_size", "ask_size"):
+        if c in df.columns:
+            out[c] = parse_numeric(df, c, name, allow_empty=True)
+    ts = pd.to_datetime(df["timestamp"], errors="coerce", utc=True, format="mixed")
+    check_rows(ts.isna() & (df["timestamp"] != ""), df, name, "timestamp",
+               lambda i: f"timestamp {df['timestamp'].iloc[i][:40]!r} is not a date-time")
+    out["timestamp"] = ts
+    both = out["bid"].gt(0) & out["ask"].gt(0)
+    out["mid"] = ((out["bid"] + out["ask"]) / 2).where(both, out["last"])
+    _no_dupes(out, name)
+    return out
+
+
+def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
+    """events -> ``symbol, date (YYYY-MM-DD), event, ratio``."""
+    if missing_ok and not Path(path).exists():
+        return pd.DataFrame({"symbol": pd.Series(dtype=str), "date": pd.Series(dtype=str),
+                             "event": pd.Series(dtype=str), "ratio": pd.Series(dtype=float)})
+    df, name = _load(path, ["symbol", "date", "event"], "events file")
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    dates = []
+    for i, v in enumerate(df["date"]):
+        try:
+            dates.append(dt.date.fromisoformat(v[:10]).isoformat())
+        except ValueError:
+            raise InputError(name, f"date {v[:40]!r} is not YYYY-MM-DD", row=int(df.index[i]), column="date") from None
+    out["date"] = dates
+    ev = df["event"].str.lower().str.strip().str.replace("-", "_").str.replace(" ", "_")
+    check_rows(~ev.isin(EVENT_KINDS), df, name, "event",
+               lambda i: f"event {df['event'].iloc[i][:40]!r} is not one of {'|'.join(sorted(EVENT_KINDS))}")
+    out["event"] = ev
+    if "ratio" in df.columns:
+        r = parse_numeric(df, "ratio", name, allow_empty=True)
+        check_rows(r <= 0, df, name, "ratio", "ratio must be positive")
+        out["ratio"] = r
+    else:
+        out["ratio"] = float("nan")
+    return out
+
+
+def read_reference(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
+    """reference -> ``symbol, sector, adv_shares`` (average daily volume, shares)."""
+    if missing_ok and not Path(path).exists():
+        return pd.DataFrame({"symbol": pd.Series(dtype=str), "sector": pd.Series(dtype=str),
+                             "adv_shares": pd.Series(dtype=float)})
+    df, name = _load(path, ["symbol"], "reference file")
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    out["sector"] = df["sector"] if "sector" in df.columns else ""
+    out["adv_shares"] = (parse_numeric(df, "adv_shares", name, allow_empty=True)
+                         if "adv_shares" in df.columns else float("nan"))
+    _no_dupes(out, name)
+    return out
+
+
+def read_closes(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
+    if missing_ok and not Path(path).exists():
+        return pd.DataFrame({"symbol": pd.Series(dtype=str), "close": pd.Series(dtype=float)})
+    df, name = _load(path, ["symbol", "close"], "closes file")
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    out["close"] = parse_numeric(df, "close", name)
+    _no_dupes(out, name)
+    return out
+
+
+def read_restricted(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
+    if missing_ok and not Path(path).exists():
+        return pd.DataFrame({"symbol": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
+    df, name = _load(path, ["symbol"], "restricted list")
+    out = pd.DataFrame(index=df.index)
+    out["symbol"] = symbols_of(df, name)
+    out["reason"] = df["reason"] if "reason" in df.columns else "restricted list"
+    return out

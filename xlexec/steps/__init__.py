@@ -1,0 +1,1 @@
+"""One function per step of the day; each returns a typed result."""

@@ -1,0 +1,1 @@
+"""The system of record: the journal, the day lock and the day's files."""

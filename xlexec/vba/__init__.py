@@ -1,0 +1,1 @@
+"""The MS-OVBA / compound-file writer for the workbook's VBA project."""
