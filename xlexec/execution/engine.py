@@ -32,7 +32,7 @@ another client order id), buying power (buys <= buying_power x (1 - buffer) + se
 intents skip the limits (they passed them when first sent and may be at the broker).
 
 **Slicing** (``slice=True`` / ``xlexec submit --slice``): the plan of ``xlexec convert --slice``
-(one function, :func:`xlexec.core.slicing.plan_day`). Orders above ``validation.max_adv_pct`` of ADV
+(one recipe, :func:`xlexec.execution.slicing.day_plan`). Orders above ``validation.max_adv_pct`` of ADV
 (``live/reference.csv``) are cut to today's child (client order id ``<parent id>-s1``,
 :func:`xlexec.core.slicing.child_id`); the schedule is journaled (kind ``SLICE``, key ``parent|day``)
 before any intent, or reused as recorded when ``convert --slice`` (or an earlier submit) already
@@ -77,6 +77,8 @@ from xlexec.formats.csvio import atomic_write_csv, atomic_write_text
 from xlexec.errors import BrokerError, RefusedError
 from xlexec.store.journal import DayLock
 from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.execution import slicing as _slicing
+from xlexec.store.day import Day
 
 NY = ZoneInfo("America/New_York")
 EXECUTION_LOG_COLUMNS = ["date", "symbol", "side", "shares", "limit_price", "fill_price", "fill_time",
@@ -418,29 +420,14 @@ def _unresolved_others(jr: J.Journal, day: str, batch: set[str]) -> list[dict]:
 
 
 def sent_whole(jr: J.Journal, day: str, client_order_ids) -> set[str]:
-    """Which of ``client_order_ids`` (today's unsliced orders) already went out whole on ``day``.
+    """Which of ``client_order_ids`` already went out whole on ``day``
+    (:func:`xlexec.execution.slicing.sent_whole`)."""
+    return _slicing.sent_whole(jr, Day(_live_dir_of(jr), day), client_order_ids)
 
-    An order with an intent counts unless the broker never took it: its latest snapshot is
-    rejected / canceled / expired with nothing filled, or the broker refused it (``broker_rejected``)
-    and no snapshot exists. An intent with no known outcome counts (it may be at the broker).
-    Such orders must not be sliced afterwards: children would come on top of the full quantity.
-    """
-    ids = set(client_order_ids)
-    intents = {c for c in _day_intents(jr, day) if c in ids}
-    if not intents:
-        return set()
-    latest = jr.latest_orders(day)
-    rejected = {p["client_order_id"] for p in jr.payloads(J.REFUSED, day) if p.get("code") == "broker_rejected"}
-    out = set()
-    for c in intents:
-        snap = latest.get(c)
-        if snap is None:
-            if c not in rejected:
-                out.add(c)
-        elif not (snap.get("status") in ("rejected", "canceled", "expired")
-                  and float(snap.get("filled_qty") or 0) == 0):
-            out.add(c)
-    return out
+
+def _live_dir_of(jr: J.Journal) -> Path:
+    """The live folder of a journal (``live/journal.sqlite``)."""
+    return Path(jr.path).parent
 
 
 def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: str, intents: dict[str, dict],
@@ -453,17 +440,18 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
     child's intent. Raises :class:`RefusedError` when ``slice_`` is off and today's orders have a
     recorded schedule. Appends operator lines to ``messages``.
     """
-    from xlexec.core.slicing import carry_forward, plan_day, recorded_parents, schedule_lines
-    prior = jr.payloads(J.SLICE)
+    from xlexec.core.slicing import schedule_lines
+    the_day = Day(ctx.live_dir, day)
+    state = _slicing.slicing_state(jr, the_day, sha)
     pre_refused: dict[Any, tuple[str, str]] = {}
-    recorded = recorded_parents(prior, day, sha)
+    recorded = state.recorded
     if not slice_:
         if recorded:
             what = ", ".join(f"{r['symbol']} {r['side']} {int(r['total_qty']):,}" for r in recorded[:10])
             raise RefusedError(f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
                                f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
                                "child orders instead of the full quantities; nothing sent")
-        due = carry_forward(prior, day)
+        due = state.due
         if due:
             what = ", ".join(f"{r['symbol']} {r['side']} {int(r['child_qty']):,}" for r in due[:10])
             messages.append(f"not sent: {len(due)} child order(s) due today from earlier slicing schedules "
@@ -471,9 +459,9 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
         return orders, pre_refused
 
     ex = ctx.config.execution
-    whole = sent_whole(jr, day, orders["client_order_id"].astype(str)) if intents else set()
-    plan = plan_day(orders, day=day, batch_sha256=sha, prior=prior, max_adv_pct=ctx.config.validation.max_adv_pct,
-                    live_dir=ctx.live_dir, slice_new=True, sent_whole=whole)
+    whole = _slicing.sent_whole(jr, the_day, orders["client_order_id"].astype(str)) if intents else set()
+    plan = _slicing.day_plan(state, orders, day=the_day, sha=sha, max_adv_pct=ctx.config.validation.max_adv_pct,
+                             slice_new=True, sent_whole=whole)
     if plan.records:
         jr.append_many(J.SLICE, plan.records, day=day, actor=ctx.user)
     out = plan.orders
