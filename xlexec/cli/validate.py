@@ -22,18 +22,13 @@ tell whether the checks saw the quotes on disk now.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-from pathlib import Path
 
-from xlexec.store.approvals import record_approval
-from xlexec.formats.csvio import atomic_write_text
-from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
-from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import Trades, read_trades
-from xlexec.core.validate import ValidationResult, validate
+from xlexec.cli.days import day_for
+from xlexec.core.validate import ValidationResult
+from xlexec.steps import validate as steps
 
-VALIDATION_JSON = "validation.json"
+VALIDATION_JSON = steps.VALIDATION_JSON
 
 
 def register(sub, common) -> None:
@@ -67,59 +62,18 @@ def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", metavar="R", help="sectors and ADV (default live/reference.csv)")
 
 
-def _pick(explicit: str | None, default: Path) -> Path | None:
-    if explicit:
-        return Path(explicit)  # must exist: the reader says so if not
-    return default if default.exists() else None
-
-
-def load_and_validate(args, ctx) -> tuple[Trades, ValidationResult]:
-    """Read TRADES and the inputs named by ``args`` (or the defaults) and validate."""
-    trades_path = Path(args.trades)
-    trades = read_trades(trades_path, strict=False)
-    live = ctx.live_dir
-    pos = _pick(args.positions, live / "current_positions.csv")
-    if not args.quotes:  # Alpaca market data when keys are configured, saved as the day's snapshot
-        from xlexec.execution.marketdata import refresh_quotes_file
-        refresh_quotes_file(ctx.config, list(trades.df["symbol"]), trades_path.parent / "quotes.csv")
-    qts = _pick(args.quotes, trades_path.parent / "quotes.csv")
-    evs = _pick(args.events, live / "events.csv")
-    ref = _pick(args.reference, live / "reference.csv")
-    result = validate(
-        trades,
-        positions=read_positions(pos) if pos else None,
-        quotes=read_quotes(qts) if qts else None,
-        events=read_events(evs, missing_ok=False) if evs else None,
-        reference=read_reference(ref, missing_ok=False) if ref else None,
-        cfg=ctx.config, now=ctx.now(), kill_switch_file=(live / "KILL_SWITCH").exists(),
-    )
-    result.summary["inputs"] = {"trades": str(trades_path), "positions": str(pos) if pos else None,
-                                "quotes": str(qts) if qts else None, "events": str(evs) if evs else None,
-                                "reference": str(ref) if ref else None,
-                                "quotes_sha256": _sha256(qts) if qts else None}
-    return trades, result
-
-
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
+def _inputs(args) -> dict:
+    return {"trades": args.trades, "positions": args.positions, "quotes": args.quotes, "events": args.events,
+            "reference": args.reference}
 
 
 def run_validate(args, ctx) -> int:
-    trades, result = load_and_validate(args, ctx)
-    orders = orders_from_trades(trades, default_order_type=ctx.config.execution.default_order_type)
-    doc = result.to_json()
-    doc["orders_sha256"] = orders_sha256(orders)
-    doc["n_orders"] = int(len(orders))
-    out = Path(args.trades).parent / VALIDATION_JSON
-    atomic_write_text(out, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    res = steps.validate(ctx, day_for(ctx, trades=args.trades, folder=True), **_inputs(args))
     if args.json:
-        print(json.dumps(doc))
+        print(json.dumps(res.to_json()))
     else:
-        print(report(result, args.trades))
-    return 1 if result.decision == "REJECT" else 0
+        print(report(res.result, args.trades))
+    return res.exit_code
 
 
 def report(result: ValidationResult, name: str = "trades") -> str:
@@ -148,13 +102,9 @@ def report(result: ValidationResult, name: str = "trades") -> str:
 
 
 def run_approve(args, ctx) -> int:
-    trades, result = load_and_validate(args, ctx)
-    date = trades.date or ctx.today()
-    orders = orders_from_trades(trades, default_order_type=ctx.config.execution.default_order_type,
-                                date=date)
-    row = record_approval(ctx.live_dir, date=date, orders=orders, decision=args.decision,
-                          reason=args.reason, approver=args.by, recommended=result.decision,
-                          override=args.override, now=ctx.now())
+    res = steps.approve(ctx, day_for(ctx), by=args.by, decision=args.decision, reason=args.reason,
+                        override=args.override, **_inputs(args))
+    row = res.row
     if args.json:
         print(json.dumps(row))
     else:
@@ -162,4 +112,4 @@ def run_approve(args, ctx) -> int:
         print(f"{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
               f"recommended {row['recommended']}{extra}")
         print(f"orders_sha256 {row['orders_sha256']}")
-    return 0
+    return res.exit_code

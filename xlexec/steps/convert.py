@@ -1,0 +1,112 @@
+"""Step ``convert``: approved orders -> a broker's upload file (the Convert button, ``xlexec convert``).
+
+* Refused (:class:`RefusedError`) unless the day's exact orders are approved, unless ``draft``
+  (then the file name says DRAFT and nothing is recorded) or ``execution.require_human_approval``
+  is false.
+* Default output: next to trades.csv, ``trades_<broker>.csv`` / ``orders_alpaca.json``
+  (``..._DRAFT`` for drafts). Written atomically.
+* ``slice``: orders above ``validation.max_adv_pct`` (fraction) of ADV are cut to today's child;
+  the schedule is journaled (kind SLICE). Children still due from earlier days are always added,
+  with or without ``slice``. The plan is :func:`xlexec.execution.slicing.day_plan`, the one
+  ``submit --slice`` sends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlexec.core.slicing import schedule_lines
+from xlexec.core.trades import read_trades
+from xlexec.errors import RefusedError
+from xlexec.execution import slicing
+from xlexec.formats.csvio import atomic_write_text
+from xlexec.formats.upload import broker_format, convert_orders, default_basket_tag, draft_path
+from xlexec.steps.context import Context
+from xlexec.store.approvals import find_approval
+from xlexec.store.day import Day
+from xlexec.store.journal import SLICE
+
+
+@dataclass
+class ConvertResult:
+    """The upload file written: path, broker format, day, number of orders, tag, approval, schedule."""
+
+    output: Path
+    broker: str
+    day: str
+    orders: int
+    draft: bool
+    basket_tag: str
+    orders_sha256: str
+    approval: dict[str, Any] | None = None
+    schedule: list[str] = field(default_factory=list)   # human lines of the slicing schedule
+    slice_records_added: int = 0
+    no_adv: list[str] = field(default_factory=list)     # symbols without ADV: not checked for slicing
+    exit_code: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": True, "output": str(self.output), "broker": self.broker, "day": self.day,
+                "orders": self.orders, "draft": bool(self.draft), "basket_tag": self.basket_tag,
+                "orders_sha256": self.orders_sha256, "approved_by": (self.approval or {}).get("approver"),
+                "decision": (self.approval or {}).get("decision"), "schedule": self.schedule,
+                "slice_records_added": self.slice_records_added, "no_adv": self.no_adv}
+
+
+def check_approval(ctx: Context, day: str, sha: str) -> dict[str, Any]:
+    """The approval (APPROVED or CONDITIONAL) of ``day``'s orders ``sha``, else :class:`RefusedError`."""
+    appr = find_approval(ctx.live_dir, day, sha)
+    if not appr or str(appr.get("decision", "APPROVED")).upper() not in ("APPROVED", "CONDITIONAL"):
+        raise RefusedError(f"the orders for {day} (sha256 {sha[:12]}) are not approved: run "
+                           "`xlexec approve` first, or use --draft for a review copy")
+    return appr
+
+
+def convert(ctx: Context, day: Day, *, broker: str, trades: str | Path | None = None,
+            output: str | Path | None = None, draft: bool = False, slice: bool = False,  # noqa: A002
+            basket_tag: str | None = None) -> ConvertResult:
+    """Write the day's approved orders (or ``draft``) in ``broker``'s upload format.
+
+    The day is the trades header's date, else ``day``'s."""
+    broker_format(broker)  # unknown names fail before anything is read
+    cfg = ctx.config
+    path = Path(trades) if trades else day.trades
+    t = read_trades(path)
+    day = day.on(t.date)
+    orders, sha = slicing.day_orders(t, cfg.execution.default_order_type, day.date)
+
+    approval = None
+    if not draft and cfg.execution.require_human_approval:
+        approval = check_approval(ctx, day.date, sha)
+
+    jr = ctx.journal() if day.journal_file.exists() else None
+    state = slicing.slicing_state(jr, day, sha)
+    if state.recorded and not slice:
+        raise RefusedError(f"today's orders were already sliced ({len(state.recorded)} parent order(s) recorded "
+                           f"for {day.date}); rerun with --slice so the file matches the recorded schedule")
+    out_orders, records, no_adv, lines = orders, [], [], []
+    if slice or state.prior:
+        # orders already sent whole through the API are not sliced afterwards
+        whole = (slicing.sent_whole(jr, day, orders["client_order_id"].astype(str))
+                 if slice and jr is not None else set())
+        plan = slicing.day_plan(state, orders, day=day, sha=sha, max_adv_pct=cfg.validation.max_adv_pct,
+                                slice_new=slice, sent_whole=whole)
+        out_orders, records, no_adv = plan.orders, plan.records, plan.no_adv
+        lines = schedule_lines(plan.schedule)
+
+    tag = basket_tag or default_basket_tag(day.date, sha)
+    text = convert_orders(out_orders, broker, basket_tag=tag, name=str(path))
+    if output:
+        out = Path(output)
+        if draft:
+            out = draft_path(out)
+    else:
+        out = path.parent / day.upload(broker, draft).name
+    atomic_write_text(out, text)
+
+    recorded = 0
+    if records and not draft:
+        recorded = ctx.journal().append_many(SLICE, records, day=day.date, actor=ctx.user)
+    return ConvertResult(out, broker, day.date, len(out_orders), bool(draft), tag, sha, approval, lines,
+                         recorded, no_adv)
