@@ -14,168 +14,110 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
-from pathlib import Path
 
 import pandas as pd
 
-
-def _broker(ctx, day: str | None, quotes=None):
-    from xlexec.execution.brokers import get_broker
-    return get_broker(ctx.config, ctx.live_dir, quotes=quotes, day=day, now=ctx.now)
-
-
-def _jsonable(v):
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    return v
-
-
-def _frame_json(df: pd.DataFrame) -> list[dict]:
-    return [{k: _jsonable(v) for k, v in r.items()} for r in df.to_dict("records")]
+from xlexec.cli.days import day_for
+from xlexec.steps import execution as steps
 
 
 def _print_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     from rich.console import Console
-    from rich.table import Table
     from rich.markup import escape
+    from rich.table import Table
     t = Table(title=title, show_lines=False)
     for c in columns:
         t.add_column(c, justify="right" if pd.api.types.is_numeric_dtype(df[c].dtype) else "left")
     for r in df[columns].itertuples(index=False):
         t.add_row(*[escape("" if (isinstance(v, float) and math.isnan(v)) else
                            (f"{v:g}" if isinstance(v, float) else str(v))) for v in r])
-    import shutil
     # a terminal's own width; piped or captured output gets a wide table instead of wrapped cells
     Console(width=shutil.get_terminal_size((160, 24)).columns).print(t)
 
 
 def run_submit(args, ctx) -> int:
-    from xlexec.formats.inputs import read_quotes
-    from xlexec.execution.engine import describe_mode, submit_batch
-    from xlexec.core.trades import read_trades
-    trades = read_trades(args.trades)
-    day = trades.date or ctx.today()
-    from xlexec.execution.marketdata import refresh_quotes_file  # the latest quotes for the collar (Alpaca keys)
-    refresh_quotes_file(ctx.config, list(trades.df["symbol"]), Path(args.trades).parent / "quotes.csv")
-    quotes = None
-    for cand in (Path(args.trades).parent / "quotes.csv", ctx.day_dir(day) / "quotes.csv"):
-        if cand.exists():
-            quotes = read_quotes(cand)
-            break
-    broker = _broker(ctx, day, quotes)
-    try:
-        mode = describe_mode(broker)
+    def on_mode(mode: dict) -> None:
         print(f"xlexec submit: mode {mode['text']}", file=sys.stderr)
-        if args.json:
-            res = submit_batch(ctx, trades, broker=broker, quotes=quotes, live=args.live,
-                               allow_closed=args.allow_closed, fit_buying_power=args.fit_buying_power,
-                               slice=args.slice)
-        else:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-            from rich.console import Console
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task("submitting", total=None)
 
-                def progress(done: int, total: int, msg: str) -> None:
-                    bar.update(task, completed=done, total=total, description=msg[:40])
-
-                res = submit_batch(ctx, trades, broker=broker, quotes=quotes, live=args.live,
-                                   allow_closed=args.allow_closed, fit_buying_power=args.fit_buying_power,
-                                   slice=args.slice, progress=progress)
-    finally:
-        broker.close()
+    options = dict(trades=args.trades, live=args.live, allow_closed=args.allow_closed,
+                   fit_buying_power=args.fit_buying_power, slice=args.slice, on_mode=on_mode)
     if args.json:
+        res = steps.submit(ctx, day_for(ctx), **options)
         print(json.dumps(res.to_json(), default=str))
-    else:
-        _print_table(res.orders, f"{res.day} orders", ["symbol", "side", "qty", "limit_price", "status",
-                                                       "filled_qty", "outcome", "note"])
-        for m in res.messages:
-            print(m)
-        print(res.summary())
-        print(f"execution log: {res.execution_log}")
+        return res.exit_code
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("submitting", total=None)
+
+        def progress(done: int, total: int, msg: str) -> None:
+            bar.update(task, completed=done, total=total, description=msg[:40])
+
+        res = steps.submit(ctx, day_for(ctx), progress=progress, **options)
+    _print_table(res.orders, f"{res.day} orders", ["symbol", "side", "qty", "limit_price", "status",
+                                                   "filled_qty", "outcome", "note"])
+    for m in res.messages:
+        print(m)
+    print(res.summary())
+    print(f"execution log: {res.execution_log}")
     return res.exit_code
 
 
 def run_status(args, ctx) -> int:
-    from xlexec.execution.engine import describe_mode, refresh_status
-    day = args.date or ctx.today()
-    broker = _broker(ctx, day)
-    actions = None
-    try:
-        if args.enforce_timeouts:
-            from xlexec.execution.engine import enforce_timeouts
-            actions = enforce_timeouts(ctx, day, broker, ctx.now())
-        df = refresh_status(ctx, day, broker)
-        mode = describe_mode(broker)
-    finally:
-        broker.close()
-    if actions is not None and len(actions) and not args.json:
+    res = steps.status(ctx, day_for(ctx, date=args.date), enforce_timeouts=args.enforce_timeouts)
+    if args.json:
+        print(json.dumps(res.to_json(), default=str))
+        return res.exit_code
+    actions = res.timeout_actions
+    if actions is not None and len(actions):
         for a in actions.itertuples(index=False):
             print(f"{a.symbol}: {a.action}: {a.note}")
-    if args.json:
-        print(json.dumps({"day": day, "mode": mode["mode"], "broker": mode["broker"], "orders": _frame_json(df),
-                          "timeout_actions": [] if actions is None else _frame_json(actions)}, default=str))
-    else:
-        print(f"[{mode['text']}] {day}: {len(df)} order(s)")
-        if len(df):
-            _print_table(df, f"{day} status", ["symbol", "side", "qty", "limit_price", "status", "filled_qty",
+    df = res.orders
+    print(f"[{res.mode['text']}] {res.day}: {len(df)} order(s)")
+    if len(df):
+        _print_table(df, f"{res.day} status", ["symbol", "side", "qty", "limit_price", "status", "filled_qty",
                                                "filled_avg_price", "remaining", "note"])
-    return 0
+    return res.exit_code
 
 
 def run_cancel_all(args, ctx) -> int:
-    from xlexec.execution.engine import cancel_all
-    broker = _broker(ctx, ctx.today())
-    try:
-        res = cancel_all(ctx, broker, args.reason)
-    finally:
-        broker.close()
+    res = steps.cancel_all(ctx, day_for(ctx), reason=args.reason)
+    d = res.data
     if args.json:
-        print(json.dumps({k: v for k, v in res.items()}, default=str))
+        print(json.dumps(res.to_json(), default=str))
     else:
-        print(res["report"])
-        print(f"kill switch: {res['kill_switch']} (delete it to trade again)")
-        print(f"incident report: {res['report_path']}")
-        if not res["ok"]:
-            print(f"WARNING: {len(res['still_open'])} order(s) still open" +
-                  (f"; {res['error']}" if res["error"] else ""), file=sys.stderr)
-    return 0 if res["ok"] else 1
+        print(d["report"])
+        print(f"kill switch: {d['kill_switch']} (delete it to trade again)")
+        print(f"incident report: {d['report_path']}")
+        if not res.ok:
+            print(f"WARNING: {len(d['still_open'])} order(s) still open" +
+                  (f"; {d['error']}" if d["error"] else ""), file=sys.stderr)
+    return res.exit_code
 
 
 def run_kill_switch_report(args, ctx) -> int:
-    from xlexec.execution.engine import kill_switch_report
-    broker = _broker(ctx, ctx.today())
-    try:
-        text = kill_switch_report(ctx, broker)
-    finally:
-        broker.close()
+    res = steps.kill_switch_report(ctx, day_for(ctx))
     if args.json:
-        print(json.dumps({"report": text}))
+        print(json.dumps(res.to_json()))
     else:
-        print(text, end="")
-    return 0
+        print(res.report, end="")
+    return res.exit_code
 
 
 def run_pnl(args, ctx) -> int:
-    from xlexec.execution.engine import day_pnl
-    day = args.date or ctx.today()
-    broker = _broker(ctx, day)
-    try:
-        res = day_pnl(ctx, broker, day)
-    finally:
-        broker.close()
+    day = day_for(ctx, date=args.date)
+    res = steps.pnl(ctx, day)
     if args.json:
-        print(json.dumps(res, default=str))
+        print(json.dumps(res.to_json(), default=str))
     else:
-        df = pd.DataFrame(res["by_symbol"], columns=["symbol", "start_shares", "shares", "prev", "mark", "basis", "pnl"])
+        df = res.by_symbol()
         if len(df):
-            _print_table(df, f"P&L {day}", list(df.columns))
-        print(f"P&L {day}: ${res['total_pnl']:,.2f}")
-    return 0
+            _print_table(df, f"P&L {day.date}", list(df.columns))
+        print(f"P&L {day.date}: ${res.total:,.2f}")
+    return res.exit_code
 
 
 def register(sub, common) -> None:
