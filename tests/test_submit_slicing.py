@@ -398,7 +398,7 @@ def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeyp
 def test_reconcile_plans_todays_child_not_the_parent(tmp_path, monkeypatch):
     """After `submit --slice`, reconciliation plans the 300-share child: fully executed, no
     partial fill of the 1,000-share parent, no break."""
-    from xlexec.cli.reconcile import reconcile_day
+    from xlexec.steps.reconcile import reconcile_day
     from xlexec.formats.fills import fills_from_broker
     live, cfg = setup_live(tmp_path)
     r1, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)

@@ -63,7 +63,7 @@ def run(a: dict) -> dict:
     from xlexec.execution import engine as S
     from xlexec.store.approvals import find_approval, record_approval
     from xlexec.execution.brokers import get_broker
-    from xlexec.cli import reconcile as R
+    from xlexec.steps import reconcile as R
     from xlexec.steps.context import Context
     from xlexec.formats.fills import fills_from_broker, write_fills_csv
     from xlexec.formats.inputs import read_positions

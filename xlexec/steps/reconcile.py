@@ -1,0 +1,402 @@
+"""Steps ``reconcile``, ``accept``, ``compare_positions`` and ``sync_positions`` (the Reconcile and
+Accept Positions buttons; ``xlexec reconcile|compare-positions|sync-positions``).
+
+``reconcile`` (the guide's ``reconcile_positions.py``), in this order:
+
+1. read trades, fills (any layout, :mod:`xlexec.formats.fills`; ``from_broker`` pulls them from the
+   configured broker), current positions, ``events.csv``, ``closes.csv``;
+2. record every fill in the journal (kind ``fill``, deterministic key: broker fill id, else
+   ``day|order id|n``) so a rerun deduplicates;
+3. read order states from the journal (``latest_orders(day)``) and reconcile;
+4. write ``live/DAY/positions_after_recon.csv``, ``reconciliation.json``,
+   ``reconciliation_report.txt``, ``reconciliation_trades.csv`` (atomic writes), append each
+   discrepancy line to ``live/discrepancies.log`` once per (day, line) even when rerun, and
+   journal a ``reconciliation`` event with the summary;
+5. ``accept``: copy positions_after_recon over ``live/current_positions.csv`` (the previous
+   file kept as ``live/current_positions.DAY.bak.csv``), journaled with who did it.
+
+Exit code: 0 clean, 1 when there are breaks (over-fill, unplanned fill, oversell, position
+mismatch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xlexec.core.positions import compare_positions as compare_frames
+from xlexec.core.reconcile import ReconResult, reconcile as reconcile_frames
+from xlexec.core.trades import read_trades
+from xlexec.errors import BrokerError, RefusedError, XlexecError
+from xlexec.execution.brokers import get_broker
+from xlexec.execution.brokers.base import BrokerFault
+from xlexec.execution.engine import write_execution_log
+from xlexec.execution.slicing import planned_orders
+from xlexec.faults import crash_point
+from xlexec.formats.broker_positions import broker_positions_frame, read_broker_positions
+from xlexec.formats.csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, to_csv_text
+from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills, write_fills_csv
+from xlexec.formats.inputs import read_closes, read_events, read_positions
+from xlexec.steps.context import Context
+from xlexec.store.day import Day
+from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
+
+POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
+FILLS_CHUNK = 10_000  # fills journaled per transaction (keys are deterministic: a rerun dedupes)
+PathLike = str | Path | None
+
+
+# ------------------------------------------------------------------ helpers
+
+def _first_existing(*paths: Path | None) -> Path | None:
+    for p in paths:
+        if p is not None and Path(p).exists():
+            return Path(p)
+    return None
+
+
+def fills_hash(fills: pd.DataFrame) -> str:
+    """sha256 of the fills' canonical columns (what a reconciliation event is keyed on)."""
+    cols = [c for c in FILL_COLUMNS + [FILL_ID] if c in fills.columns]
+    if fills.empty:
+        return hashlib.sha256(b"").hexdigest()
+    h = pd.util.hash_pandas_object(fills[cols].astype(str), index=False).to_numpy().tobytes()
+    return hashlib.sha256(h).hexdigest()
+
+
+def record_fills(journal: Journal, fills: pd.DataFrame, day: str, actor: str | None = None) -> int:
+    """Journal every fill (kind ``fill``); returns how many were new (reruns add none).
+
+    Committed in chunks of :data:`FILLS_CHUNK`: a crash part-way keeps the chunks already
+    committed, and the rerun adds only the rest (deterministic keys)."""
+    if fills.empty:
+        return 0
+    keys = fill_keys(fills, day)
+    cols = [c for c in FILL_COLUMNS + [FILL_ID] if c in fills.columns]
+    recs = fills[cols].to_dict("records")
+    rows = [(k, {**r, "day": day}) for k, r in zip(keys, recs)]
+    new = 0
+    step = max(1, int(FILLS_CHUNK))
+    for i in range(0, len(rows), step):
+        new += journal.append_many(FILL, rows[i:i + step], day=day, actor=actor)
+        crash_point("fills_import")  # test hook (xlexec.faults): some fills journaled
+    return new
+
+
+def previous_cash(journal: Journal, day: str) -> float | None:
+    """Cash before ``day`` ($; :meth:`xlexec.store.day.Day.previous_cash`)."""
+    return Day(Path(journal.path).parent, day).previous_cash(journal)
+
+
+def cash_before_from_broker(ctx: Context, day: str, fills: pd.DataFrame) -> float | None:
+    """Cash before ``day`` when nothing recorded it: the configured broker's cash now, with the
+    day's fills undone (+ buys' notional, - sells' notional, + commissions; $). Assumes ``fills``
+    are all of the day's fills and no other cash moved. None when no broker can be asked
+    (file-based brokers, no keys, unreachable)."""
+    try:
+        b = get_broker(ctx.config, ctx.live_dir, day=day, now=ctx.now)
+        try:
+            now_cash = float(b.account().cash)
+        finally:
+            b.close()
+    except (BrokerFault, XlexecError, OSError):
+        return None
+    f = fills[fills["date"] == day] if "date" in fills.columns else fills
+    signed = (f["shares"] * f["price"]).where(f["side"] == "buy", -(f["shares"] * f["price"]))
+    return round(now_cash + float(signed.sum()) + float(f["commission"].sum()), 2)
+
+
+def append_discrepancies(journal: Journal, live_dir: Path, day: str, lines: list[str], actor: str | None) -> int:
+    """Append each line to ``live/discrepancies.log`` once per (day, line), atomically."""
+    if not lines:
+        return 0
+    path = Day(live_dir, day).discrepancies_log
+    with journal.transaction():
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        present = set(old.splitlines())
+        new = [ln for ln in dict.fromkeys(lines)
+               if journal.append(DISCREPANCY, f"{day}|{ln}", {"line": ln}, day=day, actor=actor)
+               and ln not in present]
+        if new:
+            sep = "" if (not old or old.endswith("\n")) else "\n"
+            atomic_write_text(path, old + sep + "\n".join(new) + "\n")
+    return len(new)
+
+
+def accept_positions(live_dir: str | Path, day: str, by: str, now: str, journal: Journal | None = None) -> Path:
+    """Make ``live/DAY/positions_after_recon.csv`` the current positions.
+
+    The previous ``live/current_positions.csv`` is kept as ``live/current_positions.DAY.bak.csv``
+    (an existing backup of that day is never overwritten: it holds the true previous file).
+    Journaled (kind ``positions``) with who did it and when. Atomic.
+    """
+    d = Day(live_dir, day)
+    src = d.positions_after_recon
+    if not src.exists():
+        raise RefusedError(f"{src}: no reconciled positions for {day}; run `xlexec reconcile` first")
+    data = src.read_bytes()
+    cur, bak = d.current_positions, d.positions_backup
+    if cur.exists() and not bak.exists():
+        atomic_write_bytes(bak, cur.read_bytes())
+    atomic_write_bytes(cur, data)
+    j = journal or Journal.for_live_dir(live_dir)
+    try:
+        digest = hashlib.sha256(data).hexdigest()
+        j.append(POSITIONS, f"{day}|accept|{digest[:16]}",
+                 {"action": "accept_reconciliation", "by": by, "at": now, "source": str(src),
+                  "backup": str(bak) if bak.exists() else None, "sha256": digest}, day=day, actor=by)
+    finally:
+        if journal is None:
+            j.close()
+    return cur
+
+
+def _events(day: Day, path: PathLike, *, day_level: bool = True) -> pd.DataFrame:
+    if path:
+        return read_events(path, missing_ok=False)
+    p = _first_existing(day.day_events if day_level else None, day.events)
+    return read_events(p) if p else read_events(day.events)
+
+
+def _broker(ctx: Context, day: Day):
+    try:
+        return get_broker(ctx.config, ctx.live_dir, day=day.date, now=ctx.now)
+    except ImportError as e:  # adapter module not available
+        raise BrokerError(f"broker {ctx.config.execution.broker!r} unavailable: {e}") from None
+
+
+def write_outputs(res: ReconResult, day_dir: Path) -> None:
+    """The day's reconciliation files (atomic): positions after, JSON, report, per-trade CSV."""
+    d = Day(Path(day_dir).parent, Path(day_dir).name)
+    atomic_write_csv(d.positions_after_recon, res.positions_after, POSITION_DECIMALS)
+    atomic_write_text(d.reconciliation, json.dumps(res.to_json(), indent=2) + "\n")
+    atomic_write_text(d.reconciliation_report, res.report_text())
+    pt = res.per_trade.copy()
+    atomic_write_text(d.reconciliation_trades,
+                      to_csv_text(pt, {"avg_price": 2, "slippage_bps": 2, "commission": 2, "signal_price": 2,
+                                       "commission_est": 2}))
+
+
+# ------------------------------------------------------------------ reconcile
+
+def reconcile_day(ctx: Context, day: str, trades, fills: pd.DataFrame, positions: pd.DataFrame, *,
+                  events: pd.DataFrame | None = None, closes: pd.DataFrame | None = None,
+                  cash: float | None = None, broker_positions: pd.DataFrame | None = None,
+                  accept: bool = False, trades_path: str = "") -> ReconResult:
+    """Steps 2-5 on frames already read, under the day lock: journal the fills, reconcile with
+    the journal's order states, write the day's files, log discrepancies once, journal the
+    summary, optionally accept. ``cash``: cash before the day ($; default the last
+    reconciliation's cash after, else the broker's cash with the day's fills undone)."""
+    the_day = Day(ctx.live_dir, day)
+    j = ctx.journal()
+    with DayLock(the_day.dir, "reconcile"):
+        record_fills(j, fills, day, actor=ctx.user)  # before anything else
+        if j.events(INTENT, day):  # orders sent by xlexec: the execution log gains commissions
+            write_execution_log(j, ctx.live_dir, day)
+        crash_point("after_fills_journaled")  # test hook (xlexec.faults)
+        states = j.latest_orders(day) or None  # none recorded (e.g. executed by file upload): unknown
+        cash_before = cash if cash is not None else the_day.previous_cash(j)
+        if cash_before is None:
+            cash_before = cash_before_from_broker(ctx, day, fills)
+        otype = ctx.config.execution.default_order_type
+        planned = planned_orders(j, trades, the_day, default_order_type=otype,
+                                 max_adv_pct=ctx.config.validation.max_adv_pct)
+        res = reconcile_frames(trades, fills, positions, day=day, order_states=states, events=events,
+                               closes=closes, cash_before=cash_before, broker_positions=broker_positions,
+                               default_order_type=otype, planned=planned,
+                               target_slippage_bps=ctx.config.slippage_bps)
+        write_outputs(res, the_day.dir)
+        crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
+        append_discrepancies(j, ctx.live_dir, day, res.discrepancy_lines, ctx.user)
+        summary = res.summary()
+        summary.update(fills_sha256=fills_hash(fills), trades=trades_path)
+        digest = hashlib.sha256(json.dumps(summary, sort_keys=True, default=str).encode()).hexdigest()
+        summary.update(by=ctx.user, at=ctx.now().isoformat())
+        j.append(RECON, f"{day}|{digest[:24]}", summary, day=day, actor=ctx.user)
+        if accept:
+            accept_positions(ctx.live_dir, day, ctx.user, ctx.now().isoformat(), journal=j)
+    return res
+
+
+@dataclass
+class ReconcileResult:
+    """The reconciliation (figures, breaks, positions after) of ``day`` and whether it was accepted."""
+
+    day: Day
+    recon: ReconResult
+    accepted: bool = False
+
+    @property
+    def breaks(self) -> list[dict]:
+        return self.recon.breaks
+
+    @property
+    def exit_code(self) -> int:
+        """1 when there are breaks, else 0."""
+        return 1 if self.recon.breaks else 0
+
+    def report_text(self) -> str:
+        return self.recon.report_text()
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.recon.to_json()
+        out["accepted"] = bool(self.accepted)
+        return out
+
+
+def reconcile(ctx: Context, day: Day, *, trades: PathLike = None, fills: PathLike = None,
+              from_broker: bool = False, format: str | None = None,  # noqa: A002
+              current_positions: PathLike = None, broker_positions: PathLike = None, events: PathLike = None,
+              closes: PathLike = None, cash: float | None = None, accept: bool = False,
+              trades_date_wins: bool = False) -> ReconcileResult:
+    """Reconcile the day's fills (``fills``, default ``live/D/broker_fills.csv``; or pulled from
+    the broker and saved there) with its trades and the positions it started from
+    (``current_positions``, default ``live/current_positions.csv``, missing = flat).
+    ``trades_date_wins``: the trades header's date, when it has one, replaces ``day``."""
+    trades_path = Path(trades) if trades else day.trades
+    t = read_trades(trades_path)
+    if trades_date_wins:
+        day = day.on(t.date)
+    if from_broker:
+        b = _broker(ctx, day)
+        try:
+            fills_df = fills_from_broker(b.fills(day.date), day.date, name=f"{b.name} fills")
+        finally:
+            b.close()
+        write_fills_csv(day.fills, fills_df)
+    else:
+        fills_df = read_fills(Path(fills) if fills else day.fills, format=format)
+    positions = read_positions(current_positions or day.current_positions, missing_ok=not current_positions)
+    events_df = _events(day, events)
+    closes_path = Path(closes) if closes else _first_existing(day.closes, day.live_closes)
+    closes_df = read_closes(closes_path, missing_ok=False) if closes_path else None
+    broker_pos = read_broker_positions(broker_positions) if broker_positions else None
+    res = reconcile_day(ctx, day.date, t, fills_df, positions, events=events_df, closes=closes_df, cash=cash,
+                        broker_positions=broker_pos, accept=accept, trades_path=str(trades_path))
+    return ReconcileResult(day, res, bool(accept))
+
+
+@dataclass
+class AcceptResult:
+    """The reconciled positions of the day became ``path`` (live/current_positions.csv)."""
+
+    day: str
+    path: Path
+    exit_code: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"day": self.day, "path": str(self.path)}
+
+
+def accept(ctx: Context, day: Day) -> AcceptResult:
+    """Accept the day's reconciled positions (see :func:`accept_positions`)."""
+    path = accept_positions(ctx.live_dir, day.date, ctx.user, ctx.now().isoformat(), journal=ctx.journal())
+    return AcceptResult(day.date, path)
+
+
+# ------------------------------------------------------------------ compare / sync
+
+def pending_fills(journal: Journal) -> pd.DataFrame:
+    """Net shares per symbol of fills journaled for days with no reconciliation yet."""
+    done = {e.day for e in journal.events(RECON)}
+    rows = [e.payload for e in journal.events(FILL) if e.day not in done]
+    if not rows:
+        return pd.DataFrame({"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float)})
+    df = pd.DataFrame(rows)
+    sign = df["side"].map({"buy": 1.0, "sell": -1.0}).fillna(0.0)
+    return pd.DataFrame({"symbol": df["symbol"], "shares": sign * df["shares"].astype(float)})
+
+
+def _broker_positions(ctx: Context, day: Day, path: PathLike) -> tuple[pd.DataFrame, str]:
+    if path:
+        return read_broker_positions(path), str(path)
+    b = _broker(ctx, day)
+    try:
+        return broker_positions_frame(b.positions()), f"broker:{b.name}"
+    finally:
+        b.close()
+
+
+@dataclass
+class CompareResult:
+    """System vs broker positions (shares) per symbol, with the likely cause of each difference."""
+
+    positions: pd.DataFrame   # symbol, system_shares, broker_shares, difference, matches, likely_cause
+
+    @property
+    def differences(self) -> int:
+        return int((~self.positions["matches"]).sum())
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any position differs, else 0."""
+        return 1 if self.differences else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"differences": self.differences, "positions": [
+            {"symbol": r.symbol, "system_shares": float(r.system_shares), "broker_shares": float(r.broker_shares),
+             "difference": float(r.difference), "matches": bool(r.matches), "likely_cause": r.likely_cause}
+            for r in self.positions.itertuples()]}
+
+
+def compare_positions(ctx: Context, day: Day, *, system: PathLike = None, broker: PathLike = None,
+                      events: PathLike = None) -> CompareResult:
+    """Compare ``system`` positions (default live/current_positions.csv) with the broker's (an
+    export file, else the configured broker), allowing for splits and unreconciled fills."""
+    sys_pos = read_positions(system or day.current_positions)
+    broker_pos, _source = _broker_positions(ctx, day, broker)
+    cmp = compare_frames(sys_pos, broker_pos, events=_events(day, events, day_level=False),
+                         pending=pending_fills(ctx.journal()))
+    return CompareResult(cmp)
+
+
+@dataclass
+class SyncResult:
+    """``sync_positions``: the comparison, and (when forced) the file replaced and its backup."""
+
+    compare: CompareResult
+    synced: bool
+    by: str
+    backup: Path | None = None
+    n_positions: int = 0
+    exit_code: int = 0
+
+    @property
+    def differences(self) -> int:
+        return self.compare.differences
+
+    def to_json(self) -> dict[str, Any]:
+        return {"synced": self.synced, "differences": self.differences, "by": self.by,
+                "backup": str(self.backup) if self.backup else None, "positions": self.n_positions}
+
+
+def sync_positions(ctx: Context, day: Day, *, broker_file: PathLike = None, force_update: bool = False) -> SyncResult:
+    """Take the broker's positions as truth: replace live/current_positions.csv (previous kept as
+    ``current_positions.DAY.sync-STAMP.bak.csv``, journaled) when ``force_update``; else only compare
+    (``synced`` False, exit code 1: nothing changed)."""
+    broker, source = _broker_positions(ctx, day, broker_file)
+    cur = day.current_positions
+    system = read_positions(cur, missing_ok=True)
+    cmp = CompareResult(compare_frames(system, broker, events=_events(day, None, day_level=False)))
+    if not force_update:
+        return SyncResult(cmp, False, ctx.user, exit_code=1)
+    n = cmp.differences
+    stamp = ctx.now().strftime("%Y%m%dT%H%M%S")
+    bak = day.live_dir / f"current_positions.{day.date}.sync-{stamp}.bak.csv"
+    out = broker[["symbol", "shares", "avg_cost"]].sort_values("symbol").reset_index(drop=True)
+    with ctx.journal().transaction():
+        if cur.exists():
+            atomic_write_bytes(bak, cur.read_bytes())
+        text = to_csv_text(out, {"avg_cost": 2})
+        ctx.journal().append(POSITIONS, f"{day.date}|sync|{stamp}|{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+                             {"action": "sync_from_broker", "by": ctx.user, "at": ctx.now().isoformat(),
+                              "source": source, "backup": str(bak) if cur.exists() else None,
+                              "differences": n, "positions": out.to_dict("records")},
+                             day=day.date, actor=ctx.user)
+        atomic_write_text(cur, text)
+    return SyncResult(cmp, True, ctx.user, bak if bak.exists() else None, len(out))
