@@ -3,24 +3,23 @@
 Exit codes: 0 ok, 1 refused / REJECT / something not done, 2 unusable input or config
 (one line on stderr naming file, row and column; never a traceback), 3 day locked, 4 internal
 error (a bug: one line on stderr, the traceback saved under ``live/logs/``).
-Each area registers its subcommands from ``xlexec/commands/<area>.py`` (``register(sub, common)``).
+Each area registers its subcommands from ``xlexec/cli/<area>.py`` (``register(sub, common)``); a
+``run_*`` function parses its arguments, calls the step (:mod:`xlexec.steps`) and prints its result.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from xlexec import __version__
-from xlexec.execution.brokers.base import BrokerFault
+from xlexec.cli import convert, demo, execution, reconcile, tca, validate, workbook
 from xlexec.errors import XlexecError
+from xlexec.execution.brokers.base import BrokerFault
+from xlexec.steps.context import Context
 
 # area modules, in the order of the day
-AREAS = ["validate", "convert", "execution", "reconcile", "tca", "workbook", "demo"]
-COMMANDS = ["validate", "approve", "convert", "submit", "status", "cancel-all", "reconcile",
-            "tca", "monthly", "compare-positions", "sync-positions", "pnl", "kill-switch-report",
-            "workbook", "button", "demo"]
+AREAS = [validate, convert, execution, reconcile, tca, workbook, demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,16 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"xlexec {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for area in AREAS:
-        try:
-            mod = importlib.import_module(f"xlexec.cli.{area}")
-        except ModuleNotFoundError as e:
-            if e.name != f"xlexec.cli.{area}":
-                raise
-            continue
-        mod.register(sub, common)
+        area.register(sub, common)
     return p
-
-
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    from xlexec.steps.context import Context
     ctx = None
     try:
         ctx = Context.load(getattr(args, "config", None), getattr(args, "user", None))

@@ -1,8 +1,9 @@
 """One function per workbook button; each is also ``xlexec button NAME --book FILE``.
 
 Every button: reads the operator's inputs from the book (:mod:`xlexec.excel.book`), runs the
-same code as its CLI twin (the subcommand's own ``run`` function, in-process, with this
-session's context: same files, same journal events, same guards), records the press in the
+same step function as its CLI twin (:mod:`xlexec.steps`, in-process, with this session's
+context: same files, same journal events, same guards, the same typed result; never through
+argparse or printed text), records the press in the
 journal (kind ``action``: who, when, what, result — the Log tab), then shows the results:
 whole-range writes on an xlwings book, or a full atomic re-render of a workbook file.
 Errors become one short message box (``FileBook``: the message and the exit code); never a
@@ -23,8 +24,6 @@ Alpaca market data configured, Alpaca's quotes win (as in the CLI) and the tab i
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import re
@@ -36,6 +35,14 @@ from typing import Any, Callable
 
 from xlexec.errors import InputError, RefusedError, XlexecError
 from xlexec.excel.book import BookAdapter, open_book
+from xlexec.execution import slicing
+from xlexec.steps import convert as convert_step
+from xlexec.steps import execution as execution_steps
+from xlexec.steps import fills as fills_step
+from xlexec.steps import reconcile as reconcile_steps
+from xlexec.steps import tca as tca_steps
+from xlexec.steps import validate as validate_steps
+from xlexec.store.day import Day
 
 ALL_SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
               "TCA", "Monthly", "Log"]
@@ -68,12 +75,16 @@ class Session:
     inputs: Any
 
     @property
+    def the_day(self) -> Day:
+        return Day(self.ctx.live_dir, self.day)
+
+    @property
     def day_dir(self) -> Path:
-        return Path(self.ctx.live_dir) / self.day
+        return self.the_day.dir
 
     @property
     def trades_path(self) -> Path:
-        return self.day_dir / "trades.csv"
+        return self.the_day.trades
 
 
 # --------------------------------------------------------------------------- plumbing
@@ -94,50 +105,6 @@ def _context_for(book: BookAdapter, ctx=None):
             cfg = load_config(p, cwd=p.parent)
             return Context(cfg, cfg.user or current_user())
     return Context.load(None)
-
-
-def _cli(session: Session, argv: list[str]) -> tuple[int, dict | None, str]:
-    """Run an ``xlexec`` subcommand in-process with this session's context.
-
-    Returns ``(exit code, the --json object or None, the one-line error or '')``.
-    """
-    from xlexec.cli.app import build_parser
-    parser = build_parser()
-    cmd = argv[0]
-    choices = parser._subparsers._group_actions[0].choices if parser._subparsers else {}  # noqa: SLF001
-    if cmd not in choices:
-        raise RefusedError(f"'{cmd}' is not available yet in this xlexec version")
-    with contextlib.redirect_stderr(io.StringIO()):
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit:
-            raise InputError(session.name, f"bad arguments for xlexec {cmd}: {' '.join(argv[1:])[:200]}") from None
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = int(args.func(args, session.ctx) or 0)
-    except XlexecError as e:
-        return e.exit_code, None, " ".join(str(e).split())
-    text = out.getvalue().strip()
-    data = None
-    if "--json" in argv and text:
-        try:
-            data = json.loads(text[text.find("{"):]) if "{" in text else None
-        except json.JSONDecodeError:
-            data = None
-    msg = " ".join(err.getvalue().split())
-    return rc, data, msg
-
-
-def _check(rc: int, msg: str, ok=(0,)) -> None:
-    if rc in ok:
-        return
-    if rc == 1:
-        raise RefusedError(msg or "refused")
-    if rc == 3:
-        from xlexec.errors import LockedError
-        raise LockedError(msg or "the day is locked by another process")
-    raise XlexecError(msg or f"failed (exit {rc})")
 
 
 def _need_trades(s: Session) -> None:
@@ -219,14 +186,11 @@ def _validate(s: Session):
     quotes = _typed_quotes(s)  # checked before anything is written
     edited = _persist_blotter(s)
     saved = _save_quotes(s, quotes)
-    argv = ["validate", str(s.trades_path), "--json"]
-    opening = s.day_dir / "opening_positions.csv"  # the positions the day started from (Load Trades)
-    if opening.exists():
-        argv[2:2] = ["--positions", str(opening)]
-    rc, data, msg = _cli(s, argv)
-    _check(rc, msg, ok=(0, 1))
-    d = (data or {}).get("decision", "?")
-    summ = (data or {}).get("summary") or {}
+    opening = s.the_day.opening_positions  # the positions the day started from (Load Trades)
+    res = validate_steps.validate(s.ctx, s.the_day, positions=opening if opening.exists() else None)
+    data = res.to_json()
+    d = data.get("decision", "?")
+    summ = data.get("summary") or {}
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
     return f"validation recommends {d}{extra}{saved}", ["Blotter", "Checks", "Quotes"], \
         {"decision": d, "summary": summ}
@@ -242,25 +206,28 @@ def _approval_inputs(s: Session) -> tuple[str, str]:
     return who, why
 
 
+def _yes(text: str | None) -> bool:
+    return (text or "").strip().upper() in ("Y", "YES", "TRUE", "1")
+
+
 def _approve(s: Session):
     who, why = _approval_inputs(s)
     rec = _recommended(s)
     decision = (s.inputs.decision or "").strip().upper()
     if decision == "REJECTED":
         raise RefusedError("Decision on Control says REJECTED: press Reject, or change the Decision cell")
+    if decision and decision not in ("APPROVED", "CONDITIONAL"):
+        raise InputError("Control", f"Decision must be APPROVED, CONDITIONAL or REJECTED, got {decision[:40]!r}")
     if not decision:
         decision = "CONDITIONAL" if rec == "CONDITIONAL" else "APPROVED"
-    override = (s.inputs.override or "").strip().upper() in ("Y", "YES", "TRUE", "1")
+    override = _yes(s.inputs.override)
     quotes = _typed_quotes(s)
     edited = _persist_blotter(s)
     saved = _save_quotes(s, quotes)
-    argv = ["approve", str(s.trades_path), "--by", who, "--decision", decision, "--reason", why, "--json"]
-    if override:
-        argv.append("--override")
-    rc, data, msg = _cli(s, argv)
-    _check(rc, msg)
+    res = validate_steps.approve(s.ctx, s.the_day, by=who, decision=decision, reason=why, override=override)
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], data or {}
+    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], \
+        res.to_json()
 
 
 def _reject(s: Session):
@@ -271,10 +238,8 @@ def _reject(s: Session):
     quotes = _typed_quotes(s)
     _persist_blotter(s)
     saved = _save_quotes(s, quotes)
-    rc, data, msg = _cli(s, ["approve", str(s.trades_path), "--by", who, "--decision", "REJECTED",
-                             "--reason", why, "--json"])
-    _check(rc, msg)
-    return f"REJECTED recorded for {s.day} by {who}{saved}", ["Approvals", "Quotes"], data or {}
+    res = validate_steps.approve(s.ctx, s.the_day, by=who, decision="REJECTED", reason=why)
+    return f"REJECTED recorded for {s.day} by {who}{saved}", ["Approvals", "Quotes"], res.to_json()
 
 
 def _convert(s: Session):
@@ -283,79 +248,66 @@ def _convert(s: Session):
     if fmt not in FORMATS:
         raise InputError("Control", f"unknown broker format {fmt!r}; one of: {', '.join(FORMATS)}", row=7, column="B")
     _persist_blotter(s)
-    argv = ["convert", str(s.trades_path), "--broker", fmt, "--json"]
-    if _wants_slice(s) or _has_slice_schedule(s):  # the file carries the day's slicing plan, as Submit sends it
-        argv.append("--slice")
-    rc, data, msg = _cli(s, argv)
-    _check(rc, msg)
-    out = (data or {}).get("output") or (data or {}).get("path") or ""
-    return f"{fmt} file written{': ' + str(out) if out else ''}", [], data or {}
+    # the file carries the day's slicing plan, as Submit sends it
+    res = convert_step.convert(s.ctx, s.the_day, broker=fmt, slice=_wants_slice(s) or _has_slice_schedule(s))
+    return f"{fmt} file written: {res.output}", [], res.to_json()
 
 
 def _wants_slice(s: Session) -> bool:
-    """Control's "Slice large orders (Y/N)" (B16) says Y: Convert and Submit pass ``--slice``."""
-    return (s.inputs.slice or "").strip().upper() in ("Y", "YES", "TRUE", "1")
+    """Control's "Slice large orders (Y/N)" (B16) says Y: Convert and Submit slice."""
+    return _yes(s.inputs.slice)
 
 
 def _has_slice_schedule(s: Session) -> bool:
     """The journal holds an ADV slicing schedule for today's orders or children due today:
     then Submit sends the plan (``submit --slice``), never the full quantity on top of it."""
-    from xlexec.store.journal import SLICE
-    from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.slicing import carry_forward, recorded_parents
     from xlexec.core.trades import read_trades
-    prior = s.ctx.journal().payloads(SLICE)
-    if not prior:
-        return False
-    if carry_forward(prior, s.day):
-        return True
-    orders = orders_from_trades(read_trades(s.trades_path), default_order_type=s.ctx.config.execution.default_order_type,
-                                date=s.day)
-    return bool(recorded_parents(prior, s.day, orders_sha256(orders)))
+    orders, sha = slicing.day_orders(read_trades(s.trades_path), s.ctx.config.execution.default_order_type, s.day)
+    return slicing.slicing_state(s.ctx.journal(), s.the_day, sha).has_schedule
 
 
 def _submit(s: Session):
     from xlexec.excel.render import is_live, mode_text
     _need_trades(s)
     cfg = s.ctx.config
-    argv = ["submit", str(s.trades_path), "--json"]
+    live = False
     if is_live(cfg):
         ok = s.book.confirm(f"LIVE ACCOUNT ({cfg.execution.broker}): send the approved orders of {s.day} "
                             "with REAL MONEY?", title="xlexec: confirm LIVE submission")
         if not ok:
             raise RefusedError("live submission not confirmed: nothing sent (headless: add --live; "
                                "Excel: answer Yes in the confirmation dialog)")
-        argv.append("--live")
+        live = True
     quotes = _typed_quotes(s)
     _persist_blotter(s)
     saved = _save_quotes(s, quotes)
-    if _wants_slice(s) or _has_slice_schedule(s):  # Control says Y, or a schedule exists for today
-        argv.append("--slice")
+    want_slice = _wants_slice(s) or _has_slice_schedule(s)  # Control says Y, or a schedule exists for today
     s.book.status(f"xlexec: submitting the orders of {s.day} · {mode_text(cfg)} ...")
-    rc, data, msg = _cli(s, argv)
-    if data is None:
-        _check(rc, msg)
-    d = data or {}
-    text = d.get("summary") or f"sent {d.get('sent', 0)}, already at broker {d.get('already_sent', 0)}, " \
-                                f"refused {d.get('refused', 0)}, unknown {d.get('unknown', 0)}"
-    if rc != 0:
+    modes: list[str] = []
+    res = execution_steps.submit(s.ctx, s.the_day, live=live, slice=want_slice,
+                                 on_mode=lambda m: modes.append(f"xlexec submit: mode {m['text']}"))
+    d = res.to_json()
+    text = res.summary()
+    if res.exit_code != 0:
+        msg = " ".join(" ".join(modes).split())
         raise RefusedError(f"{text}{saved}{'; ' + msg if msg else ''}")
     return f"{text}{saved}", ["Orders", "Quotes"], d
 
 
 def _refresh_status(s: Session):
     s.book.status(f"xlexec: asking the broker for the status of {s.day}'s orders ...")
-    rc, data, msg = _cli(s, ["status", "--date", s.day, "--json"])
-    _check(rc, msg)
-    n = len((data or {}).get("orders", []) or []) if isinstance((data or {}).get("orders"), list) else None
-    return f"order status refreshed{f' ({n} orders)' if n is not None else ''}", ["Orders"], data or {}
+    res = execution_steps.status(s.ctx, s.the_day)
+    return f"order status refreshed ({len(res.orders)} orders)", ["Orders"], res.to_json()
 
 
 def _cancel_all(s: Session):
     s.book.status("xlexec: KILL SWITCH: cancelling every open order ...")
-    rc, data, msg = _cli(s, ["cancel-all", "--reason", f"kill switch (workbook, {s.ctx.user})", "--json"])
-    _check(rc, msg)
-    d = data or {}
+    res = execution_steps.cancel_all(s.ctx, Day(s.ctx.live_dir, s.ctx.today()),
+                                     reason=f"kill switch (workbook, {s.ctx.user})")
+    d = res.to_json()
+    if not res.ok:
+        raise RefusedError(f"WARNING: {len(d['still_open'])} order(s) still open"
+                           + (f"; {d['error']}" if d["error"] else ""))
     n = d.get("cancelled")
     n = len(n) if isinstance(n, list) else n
     return f"kill switch: {n if n is not None else 'all'} open orders cancelled; live/KILL_SWITCH written", \
@@ -363,71 +315,42 @@ def _cancel_all(s: Session):
 
 
 def _import_fills(s: Session):
-    from xlexec.formats.fills import fills_from_broker, read_fills_block, write_fills_csv
     from xlexec.excel.build import FILLS_PASTE_ROW
-    path = s.day_dir / "broker_fills.csv"
-    if s.inputs.fills_block:
-        fills = read_fills_block(s.inputs.fills_block, name="Fills tab", first_row=FILLS_PASTE_ROW + 1)
-        source = "the Fills tab"
-    else:
-        from xlexec.execution.brokers import get_broker
+    if not s.inputs.fills_block:
         s.book.status(f"xlexec: downloading {s.day}'s fills from the broker ...")
-        broker = get_broker(s.ctx.config, s.ctx.live_dir, day=s.day, now=s.ctx.now)
-        try:
-            fills = fills_from_broker(broker.fills(s.day), s.day)
-        finally:
-            close = getattr(broker, "close", None)
-            if close:
-                close()
-        source = f"the broker ({s.ctx.config.execution.broker})"
-    if len(fills) == 0:
-        raise RefusedError(f"no fills found in {source}: nothing imported")
-    write_fills_csv(path, fills)
+    res = fills_step.import_fills(s.ctx, s.the_day, block=s.inputs.fills_block or None, block_name="Fills tab",
+                                  first_row=FILLS_PASTE_ROW + 1)
     s.inputs.fills_block = []  # imported: the tab now shows broker_fills.csv
-    return f"{len(fills)} fills imported from {source} into {path}", ["Fills"], {"fills": len(fills)}
+    return f"{res.count} fills imported from {res.source} into {res.path}", ["Fills"], res.to_json()
 
 
 def _reconcile(s: Session):
     _need_trades(s)
-    fills = s.day_dir / "broker_fills.csv"
-    if not fills.exists():
+    day = s.the_day
+    if not day.fills.exists():
         raise RefusedError("no broker_fills.csv yet: press Import Fills first")
-    argv = ["reconcile", "--date", s.day, "--trades", str(s.trades_path), "--fills", str(fills), "--json"]
     # the positions the day started from: kept by Load Trades, else the backup Accept made
-    for opening in (s.day_dir / "opening_positions.csv",
-                    Path(s.ctx.live_dir) / f"current_positions.{s.day}.bak.csv"):
-        if opening.exists():
-            argv += ["--current-positions", str(opening)]
-            break
-    rc, data, msg = _cli(s, argv)
-    _check(rc, msg, ok=(0, 1))
-    d = data or {}
+    res = reconcile_steps.reconcile(s.ctx, day, current_positions=day.opening_or_backup())
+    d = res.to_json()
     breaks = len(d.get("breaks") or [])
     return (f"executed {d.get('trades_executed')}/{d.get('trades_recommended')}, {breaks} breaks; "
             "review, then press Accept Positions"), ["Reconcile", "Positions"], d
 
 
 def _accept_positions(s: Session):
-    try:
-        from xlexec.cli.reconcile import accept_positions
-    except ImportError:
-        from xlexec.core.reconcile import accept_positions  # type: ignore[no-redef]
-    path = accept_positions(s.ctx.live_dir, s.day, s.ctx.user, s.ctx.now().isoformat(), journal=s.ctx.journal())
-    return f"reconciled positions of {s.day} accepted as {path}", ["Positions"], {"path": str(path)}
+    res = reconcile_steps.accept(s.ctx, s.the_day)
+    return f"reconciled positions of {s.day} accepted as {res.path}", ["Positions"], {"path": str(res.path)}
 
 
 def _tca(s: Session):
-    rc, data, msg = _cli(s, ["tca", str(s.day_dir), "--json"])
-    _check(rc, msg)
-    tot = (data or {}).get("total") or {}
-    return f"TCA written: total cost ${tot.get('usd')}", ["TCA"], data or {}
+    res = tca_steps.tca(s.ctx, s.the_day)
+    tot = res.document.get("total") or {}
+    return f"TCA written: total cost ${tot.get('usd')}", ["TCA"], res.to_json()
 
 
 def _monthly_report(s: Session):
-    month = s.day[:7]
-    rc, data, msg = _cli(s, ["monthly", "--month", month, "--json"])
-    _check(rc, msg)
-    return f"monthly report {month} written to live/monthly_costs.csv", ["Monthly"], data or {}
+    res = tca_steps.monthly(s.ctx, s.the_day)
+    return f"monthly report {res.month} written to live/monthly_costs.csv", ["Monthly"], res.to_json()
 
 
 ACTIONS: dict[str, Callable[[Session], tuple]] = {
@@ -474,6 +397,11 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         d = day or inputs.trade_date or ctx.today()
         if not DAY_RE.match(str(d)):
             raise InputError("Control", f"trade date must be YYYY-MM-DD, got {str(d)[:20]!r}", row=4, column="B")
+        try:
+            Day(ctx.live_dir, str(d))
+        except InputError:
+            raise InputError("Control", f"trade date is not a calendar day: {str(d)[:20]!r}", row=4,
+                             column="B") from None
         inputs.trade_date = d
         session = Session(name, adapter, ctx, d, inputs)
         _progress(adapter, f"xlexec: {name.replace('_', ' ')} ...")
