@@ -1,8 +1,8 @@
 """``xlexec demo``: a full trading day on the built-in paper broker, no keys needed.
 
-It drives the very commands an operator would run (``xlexec validate``, ``approve``, ``convert``,
-``submit``, ``status``, ``reconcile``, ``tca``, ``monthly``) in-process on a generated day, so
-the demo and the headless day are the same code path. The clock is pinned (09:40 New York for
+It runs the very steps an operator's commands run (:mod:`xlexec.steps`: validate, approve,
+convert, submit, status, import fills, reconcile, tca, monthly) in-process on a generated day,
+so the demo, the CLI and the workbook are the same code path and show the same typed results. The clock is pinned (09:40 New York for
 the morning steps, 16:05 after the close), which makes the day reproducible; every step is
 idempotent, so running the demo twice duplicates nothing.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ NY = ZoneInfo("America/New_York")
 @dataclass
 class Step:
     name: str
-    command: list[str]
-    rc: int
-    data: dict | None = None
+    command: list[str]            # the CLI twin of the step (what an operator would type)
+    rc: int                       # the exit code the step's result implies
+    data: dict | None = None      # the step result's to_json()
     stderr: str = ""
 
 
@@ -60,26 +59,6 @@ def _env(**kv):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    from xlexec.cli.app import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def _json(text: str) -> dict | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        # tolerate a progress line before the JSON object
-        start = text.find("{")
-        return json.loads(text[start:]) if start >= 0 else None
 
 
 def write_demo_config(directory: Path, cash: float, base: dict | None = None) -> Path:
@@ -134,8 +113,11 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, days: i
     if build_workbook:
         from xlexec.steps.context import Context
         from xlexec.excel.render import render_workbook
+        from xlexec.config import load_config
+        from xlexec.store.journal import current_user
         with _env(XLEXEC_NOW=_pinned(res.day, 16, 5)):
-            ctx = Context.load(d / "config.yaml")
+            cfg = load_config(d / "config.yaml", cwd=d)
+            ctx = Context(cfg, cfg.user or current_user())
             try:
                 res.workbook = render_workbook(ctx, res.day, d / f"xlexec_{res.day}.xlsm")
             finally:
@@ -172,74 +154,84 @@ def _day_inputs(d: Path, day: str):
 
 
 def _run_session(d: Path, day: str, res: DemoResult) -> list[Step]:
-    from xlexec.store.approvals import find_approval
-    from xlexec.execution.brokers import get_broker
-    from xlexec.steps.context import Context
-    from xlexec.formats.csvio import atomic_write_bytes
-    from xlexec.formats.fills import fills_from_broker, write_fills_csv
-    from xlexec.core.orders import orders_from_trades, orders_sha256
+    from xlexec.config import load_config
     from xlexec.core.trades import read_trades
+    from xlexec.execution.slicing import day_orders
+    from xlexec.formats.csvio import atomic_write_bytes
+    from xlexec.steps import convert as convert_step
+    from xlexec.steps import execution as execution_steps
+    from xlexec.steps import fills as fills_step
+    from xlexec.steps import reconcile as reconcile_steps
+    from xlexec.steps import tca as tca_steps
+    from xlexec.steps import validate as validate_steps
+    from xlexec.steps.context import Context
+    from xlexec.store.approvals import find_approval
+    from xlexec.store.day import Day
+    from xlexec.store.journal import current_user
 
-    live = d / "live"
-    dd = live / day
     cfg_path = _day_inputs(d, day)
+    morning, close = _pinned(day, 9, 40), _pinned(day, 16, 5)
+    with _env(XLEXEC_NOW=morning):
+        cfg = load_config(cfg_path, cwd=d)
+    ctx = Context(cfg, cfg.user or current_user())
+    the_day = Day(cfg.live_dir, day)
     # the positions the day starts from, kept in the day folder: reruns start from them too
-    positions_file = dd / "opening_positions.csv"
+    positions_file = the_day.opening_positions
     if not positions_file.exists():
-        atomic_write_bytes(positions_file, (live / "current_positions.csv").read_bytes())
-    trades = str(dd / "trades.csv")
-    base = ["--config", str(cfg_path)]
+        atomic_write_bytes(positions_file, the_day.current_positions.read_bytes())
+    trades = str(the_day.trades)
     steps: list[Step] = []
 
-    def step(name: str, args: list[str], *, when: str, ok=(0,)) -> Step:
+    def step(name: str, command: list[str], run, *, when: str, ok=(0,)) -> Step:
         with _env(XLEXEC_NOW=when):
-            rc, out, err = _run(args[:1] + base + args[1:])
-        st = Step(name, ["xlexec", *args], rc, _json(out) if "--json" in args else None, err.strip())
+            try:
+                out = run()
+            except XlexecError as e:
+                msg = " ".join(str(e).split())
+                raise XlexecError(f"demo {day} step {name} failed (exit {e.exit_code}): "
+                                  f"xlexec {command[0]}: error: {msg}") from None
+        st = Step(name, ["xlexec", *command], out.exit_code, out.to_json())
         steps.append(st)
-        if rc not in ok:
-            raise XlexecError(f"demo {day} step {name} failed (exit {rc}): {err.strip() or out.strip()[:300]}")
+        if st.rc not in ok:
+            raise XlexecError(f"demo {day} step {name} failed (exit {st.rc}): {json.dumps(st.data, default=str)[:300]}")
         return st
 
-    cwd = os.getcwd()
-    os.chdir(d)
     try:
-        morning, close = _pinned(day, 9, 40), _pinned(day, 16, 5)
-        with _env(XLEXEC_NOW=morning):
-            cfg = Context.load(cfg_path).config
-        t = read_trades(trades)
-        orders = orders_from_trades(t, default_order_type=cfg.execution.default_order_type, date=day)
-        approved = find_approval(cfg.live_dir, day, orders_sha256(orders))
-        if approved is not None and (dd / "validation.json").exists():
+        orders, sha = day_orders(read_trades(trades), cfg.execution.default_order_type, day)
+        approved = find_approval(cfg.live_dir, day, sha)
+        if approved is not None and the_day.validation.exists():
             # a rerun: the morning's checks were made and approved; the record stands as it was
-            v = Step("validate", [], 0, json.loads((dd / "validation.json").read_text()))
+            v = Step("validate", [], 0, json.loads(the_day.validation.read_text()))
             steps.append(v)
         else:
             v = step("validate", ["validate", trades, "--positions", str(positions_file), "--json"],
+                     lambda: validate_steps.validate(ctx, the_day, positions=positions_file),
                      when=morning, ok=(0, 1))
         rec = v.data["decision"]
         decision = {"APPROVE": "APPROVED", "CONDITIONAL": "CONDITIONAL", "REJECT": "APPROVED"}[rec]
-        approve = ["approve", trades, "--by", "demo", "--decision", decision,
-                   "--reason", f"demo day: validation recommends {rec}"]
-        if rec == "REJECT":
-            approve.append("--override")
+        reason = f"demo day: validation recommends {rec}"
         if approved is None:
-            step("approve", approve, when=morning)
-        step("convert", ["convert", trades, "--broker", "ibkr"], when=morning)
-        step("submit", ["submit", trades, "--json"], when=morning)
-        step("status", ["status", "--date", day, "--json"], when=close)
+            step("approve", ["approve", trades, "--by", "demo", "--decision", decision, "--reason", reason]
+                 + (["--override"] if rec == "REJECT" else []),
+                 lambda: validate_steps.approve(ctx, the_day, by="demo", decision=decision, reason=reason,
+                                                override=rec == "REJECT"), when=morning)
+        step("convert", ["convert", trades, "--broker", "ibkr"],
+             lambda: convert_step.convert(ctx, the_day, broker="ibkr"), when=morning)
+        step("submit", ["submit", trades, "--json"], lambda: execution_steps.submit(ctx, the_day), when=morning)
+        step("status", ["status", "--date", day, "--json"], lambda: execution_steps.status(ctx, the_day),
+             when=close)
         # fills: pulled from the broker after the close, as an operator would download them
-        with _env(XLEXEC_NOW=close):
-            broker = get_broker(cfg, cfg.live_dir, day=day)
-            fills = fills_from_broker(broker.fills(day), day)
-            broker.close()
-        write_fills_csv(dd / "broker_fills.csv", fills)
-        step("reconcile", ["reconcile", "--trades", trades, "--fills", str(dd / "broker_fills.csv"),
+        step("import_fills", ["reconcile", "--from-broker"],
+             lambda: fills_step.import_fills(ctx, the_day, require_any=False), when=close)
+        step("reconcile", ["reconcile", "--trades", trades, "--fills", str(the_day.fills),
                            "--current-positions", str(positions_file), "--json", "--accept"],
+             lambda: reconcile_steps.reconcile(ctx, the_day, current_positions=positions_file, accept=True),
              when=close, ok=(0, 1))
-        step("tca", ["tca", str(dd), "--json"], when=close)
-        step("monthly", ["monthly", "--month", day[:7], "--json"], when=close)
+        step("tca", ["tca", str(the_day.dir), "--json"], lambda: tca_steps.tca(ctx, the_day), when=close)
+        step("monthly", ["monthly", "--month", day[:7], "--json"],
+             lambda: tca_steps.monthly(ctx, the_day, month=day[:7]), when=close)
     finally:
-        os.chdir(cwd)
+        ctx.close()
     return steps
 
 
