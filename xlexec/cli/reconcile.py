@@ -12,6 +12,7 @@ import sys
 
 from xlexec.cli.days import day_for
 from xlexec.errors import InputError, RefusedError
+from xlexec.steps import fills as fills_step
 from xlexec.steps import reconcile as steps
 from xlexec.store.day import Day
 
@@ -85,6 +86,24 @@ def run_sync(args, ctx) -> int:
     return 0
 
 
+def run_import_fills(args, ctx) -> int:
+    res = fills_step.import_fills(ctx, day_for(ctx, date=args.date))
+    if args.json:
+        print(json.dumps(res.to_json()))
+    else:
+        print(f"{res.count} fills imported from {res.source} into {res.path}")
+    return res.exit_code
+
+
+def run_accept(args, ctx) -> int:
+    res = steps.accept(ctx, day_for(ctx, date=args.date))
+    if args.json:
+        print(json.dumps(res.to_json()))
+    else:
+        print(f"reconciled positions of {res.day} accepted as {res.path}")
+    return res.exit_code
+
+
 # ------------------------------------------------------------------ registration
 
 def register(sub, common) -> None:
@@ -118,3 +137,15 @@ def register(sub, common) -> None:
     s.add_argument("--broker-file", metavar="B", help="broker positions export (default: ask the configured broker)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=run_sync)
+
+    f = sub.add_parser("import-fills", parents=[common],
+                       help="download the day's fills from the broker into live/DATE/broker_fills.csv")
+    f.add_argument("--date", metavar="YYYY-MM-DD", default=None, help="trading day (default: today in New York)")
+    f.add_argument("--json", action="store_true", help="print one JSON object")
+    f.set_defaults(func=run_import_fills)
+
+    a = sub.add_parser("accept-positions", parents=[common],
+                       help="make live/DATE/positions_after_recon.csv the current positions")
+    a.add_argument("--date", metavar="YYYY-MM-DD", default=None, help="trading day (default: today in New York)")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.set_defaults(func=run_accept)

@@ -339,7 +339,7 @@ def _reconcile(s: Session):
 
 def _accept_positions(s: Session):
     res = reconcile_steps.accept(s.ctx, s.the_day)
-    return f"reconciled positions of {s.day} accepted as {res.path}", ["Positions"], {"path": str(res.path)}
+    return f"reconciled positions of {s.day} accepted as {res.path}", ["Positions"], res.to_json()
 
 
 def _tca(s: Session):
