@@ -127,27 +127,25 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, days: i
 
 def _day_inputs(d: Path, day: str):
     """Write the session's inputs unless they exist; returns the config path."""
-    import json as _json
     from xlexec.core import calendar as cal
     from xlexec.demo import sample
     from xlexec.formats.inputs import read_closes, read_positions
+    from xlexec.store.day import Day
     live = d / "live"
-    dd = live / day
+    today = Day(live, day)
     cfg_path = d / "config.yaml"
-    if (dd / "trades.csv").exists():
+    if today.trades.exists():
         return cfg_path
-    current = live / "current_positions.csv"
-    if not current.exists():  # the fund's first day
+    if not today.current_positions.exists():  # the fund's first day
         s = sample.make_day(day)
         if not cfg_path.exists():
             write_demo_config(d, s.cash)
         sample.write_day(s, live, positions=True)
         return cfg_path
-    prev = cal.previous_session(day)
-    book = read_positions(current)
-    recon = live / prev / "reconciliation.json"
-    cash = _json.loads(recon.read_text()).get("cash_after") if recon.exists() else None
-    closes = read_closes(live / prev / "closes.csv")
+    prev = today.on(cal.previous_session(day))
+    book = read_positions(today.current_positions)
+    cash = json.loads(prev.reconciliation.read_text()).get("cash_after") if prev.reconciliation.exists() else None
+    closes = read_closes(prev.closes)
     s = sample.make_day(day, book=book, cash=cash, prev_close=dict(zip(closes["symbol"], closes["close"])))
     sample.write_day(s, live, positions=False)
     return cfg_path

@@ -123,7 +123,7 @@ def _persist_blotter(s: Session) -> bool:
     t2, changed = apply_blotter(trades, s.inputs.blotter)
     if not changed:
         return False
-    model = s.day_dir / "trades.model.csv"
+    model = s.the_day.trades_model
     if not model.exists():
         atomic_write_bytes(model, s.trades_path.read_bytes())
     write_trades(t2, s.trades_path)
@@ -138,7 +138,7 @@ def _typed_quotes(s: Session):
     from xlexec.excel.book import pending_quotes
     if not s.inputs.quotes_block or alpaca_data_configured(s.ctx.config):
         return None
-    return pending_quotes(s.inputs, s.day_dir / "quotes.csv")
+    return pending_quotes(s.inputs, s.the_day.quotes)
 
 
 def _save_quotes(s: Session, quotes) -> str:
@@ -151,16 +151,16 @@ def _save_quotes(s: Session, quotes) -> str:
         from xlexec.formats.csvio import atomic_write_csv
         out = quotes[["symbol", "bid", "ask", "last", "timestamp"] + sizes].copy()
         out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if t is not None and t == t else "")
-        atomic_write_csv(s.day_dir / "quotes.csv", out, {"bid": 2, "ask": 2, "last": 2})
+        atomic_write_csv(s.the_day.quotes, out, {"bid": 2, "ask": 2, "last": 2})
     else:
-        save_quotes(quotes, s.day_dir / "quotes.csv")
+        save_quotes(quotes, s.the_day.quotes)
     s.inputs.quotes_block = []  # saved: the tab now shows quotes.csv
-    return f" ({len(quotes)} quotes from the Quotes tab saved to {s.day_dir / 'quotes.csv'})"
+    return f" ({len(quotes)} quotes from the Quotes tab saved to {s.the_day.quotes})"
 
 
 def _recommended(s: Session) -> str | None:
     try:
-        return json.loads((s.day_dir / "validation.json").read_text(encoding="utf-8")).get("decision")
+        return json.loads(s.the_day.validation.read_text(encoding="utf-8")).get("decision")
     except (OSError, ValueError):
         return None
 
@@ -175,8 +175,8 @@ def _load_trades(s: Session) -> tuple[str, list[str]]:
     _need_trades(s)
     t = read_trades(s.trades_path, strict=False)
     s.inputs.blotter = {}  # start from the file's Include/Limit
-    opening = s.day_dir / "opening_positions.csv"
-    current = Path(s.ctx.live_dir) / "current_positions.csv"
+    opening = s.the_day.opening_positions
+    current = s.the_day.current_positions
     if not opening.exists() and current.exists():
         atomic_write_bytes(opening, current.read_bytes())
     return f"{len(t.df)} trades loaded from {s.trades_path}", ["Blotter", "Checks", "Approvals", "Orders"]
