@@ -84,7 +84,7 @@ def report(result: ValidationResult, name: str = "trades") -> str:
         f"Validation of {name} ({s.get('date')}): {s.get('n_trades')} trade(s)"
         + (f", {s.get('n_excluded')} excluded" if s.get("n_excluded") else "")
         + f", notional ${s.get('notional', 0):,.2f}, est. costs ${s.get('est_costs', 0):,.2f}",
-        f"Portfolio value: " + (f"${pv:,.2f} ({s.get('portfolio_value_source')})" if pv else "unknown")
+        "Portfolio value: " + (f"${pv:,.2f} ({s.get('portfolio_value_source')})" if pv else "unknown")
         + (f", turnover {s['turnover'] * 100:.2f}%" if s.get("turnover") is not None else ""),
         "",
     ]

@@ -29,7 +29,7 @@ class Step:
     name: str
     command: list[str]            # the CLI twin of the step (what an operator would type)
     rc: int                       # the exit code the step's result implies
-    data: dict | None = None      # the step result's to_json()
+    data: dict = field(default_factory=dict)   # the step result's to_json()
     stderr: str = ""
 
 
@@ -241,10 +241,10 @@ def summary(res: DemoResult) -> str:
                     "on the built-in paper broker")
         for day, steps in res.days[:-1]:
             b = {s.name: s for s in steps}
-            r, t = b["reconcile"].data or {}, b["tca"].data or {}
+            rd, td = b["reconcile"].data, b["tca"].data
             lines.append(f"  {day}  {b['validate'].data['decision']:<11} executed "
-                         f"{r.get('trades_executed')}/{r.get('trades_recommended')}, "
-                         f"cost ${(t.get('total') or {}).get('usd', 0):,.2f}")
+                         f"{rd.get('trades_executed')}/{rd.get('trades_recommended')}, "
+                         f"cost ${(td.get('total') or {}).get('usd', 0):,.2f}")
         lines += ["", f"  {res.day}:"]
     v = by.get("validate")
     if v and v.data:

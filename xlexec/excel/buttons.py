@@ -419,7 +419,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         res = ButtonResult(name, "error", f"internal error: {type(e).__name__}: {e}{where}"[:500], 2)
         sheets = []
     try:
-        if session is not None:
+        if session is not None and adapter is not None:  # a session always has its book
             _journal_action(ctx, session.day, res, adapter.kind)
             if res.ok:
                 from xlexec.excel.render import collect
