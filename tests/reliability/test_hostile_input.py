@@ -537,17 +537,6 @@ def test_pasted_fills_block_in_any_shape(observe):
                 examples=tally.examples)
 
 
-def _excel():
-    try:
-        from xlexec.excel import book, build, buttons  # noqa: F401
-    except ImportError:
-        return None
-    if not hasattr(buttons, "run_button") or not hasattr(build, "build_workbook"):
-        return None
-    return buttons
-
-
-@pytest.mark.skipif(_excel() is None, reason="xlexec.excel (workbook buttons) not available yet")
 def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
     """Import Fills on a workbook whose Fills tab holds junk: a message (exit 2) naming the tab,
     row and column; the workbook file and live/ stay byte-for-byte as they were."""
@@ -608,7 +597,6 @@ def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
         assert named, (label, msg)
 
 
-@pytest.mark.skipif(_excel() is None, reason="xlexec.excel (workbook buttons) not available yet")
 def test_workbook_blotter_limit_typed_as_junk(tmp_path, observe):
     """A Limit typed into the Blotter as text / NaN / negative: Validate answers with a message
     naming the Blotter's row and the Limit column; nothing written (trades.csv unchanged)."""
