@@ -560,7 +560,7 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
             if o is not None:
                 rec.order(o)
         from xlexec.formats.inputs import read_restricted
-        restricted = read_restricted(live_dir / "restricted.csv")
+        restricted = read_restricted(Day(live_dir, day).restricted)
         pre = [i for i in orders.index if i in pre_refused and orders.at[i, "client_order_id"] not in known]
         checked = pretrade_checks(
             orders.drop(index=pre), max_order_size_usd=ex.max_order_size_usd, max_daily_trades=ex.max_daily_trades,
@@ -584,6 +584,7 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
                             "filled_avg_price": np.nan, "note": r["note"], "outcome": "refused"}
 
         todo = checked[checked["refusal"] == ""]
+        kill_file = Day(live_dir, day).kill_switch
         total = len(todo)
         paced = None
         if getattr(broker, "limiter", None) is None and getattr(broker, "name", "") != "paper":
@@ -593,7 +594,7 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         def work(idx, row: dict) -> tuple[Any, dict]:
             if paced is not None:
                 paced.acquire()
-            if row["client_order_id"] not in known and (live_dir / "KILL_SWITCH").exists():
+            if row["client_order_id"] not in known and kill_file.exists():
                 return idx, {"order_id": "", "status": "refused", "filled_qty": 0.0, "filled_avg_price": np.nan,
                              "note": "kill switch triggered during the batch: not sent", "outcome": "refused"}
             intent = {"client_order_id": row["client_order_id"], "symbol": row["symbol"], "side": row["side"],
@@ -617,12 +618,12 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xlexec-submit") as pool:
             futs = [pool.submit(work, idx, r) for idx, r in zip(todo.index, todo.to_dict("records"))]
             for fut in as_completed(futs):
-                idx, res = fut.result()
-                results[idx] = res
+                idx, placed = fut.result()
+                results[idx] = placed
                 done += 1
                 if progress is not None:
                     r = todo.loc[idx]
-                    progress(done, total, f"{r['symbol']} {r['side']} {res['outcome']}")
+                    progress(done, total, f"{r['symbol']} {r['side']} {placed['outcome']}")
 
         out = checked[["symbol", "side", "qty", "limit_price", "client_order_id"]].copy()
         for c in ("order_id", "status", "filled_qty", "filled_avg_price", "note", "outcome"):
@@ -728,7 +729,7 @@ def execution_log_frame(jr: J.Journal, day: str) -> pd.DataFrame:
 def write_execution_log(jr: J.Journal, live_dir: str | Path, day: str) -> Path:
     """Rewrite ``live/<day>/execution_log.csv`` from the journal (atomic)."""
     df = execution_log_frame(jr, day)
-    return atomic_write_csv(Path(live_dir) / day / "execution_log.csv", df,
+    return atomic_write_csv(Day(live_dir, day).execution_log, df,
                             {"limit_price": 2, "fill_price": 2, "commission": 2, "slippage": 2})
 
 
@@ -753,13 +754,13 @@ def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
     if intents:
         start = dt.datetime.fromisoformat(day).replace(tzinfo=NY) - dt.timedelta(days=1)
         try:
-            for o in broker.list_orders("all", after=start.isoformat()):
-                listed[o.client_order_id] = o
+            for one in broker.list_orders("all", after=start.isoformat()):
+                listed[one.client_order_id] = one
         except BrokerFault as e:
             note_all = f"broker unreachable: {e}"
     rows = []
     for coid, it in intents.items():
-        o = listed.get(coid)
+        o: Order | None = listed.get(coid)
         note = ""
         if o is None and not note_all:
             try:
@@ -996,8 +997,8 @@ def day_pnl(ctx, broker: Broker, day: str | None = None, quotes: pd.DataFrame | 
     day = day or ctx.today()
     pos = _positions_frame(broker)
     live = Path(ctx.live_dir)
-    if quotes is None and (live / day / "quotes.csv").exists():
-        quotes = read_quotes(live / day / "quotes.csv")
+    if quotes is None and Day(live, day).quotes.exists():
+        quotes = read_quotes(Day(live, day).quotes)
     marks = pd.DataFrame({"symbol": pos["symbol"], "mid": pos["current_price"]})
     if quotes is not None and len(quotes):
         q = pd.DataFrame({"symbol": quotes["symbol"], "mid": _mid_map(quotes).reindex(quotes["symbol"]).to_numpy()})
@@ -1083,7 +1084,7 @@ def cancel_all(ctx, broker: Broker, reason: str = "kill switch", *, verify_attem
     error = None
     cancelled: list[str] = []
     still: list[Order] = []
-    ks = atomic_write_text(live / "KILL_SWITCH",
+    ks = atomic_write_text(Day(live, day).kill_switch,
                            f"TRIGGERED {now.isoformat(timespec='seconds')} by {ctx.user}: "
                            f"{' '.join(str(reason).split())}\n")
     try:
@@ -1099,7 +1100,7 @@ def cancel_all(ctx, broker: Broker, reason: str = "kill switch", *, verify_attem
     report = kill_switch_report(ctx, broker, cancelled=cancelled, still_open=still, reason=reason)
     if error:
         report += f"\nERROR: {error}\n"
-    path = atomic_write_text(live / day / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt", report)
+    path = atomic_write_text(Day(live, day).dir / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt", report)
     ok = error is None and not still
     ctx.journal().append(J.KILL, now.isoformat(), {"reason": reason, "cancelled": cancelled,
                                                    "still_open": [o.client_order_id for o in still],
