@@ -219,7 +219,7 @@ def _run_session(d: Path, day: str, res: DemoResult) -> list[Step]:
         step("status", ["status", "--date", day, "--json"], lambda: execution_steps.status(ctx, the_day),
              when=close)
         # fills: pulled from the broker after the close, as an operator would download them
-        step("import_fills", ["reconcile", "--from-broker"],
+        step("import_fills", ["import-fills", "--date", day],
              lambda: fills_step.import_fills(ctx, the_day, require_any=False), when=close)
         step("reconcile", ["reconcile", "--trades", trades, "--fills", str(the_day.fills),
                            "--current-positions", str(positions_file), "--json", "--accept"],
