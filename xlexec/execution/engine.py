@@ -17,8 +17,7 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
    the same client order id); still unknown -> ``unknown`` and exit code 1, so a rerun resolves it;
 5. every broker reply is journaled (kind ``ORDER``, key ``coid|status|filled_qty``).
 
-**Guards** (:class:`RefusedError`, nothing sent): ``execution.enabled`` (false refuses every
-submission and names the key), human approval of the exact order list
+**Guards** (:class:`RefusedError`, nothing sent): human approval of the exact order list
 (``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account. The mode (PAPER/LIVE, broker, host) is part of every result and message.
@@ -517,9 +516,6 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
     live_dir = Path(ctx.live_dir)
     messages: list[str] = []
 
-    if not ex.enabled:
-        raise RefusedError(f"{tag} execution.enabled is false in {cfg.source}: nothing sent "
-                           "(set execution.enabled: true to trade)")
     if not mode["mode"] == "PAPER" and not live:
         raise RefusedError(f"{tag} LIVE account (paper: false): nothing sent; pass --live "
                            "(or confirm in Excel) to trade real money")
