@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from xlexec.core import calendar as cal
-from xlexec.steps.context import env_now
+from xlexec.execution.clock import env_now
 from xlexec.execution.brokers.base import Account, Broker, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position, OPEN_STATUSES
 
 NY = ZoneInfo("America/New_York")
