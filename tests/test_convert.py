@@ -205,9 +205,7 @@ def test_cli_draft_writes_DRAFT_file_and_records_nothing(tmp_path, capsys, monke
 
 
 def test_cli_writes_when_approved(tmp_path, capsys, monkeypatch):
-    approvals = pytest.importorskip("xlexec.store.approvals")
-    if not hasattr(approvals, "record_approval"):
-        pytest.skip("xlexec.store.approvals.record_approval not there yet")
+    from xlexec.store import approvals
     import datetime as dt
     live, trades, cfg = _setup(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:00:00Z")

@@ -162,16 +162,6 @@ def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel
     assert js1["problems"] == [] and len(js1["intents"]) == N and len(js2["intents"]) == N
 
 
-def _excel_ok() -> bool:
-    try:
-        from xlexec.excel import buttons  # noqa: F401
-        from xlexec.excel.build import build_workbook  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _excel_ok(), reason="xlexec.excel (workbook buttons) not available yet")
 def test_workbook_submit_while_the_cli_submits_names_the_holder(world, observe):
     from xlexec.excel.build import build_workbook
     root, fake, cfg = world

@@ -83,16 +83,6 @@ def test_paper_simulator_prints_its_mode_too(tmp_path, observe):
     assert err.splitlines()[0].startswith("xlexec submit: mode PAPER · paper · local")
 
 
-def _excel_ok() -> bool:
-    try:
-        from xlexec.excel import buttons  # noqa: F401
-        from xlexec.excel.build import build_workbook  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _excel_ok(), reason="xlexec.excel (workbook buttons) not available yet")
 def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypatch):
     import openpyxl
 
