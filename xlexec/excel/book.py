@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -657,7 +656,3 @@ def open_book(book=None, *, live_confirmed: bool = False, echo=None,
         import xlwings as xw
         book = xw.Book.caller()
     return XlwingsBook(book)
-
-
-def stderr_echo(text: str) -> None:
-    print(text, file=sys.stderr)

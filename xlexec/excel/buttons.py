@@ -408,10 +408,7 @@ def _reconcile(s: Session):
 
 
 def _accept_positions(s: Session):
-    try:
-        from xlexec.cli.reconcile import accept_positions
-    except ImportError:
-        from xlexec.core.reconcile import accept_positions  # type: ignore[no-redef]
+    from xlexec.cli.reconcile import accept_positions
     path = accept_positions(s.ctx.live_dir, s.day, s.ctx.user, s.ctx.now().isoformat(), journal=s.ctx.journal())
     return f"reconciled positions of {s.day} accepted as {path}", ["Positions"], {"path": str(path)}
 

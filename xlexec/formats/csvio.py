@@ -80,18 +80,6 @@ def safe_text(value):
     return "'" + value
 
 
-def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`safe_text` over every text cell of ``df`` (vectorised per column)."""
-    out = df.copy()
-    for col in out.columns:
-        s = out[col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            mask = s.notna()
-            if mask.any():
-                out[col] = s.map(safe_text, na_action="ignore")
-    return out
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -14,7 +14,7 @@ the caller must ask the broker by client order id before sending again.
 from __future__ import annotations
 
 import abc
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel",
@@ -131,13 +131,6 @@ class MarketClock:
     is_open: bool
     next_open: str | None = None
     next_close: str | None = None
-
-
-@dataclass
-class BrokerInfo:
-    name: str
-    paper: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Broker(abc.ABC):
