@@ -155,12 +155,16 @@ STATUS_COLOURS = {"fail": "#F8CBAD", "warn": "#FFE699", "break": "#F8CBAD", "err
 
 
 def macros_dir() -> Path:
-    """``macros/`` (the VBA source of truth): the repository's, else a copy inside the package."""
-    here = Path(__file__).resolve()
-    for cand in (here.parents[2] / "macros", here.parents[1] / "macros"):
+    """``macros/`` (the VBA source of truth): the copy inside an installed package
+    (``xlexec/macros/``, mapped from the repository's ``macros/`` by setup.py), else, in a
+    checkout or an editable install, the repository's own ``macros/`` next to ``pyproject.toml``."""
+    pkg = Path(__file__).resolve().parents[1]
+    repo = pkg.parent
+    candidates = [pkg / "macros"] + ([repo / "macros"] if (repo / "pyproject.toml").is_file() else [])
+    for cand in candidates:
         if cand.is_dir() and any(cand.glob("*.bas")):
             return cand
-    raise FileNotFoundError("macros/*.bas not found (expected next to the xlexec package)")
+    raise FileNotFoundError(f"macros/*.bas not found (looked in {', '.join(map(str, candidates))})")
 
 
 def load_macros(directory: str | Path | None = None) -> dict[str, str]:
