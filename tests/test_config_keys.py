@@ -40,11 +40,14 @@ def test_every_config_key_is_read_outside_config_py():
     assert unread == []
 
 
-@pytest.mark.parametrize("key,text", [
-    ("execution.retry_failed_orders", "execution:\n  retry_failed_orders: false\n"),
-    ("execution.ibkr", "execution:\n  ibkr:\n    host: localhost\n    port: 7497\n"),
-    ("execution.td", "execution:\n  td:\n    client_id: ${TD_CLIENT_ID}\n"),
-])
+@pytest.mark.parametrize(
+    "key,text",
+    [
+        ("execution.retry_failed_orders", "execution:\n  retry_failed_orders: false\n"),
+        ("execution.ibkr", "execution:\n  ibkr:\n    host: localhost\n    port: 7497\n"),
+        ("execution.td", "execution:\n  td:\n    client_id: ${TD_CLIENT_ID}\n"),
+    ],
+)
 def test_a_removed_key_is_refused_naming_it(tmp_path, key, text):
     p = tmp_path / "config.yaml"
     p.write_text("live_dir: live\n" + text)
@@ -57,8 +60,13 @@ def test_the_cli_exits_2_on_a_removed_key_with_one_line(tmp_path):
     (tmp_path / "config.yaml").write_text("execution:\n  broker: paper\n  retry_failed_orders: true\n")
     trades = tmp_path / "trades.csv"
     trades.write_text("symbol\n")
-    p = subprocess.run([sys.executable, "-m", "xlexec", "validate", str(trades)], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "xlexec", "validate", str(trades)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2, p.stderr
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "execution.retry_failed_orders" in lines[0] and "removed" in lines[0], p.stderr

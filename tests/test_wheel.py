@@ -29,15 +29,19 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _declared() -> set[str]:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+def _declared(extra: str | None = None) -> set[str]:
+    """Normalised distribution names of ``[project] dependencies`` (plus one optional extra)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    deps = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
     return {_norm(re.split(r"[\s<>=!~;\[]", d, maxsplit=1)[0]) for d in deps}
 
 
-def _third_party_imports() -> dict[str, str]:
-    """{top-level module: first file importing it} for every non-stdlib, non-xlexec import."""
+def _third_party_imports(*folders: str) -> dict[str, str]:
+    """{top-level module: first file importing it} for every import under ``folders`` that is
+    neither the standard library nor a module of this repository."""
+    ours = {"xlexec", "tests", "bench"} | {p.stem for f in folders for p in (ROOT / f).glob("*.py")}
     found: dict[str, str] = {}
-    for path in sorted(PKG.rglob("*.py")):
+    for path in sorted(p for f in folders for p in (ROOT / f).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -47,19 +51,31 @@ def _third_party_imports() -> dict[str, str]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top != "xlexec" and top not in sys.stdlib_module_names:
+                if top not in ours and top not in sys.stdlib_module_names:
                     found.setdefault(top, str(path.relative_to(ROOT)))
     return found
 
 
-def test_every_third_party_import_is_a_declared_dependency():
+def _undeclared(imports: dict[str, str], declared: set[str]) -> list[str]:
     dists = importlib.metadata.packages_distributions()
-    declared = _declared()
-    imports = _third_party_imports()
+    return [
+        f"{mod} ({where}): distribution {dists.get(mod)}"
+        for mod, where in imports.items()
+        if not {_norm(d) for d in dists.get(mod, [mod])} & declared
+    ]
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    imports = _third_party_imports("xlexec")
     assert {"pandas", "olefile", "requests", "xlwings"} <= set(imports)  # the scan sees them
-    missing = [f"{mod} ({where}): distribution {dists.get(mod)}" for mod, where in imports.items()
-               if not {_norm(d) for d in dists.get(mod, [mod])} & declared]
-    assert missing == []
+    assert _undeclared(imports, _declared()) == []
+
+
+def test_every_import_of_the_tests_and_benchmarks_is_in_the_test_extra():
+    imports = _third_party_imports("tests", "bench")
+    assert {"pytest", "hypothesis", "oletools", "openpyxl"} <= set(imports)
+    assert "conftest" not in imports and "fake_alpaca" not in imports
+    assert _undeclared(imports, _declared("test")) == []
 
 
 def test_xlwings_is_pinned_to_the_version_whose_vba_is_embedded():
@@ -74,10 +90,14 @@ def test_xlwings_is_pinned_to_the_version_whose_vba_is_embedded():
 
 # --------------------------------------------------------------------------- the installed wheel
 
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PYTHONDONTWRITEBYTECODE="1",
-               XLWINGS_LICENSE_KEY=os.environ.get("XLWINGS_LICENSE_KEY", "noncommercial"))
+    env.update(
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        XLWINGS_LICENSE_KEY=os.environ.get("XLWINGS_LICENSE_KEY", "noncommercial"),
+    )
     return env
 
 
@@ -108,12 +128,18 @@ def installed(tmp_path_factory) -> dict[str, Path]:
     _run([str(python), "-m", "pip", "install", "-q", str(wheels[0])], cwd=base, timeout=900)
     empty = base / "empty"
     empty.mkdir()
-    return {"venv": venv, "python": python, "xlexec": bindir / ("xlexec.exe" if os.name == "nt" else "xlexec"),
-            "empty": empty, "wheel": wheels[0]}
+    return {
+        "venv": venv,
+        "python": python,
+        "xlexec": bindir / ("xlexec.exe" if os.name == "nt" else "xlexec"),
+        "empty": empty,
+        "wheel": wheels[0],
+    }
 
 
 def _vba_modules(xlsm: Path) -> dict[str, str]:
     from oletools.olevba import VBA_Parser
+
     parser = VBA_Parser(str(xlsm))
     try:
         return {name: code for _, _, name, code in parser.extract_macros()}
@@ -128,6 +154,7 @@ def _same_source(a: str, b: str) -> bool:
 @pytest.mark.slow
 def test_the_wheel_holds_the_package_the_macros_and_the_license(installed):
     import zipfile
+
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     for bas in sorted((ROOT / "macros").glob("*.bas")):
         assert f"xlexec/macros/{bas.name}" in names
@@ -138,13 +165,15 @@ def test_the_wheel_holds_the_package_the_macros_and_the_license(installed):
 
 @pytest.mark.slow
 def test_the_installed_package_is_the_wheels_and_every_module_imports(installed):
-    code = ("import importlib, pkgutil, xlexec\n"
-            "from xlexec.excel.build import macros_dir\n"
-            "print(xlexec.__file__)\n"
-            "print(macros_dir())\n"
-            "for m in pkgutil.walk_packages(xlexec.__path__, 'xlexec.'):\n"
-            "    if m.name != 'xlexec.__main__':\n"
-            "        importlib.import_module(m.name)\n")
+    code = (
+        "import importlib, pkgutil, xlexec\n"
+        "from xlexec.excel.build import macros_dir\n"
+        "print(xlexec.__file__)\n"
+        "print(macros_dir())\n"
+        "for m in pkgutil.walk_packages(xlexec.__path__, 'xlexec.'):\n"
+        "    if m.name != 'xlexec.__main__':\n"
+        "        importlib.import_module(m.name)\n"
+    )
     out = _run([str(installed["python"]), "-c", code], cwd=installed["empty"]).stdout.splitlines()
     venv = installed["venv"].resolve()
     assert Path(out[0]).resolve().is_relative_to(venv), out

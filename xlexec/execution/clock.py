@@ -15,5 +15,5 @@ def env_now() -> dt.datetime:
     pinned = os.environ.get("XLEXEC_NOW")
     if pinned:
         t = dt.datetime.fromisoformat(pinned)
-        return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc)
+        return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC)
