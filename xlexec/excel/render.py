@@ -353,7 +353,7 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
             if col not in checks.columns:
                 checks[col] = ""
         checks["symbol"] = checks["symbol"].fillna("").astype(str)
-        from xlexec.core.validate import worst_by_symbol
+        from xlexec.core.checks import worst_by_symbol
         worst = worst_by_symbol(checks)
         summ = val.get("summary") or {}
         counts = {s: int((checks["status"] == s).sum()) for s in ("fail", "warn", "pass")}
