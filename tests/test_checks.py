@@ -17,14 +17,30 @@ import pandas as pd
 import pytest
 
 from xlexec.config import ValidationConfig, config_from_dict, validation_thresholds
-from xlexec.core.checks import (CHECK_IDS, VALIDATION, Check, Findings, Registry, Thresholds, build_context,
-                                register, validate)
-from xlexec.core.checks.base import findings_frame
-from xlexec.core.checks import costs, events, exclusions, integrity, liquidity, model, portfolio, prices
+from xlexec.core.checks import (
+    CHECK_IDS,
+    VALIDATION,
+    Check,
+    Findings,
+    Registry,
+    Thresholds,
+    build_context,
+    costs,
+    events,
+    exclusions,
+    integrity,
+    liquidity,
+    model,
+    portfolio,
+    prices,
+    register,
+    validate,
+)
 from xlexec.core.checks import calendar as calendar_checks
+from xlexec.core.checks.base import findings_frame
 from xlexec.core.trades import parse_trades_text
 
-NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
 COLS = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
 HEADER = {"Date": "2025-10-30", "Portfolio Value": "$10,000.00", "IC": "0.034", "Kill Switch": "ACTIVE",
           "Safety Checks": "PASSED", "Regime": "Normal (Risk Multiplier: 1.0)"}
@@ -179,8 +195,9 @@ def test_no_quote():
 
 def test_turnover():
     k = costs.Turnover()
-    t = "{s},buy,{n},100.00,{v}.00,0.01,0,0,0"
-    day = lambda *ns: [t.format(s=s, n=n, v=n * 100) for s, n in zip("ABCD", ns)]  # noqa: E731
+    def day(*ns: int) -> list[str]:  # one buy per share count, at $100.00, no costs
+        return [f"{s},buy,{n},100.00,{n * 100}.00,0.01,0,0,0" for s, n in zip("ABCD", ns)]
+
     assert rows(k, context(*day(10, 10, 10, 1))) == [("warn", "", 0.31, 0.30)]   # $3,100 = 31%
     assert rows(k, context(*day(10, 10, 10, 6))) == [("fail", "", 0.36, 0.35)]   # $3,600 = 36%
     assert rows(k, context()) == [("pass", "", 0.10, 0.30)]

@@ -36,8 +36,8 @@ def orders(*rows) -> pd.DataFrame:
     return df
 
 
-LIMITS = dict(max_order_size_usd=10_000.0, max_daily_trades=50, price_collar_pct=None, buying_power=None,
-              buying_power_buffer=0.05)
+LIMITS = {"max_order_size_usd": 10_000.0, "max_daily_trades": 50, "price_collar_pct": None,
+          "buying_power": None, "buying_power_buffer": 0.05}
 
 
 def decide(check: Check, o: pd.DataFrame, *, quotes=None, known=(), **kw) -> list[tuple[str, str]]:
@@ -64,16 +64,16 @@ def test_restricted():
 
 def test_whole_shares():
     r = decide(G.WholeShares(), orders(("A", "buy", 17.5, 100.0), ("B", "buy", 0, 50.0), ("C", "buy", 10, 5.0)))
-    assert r[0] == ("fractional_shares", "17.5 shares is not a whole positive number: not sent "
-                                         "(fix trades.csv and approve again)")
+    assert r[0] == ("fractional_shares", ("17.5 shares is not a whole positive number: not sent "
+                                          "(fix trades.csv and approve again)"))
     assert r[1][0] == "fractional_shares" and r[2] == OK
 
 
 def test_priced():
     o = orders(("A", "buy", 10, 100.0), ("B", "buy", 10, 50.0))
     o.loc[1, "notional"] = np.nan
-    assert decide(G.Priced(), o) == [OK, ("no_price", "no price to value the order against the limits "
-                                                      "(no limit, signal price or quote)")]
+    assert decide(G.Priced(), o) == [OK, ("no_price", ("no price to value the order against the limits "
+                                                       "(no limit, signal price or quote)"))]
 
 
 def test_max_order_size():
@@ -228,7 +228,7 @@ def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, ca
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:05:00+00:00")
     cfg, live = _day(tmp_path, enabled)
     rc = main(["submit", str(live / DAY / "trades.csv"), "--config", str(cfg), "--allow-closed", "--json"])
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     if enabled:  # the same day with the switch on trades: the test can tell the difference
         assert rc == 0, err
         assert _paper_orders(live) == 3
@@ -242,11 +242,11 @@ def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, ca
 
 
 def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
+    from xlexec.core.trades import parse_trades_text
     from xlexec.execution import engine as S
     from xlexec.execution.brokers.paper import PaperBroker
     from xlexec.steps.context import Context
-    from xlexec.core.trades import parse_trades_text
-    t0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
     now = [t0]
     trades = ("# Date: 2025-10-30\n"
               "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"

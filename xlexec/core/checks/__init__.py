@@ -48,9 +48,19 @@ Conventions
 
 from __future__ import annotations
 
-# the check modules, in the order of CHECK_IDS: importing one registers its checks
-from xlexec.core.checks import integrity, portfolio, prices, costs, model  # noqa: F401
-from xlexec.core.checks import events, calendar, liquidity, exclusions  # noqa: F401
+# The check modules, in the order of CHECK_IDS: importing one registers its checks, so this
+# order is the order of the rows (and must not be sorted).
+# isort: off
+from xlexec.core.checks import integrity  # noqa: F401
+from xlexec.core.checks import portfolio  # noqa: F401
+from xlexec.core.checks import prices  # noqa: F401
+from xlexec.core.checks import costs  # noqa: F401
+from xlexec.core.checks import model  # noqa: F401
+from xlexec.core.checks import events  # noqa: F401
+from xlexec.core.checks import calendar  # noqa: F401
+from xlexec.core.checks import liquidity  # noqa: F401
+from xlexec.core.checks import exclusions  # noqa: F401
+# isort: on
 from xlexec.core.checks.base import CHECK_COLUMNS, POLICIES, STATUSES, Check, Findings
 from xlexec.core.checks.context import CheckContext, build_context
 from xlexec.core.checks.registry import VALIDATION, Registry, register

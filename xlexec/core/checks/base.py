@@ -109,16 +109,16 @@ def findings_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
-def money(x: float) -> str:
+def money(x: Any) -> str:
     """``$1,234.50`` / ``-$3.00``."""
     return f"-${abs(x):,.2f}" if x < 0 else f"${x:,.2f}"
 
 
-def pct(x: float, d: int = 1) -> str:
+def pct(x: Any, d: int = 1) -> str:
     """A fraction as a percentage: ``pct(0.1038, 2)`` -> ``10.38%``."""
     return f"{x * 100:.{d}f}%"
 
 
-def num(x: float) -> str:
+def num(x: Any) -> str:
     """A share count: whole numbers with thousands separators, else 4 significant digits."""
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"

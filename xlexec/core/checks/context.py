@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,7 +48,7 @@ class TradeArrays:
         return f"{self.sym[i]} {self.side[i]} (row {self.row[i]})"
 
     @classmethod
-    def of(cls, df: pd.DataFrame) -> "TradeArrays":
+    def of(cls, df: pd.DataFrame) -> TradeArrays:
         price = df["price"].to_numpy(dtype=float)
         if "limit_price" in df.columns:
             lp = pd.to_numeric(df["limit_price"], errors="coerce").to_numpy(dtype=float)
@@ -223,7 +224,7 @@ def build_context(trades: Trades, *, positions: pd.DataFrame | None, quotes: pd.
                   now: dt.datetime, kill_switch_file: bool) -> CheckContext:
     """Prepare the shared context once (``now`` naive is taken as UTC)."""
     if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     df_all = trades.df
     inc = included_mask(trades).to_numpy(dtype=bool)
     trade_date, date_source = trades.header.date, "header"

@@ -18,10 +18,10 @@ from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
 
 
-def near_events(c: CheckContext) -> pd.DataFrame:
-    """Events of traded symbols within the window, with their offset ``_off`` (sessions)."""
+def near_events(c: CheckContext, events: pd.DataFrame) -> pd.DataFrame:
+    """``events`` of traded symbols within the window, with their offset ``_off`` (sessions)."""
     window, trade_date = c.th.earnings_window_days, c.trade_date
-    ev = c.events[c.events["symbol"].isin(set(c.t.sym.tolist()))]
+    ev = events[events["symbol"].isin(set(c.t.sym.tolist()))]
     if len(ev):
         dates = ev["date"].astype(str).tolist()
         try:
@@ -51,11 +51,12 @@ class _EventCheck(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         window = float(c.th.earnings_window_days)
-        if c.events is None or c.events.empty:
-            msg = "not checked: no events file" if c.events is None else "no events listed"
+        events = c.events
+        if events is None or events.empty:
+            msg = "not checked: no events file" if events is None else "no events listed"
             out.add("pass", "", float("nan"), window, msg)
             return
-        ev = c.memo("near_events", lambda: near_events(c))
+        ev = c.memo("near_events", lambda: near_events(c, events))
         kinds = ev["event"].astype(str) if len(ev) else pd.Series(dtype=str)
         hit = ev[self.selected(kinds).to_numpy(dtype=bool)] if len(ev) else ev
         if len(hit):

@@ -36,7 +36,7 @@ class Registry:
         self._classes[cls.id] = cls
         return cls
 
-    def copy(self, name: str | None = None) -> "Registry":
+    def copy(self, name: str | None = None) -> Registry:
         """A registry with the same checks (to extend without touching this one)."""
         out = Registry(name or self.name)
         out._classes = dict(self._classes)

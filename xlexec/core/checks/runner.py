@@ -51,7 +51,7 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
         "pass": int(counts.get("pass", 0)), "warn": int(counts.get("warn", 0)),
         "fail": int(counts.get("fail", 0)),
         "date": c.trade_date, "date_source": c.date_source,
-        "n_trades": int(c.n), "n_excluded": int(len(c.excluded)),
+        "n_trades": int(c.n), "n_excluded": len(c.excluded),
         "n_buys": int((buy & valid).sum()), "n_sells": int((~buy & valid).sum()),
         "notional": round(c.send_total, 2),
         "buy_notional": round(float(np.abs(t.send[valid & buy]).sum()), 2),
@@ -64,5 +64,5 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
         "positions_after": c.n_after,
         "positions_given": c.positions is not None, "quotes_given": c.quotes is not None,
         "events_given": c.events is not None, "reference_given": c.reference is not None,
-        "checked_at": c.now.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+        "checked_at": c.now.astimezone(dt.UTC).isoformat(timespec="seconds"),
     }
