@@ -249,6 +249,7 @@ def test_kill_switch():
     k = model.KillSwitch()
     assert statuses(k, context()) == ["pass"]
     assert statuses(k, context(header={"Kill Switch": "TRIGGERED"})) == ["fail"]
+    assert statuses(k, context(header={"Kill Switch": "Trigger (manual)"})) == ["fail"]  # as submit reads it
     assert statuses(k, context(kill_switch_file=True)) == ["fail"]
     assert "live/KILL_SWITCH is present" in message(k, context(kill_switch_file=True))
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.checks.base import Check
+from xlexec.core.checks.model import kill_switch_triggered
 from xlexec.core.checks.registry import Registry
 from xlexec.errors import RefusedError
 
@@ -43,7 +44,7 @@ def require_enabled(enabled: bool, source: str = "config.yaml", *, what: str = "
 
 def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> str | None:
     """Why trading is stopped, or None: trades header ``TRIGGERED`` or ``live/KILL_SWITCH``."""
-    if header_kill_switch and header_kill_switch.strip().upper().startswith("TRIGGER"):
+    if kill_switch_triggered(header_kill_switch):
         return "the trades header says Kill Switch: TRIGGERED"
     f = Path(live_dir) / "KILL_SWITCH"
     if f.exists():

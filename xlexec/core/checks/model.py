@@ -9,6 +9,12 @@ from xlexec.core.checks.registry import register
 NAN = float("nan")
 
 
+def kill_switch_triggered(header_value: str | None) -> bool:
+    """Whether the trades header's ``Kill Switch`` says TRIGGERED (any case; ``TRIGGER...``
+    counts). The one reading of that header line, shared with the submission guard."""
+    return bool(header_value) and str(header_value).strip().upper().startswith("TRIGGER")
+
+
 @register
 class InformationCoefficient(Check):
     """The header's ``# IC`` is above ``ic_pass`` (pass), between ``ic_fail`` and ``ic_pass``
@@ -39,9 +45,10 @@ class KillSwitch(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         ks = c.header.kill_switch
-        if ks == "TRIGGERED" or c.kill_switch_file:
+        header = kill_switch_triggered(ks)
+        if header or c.kill_switch_file:
             why = []
-            if ks == "TRIGGERED":
+            if header:
                 why.append("the header says Kill Switch: TRIGGERED")
             if c.kill_switch_file:
                 why.append("live/KILL_SWITCH is present")
