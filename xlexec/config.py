@@ -23,6 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from xlexec.core.checks.thresholds import Thresholds
 from xlexec.errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -247,6 +248,12 @@ def _bad_scalar(text: str) -> str:
                 m = node.start_mark
                 return f" row {m.line + 1}, column {m.column + 1}, {path}:"
     return ""
+
+
+def validation_thresholds(cfg: Config) -> Thresholds:
+    """The limits of the pre-trade checks: every ``validation.*`` key plus ``costs_bps`` and
+    ``slippage_bps`` (the plain dataclass :mod:`xlexec.core.checks` takes instead of ``Config``)."""
+    return Thresholds(**cfg.validation.model_dump(), costs_bps=cfg.costs_bps, slippage_bps=cfg.slippage_bps)
 
 
 def secret_values(cfg: Config) -> list[str]:

@@ -31,7 +31,8 @@ from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.trades import Trades, read_trades
-from xlexec.core.validate import ValidationResult, validate
+from xlexec.config import validation_thresholds
+from xlexec.core.checks import ValidationResult, validate
 
 VALIDATION_JSON = "validation.json"
 
@@ -91,7 +92,7 @@ def load_and_validate(args, ctx) -> tuple[Trades, ValidationResult]:
         quotes=read_quotes(qts) if qts else None,
         events=read_events(evs, missing_ok=False) if evs else None,
         reference=read_reference(ref, missing_ok=False) if ref else None,
-        cfg=ctx.config, now=ctx.now(), kill_switch_file=(live / "KILL_SWITCH").exists(),
+        thresholds=validation_thresholds(ctx.config), now=ctx.now(), kill_switch_file=(live / "KILL_SWITCH").exists(),
     )
     result.summary["inputs"] = {"trades": str(trades_path), "positions": str(pos) if pos else None,
                                 "quotes": str(qts) if qts else None, "events": str(evs) if evs else None,

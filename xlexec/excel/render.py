@@ -353,7 +353,7 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
             if col not in checks.columns:
                 checks[col] = ""
         checks["symbol"] = checks["symbol"].fillna("").astype(str)
-        from xlexec.core.validate import worst_by_symbol
+        from xlexec.core.checks import worst_by_symbol
         worst = worst_by_symbol(checks)
         summ = val.get("summary") or {}
         counts = {s: int((checks["status"] == s).sum()) for s in ("fail", "warn", "pass")}
@@ -373,11 +373,11 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
             f"{len(trades.df)} trades from live/{day}/trades.csv. Include (Y/N) and Limit ($) are yours to edit.",
             _blotter(trades, inputs, worst, checks))
         h = trades.header
-        from xlexec.execution.engine import kill_switch_state
+        from xlexec.execution.guards import kill_switch_state
         ks = kill_switch_state(live, h.kill_switch)
         c["kill_switch"] = f"TRIGGERED: {ks}" if ks else f"armed (header: {h.kill_switch or 'n/a'})"
     else:
-        from xlexec.execution.engine import kill_switch_state
+        from xlexec.execution.guards import kill_switch_state
         ks = kill_switch_state(live, None)
         c["kill_switch"] = f"TRIGGERED: {ks}" if ks else "armed"
 

@@ -178,9 +178,10 @@ def _config():
 def checks_table(trades_range, now: dt.datetime | None = None):
     """The validator's rows for a trades range (header row first): a spilled table."""
     try:
-        from xlexec.core.validate import validate
+        from xlexec.config import validation_thresholds
+        from xlexec.core.checks import validate
         t = _trades_from_range(trades_range)
-        res = validate(t, cfg=_config(), now=now or dt.datetime.now(dt.timezone.utc))
+        res = validate(t, thresholds=validation_thresholds(_config()), now=now or dt.datetime.now(dt.timezone.utc))
         cols = ["check", "status", "symbol", "value", "limit", "message"]
         out = [cols]
         for rec in res.checks[cols].itertuples(index=False, name=None):
