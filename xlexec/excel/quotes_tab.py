@@ -89,7 +89,6 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
     Shows the day's ``quotes.csv``; quotes the operator typed in the tab that no button has
     saved yet are shown instead (parsed, or as typed when a cell is wrong, with the reason).
     With Alpaca market data configured, typed quotes are never used: the file is shown."""
-
     now = ctx.now()
     stale = float(ctx.config.validation.quote_stale_minutes)
     path = Path(ctx.live_dir) / day / "quotes.csv"
@@ -131,19 +130,25 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
             sheet.side_title = ""
         return sheet, shown
     table.rows, sheet.side, figs = quotes_view(file_q, now, stale)
+    sheet.summary = _file_summary(figs, rel, now, stale, _quotes_used(validation, path), alpaca)
+    return sheet, shown
+
+
+def _file_summary(figs: dict, rel: str, now, stale: float, used: str, alpaca: bool) -> str:
+    """The Quotes summary for the file's quotes: how many, the newest and its age, how many are
+    stale (older than ``stale`` minutes or without a time), whether the last Validate used
+    them (``used``), whether Alpaca refreshes them."""
     parts = [f"{figs['n']} quotes from {rel}"]
     if figs["newest"] is not None:
         parts.append(f"newest {utc_text(figs['newest'])}, {age_text(figs['newest_age'])} old at {utc_text(now)}")
     if figs["n_stale"]:
         parts.append(f"{figs['n_stale']} older than {stale:g} min or without a time")
-    used = _quotes_used(validation, path)
     if used:
         parts.append(used)
     if alpaca:
         parts.append("Alpaca market data is configured: Validate and Submit refresh this file from Alpaca; "
                      "quotes typed here are not used")
-    sheet.summary = "; ".join(parts) + "."
-    return sheet, shown
+    return "; ".join(parts) + "."
 
 
 def _quotes_used(validation: dict | None, path: Path) -> str:

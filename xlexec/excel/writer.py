@@ -592,7 +592,18 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
                 extra = {"bold": True, "font_color": "#375623"}
         _write(ws, fmt, r, c, v, locked=key not in INPUT_KEYS, extra=extra)
     ws.write_string(10, 0, "Operator inputs", fmt.get(bold=True, font_color="#1F3864", underline=1))
-    # data validation lists
+    _control_validation(ws, data)
+    _control_buttons(ws, fmt, with_buttons)
+    ws.write_string(0, 7, "Self-test", fmt.get(bold=True))
+    ws.print_area(0, 0, 21, 4)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 1)
+    ws.activate()
+    _protect(ws)
+
+
+def _control_validation(ws, data: BookData) -> None:
+    """Control's input cells: the decision, Y/N switches, broker formats, the date's length."""
     r, c = parse_a1(CONTROL_CELLS["decision"])
     ws.data_validation(r, c, r, c, {"validate": "list", "source": DECISIONS,
                                     "error_message": "APPROVED, CONDITIONAL or REJECTED"})
@@ -608,6 +619,11 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
     r, c = parse_a1(CONTROL_CELLS["trade_date"])
     ws.data_validation(r, c, r, c, {"validate": "length", "criteria": "==", "value": 10,
                                     "input_message": "YYYY-MM-DD"})
+
+
+def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
+    """Control's buttons in column D (form buttons wired to their Subs; labels naming the
+    ``xlexec button`` command in an ``.xlsx``)."""
     ws.set_row(1, 26)
     ws.write_string(0, 3, "Actions", fmt.get(bold=True, font_size=12))
     for i, (caption, _fn, sub) in enumerate(BUTTONS):
@@ -622,12 +638,6 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
         else:
             ws.write_string(row, BUTTON_COL + 1, f"xlexec button {_fn.replace('_', '-')}",
                             fmt.get(font_color="#595959"))
-    ws.write_string(0, 7, "Self-test", fmt.get(bold=True))
-    ws.print_area(0, 0, 21, 4)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
-    ws.activate()
-    _protect(ws)
 
 
 def _fills(ws, fmt: _Fmt, data: BookData) -> None:
@@ -794,6 +804,47 @@ def fast_writer_available() -> bool:
     return all(hasattr(cls, a) for cls, names in needs for a in names)
 
 
+def _vba_binary(mods: dict[str, str]) -> bytes:
+    """The ``vbaProject.bin`` of macro sources ``mods``; every Control button's Sub must be in them."""
+    subs = set(vbaproject.macro_names(mods))
+    missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
+    if missing:
+        raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
+    return vbaproject.build_vba_project(mods, sheet_codenames=[CODENAMES[s] for s in SHEETS])
+
+
+def _blotter_validation(ws, bl: Table | None) -> None:
+    """Blotter: Include is Y/N, Limit a price in $ (> 0) or blank."""
+    if bl is None:
+        return
+    j = bl.columns.index("Include")
+    last = HEADER_ROW + max(1, len(bl.rows))
+    ws.data_validation(FIRST_DATA_ROW - 1 + 0, j, last, j, {"validate": "list", "source": YES_NO})
+    k = bl.columns.index("Limit")
+    ws.data_validation(FIRST_DATA_ROW - 1, k, last, k,
+                       {"validate": "decimal", "criteria": ">", "value": 0, "ignore_blank": True,
+                        "error_message": "a limit price in $ (> 0), or blank for the default"})
+
+
+def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool) -> None:
+    """Every tab of :data:`SHEETS`, in order (the order fixes the codenames ``SheetN``)."""
+    sheets = {name: wb.add_worksheet(name) for name in SHEETS}
+    for name, ws in sheets.items():
+        if name == "Control":
+            _control(ws, fmt, data, with_buttons=with_buttons)
+        elif name == "Fills":
+            _fills(ws, fmt, data)
+        elif name == "Quotes":
+            _quotes(ws, fmt, data)
+        elif name == "Monthly":
+            _monthly(ws, fmt, wb, data)
+        elif name == "xlwings.conf":
+            _conf(ws, fmt, data)
+        else:
+            _report_sheet(ws, fmt, data.sheets[name])
+    _blotter_validation(sheets["Blotter"], data.sheets["Blotter"].table)
+
+
 def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
                    macros: dict[str, str] | None = None, fast: bool = True) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
@@ -813,14 +864,7 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
     path = Path(path)
     if vba is None:
         vba = path.suffix.lower() == ".xlsm"
-    vba_bin = None
-    if vba:
-        mods = macros if macros is not None else load_macros()
-        subs = set(vbaproject.macro_names(mods))
-        missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
-        if missing:
-            raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
-        vba_bin = vbaproject.build_vba_project(mods, sheet_codenames=[CODENAMES[s] for s in SHEETS])
+    vba_bin = _vba_binary(macros if macros is not None else load_macros()) if vba else None
     fd, tmp = temp_beside(path, ".xlsm" if vba else ".xlsx")
     os.close(fd)
     try:
@@ -831,32 +875,7 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
         wb.set_properties({"title": f"xlexec {data.day or ''}".strip(), "subject": "trade execution blotter",
                            "author": "xlexec", "company": "", "comments": "Generated by xlexec; a view of live/"})
         fmt = _Fmt(wb, fast=fast)
-        sheets = {name: wb.add_worksheet(name) for name in SHEETS}
-        for name, ws in sheets.items():
-            if name == "Control":
-                _control(ws, fmt, data, with_buttons=bool(vba))
-            elif name == "Fills":
-                _fills(ws, fmt, data)
-            elif name == "Quotes":
-                _quotes(ws, fmt, data)
-            elif name == "Monthly":
-                _monthly(ws, fmt, wb, data)
-            elif name == "xlwings.conf":
-                _conf(ws, fmt, data)
-            else:
-                _report_sheet(ws, fmt, data.sheets[name])
-        # Blotter/Control data validation
-        bl = data.sheets["Blotter"].table
-        if bl is not None:
-            j = bl.columns.index("Include")
-            last = HEADER_ROW + max(1, len(bl.rows))
-            sheets["Blotter"].data_validation(FIRST_DATA_ROW - 1 + 0, j, last, j,
-                                              {"validate": "list", "source": YES_NO})
-            k = bl.columns.index("Limit")
-            sheets["Blotter"].data_validation(FIRST_DATA_ROW - 1, k, last, k,
-                                              {"validate": "decimal", "criteria": ">", "value": 0,
-                                               "ignore_blank": True,
-                                               "error_message": "a limit price in $ (> 0), or blank for the default"})
+        _write_sheets(wb, fmt, data, with_buttons=bool(vba))
         if vba_bin is not None:
             vbaproject.add_to_xlsxwriter(wb, vba_bin)
         wb.close()
