@@ -92,7 +92,7 @@ def test_the_view_modules_are_layered():
 
 @pytest.mark.parametrize("module", _modules("excel") + _modules("vba"))
 def test_each_module_imports_alone(module):
-    r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120,
+    r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120, check=False,
                        cwd=PKG.parent)
     assert r.returncode == 0, r.stderr[-2000:]
 

@@ -24,12 +24,43 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.errors import InputError
-from xlexec.excel.layout import (CONTROL_CELLS, CONTROL_FIRST, CONTROL_LAST, FILLS_PASTE_ROW, FIRST_DATA_ROW,
-                                 HEADER_ROW, INPUT_KEYS, QUOTES_SIZE_COLUMNS, SHEETS, SUMMARY_ROW, TITLE_ROW,
-                                 BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1, side_col)
-from xlexec.excel.reader import (QUOTES_TAB, inputs_from_grids, normalise_block, parse_shown, pending_quotes,
-                                 quotes_digest, quotes_from_grid, read_book_file, read_xlwings_conf,
-                                 read_xlwings_inputs, remote_values, sheet_grid, shown_text, used_extent)
+from xlexec.excel.layout import (
+    CONTROL_CELLS,
+    CONTROL_FIRST,
+    CONTROL_LAST,
+    FILLS_PASTE_ROW,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    INPUT_KEYS,
+    QUOTES_SIZE_COLUMNS,
+    SHEETS,
+    SUMMARY_ROW,
+    TITLE_ROW,
+    BookData,
+    Inputs,
+    SheetData,
+    a1,
+    cell_value,
+    monthly_layout,
+    parse_a1,
+    side_col,
+)
+from xlexec.excel.reader import (
+    QUOTES_TAB,
+    inputs_from_grids,
+    normalise_block,
+    parse_shown,
+    pending_quotes,
+    quotes_digest,
+    quotes_from_grid,
+    read_book_file,
+    read_xlwings_conf,
+    read_xlwings_inputs,
+    remote_values,
+    sheet_grid,
+    shown_text,
+    used_extent,
+)
 from xlexec.excel.render import render_workbook
 from xlexec.formats.csvio import safe_text
 
@@ -280,10 +311,10 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
     if sd.table is not None:
         out.append((f"A{HEADER_ROW + 1}", _block([sd.table.columns] + sd.table.rows), False))
     if name == "Monthly":
-        col, text_col = monthly_layout(sd)
+        months_col, text_col = monthly_layout(sd)
         if data.monthly_months is not None:
             m = data.monthly_months
-            out.append((a1(HEADER_ROW, col), _block([m.columns] + m.rows), False))
+            out.append((a1(HEADER_ROW, months_col), _block([m.columns] + m.rows), False))
         if sd.side:
             out.append((a1(HEADER_ROW, text_col), _block([[sd.side_title or "Report"]] + sd.side), False))
         return out

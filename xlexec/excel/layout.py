@@ -28,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 # --------------------------------------------------------------------------- layout
 
@@ -128,8 +129,8 @@ XLWINGS_CONF = [
 ]
 XLWINGS_CONF_HELP = [
     "xlwings reads the key/value pairs in A:B from A1 down (no blank rows).",
-    "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has xlexec installed "
-    "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); blank = 'python' on the PATH.",
+    ("INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has xlexec installed "
+     "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); blank = 'python' on the PATH."),
     "UDF_MODULES: the module with the =XLEXEC_... worksheet functions.",
     "XLEXEC_CONFIG: config.yaml used by the buttons (relative to this workbook's folder).",
 ]
@@ -203,7 +204,7 @@ class BookData:
 def column_kind(col: str) -> str:
     """Number format family from a column name: money $, bps, % (fractions), whole shares."""
     c = col.lower().replace(" ", "_").replace(".", "")
-    if c in ("date", "month", "day") or c.endswith("_at") or c.endswith("_time") or "timestamp" in c:
+    if c in ("date", "month", "day") or c.endswith(("_at", "_time")) or "timestamp" in c:
         return "text"
     if "bps" in c:
         return "bps"

@@ -26,6 +26,6 @@ def load_macros(directory: str | Path | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in sorted(d.glob("*.bas")):
         src = p.read_bytes().decode("cp1252")
-        m = re.search(r'^\s*Attribute\s+VB_Name\s*=\s*"([^"]+)"', src, re.M)
+        m = re.search(r'^\s*Attribute\s+VB_Name\s*=\s*"([^"]+)"', src, re.MULTILINE)
         out[m.group(1) if m else p.stem] = src
     return out

@@ -15,7 +15,14 @@ from typing import Any
 import pandas as pd
 
 from xlexec.errors import InputError
-from xlexec.excel.layout import QUOTES_COLUMNS, QUOTES_KINDS, QUOTES_SIZE_COLUMNS, Inputs, SheetData, Table
+from xlexec.excel.layout import (
+    QUOTES_COLUMNS,
+    QUOTES_KINDS,
+    QUOTES_SIZE_COLUMNS,
+    Inputs,
+    SheetData,
+    Table,
+)
 from xlexec.excel.reader import pending_quotes, quotes_digest, shown_text
 from xlexec.excel.sources import _clean
 from xlexec.execution.marketdata import alpaca_data_configured

@@ -34,11 +34,25 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from xlexec.errors import InputError
-from xlexec.excel.layout import (BLOTTER_COLUMNS, CONTROL_CELLS, CONTROL_FIRST, CONTROL_LAST, FILLS_MAX_COLS,
-                                 FILLS_PASTE_ROW, HEADER_ROW, INPUT_KEYS, QUOTES_COLUMNS, QUOTES_MAX_COLUMNS,
-                                 QUOTES_SHOWN_CELL, XLWINGS_CONF, Inputs, cell_value, parse_a1, quotes_width)
+from xlexec.excel.layout import (
+    BLOTTER_COLUMNS,
+    CONTROL_CELLS,
+    CONTROL_FIRST,
+    CONTROL_LAST,
+    FILLS_MAX_COLS,
+    FILLS_PASTE_ROW,
+    HEADER_ROW,
+    INPUT_KEYS,
+    QUOTES_COLUMNS,
+    QUOTES_MAX_COLUMNS,
+    QUOTES_SHOWN_CELL,
+    XLWINGS_CONF,
+    Inputs,
+    cell_value,
+    parse_a1,
+    quotes_width,
+)
 from xlexec.formats.inputs import quotes_from_text, read_quotes
-
 
 # --------------------------------------------------------------------------- parsing inputs
 
@@ -103,13 +117,13 @@ def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: l
         header = [str(h).strip() if h is not None else "" for h in blotter[0]]
         idx = {h: i for i, h in enumerate(header)}
         if all(c in idx for c in ("Include", "Symbol", "Side", "Limit")):
-            for k, r in enumerate(blotter[1:], start=HEADER_ROW + 2):  # k: the sheet row (1-based)
-                r = list(r) + [None] * (len(header) - len(r))
-                sym, side = _text(r[idx["Symbol"]]), _text(r[idx["Side"]])
+            for k, raw in enumerate(blotter[1:], start=HEADER_ROW + 2):  # k: the sheet row (1-based)
+                row = list(raw) + [None] * (len(header) - len(raw))
+                sym, side = _text(row[idx["Symbol"]]), _text(row[idx["Side"]])
                 if not sym or not side:
                     continue
-                inp.blotter[(sym.upper(), side.lower())] = {"include": _text(r[idx["Include"]]),
-                                                            "limit": _num(r[idx["Limit"]], k)}
+                inp.blotter[(sym.upper(), side.lower())] = {"include": _text(row[idx["Include"]]),
+                                                            "limit": _num(row[idx["Limit"]], k)}
     inp.fills_block = normalise_block(fills, inplace=True)
     inp.quotes_block = normalise_block(_quotes_columns(quotes or []), max_cols=QUOTES_MAX_COLUMNS)
     inp.quotes_shown = parse_shown(quotes_shown)
@@ -267,7 +281,7 @@ def normalise_block(rows, max_cols: int = FILLS_MAX_COLS, *, inplace: bool = Fal
             converted[j] = col
             kinds = set(map(type, col))
         if type(None) in kinds:
-            body_blank[:, j] |= np.equal(col, None)
+            body_blank[:, j] |= np.equal(col, None)  # type: ignore[call-overload]
         if str in kinds:
             body_blank[:, j] |= col == ""
         if float in kinds and kinds <= {float, int}:  # NaN and infinities are no values

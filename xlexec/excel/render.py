@@ -17,9 +17,21 @@ from pathlib import Path
 
 from xlexec.excel.blotter import apply_blotter
 from xlexec.excel.journal_view import log_rows, orders_frame, workbook_actions
-from xlexec.excel.layout import LOG_COLUMNS, ORDER_COLUMNS, QUOTES_KINDS, BookData, Inputs
+from xlexec.excel.layout import (
+    LOG_COLUMNS,
+    ORDER_COLUMNS,
+    QUOTES_KINDS,
+    BookData,
+    Inputs,
+)
 from xlexec.excel.modes import is_live, mode_text
-from xlexec.excel.quotes_tab import age_text, quote_columns, quotes_sheet, quotes_view, utc_text
+from xlexec.excel.quotes_tab import (
+    age_text,
+    quote_columns,
+    quotes_sheet,
+    quotes_view,
+    utc_text,
+)
 from xlexec.excel.sources import _rows
 from xlexec.excel.viewmodel import collect, empty_book_data
 from xlexec.excel.writer import write_workbook

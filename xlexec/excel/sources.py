@@ -16,7 +16,6 @@ import pandas as pd
 
 from xlexec.excel.layout import Table
 
-
 # --------------------------------------------------------------------------- small readers
 
 def _read_json(path: Path) -> dict | None:

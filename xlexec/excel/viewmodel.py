@@ -46,11 +46,29 @@ from xlexec.core.validate import worst_by_symbol
 from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table
 from xlexec.excel.journal_view import _journal, orders_frame, workbook_actions
-from xlexec.excel.layout import LOG_COLUMNS, ORDER_COLUMNS, QUOTES_COLUMNS, QUOTES_KINDS, BookData, Inputs, SheetData, Table
+from xlexec.excel.layout import (
+    LOG_COLUMNS,
+    ORDER_COLUMNS,
+    QUOTES_COLUMNS,
+    QUOTES_KINDS,
+    BookData,
+    Inputs,
+    SheetData,
+    Table,
+)
 from xlexec.excel.modes import is_live, mode_text
 from xlexec.excel.quotes_tab import quotes_sheet
-from xlexec.excel.sources import (_clean, _kv_lines, _pct_text, _read_csv, _read_json, _read_text, _rows,
-                                  _table_from_frame, _text_lines)
+from xlexec.excel.sources import (
+    _clean,
+    _kv_lines,
+    _pct_text,
+    _read_csv,
+    _read_json,
+    _read_text,
+    _rows,
+    _table_from_frame,
+    _text_lines,
+)
 from xlexec.execution.engine import kill_switch_state
 from xlexec.formats.upload import FORMATS as CONVERT_FORMATS
 from xlexec.store.approvals import list_approvals
@@ -207,15 +225,23 @@ def _sorted_checks(checks: pd.DataFrame) -> pd.DataFrame:
     return checks.assign(_o=checks["status"].map(order).fillna(3)).sort_values("_o", kind="stable").drop(columns="_o")
 
 
+def _with_rows(template: SheetData, df: pd.DataFrame) -> SheetData:
+    """``template`` with its Table's rows taken from ``df`` (the Table's columns, in order)."""
+    if template.table is None:
+        raise ValueError(f"tab {template.title!r} has no table")
+    return dataclasses.replace(template, table=dataclasses.replace(template.table,
+                                                                   rows=_rows(df, template.table.columns)))
+
+
 def checks_sheet(v: ChecksView, template: SheetData) -> SheetData:
     """Checks: every check of the last Validate, fails first, the summary block beside them."""
     if v.checks is None:
         return template
     n = v.counts
-    table = dataclasses.replace(template.table, rows=_rows(v.checks, template.table.columns))
     return dataclasses.replace(
-        template, summary=f"Decision {v.decision}: {n['fail']} fail, {n['warn']} warn, {n['pass']} pass",
-        table=table, side=_kv_lines(v.summary), side_title="Summary" if v.summary else "")
+        _with_rows(template, v.checks),
+        summary=f"Decision {v.decision}: {n['fail']} fail, {n['warn']} warn, {n['pass']} pass",
+        side=_kv_lines(v.summary), side_title="Summary" if v.summary else "")
 
 
 def blotter_sheet(src: DaySources, v: ChecksView, template: SheetData) -> SheetData:
@@ -239,9 +265,8 @@ def approvals_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, st
         ap = None
     if ap is None or not len(ap):
         return template, None
-    table = dataclasses.replace(template.table, rows=_rows(ap, template.table.columns))
     sheet = dataclasses.replace(
-        template, table=table,
+        _with_rows(template, ap),
         summary=f"{len(ap)} decisions recorded (journal); live/trade_approvals.csv mirrors it.")
     mine = ap[ap["date"].astype(str) == src.day]
     if not len(mine):
@@ -349,7 +374,7 @@ def position_rows(system: pd.DataFrame | None, after: pd.DataFrame | None, trade
     for sym in sorted(set(s.index) | set(a.index)):
         sv, av = float(s.get(sym, 0.0)), (float(a.get(sym, 0.0)) if after is not None else None)
         diff = None if av is None else av - sv
-        status = ("not reconciled" if av is None else "match" if abs(diff) < 1e-9
+        status = ("not reconciled" if diff is None else "match" if abs(diff) < 1e-9
                   else ("traded" if sym in traded else "break"))
         rows.append([sym, sv, av, diff, _clean(cost.get(sym)) if sym in cost.index else None, status])
     return rows

@@ -31,9 +31,10 @@ import itertools
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import xlsxwriter
@@ -42,13 +43,44 @@ from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
-from xlexec.excel.layout import (BUTTON_COL, BUTTON_FIRST_ROW, BUTTONS, CF_ROWS, CODENAMES, CONTROL_CELLS,
-                                 CONTROL_LABELS, DECISIONS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW,
-                                 HEADER_ROW, INPUT_KEYS, NUMBER_FORMATS, QUOTES_COLUMNS, QUOTES_HELP,
-                                 QUOTES_MAX_COLUMNS, QUOTES_SHOWN_CELL, QUOTES_SIZE_COLUMNS, SHEETS,
-                                 STATUS_COLOURS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF, XLWINGS_CONF_HELP, YES_NO,
-                                 BookData, SheetData, Table, _col_letter, a1, cell_value, column_kind,
-                                 monthly_layout, parse_a1, side_col)
+from xlexec.excel.layout import (
+    BUTTON_COL,
+    BUTTON_FIRST_ROW,
+    BUTTONS,
+    CF_ROWS,
+    CODENAMES,
+    CONTROL_CELLS,
+    CONTROL_LABELS,
+    DECISIONS,
+    FILLS_MAX_COLS,
+    FILLS_PASTE_ROW,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    INPUT_KEYS,
+    NUMBER_FORMATS,
+    QUOTES_COLUMNS,
+    QUOTES_HELP,
+    QUOTES_MAX_COLUMNS,
+    QUOTES_SHOWN_CELL,
+    QUOTES_SIZE_COLUMNS,
+    SHEETS,
+    STATUS_COLOURS,
+    SUMMARY_ROW,
+    TITLE_ROW,
+    XLWINGS_CONF,
+    XLWINGS_CONF_HELP,
+    YES_NO,
+    BookData,
+    SheetData,
+    Table,
+    _col_letter,
+    a1,
+    cell_value,
+    column_kind,
+    monthly_layout,
+    parse_a1,
+    side_col,
+)
 from xlexec.excel.macros import load_macros
 from xlexec.faults import crash_point
 from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
@@ -193,7 +225,7 @@ def _num_text(v: int | float) -> str | None:
 class _Attrs:
     """`` s="N"`` attribute text per cell kind for one column (formats resolved to XF indices)."""
 
-    __slots__ = ("num", "text", "quoted", "boolean", "blank")
+    __slots__ = ("blank", "boolean", "num", "quoted", "text")
 
     def __init__(self, st: CellStyles, fallback: str):
         def attr(f):
@@ -687,6 +719,7 @@ def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
     ``tblQuotes`` Table (cells unlocked) over an unlocked paste area A:E with number formats,
     each quote's age from G4 down and the id of the shown quotes in H4."""
     sheet = data.sheets["Quotes"]
+    assert sheet.table is not None  # the Quotes tab always has its Table (the paste area)
     _title(ws, fmt, sheet)
     ws.write_string(2, 0, QUOTES_HELP, fmt.get(italic=True, font_color="#595959"))
     last_row, _last_col = _table(ws, fmt, sheet.table, header_format=fmt.get(bold=True))
@@ -710,8 +743,8 @@ def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
             ws.write_string(HEADER_ROW, col + 2 + j, name, fmt.get(bold=True))
             ws.set_column(col + 2 + j, col + 2 + j, 10, fmt.get(num_format=NUMBER_FORMATS["shares"]))
     if data.quotes_shown:
-        r, c = parse_a1(QUOTES_SHOWN_CELL)
-        _write(ws, fmt, r, c, data.quotes_shown, extra={"italic": True, "font_color": "#808080"})
+        sr, sc = parse_a1(QUOTES_SHOWN_CELL)
+        _write(ws, fmt, sr, sc, data.quotes_shown, extra={"italic": True, "font_color": "#808080"})
     ws.freeze_panes(FIRST_DATA_ROW, 0)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)

@@ -96,7 +96,7 @@ def write_compound_file(tree: Mapping[str, object]) -> bytes:
                 entries.append(_Entry(name, 1))
                 add(idx, value)
             else:
-                entries.append(_Entry(name, 2, data=bytes(value)))  # type: ignore[arg-type]
+                entries.append(_Entry(name, 2, data=bytes(value)))  # type: ignore[arg-type,call-overload]
             kids.append(idx)
         keys = [_cfb_name_key(entries[k].name) for k in kids]
         if len(set(keys)) != len(keys):

@@ -103,8 +103,16 @@ from xlexec.vba.cfb import write_compound_file
 from xlexec.vba.compression import compress, decompress
 from xlexec.vba.encryption import _encrypt_data, decrypt_data
 from xlexec.vba.libreoffice import find_soffice, run_macro_libreoffice
-from xlexec.vba.modules import (_ENCODING, _WORKBOOK_BASE, _WORKSHEET_BASE, CODEPAGE, _check_name,
-                                document_module_names, macro_names, normalize_module_source)
+from xlexec.vba.modules import (
+    _ENCODING,
+    _WORKBOOK_BASE,
+    _WORKSHEET_BASE,
+    CODEPAGE,
+    _check_name,
+    document_module_names,
+    macro_names,
+    normalize_module_source,
+)
 from xlexec.vba.xlsm import add_to_xlsxwriter, make_xlsm, workbook_sheet_names
 
 __all__ = [
