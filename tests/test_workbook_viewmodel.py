@@ -206,3 +206,26 @@ def test_collect_is_the_tabs_put_together(src, demo):
     assert data.sheets["Reconcile"] == vm.reconcile_sheet(src, t["Reconcile"])
     assert data.sheets["TCA"] == vm.tca_sheet(src, t["TCA"])
     assert data.sheets["Positions"] == vm.positions_sheet(src, t["Positions"])
+
+
+def test_render_and_commit_write_the_view_model_given(demo, tmp_path):
+    """A button that has just collected the view model hands it over: it is written as given
+    (not collected again from the files)."""
+    from python_calamine import CalamineWorkbook
+
+    from xlexec.excel.book import FileBook
+    from xlexec.excel.render import render_workbook
+    _live, ctx = demo
+    data = vm.collect(ctx, DAY, Inputs())
+    data.sheets["TCA"].title = "TCA as handed over"
+    path = render_workbook(ctx, DAY, tmp_path / "given.xlsx", data=data)
+    a1 = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("TCA").to_python()[0][0]
+    assert a1 == "TCA as handed over"
+    book = FileBook(tmp_path / "committed.xlsx")
+    data.sheets["TCA"].title = "TCA via commit"
+    book.commit(ctx, DAY, data)
+    a1 = CalamineWorkbook.from_path(str(book.path)).get_sheet_by_name("TCA").to_python()[0][0]
+    assert a1 == "TCA via commit"
+    book.commit(ctx, DAY)  # nothing handed over: collected from the files
+    a1 = CalamineWorkbook.from_path(str(book.path)).get_sheet_by_name("TCA").to_python()[0][0]
+    assert a1 == f"TCA — {DAY}"
