@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from xlexec.core.orders import orders_from_trades, orders_sha256, round_to_tick
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
 

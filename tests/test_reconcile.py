@@ -15,7 +15,7 @@ from xlexec.steps.context import Context
 from xlexec.store.journal import FILL, POSITIONS, RECON, Journal
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.reconcile import reconcile
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 DAY = "2025-10-30"
 TRADES = """# Date: 2025-10-30

@@ -35,7 +35,7 @@ from xlexec.formats.inputs import positions_from_frame, read_closes, read_events
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
 from xlexec.core.positions import compare_positions, empty_positions
 from xlexec.core.reconcile import ReconResult, reconcile
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 
 POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
 
@@ -107,7 +107,8 @@ def sliced_plan(ctx, trades, day: str) -> pd.DataFrame | None:
     plan is the trades' orders). The same planning function ``convert``/``submit --slice`` use."""
     from xlexec.store.journal import SLICE
     from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.slicing import carry_forward, plan_day, recorded_parents
+    from xlexec.core.slicing import carry_forward, recorded_parents
+    from xlexec.store.slicing import plan_day
     prior = ctx.journal().payloads(SLICE)
     if not prior:
         return None

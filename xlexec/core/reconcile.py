@@ -281,7 +281,7 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     # ---- fills of the day
     f = fills
     if f is None or f.empty:
-        from xlexec.formats.fills import empty_fills
+        from xlexec.core.fills import empty_fills
         f = empty_fills()
     d = f["date"].fillna("").astype(str)
     same_day = (d == "") | (d == day)

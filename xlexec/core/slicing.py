@@ -32,7 +32,7 @@ Carried children are added as extra orders (not merged into a same-symbol order 
 keep their own approved limit and client order id, so fills join back to the parent.
 
 One plan for both shells: ``xlexec convert --slice`` and ``xlexec submit --slice`` call
-:func:`plan_day`. Once a day's schedule is in the journal (:func:`recorded_parents`), that schedule
+:func:`xlexec.store.slicing.plan_day` (which reads the reference file and calls :func:`plan_slices`). Once a day's schedule is in the journal (:func:`recorded_parents`), that schedule
 is reused as recorded (the reference file is not read again), so the upload file and the API
 submission of a day always carry the same children. Parents that already went out whole that day
 (an intent under the parent's own client order id) are never sliced afterwards: slicing them
@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -187,7 +186,7 @@ def plan_slices(orders: pd.DataFrame, reference: pd.DataFrame | None, max_adv_pc
     """Today's orders after slicing, the schedule, and the journal records to append.
 
     ``orders``: :func:`xlexec.core.orders.orders_from_trades` output (qty in shares, client order ids).
-    ``reference``: :func:`xlexec.formats.inputs.read_reference` (``symbol, adv_shares``; rows = file lines);
+    ``reference``: the frame of :func:`xlexec.formats.inputs.read_reference` (``symbol, adv_shares``; rows = file lines);
     ``None`` when not slicing new orders (or when the day's schedule is already recorded).
     ``max_adv_pct``: fraction (0.05 = 5%). ``batch_sha256``: ``orders_sha256(orders)`` (the
     approved batch). ``prior``: SLICE payloads already in the journal, in journal order.
@@ -294,28 +293,6 @@ def plan_slices(orders: pd.DataFrame, reference: pd.DataFrame | None, max_adv_pc
         out = pd.concat([out, add], axis=0)
     schedule = pd.DataFrame(sched_rows, columns=SCHEDULE_COLUMNS)
     return SlicePlan(out, schedule, records, no_adv, reused)
-
-
-def plan_day(orders: pd.DataFrame, *, day: str, batch_sha256: str, prior: Iterable[dict[str, Any]],
-             max_adv_pct: float, live_dir: str | Path, slice_new: bool = True,
-             sent_whole: Iterable[str] = ()) -> SlicePlan:
-    """The day's slicing plan as ``convert --slice`` and ``submit --slice`` both use it.
-
-    :func:`plan_slices` with the reference file ``<live_dir>/reference.csv`` read only when today's
-    orders are to be sliced afresh (``slice_new`` and no schedule of this batch recorded yet);
-    then a missing file is an :class:`InputError`. The only file this reads; nothing is written
-    (the caller journals ``plan.records``, kind SLICE, unless a draft).
-    """
-    prior = list(prior)
-    ref = None
-    ref_path = Path(live_dir) / "reference.csv"
-    if slice_new and not recorded_parents(prior, day, batch_sha256):
-        from xlexec.formats.inputs import read_reference
-        if not ref_path.exists():
-            raise InputError(str(ref_path), "--slice needs the reference file (symbol,sector,adv_shares)")
-        ref = read_reference(ref_path)
-    return plan_slices(orders, ref, max_adv_pct, day=day, batch_sha256=batch_sha256, prior=prior,
-                       slice_new=slice_new, reference_name=str(ref_path), sent_whole=sent_whole)
 
 
 def schedule_lines(schedule: pd.DataFrame) -> list[str]:

@@ -2,7 +2,7 @@
 
 Inputs are the day's plan (:class:`~xlexec.core.trades.Trades`), its fills (the canonical frame of
 :mod:`xlexec.formats.fills`), optionally closing prices (``symbol, close``), arrival prices (the quote
-mid recorded when each order was submitted, see :func:`arrivals_from_journal`) and the
+mid recorded when each order was submitted, see :func:`xlexec.store.arrivals.arrivals_from_journal`) and the
 portfolio value ($). No files, no clock, no network.
 
 Matching
@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.fills import aggregate_fills, empty_fills
+from xlexec.core.fills import aggregate_fills, empty_fills
 from xlexec.core.orders import orders_from_trades_many
 from xlexec.core.trades import Trades
 
@@ -349,14 +349,6 @@ def arrivals_from_payloads(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     ap = out["arrival_price"]
     out["arrival_price"] = ap.where(np.isfinite(ap) & (ap > 0))
     return out[ARRIVAL_COLUMNS]
-
-
-def arrivals_from_journal(journal, day: str) -> pd.DataFrame:
-    """Arrival prices of ``day`` from the journal's ``order_intent`` events (one per order:
-    ``client_order_id, symbol, side, qty, order_type, limit_price, price, arrival_price,
-    submitted_at``); see :func:`arrivals_from_payloads` for the columns."""
-    from xlexec.store.journal import INTENT
-    return arrivals_from_payloads(journal.payloads(INTENT, day))
 
 
 def _aligned(arg, dates: list, what: str) -> list:

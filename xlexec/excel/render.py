@@ -20,7 +20,7 @@ Sources per tab:
 * Reconcile: ``reconciliation_trades.csv``, ``reconciliation.json``, ``reconciliation_report.txt``.
 * Positions: ``current_positions.csv`` vs ``positions_after_recon.csv``.
 * TCA: ``tca.json`` and ``tca_report.txt``. Monthly: ``monthly_costs.csv`` and the month's days
-  (:func:`xlexec.core.monthly.collect_month`). Log: journal ``action`` events.
+  (:func:`xlexec.store.month.collect_month`). Log: journal ``action`` events.
 """
 
 from __future__ import annotations
@@ -326,7 +326,7 @@ def empty_book_data(day: str | None = None, ctx=None, inputs: Inputs | None = No
 
 def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
     """Everything the workbook shows for ``day`` (see the module docstring for the sources)."""
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
 
     inputs = inputs or Inputs()
     data = empty_book_data(day, ctx, inputs)
@@ -531,7 +531,8 @@ def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
                                     kinds={"total_commission": "money", "avg_slippage_bps": "bps"})
         if (mc["month"].astype(str) == month).any():
             try:
-                from xlexec.core.monthly import collect_month, monthly_report
+                from xlexec.core.monthly import monthly_report
+                from xlexec.store.month import collect_month
                 mi = collect_month(live, month, journal=j, default_broker=ctx.config.execution.broker,
                                    default_order_type=ctx.config.execution.default_order_type)
                 res = monthly_report(mi.days, month, opening_value=mi.opening_value)

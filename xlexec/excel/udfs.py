@@ -158,7 +158,7 @@ def days_to_trade(shares, adv, max_pct=0.05):
 def _trades_from_range(rng) -> Any:
     import pandas as pd
 
-    from xlexec.core.trades import trades_from_frame
+    from xlexec.formats.trades import trades_from_frame
     arr, scalar = _as2d(rng)
     if scalar or arr.shape[0] < 2:
         raise ValueError("select the trades with their header row (symbol, side, shares, price, ...)")
