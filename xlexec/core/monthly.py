@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.costs import bps_of
 from xlexec.errors import InputError
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -269,7 +270,7 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
     tot_comm = float(daily["commission"].sum())
     tot_slip = float(daily["slippage_usd"].sum())
     tot_notional = float(daily["notional"].sum())
-    avg_bps = tot_slip / tot_notional * 1e4 if tot_notional > 0 else None
+    avg_bps = bps_of(tot_slip, tot_notional) if tot_notional > 0 else None
     known_pv = pv_used[np.isfinite(pv_used)]
     avg_pv = float(known_pv.mean()) if len(known_pv) else None
     if not recs:
@@ -340,7 +341,7 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
         g = daily.groupby("broker", sort=True)
         bb = pd.DataFrame({"trades": g["trades"].sum(), "notional": g["notional"].sum(),
                            "commission": g["commission"].sum(), "slippage_usd": g["slippage_usd"].sum()})
-        bb["slippage_bps"] = (bb["slippage_usd"] / bb["notional"].where(bb["notional"] > 0) * 1e4)
+        bb["slippage_bps"] = bps_of(bb["slippage_usd"], bb["notional"].where(bb["notional"] > 0))
         bb = bb.reset_index()
     else:
         bb = pd.DataFrame({"broker": pd.Series(dtype=object), "trades": pd.Series(dtype=np.int64),

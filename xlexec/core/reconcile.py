@@ -38,14 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.costs import cost_bps, cost_usd, side_sign
 from xlexec.core.orders import orders_from_trades
+from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
 from xlexec.core.trades import Trades
 
 PER_TRADE_COLUMNS = ["symbol", "side", "planned", "executed", "avg_price", "slippage_bps", "commission",
                      "status", "reason", "signal_price", "commission_est", "client_order_id", "n_fills"]
-OPEN = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel", "pending_replace",
-        "accepted_for_bidding", "calculated", "held", "replaced"}
 
 
 def _money(x: float | None) -> float | None:
@@ -230,7 +230,9 @@ def _reason_not_executed(state: dict | None, states_known: bool, halted: bool) -
         return "Rejected" + (f": {why}" if why else "")
     if status in ("expired", "done_for_day"):
         return "Unfilled (order expired)" + (f": {why}" if why else "")
-    if status in OPEN:
+    if status == "replaced":
+        return "Unfilled (order replaced; its replacement is the live order)"
+    if status in OPEN_STATUSES:
         return "Unfilled (order still open)"
     if status == "filled":
         return "Broker reports filled but no fills were supplied"
@@ -243,7 +245,9 @@ def _reason_partial(state: dict | None) -> str:
         return "Partial fill (remainder cancelled)"
     if status in ("expired", "done_for_day"):
         return "Partial fill (remainder expired)"
-    if status in OPEN:
+    if status == "replaced":
+        return "Partial fill (order replaced; its replacement carries the remainder)"
+    if status in OPEN_STATUSES:
         return "Partial fill (remainder still open)"
     if status == "filled":
         return "Partial fill (broker reports filled: fills missing?)"
@@ -327,8 +331,7 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     pt["n_fills"] = pt["n_fills"].fillna(0).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
         pt["avg_price"] = np.where(pt["executed"] > 0, pt["pxsh"] / pt["executed"].where(pt["executed"] > 0, 1.0), np.nan)
-    sign = np.where(pt["side"] == "buy", 1.0, -1.0)
-    pt["slippage_bps"] = sign * (pt["avg_price"] - pt["signal_price"]) / pt["signal_price"] * 1e4
+    pt["slippage_bps"] = cost_bps(side_sign(pt["side"]), pt["avg_price"], pt["signal_price"])
     ex, plq = pt["executed"].to_numpy(), pt["planned"].to_numpy(dtype=float)
     pt["status"] = np.select([ex <= EPS, ex < plq - EPS, ex > plq + EPS], ["not_executed", "partial", "over_fill"],
                              "filled")
@@ -376,8 +379,8 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
         worst = {"symbol": str(w["symbol"]), "bps": _bps(w["slippage_bps"])}
     else:
         slip_avg, worst = None, None
-    slip_usd = float((np.where(done["side"] == "buy", 1.0, -1.0) * (done["avg_price"] - done["signal_price"])
-                      * done["executed"]).sum()) if len(done) else 0.0
+    slip_usd = float(cost_usd(side_sign(done["side"]), done["executed"], done["avg_price"],
+                              done["signal_price"]).sum()) if len(done) else 0.0
     comm_est = float(pl["commission_est"].sum())
     comm_act = float(f["commission"].sum()) if len(f) else 0.0
     variance = comm_act - comm_est

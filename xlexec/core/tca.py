@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.costs import bps_of, cost_usd, side_sign
 from xlexec.core.fills import aggregate_fills, empty_fills
 from xlexec.core.orders import orders_from_trades_many
 from xlexec.core.trades import Trades
@@ -93,6 +94,13 @@ def _div(a: float, b: float | None) -> float:
     if b is None or not math.isfinite(b) or b == 0:
         return float("nan")
     return a / b
+
+
+def _bps_of(usd: float, notional: float | None) -> float:
+    """:func:`xlexec.core.costs.bps_of`, NaN when the notional is unknown or zero."""
+    if notional is None or not math.isfinite(notional) or notional == 0:
+        return float("nan")
+    return float(bps_of(usd, notional))
 
 
 @dataclass
@@ -557,7 +565,7 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
     tb = np.concatenate([[0], np.cumsum(n_by_day)])
     sym = _text(orders["symbol"])
     sidestr = _text(orders["side"])
-    side = np.where(sidestr == "buy", 1.0, -1.0)
+    side = side_sign(sidestr)
     q = orders["qty"].to_numpy(dtype=float)
     p = orders["price"].to_numpy(dtype=float)
     coids = _text(orders["client_order_id"])
@@ -630,13 +638,13 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
     notional = filled * p
     planned = q * p
     with np.errstate(invalid="ignore", divide="ignore"):
-        slip = np.where(has_fill, side * filled * (np.where(has_fill, avg, 0.0) - p), 0.0)
-        slip_bps = np.where(has_fill, slip / np.where(has_fill, notional, 1.0) * 1e4, np.nan)
+        slip = np.where(has_fill, cost_usd(side, filled, np.where(has_fill, avg, 0.0), p), 0.0)
+        slip_bps = np.where(has_fill, bps_of(slip, np.where(has_fill, notional, 1.0)), np.nan)
         unfilled = np.maximum(q - filled, 0.0)
         has_unf = unfilled > 0
-        opp = np.where(has_unf, side * unfilled * (close - p), 0.0)
-        delay = np.where(has_fill, side * filled * (arrival - p), 0.0)
-        execution = np.where(has_fill, side * filled * (np.where(has_fill, avg, 0.0) - arrival), 0.0)
+        opp = np.where(has_unf, cost_usd(side, unfilled, close, p), 0.0)
+        delay = np.where(has_fill, cost_usd(side, filled, arrival, p), 0.0)
+        execution = np.where(has_fill, cost_usd(side, filled, np.where(has_fill, avg, 0.0), arrival), 0.0)
     over = filled > q + 1e-9
     total = comm + slip
     trade_cols = {
@@ -747,8 +755,8 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
             date=dates[i], portfolio_value=pv,
             commission_estimated=float(d_cest[i]), commission_actual=comm_actual,
             slippage_estimated_usd=float(d_sest[i]),
-            slippage_estimated_bps=_div(float(d_sest[i]), planned_notional) * 1e4,
-            slippage_actual_usd=slip_usd, slippage_actual_bps=_div(slip_usd, tot_notional) * 1e4,
+            slippage_estimated_bps=_bps_of(float(d_sest[i]), planned_notional),
+            slippage_actual_usd=slip_usd, slippage_actual_bps=_bps_of(slip_usd, tot_notional),
             favorable_count=int(d_fav_n[i]), favorable_usd=float(d_fav_usd[i]),
             unfavorable_count=int(d_unfav_n[i]), unfavorable_usd=float(d_unfav_usd[i]),
             unfilled_orders=int(d_unf[i]), opportunity_usd=opp_usd,
