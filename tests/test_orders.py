@@ -129,3 +129,14 @@ def test_many_days_equal_one_day_each(guide_trades_text):
         assert orders_sha256(part) == orders_sha256(one)
         pd.testing.assert_frame_equal(part[one.columns], one)
     assert many["client_order_id"].iloc[-1].startswith("xlx-nodate-PEP-sell-")
+
+
+def test_one_include_rule_for_trades_csv_and_the_blotter():
+    from xlexec.core.truth import included_values, is_included
+    from xlexec.excel.render import _truthy
+    for v in ("N", " no ", "FALSE", "0", "exclude", "Excluded", "off", 0, 0.0, False):
+        assert not is_included(v) and not _truthy(v), v
+    for v in ("Y", "yes", "x", "1", "", None, float("nan"), 1, 2.5, True, "include"):
+        assert is_included(v) and _truthy(v), v
+    s = pd.Series(["Y", "n", "", "off", "yes"], index=[2, 3, 4, 5, 6])
+    assert included_values(s).tolist() == [True, False, True, False, True]

@@ -185,15 +185,9 @@ def apply_blotter(trades, blotter: dict) -> tuple[Any, bool]:
     return Trades(df, trades.header, trades.path), True
 
 
-_TRUE = {"y", "yes", "true", "1", "x", "include", "included", "on"}
-
-
 def _truthy(v) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)):
-        return v != 0
-    return str(v).strip().lower() in _TRUE
+    from xlexec.core.truth import is_included  # the one include rule (trades.csv and the Blotter)
+    return is_included(v)
 
 
 def _journal(ctx):
