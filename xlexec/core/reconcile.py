@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.costs import cost_bps, cost_usd, side_sign
+from xlexec.core.matching import match_fills
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
@@ -292,32 +293,10 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     other_days = int((~same_day).sum())
     f = f[same_day.to_numpy()].reset_index(drop=True)
 
-    # ---- matching: client order id, then order id, then symbol+side
-    plan_pos = pd.Series(np.arange(n_plan), index=pl["client_order_id"].astype(str))
-    plan_pos = plan_pos[~plan_pos.index.duplicated()]
-    coid = f["client_order_id"].fillna("").astype(str)
-    match = coid.map(plan_pos)
-    if order_states:
-        oid_to_coid = {str(s.get("id")): k for k, s in order_states.items() if s.get("id")}
-        if oid_to_coid:
-            oid = f["order_id"].fillna("").astype(str)
-            match = match.fillna(oid.map(oid_to_coid).map(plan_pos))
-    ss = pd.Series(np.arange(n_plan), index=(pl["symbol"] + "|" + pl["side"]).to_numpy())
-    ss = ss[~ss.index.duplicated()]
-    match = match.fillna((f["symbol"] + "|" + f["side"]).map(ss))
-    # a match must agree on symbol and side
-    mi = match.to_numpy(dtype=float, copy=True)
-    ok = ~np.isnan(mi)
-    if ok.any():
-        idx = mi[ok].astype(int)
-        agree = (pl["symbol"].to_numpy()[idx] == f["symbol"].to_numpy()[ok]) & \
-                (pl["side"].to_numpy()[idx] == f["side"].to_numpy()[ok])
-        bad = np.flatnonzero(ok)[~agree]
-        mi[bad] = np.nan
-        # retry those on symbol+side
-        if len(bad):
-            retry = (f["symbol"].iloc[bad] + "|" + f["side"].iloc[bad]).map(ss).to_numpy(dtype=float)
-            mi[bad] = retry
+    # ---- matching: client order id, then order id, then symbol+side (core/matching)
+    oid_to_coid = {str(s.get("id")): k for k, s in (order_states or {}).items() if s.get("id")}
+    fm = match_fills(f, pl, order_ids=oid_to_coid)
+    mi = np.where(fm.matched, fm.pos, np.nan).astype(float)
     f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
 
     matched = f[~np.isnan(mi)]

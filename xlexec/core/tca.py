@@ -55,6 +55,7 @@ import pandas as pd
 
 from xlexec.core.costs import bps_of, cost_usd, side_sign
 from xlexec.core.fills import aggregate_fills, empty_fills
+from xlexec.core.matching import BY_CLIENT_ID, first_match as _first_match, match_fills, text_array as _text
 from xlexec.core.orders import orders_from_trades_many
 from xlexec.core.trades import Trades
 
@@ -372,65 +373,9 @@ def _aligned(arg, dates: list, what: str) -> list:
     return out
 
 
-def _text(values) -> np.ndarray:
-    """Object array of a column's values (gaps stay NaN/None: they never match)."""
-    return np.asarray(values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values, dtype=object)
-
-
-def _first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray,
-                 cols_b: list[np.ndarray]) -> np.ndarray:
-    """For each row of ``a``: the position in ``b`` of the first row of the same day with the
-    same values (exact text) in every column; -1 when there is none. Gaps never match."""
-    n_a, n_b = len(day_a), len(day_b)
-    if n_a == 0 or n_b == 0:
-        return np.full(n_a, -1, dtype=np.int64)
-    key_a, key_b = day_a.astype(np.int64), day_b.astype(np.int64)
-    ok_a, ok_b = np.ones(n_a, bool), np.ones(n_b, bool)
-    for ca, cb in zip(cols_a, cols_b):
-        codes, uniq = pd.factorize(np.concatenate([ca, cb]))
-        m = len(uniq) + 1
-        if (int(max(key_a.max(), key_b.max())) + 1) * m >= 2 ** 62:  # keep the combined key in int64
-            kc, _ = pd.factorize(np.concatenate([key_a, key_b]))
-            key_a, key_b = kc[:n_a].astype(np.int64), kc[n_a:].astype(np.int64)
-        key_a = key_a * m + codes[:n_a]
-        key_b = key_b * m + codes[n_a:]
-        ok_a &= codes[:n_a] >= 0
-        ok_b &= codes[n_a:] >= 0
-    where_b = np.flatnonzero(ok_b)
-    return np.where(ok_a, _first_of(key_a, key_b[where_b], where_b), -1)
-
-
 def _wsum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``weights`` per group ``0..n-1`` (float64 even when there is nothing to sum)."""
     return np.bincount(groups, weights=weights, minlength=n).astype(float, copy=False)
-
-
-def _first_of(key_a: np.ndarray, key_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-    """For each of ``key_a``: ``rows_b`` at the first position of the same key in ``key_b``
-    (int64 keys), -1 when absent."""
-    if len(key_b) == 0 or len(key_a) == 0:
-        return np.full(len(key_a), -1, dtype=np.int64)
-    kb = pd.Index(key_b)
-    first = ~kb.duplicated(keep="first")
-    pos = kb[first].get_indexer(key_a)  # hash look-ups
-    return np.where(pos >= 0, rows_b[first][np.maximum(pos, 0)], -1)
-
-
-def _coid_match(fills: pd.DataFrame, fday: np.ndarray, coids: np.ndarray, oday: np.ndarray) -> np.ndarray:
-    """Position of the first order of the fill's day with the fill's client order id (blanks
-    around it ignored), -1 when none. The fills' ids are hashed once; only distinct ids are
-    stripped."""
-    if "client_order_id" not in fills.columns:
-        return np.full(len(fills), -1, dtype=np.int64)
-    codes, uniq = pd.factorize(_text(fills["client_order_id"]))
-    clean = np.array([str(u).strip() for u in uniq], dtype=object)
-    ccode, cuniq = pd.factorize(clean)  # ' X' and 'X' are one id
-    fcode = np.where(codes >= 0, ccode[np.maximum(codes, 0)] if len(ccode) else -1, -1)
-    fcode = np.where(fcode >= 0, fcode, len(cuniq))  # no id: a code no order has
-    ocode = pd.Index(cuniq).get_indexer(coids)  # orders' ids no fill carries: -1
-    rows = np.flatnonzero(ocode >= 0)
-    m = len(cuniq) + 1
-    return _first_of(fday.astype(np.int64) * m + fcode, oday[rows].astype(np.int64) * m + ocode[rows], rows)
 
 
 def _unplanned_orders(fills: pd.DataFrame, rows: np.ndarray) -> tuple[list[tuple[str, str, float]], float]:
@@ -574,18 +519,9 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
 
     # ---- fills -> planned trade of the same day (client order id, then symbol+side) -------
     big, fday = _fills_of(fills, dates)
-    nf = len(big)
-    if nf:
-        by_coid = _coid_match(big, fday, coids, oday)
-        pos = by_coid.copy()
-        rest = np.flatnonzero(by_coid < 0)
-        if len(rest):
-            pos[rest] = _first_match(fday[rest], [_text(big["symbol"])[rest], _text(big["side"])[rest]],
-                                     oday, [sym, sidestr])
-        via_coid = np.bincount(by_coid[by_coid >= 0], minlength=n) > 0
-    else:
-        pos = np.zeros(0, dtype=np.int64)
-        via_coid = np.zeros(n, bool)
+    fm = match_fills(big, orders, fill_day=fday, order_day=oday)  # the one matcher (core/matching)
+    pos = fm.pos
+    via_coid = np.bincount(pos[fm.how == BY_CLIENT_ID], minlength=n) > 0
     matched = pos >= 0
     idx = pos[matched]
     sh = big["shares"].to_numpy(dtype=float)[matched]
