@@ -34,7 +34,7 @@ from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_br
 from xlexec.formats.inputs import positions_from_frame, read_closes, read_events, read_positions
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
 from xlexec.core.positions import compare_positions, empty_positions
-from xlexec.core.reconcile import ReconResult, reconcile
+from xlexec.core.reconcile import ReconResult, reconcile, sent_orders
 from xlexec.formats.trades import read_trades
 
 POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
@@ -300,9 +300,10 @@ def reconcile_day(ctx, day: str, trades, fills: pd.DataFrame, positions: pd.Data
             cash_before = cash_before_from_broker(ctx, day, fills)
         otype = ctx.config.execution.default_order_type
         planned = sliced_plan(ctx, trades, day)
+        sent = sent_orders(j.payloads(INTENT, day))  # what was actually sent (matched first)
         res = reconcile(trades, fills, positions, day=day, order_states=states, events=events, closes=closes,
                         cash_before=cash_before, broker_positions=broker_positions,
-                        default_order_type=otype, planned=planned,
+                        default_order_type=otype, planned=planned, sent=sent,
                         target_slippage_bps=ctx.config.slippage_bps)
         write_outputs(res, day_dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
