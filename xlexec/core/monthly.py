@@ -232,15 +232,10 @@ def _fb(x) -> str:
     return "n/a" if v is None else f"{v:.2f} bps"
 
 
-def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | None = None,
-                   values_after_costs: bool = True) -> MonthlyResult:
-    """The month's cost summary from its days (see the module docstring for every rule).
-
-    ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
-    """
+def _month_days(days: list[DayRecord], month: str, notes: list[str]) -> list[DayRecord]:
+    """The days of ``month``, in date order (others noted and ignored; a date twice raises)."""
     if not MONTH_RE.match(month or ""):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    notes: list[str] = []
     recs = sorted((d for d in days if str(d.date).startswith(month + "-")), key=lambda d: d.date)
     if len(recs) != len(days):
         notes.append(f"{len(days) - len(recs)} day(s) outside {month} ignored")
@@ -248,11 +243,16 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
     if len(set(dates)) != len(dates):
         dup = sorted({x for x in dates if dates.count(x) > 1})
         raise ValueError(f"the same day given twice: {', '.join(dup)}")
+    return recs
 
+
+def _daily(recs: list[DayRecord]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The daily table (:data:`DAILY_COLUMNS`) and the start-of-day / reconciled values ($)."""
     def col(attr):
         return np.array([np.nan if _num(getattr(d, attr)) is None else float(getattr(d, attr)) for d in recs],
                         dtype=float)
 
+    dates = [d.date for d in recs]
     daily = pd.DataFrame({"date": pd.Series(dates, dtype=object), "notional": col("notional"),
                           "commission": col("commission"), "slippage_usd": col("slippage_usd")})
     daily["total_cost"] = daily["commission"] + daily["slippage_usd"]
@@ -265,78 +265,73 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
     daily["portfolio_value_after"] = after
     daily["broker"] = pd.Series([d.broker or "unknown" for d in recs], dtype=object)
     daily["trades"] = np.array([int(d.trades) for d in recs], dtype=np.int64)
-    daily = daily[DAILY_COLUMNS]
+    return daily[DAILY_COLUMNS], pv, after
 
-    tot_comm = float(daily["commission"].sum())
-    tot_slip = float(daily["slippage_usd"].sum())
-    tot_notional = float(daily["notional"].sum())
-    avg_bps = bps_of(tot_slip, tot_notional) if tot_notional > 0 else None
+
+def _average_value(daily: pd.DataFrame, month: str, notes: list[str]) -> float | None:
+    """Mean of the known daily portfolio values ($), noting the days left out."""
+    pv_used = daily["portfolio_value"].to_numpy()
     known_pv = pv_used[np.isfinite(pv_used)]
     avg_pv = float(known_pv.mean()) if len(known_pv) else None
-    if not recs:
+    if not len(daily):
         notes.append(f"no trading days with TCA in {month}")
     elif avg_pv is None:
         notes.append("no portfolio value known for any day: costs as fractions of portfolio not available")
-    elif len(known_pv) < len(recs):
-        miss = [d for d, v in zip(dates, pv_used) if not math.isfinite(v)]
+    elif len(known_pv) < len(daily):
+        miss = [d for d, v in zip(daily["date"], pv_used) if not math.isfinite(v)]
         notes.append("portfolio value unknown for " + ", ".join(miss) + ": left out of the average")
-    cc = tot_comm / avg_pv if avg_pv else None
-    sc = tot_slip / avg_pv if avg_pv else None
-    cost_pct = (tot_comm + tot_slip) / avg_pv if avg_pv else None
+    return avg_pv
 
-    # ---- turnover vs cost -----------------------------------------------------------------
+
+def _turnover_cost_corr(daily: pd.DataFrame, notes: list[str]) -> float | None:
+    """Pearson correlation of daily turnover with daily cost; None with < 3 days or no variation."""
     t = daily["turnover"].to_numpy()
     c = daily["total_cost"].to_numpy()
     ok = np.isfinite(t) & np.isfinite(c)
-    corr = None
     if ok.sum() < 3:
-        if recs:
+        if len(daily):
             notes.append(f"turnover-vs-cost correlation needs 3 days with a turnover, have {int(ok.sum())}")
-    elif np.std(t[ok]) == 0 or np.std(c[ok]) == 0:
+        return None
+    if np.std(t[ok]) == 0 or np.std(c[ok]) == 0:
         notes.append("turnover-vs-cost correlation undefined: no variation across days")
-    else:
-        corr = float(np.corrcoef(t[ok], c[ok])[0, 1])
+        return None
+    return float(np.corrcoef(t[ok], c[ok])[0, 1])
 
-    # ---- returns --------------------------------------------------------------------------
-    observed = None
-    period = None
+
+def _observed_return(dates: list[str], pv: np.ndarray, after: np.ndarray, opening_value: float | None,
+                     notes: list[str]) -> tuple[float | None, tuple[str, str] | None]:
+    """The month's observed return (fraction) ``V_end / V_base - 1`` and its period (see the
+    module docstring for the base)."""
     have = np.isfinite(after) & (after > 0)
     missing = [d for d, h in zip(dates, have) if not h]
     if missing:
         notes.append("no reconciled portfolio value for " + ", ".join(missing)
                      + " (no reconciliation.json / positions_after_recon.csv): skipped in the return")
-    if have.any():
-        last = int(np.flatnonzero(have)[-1])
-        v_end = float(after[last])
-        if last < len(recs) - 1:
-            notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
-        base = None
-        if _num(opening_value) and opening_value > 0:
-            base, start = float(opening_value), dates[0]
-        elif math.isfinite(pv[0]) and pv[0] > 0:
-            base, start = float(pv[0]), dates[0]
-            notes.append(f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
-                         "no reconciled value before the month")
-        else:
-            first = int(np.flatnonzero(have)[0])
-            if first < last:
-                base, start = float(after[first]), dates[first + 1]
-                notes.append(f"return base: the reconciled value of {dates[first]}; its own move is not covered")
-        if base is not None:
-            observed = v_end / base - 1.0
-            period = (start, dates[last])
-    if observed is None and recs:
-        notes.append("gross/net return not available: not enough reconciled portfolio values")
-    gross = net = None
-    if observed is not None and cc is not None:
-        if values_after_costs:
-            net = observed
-            gross = net + cc + sc
-        else:
-            gross = observed
-            net = gross - cc - sc
+    if not have.any():
+        return None, None
+    last = int(np.flatnonzero(have)[-1])
+    v_end = float(after[last])
+    if last < len(dates) - 1:
+        notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
+    base = None
+    if _num(opening_value) and opening_value > 0:
+        base, start = float(opening_value), dates[0]
+    elif math.isfinite(pv[0]) and pv[0] > 0:
+        base, start = float(pv[0]), dates[0]
+        notes.append(f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
+                     "no reconciled value before the month")
+    else:
+        first = int(np.flatnonzero(have)[0])
+        if first < last:
+            base, start = float(after[first]), dates[first + 1]
+            notes.append(f"return base: the reconciled value of {dates[first]}; its own move is not covered")
+    if base is None:
+        return None, None
+    return v_end / base - 1.0, (start, dates[last])
 
-    # ---- brokers --------------------------------------------------------------------------
+
+def _by_broker(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per broker: trades, notional $, commission $, slippage $ and notional-weighted bps."""
     if len(daily):
         g = daily.groupby("broker", sort=True)
         bb = pd.DataFrame({"trades": g["trades"].sum(), "notional": g["notional"].sum(),
@@ -348,11 +343,42 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
                            "notional": pd.Series(dtype=float), "commission": pd.Series(dtype=float),
                            "slippage_usd": pd.Series(dtype=float), "slippage_bps": pd.Series(dtype=float)})
     bb["slippage_bps"] = bb["slippage_bps"].astype(float)
+    return bb
 
+
+def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | None = None,
+                   values_after_costs: bool = True) -> MonthlyResult:
+    """The month's cost summary from its days (see the module docstring for every rule).
+
+    ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
+    """
+    notes: list[str] = []
+    recs = _month_days(days, month, notes)
+    daily, pv, after = _daily(recs)
+    tot_comm = float(daily["commission"].sum())
+    tot_slip = float(daily["slippage_usd"].sum())
+    tot_notional = float(daily["notional"].sum())
+    avg_bps = bps_of(tot_slip, tot_notional) if tot_notional > 0 else None
+    avg_pv = _average_value(daily, month, notes)
+    cc = tot_comm / avg_pv if avg_pv else None
+    sc = tot_slip / avg_pv if avg_pv else None
+    cost_pct = (tot_comm + tot_slip) / avg_pv if avg_pv else None
+    corr = _turnover_cost_corr(daily, notes)
+    observed, period = _observed_return([d.date for d in recs], pv, after, opening_value, notes)
+    if observed is None and recs:
+        notes.append("gross/net return not available: not enough reconciled portfolio values")
+    gross = net = None
+    if observed is not None and cc is not None:
+        if values_after_costs:
+            net = observed
+            gross = net + cc + sc
+        else:
+            gross = observed
+            net = gross - cc - sc
     return MonthlyResult(month=month, days=len(recs), total_commission=tot_comm, slippage_usd=tot_slip,
                          notional=tot_notional, avg_slippage_bps=avg_bps, avg_portfolio_value=avg_pv,
                          cost_pct_portfolio=cost_pct, turnover_cost_corr=corr, gross_return=gross,
-                         commission_costs=cc, slippage_costs=sc, net_return=net, by_broker=bb,
+                         commission_costs=cc, slippage_costs=sc, net_return=net, by_broker=_by_broker(daily),
                          daily=daily, return_period=period, notes=notes)
 
 
