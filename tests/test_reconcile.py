@@ -356,3 +356,17 @@ def test_cli_reconcile_uses_the_journaled_intents(env, capsys):
     aapl = rows[rows["symbol"] == "AAPL"]
     assert aapl["planned"].tolist() == [100] and aapl["client_order_id"].tolist() == [co["AAPL"]]
     assert aapl["status"].tolist() == ["filled"]
+
+
+def test_a_chased_orders_reason_comes_from_its_live_replacement():
+    from xlexec.core.reconcile import sent_orders
+    t = parse_trades_text(TRADES)
+    co = coids(t)
+    chase = {"client_order_id": co["AAPL"] + "-c1", "symbol": "AAPL", "side": "buy", "qty": 40.0,
+             "order_type": "limit", "limit_price": 150.05, "price": None, "chase_of": co["AAPL"]}
+    fills = pd.DataFrame([[DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"]],
+                         columns=FILL_COLS)
+    st = {co["AAPL"]: {"id": "o-1", "status": "replaced", "symbol": "AAPL", "side": "buy"},
+          co["AAPL"] + "-c1": {"id": "o-1b", "status": "expired", "symbol": "AAPL", "side": "buy"}}
+    r = reconcile(t, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co) + [chase]), order_states=st)
+    assert r.partial[0]["symbol"] == "AAPL" and r.partial[0]["reason"] == "Partial fill (remainder expired)"

@@ -336,6 +336,18 @@ def _plan(trades: Trades, planned: pd.DataFrame | None, sent: pd.DataFrame | Non
     return pl, aliases
 
 
+def _live_states(order_states: dict | None, aliases: dict[str, str]) -> dict | None:
+    """Order states with a chased order's replaced state swapped for its latest replacement's
+    (the live one: its status explains what is left unfilled)."""
+    if not order_states or not aliases:
+        return order_states
+    out = dict(order_states)
+    for chase, root in aliases.items():  # journal order: the last replacement wins
+        if chase in order_states and root in out:
+            out[root] = order_states[chase]
+    return out
+
+
 def _day_fills(fills: pd.DataFrame | None, day: str) -> tuple[pd.DataFrame, int]:
     """The fills dated ``day`` (or undated) and how many are dated another day."""
     f = fills
@@ -516,7 +528,7 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     mi = _match(f, pl, order_states, aliases)
     f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
     pt = _per_order(pl, f)
-    pt["reason"] = _reasons(pt, order_states, events, day)
+    pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
     unplanned_rows = _unplanned(f[np.isnan(mi)])
     per_trade = pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True) \
         if not unplanned_rows.empty else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
