@@ -1,16 +1,19 @@
-"""Reconciliation (pure core): planned orders vs broker fills, positions and cash after the day.
+"""Reconciliation (pure core): the orders sent vs broker fills, positions and cash after the day.
 
-Planned orders are ``xlexec.core.orders.orders_from_trades(trades)`` (their ``client_order_id`` is
-what the submit engine sent). Each fill is matched to a planned order by, in order:
-client order id; broker order id (via the journal's order snapshots ``order_states``:
-client_order_id -> {id, status, reason}); symbol + side. A match must agree on symbol and side.
-Fills matching nothing are ``unplanned_fill`` breaks (still applied to positions: they
-happened).
+The orders reconciled against are the ones actually sent: the journal's ``order_intent``
+payloads (:func:`sent_orders`; a chase replacement counts for the order it replaced), plus the
+planned orders of any symbol+side nothing was sent for (reported as not submitted). When nothing
+was sent (e.g. executed by file upload) they are the plan: ``planned`` (the day's slicing plan)
+or ``xlexec.core.orders.orders_from_trades(trades)``. Each fill is matched to an order by
+:func:`xlexec.core.matching.match_fills`: client order id; broker order id (via the journal's
+order snapshots ``order_states``: client_order_id -> {id, status, reason}); symbol + side. A
+match must agree on symbol and side. Fills matching nothing are ``unplanned_fill`` breaks
+(still applied to positions: they happened).
 
 Per planned order (units): ``planned`` / ``executed`` (shares), ``avg_price`` ($/share,
 share-weighted over its fills), ``commission`` ($, summed), ``slippage_bps`` =
 ``side x (avg_price - signal price) / signal price x 10,000`` with side +1 buy, -1 sell:
-**positive = cost** for buys and sells alike. Status: ``filled``, ``partial``,
+**positive = cost** for buys and sells alike (:mod:`xlexec.core.costs`). Status: ``filled``, ``partial``,
 ``not_executed``, ``over_fill`` (executed > planned: a break), ``unplanned``.
 
 Figures: average slippage is notional-weighted (weights = executed shares x avg price),

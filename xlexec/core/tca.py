@@ -7,12 +7,13 @@ portfolio value ($). No files, no clock, no network.
 
 Matching
     Only the *included* trades are planned (the orders of
-    :func:`xlexec.core.orders.orders_from_trades`). A fill belongs to a planned trade by client
-    order id, else by symbol+side; partial fills of a trade add up to one executed quantity
+    :func:`xlexec.core.orders.orders_from_trades`). A fill belongs to a planned trade of its day by
+    :func:`xlexec.core.matching.match_fills` (client order id, else symbol+side; an id match
+    must agree on symbol and side); partial fills of a trade add up to one executed quantity
     (shares) at the share-weighted average price ($/share); commissions add up. Fills that match
     nothing are left out of the figures and named in the notes (reconcile reports them as breaks).
 
-Units and sign convention (positive is a cost, for buys and sells alike)
+Units and sign convention (positive is a cost, for buys and sells alike; :mod:`xlexec.core.costs`)
     side = +1 buy, -1 sell.
     cost bps = side x (fill - benchmark) / benchmark x 10,000.
     slippage $ of a trade = side x filled shares x (avg fill - signal price).
