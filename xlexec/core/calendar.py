@@ -3,8 +3,8 @@
 No hand-written holiday list: the maintained ``XNYS`` calendar is built once per process
 (:func:`nyse`, cached) over 1990 .. :data:`HORIZON_YEAR`, and extended on demand (once, cached)
 to ten years past the latest date asked for, up to :data:`MAX_YEAR`; no clock is read. Dates go
-in as ``YYYY-MM-DD`` strings, ``datetime.date`` or pandas ``Timestamp`` (a time of day is ignored); dates come out as ``YYYY-MM-DD`` strings, the way
-every other module names a day.
+in as ``YYYY-MM-DD`` strings, ``datetime.date`` or pandas ``Timestamp`` (a time of day is
+ignored); dates come out as ``YYYY-MM-DD`` strings, the way every other module names a day.
 
 A date outside the calendar's range raises :class:`ValueError` naming the range.
 """
