@@ -38,7 +38,7 @@ from xlexec.core.checks import (
 )
 from xlexec.core.checks import calendar as calendar_checks
 from xlexec.core.checks.base import findings_frame
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
 COLS = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"

@@ -20,7 +20,7 @@ from xlexec.formats.upload import (FORMATS, broker_symbol, convert_orders, draft
                             prepare_orders, read_ibkr_basket, split_symbol)
 from xlexec.errors import InputError
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 
 GOLDEN = Path(__file__).parent / "golden" / "convert"
 TAG = "XLX20251030TEST"

@@ -242,7 +242,7 @@ def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, ca
 
 
 def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
-    from xlexec.core.trades import parse_trades_text
+    from xlexec.formats.trades import parse_trades_text
     from xlexec.execution import engine as S
     from xlexec.execution.brokers.paper import PaperBroker
     from xlexec.steps.context import Context

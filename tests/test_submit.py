@@ -23,7 +23,7 @@ from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.steps.context import Context  # noqa: E402
 from xlexec.errors import BrokerError, LockedError, RefusedError  # noqa: E402
 from xlexec.store.journal import DayLock  # noqa: E402
-from xlexec.core.trades import parse_trades_text  # noqa: E402
+from xlexec.formats.trades import parse_trades_text  # noqa: E402
 
 KEY, SECRET = "PKENGINEKEY77777", "engineSECRET8888888888888888"
 DAY = "2025-10-30"

@@ -20,7 +20,7 @@ from xlexec.core import calendar as cal
 from xlexec.cli.app import main
 from xlexec.config import config_from_dict, validation_thresholds
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
-from xlexec.core.trades import parse_trades_text, read_trades
+from xlexec.formats.trades import parse_trades_text, read_trades
 from xlexec.core.checks import CHECK_IDS, ValidationResult, validate, worst_by_symbol
 
 DATA = Path(__file__).parent / "data" / "validate"

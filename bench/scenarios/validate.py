@@ -45,7 +45,7 @@ def _now():
 
 def _read_xlexec(root: Path) -> dict:
     from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     return {"trades": read_trades(root / "trades.csv", strict=False),
             "positions": read_positions(root / "current_positions.csv"),
             "quotes": read_quotes(root / "quotes.csv"),

@@ -12,7 +12,7 @@
   ``symbol,sector,adv_shares``) are cut to today's child; the schedule is recorded in the journal
   (kind SLICE) and printed. Children still due from earlier days are always added (as extra
   orders with their parent's approved limit), with or without ``--slice``. The plan is the one
-  ``xlexec submit --slice`` sends (:func:`xlexec.core.slicing.plan_day`): once a day's schedule is
+  ``xlexec submit --slice`` sends (:func:`xlexec.store.slicing.plan_day`): once a day's schedule is
   recorded it is reused as is; orders already sent whole through the API are not sliced.
 """
 
@@ -82,7 +82,7 @@ def run(args, ctx) -> int:
     broker_format(args.broker)  # unknown names fail before anything is read
     from xlexec.store.journal import SLICE
     from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
 
     cfg = ctx.config
     path = Path(args.trades)
@@ -110,13 +110,14 @@ def run(args, ctx) -> int:
     records: list = []
     no_adv: list[str] = []
     out_orders = orders
-    from xlexec.core.slicing import plan_day, recorded_parents, schedule_lines as _lines
+    from xlexec.core.slicing import recorded_parents, schedule_lines as _lines
+    from xlexec.store.slicing import plan_day
     already = recorded_parents(prior, day, sha)
     if already and not args.slice:
         raise RefusedError(f"today's orders were already sliced ({len(already)} parent order(s) recorded "
                            f"for {day}); rerun with --slice so the file matches the recorded schedule")
     if args.slice or prior:
-        # the same plan `xlexec submit --slice` sends (xlexec.core.slicing.plan_day)
+        # the same plan `xlexec submit --slice` sends (xlexec.store.slicing.plan_day)
         plan = plan_day(orders, day=day, batch_sha256=sha, prior=prior, max_adv_pct=cfg.validation.max_adv_pct,
                         live_dir=ctx.live_dir, slice_new=args.slice, sent_whole=sent_whole)
         out_orders, records, no_adv = plan.orders, plan.records, plan.no_adv

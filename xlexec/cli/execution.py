@@ -55,7 +55,7 @@ def _print_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
 def run_submit(args, ctx) -> int:
     from xlexec.formats.inputs import read_quotes
     from xlexec.execution.engine import describe_mode, submit_batch
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     trades = read_trades(args.trades)
     day = trades.date or ctx.today()
     from xlexec.execution.marketdata import refresh_quotes_file  # the latest quotes for the collar (Alpaca keys)

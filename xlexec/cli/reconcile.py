@@ -34,8 +34,8 @@ from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_br
 from xlexec.formats.inputs import positions_from_frame, read_closes, read_events, read_positions
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
 from xlexec.core.positions import compare_positions, empty_positions
-from xlexec.core.reconcile import ReconResult, reconcile
-from xlexec.core.trades import read_trades
+from xlexec.core.reconcile import ReconResult, reconcile, sent_orders
+from xlexec.formats.trades import read_trades
 
 POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
 
@@ -107,7 +107,8 @@ def sliced_plan(ctx, trades, day: str) -> pd.DataFrame | None:
     plan is the trades' orders). The same planning function ``convert``/``submit --slice`` use."""
     from xlexec.store.journal import SLICE
     from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.slicing import carry_forward, plan_day, recorded_parents
+    from xlexec.core.slicing import carry_forward, recorded_parents
+    from xlexec.store.slicing import plan_day
     prior = ctx.journal().payloads(SLICE)
     if not prior:
         return None
@@ -299,9 +300,10 @@ def reconcile_day(ctx, day: str, trades, fills: pd.DataFrame, positions: pd.Data
             cash_before = cash_before_from_broker(ctx, day, fills)
         otype = ctx.config.execution.default_order_type
         planned = sliced_plan(ctx, trades, day)
+        sent = sent_orders(j.payloads(INTENT, day))  # what was actually sent (matched first)
         res = reconcile(trades, fills, positions, day=day, order_states=states, events=events, closes=closes,
                         cash_before=cash_before, broker_positions=broker_positions,
-                        default_order_type=otype, planned=planned,
+                        default_order_type=otype, planned=planned, sent=sent,
                         target_slippage_bps=ctx.config.slippage_bps)
         write_outputs(res, day_dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)

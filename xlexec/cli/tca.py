@@ -7,8 +7,11 @@ from pathlib import Path
 
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.errors import InputError, RefusedError
-from xlexec.core.monthly import DAY_RE, collect_month, monthly_report, upsert_monthly_costs
-from xlexec.core.tca import arrivals_from_journal, daily_tca
+from xlexec.core.monthly import DAY_RE, monthly_report
+from xlexec.formats.monthly import upsert_monthly_costs
+from xlexec.store.month import collect_month
+from xlexec.core.tca import daily_tca
+from xlexec.store.arrivals import arrivals_from_journal
 
 
 def register(sub, common) -> None:
@@ -36,7 +39,7 @@ def tca_document(day_dir: Path, ctx, *, fills_path: str | None = None, fmt: str 
     """Run the day's TCA from its folder; returns ``(result, document for tca.json)``."""
     from xlexec.formats.fills import read_fills
     from xlexec.formats.inputs import read_closes
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
 
     trades = read_trades(day_dir / "trades.csv")
     fp = Path(fills_path) if fills_path else day_dir / "broker_fills.csv"

@@ -30,7 +30,8 @@ from xlexec.store.approvals import record_approval
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import Trades, read_trades
+from xlexec.core.trades import Trades
+from xlexec.formats.trades import read_trades
 from xlexec.config import validation_thresholds
 from xlexec.core.checks import ValidationResult, validate
 

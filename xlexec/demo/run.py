@@ -178,7 +178,7 @@ def _run_session(d: Path, day: str, res: DemoResult) -> list[Step]:
     from xlexec.formats.csvio import atomic_write_bytes
     from xlexec.formats.fills import fills_from_broker, write_fills_csv
     from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
 
     live = d / "live"
     dd = live / day

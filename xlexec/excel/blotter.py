@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.orders import included_mask
+from xlexec.core.truth import is_included
 from xlexec.core.trades import Trades, limit_price_of, order_type_of
 from xlexec.excel.layout import BLOTTER_COLUMNS, Inputs, Table
 from xlexec.excel.sources import _clean
@@ -33,7 +34,7 @@ def apply_blotter(trades, blotter: dict) -> tuple[Any, bool]:
     for idx, sym, side in zip(df.index, df["symbol"], df["side"]):
         b = blotter.get((str(sym), str(side))) or {}
         inc = b.get("include")
-        want = kept.loc[idx] if inc in (None, "") else _truthy(inc)
+        want = kept.loc[idx] if inc in (None, "") else is_included(inc)
         if want != bool(kept.loc[idx]):
             changed = True
         new_inc.append("Y" if want else "N")
@@ -50,17 +51,6 @@ def apply_blotter(trades, blotter: dict) -> tuple[Any, bool]:
     df["include"] = new_inc
     df["limit_price"] = pd.to_numeric(pd.Series(new_lim, index=df.index), errors="coerce")
     return Trades(df, trades.header, trades.path), True
-
-
-_TRUE = {"y", "yes", "true", "1", "x", "include", "included", "on"}
-
-
-def _truthy(v) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)):
-        return v != 0
-    return str(v).strip().lower() in _TRUE
 
 
 def blotter_table(trades, inputs: Inputs, worst: dict[str, str], checks: pd.DataFrame | None) -> Table:
@@ -82,7 +72,7 @@ def blotter_table(trades, inputs: Inputs, worst: dict[str, str], checks: pd.Data
             sym, side = str(df.at[idx, "symbol"]), str(df.at[idx, "side"])
             b = inputs.blotter.get((sym, side), {})
             inc = b.get("include")
-            inc = ("Y" if kept.loc[idx] else "N") if inc in (None, "") else ("Y" if _truthy(inc) else "N")
+            inc = ("Y" if kept.loc[idx] else "N") if inc in (None, "") else ("Y" if is_included(inc) else "N")
             limit = b.get("limit") if b.get("limit") is not None else _clean(lim.loc[idx])
             cost = df.at[idx, "total_cost_est"]
             rows.append([inc, sym, side, _clean(df.at[idx, "shares"]), _clean(df.at[idx, "price"]), limit,

@@ -148,7 +148,7 @@ def _need_trades(s: Session) -> None:
 def _persist_blotter(s: Session) -> bool:
     """Write Blotter edits into trades.csv (include/limit_price); keep the model's file once."""
     from xlexec.formats.csvio import atomic_write_bytes
-    from xlexec.core.trades import read_trades, write_trades
+    from xlexec.formats.trades import read_trades, write_trades
     from xlexec.excel.render import apply_blotter
 
     _need_trades(s)
@@ -204,7 +204,7 @@ def _load_trades(s: Session) -> tuple[str, list[str]]:
     """Start of the day: show trades.csv, and keep the positions the day starts from
     (``live/D/opening_positions.csv``, as ``xlexec demo`` does) so a rerun reconciles from them."""
     from xlexec.formats.csvio import atomic_write_bytes
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     _need_trades(s)
     t = read_trades(s.trades_path, strict=False)
     s.inputs.blotter = {}  # start from the file's Include/Limit
@@ -303,7 +303,7 @@ def _has_slice_schedule(s: Session) -> bool:
     from xlexec.store.journal import SLICE
     from xlexec.core.orders import orders_from_trades, orders_sha256
     from xlexec.core.slicing import carry_forward, recorded_parents
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     prior = s.ctx.journal().payloads(SLICE)
     if not prior:
         return False

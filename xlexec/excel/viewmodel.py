@@ -26,7 +26,7 @@ Sources per tab:
 * Positions (:func:`positions_sheet`): ``current_positions.csv`` vs ``positions_after_recon.csv``.
 * TCA (:func:`tca_sheet`): ``tca.json`` and ``tca_report.txt``. Monthly (:func:`monthly_sheet`,
   :func:`monthly_months_table`): ``monthly_costs.csv`` and the month's days
-  (:func:`xlexec.core.monthly.collect_month`). Log (:func:`log_sheet`): journal ``action`` events.
+  (:func:`xlexec.store.month.collect_month`). Log (:func:`log_sheet`): journal ``action`` events.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ from typing import Any
 
 import pandas as pd
 
-from xlexec.core.monthly import collect_month, monthly_report
+from xlexec.core.monthly import monthly_report
+from xlexec.store.month import collect_month
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 from xlexec.core.checks import worst_by_symbol
 from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table

@@ -33,7 +33,7 @@ another client order id), buying power (buys <= buying_power x (1 - buffer) + se
 intents skip the limits (they passed them when first sent and may be at the broker).
 
 **Slicing** (``slice=True`` / ``xlexec submit --slice``): the plan of ``xlexec convert --slice``
-(one function, :func:`xlexec.core.slicing.plan_day`). Orders above ``validation.max_adv_pct`` of ADV
+(one function, :func:`xlexec.store.slicing.plan_day`). Orders above ``validation.max_adv_pct`` of ADV
 (``live/reference.csv``) are cut to today's child (client order id ``<parent id>-s1``,
 :func:`xlexec.core.slicing.child_id`); the schedule is journaled (kind ``SLICE``, key ``parent|day``)
 before any intent, or reused as recorded when ``convert --slice`` (or an earlier submit) already
@@ -319,7 +319,8 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
     child's intent. Raises :class:`RefusedError` when ``slice_`` is off and today's orders have a
     recorded schedule. Appends operator lines to ``messages``.
     """
-    from xlexec.core.slicing import carry_forward, plan_day, recorded_parents, schedule_lines
+    from xlexec.core.slicing import carry_forward, recorded_parents, schedule_lines
+    from xlexec.store.slicing import plan_day
     prior = jr.payloads(J.SLICE)
     pre_refused: dict[Any, tuple[str, str]] = {}
     recorded = recorded_parents(prior, day, sha)

@@ -17,10 +17,7 @@ import abc
 from dataclasses import asdict, dataclass
 from typing import Any
 
-OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel",
-                 "pending_replace", "accepted_for_bidding", "calculated", "held"}
-FINAL_STATUSES = {"filled", "canceled", "expired", "rejected", "done_for_day", "stopped", "suspended",
-                  "replaced"}
+from xlexec.core.statuses import FINAL_STATUSES, OPEN_STATUSES  # noqa: F401  (the one set; re-exported for the adapters)
 
 
 class BrokerFault(Exception):
