@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install workbook bench reliability clean
+.PHONY: demo test lint install workbook bench reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m pytest -q -p no:cacheprovider
 
+# ruff (lint and format check) and mypy, configured in pyproject.toml; not yet part of `make test`.
+lint: $(STAMP)
+	$(BIN)/ruff check xlexec tests bench
+	$(BIN)/ruff format --check xlexec tests bench
+	$(BIN)/mypy xlexec
+
 workbook: $(STAMP)
 	$(BIN)/xlexec workbook build
 
@@ -32,4 +38,4 @@ reliability: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m tests.reliability.report
 
 clean:
-	rm -rf $(VENV) demo build *.egg-info
+	rm -rf $(VENV) demo build dist *.egg-info .mypy_cache .ruff_cache

@@ -139,7 +139,8 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
 def write_book(book: Book, root: Path) -> dict[str, Path]:
     """The book as the files ``xlexec validate`` reads."""
     from xlexec.formats.csvio import atomic_write_csv
-    from xlexec.core.trades import Trades, TradesHeader, write_trades
+    from xlexec.core.trades import Trades, TradesHeader
+    from xlexec.formats.trades import write_trades
     df = book.trades.copy()
     df.index = pd.RangeIndex(2, 2 + len(df), name="row")
     out = {"trades": write_trades(Trades(df, TradesHeader(dict(book.header)), "trades.csv"), root / "trades.csv"),

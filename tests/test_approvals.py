@@ -15,7 +15,7 @@ from xlexec.cli.app import main
 from xlexec.errors import RefusedError
 from xlexec.store.journal import APPROVAL, Journal
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 DATA = Path(__file__).parent / "data" / "validate"
 NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)

@@ -178,7 +178,7 @@ def test_inputs_vba_and_buttons_survive_a_save(tmp_path):
     assert_intact(book)  # re-rendered: the buttons are back
     # the edits are what was validated: trades.csv carries them, the model's file is kept
     dd = tmp_path / "live" / DAY
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     t = read_trades(dd / "trades.csv", strict=False)
     assert t.df.set_index("symbol").loc[first_sym, "include"] == "N"
     assert t.df.set_index("symbol").loc[limit_sym, "limit_price"] == pytest.approx(12.34)

@@ -15,7 +15,7 @@ from xlexec.steps.context import Context  # noqa: E402
 from xlexec.excel.build import build_workbook  # noqa: E402
 from xlexec.excel.buttons import run_button  # noqa: E402
 from xlexec.core.orders import orders_from_trades  # noqa: E402
-from xlexec.core.trades import read_trades  # noqa: E402
+from xlexec.formats.trades import read_trades  # noqa: E402
 
 DAY = "2025-10-30"
 

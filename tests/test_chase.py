@@ -18,7 +18,7 @@ from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
 from xlexec.execution.brokers.paper import PaperBroker  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.steps.context import Context  # noqa: E402
-from xlexec.core.trades import parse_trades_text  # noqa: E402
+from xlexec.formats.trades import parse_trades_text  # noqa: E402
 
 DAY = "2025-10-30"
 T0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)

@@ -20,7 +20,7 @@ from xlexec.formats.upload import (FORMATS, broker_symbol, convert_orders, draft
                             prepare_orders, read_ibkr_basket, split_symbol)
 from xlexec.errors import InputError
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 
 GOLDEN = Path(__file__).parent / "golden" / "convert"
 TAG = "XLX20251030TEST"
@@ -205,9 +205,7 @@ def test_cli_draft_writes_DRAFT_file_and_records_nothing(tmp_path, capsys, monke
 
 
 def test_cli_writes_when_approved(tmp_path, capsys, monkeypatch):
-    approvals = pytest.importorskip("xlexec.store.approvals")
-    if not hasattr(approvals, "record_approval"):
-        pytest.skip("xlexec.store.approvals.record_approval not there yet")
+    from xlexec.store import approvals
     import datetime as dt
     live, trades, cfg = _setup(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:00:00Z")

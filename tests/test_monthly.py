@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from xlexec.cli.app import main
-from xlexec.core.monthly import DayRecord, collect_month, monthly_report, reconciled_value, upsert_monthly_costs
+from xlexec.core.monthly import DayRecord, monthly_report
+from xlexec.formats.monthly import upsert_monthly_costs
+from xlexec.store.month import collect_month, reconciled_value
 
 # A hand month (pure): three days, two brokers.
 #   day         broker  trades notional  comm  slip   pv start  pv after(reconciled)
@@ -237,7 +239,7 @@ def test_collect_month_batches_stale_days_around_a_fresh_one(live):
     # their own places with the figures daily_tca gives each day alone
     from xlexec.formats.fills import read_fills
     from xlexec.core.tca import daily_tca
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     lv, cfg = live
     assert main(["tca", str(lv / "2025-10-02"), "--json", "--config", str(cfg)]) == 0
     m = collect_month(lv, "2025-10", default_broker="paper")

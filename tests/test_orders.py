@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from xlexec.core.orders import orders_from_trades, orders_sha256, round_to_tick
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
 
@@ -129,3 +129,22 @@ def test_many_days_equal_one_day_each(guide_trades_text):
         assert orders_sha256(part) == orders_sha256(one)
         pd.testing.assert_frame_equal(part[one.columns], one)
     assert many["client_order_id"].iloc[-1].startswith("xlx-nodate-PEP-sell-")
+
+
+def test_one_include_rule_for_trades_csv_and_the_blotter():
+    from xlexec.core.truth import included_values, is_included
+    from xlexec.excel.blotter import apply_blotter
+    from xlexec.formats.trades import parse_trades_text
+    trades = parse_trades_text("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,"
+                               "total_cost_est\nAAPL,buy,10,100,1000,0.01,0.1,0.2,0.3\n")
+
+    def blotter_says(v) -> bool:  # what the Blotter's Include cell v makes of the row
+        out, _ = apply_blotter(trades, {("AAPL", "buy"): {"include": v}})
+        return bool(included_values(out.df["include"]).iloc[0]) if "include" in out.df.columns else True
+
+    for v in ("N", " no ", "FALSE", "0", "exclude", "Excluded", "off", 0, 0.0, False):
+        assert not is_included(v) and not blotter_says(v), v
+    for v in ("Y", "yes", "x", "1", "", None, float("nan"), 1, 2.5, True, "include"):
+        assert is_included(v) and blotter_says(v), v
+    s = pd.Series(["Y", "n", "", "off", "yes"], index=[2, 3, 4, 5, 6])
+    assert included_values(s).tolist() == [True, False, True, False, True]

@@ -15,7 +15,7 @@ from xlexec.steps.context import Context
 from xlexec.store.journal import FILL, POSITIONS, RECON, Journal
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.reconcile import reconcile
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 DAY = "2025-10-30"
 TRADES = """# Date: 2025-10-30
@@ -286,3 +286,87 @@ def test_cli_compare_and_sync_positions(env, capsys):
     assert len(baks) == 1 and pd.read_csv(baks[0]).equals(POSITIONS_BEFORE)
     ev = ctx.journal().events(POSITIONS)
     assert len(ev) == 1 and ev[0].actor == "alice" and ev[0].payload["action"] == "sync_from_broker"
+
+
+# ------------------------------------------------------------------ the orders actually sent
+
+EDITED = TRADES.replace("AAPL,buy,100,150.00,15000.00", "AAPL,buy,120,150.00,18000.00")  # after submission
+
+
+def _intents(co):
+    """What the engine journaled for the original file: AAPL 100 and MSFT 25 went out."""
+    return [{"client_order_id": co["AAPL"], "symbol": "AAPL", "side": "buy", "qty": 100.0, "order_type": "limit",
+             "limit_price": 150.0, "price": 150.0},
+            {"client_order_id": co["MSFT"], "symbol": "MSFT", "side": "sell", "qty": 25.0, "order_type": "limit",
+             "limit_price": 380.0, "price": 380.0}]
+
+
+def test_fills_match_the_sent_order_even_after_trades_csv_was_edited():
+    from xlexec.core.reconcile import sent_orders
+    co = coids(parse_trades_text(TRADES))
+    edited = parse_trades_text(EDITED)
+    assert coids(edited)["AAPL"] != co["AAPL"]  # the edit changed the batch: new ids
+    fills = pd.DataFrame([[DAY, "AAPL", "buy", 100, 150.10, 0.50, "09:31", "o-1", co["AAPL"], "f1"]],
+                         columns=FILL_COLS)
+    r = reconcile(edited, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co)))
+    aapl = r.per_trade[r.per_trade["symbol"] == "AAPL"].iloc[0]
+    # matched to the intent (100 sent, 100 filled), not to the edited file's 120
+    assert aapl["client_order_id"] == co["AAPL"]
+    assert aapl["planned"] == 100 and aapl["executed"] == 100 and aapl["status"] == "filled"
+    assert r.partial == [] and not any(b["kind"] == "unplanned_fill" for b in r.breaks)
+    # symbols nothing was sent for are still reported, as not executed; the file's order kept
+    assert r.per_trade["symbol"].tolist() == ["AAPL", "MSFT", "TSLA", "NVDA", "AMZN"]
+    assert {d["symbol"] for d in r.not_executed} == {"MSFT", "TSLA", "NVDA", "AMZN"}
+    # without the intents, the edited file's 120 is the plan: a partial fill
+    r0 = reconcile(edited, fills, POSITIONS_BEFORE, day=DAY)
+    assert r0.partial[0]["symbol"] == "AAPL" and r0.partial[0]["planned"] == 120
+
+
+def test_a_chase_replacements_fills_count_for_the_order_it_replaced():
+    from xlexec.core.reconcile import sent_orders
+    t = parse_trades_text(TRADES)
+    co = coids(t)
+    chase = {"client_order_id": co["AAPL"] + "-c1", "symbol": "AAPL", "side": "buy", "qty": 40.0,
+             "order_type": "limit", "limit_price": 150.05, "price": None, "chase_of": co["AAPL"]}
+    fills = pd.DataFrame([[DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"],
+                          [DAY, "AAPL", "buy", 40, 150.05, 0.2, "09:45", "o-1b", co["AAPL"] + "-c1", "f2"]],
+                         columns=FILL_COLS)
+    r = reconcile(t, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co) + [chase]))
+    aapl = r.per_trade[r.per_trade["symbol"] == "AAPL"]
+    assert len(aapl) == 1 and aapl.iloc[0]["executed"] == 100 and aapl.iloc[0]["n_fills"] == 2
+    assert aapl.iloc[0]["status"] == "filled"
+    # 60 x 150.00 + 40 x 150.05 = 15,002.00 for 100 shares: avg 150.02, +1.3333 bps vs the $150.00 signal
+    assert aapl.iloc[0]["avg_price"] == pytest.approx(150.02)
+    assert aapl.iloc[0]["slippage_bps"] == pytest.approx(1.33)
+
+
+def test_cli_reconcile_uses_the_journaled_intents(env, capsys):
+    ctx, live = env
+    co = coids(parse_trades_text(TRADES))
+    with Journal.for_live_dir(live) as j:
+        for p in _intents(co):
+            j.append("order_intent", p["client_order_id"], p, day=DAY)
+    (live / DAY / "trades.csv").write_text(EDITED)  # edited after submission
+    pd.DataFrame([[DAY, "AAPL", "buy", 100, 150.10, 0.50, "09:31", "o-1", co["AAPL"], "f1"]],
+                 columns=FILL_COLS).to_csv(live / DAY / "broker_fills.csv", index=False)
+    run(ctx, "reconcile", "--date", DAY, "--cash", "50000", "--json")
+    out = json.loads(capsys.readouterr().out)
+    assert out["partial"] == [] and out["trades_executed"] == 1
+    rows = pd.read_csv(live / DAY / "reconciliation_trades.csv")
+    aapl = rows[rows["symbol"] == "AAPL"]
+    assert aapl["planned"].tolist() == [100] and aapl["client_order_id"].tolist() == [co["AAPL"]]
+    assert aapl["status"].tolist() == ["filled"]
+
+
+def test_a_chased_orders_reason_comes_from_its_live_replacement():
+    from xlexec.core.reconcile import sent_orders
+    t = parse_trades_text(TRADES)
+    co = coids(t)
+    chase = {"client_order_id": co["AAPL"] + "-c1", "symbol": "AAPL", "side": "buy", "qty": 40.0,
+             "order_type": "limit", "limit_price": 150.05, "price": None, "chase_of": co["AAPL"]}
+    fills = pd.DataFrame([[DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"]],
+                         columns=FILL_COLS)
+    st = {co["AAPL"]: {"id": "o-1", "status": "replaced", "symbol": "AAPL", "side": "buy"},
+          co["AAPL"] + "-c1": {"id": "o-1b", "status": "expired", "symbol": "AAPL", "side": "buy"}}
+    r = reconcile(t, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co) + [chase]), order_states=st)
+    assert r.partial[0]["symbol"] == "AAPL" and r.partial[0]["reason"] == "Partial fill (remainder expired)"

@@ -13,7 +13,7 @@ from xlexec.errors import InputError
 from xlexec.store.journal import SLICE, Journal
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.slicing import carry_forward, child_id, child_quantities, plan_slices
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
 

@@ -23,7 +23,7 @@ from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.steps.context import Context  # noqa: E402
 from xlexec.errors import BrokerError, LockedError, RefusedError  # noqa: E402
 from xlexec.store.journal import DayLock  # noqa: E402
-from xlexec.core.trades import parse_trades_text  # noqa: E402
+from xlexec.formats.trades import parse_trades_text  # noqa: E402
 
 KEY, SECRET = "PKENGINEKEY77777", "engineSECRET8888888888888888"
 DAY = "2025-10-30"
@@ -337,7 +337,7 @@ def test_broker_down_before_sending_is_a_broker_error(tmp_path, fake):
 
 
 def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
-    approvals = pytest.importorskip("xlexec.store.approvals")
+    from xlexec.store import approvals
     from xlexec.core.orders import orders_from_trades
     ctx = make_ctx(tmp_path, require_human_approval=True)
     b = make_broker(fake)
@@ -429,7 +429,7 @@ def test_pnl_today_hand_computed():
 
 
 def test_works_with_the_paper_broker(tmp_path):
-    paper = pytest.importorskip("xlexec.execution.brokers.paper")
+    from xlexec.execution.brokers import paper
     ctx = make_ctx(tmp_path, broker="paper")
     q = pd.DataFrame({"symbol": ["AAPL", "MSFT", "GOOGL"], "bid": [150.0, 380.5, 142.7], "ask": [150.2, 380.7, 142.8],
                       "last": [150.1, 380.6, 142.75], "mid": [150.1, 380.6, 142.75],

@@ -23,7 +23,7 @@ from fake_alpaca import FakeAlpaca  # noqa: E402
 
 from xlexec.store import journal as J  # noqa: E402
 from xlexec.core.orders import orders_from_trades  # noqa: E402
-from xlexec.core.trades import read_trades  # noqa: E402
+from xlexec.formats.trades import read_trades  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL / fcntl")
 
@@ -40,7 +40,7 @@ from xlexec.config import config_from_dict
 from xlexec.steps.context import Context
 from xlexec.errors import LockedError
 from xlexec.execution import engine as S
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 S.LOOKUP_BACKOFF = (0.05, 0.1)
 a = json.loads(sys.argv[1])
 ctx = Context(config_from_dict(a["config"]), user="crashtest")

@@ -28,7 +28,7 @@ from xlexec.steps.context import Context
 from xlexec.errors import RefusedError
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.slicing import child_id
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 
 D1, D2, D3, D4, D5 = "2025-10-30", "2025-10-31", "2025-11-03", "2025-11-04", "2025-11-05"
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"

@@ -48,8 +48,9 @@ from xlexec.formats.fills import read_fills
 from xlexec.formats.inputs import read_closes
 from xlexec.store.journal import INTENT, Journal
 from xlexec.core.orders import orders_from_trades
-from xlexec.core.tca import arrivals_from_journal, daily_tca
-from xlexec.core.trades import read_trades
+from xlexec.core.tca import daily_tca
+from xlexec.store.arrivals import arrivals_from_journal
+from xlexec.formats.trades import read_trades
 
 DATA = Path(__file__).parent / "data" / "tca" / "day"
 CENT = 0.01 + 1e-9

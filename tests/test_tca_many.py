@@ -18,7 +18,7 @@ import pytest
 
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.tca import daily_tca, tca_many
-from xlexec.core.trades import parse_trades_text
+from xlexec.formats.trades import parse_trades_text
 
 POOL = [a + b for a in "ABCDEFGHJKLMNPQRSTUVWXYZ" for b in "ABCDEFGHJKLMNPQRSTUVWXYZ"]
 HDR = ("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est,"

@@ -1,7 +1,8 @@
 import pytest
 
 from xlexec.errors import InputError
-from xlexec.core.trades import parse_trades_text, read_trades, write_trades, parse_header_number
+from xlexec.core.trades import parse_header_number
+from xlexec.formats.trades import parse_trades_text, read_trades, write_trades
 
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
 

@@ -18,10 +18,10 @@ import pytest
 
 from xlexec.core import calendar as cal
 from xlexec.cli.app import main
-from xlexec.config import config_from_dict
+from xlexec.config import config_from_dict, validation_thresholds
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
-from xlexec.core.trades import parse_trades_text, read_trades
-from xlexec.core.validate import CHECK_IDS, ValidationResult, validate, worst_by_symbol
+from xlexec.formats.trades import parse_trades_text, read_trades
+from xlexec.core.checks import CHECK_IDS, ValidationResult, validate, worst_by_symbol
 
 DATA = Path(__file__).parent / "data" / "validate"
 NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
@@ -42,7 +42,7 @@ def run(trades: str = "trades_clean.csv", *, body: str | None = None, positions=
         quotes=read_quotes(DATA / quotes) if quotes else None,
         events=read_events(DATA / events) if events else None,
         reference=read_reference(DATA / reference) if reference else None,
-        cfg=config_from_dict(cfg or {}), now=now, kill_switch_file=kill_switch_file,
+        thresholds=validation_thresholds(config_from_dict(cfg or {})), now=now, kill_switch_file=kill_switch_file,
     )
 
 

@@ -16,7 +16,7 @@ from xlexec.excel.build import CONTROL_CELLS, INPUT_KEYS, build_workbook
 from xlexec.excel.buttons import run_button
 from xlexec.formats.inputs import read_quotes
 from xlexec.core.orders import orders_from_trades
-from xlexec.core.trades import read_trades
+from xlexec.formats.trades import read_trades
 
 DAY = "2025-10-30"
 NOW = dt.datetime(2025, 10, 30, 14, tzinfo=dt.timezone.utc)

@@ -1,6 +1,9 @@
 """Configuration: ``config.yaml`` (the guide's ``execution:`` block and more) into typed models.
 
 * Unknown keys and wrong types are errors naming the key path (``execution.max_daily_trades``).
+* Every key does something. Keys that once existed but that nothing read (see
+  :data:`REMOVED_KEYS`) are refused with a line saying they were removed, so an old
+  ``config.yaml`` never looks as if it set something it does not.
 * ``${ENV_VAR}`` anywhere in a string value is replaced from the environment (an unset
   variable becomes empty, so a paper-only setup needs no keys).
 * Secrets (API keys, tokens, account ids) are ``SecretStr``: they never print, and a literal
@@ -20,10 +23,18 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from xlexec.core.checks.thresholds import Thresholds
 from xlexec.errors import ConfigError
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SECRET_KEYS = {"api_key", "api_secret", "refresh_token", "secret_key"}
+
+#: key path -> why it went; a config that still sets one of these is refused, naming it
+REMOVED_KEYS = {
+    "execution.retry_failed_orders": "nothing retried failed orders (resubmit: the journal makes a rerun safe)",
+    "execution.ibkr": "IBKR is file-based (`xlexec convert --broker ibkr`); no code connected to TWS",
+    "execution.td": "TD Ameritrade's API was shut down in May 2024; no code used these keys",
+}
 
 
 class _Model(BaseModel):
@@ -36,19 +47,6 @@ class AlpacaConfig(_Model):
     paper: bool = True
     base_url: str = "https://paper-api.alpaca.markets"
     data_url: str | None = None
-
-
-class IbkrConfig(_Model):
-    host: str = "localhost"
-    port: int = 7497
-    client_id: int = 1
-    account_id: SecretStr = SecretStr("")
-
-
-class TdConfig(_Model):
-    client_id: SecretStr = SecretStr("")
-    refresh_token: SecretStr = SecretStr("")
-    account_id: SecretStr = SecretStr("")
 
 
 class PaperBrokerConfig(_Model):
@@ -78,7 +76,6 @@ class ExecutionConfig(_Model):
     # limit | market (stop orders are not supported: a stop needs a trigger the model does not give)
     default_order_type: Literal["limit", "market"] = "limit"
     order_timeout_minutes: int = Field(30, ge=0)
-    retry_failed_orders: bool = False
     price_collar_pct: float | None = Field(0.05, ge=0)  # vs latest quote mid; None = off
     buying_power_buffer: float = Field(0.05, ge=0, lt=1)
     rate_limit_per_min: int = Field(200, gt=0)
@@ -86,8 +83,6 @@ class ExecutionConfig(_Model):
     max_concurrency: int = Field(4, gt=0)
     chase: ChaseConfig = ChaseConfig()
     alpaca: AlpacaConfig = AlpacaConfig()
-    ibkr: IbkrConfig = IbkrConfig()
-    td: TdConfig = TdConfig()
     paper: PaperBrokerConfig = PaperBrokerConfig()
 
 
@@ -170,6 +165,10 @@ def config_from_dict(data: dict | None, source: str = "<dict>", base_dir: Path |
             f"{source}: {literal[0]} holds a literal secret; never commit keys next to code: "
             f"write it as ${{ENV_VAR}} (e.g. ${{ALPACA_API_KEY}}) and set the variable"
         )
+    removed = _removed_key(data)
+    if removed:
+        raise ConfigError(f"{source}: {removed}: this key was removed ({REMOVED_KEYS[removed]}); "
+                          "delete it from the config")
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
@@ -184,6 +183,19 @@ def config_from_dict(data: dict | None, source: str = "<dict>", base_dir: Path |
         cfg.live_dir = (base / cfg.live_dir).resolve()
     cfg.source = source
     return cfg
+
+
+def _removed_key(data: dict) -> str | None:
+    """The first key path of ``data`` listed in :data:`REMOVED_KEYS`, else None."""
+    for path in REMOVED_KEYS:
+        node: Any = data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return path
+    return None
 
 
 def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) -> Config:
@@ -238,9 +250,14 @@ def _bad_scalar(text: str) -> str:
     return ""
 
 
+def validation_thresholds(cfg: Config) -> Thresholds:
+    """The limits of the pre-trade checks: every ``validation.*`` key plus ``costs_bps`` and
+    ``slippage_bps`` (the plain dataclass :mod:`xlexec.core.checks` takes instead of ``Config``)."""
+    return Thresholds(**cfg.validation.model_dump(), costs_bps=cfg.costs_bps, slippage_bps=cfg.slippage_bps)
+
+
 def secret_values(cfg: Config) -> list[str]:
     """Every non-empty secret in ``cfg`` (for redaction of outputs)."""
     ex = cfg.execution
-    vals = [ex.alpaca.api_key, ex.alpaca.api_secret, ex.ibkr.account_id, ex.td.client_id,
-            ex.td.refresh_token, ex.td.account_id]
+    vals = [ex.alpaca.api_key, ex.alpaca.api_secret]
     return [v.get_secret_value() for v in vals if v.get_secret_value()]

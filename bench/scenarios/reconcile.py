@@ -99,7 +99,8 @@ def prepare(root: Path, size: int) -> None:
     import pandas as pd
     from xlexec.formats.csvio import atomic_write_csv
     from xlexec.core.orders import orders_from_trades
-    from xlexec.core.trades import Trades, TradesHeader, write_trades
+    from xlexec.core.trades import Trades, TradesHeader
+    from xlexec.formats.trades import write_trades
     from ..data import DAY, make_book
     book = make_book(size, seed=23, anomalies=False)
     df = book.trades.copy()
@@ -115,7 +116,7 @@ def prepare(root: Path, size: int) -> None:
 def _read_xlexec(root: Path):
     from xlexec.formats.fills import read_fills
     from xlexec.formats.inputs import read_positions
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     return (read_trades(root / "trades.csv"), read_fills(root / "broker_fills.csv"),
             read_positions(root / "current_positions.csv"))
 

@@ -43,7 +43,8 @@ KEY, SECRET = "PK_BENCH_FAKE_KEY_0000", "benchFakeSecret000000000000000000"
 
 def prepare(root: Path, size: int) -> None:
     import pandas as pd
-    from xlexec.core.trades import Trades, TradesHeader, write_trades
+    from xlexec.core.trades import Trades, TradesHeader
+    from xlexec.formats.trades import write_trades
     from ..data import make_book
     book = make_book(size, seed=31, anomalies=False)
     df = book.trades.copy()
@@ -68,7 +69,7 @@ def broker_ctx(live: Path, url: str, **execution):
 
 def setup(root: Path, size: int, side: str):
     import pandas as pd
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     trades = read_trades(root / "trades.csv")
     quotes = pd.DataFrame({"symbol": trades.df["symbol"].to_numpy(), "mid": trades.df["price"].to_numpy()})
     return {"root": root, "size": size, "trades": trades, "quotes": quotes,

@@ -45,7 +45,8 @@ def prepare(root: Path, size: int) -> None:
     import pandas as pd
     from xlexec.core import calendar
     from xlexec.core.orders import orders_from_trades
-    from xlexec.core.trades import Trades, TradesHeader, write_trades
+    from xlexec.core.trades import Trades, TradesHeader
+    from xlexec.formats.trades import write_trades
     from ..harness import tickers
     from .reconcile import make_fills
 
@@ -113,7 +114,7 @@ def run(state, side: str):
     from xlexec.formats.fills import read_fills
     from xlexec.formats.inputs import read_closes
     from xlexec.core.monthly import DayRecord, month_tca, monthly_report
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     read_s = analysis_s = monthly_s = 0.0
     by_month: dict[str, list[str]] = {}
     for day in days:

@@ -1,7 +1,7 @@
 """Scenario 1: validate 10,000 trades with quotes, positions, events, reference data and the
 NYSE calendar (target < 0.5 s).
 
-* xlexec: :func:`xlexec.core.validate.validate` on the inputs as xlexec reads them (``read_trades``
+* xlexec: :func:`xlexec.core.checks.validate` on the inputs as xlexec reads them (``read_trades``
   non-strict, ``read_positions``, ``read_quotes``, ``read_events``, ``read_reference``, as
   ``xlexec validate`` does). ``seconds`` is the validation itself; reading the five files is
   timed apart (``read_seconds``, ``end_to_end_seconds`` in the details).
@@ -45,7 +45,7 @@ def _now():
 
 def _read_xlexec(root: Path) -> dict:
     from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     return {"trades": read_trades(root / "trades.csv", strict=False),
             "positions": read_positions(root / "current_positions.csv"),
             "quotes": read_quotes(root / "quotes.csv"),
@@ -81,13 +81,14 @@ def setup(root: Path, size: int, side: str):
 
 def run(state, side: str):
     if side == "xlexec":
-        from xlexec.core.validate import validate
+        from xlexec.config import validation_thresholds
+        from xlexec.core.checks import validate
         with Timer() as tr:
             inputs = _read_xlexec(state["root"])
         i = inputs
         with Timer() as t:
             res = validate(i["trades"], positions=i["positions"], quotes=i["quotes"], events=i["events"],
-                           reference=i["reference"], cfg=state["cfg"], now=_now())
+                           reference=i["reference"], thresholds=validation_thresholds(state["cfg"]), now=_now())
         return t.seconds, {"read_seconds": tr.seconds, "end_to_end_seconds": tr.seconds + t.seconds,
                            "decision": res.decision, "findings": int(len(res.non_pass)),
                            "rows": int(len(res.checks))}

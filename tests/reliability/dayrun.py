@@ -68,7 +68,7 @@ def run(a: dict) -> dict:
     from xlexec.formats.fills import fills_from_broker, write_fills_csv
     from xlexec.formats.inputs import read_positions
     from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
 
     S.LOOKUP_BACKOFF = tuple(a.get("backoff", (0.05, 0.1)))
     R.FILLS_CHUNK = int(a.get("fills_chunk", R.FILLS_CHUNK))

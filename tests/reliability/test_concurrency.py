@@ -80,7 +80,7 @@ def world(tmp_path):
 
 def _planned(root: Path, day: str) -> list[str]:
     from xlexec.core.orders import orders_from_trades
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     return sorted(orders_from_trades(read_trades(root / "live" / day / "trades.csv"), date=day)["client_order_id"])
 
 

@@ -97,7 +97,7 @@ def _integrity(world) -> list[str]:
 def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
     from xlexec.store import journal as J
     from xlexec.core.orders import orders_from_trades, orders_sha256
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
 
     i = [c[0] for c in CRASHES].index(point)
     day = DAYS[i]

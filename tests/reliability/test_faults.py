@@ -69,7 +69,7 @@ def _ctx(root, url, **ex):
 def _submit(ctx, root):
     from xlexec.execution import engine as S
     from xlexec.execution.brokers import get_broker
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     b = get_broker(ctx.config, ctx.live_dir)
     try:
         return S.submit_batch(ctx, read_trades(root / "live" / DAY / "trades.csv"), broker=b, quotes=None,
@@ -80,7 +80,7 @@ def _submit(ctx, root):
 
 def _planned(root) -> list[str]:
     from xlexec.core.orders import orders_from_trades
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     return sorted(orders_from_trades(read_trades(root / "live" / DAY / "trades.csv"), date=DAY)["client_order_id"])
 
 

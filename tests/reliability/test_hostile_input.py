@@ -64,7 +64,7 @@ validation:
 
 
 def _read_trades(p):
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     return read_trades(p)
 
 

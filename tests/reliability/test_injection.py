@@ -99,17 +99,13 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
     rc_t, _, err_t = U.cli(["tca", str(live / DAY), "--json", *base], env=env, cwd=root)
     rc_y, _, err_y = U.cli(["sync-positions", "--source", "broker", "--force-update", *base], env=env, cwd=root)
 
-    book = None
+    from xlexec.excel.render import render_workbook
+    from xlexec.steps.context import Context
+    ctx = Context.load(cfg)
     try:
-        from xlexec.steps.context import Context
-        from xlexec.excel.render import render_workbook
-        ctx = Context.load(cfg)
-        try:
-            book = render_workbook(ctx, DAY, root / "book.xlsx")
-        finally:
-            ctx.close()
-    except ImportError:
-        pass
+        book = render_workbook(ctx, DAY, root / "book.xlsx")
+    finally:
+        ctx.close()
 
     live_formulas, numbers_as_text, payload_cells, negative_numbers = [], [], [], 0
     for p, i, j, cell in csv_cells(live):
@@ -122,13 +118,12 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
         if any(m in cell for m in MARKERS):
             payload_cells.append((p.name, cell))
     wb_formulas, wb_payloads = [], []
-    if book is not None:
-        for title, c in workbook_cells(book):
-            v = str(c.value)
-            if c.data_type == "f" and any(m in v for m in MARKERS):
-                wb_formulas.append(f"{title}!{c.coordinate}: {v[:60]}")
-            if any(m in v for m in MARKERS):
-                wb_payloads.append((title, c.coordinate, c.data_type))
+    for title, c in workbook_cells(book):
+        v = str(c.value)
+        if c.data_type == "f" and any(m in v for m in MARKERS):
+            wb_formulas.append(f"{title}!{c.coordinate}: {v[:60]}")
+        if any(m in v for m in MARKERS):
+            wb_payloads.append((title, c.coordinate, c.data_type))
     files = sorted({name for name, _ in payload_cells})
     observe("injection", payloads=len(U.HOSTILE), csv_files=len({p for p, *_ in csv_cells(live)}),
             cells_with_payload=len(payload_cells), files_with_payload=files, live_formulas=len(live_formulas),
@@ -147,6 +142,5 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
     # the payloads did reach the files (as inert text): approvals, notes, fill ids, positions
     assert {"trade_approvals.csv", "execution_log.csv", "broker_fills.csv", "current_positions.csv"} <= set(files), files
     assert all(cell.startswith("'") or not cell.startswith(U.FORMULA_START) for _, cell in payload_cells)
-    if book is not None:
-        assert wb_formulas == []
-        assert wb_payloads and all(t == "s" for *_, t in wb_payloads), wb_payloads
+    assert wb_formulas == []
+    assert wb_payloads and all(t == "s" for *_, t in wb_payloads), wb_payloads

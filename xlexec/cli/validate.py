@@ -25,7 +25,7 @@ import argparse
 import json
 
 from xlexec.cli.days import day_for
-from xlexec.core.validate import ValidationResult
+from xlexec.core.checks import ValidationResult
 from xlexec.steps import validate as steps
 
 VALIDATION_JSON = steps.VALIDATION_JSON

@@ -1,10 +1,10 @@
 """The NYSE trading calendar (sessions, holidays, half days) from ``exchange_calendars``.
 
 No hand-written holiday list: the maintained ``XNYS`` calendar is built once per process
-(:func:`nyse`, cached) over 1990 .. ten years ahead, which covers every date a trades file or an
-event can carry. Dates go in as ``YYYY-MM-DD`` strings, ``datetime.date`` or pandas
-``Timestamp`` (a time of day is ignored); dates come out as ``YYYY-MM-DD`` strings, the way
-every other module names a day.
+(:func:`nyse`, cached) over 1990 .. :data:`HORIZON_YEAR`, and extended on demand (once, cached)
+to ten years past the latest date asked for, up to :data:`MAX_YEAR`; no clock is read. Dates go
+in as ``YYYY-MM-DD`` strings, ``datetime.date`` or pandas ``Timestamp`` (a time of day is
+ignored); dates come out as ``YYYY-MM-DD`` strings, the way every other module names a day.
 
 A date outside the calendar's range raises :class:`ValueError` naming the range.
 """
@@ -21,31 +21,53 @@ import pandas as pd
 
 CALENDAR_NAME = "XNYS"
 START = "1990-01-01"
+HORIZON_YEAR = 2040  # the first build covers START .. 2040-12-31 (a fixed range: no clock read)
+MAX_YEAR = 2200      # the latest year a date may carry (the horizon grows to it on demand)
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
 
-@lru_cache(maxsize=1)
-def nyse():
-    """The cached ``exchange_calendars`` XNYS calendar object."""
+@lru_cache(maxsize=8)
+def _calendar(end_year: int):
+    """The ``exchange_calendars`` XNYS calendar over ``START`` .. 31 Dec ``end_year``."""
     import exchange_calendars as xc
 
-    end = f"{dt.date.today().year + 10}-12-31"
     with warnings.catch_warnings():  # the library's own pandas deprecation noise
         warnings.simplefilter("ignore")
-        return xc.get_calendar(CALENDAR_NAME, start=START, end=end)
+        return xc.get_calendar(CALENDAR_NAME, start=START, end=f"{end_year}-12-31")
 
 
-@lru_cache(maxsize=1)
+_end_year = [HORIZON_YEAR]  # the horizon built so far (extended on demand, never shrunk)
+
+
+def nyse(through_year: int | None = None):
+    """The cached XNYS calendar, covering at least ``START`` .. 31 Dec ``through_year``.
+
+    The first build covers through :data:`HORIZON_YEAR`; a later date extends the horizon to
+    that year + 10 (built once, cached). No clock is read: the range depends only on the
+    dates asked for. Beyond :data:`MAX_YEAR` a :class:`ValueError` names the range.
+    """
+    if through_year is not None and through_year > _end_year[0]:
+        if through_year > MAX_YEAR:
+            raise ValueError(f"{through_year} is beyond the NYSE calendar's horizon ({START} .. {MAX_YEAR}-12-31)")
+        _end_year[0] = min(through_year + 10, MAX_YEAR)
+    return _calendar(_end_year[0])
+
+
 def _sessions() -> np.ndarray:
-    """Session dates as sorted ``datetime64[D]``."""
-    return nyse().sessions.values.astype("datetime64[D]")
+    """Session dates as sorted ``datetime64[D]`` (of the horizon built so far)."""
+    return _arrays(_end_year[0])[0]
 
 
-@lru_cache(maxsize=1)
 def _early_closes() -> np.ndarray:
+    return _arrays(_end_year[0])[1]
+
+
+@lru_cache(maxsize=8)
+def _arrays(end_year: int) -> tuple[np.ndarray, np.ndarray]:
     cal = nyse()
-    return np.asarray(cal.early_closes.values.astype("datetime64[D]"))
+    return (cal.sessions.values.astype("datetime64[D]"),
+            np.asarray(cal.early_closes.values.astype("datetime64[D]")))
 
 
 def _day(date: DateLike) -> np.datetime64:
@@ -70,6 +92,9 @@ def _day(date: DateLike) -> np.datetime64:
 
 def _check_range(d: np.datetime64) -> np.datetime64:
     s = _sessions()
+    if d > s[-1] and d.astype(object).year <= MAX_YEAR:
+        nyse(d.astype(object).year)  # extend the horizon to cover d
+        s = _sessions()
     if d < np.datetime64(START, "D") or d > s[-1]:
         raise ValueError(f"{d} is outside the NYSE calendar's range ({START} .. {s[-1]})")
     return d

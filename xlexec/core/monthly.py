@@ -25,25 +25,22 @@ broker and its portfolio values) into the guide's monthly figures:
   than 3 days or no variation.
 * ``by_broker``: trades (orders with fills), notional $, commission $, notional-weighted bps.
 
-Shell helpers (they read files; the core above does not): :func:`reconciled_value`,
-:func:`collect_month` (days without a fresh ``tca.json`` get their TCA in one batch,
-:func:`month_tca`), :func:`upsert_monthly_costs` (``live/monthly_costs.csv``).
+Gathering a month from the day folders is :mod:`xlexec.store.month` (``collect_month``,
+``reconciled_value``; days without a fresh ``tca.json`` get their TCA in one batch,
+:func:`month_tca`); ``live/monthly_costs.csv`` is :mod:`xlexec.formats.monthly`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.csvio import atomic_write_text, fmt_number, parse_numeric, read_table, read_text, split_comment_header, to_csv_text
+from xlexec.core.costs import bps_of
 from xlexec.errors import InputError
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -235,15 +232,10 @@ def _fb(x) -> str:
     return "n/a" if v is None else f"{v:.2f} bps"
 
 
-def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | None = None,
-                   values_after_costs: bool = True) -> MonthlyResult:
-    """The month's cost summary from its days (see the module docstring for every rule).
-
-    ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
-    """
+def _month_days(days: list[DayRecord], month: str, notes: list[str]) -> list[DayRecord]:
+    """The days of ``month``, in date order (others noted and ignored; a date twice raises)."""
     if not MONTH_RE.match(month or ""):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    notes: list[str] = []
     recs = sorted((d for d in days if str(d.date).startswith(month + "-")), key=lambda d: d.date)
     if len(recs) != len(days):
         notes.append(f"{len(days) - len(recs)} day(s) outside {month} ignored")
@@ -251,11 +243,16 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
     if len(set(dates)) != len(dates):
         dup = sorted({x for x in dates if dates.count(x) > 1})
         raise ValueError(f"the same day given twice: {', '.join(dup)}")
+    return recs
 
+
+def _daily(recs: list[DayRecord]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The daily table (:data:`DAILY_COLUMNS`) and the start-of-day / reconciled values ($)."""
     def col(attr):
         return np.array([np.nan if _num(getattr(d, attr)) is None else float(getattr(d, attr)) for d in recs],
                         dtype=float)
 
+    dates = [d.date for d in recs]
     daily = pd.DataFrame({"date": pd.Series(dates, dtype=object), "notional": col("notional"),
                           "commission": col("commission"), "slippage_usd": col("slippage_usd")})
     daily["total_cost"] = daily["commission"] + daily["slippage_usd"]
@@ -268,66 +265,106 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
     daily["portfolio_value_after"] = after
     daily["broker"] = pd.Series([d.broker or "unknown" for d in recs], dtype=object)
     daily["trades"] = np.array([int(d.trades) for d in recs], dtype=np.int64)
-    daily = daily[DAILY_COLUMNS]
+    return daily[DAILY_COLUMNS], pv, after
 
-    tot_comm = float(daily["commission"].sum())
-    tot_slip = float(daily["slippage_usd"].sum())
-    tot_notional = float(daily["notional"].sum())
-    avg_bps = tot_slip / tot_notional * 1e4 if tot_notional > 0 else None
+
+def _average_value(daily: pd.DataFrame, month: str, notes: list[str]) -> float | None:
+    """Mean of the known daily portfolio values ($), noting the days left out."""
+    pv_used = daily["portfolio_value"].to_numpy()
     known_pv = pv_used[np.isfinite(pv_used)]
     avg_pv = float(known_pv.mean()) if len(known_pv) else None
-    if not recs:
+    if not len(daily):
         notes.append(f"no trading days with TCA in {month}")
     elif avg_pv is None:
         notes.append("no portfolio value known for any day: costs as fractions of portfolio not available")
-    elif len(known_pv) < len(recs):
-        miss = [d for d, v in zip(dates, pv_used) if not math.isfinite(v)]
+    elif len(known_pv) < len(daily):
+        miss = [d for d, v in zip(daily["date"], pv_used) if not math.isfinite(v)]
         notes.append("portfolio value unknown for " + ", ".join(miss) + ": left out of the average")
-    cc = tot_comm / avg_pv if avg_pv else None
-    sc = tot_slip / avg_pv if avg_pv else None
-    cost_pct = (tot_comm + tot_slip) / avg_pv if avg_pv else None
+    return avg_pv
 
-    # ---- turnover vs cost -----------------------------------------------------------------
+
+def _turnover_cost_corr(daily: pd.DataFrame, notes: list[str]) -> float | None:
+    """Pearson correlation of daily turnover with daily cost; None with < 3 days or no variation."""
     t = daily["turnover"].to_numpy()
     c = daily["total_cost"].to_numpy()
     ok = np.isfinite(t) & np.isfinite(c)
-    corr = None
     if ok.sum() < 3:
-        if recs:
+        if len(daily):
             notes.append(f"turnover-vs-cost correlation needs 3 days with a turnover, have {int(ok.sum())}")
-    elif np.std(t[ok]) == 0 or np.std(c[ok]) == 0:
+        return None
+    if np.std(t[ok]) == 0 or np.std(c[ok]) == 0:
         notes.append("turnover-vs-cost correlation undefined: no variation across days")
-    else:
-        corr = float(np.corrcoef(t[ok], c[ok])[0, 1])
+        return None
+    return float(np.corrcoef(t[ok], c[ok])[0, 1])
 
-    # ---- returns --------------------------------------------------------------------------
-    observed = None
-    period = None
+
+def _observed_return(dates: list[str], pv: np.ndarray, after: np.ndarray, opening_value: float | None,
+                     notes: list[str]) -> tuple[float | None, tuple[str, str] | None]:
+    """The month's observed return (fraction) ``V_end / V_base - 1`` and its period (see the
+    module docstring for the base)."""
     have = np.isfinite(after) & (after > 0)
     missing = [d for d, h in zip(dates, have) if not h]
     if missing:
         notes.append("no reconciled portfolio value for " + ", ".join(missing)
                      + " (no reconciliation.json / positions_after_recon.csv): skipped in the return")
-    if have.any():
-        last = int(np.flatnonzero(have)[-1])
-        v_end = float(after[last])
-        if last < len(recs) - 1:
-            notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
-        base = None
-        if _num(opening_value) and opening_value > 0:
-            base, start = float(opening_value), dates[0]
-        elif math.isfinite(pv[0]) and pv[0] > 0:
-            base, start = float(pv[0]), dates[0]
-            notes.append(f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
-                         "no reconciled value before the month")
-        else:
-            first = int(np.flatnonzero(have)[0])
-            if first < last:
-                base, start = float(after[first]), dates[first + 1]
-                notes.append(f"return base: the reconciled value of {dates[first]}; its own move is not covered")
-        if base is not None:
-            observed = v_end / base - 1.0
-            period = (start, dates[last])
+    if not have.any():
+        return None, None
+    last = int(np.flatnonzero(have)[-1])
+    v_end = float(after[last])
+    if last < len(dates) - 1:
+        notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
+    base = None
+    if _num(opening_value) and opening_value > 0:
+        base, start = float(opening_value), dates[0]
+    elif math.isfinite(pv[0]) and pv[0] > 0:
+        base, start = float(pv[0]), dates[0]
+        notes.append(f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
+                     "no reconciled value before the month")
+    else:
+        first = int(np.flatnonzero(have)[0])
+        if first < last:
+            base, start = float(after[first]), dates[first + 1]
+            notes.append(f"return base: the reconciled value of {dates[first]}; its own move is not covered")
+    if base is None:
+        return None, None
+    return v_end / base - 1.0, (start, dates[last])
+
+
+def _by_broker(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per broker: trades, notional $, commission $, slippage $ and notional-weighted bps."""
+    if len(daily):
+        g = daily.groupby("broker", sort=True)
+        bb = pd.DataFrame({"trades": g["trades"].sum(), "notional": g["notional"].sum(),
+                           "commission": g["commission"].sum(), "slippage_usd": g["slippage_usd"].sum()})
+        bb["slippage_bps"] = bps_of(bb["slippage_usd"], bb["notional"].where(bb["notional"] > 0))
+        bb = bb.reset_index()
+    else:
+        bb = pd.DataFrame({"broker": pd.Series(dtype=object), "trades": pd.Series(dtype=np.int64),
+                           "notional": pd.Series(dtype=float), "commission": pd.Series(dtype=float),
+                           "slippage_usd": pd.Series(dtype=float), "slippage_bps": pd.Series(dtype=float)})
+    bb["slippage_bps"] = bb["slippage_bps"].astype(float)
+    return bb
+
+
+def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | None = None,
+                   values_after_costs: bool = True) -> MonthlyResult:
+    """The month's cost summary from its days (see the module docstring for every rule).
+
+    ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
+    """
+    notes: list[str] = []
+    recs = _month_days(days, month, notes)
+    daily, pv, after = _daily(recs)
+    tot_comm = float(daily["commission"].sum())
+    tot_slip = float(daily["slippage_usd"].sum())
+    tot_notional = float(daily["notional"].sum())
+    avg_bps = bps_of(tot_slip, tot_notional) if tot_notional > 0 else None
+    avg_pv = _average_value(daily, month, notes)
+    cc = tot_comm / avg_pv if avg_pv else None
+    sc = tot_slip / avg_pv if avg_pv else None
+    cost_pct = (tot_comm + tot_slip) / avg_pv if avg_pv else None
+    corr = _turnover_cost_corr(daily, notes)
+    observed, period = _observed_return([d.date for d in recs], pv, after, opening_value, notes)
     if observed is None and recs:
         notes.append("gross/net return not available: not enough reconciled portfolio values")
     gross = net = None
@@ -338,129 +375,11 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
         else:
             gross = observed
             net = gross - cc - sc
-
-    # ---- brokers --------------------------------------------------------------------------
-    if len(daily):
-        g = daily.groupby("broker", sort=True)
-        bb = pd.DataFrame({"trades": g["trades"].sum(), "notional": g["notional"].sum(),
-                           "commission": g["commission"].sum(), "slippage_usd": g["slippage_usd"].sum()})
-        bb["slippage_bps"] = (bb["slippage_usd"] / bb["notional"].where(bb["notional"] > 0) * 1e4)
-        bb = bb.reset_index()
-    else:
-        bb = pd.DataFrame({"broker": pd.Series(dtype=object), "trades": pd.Series(dtype=np.int64),
-                           "notional": pd.Series(dtype=float), "commission": pd.Series(dtype=float),
-                           "slippage_usd": pd.Series(dtype=float), "slippage_bps": pd.Series(dtype=float)})
-    bb["slippage_bps"] = bb["slippage_bps"].astype(float)
-
     return MonthlyResult(month=month, days=len(recs), total_commission=tot_comm, slippage_usd=tot_slip,
                          notional=tot_notional, avg_slippage_bps=avg_bps, avg_portfolio_value=avg_pv,
                          cost_pct_portfolio=cost_pct, turnover_cost_corr=corr, gross_return=gross,
-                         commission_costs=cc, slippage_costs=sc, net_return=net, by_broker=bb,
+                         commission_costs=cc, slippage_costs=sc, net_return=net, by_broker=_by_broker(daily),
                          daily=daily, return_period=period, notes=notes)
-
-
-# ==== shell helpers (read files) ==============================================================
-
-def _read_json(path: Path) -> dict[str, Any]:
-    text = read_text(path, what="JSON file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(str(path), f"not valid JSON: {e.msg}", row=e.lineno) from None
-    if not isinstance(data, dict):
-        raise InputError(str(path), "expected a JSON object")
-    return data
-
-
-def reconciled_value(day_dir: str | Path) -> float | None:
-    """The day's reconciled end-of-day portfolio value ($) or ``None``.
-
-    Rule: ``reconciliation.json`` ``portfolio_value_after`` when present; else the sum of
-    ``positions_after_recon.csv`` ``current_value`` plus ``reconciliation.json`` ``cash_after``;
-    else unknown (``None``).
-    """
-    d = Path(day_dir)
-    rj = d / "reconciliation.json"
-    if not rj.exists():
-        return None
-    data = _read_json(rj)
-    v = _num(data.get("portfolio_value_after"))
-    if v is not None:
-        return v
-    cash = _num(data.get("cash_after"))
-    pos = d / "positions_after_recon.csv"
-    if cash is None or not pos.exists():
-        return None
-    text = read_text(pos, what="positions file")
-    _, body, first = split_comment_header(text)
-    if len([b for b in body if b.strip(" ,")]) <= 1:  # header only: all cash
-        return cash
-    df = read_table("\n".join(body), str(pos), first, ["symbol", "current_value"], what="positions file")
-    return float(parse_numeric(df, "current_value", str(pos)).sum()) + cash
-
-
-def _day_dirs(live_dir: Path) -> list[Path]:
-    if not live_dir.is_dir():
-        return []
-    return sorted(p for p in live_dir.iterdir() if p.is_dir() and DAY_RE.match(p.name))
-
-
-@dataclass
-class MonthInputs:
-    days: list[DayRecord]
-    opening_value: float | None
-    notes: list[str]
-
-
-def collect_month(live_dir: str | Path, month: str, *, journal=None, default_broker: str = "unknown",
-                  default_order_type: str = "limit") -> MonthInputs:
-    """Gather ``live/YYYY-MM-DD/`` folders of ``month`` into :class:`DayRecord`s.
-
-    Per day: ``tca.json`` when it is at least as new as ``trades.csv`` and ``broker_fills.csv``;
-    else the TCA is computed now from those two files (a note says so); a day with neither is
-    left out (noted). Broker: ``tca.json`` ``broker``, else the journal's ``order_intent``
-    ``broker``, else ``default_broker``. Reconciled values: :func:`reconciled_value`; opening
-    value: the latest reconciled value of the (up to 5) day folders before the month.
-    """
-    if not MONTH_RE.match(month or ""):
-        raise InputError("--month", f"month must be YYYY-MM, got {str(month)[:20]!r}")
-    live = Path(live_dir)
-    dirs = _day_dirs(live)
-    mine = [p for p in dirs if p.name.startswith(month + "-")]
-    notes: list[str] = []
-    days: list[DayRecord | None] = []
-    pending = []  # days whose TCA is computed now, all in one batch: (slot, date, trades, fills, broker, after)
-    for d in mine:
-        tj, tr, fl = d / "tca.json", d / "trades.csv", d / "broker_fills.csv"
-        after = reconciled_value(d)
-        fresh = tj.exists() and all(not x.exists() or x.stat().st_mtime <= tj.stat().st_mtime for x in (tr, fl))
-        if fresh:
-            data = _read_json(tj)
-            broker = _broker_of(data.get("broker"), journal, d.name, default_broker)
-            days.append(DayRecord.from_tca_json(data, date=d.name, portfolio_value_after=after,
-                                                broker=broker, name=str(tj)))
-        elif tr.exists() and fl.exists():
-            from xlexec.formats.fills import read_fills
-            from xlexec.core.trades import read_trades
-            pending.append((len(days), d.name, read_trades(tr), read_fills(fl),
-                            _broker_of(None, journal, d.name, default_broker), after))
-            days.append(None)
-            notes.append(f"{d.name}: tca.json missing or older than its inputs; TCA computed now "
-                         "(run xlexec tca to save it)")
-        elif tr.exists():
-            notes.append(f"{d.name}: no broker_fills.csv and no tca.json: left out")
-    if pending:
-        results = month_tca([(date, trades, fills) for _, date, trades, fills, _, _ in pending],
-                            default_order_type=default_order_type)
-        for (slot, _, _, _, broker, after), res in zip(pending, results):
-            days[slot] = DayRecord.from_tca(res, broker=broker, portfolio_value_after=after)
-    opening = None
-    before = [p for p in dirs if p.name < month + "-01"][-5:]
-    for p in reversed(before):
-        opening = reconciled_value(p)
-        if opening is not None:
-            break
-    return MonthInputs(days, opening, notes)
 
 
 def month_tca(days, *, closes=None, arrivals=None, default_order_type: str = "limit") -> list:
@@ -475,43 +394,3 @@ def month_tca(days, *, closes=None, arrivals=None, default_order_type: str = "li
                     closes=closes, arrivals=arrivals,
                     portfolio_values=[trades.header.portfolio_value for _, trades, _ in days],
                     default_order_type=default_order_type)
-
-
-def _broker_of(from_tca, journal, day: str, default: str) -> str:
-    if from_tca:
-        return str(from_tca)
-    if journal is not None:
-        from xlexec.store.journal import INTENT
-        names = [str(p.get("broker")) for p in journal.payloads(INTENT, day) if p.get("broker")]
-        if names:
-            return max(set(names), key=names.count)
-    return default
-
-
-def upsert_monthly_costs(path: str | Path, result: MonthlyResult) -> Path:
-    """Add or replace ``result.month``'s row of ``monthly_costs.csv`` (sorted by month),
-    atomically. Other months' rows are kept byte-for-byte as text; unknown columns are kept."""
-    path = Path(path)
-    row = result.csv_row()
-    if path.exists():
-        text = read_text(path, what="monthly costs file")
-        if text.strip():
-            try:
-                old = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-            except (pd.errors.ParserError, ValueError) as e:
-                raise InputError(str(path), f"malformed CSV: {str(e).splitlines()[0]}") from None
-            old.columns = [str(c).strip().lower() for c in old.columns]
-            if "month" not in old.columns:
-                raise InputError(str(path), "missing column 'month'", row=1, column="month")
-        else:
-            old = pd.DataFrame(columns=["month"], dtype=object)
-    else:
-        old = pd.DataFrame(columns=["month"], dtype=object)
-    cols = CSV_COLUMNS + [c for c in CSV_EXTRA]
-    cols += [c for c in old.columns if c not in cols]
-    old = old[old["month"].astype(str).str.strip() != result.month]
-    new = pd.DataFrame([row])
-    out = pd.concat([old, new], ignore_index=True).reindex(columns=cols)
-    out = out.astype(object).where(out.notna(), "")
-    out = out.sort_values("month", kind="stable").reset_index(drop=True)
-    return atomic_write_text(path, to_csv_text(out))

@@ -12,8 +12,8 @@ rounded to the venue tick in the non-aggressive direction), time_in_force, clien
 
 No per-row pandas: tick rounding is numpy in integer ticks (:func:`round_to_ticks`), client ids
 are built with array operations, the hash lines with one comprehension over plain values. The
-scalar helpers (:func:`round_to_tick`, :func:`client_order_id`, :func:`canonical_lines`' per-value
-rule) define the rules; the vector versions agree with them exactly (the tests check it), falling
+scalar helpers (:func:`round_to_tick`, :func:`client_order_id`, :func:`canonical_line`) define
+the rules; the vector versions agree with them exactly (the tests check it), falling
 back to the scalar rule for the rare prices a float cannot decide on its own.
 """
 
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.trades import Trades
+from xlexec.core.truth import included_values
 
 ORDER_COLUMNS = ["symbol", "side", "qty", "order_type", "limit_price", "time_in_force",
                  "client_order_id", "price", "notional"]
-_FALSE = {"n", "no", "false", "0", "exclude", "excluded", "off"}
 _EXACT_LIMIT = 1e12  # |price x ticks-per-$| below this: a float decides the tick exactly (see round_to_ticks)
 
 
@@ -83,11 +83,10 @@ def round_to_ticks(prices, sides) -> np.ndarray:
 
 
 def included_mask(trades: Trades) -> pd.Series:
-    """Rows the operator kept (``include`` column, when present: blank/yes = kept)."""
+    """Rows the operator kept (``include`` column, when present: :func:`xlexec.core.truth.is_included`)."""
     if "include" not in trades.df.columns:
         return pd.Series(True, index=trades.df.index)
-    v = trades.df["include"].astype(str).str.strip().str.lower()
-    return ~v.isin(_FALSE)
+    return included_values(trades.df["include"])
 
 
 def _included(trades: Trades) -> pd.DataFrame:
@@ -151,7 +150,7 @@ def _orders(days, default_order_type: str, time_in_force: str, keep: Sequence[st
     qty = df["shares"].to_numpy(dtype=float)
     notional = np.round(qty * np.where(np.isnan(limit), price, limit), 2)
 
-    lines = _lines_of(sym, side, qty, ot, limit)
+    lines = list(map(canonical_line, sym.tolist(), side.tolist(), qty.tolist(), ot.tolist(), limit.tolist()))
     bounds = np.concatenate([[0], np.cumsum(lens)])
     short = [hashlib.sha256("\n".join(sorted(lines[bounds[i]:bounds[i + 1]])).encode()).hexdigest()[:12]
              for i in range(len(lens))]
@@ -185,42 +184,26 @@ def _ids(prefix: np.ndarray, sym: np.ndarray, side: np.ndarray, suffix: np.ndarr
     return ids
 
 
-def _canon_qty(q) -> str:
-    q = float(q)
-    return str(int(q)) if q.is_integer() else repr(q)
+def canonical_line(symbol, side, qty, order_type, limit_price) -> str:
+    """THE approval-hash line of one order: ``symbol|side|qty|limit|order_type``.
 
-
-def _canon_lim(ot, lp) -> str:
-    return "MKT" if ot == "market" or lp is None or (isinstance(lp, float) and math.isnan(lp)) \
-        else f"{float(lp):.4f}"
-
-
-def _lines_of(sym: np.ndarray, side: np.ndarray, qty: np.ndarray, ot: np.ndarray, lp: np.ndarray) -> list[str]:
-    """Canonical lines from arrays: text (object, no gaps), ``qty``/``lp`` float (NaN = MKT).
-
-    One comprehension over plain Python values (formatting a float is per value whatever
-    the wrapper; this is the fastest way here and the very rule of :func:`_canon_qty`)."""
-    mkt = ((ot == "market") | np.isnan(lp)).tolist()
-    lims = ["MKT" if m else f"{v:.4f}" for m, v in zip(mkt, lp.tolist())]
-    qs = [str(int(q)) if q.is_integer() else repr(q) for q in qty.tolist()]
-    return [f"{s}|{sd}|{q}|{lim}|{o}" for s, sd, q, lim, o in zip(sym.tolist(), side.tolist(), qs, lims, ot.tolist())]
+    ``qty`` in shares (a whole number prints without decimals, else its ``repr``); ``limit`` is
+    the limit price ($) to 4 decimals, ``MKT`` for a market order or no limit (None/NaN).
+    Every hash and approval record is built from this one function.
+    """
+    q = float(qty)
+    lim = ("MKT" if order_type == "market" or limit_price is None or limit_price != limit_price
+           else f"{float(limit_price):.4f}")
+    return f"{symbol}|{side}|{str(int(q)) if q.is_integer() else repr(q)}|{lim}|{order_type}"
 
 
 def _lines(orders: pd.DataFrame) -> list[str]:
-    """The canonical line ``symbol|side|qty|limit|order_type`` of each order (unsorted).
-
-    Float ``qty``/``limit_price`` and text without gaps (every frame from
-    :func:`orders_from_trades`) are formatted column-wise; any other frame value by value."""
+    """:func:`canonical_line` of each order (unsorted), over plain Python values (formatting a
+    float is per value whatever the wrapper; ``map`` over lists is the fastest way here)."""
     if len(orders) == 0:
         return []
-    sym, side, qty, ot, lp = (orders[c] for c in ("symbol", "side", "qty", "order_type", "limit_price"))
-    plain = (qty.dtype.kind in "fiu" and lp.dtype.kind == "f"
-             and not any(s.isna().any() for s in (sym, side, ot)))
-    if not plain:
-        return [f"{s}|{sd}|{_canon_qty(q)}|{_canon_lim(o, v)}|{o}" for s, sd, q, o, v in
-                zip(sym.tolist(), side.tolist(), qty.tolist(), ot.tolist(), lp.tolist())]
-    return _lines_of(sym.astype(str).to_numpy(dtype=object), side.astype(str).to_numpy(dtype=object),
-                     qty.to_numpy(dtype=float), ot.astype(str).to_numpy(dtype=object), lp.to_numpy(dtype=float))
+    return list(map(canonical_line, *(orders[c].tolist() for c in
+                                      ("symbol", "side", "qty", "order_type", "limit_price"))))
 
 
 def canonical_lines(orders: pd.DataFrame) -> list[str]:

@@ -1,16 +1,19 @@
-"""Reconciliation (pure core): planned orders vs broker fills, positions and cash after the day.
+"""Reconciliation (pure core): the orders sent vs broker fills, positions and cash after the day.
 
-Planned orders are ``xlexec.core.orders.orders_from_trades(trades)`` (their ``client_order_id`` is
-what the submit engine sent). Each fill is matched to a planned order by, in order:
-client order id; broker order id (via the journal's order snapshots ``order_states``:
-client_order_id -> {id, status, reason}); symbol + side. A match must agree on symbol and side.
-Fills matching nothing are ``unplanned_fill`` breaks (still applied to positions: they
-happened).
+The orders reconciled against are the ones actually sent: the journal's ``order_intent``
+payloads (:func:`sent_orders`; a chase replacement counts for the order it replaced), plus the
+planned orders of any symbol+side nothing was sent for (reported as not submitted). When nothing
+was sent (e.g. executed by file upload) they are the plan: ``planned`` (the day's slicing plan)
+or ``xlexec.core.orders.orders_from_trades(trades)``. Each fill is matched to an order by
+:func:`xlexec.core.matching.match_fills`: client order id; broker order id (via the journal's
+order snapshots ``order_states``: client_order_id -> {id, status, reason}); symbol + side. A
+match must agree on symbol and side. Fills matching nothing are ``unplanned_fill`` breaks
+(still applied to positions: they happened).
 
 Per planned order (units): ``planned`` / ``executed`` (shares), ``avg_price`` ($/share,
 share-weighted over its fills), ``commission`` ($, summed), ``slippage_bps`` =
 ``side x (avg_price - signal price) / signal price x 10,000`` with side +1 buy, -1 sell:
-**positive = cost** for buys and sells alike. Status: ``filled``, ``partial``,
+**positive = cost** for buys and sells alike (:mod:`xlexec.core.costs`). Status: ``filled``, ``partial``,
 ``not_executed``, ``over_fill`` (executed > planned: a break), ``unplanned``.
 
 Figures: average slippage is notional-weighted (weights = executed shares x avg price),
@@ -38,14 +41,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.costs import cost_bps, cost_usd, side_sign
+from xlexec.core.matching import match_fills
 from xlexec.core.orders import orders_from_trades
+from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
 from xlexec.core.trades import Trades
 
 PER_TRADE_COLUMNS = ["symbol", "side", "planned", "executed", "avg_price", "slippage_bps", "commission",
                      "status", "reason", "signal_price", "commission_est", "client_order_id", "n_fills"]
-OPEN = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel", "pending_replace",
-        "accepted_for_bidding", "calculated", "held", "replaced"}
 
 
 def _money(x: float | None) -> float | None:
@@ -230,7 +234,9 @@ def _reason_not_executed(state: dict | None, states_known: bool, halted: bool) -
         return "Rejected" + (f": {why}" if why else "")
     if status in ("expired", "done_for_day"):
         return "Unfilled (order expired)" + (f": {why}" if why else "")
-    if status in OPEN:
+    if status == "replaced":
+        return "Unfilled (order replaced; its replacement is the live order)"
+    if status in OPEN_STATUSES:
         return "Unfilled (order still open)"
     if status == "filled":
         return "Broker reports filled but no fills were supplied"
@@ -243,7 +249,9 @@ def _reason_partial(state: dict | None) -> str:
         return "Partial fill (remainder cancelled)"
     if status in ("expired", "done_for_day"):
         return "Partial fill (remainder expired)"
-    if status in OPEN:
+    if status == "replaced":
+        return "Partial fill (order replaced; its replacement carries the remainder)"
+    if status in OPEN_STATUSES:
         return "Partial fill (remainder still open)"
     if status == "filled":
         return "Partial fill (broker reports filled: fills missing?)"
@@ -256,67 +264,120 @@ def discrepancy_line(day: str, symbol: str, recommended, executed, reason: str) 
     return f"{day},{symbol},Recommended: {_qty(recommended)},Executed: {_qty(executed)},Reason: {reason}"
 
 
-def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, day: str,
-              order_states: dict[str, dict] | None = None, events: pd.DataFrame | None = None,
-              closes: pd.DataFrame | None = None, cash_before: float | None = None,
-              broker_positions: pd.DataFrame | None = None, planned: pd.DataFrame | None = None,
-              default_order_type: str = "limit", target_slippage_bps: float | None = None,
-              marks: pd.DataFrame | None = None) -> ReconResult:
-    """Reconcile one day; see the module docstring for every rule and unit.
+SENT_COLUMNS = ["client_order_id", "symbol", "side", "qty", "order_type", "limit_price", "price",
+                "parent_id", "chase_of"]
 
-    ``fills``: canonical frame (:mod:`xlexec.formats.fills`); ``positions``: ``symbol, shares,
-    avg_cost`` before the day; ``closes``/``marks``: ``symbol`` + ``price``/``close`` ($) to
-    value positions; ``planned``: the exact orders sent (default: ``orders_from_trades(trades,
-    date=trades.date or day)``).
-    """
-    marks = marks if marks is not None else closes
+
+def sent_orders(payloads: list[dict[str, Any]]) -> pd.DataFrame:
+    """The orders actually sent, from the journal's ``order_intent`` payloads (journal order):
+    :data:`SENT_COLUMNS` (qty shares, limit_price / price $, NaN when none), one row per client
+    order id (the first). ``chase_of`` names the order a chase replacement stands in for."""
+    rows = [{c: p.get(c) for c in SENT_COLUMNS} for p in payloads if p.get("client_order_id")]
+    df = pd.DataFrame(rows, columns=SENT_COLUMNS)
+    for c in ("client_order_id", "symbol", "side", "order_type", "parent_id", "chase_of"):
+        df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
+    df["symbol"] = df["symbol"].str.upper().str.strip()
+    df["side"] = df["side"].str.lower().str.strip()
+    for c in ("qty", "limit_price", "price"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return df.drop_duplicates("client_order_id", keep="first").reset_index(drop=True)
+
+
+def _commission_est(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_type: str,
+                    day: str) -> pd.Series:
+    """Each planned order's ``commission_est`` ($) from ``trades``: by the trades row it came
+    from; for sent orders by client order id, else the slice parent's id, else (an order that
+    is no slice) symbol+side; 0 when none."""
+    if "commission_est" not in trades.df.columns:
+        return pd.Series(0.0, index=pl.index)
+    est = trades.df["commission_est"].astype(float)
+    if not from_sent:
+        return est.reindex(pl.index).fillna(0.0).astype(float)
+    mine = orders_from_trades(trades, default_order_type=default_order_type, date=trades.date or day)
+    by_id = pd.Series(est.reindex(mine.index).to_numpy(), index=mine["client_order_id"].astype(str))
+    by_id = by_id[~by_id.index.duplicated()]
+    by_ss = pd.Series(est.to_numpy(), index=(trades.df["symbol"] + "|" + trades.df["side"]).to_numpy())
+    by_ss = by_ss[~by_ss.index.duplicated()]
+    v = pl["client_order_id"].map(by_id).fillna(pl["parent_id"].map(by_id))
+    no_slice = pl["parent_id"] == ""
+    v = v.where(v.notna() | ~no_slice, (pl["symbol"] + "|" + pl["side"]).map(by_ss))
+    return v.fillna(0.0).astype(float)
+
+
+def _plan(trades: Trades, planned: pd.DataFrame | None, sent: pd.DataFrame | None, *, day: str,
+          default_order_type: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The orders to reconcile against (index 0..n-1, with ``commission_est``) and the chase
+    aliases (a chase replacement's client order id -> the order it replaces).
+
+    With ``sent`` orders: those (chase replacements folded into the order they replace), plus
+    the planned orders of a symbol+side nothing was sent for (shown as not submitted), in the
+    plan's order (sent orders of no planned symbol+side last, in journal order)."""
     if planned is None:
         planned = orders_from_trades(trades, default_order_type=default_order_type, date=trades.date or day)
-    pl = planned.copy()
-    pl["commission_est"] = (trades.df["commission_est"].reindex(pl.index).fillna(0.0).astype(float)
-                            if "commission_est" in trades.df.columns else 0.0)
-    pl = pl.reset_index(drop=True)
-    n_plan = len(pl)
+    if sent is None or len(sent) == 0:
+        pl = planned.copy()
+        if "parent_id" not in pl.columns:
+            pl["parent_id"] = ""
+        pl["commission_est"] = _commission_est(trades, pl, False, default_order_type, day)
+        return pl.reset_index(drop=True), {}
+    chase = sent["chase_of"].astype(str) != ""
+    aliases = dict(zip(sent.loc[chase, "client_order_id"], sent.loc[chase, "chase_of"]))
+    went = sent[~chase]
+    p_key = (planned["symbol"].astype(str) + "|" + planned["side"].astype(str)).reset_index(drop=True)
+    s_key = went["symbol"] + "|" + went["side"]
+    rank_of = pd.Series(np.arange(len(p_key), dtype=float), index=p_key.to_numpy())
+    rank_of = rank_of[~rank_of.index.duplicated()]
+    unsent = planned[~p_key.isin(set(s_key)).to_numpy()].copy()
+    if "parent_id" not in unsent.columns:
+        unsent["parent_id"] = ""
+    cols = ["symbol", "side", "qty", "order_type", "limit_price", "price", "client_order_id", "parent_id"]
+    both = pd.concat([went[cols].assign(_rank=s_key.map(rank_of).fillna(len(p_key)).to_numpy()),
+                      unsent[cols].assign(_rank=(p_key[~p_key.isin(set(s_key))].map(rank_of)).to_numpy())],
+                     ignore_index=True)
+    pl = both.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
+    pl["commission_est"] = _commission_est(trades, pl, True, default_order_type, day)
+    return pl, aliases
 
-    # ---- fills of the day
+
+def _live_states(order_states: dict | None, aliases: dict[str, str]) -> dict | None:
+    """Order states with a chased order's replaced state swapped for its latest replacement's
+    (the live one: its status explains what is left unfilled)."""
+    if not order_states or not aliases:
+        return order_states
+    out = dict(order_states)
+    for chase, root in aliases.items():  # journal order: the last replacement wins
+        if chase in order_states and root in out:
+            out[root] = order_states[chase]
+    return out
+
+
+def _day_fills(fills: pd.DataFrame | None, day: str) -> tuple[pd.DataFrame, int]:
+    """The fills dated ``day`` (or undated) and how many are dated another day."""
     f = fills
     if f is None or f.empty:
-        from xlexec.formats.fills import empty_fills
+        from xlexec.core.fills import empty_fills
         f = empty_fills()
     d = f["date"].fillna("").astype(str)
     same_day = (d == "") | (d == day)
-    other_days = int((~same_day).sum())
-    f = f[same_day.to_numpy()].reset_index(drop=True)
+    return f[same_day.to_numpy()].reset_index(drop=True), int((~same_day).sum())
 
-    # ---- matching: client order id, then order id, then symbol+side
-    plan_pos = pd.Series(np.arange(n_plan), index=pl["client_order_id"].astype(str))
-    plan_pos = plan_pos[~plan_pos.index.duplicated()]
-    coid = f["client_order_id"].fillna("").astype(str)
-    match = coid.map(plan_pos)
-    if order_states:
-        oid_to_coid = {str(s.get("id")): k for k, s in order_states.items() if s.get("id")}
-        if oid_to_coid:
-            oid = f["order_id"].fillna("").astype(str)
-            match = match.fillna(oid.map(oid_to_coid).map(plan_pos))
-    ss = pd.Series(np.arange(n_plan), index=(pl["symbol"] + "|" + pl["side"]).to_numpy())
-    ss = ss[~ss.index.duplicated()]
-    match = match.fillna((f["symbol"] + "|" + f["side"]).map(ss))
-    # a match must agree on symbol and side
-    mi = match.to_numpy(dtype=float, copy=True)
-    ok = ~np.isnan(mi)
-    if ok.any():
-        idx = mi[ok].astype(int)
-        agree = (pl["symbol"].to_numpy()[idx] == f["symbol"].to_numpy()[ok]) & \
-                (pl["side"].to_numpy()[idx] == f["side"].to_numpy()[ok])
-        bad = np.flatnonzero(ok)[~agree]
-        mi[bad] = np.nan
-        # retry those on symbol+side
-        if len(bad):
-            retry = (f["symbol"].iloc[bad] + "|" + f["side"].iloc[bad]).map(ss).to_numpy(dtype=float)
-            mi[bad] = retry
-    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
 
-    matched = f[~np.isnan(mi)]
+def _match(f: pd.DataFrame, pl: pd.DataFrame, order_states: dict | None, aliases: dict[str, str]) -> np.ndarray:
+    """Position of each fill's planned order (float, NaN = unplanned), by :func:`match_fills`;
+    a chase replacement's fills count for the order it replaced."""
+    oid_to_coid = {str(s.get("id")): k for k, s in (order_states or {}).items() if s.get("id")}
+    if aliases:
+        oid_to_coid = {o: aliases.get(c, c) for o, c in oid_to_coid.items()}
+        coid = f["client_order_id"].astype(object)
+        f = f.assign(client_order_id=coid.map(lambda c: aliases.get(str(c).strip(), c) if isinstance(c, str) else c))
+    fm = match_fills(f, pl, order_ids=oid_to_coid)
+    return np.where(fm.matched, fm.pos, np.nan).astype(float)
+
+
+def _per_order(pl: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
+    """Per planned order: executed shares, avg price ($), commission ($), fills, slippage bps
+    (vs the signal price, > 0 = cost) and status. ``f`` carries ``_plan`` and ``_pxsh``."""
+    matched = f[~np.isnan(f["_plan"].to_numpy())]
     g = matched.groupby("_plan").agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
                                      commission=("commission", "sum"), n_fills=("shares", "size"))
     g.index = g.index.astype(int)
@@ -327,13 +388,15 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     pt["n_fills"] = pt["n_fills"].fillna(0).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
         pt["avg_price"] = np.where(pt["executed"] > 0, pt["pxsh"] / pt["executed"].where(pt["executed"] > 0, 1.0), np.nan)
-    sign = np.where(pt["side"] == "buy", 1.0, -1.0)
-    pt["slippage_bps"] = sign * (pt["avg_price"] - pt["signal_price"]) / pt["signal_price"] * 1e4
+    pt["slippage_bps"] = cost_bps(side_sign(pt["side"]), pt["avg_price"], pt["signal_price"])
     ex, plq = pt["executed"].to_numpy(), pt["planned"].to_numpy(dtype=float)
     pt["status"] = np.select([ex <= EPS, ex < plq - EPS, ex > plq + EPS], ["not_executed", "partial", "over_fill"],
                              "filled")
+    return pt
 
-    # ---- reasons (journal order states, halts from events)
+
+def _reasons(pt: pd.DataFrame, order_states: dict | None, events: pd.DataFrame | None, day: str) -> list[str]:
+    """Why each order is not (fully) executed: journal order states, halts from events."""
     halted_syms: set[str] = set()
     if events is not None and not events.empty:
         e = events[(events["event"].astype(str) == "halt") & (events["date"].astype(str).str[:10] == day)]
@@ -349,25 +412,26 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
             reasons.append("Over-fill: more shares executed than planned")
         else:
             reasons.append("")
-    pt["reason"] = reasons
+    return reasons
 
-    # ---- unplanned fills (per symbol+side)
-    un = f[np.isnan(mi)]
-    unplanned_rows = pd.DataFrame(columns=PER_TRADE_COLUMNS)
-    if not un.empty:
-        ug = un.groupby(["symbol", "side"], sort=True).agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
-                                                           commission=("commission", "sum"),
-                                                           n_fills=("shares", "size")).reset_index()
-        unplanned_rows = pd.DataFrame({
-            "symbol": ug["symbol"], "side": ug["side"], "planned": 0.0, "executed": ug["executed"],
-            "avg_price": ug["pxsh"] / ug["executed"], "slippage_bps": np.nan, "commission": ug["commission"],
-            "status": "unplanned", "reason": "Fill for an order never planned", "signal_price": np.nan,
-            "commission_est": 0.0, "client_order_id": "", "n_fills": ug["n_fills"]})
 
-    per_trade = pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True) \
-        if not unplanned_rows.empty else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
+def _unplanned(un: pd.DataFrame) -> pd.DataFrame:
+    """The unmatched fills per symbol+side, as per-trade rows of status ``unplanned``."""
+    if un.empty:
+        return pd.DataFrame(columns=PER_TRADE_COLUMNS)
+    ug = un.groupby(["symbol", "side"], sort=True).agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
+                                                       commission=("commission", "sum"),
+                                                       n_fills=("shares", "size")).reset_index()
+    return pd.DataFrame({
+        "symbol": ug["symbol"], "side": ug["side"], "planned": 0.0, "executed": ug["executed"],
+        "avg_price": ug["pxsh"] / ug["executed"], "slippage_bps": np.nan, "commission": ug["commission"],
+        "status": "unplanned", "reason": "Fill for an order never planned", "signal_price": np.nan,
+        "commission_est": 0.0, "client_order_id": "", "n_fills": ug["n_fills"]})
 
-    # ---- figures
+
+def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: float | None) -> dict[str, Any]:
+    """Slippage (notional-weighted bps, worst, $), commission estimated/actual/variance ($),
+    buy/sell notional and cash after ($)."""
     done = pt[pt["executed"] > EPS]
     notional = (done["executed"] * done["avg_price"]).to_numpy()
     if len(done) and notional.sum() > 0:
@@ -376,18 +440,23 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
         worst = {"symbol": str(w["symbol"]), "bps": _bps(w["slippage_bps"])}
     else:
         slip_avg, worst = None, None
-    slip_usd = float((np.where(done["side"] == "buy", 1.0, -1.0) * (done["avg_price"] - done["signal_price"])
-                      * done["executed"]).sum()) if len(done) else 0.0
+    slip_usd = float(cost_usd(side_sign(done["side"]), done["executed"], done["avg_price"],
+                              done["signal_price"]).sum()) if len(done) else 0.0
     comm_est = float(pl["commission_est"].sum())
     comm_act = float(f["commission"].sum()) if len(f) else 0.0
-    variance = comm_act - comm_est
     buy = (f["side"] == "buy").to_numpy()
     buy_notional = float(f["_pxsh"].to_numpy()[buy].sum())
     sell_notional = float(f["_pxsh"].to_numpy()[~buy].sum())
     cash_after = (None if cash_before is None
                   else float(cash_before) - buy_notional + sell_notional - comm_act)
+    return dict(slip_avg=slip_avg, worst=worst, slip_usd=slip_usd, comm_est=comm_est, comm_act=comm_act,
+                buy_notional=buy_notional, sell_notional=sell_notional, cash_after=cash_after)
 
-    # ---- positions
+
+def _positions(positions: pd.DataFrame, events, day: str, f: pd.DataFrame, pl: pd.DataFrame, marks,
+               cash_after: float | None):
+    """Positions after the day (splits, then every fill), valued; ``(after, oversells, valued,
+    portfolio value after $, splits)``."""
     start, splits = apply_splits(positions, events, day=day)
     after, oversells = apply_fills(start, f)
     last_px = (f.groupby("symbol")["price"].last() if len(f) else pd.Series(dtype=float))
@@ -396,8 +465,12 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     pos_after = value_positions(after, marks, day=day, cash=cash_after, fallback_prices=fallback)
     pos_after["avg_cost"] = pos_after["avg_cost"].round(4)
     pv_after = float(pos_after["current_value"].sum()) + (cash_after or 0.0)
+    return after, oversells, pos_after, pv_after, splits
 
-    # ---- breaks
+
+def _breaks(per_trade: pd.DataFrame, oversells: list[dict], after: pd.DataFrame,
+            broker_positions: pd.DataFrame | None, events) -> list[dict]:
+    """Over-fills, unplanned fills, oversells and (broker positions given) position mismatches."""
     breaks: list[dict] = []
     for r in per_trade[per_trade["status"].isin(["over_fill", "unplanned"])].itertuples():
         if r.status == "over_fill":
@@ -409,41 +482,78 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     for b in oversells:
         breaks.append({"symbol": b["symbol"], "side": "sell", "kind": "oversell", "planned": _qty(b["planned"]),
                        "executed": _qty(b["executed"]), "detail": b["detail"]})
-    checked = broker_positions is not None
-    if checked:
+    if broker_positions is not None:
         cmp = compare_positions(after, broker_positions, events=events)
         for r in cmp[~cmp["matches"]].itertuples():
             breaks.append({"symbol": r.symbol, "side": "", "kind": "position_mismatch",
                            "planned": _qty(r.system_shares), "executed": _qty(r.broker_shares),
                            "detail": f"system {_qty(r.system_shares)}, broker {_qty(r.broker_shares)}; "
                                      f"likely {r.likely_cause}"})
+    return breaks
 
+
+_KIND_TEXT = {"over_fill": "Over-fill", "unplanned_fill": "Unplanned fill", "oversell": "Oversell",
+              "position_mismatch": "Position mismatch"}
+
+
+def _shortfalls(pt: pd.DataFrame, breaks: list[dict], day: str) -> tuple[list[dict], list[dict], list[str]]:
+    """The not executed and partial orders, and every discrepancy line (guide's layout)."""
     ne = pt[pt["status"] == "not_executed"]
     pa = pt[pt["status"] == "partial"]
     not_executed = [{"symbol": s, "side": sd, "planned": _qty(p), "executed": 0, "reason": rs}
                     for s, sd, p, rs in zip(ne["symbol"], ne["side"], ne["planned"], ne["reason"])]
     partial = [{"symbol": s, "side": sd, "planned": _qty(p), "executed": _qty(x), "reason": rs}
                for s, sd, p, x, rs in zip(pa["symbol"], pa["side"], pa["planned"], pa["executed"], pa["reason"])]
-
     lines = [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in not_executed]
     lines += [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in partial]
-    kind_text = {"over_fill": "Over-fill", "unplanned_fill": "Unplanned fill", "oversell": "Oversell",
-                 "position_mismatch": "Position mismatch"}
     lines += [discrepancy_line(day, b["symbol"], b["planned"], b["executed"],
-                               f"{kind_text[b['kind']]} ({b['detail']})") for b in breaks]
+                               f"{_KIND_TEXT[b['kind']]} ({b['detail']})") for b in breaks]
+    return not_executed, partial, lines
 
+
+def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, day: str,
+              order_states: dict[str, dict] | None = None, events: pd.DataFrame | None = None,
+              closes: pd.DataFrame | None = None, cash_before: float | None = None,
+              broker_positions: pd.DataFrame | None = None, planned: pd.DataFrame | None = None,
+              default_order_type: str = "limit", target_slippage_bps: float | None = None,
+              marks: pd.DataFrame | None = None, sent: pd.DataFrame | None = None) -> ReconResult:
+    """Reconcile one day; see the module docstring for every rule and unit.
+
+    ``fills``: canonical frame (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares,
+    avg_cost`` before the day; ``closes``/``marks``: ``symbol`` + ``price``/``close`` ($) to
+    value positions. The orders reconciled against: ``sent`` (the journaled intents,
+    :func:`sent_orders`) when any were sent; else ``planned`` (e.g. the day's slicing plan);
+    else ``orders_from_trades(trades, date=trades.date or day)``.
+    """
+    marks = marks if marks is not None else closes
+    pl, aliases = _plan(trades, planned, sent, day=day, default_order_type=default_order_type)
+    f, other_days = _day_fills(fills, day)
+    mi = _match(f, pl, order_states, aliases)
+    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
+    pt = _per_order(pl, f)
+    pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
+    unplanned_rows = _unplanned(f[np.isnan(mi)])
+    per_trade = pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True) \
+        if not unplanned_rows.empty else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
+    fg = _figures(pt, pl, f, cash_before)
+    after, oversells, pos_after, pv_after, splits = _positions(positions, events, day, f, pl, marks,
+                                                               fg["cash_after"])
+    breaks = _breaks(per_trade, oversells, after, broker_positions, events)
+    not_executed, partial, lines = _shortfalls(pt, breaks, day)
     per_trade = per_trade.copy()
     per_trade["slippage_bps"] = per_trade["slippage_bps"].astype(float).round(2)
+    variance = fg["comm_act"] - fg["comm_est"]
     return ReconResult(
-        day=day, trades_recommended=n_plan, trades_executed=int((pt["executed"] > EPS).sum()),
+        day=day, trades_recommended=len(pl), trades_executed=int((pt["executed"] > EPS).sum()),
         not_executed=not_executed, partial=partial, breaks=breaks,
-        slippage_bps_avg=slip_avg, slippage_bps_worst=worst,
-        commission_estimated=comm_est, commission_actual=comm_act, commission_variance=variance,
-        commission_variance_pct=(variance / comm_est) if comm_est > EPS else None,
-        cash_before=cash_before, cash_after=cash_after, notional_traded=buy_notional + sell_notional,
-        buy_notional=buy_notional, sell_notional=sell_notional, slippage_usd=slip_usd,
+        slippage_bps_avg=fg["slip_avg"], slippage_bps_worst=fg["worst"],
+        commission_estimated=fg["comm_est"], commission_actual=fg["comm_act"], commission_variance=variance,
+        commission_variance_pct=(variance / fg["comm_est"]) if fg["comm_est"] > EPS else None,
+        cash_before=cash_before, cash_after=fg["cash_after"],
+        notional_traded=fg["buy_notional"] + fg["sell_notional"],
+        buy_notional=fg["buy_notional"], sell_notional=fg["sell_notional"], slippage_usd=fg["slip_usd"],
         portfolio_value_after=pv_after, per_trade=per_trade, positions_after=pos_after,
-        discrepancy_lines=lines, positions_checked=checked,
+        discrepancy_lines=lines, positions_checked=broker_positions is not None,
         splits_applied=[{"symbol": s, "date": d, "ratio": float(r)}
                         for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])],
         fills_used=int(len(f)), fills_other_days=other_days, target_slippage_bps=target_slippage_bps)

@@ -32,7 +32,7 @@ Carried children are added as extra orders (not merged into a same-symbol order 
 keep their own approved limit and client order id, so fills join back to the parent.
 
 One plan for both shells: ``xlexec convert --slice`` and ``xlexec submit --slice`` call
-:func:`plan_day`. Once a day's schedule is in the journal (:func:`recorded_parents`), that schedule
+:func:`xlexec.store.slicing.plan_day` (which reads the reference file and calls :func:`plan_slices`). Once a day's schedule is in the journal (:func:`recorded_parents`), that schedule
 is reused as recorded (the reference file is not read again), so the upload file and the API
 submission of a day always carry the same children. Parents that already went out whole that day
 (an intent under the parent's own client order id) are never sliced afterwards: slicing them
@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -187,7 +186,7 @@ def plan_slices(orders: pd.DataFrame, reference: pd.DataFrame | None, max_adv_pc
     """Today's orders after slicing, the schedule, and the journal records to append.
 
     ``orders``: :func:`xlexec.core.orders.orders_from_trades` output (qty in shares, client order ids).
-    ``reference``: :func:`xlexec.formats.inputs.read_reference` (``symbol, adv_shares``; rows = file lines);
+    ``reference``: the frame of :func:`xlexec.formats.inputs.read_reference` (``symbol, adv_shares``; rows = file lines);
     ``None`` when not slicing new orders (or when the day's schedule is already recorded).
     ``max_adv_pct``: fraction (0.05 = 5%). ``batch_sha256``: ``orders_sha256(orders)`` (the
     approved batch). ``prior``: SLICE payloads already in the journal, in journal order.
@@ -201,121 +200,140 @@ def plan_slices(orders: pd.DataFrame, reference: pd.DataFrame | None, max_adv_pc
     if not 0 < max_adv_pct <= 1:
         raise InputError("validation.max_adv_pct", f"must be a fraction in (0, 1], got {max_adv_pct}")
     prior = list(prior)
-    whole = set(sent_whole)
-    out = orders.copy()
-    out["parent_id"] = ""
-    out["slice_seq"] = 0
-    records: list[tuple[str, dict[str, Any]]] = []
-    sched_rows: list[dict[str, Any]] = []
+    st = _PlanState(orders.copy())
+    st.out["parent_id"] = ""
+    st.out["slice_seq"] = 0
     no_adv: list[str] = []
     reused: list[str] = []
-
-    def add_schedule(rec: dict[str, Any]) -> None:
-        plan = _plan_of(rec)
-        for k in range(rec["seq"], len(plan) + 1):
-            sched_rows.append({"parent_id": rec["parent_id"], "symbol": rec["symbol"], "side": rec["side"],
-                               "total_qty": rec["total_qty"], "adv_shares": rec["adv_shares"],
-                               "cap_qty": rec["cap_qty"], "days": rec["days"], "seq": k,
-                               "qty": plan[k - 1], "status": "today" if k == rec["seq"] else "pending"})
-
-    def cut(idx, rec: dict[str, Any]) -> None:
-        """Row ``idx`` (the parent) becomes today's child of ``rec``."""
-        records.append((journal_key(rec), rec))
-        add_schedule(rec)
-        out.at[idx, "qty"] = float(rec["child_qty"])
-        out.at[idx, "client_order_id"] = rec["child_id"]
-        out.at[idx, "parent_id"] = rec["parent_id"]
-        out.at[idx, "slice_seq"] = 1
-
-    cut_rows: list = []
     recorded = {r["parent_id"]: r for r in recorded_parents(prior, day, batch_sha256)} if slice_new else {}
     if recorded:
-        # the day's schedule is fixed: take it from the journal, whatever reference.csv says now
-        for idx, coid in zip(out.index, out["client_order_id"].astype(str)):
-            if coid in recorded:
-                cut(idx, recorded[coid])
-                reused.append(coid)
-                cut_rows.append(idx)
-    elif slice_new and reference is not None and len(out):
-        ref = reference.drop_duplicates("symbol").set_index("symbol")
-        ref_rows = pd.Series(reference.index, index=reference["symbol"]).groupby(level=0).first()
-        adv = out["symbol"].map(ref["adv_shares"]) if len(ref) else pd.Series(np.nan, index=out.index)
-        adv = pd.to_numeric(adv, errors="coerce").astype(float)
-        qty = pd.to_numeric(out["qty"], errors="coerce").astype(float)
-        no_adv = sorted(out.loc[adv.isna(), "symbol"].astype(str).unique().tolist())
-        large = adv.notna() & (qty > adv * max_adv_pct) & ~out["client_order_id"].astype(str).isin(whole)
-        for idx in out.index[large.to_numpy()]:
-            sym, a = out.at[idx, "symbol"], float(adv[idx])
-            try:
-                plan = child_quantities(int(qty[idx]), a, max_adv_pct)
-            except ValueError as e:
-                raise InputError(reference_name, f"{sym}: cannot slice: {e}",
-                                 row=int(ref_rows[sym]) if sym in ref_rows.index else None,
-                                 column="adv_shares") from None
-            parent = {"parent_id": str(out.at[idx, "client_order_id"]), "origin_day": day,
-                      "batch_sha256": batch_sha256, "symbol": sym, "side": out.at[idx, "side"],
-                      "order_type": out.at[idx, "order_type"],
-                      "limit_price": _nan_to_none(out.at[idx, "limit_price"]),
-                      "time_in_force": out.at[idx, "time_in_force"] if "time_in_force" in out.columns else "day",
-                      "total_qty": int(qty[idx]), "adv_shares": a, "max_adv_pct": float(max_adv_pct),
-                      "cap_qty": plan[0], "days": len(plan),
-                      "price": _nan_to_none(out.at[idx, "price"]) if "price" in out.columns else None,
-                      "ml_score": _nan_to_none(out.at[idx, "ml_score"]) if "ml_score" in out.columns else None,
-                      "weight_change": (_nan_to_none(out.at[idx, "weight_change"])
-                                        if "weight_change" in out.columns else None)}
-            cut(idx, _record(parent, 1, day, plan))
-            cut_rows.append(idx)
+        reused = _reuse_recorded(st, recorded)  # the day's schedule is fixed, whatever reference.csv says now
+    elif slice_new and reference is not None and len(st.out):
+        no_adv = _slice_fresh(st, reference, max_adv_pct, day=day, batch_sha256=batch_sha256,
+                              whole=set(sent_whole), reference_name=reference_name)
+    _revalue_cut(st.out, st.cut_rows)
+    out = _with_carried(st, carry_forward(prior, day))
+    schedule = pd.DataFrame(st.sched_rows, columns=SCHEDULE_COLUMNS)
+    return SlicePlan(out, schedule, st.records, no_adv, reused)
+
+
+@dataclass
+class _PlanState:
+    """What :func:`plan_slices` builds up: the orders, journal records, schedule rows, cut rows."""
+
+    out: pd.DataFrame
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    sched_rows: list[dict[str, Any]] = field(default_factory=list)
+    cut_rows: list = field(default_factory=list)
+
+    def add_schedule(self, rec: dict[str, Any]) -> None:
+        plan = _plan_of(rec)
+        for k in range(rec["seq"], len(plan) + 1):
+            self.sched_rows.append({"parent_id": rec["parent_id"], "symbol": rec["symbol"], "side": rec["side"],
+                                    "total_qty": rec["total_qty"], "adv_shares": rec["adv_shares"],
+                                    "cap_qty": rec["cap_qty"], "days": rec["days"], "seq": k,
+                                    "qty": plan[k - 1], "status": "today" if k == rec["seq"] else "pending"})
+
+    def cut(self, idx, rec: dict[str, Any]) -> None:
+        """Row ``idx`` (the parent) becomes today's child of ``rec``."""
+        self.records.append((journal_key(rec), rec))
+        self.add_schedule(rec)
+        self.out.at[idx, "qty"] = float(rec["child_qty"])
+        self.out.at[idx, "client_order_id"] = rec["child_id"]
+        self.out.at[idx, "parent_id"] = rec["parent_id"]
+        self.out.at[idx, "slice_seq"] = 1
+        self.cut_rows.append(idx)
+
+
+def _reuse_recorded(st: _PlanState, recorded: dict[str, dict[str, Any]]) -> list[str]:
+    """Cut today's orders exactly as the journal's day-1 records say; the parent ids reused."""
+    reused = []
+    for idx, coid in zip(st.out.index, st.out["client_order_id"].astype(str)):
+        if coid in recorded:
+            st.cut(idx, recorded[coid])
+            reused.append(coid)
+    return reused
+
+
+def _slice_fresh(st: _PlanState, reference: pd.DataFrame, max_adv_pct: float, *, day: str, batch_sha256: str,
+                 whole: set[str], reference_name: str) -> list[str]:
+    """Cut every order above ``max_adv_pct`` of its ADV (shares) into daily children; returns the
+    symbols with no ADV in ``reference``."""
+    out = st.out
+    ref = reference.drop_duplicates("symbol").set_index("symbol")
+    ref_rows = pd.Series(reference.index, index=reference["symbol"]).groupby(level=0).first()
+    adv = out["symbol"].map(ref["adv_shares"]) if len(ref) else pd.Series(np.nan, index=out.index)
+    adv = pd.to_numeric(adv, errors="coerce").astype(float)
+    qty = pd.to_numeric(out["qty"], errors="coerce").astype(float)
+    no_adv = sorted(out.loc[adv.isna(), "symbol"].astype(str).unique().tolist())
+    large = adv.notna() & (qty > adv * max_adv_pct) & ~out["client_order_id"].astype(str).isin(whole)
+    for idx in out.index[large.to_numpy()]:
+        sym, a = out.at[idx, "symbol"], float(adv[idx])
+        try:
+            plan = child_quantities(int(qty[idx]), a, max_adv_pct)
+        except ValueError as e:
+            raise InputError(reference_name, f"{sym}: cannot slice: {e}",
+                             row=int(ref_rows[sym]) if sym in ref_rows.index else None,
+                             column="adv_shares") from None
+        parent = _parent_of(out, idx, int(qty[idx]), a, max_adv_pct, plan, day=day, batch_sha256=batch_sha256)
+        st.cut(idx, _record(parent, 1, day, plan))
+    return no_adv
+
+
+def _parent_of(out: pd.DataFrame, idx, total_qty: int, adv: float, max_adv_pct: float, plan: list[int], *,
+               day: str, batch_sha256: str) -> dict[str, Any]:
+    """The parent fields of a SLICE record for order row ``idx``."""
+    def opt(c):
+        return _nan_to_none(out.at[idx, c]) if c in out.columns else None
+
+    return {"parent_id": str(out.at[idx, "client_order_id"]), "origin_day": day,
+            "batch_sha256": batch_sha256, "symbol": out.at[idx, "symbol"], "side": out.at[idx, "side"],
+            "order_type": out.at[idx, "order_type"],
+            "limit_price": _nan_to_none(out.at[idx, "limit_price"]),
+            "time_in_force": out.at[idx, "time_in_force"] if "time_in_force" in out.columns else "day",
+            "total_qty": total_qty, "adv_shares": adv, "max_adv_pct": float(max_adv_pct),
+            "cap_qty": plan[0], "days": len(plan),
+            "price": opt("price"), "ml_score": opt("ml_score"), "weight_change": opt("weight_change")}
+
+
+def _revalue_cut(out: pd.DataFrame, cut_rows: list) -> None:
+    """The notional ($) of cut rows: child shares x limit (the signal price for market orders)."""
     if "notional" in out.columns and cut_rows:
         ref_px = out["limit_price"].where(out["limit_price"].notna(), out.get("price"))
         out.loc[cut_rows, "notional"] = (out.loc[cut_rows, "qty"].astype(float) *
                                          ref_px[cut_rows].astype(float)).round(2)
 
-    carried = carry_forward(prior, day)
+
+def _carried_order(rec: dict[str, Any]) -> dict[str, Any]:
+    """The order row of a child carried from an earlier day (its own approved limit and id)."""
+    lp = _nan_to_none(rec["limit_price"])
+    px = _nan_to_none(rec.get("price"))
+    basis = lp if lp is not None and rec["order_type"] != "market" else px
+    return {"symbol": rec["symbol"], "side": rec["side"], "qty": float(rec["child_qty"]),
+            "order_type": rec["order_type"], "limit_price": np.nan if lp is None else lp,
+            "time_in_force": rec["time_in_force"], "client_order_id": rec["child_id"],
+            "price": np.nan if px is None else px,
+            "notional": np.nan if basis is None else round(float(rec["child_qty"]) * basis, 2),
+            "ml_score": np.nan if rec.get("ml_score") is None else float(rec["ml_score"]),
+            "weight_change": (np.nan if rec.get("weight_change") is None
+                              else float(rec["weight_change"])),
+            "parent_id": rec["parent_id"], "slice_seq": rec["seq"]}
+
+
+def _with_carried(st: _PlanState, carried: list[dict[str, Any]]) -> pd.DataFrame:
+    """Today's orders with the carried children appended (and their records and schedule)."""
     extra = []
     for rec in carried:
-        if not any(k == journal_key(rec) for k, _ in records):
-            records.append((journal_key(rec), rec))
-        add_schedule(rec)
-        lp = _nan_to_none(rec["limit_price"])
-        px = _nan_to_none(rec.get("price"))
-        basis = lp if lp is not None and rec["order_type"] != "market" else px
-        extra.append({"symbol": rec["symbol"], "side": rec["side"], "qty": float(rec["child_qty"]),
-                      "order_type": rec["order_type"], "limit_price": np.nan if lp is None else lp,
-                      "time_in_force": rec["time_in_force"], "client_order_id": rec["child_id"],
-                      "price": np.nan if px is None else px,
-                      "notional": np.nan if basis is None else round(float(rec["child_qty"]) * basis, 2),
-                      "ml_score": np.nan if rec.get("ml_score") is None else float(rec["ml_score"]),
-                      "weight_change": (np.nan if rec.get("weight_change") is None
-                                        else float(rec["weight_change"])),
-                      "parent_id": rec["parent_id"], "slice_seq": rec["seq"]})
+        if not any(k == journal_key(rec) for k, _ in st.records):
+            st.records.append((journal_key(rec), rec))
+        st.add_schedule(rec)
+        extra.append(_carried_order(rec))
+    out = st.out
     if extra:
         add = pd.DataFrame(extra, index=pd.Index([f"journal:{r['client_order_id']}" for r in extra]))
         add = add[[c for c in add.columns if c in out.columns]]
         out = pd.concat([out, add], axis=0)
-    schedule = pd.DataFrame(sched_rows, columns=SCHEDULE_COLUMNS)
-    return SlicePlan(out, schedule, records, no_adv, reused)
-
-
-def plan_day(orders: pd.DataFrame, *, day: str, batch_sha256: str, prior: Iterable[dict[str, Any]],
-             max_adv_pct: float, live_dir: str | Path, slice_new: bool = True,
-             sent_whole: Iterable[str] = ()) -> SlicePlan:
-    """The day's slicing plan as ``convert --slice`` and ``submit --slice`` both use it.
-
-    :func:`plan_slices` with the reference file ``<live_dir>/reference.csv`` read only when today's
-    orders are to be sliced afresh (``slice_new`` and no schedule of this batch recorded yet);
-    then a missing file is an :class:`InputError`. The only file this reads; nothing is written
-    (the caller journals ``plan.records``, kind SLICE, unless a draft).
-    """
-    prior = list(prior)
-    ref = None
-    ref_path = Path(live_dir) / "reference.csv"
-    if slice_new and not recorded_parents(prior, day, batch_sha256):
-        from xlexec.formats.inputs import read_reference
-        if not ref_path.exists():
-            raise InputError(str(ref_path), "--slice needs the reference file (symbol,sector,adv_shares)")
-        ref = read_reference(ref_path)
-    return plan_slices(orders, ref, max_adv_pct, day=day, batch_sha256=batch_sha256, prior=prior,
-                       slice_new=slice_new, reference_name=str(ref_path), sent_whole=sent_whole)
+    return out
 
 
 def schedule_lines(schedule: pd.DataFrame) -> list[str]:

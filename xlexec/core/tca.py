@@ -2,17 +2,18 @@
 
 Inputs are the day's plan (:class:`~xlexec.core.trades.Trades`), its fills (the canonical frame of
 :mod:`xlexec.formats.fills`), optionally closing prices (``symbol, close``), arrival prices (the quote
-mid recorded when each order was submitted, see :func:`arrivals_from_journal`) and the
+mid recorded when each order was submitted, see :func:`xlexec.store.arrivals.arrivals_from_journal`) and the
 portfolio value ($). No files, no clock, no network.
 
 Matching
     Only the *included* trades are planned (the orders of
-    :func:`xlexec.core.orders.orders_from_trades`). A fill belongs to a planned trade by client
-    order id, else by symbol+side; partial fills of a trade add up to one executed quantity
+    :func:`xlexec.core.orders.orders_from_trades`). A fill belongs to a planned trade of its day by
+    :func:`xlexec.core.matching.match_fills` (client order id, else symbol+side; an id match
+    must agree on symbol and side); partial fills of a trade add up to one executed quantity
     (shares) at the share-weighted average price ($/share); commissions add up. Fills that match
     nothing are left out of the figures and named in the notes (reconcile reports them as breaks).
 
-Units and sign convention (positive is a cost, for buys and sells alike)
+Units and sign convention (positive is a cost, for buys and sells alike; :mod:`xlexec.core.costs`)
     side = +1 buy, -1 sell.
     cost bps = side x (fill - benchmark) / benchmark x 10,000.
     slippage $ of a trade = side x filled shares x (avg fill - signal price).
@@ -53,7 +54,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.fills import aggregate_fills, empty_fills
+from xlexec.core.costs import bps_of, cost_usd, side_sign
+from xlexec.core.fills import aggregate_fills, empty_fills
+from xlexec.core.matching import BY_CLIENT_ID, first_match as _first_match, match_fills, text_array as _text
 from xlexec.core.orders import orders_from_trades_many
 from xlexec.core.trades import Trades
 
@@ -93,6 +96,13 @@ def _div(a: float, b: float | None) -> float:
     if b is None or not math.isfinite(b) or b == 0:
         return float("nan")
     return a / b
+
+
+def _bps_of(usd: float, notional: float | None) -> float:
+    """:func:`xlexec.core.costs.bps_of`, NaN when the notional is unknown or zero."""
+    if notional is None or not math.isfinite(notional) or notional == 0:
+        return float("nan")
+    return float(bps_of(usd, notional))
 
 
 @dataclass
@@ -351,14 +361,6 @@ def arrivals_from_payloads(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     return out[ARRIVAL_COLUMNS]
 
 
-def arrivals_from_journal(journal, day: str) -> pd.DataFrame:
-    """Arrival prices of ``day`` from the journal's ``order_intent`` events (one per order:
-    ``client_order_id, symbol, side, qty, order_type, limit_price, price, arrival_price,
-    submitted_at``); see :func:`arrivals_from_payloads` for the columns."""
-    from xlexec.store.journal import INTENT
-    return arrivals_from_payloads(journal.payloads(INTENT, day))
-
-
 def _aligned(arg, dates: list, what: str) -> list:
     """One value per day: ``arg`` is ``None`` (nothing for any day), a mapping date -> value,
     or a sequence aligned with the days."""
@@ -372,65 +374,9 @@ def _aligned(arg, dates: list, what: str) -> list:
     return out
 
 
-def _text(values) -> np.ndarray:
-    """Object array of a column's values (gaps stay NaN/None: they never match)."""
-    return np.asarray(values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values, dtype=object)
-
-
-def _first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray,
-                 cols_b: list[np.ndarray]) -> np.ndarray:
-    """For each row of ``a``: the position in ``b`` of the first row of the same day with the
-    same values (exact text) in every column; -1 when there is none. Gaps never match."""
-    n_a, n_b = len(day_a), len(day_b)
-    if n_a == 0 or n_b == 0:
-        return np.full(n_a, -1, dtype=np.int64)
-    key_a, key_b = day_a.astype(np.int64), day_b.astype(np.int64)
-    ok_a, ok_b = np.ones(n_a, bool), np.ones(n_b, bool)
-    for ca, cb in zip(cols_a, cols_b):
-        codes, uniq = pd.factorize(np.concatenate([ca, cb]))
-        m = len(uniq) + 1
-        if (int(max(key_a.max(), key_b.max())) + 1) * m >= 2 ** 62:  # keep the combined key in int64
-            kc, _ = pd.factorize(np.concatenate([key_a, key_b]))
-            key_a, key_b = kc[:n_a].astype(np.int64), kc[n_a:].astype(np.int64)
-        key_a = key_a * m + codes[:n_a]
-        key_b = key_b * m + codes[n_a:]
-        ok_a &= codes[:n_a] >= 0
-        ok_b &= codes[n_a:] >= 0
-    where_b = np.flatnonzero(ok_b)
-    return np.where(ok_a, _first_of(key_a, key_b[where_b], where_b), -1)
-
-
 def _wsum(groups: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``weights`` per group ``0..n-1`` (float64 even when there is nothing to sum)."""
     return np.bincount(groups, weights=weights, minlength=n).astype(float, copy=False)
-
-
-def _first_of(key_a: np.ndarray, key_b: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-    """For each of ``key_a``: ``rows_b`` at the first position of the same key in ``key_b``
-    (int64 keys), -1 when absent."""
-    if len(key_b) == 0 or len(key_a) == 0:
-        return np.full(len(key_a), -1, dtype=np.int64)
-    kb = pd.Index(key_b)
-    first = ~kb.duplicated(keep="first")
-    pos = kb[first].get_indexer(key_a)  # hash look-ups
-    return np.where(pos >= 0, rows_b[first][np.maximum(pos, 0)], -1)
-
-
-def _coid_match(fills: pd.DataFrame, fday: np.ndarray, coids: np.ndarray, oday: np.ndarray) -> np.ndarray:
-    """Position of the first order of the fill's day with the fill's client order id (blanks
-    around it ignored), -1 when none. The fills' ids are hashed once; only distinct ids are
-    stripped."""
-    if "client_order_id" not in fills.columns:
-        return np.full(len(fills), -1, dtype=np.int64)
-    codes, uniq = pd.factorize(_text(fills["client_order_id"]))
-    clean = np.array([str(u).strip() for u in uniq], dtype=object)
-    ccode, cuniq = pd.factorize(clean)  # ' X' and 'X' are one id
-    fcode = np.where(codes >= 0, ccode[np.maximum(codes, 0)] if len(ccode) else -1, -1)
-    fcode = np.where(fcode >= 0, fcode, len(cuniq))  # no id: a code no order has
-    ocode = pd.Index(cuniq).get_indexer(coids)  # orders' ids no fill carries: -1
-    rows = np.flatnonzero(ocode >= 0)
-    m = len(cuniq) + 1
-    return _first_of(fday.astype(np.int64) * m + fcode, oday[rows].astype(np.int64) * m + ocode[rows], rows)
 
 
 def _unplanned_orders(fills: pd.DataFrame, rows: np.ndarray) -> tuple[list[tuple[str, str, float]], float]:
@@ -555,62 +501,85 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
         return []
     dates = [d or t.date for d, t in days]
     nd = len(days)
+    t = _order_arrays(days, default_order_type, nd)
+    big, fday = _fills_of(fills, dates)
+    matched = _fill_sums(t, big, fday)
+    t["close"] = _closes_of(closes, dates, t)
+    t["arrival"] = _arrivals_of(arrivals, dates, t)
+    _trade_costs(t)
+    batch = _Batch(_trade_columns(t), t["tb"], *_by_symbol(t, nd))
+    d = _day_sums(t, nd)
+    unmatched_rows = np.flatnonzero(~matched)
+    um_day = fday[unmatched_rows]
+    um_order = np.argsort(um_day, kind="stable")
+    um_rows, um_day = unmatched_rows[um_order], um_day[um_order]
+    um_bounds = np.searchsorted(um_day, np.arange(nd + 1))
+    pvs = _aligned(portfolio_values, dates, "portfolio values")
+    out = []
+    for i in range(nd):
+        n_excl = len(days[i][1].df) - int(t["n_by_day"][i])
+        unplanned, notes = _unplanned_note(big, um_rows[um_bounds[i]:um_bounds[i + 1]], n_excl)
+        out.append(_day_result(t, d, i, dates[i], pvs[i], notes, batch, unplanned))
+    return out
 
-    # ---- the days' orders, one frame -------------------------------------------------------
+
+def _order_arrays(days, default_order_type: str, nd: int) -> dict[str, Any]:
+    """The days' orders as arrays: ``sym``, ``sidestr``, ``side`` (+1/-1), ``q`` (shares), ``p``
+    (signal $), ``coids``, ``c_est``/``s_est`` ($), ``oday`` (day position), bounds ``tb``."""
     orders = orders_from_trades_many(days, default_order_type=default_order_type,
                                      keep=("commission_est", "slippage_est"))
     oday = orders["day"].to_numpy()
-    n = len(orders)
     n_by_day = np.bincount(oday, minlength=nd)
-    tb = np.concatenate([[0], np.cumsum(n_by_day)])
-    sym = _text(orders["symbol"])
     sidestr = _text(orders["side"])
-    side = np.where(sidestr == "buy", 1.0, -1.0)
-    q = orders["qty"].to_numpy(dtype=float)
-    p = orders["price"].to_numpy(dtype=float)
-    coids = _text(orders["client_order_id"])
-    c_est = orders["commission_est"].to_numpy(dtype=float)
-    s_est = orders["slippage_est"].to_numpy(dtype=float)
+    return {"orders": orders, "oday": oday, "n": len(orders), "n_by_day": n_by_day,
+            "tb": np.concatenate([[0], np.cumsum(n_by_day)]), "sym": _text(orders["symbol"]),
+            "sidestr": sidestr, "side": side_sign(sidestr), "q": orders["qty"].to_numpy(dtype=float),
+            "p": orders["price"].to_numpy(dtype=float), "coids": _text(orders["client_order_id"]),
+            "c_est": orders["commission_est"].to_numpy(dtype=float),
+            "s_est": orders["slippage_est"].to_numpy(dtype=float)}
 
-    # ---- fills -> planned trade of the same day (client order id, then symbol+side) -------
-    big, fday = _fills_of(fills, dates)
-    nf = len(big)
-    if nf:
-        by_coid = _coid_match(big, fday, coids, oday)
-        pos = by_coid.copy()
-        rest = np.flatnonzero(by_coid < 0)
-        if len(rest):
-            pos[rest] = _first_match(fday[rest], [_text(big["symbol"])[rest], _text(big["side"])[rest]],
-                                     oday, [sym, sidestr])
-        via_coid = np.bincount(by_coid[by_coid >= 0], minlength=n) > 0
-    else:
-        pos = np.zeros(0, dtype=np.int64)
-        via_coid = np.zeros(n, bool)
+
+def _fill_sums(t: dict[str, Any], big: pd.DataFrame, fday: np.ndarray) -> np.ndarray:
+    """Match fills to the planned trades of their day (:func:`match_fills`) and sum them per
+    trade into ``t`` (filled shares, $ x shares, commission, fills, avg price); returns which
+    fills matched."""
+    n = t["n"]
+    fm = match_fills(big, t["orders"], fill_day=fday, order_day=t["oday"])  # the one matcher (core/matching)
+    pos = fm.pos
+    t["via_coid"] = np.bincount(pos[fm.how == BY_CLIENT_ID], minlength=n) > 0
     matched = pos >= 0
     idx = pos[matched]
     sh = big["shares"].to_numpy(dtype=float)[matched]
     px = big["price"].to_numpy(dtype=float)[matched]
     cm = big["commission"].to_numpy(dtype=float)[matched]
-    filled = _wsum(idx, sh, n)
+    t["filled"] = filled = _wsum(idx, sh, n)
     pxsh = _wsum(idx, sh * px, n)
-    comm = _wsum(idx, cm, n)
-    nfills = np.bincount(idx, minlength=n)
-    has_fill = filled > 0
+    t["comm"] = _wsum(idx, cm, n)
+    t["nfills"] = np.bincount(idx, minlength=n)
+    t["has_fill"] = has_fill = filled > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.where(has_fill, pxsh / np.where(has_fill, filled, 1.0), np.nan)
+        t["avg"] = np.where(has_fill, pxsh / np.where(has_fill, filled, 1.0), np.nan)
+    return matched
 
-    # ---- closes and arrivals (per day) ------------------------------------------------------
+
+def _closes_of(closes, dates: list, t: dict[str, Any]) -> np.ndarray:
+    """Each trade's close ($) from its day's ``closes`` (symbol, any case), NaN when unknown."""
     cl, cday = _stacked(_aligned(closes, dates, "closes"), ("symbol", "close"))
-    close = np.full(n, np.nan)
-    if len(cl):
-        ccodes, cuniq = pd.factorize(_text(cl["symbol"]))
-        cup = np.array([str(u).upper() for u in cuniq], dtype=object)
-        csym = np.full(len(ccodes), None, dtype=object)
-        if len(cup):
-            csym[ccodes >= 0] = cup[ccodes[ccodes >= 0]]
-        at = _first_match(oday, [sym], cday, [csym])
-        cv = cl["close"].to_numpy(dtype=float)
-        close = np.where(at >= 0, cv[np.maximum(at, 0)], np.nan)
+    if not len(cl):
+        return np.full(t["n"], np.nan)
+    ccodes, cuniq = pd.factorize(_text(cl["symbol"]))
+    cup = np.array([str(u).upper() for u in cuniq], dtype=object)
+    csym = np.full(len(ccodes), None, dtype=object)
+    if len(cup):
+        csym[ccodes >= 0] = cup[ccodes[ccodes >= 0]]
+    at = _first_match(t["oday"], [t["sym"]], cday, [csym])
+    cv = cl["close"].to_numpy(dtype=float)
+    return np.where(at >= 0, cv[np.maximum(at, 0)], np.nan)
+
+
+def _arrivals_of(arrivals, dates: list, t: dict[str, Any]) -> np.ndarray:
+    """Each trade's arrival price ($) by client order id, else symbol+side; NaN when unknown."""
+    n, oday = t["n"], t["oday"]
     arrival = np.full(n, np.nan)
     ar, aday = _stacked(_aligned(arrivals, dates, "arrivals"), ARRIVAL_COLUMNS)
     if len(ar):
@@ -621,66 +590,83 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
         if "client_order_id" in ar.columns:
             ac = _text(ar["client_order_id"].astype(object).where(ar["client_order_id"].notna(), "").astype(str))
             ac = np.where(ac == "", None, ac)  # a blank id never matches
-            at = _first_match(oday, [coids], aday, [ac])
+            at = _first_match(oday, [t["coids"]], aday, [ac])
             found1 = at >= 0
             v1 = np.where(found1, ap[np.maximum(at, 0)], np.nan)
         v2 = np.full(n, np.nan)
         if "symbol" in ar.columns and "side" in ar.columns:
             asym = _text(ar["symbol"].astype(str).str.upper())
             aside = _text(ar["side"].astype(str).str.lower())
-            at = _first_match(oday, [sym, sidestr], aday, [asym, aside])
+            at = _first_match(oday, [t["sym"], t["sidestr"]], aday, [asym, aside])
             v2 = np.where(at >= 0, ap[np.maximum(at, 0)], np.nan)
         arrival = np.where(found1, v1, v2)
     with np.errstate(invalid="ignore"):
-        arrival = np.where(np.isfinite(arrival) & (arrival > 0), arrival, np.nan)
+        return np.where(np.isfinite(arrival) & (arrival > 0), arrival, np.nan)
 
-    # ---- per trade ------------------------------------------------------------------------
-    notional = filled * p
-    planned = q * p
+
+def _trade_costs(t: dict[str, Any]) -> None:
+    """Per trade ($, :mod:`xlexec.core.costs` signs): notional, planned notional, slippage $ and
+    bps, unfilled shares, opportunity, delay and execution $, over-fill, total."""
+    side, filled, p, q, avg, has_fill = t["side"], t["filled"], t["p"], t["q"], t["avg"], t["has_fill"]
+    t["notional"] = notional = filled * p
+    t["planned"] = q * p
     with np.errstate(invalid="ignore", divide="ignore"):
-        slip = np.where(has_fill, side * filled * (np.where(has_fill, avg, 0.0) - p), 0.0)
-        slip_bps = np.where(has_fill, slip / np.where(has_fill, notional, 1.0) * 1e4, np.nan)
-        unfilled = np.maximum(q - filled, 0.0)
-        has_unf = unfilled > 0
-        opp = np.where(has_unf, side * unfilled * (close - p), 0.0)
-        delay = np.where(has_fill, side * filled * (arrival - p), 0.0)
-        execution = np.where(has_fill, side * filled * (np.where(has_fill, avg, 0.0) - arrival), 0.0)
-    over = filled > q + 1e-9
-    total = comm + slip
-    trade_cols = {
-        "row": orders.index.to_numpy(), "symbol": sym, "side": sidestr,
-        "planned_shares": q, "filled_shares": filled, "unfilled_shares": unfilled, "n_fills": nfills,
-        "signal_price": p, "avg_fill_price": avg, "arrival_price": arrival, "close": close,
-        "planned_notional": planned, "notional": notional, "commission_est": c_est, "slippage_est": s_est,
-        "commission": comm, "slippage_usd": slip, "slippage_bps": slip_bps, "opportunity_usd": opp,
-        "delay_usd": delay, "execution_usd": execution, "total_usd": total,
-        "matched_by": np.where(via_coid, "client_order_id", np.where(has_fill, "symbol+side", "")).astype(object),
-        "client_order_id": coids,
+        t["slip"] = slip = np.where(has_fill, cost_usd(side, filled, np.where(has_fill, avg, 0.0), p), 0.0)
+        t["slip_bps"] = np.where(has_fill, bps_of(slip, np.where(has_fill, notional, 1.0)), np.nan)
+        t["unfilled"] = unfilled = np.maximum(q - filled, 0.0)
+        t["has_unf"] = has_unf = unfilled > 0
+        t["opp"] = np.where(has_unf, cost_usd(side, unfilled, t["close"], p), 0.0)
+        t["delay"] = np.where(has_fill, cost_usd(side, filled, t["arrival"], p), 0.0)
+        t["execution"] = np.where(has_fill, cost_usd(side, filled, np.where(has_fill, avg, 0.0), t["arrival"]), 0.0)
+    t["over"] = filled > q + 1e-9
+    t["total"] = t["comm"] + slip
+
+
+def _trade_columns(t: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The by-trade table's columns (:data:`BY_TRADE_COLUMNS`) as arrays."""
+    return {
+        "row": t["orders"].index.to_numpy(), "symbol": t["sym"], "side": t["sidestr"],
+        "planned_shares": t["q"], "filled_shares": t["filled"], "unfilled_shares": t["unfilled"],
+        "n_fills": t["nfills"], "signal_price": t["p"], "avg_fill_price": t["avg"],
+        "arrival_price": t["arrival"], "close": t["close"], "planned_notional": t["planned"],
+        "notional": t["notional"], "commission_est": t["c_est"], "slippage_est": t["s_est"],
+        "commission": t["comm"], "slippage_usd": t["slip"], "slippage_bps": t["slip_bps"],
+        "opportunity_usd": t["opp"], "delay_usd": t["delay"], "execution_usd": t["execution"],
+        "total_usd": t["total"],
+        "matched_by": np.where(t["via_coid"], "client_order_id",
+                               np.where(t["has_fill"], "symbol+side", "")).astype(object),
+        "client_order_id": t["coids"],
     }
 
-    # ---- by symbol (commission + slippage; opportunity shown apart), per day ---------------
-    scode, suniq = pd.factorize(sym, sort=True)  # code order = text order
+
+def _by_symbol(t: dict[str, Any], nd: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per day and symbol (commission + slippage; opportunity shown apart), most costly first;
+    the columns and each day's bounds."""
+    scode, suniq = pd.factorize(t["sym"], sort=True)  # code order = text order
     ns = max(len(suniq), 1)
-    gkey, ginv = np.unique(oday * ns + scode, return_inverse=True)
+    gkey, ginv = np.unique(t["oday"] * ns + scode, return_inverse=True)
     ginv = ginv.ravel()
     g = len(gkey)
 
     def gsum(w):
         return _wsum(ginv, w, g)
-    g_comm, g_slip, g_notional = gsum(comm), gsum(slip), gsum(notional)
+    g_comm, g_slip, g_notional = gsum(t["comm"]), gsum(t["slip"]), gsum(t["notional"])
     g_usd = g_comm + g_slip
     with np.errstate(invalid="ignore", divide="ignore"):
         g_pct = np.where(g_notional > 0, g_usd / np.where(g_notional > 0, g_notional, 1.0), np.nan)
     gday = gkey // ns
     order = np.lexsort((gkey % ns, -np.round(g_usd, 2), gday))
     sym_cols = {"symbol": np.asarray(suniq, dtype=object)[gkey % ns][order],
-                "planned_notional": gsum(planned)[order], "notional": g_notional[order],
-                "commission": g_comm[order], "slippage_usd": g_slip[order], "opportunity_usd": gsum(opp)[order],
+                "planned_notional": gsum(t["planned"])[order], "notional": g_notional[order],
+                "commission": g_comm[order], "slippage_usd": g_slip[order], "opportunity_usd": gsum(t["opp"])[order],
                 "usd": g_usd[order], "pct_trade": g_pct[order]}
-    sb = np.concatenate([[0], np.cumsum(np.bincount(gday, minlength=nd))])
-    batch = _Batch(trade_cols, tb, sym_cols, sb)
+    return sym_cols, np.concatenate([[0], np.cumsum(np.bincount(gday, minlength=nd))])
 
-    # ---- per day --------------------------------------------------------------------------
+
+def _day_sums(t: dict[str, Any], nd: int) -> dict[str, np.ndarray]:
+    """Per-day sums ($) and counts of the trades' figures, and the masks the notes need."""
+    oday, has_fill, slip, has_unf = t["oday"], t["has_fill"], t["slip"], t["has_unf"]
+
     def dsum(w, mask=None):
         return _wsum(oday, w, nd) if mask is None else _wsum(oday[mask], w[mask], nd)
 
@@ -689,80 +675,72 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
 
     fav = has_fill & (slip <= -_NEUTRAL_USD)
     unfav = has_fill & (slip >= _NEUTRAL_USD)
-    missing_close = has_unf & ~np.isfinite(close)
-    missing_arr = has_fill & ~np.isfinite(arrival)
+    t["missing_close"] = missing_close = has_unf & ~np.isfinite(t["close"])
+    t["missing_arr"] = missing_arr = has_fill & ~np.isfinite(t["arrival"])
     known = has_fill & ~missing_arr
-    d_cest, d_sest, d_comm, d_slip = dsum(c_est), dsum(s_est), dsum(comm), dsum(slip)
-    d_notional, d_planned = dsum(notional), dsum(planned)
-    d_fav_n, d_fav_usd = dcount(fav), -dsum(slip, fav)
-    d_unfav_n, d_unfav_usd = dcount(unfav), dsum(slip, unfav)
-    d_unf, d_filled = dcount(has_unf), dcount(has_fill)
-    d_opp, d_delay, d_exec = dsum(opp, ~missing_close), dsum(delay, known), dsum(execution, known)
-    d_mclose, d_marr, d_over = dcount(missing_close), dcount(missing_arr), dcount(over)
-    d_known = dcount(known)
-    d_slip_marr = dsum(slip, missing_arr)
-    unmatched_rows = np.flatnonzero(~matched)
-    um_day = fday[unmatched_rows]
-    um_order = np.argsort(um_day, kind="stable")
-    um_rows, um_day = unmatched_rows[um_order], um_day[um_order]
-    um_bounds = np.searchsorted(um_day, np.arange(nd + 1))
-    pvs = _aligned(portfolio_values, dates, "portfolio values")
+    return {"cest": dsum(t["c_est"]), "sest": dsum(t["s_est"]), "comm": dsum(t["comm"]), "slip": dsum(slip),
+            "notional": dsum(t["notional"]), "planned": dsum(t["planned"]),
+            "fav_n": dcount(fav), "fav_usd": -dsum(slip, fav), "unfav_n": dcount(unfav),
+            "unfav_usd": dsum(slip, unfav), "unf": dcount(has_unf), "filled": dcount(has_fill),
+            "opp": dsum(t["opp"], ~missing_close), "delay": dsum(t["delay"], known),
+            "exec": dsum(t["execution"], known), "mclose": dcount(missing_close), "marr": dcount(missing_arr),
+            "over": dcount(t["over"]), "known": dcount(known), "slip_marr": dsum(slip, missing_arr)}
 
-    out = []
-    for i in range(nd):
-        a, b = tb[i], tb[i + 1]
-        notes: list[str] = []
-        n_excl = len(days[i][1].df) - int(n_by_day[i])
-        if n_excl:
-            notes.append(f"{n_excl} trade{_s(n_excl)} excluded by the operator: not planned, not in TCA")
-        ua, ub = um_bounds[i], um_bounds[i + 1]
-        if ub > ua:
-            rows = um_rows[ua:ub]
-            unplanned = big.iloc[rows]  # just these rows (the batch's fills are not kept alive)
-            groups, um_comm = _unplanned_orders(big, rows)
-            desc = ", ".join(f"{s} {sd} {sh_:g}" for s, sd, sh_ in groups[:10])
-            more = "" if len(groups) <= 10 else f" and {len(groups) - 10} more"
-            notes.append(f"{int(ub - ua)} fill(s) match no planned trade ({desc}{more}; "
-                         f"commission {_usd(um_comm)}): left out of TCA, see reconcile breaks")
-        else:
-            unplanned = None  # nothing unplanned: the empty frame is made when asked for
-        if d_over[i]:
-            o = np.flatnonzero(over[a:b]) + a
-            notes.append("over-filled (more shares than planned; no opportunity cost): "
-                         + ", ".join(f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in
-                                     zip(sym[o], sidestr[o], filled[o], q[o])))
-        if d_mclose[i]:
-            opp_usd = float("nan")
-            notes.append("close unknown for " + ", ".join(sym[a:b][missing_close[a:b]]) +
-                         ": opportunity cost of their unfilled shares not computed (add closes.csv)")
-        else:
-            opp_usd = float(d_opp[i])
-        if d_marr[i]:
-            d_usd = e_usd = float("nan")
-            notes.append("arrival price unknown for " + ", ".join(sym[a:b][missing_arr[a:b]]) +
-                         ": delay/execution split not available"
-                         + (f" (over the {int(d_known[i])} trade(s) with an arrival price: delay "
-                            f"{_usd(float(d_delay[i]))}, execution {_usd(float(d_exec[i]))}; "
-                            f"{_usd(float(d_slip_marr[i]))} of slippage not split)" if d_known[i] else ""))
-        else:
-            d_usd, e_usd = float(d_delay[i]), float(d_exec[i])
-        pv = pvs[i]
-        if pv is None:
-            notes.append("portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available")
-        slip_usd, comm_actual = float(d_slip[i]), float(d_comm[i])
-        tot_notional, planned_notional = float(d_notional[i]), float(d_planned[i])
-        out.append(TcaResult(
-            date=dates[i], portfolio_value=pv,
-            commission_estimated=float(d_cest[i]), commission_actual=comm_actual,
-            slippage_estimated_usd=float(d_sest[i]),
-            slippage_estimated_bps=_div(float(d_sest[i]), planned_notional) * 1e4,
-            slippage_actual_usd=slip_usd, slippage_actual_bps=_div(slip_usd, tot_notional) * 1e4,
-            favorable_count=int(d_fav_n[i]), favorable_usd=float(d_fav_usd[i]),
-            unfavorable_count=int(d_unfav_n[i]), unfavorable_usd=float(d_unfav_usd[i]),
-            unfilled_orders=int(d_unf[i]), opportunity_usd=opp_usd,
-            total_usd=comm_actual + slip_usd, notional=tot_notional, planned_notional=planned_notional,
-            delay_usd=d_usd, execution_usd=e_usd, shortfall_total=slip_usd + opp_usd + comm_actual,
-            trades_planned=int(n_by_day[i]), trades_filled=int(d_filled[i]), notes=notes,
-            _batch=batch, _day=i, _unplanned_fills=unplanned,
-        ))
-    return out
+
+def _unplanned_note(big: pd.DataFrame, rows: np.ndarray, n_excl: int) -> tuple[pd.DataFrame | None, list[str]]:
+    """The day's first notes: operator exclusions and the fills that match no planned trade
+    (those rows, or None when there are none: the empty frame is made when asked for)."""
+    notes: list[str] = []
+    if n_excl:
+        notes.append(f"{n_excl} trade{_s(n_excl)} excluded by the operator: not planned, not in TCA")
+    if not len(rows):
+        return None, notes
+    groups, um_comm = _unplanned_orders(big, rows)
+    desc = ", ".join(f"{s} {sd} {sh_:g}" for s, sd, sh_ in groups[:10])
+    more = "" if len(groups) <= 10 else f" and {len(groups) - 10} more"
+    notes.append(f"{len(rows)} fill(s) match no planned trade ({desc}{more}; "
+                 f"commission {_usd(um_comm)}): left out of TCA, see reconcile breaks")
+    return big.iloc[rows], notes  # just these rows (the batch's fills are not kept alive)
+
+
+def _day_result(t: dict[str, Any], d: dict[str, np.ndarray], i: int, date, pv, notes: list[str],
+                batch: "_Batch", unplanned) -> TcaResult:
+    """Day ``i``'s :class:`TcaResult` (notes: over-fills, unknown closes / arrivals / value)."""
+    a, b = t["tb"][i], t["tb"][i + 1]
+    sym, mc, ma = t["sym"], t["missing_close"], t["missing_arr"]
+    if d["over"][i]:
+        o = np.flatnonzero(t["over"][a:b]) + a
+        notes.append("over-filled (more shares than planned; no opportunity cost): "
+                     + ", ".join(f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in
+                                 zip(sym[o], t["sidestr"][o], t["filled"][o], t["q"][o])))
+    opp_usd = float("nan") if d["mclose"][i] else float(d["opp"][i])
+    if d["mclose"][i]:
+        notes.append("close unknown for " + ", ".join(sym[a:b][mc[a:b]]) +
+                     ": opportunity cost of their unfilled shares not computed (add closes.csv)")
+    if d["marr"][i]:
+        d_usd = e_usd = float("nan")
+        notes.append("arrival price unknown for " + ", ".join(sym[a:b][ma[a:b]]) +
+                     ": delay/execution split not available"
+                     + (f" (over the {int(d['known'][i])} trade(s) with an arrival price: delay "
+                        f"{_usd(float(d['delay'][i]))}, execution {_usd(float(d['exec'][i]))}; "
+                        f"{_usd(float(d['slip_marr'][i]))} of slippage not split)" if d["known"][i] else ""))
+    else:
+        d_usd, e_usd = float(d["delay"][i]), float(d["exec"][i])
+    if pv is None:
+        notes.append("portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available")
+    slip_usd, comm_actual = float(d["slip"][i]), float(d["comm"][i])
+    tot_notional, planned_notional = float(d["notional"][i]), float(d["planned"][i])
+    return TcaResult(
+        date=date, portfolio_value=pv,
+        commission_estimated=float(d["cest"][i]), commission_actual=comm_actual,
+        slippage_estimated_usd=float(d["sest"][i]),
+        slippage_estimated_bps=_bps_of(float(d["sest"][i]), planned_notional),
+        slippage_actual_usd=slip_usd, slippage_actual_bps=_bps_of(slip_usd, tot_notional),
+        favorable_count=int(d["fav_n"][i]), favorable_usd=float(d["fav_usd"][i]),
+        unfavorable_count=int(d["unfav_n"][i]), unfavorable_usd=float(d["unfav_usd"][i]),
+        unfilled_orders=int(d["unf"][i]), opportunity_usd=opp_usd,
+        total_usd=comm_actual + slip_usd, notional=tot_notional, planned_notional=planned_notional,
+        delay_usd=d_usd, execution_usd=e_usd, shortfall_total=slip_usd + opp_usd + comm_actual,
+        trades_planned=int(t["n_by_day"][i]), trades_filled=int(d["filled"][i]), notes=notes,
+        _batch=batch, _day=i, _unplanned_fills=unplanned,
+    )

@@ -1,4 +1,5 @@
-"""The trades model: ``live/YYYY-MM-DD/trades.csv`` in the guide's format.
+"""The trades model: ``live/YYYY-MM-DD/trades.csv`` in the guide's format (reading and writing
+the file: :mod:`xlexec.formats.trades`).
 
 Columns (units): ``symbol``, ``side`` (buy|sell, any case), ``shares`` (shares, > 0),
 ``price`` ($/share at signal time), ``notional`` ($ = shares x price), ``weight_change``
@@ -16,13 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.csvio import atomic_write_csv, check_rows, parse_numeric, read_table, read_text, split_comment_header, via_uniques
-from xlexec.errors import InputError
+from xlexec.core.rows import check_rows, parse_numeric, via_uniques
 
 COLUMNS = ["symbol", "side", "shares", "price", "notional", "weight_change",
            "commission_est", "slippage_est", "total_cost_est"]
@@ -180,48 +179,6 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
         return f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]} (first at row {first})"
     check_rows(out.duplicated(["symbol", "side"], keep="first"), out, name, "symbol", duplicate)
     return out
-
-
-def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
-    comments, body, first = split_comment_header(text)
-    header = TradesHeader()
-    for line_no, c in comments:
-        if ":" in c:
-            k, v = c.split(":", 1)
-            if k.strip():
-                header.raw[k.strip()] = v.strip()
-    if not body or not "".join(body).strip():
-        raise InputError(name, "empty trades file: no header row "
-                         f"({','.join(COLUMNS)})", row=first)
-    df = read_table("\n".join(body), name, first, COLUMNS, what="trades file")
-    return Trades(parse_trades_frame(df, name, strict=strict), header, name)
-
-
-def read_trades(path: str | Path, *, strict: bool = True) -> Trades:
-    """Read ``trades.csv``; any problem raises :class:`InputError` naming file, row, column."""
-    return parse_trades_text(read_text(path, what="trades file"), str(path), strict=strict)
-
-
-def trades_from_frame(df: pd.DataFrame, header: dict[str, str] | None = None, name: str = "<frame>",
-                      *, strict: bool = True) -> Trades:
-    """Trades from an in-memory frame (e.g. a workbook Blotter); values may be typed or text."""
-    s = df.copy()
-    s.columns = [str(c).strip().lower() for c in s.columns]
-    missing = [c for c in COLUMNS if c not in s.columns]
-    if missing:
-        raise InputError(name, f"missing column(s) {', '.join(missing)}", row=1, column=missing[0])
-    s = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
-              (repr(v) if isinstance(v, float) else str(v))).apply(lambda c: c.str.strip())
-    if not isinstance(df.index, pd.RangeIndex) or df.index.name != "row":
-        s.index = pd.RangeIndex(2, 2 + len(s), name="row")
-    return Trades(parse_trades_frame(s, name, strict=strict), TradesHeader(dict(header or {})), name)
-
-
-def write_trades(trades: Trades, path: str | Path) -> Path:
-    """Write back in the same format (header comments first), atomically."""
-    df = trades.df.copy()
-    comments = [f"{k}: {v}" for k, v in trades.header.raw.items()]
-    return atomic_write_csv(path, df.reset_index(drop=True), DECIMALS, comments)
 
 
 def order_type_of(trades: Trades, default: str = "limit") -> pd.Series:

@@ -153,7 +153,7 @@ def _day_inputs(d: Path, day: str):
 
 def _run_session(d: Path, day: str, res: DemoResult) -> list[Step]:
     from xlexec.config import load_config
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     from xlexec.execution.slicing import day_orders
     from xlexec.formats.csvio import atomic_write_bytes
     from xlexec.steps import convert as convert_step

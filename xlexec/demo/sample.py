@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from xlexec.formats.csvio import atomic_write_csv
-from xlexec.core.trades import Trades, TradesHeader, write_trades
+from xlexec.core.trades import Trades, TradesHeader
+from xlexec.formats.trades import write_trades
 
 NY = ZoneInfo("America/New_York")
 

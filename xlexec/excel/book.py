@@ -7,308 +7,66 @@ A button function never touches Excel directly; it talks to a :class:`BookAdapte
   (``xw.Book(json=payload)``; its writes become the ``actions`` returned to the client).
   Reads are whole ranges, writes are whole ranges (one call per block, never cell by cell).
 * :class:`FileBook` is the headless mode (``xlexec button NAME --book FILE``): the operator's
-  inputs are read with python-calamine (the pasted Fills block normalised vectorially by
-  :func:`normalise_block`: ~0.1 x calamine's own read for 100,000 rows), and
+  inputs are read with python-calamine (:func:`xlexec.excel.reader.read_book_file`), and
   :meth:`FileBook.commit` re-renders the whole workbook from the system of record with those
   inputs carried over (XlsxWriter, VBA project and buttons included), replacing the file
   atomically. A failed step never calls ``commit``: the file stays as it was.
 
-The layout (which cell holds what) lives in :mod:`xlexec.excel.build`.
+The layout (which cell holds what) lives in :mod:`xlexec.excel.layout`, the reading of the
+inputs in :mod:`xlexec.excel.reader` (its names are re-exported here for the callers that
+imported them from this module).
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
-import sys
 from pathlib import Path
 from typing import Any
 
+from xlexec.errors import InputError
+from xlexec.excel.layout import (
+    CONTROL_CELLS,
+    CONTROL_FIRST,
+    CONTROL_LAST,
+    FILLS_PASTE_ROW,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    INPUT_KEYS,
+    QUOTES_SIZE_COLUMNS,
+    SHEETS,
+    SUMMARY_ROW,
+    TITLE_ROW,
+    BookData,
+    Inputs,
+    SheetData,
+    a1,
+    cell_value,
+    monthly_layout,
+    parse_a1,
+    side_col,
+)
+from xlexec.excel.reader import (
+    QUOTES_TAB,
+    inputs_from_grids,
+    normalise_block,
+    parse_shown,
+    pending_quotes,
+    quotes_digest,
+    quotes_from_grid,
+    read_book_file,
+    read_xlwings_conf,
+    read_xlwings_inputs,
+    remote_values,
+    sheet_grid,
+    shown_text,
+    used_extent,
+)
+from xlexec.excel.render import render_workbook
 from xlexec.formats.csvio import safe_text
-from xlexec.excel.build import BLOTTER_COLUMNS, CONTROL_CELLS, FILLS_MAX_COLS, FILLS_PASTE_ROW, FIRST_DATA_ROW, HEADER_ROW, INPUT_KEYS, QUOTES_COLUMNS, QUOTES_MAX_COLUMNS, QUOTES_SIZE_COLUMNS, SHEETS, SUMMARY_ROW, TITLE_ROW, XLWINGS_CONF, BookData, Inputs, SheetData, a1, cell_value, monthly_layout, parse_a1, QUOTES_SHOWN_CELL, quotes_width, side_col
 
-CONTROL_FIRST, CONTROL_LAST = "B4", "B21"
-
-
-# --------------------------------------------------------------------------- parsing inputs
-
-def _text(v) -> str | None:
-    v = cell_value(v)
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    s = str(v).strip()
-    return s or None
-
-
-def _num(v, row: int | None = None) -> float | None:
-    """A Blotter Limit ($, > 0) as typed; blank -> None. Anything else that is not a price
-    raises :class:`InputError` naming the Blotter's ``row`` (1-based sheet row) and column."""
-    from xlexec.errors import InputError
-    v = cell_value(v)
-    if v is None or v == "" or isinstance(v, bool):
-        return None
-    if isinstance(v, (int, float)):
-        x = float(v)
-    else:
-        try:
-            x = float(str(v).replace("$", "").replace(",", "").strip())
-        except ValueError:
-            raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $", row=row,
-                             column="Limit") from None
-    if not math.isfinite(x) or x <= 0:
-        raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $ (> 0, or blank for the default)",
-                         row=row, column="Limit")
-    return x
-
-
-def _date_text(v) -> str | None:
-    import datetime as dt
-    if isinstance(v, dt.datetime):
-        return v.date().isoformat()
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    s = _text(v)
-    return s[:10] if s else None
-
-
-def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: list[list[Any]],
-                      quotes: list[list[Any]] | None = None, quotes_shown: Any = None) -> Inputs:
-    """Build :class:`Inputs` from raw grids.
-
-    ``control_col``: the values of Control!B4:B21 (top to bottom); ``blotter``: Blotter rows from
-    the header row (row 4) down (a Limit that is not a price > 0 raises ``InputError`` naming
-    its row); ``fills``: the Fills block from A4 (its row lists are taken
-    over: normalised in place by :func:`normalise_block`); ``quotes``: the Quotes tab from its
-    header row (A4) down (columns A:E; parsed later, by :func:`pending_quotes`);
-    ``quotes_shown``: the value of Quotes!H4 (the id of the quotes the tab was drawn with).
-    """
-    first_row, _ = parse_a1(CONTROL_FIRST)
-    vals = list(control_col) + [None] * 40
-    inp = Inputs()
-    for key in INPUT_KEYS:
-        r, _c = parse_a1(CONTROL_CELLS[key])
-        v = vals[r - first_row]
-        setattr(inp, key, _date_text(v) if key == "trade_date" else _text(v))
-    if blotter:
-        header = [str(h).strip() if h is not None else "" for h in blotter[0]]
-        idx = {h: i for i, h in enumerate(header)}
-        if all(c in idx for c in ("Include", "Symbol", "Side", "Limit")):
-            for k, r in enumerate(blotter[1:], start=HEADER_ROW + 2):  # k: the sheet row (1-based)
-                r = list(r) + [None] * (len(header) - len(r))
-                sym, side = _text(r[idx["Symbol"]]), _text(r[idx["Side"]])
-                if not sym or not side:
-                    continue
-                inp.blotter[(sym.upper(), side.lower())] = {"include": _text(r[idx["Include"]]),
-                                                            "limit": _num(r[idx["Limit"]], k)}
-    inp.fills_block = normalise_block(fills, inplace=True)
-    inp.quotes_block = normalise_block(_quotes_columns(quotes or []), max_cols=QUOTES_MAX_COLUMNS)
-    inp.quotes_shown = parse_shown(quotes_shown)
-    return inp
-
-
-# --------------------------------------------------------------------------- the Quotes tab
-
-QUOTES_TAB = "Quotes tab"
-_SHOWN_RE = re.compile(r"#([0-9a-f]{12})\b")
-
-
-def shown_text(digest: str | None) -> str:
-    """Quotes!H4: which quotes the tab was drawn with ('' when it was drawn without a file)."""
-    return f"drawn from quotes.csv #{digest}" if digest else ""
-
-
-def parse_shown(v: Any) -> str | None:
-    m = _SHOWN_RE.search(str(cell_value(v) or ""))
-    return m.group(1) if m else None
-
-
-def _quotes_columns(block: list[list[Any]]) -> list[list[Any]]:
-    """The Quotes tab's rows cut to its quote columns: A:E, plus F:G when the header row (the
-    block's first row) names ``bid_size``/``ask_size`` there (see :func:`quotes_width`)."""
-    if not block:
-        return []
-    w = quotes_width(block[0])
-    return [list(r)[:w] for r in block]
-
-
-def quotes_digest(q) -> str:
-    """A short id of a quotes frame's content (``symbol, bid, ask, last, timestamp``; row order,
-    number formatting and the timestamp's zone spelling do not matter; the optional sizes are
-    left out, as the tab shows them outside its Table): 12 hex digits."""
-    import hashlib
-
-    import pandas as pd
-    if q is None or not len(q):
-        return ""
-    parts = [q["symbol"].astype(str).to_numpy()]
-    for c in ("bid", "ask", "last"):
-        x = pd.to_numeric(q[c], errors="coerce").astype(float).round(8)
-        parts.append(x.map(lambda v: "" if v != v else repr(v + 0.0)).to_numpy())
-    ts = pd.to_datetime(q["timestamp"], utc=True, errors="coerce")
-    parts.append(ts.map(lambda t: "" if pd.isna(t) else t.isoformat()).to_numpy())
-    lines = sorted("\x1f".join(map(str, r)) for r in zip(*parts))
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:12]
-
-
-def _csv_cell(v: Any) -> str:
-    v = cell_value(v)
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
-        return str(int(v))
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return repr(v)
-    return " ".join(str(v).splitlines())  # one sheet row = one CSV line, so rows stay numbered
-
-
-def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
-    """The Quotes tab (rows from its header row, A4, down) -> the frame
-    :func:`xlexec.formats.inputs.read_quotes` gives for the same data (``symbol, bid, ask, last,
-    timestamp`` UTC, ``mid``), indexed by sheet row; None when no row holds a value.
-
-    The very same reader parses it (so the rules are the CLI's: symbols checked and
-    upper-cased, prices >= 0 or blank, timestamps date-times, no duplicate symbol; a time
-    without a zone is UTC); an error names ``name``, the sheet row and the column."""
-    import csv
-    import io
-
-    from xlexec.formats.inputs import quotes_from_text
-
-    rows = normalise_block(_quotes_columns(block), max_cols=QUOTES_MAX_COLUMNS)
-    if len(rows) < 2:
-        return None
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([_csv_cell(v) for v in r] for r in rows)
-    return quotes_from_text(buf.getvalue(), name, first_line=HEADER_ROW + 1, what=name)
-
-
-def pending_quotes(inputs: Inputs, quotes_path: str | os.PathLike):
-    """The quotes the operator typed or pasted in the Quotes tab when they are new, else None.
-
-    New means: the tab holds quotes (parsed by :func:`quotes_from_grid`: a bad cell raises
-    ``InputError`` naming the tab's row and column), they are not the quotes the tab was drawn
-    with (``inputs.quotes_shown``: so a tab nobody edited never overwrites a ``quotes.csv`` that
-    changed since), and they differ from ``quotes_path`` (or it is missing or unreadable)."""
-    from xlexec.errors import InputError
-    from xlexec.formats.inputs import read_quotes
-
-    q = quotes_from_grid(inputs.quotes_block)
-    if q is None:
-        return None
-    digest = quotes_digest(q)
-    if inputs.quotes_shown and digest == inputs.quotes_shown:
-        return None
-    p = Path(quotes_path)
-    if p.exists():
-        try:
-            if quotes_digest(read_quotes(p)) == digest:
-                return None
-        except InputError:
-            pass  # a broken file: the typed quotes replace it
-    return q
-
-
-_PLAIN = (str, float, int, bool, type(None))
-
-
-def normalise_block(rows, max_cols: int = FILLS_MAX_COLS, *, inplace: bool = False) -> list[list[Any]]:
-    """A pasted block as read (calamine/xlwings rows, top row first) -> rows of cell values.
-
-    Each cell as :func:`~xlexec.excel.build.cell_value` gives it (empty text, NaN and infinities
-    -> None, dates -> ISO text, numpy scalars -> Python), at most ``max_cols`` columns, trailing
-    empty rows dropped, every row as wide as the right-most non-empty cell. Leading empty rows
-    are kept (the sheet row of ``rows[0]`` stays the block's first row). ``inplace``: the row
-    lists of ``rows`` are fixed and returned themselves (the caller owns them, as with a fresh
-    calamine/xlwings read); otherwise ``rows`` is left as it was.
-
-    Vectorised: the block is one numpy object array; each column's value types are checked
-    once, and only the cells that change (empty, NaN, dates...) are touched one by one, so a
-    100,000 x 9 block costs a few tens of ms on top of the read.
-    """
-    import itertools
-
-    import numpy as np
-
-    rows = rows if isinstance(rows, list) else list(rows)
-    if not rows:
-        return []
-    lengths = set(map(len, rows))
-    w = max(lengths)
-    if len(lengths) == 1:  # rectangular (calamine, xlwings): one pass over the cells
-        arr = np.fromiter(itertools.chain.from_iterable(rows), dtype=object, count=len(rows) * w)
-        arr = arr.reshape(len(rows), w)
-    else:  # ragged rows: pad cell by cell
-        arr = np.empty((len(rows), w), dtype=object)
-        for i, r in enumerate(rows):
-            for j, v in enumerate(r):
-                arr[i, j] = v
-    if w > max_cols:
-        arr, w = arr[:, :max_cols], max_cols
-    if w == 0:
-        return []
-    blank = np.zeros(arr.shape, dtype=bool)
-    # the top row (usually the header: text over numeric columns) cell by cell, so that each
-    # column below it is usually of one type
-    top: dict[int, Any] = {}
-    for j, v in enumerate(arr[0]):
-        value = cell_value(v)
-        if value is None or value == "":
-            blank[0, j] = True
-        elif value is not v:
-            top[j] = value
-    body, body_blank = arr[1:], blank[1:]
-    converted: dict[int, np.ndarray] = {}
-    for j in range(w):
-        col = body[:, j]
-        kinds = set(map(type, col))
-        if not kinds <= set(_PLAIN):  # dates, numpy scalars, pandas NA...: the general rule
-            col = np.array([cell_value(v) for v in col] + [None], dtype=object)[:-1]
-            converted[j] = col
-            kinds = set(map(type, col))
-        if type(None) in kinds:
-            body_blank[:, j] |= np.equal(col, None)
-        if str in kinds:
-            body_blank[:, j] |= col == ""
-        if float in kinds and kinds <= {float, int}:  # NaN and infinities are no values
-            try:
-                body_blank[:, j] |= ~np.isfinite(col.astype(float))
-            except OverflowError:  # an int beyond a double's range: compare cell by cell
-                body_blank[:, j] |= (col != col) | (col == np.inf) | (col == -np.inf)
-        elif float in kinds:
-            body_blank[:, j] |= (col != col) | (col == np.inf) | (col == -np.inf)
-    filled = ~blank
-    keep_rows = np.flatnonzero(filled.any(axis=1))
-    if not len(keep_rows):
-        return []
-    n = int(keep_rows[-1]) + 1
-    keep_cols = np.flatnonzero(filled[:n].any(axis=0))
-    width = int(keep_cols[-1]) + 1
-    # the rows are fixed in place (no new row lists: allocating 100,000 lists costs more in
-    # garbage-collector passes than the copy itself)
-    out = rows[:n] if inplace and set(map(type, rows[:n])) == {list} else [list(r) for r in rows[:n]]
-    if n < len(rows):
-        lengths = set(map(len, out))
-    if max(lengths) > width:
-        for r in out:
-            del r[width:]
-    if min(lengths) < width:
-        for r in out:
-            if len(r) < width:
-                r.extend([None] * (width - len(r)))
-    for j, value in top.items():
-        if j < width:
-            out[0][j] = value
-    for j, col in converted.items():
-        if j < width:
-            for r, v in zip(out[1:], col[:n - 1].tolist()):
-                r[j] = v
-    bi, bj = np.nonzero(blank[:n, :width])
-    for i, j in zip(bi.tolist(), bj.tolist()):
-        out[i][j] = None
-    return out
+__all__ = ["QUOTES_TAB", "BookAdapter", "FileBook", "XlwingsBook", "blocks_for", "inputs_from_grids",
+           "normalise_block", "open_book", "parse_shown", "pending_quotes", "quotes_digest", "quotes_from_grid",
+           "shown_text"]
 
 
 # --------------------------------------------------------------------------- adapters
@@ -340,8 +98,9 @@ class BookAdapter:
     def show(self, data: BookData, sheets: list[str]) -> None:
         """Write the given tabs of ``data`` back (xlwings books); files re-render in commit."""
 
-    def commit(self, ctx, day: str) -> None:
-        pass
+    def commit(self, ctx, day: str, data: BookData | None = None) -> None:
+        """Write the whole book back from the system of record (files); ``data``: the view
+        model already collected for this day and these inputs."""
 
 
 class FileBook(BookAdapter):
@@ -357,49 +116,23 @@ class FileBook(BookAdapter):
         self.messages: list[str] = []
         self.echo = echo
         self._inputs: Inputs | None = None
+        self._conf: dict[str, str] = {}
 
     @property
     def path(self) -> Path:
         return self._path
-
-    def _sheet_rows(self, wb, name: str) -> list[list[Any]]:
-        try:
-            return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception:  # noqa: BLE001 - a missing tab is just no input
-            return []
 
     def inputs(self) -> Inputs:
         if self._inputs is not None:
             return self._inputs
         if not self._path.exists():
             self._inputs = Inputs()
-            self._apply_overrides()
-            return self._inputs
-        from python_calamine import CalamineWorkbook
-        from xlexec.errors import InputError
-        try:
-            wb = CalamineWorkbook.from_path(str(self._path))
-        except Exception as e:  # noqa: BLE001 - calamine raises its own types
-            raise InputError(str(self._path), f"cannot open the workbook: {e}") from None
-        control = self._sheet_rows(wb, "Control")
-        r0, c0 = parse_a1(CONTROL_FIRST)
-        r1, _ = parse_a1(CONTROL_LAST)
-        col = [(row[c0] if len(row) > c0 else None) for row in control[r0:r1 + 1]]
-        blotter = self._sheet_rows(wb, "Blotter")[HEADER_ROW:]
-        fills = self._sheet_rows(wb, "Fills")[FILLS_PASTE_ROW:]
-        quotes = self._sheet_rows(wb, "Quotes")
-        width = quotes_width(quotes[HEADER_ROW]) if len(quotes) > HEADER_ROW else len(QUOTES_COLUMNS)
-        qr, qc = parse_a1(QUOTES_SHOWN_CELL)
-        shown = quotes[qr][qc] if len(quotes) > qr and len(quotes[qr]) > qc else None
-        quotes = [r[:width] for r in quotes[HEADER_ROW:]]
-        self._conf = {str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
-                      for r in self._sheet_rows(wb, "xlwings.conf") if r and r[0]}
-        self._inputs = inputs_from_grids(col, blotter, fills, quotes, shown)
+        else:
+            self._inputs, self._conf = read_book_file(self._path)
         self._apply_overrides()
         return self._inputs
 
     def _apply_overrides(self) -> None:
-        from xlexec.errors import InputError
         for key, value in self.overrides.items():
             if key not in INPUT_KEYS:
                 raise InputError("--set", f"unknown Control input {key!r}; one of: {', '.join(INPUT_KEYS)}")
@@ -407,7 +140,7 @@ class FileBook(BookAdapter):
 
     def conf(self) -> dict[str, str]:
         self.inputs()
-        return getattr(self, "_conf", {})
+        return self._conf
 
     def status(self, text: str) -> None:
         if self.echo:
@@ -419,9 +152,10 @@ class FileBook(BookAdapter):
     def confirm(self, message: str, title: str = "xlexec") -> bool:
         return bool(self.live_confirmed)
 
-    def commit(self, ctx, day: str) -> None:
-        from xlexec.excel.render import render_workbook
-        render_workbook(ctx, day, self._path, inputs=self.inputs())
+    def commit(self, ctx, day: str, data: BookData | None = None) -> None:
+        """Re-render the file for ``day`` with the inputs carried over; ``data``: the view model
+        the caller has just collected for them (else it is collected here)."""
+        render_workbook(ctx, day, self._path, inputs=self.inputs(), data=data)
 
 
 class XlwingsBook(BookAdapter):
@@ -438,70 +172,19 @@ class XlwingsBook(BookAdapter):
 
     # -- reading
     def _used(self, sheet) -> tuple[int, int]:
-        ur = sheet.used_range
-        lc = ur.last_cell
-        return lc.row, lc.column
+        return used_extent(sheet)
 
     def _raw(self, sheet) -> list[list[Any]] | None:
-        """The remote client's values as sent (xlwings' reader turns text that looks like an ISO
-        time with an offset into an error), else None."""
-        if not self.remote:
-            return None
-        try:
-            vals = sheet.api["values"]
-        except Exception:  # noqa: BLE001
-            return None
-        return [[(None if v == "" else v) for v in r] for r in (vals or [])]
+        return remote_values(sheet, self.remote)
 
     def _grid(self, sheet, first_row0: int, ncols: int | None = None) -> list[list[Any]]:
-        raw = self._raw(sheet)
-        if raw is not None:
-            return [r[:ncols] if ncols else r for r in raw[first_row0:]]
-        last_row, last_col = self._used(sheet)
-        if last_row <= first_row0:
-            return []
-        ncols = ncols or last_col
-        v = sheet.range((first_row0 + 1, 1), (last_row, ncols)).options(ndim=2).value
-        return v or []
+        return sheet_grid(sheet, first_row0, ncols, remote=self.remote)
 
     def inputs(self) -> Inputs:
-        sh = self.book.sheets
-        raw = self._raw(sh["Control"])
-        if raw is not None:
-            r0, c0 = parse_a1(CONTROL_FIRST)
-            r1, _ = parse_a1(CONTROL_LAST)
-            col = [(row[c0] if len(row) > c0 else None) for row in raw[r0:r1 + 1]]
-        else:
-            col = sh["Control"].range(CONTROL_FIRST + ":" + CONTROL_LAST).options(ndim=1).value
-        blotter = self._grid(sh["Blotter"], HEADER_ROW, len(BLOTTER_COLUMNS))
-        fills = self._grid(sh["Fills"], FILLS_PASTE_ROW)
-        quotes, shown = self._quotes_grid()
-        return inputs_from_grids(col, blotter, fills, quotes, shown)
-
-    def _quotes_grid(self) -> tuple[list[list[Any]], Any]:
-        """The Quotes tab from its header row down (A:E) and Quotes!H4; nothing when a workbook
-        built before the tab existed has none."""
-        try:
-            sheet = self.book.sheets["Quotes"]
-        except Exception:  # noqa: BLE001 - an older workbook: no Quotes tab, no typed quotes
-            return [], None
-        raw = self._raw(sheet)
-        qr, qc = parse_a1(QUOTES_SHOWN_CELL)
-        if raw is not None:
-            width = quotes_width(raw[HEADER_ROW]) if len(raw) > HEADER_ROW else len(QUOTES_COLUMNS)
-            shown = raw[qr][qc] if len(raw) > qr and len(raw[qr]) > qc else None
-        else:
-            header = sheet.range((HEADER_ROW + 1, 1), (HEADER_ROW + 1, QUOTES_MAX_COLUMNS)).options(ndim=1).value
-            width = quotes_width(header)
-            shown = sheet.range(QUOTES_SHOWN_CELL).value
-        return self._grid(sheet, HEADER_ROW, width), shown
+        return read_xlwings_inputs(self.book, remote=self.remote)
 
     def conf(self) -> dict[str, str]:
-        try:
-            rows = self.book.sheets["xlwings.conf"].range((1, 1), (len(XLWINGS_CONF) + 10, 2)).options(ndim=2).value
-        except Exception:  # noqa: BLE001
-            return {}
-        return {str(r[0]).strip().upper(): ("" if r[1] is None else str(r[1])) for r in rows if r and r[0]}
+        return read_xlwings_conf(self.book)
 
     @property
     def path(self) -> Path | None:
@@ -628,10 +311,10 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
     if sd.table is not None:
         out.append((f"A{HEADER_ROW + 1}", _block([sd.table.columns] + sd.table.rows), False))
     if name == "Monthly":
-        col, text_col = monthly_layout(sd)
+        months_col, text_col = monthly_layout(sd)
         if data.monthly_months is not None:
             m = data.monthly_months
-            out.append((a1(HEADER_ROW, col), _block([m.columns] + m.rows), False))
+            out.append((a1(HEADER_ROW, months_col), _block([m.columns] + m.rows), False))
         if sd.side:
             out.append((a1(HEADER_ROW, text_col), _block([[sd.side_title or "Report"]] + sd.side), False))
         return out
@@ -658,6 +341,3 @@ def open_book(book=None, *, live_confirmed: bool = False, echo=None,
         book = xw.Book.caller()
     return XlwingsBook(book)
 
-
-def stderr_echo(text: str) -> None:
-    print(text, file=sys.stderr)

@@ -1,1161 +1,141 @@
-"""The operator workbook's layout and its writer (XlsxWriter), VBA project included.
+"""``xlexec workbook build``: the operator workbook, drawn for a day or as an empty template.
 
-The workbook is a *view*: every tab is drawn from a :class:`BookData` (what
-:mod:`xlexec.excel.render` collects from the day's files and the journal) plus the operator's
-:class:`Inputs` (what they typed: Blotter Include/Limit, approver, decision, reason, the pasted
-Fills block). Writing the whole file again is cheap (XlsxWriter, a few hundred ms; ~1 s with
-a 100,000-row Fills block, whose rows and every Table's rows are generated as XML a column at a
-time: see "fast sheet data" below), so a headless button run re-renders the file instead of
-patching it, and the file is replaced atomically (temp file + ``os.replace``): a failed step
-leaves the previous file untouched.
+The workbook's pieces live in their own modules, each importing only the ones before it:
 
-Build order (why XlsxWriter): openpyxl loses form buttons (VML) and, without ``keep_vba``,
-the VBA project. XlsxWriter writes everything in one pass: Excel Tables, frozen panes, number
-formats, conditional formats, data validation, protection, charts, form buttons wired to macros
-(``[0]!Validate_Click``) and the ``vbaProject.bin`` built from ``macros/*.bas`` by
-:func:`xlexec.vba.project.build_vba_project` (source only: Office compiles it on open).
+* :mod:`xlexec.excel.layout`: the schema (tabs, cells, columns; ``BookData``, ``Inputs``);
+* :mod:`xlexec.excel.macros`: the VBA source (``macros/*.bas``);
+* :mod:`xlexec.excel.reader`: the operator's inputs from a file or an xlwings book;
+* :mod:`xlexec.excel.viewmodel`: the day's files and the journal -> ``BookData``;
+* :mod:`xlexec.excel.writer`: ``BookData`` -> ``.xlsx`` / ``.xlsm`` (XlsxWriter, VBA included);
+* :mod:`xlexec.excel.render`: read, collect, write, swap atomically;
+* :mod:`xlexec.excel.book`: the adapters the buttons talk to (file, xlwings).
 
-Layout (fixed, shared with :mod:`xlexec.excel.book` and the UDF/button code):
-
-* every report tab: title in A1, a one-line summary in A2, the main table's header in row 4
-  (rows 1-4 frozen), an optional side block (key/value lines, report text) two columns right
-  of the table;
-* ``Control``: labelled cells in column B (:data:`CONTROL_CELLS`), buttons in column D;
-* ``Fills``: the paste area starts at A4 (header row first, any supported broker layout);
-* ``Quotes``: a report layout whose Table (``symbol,bid,ask,last,timestamp``) is also the
-  operator's paste area (A:E unlocked), the instructions in A3, the shown quotes' id in H4;
-* ``xlwings.conf``: xlwings' key/value settings from A1 down (``UDF_MODULES`` etc.).
-
-Text that came from outside (symbols, reasons, approver names, broker messages) is written as a
-string cell (a shared string, never a formula); when it starts with ``= + - @`` tab or CR the
-cell also gets Excel's quote prefix, so it stays inert text even if someone edits it (formula
-injection). Text shaped like XlsxWriter's rich-text markup (``<r>...</r>``) is stored as one
-escaped rich-text run (:func:`shared_text`), so it cannot corrupt the file.
+The layout and writer names other code imported from this module before that split
+(``SHEETS``, ``CONTROL_CELLS``, ``Inputs``, ``write_workbook``, ``load_macros``...) are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import math
-import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
 
-from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
-from xlexec.faults import crash_point
+from xlexec.excel.layout import (
+    BLOTTER_COLUMNS,
+    BLOTTER_INPUTS,
+    BUTTON_COL,
+    BUTTON_FIRST_ROW,
+    BUTTONS,
+    CF_ROWS,
+    CODENAMES,
+    CONTROL_CELLS,
+    CONTROL_LABELS,
+    DECISIONS,
+    FILLS_MAX_COLS,
+    FILLS_MAX_ROWS,
+    FILLS_PASTE_ROW,
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    INPUT_KEYS,
+    MODE_BANNER,
+    MONTHLY_TEXT_OFFSET,
+    NUMBER_FORMATS,
+    QUOTES_COLUMNS,
+    QUOTES_HELP,
+    QUOTES_MAX_COLUMNS,
+    QUOTES_SHOWN_CELL,
+    QUOTES_SIZE_COLUMNS,
+    SELFTEST_CELL,
+    SHEETS,
+    STATUS_COLOURS,
+    SUMMARY_ROW,
+    TITLE_ROW,
+    XLWINGS_CONF,
+    XLWINGS_CONF_HELP,
+    YES_NO,
+    BookData,
+    Inputs,
+    SheetData,
+    Table,
+    a1,
+    cell_value,
+    column_kind,
+    monthly_layout,
+    parse_a1,
+    quotes_width,
+    side_col,
+)
+from xlexec.excel.macros import load_macros, macros_dir
+from xlexec.excel.viewmodel import collect, empty_book_data
+from xlexec.excel.writer import (
+    UNLOCKED,
+    CellStyles,
+    _fast_sst_strings,
+    fast_writer_available,
+    is_formula_like,
+    shared_text,
+    write_workbook,
+)
 
-# --------------------------------------------------------------------------- layout
-
-SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
-          "TCA", "Monthly", "Log", "xlwings.conf"]
-#: XlsxWriter's default codenames (SheetN); the VBA project's document modules use the same.
-CODENAMES = {name: f"Sheet{i}" for i, name in enumerate(SHEETS, 1)}
-
-TITLE_ROW, SUMMARY_ROW, HEADER_ROW = 0, 1, 3  # 0-based rows: A1, A2, header in row 4
-FIRST_DATA_ROW = HEADER_ROW + 1               # row 5
-FILLS_PASTE_ROW = 3                           # A4: the pasted block's first row (header)
-FILLS_MAX_ROWS = 20_000
-FILLS_MAX_COLS = 40
-#: Quotes tab: an Excel Table of these columns (header in row 4) over an unlocked paste area
-#: (A:E, every row); each quote's age at drawing time in G:H (title in G4). ``QUOTES_SHOWN_CELL``
-#: (next to that title) holds the id of the quotes the tab was drawn with
-#: (:func:`xlexec.excel.book.quotes_digest`), so a tab nobody edited is never mistaken for
-#: typed quotes when ``quotes.csv`` changed since.
-QUOTES_COLUMNS = ["symbol", "bid", "ask", "last", "timestamp"]
-QUOTES_SHOWN_CELL = "H4"
-#: optional Quotes columns (shares at the bid/ask; the paper broker's partial fills): shown next
-#: to each quote's age (I:J, headers in I4:J4) when the day's quotes.csv has them; read from F:G
-#: when a pasted block's header row names them there (A4:G4).
-QUOTES_SIZE_COLUMNS = ["bid_size", "ask_size"]
-QUOTES_MAX_COLUMNS = len(QUOTES_COLUMNS) + len(QUOTES_SIZE_COLUMNS)
-
-
-def quotes_width(header: Iterable[Any] | None) -> int:
-    """How many Quotes columns a tab's header row (A4 on) holds: 5, plus the optional size
-    columns (``bid_size``/``ask_size``, any order) that follow ``timestamp`` directly."""
-    cells = [str(v).strip().lower() if v is not None else "" for v in list(header or [])[:QUOTES_MAX_COLUMNS]]
-    w = len(QUOTES_COLUMNS)
-    while w < len(cells) and cells[w] in QUOTES_SIZE_COLUMNS and cells[w] not in cells[len(QUOTES_COLUMNS):w]:
-        w += 1
-    return w
-
-
-QUOTES_HELP = ("Paste or type quotes below the header (symbol, bid/ask/last in $, timestamp in UTC, e.g. "
-               "2025-10-30 13:31:00 UTC; a time without a zone is UTC). Validate, Approve, Reject and Submit "
-               "save them as live/<trade date>/quotes.csv first; with Alpaca market data configured, "
-               "Alpaca's quotes are used instead.")
-
-#: Control tab: key -> cell (column B). ``INPUT_KEYS`` are unlocked for the operator.
-CONTROL_CELLS = {
-    "trade_date": "B4", "broker": "B5", "mode": "B6", "convert_to": "B7", "kill_switch": "B8",
-    "recommended": "B9", "approval": "B10",
-    "approver": "B12", "decision": "B13", "override": "B14", "reason": "B15", "slice": "B16",
-    "orders": "B17", "last_action": "B18", "result": "B19", "when": "B20", "by": "B21",
-}
-CONTROL_LABELS = {
-    "trade_date": "Trade date", "broker": "Broker", "mode": "Mode", "convert_to": "Convert to (format)",
-    "kill_switch": "Kill switch", "recommended": "Validation (recommended)", "approval": "Approval",
-    "approver": "Approver", "decision": "Decision", "override": "Override a REJECT? (Y/N)",
-    "reason": "Reason", "orders": "Orders", "last_action": "Last action", "result": "Result",
-    "when": "When (UTC)", "by": "By", "slice": "Slice large orders (Y/N)",
-}
-INPUT_KEYS = ("trade_date", "convert_to", "approver", "decision", "override", "reason", "slice")
-MODE_BANNER = "A2"
-SELFTEST_CELL = "H2"  # macros/SelfTest.bas writes its marker here
-DECISIONS = ["APPROVED", "CONDITIONAL", "REJECTED"]
-YES_NO = ["Y", "N"]
-
-#: (caption, function in xlexec.excel.buttons, VBA Sub in macros/Buttons.bas), Control order.
-BUTTONS = [
-    ("Load Trades", "load_trades", "LoadTrades_Click"),
-    ("Validate", "validate", "Validate_Click"),
-    ("Approve", "approve", "Approve_Click"),
-    ("Reject", "reject", "Reject_Click"),
-    ("Convert", "convert", "Convert_Click"),
-    ("Submit", "submit", "Submit_Click"),
-    ("Refresh Status", "refresh_status", "RefreshStatus_Click"),
-    ("Cancel All / Kill Switch", "cancel_all", "CancelAll_Click"),
-    ("Import Fills", "import_fills", "ImportFills_Click"),
-    ("Reconcile", "reconcile", "Reconcile_Click"),
-    ("Accept Positions", "accept_positions", "AcceptPositions_Click"),
-    ("TCA", "tca", "Tca_Click"),
-    ("Monthly Report", "monthly_report", "MonthlyReport_Click"),
+__all__ = [
+    "BLOTTER_COLUMNS",
+    "BLOTTER_INPUTS",
+    "BUTTONS",
+    "BUTTON_COL",
+    "BUTTON_FIRST_ROW",
+    "CF_ROWS",
+    "CODENAMES",
+    "CONTROL_CELLS",
+    "CONTROL_LABELS",
+    "DECISIONS",
+    "FILLS_MAX_COLS",
+    "FILLS_MAX_ROWS",
+    "FILLS_PASTE_ROW",
+    "FIRST_DATA_ROW",
+    "HEADER_ROW",
+    "INPUT_KEYS",
+    "MODE_BANNER",
+    "MONTHLY_TEXT_OFFSET",
+    "NUMBER_FORMATS",
+    "QUOTES_COLUMNS",
+    "QUOTES_HELP",
+    "QUOTES_MAX_COLUMNS",
+    "QUOTES_SHOWN_CELL",
+    "QUOTES_SIZE_COLUMNS",
+    "SELFTEST_CELL",
+    "SHEETS",
+    "STATUS_COLOURS",
+    "SUMMARY_ROW",
+    "TITLE_ROW",
+    "UNLOCKED",
+    "XLWINGS_CONF",
+    "XLWINGS_CONF_HELP",
+    "YES_NO",
+    "BookData",
+    "CellStyles",
+    "Inputs",
+    "SheetData",
+    "Table",
+    "_fast_sst_strings",
+    "a1",
+    "build_workbook",
+    "cell_value",
+    "column_kind",
+    "fast_writer_available",
+    "is_formula_like",
+    "load_macros",
+    "macros_dir",
+    "monthly_layout",
+    "parse_a1",
+    "quotes_width",
+    "shared_text",
+    "side_col",
+    "write_workbook",
 ]
-BUTTON_COL = 3  # column D
-BUTTON_FIRST_ROW = 3  # row 4
-
-#: Blotter columns; ``Include`` and ``Limit`` are the operator's inputs.
-BLOTTER_COLUMNS = ["Include", "Symbol", "Side", "Shares", "Price", "Limit", "Order type", "Notional",
-                   "Weight change", "Est. cost", "Worst check", "Check message"]
-BLOTTER_INPUTS = ("Include", "Limit")
-
-XLWINGS_CONF = [
-    ("INTERPRETER_WIN", ""),
-    ("INTERPRETER_MAC", ""),
-    ("PYTHONPATH", ""),
-    ("UDF_MODULES", "xlexec.excel.udfs"),
-    ("DEBUG_UDFS", "False"),
-    ("USE_UDF_SERVER", "False"),
-    ("SHOW_CONSOLE", "False"),
-    ("XLEXEC_CONFIG", "config.yaml"),
-]
-XLWINGS_CONF_HELP = [
-    "xlwings reads the key/value pairs in A:B from A1 down (no blank rows).",
-    "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has xlexec installed "
-    "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); blank = 'python' on the PATH.",
-    "UDF_MODULES: the module with the =XLEXEC_... worksheet functions.",
-    "XLEXEC_CONFIG: config.yaml used by the buttons (relative to this workbook's folder).",
-]
-
-CF_ROWS = 2000  # conditional formats cover at least this many rows
-STATUS_COLOURS = {"fail": "#F8CBAD", "warn": "#FFE699", "break": "#F8CBAD", "error": "#F8CBAD"}
-
-
-def macros_dir() -> Path:
-    """``macros/`` (the VBA source of truth): the repository's, else a copy inside the package."""
-    here = Path(__file__).resolve()
-    for cand in (here.parents[2] / "macros", here.parents[1] / "macros"):
-        if cand.is_dir() and any(cand.glob("*.bas")):
-            return cand
-    raise FileNotFoundError("macros/*.bas not found (expected next to the xlexec package)")
-
-
-def load_macros(directory: str | Path | None = None) -> dict[str, str]:
-    """``{module name: source}`` of every ``macros/*.bas`` (cp1252, as the VBA editor exports)."""
-    d = Path(directory) if directory else macros_dir()
-    out: dict[str, str] = {}
-    for p in sorted(d.glob("*.bas")):
-        src = p.read_bytes().decode("cp1252")
-        m = re.search(r'^\s*Attribute\s+VB_Name\s*=\s*"([^"]+)"', src, re.M)
-        out[m.group(1) if m else p.stem] = src
-    return out
-
-
-# --------------------------------------------------------------------------- data model
-
-@dataclass
-class Table:
-    """One Excel Table: header in row 4 of its sheet, one row per record."""
-
-    name: str
-    columns: list[str]
-    rows: list[list[Any]]
-    kinds: dict[str, str] = field(default_factory=dict)  # column -> money|price|bps|pct|shares|int|text|date
-    inputs: tuple[str, ...] = ()      # unlocked columns
-    status_col: str | None = None     # column whose value colours the row (fail/warn/break...)
-    bad_values: dict[str, str] = field(default_factory=dict)  # status value -> colour key
-
-
-@dataclass
-class SheetData:
-    title: str
-    summary: str = ""
-    table: Table | None = None
-    side: list[list[Any]] = field(default_factory=list)  # rows written two columns right of the table
-    side_title: str = ""
-
-
-@dataclass
-class Inputs:
-    """What the operator typed; carried over every re-render."""
-
-    trade_date: str | None = None
-    convert_to: str | None = None
-    approver: str | None = None
-    decision: str | None = None
-    override: str | None = None
-    reason: str | None = None
-    #: Control B16: Y = Convert and Submit slice orders above the ADV cap (``--slice``)
-    slice: str | None = None
-    blotter: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (symbol, side) -> include, limit
-    fills_block: list[list[Any]] = field(default_factory=list)
-    #: the Quotes tab from its header row (A4) down, columns A:E, as read (normalised); [] = none
-    quotes_block: list[list[Any]] = field(default_factory=list)
-    #: the id of the quotes the tab was last drawn with (Quotes!H4), None when unknown
-    quotes_shown: str | None = None
-
-    def control_value(self, key: str):
-        return getattr(self, key, None)
-
-
-@dataclass
-class BookData:
-    day: str | None
-    control: dict[str, Any]
-    live: bool
-    mode_banner: str
-    sheets: dict[str, SheetData]
-    fills_block: list[list[Any]] = field(default_factory=list)
-    fills_note: str = ""
-    convert_formats: list[str] = field(default_factory=list)
-    monthly_months: Table | None = None
-    quotes_shown: str = ""  # Quotes!H4: which quotes the tab shows (see QUOTES_SHOWN_CELL)
-
-
-# --------------------------------------------------------------------------- cell helpers
-
-def column_kind(col: str) -> str:
-    """Number format family from a column name: money $, bps, % (fractions), whole shares."""
-    c = col.lower().replace(" ", "_").replace(".", "")
-    if c in ("date", "month", "day") or c.endswith("_at") or c.endswith("_time") or "timestamp" in c:
-        return "text"
-    if "bps" in c:
-        return "bps"
-    if any(k in c for k in ("pct", "weight", "turnover", "return", "_costs", "corr")):
-        return "pct"
-    if c in ("n_orders", "n_fills", "trades", "days", "row", "count", "seq", "fills_used"):
-        return "int"
-    if any(k in c for k in ("shares", "qty", "planned", "executed", "filled", "quantity")):
-        return "shares"
-    if any(k in c for k in ("price", "limit", "avg_cost", "close", "mark", "bid", "ask", "last")):
-        return "price"
-    if any(k in c for k in ("notional", "commission", "usd", "cost", "value", "cash", "slippage", "opportunity",
-                            "delay", "execution", "fees", "total")):
-        return "money"
-    return "text"
-
-
-NUMBER_FORMATS = {
-    "money": '$#,##0.00;[Red]-$#,##0.00',
-    "price": '$#,##0.00##',
-    "bps": '0.00" bps"',
-    "pct": '0.00%',
-    "shares": '#,##0.####',
-    "int": '0',
-    "text": '@',
-}
-
-
-def is_formula_like(v: Any) -> bool:
-    return isinstance(v, str) and v.startswith(FORMULA_PREFIXES) and not _is_number_text(v)
-
-
-def _is_number_text(v: str) -> bool:
-    if v[:1] not in "+-":
-        return False
-    try:
-        float(v)
-        return True
-    except ValueError:
-        return False
-
-
-def cell_value(v: Any) -> Any:
-    """Normalise a value for a cell: NaN/None -> None, numpy scalars -> Python, dates -> ISO text."""
-    if v is None:
-        return None
-    try:
-        import numpy as np
-        if isinstance(v, np.generic):
-            v = v.item()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    if isinstance(v, (dt.datetime, dt.date)):
-        return v.isoformat()
-    if v.__class__.__name__ in ("NAType", "NaTType"):
-        return None
-    return v
-
-
-def _col_letter(idx: int) -> str:
-    s = ""
-    idx += 1
-    while idx:
-        idx, r = divmod(idx - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def a1(row: int, col: int) -> str:
-    """0-based (row, col) -> ``A1``."""
-    return f"{_col_letter(col)}{row + 1}"
-
-
-def parse_a1(ref: str) -> tuple[int, int]:
-    m = re.fullmatch(r"\$?([A-Z]+)\$?(\d+)", ref.upper())
-    if not m:
-        raise ValueError(f"bad cell reference {ref!r}")
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + (ord(ch) - 64)
-    return int(m.group(2)) - 1, col - 1
-
-
-def side_col(sheet: SheetData) -> int:
-    """0-based column of a sheet's side block: two columns right of its table."""
-    return (len(sheet.table.columns) + 1) if sheet.table else 0
-
-
-# --------------------------------------------------------------------------- writer
-
-#: the look of a cell the operator may edit (unlocked, light yellow, framed)
-UNLOCKED = {"locked": False, "bg_color": "#FFF2CC", "border": 1, "border_color": "#BF9000"}
-
-
-class _Fmt:
-    """Format cache of one workbook; ``fast``: the Fills block and the Tables' rows go through
-    :func:`_add_block` (generated XML) instead of one XlsxWriter call per cell."""
-
-    def __init__(self, wb, fast: bool = True):
-        self.wb = wb
-        self.fast = fast
-        self._cache: dict[tuple, Any] = {}
-
-    def get(self, **props):
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            self._cache[key] = self.wb.add_format(props)
-        return self._cache[key]
-
-
-def _write(ws, fmt: _Fmt, row: int, col: int, v: Any, *, kind: str = "text", locked: bool = True,
-           extra: dict | None = None) -> None:
-    v = cell_value(v)
-    props: dict[str, Any] = dict(extra or {})
-    if not locked:
-        props.update(UNLOCKED)
-    if isinstance(v, bool):
-        ws.write_boolean(row, col, v, fmt.get(**props) if props else None)
-    elif isinstance(v, (int, float)):
-        if kind != "text":
-            props["num_format"] = NUMBER_FORMATS[kind]
-        ws.write_number(row, col, v, fmt.get(**props) if props else None)
-    elif v is None or v == "":
-        if props:
-            ws.write_blank(row, col, None, fmt.get(**props))
-    else:
-        s = str(v)
-        if is_formula_like(s):
-            props["quote_prefix"] = True
-        if len(s) > 32_000:
-            s = s[:32_000]
-        ws.write_string(row, col, shared_text(s), fmt.get(**props) if props else None)
-
-
-# --------------------------------------------------------------------------- fast sheet data
-#
-# XlsxWriter's per-cell API costs ~4 us a cell (a call, a dimension check and a cell tuple per
-# write, then one formatted write per cell): ~4 s for a 100,000 x 9 block. A big rectangular
-# block (the pasted Fills, a long Orders/Reconcile table) is instead registered with
-# :func:`_add_block`, which turns it into ``<row>`` XML a column at a time: the value types of a
-# whole column are checked once, and a column of plain numbers or plain text becomes its cells
-# in one comprehension (numbers in their shortest round-trip form, text as shared strings
-# registered in XlsxWriter's table in one pass). XlsxWriter still writes everything else
-# (styles, the Table definitions and their ranges, column formats, conditional formats,
-# validation, protection, print setup, buttons, VBA) and every cell around the blocks: the
-# sheet's ``_write_sheet_data`` is replaced by :func:`_fast_sheet_data`, which has XlsxWriter's
-# own writer write the rows before, between and after the blocks and merges the XlsxWriter cells
-# that share a row with a block (a report's side block next to its table).
-#
-# Cells come out as :func:`_write` would write them (the same Format objects, shared strings,
-# the quote-prefix format for text that starts like a formula, text cut at 32,000 characters);
-# text is never a formula (no ``<f>`` is ever generated). The shared-string table itself is
-# escaped and written by :func:`_fast_sst_strings` (XlsxWriter's bytes, a run of strings at a
-# time). ``tests/test_workbook_io.py`` compares the result cell by cell with the per-cell
-# writer (``write_workbook(..., fast=False)``).
-
-_CHUNK_ROWS = 16_384
-_ROW_LIMIT = 1_048_576
-_MAX_TEXT = 32_000
-_ODD_TEXT = re.compile(r"\n[=+\-@\t\r\n]")  # over "\n" + joined column + "\n": formula-like or empty
-
-
-@dataclass
-class CellStyles:
-    """The XlsxWriter formats of one column of a block, by what a cell holds (None: no format)."""
-
-    num: Any = None
-    text: Any = None
-    quoted: Any = None   # text that starts like a formula (= + - @ tab CR): quote prefix
-    boolean: Any = None
-    blank: Any = None    # empty cells are written (blank, formatted) only when this is set
-
-
-@dataclass
-class _Block:
-    first_row: int
-    first_col: int
-    width: int
-    pieces: list[str]          # one per data row: its cells' XML in column order
-    row_attr: str = ""         # `` s="N" customFormat="1"`` when the rows have a format
-    last_row: int = -1         # formatted (empty) rows run down to here
-
-    @property
-    def data_last(self) -> int:
-        return self.first_row + len(self.pieces) - 1
-
-
-def shared_text(s: str) -> str:
-    """The shared-string entry that shows ``s``. XlsxWriter writes an entry that starts with
-    ``<r>`` and ends with ``</r>`` as raw rich-text XML (so such outside text would corrupt the
-    file): that text becomes one escaped rich-text run showing exactly ``s``."""
-    if s.startswith("<r>") and s.endswith("</r>"):
-        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return f'<r><t xml:space="preserve">{s}</t></r>'
-    return s
-
-
-def _num_text(v: int | float) -> str | None:
-    """``<v>`` text of a number (shortest round-trip form), None when Excel cannot hold it."""
-    if isinstance(v, int):
-        if -(2 ** 53) < v < 2 ** 53:
-            return str(v)
-        try:
-            v = float(v)
-        except OverflowError:
-            return None
-    return repr(v) if math.isfinite(v) else None
-
-
-class _Attrs:
-    """`` s="N"`` attribute text per cell kind for one column (formats resolved to XF indices)."""
-
-    __slots__ = ("num", "text", "quoted", "boolean", "blank")
-
-    def __init__(self, st: CellStyles, fallback: str):
-        def attr(f):
-            return f' s="{f._get_xf_index()}"' if f is not None else fallback
-        self.num, self.text, self.quoted, self.boolean = attr(st.num), attr(st.text), attr(st.quoted), attr(st.boolean)
-        self.blank = attr(st.blank) if st.blank is not None else None
-
-
-def _cell_xml(ref: str, v: Any, at: _Attrs, sst) -> str:
-    """One cell, any value (the general path; columns of plain numbers or text take faster ones)."""
-    v = cell_value(v)
-    if v is None or v == "":
-        return f'<c r="{ref}"{at.blank}/>' if at.blank is not None else ""
-    if isinstance(v, bool):
-        return f'<c r="{ref}"{at.boolean} t="b"><v>{int(v)}</v></c>'
-    if isinstance(v, (int, float)):
-        num = _num_text(v)
-        if num is not None:
-            return f'<c r="{ref}"{at.num}><v>{num}</v></c>'
-    s = str(v)
-    attr = at.quoted if is_formula_like(s) else at.text
-    if len(s) > _MAX_TEXT:
-        s = s[:_MAX_TEXT]
-    return f'<c r="{ref}"{attr} t="s"><v>{sst._get_shared_string_index(shared_text(s))}</v></c>'
-
-
-def _plain_texts(values: tuple) -> bool:
-    """True when no text of the column is empty, starts like a formula, needs cutting or the
-    rich-text guard (one scan of the joined column instead of one test per cell)."""
-    big = "\n".join(values)
-    if "<r>" in big or _ODD_TEXT.search(f"\n{big}\n"):
-        return False
-    return len(big) <= _MAX_TEXT or max(map(len, values)) <= _MAX_TEXT
-
-
-def _finite_numbers(values: tuple, kinds: set) -> bool:
-    """All finite, and every int exact as a double (else the general path writes each cell)."""
-    import numpy as np
-    try:
-        arr = np.fromiter(values, dtype=float, count=len(values))
-    except (OverflowError, ValueError, TypeError):
-        return False
-    if not np.isfinite(arr).all():
-        return False
-    return int not in kinds or bool((np.abs(arr) < 2.0 ** 53).all())
-
-
-def _shared_indices(sst, values: tuple) -> list[int]:
-    """Shared-string indices of a column of texts (new ones added to XlsxWriter's table)."""
-    table = sst.string_table
-    added = 0
-    for s in dict.fromkeys(values):
-        if s not in table:
-            sst._get_shared_string_index(s)
-            added += 1
-    sst.count += len(values) - added
-    return list(map(table.__getitem__, values))
-
-
-def _column_xml(values: tuple, rn: list[str], letter: str, at: _Attrs, sst) -> list[str]:
-    """The cells of one column (``rn``: the 1-based row numbers as text), '' where no cell."""
-    kinds = set(map(type, values))
-    if kinds and kinds <= {float, int} and _finite_numbers(values, kinds):
-        head, mid = f'<c r="{letter}', f'"{at.num}><v>'
-        if float in kinds:
-            return [f"{head}{r}{mid}{v!r}</v></c>" for r, v in zip(rn, values)]
-        return [f"{head}{r}{mid}{v}</v></c>" for r, v in zip(rn, values)]
-    if kinds == {str} and _plain_texts(values):
-        head, mid = f'<c r="{letter}', f'"{at.text} t="s"><v>'
-        return [f"{head}{r}{mid}{i}</v></c>" for r, i in zip(rn, _shared_indices(sst, values))]
-    return [_cell_xml(f"{letter}{r}", v, at, sst) for r, v in zip(rn, values)]
-
-
-def _fallback_attr(ws, row_fmt, col: int) -> str:
-    """XlsxWriter's ``s`` for a cell without a format: the row's format, else the column's."""
-    f = row_fmt
-    if f is None:
-        f = getattr(ws.col_info.get(col), "column_format", None)
-    return f' s="{f._get_xf_index()}"' if f is not None else ""
-
-
-def _add_block(ws, first_row: int, first_col: int, rows: list, width: int, styles: list[CellStyles],
-               head_styles: list[CellStyles] | None = None, row_fmt=None, last_row: int = -1) -> None:
-    """Write ``rows`` (ragged allowed; ``rows[0]`` with ``head_styles`` when given) at
-    (``first_row``, ``first_col``) through the fast path: the cells' XML is made now (shared
-    strings must be known before XlsxWriter writes its table) and written by
-    :func:`_fast_sheet_data`. ``row_fmt``: the format of every row down to ``last_row``.
-    Set column formats first: a cell without a format of its own takes the row's, else the
-    column's format at this point."""
-    import itertools
-
-    rows = rows[:max(0, _ROW_LIMIT - first_row)]
-    last_row = min(max(last_row, first_row + len(rows) - 1), _ROW_LIMIT - 1)
-    sst = ws.str_table
-    attrs = [_Attrs(st, _fallback_attr(ws, row_fmt, first_col + j)) for j, st in enumerate(styles[:width])]
-    letters = [_col_letter(first_col + j) for j in range(width)]
-    pieces: list[str] = []
-    start = 0
-    if head_styles is not None and rows:
-        hat = [_Attrs(st, _fallback_attr(ws, row_fmt, first_col + j)) for j, st in enumerate(head_styles[:width])]
-        pieces.append("".join(_cell_xml(f"{letters[j]}{first_row + 1}", v, hat[j], sst)
-                              for j, v in enumerate(list(rows[0])[:width])))
-        start = 1
-    for c0 in range(start, len(rows), _CHUNK_ROWS):
-        chunk = rows[c0:c0 + _CHUNK_ROWS]
-        rn = list(map(str, range(first_row + c0 + 1, first_row + c0 + len(chunk) + 1)))
-        cols = list(itertools.zip_longest(*chunk, fillvalue=None))[:width]
-        cells = [_column_xml(col, rn, letters[j], attrs[j], sst) for j, col in enumerate(cols)]
-        pieces += map("".join, zip(*cells)) if cells else [""] * len(chunk)
-    block = _Block(first_row, first_col, width, pieces, last_row=last_row,
-                   row_attr=f' s="{row_fmt._get_xf_index()}" customFormat="1"' if row_fmt is not None else "")
-    for other in getattr(ws, "_xlexec_blocks", []):
-        rows_meet = not (block.last_row < other.first_row or other.last_row < block.first_row)
-        cols_meet = not (first_col + max(width, 1) <= other.first_col
-                         or other.first_col + max(other.width, 1) <= first_col)
-        if rows_meet and cols_meet:
-            raise ValueError("fast blocks overlap")
-    if not hasattr(ws, "_xlexec_blocks"):
-        ws._xlexec_blocks = []
-        ws._write_sheet_data = lambda: _fast_sheet_data(ws)
-    ws._xlexec_blocks.append(block)
-    ws._check_dimensions(first_row, first_col)
-    ws._check_dimensions(last_row, first_col + max(width, 1) - 1)
-
-
-def _fast_sheet_data(ws) -> None:
-    """``<sheetData>``: XlsxWriter's rows around the blocks, the blocks' rows as made."""
-    clusters: list[list[_Block]] = []
-    for b in sorted(ws._xlexec_blocks, key=lambda b: b.first_row):  # blocks sharing rows go together
-        if clusters and b.first_row <= max(x.last_row for x in clusters[-1]):
-            clusters[-1].append(b)
-        else:
-            clusters.append([b])
-    lo, hi = ws.dim_rowmin, ws.dim_rowmax
-    ws._xml_start_tag("sheetData")
-    try:
-        cursor = lo
-        for cl in clusters:
-            r0, r1 = cl[0].first_row, max(b.last_row for b in cl)
-            if cursor <= r0 - 1:
-                ws.dim_rowmin, ws.dim_rowmax = cursor, r0 - 1
-                ws._write_rows()
-            _write_cluster(ws, sorted(cl, key=lambda b: b.first_col), r0, r1)
-            cursor = r1 + 1
-        if cursor <= hi:
-            ws.dim_rowmin, ws.dim_rowmax = cursor, hi
-            ws._write_rows()
-    finally:
-        ws.dim_rowmin, ws.dim_rowmax = lo, hi
-    ws._xml_end_tag("sheetData")
-
-
-def _write_cluster(ws, blocks: list[_Block], r0: int, r1: int) -> None:
-    fh = ws.fh
-    # XlsxWriter's own content inside these rows (e.g. a report's side block next to its table)
-    extra = ({r for r, cells in ws.table.items() if cells and r0 <= r <= r1}
-             | {r for r in ws.row_info if r0 <= r <= r1})
-    if len(blocks) == 1 and not extra:
-        b = blocks[0]
-        ra = b.row_attr
-        for c0 in range(0, len(b.pieces), _CHUNK_ROWS):
-            fh.write("".join(f'<row r="{r}"{ra}>{body}</row>' if body else f'<row r="{r}"{ra}/>' if ra else ""
-                             for r, body in zip(range(r0 + 1 + c0, b.data_last + 2),
-                                                b.pieces[c0:c0 + _CHUNK_ROWS])))
-        if ra and b.last_row > b.data_last:
-            fh.write("".join(f'<row r="{r}"{ra}/>' for r in range(b.data_last + 2, b.last_row + 2)))
-        return
-    buf: list[str] = []
-    for r in range(r0, r1 + 1):
-        owners = [b for b in blocks if b.first_row <= r <= b.last_row]
-        ra = next((b.row_attr for b in owners if b.row_attr), "")
-        parts = [(b, b.pieces[r - b.first_row] if r <= b.data_last else "") for b in owners]
-        if r in extra:
-            fh.write("".join(buf))
-            buf = []
-            _write_merged_row(ws, r, ra, parts)
-            continue
-        body = "".join(p for _b, p in parts)
-        if body:
-            buf.append(f'<row r="{r + 1}"{ra}>{body}</row>')
-        elif ra:
-            buf.append(f'<row r="{r + 1}"{ra}/>')
-    fh.write("".join(buf))
-
-
-def _write_merged_row(ws, r: int, ra: str, parts: list[tuple[_Block, str]]) -> None:
-    """A block row that also holds XlsxWriter cells (outside the blocks' columns): every cell
-    in column order; a cell XlsxWriter holds inside a block's columns gives way to the block."""
-    fh = ws.fh
-    cells = ws.table.get(r) or {}
-    inside = [(b.first_col, b.first_col + b.width - 1) for b, _ in parts]
-    own = sorted(c for c in cells if not any(a <= c <= z for a, z in inside))
-    if r in ws.row_info:
-        ws._write_row(r, None, ws.row_info[r])
-    else:
-        fh.write(f'<row r="{r + 1}"{ra}>')
-    items = [(c, None) for c in own] + [(b.first_col, xml) for b, xml in parts]
-    for c, xml in sorted(items, key=lambda x: x[0]):
-        if xml is None:
-            ws._write_cell(r, c, cells[c])
-        else:
-            fh.write(xml)
-    fh.write("</row>")
-
-
-_SST_CHUNK = 4096
-_SST_ODD = re.compile(r"[\x01-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|<r>")  # control chars, escapes, rich text
-_SST_EDGE = re.compile(r"\x00\s|\s\x00")  # leading/trailing space next to the "\x00" separators
-
-
-def _fast_sst_strings(self) -> None:
-    """``SharedStrings._write_sst_strings``, vectorised: a run of strings that needs no
-    ``_xHHHH_`` escapes, ``xml:space`` or rich text is escaped and written in one step (the
-    same bytes XlsxWriter writes one string at a time); any other run goes string by string
-    through XlsxWriter's own ``_write_si``."""
-    strings = self.string_table.string_array
-    for i in range(0, len(strings), _SST_CHUNK):
-        chunk = strings[i:i + _SST_CHUNK]
-        big = "\x00".join(chunk)
-        if (big.count("\x00") == len(chunk) - 1 and not _SST_ODD.search(big)
-                and not _SST_EDGE.search(f"\x00{big}\x00")):
-            big = big.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            self.fh.write("<si><t>" + big.replace("\x00", "</t></si><si><t>") + "</t></si>")
-        else:
-            for string in chunk:
-                self._write_si(string)
-
-
-@functools.lru_cache(maxsize=1)
-def _workbook_class():
-    """``xlsxwriter.Workbook`` whose packager writes the shared strings with
-    :func:`_fast_sst_strings` (``Workbook._get_packager`` is XlsxWriter's override point)."""
-    import xlsxwriter
-    from xlsxwriter.packager import Packager
-    from xlsxwriter.sharedstrings import SharedStrings
-
-    class _SharedStrings(SharedStrings):
-        _write_sst_strings = _fast_sst_strings
-
-    class _Packager(Packager):
-        def _write_shared_strings_file(self) -> None:
-            sst = _SharedStrings()
-            sst.string_table = self.workbook.str_table
-            if not self.workbook.str_table.count:
-                return
-            sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
-            sst._assemble_xml_file()
-
-    class _Workbook(xlsxwriter.Workbook):
-        def _get_packager(self):
-            return _Packager()
-
-    return _Workbook
-
-
-def _cell_styles(fmt: _Fmt, kind: str, *, locked: bool = True, extra: dict | None = None) -> CellStyles:
-    """The formats :func:`_write` gives a column's cells, by what they hold."""
-    props: dict[str, Any] = dict(extra or {})
-    if not locked:
-        props.update(UNLOCKED)
-    plain = fmt.get(**props) if props else None
-    num = fmt.get(**props, num_format=NUMBER_FORMATS[kind]) if kind != "text" else plain
-    return CellStyles(num=num, text=plain, quoted=fmt.get(**props, quote_prefix=True), boolean=plain,
-                      blank=plain)
-
-
-def _protect(ws) -> None:
-    ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
-                    "select_locked_cells": True, "select_unlocked_cells": True, "objects": False})
-
-
-def _width(values: Iterable[Any], header: str) -> float:
-    n = len(str(header))
-    for i, v in enumerate(values):
-        if i > 500:
-            break
-        v = cell_value(v)
-        if v is None:
-            continue
-        n = max(n, len(f"{v:,.2f}") + 2 if isinstance(v, float) else len(str(v)))
-    return float(min(max(n + 2, 8), 60))
-
-
-def _title(ws, fmt: _Fmt, sheet: SheetData, width_cols: int = 6) -> None:
-    ws.write_string(TITLE_ROW, 0, sheet.title, fmt.get(bold=True, font_size=14, font_color="#1F3864"))
-    if sheet.summary:
-        _write(ws, fmt, SUMMARY_ROW, 0, sheet.summary, extra={"italic": True, "font_color": "#595959"})
-
-
-def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: int = 0,
-           header_format=None) -> tuple[int, int]:
-    """Write an Excel Table; returns its (last_row, last_col) (0-based). ``header_format``: the
-    header cells' format (default none: the Table style's look, locked)."""
-    ncols = len(t.columns)
-    nrows = max(1, len(t.rows))
-    last_row = first_row + nrows
-    last_col = first_col + ncols - 1
-    kinds = [t.kinds.get(c, column_kind(c)) for c in t.columns]
-    if fmt.fast and t.rows:
-        width = max(map(len, t.rows))
-        styles = [_cell_styles(fmt, kinds[j], locked=t.columns[j] not in t.inputs) if j < ncols
-                  else _cell_styles(fmt, "text", locked=True) for j in range(width)]
-        _add_block(ws, first_row + 1, first_col, t.rows, width, styles)
-    else:
-        for i, r in enumerate(t.rows):
-            for j, v in enumerate(r):
-                _write(ws, fmt, first_row + 1 + i, first_col + j, v, kind=kinds[j],
-                       locked=t.columns[j] not in t.inputs)
-    if not t.rows:
-        for j, c in enumerate(t.columns):
-            if c in t.inputs:
-                _write(ws, fmt, first_row + 1, first_col + j, None, locked=False)
-    cols = []
-    for j, c in enumerate(t.columns):
-        spec: dict[str, Any] = {"header": c}
-        if header_format is not None:
-            spec["header_format"] = header_format
-        if kinds[j] != "text":
-            spec["format"] = fmt.get(num_format=NUMBER_FORMATS[kinds[j]],
-                                     **({"locked": False} if c in t.inputs else {}))
-        cols.append(spec)
-    ws.add_table(first_row, first_col, last_row, last_col,
-                 {"name": t.name, "columns": cols, "style": "Table Style Light 9", "autofilter": True})
-    for j, c in enumerate(t.columns):
-        ws.set_column(first_col + j, first_col + j, _width((r[j] for r in t.rows), c))
-    if t.status_col and t.status_col in t.columns:
-        # covers room to grow: xlwings books get rows written into the template
-        sc = _col_letter(first_col + t.columns.index(t.status_col))
-        rng = f"{a1(first_row + 1, first_col)}:{a1(max(last_row, first_row + CF_ROWS), last_col)}"
-        for value, colour in (t.bad_values or {"fail": "fail", "warn": "warn"}).items():
-            ws.conditional_format(rng, {
-                "type": "formula",
-                "criteria": f'=LOWER(${sc}{first_row + 2})="{value.lower()}"',
-                "format": fmt.get(bg_color=STATUS_COLOURS.get(colour, colour)),
-            })
-    return last_row, last_col
-
-
-def _side(ws, fmt: _Fmt, sheet: SheetData, col: int) -> None:
-    if not sheet.side and not sheet.side_title:
-        return
-    row = HEADER_ROW
-    if sheet.side_title:
-        ws.write_string(row, col, sheet.side_title, fmt.get(bold=True))
-        row += 1
-    maxw = [10.0, 10.0]
-    for r in sheet.side:
-        for j, v in enumerate(r):
-            kind = column_kind(str(r[0])) if (j > 0 and isinstance(v, (int, float)) and r) else "text"
-            mono = len(r) == 1
-            _write(ws, fmt, row, col + j, v, kind=kind, extra={"font_name": "Consolas"} if mono else None)
-            if not mono and j < 2:
-                maxw[j] = max(maxw[j], min(45.0, len(str(cell_value(v) or "")) + 2))
-        row += 1
-    ws.set_column(col, col, maxw[0])
-    ws.set_column(col + 1, col + 1, max(maxw[1], 70.0 if any(len(r) == 1 for r in sheet.side) else 0.0))
-
-
-def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
-    _title(ws, fmt, sheet)
-    last_row, last_col = HEADER_ROW, 5
-    if sheet.table is not None:
-        last_row, last_col = _table(ws, fmt, sheet.table)
-    _side(ws, fmt, sheet, side_col(sheet))
-    ws.freeze_panes(FIRST_DATA_ROW, 0)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(HEADER_ROW)
-    print_col = side_col(sheet) + 1 if sheet.side else last_col
-    ws.print_area(0, 0, max(last_row, HEADER_ROW + 1 + len(sheet.side)), print_col)
-    _protect(ws)
-
-
-def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
-    ws.write_string(0, 0, "xlexec — operator control", fmt.get(bold=True, font_size=16, font_color="#1F3864"))
-    colour = "#C00000" if data.live else "#548235"
-    ws.merge_range("A2:B2", data.mode_banner,
-                   fmt.get(bold=True, font_size=16, font_color="#FFFFFF", bg_color=colour, align="center"))
-    ws.set_column(0, 0, 26)
-    ws.set_column(1, 1, 58)
-    ws.set_column(2, 2, 2)
-    ws.set_column(3, 3, 24)
-    ws.set_column(7, 7, 30)
-    ws.write_string(2, 0, "Yellow cells are yours to edit; everything else is written by the buttons.",
-                    fmt.get(italic=True, font_color="#595959"))
-    for key, ref in CONTROL_CELLS.items():
-        r, c = parse_a1(ref)
-        ws.write_string(r, 0, CONTROL_LABELS[key], fmt.get(bold=True))
-        v = data.control.get(key)
-        extra = None
-        if key == "mode":
-            extra = {"bold": True, "font_color": colour}
-        elif key in ("recommended", "approval", "result", "kill_switch"):
-            s = str(v or "").upper()
-            first = s.split(":")[0].split(" ")[0]
-            if first in ("REJECT", "REJECTED", "ERROR", "REFUSED", "TRIGGERED") or "CHANGED" in s:
-                extra = {"bold": True, "font_color": "#C00000"}
-            elif first == "CONDITIONAL":
-                extra = {"bold": True, "font_color": "#BF8F00"}
-            elif first in ("APPROVE", "APPROVED", "OK"):
-                extra = {"bold": True, "font_color": "#375623"}
-        _write(ws, fmt, r, c, v, locked=key not in INPUT_KEYS, extra=extra)
-    ws.write_string(10, 0, "Operator inputs", fmt.get(bold=True, font_color="#1F3864", underline=1))
-    # data validation lists
-    r, c = parse_a1(CONTROL_CELLS["decision"])
-    ws.data_validation(r, c, r, c, {"validate": "list", "source": DECISIONS,
-                                    "error_message": "APPROVED, CONDITIONAL or REJECTED"})
-    r, c = parse_a1(CONTROL_CELLS["override"])
-    ws.data_validation(r, c, r, c, {"validate": "list", "source": YES_NO})
-    r, c = parse_a1(CONTROL_CELLS["slice"])
-    ws.data_validation(r, c, r, c, {"validate": "list", "source": YES_NO,
-                                    "input_message": "Y: Convert and Submit slice orders above the ADV cap"})
-    if data.convert_formats:
-        r, c = parse_a1(CONTROL_CELLS["convert_to"])
-        ws.data_validation(r, c, r, c, {"validate": "list", "source": list(data.convert_formats)[:30],
-                                        "error_message": "pick a broker format from the list"})
-    r, c = parse_a1(CONTROL_CELLS["trade_date"])
-    ws.data_validation(r, c, r, c, {"validate": "length", "criteria": "==", "value": 10,
-                                    "input_message": "YYYY-MM-DD"})
-    ws.set_row(1, 26)
-    ws.write_string(0, 3, "Actions", fmt.get(bold=True, font_size=12))
-    for i, (caption, _fn, sub) in enumerate(BUTTONS):
-        row = BUTTON_FIRST_ROW + i
-        ws.set_row(row, 22)
-        # the caption also sits in the cell under the button (printouts and PDFs show it)
-        ws.write_string(row, BUTTON_COL, caption, fmt.get(align="center", valign="vcenter", bg_color="#D9D9D9",
-                                                           border=1, border_color="#7F7F7F"))
-        if with_buttons:
-            ws.insert_button(row, BUTTON_COL, {"macro": sub, "caption": caption, "width": 170, "height": 26,
-                                               "x_offset": 2, "y_offset": 1})
-        else:
-            ws.write_string(row, BUTTON_COL + 1, f"xlexec button {_fn.replace('_', '-')}",
-                            fmt.get(font_color="#595959"))
-    ws.write_string(0, 7, "Self-test", fmt.get(bold=True))
-    ws.print_area(0, 0, 21, 4)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
-    ws.activate()
-    _protect(ws)
-
-
-def _fills(ws, fmt: _Fmt, data: BookData) -> None:
-    ws.write_string(0, 0, "Fills — paste the broker's fills below (from A4, header row first)",
-                    fmt.get(bold=True, font_size=14, font_color="#1F3864"))
-    ws.write_string(1, 0, "Any supported layout: xlexec broker_fills.csv, Alpaca, IBKR, Schwab, Fidelity. "
-                          "Then press Import Fills on Control (empty area: the fills are pulled from the broker).",
-                    fmt.get(italic=True, font_color="#595959"))
-    if data.fills_note:
-        _write(ws, fmt, 2, 0, data.fills_note, extra={"bold": True})
-    unlocked = fmt.get(locked=False)
-    # unlock the whole paste area (column and row formats), then write the block as typed
-    # text/numbers, header row in bold
-    ws.set_column(0, FILLS_MAX_COLS - 1, 14, unlocked)
-    block = data.fills_block
-    formatted_rows = max(len(block), 1) + 200
-    if fmt.fast:
-        width = max(map(len, block), default=0)
-        if width > FILLS_MAX_COLS:
-            block, width = [list(r)[:FILLS_MAX_COLS] for r in block], FILLS_MAX_COLS
-        body = _cell_styles(fmt, "text", locked=False)
-        body.blank = None  # an empty cell of the paste area stays empty (the row format unlocks it)
-        head = _cell_styles(fmt, "text", locked=False, extra={"bold": True})
-        head.blank = None
-        _add_block(ws, FILLS_PASTE_ROW, 0, block, width, [body] * width, [head] * width,
-                   row_fmt=unlocked, last_row=FILLS_PASTE_ROW + formatted_rows - 1)
-    else:
-        for r in range(FILLS_PASTE_ROW, FILLS_PASTE_ROW + formatted_rows):
-            ws.set_row(r, None, unlocked)
-        for i, row in enumerate(block):
-            for j, v in enumerate(row[:FILLS_MAX_COLS]):
-                v = cell_value(v)
-                if v is None or v == "":
-                    continue
-                _write(ws, fmt, FILLS_PASTE_ROW + i, j, v, locked=False,
-                       extra={"bold": True} if i == 0 else None)
-    ws.freeze_panes(FILLS_PASTE_ROW + 1, 0)
-    width = max((len(r) for r in data.fills_block), default=6)
-    ws.print_area(0, 0, FILLS_PASTE_ROW + max(len(data.fills_block), 1), max(width, 6) - 1)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    _protect(ws)
-
-
-def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
-    """Quotes: title, summary (source, newest timestamp, age), the instructions in A3, the
-    ``tblQuotes`` Table (cells unlocked) over an unlocked paste area A:E with number formats,
-    each quote's age from G4 down and the id of the shown quotes in H4."""
-    sheet = data.sheets["Quotes"]
-    _title(ws, fmt, sheet)
-    ws.write_string(2, 0, QUOTES_HELP, fmt.get(italic=True, font_color="#595959"))
-    last_row, _last_col = _table(ws, fmt, sheet.table, header_format=fmt.get(bold=True))
-    # the paste area: whole columns A:E unlocked (rows pasted below the Table are read too)
-    widths = {"symbol": 10, "timestamp": 30}
-    for j, c in enumerate(sheet.table.columns[:QUOTES_MAX_COLUMNS]):
-        kind = sheet.table.kinds.get(c, column_kind(c))
-        ws.set_column(j, j, widths.get(c, 13), fmt.get(locked=False, num_format=NUMBER_FORMATS[kind]))
-    if len(sheet.table.columns) == len(QUOTES_COLUMNS):  # F stays free: a pasted bid_size column fits
-        ws.set_column(len(QUOTES_COLUMNS), len(QUOTES_COLUMNS), None, fmt.get(locked=False))
-    last_dv = FIRST_DATA_ROW + max(len(sheet.table.rows), 1) + CF_ROWS
-    ws.data_validation(FIRST_DATA_ROW - 1, 1, last_dv, 3,
-                       {"validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
-                        "error_message": "a price in $ (>= 0), or blank"})
-    col = side_col(sheet)
-    _side(ws, fmt, sheet, col)
-    ws.set_column(col, col, 22)  # room for "Age at 13:40:00 UTC" next to the id
-    ws.set_column(col + 1, col + 1, 14)
-    if any(len(r) > 2 for r in sheet.side):  # bid_size / ask_size (shares) next to the ages
-        for j, name in enumerate(QUOTES_SIZE_COLUMNS):
-            ws.write_string(HEADER_ROW, col + 2 + j, name, fmt.get(bold=True))
-            ws.set_column(col + 2 + j, col + 2 + j, 10, fmt.get(num_format=NUMBER_FORMATS["shares"]))
-    if data.quotes_shown:
-        r, c = parse_a1(QUOTES_SHOWN_CELL)
-        _write(ws, fmt, r, c, data.quotes_shown, extra={"italic": True, "font_color": "#808080"})
-    ws.freeze_panes(FIRST_DATA_ROW, 0)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(HEADER_ROW)
-    ws.print_area(0, 0, max(last_row, HEADER_ROW + 1 + len(sheet.side)), col + 3)
-    _protect(ws)
-
-
-MONTHLY_TEXT_OFFSET = 11  # the report text sits this many columns right of the month table
-
-
-def monthly_layout(sheet: SheetData) -> tuple[int, int]:
-    """Monthly tab: 0-based columns of (the month-to-month table and charts, the report text)."""
-    col = (len(sheet.table.columns) + 1) if sheet.table else 10
-    return col, col + MONTHLY_TEXT_OFFSET
-
-
-def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
-    sheet = data.sheets["Monthly"]
-    _title(ws, fmt, sheet)
-    last_row, last_col = _table(ws, fmt, sheet.table) if sheet.table is not None else (HEADER_ROW, 5)
-    col, text_col = monthly_layout(sheet)
-    months = data.monthly_months
-    mrow = HEADER_ROW
-    if months is not None:
-        ws.write_string(HEADER_ROW - 1, col, "Month to month (live/monthly_costs.csv)", fmt.get(bold=True))
-        last_m, _ = _table(ws, fmt, months, first_row=mrow, first_col=col)
-        mrow = last_m + 2
-    t = sheet.table
-    if t is not None and t.rows and "date" in t.columns:
-        n = len(t.rows)
-        chart = wb.add_chart({"type": "line"})
-        dcol = t.columns.index("date")
-        for name in ("total_cost", "commission", "slippage_usd"):
-            if name in t.columns:
-                j = t.columns.index(name)
-                chart.add_series({"name": ["Monthly", HEADER_ROW, j],
-                                  "categories": ["Monthly", FIRST_DATA_ROW, dcol, FIRST_DATA_ROW + n - 1, dcol],
-                                  "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j],
-                                  "marker": {"type": "circle"}})
-        chart.set_title({"name": "Daily trading costs ($, positive = cost)"})
-        chart.set_y_axis({"num_format": "$#,##0.00"})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 640, "height": 300})
-        ws.insert_chart(mrow, col, chart)
-        mrow += 16
-    if months is not None and months.rows:
-        n = len(months.rows)
-        chart = wb.add_chart({"type": "column"})
-        mcol = col + months.columns.index("month")
-        for name in ("commission_costs", "slippage_costs"):
-            if name in months.columns:
-                j = col + months.columns.index(name)
-                chart.add_series({"name": ["Monthly", HEADER_ROW, j],
-                                  "categories": ["Monthly", FIRST_DATA_ROW, mcol, FIRST_DATA_ROW + n - 1, mcol],
-                                  "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j]})
-        chart.set_title({"name": "Costs month to month (% of portfolio)"})
-        chart.set_y_axis({"num_format": "0.00%"})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 640, "height": 300})
-        ws.insert_chart(mrow, col, chart)
-        mrow += 16
-    if sheet.side:
-        ws.write_string(HEADER_ROW, text_col, sheet.side_title or "Report", fmt.get(bold=True))
-        for i, r in enumerate(sheet.side):
-            _write(ws, fmt, HEADER_ROW + 1 + i, text_col, r[0] if r else None, extra={"font_name": "Consolas"})
-        ws.set_column(text_col, text_col, 90)
-    ws.freeze_panes(FIRST_DATA_ROW, 0)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    # print: the daily table, the month-to-month table and both charts (the text is for the screen)
-    mlast = col + (len(months.columns) - 1 if months is not None else 9)
-    ws.print_area(0, 0, max(mrow, last_row), max(mlast, col + 9))
-    _protect(ws)
-
-
-def _conf(ws, fmt: _Fmt, data: BookData) -> None:
-    for i, (k, v) in enumerate(XLWINGS_CONF):
-        ws.write_string(i, 0, k)
-        if v:
-            ws.write_string(i, 1, v)
-    for i, line in enumerate(XLWINGS_CONF_HELP):
-        ws.write_string(i, 3, line, fmt.get(italic=True, font_color="#595959"))
-    ws.set_column(0, 0, 20)
-    ws.set_column(1, 1, 40)
-    ws.set_column(3, 3, 100)
-    ws.print_area(0, 0, len(XLWINGS_CONF) - 1, 3)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
-
-
-def fast_writer_available() -> bool:
-    """True when the installed XlsxWriter has the hooks :func:`_fast_sheet_data` relies on."""
-    import xlsxwriter
-    from xlsxwriter.format import Format
-    from xlsxwriter.packager import Packager
-    from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
-    from xlsxwriter.worksheet import Worksheet
-    needs = [(Worksheet, ("_write_sheet_data", "_write_rows", "_write_row", "_write_cell", "_check_dimensions",
-                          "_xml_start_tag", "_xml_end_tag")),
-             (Format, ("_get_xf_index",)), (SharedStringTable, ("_get_shared_string_index",)),
-             (SharedStrings, ("_write_sst_strings", "_write_si", "_set_xml_writer", "_assemble_xml_file")),
-             (Packager, ("_write_shared_strings_file", "_filename")), (xlsxwriter.Workbook, ("_get_packager",))]
-    return all(hasattr(cls, a) for cls, names in needs for a in names)
-
-
-def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
-                   macros: dict[str, str] | None = None, fast: bool = True) -> Path:
-    """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
-
-    ``vba`` (default: ``path`` ends in ``.xlsm``) embeds the VBA project built from ``macros``
-    (default :func:`load_macros`) and wires the Control buttons to their Subs; an ``.xlsx``
-    gets neither (the buttons become labels naming the ``xlexec button`` command).
-
-    ``fast`` (default) writes the Fills block and the Tables' rows as generated XML (see
-    "fast sheet data" above: a 100,000-row Fills tab in ~1 s instead of ~7 s, same cells and
-    formats);
-    ``fast=False`` writes every cell through XlsxWriter's API (the reference the tests compare
-    against; also used when the installed XlsxWriter lacks the hooks).
-    """
-    import xlsxwriter
-
-    from xlexec.vba import project as vbaproject
-
-    path = Path(path)
-    if vba is None:
-        vba = path.suffix.lower() == ".xlsm"
-    vba_bin = None
-    if vba:
-        mods = macros if macros is not None else load_macros()
-        subs = set(vbaproject.macro_names(mods))
-        missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
-        if missing:
-            raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
-        vba_bin = vbaproject.build_vba_project(mods, sheet_codenames=[CODENAMES[s] for s in SHEETS])
-    fd, tmp = temp_beside(path, ".xlsm" if vba else ".xlsx")
-    os.close(fd)
-    try:
-        fast = fast and fast_writer_available()
-        book_class = _workbook_class() if fast else xlsxwriter.Workbook
-        wb = book_class(tmp, {"strings_to_formulas": False, "strings_to_numbers": False,
-                              "strings_to_urls": False, "nan_inf_to_errors": False})
-        wb.set_properties({"title": f"xlexec {data.day or ''}".strip(), "subject": "trade execution blotter",
-                           "author": "xlexec", "company": "", "comments": "Generated by xlexec; a view of live/"})
-        fmt = _Fmt(wb, fast=fast)
-        sheets = {name: wb.add_worksheet(name) for name in SHEETS}
-        for name, ws in sheets.items():
-            if name == "Control":
-                _control(ws, fmt, data, with_buttons=bool(vba))
-            elif name == "Fills":
-                _fills(ws, fmt, data)
-            elif name == "Quotes":
-                _quotes(ws, fmt, data)
-            elif name == "Monthly":
-                _monthly(ws, fmt, wb, data)
-            elif name == "xlwings.conf":
-                _conf(ws, fmt, data)
-            else:
-                _report_sheet(ws, fmt, data.sheets[name])
-        # Blotter/Control data validation
-        bl = data.sheets["Blotter"].table
-        if bl is not None:
-            j = bl.columns.index("Include")
-            last = HEADER_ROW + max(1, len(bl.rows))
-            sheets["Blotter"].data_validation(FIRST_DATA_ROW - 1 + 0, j, last, j,
-                                              {"validate": "list", "source": YES_NO})
-            k = bl.columns.index("Limit")
-            sheets["Blotter"].data_validation(FIRST_DATA_ROW - 1, k, last, k,
-                                              {"validate": "decimal", "criteria": ">", "value": 0,
-                                               "ignore_blank": True,
-                                               "error_message": "a limit price in $ (> 0), or blank for the default"})
-        if vba_bin is not None:
-            vbaproject.add_to_xlsxwriter(wb, vba_bin)
-        wb.close()
-        crash_point("before_rename:" + path.name)  # test hook (xlexec.faults)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def build_workbook(output: str | Path, ctx=None, day: str | None = None) -> Path:
     """``xlexec workbook build``: the workbook (default ``workbook/xlexec.xlsm``), drawn for
     ``day`` when its files exist under ``ctx``'s live folder, else as an empty template."""
-    from xlexec.excel.render import collect, empty_book_data
-
     if ctx is not None and day:
         data = collect(ctx, day, Inputs())
     else:

@@ -115,7 +115,7 @@ def _need_trades(s: Session) -> None:
 def _persist_blotter(s: Session) -> bool:
     """Write Blotter edits into trades.csv (include/limit_price); keep the model's file once."""
     from xlexec.formats.csvio import atomic_write_bytes
-    from xlexec.core.trades import read_trades, write_trades
+    from xlexec.formats.trades import read_trades, write_trades
     from xlexec.excel.render import apply_blotter
 
     _need_trades(s)
@@ -171,7 +171,7 @@ def _load_trades(s: Session) -> tuple[str, list[str]]:
     """Start of the day: show trades.csv, and keep the positions the day starts from
     (``live/D/opening_positions.csv``, as ``xlexec demo`` does) so a rerun reconciles from them."""
     from xlexec.formats.csvio import atomic_write_bytes
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     _need_trades(s)
     t = read_trades(s.trades_path, strict=False)
     s.inputs.blotter = {}  # start from the file's Include/Limit
@@ -261,7 +261,7 @@ def _wants_slice(s: Session) -> bool:
 def _has_slice_schedule(s: Session) -> bool:
     """The journal holds an ADV slicing schedule for today's orders or children due today:
     then Submit sends the plan (``submit --slice``), never the full quantity on top of it."""
-    from xlexec.core.trades import read_trades
+    from xlexec.formats.trades import read_trades
     orders, sha = slicing.day_orders(read_trades(s.trades_path), s.ctx.config.execution.default_order_type, s.day)
     return slicing.slicing_state(s.ctx.journal(), s.the_day, sha).has_schedule
 

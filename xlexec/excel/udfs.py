@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from xlexec.core.costs import cost_bps, usd_from_bps
+
 ERR = "#XLEXEC: "
 
 
@@ -120,7 +122,7 @@ def slippage_bps(side, benchmark, fill):
         f, e3 = _floats(f_a, "fill")
         e4 = np.where((b <= 0) & (e2 == ""), "benchmark must be > 0", "").astype(object)
         with np.errstate(invalid="ignore", divide="ignore"):
-            v = sg * (f - b) / b * 1e4
+            v = cost_bps(sg, f, b)
         return _finish(v, [e1, e2, e3, e4], s1 and s2 and s3)
     except Exception as e:  # noqa: BLE001 - a UDF never raises into Excel
         return _err(e)
@@ -133,7 +135,7 @@ def cost(notional, bps):
         n_a, b_a = _broadcast(n_a, b_a)
         n, e1 = _floats(n_a, "notional")
         b, e2 = _floats(b_a, "bps")
-        return _finish(np.abs(n) * b / 1e4, [e1, e2], s1 and s2)
+        return _finish(usd_from_bps(np.abs(n), b), [e1, e2], s1 and s2)
     except Exception as e:  # noqa: BLE001
         return _err(e)
 
@@ -158,7 +160,7 @@ def days_to_trade(shares, adv, max_pct=0.05):
 def _trades_from_range(rng) -> Any:
     import pandas as pd
 
-    from xlexec.core.trades import trades_from_frame
+    from xlexec.formats.trades import trades_from_frame
     arr, scalar = _as2d(rng)
     if scalar or arr.shape[0] < 2:
         raise ValueError("select the trades with their header row (symbol, side, shares, price, ...)")
@@ -178,9 +180,10 @@ def _config():
 def checks_table(trades_range, now: dt.datetime | None = None):
     """The validator's rows for a trades range (header row first): a spilled table."""
     try:
-        from xlexec.core.validate import validate
+        from xlexec.config import validation_thresholds
+        from xlexec.core.checks import validate
         t = _trades_from_range(trades_range)
-        res = validate(t, cfg=_config(), now=now or dt.datetime.now(dt.timezone.utc))
+        res = validate(t, thresholds=validation_thresholds(_config()), now=now or dt.datetime.now(dt.timezone.utc))
         cols = ["check", "status", "symbol", "value", "limit", "message"]
         out = [cols]
         for rec in res.checks[cols].itertuples(index=False, name=None):

@@ -17,12 +17,13 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
    the same client order id); still unknown -> ``unknown`` and exit code 1, so a rerun resolves it;
 5. every broker reply is journaled (kind ``ORDER``, key ``coid|status|filled_qty``).
 
-**Guards** (:class:`RefusedError`, nothing sent): human approval of the exact order list
+**Guards** (:class:`RefusedError`, nothing sent): ``execution.enabled`` (false refuses every
+submit and every chase move), human approval of the exact order list
 (``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account. The mode (PAPER/LIVE, broker, host) is part of every result and message.
 
-**Pre-trade limits** (per order; a refused order gets a note, a journal ``REFUSED`` event and is
+**Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order gets a note, a journal ``REFUSED`` event and is
 not sent): restricted list, ``max_order_size_usd`` ($ notional = shares x limit, or x signal
 price for market orders), price collar (``price_collar_pct``, fraction, vs the latest quote mid;
 fails closed without a quote), duplicates (same day, symbol and side already live or filled under
@@ -79,6 +80,8 @@ from xlexec.store.journal import DayLock
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.execution import slicing as _slicing
 from xlexec.store.day import Day
+from xlexec.execution.guards import kill_switch_state, pretrade_checks, require_enabled
+from xlexec.execution.guards import mid_map as _mid_map
 
 NY = ZoneInfo("America/New_York")
 EXECUTION_LOG_COLUMNS = ["date", "symbol", "side", "shares", "limit_price", "fill_price", "fill_time",
@@ -106,143 +109,6 @@ def describe_mode(broker: Broker) -> dict[str, Any]:
     host = getattr(broker, "host", None) or "local simulator"
     name = getattr(broker, "name", type(broker).__name__)
     return {"mode": mode, "broker": name, "host": host, "text": f"{mode} · {name} · {host}"}
-
-
-def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> str | None:
-    """Why trading is stopped, or None: trades header ``TRIGGERED`` or ``live/KILL_SWITCH``."""
-    if header_kill_switch and header_kill_switch.strip().upper().startswith("TRIGGER"):
-        return "the trades header says Kill Switch: TRIGGERED"
-    f = Path(live_dir) / "KILL_SWITCH"
-    if f.exists():
-        first = ""
-        try:
-            first = f.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:200]
-        except (OSError, IndexError):
-            pass
-        return f"{f} exists ({first or 'kill switch triggered'}); delete it once the incident is closed"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# pre-trade limits (pure)
-
-def _mid_map(quotes: pd.DataFrame | None) -> pd.Series:
-    if quotes is None or len(quotes) == 0 or "symbol" not in quotes.columns:
-        return pd.Series(dtype=float)
-    q = quotes.drop_duplicates("symbol", keep="last").set_index("symbol")
-    if "mid" in q.columns:
-        mid = pd.to_numeric(q["mid"], errors="coerce")
-    else:
-        bid = pd.to_numeric(q.get("bid"), errors="coerce")
-        ask = pd.to_numeric(q.get("ask"), errors="coerce")
-        mid = ((bid + ask) / 2).where((bid > 0) & (ask > 0), pd.to_numeric(q.get("last"), errors="coerce"))
-    return mid.where(mid > 0).astype(float)
-
-
-def pretrade_checks(orders: pd.DataFrame, *, max_order_size_usd: float, max_daily_trades: int,
-                    price_collar_pct: float | None, buying_power: float | None,
-                    buying_power_buffer: float, quotes: pd.DataFrame | None = None,
-                    restricted: pd.DataFrame | None = None, trades_used_today: int = 0,
-                    others: pd.DataFrame | None = None, known: set[str] | frozenset = frozenset(),
-                    fit_buying_power: bool = False) -> pd.DataFrame:
-    """Decide which orders may be sent. Returns ``orders`` plus ``arrival_price`` ($, quote mid or
-    NaN), ``refusal`` (code or "") and ``note`` (one line for the operator).
-
-    ``trades_used_today``: client order ids already journaled today that are not in this batch's
-    ``known`` set plus the ``known`` ones of this batch (= intents of the day).
-    ``others``: orders of the day under *other* client order ids that are live or (partly)
-    filled (columns symbol, side, client_order_id, status). ``known``: client order ids of this
-    batch that already have an intent (skip the limits).
-    """
-    out = orders.copy()
-    mids = _mid_map(quotes)
-    out["arrival_price"] = out["symbol"].map(mids).astype(float)
-    out["refusal"] = ""
-    out["note"] = ""
-    if len(out) == 0:
-        return out
-    new = ~out["client_order_id"].isin(list(known))
-
-    def refuse(mask: pd.Series, code: str, notes) -> None:
-        m = mask & new & (out["refusal"] == "")
-        if not m.any():
-            return
-        out.loc[m, "refusal"] = code
-        out.loc[m, "note"] = notes[m] if isinstance(notes, pd.Series) else notes
-
-    # restricted list
-    if restricted is not None and len(restricted):
-        r = restricted.drop_duplicates("symbol").set_index("symbol")["reason"].astype(str)
-        hit = out["symbol"].isin(r.index)
-        refuse(hit, "restricted", "restricted list: " + out["symbol"].map(r).fillna("restricted"))
-    # whole shares only: the request carries whole shares, so 17.5 would go out as 18 (0.4 as 0),
-    # a different order from the one approved
-    qty = pd.to_numeric(out["qty"], errors="coerce").astype(float)
-    frac = ~np.isfinite(qty) | (qty % 1 != 0) | (qty <= 0)
-    refuse(frac, "fractional_shares", qty.map(lambda v: f"{v:g} shares is not a whole positive number: not "
-                                                        "sent (fix trades.csv and approve again)"))
-    # an order we cannot value cannot be checked against the $ limits: fail closed
-    notional = pd.to_numeric(out["notional"], errors="coerce").astype(float)
-    refuse(~np.isfinite(notional), "no_price", "no price to value the order against the limits "
-           "(no limit, signal price or quote)")
-    # order size
-    big = notional > float(max_order_size_usd)
-    refuse(big, "max_order_size", notional.map(lambda v: f"${v:,.2f}") +
-           f" exceeds max_order_size_usd ${max_order_size_usd:,.2f}")
-    # price collar vs quote mid (fail closed)
-    if price_collar_pct is not None:
-        ref = out["limit_price"].where(out["limit_price"].notna(), out["price"]).astype(float)
-        mid = out["arrival_price"]
-        refuse(mid.isna(), "no_quote", f"no quote to check the {price_collar_pct:.1%} price collar against")
-        dev = (ref - mid).abs() / mid
-        far = dev > float(price_collar_pct) + 1e-12
-        refuse(far, "price_collar", ref.map(lambda v: f"${v:,.2f}") + " is " + dev.map(lambda v: f"{v:.2%}") +
-               " from the quote mid " + mid.map(lambda v: f"${v:,.2f}") + f" (collar {price_collar_pct:.1%})")
-    # duplicates of live/filled orders under another client order id
-    if others is not None and len(others):
-        o = others.drop_duplicates(["symbol", "side"]).set_index(["symbol", "side"])
-        keys = pd.MultiIndex.from_arrays([out["symbol"], out["side"]])
-        hit = pd.Series(keys.isin(o.index), index=out.index)
-        if hit.any():
-            cid = pd.Series([o.loc[k, "client_order_id"] if k in o.index else "" for k in keys], index=out.index)
-            st = pd.Series([o.loc[k, "status"] if k in o.index else "" for k in keys], index=out.index)
-            refuse(hit, "duplicate", "duplicate: " + out["symbol"] + " " + out["side"] + " already " +
-                   st.astype(str) + " today as " + cid.astype(str))
-    # buying power (buys consume, sells free cash)
-    if buying_power is not None:
-        ok = new & (out["refusal"] == "")
-        buys = ok & (out["side"] == "buy")
-        sells = ok & (out["side"] == "sell")
-        budget = float(buying_power) * (1 - float(buying_power_buffer)) + float(notional[sells].sum())
-        need = float(notional[buys].sum())
-        if need > budget + 1e-9:
-            if fit_buying_power:
-                cand = out[buys].copy()
-                if "ml_score" in cand.columns and pd.to_numeric(cand["ml_score"], errors="coerce").notna().any():
-                    cand["_rank"] = pd.to_numeric(cand["ml_score"], errors="coerce").fillna(-np.inf)
-                    by = "ml_score"
-                else:
-                    cand["_rank"] = pd.to_numeric(cand["weight_change"], errors="coerce").abs().fillna(0)
-                    by = "|weight_change|"
-                cand = cand.sort_values(["_rank", "symbol"], kind="mergesort")
-                drop = []
-                for idx, n in zip(cand.index, notional[cand.index]):
-                    if need <= budget + 1e-9:
-                        break
-                    drop.append(idx)
-                    need -= float(n)
-                m = pd.Series(out.index.isin(drop), index=out.index)
-                refuse(m, "buying_power", f"dropped to fit buying power ${budget:,.2f} (lowest {by} first)")
-            else:
-                refuse(buys, "buying_power", f"buys total ${need:,.2f} > buying power ${budget:,.2f} "
-                       f"after the {buying_power_buffer:.0%} buffer (use --fit-buying-power)")
-    # daily trade count across the day
-    ok = new & (out["refusal"] == "")
-    room = max(0, int(max_daily_trades) - int(trades_used_today))
-    over = ok & (ok.cumsum() > room)
-    refuse(over, "max_daily_trades", f"max_daily_trades {max_daily_trades} reached "
-           f"({trades_used_today} already today)")
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,6 +382,7 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
     live_dir = Path(ctx.live_dir)
     messages: list[str] = []
 
+    require_enabled(ex.enabled, cfg.source, tag=tag)
     if not mode["mode"] == "PAPER" and not live:
         raise RefusedError(f"{tag} LIVE account (paper: false): nothing sent; pass --live "
                            "(or confirm in Excel) to trade real money")
@@ -873,6 +740,10 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
             actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note})
         elif (ex.chase.enabled and since_move >= ex.chase.minutes and moves < ex.chase.max_moves
               and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))):
+            if not ex.enabled:  # a chase move sends a replacement order: switched off too
+                actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused",
+                                "note": "execution.enabled is false: limit not moved, nothing sent"})
+                continue
             actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now))
     if actions:
         write_execution_log(jr, ctx.live_dir, day)

@@ -1,7 +1,7 @@
 """The day's ADV slicing plan: one recipe for ``convert``, ``submit``, ``reconcile`` and the workbook.
 
 The plan of a day = today's orders (``orders_from_trades``; the approval binds to their sha256)
-after :func:`xlexec.core.slicing.plan_slices`: orders above ``validation.max_adv_pct`` (fraction)
+after :func:`xlexec.store.slicing.plan_day` (the reference file and :func:`xlexec.core.slicing.plan_slices`): orders above ``validation.max_adv_pct`` (fraction)
 of ADV (``live/reference.csv``, shares/day) cut to today's child, plus the children due today
 from earlier days' schedules. A schedule already journaled for today's batch (kind ``SLICE``) is
 reused as recorded; orders already sent whole through the API are not sliced afterwards.
@@ -15,11 +15,10 @@ from typing import Any, Iterable
 import pandas as pd
 
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.slicing import SlicePlan, carry_forward, plan_slices, recorded_parents
-from xlexec.errors import InputError
-from xlexec.formats.inputs import read_reference
+from xlexec.core.slicing import SlicePlan, carry_forward, recorded_parents
 from xlexec.store import journal as J
 from xlexec.store.day import Day
+from xlexec.store.slicing import plan_day
 
 
 def day_orders(trades, default_order_type: str, date: str) -> tuple[pd.DataFrame, str]:
@@ -86,13 +85,8 @@ def day_plan(state: SlicingState, orders: pd.DataFrame, *, day: Day, sha: str, m
     as is). ``max_adv_pct``: fraction of ADV per day. Nothing is written: the caller journals
     ``plan.records`` (kind SLICE) unless a draft.
     """
-    ref = None
-    if slice_new and not state.recorded:
-        if not day.reference.exists():
-            raise InputError(str(day.reference), "--slice needs the reference file (symbol,sector,adv_shares)")
-        ref = read_reference(day.reference)
-    return plan_slices(orders, ref, max_adv_pct, day=day.date, batch_sha256=sha, prior=state.prior,
-                       slice_new=slice_new, reference_name=str(day.reference), sent_whole=sent_whole)
+    return plan_day(orders, day=day.date, batch_sha256=sha, prior=state.prior, max_adv_pct=max_adv_pct,
+                    live_dir=day.live_dir, slice_new=slice_new, sent_whole=sent_whole)
 
 
 def planned_orders(journal: J.Journal | None, trades, day: Day, *, default_order_type: str,

@@ -77,13 +77,12 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.csvio import atomic_write_csv, first_bad, parse_numeric, read_table, read_text, split_comment_header, split_lines, via_uniques
+from xlexec.core.rows import first_bad, parse_numeric, via_uniques
+from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header, split_lines
 from xlexec.errors import InputError
+from xlexec.core.fills import FILL_COLUMNS, FILL_ID, aggregate_fills, empty_fills, fill_keys  # noqa: F401  (part of the fills API)
 from xlexec.core.trades import symbols_of
 
-FILL_COLUMNS = ["date", "symbol", "side", "shares", "price", "commission", "fill_time",
-                "order_id", "client_order_id"]
-FILL_ID = "fill_id"
 DECIMALS = {"price": 2, "commission": 2}
 FORMATS = {
     "xlexec": "our broker_fills.csv (date,symbol,side,shares,price,commission,...)",
@@ -156,13 +155,6 @@ def _check_format(format: str | None, name: str) -> str | None:
 
 
 # ------------------------------------------------------------------ helpers
-
-def empty_fills() -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype=float if c in ("shares", "price", "commission") else object)
-                       for c in FILL_COLUMNS + [FILL_ID]})
-    df.attrs.update(format="xlexec", skipped_rows=0)
-    return df
-
 
 _SIDE_WORDS = {"b": "buy", "s": "sell", "bot": "buy", "sld": "sell", "bought": "buy", "sold": "sell",
                "sell_short": "sell", "sell short": "sell", "buy to cover": "buy", "ssell": "sell"}
@@ -635,45 +627,3 @@ def write_fills_csv(path: str | Path, fills: pd.DataFrame) -> Path:
         if c not in ("shares", "price", "commission"):
             df[c] = df[c].fillna("").astype(str)
     return atomic_write_csv(path, df, DECIMALS)
-
-
-def aggregate_fills(fills: pd.DataFrame) -> pd.DataFrame:
-    """Partial fills of one order -> one row: executed shares, share-weighted average price.
-
-    Grouped by client order id when known, else order id, else symbol+side.
-    Columns: ``key, symbol, side, shares, avg_price ($/share = sum(price x shares) / sum(shares)),
-    commission ($, summed), n_fills, order_id, client_order_id, first_fill, last_fill``.
-    """
-    if fills.empty:
-        return pd.DataFrame(columns=["key", "symbol", "side", "shares", "avg_price", "commission",
-                                     "n_fills", "order_id", "client_order_id", "first_fill", "last_fill"])
-    f = fills.copy()
-    coid = f["client_order_id"].fillna("").astype(str)
-    oid = f["order_id"].fillna("").astype(str)
-    f["key"] = np.where(coid != "", "c:" + coid, np.where(oid != "", "o:" + oid, "s:" + f["symbol"] + "|" + f["side"]))
-    f["px_sh"] = f["price"] * f["shares"]
-    f["fill_time"] = f["fill_time"].fillna("").astype(str)
-    g = f.groupby("key", sort=False)
-    out = g.agg(symbol=("symbol", "first"), side=("side", "first"), shares=("shares", "sum"),
-                px_sh=("px_sh", "sum"), commission=("commission", "sum"), n_fills=("shares", "size"),
-                order_id=("order_id", "first"), client_order_id=("client_order_id", "first"),
-                first_fill=("fill_time", "min"), last_fill=("fill_time", "max")).reset_index()
-    out["avg_price"] = out["px_sh"] / out["shares"]
-    return out.drop(columns="px_sh")
-
-
-def fill_keys(fills: pd.DataFrame, day: str) -> list[str]:
-    """Deterministic journal keys, one per fill: the broker fill id when known, else
-    ``day|order id (or client order id, or symbol:side)|n`` with n the fill's ordinal within
-    that order in file order. Re-importing the same fills gives the same keys."""
-    if fills.empty:
-        return []
-    fid = fills[FILL_ID].fillna("").astype(str) if FILL_ID in fills.columns else pd.Series("", index=fills.index)
-    oid = fills["order_id"].fillna("").astype(str)
-    coid = fills["client_order_id"].fillna("").astype(str)
-    grp = oid.where(oid != "", coid.where(coid != "", "sym:" + fills["symbol"] + ":" + fills["side"]))
-    d = fills["date"].fillna("").astype(str)
-    d = d.where(d != "", day)
-    n = grp.groupby([d, grp]).cumcount() + 1
-    fallback = d + "|" + grp + "|" + n.astype(str)
-    return list(("id:" + fid).where(fid != "", fallback))

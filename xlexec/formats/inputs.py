@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from xlexec.formats.csvio import check_rows, parse_numeric, read_table, read_text, split_comment_header
+from xlexec.core.rows import check_rows, parse_numeric
+from xlexec.formats.csvio import read_table, read_text, split_comment_header
 from xlexec.errors import InputError
 from xlexec.core.trades import symbols_of
 

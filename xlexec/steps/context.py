@@ -12,16 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlexec.config import Config, load_config
+from xlexec.execution.clock import env_now
 from xlexec.store.journal import Journal, current_user
-
-
-def env_now() -> dt.datetime:
-    """``XLEXEC_NOW`` (ISO time; naive means UTC) when set, else the real clock, tz-aware UTC."""
-    pinned = os.environ.get("XLEXEC_NOW")
-    if pinned:
-        t = dt.datetime.fromisoformat(pinned)
-        return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass

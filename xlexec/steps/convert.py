@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.core.slicing import schedule_lines
-from xlexec.core.trades import read_trades
 from xlexec.errors import RefusedError
 from xlexec.execution import slicing
 from xlexec.formats.csvio import atomic_write_text
+from xlexec.formats.trades import read_trades
 from xlexec.formats.upload import broker_format, convert_orders, default_basket_tag, draft_path
 from xlexec.steps.context import Context
 from xlexec.store.approvals import find_approval

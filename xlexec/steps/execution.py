@@ -14,12 +14,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from xlexec.core.trades import read_trades
 from xlexec.execution import engine
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.engine import SubmitResult
 from xlexec.execution.marketdata import refresh_quotes_file
 from xlexec.formats.inputs import read_quotes
+from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.day import Day
 

@@ -30,8 +30,8 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.positions import compare_positions as compare_frames
-from xlexec.core.reconcile import ReconResult, reconcile as reconcile_frames
-from xlexec.core.trades import read_trades
+from xlexec.core.reconcile import ReconResult, sent_orders
+from xlexec.core.reconcile import reconcile as reconcile_frames
 from xlexec.errors import BrokerError, RefusedError, XlexecError
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.brokers.base import BrokerFault
@@ -42,6 +42,7 @@ from xlexec.formats.broker_positions import broker_positions_frame, read_broker_
 from xlexec.formats.csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, to_csv_text
 from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills, write_fills_csv
 from xlexec.formats.inputs import read_closes, read_events, read_positions
+from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.day import Day
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
@@ -206,9 +207,10 @@ def reconcile_day(ctx: Context, day: str, trades, fills: pd.DataFrame, positions
         otype = ctx.config.execution.default_order_type
         planned = planned_orders(j, trades, the_day, default_order_type=otype,
                                  max_adv_pct=ctx.config.validation.max_adv_pct)
+        sent = sent_orders(the_day.intents_list(j))  # what was actually sent (matched first)
         res = reconcile_frames(trades, fills, positions, day=day, order_states=states, events=events,
                                closes=closes, cash_before=cash_before, broker_positions=broker_positions,
-                               default_order_type=otype, planned=planned,
+                               default_order_type=otype, planned=planned, sent=sent,
                                target_slippage_bps=ctx.config.slippage_bps)
         write_outputs(res, the_day.dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)

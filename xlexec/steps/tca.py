@@ -11,17 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlexec.core.monthly import MonthlyResult, collect_month, monthly_report, upsert_monthly_costs
-from xlexec.core.tca import arrivals_from_journal, daily_tca
-from xlexec.core.trades import read_trades
+from xlexec.core.monthly import MonthlyResult, monthly_report
+from xlexec.core.tca import daily_tca
 from xlexec.errors import InputError, RefusedError
 from xlexec.execution.marketdata import refresh_closes_file
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.fills import read_fills
 from xlexec.formats.inputs import read_closes
+from xlexec.formats.monthly import upsert_monthly_costs
+from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.day import Day, is_day_name
+from xlexec.store.arrivals import arrivals_from_journal
 from xlexec.store.journal import Journal
+from xlexec.store.month import collect_month
 
 PathLike = str | Path | None
 

@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import Trades, read_trades
-from xlexec.core.validate import ValidationResult, validate as run_checks
+from xlexec.core.trades import Trades
+from xlexec.config import validation_thresholds
+from xlexec.core.checks import ValidationResult
+from xlexec.core.checks import validate as run_checks
 from xlexec.execution.marketdata import refresh_quotes_file
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
+from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.approvals import record_approval
 from xlexec.store.day import Day
@@ -67,7 +70,7 @@ def load_and_validate(ctx: Context, day: Day, *, trades: PathLike = None, positi
         quotes=read_quotes(qts) if qts else None,
         events=read_events(evs, missing_ok=False) if evs else None,
         reference=read_reference(ref, missing_ok=False) if ref else None,
-        cfg=ctx.config, now=ctx.now(), kill_switch_file=day.kill_switch.exists(),
+        thresholds=validation_thresholds(ctx.config), now=ctx.now(), kill_switch_file=day.kill_switch.exists(),
     )
     result.summary["inputs"] = {"trades": str(trades_path), "positions": str(pos) if pos else None,
                                 "quotes": str(qts) if qts else None, "events": str(evs) if evs else None,

@@ -188,6 +188,10 @@ class Day:
             out.setdefault(p["client_order_id"], p)
         return out
 
+    def intents_list(self, journal: J.Journal) -> list[dict[str, Any]]:
+        """Every order intent journaled on the day, in journal order (chase replacements included)."""
+        return journal.payloads(J.INTENT, self.date)
+
     def approvals(self, journal: J.Journal) -> list[dict[str, Any]]:
         """The day's approval records (oldest first)."""
         return journal.payloads(J.APPROVAL, self.date)

@@ -14,13 +14,10 @@ the caller must ask the broker by client order id before sending again.
 from __future__ import annotations
 
 import abc
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
-OPEN_STATUSES = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel",
-                 "pending_replace", "accepted_for_bidding", "calculated", "held"}
-FINAL_STATUSES = {"filled", "canceled", "expired", "rejected", "done_for_day", "stopped", "suspended",
-                  "replaced"}
+from xlexec.core.statuses import FINAL_STATUSES, OPEN_STATUSES  # noqa: F401  (the one set; re-exported for the adapters)
 
 
 class BrokerFault(Exception):
@@ -131,13 +128,6 @@ class MarketClock:
     is_open: bool
     next_open: str | None = None
     next_close: str | None = None
-
-
-@dataclass
-class BrokerInfo:
-    name: str
-    paper: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Broker(abc.ABC):

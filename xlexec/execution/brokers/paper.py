@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from xlexec.core import calendar as cal
-from xlexec.steps.context import env_now
+from xlexec.core.costs import fraction_from_bps, usd_from_bps
+from xlexec.execution.clock import env_now
 from xlexec.execution.brokers.base import Account, Broker, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position, OPEN_STATUSES
 
 NY = ZoneInfo("America/New_York")
@@ -173,7 +174,7 @@ class PaperBroker(Broker):
         if o.order_type == "limit":
             if (buy and o.limit_price < ref) or (not buy and o.limit_price > ref):
                 return
-        slip = self.slippage_bps / 1e4
+        slip = fraction_from_bps(self.slippage_bps)
         px = _round_tick(ref * (1 + slip), up=True) if buy else _round_tick(ref * (1 - slip), up=False)
         if o.order_type == "limit":
             px = min(px, o.limit_price) if buy else max(px, o.limit_price)
@@ -184,7 +185,7 @@ class PaperBroker(Broker):
         if qty <= 0:
             return
         notional = qty * px
-        commission = round(max(self.commission_min, notional * self.commission_bps / 1e4), 2)
+        commission = round(max(self.commission_min, usd_from_bps(notional, self.commission_bps)), 2)
         cash = float(self._meta("cash"))
         if buy and notional + commission > cash + 1e-6:
             o.status, o.reason = "rejected", "insufficient buying power"

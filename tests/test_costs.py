@@ -1,0 +1,35 @@
+"""THE bps/sign convention (core/costs.py), checked on hand-computed figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlexec.core.costs import bps_of, cost_bps, cost_usd, fraction_from_bps, side_sign, usd_from_bps
+
+
+def test_side_sign():
+    assert side_sign("buy") == 1.0 and side_sign("sell") == -1.0
+    assert side_sign(np.array(["buy", "sell", "buy"], dtype=object)).tolist() == [1.0, -1.0, 1.0]
+
+
+def test_positive_is_a_cost_for_buys_and_sells():
+    # buy at 100.10 vs 100.00: paid 10 cents more per share = 10 bps cost
+    assert cost_bps(1.0, 100.10, 100.00) == pytest.approx(10.0)
+    # sell at 99.90 vs 100.00: received 10 cents less = 10 bps cost
+    assert cost_bps(-1.0, 99.90, 100.00) == pytest.approx(10.0)
+    # sell above the benchmark: a gain (negative cost)
+    assert cost_bps(-1.0, 100.20, 100.00) == pytest.approx(-20.0)
+
+
+def test_dollars():
+    assert cost_usd(1.0, 200, 50.05, 50.00) == pytest.approx(10.0)      # 200 sh x $0.05
+    assert cost_usd(-1.0, 300, 19.98, 20.00) == pytest.approx(6.0)      # 300 sh x $0.02, a sell
+    assert bps_of(10.0, 10_000.0) == pytest.approx(10.0)               # $10 on $10,000 = 10 bps
+    assert usd_from_bps(25_000.0, 4.0) == pytest.approx(10.0)           # 4 bps of $25,000
+    assert fraction_from_bps(25.0) == pytest.approx(0.0025)
+
+
+def test_vectorised():
+    v = cost_bps(np.array([1.0, -1.0]), np.array([10.1, 9.9]), np.array([10.0, 10.0]))
+    assert v.tolist() == pytest.approx([100.0, 100.0])

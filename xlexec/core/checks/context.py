@@ -1,0 +1,236 @@
+"""What every check reads, prepared once per run: the trades to send, marks, portfolio value,
+positions before and after, quotes, events, reference data, the thresholds and ``now``.
+
+Money in $, quantities in shares, fractions as fractions. Portfolio value: the header's
+``# Portfolio Value`` when present, else the current positions valued at the quote mid (else
+the trade price to be sent, else ``avg_cost``) and nothing else (cash is unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.checks.base import EPS
+from xlexec.core.checks.thresholds import Thresholds
+from xlexec.core.orders import included_mask
+from xlexec.core.trades import Trades, TradesHeader
+
+NY = ZoneInfo("America/New_York")
+
+
+@dataclass
+class TradeArrays:
+    """The included trades as numpy arrays (one element per trade)."""
+
+    sym: np.ndarray
+    side: np.ndarray
+    shares: np.ndarray       # shares (signed as given; > 0 when valid)
+    price: np.ndarray        # signal price ($/share)
+    eff: np.ndarray          # price to be sent ($/share): limit_price where given, else price
+    notional: np.ndarray     # the file's notional column ($)
+    send: np.ndarray         # shares x eff ($)
+    wc: np.ndarray           # weight_change (fraction)
+    comm: np.ndarray         # commission_est ($)
+    slip: np.ndarray         # slippage_est ($)
+    total: np.ndarray        # total_cost_est ($)
+    row: np.ndarray          # the trade's row number in the file
+
+    def who(self, i: int) -> str:
+        return f"{self.sym[i]} {self.side[i]} (row {self.row[i]})"
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> TradeArrays:
+        price = df["price"].to_numpy(dtype=float)
+        if "limit_price" in df.columns:
+            lp = pd.to_numeric(df["limit_price"], errors="coerce").to_numpy(dtype=float)
+            eff = np.where(np.isfinite(lp) & (lp > 0), lp, price)
+        else:
+            eff = price
+        if "order_type" in df.columns:  # a market order has no limit: its price is the signal's
+            eff = np.where(df["order_type"].astype(str).to_numpy() == "market", price, eff)
+        shares = df["shares"].to_numpy(dtype=float)
+        return cls(sym=df["symbol"].to_numpy(dtype=object), side=df["side"].to_numpy(dtype=object),
+                   shares=shares, price=price, eff=eff, notional=df["notional"].to_numpy(dtype=float),
+                   send=shares * eff, wc=df["weight_change"].to_numpy(dtype=float),
+                   comm=df["commission_est"].to_numpy(dtype=float),
+                   slip=df["slippage_est"].to_numpy(dtype=float),
+                   total=df["total_cost_est"].to_numpy(dtype=float),
+                   row=np.asarray(df.index, dtype=object))
+
+
+def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
+    """``col`` by symbol (the last row of a repeated symbol wins); empty when absent."""
+    if df is None or df.empty or col not in df.columns:
+        return pd.Series(dtype=object)
+    return df.drop_duplicates("symbol", keep="last").set_index("symbol")[col]
+
+
+def _empty_positions() -> pd.DataFrame:
+    return pd.DataFrame({"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float),
+                         "avg_cost": pd.Series(dtype=float)})
+
+
+@dataclass
+class CheckContext:
+    """The shared inputs of one validation run; derived figures are computed once, on demand."""
+
+    th: Thresholds
+    now: dt.datetime                 # tz-aware
+    header: TradesHeader
+    df_all: pd.DataFrame             # every trade of the file
+    inc: np.ndarray                  # bool per row of df_all: included (will be sent)
+    t: TradeArrays                   # the included trades
+    trade_date: str                  # ISO date: the header's, else today in New York
+    date_source: str                 # header | now
+    positions: pd.DataFrame | None   # as given (None = unknown)
+    quotes: pd.DataFrame | None
+    events: pd.DataFrame | None
+    reference: pd.DataFrame | None
+    kill_switch_file: bool
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per run (for figures several checks share)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    @property
+    def n(self) -> int:
+        return len(self.t.sym)
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        return self.t.shares > 0
+
+    @cached_property
+    def buy(self) -> np.ndarray:
+        return self.t.side == "buy"
+
+    @cached_property
+    def excluded(self) -> pd.DataFrame:
+        return self.df_all[~self.inc]
+
+    @cached_property
+    def q_mid(self) -> pd.Series:
+        """Quote mid ($) by symbol, positive only."""
+        q = symbol_map(self.quotes, "mid")
+        if len(q):
+            q = pd.to_numeric(q, errors="coerce")
+            q = q[q > 0]
+        return q
+
+    @cached_property
+    def pre(self) -> pd.Series:
+        """Shares held before the trades, by symbol."""
+        pos = self.positions if self.positions is not None else _empty_positions()
+        return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
+
+    @cached_property
+    def mark(self) -> pd.Series:
+        """$/share by symbol: quote mid, else the price to be sent, else ``avg_cost``."""
+        t, valid = self.t, self.valid
+        trade_px = pd.Series(t.eff[valid], index=t.sym[valid]).groupby(level=0).first() \
+            if valid.any() else pd.Series(dtype=float)
+        pos = self.positions if self.positions is not None else _empty_positions()
+        avg_cost = symbol_map(pos, "avg_cost")
+        if not (len(self.q_mid) or len(trade_px) or len(avg_cost)):
+            return pd.Series(dtype=float)
+        return self.q_mid.combine_first(trade_px).combine_first(pd.to_numeric(avg_cost, errors="coerce"))
+
+    @cached_property
+    def _pv(self) -> tuple[float, str]:
+        hdr = self.header.portfolio_value
+        if hdr is not None and hdr > 0:
+            return float(hdr), "header"
+        if len(self.pre):
+            pv = float((self.pre * self.pre.index.map(self.mark).astype(float)).fillna(0.0).sum())
+            return (pv, "positions") if pv > 0 else (float("nan"), "unknown")
+        return float("nan"), "unknown"
+
+    @property
+    def pv(self) -> float:
+        """Portfolio value ($), NaN when unknown."""
+        return self._pv[0]
+
+    @property
+    def pv_source(self) -> str:
+        return self._pv[1]
+
+    @property
+    def pv_known(self) -> bool:
+        return math.isfinite(self.pv) and self.pv > 0
+
+    @cached_property
+    def flow(self) -> pd.Series:
+        """Signed shares traded by symbol (buys +, sells -), valid trades only."""
+        t, valid = self.t, self.valid
+        signed = np.where(self.buy, t.shares, -t.shares)
+        return pd.Series(signed[valid], index=t.sym[valid]).groupby(level=0).sum() \
+            if valid.any() else pd.Series(dtype=float)
+
+    @cached_property
+    def post(self) -> pd.Series:
+        """Shares held after the trades, by symbol (zero positions dropped)."""
+        post = self.pre.add(self.flow, fill_value=0.0)
+        return post[post.abs() > EPS]
+
+    @cached_property
+    def post_val(self) -> pd.Series:
+        """Positions after the trades in $ at the marks."""
+        return self.post * self.post.index.map(self.mark).astype(float)
+
+    @property
+    def n_after(self) -> int:
+        return int((self.post.abs() > EPS).sum())
+
+    @cached_property
+    def calc(self) -> np.ndarray:
+        """shares x signal price ($), per trade."""
+        return self.t.shares * self.t.price
+
+    @cached_property
+    def send_total(self) -> float:
+        """Notional to be sent ($, buys + sells, valid trades)."""
+        return float(np.abs(self.t.send[self.valid]).sum())
+
+    @property
+    def turnover(self) -> float:
+        """send_total / portfolio value (fraction), NaN when the value is unknown."""
+        return self.send_total / self.pv if self.pv_known else float("nan")
+
+    @cached_property
+    def est_costs(self) -> float:
+        """Estimated costs ($) of the valid trades (``total_cost_est``)."""
+        return float(self.t.total[self.valid].sum())
+
+    @property
+    def cost_pct(self) -> float:
+        """est_costs / send_total (fraction), 0 with nothing to send."""
+        return self.est_costs / self.send_total if self.send_total > 0 else 0.0
+
+
+def build_context(trades: Trades, *, positions: pd.DataFrame | None, quotes: pd.DataFrame | None,
+                  events: pd.DataFrame | None, reference: pd.DataFrame | None, thresholds: Thresholds,
+                  now: dt.datetime, kill_switch_file: bool) -> CheckContext:
+    """Prepare the shared context once (``now`` naive is taken as UTC)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    df_all = trades.df
+    inc = included_mask(trades).to_numpy(dtype=bool)
+    trade_date, date_source = trades.header.date, "header"
+    if trade_date is None:
+        trade_date, date_source = now.astimezone(NY).date().isoformat(), "now"
+    return CheckContext(th=thresholds, now=now, header=trades.header, df_all=df_all, inc=inc,
+                        t=TradeArrays.of(df_all[inc]), trade_date=trade_date, date_source=date_source,
+                        positions=positions, quotes=quotes, events=events, reference=reference,
+                        kill_switch_file=kill_switch_file)

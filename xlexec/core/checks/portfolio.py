@@ -1,0 +1,129 @@
+"""Sizes and concentration against the portfolio value ($): trade, position and sector shares,
+the number of positions after the trades, and sales beyond the shares held."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.checks.base import EPS, Check, Findings, money, num, pct
+from xlexec.core.checks.context import CheckContext, symbol_map
+from xlexec.core.checks.registry import register
+
+PV_UNKNOWN = "not checked: portfolio value unknown (no '# Portfolio Value' header, no priced positions)"
+
+
+@register
+class MaxTradePct(Check):
+    """|shares x price to send| / portfolio value <= ``max_trade_pct`` (fraction) per trade; warns
+    "not checked" when the portfolio value is unknown."""
+
+    id = "max_trade_pct"
+    policy = "fail"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        t, lim, pv = c.t, c.th.max_trade_pct, c.pv
+        if not c.pv_known:
+            out.add("warn", "", float("nan"), lim, PV_UNKNOWN)
+            return
+        tp = np.where(c.valid, np.abs(t.send) / pv, 0.0)
+        out.per_trade(tp > lim + EPS, self.breach, t, tp, lim,
+                      lambda i: f"{t.who(i)}: {money(t.send[i])} is {pct(tp[i], 2)} of the "
+                                f"portfolio ({money(pv)}), above {pct(lim)}",
+                      f"largest trade {pct(tp.max() if c.n else 0.0, 2)} of the portfolio",
+                      float(tp.max()) if c.n else 0.0, lim)
+
+
+@register
+class PositionPct(Check):
+    """|position after the trades at the marks| / portfolio value <= ``max_position_pct``
+    (fraction) per symbol; warns "not checked" when the portfolio value is unknown."""
+
+    id = "position_pct"
+    policy = "fail"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        lim = c.th.max_position_pct
+        if not c.pv_known:
+            out.add("warn", "", float("nan"), lim, PV_UNKNOWN)
+            return
+        ppct = (c.post_val.abs() / c.pv).dropna()
+        bad = ppct[ppct > lim + EPS]
+        if len(bad):
+            out.add(self.breach, bad.index.to_numpy(dtype=object), bad.to_numpy(), lim,
+                    [f"{s}: position after the trades {money(c.post_val[s])} = {pct(p, 2)} of the "
+                     f"portfolio, above {pct(lim)}" for s, p in bad.items()])
+        else:
+            mx = float(ppct.max()) if len(ppct) else 0.0
+            out.add("pass", "", mx, lim, f"largest position after the trades {pct(mx, 2)} of the portfolio")
+
+
+@register
+class SectorPct(Check):
+    """Sum of |positions after the trades| per sector (reference.csv) / portfolio value <=
+    ``max_sector_pct`` (fraction); "not checked" without sector data or portfolio value."""
+
+    id = "sector_pct"
+    policy = "fail"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        lim = c.th.max_sector_pct
+        if not c.pv_known:
+            out.add("warn", "", float("nan"), lim, PV_UNKNOWN)
+            return
+        sectors = symbol_map(c.reference, "sector")
+        sectors = sectors[sectors.astype(str).str.strip() != ""] if len(sectors) else sectors
+        post_val = c.post_val
+        if not (len(sectors) and len(post_val)):
+            out.add("pass", "", float("nan"), lim, "not checked: no sector data (reference.csv)")
+            return
+        sec = post_val.index.map(sectors)
+        known = pd.notna(sec)
+        by = post_val[known].abs().groupby(np.asarray(sec[known], dtype=object)).sum() / c.pv
+        bad = by[by > lim + EPS]
+        if len(bad):
+            out.add(self.breach, "", bad.to_numpy(), lim,
+                    [f"sector {s}: {pct(p, 2)} of the portfolio after the trades, above "
+                     f"{pct(lim)}" for s, p in bad.items()])
+        else:
+            mx = float(by.max()) if len(by) else 0.0
+            out.add("pass", "", mx, lim, f"largest sector {pct(mx, 2)} of the portfolio")
+
+
+@register
+class PositionCount(Check):
+    """The number of positions after the trades is ``top_k`` +/- ``position_count_tolerance``."""
+
+    id = "position_count"
+    policy = "warn"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        n_after, k, tol = c.n_after, c.th.top_k, c.th.position_count_tolerance
+        if abs(n_after - k) > tol:
+            out.add(self.breach, "", float(n_after), float(k),
+                    f"{n_after} positions after the trades, expected {k} +/- {tol}")
+        else:
+            out.add("pass", "", float(n_after), float(k),
+                    f"{n_after} positions after the trades (target {k})")
+
+
+@register
+class Oversell(Check):
+    """No sale leaves a short: shares held + the day's net flow >= 0 (shares) for every sold
+    symbol; value = shares after. Not checked without a positions file."""
+
+    id = "oversell"
+    policy = "warn"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        if c.positions is None:
+            out.add("pass", "", float("nan"), 0.0, "not checked: no positions file")
+            return
+        t, sym = c.t, pd.Series(c.t.sym)
+        after = sym.map(c.pre.add(c.flow, fill_value=0.0)).to_numpy(dtype=float)
+        held = sym.map(c.pre).fillna(0.0).to_numpy(dtype=float)
+        m = c.valid & ~c.buy & (after < -EPS)
+        out.per_trade(m, self.breach, t, after, 0.0,
+                      lambda i: f"{t.who(i)}: selling {num(t.shares[i])} of {num(held[i])} held "
+                                f"leaves {num(after[i])} (a short)",
+                      "no sale exceeds the shares held")

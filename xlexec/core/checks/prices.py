@@ -1,0 +1,96 @@
+"""Prices against the market: distance from the quote mid, quote age, trades without a quote.
+
+The price checked is the one to be sent (the ``limit_price`` where given, else the signal
+price; a market order's is the signal price)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.checks.base import EPS, Check, Findings, money, pct
+from xlexec.core.checks.context import CheckContext, symbol_map
+from xlexec.core.checks.registry import register
+
+
+def _mid(c: CheckContext) -> tuple[np.ndarray, np.ndarray]:
+    """Quote mid ($) per trade and whether it is usable (finite, > 0)."""
+    mid = pd.Series(c.t.sym).map(c.q_mid).to_numpy(dtype=float)
+    return mid, np.isfinite(mid) & (mid > 0)
+
+
+@register
+class PriceDeviation(Check):
+    """|price to send - quote mid| / mid (fraction): warn above ``price_warn_pct``, breach
+    (``policy``) above ``price_fail_pct``; trades without a usable quote are left to ``no_quote``."""
+
+    id = "price_deviation"
+    policy = "fail"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        th, t = c.th, c.t
+        if c.quotes is None:
+            out.add("pass", "", float("nan"), th.price_warn_pct, "not checked: no quotes")
+            return
+        mid, has = _mid(c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.where(has, np.abs(t.eff - mid) / np.where(has, mid, 1.0), np.nan)
+        fail = has & (dev > th.price_fail_pct + EPS)
+        warn = has & ~fail & (dev > th.price_warn_pct + EPS)
+        status = np.where(fail, self.breach, "warn").astype(object)
+        lim = np.where(fail, th.price_fail_pct, th.price_warn_pct)
+        out.per_trade(fail | warn, status, t, dev, lim,
+                      lambda i: f"{t.who(i)}: price {money(t.eff[i])} is {pct(dev[i], 2)} from "
+                                f"the quote mid {money(mid[i])} (limit {pct(lim[i])})",
+                      f"every price within {pct(th.price_warn_pct)} of the quote mid",
+                      float(np.nanmax(dev)) if has.any() else float("nan"), th.price_warn_pct)
+
+
+@register
+class QuoteStale(Check):
+    """Every quoted symbol's quote is at most ``quote_stale_minutes`` old at ``now`` (minutes);
+    a quote without a timestamp is flagged too. Value = age in minutes."""
+
+    id = "price_stale"
+    policy = "warn"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        lim, t = c.th.quote_stale_minutes, c.t
+        if c.quotes is None:
+            out.add("pass", "", float("nan"), lim, "not checked: no quotes")
+            return
+        ts = symbol_map(c.quotes, "timestamp")
+        sym = pd.Series(t.sym)
+        qts = pd.to_datetime(sym.map(ts), utc=True, errors="coerce")
+        age = ((pd.Timestamp(c.now) - qts).dt.total_seconds() / 60.0).to_numpy(dtype=float)
+        quoted = sym.isin(ts.index).to_numpy()
+        no_ts = quoted & ~np.isfinite(age)
+        stale = quoted & np.isfinite(age) & (age > lim + EPS)
+        out.per_trade(no_ts | stale, self.breach, t, age, lim,
+                      lambda i: (f"{t.sym[i]}: quote has no timestamp" if not np.isfinite(age[i]) else
+                                 f"{t.sym[i]}: quote is {age[i]:.0f} min old (limit {lim:g} min)"),
+                      f"every quote younger than {lim:g} min",
+                      float(np.nanmax(age)) if np.isfinite(age).any() else float("nan"), lim)
+
+
+@register
+class NoQuote(Check):
+    """Every trade has a usable quote (mid > 0), else its price is not checked against the market;
+    without a quotes file one portfolio-level row counts the trades."""
+
+    id = "no_quote"
+    policy = "warn"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        t, n = c.t, c.n
+        if c.quotes is None:
+            if n:
+                out.add(self.breach, "", float(n), float("nan"),
+                        f"no quotes file: the prices of {n} trade(s) are not checked against the market")
+            else:
+                out.add("pass", "", 0.0, float("nan"), "no trades")
+            return
+        _, has = _mid(c)
+        out.per_trade(~has, self.breach, t, float("nan"), float("nan"),
+                      lambda i: f"{t.who(i)}: no usable quote; price not checked against the market",
+                      "every trade has a quote")

@@ -1,0 +1,315 @@
+"""What may be sent: the switch ``execution.enabled``, the kill switch and the pre-trade limits.
+
+**Pre-trade limits** are checks of the same base and registry mechanism as validation's
+(:mod:`xlexec.core.checks`): a small class per limit with a stable ``id`` (the refusal code
+journaled as ``REFUSED`` and shown in the order's note), its rule and units in the docstring,
+and a ``policy``: ``fail`` refuses the order (nothing sent), ``warn`` and ``log`` let it go with
+the note. They run in the order of :data:`SUBMISSION`; the first limit that refuses an order
+names it. Orders already journaled as intents (``known``) skip them: they passed when first
+sent and may be at the broker. Units: $ notional = qty x limit (or x signal price for market
+orders); ``price_collar_pct`` and ``buying_power_buffer`` as fractions.
+
+**Batch guards** (:class:`RefusedError`, nothing sent): :func:`require_enabled`
+(``execution.enabled: false`` switches sending off) and :func:`kill_switch_state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.checks.base import Check
+from xlexec.core.checks.model import kill_switch_triggered
+from xlexec.core.checks.registry import Registry
+from xlexec.errors import RefusedError
+
+SUBMISSION = Registry("submission")
+limit = SUBMISSION.register
+
+
+# ---------------------------------------------------------------------------------------------
+# batch guards
+
+def require_enabled(enabled: bool, source: str = "config.yaml", *, what: str = "submit", tag: str = "") -> None:
+    """Refuse (:class:`RefusedError`, nothing sent) when ``execution.enabled`` is false; the
+    message names the key and the config file (``source``), after the mode ``tag`` if given."""
+    if not enabled:
+        raise RefusedError(f"{tag + ' ' if tag else ''}execution.enabled is false ({source}): sending orders "
+                           f"is switched off; {what} refused, nothing sent (set execution.enabled: true "
+                           "to trade)")
+
+
+def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> str | None:
+    """Why trading is stopped, or None: trades header ``TRIGGERED`` or ``live/KILL_SWITCH``."""
+    if kill_switch_triggered(header_kill_switch):
+        return "the trades header says Kill Switch: TRIGGERED"
+    f = Path(live_dir) / "KILL_SWITCH"
+    if f.exists():
+        first = ""
+        try:
+            first = f.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:200]
+        except (OSError, IndexError):
+            pass
+        return f"{f} exists ({first or 'kill switch triggered'}); delete it once the incident is closed"
+    return None
+
+
+def mid_map(quotes: pd.DataFrame | None) -> pd.Series:
+    """Quote mid ($) by symbol: ``mid``, else (bid + ask) / 2 when both > 0, else ``last``; > 0 only."""
+    if quotes is None or len(quotes) == 0 or "symbol" not in quotes.columns:
+        return pd.Series(dtype=float)
+    q = quotes.drop_duplicates("symbol", keep="last").set_index("symbol")
+    if "mid" in q.columns:
+        mid = pd.to_numeric(q["mid"], errors="coerce")
+    else:
+        bid = pd.to_numeric(q.get("bid"), errors="coerce")
+        ask = pd.to_numeric(q.get("ask"), errors="coerce")
+        mid = ((bid + ask) / 2).where((bid > 0) & (ask > 0), pd.to_numeric(q.get("last"), errors="coerce"))
+    return mid.where(mid > 0).astype(float)
+
+
+# ---------------------------------------------------------------------------------------------
+# pre-trade limits
+
+@dataclass
+class OrderContext:
+    """One batch being decided: ``orders`` carries ``arrival_price``, ``refusal`` and ``note``."""
+
+    orders: pd.DataFrame
+    new: pd.Series                      # bool: no intent yet (the limits apply)
+    max_order_size_usd: float
+    max_daily_trades: int
+    price_collar_pct: float | None
+    buying_power: float | None
+    buying_power_buffer: float
+    restricted: pd.DataFrame | None = None
+    trades_used_today: int = 0
+    others: pd.DataFrame | None = None
+    fit_buying_power: bool = False
+    _notional: pd.Series | None = field(default=None, repr=False)
+
+    @property
+    def notional(self) -> pd.Series:
+        """$ per order (NaN when it cannot be valued)."""
+        if self._notional is None:
+            self._notional = pd.to_numeric(self.orders["notional"], errors="coerce").astype(float)
+        return self._notional
+
+    def open(self) -> pd.Series:
+        """New orders not refused so far."""
+        return self.new & (self.orders["refusal"] == "")
+
+
+class Refusals:
+    """Collector of one limit's decisions: writes ``refusal``/``note`` into the batch frame."""
+
+    def __init__(self, c: OrderContext, check: Check) -> None:
+        self.c, self.check = c, check
+
+    def refuse(self, mask: pd.Series, notes) -> None:
+        """Orders where ``mask`` (new and not yet refused) breach this limit; ``notes``: str or Series."""
+        out = self.c.orders
+        m = mask & self.c.open()
+        if not m.any():
+            return
+        if self.check.policy == "fail":
+            out.loc[m, "refusal"] = self.check.id
+        else:  # warn / log: the order goes, with the note (unless it already has one)
+            m = m & (out["note"] == "")
+        out.loc[m, "note"] = notes[m] if isinstance(notes, pd.Series) else notes
+
+
+@limit
+class Restricted(Check):
+    """No order for a symbol on the restricted list (``live/restricted.csv``: symbol, reason)."""
+
+    id = "restricted"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        if c.restricted is None or not len(c.restricted):
+            return
+        o = c.orders
+        r = c.restricted.drop_duplicates("symbol").set_index("symbol")["reason"].astype(str)
+        out.refuse(o["symbol"].isin(r.index), "restricted list: " + o["symbol"].map(r).fillna("restricted"))
+
+
+@limit
+class WholeShares(Check):
+    """qty is a whole positive number of shares: the request carries whole shares, so 17.5 would go
+    out as 18 (0.4 as 0), a different order from the one approved."""
+
+    id = "fractional_shares"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        qty = pd.to_numeric(c.orders["qty"], errors="coerce").astype(float)
+        frac = ~np.isfinite(qty) | (qty % 1 != 0) | (qty <= 0)
+        out.refuse(frac, qty.map(lambda v: f"{v:g} shares is not a whole positive number: not "
+                                           "sent (fix trades.csv and approve again)"))
+
+
+@limit
+class Priced(Check):
+    """The order has a $ notional: one that cannot be valued cannot be held to the $ limits (fail closed)."""
+
+    id = "no_price"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        out.refuse(~np.isfinite(c.notional), "no price to value the order against the limits "
+                   "(no limit, signal price or quote)")
+
+
+@limit
+class MaxOrderSize(Check):
+    """Notional ($) <= ``max_order_size_usd``."""
+
+    id = "max_order_size"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        cap = float(c.max_order_size_usd)
+        out.refuse(c.notional > cap, c.notional.map(lambda v: f"${v:,.2f}") +
+                   f" exceeds max_order_size_usd ${c.max_order_size_usd:,.2f}")
+
+
+@limit
+class CollarQuote(Check):
+    """With a price collar on, every order has a quote mid to hold it to (fail closed)."""
+
+    id = "no_quote"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        if c.price_collar_pct is None:
+            return
+        out.refuse(c.orders["arrival_price"].isna(),
+                   f"no quote to check the {c.price_collar_pct:.1%} price collar against")
+
+
+@limit
+class PriceCollar(Check):
+    """|limit (or signal price) - quote mid| / mid <= ``price_collar_pct`` (fraction)."""
+
+    id = "price_collar"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        if c.price_collar_pct is None:
+            return
+        o, collar = c.orders, c.price_collar_pct
+        ref = o["limit_price"].where(o["limit_price"].notna(), o["price"]).astype(float)
+        mid = o["arrival_price"]
+        dev = (ref - mid).abs() / mid
+        out.refuse(dev > float(collar) + 1e-12, ref.map(lambda v: f"${v:,.2f}") + " is " +
+                   dev.map(lambda v: f"{v:.2%}") + " from the quote mid " + mid.map(lambda v: f"${v:,.2f}") +
+                   f" (collar {collar:.1%})")
+
+
+@limit
+class Duplicate(Check):
+    """No second order for a (symbol, side) already live or (partly) filled today under another
+    client order id (``others``: symbol, side, client_order_id, status)."""
+
+    id = "duplicate"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        if c.others is None or not len(c.others):
+            return
+        o = c.orders
+        prior = c.others.drop_duplicates(["symbol", "side"]).set_index(["symbol", "side"])
+        keys = pd.MultiIndex.from_arrays([o["symbol"], o["side"]])
+        hit = pd.Series(keys.isin(prior.index), index=o.index)
+        if not hit.any():
+            return
+        cid = pd.Series([prior.loc[k, "client_order_id"] if k in prior.index else "" for k in keys], index=o.index)
+        st = pd.Series([prior.loc[k, "status"] if k in prior.index else "" for k in keys], index=o.index)
+        out.refuse(hit, "duplicate: " + o["symbol"] + " " + o["side"] + " already " +
+                   st.astype(str) + " today as " + cid.astype(str))
+
+
+@limit
+class BuyingPower(Check):
+    """Buys' notional ($) <= buying_power x (1 - ``buying_power_buffer``) + sells' notional (orders
+    still open). With ``fit_buying_power`` the lowest ``ml_score`` buys are dropped first (else the
+    smallest |weight_change|) until the rest fits; without it every buy is refused."""
+
+    id = "buying_power"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        if c.buying_power is None:
+            return
+        ok, o, notional = c.open(), c.orders, c.notional
+        buys, sells = ok & (o["side"] == "buy"), ok & (o["side"] == "sell")
+        budget = float(c.buying_power) * (1 - float(c.buying_power_buffer)) + float(notional[sells].sum())
+        need = float(notional[buys].sum())
+        if need <= budget + 1e-9:
+            return
+        if not c.fit_buying_power:
+            out.refuse(buys, f"buys total ${need:,.2f} > buying power ${budget:,.2f} "
+                       f"after the {c.buying_power_buffer:.0%} buffer (use --fit-buying-power)")
+            return
+        drop, by = _to_drop(o[buys].copy(), notional, need, budget)
+        out.refuse(pd.Series(o.index.isin(drop), index=o.index),
+                   f"dropped to fit buying power ${budget:,.2f} (lowest {by} first)")
+
+
+def _to_drop(cand: pd.DataFrame, notional: pd.Series, need: float, budget: float) -> tuple[list, str]:
+    """The buys to drop, lowest conviction first, until ``need`` ($) fits ``budget`` ($)."""
+    if "ml_score" in cand.columns and pd.to_numeric(cand["ml_score"], errors="coerce").notna().any():
+        cand["_rank"] = pd.to_numeric(cand["ml_score"], errors="coerce").fillna(-np.inf)
+        by = "ml_score"
+    else:
+        cand["_rank"] = pd.to_numeric(cand["weight_change"], errors="coerce").abs().fillna(0)
+        by = "|weight_change|"
+    cand = cand.sort_values(["_rank", "symbol"], kind="mergesort")
+    drop = []
+    for idx, n in zip(cand.index, notional[cand.index]):
+        if need <= budget + 1e-9:
+            break
+        drop.append(idx)
+        need -= float(n)
+    return drop, by
+
+
+@limit
+class MaxDailyTrades(Check):
+    """Orders sent today (intents in the journal, across every batch) + this batch's new orders
+    <= ``max_daily_trades``; the orders beyond the room left are refused, in batch order."""
+
+    id = "max_daily_trades"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        ok = c.open()
+        room = max(0, int(c.max_daily_trades) - int(c.trades_used_today))
+        out.refuse(ok & (ok.cumsum() > room), f"max_daily_trades {c.max_daily_trades} reached "
+                   f"({c.trades_used_today} already today)")
+
+
+def pretrade_checks(orders: pd.DataFrame, *, max_order_size_usd: float, max_daily_trades: int,
+                    price_collar_pct: float | None, buying_power: float | None,
+                    buying_power_buffer: float, quotes: pd.DataFrame | None = None,
+                    restricted: pd.DataFrame | None = None, trades_used_today: int = 0,
+                    others: pd.DataFrame | None = None, known: set[str] | frozenset = frozenset(),
+                    fit_buying_power: bool = False, registry: Registry = SUBMISSION) -> pd.DataFrame:
+    """Decide which orders may be sent: run every limit of ``registry``. Returns ``orders`` plus
+    ``arrival_price`` ($, quote mid or NaN), ``refusal`` (the refusing limit's id or "") and
+    ``note`` (one line for the operator).
+
+    ``trades_used_today``: client order ids already journaled today that are not in this batch's
+    ``known`` set plus the ``known`` ones of this batch (= intents of the day).
+    ``others``: orders of the day under *other* client order ids that are live or (partly)
+    filled (columns symbol, side, client_order_id, status). ``known``: client order ids of this
+    batch that already have an intent (skip the limits).
+    """
+    out = orders.copy()
+    out["arrival_price"] = out["symbol"].map(mid_map(quotes)).astype(float)
+    out["refusal"] = ""
+    out["note"] = ""
+    if len(out) == 0:
+        return out
+    c = OrderContext(out, ~out["client_order_id"].isin(list(known)), max_order_size_usd=max_order_size_usd,
+                     max_daily_trades=max_daily_trades, price_collar_pct=price_collar_pct,
+                     buying_power=buying_power, buying_power_buffer=buying_power_buffer, restricted=restricted,
+                     trades_used_today=trades_used_today, others=others, fit_buying_power=fit_buying_power)
+    for check in registry.checks():
+        check.rows(c, Refusals(c, check))
+    return out

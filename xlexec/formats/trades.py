@@ -1,0 +1,59 @@
+"""``trades.csv`` read and written: the text layout of :mod:`xlexec.core.trades`.
+
+Leading ``# Key: Value`` rows form the header, then a CSV table with the columns of
+:data:`xlexec.core.trades.COLUMNS`; written back with the same header and
+:data:`~xlexec.core.trades.DECIMALS` (prices $ to 2 places, weight_change to 4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.trades import COLUMNS, DECIMALS, Trades, TradesHeader, parse_trades_frame
+from xlexec.errors import InputError
+from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header
+
+
+def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
+    comments, body, first = split_comment_header(text)
+    header = TradesHeader()
+    for line_no, c in comments:
+        if ":" in c:
+            k, v = c.split(":", 1)
+            if k.strip():
+                header.raw[k.strip()] = v.strip()
+    if not body or not "".join(body).strip():
+        raise InputError(name, "empty trades file: no header row "
+                         f"({','.join(COLUMNS)})", row=first)
+    df = read_table("\n".join(body), name, first, COLUMNS, what="trades file")
+    return Trades(parse_trades_frame(df, name, strict=strict), header, name)
+
+
+def read_trades(path: str | Path, *, strict: bool = True) -> Trades:
+    """Read ``trades.csv``; any problem raises :class:`InputError` naming file, row, column."""
+    return parse_trades_text(read_text(path, what="trades file"), str(path), strict=strict)
+
+
+def trades_from_frame(df: pd.DataFrame, header: dict[str, str] | None = None, name: str = "<frame>",
+                      *, strict: bool = True) -> Trades:
+    """Trades from an in-memory frame (e.g. a workbook Blotter); values may be typed or text."""
+    s = df.copy()
+    s.columns = [str(c).strip().lower() for c in s.columns]
+    missing = [c for c in COLUMNS if c not in s.columns]
+    if missing:
+        raise InputError(name, f"missing column(s) {', '.join(missing)}", row=1, column=missing[0])
+    s = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+              (repr(v) if isinstance(v, float) else str(v))).apply(lambda c: c.str.strip())
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name != "row":
+        s.index = pd.RangeIndex(2, 2 + len(s), name="row")
+    return Trades(parse_trades_frame(s, name, strict=strict), TradesHeader(dict(header or {})), name)
+
+
+def write_trades(trades: Trades, path: str | Path) -> Path:
+    """Write back in the same format (header comments first), atomically."""
+    df = trades.df.copy()
+    comments = [f"{k}: {v}" for k, v in trades.header.raw.items()]
+    return atomic_write_csv(path, df.reset_index(drop=True), DECIMALS, comments)

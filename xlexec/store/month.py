@@ -1,0 +1,132 @@
+"""A month gathered from the day folders: the files and journal queries behind
+:func:`xlexec.core.monthly.monthly_report`.
+
+:func:`collect_month` reads ``live/YYYY-MM-DD/`` (``tca.json``, or ``trades.csv`` +
+``broker_fills.csv`` when the saved TCA is missing or stale), the journal's ``order_intent``
+brokers, and each day's reconciled value (:func:`reconciled_value`, $).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlexec.core.monthly import DAY_RE, MONTH_RE, DayRecord, _num, month_tca
+from xlexec.errors import InputError
+from xlexec.formats.csvio import read_table, read_text, split_comment_header
+from xlexec.core.rows import parse_numeric
+from xlexec.formats.fills import read_fills
+from xlexec.formats.trades import read_trades
+from xlexec.store.journal import INTENT
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    text = read_text(path, what="JSON file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"not valid JSON: {e.msg}", row=e.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), "expected a JSON object")
+    return data
+
+
+def reconciled_value(day_dir: str | Path) -> float | None:
+    """The day's reconciled end-of-day portfolio value ($) or ``None``.
+
+    Rule: ``reconciliation.json`` ``portfolio_value_after`` when present; else the sum of
+    ``positions_after_recon.csv`` ``current_value`` plus ``reconciliation.json`` ``cash_after``;
+    else unknown (``None``).
+    """
+    d = Path(day_dir)
+    rj = d / "reconciliation.json"
+    if not rj.exists():
+        return None
+    data = _read_json(rj)
+    v = _num(data.get("portfolio_value_after"))
+    if v is not None:
+        return v
+    cash = _num(data.get("cash_after"))
+    pos = d / "positions_after_recon.csv"
+    if cash is None or not pos.exists():
+        return None
+    text = read_text(pos, what="positions file")
+    _, body, first = split_comment_header(text)
+    if len([b for b in body if b.strip(" ,")]) <= 1:  # header only: all cash
+        return cash
+    df = read_table("\n".join(body), str(pos), first, ["symbol", "current_value"], what="positions file")
+    return float(parse_numeric(df, "current_value", str(pos)).sum()) + cash
+
+
+def _day_dirs(live_dir: Path) -> list[Path]:
+    if not live_dir.is_dir():
+        return []
+    return sorted(p for p in live_dir.iterdir() if p.is_dir() and DAY_RE.match(p.name))
+
+
+@dataclass
+class MonthInputs:
+    days: list[DayRecord]
+    opening_value: float | None
+    notes: list[str]
+
+
+def collect_month(live_dir: str | Path, month: str, *, journal=None, default_broker: str = "unknown",
+                  default_order_type: str = "limit") -> MonthInputs:
+    """Gather ``live/YYYY-MM-DD/`` folders of ``month`` into :class:`DayRecord`s.
+
+    Per day: ``tca.json`` when it is at least as new as ``trades.csv`` and ``broker_fills.csv``;
+    else the TCA is computed now from those two files (a note says so); a day with neither is
+    left out (noted). Broker: ``tca.json`` ``broker``, else the journal's ``order_intent``
+    ``broker``, else ``default_broker``. Reconciled values: :func:`reconciled_value`; opening
+    value: the latest reconciled value of the (up to 5) day folders before the month.
+    """
+    if not MONTH_RE.match(month or ""):
+        raise InputError("--month", f"month must be YYYY-MM, got {str(month)[:20]!r}")
+    live = Path(live_dir)
+    dirs = _day_dirs(live)
+    mine = [p for p in dirs if p.name.startswith(month + "-")]
+    notes: list[str] = []
+    days: list[DayRecord | None] = []
+    pending = []  # days whose TCA is computed now, all in one batch: (slot, date, trades, fills, broker, after)
+    for d in mine:
+        tj, tr, fl = d / "tca.json", d / "trades.csv", d / "broker_fills.csv"
+        after = reconciled_value(d)
+        fresh = tj.exists() and all(not x.exists() or x.stat().st_mtime <= tj.stat().st_mtime for x in (tr, fl))
+        if fresh:
+            data = _read_json(tj)
+            broker = _broker_of(data.get("broker"), journal, d.name, default_broker)
+            days.append(DayRecord.from_tca_json(data, date=d.name, portfolio_value_after=after,
+                                                broker=broker, name=str(tj)))
+        elif tr.exists() and fl.exists():
+            pending.append((len(days), d.name, read_trades(tr), read_fills(fl),
+                            _broker_of(None, journal, d.name, default_broker), after))
+            days.append(None)
+            notes.append(f"{d.name}: tca.json missing or older than its inputs; TCA computed now "
+                         "(run xlexec tca to save it)")
+        elif tr.exists():
+            notes.append(f"{d.name}: no broker_fills.csv and no tca.json: left out")
+    if pending:
+        results = month_tca([(date, trades, fills) for _, date, trades, fills, _, _ in pending],
+                            default_order_type=default_order_type)
+        for (slot, _, _, _, broker, after), res in zip(pending, results):
+            days[slot] = DayRecord.from_tca(res, broker=broker, portfolio_value_after=after)
+    opening = None
+    before = [p for p in dirs if p.name < month + "-01"][-5:]
+    for p in reversed(before):
+        opening = reconciled_value(p)
+        if opening is not None:
+            break
+    return MonthInputs(days, opening, notes)
+
+
+def _broker_of(from_tca, journal, day: str, default: str) -> str:
+    if from_tca:
+        return str(from_tca)
+    if journal is not None:
+        names = [str(p.get("broker")) for p in journal.payloads(INTENT, day) if p.get("broker")]
+        if names:
+            return max(set(names), key=names.count)
+    return default
