@@ -21,8 +21,8 @@ from xlexec.demo import sample
 from xlexec.demo.run import write_demo_config
 
 DAY = "2025-10-30"
-MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.timezone.utc).isoformat()   # 09:40 New York
-CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.timezone.utc).isoformat()      # 16:05 New York
+MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC).isoformat()   # 09:40 New York
+CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.UTC).isoformat()      # 16:05 New York
 REASON = "demo day: validation recommends CONDITIONAL"
 KILL_REASON = "kill switch (workbook, demo)"   # what the button passes: the CLI is given the same
 

@@ -79,7 +79,7 @@ def _save_traceback(ctx, command: str) -> str:
         from xlexec.config import secret_values
         for sv in secret_values(ctx.config):
             text = text.replace(sv, "***")
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     for folder in ([Path(ctx.live_dir) / "logs"] if ctx is not None else []) + [Path(tempfile.gettempdir())]:
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,8 @@ def run(args, ctx) -> int:
         print(json.dumps(res.to_json()))
         return res.exit_code
     what = "DRAFT (not approved) " if res.draft else ""
-    print(f"wrote {what}{res.orders} order(s) for {res.day} to {res.output} ({res.broker}, basket tag {res.basket_tag})")
+    print(f"wrote {what}{res.orders} order(s) for {res.day} to {res.output} "
+          f"({res.broker}, basket tag {res.basket_tag})")
     if res.schedule:
         print("slicing schedule" + (" (draft: not recorded)" if res.draft else "") + ":")
         for line in res.schedule:

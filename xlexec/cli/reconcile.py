@@ -113,7 +113,8 @@ def register(sub, common) -> None:
     p.add_argument("--from-broker", action="store_true", help="pull the day's fills from the configured broker")
     p.add_argument("--format", metavar="NAME", default=None,
                    help="fills layout: xlexec|alpaca|ibkr|schwab|fidelity (default: detect from the header)")
-    p.add_argument("--current-positions", metavar="P", help="positions before the day (default live/current_positions.csv)")
+    p.add_argument("--current-positions", metavar="P",
+                   help="positions before the day (default live/current_positions.csv)")
     p.add_argument("--broker-positions", metavar="B", help="broker positions export to check positions against")
     p.add_argument("--events", metavar="E", help="events.csv (default live/DATE/events.csv or live/events.csv)")
     p.add_argument("--closes", metavar="C", help="closes.csv to value positions (symbol,close)")

@@ -93,7 +93,7 @@ def report(result: ValidationResult, name: str = "trades") -> str:
     w_check = max([len("CHECK")] + [len(x) for x in c["check"]])
     w_sym = max([len("SYMBOL")] + [len(x) for x in c["symbol"]])
     lines.append(f"{'STATUS':6}  {'CHECK':{w_check}}  {'SYMBOL':{w_sym}}  MESSAGE")
-    for st, ck, sym, msg in zip(c["status"], c["check"], c["symbol"], c["message"]):
+    for st, ck, sym, msg in zip(c["status"], c["check"], c["symbol"], c["message"], strict=True):
         lines.append(f"{st.upper():6}  {ck:{w_check}}  {sym:{w_sym}}  {msg}")
     lines.append("")
     lines.append(f"Decision: {result.decision} ({s.get('fail', 0)} fail, {s.get('warn', 0)} warn, "

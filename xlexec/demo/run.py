@@ -2,9 +2,9 @@
 
 It runs the very steps an operator's commands run (:mod:`xlexec.steps`: validate, approve,
 convert, submit, status, import fills, reconcile, tca, monthly) in-process on a generated day,
-so the demo, the CLI and the workbook are the same code path and show the same typed results. The clock is pinned (09:40 New York for
-the morning steps, 16:05 after the close), which makes the day reproducible; every step is
-idempotent, so running the demo twice duplicates nothing.
+so the demo, the CLI and the workbook are the same code path and show the same typed results.
+The clock is pinned (09:40 New York for the morning steps, 16:05 after the close), which makes
+the day reproducible; every step is idempotent, so running the demo twice duplicates nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class DemoResult:
 
 def _pinned(day: str, hh: int, mm: int) -> str:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(
-        dt.timezone.utc).isoformat()
+        dt.UTC).isoformat()
 
 
 @contextlib.contextmanager
@@ -111,9 +111,9 @@ def run_demo(directory: str | Path = "demo", day: str = "2025-10-30", *, days: i
         res.days.append((session, res.steps))
         res.day = session
     if build_workbook:
-        from xlexec.steps.context import Context
-        from xlexec.excel.render import render_workbook
         from xlexec.config import load_config
+        from xlexec.excel.render import render_workbook
+        from xlexec.steps.context import Context
         from xlexec.store.journal import current_user
         with _env(XLEXEC_NOW=_pinned(res.day, 16, 5)):
             cfg = load_config(d / "config.yaml", cwd=d)
@@ -146,16 +146,16 @@ def _day_inputs(d: Path, day: str):
     book = read_positions(today.current_positions)
     cash = json.loads(prev.reconciliation.read_text()).get("cash_after") if prev.reconciliation.exists() else None
     closes = read_closes(prev.closes)
-    s = sample.make_day(day, book=book, cash=cash, prev_close=dict(zip(closes["symbol"], closes["close"])))
+    s = sample.make_day(day, book=book, cash=cash, prev_close=dict(zip(closes["symbol"], closes["close"], strict=True)))
     sample.write_day(s, live, positions=False)
     return cfg_path
 
 
 def _run_session(d: Path, day: str, res: DemoResult) -> list[Step]:
     from xlexec.config import load_config
-    from xlexec.formats.trades import read_trades
     from xlexec.execution.slicing import day_orders
     from xlexec.formats.csvio import atomic_write_bytes
+    from xlexec.formats.trades import read_trades
     from xlexec.steps import convert as convert_step
     from xlexec.steps import execution as execution_steps
     from xlexec.steps import fills as fills_step

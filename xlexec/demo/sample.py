@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.csvio import atomic_write_csv
 from xlexec.core.trades import Trades, TradesHeader
+from xlexec.formats.csvio import atomic_write_csv
 from xlexec.formats.trades import write_trades
 
 NY = ZoneInfo("America/New_York")
@@ -149,7 +149,7 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
 
     # quotes at 09:31 New York, 1-cent-ish spreads around a price that drifted a little
     d = dt.date.fromisoformat(date)
-    ts = dt.datetime.combine(d, dt.time(9, 31), NY).astimezone(dt.timezone.utc)
+    ts = dt.datetime.combine(d, dt.time(9, 31), NY).astimezone(dt.UTC)
     drift = 1 + rng.normal(0, 0.0015, len(syms))
     mids = prices * drift
     unfilled = new[1] if len(new) > 1 else None  # a new buy whose quote ran away (+1.5%): rests

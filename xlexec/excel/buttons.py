@@ -24,14 +24,16 @@ Alpaca market data configured, Alpaca's quotes win (as in the CLI) and the tab i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from xlexec.errors import InputError, RefusedError, XlexecError
 from xlexec.excel.book import BookAdapter, open_book
@@ -92,8 +94,8 @@ class Session:
 def _context_for(book: BookAdapter, ctx=None):
     if ctx is not None:
         return ctx
-    from xlexec.steps.context import Context
     from xlexec.config import load_config
+    from xlexec.steps.context import Context
     conf = book.conf()
     cfg_name = conf.get("XLEXEC_CONFIG") or os.environ.get("XLEXEC_CONFIG") or ""
     base = book.path.parent if book.path else Path.cwd()
@@ -114,9 +116,9 @@ def _need_trades(s: Session) -> None:
 
 def _persist_blotter(s: Session) -> bool:
     """Write Blotter edits into trades.csv (include/limit_price); keep the model's file once."""
+    from xlexec.excel.render import apply_blotter
     from xlexec.formats.csvio import atomic_write_bytes
     from xlexec.formats.trades import read_trades, write_trades
-    from xlexec.excel.render import apply_blotter
 
     _need_trades(s)
     trades = read_trades(s.trades_path, strict=False)
@@ -134,8 +136,8 @@ def _typed_quotes(s: Session):
     """The Quotes tab's quotes when the operator typed new ones, else None (see
     :func:`xlexec.excel.book.pending_quotes`). Raises ``InputError`` naming the tab's row and
     column for a bad cell. Alpaca market data, when configured, wins: the tab is not used."""
-    from xlexec.execution.marketdata import alpaca_data_configured
     from xlexec.excel.book import pending_quotes
+    from xlexec.execution.marketdata import alpaca_data_configured
     if not s.inputs.quotes_block or alpaca_data_configured(s.ctx.config):
         return None
     return pending_quotes(s.inputs, s.the_day.quotes)
@@ -442,10 +444,8 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         if not res.ok:
             adapter.alert(res.message, title=f"xlexec: {name.replace('_', ' ')} {res.result}")
     if own_ctx and ctx is not None:
-        try:
+        with contextlib.suppress(Exception):
             ctx.close()
-        except Exception:  # noqa: BLE001
-            pass
     return res
 
 

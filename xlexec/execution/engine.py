@@ -23,10 +23,11 @@ submit and every chase move), human approval of the exact order list
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account. The mode (PAPER/LIVE, broker, host) is part of every result and message.
 
-**Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order gets a note, a journal ``REFUSED`` event and is
-not sent): restricted list, ``max_order_size_usd`` ($ notional = shares x limit, or x signal
-price for market orders), price collar (``price_collar_pct``, fraction, vs the latest quote mid;
-fails closed without a quote), duplicates (same day, symbol and side already live or filled under
+**Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
+gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
+``max_order_size_usd`` ($ notional = shares x limit, or x signal price for market orders), price
+collar (``price_collar_pct``, fraction, vs the latest quote mid; fails closed without a quote),
+duplicates (same day, symbol and side already live or filled under
 another client order id), buying power (buys <= buying_power x (1 - buffer) + sells' notional;
 ``fit_buying_power`` drops the lowest ``ml_score`` first, else the smallest |weight_change|),
 ``max_daily_trades`` (counted over the whole day from the journal). Orders already journaled as
@@ -58,30 +59,41 @@ reaches ``<point>`` (``before_intent``, ``after_intent_before_send``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from xlexec.store import journal as J
-from xlexec.execution.brokers.base import Broker, BrokerFault, BrokerUnavailable, DuplicateClientOrderId, Order, OrderRejected, OrderRequest, OPEN_STATUSES
-from xlexec.formats.csvio import atomic_write_csv, atomic_write_text
-from xlexec.errors import BrokerError, RefusedError
-from xlexec.store.journal import DayLock
 from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.errors import BrokerError, RefusedError
 from xlexec.execution import slicing as _slicing
-from xlexec.store.day import Day
+from xlexec.execution.brokers.base import (
+    OPEN_STATUSES,
+    Broker,
+    BrokerFault,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    Order,
+    OrderRejected,
+    OrderRequest,
+)
 from xlexec.execution.guards import kill_switch_state, pretrade_checks, require_enabled
 from xlexec.execution.guards import mid_map as _mid_map
+from xlexec.formats.csvio import atomic_write_csv, atomic_write_text
+from xlexec.store import journal as J
+from xlexec.store.day import Day
+from xlexec.store.journal import DayLock
 
 NY = ZoneInfo("America/New_York")
 EXECUTION_LOG_COLUMNS = ["date", "symbol", "side", "shares", "limit_price", "fill_price", "fill_time",
@@ -98,7 +110,6 @@ SEND_ATTEMPTS = 3
 # ---------------------------------------------------------------------------------------------
 # test hook: the shared one (xlexec.faults); kept importable as xlexec.execution.engine.crash_point
 from xlexec.faults import crash_point  # noqa: E402,F401
-
 
 # ---------------------------------------------------------------------------------------------
 # mode and guards
@@ -350,7 +361,7 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
     if ex.require_human_approval:
         from xlexec.store.approvals import find_approval
         ok: dict[tuple[str, str], bool] = {}
-        for idx, coid in zip(out.index, out["client_order_id"].astype(str)):
+        for idx, coid in zip(out.index, out["client_order_id"].astype(str), strict=True):
             r = plan.record_of(coid)
             if r is None or r["origin_day"] == day:
                 continue
@@ -429,8 +440,8 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
             orders.drop(index=pre), max_order_size_usd=ex.max_order_size_usd, max_daily_trades=ex.max_daily_trades,
             price_collar_pct=ex.price_collar_pct, buying_power=acct.buying_power,
             buying_power_buffer=ex.buying_power_buffer, quotes=quotes, restricted=restricted,
-            trades_used_today=sum(1 for p in intents.values() if not p.get("chase_of")), others=_others_live(jr, day, batch), known=known,
-            fit_buying_power=fit_buying_power)
+            trades_used_today=sum(1 for p in intents.values() if not p.get("chase_of")),
+            others=_others_live(jr, day, batch), known=known, fit_buying_power=fit_buying_power)
         if pre:
             held = orders.loc[pre].copy()
             held["arrival_price"] = held["symbol"].map(_mid_map(quotes)).astype(float)
@@ -479,7 +490,7 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         conc = int(ex.max_concurrency) if getattr(broker, "thread_safe", False) else 1
         workers = max(1, min(conc, total or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xlexec-submit") as pool:
-            futs = [pool.submit(work, idx, r) for idx, r in zip(todo.index, todo.to_dict("records"))]
+            futs = [pool.submit(work, idx, r) for idx, r in zip(todo.index, todo.to_dict("records"), strict=True)]
             for fut in as_completed(futs):
                 idx, placed = fut.result()
                 results[idx] = placed
@@ -691,7 +702,7 @@ def _parse_ts(v) -> dt.datetime | None:
         t = dt.datetime.fromisoformat(str(v).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.DataFrame:
@@ -729,10 +740,8 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
                 broker.cancel_order(r.order_id)
                 note = f"open {age_min:.0f} min >= order_timeout_minutes {ex.order_timeout_minutes}: cancel requested"
                 action = "cancel"
-                try:
+                with contextlib.suppress(BrokerFault):
                     rec.order(broker.get_order(r.order_id))
-                except BrokerFault:
-                    pass
             except BrokerFault as e:
                 action, note = "cancel_failed", str(e)[:300]
             rec.append(J.ACTION, f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
@@ -779,10 +788,8 @@ def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float
                     "note": f"{note}: broker said {str(e)[:200]}"}
     if o is not None:
         rec.order(o)
-        try:
+        with contextlib.suppress(BrokerFault):
             rec.order(broker.get_order(r.order_id))  # the old one, now replaced
-        except BrokerFault:
-            pass
     return {"client_order_id": new_coid, "symbol": r.symbol, "action": "chase", "note": note}
 
 
@@ -823,16 +830,16 @@ def pnl_today(positions: pd.DataFrame, quotes: pd.DataFrame | None, fills: pd.Da
         start = shares - net
         basis = "prev_close"
         p0 = prev.get(s, np.nan)
-        if not (p0 == p0):
+        if p0 != p0:  # NaN
             p0 = float(pmap["avg_cost"].get(s, np.nan)) if "avg_cost" in pmap.columns and s in pmap.index else np.nan
             basis = "avg_cost"
         mark = marks.get(s, np.nan)
-        if not (mark == mark):
+        if mark != mark:  # NaN
             missing.append(s)
             mark = p0
-        if not (p0 == p0):
+        if p0 != p0:  # NaN
             p0 = mark if mark == mark else 0.0
-        if not (mark == mark):
+        if mark != mark:  # NaN
             mark = 0.0
         pnl = shares * mark - start * p0 + cash
         total += pnl

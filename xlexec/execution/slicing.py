@@ -1,16 +1,18 @@
 """The day's ADV slicing plan: one recipe for ``convert``, ``submit``, ``reconcile`` and the workbook.
 
 The plan of a day = today's orders (``orders_from_trades``; the approval binds to their sha256)
-after :func:`xlexec.store.slicing.plan_day` (the reference file and :func:`xlexec.core.slicing.plan_slices`): orders above ``validation.max_adv_pct`` (fraction)
-of ADV (``live/reference.csv``, shares/day) cut to today's child, plus the children due today
-from earlier days' schedules. A schedule already journaled for today's batch (kind ``SLICE``) is
+after :func:`xlexec.store.slicing.plan_day` (the reference file, then
+:func:`xlexec.core.slicing.plan_slices`): orders above ``validation.max_adv_pct`` (fraction) of
+ADV (``live/reference.csv``, shares/day) cut to today's child, plus the children due today from
+earlier days' schedules. A schedule already journaled for today's batch (kind ``SLICE``) is
 reused as recorded; orders already sent whole through the API are not sliced afterwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 

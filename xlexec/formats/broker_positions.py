@@ -36,7 +36,8 @@ def read_broker_positions(path: str | Path) -> pd.DataFrame:
 
 
 def broker_positions_frame(positions) -> pd.DataFrame:
-    """``Broker.positions()`` (objects with ``symbol``, ``qty``, ``avg_entry_price``) -> ``symbol, shares, avg_cost``."""
+    """``Broker.positions()`` (objects with ``symbol``, ``qty``, ``avg_entry_price``) ->
+    ``symbol, shares, avg_cost``."""
     if not positions:
         return empty_positions()
     return pd.DataFrame({"symbol": [p.symbol.upper() for p in positions],

@@ -24,7 +24,7 @@ class Context:
     _journal: Journal | None = None
 
     @classmethod
-    def load(cls, config_path: str | os.PathLike | None = None, user: str | None = None) -> "Context":
+    def load(cls, config_path: str | os.PathLike | None = None, user: str | None = None) -> Context:
         cfg = load_config(config_path)
         return cls(cfg, user or cfg.user or current_user())
 

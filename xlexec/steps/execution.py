@@ -8,9 +8,10 @@ engine and closes the broker, and returns a typed result with the exit code it i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 

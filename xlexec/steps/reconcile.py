@@ -80,7 +80,7 @@ def record_fills(journal: Journal, fills: pd.DataFrame, day: str, actor: str | N
     keys = fill_keys(fills, day)
     cols = [c for c in FILL_COLUMNS + [FILL_ID] if c in fills.columns]
     recs = fills[cols].to_dict("records")
-    rows = [(k, {**r, "day": day}) for k, r in zip(keys, recs)]
+    rows = [(k, {**r, "day": day}) for k, r in zip(keys, recs, strict=True)]
     new = 0
     step = max(1, int(FILLS_CHUNK))
     for i in range(0, len(rows), step):

@@ -21,8 +21,8 @@ from xlexec.formats.inputs import read_closes
 from xlexec.formats.monthly import upsert_monthly_costs
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
-from xlexec.store.day import Day, is_day_name
 from xlexec.store.arrivals import arrivals_from_journal
+from xlexec.store.day import Day, is_day_name
 from xlexec.store.journal import Journal
 from xlexec.store.month import collect_month
 

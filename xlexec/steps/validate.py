@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import Trades
 from xlexec.config import validation_thresholds
 from xlexec.core.checks import ValidationResult
 from xlexec.core.checks import validate as run_checks
+from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.core.trades import Trades
 from xlexec.execution.marketdata import refresh_quotes_file
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference

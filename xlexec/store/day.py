@@ -56,7 +56,7 @@ class Day:
         object.__setattr__(self, "live_dir", Path(live_dir))
         object.__setattr__(self, "date", check_date(date))
 
-    def on(self, date: str | None) -> "Day":
+    def on(self, date: str | None) -> Day:
         """The same live folder on ``date`` (this day when ``date`` is empty or the same)."""
         return self if not date or date == self.date else Day(self.live_dir, date)
 
