@@ -138,10 +138,6 @@ def core_purity_violations() -> list[str]:
     return out
 
 
-IN_PROGRESS = pytest.mark.xfail(strict=True, reason="issue 14: the layers are being made true")
-
-
-@IN_PROGRESS
 def test_every_module_is_in_a_layer_and_imports_only_lower_layers():
     bad = layer_violations()
     assert not bad, "layer violations:\n" + "\n".join(bad)
