@@ -52,11 +52,22 @@ def _size(mod, scale: float) -> int:
 def run_scenario(name: str, *, scale: float, repeat: int, cache: Path, log) -> dict:
     mod = scenario(name)
     size = _size(mod, scale)
-    row = {"scenario": name, "size": size, "seconds": None, "baseline_seconds": None, "ratio": None,
-           "peak_mb": None, "target": mod.TARGET, "met": None,
-           "details": {"title": mod.TITLE.format(size=size), "unit": mod.UNIT,
-                       "baseline_name": getattr(mod, "BASELINE", ""),
-                       **({"library_name": mod.LIBRARY} if getattr(mod, "LIBRARY", None) else {})}}
+    row = {
+        "scenario": name,
+        "size": size,
+        "seconds": None,
+        "baseline_seconds": None,
+        "ratio": None,
+        "peak_mb": None,
+        "target": mod.TARGET,
+        "met": None,
+        "details": {
+            "title": mod.TITLE.format(size=size),
+            "unit": mod.UNIT,
+            "baseline_name": getattr(mod, "BASELINE", ""),
+            **({"library_name": mod.LIBRARY} if getattr(mod, "LIBRARY", None) else {}),
+        },
+    }
     t0 = time.perf_counter()
     log(f"[bench] {name}: preparing {size:,} {mod.UNIT} ...")
     prep = _run_child(["--_prepare", name, "--size", str(size), "--cache", str(cache)])
@@ -69,8 +80,9 @@ def run_scenario(name: str, *, scale: float, repeat: int, cache: Path, log) -> d
     sides = {}
     for side in mod.SIDES:
         log(f"[bench] {name}: measuring {side} ...")
-        res = _run_child(["--_worker", name, "--side", side, "--size", str(size), "--repeat", str(repeat),
-                          "--cache", str(cache)])
+        res = _run_child(
+            ["--_worker", name, "--side", side, "--size", str(size), "--repeat", str(repeat), "--cache", str(cache)]
+        )
         if "error" in res:
             row["details"][f"{side}_error"] = res["error"]
             log(f"[bench] {name}: {side} FAILED: {res['error']}")
@@ -107,9 +119,11 @@ def run_scenario(name: str, *, scale: float, repeat: int, cache: Path, log) -> d
         except Exception as e:  # noqa: BLE001
             row["details"]["judge_error"] = f"{type(e).__name__}: {e}"
     row["details"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
-    log(f"[bench] {name}: xlexec {_fmt_s(row['seconds'])}, baseline {_fmt_s(row['baseline_seconds'])}, "
+    log(
+        f"[bench] {name}: xlexec {_fmt_s(row['seconds'])}, baseline {_fmt_s(row['baseline_seconds'])}, "
         f"ratio {_fmt_ratio(row['ratio'])}, peak {row['peak_mb']} MB, target {row['target']}: "
-        f"{_fmt_met(row['met'])} ({row['details']['wall_seconds']} s)")
+        f"{_fmt_met(row['met'])} ({row['details']['wall_seconds']} s)"
+    )
     return row
 
 
@@ -138,15 +152,29 @@ def table(rows: list[dict]) -> str:
         if d.get("note"):
             notes.append(d["note"])
         elif "library_seconds" in d:
-            notes.append(f"{d.get('library_name', 'library')}: {_fmt_s(d['library_seconds'])} "
-                         f"(xlexec/library {d.get('ratio_vs_library', 'n/a')}×)")
+            notes.append(
+                f"{d.get('library_name', 'library')}: {_fmt_s(d['library_seconds'])} "
+                f"(xlexec/library {d.get('ratio_vs_library', 'n/a')}×)"
+            )
         errs = [f"{k}: {v}" for k, v in d.items() if k.endswith("error")]
         notes += errs
-        lines.append("| " + " | ".join([
-            r["scenario"], f"{r['size']:,} {d.get('unit', '')}".strip(), _fmt_s(r["seconds"]),
-            _fmt_s(r["baseline_seconds"]), _fmt_ratio(r["ratio"]),
-            "n/a" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}", r["target"], _fmt_met(r["met"]),
-            "; ".join(n for n in notes if n).replace("|", "/")]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["scenario"],
+                    f"{r['size']:,} {d.get('unit', '')}".strip(),
+                    _fmt_s(r["seconds"]),
+                    _fmt_s(r["baseline_seconds"]),
+                    _fmt_ratio(r["ratio"]),
+                    "n/a" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
+                    r["target"],
+                    _fmt_met(r["met"]),
+                    "; ".join(n for n in notes if n).replace("|", "/"),
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -154,13 +182,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="print one JSON list instead of the table")
     p.add_argument("--quick", action="store_true", help="every scenario at 1/10 size, fewer repeats")
-    p.add_argument("--only", action="append", metavar="NAME",
-                   help=f"run only this scenario (repeatable, or comma-separated): {', '.join(SCENARIOS)}")
-    p.add_argument("--repeat", type=int, default=None,
-                   help="timed runs per side, median reported (default 3; 2 with --quick; slow sides cap it)")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"run only this scenario (repeatable, or comma-separated): {', '.join(SCENARIOS)}",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="timed runs per side, median reported (default 3; 2 with --quick; slow sides cap it)",
+    )
     p.add_argument("--scale", type=float, default=None, help="size as a fraction of full (default 1; 0.1 with --quick)")
-    p.add_argument("--cache", default=None, help="where generated data is cached (default: $XLEXEC_BENCH_CACHE "
-                                                 "or <tmp>/xlexec-bench-cache)")
+    p.add_argument(
+        "--cache",
+        default=None,
+        help="where generated data is cached (default: $XLEXEC_BENCH_CACHE or <tmp>/xlexec-bench-cache)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
     p.add_argument("--_worker", help=argparse.SUPPRESS)
@@ -201,11 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         print(json.dumps(rows, indent=1))
     else:
-        cmd = "python -m bench" + ("" if argv is None and len(sys.argv) <= 1 else
-                                   " " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:])))
-        print(f"`{cmd}` — {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"{platform.system()} {platform.machine()}; median of up to {repeat} runs per side; "
-              f"total {total:.0f} s\n")
+        cmd = "python -m bench" + (
+            ""
+            if argv is None and len(sys.argv) <= 1
+            else " " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
+        )
+        print(
+            f"`{cmd}` — {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.machine()}; median of up to {repeat} runs per side; "
+            f"total {total:.0f} s\n"
+        )
         print(table(rows))
         print("\nratio = xlexec / baseline (below 1: xlexec faster); peak MB = xlexec subprocess peak RSS.")
     failed = any(r["seconds"] is None or any(k.endswith("error") for k in r["details"]) for r in rows)

@@ -20,12 +20,23 @@ import pandas as pd
 
 from .harness import tickers
 
-DAY = "2025-10-30"                      # a Thursday, a full NYSE session
-NOW = "2025-10-30T13:40:00+00:00"       # 09:40 New York
+DAY = "2025-10-30"  # a Thursday, a full NYSE session
+NOW = "2025-10-30T13:40:00+00:00"  # 09:40 New York
 QUOTE_TS = "2025-10-30T13:31:00+00:00"
 STALE_TS = "2025-10-30T12:00:00+00:00"
-SECTORS = ["Technology", "Financials", "Health Care", "Consumer Discretionary", "Communication Services",
-           "Industrials", "Consumer Staples", "Energy", "Utilities", "Real Estate", "Materials"]
+SECTORS = [
+    "Technology",
+    "Financials",
+    "Health Care",
+    "Consumer Discretionary",
+    "Communication Services",
+    "Industrials",
+    "Consumer Staples",
+    "Energy",
+    "Utilities",
+    "Real Estate",
+    "Materials",
+]
 
 
 @dataclass
@@ -54,32 +65,50 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
     shares = np.maximum(1, np.round(target_notional / price)).astype(float)
     buy = rng.random(n) < 0.55
     notional = np.round(shares * price, 2)
-    pv = float(round(notional.sum() / 0.25, -3))     # turnover ~25% (under the 30% warning)
+    pv = float(round(notional.sum() / 0.25, -3))  # turnover ~25% (under the 30% warning)
     wc = np.round(np.where(buy, 1, -1) * notional / pv, 6)
     comm = np.round(notional * 1.0 / 1e4, 2)
     slip = np.round(notional * 2.0 / 1e4, 2)
     if anomalies:
         frac = _pick(rng, n, 0.001)
-        shares[frac] = shares[frac] + 0.5              # fractional shares (fail)
+        shares[frac] = shares[frac] + 0.5  # fractional shares (fail)
         notional = np.where(np.isin(np.arange(n), frac), np.round(shares * price, 2), notional)
         mism = _pick(rng, n, 0.002)
-        notional[mism] = notional[mism] + 5.0          # notional != shares x price (fail)
+        notional[mism] = notional[mism] + 5.0  # notional != shares x price (fail)
         wrong = _pick(rng, n, 0.003)
-        wc[wrong] = -np.sign(np.where(buy[wrong], 1, -1)) * 0.0001   # wrong direction (fail)
+        wc[wrong] = -np.sign(np.where(buy[wrong], 1, -1)) * 0.0001  # wrong direction (fail)
         drift = _pick(rng, n, 0.01)
-        slip[drift] = np.round(slip[drift] * 1.5 + 0.05, 2)          # cost estimate drift (warn)
+        slip[drift] = np.round(slip[drift] * 1.5 + 0.05, 2)  # cost estimate drift (warn)
     total = np.round(comm + slip, 2)
-    trades = pd.DataFrame({"symbol": traded, "side": np.where(buy, "buy", "sell"), "shares": shares,
-                           "price": price, "notional": notional, "weight_change": wc, "commission_est": comm,
-                           "slippage_est": slip, "total_cost_est": total})
+    trades = pd.DataFrame(
+        {
+            "symbol": traded,
+            "side": np.where(buy, "buy", "sell"),
+            "shares": shares,
+            "price": price,
+            "notional": notional,
+            "weight_change": wc,
+            "commission_est": comm,
+            "slippage_est": slip,
+            "total_cost_est": total,
+        }
+    )
     gross = float(notional.sum())
     est = float(total.sum())
-    header = {"Date": day, "Total Trades": str(n), "Buy Orders": str(int(buy.sum())),
-              "Sell Orders": str(int((~buy).sum())), "Total Notional": f"${gross:,.2f}",
-              "Estimated Costs": f"${est:,.2f} ({est / gross * 100:.2f}% of notional)",
-              "Portfolio Turnover": f"{gross / pv * 100:.1f}%", "Portfolio Value": f"${pv:,.2f}",
-              "Regime": "Normal (Risk Multiplier: 1.0)", "IC": "0.034", "Kill Switch": "ACTIVE",
-              "Safety Checks": "PASSED"}
+    header = {
+        "Date": day,
+        "Total Trades": str(n),
+        "Buy Orders": str(int(buy.sum())),
+        "Sell Orders": str(int((~buy).sum())),
+        "Total Notional": f"${gross:,.2f}",
+        "Estimated Costs": f"${est:,.2f} ({est / gross * 100:.2f}% of notional)",
+        "Portfolio Turnover": f"{gross / pv * 100:.1f}%",
+        "Portfolio Value": f"${pv:,.2f}",
+        "Regime": "Normal (Risk Multiplier: 1.0)",
+        "IC": "0.034",
+        "Kill Switch": "ACTIVE",
+        "Safety Checks": "PASSED",
+    }
 
     # positions: every sold name held (a few too few: oversells), plus names not traded today
     sells = np.flatnonzero(~buy)
@@ -89,11 +118,15 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
         held[over] = np.maximum(0.0, np.floor(shares[sells][over] / 2))
     ho_price = np.maximum(2.0, np.round(np.exp(rng.normal(np.log(80), 0.8, len(held_only))), 2))
     ho_shares = np.maximum(1, np.round(np.exp(rng.normal(np.log(200_000), 0.5, len(held_only))) / ho_price))
-    positions = pd.DataFrame({
-        "symbol": np.concatenate([traded[sells], held_only]),
-        "shares": np.concatenate([held, ho_shares]).astype(float),
-        "avg_cost": np.round(np.concatenate([price[sells], ho_price]) * rng.normal(0.97, 0.04, len(sells) + len(held_only)), 2),
-    })
+    positions = pd.DataFrame(
+        {
+            "symbol": np.concatenate([traded[sells], held_only]),
+            "shares": np.concatenate([held, ho_shares]).astype(float),
+            "avg_cost": np.round(
+                np.concatenate([price[sells], ho_price]) * rng.normal(0.97, 0.04, len(sells) + len(held_only)), 2
+            ),
+        }
+    )
     positions = positions[positions["shares"] > 0].reset_index(drop=True)
 
     # quotes: mid near the signal price; some off by 3% (warn) or 12% (fail), stale, missing
@@ -108,9 +141,17 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
         ts[_pick(rng, n, 0.02)] = STALE_TS
         keep[_pick(rng, n, 0.01)] = False
     spread = np.maximum(0.01, np.round(mid * 0.0003, 2))
-    quotes = pd.DataFrame({"symbol": traded, "bid": np.round(mid - spread / 2, 2), "ask": np.round(mid + spread / 2, 2),
-                           "last": np.round(mid, 2), "timestamp": ts,
-                           "bid_size": np.round(rng.uniform(100, 5000, n)), "ask_size": np.round(rng.uniform(100, 5000, n))})
+    quotes = pd.DataFrame(
+        {
+            "symbol": traded,
+            "bid": np.round(mid - spread / 2, 2),
+            "ask": np.round(mid + spread / 2, 2),
+            "last": np.round(mid, 2),
+            "timestamp": ts,
+            "bid_size": np.round(rng.uniform(100, 5000, n)),
+            "ask_size": np.round(rng.uniform(100, 5000, n)),
+        }
+    )
     quotes = quotes[keep].reset_index(drop=True)
 
     # reference: sector and ADV for every name (a few thin ones)
@@ -118,9 +159,10 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
     adv = np.round(np.exp(rng.normal(np.log(2_000_000), 1.0, len(allsyms))))
     if anomalies:
         thin = _pick(rng, n, 0.01)
-        adv[thin] = np.maximum(1.0, np.round(shares[thin] * 5))       # 20% of ADV (warn)
-    reference = pd.DataFrame({"symbol": allsyms, "sector": np.array(SECTORS)[rng.integers(0, len(SECTORS), len(allsyms))],
-                              "adv_shares": adv})
+        adv[thin] = np.maximum(1.0, np.round(shares[thin] * 5))  # 20% of ADV (warn)
+    reference = pd.DataFrame(
+        {"symbol": allsyms, "sector": np.array(SECTORS)[rng.integers(0, len(SECTORS), len(allsyms))], "adv_shares": adv}
+    )
 
     # events: ~1% of traded names near the date, a couple of halts, and distant ones
     d0 = dt.date.fromisoformat(day)
@@ -138,14 +180,17 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
 
 def write_book(book: Book, root: Path) -> dict[str, Path]:
     """The book as the files ``xlexec validate`` reads."""
-    from xlexec.formats.csvio import atomic_write_csv
     from xlexec.core.trades import Trades, TradesHeader
+    from xlexec.formats.csvio import atomic_write_csv
     from xlexec.formats.trades import write_trades
+
     df = book.trades.copy()
     df.index = pd.RangeIndex(2, 2 + len(df), name="row")
-    out = {"trades": write_trades(Trades(df, TradesHeader(dict(book.header)), "trades.csv"), root / "trades.csv"),
-           "positions": atomic_write_csv(root / "current_positions.csv", book.positions, {"avg_cost": 2}),
-           "quotes": atomic_write_csv(root / "quotes.csv", book.quotes, {"bid": 2, "ask": 2, "last": 2}),
-           "events": atomic_write_csv(root / "events.csv", book.events),
-           "reference": atomic_write_csv(root / "reference.csv", book.reference)}
+    out = {
+        "trades": write_trades(Trades(df, TradesHeader(dict(book.header)), "trades.csv"), root / "trades.csv"),
+        "positions": atomic_write_csv(root / "current_positions.csv", book.positions, {"avg_cost": 2}),
+        "quotes": atomic_write_csv(root / "quotes.csv", book.quotes, {"bid": 2, "ask": 2, "last": 2}),
+        "events": atomic_write_csv(root / "events.csv", book.events),
+        "reference": atomic_write_csv(root / "reference.csv", book.reference),
+    }
     return out

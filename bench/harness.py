@@ -79,6 +79,7 @@ def peak_mb() -> float:
     except OSError:
         pass
     import resource
+
     r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round((r / 1024.0 / 1024.0) if sys.platform == "darwin" else (r / 1024.0), 1)
 
@@ -126,8 +127,13 @@ def worker(name: str, side: str, size: int, repeat: int, cache: Path) -> dict:
     details = _merge_details(dets)
     if first is not None:
         details["first_run_seconds"] = round(first, 6)
-    return {"side": side, "times": [round(t, 6) for t in times], "median": statistics.median(times),
-            "peak_mb": peak_mb(), "details": details}
+    return {
+        "side": side,
+        "times": [round(t, 6) for t in times],
+        "median": statistics.median(times),
+        "peak_mb": peak_mb(),
+        "details": details,
+    }
 
 
 def worker_main(name: str, side: str, size: int, repeat: int, cache: Path) -> int:
@@ -145,8 +151,9 @@ def prepare_main(name: str, size: int, cache: Path) -> int:
     try:
         p = prepare(name, size, cache)
     except Exception as e:  # noqa: BLE001
-        print(json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:]}),
-              flush=True)
+        print(
+            json.dumps({"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-4000:]}), flush=True
+        )
         return 1
     print(json.dumps({"path": str(p)}), flush=True)
     return 0
@@ -154,10 +161,11 @@ def prepare_main(name: str, size: int, cache: Path) -> int:
 
 # ---- helpers for scenarios (they import numpy/pandas lazily) ---------------------------------
 
+
 class Timer:
     """``with Timer() as t: ...`` then ``t.seconds`` (``time.perf_counter``)."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.t0 = time.perf_counter()
         return self
 
@@ -168,8 +176,9 @@ class Timer:
 def tickers(n: int, seed: int = 7, length: int = 4) -> list[str]:
     """``n`` distinct made-up tickers of ``length`` capital letters (deterministic)."""
     import numpy as np
+
     rng = np.random.default_rng(seed)
-    space = 26 ** length
+    space = 26**length
     if n > space:
         raise ValueError(f"at most {space} tickers of {length} letters")
     idx = rng.choice(space, size=n, replace=False)
@@ -184,4 +193,5 @@ def fake_alpaca_class():
     if tests not in sys.path:
         sys.path.insert(0, tests)
     from fake_alpaca import FakeAlpaca
+
     return FakeAlpaca

@@ -43,7 +43,7 @@ OPEN = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel"}
 
 
 def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _num(x) -> str | None:
@@ -61,12 +61,23 @@ class _Drop(Exception):
 
 
 class FakeAlpaca:
-    def __init__(self, *, latency: float = 0.0, rate_limit_per_min: int | None = None,
-                 rate_limit_retry_after: bool = True, fill_mode: str | float = "none",
-                 fill_modes: dict | None = None, prices: dict | None = None, is_open: bool = True,
-                 buying_power: float = 1_000_000.0, cash: float | None = None,
-                 positions: dict | None = None, max_lifetime: float = 120.0,
-                 now: dt.datetime | None = None, sticky_cancel: set | None = None):
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        rate_limit_per_min: int | None = None,
+        rate_limit_retry_after: bool = True,
+        fill_mode: str | float = "none",
+        fill_modes: dict | None = None,
+        prices: dict | None = None,
+        is_open: bool = True,
+        buying_power: float = 1_000_000.0,
+        cash: float | None = None,
+        positions: dict | None = None,
+        max_lifetime: float = 120.0,
+        now: dt.datetime | None = None,
+        sticky_cancel: set | None = None,
+    ):
         self.latency = latency
         self.rate_limit_per_min = rate_limit_per_min
         self.rate_limit_retry_after = rate_limit_retry_after
@@ -82,11 +93,11 @@ class FakeAlpaca:
         self.positions: dict[str, dict] = {}
         for sym, (qty, avg) in (positions or {}).items():
             self.positions[sym] = {"qty": float(qty), "avg": float(avg)}
-        self.orders: dict[str, dict] = {}          # id -> order json
-        self.by_coid: dict[str, str] = {}          # client_order_id -> id
+        self.orders: dict[str, dict] = {}  # id -> order json
+        self.by_coid: dict[str, str] = {}  # client_order_id -> id
         self.activities: list[dict] = []
         self.faults: list[dict] = []
-        self.log: list[dict] = []                  # every request: method, path, status, fault
+        self.log: list[dict] = []  # every request: method, path, status, fault
         self._window: deque[float] = deque()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -96,7 +107,7 @@ class FakeAlpaca:
         self._timer: threading.Timer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "FakeAlpaca":
+    def start(self) -> FakeAlpaca:
         fake = self
 
         class Handler(_Handler):
@@ -106,8 +117,9 @@ class FakeAlpaca:
         srv.daemon_threads = True
         srv.block_on_close = False
         self._server = srv
-        self._thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-alpaca", daemon=True)
+        self._thread = threading.Thread(
+            target=srv.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-alpaca", daemon=True
+        )
         self._thread.start()
         self._timer = threading.Timer(self.max_lifetime, self.stop)
         self._timer.daemon = True
@@ -123,7 +135,7 @@ class FakeAlpaca:
             srv.shutdown()
             srv.server_close()
 
-    def __enter__(self) -> "FakeAlpaca":
+    def __enter__(self) -> FakeAlpaca:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -138,14 +150,14 @@ class FakeAlpaca:
         return f"http://127.0.0.1:{self.port}"
 
     # -- test helpers -----------------------------------------------------------------------
-    def inject(self, kind: str, *, method: str = "POST", path: str = "/v2/orders", times: int = 1,
-               **params) -> None:
+    def inject(self, kind: str, *, method: str = "POST", path: str = "/v2/orders", times: int = 1, **params) -> None:
         with self._lock:
-            self.faults.append({"kind": str(kind), "method": method.upper(), "path": path,
-                                "remaining": times, **params})
+            self.faults.append(
+                {"kind": str(kind), "method": method.upper(), "path": path, "remaining": times, **params}
+            )
 
     def now(self) -> dt.datetime:
-        return self.fixed_now or dt.datetime.now(dt.timezone.utc)
+        return self.fixed_now or dt.datetime.now(dt.UTC)
 
     def order_count(self, coid: str | None = None) -> int:
         with self._lock:
@@ -155,16 +167,27 @@ class FakeAlpaca:
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[dict]:
         with self._lock:
-            return [r for r in self.log if (method is None or r["method"] == method)
-                    and (path is None or r["path"] == path)]
+            return [
+                r for r in self.log if (method is None or r["method"] == method) and (path is None or r["path"] == path)
+            ]
 
-    def seed_order(self, coid: str, symbol: str, side: str, qty: float, limit_price: float | None = None,
-                   status: str = "new") -> dict:
+    def seed_order(
+        self, coid: str, symbol: str, side: str, qty: float, limit_price: float | None = None, status: str = "new"
+    ) -> dict:
         """Put an order at the broker directly (as if sent by an earlier run)."""
         with self._lock:
-            o = self._create({"symbol": symbol, "side": side, "qty": str(qty), "type":
-                              "limit" if limit_price else "market", "time_in_force": "day",
-                              "limit_price": limit_price, "client_order_id": coid}, fill=False)
+            o = self._create(
+                {
+                    "symbol": symbol,
+                    "side": side,
+                    "qty": str(qty),
+                    "type": "limit" if limit_price else "market",
+                    "time_in_force": "day",
+                    "limit_price": limit_price,
+                    "client_order_id": coid,
+                },
+                fill=False,
+            )
             o["status"] = status
             return o
 
@@ -179,8 +202,17 @@ class FakeAlpaca:
         base = dt.datetime.fromisoformat(day + "T14:00:00+00:00")
         with self._lock:
             for i in range(n):
-                o = self._create({"symbol": symbol, "side": "buy", "qty": "1", "type": "market",
-                                  "time_in_force": "day", "client_order_id": f"pg-{day}-{i}"}, fill=False)
+                o = self._create(
+                    {
+                        "symbol": symbol,
+                        "side": "buy",
+                        "qty": "1",
+                        "type": "market",
+                        "time_in_force": "day",
+                        "client_order_id": f"pg-{day}-{i}",
+                    },
+                    fill=False,
+                )
                 self._fill(o, 1, 10.0 + i / 100, base + dt.timedelta(seconds=i))
 
     # -- state ------------------------------------------------------------------------------
@@ -194,18 +226,39 @@ class FakeAlpaca:
         oid = str(uuid.UUID(int=self._seq))
         typ = body.get("type") or body.get("order_type") or "market"
         o = {
-            "id": oid, "client_order_id": body.get("client_order_id") or str(uuid.uuid4()),
-            "created_at": _iso(t), "updated_at": _iso(t), "submitted_at": _iso(t),
-            "filled_at": None, "expired_at": None, "canceled_at": None, "failed_at": None,
-            "replaced_at": None, "replaced_by": None, "replaces": None,
-            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["symbol"])), "symbol": body["symbol"],
-            "asset_class": "us_equity", "notional": None, "qty": _num(body.get("qty")),
-            "filled_qty": "0", "filled_avg_price": None, "order_class": "simple",
-            "order_type": typ, "type": typ, "side": body["side"],
+            "id": oid,
+            "client_order_id": body.get("client_order_id") or str(uuid.uuid4()),
+            "created_at": _iso(t),
+            "updated_at": _iso(t),
+            "submitted_at": _iso(t),
+            "filled_at": None,
+            "expired_at": None,
+            "canceled_at": None,
+            "failed_at": None,
+            "replaced_at": None,
+            "replaced_by": None,
+            "replaces": None,
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, body["symbol"])),
+            "symbol": body["symbol"],
+            "asset_class": "us_equity",
+            "notional": None,
+            "qty": _num(body.get("qty")),
+            "filled_qty": "0",
+            "filled_avg_price": None,
+            "order_class": "simple",
+            "order_type": typ,
+            "type": typ,
+            "side": body["side"],
             "time_in_force": body.get("time_in_force", "day"),
-            "limit_price": _num(body.get("limit_price")), "stop_price": None, "status": "new",
-            "extended_hours": False, "legs": None, "trail_percent": None, "trail_price": None,
-            "hwm": None, "_seq": self._seq,
+            "limit_price": _num(body.get("limit_price")),
+            "stop_price": None,
+            "status": "new",
+            "extended_hours": False,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
+            "_seq": self._seq,
         }
         self.orders[oid] = o
         self.by_coid[o["client_order_id"]] = oid
@@ -215,7 +268,7 @@ class FakeAlpaca:
             qty = float(o["qty"])
             if mode == "fill":
                 self._fill(o, qty, px)
-            elif isinstance(mode, (int, float)) and not isinstance(mode, bool) and 0 < mode:
+            elif isinstance(mode, (int, float)) and not isinstance(mode, bool) and mode > 0:
                 self._fill(o, max(1.0, float(int(qty * mode))), px)
         return o
 
@@ -242,10 +295,18 @@ class FakeAlpaca:
         self.buying_power -= sign * qty * price
         act = {
             "id": f"{t.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.UUID(int=len(self.activities) + 1)}",
-            "account_id": ACCOUNT_ID, "activity_type": "FILL", "transaction_time": _iso(t),
-            "type": "fill" if full else "partial_fill", "price": _num(price), "qty": _num(qty),
-            "side": o["side"], "symbol": o["symbol"], "leaves_qty": _num(float(o["qty"]) - cum),
-            "order_id": o["id"], "cum_qty": _num(cum), "order_status": o["status"],
+            "account_id": ACCOUNT_ID,
+            "activity_type": "FILL",
+            "transaction_time": _iso(t),
+            "type": "fill" if full else "partial_fill",
+            "price": _num(price),
+            "qty": _num(qty),
+            "side": o["side"],
+            "symbol": o["symbol"],
+            "leaves_qty": _num(float(o["qty"]) - cum),
+            "order_id": o["id"],
+            "cum_qty": _num(cum),
+            "order_status": o["status"],
             "_day": t.astimezone(NY).date().isoformat(),
         }
         self.activities.append(act)
@@ -272,8 +333,11 @@ class FakeAlpaca:
                 self._window.popleft()
             if len(self._window) >= self.rate_limit_per_min:
                 wait = max(0.0, self._window[0] + 60.0 - now)
-                headers = {"X-RateLimit-Limit": str(self.rate_limit_per_min), "X-RateLimit-Remaining": "0",
-                           "X-RateLimit-Reset": str(int(time.time() + wait) + 1)}
+                headers = {
+                    "X-RateLimit-Limit": str(self.rate_limit_per_min),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": str(int(time.time() + wait) + 1),
+                }
                 if self.rate_limit_retry_after:
                     headers["Retry-After"] = str(max(1, int(wait + 0.999)))
                 return 429, {"code": 42910000, "message": "rate limit exceeded"}, headers
@@ -376,10 +440,17 @@ class FakeAlpaca:
                     if coid and coid in self.by_coid:
                         return 422, {"code": 40010001, "message": "client_order_id must be unique"}
                     remaining = float(o["qty"]) - float(o["filled_qty"])
-                    new = self._create({"symbol": o["symbol"], "side": o["side"], "qty": b.get("qty") or remaining,
-                                        "type": o["type"], "time_in_force": b.get("time_in_force") or o["time_in_force"],
-                                        "limit_price": b.get("limit_price") or o["limit_price"],
-                                        "client_order_id": coid})
+                    new = self._create(
+                        {
+                            "symbol": o["symbol"],
+                            "side": o["side"],
+                            "qty": b.get("qty") or remaining,
+                            "type": o["type"],
+                            "time_in_force": b.get("time_in_force") or o["time_in_force"],
+                            "limit_price": b.get("limit_price") or o["limit_price"],
+                            "client_order_id": coid,
+                        }
+                    )
                     o["status"] = "replaced"
                     o["replaced_at"] = o["updated_at"] = _iso(self.now())
                     o["replaced_by"] = new["id"]
@@ -395,29 +466,48 @@ class FakeAlpaca:
                 return 200, [self._position(s, p) for s, p in sorted(self.positions.items()) if p["qty"]]
             if path == "/v2/account" and method == "GET":
                 mv = sum(p["qty"] * self.prices.get(s, p["avg"]) for s, p in self.positions.items())
-                return 200, {"id": ACCOUNT_ID, "account_number": "PA0000001", "status": "ACTIVE",
-                             "currency": "USD", "buying_power": _num(round(self.buying_power, 2)),
-                             "cash": _num(round(self.cash, 2)),
-                             "portfolio_value": _num(round(self.cash + mv, 2)),
-                             "trading_blocked": False, "account_blocked": False,
-                             "pattern_day_trader": False, "shorting_enabled": False}
+                return 200, {
+                    "id": ACCOUNT_ID,
+                    "account_number": "PA0000001",
+                    "status": "ACTIVE",
+                    "currency": "USD",
+                    "buying_power": _num(round(self.buying_power, 2)),
+                    "cash": _num(round(self.cash, 2)),
+                    "portfolio_value": _num(round(self.cash + mv, 2)),
+                    "trading_blocked": False,
+                    "account_blocked": False,
+                    "pattern_day_trader": False,
+                    "shorting_enabled": False,
+                }
             if path == "/v2/clock" and method == "GET":
                 t = self.now()
-                return 200, {"timestamp": _iso(t), "is_open": self.is_open,
-                             "next_open": _iso(t + dt.timedelta(hours=18)),
-                             "next_close": _iso(t + dt.timedelta(hours=2))}
+                return 200, {
+                    "timestamp": _iso(t),
+                    "is_open": self.is_open,
+                    "next_open": _iso(t + dt.timedelta(hours=18)),
+                    "next_close": _iso(t + dt.timedelta(hours=2)),
+                }
             if path == "/v2/account/activities/FILL" and method == "GET":
                 return 200, self._activities(q)
         return 404, {"code": 40400000, "message": f"no route {method} {path}"}
 
     def _position(self, sym: str, p: dict) -> dict:
         px = self.prices.get(sym, p["avg"])
-        return {"asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, sym)), "symbol": sym, "exchange": "NASDAQ",
-                "asset_class": "us_equity", "avg_entry_price": _num(round(p["avg"], 4)),
-                "qty": _num(p["qty"]), "side": "long" if p["qty"] > 0 else "short",
-                "market_value": _num(round(p["qty"] * px, 2)), "cost_basis": _num(round(p["qty"] * p["avg"], 2)),
-                "current_price": _num(px), "lastday_price": _num(px), "change_today": "0",
-                "unrealized_pl": _num(round(p["qty"] * (px - p["avg"]), 2))}
+        return {
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, sym)),
+            "symbol": sym,
+            "exchange": "NASDAQ",
+            "asset_class": "us_equity",
+            "avg_entry_price": _num(round(p["avg"], 4)),
+            "qty": _num(p["qty"]),
+            "side": "long" if p["qty"] > 0 else "short",
+            "market_value": _num(round(p["qty"] * px, 2)),
+            "cost_basis": _num(round(p["qty"] * p["avg"], 2)),
+            "current_price": _num(px),
+            "lastday_price": _num(px),
+            "change_today": "0",
+            "unrealized_pl": _num(round(p["qty"] * (px - p["avg"]), 2)),
+        }
 
     def _list(self, q: dict) -> list[dict]:
         status = q.get("status", "open")
@@ -444,7 +534,7 @@ class FakeAlpaca:
         tok = q.get("page_token")
         if tok:
             ids = [a["id"] for a in rows]
-            rows = rows[ids.index(tok) + 1:] if tok in ids else []
+            rows = rows[ids.index(tok) + 1 :] if tok in ids else []
         return [{k: v for k, v in a.items() if not k.startswith("_")} for a in rows[:size]]
 
 

@@ -15,8 +15,14 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class FakeAlpacaData:
-    def __init__(self, quotes: dict[str, tuple[float, float, float]], closes: dict[str, float] | None = None,
-                 ts: str = "2025-10-30T13:35:00Z", fail: int | None = None, max_lifetime: float = 60):
+    def __init__(
+        self,
+        quotes: dict[str, tuple[float, float, float]],
+        closes: dict[str, float] | None = None,
+        ts: str = "2025-10-30T13:35:00Z",
+        fail: int | None = None,
+        max_lifetime: float = 60,
+    ):
         self.quotes, self.closes, self.ts, self.fail = quotes, closes or {}, ts, fail
         self.requests: list[dict] = []
         fake = self
@@ -28,8 +34,7 @@ class FakeAlpacaData:
             def do_GET(self):
                 u = urlsplit(self.path)
                 q = {k: v[0] for k, v in parse_qs(u.query).items()}
-                fake.requests.append({"path": u.path, "query": q,
-                                      "key": self.headers.get("APCA-API-KEY-ID")})
+                fake.requests.append({"path": u.path, "query": q, "key": self.headers.get("APCA-API-KEY-ID")})
                 code, body = fake.route(u.path, q)
                 data = json.dumps(body).encode()
                 self.send_response(code)
@@ -51,19 +56,43 @@ class FakeAlpacaData:
             return self.fail, {"message": "internal server error"}
         syms = [s for s in q.get("symbols", "").split(",") if s]
         if path == "/v2/stocks/quotes/latest":
-            return 200, {"quotes": {s: {"t": self.ts, "ax": "V", "ap": self.quotes[s][1], "as": 3, "bx": "V",
-                                        "bp": self.quotes[s][0], "bs": 2, "c": ["R"], "z": "C"}
-                                    for s in syms if s in self.quotes}}
+            return 200, {
+                "quotes": {
+                    s: {
+                        "t": self.ts,
+                        "ax": "V",
+                        "ap": self.quotes[s][1],
+                        "as": 3,
+                        "bx": "V",
+                        "bp": self.quotes[s][0],
+                        "bs": 2,
+                        "c": ["R"],
+                        "z": "C",
+                    }
+                    for s in syms
+                    if s in self.quotes
+                }
+            }
         if path == "/v2/stocks/trades/latest":
-            return 200, {"trades": {s: {"t": self.ts, "x": "V", "p": self.quotes[s][2], "s": 100, "c": ["@"],
-                                        "i": 1, "z": "C"} for s in syms if s in self.quotes}}
+            return 200, {
+                "trades": {
+                    s: {"t": self.ts, "x": "V", "p": self.quotes[s][2], "s": 100, "c": ["@"], "i": 1, "z": "C"}
+                    for s in syms
+                    if s in self.quotes
+                }
+            }
         if path == "/v2/stocks/bars":
-            return 200, {"bars": {s: [{"t": "2025-10-30T04:00:00Z", "o": c, "h": c, "l": c, "c": c, "v": 1000,
-                                       "n": 10, "vw": c}] for s, c in self.closes.items() if s in syms},
-                         "next_page_token": None}
+            return 200, {
+                "bars": {
+                    s: [{"t": "2025-10-30T04:00:00Z", "o": c, "h": c, "l": c, "c": c, "v": 1000, "n": 10, "vw": c}]
+                    for s, c in self.closes.items()
+                    if s in syms
+                },
+                "next_page_token": None,
+            }
         return 404, {"message": "not found"}
 
-    def start(self) -> "FakeAlpacaData":
+    def start(self) -> FakeAlpacaData:
         self.thread.start()
         self.timer.start()
         return self

@@ -11,12 +11,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_alpaca import FakeAlpaca  # noqa: E402
-
-from xlexec.execution.brokers.alpaca import LIVE_URL, AlpacaBroker  # noqa: E402
-from xlexec.execution.brokers.base import (BrokerUnavailable, DuplicateClientOrderId, OrderRejected,  # noqa: E402
-                                OrderRequest)
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.errors import ConfigError  # noqa: E402
+from xlexec.execution.brokers.alpaca import LIVE_URL, AlpacaBroker  # noqa: E402
+from xlexec.execution.brokers.base import (
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    OrderRejected,  # noqa: E402
+    OrderRequest,
+)
 from xlexec.execution.ratelimit import RateLimiter  # noqa: E402
 
 KEY, SECRET = "PK_FAKE_KEY_0123456789", "fakeSECRETabcdefghijklmnop0123456789"
@@ -46,17 +49,30 @@ def broker(fake, sleeps):
 
 
 def req(coid="c1", symbol="AAPL", side="buy", qty=100, limit=150.25):
-    return OrderRequest(symbol=symbol, side=side, qty=qty, order_type="limit" if limit else "market",
-                        limit_price=limit, client_order_id=coid)
+    return OrderRequest(
+        symbol=symbol,
+        side=side,
+        qty=qty,
+        order_type="limit" if limit else "market",
+        limit_price=limit,
+        client_order_id=coid,
+    )
 
 
 def test_submit_then_lookup_by_client_id(broker, fake):
     o = broker.submit_order(req())
-    assert (o.symbol, o.side, o.qty, o.order_type, o.limit_price, o.status) == ("AAPL", "buy", 100.0, "limit", 150.25, "new")
+    assert (o.symbol, o.side, o.qty, o.order_type, o.limit_price, o.status) == (
+        "AAPL",
+        "buy",
+        100.0,
+        "limit",
+        150.25,
+        "new",
+    )
     assert o.client_order_id == "c1" and o.id
     again = broker.get_order_by_client_id("c1")
     assert again.id == o.id
-    assert broker.get_order_by_client_id("nope") is None          # 404 -> None
+    assert broker.get_order_by_client_id("nope") is None  # 404 -> None
     assert broker.get_order(o.id).client_order_id == "c1"
     sent = fake.requests("POST", "/v2/orders")[0]
     assert sent["status"] == 200
@@ -85,8 +101,9 @@ def test_other_4xx_is_a_rejection_with_the_broker_reason(broker, fake):
     assert fake.order_count() == 0
 
 
-@pytest.mark.parametrize("kind,created", [("500", False), ("503", False), ("reset", False),
-                                          ("lost", True), ("malformed", True)])
+@pytest.mark.parametrize(
+    "kind,created", [("500", False), ("503", False), ("reset", False), ("lost", True), ("malformed", True)]
+)
 def test_unknown_outcomes_are_broker_unavailable(broker, fake, kind, created):
     fake.inject(kind)
     with pytest.raises(BrokerUnavailable):
@@ -139,7 +156,7 @@ def test_429_holds_off_the_shared_limiter(fake):
     b = AlpacaBroker(KEY, SECRET, base_url=fake.url, timeout=0.3, limiter=lim)
     fake.inject("429", retry_after=3)
     b.submit_order(req())
-    assert slept == [3.0]   # the retry waited through the limiter (every thread waits)
+    assert slept == [3.0]  # the retry waited through the limiter (every thread waits)
 
 
 def test_fills_are_paginated_beyond_500(broker, fake):
@@ -149,7 +166,7 @@ def test_fills_are_paginated_beyond_500(broker, fake):
     assert len(fills) == 620 and len({f.id for f in fills}) == 620
     assert {f.symbol for f in fills} == {"SPY"}
     assert fills[0].price == 10.0 and fills[-1].price == pytest.approx(16.19)
-    assert len(fake.requests("GET", "/v2/account/activities/FILL")) == 7   # 6 full pages of 100 + 1
+    assert len(fake.requests("GET", "/v2/account/activities/FILL")) == 7  # 6 full pages of 100 + 1
 
 
 def test_list_orders_is_paginated_beyond_500(broker, fake):
@@ -181,11 +198,18 @@ def test_cancel_one_and_not_cancelable(broker):
 
 
 def test_positions_account_clock(fake):
-    with FakeAlpaca(positions={"AAPL": (10, 150.0)}, prices={"AAPL": 151.5}, buying_power=25_000.0,
-                    is_open=False, max_lifetime=30) as f:
+    with FakeAlpaca(
+        positions={"AAPL": (10, 150.0)}, prices={"AAPL": 151.5}, buying_power=25_000.0, is_open=False, max_lifetime=30
+    ) as f:
         b = AlpacaBroker(KEY, SECRET, base_url=f.url, timeout=0.5)
         (p,) = b.positions()
-        assert (p.symbol, p.qty, p.avg_entry_price, p.current_price, p.market_value) == ("AAPL", 10.0, 150.0, 151.5, 1515.0)
+        assert (p.symbol, p.qty, p.avg_entry_price, p.current_price, p.market_value) == (
+            "AAPL",
+            10.0,
+            150.0,
+            151.5,
+            1515.0,
+        )
         a = b.account()
         assert a.buying_power == 25_000.0 and a.status == "ACTIVE" and not a.trading_blocked
         assert b.clock().is_open is False
@@ -221,9 +245,14 @@ def test_secrets_never_in_messages(fake):
 def test_from_config(monkeypatch):
     monkeypatch.setenv("T_KEY", KEY)
     monkeypatch.setenv("T_SECRET", SECRET)
-    base = {"execution": {"broker": "alpaca", "rate_limit_per_min": 120, "request_timeout_seconds": 4,
-                          "alpaca": {"api_key": "${T_KEY}", "api_secret": "${T_SECRET}",
-                                     "base_url": "http://127.0.0.1:9"}}}
+    base = {
+        "execution": {
+            "broker": "alpaca",
+            "rate_limit_per_min": 120,
+            "request_timeout_seconds": 4,
+            "alpaca": {"api_key": "${T_KEY}", "api_secret": "${T_SECRET}", "base_url": "http://127.0.0.1:9"},
+        }
+    }
     b = AlpacaBroker.from_config(config_from_dict(base))
     assert b.paper and b.host == "127.0.0.1:9" and b.timeout == 4 and b.limiter.rate_per_min == 120
     live = {"execution": {"alpaca": {"api_key": "${T_KEY}", "api_secret": "${T_SECRET}", "paper": False}}}
@@ -237,12 +266,13 @@ def test_from_config(monkeypatch):
 
 # -- pacer ---------------------------------------------------------------------------------
 
+
 def test_rate_limiter_spaces_requests_evenly():
     t = [100.0]
     lim = RateLimiter(600, clock=lambda: t[0])
     waits = [lim.reserve() for _ in range(4)]
     assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3])
-    t[0] += 10.0          # idle: the bucket refills to one token, no more
+    t[0] += 10.0  # idle: the bucket refills to one token, no more
     assert lim.reserve() == 0.0
     assert lim.reserve() == pytest.approx(0.1)
 
@@ -258,6 +288,7 @@ def test_rate_limiter_burst_and_hold_off():
 
 def test_rate_limiter_is_thread_safe():
     import threading
+
     t = [0.0]
     lim = RateLimiter(6000, clock=lambda: t[0])
     waits = []

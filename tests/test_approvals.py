@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from xlexec.store.approvals import APPROVAL_COLUMNS, find_approval, list_approvals, record_approval
 from xlexec.cli.app import main
-from xlexec.errors import RefusedError
-from xlexec.store.journal import APPROVAL, Journal
 from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.errors import RefusedError
 from xlexec.formats.trades import parse_trades_text
+from xlexec.store.approvals import APPROVAL_COLUMNS, find_approval, list_approvals, record_approval
+from xlexec.store.journal import APPROVAL, Journal
 
 DATA = Path(__file__).parent / "data" / "validate"
-NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
 DAY = "2025-10-30"
 
 
@@ -30,10 +30,28 @@ def orders_of(text: str):
     return orders_from_trades(parse_trades_text(text, "<test>"), default_order_type="limit")
 
 
-def approve(live, orders, decision="APPROVED", recommended="APPROVE", override=False,
-            reason="All checks passed", approver="John Doe", now=NOW, date=DAY):
-    return record_approval(live, date=date, orders=orders, decision=decision, reason=reason,
-                           approver=approver, recommended=recommended, override=override, now=now)
+def approve(
+    live,
+    orders,
+    decision="APPROVED",
+    recommended="APPROVE",
+    override=False,
+    reason="All checks passed",
+    approver="John Doe",
+    now=NOW,
+    date=DAY,
+):
+    return record_approval(
+        live,
+        date=date,
+        orders=orders,
+        decision=decision,
+        reason=reason,
+        approver=approver,
+        recommended=recommended,
+        override=override,
+        now=now,
+    )
 
 
 def read_csv(live: Path) -> list[list[str]]:
@@ -52,8 +70,17 @@ def test_record_and_find(tmp_path):
     rows = read_csv(tmp_path)
     assert rows[0] == APPROVAL_COLUMNS
     assert rows[0][:4] == ["date", "decision", "reason", "approver"]  # the guide's four first
-    assert rows[1] == [DAY, "APPROVED", "All checks passed", "John Doe", "2025-10-30T14:00:00.000+00:00",
-                       "APPROVE", sha, "3", "False"]
+    assert rows[1] == [
+        DAY,
+        "APPROVED",
+        "All checks passed",
+        "John Doe",
+        "2025-10-30T14:00:00.000+00:00",
+        "APPROVE",
+        sha,
+        "3",
+        "False",
+    ]
     assert find_approval(tmp_path, "2025-10-31", sha) is None  # another day
 
 
@@ -62,9 +89,13 @@ def test_changed_share_count_after_approval_is_not_approved(tmp_path):
     changed = orders_of(clean_text().replace("AAPL,buy,20,150.25,3005.00", "AAPL,buy,21,150.25,3155.25"))
     assert find_approval(tmp_path, DAY, orders_sha256(changed)) is None
     # a changed limit price or an excluded trade are different orders too
-    limited = clean_text().replace("total_cost_est\n", "total_cost_est,limit_price\n") \
-        .replace("0.30,0.60,0.90\n", "0.30,0.60,0.90,150.10\n").replace("0.38,0.76,1.14\n", "0.38,0.76,1.14,\n") \
+    limited = (
+        clean_text()
+        .replace("total_cost_est\n", "total_cost_est,limit_price\n")
+        .replace("0.30,0.60,0.90\n", "0.30,0.60,0.90,150.10\n")
+        .replace("0.38,0.76,1.14\n", "0.38,0.76,1.14,\n")
         .replace("0.36,0.71,1.07\n", "0.36,0.71,1.07,\n")
+    )
     assert find_approval(tmp_path, DAY, orders_sha256(orders_of(limited))) is None
     fewer = orders_of("\n".join(ln for ln in clean_text().splitlines() if not ln.startswith("MSFT")))
     assert find_approval(tmp_path, DAY, orders_sha256(fewer)) is None
@@ -96,8 +127,9 @@ def test_override_rules(tmp_path):
             approve(tmp_path, orders, decision=decision, recommended="REJECT")
     assert find_approval(tmp_path, DAY, sha) is None
     assert not (tmp_path / "trade_approvals.csv").exists()  # nothing recorded
-    row = approve(tmp_path, orders, decision="APPROVED", recommended="REJECT", override=True,
-                  reason="IC dip explained by holiday")
+    row = approve(
+        tmp_path, orders, decision="APPROVED", recommended="REJECT", override=True, reason="IC dip explained by holiday"
+    )
     assert row["override"] is True and row["recommended"] == "REJECT"
     assert find_approval(tmp_path, DAY, sha)["override"] is True
     # rejecting needs no override; an --override flag that overrides nothing is not recorded as one
@@ -127,13 +159,19 @@ def test_csv_edits_cannot_forge_an_approval(tmp_path):
     other = orders_of(clean_text().replace("GOOGL,buy,25", "GOOGL,buy,250"))
     forged_sha = orders_sha256(other)
     path = tmp_path / "trade_approvals.csv"
-    path.write_text(path.read_text().replace("REJECTED", "APPROVED")
-                    + f"{DAY},APPROVED,forged,Mallory,2025-10-30T14:00:00.000+00:00,APPROVE,{forged_sha},3,False\n")
+    path.write_text(
+        path.read_text().replace("REJECTED", "APPROVED")
+        + f"{DAY},APPROVED,forged,Mallory,2025-10-30T14:00:00.000+00:00,APPROVE,{forged_sha},3,False\n"
+    )
     assert find_approval(tmp_path, DAY, sha) is None
     assert find_approval(tmp_path, DAY, forged_sha) is None
     # the next recording rewrites the CSV from the journal: the forged rows are gone
-    approve(tmp_path, orders_of(clean_text().replace("AAPL,buy,20", "AAPL,buy,19")), reason="smaller",
-            now=NOW + dt.timedelta(minutes=5))
+    approve(
+        tmp_path,
+        orders_of(clean_text().replace("AAPL,buy,20", "AAPL,buy,19")),
+        reason="smaller",
+        now=NOW + dt.timedelta(minutes=5),
+    )
     text = path.read_text()
     assert "Mallory" not in text and forged_sha not in text
     assert [r[1] for r in read_csv(tmp_path)[1:]] == ["REJECTED", "APPROVED"]
@@ -160,7 +198,7 @@ def test_hand_typed_guide_rows_are_kept_but_bind_nothing(tmp_path):
 
 
 def test_formula_text_is_neutralised_in_the_csv(tmp_path):
-    approve(tmp_path, orders_of(clean_text()), reason="=HYPERLINK(\"http://x\")", approver="@evil")
+    approve(tmp_path, orders_of(clean_text()), reason='=HYPERLINK("http://x")', approver="@evil")
     rows = read_csv(tmp_path)
     assert rows[1][2].startswith("'=") and rows[1][3] == "'@evil"
     # the journal keeps the text as typed
@@ -174,6 +212,7 @@ def test_find_without_journal_creates_nothing(tmp_path):
 
 
 # ---- CLI -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def day(tmp_path, monkeypatch):
@@ -191,8 +230,18 @@ def day(tmp_path, monkeypatch):
 
 
 def test_cli_approve_binds_the_hash(day, capsys):
-    rc = main(["approve", "live/2025-10-30/trades.csv", "--by", "John Doe", "--decision", "approved",
-               "--reason", "All checks passed"])
+    rc = main(
+        [
+            "approve",
+            "live/2025-10-30/trades.csv",
+            "--by",
+            "John Doe",
+            "--decision",
+            "approved",
+            "--reason",
+            "All checks passed",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     sha = orders_sha256(orders_of(clean_text()))
@@ -207,16 +256,25 @@ def test_cli_approve_binds_the_hash(day, capsys):
 
 def test_cli_approve_against_reject_needs_override(day, capsys):
     (day / "trades.csv").write_text((DATA / "direction.csv").read_text())
-    args = ["approve", "live/2025-10-30/trades.csv", "--by", "John Doe", "--decision", "APPROVED",
-            "--reason", "weight sign known bug"]
+    args = [
+        "approve",
+        "live/2025-10-30/trades.csv",
+        "--by",
+        "John Doe",
+        "--decision",
+        "APPROVED",
+        "--reason",
+        "weight sign known bug",
+    ]
     assert main(args) == 1
     assert "override" in capsys.readouterr().err
     assert list_approvals(day.parent).empty
     assert main(args + ["--override", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["override"] is True and row["recommended"] == "REJECT"
-    assert main(["approve", "live/2025-10-30/trades.csv", "--by", "Jane", "--decision", "REJECTED",
-                 "--reason", "no"]) == 0
+    assert (
+        main(["approve", "live/2025-10-30/trades.csv", "--by", "Jane", "--decision", "REJECTED", "--reason", "no"]) == 0
+    )
     assert find_approval(day.parent, DAY, row["orders_sha256"]) is None
 
 
@@ -224,7 +282,7 @@ def test_cli_approve_requires_reason_and_name(day, capsys):
     with pytest.raises(SystemExit) as e:
         main(["approve", "live/2025-10-30/trades.csv", "--by", "John", "--decision", "APPROVED"])
     assert e.value.code == 2
-    assert main(["approve", "live/2025-10-30/trades.csv", "--by", " ", "--decision", "APPROVED",
-                 "--reason", "ok"]) == 1
-    assert main(["approve", "live/2025-10-30/missing.csv", "--by", "J", "--decision", "APPROVED",
-                 "--reason", "ok"]) == 2
+    assert main(["approve", "live/2025-10-30/trades.csv", "--by", " ", "--decision", "APPROVED", "--reason", "ok"]) == 1
+    assert (
+        main(["approve", "live/2025-10-30/missing.csv", "--by", "J", "--decision", "APPROVED", "--reason", "ok"]) == 2
+    )

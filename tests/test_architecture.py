@@ -26,9 +26,12 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "xlexec"
 
 RANKS = {
-    "xlexec.errors": 0, "xlexec.faults": 0, "xlexec.vba": 0,
+    "xlexec.errors": 0,
+    "xlexec.faults": 0,
+    "xlexec.vba": 0,
     "xlexec.core": 1,
-    "xlexec.formats": 2, "xlexec.config": 2,
+    "xlexec.formats": 2,
+    "xlexec.config": 2,
     "xlexec.store": 3,
     "xlexec.execution": 4,
     "xlexec.steps": 5,
@@ -40,14 +43,52 @@ TOP = {"xlexec", "xlexec.__main__"}  # the package's face: may import anything
 
 # core/ may import none of these (I/O, clock, network, SQLite, Excel, broker, config libraries)
 CORE_BANNED = {
-    "os", "io", "pathlib", "shutil", "tempfile", "glob", "sqlite3", "socket", "ssl", "http", "urllib",
-    "requests", "subprocess", "time", "threading", "asyncio", "fcntl", "msvcrt", "yaml", "pydantic",
-    "xlwings", "openpyxl", "xlsxwriter", "python_calamine", "alpaca", "psycopg", "ib_async", "schwab",
+    "os",
+    "io",
+    "pathlib",
+    "shutil",
+    "tempfile",
+    "glob",
+    "sqlite3",
+    "socket",
+    "ssl",
+    "http",
+    "urllib",
+    "requests",
+    "subprocess",
+    "time",
+    "threading",
+    "asyncio",
+    "fcntl",
+    "msvcrt",
+    "yaml",
+    "pydantic",
+    "xlwings",
+    "openpyxl",
+    "xlsxwriter",
+    "python_calamine",
+    "alpaca",
+    "psycopg",
+    "ib_async",
+    "schwab",
     "xlexec.faults",
 }
-CORE_BANNED_CALLS = {"open", "now", "today", "utcnow", "read_csv", "read_excel", "read_json", "read_text",
-                     "write_text", "read_bytes", "write_bytes", "to_csv", "to_excel"}
-CORE_MAX_FUNCTION_LINES = 60   # longer only with a comment "# long: <why>" on the def line or above
+CORE_BANNED_CALLS = {
+    "open",
+    "now",
+    "today",
+    "utcnow",
+    "read_csv",
+    "read_excel",
+    "read_json",
+    "read_text",
+    "write_text",
+    "read_bytes",
+    "write_bytes",
+    "to_csv",
+    "to_excel",
+}
+CORE_MAX_FUNCTION_LINES = 60  # longer only with a comment "# long: <why>" on the def line or above
 
 
 def _module(path: Path) -> str:
@@ -111,8 +152,10 @@ def layer_violations() -> list[str]:
             if other is None or other == own:
                 continue
             if RANKS[other] >= RANKS[own] or (own == "xlexec.core" and other != "xlexec.errors"):
-                out.append(f"{path.relative_to(PKG.parent)}:{line}: {own} (rank {RANKS[own]}) imports "
-                           f"{target} (rank {RANKS[other]})")
+                out.append(
+                    f"{path.relative_to(PKG.parent)}:{line}: {own} (rank {RANKS[own]}) imports "
+                    f"{target} (rank {RANKS[other]})"
+                )
     return out
 
 
@@ -131,10 +174,12 @@ def core_purity_violations() -> list[str]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 n = (node.end_lineno or node.lineno) - node.lineno + 1
                 first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
-                around = " ".join(lines[max(0, first - 3):node.lineno])
+                around = " ".join(lines[max(0, first - 3) : node.lineno])
                 if n > CORE_MAX_FUNCTION_LINES and "# long:" not in around:
-                    out.append(f"{rel}:{node.lineno}: {node.name} is {n} lines "
-                               f"(> {CORE_MAX_FUNCTION_LINES}; split it or say why with '# long:')")
+                    out.append(
+                        f"{rel}:{node.lineno}: {node.name} is {n} lines "
+                        f"(> {CORE_MAX_FUNCTION_LINES}; split it or say why with '# long:')"
+                    )
     return out
 
 
@@ -148,11 +193,14 @@ def test_core_is_pure_and_its_functions_are_short():
     assert not bad, "core purity violations:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("snippet, expect", [
-    ("import sqlite3\n", "core imports sqlite3"),
-    ("from xlexec.store.journal import Journal\n", "imports xlexec.store.journal"),
-    ("import datetime as dt\nx = dt.datetime.now()\n", "core calls now()"),
-])
+@pytest.mark.parametrize(
+    "snippet, expect",
+    [
+        ("import sqlite3\n", "core imports sqlite3"),
+        ("from xlexec.store.journal import Journal\n", "imports xlexec.store.journal"),
+        ("import datetime as dt\nx = dt.datetime.now()\n", "core calls now()"),
+    ],
+)
 def test_the_contract_check_catches_what_it_forbids(tmp_path, monkeypatch, snippet, expect):
     """The checks above can fail: a planted violation in a scratch copy of core/ is reported."""
     fake = tmp_path / "xlexec"
@@ -172,6 +220,6 @@ def test_no_test_skips_when_our_own_module_fails_to_import():
         if path.name == "test_architecture.py":
             continue
         text = path.read_text(encoding="utf-8")
-        if "importorskip(\"xlexec" in text or "importorskip('xlexec" in text:
+        if 'importorskip("xlexec' in text or "importorskip('xlexec" in text:
             bad.append(str(path))
     assert not bad, bad

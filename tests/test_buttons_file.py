@@ -19,15 +19,15 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from xlexec.demo import sample
-from xlexec.steps.context import Context
 from xlexec.demo.run import write_demo_config
 from xlexec.excel.build import BUTTONS, CONTROL_CELLS, build_workbook, load_macros
 from xlexec.excel.buttons import BUTTON_FUNCTIONS, run_button
+from xlexec.steps.context import Context
 from xlexec.vba.project import macro_names
 
 DAY = "2025-10-30"
-MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.timezone.utc)   # 09:40 New York
-CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.timezone.utc)      # 16:05 New York
+MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC)  # 09:40 New York
+CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.UTC)  # 16:05 New York
 HYPERLINK = '=HYPERLINK("http://x","y")'
 
 
@@ -41,6 +41,7 @@ def setup_day(root: Path, base: dict | None = None) -> Path:
 
 def ctx_at(cfg_path: Path, when: dt.datetime, user: str = "demo") -> Context:
     from xlexec.config import load_config
+
     return Context(load_config(cfg_path, cwd=cfg_path.parent), user, fixed_now=when)
 
 
@@ -63,6 +64,7 @@ def cell(book: Path, sheet: str, ref: str):
 
 def vba_modules(book: Path) -> dict[str, str]:
     from oletools.olevba import VBA_Parser
+
     vp = VBA_Parser(str(book))
     try:
         return {Path(name).stem: code for _f, _s, name, code in vp.extract_macros()}
@@ -87,8 +89,19 @@ def assert_intact(book: Path) -> None:
     assert set(wired) <= subs
 
 
-DEMO_DAY = ["load_trades", "validate", "approve", "convert", "submit", "refresh_status", "import_fills",
-            "reconcile", "accept_positions", "tca", "monthly_report"]
+DEMO_DAY = [
+    "load_trades",
+    "validate",
+    "approve",
+    "convert",
+    "submit",
+    "refresh_status",
+    "import_fills",
+    "reconcile",
+    "accept_positions",
+    "tca",
+    "monthly_report",
+]
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +111,18 @@ def headless_day(tmp_path_factory):
     book = root / "xlexec.xlsm"
     build_workbook(book)
     results = {}
-    sets = {"approve": {"approver": "demo", "reason": "demo day: validation recommends CONDITIONAL",
-                        "decision": "CONDITIONAL"}}
+    sets = {
+        "approve": {
+            "approver": "demo",
+            "reason": "demo day: validation recommends CONDITIONAL",
+            "decision": "CONDITIONAL",
+        }
+    }
     for name in DEMO_DAY:
         when = MORNING if name in ("load_trades", "validate", "approve", "convert", "submit") else CLOSE
-        results[name] = press(name, book, cfg, when, day=DAY if name == "load_trades" else None,
-                              set_inputs=sets.get(name))
+        results[name] = press(
+            name, book, cfg, when, day=DAY if name == "load_trades" else None, set_inputs=sets.get(name)
+        )
     return root, cfg, book, results
 
 
@@ -138,6 +157,7 @@ def test_headless_day_every_step_ok(headless_day):
 @pytest.mark.slow
 def test_headless_day_same_files_as_demo(headless_day, tmp_path):
     from xlexec.demo.run import run_demo
+
     root, _cfg, _book, _res = headless_day
     demo = tmp_path / "demo"
     run_demo(demo, DAY, echo=lambda *a: None, build_workbook=False)
@@ -179,6 +199,7 @@ def test_inputs_vba_and_buttons_survive_a_save(tmp_path):
     # the edits are what was validated: trades.csv carries them, the model's file is kept
     dd = tmp_path / "live" / DAY
     from xlexec.formats.trades import read_trades
+
     t = read_trades(dd / "trades.csv", strict=False)
     assert t.df.set_index("symbol").loc[first_sym, "include"] == "N"
     assert t.df.set_index("symbol").loc[limit_sym, "limit_price"] == pytest.approx(12.34)
@@ -202,8 +223,12 @@ def test_failed_step_leaves_the_file_as_it_was(tmp_path):
     # the refusals are in the journal, so the next successful render shows them in the Log
     assert press("validate", book, cfg).ok
     log = [r for r in sheet_values(book, "Log")[4:] if r and r[0]]
-    assert [r[2:4] for r in log] == [["load_trades", "ok"], ["approve", "error"], ["reconcile", "refused"],
-                                     ["validate", "ok"]]
+    assert [r[2:4] for r in log] == [
+        ["load_trades", "ok"],
+        ["approve", "error"],
+        ["reconcile", "refused"],
+        ["validate", "ok"],
+    ]
 
 
 def test_formula_injection_lands_as_inert_text(tmp_path):
@@ -237,9 +262,11 @@ def test_pasted_fills_block_is_imported(tmp_path):
     assert press("load_trades", book, cfg, day=DAY).ok
     wb = openpyxl.load_workbook(book, keep_vba=True)
     ws = wb["Fills"]
-    block = [["Symbol", "Side", "Shares", "Price", "Commission", "Date"],
-             ["PEP", "SELL", 30, 145.05, 0.44, DAY],
-             ["KO", "SELL", 64, "68.91", 0.44, DAY]]
+    block = [
+        ["Symbol", "Side", "Shares", "Price", "Commission", "Date"],
+        ["PEP", "SELL", 30, 145.05, 0.44, DAY],
+        ["KO", "SELL", 64, "68.91", 0.44, DAY],
+    ]
     for i, row in enumerate(block):
         for j, v in enumerate(row):
             ws.cell(row=4 + i, column=1 + j, value=v)
@@ -276,6 +303,7 @@ def test_bad_pasted_block_names_row_and_column(tmp_path):
 
 def test_live_account_needs_explicit_confirmation(tmp_path):
     import yaml
+
     cfg = setup_day(tmp_path)
     doc = yaml.safe_load(cfg.read_text())
     doc["execution"]["broker"] = "alpaca"
@@ -308,6 +336,7 @@ def test_reject_and_kill_switch(tmp_path):
 
 def test_cli_button_command(tmp_path, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     cfg = setup_day(tmp_path)
     book = tmp_path / "wb.xlsm"
     monkeypatch.setenv("XLEXEC_NOW", MORNING.isoformat())
@@ -317,6 +346,7 @@ def test_cli_button_command(tmp_path, monkeypatch, capsys):
     assert main(["button", "validate", "--config", str(cfg), "--book", str(book), "--json"]) == 0
     out = capsys.readouterr().out.strip().splitlines()[-1]
     import json
+
     doc = json.loads(out)
     assert doc["button"] == "validate" and doc["result"] == "ok" and doc["data"]["decision"] == "CONDITIONAL"
     assert main(["button", "approve", "--config", str(cfg), "--book", str(book)]) == 2

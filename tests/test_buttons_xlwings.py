@@ -13,17 +13,17 @@ import pytest
 import xlwings as xw
 from python_calamine import CalamineWorkbook
 
-from xlexec.demo import sample
 from xlexec.config import load_config
-from xlexec.steps.context import Context
+from xlexec.demo import sample
 from xlexec.demo.run import write_demo_config
 from xlexec.excel.build import CONTROL_CELLS, SHEETS, Inputs, build_workbook, parse_a1
 from xlexec.excel.buttons import run_button
 from xlexec.excel.render import render_workbook
+from xlexec.steps.context import Context
 
 DAY = "2025-10-30"
-MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.timezone.utc)
-CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.timezone.utc)
+MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC)
+CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.UTC)
 POS = {name: i for i, name in enumerate(SHEETS)}
 
 
@@ -46,9 +46,13 @@ def _payload(path: Path, control: dict[str, str] | None = None) -> dict:
                     vals.append([""] * width)
                 vals[r][c] = value
         sheets.append({"name": name, "values": vals, "pictures": [], "tables": []})
-    return {"client": "Microsoft Excel", "version": xw.__version__,
-            "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
-            "names": [], "sheets": sheets}
+    return {
+        "client": "Microsoft Excel",
+        "version": xw.__version__,
+        "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
+        "names": [],
+        "sheets": sheets,
+    }
 
 
 @pytest.fixture
@@ -137,6 +141,7 @@ def test_formula_injection_is_written_as_text(day):
 
 def test_live_account_is_refused_on_the_remote_client(day):
     import yaml
+
     root, cfg, book = day
     doc = yaml.safe_load(cfg.read_text())
     doc["execution"]["broker"] = "alpaca"
@@ -150,13 +155,27 @@ def test_live_account_is_refused_on_the_remote_client(day):
 
 def test_representative_day_on_json_books(day):
     root, cfg, book = day
-    steps = [("load_trades", MORNING, None), ("validate", MORNING, None),
-             ("approve", MORNING, {"approver": "jane", "reason": "ok", "decision": "CONDITIONAL"}),
-             ("convert", MORNING, {"convert_to": "alpaca"}), ("submit", MORNING, None),
-             ("refresh_status", CLOSE, None), ("import_fills", CLOSE, None), ("reconcile", CLOSE, None),
-             ("tca", CLOSE, None)]
-    expect_sheet = {"load_trades": "Blotter", "validate": "Checks", "approve": "Approvals", "submit": "Orders",
-                    "refresh_status": "Orders", "import_fills": "Fills", "reconcile": "Reconcile", "tca": "TCA"}
+    steps = [
+        ("load_trades", MORNING, None),
+        ("validate", MORNING, None),
+        ("approve", MORNING, {"approver": "jane", "reason": "ok", "decision": "CONDITIONAL"}),
+        ("convert", MORNING, {"convert_to": "alpaca"}),
+        ("submit", MORNING, None),
+        ("refresh_status", CLOSE, None),
+        ("import_fills", CLOSE, None),
+        ("reconcile", CLOSE, None),
+        ("tca", CLOSE, None),
+    ]
+    expect_sheet = {
+        "load_trades": "Blotter",
+        "validate": "Checks",
+        "approve": "Approvals",
+        "submit": "Orders",
+        "refresh_status": "Orders",
+        "import_fills": "Fills",
+        "reconcile": "Reconcile",
+        "tca": "TCA",
+    }
     for name, when, control in steps:
         res, actions = press(name, cfg, book, when, control)
         assert res.ok, (name, res.message)

@@ -12,26 +12,32 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_alpaca import FakeAlpaca  # noqa: E402
-
+from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.execution import engine as S  # noqa: E402
 from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
 from xlexec.execution.brokers.paper import PaperBroker  # noqa: E402
-from xlexec.config import config_from_dict  # noqa: E402
-from xlexec.steps.context import Context  # noqa: E402
 from xlexec.formats.trades import parse_trades_text  # noqa: E402
+from xlexec.steps.context import Context  # noqa: E402
 
 DAY = "2025-10-30"
-T0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
-TRADES = ("# Date: 2025-10-30\n"
-          "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
-          "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
-          "MSFT,sell,5,380.00,1900.00,-0.019,0.19,0.38,0.57\n")
+T0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
+TRADES = (
+    "# Date: 2025-10-30\n"
+    "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+    "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
+    "MSFT,sell,5,380.00,1900.00,-0.019,0.19,0.38,0.57\n"
+)
 
 
 def ctx_for(tmp_path, broker="paper", **chase) -> Context:
-    ex = {"require_human_approval": False, "broker": broker, "order_timeout_minutes": 120,
-          "price_collar_pct": None, "rate_limit_per_min": 60000,
-          "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3, **chase}}
+    ex = {
+        "require_human_approval": False,
+        "broker": broker,
+        "order_timeout_minutes": 120,
+        "price_collar_pct": None,
+        "rate_limit_per_min": 60000,
+        "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3, **chase},
+    }
     return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
 
 
@@ -48,14 +54,23 @@ def test_off_by_default():
 def test_paper_chase_fills_after_two_moves_and_never_twice(tmp_path):
     now = [T0]
     # AAPL ask 150.08: the 150.00 limit rests; +0.05 -> 150.05 rests; +0.05 -> 150.10 crosses
-    q = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "bid": [150.02, 380.10], "ask": [150.08, 380.20],
-                      "last": [150.05, 380.15], "mid": [150.05, 380.15]})
+    q = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "MSFT"],
+            "bid": [150.02, 380.10],
+            "ask": [150.08, 380.20],
+            "last": [150.05, 380.15],
+            "mid": [150.05, 380.15],
+        }
+    )
     ctx = ctx_for(tmp_path)
     seed = pd.DataFrame({"symbol": ["MSFT"], "shares": [5.0], "avg_cost": [300.0]})
-    b = PaperBroker(tmp_path / "pb.sqlite", quotes=q, day=DAY, slippage_bps=0, now_fn=lambda: now[0],
-                    seed_positions=seed)
+    b = PaperBroker(
+        tmp_path / "pb.sqlite", quotes=q, day=DAY, slippage_bps=0, now_fn=lambda: now[0], seed_positions=seed
+    )
     r = S.submit_batch(ctx, parse_trades_text(TRADES), broker=b, quotes=q, allow_closed=True)
     assert r.exit_code == 0
+
     def at(minutes):
         now[0] = T0 + dt.timedelta(minutes=minutes)
         return S.enforce_timeouts(ctx, DAY, b, now[0])
@@ -85,8 +100,13 @@ def test_max_moves_caps_the_chase(tmp_path):
     q = pd.DataFrame({"symbol": ["AAPL"], "bid": [160.0], "ask": [160.1], "last": [160.0], "mid": [160.05]})
     ctx = ctx_for(tmp_path, max_moves=1)
     b = PaperBroker(tmp_path / "pb.sqlite", quotes=q, day=DAY, now_fn=lambda: now[0])
-    S.submit_batch(ctx, parse_trades_text(TRADES.replace("MSFT,sell,5,380.00,1900.00,-0.019,0.19,0.38,0.57\n", "")),
-                   broker=b, quotes=q, allow_closed=True)
+    S.submit_batch(
+        ctx,
+        parse_trades_text(TRADES.replace("MSFT,sell,5,380.00,1900.00,-0.019,0.19,0.38,0.57\n", "")),
+        broker=b,
+        quotes=q,
+        allow_closed=True,
+    )
     assert list(S.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=20))["action"]) == ["chase"]
     assert S.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=59)).empty
 

@@ -42,8 +42,14 @@ from xlexec.formats.trades import parse_trades_text
 
 NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
 COLS = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
-HEADER = {"Date": "2025-10-30", "Portfolio Value": "$10,000.00", "IC": "0.034", "Kill Switch": "ACTIVE",
-          "Safety Checks": "PASSED", "Regime": "Normal (Risk Multiplier: 1.0)"}
+HEADER = {
+    "Date": "2025-10-30",
+    "Portfolio Value": "$10,000.00",
+    "IC": "0.034",
+    "Kill Switch": "ACTIVE",
+    "Safety Checks": "PASSED",
+    "Regime": "Normal (Risk Multiplier: 1.0)",
+}
 BASE = "AAA,buy,10,100.00,1000.00,0.1000,0.10,0.20,0.30"
 NAN = float("nan")
 
@@ -52,9 +58,19 @@ def csv(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
 
 
-def context(*rows: str, header: dict | None = None, drop: tuple = (), positions: str | None = None,
-            quotes: str | None = "AAA,100.00", events_: str | None = None, reference: str | None = None,
-            now: dt.datetime = NOW, kill_switch_file: bool = False, cols: str = COLS, **th):
+def context(
+    *rows: str,
+    header: dict | None = None,
+    drop: tuple = (),
+    positions: str | None = None,
+    quotes: str | None = "AAA,100.00",
+    events_: str | None = None,
+    reference: str | None = None,
+    now: dt.datetime = NOW,
+    kill_switch_file: bool = False,
+    cols: str = COLS,
+    **th,
+):
     """A check context; ``quotes``: ``symbol,mid`` rows (quoted 5 minutes before ``now``)."""
     h = {**HEADER, **(header or {})}
     text = "".join(f"# {k}: {v}\n" for k, v in h.items() if k not in drop) + cols + "\n" + "\n".join(rows or (BASE,))
@@ -65,9 +81,13 @@ def context(*rows: str, header: dict | None = None, drop: tuple = (), positions:
     return build_context(
         parse_trades_text(text, "<test>", strict=False),
         positions=csv("symbol,shares,avg_cost\n" + positions) if positions is not None else None,
-        quotes=q, events=csv("symbol,date,event\n" + events_) if events_ is not None else None,
+        quotes=q,
+        events=csv("symbol,date,event\n" + events_) if events_ is not None else None,
         reference=csv("symbol,sector,adv_shares\n" + reference) if reference is not None else None,
-        thresholds=Thresholds(**th), now=now, kill_switch_file=kill_switch_file)
+        thresholds=Thresholds(**th),
+        now=now,
+        kill_switch_file=kill_switch_file,
+    )
 
 
 def rows(check: Check, c) -> list[tuple]:
@@ -94,6 +114,7 @@ def message(check: Check, c) -> str:
 
 
 # ---- integrity ------------------------------------------------------------------------------
+
 
 def test_shares_positive():
     k = integrity.SharesPositive()
@@ -123,6 +144,7 @@ def test_direction():
 
 # ---- portfolio ------------------------------------------------------------------------------
 
+
 def test_max_trade_pct():
     k = portfolio.MaxTradePct()
     # $1,500 / $10,000 = 15% > 10%; $1,000 = 10% is at the limit: passes
@@ -142,12 +164,15 @@ def test_sector_pct():
     k = portfolio.SectorPct()
     # after the trades AAA 20 x $100 + BBB 11 x $100 = $3,100 = 31% of $10,000 in Tech > 30%
     ref = "AAA,Tech,1000000\nBBB,{},1000000"
-    assert rows(k, context(positions="AAA,10,90\nBBB,11,90", quotes="AAA,100\nBBB,100",
-                           reference=ref.format("Tech"))) == [("fail", "", 0.31, 0.30)]
-    assert "sector Tech" in message(k, context(positions="AAA,10,90\nBBB,11,90", quotes="AAA,100\nBBB,100",
-                                               reference=ref.format("Tech")))
-    assert rows(k, context(positions="AAA,10,90\nBBB,11,90", quotes="AAA,100\nBBB,100",
-                           reference=ref.format("Energy"))) == [("pass", "", 0.20, 0.30)]
+    assert rows(
+        k, context(positions="AAA,10,90\nBBB,11,90", quotes="AAA,100\nBBB,100", reference=ref.format("Tech"))
+    ) == [("fail", "", 0.31, 0.30)]
+    assert "sector Tech" in message(
+        k, context(positions="AAA,10,90\nBBB,11,90", quotes="AAA,100\nBBB,100", reference=ref.format("Tech"))
+    )
+    assert rows(
+        k, context(positions="AAA,10,90\nBBB,11,90", quotes="AAA,100\nBBB,100", reference=ref.format("Energy"))
+    ) == [("pass", "", 0.20, 0.30)]
     assert rows(k, context()) == [("pass", "", None, 0.30)]  # no reference data: not checked
 
 
@@ -167,6 +192,7 @@ def test_oversell():
 
 
 # ---- prices ---------------------------------------------------------------------------------
+
 
 def test_price_deviation():
     k = prices.PriceDeviation()
@@ -193,13 +219,15 @@ def test_no_quote():
 
 # ---- costs ----------------------------------------------------------------------------------
 
+
 def test_turnover():
     k = costs.Turnover()
+
     def day(*ns: int) -> list[str]:  # one buy per share count, at $100.00, no costs
         return [f"{s},buy,{n},100.00,{n * 100}.00,0.01,0,0,0" for s, n in zip("ABCD", ns)]
 
-    assert rows(k, context(*day(10, 10, 10, 1))) == [("warn", "", 0.31, 0.30)]   # $3,100 = 31%
-    assert rows(k, context(*day(10, 10, 10, 6))) == [("fail", "", 0.36, 0.35)]   # $3,600 = 36%
+    assert rows(k, context(*day(10, 10, 10, 1))) == [("warn", "", 0.31, 0.30)]  # $3,100 = 31%
+    assert rows(k, context(*day(10, 10, 10, 6))) == [("fail", "", 0.36, 0.35)]  # $3,600 = 36%
     assert rows(k, context()) == [("pass", "", 0.10, 0.30)]
     # header says 20%, the trades make 10%: off by 0.10 > 0.01
     assert rows(k, context(header={"Portfolio Turnover": "20%"})) == [("warn", "", 0.10, 0.01)]
@@ -237,6 +265,7 @@ def test_cost_estimate():
 
 # ---- model ----------------------------------------------------------------------------------
 
+
 def test_information_coefficient():
     k = model.InformationCoefficient()
     assert rows(k, context()) == [("pass", "", 0.034, 0.02)]
@@ -270,6 +299,7 @@ def test_regime():
 
 # ---- events, calendar, liquidity, exclusions ------------------------------------------------
 
+
 def test_corporate_event():
     k = events.CorporateEvent()
     # Fri 2025-10-31 is 1 session after Thu 2025-10-30; Wed 2025-11-05 is 4 sessions after
@@ -288,8 +318,8 @@ def test_halted():
 def test_market_calendar():
     k = calendar_checks.MarketCalendar()
     assert statuses(k, context()) == ["pass"]
-    assert statuses(k, context(header={"Date": "2025-11-27"})) == ["fail"]   # Thanksgiving
-    assert statuses(k, context(header={"Date": "2025-11-28"})) == ["warn"]   # half day
+    assert statuses(k, context(header={"Date": "2025-11-27"})) == ["fail"]  # Thanksgiving
+    assert statuses(k, context(header={"Date": "2025-11-28"})) == ["warn"]  # half day
 
 
 def test_adv_pct():
@@ -313,8 +343,9 @@ def test_excluded_is_logged_and_everything_excluded_warns():
 
 # ---- policy ---------------------------------------------------------------------------------
 
+
 def test_policy_decides_what_a_breach_does():
-    breach = context("AAA,buy,10,100.00,1000.00,-0.0100,0.10,0.20,0.30")   # direction breached
+    breach = context("AAA,buy,10,100.00,1000.00,-0.0100,0.10,0.20,0.30")  # direction breached
     assert statuses(integrity.Direction(), breach) == ["fail"]
     assert statuses(integrity.Direction("warn"), breach) == ["warn"]
     assert statuses(integrity.Direction("log"), breach) == ["pass"]
@@ -326,12 +357,32 @@ def test_policy_decides_what_a_breach_does():
 # ---- registry -------------------------------------------------------------------------------
 
 EXPECTED_IDS = [
-    "shares_nonpositive", "fractional_shares", "notional_mismatch", "direction",
-    "max_trade_pct", "position_pct", "sector_pct", "position_count", "oversell",
-    "price_deviation", "price_stale", "no_quote",
-    "turnover", "total_cost_pct", "high_cost_trade", "small_trade", "cost_estimate",
-    "ic", "kill_switch", "safety_checks", "regime",
-    "corporate_event", "halted", "market_calendar", "adv_pct", "excluded",
+    "shares_nonpositive",
+    "fractional_shares",
+    "notional_mismatch",
+    "direction",
+    "max_trade_pct",
+    "position_pct",
+    "sector_pct",
+    "position_count",
+    "oversell",
+    "price_deviation",
+    "price_stale",
+    "no_quote",
+    "turnover",
+    "total_cost_pct",
+    "high_cost_trade",
+    "small_trade",
+    "cost_estimate",
+    "ic",
+    "kill_switch",
+    "safety_checks",
+    "regime",
+    "corporate_event",
+    "halted",
+    "market_calendar",
+    "adv_pct",
+    "excluded",
 ]
 
 
@@ -343,9 +394,14 @@ def test_registry_holds_every_check_id_once_in_order():
 
 
 def test_every_check_has_a_direct_test_here():
-    tested = {"shares_nonpositive": "test_shares_positive", "fractional_shares": "test_whole_shares",
-              "notional_mismatch": "test_notional_matches", "ic": "test_information_coefficient",
-              "price_stale": "test_quote_stale", "excluded": "test_excluded_is_logged_and_everything_excluded_warns"}
+    tested = {
+        "shares_nonpositive": "test_shares_positive",
+        "fractional_shares": "test_whole_shares",
+        "notional_mismatch": "test_notional_matches",
+        "ic": "test_information_coefficient",
+        "price_stale": "test_quote_stale",
+        "excluded": "test_excluded_is_logged_and_everything_excluded_warns",
+    }
     names = set(globals())
     missing = [i for i in CHECK_IDS if tested.get(i, f"test_{i}") not in names]
     assert not missing
@@ -381,8 +437,15 @@ def test_a_new_check_registers_by_decorator_and_validate_runs_it():
 
         def rows(self, c, out):
             t = c.t
-            out.per_trade(c.valid & (t.shares < 100), self.breach, t, t.shares, 100.0,
-                          lambda i: f"{t.who(i)}: odd lot", "round lots only")
+            out.per_trade(
+                c.valid & (t.shares < 100),
+                self.breach,
+                t,
+                t.shares,
+                100.0,
+                lambda i: f"{t.who(i)}: odd lot",
+                "round lots only",
+            )
 
     text = "# Date: 2025-10-30\n# Portfolio Value: $10,000.00\n" + COLS + "\n" + BASE + "\n"
     trades = parse_trades_text(text, "<test>")
@@ -400,6 +463,7 @@ def test_register_decorator_is_the_validation_registry():
 
 
 # ---- thresholds -----------------------------------------------------------------------------
+
 
 def test_thresholds_defaults_match_the_config_model():
     assert validation_thresholds(config_from_dict({})) == Thresholds()

@@ -13,6 +13,7 @@ def test_defaults_without_file(tmp_path):
 
 def test_repo_config_yaml_is_valid_and_matches_defaults(tmp_path, monkeypatch):
     import pathlib
+
     repo_cfg = pathlib.Path(__file__).resolve().parents[1] / "config.yaml"
     cfg = load_config(repo_cfg, cwd=tmp_path)
     d = config_from_dict({}, base_dir=tmp_path)

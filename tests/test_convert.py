@@ -16,11 +16,19 @@ import pandas as pd
 import pytest
 
 from xlexec.cli.app import main
-from xlexec.formats.upload import (FORMATS, broker_symbol, convert_orders, draft_path, output_name,
-                            prepare_orders, read_ibkr_basket, split_symbol)
-from xlexec.errors import InputError
 from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.errors import InputError
 from xlexec.formats.trades import read_trades
+from xlexec.formats.upload import (
+    FORMATS,
+    broker_symbol,
+    convert_orders,
+    draft_path,
+    output_name,
+    prepare_orders,
+    read_ibkr_basket,
+    split_symbol,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "convert"
 TAG = "XLX20251030TEST"
@@ -54,27 +62,39 @@ def test_ibkr_rows_exact(golden_orders):
     assert lines[0] == "Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType,LmtPrice,BasketTag"
     assert lines[1] == f"BUY,100,AAPL,STK,SMART,USD,DAY,LMT,150.25,{TAG}"
     assert lines[2] == f"SELL,50,MSFT,STK,SMART,USD,DAY,LMT,380.50,{TAG}"
-    assert lines[3] == f"BUY,5000,SNDL,STK,SMART,USD,DAY,LMT,0.5678,{TAG}"     # 0.56789 buy -> down
-    assert lines[4] == f"SELL,3000,ZOMX,STK,SMART,USD,DAY,LMT,0.4322,{TAG}"    # 0.43211 sell -> up
-    assert lines[5] == f"BUY,10,TSLA,STK,SMART,USD,DAY,MKT,,{TAG}"             # market: empty LmtPrice
-    assert lines[6] == f"BUY,20,BRK B,STK,SMART,USD,DAY,LMT,412.34,{TAG}"      # typed 412.347 buy -> down
-    assert lines[7] == f"SELL,40,NVDA,STK,SMART,USD,DAY,LMT,130.01,{TAG}"      # typed 130.001 sell -> up
+    assert lines[3] == f"BUY,5000,SNDL,STK,SMART,USD,DAY,LMT,0.5678,{TAG}"  # 0.56789 buy -> down
+    assert lines[4] == f"SELL,3000,ZOMX,STK,SMART,USD,DAY,LMT,0.4322,{TAG}"  # 0.43211 sell -> up
+    assert lines[5] == f"BUY,10,TSLA,STK,SMART,USD,DAY,MKT,,{TAG}"  # market: empty LmtPrice
+    assert lines[6] == f"BUY,20,BRK B,STK,SMART,USD,DAY,LMT,412.34,{TAG}"  # typed 412.347 buy -> down
+    assert lines[7] == f"SELL,40,NVDA,STK,SMART,USD,DAY,LMT,130.01,{TAG}"  # typed 130.001 sell -> up
     assert all(", " not in ln and " ," not in ln for ln in lines)
 
 
 def test_alpaca_json_is_the_request_bodies(golden_orders):
     bodies = json.loads(convert_orders(golden_orders, "alpaca", basket_tag=TAG))
-    assert bodies[5] == {"symbol": "BRK.B", "qty": "20", "side": "buy", "type": "limit",
-                         "time_in_force": "day", "limit_price": "412.34",
-                         "client_order_id": golden_orders["client_order_id"].iloc[5]}
+    assert bodies[5] == {
+        "symbol": "BRK.B",
+        "qty": "20",
+        "side": "buy",
+        "type": "limit",
+        "time_in_force": "day",
+        "limit_price": "412.34",
+        "client_order_id": golden_orders["client_order_id"].iloc[5],
+    }
     assert "limit_price" not in bodies[4] and bodies[4]["type"] == "market"
 
 
 def test_typed_limits_are_rounded_again_never_more_aggressive():
-    orders = pd.DataFrame({"symbol": ["A", "B", "C", "D", "E"], "side": ["buy", "sell", "buy", "sell", "buy"],
-                           "qty": [1, 1, 1, 1, 1], "order_type": ["limit"] * 5,
-                           "limit_price": [150.2567, 150.2512, 0.56789, 0.43211, 0.5678]},
-                          index=pd.Index([2, 3, 4, 5, 6], name="row"))
+    orders = pd.DataFrame(
+        {
+            "symbol": ["A", "B", "C", "D", "E"],
+            "side": ["buy", "sell", "buy", "sell", "buy"],
+            "qty": [1, 1, 1, 1, 1],
+            "order_type": ["limit"] * 5,
+            "limit_price": [150.2567, 150.2512, 0.56789, 0.43211, 0.5678],
+        },
+        index=pd.Index([2, 3, 4, 5, 6], name="row"),
+    )
     got = prepare_orders(orders)["limit_price"].tolist()
     assert got == [150.25, 150.26, 0.5678, 0.4322, 0.5678]
 
@@ -89,16 +109,26 @@ def test_fractional_shares_name_row_and_column(golden_orders):
 
 
 def test_limit_order_without_price_is_refused():
-    o = pd.DataFrame({"symbol": ["AAPL"], "side": ["buy"], "qty": [1], "order_type": ["limit"],
-                      "limit_price": [np.nan]}, index=pd.Index([7], name="row"))
+    o = pd.DataFrame(
+        {"symbol": ["AAPL"], "side": ["buy"], "qty": [1], "order_type": ["limit"], "limit_price": [np.nan]},
+        index=pd.Index([7], name="row"),
+    )
     with pytest.raises(InputError) as e:
         prepare_orders(o, "t.csv")
     assert (e.value.row, e.value.column) == (7, "limit_price")
 
 
-@pytest.mark.parametrize("given,style,want", [
-    ("BRK.B", "space", "BRK B"), ("BRK/B", "space", "BRK B"), ("BRK-B", "dot", "BRK.B"),
-    ("BRK B", "dot", "BRK.B"), ("AAPL", "space", "AAPL"), ("BRK.B", "canonical", "BRK.B")])
+@pytest.mark.parametrize(
+    "given,style,want",
+    [
+        ("BRK.B", "space", "BRK B"),
+        ("BRK/B", "space", "BRK B"),
+        ("BRK-B", "dot", "BRK.B"),
+        ("BRK B", "dot", "BRK.B"),
+        ("AAPL", "space", "AAPL"),
+        ("BRK.B", "canonical", "BRK.B"),
+    ],
+)
 def test_symbol_normalisation(given, style, want):
     assert broker_symbol(given, style) == want
 
@@ -113,22 +143,23 @@ def test_round_trip_ibkr(golden_orders, tmp_path):
     p.write_text(convert_orders(golden_orders, "ibkr", basket_tag=TAG))
     back = read_ibkr_basket(p)
     want = prepare_orders(golden_orders)
-    assert back["symbol"].tolist() == want["symbol"].tolist()          # BRK B read back as BRK.B
+    assert back["symbol"].tolist() == want["symbol"].tolist()  # BRK B read back as BRK.B
     assert back["side"].tolist() == want["side"].tolist()
     assert back["qty"].tolist() == want["qty"].astype(float).tolist()
     assert back["order_type"].tolist() == want["order_type"].tolist()
-    assert all((math.isnan(a) and math.isnan(b)) or a == b
-               for a, b in zip(back["limit_price"], want["limit_price"]))
+    assert all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(back["limit_price"], want["limit_price"]))
     assert set(back["basket_tag"]) == {TAG}
-    assert orders_sha256(back) == orders_sha256(golden_orders)          # the approval fingerprint survives
+    assert orders_sha256(back) == orders_sha256(golden_orders)  # the approval fingerprint survives
 
 
 def test_read_ibkr_basket_accepts_several_header_rows_and_names_bad_rows(tmp_path):
     p = tmp_path / "b.csv"
-    p.write_text("Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType\n"
-                 "BUY,100,IBM,STK,SMART/ARCA,USD,DAY,MKT\n"
-                 "Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType,LmtPrice\n"
-                 "SELL,100,GE,STK,SMART/ARCA,USD,DAY,LMT,18.98\n")
+    p.write_text(
+        "Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType\n"
+        "BUY,100,IBM,STK,SMART/ARCA,USD,DAY,MKT\n"
+        "Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType,LmtPrice\n"
+        "SELL,100,GE,STK,SMART/ARCA,USD,DAY,LMT,18.98\n"
+    )
     df = read_ibkr_basket(p)
     assert df.index.tolist() == [2, 4]
     assert df["order_type"].tolist() == ["market", "limit"] and df["limit_price"].iloc[1] == 18.98
@@ -199,20 +230,44 @@ def test_cli_draft_writes_DRAFT_file_and_records_nothing(tmp_path, capsys, monke
     assert out.exists() and not (trades.parent / "trades_ibkr.csv").exists()
     assert out.read_text().splitlines()[5].startswith("BUY,10,TSLA,STK,SMART,USD,DAY,MKT,,XLX20251030")
     assert "DRAFT" in capsys.readouterr().out
-    assert main(["convert", str(trades), "--broker", "alpaca", "--draft", "-o", str(tmp_path / "a.json"),
-                 "--config", str(cfg)]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(trades),
+                "--broker",
+                "alpaca",
+                "--draft",
+                "-o",
+                str(tmp_path / "a.json"),
+                "--config",
+                str(cfg),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "a_DRAFT.json").exists()
 
 
 def test_cli_writes_when_approved(tmp_path, capsys, monkeypatch):
-    from xlexec.store import approvals
     import datetime as dt
+
+    from xlexec.store import approvals
+
     live, trades, cfg = _setup(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:00:00Z")
     orders = orders_from_trades(read_trades(trades), default_order_type="limit", date="2025-10-30")
-    approvals.record_approval(live, date="2025-10-30", orders=orders, decision="APPROVED",
-                              reason="test", approver="pm", recommended="APPROVE", override=False,
-                              now=dt.datetime(2025, 10, 30, 13, tzinfo=dt.timezone.utc))
+    approvals.record_approval(
+        live,
+        date="2025-10-30",
+        orders=orders,
+        decision="APPROVED",
+        reason="test",
+        approver="pm",
+        recommended="APPROVE",
+        override=False,
+        now=dt.datetime(2025, 10, 30, 13, tzinfo=dt.UTC),
+    )
     assert main(["convert", str(trades), "--broker", "ibkr", "--json", "--config", str(cfg)]) == 0
     res = json.loads(capsys.readouterr().out)
     out = trades.parent / "trades_ibkr.csv"

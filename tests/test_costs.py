@@ -23,10 +23,10 @@ def test_positive_is_a_cost_for_buys_and_sells():
 
 
 def test_dollars():
-    assert cost_usd(1.0, 200, 50.05, 50.00) == pytest.approx(10.0)      # 200 sh x $0.05
-    assert cost_usd(-1.0, 300, 19.98, 20.00) == pytest.approx(6.0)      # 300 sh x $0.02, a sell
-    assert bps_of(10.0, 10_000.0) == pytest.approx(10.0)               # $10 on $10,000 = 10 bps
-    assert usd_from_bps(25_000.0, 4.0) == pytest.approx(10.0)           # 4 bps of $25,000
+    assert cost_usd(1.0, 200, 50.05, 50.00) == pytest.approx(10.0)  # 200 sh x $0.05
+    assert cost_usd(-1.0, 300, 19.98, 20.00) == pytest.approx(6.0)  # 300 sh x $0.02, a sell
+    assert bps_of(10.0, 10_000.0) == pytest.approx(10.0)  # $10 on $10,000 = 10 bps
+    assert usd_from_bps(25_000.0, 4.0) == pytest.approx(10.0)  # 4 bps of $25,000
     assert fraction_from_bps(25.0) == pytest.approx(0.0025)
 
 

@@ -3,7 +3,6 @@ a rerun duplicates nothing, and bad input is one line with exit code 2."""
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,15 +28,19 @@ def header_of(path: Path) -> str:
 
 
 def snapshot(live: Path) -> dict[str, str]:
-    return {str(p.relative_to(live)): p.read_text() for p in sorted(live.rglob("*"))
-            if p.is_file() and p.suffix in (".csv", ".log", ".json", ".txt")}
+    return {
+        str(p.relative_to(live)): p.read_text()
+        for p in sorted(live.rglob("*"))
+        if p.is_file() and p.suffix in (".csv", ".log", ".json", ".txt")
+    }
 
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("demo")
-    r = subprocess.run([sys.executable, "-m", "xlexec", "demo", "--dir", str(d)],
-                       capture_output=True, text=True, timeout=600, cwd=d)
+    r = subprocess.run(
+        [sys.executable, "-m", "xlexec", "demo", "--dir", str(d)], capture_output=True, text=True, timeout=600, cwd=d
+    )
     assert r.returncode == 0, r.stderr
     return d, r.stdout
 
@@ -67,8 +70,9 @@ def test_demo_day_is_consistent(demo_dir):
     assert [x["symbol"] for x in recon["not_executed"]] == ["WMT"]
     assert [x["symbol"] for x in recon["partial"]] == ["COST"]
     fills = list(csv.DictReader((live / "broker_fills.csv").open()))
-    planned = {r["symbol"] for r in csv.DictReader(
-        (line for line in (live / "trades.csv").open() if not line.startswith("#")))}
+    planned = {
+        r["symbol"] for r in csv.DictReader(line for line in (live / "trades.csv").open() if not line.startswith("#"))
+    }
     assert {f["symbol"] for f in fills} == planned - {"WMT"}
     log = list(csv.DictReader((live / "execution_log.csv").open()))
     assert len(log) == 10 and len({r["order_id"] for r in log}) == 10
@@ -79,23 +83,34 @@ def test_rerun_duplicates_nothing(demo_dir):
     live = d / "live"
     before = snapshot(live)
     import sqlite3
+
     n_orders = sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-    r = subprocess.run([sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--no-workbook"],
-                       capture_output=True, text=True, timeout=600, cwd=d)
+    r = subprocess.run(
+        [sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--no-workbook"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=d,
+    )
     assert r.returncode == 0, r.stderr
     after = snapshot(live)
     assert after == before
-    assert sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0] == n_orders
+    assert (
+        sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0] == n_orders
+    )
 
 
 def test_malformed_trades_one_line_exit_2(tmp_path):
     p = tmp_path / "trades.csv"
-    p.write_text("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
-                 "AAPL,buy,100,150.25,15025.00,0.05,1.50,3.01,4.51\n"
-                 "MSFT,sell,fifty,380.50,19025.00,-0.03,1.90,3.81,5.71\n")
+    p.write_text(
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+        "AAPL,buy,100,150.25,15025.00,0.05,1.50,3.01,4.51\n"
+        "MSFT,sell,fifty,380.50,19025.00,-0.03,1.90,3.81,5.71\n"
+    )
     for cmd in (["validate", str(p)], ["convert", str(p), "--broker", "ibkr", "--draft"], ["submit", str(p)]):
-        r = subprocess.run([sys.executable, "-m", "xlexec", *cmd], capture_output=True, text=True,
-                           timeout=120, cwd=tmp_path)
+        r = subprocess.run(
+            [sys.executable, "-m", "xlexec", *cmd], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
         assert r.returncode == 2, (cmd, r.stderr)
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in r.stderr
@@ -104,12 +119,25 @@ def test_malformed_trades_one_line_exit_2(tmp_path):
 
 def test_help_lists_every_guide_script():
     r = subprocess.run([sys.executable, "-m", "xlexec", "--help"], capture_output=True, text=True, timeout=60)
-    for name in ("validate", "approve", "convert", "submit", "status", "cancel-all", "reconcile", "tca",
-                 "monthly", "compare-positions", "sync-positions", "pnl", "kill-switch-report", "workbook",
-                 "demo"):
+    for name in (
+        "validate",
+        "approve",
+        "convert",
+        "submit",
+        "status",
+        "cancel-all",
+        "reconcile",
+        "tca",
+        "monthly",
+        "compare-positions",
+        "sync-positions",
+        "pnl",
+        "kill-switch-report",
+        "workbook",
+        "demo",
+    ):
         assert name in r.stdout, name
-        h = subprocess.run([sys.executable, "-m", "xlexec", name, "--help"], capture_output=True,
-                           text=True, timeout=60)
+        h = subprocess.run([sys.executable, "-m", "xlexec", name, "--help"], capture_output=True, text=True, timeout=60)
         assert h.returncode == 0 and "usage" in h.stdout.lower(), name
 
 
@@ -120,6 +148,7 @@ def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
     import sqlite3
 
     from xlexec.formats.inputs import read_positions
+
     d = tmp_path / "multi"
     cmd = [sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--days", "3", "--no-workbook"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
@@ -150,6 +179,7 @@ def test_a_bug_is_one_line_and_a_saved_traceback(tmp_path, monkeypatch, capsys):
 
     def boom(args, ctx):
         raise ZeroDivisionError("division by zero in a test")
+
     monkeypatch.chdir(tmp_path)
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)

@@ -38,8 +38,9 @@ def _imports(path: Path) -> set[str]:
 
 def _graph(folder: str) -> dict[str, set[str]]:
     mods = set(_modules(folder))
-    return {m: {t for t in _imports(PKG / folder / (m.rsplit(".", 1)[1] + ".py")) if t in mods and t != m}
-            for m in mods}
+    return {
+        m: {t for t in _imports(PKG / folder / (m.rsplit(".", 1)[1] + ".py")) if t in mods and t != m} for m in mods
+    }
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -52,7 +53,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(m)
         for t in sorted(graph.get(m, ())):
             if state.get(t) == 1:
-                return stack[stack.index(t):] + [t]
+                return stack[stack.index(t) :] + [t]
             if t not in state:
                 found = visit(t)
                 if found:
@@ -82,8 +83,21 @@ def test_no_import_cycle(folder):
 
 def test_the_view_modules_are_layered():
     """The order of the workbook's modules: each imports only modules before it."""
-    order = ["layout", "macros", "sources", "modes", "reader", "blotter", "journal_view", "quotes_tab",
-             "viewmodel", "writer", "build", "render", "book"]
+    order = [
+        "layout",
+        "macros",
+        "sources",
+        "modes",
+        "reader",
+        "blotter",
+        "journal_view",
+        "quotes_tab",
+        "viewmodel",
+        "writer",
+        "build",
+        "render",
+        "book",
+    ]
     g = _graph("excel")
     for i, name in enumerate(order):
         later = {f"xlexec.excel.{n}" for n in order[i:]}
@@ -92,8 +106,14 @@ def test_the_view_modules_are_layered():
 
 @pytest.mark.parametrize("module", _modules("excel") + _modules("vba"))
 def test_each_module_imports_alone(module):
-    r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120, check=False,
-                       cwd=PKG.parent)
+    r = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=PKG.parent,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
 
 

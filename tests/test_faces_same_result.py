@@ -21,17 +21,21 @@ from xlexec.demo import sample
 from xlexec.demo.run import write_demo_config
 
 DAY = "2025-10-30"
-MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC).isoformat()   # 09:40 New York
-CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.UTC).isoformat()      # 16:05 New York
+MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC).isoformat()  # 09:40 New York
+CLOSE = dt.datetime(2025, 10, 30, 20, 5, tzinfo=dt.UTC).isoformat()  # 16:05 New York
 REASON = "demo day: validation recommends CONDITIONAL"
-KILL_REASON = "kill switch (workbook, demo)"   # what the button passes: the CLI is given the same
+KILL_REASON = "kill switch (workbook, demo)"  # what the button passes: the CLI is given the same
 
 # (step, clock, the CLI's argv after the command name's own options, the button, its --set inputs)
 STEPS = [
     ("validate", MORNING, lambda t: ["validate", t, "--json"], "validate", []),
-    ("approve", MORNING, lambda t: ["approve", t, "--by", "demo", "--decision", "CONDITIONAL", "--reason", REASON,
-                                    "--json"], "approve",
-     ["approver=demo", f"reason={REASON}", "decision=CONDITIONAL"]),
+    (
+        "approve",
+        MORNING,
+        lambda t: ["approve", t, "--by", "demo", "--decision", "CONDITIONAL", "--reason", REASON, "--json"],
+        "approve",
+        ["approver=demo", f"reason={REASON}", "decision=CONDITIONAL"],
+    ),
     ("convert", MORNING, lambda t: ["convert", t, "--broker", "ibkr", "--json"], "convert", []),
     ("submit", MORNING, lambda t: ["submit", t, "--json"], "submit", []),
     ("status", CLOSE, lambda t: ["status", "--date", DAY, "--json"], "refresh-status", []),
@@ -42,8 +46,15 @@ STEPS = [
     ("monthly", CLOSE, lambda t: ["monthly", "--month", DAY[:7], "--json"], "monthly-report", []),
     ("cancel_all", CLOSE, lambda t: ["cancel-all", "--reason", KILL_REASON, "--json"], "cancel-all", []),
 ]
-IGNORED_FILES = {"journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "paper_broker.sqlite",
-                 "paper_broker.sqlite-wal", "paper_broker.sqlite-shm", ".xlexec.lock"}
+IGNORED_FILES = {
+    "journal.sqlite",
+    "journal.sqlite-wal",
+    "journal.sqlite-shm",
+    "paper_broker.sqlite",
+    "paper_broker.sqlite-wal",
+    "paper_broker.sqlite-shm",
+    ".xlexec.lock",
+}
 
 
 def _setup(root: Path) -> Path:
@@ -71,14 +82,17 @@ def _events(root: Path) -> list[tuple]:
         return []
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = con.execute("SELECT day, kind, key, actor, payload FROM events WHERE kind != 'action' "
-                           "ORDER BY kind, key").fetchall()
+        rows = con.execute(
+            "SELECT day, kind, key, actor, payload FROM events WHERE kind != 'action' ORDER BY kind, key"
+        ).fetchall()
     finally:
         con.close()
     # a reconciliation's key ends with a digest of its summary, which names the trades file by
     # its absolute path: the two roots differ there by construction, the payloads are compared whole
-    return sorted((d, k, key.split("|")[0] if k == "reconciliation" else key, a, p.replace(str(root), "ROOT"))
-                  for d, k, key, a, p in rows)
+    return sorted(
+        (d, k, key.split("|")[0] if k == "reconciliation" else key, a, p.replace(str(root), "ROOT"))
+        for d, k, key, a, p in rows
+    )
 
 
 def _norm(obj, root: Path):
@@ -115,8 +129,10 @@ def both_faces(tmp_path_factory):
             for kv in sets:
                 b_argv += ["--set", kv]
             rc_book, doc_book = run(b_argv, when)
-            records[step] = {"cli": (rc_cli, _norm(doc_cli, cli_root), _files(cli_root), _events(cli_root)),
-                             "book": (rc_book, _norm(doc_book, book_root), _files(book_root), _events(book_root))}
+            records[step] = {
+                "cli": (rc_cli, _norm(doc_cli, cli_root), _files(cli_root), _events(cli_root)),
+                "book": (rc_book, _norm(doc_book, book_root), _files(book_root), _events(book_root)),
+            }
     finally:
         mp.undo()
     return records

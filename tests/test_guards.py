@@ -15,7 +15,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import GUIDE_TRADES  # noqa: E402
-
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.core.checks import Check  # noqa: E402
 from xlexec.errors import RefusedError  # noqa: E402
@@ -36,8 +35,13 @@ def orders(*rows) -> pd.DataFrame:
     return df
 
 
-LIMITS = {"max_order_size_usd": 10_000.0, "max_daily_trades": 50, "price_collar_pct": None,
-          "buying_power": None, "buying_power_buffer": 0.05}
+LIMITS = {
+    "max_order_size_usd": 10_000.0,
+    "max_daily_trades": 50,
+    "price_collar_pct": None,
+    "buying_power": None,
+    "buying_power_buffer": 0.05,
+}
 
 
 def decide(check: Check, o: pd.DataFrame, *, quotes=None, known=(), **kw) -> list[tuple[str, str]]:
@@ -56,24 +60,31 @@ QUOTES = pd.DataFrame({"symbol": ["A", "B"], "mid": [100.0, 50.0]})
 
 
 def test_restricted():
-    r = decide(G.Restricted(), orders(("A", "buy", 10, 100.0), ("B", "buy", 10, 50.0)),
-               restricted=pd.DataFrame({"symbol": ["B"], "reason": ["insider window"]}))
+    r = decide(
+        G.Restricted(),
+        orders(("A", "buy", 10, 100.0), ("B", "buy", 10, 50.0)),
+        restricted=pd.DataFrame({"symbol": ["B"], "reason": ["insider window"]}),
+    )
     assert r == [OK, ("restricted", "restricted list: insider window")]
     assert decide(G.Restricted(), orders(("A", "buy", 10, 100.0))) == [OK]
 
 
 def test_whole_shares():
     r = decide(G.WholeShares(), orders(("A", "buy", 17.5, 100.0), ("B", "buy", 0, 50.0), ("C", "buy", 10, 5.0)))
-    assert r[0] == ("fractional_shares", ("17.5 shares is not a whole positive number: not sent "
-                                          "(fix trades.csv and approve again)"))
+    assert r[0] == (
+        "fractional_shares",
+        ("17.5 shares is not a whole positive number: not sent (fix trades.csv and approve again)"),
+    )
     assert r[1][0] == "fractional_shares" and r[2] == OK
 
 
 def test_priced():
     o = orders(("A", "buy", 10, 100.0), ("B", "buy", 10, 50.0))
     o.loc[1, "notional"] = np.nan
-    assert decide(G.Priced(), o) == [OK, ("no_price", ("no price to value the order against the limits "
-                                                       "(no limit, signal price or quote)"))]
+    assert decide(G.Priced(), o) == [
+        OK,
+        ("no_price", ("no price to value the order against the limits (no limit, signal price or quote)")),
+    ]
 
 
 def test_max_order_size():
@@ -85,7 +96,9 @@ def test_max_order_size():
 def test_collar_quote():
     o = orders(("A", "buy", 10, 100.0), ("C", "buy", 10, 10.0))
     assert decide(G.CollarQuote(), o, quotes=QUOTES, price_collar_pct=0.05) == [
-        OK, ("no_quote", "no quote to check the 5.0% price collar against")]
+        OK,
+        ("no_quote", "no quote to check the 5.0% price collar against"),
+    ]
     assert decide(G.CollarQuote(), o, quotes=QUOTES, price_collar_pct=None) == [OK, OK]
 
 
@@ -93,7 +106,9 @@ def test_price_collar():
     # A $106 vs mid $100: 6% > 5%; B $52 vs $50: 4%
     o = orders(("A", "buy", 10, 106.0), ("B", "buy", 10, 52.0))
     assert decide(G.PriceCollar(), o, quotes=QUOTES, price_collar_pct=0.05) == [
-        ("price_collar", "$106.00 is 6.00% from the quote mid $100.00 (collar 5.0%)"), OK]
+        ("price_collar", "$106.00 is 6.00% from the quote mid $100.00 (collar 5.0%)"),
+        OK,
+    ]
     assert decide(G.PriceCollar(), o, quotes=QUOTES, price_collar_pct=None) == [OK, OK]
 
 
@@ -124,7 +139,9 @@ def test_buying_power_fit_drops_the_lowest_conviction_first():
 def test_max_daily_trades():
     o = orders(("A", "buy", 10, 100.0), ("B", "buy", 10, 50.0))
     assert decide(G.MaxDailyTrades(), o, max_daily_trades=5, trades_used_today=4) == [
-        OK, ("max_daily_trades", "max_daily_trades 5 reached (4 already today)")]
+        OK,
+        ("max_daily_trades", "max_daily_trades 5 reached (4 already today)"),
+    ]
     assert decide(G.MaxDailyTrades(), o, max_daily_trades=6, trades_used_today=4) == [OK, OK]
 
 
@@ -139,13 +156,26 @@ def test_warn_policy_sends_with_a_note():
 
 
 def test_registry_order_and_first_refusal_wins():
-    assert G.SUBMISSION.ids() == ["restricted", "fractional_shares", "no_price", "max_order_size", "no_quote",
-                                  "price_collar", "duplicate", "buying_power", "max_daily_trades"]
+    assert G.SUBMISSION.ids() == [
+        "restricted",
+        "fractional_shares",
+        "no_price",
+        "max_order_size",
+        "no_quote",
+        "price_collar",
+        "duplicate",
+        "buying_power",
+        "max_daily_trades",
+    ]
     for cls in G.SUBMISSION:
         assert issubclass(cls, Check) and (cls.__doc__ or "").strip() and cls.policy == "fail"
     # restricted and too big: the first limit of the registry names the refusal
-    out = G.pretrade_checks(orders(("A", "buy", 200, 100.0), ("B", "buy", 10, 50.0)), **LIMITS, quotes=QUOTES,
-                            restricted=pd.DataFrame({"symbol": ["A"], "reason": ["watch list"]}))
+    out = G.pretrade_checks(
+        orders(("A", "buy", 200, 100.0), ("B", "buy", 10, 50.0)),
+        **LIMITS,
+        quotes=QUOTES,
+        restricted=pd.DataFrame({"symbol": ["A"], "reason": ["watch list"]}),
+    )
     assert list(out["refusal"]) == ["restricted", ""]
     assert list(out["arrival_price"]) == [100.0, 50.0]
 
@@ -168,10 +198,11 @@ def test_pretrade_checks_runs_a_given_registry():
 
 
 def test_mid_map():
-    q = pd.DataFrame({"symbol": ["A", "B", "C"], "bid": [99.0, 0.0, -1.0], "ask": [101.0, 51.0, 2.0],
-                      "last": [100.5, 50.5, -3.0]})
+    q = pd.DataFrame(
+        {"symbol": ["A", "B", "C"], "bid": [99.0, 0.0, -1.0], "ask": [101.0, 51.0, 2.0], "last": [100.5, 50.5, -3.0]}
+    )
     m = G.mid_map(q)
-    assert m["A"] == 100.0 and m["B"] == 50.5 and np.isnan(m["C"])   # (bid + ask) / 2, else last
+    assert m["A"] == 100.0 and m["B"] == 50.5 and np.isnan(m["C"])  # (bid + ask) / 2, else last
     assert G.mid_map(None).empty
 
 
@@ -191,6 +222,7 @@ def test_require_enabled():
 
 # ---- execution.enabled: false, end to end ---------------------------------------------------
 
+
 def _day(tmp_path: Path, enabled: bool) -> tuple[Path, Path]:
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"""live_dir: live
@@ -203,9 +235,11 @@ execution:
     live = tmp_path / "live"
     (live / DAY).mkdir(parents=True)
     (live / DAY / "trades.csv").write_text(GUIDE_TRADES)
-    (live / DAY / "quotes.csv").write_text("symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-                                           "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
-                                           "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n")
+    (live / DAY / "quotes.csv").write_text(
+        "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
+        "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
+        "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n"
+    )
     (live / "current_positions.csv").write_text("symbol,shares,avg_cost\nMSFT,100,300.00\n")
     return cfg, live
 
@@ -224,6 +258,7 @@ def _paper_orders(live: Path) -> int:
 @pytest.mark.parametrize("enabled", [False, True])
 def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, capsys, enabled):
     from xlexec.cli.app import main
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:05:00+00:00")
     cfg, live = _day(tmp_path, enabled)
@@ -242,29 +277,38 @@ def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, ca
 
 
 def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
-    from xlexec.formats.trades import parse_trades_text
     from xlexec.execution import engine as S
     from xlexec.execution.brokers.paper import PaperBroker
+    from xlexec.formats.trades import parse_trades_text
     from xlexec.steps.context import Context
+
     t0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
     now = [t0]
-    trades = ("# Date: 2025-10-30\n"
-              "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
-              "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n")
+    trades = (
+        "# Date: 2025-10-30\n"
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+        "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
+    )
     q = pd.DataFrame({"symbol": ["AAPL"], "bid": [150.02], "ask": [150.08], "last": [150.05], "mid": [150.05]})
 
     def ctx(enabled: bool) -> Context:
-        ex = {"enabled": enabled, "require_human_approval": False, "broker": "paper", "order_timeout_minutes": 120,
-              "price_collar_pct": None, "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3}}
+        ex = {
+            "enabled": enabled,
+            "require_human_approval": False,
+            "broker": "paper",
+            "order_timeout_minutes": 120,
+            "price_collar_pct": None,
+            "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3},
+        }
         return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
 
     b = PaperBroker(tmp_path / "pb.sqlite", quotes=q, day=DAY, slippage_bps=0, now_fn=lambda: now[0])
     assert S.submit_batch(ctx(True), parse_trades_text(trades), broker=b, quotes=q, allow_closed=True).sent == 1
-    now[0] = t0 + dt.timedelta(minutes=16)   # the 150.00 limit rests below the 150.08 ask: a chase is due
+    now[0] = t0 + dt.timedelta(minutes=16)  # the 150.00 limit rests below the 150.08 ask: a chase is due
     a = S.enforce_timeouts(ctx(False), DAY, b, now[0])
     assert list(a["action"]) == ["chase_refused"] and "execution.enabled" in a["note"].iloc[0]
-    assert len(b.list_orders("all")) == 1            # no replacement reached the broker
+    assert len(b.list_orders("all")) == 1  # no replacement reached the broker
     with pytest.raises(RefusedError, match="execution.enabled"):
         S.submit_batch(ctx(False), parse_trades_text(trades), broker=b, quotes=q, allow_closed=True)
-    a = S.enforce_timeouts(ctx(True), DAY, b, now[0])   # switched back on: the chase happens
+    a = S.enforce_timeouts(ctx(True), DAY, b, now[0])  # switched back on: the chase happens
     assert list(a["action"]) == ["chase"] and len(b.list_orders("all")) == 2

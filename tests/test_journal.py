@@ -28,10 +28,9 @@ def test_append_only(tmp_path):
 
 def test_transaction_rolls_back_as_a_whole(tmp_path):
     j = Journal(tmp_path / "j.sqlite")
-    with pytest.raises(RuntimeError):
-        with j.transaction():
-            j.append(INTENT, "a", {}, day="d")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), j.transaction():
+        j.append(INTENT, "a", {}, day="d")
+        raise RuntimeError("boom")
     assert j.events() == []
 
 

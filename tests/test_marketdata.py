@@ -11,20 +11,26 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_alpaca_data import FakeAlpacaData  # noqa: E402
-
 from xlexec.cli.app import main  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.errors import BrokerError  # noqa: E402
-from xlexec.formats.inputs import read_closes, read_quotes  # noqa: E402
 from xlexec.execution.marketdata import alpaca_data_configured, fetch_closes, fetch_quotes  # noqa: E402
+from xlexec.formats.inputs import read_closes, read_quotes  # noqa: E402
 
 KEY, SECRET = "PK_DATA_KEY_0000000001", "dataSECRETdataSECRET0000000001"
 QUOTES = {"AAPL": (150.00, 150.10, 150.06), "MSFT": (380.40, 380.60, 380.50), "BRK.B": (480.0, 480.4, 480.2)}
 
 
 def cfg_for(url, **ex):
-    return config_from_dict({"execution": {"broker": "alpaca", "alpaca": {
-        "api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}", "data_url": url}, **ex}})
+    return config_from_dict(
+        {
+            "execution": {
+                "broker": "alpaca",
+                "alpaca": {"api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}", "data_url": url},
+                **ex,
+            }
+        }
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -37,10 +43,25 @@ def test_configured_only_for_alpaca_with_keys(monkeypatch):
     assert alpaca_data_configured(cfg_for("http://127.0.0.1:1"))
     assert not alpaca_data_configured(config_from_dict({}))
     # orders to a test server / proxy and no data_url: never guess (no request to Alpaca's host)
-    assert not alpaca_data_configured(config_from_dict({"execution": {"broker": "alpaca", "alpaca": {
-        "api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}", "base_url": "http://127.0.0.1:9"}}}))
-    assert alpaca_data_configured(config_from_dict({"execution": {"broker": "alpaca", "alpaca": {
-        "api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}"}}}))
+    assert not alpaca_data_configured(
+        config_from_dict(
+            {
+                "execution": {
+                    "broker": "alpaca",
+                    "alpaca": {
+                        "api_key": "${XLX_T_KEY}",
+                        "api_secret": "${XLX_T_SECRET}",
+                        "base_url": "http://127.0.0.1:9",
+                    },
+                }
+            }
+        )
+    )
+    assert alpaca_data_configured(
+        config_from_dict(
+            {"execution": {"broker": "alpaca", "alpaca": {"api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}"}}}
+        )
+    )
     monkeypatch.setenv("XLX_T_SECRET", "")
     assert not alpaca_data_configured(cfg_for("http://127.0.0.1:1"))
 
@@ -59,9 +80,8 @@ def test_fetch_quotes_and_closes_through_alpaca_py():
 
 
 def test_errors_are_one_line_without_keys():
-    with FakeAlpacaData(QUOTES, fail=500) as fake:
-        with pytest.raises(BrokerError) as ei:
-            fetch_quotes(cfg_for(fake.url), ["AAPL"])
+    with FakeAlpacaData(QUOTES, fail=500) as fake, pytest.raises(BrokerError) as ei:
+        fetch_quotes(cfg_for(fake.url), ["AAPL"])
     assert "Alpaca market data" in str(ei.value)
     assert KEY not in str(ei.value) and SECRET not in str(ei.value)
 
@@ -73,14 +93,17 @@ def test_validate_and_tca_use_alpaca_data_and_save_snapshots(tmp_path, monkeypat
         "# Date: 2025-10-30\n# Portfolio Value: $100,000.00\n"
         "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
         "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
-        "MSFT,sell,5,390.00,1950.00,-0.0195,0.20,0.39,0.59\n")
+        "MSFT,sell,5,390.00,1950.00,-0.0195,0.20,0.39,0.59\n"
+    )
     (day / "broker_fills.csv").write_text(
         "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n"
-        "2025-10-30,AAPL,buy,10,150.02,0.15,09:45:00,o1,\n")
+        "2025-10-30,AAPL,buy,10,150.02,0.15,09:45:00,o1,\n"
+    )
     with FakeAlpacaData(QUOTES, closes={"AAPL": 151.0, "MSFT": 379.0}) as fake:
         (tmp_path / "config.yaml").write_text(
             "execution:\n  broker: alpaca\n  alpaca:\n    api_key: ${XLX_T_KEY}\n"
-            f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n")
+            f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n"
+        )
         monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:40:00+00:00")
         rc = main(["validate", str(day / "trades.csv"), "--json"])

@@ -8,8 +8,13 @@ import pandas as pd
 
 from xlexec.core.matching import BY_CLIENT_ID, BY_ORDER_ID, BY_SYMBOL_SIDE, NONE, match_fills
 
-ORDERS = pd.DataFrame({"symbol": ["AAPL", "AAPL", "MSFT"], "side": ["buy", "buy", "sell"],
-                       "client_order_id": ["c-aapl-1", "c-aapl-2", "c-msft"]})
+ORDERS = pd.DataFrame(
+    {
+        "symbol": ["AAPL", "AAPL", "MSFT"],
+        "side": ["buy", "buy", "sell"],
+        "client_order_id": ["c-aapl-1", "c-aapl-2", "c-msft"],
+    }
+)
 
 
 def _fills(rows):
@@ -17,10 +22,14 @@ def _fills(rows):
 
 
 def test_client_order_id_first_then_symbol_side():
-    f = _fills([["AAPL", "buy", "c-aapl-2", ""],      # its own id: the second AAPL order, not the first
-                ["AAPL", "buy", "", ""],              # no id: the first AAPL buy
-                ["MSFT", "sell", " c-msft ", ""],      # blanks around the id are ignored
-                ["TSLA", "buy", "", ""]])              # nothing
+    f = _fills(
+        [
+            ["AAPL", "buy", "c-aapl-2", ""],  # its own id: the second AAPL order, not the first
+            ["AAPL", "buy", "", ""],  # no id: the first AAPL buy
+            ["MSFT", "sell", " c-msft ", ""],  # blanks around the id are ignored
+            ["TSLA", "buy", "", ""],
+        ]
+    )  # nothing
     m = match_fills(f, ORDERS)
     assert m.pos.tolist() == [1, 0, 2, -1]
     assert m.how.tolist() == [BY_CLIENT_ID, BY_SYMBOL_SIDE, BY_CLIENT_ID, NONE]
@@ -42,8 +51,7 @@ def test_broker_order_id_through_the_journal():
 
 
 def test_a_fill_only_matches_an_order_of_its_own_day():
-    orders = pd.concat([ORDERS, ORDERS.assign(client_order_id=ORDERS["client_order_id"] + "-d2")],
-                       ignore_index=True)
+    orders = pd.concat([ORDERS, ORDERS.assign(client_order_id=ORDERS["client_order_id"] + "-d2")], ignore_index=True)
     oday = np.array([0, 0, 0, 1, 1, 1])
     f = _fills([["AAPL", "buy", "c-aapl-2", ""], ["MSFT", "sell", "", ""], ["AAPL", "buy", "c-aapl-2-d2", ""]])
     m = match_fills(f, orders, fill_day=np.array([1, 1, 0]), order_day=oday)

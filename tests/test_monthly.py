@@ -34,21 +34,54 @@ from xlexec.store.month import collect_month, reconciled_value
 #          paper  5 trades, 70,000, 7.00, 12/70000*1e4 = 1.714 -> 1.71 bps
 
 DAYS = [
-    DayRecord("2025-10-01", notional=50000, commission=5.00, slippage_usd=10.00, trades=2,
-              portfolio_value=100000, portfolio_value_after=100500, broker="paper"),
-    DayRecord("2025-10-02", notional=20000, commission=2.00, slippage_usd=2.00, trades=3,
-              portfolio_value=100500, portfolio_value_after=101000, broker="paper"),
-    DayRecord("2025-10-03", notional=80000, commission=8.00, slippage_usd=24.00, trades=4,
-              portfolio_value=101000, portfolio_value_after=102010, broker="alpaca"),
+    DayRecord(
+        "2025-10-01",
+        notional=50000,
+        commission=5.00,
+        slippage_usd=10.00,
+        trades=2,
+        portfolio_value=100000,
+        portfolio_value_after=100500,
+        broker="paper",
+    ),
+    DayRecord(
+        "2025-10-02",
+        notional=20000,
+        commission=2.00,
+        slippage_usd=2.00,
+        trades=3,
+        portfolio_value=100500,
+        portfolio_value_after=101000,
+        broker="paper",
+    ),
+    DayRecord(
+        "2025-10-03",
+        notional=80000,
+        commission=8.00,
+        slippage_usd=24.00,
+        trades=4,
+        portfolio_value=101000,
+        portfolio_value_after=102010,
+        broker="alpaca",
+    ),
 ]
 
 
 def test_hand_computed_month():
     r = monthly_report(list(reversed(DAYS)), "2025-10")
     j = r.to_json()
-    assert list(j) == ["month", "total_commission", "avg_slippage_bps", "cost_pct_portfolio",
-                       "turnover_cost_corr", "gross_return", "commission_costs", "slippage_costs",
-                       "net_return", "by_broker"]
+    assert list(j) == [
+        "month",
+        "total_commission",
+        "avg_slippage_bps",
+        "cost_pct_portfolio",
+        "turnover_cost_corr",
+        "gross_return",
+        "commission_costs",
+        "slippage_costs",
+        "net_return",
+        "by_broker",
+    ]
     assert j["month"] == "2025-10"
     assert j["total_commission"] == 15.00
     assert j["avg_slippage_bps"] == pytest.approx(2.40, abs=0.01)
@@ -64,16 +97,29 @@ def test_hand_computed_month():
         {"broker": "paper", "trades": 5, "notional": 70000.00, "commission": 7.00, "slippage_bps": 1.71},
     ]
     d = r.daily
-    assert list(d.columns[:7]) == ["date", "notional", "commission", "slippage_usd", "total_cost", "turnover",
-                                   "portfolio_value"]
+    assert list(d.columns[:7]) == [
+        "date",
+        "notional",
+        "commission",
+        "slippage_usd",
+        "total_cost",
+        "turnover",
+        "portfolio_value",
+    ]
     assert d["date"].tolist() == ["2025-10-01", "2025-10-02", "2025-10-03"]
     assert d["total_cost"].tolist() == [15.0, 4.0, 32.0]
     assert d["turnover"].tolist() == pytest.approx([0.5, 0.199004975, 0.792079208], abs=1e-9)
     assert r.avg_portfolio_value == pytest.approx(100500.0)
     json.dumps(j, allow_nan=False)
     txt = r.report_text()
-    for needle in ("Monthly Cost Summary - 2025-10", "Total commission paid:         $15.00",
-                   "2.40 bps", "Gross Return:      +2.061%", "Net Return:        +2.010%", "alpaca"):
+    for needle in (
+        "Monthly Cost Summary - 2025-10",
+        "Total commission paid:         $15.00",
+        "2.40 bps",
+        "Gross Return:      +2.061%",
+        "Net Return:        +2.010%",
+        "alpaca",
+    ):
         assert needle in txt, needle
 
 
@@ -85,8 +131,19 @@ def test_gross_from_values_when_asked():
 
 
 def test_missing_days_and_opening_value_are_explicit():
-    days = [DayRecord(d.date, d.notional, d.commission, d.slippage_usd, d.trades, d.portfolio_value,
-                      d.portfolio_value_after, d.broker) for d in DAYS[:2]]
+    days = [
+        DayRecord(
+            d.date,
+            d.notional,
+            d.commission,
+            d.slippage_usd,
+            d.trades,
+            d.portfolio_value,
+            d.portfolio_value_after,
+            d.broker,
+        )
+        for d in DAYS[:2]
+    ]
     days[1].portfolio_value_after = None  # day 2 not reconciled
     r = monthly_report(days, "2025-10", opening_value=99000.0)
     # net = 100500/99000 - 1 = 0.015151515 (day 1 only) ; 2 days -> no correlation
@@ -113,9 +170,11 @@ def test_no_values_at_all_gives_nulls_not_guesses():
 
 def test_upsert_monthly_costs_replaces_the_month(tmp_path):
     p = tmp_path / "monthly_costs.csv"
-    p.write_text("month,gross_return,commission_costs,slippage_costs,net_return,memo\n"
-                 "2025-09,0.0250,0.0015,0.0015,0.0220,kept as is\n"
-                 "2025-10,0.9,0.9,0.9,0.9,stale\n")
+    p.write_text(
+        "month,gross_return,commission_costs,slippage_costs,net_return,memo\n"
+        "2025-09,0.0250,0.0015,0.0015,0.0220,kept as is\n"
+        "2025-10,0.9,0.9,0.9,0.9,stale\n"
+    )
     r = monthly_report(DAYS, "2025-10")
     upsert_monthly_costs(p, r)
     upsert_monthly_costs(p, r)  # rerun: still one row for the month
@@ -158,17 +217,33 @@ def live(tmp_path):
     prev = live / "2025-09-30"
     prev.mkdir(parents=True)
     (prev / "reconciliation.json").write_text(json.dumps({"portfolio_value_after": 99800.0}))
-    d1 = _write_day(live, "2025-10-01", "100,000.00", "AAPL,buy,100,100.00,10000.00,0.1,1.00,2.00,3.00",
-                    ["AAPL,buy,100,100.05,1.00"])
+    d1 = _write_day(
+        live,
+        "2025-10-01",
+        "100,000.00",
+        "AAPL,buy,100,100.00,10000.00,0.1,1.00,2.00,3.00",
+        ["AAPL,buy,100,100.05,1.00"],
+    )
     (d1 / "reconciliation.json").write_text(json.dumps({"portfolio_value_after": 100200.0}))
-    d2 = _write_day(live, "2025-10-02", "100,200.00", "MSFT,sell,50,200.00,10000.00,-0.1,1.00,2.00,3.00",
-                    ["MSFT,sell,50,199.90,1.00"])
+    d2 = _write_day(
+        live,
+        "2025-10-02",
+        "100,200.00",
+        "MSFT,sell,50,200.00,10000.00,-0.1,1.00,2.00,3.00",
+        ["MSFT,sell,50,199.90,1.00"],
+    )
     (d2 / "reconciliation.json").write_text(json.dumps({"cash_after": 50000.0}))
     (d2 / "positions_after_recon.csv").write_text(
         "symbol,shares,avg_cost,current_value,weight,last_updated\n"
-        "AAPL,100,100.05,30000.00,0.3,2025-10-02\nXOM,200,100.00,20500.00,0.2,2025-10-02\n")
-    d3 = _write_day(live, "2025-10-03", "100,500.00", "NVDA,buy,200,100.00,20000.00,0.2,2.00,4.00,6.00",
-                    ["NVDA,buy,100,99.98,1.00", "NVDA,buy,100,100.00,1.00"])
+        "AAPL,100,100.05,30000.00,0.3,2025-10-02\nXOM,200,100.00,20500.00,0.2,2025-10-02\n"
+    )
+    d3 = _write_day(
+        live,
+        "2025-10-03",
+        "100,500.00",
+        "NVDA,buy,200,100.00,20000.00,0.2,2.00,4.00,6.00",
+        ["NVDA,buy,100,99.98,1.00", "NVDA,buy,100,100.00,1.00"],
+    )
     (d3 / "reconciliation.json").write_text(json.dumps({"portfolio_value_after": 101000.0}))
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"live_dir: {live}\nexecution:\n  broker: paper\n")
@@ -214,8 +289,9 @@ def test_cli_month_end_to_end(live, capsys):
     assert j["net_return"] == pytest.approx(0.012024048, abs=1e-8)
     assert j["gross_return"] == pytest.approx(0.012143769, abs=1e-8)
     assert j["turnover_cost_corr"] == pytest.approx(-0.999998, abs=1e-5)
-    assert j["by_broker"] == [{"broker": "paper", "trades": 3, "notional": 40000.00, "commission": 4.00,
-                               "slippage_bps": 2.00}]
+    assert j["by_broker"] == [
+        {"broker": "paper", "trades": 3, "notional": 40000.00, "commission": 4.00, "slippage_bps": 2.00}
+    ]
     csv1 = (lv / "monthly_costs.csv").read_text()
     assert csv1.splitlines()[0].startswith("month,gross_return,commission_costs,slippage_costs,net_return")
     assert len(csv1.splitlines()) == 2 and csv1.splitlines()[1].startswith("2025-10,")
@@ -237,9 +313,10 @@ def test_cli_monthly_bad_month_and_empty_month(live, capsys):
 def test_collect_month_batches_stale_days_around_a_fresh_one(live):
     # 10-02 has a fresh tca.json; 10-01 and 10-03 are computed now, in one batch, and land in
     # their own places with the figures daily_tca gives each day alone
-    from xlexec.formats.fills import read_fills
     from xlexec.core.tca import daily_tca
+    from xlexec.formats.fills import read_fills
     from xlexec.formats.trades import read_trades
+
     lv, cfg = live
     assert main(["tca", str(lv / "2025-10-02"), "--json", "--config", str(cfg)]) == 0
     m = collect_month(lv, "2025-10", default_broker="paper")
@@ -247,8 +324,9 @@ def test_collect_month_batches_stale_days_around_a_fresh_one(live):
     assert [n[:10] for n in m.notes if "computed now" in n] == ["2025-10-01", "2025-10-03"]
     for rec in (m.days[0], m.days[2]):
         t = read_trades(lv / rec.date / "trades.csv")
-        res = daily_tca(t, read_fills(lv / rec.date / "broker_fills.csv"), portfolio_value=t.header.portfolio_value,
-                        date=rec.date)
+        res = daily_tca(
+            t, read_fills(lv / rec.date / "broker_fills.csv"), portfolio_value=t.header.portfolio_value, date=rec.date
+        )
         assert rec == DayRecord.from_tca(res, broker="paper", portfolio_value_after=rec.portfolio_value_after)
     # by hand: 10-01 slip +5.00 on 10,000, comm 1.00; 10-03 slip -2.00 on 20,000, comm 2.00
     assert (m.days[0].slippage_usd, m.days[0].notional, m.days[0].commission) == pytest.approx((5.0, 10000.0, 1.0))

@@ -9,10 +9,18 @@ from xlexec.formats.trades import parse_trades_text
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
 
 
-@pytest.mark.parametrize("price,side,expected", [
-    (150.257, "buy", 150.25), (150.251, "sell", 150.26), (150.25, "buy", 150.25),
-    (0.51237, "buy", 0.5123), (0.51231, "sell", 0.5124), (1.0, "sell", 1.0), (0.99999, "buy", 0.9999),
-])
+@pytest.mark.parametrize(
+    "price,side,expected",
+    [
+        (150.257, "buy", 150.25),
+        (150.251, "sell", 150.26),
+        (150.25, "buy", 150.25),
+        (0.51237, "buy", 0.5123),
+        (0.51231, "sell", 0.5124),
+        (1.0, "sell", 1.0),
+        (0.99999, "buy", 0.9999),
+    ],
+)
 def test_tick_rounding_never_more_aggressive(price, side, expected):
     assert round_to_tick(price, side) == pytest.approx(expected, abs=1e-12)
     r = round_to_tick(price, side)
@@ -36,10 +44,12 @@ def test_hash_binds_exact_orders_and_ids_are_deterministic(guide_trades_text):
 
 
 def test_include_and_limit_and_market_columns():
-    text = (HDR + ",include,limit_price,order_type\n"
-            "AAPL,buy,10,150,1500,0.01,0,0,0,yes,149.999,\n"
-            "MSFT,sell,5,380,1900,-0.01,0,0,0,no,,\n"
-            "KO,buy,3,60,180,0.01,0,0,0,,,market\n")
+    text = (
+        HDR + ",include,limit_price,order_type\n"
+        "AAPL,buy,10,150,1500,0.01,0,0,0,yes,149.999,\n"
+        "MSFT,sell,5,380,1900,-0.01,0,0,0,no,,\n"
+        "KO,buy,3,60,180,0.01,0,0,0,,,market\n"
+    )
     t = parse_trades_text(text)
     o = orders_from_trades(t)
     assert list(o["symbol"]) == ["AAPL", "KO"]
@@ -59,9 +69,9 @@ from xlexec.core.orders import canonical_lines, orders_from_trades_many, round_t
 
 _prices = st.one_of(
     st.decimals(min_value=0, max_value=100_000, places=6, allow_nan=False).map(float),  # as typed in a CSV
-    st.floats(min_value=1e-7, max_value=1e7, allow_nan=False),                        # any float at all
-    st.integers(0, 10_000_000).map(lambda c: float(np.nextafter(c / 100, np.inf))),    # a hair above a cent
-    st.integers(0, 10_000_000).map(lambda c: float(np.nextafter(c / 100, -np.inf))),   # a hair below
+    st.floats(min_value=1e-7, max_value=1e7, allow_nan=False),  # any float at all
+    st.integers(0, 10_000_000).map(lambda c: float(np.nextafter(c / 100, np.inf))),  # a hair above a cent
+    st.integers(0, 10_000_000).map(lambda c: float(np.nextafter(c / 100, -np.inf))),  # a hair below
 )
 
 
@@ -89,36 +99,51 @@ def test_hash_lines_and_ids_by_hand(guide_trades_text):
     assert canonical_lines(o) == lines
     h = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     assert orders_sha256(o) == h
-    assert o["client_order_id"].tolist() == [f"xlx-2025-10-30-{s}-{h[:12]}"
-                                              for s in ("AAPL-buy", "MSFT-sell", "GOOGL-buy")]
+    assert o["client_order_id"].tolist() == [
+        f"xlx-2025-10-30-{s}-{h[:12]}" for s in ("AAPL-buy", "MSFT-sell", "GOOGL-buy")
+    ]
 
 
 def test_ids_and_lines_with_separators_sub_dollar_and_market():
-    text = (HDR + ",order_type\n"
-            "BRK/B,buy,10,0.51237,5.12,0.01,0,0,0,\n"
-            "BF B,sell,3,0.51231,1.54,-0.01,0,0,0,\n"
-            "KO,buy,2.5,60,150,0.01,0,0,0,market\n")
+    text = (
+        HDR + ",order_type\n"
+        "BRK/B,buy,10,0.51237,5.12,0.01,0,0,0,\n"
+        "BF B,sell,3,0.51231,1.54,-0.01,0,0,0,\n"
+        "KO,buy,2.5,60,150,0.01,0,0,0,market\n"
+    )
     o = orders_from_trades(parse_trades_text(text), date="2025-11-03")
     lines = sorted(["BRK/B|buy|10|0.5123|limit", "BF B|sell|3|0.5124|limit", "KO|buy|2.5|MKT|market"])
     assert canonical_lines(o) == lines
     h = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
-    assert o["client_order_id"].tolist() == [f"xlx-2025-11-03-BRK.B-buy-{h}", f"xlx-2025-11-03-BF_B-sell-{h}",
-                                              f"xlx-2025-11-03-KO-buy-{h}"]
+    assert o["client_order_id"].tolist() == [
+        f"xlx-2025-11-03-BRK.B-buy-{h}",
+        f"xlx-2025-11-03-BF_B-sell-{h}",
+        f"xlx-2025-11-03-KO-buy-{h}",
+    ]
     assert o["notional"].tolist() == [5.12, 1.54, 150.0]  # qty x limit (x signal for market), to cents
 
 
 def test_canonical_lines_of_a_hand_built_frame():
     # text and gaps (e.g. orders typed into a sheet) take the value-by-value rule: same lines
-    o = pd.DataFrame({"symbol": ["AAPL", "KO"], "side": ["buy", "sell"], "qty": ["100", "2.5"],
-                      "order_type": ["limit", "limit"], "limit_price": [150.25, None]}, dtype=object)
+    o = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "KO"],
+            "side": ["buy", "sell"],
+            "qty": ["100", "2.5"],
+            "order_type": ["limit", "limit"],
+            "limit_price": [150.25, None],
+        },
+        dtype=object,
+    )
     assert canonical_lines(o) == ["AAPL|buy|100|150.2500|limit", "KO|sell|2.5|MKT|limit"]
 
 
 def test_many_days_equal_one_day_each(guide_trades_text):
     t1 = parse_trades_text(guide_trades_text)
     t2 = parse_trades_text(guide_trades_text.replace("AAPL,buy,100,", "AAPL,buy,101,"))
-    t3 = parse_trades_text(HDR + ",include,ml_score\n"
-                           "KO,buy,3,60,180,0.01,0,0,0,no,0.5\nPEP,sell,4,170,680,-0.01,0,0,0,,0.2\n")
+    t3 = parse_trades_text(
+        HDR + ",include,ml_score\nKO,buy,3,60,180,0.01,0,0,0,no,0.5\nPEP,sell,4,170,680,-0.01,0,0,0,,0.2\n"
+    )
     days = [("2025-10-30", t1), ("2025-10-31", t2), (None, t3)]
     many = orders_from_trades_many(days, keep=["commission_est"])
     assert many["day"].tolist() == [0, 0, 0, 1, 1, 1, 2]
@@ -135,8 +160,11 @@ def test_one_include_rule_for_trades_csv_and_the_blotter():
     from xlexec.core.truth import included_values, is_included
     from xlexec.excel.blotter import apply_blotter
     from xlexec.formats.trades import parse_trades_text
-    trades = parse_trades_text("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,"
-                               "total_cost_est\nAAPL,buy,10,100,1000,0.01,0.1,0.2,0.3\n")
+
+    trades = parse_trades_text(
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,"
+        "total_cost_est\nAAPL,buy,10,100,1000,0.01,0.1,0.2,0.3\n"
+    )
 
     def blotter_says(v) -> bool:  # what the Blotter's Include cell v makes of the row
         out, _ = apply_blotter(trades, {("AAPL", "buy"): {"include": v}})

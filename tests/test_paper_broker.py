@@ -6,22 +6,38 @@ from xlexec.execution.brokers.paper import PaperBroker
 
 
 def quotes(**over):
-    q = pd.DataFrame({"symbol": ["AAPL", "MSFT", "KO"], "bid": [100.00, 200.00, 50.00],
-                      "ask": [100.10, 200.20, 50.02], "last": [100.05, 200.1, 50.01],
-                      "ask_size": [1000.0, 1000.0, 30.0], "bid_size": [1000.0, 1000.0, 1000.0]})
+    q = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "MSFT", "KO"],
+            "bid": [100.00, 200.00, 50.00],
+            "ask": [100.10, 200.20, 50.02],
+            "last": [100.05, 200.1, 50.01],
+            "ask_size": [1000.0, 1000.0, 30.0],
+            "bid_size": [1000.0, 1000.0, 1000.0],
+        }
+    )
     q["mid"] = (q.bid + q.ask) / 2
     return q
 
 
 import datetime as _dt
 
-MORNING = lambda: _dt.datetime(2025, 10, 30, 14, 0, tzinfo=_dt.timezone.utc)  # 10:00 New York
+MORNING = lambda: _dt.datetime(2025, 10, 30, 14, 0, tzinfo=_dt.UTC)  # 10:00 New York
 
 
 def broker(tmp_path, **kw):
     seed = pd.DataFrame({"symbol": ["MSFT"], "shares": [10.0], "avg_cost": [190.0]})
-    return PaperBroker(tmp_path / "pb.sqlite", quotes=quotes(), day="2025-10-30", commission_bps=1,
-                       slippage_bps=2, starting_cash=10_000, seed_positions=seed, now_fn=MORNING, **kw)
+    return PaperBroker(
+        tmp_path / "pb.sqlite",
+        quotes=quotes(),
+        day="2025-10-30",
+        commission_bps=1,
+        slippage_bps=2,
+        starting_cash=10_000,
+        seed_positions=seed,
+        now_fn=MORNING,
+        **kw,
+    )
 
 
 def test_limit_buy_fills_with_slippage_capped_at_limit(tmp_path):
@@ -89,9 +105,10 @@ def test_clock_uses_nyse_calendar(tmp_path):
 
 def test_day_orders_expire_at_the_close(tmp_path):
     import datetime as dt
-    now = [dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)]  # 10:00 New York
+
+    now = [dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)]  # 10:00 New York
     b = PaperBroker(tmp_path / "pb.sqlite", quotes=quotes(), day="2025-10-30", now_fn=lambda: now[0])
     o = b.submit_order(OrderRequest("AAPL", "buy", 10, "limit", 99.0, client_order_id="c1"))
     assert b.get_order(o.id).status == "new"
-    now[0] = dt.datetime(2025, 10, 30, 20, 1, tzinfo=dt.timezone.utc)  # 16:01 New York
+    now[0] = dt.datetime(2025, 10, 30, 20, 1, tzinfo=dt.UTC)  # 16:01 New York
     assert b.get_order(o.id).status == "expired" and b.list_orders("open") == []

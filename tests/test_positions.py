@@ -24,8 +24,13 @@ def as_dict(df):
 
 def test_buys_raise_cost_sells_keep_it_and_flat_is_removed():
     start = pos(("AAPL", 150, 145.50), ("MSFT", 75, 365.20), ("KO", 100, 60.0))
-    f = fills(("AAPL", "buy", 60, 150.10, 0.3), ("AAPL", "buy", 40, 150.20, 0.2),
-              ("MSFT", "sell", 50, 370.00, 1.0), ("KO", "sell", 100, 61.0, 0.1), ("NVDA", "buy", 10, 200.05, 0.0))
+    f = fills(
+        ("AAPL", "buy", 60, 150.10, 0.3),
+        ("AAPL", "buy", 40, 150.20, 0.2),
+        ("MSFT", "sell", 50, 370.00, 1.0),
+        ("KO", "sell", 100, 61.0, 0.1),
+        ("NVDA", "buy", 10, 200.05, 0.0),
+    )
     after, breaks = apply_fills(start, f)
     # AAPL: (150 x 145.50 + 60 x 150.10 + 40 x 150.20) / 250 = 36839 / 250 = 147.356 (commission is cash)
     assert as_dict(after) == {"AAPL": (250.0, 147.356), "MSFT": (25.0, 365.2), "NVDA": (10.0, 200.05)}
@@ -33,11 +38,14 @@ def test_buys_raise_cost_sells_keep_it_and_flat_is_removed():
 
 
 def test_oversell_is_a_break_never_a_silent_short():
-    after, breaks = apply_fills(pos(("KO", 100, 60.0)), fills(("KO", "sell", 150, 61.0, 0.0),
-                                                              ("XOM", "sell", 5, 110.0, 0.0)))
+    after, breaks = apply_fills(
+        pos(("KO", 100, 60.0)), fills(("KO", "sell", 150, 61.0, 0.0), ("XOM", "sell", 5, 110.0, 0.0))
+    )
     assert after.empty
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in breaks] == [
-        ("KO", "oversell", 100.0, 150.0), ("XOM", "oversell", 0.0, 5.0)]
+        ("KO", "oversell", 100.0, 150.0),
+        ("XOM", "oversell", 0.0, 5.0),
+    ]
 
 
 def test_buy_then_sell_same_day_counts_the_buy_as_held():
@@ -46,8 +54,14 @@ def test_buy_then_sell_same_day_counts_the_buy_as_held():
 
 
 def test_split_multiplies_shares_divides_cost():
-    ev = pd.DataFrame({"symbol": ["AAPL", "MSFT", "KO"], "date": ["2025-10-30", "2025-10-29", "2025-10-30"],
-                       "event": ["split", "split", "earnings"], "ratio": [5.0, 2.0, float("nan")]})
+    ev = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "MSFT", "KO"],
+            "date": ["2025-10-30", "2025-10-29", "2025-10-30"],
+            "event": ["split", "split", "earnings"],
+            "ratio": [5.0, 2.0, float("nan")],
+        }
+    )
     p, applied = apply_splits(pos(("AAPL", 100, 500.0), ("MSFT", 10, 400.0)), ev, day="2025-10-30")
     assert as_dict(p) == {"AAPL": (500.0, 100.0), "MSFT": (10.0, 400.0)}
     assert list(applied["symbol"]) == ["AAPL"]
@@ -56,8 +70,12 @@ def test_split_multiplies_shares_divides_cost():
 
 
 def test_value_positions_guide_columns():
-    v = value_positions(pos(("AAPL", 250, 148.20), ("MSFT", 25, 378.40)),
-                        pd.DataFrame({"symbol": ["AAPL"], "close": [150.25]}), day="2025-10-30", cash=1000.0)
+    v = value_positions(
+        pos(("AAPL", 250, 148.20), ("MSFT", 25, 378.40)),
+        pd.DataFrame({"symbol": ["AAPL"], "close": [150.25]}),
+        day="2025-10-30",
+        cash=1000.0,
+    )
     assert list(v.columns) == ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated"]
     # AAPL 250 x 150.25 = 37562.50; MSFT has no mark -> avg cost 378.40 x 25 = 9460.00; total 48022.50
     assert list(v["current_value"]) == [37562.50, 9460.00]
@@ -66,10 +84,22 @@ def test_value_positions_guide_columns():
 
 
 def test_compare_positions_likely_causes():
-    system = pos(("AAPL", 100, 150.0), ("MSFT", 50, 300.0), ("KO", 200, 60.0), ("VTI", 10, 250.0),
-                 ("IBM", 5, 200.0), ("T", 1, 20.0))
-    broker = pos(("AAPL", 500, 30.0), ("MSFT", 60, 300.0), ("KO", 200, 60.0), ("VTI", 10.3712, 250.0),
-                 ("IBM", 25, 200.0), ("XOM", 7, 110.0))
+    system = pos(
+        ("AAPL", 100, 150.0),
+        ("MSFT", 50, 300.0),
+        ("KO", 200, 60.0),
+        ("VTI", 10, 250.0),
+        ("IBM", 5, 200.0),
+        ("T", 1, 20.0),
+    )
+    broker = pos(
+        ("AAPL", 500, 30.0),
+        ("MSFT", 60, 300.0),
+        ("KO", 200, 60.0),
+        ("VTI", 10.3712, 250.0),
+        ("IBM", 25, 200.0),
+        ("XOM", 7, 110.0),
+    )
     ev = pd.DataFrame({"symbol": ["AAPL"], "date": ["2025-10-30"], "event": ["split"], "ratio": [5.0]})
     pending = pd.DataFrame({"symbol": ["MSFT"], "shares": [10.0]})
     c = compare_positions(system, broker, events=ev, pending=pending).set_index("symbol")

@@ -11,11 +11,11 @@ import pytest
 
 from xlexec.cli import reconcile as cmd
 from xlexec.config import config_from_dict
-from xlexec.steps.context import Context
-from xlexec.store.journal import FILL, POSITIONS, RECON, Journal
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.reconcile import reconcile
 from xlexec.formats.trades import parse_trades_text
+from xlexec.steps.context import Context
+from xlexec.store.journal import FILL, POSITIONS, RECON, Journal
 
 DAY = "2025-10-30"
 TRADES = """# Date: 2025-10-30
@@ -27,8 +27,18 @@ TSLA,buy,50,250.00,12500.00,0.125,1.25,2.50,3.75
 NVDA,buy,10,200.00,2000.00,0.02,0.20,0.40,0.60
 AMZN,buy,20,220.00,4400.00,0.044,0.44,0.88,1.32
 """
-FILL_COLS = ["date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id", "client_order_id",
-             "fill_id"]
+FILL_COLS = [
+    "date",
+    "symbol",
+    "side",
+    "shares",
+    "price",
+    "commission",
+    "fill_time",
+    "order_id",
+    "client_order_id",
+    "fill_id",
+]
 
 
 def coids(trades):
@@ -37,43 +47,59 @@ def coids(trades):
 
 
 def day_fills(co):
-    return pd.DataFrame([
-        [DAY, "AAPL", "buy", 60, 150.10, 0.30, "09:31:02", "o-1", co["AAPL"], "f1"],   # partials of one order
-        [DAY, "AAPL", "buy", 40, 150.20, 0.20, "09:31:40", "o-1", co["AAPL"], "f2"],
-        [DAY, "MSFT", "sell", 25, 378.40, 1.00, "09:32:05", "o-2", "", "f3"],           # matched by order id
-        [DAY, "NVDA", "buy", 12, 199.90, 0.35, "09:40:00", "", "", ""],                 # symbol+side; over-fill
-        [DAY, "AMZN", "buy", 8, 220.50, 0.05, "09:41:00", "o-5", co["AMZN"], "f5"],     # partial 12 / 20
-        [DAY, "AMZN", "buy", 4, 220.25, 0.05, "09:42:00", "o-5", co["AMZN"], "f6"],
-        [DAY, "GME", "buy", 5, 20.00, 0.10, "10:00:00", "o-9", "manual-1", "f7"],       # never planned
-        ["2025-10-29", "IBM", "buy", 5, 250.00, 0.10, "10:00:00", "o-8", "", "f8"],     # another day: ignored
-    ], columns=FILL_COLS)
+    return pd.DataFrame(
+        [
+            [DAY, "AAPL", "buy", 60, 150.10, 0.30, "09:31:02", "o-1", co["AAPL"], "f1"],  # partials of one order
+            [DAY, "AAPL", "buy", 40, 150.20, 0.20, "09:31:40", "o-1", co["AAPL"], "f2"],
+            [DAY, "MSFT", "sell", 25, 378.40, 1.00, "09:32:05", "o-2", "", "f3"],  # matched by order id
+            [DAY, "NVDA", "buy", 12, 199.90, 0.35, "09:40:00", "", "", ""],  # symbol+side; over-fill
+            [DAY, "AMZN", "buy", 8, 220.50, 0.05, "09:41:00", "o-5", co["AMZN"], "f5"],  # partial 12 / 20
+            [DAY, "AMZN", "buy", 4, 220.25, 0.05, "09:42:00", "o-5", co["AMZN"], "f6"],
+            [DAY, "GME", "buy", 5, 20.00, 0.10, "10:00:00", "o-9", "manual-1", "f7"],  # never planned
+            ["2025-10-29", "IBM", "buy", 5, 250.00, 0.10, "10:00:00", "o-8", "", "f8"],  # another day: ignored
+        ],
+        columns=FILL_COLS,
+    )
 
 
 def states(co):
-    return {co["MSFT"]: {"id": "o-2", "status": "filled", "symbol": "MSFT", "side": "sell"},
-            co["TSLA"]: {"id": "o-3", "status": "canceled", "reason": "insufficient liquidity",
-                         "symbol": "TSLA", "side": "buy"},
-            co["AMZN"]: {"id": "o-5", "status": "expired", "symbol": "AMZN", "side": "buy"}}
+    return {
+        co["MSFT"]: {"id": "o-2", "status": "filled", "symbol": "MSFT", "side": "sell"},
+        co["TSLA"]: {
+            "id": "o-3",
+            "status": "canceled",
+            "reason": "insufficient liquidity",
+            "symbol": "TSLA",
+            "side": "buy",
+        },
+        co["AMZN"]: {"id": "o-5", "status": "expired", "symbol": "AMZN", "side": "buy"},
+    }
 
 
-POSITIONS_BEFORE = pd.DataFrame({"symbol": ["AAPL", "MSFT", "KO"], "shares": [150.0, 25.0, 100.0],
-                                 "avg_cost": [145.50, 365.20, 60.00]})
+POSITIONS_BEFORE = pd.DataFrame(
+    {"symbol": ["AAPL", "MSFT", "KO"], "shares": [150.0, 25.0, 100.0], "avg_cost": [145.50, 365.20, 60.00]}
+)
 CLOSES = pd.DataFrame({"symbol": ["AAPL", "KO", "NVDA", "AMZN", "GME"], "close": [151.0, 61.0, 201.0, 221.0, 19.5]})
 
 
 def test_hand_computed_day():
     t = parse_trades_text(TRADES)
     co = coids(t)
-    r = reconcile(t, day_fills(co), POSITIONS_BEFORE, day=DAY, order_states=states(co), closes=CLOSES,
-                  cash_before=50_000.0)
+    r = reconcile(
+        t, day_fills(co), POSITIONS_BEFORE, day=DAY, order_states=states(co), closes=CLOSES, cash_before=50_000.0
+    )
     j = r.to_json()
     assert j["trades_recommended"] == 5 and j["trades_executed"] == 4
-    assert j["not_executed"] == [{"symbol": "TSLA", "side": "buy", "planned": 50, "executed": 0,
-                                  "reason": "Cancelled: insufficient liquidity"}]
-    assert j["partial"] == [{"symbol": "AMZN", "side": "buy", "planned": 20, "executed": 12,
-                             "reason": "Partial fill (remainder expired)"}]
+    assert j["not_executed"] == [
+        {"symbol": "TSLA", "side": "buy", "planned": 50, "executed": 0, "reason": "Cancelled: insufficient liquidity"}
+    ]
+    assert j["partial"] == [
+        {"symbol": "AMZN", "side": "buy", "planned": 20, "executed": 12, "reason": "Partial fill (remainder expired)"}
+    ]
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in j["breaks"]] == [
-        ("NVDA", "over_fill", 10, 12), ("GME", "unplanned_fill", 0, 5)]
+        ("NVDA", "over_fill", 10, 12),
+        ("GME", "unplanned_fill", 0, 5),
+    ]
     pt = r.per_trade.set_index("symbol")
     # AAPL avg (60x150.10 + 40x150.20)/100 = 150.14 -> +(150.14-150)/150 = +9.33 bps
     assert pt.loc["AAPL", "avg_price"] == pytest.approx(150.14) and pt.loc["AAPL", "slippage_bps"] == 9.33
@@ -89,11 +115,13 @@ def test_hand_computed_day():
     assert j["commission_variance"] == -2.29 and j["commission_variance_pct"] == -52.76
     # cash: 50000 - (15014 + 2398.80 + 2645 + 100) + 9460 - 2.05
     assert j["cash_after"] == 39_300.15
-    assert j["positions"] == [{"symbol": "AAPL", "shares": 250, "avg_cost": 147.36},  # (21825+15014)/250
-                              {"symbol": "AMZN", "shares": 12, "avg_cost": 220.42},
-                              {"symbol": "GME", "shares": 5, "avg_cost": 20.0},
-                              {"symbol": "KO", "shares": 100, "avg_cost": 60.0},
-                              {"symbol": "NVDA", "shares": 12, "avg_cost": 199.9}]   # MSFT sold whole: gone
+    assert j["positions"] == [
+        {"symbol": "AAPL", "shares": 250, "avg_cost": 147.36},  # (21825+15014)/250
+        {"symbol": "AMZN", "shares": 12, "avg_cost": 220.42},
+        {"symbol": "GME", "shares": 5, "avg_cost": 20.0},
+        {"symbol": "KO", "shares": 100, "avg_cost": 60.0},
+        {"symbol": "NVDA", "shares": 12, "avg_cost": 199.9},
+    ]  # MSFT sold whole: gone
     pa = r.positions_after.set_index("symbol")
     assert list(pa["current_value"]) == [37750.00, 2652.00, 97.50, 6100.00, 2412.00]
     assert j["portfolio_value_after"] == 88_311.65  # 49011.50 of positions + 39300.15 cash
@@ -103,12 +131,20 @@ def test_hand_computed_day():
         "2025-10-30,TSLA,Recommended: 50,Executed: 0,Reason: Cancelled: insufficient liquidity",
         "2025-10-30,AMZN,Recommended: 20,Executed: 12,Reason: Partial fill (remainder expired)",
         "2025-10-30,NVDA,Recommended: 10,Executed: 12,Reason: Over-fill (2 share(s) more than planned)",
-        "2025-10-30,GME,Recommended: 0,Executed: 5,Reason: Unplanned fill (no planned buy order for GME)"]
+        "2025-10-30,GME,Recommended: 0,Executed: 5,Reason: Unplanned fill (no planned buy order for GME)",
+    ]
     rep = r.report_text()
     assert rep.startswith("Reconciliation Report - 2025-10-30\n=====")
-    for s in ("Trades Recommended: 5", "Trades Executed: 4 (80.0%)", "Not Executed: 1 (TSLA - cancelled",
-              "Worst: MSFT +0.42%", "Estimated: $4.34", "Actual: $2.05", "Variance: -$2.29 (-52.8%)",
-              "Cash Balance: ✅ $39,300.15"):
+    for s in (
+        "Trades Recommended: 5",
+        "Trades Executed: 4 (80.0%)",
+        "Not Executed: 1 (TSLA - cancelled",
+        "Worst: MSFT +0.42%",
+        "Estimated: $4.34",
+        "Actual: $2.05",
+        "Variance: -$2.29 (-52.8%)",
+        "Cash Balance: ✅ $39,300.15",
+    ):
         assert s in rep
 
 
@@ -117,8 +153,14 @@ def test_unfilled_reasons_without_and_with_journal():
     r = reconcile(t, day_fills(coids(t)).iloc[0:0], POSITIONS_BEFORE, day=DAY)
     assert r.trades_executed == 0 and r.slippage_bps_avg is None and r.cash_after is None
     assert {d["reason"] for d in r.not_executed} == {"Unfilled"}
-    r2 = reconcile(t, day_fills(coids(t)).iloc[0:0], POSITIONS_BEFORE, day=DAY, order_states={},
-                   events=pd.DataFrame({"symbol": ["TSLA"], "date": [DAY], "event": ["halt"], "ratio": [np.nan]}))
+    r2 = reconcile(
+        t,
+        day_fills(coids(t)).iloc[0:0],
+        POSITIONS_BEFORE,
+        day=DAY,
+        order_states={},
+        events=pd.DataFrame({"symbol": ["TSLA"], "date": [DAY], "event": ["halt"], "ratio": [np.nan]}),
+    )
     reasons = {d["symbol"]: d["reason"] for d in r2.not_executed}
     assert reasons["TSLA"] == "Halted" and reasons["AAPL"] == "Not submitted (no order on record)"
     assert r2.to_json()["positions"][0] == {"symbol": "AAPL", "shares": 150, "avg_cost": 145.5}
@@ -134,8 +176,13 @@ KO,sell,150,60.00,9000.00,-0.09,0.90,1.80,2.70
 def test_split_day_is_not_a_break_and_oversell_is():
     t = parse_trades_text(SPLIT_TRADES)
     events = pd.DataFrame({"symbol": ["AAPL"], "date": [DAY], "event": ["split"], "ratio": [5.0]})
-    f = pd.DataFrame([[DAY, "AAPL", "sell", 400, 100.90, 2.00, "", "", "", ""],
-                      [DAY, "KO", "sell", 150, 60.00, 0.50, "", "", "", ""]], columns=FILL_COLS)
+    f = pd.DataFrame(
+        [
+            [DAY, "AAPL", "sell", 400, 100.90, 2.00, "", "", "", ""],
+            [DAY, "KO", "sell", 150, 60.00, 0.50, "", "", "", ""],
+        ],
+        columns=FILL_COLS,
+    )
     before = pd.DataFrame({"symbol": ["AAPL", "KO"], "shares": [100.0, 100.0], "avg_cost": [500.0, 55.0]})
     broker = pd.DataFrame({"symbol": ["AAPL"], "shares": [100.0], "avg_cost": [100.0]})
     r = reconcile(t, f, before, day=DAY, events=events, broker_positions=broker, cash_before=1000.0)
@@ -144,15 +191,21 @@ def test_split_day_is_not_a_break_and_oversell_is():
     assert j["positions"] == [{"symbol": "AAPL", "shares": 100, "avg_cost": 100.0}]
     assert j["splits_applied"] == [{"symbol": "AAPL", "date": DAY, "ratio": 5.0}]
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in j["breaks"]] == [
-        ("KO", "oversell", 100, 150)]
+        ("KO", "oversell", 100, 150)
+    ]
     assert j["positions_match"] is False  # the oversell
     # AAPL sold 0.10 below the signal: -(100.90 - 101)/101 x 1e4 = +9.90 bps (a cost);
     # cash 1000 + 40360 + 9000 - 2.50
     assert r.per_trade.set_index("symbol").loc["AAPL", "slippage_bps"] == 9.90
     assert j["cash_after"] == 50_357.50
     # without the split the same broker position would be a mismatch
-    r2 = reconcile(t, f.iloc[:1], before.iloc[:1], day=DAY, broker_positions=pd.DataFrame(
-        {"symbol": ["AAPL"], "shares": [100.0], "avg_cost": [100.0]}))
+    r2 = reconcile(
+        t,
+        f.iloc[:1],
+        before.iloc[:1],
+        day=DAY,
+        broker_positions=pd.DataFrame({"symbol": ["AAPL"], "shares": [100.0], "avg_cost": [100.0]}),
+    )
     kinds = [b["kind"] for b in r2.breaks]
     assert kinds == ["oversell", "position_mismatch"]
 
@@ -164,9 +217,20 @@ def test_200k_fills_vectorised():
     rng = np.random.default_rng(7)
     sym = np.array(["AAPL", "MSFT", "NVDA", "AMZN"])[rng.integers(0, 4, n)]
     side = np.where(sym == "MSFT", "sell", "buy")
-    f = pd.DataFrame({"date": DAY, "symbol": sym, "side": side, "shares": 1.0,
-                      "price": 100.0 + rng.integers(0, 100, n) / 100, "commission": 0.01, "fill_time": "",
-                      "order_id": "", "client_order_id": pd.Series(sym).map(co).to_numpy(), "fill_id": ""})
+    f = pd.DataFrame(
+        {
+            "date": DAY,
+            "symbol": sym,
+            "side": side,
+            "shares": 1.0,
+            "price": 100.0 + rng.integers(0, 100, n) / 100,
+            "commission": 0.01,
+            "fill_time": "",
+            "order_id": "",
+            "client_order_id": pd.Series(sym).map(co).to_numpy(),
+            "fill_id": "",
+        }
+    )
     before = pd.DataFrame({"symbol": ["MSFT"], "shares": [float(n)], "avg_cost": [300.0]})
     r = reconcile(t, f, before, day=DAY, cash_before=0.0)
     assert r.fills_used == n and r.to_json()["commission_actual"] == round(n * 0.01, 2)
@@ -174,6 +238,7 @@ def test_200k_fills_vectorised():
 
 
 # ------------------------------------------------------------------ CLI shell
+
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
@@ -207,8 +272,18 @@ def run(ctx, *argv, capsys=None):
 
 def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
     ctx, live = env
-    argv = ["reconcile", "--trades", str(live / DAY / "trades.csv"), "--fills", str(live / DAY / "broker_fills.csv"),
-            "--current-positions", str(live / "current_positions.csv"), "--cash", "50000", "--json"]
+    argv = [
+        "reconcile",
+        "--trades",
+        str(live / DAY / "trades.csv"),
+        "--fills",
+        str(live / DAY / "broker_fills.csv"),
+        "--current-positions",
+        str(live / "current_positions.csv"),
+        "--cash",
+        "50000",
+        "--json",
+    ]
     assert run(ctx, *argv) == 1  # breaks -> exit 1
     out = json.loads(capsys.readouterr().out)
     assert out["cash_after"] == 39_300.15 and out["slippage_bps_avg"] == 19.53
@@ -221,7 +296,10 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
     assert json.loads((d / "reconciliation.json").read_text())["cash_after"] == 39_300.15
     assert "Reconciliation Report - 2025-10-30" in (d / "reconciliation_report.txt").read_text(encoding="utf-8")
     log = (live / "discrepancies.log").read_text().splitlines()
-    assert len(log) == 4 and log[0] == "2025-10-30,TSLA,Recommended: 50,Executed: 0,Reason: Cancelled: insufficient liquidity"
+    assert (
+        len(log) == 4
+        and log[0] == "2025-10-30,TSLA,Recommended: 50,Executed: 0,Reason: Cancelled: insufficient liquidity"
+    )
     j = ctx.journal()
     assert len(j.events(FILL, DAY)) == 8
     # rerun: nothing doubled (fills, discrepancy lines, reconciliation event)
@@ -232,8 +310,13 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
     recon = j.events(RECON, DAY)
     assert len(recon) == 1
     s = recon[0].payload
-    assert (s["cash_after"], s["portfolio_value_after"], s["notional_traded"], s["commission_actual"],
-            s["slippage_usd"]) == (39_300.15, 88_311.65, 29_617.80, 2.05, 57.80)
+    assert (
+        s["cash_after"],
+        s["portfolio_value_after"],
+        s["notional_traded"],
+        s["commission_actual"],
+        s["slippage_usd"],
+    ) == (39_300.15, 88_311.65, 29_617.80, 2.05, 57.80)
     assert not (live / f"current_positions.{DAY}.bak.csv").exists()
     # accept: previous kept as a dated backup, journaled with who
     assert run(ctx, *argv[:-1], "--accept") == 1
@@ -246,9 +329,11 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
 
 def test_cli_reconcile_other_layout_and_previous_cash(env, capsys):
     ctx, live = env
-    text = ("Run Date,Action,Symbol,Security Description,Security Type,Quantity,Price ($),Commission ($),Fees ($),"
-            "Accrued Interest ($),Amount ($),Settlement Date\n"
-            "10/30/2025, YOU BOUGHT APPLE INC (AAPL) (Cash), AAPL, APPLE INC,Cash,100,150.14,,0.50,,-15014.50,\n")
+    text = (
+        "Run Date,Action,Symbol,Security Description,Security Type,Quantity,Price ($),Commission ($),Fees ($),"
+        "Accrued Interest ($),Amount ($),Settlement Date\n"
+        "10/30/2025, YOU BOUGHT APPLE INC (AAPL) (Cash), AAPL, APPLE INC,Cash,100,150.14,,0.50,,-15014.50,\n"
+    )
     (live / "fid.csv").write_text(",,,,\n" + text)
     with Journal.for_live_dir(live) as j:
         j.append(RECON, "2025-10-29|x", {"cash_after": 20_000.0}, day="2025-10-29")
@@ -274,14 +359,19 @@ def test_cli_compare_and_sync_positions(env, capsys):
     assert run(ctx, "compare-positions", "--broker", str(live / "same.csv")) == 0
     capsys.readouterr()
     from xlexec.errors import RefusedError
+
     with pytest.raises(RefusedError):
         run(ctx, "sync-positions", "--source", "broker", "--broker-file", str(live / "broker.csv"))
     assert pd.read_csv(live / "current_positions.csv").equals(POSITIONS_BEFORE)  # unchanged
-    assert run(ctx, "sync-positions", "--source", "broker", "--force-update", "--broker-file",
-               str(live / "broker.csv")) == 0
+    assert (
+        run(ctx, "sync-positions", "--source", "broker", "--force-update", "--broker-file", str(live / "broker.csv"))
+        == 0
+    )
     capsys.readouterr()
     now = pd.read_csv(live / "current_positions.csv")
-    assert list(now["symbol"]) == ["AAPL", "KO", "MSFT"] and float(now.set_index("symbol").loc["KO", "shares"]) == 100.42
+    assert (
+        list(now["symbol"]) == ["AAPL", "KO", "MSFT"] and float(now.set_index("symbol").loc["KO", "shares"]) == 100.42
+    )
     baks = list(live.glob("current_positions.*.bak.csv"))
     assert len(baks) == 1 and pd.read_csv(baks[0]).equals(POSITIONS_BEFORE)
     ev = ctx.journal().events(POSITIONS)
@@ -295,19 +385,35 @@ EDITED = TRADES.replace("AAPL,buy,100,150.00,15000.00", "AAPL,buy,120,150.00,180
 
 def _intents(co):
     """What the engine journaled for the original file: AAPL 100 and MSFT 25 went out."""
-    return [{"client_order_id": co["AAPL"], "symbol": "AAPL", "side": "buy", "qty": 100.0, "order_type": "limit",
-             "limit_price": 150.0, "price": 150.0},
-            {"client_order_id": co["MSFT"], "symbol": "MSFT", "side": "sell", "qty": 25.0, "order_type": "limit",
-             "limit_price": 380.0, "price": 380.0}]
+    return [
+        {
+            "client_order_id": co["AAPL"],
+            "symbol": "AAPL",
+            "side": "buy",
+            "qty": 100.0,
+            "order_type": "limit",
+            "limit_price": 150.0,
+            "price": 150.0,
+        },
+        {
+            "client_order_id": co["MSFT"],
+            "symbol": "MSFT",
+            "side": "sell",
+            "qty": 25.0,
+            "order_type": "limit",
+            "limit_price": 380.0,
+            "price": 380.0,
+        },
+    ]
 
 
 def test_fills_match_the_sent_order_even_after_trades_csv_was_edited():
     from xlexec.core.reconcile import sent_orders
+
     co = coids(parse_trades_text(TRADES))
     edited = parse_trades_text(EDITED)
     assert coids(edited)["AAPL"] != co["AAPL"]  # the edit changed the batch: new ids
-    fills = pd.DataFrame([[DAY, "AAPL", "buy", 100, 150.10, 0.50, "09:31", "o-1", co["AAPL"], "f1"]],
-                         columns=FILL_COLS)
+    fills = pd.DataFrame([[DAY, "AAPL", "buy", 100, 150.10, 0.50, "09:31", "o-1", co["AAPL"], "f1"]], columns=FILL_COLS)
     r = reconcile(edited, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co)))
     aapl = r.per_trade[r.per_trade["symbol"] == "AAPL"].iloc[0]
     # matched to the intent (100 sent, 100 filled), not to the edited file's 120
@@ -324,13 +430,26 @@ def test_fills_match_the_sent_order_even_after_trades_csv_was_edited():
 
 def test_a_chase_replacements_fills_count_for_the_order_it_replaced():
     from xlexec.core.reconcile import sent_orders
+
     t = parse_trades_text(TRADES)
     co = coids(t)
-    chase = {"client_order_id": co["AAPL"] + "-c1", "symbol": "AAPL", "side": "buy", "qty": 40.0,
-             "order_type": "limit", "limit_price": 150.05, "price": None, "chase_of": co["AAPL"]}
-    fills = pd.DataFrame([[DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"],
-                          [DAY, "AAPL", "buy", 40, 150.05, 0.2, "09:45", "o-1b", co["AAPL"] + "-c1", "f2"]],
-                         columns=FILL_COLS)
+    chase = {
+        "client_order_id": co["AAPL"] + "-c1",
+        "symbol": "AAPL",
+        "side": "buy",
+        "qty": 40.0,
+        "order_type": "limit",
+        "limit_price": 150.05,
+        "price": None,
+        "chase_of": co["AAPL"],
+    }
+    fills = pd.DataFrame(
+        [
+            [DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"],
+            [DAY, "AAPL", "buy", 40, 150.05, 0.2, "09:45", "o-1b", co["AAPL"] + "-c1", "f2"],
+        ],
+        columns=FILL_COLS,
+    )
     r = reconcile(t, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co) + [chase]))
     aapl = r.per_trade[r.per_trade["symbol"] == "AAPL"]
     assert len(aapl) == 1 and aapl.iloc[0]["executed"] == 100 and aapl.iloc[0]["n_fills"] == 2
@@ -347,8 +466,9 @@ def test_cli_reconcile_uses_the_journaled_intents(env, capsys):
         for p in _intents(co):
             j.append("order_intent", p["client_order_id"], p, day=DAY)
     (live / DAY / "trades.csv").write_text(EDITED)  # edited after submission
-    pd.DataFrame([[DAY, "AAPL", "buy", 100, 150.10, 0.50, "09:31", "o-1", co["AAPL"], "f1"]],
-                 columns=FILL_COLS).to_csv(live / DAY / "broker_fills.csv", index=False)
+    pd.DataFrame([[DAY, "AAPL", "buy", 100, 150.10, 0.50, "09:31", "o-1", co["AAPL"], "f1"]], columns=FILL_COLS).to_csv(
+        live / DAY / "broker_fills.csv", index=False
+    )
     run(ctx, "reconcile", "--date", DAY, "--cash", "50000", "--json")
     out = json.loads(capsys.readouterr().out)
     assert out["partial"] == [] and out["trades_executed"] == 1
@@ -360,13 +480,23 @@ def test_cli_reconcile_uses_the_journaled_intents(env, capsys):
 
 def test_a_chased_orders_reason_comes_from_its_live_replacement():
     from xlexec.core.reconcile import sent_orders
+
     t = parse_trades_text(TRADES)
     co = coids(t)
-    chase = {"client_order_id": co["AAPL"] + "-c1", "symbol": "AAPL", "side": "buy", "qty": 40.0,
-             "order_type": "limit", "limit_price": 150.05, "price": None, "chase_of": co["AAPL"]}
-    fills = pd.DataFrame([[DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"]],
-                         columns=FILL_COLS)
-    st = {co["AAPL"]: {"id": "o-1", "status": "replaced", "symbol": "AAPL", "side": "buy"},
-          co["AAPL"] + "-c1": {"id": "o-1b", "status": "expired", "symbol": "AAPL", "side": "buy"}}
+    chase = {
+        "client_order_id": co["AAPL"] + "-c1",
+        "symbol": "AAPL",
+        "side": "buy",
+        "qty": 40.0,
+        "order_type": "limit",
+        "limit_price": 150.05,
+        "price": None,
+        "chase_of": co["AAPL"],
+    }
+    fills = pd.DataFrame([[DAY, "AAPL", "buy", 60, 150.00, 0.3, "09:31", "o-1", co["AAPL"], "f1"]], columns=FILL_COLS)
+    st = {
+        co["AAPL"]: {"id": "o-1", "status": "replaced", "symbol": "AAPL", "side": "buy"},
+        co["AAPL"] + "-c1": {"id": "o-1b", "status": "expired", "symbol": "AAPL", "side": "buy"},
+    }
     r = reconcile(t, fills, POSITIONS_BEFORE, day=DAY, sent=sent_orders(_intents(co) + [chase]), order_states=st)
     assert r.partial[0]["symbol"] == "AAPL" and r.partial[0]["reason"] == "Partial fill (remainder expired)"

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from xlexec.cli.app import main
-from xlexec.formats.upload import read_ibkr_basket
-from xlexec.errors import InputError
-from xlexec.store.journal import SLICE, Journal
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.slicing import carry_forward, child_id, child_quantities, plan_slices
+from xlexec.errors import InputError
 from xlexec.formats.trades import parse_trades_text
+from xlexec.formats.upload import read_ibkr_basket
+from xlexec.store.journal import SLICE, Journal
 
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
 
@@ -26,23 +26,27 @@ def _orders(day: str, rows: str):
     return orders_from_trades(_trades(day, rows), default_order_type="limit", date=day)
 
 
-REF = pd.DataFrame({"symbol": ["BIG", "AAPL", "TINY"], "sector": ["x", "y", "z"],
-                    "adv_shares": [100_000.0, 50_000_000.0, 10.0]},
-                   index=pd.Index([2, 3, 4], name="row"))
-DAY1 = ("BIG,buy,12000,20.00,240000.00,0.1,1,1,2\n"
-        "AAPL,sell,100,150.25,15025.00,-0.01,1,1,2\n")
+REF = pd.DataFrame(
+    {"symbol": ["BIG", "AAPL", "TINY"], "sector": ["x", "y", "z"], "adv_shares": [100_000.0, 50_000_000.0, 10.0]},
+    index=pd.Index([2, 3, 4], name="row"),
+)
+DAY1 = "BIG,buy,12000,20.00,240000.00,0.1,1,1,2\nAAPL,sell,100,150.25,15025.00,-0.01,1,1,2\n"
 
 
 # ----------------------------------------------------------------------------- the arithmetic
 
-@pytest.mark.parametrize("shares,adv,pct,want", [
-    (12_000, 100_000, 0.05, [5000, 5000, 2000]),     # cap 5,000; ceil(12,000 / 5,000) = 3 days
-    (10_000, 100_000, 0.05, [5000, 5000]),           # exact multiple: no empty last day
-    (5_000, 100_000, 0.05, [5000]),                  # at the cap: not sliced
-    (50_001, 500_000, 0.05, [25000, 25000, 1]),      # the guide's ADV 500,000 x 5% = 25,000 per day
-    (1_000, 6_670, 0.05, [333, 333, 333, 1]),        # 333.5 -> cap 333; never 334 on the last day
-    (7, 100, 0.025, [2, 2, 2, 1]),                   # 2.5 -> 2 a day
-])
+
+@pytest.mark.parametrize(
+    "shares,adv,pct,want",
+    [
+        (12_000, 100_000, 0.05, [5000, 5000, 2000]),  # cap 5,000; ceil(12,000 / 5,000) = 3 days
+        (10_000, 100_000, 0.05, [5000, 5000]),  # exact multiple: no empty last day
+        (5_000, 100_000, 0.05, [5000]),  # at the cap: not sliced
+        (50_001, 500_000, 0.05, [25000, 25000, 1]),  # the guide's ADV 500,000 x 5% = 25,000 per day
+        (1_000, 6_670, 0.05, [333, 333, 333, 1]),  # 333.5 -> cap 333; never 334 on the last day
+        (7, 100, 0.025, [2, 2, 2, 1]),  # 2.5 -> 2 a day
+    ],
+)
 def test_child_quantities_hand_computed(shares, adv, pct, want):
     got = child_quantities(shares, adv, pct)
     assert got == want and sum(got) == shares and max(got) <= int(adv * pct)
@@ -60,22 +64,33 @@ def test_child_id_fits_alpaca():
 
 # ----------------------------------------------------------------------------- one day
 
+
 def test_plan_day_one_cuts_large_order_and_keeps_small_one():
     orders = _orders("2025-10-30", DAY1)
     sha = orders_sha256(orders)
     plan = plan_slices(orders, REF, 0.05, day="2025-10-30", batch_sha256=sha)
     big = plan.orders[plan.orders["symbol"] == "BIG"].iloc[0]
     assert big["qty"] == 5000 and big["limit_price"] == 20.00
-    assert big["notional"] == 100_000.00                         # 5,000 x $20.00
+    assert big["notional"] == 100_000.00  # 5,000 x $20.00
     assert big["client_order_id"] == child_id(orders["client_order_id"].iloc[0], 1)
     aapl = plan.orders[plan.orders["symbol"] == "AAPL"].iloc[0]
     assert aapl["qty"] == 100 and aapl["client_order_id"] == orders["client_order_id"].iloc[1]
     assert plan.schedule[["seq", "qty", "status"]].values.tolist() == [
-        [1, 5000, "today"], [2, 5000, "pending"], [3, 2000, "pending"]]
-    (key, rec), = plan.records
+        [1, 5000, "today"],
+        [2, 5000, "pending"],
+        [3, 2000, "pending"],
+    ]
+    ((key, rec),) = plan.records
     assert key == f"{orders['client_order_id'].iloc[0]}|2025-10-30"
-    assert (rec["total_qty"], rec["cap_qty"], rec["days"], rec["child_qty"], rec["done_qty"],
-            rec["remaining_qty"], rec["schedule"]) == (12000, 5000, 3, 5000, 5000, 7000, [5000, 2000])
+    assert (
+        rec["total_qty"],
+        rec["cap_qty"],
+        rec["days"],
+        rec["child_qty"],
+        rec["done_qty"],
+        rec["remaining_qty"],
+        rec["schedule"],
+    ) == (12000, 5000, 3, 5000, 5000, 7000, [5000, 2000])
     assert rec["batch_sha256"] == sha and rec["limit_price"] == 20.0
 
 
@@ -94,6 +109,7 @@ def test_adv_too_small_names_reference_row():
 
 # ----------------------------------------------------------------------------- across days
 
+
 def test_schedule_carried_forward_through_the_journal(tmp_path):
     j = Journal(tmp_path / "journal.sqlite")
     o1 = _orders("2025-10-30", DAY1)
@@ -102,11 +118,11 @@ def test_schedule_carried_forward_through_the_journal(tmp_path):
 
     # day 2: a new trades file without BIG; the second child (5,000) comes from the journal
     o2 = _orders("2025-10-31", "AAPL,buy,10,150.00,1500.00,0.01,1,1,2\n")
-    p2 = plan_slices(o2, REF, 0.05, day="2025-10-31", batch_sha256=orders_sha256(o2),
-                     prior=j.payloads(SLICE))
+    p2 = plan_slices(o2, REF, 0.05, day="2025-10-31", batch_sha256=orders_sha256(o2), prior=j.payloads(SLICE))
     carried = p2.orders[p2.orders["parent_id"] != ""]
     assert carried[["symbol", "side", "qty", "limit_price", "slice_seq"]].values.tolist() == [
-        ["BIG", "buy", 5000.0, 20.0, 2]]
+        ["BIG", "buy", 5000.0, 20.0, 2]
+    ]
     assert carried["client_order_id"].iloc[0] == child_id(o1["client_order_id"].iloc[0], 2)
     assert p2.schedule[["seq", "qty", "status"]].values.tolist() == [[2, 5000, "today"], [3, 2000, "pending"]]
     assert j.append_many(SLICE, p2.records, day="2025-10-31") == 1
@@ -126,7 +142,7 @@ def test_schedule_carried_forward_through_the_journal(tmp_path):
 
 def test_superseded_batch_of_the_same_day_is_not_carried(tmp_path):
     o_a = _orders("2025-10-30", "BIG,buy,12000,20.00,240000.00,0.1,1,1,2\n")
-    o_b = _orders("2025-10-30", "BIG,buy,11000,20.00,220000.00,0.1,1,1,2\n")   # re-approved, smaller
+    o_b = _orders("2025-10-30", "BIG,buy,11000,20.00,220000.00,0.1,1,1,2\n")  # re-approved, smaller
     prior = [r for _, r in plan_slices(o_a, REF, 0.05, day="2025-10-30", batch_sha256=orders_sha256(o_a)).records]
     prior += [r for _, r in plan_slices(o_b, REF, 0.05, day="2025-10-30", batch_sha256=orders_sha256(o_b)).records]
     nxt = carry_forward(prior, "2025-10-31")
@@ -134,6 +150,7 @@ def test_superseded_batch_of_the_same_day_is_not_carried(tmp_path):
 
 
 # ----------------------------------------------------------------------------- CLI
+
 
 def _cli_setup(tmp_path):
     live = tmp_path / "live"
@@ -173,11 +190,15 @@ def test_cli_slice_two_days(tmp_path, capsys, monkeypatch):
     assert res["schedule"] == ["BIG buy 12,000 (ADV 100,000, cap 5,000/day, 3 days): day 2 5,000 (today), day 3 2,000"]
     b2 = read_ibkr_basket(t2.parent / "trades_ibkr.csv")
     assert b2[["symbol", "side", "qty", "limit_price"]].values.tolist() == [
-        ["AAPL", "buy", 10.0, 150.0], ["BIG", "buy", 5000.0, 20.0]]
+        ["AAPL", "buy", 10.0, 150.0],
+        ["BIG", "buy", 5000.0, 20.0],
+    ]
 
     j = Journal.for_live_dir(live)
     assert [(e.day, e.payload["seq"], e.payload["child_qty"]) for e in j.events(SLICE)] == [
-        ("2025-10-30", 1, 5000), ("2025-10-31", 2, 5000)]
+        ("2025-10-30", 1, 5000),
+        ("2025-10-31", 2, 5000),
+    ]
     j.close()
 
 

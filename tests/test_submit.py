@@ -15,15 +15,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import GUIDE_TRADES  # noqa: E402
 from fake_alpaca import FakeAlpaca  # noqa: E402
-
-from xlexec.store import journal as J  # noqa: E402
+from xlexec.config import config_from_dict  # noqa: E402
+from xlexec.errors import BrokerError, LockedError, RefusedError  # noqa: E402
 from xlexec.execution import engine as S  # noqa: E402
 from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
-from xlexec.config import config_from_dict  # noqa: E402
-from xlexec.steps.context import Context  # noqa: E402
-from xlexec.errors import BrokerError, LockedError, RefusedError  # noqa: E402
-from xlexec.store.journal import DayLock  # noqa: E402
 from xlexec.formats.trades import parse_trades_text  # noqa: E402
+from xlexec.steps.context import Context  # noqa: E402
+from xlexec.store import journal as J  # noqa: E402
+from xlexec.store.journal import DayLock  # noqa: E402
 
 KEY, SECRET = "PKENGINEKEY77777", "engineSECRET8888888888888888"
 DAY = "2025-10-30"
@@ -43,8 +42,14 @@ def fake():
 
 
 def make_ctx(tmp_path, **execution) -> Context:
-    ex = {"require_human_approval": False, "broker": "alpaca", "max_order_size_usd": 50_000.0,
-          "max_concurrency": 3, "rate_limit_per_min": 60000, **execution}
+    ex = {
+        "require_human_approval": False,
+        "broker": "alpaca",
+        "max_order_size_usd": 50_000.0,
+        "max_concurrency": 3,
+        "rate_limit_per_min": 60000,
+        **execution,
+    }
     return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
 
 
@@ -67,8 +72,18 @@ def test_submit_sends_each_order_once_and_submit_twice_sends_nothing(tmp_path, f
     r1 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES, progress=lambda d, t, m: seen.append((d, t)))
     assert (r1.sent, r1.already_sent, r1.refused, r1.unknown, r1.exit_code) == (3, 0, 0, 0, 0)
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
-    assert list(r1.orders.columns[:10]) == ["symbol", "side", "qty", "limit_price", "client_order_id", "order_id",
-                                            "status", "filled_qty", "filled_avg_price", "note"]
+    assert list(r1.orders.columns[:10]) == [
+        "symbol",
+        "side",
+        "qty",
+        "limit_price",
+        "client_order_id",
+        "order_id",
+        "status",
+        "filled_qty",
+        "filled_avg_price",
+        "note",
+    ]
     r2 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
     assert (r2.sent, r2.already_sent, r2.exit_code) == (0, 3, 0)
     assert len(fake.orders) == 3 and len(set(coids_at(fake))) == 3
@@ -110,7 +125,7 @@ def test_every_fault_ends_with_each_order_at_the_broker_exactly_once(tmp_path, f
     assert len(fake.orders) == 3 and len(set(coids_at(fake))) == 3
     if kind != "429":
         first = r.orders.iloc[0]
-        assert first["note"] != ""   # the per-order note says what happened
+        assert first["note"] != ""  # the per-order note says what happened
     # and a rerun changes nothing
     r2 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
     assert r2.already_sent == 3 and len(fake.orders) == 3
@@ -120,9 +135,10 @@ def test_422_duplicate_is_treated_as_already_sent(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
     from xlexec.core.orders import orders_from_trades
+
     o = orders_from_trades(trades(), date=DAY)
     aapl = o.loc[o["symbol"] == "AAPL", "client_order_id"].iloc[0]
-    fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)   # at the broker, unknown to the journal
+    fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)  # at the broker, unknown to the journal
     r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
     assert r.exit_code == 0 and r.already_sent == 1 and r.sent == 2
     row = r.orders.set_index("symbol").loc["AAPL"]
@@ -183,8 +199,8 @@ def test_execution_log_slippage_hand_computed(tmp_path, fake):
     b = make_broker(fake)
     r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
     c = r.orders.set_index("symbol")["client_order_id"]
-    fake.fill(c["AAPL"], 100, 150.28)      # buy 100 @ limit 150.25 filled 150.28 -> cost $3.00
-    fake.fill(c["MSFT"], 20, 380.45)       # sell 50 @ limit 380.50, 20 filled at 380.45 -> cost $1.00
+    fake.fill(c["AAPL"], 100, 150.28)  # buy 100 @ limit 150.25 filled 150.28 -> cost $3.00
+    fake.fill(c["MSFT"], 20, 380.45)  # sell 50 @ limit 380.50, 20 filled at 380.45 -> cost $1.00
     S.refresh_status(ctx, DAY, b)
     log = pd.read_csv(tmp_path / "live" / DAY / "execution_log.csv", dtype=str, keep_default_na=False)
     log = log.set_index("symbol")
@@ -197,13 +213,14 @@ def test_execution_log_slippage_hand_computed(tmp_path, fake):
 
 # -- pre-trade limits -----------------------------------------------------------------------
 
+
 def test_max_order_size_refuses_with_a_note_and_sends_the_rest(tmp_path, fake):
     ctx = make_ctx(tmp_path, max_order_size_usd=10_000.0)
     r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
     o = r.orders.set_index("symbol")
     assert o.loc["AAPL", "status"] == "refused"
     assert o.loc["AAPL", "note"] == "$15,025.00 exceeds max_order_size_usd $10,000.00"
-    assert o.loc["MSFT", "status"] == "refused"   # 50 x 380.50 = $19,025
+    assert o.loc["MSFT", "status"] == "refused"  # 50 x 380.50 = $19,025
     assert r.refused == 2 and r.sent == 1 and r.exit_code == 1
     assert coids_at(fake) == [o.loc["GOOGL", "client_order_id"]]
     refused = ctx.journal().payloads(J.REFUSED, DAY)
@@ -214,7 +231,7 @@ def test_max_order_size_refuses_with_a_note_and_sends_the_rest(tmp_path, fake):
 
 def test_price_collar_and_missing_quote_fail_closed(tmp_path, fake):
     ctx = make_ctx(tmp_path, price_collar_pct=0.01)
-    q = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "mid": [148.00, 380.60]})   # AAPL 150.25 is 1.52% away
+    q = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "mid": [148.00, 380.60]})  # AAPL 150.25 is 1.52% away
     r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=q)
     o = r.orders.set_index("symbol")
     assert o.loc["AAPL", "note"] == "$150.25 is 1.52% from the quote mid $148.00 (collar 1.0%)"
@@ -260,8 +277,10 @@ def test_max_daily_trades_counts_the_whole_day(tmp_path, fake):
 
 
 def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
-    text = GUIDE_TRADES.replace("symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
-                                "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est,ml_score")
+    text = GUIDE_TRADES.replace(
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est,ml_score",
+    )
     text = text.replace("4.51\n", "4.51,0.2\n").replace("5.71\n", "5.71,0.5\n").replace("1.07\n", "1.07,0.9\n")
     # buys: AAPL $15,025 (score 0.2), GOOGL $3,570 (0.9); sell MSFT frees $19,025
     with FakeAlpaca(buying_power=1_000.0, max_lifetime=60) as fake:
@@ -269,11 +288,12 @@ def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
         r = S.submit_batch(make_ctx(tmp_path / "a"), trades(text), broker=make_broker(fake), quotes=QUOTES)
         assert r.sent == 3
     with FakeAlpaca(buying_power=1_000.0, max_lifetime=60) as fake:
-        ctx = make_ctx(tmp_path / "b", max_order_size_usd=16_000.0)   # the MSFT sell is refused by size
+        ctx = make_ctx(tmp_path / "b", max_order_size_usd=16_000.0)  # the MSFT sell is refused by size
         r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=QUOTES)
         o = r.orders.set_index("symbol")
-        assert o.loc["AAPL", "note"] == ("buys total $18,595.00 > buying power $950.00 after the 5% buffer "
-                                         "(use --fit-buying-power)")
+        assert o.loc["AAPL", "note"] == (
+            "buys total $18,595.00 > buying power $950.00 after the 5% buffer (use --fit-buying-power)"
+        )
         assert o.loc["GOOGL", "outcome"] == "refused" and len(fake.orders) == 0
     with FakeAlpaca(buying_power=4_000.0, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path / "c", max_order_size_usd=16_000.0)
@@ -285,24 +305,42 @@ def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
 
 
 def test_pretrade_checks_fit_by_weight_change_without_ml_score():
-    orders = pd.DataFrame({"symbol": ["A", "B", "C"], "side": ["buy"] * 3, "qty": [10.0] * 3,
-                           "order_type": ["limit"] * 3, "limit_price": [100.0] * 3, "price": [100.0] * 3,
-                           "notional": [1000.0] * 3, "weight_change": [0.03, 0.01, 0.02],
-                           "client_order_id": ["a", "b", "c"]})
-    out = S.pretrade_checks(orders, max_order_size_usd=1e9, max_daily_trades=100, price_collar_pct=None,
-                            buying_power=2200.0, buying_power_buffer=0.05, fit_buying_power=True)
-    assert list(out["refusal"]) == ["", "buying_power", ""]   # B (smallest |weight_change|) dropped
+    orders = pd.DataFrame(
+        {
+            "symbol": ["A", "B", "C"],
+            "side": ["buy"] * 3,
+            "qty": [10.0] * 3,
+            "order_type": ["limit"] * 3,
+            "limit_price": [100.0] * 3,
+            "price": [100.0] * 3,
+            "notional": [1000.0] * 3,
+            "weight_change": [0.03, 0.01, 0.02],
+            "client_order_id": ["a", "b", "c"],
+        }
+    )
+    out = S.pretrade_checks(
+        orders,
+        max_order_size_usd=1e9,
+        max_daily_trades=100,
+        price_collar_pct=None,
+        buying_power=2200.0,
+        buying_power_buffer=0.05,
+        fit_buying_power=True,
+    )
+    assert list(out["refusal"]) == ["", "buying_power", ""]  # B (smallest |weight_change|) dropped
     assert "lowest |weight_change| first" in out.loc[1, "note"]
 
 
 # -- guards -----------------------------------------------------------------------------------
 
+
 def test_kill_switch_header_and_file_refuse_everything(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
     with pytest.raises(RefusedError, match="TRIGGERED"):
-        S.submit_batch(ctx, trades(GUIDE_TRADES.replace("Kill Switch: ACTIVE", "Kill Switch: TRIGGERED")),
-                       broker=b, quotes=QUOTES)
+        S.submit_batch(
+            ctx, trades(GUIDE_TRADES.replace("Kill Switch: ACTIVE", "Kill Switch: TRIGGERED")), broker=b, quotes=QUOTES
+        )
     (tmp_path / "live").mkdir(exist_ok=True)
     (tmp_path / "live" / "KILL_SWITCH").write_text("TRIGGERED by test\n")
     with pytest.raises(RefusedError, match=r"\[PAPER · alpaca · 127\.0\.0\.1:\d+\] kill switch"):
@@ -337,15 +375,24 @@ def test_broker_down_before_sending_is_a_broker_error(tmp_path, fake):
 
 
 def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
-    from xlexec.store import approvals
     from xlexec.core.orders import orders_from_trades
+    from xlexec.store import approvals
+
     ctx = make_ctx(tmp_path, require_human_approval=True)
     b = make_broker(fake)
     with pytest.raises(RefusedError, match="no approval"):
         S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
-    approvals.record_approval(ctx.live_dir, date=DAY, orders=orders_from_trades(trades(), date=DAY),
-                              decision="APPROVED", reason="ok", approver="tester", recommended="APPROVE",
-                              override=False, now=dt.datetime(2025, 10, 30, 13, 0, tzinfo=dt.timezone.utc))
+    approvals.record_approval(
+        ctx.live_dir,
+        date=DAY,
+        orders=orders_from_trades(trades(), date=DAY),
+        decision="APPROVED",
+        reason="ok",
+        approver="tester",
+        recommended="APPROVE",
+        override=False,
+        now=dt.datetime(2025, 10, 30, 13, 0, tzinfo=dt.UTC),
+    )
     assert S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES).sent == 3
     changed = GUIDE_TRADES.replace("GOOGL,buy,25,", "GOOGL,buy,26,")
     with pytest.raises(RefusedError, match="no approval"):
@@ -354,16 +401,16 @@ def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
 
 def test_day_lock_held_elsewhere_gives_locked_error(tmp_path, fake):
     ctx = make_ctx(tmp_path)
-    with DayLock(ctx.day_dir(DAY), "submit"):
-        with pytest.raises(LockedError, match=r"locked by pid \d+"):
-            S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
+    with DayLock(ctx.day_dir(DAY), "submit"), pytest.raises(LockedError, match=r"locked by pid \d+"):
+        S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
     assert len(fake.orders) == 0
 
 
 # -- timeouts, kill switch, P&L -------------------------------------------------------------------
 
+
 def test_enforce_timeouts_cancels_old_open_orders(tmp_path):
-    t0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
     with FakeAlpaca(now=t0, fill_modes={"AAPL": "fill"}, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path, order_timeout_minutes=30)
         b = make_broker(fake)
@@ -378,15 +425,21 @@ def test_enforce_timeouts_cancels_old_open_orders(tmp_path):
 
 def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:30:05+00:00")
-    with FakeAlpaca(positions={"MSFT": (100, 300.0)}, prices={"MSFT": 381.0, "AAPL": 151.0},
-                    fill_modes={"AAPL": "fill"}, max_lifetime=60) as fake:
+    with FakeAlpaca(
+        positions={"MSFT": (100, 300.0)},
+        prices={"MSFT": 381.0, "AAPL": 151.0},
+        fill_modes={"AAPL": "fill"},
+        max_lifetime=60,
+    ) as fake:
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
         S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
         res = S.cancel_all(ctx, b, "daily loss > 3%", verify_delay=0.01)
         assert res["ok"] and len(res["cancelled"]) == 2
         assert len(fake.requests("DELETE", "/v2/orders")) == 1
-        assert (tmp_path / "live" / "KILL_SWITCH").read_text().startswith("TRIGGERED 2025-10-30T14:30:05+00:00 by tester")
+        assert (
+            (tmp_path / "live" / "KILL_SWITCH").read_text().startswith("TRIGGERED 2025-10-30T14:30:05+00:00 by tester")
+        )
         rp = tmp_path / "live" / DAY / "incident_103005.txt"
         assert res["report_path"] == str(rp) and rp.read_text() == res["report"]
         text = res["report"]
@@ -410,11 +463,19 @@ def test_cancel_all_reports_orders_still_open(tmp_path, monkeypatch):
 
 
 def test_pnl_today_hand_computed():
-    positions = pd.DataFrame({"symbol": ["AAPL", "MSFT", "KO"], "shares": [100.0, 20.0, 50.0],
-                              "avg_cost": [140.0, 300.0, 60.0]})
+    positions = pd.DataFrame(
+        {"symbol": ["AAPL", "MSFT", "KO"], "shares": [100.0, 20.0, 50.0], "avg_cost": [140.0, 300.0, 60.0]}
+    )
     quotes = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "mid": [151.0, 381.0]})
-    fills = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "side": ["buy", "sell"], "shares": [40.0, 30.0],
-                          "price": [150.0, 382.0], "commission": [1.0, 0.5]})
+    fills = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "MSFT"],
+            "side": ["buy", "sell"],
+            "shares": [40.0, 30.0],
+            "price": [150.0, 382.0],
+            "commission": [1.0, 0.5],
+        }
+    )
     closes = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "close": [148.0, 380.0]})
     out = S.pnl_today(positions, quotes, fills, closes)
     by = {r["symbol"]: r for r in out["by_symbol"]}
@@ -430,14 +491,26 @@ def test_pnl_today_hand_computed():
 
 def test_works_with_the_paper_broker(tmp_path):
     from xlexec.execution.brokers import paper
+
     ctx = make_ctx(tmp_path, broker="paper")
-    q = pd.DataFrame({"symbol": ["AAPL", "MSFT", "GOOGL"], "bid": [150.0, 380.5, 142.7], "ask": [150.2, 380.7, 142.8],
-                      "last": [150.1, 380.6, 142.75], "mid": [150.1, 380.6, 142.75],
-                      "timestamp": pd.to_datetime(["2025-10-30T14:00:00Z"] * 3)})
+    q = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "MSFT", "GOOGL"],
+            "bid": [150.0, 380.5, 142.7],
+            "ask": [150.2, 380.7, 142.8],
+            "last": [150.1, 380.6, 142.75],
+            "mid": [150.1, 380.6, 142.75],
+            "timestamp": pd.to_datetime(["2025-10-30T14:00:00Z"] * 3),
+        }
+    )
     try:
-        b = paper.PaperBroker.for_config(ctx.config, ctx.live_dir, quotes=q, day=DAY,
-                                         seed_positions=pd.DataFrame({"symbol": ["MSFT"], "shares": [100.0],
-                                                                      "avg_cost": [300.0]}))
+        b = paper.PaperBroker.for_config(
+            ctx.config,
+            ctx.live_dir,
+            quotes=q,
+            day=DAY,
+            seed_positions=pd.DataFrame({"symbol": ["MSFT"], "shares": [100.0], "avg_cost": [300.0]}),
+        )
     except TypeError:
         b = paper.PaperBroker.for_config(ctx.config, ctx.live_dir, quotes=q, day=DAY)
     r = S.submit_batch(ctx, trades(), broker=b, quotes=q, allow_closed=True)
@@ -448,6 +521,7 @@ def test_works_with_the_paper_broker(tmp_path):
 
 def test_cli_submit_json_and_status(tmp_path, fake, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
     monkeypatch.chdir(tmp_path)
@@ -466,9 +540,11 @@ execution:
     day_dir = tmp_path / "live" / DAY
     day_dir.mkdir(parents=True)
     (day_dir / "trades.csv").write_text(GUIDE_TRADES)
-    (day_dir / "quotes.csv").write_text("symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-                                        "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
-                                        "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n")
+    (day_dir / "quotes.csv").write_text(
+        "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
+        "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
+        "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n"
+    )
     rc = main(["submit", str(day_dir / "trades.csv"), "--config", str(cfg), "--json"])
     out, err = capsys.readouterr()
     assert rc == 0, err
@@ -490,6 +566,7 @@ execution:
 
 def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:00:00+00:00")
@@ -497,8 +574,10 @@ def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
     with FakeAlpaca(positions={"MSFT": (100, 300.0)}, prices={"MSFT": 381.0}, max_lifetime=60) as fake:
         fake.seed_order("manual-1", "AAPL", "buy", 10, 150.0)
         cfg = tmp_path / "config.yaml"
-        cfg.write_text(f"live_dir: live\nexecution:\n  broker: alpaca\n  alpaca:\n    api_key: ${{XLX_TEST_KEY}}\n"
-                       f"    api_secret: ${{XLX_TEST_SECRET}}\n    base_url: {fake.url}\n")
+        cfg.write_text(
+            f"live_dir: live\nexecution:\n  broker: alpaca\n  alpaca:\n    api_key: ${{XLX_TEST_KEY}}\n"
+            f"    api_secret: ${{XLX_TEST_SECRET}}\n    base_url: {fake.url}\n"
+        )
         assert main(["pnl", "--today", "--config", str(cfg), "--json"]) == 0
         pnl = json.loads(capsys.readouterr().out)
         # no closes file: MSFT valued from avg cost 300 to the broker's price 381 -> 100 x 81
@@ -524,10 +603,10 @@ def test_duplicate_check_uses_fresh_broker_state(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
     r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
-    b.cancel_order(r.orders.set_index("symbol").loc["GOOGL", "order_id"])   # canceled outside xlexec
+    b.cancel_order(r.orders.set_index("symbol").loc["GOOGL", "order_id"])  # canceled outside xlexec
     changed = GUIDE_TRADES.replace("GOOGL,buy,25,142.80,3570.00", "GOOGL,buy,20,142.80,2856.00")
     r2 = S.submit_batch(ctx, trades(changed), broker=b, quotes=QUOTES)
     o = r2.orders.set_index("symbol")
-    assert o.loc["GOOGL", "outcome"] == "sent"                  # the old one is canceled: not a duplicate
+    assert o.loc["GOOGL", "outcome"] == "sent"  # the old one is canceled: not a duplicate
     assert o.loc["AAPL", "note"].startswith("duplicate: AAPL buy already new today as")
     assert r2.exit_code == 1

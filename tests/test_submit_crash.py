@@ -20,17 +20,24 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_alpaca import FakeAlpaca  # noqa: E402
-
-from xlexec.store import journal as J  # noqa: E402
 from xlexec.core.orders import orders_from_trades  # noqa: E402
 from xlexec.formats.trades import read_trades  # noqa: E402
+from xlexec.store import journal as J  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL / fcntl")
 
 DAY = "2025-10-30"
 KEY, SECRET = "PKCRASHKEY", "crashSECRET0000000000"
-SYMBOLS = [("AAPL", 150.25), ("MSFT", 380.50), ("GOOGL", 142.80), ("AMZN", 224.20), ("NVDA", 201.30),
-           ("JPM", 309.70), ("XOM", 115.30), ("KO", 68.90)]
+SYMBOLS = [
+    ("AAPL", 150.25),
+    ("MSFT", 380.50),
+    ("GOOGL", 142.80),
+    ("AMZN", 224.20),
+    ("NVDA", 201.30),
+    ("JPM", 309.70),
+    ("XOM", 115.30),
+    ("KO", 68.90),
+]
 
 SCRIPT = r"""
 import json, os, sys, time
@@ -62,8 +69,11 @@ sys.exit(r.exit_code)
 
 
 def write_trades(path: Path) -> Path:
-    lines = [f"# Date: {DAY}", "# Kill Switch: ACTIVE",
-             "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"]
+    lines = [
+        f"# Date: {DAY}",
+        "# Kill Switch: ACTIVE",
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
+    ]
     for i, (s, p) in enumerate(SYMBOLS):
         side = "buy" if i % 3 else "sell"
         sh = 10 + i
@@ -77,34 +87,59 @@ def run(args: dict, crash: str | None = None, timeout: float = 60) -> subprocess
     env = {k: v for k, v in os.environ.items() if k != "XLEXEC_CRASH_AT"}
     if crash:
         env["XLEXEC_CRASH_AT"] = crash
-    return subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(args)], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=str(Path(__file__).parent.parent))
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(Path(__file__).parent.parent),
+    )
 
 
 def spawn(args: dict) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "XLEXEC_CRASH_AT"}
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(args)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=str(Path(__file__).parent.parent))
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, json.dumps(args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parent.parent),
+    )
 
 
 def setup(tmp_path, fake, concurrency: int = 2) -> tuple[dict, list[str]]:
     trades = write_trades(tmp_path / "live" / DAY / "trades.csv")
-    cfg = {"live_dir": str(tmp_path / "live"),
-           "execution": {"broker": "alpaca", "require_human_approval": False, "price_collar_pct": None,
-                         "max_order_size_usd": 100000, "max_concurrency": concurrency,
-                         "rate_limit_per_min": 60000}}
+    cfg = {
+        "live_dir": str(tmp_path / "live"),
+        "execution": {
+            "broker": "alpaca",
+            "require_human_approval": False,
+            "price_collar_pct": None,
+            "max_order_size_usd": 100000,
+            "max_concurrency": concurrency,
+            "rate_limit_per_min": 60000,
+        },
+    }
     planned = sorted(orders_from_trades(read_trades(trades), date=DAY)["client_order_id"])
     return {"config": cfg, "key": KEY, "secret": SECRET, "url": fake.url, "trades": str(trades)}, planned
 
 
 def assert_exactly_once(fake, planned):
     coids = sorted(o["client_order_id"] for o in fake.orders.values())
-    assert coids == planned      # every approved order at the broker, none twice, nothing else
+    assert coids == planned  # every approved order at the broker, none twice, nothing else
 
 
-CRASHES = [["before_intent:1"], ["before_intent:5"], ["after_intent_before_send:1"],
-           ["after_intent_before_send:4"], ["after_send_before_response:1"], ["after_send_before_response:6"],
-           ["after_send_before_response:2", "after_intent_before_send:2", "before_intent:3"]]
+CRASHES = [
+    ["before_intent:1"],
+    ["before_intent:5"],
+    ["after_intent_before_send:1"],
+    ["after_intent_before_send:4"],
+    ["after_send_before_response:1"],
+    ["after_send_before_response:6"],
+    ["after_send_before_response:2", "after_intent_before_send:2", "before_intent:3"],
+]
 
 
 @pytest.mark.parametrize("points", CRASHES, ids=["+".join(c) for c in CRASHES])
@@ -115,7 +150,7 @@ def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points):
             p = run(args, crash=point)
             assert p.returncode == -signal.SIGKILL, (p.returncode, p.stdout, p.stderr[-2000:])
             coids = [o["client_order_id"] for o in fake.orders.values()]
-            assert len(coids) == len(set(coids))          # never a duplicate, even mid-way
+            assert len(coids) == len(set(coids))  # never a duplicate, even mid-way
         p = run(args)
         assert p.returncode == 0, (p.stdout, p.stderr[-2000:])
         out = json.loads(p.stdout.strip().splitlines()[-1])

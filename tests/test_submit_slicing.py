@@ -8,7 +8,6 @@ Sessions: Thu 2025-10-30, Fri 2025-10-31, (weekend), Mon 2025-11-03, Tue 2025-11
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -18,17 +17,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlexec.core import calendar as cal
-from xlexec.store import journal as J
-from xlexec.execution import engine as S
-from xlexec.store.approvals import record_approval
-from xlexec.execution.brokers.paper import PaperBroker
 from xlexec.config import config_from_dict
-from xlexec.steps.context import Context
-from xlexec.errors import RefusedError
+from xlexec.core import calendar as cal
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.slicing import child_id
+from xlexec.errors import RefusedError
+from xlexec.execution import engine as S
+from xlexec.execution.brokers.paper import PaperBroker
 from xlexec.formats.trades import read_trades
+from xlexec.steps.context import Context
+from xlexec.store import journal as J
+from xlexec.store.approvals import record_approval
 
 D1, D2, D3, D4, D5 = "2025-10-30", "2025-10-31", "2025-11-03", "2025-11-04", "2025-11-05"
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -58,7 +57,8 @@ def day_trades(live: Path, day: str, rows: str) -> Path:
     p.write_text(f"# Date: {day}\n" + HEAD + rows)
     (p.parent / "quotes.csv").write_text(
         "symbol,bid,ask,last,timestamp\n"
-        f"BIG,19.98,20.00,19.99,{day}T14:00:00Z\nAAPL,150.20,150.30,150.25,{day}T14:00:00Z\n")
+        f"BIG,19.98,20.00,19.99,{day}T14:00:00Z\nAAPL,150.20,150.30,150.25,{day}T14:00:00Z\n"
+    )
     return p
 
 
@@ -74,8 +74,16 @@ def ctx_for(cfg: dict, day: str, monkeypatch) -> Context:
 def approve(ctx: Context, trades_path: Path, decision: str = "APPROVED") -> None:
     t = read_trades(trades_path)
     o = orders_from_trades(t, default_order_type=ctx.config.execution.default_order_type, date=t.date)
-    record_approval(ctx.live_dir, date=t.date, orders=o, decision=decision, reason="test", approver="pm",
-                    recommended="APPROVE", now=ctx.now())
+    record_approval(
+        ctx.live_dir,
+        date=t.date,
+        orders=o,
+        decision=decision,
+        reason="test",
+        approver="pm",
+        recommended="APPROVE",
+        now=ctx.now(),
+    )
 
 
 def broker(ctx: Context, day: str, **kw) -> PaperBroker:
@@ -128,7 +136,8 @@ def test_day1_sends_todays_child_and_rerun_sends_nothing(tmp_path, monkeypatch):
     jr = ctx.journal()
     sl = jr.events(J.SLICE)
     assert [(e.key, e.day, e.payload["seq"], e.payload["child_qty"], e.payload["schedule"]) for e in sl] == [
-        (f"{pid}|{D1}", D1, 1, 300, [300, 300, 100])]
+        (f"{pid}|{D1}", D1, 1, 300, [300, 300, 100])
+    ]
     it = {p["client_order_id"]: p for p in jr.payloads(J.INTENT, D1)}
     assert it[f"{pid}-s1"]["qty"] == 300.0 and it[f"{pid}-s1"]["parent_id"] == pid
     assert it[f"{pid}-s1"]["slice_seq"] == 1 and "parent_id" not in it[aapl]
@@ -193,7 +202,8 @@ def test_children_carried_to_the_next_sessions_exactly_once(tmp_path, monkeypatc
     assert r2.exit_code == 0, r2.orders["note"].tolist()
     big = r2.orders[r2.orders["symbol"] == "BIG"]
     assert big[["qty", "limit_price", "client_order_id", "outcome"]].values.tolist() == [
-        [300.0, 20.0, f"{pid}-s2", "sent"]]
+        [300.0, 20.0, f"{pid}-s2", "sent"]
+    ]
     assert f"{pid}-s2" == child_id(pid, 2) and len(f"{pid}-s2") <= 48
     assert "  BIG buy 1,000 (ADV 6,000, cap 300/day, 4 days): day 2 300 (today), day 3 300, day 4 100" in r2.messages
     it = {p["client_order_id"]: p for p in ctx.journal().payloads(J.INTENT, D2)}
@@ -214,8 +224,7 @@ def test_children_carried_to_the_next_sessions_exactly_once(tmp_path, monkeypatc
     assert [x for x in sent_rows(r4) if x[0] == "BIG"] == [("BIG", 100.0, f"{pid}-s4", "sent")]
     assert list(r5.orders["symbol"]) == ["AAPL"]
     big_at_broker = [(c, q) for c, s, q in at_broker(live) if s == "BIG"]
-    assert big_at_broker == [(f"{pid}-s1", 300.0), (f"{pid}-s2", 300.0), (f"{pid}-s3", 300.0),
-                             (f"{pid}-s4", 100.0)]
+    assert big_at_broker == [(f"{pid}-s1", 300.0), (f"{pid}-s2", 300.0), (f"{pid}-s3", 300.0), (f"{pid}-s4", 100.0)]
     assert sum(q for _, q in big_at_broker) == 1000.0
 
 
@@ -225,14 +234,18 @@ def test_carried_child_needs_slice_flag(tmp_path, monkeypatch):
     submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)[1].close()
     r, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, slice=False)
     assert list(r.orders["symbol"]) == ["AAPL"] and r.sent == 1 and r.exit_code == 0
-    assert r.messages == ["not sent: 1 child order(s) due today from earlier slicing schedules (BIG buy 300); "
-                          "rerun with --slice to send them"]
+    assert r.messages == [
+        "not sent: 1 child order(s) due today from earlier slicing schedules (BIG buy 300); "
+        "rerun with --slice to send them"
+    ]
     assert r.to_json()["messages"] == r.messages
     assert f"{pid}-s2" not in [c for c, _, _ in at_broker(live)]
     ctx.close()
     r, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, approve_it=False)
     assert sorted(zip(r.orders["symbol"], r.orders["qty"], r.orders["outcome"])) == [
-        ("AAPL", 5.0, "already_sent"), ("BIG", 300.0, "sent")]
+        ("AAPL", 5.0, "already_sent"),
+        ("BIG", 300.0, "sent"),
+    ]
     assert f"{pid}-s2" in [c for c, _, _ in at_broker(live)]
     ctx.close()
 
@@ -241,7 +254,7 @@ def test_carried_child_is_refused_when_the_parent_approval_was_revoked(tmp_path,
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
     r, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)
-    approve(ctx, live / D1 / "trades.csv", decision="REJECTED")   # revoked after day 1
+    approve(ctx, live / D1 / "trades.csv", decision="REJECTED")  # revoked after day 1
     ctx.close()
     r2, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch)
     by = {s: (o, n) for s, o, n in zip(r2.orders["symbol"], r2.orders["outcome"], r2.orders["note"])}
@@ -275,6 +288,7 @@ def test_collar_checks_the_carried_child_against_todays_quote(tmp_path, monkeypa
 
 def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_path, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
     ctx = ctx_for(cfg, D1, monkeypatch)
@@ -285,8 +299,10 @@ def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_p
     assert main(["convert", str(path), "--broker", "generic", "--slice", "--config", str(cfg_file)]) == 0
     capsys.readouterr()
     up = pd.read_csv(path.parent / "trades_generic.csv")
-    assert up[["symbol", "qty", "client_order_id"]].values.tolist() == [["BIG", 300, f"{pid}-s1"],
-                                                                       ["AAPL", 10, pid.replace("-BIG-", "-AAPL-")]]
+    assert up[["symbol", "qty", "client_order_id"]].values.tolist() == [
+        ["BIG", 300, f"{pid}-s1"],
+        ["AAPL", 10, pid.replace("-BIG-", "-AAPL-")],
+    ]
     b = broker(ctx, D1)
     with pytest.raises(RefusedError) as e:
         S.submit_batch(ctx, read_trades(path), broker=b, quotes=quotes())
@@ -304,12 +320,13 @@ def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_p
 
 def test_order_sent_whole_is_never_sliced_afterwards(tmp_path, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     live, cfg = setup_live(tmp_path, max_order_size_usd=50_000.0)
     pid = parent_id(live, rows=BIG_1000)
     r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, slice=False)
     assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, pid, "sent"]]
     ctx.close()
-    r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, approve_it=False)   # --slice after the fact
+    r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, approve_it=False)  # --slice after the fact
     assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, pid, "already_sent"]]
     assert ctx.journal().events(J.SLICE) == []
     cfg_file = tmp_path / "config.yaml"
@@ -337,6 +354,7 @@ def _cli_setup(tmp_path):
 
 def test_cli_submit_slice(tmp_path, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     live, cfg_file = _cli_setup(tmp_path)
     pid = parent_id(live)
     monkeypatch.setenv("XLEXEC_NOW", f"{D1}T14:00:00+00:00")
@@ -363,10 +381,20 @@ def test_kill_during_sliced_batch_then_rerun_sends_each_child_once(tmp_path, poi
     pid = parent_id(live)
     submit_day_env = {**os.environ, "XLEXEC_NOW": f"{D1}T14:00:00+00:00"}
     path = day_trades(live, D1, BIG_1000 + AAPL_10)
-    cmd = [sys.executable, "-c", "import sys; from xlexec.cli.app import main; sys.exit(main(sys.argv[1:]))",
-           "submit", str(path), "--slice", "--json", "--config", str(cfg_file)]
-    p = subprocess.run(cmd, env={**submit_day_env, "XLEXEC_CRASH_AT": point}, capture_output=True, text=True,
-                       timeout=60)
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from xlexec.cli.app import main; sys.exit(main(sys.argv[1:]))",
+        "submit",
+        str(path),
+        "--slice",
+        "--json",
+        "--config",
+        str(cfg_file),
+    ]
+    p = subprocess.run(
+        cmd, env={**submit_day_env, "XLEXEC_CRASH_AT": point}, capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == -9, p.stderr
     p = subprocess.run(cmd, env=submit_day_env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
@@ -398,8 +426,9 @@ def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeyp
 def test_reconcile_plans_todays_child_not_the_parent(tmp_path, monkeypatch):
     """After `submit --slice`, reconciliation plans the 300-share child: fully executed, no
     partial fill of the 1,000-share parent, no break."""
-    from xlexec.steps.reconcile import reconcile_day
     from xlexec.formats.fills import fills_from_broker
+    from xlexec.steps.reconcile import reconcile_day
+
     live, cfg = setup_live(tmp_path)
     r1, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)
     assert r1.exit_code == 0
@@ -410,8 +439,9 @@ def test_reconcile_plans_todays_child_not_the_parent(tmp_path, monkeypatch):
         b.close()
     # AAPL's 150.25 limit rests below the 150.30 ask; BIG's child fills at its 20.00 limit
     assert sorted(zip(fills["symbol"], fills["shares"])) == [("BIG", 300.0)]
-    positions = pd.DataFrame({"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float),
-                              "avg_cost": pd.Series(dtype=float)})
+    positions = pd.DataFrame(
+        {"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+    )
     res = reconcile_day(ctx, D1, read_trades(live / D1 / "trades.csv"), fills, positions, cash=100_000.0)
     j = res.to_json()
     assert j["trades_recommended"] == 2 and j["trades_executed"] == 1

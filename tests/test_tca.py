@@ -44,13 +44,13 @@ import pandas as pd
 import pytest
 
 from xlexec.cli.app import main
-from xlexec.formats.fills import read_fills
-from xlexec.formats.inputs import read_closes
-from xlexec.store.journal import INTENT, Journal
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.tca import daily_tca
-from xlexec.store.arrivals import arrivals_from_journal
+from xlexec.formats.fills import read_fills
+from xlexec.formats.inputs import read_closes
 from xlexec.formats.trades import read_trades
+from xlexec.store.arrivals import arrivals_from_journal
+from xlexec.store.journal import INTENT, Journal
 
 DATA = Path(__file__).parent / "data" / "tca" / "day"
 CENT = 0.01 + 1e-9
@@ -75,12 +75,14 @@ def _day_folder(dst: Path) -> Path:
 
 
 def _arrivals(coids, jpm=199.90) -> pd.DataFrame:
-    return pd.DataFrame({
-        "client_order_id": [coids[("AAPL", "buy")], coids[("MSFT", "sell")], "", coids[("JPM", "sell")]],
-        "symbol": ["AAPL", "MSFT", "NVDA", "JPM"],  # NVDA: matched by symbol+side
-        "side": ["buy", "sell", "buy", "sell"],
-        "arrival_price": [150.05, 400.10, 99.95, jpm],
-    })
+    return pd.DataFrame(
+        {
+            "client_order_id": [coids[("AAPL", "buy")], coids[("MSFT", "sell")], "", coids[("JPM", "sell")]],
+            "symbol": ["AAPL", "MSFT", "NVDA", "JPM"],  # NVDA: matched by symbol+side
+            "side": ["buy", "sell", "buy", "sell"],
+            "arrival_price": [150.05, 400.10, 99.95, jpm],
+        }
+    )
 
 
 @pytest.fixture
@@ -92,12 +94,17 @@ def day(tmp_path):
 
 def test_hand_computed_day_every_figure(day):
     d, trades, fills, closes, coids = day
-    r = daily_tca(trades, fills, closes=closes, arrivals=_arrivals(coids),
-                  portfolio_value=trades.header.portfolio_value)
+    r = daily_tca(
+        trades, fills, closes=closes, arrivals=_arrivals(coids), portfolio_value=trades.header.portfolio_value
+    )
     j = r.to_json()
     assert list(j) == ["commission", "slippage", "opportunity", "total", "by_symbol", "shortfall"]
-    assert j["commission"] == {"estimated": 8.50, "actual": 5.00, "variance": -3.50,
-                               "variance_pct": pytest.approx(-3.5 / 8.5, abs=1e-8)}
+    assert j["commission"] == {
+        "estimated": 8.50,
+        "actual": 5.00,
+        "variance": -3.50,
+        "variance_pct": pytest.approx(-3.5 / 8.5, abs=1e-8),
+    }
     s = j["slippage"]
     assert s["estimated_usd"] == pytest.approx(17.00, abs=CENT)
     assert s["estimated_bps"] == pytest.approx(2.00, abs=0.01)
@@ -111,7 +118,12 @@ def test_hand_computed_day_every_figure(day):
     assert j["total"]["pct_notional"] == pytest.approx(18.5 / 70000, abs=1e-8)
     assert j["total"]["pct_portfolio"] == pytest.approx(0.000185, abs=1e-8)
     assert [(x["symbol"], x["usd"]) for x in j["by_symbol"]] == [
-        ("JPM", 31.50), ("AAPL", 15.00), ("TSLA", 0.00), ("NVDA", -9.00), ("MSFT", -19.00)]
+        ("JPM", 31.50),
+        ("AAPL", 15.00),
+        ("TSLA", 0.00),
+        ("NVDA", -9.00),
+        ("MSFT", -19.00),
+    ]
     pct = {x["symbol"]: x["pct_trade"] for x in j["by_symbol"]}
     assert pct == {"JPM": 0.001575, "AAPL": 0.001, "TSLA": None, "NVDA": -0.0006, "MSFT": -0.00095}
     sf = j["shortfall"]
@@ -175,10 +187,28 @@ def test_missing_close_and_portfolio_value_are_said(day):
 
 def test_unplanned_fill_left_out_and_named(day):
     d, trades, fills, closes, coids = day
-    extra = pd.DataFrame([{"date": "2025-10-30", "symbol": "AMD", "side": "buy", "shares": 10.0, "price": 50.0,
-                           "commission": 0.25, "fill_time": "12:00:00", "order_id": "X1", "client_order_id": ""}])
-    r = daily_tca(trades, pd.concat([fills, extra], ignore_index=True), closes=closes,
-                  arrivals=_arrivals(coids), portfolio_value=100000.0)
+    extra = pd.DataFrame(
+        [
+            {
+                "date": "2025-10-30",
+                "symbol": "AMD",
+                "side": "buy",
+                "shares": 10.0,
+                "price": 50.0,
+                "commission": 0.25,
+                "fill_time": "12:00:00",
+                "order_id": "X1",
+                "client_order_id": "",
+            }
+        ]
+    )
+    r = daily_tca(
+        trades,
+        pd.concat([fills, extra], ignore_index=True),
+        closes=closes,
+        arrivals=_arrivals(coids),
+        portfolio_value=100000.0,
+    )
     j = r.to_json()
     assert j["commission"]["actual"] == 5.00 and j["slippage"]["actual_usd"] == 13.50
     assert len(r.unplanned) == 1 and r.unplanned["symbol"].iloc[0] == "AMD"
@@ -189,27 +219,51 @@ def test_report_text_has_the_guides_sections(day):
     d, trades, fills, closes, coids = day
     txt = daily_tca(trades, fills, closes=closes, arrivals=_arrivals(coids), portfolio_value=100000.0).report_text()
     assert txt.startswith("Transaction Cost Analysis - 2025-10-30\n")
-    for needle in ("Sign convention: cost bps = side x (fill - benchmark) / benchmark x 10,000",
-                   "positive is a cost", "1. Commission Costs:", "Variance:  -$3.50 (-41.18%)",
-                   "2. Slippage Costs", "Actual:       $13.50 (1.93 bps)", "Favorable:   2 trades, saved $30.50",
-                   "Unfavorable: 2 trades, cost $44.00", "3. Opportunity Costs",
-                   "Unfilled: 1 order (TSLA); partly filled: 1 (NVDA)", "Missed PnL: $250.00",
-                   "4. Total Costs", "Total Transaction Costs: $18.50", "As % of Portfolio: 0.019%",
-                   "5. Cost Attribution by Symbol", "Worst: JPM ($31.50, 0.158% of trade)",
-                   "Best: MSFT (-$19.00, -0.095% of trade)", "Delay (signal -> arrival):   $2.50",
-                   "Total shortfall:             $268.50"):
+    for needle in (
+        "Sign convention: cost bps = side x (fill - benchmark) / benchmark x 10,000",
+        "positive is a cost",
+        "1. Commission Costs:",
+        "Variance:  -$3.50 (-41.18%)",
+        "2. Slippage Costs",
+        "Actual:       $13.50 (1.93 bps)",
+        "Favorable:   2 trades, saved $30.50",
+        "Unfavorable: 2 trades, cost $44.00",
+        "3. Opportunity Costs",
+        "Unfilled: 1 order (TSLA); partly filled: 1 (NVDA)",
+        "Missed PnL: $250.00",
+        "4. Total Costs",
+        "Total Transaction Costs: $18.50",
+        "As % of Portfolio: 0.019%",
+        "5. Cost Attribution by Symbol",
+        "Worst: JPM ($31.50, 0.158% of trade)",
+        "Best: MSFT (-$19.00, -0.095% of trade)",
+        "Delay (signal -> arrival):   $2.50",
+        "Total shortfall:             $268.50",
+    ):
         assert needle in txt, needle
 
 
 def test_arrivals_from_journal(tmp_path):
     j = Journal(tmp_path / "journal.sqlite")
     base = {"qty": 100, "order_type": "limit", "limit_price": 150.0, "submitted_at": "2025-10-30T13:31:00Z"}
-    j.append(INTENT, "c1", {**base, "client_order_id": "c1", "symbol": "aapl", "side": "buy", "price": 150.0,
-                            "arrival_price": 150.05}, day="2025-10-30")
-    j.append(INTENT, "c2", {**base, "client_order_id": "c2", "symbol": "JPM", "side": "sell", "price": 200.0,
-                            "arrival_price": None}, day="2025-10-30")
-    j.append(INTENT, "c3", {**base, "client_order_id": "c3", "symbol": "MSFT", "side": "sell", "price": 400.0,
-                            "arrival_price": 401.0}, day="2025-10-31")
+    j.append(
+        INTENT,
+        "c1",
+        {**base, "client_order_id": "c1", "symbol": "aapl", "side": "buy", "price": 150.0, "arrival_price": 150.05},
+        day="2025-10-30",
+    )
+    j.append(
+        INTENT,
+        "c2",
+        {**base, "client_order_id": "c2", "symbol": "JPM", "side": "sell", "price": 200.0, "arrival_price": None},
+        day="2025-10-30",
+    )
+    j.append(
+        INTENT,
+        "c3",
+        {**base, "client_order_id": "c3", "symbol": "MSFT", "side": "sell", "price": 400.0, "arrival_price": 401.0},
+        day="2025-10-31",
+    )
     a = arrivals_from_journal(j, "2025-10-30")
     j.close()
     assert a["client_order_id"].tolist() == ["c1", "c2"]
@@ -228,20 +282,42 @@ def test_cli_tca_writes_json_and_report(tmp_path, capsys):
     d = _day_folder(tmp_path / "live" / "2025-10-30")
     coids = _coids(read_trades(d / "trades.csv"))
     with Journal.for_live_dir(tmp_path / "live") as j:
-        for (sym, side), px in {("AAPL", "buy"): 150.05, ("MSFT", "sell"): 400.10,
-                                ("NVDA", "buy"): 99.95, ("JPM", "sell"): 199.90}.items():
+        for (sym, side), px in {
+            ("AAPL", "buy"): 150.05,
+            ("MSFT", "sell"): 400.10,
+            ("NVDA", "buy"): 99.95,
+            ("JPM", "sell"): 199.90,
+        }.items():
             c = coids[(sym, side)]
-            j.append(INTENT, c, {"client_order_id": c, "symbol": sym, "side": side, "qty": 1,
-                                 "order_type": "limit", "limit_price": None, "price": 1.0,
-                                 "arrival_price": px, "submitted_at": "2025-10-30T13:31:00Z"}, day="2025-10-30")
+            j.append(
+                INTENT,
+                c,
+                {
+                    "client_order_id": c,
+                    "symbol": sym,
+                    "side": side,
+                    "qty": 1,
+                    "order_type": "limit",
+                    "limit_price": None,
+                    "price": 1.0,
+                    "arrival_price": px,
+                    "submitted_at": "2025-10-30T13:31:00Z",
+                },
+                day="2025-10-30",
+            )
     rc = main(["tca", str(d), "--json", "--config", str(_config(tmp_path))])
     out = capsys.readouterr().out
     assert rc == 0
     printed = json.loads(out)
     saved = json.loads((d / "tca.json").read_text())
     assert printed == saved
-    assert saved["shortfall"] == {"delay": 2.50, "execution": 11.00, "opportunity": 250.00, "fees": 5.00,
-                                  "total": 268.50}
+    assert saved["shortfall"] == {
+        "delay": 2.50,
+        "execution": 11.00,
+        "opportunity": 250.00,
+        "fees": 5.00,
+        "total": 268.50,
+    }
     assert saved["total"]["usd"] == 18.50 and saved["broker"] == "paper"
     assert saved["date"] == "2025-10-30" and saved["notional"] == 70000.00 and saved["trades_filled"] == 4
     assert saved["portfolio_value"] == 100000.00

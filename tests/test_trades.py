@@ -1,7 +1,7 @@
 import pytest
 
-from xlexec.errors import InputError
 from xlexec.core.trades import parse_header_number
+from xlexec.errors import InputError
 from xlexec.formats.trades import parse_trades_text, read_trades, write_trades
 
 HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -24,8 +24,10 @@ def test_reads_guide_format_with_header(guide_trades_path):
     assert list(t.df.index) == [10, 11, 12]
 
 
-@pytest.mark.parametrize("value,expected", [("$100,000.00", 100000.0), ("18.5%", 0.185),
-                                            ("$295.35 (0.30% of notional)", 295.35), ("n/a", None)])
+@pytest.mark.parametrize(
+    "value,expected",
+    [("$100,000.00", 100000.0), ("18.5%", 0.185), ("$295.35 (0.30% of notional)", 295.35), ("n/a", None)],
+)
 def test_header_numbers(value, expected):
     assert parse_header_number(value) == (pytest.approx(expected) if expected is not None else None)
 
@@ -43,17 +45,20 @@ def test_round_trip_same_format(guide_trades_path, tmp_path):
     assert t2.df.equals(t.df) and t2.header.raw == t.header.raw
 
 
-@pytest.mark.parametrize("body,row,column,words", [
-    (HDR.replace(",total_cost_est", "") + "AAPL,buy,1,1,1,0.1,0,0\n", 1, "total_cost_est", "missing column"),
-    (HDR + "AAPL,buy,abc,1,1,0.1,0,0,0\n", 2, "shares", "not a finite number"),
-    (HDR + "AAPL,buy,1,1,1,0.1,0,0,0\nMSFT,buy,-5,1,1,0.1,0,0,0\n", 3, "shares", "positive"),
-    (HDR + "AAPL,buy,0,1,1,0.1,0,0,0\n", 2, "shares", "positive"),
-    (HDR + "AAPL,hold,1,1,1,0.1,0,0,0\n", 2, "side", "buy or sell"),
-    (HDR + "AAPL,buy,1,1,1,0.1,0,0,0\nAAPL,BUY,2,1,2,0.1,0,0,0\n", 3, "symbol", "duplicate"),
-    (HDR + "AAPL,buy,1,nan,1,0.1,0,0,0\n", 2, "price", "finite"),
-    (HDR + "AAPL,buy,1,inf,1,0.1,0,0,0\n", 2, "price", "finite"),
-    ("# Date: 2025-10-30\n" + HDR + "=HYPERLINK(\"x\"),buy,1,1,1,0.1,0,0,0\n", 3, "symbol", "not a ticker"),
-])
+@pytest.mark.parametrize(
+    "body,row,column,words",
+    [
+        (HDR.replace(",total_cost_est", "") + "AAPL,buy,1,1,1,0.1,0,0\n", 1, "total_cost_est", "missing column"),
+        (HDR + "AAPL,buy,abc,1,1,0.1,0,0,0\n", 2, "shares", "not a finite number"),
+        (HDR + "AAPL,buy,1,1,1,0.1,0,0,0\nMSFT,buy,-5,1,1,0.1,0,0,0\n", 3, "shares", "positive"),
+        (HDR + "AAPL,buy,0,1,1,0.1,0,0,0\n", 2, "shares", "positive"),
+        (HDR + "AAPL,hold,1,1,1,0.1,0,0,0\n", 2, "side", "buy or sell"),
+        (HDR + "AAPL,buy,1,1,1,0.1,0,0,0\nAAPL,BUY,2,1,2,0.1,0,0,0\n", 3, "symbol", "duplicate"),
+        (HDR + "AAPL,buy,1,nan,1,0.1,0,0,0\n", 2, "price", "finite"),
+        (HDR + "AAPL,buy,1,inf,1,0.1,0,0,0\n", 2, "price", "finite"),
+        ("# Date: 2025-10-30\n" + HDR + '=HYPERLINK("x"),buy,1,1,1,0.1,0,0,0\n', 3, "symbol", "not a ticker"),
+    ],
+)
 def test_bad_input_names_file_row_column(body, row, column, words):
     with pytest.raises(InputError) as ei:
         parse_trades_text(body, "bad.csv")
@@ -98,10 +103,11 @@ def test_atomic_writes_sweep_stale_temps_and_keep_permissions(tmp_path):
     import time
 
     from xlexec.formats.csvio import STALE_TEMP_SECONDS, atomic_write_text
+
     target = tmp_path / "x.csv"
-    stale = tmp_path / ".x.csv.abc123.tmp"      # left behind by a killed writer
-    fresh = tmp_path / ".x.csv.def456.tmp"      # a write still in progress elsewhere
-    other = tmp_path / ".y.csv.abc123.tmp"      # another file's temp
+    stale = tmp_path / ".x.csv.abc123.tmp"  # left behind by a killed writer
+    fresh = tmp_path / ".x.csv.def456.tmp"  # a write still in progress elsewhere
+    other = tmp_path / ".y.csv.abc123.tmp"  # another file's temp
     for p in (stale, fresh, other):
         p.write_text("partial")
     old = time.time() - STALE_TEMP_SECONDS - 5

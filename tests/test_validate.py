@@ -16,33 +16,47 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from xlexec.core import calendar as cal
 from xlexec.cli.app import main
 from xlexec.config import config_from_dict, validation_thresholds
+from xlexec.core import calendar as cal
+from xlexec.core.checks import CHECK_IDS, ValidationResult, validate, worst_by_symbol
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
 from xlexec.formats.trades import parse_trades_text, read_trades
-from xlexec.core.checks import CHECK_IDS, ValidationResult, validate, worst_by_symbol
 
 DATA = Path(__file__).parent / "data" / "validate"
-NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
 
 
 def text(name: str) -> str:
     return (DATA / name).read_text()
 
 
-def run(trades: str = "trades_clean.csv", *, body: str | None = None, positions="positions.csv",
-        quotes="quotes.csv", events="events.csv", reference="reference.csv", cfg=None,
-        now=NOW, kill_switch_file=False) -> ValidationResult:
-    t = (parse_trades_text(body, "<test>", strict=False) if body is not None
-         else read_trades(DATA / trades, strict=False))
+def run(
+    trades: str = "trades_clean.csv",
+    *,
+    body: str | None = None,
+    positions="positions.csv",
+    quotes="quotes.csv",
+    events="events.csv",
+    reference="reference.csv",
+    cfg=None,
+    now=NOW,
+    kill_switch_file=False,
+) -> ValidationResult:
+    t = (
+        parse_trades_text(body, "<test>", strict=False)
+        if body is not None
+        else read_trades(DATA / trades, strict=False)
+    )
     return validate(
         t,
         positions=read_positions(DATA / positions) if positions else None,
         quotes=read_quotes(DATA / quotes) if quotes else None,
         events=read_events(DATA / events) if events else None,
         reference=read_reference(DATA / reference) if reference else None,
-        thresholds=validation_thresholds(config_from_dict(cfg or {})), now=now, kill_switch_file=kill_switch_file,
+        thresholds=validation_thresholds(config_from_dict(cfg or {})),
+        now=now,
+        kill_switch_file=kill_switch_file,
     )
 
 
@@ -106,24 +120,52 @@ CASES = [
     ("ic_warn_at_0.02", {"body": swap("# IC: 0.034", "# IC: 0.02")}, {"ic": "warn"}, "CONDITIONAL"),
     ("ic_fail", {"body": swap("# IC: 0.034", "# IC: 0.005")}, {"ic": "fail"}, "REJECT"),
     ("ic_unknown", {"body": swap("# IC: 0.034\n", "")}, {"ic": "warn"}, "CONDITIONAL"),
-    ("kill_switch_header", {"body": swap("Kill Switch: ACTIVE", "Kill Switch: TRIGGERED")},
-     {"kill_switch": "fail"}, "REJECT"),
+    (
+        "kill_switch_header",
+        {"body": swap("Kill Switch: ACTIVE", "Kill Switch: TRIGGERED")},
+        {"kill_switch": "fail"},
+        "REJECT",
+    ),
     ("kill_switch_file", {"kill_switch_file": True}, {"kill_switch": "fail"}, "REJECT"),
-    ("safety_checks", {"body": swap("Safety Checks: PASSED", "Safety Checks: FAILED")},
-     {"safety_checks": "fail"}, "REJECT"),
-    ("regime_missing", {"body": swap("# Regime: Normal (Risk Multiplier: 1.0)\n", "")},
-     {"regime": "warn"}, "CONDITIONAL"),
-    ("regime_multiplier", {"body": swap("Risk Multiplier: 1.0", "Risk Multiplier: 2.0")},
-     {"regime": "warn"}, "CONDITIONAL"),
+    (
+        "safety_checks",
+        {"body": swap("Safety Checks: PASSED", "Safety Checks: FAILED")},
+        {"safety_checks": "fail"},
+        "REJECT",
+    ),
+    (
+        "regime_missing",
+        {"body": swap("# Regime: Normal (Risk Multiplier: 1.0)\n", "")},
+        {"regime": "warn"},
+        "CONDITIONAL",
+    ),
+    (
+        "regime_multiplier",
+        {"body": swap("Risk Multiplier: 1.0", "Risk Multiplier: 2.0")},
+        {"regime": "warn"},
+        "CONDITIONAL",
+    ),
     ("regime_multiplier_edge", {"body": swap("Risk Multiplier: 1.0", "Risk Multiplier: 1.5")}, {}, "APPROVE"),
     ("corporate_event", {"events": "events_near.csv"}, {"corporate_event": "warn"}, "CONDITIONAL"),
     ("halted", {"events": "events_halt.csv"}, {"halted": "fail"}, "REJECT"),
-    ("market_holiday", {"body": swap("# Date: 2025-10-30", "# Date: 2025-11-27")},
-     {"market_calendar": "fail"}, "REJECT"),
-    ("market_weekend", {"body": swap("# Date: 2025-10-30", "# Date: 2025-10-18")},
-     {"market_calendar": "fail"}, "REJECT"),
-    ("market_half_day", {"body": swap("# Date: 2025-10-30", "# Date: 2025-11-28")},
-     {"market_calendar": "warn"}, "CONDITIONAL"),
+    (
+        "market_holiday",
+        {"body": swap("# Date: 2025-10-30", "# Date: 2025-11-27")},
+        {"market_calendar": "fail"},
+        "REJECT",
+    ),
+    (
+        "market_weekend",
+        {"body": swap("# Date: 2025-10-30", "# Date: 2025-10-18")},
+        {"market_calendar": "fail"},
+        "REJECT",
+    ),
+    (
+        "market_half_day",
+        {"body": swap("# Date: 2025-10-30", "# Date: 2025-11-28")},
+        {"market_calendar": "warn"},
+        "CONDITIONAL",
+    ),
     ("adv_pct", {"trades": "adv_pct.csv"}, {"adv_pct": "warn"}, "CONDITIONAL"),
 ]
 
@@ -185,7 +227,8 @@ def test_adv_days_needed_uses_ceil_of_shares_over_adv_times_pct():
     assert (x["symbol"], x["value"], x["limit"]) == ("PEP", pytest.approx(0.06), 0.05)
     assert "takes 2 trading days" in x["message"]
     body = text("adv_pct.csv").replace(
-        "PEP,buy,60,100.00,6000.00,0.0600,0.60,1.20,1.80", "PEP,buy,101,100.00,10100.00,0.0600,1.01,2.02,3.03")
+        "PEP,buy,60,100.00,6000.00,0.0600,0.60,1.20,1.80", "PEP,buy,101,100.00,10100.00,0.0600,1.01,2.02,3.03"
+    )
     r = run(body=body, cfg={"validation": {"max_trade_pct": 0.2, "max_position_pct": 0.2}})
     assert "takes 3 trading days" in row(r, "adv_pct", "warn")["message"]  # ceil(101 / 50)
 
@@ -220,8 +263,10 @@ def test_exclusion_recomputes_the_decision():
 
 
 def test_everything_excluded_warns():
-    body = "\n".join(ln + (",include" if ln.startswith("symbol,") else ",0" if not ln.startswith("#") else "")
-                     for ln in text("trades_clean.csv").splitlines())
+    body = "\n".join(
+        ln + (",include" if ln.startswith("symbol,") else ",0" if not ln.startswith("#") else "")
+        for ln in text("trades_clean.csv").splitlines()
+    )
     r = run(body=body)
     assert_complete(r)
     assert non_pass(r) == {"excluded": "warn"}  # still the 20 holdings: position_count passes
@@ -231,9 +276,19 @@ def test_everything_excluded_warns():
 def test_edited_limit_price_is_what_gets_checked():
     def with_limit(aapl_limit: str) -> str:
         return "\n".join(
-            ln + (",limit_price" if ln.startswith("symbol,") else
-                  f",{aapl_limit}" if ln.startswith("AAPL") else "," if not ln.startswith("#") else "")
-            for ln in text("trades_clean.csv").splitlines())
+            ln
+            + (
+                ",limit_price"
+                if ln.startswith("symbol,")
+                else f",{aapl_limit}"
+                if ln.startswith("AAPL")
+                else ","
+                if not ln.startswith("#")
+                else ""
+            )
+            for ln in text("trades_clean.csv").splitlines()
+        )
+
     r = run(body=with_limit("150.30"))
     assert r.decision == "APPROVE"
     r = run(body=with_limit("153.50"))
@@ -245,9 +300,18 @@ def test_edited_limit_price_is_what_gets_checked():
 
 def test_market_order_limit_is_ignored():
     body = "\n".join(
-        ln + (",order_type,limit_price" if ln.startswith("symbol,") else
-              ",market,166.00" if ln.startswith("AAPL") else ",limit," if not ln.startswith("#") else "")
-        for ln in text("trades_clean.csv").splitlines())
+        ln
+        + (
+            ",order_type,limit_price"
+            if ln.startswith("symbol,")
+            else ",market,166.00"
+            if ln.startswith("AAPL")
+            else ",limit,"
+            if not ln.startswith("#")
+            else ""
+        )
+        for ln in text("trades_clean.csv").splitlines()
+    )
     r = run(body=body)
     assert r.decision == "APPROVE" and r.summary["notional"] == 10380.00
 
@@ -274,12 +338,17 @@ def test_portfolio_value_from_positions_when_no_header():
 def test_portfolio_value_unknown():
     r = run(body=swap("# Portfolio Value: $100,000.00\n", ""), positions=None)
     assert r.summary["portfolio_value"] is None and r.summary["portfolio_value_source"] == "unknown"
-    assert non_pass(r) == {"max_trade_pct": "warn", "position_pct": "warn", "sector_pct": "warn",
-                           "turnover": "warn", "position_count": "warn"}
+    assert non_pass(r) == {
+        "max_trade_pct": "warn",
+        "position_pct": "warn",
+        "sector_pct": "warn",
+        "turnover": "warn",
+        "position_count": "warn",
+    }
 
 
 def test_no_date_header_uses_now_in_new_york():
-    r = run(body=swap("# Date: 2025-10-30\n", ""), now=dt.datetime(2025, 10, 31, 2, 0, tzinfo=dt.timezone.utc))
+    r = run(body=swap("# Date: 2025-10-30\n", ""), now=dt.datetime(2025, 10, 31, 2, 0, tzinfo=dt.UTC))
     assert r.summary["date"] == "2025-10-30" and r.summary["date_source"] == "now"
 
 
@@ -311,6 +380,7 @@ def test_calendar_helpers():
 
 
 # ---- CLI -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def day(tmp_path, monkeypatch):
@@ -346,8 +416,7 @@ def test_cli_validate_json_and_reject_exit_1(day, capsys):
 
 
 def test_cli_conditional_exits_0(day, capsys):
-    assert main(["validate", "live/2025-10-30/trades.csv", "--quotes",
-                 str(DATA / "quotes_stale.csv")]) == 0
+    assert main(["validate", "live/2025-10-30/trades.csv", "--quotes", str(DATA / "quotes_stale.csv")]) == 0
     assert "Decision: CONDITIONAL" in capsys.readouterr().out
 
 

@@ -167,7 +167,7 @@ def test_normalize_module_source() -> None:
     with pytest.raises(ValueError, match="VB_Name"):
         normalize_module_source("M2", src)
     with pytest.raises(ValueError, match="code page 1252"):
-        normalize_module_source("M1", "Sub A()\n  x = \"\u4e2d\"\nEnd Sub")
+        normalize_module_source("M1", 'Sub A()\n  x = "\u4e2d"\nEnd Sub')
     with pytest.raises(ValueError, match="invalid VBA module name"):
         normalize_module_source("1bad", "")
     with pytest.raises(ValueError, match="class modules"):
@@ -189,7 +189,7 @@ def test_macro_names() -> None:
         "Public Static Sub S()\nEnd Sub\n"
         "Function F()\nEnd Function\n"
         "Friend Sub Fr()\nEnd Sub\n"
-        'Sub Split(a As String, _\n   b As String)\nEnd Sub\n'
+        "Sub Split(a As String, _\n   b As String)\nEnd Sub\n"
     )
     assert macro_names({"M": src}) == ["A", "lower_case", "S", "Split"]
     assert macro_names([src]) == ["A", "lower_case", "S", "Split"]
@@ -480,9 +480,7 @@ def test_make_xlsm_olevba_lists_every_module(tmp_path: Path) -> None:
     try:
         assert parser.detect_vba_macros()
         found = {
-            stream.split("/")[-1]: code
-            for _, stream, _, code in parser.extract_macros()
-            if stream.startswith("VBA/")
+            stream.split("/")[-1]: code for _, stream, _, code in parser.extract_macros() if stream.startswith("VBA/")
         }
     finally:
         parser.close()

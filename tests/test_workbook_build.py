@@ -10,9 +10,18 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from xlexec.excel.build import (
+    BUTTONS,
+    CODENAMES,
+    CONTROL_CELLS,
+    INPUT_KEYS,
+    SELFTEST_CELL,
+    SHEETS,
+    build_workbook,
+    load_macros,
+    macros_dir,
+)
 from xlexec.vba import project as vp
-from xlexec.excel.build import (BUTTONS, CODENAMES, CONTROL_CELLS, INPUT_KEYS, SELFTEST_CELL, SHEETS, build_workbook,
-                                load_macros, macros_dir)
 
 MACROS = Path(__file__).resolve().parents[1] / "macros"
 
@@ -36,6 +45,7 @@ def test_macros_dir_is_the_repository_folder():
 
 def test_olevba_lists_every_module_with_the_source_of_macros(built):
     from oletools.olevba import VBA_Parser
+
     parser = VBA_Parser(str(built))
     try:
         assert parser.detect_vba_macros()
@@ -50,6 +60,7 @@ def test_olevba_lists_every_module_with_the_source_of_macros(built):
 
 def test_vendored_xlwings_module_matches_the_installed_xlwings():
     import xlwings
+
     src = (MACROS / "xlwings.bas").read_bytes().decode("cp1252")
     assert f"'Version: {xlwings.__version__}" in src
     shipped = Path(xlwings.__file__).parent / "xlwings.bas"
@@ -94,8 +105,11 @@ def test_tabs_and_excel_features(built):
     ctl = wb["Control"]
     for key, ref in CONTROL_CELLS.items():
         assert ctl[ref].protection.locked == (key not in INPUT_KEYS), key
-    lists = {next(iter(dv.sqref.ranges)).coord: dv.formula1 for dv in ctl.data_validations.dataValidation
-             if dv.type == "list"}
+    lists = {
+        next(iter(dv.sqref.ranges)).coord: dv.formula1
+        for dv in ctl.data_validations.dataValidation
+        if dv.type == "list"
+    }
     assert lists[CONTROL_CELLS["decision"]] == '"APPROVED,CONDITIONAL,REJECTED"'
     assert "ibkr" in lists[CONTROL_CELLS["convert_to"]] and "alpaca" in lists[CONTROL_CELLS["convert_to"]]
     bl = wb["Blotter"]
@@ -115,6 +129,7 @@ def test_tabs_and_excel_features(built):
 @pytest.mark.skipif(vp.find_soffice() is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_runs_the_self_test_sub(built, tmp_path):
     import shutil
+
     book = tmp_path / "selftest.xlsm"
     shutil.copy(built, book)
     vp.run_macro_libreoffice(book, "SelfTest.XlexecSelfTestAndClose", timeout=120)
@@ -125,6 +140,7 @@ def test_libreoffice_runs_the_self_test_sub(built, tmp_path):
 
 def test_build_command(tmp_path, monkeypatch, capsys):
     from xlexec.cli.app import main
+
     monkeypatch.chdir(tmp_path)
     assert main(["workbook", "build"]) == 0
     assert (tmp_path / "workbook" / "xlexec.xlsm").exists()
@@ -134,10 +150,12 @@ def test_build_command(tmp_path, monkeypatch, capsys):
 
 # --------------------------------------------------------------------------- UDFs (UDF_MODULES)
 
+
 def test_udfs_take_whole_ranges():
     """xlwings passes each range as a 2-D list (``ndim=2``); one call answers the whole range.
     (Off Windows ``xw.func`` is a no-op decorator, so the UDFs are called directly here.)"""
     from xlexec.excel import udfs
+
     for name in udfs.UDF_NAMES:
         assert callable(getattr(udfs, name)), name
     col = udfs.XLEXEC_SLIPPAGE_BPS([["buy"], ["sell"]], [[100.0], [100.0]], [[100.05], [100.05]])
@@ -148,6 +166,7 @@ def test_udfs_take_whole_ranges():
 
 def test_udf_values_by_hand():
     from xlexec.excel.udfs import cost, days_to_trade, slippage_bps
+
     assert slippage_bps("buy", 100.0, 100.05) == pytest.approx(5.0)
     # the guide's sell: 380.50 -> 380.45 is a cost: +0.05 / 380.50 x 10,000 = +1.3141 bps
     assert slippage_bps("SELL", 380.50, 380.45) == pytest.approx(1.31406, abs=1e-5)
@@ -165,10 +184,22 @@ def test_udf_values_by_hand():
 
 def test_udf_tables(tmp_path):
     from xlexec.excel.udfs import broker_format_table, checks_table, quote_mid
-    rows = [["symbol", "side", "shares", "price", "notional", "weight_change", "commission_est", "slippage_est",
-             "total_cost_est"],
-            ["AAPL", "buy", 100, 150.25, 15025.0, 0.05, 1.5, 3.01, 4.51],
-            ["BRK.B", "sell", 5, 480.0, 2400.0, -0.01, 0.24, 0.48, 0.72]]
+
+    rows = [
+        [
+            "symbol",
+            "side",
+            "shares",
+            "price",
+            "notional",
+            "weight_change",
+            "commission_est",
+            "slippage_est",
+            "total_cost_est",
+        ],
+        ["AAPL", "buy", 100, 150.25, 15025.0, 0.05, 1.5, 3.01, 4.51],
+        ["BRK.B", "sell", 5, 480.0, 2400.0, -0.01, 0.24, 0.48, 0.72],
+    ]
     table = checks_table(rows)
     assert table[0] == ["check", "status", "symbol", "value", "limit", "message"]
     assert table[-1][0] == "decision" and table[-1][1] in ("APPROVE", "CONDITIONAL", "REJECT")

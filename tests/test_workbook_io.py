@@ -20,32 +20,71 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from xlexec.excel.book import FileBook, normalise_block
-from xlexec.excel.build import (BUTTONS, FILLS_PASTE_ROW, SHEETS, SheetData, Table, fast_writer_available,
-                                load_macros, write_workbook)
+from xlexec.excel.build import (
+    BUTTONS,
+    FILLS_PASTE_ROW,
+    SHEETS,
+    SheetData,
+    Table,
+    fast_writer_available,
+    load_macros,
+    write_workbook,
+)
 from xlexec.excel.render import _rows, empty_book_data
 
 DAY = "2025-10-30"
 HYPERLINK = '=HYPERLINK("http://x","y")'
-HOSTILE = [HYPERLINK, "@SUM(1+1)", "&<>\"'", "+CMD|' /C calc'!A0", "-2+3", "-5", "\tTAB", "\rCR",
-           "Zürich 株式 ✓ 😀", "<r>rich & </x></r>", "_x0041_ literal", " lead", "trail ", "line1\nline2", "ctrl\x01char",
-           "=1+1", "-", "+", "@", "=", "x" * 33_000]
+HOSTILE = [
+    HYPERLINK,
+    "@SUM(1+1)",
+    "&<>\"'",
+    "+CMD|' /C calc'!A0",
+    "-2+3",
+    "-5",
+    "\tTAB",
+    "\rCR",
+    "Zürich 株式 ✓ 😀",
+    "<r>rich & </x></r>",
+    "_x0041_ literal",
+    " lead",
+    "trail ",
+    "line1\nline2",
+    "ctrl\x01char",
+    "=1+1",
+    "-",
+    "+",
+    "@",
+    "=",
+    "x" * 33_000,
+]
 
 
 def fills_block(n: int, seed: int = 11) -> list[list]:
     """Header + ``n`` rows: canonical fills with hostile text sprinkled over the text columns,
     negative and fractional numbers, a few empty cells."""
     rng = np.random.default_rng(seed)
-    rows: list[list] = [["date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id",
-                         "client_order_id"]]
+    rows: list[list] = [
+        ["date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id", "client_order_id"]
+    ]
     for i in range(n):
         shares = float(rng.integers(-500, 2_000))
         price = round(float(np.exp(rng.normal(4.0, 1.0))), 4)
         comm = round(abs(shares) * 0.005, 2)
         sym = HOSTILE[(i // 7) % len(HOSTILE)] if i % 7 == 0 else f"S{i % 97:03d}"
         oid = HOSTILE[(i // 5 + 3) % len(HOSTILE)] if i % 5 == 0 else f"ord-{i}"
-        rows.append([DAY, sym, "buy" if i % 2 else "sell", shares, -price if i % 11 == 0 else price,
-                     None if i % 13 == 0 else comm, f"{DAY}T14:{i % 60:02d}:00Z", oid,
-                     "" if i % 17 == 0 else f"xlx-{DAY}-{i}"])
+        rows.append(
+            [
+                DAY,
+                sym,
+                "buy" if i % 2 else "sell",
+                shares,
+                -price if i % 11 == 0 else price,
+                None if i % 13 == 0 else comm,
+                f"{DAY}T14:{i % 60:02d}:00Z",
+                oid,
+                "" if i % 17 == 0 else f"xlx-{DAY}-{i}",
+            ]
+        )
     return rows
 
 
@@ -66,33 +105,79 @@ def big_book(n: int):
     cols = orders.table.columns
     orows = []
     for i in range(n):
-        rec = {"symbol": HOSTILE[(i // 9) % len(HOSTILE)] if i % 9 == 0 else f"S{i:04d}", "side": "buy",
-               "qty": float(100 + i), "order_type": "limit", "limit_price": None if i % 4 == 0 else 10.0 + i / 8,
-               "status": ["filled", "rejected", "refused", "unknown"][i % 4], "filled_qty": i % 3,
-               "filled_avg_price": 10.125, "remaining": -1.5 * (i % 3), "reason": "" if i % 2 else "=cmd",
-               "submitted_at": f"{DAY}T13:{i % 60:02d}:00Z", "updated_at": None,
-               "client_order_id": f"xlx-{i}", }
+        rec = {
+            "symbol": HOSTILE[(i // 9) % len(HOSTILE)] if i % 9 == 0 else f"S{i:04d}",
+            "side": "buy",
+            "qty": float(100 + i),
+            "order_type": "limit",
+            "limit_price": None if i % 4 == 0 else 10.0 + i / 8,
+            "status": ["filled", "rejected", "refused", "unknown"][i % 4],
+            "filled_qty": i % 3,
+            "filled_avg_price": 10.125,
+            "remaining": -1.5 * (i % 3),
+            "reason": "" if i % 2 else "=cmd",
+            "submitted_at": f"{DAY}T13:{i % 60:02d}:00Z",
+            "updated_at": None,
+            "client_order_id": f"xlx-{i}",
+        }
         orows.append([rec.get(c) for c in cols])
-    orders.table = Table("tblOrders", cols, orows, status_col="status",
-                         bad_values={"rejected": "fail", "refused": "fail", "unknown": "warn"})
-    rec = SheetData("Reconciliation — " + DAY, "summary",
-                    Table("tblReconcile", ["symbol", "side", "planned", "executed", "status", "flag"],
-                          [[f"S{i}", "sell", 10.0 * i, True if i % 2 else False, "partial" if i % 3 else "ok",
-                            dt.date(2025, 10, 30) if i == 1 else np.float64(i / 3)] for i in range(n)],
-                          status_col="status", bad_values={"partial": "warn"}))
+    orders.table = Table(
+        "tblOrders",
+        cols,
+        orows,
+        status_col="status",
+        bad_values={"rejected": "fail", "refused": "fail", "unknown": "warn"},
+    )
+    rec = SheetData(
+        "Reconciliation — " + DAY,
+        "summary",
+        Table(
+            "tblReconcile",
+            ["symbol", "side", "planned", "executed", "status", "flag"],
+            [
+                [
+                    f"S{i}",
+                    "sell",
+                    10.0 * i,
+                    True if i % 2 else False,
+                    "partial" if i % 3 else "ok",
+                    dt.date(2025, 10, 30) if i == 1 else np.float64(i / 3),
+                ]
+                for i in range(n)
+            ],
+            status_col="status",
+            bad_values={"partial": "warn"},
+        ),
+    )
     rec.side = [["trades_recommended", 10], ["slippage_bps_avg", 1.25], ["note", "@risk"], [""], ["report line"]]
     rec.side_title = "Summary"
     data.sheets["Reconcile"] = rec
     # Monthly: two Tables side by side in the same rows (plus the report text further right)
     mon = data.sheets["Monthly"]
-    mon.table.rows = [[f"2025-10-{d:02d}", 1e6 + d, 12.5, -3.25 if d % 2 else 4.0, 9.25, 0.05, 2.5e7, "paper", d]
-                      for d in range(1, 24)]
+    mon.table.rows = [
+        [f"2025-10-{d:02d}", 1e6 + d, 12.5, -3.25 if d % 2 else 4.0, 9.25, 0.05, 2.5e7, "paper", d]
+        for d in range(1, 24)
+    ]
     mon.side, mon.side_title = [[f"report line {i}"] for i in range(30)] + [["=not a formula"]], "Report"
     data.monthly_months.rows = [[f"2025-{m:02d}", 0.01 * m, -0.001, 0.0005, 0.0095] for m in (8, 9, 10)]
     blot = data.sheets["Blotter"]
-    blot.table.rows = [["Y" if i % 2 else "N", f"S{i}", "buy", 100.0, 10.5, None if i % 3 else 10.4, "limit",
-                        1050.0, 0.01, 1.05, "warn" if i % 5 == 0 else "pass", HYPERLINK if i == 2 else ""]
-                       for i in range(n)]
+    blot.table.rows = [
+        [
+            "Y" if i % 2 else "N",
+            f"S{i}",
+            "buy",
+            100.0,
+            10.5,
+            None if i % 3 else 10.4,
+            "limit",
+            1050.0,
+            0.01,
+            1.05,
+            "warn" if i % 5 == 0 else "pass",
+            HYPERLINK if i == 2 else "",
+        ]
+        for i in range(n)
+    ]
     return data
 
 
@@ -107,8 +192,15 @@ def cells(path: Path) -> dict[str, dict[tuple[int, int], tuple]]:
             for c in row:
                 if c.value is None and not c.has_style:
                     continue
-                got[(c.row, c.column)] = (c.value, c.data_type, c.number_format, c.protection.locked, c.font.b,
-                                          c.quotePrefix, c.fill.fgColor.rgb)
+                got[(c.row, c.column)] = (
+                    c.value,
+                    c.data_type,
+                    c.number_format,
+                    c.protection.locked,
+                    c.font.b,
+                    c.quotePrefix,
+                    c.fill.fgColor.rgb,
+                )
         out[ws.title] = got
     return out
 
@@ -119,13 +211,19 @@ def sheet_features(path: Path) -> dict:
     for ws in wb.worksheets:
         feats[ws.title] = {
             "tables": {t.name: t.ref for t in ws.tables.values()},
-            "cf": sorted((str(rng.sqref), tuple(r.formula or ())) for rng in ws.conditional_formatting
-                         for r in rng.rules),
+            "cf": sorted(
+                (str(rng.sqref), tuple(r.formula or ())) for rng in ws.conditional_formatting for r in rng.rules
+            ),
             "dv": sorted((str(dv.sqref), dv.type, dv.formula1) for dv in ws.data_validations.dataValidation),
-            "freeze": ws.freeze_panes, "print": ws.print_area, "protected": ws.protection.sheet,
+            "freeze": ws.freeze_panes,
+            "print": ws.print_area,
+            "protected": ws.protection.sheet,
             "dims": ws.dimensions,
-            "unlocked_rows": sorted(r for r, d in ws.row_dimensions.items()
-                                    if d.customFormat and not wb._protections[d._style.protectionId].locked),
+            "unlocked_rows": sorted(
+                r
+                for r, d in ws.row_dimensions.items()
+                if d.customFormat and not wb._protections[d._style.protectionId].locked
+            ),
         }
     return feats
 
@@ -182,7 +280,7 @@ def test_no_formula_is_ever_written_and_outside_text_gets_the_quote_prefix(pair)
     for name, xml in sheets.items():
         assert "<f>" not in xml and "<f " not in xml, name
         assert "HYPERLINK" not in xml, name  # text lives in the shared strings, never in a cell
-    assert "<t>=HYPERLINK(\"http://x\",\"y\")</t>" in shared
+    assert '<t>=HYPERLINK("http://x","y")</t>' in shared
     assert "<t>&amp;&lt;&gt;\"'</t>" in shared
     assert '<r><t xml:space="preserve">&lt;r&gt;rich &amp; &lt;/x&gt;&lt;/r&gt;</t></r>' in shared
     ws = openpyxl.load_workbook(fast)["Fills"]
@@ -199,6 +297,7 @@ def test_shared_strings_are_written_byte_for_byte_as_xlsxwriter_writes_them():
     from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 
     from xlexec.excel.build import _fast_sst_strings, shared_text
+
     strings = [f"s{i}" for i in range(10_000)] + HOSTILE + ["", "a\tb", "x\ny", "ünï", shared_text("<r>x</r>")]
     strings += [f"tail{i}" for i in range(5_000)]
     out = []
@@ -230,10 +329,13 @@ def test_hostile_1000_row_block_round_trips(tmp_path):
     assert any(HYPERLINK in r for r in got) and any("ctrl\x01char" in r for r in got)
     # openpyxl reads the same block (it shows control characters as their _xHHHH_ escape)
     ws = openpyxl.load_workbook(book)["Fills"]
-    via_openpyxl = [list(r) for r in ws.iter_rows(min_row=FILLS_PASTE_ROW + 1, max_row=FILLS_PASTE_ROW + 1_001,
-                                                  max_col=9, values_only=True)]
-    assert via_openpyxl == [[v.replace("\x01", "_x0001_").replace("\r", "_x000D_") if isinstance(v, str) else v
-                             for v in r] for r in want]
+    via_openpyxl = [
+        list(r)
+        for r in ws.iter_rows(min_row=FILLS_PASTE_ROW + 1, max_row=FILLS_PASTE_ROW + 1_001, max_col=9, values_only=True)
+    ]
+    assert via_openpyxl == [
+        [v.replace("\x01", "_x0001_").replace("\r", "_x000D_") if isinstance(v, str) else v for v in r] for r in want
+    ]
     # and a re-render with the block carried over gives the same block again
     data2 = empty_book_data(DAY)
     data2.fills_block = got
@@ -243,6 +345,7 @@ def test_hostile_1000_row_block_round_trips(tmp_path):
 
 def test_xlsm_with_a_big_block_keeps_the_vba_project_and_the_buttons(tmp_path):
     from oletools.olevba import VBA_Parser
+
     data = empty_book_data(DAY)
     data.fills_block = fills_block(2_000)
     book = write_workbook(tmp_path / "day.xlsm", data)
@@ -260,12 +363,12 @@ def test_xlsm_with_a_big_block_keeps_the_vba_project_and_the_buttons(tmp_path):
 
 def test_normalise_block_by_hand():
     rows = [
-        ["", "", "", "", ""],                                       # a blank line above the header stays
+        ["", "", "", "", ""],  # a blank line above the header stays
         ["symbol", "shares", "price", "when", ""],
         ["AAPL", 100.0, float("nan"), dt.datetime(2025, 10, 30, 14, 30), ""],
         ["MSFT", np.float64(5.5), math.inf, dt.date(2025, 10, 30), ""],
         ["  ", -math.inf, 1.25, None, ""],
-        ["", "", "", "", ""],                                       # trailing blank rows go
+        ["", "", "", "", ""],  # trailing blank rows go
         [None, None, None, None, None],
     ]
     before = [list(r) for r in rows]
@@ -291,8 +394,8 @@ def test_normalise_block_by_hand():
 
 def test_render_rows_are_python_values():
     import pandas as pd
-    df = pd.DataFrame({"f": [1.5, np.nan], "i": [1, 2], "s": ["a", None], "b": [True, False],
-                       "o": [np.int64(3), "x"]})
+
+    df = pd.DataFrame({"f": [1.5, np.nan], "i": [1, 2], "s": ["a", None], "b": [True, False], "o": [np.int64(3), "x"]})
     got = _rows(df, ["s", "f", "missing", "o", "i", "b"])
     assert got == [["a", 1.5, None, 3, 1, True], [None, None, None, "x", 2, False]]
     assert [type(v) for v in got[0]] == [str, float, type(None), int, int, bool]
@@ -300,12 +403,15 @@ def test_render_rows_are_python_values():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(__import__("xlexec.vba.project", fromlist=["x"]).find_soffice() is None,
-                    reason="LibreOffice (soffice) is not installed")
+@pytest.mark.skipif(
+    __import__("xlexec.vba.project", fromlist=["x"]).find_soffice() is None,
+    reason="LibreOffice (soffice) is not installed",
+)
 def test_libreoffice_opens_a_big_block_and_saves_it_back_unchanged(tmp_path):
     """LibreOffice loads the generated rows (and runs the VBA self-test, which saves the file):
     the Fills block it saves is the block we wrote."""
     from xlexec.vba.project import run_macro_libreoffice
+
     block = fills_block(1_000)
     data = empty_book_data(DAY)
     data.fills_block = block
@@ -321,6 +427,7 @@ def test_a_blotter_limit_that_is_no_price_names_its_row():
     from xlexec.errors import InputError
     from xlexec.excel.book import inputs_from_grids
     from xlexec.excel.build import BLOTTER_COLUMNS
+
     head = list(BLOTTER_COLUMNS)
 
     def row(limit):

@@ -18,25 +18,35 @@ import pytest
 import yaml
 from python_calamine import CalamineWorkbook
 
-from xlexec.demo import sample
 from xlexec.config import load_config
-from xlexec.steps.context import Context
+from xlexec.demo import sample
 from xlexec.demo.run import write_demo_config
 from xlexec.errors import InputError
 from xlexec.excel.book import parse_shown, quotes_digest, quotes_from_grid
 from xlexec.excel.build import QUOTES_COLUMNS, QUOTES_SHOWN_CELL, SHEETS, Inputs, build_workbook, parse_a1
 from xlexec.excel.buttons import run_button
 from xlexec.excel.render import age_text, render_workbook, utc_text
-from xlexec.formats.inputs import read_quotes
 from xlexec.execution.marketdata import save_quotes
+from xlexec.formats.inputs import read_quotes
+from xlexec.steps.context import Context
 
 DAY = "2025-10-30"
-MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.timezone.utc)   # 09:40 New York
+MORNING = dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC)  # 09:40 New York
 
 # the sample day's ten trades at their signal prices ($); PEP (145.05, a limit sell) gets a quote
 # 3% away: bid 149.39 / ask 149.41 -> mid 149.40; |145.05 - 149.40| / 149.40 = 4.35 / 149.40
-TRADE_PRICES = {"PEP": 145.05, "KO": 68.59, "AMZN": 224.84, "GOOGL": 274.54, "META": 754.31, "V": 344.83,
-                "UNH": 359.81, "XOM": 115.03, "COST": 929.90, "WMT": 100.64}
+TRADE_PRICES = {
+    "PEP": 145.05,
+    "KO": 68.59,
+    "AMZN": 224.84,
+    "GOOGL": 274.54,
+    "META": 754.31,
+    "V": 344.83,
+    "UNH": 359.81,
+    "XOM": 115.03,
+    "COST": 929.90,
+    "WMT": 100.64,
+}
 PEP_DEV = 4.35 / 149.40  # 0.0291165 (warn: > 2%, < 10%)
 
 
@@ -104,6 +114,7 @@ def checks_of(root: Path) -> list[dict]:
 
 # --------------------------------------------------------------------------- drawing the tab
 
+
 def test_tab_shows_the_days_quotes_in_utc_with_their_age(day):
     root, _cfg, book = day
     assert "Quotes" in SHEETS
@@ -118,8 +129,9 @@ def test_tab_shows_the_days_quotes_in_utc_with_their_age(day):
     assert rows[0] == [first["symbol"], first["bid"], first["ask"], first["last"], "2025-10-30 13:31:00 UTC"]
     assert vals[4][6:8] == [first["symbol"], "9 min"]
     assert vals[3][6] == "Age at 13:40:00 UTC"
-    assert vals[1][0].startswith(f"25 quotes from live/{DAY}/quotes.csv; newest 2025-10-30 13:31:00 UTC, "
-                                 "9 min old at 2025-10-30 13:40:00 UTC")
+    assert vals[1][0].startswith(
+        f"25 quotes from live/{DAY}/quotes.csv; newest 2025-10-30 13:31:00 UTC, 9 min old at 2025-10-30 13:40:00 UTC"
+    )
     r, c = parse_a1(QUOTES_SHOWN_CELL)
     assert parse_shown(vals[r][c]) == quotes_digest(q)
     # Excel features: a Table, frozen header, $ formats, an unlocked paste area, a locked header
@@ -152,6 +164,7 @@ def test_validation_records_the_quotes_it_used_and_the_tab_says_so(day):
 
 # --------------------------------------------------------------------------- pasted quotes
 
+
 def test_pasted_quotes_become_quotes_csv_and_are_validated(day):
     root, cfg, book = day
     paste(book, typed_quotes())
@@ -161,13 +174,12 @@ def test_pasted_quotes_become_quotes_csv_and_are_validated(day):
     saved = read_quotes(root / "live" / DAY / "quotes.csv").set_index("symbol")
     assert list(saved.index) == list(TRADE_PRICES)
     assert saved.loc["PEP", "mid"] == pytest.approx(149.40)
-    assert saved.loc["PEP", "timestamp"] == dt.datetime(2025, 10, 30, 13, 35, tzinfo=dt.timezone.utc)
+    assert saved.loc["PEP", "timestamp"] == dt.datetime(2025, 10, 30, 13, 35, tzinfo=dt.UTC)
     assert saved.loc["KO", "bid"] == pytest.approx(68.58) and saved.loc["KO", "ask"] == pytest.approx(68.60)
     # the checks used them: PEP 2.91% from the mid warns, the others pass, nothing is stale
     dev = [c for c in checks_of(root) if c["check"] == "price_deviation" and c["status"] != "pass"]
     assert [(c["symbol"], c["status"]) for c in dev] == [("PEP", "warn")]
-    assert dev[0]["value"] == pytest.approx(PEP_DEV, abs=1e-9) and dev[0]["value"] == pytest.approx(0.0291165,
-                                                                                                    abs=1e-7)
+    assert dev[0]["value"] == pytest.approx(PEP_DEV, abs=1e-9) and dev[0]["value"] == pytest.approx(0.0291165, abs=1e-7)
     assert not [c for c in checks_of(root) if c["check"] in ("price_stale", "no_quote") and c["status"] != "pass"]
     # the tab now shows the saved file (with the id of what it shows), PEP's row coloured on the Blotter
     vals = quotes_tab(book)
@@ -176,8 +188,13 @@ def test_pasted_quotes_become_quotes_csv_and_are_validated(day):
     assert vals[4][6:8] == ["PEP", "5 min"]
     r, c = parse_a1(QUOTES_SHOWN_CELL)
     assert parse_shown(vals[r][c]) == quotes_digest(read_quotes(root / "live" / DAY / "quotes.csv"))
-    blotter = {row[1]: row for row in CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Blotter")
-               .to_python(skip_empty_area=False)[4:] if row and row[1]}
+    blotter = {
+        row[1]: row
+        for row in CalamineWorkbook.from_path(str(book))
+        .get_sheet_by_name("Blotter")
+        .to_python(skip_empty_area=False)[4:]
+        if row and row[1]
+    }
     assert blotter["PEP"][10] == "warn" and "price_deviation" in blotter["PEP"][11]
     # pressing again changes nothing: the tab is what quotes.csv holds
     before = (root / "live" / DAY / "quotes.csv").read_bytes()
@@ -237,12 +254,12 @@ def test_approve_and_submit_save_pasted_quotes_for_the_price_collar(day):
     root, cfg, book = day
     assert press("validate", book, cfg).ok
     paste(book, typed_quotes())
-    res = press("approve", book, cfg, set_inputs={"approver": "jane", "reason": "checked",
-                                                  "decision": "CONDITIONAL"})
+    res = press("approve", book, cfg, set_inputs={"approver": "jane", "reason": "checked", "decision": "CONDITIONAL"})
     assert res.ok, res.message
     assert "10 quotes from the Quotes tab saved" in res.message
-    assert read_quotes(root / "live" / DAY / "quotes.csv").set_index("symbol").loc["PEP", "mid"] == \
-        pytest.approx(149.40)
+    assert read_quotes(root / "live" / DAY / "quotes.csv").set_index("symbol").loc["PEP", "mid"] == pytest.approx(
+        149.40
+    )
     rows = typed_quotes()
     rows[0] = ["PEP", 145.04, 145.06, 145.05, "2025-10-30 13:36:00"]  # PEP back at the trade price
     paste(book, rows)
@@ -280,7 +297,8 @@ def test_typed_quotes_are_carried_over_until_a_button_saves_them(day):
     vals = quotes_tab(book)
     assert [r[:5] for r in vals[4:] if r and r[0]] == [
         ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:35:00 UTC"],
-        ["KO", 68.58, 68.60, 68.59, "2025-10-30 13:35:00 UTC"]]
+        ["KO", 68.58, 68.60, 68.59, "2025-10-30 13:35:00 UTC"],
+    ]
     assert vals[1][0].startswith("2 quotes typed here, not saved yet")
     rows[1][2] = "n/a"  # a bad cell is carried over as typed, with the reason
     paste(book, rows)
@@ -321,9 +339,11 @@ def test_a_workbook_without_a_quotes_tab_still_works(day):
 
 # --------------------------------------------------------------------------- Alpaca wins
 
+
 def test_alpaca_market_data_wins_over_the_tab(day, monkeypatch):
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_alpaca_data import FakeAlpacaData
+
     root, cfg, book = day
     monkeypatch.setenv("XLX_T_KEY", "PK_DATA_KEY_0000000001")
     monkeypatch.setenv("XLX_T_SECRET", "dataSECRETdataSECRET0000000001")
@@ -331,8 +351,12 @@ def test_alpaca_market_data_wins_over_the_tab(day, monkeypatch):
     with FakeAlpacaData({"PEP": (145.00, 145.10, 145.04)}, ts="2025-10-30T13:38:00Z") as fake:
         doc = yaml.safe_load(cfg.read_text())
         doc["execution"]["broker"] = "alpaca"
-        doc["execution"]["alpaca"] = {"api_key": "${XLX_T_KEY}", "api_secret": "${XLX_T_SECRET}",
-                                      "data_url": fake.url, "paper": True}
+        doc["execution"]["alpaca"] = {
+            "api_key": "${XLX_T_KEY}",
+            "api_secret": "${XLX_T_SECRET}",
+            "data_url": fake.url,
+            "paper": True,
+        }
         cfg.write_text(yaml.safe_dump(doc))
         res = press("validate", book, cfg)
     assert res.ok, res.message
@@ -346,8 +370,10 @@ def test_alpaca_market_data_wins_over_the_tab(day, monkeypatch):
 
 # --------------------------------------------------------------------------- xlwings JSON Book
 
+
 def test_pasted_quotes_on_the_xlwings_json_book(day):
     import xlwings as xw
+
     root, cfg, book = day
     ctx = ctx_at(cfg)
     try:
@@ -366,9 +392,13 @@ def test_pasted_quotes_on_the_xlwings_json_book(day):
             for i, row in enumerate(typed_quotes()):
                 vals[4 + i][:5] = row
         sheets.append({"name": name, "values": vals, "pictures": [], "tables": []})
-    payload = {"client": "Microsoft Excel", "version": xw.__version__,
-               "book": {"name": book.name, "active_sheet_index": 0, "selection": "A1"}, "names": [],
-               "sheets": sheets}
+    payload = {
+        "client": "Microsoft Excel",
+        "version": xw.__version__,
+        "book": {"name": book.name, "active_sheet_index": 0, "selection": "A1"},
+        "names": [],
+        "sheets": sheets,
+    }
     jb = xw.Book(json=payload)
     ctx = ctx_at(cfg)
     try:
@@ -390,16 +420,19 @@ def test_pasted_quotes_on_the_xlwings_json_book(day):
 
 # --------------------------------------------------------------------------- the pure parts
 
+
 def test_quotes_from_grid_reads_like_read_quotes():
-    grid = [["symbol", "bid", "ask", "last", "timestamp"],
-            ["aapl", 150.0, 150.1, "150.05", dt.datetime(2025, 10, 30, 13, 31)],   # naive = UTC
-            [None, None, None, None, None],                                          # blank row: skipped
-            ["MSFT", "$380.40", 380.6, None, "2025-10-30 09:31:00-04:00"]]
+    grid = [
+        ["symbol", "bid", "ask", "last", "timestamp"],
+        ["aapl", 150.0, 150.1, "150.05", dt.datetime(2025, 10, 30, 13, 31)],  # naive = UTC
+        [None, None, None, None, None],  # blank row: skipped
+        ["MSFT", "$380.40", 380.6, None, "2025-10-30 09:31:00-04:00"],
+    ]
     q = quotes_from_grid(grid)
     assert list(q.index) == [5, 7]  # sheet rows
     assert list(q["symbol"]) == ["AAPL", "MSFT"]
     assert list(q["mid"]) == [pytest.approx(150.05), pytest.approx(380.50)]
-    assert list(q["timestamp"]) == [dt.datetime(2025, 10, 30, 13, 31, tzinfo=dt.timezone.utc)] * 2
+    assert list(q["timestamp"]) == [dt.datetime(2025, 10, 30, 13, 31, tzinfo=dt.UTC)] * 2
     assert quotes_from_grid(grid[:1]) is None and quotes_from_grid([]) is None
     with pytest.raises(InputError) as e:
         quotes_from_grid([["symbol", "bid", "ask", "last"], ["AAPL", 1, 2, 3]])
@@ -410,20 +443,43 @@ def test_quotes_from_grid_reads_like_read_quotes():
 
 
 def test_digest_ignores_order_and_spelling_but_not_prices():
-    a = quotes_from_grid([QUOTES_COLUMNS, ["AAPL", 150.1, 150.2, 150.15, "2025-10-30T13:31:00Z"],
-                          ["MSFT", 380, 381, None, "2025-10-30 13:31:00 UTC"]])
-    b = quotes_from_grid([QUOTES_COLUMNS, ["msft", "380.00", "381", "", "2025-10-30 09:31-04:00"],
-                          ["AAPL", "150.10", 150.2, 150.15, dt.datetime(2025, 10, 30, 13, 31)]])
-    c = quotes_from_grid([QUOTES_COLUMNS, ["AAPL", 150.11, 150.2, 150.15, "2025-10-30T13:31:00Z"],
-                          ["MSFT", 380, 381, None, "2025-10-30 13:31:00 UTC"]])
+    a = quotes_from_grid(
+        [
+            QUOTES_COLUMNS,
+            ["AAPL", 150.1, 150.2, 150.15, "2025-10-30T13:31:00Z"],
+            ["MSFT", 380, 381, None, "2025-10-30 13:31:00 UTC"],
+        ]
+    )
+    b = quotes_from_grid(
+        [
+            QUOTES_COLUMNS,
+            ["msft", "380.00", "381", "", "2025-10-30 09:31-04:00"],
+            ["AAPL", "150.10", 150.2, 150.15, dt.datetime(2025, 10, 30, 13, 31)],
+        ]
+    )
+    c = quotes_from_grid(
+        [
+            QUOTES_COLUMNS,
+            ["AAPL", 150.11, 150.2, 150.15, "2025-10-30T13:31:00Z"],
+            ["MSFT", 380, 381, None, "2025-10-30 13:31:00 UTC"],
+        ]
+    )
     assert quotes_digest(a) == quotes_digest(b) != quotes_digest(c)
     assert len(quotes_digest(a)) == 12
 
 
 def test_time_texts():
-    assert utc_text(dt.datetime(2025, 10, 30, 9, 31, tzinfo=dt.timezone(dt.timedelta(hours=-4)))) == \
-        "2025-10-30 13:31:00 UTC"
+    assert (
+        utc_text(dt.datetime(2025, 10, 30, 9, 31, tzinfo=dt.timezone(dt.timedelta(hours=-4))))
+        == "2025-10-30 13:31:00 UTC"
+    )
     assert utc_text(dt.datetime(2025, 10, 30, 13, 31, 5, 250000)) == "2025-10-30 13:31:05.25 UTC"
     assert utc_text(None) == ""
-    assert [age_text(x) for x in (45, 540, 7500, 3 * 86400, -600, float("nan"))] == \
-        ["45 s", "9 min", "2 h 05 min", "3 days", "10 min in the future", "no timestamp"]
+    assert [age_text(x) for x in (45, 540, 7500, 3 * 86400, -600, float("nan"))] == [
+        "45 s",
+        "9 min",
+        "2 h 05 min",
+        "3 days",
+        "10 min in the future",
+        "no timestamp",
+    ]

@@ -18,9 +18,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from xlexec.config import load_config
-from xlexec.steps.context import Context
 from xlexec.excel.build import CONTROL_CELLS, SHEETS, Inputs
 from xlexec.excel.render import render_workbook
+from xlexec.steps.context import Context
 from xlexec.vba.project import find_soffice
 
 DAY = "2025-10-30"
@@ -31,6 +31,7 @@ SHOTS = {"Control": "workbook_control.png", "Blotter": "workbook_blotter.png", "
 @pytest.fixture(scope="module")
 def demo_day(tmp_path_factory):
     from xlexec.demo.run import run_demo
+
     root = tmp_path_factory.mktemp("demo")
     run_demo(root, DAY, days=15, echo=lambda *a: None, build_workbook=False)  # 3 weeks: a Monthly tab worth reading
     return root
@@ -69,16 +70,18 @@ def test_every_tab_is_filled(demo_day, tmp_path):
     assert ctl["A2"].value == "PAPER"
     # native charts on Monthly: daily costs and month to month
     import zipfile
+
     with zipfile.ZipFile(book) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         xml = "".join(z.read(n).decode() for n in charts)
     assert len(charts) == 2 and "<c:lineChart>" in xml and "<c:barChart>" in xml
-    import re
+
     assert "<c:f>Monthly!$E$5:$E$19</c:f>" in xml  # total_cost of the 15 days
 
 
 def test_render_is_atomic_and_keeps_the_old_file_on_error(demo_day, tmp_path, monkeypatch):
     import xlsxwriter
+
     ctx = _ctx(demo_day)
     try:
         book = render_workbook(ctx, DAY, tmp_path / "day.xlsm")
@@ -105,6 +108,7 @@ def test_xlsx_has_no_vba_but_every_tab(demo_day, tmp_path):
     wb = openpyxl.load_workbook(book)
     assert wb.sheetnames == SHEETS
     import zipfile
+
     assert "xl/vbaProject.bin" not in zipfile.ZipFile(book).namelist()
 
 
@@ -115,8 +119,9 @@ def _pdf_pages(pdf: Path) -> dict[str, int]:
     found: dict[str, int] = {}
     starts = {"Control": "xlexec — operator control", "Blotter": "Blotter —", "Monthly": "Monthly cost summary"}
     for i in range(1, pages + 1):
-        text = subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True,
-                              text=True, timeout=60).stdout
+        text = subprocess.run(
+            ["pdftotext", "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True, text=True, timeout=60
+        ).stdout
         for name, title in starts.items():
             if name not in found and text.lstrip().startswith(title):
                 found[name] = i
@@ -124,8 +129,9 @@ def _pdf_pages(pdf: Path) -> dict[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(find_soffice() is None or shutil.which("pdftoppm") is None,
-                    reason="needs LibreOffice and poppler-utils (pdftoppm)")
+@pytest.mark.skipif(
+    find_soffice() is None or shutil.which("pdftoppm") is None, reason="needs LibreOffice and poppler-utils (pdftoppm)"
+)
 def test_render_through_libreoffice_to_png(demo_day, tmp_path):
     ctx = _ctx(demo_day)
     try:
@@ -133,10 +139,23 @@ def test_render_through_libreoffice_to_png(demo_day, tmp_path):
     finally:
         ctx.close()
     with tempfile.TemporaryDirectory(prefix="xlexec-lo-") as prof:
-        proc = subprocess.run([find_soffice(), "--headless", "--norestore", "--nologo",
-                               f"-env:UserInstallation={Path(prof).as_uri()}", "--convert-to", "pdf",
-                               "--outdir", str(tmp_path), str(book)],
-                              capture_output=True, timeout=180, start_new_session=True)
+        proc = subprocess.run(
+            [
+                find_soffice(),
+                "--headless",
+                "--norestore",
+                "--nologo",
+                f"-env:UserInstallation={Path(prof).as_uri()}",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(tmp_path),
+                str(book),
+            ],
+            capture_output=True,
+            timeout=180,
+            start_new_session=True,
+        )
     pdf = tmp_path / "xlexec.pdf"
     assert pdf.exists(), proc.stdout + proc.stderr
     pages = _pdf_pages(pdf)
@@ -144,9 +163,27 @@ def test_render_through_libreoffice_to_png(demo_day, tmp_path):
     regen = os.environ.get("XLEXEC_REGEN_DOCS") == "1"
     for name, png in SHOTS.items():
         stem = tmp_path / name
-        subprocess.run(["pdftoppm", "-f", str(pages[name]), "-l", str(pages[name]), "-r", "110", "-png",
-                        "-singlefile", "-W", "1200", "-H", "560" if name != "Control" else "700",
-                        str(pdf), str(stem)], check=True, timeout=60)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-f",
+                str(pages[name]),
+                "-l",
+                str(pages[name]),
+                "-r",
+                "110",
+                "-png",
+                "-singlefile",
+                "-W",
+                "1200",
+                "-H",
+                "560" if name != "Control" else "700",
+                str(pdf),
+                str(stem),
+            ],
+            check=True,
+            timeout=60,
+        )
         out = stem.with_suffix(".png")
         assert out.stat().st_size > 10_000
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -9,17 +9,17 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlexec.store.approvals import record_approval
 from xlexec.config import load_config
-from xlexec.steps.context import Context
+from xlexec.core.orders import orders_from_trades
 from xlexec.excel.build import CONTROL_CELLS, INPUT_KEYS, build_workbook
 from xlexec.excel.buttons import run_button
 from xlexec.formats.inputs import read_quotes
-from xlexec.core.orders import orders_from_trades
 from xlexec.formats.trades import read_trades
+from xlexec.steps.context import Context
+from xlexec.store.approvals import record_approval
 
 DAY = "2025-10-30"
-NOW = dt.datetime(2025, 10, 30, 14, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 10, 30, 14, tzinfo=dt.UTC)
 
 
 def big_day(root, quotes: str):
@@ -31,12 +31,22 @@ def big_day(root, quotes: str):
     (live / "reference.csv").write_text("symbol,sector,adv_shares\nBIG,Tech,6000\n")
     (live / DAY / "trades.csv").write_text(
         f"# Date: {DAY}\nsymbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
-        "BIG,buy,1000,20.00,20000.00,0.20,2.00,4.00,6.00\n")
+        "BIG,buy,1000,20.00,20000.00,0.20,2.00,4.00,6.00\n"
+    )
     (live / DAY / "quotes.csv").write_text(quotes)
     cfg = load_config(root / "config.yaml", cwd=root)
     t = read_trades(live / DAY / "trades.csv")
-    record_approval(cfg.live_dir, date=DAY, orders=orders_from_trades(t, date=DAY), decision="APPROVED",
-                    reason="ok", approver="pm", recommended="APPROVE", override=False, now=NOW)
+    record_approval(
+        cfg.live_dir,
+        date=DAY,
+        orders=orders_from_trades(t, date=DAY),
+        decision="APPROVED",
+        reason="ok",
+        approver="pm",
+        recommended="APPROVE",
+        override=False,
+        now=NOW,
+    )
     return cfg, live
 
 
@@ -45,6 +55,7 @@ QUOTES = f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z\
 
 def sent_orders(live):
     from xlexec.execution.brokers.paper import PaperBroker
+
     b = PaperBroker(live / "paper_broker.sqlite")
     try:
         return [(o.symbol, o.qty) for o in b.list_orders("all")]
@@ -74,8 +85,9 @@ def test_slice_input_on_control(tmp_path, monkeypatch, answer, qty):
         rows = (live / DAY / "trades_ibkr.csv").read_text().splitlines()
         assert rows[1].startswith(f"BUY,{qty},BIG,"), rows
         # carried over on re-render
-        assert CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Control").to_python()[
-            ws[ref].row - 1][1] == answer
+        assert (
+            CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Control").to_python()[ws[ref].row - 1][1] == answer
+        )
         sub = run_button("submit", book, ctx=ctx, day=DAY)
         assert sub.exit_code == 0, sub.message
     finally:
@@ -86,8 +98,9 @@ def test_slice_input_on_control(tmp_path, monkeypatch, answer, qty):
 def test_quote_sizes_shown_and_kept_from_a_pasted_block(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", NOW.isoformat())
-    cfg, live = big_day(tmp_path, f"symbol,bid,ask,last,timestamp,bid_size,ask_size\n"
-                                  f"BIG,19.98,20.00,19.99,{DAY}T13:55:00Z,400,250\n")
+    cfg, live = big_day(
+        tmp_path, f"symbol,bid,ask,last,timestamp,bid_size,ask_size\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z,400,250\n"
+    )
     book = tmp_path / "wb.xlsm"
     ctx = Context(cfg, "ops", fixed_now=NOW)
     try:
@@ -101,8 +114,10 @@ def test_quote_sizes_shown_and_kept_from_a_pasted_block(tmp_path, monkeypatch):
         # the operator pastes a block with sizes (header row first, A4:G5)
         wb = openpyxl.load_workbook(book, keep_vba=True)
         ws = wb["Quotes"]
-        block = [["symbol", "bid", "ask", "last", "timestamp", "bid_size", "ask_size"],
-                 ["BIG", 19.97, 19.99, 19.98, f"{DAY} 13:58:00", 120, 80]]
+        block = [
+            ["symbol", "bid", "ask", "last", "timestamp", "bid_size", "ask_size"],
+            ["BIG", 19.97, 19.99, 19.98, f"{DAY} 13:58:00", 120, 80],
+        ]
         for i, row in enumerate(block):
             for j, v in enumerate(row):
                 ws.cell(row=4 + i, column=1 + j, value=v)
@@ -114,9 +129,13 @@ def test_quote_sizes_shown_and_kept_from_a_pasted_block(tmp_path, monkeypatch):
         ctx.close()
     q = read_quotes(live / DAY / "quotes.csv")
     assert list(q["symbol"]) == ["BIG"]
-    assert (q["bid"].iloc[0], q["ask"].iloc[0], q["bid_size"].iloc[0], q["ask_size"].iloc[0]) == \
-        (19.97, 19.99, 120.0, 80.0)
-    assert q["timestamp"].iloc[0] == dt.datetime(2025, 10, 30, 13, 58, tzinfo=dt.timezone.utc)
+    assert (q["bid"].iloc[0], q["ask"].iloc[0], q["bid_size"].iloc[0], q["ask_size"].iloc[0]) == (
+        19.97,
+        19.99,
+        120.0,
+        80.0,
+    )
+    assert q["timestamp"].iloc[0] == dt.datetime(2025, 10, 30, 13, 58, tzinfo=dt.UTC)
     # and the tab shows the saved sizes after the re-render
     vals = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Quotes").to_python(skip_empty_area=False)
     assert vals[4][:5] == ["BIG", 19.97, 19.99, 19.98, f"{DAY} 13:58:00 UTC"] and vals[4][8:10] == [120.0, 80.0]

@@ -22,6 +22,7 @@ DAY = "2025-10-30"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from xlexec.demo.run import run_demo
+
     root = tmp_path_factory.mktemp("vm")
     run_demo(root, DAY, days=3, echo=lambda *a: None, build_workbook=False)
     ctx = Context(load_config(root / "config.yaml", cwd=root), "demo")
@@ -93,8 +94,9 @@ def test_approvals_and_the_control_line(src, template):
 def test_orders_are_the_journals_latest_per_order(src, template):
     con = sqlite3.connect(src.live / "journal.sqlite")
     latest: dict[str, dict] = {}
-    for (payload,) in con.execute("select payload from events where kind='order_update' and day=? order by seq",
-                                  (DAY,)):
+    for (payload,) in con.execute(
+        "select payload from events where kind='order_update' and day=? order by seq", (DAY,)
+    ):
         p = json.loads(payload)
         latest[p["client_order_id"]] = p
     con.close()
@@ -130,7 +132,7 @@ def test_reconcile_rows_and_figures(src, template):
     assert side["trades_executed"] == rj["trades_executed"]
     assert side["commission_actual"] == rj["commission_actual"]
     report = (src.dd / "reconciliation_report.txt").read_text().rstrip("\n").splitlines()
-    assert [r[0] for r in sheet.side[-len(report):]] == report
+    assert [r[0] for r in sheet.side[-len(report) :]] == report
 
 
 def test_positions_before_and_after(src, template):
@@ -162,8 +164,11 @@ def test_monthly_months_and_days(src, template):
     t = vm.monthly_months_table(mc)
     assert [r[t.columns.index("month")] for r in t.rows] == sorted(m["month"] for m in months)
     sheet = vm.monthly_sheet(src, mc, template["Monthly"])
-    days = sorted(p.name for p in src.live.iterdir() if p.is_dir() and p.name.startswith(DAY[:7])
-                  and (p / "reconciliation.json").exists())
+    days = sorted(
+        p.name
+        for p in src.live.iterdir()
+        if p.is_dir() and p.name.startswith(DAY[:7]) and (p / "reconciliation.json").exists()
+    )
     assert [str(d) for d in col(sheet, "date")] == days
     assert sheet.summary.startswith(f"{len(days)} trading days")
     assert vm.monthly_sheet(src, None, template["Monthly"]) is template["Monthly"]
@@ -181,6 +186,7 @@ def test_control_cells(src):
 
 def test_log_lists_the_button_presses(demo, tmp_path):
     from xlexec.excel.buttons import run_button
+
     live, ctx = demo
     book = tmp_path / "day.xlsx"
     res = run_button("load_trades", book, ctx=ctx, day=DAY)
@@ -215,6 +221,7 @@ def test_render_and_commit_write_the_view_model_given(demo, tmp_path):
 
     from xlexec.excel.book import FileBook
     from xlexec.excel.render import render_workbook
+
     _live, ctx = demo
     data = vm.collect(ctx, DAY, Inputs())
     data.sheets["TCA"].title = "TCA as handed over"

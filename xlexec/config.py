@@ -167,8 +167,9 @@ def config_from_dict(data: dict | None, source: str = "<dict>", base_dir: Path |
         )
     removed = _removed_key(data)
     if removed:
-        raise ConfigError(f"{source}: {removed}: this key was removed ({REMOVED_KEYS[removed]}); "
-                          "delete it from the config")
+        raise ConfigError(
+            f"{source}: {removed}: this key was removed ({REMOVED_KEYS[removed]}); delete it from the config"
+        )
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:

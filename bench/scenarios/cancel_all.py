@@ -33,6 +33,7 @@ BASELINE = "guide-style loop: cancel_order_by_id per open order"
 
 def prepare(root: Path, size: int) -> None:
     from ..harness import tickers
+
     (root / "symbols.txt").write_text("\n".join(tickers(size, seed=41)) + "\n")
 
 
@@ -43,6 +44,7 @@ def setup(root: Path, size: int, side: str):
 
 def teardown(state, side: str) -> None:
     import shutil
+
     shutil.rmtree(state["tmp"], ignore_errors=True)
 
 
@@ -54,6 +56,7 @@ def run(state, side: str):
             fake.seed_order(f"xlx-bench-{s}-buy", s, "buy", 100.0, limit_price=10.0 + i / 100)
         if side == "xlexec":
             from xlexec.execution.engine import cancel_all
+
             ctx, broker = broker_ctx(state["tmp"] / f"live-{state['n']}", fake.url)
             with Timer() as t:
                 out = cancel_all(ctx, broker, reason="benchmark")
@@ -63,6 +66,7 @@ def run(state, side: str):
             from alpaca.trading.client import TradingClient
             from alpaca.trading.enums import QueryOrderStatus
             from alpaca.trading.requests import GetOrdersRequest
+
             api = TradingClient(KEY, SECRET, paper=True, url_override=fake.url)
             cancelled = 0
             with Timer() as t:
@@ -76,18 +80,30 @@ def run(state, side: str):
         delete_one = sum(1 for r in reqs if r["method"] == "DELETE" and r["path"].startswith("/v2/orders/"))
     finally:
         fake.stop()
-    return t.seconds, {"cancelled": cancelled, "still_open": still_open, "ok": ok, "cancel_all_requests": delete_all,
-                       "cancel_one_requests": delete_one, "requests": len(reqs)}
+    return t.seconds, {
+        "cancelled": cancelled,
+        "still_open": still_open,
+        "ok": ok,
+        "cancel_all_requests": delete_all,
+        "cancel_one_requests": delete_one,
+        "requests": len(reqs),
+    }
 
 
 def judge(row) -> bool:
     d = row["details"]
-    return (row["seconds"] < 1.0 and d["cancel_all_requests"] == 1 and d["cancel_one_requests"] == 0
-            and d["still_open"] == 0)
+    return (
+        row["seconds"] < 1.0
+        and d["cancel_all_requests"] == 1
+        and d["cancel_one_requests"] == 0
+        and d["still_open"] == 0
+    )
 
 
 def note(row) -> str:
     d = row["details"]
-    return (f"{d['cancel_all_requests']} cancel-all request, {d['cancel_one_requests']} single cancels, "
-            f"{d['requests']} requests in all, {d['still_open']} left open; guide loop "
-            f"{d['baseline_requests']} requests")
+    return (
+        f"{d['cancel_all_requests']} cancel-all request, {d['cancel_one_requests']} single cancels, "
+        f"{d['requests']} requests in all, {d['still_open']} left open; guide loop "
+        f"{d['baseline_requests']} requests"
+    )

@@ -38,15 +38,18 @@ def make_fills(trades, orders, n_fills: int, day: str, seed: int = 5, n_unplanne
     ``n_unplanned`` (default 0.5%) are for names never planned."""
     import numpy as np
     import pandas as pd
+
     from ..harness import tickers
+
     rng = np.random.default_rng(seed)
     n = len(orders)
     qty = orders["qty"].to_numpy(dtype=float).astype(np.int64)
     px = orders["price"].to_numpy(dtype=float)
     u = rng.random(n)
-    executed = np.where(u < 0.05, 0, np.where(u < 0.15, np.maximum(1, (qty * rng.uniform(0.2, 0.9, n)).astype(np.int64)),
-                                              qty))
-    over = (u > 0.995)
+    executed = np.where(
+        u < 0.05, 0, np.where(u < 0.15, np.maximum(1, (qty * rng.uniform(0.2, 0.9, n)).astype(np.int64)), qty)
+    )
+    over = u > 0.995
     executed = np.where(over, qty + np.maximum(1, qty // 10), executed)
     n_unplanned = max(1, n_fills // 200) if n_unplanned is None else int(n_unplanned)
     want = n_fills - n_unplanned
@@ -79,29 +82,50 @@ def make_fills(trades, orders, n_fills: int, day: str, seed: int = 5, n_unplanne
     secs = rng.integers(0, int(6.5 * 3600), total)
     t0 = np.datetime64(f"{day}T13:30:00")
     times = np.char.add(np.datetime_as_string(t0 + secs.astype("timedelta64[s]"), unit="s").astype(str), "Z")
-    fills = pd.DataFrame({"date": day, "symbol": orders["symbol"].to_numpy(dtype=object)[oi], "side": side,
-                          "shares": shares.astype(float), "price": price,
-                          "commission": np.round(shares * 0.005, 2), "fill_time": times,
-                          "order_id": np.char.add("o", oi.astype(str)), "client_order_id": coid})
+    fills = pd.DataFrame(
+        {
+            "date": day,
+            "symbol": orders["symbol"].to_numpy(dtype=object)[oi],
+            "side": side,
+            "shares": shares.astype(float),
+            "price": price,
+            "commission": np.round(shares * 0.005, 2),
+            "fill_time": times,
+            "order_id": np.char.add("o", oi.astype(str)),
+            "client_order_id": coid,
+        }
+    )
     # fills for names never planned
     other = np.array(tickers(n_unplanned + n, seed=seed + 1))
     other = other[~np.isin(other, orders["symbol"].to_numpy())][:n_unplanned]
     m = len(other)
-    un = pd.DataFrame({"date": day, "symbol": other, "side": rng.choice(["buy", "sell"], m),
-                       "shares": rng.integers(1, 500, m).astype(float), "price": np.round(rng.uniform(5, 300, m), 2),
-                       "commission": 0.0, "fill_time": f"{day}T15:00:00Z", "order_id": np.char.add("u", np.arange(m).astype(str)),
-                       "client_order_id": ""})
+    un = pd.DataFrame(
+        {
+            "date": day,
+            "symbol": other,
+            "side": rng.choice(["buy", "sell"], m),
+            "shares": rng.integers(1, 500, m).astype(float),
+            "price": np.round(rng.uniform(5, 300, m), 2),
+            "commission": 0.0,
+            "fill_time": f"{day}T15:00:00Z",
+            "order_id": np.char.add("u", np.arange(m).astype(str)),
+            "client_order_id": "",
+        }
+    )
     out = pd.concat([fills, un], ignore_index=True) if m else fills
     return out.iloc[rng.permutation(len(out))].reset_index(drop=True)
 
 
 def prepare(root: Path, size: int) -> None:
     import pandas as pd
-    from xlexec.formats.csvio import atomic_write_csv
+
     from xlexec.core.orders import orders_from_trades
     from xlexec.core.trades import Trades, TradesHeader
+    from xlexec.formats.csvio import atomic_write_csv
     from xlexec.formats.trades import write_trades
+
     from ..data import DAY, make_book
+
     book = make_book(size, seed=23, anomalies=False)
     df = book.trades.copy()
     df.index = pd.RangeIndex(2, 2 + len(df), name="row")
@@ -117,30 +141,45 @@ def _read_xlexec(root: Path):
     from xlexec.formats.fills import read_fills
     from xlexec.formats.inputs import read_positions
     from xlexec.formats.trades import read_trades
-    return (read_trades(root / "trades.csv"), read_fills(root / "broker_fills.csv"),
-            read_positions(root / "current_positions.csv"))
+
+    return (
+        read_trades(root / "trades.csv"),
+        read_fills(root / "broker_fills.csv"),
+        read_positions(root / "current_positions.csv"),
+    )
 
 
 def setup(root: Path, size: int, side: str):
     if side == "xlexec":
         return {"root": root}
     import pandas as pd
-    return {"trades": pd.read_csv(root / "trades.csv", comment="#"), "fills": pd.read_csv(root / "broker_fills.csv"),
-            "positions": pd.read_csv(root / "current_positions.csv")}
+
+    return {
+        "trades": pd.read_csv(root / "trades.csv", comment="#"),
+        "fills": pd.read_csv(root / "broker_fills.csv"),
+        "positions": pd.read_csv(root / "current_positions.csv"),
+    }
 
 
 def run(state, side: str):
     if side == "xlexec":
         from xlexec.core.reconcile import reconcile
+
         from ..data import DAY
+
         with Timer() as tr:
             trades, fills, positions = _read_xlexec(state["root"])
         with Timer() as t:
             res = reconcile(trades, fills, positions, day=DAY, cash_before=1_000_000.0)
-        return t.seconds, {"read_seconds": tr.seconds, "end_to_end_seconds": tr.seconds + t.seconds,
-                           "fills": int(len(fills)), "executed": res.trades_executed,
-                           "not_executed": len(res.not_executed), "partial": len(res.partial),
-                           "breaks": len(res.breaks)}
+        return t.seconds, {
+            "read_seconds": tr.seconds,
+            "end_to_end_seconds": tr.seconds + t.seconds,
+            "fills": int(len(fills)),
+            "executed": res.trades_executed,
+            "not_executed": len(res.not_executed),
+            "partial": len(res.partial),
+            "breaks": len(res.breaks),
+        }
     with Timer() as t:
         out = guide_style_reconcile(state["trades"], state["fills"], state["positions"])
     return t.seconds, out
@@ -187,5 +226,7 @@ def guide_style_reconcile(trades, fills, positions) -> dict:
 
 def note(row) -> str:
     d = row["details"]
-    return (f"{int(d['fills']):,} fills; reading the 3 files {d['read_seconds']:.2f} s "
-            f"(end to end {d['end_to_end_seconds']:.2f} s)")
+    return (
+        f"{int(d['fills']):,} fills; reading the 3 files {d['read_seconds']:.2f} s "
+        f"(end to end {d['end_to_end_seconds']:.2f} s)"
+    )

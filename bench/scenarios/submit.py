@@ -43,9 +43,12 @@ KEY, SECRET = "PK_BENCH_FAKE_KEY_0000", "benchFakeSecret000000000000000000"
 
 def prepare(root: Path, size: int) -> None:
     import pandas as pd
+
     from xlexec.core.trades import Trades, TradesHeader
     from xlexec.formats.trades import write_trades
+
     from ..data import make_book
+
     book = make_book(size, seed=31, anomalies=False)
     df = book.trades.copy()
     df.index = pd.RangeIndex(2, 2 + len(df), name="row")
@@ -54,37 +57,56 @@ def prepare(root: Path, size: int) -> None:
 
 def broker_ctx(live: Path, url: str, **execution):
     """A context and an :class:`AlpacaBroker` (from config) pointed at the fake server."""
-    from xlexec.execution.brokers.alpaca import AlpacaBroker
     from xlexec.config import config_from_dict
+    from xlexec.execution.brokers.alpaca import AlpacaBroker
     from xlexec.steps.context import Context
+
     os.environ["XLEXEC_BENCH_ALPACA_KEY"] = KEY
     os.environ["XLEXEC_BENCH_ALPACA_SECRET"] = SECRET
-    ex = {"broker": "alpaca", "require_human_approval": False, "rate_limit_per_min": RATE_PER_MIN,
-          "max_daily_trades": 1_000_000, "max_order_size_usd": 1e12,
-          "alpaca": {"api_key": "${XLEXEC_BENCH_ALPACA_KEY}", "api_secret": "${XLEXEC_BENCH_ALPACA_SECRET}",
-                     "paper": True, "base_url": url}, **execution}
+    ex = {
+        "broker": "alpaca",
+        "require_human_approval": False,
+        "rate_limit_per_min": RATE_PER_MIN,
+        "max_daily_trades": 1_000_000,
+        "max_order_size_usd": 1e12,
+        "alpaca": {
+            "api_key": "${XLEXEC_BENCH_ALPACA_KEY}",
+            "api_secret": "${XLEXEC_BENCH_ALPACA_SECRET}",
+            "paper": True,
+            "base_url": url,
+        },
+        **execution,
+    }
     cfg = config_from_dict({"live_dir": str(live), "execution": ex})
     return Context(cfg, user="bench"), AlpacaBroker.from_config(cfg)
 
 
 def setup(root: Path, size: int, side: str):
     import pandas as pd
+
     from xlexec.formats.trades import read_trades
+
     trades = read_trades(root / "trades.csv")
     quotes = pd.DataFrame({"symbol": trades.df["symbol"].to_numpy(), "mid": trades.df["price"].to_numpy()})
-    return {"root": root, "size": size, "trades": trades, "quotes": quotes,
-            "tmp": Path(tempfile.mkdtemp(prefix="xlexec-bench-submit-")), "n": 0}
+    return {
+        "root": root,
+        "size": size,
+        "trades": trades,
+        "quotes": quotes,
+        "tmp": Path(tempfile.mkdtemp(prefix="xlexec-bench-submit-")),
+        "n": 0,
+    }
 
 
 def teardown(state, side: str) -> None:
     import shutil
+
     shutil.rmtree(state["tmp"], ignore_errors=True)
 
 
 def _server():
     FakeAlpaca = fake_alpaca_class()
-    return FakeAlpaca(latency=LATENCY, rate_limit_per_min=RATE_PER_MIN, max_lifetime=900,
-                      buying_power=1e12).start()
+    return FakeAlpaca(latency=LATENCY, rate_limit_per_min=RATE_PER_MIN, max_lifetime=900, buying_power=1e12).start()
 
 
 def run(state, side: str):
@@ -95,6 +117,7 @@ def run(state, side: str):
     try:
         if side == "xlexec":
             from xlexec.execution.engine import submit_batch
+
             ctx, broker = broker_ctx(state["tmp"] / f"live-{state['n']}", fake.url)
             with Timer() as t:
                 res = submit_batch(ctx, state["trades"], broker=broker, quotes=state["quotes"])
@@ -106,15 +129,22 @@ def run(state, side: str):
             from alpaca.trading.client import TradingClient
             from alpaca.trading.enums import OrderSide, TimeInForce
             from alpaca.trading.requests import LimitOrderRequest
+
             trades_df = pd.read_csv(state["root"] / "trades.csv", comment="#")
             api = TradingClient(KEY, SECRET, paper=True, url_override=fake.url)
             orders, failed = [], 0
             with Timer() as t:
                 for _, trade in trades_df.iterrows():
                     try:
-                        order = api.submit_order(LimitOrderRequest(
-                            symbol=trade["symbol"], qty=trade["shares"], side=OrderSide(trade["side"]),
-                            time_in_force=TimeInForce.DAY, limit_price=round(trade["price"], 2)))
+                        order = api.submit_order(
+                            LimitOrderRequest(
+                                symbol=trade["symbol"],
+                                qty=trade["shares"],
+                                side=OrderSide(trade["side"]),
+                                time_in_force=TimeInForce.DAY,
+                                limit_price=round(trade["price"], 2),
+                            )
+                        )
                         orders.append(order)
                     except Exception:  # noqa: BLE001 - the guide prints and goes on
                         failed += 1
@@ -130,19 +160,33 @@ def run(state, side: str):
         posts = len(fake.requests("POST", "/v2/orders"))
     finally:
         fake.stop()
-    return t.seconds, {"bound_seconds": bound, "vs_bound": round(t.seconds / bound, 4), "orders_at_broker": at_broker,
-                       "accepted": sent_ok, "duplicates": dups, "surfaced_errors": surfaced,
-                       "server_429s": n429, "order_posts": posts, "distinct_client_order_ids": len(set(coids))}
+    return t.seconds, {
+        "bound_seconds": bound,
+        "vs_bound": round(t.seconds / bound, 4),
+        "orders_at_broker": at_broker,
+        "accepted": sent_ok,
+        "duplicates": dups,
+        "surfaced_errors": surfaced,
+        "server_429s": n429,
+        "order_posts": posts,
+        "distinct_client_order_ids": len(set(coids)),
+    }
 
 
 def judge(row) -> bool:
     d = row["details"]
-    return (row["seconds"] <= 1.1 * d["bound_seconds"] and d["duplicates"] == 0 and d["surfaced_errors"] == 0
-            and d["orders_at_broker"] == row["size"])
+    return (
+        row["seconds"] <= 1.1 * d["bound_seconds"]
+        and d["duplicates"] == 0
+        and d["surfaced_errors"] == 0
+        and d["orders_at_broker"] == row["size"]
+    )
 
 
 def note(row) -> str:
     d = row["details"]
-    return (f"bound N/rate {d['bound_seconds']:.1f} s: xlexec {d['vs_bound']:.2f}x, guide loop "
-            f"{d['baseline_vs_bound']:.2f}x; duplicates {d['duplicates']}, surfaced errors "
-            f"{d['surfaced_errors']}, 429s from the server {d['server_429s']}")
+    return (
+        f"bound N/rate {d['bound_seconds']:.1f} s: xlexec {d['vs_bound']:.2f}x, guide loop "
+        f"{d['baseline_vs_bound']:.2f}x; duplicates {d['duplicates']}, surfaced errors "
+        f"{d['surfaced_errors']}, 429s from the server {d['server_429s']}"
+    )

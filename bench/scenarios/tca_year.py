@@ -43,10 +43,12 @@ FILLS_PER_ORDER = 10
 def prepare(root: Path, size: int) -> None:
     import numpy as np
     import pandas as pd
+
     from xlexec.core import calendar
     from xlexec.core.orders import orders_from_trades
     from xlexec.core.trades import Trades, TradesHeader
     from xlexec.formats.trades import write_trades
+
     from ..harness import tickers
     from .reconcile import make_fills
 
@@ -69,14 +71,30 @@ def prepare(root: Path, size: int) -> None:
         notional = np.round(shares * price, 2)
         comm = np.round(notional * 1e-4, 2)
         slip = np.round(notional * 2e-4, 2)
-        df = pd.DataFrame({"symbol": sym, "side": np.where(buy, "buy", "sell"), "shares": shares, "price": price,
-                           "notional": notional, "weight_change": np.round(np.where(buy, 1, -1) * notional / pv, 4),
-                           "commission_est": comm, "slippage_est": slip, "total_cost_est": np.round(comm + slip, 2)})
+        df = pd.DataFrame(
+            {
+                "symbol": sym,
+                "side": np.where(buy, "buy", "sell"),
+                "shares": shares,
+                "price": price,
+                "notional": notional,
+                "weight_change": np.round(np.where(buy, 1, -1) * notional / pv, 4),
+                "commission_est": comm,
+                "slippage_est": slip,
+                "total_cost_est": np.round(comm + slip, 2),
+            }
+        )
         df.index = pd.RangeIndex(10, 10 + len(df), name="row")
-        header = {"Date": day, "Total Trades": str(len(df)), "Portfolio Value": f"${pv:,.2f}",
-                  "Portfolio Turnover": f"{notional.sum() / pv * 100:.1f}%",
-                  "Regime": "Normal (Risk Multiplier: 1.0)", "IC": "0.031", "Kill Switch": "ACTIVE",
-                  "Safety Checks": "PASSED"}
+        header = {
+            "Date": day,
+            "Total Trades": str(len(df)),
+            "Portfolio Value": f"${pv:,.2f}",
+            "Portfolio Turnover": f"{notional.sum() / pv * 100:.1f}%",
+            "Regime": "Normal (Risk Multiplier: 1.0)",
+            "IC": "0.031",
+            "Kill Switch": "ACTIVE",
+            "Safety Checks": "PASSED",
+        }
         trades = Trades(df, TradesHeader(header), "trades.csv")
         d = root / day
         d.mkdir(parents=True)
@@ -93,6 +111,7 @@ def prepare(root: Path, size: int) -> None:
 
 def setup(root: Path, size: int, side: str):
     import csv
+
     with open(root / "values.csv", newline="") as f:
         values = {r["date"]: float(r["portfolio_value_after"]) for r in csv.DictReader(f)}
     return {"root": root, "days": sorted(values), "values": values}
@@ -102,6 +121,7 @@ def run(state, side: str):
     root, days = state["root"], state["days"]
     if side == "baseline":
         import pandas as pd
+
         rows = 0
         with Timer() as t:
             for day in days:
@@ -111,10 +131,11 @@ def run(state, side: str):
                 pd.read_csv(d / "closes.csv")
         return t.seconds, {"fills_read": rows}
 
+    from xlexec.core.monthly import DayRecord, month_tca, monthly_report
     from xlexec.formats.fills import read_fills
     from xlexec.formats.inputs import read_closes
-    from xlexec.core.monthly import DayRecord, month_tca, monthly_report
     from xlexec.formats.trades import read_trades
+
     read_s = analysis_s = monthly_s = 0.0
     by_month: dict[str, list[str]] = {}
     for day in days:
@@ -126,8 +147,14 @@ def run(state, side: str):
             batch = []
             for day in by_month[m]:
                 d = root / day
-                batch.append((day, read_trades(d / "trades.csv"), read_fills(d / "broker_fills.csv"),
-                              read_closes(d / "closes.csv")))
+                batch.append(
+                    (
+                        day,
+                        read_trades(d / "trades.csv"),
+                        read_fills(d / "broker_fills.csv"),
+                        read_closes(d / "closes.csv"),
+                    )
+                )
         with Timer() as ta:  # every day's TCA in one batch, as xlexec monthly computes days
             results = month_tca([(day, t, f) for day, t, f, _ in batch], closes=[c for *_, c in batch])
             recs = []
@@ -143,8 +170,14 @@ def run(state, side: str):
         monthly_s += tm.seconds
         n_fills += sum(len(f) for _, _, f, _ in batch)
         del batch, results
-    return analysis_s, {"xlexec_read_seconds": read_s, "end_to_end_seconds": read_s + analysis_s,
-                        "monthly_seconds": monthly_s, "fills": n_fills, "days": len(days), "months": len(by_month)}
+    return analysis_s, {
+        "xlexec_read_seconds": read_s,
+        "end_to_end_seconds": read_s + analysis_s,
+        "monthly_seconds": monthly_s,
+        "fills": n_fills,
+        "days": len(days),
+        "months": len(by_month),
+    }
 
 
 def judge(row) -> bool:
@@ -154,5 +187,7 @@ def judge(row) -> bool:
 def note(row) -> str:
     d = row["details"]
     rd = d["xlexec_read_seconds"]
-    return (f"{int(d['days'])} days; xlexec's own (checking) readers {rd:.2f} s, analysis = "
-            f"{row['seconds'] / rd:.2f}x that; monthly reports {d['monthly_seconds'] * 1000:.0f} ms")
+    return (
+        f"{int(d['days'])} days; xlexec's own (checking) readers {rd:.2f} s, analysis = "
+        f"{row['seconds'] / rd:.2f}x that; monthly reports {d['monthly_seconds'] * 1000:.0f} ms"
+    )

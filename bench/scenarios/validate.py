@@ -34,33 +34,42 @@ BASELINE = "guide-style iterrows loop, same checks"
 
 def prepare(root: Path, size: int) -> None:
     from ..data import make_book, write_book
+
     write_book(make_book(size), root)
 
 
 def _now():
     import datetime as dt
+
     from ..data import NOW
+
     return dt.datetime.fromisoformat(NOW)
 
 
 def _read_xlexec(root: Path) -> dict:
     from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
     from xlexec.formats.trades import read_trades
-    return {"trades": read_trades(root / "trades.csv", strict=False),
-            "positions": read_positions(root / "current_positions.csv"),
-            "quotes": read_quotes(root / "quotes.csv"),
-            "events": read_events(root / "events.csv", missing_ok=False),
-            "reference": read_reference(root / "reference.csv", missing_ok=False)}
+
+    return {
+        "trades": read_trades(root / "trades.csv", strict=False),
+        "positions": read_positions(root / "current_positions.csv"),
+        "quotes": read_quotes(root / "quotes.csv"),
+        "events": read_events(root / "events.csv", missing_ok=False),
+        "reference": read_reference(root / "reference.csv", missing_ok=False),
+    }
 
 
 def setup(root: Path, size: int, side: str):
     from xlexec.config import config_from_dict
+
     cfg = config_from_dict({})
     if side == "xlexec":
         return {"root": root, "cfg": cfg}
-    import pandas as pd
-    import exchange_calendars as xc
     import warnings
+
+    import exchange_calendars as xc
+    import pandas as pd
+
     header = {}
     with open(root / "trades.csv", encoding="utf-8") as f:
         for line in f:
@@ -71,27 +80,44 @@ def setup(root: Path, size: int, side: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cal = xc.get_calendar("XNYS")
-    return {"root": root, "cfg": cfg, "header": header, "cal": cal,
-            "trades": pd.read_csv(root / "trades.csv", comment="#"),
-            "positions": pd.read_csv(root / "current_positions.csv"),
-            "quotes": pd.read_csv(root / "quotes.csv"),
-            "events": pd.read_csv(root / "events.csv"),
-            "reference": pd.read_csv(root / "reference.csv")}
+    return {
+        "root": root,
+        "cfg": cfg,
+        "header": header,
+        "cal": cal,
+        "trades": pd.read_csv(root / "trades.csv", comment="#"),
+        "positions": pd.read_csv(root / "current_positions.csv"),
+        "quotes": pd.read_csv(root / "quotes.csv"),
+        "events": pd.read_csv(root / "events.csv"),
+        "reference": pd.read_csv(root / "reference.csv"),
+    }
 
 
 def run(state, side: str):
     if side == "xlexec":
         from xlexec.config import validation_thresholds
         from xlexec.core.checks import validate
+
         with Timer() as tr:
             inputs = _read_xlexec(state["root"])
         i = inputs
         with Timer() as t:
-            res = validate(i["trades"], positions=i["positions"], quotes=i["quotes"], events=i["events"],
-                           reference=i["reference"], thresholds=validation_thresholds(state["cfg"]), now=_now())
-        return t.seconds, {"read_seconds": tr.seconds, "end_to_end_seconds": tr.seconds + t.seconds,
-                           "decision": res.decision, "findings": int(len(res.non_pass)),
-                           "rows": int(len(res.checks))}
+            res = validate(
+                i["trades"],
+                positions=i["positions"],
+                quotes=i["quotes"],
+                events=i["events"],
+                reference=i["reference"],
+                thresholds=validation_thresholds(state["cfg"]),
+                now=_now(),
+            )
+        return t.seconds, {
+            "read_seconds": tr.seconds,
+            "end_to_end_seconds": tr.seconds + t.seconds,
+            "decision": res.decision,
+            "findings": int(len(res.non_pass)),
+            "rows": int(len(res.checks)),
+        }
     with Timer() as t:
         issues = guide_style_validate(state, _now())
     return t.seconds, {"findings": len(issues)}
@@ -103,6 +129,7 @@ def judge(row) -> bool:
 
 # ---- the baseline ------------------------------------------------------------------------------
 
+
 def _money(x: str) -> float:
     return float(x.replace("$", "").replace(",", "").split()[0])
 
@@ -110,6 +137,7 @@ def _money(x: str) -> float:
 def guide_style_validate(state, now) -> list[str]:
     """The morning checklist as a script in the guide's style: one trade at a time."""
     import pandas as pd
+
     v = state["cfg"].validation
     cfg = state["cfg"]
     cal = state["cal"]
@@ -169,9 +197,11 @@ def guide_style_validate(state, now) -> list[str]:
             issues.append(f"WARN {sym}: small trade ${notional:,.2f}")
         exp_c = notional * cfg.costs_bps / 1e4
         exp_s = notional * cfg.slippage_bps / 1e4
-        if (abs(t["commission_est"] - exp_c) > v.cost_tolerance_usd
-                or abs(t["slippage_est"] - exp_s) > v.cost_tolerance_usd
-                or abs(t["total_cost_est"] - t["commission_est"] - t["slippage_est"]) > v.cost_tolerance_usd):
+        if (
+            abs(t["commission_est"] - exp_c) > v.cost_tolerance_usd
+            or abs(t["slippage_est"] - exp_s) > v.cost_tolerance_usd
+            or abs(t["total_cost_est"] - t["commission_est"] - t["slippage_est"]) > v.cost_tolerance_usd
+        ):
             issues.append(f"WARN {sym}: cost estimate")
         if side == "sell" and held.get(sym, 0.0) < sh:
             issues.append(f"WARN {sym}: selling {sh:g} of {held.get(sym, 0.0):g} held")
@@ -220,5 +250,7 @@ def guide_style_validate(state, now) -> list[str]:
 
 def note(row) -> str:
     d = row["details"]
-    return (f"reading the 5 files {d['read_seconds']:.2f} s (end to end {d['end_to_end_seconds']:.2f} s); "
-            f"{int(d['findings'])} findings on both sides")
+    return (
+        f"reading the 5 files {d['read_seconds']:.2f} s (end to end {d['end_to_end_seconds']:.2f} s); "
+        f"{int(d['findings'])} findings on both sides"
+    )

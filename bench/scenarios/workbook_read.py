@@ -37,7 +37,9 @@ NCOLS = 9
 def prepare(root: Path, size: int) -> None:
     from xlexec.excel.build import write_workbook
     from xlexec.excel.render import empty_book_data
+
     from .workbook_write import DAY, make_block
+
     data = empty_book_data(DAY)
     data.fills_block = make_block(size)
     write_workbook(root / "book.xlsx", data, vba=False)
@@ -53,20 +55,28 @@ def run(state, side: str):
         from xlexec.excel.book import FileBook
         from xlexec.excel.build import FILLS_PASTE_ROW
         from xlexec.formats.fills import read_fills_block
+
         with Timer() as t:
             block = FileBook(path).inputs().fills_block
         with Timer() as tp:
             fills = read_fills_block(block, name="Fills tab", first_row=FILLS_PASTE_ROW + 1)
-        return t.seconds, {"rows_read": len(block) - 1, "parse_seconds": tp.seconds, "fills": int(len(fills)),
-                           "read_and_parse_seconds": t.seconds + tp.seconds}
+        return t.seconds, {
+            "rows_read": len(block) - 1,
+            "parse_seconds": tp.seconds,
+            "fills": int(len(fills)),
+            "read_and_parse_seconds": t.seconds + tp.seconds,
+        }
     if side == "library":
         from python_calamine import CalamineWorkbook
+
         from xlexec.excel.build import FILLS_PASTE_ROW
+
         with Timer() as t:
             rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Fills").to_python(skip_empty_area=False)
             block = rows[FILLS_PASTE_ROW:]
         return t.seconds, {"rows_read": len(block) - 1}
     from openpyxl import load_workbook
+
     with Timer() as t:
         wb = load_workbook(str(path))
         ws = wb["Fills"]
@@ -86,5 +96,7 @@ def judge(row) -> bool:
 
 def note(row) -> str:
     d = row["details"]
-    return (f"python-calamine {d['library_seconds']:.2f} s (xlexec {d['ratio_vs_library']:.2f}x it); "
-            f"+ {d['parse_seconds']:.2f} s to canonical fills (read_fills_block)")
+    return (
+        f"python-calamine {d['library_seconds']:.2f} s (xlexec {d['ratio_vs_library']:.2f}x it); "
+        f"+ {d['parse_seconds']:.2f} s to canonical fills (read_fills_block)"
+    )

@@ -36,7 +36,9 @@ DAY = "2025-10-30"
 def make_block(n: int, seed: int = 4):
     """Header + ``n`` rows of canonical fills as Python values (text and floats)."""
     import numpy as np
+
     from ..harness import tickers
+
     rng = np.random.default_rng(seed)
     pool = np.array(tickers(2_000, seed=seed))
     sym = pool[rng.integers(0, len(pool), n)]
@@ -46,28 +48,43 @@ def make_block(n: int, seed: int = 4):
     comm = np.round(shares * 0.005, 2)
     secs = rng.integers(0, int(6.5 * 3600), n)
     times = np.datetime_as_string(np.datetime64(f"{DAY}T13:30:00") + secs.astype("timedelta64[s]"), unit="s")
-    oid = np.char.add("ord-", rng.integers(0, 10 ** 9, n).astype(str))
+    oid = np.char.add("ord-", rng.integers(0, 10**9, n).astype(str))
     coid = np.char.add(np.char.add(f"xlx-{DAY}-", sym.astype(str)), np.char.add("-", side.astype(str)))
     header = ["date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id", "client_order_id"]
     rows = [header]
-    rows += [list(r) for r in zip([DAY] * n, sym.tolist(), side.tolist(), shares.tolist(), price.tolist(),
-                                  comm.tolist(), [t + "Z" for t in times.tolist()], oid.tolist(), coid.tolist())]
+    rows += [
+        list(r)
+        for r in zip(
+            [DAY] * n,
+            sym.tolist(),
+            side.tolist(),
+            shares.tolist(),
+            price.tolist(),
+            comm.tolist(),
+            [t + "Z" for t in times.tolist()],
+            oid.tolist(),
+            coid.tolist(),
+        )
+    ]
     return rows
 
 
 def prepare(root: Path, size: int) -> None:
     import json
+
     (root / "block.json").write_text(json.dumps(make_block(size)))
 
 
 def setup(root: Path, size: int, side: str):
     import json
+
     tmp = Path(tempfile.mkdtemp(prefix="xlexec-bench-wb-"))
     return {"block": json.loads((root / "block.json").read_text()), "tmp": tmp, "n": 0}
 
 
 def teardown(state, side: str) -> None:
     import shutil
+
     shutil.rmtree(state["tmp"], ignore_errors=True)
 
 
@@ -78,12 +95,14 @@ def run(state, side: str):
     if side == "xlexec":
         from xlexec.excel.build import write_workbook
         from xlexec.excel.render import empty_book_data
+
         with Timer() as t:
             data = empty_book_data(DAY)
             data.fills_block = block
             write_workbook(path, data, vba=False)
     elif side == "library":
         import xlsxwriter
+
         with Timer() as t:
             wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
             ws = wb.add_worksheet("Fills")
@@ -92,6 +111,7 @@ def run(state, side: str):
             wb.close()
     else:
         from openpyxl import Workbook
+
         with Timer() as t:
             wb = Workbook()
             ws = wb.active
@@ -113,5 +133,7 @@ def judge(row) -> bool:
 
 def note(row) -> str:
     d = row["details"]
-    return (f"XlsxWriter constant_memory {d['library_seconds']:.2f} s (xlexec {d['ratio_vs_library']:.2f}x it; "
-            f"it is {row['baseline_seconds'] / d['library_seconds']:.1f}x faster than openpyxl)")
+    return (
+        f"XlsxWriter constant_memory {d['library_seconds']:.2f} s (xlexec {d['ratio_vs_library']:.2f}x it; "
+        f"it is {row['baseline_seconds'] / d['library_seconds']:.1f}x faster than openpyxl)"
+    )

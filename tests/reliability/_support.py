@@ -33,8 +33,15 @@ KEY = "PK_LEAK_CANARY_7Q2W9E4R"
 SECRET = "sk-canary-ZX81-do-not-print-5f0c7a9e3b1d"
 KEY_ENV, SECRET_ENV = "RELI_ALPACA_KEY", "RELI_ALPACA_SECRET"
 
-HOSTILE = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "@SUM(1+1)", "+1+cmd|' /C calc'!A0",
-           "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://x","y")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -51,9 +58,14 @@ def fill_modes(n: int = 50) -> dict:
 
 
 def trades_text(day: str, n: int = 50, seed: int = 0) -> str:
-    lines = [f"# Date: {day}", f"# Total Trades: {n}", "# Portfolio Value: $1,000,000.00",
-             "# Kill Switch: ACTIVE", "# Safety Checks: PASSED",
-             "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"]
+    lines = [
+        f"# Date: {day}",
+        f"# Total Trades: {n}",
+        "# Portfolio Value: $1,000,000.00",
+        "# Kill Switch: ACTIVE",
+        "# Safety Checks: PASSED",
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
+    ]
     for i, s in enumerate(symbols(n)):
         side = "sell" if (i + seed) % 3 == 0 else "buy"
         sh = 10 + (i * 7 + seed) % 17
@@ -82,17 +94,30 @@ def weekdays(start: str, count: int) -> list[str]:
 
 
 def ny(day: str, hh: int, mm: int) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(dt.UTC)
 
 
 def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, **execution) -> Path:
     """``root/config.yaml`` for the fake Alpaca server, keys as ``${ENV}`` (never literal);
     ``live_dir`` defaults to ``root/live``."""
-    ex = {"broker": "alpaca", "require_human_approval": True, "price_collar_pct": None,
-          "max_order_size_usd": 1_000_000, "max_daily_trades": 200, "rate_limit_per_min": 100_000,
-          "request_timeout_seconds": 2, "max_concurrency": 4, **execution}
-    alp = {"api_key": "${%s}" % KEY_ENV, "api_secret": "${%s}" % SECRET_ENV, "paper": True, "base_url": url,
-           **ex.pop("alpaca", {})}
+    ex = {
+        "broker": "alpaca",
+        "require_human_approval": True,
+        "price_collar_pct": None,
+        "max_order_size_usd": 1_000_000,
+        "max_daily_trades": 200,
+        "rate_limit_per_min": 100_000,
+        "request_timeout_seconds": 2,
+        "max_concurrency": 4,
+        **execution,
+    }
+    alp = {
+        "api_key": "${%s}" % KEY_ENV,
+        "api_secret": "${%s}" % SECRET_ENV,
+        "paper": True,
+        "base_url": url,
+        **ex.pop("alpaca", {}),
+    }
     lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
     for k, v in ex.items():
         lines.append(f"  {k}: {json.dumps(v)}")
@@ -113,14 +138,23 @@ def env_with_keys(**extra) -> dict:
     return env
 
 
-def xlexec(args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 120,
-           input: str | None = None) -> subprocess.CompletedProcess:
+def xlexec(
+    args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 120, input: str | None = None
+) -> subprocess.CompletedProcess:
     """Run the real CLI (``python -m xlexec.cli.app``) in a subprocess; output captured as text."""
-    return subprocess.run([PY, "-m", "xlexec", *args], cwd=str(cwd), env=env or env_with_keys(),
-                          capture_output=True, text=True, timeout=timeout, input=input)
+    return subprocess.run(
+        [PY, "-m", "xlexec", *args],
+        cwd=str(cwd),
+        env=env or env_with_keys(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
 
 
 # ------------------------------------------------------------------ integrity checks
+
 
 def csv_problems(root: Path) -> list[str]:
     """Every ``*.csv`` under ``root`` must be complete: UTF-8, one header, every row as wide as
@@ -156,6 +190,7 @@ def csv_problems(root: Path) -> list[str]:
 def workbook_problems(path: Path) -> list[str]:
     """The workbook opens with openpyxl (and its zip is complete)."""
     import openpyxl
+
     path = Path(path)
     if not path.exists():
         return []
@@ -206,6 +241,7 @@ def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) ->
     import traceback
 
     from xlexec.cli.app import main
+
     old_env = {k: os.environ.get(k) for k in (env or {})}
     old_cwd = os.getcwd()
     out, err = io.StringIO(), io.StringIO()

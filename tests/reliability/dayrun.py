@@ -52,23 +52,24 @@ def _hook_workbook_save() -> None:
         import inspect
 
         from xlexec.excel import build
+
         has_own_point = "crash_point" in inspect.getsource(build.write_workbook)
     except (ImportError, OSError, AttributeError):
         has_own_point = False
-    if not has_own_point:   # once write_workbook calls crash_point itself, count only that one
+    if not has_own_point:  # once write_workbook calls crash_point itself, count only that one
         os.replace = replace
 
 
 def run(a: dict) -> dict:
+    from xlexec.core.orders import orders_from_trades, orders_sha256
     from xlexec.execution import engine as S
-    from xlexec.store.approvals import find_approval, record_approval
     from xlexec.execution.brokers import get_broker
-    from xlexec.steps import reconcile as R
-    from xlexec.steps.context import Context
     from xlexec.formats.fills import fills_from_broker, write_fills_csv
     from xlexec.formats.inputs import read_positions
-    from xlexec.core.orders import orders_from_trades, orders_sha256
     from xlexec.formats.trades import read_trades
+    from xlexec.steps import reconcile as R
+    from xlexec.steps.context import Context
+    from xlexec.store.approvals import find_approval, record_approval
 
     S.LOOKUP_BACKOFF = tuple(a.get("backoff", (0.05, 0.1)))
     R.FILLS_CHUNK = int(a.get("fills_chunk", R.FILLS_CHUNK))
@@ -81,8 +82,16 @@ def run(a: dict) -> dict:
         trades = read_trades(tpath)
         orders = orders_from_trades(trades, default_order_type=ctx.config.execution.default_order_type, date=day)
         if find_approval(live, day, orders_sha256(orders)) is None:
-            record_approval(live, date=day, orders=orders, decision="APPROVED", reason=a.get("reason", "crash drill"),
-                            approver=a.get("approver", "ops"), recommended="APPROVE", now=ctx.now())
+            record_approval(
+                live,
+                date=day,
+                orders=orders,
+                decision="APPROVED",
+                reason=a.get("reason", "crash drill"),
+                approver=a.get("approver", "ops"),
+                recommended="APPROVE",
+                now=ctx.now(),
+            )
             out["approved"] = True
         broker = get_broker(ctx.config, live, day=day)
         try:
@@ -91,6 +100,7 @@ def run(a: dict) -> dict:
             book = a.get("workbook")
             if book:
                 from xlexec.excel.render import render_workbook
+
                 render_workbook(ctx, day, book)
             S.refresh_status(ctx, day, broker)
             fills = fills_from_broker(broker.fills(day), day)

@@ -28,11 +28,22 @@ REPO = Path(__file__).resolve().parents[2]
 def run_suite(out: Path, extra: list[str]) -> tuple[int, float, str]:
     env = dict(os.environ, XLEXEC_RELIABILITY_OUT=str(out))
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, "-m", "pytest", "tests/reliability", "-q", "-p", "no:cacheprovider",
-                        *extra], cwd=str(REPO), env=env, capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/reliability", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=str(REPO),
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - t0
-    summary = next((ln for ln in reversed(p.stdout.strip().splitlines()) if " in " in ln and
-                    ("passed" in ln or "failed" in ln or "error" in ln)), p.stdout.strip()[-200:])
+    summary = next(
+        (
+            ln
+            for ln in reversed(p.stdout.strip().splitlines())
+            if " in " in ln and ("passed" in ln or "failed" in ln or "error" in ln)
+        ),
+        p.stdout.strip()[-200:],
+    )
     if p.returncode not in (0,):
         sys.stderr.write(p.stdout[-6000:] + p.stderr[-3000:])
     return p.returncode, seconds, summary.strip("= ")
@@ -48,37 +59,60 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
     hostile, inj, sec = _by(obs, "hostile"), _by(obs, "injection"), _by(obs, "secrets")
     conc, guard = _by(obs, "concurrency"), _by(obs, "live_guard")
     s = lambda rows, k: sum(int(r.get(k) or 0) for r in rows)  # noqa: E731
-    ok_faults = sum(1 for f in faults if not f.get("duplicates") and not f.get("lost") and not f.get("unknown")
-                    and not f.get("unexpected") and f.get("exit_code") in (0, 1))
+    ok_faults = sum(
+        1
+        for f in faults
+        if not f.get("duplicates")
+        and not f.get("lost")
+        and not f.get("unknown")
+        and not f.get("unexpected")
+        and f.get("exit_code") in (0, 1)
+    )
     survived = sum(1 for c in crashes if c.get("survived"))
     dups = s(faults, "duplicates") + s(crashes, "duplicates") + s(conc, "duplicates")
     lost = s(faults, "lost") + s(crashes, "lost")
-    bad_files = sum(len(c.get("bad_files_after_kill") or []) + len(c.get("bad_files_after_rerun") or [])
-                    for c in crashes)
+    bad_files = sum(
+        len(c.get("bad_files_after_kill") or []) + len(c.get("bad_files_after_rerun") or []) for c in crashes
+    )
     rows = [
         ("broker faults injected (requests answered with a fault)", str(s(faults, "injected")), ""),
-        ("fault scenarios ending with every order known, at the broker exactly once",
-         f"{ok_faults}/{len(faults)}", "all"),
+        (
+            "fault scenarios ending with every order known, at the broker exactly once",
+            f"{ok_faults}/{len(faults)}",
+            "all",
+        ),
         ("orders still unknown after the rerun", str(s(faults, "unknown")), "0"),
         ("SIGKILL crash points survived (rerun completed the day)", f"{survived}/{len(crashes)}", "all"),
         ("orders submitted across the crash runs", str(s(crashes, "orders")), ""),
         ("half-written / unreadable files after a kill (CSV, workbook, journal)", str(bad_files), "0"),
-        ("temp files the kills left behind (hidden `.<name>.*.tmp`, never read; the next write of the same file removes those older than 15 min)",
-         str(max([int(c.get("temp_files_left") or 0) for c in crashes] or [0])), ""),
+        (
+            "temp files the kills left behind (hidden `.<name>.*.tmp`, never read; the next write of the same file removes those older than 15 min)",
+            str(max([int(c.get("temp_files_left") or 0) for c in crashes] or [0])),
+            "",
+        ),
         ("hostile inputs tried", str(s(hostile, "tried")), ""),
         ("  of which refused with a clean one-line error", str(s(hostile, "clean_errors")), ""),
         ("  tracebacks", str(s(hostile, "tracebacks")), "0"),
         ("  errors naming the wrong row/column", str(s(hostile, "misplaced")), "0"),
         ("  partial writes after a refused input", str(s(hostile, "partial_writes")), "0"),
-        ("formula payloads landing live (CSV cells + workbook formulas)",
-         str(s(inj, "live_formulas") + s(inj, "workbook_formulas")), "0"),
+        (
+            "formula payloads landing live (CSV cells + workbook formulas)",
+            str(s(inj, "live_formulas") + s(inj, "workbook_formulas")),
+            "0",
+        ),
         ("numbers turned into text", str(s(inj, "numbers_as_text")), "0"),
         ("duplicates (orders at the broker, fills, approvals, discrepancy lines)", str(dups), "0"),
         ("lost records (orders, intents, approvals, fills, execution-log rows)", str(lost), "0"),
-        ("secret leaks (files scanned + captured output)",
-         f"{s(sec, 'leaks')} in {s(sec, 'files_scanned')} files, {s(sec, 'output_chars'):,} chars of output", "0"),
-        ("same-day collisions (2nd/3rd process on a locked day) refused naming the lock holder",
-         f"{s(conc, 'holder_named')}/{s(conc, 'collisions')}", "all"),
+        (
+            "secret leaks (files scanned + captured output)",
+            f"{s(sec, 'leaks')} in {s(sec, 'files_scanned')} files, {s(sec, 'output_chars'):,} chars of output",
+            "0",
+        ),
+        (
+            "same-day collisions (2nd/3rd process on a locked day) refused naming the lock holder",
+            f"{s(conc, 'holder_named')}/{s(conc, 'collisions')}",
+            "all",
+        ),
         ("days where two processes proceeded at once", str(s(conc, "same_day_double")), "0"),
         ("orders sent to a LIVE account without --live / the confirmation", str(s(guard, "sent_without_live")), "0"),
         ("submits that printed their mode (PAPER/LIVE)", f"{s(guard, 'mode_printed')}/{s(guard, 'submits')}", "all"),
@@ -99,27 +133,37 @@ def promises_broken(rows: list[tuple[str, str, str]]) -> list[str]:
 
 
 def fault_table(obs: list[dict]) -> list[str]:
-    out = ["| fault injected | requests hit | orders at the broker (of approved) | duplicates | unknown after rerun "
-           "| per-order note observed |", "| --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| fault injected | requests hit | orders at the broker (of approved) | duplicates | unknown after rerun "
+        "| per-order note observed |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for f in _by(obs, "fault"):
-        note = (f.get("notes") or [""])[0] or (f"retried inside the adapter ({f.get('retries_429', 0)} waits); "
-                                              "no note needed: status new/filled")
+        note = (f.get("notes") or [""])[0] or (
+            f"retried inside the adapter ({f.get('retries_429', 0)} waits); no note needed: status new/filled"
+        )
         note = note.replace("|", "\\|")
         if len(note) > 140:
             note = note[:137] + "..."
         runs = f.get("runs", 1)
-        out.append(f"| {f['fault']} | {f.get('injected')} | {f.get('at_broker')}/{f.get('orders')}"
-                   f"{' after ' + str(runs) + ' runs' if runs and runs > 1 else ''} | {f.get('duplicates')} "
-                   f"| {f.get('unknown')} | {note} |")
+        out.append(
+            f"| {f['fault']} | {f.get('injected')} | {f.get('at_broker')}/{f.get('orders')}"
+            f"{' after ' + str(runs) + ' runs' if runs and runs > 1 else ''} | {f.get('duplicates')} "
+            f"| {f.get('unknown')} | {note} |"
+        )
     return out
 
 
 def crash_table(obs: list[dict]) -> list[str]:
-    out = ["| kill point (`XLEXEC_CRASH_AT`) | what it interrupts | killed | rerun | duplicates | lost |",
-           "| --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| kill point (`XLEXEC_CRASH_AT`) | what it interrupts | killed | rerun | duplicates | lost |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for c in _by(obs, "crash"):
-        out.append(f"| `{c['point']}` | {c.get('interrupts', '')} | {'yes' if c.get('killed') else 'NO'} | "
-                   f"{'completed' if c.get('survived') else 'FAILED'} | {c.get('duplicates')} | {c.get('lost')} |")
+        out.append(
+            f"| `{c['point']}` | {c.get('interrupts', '')} | {'yes' if c.get('killed') else 'NO'} | "
+            f"{'completed' if c.get('survived') else 'FAILED'} | {c.get('duplicates')} | {c.get('lost')} |"
+        )
     return out
 
 
@@ -129,11 +173,15 @@ def hostile_table(obs: list[dict]) -> list[str]:
         a = agg[h["target"]]
         for k in ("tried", "clean_errors", "accepted", "tracebacks", "misplaced", "partial_writes"):
             a[k] += int(h.get(k) or 0)
-    out = ["| input | tried | clean error | accepted (valid) | tracebacks | wrong row/col | partial writes |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
+    out = [
+        "| input | tried | clean error | accepted (valid) | tracebacks | wrong row/col | partial writes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for t, a in agg.items():
-        out.append(f"| {t} | {a['tried']} | {a['clean_errors']} | {a['accepted']} | {a['tracebacks']} | "
-                   f"{a['misplaced']} | {a['partial_writes']} |")
+        out.append(
+            f"| {t} | {a['tried']} | {a['clean_errors']} | {a['accepted']} | {a['tracebacks']} | "
+            f"{a['misplaced']} | {a['partial_writes']} |"
+        )
     return out
 
 
@@ -142,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = []
     if "--" in argv:
         i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+        argv, extra = argv[:i], argv[i + 1 :]
     ap = argparse.ArgumentParser(prog="python -m tests.reliability.report", description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="also print the raw observations")
     ap.add_argument("--keep", metavar="FILE", help="keep the observations JSON here")
@@ -167,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     if gaps:
         print("\nKnown gaps (expected failures, outside the figures above):\n")
         for g in gaps:
-            print(f"- {g.get('target')}: {g['known_gap']} (tried {g.get('tried')}, clean errors "
-                  f"{g.get('clean_errors')}, wrong row/col {g.get('misplaced')}, partial writes {g.get('partial_writes')})")
+            print(
+                f"- {g.get('target')}: {g['known_gap']} (tried {g.get('tried')}, clean errors "
+                f"{g.get('clean_errors')}, wrong row/col {g.get('misplaced')}, partial writes {g.get('partial_writes')})"
+            )
     if args.json:
         print(json.dumps(obs + gaps, indent=1, default=str))
     broken = promises_broken(rows)

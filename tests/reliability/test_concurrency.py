@@ -20,8 +20,10 @@ import pytest
 
 from . import _support as U
 
-pytestmark = [pytest.mark.skipif(sys.platform == "win32", reason="fcntl lock semantics tested on POSIX"),
-              pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="fcntl lock semantics tested on POSIX"),
+    pytest.mark.slow,
+]
 
 DAY, DAY2 = "2025-11-03", "2025-11-04"
 N = 30
@@ -46,15 +48,22 @@ sys.exit(xlexec.cli.app.main(a["argv"]))
 
 def _spawn(argv: list[str], go: Path, cwd: Path, after_lock: Path | None = None) -> subprocess.Popen:
     args = {"argv": argv, "go": str(go), "after_lock": str(after_lock) if after_lock else None}
-    return subprocess.Popen([U.PY, "-c", LAUNCHER, json.dumps(args)], cwd=str(cwd), env=U.env_with_keys(
-        XLEXEC_NOW=U.ny(DAY, 9, 40).isoformat()), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [U.PY, "-c", LAUNCHER, json.dumps(args)],
+        cwd=str(cwd),
+        env=U.env_with_keys(XLEXEC_NOW=U.ny(DAY, 9, 40).isoformat()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _start(go: Path, procs: list[subprocess.Popen]) -> None:
     """Wait until every launcher has imported everything, then let them all go at once."""
     t0 = time.time()
-    while time.time() - t0 < 60 and not all((go.parent / f"ready-{p.pid}").exists() or p.poll() is not None
-                                            for p in procs):
+    while time.time() - t0 < 60 and not all(
+        (go.parent / f"ready-{p.pid}").exists() or p.poll() is not None for p in procs
+    ):
         time.sleep(0.01)
     go.touch()
 
@@ -81,11 +90,13 @@ def world(tmp_path):
 def _planned(root: Path, day: str) -> list[str]:
     from xlexec.core.orders import orders_from_trades
     from xlexec.formats.trades import read_trades
+
     return sorted(orders_from_trades(read_trades(root / "live" / day / "trades.csv"), date=day)["client_order_id"])
 
 
 def _journal_state(root: Path, day: str) -> dict:
     from xlexec.store import journal as J
+
     jr = J.Journal.for_live_dir(root / "live")
     try:
         intents = [p["client_order_id"] for p in jr.payloads(J.INTENT, day)]
@@ -108,27 +119,43 @@ def test_three_submits_at_once_exactly_one_proceeds(world, observe):
     coids = sorted(o["client_order_id"] for o in fake.orders.values())
     js = _journal_state(root, DAY)
     named = [re.search(r"locked by pid (\d+) \(", r[2]) for r in losers]
-    observe("concurrency", scenario="3 x submit, same day", processes=3, proceeded=len(winners),
-            collisions=2, same_day_double=max(0, len(winners) - 1),
-            locked_out=sum(1 for r in losers if r[0] == 3), holder_named=sum(1 for m in named if m),
-            duplicates=len(coids) - len(set(coids)), at_broker=len(coids), orders=len(planned),
-            journal_problems=len(js["problems"]), journal_intents=len(js["intents"]),
-            submit_events=len(js["submits"]))
+    observe(
+        "concurrency",
+        scenario="3 x submit, same day",
+        processes=3,
+        proceeded=len(winners),
+        collisions=2,
+        same_day_double=max(0, len(winners) - 1),
+        locked_out=sum(1 for r in losers if r[0] == 3),
+        holder_named=sum(1 for m in named if m),
+        duplicates=len(coids) - len(set(coids)),
+        at_broker=len(coids),
+        orders=len(planned),
+        journal_problems=len(js["problems"]),
+        journal_intents=len(js["intents"]),
+        submit_events=len(js["submits"]),
+    )
     assert len(winners) == 1, [(r[0], r[2][-300:]) for r in res]
     win_pid = winners[0][3]
     for rc, out, err, pid in losers:
         lines = err.strip().splitlines()
         assert rc == 3, err
-        assert lines[0].startswith("xlexec submit: mode PAPER · alpaca")          # the mode, first
+        assert lines[0].startswith("xlexec submit: mode PAPER · alpaca")  # the mode, first
         assert lines[-1].startswith(f"xlexec submit: error: {DAY}: the day is locked by pid {win_pid} (")
         assert "submit, since" in lines[-1] and "Traceback" not in err
         assert len(lines) == 2 and out == ""
     assert json.loads(winners[0][1])["sent"] == N
-    assert coids == planned                                                    # exactly once
+    assert coids == planned  # exactly once
     assert sorted(js["intents"]) == planned and len(js["submits"]) == 1 and js["problems"] == []
     # the lock was released: a rerun now proceeds and sends nothing
-    rerun = subprocess.run([U.PY, "-m", "xlexec", "submit", trades, "--allow-closed", "--json", "--config",
-                            str(cfg)], cwd=str(root), env=U.env_with_keys(), capture_output=True, text=True, timeout=90)
+    rerun = subprocess.run(
+        [U.PY, "-m", "xlexec", "submit", trades, "--allow-closed", "--json", "--config", str(cfg)],
+        cwd=str(root),
+        env=U.env_with_keys(),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert rerun.returncode == 0 and json.loads(rerun.stdout)["already_sent"] == N, rerun.stderr
     assert len(fake.orders) == N
 
@@ -139,8 +166,8 @@ def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel
     t1, t2 = (str(root / "live" / d / "trades.csv") for d in (DAY, DAY2))
     lock = root / "live" / DAY / ".xlexec.lock"
     (root / "live" / DAY / "broker_fills.csv").write_text(
-        "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n"
-        f"{DAY},XAB,buy,17,23.70,0,,,\n")
+        f"date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n{DAY},XAB,buy,17,23.70,0,,,\n"
+    )
     submit1 = _spawn(["submit", t1, "--allow-closed", "--json", "--config", str(cfg)], go, root)
     submit2 = _spawn(["submit", t2, "--allow-closed", "--json", "--config", str(cfg)], go, root)
     recon = _spawn(["reconcile", "--trades", t1, "--config", str(cfg)], go, root, after_lock=lock)
@@ -148,13 +175,23 @@ def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel
     (r1, r2, rr) = _finish([submit1, submit2, recon])
     js1, js2 = _journal_state(root, DAY), _journal_state(root, DAY2)
     coids = sorted(o["client_order_id"] for o in fake.orders.values())
-    observe("concurrency", scenario="reconcile during submit; submits of two days", processes=3,
-            proceeded=int(r1[0] == 0) + int(r2[0] == 0), locked_out=int(rr[0] == 3),
-            collisions=1, same_day_double=int(rr[0] == 0),
-            holder_named=int(f"locked by pid {r1[3]} (" in rr[2]), duplicates=len(coids) - len(set(coids)),
-            at_broker=len(coids), orders=2 * N, journal_problems=len(js1["problems"]),
-            journal_intents=len(js1["intents"]) + len(js2["intents"]), submit_events=len(js1["submits"]) + len(js2["submits"]))
-    assert r1[0] == 0 and r2[0] == 0, (r1[2][-500:], r2[2][-500:])     # different days: both proceed
+    observe(
+        "concurrency",
+        scenario="reconcile during submit; submits of two days",
+        processes=3,
+        proceeded=int(r1[0] == 0) + int(r2[0] == 0),
+        locked_out=int(rr[0] == 3),
+        collisions=1,
+        same_day_double=int(rr[0] == 0),
+        holder_named=int(f"locked by pid {r1[3]} (" in rr[2]),
+        duplicates=len(coids) - len(set(coids)),
+        at_broker=len(coids),
+        orders=2 * N,
+        journal_problems=len(js1["problems"]),
+        journal_intents=len(js1["intents"]) + len(js2["intents"]),
+        submit_events=len(js1["submits"]) + len(js2["submits"]),
+    )
+    assert r1[0] == 0 and r2[0] == 0, (r1[2][-500:], r2[2][-500:])  # different days: both proceed
     assert rr[0] == 3, rr[2]
     line = rr[2].strip().splitlines()[-1]
     assert f"the day is locked by pid {r1[3]} (" in line and "submit, since" in line, line
@@ -164,23 +201,41 @@ def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel
 
 def test_workbook_submit_while_the_cli_submits_names_the_holder(world, observe):
     from xlexec.excel.build import build_workbook
+
     root, fake, cfg = world
     go = root / "GO"
     book = root / "wb.xlsx"
     build_workbook(book)
     before = book.read_bytes()
     lock = root / "live" / DAY / ".xlexec.lock"
-    cli = _spawn(["submit", str(root / "live" / DAY / "trades.csv"), "--allow-closed", "--json", "--config",
-                  str(cfg)], go, root)
-    btn = _spawn(["button", "submit", "--book", str(book), "--day", DAY, "--json", "--config", str(cfg)], go, root,
-                 after_lock=lock)
+    cli = _spawn(
+        ["submit", str(root / "live" / DAY / "trades.csv"), "--allow-closed", "--json", "--config", str(cfg)], go, root
+    )
+    btn = _spawn(
+        ["button", "submit", "--book", str(book), "--day", DAY, "--json", "--config", str(cfg)],
+        go,
+        root,
+        after_lock=lock,
+    )
     _start(go, [cli, btn])
     (rc, out, err, pid), (brc, bout, berr, _) = _finish([cli, btn])
     res = json.loads(bout) if bout.strip().startswith("{") else {}
-    observe("concurrency", scenario="workbook Submit during CLI submit", processes=2, proceeded=int(rc == 0),
-            collisions=1, same_day_double=int(rc == 0 and brc == 0), locked_out=int(brc == 3), holder_named=int(f"pid {pid}" in res.get("message", "")),
-            duplicates=len(fake.orders) - len({o["client_order_id"] for o in fake.orders.values()}),
-            at_broker=len(fake.orders), orders=N, journal_problems=0, journal_intents=N, submit_events=1)
+    observe(
+        "concurrency",
+        scenario="workbook Submit during CLI submit",
+        processes=2,
+        proceeded=int(rc == 0),
+        collisions=1,
+        same_day_double=int(rc == 0 and brc == 0),
+        locked_out=int(brc == 3),
+        holder_named=int(f"pid {pid}" in res.get("message", "")),
+        duplicates=len(fake.orders) - len({o["client_order_id"] for o in fake.orders.values()}),
+        at_broker=len(fake.orders),
+        orders=N,
+        journal_problems=0,
+        journal_intents=N,
+        submit_events=1,
+    )
     assert rc == 0, err[-500:]
     assert brc == 3 and res.get("result") == "refused", (bout, berr[-500:])
     assert f"locked by pid {pid} (" in res["message"]

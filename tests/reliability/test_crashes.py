@@ -70,11 +70,16 @@ def world(tmp_path_factory):
 
 
 def _run_day(world, day: str, crash: str | None) -> subprocess.CompletedProcess:
-    args = {"config": str(world["config"]), "day": day, "workbook": str(world["book"]),
-            "fills_chunk": FILLS_CHUNK}
+    args = {"config": str(world["config"]), "day": day, "workbook": str(world["book"]), "fills_chunk": FILLS_CHUNK}
     env = U.env_with_keys(XLEXEC_CRASH_AT=crash, XLEXEC_NOW=U.ny(day, 16, 5).isoformat())
-    return subprocess.run([U.PY, str(U.REPO / "tests" / "reliability" / "dayrun.py"), json.dumps(args)],
-                          env=env, capture_output=True, text=True, timeout=120, cwd=str(world["root"]))
+    return subprocess.run(
+        [U.PY, str(U.REPO / "tests" / "reliability" / "dayrun.py"), json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(world["root"]),
+    )
 
 
 def _broker_day(fake, day: str) -> list[dict]:
@@ -89,15 +94,14 @@ def _activities(fake, day: str) -> list[dict]:
 
 def _integrity(world) -> list[str]:
     live = world["root"] / "live"
-    return (U.csv_problems(live) + U.workbook_problems(world["book"])
-            + U.journal_problems(live / "journal.sqlite"))
+    return U.csv_problems(live) + U.workbook_problems(world["book"]) + U.journal_problems(live / "journal.sqlite")
 
 
 @pytest.mark.parametrize("point,what", CRASHES, ids=[c[0] for c in CRASHES])
 def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
-    from xlexec.store import journal as J
     from xlexec.core.orders import orders_from_trades, orders_sha256
     from xlexec.formats.trades import read_trades
+    from xlexec.store import journal as J
 
     i = [c[0] for c in CRASHES].index(point)
     day = DAYS[i]
@@ -134,41 +138,87 @@ def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
         recon = jr.payloads(J.RECON, day)
     finally:
         jr.close()
-    approvals_csv = [r for r in csv.DictReader((live / "trade_approvals.csv").open(encoding="utf-8"))
-                     if r["date"] == day and r["orders_sha256"] == sha] if (live / "trade_approvals.csv").exists() else []
-    fills_csv = list(csv.DictReader((live / day / "broker_fills.csv").open(encoding="utf-8"))) \
-        if (live / day / "broker_fills.csv").exists() else []
-    log_rows = list(csv.DictReader((live / day / "execution_log.csv").open(encoding="utf-8"))) \
-        if (live / day / "execution_log.csv").exists() else []
-    disc = [ln for ln in (live / "discrepancies.log").read_text().splitlines() if ln.startswith(day)] \
-        if (live / "discrepancies.log").exists() else []
+    approvals_csv = (
+        [
+            r
+            for r in csv.DictReader((live / "trade_approvals.csv").open(encoding="utf-8"))
+            if r["date"] == day and r["orders_sha256"] == sha
+        ]
+        if (live / "trade_approvals.csv").exists()
+        else []
+    )
+    fills_csv = (
+        list(csv.DictReader((live / day / "broker_fills.csv").open(encoding="utf-8")))
+        if (live / day / "broker_fills.csv").exists()
+        else []
+    )
+    log_rows = (
+        list(csv.DictReader((live / day / "execution_log.csv").open(encoding="utf-8")))
+        if (live / day / "execution_log.csv").exists()
+        else []
+    )
+    disc = (
+        [ln for ln in (live / "discrepancies.log").read_text().splitlines() if ln.startswith(day)]
+        if (live / "discrepancies.log").exists()
+        else []
+    )
     act_ids = {a["id"] for a in acts}
-    duplicates = (dup_after_kill + sum(n - 1 for n in per_leg.values()) + (len(coids) - len(set(coids)))
-                  + (len(fills_csv) - len({r.get("fill_id") for r in fills_csv})) + (len(disc) - len(set(disc)))
-                  + max(0, len(approvals) - 1))
-    lost = {"orders": len(set(planned) - set(coids)), "intents": len(set(planned) - set(intents)),
-            "approvals_journal": 0 if approvals else 1, "approvals_csv": 0 if approvals_csv else 1,
-            "fills_journal": len({f"id:{x}" for x in act_ids} - fill_keys),
-            "fills_csv": len(act_ids - {r.get("fill_id") for r in fills_csv}),
-            "execution_log": N_ORDERS - len(log_rows)}
+    duplicates = (
+        dup_after_kill
+        + sum(n - 1 for n in per_leg.values())
+        + (len(coids) - len(set(coids)))
+        + (len(fills_csv) - len({r.get("fill_id") for r in fills_csv}))
+        + (len(disc) - len(set(disc)))
+        + max(0, len(approvals) - 1)
+    )
+    lost = {
+        "orders": len(set(planned) - set(coids)),
+        "intents": len(set(planned) - set(intents)),
+        "approvals_journal": 0 if approvals else 1,
+        "approvals_csv": 0 if approvals_csv else 1,
+        "fills_journal": len({f"id:{x}" for x in act_ids} - fill_keys),
+        "fills_csv": len(act_ids - {r.get("fill_id") for r in fills_csv}),
+        "execution_log": N_ORDERS - len(log_rows),
+    }
     bad_after_rerun = _integrity(world)
-    observe("crash", point=point, interrupts=what, day=day, killed=killed, rerun_rc=rerun.returncode,
-            orders=len(planned), at_broker=len(coids), unexpected_at_broker=len(set(coids) - set(planned)),
-            duplicates=duplicates, lost=sum(lost.values()), lost_detail=lost,
-            fills=len(acts), bad_files_after_kill=bad_after_kill, bad_files_after_rerun=bad_after_rerun,
-            temp_files_left=len(U.temp_leftovers(live)) + len(U.temp_leftovers(book.parent)),
-            survived=bool(killed and rerun.returncode == 0 and duplicates == 0 and not any(lost.values())
-                          and not bad_after_kill and not bad_after_rerun and coids == planned and recon))
+    observe(
+        "crash",
+        point=point,
+        interrupts=what,
+        day=day,
+        killed=killed,
+        rerun_rc=rerun.returncode,
+        orders=len(planned),
+        at_broker=len(coids),
+        unexpected_at_broker=len(set(coids) - set(planned)),
+        duplicates=duplicates,
+        lost=sum(lost.values()),
+        lost_detail=lost,
+        fills=len(acts),
+        bad_files_after_kill=bad_after_kill,
+        bad_files_after_rerun=bad_after_rerun,
+        temp_files_left=len(U.temp_leftovers(live)) + len(U.temp_leftovers(book.parent)),
+        survived=bool(
+            killed
+            and rerun.returncode == 0
+            and duplicates == 0
+            and not any(lost.values())
+            and not bad_after_kill
+            and not bad_after_rerun
+            and coids == planned
+            and recon
+        ),
+    )
 
     assert killed, (crashed.returncode, crashed.stdout[-500:], crashed.stderr[-2000:])
     assert dup_after_kill == 0
     assert bad_after_kill == [], bad_after_kill
     assert rerun.returncode == 0, (rerun.stdout[-500:], rerun.stderr[-3000:])
-    assert coids == planned                       # exactly the approved orders, once each
+    assert coids == planned  # exactly the approved orders, once each
     assert all(n == 1 for n in per_leg.values())
     assert intents == planned
     assert lost == dict.fromkeys(lost, 0), lost
     assert duplicates == 0
     assert recon, "the day was not reconciled"
     assert bad_after_rerun == [], bad_after_rerun
-    assert len(log_rows) == N_ORDERS and all(r["notes"] for r in log_rows)   # every order has a state
+    assert len(log_rows) == N_ORDERS and all(r["notes"] for r in log_rows)  # every order has a state

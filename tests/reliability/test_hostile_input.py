@@ -23,9 +23,9 @@ import io
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -35,8 +35,7 @@ from hypothesis import strategies as st
 from . import _support as U
 
 DAY = "2025-10-30"
-SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
-                database=None)
+SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 FAST = settings(max_examples=120, **SETTINGS)
 CLI = settings(max_examples=25, **SETTINGS)
 
@@ -44,7 +43,8 @@ DATA = U.TESTS / "data" / "fills"
 _ACTS = [a for a in json.loads((DATA / "alpaca_activities.json").read_text()) if a.get("activity_type") == "FILL"]
 ALPACA_CSV = "id,order_id,symbol,side,qty,price,transaction_time\n" + "".join(
     f"{a['id']},{a.get('order_id', '')},{a['symbol']},{a['side']},{a['qty']},{a['price']},{a['transaction_time']}\n"
-    for a in _ACTS)
+    for a in _ACTS
+)
 CONFIG = """live_dir: live
 costs_bps: 1.0
 slippage_bps: 2.0
@@ -65,28 +65,34 @@ validation:
 
 def _read_trades(p):
     from xlexec.formats.trades import read_trades
+
     return read_trades(p)
 
 
 def _read_fills(fmt):
     def f(p):
         from xlexec.formats.fills import read_fills
+
         return read_fills(p, format=fmt)
+
     return f
 
 
 def _read_positions(p):
     from xlexec.formats.inputs import read_positions
+
     return read_positions(p)
 
 
 def _read_events(p):
     from xlexec.formats.inputs import read_events
+
     return read_events(p, missing_ok=False)
 
 
 def _load_config(p):
     from xlexec.config import load_config
+
     return load_config(p, cwd=Path(p).parent)
 
 
@@ -96,50 +102,173 @@ class Target:
     file: str
     text: str
     reader: Callable
-    cli: list[list[str]]                      # argv with {f} = the hostile file, {t} = valid trades
-    numeric: dict[str, str] = field(default_factory=dict)   # header column -> column named in errors
+    cli: list[list[str]]  # argv with {f} = the hostile file, {t} = valid trades
+    numeric: dict[str, str] = field(default_factory=dict)  # header column -> column named in errors
     positive: tuple[str, ...] = ()
 
 
 TARGETS = [
-    Target("trades.csv", "trades.csv", U.trades_text(DAY, 8), _read_trades,
-           [["validate", "{f}"], ["convert", "{f}", "--broker", "ibkr"], ["submit", "{f}"],
-            ["approve", "{f}", "--by", "ops", "--decision", "APPROVED", "--reason", "r"]],
-           {c: c for c in ("shares", "price", "notional", "weight_change", "commission_est", "slippage_est",
-                           "total_cost_est")}, ("shares", "price")),
-    Target("fills (xlexec)", "broker_fills.csv", (DATA / "broker_fills.csv").read_text(), _read_fills(None),
-           [["reconcile", "--trades", "{t}", "--fills", "{f}"]], {"shares": "shares", "price": "price"}),
-    Target("fills (alpaca)", "alpaca_fills.csv", ALPACA_CSV, _read_fills("alpaca"),
-           [["reconcile", "--trades", "{t}", "--fills", "{f}", "--format", "alpaca"]], {"qty": "qty", "price": "price"}),
-    Target("fills (ibkr)", "ibkr.csv", (DATA / "ibkr_trade_confirm.csv").read_text(), _read_fills(None),
-           [["reconcile", "--trades", "{t}", "--fills", "{f}"]]),
-    Target("fills (schwab)", "schwab.csv", (DATA / "schwab_transactions.csv").read_text(), _read_fills(None),
-           [["reconcile", "--trades", "{t}", "--fills", "{f}"]]),
-    Target("fills (fidelity)", "fidelity.csv", (DATA / "fidelity_history.csv").read_text(), _read_fills(None),
-           [["reconcile", "--trades", "{t}", "--fills", "{f}"]]),
-    Target("positions", "current_positions.csv", "symbol,shares,avg_cost\nXAA,100,150.00\nXAB,-50,380.5\nXAC,7,12\n",
-           _read_positions, [["validate", "{t}", "--positions", "{f}"],
-                             ["reconcile", "--trades", "{t}", "--fills", "{fills}", "--current-positions", "{f}"]],
-           {"shares": "shares", "avg_cost": "avg_cost"}),
-    Target("events", "events.csv", "symbol,date,event,ratio\nXAA,2025-10-30,split,4\nXAB,2025-10-31,earnings,\n",
-           _read_events, [["validate", "{t}", "--events", "{f}"]], {"ratio": "ratio"}),
+    Target(
+        "trades.csv",
+        "trades.csv",
+        U.trades_text(DAY, 8),
+        _read_trades,
+        [
+            ["validate", "{f}"],
+            ["convert", "{f}", "--broker", "ibkr"],
+            ["submit", "{f}"],
+            ["approve", "{f}", "--by", "ops", "--decision", "APPROVED", "--reason", "r"],
+        ],
+        {
+            c: c
+            for c in (
+                "shares",
+                "price",
+                "notional",
+                "weight_change",
+                "commission_est",
+                "slippage_est",
+                "total_cost_est",
+            )
+        },
+        ("shares", "price"),
+    ),
+    Target(
+        "fills (xlexec)",
+        "broker_fills.csv",
+        (DATA / "broker_fills.csv").read_text(),
+        _read_fills(None),
+        [["reconcile", "--trades", "{t}", "--fills", "{f}"]],
+        {"shares": "shares", "price": "price"},
+    ),
+    Target(
+        "fills (alpaca)",
+        "alpaca_fills.csv",
+        ALPACA_CSV,
+        _read_fills("alpaca"),
+        [["reconcile", "--trades", "{t}", "--fills", "{f}", "--format", "alpaca"]],
+        {"qty": "qty", "price": "price"},
+    ),
+    Target(
+        "fills (ibkr)",
+        "ibkr.csv",
+        (DATA / "ibkr_trade_confirm.csv").read_text(),
+        _read_fills(None),
+        [["reconcile", "--trades", "{t}", "--fills", "{f}"]],
+    ),
+    Target(
+        "fills (schwab)",
+        "schwab.csv",
+        (DATA / "schwab_transactions.csv").read_text(),
+        _read_fills(None),
+        [["reconcile", "--trades", "{t}", "--fills", "{f}"]],
+    ),
+    Target(
+        "fills (fidelity)",
+        "fidelity.csv",
+        (DATA / "fidelity_history.csv").read_text(),
+        _read_fills(None),
+        [["reconcile", "--trades", "{t}", "--fills", "{f}"]],
+    ),
+    Target(
+        "positions",
+        "current_positions.csv",
+        "symbol,shares,avg_cost\nXAA,100,150.00\nXAB,-50,380.5\nXAC,7,12\n",
+        _read_positions,
+        [
+            ["validate", "{t}", "--positions", "{f}"],
+            ["reconcile", "--trades", "{t}", "--fills", "{fills}", "--current-positions", "{f}"],
+        ],
+        {"shares": "shares", "avg_cost": "avg_cost"},
+    ),
+    Target(
+        "events",
+        "events.csv",
+        "symbol,date,event,ratio\nXAA,2025-10-30,split,4\nXAB,2025-10-31,earnings,\n",
+        _read_events,
+        [["validate", "{t}", "--events", "{f}"]],
+        {"ratio": "ratio"},
+    ),
     Target("config.yaml", "config.yaml", CONFIG, _load_config, [["validate", "{t}", "--config", "{f}"]]),
 ]
 IDS = [t.name for t in TARGETS]
 
-WEIRD = ["", " ", "NaN", "nan", "inf", "-inf", "Infinity", "1e309", "-1e309", "1e400", "9" * 400, "-5", "-0.5", "0",
-         "0.5", "12.5", "1e-400", "-0", "+5", "0x1F", "1_000", "١٢٣", "１２", "$-", "1,2,3", "--1", "=1+1",
-         "@SUM(1+1)", "\x00", "\ufeff", "\u202e", "\x85", "\u2028", '"', "a\nb", "True", "None", "2025-13-45",
-         "é", "\r", "\t"]
-CELL = st.one_of(st.sampled_from(WEIRD), st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                 st.integers(-10 ** 40, 10 ** 40).map(str), st.text(max_size=12))
-BAD_NUMBER = st.one_of(st.sampled_from(["", "NaN", "nan", "inf", "-inf", "Infinity", "1e309", "-1e400", "9" * 400,
-                                        "abc", "1.2.3", "--1", "0x1F", "=1+1", "１２"]),
-                       st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not math.isfinite(x)).map(repr))
+WEIRD = [
+    "",
+    " ",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e309",
+    "-1e309",
+    "1e400",
+    "9" * 400,
+    "-5",
+    "-0.5",
+    "0",
+    "0.5",
+    "12.5",
+    "1e-400",
+    "-0",
+    "+5",
+    "0x1F",
+    "1_000",
+    "١٢٣",
+    "１２",
+    "$-",
+    "1,2,3",
+    "--1",
+    "=1+1",
+    "@SUM(1+1)",
+    "\x00",
+    "\ufeff",
+    "\u202e",
+    "\x85",
+    "\u2028",
+    '"',
+    "a\nb",
+    "True",
+    "None",
+    "2025-13-45",
+    "é",
+    "\r",
+    "\t",
+]
+CELL = st.one_of(
+    st.sampled_from(WEIRD),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**40), 10**40).map(str),
+    st.text(max_size=12),
+)
+BAD_NUMBER = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "Infinity",
+            "1e309",
+            "-1e400",
+            "9" * 400,
+            "abc",
+            "1.2.3",
+            "--1",
+            "0x1F",
+            "=1+1",
+            "１２",
+        ]
+    ),
+    st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not math.isfinite(x)).map(repr),
+)
 ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp1252", "latin-1", "utf-8-sig", "utf-8"]
 
 
 # ------------------------------------------------------------------ building hostile files
+
 
 def _lines(t: Target) -> list[str]:
     return t.text.split("\n")[:-1] if t.text.endswith("\n") else t.text.split("\n")
@@ -148,9 +277,16 @@ def _lines(t: Target) -> list[str]:
 def _header_index(t: Target, lines: list[str]) -> int:
     if t.name == "config.yaml":
         return -1
-    keys = {"trades.csv": "symbol,side", "fills (xlexec)": "date,symbol", "fills (alpaca)": "id,order_id",
-            "fills (ibkr)": '"Symbol"', "fills (schwab)": '"Date","Action"', "fills (fidelity)": "Run Date",
-            "positions": "symbol,", "events": "symbol,"}
+    keys = {
+        "trades.csv": "symbol,side",
+        "fills (xlexec)": "date,symbol",
+        "fills (alpaca)": "id,order_id",
+        "fills (ibkr)": '"Symbol"',
+        "fills (schwab)": '"Date","Action"',
+        "fills (fidelity)": "Run Date",
+        "positions": "symbol,",
+        "events": "symbol,",
+    }
     return next(i for i, ln in enumerate(lines) if keys[t.name] in ln)
 
 
@@ -167,7 +303,7 @@ def hostile(draw, t: Target) -> tuple[str, bytes]:
     kind = draw(st.sampled_from(["bytes", "encoding", "structure", "cell", "cell", "cell"]))
     if kind == "bytes":
         raw = draw(st.binary(max_size=600))
-        if draw(st.booleans()):   # valid start, garbage after
+        if draw(st.booleans()):  # valid start, garbage after
             raw = t.text.encode()[: draw(st.integers(0, len(t.text)))] + raw
         return "random bytes", raw
     if kind == "encoding":
@@ -175,12 +311,27 @@ def hostile(draw, t: Target) -> tuple[str, bytes]:
         text = t.text.replace("XAA", draw(st.sampled_from(["XAA", "XÄA", "X€A"])), 1)
         raw = text.encode(enc, errors="replace")
         if draw(st.booleans()):
-            raw = b"\xef\xbb\xbf" + raw          # a (second) BOM
+            raw = b"\xef\xbb\xbf" + raw  # a (second) BOM
         return f"encoding {enc}", raw
     if kind == "structure":
-        op = draw(st.sampled_from(["empty", "bom only", "comments only", "header only", "dup header",
-                                   "drop column", "dup line", "cut line", "crlf", "blank lines", "long line",
-                                   "reverse line"]))
+        op = draw(
+            st.sampled_from(
+                [
+                    "empty",
+                    "bom only",
+                    "comments only",
+                    "header only",
+                    "dup header",
+                    "drop column",
+                    "dup line",
+                    "cut line",
+                    "crlf",
+                    "blank lines",
+                    "long line",
+                    "reverse line",
+                ]
+            )
+        )
         h = _header_index(t, lines)
         out = list(lines)
         i = draw(st.integers(0, len(out) - 1))
@@ -201,7 +352,7 @@ def hostile(draw, t: Target) -> tuple[str, bytes]:
         elif op == "drop column" and h >= 0:
             cells = next(csv.reader([out[h]]))
             j = draw(st.integers(0, len(cells) - 1))
-            out[h] = _row_text(cells[:j] + cells[j + 1:])
+            out[h] = _row_text(cells[:j] + cells[j + 1 :])
         elif op == "dup line":
             out.insert(i, out[i])
         elif op == "cut line":
@@ -234,6 +385,7 @@ def hostile(draw, t: Target) -> tuple[str, bytes]:
 
 # ------------------------------------------------------------------ the checks
 
+
 class Tally:
     def __init__(self):
         self.tried = self.accepted = self.clean = self.tracebacks = self.misplaced = self.partial = 0
@@ -246,6 +398,7 @@ class Tally:
 
 def _errors():
     from xlexec.errors import ConfigError, InputError
+
     return InputError, ConfigError
 
 
@@ -297,9 +450,18 @@ def test_reader_never_crashes_and_names_file_and_row(t, tmp_path_factory, observ
     try:
         run()
     finally:
-        observe("hostile", target=t.name, level="reader", tried=tally.tried, accepted=tally.accepted,
-                clean_errors=tally.clean, tracebacks=tally.tracebacks, misplaced=0, partial_writes=0,
-                examples=tally.examples)
+        observe(
+            "hostile",
+            target=t.name,
+            level="reader",
+            tried=tally.tried,
+            accepted=tally.accepted,
+            clean_errors=tally.clean,
+            tracebacks=tally.tracebacks,
+            misplaced=0,
+            partial_writes=0,
+            examples=tally.examples,
+        )
 
 
 NUMERIC_TARGETS = [t for t in TARGETS if t.numeric]
@@ -324,9 +486,9 @@ def test_a_bad_number_names_its_row_and_column(t, tmp_path_factory, observe):
         cells = next(csv.reader([out[row]]))
         j = header.index(col)
         if value == "" and t.name == "positions" and col == "avg_cost":
-            value = "nan"   # an empty avg_cost is allowed (unknown cost)
+            value = "nan"  # an empty avg_cost is allowed (unknown cost)
         if value == "" and t.name == "events":
-            value = "inf"   # an empty ratio is allowed (not a split)
+            value = "inf"  # an empty ratio is allowed (not a split)
         cells[j] = value
         out[row] = _row_text(cells)
         path.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -350,12 +512,22 @@ def test_a_bad_number_names_its_row_and_column(t, tmp_path_factory, observe):
     try:
         run()
     finally:
-        observe("hostile", target=t.name, level="bad number -> exact cell", tried=tally.tried,
-                accepted=tally.accepted, clean_errors=tally.clean, tracebacks=tally.tracebacks,
-                misplaced=tally.misplaced, partial_writes=0, examples=tally.examples)
+        observe(
+            "hostile",
+            target=t.name,
+            level="bad number -> exact cell",
+            tried=tally.tried,
+            accepted=tally.accepted,
+            clean_errors=tally.clean,
+            tracebacks=tally.tracebacks,
+            misplaced=tally.misplaced,
+            partial_writes=0,
+            examples=tally.examples,
+        )
 
 
 # ------------------------------------------------------------------ through the CLI
+
 
 @pytest.fixture(scope="module")
 def cli_root(tmp_path_factory):
@@ -371,8 +543,10 @@ def cli_root(tmp_path_factory):
 
 def check_cli(t: Target, root: Path, path: Path, argv: list[str], tally: Tally) -> None:
     live = root / "live"
-    args = [a.format(f=str(path), t=str(live / DAY / "trades.csv"), fills=str(live / DAY / "broker_fills.csv"))
-            for a in argv]
+    args = [
+        a.format(f=str(path), t=str(live / DAY / "trades.csv"), fills=str(live / DAY / "broker_fills.csv"))
+        for a in argv
+    ]
     if "--config" not in args:
         args += ["--config", str(root / "config.yaml")]
     before, events = U.snapshot(root), U.journal_rows(live)
@@ -412,9 +586,18 @@ def test_cli_exit_2_one_line_no_traceback_no_write(t, cli_root, observe):
     try:
         run()
     finally:
-        observe("hostile", target=t.name, level="CLI", tried=tally.tried, accepted=tally.accepted,
-                clean_errors=tally.clean, tracebacks=tally.tracebacks, misplaced=0,
-                partial_writes=tally.partial, examples=tally.examples)
+        observe(
+            "hostile",
+            target=t.name,
+            level="CLI",
+            tried=tally.tried,
+            accepted=tally.accepted,
+            clean_errors=tally.clean,
+            tracebacks=tally.tracebacks,
+            misplaced=0,
+            partial_writes=tally.partial,
+            examples=tally.examples,
+        )
 
 
 def test_negative_and_fractional_shares_never_reach_the_broker(tmp_path, observe):
@@ -431,28 +614,43 @@ def test_negative_and_fractional_shares_never_reach_the_broker(tmp_path, observe
     rc_neg, _, err_neg = U.cli(["submit", str(t), "--allow-closed"], cwd=tmp_path, env=env)
     t.write_text(good.replace("XAB,buy,17,", "XAB,buy,17.5,").replace("XAC,buy,24,", "XAC,buy,0.4,"))
     rc_val, out_val, _ = U.cli(["validate", str(t), "--json"], cwd=tmp_path, env=env)
-    rc_ap, _, err_ap = U.cli(["approve", str(t), "--by", "ops", "--decision", "APPROVED", "--reason", "test",
-                              "--override"], cwd=tmp_path, env=env)
+    rc_ap, _, err_ap = U.cli(
+        ["approve", str(t), "--by", "ops", "--decision", "APPROVED", "--reason", "test", "--override"],
+        cwd=tmp_path,
+        env=env,
+    )
     rc_sub, out_sub, err_sub = U.cli(["submit", str(t), "--allow-closed", "--json"], cwd=tmp_path, env=env)
     res = json.loads(out_sub) if out_sub.strip() else {}
     rows = {o["symbol"]: o for o in res.get("orders", [])}
     import sqlite3
+
     con = sqlite3.connect(live / "paper_broker.sqlite")
     try:
-        sent = {b["symbol"]: float(b["qty"]) for b in
-                (json.loads(r[0]) for r in con.execute("SELECT body FROM orders").fetchall())}
+        sent = {
+            b["symbol"]: float(b["qty"])
+            for b in (json.loads(r[0]) for r in con.execute("SELECT body FROM orders").fetchall())
+        }
     finally:
         con.close()
-    observe("hostile", target="trades.csv", level="negative/fractional shares end to end", tried=3,
-            accepted=0, clean_errors=2 + int(rows.get("XAB", {}).get("status") == "refused"),
-            tracebacks=0, misplaced=0, partial_writes=0, examples=[err_neg.strip()])
+    observe(
+        "hostile",
+        target="trades.csv",
+        level="negative/fractional shares end to end",
+        tried=3,
+        accepted=0,
+        clean_errors=2 + int(rows.get("XAB", {}).get("status") == "refused"),
+        tracebacks=0,
+        misplaced=0,
+        partial_writes=0,
+        examples=[err_neg.strip()],
+    )
     assert rc_neg == 2 and "row 8" in err_neg and "'shares'" in err_neg, err_neg
     assert rc_val == 1 and json.loads(out_val)["decision"] == "REJECT"
     assert rc_ap == 0, err_ap
     assert rc_sub == 1, err_sub
     assert rows["XAB"]["status"] == "refused" and "17.5 shares is not a whole" in rows["XAB"]["note"]
     assert rows["XAC"]["status"] == "refused" and "0.4 shares" in rows["XAC"]["note"]
-    assert sent == {"XAA": 10}          # only the whole-share order went out, as approved
+    assert sent == {"XAA": 10}  # only the whole-share order went out, as approved
 
 
 def test_a_million_rows_once(tmp_path, observe):
@@ -460,8 +658,9 @@ def test_a_million_rows_once(tmp_path, observe):
     column, nothing written, in bounded time."""
     n = 1_000_000
     chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    syms = ["Z" + chars[i // 46656 % 36] + chars[i // 1296 % 36] + chars[i // 36 % 36] + chars[i % 36]
-            for i in range(n)]
+    syms = [
+        "Z" + chars[i // 46656 % 36] + chars[i // 1296 % 36] + chars[i // 36 % 36] + chars[i % 36] for i in range(n)
+    ]
     body = [f"{s},buy,10,12.50,125.00,0.0001,0.01,0.02,0.03\n" for s in syms]
     body[n - 2] = body[n - 2].replace(",12.50,", ",1e999,")
     t = tmp_path / "live" / DAY / "trades.csv"
@@ -472,37 +671,64 @@ def test_a_million_rows_once(tmp_path, observe):
     del body, syms
     before = U.snapshot(tmp_path)
     t0 = time.perf_counter()
-    rc, out, err = U.cli(["convert", str(t), "--broker", "ibkr"], cwd=tmp_path,
-                         env={"XLEXEC_NOW": "2025-10-30T13:40:00+00:00"})
+    rc, out, err = U.cli(
+        ["convert", str(t), "--broker", "ibkr"], cwd=tmp_path, env={"XLEXEC_NOW": "2025-10-30T13:40:00+00:00"}
+    )
     seconds = time.perf_counter() - t0
     after = U.snapshot(tmp_path)
-    observe("hostile", target="trades.csv", level="1,000,000 rows", tried=1, accepted=0, clean_errors=int(rc == 2),
-            tracebacks=int(rc is None), misplaced=0, partial_writes=int(after != before), rows=n,
-            seconds=round(seconds, 1), examples=[err.strip()[-200:]])
+    observe(
+        "hostile",
+        target="trades.csv",
+        level="1,000,000 rows",
+        tried=1,
+        accepted=0,
+        clean_errors=int(rc == 2),
+        tracebacks=int(rc is None),
+        misplaced=0,
+        partial_writes=int(after != before),
+        rows=n,
+        seconds=round(seconds, 1),
+        examples=[err.strip()[-200:]],
+    )
     assert rc == 2, err[-2000:]
-    assert err.strip().splitlines() == [f"xlexec convert: error: {t}, row {n}, column 'price': "
-                                        "price is not a finite number: '1e999'"]
+    assert err.strip().splitlines() == [
+        f"xlexec convert: error: {t}, row {n}, column 'price': price is not a finite number: '1e999'"
+    ]
     assert after == before
 
 
 # ------------------------------------------------------------------ blocks pasted into the workbook
 
 FILLS_HEADER = ["date", "symbol", "side", "shares", "price", "commission"]
-TYPED = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10 ** 30, 10 ** 30),
-                  st.booleans(), st.sampled_from(WEIRD), st.text(max_size=10))
+TYPED = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**30), 10**30),
+    st.booleans(),
+    st.sampled_from(WEIRD),
+    st.text(max_size=10),
+)
 
 
 def test_pasted_fills_block_in_any_shape(observe):
     """The Fills tab parser on typed cells (what Excel hands over: None, floats, ints, text)."""
     InputError, _ = _errors()
     from xlexec.formats.fills import read_fills_block
+
     tally = Tally()
 
     @settings(max_examples=200, **SETTINGS)
-    @given(cells=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 5), TYPED), max_size=4),
-           header=st.sampled_from([FILLS_HEADER, ["Symbol", "Side", "Shares", "Price", "Commission", "Date"],
-                                   ["id", "order_id", "symbol", "side", "qty", "price"]]),
-           garbage=st.booleans())
+    @given(
+        cells=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 5), TYPED), max_size=4),
+        header=st.sampled_from(
+            [
+                FILLS_HEADER,
+                ["Symbol", "Side", "Shares", "Price", "Commission", "Date"],
+                ["id", "order_id", "symbol", "side", "qty", "price"],
+            ]
+        ),
+        garbage=st.booleans(),
+    )
     def run(cells, header, garbage):
         rows = [list(header)] + [[DAY, "XAA", "buy", 10, 150.0, 0.5][: len(header)] for _ in range(4)]
         if header[0] == "Symbol":
@@ -518,7 +744,9 @@ def test_pasted_fills_block_in_any_shape(observe):
             df = read_fills_block(rows, name="Fills tab", first_row=4)
         except InputError as e:
             tally.clean += 1
-            assert e.row is not None or "empty" in e.message or "no header" in e.message or "header" in e.message, str(e)
+            assert e.row is not None or "empty" in e.message or "no header" in e.message or "header" in e.message, str(
+                e
+            )
             assert "\n" not in str(e)
             return
         except Exception as e:  # noqa: BLE001
@@ -532,9 +760,18 @@ def test_pasted_fills_block_in_any_shape(observe):
     try:
         run()
     finally:
-        observe("hostile", target="pasted Fills block", level="parser", tried=tally.tried, accepted=tally.accepted,
-                clean_errors=tally.clean, tracebacks=tally.tracebacks, misplaced=0, partial_writes=0,
-                examples=tally.examples)
+        observe(
+            "hostile",
+            target="pasted Fills block",
+            level="parser",
+            tried=tally.tried,
+            accepted=tally.accepted,
+            clean_errors=tally.clean,
+            tracebacks=tally.tracebacks,
+            misplaced=0,
+            partial_writes=0,
+            examples=tally.examples,
+        )
 
 
 def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
@@ -543,9 +780,9 @@ def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
     import openpyxl
 
     from xlexec.config import load_config
-    from xlexec.steps.context import Context
     from xlexec.excel.build import FILLS_PASTE_ROW, build_workbook
     from xlexec.excel.buttons import run_button
+    from xlexec.steps.context import Context
 
     (tmp_path / "config.yaml").write_text(CONFIG)
     live = tmp_path / "live"
@@ -557,10 +794,17 @@ def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
     blocks = [
         ("NaN shares", [FILLS_HEADER, [DAY, "XAA", "buy", float("nan"), 150.0, 0.5]], (FILLS_PASTE_ROW + 2, "shares")),
         ("text price", [FILLS_HEADER, [DAY, "XAA", "buy", 10, "=1+1", 0.5]], (FILLS_PASTE_ROW + 2, "price")),
-        ("huge number", [FILLS_HEADER, [DAY, "XAA", "buy", 10, 150.0, 0.5], [DAY, "XAB", "sell", 1e308 * 10, 1, 0]],
-         (FILLS_PASTE_ROW + 3, "shares")),
+        (
+            "huge number",
+            [FILLS_HEADER, [DAY, "XAA", "buy", 10, 150.0, 0.5], [DAY, "XAB", "sell", 1e308 * 10, 1, 0]],
+            (FILLS_PASTE_ROW + 3, "shares"),
+        ),
         ("negative shares", [FILLS_HEADER, [DAY, "XAA", "buy", -10, 150.0, 0.5]], (FILLS_PASTE_ROW + 2, "shares")),
-        ("duplicate header", [FILLS_HEADER[:5] + ["price"], [DAY, "XAA", "buy", 10, 150.0, 151.0]], (FILLS_PASTE_ROW + 1, "price")),
+        (
+            "duplicate header",
+            [FILLS_HEADER[:5] + ["price"], [DAY, "XAA", "buy", 10, 150.0, 151.0]],
+            (FILLS_PASTE_ROW + 1, "price"),
+        ),
         ("bad side", [FILLS_HEADER, [DAY, "XAA", "hold", 10, 150.0, 0.5]], (FILLS_PASTE_ROW + 2, "side")),
     ]
     tally = Tally()
@@ -588,9 +832,18 @@ def test_workbook_import_fills_with_hostile_block(tmp_path, observe):
         tally.partial += int(not untouched)
         tally.tracebacks += int("internal error" in res.message)
         results.append((label, res.exit_code, res.message, named, untouched))
-    observe("hostile", target="workbook Fills tab", level="Import Fills button", tried=tally.tried,
-            accepted=0, clean_errors=tally.clean, tracebacks=tally.tracebacks, misplaced=tally.misplaced,
-            partial_writes=tally.partial, examples=[r[2][:200] for r in results])
+    observe(
+        "hostile",
+        target="workbook Fills tab",
+        level="Import Fills button",
+        tried=tally.tried,
+        accepted=0,
+        clean_errors=tally.clean,
+        tracebacks=tally.tracebacks,
+        misplaced=tally.misplaced,
+        partial_writes=tally.partial,
+        examples=[r[2][:200] for r in results],
+    )
     for label, code, msg, named, untouched in results:
         assert code == 2 and "internal error" not in msg, (label, msg)
         assert untouched, (label, "the workbook or live/ changed")
@@ -603,9 +856,9 @@ def test_workbook_blotter_limit_typed_as_junk(tmp_path, observe):
     import openpyxl
 
     from xlexec.config import load_config
-    from xlexec.steps.context import Context
     from xlexec.excel.build import BLOTTER_COLUMNS, FIRST_DATA_ROW, build_workbook
     from xlexec.excel.buttons import run_button
+    from xlexec.steps.context import Context
 
     (tmp_path / "config.yaml").write_text(CONFIG)
     live = tmp_path / "live"
@@ -620,7 +873,7 @@ def test_workbook_blotter_limit_typed_as_junk(tmp_path, observe):
         ctx.close()
     base = book.read_bytes()
     col = BLOTTER_COLUMNS.index("Limit") + 1
-    row = FIRST_DATA_ROW + 1 + 2            # the third order's row (1-based sheet row)
+    row = FIRST_DATA_ROW + 1 + 2  # the third order's row (1-based sheet row)
     tally = Tally()
     results = []
     # (a formula typed by openpyxl has no cached value and reads as blank = the default limit;
@@ -644,9 +897,18 @@ def test_workbook_blotter_limit_typed_as_junk(tmp_path, observe):
         tally.partial += int(not untouched)
         tally.tracebacks += int("internal error" in res.message)
         results.append((value, res.exit_code, res.message, named, untouched))
-    observe("hostile", target="workbook Blotter Limit", level="Validate button", tried=tally.tried,
-            accepted=tally.tried - tally.clean, clean_errors=tally.clean, tracebacks=tally.tracebacks,
-            misplaced=tally.misplaced, partial_writes=tally.partial, examples=[r[2][:200] for r in results])
+    observe(
+        "hostile",
+        target="workbook Blotter Limit",
+        level="Validate button",
+        tried=tally.tried,
+        accepted=tally.tried - tally.clean,
+        clean_errors=tally.clean,
+        tracebacks=tally.tracebacks,
+        misplaced=tally.misplaced,
+        partial_writes=tally.partial,
+        examples=[r[2][:200] for r in results],
+    )
     for value, code, msg, named, untouched in results:
         assert "internal error" not in msg, (value, msg)
         assert untouched, (value, "live/ changed")

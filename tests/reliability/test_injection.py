@@ -34,7 +34,7 @@ def _is_number(s: str) -> bool:
         return False
 
 
-INPUTS = {"restricted.csv", "trades.csv"}   # written by this test (the operator's own files)
+INPUTS = {"restricted.csv", "trades.csv"}  # written by this test (the operator's own files)
 
 
 def csv_cells(root: Path):
@@ -50,6 +50,7 @@ def csv_cells(root: Path):
 
 def workbook_cells(book: Path):
     import openpyxl
+
     wb = openpyxl.load_workbook(book)
     try:
         for ws in wb.worksheets:
@@ -64,6 +65,7 @@ def workbook_cells(book: Path):
 @pytest.fixture
 def hostile_day(tmp_path, monkeypatch):
     from xlexec.execution import engine as S
+
     monkeypatch.setattr(S, "LOOKUP_BACKOFF", (0.05,))
     with U.FakeAlpaca(fill_modes=U.fill_modes(8), buying_power=1e8, max_lifetime=120) as fake:
         fake.fixed_now = U.ny(DAY, 10, 0)
@@ -85,22 +87,38 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
     live = root / "live"
     env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET, "XLEXEC_NOW": U.ny(DAY, 9, 40).isoformat()}
     base = ["--config", str(cfg)]
-    rc_a, _, err_a = U.cli(["approve", str(trades), "--by", HYPERLINK, "--reason", "\t=1+1 " + SUM,
-                            "--decision", "APPROVED", "--override", *base], env=env, cwd=root)
-    fake.inject("reject", status=403, message=CMD)                       # the broker's reason, verbatim
+    rc_a, _, err_a = U.cli(
+        [
+            "approve",
+            str(trades),
+            "--by",
+            HYPERLINK,
+            "--reason",
+            "\t=1+1 " + SUM,
+            "--decision",
+            "APPROVED",
+            "--override",
+            *base,
+        ],
+        env=env,
+        cwd=root,
+    )
+    fake.inject("reject", status=403, message=CMD)  # the broker's reason, verbatim
     rc_s, out_s, err_s = U.cli(["submit", str(trades), "--allow-closed", "--json", *base], env=env, cwd=root)
-    with fake._lock:                                                      # hostile broker fill ids
+    with fake._lock:  # hostile broker fill ids
         for a, payload in zip(fake.activities, U.HOSTILE):
             a["id"] = payload
         fake.positions[HYPERLINK] = {"qty": -5.0, "avg": 1.0}
     env["XLEXEC_NOW"] = U.ny(DAY, 16, 5).isoformat()
-    rc_r, out_r, err_r = U.cli(["reconcile", "--trades", str(trades), "--from-broker", "--accept", "--json", *base],
-                               env=env, cwd=root)
+    rc_r, out_r, err_r = U.cli(
+        ["reconcile", "--trades", str(trades), "--from-broker", "--accept", "--json", *base], env=env, cwd=root
+    )
     rc_t, _, err_t = U.cli(["tca", str(live / DAY), "--json", *base], env=env, cwd=root)
     rc_y, _, err_y = U.cli(["sync-positions", "--source", "broker", "--force-update", *base], env=env, cwd=root)
 
     from xlexec.excel.render import render_workbook
     from xlexec.steps.context import Context
+
     ctx = Context.load(cfg)
     try:
         book = render_workbook(ctx, DAY, root / "book.xlsx")
@@ -125,22 +143,32 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
         if any(m in v for m in MARKERS):
             wb_payloads.append((title, c.coordinate, c.data_type))
     files = sorted({name for name, _ in payload_cells})
-    observe("injection", payloads=len(U.HOSTILE), csv_files=len({p for p, *_ in csv_cells(live)}),
-            cells_with_payload=len(payload_cells), files_with_payload=files, live_formulas=len(live_formulas),
-            numbers_as_text=len(numbers_as_text), negative_numbers=negative_numbers,
-            workbook_payload_cells=len(wb_payloads), workbook_formulas=len(wb_formulas),
-            examples=live_formulas[:3] + numbers_as_text[:3] + wb_formulas[:3])
+    observe(
+        "injection",
+        payloads=len(U.HOSTILE),
+        csv_files=len({p for p, *_ in csv_cells(live)}),
+        cells_with_payload=len(payload_cells),
+        files_with_payload=files,
+        live_formulas=len(live_formulas),
+        numbers_as_text=len(numbers_as_text),
+        negative_numbers=negative_numbers,
+        workbook_payload_cells=len(wb_payloads),
+        workbook_formulas=len(wb_formulas),
+        examples=live_formulas[:3] + numbers_as_text[:3] + wb_formulas[:3],
+    )
 
     assert rc_a == 0, err_a
-    assert rc_s == 1, err_s                       # the restricted and the rejected order: refused
+    assert rc_s == 1, err_s  # the restricted and the rejected order: refused
     assert rc_r in (0, 1), err_r
     assert rc_t in (0, 1), err_t
     assert rc_y == 0, err_y
     assert live_formulas == []
     assert numbers_as_text == []
-    assert negative_numbers >= 1                  # a short position and negative weights stayed numbers
+    assert negative_numbers >= 1  # a short position and negative weights stayed numbers
     # the payloads did reach the files (as inert text): approvals, notes, fill ids, positions
-    assert {"trade_approvals.csv", "execution_log.csv", "broker_fills.csv", "current_positions.csv"} <= set(files), files
+    assert {"trade_approvals.csv", "execution_log.csv", "broker_fills.csv", "current_positions.csv"} <= set(files), (
+        files
+    )
     assert all(cell.startswith("'") or not cell.startswith(U.FORMULA_START) for _, cell in payload_cells)
     assert wb_formulas == []
     assert wb_payloads and all(t == "s" for *_, t in wb_payloads), wb_payloads

@@ -22,10 +22,16 @@ def live_day(tmp_path):
         trades = tmp_path / "live" / DAY / "trades.csv"
         trades.parent.mkdir(parents=True)
         trades.write_text(U.trades_text(DAY, 8))
-        live_cfg = U.alpaca_config(tmp_path / "cfg_live", fake.url, require_human_approval=False,
-                                   live_dir=tmp_path / "live", alpaca={"paper": False})
-        paper_cfg = U.alpaca_config(tmp_path / "cfg_paper", fake.url, require_human_approval=False,
-                                    live_dir=tmp_path / "live")
+        live_cfg = U.alpaca_config(
+            tmp_path / "cfg_live",
+            fake.url,
+            require_human_approval=False,
+            live_dir=tmp_path / "live",
+            alpaca={"paper": False},
+        )
+        paper_cfg = U.alpaca_config(
+            tmp_path / "cfg_paper", fake.url, require_human_approval=False, live_dir=tmp_path / "live"
+        )
         yield tmp_path, fake, trades, live_cfg, paper_cfg
 
 
@@ -40,33 +46,45 @@ def test_live_account_sends_nothing_without_live_and_says_so(live_day, observe):
         runs[label] = U.cli(argv, env=env, cwd=root)
     posts_before_live = len(fake.requests("POST", "/v2/orders"))
     requests_before_live = len(fake.log)
-    runs["live, --live"] = U.cli(["submit", str(trades), "--allow-closed", "--live", "--json", "--config",
-                                  str(live_cfg)], env=env, cwd=root)
+    runs["live, --live"] = U.cli(
+        ["submit", str(trades), "--allow-closed", "--live", "--json", "--config", str(live_cfg)], env=env, cwd=root
+    )
     runs["paper"] = U.cli(["submit", str(trades), "--allow-closed", "--config", str(paper_cfg)], env=env, cwd=root)
-    runs["paper, --json"] = U.cli(["submit", str(trades), "--allow-closed", "--json", "--config", str(paper_cfg)],
-                                  env=env, cwd=root)
+    runs["paper, --json"] = U.cli(
+        ["submit", str(trades), "--allow-closed", "--json", "--config", str(paper_cfg)], env=env, cwd=root
+    )
     (root / "live" / "KILL_SWITCH").write_text("TRIGGERED by test\n")
-    runs["kill switch"] = U.cli(["submit", str(trades), "--allow-closed", "--live", "--config", str(live_cfg)],
-                                env=env, cwd=root)
-    mode_lines = {k: [ln for ln in err.splitlines() if ln.startswith("xlexec submit: mode ")] for k, (_, _, err) in runs.items()}
-    observe("live_guard", surface="CLI", unconfirmed_runs=2, sent_without_live=posts_before_live,
-            requests_without_live=requests_before_live, sent_with_live=len(fake.orders),
-            submits=len(runs), mode_printed=sum(1 for v in mode_lines.values() if v))
+    runs["kill switch"] = U.cli(
+        ["submit", str(trades), "--allow-closed", "--live", "--config", str(live_cfg)], env=env, cwd=root
+    )
+    mode_lines = {
+        k: [ln for ln in err.splitlines() if ln.startswith("xlexec submit: mode ")] for k, (_, _, err) in runs.items()
+    }
+    observe(
+        "live_guard",
+        surface="CLI",
+        unconfirmed_runs=2,
+        sent_without_live=posts_before_live,
+        requests_without_live=requests_before_live,
+        sent_with_live=len(fake.orders),
+        submits=len(runs),
+        mode_printed=sum(1 for v in mode_lines.values() if v),
+    )
 
     for k in ("live, no --live", "live, no --live, --json"):
         rc, out, err = runs[k]
         assert rc == 1, (k, err)
         assert "LIVE" in err and "--live" in err and "nothing sent" in err, err
-    assert posts_before_live == 0 and requests_before_live == 0      # not one request reached the broker
+    assert posts_before_live == 0 and requests_before_live == 0  # not one request reached the broker
     rc, out, err = runs["live, --live"]
     assert rc == 0, err
     assert json.loads(out)["mode"] == "LIVE" and json.loads(out)["sent"] == 8
     assert len(fake.orders) == 8
-    for k, lines in mode_lines.items():                              # every submit says which mode
+    for k, lines in mode_lines.items():  # every submit says which mode
         want = "LIVE" if k.startswith(("live", "kill")) else "PAPER"
         assert lines == [f"xlexec submit: mode {want} · alpaca · 127.0.0.1:{fake.port}"], (k, runs[k][2])
     rc, out, err = runs["paper"]
-    assert "[PAPER · alpaca" in out                                  # and the summary line repeats it
+    assert "[PAPER · alpaca" in out  # and the summary line repeats it
     assert runs["kill switch"][0] == 1 and "[LIVE · alpaca" in runs["kill switch"][2]
 
 
@@ -75,10 +93,17 @@ def test_paper_simulator_prints_its_mode_too(tmp_path, observe):
     trades.parent.mkdir(parents=True)
     trades.write_text(U.trades_text(DAY, 3))
     (tmp_path / "config.yaml").write_text("live_dir: live\nexecution:\n  broker: paper\n")
-    rc, out, err = U.cli(["submit", str(trades), "--allow-closed"], cwd=tmp_path,
-                         env={"XLEXEC_NOW": U.ny(DAY, 9, 40).isoformat()})
-    observe("live_guard", surface="CLI (paper simulator, approval missing)", unconfirmed_runs=0,
-            sent_without_live=0, submits=1, mode_printed=int("mode PAPER" in err))
+    rc, out, err = U.cli(
+        ["submit", str(trades), "--allow-closed"], cwd=tmp_path, env={"XLEXEC_NOW": U.ny(DAY, 9, 40).isoformat()}
+    )
+    observe(
+        "live_guard",
+        surface="CLI (paper simulator, approval missing)",
+        unconfirmed_runs=0,
+        sent_without_live=0,
+        submits=1,
+        mode_printed=int("mode PAPER" in err),
+    )
     assert rc == 1 and "no approval" in err
     assert err.splitlines()[0].startswith("xlexec submit: mode PAPER · paper · local")
 
@@ -87,9 +112,9 @@ def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypa
     import openpyxl
 
     from xlexec.config import load_config
-    from xlexec.steps.context import Context
     from xlexec.excel.build import build_workbook
     from xlexec.excel.buttons import run_button
+    from xlexec.steps.context import Context
 
     root, fake, trades, live_cfg, _ = live_day
     monkeypatch.setenv(U.KEY_ENV, U.KEY)
@@ -99,7 +124,7 @@ def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypa
     book = root / "wb.xlsx"
     ctx = Context(cfg, "ops")
     try:
-        build_workbook(book, ctx, DAY)          # drawn from the config: its banner shows the mode
+        build_workbook(book, ctx, DAY)  # drawn from the config: its banner shows the mode
     finally:
         ctx.close()
     statuses = []
@@ -112,15 +137,26 @@ def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypa
             ctx.close()
 
     refused = press(False)
-    banner = " ".join(str(c.value) for row in openpyxl.load_workbook(book, read_only=True)["Control"].iter_rows(
-        max_row=3) for c in row if c.value is not None)
+    banner = " ".join(
+        str(c.value)
+        for row in openpyxl.load_workbook(book, read_only=True)["Control"].iter_rows(max_row=3)
+        for c in row
+        if c.value is not None
+    )
     sent_before = len(fake.orders)
     requests_before = len(fake.log)
     ok = press(True)
-    observe("live_guard", surface="workbook Submit button", unconfirmed_runs=1, sent_without_live=sent_before,
-            requests_without_live=requests_before, sent_with_live=len(fake.orders), submits=2,
-            mode_printed=int("LIVE" in banner) + int("LIVE" in ok.message))
-    assert "LIVE" in banner, banner                 # the workbook shows the mode before any press
+    observe(
+        "live_guard",
+        surface="workbook Submit button",
+        unconfirmed_runs=1,
+        sent_without_live=sent_before,
+        requests_without_live=requests_before,
+        sent_with_live=len(fake.orders),
+        submits=2,
+        mode_printed=int("LIVE" in banner) + int("LIVE" in ok.message),
+    )
+    assert "LIVE" in banner, banner  # the workbook shows the mode before any press
     assert refused.result == "refused" and refused.exit_code == 1, refused
     assert "not confirmed" in refused.message and "nothing sent" in refused.message
     assert sent_before == 0 and requests_before == 0

@@ -25,8 +25,12 @@ from . import _support as U
 
 DAY = "2025-11-03"
 NEEDLES = {
-    "key": U.KEY, "secret": U.SECRET, "key prefix": U.KEY[:12], "secret head": U.SECRET[:16],
-    "secret tail": U.SECRET[-16:], "basic auth": base64.b64encode(f"{U.KEY}:{U.SECRET}".encode()).decode(),
+    "key": U.KEY,
+    "secret": U.SECRET,
+    "key prefix": U.KEY[:12],
+    "secret head": U.SECRET[:16],
+    "secret tail": U.SECRET[-16:],
+    "basic auth": base64.b64encode(f"{U.KEY}:{U.SECRET}".encode()).decode(),
     "secret urlencoded": U.SECRET.replace("-", "%2D"),
 }
 
@@ -66,28 +70,43 @@ def test_full_day_never_writes_or_prints_a_key(tmp_path, observe):
         (live / "current_positions.csv").write_text(U.positions_text(8))
         # the broker echoes the credentials back in error messages (seen in the wild with proxies)
         fake.inject("reject", status=403, message=f"bad credentials {U.KEY}:{U.SECRET}")
-        fake.inject("reject", method="GET", path="/v2/account", status=401,
-                    message=f"APCA-API-KEY-ID {U.KEY} APCA-API-SECRET-KEY {U.SECRET} rejected")
+        fake.inject(
+            "reject",
+            method="GET",
+            path="/v2/account",
+            status=401,
+            message=f"APCA-API-KEY-ID {U.KEY} APCA-API-SECRET-KEY {U.SECRET} rejected",
+        )
         T, D = str(trades), str(live / DAY)
         day = [
-            ["validate", T], ["validate", T, "--json"],
+            ["validate", T],
+            ["validate", T, "--json"],
             ["approve", T, "--by", "ops", "--decision", "APPROVED", "--reason", "secrets drill", "--override"],
-            ["convert", T, "--broker", "alpaca"], ["convert", T, "--broker", "ibkr"],
-            ["submit", T, "--allow-closed"],            # account lookup 401 (echo): refused, nothing sent
-            ["submit", T, "--allow-closed"],            # one order rejected with the echo, the rest sent
+            ["convert", T, "--broker", "alpaca"],
+            ["convert", T, "--broker", "ibkr"],
+            ["submit", T, "--allow-closed"],  # account lookup 401 (echo): refused, nothing sent
+            ["submit", T, "--allow-closed"],  # one order rejected with the echo, the rest sent
             ["submit", T, "--allow-closed", "--json"],  # rerun: completes the day
-            ["status", "--date", DAY], ["status", "--date", DAY, "--json", "--enforce-timeouts"],
+            ["status", "--date", DAY],
+            ["status", "--date", DAY, "--json", "--enforce-timeouts"],
             ["reconcile", "--trades", T, "--from-broker", "--accept"],
-            ["tca", D], ["tca", D, "--json"], ["monthly", "--month", DAY[:7]],
-            ["pnl", "--date", DAY], ["pnl", "--date", DAY, "--json"], ["kill-switch-report"],
-            ["compare-positions"], ["workbook", "build", "--day", DAY, "--output", str(root / "wb.xlsm")],
+            ["tca", D],
+            ["tca", D, "--json"],
+            ["monthly", "--month", DAY[:7]],
+            ["pnl", "--date", DAY],
+            ["pnl", "--date", DAY, "--json"],
+            ["kill-switch-report"],
+            ["compare-positions"],
+            ["workbook", "build", "--day", DAY, "--output", str(root / "wb.xlsm")],
             ["button", "refresh-status", "--book", str(root / "wb.xlsm"), "--day", DAY],
-            ["cancel-all", "--reason", "secrets drill"], ["cancel-all", "--json"],
+            ["cancel-all", "--reason", "secrets drill"],
+            ["cancel-all", "--json"],
             ["status", "--date", DAY],
         ]
         env = U.env_with_keys(XLEXEC_NOW=U.ny(DAY, 16, 5).isoformat())
-        p = subprocess.run([U.PY, "-c", DRIVER, json.dumps(day)], cwd=str(root), env=env, capture_output=True,
-                           text=True, timeout=240)
+        p = subprocess.run(
+            [U.PY, "-c", DRIVER, json.dumps(day)], cwd=str(root), env=env, capture_output=True, text=True, timeout=240
+        )
         orders_at_broker = len(fake.orders)
     rcs = json.loads(p.stdout.strip().splitlines()[-1][4:]) if "RCS " in p.stdout else []
     # also the real console entry point, twice
@@ -104,13 +123,21 @@ def test_full_day_never_writes_or_prints_a_key(tmp_path, observe):
         if f.suffix in (".xlsx", ".xlsm"):
             hits += _hits(U.unzip_text(f), f"{f.relative_to(root)} (unzipped)")
     hits += _hits(output, "captured output")
-    observe("secrets", files_scanned=scanned, output_chars=len(output), commands=len(day) + 1,
-            needles=len(NEEDLES), leaks=len(hits), hits=hits[:10], exit_codes=rcs,
-            orders_at_broker=orders_at_broker)
+    observe(
+        "secrets",
+        files_scanned=scanned,
+        output_chars=len(output),
+        commands=len(day) + 1,
+        needles=len(NEEDLES),
+        leaks=len(hits),
+        hits=hits[:10],
+        exit_codes=rcs,
+        orders_at_broker=orders_at_broker,
+    )
 
     assert "Traceback" not in output, output[-3000:]
     assert len(rcs) == len(day), p.stderr[-3000:]
-    assert orders_at_broker == 8, (rcs, p.stderr[-2000:])           # the day really traded
+    assert orders_at_broker == 8, (rcs, p.stderr[-2000:])  # the day really traded
     assert (root / "wb.xlsm").exists() and (live / DAY / "broker_fills.csv").exists()
     assert "***" in output or "authentication" in output or "rejected" in output
     assert hits == []
@@ -128,6 +155,7 @@ LITERALS = [
 def test_config_refuses_a_literal_key(tmp_path, observe, key, text):
     from xlexec.config import load_config
     from xlexec.errors import ConfigError
+
     cfg = tmp_path / "config.yaml"
     cfg.write_text("live_dir: live\n" + text.format(v=U.SECRET))
     with pytest.raises(ConfigError) as e:

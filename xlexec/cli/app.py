@@ -24,11 +24,18 @@ AREAS = [validate, convert, execution, reconcile, tca, workbook, demo]
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=None,
-                        help="config file (default: ./config.yaml when present, else built-in defaults)")
-    p = argparse.ArgumentParser(prog="xlexec", description="xlexec: the Excel trade-execution blotter, headless. "
-                                "One subcommand per step of the day; every workbook button has its twin here.",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None,
+        help="config file (default: ./config.yaml when present, else built-in defaults)",
+    )
+    p = argparse.ArgumentParser(
+        prog="xlexec",
+        description="xlexec: the Excel trade-execution blotter, headless. "
+        "One subcommand per step of the day; every workbook button has its twin here.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version=f"xlexec {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for area in AREAS:
@@ -60,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # a bug of ours: one line for the operator, the traceback to a file
         where = _save_traceback(ctx, args.command)
-        print(f"xlexec {args.command}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
-              f" (details in {where}; please report it)", file=sys.stderr)
+        print(
+            f"xlexec {args.command}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
+            f" (details in {where}; please report it)",
+            file=sys.stderr,
+        )
         return 4
     finally:
         if ctx is not None:
@@ -74,9 +84,11 @@ def _save_traceback(ctx, command: str) -> str:
     import tempfile
     import traceback
     from pathlib import Path
+
     text = traceback.format_exc()
     if ctx is not None:  # secrets never reach a file, even inside a traceback
         from xlexec.config import secret_values
+
         for sv in secret_values(ctx.config):
             text = text.replace(sv, "***")
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -29,15 +29,23 @@ NAME = "convert"
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser(NAME, parents=[common], help="write approved orders in a broker's upload format",
-                       description=__doc__.splitlines()[0])
+    p = sub.add_parser(
+        NAME,
+        parents=[common],
+        help="write approved orders in a broker's upload format",
+        description=__doc__.splitlines()[0],
+    )
     p.add_argument("trades", nargs="?", metavar="TRADES", help="live/YYYY-MM-DD/trades.csv")
     p.add_argument("--broker", metavar="NAME", help=f"one of: {', '.join(FORMATS)}")
     p.add_argument("--output", "-o", metavar="OUT", help="output file (default: next to TRADES)")
-    p.add_argument("--draft", action="store_true",
-                   help="write a review copy of unapproved orders (file name says DRAFT; nothing recorded)")
-    p.add_argument("--slice", action="store_true",
-                   help="split orders above validation.max_adv_pct of ADV into daily children")
+    p.add_argument(
+        "--draft",
+        action="store_true",
+        help="write a review copy of unapproved orders (file name says DRAFT; nothing recorded)",
+    )
+    p.add_argument(
+        "--slice", action="store_true", help="split orders above validation.max_adv_pct of ADV into daily children"
+    )
     p.add_argument("--list", action="store_true", help="list the broker formats and exit")
     p.add_argument("--basket-tag", metavar="TAG", help="batch tag (default XLX<date><sha8>)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -58,14 +66,23 @@ def run(args, ctx) -> int:
     if not args.broker:
         raise InputError("--broker", f"missing: give --broker NAME ({', '.join(FORMATS)})")
     broker_format(args.broker)  # unknown names fail before anything is read
-    res = convert(ctx, day_for(ctx, trades=args.trades, folder=True), broker=args.broker, trades=args.trades,
-                  output=args.output, draft=args.draft, slice=args.slice, basket_tag=args.basket_tag)
+    res = convert(
+        ctx,
+        day_for(ctx, trades=args.trades, folder=True),
+        broker=args.broker,
+        trades=args.trades,
+        output=args.output,
+        draft=args.draft,
+        slice=args.slice,
+        basket_tag=args.basket_tag,
+    )
     if args.json:
         print(json.dumps(res.to_json()))
         return res.exit_code
     what = "DRAFT (not approved) " if res.draft else ""
-    print(f"wrote {what}{res.orders} order(s) for {res.day} to {res.output} "
-          f"({res.broker}, basket tag {res.basket_tag})")
+    print(
+        f"wrote {what}{res.orders} order(s) for {res.day} to {res.output} ({res.broker}, basket tag {res.basket_tag})"
+    )
     if res.schedule:
         print("slicing schedule" + (" (draft: not recorded)" if res.draft else "") + ":")
         for line in res.schedule:

@@ -8,8 +8,7 @@ from xlexec.steps.context import Context
 from xlexec.store.day import Day, is_day_name
 
 
-def day_for(ctx: Context, *, date: str | None = None, trades: str | Path | None = None,
-            folder: bool = False) -> Day:
+def day_for(ctx: Context, *, date: str | None = None, trades: str | Path | None = None, folder: bool = False) -> Day:
     """``Day(live, date)``; without ``date``: the trades file's folder name when ``folder`` and it
     is a date (``live/YYYY-MM-DD/trades.csv``), else today. The trades header's date, when it
     has one, still wins inside the steps that read it."""

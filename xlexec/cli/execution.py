@@ -27,12 +27,19 @@ def _print_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
     t = Table(title=title, show_lines=False)
     for c in columns:
         t.add_column(c, justify="right" if pd.api.types.is_numeric_dtype(df[c].dtype) else "left")
     for r in df[columns].itertuples(index=False):
-        t.add_row(*[escape("" if (isinstance(v, float) and math.isnan(v)) else
-                           (f"{v:g}" if isinstance(v, float) else str(v))) for v in r])
+        t.add_row(
+            *[
+                escape(
+                    "" if (isinstance(v, float) and math.isnan(v)) else (f"{v:g}" if isinstance(v, float) else str(v))
+                )
+                for v in r
+            ]
+        )
     # a terminal's own width; piped or captured output gets a wide table instead of wrapped cells
     Console(width=shutil.get_terminal_size((160, 24)).columns).print(t)
 
@@ -41,24 +48,40 @@ def run_submit(args, ctx) -> int:
     def on_mode(mode: dict) -> None:
         print(f"xlexec submit: mode {mode['text']}", file=sys.stderr)
 
-    options = dict(trades=args.trades, live=args.live, allow_closed=args.allow_closed,
-                   fit_buying_power=args.fit_buying_power, slice=args.slice, on_mode=on_mode)
+    options = dict(
+        trades=args.trades,
+        live=args.live,
+        allow_closed=args.allow_closed,
+        fit_buying_power=args.fit_buying_power,
+        slice=args.slice,
+        on_mode=on_mode,
+    )
     if args.json:
         res = steps.submit(ctx, day_for(ctx), **options)
         print(json.dumps(res.to_json(), default=str))
         return res.exit_code
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task("submitting", total=None)
 
         def progress(done: int, total: int, msg: str) -> None:
             bar.update(task, completed=done, total=total, description=msg[:40])
 
         res = steps.submit(ctx, day_for(ctx), progress=progress, **options)
-    _print_table(res.orders, f"{res.day} orders", ["symbol", "side", "qty", "limit_price", "status",
-                                                   "filled_qty", "outcome", "note"])
+    _print_table(
+        res.orders,
+        f"{res.day} orders",
+        ["symbol", "side", "qty", "limit_price", "status", "filled_qty", "outcome", "note"],
+    )
     for m in res.messages:
         print(m)
     print(res.summary())
@@ -78,8 +101,11 @@ def run_status(args, ctx) -> int:
     df = res.orders
     print(f"[{res.mode['text']}] {res.day}: {len(df)} order(s)")
     if len(df):
-        _print_table(df, f"{res.day} status", ["symbol", "side", "qty", "limit_price", "status", "filled_qty",
-                                               "filled_avg_price", "remaining", "note"])
+        _print_table(
+            df,
+            f"{res.day} status",
+            ["symbol", "side", "qty", "limit_price", "status", "filled_qty", "filled_avg_price", "remaining", "note"],
+        )
     return res.exit_code
 
 
@@ -93,8 +119,10 @@ def run_cancel_all(args, ctx) -> int:
         print(f"kill switch: {d['kill_switch']} (delete it to trade again)")
         print(f"incident report: {d['report_path']}")
         if not res.ok:
-            print(f"WARNING: {len(d['still_open'])} order(s) still open" +
-                  (f"; {d['error']}" if d["error"] else ""), file=sys.stderr)
+            print(
+                f"WARNING: {len(d['still_open'])} order(s) still open" + (f"; {d['error']}" if d["error"] else ""),
+                file=sys.stderr,
+            )
     return res.exit_code
 
 
@@ -125,29 +153,42 @@ def register(sub, common) -> None:
     p.add_argument("trades", metavar="TRADES", help="live/YYYY-MM-DD/trades.csv")
     p.add_argument("--live", action="store_true", help="required to send to a LIVE account (paper: false)")
     p.add_argument("--allow-closed", action="store_true", help="send even if the market is closed (DAY orders queue)")
-    p.add_argument("--fit-buying-power", action="store_true",
-                   help="drop the lowest-conviction buys until the batch fits the buying power")
-    p.add_argument("--slice", action="store_true",
-                   help="send today's child orders of the ADV slicing plan (as `xlexec convert --slice`) "
-                        "plus the children carried from earlier days")
+    p.add_argument(
+        "--fit-buying-power",
+        action="store_true",
+        help="drop the lowest-conviction buys until the batch fits the buying power",
+    )
+    p.add_argument(
+        "--slice",
+        action="store_true",
+        help="send today's child orders of the ADV slicing plan (as `xlexec convert --slice`) "
+        "plus the children carried from earlier days",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
     p.set_defaults(func=run_submit)
 
     p = sub.add_parser("status", parents=[common], help="every order of the day: status, fills, remaining")
     p.add_argument("--date", metavar="D", default=None, help="YYYY-MM-DD (default: today in New York)")
-    p.add_argument("--enforce-timeouts", action="store_true",
-                   help="first cancel orders open longer than execution.order_timeout_minutes")
+    p.add_argument(
+        "--enforce-timeouts",
+        action="store_true",
+        help="first cancel orders open longer than execution.order_timeout_minutes",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_status)
 
-    p = sub.add_parser("cancel-all", parents=[common],
-                       help="kill switch: cancel every open order, write live/KILL_SWITCH and an incident report")
+    p = sub.add_parser(
+        "cancel-all",
+        parents=[common],
+        help="kill switch: cancel every open order, write live/KILL_SWITCH and an incident report",
+    )
     p.add_argument("--reason", metavar="R", default="kill switch (operator)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_cancel_all)
 
-    p = sub.add_parser("kill-switch-report", parents=[common],
-                       help="incident report: positions, P&L, open and journaled orders")
+    p = sub.add_parser(
+        "kill-switch-report", parents=[common], help="incident report: positions, P&L, open and journaled orders"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_kill_switch_report)
 

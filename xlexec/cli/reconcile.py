@@ -28,17 +28,33 @@ def run_reconcile(args, ctx) -> int:
     if not args.trades and not args.date:
         raise InputError("reconcile", "--trades is required (or --date to use live/DATE/trades.csv)")
     day = day_for(ctx, date=args.date)
-    res = steps.reconcile(ctx, day, trades=args.trades, fills=args.fills, from_broker=args.from_broker,
-                          format=args.format, current_positions=args.current_positions,
-                          broker_positions=args.broker_positions, events=args.events, closes=args.closes,
-                          cash=args.cash, accept=args.accept, trades_date_wins=not args.date)
+    res = steps.reconcile(
+        ctx,
+        day,
+        trades=args.trades,
+        fills=args.fills,
+        from_broker=args.from_broker,
+        format=args.format,
+        current_positions=args.current_positions,
+        broker_positions=args.broker_positions,
+        events=args.events,
+        closes=args.closes,
+        cash=args.cash,
+        accept=args.accept,
+        trades_date_wins=not args.date,
+    )
     if args.json:
         print(json.dumps(res.to_json(), sort_keys=False))
     else:
         _print(res.report_text())
-        _print(f"\nWrote {res.day.positions_after_recon}"
-               + ("; accepted as live/current_positions.csv\n" if args.accept else
-                  "\nReview it, then accept with `xlexec reconcile ... --accept`\n"))
+        _print(
+            f"\nWrote {res.day.positions_after_recon}"
+            + (
+                "; accepted as live/current_positions.csv\n"
+                if args.accept
+                else "\nReview it, then accept with `xlexec reconcile ... --accept`\n"
+            )
+        )
     return res.exit_code
 
 
@@ -75,14 +91,19 @@ def run_sync(args, ctx) -> int:
     res = steps.sync_positions(ctx, day, broker_file=args.broker_file, force_update=args.force_update)
     n = res.differences
     if not res.synced:
-        _print((f"{n} position(s) differ:\n" + _table(res.compare.positions)) if n
-               else "Positions already match the broker\n")
+        _print(
+            (f"{n} position(s) differ:\n" + _table(res.compare.positions))
+            if n
+            else "Positions already match the broker\n"
+        )
         raise RefusedError("nothing changed: pass --force-update to take the broker's positions as truth")
     if args.json:
         print(json.dumps(res.to_json()))
     else:
-        _print(f"current_positions.csv replaced by the broker's positions ({res.n_positions} symbols, {n} changed) "
-               f"by {res.by}" + (f"; previous kept as {res.backup.name}" if res.backup else "") + "\n")
+        _print(
+            f"current_positions.csv replaced by the broker's positions ({res.n_positions} symbols, {n} changed) "
+            f"by {res.by}" + (f"; previous kept as {res.backup.name}" if res.backup else "") + "\n"
+        )
     return 0
 
 
@@ -106,20 +127,31 @@ def run_accept(args, ctx) -> int:
 
 # ------------------------------------------------------------------ registration
 
+
 def register(sub, common) -> None:
     p = sub.add_parser("reconcile", parents=[common], help="reconcile the day's fills with the trades and positions")
     p.add_argument("--trades", metavar="T", help="trades.csv (default live/DATE/trades.csv)")
     p.add_argument("--fills", metavar="F", help="fills file in any known layout (default live/DATE/broker_fills.csv)")
     p.add_argument("--from-broker", action="store_true", help="pull the day's fills from the configured broker")
-    p.add_argument("--format", metavar="NAME", default=None,
-                   help="fills layout: xlexec|alpaca|ibkr|schwab|fidelity (default: detect from the header)")
-    p.add_argument("--current-positions", metavar="P",
-                   help="positions before the day (default live/current_positions.csv)")
+    p.add_argument(
+        "--format",
+        metavar="NAME",
+        default=None,
+        help="fills layout: xlexec|alpaca|ibkr|schwab|fidelity (default: detect from the header)",
+    )
+    p.add_argument(
+        "--current-positions", metavar="P", help="positions before the day (default live/current_positions.csv)"
+    )
     p.add_argument("--broker-positions", metavar="B", help="broker positions export to check positions against")
     p.add_argument("--events", metavar="E", help="events.csv (default live/DATE/events.csv or live/events.csv)")
     p.add_argument("--closes", metavar="C", help="closes.csv to value positions (symbol,close)")
-    p.add_argument("--cash", type=float, default=None, metavar="USD",
-                   help="cash before the day, $ (default: the last reconciliation's cash after)")
+    p.add_argument(
+        "--cash",
+        type=float,
+        default=None,
+        metavar="USD",
+        help="cash before the day, $ (default: the last reconciliation's cash after)",
+    )
     p.add_argument("--date", metavar="YYYY-MM-DD", help="trading day (default: the trades header date)")
     p.add_argument("--accept", action="store_true", help="make the reconciled positions live/current_positions.csv")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -139,14 +171,18 @@ def register(sub, common) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=run_sync)
 
-    f = sub.add_parser("import-fills", parents=[common],
-                       help="download the day's fills from the broker into live/DATE/broker_fills.csv")
+    f = sub.add_parser(
+        "import-fills",
+        parents=[common],
+        help="download the day's fills from the broker into live/DATE/broker_fills.csv",
+    )
     f.add_argument("--date", metavar="YYYY-MM-DD", default=None, help="trading day (default: today in New York)")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=run_import_fills)
 
-    a = sub.add_parser("accept-positions", parents=[common],
-                       help="make live/DATE/positions_after_recon.csv the current positions")
+    a = sub.add_parser(
+        "accept-positions", parents=[common], help="make live/DATE/positions_after_recon.csv the current positions"
+    )
     a.add_argument("--date", metavar="YYYY-MM-DD", default=None, help="trading day (default: today in New York)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(func=run_accept)

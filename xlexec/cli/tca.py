@@ -12,16 +12,16 @@ from xlexec.store.day import is_day_name
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("tca", parents=[common],
-                       help="transaction cost analysis of a day folder (writes tca.json, tca_report.txt)")
+    p = sub.add_parser(
+        "tca", parents=[common], help="transaction cost analysis of a day folder (writes tca.json, tca_report.txt)"
+    )
     p.add_argument("daydir", metavar="DAYDIR", help="the day folder live/YYYY-MM-DD (or just the date)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     p.add_argument("--fills", metavar="F", default=None, help="fills file (default: DAYDIR/broker_fills.csv)")
     p.add_argument("--format", metavar="NAME", default=None, help="fills layout (default: detected)")
     p.set_defaults(func=run_tca)
 
-    m = sub.add_parser("monthly", parents=[common],
-                       help="monthly cost summary; adds/updates live/monthly_costs.csv")
+    m = sub.add_parser("monthly", parents=[common], help="monthly cost summary; adds/updates live/monthly_costs.csv")
     m.add_argument("--month", metavar="YYYY-MM", default=None, help="the month (default: this month)")
     m.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     m.set_defaults(func=run_monthly)

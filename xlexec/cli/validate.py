@@ -32,24 +32,40 @@ VALIDATION_JSON = steps.VALIDATION_JSON
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("validate", parents=[common], help="run the pre-trade checks and print the decision",
-                       description="Run the guide's pre-trade checks on TRADES. Exit 0 for APPROVE or "
-                                   "CONDITIONAL, 1 for REJECT, 2 for unusable input.")
+    p = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="run the pre-trade checks and print the decision",
+        description="Run the guide's pre-trade checks on TRADES. Exit 0 for APPROVE or "
+        "CONDITIONAL, 1 for REJECT, 2 for unusable input.",
+    )
     p.add_argument("trades", metavar="TRADES", help="trades.csv (live/YYYY-MM-DD/trades.csv)")
     _input_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     p.set_defaults(func=run_validate)
 
-    a = sub.add_parser("approve", parents=[common], help="record an approval decision bound to the exact orders",
-                       description="Record APPROVED, CONDITIONAL or REJECTED for the orders TRADES "
-                                   "would send (bound to their sha256).")
+    a = sub.add_parser(
+        "approve",
+        parents=[common],
+        help="record an approval decision bound to the exact orders",
+        description="Record APPROVED, CONDITIONAL or REJECTED for the orders TRADES "
+        "would send (bound to their sha256).",
+    )
     a.add_argument("trades", metavar="TRADES", help="trades.csv (live/YYYY-MM-DD/trades.csv)")
     a.add_argument("--by", required=True, metavar="NAME", help="the approver's name")
-    a.add_argument("--decision", required=True, type=str.upper,
-                   choices=["APPROVED", "CONDITIONAL", "REJECTED"], help="APPROVED|CONDITIONAL|REJECTED")
+    a.add_argument(
+        "--decision",
+        required=True,
+        type=str.upper,
+        choices=["APPROVED", "CONDITIONAL", "REJECTED"],
+        help="APPROVED|CONDITIONAL|REJECTED",
+    )
     a.add_argument("--reason", required=True, metavar="TEXT", help="why (recorded)")
-    a.add_argument("--override", action="store_true",
-                   help="approve although validation recommends REJECT (recorded as an override)")
+    a.add_argument(
+        "--override",
+        action="store_true",
+        help="approve although validation recommends REJECT (recorded as an override)",
+    )
     _input_args(a)
     a.add_argument("--json", action="store_true", help="print the recorded row as JSON")
     a.set_defaults(func=run_approve)
@@ -63,8 +79,13 @@ def _input_args(p: argparse.ArgumentParser) -> None:
 
 
 def _inputs(args) -> dict:
-    return {"trades": args.trades, "positions": args.positions, "quotes": args.quotes, "events": args.events,
-            "reference": args.reference}
+    return {
+        "trades": args.trades,
+        "positions": args.positions,
+        "quotes": args.quotes,
+        "events": args.events,
+        "reference": args.reference,
+    }
 
 
 def run_validate(args, ctx) -> int:
@@ -84,7 +105,8 @@ def report(result: ValidationResult, name: str = "trades") -> str:
         f"Validation of {name} ({s.get('date')}): {s.get('n_trades')} trade(s)"
         + (f", {s.get('n_excluded')} excluded" if s.get("n_excluded") else "")
         + f", notional ${s.get('notional', 0):,.2f}, est. costs ${s.get('est_costs', 0):,.2f}",
-        "Portfolio value: " + (f"${pv:,.2f} ({s.get('portfolio_value_source')})" if pv else "unknown")
+        "Portfolio value: "
+        + (f"${pv:,.2f} ({s.get('portfolio_value_source')})" if pv else "unknown")
         + (f", turnover {s['turnover'] * 100:.2f}%" if s.get("turnover") is not None else ""),
         "",
     ]
@@ -96,20 +118,30 @@ def report(result: ValidationResult, name: str = "trades") -> str:
     for st, ck, sym, msg in zip(c["status"], c["check"], c["symbol"], c["message"], strict=True):
         lines.append(f"{st.upper():6}  {ck:{w_check}}  {sym:{w_sym}}  {msg}")
     lines.append("")
-    lines.append(f"Decision: {result.decision} ({s.get('fail', 0)} fail, {s.get('warn', 0)} warn, "
-                 f"{s.get('pass', 0)} pass)")
+    lines.append(
+        f"Decision: {result.decision} ({s.get('fail', 0)} fail, {s.get('warn', 0)} warn, {s.get('pass', 0)} pass)"
+    )
     return "\n".join(lines)
 
 
 def run_approve(args, ctx) -> int:
-    res = steps.approve(ctx, day_for(ctx), by=args.by, decision=args.decision, reason=args.reason,
-                        override=args.override, **_inputs(args))
+    res = steps.approve(
+        ctx,
+        day_for(ctx),
+        by=args.by,
+        decision=args.decision,
+        reason=args.reason,
+        override=args.override,
+        **_inputs(args),
+    )
     row = res.row
     if args.json:
         print(json.dumps(row))
     else:
         extra = " (OVERRIDE of a REJECT recommendation)" if row["override"] else ""
-        print(f"{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
-              f"recommended {row['recommended']}{extra}")
+        print(
+            f"{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
+            f"recommended {row['recommended']}{extra}"
+        )
         print(f"orders_sha256 {row['orders_sha256']}")
     return res.exit_code

@@ -20,11 +20,13 @@ DEFAULT_OUTPUT = Path("workbook") / "xlexec.xlsm"
 
 def _button_names() -> list[str]:
     from xlexec.excel.build import BUTTONS
+
     return [fn for _c, fn, _s in BUTTONS]
 
 
 def run_build(args, ctx) -> int:
     from xlexec.excel.build import build_workbook
+
     out = Path(args.output or DEFAULT_OUTPUT)
     if out.suffix.lower() not in (".xlsm", ".xlsx"):
         raise InputError(str(out), "the workbook must end in .xlsm (with VBA and buttons) or .xlsx")
@@ -39,26 +41,40 @@ def run_build(args, ctx) -> int:
 
 def run_button_cmd(args, ctx) -> int:
     from xlexec.excel.buttons import run_button
+
     name = args.name.replace("-", "_").lower()
     if name not in _button_names():
-        raise InputError("button", f"unknown button {args.name!r}; one of: "
-                         + ", ".join(n.replace("_", "-") for n in _button_names()))
+        raise InputError(
+            "button",
+            f"unknown button {args.name!r}; one of: " + ", ".join(n.replace("_", "-") for n in _button_names()),
+        )
     book = Path(args.book)
     if not book.exists():
         if name == "load_trades":
             from xlexec.excel.build import build_workbook
+
             build_workbook(book)
         else:
-            raise InputError(str(book), "workbook not found (create it with `xlexec workbook build --output ...` "
-                             "or `xlexec button load-trades --book ...`)")
+            raise InputError(
+                str(book),
+                "workbook not found (create it with `xlexec workbook build --output ...` "
+                "or `xlexec button load-trades --book ...`)",
+            )
     sets = {}
     for item in args.set or []:
         k, sep, v = item.partition("=")
         if not sep:
             raise InputError("--set", f"expected KEY=VALUE, got {item[:40]!r}")
         sets[k.strip().lower()] = v
-    res = run_button(name, book, ctx=ctx, day=args.day, live=args.live, set_inputs=sets,
-                     echo=None if args.json else (lambda t: print(t, file=sys.stderr)))
+    res = run_button(
+        name,
+        book,
+        ctx=ctx,
+        day=args.day,
+        live=args.live,
+        set_inputs=sets,
+        echo=None if args.json else (lambda t: print(t, file=sys.stderr)),
+    )
     if args.json:
         print(json.dumps(res.to_json(), default=str))
     elif res.ok:
@@ -73,9 +89,13 @@ def _button_parser(p) -> None:
     p.add_argument("--book", required=True, metavar="FILE", help="the workbook file (.xlsm or .xlsx)")
     p.add_argument("--day", metavar="YYYY-MM-DD", default=None, help="trade date (default: Control's, else today)")
     p.add_argument("--live", action="store_true", help="confirm sending to a LIVE account (Submit)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="type a Control input first (approver, reason, decision, override, convert_to, "
-                        "trade_date); repeatable; kept in the workbook")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="type a Control input first (approver, reason, decision, override, convert_to, "
+        "trade_date); repeatable; kept in the workbook",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_button_cmd)
 

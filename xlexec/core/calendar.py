@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ import pandas as pd
 CALENDAR_NAME = "XNYS"
 START = "1990-01-01"
 HORIZON_YEAR = 2040  # the first build covers START .. 2040-12-31 (a fixed range: no clock read)
-MAX_YEAR = 2200      # the latest year a date may carry (the horizon grows to it on demand)
+MAX_YEAR = 2200  # the latest year a date may carry (the horizon grows to it on demand)
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
@@ -66,8 +66,7 @@ def _early_closes() -> np.ndarray:
 @lru_cache(maxsize=8)
 def _arrays(end_year: int) -> tuple[np.ndarray, np.ndarray]:
     cal = nyse()
-    return (cal.sessions.values.astype("datetime64[D]"),
-            np.asarray(cal.early_closes.values.astype("datetime64[D]")))
+    return (cal.sessions.values.astype("datetime64[D]"), np.asarray(cal.early_closes.values.astype("datetime64[D]")))
 
 
 def _day(date: DateLike) -> np.datetime64:
@@ -77,9 +76,7 @@ def _day(date: DateLike) -> np.datetime64:
             d = dt.date.fromisoformat(date.strip()[:10])
         except ValueError:
             raise ValueError(f"{date!r} is not a YYYY-MM-DD date") from None
-    elif isinstance(date, pd.Timestamp):
-        d = date.date()
-    elif isinstance(date, dt.datetime):
+    elif isinstance(date, pd.Timestamp) or isinstance(date, dt.datetime):
         d = date.date()
     elif isinstance(date, dt.date):
         d = date

@@ -12,14 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-FILL_COLUMNS = ["date", "symbol", "side", "shares", "price", "commission", "fill_time",
-                "order_id", "client_order_id"]
+FILL_COLUMNS = ["date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id", "client_order_id"]
 FILL_ID = "fill_id"
 
 
 def empty_fills() -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype=float if c in ("shares", "price", "commission") else object)
-                       for c in FILL_COLUMNS + [FILL_ID]})
+    df = pd.DataFrame(
+        {
+            c: pd.Series(dtype=float if c in ("shares", "price", "commission") else object)
+            for c in FILL_COLUMNS + [FILL_ID]
+        }
+    )
     df.attrs.update(format="xlexec", skipped_rows=0)
     return df
 
@@ -32,8 +35,21 @@ def aggregate_fills(fills: pd.DataFrame) -> pd.DataFrame:
     commission ($, summed), n_fills, order_id, client_order_id, first_fill, last_fill``.
     """
     if fills.empty:
-        return pd.DataFrame(columns=["key", "symbol", "side", "shares", "avg_price", "commission",
-                                     "n_fills", "order_id", "client_order_id", "first_fill", "last_fill"])
+        return pd.DataFrame(
+            columns=[
+                "key",
+                "symbol",
+                "side",
+                "shares",
+                "avg_price",
+                "commission",
+                "n_fills",
+                "order_id",
+                "client_order_id",
+                "first_fill",
+                "last_fill",
+            ]
+        )
     f = fills.copy()
     coid = f["client_order_id"].fillna("").astype(str)
     oid = f["order_id"].fillna("").astype(str)
@@ -41,10 +57,18 @@ def aggregate_fills(fills: pd.DataFrame) -> pd.DataFrame:
     f["px_sh"] = f["price"] * f["shares"]
     f["fill_time"] = f["fill_time"].fillna("").astype(str)
     g = f.groupby("key", sort=False)
-    out = g.agg(symbol=("symbol", "first"), side=("side", "first"), shares=("shares", "sum"),
-                px_sh=("px_sh", "sum"), commission=("commission", "sum"), n_fills=("shares", "size"),
-                order_id=("order_id", "first"), client_order_id=("client_order_id", "first"),
-                first_fill=("fill_time", "min"), last_fill=("fill_time", "max")).reset_index()
+    out = g.agg(
+        symbol=("symbol", "first"),
+        side=("side", "first"),
+        shares=("shares", "sum"),
+        px_sh=("px_sh", "sum"),
+        commission=("commission", "sum"),
+        n_fills=("shares", "size"),
+        order_id=("order_id", "first"),
+        client_order_id=("client_order_id", "first"),
+        first_fill=("fill_time", "min"),
+        last_fill=("fill_time", "max"),
+    ).reset_index()
     out["avg_price"] = out["px_sh"] / out["shares"]
     return out.drop(columns="px_sh")
 

@@ -60,8 +60,7 @@ def first_of(key_a: np.ndarray, key_b: np.ndarray, rows_b: np.ndarray) -> np.nda
     return np.where(pos >= 0, rows_b[first][np.maximum(pos, 0)], -1)
 
 
-def first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray,
-                cols_b: list[np.ndarray]) -> np.ndarray:
+def first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray, cols_b: list[np.ndarray]) -> np.ndarray:
     """For each row of ``a``: the position in ``b`` of the first row of the same day with the
     same values (exact text) in every column; -1 when there is none. Gaps never match."""
     n_a, n_b = len(day_a), len(day_b)
@@ -72,7 +71,7 @@ def first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray,
     for ca, cb in zip(cols_a, cols_b):
         codes, uniq = pd.factorize(np.concatenate([ca, cb]))
         m = len(uniq) + 1
-        if (int(max(key_a.max(), key_b.max())) + 1) * m >= 2 ** 62:  # keep the combined key in int64
+        if (int(max(key_a.max(), key_b.max())) + 1) * m >= 2**62:  # keep the combined key in int64
             kc, _ = pd.factorize(np.concatenate([key_a, key_b]))
             key_a, key_b = kc[:n_a].astype(np.int64), kc[n_a:].astype(np.int64)
         key_a = key_a * m + codes[:n_a]
@@ -113,8 +112,14 @@ def _agree(pos: np.ndarray, fsym, fside, osym, oside) -> np.ndarray:
     return np.where(same, pos, -1)
 
 
-def match_fills(fills: pd.DataFrame, orders: pd.DataFrame, *, fill_day: np.ndarray | None = None,
-                order_day: np.ndarray | None = None, order_ids: Mapping[str, str] | None = None) -> FillMatch:
+def match_fills(
+    fills: pd.DataFrame,
+    orders: pd.DataFrame,
+    *,
+    fill_day: np.ndarray | None = None,
+    order_day: np.ndarray | None = None,
+    order_ids: Mapping[str, str] | None = None,
+) -> FillMatch:
     """Match every fill to an order (see the module docstring for the rule).
 
     ``fills``: ``symbol, side`` and, when known, ``client_order_id``, ``order_id`` (canonical

@@ -46,10 +46,27 @@ from xlexec.errors import InputError
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CSV_COLUMNS = ["month", "gross_return", "commission_costs", "slippage_costs", "net_return"]
-CSV_EXTRA = ["total_commission", "slippage_usd", "avg_slippage_bps", "cost_pct_portfolio",
-             "turnover_cost_corr", "avg_portfolio_value", "days"]
-DAILY_COLUMNS = ["date", "notional", "commission", "slippage_usd", "total_cost", "turnover",
-                 "portfolio_value", "portfolio_value_after", "broker", "trades"]
+CSV_EXTRA = [
+    "total_commission",
+    "slippage_usd",
+    "avg_slippage_bps",
+    "cost_pct_portfolio",
+    "turnover_cost_corr",
+    "avg_portfolio_value",
+    "days",
+]
+DAILY_COLUMNS = [
+    "date",
+    "notional",
+    "commission",
+    "slippage_usd",
+    "total_cost",
+    "turnover",
+    "portfolio_value",
+    "portfolio_value_after",
+    "broker",
+    "trades",
+]
 
 
 def _num(x) -> float | None:
@@ -87,9 +104,15 @@ class DayRecord:
     opportunity_usd: float | None = None
 
     @classmethod
-    def from_tca_json(cls, data: dict[str, Any], *, date: str | None = None,
-                      portfolio_value_after: float | None = None, broker: str | None = None,
-                      name: str = "tca.json") -> "DayRecord":
+    def from_tca_json(
+        cls,
+        data: dict[str, Any],
+        *,
+        date: str | None = None,
+        portfolio_value_after: float | None = None,
+        broker: str | None = None,
+        name: str = "tca.json",
+    ) -> DayRecord:
         """From a day's ``tca.json`` (stable keys + ``date, broker, notional, trades_filled,
         portfolio_value``)."""
         try:
@@ -102,21 +125,33 @@ class DayRecord:
             tot = data.get("total") or {}
             u, pn = _num(tot.get("usd")), _num(tot.get("pct_notional"))
             notional = u / pn if u is not None and pn else 0.0
-        return cls(date=date or str(data.get("date") or ""), notional=notional, commission=comm or 0.0,
-                   slippage_usd=slip or 0.0, trades=int(_num(data.get("trades_filled")) or 0),
-                   portfolio_value=_num(data.get("portfolio_value")),
-                   portfolio_value_after=portfolio_value_after,
-                   broker=str(broker or data.get("broker") or "unknown"),
-                   opportunity_usd=_num((data.get("opportunity") or {}).get("usd")))
+        return cls(
+            date=date or str(data.get("date") or ""),
+            notional=notional,
+            commission=comm or 0.0,
+            slippage_usd=slip or 0.0,
+            trades=int(_num(data.get("trades_filled")) or 0),
+            portfolio_value=_num(data.get("portfolio_value")),
+            portfolio_value_after=portfolio_value_after,
+            broker=str(broker or data.get("broker") or "unknown"),
+            opportunity_usd=_num((data.get("opportunity") or {}).get("usd")),
+        )
 
     @classmethod
-    def from_tca(cls, result, *, broker: str = "unknown", portfolio_value_after: float | None = None) -> "DayRecord":
+    def from_tca(cls, result, *, broker: str = "unknown", portfolio_value_after: float | None = None) -> DayRecord:
         """From a :class:`xlexec.core.tca.TcaResult`."""
         opp = result.opportunity_usd
-        return cls(date=str(result.date or ""), notional=result.notional, commission=result.commission_actual,
-                   slippage_usd=result.slippage_actual_usd, trades=result.trades_filled,
-                   portfolio_value=result.portfolio_value, portfolio_value_after=portfolio_value_after,
-                   broker=broker, opportunity_usd=opp if math.isfinite(opp) else None)
+        return cls(
+            date=str(result.date or ""),
+            notional=result.notional,
+            commission=result.commission_actual,
+            slippage_usd=result.slippage_actual_usd,
+            trades=result.trades_filled,
+            portfolio_value=result.portfolio_value,
+            portfolio_value_after=portfolio_value_after,
+            broker=broker,
+            opportunity_usd=opp if math.isfinite(opp) else None,
+        )
 
 
 @dataclass
@@ -151,15 +186,27 @@ class MonthlyResult:
             "commission_costs": _r(self.commission_costs, 8),
             "slippage_costs": _r(self.slippage_costs, 8),
             "net_return": _r(self.net_return, 8),
-            "by_broker": [{"broker": str(b), "trades": int(t), "notional": _r(n, 2), "commission": _r(c, 2),
-                           "slippage_bps": _r(s, 2)}
-                          for b, t, n, c, s in zip(self.by_broker["broker"], self.by_broker["trades"],
-                                                   self.by_broker["notional"], self.by_broker["commission"],
-                                                   self.by_broker["slippage_bps"])],
+            "by_broker": [
+                {
+                    "broker": str(b),
+                    "trades": int(t),
+                    "notional": _r(n, 2),
+                    "commission": _r(c, 2),
+                    "slippage_bps": _r(s, 2),
+                }
+                for b, t, n, c, s in zip(
+                    self.by_broker["broker"],
+                    self.by_broker["trades"],
+                    self.by_broker["notional"],
+                    self.by_broker["commission"],
+                    self.by_broker["slippage_bps"],
+                )
+            ],
         }
 
     def csv_row(self) -> dict[str, str]:
         """The ``monthly_costs.csv`` row: the guide's five columns first, then the extras."""
+
         def frac(x):  # fractions: 4 to 8 places, never in exponent notation (accountants' sheets)
             v = _r(x, 8)
             if v is None:
@@ -171,37 +218,53 @@ class MonthlyResult:
             v = _r(x, 2)
             return "" if v is None else f"{v:.2f}"
 
-        return {"month": self.month, "gross_return": frac(self.gross_return),
-                "commission_costs": frac(self.commission_costs), "slippage_costs": frac(self.slippage_costs),
-                "net_return": frac(self.net_return), "total_commission": money(self.total_commission),
-                "slippage_usd": money(self.slippage_usd), "avg_slippage_bps": money(self.avg_slippage_bps),
-                "cost_pct_portfolio": frac(self.cost_pct_portfolio),
-                "turnover_cost_corr": "" if self.turnover_cost_corr is None else f"{_r(self.turnover_cost_corr, 6):.6f}",
-                "avg_portfolio_value": money(self.avg_portfolio_value), "days": str(self.days)}
+        return {
+            "month": self.month,
+            "gross_return": frac(self.gross_return),
+            "commission_costs": frac(self.commission_costs),
+            "slippage_costs": frac(self.slippage_costs),
+            "net_return": frac(self.net_return),
+            "total_commission": money(self.total_commission),
+            "slippage_usd": money(self.slippage_usd),
+            "avg_slippage_bps": money(self.avg_slippage_bps),
+            "cost_pct_portfolio": frac(self.cost_pct_portfolio),
+            "turnover_cost_corr": "" if self.turnover_cost_corr is None else f"{_r(self.turnover_cost_corr, 6):.6f}",
+            "avg_portfolio_value": money(self.avg_portfolio_value),
+            "days": str(self.days),
+        }
 
     def report_text(self) -> str:
         title = f"Monthly Cost Summary - {self.month}"
         d = self.daily
         L = [title, "=" * max(40, len(title))]
         span = f" ({d['date'].iloc[0]} .. {d['date'].iloc[-1]})" if len(d) else ""
-        L += [f"Trading days:                  {self.days}{span}",
-              f"Total commission paid:         {_usd(self.total_commission)}",
-              f"Average slippage per trade:    {_fb(self.avg_slippage_bps)} (notional-weighted; positive = cost)",
-              f"Costs as % of portfolio:       {_pc(self.cost_pct_portfolio)} "
-              f"(of the average portfolio value {_usd(self.avg_portfolio_value)})",
-              f"Turnover vs costs correlation: "
-              + ("n/a" if self.turnover_cost_corr is None else f"{self.turnover_cost_corr:.2f}")
-              + " (Pearson across days)", "",
-              "Cost Attribution to Strategy:"
-              + (f" (return {self.return_period[0]} .. {self.return_period[1]})" if self.return_period else ""),
-              f"   Gross Return:      {_pc(self.gross_return, True)}",
-              f"   Commission costs:  {_pc(_neg(self.commission_costs), True)}",
-              f"   Slippage costs:    {_pc(_neg(self.slippage_costs), True)}",
-              f"   Net Return:        {_pc(self.net_return, True)}", ""]
+        L += [
+            f"Trading days:                  {self.days}{span}",
+            f"Total commission paid:         {_usd(self.total_commission)}",
+            f"Average slippage per trade:    {_fb(self.avg_slippage_bps)} (notional-weighted; positive = cost)",
+            f"Costs as % of portfolio:       {_pc(self.cost_pct_portfolio)} "
+            f"(of the average portfolio value {_usd(self.avg_portfolio_value)})",
+            "Turnover vs costs correlation: "
+            + ("n/a" if self.turnover_cost_corr is None else f"{self.turnover_cost_corr:.2f}")
+            + " (Pearson across days)",
+            "",
+            "Cost Attribution to Strategy:"
+            + (f" (return {self.return_period[0]} .. {self.return_period[1]})" if self.return_period else ""),
+            f"   Gross Return:      {_pc(self.gross_return, True)}",
+            f"   Commission costs:  {_pc(_neg(self.commission_costs), True)}",
+            f"   Slippage costs:    {_pc(_neg(self.slippage_costs), True)}",
+            f"   Net Return:        {_pc(self.net_return, True)}",
+            "",
+        ]
         L.append("Broker comparison:")
         L.append(f"   {'broker':<10} {'trades':>7} {'notional':>16} {'commission':>12} {'slippage':>12}")
-        for b, t, n, c, s in zip(self.by_broker["broker"], self.by_broker["trades"], self.by_broker["notional"],
-                                 self.by_broker["commission"], self.by_broker["slippage_bps"]):
+        for b, t, n, c, s in zip(
+            self.by_broker["broker"],
+            self.by_broker["trades"],
+            self.by_broker["notional"],
+            self.by_broker["commission"],
+            self.by_broker["slippage_bps"],
+        ):
             L.append(f"   {b:<10} {int(t):>7} {_usd(n):>16} {_usd(c):>12} {_fb(s):>12}")
         if self.notes:
             L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
@@ -248,13 +311,21 @@ def _month_days(days: list[DayRecord], month: str, notes: list[str]) -> list[Day
 
 def _daily(recs: list[DayRecord]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The daily table (:data:`DAILY_COLUMNS`) and the start-of-day / reconciled values ($)."""
+
     def col(attr):
-        return np.array([np.nan if _num(getattr(d, attr)) is None else float(getattr(d, attr)) for d in recs],
-                        dtype=float)
+        return np.array(
+            [np.nan if _num(getattr(d, attr)) is None else float(getattr(d, attr)) for d in recs], dtype=float
+        )
 
     dates = [d.date for d in recs]
-    daily = pd.DataFrame({"date": pd.Series(dates, dtype=object), "notional": col("notional"),
-                          "commission": col("commission"), "slippage_usd": col("slippage_usd")})
+    daily = pd.DataFrame(
+        {
+            "date": pd.Series(dates, dtype=object),
+            "notional": col("notional"),
+            "commission": col("commission"),
+            "slippage_usd": col("slippage_usd"),
+        }
+    )
     daily["total_cost"] = daily["commission"] + daily["slippage_usd"]
     pv = col("portfolio_value")
     after = col("portfolio_value_after")
@@ -298,15 +369,19 @@ def _turnover_cost_corr(daily: pd.DataFrame, notes: list[str]) -> float | None:
     return float(np.corrcoef(t[ok], c[ok])[0, 1])
 
 
-def _observed_return(dates: list[str], pv: np.ndarray, after: np.ndarray, opening_value: float | None,
-                     notes: list[str]) -> tuple[float | None, tuple[str, str] | None]:
+def _observed_return(
+    dates: list[str], pv: np.ndarray, after: np.ndarray, opening_value: float | None, notes: list[str]
+) -> tuple[float | None, tuple[str, str] | None]:
     """The month's observed return (fraction) ``V_end / V_base - 1`` and its period (see the
     module docstring for the base)."""
     have = np.isfinite(after) & (after > 0)
     missing = [d for d, h in zip(dates, have) if not h]
     if missing:
-        notes.append("no reconciled portfolio value for " + ", ".join(missing)
-                     + " (no reconciliation.json / positions_after_recon.csv): skipped in the return")
+        notes.append(
+            "no reconciled portfolio value for "
+            + ", ".join(missing)
+            + " (no reconciliation.json / positions_after_recon.csv): skipped in the return"
+        )
     if not have.any():
         return None, None
     last = int(np.flatnonzero(have)[-1])
@@ -318,8 +393,10 @@ def _observed_return(dates: list[str], pv: np.ndarray, after: np.ndarray, openin
         base, start = float(opening_value), dates[0]
     elif math.isfinite(pv[0]) and pv[0] > 0:
         base, start = float(pv[0]), dates[0]
-        notes.append(f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
-                     "no reconciled value before the month")
+        notes.append(
+            f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
+            "no reconciled value before the month"
+        )
     else:
         first = int(np.flatnonzero(have)[0])
         if first < last:
@@ -334,20 +411,34 @@ def _by_broker(daily: pd.DataFrame) -> pd.DataFrame:
     """Per broker: trades, notional $, commission $, slippage $ and notional-weighted bps."""
     if len(daily):
         g = daily.groupby("broker", sort=True)
-        bb = pd.DataFrame({"trades": g["trades"].sum(), "notional": g["notional"].sum(),
-                           "commission": g["commission"].sum(), "slippage_usd": g["slippage_usd"].sum()})
+        bb = pd.DataFrame(
+            {
+                "trades": g["trades"].sum(),
+                "notional": g["notional"].sum(),
+                "commission": g["commission"].sum(),
+                "slippage_usd": g["slippage_usd"].sum(),
+            }
+        )
         bb["slippage_bps"] = bps_of(bb["slippage_usd"], bb["notional"].where(bb["notional"] > 0))
         bb = bb.reset_index()
     else:
-        bb = pd.DataFrame({"broker": pd.Series(dtype=object), "trades": pd.Series(dtype=np.int64),
-                           "notional": pd.Series(dtype=float), "commission": pd.Series(dtype=float),
-                           "slippage_usd": pd.Series(dtype=float), "slippage_bps": pd.Series(dtype=float)})
+        bb = pd.DataFrame(
+            {
+                "broker": pd.Series(dtype=object),
+                "trades": pd.Series(dtype=np.int64),
+                "notional": pd.Series(dtype=float),
+                "commission": pd.Series(dtype=float),
+                "slippage_usd": pd.Series(dtype=float),
+                "slippage_bps": pd.Series(dtype=float),
+            }
+        )
     bb["slippage_bps"] = bb["slippage_bps"].astype(float)
     return bb
 
 
-def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | None = None,
-                   values_after_costs: bool = True) -> MonthlyResult:
+def monthly_report(
+    days: list[DayRecord], month: str, *, opening_value: float | None = None, values_after_costs: bool = True
+) -> MonthlyResult:
     """The month's cost summary from its days (see the module docstring for every rule).
 
     ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
@@ -375,11 +466,25 @@ def monthly_report(days: list[DayRecord], month: str, *, opening_value: float | 
         else:
             gross = observed
             net = gross - cc - sc
-    return MonthlyResult(month=month, days=len(recs), total_commission=tot_comm, slippage_usd=tot_slip,
-                         notional=tot_notional, avg_slippage_bps=avg_bps, avg_portfolio_value=avg_pv,
-                         cost_pct_portfolio=cost_pct, turnover_cost_corr=corr, gross_return=gross,
-                         commission_costs=cc, slippage_costs=sc, net_return=net, by_broker=_by_broker(daily),
-                         daily=daily, return_period=period, notes=notes)
+    return MonthlyResult(
+        month=month,
+        days=len(recs),
+        total_commission=tot_comm,
+        slippage_usd=tot_slip,
+        notional=tot_notional,
+        avg_slippage_bps=avg_bps,
+        avg_portfolio_value=avg_pv,
+        cost_pct_portfolio=cost_pct,
+        turnover_cost_corr=corr,
+        gross_return=gross,
+        commission_costs=cc,
+        slippage_costs=sc,
+        net_return=net,
+        by_broker=_by_broker(daily),
+        daily=daily,
+        return_period=period,
+        notes=notes,
+    )
 
 
 def month_tca(days, *, closes=None, arrivals=None, default_order_type: str = "limit") -> list:
@@ -389,8 +494,13 @@ def month_tca(days, *, closes=None, arrivals=None, default_order_type: str = "li
     :class:`~xlexec.core.tca.TcaResult` per day, in order (each makes a :class:`DayRecord` with
     :meth:`DayRecord.from_tca`)."""
     from xlexec.core.tca import tca_many
+
     days = list(days)
-    return tca_many([(date, trades) for date, trades, _ in days], [fills for _, _, fills in days],
-                    closes=closes, arrivals=arrivals,
-                    portfolio_values=[trades.header.portfolio_value for _, trades, _ in days],
-                    default_order_type=default_order_type)
+    return tca_many(
+        [(date, trades) for date, trades, _ in days],
+        [fills for _, _, fills in days],
+        closes=closes,
+        arrivals=arrivals,
+        portfolio_values=[trades.header.portfolio_value for _, trades, _ in days],
+        default_order_type=default_order_type,
+    )

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,8 +30,17 @@ import pandas as pd
 from xlexec.core.trades import Trades
 from xlexec.core.truth import included_values
 
-ORDER_COLUMNS = ["symbol", "side", "qty", "order_type", "limit_price", "time_in_force",
-                 "client_order_id", "price", "notional"]
+ORDER_COLUMNS = [
+    "symbol",
+    "side",
+    "qty",
+    "order_type",
+    "limit_price",
+    "time_in_force",
+    "client_order_id",
+    "price",
+    "notional",
+]
 _EXACT_LIMIT = 1e12  # |price x ticks-per-$| below this: a float decides the tick exactly (see round_to_ticks)
 
 
@@ -95,8 +104,9 @@ def _included(trades: Trades) -> pd.DataFrame:
     return trades.df[included_mask(trades)]
 
 
-def orders_from_trades(trades: Trades, *, default_order_type: str = "limit",
-                       date: str | None = None, time_in_force: str = "day") -> pd.DataFrame:
+def orders_from_trades(
+    trades: Trades, *, default_order_type: str = "limit", date: str | None = None, time_in_force: str = "day"
+) -> pd.DataFrame:
     """The orders to send for the included trades, indexed like ``trades.df`` (source rows).
 
     Columns: ``symbol, side, qty (shares), order_type, limit_price ($, NaN for market),
@@ -106,8 +116,13 @@ def orders_from_trades(trades: Trades, *, default_order_type: str = "limit",
     return _orders([(date, trades)], default_order_type, time_in_force, (), with_day=False)
 
 
-def orders_from_trades_many(days: Sequence[tuple[str | None, Trades]], *, default_order_type: str = "limit",
-                            time_in_force: str = "day", keep: Sequence[str] = ()) -> pd.DataFrame:
+def orders_from_trades_many(
+    days: Sequence[tuple[str | None, Trades]],
+    *,
+    default_order_type: str = "limit",
+    time_in_force: str = "day",
+    keep: Sequence[str] = (),
+) -> pd.DataFrame:
     """The orders of many days in one frame, one vectorised pass.
 
     ``days``: ``(date, trades)`` pairs; ``date`` ``None`` = the trades header's date (as in
@@ -125,8 +140,14 @@ def _orders(days, default_order_type: str, time_in_force: str, keep: Sequence[st
     dates = [d or t.date or "nodate" for d, t in days]
     lens = np.fromiter((len(f) for f in frames), dtype=np.int64, count=len(frames))
     if not frames:
-        frames = [pd.DataFrame({c: pd.Series(dtype="str" if c in ("symbol", "side") else float)
-                                for c in ("symbol", "side", "shares", "price", "weight_change", *keep)})]
+        frames = [
+            pd.DataFrame(
+                {
+                    c: pd.Series(dtype="str" if c in ("symbol", "side") else float)
+                    for c in ("symbol", "side", "shares", "price", "weight_change", *keep)
+                }
+            )
+        ]
     df = frames[0] if len(frames) == 1 else pd.concat(frames)
     day = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
     n = len(df)
@@ -152,14 +173,23 @@ def _orders(days, default_order_type: str, time_in_force: str, keep: Sequence[st
 
     lines = list(map(canonical_line, sym.tolist(), side.tolist(), qty.tolist(), ot.tolist(), limit.tolist()))
     bounds = np.concatenate([[0], np.cumsum(lens)])
-    short = [hashlib.sha256("\n".join(sorted(lines[bounds[i]:bounds[i + 1]])).encode()).hexdigest()[:12]
-             for i in range(len(lens))]
-    ids = _ids(np.array([f"xlx-{d}-" for d in dates], dtype=object)[day], sym, side,
-               np.array(short, dtype=object)[day])
+    short = [
+        hashlib.sha256("\n".join(sorted(lines[bounds[i] : bounds[i + 1]])).encode()).hexdigest()[:12]
+        for i in range(len(lens))
+    ]
+    ids = _ids(np.array([f"xlx-{d}-" for d in dates], dtype=object)[day], sym, side, np.array(short, dtype=object)[day])
 
-    cols = {"symbol": df["symbol"].array, "side": df["side"].array, "qty": df["shares"].array, "order_type": otype,
-            "limit_price": limit, "time_in_force": pd.array([time_in_force] * n, dtype="str"),
-            "client_order_id": pd.array(ids, dtype="str"), "price": df["price"].array, "notional": notional}
+    cols = {
+        "symbol": df["symbol"].array,
+        "side": df["side"].array,
+        "qty": df["shares"].array,
+        "order_type": otype,
+        "limit_price": limit,
+        "time_in_force": pd.array([time_in_force] * n, dtype="str"),
+        "client_order_id": pd.array(ids, dtype="str"),
+        "price": df["price"].array,
+        "notional": notional,
+    }
     if "ml_score" in df.columns:
         cols["ml_score"] = df["ml_score"].array
     cols["weight_change"] = df["weight_change"].array
@@ -192,8 +222,11 @@ def canonical_line(symbol, side, qty, order_type, limit_price) -> str:
     Every hash and approval record is built from this one function.
     """
     q = float(qty)
-    lim = ("MKT" if order_type == "market" or limit_price is None or limit_price != limit_price
-           else f"{float(limit_price):.4f}")
+    lim = (
+        "MKT"
+        if order_type == "market" or limit_price is None or limit_price != limit_price
+        else f"{float(limit_price):.4f}"
+    )
     return f"{symbol}|{side}|{str(int(q)) if q.is_integer() else repr(q)}|{lim}|{order_type}"
 
 
@@ -202,8 +235,9 @@ def _lines(orders: pd.DataFrame) -> list[str]:
     float is per value whatever the wrapper; ``map`` over lists is the fastest way here)."""
     if len(orders) == 0:
         return []
-    return list(map(canonical_line, *(orders[c].tolist() for c in
-                                      ("symbol", "side", "qty", "order_type", "limit_price"))))
+    return list(
+        map(canonical_line, *(orders[c].tolist() for c in ("symbol", "side", "qty", "order_type", "limit_price")))
+    )
 
 
 def canonical_lines(orders: pd.DataFrame) -> list[str]:

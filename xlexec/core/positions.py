@@ -33,8 +33,9 @@ CAUSES = {
 
 
 def empty_positions() -> pd.DataFrame:
-    return pd.DataFrame({"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float),
-                         "avg_cost": pd.Series(dtype=float)})
+    return pd.DataFrame(
+        {"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+    )
 
 
 def _clean(positions: pd.DataFrame | None) -> pd.DataFrame:
@@ -62,8 +63,9 @@ def splits_for(events: pd.DataFrame | None, *, day: str, since: str | None = Non
     return e[cols].reset_index(drop=True)
 
 
-def apply_splits(positions: pd.DataFrame, events: pd.DataFrame | None, *, day: str,
-                 since: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_splits(
+    positions: pd.DataFrame, events: pd.DataFrame | None, *, day: str, since: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply the splits of :func:`splits_for` -> (positions, splits applied to held symbols)."""
     p = _clean(positions)
     sp = splits_for(events, day=day, since=since)
@@ -80,16 +82,24 @@ def fill_totals(fills: pd.DataFrame) -> pd.DataFrame:
     """Per symbol: ``buy_shares, buy_notional ($), sell_shares, sell_notional ($), commission ($),
     last_price ($/share, of the last fill in file order)``."""
     if fills is None or fills.empty:
-        return pd.DataFrame(columns=["symbol", "buy_shares", "buy_notional", "sell_shares", "sell_notional",
-                                     "commission", "last_price"])
+        return pd.DataFrame(
+            columns=["symbol", "buy_shares", "buy_notional", "sell_shares", "sell_notional", "commission", "last_price"]
+        )
     f = fills
     buy = (f["side"] == "buy").to_numpy()
     sh = f["shares"].to_numpy(dtype=float)
     px = f["price"].to_numpy(dtype=float)
-    t = pd.DataFrame({"symbol": f["symbol"].to_numpy(), "buy_shares": np.where(buy, sh, 0.0),
-                      "buy_notional": np.where(buy, sh * px, 0.0), "sell_shares": np.where(buy, 0.0, sh),
-                      "sell_notional": np.where(buy, 0.0, sh * px),
-                      "commission": f["commission"].to_numpy(dtype=float), "last_price": px})
+    t = pd.DataFrame(
+        {
+            "symbol": f["symbol"].to_numpy(),
+            "buy_shares": np.where(buy, sh, 0.0),
+            "buy_notional": np.where(buy, sh * px, 0.0),
+            "sell_shares": np.where(buy, 0.0, sh),
+            "sell_notional": np.where(buy, 0.0, sh * px),
+            "commission": f["commission"].to_numpy(dtype=float),
+            "last_price": px,
+        }
+    )
     g = t.groupby("symbol", sort=True)
     out = g[["buy_shares", "buy_notional", "sell_shares", "sell_notional", "commission"]].sum()
     out["last_price"] = g["last_price"].last()
@@ -125,9 +135,16 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
     new = np.where(over, 0.0, new)
     m["shares"] = np.where(np.abs(new) < EPS, 0.0, new)
     m["avg_cost"] = avg
-    breaks = [{"symbol": s, "kind": "oversell", "planned": float(h), "executed": float(x),
-               "detail": f"sold {_q(x)} but held {_q(h)}; position set to 0 - check the broker"}
-              for s, h, x in zip(m.loc[over, "symbol"], held[over], sl[over])]
+    breaks = [
+        {
+            "symbol": s,
+            "kind": "oversell",
+            "planned": float(h),
+            "executed": float(x),
+            "detail": f"sold {_q(x)} but held {_q(h)}; position set to 0 - check the broker",
+        }
+        for s, h, x in zip(m.loc[over, "symbol"], held[over], sl[over])
+    ]
     out = m.loc[m["shares"].abs() > EPS, POSITION_COLUMNS].sort_values("symbol").reset_index(drop=True)
     return out, breaks
 
@@ -137,8 +154,14 @@ def _q(x: float) -> str:
     return str(int(round(x))) if abs(x - round(x)) < EPS else f"{x:g}"
 
 
-def value_positions(positions: pd.DataFrame, marks: pd.DataFrame | None = None, *, day: str,
-                    cash: float | None = None, fallback_prices: pd.Series | None = None) -> pd.DataFrame:
+def value_positions(
+    positions: pd.DataFrame,
+    marks: pd.DataFrame | None = None,
+    *,
+    day: str,
+    cash: float | None = None,
+    fallback_prices: pd.Series | None = None,
+) -> pd.DataFrame:
     """``symbol, shares, avg_cost, current_value, weight, last_updated`` (the guide's columns).
 
     Mark per symbol: ``marks`` (columns ``symbol`` + ``price`` or ``close`` or ``mark``, $/share),
@@ -162,8 +185,14 @@ def value_positions(positions: pd.DataFrame, marks: pd.DataFrame | None = None, 
     return p[AFTER_COLUMNS]
 
 
-def compare_positions(system: pd.DataFrame, broker: pd.DataFrame, *, events: pd.DataFrame | None = None,
-                      pending: pd.DataFrame | None = None, tolerance: float = 1e-6) -> pd.DataFrame:
+def compare_positions(
+    system: pd.DataFrame,
+    broker: pd.DataFrame,
+    *,
+    events: pd.DataFrame | None = None,
+    pending: pd.DataFrame | None = None,
+    tolerance: float = 1e-6,
+) -> pd.DataFrame:
     """System vs broker shares per symbol (all symbols of either side, sorted).
 
     Columns: ``symbol, system_shares, broker_shares, difference (broker - system, shares),

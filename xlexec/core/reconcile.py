@@ -44,12 +44,25 @@ import pandas as pd
 from xlexec.core.costs import cost_bps, cost_usd, side_sign
 from xlexec.core.matching import match_fills
 from xlexec.core.orders import orders_from_trades
-from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
+from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.trades import Trades
 
-PER_TRADE_COLUMNS = ["symbol", "side", "planned", "executed", "avg_price", "slippage_bps", "commission",
-                     "status", "reason", "signal_price", "commission_est", "client_order_id", "n_fills"]
+PER_TRADE_COLUMNS = [
+    "symbol",
+    "side",
+    "planned",
+    "executed",
+    "avg_price",
+    "slippage_bps",
+    "commission",
+    "status",
+    "reason",
+    "signal_price",
+    "commission_est",
+    "client_order_id",
+    "n_fills",
+]
 
 
 def _money(x: float | None) -> float | None:
@@ -123,11 +136,15 @@ class ReconResult:
             "commission_estimated": _money(self.commission_estimated),
             "commission_actual": _money(self.commission_actual),
             "commission_variance": _money(self.commission_variance),
-            "commission_variance_pct": (round(self.commission_variance_pct * 100, 2)
-                                        if self.commission_variance_pct is not None else None),
-            "positions": [{"symbol": s, "shares": _qty(q), "avg_cost": _money(c)}
-                          for s, q, c in zip(self.positions_after["symbol"], self.positions_after["shares"],
-                                             self.positions_after["avg_cost"])],
+            "commission_variance_pct": (
+                round(self.commission_variance_pct * 100, 2) if self.commission_variance_pct is not None else None
+            ),
+            "positions": [
+                {"symbol": s, "shares": _qty(q), "avg_cost": _money(c)}
+                for s, q, c in zip(
+                    self.positions_after["symbol"], self.positions_after["shares"], self.positions_after["avg_cost"]
+                )
+            ],
             "positions_match": self.positions_match,
             "cash_before": _money(self.cash_before),
             "cash_after": _money(self.cash_after),
@@ -142,9 +159,23 @@ class ReconResult:
     def summary(self) -> dict[str, Any]:
         """What the journal's RECON event records."""
         j = self.to_json()
-        keep = ["day", "trades_recommended", "trades_executed", "slippage_bps_avg", "commission_estimated",
-                "commission_actual", "commission_variance", "cash_before", "cash_after", "notional_traded",
-                "slippage_usd", "portfolio_value_after", "positions_match", "fills_used", "fills_other_days"]
+        keep = [
+            "day",
+            "trades_recommended",
+            "trades_executed",
+            "slippage_bps_avg",
+            "commission_estimated",
+            "commission_actual",
+            "commission_variance",
+            "cash_before",
+            "cash_after",
+            "notional_traded",
+            "slippage_usd",
+            "portfolio_value_after",
+            "positions_match",
+            "fills_used",
+            "fills_other_days",
+        ]
         out = {k: j[k] for k in keep}
         out["n_not_executed"] = len(self.not_executed)
         out["n_partial"] = len(self.partial)
@@ -166,8 +197,11 @@ class ReconResult:
         else:
             L.append("Not Executed: 0")
         if self.partial:
-            L.append(f"Partially Executed: {len(self.partial)} (" + ", ".join(
-                f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10]) + ")")
+            L.append(
+                f"Partially Executed: {len(self.partial)} ("
+                + ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
+                + ")"
+            )
         L.append("")
         L.append("Price Slippage:")
         tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
@@ -188,22 +222,25 @@ class ReconResult:
         if self.breaks:
             L.append(f"Breaks: {len(self.breaks)}")
             for b in self.breaks:
-                L.append(f"  {b['symbol']} {b['kind']}: planned {_qty(b['planned'])}, executed "
-                         f"{_qty(b['executed'])}" + (f" ({b['detail']})" if b.get("detail") else ""))
+                L.append(
+                    f"  {b['symbol']} {b['kind']}: planned {_qty(b['planned'])}, executed "
+                    f"{_qty(b['executed'])}" + (f" ({b['detail']})" if b.get("detail") else "")
+                )
             L.append("")
         if self.splits_applied:
             L.append("Splits applied: " + ", ".join(f"{s['symbol']} x{s['ratio']:g}" for s in self.splits_applied))
         if self.fills_other_days:
             L.append(f"Fills dated another day (ignored): {self.fills_other_days}")
         pm = self.positions_match
-        L.append("Position Matches: " + ("\u2705" if pm else "\u274c" if pm is False else
-                                         "not checked (no broker positions)"))
+        L.append(
+            "Position Matches: "
+            + ("\u2705" if pm else "\u274c" if pm is False else "not checked (no broker positions)")
+        )
         if self.cash_after is None:
             L.append("Cash Balance: not checked (no starting cash)")
         else:
             ok = self.cash_after >= -0.005
-            L.append(f"Cash Balance: {'✅' if ok else '❌'} ${self.cash_after:,.2f}"
-                     f" (before ${self.cash_before:,.2f})")
+            L.append(f"Cash Balance: {'✅' if ok else '❌'} ${self.cash_after:,.2f} (before ${self.cash_before:,.2f})")
         return "\n".join(L) + "\n"
 
 
@@ -264,8 +301,17 @@ def discrepancy_line(day: str, symbol: str, recommended, executed, reason: str) 
     return f"{day},{symbol},Recommended: {_qty(recommended)},Executed: {_qty(executed)},Reason: {reason}"
 
 
-SENT_COLUMNS = ["client_order_id", "symbol", "side", "qty", "order_type", "limit_price", "price",
-                "parent_id", "chase_of"]
+SENT_COLUMNS = [
+    "client_order_id",
+    "symbol",
+    "side",
+    "qty",
+    "order_type",
+    "limit_price",
+    "price",
+    "parent_id",
+    "chase_of",
+]
 
 
 def sent_orders(payloads: list[dict[str, Any]]) -> pd.DataFrame:
@@ -283,8 +329,7 @@ def sent_orders(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     return df.drop_duplicates("client_order_id", keep="first").reset_index(drop=True)
 
 
-def _commission_est(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_type: str,
-                    day: str) -> pd.Series:
+def _commission_est(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_type: str, day: str) -> pd.Series:
     """Each planned order's ``commission_est`` ($) from ``trades``: by the trades row it came
     from; for sent orders by client order id, else the slice parent's id, else (an order that
     is no slice) symbol+side; 0 when none."""
@@ -304,8 +349,9 @@ def _commission_est(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_o
     return v.fillna(0.0).astype(float)
 
 
-def _plan(trades: Trades, planned: pd.DataFrame | None, sent: pd.DataFrame | None, *, day: str,
-          default_order_type: str) -> tuple[pd.DataFrame, dict[str, str]]:
+def _plan(
+    trades: Trades, planned: pd.DataFrame | None, sent: pd.DataFrame | None, *, day: str, default_order_type: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """The orders to reconcile against (index 0..n-1, with ``commission_est``) and the chase
     aliases (a chase replacement's client order id -> the order it replaces).
 
@@ -331,9 +377,13 @@ def _plan(trades: Trades, planned: pd.DataFrame | None, sent: pd.DataFrame | Non
     if "parent_id" not in unsent.columns:
         unsent["parent_id"] = ""
     cols = ["symbol", "side", "qty", "order_type", "limit_price", "price", "client_order_id", "parent_id"]
-    both = pd.concat([went[cols].assign(_rank=s_key.map(rank_of).fillna(len(p_key)).to_numpy()),
-                      unsent[cols].assign(_rank=(p_key[~p_key.isin(set(s_key))].map(rank_of)).to_numpy())],
-                     ignore_index=True)
+    both = pd.concat(
+        [
+            went[cols].assign(_rank=s_key.map(rank_of).fillna(len(p_key)).to_numpy()),
+            unsent[cols].assign(_rank=(p_key[~p_key.isin(set(s_key))].map(rank_of)).to_numpy()),
+        ],
+        ignore_index=True,
+    )
     pl = both.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
     pl["commission_est"] = _commission_est(trades, pl, True, default_order_type, day)
     return pl, aliases
@@ -356,6 +406,7 @@ def _day_fills(fills: pd.DataFrame | None, day: str) -> tuple[pd.DataFrame, int]
     f = fills
     if f is None or f.empty:
         from xlexec.core.fills import empty_fills
+
         f = empty_fills()
     d = f["date"].fillna("").astype(str)
     same_day = (d == "") | (d == day)
@@ -378,20 +429,25 @@ def _per_order(pl: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
     """Per planned order: executed shares, avg price ($), commission ($), fills, slippage bps
     (vs the signal price, > 0 = cost) and status. ``f`` carries ``_plan`` and ``_pxsh``."""
     matched = f[~np.isnan(f["_plan"].to_numpy())]
-    g = matched.groupby("_plan").agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
-                                     commission=("commission", "sum"), n_fills=("shares", "size"))
+    g = matched.groupby("_plan").agg(
+        executed=("shares", "sum"), pxsh=("_pxsh", "sum"), commission=("commission", "sum"), n_fills=("shares", "size")
+    )
     g.index = g.index.astype(int)
     pt = pl[["symbol", "side", "qty", "price", "commission_est", "client_order_id"]].rename(
-        columns={"qty": "planned", "price": "signal_price"})
+        columns={"qty": "planned", "price": "signal_price"}
+    )
     pt = pt.join(g, how="left")
     pt[["executed", "pxsh", "commission"]] = pt[["executed", "pxsh", "commission"]].fillna(0.0)
     pt["n_fills"] = pt["n_fills"].fillna(0).astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
-        pt["avg_price"] = np.where(pt["executed"] > 0, pt["pxsh"] / pt["executed"].where(pt["executed"] > 0, 1.0), np.nan)
+        pt["avg_price"] = np.where(
+            pt["executed"] > 0, pt["pxsh"] / pt["executed"].where(pt["executed"] > 0, 1.0), np.nan
+        )
     pt["slippage_bps"] = cost_bps(side_sign(pt["side"]), pt["avg_price"], pt["signal_price"])
     ex, plq = pt["executed"].to_numpy(), pt["planned"].to_numpy(dtype=float)
-    pt["status"] = np.select([ex <= EPS, ex < plq - EPS, ex > plq + EPS], ["not_executed", "partial", "over_fill"],
-                             "filled")
+    pt["status"] = np.select(
+        [ex <= EPS, ex < plq - EPS, ex > plq + EPS], ["not_executed", "partial", "over_fill"], "filled"
+    )
     return pt
 
 
@@ -419,14 +475,33 @@ def _unplanned(un: pd.DataFrame) -> pd.DataFrame:
     """The unmatched fills per symbol+side, as per-trade rows of status ``unplanned``."""
     if un.empty:
         return pd.DataFrame(columns=PER_TRADE_COLUMNS)
-    ug = un.groupby(["symbol", "side"], sort=True).agg(executed=("shares", "sum"), pxsh=("_pxsh", "sum"),
-                                                       commission=("commission", "sum"),
-                                                       n_fills=("shares", "size")).reset_index()
-    return pd.DataFrame({
-        "symbol": ug["symbol"], "side": ug["side"], "planned": 0.0, "executed": ug["executed"],
-        "avg_price": ug["pxsh"] / ug["executed"], "slippage_bps": np.nan, "commission": ug["commission"],
-        "status": "unplanned", "reason": "Fill for an order never planned", "signal_price": np.nan,
-        "commission_est": 0.0, "client_order_id": "", "n_fills": ug["n_fills"]})
+    ug = (
+        un.groupby(["symbol", "side"], sort=True)
+        .agg(
+            executed=("shares", "sum"),
+            pxsh=("_pxsh", "sum"),
+            commission=("commission", "sum"),
+            n_fills=("shares", "size"),
+        )
+        .reset_index()
+    )
+    return pd.DataFrame(
+        {
+            "symbol": ug["symbol"],
+            "side": ug["side"],
+            "planned": 0.0,
+            "executed": ug["executed"],
+            "avg_price": ug["pxsh"] / ug["executed"],
+            "slippage_bps": np.nan,
+            "commission": ug["commission"],
+            "status": "unplanned",
+            "reason": "Fill for an order never planned",
+            "signal_price": np.nan,
+            "commission_est": 0.0,
+            "client_order_id": "",
+            "n_fills": ug["n_fills"],
+        }
+    )
 
 
 def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: float | None) -> dict[str, Any]:
@@ -440,26 +515,37 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
         worst = {"symbol": str(w["symbol"]), "bps": _bps(w["slippage_bps"])}
     else:
         slip_avg, worst = None, None
-    slip_usd = float(cost_usd(side_sign(done["side"]), done["executed"], done["avg_price"],
-                              done["signal_price"]).sum()) if len(done) else 0.0
+    slip_usd = (
+        float(cost_usd(side_sign(done["side"]), done["executed"], done["avg_price"], done["signal_price"]).sum())
+        if len(done)
+        else 0.0
+    )
     comm_est = float(pl["commission_est"].sum())
     comm_act = float(f["commission"].sum()) if len(f) else 0.0
     buy = (f["side"] == "buy").to_numpy()
     buy_notional = float(f["_pxsh"].to_numpy()[buy].sum())
     sell_notional = float(f["_pxsh"].to_numpy()[~buy].sum())
-    cash_after = (None if cash_before is None
-                  else float(cash_before) - buy_notional + sell_notional - comm_act)
-    return dict(slip_avg=slip_avg, worst=worst, slip_usd=slip_usd, comm_est=comm_est, comm_act=comm_act,
-                buy_notional=buy_notional, sell_notional=sell_notional, cash_after=cash_after)
+    cash_after = None if cash_before is None else float(cash_before) - buy_notional + sell_notional - comm_act
+    return dict(
+        slip_avg=slip_avg,
+        worst=worst,
+        slip_usd=slip_usd,
+        comm_est=comm_est,
+        comm_act=comm_act,
+        buy_notional=buy_notional,
+        sell_notional=sell_notional,
+        cash_after=cash_after,
+    )
 
 
-def _positions(positions: pd.DataFrame, events, day: str, f: pd.DataFrame, pl: pd.DataFrame, marks,
-               cash_after: float | None):
+def _positions(
+    positions: pd.DataFrame, events, day: str, f: pd.DataFrame, pl: pd.DataFrame, marks, cash_after: float | None
+):
     """Positions after the day (splits, then every fill), valued; ``(after, oversells, valued,
     portfolio value after $, splits)``."""
     start, splits = apply_splits(positions, events, day=day)
     after, oversells = apply_fills(start, f)
-    last_px = (f.groupby("symbol")["price"].last() if len(f) else pd.Series(dtype=float))
+    last_px = f.groupby("symbol")["price"].last() if len(f) else pd.Series(dtype=float)
     sig = pl.drop_duplicates("symbol").set_index("symbol")["price"].astype(float)
     fallback = pd.concat([last_px, sig[~sig.index.isin(last_px.index)]]) if len(sig) else last_px
     pos_after = value_positions(after, marks, day=day, cash=cash_after, fallback_prices=fallback)
@@ -468,8 +554,9 @@ def _positions(positions: pd.DataFrame, events, day: str, f: pd.DataFrame, pl: p
     return after, oversells, pos_after, pv_after, splits
 
 
-def _breaks(per_trade: pd.DataFrame, oversells: list[dict], after: pd.DataFrame,
-            broker_positions: pd.DataFrame | None, events) -> list[dict]:
+def _breaks(
+    per_trade: pd.DataFrame, oversells: list[dict], after: pd.DataFrame, broker_positions: pd.DataFrame | None, events
+) -> list[dict]:
     """Over-fills, unplanned fills, oversells and (broker positions given) position mismatches."""
     breaks: list[dict] = []
     for r in per_trade[per_trade["status"].isin(["over_fill", "unplanned"])].itertuples():
@@ -477,46 +564,90 @@ def _breaks(per_trade: pd.DataFrame, oversells: list[dict], after: pd.DataFrame,
             kind, detail = "over_fill", f"{_qty(r.executed - r.planned)} share(s) more than planned"
         else:
             kind, detail = "unplanned_fill", f"no planned {r.side} order for {r.symbol}"
-        breaks.append({"symbol": r.symbol, "side": r.side, "kind": kind, "planned": _qty(r.planned),
-                       "executed": _qty(r.executed), "detail": detail})
+        breaks.append(
+            {
+                "symbol": r.symbol,
+                "side": r.side,
+                "kind": kind,
+                "planned": _qty(r.planned),
+                "executed": _qty(r.executed),
+                "detail": detail,
+            }
+        )
     for b in oversells:
-        breaks.append({"symbol": b["symbol"], "side": "sell", "kind": "oversell", "planned": _qty(b["planned"]),
-                       "executed": _qty(b["executed"]), "detail": b["detail"]})
+        breaks.append(
+            {
+                "symbol": b["symbol"],
+                "side": "sell",
+                "kind": "oversell",
+                "planned": _qty(b["planned"]),
+                "executed": _qty(b["executed"]),
+                "detail": b["detail"],
+            }
+        )
     if broker_positions is not None:
         cmp = compare_positions(after, broker_positions, events=events)
         for r in cmp[~cmp["matches"]].itertuples():
-            breaks.append({"symbol": r.symbol, "side": "", "kind": "position_mismatch",
-                           "planned": _qty(r.system_shares), "executed": _qty(r.broker_shares),
-                           "detail": f"system {_qty(r.system_shares)}, broker {_qty(r.broker_shares)}; "
-                                     f"likely {r.likely_cause}"})
+            breaks.append(
+                {
+                    "symbol": r.symbol,
+                    "side": "",
+                    "kind": "position_mismatch",
+                    "planned": _qty(r.system_shares),
+                    "executed": _qty(r.broker_shares),
+                    "detail": f"system {_qty(r.system_shares)}, broker {_qty(r.broker_shares)}; "
+                    f"likely {r.likely_cause}",
+                }
+            )
     return breaks
 
 
-_KIND_TEXT = {"over_fill": "Over-fill", "unplanned_fill": "Unplanned fill", "oversell": "Oversell",
-              "position_mismatch": "Position mismatch"}
+_KIND_TEXT = {
+    "over_fill": "Over-fill",
+    "unplanned_fill": "Unplanned fill",
+    "oversell": "Oversell",
+    "position_mismatch": "Position mismatch",
+}
 
 
 def _shortfalls(pt: pd.DataFrame, breaks: list[dict], day: str) -> tuple[list[dict], list[dict], list[str]]:
     """The not executed and partial orders, and every discrepancy line (guide's layout)."""
     ne = pt[pt["status"] == "not_executed"]
     pa = pt[pt["status"] == "partial"]
-    not_executed = [{"symbol": s, "side": sd, "planned": _qty(p), "executed": 0, "reason": rs}
-                    for s, sd, p, rs in zip(ne["symbol"], ne["side"], ne["planned"], ne["reason"])]
-    partial = [{"symbol": s, "side": sd, "planned": _qty(p), "executed": _qty(x), "reason": rs}
-               for s, sd, p, x, rs in zip(pa["symbol"], pa["side"], pa["planned"], pa["executed"], pa["reason"])]
+    not_executed = [
+        {"symbol": s, "side": sd, "planned": _qty(p), "executed": 0, "reason": rs}
+        for s, sd, p, rs in zip(ne["symbol"], ne["side"], ne["planned"], ne["reason"])
+    ]
+    partial = [
+        {"symbol": s, "side": sd, "planned": _qty(p), "executed": _qty(x), "reason": rs}
+        for s, sd, p, x, rs in zip(pa["symbol"], pa["side"], pa["planned"], pa["executed"], pa["reason"])
+    ]
     lines = [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in not_executed]
     lines += [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in partial]
-    lines += [discrepancy_line(day, b["symbol"], b["planned"], b["executed"],
-                               f"{_KIND_TEXT[b['kind']]} ({b['detail']})") for b in breaks]
+    lines += [
+        discrepancy_line(day, b["symbol"], b["planned"], b["executed"], f"{_KIND_TEXT[b['kind']]} ({b['detail']})")
+        for b in breaks
+    ]
     return not_executed, partial, lines
 
 
-def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, day: str,
-              order_states: dict[str, dict] | None = None, events: pd.DataFrame | None = None,
-              closes: pd.DataFrame | None = None, cash_before: float | None = None,
-              broker_positions: pd.DataFrame | None = None, planned: pd.DataFrame | None = None,
-              default_order_type: str = "limit", target_slippage_bps: float | None = None,
-              marks: pd.DataFrame | None = None, sent: pd.DataFrame | None = None) -> ReconResult:
+def reconcile(
+    trades: Trades,
+    fills: pd.DataFrame,
+    positions: pd.DataFrame,
+    *,
+    day: str,
+    order_states: dict[str, dict] | None = None,
+    events: pd.DataFrame | None = None,
+    closes: pd.DataFrame | None = None,
+    cash_before: float | None = None,
+    broker_positions: pd.DataFrame | None = None,
+    planned: pd.DataFrame | None = None,
+    default_order_type: str = "limit",
+    target_slippage_bps: float | None = None,
+    marks: pd.DataFrame | None = None,
+    sent: pd.DataFrame | None = None,
+) -> ReconResult:
     """Reconcile one day; see the module docstring for every rule and unit.
 
     ``fills``: canonical frame (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares,
@@ -533,27 +664,47 @@ def reconcile(trades: Trades, fills: pd.DataFrame, positions: pd.DataFrame, *, d
     pt = _per_order(pl, f)
     pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
     unplanned_rows = _unplanned(f[np.isnan(mi)])
-    per_trade = pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True) \
-        if not unplanned_rows.empty else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
+    per_trade = (
+        pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True)
+        if not unplanned_rows.empty
+        else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
+    )
     fg = _figures(pt, pl, f, cash_before)
-    after, oversells, pos_after, pv_after, splits = _positions(positions, events, day, f, pl, marks,
-                                                               fg["cash_after"])
+    after, oversells, pos_after, pv_after, splits = _positions(positions, events, day, f, pl, marks, fg["cash_after"])
     breaks = _breaks(per_trade, oversells, after, broker_positions, events)
     not_executed, partial, lines = _shortfalls(pt, breaks, day)
     per_trade = per_trade.copy()
     per_trade["slippage_bps"] = per_trade["slippage_bps"].astype(float).round(2)
     variance = fg["comm_act"] - fg["comm_est"]
     return ReconResult(
-        day=day, trades_recommended=len(pl), trades_executed=int((pt["executed"] > EPS).sum()),
-        not_executed=not_executed, partial=partial, breaks=breaks,
-        slippage_bps_avg=fg["slip_avg"], slippage_bps_worst=fg["worst"],
-        commission_estimated=fg["comm_est"], commission_actual=fg["comm_act"], commission_variance=variance,
+        day=day,
+        trades_recommended=len(pl),
+        trades_executed=int((pt["executed"] > EPS).sum()),
+        not_executed=not_executed,
+        partial=partial,
+        breaks=breaks,
+        slippage_bps_avg=fg["slip_avg"],
+        slippage_bps_worst=fg["worst"],
+        commission_estimated=fg["comm_est"],
+        commission_actual=fg["comm_act"],
+        commission_variance=variance,
         commission_variance_pct=(variance / fg["comm_est"]) if fg["comm_est"] > EPS else None,
-        cash_before=cash_before, cash_after=fg["cash_after"],
+        cash_before=cash_before,
+        cash_after=fg["cash_after"],
         notional_traded=fg["buy_notional"] + fg["sell_notional"],
-        buy_notional=fg["buy_notional"], sell_notional=fg["sell_notional"], slippage_usd=fg["slip_usd"],
-        portfolio_value_after=pv_after, per_trade=per_trade, positions_after=pos_after,
-        discrepancy_lines=lines, positions_checked=broker_positions is not None,
-        splits_applied=[{"symbol": s, "date": d, "ratio": float(r)}
-                        for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])],
-        fills_used=int(len(f)), fills_other_days=other_days, target_slippage_bps=target_slippage_bps)
+        buy_notional=fg["buy_notional"],
+        sell_notional=fg["sell_notional"],
+        slippage_usd=fg["slip_usd"],
+        portfolio_value_after=pv_after,
+        per_trade=per_trade,
+        positions_after=pos_after,
+        discrepancy_lines=lines,
+        positions_checked=broker_positions is not None,
+        splits_applied=[
+            {"symbol": s, "date": d, "ratio": float(r)}
+            for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])
+        ],
+        fills_used=int(len(f)),
+        fills_other_days=other_days,
+        target_slippage_bps=target_slippage_bps,
+    )

@@ -24,8 +24,7 @@ def check_rows(bad, df: pd.DataFrame, name: str, column: str, message) -> None:
     """
     if bad.any():
         i = first_bad(bad)
-        raise InputError(name, message(i) if callable(message) else message,
-                         row=int(df.index[i]), column=column)
+        raise InputError(name, message(i) if callable(message) else message, row=int(df.index[i]), column=column)
 
 
 def via_uniques(s: pd.Series, fn) -> pd.Series:
@@ -36,8 +35,9 @@ def via_uniques(s: pd.Series, fn) -> pd.Series:
     return pd.Series(np.asarray(u, dtype=object)[codes], index=s.index, dtype=object)
 
 
-def parse_numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False,
-                  integer: bool = False) -> pd.Series:
+def parse_numeric(
+    df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False, integer: bool = False
+) -> pd.Series:
     """Column ``col`` as float; first unparsable / NaN / inf value raises naming row+column.
 
     Accepts thousands separators and a leading ``$`` (spreadsheet exports).
@@ -58,6 +58,7 @@ def parse_numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = 
         frac = (vals % 1) != 0
         if frac.any():
             first = frac.to_numpy().nonzero()[0][0]
-            raise InputError(name, f"{col} must be a whole number, got {raw.iloc[first]!r}",
-                             row=int(df.index[first]), column=col)
+            raise InputError(
+                name, f"{col} must be a whole number, got {raw.iloc[first]!r}", row=int(df.index[first]), column=col
+            )
     return vals

@@ -42,16 +42,16 @@ would schedule children on top of the full quantity.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from xlexec.errors import InputError
 
-SCHEDULE_COLUMNS = ["parent_id", "symbol", "side", "total_qty", "adv_shares", "cap_qty", "days",
-                    "seq", "qty", "status"]
+SCHEDULE_COLUMNS = ["parent_id", "symbol", "side", "total_qty", "adv_shares", "cap_qty", "days", "seq", "qty", "status"]
 
 
 def child_quantities(shares: int, adv_shares: float, max_adv_pct: float) -> list[int]:
@@ -91,7 +91,7 @@ class SlicePlan:
     schedule: pd.DataFrame
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     no_adv: list[str] = field(default_factory=list)
-    reused: list[str] = field(default_factory=list)   # parent ids whose day-1 record came from the journal
+    reused: list[str] = field(default_factory=list)  # parent ids whose day-1 record came from the journal
 
     def record_of(self, client_order_id: str) -> dict[str, Any] | None:
         """The record of the child order ``client_order_id`` (None for an order that is not a child)."""
@@ -113,8 +113,15 @@ def _record(parent: dict[str, Any], seq: int, day: str, plan: list[int]) -> dict
     """The payload for child ``seq`` (1-based) of ``plan`` traded on ``day``."""
     done = sum(plan[:seq])
     rec = dict(parent)
-    rec.update(seq=seq, day=day, child_qty=plan[seq - 1], child_id=child_id(parent["parent_id"], seq),
-               done_qty=done, remaining_qty=parent["total_qty"] - done, schedule=plan[seq:])
+    rec.update(
+        seq=seq,
+        day=day,
+        child_qty=plan[seq - 1],
+        child_id=child_id(parent["parent_id"], seq),
+        done_qty=done,
+        remaining_qty=parent["total_qty"] - done,
+        schedule=plan[seq:],
+    )
     return rec
 
 
@@ -132,8 +139,11 @@ def live_records(prior: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def recorded_parents(prior: Iterable[dict[str, Any]], day: str, batch_sha256: str) -> list[dict[str, Any]]:
     """The day-1 records of ``day``'s batch ``batch_sha256`` already in the journal (live ones,
     journal order): non-empty once ``convert --slice`` or ``submit --slice`` sliced that batch."""
-    return [r for r in live_records(prior) if r.get("seq") == 1 and r.get("origin_day") == day
-            and r.get("batch_sha256") == batch_sha256]
+    return [
+        r
+        for r in live_records(prior)
+        if r.get("seq") == 1 and r.get("origin_day") == day and r.get("batch_sha256") == batch_sha256
+    ]
 
 
 def carry_forward(prior: Iterable[dict[str, Any]], day: str) -> list[dict[str, Any]]:
@@ -167,9 +177,24 @@ def _plan_of(rec: dict[str, Any]) -> list[int]:
     return [int(rec["cap_qty"])] * (int(rec["seq"]) - 1) + [int(rec["child_qty"])] + [int(x) for x in rec["schedule"]]
 
 
-_PARENT_KEYS = ["parent_id", "origin_day", "batch_sha256", "symbol", "side", "order_type", "limit_price",
-                "time_in_force", "total_qty", "adv_shares", "max_adv_pct", "cap_qty", "days", "price",
-                "ml_score", "weight_change"]
+_PARENT_KEYS = [
+    "parent_id",
+    "origin_day",
+    "batch_sha256",
+    "symbol",
+    "side",
+    "order_type",
+    "limit_price",
+    "time_in_force",
+    "total_qty",
+    "adv_shares",
+    "max_adv_pct",
+    "cap_qty",
+    "days",
+    "price",
+    "ml_score",
+    "weight_change",
+]
 
 
 def _parent_fields(rec: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +205,18 @@ def journal_key(rec: dict[str, Any]) -> str:
     return f"{rec['parent_id']}|{rec['day']}"
 
 
-def plan_slices(orders: pd.DataFrame, reference: pd.DataFrame | None, max_adv_pct: float, *, day: str,
-                batch_sha256: str, prior: Iterable[dict[str, Any]] = (), slice_new: bool = True,
-                reference_name: str = "reference.csv", sent_whole: Iterable[str] = ()) -> SlicePlan:
+def plan_slices(
+    orders: pd.DataFrame,
+    reference: pd.DataFrame | None,
+    max_adv_pct: float,
+    *,
+    day: str,
+    batch_sha256: str,
+    prior: Iterable[dict[str, Any]] = (),
+    slice_new: bool = True,
+    reference_name: str = "reference.csv",
+    sent_whole: Iterable[str] = (),
+) -> SlicePlan:
     """Today's orders after slicing, the schedule, and the journal records to append.
 
     ``orders``: :func:`xlexec.core.orders.orders_from_trades` output (qty in shares, client order ids).
@@ -209,8 +243,15 @@ def plan_slices(orders: pd.DataFrame, reference: pd.DataFrame | None, max_adv_pc
     if recorded:
         reused = _reuse_recorded(st, recorded)  # the day's schedule is fixed, whatever reference.csv says now
     elif slice_new and reference is not None and len(st.out):
-        no_adv = _slice_fresh(st, reference, max_adv_pct, day=day, batch_sha256=batch_sha256,
-                              whole=set(sent_whole), reference_name=reference_name)
+        no_adv = _slice_fresh(
+            st,
+            reference,
+            max_adv_pct,
+            day=day,
+            batch_sha256=batch_sha256,
+            whole=set(sent_whole),
+            reference_name=reference_name,
+        )
     _revalue_cut(st.out, st.cut_rows)
     out = _with_carried(st, carry_forward(prior, day))
     schedule = pd.DataFrame(st.sched_rows, columns=SCHEDULE_COLUMNS)
@@ -229,10 +270,20 @@ class _PlanState:
     def add_schedule(self, rec: dict[str, Any]) -> None:
         plan = _plan_of(rec)
         for k in range(rec["seq"], len(plan) + 1):
-            self.sched_rows.append({"parent_id": rec["parent_id"], "symbol": rec["symbol"], "side": rec["side"],
-                                    "total_qty": rec["total_qty"], "adv_shares": rec["adv_shares"],
-                                    "cap_qty": rec["cap_qty"], "days": rec["days"], "seq": k,
-                                    "qty": plan[k - 1], "status": "today" if k == rec["seq"] else "pending"})
+            self.sched_rows.append(
+                {
+                    "parent_id": rec["parent_id"],
+                    "symbol": rec["symbol"],
+                    "side": rec["side"],
+                    "total_qty": rec["total_qty"],
+                    "adv_shares": rec["adv_shares"],
+                    "cap_qty": rec["cap_qty"],
+                    "days": rec["days"],
+                    "seq": k,
+                    "qty": plan[k - 1],
+                    "status": "today" if k == rec["seq"] else "pending",
+                }
+            )
 
     def cut(self, idx, rec: dict[str, Any]) -> None:
         """Row ``idx`` (the parent) becomes today's child of ``rec``."""
@@ -255,8 +306,16 @@ def _reuse_recorded(st: _PlanState, recorded: dict[str, dict[str, Any]]) -> list
     return reused
 
 
-def _slice_fresh(st: _PlanState, reference: pd.DataFrame, max_adv_pct: float, *, day: str, batch_sha256: str,
-                 whole: set[str], reference_name: str) -> list[str]:
+def _slice_fresh(
+    st: _PlanState,
+    reference: pd.DataFrame,
+    max_adv_pct: float,
+    *,
+    day: str,
+    batch_sha256: str,
+    whole: set[str],
+    reference_name: str,
+) -> list[str]:
     """Cut every order above ``max_adv_pct`` of its ADV (shares) into daily children; returns the
     symbols with no ADV in ``reference``."""
     out = st.out
@@ -272,36 +331,60 @@ def _slice_fresh(st: _PlanState, reference: pd.DataFrame, max_adv_pct: float, *,
         try:
             plan = child_quantities(int(qty[idx]), a, max_adv_pct)
         except ValueError as e:
-            raise InputError(reference_name, f"{sym}: cannot slice: {e}",
-                             row=int(ref_rows[sym]) if sym in ref_rows.index else None,
-                             column="adv_shares") from None
+            raise InputError(
+                reference_name,
+                f"{sym}: cannot slice: {e}",
+                row=int(ref_rows[sym]) if sym in ref_rows.index else None,
+                column="adv_shares",
+            ) from None
         parent = _parent_of(out, idx, int(qty[idx]), a, max_adv_pct, plan, day=day, batch_sha256=batch_sha256)
         st.cut(idx, _record(parent, 1, day, plan))
     return no_adv
 
 
-def _parent_of(out: pd.DataFrame, idx, total_qty: int, adv: float, max_adv_pct: float, plan: list[int], *,
-               day: str, batch_sha256: str) -> dict[str, Any]:
+def _parent_of(
+    out: pd.DataFrame,
+    idx,
+    total_qty: int,
+    adv: float,
+    max_adv_pct: float,
+    plan: list[int],
+    *,
+    day: str,
+    batch_sha256: str,
+) -> dict[str, Any]:
     """The parent fields of a SLICE record for order row ``idx``."""
+
     def opt(c):
         return _nan_to_none(out.at[idx, c]) if c in out.columns else None
 
-    return {"parent_id": str(out.at[idx, "client_order_id"]), "origin_day": day,
-            "batch_sha256": batch_sha256, "symbol": out.at[idx, "symbol"], "side": out.at[idx, "side"],
-            "order_type": out.at[idx, "order_type"],
-            "limit_price": _nan_to_none(out.at[idx, "limit_price"]),
-            "time_in_force": out.at[idx, "time_in_force"] if "time_in_force" in out.columns else "day",
-            "total_qty": total_qty, "adv_shares": adv, "max_adv_pct": float(max_adv_pct),
-            "cap_qty": plan[0], "days": len(plan),
-            "price": opt("price"), "ml_score": opt("ml_score"), "weight_change": opt("weight_change")}
+    return {
+        "parent_id": str(out.at[idx, "client_order_id"]),
+        "origin_day": day,
+        "batch_sha256": batch_sha256,
+        "symbol": out.at[idx, "symbol"],
+        "side": out.at[idx, "side"],
+        "order_type": out.at[idx, "order_type"],
+        "limit_price": _nan_to_none(out.at[idx, "limit_price"]),
+        "time_in_force": out.at[idx, "time_in_force"] if "time_in_force" in out.columns else "day",
+        "total_qty": total_qty,
+        "adv_shares": adv,
+        "max_adv_pct": float(max_adv_pct),
+        "cap_qty": plan[0],
+        "days": len(plan),
+        "price": opt("price"),
+        "ml_score": opt("ml_score"),
+        "weight_change": opt("weight_change"),
+    }
 
 
 def _revalue_cut(out: pd.DataFrame, cut_rows: list) -> None:
     """The notional ($) of cut rows: child shares x limit (the signal price for market orders)."""
     if "notional" in out.columns and cut_rows:
         ref_px = out["limit_price"].where(out["limit_price"].notna(), out.get("price"))
-        out.loc[cut_rows, "notional"] = (out.loc[cut_rows, "qty"].astype(float) *
-                                         ref_px[cut_rows].astype(float)).round(2)
+        out.loc[cut_rows, "notional"] = (out.loc[cut_rows, "qty"].astype(float) * ref_px[cut_rows].astype(float)).round(
+            2
+        )
 
 
 def _carried_order(rec: dict[str, Any]) -> dict[str, Any]:
@@ -309,15 +392,21 @@ def _carried_order(rec: dict[str, Any]) -> dict[str, Any]:
     lp = _nan_to_none(rec["limit_price"])
     px = _nan_to_none(rec.get("price"))
     basis = lp if lp is not None and rec["order_type"] != "market" else px
-    return {"symbol": rec["symbol"], "side": rec["side"], "qty": float(rec["child_qty"]),
-            "order_type": rec["order_type"], "limit_price": np.nan if lp is None else lp,
-            "time_in_force": rec["time_in_force"], "client_order_id": rec["child_id"],
-            "price": np.nan if px is None else px,
-            "notional": np.nan if basis is None else round(float(rec["child_qty"]) * basis, 2),
-            "ml_score": np.nan if rec.get("ml_score") is None else float(rec["ml_score"]),
-            "weight_change": (np.nan if rec.get("weight_change") is None
-                              else float(rec["weight_change"])),
-            "parent_id": rec["parent_id"], "slice_seq": rec["seq"]}
+    return {
+        "symbol": rec["symbol"],
+        "side": rec["side"],
+        "qty": float(rec["child_qty"]),
+        "order_type": rec["order_type"],
+        "limit_price": np.nan if lp is None else lp,
+        "time_in_force": rec["time_in_force"],
+        "client_order_id": rec["child_id"],
+        "price": np.nan if px is None else px,
+        "notional": np.nan if basis is None else round(float(rec["child_qty"]) * basis, 2),
+        "ml_score": np.nan if rec.get("ml_score") is None else float(rec["ml_score"]),
+        "weight_change": (np.nan if rec.get("weight_change") is None else float(rec["weight_change"])),
+        "parent_id": rec["parent_id"],
+        "slice_seq": rec["seq"],
+    }
 
 
 def _with_carried(st: _PlanState, carried: list[dict[str, Any]]) -> pd.DataFrame:
@@ -341,8 +430,11 @@ def schedule_lines(schedule: pd.DataFrame) -> list[str]:
     lines = []
     for (pid, sym, side), g in schedule.groupby(["parent_id", "symbol", "side"], sort=False):
         first = g.iloc[0]
-        parts = [f"day {int(r.seq)} {int(r.qty):,}" + (" (today)" if r.status == "today" else "")
-                 for r in g.itertuples()]
-        lines.append(f"{sym} {side} {int(first.total_qty):,} (ADV {first.adv_shares:,.0f}, cap "
-                     f"{int(first.cap_qty):,}/day, {int(first.days)} days): " + ", ".join(parts))
+        parts = [
+            f"day {int(r.seq)} {int(r.qty):,}" + (" (today)" if r.status == "today" else "") for r in g.itertuples()
+        ]
+        lines.append(
+            f"{sym} {side} {int(first.total_qty):,} (ADV {first.adv_shares:,.0f}, cap "
+            f"{int(first.cap_qty):,}/day, {int(first.days)} days): " + ", ".join(parts)
+        )
     return lines

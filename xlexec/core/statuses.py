@@ -9,10 +9,22 @@ would cancel or wait for an order the broker will never fill again.
 
 from __future__ import annotations
 
-OPEN_STATUSES = frozenset({"new", "accepted", "pending_new", "partially_filled", "pending_cancel",
-                           "pending_replace", "accepted_for_bidding", "calculated", "held"})
-FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "done_for_day", "stopped",
-                            "suspended", "replaced"})
+OPEN_STATUSES = frozenset(
+    {
+        "new",
+        "accepted",
+        "pending_new",
+        "partially_filled",
+        "pending_cancel",
+        "pending_replace",
+        "accepted_for_bidding",
+        "calculated",
+        "held",
+    }
+)
+FINAL_STATUSES = frozenset(
+    {"filled", "canceled", "expired", "rejected", "done_for_day", "stopped", "suspended", "replaced"}
+)
 
 
 def is_open(status: str | None) -> bool:

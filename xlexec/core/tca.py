@@ -56,24 +56,65 @@ import pandas as pd
 
 from xlexec.core.costs import bps_of, cost_usd, side_sign
 from xlexec.core.fills import aggregate_fills, empty_fills
-from xlexec.core.matching import BY_CLIENT_ID, first_match as _first_match, match_fills, text_array as _text
+from xlexec.core.matching import BY_CLIENT_ID, match_fills
+from xlexec.core.matching import first_match as _first_match
+from xlexec.core.matching import text_array as _text
 from xlexec.core.orders import orders_from_trades_many
 from xlexec.core.trades import Trades
 
-ARRIVAL_COLUMNS = ["client_order_id", "symbol", "side", "arrival_price", "signal_price",
-                   "limit_price", "submitted_at", "broker"]
-BY_TRADE_COLUMNS = ["row", "symbol", "side", "planned_shares", "filled_shares", "unfilled_shares",
-                    "n_fills", "signal_price", "avg_fill_price", "arrival_price", "close",
-                    "planned_notional", "notional", "commission_est", "slippage_est", "commission",
-                    "slippage_usd", "slippage_bps", "opportunity_usd", "delay_usd", "execution_usd",
-                    "total_usd", "matched_by", "client_order_id"]
-BY_SYMBOL_COLUMNS = ["symbol", "planned_notional", "notional", "commission", "slippage_usd",
-                     "opportunity_usd", "usd", "pct_trade"]
+ARRIVAL_COLUMNS = [
+    "client_order_id",
+    "symbol",
+    "side",
+    "arrival_price",
+    "signal_price",
+    "limit_price",
+    "submitted_at",
+    "broker",
+]
+BY_TRADE_COLUMNS = [
+    "row",
+    "symbol",
+    "side",
+    "planned_shares",
+    "filled_shares",
+    "unfilled_shares",
+    "n_fills",
+    "signal_price",
+    "avg_fill_price",
+    "arrival_price",
+    "close",
+    "planned_notional",
+    "notional",
+    "commission_est",
+    "slippage_est",
+    "commission",
+    "slippage_usd",
+    "slippage_bps",
+    "opportunity_usd",
+    "delay_usd",
+    "execution_usd",
+    "total_usd",
+    "matched_by",
+    "client_order_id",
+]
+BY_SYMBOL_COLUMNS = [
+    "symbol",
+    "planned_notional",
+    "notional",
+    "commission",
+    "slippage_usd",
+    "opportunity_usd",
+    "usd",
+    "pct_trade",
+]
 _NEUTRAL_USD = 0.005  # |slippage| below half a cent: neither favorable nor unfavorable
 
-CONVENTION = ("Sign convention: cost bps = side x (fill - benchmark) / benchmark x 10,000, "
-              "side = +1 buy, -1 sell; positive is a cost, negative a saving, for buys and sells "
-              "alike. Aggregate bps are notional-weighted (sum of cost $ / sum of notional x 10^4).")
+CONVENTION = (
+    "Sign convention: cost bps = side x (fill - benchmark) / benchmark x 10,000, "
+    "side = +1 buy, -1 sell; positive is a cost, negative a saving, for buys and sells "
+    "alike. Aggregate bps are notional-weighted (sum of cost $ / sum of notional x 10^4)."
+)
 
 
 def _money(x) -> float | None:
@@ -118,17 +159,17 @@ class TcaResult:
     slippage_actual_usd: float
     slippage_actual_bps: float
     favorable_count: int
-    favorable_usd: float      # $ saved (> 0) by trades filled better than the signal price
+    favorable_usd: float  # $ saved (> 0) by trades filled better than the signal price
     unfavorable_count: int
-    unfavorable_usd: float    # $ lost (> 0) by trades filled worse than the signal price
-    unfilled_orders: int      # orders with any unfilled quantity (none or partly filled)
-    opportunity_usd: float    # NaN when a close is missing for unfilled shares
-    total_usd: float          # commission + slippage ($), the guide's "total transaction costs"
-    notional: float           # filled shares x signal price ($)
-    planned_notional: float   # planned shares x signal price ($)
-    delay_usd: float          # NaN unless every filled trade has an arrival price
+    unfavorable_usd: float  # $ lost (> 0) by trades filled worse than the signal price
+    unfilled_orders: int  # orders with any unfilled quantity (none or partly filled)
+    opportunity_usd: float  # NaN when a close is missing for unfilled shares
+    total_usd: float  # commission + slippage ($), the guide's "total transaction costs"
+    notional: float  # filled shares x signal price ($)
+    planned_notional: float  # planned shares x signal price ($)
+    delay_usd: float  # NaN unless every filled trade has an arrival price
     execution_usd: float
-    shortfall_total: float    # slippage + opportunity + fees
+    shortfall_total: float  # slippage + opportunity + fees
     trades_planned: int
     trades_filled: int
     notes: list[str] = field(default_factory=list)
@@ -168,12 +209,19 @@ class TcaResult:
     def _by_symbol_json(self) -> list[dict[str, Any]]:
         if "by_symbol" in self._frames or self._batch is None:
             b = self.by_symbol
-            return [{"symbol": str(s), "usd": _money(u), "pct_trade": _frac(p)}
-                    for s, u, p in zip(b["symbol"], b["usd"], b["pct_trade"])]
+            return [
+                {"symbol": str(s), "usd": _money(u), "pct_trade": _frac(p)}
+                for s, u, p in zip(b["symbol"], b["usd"], b["pct_trade"])
+            ]
         fin = math.isfinite  # plain floats from the batch: _money / _frac inlined
-        return [{"symbol": s, "usd": round(u, 2) + 0.0 if fin(u) else None,
-                 "pct_trade": round(p, 8) + 0.0 if fin(p) else None}
-                for s, u, p in self._batch.symbol_rows(self._day)]
+        return [
+            {
+                "symbol": s,
+                "usd": round(u, 2) + 0.0 if fin(u) else None,
+                "pct_trade": round(p, 8) + 0.0 if fin(p) else None,
+            }
+            for s, u, p in self._batch.symbol_rows(self._day)
+        ]
 
     # ---- derived -------------------------------------------------------------------------
     @property
@@ -255,38 +303,56 @@ class TcaResult:
         """The guide's "Transaction Cost Analysis" report (five sections + shortfall + notes)."""
         title = f"Transaction Cost Analysis - {self.date or 'undated'}"
         L = [title, "=" * max(40, len(title)), CONVENTION, ""]
-        L += ["1. Commission Costs:",
-              f"   Estimated: {_usd(self.commission_estimated)}",
-              f"   Actual:    {_usd(self.commission_actual)}",
-              f"   Variance:  {_usd(self.commission_variance, sign=True)} "
-              f"({_pct(self.commission_variance_pct, sign=True)})", ""]
+        L += [
+            "1. Commission Costs:",
+            f"   Estimated: {_usd(self.commission_estimated)}",
+            f"   Actual:    {_usd(self.commission_actual)}",
+            f"   Variance:  {_usd(self.commission_variance, sign=True)} "
+            f"({_pct(self.commission_variance_pct, sign=True)})",
+            "",
+        ]
         slip_var = self.slippage_actual_usd - self.slippage_estimated_usd
-        L += ["2. Slippage Costs (vs signal price):",
-              f"   Estimated:    {_usd(self.slippage_estimated_usd)} ({_fbps(self.slippage_estimated_bps)})",
-              f"   Actual:       {_usd(self.slippage_actual_usd)} ({_fbps(self.slippage_actual_bps)})",
-              f"   Variance:     {_usd(slip_var, sign=True)} "
-              f"({_pct(_div(slip_var, self.slippage_estimated_usd), sign=True)})",
-              "   Breakdown:",
-              f"     - Favorable:   {self.favorable_count} trade{_s(self.favorable_count)}, "
-              f"saved {_usd(self.favorable_usd)}",
-              f"     - Unfavorable: {self.unfavorable_count} trade{_s(self.unfavorable_count)}, "
-              f"cost {_usd(self.unfavorable_usd)}", ""]
+        L += [
+            "2. Slippage Costs (vs signal price):",
+            f"   Estimated:    {_usd(self.slippage_estimated_usd)} ({_fbps(self.slippage_estimated_bps)})",
+            f"   Actual:       {_usd(self.slippage_actual_usd)} ({_fbps(self.slippage_actual_bps)})",
+            f"   Variance:     {_usd(slip_var, sign=True)} "
+            f"({_pct(_div(slip_var, self.slippage_estimated_usd), sign=True)})",
+            "   Breakdown:",
+            f"     - Favorable:   {self.favorable_count} trade{_s(self.favorable_count)}, "
+            f"saved {_usd(self.favorable_usd)}",
+            f"     - Unfavorable: {self.unfavorable_count} trade{_s(self.unfavorable_count)}, "
+            f"cost {_usd(self.unfavorable_usd)}",
+            "",
+        ]
         bt = self.by_trade
         none = bt.loc[(bt["filled_shares"] <= 0), "symbol"].tolist()
         part = bt.loc[(bt["filled_shares"] > 0) & (bt["unfilled_shares"] > 0), "symbol"].tolist()
         unf = [f"{len(none)} order{_s(len(none))}" + (f" ({', '.join(none)})" if none else "")]
         if part:
             unf.append(f"partly filled: {len(part)} ({', '.join(part)})")
-        L += ["3. Opportunity Costs (side x unfilled shares x (close - signal)):",
-              f"   Unfilled: {'; '.join(unf)}",
-              f"   Missed PnL: {_usd(self.opportunity_usd)}"
-              + ("" if not math.isfinite(self.opportunity_usd) else
-                 " (stock moved away)" if self.opportunity_usd > 0 else
-                 " (stock moved our way)" if self.opportunity_usd < 0 else ""), ""]
-        L += ["4. Total Costs (commission + slippage):",
-              f"   Total Transaction Costs: {_usd(self.total_usd)}",
-              f"   As % of Notional: {_pct(self.pct_notional)}",
-              f"   As % of Portfolio: {_pct(self.pct_portfolio)}", ""]
+        L += [
+            "3. Opportunity Costs (side x unfilled shares x (close - signal)):",
+            f"   Unfilled: {'; '.join(unf)}",
+            f"   Missed PnL: {_usd(self.opportunity_usd)}"
+            + (
+                ""
+                if not math.isfinite(self.opportunity_usd)
+                else " (stock moved away)"
+                if self.opportunity_usd > 0
+                else " (stock moved our way)"
+                if self.opportunity_usd < 0
+                else ""
+            ),
+            "",
+        ]
+        L += [
+            "4. Total Costs (commission + slippage):",
+            f"   Total Transaction Costs: {_usd(self.total_usd)}",
+            f"   As % of Notional: {_pct(self.pct_notional)}",
+            f"   As % of Portfolio: {_pct(self.pct_portfolio)}",
+            "",
+        ]
         L += ["5. Cost Attribution by Symbol (commission + slippage):"]
         w, b = self.worst, self.best
         if w is not None:
@@ -296,13 +362,15 @@ class TcaResult:
             L.append("   (nothing filled)")
         for s, u, p in zip(self.by_symbol["symbol"], self.by_symbol["usd"], self.by_symbol["pct_trade"]):
             L.append(f"     {s:<10} {_usd(u):>14} {_pct(p):>9}")
-        L += ["",
-              "Implementation Shortfall (Perold, vs signal price):",
-              f"   Delay (signal -> arrival):   {_usd(self.delay_usd)}",
-              f"   Execution (arrival -> fill): {_usd(self.execution_usd)}",
-              f"   Opportunity (unfilled):      {_usd(self.opportunity_usd)}",
-              f"   Fees (commission):           {_usd(self.commission_actual)}",
-              f"   Total shortfall:             {_usd(self.shortfall_total)}"]
+        L += [
+            "",
+            "Implementation Shortfall (Perold, vs signal price):",
+            f"   Delay (signal -> arrival):   {_usd(self.delay_usd)}",
+            f"   Execution (arrival -> fill): {_usd(self.execution_usd)}",
+            f"   Opportunity (unfilled):      {_usd(self.opportunity_usd)}",
+            f"   Fees (commission):           {_usd(self.commission_actual)}",
+            f"   Total shortfall:             {_usd(self.shortfall_total)}",
+        ]
         if self.notes:
             L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
         return "\n".join(L) + "\n"
@@ -337,8 +405,12 @@ def _fbps(x) -> str:
 
 
 def empty_arrivals() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=float if c in ("arrival_price", "signal_price", "limit_price")
-                                      else object) for c in ARRIVAL_COLUMNS})
+    return pd.DataFrame(
+        {
+            c: pd.Series(dtype=float if c in ("arrival_price", "signal_price", "limit_price") else object)
+            for c in ARRIVAL_COLUMNS
+        }
+    )
 
 
 def arrivals_from_payloads(payloads: list[dict[str, Any]]) -> pd.DataFrame:
@@ -383,6 +455,7 @@ def _unplanned_orders(fills: pd.DataFrame, rows: np.ndarray) -> tuple[list[tuple
     """The unmatched fills ``rows`` per broker order, as :func:`aggregate_fills` groups them
     (client order id, else order id, else symbol+side; first seen first): ``(symbol, side,
     shares)`` each, and their commission ($). A few rows: plain Python, no group-by."""
+
     def col(c):
         if c not in fills.columns:
             return [None] * len(rows)
@@ -392,8 +465,13 @@ def _unplanned_orders(fills: pd.DataFrame, rows: np.ndarray) -> tuple[list[tuple
         return "" if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA else str(x)
 
     groups: dict[tuple[str, str], list] = {}
-    for cid, oid, sym, side, sh in zip(col("client_order_id"), col("order_id"), col("symbol"), col("side"),
-                                       fills["shares"].to_numpy(dtype=float)[rows].tolist()):
+    for cid, oid, sym, side, sh in zip(
+        col("client_order_id"),
+        col("order_id"),
+        col("symbol"),
+        col("side"),
+        fills["shares"].to_numpy(dtype=float)[rows].tolist(),
+    ):
         cid, oid = txt(cid), txt(oid)
         key = ("c", cid) if cid else ("o", oid) if oid else ("s", f"{sym}|{side}")
         if key in groups:
@@ -442,8 +520,13 @@ class _Batch:
     """Per-trade and per-symbol figures of a batch of days, kept as arrays; a day's frames are
     cut out of them only when asked for."""
 
-    def __init__(self, trade_cols: dict[str, np.ndarray], trade_bounds: np.ndarray,
-                 sym_cols: dict[str, np.ndarray], sym_bounds: np.ndarray):
+    def __init__(
+        self,
+        trade_cols: dict[str, np.ndarray],
+        trade_bounds: np.ndarray,
+        sym_cols: dict[str, np.ndarray],
+        sym_bounds: np.ndarray,
+    ):
         self.trade_cols, self.trade_bounds = trade_cols, trade_bounds
         self.sym_cols, self.sym_bounds = sym_cols, sym_bounds
 
@@ -463,13 +546,23 @@ class _Batch:
     def symbol_rows(self, i: int):
         """``(symbol, usd, pct_trade)`` of day ``i`` as plain ``str``/``float`` values."""
         a, b = self.sym_bounds[i], self.sym_bounds[i + 1]
-        return zip([str(x) for x in self.sym_cols["symbol"][a:b].tolist()], self.sym_cols["usd"][a:b].tolist(),
-                   self.sym_cols["pct_trade"][a:b].tolist())
+        return zip(
+            [str(x) for x in self.sym_cols["symbol"][a:b].tolist()],
+            self.sym_cols["usd"][a:b].tolist(),
+            self.sym_cols["pct_trade"][a:b].tolist(),
+        )
 
 
-def daily_tca(trades: Trades, fills: pd.DataFrame | None, *, closes: pd.DataFrame | None = None,
-              arrivals: pd.DataFrame | None = None, portfolio_value: float | None = None,
-              default_order_type: str = "limit", date: str | None = None) -> TcaResult:
+def daily_tca(
+    trades: Trades,
+    fills: pd.DataFrame | None,
+    *,
+    closes: pd.DataFrame | None = None,
+    arrivals: pd.DataFrame | None = None,
+    portfolio_value: float | None = None,
+    default_order_type: str = "limit",
+    date: str | None = None,
+) -> TcaResult:
     """The day's TCA of ``trades`` (the plan) against ``fills`` (canonical frame).
 
     ``closes``: ``symbol, close`` ($) for opportunity cost; ``arrivals``: ``client_order_id``
@@ -479,12 +572,25 @@ def daily_tca(trades: Trades, fills: pd.DataFrame | None, *, closes: pd.DataFram
     client order ids). See the module docstring for units, signs and matching. This is
     :func:`tca_many` with one day.
     """
-    return tca_many([(date, trades)], [fills], closes=[closes], arrivals=[arrivals],
-                    portfolio_values=[portfolio_value], default_order_type=default_order_type)[0]
+    return tca_many(
+        [(date, trades)],
+        [fills],
+        closes=[closes],
+        arrivals=[arrivals],
+        portfolio_values=[portfolio_value],
+        default_order_type=default_order_type,
+    )[0]
 
 
-def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=None, arrivals=None,
-             portfolio_values=None, default_order_type: str = "limit") -> list[TcaResult]:
+def tca_many(
+    days: Sequence[tuple[str | None, Trades]],
+    fills=None,
+    *,
+    closes=None,
+    arrivals=None,
+    portfolio_values=None,
+    default_order_type: str = "limit",
+) -> list[TcaResult]:
     """The TCA of many days in one vectorised pass; item ``i`` equals
     ``daily_tca(trades_i, fills_i, closes=..., arrivals=..., portfolio_value=..., date=date_i)``.
 
@@ -518,7 +624,7 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
     out = []
     for i in range(nd):
         n_excl = len(days[i][1].df) - int(t["n_by_day"][i])
-        unplanned, notes = _unplanned_note(big, um_rows[um_bounds[i]:um_bounds[i + 1]], n_excl)
+        unplanned, notes = _unplanned_note(big, um_rows[um_bounds[i] : um_bounds[i + 1]], n_excl)
         out.append(_day_result(t, d, i, dates[i], pvs[i], notes, batch, unplanned))
     return out
 
@@ -526,17 +632,27 @@ def tca_many(days: Sequence[tuple[str | None, Trades]], fills=None, *, closes=No
 def _order_arrays(days, default_order_type: str, nd: int) -> dict[str, Any]:
     """The days' orders as arrays: ``sym``, ``sidestr``, ``side`` (+1/-1), ``q`` (shares), ``p``
     (signal $), ``coids``, ``c_est``/``s_est`` ($), ``oday`` (day position), bounds ``tb``."""
-    orders = orders_from_trades_many(days, default_order_type=default_order_type,
-                                     keep=("commission_est", "slippage_est"))
+    orders = orders_from_trades_many(
+        days, default_order_type=default_order_type, keep=("commission_est", "slippage_est")
+    )
     oday = orders["day"].to_numpy()
     n_by_day = np.bincount(oday, minlength=nd)
     sidestr = _text(orders["side"])
-    return {"orders": orders, "oday": oday, "n": len(orders), "n_by_day": n_by_day,
-            "tb": np.concatenate([[0], np.cumsum(n_by_day)]), "sym": _text(orders["symbol"]),
-            "sidestr": sidestr, "side": side_sign(sidestr), "q": orders["qty"].to_numpy(dtype=float),
-            "p": orders["price"].to_numpy(dtype=float), "coids": _text(orders["client_order_id"]),
-            "c_est": orders["commission_est"].to_numpy(dtype=float),
-            "s_est": orders["slippage_est"].to_numpy(dtype=float)}
+    return {
+        "orders": orders,
+        "oday": oday,
+        "n": len(orders),
+        "n_by_day": n_by_day,
+        "tb": np.concatenate([[0], np.cumsum(n_by_day)]),
+        "sym": _text(orders["symbol"]),
+        "sidestr": sidestr,
+        "side": side_sign(sidestr),
+        "q": orders["qty"].to_numpy(dtype=float),
+        "p": orders["price"].to_numpy(dtype=float),
+        "coids": _text(orders["client_order_id"]),
+        "c_est": orders["commission_est"].to_numpy(dtype=float),
+        "s_est": orders["slippage_est"].to_numpy(dtype=float),
+    }
 
 
 def _fill_sums(t: dict[str, Any], big: pd.DataFrame, fday: np.ndarray) -> np.ndarray:
@@ -583,8 +699,11 @@ def _arrivals_of(arrivals, dates: list, t: dict[str, Any]) -> np.ndarray:
     arrival = np.full(n, np.nan)
     ar, aday = _stacked(_aligned(arrivals, dates, "arrivals"), ARRIVAL_COLUMNS)
     if len(ar):
-        ap = pd.to_numeric(ar["arrival_price"], errors="coerce").to_numpy(dtype=float) \
-            if "arrival_price" in ar.columns else np.full(len(ar), np.nan)
+        ap = (
+            pd.to_numeric(ar["arrival_price"], errors="coerce").to_numpy(dtype=float)
+            if "arrival_price" in ar.columns
+            else np.full(len(ar), np.nan)
+        )
         found1 = np.zeros(n, bool)
         v1 = np.full(n, np.nan)
         if "client_order_id" in ar.columns:
@@ -625,16 +744,31 @@ def _trade_costs(t: dict[str, Any]) -> None:
 def _trade_columns(t: dict[str, Any]) -> dict[str, np.ndarray]:
     """The by-trade table's columns (:data:`BY_TRADE_COLUMNS`) as arrays."""
     return {
-        "row": t["orders"].index.to_numpy(), "symbol": t["sym"], "side": t["sidestr"],
-        "planned_shares": t["q"], "filled_shares": t["filled"], "unfilled_shares": t["unfilled"],
-        "n_fills": t["nfills"], "signal_price": t["p"], "avg_fill_price": t["avg"],
-        "arrival_price": t["arrival"], "close": t["close"], "planned_notional": t["planned"],
-        "notional": t["notional"], "commission_est": t["c_est"], "slippage_est": t["s_est"],
-        "commission": t["comm"], "slippage_usd": t["slip"], "slippage_bps": t["slip_bps"],
-        "opportunity_usd": t["opp"], "delay_usd": t["delay"], "execution_usd": t["execution"],
+        "row": t["orders"].index.to_numpy(),
+        "symbol": t["sym"],
+        "side": t["sidestr"],
+        "planned_shares": t["q"],
+        "filled_shares": t["filled"],
+        "unfilled_shares": t["unfilled"],
+        "n_fills": t["nfills"],
+        "signal_price": t["p"],
+        "avg_fill_price": t["avg"],
+        "arrival_price": t["arrival"],
+        "close": t["close"],
+        "planned_notional": t["planned"],
+        "notional": t["notional"],
+        "commission_est": t["c_est"],
+        "slippage_est": t["s_est"],
+        "commission": t["comm"],
+        "slippage_usd": t["slip"],
+        "slippage_bps": t["slip_bps"],
+        "opportunity_usd": t["opp"],
+        "delay_usd": t["delay"],
+        "execution_usd": t["execution"],
         "total_usd": t["total"],
-        "matched_by": np.where(t["via_coid"], "client_order_id",
-                               np.where(t["has_fill"], "symbol+side", "")).astype(object),
+        "matched_by": np.where(t["via_coid"], "client_order_id", np.where(t["has_fill"], "symbol+side", "")).astype(
+            object
+        ),
         "client_order_id": t["coids"],
     }
 
@@ -650,16 +784,23 @@ def _by_symbol(t: dict[str, Any], nd: int) -> tuple[dict[str, np.ndarray], np.nd
 
     def gsum(w):
         return _wsum(ginv, w, g)
+
     g_comm, g_slip, g_notional = gsum(t["comm"]), gsum(t["slip"]), gsum(t["notional"])
     g_usd = g_comm + g_slip
     with np.errstate(invalid="ignore", divide="ignore"):
         g_pct = np.where(g_notional > 0, g_usd / np.where(g_notional > 0, g_notional, 1.0), np.nan)
     gday = gkey // ns
     order = np.lexsort((gkey % ns, -np.round(g_usd, 2), gday))
-    sym_cols = {"symbol": np.asarray(suniq, dtype=object)[gkey % ns][order],
-                "planned_notional": gsum(t["planned"])[order], "notional": g_notional[order],
-                "commission": g_comm[order], "slippage_usd": g_slip[order], "opportunity_usd": gsum(t["opp"])[order],
-                "usd": g_usd[order], "pct_trade": g_pct[order]}
+    sym_cols = {
+        "symbol": np.asarray(suniq, dtype=object)[gkey % ns][order],
+        "planned_notional": gsum(t["planned"])[order],
+        "notional": g_notional[order],
+        "commission": g_comm[order],
+        "slippage_usd": g_slip[order],
+        "opportunity_usd": gsum(t["opp"])[order],
+        "usd": g_usd[order],
+        "pct_trade": g_pct[order],
+    }
     return sym_cols, np.concatenate([[0], np.cumsum(np.bincount(gday, minlength=nd))])
 
 
@@ -678,13 +819,28 @@ def _day_sums(t: dict[str, Any], nd: int) -> dict[str, np.ndarray]:
     t["missing_close"] = missing_close = has_unf & ~np.isfinite(t["close"])
     t["missing_arr"] = missing_arr = has_fill & ~np.isfinite(t["arrival"])
     known = has_fill & ~missing_arr
-    return {"cest": dsum(t["c_est"]), "sest": dsum(t["s_est"]), "comm": dsum(t["comm"]), "slip": dsum(slip),
-            "notional": dsum(t["notional"]), "planned": dsum(t["planned"]),
-            "fav_n": dcount(fav), "fav_usd": -dsum(slip, fav), "unfav_n": dcount(unfav),
-            "unfav_usd": dsum(slip, unfav), "unf": dcount(has_unf), "filled": dcount(has_fill),
-            "opp": dsum(t["opp"], ~missing_close), "delay": dsum(t["delay"], known),
-            "exec": dsum(t["execution"], known), "mclose": dcount(missing_close), "marr": dcount(missing_arr),
-            "over": dcount(t["over"]), "known": dcount(known), "slip_marr": dsum(slip, missing_arr)}
+    return {
+        "cest": dsum(t["c_est"]),
+        "sest": dsum(t["s_est"]),
+        "comm": dsum(t["comm"]),
+        "slip": dsum(slip),
+        "notional": dsum(t["notional"]),
+        "planned": dsum(t["planned"]),
+        "fav_n": dcount(fav),
+        "fav_usd": -dsum(slip, fav),
+        "unfav_n": dcount(unfav),
+        "unfav_usd": dsum(slip, unfav),
+        "unf": dcount(has_unf),
+        "filled": dcount(has_fill),
+        "opp": dsum(t["opp"], ~missing_close),
+        "delay": dsum(t["delay"], known),
+        "exec": dsum(t["execution"], known),
+        "mclose": dcount(missing_close),
+        "marr": dcount(missing_arr),
+        "over": dcount(t["over"]),
+        "known": dcount(known),
+        "slip_marr": dsum(slip, missing_arr),
+    }
 
 
 def _unplanned_note(big: pd.DataFrame, rows: np.ndarray, n_excl: int) -> tuple[pd.DataFrame | None, list[str]]:
@@ -698,49 +854,81 @@ def _unplanned_note(big: pd.DataFrame, rows: np.ndarray, n_excl: int) -> tuple[p
     groups, um_comm = _unplanned_orders(big, rows)
     desc = ", ".join(f"{s} {sd} {sh_:g}" for s, sd, sh_ in groups[:10])
     more = "" if len(groups) <= 10 else f" and {len(groups) - 10} more"
-    notes.append(f"{len(rows)} fill(s) match no planned trade ({desc}{more}; "
-                 f"commission {_usd(um_comm)}): left out of TCA, see reconcile breaks")
+    notes.append(
+        f"{len(rows)} fill(s) match no planned trade ({desc}{more}; "
+        f"commission {_usd(um_comm)}): left out of TCA, see reconcile breaks"
+    )
     return big.iloc[rows], notes  # just these rows (the batch's fills are not kept alive)
 
 
-def _day_result(t: dict[str, Any], d: dict[str, np.ndarray], i: int, date, pv, notes: list[str],
-                batch: "_Batch", unplanned) -> TcaResult:
+def _day_result(
+    t: dict[str, Any], d: dict[str, np.ndarray], i: int, date, pv, notes: list[str], batch: _Batch, unplanned
+) -> TcaResult:
     """Day ``i``'s :class:`TcaResult` (notes: over-fills, unknown closes / arrivals / value)."""
     a, b = t["tb"][i], t["tb"][i + 1]
     sym, mc, ma = t["sym"], t["missing_close"], t["missing_arr"]
     if d["over"][i]:
         o = np.flatnonzero(t["over"][a:b]) + a
-        notes.append("over-filled (more shares than planned; no opportunity cost): "
-                     + ", ".join(f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in
-                                 zip(sym[o], t["sidestr"][o], t["filled"][o], t["q"][o])))
+        notes.append(
+            "over-filled (more shares than planned; no opportunity cost): "
+            + ", ".join(
+                f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in zip(sym[o], t["sidestr"][o], t["filled"][o], t["q"][o])
+            )
+        )
     opp_usd = float("nan") if d["mclose"][i] else float(d["opp"][i])
     if d["mclose"][i]:
-        notes.append("close unknown for " + ", ".join(sym[a:b][mc[a:b]]) +
-                     ": opportunity cost of their unfilled shares not computed (add closes.csv)")
+        notes.append(
+            "close unknown for "
+            + ", ".join(sym[a:b][mc[a:b]])
+            + ": opportunity cost of their unfilled shares not computed (add closes.csv)"
+        )
     if d["marr"][i]:
         d_usd = e_usd = float("nan")
-        notes.append("arrival price unknown for " + ", ".join(sym[a:b][ma[a:b]]) +
-                     ": delay/execution split not available"
-                     + (f" (over the {int(d['known'][i])} trade(s) with an arrival price: delay "
-                        f"{_usd(float(d['delay'][i]))}, execution {_usd(float(d['exec'][i]))}; "
-                        f"{_usd(float(d['slip_marr'][i]))} of slippage not split)" if d["known"][i] else ""))
+        notes.append(
+            "arrival price unknown for "
+            + ", ".join(sym[a:b][ma[a:b]])
+            + ": delay/execution split not available"
+            + (
+                f" (over the {int(d['known'][i])} trade(s) with an arrival price: delay "
+                f"{_usd(float(d['delay'][i]))}, execution {_usd(float(d['exec'][i]))}; "
+                f"{_usd(float(d['slip_marr'][i]))} of slippage not split)"
+                if d["known"][i]
+                else ""
+            )
+        )
     else:
         d_usd, e_usd = float(d["delay"][i]), float(d["exec"][i])
     if pv is None:
-        notes.append("portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available")
+        notes.append(
+            "portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available"
+        )
     slip_usd, comm_actual = float(d["slip"][i]), float(d["comm"][i])
     tot_notional, planned_notional = float(d["notional"][i]), float(d["planned"][i])
     return TcaResult(
-        date=date, portfolio_value=pv,
-        commission_estimated=float(d["cest"][i]), commission_actual=comm_actual,
+        date=date,
+        portfolio_value=pv,
+        commission_estimated=float(d["cest"][i]),
+        commission_actual=comm_actual,
         slippage_estimated_usd=float(d["sest"][i]),
         slippage_estimated_bps=_bps_of(float(d["sest"][i]), planned_notional),
-        slippage_actual_usd=slip_usd, slippage_actual_bps=_bps_of(slip_usd, tot_notional),
-        favorable_count=int(d["fav_n"][i]), favorable_usd=float(d["fav_usd"][i]),
-        unfavorable_count=int(d["unfav_n"][i]), unfavorable_usd=float(d["unfav_usd"][i]),
-        unfilled_orders=int(d["unf"][i]), opportunity_usd=opp_usd,
-        total_usd=comm_actual + slip_usd, notional=tot_notional, planned_notional=planned_notional,
-        delay_usd=d_usd, execution_usd=e_usd, shortfall_total=slip_usd + opp_usd + comm_actual,
-        trades_planned=int(t["n_by_day"][i]), trades_filled=int(d["filled"][i]), notes=notes,
-        _batch=batch, _day=i, _unplanned_fills=unplanned,
+        slippage_actual_usd=slip_usd,
+        slippage_actual_bps=_bps_of(slip_usd, tot_notional),
+        favorable_count=int(d["fav_n"][i]),
+        favorable_usd=float(d["fav_usd"][i]),
+        unfavorable_count=int(d["unfav_n"][i]),
+        unfavorable_usd=float(d["unfav_usd"][i]),
+        unfilled_orders=int(d["unf"][i]),
+        opportunity_usd=opp_usd,
+        total_usd=comm_actual + slip_usd,
+        notional=tot_notional,
+        planned_notional=planned_notional,
+        delay_usd=d_usd,
+        execution_usd=e_usd,
+        shortfall_total=slip_usd + opp_usd + comm_actual,
+        trades_planned=int(t["n_by_day"][i]),
+        trades_filled=int(d["filled"][i]),
+        notes=notes,
+        _batch=batch,
+        _day=i,
+        _unplanned_fills=unplanned,
     )

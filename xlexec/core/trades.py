@@ -23,12 +23,28 @@ import pandas as pd
 
 from xlexec.core.rows import check_rows, parse_numeric, via_uniques
 
-COLUMNS = ["symbol", "side", "shares", "price", "notional", "weight_change",
-           "commission_est", "slippage_est", "total_cost_est"]
+COLUMNS = [
+    "symbol",
+    "side",
+    "shares",
+    "price",
+    "notional",
+    "weight_change",
+    "commission_est",
+    "slippage_est",
+    "total_cost_est",
+]
 NUMERIC = ["shares", "price", "notional", "weight_change", "commission_est", "slippage_est", "total_cost_est"]
 OPTIONAL_NUMERIC = ["limit_price", "ml_score"]
-DECIMALS = {"price": 2, "notional": 2, "weight_change": 4, "commission_est": 2, "slippage_est": 2,
-            "total_cost_est": 2, "limit_price": 2}
+DECIMALS = {
+    "price": 2,
+    "notional": 2,
+    "weight_change": 4,
+    "commission_est": 2,
+    "slippage_est": 2,
+    "total_cost_est": 2,
+    "limit_price": 2,
+}
 SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}([./ -][A-Z0-9]{1,4})?$")
 _NUM = re.compile(r"[-+]?\$?\s*[0-9][0-9,]*(?:\.[0-9]+)?%?|[-+]?\.[0-9]+%?")
 
@@ -37,8 +53,7 @@ def symbols_of(df: pd.DataFrame, name: str, column: str = "symbol") -> pd.Series
     """``df[column]`` as upper-case tickers; the first that is not a ticker raises naming its row."""
     sym = via_uniques(df[column].astype(object), lambda u: u.astype(str).str.upper().str.strip())
     ok = via_uniques(sym, lambda u: u.str.match(SYMBOL_RE.pattern)).astype(bool)
-    check_rows(~ok, df, name, column,
-               lambda i: f"symbol {str(df[column].iloc[i])[:40]!r} is not a ticker")
+    check_rows(~ok, df, name, column, lambda i: f"symbol {str(df[column].iloc[i])[:40]!r} is not a ticker")
     return sym
 
 
@@ -152,20 +167,30 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     side = df["side"].str.lower().str.strip()
-    check_rows(~side.isin(["buy", "sell"]), df, name, "side",
-               lambda i: f"side must be buy or sell, got {df['side'].iloc[i][:20]!r}")
+    check_rows(
+        ~side.isin(["buy", "sell"]),
+        df,
+        name,
+        "side",
+        lambda i: f"side must be buy or sell, got {df['side'].iloc[i][:20]!r}",
+    )
     out["side"] = side
     for c in NUMERIC:
         out[c] = parse_numeric(df, c, name)
     if strict:
-        check_rows(out["shares"] <= 0, df, name, "shares",
-                   lambda i: f"shares must be positive, got {df['shares'].iloc[i]}")
-    check_rows(out["price"] <= 0, df, name, "price",
-               lambda i: f"price must be positive, got {df['price'].iloc[i]}")
+        check_rows(
+            out["shares"] <= 0, df, name, "shares", lambda i: f"shares must be positive, got {df['shares'].iloc[i]}"
+        )
+    check_rows(out["price"] <= 0, df, name, "price", lambda i: f"price must be positive, got {df['price'].iloc[i]}")
     if "order_type" in df.columns:
         ot = df["order_type"].str.lower().replace({"": "limit", "lmt": "limit", "mkt": "market"})
-        check_rows(~ot.isin(["limit", "market"]), df, name, "order_type",
-                   lambda i: f"order_type must be limit or market, got {df['order_type'].iloc[i]!r}")
+        check_rows(
+            ~ot.isin(["limit", "market"]),
+            df,
+            name,
+            "order_type",
+            lambda i: f"order_type must be limit or market, got {df['order_type'].iloc[i]!r}",
+        )
         out["order_type"] = ot
     for c in OPTIONAL_NUMERIC:
         if c in df.columns:
@@ -174,9 +199,11 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     extra = [c for c in df.columns if c not in out.columns]
     for c in extra:
         out[c] = df[c]
+
     def duplicate(i: int) -> str:
         first = out.index[(out["symbol"] == out["symbol"].iloc[i]) & (out["side"] == out["side"].iloc[i])][0]
         return f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]} (first at row {first})"
+
     check_rows(out.duplicated(["symbol", "side"], keep="first"), out, name, "symbol", duplicate)
     return out
 

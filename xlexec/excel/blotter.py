@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.orders import included_mask
-from xlexec.core.truth import is_included
 from xlexec.core.trades import Trades, limit_price_of, order_type_of
+from xlexec.core.truth import is_included
 from xlexec.excel.layout import BLOTTER_COLUMNS, Inputs, Table
 from xlexec.excel.sources import _clean
 
@@ -75,11 +75,42 @@ def blotter_table(trades, inputs: Inputs, worst: dict[str, str], checks: pd.Data
             inc = ("Y" if kept.loc[idx] else "N") if inc in (None, "") else ("Y" if is_included(inc) else "N")
             limit = b.get("limit") if b.get("limit") is not None else _clean(lim.loc[idx])
             cost = df.at[idx, "total_cost_est"]
-            rows.append([inc, sym, side, _clean(df.at[idx, "shares"]), _clean(df.at[idx, "price"]), limit,
-                         str(ot.loc[idx]), _clean(df.at[idx, "notional"]), _clean(df.at[idx, "weight_change"]),
-                         _clean(cost), worst.get(sym, "" if not worst else "pass"), msgs.get(sym, "")])
-    kinds = {"Shares": "shares", "Price": "price", "Limit": "price", "Notional": "money", "Weight change": "pct",
-             "Est. cost": "money", "Include": "text", "Side": "text", "Symbol": "text", "Order type": "text",
-             "Worst check": "text", "Check message": "text"}
-    return Table("tblBlotter", list(BLOTTER_COLUMNS), rows, kinds=kinds, inputs=("Include", "Limit"),
-                 status_col="Worst check", bad_values={"fail": "fail", "warn": "warn"})
+            rows.append(
+                [
+                    inc,
+                    sym,
+                    side,
+                    _clean(df.at[idx, "shares"]),
+                    _clean(df.at[idx, "price"]),
+                    limit,
+                    str(ot.loc[idx]),
+                    _clean(df.at[idx, "notional"]),
+                    _clean(df.at[idx, "weight_change"]),
+                    _clean(cost),
+                    worst.get(sym, "" if not worst else "pass"),
+                    msgs.get(sym, ""),
+                ]
+            )
+    kinds = {
+        "Shares": "shares",
+        "Price": "price",
+        "Limit": "price",
+        "Notional": "money",
+        "Weight change": "pct",
+        "Est. cost": "money",
+        "Include": "text",
+        "Side": "text",
+        "Symbol": "text",
+        "Order type": "text",
+        "Worst check": "text",
+        "Check message": "text",
+    }
+    return Table(
+        "tblBlotter",
+        list(BLOTTER_COLUMNS),
+        rows,
+        kinds=kinds,
+        inputs=("Include", "Limit"),
+        status_col="Worst check",
+        bad_values={"fail": "fail", "warn": "warn"},
+    )

@@ -64,12 +64,25 @@ from xlexec.excel.reader import (
 from xlexec.excel.render import render_workbook
 from xlexec.formats.csvio import safe_text
 
-__all__ = ["QUOTES_TAB", "BookAdapter", "FileBook", "XlwingsBook", "blocks_for", "inputs_from_grids",
-           "normalise_block", "open_book", "parse_shown", "pending_quotes", "quotes_digest", "quotes_from_grid",
-           "shown_text"]
+__all__ = [
+    "QUOTES_TAB",
+    "BookAdapter",
+    "FileBook",
+    "XlwingsBook",
+    "blocks_for",
+    "inputs_from_grids",
+    "normalise_block",
+    "open_book",
+    "parse_shown",
+    "pending_quotes",
+    "quotes_digest",
+    "quotes_from_grid",
+    "shown_text",
+]
 
 
 # --------------------------------------------------------------------------- adapters
+
 
 class BookAdapter:
     """What the buttons need from a workbook (see the module docstring)."""
@@ -108,8 +121,14 @@ class FileBook(BookAdapter):
 
     kind = "file"
 
-    def __init__(self, path: str | os.PathLike, *, live_confirmed: bool = False, echo=None,
-                 overrides: dict[str, str] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        live_confirmed: bool = False,
+        echo=None,
+        overrides: dict[str, str] | None = None,
+    ):
         self._path = Path(path)
         self.overrides = dict(overrides or {})
         self.live_confirmed = live_confirmed
@@ -231,8 +250,15 @@ class XlwingsBook(BookAdapter):
 
     def _protect(self, sheet) -> None:
         try:
-            sheet.api.Protect(DrawingObjects=False, Contents=True, Scenarios=True, AllowFiltering=True,
-                              AllowSorting=True, AllowFormattingColumns=True, AllowFormattingRows=True)
+            sheet.api.Protect(
+                DrawingObjects=False,
+                Contents=True,
+                Scenarios=True,
+                AllowFiltering=True,
+                AllowSorting=True,
+                AllowFormattingColumns=True,
+                AllowFormattingRows=True,
+            )
         except Exception:  # noqa: BLE001
             pass
 
@@ -269,6 +295,7 @@ class XlwingsBook(BookAdapter):
 
 
 # --------------------------------------------------------------------------- grids for xlwings writes
+
 
 def _safe(v):
     v = cell_value(v)
@@ -321,15 +348,17 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
     rows = ([[sd.side_title]] if sd.side_title else []) + sd.side
     if name == "Quotes":  # the shown quotes' id sits next to the ages' title: one write for both
         sizes = any(len(r) > 2 for r in sd.side)  # bid_size/ask_size next to the ages (I:J)
-        rows = [[sd.side_title or None, data.quotes_shown or None]
-                + (list(QUOTES_SIZE_COLUMNS) if sizes else [None, None])] + sd.side
+        rows = [
+            [sd.side_title or None, data.quotes_shown or None] + (list(QUOTES_SIZE_COLUMNS) if sizes else [None, None])
+        ] + sd.side
     if rows:
         out.append((a1(HEADER_ROW, side_col(sd)), _block(rows), False))
     return out
 
 
-def open_book(book=None, *, live_confirmed: bool = False, echo=None,
-              overrides: dict[str, str] | None = None) -> BookAdapter:
+def open_book(
+    book=None, *, live_confirmed: bool = False, echo=None, overrides: dict[str, str] | None = None
+) -> BookAdapter:
     """The adapter for ``book``: ``None`` -> ``xw.Book.caller()``; a path -> :class:`FileBook`;
     an ``xlwings.Book`` -> :class:`XlwingsBook`; an adapter is returned as is."""
     if isinstance(book, BookAdapter):
@@ -338,6 +367,6 @@ def open_book(book=None, *, live_confirmed: bool = False, echo=None,
         return FileBook(book, live_confirmed=live_confirmed, echo=echo, overrides=overrides)
     if book is None:
         import xlwings as xw
+
         book = xw.Book.caller()
     return XlwingsBook(book)
-

@@ -46,15 +46,27 @@ from xlexec.steps import tca as tca_steps
 from xlexec.steps import validate as validate_steps
 from xlexec.store.day import Day
 
-ALL_SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
-              "TCA", "Monthly", "Log"]
+ALL_SHEETS = [
+    "Control",
+    "Blotter",
+    "Checks",
+    "Approvals",
+    "Orders",
+    "Fills",
+    "Quotes",
+    "Reconcile",
+    "Positions",
+    "TCA",
+    "Monthly",
+    "Log",
+]
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass
 class ButtonResult:
     button: str
-    result: str            # ok | refused | error
+    result: str  # ok | refused | error
     message: str
     exit_code: int = 0
     data: dict[str, Any] = field(default_factory=dict)
@@ -64,8 +76,13 @@ class ButtonResult:
         return self.result == "ok"
 
     def to_json(self) -> dict[str, Any]:
-        return {"button": self.button, "result": self.result, "message": self.message,
-                "exit_code": self.exit_code, "data": self.data}
+        return {
+            "button": self.button,
+            "result": self.result,
+            "message": self.message,
+            "exit_code": self.exit_code,
+            "data": self.data,
+        }
 
 
 @dataclass
@@ -91,11 +108,13 @@ class Session:
 
 # --------------------------------------------------------------------------- plumbing
 
+
 def _context_for(book: BookAdapter, ctx=None):
     if ctx is not None:
         return ctx
     from xlexec.config import load_config
     from xlexec.steps.context import Context
+
     conf = book.conf()
     cfg_name = conf.get("XLEXEC_CONFIG") or os.environ.get("XLEXEC_CONFIG") or ""
     base = book.path.parent if book.path else Path.cwd()
@@ -104,6 +123,7 @@ def _context_for(book: BookAdapter, ctx=None):
         p = p if p.is_absolute() else base / p
         if p.exists():
             from xlexec.store.journal import current_user
+
             cfg = load_config(p, cwd=p.parent)
             return Context(cfg, cfg.user or current_user())
     return Context.load(None)
@@ -138,6 +158,7 @@ def _typed_quotes(s: Session):
     column for a bad cell. Alpaca market data, when configured, wins: the tab is not used."""
     from xlexec.excel.book import pending_quotes
     from xlexec.execution.marketdata import alpaca_data_configured
+
     if not s.inputs.quotes_block or alpaca_data_configured(s.ctx.config):
         return None
     return pending_quotes(s.inputs, s.the_day.quotes)
@@ -148,9 +169,11 @@ def _save_quotes(s: Session, quotes) -> str:
     if quotes is None:
         return ""
     from xlexec.execution.marketdata import save_quotes
+
     sizes = [c for c in ("bid_size", "ask_size") if c in quotes.columns]
     if sizes:  # marketdata.save_quotes writes the five standard columns only: keep the sizes too
         from xlexec.formats.csvio import atomic_write_csv
+
         out = quotes[["symbol", "bid", "ask", "last", "timestamp"] + sizes].copy()
         out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if t is not None and t == t else "")
         atomic_write_csv(s.the_day.quotes, out, {"bid": 2, "ask": 2, "last": 2})
@@ -169,11 +192,13 @@ def _recommended(s: Session) -> str | None:
 
 # --------------------------------------------------------------------------- the actions
 
+
 def _load_trades(s: Session) -> tuple[str, list[str]]:
     """Start of the day: show trades.csv, and keep the positions the day starts from
     (``live/D/opening_positions.csv``, as ``xlexec demo`` does) so a rerun reconciles from them."""
     from xlexec.formats.csvio import atomic_write_bytes
     from xlexec.formats.trades import read_trades
+
     _need_trades(s)
     t = read_trades(s.trades_path, strict=False)
     s.inputs.blotter = {}  # start from the file's Include/Limit
@@ -194,8 +219,7 @@ def _validate(s: Session):
     d = data.get("decision", "?")
     summ = data.get("summary") or {}
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"validation recommends {d}{extra}{saved}", ["Blotter", "Checks", "Quotes"], \
-        {"decision": d, "summary": summ}
+    return f"validation recommends {d}{extra}{saved}", ["Blotter", "Checks", "Quotes"], {"decision": d, "summary": summ}
 
 
 def _approval_inputs(s: Session) -> tuple[str, str]:
@@ -228,8 +252,7 @@ def _approve(s: Session):
     saved = _save_quotes(s, quotes)
     res = validate_steps.approve(s.ctx, s.the_day, by=who, decision=decision, reason=why, override=override)
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], \
-        res.to_json()
+    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], res.to_json()
 
 
 def _reject(s: Session):
@@ -246,6 +269,7 @@ def _reject(s: Session):
 
 def _convert(s: Session):
     from xlexec.formats.upload import FORMATS
+
     fmt = (s.inputs.convert_to or "").strip().lower() or "ibkr"
     if fmt not in FORMATS:
         raise InputError("Control", f"unknown broker format {fmt!r}; one of: {', '.join(FORMATS)}", row=7, column="B")
@@ -264,21 +288,27 @@ def _has_slice_schedule(s: Session) -> bool:
     """The journal holds an ADV slicing schedule for today's orders or children due today:
     then Submit sends the plan (``submit --slice``), never the full quantity on top of it."""
     from xlexec.formats.trades import read_trades
+
     orders, sha = slicing.day_orders(read_trades(s.trades_path), s.ctx.config.execution.default_order_type, s.day)
     return slicing.slicing_state(s.ctx.journal(), s.the_day, sha).has_schedule
 
 
 def _submit(s: Session):
     from xlexec.excel.render import is_live, mode_text
+
     _need_trades(s)
     cfg = s.ctx.config
     live = False
     if is_live(cfg):
-        ok = s.book.confirm(f"LIVE ACCOUNT ({cfg.execution.broker}): send the approved orders of {s.day} "
-                            "with REAL MONEY?", title="xlexec: confirm LIVE submission")
+        ok = s.book.confirm(
+            f"LIVE ACCOUNT ({cfg.execution.broker}): send the approved orders of {s.day} with REAL MONEY?",
+            title="xlexec: confirm LIVE submission",
+        )
         if not ok:
-            raise RefusedError("live submission not confirmed: nothing sent (headless: add --live; "
-                               "Excel: answer Yes in the confirmation dialog)")
+            raise RefusedError(
+                "live submission not confirmed: nothing sent (headless: add --live; "
+                "Excel: answer Yes in the confirmation dialog)"
+            )
         live = True
     quotes = _typed_quotes(s)
     _persist_blotter(s)
@@ -286,8 +316,13 @@ def _submit(s: Session):
     want_slice = _wants_slice(s) or _has_slice_schedule(s)  # Control says Y, or a schedule exists for today
     s.book.status(f"xlexec: submitting the orders of {s.day} · {mode_text(cfg)} ...")
     modes: list[str] = []
-    res = execution_steps.submit(s.ctx, s.the_day, live=live, slice=want_slice,
-                                 on_mode=lambda m: modes.append(f"xlexec submit: mode {m['text']}"))
+    res = execution_steps.submit(
+        s.ctx,
+        s.the_day,
+        live=live,
+        slice=want_slice,
+        on_mode=lambda m: modes.append(f"xlexec submit: mode {m['text']}"),
+    )
     d = res.to_json()
     text = res.summary()
     if res.exit_code != 0:
@@ -304,24 +339,31 @@ def _refresh_status(s: Session):
 
 def _cancel_all(s: Session):
     s.book.status("xlexec: KILL SWITCH: cancelling every open order ...")
-    res = execution_steps.cancel_all(s.ctx, Day(s.ctx.live_dir, s.ctx.today()),
-                                     reason=f"kill switch (workbook, {s.ctx.user})")
+    res = execution_steps.cancel_all(
+        s.ctx, Day(s.ctx.live_dir, s.ctx.today()), reason=f"kill switch (workbook, {s.ctx.user})"
+    )
     d = res.to_json()
     if not res.ok:
-        raise RefusedError(f"WARNING: {len(d['still_open'])} order(s) still open"
-                           + (f"; {d['error']}" if d["error"] else ""))
+        raise RefusedError(
+            f"WARNING: {len(d['still_open'])} order(s) still open" + (f"; {d['error']}" if d["error"] else "")
+        )
     n = d.get("cancelled")
     n = len(n) if isinstance(n, list) else n
-    return f"kill switch: {n if n is not None else 'all'} open orders cancelled; live/KILL_SWITCH written", \
-        ["Orders"], d
+    return (
+        f"kill switch: {n if n is not None else 'all'} open orders cancelled; live/KILL_SWITCH written",
+        ["Orders"],
+        d,
+    )
 
 
 def _import_fills(s: Session):
     from xlexec.excel.build import FILLS_PASTE_ROW
+
     if not s.inputs.fills_block:
         s.book.status(f"xlexec: downloading {s.day}'s fills from the broker ...")
-    res = fills_step.import_fills(s.ctx, s.the_day, block=s.inputs.fills_block or None, block_name="Fills tab",
-                                  first_row=FILLS_PASTE_ROW + 1)
+    res = fills_step.import_fills(
+        s.ctx, s.the_day, block=s.inputs.fills_block or None, block_name="Fills tab", first_row=FILLS_PASTE_ROW + 1
+    )
     s.inputs.fills_block = []  # imported: the tab now shows broker_fills.csv
     return f"{res.count} fills imported from {res.source} into {res.path}", ["Fills"], res.to_json()
 
@@ -335,8 +377,14 @@ def _reconcile(s: Session):
     res = reconcile_steps.reconcile(s.ctx, day, current_positions=day.opening_or_backup())
     d = res.to_json()
     breaks = len(d.get("breaks") or [])
-    return (f"executed {d.get('trades_executed')}/{d.get('trades_recommended')}, {breaks} breaks; "
-            "review, then press Accept Positions"), ["Reconcile", "Positions"], d
+    return (
+        (
+            f"executed {d.get('trades_executed')}/{d.get('trades_recommended')}, {breaks} breaks; "
+            "review, then press Accept Positions"
+        ),
+        ["Reconcile", "Positions"],
+        d,
+    )
 
 
 def _accept_positions(s: Session):
@@ -356,10 +404,19 @@ def _monthly_report(s: Session):
 
 
 ACTIONS: dict[str, Callable[[Session], tuple]] = {
-    "load_trades": _load_trades, "validate": _validate, "approve": _approve, "reject": _reject,
-    "convert": _convert, "submit": _submit, "refresh_status": _refresh_status, "cancel_all": _cancel_all,
-    "import_fills": _import_fills, "reconcile": _reconcile, "accept_positions": _accept_positions,
-    "tca": _tca, "monthly_report": _monthly_report,
+    "load_trades": _load_trades,
+    "validate": _validate,
+    "approve": _approve,
+    "reject": _reject,
+    "convert": _convert,
+    "submit": _submit,
+    "refresh_status": _refresh_status,
+    "cancel_all": _cancel_all,
+    "import_fills": _import_fills,
+    "reconcile": _reconcile,
+    "accept_positions": _accept_positions,
+    "tca": _tca,
+    "monthly_report": _monthly_report,
 }
 
 
@@ -371,15 +428,32 @@ def _progress(adapter: BookAdapter, text: str) -> None:
 
 def _journal_action(ctx, day: str, res: ButtonResult, kind: str) -> None:
     from xlexec.store.journal import ACTION
+
     now = ctx.now().isoformat()
-    payload = {"source": "workbook", "button": res.button, "who": ctx.user, "when_utc": now,
-               "result": res.result, "message": res.message[:1000], "book": kind}
-    ctx.journal().append(ACTION, f"{now}|workbook|{res.button}|{uuid.uuid4().hex[:12]}", payload,
-                         day=day, actor=ctx.user)
+    payload = {
+        "source": "workbook",
+        "button": res.button,
+        "who": ctx.user,
+        "when_utc": now,
+        "result": res.result,
+        "message": res.message[:1000],
+        "book": kind,
+    }
+    ctx.journal().append(
+        ACTION, f"{now}|workbook|{res.button}|{uuid.uuid4().hex[:12]}", payload, day=day, actor=ctx.user
+    )
 
 
-def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: bool = False,
-               echo=None, set_inputs: dict[str, str] | None = None) -> ButtonResult:
+def run_button(
+    name: str,
+    book=None,
+    *,
+    ctx=None,
+    day: str | None = None,
+    live: bool = False,
+    echo=None,
+    set_inputs: dict[str, str] | None = None,
+) -> ButtonResult:
     """Run button ``name`` on ``book`` (see :func:`xlexec.excel.book.open_book`).
 
     ``live`` is the headless equivalent of answering Yes to the LIVE confirmation dialog;
@@ -402,8 +476,9 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         try:
             Day(ctx.live_dir, str(d))
         except InputError:
-            raise InputError("Control", f"trade date is not a calendar day: {str(d)[:20]!r}", row=4,
-                             column="B") from None
+            raise InputError(
+                "Control", f"trade date is not a calendar day: {str(d)[:20]!r}", row=4, column="B"
+            ) from None
         inputs.trade_date = d
         session = Session(name, adapter, ctx, d, inputs)
         _progress(adapter, f"xlexec: {name.replace('_', ' ')} ...")
@@ -412,8 +487,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
         data = out[2] if len(out) > 2 else {}
         res = ButtonResult(name, "ok", message, 0, data if isinstance(data, dict) else {})
     except XlexecError as e:
-        res = ButtonResult(name, "refused" if e.exit_code in (1, 3) else "error", " ".join(str(e).split()),
-                           e.exit_code)
+        res = ButtonResult(name, "refused" if e.exit_code in (1, 3) else "error", " ".join(str(e).split()), e.exit_code)
         sheets = []
     except Exception as e:  # noqa: BLE001 - an operator sees one line, never a traceback
         tb = traceback.extract_tb(e.__traceback__)
@@ -425,6 +499,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
             _journal_action(ctx, session.day, res, adapter.kind)
             if res.ok:
                 from xlexec.excel.render import collect
+
                 _progress(adapter, f"xlexec: {name.replace('_', ' ')}: updating the workbook ...")
                 data = collect(ctx, session.day, session.inputs)
                 if adapter.kind == "file":
@@ -433,12 +508,14 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
                     adapter.show(data, ["Control", "Log"] + [x for x in sheets if x not in ("Control", "Log")])
             elif adapter.kind != "file":
                 from xlexec.excel.render import collect
+
                 adapter.show(collect(ctx, session.day, session.inputs), ["Control", "Log"])
     except XlexecError as e:
         res = ButtonResult(name, "error", f"the step ran, but the workbook could not be updated: {e}", e.exit_code)
     except Exception as e:  # noqa: BLE001
-        res = ButtonResult(name, "error", f"the step ran, but the workbook could not be updated: "
-                                          f"{type(e).__name__}: {e}"[:500], 2)
+        res = ButtonResult(
+            name, "error", f"the step ran, but the workbook could not be updated: {type(e).__name__}: {e}"[:500], 2
+        )
     if adapter is not None:
         _progress(adapter, f"xlexec: {name.replace('_', ' ')}: {res.result}")
         if not res.ok:
@@ -450,6 +527,7 @@ def run_button(name: str, book=None, *, ctx=None, day: str | None = None, live: 
 
 
 # --------------------------------------------------------------------------- RunPython entry points
+
 
 def load_trades(book=None, **kw) -> ButtonResult:
     """Load Trades: the day's trades.csv into the Blotter (Include/Limit reset to the file's)."""

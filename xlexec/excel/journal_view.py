@@ -26,8 +26,10 @@ def log_rows(ctx, day: str | None = None) -> list[list[Any]]:
     j = _journal(ctx)
     if j is None:
         return []
-    return [[p.get("when_utc"), p.get("who"), p.get("button"), p.get("result"), p.get("message")]
-            for p in workbook_actions(j)]
+    return [
+        [p.get("when_utc"), p.get("who"), p.get("button"), p.get("result"), p.get("message")]
+        for p in workbook_actions(j)
+    ]
 
 
 def orders_frame(journal, day: str) -> pd.DataFrame:
@@ -36,13 +38,26 @@ def orders_frame(journal, day: str) -> pd.DataFrame:
     latest = journal.latest_orders(day)
     for coid, p in latest.items():
         qty, filled = p.get("qty"), p.get("filled_qty") or 0.0
-        rows.append({**{k: p.get(k) for k in ORDER_COLUMNS}, "client_order_id": coid,
-                     "remaining": (float(qty) - float(filled)) if qty is not None else None})
+        rows.append(
+            {
+                **{k: p.get(k) for k in ORDER_COLUMNS},
+                "client_order_id": coid,
+                "remaining": (float(qty) - float(filled)) if qty is not None else None,
+            }
+        )
     for p in journal.payloads(REFUSED, day):
         coid = p.get("client_order_id")
         if coid in latest:
             continue
-        rows.append({"symbol": p.get("symbol"), "side": p.get("side"), "qty": p.get("qty"),
-                     "limit_price": p.get("limit_price"), "status": "refused",
-                     "reason": p.get("reason") or p.get("note"), "client_order_id": coid})
+        rows.append(
+            {
+                "symbol": p.get("symbol"),
+                "side": p.get("side"),
+                "qty": p.get("qty"),
+                "limit_price": p.get("limit_price"),
+                "status": "refused",
+                "reason": p.get("reason") or p.get("note"),
+                "client_order_id": coid,
+            }
+        )
     return pd.DataFrame(rows, columns=ORDER_COLUMNS)

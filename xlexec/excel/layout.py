@@ -34,14 +34,27 @@ from typing import Any
 
 # --------------------------------------------------------------------------- layout
 
-SHEETS = ["Control", "Blotter", "Checks", "Approvals", "Orders", "Fills", "Quotes", "Reconcile", "Positions",
-          "TCA", "Monthly", "Log", "xlwings.conf"]
+SHEETS = [
+    "Control",
+    "Blotter",
+    "Checks",
+    "Approvals",
+    "Orders",
+    "Fills",
+    "Quotes",
+    "Reconcile",
+    "Positions",
+    "TCA",
+    "Monthly",
+    "Log",
+    "xlwings.conf",
+]
 #: XlsxWriter's default codenames (SheetN); the VBA project's document modules use the same.
 CODENAMES = {name: f"Sheet{i}" for i, name in enumerate(SHEETS, 1)}
 
 TITLE_ROW, SUMMARY_ROW, HEADER_ROW = 0, 1, 3  # 0-based rows: A1, A2, header in row 4
-FIRST_DATA_ROW = HEADER_ROW + 1               # row 5
-FILLS_PASTE_ROW = 3                           # A4: the pasted block's first row (header)
+FIRST_DATA_ROW = HEADER_ROW + 1  # row 5
+FILLS_PASTE_ROW = 3  # A4: the pasted block's first row (header)
 FILLS_MAX_ROWS = 20_000
 FILLS_MAX_COLS = 40
 #: Quotes tab: an Excel Table of these columns (header in row 4) over an unlocked paste area
@@ -63,29 +76,56 @@ def quotes_width(header: Iterable[Any] | None) -> int:
     columns (``bid_size``/``ask_size``, any order) that follow ``timestamp`` directly."""
     cells = [str(v).strip().lower() if v is not None else "" for v in list(header or [])[:QUOTES_MAX_COLUMNS]]
     w = len(QUOTES_COLUMNS)
-    while w < len(cells) and cells[w] in QUOTES_SIZE_COLUMNS and cells[w] not in cells[len(QUOTES_COLUMNS):w]:
+    while w < len(cells) and cells[w] in QUOTES_SIZE_COLUMNS and cells[w] not in cells[len(QUOTES_COLUMNS) : w]:
         w += 1
     return w
 
 
-QUOTES_HELP = ("Paste or type quotes below the header (symbol, bid/ask/last in $, timestamp in UTC, e.g. "
-               "2025-10-30 13:31:00 UTC; a time without a zone is UTC). Validate, Approve, Reject and Submit "
-               "save them as live/<trade date>/quotes.csv first; with Alpaca market data configured, "
-               "Alpaca's quotes are used instead.")
+QUOTES_HELP = (
+    "Paste or type quotes below the header (symbol, bid/ask/last in $, timestamp in UTC, e.g. "
+    "2025-10-30 13:31:00 UTC; a time without a zone is UTC). Validate, Approve, Reject and Submit "
+    "save them as live/<trade date>/quotes.csv first; with Alpaca market data configured, "
+    "Alpaca's quotes are used instead."
+)
 
 #: Control tab: key -> cell (column B). ``INPUT_KEYS`` are unlocked for the operator.
 CONTROL_CELLS = {
-    "trade_date": "B4", "broker": "B5", "mode": "B6", "convert_to": "B7", "kill_switch": "B8",
-    "recommended": "B9", "approval": "B10",
-    "approver": "B12", "decision": "B13", "override": "B14", "reason": "B15", "slice": "B16",
-    "orders": "B17", "last_action": "B18", "result": "B19", "when": "B20", "by": "B21",
+    "trade_date": "B4",
+    "broker": "B5",
+    "mode": "B6",
+    "convert_to": "B7",
+    "kill_switch": "B8",
+    "recommended": "B9",
+    "approval": "B10",
+    "approver": "B12",
+    "decision": "B13",
+    "override": "B14",
+    "reason": "B15",
+    "slice": "B16",
+    "orders": "B17",
+    "last_action": "B18",
+    "result": "B19",
+    "when": "B20",
+    "by": "B21",
 }
 CONTROL_LABELS = {
-    "trade_date": "Trade date", "broker": "Broker", "mode": "Mode", "convert_to": "Convert to (format)",
-    "kill_switch": "Kill switch", "recommended": "Validation (recommended)", "approval": "Approval",
-    "approver": "Approver", "decision": "Decision", "override": "Override a REJECT? (Y/N)",
-    "reason": "Reason", "orders": "Orders", "last_action": "Last action", "result": "Result",
-    "when": "When (UTC)", "by": "By", "slice": "Slice large orders (Y/N)",
+    "trade_date": "Trade date",
+    "broker": "Broker",
+    "mode": "Mode",
+    "convert_to": "Convert to (format)",
+    "kill_switch": "Kill switch",
+    "recommended": "Validation (recommended)",
+    "approval": "Approval",
+    "approver": "Approver",
+    "decision": "Decision",
+    "override": "Override a REJECT? (Y/N)",
+    "reason": "Reason",
+    "orders": "Orders",
+    "last_action": "Last action",
+    "result": "Result",
+    "when": "When (UTC)",
+    "by": "By",
+    "slice": "Slice large orders (Y/N)",
 }
 INPUT_KEYS = ("trade_date", "convert_to", "approver", "decision", "override", "reason", "slice")
 MODE_BANNER = "A2"
@@ -113,8 +153,20 @@ BUTTON_COL = 3  # column D
 BUTTON_FIRST_ROW = 3  # row 4
 
 #: Blotter columns; ``Include`` and ``Limit`` are the operator's inputs.
-BLOTTER_COLUMNS = ["Include", "Symbol", "Side", "Shares", "Price", "Limit", "Order type", "Notional",
-                   "Weight change", "Est. cost", "Worst check", "Check message"]
+BLOTTER_COLUMNS = [
+    "Include",
+    "Symbol",
+    "Side",
+    "Shares",
+    "Price",
+    "Limit",
+    "Order type",
+    "Notional",
+    "Weight change",
+    "Est. cost",
+    "Worst check",
+    "Check message",
+]
 BLOTTER_INPUTS = ("Include", "Limit")
 
 XLWINGS_CONF = [
@@ -129,8 +181,10 @@ XLWINGS_CONF = [
 ]
 XLWINGS_CONF_HELP = [
     "xlwings reads the key/value pairs in A:B from A1 down (no blank rows).",
-    ("INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has xlexec installed "
-     "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); blank = 'python' on the PATH."),
+    (
+        "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has xlexec installed "
+        "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); blank = 'python' on the PATH."
+    ),
     "UDF_MODULES: the module with the =XLEXEC_... worksheet functions.",
     "XLEXEC_CONFIG: config.yaml used by the buttons (relative to this workbook's folder).",
 ]
@@ -140,6 +194,7 @@ STATUS_COLOURS = {"fail": "#F8CBAD", "warn": "#FFE699", "break": "#F8CBAD", "err
 
 # --------------------------------------------------------------------------- data model
 
+
 @dataclass
 class Table:
     """One Excel Table: header in row 4 of its sheet, one row per record."""
@@ -148,8 +203,8 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     kinds: dict[str, str] = field(default_factory=dict)  # column -> money|price|bps|pct|shares|int|text|date
-    inputs: tuple[str, ...] = ()      # unlocked columns
-    status_col: str | None = None     # column whose value colours the row (fail/warn/break...)
+    inputs: tuple[str, ...] = ()  # unlocked columns
+    status_col: str | None = None  # column whose value colours the row (fail/warn/break...)
     bad_values: dict[str, str] = field(default_factory=dict)  # status value -> colour key
 
 
@@ -201,6 +256,7 @@ class BookData:
 
 # --------------------------------------------------------------------------- cell helpers
 
+
 def column_kind(col: str) -> str:
     """Number format family from a column name: money $, bps, % (fractions), whole shares."""
     c = col.lower().replace(" ", "_").replace(".", "")
@@ -216,20 +272,35 @@ def column_kind(col: str) -> str:
         return "shares"
     if any(k in c for k in ("price", "limit", "avg_cost", "close", "mark", "bid", "ask", "last")):
         return "price"
-    if any(k in c for k in ("notional", "commission", "usd", "cost", "value", "cash", "slippage", "opportunity",
-                            "delay", "execution", "fees", "total")):
+    if any(
+        k in c
+        for k in (
+            "notional",
+            "commission",
+            "usd",
+            "cost",
+            "value",
+            "cash",
+            "slippage",
+            "opportunity",
+            "delay",
+            "execution",
+            "fees",
+            "total",
+        )
+    ):
         return "money"
     return "text"
 
 
 NUMBER_FORMATS = {
-    "money": '$#,##0.00;[Red]-$#,##0.00',
-    "price": '$#,##0.00##',
+    "money": "$#,##0.00;[Red]-$#,##0.00",
+    "price": "$#,##0.00##",
     "bps": '0.00" bps"',
-    "pct": '0.00%',
-    "shares": '#,##0.####',
-    "int": '0',
-    "text": '@',
+    "pct": "0.00%",
+    "shares": "#,##0.####",
+    "int": "0",
+    "text": "@",
 }
 
 
@@ -239,6 +310,7 @@ def cell_value(v: Any) -> Any:
         return None
     try:
         import numpy as np
+
         if isinstance(v, np.generic):
             v = v.item()
     except ImportError:  # pragma: no cover
@@ -297,9 +369,29 @@ def monthly_layout(sheet: SheetData) -> tuple[int, int]:
 LOG_COLUMNS = ["when_utc", "who", "action", "result", "message"]
 
 #: Orders tab: one row per order of the day (newest broker snapshot, or ``refused``)
-ORDER_COLUMNS = ["symbol", "side", "qty", "order_type", "limit_price", "status", "filled_qty", "filled_avg_price",
-                 "remaining", "reason", "submitted_at", "updated_at", "client_order_id"]
+ORDER_COLUMNS = [
+    "symbol",
+    "side",
+    "qty",
+    "order_type",
+    "limit_price",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "remaining",
+    "reason",
+    "submitted_at",
+    "updated_at",
+    "client_order_id",
+]
 
 #: Quotes Table: number format family per column ($ prices, shares sizes, UTC text times)
-QUOTES_KINDS = {"symbol": "text", "bid": "price", "ask": "price", "last": "price", "timestamp": "text",
-                "bid_size": "shares", "ask_size": "shares"}
+QUOTES_KINDS = {
+    "symbol": "text",
+    "bid": "price",
+    "ask": "price",
+    "last": "price",
+    "timestamp": "text",
+    "bid_size": "shares",
+    "ask_size": "shares",
+}

@@ -70,23 +70,29 @@ def quotes_view(q: pd.DataFrame, now, stale_minutes: float) -> tuple[list[list[A
     (as :func:`xlexec.formats.inputs.read_quotes` returns them), and figures for the summary line."""
     ts = pd.to_datetime(q["timestamp"], utc=True, errors="coerce")
     age = (pd.Timestamp(now) - ts).dt.total_seconds().to_numpy(dtype=float) if len(q) else []
-    rows = [[sym, _clean(b), _clean(a), _clean(la), utc_text(t)]
-            for sym, b, a, la, t in zip(q["symbol"], q["bid"], q["ask"], q["last"], ts)]
+    rows = [
+        [sym, _clean(b), _clean(a), _clean(la), utc_text(t)]
+        for sym, b, a, la, t in zip(q["symbol"], q["bid"], q["ask"], q["last"], ts)
+    ]
     side = []
     n_stale = 0
     for sym, s in zip(q["symbol"], age):
         stale = not math.isfinite(s) or s > stale_minutes * 60 + 1e-6
         n_stale += stale
         side.append([sym, age_text(s) + (" · stale" if stale and math.isfinite(s) else "")])
-    sizes = quote_columns(q)[len(QUOTES_COLUMNS):]
+    sizes = quote_columns(q)[len(QUOTES_COLUMNS) :]
     if sizes:  # optional: shares at the bid / ask, next to each quote's age (I:J)
         for c in QUOTES_SIZE_COLUMNS:
             vals = q[c] if c in q.columns else [None] * len(q)
             for r, v in zip(side, vals):
                 r.append(_clean(v))
     newest = ts.max() if len(q) and ts.notna().any() else None
-    figs = {"n": len(q), "newest": newest, "newest_age": (pd.Timestamp(now) - newest).total_seconds()
-            if newest is not None else float("nan"), "n_stale": int(n_stale)}
+    figs = {
+        "n": len(q),
+        "newest": newest,
+        "newest_age": (pd.Timestamp(now) - newest).total_seconds() if newest is not None else float("nan"),
+        "n_stale": int(n_stale),
+    }
     return rows, side, figs
 
 
@@ -125,12 +131,16 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
         return sheet, shown
     if typed is not None:
         table.rows, sheet.side, figs = quotes_view(typed, now, stale)
-        sheet.summary = (f"{figs['n']} quotes typed here, not saved yet: {after}"
-                         + (" (replacing the file's)." if file_q is not None else "."))
+        sheet.summary = f"{figs['n']} quotes typed here, not saved yet: {after}" + (
+            " (replacing the file's)." if file_q is not None else "."
+        )
         return sheet, shown
     if file_q is None:
-        sheet.summary = (f"{rel} cannot be read: {file_err}" if file_err else
-                         f"No {rel} yet: paste or type the quotes below ({after}).")
+        sheet.summary = (
+            f"{rel} cannot be read: {file_err}"
+            if file_err
+            else f"No {rel} yet: paste or type the quotes below ({after})."
+        )
         if alpaca:
             sheet.summary += " Alpaca market data is configured: Validate and Submit fetch the quotes."
         if file_err:
@@ -153,8 +163,10 @@ def _file_summary(figs: dict, rel: str, now, stale: float, used: str, alpaca: bo
     if used:
         parts.append(used)
     if alpaca:
-        parts.append("Alpaca market data is configured: Validate and Submit refresh this file from Alpaca; "
-                     "quotes typed here are not used")
+        parts.append(
+            "Alpaca market data is configured: Validate and Submit refresh this file from Alpaca; "
+            "quotes typed here are not used"
+        )
     return "; ".join(parts) + "."
 
 
@@ -170,5 +182,8 @@ def _quotes_used(validation: dict | None, path: Path) -> str:
         now_sha = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
-    return ("the last Validate used these quotes" if now_sha == sha
-            else "CHANGED since the last Validate: press Validate again")
+    return (
+        "the last Validate used these quotes"
+        if now_sha == sha
+        else "CHANGED since the last Validate: press Validate again"
+    )

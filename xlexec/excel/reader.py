@@ -56,6 +56,7 @@ from xlexec.formats.inputs import quotes_from_text, read_quotes
 
 # --------------------------------------------------------------------------- parsing inputs
 
+
 def _text(v) -> str | None:
     v = cell_value(v)
     if v is None:
@@ -78,11 +79,14 @@ def _num(v, row: int | None = None) -> float | None:
         try:
             x = float(str(v).replace("$", "").replace(",", "").strip())
         except ValueError:
-            raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $", row=row,
-                             column="Limit") from None
+            raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $", row=row, column="Limit") from None
     if not math.isfinite(x) or x <= 0:
-        raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $ (> 0, or blank for the default)",
-                         row=row, column="Limit")
+        raise InputError(
+            "Blotter",
+            f"Limit {str(v)[:30]!r} is not a price in $ (> 0, or blank for the default)",
+            row=row,
+            column="Limit",
+        )
     return x
 
 
@@ -95,8 +99,13 @@ def _date_text(v) -> str | None:
     return s[:10] if s else None
 
 
-def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: list[list[Any]],
-                      quotes: list[list[Any]] | None = None, quotes_shown: Any = None) -> Inputs:
+def inputs_from_grids(
+    control_col: list[Any],
+    blotter: list[list[Any]],
+    fills: list[list[Any]],
+    quotes: list[list[Any]] | None = None,
+    quotes_shown: Any = None,
+) -> Inputs:
     """Build :class:`Inputs` from raw grids.
 
     ``control_col``: the values of Control!B4:B21 (top to bottom); ``blotter``: Blotter rows from
@@ -122,8 +131,10 @@ def inputs_from_grids(control_col: list[Any], blotter: list[list[Any]], fills: l
                 sym, side = _text(row[idx["Symbol"]]), _text(row[idx["Side"]])
                 if not sym or not side:
                     continue
-                inp.blotter[(sym.upper(), side.lower())] = {"include": _text(row[idx["Include"]]),
-                                                            "limit": _num(row[idx["Limit"]], k)}
+                inp.blotter[(sym.upper(), side.lower())] = {
+                    "include": _text(row[idx["Include"]]),
+                    "limit": _num(row[idx["Limit"]], k),
+                }
     inp.fills_block = normalise_block(fills, inplace=True)
     inp.quotes_block = normalise_block(_quotes_columns(quotes or []), max_cols=QUOTES_MAX_COLUMNS)
     inp.quotes_shown = parse_shown(quotes_shown)
@@ -176,7 +187,7 @@ def _csv_cell(v: Any) -> str:
     v = cell_value(v)
     if v is None:
         return ""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return str(int(v))
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return repr(v)
@@ -191,7 +202,6 @@ def quotes_from_grid(block: list[list[Any]], name: str = QUOTES_TAB):
     The very same reader parses it (so the rules are the CLI's: symbols checked and
     upper-cased, prices >= 0 or blank, timestamps date-times, no duplicate symbol; a time
     without a zone is UTC); an error names ``name``, the sheet row and the column."""
-
 
     rows = normalise_block(_quotes_columns(block), max_cols=QUOTES_MAX_COLUMNS)
     if len(rows) < 2:
@@ -242,7 +252,6 @@ def normalise_block(rows, max_cols: int = FILLS_MAX_COLS, *, inplace: bool = Fal
     once, and only the cells that change (empty, NaN, dates...) are touched one by one, so a
     100,000 x 9 block costs a few tens of ms on top of the read.
     """
-
 
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
@@ -315,7 +324,7 @@ def normalise_block(rows, max_cols: int = FILLS_MAX_COLS, *, inplace: bool = Fal
             out[0][j] = value
     for j, col in converted.items():
         if j < width:
-            for r, v in zip(out[1:], col[:n - 1].tolist()):
+            for r, v in zip(out[1:], col[: n - 1].tolist()):
                 r[j] = v
     bi, bj = np.nonzero(blank[:n, :width])
     for i, j in zip(bi.tolist(), bj.tolist()):
@@ -324,6 +333,7 @@ def normalise_block(rows, max_cols: int = FILLS_MAX_COLS, *, inplace: bool = Fal
 
 
 # --------------------------------------------------------------------------- a workbook file
+
 
 def _sheet_rows(wb, name: str) -> list[list[Any]]:
     try:
@@ -336,7 +346,7 @@ def _control_column(rows: list[list[Any]]) -> list[Any]:
     """Control!B4:B21 out of the tab's rows (top row = sheet row 1)."""
     r0, c0 = parse_a1(CONTROL_FIRST)
     r1, _ = parse_a1(CONTROL_LAST)
-    return [(row[c0] if len(row) > c0 else None) for row in rows[r0:r1 + 1]]
+    return [(row[c0] if len(row) > c0 else None) for row in rows[r0 : r1 + 1]]
 
 
 def _quotes_rows(rows: list[list[Any]]) -> tuple[list[list[Any]], Any]:
@@ -361,12 +371,16 @@ def read_book_file(path: str | os.PathLike) -> tuple[Inputs, dict[str, str]]:
     blotter = _sheet_rows(wb, "Blotter")[HEADER_ROW:]
     fills = _sheet_rows(wb, "Fills")[FILLS_PASTE_ROW:]
     quotes, shown = _quotes_rows(_sheet_rows(wb, "Quotes"))
-    conf = {str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
-            for r in _sheet_rows(wb, "xlwings.conf") if r and r[0]}
+    conf = {
+        str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
+        for r in _sheet_rows(wb, "xlwings.conf")
+        if r and r[0]
+    }
     return inputs_from_grids(col, blotter, fills, quotes, shown), conf
 
 
 # --------------------------------------------------------------------------- an xlwings book
+
 
 def used_extent(sheet) -> tuple[int, int]:
     """An xlwings sheet's used range: (last row, last column), 1-based."""

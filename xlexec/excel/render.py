@@ -36,13 +36,31 @@ from xlexec.excel.sources import _rows
 from xlexec.excel.viewmodel import collect, empty_book_data
 from xlexec.excel.writer import write_workbook
 
-__all__ = ["LOG_COLUMNS", "ORDER_COLUMNS", "QUOTES_KINDS", "_rows", "age_text", "apply_blotter", "collect",
-           "empty_book_data", "is_live", "log_rows", "mode_text", "orders_frame", "quote_columns", "quotes_sheet",
-           "quotes_view", "render_workbook", "utc_text", "workbook_actions"]
+__all__ = [
+    "LOG_COLUMNS",
+    "ORDER_COLUMNS",
+    "QUOTES_KINDS",
+    "_rows",
+    "age_text",
+    "apply_blotter",
+    "collect",
+    "empty_book_data",
+    "is_live",
+    "log_rows",
+    "mode_text",
+    "orders_frame",
+    "quote_columns",
+    "quotes_sheet",
+    "quotes_view",
+    "render_workbook",
+    "utc_text",
+    "workbook_actions",
+]
 
 
-def render_workbook(ctx, day: str, path: str | Path, *, inputs: Inputs | None = None,
-                    data: BookData | None = None) -> Path:
+def render_workbook(
+    ctx, day: str, path: str | Path, *, inputs: Inputs | None = None, data: BookData | None = None
+) -> Path:
     """Write the full workbook for ``day`` to ``path`` (``.xlsm``: with VBA and buttons; ``.xlsx``:
     without), every tab filled from the day's files and the journal, ``inputs`` carried over.
     ``data``: the view model already collected for this day and these inputs (a button that

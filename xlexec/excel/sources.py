@@ -18,6 +18,7 @@ from xlexec.excel.layout import Table
 
 # --------------------------------------------------------------------------- small readers
 
+
 def _read_json(path: Path) -> dict | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -101,7 +102,6 @@ def _kv_lines(d: dict, keys: list[str] | None = None) -> list[list[Any]]:
 
 def _text_lines(text: str | None) -> list[list[Any]]:
     return [[ln] for ln in (text or "").rstrip("\n").splitlines()]
-
 
 
 def _pct_text(x) -> str:

@@ -38,6 +38,7 @@ def _err(reason: str) -> str:
 
 # --------------------------------------------------------------------------- broadcasting
 
+
 def _as2d(x) -> tuple[np.ndarray, bool]:
     """Any Excel argument -> 2-D object array; second value: was it a scalar."""
     if isinstance(x, (list, tuple)):
@@ -75,16 +76,30 @@ def _floats(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     return out, errs
 
 
-_SIDES = {"buy": 1.0, "b": 1.0, "bot": 1.0, "long": 1.0, "1": 1.0, "sell": -1.0, "s": -1.0, "sld": -1.0,
-          "short": -1.0, "-1": -1.0, "sell_short": -1.0}
+_SIDES = {
+    "buy": 1.0,
+    "b": 1.0,
+    "bot": 1.0,
+    "long": 1.0,
+    "1": 1.0,
+    "sell": -1.0,
+    "s": -1.0,
+    "sld": -1.0,
+    "short": -1.0,
+    "-1": -1.0,
+    "sell_short": -1.0,
+}
 
 
 def _sides(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out = np.full(a.shape, np.nan)
     errs = np.full(a.shape, "", dtype=object)
     for idx, v in np.ndenumerate(a):
-        key = str(int(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() \
+        key = (
+            str(int(v))
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer()
             else str(v or "").strip().lower()
+        )
         if key in _SIDES:
             out[idx] = _SIDES[key]
         else:
@@ -111,6 +126,7 @@ def _finish(values: np.ndarray, errors: list[np.ndarray], scalar: bool):
 
 
 # --------------------------------------------------------------------------- pure functions
+
 
 def slippage_bps(side, benchmark, fill):
     """bps = side x (fill - benchmark) / benchmark x 10,000 (> 0 = cost). Scalars or ranges."""
@@ -161,6 +177,7 @@ def _trades_from_range(rng) -> Any:
     import pandas as pd
 
     from xlexec.formats.trades import trades_from_frame
+
     arr, scalar = _as2d(rng)
     if scalar or arr.shape[0] < 2:
         raise ValueError("select the trades with their header row (symbol, side, shares, price, ...)")
@@ -173,6 +190,7 @@ def _trades_from_range(rng) -> Any:
 
 def _config():
     from xlexec.config import load_config
+
     path = os.environ.get("XLEXEC_CONFIG")
     return load_config(path) if path else load_config(None)
 
@@ -182,8 +200,9 @@ def checks_table(trades_range, now: dt.datetime | None = None):
     try:
         from xlexec.config import validation_thresholds
         from xlexec.core.checks import validate
+
         t = _trades_from_range(trades_range)
-        res = validate(t, thresholds=validation_thresholds(_config()), now=now or dt.datetime.now(dt.timezone.utc))
+        res = validate(t, thresholds=validation_thresholds(_config()), now=now or dt.datetime.now(dt.UTC))
         cols = ["check", "status", "symbol", "value", "limit", "message"]
         out = [cols]
         for rec in res.checks[cols].itertuples(index=False, name=None):
@@ -200,14 +219,16 @@ def broker_format_table(trades_range, broker: str):
         import csv
         import io
 
-        from xlexec.formats.upload import FORMATS, convert_orders
         from xlexec.core.orders import orders_from_trades
+        from xlexec.formats.upload import FORMATS, convert_orders
+
         b = str(broker or "").strip().lower()
         if b not in FORMATS:
             return _err(f"broker must be one of {', '.join(FORMATS)}")
         t = _trades_from_range(trades_range)
-        orders = orders_from_trades(t, default_order_type=_config().execution.default_order_type,
-                                    date=dt.date.today().isoformat())
+        orders = orders_from_trades(
+            t, default_order_type=_config().execution.default_order_type, date=dt.date.today().isoformat()
+        )
         text = convert_orders(orders, b, basket_tag="PREVIEW")
         rows = list(csv.reader(io.StringIO(text)))
         width = max((len(r) for r in rows), default=1)
@@ -229,6 +250,7 @@ def _cell(v):
 @lru_cache(maxsize=32)
 def _quotes_for(path: str, mtime: float) -> dict[str, float]:
     from xlexec.formats.inputs import read_quotes
+
     q = read_quotes(path)
     return {str(s): float(m) for s, m in zip(q["symbol"], q["mid"]) if m == m}
 
@@ -268,6 +290,7 @@ except ImportError:  # pragma: no cover - the pure functions above still work
     xw = None
 
 if xw is not None:
+
     @xw.func
     @xw.arg("side", ndim=2)
     @xw.arg("benchmark", ndim=2)
@@ -309,5 +332,12 @@ if xw is not None:
         """Quote mid ($) from the newest live/<day>/quotes.csv (cached)."""
         return quote_mid(symbol)
 
-UDF_NAMES = ["XLEXEC_SLIPPAGE_BPS", "XLEXEC_COST", "XLEXEC_DAYS_TO_TRADE", "XLEXEC_CHECKS", "XLEXEC_BROKER_FORMAT",
-             "XLEXEC_QUOTE"]
+
+UDF_NAMES = [
+    "XLEXEC_SLIPPAGE_BPS",
+    "XLEXEC_COST",
+    "XLEXEC_DAYS_TO_TRADE",
+    "XLEXEC_CHECKS",
+    "XLEXEC_BROKER_FORMAT",
+    "XLEXEC_QUOTE",
+]

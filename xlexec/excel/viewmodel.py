@@ -39,11 +39,9 @@ from typing import Any
 
 import pandas as pd
 
-from xlexec.core.monthly import monthly_report
-from xlexec.store.month import collect_month
-from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.formats.trades import read_trades
 from xlexec.core.checks import worst_by_symbol
+from xlexec.core.monthly import monthly_report
+from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table
 from xlexec.excel.journal_view import _journal, orders_frame, workbook_actions
@@ -71,20 +69,50 @@ from xlexec.excel.sources import (
     _text_lines,
 )
 from xlexec.execution.guards import kill_switch_state
+from xlexec.formats.trades import read_trades
 from xlexec.formats.upload import FORMATS as CONVERT_FORMATS
 from xlexec.store.approvals import list_approvals
+from xlexec.store.month import collect_month
 
 CHECK_COLUMNS = ["check", "status", "symbol", "value", "limit", "message"]
-APPROVAL_COLUMNS = ["date", "decision", "reason", "approver", "timestamp_utc", "recommended", "orders_sha256",
-                    "n_orders", "override"]
+APPROVAL_COLUMNS = [
+    "date",
+    "decision",
+    "reason",
+    "approver",
+    "timestamp_utc",
+    "recommended",
+    "orders_sha256",
+    "n_orders",
+    "override",
+]
 POSITION_COLUMNS = ["symbol", "system_shares", "reconciled_shares", "difference_shares", "avg_cost", "status"]
-MONTHLY_DAILY_COLUMNS = ["date", "notional", "commission", "slippage_usd", "total_cost", "turnover",
-                         "portfolio_value", "portfolio_value_after", "broker", "trades"]
-MONTHLY_MONTH_COLUMNS = ["month", "gross_return", "commission_costs", "slippage_costs", "net_return",
-                         "total_commission", "avg_slippage_bps", "cost_pct_portfolio"]
+MONTHLY_DAILY_COLUMNS = [
+    "date",
+    "notional",
+    "commission",
+    "slippage_usd",
+    "total_cost",
+    "turnover",
+    "portfolio_value",
+    "portfolio_value_after",
+    "broker",
+    "trades",
+]
+MONTHLY_MONTH_COLUMNS = [
+    "month",
+    "gross_return",
+    "commission_costs",
+    "slippage_costs",
+    "net_return",
+    "total_commission",
+    "avg_slippage_bps",
+    "cost_pct_portfolio",
+]
 
 
 # --------------------------------------------------------------------------- the day's sources
+
 
 @dataclass
 class DaySources:
@@ -96,8 +124,8 @@ class DaySources:
     inputs: Inputs
     live: Path
     dd: Path
-    trades: Any = None          # xlexec.core.trades.Trades, or None
-    trades_error: str = ""      # why trades.csv could not be read ('' when it was, or is missing)
+    trades: Any = None  # xlexec.core.trades.Trades, or None
+    trades_error: str = ""  # why trades.csv could not be read ('' when it was, or is missing)
     validation: dict | None = None
     journal: Any = None
     actions: list[dict] = field(default_factory=list)  # journal action payloads of the buttons, oldest first
@@ -121,52 +149,105 @@ def read_sources(ctx, day: str, inputs: Inputs | None = None) -> DaySources:
 
 # --------------------------------------------------------------------------- the template
 
+
 def _control_template(day: str | None, cfg, inputs: Inputs) -> dict[str, Any]:
-    return {"trade_date": inputs.trade_date or day or "", "broker": cfg.execution.broker if cfg else "paper",
-            "mode": mode_text(cfg) if cfg else "PAPER TRADING · built-in simulator",
-            "convert_to": inputs.convert_to or "ibkr", "kill_switch": "", "recommended": "not validated yet",
-            "approval": "none", "approver": inputs.approver, "decision": inputs.decision,
-            "override": inputs.override or "N", "reason": inputs.reason, "orders": "none sent",
-            "last_action": "", "result": "", "when": "", "by": "", "slice": inputs.slice or "N"}
+    return {
+        "trade_date": inputs.trade_date or day or "",
+        "broker": cfg.execution.broker if cfg else "paper",
+        "mode": mode_text(cfg) if cfg else "PAPER TRADING · built-in simulator",
+        "convert_to": inputs.convert_to or "ibkr",
+        "kill_switch": "",
+        "recommended": "not validated yet",
+        "approval": "none",
+        "approver": inputs.approver,
+        "decision": inputs.decision,
+        "override": inputs.override or "N",
+        "reason": inputs.reason,
+        "orders": "none sent",
+        "last_action": "",
+        "result": "",
+        "when": "",
+        "by": "",
+        "slice": inputs.slice or "N",
+    }
 
 
 def _template_sheets(inputs: Inputs, log: list[list[Any]]) -> dict[str, SheetData]:
     return {
         "Blotter": SheetData("Blotter", "Press Load Trades on Control.", blotter_table(None, inputs, {}, None)),
-        "Checks": SheetData("Pre-trade checks", "Press Validate.",
-                            Table("tblChecks", list(CHECK_COLUMNS), [],
-                                  kinds={"value": "text", "limit": "text"}, status_col="status")),
-        "Quotes": SheetData("Quotes", "No quotes for this day yet: paste or type them below, or let the "
-                                      "model (or Alpaca market data) write live/<day>/quotes.csv.",
-                            Table("tblQuotes", list(QUOTES_COLUMNS), [], kinds=dict(QUOTES_KINDS),
-                                  inputs=tuple(QUOTES_COLUMNS)),
-                            side_title="Age"),
+        "Checks": SheetData(
+            "Pre-trade checks",
+            "Press Validate.",
+            Table("tblChecks", list(CHECK_COLUMNS), [], kinds={"value": "text", "limit": "text"}, status_col="status"),
+        ),
+        "Quotes": SheetData(
+            "Quotes",
+            "No quotes for this day yet: paste or type them below, or let the "
+            "model (or Alpaca market data) write live/<day>/quotes.csv.",
+            Table("tblQuotes", list(QUOTES_COLUMNS), [], kinds=dict(QUOTES_KINDS), inputs=tuple(QUOTES_COLUMNS)),
+            side_title="Age",
+        ),
         "Approvals": SheetData("Approvals (read-only log)", "", Table("tblApprovals", list(APPROVAL_COLUMNS), [])),
-        "Orders": SheetData("Orders", "Press Submit, then Refresh Status.",
-                            Table("tblOrders", list(ORDER_COLUMNS), [], status_col="status",
-                                  bad_values={"rejected": "fail", "refused": "fail", "unknown": "warn"})),
-        "Reconcile": SheetData("Reconciliation", "Press Reconcile after the fills are imported.",
-                               Table("tblReconcile", ["symbol", "side", "planned", "executed", "status"], [],
-                                     status_col="status")),
-        "Positions": SheetData("Positions: system vs after reconciliation", "",
-                               Table("tblPositions", list(POSITION_COLUMNS), [],
-                                     status_col="status", bad_values={"break": "break"})),
-        "TCA": SheetData("Transaction cost analysis", "Press TCA after reconciliation.",
-                         Table("tblTca", ["symbol", "usd", "pct_trade"], [])),
-        "Monthly": SheetData("Monthly cost summary", "Press Monthly Report.",
-                             Table("tblMonthlyDaily", ["date", "notional", "commission", "slippage_usd",
-                                                       "total_cost", "turnover", "portfolio_value", "broker",
-                                                       "trades"], [])),
+        "Orders": SheetData(
+            "Orders",
+            "Press Submit, then Refresh Status.",
+            Table(
+                "tblOrders",
+                list(ORDER_COLUMNS),
+                [],
+                status_col="status",
+                bad_values={"rejected": "fail", "refused": "fail", "unknown": "warn"},
+            ),
+        ),
+        "Reconcile": SheetData(
+            "Reconciliation",
+            "Press Reconcile after the fills are imported.",
+            Table("tblReconcile", ["symbol", "side", "planned", "executed", "status"], [], status_col="status"),
+        ),
+        "Positions": SheetData(
+            "Positions: system vs after reconciliation",
+            "",
+            Table("tblPositions", list(POSITION_COLUMNS), [], status_col="status", bad_values={"break": "break"}),
+        ),
+        "TCA": SheetData(
+            "Transaction cost analysis",
+            "Press TCA after reconciliation.",
+            Table("tblTca", ["symbol", "usd", "pct_trade"], []),
+        ),
+        "Monthly": SheetData(
+            "Monthly cost summary",
+            "Press Monthly Report.",
+            Table(
+                "tblMonthlyDaily",
+                [
+                    "date",
+                    "notional",
+                    "commission",
+                    "slippage_usd",
+                    "total_cost",
+                    "turnover",
+                    "portfolio_value",
+                    "broker",
+                    "trades",
+                ],
+                [],
+            ),
+        ),
         "Log": log_sheet(log),
     }
 
 
 def _template(day: str | None, cfg, inputs: Inputs, log: list[list[Any]]) -> BookData:
-    return BookData(day=day, control=_control_template(day, cfg, inputs), live=bool(cfg and is_live(cfg)),
-                    mode_banner=("LIVE · REAL MONEY" if cfg and is_live(cfg) else "PAPER"),
-                    sheets=_template_sheets(inputs, log), fills_block=list(inputs.fills_block),
-                    convert_formats=list(CONVERT_FORMATS),
-                    monthly_months=Table("tblMonthly", MONTHLY_MONTH_COLUMNS[:5], []))
+    return BookData(
+        day=day,
+        control=_control_template(day, cfg, inputs),
+        live=bool(cfg and is_live(cfg)),
+        mode_banner=("LIVE · REAL MONEY" if cfg and is_live(cfg) else "PAPER"),
+        sheets=_template_sheets(inputs, log),
+        fills_block=list(inputs.fills_block),
+        convert_formats=list(CONVERT_FORMATS),
+        monthly_months=Table("tblMonthly", MONTHLY_MONTH_COLUMNS[:5], []),
+    )
 
 
 def empty_book_data(day: str | None = None, ctx=None, inputs: Inputs | None = None) -> BookData:
@@ -181,6 +262,7 @@ def empty_book_data(day: str | None = None, ctx=None, inputs: Inputs | None = No
 
 # --------------------------------------------------------------------------- one function per tab
 
+
 def action_rows(actions: list[dict]) -> list[list[Any]]:
     """Log rows (``when_utc, who, action, result, message``) of button-press payloads."""
     return [[p.get("when_utc"), p.get("who"), p.get("button"), p.get("result"), p.get("message")] for p in actions]
@@ -188,9 +270,11 @@ def action_rows(actions: list[dict]) -> list[list[Any]]:
 
 def log_sheet(rows: list[list[Any]]) -> SheetData:
     """Log: every button press (journal ``action`` events written by the buttons), oldest first."""
-    return SheetData("Log: every button press", "",
-                     Table("tblLog", list(LOG_COLUMNS), rows,
-                           status_col="result", bad_values={"error": "error", "refused": "fail"}))
+    return SheetData(
+        "Log: every button press",
+        "",
+        Table("tblLog", list(LOG_COLUMNS), rows, status_col="result", bad_values={"error": "error", "refused": "fail"}),
+    )
 
 
 @dataclass
@@ -216,8 +300,9 @@ def checks_view(validation: dict | None) -> ChecksView:
     checks["symbol"] = checks["symbol"].fillna("").astype(str)
     worst = worst_by_symbol(checks)
     counts = {s: int((checks["status"] == s).sum()) for s in ("fail", "warn", "pass")}
-    return ChecksView(_sorted_checks(checks), worst, counts, validation.get("decision"),
-                      validation.get("summary") or {})
+    return ChecksView(
+        _sorted_checks(checks), worst, counts, validation.get("decision"), validation.get("summary") or {}
+    )
 
 
 def _sorted_checks(checks: pd.DataFrame) -> pd.DataFrame:
@@ -230,8 +315,9 @@ def _with_rows(template: SheetData, df: pd.DataFrame) -> SheetData:
     """``template`` with its Table's rows taken from ``df`` (the Table's columns, in order)."""
     if template.table is None:
         raise ValueError(f"tab {template.title!r} has no table")
-    return dataclasses.replace(template, table=dataclasses.replace(template.table,
-                                                                   rows=_rows(df, template.table.columns)))
+    return dataclasses.replace(
+        template, table=dataclasses.replace(template.table, rows=_rows(df, template.table.columns))
+    )
 
 
 def checks_sheet(v: ChecksView, template: SheetData) -> SheetData:
@@ -242,7 +328,9 @@ def checks_sheet(v: ChecksView, template: SheetData) -> SheetData:
     return dataclasses.replace(
         _with_rows(template, v.checks),
         summary=f"Decision {v.decision}: {n['fail']} fail, {n['warn']} warn, {n['pass']} pass",
-        side=_kv_lines(v.summary), side_title="Summary" if v.summary else "")
+        side=_kv_lines(v.summary),
+        side_title="Summary" if v.summary else "",
+    )
 
 
 def blotter_sheet(src: DaySources, v: ChecksView, template: SheetData) -> SheetData:
@@ -254,7 +342,8 @@ def blotter_sheet(src: DaySources, v: ChecksView, template: SheetData) -> SheetD
     return SheetData(
         f"Blotter — {src.day}",
         f"{len(src.trades.df)} trades from live/{src.day}/trades.csv. Include (Y/N) and Limit ($) are yours to edit.",
-        blotter_table(src.trades, src.inputs, v.worst, v.checks))
+        blotter_table(src.trades, src.inputs, v.worst, v.checks),
+    )
 
 
 def approvals_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, str | None]:
@@ -268,13 +357,16 @@ def approvals_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, st
         return template, None
     sheet = dataclasses.replace(
         _with_rows(template, ap),
-        summary=f"{len(ap)} decisions recorded (journal); live/trade_approvals.csv mirrors it.")
+        summary=f"{len(ap)} decisions recorded (journal); live/trade_approvals.csv mirrors it.",
+    )
     mine = ap[ap["date"].astype(str) == src.day]
     if not len(mine):
         return sheet, None
     last = mine.iloc[-1]
-    return sheet, (f"{last['decision']} by {last['approver']} at {last['timestamp_utc']} "
-                   f"({last['n_orders']} orders){_approval_binding(src, last['orders_sha256'])}")
+    return sheet, (
+        f"{last['decision']} by {last['approver']} at {last['timestamp_utc']} "
+        f"({last['n_orders']} orders){_approval_binding(src, last['orders_sha256'])}"
+    )
 
 
 def _approval_binding(src: DaySources, approved_sha: str) -> str:
@@ -286,8 +378,11 @@ def _approval_binding(src: DaySources, approved_sha: str) -> str:
         o = orders_from_trades(t2, default_order_type=src.ctx.config.execution.default_order_type, date=src.day)
     except XlexecError:
         return ""
-    return (" · covers the Blotter's orders" if orders_sha256(o) == approved_sha
-            else " · ORDERS CHANGED since: approve again")
+    return (
+        " · covers the Blotter's orders"
+        if orders_sha256(o) == approved_sha
+        else " · ORDERS CHANGED since: approve again"
+    )
 
 
 def orders_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, str | None]:
@@ -301,11 +396,22 @@ def orders_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, str |
     counts = ol["status"].astype(str).value_counts().to_dict()
     line = ", ".join(f"{v} {k}" for k, v in counts.items())
     return SheetData(
-        f"Orders — {src.day}", f"{len(ol)} orders known to the journal: " + line
-        + " (press Refresh Status for the broker's latest)",
-        _table_from_frame("tblOrders", ol, status_col="status",
-                          bad_values={"rejected": "fail", "refused": "fail", "unknown": "warn",
-                                      "expired": "warn", "canceled": "warn", "partially_filled": "warn"})), line
+        f"Orders — {src.day}",
+        f"{len(ol)} orders known to the journal: " + line + " (press Refresh Status for the broker's latest)",
+        _table_from_frame(
+            "tblOrders",
+            ol,
+            status_col="status",
+            bad_values={
+                "rejected": "fail",
+                "refused": "fail",
+                "unknown": "warn",
+                "expired": "warn",
+                "canceled": "warn",
+                "partially_filled": "warn",
+            },
+        ),
+    ), line
 
 
 def fills_tab(src: DaySources) -> tuple[list[list[Any]], str]:
@@ -315,18 +421,35 @@ def fills_tab(src: DaySources) -> tuple[list[list[Any]], str]:
     fills_df = _read_csv(bf)
     block = list(src.inputs.fills_block)
     if fills_df is not None and not block:
-        return ([list(fills_df.columns)] + _rows(fills_df),
-                f"Imported: {len(fills_df)} fills in {bf} (shown in the xlexec layout).")
+        return (
+            [list(fills_df.columns)] + _rows(fills_df),
+            f"Imported: {len(fills_df)} fills in {bf} (shown in the xlexec layout).",
+        )
     if block:
-        return block, ("Pasted block not imported yet: press Import Fills." if fills_df is None else
-                       f"{len(fills_df)} fills already imported; press Import Fills to replace them with this block.")
+        return block, (
+            "Pasted block not imported yet: press Import Fills."
+            if fills_df is None
+            else f"{len(fills_df)} fills already imported; press Import Fills to replace them with this block."
+        )
     return block, ""
 
 
-RECONCILE_FIGURES = ["trades_recommended", "trades_executed", "trades_executed_pct", "slippage_bps_avg",
-                     "commission_estimated", "commission_actual", "commission_variance", "cash_before",
-                     "cash_after", "notional_traded", "slippage_usd", "portfolio_value_after", "positions_match",
-                     "fills_used"]
+RECONCILE_FIGURES = [
+    "trades_recommended",
+    "trades_executed",
+    "trades_executed_pct",
+    "slippage_bps_avg",
+    "commission_estimated",
+    "commission_actual",
+    "commission_variance",
+    "cash_before",
+    "cash_after",
+    "notional_traded",
+    "slippage_usd",
+    "portfolio_value_after",
+    "positions_match",
+    "fills_used",
+]
 
 
 def reconcile_sheet(src: DaySources, template: SheetData) -> SheetData:
@@ -336,10 +459,16 @@ def reconcile_sheet(src: DaySources, template: SheetData) -> SheetData:
     if rj is None:
         return template
     rt = _read_csv(src.dd / "reconciliation_trades.csv")
-    table = (_table_from_frame("tblReconcile", rt, status_col="status",
-                               bad_values={"not_executed": "fail", "over_fill": "fail", "unplanned": "fail",
-                                           "partial": "warn"})
-             if rt is not None else template.table)
+    table = (
+        _table_from_frame(
+            "tblReconcile",
+            rt,
+            status_col="status",
+            bad_values={"not_executed": "fail", "over_fill": "fail", "unplanned": "fail", "partial": "warn"},
+        )
+        if rt is not None
+        else template.table
+    )
     side = _kv_lines(rj, RECONCILE_FIGURES)
     breaks = rj.get("breaks") or []
     if breaks:
@@ -348,15 +477,18 @@ def reconcile_sheet(src: DaySources, template: SheetData) -> SheetData:
             side.append([str(b.get("kind", "break")), json.dumps({k: v for k, v in b.items() if k != "kind"})[:250]])
     side.append([""])
     side += _text_lines(_read_text(src.dd / "reconciliation_report.txt"))
-    return SheetData(f"Reconciliation — {src.day}",
-                     f"Executed {rj.get('trades_executed')}/{rj.get('trades_recommended')}, "
-                     f"{len(breaks)} breaks, positions match: {rj.get('positions_match')}",
-                     table, side=side, side_title="Summary")
+    return SheetData(
+        f"Reconciliation — {src.day}",
+        f"Executed {rj.get('trades_executed')}/{rj.get('trades_recommended')}, "
+        f"{len(breaks)} breaks, positions match: {rj.get('positions_match')}",
+        table,
+        side=side,
+        side_title="Summary",
+    )
 
 
 def _shares_by_symbol(df: pd.DataFrame | None) -> pd.Series:
-    return (df.groupby("symbol")["shares"].sum() if df is not None and "symbol" in df.columns
-            else pd.Series(dtype=float))
+    return df.groupby("symbol")["shares"].sum() if df is not None and "symbol" in df.columns else pd.Series(dtype=float)
 
 
 def _avg_cost(after: pd.DataFrame | None, system: pd.DataFrame | None) -> pd.Series:
@@ -375,8 +507,13 @@ def position_rows(system: pd.DataFrame | None, after: pd.DataFrame | None, trade
     for sym in sorted(set(s.index) | set(a.index)):
         sv, av = float(s.get(sym, 0.0)), (float(a.get(sym, 0.0)) if after is not None else None)
         diff = None if av is None else av - sv
-        status = ("not reconciled" if diff is None else "match" if abs(diff) < 1e-9
-                  else ("traded" if sym in traded else "break"))
+        status = (
+            "not reconciled"
+            if diff is None
+            else "match"
+            if abs(diff) < 1e-9
+            else ("traded" if sym in traded else "break")
+        )
         rows.append([sym, sv, av, diff, _clean(cost.get(sym)) if sym in cost.index else None, status])
     return rows
 
@@ -394,11 +531,23 @@ def positions_sheet(src: DaySources, template: SheetData) -> SheetData:
     accepted = bak is not None
     return SheetData(
         f"Positions — {src.day}",
-        ("system = positions before the day; reconciled = after today's fills"
-         + ("; accepted as live/current_positions.csv" if accepted else
-            ("; not accepted yet: press Accept Positions" if after is not None else ""))),
-        Table("tblPositions", list(POSITION_COLUMNS), position_rows(system, after, traded),
-              kinds={"avg_cost": "price"}, status_col="status", bad_values={"break": "break"}))
+        (
+            "system = positions before the day; reconciled = after today's fills"
+            + (
+                "; accepted as live/current_positions.csv"
+                if accepted
+                else ("; not accepted yet: press Accept Positions" if after is not None else "")
+            )
+        ),
+        Table(
+            "tblPositions",
+            list(POSITION_COLUMNS),
+            position_rows(system, after, traded),
+            kinds={"avg_cost": "price"},
+            status_col="status",
+            bad_values={"break": "break"},
+        ),
+    )
 
 
 def _flat_figures(tj: dict) -> list[list[Any]]:
@@ -425,11 +574,14 @@ def tca_sheet(src: DaySources, template: SheetData) -> SheetData:
     side = _flat_figures(tj)
     side.append([""])
     side += _text_lines(_read_text(src.dd / "tca_report.txt"))
-    return SheetData(f"TCA — {src.day}",
-                     f"Total cost ${tot.get('usd')} ({_pct_text(tot.get('pct_notional'))} of notional, "
-                     f"{_pct_text(tot.get('pct_portfolio'))} of portfolio)",
-                     _table_from_frame("tblTca", bs, ["symbol", "usd", "pct_trade"]),
-                     side=side, side_title="Figures (positive = cost)")
+    return SheetData(
+        f"TCA — {src.day}",
+        f"Total cost ${tot.get('usd')} ({_pct_text(tot.get('pct_notional'))} of notional, "
+        f"{_pct_text(tot.get('pct_portfolio'))} of portfolio)",
+        _table_from_frame("tblTca", bs, ["symbol", "usd", "pct_trade"]),
+        side=side,
+        side_title="Figures (positive = cost)",
+    )
 
 
 def _monthly_costs(src: DaySources) -> pd.DataFrame | None:
@@ -454,15 +606,19 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
         return template
     cfg = src.ctx.config.execution
     try:
-        mi = collect_month(src.live, month, journal=src.journal, default_broker=cfg.broker,
-                           default_order_type=cfg.default_order_type)
+        mi = collect_month(
+            src.live, month, journal=src.journal, default_broker=cfg.broker, default_order_type=cfg.default_order_type
+        )
         res = monthly_report(mi.days, month, opening_value=mi.opening_value)
         cols = [c for c in MONTHLY_DAILY_COLUMNS if c in res.daily.columns]
-        return SheetData(f"Monthly cost summary — {month}",
-                         f"{res.days} trading days; costs {_pct_text(res.cost_pct_portfolio)} of the "
-                         f"average portfolio; net return {_pct_text(res.net_return)}",
-                         Table("tblMonthlyDaily", cols, _rows(res.daily, cols), kinds={"trades": "int"}),
-                         side=_text_lines(res.report_text()), side_title="Report")
+        return SheetData(
+            f"Monthly cost summary — {month}",
+            f"{res.days} trading days; costs {_pct_text(res.cost_pct_portfolio)} of the "
+            f"average portfolio; net return {_pct_text(res.net_return)}",
+            Table("tblMonthlyDaily", cols, _rows(res.daily, cols), kinds={"trades": "int"}),
+            side=_text_lines(res.report_text()),
+            side_title="Report",
+        )
     except (XlexecError, ValueError, KeyError) as e:
         return dataclasses.replace(template, summary=f"monthly report unavailable: {e}")
 
@@ -488,12 +644,17 @@ def control_cells(src: DaySources, v: ChecksView, approval: str | None, orders: 
         c["orders"] = orders
     if src.actions:
         p = src.actions[-1]
-        c.update(last_action=p.get("button"), result=f"{p.get('result')}: {p.get('message') or ''}"[:500],
-                 when=p.get("when_utc"), by=p.get("who"))
+        c.update(
+            last_action=p.get("button"),
+            result=f"{p.get('result')}: {p.get('message') or ''}"[:500],
+            when=p.get("when_utc"),
+            by=p.get("who"),
+        )
     return c
 
 
 # --------------------------------------------------------------------------- the whole book
+
 
 def collect(ctx, day: str, inputs: Inputs | None = None) -> BookData:
     """Everything the workbook shows for ``day`` (see the module docstring for the sources)."""

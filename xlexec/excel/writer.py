@@ -123,8 +123,9 @@ class _Fmt:
         return self._cache[key]
 
 
-def _write(ws, fmt: _Fmt, row: int, col: int, v: Any, *, kind: str = "text", locked: bool = True,
-           extra: dict | None = None) -> None:
+def _write(
+    ws, fmt: _Fmt, row: int, col: int, v: Any, *, kind: str = "text", locked: bool = True, extra: dict | None = None
+) -> None:
     v = cell_value(v)
     props: dict[str, Any] = dict(extra or {})
     if not locked:
@@ -181,9 +182,9 @@ class CellStyles:
 
     num: Any = None
     text: Any = None
-    quoted: Any = None   # text that starts like a formula (= + - @ tab CR): quote prefix
+    quoted: Any = None  # text that starts like a formula (= + - @ tab CR): quote prefix
     boolean: Any = None
-    blank: Any = None    # empty cells are written (blank, formatted) only when this is set
+    blank: Any = None  # empty cells are written (blank, formatted) only when this is set
 
 
 @dataclass
@@ -191,9 +192,9 @@ class _Block:
     first_row: int
     first_col: int
     width: int
-    pieces: list[str]          # one per data row: its cells' XML in column order
-    row_attr: str = ""         # `` s="N" customFormat="1"`` when the rows have a format
-    last_row: int = -1         # formatted (empty) rows run down to here
+    pieces: list[str]  # one per data row: its cells' XML in column order
+    row_attr: str = ""  # `` s="N" customFormat="1"`` when the rows have a format
+    last_row: int = -1  # formatted (empty) rows run down to here
 
     @property
     def data_last(self) -> int:
@@ -213,7 +214,7 @@ def shared_text(s: str) -> str:
 def _num_text(v: int | float) -> str | None:
     """``<v>`` text of a number (shortest round-trip form), None when Excel cannot hold it."""
     if isinstance(v, int):
-        if -(2 ** 53) < v < 2 ** 53:
+        if -(2**53) < v < 2**53:
             return str(v)
         try:
             v = float(v)
@@ -230,6 +231,7 @@ class _Attrs:
     def __init__(self, st: CellStyles, fallback: str):
         def attr(f):
             return f' s="{f._get_xf_index()}"' if f is not None else fallback
+
         self.num, self.text, self.quoted, self.boolean = attr(st.num), attr(st.text), attr(st.quoted), attr(st.boolean)
         self.blank = attr(st.blank) if st.blank is not None else None
 
@@ -269,7 +271,7 @@ def _finite_numbers(values: tuple, kinds: set) -> bool:
         return False
     if not np.isfinite(arr).all():
         return False
-    return int not in kinds or bool((np.abs(arr) < 2.0 ** 53).all())
+    return int not in kinds or bool((np.abs(arr) < 2.0**53).all())
 
 
 def _shared_indices(sst, values: tuple) -> list[int]:
@@ -306,8 +308,17 @@ def _fallback_attr(ws, row_fmt, col: int) -> str:
     return f' s="{f._get_xf_index()}"' if f is not None else ""
 
 
-def _add_block(ws, first_row: int, first_col: int, rows: list, width: int, styles: list[CellStyles],
-               head_styles: list[CellStyles] | None = None, row_fmt=None, last_row: int = -1) -> None:
+def _add_block(
+    ws,
+    first_row: int,
+    first_col: int,
+    rows: list,
+    width: int,
+    styles: list[CellStyles],
+    head_styles: list[CellStyles] | None = None,
+    row_fmt=None,
+    last_row: int = -1,
+) -> None:
     """Write ``rows`` (ragged allowed; ``rows[0]`` with ``head_styles`` when given) at
     (``first_row``, ``first_col``) through the fast path: the cells' XML is made now (shared
     strings must be known before XlsxWriter writes its table) and written by
@@ -315,7 +326,7 @@ def _add_block(ws, first_row: int, first_col: int, rows: list, width: int, style
     Set column formats first: a cell without a format of its own takes the row's, else the
     column's format at this point."""
 
-    rows = rows[:max(0, _ROW_LIMIT - first_row)]
+    rows = rows[: max(0, _ROW_LIMIT - first_row)]
     last_row = min(max(last_row, first_row + len(rows) - 1), _ROW_LIMIT - 1)
     sst = ws.str_table
     attrs = [_Attrs(st, _fallback_attr(ws, row_fmt, first_col + j)) for j, st in enumerate(styles[:width])]
@@ -324,21 +335,31 @@ def _add_block(ws, first_row: int, first_col: int, rows: list, width: int, style
     start = 0
     if head_styles is not None and rows:
         hat = [_Attrs(st, _fallback_attr(ws, row_fmt, first_col + j)) for j, st in enumerate(head_styles[:width])]
-        pieces.append("".join(_cell_xml(f"{letters[j]}{first_row + 1}", v, hat[j], sst)
-                              for j, v in enumerate(list(rows[0])[:width])))
+        pieces.append(
+            "".join(
+                _cell_xml(f"{letters[j]}{first_row + 1}", v, hat[j], sst) for j, v in enumerate(list(rows[0])[:width])
+            )
+        )
         start = 1
     for c0 in range(start, len(rows), _CHUNK_ROWS):
-        chunk = rows[c0:c0 + _CHUNK_ROWS]
+        chunk = rows[c0 : c0 + _CHUNK_ROWS]
         rn = list(map(str, range(first_row + c0 + 1, first_row + c0 + len(chunk) + 1)))
         cols = list(itertools.zip_longest(*chunk, fillvalue=None))[:width]
         cells = [_column_xml(col, rn, letters[j], attrs[j], sst) for j, col in enumerate(cols)]
         pieces += map("".join, zip(*cells)) if cells else [""] * len(chunk)
-    block = _Block(first_row, first_col, width, pieces, last_row=last_row,
-                   row_attr=f' s="{row_fmt._get_xf_index()}" customFormat="1"' if row_fmt is not None else "")
+    block = _Block(
+        first_row,
+        first_col,
+        width,
+        pieces,
+        last_row=last_row,
+        row_attr=f' s="{row_fmt._get_xf_index()}" customFormat="1"' if row_fmt is not None else "",
+    )
     for other in getattr(ws, "_xlexec_blocks", []):
         rows_meet = not (block.last_row < other.first_row or other.last_row < block.first_row)
-        cols_meet = not (first_col + max(width, 1) <= other.first_col
-                         or other.first_col + max(other.width, 1) <= first_col)
+        cols_meet = not (
+            first_col + max(width, 1) <= other.first_col or other.first_col + max(other.width, 1) <= first_col
+        )
         if rows_meet and cols_meet:
             raise ValueError("fast blocks overlap")
     if not hasattr(ws, "_xlexec_blocks"):
@@ -379,15 +400,17 @@ def _fast_sheet_data(ws) -> None:
 def _write_cluster(ws, blocks: list[_Block], r0: int, r1: int) -> None:
     fh = ws.fh
     # XlsxWriter's own content inside these rows (e.g. a report's side block next to its table)
-    extra = ({r for r, cells in ws.table.items() if cells and r0 <= r <= r1}
-             | {r for r in ws.row_info if r0 <= r <= r1})
+    extra = {r for r, cells in ws.table.items() if cells and r0 <= r <= r1} | {r for r in ws.row_info if r0 <= r <= r1}
     if len(blocks) == 1 and not extra:
         b = blocks[0]
         ra = b.row_attr
         for c0 in range(0, len(b.pieces), _CHUNK_ROWS):
-            fh.write("".join(f'<row r="{r}"{ra}>{body}</row>' if body else f'<row r="{r}"{ra}/>' if ra else ""
-                             for r, body in zip(range(r0 + 1 + c0, b.data_last + 2),
-                                                b.pieces[c0:c0 + _CHUNK_ROWS])))
+            fh.write(
+                "".join(
+                    f'<row r="{r}"{ra}>{body}</row>' if body else f'<row r="{r}"{ra}/>' if ra else ""
+                    for r, body in zip(range(r0 + 1 + c0, b.data_last + 2), b.pieces[c0 : c0 + _CHUNK_ROWS])
+                )
+            )
         if ra and b.last_row > b.data_last:
             fh.write("".join(f'<row r="{r}"{ra}/>' for r in range(b.data_last + 2, b.last_row + 2)))
         return
@@ -441,10 +464,9 @@ def _fast_sst_strings(self) -> None:
     through XlsxWriter's own ``_write_si``."""
     strings = self.string_table.string_array
     for i in range(0, len(strings), _SST_CHUNK):
-        chunk = strings[i:i + _SST_CHUNK]
+        chunk = strings[i : i + _SST_CHUNK]
         big = "\x00".join(chunk)
-        if (big.count("\x00") == len(chunk) - 1 and not _SST_ODD.search(big)
-                and not _SST_EDGE.search(f"\x00{big}\x00")):
+        if big.count("\x00") == len(chunk) - 1 and not _SST_ODD.search(big) and not _SST_EDGE.search(f"\x00{big}\x00"):
             big = big.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             self.fh.write("<si><t>" + big.replace("\x00", "</t></si><si><t>") + "</t></si>")
         else:
@@ -483,13 +505,22 @@ def _cell_styles(fmt: _Fmt, kind: str, *, locked: bool = True, extra: dict | Non
         props.update(UNLOCKED)
     plain = fmt.get(**props) if props else None
     num = fmt.get(**props, num_format=NUMBER_FORMATS[kind]) if kind != "text" else plain
-    return CellStyles(num=num, text=plain, quoted=fmt.get(**props, quote_prefix=True), boolean=plain,
-                      blank=plain)
+    return CellStyles(num=num, text=plain, quoted=fmt.get(**props, quote_prefix=True), boolean=plain, blank=plain)
 
 
 def _protect(ws) -> None:
-    ws.protect("", {"autofilter": True, "sort": True, "format_columns": True, "format_rows": True,
-                    "select_locked_cells": True, "select_unlocked_cells": True, "objects": False})
+    ws.protect(
+        "",
+        {
+            "autofilter": True,
+            "sort": True,
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+            "objects": False,
+        },
+    )
 
 
 def _width(values: Iterable[Any], header: str) -> float:
@@ -510,8 +541,9 @@ def _title(ws, fmt: _Fmt, sheet: SheetData, width_cols: int = 6) -> None:
         _write(ws, fmt, SUMMARY_ROW, 0, sheet.summary, extra={"italic": True, "font_color": "#595959"})
 
 
-def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: int = 0,
-           header_format=None) -> tuple[int, int]:
+def _table(
+    ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: int = 0, header_format=None
+) -> tuple[int, int]:
     """Write an Excel Table; returns its (last_row, last_col) (0-based). ``header_format``: the
     header cells' format (default none: the Table style's look, locked)."""
     ncols = len(t.columns)
@@ -521,14 +553,17 @@ def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: i
     kinds = [t.kinds.get(c, column_kind(c)) for c in t.columns]
     if fmt.fast and t.rows:
         width = max(map(len, t.rows))
-        styles = [_cell_styles(fmt, kinds[j], locked=t.columns[j] not in t.inputs) if j < ncols
-                  else _cell_styles(fmt, "text", locked=True) for j in range(width)]
+        styles = [
+            _cell_styles(fmt, kinds[j], locked=t.columns[j] not in t.inputs)
+            if j < ncols
+            else _cell_styles(fmt, "text", locked=True)
+            for j in range(width)
+        ]
         _add_block(ws, first_row + 1, first_col, t.rows, width, styles)
     else:
         for i, r in enumerate(t.rows):
             for j, v in enumerate(r):
-                _write(ws, fmt, first_row + 1 + i, first_col + j, v, kind=kinds[j],
-                       locked=t.columns[j] not in t.inputs)
+                _write(ws, fmt, first_row + 1 + i, first_col + j, v, kind=kinds[j], locked=t.columns[j] not in t.inputs)
     if not t.rows:
         for j, c in enumerate(t.columns):
             if c in t.inputs:
@@ -539,11 +574,17 @@ def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: i
         if header_format is not None:
             spec["header_format"] = header_format
         if kinds[j] != "text":
-            spec["format"] = fmt.get(num_format=NUMBER_FORMATS[kinds[j]],
-                                     **({"locked": False} if c in t.inputs else {}))
+            spec["format"] = fmt.get(
+                num_format=NUMBER_FORMATS[kinds[j]], **({"locked": False} if c in t.inputs else {})
+            )
         cols.append(spec)
-    ws.add_table(first_row, first_col, last_row, last_col,
-                 {"name": t.name, "columns": cols, "style": "Table Style Light 9", "autofilter": True})
+    ws.add_table(
+        first_row,
+        first_col,
+        last_row,
+        last_col,
+        {"name": t.name, "columns": cols, "style": "Table Style Light 9", "autofilter": True},
+    )
     for j, c in enumerate(t.columns):
         ws.set_column(first_col + j, first_col + j, _width((r[j] for r in t.rows), c))
     if t.status_col and t.status_col in t.columns:
@@ -551,11 +592,14 @@ def _table(ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: i
         sc = _col_letter(first_col + t.columns.index(t.status_col))
         rng = f"{a1(first_row + 1, first_col)}:{a1(max(last_row, first_row + CF_ROWS), last_col)}"
         for value, colour in (t.bad_values or {"fail": "fail", "warn": "warn"}).items():
-            ws.conditional_format(rng, {
-                "type": "formula",
-                "criteria": f'=LOWER(${sc}{first_row + 2})="{value.lower()}"',
-                "format": fmt.get(bg_color=STATUS_COLOURS.get(colour, colour)),
-            })
+            ws.conditional_format(
+                rng,
+                {
+                    "type": "formula",
+                    "criteria": f'=LOWER(${sc}{first_row + 2})="{value.lower()}"',
+                    "format": fmt.get(bg_color=STATUS_COLOURS.get(colour, colour)),
+                },
+            )
     return last_row, last_col
 
 
@@ -597,15 +641,22 @@ def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
 def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
     ws.write_string(0, 0, "xlexec — operator control", fmt.get(bold=True, font_size=16, font_color="#1F3864"))
     colour = "#C00000" if data.live else "#548235"
-    ws.merge_range("A2:B2", data.mode_banner,
-                   fmt.get(bold=True, font_size=16, font_color="#FFFFFF", bg_color=colour, align="center"))
+    ws.merge_range(
+        "A2:B2",
+        data.mode_banner,
+        fmt.get(bold=True, font_size=16, font_color="#FFFFFF", bg_color=colour, align="center"),
+    )
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 58)
     ws.set_column(2, 2, 2)
     ws.set_column(3, 3, 24)
     ws.set_column(7, 7, 30)
-    ws.write_string(2, 0, "Yellow cells are yours to edit; everything else is written by the buttons.",
-                    fmt.get(italic=True, font_color="#595959"))
+    ws.write_string(
+        2,
+        0,
+        "Yellow cells are yours to edit; everything else is written by the buttons.",
+        fmt.get(italic=True, font_color="#595959"),
+    )
     for key, ref in CONTROL_CELLS.items():
         r, c = parse_a1(ref)
         ws.write_string(r, 0, CONTROL_LABELS[key], fmt.get(bold=True))
@@ -637,20 +688,34 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
 def _control_validation(ws, data: BookData) -> None:
     """Control's input cells: the decision, Y/N switches, broker formats, the date's length."""
     r, c = parse_a1(CONTROL_CELLS["decision"])
-    ws.data_validation(r, c, r, c, {"validate": "list", "source": DECISIONS,
-                                    "error_message": "APPROVED, CONDITIONAL or REJECTED"})
+    ws.data_validation(
+        r, c, r, c, {"validate": "list", "source": DECISIONS, "error_message": "APPROVED, CONDITIONAL or REJECTED"}
+    )
     r, c = parse_a1(CONTROL_CELLS["override"])
     ws.data_validation(r, c, r, c, {"validate": "list", "source": YES_NO})
     r, c = parse_a1(CONTROL_CELLS["slice"])
-    ws.data_validation(r, c, r, c, {"validate": "list", "source": YES_NO,
-                                    "input_message": "Y: Convert and Submit slice orders above the ADV cap"})
+    ws.data_validation(
+        r,
+        c,
+        r,
+        c,
+        {"validate": "list", "source": YES_NO, "input_message": "Y: Convert and Submit slice orders above the ADV cap"},
+    )
     if data.convert_formats:
         r, c = parse_a1(CONTROL_CELLS["convert_to"])
-        ws.data_validation(r, c, r, c, {"validate": "list", "source": list(data.convert_formats)[:30],
-                                        "error_message": "pick a broker format from the list"})
+        ws.data_validation(
+            r,
+            c,
+            r,
+            c,
+            {
+                "validate": "list",
+                "source": list(data.convert_formats)[:30],
+                "error_message": "pick a broker format from the list",
+            },
+        )
     r, c = parse_a1(CONTROL_CELLS["trade_date"])
-    ws.data_validation(r, c, r, c, {"validate": "length", "criteria": "==", "value": 10,
-                                    "input_message": "YYYY-MM-DD"})
+    ws.data_validation(r, c, r, c, {"validate": "length", "criteria": "==", "value": 10, "input_message": "YYYY-MM-DD"})
 
 
 def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
@@ -662,22 +727,38 @@ def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
         row = BUTTON_FIRST_ROW + i
         ws.set_row(row, 22)
         # the caption also sits in the cell under the button (printouts and PDFs show it)
-        ws.write_string(row, BUTTON_COL, caption, fmt.get(align="center", valign="vcenter", bg_color="#D9D9D9",
-                                                           border=1, border_color="#7F7F7F"))
+        ws.write_string(
+            row,
+            BUTTON_COL,
+            caption,
+            fmt.get(align="center", valign="vcenter", bg_color="#D9D9D9", border=1, border_color="#7F7F7F"),
+        )
         if with_buttons:
-            ws.insert_button(row, BUTTON_COL, {"macro": sub, "caption": caption, "width": 170, "height": 26,
-                                               "x_offset": 2, "y_offset": 1})
+            ws.insert_button(
+                row,
+                BUTTON_COL,
+                {"macro": sub, "caption": caption, "width": 170, "height": 26, "x_offset": 2, "y_offset": 1},
+            )
         else:
-            ws.write_string(row, BUTTON_COL + 1, f"xlexec button {_fn.replace('_', '-')}",
-                            fmt.get(font_color="#595959"))
+            ws.write_string(
+                row, BUTTON_COL + 1, f"xlexec button {_fn.replace('_', '-')}", fmt.get(font_color="#595959")
+            )
 
 
 def _fills(ws, fmt: _Fmt, data: BookData) -> None:
-    ws.write_string(0, 0, "Fills — paste the broker's fills below (from A4, header row first)",
-                    fmt.get(bold=True, font_size=14, font_color="#1F3864"))
-    ws.write_string(1, 0, "Any supported layout: xlexec broker_fills.csv, Alpaca, IBKR, Schwab, Fidelity. "
-                          "Then press Import Fills on Control (empty area: the fills are pulled from the broker).",
-                    fmt.get(italic=True, font_color="#595959"))
+    ws.write_string(
+        0,
+        0,
+        "Fills — paste the broker's fills below (from A4, header row first)",
+        fmt.get(bold=True, font_size=14, font_color="#1F3864"),
+    )
+    ws.write_string(
+        1,
+        0,
+        "Any supported layout: xlexec broker_fills.csv, Alpaca, IBKR, Schwab, Fidelity. "
+        "Then press Import Fills on Control (empty area: the fills are pulled from the broker).",
+        fmt.get(italic=True, font_color="#595959"),
+    )
     if data.fills_note:
         _write(ws, fmt, 2, 0, data.fills_note, extra={"bold": True})
     unlocked = fmt.get(locked=False)
@@ -694,8 +775,17 @@ def _fills(ws, fmt: _Fmt, data: BookData) -> None:
         body.blank = None  # an empty cell of the paste area stays empty (the row format unlocks it)
         head = _cell_styles(fmt, "text", locked=False, extra={"bold": True})
         head.blank = None
-        _add_block(ws, FILLS_PASTE_ROW, 0, block, width, [body] * width, [head] * width,
-                   row_fmt=unlocked, last_row=FILLS_PASTE_ROW + formatted_rows - 1)
+        _add_block(
+            ws,
+            FILLS_PASTE_ROW,
+            0,
+            block,
+            width,
+            [body] * width,
+            [head] * width,
+            row_fmt=unlocked,
+            last_row=FILLS_PASTE_ROW + formatted_rows - 1,
+        )
     else:
         for r in range(FILLS_PASTE_ROW, FILLS_PASTE_ROW + formatted_rows):
             ws.set_row(r, None, unlocked)
@@ -704,8 +794,7 @@ def _fills(ws, fmt: _Fmt, data: BookData) -> None:
                 v = cell_value(v)
                 if v is None or v == "":
                     continue
-                _write(ws, fmt, FILLS_PASTE_ROW + i, j, v, locked=False,
-                       extra={"bold": True} if i == 0 else None)
+                _write(ws, fmt, FILLS_PASTE_ROW + i, j, v, locked=False, extra={"bold": True} if i == 0 else None)
     ws.freeze_panes(FILLS_PASTE_ROW + 1, 0)
     width = max((len(r) for r in data.fills_block), default=6)
     ws.print_area(0, 0, FILLS_PASTE_ROW + max(len(data.fills_block), 1), max(width, 6) - 1)
@@ -731,9 +820,19 @@ def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
     if len(sheet.table.columns) == len(QUOTES_COLUMNS):  # F stays free: a pasted bid_size column fits
         ws.set_column(len(QUOTES_COLUMNS), len(QUOTES_COLUMNS), None, fmt.get(locked=False))
     last_dv = FIRST_DATA_ROW + max(len(sheet.table.rows), 1) + CF_ROWS
-    ws.data_validation(FIRST_DATA_ROW - 1, 1, last_dv, 3,
-                       {"validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
-                        "error_message": "a price in $ (>= 0), or blank"})
+    ws.data_validation(
+        FIRST_DATA_ROW - 1,
+        1,
+        last_dv,
+        3,
+        {
+            "validate": "decimal",
+            "criteria": ">=",
+            "value": 0,
+            "ignore_blank": True,
+            "error_message": "a price in $ (>= 0), or blank",
+        },
+    )
     col = side_col(sheet)
     _side(ws, fmt, sheet, col)
     ws.set_column(col, col, 22)  # room for "Age at 13:40:00 UTC" next to the id
@@ -772,10 +871,14 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
         for name in ("total_cost", "commission", "slippage_usd"):
             if name in t.columns:
                 j = t.columns.index(name)
-                chart.add_series({"name": ["Monthly", HEADER_ROW, j],
-                                  "categories": ["Monthly", FIRST_DATA_ROW, dcol, FIRST_DATA_ROW + n - 1, dcol],
-                                  "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j],
-                                  "marker": {"type": "circle"}})
+                chart.add_series(
+                    {
+                        "name": ["Monthly", HEADER_ROW, j],
+                        "categories": ["Monthly", FIRST_DATA_ROW, dcol, FIRST_DATA_ROW + n - 1, dcol],
+                        "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j],
+                        "marker": {"type": "circle"},
+                    }
+                )
         chart.set_title({"name": "Daily trading costs ($, positive = cost)"})
         chart.set_y_axis({"num_format": "$#,##0.00"})
         chart.set_legend({"position": "bottom"})
@@ -789,9 +892,13 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
         for name in ("commission_costs", "slippage_costs"):
             if name in months.columns:
                 j = col + months.columns.index(name)
-                chart.add_series({"name": ["Monthly", HEADER_ROW, j],
-                                  "categories": ["Monthly", FIRST_DATA_ROW, mcol, FIRST_DATA_ROW + n - 1, mcol],
-                                  "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j]})
+                chart.add_series(
+                    {
+                        "name": ["Monthly", HEADER_ROW, j],
+                        "categories": ["Monthly", FIRST_DATA_ROW, mcol, FIRST_DATA_ROW + n - 1, mcol],
+                        "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j],
+                    }
+                )
         chart.set_title({"name": "Costs month to month (% of portfolio)"})
         chart.set_y_axis({"num_format": "0.00%"})
         chart.set_legend({"position": "bottom"})
@@ -829,11 +936,25 @@ def _conf(ws, fmt: _Fmt, data: BookData) -> None:
 
 def fast_writer_available() -> bool:
     """True when the installed XlsxWriter has the hooks :func:`_fast_sheet_data` relies on."""
-    needs = [(Worksheet, ("_write_sheet_data", "_write_rows", "_write_row", "_write_cell", "_check_dimensions",
-                          "_xml_start_tag", "_xml_end_tag")),
-             (Format, ("_get_xf_index",)), (SharedStringTable, ("_get_shared_string_index",)),
-             (SharedStrings, ("_write_sst_strings", "_write_si", "_set_xml_writer", "_assemble_xml_file")),
-             (Packager, ("_write_shared_strings_file", "_filename")), (xlsxwriter.Workbook, ("_get_packager",))]
+    needs = [
+        (
+            Worksheet,
+            (
+                "_write_sheet_data",
+                "_write_rows",
+                "_write_row",
+                "_write_cell",
+                "_check_dimensions",
+                "_xml_start_tag",
+                "_xml_end_tag",
+            ),
+        ),
+        (Format, ("_get_xf_index",)),
+        (SharedStringTable, ("_get_shared_string_index",)),
+        (SharedStrings, ("_write_sst_strings", "_write_si", "_set_xml_writer", "_assemble_xml_file")),
+        (Packager, ("_write_shared_strings_file", "_filename")),
+        (xlsxwriter.Workbook, ("_get_packager",)),
+    ]
     return all(hasattr(cls, a) for cls, names in needs for a in names)
 
 
@@ -854,9 +975,19 @@ def _blotter_validation(ws, bl: Table | None) -> None:
     last = HEADER_ROW + max(1, len(bl.rows))
     ws.data_validation(FIRST_DATA_ROW - 1 + 0, j, last, j, {"validate": "list", "source": YES_NO})
     k = bl.columns.index("Limit")
-    ws.data_validation(FIRST_DATA_ROW - 1, k, last, k,
-                       {"validate": "decimal", "criteria": ">", "value": 0, "ignore_blank": True,
-                        "error_message": "a limit price in $ (> 0), or blank for the default"})
+    ws.data_validation(
+        FIRST_DATA_ROW - 1,
+        k,
+        last,
+        k,
+        {
+            "validate": "decimal",
+            "criteria": ">",
+            "value": 0,
+            "ignore_blank": True,
+            "error_message": "a limit price in $ (> 0), or blank for the default",
+        },
+    )
 
 
 def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool) -> None:
@@ -878,8 +1009,14 @@ def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool) -> None:
     _blotter_validation(sheets["Blotter"], data.sheets["Blotter"].table)
 
 
-def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
-                   macros: dict[str, str] | None = None, fast: bool = True) -> Path:
+def write_workbook(
+    path: str | Path,
+    data: BookData,
+    *,
+    vba: bool | None = None,
+    macros: dict[str, str] | None = None,
+    fast: bool = True,
+) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
     ``vba`` (default: ``path`` ends in ``.xlsm``) embeds the VBA project built from ``macros``
@@ -893,7 +1030,6 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
     against; also used when the installed XlsxWriter lacks the hooks).
     """
 
-
     path = Path(path)
     if vba is None:
         vba = path.suffix.lower() == ".xlsm"
@@ -903,10 +1039,24 @@ def write_workbook(path: str | Path, data: BookData, *, vba: bool | None = None,
     try:
         fast = fast and fast_writer_available()
         book_class = _workbook_class() if fast else xlsxwriter.Workbook
-        wb = book_class(tmp, {"strings_to_formulas": False, "strings_to_numbers": False,
-                              "strings_to_urls": False, "nan_inf_to_errors": False})
-        wb.set_properties({"title": f"xlexec {data.day or ''}".strip(), "subject": "trade execution blotter",
-                           "author": "xlexec", "company": "", "comments": "Generated by xlexec; a view of live/"})
+        wb = book_class(
+            tmp,
+            {
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                "nan_inf_to_errors": False,
+            },
+        )
+        wb.set_properties(
+            {
+                "title": f"xlexec {data.day or ''}".strip(),
+                "subject": "trade execution blotter",
+                "author": "xlexec",
+                "company": "",
+                "comments": "Generated by xlexec; a view of live/",
+            }
+        )
         fmt = _Fmt(wb, fast=fast)
         _write_sheets(wb, fmt, data, with_buttons=bool(vba))
         if vba_bin is not None:

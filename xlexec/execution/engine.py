@@ -96,10 +96,32 @@ from xlexec.store.day import Day
 from xlexec.store.journal import DayLock
 
 NY = ZoneInfo("America/New_York")
-EXECUTION_LOG_COLUMNS = ["date", "symbol", "side", "shares", "limit_price", "fill_price", "fill_time",
-                         "order_id", "commission", "slippage", "notes"]
-RESULT_COLUMNS = ["symbol", "side", "qty", "limit_price", "client_order_id", "order_id", "status",
-                  "filled_qty", "filled_avg_price", "note", "outcome"]
+EXECUTION_LOG_COLUMNS = [
+    "date",
+    "symbol",
+    "side",
+    "shares",
+    "limit_price",
+    "fill_price",
+    "fill_time",
+    "order_id",
+    "commission",
+    "slippage",
+    "notes",
+]
+RESULT_COLUMNS = [
+    "symbol",
+    "side",
+    "qty",
+    "limit_price",
+    "client_order_id",
+    "order_id",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "note",
+    "outcome",
+]
 CRASH_POINTS = ("before_intent", "after_intent_before_send", "after_send_before_response")
 
 # bounded retries after an unknown outcome (seconds); module-level so tests can shorten them
@@ -114,6 +136,7 @@ from xlexec.faults import crash_point  # noqa: E402,F401
 # ---------------------------------------------------------------------------------------------
 # mode and guards
 
+
 def describe_mode(broker: Broker) -> dict[str, Any]:
     """``{"mode": "PAPER"|"LIVE", "broker": name, "host": host, "text": one line}``."""
     mode = "PAPER" if getattr(broker, "paper", True) else "LIVE"
@@ -124,6 +147,7 @@ def describe_mode(broker: Broker) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 # result
+
 
 @dataclass
 class SubmitResult:
@@ -139,23 +163,40 @@ class SubmitResult:
     messages: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"[{self.mode['text']}] {self.day}: {self.sent} sent, {self.already_sent} already at the "
-                f"broker, {self.refused} refused, {self.unknown} unknown")
+        return (
+            f"[{self.mode['text']}] {self.day}: {self.sent} sent, {self.already_sent} already at the "
+            f"broker, {self.refused} refused, {self.unknown} unknown"
+        )
 
     def to_json(self) -> dict[str, Any]:
         rows = []
         for r in self.orders.to_dict("records"):
-            rows.append({k: (None if isinstance(v, float) and math.isnan(v) else
-                             (v.item() if hasattr(v, "item") else v)) for k, v in r.items()})
-        return {"day": self.day, "mode": self.mode["mode"], "broker": self.mode["broker"],
-                "host": self.mode["host"], "sent": self.sent, "already_sent": self.already_sent,
-                "refused": self.refused, "unknown": self.unknown, "exit_code": self.exit_code,
-                "execution_log": self.execution_log, "summary": self.summary(),
-                "messages": list(self.messages), "orders": rows}
+            rows.append(
+                {
+                    k: (None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v))
+                    for k, v in r.items()
+                }
+            )
+        return {
+            "day": self.day,
+            "mode": self.mode["mode"],
+            "broker": self.mode["broker"],
+            "host": self.mode["host"],
+            "sent": self.sent,
+            "already_sent": self.already_sent,
+            "refused": self.refused,
+            "unknown": self.unknown,
+            "exit_code": self.exit_code,
+            "execution_log": self.execution_log,
+            "summary": self.summary(),
+            "messages": list(self.messages),
+            "orders": rows,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
 # journal helpers
+
 
 def _day_intents(jr: J.Journal, day: str) -> dict[str, dict]:
     out: dict[str, dict] = {}
@@ -210,14 +251,18 @@ def _lookup(broker: Broker, coid: str, backoff=None) -> tuple[Order | None, str 
 def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict) -> dict:
     """Send one order exactly once. Returns the result row (outcome sent|already_sent|refused|unknown)."""
     coid = row["client_order_id"]
-    res = {"order_id": "", "status": "", "filled_qty": 0.0, "filled_avg_price": np.nan, "note": "",
-           "outcome": ""}
+    res = {"order_id": "", "status": "", "filled_qty": 0.0, "filled_avg_price": np.nan, "note": "", "outcome": ""}
 
     def found(o: Order, outcome: str, note: str = "") -> dict:
         rec.order(o)
-        res.update(order_id=o.id, status=o.status, filled_qty=float(o.filled_qty or 0),
-                   filled_avg_price=o.filled_avg_price if o.filled_avg_price is not None else np.nan,
-                   outcome=outcome, note=note)
+        res.update(
+            order_id=o.id,
+            status=o.status,
+            filled_qty=float(o.filled_qty or 0),
+            filled_avg_price=o.filled_avg_price if o.filled_avg_price is not None else np.nan,
+            outcome=outcome,
+            note=note,
+        )
         return res
 
     if known:
@@ -225,8 +270,11 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
         if o is not None:
             return found(o, "already_sent", "already at the broker (earlier run)")
         if err is not None:
-            res.update(status="unknown", outcome="unknown",
-                       note=f"earlier attempt unresolved, broker unreachable: {err}; rerun submit")
+            res.update(
+                status="unknown",
+                outcome="unknown",
+                note=f"earlier attempt unresolved, broker unreachable: {err}; rerun submit",
+            )
             return res
     else:
         crash_point("before_intent")
@@ -234,10 +282,15 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
         crash_point("after_intent_before_send")
 
     lim = _num_or_none(row.get("limit_price"))
-    req = OrderRequest(symbol=row["symbol"], side=row["side"], qty=int(round(float(row["qty"]))),
-                       order_type=row.get("order_type") or "limit",
-                       limit_price=lim if row.get("order_type") != "market" else None,
-                       time_in_force=row.get("time_in_force") or "day", client_order_id=coid)
+    req = OrderRequest(
+        symbol=row["symbol"],
+        side=row["side"],
+        qty=int(round(float(row["qty"]))),
+        order_type=row.get("order_type") or "limit",
+        limit_price=lim if row.get("order_type") != "market" else None,
+        time_in_force=row.get("time_in_force") or "day",
+        client_order_id=coid,
+    )
     last_err = ""
     for attempt in range(SEND_ATTEMPTS):
         try:
@@ -246,14 +299,26 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             o2, err = _lookup(broker, coid)
             if o2 is not None:
                 return found(o2, "already_sent", "already at the broker (duplicate client_order_id)")
-            res.update(status="unknown", outcome="unknown",
-                       note=f"broker says duplicate client_order_id but lookup failed: {err}; rerun submit")
+            res.update(
+                status="unknown",
+                outcome="unknown",
+                note=f"broker says duplicate client_order_id but lookup failed: {err}; rerun submit",
+            )
             return res
         except OrderRejected as e:
             reason = " ".join(str(e.reason).split())[:300]
-            rec.append(J.REFUSED, f"{coid}|broker_rejected", {"client_order_id": coid, "symbol": req.symbol,
-                                                               "side": req.side, "qty": req.qty,
-                                                               "code": "broker_rejected", "reason": reason})
+            rec.append(
+                J.REFUSED,
+                f"{coid}|broker_rejected",
+                {
+                    "client_order_id": coid,
+                    "symbol": req.symbol,
+                    "side": req.side,
+                    "qty": req.qty,
+                    "code": "broker_rejected",
+                    "reason": reason,
+                },
+            )
             res.update(status="rejected", outcome="refused", note=f"rejected by the broker: {reason}")
             return res
         except BrokerUnavailable as e:
@@ -262,20 +327,27 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             if o2 is not None:
                 return found(o2, "sent", f"sent (reply lost: {last_err}; found by client_order_id)")
             if err is not None:
-                res.update(status="unknown", outcome="unknown",
-                           note=f"outcome unknown ({last_err}); lookup failed ({err}); rerun submit")
+                res.update(
+                    status="unknown",
+                    outcome="unknown",
+                    note=f"outcome unknown ({last_err}); lookup failed ({err}); rerun submit",
+                )
                 return res
             continue  # definitely not at the broker: send again (same client order id: safe)
         else:
             crash_point("after_send_before_response")
             return found(o, "sent", "" if attempt == 0 else f"sent on attempt {attempt + 1} ({last_err})")
-    res.update(status="unknown", outcome="unknown",
-               note=f"not accepted after {SEND_ATTEMPTS} attempts ({last_err}); rerun submit")
+    res.update(
+        status="unknown",
+        outcome="unknown",
+        note=f"not accepted after {SEND_ATTEMPTS} attempts ({last_err}); rerun submit",
+    )
     return res
 
 
 # ---------------------------------------------------------------------------------------------
 # submit
+
 
 def _others_live(jr: J.Journal, day: str, batch: set[str]) -> pd.DataFrame:
     """Orders of the day under client order ids outside this batch that are live or filled."""
@@ -284,16 +356,16 @@ def _others_live(jr: J.Journal, day: str, batch: set[str]) -> pd.DataFrame:
         if coid in batch:
             continue
         if p.get("status") in OPEN_STATUSES or float(p.get("filled_qty") or 0) > 0:
-            rows.append({"symbol": p.get("symbol"), "side": p.get("side"), "client_order_id": coid,
-                         "status": p.get("status")})
+            rows.append(
+                {"symbol": p.get("symbol"), "side": p.get("side"), "client_order_id": coid, "status": p.get("status")}
+            )
     return pd.DataFrame(rows, columns=["symbol", "side", "client_order_id", "status"])
 
 
 def _unresolved_others(jr: J.Journal, day: str, batch: set[str]) -> list[dict]:
     latest = jr.latest_orders(day)
     refused = {p["client_order_id"] for p in jr.payloads(J.REFUSED, day) if p.get("code") == "broker_rejected"}
-    return [p for c, p in _day_intents(jr, day).items()
-            if c not in batch and c not in latest and c not in refused]
+    return [p for c, p in _day_intents(jr, day).items() if c not in batch and c not in latest and c not in refused]
 
 
 def sent_whole(jr: J.Journal, day: str, client_order_ids) -> set[str]:
@@ -307,9 +379,19 @@ def _live_dir_of(jr: J.Journal) -> Path:
     return Path(jr.path).parent
 
 
-def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: str, intents: dict[str, dict],
-                   quotes: pd.DataFrame | None, slice_: bool, tag: str,
-                   messages: list[str]) -> tuple[pd.DataFrame, dict[Any, tuple[str, str]]]:
+def _apply_slicing(
+    ctx,
+    jr: J.Journal,
+    orders: pd.DataFrame,
+    *,
+    day: str,
+    sha: str,
+    intents: dict[str, dict],
+    quotes: pd.DataFrame | None,
+    slice_: bool,
+    tag: str,
+    messages: list[str],
+) -> tuple[pd.DataFrame, dict[Any, tuple[str, str]]]:
     """Today's orders after slicing (see "Slicing" in the module docstring), and the rows refused
     before the limits (``{index: (code, note)}``: carried children whose parent approval is gone).
 
@@ -318,6 +400,7 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
     recorded schedule. Appends operator lines to ``messages``.
     """
     from xlexec.core.slicing import schedule_lines
+
     the_day = Day(ctx.live_dir, day)
     state = _slicing.slicing_state(jr, the_day, sha)
     pre_refused: dict[Any, tuple[str, str]] = {}
@@ -325,20 +408,31 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
     if not slice_:
         if recorded:
             what = ", ".join(f"{r['symbol']} {r['side']} {int(r['total_qty']):,}" for r in recorded[:10])
-            raise RefusedError(f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
-                               f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
-                               "child orders instead of the full quantities; nothing sent")
+            raise RefusedError(
+                f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
+                f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
+                "child orders instead of the full quantities; nothing sent"
+            )
         due = state.due
         if due:
             what = ", ".join(f"{r['symbol']} {r['side']} {int(r['child_qty']):,}" for r in due[:10])
-            messages.append(f"not sent: {len(due)} child order(s) due today from earlier slicing schedules "
-                            f"({what}); rerun with --slice to send them")
+            messages.append(
+                f"not sent: {len(due)} child order(s) due today from earlier slicing schedules "
+                f"({what}); rerun with --slice to send them"
+            )
         return orders, pre_refused
 
     ex = ctx.config.execution
     whole = _slicing.sent_whole(jr, the_day, orders["client_order_id"].astype(str)) if intents else set()
-    plan = _slicing.day_plan(state, orders, day=the_day, sha=sha, max_adv_pct=ctx.config.validation.max_adv_pct,
-                             slice_new=True, sent_whole=whole)
+    plan = _slicing.day_plan(
+        state,
+        orders,
+        day=the_day,
+        sha=sha,
+        max_adv_pct=ctx.config.validation.max_adv_pct,
+        slice_new=True,
+        sent_whole=whole,
+    )
     if plan.records:
         jr.append_many(J.SLICE, plan.records, day=day, actor=ctx.user)
     out = plan.orders
@@ -360,6 +454,7 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
     # a carried child rides on its parent's approval (origin day): is it still there?
     if ex.require_human_approval:
         from xlexec.store.approvals import find_approval
+
         ok: dict[tuple[str, str], bool] = {}
         for idx, coid in zip(out.index, out["client_order_id"].astype(str), strict=True):
             r = plan.record_of(coid)
@@ -369,15 +464,26 @@ def _apply_slicing(ctx, jr: J.Journal, orders: pd.DataFrame, *, day: str, sha: s
             if k not in ok:
                 ok[k] = find_approval(ctx.live_dir, k[0], k[1]) is not None
             if not ok[k]:
-                pre_refused[idx] = ("parent_not_approved",
-                                    f"child {r['seq']}/{r['days']} of {r['parent_id']}: the approval of its "
-                                    f"parent batch ({k[0]}, orders sha256 {k[1][:12]}) is missing or revoked")
+                pre_refused[idx] = (
+                    "parent_not_approved",
+                    f"child {r['seq']}/{r['days']} of {r['parent_id']}: the approval of its "
+                    f"parent batch ({k[0]}, orders sha256 {k[1][:12]}) is missing or revoked",
+                )
     return out, pre_refused
 
 
-def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, live: bool = False,
-                 allow_closed: bool = False, fit_buying_power: bool = False, slice: bool = False,  # noqa: A002
-                 progress: Callable[[int, int, str], None] | None = None) -> SubmitResult:
+def submit_batch(
+    ctx,
+    trades,
+    *,
+    broker: Broker,
+    quotes: pd.DataFrame | None,
+    live: bool = False,
+    allow_closed: bool = False,
+    fit_buying_power: bool = False,
+    slice: bool = False,  # noqa: A002
+    progress: Callable[[int, int, str], None] | None = None,
+) -> SubmitResult:
     """Send the approved orders of ``trades`` to ``broker`` exactly once (see module docstring).
 
     ``slice=True`` (``xlexec submit --slice``) sends the day's slicing plan (see "Slicing" in the
@@ -389,29 +495,35 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
     mode = describe_mode(broker)
     tag = f"[{mode['text']}]"
     orders = orders_from_trades(trades, default_order_type=ex.default_order_type, date=day)
-    sha = orders_sha256(orders)   # what an approval binds to: the parents, before any slicing
+    sha = orders_sha256(orders)  # what an approval binds to: the parents, before any slicing
     live_dir = Path(ctx.live_dir)
     messages: list[str] = []
 
     require_enabled(ex.enabled, cfg.source, tag=tag)
     if not mode["mode"] == "PAPER" and not live:
-        raise RefusedError(f"{tag} LIVE account (paper: false): nothing sent; pass --live "
-                           "(or confirm in Excel) to trade real money")
+        raise RefusedError(
+            f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money"
+        )
     with DayLock(ctx.day_dir(day), "submit"):
         why = kill_switch_state(live_dir, trades.header.kill_switch)
         if why:
             raise RefusedError(f"{tag} kill switch: {why}; nothing sent")
         if ex.require_human_approval:
             from xlexec.store.approvals import find_approval
+
             if find_approval(live_dir, day, sha) is None:
-                raise RefusedError(f"{tag} no approval for these {len(orders)} orders of {day} "
-                                   f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent")
+                raise RefusedError(
+                    f"{tag} no approval for these {len(orders)} orders of {day} "
+                    f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent"
+                )
         try:
             if not allow_closed:
                 clk = broker.clock()
                 if not clk.is_open:
-                    raise RefusedError(f"{tag} the market is closed (next open {clk.next_open}); "
-                                       "pass --allow-closed to queue DAY orders anyway; nothing sent")
+                    raise RefusedError(
+                        f"{tag} the market is closed (next open {clk.next_open}); "
+                        "pass --allow-closed to queue DAY orders anyway; nothing sent"
+                    )
             acct = broker.account()
         except BrokerFault as e:
             raise BrokerError(f"{tag} broker unreachable before sending anything: {e}") from None
@@ -421,8 +533,9 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         jr = ctx.journal()
         rec = _Recorder(jr, day, ctx.user)
         intents = _day_intents(jr, day)
-        orders, pre_refused = _apply_slicing(ctx, jr, orders, day=day, sha=sha, intents=intents, quotes=quotes,
-                                             slice_=slice, tag=tag, messages=messages)
+        orders, pre_refused = _apply_slicing(
+            ctx, jr, orders, day=day, sha=sha, intents=intents, quotes=quotes, slice_=slice, tag=tag, messages=messages
+        )
         batch = set(orders["client_order_id"])
         known = {c for c in batch if c in intents}
         # earlier intents of other batches without a recorded outcome: ask the broker now
@@ -434,14 +547,23 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
             if o is not None:
                 rec.order(o)
         from xlexec.formats.inputs import read_restricted
+
         restricted = read_restricted(Day(live_dir, day).restricted)
         pre = [i for i in orders.index if i in pre_refused and orders.at[i, "client_order_id"] not in known]
         checked = pretrade_checks(
-            orders.drop(index=pre), max_order_size_usd=ex.max_order_size_usd, max_daily_trades=ex.max_daily_trades,
-            price_collar_pct=ex.price_collar_pct, buying_power=acct.buying_power,
-            buying_power_buffer=ex.buying_power_buffer, quotes=quotes, restricted=restricted,
+            orders.drop(index=pre),
+            max_order_size_usd=ex.max_order_size_usd,
+            max_daily_trades=ex.max_daily_trades,
+            price_collar_pct=ex.price_collar_pct,
+            buying_power=acct.buying_power,
+            buying_power_buffer=ex.buying_power_buffer,
+            quotes=quotes,
+            restricted=restricted,
             trades_used_today=sum(1 for p in intents.values() if not p.get("chase_of")),
-            others=_others_live(jr, day, batch), known=known, fit_buying_power=fit_buying_power)
+            others=_others_live(jr, day, batch),
+            known=known,
+            fit_buying_power=fit_buying_power,
+        )
         if pre:
             held = orders.loc[pre].copy()
             held["arrival_price"] = held["symbol"].map(_mid_map(quotes)).astype(float)
@@ -451,11 +573,26 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
 
         results: dict[Any, dict] = {}
         for idx, r in checked[checked["refusal"] != ""].iterrows():
-            rec.append(J.REFUSED, f"{r['client_order_id']}|{r['refusal']}",
-                       {"client_order_id": r["client_order_id"], "symbol": r["symbol"], "side": r["side"],
-                        "qty": float(r["qty"]), "code": r["refusal"], "reason": r["note"]})
-            results[idx] = {"order_id": "", "status": "refused", "filled_qty": 0.0,
-                            "filled_avg_price": np.nan, "note": r["note"], "outcome": "refused"}
+            rec.append(
+                J.REFUSED,
+                f"{r['client_order_id']}|{r['refusal']}",
+                {
+                    "client_order_id": r["client_order_id"],
+                    "symbol": r["symbol"],
+                    "side": r["side"],
+                    "qty": float(r["qty"]),
+                    "code": r["refusal"],
+                    "reason": r["note"],
+                },
+            )
+            results[idx] = {
+                "order_id": "",
+                "status": "refused",
+                "filled_qty": 0.0,
+                "filled_avg_price": np.nan,
+                "note": r["note"],
+                "outcome": "refused",
+            }
 
         todo = checked[checked["refusal"] == ""]
         kill_file = Day(live_dir, day).kill_switch
@@ -463,26 +600,47 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         paced = None
         if getattr(broker, "limiter", None) is None and getattr(broker, "name", "") != "paper":
             from xlexec.execution.ratelimit import RateLimiter
+
             paced = RateLimiter(ex.rate_limit_per_min)
 
         def work(idx, row: dict) -> tuple[Any, dict]:
             if paced is not None:
                 paced.acquire()
             if row["client_order_id"] not in known and kill_file.exists():
-                return idx, {"order_id": "", "status": "refused", "filled_qty": 0.0, "filled_avg_price": np.nan,
-                             "note": "kill switch triggered during the batch: not sent", "outcome": "refused"}
-            intent = {"client_order_id": row["client_order_id"], "symbol": row["symbol"], "side": row["side"],
-                      "qty": float(row["qty"]), "order_type": row.get("order_type"),
-                      "limit_price": _num_or_none(row.get("limit_price")), "price": _num_or_none(row.get("price")),
-                      "arrival_price": _num_or_none(row.get("arrival_price")),
-                      "submitted_at": ctx.now().isoformat(), "mode": mode["mode"], "broker": mode["broker"]}
+                return idx, {
+                    "order_id": "",
+                    "status": "refused",
+                    "filled_qty": 0.0,
+                    "filled_avg_price": np.nan,
+                    "note": "kill switch triggered during the batch: not sent",
+                    "outcome": "refused",
+                }
+            intent = {
+                "client_order_id": row["client_order_id"],
+                "symbol": row["symbol"],
+                "side": row["side"],
+                "qty": float(row["qty"]),
+                "order_type": row.get("order_type"),
+                "limit_price": _num_or_none(row.get("limit_price")),
+                "price": _num_or_none(row.get("price")),
+                "arrival_price": _num_or_none(row.get("arrival_price")),
+                "submitted_at": ctx.now().isoformat(),
+                "mode": mode["mode"],
+                "broker": mode["broker"],
+            }
             if row.get("parent_id"):
                 intent.update(parent_id=row["parent_id"], slice_seq=int(row.get("slice_seq") or 0))
             try:
                 return idx, _place(broker, row, rec, row["client_order_id"] in known, intent)
             except Exception as e:  # noqa: BLE001 - one order's bug must not hide the others' state
-                return idx, {"order_id": "", "status": "unknown", "filled_qty": 0.0, "filled_avg_price": np.nan,
-                             "note": f"unexpected error: {type(e).__name__}: {e}"[:300], "outcome": "unknown"}
+                return idx, {
+                    "order_id": "",
+                    "status": "unknown",
+                    "filled_qty": 0.0,
+                    "filled_avg_price": np.nan,
+                    "note": f"unexpected error: {type(e).__name__}: {e}"[:300],
+                    "outcome": "unknown",
+                }
 
         done = 0
         # concurrent requests only for adapters that declare themselves thread-safe (Alpaca does;
@@ -505,19 +663,29 @@ def submit_batch(ctx, trades, *, broker: Broker, quotes: pd.DataFrame | None, li
         out["filled_qty"] = out["filled_qty"].astype(float)
         out["filled_avg_price"] = out["filled_avg_price"].astype(float)
         counts = out["outcome"].value_counts()
-        res = SubmitResult(day=day, mode=mode, orders=out[RESULT_COLUMNS],
-                           sent=int(counts.get("sent", 0)), already_sent=int(counts.get("already_sent", 0)),
-                           refused=int(counts.get("refused", 0)), unknown=int(counts.get("unknown", 0)),
-                           messages=messages)
+        res = SubmitResult(
+            day=day,
+            mode=mode,
+            orders=out[RESULT_COLUMNS],
+            sent=int(counts.get("sent", 0)),
+            already_sent=int(counts.get("already_sent", 0)),
+            refused=int(counts.get("refused", 0)),
+            unknown=int(counts.get("unknown", 0)),
+            messages=messages,
+        )
         res.exit_code = 0 if res.refused == 0 and res.unknown == 0 else 1
         res.execution_log = str(write_execution_log(jr, live_dir, day))
-        rec.append(J.ACTION, f"{ctx.now().isoformat()}|submit|{os.getpid()}",
-                   {"button": "submit", "result": {k: v for k, v in res.to_json().items() if k != "orders"}})
+        rec.append(
+            J.ACTION,
+            f"{ctx.now().isoformat()}|submit|{os.getpid()}",
+            {"button": "submit", "result": {k: v for k, v in res.to_json().items() if k != "orders"}},
+        )
         return res
 
 
 # ---------------------------------------------------------------------------------------------
 # execution log
+
 
 def _fill_time_ny(ts: str | None) -> str:
     if not ts:
@@ -589,11 +757,21 @@ def execution_log_frame(jr: J.Journal, day: str) -> pd.DataFrame:
             if refp is not None:
                 sign = 1.0 if side == "buy" else -1.0
                 slippage = round(sign * (fill_price - refp) * filled, 2) + 0.0
-        rows.append({"date": day, "symbol": base.get("symbol", ""), "side": side, "shares": qty,
-                     "limit_price": lim if lim is not None else np.nan,
-                     "fill_price": fill_price if fill_price is not None else np.nan,
-                     "fill_time": fill_time or "", "order_id": order_id, "commission": commission,
-                     "slippage": slippage if slippage is not None else np.nan, "notes": "; ".join(notes)})
+        rows.append(
+            {
+                "date": day,
+                "symbol": base.get("symbol", ""),
+                "side": side,
+                "shares": qty,
+                "limit_price": lim if lim is not None else np.nan,
+                "fill_price": fill_price if fill_price is not None else np.nan,
+                "fill_time": fill_time or "",
+                "order_id": order_id,
+                "commission": commission,
+                "slippage": slippage if slippage is not None else np.nan,
+                "notes": "; ".join(notes),
+            }
+        )
     df = pd.DataFrame(rows, columns=EXECUTION_LOG_COLUMNS)
     for c in ("shares", "limit_price", "fill_price", "commission", "slippage"):
         df[c] = df[c].astype(float)
@@ -603,15 +781,29 @@ def execution_log_frame(jr: J.Journal, day: str) -> pd.DataFrame:
 def write_execution_log(jr: J.Journal, live_dir: str | Path, day: str) -> Path:
     """Rewrite ``live/<day>/execution_log.csv`` from the journal (atomic)."""
     df = execution_log_frame(jr, day)
-    return atomic_write_csv(Day(live_dir, day).execution_log, df,
-                            {"limit_price": 2, "fill_price": 2, "commission": 2, "slippage": 2})
+    return atomic_write_csv(
+        Day(live_dir, day).execution_log, df, {"limit_price": 2, "fill_price": 2, "commission": 2, "slippage": 2}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # after submission
 
-STATUS_COLUMNS = ["client_order_id", "symbol", "side", "qty", "limit_price", "status", "filled_qty",
-                  "filled_avg_price", "remaining", "order_id", "submitted_at", "updated_at", "note"]
+STATUS_COLUMNS = [
+    "client_order_id",
+    "symbol",
+    "side",
+    "qty",
+    "limit_price",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "remaining",
+    "order_id",
+    "submitted_at",
+    "updated_at",
+    "note",
+]
 
 
 def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
@@ -645,29 +837,62 @@ def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
                 note = f"broker unreachable: {e}"
         if o is not None:
             rec.order(o)
-            rows.append({"client_order_id": coid, "symbol": o.symbol, "side": o.side, "qty": float(o.qty),
-                         "limit_price": o.limit_price if o.limit_price is not None else np.nan,
-                         "status": o.status, "filled_qty": float(o.filled_qty or 0),
-                         "filled_avg_price": o.filled_avg_price if o.filled_avg_price is not None else np.nan,
-                         "remaining": o.remaining if o.is_open else 0.0, "order_id": o.id,
-                         "submitted_at": o.submitted_at or "", "updated_at": o.updated_at or "",
-                         "note": _status_note(o)})
+            rows.append(
+                {
+                    "client_order_id": coid,
+                    "symbol": o.symbol,
+                    "side": o.side,
+                    "qty": float(o.qty),
+                    "limit_price": o.limit_price if o.limit_price is not None else np.nan,
+                    "status": o.status,
+                    "filled_qty": float(o.filled_qty or 0),
+                    "filled_avg_price": o.filled_avg_price if o.filled_avg_price is not None else np.nan,
+                    "remaining": o.remaining if o.is_open else 0.0,
+                    "order_id": o.id,
+                    "submitted_at": o.submitted_at or "",
+                    "updated_at": o.updated_at or "",
+                    "note": _status_note(o),
+                }
+            )
         else:
             last = jr.latest_orders(day).get(coid) or {}
-            rows.append({"client_order_id": coid, "symbol": it["symbol"], "side": it["side"],
-                         "qty": float(it["qty"]), "limit_price": _num_or_none(it.get("limit_price")) or np.nan,
-                         "status": last.get("status", "unknown"), "filled_qty": float(last.get("filled_qty") or 0),
-                         "filled_avg_price": _num_or_none(last.get("filled_avg_price")) or np.nan,
-                         "remaining": np.nan, "order_id": last.get("id", ""),
-                         "submitted_at": last.get("submitted_at") or "", "updated_at": last.get("updated_at") or "",
-                         "note": note or note_all})
+            rows.append(
+                {
+                    "client_order_id": coid,
+                    "symbol": it["symbol"],
+                    "side": it["side"],
+                    "qty": float(it["qty"]),
+                    "limit_price": _num_or_none(it.get("limit_price")) or np.nan,
+                    "status": last.get("status", "unknown"),
+                    "filled_qty": float(last.get("filled_qty") or 0),
+                    "filled_avg_price": _num_or_none(last.get("filled_avg_price")) or np.nan,
+                    "remaining": np.nan,
+                    "order_id": last.get("id", ""),
+                    "submitted_at": last.get("submitted_at") or "",
+                    "updated_at": last.get("updated_at") or "",
+                    "note": note or note_all,
+                }
+            )
     for p in jr.payloads(J.REFUSED, day):
         if p["client_order_id"] in intents:
             continue
-        rows.append({"client_order_id": p["client_order_id"], "symbol": p.get("symbol", ""),
-                     "side": p.get("side", ""), "qty": float(p.get("qty") or 0), "limit_price": np.nan,
-                     "status": "refused", "filled_qty": 0.0, "filled_avg_price": np.nan, "remaining": 0.0,
-                     "order_id": "", "submitted_at": "", "updated_at": "", "note": p.get("reason", "")})
+        rows.append(
+            {
+                "client_order_id": p["client_order_id"],
+                "symbol": p.get("symbol", ""),
+                "side": p.get("side", ""),
+                "qty": float(p.get("qty") or 0),
+                "limit_price": np.nan,
+                "status": "refused",
+                "filled_qty": 0.0,
+                "filled_avg_price": np.nan,
+                "remaining": 0.0,
+                "order_id": "",
+                "submitted_at": "",
+                "updated_at": "",
+                "note": p.get("reason", ""),
+            }
+        )
     df = pd.DataFrame(rows, columns=STATUS_COLUMNS).drop_duplicates("client_order_id", keep="last")
     for c in ("qty", "limit_price", "filled_qty", "filled_avg_price", "remaining"):
         df[c] = df[c].astype(float)
@@ -688,6 +913,7 @@ def _status_note(o: Order) -> str:
 def chase_limit(limit: float, side: str, step: float) -> float:
     """The next, more aggressive limit: buys up by ``step`` ($), sells down, on the tick."""
     from xlexec.core.orders import round_to_tick
+
     moved = limit + step if side == "buy" else limit - step
     return round_to_tick(moved, side) if moved > 0 else limit
 
@@ -744,14 +970,27 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
                     rec.order(broker.get_order(r.order_id))
             except BrokerFault as e:
                 action, note = "cancel_failed", str(e)[:300]
-            rec.append(J.ACTION, f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
-                       {"button": "timeout", "client_order_id": r.client_order_id, "result": action, "note": note})
+            rec.append(
+                J.ACTION,
+                f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
+                {"button": "timeout", "client_order_id": r.client_order_id, "result": action, "note": note},
+            )
             actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note})
-        elif (ex.chase.enabled and since_move >= ex.chase.minutes and moves < ex.chase.max_moves
-              and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))):
+        elif (
+            ex.chase.enabled
+            and since_move >= ex.chase.minutes
+            and moves < ex.chase.max_moves
+            and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))
+        ):
             if not ex.enabled:  # a chase move sends a replacement order: switched off too
-                actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused",
-                                "note": "execution.enabled is false: limit not moved, nothing sent"})
+                actions.append(
+                    {
+                        "client_order_id": r.client_order_id,
+                        "symbol": r.symbol,
+                        "action": "chase_refused",
+                        "note": "execution.enabled is false: limit not moved, nothing sent",
+                    }
+                )
                 continue
             actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now))
     if actions:
@@ -762,10 +1001,20 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
 def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float, now: dt.datetime) -> dict:
     new_coid = chase_client_order_id(root, n)
     new_limit = chase_limit(float(r.limit_price), r.side, step)
-    intent = {"client_order_id": new_coid, "symbol": r.symbol, "side": r.side, "qty": float(r.remaining),
-              "order_type": "limit", "limit_price": new_limit, "price": None, "arrival_price": None,
-              "submitted_at": now.isoformat(), "chase_of": root, "replaces": r.client_order_id,
-              "broker": getattr(broker, "name", "")}
+    intent = {
+        "client_order_id": new_coid,
+        "symbol": r.symbol,
+        "side": r.side,
+        "qty": float(r.remaining),
+        "order_type": "limit",
+        "limit_price": new_limit,
+        "price": None,
+        "arrival_price": None,
+        "submitted_at": now.isoformat(),
+        "chase_of": root,
+        "replaces": r.client_order_id,
+        "broker": getattr(broker, "name", ""),
+    }
     fresh = rec.append(J.INTENT, new_coid, intent)
     note = f"chase {n}: limit {float(r.limit_price):g} -> {new_limit:g} for {r.remaining:g} remaining"
     o = None
@@ -779,13 +1028,24 @@ def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float
         except BrokerUnavailable as e:
             o, _err = _lookup(broker, new_coid)
             if o is None:
-                return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_unknown",
-                        "note": f"{note}: outcome unknown ({e}); the next run asks the broker"}
+                return {
+                    "client_order_id": r.client_order_id,
+                    "symbol": r.symbol,
+                    "action": "chase_unknown",
+                    "note": f"{note}: outcome unknown ({e}); the next run asks the broker",
+                }
         except BrokerFault as e:
-            rec.append(J.REFUSED, f"{new_coid}|chase", {"client_order_id": new_coid, "code": "chase_refused",
-                                                         "reason": str(e)[:300]})
-            return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused",
-                    "note": f"{note}: broker said {str(e)[:200]}"}
+            rec.append(
+                J.REFUSED,
+                f"{new_coid}|chase",
+                {"client_order_id": new_coid, "code": "chase_refused", "reason": str(e)[:300]},
+            )
+            return {
+                "client_order_id": r.client_order_id,
+                "symbol": r.symbol,
+                "action": "chase_refused",
+                "note": f"{note}: broker said {str(e)[:200]}",
+            }
     if o is not None:
         rec.order(o)
         with contextlib.suppress(BrokerFault):
@@ -796,8 +1056,10 @@ def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float
 # ---------------------------------------------------------------------------------------------
 # P&L, kill switch
 
-def pnl_today(positions: pd.DataFrame, quotes: pd.DataFrame | None, fills: pd.DataFrame | None,
-              closes: pd.DataFrame | None = None) -> dict[str, Any]:
+
+def pnl_today(
+    positions: pd.DataFrame, quotes: pd.DataFrame | None, fills: pd.DataFrame | None, closes: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """The day's P&L ($) per symbol and in total, marked to the quotes.
 
     ``positions``: symbol, shares (now), avg_cost ($/share). ``quotes``: symbol + mid (or bid/ask/
@@ -808,18 +1070,30 @@ def pnl_today(positions: pd.DataFrame, quotes: pd.DataFrame | None, fills: pd.Da
     """
     pos = positions[["symbol", "shares"] + (["avg_cost"] if "avg_cost" in positions.columns else [])].copy()
     pos["shares"] = pos["shares"].astype(float)
-    f = fills if fills is not None and len(fills) else pd.DataFrame(columns=["symbol", "side", "shares", "price",
-                                                                              "commission"])
+    f = (
+        fills
+        if fills is not None and len(fills)
+        else pd.DataFrame(columns=["symbol", "side", "shares", "price", "commission"])
+    )
     f = f.copy()
     sign = np.where(f["side"].astype(str) == "buy", 1.0, -1.0) if len(f) else np.array([])
     f["net"] = sign * f["shares"].astype(float) if len(f) else []
-    f["cash"] = (-sign * f["shares"].astype(float) * f["price"].astype(float)
-                 - (f["commission"].astype(float).fillna(0) if "commission" in f.columns else 0.0)) if len(f) else []
+    f["cash"] = (
+        (
+            -sign * f["shares"].astype(float) * f["price"].astype(float)
+            - (f["commission"].astype(float).fillna(0) if "commission" in f.columns else 0.0)
+        )
+        if len(f)
+        else []
+    )
     g = f.groupby("symbol")[["net", "cash"]].sum() if len(f) else pd.DataFrame(columns=["net", "cash"])
     syms = sorted(set(pos["symbol"]) | set(g.index))
     marks = _mid_map(quotes)
-    prev = (closes.drop_duplicates("symbol").set_index("symbol")["close"].astype(float)
-            if closes is not None and len(closes) else pd.Series(dtype=float))
+    prev = (
+        closes.drop_duplicates("symbol").set_index("symbol")["close"].astype(float)
+        if closes is not None and len(closes)
+        else pd.Series(dtype=float)
+    )
     pmap = pos.set_index("symbol")
     rows, missing = [], []
     total = 0.0
@@ -843,24 +1117,44 @@ def pnl_today(positions: pd.DataFrame, quotes: pd.DataFrame | None, fills: pd.Da
             mark = 0.0
         pnl = shares * mark - start * p0 + cash
         total += pnl
-        rows.append({"symbol": s, "shares": shares, "start_shares": float(start), "prev": round(float(p0), 4),
-                     "mark": round(float(mark), 4), "basis": basis, "pnl": round(float(pnl), 2)})
+        rows.append(
+            {
+                "symbol": s,
+                "shares": shares,
+                "start_shares": float(start),
+                "prev": round(float(p0), 4),
+                "mark": round(float(mark), 4),
+                "basis": basis,
+                "pnl": round(float(pnl), 2),
+            }
+        )
     return {"total_pnl": round(float(total), 2), "by_symbol": rows, "missing_marks": missing}
 
 
 def _positions_frame(broker: Broker) -> pd.DataFrame:
     ps = broker.positions()
-    return pd.DataFrame({"symbol": [p.symbol for p in ps], "shares": [float(p.qty) for p in ps],
-                         "avg_cost": [float(p.avg_entry_price) for p in ps],
-                         "current_price": [p.current_price if p.current_price is not None else np.nan for p in ps]})
+    return pd.DataFrame(
+        {
+            "symbol": [p.symbol for p in ps],
+            "shares": [float(p.qty) for p in ps],
+            "avg_cost": [float(p.avg_entry_price) for p in ps],
+            "current_price": [p.current_price if p.current_price is not None else np.nan for p in ps],
+        }
+    )
 
 
 def _fills_frame(broker: Broker, day: str) -> pd.DataFrame:
     fl = broker.fills(day)
-    return pd.DataFrame({"symbol": [x.symbol for x in fl], "side": [x.side for x in fl],
-                         "shares": [float(x.qty) for x in fl], "price": [float(x.price) for x in fl],
-                         "commission": [float(x.commission or 0) for x in fl],
-                         "order_id": [x.order_id for x in fl]})
+    return pd.DataFrame(
+        {
+            "symbol": [x.symbol for x in fl],
+            "side": [x.side for x in fl],
+            "shares": [float(x.qty) for x in fl],
+            "price": [float(x.price) for x in fl],
+            "commission": [float(x.commission or 0) for x in fl],
+            "order_id": [x.order_id for x in fl],
+        }
+    )
 
 
 def day_pnl(ctx, broker: Broker, day: str | None = None, quotes: pd.DataFrame | None = None) -> dict[str, Any]:
@@ -868,6 +1162,7 @@ def day_pnl(ctx, broker: Broker, day: str | None = None, quotes: pd.DataFrame | 
     (``live/<day>/quotes.csv``, else the broker's current prices), start-of-day marks from the
     most recent earlier ``live/<D>/closes.csv`` (else avg cost)."""
     from xlexec.formats.inputs import read_closes, read_quotes
+
     day = day or ctx.today()
     pos = _positions_frame(broker)
     live = Path(ctx.live_dir)
@@ -886,28 +1181,43 @@ def day_pnl(ctx, broker: Broker, day: str | None = None, quotes: pd.DataFrame | 
     return out
 
 
-def kill_switch_report(ctx, broker: Broker, *, cancelled: list[str] | None = None,
-                       still_open: list | None = None, reason: str | None = None) -> str:
+def kill_switch_report(
+    ctx,
+    broker: Broker,
+    *,
+    cancelled: list[str] | None = None,
+    still_open: list | None = None,
+    reason: str | None = None,
+) -> str:
     """The incident report: mode, account, positions with the day's P&L, orders of the day and
     what was cancelled. Plain text; never contains keys."""
     now = ctx.now()
     day = ctx.today()
     mode = describe_mode(broker)
-    lines = [f"xlexec incident report — {now.isoformat(timespec='seconds')} ({day})",
-             f"mode: {mode['text']}", f"operator: {ctx.user}"]
+    lines = [
+        f"xlexec incident report — {now.isoformat(timespec='seconds')} ({day})",
+        f"mode: {mode['text']}",
+        f"operator: {ctx.user}",
+    ]
     if reason:
         lines.append(f"reason: {' '.join(str(reason).split())}")
     lines.append("")
     try:
         a = broker.account()
-        lines += [f"account: cash ${a.cash:,.2f}  buying power ${a.buying_power:,.2f}  "
-                  f"portfolio value ${a.portfolio_value:,.2f}  status {a.status}"]
+        lines += [
+            f"account: cash ${a.cash:,.2f}  buying power ${a.buying_power:,.2f}  "
+            f"portfolio value ${a.portfolio_value:,.2f}  status {a.status}"
+        ]
     except BrokerFault as e:
         lines.append(f"account: unavailable ({e})")
     try:
         pnl = day_pnl(ctx, broker, day)
-        lines += ["", f"P&L today: ${pnl['total_pnl']:,.2f}", "positions:",
-                  f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}"]
+        lines += [
+            "",
+            f"P&L today: ${pnl['total_pnl']:,.2f}",
+            "positions:",
+            f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}",
+        ]
         for r in pnl["by_symbol"]:
             lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{r['mark']:>12,.2f}{r['pnl']:>12,.2f}")
         if pnl["missing_marks"]:
@@ -918,8 +1228,10 @@ def kill_switch_report(ctx, broker: Broker, *, cancelled: list[str] | None = Non
         opens = broker.list_orders("open")
         lines += ["", f"open orders now: {len(opens)}"]
         for o in opens[:200]:
-            lines.append(f"  {o.symbol} {o.side} {o.qty:g} @ {o.limit_price if o.limit_price is not None else 'MKT'} "
-                         f"{o.status} filled {o.filled_qty:g} ({o.client_order_id})")
+            lines.append(
+                f"  {o.symbol} {o.side} {o.qty:g} @ {o.limit_price if o.limit_price is not None else 'MKT'} "
+                f"{o.status} filled {o.filled_qty:g} ({o.client_order_id})"
+            )
     except BrokerFault as e:
         lines.append(f"open orders: unavailable ({e})")
     if cancelled is not None:
@@ -933,17 +1245,21 @@ def kill_switch_report(ctx, broker: Broker, *, cancelled: list[str] | None = Non
     if latest:
         lines += ["", f"orders journaled today: {len(latest)}"]
         for coid, p in latest.items():
-            lines.append(f"  {p.get('symbol')} {p.get('side')} {float(p.get('qty') or 0):g} {p.get('status')} "
-                         f"filled {float(p.get('filled_qty') or 0):g} ({coid})")
+            lines.append(
+                f"  {p.get('symbol')} {p.get('side')} {float(p.get('qty') or 0):g} {p.get('status')} "
+                f"filled {float(p.get('filled_qty') or 0):g} ({coid})"
+            )
     text = "\n".join(lines) + "\n"
     from xlexec.config import secret_values
+
     for s in secret_values(ctx.config):
         text = text.replace(s, "***")
     return text
 
 
-def cancel_all(ctx, broker: Broker, reason: str = "kill switch", *, verify_attempts: int = 5,
-               verify_delay: float = 0.5) -> dict[str, Any]:
+def cancel_all(
+    ctx, broker: Broker, reason: str = "kill switch", *, verify_attempts: int = 5, verify_delay: float = 0.5
+) -> dict[str, Any]:
     """Kill switch: ONE cancel-all request, verify nothing is left open, write ``live/KILL_SWITCH``
     and the incident report ``live/<today>/incident_<HHMMSS>.txt``.
 
@@ -958,9 +1274,10 @@ def cancel_all(ctx, broker: Broker, reason: str = "kill switch", *, verify_attem
     error = None
     cancelled: list[str] = []
     still: list[Order] = []
-    ks = atomic_write_text(Day(live, day).kill_switch,
-                           f"TRIGGERED {now.isoformat(timespec='seconds')} by {ctx.user}: "
-                           f"{' '.join(str(reason).split())}\n")
+    ks = atomic_write_text(
+        Day(live, day).kill_switch,
+        f"TRIGGERED {now.isoformat(timespec='seconds')} by {ctx.user}: {' '.join(str(reason).split())}\n",
+    )
     try:
         cancelled = broker.cancel_all()
         for i in range(max(1, verify_attempts)):
@@ -976,9 +1293,28 @@ def cancel_all(ctx, broker: Broker, reason: str = "kill switch", *, verify_attem
         report += f"\nERROR: {error}\n"
     path = atomic_write_text(Day(live, day).dir / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt", report)
     ok = error is None and not still
-    ctx.journal().append(J.KILL, now.isoformat(), {"reason": reason, "cancelled": cancelled,
-                                                   "still_open": [o.client_order_id for o in still],
-                                                   "ok": ok, "error": error, "report_path": str(path),
-                                                   "mode": mode["mode"]}, day=day, actor=ctx.user)
-    return {"cancelled": cancelled, "still_open": [o.to_dict() for o in still], "ok": ok, "error": error,
-            "kill_switch": str(ks), "report_path": str(path), "report": report, "mode": mode["text"]}
+    ctx.journal().append(
+        J.KILL,
+        now.isoformat(),
+        {
+            "reason": reason,
+            "cancelled": cancelled,
+            "still_open": [o.client_order_id for o in still],
+            "ok": ok,
+            "error": error,
+            "report_path": str(path),
+            "mode": mode["mode"],
+        },
+        day=day,
+        actor=ctx.user,
+    )
+    return {
+        "cancelled": cancelled,
+        "still_open": [o.to_dict() for o in still],
+        "ok": ok,
+        "error": error,
+        "kill_switch": str(ks),
+        "report_path": str(path),
+        "report": report,
+        "mode": mode["text"],
+    }

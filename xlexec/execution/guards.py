@@ -33,13 +33,16 @@ limit = SUBMISSION.register
 # ---------------------------------------------------------------------------------------------
 # batch guards
 
+
 def require_enabled(enabled: bool, source: str = "config.yaml", *, what: str = "submit", tag: str = "") -> None:
     """Refuse (:class:`RefusedError`, nothing sent) when ``execution.enabled`` is false; the
     message names the key and the config file (``source``), after the mode ``tag`` if given."""
     if not enabled:
-        raise RefusedError(f"{tag + ' ' if tag else ''}execution.enabled is false ({source}): sending orders "
-                           f"is switched off; {what} refused, nothing sent (set execution.enabled: true "
-                           "to trade)")
+        raise RefusedError(
+            f"{tag + ' ' if tag else ''}execution.enabled is false ({source}): sending orders "
+            f"is switched off; {what} refused, nothing sent (set execution.enabled: true "
+            "to trade)"
+        )
 
 
 def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> str | None:
@@ -74,12 +77,13 @@ def mid_map(quotes: pd.DataFrame | None) -> pd.Series:
 # ---------------------------------------------------------------------------------------------
 # pre-trade limits
 
+
 @dataclass
 class OrderContext:
     """One batch being decided: ``orders`` carries ``arrival_price``, ``refusal`` and ``note``."""
 
     orders: pd.DataFrame
-    new: pd.Series                      # bool: no intent yet (the limits apply)
+    new: pd.Series  # bool: no intent yet (the limits apply)
     max_order_size_usd: float
     max_daily_trades: int
     price_collar_pct: float | None
@@ -146,8 +150,12 @@ class WholeShares(Check):
     def rows(self, c: OrderContext, out: Refusals) -> None:
         qty = pd.to_numeric(c.orders["qty"], errors="coerce").astype(float)
         frac = ~np.isfinite(qty) | (qty % 1 != 0) | (qty <= 0)
-        out.refuse(frac, qty.map(lambda v: f"{v:g} shares is not a whole positive number: not "
-                                           "sent (fix trades.csv and approve again)"))
+        out.refuse(
+            frac,
+            qty.map(
+                lambda v: f"{v:g} shares is not a whole positive number: not sent (fix trades.csv and approve again)"
+            ),
+        )
 
 
 @limit
@@ -157,8 +165,9 @@ class Priced(Check):
     id = "no_price"
 
     def rows(self, c: OrderContext, out: Refusals) -> None:
-        out.refuse(~np.isfinite(c.notional), "no price to value the order against the limits "
-                   "(no limit, signal price or quote)")
+        out.refuse(
+            ~np.isfinite(c.notional), "no price to value the order against the limits (no limit, signal price or quote)"
+        )
 
 
 @limit
@@ -169,8 +178,10 @@ class MaxOrderSize(Check):
 
     def rows(self, c: OrderContext, out: Refusals) -> None:
         cap = float(c.max_order_size_usd)
-        out.refuse(c.notional > cap, c.notional.map(lambda v: f"${v:,.2f}") +
-                   f" exceeds max_order_size_usd ${c.max_order_size_usd:,.2f}")
+        out.refuse(
+            c.notional > cap,
+            c.notional.map(lambda v: f"${v:,.2f}") + f" exceeds max_order_size_usd ${c.max_order_size_usd:,.2f}",
+        )
 
 
 @limit
@@ -182,8 +193,9 @@ class CollarQuote(Check):
     def rows(self, c: OrderContext, out: Refusals) -> None:
         if c.price_collar_pct is None:
             return
-        out.refuse(c.orders["arrival_price"].isna(),
-                   f"no quote to check the {c.price_collar_pct:.1%} price collar against")
+        out.refuse(
+            c.orders["arrival_price"].isna(), f"no quote to check the {c.price_collar_pct:.1%} price collar against"
+        )
 
 
 @limit
@@ -199,9 +211,15 @@ class PriceCollar(Check):
         ref = o["limit_price"].where(o["limit_price"].notna(), o["price"]).astype(float)
         mid = o["arrival_price"]
         dev = (ref - mid).abs() / mid
-        out.refuse(dev > float(collar) + 1e-12, ref.map(lambda v: f"${v:,.2f}") + " is " +
-                   dev.map(lambda v: f"{v:.2%}") + " from the quote mid " + mid.map(lambda v: f"${v:,.2f}") +
-                   f" (collar {collar:.1%})")
+        out.refuse(
+            dev > float(collar) + 1e-12,
+            ref.map(lambda v: f"${v:,.2f}")
+            + " is "
+            + dev.map(lambda v: f"{v:.2%}")
+            + " from the quote mid "
+            + mid.map(lambda v: f"${v:,.2f}")
+            + f" (collar {collar:.1%})",
+        )
 
 
 @limit
@@ -222,8 +240,17 @@ class Duplicate(Check):
             return
         cid = pd.Series([prior.loc[k, "client_order_id"] if k in prior.index else "" for k in keys], index=o.index)
         st = pd.Series([prior.loc[k, "status"] if k in prior.index else "" for k in keys], index=o.index)
-        out.refuse(hit, "duplicate: " + o["symbol"] + " " + o["side"] + " already " +
-                   st.astype(str) + " today as " + cid.astype(str))
+        out.refuse(
+            hit,
+            "duplicate: "
+            + o["symbol"]
+            + " "
+            + o["side"]
+            + " already "
+            + st.astype(str)
+            + " today as "
+            + cid.astype(str),
+        )
 
 
 @limit
@@ -244,12 +271,17 @@ class BuyingPower(Check):
         if need <= budget + 1e-9:
             return
         if not c.fit_buying_power:
-            out.refuse(buys, f"buys total ${need:,.2f} > buying power ${budget:,.2f} "
-                       f"after the {c.buying_power_buffer:.0%} buffer (use --fit-buying-power)")
+            out.refuse(
+                buys,
+                f"buys total ${need:,.2f} > buying power ${budget:,.2f} "
+                f"after the {c.buying_power_buffer:.0%} buffer (use --fit-buying-power)",
+            )
             return
         drop, by = _to_drop(o[buys].copy(), notional, need, budget)
-        out.refuse(pd.Series(o.index.isin(drop), index=o.index),
-                   f"dropped to fit buying power ${budget:,.2f} (lowest {by} first)")
+        out.refuse(
+            pd.Series(o.index.isin(drop), index=o.index),
+            f"dropped to fit buying power ${budget:,.2f} (lowest {by} first)",
+        )
 
 
 def _to_drop(cand: pd.DataFrame, notional: pd.Series, need: float, budget: float) -> tuple[list, str]:
@@ -280,16 +312,28 @@ class MaxDailyTrades(Check):
     def rows(self, c: OrderContext, out: Refusals) -> None:
         ok = c.open()
         room = max(0, int(c.max_daily_trades) - int(c.trades_used_today))
-        out.refuse(ok & (ok.cumsum() > room), f"max_daily_trades {c.max_daily_trades} reached "
-                   f"({c.trades_used_today} already today)")
+        out.refuse(
+            ok & (ok.cumsum() > room),
+            f"max_daily_trades {c.max_daily_trades} reached ({c.trades_used_today} already today)",
+        )
 
 
-def pretrade_checks(orders: pd.DataFrame, *, max_order_size_usd: float, max_daily_trades: int,
-                    price_collar_pct: float | None, buying_power: float | None,
-                    buying_power_buffer: float, quotes: pd.DataFrame | None = None,
-                    restricted: pd.DataFrame | None = None, trades_used_today: int = 0,
-                    others: pd.DataFrame | None = None, known: set[str] | frozenset = frozenset(),
-                    fit_buying_power: bool = False, registry: Registry = SUBMISSION) -> pd.DataFrame:
+def pretrade_checks(
+    orders: pd.DataFrame,
+    *,
+    max_order_size_usd: float,
+    max_daily_trades: int,
+    price_collar_pct: float | None,
+    buying_power: float | None,
+    buying_power_buffer: float,
+    quotes: pd.DataFrame | None = None,
+    restricted: pd.DataFrame | None = None,
+    trades_used_today: int = 0,
+    others: pd.DataFrame | None = None,
+    known: set[str] | frozenset = frozenset(),
+    fit_buying_power: bool = False,
+    registry: Registry = SUBMISSION,
+) -> pd.DataFrame:
     """Decide which orders may be sent: run every limit of ``registry``. Returns ``orders`` plus
     ``arrival_price`` ($, quote mid or NaN), ``refusal`` (the refusing limit's id or "") and
     ``note`` (one line for the operator).
@@ -306,10 +350,19 @@ def pretrade_checks(orders: pd.DataFrame, *, max_order_size_usd: float, max_dail
     out["note"] = ""
     if len(out) == 0:
         return out
-    c = OrderContext(out, ~out["client_order_id"].isin(list(known)), max_order_size_usd=max_order_size_usd,
-                     max_daily_trades=max_daily_trades, price_collar_pct=price_collar_pct,
-                     buying_power=buying_power, buying_power_buffer=buying_power_buffer, restricted=restricted,
-                     trades_used_today=trades_used_today, others=others, fit_buying_power=fit_buying_power)
+    c = OrderContext(
+        out,
+        ~out["client_order_id"].isin(list(known)),
+        max_order_size_usd=max_order_size_usd,
+        max_daily_trades=max_daily_trades,
+        price_collar_pct=price_collar_pct,
+        buying_power=buying_power,
+        buying_power_buffer=buying_power_buffer,
+        restricted=restricted,
+        trades_used_today=trades_used_today,
+        others=others,
+        fit_buying_power=fit_buying_power,
+    )
     for check in registry.checks():
         check.rows(c, Refusals(c, check))
     return out

@@ -22,7 +22,6 @@ import pandas as pd
 
 from xlexec.errors import BrokerError
 
-
 ALPACA_TRADING_HOSTS = {"paper-api.alpaca.markets", "api.alpaca.markets"}
 
 
@@ -31,6 +30,7 @@ def alpaca_data_configured(cfg) -> bool:
     when orders go to Alpaca's own hosts. A trading ``base_url`` pointed elsewhere (a proxy, a
     test server) without a ``data_url`` means no market data is fetched: never guess a host."""
     from urllib.parse import urlsplit
+
     a = cfg.execution.alpaca
     if not (cfg.execution.broker == "alpaca" and a.api_key.get_secret_value() and a.api_secret.get_secret_value()):
         return False
@@ -39,10 +39,13 @@ def alpaca_data_configured(cfg) -> bool:
 
 def _client(cfg):
     from alpaca.data.historical.stock import StockHistoricalDataClient
+
     from xlexec.execution.brokers.alpaca import _TimeoutSession
+
     a = cfg.execution.alpaca
-    c = StockHistoricalDataClient(a.api_key.get_secret_value(), a.api_secret.get_secret_value(),
-                                  url_override=a.data_url or None)
+    c = StockHistoricalDataClient(
+        a.api_key.get_secret_value(), a.api_secret.get_secret_value(), url_override=a.data_url or None
+    )
     c._retry = 0
     c._session = _TimeoutSession(cfg.execution.request_timeout_seconds)
     return c
@@ -60,6 +63,7 @@ def _scrubbed(cfg, what: str, e: Exception) -> BrokerError:
 def fetch_quotes(cfg, symbols: list[str]) -> pd.DataFrame:
     """Latest quote (bid/ask) and latest trade (last) per symbol, one request each."""
     from alpaca.data.requests import StockLatestQuoteRequest, StockLatestTradeRequest
+
     syms = sorted(set(symbols))
     cols = ["symbol", "bid", "ask", "last", "timestamp", "mid"]
     if not syms:
@@ -78,7 +82,7 @@ def fetch_quotes(cfg, symbols: list[str]) -> pd.DataFrame:
         bid = float(qq.bid_price) if qq is not None and qq.bid_price else np.nan
         ask = float(qq.ask_price) if qq is not None and qq.ask_price else np.nan
         last = float(tt.price) if tt is not None and tt.price else np.nan
-        ts = (qq.timestamp if qq is not None else tt.timestamp)
+        ts = qq.timestamp if qq is not None else tt.timestamp
         rows.append({"symbol": s, "bid": bid, "ask": ask, "last": last, "timestamp": pd.Timestamp(ts)})
     df = pd.DataFrame(rows, columns=cols[:-1])
     if len(df):
@@ -92,13 +96,15 @@ def fetch_closes(cfg, symbols: list[str], day: str) -> pd.DataFrame:
     """The daily bar close of ``day`` per symbol (symbols without a bar are left out)."""
     from alpaca.data.requests import StockBarsRequest
     from alpaca.data.timeframe import TimeFrame
+
     syms = sorted(set(symbols))
     if not syms:
         return pd.DataFrame(columns=["symbol", "close"])
     d = dt.date.fromisoformat(day)
-    start = dt.datetime.combine(d, dt.time(0, 0), dt.timezone.utc)
-    req = StockBarsRequest(symbol_or_symbols=syms, timeframe=TimeFrame.Day, start=start,
-                           end=start + dt.timedelta(days=1))
+    start = dt.datetime.combine(d, dt.time(0, 0), dt.UTC)
+    req = StockBarsRequest(
+        symbol_or_symbols=syms, timeframe=TimeFrame.Day, start=start, end=start + dt.timedelta(days=1)
+    )
     try:
         bars = _client(cfg).get_stock_bars(req)
     except Exception as e:  # noqa: BLE001
@@ -110,14 +116,17 @@ def fetch_closes(cfg, symbols: list[str], day: str) -> pd.DataFrame:
 
 def save_quotes(df: pd.DataFrame, path) -> None:
     from xlexec.formats.csvio import atomic_write_csv
-    out = df[["symbol", "bid", "ask", "last", "timestamp"]
-             + [c for c in ("bid_size", "ask_size") if c in df.columns]].copy()
+
+    out = df[
+        ["symbol", "bid", "ask", "last", "timestamp"] + [c for c in ("bid_size", "ask_size") if c in df.columns]
+    ].copy()
     out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat() if pd.notna(t) else "")
     atomic_write_csv(path, out, {"bid": 2, "ask": 2, "last": 2})
 
 
 def save_closes(df: pd.DataFrame, path) -> None:
     from xlexec.formats.csvio import atomic_write_csv
+
     atomic_write_csv(path, df[["symbol", "close"]], {"close": 2})
 
 
@@ -150,12 +159,14 @@ def refresh_closes_file(cfg, symbols: list[str], day: str, path, *, warn=None) -
 
 def _exists(path) -> bool:
     from pathlib import Path
+
     return Path(path).exists()
 
 
 def _warn(warn, msg: str) -> None:
     if warn is None:
         import sys
+
         print(f"xlexec: warning: {msg}", file=sys.stderr)
     else:
         warn(msg)

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class RateLimiter:
     """Token bucket: ``rate_per_min`` requests per minute, at most ``burst`` back-to-back."""
 
-    def __init__(self, rate_per_min: float, burst: int = 1, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        rate_per_min: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if rate_per_min <= 0:
             raise ValueError("rate_per_min must be positive")
         if burst < 1:

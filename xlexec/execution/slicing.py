@@ -33,9 +33,9 @@ def day_orders(trades, default_order_type: str, date: str) -> tuple[pd.DataFrame
 class SlicingState:
     """What the journal says about slicing on a day, for one batch (``sha``)."""
 
-    prior: list[dict[str, Any]] = field(default_factory=list)     # every SLICE record (all days)
+    prior: list[dict[str, Any]] = field(default_factory=list)  # every SLICE record (all days)
     recorded: list[dict[str, Any]] = field(default_factory=list)  # day-1 records of today's batch
-    due: list[dict[str, Any]] = field(default_factory=list)       # children carried to today
+    due: list[dict[str, Any]] = field(default_factory=list)  # children carried to today
 
     @property
     def has_schedule(self) -> bool:
@@ -64,22 +64,32 @@ def sent_whole(journal: J.Journal, day: Day, client_order_ids: Iterable[str]) ->
     if not intents:
         return set()
     latest = day.latest_orders(journal)
-    rejected = {p["client_order_id"] for p in journal.payloads(J.REFUSED, day.date)
-                if p.get("code") == "broker_rejected"}
+    rejected = {
+        p["client_order_id"] for p in journal.payloads(J.REFUSED, day.date) if p.get("code") == "broker_rejected"
+    }
     out = set()
     for c in intents:
         snap = latest.get(c)
         if snap is None:
             if c not in rejected:
                 out.add(c)
-        elif not (snap.get("status") in ("rejected", "canceled", "expired")
-                  and float(snap.get("filled_qty") or 0) == 0):
+        elif not (
+            snap.get("status") in ("rejected", "canceled", "expired") and float(snap.get("filled_qty") or 0) == 0
+        ):
             out.add(c)
     return out
 
 
-def day_plan(state: SlicingState, orders: pd.DataFrame, *, day: Day, sha: str, max_adv_pct: float,
-             slice_new: bool, sent_whole: Iterable[str] = ()) -> SlicePlan:
+def day_plan(
+    state: SlicingState,
+    orders: pd.DataFrame,
+    *,
+    day: Day,
+    sha: str,
+    max_adv_pct: float,
+    slice_new: bool,
+    sent_whole: Iterable[str] = (),
+) -> SlicePlan:
     """The day's slicing plan (the one recipe).
 
     ``slice_new``: cut today's large orders afresh (``--slice``); the reference file
@@ -87,12 +97,21 @@ def day_plan(state: SlicingState, orders: pd.DataFrame, *, day: Day, sha: str, m
     as is). ``max_adv_pct``: fraction of ADV per day. Nothing is written: the caller journals
     ``plan.records`` (kind SLICE) unless a draft.
     """
-    return plan_day(orders, day=day.date, batch_sha256=sha, prior=state.prior, max_adv_pct=max_adv_pct,
-                    live_dir=day.live_dir, slice_new=slice_new, sent_whole=sent_whole)
+    return plan_day(
+        orders,
+        day=day.date,
+        batch_sha256=sha,
+        prior=state.prior,
+        max_adv_pct=max_adv_pct,
+        live_dir=day.live_dir,
+        slice_new=slice_new,
+        sent_whole=sent_whole,
+    )
 
 
-def planned_orders(journal: J.Journal | None, trades, day: Day, *, default_order_type: str,
-                   max_adv_pct: float) -> pd.DataFrame | None:
+def planned_orders(
+    journal: J.Journal | None, trades, day: Day, *, default_order_type: str, max_adv_pct: float
+) -> pd.DataFrame | None:
     """The orders actually planned for ``day`` when the journal holds a slicing schedule for it
     (today's children of sliced parents + children carried from earlier days), else None (the
     plan is the trades' orders). What reconciliation compares fills with."""
@@ -100,5 +119,4 @@ def planned_orders(journal: J.Journal | None, trades, day: Day, *, default_order
     state = slicing_state(journal, day, sha)
     if not state.has_schedule:
         return None
-    return day_plan(state, orders, day=day, sha=sha, max_adv_pct=max_adv_pct,
-                    slice_new=bool(state.recorded)).orders
+    return day_plan(state, orders, day=day, sha=sha, max_adv_pct=max_adv_pct, slice_new=bool(state.recorded)).orders

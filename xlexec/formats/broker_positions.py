@@ -27,11 +27,11 @@ def read_broker_positions(path: str | Path) -> pd.DataFrame:
     df = read_table("\n".join(body), name, first, ["symbol"], what="broker positions file")
     sh = next((c for c in SHARE_ALIASES if c in df.columns), None)
     if sh is None:
-        raise InputError(name, f"no shares column (one of {', '.join(SHARE_ALIASES)}); header is: "
-                         f"{','.join(df.columns)}", row=first)
+        raise InputError(
+            name, f"no shares column (one of {', '.join(SHARE_ALIASES)}); header is: {','.join(df.columns)}", row=first
+        )
     cost = next((c for c in COST_ALIASES if c in df.columns), None)
-    df = pd.DataFrame({"symbol": df["symbol"], "shares": df[sh], "avg_cost": df[cost] if cost else ""},
-                      index=df.index)
+    df = pd.DataFrame({"symbol": df["symbol"], "shares": df[sh], "avg_cost": df[cost] if cost else ""}, index=df.index)
     return positions_from_frame(df, name)
 
 
@@ -40,6 +40,10 @@ def broker_positions_frame(positions) -> pd.DataFrame:
     ``symbol, shares, avg_cost``."""
     if not positions:
         return empty_positions()
-    return pd.DataFrame({"symbol": [p.symbol.upper() for p in positions],
-                         "shares": [float(p.qty) for p in positions],
-                         "avg_cost": [float(p.avg_entry_price or 0.0) for p in positions]})
+    return pd.DataFrame(
+        {
+            "symbol": [p.symbol.upper() for p in positions],
+            "shares": [float(p.qty) for p in positions],
+            "avg_cost": [float(p.avg_entry_price or 0.0) for p in positions],
+        }
+    )

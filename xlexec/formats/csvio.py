@@ -20,8 +20,8 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 
@@ -54,8 +54,9 @@ def decode(raw: bytes, name: str) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         row = raw[: e.start].count(b"\n") + 1
-        raise InputError(name, f"not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-                         "save the file as UTF-8 CSV", row=row) from None
+        raise InputError(
+            name, f"not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); save the file as UTF-8 CSV", row=row
+        ) from None
     if "\x00" in text:
         row = text[: text.index("\x00")].count("\n") + 1
         raise InputError(name, "binary data (NUL byte) in a text file", row=row)
@@ -113,7 +114,6 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     return fd, Path(tmp)
 
 
-
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     fd, tmp = temp_beside(path)
@@ -148,8 +148,7 @@ def fmt_number(x, decimals: int | None = None) -> str:
     return s if float(s) == float(x) else repr(float(x))
 
 
-def to_csv_text(df: pd.DataFrame, decimals: dict[str, int] | None = None,
-                comments: Sequence[str] = ()) -> str:
+def to_csv_text(df: pd.DataFrame, decimals: dict[str, int] | None = None, comments: Sequence[str] = ()) -> str:
     """Render ``df`` as CSV text (LF line ends, no index), formula-safe text cells.
 
     ``decimals`` maps column -> minimum decimals (money 2, weights 4...).
@@ -170,15 +169,21 @@ def to_csv_text(df: pd.DataFrame, decimals: dict[str, int] | None = None,
             d = decimals.get(c)
             formatters.append(lambda v, d=d: fmt_number(v, d))
         else:
-            formatters.append(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
-                              else str(safe_text(v) if isinstance(v, str) else v))
+            formatters.append(
+                lambda v: (
+                    ""
+                    if v is None or (isinstance(v, float) and math.isnan(v))
+                    else str(safe_text(v) if isinstance(v, str) else v)
+                )
+            )
     for row in df.itertuples(index=False, name=None):
         w.writerow([f(v) for f, v in zip(formatters, row)])
     return buf.getvalue()
 
 
-def atomic_write_csv(path: str | os.PathLike, df: pd.DataFrame, decimals: dict[str, int] | None = None,
-                     comments: Sequence[str] = ()) -> Path:
+def atomic_write_csv(
+    path: str | os.PathLike, df: pd.DataFrame, decimals: dict[str, int] | None = None, comments: Sequence[str] = ()
+) -> Path:
     return atomic_write_text(path, to_csv_text(df, decimals, comments))
 
 
@@ -214,8 +219,7 @@ def split_comment_header(text: str) -> tuple[list[tuple[int, str]], list[str], i
     return comments, lines[i:], i + 1
 
 
-def read_table(text: str, name: str, first_line: int, required: Iterable[str],
-               what: str = "file") -> pd.DataFrame:
+def read_table(text: str, name: str, first_line: int, required: Iterable[str], what: str = "file") -> pd.DataFrame:
     """Parse CSV ``text`` (header row first) into a string DataFrame indexed by line number.
 
     Checks for an empty body, duplicate and missing required columns. Column names are
@@ -239,12 +243,24 @@ def read_table(text: str, name: str, first_line: int, required: Iterable[str],
         seen[c] = idx
     missing = [c for c in required if c not in seen]
     if missing:
-        raise InputError(name, f"missing column(s) {', '.join(missing)}; header is: {','.join(cols)}",
-                         row=first_line, column=missing[0])
+        raise InputError(
+            name,
+            f"missing column(s) {', '.join(missing)}; header is: {','.join(cols)}",
+            row=first_line,
+            column=missing[0],
+        )
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
-                         header=0, usecols=range(len(cols)), names=cols, engine="c",
-                         on_bad_lines="error")
+        df = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            header=0,
+            usecols=range(len(cols)),
+            names=cols,
+            engine="c",
+            on_bad_lines="error",
+        )
     except pd.errors.ParserError as e:
         msg = str(e)
 

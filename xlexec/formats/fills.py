@@ -71,17 +71,18 @@ import csv
 import datetime as dt
 import io
 import math
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xlexec.core.rows import first_bad, parse_numeric, via_uniques
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header, split_lines
-from xlexec.errors import InputError
 from xlexec.core.fills import FILL_COLUMNS, FILL_ID, aggregate_fills, empty_fills, fill_keys  # noqa: F401  (part of the fills API)
+from xlexec.core.rows import first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
+from xlexec.errors import InputError
+from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header, split_lines
 
 DECIMALS = {"price": 2, "commission": 2}
 FORMATS = {
@@ -97,6 +98,7 @@ _NY = "America/New_York"
 
 # ------------------------------------------------------------------ detection
 
+
 def _norm(cells: Iterable[Any]) -> list[str]:
     return [("" if c is None else str(c)).strip().strip('"').strip().lower() for c in cells]
 
@@ -105,7 +107,8 @@ def _matches(fmt: str, h: set[str]) -> bool:
     if fmt == "xlexec":
         # a trades.csv has these columns too: refuse it unless it carries a fill's columns
         looks_like_trades = {"weight_change", "total_cost_est"} <= h and not (
-            {"fill_time", "order_id", "client_order_id", "commission", "fill_id"} & h)
+            {"fill_time", "order_id", "client_order_id", "commission", "fill_id"} & h
+        )
         return {"symbol", "side", "shares", "price"} <= h and not looks_like_trades
     if fmt == "alpaca":
         return {"symbol", "side", "qty", "price"} <= h and bool({"transaction_time", "activity_type"} & h)
@@ -114,9 +117,12 @@ def _matches(fmt: str, h: set[str]) -> bool:
     if fmt == "schwab":
         return {"date", "action", "symbol", "quantity", "price", "fees & comm"} <= h
     if fmt == "fidelity":
-        return ({"action", "symbol", "quantity"} <= h and bool({"run date", "date"} & h)
-                and bool({"price ($)", "price"} & h)
-                and bool({"commission ($)", "commission", "settlement date"} & h))
+        return (
+            {"action", "symbol", "quantity"} <= h
+            and bool({"run date", "date"} & h)
+            and bool({"price ($)", "price"} & h)
+            and bool({"commission ($)", "commission", "settlement date"} & h)
+        )
     raise KeyError(fmt)
 
 
@@ -132,16 +138,22 @@ def detect_format(header_cells: Sequence[Any], *, name: str = "fills", row: int 
     raise _unknown(name, header_cells, row)
 
 
-def _unknown(name: str, header_cells: Sequence[Any] | None, row: int | None,
-             fmt: str | None = None) -> InputError:
+def _unknown(name: str, header_cells: Sequence[Any] | None, row: int | None, fmt: str | None = None) -> InputError:
     seen = ",".join(c for c in _norm(header_cells or []) if c)[:300] or "(nothing)"
     known = "; ".join(f"{k}: {v}" for k, v in FORMATS.items())
     what = f"not a {fmt} fills layout" if fmt else "unknown fills layout"
     return InputError(name, f"{what}; known formats (--format NAME): {known}; header seen: {seen}", row=row)
 
 
-_ALIASES = {"broker_fills": "xlexec", "csv": "xlexec", "canonical": "xlexec", "ib": "ibkr",
-            "flex": "ibkr", "interactive_brokers": "ibkr", "fidelity_history": "fidelity"}
+_ALIASES = {
+    "broker_fills": "xlexec",
+    "csv": "xlexec",
+    "canonical": "xlexec",
+    "ib": "ibkr",
+    "flex": "ibkr",
+    "interactive_brokers": "ibkr",
+    "fidelity_history": "fidelity",
+}
 
 
 def _check_format(format: str | None, name: str) -> str | None:
@@ -156,8 +168,18 @@ def _check_format(format: str | None, name: str) -> str | None:
 
 # ------------------------------------------------------------------ helpers
 
-_SIDE_WORDS = {"b": "buy", "s": "sell", "bot": "buy", "sld": "sell", "bought": "buy", "sold": "sell",
-               "sell_short": "sell", "sell short": "sell", "buy to cover": "buy", "ssell": "sell"}
+_SIDE_WORDS = {
+    "b": "buy",
+    "s": "sell",
+    "bot": "buy",
+    "sld": "sell",
+    "bought": "buy",
+    "sold": "sell",
+    "sell_short": "sell",
+    "sell short": "sell",
+    "buy to cover": "buy",
+    "ssell": "sell",
+}
 
 
 def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False) -> pd.Series:
@@ -178,19 +200,18 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         raw = df["date"].astype(object).fillna("")
         codes, uniq = pd.factorize(raw, use_na_sentinel=False)
         first_pos = pd.Series(np.arange(len(raw))).groupby(codes).first().to_numpy()
-        u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name,
-                       df.index[first_pos], "date")
+        u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name, df.index[first_pos], "date")
         out["date"] = np.asarray(u, dtype=object)[codes]
     else:
         out["date"] = ""
     out["symbol"] = symbols_of(df, name)
-    side = via_uniques(df["side"].astype(object),
-                        lambda u: u.astype(str).str.lower().str.strip().replace(_SIDE_WORDS))
+    side = via_uniques(df["side"].astype(object), lambda u: u.astype(str).str.lower().str.strip().replace(_SIDE_WORDS))
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
         i = first_bad(bad)
-        raise InputError(name, f"side must be buy or sell, got {str(df['side'].iloc[i])[:20]!r}",
-                         row=int(df.index[i]), column="side")
+        raise InputError(
+            name, f"side must be buy or sell, got {str(df['side'].iloc[i])[:20]!r}", row=int(df.index[i]), column="side"
+        )
     out["side"] = side
     out["shares"] = _numeric(df, "shares", name)
     nonpos = out["shares"] <= 0
@@ -201,12 +222,14 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     if (out["price"] <= 0).any():
         i = first_bad(out["price"] <= 0)
         raise InputError(name, "price must be positive", row=int(df.index[i]), column="price")
-    out["commission"] = (_numeric(df, "commission", name, allow_empty=True).fillna(0.0).abs()
-                         if "commission" in df.columns else 0.0)
+    out["commission"] = (
+        _numeric(df, "commission", name, allow_empty=True).fillna(0.0).abs() if "commission" in df.columns else 0.0
+    )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[c] = df[c].astype(object).fillna("") if c in df.columns else ""
-    out = out.astype({c: object for c in ("date", "symbol", "side", "fill_time", "order_id",
-                                          "client_order_id", FILL_ID)})
+    out = out.astype(
+        {c: object for c in ("date", "symbol", "side", "fill_time", "order_id", "client_order_id", FILL_ID)}
+    )
     return out
 
 
@@ -232,8 +255,12 @@ def _iso_dates(s: pd.Series, name: str, index, column: str) -> pd.Series:
         todo.loc[idx] = False
     if todo.any():
         i = first_bad(todo)
-        raise InputError(name, f"{column} {s.iloc[i][:40]!r} is not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)",
-                         row=int(index[i]), column=column)
+        raise InputError(
+            name,
+            f"{column} {s.iloc[i][:40]!r} is not a date (YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD)",
+            row=int(index[i]),
+            column=column,
+        )
     return out
 
 
@@ -244,8 +271,7 @@ def _ny_dates(ts: pd.Series, name: str, index, column: str) -> pd.Series:
     bad = t.isna() & (s != "")
     if bad.any():
         i = first_bad(bad)
-        raise InputError(name, f"{column} {s.iloc[i][:40]!r} is not an ISO date-time",
-                         row=int(index[i]), column=column)
+        raise InputError(name, f"{column} {s.iloc[i][:40]!r} is not an ISO date-time", row=int(index[i]), column=column)
     d = t.dt.tz_convert(_NY).dt.strftime("%Y-%m-%d")
     return d.where(t.notna(), "").astype(object)
 
@@ -272,12 +298,30 @@ def _abs_text(s: pd.Series) -> pd.Series:
 # canonical column -> the column's name in the broker's own file (errors name what the operator sees)
 _SOURCE_COLUMNS = {
     "alpaca": {"shares": "qty", "date": "transaction_time", "fill_time": "transaction_time"},
-    "ibkr": {"date": "TradeDate", "symbol": "Symbol", "side": "Buy/Sell", "shares": "Quantity", "price": "Price",
-             "commission": "Commission"},
-    "schwab": {"date": "Date", "symbol": "Symbol", "side": "Action", "shares": "Quantity", "price": "Price",
-               "commission": "Fees & Comm"},
-    "fidelity": {"date": "Run Date", "symbol": "Symbol", "side": "Action", "shares": "Quantity",
-                 "price": "Price ($)", "commission": "Commission ($)"},
+    "ibkr": {
+        "date": "TradeDate",
+        "symbol": "Symbol",
+        "side": "Buy/Sell",
+        "shares": "Quantity",
+        "price": "Price",
+        "commission": "Commission",
+    },
+    "schwab": {
+        "date": "Date",
+        "symbol": "Symbol",
+        "side": "Action",
+        "shares": "Quantity",
+        "price": "Price",
+        "commission": "Fees & Comm",
+    },
+    "fidelity": {
+        "date": "Run Date",
+        "symbol": "Symbol",
+        "side": "Action",
+        "shares": "Quantity",
+        "price": "Price ($)",
+        "commission": "Commission ($)",
+    },
 }
 
 
@@ -293,13 +337,14 @@ def _finish(out: pd.DataFrame, name: str, fmt: str, skipped: int) -> pd.DataFram
                 raise
             msg = e.message
             if msg.startswith(f"{e.column} "):
-                msg = f"{src} {msg[len(e.column) + 1:]}"
+                msg = f"{src} {msg[len(e.column) + 1 :]}"
             raise InputError(e.file, msg, e.row, src) from None
     res.attrs.update(format=fmt, skipped_rows=int(skipped))
     return res
 
 
 # ------------------------------------------------------------------ per layout (string frame, lower-case header)
+
 
 def _from_xlexec(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return _finish(df, name, "xlexec", 0)
@@ -347,12 +392,19 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> pd.DataFrame:
         pos = {lab: i for i, lab in enumerate(labels)}
         for lab in df.index[cancel]:
             target = orig[lab] or tid[lab]
-            cands = [c for c in df.index[keep & ~drop & ~cancel]
-                     if pos[c] < pos[lab] and ((target and tid[c] == target) or (exe[lab] and exe[c] == exe[lab]))]
+            cands = [
+                c
+                for c in df.index[keep & ~drop & ~cancel]
+                if pos[c] < pos[lab] and ((target and tid[c] == target) or (exe[lab] and exe[c] == exe[lab]))
+            ]
             if not cands:
-                raise InputError(name, f"trade cancel for trade {target or exe[lab] or '?'} but that "
-                                 "execution is not in this file; export a range that includes it",
-                                 row=int(lab), column="Buy/Sell")
+                raise InputError(
+                    name,
+                    f"trade cancel for trade {target or exe[lab] or '?'} but that "
+                    "execution is not in this file; export a range that includes it",
+                    row=int(lab),
+                    column="Buy/Sell",
+                )
             drop[cands[0]] = True
     d = df[~drop]
     out = pd.DataFrame(index=d.index)
@@ -424,24 +476,62 @@ def _from_fidelity(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 _READERS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
-    "xlexec": _from_xlexec, "alpaca": _from_alpaca, "ibkr": _from_ibkr,
-    "schwab": _from_schwab, "fidelity": _from_fidelity,
+    "xlexec": _from_xlexec,
+    "alpaca": _from_alpaca,
+    "ibkr": _from_ibkr,
+    "schwab": _from_schwab,
+    "fidelity": _from_fidelity,
 }
 
 
 # ------------------------------------------------------------------ tables from rows
 
 # every header cell some layout reads (a repeated one is ambiguous; other repeats are ignored)
-_READ_COLUMNS = {"date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id",
-                 "client_order_id", "fill_id", "id", "qty", "transaction_time", "activity_type", "quantity",
-                 "buy/sell", "tradedate", "date/time", "datetime", "tradeprice", "ibcommission", "orderid",
-                 "iborderid", "orderreference", "execid", "tradeid", "transactionid", "transactiontype",
-                 "origtradeid", "assetclass", "levelofdetail", "action", "fees & comm", "run date", "price ($)",
-                 "commission ($)", "fees ($)", "fees"}
+_READ_COLUMNS = {
+    "date",
+    "symbol",
+    "side",
+    "shares",
+    "price",
+    "commission",
+    "fill_time",
+    "order_id",
+    "client_order_id",
+    "fill_id",
+    "id",
+    "qty",
+    "transaction_time",
+    "activity_type",
+    "quantity",
+    "buy/sell",
+    "tradedate",
+    "date/time",
+    "datetime",
+    "tradeprice",
+    "ibcommission",
+    "orderid",
+    "iborderid",
+    "orderreference",
+    "execid",
+    "tradeid",
+    "transactionid",
+    "transactiontype",
+    "origtradeid",
+    "assetclass",
+    "levelofdetail",
+    "action",
+    "fees & comm",
+    "run date",
+    "price ($)",
+    "commission ($)",
+    "fees ($)",
+    "fees",
+}
 
 
-def _frame_from_rows(header: list[str], rows: list[list[str]], rownums: list[int], name: str,
-                     header_row: int) -> pd.DataFrame:
+def _frame_from_rows(
+    header: list[str], rows: list[list[str]], rownums: list[int], name: str, header_row: int
+) -> pd.DataFrame:
     cols = _norm(header)
     while cols and cols[-1] == "":
         cols.pop()
@@ -450,16 +540,21 @@ def _frame_from_rows(header: list[str], rows: list[list[str]], rownums: list[int
     keep_idx = []
     for i, c in enumerate(cols):
         if c in seen and c in _READ_COLUMNS:  # which of the two holds the shares / price / ...?
-            raise InputError(name, f"duplicate column {header[i]!r} in the header", row=header_row,
-                             column=str(header[i]))
+            raise InputError(
+                name, f"duplicate column {header[i]!r} in the header", row=header_row, column=str(header[i])
+            )
         if c == "" or c in seen:  # blank or repeated header cell: not a column we read
             continue
         seen.add(c)
         keep_idx.append(i)
     data = [(r + [""] * n)[:n] for r in rows]
     arr = np.array(data, dtype=object).reshape(len(data), n) if data else np.empty((0, n), dtype=object)
-    df = pd.DataFrame(arr[:, keep_idx] if len(keep_idx) else np.empty((len(data), 0)),
-                      columns=[cols[i] for i in keep_idx], index=pd.Index(rownums, name="row"), dtype=object)
+    df = pd.DataFrame(
+        arr[:, keep_idx] if len(keep_idx) else np.empty((len(data), 0)),
+        columns=[cols[i] for i in keep_idx],
+        index=pd.Index(rownums, name="row"),
+        dtype=object,
+    )
     for c in df.columns:
         df[c] = df[c].astype(str).str.strip()
     nonblank = (df != "").any(axis=1) if len(df.columns) else pd.Series(False, index=df.index)
@@ -513,6 +608,7 @@ def _cell_text(v: Any) -> str:
 
 
 # ------------------------------------------------------------------ public readers
+
 
 def read_fills(path: str | Path, format: str | None = None) -> pd.DataFrame:
     """Read a fills file in any known layout (detected from its header) into the canonical frame.
@@ -568,8 +664,9 @@ def _take(it, n):
         yield x
 
 
-def read_fills_block(rows: list[list], name: str = "Fills tab", format: str | None = None,
-                     first_row: int = 1) -> pd.DataFrame:
+def read_fills_block(
+    rows: list[list], name: str = "Fills tab", format: str | None = None, first_row: int = 1
+) -> pd.DataFrame:
     """A block pasted into the workbook's Fills tab (list of rows, header row included).
 
     Any layout of :data:`FORMATS`; preamble rows above the header are skipped. Cells may be
@@ -583,8 +680,9 @@ def read_fills_block(rows: list[list], name: str = "Fills tab", format: str | No
     pos, fmt = _find_header(cands, name, fmt)
     header_row, header = cands[pos]
     start = header_row - first_row + 1
-    df = _frame_from_rows(header, texts[start:], list(range(header_row + 1, header_row + 1 + len(texts) - start)),
-                          name, header_row)
+    df = _frame_from_rows(
+        header, texts[start:], list(range(header_row + 1, header_row + 1 + len(texts) - start)), name, header_row
+    )
     if fmt == "xlexec":
         missing = [c for c in ("symbol", "side", "shares", "price") if c not in df.columns]
         if missing:

@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from xlexec.core.rows import check_rows, parse_numeric
-from xlexec.formats.csvio import read_table, read_text, split_comment_header
-from xlexec.errors import InputError
 from xlexec.core.trades import symbols_of
+from xlexec.errors import InputError
+from xlexec.formats.csvio import read_table, read_text, split_comment_header
 
 EVENT_KINDS = {"earnings", "ex_dividend", "split", "merger", "halt"}
 
@@ -52,8 +52,9 @@ def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
 def read_positions(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
     """``current_positions.csv`` -> ``symbol, shares, avg_cost`` (other columns ignored)."""
     if missing_ok and not Path(path).exists():
-        return pd.DataFrame({"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float),
-                             "avg_cost": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+        )
     df, name = _load(path, ["symbol", "shares"], "positions file")
     if "avg_cost" not in df.columns:
         df["avg_cost"] = ""
@@ -70,10 +71,12 @@ def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quo
     ``first_line`` is the row number of the text's first line, so errors name the right row."""
     _, body, first = split_comment_header(text)
     if not body:
-        raise InputError(name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)",
-                         row=first + first_line - 1)
-    df = read_table("\n".join(body), name, first + first_line - 1,
-                    ["symbol", "bid", "ask", "last", "timestamp"], what=what)
+        raise InputError(
+            name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)", row=first + first_line - 1
+        )
+    df = read_table(
+        "\n".join(body), name, first + first_line - 1, ["symbol", "bid", "ask", "last", "timestamp"], what=what
+    )
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     for c in ("bid", "ask", "last"):
@@ -83,8 +86,13 @@ def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quo
         if c in df.columns:
             out[c] = parse_numeric(df, c, name, allow_empty=True)
     ts = pd.to_datetime(df["timestamp"], errors="coerce", utc=True, format="mixed")
-    check_rows(ts.isna() & (df["timestamp"] != ""), df, name, "timestamp",
-               lambda i: f"timestamp {df['timestamp'].iloc[i][:40]!r} is not a date-time")
+    check_rows(
+        ts.isna() & (df["timestamp"] != ""),
+        df,
+        name,
+        "timestamp",
+        lambda i: f"timestamp {df['timestamp'].iloc[i][:40]!r} is not a date-time",
+    )
     out["timestamp"] = ts
     both = out["bid"].gt(0) & out["ask"].gt(0)
     out["mid"] = ((out["bid"] + out["ask"]) / 2).where(both, out["last"])
@@ -95,8 +103,14 @@ def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quo
 def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
     """events -> ``symbol, date (YYYY-MM-DD), event, ratio``."""
     if missing_ok and not Path(path).exists():
-        return pd.DataFrame({"symbol": pd.Series(dtype=str), "date": pd.Series(dtype=str),
-                             "event": pd.Series(dtype=str), "ratio": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "symbol": pd.Series(dtype=str),
+                "date": pd.Series(dtype=str),
+                "event": pd.Series(dtype=str),
+                "ratio": pd.Series(dtype=float),
+            }
+        )
     df, name = _load(path, ["symbol", "date", "event"], "events file")
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
@@ -108,8 +122,13 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
             raise InputError(name, f"date {v[:40]!r} is not YYYY-MM-DD", row=int(df.index[i]), column="date") from None
     out["date"] = dates
     ev = df["event"].str.lower().str.strip().str.replace("-", "_").str.replace(" ", "_")
-    check_rows(~ev.isin(EVENT_KINDS), df, name, "event",
-               lambda i: f"event {df['event'].iloc[i][:40]!r} is not one of {'|'.join(sorted(EVENT_KINDS))}")
+    check_rows(
+        ~ev.isin(EVENT_KINDS),
+        df,
+        name,
+        "event",
+        lambda i: f"event {df['event'].iloc[i][:40]!r} is not one of {'|'.join(sorted(EVENT_KINDS))}",
+    )
     out["event"] = ev
     if "ratio" in df.columns:
         r = parse_numeric(df, "ratio", name, allow_empty=True)
@@ -123,14 +142,16 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
 def read_reference(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
     """reference -> ``symbol, sector, adv_shares`` (average daily volume, shares)."""
     if missing_ok and not Path(path).exists():
-        return pd.DataFrame({"symbol": pd.Series(dtype=str), "sector": pd.Series(dtype=str),
-                             "adv_shares": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {"symbol": pd.Series(dtype=str), "sector": pd.Series(dtype=str), "adv_shares": pd.Series(dtype=float)}
+        )
     df, name = _load(path, ["symbol"], "reference file")
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     out["sector"] = df["sector"] if "sector" in df.columns else ""
-    out["adv_shares"] = (parse_numeric(df, "adv_shares", name, allow_empty=True)
-                         if "adv_shares" in df.columns else float("nan"))
+    out["adv_shares"] = (
+        parse_numeric(df, "adv_shares", name, allow_empty=True) if "adv_shares" in df.columns else float("nan")
+    )
     _no_dupes(out, name)
     return out
 

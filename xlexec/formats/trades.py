@@ -26,8 +26,7 @@ def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True)
             if k.strip():
                 header.raw[k.strip()] = v.strip()
     if not body or not "".join(body).strip():
-        raise InputError(name, "empty trades file: no header row "
-                         f"({','.join(COLUMNS)})", row=first)
+        raise InputError(name, f"empty trades file: no header row ({','.join(COLUMNS)})", row=first)
     df = read_table("\n".join(body), name, first, COLUMNS, what="trades file")
     return Trades(parse_trades_frame(df, name, strict=strict), header, name)
 
@@ -37,16 +36,20 @@ def read_trades(path: str | Path, *, strict: bool = True) -> Trades:
     return parse_trades_text(read_text(path, what="trades file"), str(path), strict=strict)
 
 
-def trades_from_frame(df: pd.DataFrame, header: dict[str, str] | None = None, name: str = "<frame>",
-                      *, strict: bool = True) -> Trades:
+def trades_from_frame(
+    df: pd.DataFrame, header: dict[str, str] | None = None, name: str = "<frame>", *, strict: bool = True
+) -> Trades:
     """Trades from an in-memory frame (e.g. a workbook Blotter); values may be typed or text."""
     s = df.copy()
     s.columns = [str(c).strip().lower() for c in s.columns]
     missing = [c for c in COLUMNS if c not in s.columns]
     if missing:
         raise InputError(name, f"missing column(s) {', '.join(missing)}", row=1, column=missing[0])
-    s = s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
-              (repr(v) if isinstance(v, float) else str(v))).apply(lambda c: c.str.strip())
+    s = s.map(
+        lambda v: (
+            "" if v is None or (isinstance(v, float) and np.isnan(v)) else (repr(v) if isinstance(v, float) else str(v))
+        )
+    ).apply(lambda c: c.str.strip())
     if not isinstance(df.index, pd.RangeIndex) or df.index.name != "row":
         s.index = pd.RangeIndex(2, 2 + len(s), name="row")
     return Trades(parse_trades_frame(s, name, strict=strict), TradesHeader(dict(header or {})), name)

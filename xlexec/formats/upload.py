@@ -28,16 +28,16 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from xlexec.formats.csvio import read_text, safe_text
-from xlexec.errors import InputError
 from xlexec.core.orders import round_to_tick, tick_size
+from xlexec.errors import InputError
+from xlexec.formats.csvio import read_text, safe_text
 
 # --------------------------------------------------------------------------------------------
 # registry
@@ -47,8 +47,8 @@ from xlexec.core.orders import round_to_tick, tick_size
 class BrokerFormat:
     name: str
     description: str
-    extension: str            # "csv" | "json"
-    symbol_style: str         # "space" | "dot" | "canonical"
+    extension: str  # "csv" | "json"
+    symbol_style: str  # "space" | "dot" | "canonical"
     render: Callable[[pd.DataFrame, str], str]
 
 
@@ -61,14 +61,17 @@ def _format(name: str, description: str, *, extension: str = "csv", symbol_style
         _REGISTRY[name] = BrokerFormat(name, description, extension, symbol_style, fn)
         FORMATS[name] = description
         return fn
+
     return deco
 
 
 def broker_format(broker: str) -> BrokerFormat:
     key = (broker or "").strip().lower()
     if key not in _REGISTRY:
-        raise InputError("--broker", f"unknown broker format {broker!r}; choose one of "
-                         f"{', '.join(_REGISTRY)} (xlexec convert --list)")
+        raise InputError(
+            "--broker",
+            f"unknown broker format {broker!r}; choose one of {', '.join(_REGISTRY)} (xlexec convert --list)",
+        )
     return _REGISTRY[key]
 
 
@@ -146,8 +149,9 @@ def prepare_orders(orders: pd.DataFrame, name: str = "<orders>") -> pd.DataFrame
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"side must be buy or sell, got {orders['side'].iloc[i]!r}",
-                         row=_row(orders.index[i]), column="side")
+        raise InputError(
+            name, f"side must be buy or sell, got {orders['side'].iloc[i]!r}", row=_row(orders.index[i]), column="side"
+        )
     out["side"] = side
     qty = pd.to_numeric(orders["qty"], errors="coerce").astype(float)
     q = qty.to_numpy()
@@ -155,42 +159,67 @@ def prepare_orders(orders: pd.DataFrame, name: str = "<orders>") -> pd.DataFrame
     if bad.any():
         i = int(bad.nonzero()[0][0])
         v = orders["qty"].iloc[i]
-        why = ("must be whole shares (no fractional quantities in a broker upload)"
-               if np.isfinite(q[i]) and q[i] > 0 else "must be a positive number of shares")
+        why = (
+            "must be whole shares (no fractional quantities in a broker upload)"
+            if np.isfinite(q[i]) and q[i] > 0
+            else "must be a positive number of shares"
+        )
         raise InputError(name, f"shares {why}, got {v}", row=_row(orders.index[i]), column="shares")
     out["qty"] = qty.astype("int64")
     if "order_type" in orders.columns:
-        ot = orders["order_type"].astype(str).str.strip().str.lower().replace(
-            {"lmt": "limit", "mkt": "market", "": "limit", "nan": "limit", "<na>": "limit"})
+        ot = (
+            orders["order_type"]
+            .astype(str)
+            .str.strip()
+            .str.lower()
+            .replace({"lmt": "limit", "mkt": "market", "": "limit", "nan": "limit", "<na>": "limit"})
+        )
     else:
         ot = pd.Series("limit", index=orders.index)
     bad = ~ot.isin(["limit", "market"])
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(name, f"order_type {orders['order_type'].iloc[i]!r} cannot be converted "
-                         "(only limit and market orders)", row=_row(orders.index[i]), column="order_type")
+        raise InputError(
+            name,
+            f"order_type {orders['order_type'].iloc[i]!r} cannot be converted (only limit and market orders)",
+            row=_row(orders.index[i]),
+            column="order_type",
+        )
     out["order_type"] = ot
-    lim = (pd.to_numeric(orders["limit_price"], errors="coerce").astype(float)
-           if "limit_price" in orders.columns else pd.Series(np.nan, index=orders.index))
+    lim = (
+        pd.to_numeric(orders["limit_price"], errors="coerce").astype(float)
+        if "limit_price" in orders.columns
+        else pd.Series(np.nan, index=orders.index)
+    )
     rounded = []
     for i, (p, s, t) in enumerate(zip(lim, side, ot)):
         if t == "market":
             rounded.append(np.nan)
             continue
         if not (isinstance(p, float) and math.isfinite(p)) or p <= 0:
-            raise InputError(name, f"limit order needs a positive limit price, got {p}",
-                             row=_row(orders.index[i]), column="limit_price")
+            raise InputError(
+                name,
+                f"limit order needs a positive limit price, got {p}",
+                row=_row(orders.index[i]),
+                column="limit_price",
+            )
         r = round_to_tick(p, s)
         if r <= 0:
-            raise InputError(name, f"limit {p} rounds to {r} at the {tick_size(p)} tick",
-                             row=_row(orders.index[i]), column="limit_price")
+            raise InputError(
+                name,
+                f"limit {p} rounds to {r} at the {tick_size(p)} tick",
+                row=_row(orders.index[i]),
+                column="limit_price",
+            )
         rounded.append(r)
     out["limit_price"] = pd.Series(rounded, index=orders.index, dtype=float)
-    tif = (orders["time_in_force"].astype(str).str.strip().str.lower()
-           if "time_in_force" in orders.columns else pd.Series("day", index=orders.index))
+    tif = (
+        orders["time_in_force"].astype(str).str.strip().str.lower()
+        if "time_in_force" in orders.columns
+        else pd.Series("day", index=orders.index)
+    )
     out["time_in_force"] = tif.replace({"": "day", "nan": "day"})
-    out["client_order_id"] = (orders["client_order_id"].astype(str)
-                              if "client_order_id" in orders.columns else "")
+    out["client_order_id"] = orders["client_order_id"].astype(str) if "client_order_id" in orders.columns else ""
     return out
 
 
@@ -202,8 +231,11 @@ def convert_orders(orders: pd.DataFrame, broker: str, *, basket_tag: str, name: 
     """
     fmt = broker_format(broker)
     if not re.fullmatch(r"[A-Za-z0-9]{1,40}", basket_tag or ""):
-        raise InputError("--basket-tag", f"basket tag {str(basket_tag)[:60]!r} must be 1-40 letters "
-                         "or digits (TWS BasketTag: 'any unique string of alpha or numeric characters')")
+        raise InputError(
+            "--basket-tag",
+            f"basket tag {str(basket_tag)[:60]!r} must be 1-40 letters "
+            "or digits (TWS BasketTag: 'any unique string of alpha or numeric characters')",
+        )
     prepared = prepare_orders(orders, name)
     prepared["broker_symbol"] = [broker_symbol(s, fmt.symbol_style) for s in prepared["symbol"]]
     return fmt.render(prepared, basket_tag)
@@ -226,12 +258,23 @@ def _lim(p: float) -> str:
 # --------------------------------------------------------------------------------------------
 # writers
 
-IBKR_COLUMNS = ["Action", "Quantity", "Symbol", "SecType", "Exchange", "Currency", "TimeInForce",
-                "OrderType", "LmtPrice", "BasketTag"]
+IBKR_COLUMNS = [
+    "Action",
+    "Quantity",
+    "Symbol",
+    "SecType",
+    "Exchange",
+    "Currency",
+    "TimeInForce",
+    "OrderType",
+    "LmtPrice",
+    "BasketTag",
+]
 
 
-@_format("ibkr", "IBKR TWS BasketTrader basket CSV (Action,Quantity,Symbol,...,LmtPrice,BasketTag)",
-         symbol_style="space")
+@_format(
+    "ibkr", "IBKR TWS BasketTrader basket CSV (Action,Quantity,Symbol,...,LmtPrice,BasketTag)", symbol_style="space"
+)
 def write_ibkr(orders: pd.DataFrame, basket_tag: str) -> str:
     """Interactive Brokers TWS BasketTrader basket file (File > Import basket in BasketTrader).
 
@@ -252,16 +295,34 @@ def write_ibkr(orders: pd.DataFrame, basket_tag: str) -> str:
     Berkshire Hathaway Class B shares onto TWS?" (summarised at
     https://ttf248.life/en/p/interactive-brokers-stock-code-format-explanation: ``BRK/B -> BRK B``).
     """
-    rows = [[s.upper(), q, sym, "STK", "SMART", "USD", tif.upper(),
-             "MKT" if ot == "market" else "LMT", _lim(lp), basket_tag]
-            for s, q, sym, tif, ot, lp in zip(orders["side"], orders["qty"], orders["broker_symbol"],
-                                              orders["time_in_force"], orders["order_type"],
-                                              orders["limit_price"])]
+    rows = [
+        [
+            s.upper(),
+            q,
+            sym,
+            "STK",
+            "SMART",
+            "USD",
+            tif.upper(),
+            "MKT" if ot == "market" else "LMT",
+            _lim(lp),
+            basket_tag,
+        ]
+        for s, q, sym, tif, ot, lp in zip(
+            orders["side"],
+            orders["qty"],
+            orders["broker_symbol"],
+            orders["time_in_force"],
+            orders["order_type"],
+            orders["limit_price"],
+        )
+    ]
     return _csv(IBKR_COLUMNS, rows)
 
 
-@_format("ibkr-simple", "the guide's simple CSV (Symbol,Action,Quantity,OrderType,LimitPrice,TIF)",
-         symbol_style="space")
+@_format(
+    "ibkr-simple", "the guide's simple CSV (Symbol,Action,Quantity,OrderType,LimitPrice,TIF)", symbol_style="space"
+)
 def write_ibkr_simple(orders: pd.DataFrame, basket_tag: str) -> str:
     """The guide's "Batch CSV Upload" example (TRADE_EXECUTION_GUIDE.md, Method 2):
     ``Symbol,Action,Quantity,OrderType,LimitPrice,TIF`` / ``AAPL,BUY,100,LMT,150.25,DAY``.
@@ -269,17 +330,27 @@ def write_ibkr_simple(orders: pd.DataFrame, basket_tag: str) -> str:
     Not an IBKR-documented layout (TWS reads basket files by header name, so it imports only if
     TWS maps these names); kept because the guide's operators know it. IBKR symbology (``BRK B``).
     """
-    rows = [[sym, s.upper(), q, "MKT" if ot == "market" else "LMT", _lim(lp), tif.upper()]
-            for sym, s, q, ot, lp, tif in zip(orders["broker_symbol"], orders["side"], orders["qty"],
-                                              orders["order_type"], orders["limit_price"],
-                                              orders["time_in_force"])]
+    rows = [
+        [sym, s.upper(), q, "MKT" if ot == "market" else "LMT", _lim(lp), tif.upper()]
+        for sym, s, q, ot, lp, tif in zip(
+            orders["broker_symbol"],
+            orders["side"],
+            orders["qty"],
+            orders["order_type"],
+            orders["limit_price"],
+            orders["time_in_force"],
+        )
+    ]
     return _csv(["Symbol", "Action", "Quantity", "OrderType", "LimitPrice", "TIF"], rows)
 
 
 _SCHWAB_DURATION = {"day": "DAY", "gtc": "GOOD_TILL_CANCEL", "fok": "FILL_OR_KILL"}
 
 
-@_format("schwab", "Schwab order sheet in Trader API vocabulary (Symbol,Instruction,Quantity,OrderType,Price,Duration,Session)")
+@_format(
+    "schwab",
+    "Schwab order sheet in Trader API vocabulary (Symbol,Instruction,Quantity,OrderType,Price,Duration,Session)",
+)
 def write_schwab(orders: pd.DataFrame, basket_tag: str) -> str:
     """Charles Schwab: a CSV order sheet using Schwab's own documented order vocabulary.
 
@@ -296,11 +367,25 @@ def write_schwab(orders: pd.DataFrame, basket_tag: str) -> str:
     Class shares: dotted (``BRK.B``); Schwab does not publicly document a class-share spelling
     for uploads, so verify before first use.
     """
-    rows = [[sym, s.upper(), q, "MARKET" if ot == "market" else "LIMIT", _lim(lp),
-             _SCHWAB_DURATION.get(tif, tif.upper()), "NORMAL"]
-            for sym, s, q, ot, lp, tif in zip(orders["broker_symbol"], orders["side"], orders["qty"],
-                                              orders["order_type"], orders["limit_price"],
-                                              orders["time_in_force"])]
+    rows = [
+        [
+            sym,
+            s.upper(),
+            q,
+            "MARKET" if ot == "market" else "LIMIT",
+            _lim(lp),
+            _SCHWAB_DURATION.get(tif, tif.upper()),
+            "NORMAL",
+        ]
+        for sym, s, q, ot, lp, tif in zip(
+            orders["broker_symbol"],
+            orders["side"],
+            orders["qty"],
+            orders["order_type"],
+            orders["limit_price"],
+            orders["time_in_force"],
+        )
+    ]
     return _csv(["Symbol", "Instruction", "Quantity", "OrderType", "Price", "Duration", "Session"], rows)
 
 
@@ -325,16 +410,30 @@ def write_fidelity(orders: pd.DataFrame, basket_tag: str) -> str:
     Fidelity's retail Active Trader Pro has no documented order import. Account Number is left
     blank for the operator to fill (xlexec does not hold account numbers).
     """
-    rows = [["", "", "B" if s == "buy" else "S", q, sym, "M" if ot == "market" else "L",
-             _FIDELITY_TIF.get(tif, tif[:1].upper()), _lim(lp)]
-            for s, q, sym, ot, tif, lp in zip(orders["side"], orders["qty"], orders["broker_symbol"],
-                                              orders["order_type"], orders["time_in_force"],
-                                              orders["limit_price"])]
+    rows = [
+        [
+            "",
+            "",
+            "B" if s == "buy" else "S",
+            q,
+            sym,
+            "M" if ot == "market" else "L",
+            _FIDELITY_TIF.get(tif, tif[:1].upper()),
+            _lim(lp),
+        ]
+        for s, q, sym, ot, tif, lp in zip(
+            orders["side"],
+            orders["qty"],
+            orders["broker_symbol"],
+            orders["order_type"],
+            orders["time_in_force"],
+            orders["limit_price"],
+        )
+    ]
     return _csv(None, rows)
 
 
-@_format("alpaca", "Alpaca POST /v2/orders request bodies as JSON (dry run of submission)",
-         extension="json")
+@_format("alpaca", "Alpaca POST /v2/orders request bodies as JSON (dry run of submission)", extension="json")
 def write_alpaca(orders: pd.DataFrame, basket_tag: str) -> str:
     """Alpaca: the JSON bodies ``xlexec submit`` would POST to ``/v2/orders`` (a dry run).
 
@@ -344,32 +443,51 @@ def write_alpaca(orders: pd.DataFrame, basket_tag: str) -> str:
     at most 48 characters). Class shares are dotted (``BRK.B``), Alpaca's asset symbology.
     """
     out = []
-    for idx, sym, s, q, ot, lp, tif, coid in zip(orders.index, orders["broker_symbol"], orders["side"],
-                                                 orders["qty"], orders["order_type"], orders["limit_price"],
-                                                 orders["time_in_force"], orders["client_order_id"]):
+    for idx, sym, s, q, ot, lp, tif, coid in zip(
+        orders.index,
+        orders["broker_symbol"],
+        orders["side"],
+        orders["qty"],
+        orders["order_type"],
+        orders["limit_price"],
+        orders["time_in_force"],
+        orders["client_order_id"],
+    ):
         body = {"symbol": sym, "qty": str(int(q)), "side": s, "type": ot, "time_in_force": tif}
         if ot == "limit":
             body["limit_price"] = price_text(lp)
         if coid:
             if len(coid) > 48:
-                raise InputError("<orders>", f"client order id {coid!r} is longer than Alpaca's 48 characters",
-                                 row=_row(idx), column="client_order_id")
+                raise InputError(
+                    "<orders>",
+                    f"client order id {coid!r} is longer than Alpaca's 48 characters",
+                    row=_row(idx),
+                    column="client_order_id",
+                )
             body["client_order_id"] = coid
         out.append(body)
     return json.dumps(out, indent=2) + "\n"
 
 
-@_format("generic", "xlexec columns, one row per order, with client order id and basket tag",
-         symbol_style="canonical")
+@_format("generic", "xlexec columns, one row per order, with client order id and basket tag", symbol_style="canonical")
 def write_generic(orders: pd.DataFrame, basket_tag: str) -> str:
     """Our own layout (no broker document): ``symbol, side, qty, order_type, limit_price,
     time_in_force, client_order_id, basket_tag``; symbols as in trades.csv, limits tick-rounded."""
-    rows = [[sym, s, q, ot, _lim(lp), tif, coid, basket_tag]
-            for sym, s, q, ot, lp, tif, coid in zip(orders["broker_symbol"], orders["side"], orders["qty"],
-                                                    orders["order_type"], orders["limit_price"],
-                                                    orders["time_in_force"], orders["client_order_id"])]
-    return _csv(["symbol", "side", "qty", "order_type", "limit_price", "time_in_force",
-                 "client_order_id", "basket_tag"], rows)
+    rows = [
+        [sym, s, q, ot, _lim(lp), tif, coid, basket_tag]
+        for sym, s, q, ot, lp, tif, coid in zip(
+            orders["broker_symbol"],
+            orders["side"],
+            orders["qty"],
+            orders["order_type"],
+            orders["limit_price"],
+            orders["time_in_force"],
+            orders["client_order_id"],
+        )
+    ]
+    return _csv(
+        ["symbol", "side", "qty", "order_type", "limit_price", "time_in_force", "client_order_id", "basket_tag"], rows
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,23 +524,31 @@ def read_ibkr_basket(path: str | Path) -> pd.DataFrame:
         try:
             qty = float(r["quantity"])
         except ValueError:
-            raise InputError(name, f"Quantity {r['quantity']!r} is not a number", row=line_no,
-                             column="Quantity") from None
+            raise InputError(
+                name, f"Quantity {r['quantity']!r} is not a number", row=line_no, column="Quantity"
+            ) from None
         ot = {"LMT": "limit", "MKT": "market"}.get(r["ordertype"].upper())
         if ot is None:
-            raise InputError(name, f"OrderType {r['ordertype']!r} is not LMT or MKT", row=line_no,
-                             column="OrderType")
+            raise InputError(name, f"OrderType {r['ordertype']!r} is not LMT or MKT", row=line_no, column="OrderType")
         lp = np.nan
         if ot == "limit":
             try:
                 lp = float(r.get("lmtprice", ""))
             except ValueError:
-                raise InputError(name, f"LmtPrice {r.get('lmtprice', '')!r} is not a price", row=line_no,
-                                 column="LmtPrice") from None
-        recs.append({"symbol": canonical_symbol(r["symbol"]), "side": action.lower(), "qty": qty,
-                     "order_type": ot, "limit_price": lp,
-                     "time_in_force": (r.get("timeinforce") or "DAY").lower(),
-                     "basket_tag": r.get("baskettag", "")})
+                raise InputError(
+                    name, f"LmtPrice {r.get('lmtprice', '')!r} is not a price", row=line_no, column="LmtPrice"
+                ) from None
+        recs.append(
+            {
+                "symbol": canonical_symbol(r["symbol"]),
+                "side": action.lower(),
+                "qty": qty,
+                "order_type": ot,
+                "limit_price": lp,
+                "time_in_force": (r.get("timeinforce") or "DAY").lower(),
+                "basket_tag": r.get("baskettag", ""),
+            }
+        )
         rows.append(line_no)
     cols = ["symbol", "side", "qty", "order_type", "limit_price", "time_in_force", "basket_tag"]
     df = pd.DataFrame(recs, columns=cols, index=pd.Index(rows, name="row", dtype="int64"))
@@ -436,6 +562,18 @@ def default_basket_tag(day: str, orders_sha256: str) -> str:
     return f"XLX{(day or 'nodate').replace('-', '')}{orders_sha256[:8]}"
 
 
-__all__ = ["FORMATS", "BrokerFormat", "broker_format", "broker_symbol", "canonical_symbol",
-           "convert_orders", "default_basket_tag", "draft_path", "output_name", "prepare_orders",
-           "price_text", "read_ibkr_basket", "split_symbol"]
+__all__ = [
+    "FORMATS",
+    "BrokerFormat",
+    "broker_format",
+    "broker_symbol",
+    "canonical_symbol",
+    "convert_orders",
+    "default_basket_tag",
+    "draft_path",
+    "output_name",
+    "prepare_orders",
+    "price_text",
+    "read_ibkr_basket",
+    "split_symbol",
+]

@@ -41,6 +41,7 @@ class Context:
     def today(self) -> str:
         """Today's date in New York (the exchange's calendar day)."""
         from zoneinfo import ZoneInfo
+
         return self.now().astimezone(ZoneInfo("America/New_York")).date().isoformat()
 
     def journal(self) -> Journal:

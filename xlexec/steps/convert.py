@@ -41,31 +41,51 @@ class ConvertResult:
     basket_tag: str
     orders_sha256: str
     approval: dict[str, Any] | None = None
-    schedule: list[str] = field(default_factory=list)   # human lines of the slicing schedule
+    schedule: list[str] = field(default_factory=list)  # human lines of the slicing schedule
     slice_records_added: int = 0
-    no_adv: list[str] = field(default_factory=list)     # symbols without ADV: not checked for slicing
+    no_adv: list[str] = field(default_factory=list)  # symbols without ADV: not checked for slicing
     exit_code: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "output": str(self.output), "broker": self.broker, "day": self.day,
-                "orders": self.orders, "draft": bool(self.draft), "basket_tag": self.basket_tag,
-                "orders_sha256": self.orders_sha256, "approved_by": (self.approval or {}).get("approver"),
-                "decision": (self.approval or {}).get("decision"), "schedule": self.schedule,
-                "slice_records_added": self.slice_records_added, "no_adv": self.no_adv}
+        return {
+            "ok": True,
+            "output": str(self.output),
+            "broker": self.broker,
+            "day": self.day,
+            "orders": self.orders,
+            "draft": bool(self.draft),
+            "basket_tag": self.basket_tag,
+            "orders_sha256": self.orders_sha256,
+            "approved_by": (self.approval or {}).get("approver"),
+            "decision": (self.approval or {}).get("decision"),
+            "schedule": self.schedule,
+            "slice_records_added": self.slice_records_added,
+            "no_adv": self.no_adv,
+        }
 
 
 def check_approval(ctx: Context, day: str, sha: str) -> dict[str, Any]:
     """The approval (APPROVED or CONDITIONAL) of ``day``'s orders ``sha``, else :class:`RefusedError`."""
     appr = find_approval(ctx.live_dir, day, sha)
     if not appr or str(appr.get("decision", "APPROVED")).upper() not in ("APPROVED", "CONDITIONAL"):
-        raise RefusedError(f"the orders for {day} (sha256 {sha[:12]}) are not approved: run "
-                           "`xlexec approve` first, or use --draft for a review copy")
+        raise RefusedError(
+            f"the orders for {day} (sha256 {sha[:12]}) are not approved: run "
+            "`xlexec approve` first, or use --draft for a review copy"
+        )
     return appr
 
 
-def convert(ctx: Context, day: Day, *, broker: str, trades: str | Path | None = None,
-            output: str | Path | None = None, draft: bool = False, slice: bool = False,  # noqa: A002
-            basket_tag: str | None = None) -> ConvertResult:
+def convert(
+    ctx: Context,
+    day: Day,
+    *,
+    broker: str,
+    trades: str | Path | None = None,
+    output: str | Path | None = None,
+    draft: bool = False,
+    slice: bool = False,  # noqa: A002
+    basket_tag: str | None = None,
+) -> ConvertResult:
     """Write the day's approved orders (or ``draft``) in ``broker``'s upload format.
 
     The day is the trades header's date, else ``day``'s."""
@@ -83,15 +103,19 @@ def convert(ctx: Context, day: Day, *, broker: str, trades: str | Path | None = 
     jr = ctx.journal() if day.journal_file.exists() else None
     state = slicing.slicing_state(jr, day, sha)
     if state.recorded and not slice:
-        raise RefusedError(f"today's orders were already sliced ({len(state.recorded)} parent order(s) recorded "
-                           f"for {day.date}); rerun with --slice so the file matches the recorded schedule")
+        raise RefusedError(
+            f"today's orders were already sliced ({len(state.recorded)} parent order(s) recorded "
+            f"for {day.date}); rerun with --slice so the file matches the recorded schedule"
+        )
     out_orders, records, no_adv, lines = orders, [], [], []
     if slice or state.prior:
         # orders already sent whole through the API are not sliced afterwards
-        whole = (slicing.sent_whole(jr, day, orders["client_order_id"].astype(str))
-                 if slice and jr is not None else set())
-        plan = slicing.day_plan(state, orders, day=day, sha=sha, max_adv_pct=cfg.validation.max_adv_pct,
-                                slice_new=slice, sent_whole=whole)
+        whole = (
+            slicing.sent_whole(jr, day, orders["client_order_id"].astype(str)) if slice and jr is not None else set()
+        )
+        plan = slicing.day_plan(
+            state, orders, day=day, sha=sha, max_adv_pct=cfg.validation.max_adv_pct, slice_new=slice, sent_whole=whole
+        )
         out_orders, records, no_adv = plan.orders, plan.records, plan.no_adv
         lines = schedule_lines(plan.schedule)
 
@@ -108,5 +132,6 @@ def convert(ctx: Context, day: Day, *, broker: str, trades: str | Path | None = 
     recorded = 0
     if records and not draft:
         recorded = ctx.journal().append_many(SLICE, records, day=day.date, actor=ctx.user)
-    return ConvertResult(out, broker, day.date, len(out_orders), bool(draft), tag, sha, approval, lines,
-                         recorded, no_adv)
+    return ConvertResult(
+        out, broker, day.date, len(out_orders), bool(draft), tag, sha, approval, lines, recorded, no_adv
+    )

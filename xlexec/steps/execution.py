@@ -24,8 +24,20 @@ from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.day import Day
 
-__all__ = ["SubmitResult", "StatusResult", "CancelAllResult", "ReportResult", "PnlResult", "submit", "status",
-           "cancel_all", "kill_switch_report", "pnl", "frame_json", "open_broker"]
+__all__ = [
+    "SubmitResult",
+    "StatusResult",
+    "CancelAllResult",
+    "ReportResult",
+    "PnlResult",
+    "submit",
+    "status",
+    "cancel_all",
+    "kill_switch_report",
+    "pnl",
+    "frame_json",
+    "open_broker",
+]
 
 
 def _jsonable(v):
@@ -46,10 +58,18 @@ def open_broker(ctx: Context, day: Day, quotes: pd.DataFrame | None = None):
     return get_broker(ctx.config, ctx.live_dir, quotes=quotes, day=day.date, now=ctx.now)
 
 
-def submit(ctx: Context, day: Day, *, trades: str | Path | None = None, live: bool = False,
-           allow_closed: bool = False, fit_buying_power: bool = False, slice: bool = False,  # noqa: A002
-           progress: Callable[[int, int, str], None] | None = None,
-           on_mode: Callable[[dict[str, Any]], None] | None = None) -> SubmitResult:
+def submit(
+    ctx: Context,
+    day: Day,
+    *,
+    trades: str | Path | None = None,
+    live: bool = False,
+    allow_closed: bool = False,
+    fit_buying_power: bool = False,
+    slice: bool = False,  # noqa: A002
+    progress: Callable[[int, int, str], None] | None = None,
+    on_mode: Callable[[dict[str, Any]], None] | None = None,
+) -> SubmitResult:
     """Send the day's approved orders exactly once (:func:`xlexec.execution.engine.submit_batch`).
 
     Quotes for the price collar: refreshed from Alpaca market data when configured, then
@@ -69,8 +89,17 @@ def submit(ctx: Context, day: Day, *, trades: str | Path | None = None, live: bo
     try:
         if on_mode is not None:
             on_mode(engine.describe_mode(broker))
-        return engine.submit_batch(ctx, t, broker=broker, quotes=quotes, live=live, allow_closed=allow_closed,
-                                   fit_buying_power=fit_buying_power, slice=slice, progress=progress)
+        return engine.submit_batch(
+            ctx,
+            t,
+            broker=broker,
+            quotes=quotes,
+            live=live,
+            allow_closed=allow_closed,
+            fit_buying_power=fit_buying_power,
+            slice=slice,
+            progress=progress,
+        )
     finally:
         broker.close()
 
@@ -86,9 +115,13 @@ class StatusResult:
     exit_code: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"day": self.day, "mode": self.mode["mode"], "broker": self.mode["broker"],
-                "orders": frame_json(self.orders),
-                "timeout_actions": [] if self.timeout_actions is None else frame_json(self.timeout_actions)}
+        return {
+            "day": self.day,
+            "mode": self.mode["mode"],
+            "broker": self.mode["broker"],
+            "orders": frame_json(self.orders),
+            "timeout_actions": [] if self.timeout_actions is None else frame_json(self.timeout_actions),
+        }
 
 
 def status(ctx: Context, day: Day, *, enforce_timeouts: bool = False) -> StatusResult:
@@ -160,8 +193,9 @@ class PnlResult:
 
     data: dict[str, Any]
     exit_code: int = 0
-    columns: list[str] = field(default_factory=lambda: ["symbol", "start_shares", "shares", "prev", "mark",
-                                                         "basis", "pnl"])
+    columns: list[str] = field(
+        default_factory=lambda: ["symbol", "start_shares", "shares", "prev", "mark", "basis", "pnl"]
+    )
 
     @property
     def total(self) -> float:

@@ -36,8 +36,15 @@ class ImportFillsResult:
         return {"fills": self.count}
 
 
-def import_fills(ctx: Context, day: Day, *, block: list[list[Any]] | None = None, block_name: str = "Fills tab",
-                 first_row: int = 1, require_any: bool = True) -> ImportFillsResult:
+def import_fills(
+    ctx: Context,
+    day: Day,
+    *,
+    block: list[list[Any]] | None = None,
+    block_name: str = "Fills tab",
+    first_row: int = 1,
+    require_any: bool = True,
+) -> ImportFillsResult:
     """Read the fills (``block`` when given, its first row being sheet row ``first_row``; else
     the broker's) and write them as the day's ``broker_fills.csv``. ``require_any``: no fills is
     refused (nothing written)."""

@@ -54,6 +54,7 @@ PathLike = str | Path | None
 
 # ------------------------------------------------------------------ helpers
 
+
 def _first_existing(*paths: Path | None) -> Path | None:
     for p in paths:
         if p is not None and Path(p).exists():
@@ -84,7 +85,7 @@ def record_fills(journal: Journal, fills: pd.DataFrame, day: str, actor: str | N
     new = 0
     step = max(1, int(FILLS_CHUNK))
     for i in range(0, len(rows), step):
-        new += journal.append_many(FILL, rows[i:i + step], day=day, actor=actor)
+        new += journal.append_many(FILL, rows[i : i + step], day=day, actor=actor)
         crash_point("fills_import")  # test hook (xlexec.faults): some fills journaled
     return new
 
@@ -120,9 +121,11 @@ def append_discrepancies(journal: Journal, live_dir: Path, day: str, lines: list
     with journal.transaction():
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         present = set(old.splitlines())
-        new = [ln for ln in dict.fromkeys(lines)
-               if journal.append(DISCREPANCY, f"{day}|{ln}", {"line": ln}, day=day, actor=actor)
-               and ln not in present]
+        new = [
+            ln
+            for ln in dict.fromkeys(lines)
+            if journal.append(DISCREPANCY, f"{day}|{ln}", {"line": ln}, day=day, actor=actor) and ln not in present
+        ]
         if new:
             sep = "" if (not old or old.endswith("\n")) else "\n"
             atomic_write_text(path, old + sep + "\n".join(new) + "\n")
@@ -148,9 +151,20 @@ def accept_positions(live_dir: str | Path, day: str, by: str, now: str, journal:
     j = journal or Journal.for_live_dir(live_dir)
     try:
         digest = hashlib.sha256(data).hexdigest()
-        j.append(POSITIONS, f"{day}|accept|{digest[:16]}",
-                 {"action": "accept_reconciliation", "by": by, "at": now, "source": str(src),
-                  "backup": str(bak) if bak.exists() else None, "sha256": digest}, day=day, actor=by)
+        j.append(
+            POSITIONS,
+            f"{day}|accept|{digest[:16]}",
+            {
+                "action": "accept_reconciliation",
+                "by": by,
+                "at": now,
+                "source": str(src),
+                "backup": str(bak) if bak.exists() else None,
+                "sha256": digest,
+            },
+            day=day,
+            actor=by,
+        )
     finally:
         if journal is None:
             j.close()
@@ -178,17 +192,29 @@ def write_outputs(res: ReconResult, day_dir: Path) -> None:
     atomic_write_text(d.reconciliation, json.dumps(res.to_json(), indent=2) + "\n")
     atomic_write_text(d.reconciliation_report, res.report_text())
     pt = res.per_trade.copy()
-    atomic_write_text(d.reconciliation_trades,
-                      to_csv_text(pt, {"avg_price": 2, "slippage_bps": 2, "commission": 2, "signal_price": 2,
-                                       "commission_est": 2}))
+    atomic_write_text(
+        d.reconciliation_trades,
+        to_csv_text(pt, {"avg_price": 2, "slippage_bps": 2, "commission": 2, "signal_price": 2, "commission_est": 2}),
+    )
 
 
 # ------------------------------------------------------------------ reconcile
 
-def reconcile_day(ctx: Context, day: str, trades, fills: pd.DataFrame, positions: pd.DataFrame, *,
-                  events: pd.DataFrame | None = None, closes: pd.DataFrame | None = None,
-                  cash: float | None = None, broker_positions: pd.DataFrame | None = None,
-                  accept: bool = False, trades_path: str = "") -> ReconResult:
+
+def reconcile_day(
+    ctx: Context,
+    day: str,
+    trades,
+    fills: pd.DataFrame,
+    positions: pd.DataFrame,
+    *,
+    events: pd.DataFrame | None = None,
+    closes: pd.DataFrame | None = None,
+    cash: float | None = None,
+    broker_positions: pd.DataFrame | None = None,
+    accept: bool = False,
+    trades_path: str = "",
+) -> ReconResult:
     """Steps 2-5 on frames already read, under the day lock: journal the fills, reconcile with
     the journal's order states, write the day's files, log discrepancies once, journal the
     summary, optionally accept. ``cash``: cash before the day ($; default the last
@@ -205,13 +231,25 @@ def reconcile_day(ctx: Context, day: str, trades, fills: pd.DataFrame, positions
         if cash_before is None:
             cash_before = cash_before_from_broker(ctx, day, fills)
         otype = ctx.config.execution.default_order_type
-        planned = planned_orders(j, trades, the_day, default_order_type=otype,
-                                 max_adv_pct=ctx.config.validation.max_adv_pct)
+        planned = planned_orders(
+            j, trades, the_day, default_order_type=otype, max_adv_pct=ctx.config.validation.max_adv_pct
+        )
         sent = sent_orders(the_day.intents_list(j))  # what was actually sent (matched first)
-        res = reconcile_frames(trades, fills, positions, day=day, order_states=states, events=events,
-                               closes=closes, cash_before=cash_before, broker_positions=broker_positions,
-                               default_order_type=otype, planned=planned, sent=sent,
-                               target_slippage_bps=ctx.config.slippage_bps)
+        res = reconcile_frames(
+            trades,
+            fills,
+            positions,
+            day=day,
+            order_states=states,
+            events=events,
+            closes=closes,
+            cash_before=cash_before,
+            broker_positions=broker_positions,
+            default_order_type=otype,
+            planned=planned,
+            sent=sent,
+            target_slippage_bps=ctx.config.slippage_bps,
+        )
         write_outputs(res, the_day.dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
         append_discrepancies(j, ctx.live_dir, day, res.discrepancy_lines, ctx.user)
@@ -251,11 +289,22 @@ class ReconcileResult:
         return out
 
 
-def reconcile(ctx: Context, day: Day, *, trades: PathLike = None, fills: PathLike = None,
-              from_broker: bool = False, format: str | None = None,  # noqa: A002
-              current_positions: PathLike = None, broker_positions: PathLike = None, events: PathLike = None,
-              closes: PathLike = None, cash: float | None = None, accept: bool = False,
-              trades_date_wins: bool = False) -> ReconcileResult:
+def reconcile(
+    ctx: Context,
+    day: Day,
+    *,
+    trades: PathLike = None,
+    fills: PathLike = None,
+    from_broker: bool = False,
+    format: str | None = None,  # noqa: A002
+    current_positions: PathLike = None,
+    broker_positions: PathLike = None,
+    events: PathLike = None,
+    closes: PathLike = None,
+    cash: float | None = None,
+    accept: bool = False,
+    trades_date_wins: bool = False,
+) -> ReconcileResult:
     """Reconcile the day's fills (``fills``, default ``live/D/broker_fills.csv``; or pulled from
     the broker and saved there) with its trades and the positions it started from
     (``current_positions``, default ``live/current_positions.csv``, missing = flat).
@@ -278,8 +327,19 @@ def reconcile(ctx: Context, day: Day, *, trades: PathLike = None, fills: PathLik
     closes_path = Path(closes) if closes else _first_existing(day.closes, day.live_closes)
     closes_df = read_closes(closes_path, missing_ok=False) if closes_path else None
     broker_pos = read_broker_positions(broker_positions) if broker_positions else None
-    res = reconcile_day(ctx, day.date, t, fills_df, positions, events=events_df, closes=closes_df, cash=cash,
-                        broker_positions=broker_pos, accept=accept, trades_path=str(trades_path))
+    res = reconcile_day(
+        ctx,
+        day.date,
+        t,
+        fills_df,
+        positions,
+        events=events_df,
+        closes=closes_df,
+        cash=cash,
+        broker_positions=broker_pos,
+        accept=accept,
+        trades_path=str(trades_path),
+    )
     return ReconcileResult(day, res, bool(accept))
 
 
@@ -302,6 +362,7 @@ def accept(ctx: Context, day: Day) -> AcceptResult:
 
 
 # ------------------------------------------------------------------ compare / sync
+
 
 def pending_fills(journal: Journal) -> pd.DataFrame:
     """Net shares per symbol of fills journaled for days with no reconciliation yet."""
@@ -328,7 +389,7 @@ def _broker_positions(ctx: Context, day: Day, path: PathLike) -> tuple[pd.DataFr
 class CompareResult:
     """System vs broker positions (shares) per symbol, with the likely cause of each difference."""
 
-    positions: pd.DataFrame   # symbol, system_shares, broker_shares, difference, matches, likely_cause
+    positions: pd.DataFrame  # symbol, system_shares, broker_shares, difference, matches, likely_cause
 
     @property
     def differences(self) -> int:
@@ -340,20 +401,32 @@ class CompareResult:
         return 1 if self.differences else 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"differences": self.differences, "positions": [
-            {"symbol": r.symbol, "system_shares": float(r.system_shares), "broker_shares": float(r.broker_shares),
-             "difference": float(r.difference), "matches": bool(r.matches), "likely_cause": r.likely_cause}
-            for r in self.positions.itertuples()]}
+        return {
+            "differences": self.differences,
+            "positions": [
+                {
+                    "symbol": r.symbol,
+                    "system_shares": float(r.system_shares),
+                    "broker_shares": float(r.broker_shares),
+                    "difference": float(r.difference),
+                    "matches": bool(r.matches),
+                    "likely_cause": r.likely_cause,
+                }
+                for r in self.positions.itertuples()
+            ],
+        }
 
 
-def compare_positions(ctx: Context, day: Day, *, system: PathLike = None, broker: PathLike = None,
-                      events: PathLike = None) -> CompareResult:
+def compare_positions(
+    ctx: Context, day: Day, *, system: PathLike = None, broker: PathLike = None, events: PathLike = None
+) -> CompareResult:
     """Compare ``system`` positions (default live/current_positions.csv) with the broker's (an
     export file, else the configured broker), allowing for splits and unreconciled fills."""
     sys_pos = read_positions(system or day.current_positions)
     broker_pos, _source = _broker_positions(ctx, day, broker)
-    cmp = compare_frames(sys_pos, broker_pos, events=_events(day, events, day_level=False),
-                         pending=pending_fills(ctx.journal()))
+    cmp = compare_frames(
+        sys_pos, broker_pos, events=_events(day, events, day_level=False), pending=pending_fills(ctx.journal())
+    )
     return CompareResult(cmp)
 
 
@@ -373,8 +446,13 @@ class SyncResult:
         return self.compare.differences
 
     def to_json(self) -> dict[str, Any]:
-        return {"synced": self.synced, "differences": self.differences, "by": self.by,
-                "backup": str(self.backup) if self.backup else None, "positions": self.n_positions}
+        return {
+            "synced": self.synced,
+            "differences": self.differences,
+            "by": self.by,
+            "backup": str(self.backup) if self.backup else None,
+            "positions": self.n_positions,
+        }
 
 
 def sync_positions(ctx: Context, day: Day, *, broker_file: PathLike = None, force_update: bool = False) -> SyncResult:
@@ -395,10 +473,20 @@ def sync_positions(ctx: Context, day: Day, *, broker_file: PathLike = None, forc
         if cur.exists():
             atomic_write_bytes(bak, cur.read_bytes())
         text = to_csv_text(out, {"avg_cost": 2})
-        ctx.journal().append(POSITIONS, f"{day.date}|sync|{stamp}|{hashlib.sha256(text.encode()).hexdigest()[:16]}",
-                             {"action": "sync_from_broker", "by": ctx.user, "at": ctx.now().isoformat(),
-                              "source": source, "backup": str(bak) if cur.exists() else None,
-                              "differences": n, "positions": out.to_dict("records")},
-                             day=day.date, actor=ctx.user)
+        ctx.journal().append(
+            POSITIONS,
+            f"{day.date}|sync|{stamp}|{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+            {
+                "action": "sync_from_broker",
+                "by": ctx.user,
+                "at": ctx.now().isoformat(),
+                "source": source,
+                "backup": str(bak) if cur.exists() else None,
+                "differences": n,
+                "positions": out.to_dict("records"),
+            },
+            day=day.date,
+            actor=ctx.user,
+        )
         atomic_write_text(cur, text)
     return SyncResult(cmp, True, ctx.user, bak if bak.exists() else None, len(out))

@@ -49,9 +49,15 @@ def tca_document(day_dir: Path, ctx: Context, *, fills_path: PathLike = None, fm
     closes = read_closes(day_dir / "closes.csv")
     journal = _journal_or_none(ctx)
     arrivals = arrivals_from_journal(journal, day) if journal is not None and day else None
-    res = daily_tca(trades, fills, closes=closes, arrivals=arrivals,
-                    portfolio_value=trades.header.portfolio_value,
-                    default_order_type=ctx.config.execution.default_order_type, date=day)
+    res = daily_tca(
+        trades,
+        fills,
+        closes=closes,
+        arrivals=arrivals,
+        portfolio_value=trades.header.portfolio_value,
+        default_order_type=ctx.config.execution.default_order_type,
+        date=day,
+    )
     if not (day_dir / "closes.csv").exists() and res.unfilled_orders:
         res.notes.append(f"no {day_dir / 'closes.csv'}: closing prices unknown")
     if journal is None:
@@ -75,8 +81,9 @@ class TcaResult:
         return self.document
 
 
-def tca(ctx: Context, day: Day | None, *, folder: PathLike = None, fills: PathLike = None,
-        format: str | None = None) -> TcaResult:  # noqa: A002
+def tca(
+    ctx: Context, day: Day | None, *, folder: PathLike = None, fills: PathLike = None, format: str | None = None
+) -> TcaResult:  # noqa: A002
     """TCA of the day folder (``folder``, default ``live/D``); writes ``tca.json`` and
     ``tca_report.txt`` there (atomically)."""
     d = Path(folder) if folder else (day.dir if day is not None else None)
@@ -110,12 +117,15 @@ def monthly(ctx: Context, day: Day, *, month: str | None = None) -> MonthlyStepR
     """Monthly costs of ``month`` (YYYY-MM; default ``day``'s month) from its day folders with
     TCA; refused when there is none."""
     month = month or day.date[:7]
-    inputs = collect_month(ctx.live_dir, month, journal=_journal_or_none(ctx),
-                           default_broker=ctx.config.execution.broker,
-                           default_order_type=ctx.config.execution.default_order_type)
+    inputs = collect_month(
+        ctx.live_dir,
+        month,
+        journal=_journal_or_none(ctx),
+        default_broker=ctx.config.execution.broker,
+        default_order_type=ctx.config.execution.default_order_type,
+    )
     if not inputs.days:
-        raise RefusedError(f"{month}: no day folder with TCA under {ctx.live_dir} "
-                           "(run xlexec tca on each day first)")
+        raise RefusedError(f"{month}: no day folder with TCA under {ctx.live_dir} (run xlexec tca on each day first)")
     res = monthly_report(inputs.days, month, opening_value=inputs.opening_value)
     res.notes = inputs.notes + res.notes
     path = day.monthly_costs

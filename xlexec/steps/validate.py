@@ -51,9 +51,16 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def load_and_validate(ctx: Context, day: Day, *, trades: PathLike = None, positions: PathLike = None,
-                      quotes: PathLike = None, events: PathLike = None,
-                      reference: PathLike = None) -> tuple[Trades, ValidationResult]:
+def load_and_validate(
+    ctx: Context,
+    day: Day,
+    *,
+    trades: PathLike = None,
+    positions: PathLike = None,
+    quotes: PathLike = None,
+    events: PathLike = None,
+    reference: PathLike = None,
+) -> tuple[Trades, ValidationResult]:
     """Read the day's trades (``trades``, default ``live/D/trades.csv``) and the inputs (explicit
     paths or the defaults) and run the checks. ``summary.inputs`` names the files used."""
     trades_path = Path(trades) if trades else day.trades
@@ -70,12 +77,18 @@ def load_and_validate(ctx: Context, day: Day, *, trades: PathLike = None, positi
         quotes=read_quotes(qts) if qts else None,
         events=read_events(evs, missing_ok=False) if evs else None,
         reference=read_reference(ref, missing_ok=False) if ref else None,
-        thresholds=validation_thresholds(ctx.config), now=ctx.now(), kill_switch_file=day.kill_switch.exists(),
+        thresholds=validation_thresholds(ctx.config),
+        now=ctx.now(),
+        kill_switch_file=day.kill_switch.exists(),
     )
-    result.summary["inputs"] = {"trades": str(trades_path), "positions": str(pos) if pos else None,
-                                "quotes": str(qts) if qts else None, "events": str(evs) if evs else None,
-                                "reference": str(ref) if ref else None,
-                                "quotes_sha256": _sha256(qts) if qts else None}
+    result.summary["inputs"] = {
+        "trades": str(trades_path),
+        "positions": str(pos) if pos else None,
+        "quotes": str(qts) if qts else None,
+        "events": str(evs) if evs else None,
+        "reference": str(ref) if ref else None,
+        "quotes_sha256": _sha256(qts) if qts else None,
+    }
     return t, result
 
 
@@ -85,8 +98,8 @@ class ValidateResult:
 
     trades_path: Path
     result: ValidationResult
-    document: dict[str, Any]          # what validation.json holds (and ``--json`` prints)
-    output: Path                      # validation.json
+    document: dict[str, Any]  # what validation.json holds (and ``--json`` prints)
+    output: Path  # validation.json
 
     @property
     def decision(self) -> str:
@@ -101,11 +114,20 @@ class ValidateResult:
         return self.document
 
 
-def validate(ctx: Context, day: Day, *, trades: PathLike = None, positions: PathLike = None,
-             quotes: PathLike = None, events: PathLike = None, reference: PathLike = None) -> ValidateResult:
+def validate(
+    ctx: Context,
+    day: Day,
+    *,
+    trades: PathLike = None,
+    positions: PathLike = None,
+    quotes: PathLike = None,
+    events: PathLike = None,
+    reference: PathLike = None,
+) -> ValidateResult:
     """Run the pre-trade checks; write ``<trades dir>/validation.json`` (with the orders' sha256)."""
-    t, result = load_and_validate(ctx, day, trades=trades, positions=positions, quotes=quotes, events=events,
-                                  reference=reference)
+    t, result = load_and_validate(
+        ctx, day, trades=trades, positions=positions, quotes=quotes, events=events, reference=reference
+    )
     orders = orders_from_trades(t, default_order_type=ctx.config.execution.default_order_type)
     doc = result.to_json()
     doc["orders_sha256"] = orders_sha256(orders)
@@ -129,16 +151,37 @@ class ApproveResult:
         return self.row
 
 
-def approve(ctx: Context, day: Day, *, by: str, decision: str, reason: str, override: bool = False,
-            trades: PathLike = None, positions: PathLike = None, quotes: PathLike = None,
-            events: PathLike = None, reference: PathLike = None) -> ApproveResult:
+def approve(
+    ctx: Context,
+    day: Day,
+    *,
+    by: str,
+    decision: str,
+    reason: str,
+    override: bool = False,
+    trades: PathLike = None,
+    positions: PathLike = None,
+    quotes: PathLike = None,
+    events: PathLike = None,
+    reference: PathLike = None,
+) -> ApproveResult:
     """Record ``decision`` (APPROVED / CONDITIONAL / REJECTED) for the orders the trades would send.
 
     The date is the trades header's, else ``day``'s."""
-    t, result = load_and_validate(ctx, day, trades=trades, positions=positions, quotes=quotes, events=events,
-                                  reference=reference)
+    t, result = load_and_validate(
+        ctx, day, trades=trades, positions=positions, quotes=quotes, events=events, reference=reference
+    )
     date = t.date or day.date
     orders = orders_from_trades(t, default_order_type=ctx.config.execution.default_order_type, date=date)
-    row = record_approval(ctx.live_dir, date=date, orders=orders, decision=decision.upper(), reason=reason,
-                          approver=by, recommended=result.decision, override=override, now=ctx.now())
+    row = record_approval(
+        ctx.live_dir,
+        date=date,
+        orders=orders,
+        decision=decision.upper(),
+        reason=reason,
+        approver=by,
+        recommended=result.decision,
+        override=override,
+        now=ctx.now(),
+    )
     return ApproveResult(row, result.decision, 0, result)

@@ -27,13 +27,22 @@ from typing import Any
 
 import pandas as pd
 
-from xlexec.formats.csvio import atomic_write_text, to_csv_text
-from xlexec.errors import InputError, RefusedError
-from xlexec.store.journal import APPROVAL, Journal
 from xlexec.core.orders import canonical_lines, orders_sha256
+from xlexec.errors import InputError, RefusedError
+from xlexec.formats.csvio import atomic_write_text, to_csv_text
+from xlexec.store.journal import APPROVAL, Journal
 
-APPROVAL_COLUMNS = ["date", "decision", "reason", "approver", "timestamp_utc", "recommended",
-                    "orders_sha256", "n_orders", "override"]
+APPROVAL_COLUMNS = [
+    "date",
+    "decision",
+    "reason",
+    "approver",
+    "timestamp_utc",
+    "recommended",
+    "orders_sha256",
+    "n_orders",
+    "override",
+]
 DECISIONS = ("APPROVED", "CONDITIONAL", "REJECTED")
 RECOMMENDATIONS = ("APPROVE", "CONDITIONAL", "REJECT")
 APPROVALS_CSV = "trade_approvals.csv"
@@ -44,9 +53,18 @@ def _one_line(text: str | None) -> str:
     return " ".join(str(text or "").split())
 
 
-def record_approval(live_dir: Path, *, date: str, orders: pd.DataFrame, decision: str, reason: str,
-                    approver: str, recommended: str, override: bool = False,
-                    now: dt.datetime) -> dict[str, Any]:
+def record_approval(
+    live_dir: Path,
+    *,
+    date: str,
+    orders: pd.DataFrame,
+    decision: str,
+    reason: str,
+    approver: str,
+    recommended: str,
+    override: bool = False,
+    now: dt.datetime,
+) -> dict[str, Any]:
     """Record a decision on ``orders`` (from :func:`xlexec.core.orders.orders_from_trades`).
 
     Appends the journal event, then rewrites ``live/trade_approvals.csv`` from the journal.
@@ -73,15 +91,21 @@ def record_approval(live_dir: Path, *, date: str, orders: pd.DataFrame, decision
         raise RefusedError("the approver's name is required")
     overriding = decision in ("APPROVED", "CONDITIONAL") and recommended == "REJECT"
     if overriding and not override:
-        raise RefusedError(f"validation recommends REJECT; recording {decision} needs an explicit "
-                           "override (--override) and a reason")
+        raise RefusedError(
+            f"validation recommends REJECT; recording {decision} needs an explicit override (--override) and a reason"
+        )
     sha = orders_sha256(orders)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     row: dict[str, Any] = {
-        "date": date, "decision": decision, "reason": reason, "approver": approver,
-        "timestamp_utc": now.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds"),
-        "recommended": recommended, "orders_sha256": sha, "n_orders": int(len(orders)),
+        "date": date,
+        "decision": decision,
+        "reason": reason,
+        "approver": approver,
+        "timestamp_utc": now.astimezone(dt.UTC).isoformat(timespec="milliseconds"),
+        "recommended": recommended,
+        "orders_sha256": sha,
+        "n_orders": int(len(orders)),
         "override": bool(overriding),
     }
     payload = dict(row, orders=canonical_lines(orders))
@@ -90,8 +114,7 @@ def record_approval(live_dir: Path, *, date: str, orders: pd.DataFrame, decision
             seq = sum(1 for e in j.events(APPROVAL, date)) + 1
             row["seq"] = seq
             payload["seq"] = seq
-            j.append(APPROVAL, f"{date}|{sha}|{seq}", payload, day=date, actor=approver,
-                     ts_utc=row["timestamp_utc"])
+            j.append(APPROVAL, f"{date}|{sha}|{seq}", payload, day=date, actor=approver, ts_utc=row["timestamp_utc"])
         rows = [e.payload for e in j.events(APPROVAL)]
     write_approvals_csv(live_dir, rows)
     return row
@@ -177,8 +200,7 @@ def _legacy_rows(path: Path) -> list[list[str]]:
     for r in body:
         if h is not None and h < len(r) and r[h].strip():
             continue  # written from the journal: regenerated, never trusted
-        out.append([r[idx[c]].strip() if c in idx and idx[c] < len(r) else ""
-                    for c in APPROVAL_COLUMNS[:4]])
+        out.append([r[idx[c]].strip() if c in idx and idx[c] < len(r) else "" for c in APPROVAL_COLUMNS[:4]])
     return out
 
 

@@ -20,10 +20,11 @@ import json
 import os
 import socket
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from xlexec.errors import LockedError
 
@@ -46,21 +47,21 @@ BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 """
 
 # Event kinds (payloads are JSON objects; money in $, quantities in shares)
-APPROVAL = "approval"          # key: date|orders_sha256|seq   payload: approvals row + canonical order lines
-INTENT = "order_intent"        # key: client_order_id           payload: order request
-ORDER = "order_update"         # key: coid|status|filled_qty    payload: broker order snapshot
-REFUSED = "order_refused"      # key: coid|reason-code          payload: {reason}
-FILL = "fill"                  # key: broker fill id            payload: canonical fill row
-RECON = "reconciliation"       # key: day|fills hash            payload: summary
-POSITIONS = "positions"        # key: day|kind|hash             payload: {positions, by}
-KILL = "kill_switch"           # key: ts                        payload: report
-ACTION = "action"              # key: ts|name                   payload: {button, result}
-SLICE = "slice_schedule"       # key: parent id|day             payload: child + remaining
-DISCREPANCY = "discrepancy"    # key: day|line                  payload: {line} (discrepancies.log)
+APPROVAL = "approval"  # key: date|orders_sha256|seq   payload: approvals row + canonical order lines
+INTENT = "order_intent"  # key: client_order_id           payload: order request
+ORDER = "order_update"  # key: coid|status|filled_qty    payload: broker order snapshot
+REFUSED = "order_refused"  # key: coid|reason-code          payload: {reason}
+FILL = "fill"  # key: broker fill id            payload: canonical fill row
+RECON = "reconciliation"  # key: day|fills hash            payload: summary
+POSITIONS = "positions"  # key: day|kind|hash             payload: {positions, by}
+KILL = "kill_switch"  # key: ts                        payload: report
+ACTION = "action"  # key: ts|name                   payload: {button, result}
+SLICE = "slice_schedule"  # key: parent id|day             payload: child + remaining
+DISCREPANCY = "discrepancy"  # key: day|line                  payload: {line} (discrepancies.log)
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def current_user() -> str:
@@ -94,20 +95,20 @@ class Journal:
         self._con.executescript(SCHEMA)
 
     @classmethod
-    def for_live_dir(cls, live_dir: str | os.PathLike) -> "Journal":
+    def for_live_dir(cls, live_dir: str | os.PathLike) -> Journal:
         return cls(Path(live_dir) / "journal.sqlite")
 
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     @contextmanager
-    def transaction(self) -> Iterator["Journal"]:
+    def transaction(self) -> Iterator[Journal]:
         """All appends inside commit together or not at all."""
         self._con.execute("BEGIN IMMEDIATE")
         try:
@@ -117,8 +118,16 @@ class Journal:
             raise
         self._con.execute("COMMIT")
 
-    def append(self, kind: str, key: str, payload: dict[str, Any], *, day: str,
-               actor: str | None = None, ts_utc: str | None = None) -> bool:
+    def append(
+        self,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        *,
+        day: str,
+        actor: str | None = None,
+        ts_utc: str | None = None,
+    ) -> bool:
         """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists."""
         cur = self._con.execute(
             "INSERT OR IGNORE INTO events(ts_utc, day, kind, key, actor, payload) VALUES (?,?,?,?,?,?)",
@@ -126,8 +135,9 @@ class Journal:
         )
         return cur.rowcount == 1
 
-    def append_many(self, kind: str, rows: list[tuple[str, dict[str, Any]]], *, day: str,
-                    actor: str | None = None) -> int:
+    def append_many(
+        self, kind: str, rows: list[tuple[str, dict[str, Any]]], *, day: str, actor: str | None = None
+    ) -> int:
         """Append ``[(key, payload)]`` in one transaction; returns how many were new."""
         ts = utc_now()
         with self.transaction():
@@ -150,8 +160,7 @@ class Journal:
             sql += " AND day=?"
             args.append(day)
         sql += " ORDER BY seq"
-        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
-                for r in self._con.execute(sql, args)]
+        return [Event(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6])) for r in self._con.execute(sql, args)]
 
     def payloads(self, kind: str, day: str | None = None) -> list[dict[str, Any]]:
         return [e.payload for e in self.events(kind, day)]
@@ -179,7 +188,7 @@ class DayLock:
         self.purpose = purpose
         self._fh = None
 
-    def acquire(self) -> "DayLock":
+    def acquire(self) -> DayLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+")
         try:
@@ -188,8 +197,10 @@ class DayLock:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
             fh.close()
-            raise LockedError(f"{self.path.parent.name}: the day is locked by {holder}; "
-                              "wait for it to finish (the lock frees itself if that process dies)") from None
+            raise LockedError(
+                f"{self.path.parent.name}: the day is locked by {holder}; "
+                "wait for it to finish (the lock frees itself if that process dies)"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()} ({current_user()}@{socket.gethostname()}, {self.purpose}, since {utc_now()})")
@@ -207,7 +218,7 @@ class DayLock:
                 self._fh.close()
                 self._fh = None
 
-    def __enter__(self) -> "DayLock":
+    def __enter__(self) -> DayLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.core.monthly import DAY_RE, MONTH_RE, DayRecord, _num, month_tca
+from xlexec.core.rows import parse_numeric
 from xlexec.errors import InputError
 from xlexec.formats.csvio import read_table, read_text, split_comment_header
-from xlexec.core.rows import parse_numeric
 from xlexec.formats.fills import read_fills
 from xlexec.formats.trades import read_trades
 from xlexec.store.journal import INTENT
@@ -73,8 +73,14 @@ class MonthInputs:
     notes: list[str]
 
 
-def collect_month(live_dir: str | Path, month: str, *, journal=None, default_broker: str = "unknown",
-                  default_order_type: str = "limit") -> MonthInputs:
+def collect_month(
+    live_dir: str | Path,
+    month: str,
+    *,
+    journal=None,
+    default_broker: str = "unknown",
+    default_order_type: str = "limit",
+) -> MonthInputs:
     """Gather ``live/YYYY-MM-DD/`` folders of ``month`` into :class:`DayRecord`s.
 
     Per day: ``tca.json`` when it is at least as new as ``trades.csv`` and ``broker_fills.csv``;
@@ -98,19 +104,30 @@ def collect_month(live_dir: str | Path, month: str, *, journal=None, default_bro
         if fresh:
             data = _read_json(tj)
             broker = _broker_of(data.get("broker"), journal, d.name, default_broker)
-            days.append(DayRecord.from_tca_json(data, date=d.name, portfolio_value_after=after,
-                                                broker=broker, name=str(tj)))
+            days.append(
+                DayRecord.from_tca_json(data, date=d.name, portfolio_value_after=after, broker=broker, name=str(tj))
+            )
         elif tr.exists() and fl.exists():
-            pending.append((len(days), d.name, read_trades(tr), read_fills(fl),
-                            _broker_of(None, journal, d.name, default_broker), after))
+            pending.append(
+                (
+                    len(days),
+                    d.name,
+                    read_trades(tr),
+                    read_fills(fl),
+                    _broker_of(None, journal, d.name, default_broker),
+                    after,
+                )
+            )
             days.append(None)
-            notes.append(f"{d.name}: tca.json missing or older than its inputs; TCA computed now "
-                         "(run xlexec tca to save it)")
+            notes.append(
+                f"{d.name}: tca.json missing or older than its inputs; TCA computed now (run xlexec tca to save it)"
+            )
         elif tr.exists():
             notes.append(f"{d.name}: no broker_fills.csv and no tca.json: left out")
     if pending:
-        results = month_tca([(date, trades, fills) for _, date, trades, fills, _, _ in pending],
-                            default_order_type=default_order_type)
+        results = month_tca(
+            [(date, trades, fills) for _, date, trades, fills, _, _ in pending], default_order_type=default_order_type
+        )
         for (slot, _, _, _, broker, after), res in zip(pending, results):
             days[slot] = DayRecord.from_tca(res, broker=broker, portfolio_value_after=after)
     opening = None

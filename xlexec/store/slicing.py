@@ -7,8 +7,9 @@ afresh) and hands the frame to the pure :func:`xlexec.core.slicing.plan_slices`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -17,9 +18,17 @@ from xlexec.errors import InputError
 from xlexec.formats.inputs import read_reference
 
 
-def plan_day(orders: pd.DataFrame, *, day: str, batch_sha256: str, prior: Iterable[dict[str, Any]],
-             max_adv_pct: float, live_dir: str | Path, slice_new: bool = True,
-             sent_whole: Iterable[str] = ()) -> SlicePlan:
+def plan_day(
+    orders: pd.DataFrame,
+    *,
+    day: str,
+    batch_sha256: str,
+    prior: Iterable[dict[str, Any]],
+    max_adv_pct: float,
+    live_dir: str | Path,
+    slice_new: bool = True,
+    sent_whole: Iterable[str] = (),
+) -> SlicePlan:
     """The day's slicing plan as ``convert --slice`` and ``submit --slice`` both use it.
 
     :func:`plan_slices` with the reference file ``<live_dir>/reference.csv`` read only when today's
@@ -34,5 +43,14 @@ def plan_day(orders: pd.DataFrame, *, day: str, batch_sha256: str, prior: Iterab
         if not ref_path.exists():
             raise InputError(str(ref_path), "--slice needs the reference file (symbol,sector,adv_shares)")
         ref = read_reference(ref_path)
-    return plan_slices(orders, ref, max_adv_pct, day=day, batch_sha256=batch_sha256, prior=prior,
-                       slice_new=slice_new, reference_name=str(ref_path), sent_whole=sent_whole)
+    return plan_slices(
+        orders,
+        ref,
+        max_adv_pct,
+        day=day,
+        batch_sha256=batch_sha256,
+        prior=prior,
+        slice_new=slice_new,
+        reference_name=str(ref_path),
+        sent_whole=sent_whole,
+    )

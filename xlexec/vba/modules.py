@@ -132,8 +132,6 @@ def macro_names(modules: Mapping[str, str] | Iterable[str], *, qualified: bool =
     return names
 
 
-
-
 def document_module_names(vba_bin: bytes) -> list[str]:
     """The ``Document=`` module names listed in a vbaProject.bin's PROJECT stream."""
     import olefile  # read-only use; olefile is a dependency of oletools

@@ -88,7 +88,6 @@ endings; text is encoded in code page 1252 (``PROJECTCODEPAGE`` 1252) and
 characters outside cp1252 are rejected.
 """
 
-
 from __future__ import annotations
 
 import hashlib
@@ -141,9 +140,7 @@ __all__ = [
 # 2.3.4.1: Reserved1 0x61CC, Version 0xFFFF, Reserved2 0x00, Reserved3 0x0000.
 _VBA_PROJECT_STREAM = struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0000)
 
-_STDOLE_LIBID = (
-    "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
-)
+_STDOLE_LIBID = "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
 
 
 @dataclass
@@ -312,7 +309,6 @@ def build_vba_project(
         "VBA": vba_children,
     }
     return write_compound_file(tree)
-
 
 
 def make_xlsm_from_modules(

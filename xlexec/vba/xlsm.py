@@ -81,7 +81,9 @@ def _set_workbook_codename(xml: str, codename: str) -> str:
     new = f'<{prefix}workbookPr codeName="{codename}"/>'
     anchor = None
     for local in ("fileSharing", "fileVersion"):
-        am = re.search(r"<(?:[\w.-]+:)?" + local + r"(?=[\s/>])[^>]*?(/>|>.*?</(?:[\w.-]+:)?" + local + ">)", xml, re.DOTALL)
+        am = re.search(
+            r"<(?:[\w.-]+:)?" + local + r"(?=[\s/>])[^>]*?(/>|>.*?</(?:[\w.-]+:)?" + local + ">)", xml, re.DOTALL
+        )
         if am:
             anchor = am.end()
             break
@@ -259,8 +261,6 @@ def make_xlsm(
         except FileNotFoundError:
             pass
         raise
-
-
 
 
 def add_to_xlsxwriter(workbook: object, vba_bin: bytes, *, workbook_codename: str = "ThisWorkbook") -> None:

@@ -60,6 +60,7 @@ from xlexec.core.checks import events  # noqa: F401
 from xlexec.core.checks import calendar  # noqa: F401
 from xlexec.core.checks import liquidity  # noqa: F401
 from xlexec.core.checks import exclusions  # noqa: F401
+
 # isort: on
 from xlexec.core.checks.base import CHECK_COLUMNS, POLICIES, STATUSES, Check, Findings
 from xlexec.core.checks.context import CheckContext, build_context
@@ -70,6 +71,21 @@ from xlexec.core.checks.thresholds import Thresholds
 
 CHECK_IDS = VALIDATION.ids()
 
-__all__ = ["CHECK_COLUMNS", "CHECK_IDS", "POLICIES", "STATUSES", "VALIDATION", "Check", "CheckContext",
-           "Findings", "Registry", "Thresholds", "ValidationResult", "build_context", "decide", "register",
-           "validate", "worst_by_symbol"]
+__all__ = [
+    "CHECK_COLUMNS",
+    "CHECK_IDS",
+    "POLICIES",
+    "STATUSES",
+    "VALIDATION",
+    "Check",
+    "CheckContext",
+    "Findings",
+    "Registry",
+    "Thresholds",
+    "ValidationResult",
+    "build_context",
+    "decide",
+    "register",
+    "validate",
+    "worst_by_symbol",
+]

@@ -80,12 +80,29 @@ class Findings:
         n = len(message) if isinstance(message, (list, np.ndarray, pd.Series)) else 1
         if n == 0:
             return
-        self.parts.append({"check": _arr(self.check, n), "status": _arr(status, n),
-                           "symbol": _arr(symbol, n), "value": _arr(value, n, float),
-                           "limit": _arr(limit, n, float), "message": _arr(message, n)})
+        self.parts.append(
+            {
+                "check": _arr(self.check, n),
+                "status": _arr(status, n),
+                "symbol": _arr(symbol, n),
+                "value": _arr(value, n, float),
+                "limit": _arr(limit, n, float),
+                "message": _arr(message, n),
+            }
+        )
 
-    def per_trade(self, mask, status, t, value, limit, fmt, pass_message: str,
-                  pass_value: float = float("nan"), pass_limit: float = float("nan")) -> None:
+    def per_trade(
+        self,
+        mask,
+        status,
+        t,
+        value,
+        limit,
+        fmt,
+        pass_message: str,
+        pass_value: float = float("nan"),
+        pass_limit: float = float("nan"),
+    ) -> None:
         """Rows for the trades ``t`` where ``mask`` (``fmt(i)`` = message); one pass row when none."""
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
@@ -101,8 +118,7 @@ class Findings:
 def findings_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
     """One frame of :data:`CHECK_COLUMNS` from the collected parts (typed even when empty)."""
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "limit") else object)
-                             for c in CHECK_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("value", "limit") else object) for c in CHECK_COLUMNS})
     df = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in CHECK_COLUMNS})
     for c in ("check", "status", "symbol", "message"):
         df[c] = df[c].astype(str)

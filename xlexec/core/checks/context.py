@@ -33,16 +33,16 @@ class TradeArrays:
 
     sym: np.ndarray
     side: np.ndarray
-    shares: np.ndarray       # shares (signed as given; > 0 when valid)
-    price: np.ndarray        # signal price ($/share)
-    eff: np.ndarray          # price to be sent ($/share): limit_price where given, else price
-    notional: np.ndarray     # the file's notional column ($)
-    send: np.ndarray         # shares x eff ($)
-    wc: np.ndarray           # weight_change (fraction)
-    comm: np.ndarray         # commission_est ($)
-    slip: np.ndarray         # slippage_est ($)
-    total: np.ndarray        # total_cost_est ($)
-    row: np.ndarray          # the trade's row number in the file
+    shares: np.ndarray  # shares (signed as given; > 0 when valid)
+    price: np.ndarray  # signal price ($/share)
+    eff: np.ndarray  # price to be sent ($/share): limit_price where given, else price
+    notional: np.ndarray  # the file's notional column ($)
+    send: np.ndarray  # shares x eff ($)
+    wc: np.ndarray  # weight_change (fraction)
+    comm: np.ndarray  # commission_est ($)
+    slip: np.ndarray  # slippage_est ($)
+    total: np.ndarray  # total_cost_est ($)
+    row: np.ndarray  # the trade's row number in the file
 
     def who(self, i: int) -> str:
         return f"{self.sym[i]} {self.side[i]} (row {self.row[i]})"
@@ -58,13 +58,20 @@ class TradeArrays:
         if "order_type" in df.columns:  # a market order has no limit: its price is the signal's
             eff = np.where(df["order_type"].astype(str).to_numpy() == "market", price, eff)
         shares = df["shares"].to_numpy(dtype=float)
-        return cls(sym=df["symbol"].to_numpy(dtype=object), side=df["side"].to_numpy(dtype=object),
-                   shares=shares, price=price, eff=eff, notional=df["notional"].to_numpy(dtype=float),
-                   send=shares * eff, wc=df["weight_change"].to_numpy(dtype=float),
-                   comm=df["commission_est"].to_numpy(dtype=float),
-                   slip=df["slippage_est"].to_numpy(dtype=float),
-                   total=df["total_cost_est"].to_numpy(dtype=float),
-                   row=np.asarray(df.index, dtype=object))
+        return cls(
+            sym=df["symbol"].to_numpy(dtype=object),
+            side=df["side"].to_numpy(dtype=object),
+            shares=shares,
+            price=price,
+            eff=eff,
+            notional=df["notional"].to_numpy(dtype=float),
+            send=shares * eff,
+            wc=df["weight_change"].to_numpy(dtype=float),
+            comm=df["commission_est"].to_numpy(dtype=float),
+            slip=df["slippage_est"].to_numpy(dtype=float),
+            total=df["total_cost_est"].to_numpy(dtype=float),
+            row=np.asarray(df.index, dtype=object),
+        )
 
 
 def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
@@ -75,8 +82,9 @@ def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
 
 
 def _empty_positions() -> pd.DataFrame:
-    return pd.DataFrame({"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float),
-                         "avg_cost": pd.Series(dtype=float)})
+    return pd.DataFrame(
+        {"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+    )
 
 
 @dataclass
@@ -84,14 +92,14 @@ class CheckContext:
     """The shared inputs of one validation run; derived figures are computed once, on demand."""
 
     th: Thresholds
-    now: dt.datetime                 # tz-aware
+    now: dt.datetime  # tz-aware
     header: TradesHeader
-    df_all: pd.DataFrame             # every trade of the file
-    inc: np.ndarray                  # bool per row of df_all: included (will be sent)
-    t: TradeArrays                   # the included trades
-    trade_date: str                  # ISO date: the header's, else today in New York
-    date_source: str                 # header | now
-    positions: pd.DataFrame | None   # as given (None = unknown)
+    df_all: pd.DataFrame  # every trade of the file
+    inc: np.ndarray  # bool per row of df_all: included (will be sent)
+    t: TradeArrays  # the included trades
+    trade_date: str  # ISO date: the header's, else today in New York
+    date_source: str  # header | now
+    positions: pd.DataFrame | None  # as given (None = unknown)
     quotes: pd.DataFrame | None
     events: pd.DataFrame | None
     reference: pd.DataFrame | None
@@ -139,8 +147,11 @@ class CheckContext:
     def mark(self) -> pd.Series:
         """$/share by symbol: quote mid, else the price to be sent, else ``avg_cost``."""
         t, valid = self.t, self.valid
-        trade_px = pd.Series(t.eff[valid], index=t.sym[valid]).groupby(level=0).first() \
-            if valid.any() else pd.Series(dtype=float)
+        trade_px = (
+            pd.Series(t.eff[valid], index=t.sym[valid]).groupby(level=0).first()
+            if valid.any()
+            else pd.Series(dtype=float)
+        )
         pos = self.positions if self.positions is not None else _empty_positions()
         avg_cost = symbol_map(pos, "avg_cost")
         if not (len(self.q_mid) or len(trade_px) or len(avg_cost)):
@@ -175,8 +186,11 @@ class CheckContext:
         """Signed shares traded by symbol (buys +, sells -), valid trades only."""
         t, valid = self.t, self.valid
         signed = np.where(self.buy, t.shares, -t.shares)
-        return pd.Series(signed[valid], index=t.sym[valid]).groupby(level=0).sum() \
-            if valid.any() else pd.Series(dtype=float)
+        return (
+            pd.Series(signed[valid], index=t.sym[valid]).groupby(level=0).sum()
+            if valid.any()
+            else pd.Series(dtype=float)
+        )
 
     @cached_property
     def post(self) -> pd.Series:
@@ -219,9 +233,17 @@ class CheckContext:
         return self.est_costs / self.send_total if self.send_total > 0 else 0.0
 
 
-def build_context(trades: Trades, *, positions: pd.DataFrame | None, quotes: pd.DataFrame | None,
-                  events: pd.DataFrame | None, reference: pd.DataFrame | None, thresholds: Thresholds,
-                  now: dt.datetime, kill_switch_file: bool) -> CheckContext:
+def build_context(
+    trades: Trades,
+    *,
+    positions: pd.DataFrame | None,
+    quotes: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+    reference: pd.DataFrame | None,
+    thresholds: Thresholds,
+    now: dt.datetime,
+    kill_switch_file: bool,
+) -> CheckContext:
     """Prepare the shared context once (``now`` naive is taken as UTC)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
@@ -230,7 +252,18 @@ def build_context(trades: Trades, *, positions: pd.DataFrame | None, quotes: pd.
     trade_date, date_source = trades.header.date, "header"
     if trade_date is None:
         trade_date, date_source = now.astimezone(NY).date().isoformat(), "now"
-    return CheckContext(th=thresholds, now=now, header=trades.header, df_all=df_all, inc=inc,
-                        t=TradeArrays.of(df_all[inc]), trade_date=trade_date, date_source=date_source,
-                        positions=positions, quotes=quotes, events=events, reference=reference,
-                        kill_switch_file=kill_switch_file)
+    return CheckContext(
+        th=thresholds,
+        now=now,
+        header=trades.header,
+        df_all=df_all,
+        inc=inc,
+        t=TradeArrays.of(df_all[inc]),
+        trade_date=trade_date,
+        date_source=date_source,
+        positions=positions,
+        quotes=quotes,
+        events=events,
+        reference=reference,
+        kill_switch_file=kill_switch_file,
+    )

@@ -38,17 +38,26 @@ class Turnover(Check):
             return
         to, found = c.turnover, False
         if to > th.turnover_fail + EPS:
-            out.add(self.breach, "", to, th.turnover_fail,
-                    f"turnover {pct(to, 2)} above {pct(th.turnover_fail)}")
+            out.add(self.breach, "", to, th.turnover_fail, f"turnover {pct(to, 2)} above {pct(th.turnover_fail)}")
             found = True
         elif to > th.turnover_warn + EPS:
-            out.add("warn", "", to, th.turnover_warn,
-                    f"turnover {pct(to, 2)} between {pct(th.turnover_warn)} and {pct(th.turnover_fail)}")
+            out.add(
+                "warn",
+                "",
+                to,
+                th.turnover_warn,
+                f"turnover {pct(to, 2)} between {pct(th.turnover_warn)} and {pct(th.turnover_fail)}",
+            )
             found = True
         hdr, ft = c.header.turnover, file_turnover(c)
         if hdr is not None and abs(hdr - ft) > th.turnover_header_tolerance + EPS:
-            out.add("warn", "", abs(hdr - ft), th.turnover_header_tolerance,
-                    f"header says turnover {pct(hdr, 2)} but the trades make {pct(ft, 2)} of {money(c.pv)}")
+            out.add(
+                "warn",
+                "",
+                abs(hdr - ft),
+                th.turnover_header_tolerance,
+                f"header says turnover {pct(hdr, 2)} but the trades make {pct(ft, 2)} of {money(c.pv)}",
+            )
             found = True
         if not found:
             out.add("pass", "", to, th.turnover_warn, f"turnover {pct(to, 2)}")
@@ -65,9 +74,14 @@ class TotalCostPct(Check):
     def rows(self, c: CheckContext, out: Findings) -> None:
         lim, cost, total, share = c.th.max_cost_pct, c.est_costs, c.send_total, c.cost_pct
         if total > 0 and share >= lim - EPS:
-            out.add(self.breach, "", share, lim,
-                    f"estimated costs {money(cost)} = {pct(share, 3)} of notional "
-                    f"{money(total)}, at or above {pct(lim, 2)}")
+            out.add(
+                self.breach,
+                "",
+                share,
+                lim,
+                f"estimated costs {money(cost)} = {pct(share, 3)} of notional "
+                f"{money(total)}, at or above {pct(lim, 2)}",
+            )
         else:
             out.add("pass", "", share, lim, f"estimated costs {money(cost)} = {pct(share, 3)} of notional")
 
@@ -81,9 +95,15 @@ class HighCostTrade(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t, lim = c.t, c.th.high_cost_trade_usd
-        out.per_trade(c.valid & (t.total > lim + EPS), self.breach, t, t.total, lim,
-                      lambda i: f"{t.who(i)}: estimated cost {money(t.total[i])} above {money(lim)}",
-                      f"no trade costs more than {money(lim)}")
+        out.per_trade(
+            c.valid & (t.total > lim + EPS),
+            self.breach,
+            t,
+            t.total,
+            lim,
+            lambda i: f"{t.who(i)}: estimated cost {money(t.total[i])} above {money(lim)}",
+            f"no trade costs more than {money(lim)}",
+        )
 
 
 @register
@@ -95,9 +115,15 @@ class SmallTrade(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t, lim = c.t, c.th.min_trade_usd
-        out.per_trade(c.valid & (np.abs(t.send) < lim - EPS), self.breach, t, np.abs(t.send), lim,
-                      lambda i: f"{t.who(i)}: {money(t.send[i])} is below the {money(lim)} minimum trade",
-                      f"every trade at least {money(lim)}")
+        out.per_trade(
+            c.valid & (np.abs(t.send) < lim - EPS),
+            self.breach,
+            t,
+            np.abs(t.send),
+            lim,
+            lambda i: f"{t.who(i)}: {money(t.send[i])} is below the {money(lim)} minimum trade",
+            f"every trade at least {money(lim)}",
+        )
 
 
 @register
@@ -125,9 +151,17 @@ class CostEstimate(Check):
             if d_s[i] > tol:
                 parts.append(f"slippage_est {money(t.slip[i])} vs {money(exp_s[i])} at {th.slippage_bps:g} bps")
             if d_t[i] > tol:
-                parts.append(f"total_cost_est {money(t.total[i])} != commission + slippage "
-                             f"{money(t.comm[i] + t.slip[i])}")
+                parts.append(
+                    f"total_cost_est {money(t.total[i])} != commission + slippage {money(t.comm[i] + t.slip[i])}"
+                )
             return f"{t.who(i)}: " + "; ".join(parts)
 
-        out.per_trade(c.valid & (worst > tol), self.breach, t, np.round(worst, 6), th.cost_tolerance_usd, msg,
-                      f"cost estimates match costs_bps={th.costs_bps:g} and slippage_bps={th.slippage_bps:g}")
+        out.per_trade(
+            c.valid & (worst > tol),
+            self.breach,
+            t,
+            np.round(worst, 6),
+            th.cost_tolerance_usd,
+            msg,
+            f"cost estimates match costs_bps={th.costs_bps:g} and slippage_bps={th.slippage_bps:g}",
+        )

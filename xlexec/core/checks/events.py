@@ -60,13 +60,24 @@ class _EventCheck(Check):
         kinds = ev["event"].astype(str) if len(ev) else pd.Series(dtype=str)
         hit = ev[self.selected(kinds).to_numpy(dtype=bool)] if len(ev) else ev
         if len(hit):
-            out.add(self.breach, hit["symbol"].to_numpy(dtype=object), hit["_off"].to_numpy(dtype=float), window,
-                    [f"{s}: {'trading halt' if e == 'halt' else e.replace('_', '-')} on {d} "
-                     f"({_when(o)} the trade date)" for s, e, d, o in
-                     zip(hit["symbol"], hit["event"], hit["date"], hit["_off"])])
+            out.add(
+                self.breach,
+                hit["symbol"].to_numpy(dtype=object),
+                hit["_off"].to_numpy(dtype=float),
+                window,
+                [
+                    f"{s}: {'trading halt' if e == 'halt' else e.replace('_', '-')} on {d} ({_when(o)} the trade date)"
+                    for s, e, d, o in zip(hit["symbol"], hit["event"], hit["date"], hit["_off"])
+                ],
+            )
         else:
-            out.add("pass", "", float("nan"), window,
-                    f"no {self.what} within {c.th.earnings_window_days} trading day(s) of {c.trade_date}")
+            out.add(
+                "pass",
+                "",
+                float("nan"),
+                window,
+                f"no {self.what} within {c.th.earnings_window_days} trading day(s) of {c.trade_date}",
+            )
 
 
 @register

@@ -22,8 +22,15 @@ class Excluded(Check):
         if not len(excl):
             out.add("pass", "", 0.0, NAN, "no trades excluded")
             return
-        out.add(self.breach, excl["symbol"].to_numpy(dtype=object), NAN, NAN,
-                [f"{s} {sd} (row {r}): excluded by the operator; not sent, not checked"
-                 for s, sd, r in zip(excl["symbol"], excl["side"], excl.index)])
+        out.add(
+            self.breach,
+            excl["symbol"].to_numpy(dtype=object),
+            NAN,
+            NAN,
+            [
+                f"{s} {sd} (row {r}): excluded by the operator; not sent, not checked"
+                for s, sd, r in zip(excl["symbol"], excl["side"], excl.index)
+            ],
+        )
         if c.n == 0:
             out.add("warn", "", float(len(excl)), NAN, "every trade is excluded: nothing to send")

@@ -18,9 +18,15 @@ class SharesPositive(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t = c.t
-        out.per_trade(~c.valid, self.breach, t, t.shares, 0.0,
-                      lambda i: f"{t.who(i)}: shares must be positive, got {num(t.shares[i])}",
-                      "all share counts positive")
+        out.per_trade(
+            ~c.valid,
+            self.breach,
+            t,
+            t.shares,
+            0.0,
+            lambda i: f"{t.who(i)}: shares must be positive, got {num(t.shares[i])}",
+            "all share counts positive",
+        )
 
 
 @register
@@ -33,9 +39,15 @@ class WholeShares(Check):
     def rows(self, c: CheckContext, out: Findings) -> None:
         t = c.t
         frac = c.valid & (np.abs(t.shares - np.round(t.shares)) > EPS)
-        out.per_trade(frac, self.breach, t, t.shares, float("nan"),
-                      lambda i: f"{t.who(i)}: {t.shares[i]:g} is not a whole number of shares",
-                      "whole shares only")
+        out.per_trade(
+            frac,
+            self.breach,
+            t,
+            t.shares,
+            float("nan"),
+            lambda i: f"{t.who(i)}: {t.shares[i]:g} is not a whole number of shares",
+            "whole shares only",
+        )
 
 
 @register
@@ -50,11 +62,20 @@ class NotionalMatches(Check):
         t, tol = c.t, c.th.notional_tolerance_usd
         calc = c.calc
         diff = np.abs(calc - t.notional)
-        out.per_trade(diff > tol + EPS, self.breach, t, np.round(diff, 6), tol,
-                      lambda i: f"{t.who(i)}: notional {money(t.notional[i])} != shares x price "
-                                f"{money(calc[i])} (off by {money(diff[i])})",
-                      "notional = shares x price for every trade",
-                      float(diff.max()) if c.n else 0.0, tol)
+        out.per_trade(
+            diff > tol + EPS,
+            self.breach,
+            t,
+            np.round(diff, 6),
+            tol,
+            lambda i: (
+                f"{t.who(i)}: notional {money(t.notional[i])} != shares x price "
+                f"{money(calc[i])} (off by {money(diff[i])})"
+            ),
+            "notional = shares x price for every trade",
+            float(diff.max()) if c.n else 0.0,
+            tol,
+        )
 
 
 @register
@@ -68,6 +89,12 @@ class Direction(Check):
     def rows(self, c: CheckContext, out: Findings) -> None:
         t = c.t
         m = (c.buy & (t.wc < 0)) | (~c.buy & (t.wc > 0))
-        out.per_trade(m, self.breach, t, t.wc, 0.0,
-                      lambda i: f"{t.who(i)}: weight_change {t.wc[i]:+.4f} points the other way",
-                      "every side agrees with the sign of weight_change")
+        out.per_trade(
+            m,
+            self.breach,
+            t,
+            t.wc,
+            0.0,
+            lambda i: f"{t.who(i)}: weight_change {t.wc[i]:+.4f} points the other way",
+            "every side agrees with the sign of weight_change",
+        )

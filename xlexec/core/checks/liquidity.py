@@ -36,10 +36,20 @@ class AdvPct(Check):
 
         def msg(i: int) -> str:
             days = math.ceil(t.shares[i] / (a[i] * lim) - EPS)
-            return (f"{t.who(i)}: {num(t.shares[i])} shares = {pct(share[i], 2)} of ADV "
-                    f"{num(a[i])}; at {pct(lim)} of volume a day that takes {days} trading days")
+            return (
+                f"{t.who(i)}: {num(t.shares[i])} shares = {pct(share[i], 2)} of ADV "
+                f"{num(a[i])}; at {pct(lim)} of volume a day that takes {days} trading days"
+            )
 
-        out.per_trade(ok & (share > lim + EPS), self.breach, t, share, lim, msg,
-                      f"every trade within {pct(lim)} of ADV"
-                      + ("" if ok.all() else f" ({int((~ok & valid).sum())} without ADV data)"),
-                      float(np.nanmax(share)) if ok.any() else float("nan"), lim)
+        out.per_trade(
+            ok & (share > lim + EPS),
+            self.breach,
+            t,
+            share,
+            lim,
+            msg,
+            f"every trade within {pct(lim)} of ADV"
+            + ("" if ok.all() else f" ({int((~ok & valid).sum())} without ADV data)"),
+            float(np.nanmax(share)) if ok.any() else float("nan"),
+            lim,
+        )

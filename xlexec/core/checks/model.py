@@ -87,8 +87,14 @@ class Regime(Check):
         if not regime:
             out.add(self.breach, "", value, hi, "regime missing from the header")
         elif mult is not None and not (lo - EPS <= mult <= hi + EPS):
-            out.add(self.breach, "", mult, lo if mult < lo else hi,
-                    f"regime {regime}: risk multiplier {mult:g} outside [{lo:g}, {hi:g}]")
+            out.add(
+                self.breach,
+                "",
+                mult,
+                lo if mult < lo else hi,
+                f"regime {regime}: risk multiplier {mult:g} outside [{lo:g}, {hi:g}]",
+            )
         else:
-            out.add("pass", "", value, hi,
-                    f"regime {regime}" + (f" (risk multiplier {mult:g})" if mult is not None else ""))
+            out.add(
+                "pass", "", value, hi, f"regime {regime}" + (f" (risk multiplier {mult:g})" if mult is not None else "")
+            )

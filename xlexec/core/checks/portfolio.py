@@ -27,11 +27,19 @@ class MaxTradePct(Check):
             out.add("warn", "", float("nan"), lim, PV_UNKNOWN)
             return
         tp = np.where(c.valid, np.abs(t.send) / pv, 0.0)
-        out.per_trade(tp > lim + EPS, self.breach, t, tp, lim,
-                      lambda i: f"{t.who(i)}: {money(t.send[i])} is {pct(tp[i], 2)} of the "
-                                f"portfolio ({money(pv)}), above {pct(lim)}",
-                      f"largest trade {pct(tp.max() if c.n else 0.0, 2)} of the portfolio",
-                      float(tp.max()) if c.n else 0.0, lim)
+        out.per_trade(
+            tp > lim + EPS,
+            self.breach,
+            t,
+            tp,
+            lim,
+            lambda i: (
+                f"{t.who(i)}: {money(t.send[i])} is {pct(tp[i], 2)} of the portfolio ({money(pv)}), above {pct(lim)}"
+            ),
+            f"largest trade {pct(tp.max() if c.n else 0.0, 2)} of the portfolio",
+            float(tp.max()) if c.n else 0.0,
+            lim,
+        )
 
 
 @register
@@ -50,9 +58,17 @@ class PositionPct(Check):
         ppct = (c.post_val.abs() / c.pv).dropna()
         bad = ppct[ppct > lim + EPS]
         if len(bad):
-            out.add(self.breach, bad.index.to_numpy(dtype=object), bad.to_numpy(), lim,
-                    [f"{s}: position after the trades {money(c.post_val[s])} = {pct(p, 2)} of the "
-                     f"portfolio, above {pct(lim)}" for s, p in bad.items()])
+            out.add(
+                self.breach,
+                bad.index.to_numpy(dtype=object),
+                bad.to_numpy(),
+                lim,
+                [
+                    f"{s}: position after the trades {money(c.post_val[s])} = {pct(p, 2)} of the "
+                    f"portfolio, above {pct(lim)}"
+                    for s, p in bad.items()
+                ],
+            )
         else:
             mx = float(ppct.max()) if len(ppct) else 0.0
             out.add("pass", "", mx, lim, f"largest position after the trades {pct(mx, 2)} of the portfolio")
@@ -82,9 +98,16 @@ class SectorPct(Check):
         by = post_val[known].abs().groupby(np.asarray(sec[known], dtype=object)).sum() / c.pv
         bad = by[by > lim + EPS]
         if len(bad):
-            out.add(self.breach, "", bad.to_numpy(), lim,
-                    [f"sector {s}: {pct(p, 2)} of the portfolio after the trades, above "
-                     f"{pct(lim)}" for s, p in bad.items()])
+            out.add(
+                self.breach,
+                "",
+                bad.to_numpy(),
+                lim,
+                [
+                    f"sector {s}: {pct(p, 2)} of the portfolio after the trades, above {pct(lim)}"
+                    for s, p in bad.items()
+                ],
+            )
         else:
             mx = float(by.max()) if len(by) else 0.0
             out.add("pass", "", mx, lim, f"largest sector {pct(mx, 2)} of the portfolio")
@@ -100,11 +123,15 @@ class PositionCount(Check):
     def rows(self, c: CheckContext, out: Findings) -> None:
         n_after, k, tol = c.n_after, c.th.top_k, c.th.position_count_tolerance
         if abs(n_after - k) > tol:
-            out.add(self.breach, "", float(n_after), float(k),
-                    f"{n_after} positions after the trades, expected {k} +/- {tol}")
+            out.add(
+                self.breach,
+                "",
+                float(n_after),
+                float(k),
+                f"{n_after} positions after the trades, expected {k} +/- {tol}",
+            )
         else:
-            out.add("pass", "", float(n_after), float(k),
-                    f"{n_after} positions after the trades (target {k})")
+            out.add("pass", "", float(n_after), float(k), f"{n_after} positions after the trades (target {k})")
 
 
 @register
@@ -123,7 +150,12 @@ class Oversell(Check):
         after = sym.map(c.pre.add(c.flow, fill_value=0.0)).to_numpy(dtype=float)
         held = sym.map(c.pre).fillna(0.0).to_numpy(dtype=float)
         m = c.valid & ~c.buy & (after < -EPS)
-        out.per_trade(m, self.breach, t, after, 0.0,
-                      lambda i: f"{t.who(i)}: selling {num(t.shares[i])} of {num(held[i])} held "
-                                f"leaves {num(after[i])} (a short)",
-                      "no sale exceeds the shares held")
+        out.per_trade(
+            m,
+            self.breach,
+            t,
+            after,
+            0.0,
+            lambda i: f"{t.who(i)}: selling {num(t.shares[i])} of {num(held[i])} held leaves {num(after[i])} (a short)",
+            "no sale exceeds the shares held",
+        )

@@ -39,11 +39,20 @@ class PriceDeviation(Check):
         warn = has & ~fail & (dev > th.price_warn_pct + EPS)
         status = np.where(fail, self.breach, "warn").astype(object)
         lim = np.where(fail, th.price_fail_pct, th.price_warn_pct)
-        out.per_trade(fail | warn, status, t, dev, lim,
-                      lambda i: f"{t.who(i)}: price {money(t.eff[i])} is {pct(dev[i], 2)} from "
-                                f"the quote mid {money(mid[i])} (limit {pct(lim[i])})",
-                      f"every price within {pct(th.price_warn_pct)} of the quote mid",
-                      float(np.nanmax(dev)) if has.any() else float("nan"), th.price_warn_pct)
+        out.per_trade(
+            fail | warn,
+            status,
+            t,
+            dev,
+            lim,
+            lambda i: (
+                f"{t.who(i)}: price {money(t.eff[i])} is {pct(dev[i], 2)} from "
+                f"the quote mid {money(mid[i])} (limit {pct(lim[i])})"
+            ),
+            f"every price within {pct(th.price_warn_pct)} of the quote mid",
+            float(np.nanmax(dev)) if has.any() else float("nan"),
+            th.price_warn_pct,
+        )
 
 
 @register
@@ -66,11 +75,21 @@ class QuoteStale(Check):
         quoted = sym.isin(ts.index).to_numpy()
         no_ts = quoted & ~np.isfinite(age)
         stale = quoted & np.isfinite(age) & (age > lim + EPS)
-        out.per_trade(no_ts | stale, self.breach, t, age, lim,
-                      lambda i: (f"{t.sym[i]}: quote has no timestamp" if not np.isfinite(age[i]) else
-                                 f"{t.sym[i]}: quote is {age[i]:.0f} min old (limit {lim:g} min)"),
-                      f"every quote younger than {lim:g} min",
-                      float(np.nanmax(age)) if np.isfinite(age).any() else float("nan"), lim)
+        out.per_trade(
+            no_ts | stale,
+            self.breach,
+            t,
+            age,
+            lim,
+            lambda i: (
+                f"{t.sym[i]}: quote has no timestamp"
+                if not np.isfinite(age[i])
+                else f"{t.sym[i]}: quote is {age[i]:.0f} min old (limit {lim:g} min)"
+            ),
+            f"every quote younger than {lim:g} min",
+            float(np.nanmax(age)) if np.isfinite(age).any() else float("nan"),
+            lim,
+        )
 
 
 @register
@@ -85,12 +104,23 @@ class NoQuote(Check):
         t, n = c.t, c.n
         if c.quotes is None:
             if n:
-                out.add(self.breach, "", float(n), float("nan"),
-                        f"no quotes file: the prices of {n} trade(s) are not checked against the market")
+                out.add(
+                    self.breach,
+                    "",
+                    float(n),
+                    float("nan"),
+                    f"no quotes file: the prices of {n} trade(s) are not checked against the market",
+                )
             else:
                 out.add("pass", "", 0.0, float("nan"), "no trades")
             return
         _, has = _mid(c)
-        out.per_trade(~has, self.breach, t, float("nan"), float("nan"),
-                      lambda i: f"{t.who(i)}: no usable quote; price not checked against the market",
-                      "every trade has a quote")
+        out.per_trade(
+            ~has,
+            self.breach,
+            t,
+            float("nan"),
+            float("nan"),
+            lambda i: f"{t.who(i)}: no usable quote; price not checked against the market",
+            "every trade has a quote",
+        )

@@ -27,8 +27,9 @@ class Registry:
         if not cls.id:
             raise ValueError(f"{self.name}: {cls.__name__} has no id")
         if cls.id in self._classes:
-            raise ValueError(f"{self.name}: check id {cls.id!r} is already registered "
-                             f"({self._classes[cls.id].__name__})")
+            raise ValueError(
+                f"{self.name}: check id {cls.id!r} is already registered ({self._classes[cls.id].__name__})"
+            )
         if not (cls.__doc__ or "").strip():
             raise ValueError(f"{self.name}: {cls.__name__} ({cls.id}) must state its rule in a docstring")
         if cls.policy not in POLICIES:

@@ -25,8 +25,11 @@ class ValidationResult:
         rows = []
         for rec in self.checks.to_dict("records"):
             rows.append({k: _jsonable(v) for k, v in rec.items()})
-        return {"decision": self.decision, "checks": rows,
-                "summary": {k: _jsonable(v) for k, v in self.summary.items()}}
+        return {
+            "decision": self.decision,
+            "checks": rows,
+            "summary": {k: _jsonable(v) for k, v in self.summary.items()},
+        }
 
     @property
     def non_pass(self) -> pd.DataFrame:

@@ -16,10 +16,18 @@ from xlexec.core.checks.thresholds import Thresholds
 from xlexec.core.trades import Trades
 
 
-def validate(trades: Trades, *, positions: pd.DataFrame | None = None,
-             quotes: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
-             reference: pd.DataFrame | None = None, thresholds: Thresholds, now: dt.datetime,
-             kill_switch_file: bool = False, registry: Registry = VALIDATION) -> ValidationResult:
+def validate(
+    trades: Trades,
+    *,
+    positions: pd.DataFrame | None = None,
+    quotes: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    thresholds: Thresholds,
+    now: dt.datetime,
+    kill_switch_file: bool = False,
+    registry: Registry = VALIDATION,
+) -> ValidationResult:
     """Run every check of ``registry`` on the trades that will be sent (see :mod:`xlexec.core.checks`).
 
     ``positions``: ``symbol, shares, avg_cost`` (None = unknown, treated as no holdings);
@@ -29,8 +37,16 @@ def validate(trades: Trades, *, positions: pd.DataFrame | None = None,
     quote staleness and, without a ``# Date`` header, the trade date; ``kill_switch_file``:
     whether ``live/KILL_SWITCH`` exists.
     """
-    c = build_context(trades, positions=positions, quotes=quotes, events=events, reference=reference,
-                      thresholds=thresholds, now=now, kill_switch_file=kill_switch_file)
+    c = build_context(
+        trades,
+        positions=positions,
+        quotes=quotes,
+        events=events,
+        reference=reference,
+        thresholds=thresholds,
+        now=now,
+        kill_switch_file=kill_switch_file,
+    )
     parts = []
     for check in registry.checks():
         out = Findings(check.id)
@@ -48,11 +64,15 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
     counts = checks["status"].value_counts()
     t, valid, buy, pv_known = c.t, c.valid, c.buy, c.pv_known
     return {
-        "pass": int(counts.get("pass", 0)), "warn": int(counts.get("warn", 0)),
+        "pass": int(counts.get("pass", 0)),
+        "warn": int(counts.get("warn", 0)),
         "fail": int(counts.get("fail", 0)),
-        "date": c.trade_date, "date_source": c.date_source,
-        "n_trades": int(c.n), "n_excluded": len(c.excluded),
-        "n_buys": int((buy & valid).sum()), "n_sells": int((~buy & valid).sum()),
+        "date": c.trade_date,
+        "date_source": c.date_source,
+        "n_trades": int(c.n),
+        "n_excluded": len(c.excluded),
+        "n_buys": int((buy & valid).sum()),
+        "n_sells": int((~buy & valid).sum()),
         "notional": round(c.send_total, 2),
         "buy_notional": round(float(np.abs(t.send[valid & buy]).sum()), 2),
         "sell_notional": round(float(np.abs(t.send[valid & ~buy]).sum()), 2),
@@ -60,9 +80,12 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
         "portfolio_value_source": c.pv_source,
         "turnover": round(c.turnover, 6) if pv_known else None,
         "turnover_header": c.header.turnover,
-        "est_costs": round(c.est_costs, 2), "est_cost_pct": round(c.cost_pct, 6),
+        "est_costs": round(c.est_costs, 2),
+        "est_cost_pct": round(c.cost_pct, 6),
         "positions_after": c.n_after,
-        "positions_given": c.positions is not None, "quotes_given": c.quotes is not None,
-        "events_given": c.events is not None, "reference_given": c.reference is not None,
+        "positions_given": c.positions is not None,
+        "quotes_given": c.quotes is not None,
+        "events_given": c.events is not None,
+        "reference_given": c.reference is not None,
         "checked_at": c.now.astimezone(dt.UTC).isoformat(timespec="seconds"),
     }

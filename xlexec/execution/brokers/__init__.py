@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from xlexec.execution.brokers.base import Account, Broker, BrokerUnavailable, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position
+from xlexec.execution.brokers.base import (
+    Account,
+    Broker,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    Fill,
+    MarketClock,
+    Order,
+    OrderRejected,
+    OrderRequest,
+    Position,
+)
 
-__all__ = ["Account", "Broker", "BrokerUnavailable", "DuplicateClientOrderId", "Fill", "MarketClock",
-           "Order", "OrderRejected", "OrderRequest", "Position", "get_broker"]
+__all__ = [
+    "Account",
+    "Broker",
+    "BrokerUnavailable",
+    "DuplicateClientOrderId",
+    "Fill",
+    "MarketClock",
+    "Order",
+    "OrderRejected",
+    "OrderRequest",
+    "Position",
+    "get_broker",
+]
 
 
 def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=None) -> Broker:
@@ -17,18 +39,25 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=N
     ``ibkr`` / ``td`` -> explain they are file-based (``xlexec convert``) for now.
     """
     from xlexec.errors import ConfigError
+
     name = cfg.execution.broker
     if name == "paper":
         from xlexec.execution.brokers.paper import PaperBroker
+
         return PaperBroker.for_config(cfg, live_dir or cfg.live_dir, quotes=quotes, day=day, now_fn=now)
     if name == "alpaca":
         from xlexec.execution.brokers.alpaca import AlpacaBroker
+
         return AlpacaBroker.from_config(cfg)
     if name == "ibkr":
-        raise ConfigError("execution.broker: ibkr is file-based for now: run `xlexec convert TRADES "
-                          "--broker ibkr` and upload the basket in TWS (BasketTrader)")
+        raise ConfigError(
+            "execution.broker: ibkr is file-based for now: run `xlexec convert TRADES "
+            "--broker ibkr` and upload the basket in TWS (BasketTrader)"
+        )
     if name == "td":
-        raise ConfigError("execution.broker: td: TD Ameritrade's API was shut down in May 2024 "
-                          "(replaced by the Schwab Trader API); use `xlexec convert --broker schwab` "
-                          "and upload the file, or another broker")
+        raise ConfigError(
+            "execution.broker: td: TD Ameritrade's API was shut down in May 2024 "
+            "(replaced by the Schwab Trader API); use `xlexec convert --broker schwab` "
+            "and upload the file, or another broker"
+        )
     raise ConfigError(f"execution.broker: unknown broker {name!r}")

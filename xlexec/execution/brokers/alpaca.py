@@ -30,18 +30,30 @@ import datetime as dt
 import email.utils
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from xlexec.errors import ConfigError
-from xlexec.execution.brokers.base import Account, Broker, BrokerUnavailable, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position
+from xlexec.execution.brokers.base import (
+    Account,
+    Broker,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    Fill,
+    MarketClock,
+    Order,
+    OrderRejected,
+    OrderRequest,
+    Position,
+)
 
 LIVE_URL = "https://api.alpaca.markets"
 PAPER_URL = "https://paper-api.alpaca.markets"
-PAGE_SIZE_ORDERS = 500        # Alpaca's maximum for GET /v2/orders
-PAGE_SIZE_ACTIVITIES = 100    # Alpaca's maximum for account activities
+PAGE_SIZE_ORDERS = 500  # Alpaca's maximum for GET /v2/orders
+PAGE_SIZE_ACTIVITIES = 100  # Alpaca's maximum for account activities
 MAX_PAGES = 10_000
 
 
@@ -79,12 +91,19 @@ def _iso(v) -> str | None:
 def order_from_alpaca(o) -> Order:
     """alpaca-py ``Order`` model -> xlexec :class:`Order`."""
     return Order(
-        id=str(o.id), client_order_id=o.client_order_id, symbol=o.symbol or "",
-        side=_enum(o.side) or "", qty=_f(o.qty) or 0.0,
-        order_type=_enum(o.order_type or o.type) or "", limit_price=_f(o.limit_price),
-        status=_enum(o.status) or "", filled_qty=_f(o.filled_qty) or 0.0,
-        filled_avg_price=_f(o.filled_avg_price), submitted_at=_iso(o.submitted_at),
-        updated_at=_iso(o.updated_at), reason=None,
+        id=str(o.id),
+        client_order_id=o.client_order_id,
+        symbol=o.symbol or "",
+        side=_enum(o.side) or "",
+        qty=_f(o.qty) or 0.0,
+        order_type=_enum(o.order_type or o.type) or "",
+        limit_price=_f(o.limit_price),
+        status=_enum(o.status) or "",
+        filled_qty=_f(o.filled_qty) or 0.0,
+        filled_avg_price=_f(o.filled_avg_price),
+        submitted_at=_iso(o.submitted_at),
+        updated_at=_iso(o.updated_at),
+        reason=None,
     )
 
 
@@ -92,14 +111,26 @@ class AlpacaBroker(Broker):
     """Alpaca (paper or live) through alpaca-py, with timeouts, bounded 429 retries and pacing."""
 
     name = "alpaca"
-    thread_safe = True   # one TradingClient (and requests session) per thread
+    thread_safe = True  # one TradingClient (and requests session) per thread
 
-    def __init__(self, api_key: str, secret_key: str, *, paper: bool = True, base_url: str | None = None,
-                 timeout: float = 10.0, limiter=None, max_429_retries: int = 5,
-                 max_429_wait: float = 60.0, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        api_key: str,
+        secret_key: str,
+        *,
+        paper: bool = True,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        limiter=None,
+        max_429_retries: int = 5,
+        max_429_wait: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if not api_key or not secret_key:
-            raise ConfigError("execution.alpaca: api_key and api_secret are empty; set them as "
-                              "${ALPACA_API_KEY} / ${ALPACA_API_SECRET} in config.yaml and export the variables")
+            raise ConfigError(
+                "execution.alpaca: api_key and api_secret are empty; set them as "
+                "${ALPACA_API_KEY} / ${ALPACA_API_SECRET} in config.yaml and export the variables"
+            )
         self._key = api_key
         self._secret = secret_key
         self.paper = bool(paper)
@@ -114,20 +145,28 @@ class AlpacaBroker(Broker):
         self._stats_lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, cfg) -> "AlpacaBroker":
+    def from_config(cls, cfg) -> AlpacaBroker:
         from xlexec.execution.ratelimit import RateLimiter
+
         a = cfg.execution.alpaca
         base = (a.base_url or "").strip() or None
         host = urlsplit(base).hostname if base else None
         if a.paper and host == urlsplit(LIVE_URL).hostname:
-            raise ConfigError("execution.alpaca.base_url points at the LIVE API while paper is true; "
-                              f"use {PAPER_URL} or set paper: false")
+            raise ConfigError(
+                "execution.alpaca.base_url points at the LIVE API while paper is true; "
+                f"use {PAPER_URL} or set paper: false"
+            )
         if not a.paper and (base is None or host == urlsplit(PAPER_URL).hostname):
             base = LIVE_URL  # paper: false with the default (paper) URL means the live API
         ex = cfg.execution
-        return cls(a.api_key.get_secret_value(), a.api_secret.get_secret_value(), paper=a.paper,
-                   base_url=base, timeout=ex.request_timeout_seconds,
-                   limiter=RateLimiter(ex.rate_limit_per_min))
+        return cls(
+            a.api_key.get_secret_value(),
+            a.api_secret.get_secret_value(),
+            paper=a.paper,
+            base_url=base,
+            timeout=ex.request_timeout_seconds,
+            limiter=RateLimiter(ex.rate_limit_per_min),
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
     @property
@@ -141,9 +180,9 @@ class AlpacaBroker(Broker):
         c = getattr(self._local, "client", None)
         if c is None:
             from alpaca.trading.client import TradingClient
-            c = TradingClient(api_key=self._key, secret_key=self._secret, paper=self.paper,
-                              url_override=self.base_url)
-            c._retry = 0                       # alpaca-py's own 429/504 retry: off (we decide)
+
+            c = TradingClient(api_key=self._key, secret_key=self._secret, paper=self.paper, url_override=self.base_url)
+            c._retry = 0  # alpaca-py's own 429/504 retry: off (we decide)
             c._session = _TimeoutSession(self.timeout)
             self._local.client = c
         return c
@@ -165,7 +204,7 @@ class AlpacaBroker(Broker):
             except ValueError:
                 try:
                     when = email.utils.parsedate_to_datetime(ra)
-                    wait = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+                    wait = (when - dt.datetime.now(dt.UTC)).total_seconds()
                 except (TypeError, ValueError):
                     wait = None
         if wait is None:
@@ -176,7 +215,7 @@ class AlpacaBroker(Broker):
                 except ValueError:
                     wait = None
         if wait is None:
-            wait = 0.5 * (2 ** attempt)
+            wait = 0.5 * (2**attempt)
         return min(max(wait, 0.05), self.max_429_wait)
 
     def _map_api_error(self, what: str, e) -> Exception:
@@ -192,13 +231,15 @@ class AlpacaBroker(Broker):
         if "client_order_id must be unique" in body.lower() or "client_order_id must be unique" in msg.lower():
             return DuplicateClientOrderId(f"{what}: {msg}")
         if status == 401:
-            return OrderRejected(f"{what}: authentication failed (HTTP 401): check the API key/secret "
-                                 "variables and paper/live", status)
+            return OrderRejected(
+                f"{what}: authentication failed (HTTP 401): check the API key/secret variables and paper/live", status
+            )
         return OrderRejected(f"{msg} (HTTP {status})", status)
 
     def _call(self, what: str, fn: Callable[[Any], Any]):
         """Run ``fn(client)`` paced, with a timeout, retrying only 429s (bounded)."""
         from alpaca.common.exceptions import APIError
+
         attempt = 0
         waited = 0.0
         while True:
@@ -217,12 +258,13 @@ class AlpacaBroker(Broker):
                         with self._stats_lock:
                             self.stats["retries_429"] += 1
                         if self.limiter is not None:
-                            self.limiter.hold_off(wait)   # everyone waits; acquire() sleeps
+                            self.limiter.hold_off(wait)  # everyone waits; acquire() sleeps
                         else:
                             self._sleep(wait)
                         continue
-                    raise BrokerUnavailable(f"{what}: rate limited (HTTP 429) after {attempt} "
-                                            f"retries ({waited:.1f} s)") from None
+                    raise BrokerUnavailable(
+                        f"{what}: rate limited (HTTP 429) after {attempt} retries ({waited:.1f} s)"
+                    ) from None
                 raise self._map_api_error(what, e) from None
             except requests.exceptions.JSONDecodeError:
                 raise BrokerUnavailable(f"{what}: malformed reply from the broker (not JSON)") from None
@@ -238,17 +280,21 @@ class AlpacaBroker(Broker):
     def submit_order(self, req: OrderRequest) -> Order:
         from alpaca.trading.enums import OrderSide, TimeInForce
         from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
-        common = dict(symbol=req.symbol, qty=float(req.qty), side=OrderSide(req.side),
-                      time_in_force=TimeInForce(req.time_in_force or "day"),
-                      client_order_id=req.client_order_id or None)
+
+        common = dict(
+            symbol=req.symbol,
+            qty=float(req.qty),
+            side=OrderSide(req.side),
+            time_in_force=TimeInForce(req.time_in_force or "day"),
+            client_order_id=req.client_order_id or None,
+        )
         if req.order_type == "market":
             data = MarketOrderRequest(**common)
         elif req.order_type == "limit":
             data = LimitOrderRequest(limit_price=float(req.limit_price), **common)
         else:
             raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
-        return order_from_alpaca(self._call(f"submit {req.client_order_id}",
-                                            lambda c: c.submit_order(data)))
+        return order_from_alpaca(self._call(f"submit {req.client_order_id}", lambda c: c.submit_order(data)))
 
     def get_order(self, order_id: str) -> Order:
         return order_from_alpaca(self._call(f"get order {order_id}", lambda c: c.get_order_by_id(order_id)))
@@ -266,11 +312,13 @@ class AlpacaBroker(Broker):
         """Every order with ``status`` (open|closed|all) submitted after ``after`` (ISO), all pages."""
         from alpaca.trading.enums import QueryOrderStatus
         from alpaca.trading.requests import GetOrdersRequest
+
         cursor = dt.datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
         seen: dict[str, Order] = {}
         for _ in range(MAX_PAGES):
-            req = GetOrdersRequest(status=QueryOrderStatus(status), limit=PAGE_SIZE_ORDERS,
-                                   after=cursor, direction="asc")
+            req = GetOrdersRequest(
+                status=QueryOrderStatus(status), limit=PAGE_SIZE_ORDERS, after=cursor, direction="asc"
+            )
             page = self._call("list orders", lambda c: c.get_orders(filter=req))
             new = 0
             for o in page:
@@ -288,9 +336,9 @@ class AlpacaBroker(Broker):
     def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
         """``PATCH /v2/orders/{id}`` with a new limit and our deterministic client order id."""
         from alpaca.trading.requests import ReplaceOrderRequest
+
         data = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
-        return order_from_alpaca(self._call(f"replace {order_id}",
-                                            lambda c: c.replace_order_by_id(order_id, data)))
+        return order_from_alpaca(self._call(f"replace {order_id}", lambda c: c.replace_order_by_id(order_id, data)))
 
     def cancel_all(self) -> list[str]:
         """ONE ``DELETE /v2/orders``; the ids the broker accepted to cancel (HTTP 2xx each)."""
@@ -299,23 +347,41 @@ class AlpacaBroker(Broker):
 
     def positions(self) -> list[Position]:
         rows = self._call("positions", lambda c: c.get_all_positions())
-        return [Position(symbol=p.symbol, qty=float(p.qty), avg_entry_price=float(p.avg_entry_price),
-                         current_price=_f(p.current_price), market_value=_f(p.market_value)) for p in rows]
+        return [
+            Position(
+                symbol=p.symbol,
+                qty=float(p.qty),
+                avg_entry_price=float(p.avg_entry_price),
+                current_price=_f(p.current_price),
+                market_value=_f(p.market_value),
+            )
+            for p in rows
+        ]
 
     def account(self) -> Account:
         a = self._call("account", lambda c: c.get_account())
-        return Account(cash=_f(a.cash) or 0.0, buying_power=_f(a.buying_power) or 0.0,
-                       portfolio_value=_f(a.portfolio_value) or 0.0, status=_enum(a.status) or "",
-                       currency=a.currency or "USD", trading_blocked=bool(a.trading_blocked))
+        return Account(
+            cash=_f(a.cash) or 0.0,
+            buying_power=_f(a.buying_power) or 0.0,
+            portfolio_value=_f(a.portfolio_value) or 0.0,
+            status=_enum(a.status) or "",
+            currency=a.currency or "USD",
+            trading_blocked=bool(a.trading_blocked),
+        )
 
     def clock(self) -> MarketClock:
         c = self._call("clock", lambda c: c.get_clock())
-        return MarketClock(timestamp=_iso(c.timestamp), is_open=bool(c.is_open),
-                           next_open=_iso(c.next_open), next_close=_iso(c.next_close))
+        return MarketClock(
+            timestamp=_iso(c.timestamp),
+            is_open=bool(c.is_open),
+            next_open=_iso(c.next_open),
+            next_close=_iso(c.next_close),
+        )
 
     def fills(self, day: str) -> list[Fill]:
         """Every FILL activity dated ``day``: ``GET /v2/account/activities/FILL``, all pages."""
         from alpaca.trading.models import TradeActivity
+
         out: list[Fill] = []
         token = None
         seen: set[str] = set()
@@ -334,9 +400,17 @@ class AlpacaBroker(Broker):
                 if a.id in seen:
                     continue
                 seen.add(a.id)
-                out.append(Fill(id=a.id, order_id=str(a.order_id), symbol=a.symbol, side=_enum(a.side),
-                                qty=float(a.qty), price=float(a.price),
-                                transaction_time=_iso(a.transaction_time)))
+                out.append(
+                    Fill(
+                        id=a.id,
+                        order_id=str(a.order_id),
+                        symbol=a.symbol,
+                        side=_enum(a.side),
+                        qty=float(a.qty),
+                        price=float(a.price),
+                        transaction_time=_iso(a.transaction_time),
+                    )
+                )
             if len(page) < PAGE_SIZE_ACTIVITIES:
                 break
             token = page[-1]["id"]

@@ -48,8 +48,8 @@ class OrderRequest:
     symbol: str
     side: str
     qty: int
-    order_type: str = "limit"           # limit | market
-    limit_price: float | None = None    # $; None for market
+    order_type: str = "limit"  # limit | market
+    limit_price: float | None = None  # $; None for market
     time_in_force: str = "day"
     client_order_id: str = ""
 

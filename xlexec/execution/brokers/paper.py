@@ -31,8 +31,19 @@ import pandas as pd
 
 from xlexec.core import calendar as cal
 from xlexec.core.costs import fraction_from_bps, usd_from_bps
+from xlexec.execution.brokers.base import (
+    OPEN_STATUSES,
+    Account,
+    Broker,
+    DuplicateClientOrderId,
+    Fill,
+    MarketClock,
+    Order,
+    OrderRejected,
+    OrderRequest,
+    Position,
+)
 from xlexec.execution.clock import env_now
-from xlexec.execution.brokers.base import Account, Broker, DuplicateClientOrderId, Fill, MarketClock, Order, OrderRejected, OrderRequest, Position, OPEN_STATUSES
 
 NY = ZoneInfo("America/New_York")
 
@@ -49,10 +60,20 @@ class PaperBroker(Broker):
     paper = True
     thread_safe = False  # one SQLite connection: the engine sends to it from one thread
 
-    def __init__(self, path: str | Path, *, quotes: pd.DataFrame | None = None, day: str | None = None,
-                 commission_bps: float = 1.0, commission_min_usd: float = 0.0, slippage_bps: float = 2.0,
-                 participation: float = 1.0, starting_cash: float = 100_000.0,
-                 seed_positions: pd.DataFrame | None = None, now_fn=None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        quotes: pd.DataFrame | None = None,
+        day: str | None = None,
+        commission_bps: float = 1.0,
+        commission_min_usd: float = 0.0,
+        slippage_bps: float = 2.0,
+        participation: float = 1.0,
+        starting_cash: float = 100_000.0,
+        seed_positions: pd.DataFrame | None = None,
+        now_fn=None,
+    ):
         self.path = Path(path)
         self.now_fn = now_fn or env_now
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,27 +98,48 @@ class PaperBroker(Broker):
                 if seed_positions is not None:
                     for r in seed_positions.itertuples(index=False):
                         if float(r.shares) != 0:
-                            self._con.execute("INSERT OR REPLACE INTO positions VALUES (?,?,?)",
-                                              (r.symbol, float(r.shares), float(r.avg_cost)))
+                            self._con.execute(
+                                "INSERT OR REPLACE INTO positions VALUES (?,?,?)",
+                                (r.symbol, float(r.shares), float(r.avg_cost)),
+                            )
 
     @classmethod
-    def for_config(cls, cfg, live_dir, *, quotes: pd.DataFrame | None = None, day: str | None = None,
-                   seed_positions: pd.DataFrame | None = None, now_fn=None) -> "PaperBroker":
+    def for_config(
+        cls,
+        cfg,
+        live_dir,
+        *,
+        quotes: pd.DataFrame | None = None,
+        day: str | None = None,
+        seed_positions: pd.DataFrame | None = None,
+        now_fn=None,
+    ) -> PaperBroker:
         live_dir = Path(live_dir)
         if quotes is None and day is not None and (live_dir / day / "quotes.csv").exists():
             from xlexec.formats.inputs import read_quotes
+
             quotes = read_quotes(live_dir / day / "quotes.csv")
-        if seed_positions is None and (live_dir / "current_positions.csv").exists() \
-                and not (live_dir / "paper_broker.sqlite").exists():
+        if (
+            seed_positions is None
+            and (live_dir / "current_positions.csv").exists()
+            and not (live_dir / "paper_broker.sqlite").exists()
+        ):
             from xlexec.formats.inputs import read_positions
+
             seed_positions = read_positions(live_dir / "current_positions.csv")
         p = cfg.execution.paper
-        return cls(live_dir / "paper_broker.sqlite", quotes=quotes, day=day,
-                   commission_bps=cfg.costs_bps if p.commission_bps is None else p.commission_bps,
-                   commission_min_usd=p.commission_min_usd,
-                   slippage_bps=cfg.slippage_bps if p.slippage_bps is None else p.slippage_bps,
-                   participation=p.participation, starting_cash=p.starting_cash,
-                   seed_positions=seed_positions, now_fn=now_fn)
+        return cls(
+            live_dir / "paper_broker.sqlite",
+            quotes=quotes,
+            day=day,
+            commission_bps=cfg.costs_bps if p.commission_bps is None else p.commission_bps,
+            commission_min_usd=p.commission_min_usd,
+            slippage_bps=cfg.slippage_bps if p.slippage_bps is None else p.slippage_bps,
+            participation=p.participation,
+            starting_cash=p.starting_cash,
+            seed_positions=seed_positions,
+            now_fn=now_fn,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
     def _tx(self):
@@ -109,6 +151,7 @@ class PaperBroker(Broker):
 
             def __exit__(self_inner, et, ev, tb):
                 con.execute("ROLLBACK" if et else "COMMIT")
+
         return _T()
 
     def _meta(self, k):
@@ -119,9 +162,11 @@ class PaperBroker(Broker):
         self._con.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (k, v))
 
     def _save(self, o: Order, day: str | None = None) -> None:
-        self._con.execute("INSERT INTO orders(id, client_order_id, day, body) VALUES (?,?,?,?) "
-                          "ON CONFLICT(id) DO UPDATE SET body=excluded.body",
-                          (o.id, o.client_order_id, day or self.day or "", json.dumps(o.to_dict())))
+        self._con.execute(
+            "INSERT INTO orders(id, client_order_id, day, body) VALUES (?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET body=excluded.body",
+            (o.id, o.client_order_id, day or self.day or "", json.dumps(o.to_dict())),
+        )
 
     @staticmethod
     def _load(body: str) -> Order:
@@ -131,10 +176,10 @@ class PaperBroker(Broker):
         """The clock when it reads the simulated day (pinned or real), else 09:35 New York + 7 s/order."""
         now = self.now_fn()
         if self.day and now.astimezone(NY).date().isoformat() == self.day:
-            return now.astimezone(dt.timezone.utc).isoformat()
+            return now.astimezone(dt.UTC).isoformat()
         day = dt.date.fromisoformat(self.day) if self.day else dt.date(2000, 1, 3)
         t = dt.datetime.combine(day, dt.time(9, 35), NY) + dt.timedelta(seconds=7 * seq)
-        return t.astimezone(dt.timezone.utc).isoformat()
+        return t.astimezone(dt.UTC).isoformat()
 
     # -- Broker interface -----------------------------------------------------------------------
     def submit_order(self, req: OrderRequest) -> Order:
@@ -143,20 +188,32 @@ class PaperBroker(Broker):
         if req.order_type == "limit" and (req.limit_price is None or req.limit_price <= 0):
             raise OrderRejected("limit orders need a positive limit_price", 422)
         with self._tx():
-            if req.client_order_id and self._con.execute(
-                    "SELECT 1 FROM orders WHERE client_order_id=?", (req.client_order_id,)).fetchone():
+            if (
+                req.client_order_id
+                and self._con.execute("SELECT 1 FROM orders WHERE client_order_id=?", (req.client_order_id,)).fetchone()
+            ):
                 raise DuplicateClientOrderId("client_order_id must be unique")
             seq = self._con.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
             oid = "paper-" + hashlib.sha1((req.client_order_id or f"anon{seq}").encode()).hexdigest()[:16]
             now = self._sim_time(seq)
-            o = Order(id=oid, client_order_id=req.client_order_id, symbol=req.symbol, side=req.side,
-                      qty=float(req.qty), order_type=req.order_type, limit_price=req.limit_price,
-                      status="new", submitted_at=now, updated_at=now)
+            o = Order(
+                id=oid,
+                client_order_id=req.client_order_id,
+                symbol=req.symbol,
+                side=req.side,
+                qty=float(req.qty),
+                order_type=req.order_type,
+                limit_price=req.limit_price,
+                status="new",
+                submitted_at=now,
+                updated_at=now,
+            )
             held = self._con.execute("SELECT qty FROM positions WHERE symbol=?", (req.symbol,)).fetchone()
             held_qty = held[0] if held else 0.0
             if req.side == "sell" and req.qty > held_qty + 1e-9:
-                raise OrderRejected(f"insufficient qty available for order (requested: {req.qty}, "
-                                    f"available: {held_qty:g})", 403)
+                raise OrderRejected(
+                    f"insufficient qty available for order (requested: {req.qty}, available: {held_qty:g})", 403
+                )
             self._try_fill(o, seq)
             self._save(o)
             return o
@@ -206,8 +263,17 @@ class PaperBroker(Broker):
         self._set_meta("cash", repr(cash))
         n_prev = self._con.execute("SELECT COUNT(*) FROM fills WHERE order_id=?", (o.id,)).fetchone()[0]
         t = self._sim_time(seq)
-        f = Fill(id=f"{o.id}-{n_prev + 1}", order_id=o.id, symbol=o.symbol, side=o.side, qty=float(qty),
-                 price=px, transaction_time=t, client_order_id=o.client_order_id, commission=commission)
+        f = Fill(
+            id=f"{o.id}-{n_prev + 1}",
+            order_id=o.id,
+            symbol=o.symbol,
+            side=o.side,
+            qty=float(qty),
+            price=px,
+            transaction_time=t,
+            client_order_id=o.client_order_id,
+            commission=commission,
+        )
         self._con.execute("INSERT INTO fills VALUES (?,?,?,?)", (f.id, o.id, self.day or "", json.dumps(f.to_dict())))
         prev = o.filled_qty * (o.filled_avg_price or 0.0)
         o.filled_qty += qty
@@ -280,10 +346,18 @@ class PaperBroker(Broker):
             now = self._sim_time(seq)
             old.status, old.updated_at = "replaced", now
             self._save(old)
-            new = Order(id="paper-" + hashlib.sha1(client_order_id.encode()).hexdigest()[:16],
-                        client_order_id=client_order_id, symbol=old.symbol, side=old.side,
-                        qty=old.remaining, order_type="limit", limit_price=float(limit_price),
-                        status="new", submitted_at=now, updated_at=now)
+            new = Order(
+                id="paper-" + hashlib.sha1(client_order_id.encode()).hexdigest()[:16],
+                client_order_id=client_order_id,
+                symbol=old.symbol,
+                side=old.side,
+                qty=old.remaining,
+                order_type="limit",
+                limit_price=float(limit_price),
+                status="new",
+                submitted_at=now,
+                updated_at=now,
+            )
             self._try_fill(new, seq)
             self._save(new)
             return new
@@ -326,15 +400,20 @@ class PaperBroker(Broker):
         try:
             is_open = cal.is_session(day)
             nxt = day if is_open else cal.next_session(day)
-            return MarketClock(timestamp=self._sim_time(0), is_open=is_open,
-                               next_open=cal.session_open_utc(nxt).isoformat(),
-                               next_close=cal.session_close_utc(nxt).isoformat())
+            return MarketClock(
+                timestamp=self._sim_time(0),
+                is_open=is_open,
+                next_open=cal.session_open_utc(nxt).isoformat(),
+                next_close=cal.session_close_utc(nxt).isoformat(),
+            )
         except ValueError:
             return MarketClock(timestamp=self._sim_time(0), is_open=False)
 
     def fills(self, day: str) -> list[Fill]:
-        return [Fill(**json.loads(b)) for (b,) in
-                self._con.execute("SELECT body FROM fills WHERE day=? ORDER BY rowid", (day,))]
+        return [
+            Fill(**json.loads(b))
+            for (b,) in self._con.execute("SELECT body FROM fills WHERE day=? ORDER BY rowid", (day,))
+        ]
 
     def close(self) -> None:
         self._con.close()
