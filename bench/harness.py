@@ -114,7 +114,7 @@ def worker(name: str, side: str, size: int, repeat: int, cache: Path) -> dict:
     n = max(1, min(repeat, cap) if cap else repeat)
     state = mod.setup(root, size, side)
     first = None
-    for i in range(getattr(mod, "WARMUP", {}).get(side, 0)):
+    for _ in range(getattr(mod, "WARMUP", {}).get(side, 0)):
         s, _ = mod.run(state, side)
         first = s if first is None else first
     times, dets = [], []

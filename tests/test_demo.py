@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 GUIDE_COLUMNS = {
-    "2025-10-30/trades.csv": "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
-    "2025-10-30/execution_log.csv": "date,symbol,side,shares,limit_price,fill_price,fill_time,order_id,commission,slippage,notes",
+    "2025-10-30/trades.csv": (
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
+    ),
+    "2025-10-30/execution_log.csv": (
+        "date,symbol,side,shares,limit_price,fill_price,fill_time,order_id,commission,slippage,notes"
+    ),
     "2025-10-30/broker_fills.csv": "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id",
     "2025-10-30/positions_after_recon.csv": "symbol,shares,avg_cost,current_value,weight,last_updated",
     "2025-10-30/trades_ibkr.csv": "Action,Quantity,Symbol,SecType,Exchange,Currency,TimeInForce,OrderType,LmtPrice",

@@ -1,3 +1,5 @@
+import datetime as _dt
+
 import pandas as pd
 import pytest
 
@@ -20,9 +22,8 @@ def quotes(**over):
     return q
 
 
-import datetime as _dt
-
-MORNING = lambda: _dt.datetime(2025, 10, 30, 14, 0, tzinfo=_dt.UTC)  # 10:00 New York
+def MORNING() -> _dt.datetime:
+    return _dt.datetime(2025, 10, 30, 14, 0, tzinfo=_dt.UTC)  # 10:00 New York
 
 
 def broker(tmp_path, **kw):

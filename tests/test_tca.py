@@ -69,7 +69,7 @@ def _day_folder(dst: Path) -> Path:
     coids = _coids(read_trades(DATA / "trades.csv"))
     text = (DATA / "broker_fills.csv").read_text()
     for (s, sd), c in coids.items():
-        text = text.replace("{coid:%s:%s}" % (s, sd), c)
+        text = text.replace(f"{{coid:{s}:{sd}}}", c)
     (dst / "broker_fills.csv").write_text(text)
     return dst
 

@@ -139,7 +139,7 @@ def big_book(n: int):
                     f"S{i}",
                     "sell",
                     10.0 * i,
-                    True if i % 2 else False,
+                    bool(i % 2),
                     "partial" if i % 3 else "ok",
                     dt.date(2025, 10, 30) if i == 1 else np.float64(i / 3),
                 ]

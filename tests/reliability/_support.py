@@ -112,8 +112,8 @@ def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, **execu
         **execution,
     }
     alp = {
-        "api_key": "${%s}" % KEY_ENV,
-        "api_secret": "${%s}" % SECRET_ENV,
+        "api_key": f"${{{KEY_ENV}}}",
+        "api_secret": f"${{{SECRET_ENV}}}",
         "paper": True,
         "base_url": url,
         **ex.pop("alpaca", {}),

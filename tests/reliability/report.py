@@ -86,7 +86,8 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
         ("orders submitted across the crash runs", str(s(crashes, "orders")), ""),
         ("half-written / unreadable files after a kill (CSV, workbook, journal)", str(bad_files), "0"),
         (
-            "temp files the kills left behind (hidden `.<name>.*.tmp`, never read; the next write of the same file removes those older than 15 min)",
+            "temp files the kills left behind (hidden `.<name>.*.tmp`, never read; "
+            "the next write of the same file removes those older than 15 min)",
             str(max([int(c.get("temp_files_left") or 0) for c in crashes] or [0])),
             "",
         ),
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         for g in gaps:
             print(
                 f"- {g.get('target')}: {g['known_gap']} (tried {g.get('tried')}, clean errors "
-                f"{g.get('clean_errors')}, wrong row/col {g.get('misplaced')}, partial writes {g.get('partial_writes')})"
+                f"{g.get('clean_errors')}, wrong row/col {g.get('misplaced')}, "
+                f"partial writes {g.get('partial_writes')})"
             )
     if args.json:
         print(json.dumps(obs + gaps, indent=1, default=str))

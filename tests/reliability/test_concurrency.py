@@ -31,7 +31,8 @@ N = 30
 LAUNCHER = r"""
 import json, os, sys, time
 from pathlib import Path
-import xlexec.cli.app, xlexec.execution.engine, xlexec.execution.brokers.alpaca, alpaca.trading.client  # warm up before the start
+# warm up before the start
+import xlexec.cli.app, xlexec.execution.engine, xlexec.execution.brokers.alpaca, alpaca.trading.client
 a = json.loads(sys.argv[1])
 go = Path(a["go"])
 (go.parent / f"ready-{os.getpid()}").touch()
@@ -137,7 +138,7 @@ def test_three_submits_at_once_exactly_one_proceeds(world, observe):
     )
     assert len(winners) == 1, [(r[0], r[2][-300:]) for r in res]
     win_pid = winners[0][3]
-    for rc, out, err, pid in losers:
+    for rc, out, err, _pid in losers:
         lines = err.strip().splitlines()
         assert rc == 3, err
         assert lines[0].startswith("xlexec submit: mode PAPER · alpaca")  # the mode, first

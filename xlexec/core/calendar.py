@@ -15,6 +15,7 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,8 @@ START = "1990-01-01"
 HORIZON_YEAR = 2040  # the first build covers START .. 2040-12-31 (a fixed range: no clock read)
 MAX_YEAR = 2200  # the latest year a date may carry (the horizon grows to it on demand)
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp
+# a day as callers name it; np.datetime64 is what this module passes itself (e.g. is_session(d))
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
 
 @lru_cache(maxsize=8)
@@ -76,7 +78,7 @@ def _day(date: DateLike) -> np.datetime64:
             d = dt.date.fromisoformat(date.strip()[:10])
         except ValueError:
             raise ValueError(f"{date!r} is not a YYYY-MM-DD date") from None
-    elif isinstance(date, pd.Timestamp) or isinstance(date, dt.datetime):
+    elif isinstance(date, (pd.Timestamp, dt.datetime)):
         d = date.date()
     elif isinstance(date, dt.date):
         d = date
@@ -98,7 +100,7 @@ def _check_range(d: np.datetime64) -> np.datetime64:
 
 
 def _iso(d: np.datetime64) -> str:
-    return str(np.datetime64(d, "D"))
+    return str(d.astype("datetime64[D]"))
 
 
 def is_session(date: DateLike) -> bool:

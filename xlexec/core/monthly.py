@@ -389,8 +389,9 @@ def _observed_return(
     if last < len(dates) - 1:
         notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
     base = None
-    if _num(opening_value) and opening_value > 0:
-        base, start = float(opening_value), dates[0]
+    opening = _num(opening_value)
+    if opening and opening > 0:
+        base, start = opening, dates[0]
     elif math.isfinite(pv[0]) and pv[0] > 0:
         base, start = float(pv[0]), dates[0]
         notes.append(
@@ -459,7 +460,7 @@ def monthly_report(
     if observed is None and recs:
         notes.append("gross/net return not available: not enough reconciled portfolio values")
     gross = net = None
-    if observed is not None and cc is not None:
+    if observed is not None and cc is not None and sc is not None:  # cc, sc: both set or both None
         if values_after_costs:
             net = observed
             gross = net + cc + sc

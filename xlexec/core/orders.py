@@ -135,20 +135,31 @@ def orders_from_trades_many(
     return _orders(days, default_order_type, time_in_force, keep, with_day=True)
 
 
-def _orders(days, default_order_type: str, time_in_force: str, keep: Sequence[str], *, with_day: bool) -> pd.DataFrame:
+def _stacked(frames: list[pd.DataFrame], keep: Sequence[str]) -> pd.DataFrame:
+    """The days' included trades in one frame (one frame: itself; none: an empty frame with the
+    columns :func:`_orders` reads, ``symbol``/``side`` as strings and the rest as floats)."""
+    if not frames:
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="str" if c in ("symbol", "side") else float)
+                for c in ("symbol", "side", "shares", "price", "weight_change", *keep)
+            }
+        )
+    return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+
+def _orders(
+    days: Sequence[tuple[str | None, Trades]],
+    default_order_type: str,
+    time_in_force: str,
+    keep: Sequence[str],
+    *,
+    with_day: bool,
+) -> pd.DataFrame:
     frames = [_included(t) for _, t in days]
     dates = [d or t.date or "nodate" for d, t in days]
     lens = np.fromiter((len(f) for f in frames), dtype=np.int64, count=len(frames))
-    if not frames:
-        frames = [
-            pd.DataFrame(
-                {
-                    c: pd.Series(dtype="str" if c in ("symbol", "side") else float)
-                    for c in ("symbol", "side", "shares", "price", "weight_change", *keep)
-                }
-            )
-        ]
-    df = frames[0] if len(frames) == 1 else pd.concat(frames)
+    df = _stacked(frames, keep)
     day = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
     n = len(df)
 
@@ -172,11 +183,7 @@ def _orders(days, default_order_type: str, time_in_force: str, keep: Sequence[st
     notional = np.round(qty * np.where(np.isnan(limit), price, limit), 2)
 
     lines = list(map(canonical_line, sym.tolist(), side.tolist(), qty.tolist(), ot.tolist(), limit.tolist()))
-    bounds = np.concatenate([[0], np.cumsum(lens)])
-    short = [
-        hashlib.sha256("\n".join(sorted(lines[bounds[i] : bounds[i + 1]])).encode()).hexdigest()[:12]
-        for i in range(len(lens))
-    ]
+    short = _batch_hashes(lines, lens)
     ids = _ids(np.array([f"xlx-{d}-" for d in dates], dtype=object)[day], sym, side, np.array(short, dtype=object)[day])
 
     cols = {
@@ -198,6 +205,16 @@ def _orders(days, default_order_type: str, time_in_force: str, keep: Sequence[st
     if with_day:
         cols["day"] = day
     return pd.DataFrame(cols, index=df.index)
+
+
+def _batch_hashes(lines: list[str], lens: np.ndarray) -> list[str]:
+    """Each day's 12-character batch hash: sha256 of the day's sorted canonical order lines
+    (``lines`` holds all days' lines in order, ``lens`` the number of lines of each day)."""
+    bounds = np.concatenate([[0], np.cumsum(lens)])
+    return [
+        hashlib.sha256("\n".join(sorted(lines[bounds[i] : bounds[i + 1]])).encode()).hexdigest()[:12]
+        for i in range(len(lens))
+    ]
 
 
 def _ids(prefix: np.ndarray, sym: np.ndarray, side: np.ndarray, suffix: np.ndarray) -> np.ndarray:

@@ -205,11 +205,11 @@ class ReconResult:
         L.append("")
         L.append("Price Slippage:")
         tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
-        if self.slippage_bps_avg is None:
+        w = self.slippage_bps_worst  # set exactly when the average is
+        if self.slippage_bps_avg is None or w is None:
             L.append("  Average: n/a (nothing executed)")
         else:
             L.append(f"  Average: {self.slippage_bps_avg / 100:.2f}% ({self.slippage_bps_avg:+.2f} bps){tgt}")
-            w = self.slippage_bps_worst
             L.append(f"  Worst: {w['symbol']} {w['bps'] / 100:+.2f}% ({w['bps']:+.2f} bps)")
         L.append("")
         L.append("Commission:")
@@ -505,8 +505,9 @@ def _unplanned(un: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: float | None) -> dict[str, Any]:
-    """Slippage (notional-weighted bps, worst, $), commission estimated/actual/variance ($),
-    buy/sell notional and cash after ($)."""
+    """Slippage (notional-weighted bps, worst, $), commission estimated/actual/variance ($ and
+    fraction of the estimate), buy/sell/total notional and cash after ($), keyed by the
+    :class:`ReconResult` fields they fill."""
     done = pt[pt["executed"] > EPS]
     notional = (done["executed"] * done["avg_price"]).to_numpy()
     if len(done) and notional.sum() > 0:
@@ -526,15 +527,19 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
     buy_notional = float(f["_pxsh"].to_numpy()[buy].sum())
     sell_notional = float(f["_pxsh"].to_numpy()[~buy].sum())
     cash_after = None if cash_before is None else float(cash_before) - buy_notional + sell_notional - comm_act
+    variance = comm_act - comm_est
     return dict(
-        slip_avg=slip_avg,
-        worst=worst,
-        slip_usd=slip_usd,
-        comm_est=comm_est,
-        comm_act=comm_act,
+        slippage_bps_avg=slip_avg,
+        slippage_bps_worst=worst,
+        commission_estimated=comm_est,
+        commission_actual=comm_act,
+        commission_variance=variance,
+        commission_variance_pct=(variance / comm_est) if comm_est > EPS else None,
+        cash_after=cash_after,
+        notional_traded=buy_notional + sell_notional,
         buy_notional=buy_notional,
         sell_notional=sell_notional,
-        cash_after=cash_after,
+        slippage_usd=slip_usd,
     )
 
 
@@ -663,19 +668,13 @@ def reconcile(
     f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
     pt = _per_order(pl, f)
     pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
-    unplanned_rows = _unplanned(f[np.isnan(mi)])
-    per_trade = (
-        pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True)
-        if not unplanned_rows.empty
-        else pt[PER_TRADE_COLUMNS].reset_index(drop=True)
-    )
+    per_trade = _with_unplanned(pt, _unplanned(f[np.isnan(mi)]))
     fg = _figures(pt, pl, f, cash_before)
     after, oversells, pos_after, pv_after, splits = _positions(positions, events, day, f, pl, marks, fg["cash_after"])
     breaks = _breaks(per_trade, oversells, after, broker_positions, events)
     not_executed, partial, lines = _shortfalls(pt, breaks, day)
     per_trade = per_trade.copy()
     per_trade["slippage_bps"] = per_trade["slippage_bps"].astype(float).round(2)
-    variance = fg["comm_act"] - fg["comm_est"]
     return ReconResult(
         day=day,
         trades_recommended=len(pl),
@@ -683,28 +682,30 @@ def reconcile(
         not_executed=not_executed,
         partial=partial,
         breaks=breaks,
-        slippage_bps_avg=fg["slip_avg"],
-        slippage_bps_worst=fg["worst"],
-        commission_estimated=fg["comm_est"],
-        commission_actual=fg["comm_act"],
-        commission_variance=variance,
-        commission_variance_pct=(variance / fg["comm_est"]) if fg["comm_est"] > EPS else None,
         cash_before=cash_before,
-        cash_after=fg["cash_after"],
-        notional_traded=fg["buy_notional"] + fg["sell_notional"],
-        buy_notional=fg["buy_notional"],
-        sell_notional=fg["sell_notional"],
-        slippage_usd=fg["slip_usd"],
         portfolio_value_after=pv_after,
         per_trade=per_trade,
         positions_after=pos_after,
         discrepancy_lines=lines,
         positions_checked=broker_positions is not None,
-        splits_applied=[
-            {"symbol": s, "date": d, "ratio": float(r)}
-            for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])
-        ],
+        splits_applied=_splits_applied(splits),
         fills_used=int(len(f)),
         fills_other_days=other_days,
         target_slippage_bps=target_slippage_bps,
+        **fg,
     )
+
+
+def _with_unplanned(pt: pd.DataFrame, unplanned_rows: pd.DataFrame) -> pd.DataFrame:
+    """The per-trade table: the planned orders' rows (``pt``), then the unplanned fills' rows."""
+    if unplanned_rows.empty:
+        return pt[PER_TRADE_COLUMNS].reset_index(drop=True)
+    return pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True)
+
+
+def _splits_applied(splits: pd.DataFrame) -> list[dict]:
+    """The splits applied before the day's fills: ``symbol``, ``date``, ``ratio`` (new shares per old)."""
+    return [
+        {"symbol": s, "date": d, "ratio": float(r)}
+        for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])
+    ]

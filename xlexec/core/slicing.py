@@ -32,7 +32,8 @@ Carried children are added as extra orders (not merged into a same-symbol order 
 keep their own approved limit and client order id, so fills join back to the parent.
 
 One plan for both shells: ``xlexec convert --slice`` and ``xlexec submit --slice`` call
-:func:`xlexec.store.slicing.plan_day` (which reads the reference file and calls :func:`plan_slices`). Once a day's schedule is in the journal (:func:`recorded_parents`), that schedule
+:func:`xlexec.store.slicing.plan_day` (which reads the reference file and calls
+:func:`plan_slices`). Once a day's schedule is in the journal (:func:`recorded_parents`), that schedule
 is reused as recorded (the reference file is not read again), so the upload file and the API
 submission of a day always carry the same children. Parents that already went out whole that day
 (an intent under the parent's own client order id) are never sliced afterwards: slicing them
@@ -129,7 +130,7 @@ def live_records(prior: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop records of superseded batches: for each origin day, only parents of the batch recorded
     last (the latest approved orders of that day) stay live. ``prior`` is in journal order."""
     prior = list(prior)
-    latest_batch: dict[str, str] = {}
+    latest_batch: dict[str | None, str] = {}  # origin day -> its last batch (a record may lack the day)
     for r in prior:
         if r.get("seq") == 1:
             latest_batch[r["origin_day"]] = r.get("batch_sha256", "")
@@ -158,7 +159,7 @@ def carry_forward(prior: Iterable[dict[str, Any]], day: str) -> list[dict[str, A
         if r["origin_day"] < day:
             by_parent.setdefault(r["parent_id"], []).append(r)
     out = []
-    for pid, recs in by_parent.items():
+    for recs in by_parent.values():
         same = [r for r in recs if r["day"] == day]
         if same:
             out.append(same[-1])
@@ -220,7 +221,8 @@ def plan_slices(
     """Today's orders after slicing, the schedule, and the journal records to append.
 
     ``orders``: :func:`xlexec.core.orders.orders_from_trades` output (qty in shares, client order ids).
-    ``reference``: the frame of :func:`xlexec.formats.inputs.read_reference` (``symbol, adv_shares``; rows = file lines);
+    ``reference``: the frame of :func:`xlexec.formats.inputs.read_reference` (``symbol, adv_shares``;
+    rows = file lines);
     ``None`` when not slicing new orders (or when the day's schedule is already recorded).
     ``max_adv_pct``: fraction (0.05 = 5%). ``batch_sha256``: ``orders_sha256(orders)`` (the
     approved batch). ``prior``: SLICE payloads already in the journal, in journal order.
@@ -428,7 +430,7 @@ def _with_carried(st: _PlanState, carried: list[dict[str, Any]]) -> pd.DataFrame
 def schedule_lines(schedule: pd.DataFrame) -> list[str]:
     """Human lines: ``BRK.B buy 12,000 (cap 5,000/day, 3 days): day 1 5,000 (today), day 2 5,000, day 3 2,000``."""
     lines = []
-    for (pid, sym, side), g in schedule.groupby(["parent_id", "symbol", "side"], sort=False):
+    for (_pid, sym, side), g in schedule.groupby(["parent_id", "symbol", "side"], sort=False):
         first = g.iloc[0]
         parts = [
             f"day {int(r.seq)} {int(r.qty):,}" + (" (today)" if r.status == "today" else "") for r in g.itertuples()

@@ -303,7 +303,31 @@ class TcaResult:
         """The guide's "Transaction Cost Analysis" report (five sections + shortfall + notes)."""
         title = f"Transaction Cost Analysis - {self.date or 'undated'}"
         L = [title, "=" * max(40, len(title)), CONVENTION, ""]
+        L += self._commission_lines() + self._slippage_lines() + self._opportunity_lines()
         L += [
+            "4. Total Costs (commission + slippage):",
+            f"   Total Transaction Costs: {_usd(self.total_usd)}",
+            f"   As % of Notional: {_pct(self.pct_notional)}",
+            f"   As % of Portfolio: {_pct(self.pct_portfolio)}",
+            "",
+        ]
+        L += self._attribution_lines()
+        L += [
+            "",
+            "Implementation Shortfall (Perold, vs signal price):",
+            f"   Delay (signal -> arrival):   {_usd(self.delay_usd)}",
+            f"   Execution (arrival -> fill): {_usd(self.execution_usd)}",
+            f"   Opportunity (unfilled):      {_usd(self.opportunity_usd)}",
+            f"   Fees (commission):           {_usd(self.commission_actual)}",
+            f"   Total shortfall:             {_usd(self.shortfall_total)}",
+        ]
+        if self.notes:
+            L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
+        return "\n".join(L) + "\n"
+
+    def _commission_lines(self) -> list[str]:
+        """Report section 1: commission estimated, actual, variance ($ and % of the estimate)."""
+        return [
             "1. Commission Costs:",
             f"   Estimated: {_usd(self.commission_estimated)}",
             f"   Actual:    {_usd(self.commission_actual)}",
@@ -311,8 +335,11 @@ class TcaResult:
             f"({_pct(self.commission_variance_pct, sign=True)})",
             "",
         ]
+
+    def _slippage_lines(self) -> list[str]:
+        """Report section 2: slippage vs the signal price ($, bps), variance, favorable/unfavorable."""
         slip_var = self.slippage_actual_usd - self.slippage_estimated_usd
-        L += [
+        return [
             "2. Slippage Costs (vs signal price):",
             f"   Estimated:    {_usd(self.slippage_estimated_usd)} ({_fbps(self.slippage_estimated_bps)})",
             f"   Actual:       {_usd(self.slippage_actual_usd)} ({_fbps(self.slippage_actual_bps)})",
@@ -325,13 +352,16 @@ class TcaResult:
             f"cost {_usd(self.unfavorable_usd)}",
             "",
         ]
+
+    def _opportunity_lines(self) -> list[str]:
+        """Report section 3: the unfilled and partly filled orders and the missed PnL ($)."""
         bt = self.by_trade
         none = bt.loc[(bt["filled_shares"] <= 0), "symbol"].tolist()
         part = bt.loc[(bt["filled_shares"] > 0) & (bt["unfilled_shares"] > 0), "symbol"].tolist()
         unf = [f"{len(none)} order{_s(len(none))}" + (f" ({', '.join(none)})" if none else "")]
         if part:
             unf.append(f"partly filled: {len(part)} ({', '.join(part)})")
-        L += [
+        return [
             "3. Opportunity Costs (side x unfilled shares x (close - signal)):",
             f"   Unfilled: {'; '.join(unf)}",
             f"   Missed PnL: {_usd(self.opportunity_usd)}"
@@ -346,34 +376,19 @@ class TcaResult:
             ),
             "",
         ]
-        L += [
-            "4. Total Costs (commission + slippage):",
-            f"   Total Transaction Costs: {_usd(self.total_usd)}",
-            f"   As % of Notional: {_pct(self.pct_notional)}",
-            f"   As % of Portfolio: {_pct(self.pct_portfolio)}",
-            "",
-        ]
-        L += ["5. Cost Attribution by Symbol (commission + slippage):"]
-        w, b = self.worst, self.best
-        if w is not None:
+
+    def _attribution_lines(self) -> list[str]:
+        """Report section 5: the worst and best symbol, then every symbol's cost ($, % of trade)."""
+        L = ["5. Cost Attribution by Symbol (commission + slippage):"]
+        w, b = self.worst, self.best  # both None (nothing filled) or both set
+        if w is not None and b is not None:
             L.append(f"   Worst: {w['symbol']} ({_usd(w['usd'])}, {_pct(w['pct_trade'])} of trade)")
             L.append(f"   Best: {b['symbol']} ({_usd(b['usd'])}, {_pct(b['pct_trade'])} of trade)")
         else:
             L.append("   (nothing filled)")
         for s, u, p in zip(self.by_symbol["symbol"], self.by_symbol["usd"], self.by_symbol["pct_trade"]):
             L.append(f"     {s:<10} {_usd(u):>14} {_pct(p):>9}")
-        L += [
-            "",
-            "Implementation Shortfall (Perold, vs signal price):",
-            f"   Delay (signal -> arrival):   {_usd(self.delay_usd)}",
-            f"   Execution (arrival -> fill): {_usd(self.execution_usd)}",
-            f"   Opportunity (unfilled):      {_usd(self.opportunity_usd)}",
-            f"   Fees (commission):           {_usd(self.commission_actual)}",
-            f"   Total shortfall:             {_usd(self.shortfall_total)}",
-        ]
-        if self.notes:
-            L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
-        return "\n".join(L) + "\n"
+        return L
 
 
 def _s(n: int) -> str:
@@ -506,7 +521,7 @@ def _fills_of(fills, dates: list) -> tuple[pd.DataFrame, np.ndarray]:
     return big, np.repeat(np.arange(len(dates), dtype=np.int64), lens)
 
 
-def _stacked(frames: list, columns: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
+def _stacked(frames: list, columns: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """Concatenate the days' small frames (``None``/empty skipped), with each row's day."""
     have = [(i, f) for i, f in enumerate(frames) if f is not None and len(f)]
     if not have:
@@ -708,7 +723,7 @@ def _arrivals_of(arrivals, dates: list, t: dict[str, Any]) -> np.ndarray:
         v1 = np.full(n, np.nan)
         if "client_order_id" in ar.columns:
             ac = _text(ar["client_order_id"].astype(object).where(ar["client_order_id"].notna(), "").astype(str))
-            ac = np.where(ac == "", None, ac)  # a blank id never matches
+            ac = np.where(ac == "", np.array(None, dtype=object), ac)  # a blank id never matches
             at = _first_match(oday, [t["coids"]], aday, [ac])
             found1 = at >= 0
             v1 = np.where(found1, ap[np.maximum(at, 0)], np.nan)
@@ -865,43 +880,12 @@ def _day_result(
     t: dict[str, Any], d: dict[str, np.ndarray], i: int, date, pv, notes: list[str], batch: _Batch, unplanned
 ) -> TcaResult:
     """Day ``i``'s :class:`TcaResult` (notes: over-fills, unknown closes / arrivals / value)."""
-    a, b = t["tb"][i], t["tb"][i + 1]
-    sym, mc, ma = t["sym"], t["missing_close"], t["missing_arr"]
-    if d["over"][i]:
-        o = np.flatnonzero(t["over"][a:b]) + a
-        notes.append(
-            "over-filled (more shares than planned; no opportunity cost): "
-            + ", ".join(
-                f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in zip(sym[o], t["sidestr"][o], t["filled"][o], t["q"][o])
-            )
-        )
+    _add_day_notes(t, d, i, pv, notes)
     opp_usd = float("nan") if d["mclose"][i] else float(d["opp"][i])
-    if d["mclose"][i]:
-        notes.append(
-            "close unknown for "
-            + ", ".join(sym[a:b][mc[a:b]])
-            + ": opportunity cost of their unfilled shares not computed (add closes.csv)"
-        )
     if d["marr"][i]:
         d_usd = e_usd = float("nan")
-        notes.append(
-            "arrival price unknown for "
-            + ", ".join(sym[a:b][ma[a:b]])
-            + ": delay/execution split not available"
-            + (
-                f" (over the {int(d['known'][i])} trade(s) with an arrival price: delay "
-                f"{_usd(float(d['delay'][i]))}, execution {_usd(float(d['exec'][i]))}; "
-                f"{_usd(float(d['slip_marr'][i]))} of slippage not split)"
-                if d["known"][i]
-                else ""
-            )
-        )
     else:
         d_usd, e_usd = float(d["delay"][i]), float(d["exec"][i])
-    if pv is None:
-        notes.append(
-            "portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available"
-        )
     slip_usd, comm_actual = float(d["slip"][i]), float(d["comm"][i])
     tot_notional, planned_notional = float(d["notional"][i]), float(d["planned"][i])
     return TcaResult(
@@ -932,3 +916,42 @@ def _day_result(
         _day=i,
         _unplanned_fills=unplanned,
     )
+
+
+def _add_day_notes(t: dict[str, Any], d: dict[str, np.ndarray], i: int, pv, notes: list[str]) -> None:
+    """Append day ``i``'s notes to ``notes``, in this order: over-filled trades, closes unknown
+    (no opportunity cost $), arrival prices unknown (no delay/execution split $), portfolio
+    value unknown."""
+    a, b = t["tb"][i], t["tb"][i + 1]
+    sym, mc, ma = t["sym"], t["missing_close"], t["missing_arr"]
+    if d["over"][i]:
+        o = np.flatnonzero(t["over"][a:b]) + a
+        notes.append(
+            "over-filled (more shares than planned; no opportunity cost): "
+            + ", ".join(
+                f"{s} {sd} {f:g}/{qq:g}" for s, sd, f, qq in zip(sym[o], t["sidestr"][o], t["filled"][o], t["q"][o])
+            )
+        )
+    if d["mclose"][i]:
+        notes.append(
+            "close unknown for "
+            + ", ".join(sym[a:b][mc[a:b]])
+            + ": opportunity cost of their unfilled shares not computed (add closes.csv)"
+        )
+    if d["marr"][i]:
+        notes.append(
+            "arrival price unknown for "
+            + ", ".join(sym[a:b][ma[a:b]])
+            + ": delay/execution split not available"
+            + (
+                f" (over the {int(d['known'][i])} trade(s) with an arrival price: delay "
+                f"{_usd(float(d['delay'][i]))}, execution {_usd(float(d['exec'][i]))}; "
+                f"{_usd(float(d['slip_marr'][i]))} of slippage not split)"
+                if d["known"][i]
+                else ""
+            )
+        )
+    if pv is None:
+        notes.append(
+            "portfolio value unknown (no '# Portfolio Value' in trades.csv): cost as % of portfolio not available"
+        )

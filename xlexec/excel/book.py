@@ -19,6 +19,7 @@ imported them from this module).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,7 @@ class FileBook(BookAdapter):
 class XlwingsBook(BookAdapter):
     """An ``xlwings.Book``: desktop Excel (``xw.Book.caller()``) or the JSON-backed remote Book."""
 
-    def __init__(self, book):
+    def __init__(self, book: Any) -> None:
         self.book = book
         try:
             self.remote = book.app.engine.type == "remote"
@@ -216,17 +217,13 @@ class XlwingsBook(BookAdapter):
 
     # -- feedback
     def status(self, text: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # not available on every engine (Office.js)
             self.book.app.status_bar = text
-        except Exception:  # noqa: BLE001 - not available on every engine (Office.js)
-            pass
 
     def alert(self, message: str, title: str = "xlexec") -> None:
         self.alerts.append(message)
-        try:
+        with contextlib.suppress(Exception):
             self.book.app.alert(message, title=title, buttons="ok", mode="critical")
-        except Exception:  # noqa: BLE001
-            pass
 
     def confirm(self, message: str, title: str = "xlexec") -> bool:
         if self.remote:
@@ -249,7 +246,7 @@ class XlwingsBook(BookAdapter):
             return False
 
     def _protect(self, sheet) -> None:
-        try:
+        with contextlib.suppress(Exception):
             sheet.api.Protect(
                 DrawingObjects=False,
                 Contents=True,
@@ -259,8 +256,6 @@ class XlwingsBook(BookAdapter):
                 AllowFormattingColumns=True,
                 AllowFormattingRows=True,
             )
-        except Exception:  # noqa: BLE001
-            pass
 
     def show(self, data: BookData, sheets: list[str]) -> None:
         for name in sheets:

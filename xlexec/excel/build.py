@@ -136,8 +136,5 @@ __all__ = [
 def build_workbook(output: str | Path, ctx=None, day: str | None = None) -> Path:
     """``xlexec workbook build``: the workbook (default ``workbook/xlexec.xlsm``), drawn for
     ``day`` when its files exist under ``ctx``'s live folder, else as an empty template."""
-    if ctx is not None and day:
-        data = collect(ctx, day, Inputs())
-    else:
-        data = empty_book_data(day, ctx)
+    data = collect(ctx, day, Inputs()) if ctx is not None and day else empty_book_data(day, ctx)
     return write_workbook(output, data)

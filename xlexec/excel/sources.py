@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xlexec.excel.layout import Table
@@ -55,7 +56,7 @@ def _rows(df: pd.DataFrame, columns: list[str] | None = None) -> list[list[Any]]
         return []
     arr = sub.to_numpy(dtype=object)
     for j, dtype in enumerate(sub.dtypes):
-        if dtype == object:
+        if dtype == np.dtype(object):
             arr[:, j] = [_clean(v) for v in arr[:, j]]
     missing = sub.isna().to_numpy()
     if missing.any():
@@ -92,10 +93,7 @@ def _kv_lines(d: dict, keys: list[str] | None = None) -> list[list[Any]]:
             continue
         v = d[k]
         if isinstance(v, (list, dict)):
-            if not v:
-                v = "none" if isinstance(v, list) else ""
-            else:
-                v = json.dumps(v)[:300]
+            v = json.dumps(v)[:300] if v else ("none" if isinstance(v, list) else "")
         out.append([k, v])
     return out
 

@@ -23,6 +23,7 @@ import math
 import os
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,8 @@ from xlexec.core.costs import cost_bps, usd_from_bps
 ERR = "#XLEXEC: "
 
 
-def _err(reason: str) -> str:
+def _err(reason: object) -> str:
+    """An error cell: ``ERR`` + the reason (a message or an exception) on one line, cut at 120."""
     return ERR + " ".join(str(reason).split())[:120]
 
 
@@ -284,6 +286,7 @@ def quote_mid(symbol, live_dir: str | Path | None = None):
 
 # --------------------------------------------------------------------------- the UDFs
 
+xw: ModuleType | None
 try:
     import xlwings as xw
 except ImportError:  # pragma: no cover - the pure functions above still work

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import glob
 import io
 import math
@@ -20,8 +22,9 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -107,10 +110,8 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
         except OSError:
             pass
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    try:
+    with contextlib.suppress(OSError):
         os.chmod(tmp, _MODE)  # mkstemp makes 0600; a written file gets the usual permissions
-    except OSError:
-        pass
     return fd, Path(tmp)
 
 
@@ -160,14 +161,14 @@ def to_csv_text(df: pd.DataFrame, decimals: dict[str, int] | None = None, commen
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(list(df.columns))
     cols = list(df.columns)
-    formatters = []
+    formatters: list[Callable[[Any], str]] = []
     for c in cols:
         s = df[c]
         if pd.api.types.is_bool_dtype(s.dtype):
             formatters.append(lambda v: "" if v is None else str(v))
         elif pd.api.types.is_numeric_dtype(s.dtype):
             d = decimals.get(c)
-            formatters.append(lambda v, d=d: fmt_number(v, d))
+            formatters.append(functools.partial(fmt_number, decimals=d))
         else:
             formatters.append(
                 lambda v: (

@@ -332,12 +332,13 @@ def _finish(out: pd.DataFrame, name: str, fmt: str, skipped: int) -> pd.DataFram
         try:
             res = canonical_from_strings(out, name)
         except InputError as e:
-            src = _SOURCE_COLUMNS.get(fmt, {}).get(e.column or "")
+            col = e.column or ""
+            src = _SOURCE_COLUMNS.get(fmt, {}).get(col)
             if not src:
                 raise
             msg = e.message
-            if msg.startswith(f"{e.column} "):
-                msg = f"{src} {msg[len(e.column) + 1 :]}"
+            if msg.startswith(f"{col} "):
+                msg = f"{src} {msg[len(col) + 1 :]}"
             raise InputError(e.file, msg, e.row, src) from None
     res.attrs.update(format=fmt, skipped_rows=int(skipped))
     return res

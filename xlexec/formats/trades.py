@@ -20,7 +20,7 @@ from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_
 def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
     comments, body, first = split_comment_header(text)
     header = TradesHeader()
-    for line_no, c in comments:
+    for _line_no, c in comments:
         if ":" in c:
             k, v = c.split(":", 1)
             if k.strip():

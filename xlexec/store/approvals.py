@@ -19,6 +19,7 @@ against a REJECT recommendation needs ``override=True`` and is recorded with ``o
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -160,10 +161,8 @@ def _catch_up_csv(live_dir: Path, rows: list[dict[str, Any]]) -> None:
     except (OSError, csv.Error, UnicodeDecodeError):
         have = -1
     if have < len(rows):
-        try:
+        with contextlib.suppress(OSError):  # read-only folder: the journal still decides
             write_approvals_csv(live_dir, rows)
-        except OSError:
-            pass  # read-only folder: the journal still decides
 
 
 def list_approvals(live_dir: Path) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from xlexec.errors import LockedError
 
@@ -186,11 +186,11 @@ class DayLock:
     def __init__(self, day_dir: str | os.PathLike, purpose: str = "submit"):
         self.path = Path(day_dir) / ".xlexec.lock"
         self.purpose = purpose
-        self._fh = None
+        self._fh: TextIO | None = None  # open (and locked) between acquire() and release()
 
     def acquire(self) -> DayLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
+        fh = open(self.path, "a+")  # noqa: SIM115 - held open while locked; release() closes it
         try:
             _lock(fh)
         except OSError:

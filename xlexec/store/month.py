@@ -136,7 +136,8 @@ def collect_month(
         opening = reconciled_value(p)
         if opening is not None:
             break
-    return MonthInputs(days, opening, notes)
+    records = [r for r in days if r is not None]  # every None slot was filled from its pending TCA above
+    return MonthInputs(records, opening, notes)
 
 
 def _broker_of(from_tca, journal, day: str, default: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 # ---------------------------------------------------------------------------
 # [MS-CFB] compound file writer
@@ -25,6 +26,9 @@ _ENDOFCHAIN = 0xFFFFFFFE
 _FATSECT = 0xFFFFFFFD
 _NOSTREAM = 0xFFFFFFFF
 _CFB_SIGNATURE = bytes.fromhex("D0CF11E0A1B11AE1")
+
+# a storage: names -> stream bytes or nested storages
+StorageTree: TypeAlias = Mapping[str, "bytes | StorageTree"]
 
 
 @dataclass
@@ -75,7 +79,7 @@ def _build_rb_tree(entries: list[_Entry], ids: list[int]) -> int:
     return root
 
 
-def write_compound_file(tree: Mapping[str, object]) -> bytes:
+def write_compound_file(tree: StorageTree) -> bytes:
     """Serialize a storage tree as a version-3 compound file ([MS-CFB]).
 
     ``tree`` maps names to ``bytes`` (streams) or nested mappings (storages).
@@ -86,7 +90,7 @@ def write_compound_file(tree: Mapping[str, object]) -> bytes:
     """
     entries: list[_Entry] = [_Entry("Root Entry", 5)]
 
-    def add(parent: int, items: Mapping[str, object]) -> None:
+    def add(parent: int, items: StorageTree) -> None:
         kids = []
         for name, value in items.items():
             if len(name) > 31 or any(c in name for c in "/\\:!"):
@@ -96,7 +100,7 @@ def write_compound_file(tree: Mapping[str, object]) -> bytes:
                 entries.append(_Entry(name, 1))
                 add(idx, value)
             else:
-                entries.append(_Entry(name, 2, data=bytes(value)))  # type: ignore[arg-type,call-overload]
+                entries.append(_Entry(name, 2, data=bytes(value)))
             kids.append(idx)
         keys = [_cfb_name_key(entries[k].name) for k in kids]
         if len(set(keys)) != len(keys):

@@ -109,10 +109,7 @@ def macro_names(modules: Mapping[str, str] | Iterable[str], *, qualified: bool =
     continued lines do not.  With ``qualified=True`` names are returned as
     ``Module.Sub``.  Order follows the sources; duplicates are dropped.
     """
-    if isinstance(modules, Mapping):
-        items = list(modules.items())
-    else:
-        items = [("", src) for src in modules]
+    items = list(modules.items()) if isinstance(modules, Mapping) else [("", src) for src in modules]
     names: list[str] = []
     seen: set[str] = set()
     for mod, src in items:

@@ -98,7 +98,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from xlexec.vba.cfb import write_compound_file
+from xlexec.vba.cfb import StorageTree, write_compound_file
 from xlexec.vba.compression import compress, decompress
 from xlexec.vba.encryption import _encrypt_data, decrypt_data
 from xlexec.vba.libreoffice import find_soffice, run_macro_libreoffice
@@ -297,13 +297,13 @@ def build_vba_project(
         raise ValueError("project_id must look like {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}")
     seeds = digest.digest()[16:19]
 
-    vba_children = {
+    vba_children: dict[str, bytes] = {
         "_VBA_PROJECT": _VBA_PROJECT_STREAM,
         "dir": compress(_dir_stream(project_name, mods)),
     }
     for m in mods:
         vba_children[m.stream_name] = compress(_mbcs(m.source))  # 2.3.4.3, PerformanceCache empty
-    tree = {
+    tree: StorageTree = {
         "PROJECT": _project_stream(project_name, project_id, mods, seeds),
         "PROJECTwm": _projectwm_stream(mods),
         "VBA": vba_children,

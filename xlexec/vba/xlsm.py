@@ -8,6 +8,7 @@ the ``vbaProject`` relationship of the workbook part, and the ``codeName`` attri
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import os
@@ -256,10 +257,8 @@ def make_xlsm(
             zout.writestr(zi, vba_bin)
         os.replace(tmp, out_path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
