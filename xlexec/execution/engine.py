@@ -70,7 +70,7 @@ import pandas as pd
 
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.quotes import mid_map
-from xlexec.core.slicing import schedule_lines
+from xlexec.core.slicing import SlicePlan, schedule_lines
 from xlexec.errors import BrokerError, RefusedError
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.brokers.base import (
@@ -336,6 +336,61 @@ def _live_dir_of(jr: J.Journal) -> Path:
     return Path(jr.path).parent
 
 
+def _unsliced(state: _slicing.SlicingState, *, day: str, tag: str, messages: list[str]) -> None:
+    """Without ``slice``: refuse the batch when today's orders have a recorded schedule (the full
+    quantity must not go out on top of it); say which children due today are not sent."""
+    recorded = state.recorded
+    if recorded:
+        what = ", ".join(f"{r['symbol']} {r['side']} {int(r['total_qty']):,}" for r in recorded[:10])
+        raise RefusedError(
+            f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
+            f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
+            "child orders instead of the full quantities; nothing sent"
+        )
+    due = state.due
+    if due:
+        what = ", ".join(f"{r['symbol']} {r['side']} {int(r['child_qty']):,}" for r in due[:10])
+        messages.append(
+            f"not sent: {len(due)} child order(s) due today from earlier slicing schedules "
+            f"({what}); rerun with --slice to send them"
+        )
+
+
+def _value_carried(out: pd.DataFrame, quotes: pd.DataFrame | None) -> None:
+    """Carried market children recorded without a signal price: price them at the quote mid ($)
+    and fill in their missing $ notional (shares x limit, or x that price for market orders)."""
+    if "price" not in out.columns:
+        return
+    mids = out["symbol"].map(mid_map(quotes)).astype(float)
+    px = pd.to_numeric(out["price"], errors="coerce").astype(float)
+    out["price"] = px.where(px.notna(), mids)
+    lim = pd.to_numeric(out["limit_price"], errors="coerce").astype(float)
+    basis = lim.where(lim.notna() & (out["order_type"] != "market"), out["price"])
+    missing = pd.to_numeric(out["notional"], errors="coerce").isna()
+    out.loc[missing, "notional"] = (out.loc[missing, "qty"].astype(float) * basis[missing]).round(2)
+
+
+def _unapproved_children(ctx, plan: SlicePlan, out: pd.DataFrame, day: str) -> dict[Any, tuple[str, str]]:
+    """Carried children whose parent batch's approval (origin day) is missing or revoked:
+    ``{index: ("parent_not_approved", note)}``. A carried child rides on its parent's approval."""
+    refused: dict[Any, tuple[str, str]] = {}
+    ok: dict[tuple[str, str], bool] = {}
+    for idx, coid in zip(out.index, out["client_order_id"].astype(str), strict=True):
+        r = plan.record_of(coid)
+        if r is None or r["origin_day"] == day:
+            continue
+        k = (r["origin_day"], r.get("batch_sha256", ""))
+        if k not in ok:
+            ok[k] = find_approval(ctx.live_dir, k[0], k[1]) is not None
+        if not ok[k]:
+            refused[idx] = (
+                "parent_not_approved",
+                f"child {r['seq']}/{r['days']} of {r['parent_id']}: the approval of its "
+                f"parent batch ({k[0]}, orders sha256 {k[1][:12]}) is missing or revoked",
+            )
+    return refused
+
+
 def _apply_slicing(
     ctx,
     jr: J.Journal,
@@ -358,26 +413,10 @@ def _apply_slicing(
     """
     the_day = Day(ctx.live_dir, day)
     state = _slicing.slicing_state(jr, the_day, sha)
-    pre_refused: dict[Any, tuple[str, str]] = {}
-    recorded = state.recorded
     if not slice_:
-        if recorded:
-            what = ", ".join(f"{r['symbol']} {r['side']} {int(r['total_qty']):,}" for r in recorded[:10])
-            raise RefusedError(
-                f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
-                f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
-                "child orders instead of the full quantities; nothing sent"
-            )
-        due = state.due
-        if due:
-            what = ", ".join(f"{r['symbol']} {r['side']} {int(r['child_qty']):,}" for r in due[:10])
-            messages.append(
-                f"not sent: {len(due)} child order(s) due today from earlier slicing schedules "
-                f"({what}); rerun with --slice to send them"
-            )
-        return orders, pre_refused
+        _unsliced(state, day=day, tag=tag, messages=messages)
+        return orders, {}
 
-    ex = ctx.config.execution
     whole = _slicing.sent_whole(jr, the_day, orders["client_order_id"].astype(str)) if intents else set()
     plan = _slicing.day_plan(
         state,
@@ -397,32 +436,10 @@ def _apply_slicing(
         messages += [f"  {x}" for x in lines]
     if plan.no_adv:
         messages.append(f"note: no ADV in reference.csv for {', '.join(plan.no_adv)}: not checked for slicing")
-    # carried market children recorded without a signal price: value them at the quote mid
-    if "price" in out.columns:
-        mids = out["symbol"].map(mid_map(quotes)).astype(float)
-        px = pd.to_numeric(out["price"], errors="coerce").astype(float)
-        out["price"] = px.where(px.notna(), mids)
-        lim = pd.to_numeric(out["limit_price"], errors="coerce").astype(float)
-        basis = lim.where(lim.notna() & (out["order_type"] != "market"), out["price"])
-        missing = pd.to_numeric(out["notional"], errors="coerce").isna()
-        out.loc[missing, "notional"] = (out.loc[missing, "qty"].astype(float) * basis[missing]).round(2)
-    # a carried child rides on its parent's approval (origin day): is it still there?
-    if ex.require_human_approval:
-        ok: dict[tuple[str, str], bool] = {}
-        for idx, coid in zip(out.index, out["client_order_id"].astype(str), strict=True):
-            r = plan.record_of(coid)
-            if r is None or r["origin_day"] == day:
-                continue
-            k = (r["origin_day"], r.get("batch_sha256", ""))
-            if k not in ok:
-                ok[k] = find_approval(ctx.live_dir, k[0], k[1]) is not None
-            if not ok[k]:
-                pre_refused[idx] = (
-                    "parent_not_approved",
-                    f"child {r['seq']}/{r['days']} of {r['parent_id']}: the approval of its "
-                    f"parent batch ({k[0]}, orders sha256 {k[1][:12]}) is missing or revoked",
-                )
-    return out, pre_refused
+    _value_carried(out, quotes)
+    if not ctx.config.execution.require_human_approval:
+        return out, {}
+    return out, _unapproved_children(ctx, plan, out, day)
 
 
 # ---------------------------------------------------------------------------------------------
