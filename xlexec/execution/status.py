@@ -82,67 +82,73 @@ def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
                 note = f"broker unreachable: {e}"
         if o is not None:
             rec.order(o)
-            rows.append(
-                {
-                    "client_order_id": coid,
-                    "symbol": o.symbol,
-                    "side": o.side,
-                    "qty": float(o.qty),
-                    "limit_price": o.limit_price if o.limit_price is not None else np.nan,
-                    "status": o.status,
-                    "filled_qty": float(o.filled_qty or 0),
-                    "filled_avg_price": o.filled_avg_price if o.filled_avg_price is not None else np.nan,
-                    "remaining": o.remaining if o.is_open else 0.0,
-                    "order_id": o.id,
-                    "submitted_at": o.submitted_at or "",
-                    "updated_at": o.updated_at or "",
-                    "note": _status_note(o),
-                }
-            )
+            rows.append(_broker_row(coid, o))
         else:
-            last = jr.latest_orders(day).get(coid) or {}
-            rows.append(
-                {
-                    "client_order_id": coid,
-                    "symbol": it["symbol"],
-                    "side": it["side"],
-                    "qty": float(it["qty"]),
-                    "limit_price": num_or_none(it.get("limit_price")) or np.nan,
-                    "status": last.get("status", "unknown"),
-                    "filled_qty": float(last.get("filled_qty") or 0),
-                    "filled_avg_price": num_or_none(last.get("filled_avg_price")) or np.nan,
-                    "remaining": np.nan,
-                    "order_id": last.get("id", ""),
-                    "submitted_at": last.get("submitted_at") or "",
-                    "updated_at": last.get("updated_at") or "",
-                    "note": note or note_all,
-                }
-            )
-    for p in jr.payloads(J.REFUSED, day):
-        if p["client_order_id"] in intents:
-            continue
-        rows.append(
-            {
-                "client_order_id": p["client_order_id"],
-                "symbol": p.get("symbol", ""),
-                "side": p.get("side", ""),
-                "qty": float(p.get("qty") or 0),
-                "limit_price": np.nan,
-                "status": "refused",
-                "filled_qty": 0.0,
-                "filled_avg_price": np.nan,
-                "remaining": 0.0,
-                "order_id": "",
-                "submitted_at": "",
-                "updated_at": "",
-                "note": p.get("reason", ""),
-            }
-        )
+            rows.append(_last_known_row(coid, it, jr.latest_orders(day).get(coid) or {}, note or note_all))
+    rows += [_refused_row(p) for p in jr.payloads(J.REFUSED, day) if p["client_order_id"] not in intents]
     df = pd.DataFrame(rows, columns=STATUS_COLUMNS).drop_duplicates("client_order_id", keep="last")
     for c in ("qty", "limit_price", "filled_qty", "filled_avg_price", "remaining"):
         df[c] = df[c].astype(float)
     write_execution_log(jr, ctx.live_dir, day)
     return df.reset_index(drop=True)
+
+
+def _broker_row(coid: str, o: Order) -> dict:
+    """The status row of an order as the broker reports it now (shares, $)."""
+    return {
+        "client_order_id": coid,
+        "symbol": o.symbol,
+        "side": o.side,
+        "qty": float(o.qty),
+        "limit_price": o.limit_price if o.limit_price is not None else np.nan,
+        "status": o.status,
+        "filled_qty": float(o.filled_qty or 0),
+        "filled_avg_price": o.filled_avg_price if o.filled_avg_price is not None else np.nan,
+        "remaining": o.remaining if o.is_open else 0.0,
+        "order_id": o.id,
+        "submitted_at": o.submitted_at or "",
+        "updated_at": o.updated_at or "",
+        "note": _status_note(o),
+    }
+
+
+def _last_known_row(coid: str, it: dict, last: dict, note: str) -> dict:
+    """The status row of an order the broker did not report: its intent and last journaled
+    snapshot (``last``, may be empty); remaining unknown (NaN)."""
+    return {
+        "client_order_id": coid,
+        "symbol": it["symbol"],
+        "side": it["side"],
+        "qty": float(it["qty"]),
+        "limit_price": num_or_none(it.get("limit_price")) or np.nan,
+        "status": last.get("status", "unknown"),
+        "filled_qty": float(last.get("filled_qty") or 0),
+        "filled_avg_price": num_or_none(last.get("filled_avg_price")) or np.nan,
+        "remaining": np.nan,
+        "order_id": last.get("id", ""),
+        "submitted_at": last.get("submitted_at") or "",
+        "updated_at": last.get("updated_at") or "",
+        "note": note,
+    }
+
+
+def _refused_row(p: dict) -> dict:
+    """The status row of an order refused before it was sent (journal ``REFUSED`` payload)."""
+    return {
+        "client_order_id": p["client_order_id"],
+        "symbol": p.get("symbol", ""),
+        "side": p.get("side", ""),
+        "qty": float(p.get("qty") or 0),
+        "limit_price": np.nan,
+        "status": "refused",
+        "filled_qty": 0.0,
+        "filled_avg_price": np.nan,
+        "remaining": 0.0,
+        "order_id": "",
+        "submitted_at": "",
+        "updated_at": "",
+        "note": p.get("reason", ""),
+    }
 
 
 def _status_note(o: Order) -> str:
