@@ -22,6 +22,52 @@ from xlexec.store import journal as J
 from xlexec.store.day import Day
 
 
+def _account_lines(broker: Broker) -> list[str]:
+    """The account line of the report ($), or why it is unavailable."""
+    try:
+        a = broker.account()
+    except BrokerFault as e:
+        return [f"account: unavailable ({e})"]
+    return [
+        f"account: cash ${a.cash:,.2f}  buying power ${a.buying_power:,.2f}  "
+        f"portfolio value ${a.portfolio_value:,.2f}  status {a.status}"
+    ]
+
+
+def _pnl_lines(ctx, broker: Broker, day: str) -> list[str]:
+    """The day's P&L ($) and the positions (shares, mark $, P&L $), or why they are unavailable."""
+    try:
+        pnl = day_pnl(ctx, broker, day)
+    except BrokerFault as e:
+        return [f"positions / P&L: unavailable ({e})"]
+    lines = [
+        "",
+        f"P&L today: ${pnl['total_pnl']:,.2f}",
+        "positions:",
+        f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}",
+    ]
+    for r in pnl["by_symbol"]:
+        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{r['mark']:>12,.2f}{r['pnl']:>12,.2f}")
+    if pnl["missing_marks"]:
+        lines.append(f"  (no mark for {', '.join(pnl['missing_marks'])}: valued at the start-of-day price)")
+    return lines
+
+
+def _open_order_lines(broker: Broker) -> list[str]:
+    """The broker's open orders now (the first 200), or why they are unavailable."""
+    try:
+        opens = broker.list_orders("open")
+    except BrokerFault as e:
+        return [f"open orders: unavailable ({e})"]
+    lines = ["", f"open orders now: {len(opens)}"]
+    for o in opens[:200]:
+        lines.append(
+            f"  {o.symbol} {o.side} {o.qty:g} @ {o.limit_price if o.limit_price is not None else 'MKT'} "
+            f"{o.status} filled {o.filled_qty:g} ({o.client_order_id})"
+        )
+    return lines
+
+
 def kill_switch_report(
     ctx,
     broker: Broker,
@@ -43,38 +89,9 @@ def kill_switch_report(
     if reason:
         lines.append(f"reason: {' '.join(str(reason).split())}")
     lines.append("")
-    try:
-        a = broker.account()
-        lines += [
-            f"account: cash ${a.cash:,.2f}  buying power ${a.buying_power:,.2f}  "
-            f"portfolio value ${a.portfolio_value:,.2f}  status {a.status}"
-        ]
-    except BrokerFault as e:
-        lines.append(f"account: unavailable ({e})")
-    try:
-        pnl = day_pnl(ctx, broker, day)
-        lines += [
-            "",
-            f"P&L today: ${pnl['total_pnl']:,.2f}",
-            "positions:",
-            f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}",
-        ]
-        for r in pnl["by_symbol"]:
-            lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{r['mark']:>12,.2f}{r['pnl']:>12,.2f}")
-        if pnl["missing_marks"]:
-            lines.append(f"  (no mark for {', '.join(pnl['missing_marks'])}: valued at the start-of-day price)")
-    except BrokerFault as e:
-        lines.append(f"positions / P&L: unavailable ({e})")
-    try:
-        opens = broker.list_orders("open")
-        lines += ["", f"open orders now: {len(opens)}"]
-        for o in opens[:200]:
-            lines.append(
-                f"  {o.symbol} {o.side} {o.qty:g} @ {o.limit_price if o.limit_price is not None else 'MKT'} "
-                f"{o.status} filled {o.filled_qty:g} ({o.client_order_id})"
-            )
-    except BrokerFault as e:
-        lines.append(f"open orders: unavailable ({e})")
+    lines += _account_lines(broker)
+    lines += _pnl_lines(ctx, broker, day)
+    lines += _open_order_lines(broker)
     if cancelled is not None:
         lines += ["", f"cancel-all: {len(cancelled)} order(s) accepted for cancellation"]
         lines += [f"  {i}" for i in cancelled[:500]]
