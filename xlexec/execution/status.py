@@ -211,20 +211,7 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
         since_move = (now - last).total_seconds() / 60.0
         moves = sum(1 for p in intents.values() if p.get("chase_of") == root)
         if ex.order_timeout_minutes > 0 and age_min >= ex.order_timeout_minutes:
-            try:
-                broker.cancel_order(r.order_id)
-                note = f"open {age_min:.0f} min >= order_timeout_minutes {ex.order_timeout_minutes}: cancel requested"
-                action = "cancel"
-                with contextlib.suppress(BrokerFault):
-                    rec.order(broker.get_order(r.order_id))
-            except BrokerFault as e:
-                action, note = "cancel_failed", str(e)[:300]
-            rec.append(
-                J.ACTION,
-                f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
-                {"button": "timeout", "client_order_id": r.client_order_id, "result": action, "note": note},
-            )
-            actions.append({"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note})
+            actions.append(_timeout_cancel(broker, rec, r, age_min, ex.order_timeout_minutes, now))
         elif (
             ex.chase.enabled
             and since_move >= ex.chase.minutes
@@ -245,6 +232,24 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
     if actions:
         write_execution_log(jr, ctx.live_dir, day)
     return pd.DataFrame(actions, columns=["client_order_id", "symbol", "action", "note"])
+
+
+def _timeout_cancel(broker: Broker, rec: _Recorder, r, age_min: float, timeout_min: int, now: dt.datetime) -> dict:
+    """Cancel an order open ``age_min`` >= ``timeout_min`` minutes; journals the action (``ACTION``)."""
+    try:
+        broker.cancel_order(r.order_id)
+        note = f"open {age_min:.0f} min >= order_timeout_minutes {timeout_min}: cancel requested"
+        action = "cancel"
+        with contextlib.suppress(BrokerFault):
+            rec.order(broker.get_order(r.order_id))
+    except BrokerFault as e:
+        action, note = "cancel_failed", str(e)[:300]
+    rec.append(
+        J.ACTION,
+        f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
+        {"button": "timeout", "client_order_id": r.client_order_id, "result": action, "note": note},
+    )
+    return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note}
 
 
 def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float, now: dt.datetime) -> dict:
