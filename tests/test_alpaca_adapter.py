@@ -83,6 +83,14 @@ def test_market_order_has_no_limit(broker):
     assert o.order_type == "market" and o.limit_price is None
 
 
+def test_limit_order_without_a_limit_price_is_refused_before_sending(broker, fake):
+    bad = OrderRequest(symbol="AAPL", side="buy", qty=100, order_type="limit", limit_price=None, client_order_id="c9")
+    with pytest.raises(OrderRejected) as e:
+        broker.submit_order(bad)
+    assert "without a limit price" in str(e.value)
+    assert fake.requests("POST", "/v2/orders") == [] and fake.order_count() == 0
+
+
 def test_duplicate_client_order_id_is_its_own_error(broker, fake):
     broker.submit_order(req())
     with pytest.raises(DuplicateClientOrderId):

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_alpaca import FakeAlpaca  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.execution import engine as S  # noqa: E402
+from xlexec.execution import status as ST  # noqa: E402
 from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
 from xlexec.execution.brokers.paper import PaperBroker  # noqa: E402
 from xlexec.formats.trades import parse_trades_text  # noqa: E402
@@ -42,9 +43,9 @@ def ctx_for(tmp_path, broker="paper", **chase) -> Context:
 
 
 def test_chase_helpers():
-    assert S.chase_limit(150.00, "buy", 0.05) == 150.05
-    assert S.chase_limit(380.00, "sell", 0.05) == 379.95
-    assert S.chase_client_order_id("xlx-2025-10-30-AAPL-buy-abc", 2) == "xlx-2025-10-30-AAPL-buy-abc-c2"
+    assert ST.chase_limit(150.00, "buy", 0.05) == 150.05
+    assert ST.chase_limit(380.00, "sell", 0.05) == 379.95
+    assert ST.chase_client_order_id("xlx-2025-10-30-AAPL-buy-abc", 2) == "xlx-2025-10-30-AAPL-buy-abc-c2"
 
 
 def test_off_by_default():
@@ -73,7 +74,7 @@ def test_paper_chase_fills_after_two_moves_and_never_twice(tmp_path):
 
     def at(minutes):
         now[0] = T0 + dt.timedelta(minutes=minutes)
-        return S.enforce_timeouts(ctx, DAY, b, now[0])
+        return ST.enforce_timeouts(ctx, DAY, b, now[0])
 
     assert at(10).empty  # too early: nothing moves
     a1 = at(16)
@@ -82,7 +83,7 @@ def test_paper_chase_fills_after_two_moves_and_never_twice(tmp_path):
     assert at(16).empty and at(30).empty
     a2 = at(32)
     assert list(a2["action"]) == ["chase"] and "150.05 -> 150.1" in a2["note"].iloc[0]
-    st = S.refresh_status(ctx, DAY, b).set_index("client_order_id")
+    st = ST.refresh_status(ctx, DAY, b).set_index("client_order_id")
     c2 = [c for c in st.index if c.endswith("-c2")][0]
     assert st.loc[c2, "status"] == "filled" and st.loc[c2, "filled_avg_price"] == pytest.approx(150.08)
     assert st.loc[c2.replace("-c2", "-c1"), "status"] == "replaced"
@@ -107,8 +108,8 @@ def test_max_moves_caps_the_chase(tmp_path):
         quotes=q,
         allow_closed=True,
     )
-    assert list(S.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=20))["action"]) == ["chase"]
-    assert S.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=59)).empty
+    assert list(ST.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=20))["action"]) == ["chase"]
+    assert ST.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=59)).empty
 
 
 def test_alpaca_chase_uses_one_patch_per_move(tmp_path):
@@ -116,7 +117,7 @@ def test_alpaca_chase_uses_one_patch_per_move(tmp_path):
         ctx = ctx_for(tmp_path, broker="alpaca", max_moves=2)
         b = AlpacaBroker("PKCHASEKEY000000", "chaseSECRET000000000000", base_url=fake.url, timeout=2)
         S.submit_batch(ctx, parse_trades_text(TRADES), broker=b, quotes=None)
-        acts = S.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=16))
+        acts = ST.enforce_timeouts(ctx, DAY, b, T0 + dt.timedelta(minutes=16))
         assert sorted(acts["action"]) == ["chase", "chase"]
         patches = fake.requests("PATCH")
         assert len(patches) == 2

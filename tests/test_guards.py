@@ -278,6 +278,7 @@ def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, ca
 
 def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
     from xlexec.execution import engine as S
+    from xlexec.execution import status as ST
     from xlexec.execution.brokers.paper import PaperBroker
     from xlexec.formats.trades import parse_trades_text
     from xlexec.steps.context import Context
@@ -305,10 +306,10 @@ def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
     b = PaperBroker(tmp_path / "pb.sqlite", quotes=q, day=DAY, slippage_bps=0, now_fn=lambda: now[0])
     assert S.submit_batch(ctx(True), parse_trades_text(trades), broker=b, quotes=q, allow_closed=True).sent == 1
     now[0] = t0 + dt.timedelta(minutes=16)  # the 150.00 limit rests below the 150.08 ask: a chase is due
-    a = S.enforce_timeouts(ctx(False), DAY, b, now[0])
+    a = ST.enforce_timeouts(ctx(False), DAY, b, now[0])
     assert list(a["action"]) == ["chase_refused"] and "execution.enabled" in a["note"].iloc[0]
     assert len(b.list_orders("all")) == 1  # no replacement reached the broker
     with pytest.raises(RefusedError, match="execution.enabled"):
         S.submit_batch(ctx(False), parse_trades_text(trades), broker=b, quotes=q, allow_closed=True)
-    a = S.enforce_timeouts(ctx(True), DAY, b, now[0])  # switched back on: the chase happens
+    a = ST.enforce_timeouts(ctx(True), DAY, b, now[0])  # switched back on: the chase happens
     assert list(a["action"]) == ["chase"] and len(b.list_orders("all")) == 2

@@ -16,8 +16,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from conftest import GUIDE_TRADES  # noqa: E402
 from fake_alpaca import FakeAlpaca  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
+from xlexec.core.pnl import pnl_today  # noqa: E402
 from xlexec.errors import BrokerError, LockedError, RefusedError  # noqa: E402
 from xlexec.execution import engine as S  # noqa: E402
+from xlexec.execution import killswitch as KS  # noqa: E402
+from xlexec.execution import status as ST  # noqa: E402
 from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
 from xlexec.formats.trades import parse_trades_text  # noqa: E402
 from xlexec.steps.context import Context  # noqa: E402
@@ -179,14 +182,14 @@ def test_partial_fills_and_status(tmp_path):
         r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
         msft = r.orders.set_index("symbol").loc["MSFT"]
         assert msft["status"] == "partially_filled" and msft["filled_qty"] == 20
-        st = S.refresh_status(ctx, DAY, b).set_index("symbol")
+        st = ST.refresh_status(ctx, DAY, b).set_index("symbol")
         assert st.loc["MSFT", "status"] == "partially_filled"
         assert (st.loc["MSFT", "filled_qty"], st.loc["MSFT", "remaining"]) == (20, 30)
         assert "partial fill 20/50" in st.loc["MSFT", "note"]
         assert st.loc["GOOGL", "status"] == "new" and st.loc["GOOGL", "remaining"] == 25
         assert (st.loc["AAPL", "status"], st.loc["AAPL", "remaining"]) == ("filled", 0)
         fake.fill(msft["client_order_id"], 30, 380.45)
-        st = S.refresh_status(ctx, DAY, b).set_index("symbol")
+        st = ST.refresh_status(ctx, DAY, b).set_index("symbol")
         assert st.loc["MSFT", "status"] == "filled" and st.loc["MSFT", "filled_qty"] == 50
         # avg of 20 @ 380.50 and 30 @ 380.45 = 380.47
         assert st.loc["MSFT", "filled_avg_price"] == pytest.approx(380.47)
@@ -201,7 +204,7 @@ def test_execution_log_slippage_hand_computed(tmp_path, fake):
     c = r.orders.set_index("symbol")["client_order_id"]
     fake.fill(c["AAPL"], 100, 150.28)  # buy 100 @ limit 150.25 filled 150.28 -> cost $3.00
     fake.fill(c["MSFT"], 20, 380.45)  # sell 50 @ limit 380.50, 20 filled at 380.45 -> cost $1.00
-    S.refresh_status(ctx, DAY, b)
+    ST.refresh_status(ctx, DAY, b)
     log = pd.read_csv(tmp_path / "live" / DAY / "execution_log.csv", dtype=str, keep_default_na=False)
     log = log.set_index("symbol")
     assert log.loc["AAPL", "slippage"] == "3.00" and log.loc["AAPL", "fill_price"] == "150.28"
@@ -415,10 +418,10 @@ def test_enforce_timeouts_cancels_old_open_orders(tmp_path):
         ctx = make_ctx(tmp_path, order_timeout_minutes=30)
         b = make_broker(fake)
         S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
-        assert S.enforce_timeouts(ctx, DAY, b, t0 + dt.timedelta(minutes=29)).empty
-        acts = S.enforce_timeouts(ctx, DAY, b, t0 + dt.timedelta(minutes=31))
+        assert ST.enforce_timeouts(ctx, DAY, b, t0 + dt.timedelta(minutes=29)).empty
+        acts = ST.enforce_timeouts(ctx, DAY, b, t0 + dt.timedelta(minutes=31))
         assert sorted(acts["symbol"]) == ["GOOGL", "MSFT"] and set(acts["action"]) == {"cancel"}
-        st = S.refresh_status(ctx, DAY, b).set_index("symbol")
+        st = ST.refresh_status(ctx, DAY, b).set_index("symbol")
         assert st.loc["MSFT", "status"] == "canceled" and st.loc["AAPL", "status"] == "filled"
         assert st.loc["MSFT", "remaining"] == 0
 
@@ -434,7 +437,7 @@ def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
         S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
-        res = S.cancel_all(ctx, b, "daily loss > 3%", verify_delay=0.01)
+        res = KS.cancel_all(ctx, b, "daily loss > 3%", verify_delay=0.01)
         assert res["ok"] and len(res["cancelled"]) == 2
         assert len(fake.requests("DELETE", "/v2/orders")) == 1
         assert (
@@ -457,7 +460,7 @@ def test_cancel_all_reports_orders_still_open(tmp_path, monkeypatch):
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
         S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
-        res = S.cancel_all(ctx, b, "test", verify_attempts=2, verify_delay=0.01)
+        res = KS.cancel_all(ctx, b, "test", verify_attempts=2, verify_delay=0.01)
         assert not res["ok"] and [o["symbol"] for o in res["still_open"]] == ["GOOGL"]
         assert "STILL OPEN after cancel-all: 1" in res["report"]
 
@@ -477,7 +480,7 @@ def test_pnl_today_hand_computed():
         }
     )
     closes = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "close": [148.0, 380.0]})
-    out = S.pnl_today(positions, quotes, fills, closes)
+    out = pnl_today(positions, quotes, fills, closes)
     by = {r["symbol"]: r for r in out["by_symbol"]}
     # AAPL: start 60 @ 148 -> 100 @ 151, bought 40 @ 150, $1 commission:
     #   100*151 - 60*148 - 40*150 - 1 = 15100 - 8880 - 6000 - 1 = 219.00

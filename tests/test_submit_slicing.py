@@ -23,6 +23,7 @@ from xlexec.core.orders import orders_from_trades
 from xlexec.core.slicing import child_id
 from xlexec.errors import RefusedError
 from xlexec.execution import engine as S
+from xlexec.execution import status as ST
 from xlexec.execution.brokers.paper import PaperBroker
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
@@ -413,7 +414,7 @@ def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeyp
     assert r.orders[["qty", "status", "outcome"]].values.tolist() == [[1000.0, "new", "sent"]]
     b = broker(ctx, D1)
     b.cancel_all()
-    assert S.refresh_status(ctx, D1, b)["status"].tolist() == ["canceled"]
+    assert ST.refresh_status(ctx, D1, b)["status"].tolist() == ["canceled"]
     b.close()
     assert S.sent_whole(ctx.journal(), D1, [pid]) == set()
     ctx.close()

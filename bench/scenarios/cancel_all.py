@@ -1,7 +1,7 @@
 """Scenario 6: cancel-all with 200 open orders against the same fake Alpaca server (50 ms latency,
 600/min). Target: one cancel request, < 1 s end to end.
 
-* xlexec: :func:`xlexec.execution.engine.cancel_all` (the Kill Switch button / ``xlexec cancel-all``):
+* xlexec: :func:`xlexec.execution.killswitch.cancel_all` (the Kill Switch button / ``xlexec cancel-all``):
   writes ``live/KILL_SWITCH``, sends ONE ``DELETE /v2/orders``, lists open orders to verify
   none is left, builds the incident report (account, positions and the day's P&L, open orders,
   what was cancelled), journals it. Requests paced at 600/min as in submission.
@@ -55,7 +55,7 @@ def run(state, side: str):
         for i, s in enumerate(state["symbols"]):
             fake.seed_order(f"xlx-bench-{s}-buy", s, "buy", 100.0, limit_price=10.0 + i / 100)
         if side == "xlexec":
-            from xlexec.execution.engine import cancel_all
+            from xlexec.execution.killswitch import cancel_all
 
             ctx, broker = broker_ctx(state["tmp"] / f"live-{state['n']}", fake.url)
             with Timer() as t:

@@ -63,6 +63,7 @@ def _hook_workbook_save() -> None:
 def run(a: dict) -> dict:
     from xlexec.core.orders import orders_from_trades, orders_sha256
     from xlexec.execution import engine as S
+    from xlexec.execution import status as ST
     from xlexec.execution.brokers import get_broker
     from xlexec.formats.fills import fills_from_broker, write_fills_csv
     from xlexec.formats.inputs import read_positions
@@ -102,7 +103,7 @@ def run(a: dict) -> dict:
                 from xlexec.excel.render import render_workbook
 
                 render_workbook(ctx, day, book)
-            S.refresh_status(ctx, day, broker)
+            ST.refresh_status(ctx, day, broker)
             fills = fills_from_broker(broker.fills(day), day)
         finally:
             broker.close()

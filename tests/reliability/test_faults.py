@@ -212,7 +212,7 @@ def test_status_and_fills_import_survive_faults(day, observe):
     """Refresh with the order listing failing (falls back to per-order look-ups), then the fills
     import with a malformed activities page: a one-line broker error, nothing half-written; the
     next import succeeds and journals each fill once."""
-    from xlexec.execution import engine as S
+    from xlexec.execution import status as ST
     from xlexec.execution.brokers import get_broker
     from xlexec.store import journal as J
 
@@ -225,7 +225,7 @@ def test_status_and_fills_import_survive_faults(day, observe):
             fake.inject("500", method="GET", path="/v2/orders", times=1)
             b = get_broker(ctx.config, ctx.live_dir)
             try:
-                st = S.refresh_status(ctx, DAY, b)
+                st = ST.refresh_status(ctx, DAY, b)
             finally:
                 b.close()
         finally:

@@ -15,6 +15,7 @@ orders); ``price_collar_pct`` and ``buying_power_buffer`` as fractions.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pandas as pd
 from xlexec.core.checks.base import Check
 from xlexec.core.checks.model import kill_switch_triggered
 from xlexec.core.checks.registry import Registry
+from xlexec.core.quotes import mid_map
 from xlexec.errors import RefusedError
 
 SUBMISSION = Registry("submission")
@@ -52,26 +54,10 @@ def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> 
     f = Path(live_dir) / "KILL_SWITCH"
     if f.exists():
         first = ""
-        try:
+        with contextlib.suppress(OSError, IndexError):
             first = f.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:200]
-        except (OSError, IndexError):
-            pass
         return f"{f} exists ({first or 'kill switch triggered'}); delete it once the incident is closed"
     return None
-
-
-def mid_map(quotes: pd.DataFrame | None) -> pd.Series:
-    """Quote mid ($) by symbol: ``mid``, else (bid + ask) / 2 when both > 0, else ``last``; > 0 only."""
-    if quotes is None or len(quotes) == 0 or "symbol" not in quotes.columns:
-        return pd.Series(dtype=float)
-    q = quotes.drop_duplicates("symbol", keep="last").set_index("symbol")
-    if "mid" in q.columns:
-        mid = pd.to_numeric(q["mid"], errors="coerce")
-    else:
-        bid = pd.to_numeric(q.get("bid"), errors="coerce")
-        ask = pd.to_numeric(q.get("ask"), errors="coerce")
-        mid = ((bid + ask) / 2).where((bid > 0) & (ask > 0), pd.to_numeric(q.get("last"), errors="coerce"))
-    return mid.where(mid > 0).astype(float)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Steps ``submit``, ``status``, ``cancel_all``, ``kill_switch_report`` and ``pnl`` (the Submit,
 Refresh Status and Kill Switch buttons; ``xlexec submit|status|cancel-all|kill-switch-report|pnl``).
 
-Thin over :mod:`xlexec.execution.engine`: each opens the configured broker for the day, runs the
-engine and closes the broker, and returns a typed result with the exit code it implies.
+Thin over :mod:`xlexec.execution.engine` (submit), :mod:`xlexec.execution.status`,
+:mod:`xlexec.execution.killswitch` and :mod:`xlexec.execution.pnl`: each opens the configured
+broker for the day, runs the engine and closes the broker, and returns a typed result with the
+exit code it implies.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from xlexec.execution import engine
+from xlexec.execution import engine, killswitch
+from xlexec.execution import status as order_status
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.engine import SubmitResult
 from xlexec.execution.marketdata import refresh_quotes_file
+from xlexec.execution.mode import describe_mode
+from xlexec.execution.pnl import day_pnl
 from xlexec.formats.inputs import read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
@@ -88,7 +93,7 @@ def submit(
     broker = open_broker(ctx, day, quotes)
     try:
         if on_mode is not None:
-            on_mode(engine.describe_mode(broker))
+            on_mode(describe_mode(broker))
         return engine.submit_batch(
             ctx,
             t,
@@ -131,9 +136,9 @@ def status(ctx: Context, day: Day, *, enforce_timeouts: bool = False) -> StatusR
     actions = None
     try:
         if enforce_timeouts:
-            actions = engine.enforce_timeouts(ctx, day.date, broker, ctx.now())
-        df = engine.refresh_status(ctx, day.date, broker)
-        mode = engine.describe_mode(broker)
+            actions = order_status.enforce_timeouts(ctx, day.date, broker, ctx.now())
+        df = order_status.refresh_status(ctx, day.date, broker)
+        mode = describe_mode(broker)
     finally:
         broker.close()
     return StatusResult(day.date, mode, df, actions)
@@ -162,7 +167,7 @@ def cancel_all(ctx: Context, day: Day, *, reason: str = "kill switch (operator)"
     """Cancel every open order, write ``live/KILL_SWITCH`` and an incident report."""
     broker = open_broker(ctx, day)
     try:
-        return CancelAllResult(engine.cancel_all(ctx, broker, reason))
+        return CancelAllResult(killswitch.cancel_all(ctx, broker, reason))
     finally:
         broker.close()
 
@@ -182,7 +187,7 @@ def kill_switch_report(ctx: Context, day: Day) -> ReportResult:
     """The incident report now: positions, P&L, open and journaled orders."""
     broker = open_broker(ctx, day)
     try:
-        return ReportResult(engine.kill_switch_report(ctx, broker))
+        return ReportResult(killswitch.kill_switch_report(ctx, broker))
     finally:
         broker.close()
 
@@ -212,6 +217,6 @@ def pnl(ctx: Context, day: Day) -> PnlResult:
     """The day's P&L from the broker's positions and fills and the latest quotes."""
     broker = open_broker(ctx, day)
     try:
-        return PnlResult(engine.day_pnl(ctx, broker, day.date))
+        return PnlResult(day_pnl(ctx, broker, day.date))
     finally:
         broker.close()

@@ -35,7 +35,7 @@ from xlexec.core.reconcile import reconcile as reconcile_frames
 from xlexec.errors import BrokerError, RefusedError, XlexecError
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.brokers.base import BrokerFault
-from xlexec.execution.engine import write_execution_log
+from xlexec.execution.execution_log import write_execution_log
 from xlexec.execution.slicing import planned_orders
 from xlexec.faults import crash_point
 from xlexec.formats.broker_positions import broker_positions_frame, read_broker_positions

@@ -64,7 +64,7 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, method, url, **kwargs):  # type: ignore[override]
+    def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, **kwargs)
@@ -86,6 +86,16 @@ def _iso(v) -> str | None:
     if v is None:
         return None
     return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _orders_page(req) -> Callable[[Any], Any]:
+    """``fn(client)`` listing one page of orders for ``req`` (bound now, not when called)."""
+    return lambda c: c.get_orders(filter=req)
+
+
+def _get_page(path: str, params: dict[str, Any]) -> Callable[[Any], Any]:
+    """``fn(client)`` getting one page of ``path`` with ``params`` (bound now, not when called)."""
+    return lambda c: c.get(path, params)
 
 
 def order_from_alpaca(o) -> Order:
@@ -288,9 +298,12 @@ class AlpacaBroker(Broker):
             time_in_force=TimeInForce(req.time_in_force or "day"),
             client_order_id=req.client_order_id or None,
         )
+        data: MarketOrderRequest | LimitOrderRequest
         if req.order_type == "market":
             data = MarketOrderRequest(**common)
         elif req.order_type == "limit":
+            if req.limit_price is None:
+                raise OrderRejected("limit order without a limit price: not sent")
             data = LimitOrderRequest(limit_price=float(req.limit_price), **common)
         else:
             raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
@@ -319,7 +332,7 @@ class AlpacaBroker(Broker):
             req = GetOrdersRequest(
                 status=QueryOrderStatus(status), limit=PAGE_SIZE_ORDERS, after=cursor, direction="asc"
             )
-            page = self._call("list orders", lambda c: c.get_orders(filter=req))
+            page = self._call("list orders", _orders_page(req))
             new = 0
             for o in page:
                 if str(o.id) not in seen:
@@ -372,7 +385,7 @@ class AlpacaBroker(Broker):
     def clock(self) -> MarketClock:
         c = self._call("clock", lambda c: c.get_clock())
         return MarketClock(
-            timestamp=_iso(c.timestamp),
+            timestamp=_iso(c.timestamp) or "",
             is_open=bool(c.is_open),
             next_open=_iso(c.next_open),
             next_close=_iso(c.next_close),
@@ -389,7 +402,7 @@ class AlpacaBroker(Broker):
             params = {"date": day, "direction": "asc", "page_size": PAGE_SIZE_ACTIVITIES}
             if token:
                 params["page_token"] = token
-            page = self._call(f"fills {day}", lambda c: c.get("/account/activities/FILL", params))
+            page = self._call(f"fills {day}", _get_page("/account/activities/FILL", params))
             if not isinstance(page, list):
                 raise BrokerUnavailable(f"fills {day}: malformed reply from the broker (not a list)")
             try:
@@ -405,10 +418,10 @@ class AlpacaBroker(Broker):
                         id=a.id,
                         order_id=str(a.order_id),
                         symbol=a.symbol,
-                        side=_enum(a.side),
+                        side=_enum(a.side) or "",
                         qty=float(a.qty),
                         price=float(a.price),
-                        transaction_time=_iso(a.transaction_time),
+                        transaction_time=_iso(a.transaction_time) or "",
                     )
                 )
             if len(page) < PAGE_SIZE_ACTIVITIES:

@@ -137,8 +137,11 @@ class Broker(abc.ABC):
     paper: bool = True
     #: the adapter may be called from several threads at once (the engine then sends concurrently)
     thread_safe: bool = False
-    #: the host orders go to, shown in the mode line of every submit
-    host: str = "local"
+
+    @property
+    def host(self) -> str:
+        """The host orders go to, shown in the mode line of every submit."""
+        return "local"
 
     @abc.abstractmethod
     def submit_order(self, req: OrderRequest) -> Order: ...
@@ -179,4 +182,5 @@ class Broker(abc.ABC):
         """Every fill of ``day`` (YYYY-MM-DD), all pages."""
 
     def close(self) -> None:  # pragma: no cover - optional
-        pass
+        """Release the adapter's resources (connections, files); nothing by default."""
+        return None

@@ -228,13 +228,13 @@ class PaperBroker(Broker):
             ref = q.last
         if ref is None or (isinstance(ref, float) and math.isnan(ref)) or ref <= 0:
             return
-        if o.order_type == "limit":
-            if (buy and o.limit_price < ref) or (not buy and o.limit_price > ref):
-                return
+        lim = o.limit_price if o.order_type == "limit" else None
+        if lim is not None and ((buy and lim < ref) or (not buy and lim > ref)):
+            return
         slip = fraction_from_bps(self.slippage_bps)
         px = _round_tick(ref * (1 + slip), up=True) if buy else _round_tick(ref * (1 - slip), up=False)
-        if o.order_type == "limit":
-            px = min(px, o.limit_price) if buy else max(px, o.limit_price)
+        if lim is not None:
+            px = min(px, lim) if buy else max(px, lim)
         size = getattr(q, "ask_size" if buy else "bid_size", float("nan"))
         qty = o.qty - o.filled_qty
         if size is not None and not (isinstance(size, float) and math.isnan(size)):

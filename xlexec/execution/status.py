@@ -1,0 +1,307 @@
+"""After submission: the status of the day's orders, order timeouts and the limit chase.
+
+**Status** (:func:`refresh_status`): one listing from the broker, then per-order lookups for any
+not listed; changes are journaled (kind ``ORDER``) and ``execution_log.csv`` is rewritten.
+
+**Timeouts and chase** (:func:`enforce_timeouts`): an order still open ``order_timeout_minutes``
+after its root's first submission is cancelled; with ``execution.chase.enabled`` an open limit is
+moved by ``chase.step`` ($; buys up, sells down, on the tick) at most ``chase.max_moves`` times,
+the remaining quantity going on a replacement with the deterministic client order id
+``<root>-c<n>`` (:func:`chase_client_order_id`), journaled as an intent *before* the request so
+a rerun or crash never chases twice. ``execution.enabled: false`` refuses every chase move.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+
+from xlexec.core.orders import round_to_tick
+from xlexec.execution.brokers.base import (
+    OPEN_STATUSES,
+    Broker,
+    BrokerFault,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    Order,
+)
+from xlexec.execution.engine import _lookup, _Recorder
+from xlexec.execution.execution_log import NY, write_execution_log
+from xlexec.execution.intents import day_intents, num_or_none
+from xlexec.store import journal as J
+
+STATUS_COLUMNS = [
+    "client_order_id",
+    "symbol",
+    "side",
+    "qty",
+    "limit_price",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "remaining",
+    "order_id",
+    "submitted_at",
+    "updated_at",
+    "note",
+]
+
+
+def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
+    """Every order of ``day``: status, filled qty, average fill price ($), remaining (shares).
+
+    Asks the broker (one listing, then per-order lookups for any not listed), journals changes
+    and rewrites ``execution_log.csv``. Refused orders are listed with status ``refused``.
+    """
+    jr = ctx.journal()
+    rec = _Recorder(jr, day, ctx.user)
+    intents = day_intents(jr, day)
+    listed: dict[str, Order] = {}
+    note_all = ""
+    if intents:
+        start = dt.datetime.fromisoformat(day).replace(tzinfo=NY) - dt.timedelta(days=1)
+        try:
+            for one in broker.list_orders("all", after=start.isoformat()):
+                listed[one.client_order_id] = one
+        except BrokerFault as e:
+            note_all = f"broker unreachable: {e}"
+    rows = []
+    for coid, it in intents.items():
+        o: Order | None = listed.get(coid)
+        note = ""
+        if o is None and not note_all:
+            try:
+                o = broker.get_order_by_client_id(coid)
+                if o is None:
+                    note = "not at the broker (never arrived); rerun submit to send it"
+            except BrokerFault as e:
+                note = f"broker unreachable: {e}"
+        if o is not None:
+            rec.order(o)
+            rows.append(_broker_row(coid, o))
+        else:
+            rows.append(_last_known_row(coid, it, jr.latest_orders(day).get(coid) or {}, note or note_all))
+    rows += [_refused_row(p) for p in jr.payloads(J.REFUSED, day) if p["client_order_id"] not in intents]
+    df = pd.DataFrame(rows, columns=STATUS_COLUMNS).drop_duplicates("client_order_id", keep="last")
+    for c in ("qty", "limit_price", "filled_qty", "filled_avg_price", "remaining"):
+        df[c] = df[c].astype(float)
+    write_execution_log(jr, ctx.live_dir, day)
+    return df.reset_index(drop=True)
+
+
+def _broker_row(coid: str, o: Order) -> dict:
+    """The status row of an order as the broker reports it now (shares, $)."""
+    return {
+        "client_order_id": coid,
+        "symbol": o.symbol,
+        "side": o.side,
+        "qty": float(o.qty),
+        "limit_price": o.limit_price if o.limit_price is not None else np.nan,
+        "status": o.status,
+        "filled_qty": float(o.filled_qty or 0),
+        "filled_avg_price": o.filled_avg_price if o.filled_avg_price is not None else np.nan,
+        "remaining": o.remaining if o.is_open else 0.0,
+        "order_id": o.id,
+        "submitted_at": o.submitted_at or "",
+        "updated_at": o.updated_at or "",
+        "note": _status_note(o),
+    }
+
+
+def _last_known_row(coid: str, it: dict, last: dict, note: str) -> dict:
+    """The status row of an order the broker did not report: its intent and last journaled
+    snapshot (``last``, may be empty); remaining unknown (NaN)."""
+    return {
+        "client_order_id": coid,
+        "symbol": it["symbol"],
+        "side": it["side"],
+        "qty": float(it["qty"]),
+        "limit_price": num_or_none(it.get("limit_price")) or np.nan,
+        "status": last.get("status", "unknown"),
+        "filled_qty": float(last.get("filled_qty") or 0),
+        "filled_avg_price": num_or_none(last.get("filled_avg_price")) or np.nan,
+        "remaining": np.nan,
+        "order_id": last.get("id", ""),
+        "submitted_at": last.get("submitted_at") or "",
+        "updated_at": last.get("updated_at") or "",
+        "note": note,
+    }
+
+
+def _refused_row(p: dict) -> dict:
+    """The status row of an order refused before it was sent (journal ``REFUSED`` payload)."""
+    return {
+        "client_order_id": p["client_order_id"],
+        "symbol": p.get("symbol", ""),
+        "side": p.get("side", ""),
+        "qty": float(p.get("qty") or 0),
+        "limit_price": np.nan,
+        "status": "refused",
+        "filled_qty": 0.0,
+        "filled_avg_price": np.nan,
+        "remaining": 0.0,
+        "order_id": "",
+        "submitted_at": "",
+        "updated_at": "",
+        "note": p.get("reason", ""),
+    }
+
+
+def _status_note(o: Order) -> str:
+    if o.status == "partially_filled":
+        return f"partial fill {o.filled_qty:g}/{o.qty:g}, {o.remaining:g} open"
+    if o.status in ("expired", "done_for_day"):
+        return f"DAY order {o.status} at the close ({o.filled_qty:g}/{o.qty:g} filled)"
+    if o.status == "canceled":
+        return f"canceled ({o.filled_qty:g}/{o.qty:g} filled)"
+    return ""
+
+
+def chase_limit(limit: float, side: str, step: float) -> float:
+    """The next, more aggressive limit: buys up by ``step`` ($), sells down, on the tick."""
+    moved = limit + step if side == "buy" else limit - step
+    return round_to_tick(moved, side) if moved > 0 else limit
+
+
+def chase_client_order_id(root_coid: str, n: int) -> str:
+    """Deterministic id of the n-th chase replacement of ``root_coid`` (<= 128 chars)."""
+    return f"{root_coid[:120]}-c{n}"
+
+
+def _parse_ts(v) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.DataFrame:
+    """Cancel orders of ``day`` still open ``order_timeout_minutes`` after first submission, and
+    (when ``execution.chase.enabled``) chase open limits.
+
+    Chase: an order open ``chase.minutes`` since its last price gets its limit moved by
+    ``chase.step`` ($; buys up, sells down, on the tick), at most ``chase.max_moves`` times per
+    order; the remaining quantity goes on a replacement with the deterministic client order id
+    ``<root>-c<n>``, journaled as an intent (``chase_of`` = root) *before* the request, so a rerun
+    or crash never chases twice. The timeout counts from the root order's submission.
+    Returns the actions taken (client_order_id, symbol, action, note). ``now`` is tz-aware UTC.
+    A timeout of 0 disables the cancel.
+    """
+    ex = ctx.config.execution
+    jr = ctx.journal()
+    st = refresh_status(ctx, day, broker)
+    rec = _Recorder(jr, day, ctx.user)
+    intents = day_intents(jr, day)
+    seen = jr.latest_orders(day)  # the broker's own timestamps
+    actions = []
+    open_ = st[st["status"].isin(OPEN_STATUSES) & (st["order_id"] != "")]
+    for r in open_.itertuples(index=False):
+        it = intents.get(r.client_order_id, {})
+        root = it.get("chase_of") or r.client_order_id
+        first = _parse_ts((seen.get(root) or {}).get("submitted_at") or r.submitted_at)
+        last = _parse_ts(r.submitted_at)
+        if first is None or last is None:
+            continue
+        age_min = (now - first).total_seconds() / 60.0
+        since_move = (now - last).total_seconds() / 60.0
+        moves = sum(1 for p in intents.values() if p.get("chase_of") == root)
+        if ex.order_timeout_minutes > 0 and age_min >= ex.order_timeout_minutes:
+            actions.append(_timeout_cancel(broker, rec, r, age_min, ex.order_timeout_minutes, now))
+        elif (
+            ex.chase.enabled
+            and since_move >= ex.chase.minutes
+            and moves < ex.chase.max_moves
+            and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))
+        ):
+            if not ex.enabled:  # a chase move sends a replacement order: switched off too
+                actions.append(
+                    {
+                        "client_order_id": r.client_order_id,
+                        "symbol": r.symbol,
+                        "action": "chase_refused",
+                        "note": "execution.enabled is false: limit not moved, nothing sent",
+                    }
+                )
+                continue
+            actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now))
+    if actions:
+        write_execution_log(jr, ctx.live_dir, day)
+    return pd.DataFrame(actions, columns=["client_order_id", "symbol", "action", "note"])
+
+
+def _timeout_cancel(broker: Broker, rec: _Recorder, r, age_min: float, timeout_min: int, now: dt.datetime) -> dict:
+    """Cancel an order open ``age_min`` >= ``timeout_min`` minutes; journals the action (``ACTION``)."""
+    try:
+        broker.cancel_order(r.order_id)
+        note = f"open {age_min:.0f} min >= order_timeout_minutes {timeout_min}: cancel requested"
+        action = "cancel"
+        with contextlib.suppress(BrokerFault):
+            rec.order(broker.get_order(r.order_id))
+    except BrokerFault as e:
+        action, note = "cancel_failed", str(e)[:300]
+    rec.append(
+        J.ACTION,
+        f"{now.isoformat()}|timeout_cancel|{r.client_order_id}",
+        {"button": "timeout", "client_order_id": r.client_order_id, "result": action, "note": note},
+    )
+    return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note}
+
+
+def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float, now: dt.datetime) -> dict:
+    new_coid = chase_client_order_id(root, n)
+    new_limit = chase_limit(float(r.limit_price), r.side, step)
+    intent = {
+        "client_order_id": new_coid,
+        "symbol": r.symbol,
+        "side": r.side,
+        "qty": float(r.remaining),
+        "order_type": "limit",
+        "limit_price": new_limit,
+        "price": None,
+        "arrival_price": None,
+        "submitted_at": now.isoformat(),
+        "chase_of": root,
+        "replaces": r.client_order_id,
+        "broker": getattr(broker, "name", ""),
+    }
+    fresh = rec.append(J.INTENT, new_coid, intent)
+    note = f"chase {n}: limit {float(r.limit_price):g} -> {new_limit:g} for {r.remaining:g} remaining"
+    o = None
+    if not fresh:  # an earlier run journaled this move: did it reach the broker?
+        o, _err = _lookup(broker, new_coid, backoff=())
+    if o is None:
+        try:
+            o = broker.replace_order(r.order_id, limit_price=new_limit, client_order_id=new_coid)
+        except DuplicateClientOrderId:
+            o, _err = _lookup(broker, new_coid)
+        except BrokerUnavailable as e:
+            o, _err = _lookup(broker, new_coid)
+            if o is None:
+                return {
+                    "client_order_id": r.client_order_id,
+                    "symbol": r.symbol,
+                    "action": "chase_unknown",
+                    "note": f"{note}: outcome unknown ({e}); the next run asks the broker",
+                }
+        except BrokerFault as e:
+            rec.append(
+                J.REFUSED,
+                f"{new_coid}|chase",
+                {"client_order_id": new_coid, "code": "chase_refused", "reason": str(e)[:300]},
+            )
+            return {
+                "client_order_id": r.client_order_id,
+                "symbol": r.symbol,
+                "action": "chase_refused",
+                "note": f"{note}: broker said {str(e)[:200]}",
+            }
+    if o is not None:
+        rec.order(o)
+        with contextlib.suppress(BrokerFault):
+            rec.order(broker.get_order(r.order_id))  # the old one, now replaced
+    return {"client_order_id": new_coid, "symbol": r.symbol, "action": "chase", "note": note}
