@@ -182,7 +182,7 @@ def _orders(
     qty = df["shares"].to_numpy(dtype=float)
     notional = np.round(qty * np.where(np.isnan(limit), price, limit), 2)
 
-    lines = list(map(canonical_line, sym.tolist(), side.tolist(), qty.tolist(), ot.tolist(), limit.tolist()))
+    lines = canonical_lines_of(sym.tolist(), side.tolist(), qty.tolist(), ot.tolist(), limit.tolist())
     short = _batch_hashes(lines, lens)
     ids = _ids(np.array([f"xlx-{d}-" for d in dates], dtype=object)[day], sym, side, np.array(short, dtype=object)[day])
 
@@ -232,19 +232,24 @@ def _ids(prefix: np.ndarray, sym: np.ndarray, side: np.ndarray, suffix: np.ndarr
 
 
 def canonical_line(symbol, side, qty, order_type, limit_price) -> str:
-    """THE approval-hash line of one order: ``symbol|side|qty|limit|order_type``.
+    """THE approval-hash line of one order: ``symbol|side|qty|limit|order_type`` (see
+    :func:`canonical_lines_of`, the one implementation)."""
+    return canonical_lines_of([symbol], [side], [qty], [order_type], [limit_price])[0]
+
+
+def canonical_lines_of(symbols, sides, qtys, order_types, limit_prices) -> list[str]:
+    """THE approval-hash line of each order: ``symbol|side|qty|limit|order_type``.
 
     ``qty`` in shares (a whole number prints without decimals, else its ``repr``); ``limit`` is
     the limit price ($) to 4 decimals, ``MKT`` for a market order or no limit (None/NaN).
-    Every hash and approval record is built from this one function.
+    Every hash and approval record is built from this one function. Sequences of plain Python
+    values; one comprehension per field (formatting a float is per value, whatever the wrapper).
     """
-    q = float(qty)
-    lim = (
-        "MKT"
-        if order_type == "market" or limit_price is None or limit_price != limit_price
-        else f"{float(limit_price):.4f}"
-    )
-    return f"{symbol}|{side}|{str(int(q)) if q.is_integer() else repr(q)}|{lim}|{order_type}"
+    qs = [str(int(q)) if q.is_integer() else repr(q) for q in map(float, qtys)]
+    lims = [
+        "MKT" if o == "market" or v is None or v != v else f"{float(v):.4f}" for o, v in zip(order_types, limit_prices)
+    ]
+    return [f"{s}|{sd}|{q}|{lim}|{o}" for s, sd, q, lim, o in zip(symbols, sides, qs, lims, order_types)]
 
 
 def _lines(orders: pd.DataFrame) -> list[str]:
@@ -252,9 +257,7 @@ def _lines(orders: pd.DataFrame) -> list[str]:
     float is per value whatever the wrapper; ``map`` over lists is the fastest way here)."""
     if len(orders) == 0:
         return []
-    return list(
-        map(canonical_line, *(orders[c].tolist() for c in ("symbol", "side", "qty", "order_type", "limit_price")))
-    )
+    return canonical_lines_of(*(orders[c].tolist() for c in ("symbol", "side", "qty", "order_type", "limit_price")))
 
 
 def canonical_lines(orders: pd.DataFrame) -> list[str]:
