@@ -4,10 +4,14 @@
 * Every key does something. Keys that once existed but that nothing read (see
   :data:`REMOVED_KEYS`) are refused with a line saying they were removed, so an old
   ``config.yaml`` never looks as if it set something it does not.
-* ``${ENV_VAR}`` anywhere in a string value is replaced from the environment (an unset
-  variable becomes empty, so a paper-only setup needs no keys).
+* ``${ENV_VAR}`` is replaced from the environment **only in secret fields** (:data:`SECRET_KEYS`:
+  every credential is one); an unset variable becomes empty, so a paper-only setup needs no
+  keys. ``${...}`` in any other value (a limit, a URL, ``live_dir``) is refused: the policy
+  is what the file says, never what the environment of one run says.
 * Secrets (API keys, tokens, account ids) are ``SecretStr``: they never print, and a literal
   secret written into the file (instead of ``${ENV_VAR}``) is refused.
+* YAML anchors and aliases (``&a`` / ``*a``, ``<<: *a``) are refused: a few hundred bytes of
+  nested aliases expand to billions of nodes (an "alias bomb"); a config needs none.
 * Relative paths (``live_dir``) resolve against the current directory.
 
 Units: ``*_usd`` in $, ``*_bps`` in basis points, ``*_pct`` as fractions (0.10 = 10%).
@@ -15,6 +19,7 @@ Units: ``*_usd`` in $, ``*_bps`` in basis points, ``*_pct`` as fractions (0.10 =
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -24,8 +29,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from xlexec.core.checks.thresholds import Thresholds
-from xlexec.errors import ConfigError
+from xlexec.errors import ConfigError, InputError
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 SECRET_KEYS = {"api_key", "api_secret", "refresh_token", "secret_key"}
 
@@ -124,22 +130,36 @@ class Config(_Model):
     source: str = Field("<built-in defaults>", exclude=True)
 
     def day_dir(self, day: str) -> Path:
-        return self.live_dir / day
+        """``live/DAY`` for a real YYYY-MM-DD ``day``: a name that is not a date (``../../x``)
+        is refused, so no path derived from it can leave ``live/``."""
+        text = str(day)
+        try:
+            ok = bool(_DAY.fullmatch(text)) and dt.date.fromisoformat(text).isoformat() == text
+        except ValueError:
+            ok = False
+        if not ok:
+            raise InputError("date", f"must be a YYYY-MM-DD calendar day, got {text[:20]!r}")
+        return self.live_dir / text
 
 
-def _interpolate(node: Any, path: str, secrets_literal: list[str]) -> Any:
+def _interpolate(node: Any, path: str, secrets_literal: list[str], env_elsewhere: list[str]) -> Any:
+    """``node`` with ``${VAR}`` expanded in secret fields; literal secrets and ``${VAR}`` outside
+    a secret field are collected (by key path) for the caller to refuse."""
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
             key = f"{path}.{k}" if path else str(k)
-            if str(k) in SECRET_KEYS and isinstance(v, str) and v and not _ENV.fullmatch(v.strip()):
-                secrets_literal.append(key)
-            out[k] = _interpolate(v, key, secrets_literal)
+            if str(k) in SECRET_KEYS and isinstance(v, str):
+                if v and not _ENV.fullmatch(v.strip()):
+                    secrets_literal.append(key)
+                out[k] = _ENV.sub(lambda m: os.environ.get(m.group(1), ""), v)
+            else:
+                out[k] = _interpolate(v, key, secrets_literal, env_elsewhere)
         return out
     if isinstance(node, list):
-        return [_interpolate(v, f"{path}[{i}]", secrets_literal) for i, v in enumerate(node)]
-    if isinstance(node, str):
-        return _ENV.sub(lambda m: os.environ.get(m.group(1), ""), node)
+        return [_interpolate(v, f"{path}[{i}]", secrets_literal, env_elsewhere) for i, v in enumerate(node)]
+    if isinstance(node, str) and _ENV.search(node):
+        env_elsewhere.append(path)
     return node
 
 
@@ -159,7 +179,8 @@ def config_from_dict(data: dict | None, source: str = "<dict>", base_dir: Path |
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(data).__name__}")
     literal: list[str] = []
-    data = _interpolate(data, "", literal)
+    elsewhere: list[str] = []
+    data = _interpolate(data, "", literal, elsewhere)
     if literal:
         raise ConfigError(
             f"{source}: {literal[0]} holds a literal secret; never commit keys next to code: "
@@ -169,6 +190,11 @@ def config_from_dict(data: dict | None, source: str = "<dict>", base_dir: Path |
     if removed:
         raise ConfigError(
             f"{source}: {removed}: this key was removed ({REMOVED_KEYS[removed]}); delete it from the config"
+        )
+    if elsewhere:
+        raise ConfigError(
+            f"{source}: {elsewhere[0]}: ${{ENV_VAR}} is expanded only in secret fields "
+            f"({', '.join(sorted(SECRET_KEYS))}); write the value itself"
         )
     try:
         cfg = Config.model_validate(data)
@@ -217,7 +243,7 @@ def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) 
     except UnicodeDecodeError as e:
         raise ConfigError(f"{p}: not UTF-8 text (byte {e.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 - a SafeLoader that refuses aliases
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" row {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -228,11 +254,30 @@ def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) 
     return config_from_dict(data, str(p), cwd)
 
 
+class AliasRefused(yaml.MarkedYAMLError):
+    """A YAML anchor or alias in a config file (refused: see the module docstring)."""
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses every anchor (``&a``) and alias (``*a``, ``<<: *a``)
+    as it composes, before anything is expanded: an alias bomb fails in microseconds."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            what = f"alias *{event.anchor}" if isinstance(event, yaml.AliasEvent) else f"anchor &{event.anchor}"
+            raise AliasRefused(
+                problem=f"{what}: YAML anchors and aliases are not allowed in a config (write each value out)",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 def _bad_scalar(text: str) -> str:
     """`` row R, column C, key K:`` of the first scalar PyYAML parses but cannot construct."""
     loader = yaml.SafeLoader("")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=NoAliasLoader)
     except yaml.YAMLError:
         return ""
     stack = [(root, "")]

@@ -10,6 +10,9 @@ Each area registers its subcommands from ``xlexec/cli/<area>.py`` (``register(su
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
+import os
 import sys
 
 from xlexec import __version__
@@ -51,13 +54,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ctx = None
     try:
+        check_dates(args)
         ctx = Context.load(getattr(args, "config", None), getattr(args, "user", None))
         rc = args.func(args, ctx)
+        _flush_stdout()
         return int(rc or 0)
     except XlexecError as e:
         msg = " ".join(str(e).split())
-        print(f"xlexec {args.command}: error: {msg}", file=sys.stderr)
+        _say(f"xlexec {args.command}: error: {msg}")
         return e.exit_code
+    except BrokenPipeError:  # stdout closed (``xlexec status | head -1``): quiet, non-zero
+        _quiet_stdout()
+        return 1
+    except OSError as e:
+        if e.errno not in OS_PROBLEMS:
+            return _internal(ctx, args.command, e)
+        _say(f"xlexec {args.command}: error: {os_problem(e)}")
+        return 1
     except BrokerFault as e:  # broker down / garbled reply outside the submit engine: one line, exit 1
         msg = " ".join(str(e).split())[:500]
         print(f"xlexec {args.command}: broker error: {msg}", file=sys.stderr)
@@ -66,16 +79,80 @@ def main(argv: list[str] | None = None) -> int:
         print(f"xlexec {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug of ours: one line for the operator, the traceback to a file
-        where = _save_traceback(ctx, args.command)
-        print(
-            f"xlexec {args.command}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
-            f" (details in {where}; please report it)",
-            file=sys.stderr,
-        )
-        return 4
+        return _internal(ctx, args.command, e)
     finally:
         if ctx is not None:
             ctx.close()
+
+
+#: OS errors that are the machine's state, not a bug: errno -> (what happened, what to do)
+OS_PROBLEMS = {
+    errno.ENOSPC: ("the disk is full", "free some space and rerun"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space and rerun"),
+    errno.EROFS: ("the file system is read-only", "make the folder writable (or point live_dir elsewhere) and rerun"),
+    errno.EACCES: ("permission denied", "give this user write access to the folder and rerun"),
+    errno.EPERM: ("operation not permitted", "give this user write access to the folder and rerun"),
+    errno.ENOTDIR: ("a file stands where a folder should be", "move that file away and rerun"),
+    errno.EEXIST: ("a file stands where a folder should be", "move that file away and rerun"),
+    errno.EISDIR: ("a folder stands where a file should be", "move that folder away and rerun"),
+    errno.EIO: ("input/output error", "check the disk and rerun"),
+}
+
+
+def os_problem(e: OSError) -> str:
+    """One line for an OS error that is the machine's state: what happened, where, what to do."""
+    what, todo = OS_PROBLEMS.get(e.errno or 0, (e.strerror or type(e).__name__, "fix it and rerun"))
+    where = f"{e.filename}: " if e.filename is not None else ""
+    return f"{where}{what} ({errno.errorcode.get(e.errno or 0, 'OSError')}); {todo}"
+
+
+DATE_OPTIONS = {"date": "--date", "day": "--day"}
+
+
+def check_dates(args: argparse.Namespace) -> None:
+    """Every ``--date``/``--day`` a real YYYY-MM-DD and every ``--month`` a real YYYY-MM, before
+    anything is read or written (a path derived from them can never leave ``live/``)."""
+    from xlexec.errors import InputError
+    from xlexec.store.day import check_date
+
+    for attr, flag in DATE_OPTIONS.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            check_date(value, flag)
+    month = getattr(args, "month", None)
+    if month is not None:
+        text = str(month)
+        try:
+            check_date(f"{text}-01", "--month")
+        except InputError:
+            raise InputError("--month", f"month must be a real YYYY-MM, got {text[:20]!r}") from None
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+
+
+def _flush_stdout() -> None:
+    sys.stdout.flush()
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null so the interpreter's own flush at exit is quiet."""
+    out = sys.__stdout__
+    if out is None or sys.stdout is not out:  # captured in-process (tests): nothing to silence
+        return
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+
+
+def _internal(ctx, command: str, e: BaseException) -> int:
+    where = _save_traceback(ctx, command)
+    _say(
+        f"xlexec {command}: internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
+        f" (details in {where}; please report it)"
+    )
+    return 4
 
 
 def _save_traceback(ctx, command: str) -> str:

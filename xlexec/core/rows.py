@@ -6,6 +6,8 @@ names the file, the row and the column of the first problem.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -35,14 +37,42 @@ def via_uniques(s: pd.Series, fn) -> pd.Series:
     return pd.Series(np.asarray(u, dtype=object)[codes], index=s.index, dtype=object)
 
 
+#: share counts: a comma in one is refused outright (``1,5`` is never 15, nor 1.5)
+QUANTITY_COLUMNS = frozenset({"shares", "qty", "quantity", "filled_qty", "bid_size", "ask_size", "adv_shares"})
+#: a number with exact thousands groups: ``1,234``, ``-$1,234,567.89``
+GROUPED = re.compile(r"[+-]?\$?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
+def exact_thousands(text: str) -> bool:
+    """True when ``text`` holds a comma only as exact thousands groups (``1,234.5``, not ``1,5``)."""
+    return bool(GROUPED.fullmatch(text.strip().replace(" ", "")))
+
+
+def check_commas(raw: pd.Series, df: pd.DataFrame, name: str, col: str) -> None:
+    """Refuse a decimal comma: any comma in a share count (:data:`QUANTITY_COLUMNS`), and in
+    any other number a comma that is not an exact thousands group. ``1,5`` is never read as 15."""
+    has = raw.str.contains(",", regex=False).to_numpy(dtype=bool)
+    if not has.any():
+        return
+    if col in QUANTITY_COLUMNS:
+        bad = has
+        why = "a share count takes no comma (decimal or thousands): write 1500 or 1.5"
+    else:
+        bad = has & ~via_uniques(raw, lambda u: u.map(exact_thousands)).to_numpy(dtype=bool)
+        why = "a decimal comma is refused (write 1.5); commas only as exact thousands groups (1,234.50)"
+    check_rows(bad, df, name, col, lambda i: f"{col} {str(raw.iloc[i])[:40]!r}: {why}")
+
+
 def parse_numeric(
     df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False, integer: bool = False
 ) -> pd.Series:
     """Column ``col`` as float; first unparsable / NaN / inf value raises naming row+column.
 
-    Accepts thousands separators and a leading ``$`` (spreadsheet exports).
+    Accepts a leading ``$`` and exact thousands separators (``1,234.50``) in amounts; a comma
+    in a share count, or a decimal comma anywhere (``1,5``), is refused (:func:`check_commas`).
     """
     raw = df[col]
+    check_commas(raw.astype(str), df, name, col)
     cleaned = raw.str.replace(",", "", regex=False).str.replace("$", "", regex=False).str.strip()
     vals = pd.to_numeric(cleaned, errors="coerce").astype(float)
     bad = ~np.isfinite(vals.to_numpy())

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from xlexec.core.rows import exact_thousands
 from xlexec.errors import InputError
 from xlexec.excel.layout import (
     BLOTTER_COLUMNS,
@@ -76,8 +77,13 @@ def _num(v, row: int | None = None) -> float | None:
     if isinstance(v, (int, float)):
         x = float(v)
     else:
+        text = str(v).strip()
+        if "," in text and not exact_thousands(text):
+            raise InputError(
+                "Blotter", f"Limit {text[:30]!r}: a decimal comma is refused (write 1.5)", row=row, column="Limit"
+            )
         try:
-            x = float(str(v).replace("$", "").replace(",", "").strip())
+            x = float(text.replace("$", "").replace(",", "").strip())
         except ValueError:
             raise InputError("Blotter", f"Limit {str(v)[:30]!r} is not a price in $", row=row, column="Limit") from None
     if not math.isfinite(x) or x <= 0:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from xlexec.core.costs import cost_bps, usd_from_bps
+from xlexec.core.rows import QUANTITY_COLUMNS, exact_thousands
 
 ERR = "#XLEXEC: "
 
@@ -65,6 +66,9 @@ def _floats(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     for idx, v in np.ndenumerate(a):
         if isinstance(v, bool) or v is None or (isinstance(v, str) and not v.strip()):
             errs[idx] = f"{name} is empty" if not isinstance(v, bool) else f"{name} is not a number"
+            continue
+        if isinstance(v, str) and "," in v and (name in QUANTITY_COLUMNS or not exact_thousands(v)):
+            errs[idx] = f"{name} {v[:20]!r}: a comma is refused here (decimal comma? write 1.5)"
             continue
         try:
             f = float(str(v).replace("$", "").replace(",", "").strip()) if isinstance(v, str) else float(v)

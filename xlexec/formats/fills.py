@@ -79,7 +79,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.fills import FILL_COLUMNS, FILL_ID, aggregate_fills, empty_fills, fill_keys  # noqa: F401  (part of the fills API)
-from xlexec.core.rows import first_bad, parse_numeric, via_uniques
+from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header, split_lines
@@ -288,7 +288,12 @@ def _col(df: pd.DataFrame, *names: str, default: str | None = "") -> pd.Series:
 def _num_text(s: pd.Series) -> pd.Series:
     """'$1,234.50' / '(12.5)' / '-$3.00' -> '1234.50' / '-12.5' / '-3.00' (still text)."""
     t = s.astype(str).str.strip().str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    return t.str.replace("$", "", regex=False).str.replace(",", "", regex=False).str.strip()
+    t = t.str.replace("$", "", regex=False).str.strip()
+    comma = t.str.contains(",", regex=False)
+    if comma.any():  # only exact thousands groups lose their commas: '1,5' stays and is refused
+        grouped = comma & via_uniques(t, lambda u: u.map(exact_thousands)).astype(bool)
+        t = t.where(~grouped, t.str.replace(",", "", regex=False))
+    return t
 
 
 def _abs_text(s: pd.Series) -> pd.Series:

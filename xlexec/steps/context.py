@@ -33,7 +33,8 @@ class Context:
         return self.config.live_dir
 
     def day_dir(self, day: str) -> Path:
-        return self.config.live_dir / day
+        """``live/DAY`` for a real YYYY-MM-DD ``day`` (anything else, ``../x`` too, is refused)."""
+        return self.config.day_dir(day)
 
     def now(self) -> dt.datetime:
         return self.fixed_now if self.fixed_now is not None else env_now()
