@@ -364,11 +364,85 @@ def _quotes_rows(rows: list[list[Any]]) -> tuple[list[list[Any]], Any]:
     return [r[:width] for r in rows[HEADER_ROW:]], shown
 
 
+#: a workbook file is refused before reading when a sheet claims more cells than this (the
+#: reader allocates the whole claimed rectangle: ``A1:XFD1048576`` in 5 KB would abort the process)
+MAX_SHEET_CELLS = 10_000_000
+#: ... or when its zip members would unpack to more than this many bytes
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+_CELL_REF = re.compile(
+    rb'<(?:c|dimension)\b[^>]*?\br(?:ef)?="\$?([A-Z]{1,3})\$?(\d{1,9})(?::\$?([A-Z]{1,3})\$?(\d{1,9}))?"'
+)
+_ROW_REF = re.compile(rb'<row\b[^>]*?\br="(\d{1,9})"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _sheet_extent(stream) -> tuple[int, int]:
+    """(last row, last column) that a worksheet XML stream claims: its ``<dimension>``, every
+    ``<row r>`` and every ``<c r>``, read in chunks (never the whole member in memory)."""
+    rows = cols = 0
+    tail = b""
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        buf = tail + chunk
+        for m in _CELL_REF.finditer(buf):
+            cols = max(cols, _col_number(m.group(1)), _col_number(m.group(3) or b"A"))
+            rows = max(rows, int(m.group(2)), int(m.group(4) or 0))
+        for m in _ROW_REF.finditer(buf):
+            rows = max(rows, int(m.group(1)))
+        tail = buf[-256:]
+    return rows, cols
+
+
+def check_book_extent(path: str | os.PathLike) -> None:
+    """Refuse, before the workbook reader sees it, a file whose zip would unpack to more than
+    :data:`MAX_UNPACKED_BYTES` or a sheet claiming more than :data:`MAX_SHEET_CELLS` cells
+    (one line naming the file and the sheet). A file that is not a zip is left to the reader."""
+    import zipfile
+
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with z:
+        infos = z.infolist()
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise InputError(
+                str(path),
+                f"the workbook would unpack to {unpacked:,} bytes (limit {MAX_UNPACKED_BYTES:,}): "
+                "refused before reading; save a copy with only the xlexec tabs",
+            )
+        for info in infos:
+            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                continue
+            try:
+                with z.open(info) as f:
+                    rows, cols = _sheet_extent(f)
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
+                raise InputError(str(path), f"cannot open the workbook: {info.filename}: {e}") from None
+            if rows * cols > MAX_SHEET_CELLS:
+                raise InputError(
+                    str(path),
+                    f"{info.filename} claims {rows:,} rows x {cols:,} columns ({rows * cols:,} cells, limit "
+                    f"{MAX_SHEET_CELLS:,}): refused before reading; in Excel, delete the unused rows and "
+                    "columns (Ctrl+Shift+End shows the last used cell) and save",
+                )
+
+
 def read_book_file(path: str | os.PathLike) -> tuple[Inputs, dict[str, str]]:
     """The operator's inputs in workbook file ``path`` and its ``xlwings.conf`` settings
     (``{KEY: value}``, keys upper-cased). A missing tab gives no input; a file calamine cannot
     open raises :class:`InputError` naming it."""
 
+    check_book_extent(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # noqa: BLE001 - calamine raises its own types

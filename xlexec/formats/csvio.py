@@ -47,7 +47,21 @@ def read_text(path: str | os.PathLike, *, what: str = "file") -> str:
     return decode(raw, str(p))
 
 
+#: how to save a CSV the readers take (Excel's wording)
+SAVE_AS_CSV = "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'"
+
+#: leading bytes of files that are not text, and what they are
+MAGIC = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx/.xlsm, a zip file), not CSV text"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls), not CSV text"),
+    (b"%PDF", "a PDF document, not CSV text"),
+)
+
+
 def decode(raw: bytes, name: str) -> str:
+    for magic, what in MAGIC:
+        if raw.startswith(magic):
+            raise InputError(name, f"this file is {what}; {SAVE_AS_CSV}", row=1)
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         try:
             return raw.decode("utf-16")
@@ -56,14 +70,28 @@ def decode(raw: bytes, name: str) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        row = raw[: e.start].count(b"\n") + 1
-        raise InputError(
-            name, f"not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); save the file as UTF-8 CSV", row=row
-        ) from None
+        raise _not_utf8(raw, name, e.start) from None
     if "\x00" in text:
         row = text[: text.index("\x00")].count("\n") + 1
         raise InputError(name, "binary data (NUL byte) in a text file", row=row)
     return text
+
+
+def _not_utf8(raw: bytes, name: str, at: int) -> InputError:
+    """The error for a byte that is not UTF-8: where (row, field), and what the text likely is."""
+    start = raw.rfind(b"\n", 0, at) + 1
+    line = raw[start:at]
+    row = raw[:at].count(b"\n") + 1
+    field = line.count(b",") + 1
+    comment = line.lstrip().startswith(b"#")
+    where = "a # comment row" if comment else f"field {field}"
+    try:
+        ch = raw[at : at + 1].decode("cp1252")
+        raw.decode("cp1252")
+        what = f"Windows-1252 (cp1252) text: byte 0x{raw[at]:02x} ({ch!r}) in {where}"
+    except UnicodeDecodeError:
+        what = f"not UTF-8 text: byte 0x{raw[at]:02x} at offset {at}, in {where}"
+    return InputError(name, f"{what}; save the file as UTF-8 CSV ({SAVE_AS_CSV})", row=row, column=f"#{field}")
 
 
 def safe_text(value):
@@ -220,6 +248,23 @@ def split_comment_header(text: str) -> tuple[list[tuple[int, str]], list[str], i
     return comments, lines[i:], i + 1
 
 
+DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _wrong_delimiter(header_line: str, name: str, row: int, required: list[str]) -> None:
+    """Raise when the header is a list of the required columns split by another delimiter
+    (``symbol;side;shares``: a European-locale Excel export)."""
+    for delim, word in DELIMITERS.items():
+        cells = {c.strip().lower() for c in header_line.split(delim)}
+        if delim in header_line and all(c in cells for c in required):
+            raise InputError(
+                name,
+                f"this file is {word}-delimited ({delim!r} between columns), not comma-separated; "
+                f"{SAVE_AS_CSV}, or set Windows' list separator to ',' before saving",
+                row=row,
+            )
+
+
 def read_table(text: str, name: str, first_line: int, required: Iterable[str], what: str = "file") -> pd.DataFrame:
     """Parse CSV ``text`` (header row first) into a string DataFrame indexed by line number.
 
@@ -244,6 +289,7 @@ def read_table(text: str, name: str, first_line: int, required: Iterable[str], w
         seen[c] = idx
     missing = [c for c in required if c not in seen]
     if missing:
+        _wrong_delimiter(lines[0], name, first_line, list(required))
         raise InputError(
             name,
             f"missing column(s) {', '.join(missing)}; header is: {','.join(cols)}",
