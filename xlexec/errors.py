@@ -7,6 +7,7 @@ code 2) or one message box (Excel) says exactly what to fix.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 
@@ -58,3 +59,24 @@ class LockedError(XlexecError):
     """Another process holds the day's lock."""
 
     exit_code = 3
+
+
+#: OS errors that are the machine's state, not a bug: errno -> (what happened, what to do)
+OS_PROBLEMS = {
+    errno.ENOSPC: ("the disk is full", "free some space and rerun"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space and rerun"),
+    errno.EROFS: ("the file system is read-only", "make the folder writable (or point live_dir elsewhere) and rerun"),
+    errno.EACCES: ("permission denied", "give this user write access to the folder and rerun"),
+    errno.EPERM: ("operation not permitted", "give this user write access to the folder and rerun"),
+    errno.ENOTDIR: ("a file stands where a folder should be", "move that file away and rerun"),
+    errno.EEXIST: ("a file stands where a folder should be", "move that file away and rerun"),
+    errno.EISDIR: ("a folder stands where a file should be", "move that folder away and rerun"),
+    errno.EIO: ("input/output error", "check the disk and rerun"),
+}
+
+
+def os_problem(e: OSError) -> str:
+    """One line for an OS error that is the machine's state: what happened, where, what to do."""
+    what, todo = OS_PROBLEMS.get(e.errno or 0, (e.strerror or type(e).__name__, "fix it and rerun"))
+    where = f"{e.filename}: " if e.filename is not None else ""
+    return f"{where}{what} ({errno.errorcode.get(e.errno or 0, 'OSError')}); {todo}"

@@ -375,3 +375,24 @@ def test_a_closed_stdout_is_a_quiet_non_zero_exit(tmp_path):
     assert p.returncode == 1, p.stderr
     assert "Traceback" not in p.stderr and "internal error" not in p.stderr, p.stderr
     assert p.stderr.strip() == "", p.stderr
+
+
+def test_disk_full_through_the_validate_button_is_one_line_exit_1(tmp_path, monkeypatch, observe):
+    import xlexec.formats.csvio as csvio
+
+    _day(tmp_path)
+    book = tmp_path / "book.xlsm"
+    rc, out, err = U.cli(["workbook", "build", "--output", str(book)], cwd=tmp_path, env=NOW)
+    assert rc == 0, err
+    before = book.read_bytes()
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(k.get("dir", "live")))
+
+    monkeypatch.setattr(csvio.tempfile, "mkstemp", full)
+    rc, out, err = U.cli(["button", "validate", "--book", str(book), "--day", DAY], cwd=tmp_path, env=NOW)
+    observe("hostile", target="workbook", level="ENOSPC validate button", tried=1, accepted=int(rc == 0))
+    assert rc == 1, (rc, out, err)
+    line = _one_line(err)
+    assert "disk is full" in line and "ENOSPC" in line, line
+    assert book.read_bytes() == before

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import os
 import sys
 
 from xlexec import __version__
 from xlexec.cli import convert, demo, execution, reconcile, tca, validate, workbook
-from xlexec.errors import XlexecError
+from xlexec.errors import OS_PROBLEMS, XlexecError, os_problem
 from xlexec.execution.brokers.base import BrokerFault
 from xlexec.steps.context import Context
 
@@ -83,27 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if ctx is not None:
             ctx.close()
-
-
-#: OS errors that are the machine's state, not a bug: errno -> (what happened, what to do)
-OS_PROBLEMS = {
-    errno.ENOSPC: ("the disk is full", "free some space and rerun"),
-    errno.EDQUOT: ("the disk quota is exceeded", "free some space and rerun"),
-    errno.EROFS: ("the file system is read-only", "make the folder writable (or point live_dir elsewhere) and rerun"),
-    errno.EACCES: ("permission denied", "give this user write access to the folder and rerun"),
-    errno.EPERM: ("operation not permitted", "give this user write access to the folder and rerun"),
-    errno.ENOTDIR: ("a file stands where a folder should be", "move that file away and rerun"),
-    errno.EEXIST: ("a file stands where a folder should be", "move that file away and rerun"),
-    errno.EISDIR: ("a folder stands where a file should be", "move that folder away and rerun"),
-    errno.EIO: ("input/output error", "check the disk and rerun"),
-}
-
-
-def os_problem(e: OSError) -> str:
-    """One line for an OS error that is the machine's state: what happened, where, what to do."""
-    what, todo = OS_PROBLEMS.get(e.errno or 0, (e.strerror or type(e).__name__, "fix it and rerun"))
-    where = f"{e.filename}: " if e.filename is not None else ""
-    return f"{where}{what} ({errno.errorcode.get(e.errno or 0, 'OSError')}); {todo}"
 
 
 DATE_OPTIONS = {"date": "--date", "day": "--day"}

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlexec.errors import InputError, RefusedError, XlexecError
+from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
 from xlexec.excel.book import BookAdapter, open_book
 from xlexec.execution import slicing
 from xlexec.steps import convert as convert_step
@@ -107,6 +107,16 @@ class Session:
 
 
 # --------------------------------------------------------------------------- plumbing
+
+
+def _os_result(name: str, e: OSError) -> ButtonResult:
+    """An OS error as the button's answer: one clear line (exit 1) for the machine's state
+    (:data:`~xlexec.errors.OS_PROBLEMS`), else an internal error naming where it happened."""
+    if e.errno in OS_PROBLEMS:
+        return ButtonResult(name, "error", os_problem(e), 1)
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return ButtonResult(name, "error", f"internal error: {type(e).__name__}: {e}{where}"[:500], 2)
 
 
 def _context_for(book: BookAdapter, ctx=None):
@@ -488,6 +498,9 @@ def run_button(
         res = ButtonResult(name, "ok", message, 0, data if isinstance(data, dict) else {})
     except XlexecError as e:
         res = ButtonResult(name, "refused" if e.exit_code in (1, 3) else "error", " ".join(str(e).split()), e.exit_code)
+        sheets = []
+    except OSError as e:  # disk full, read-only live/...: the machine's state, said in one line
+        res = _os_result(name, e)
         sheets = []
     except Exception as e:  # noqa: BLE001 - an operator sees one line, never a traceback
         tb = traceback.extract_tb(e.__traceback__)
