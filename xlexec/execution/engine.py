@@ -24,7 +24,10 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
 submit and every chase move), human approval of the exact order list
 (``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
-live account. The mode (PAPER/LIVE, broker, host) is part of every result and message.
+live account. The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
+switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
+installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
+it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
 
 **Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
 gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
