@@ -378,3 +378,41 @@ def test_second_cancel_all_keeps_the_first_trigger_time(tmp_path, monkeypatch):
     lines = ks.read_text().splitlines()
     assert lines[0] == "TRIGGERED 2025-10-30T14:30:05+00:00 by tester: first"
     assert lines[1] == "again 2025-10-30T15:45:00+00:00 by tester: second"
+
+
+# ---------------------------------------------------------------------------------------------
+# the workbook's buttons run the same steps: the same gate
+
+
+def test_buttons_convert_and_submit_refused_with_the_kill_switch(tmp_path):
+    from xlexec.config import load_config
+    from xlexec.demo import sample
+    from xlexec.demo.run import write_demo_config
+    from xlexec.excel.build import build_workbook
+    from xlexec.excel.buttons import run_button
+
+    s = sample.make_day(DAY)
+    cfg = write_demo_config(tmp_path, s.cash, None)
+    sample.write_day(s, tmp_path / "live")
+    book = tmp_path / "wb.xlsm"
+    build_workbook(book)
+
+    def press(name, **kw):
+        ctx = Context(
+            load_config(cfg, cwd=cfg.parent), "demo", fixed_now=dt.datetime(2025, 10, 30, 13, 40, tzinfo=dt.UTC)
+        )
+        try:
+            return run_button(name, book, ctx=ctx, **kw)
+        finally:
+            ctx.close()
+
+    assert press("load_trades", day=DAY).ok
+    assert press("approve", set_inputs={"approver": "risk", "reason": "checked"}).ok
+    (tmp_path / "live" / "KILL_SWITCH").write_text("TRIGGERED 2025-10-30T13:35:00+00:00 by ops: drill\n")
+    res = press("convert")
+    assert res.result == "refused" and "kill switch" in res.message, res.message
+    assert not list((tmp_path / "live" / DAY).glob("trades_ibkr*"))
+    res = press("submit")
+    assert res.result == "refused" and "KILL_SWITCH" in res.message, res.message
+    paper = tmp_path / "live" / "paper_broker.sqlite"
+    assert not paper.exists() or PaperBroker(paper, day=DAY).list_orders("all") == []
