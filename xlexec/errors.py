@@ -49,6 +49,10 @@ class RefusedError(XlexecError):
     exit_code = 1
 
 
+class GateClosed(RefusedError):
+    """The gate right before the wire refused one request (kill switch): nothing was sent."""
+
+
 class BrokerError(XlexecError):
     """The broker could not be reached or answered something we cannot use."""
 

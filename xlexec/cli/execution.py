@@ -7,7 +7,9 @@ without it, a day whose orders were already sliced is refused.
 Exit codes: ``submit`` 0 only when every order of the batch is at the broker (sent now or found
 already sent), 1 when anything was refused or is still unknown (rerunning is always safe), 1 for
 a refused batch (approval, kill switch, closed market, live without ``--live``), 2 bad input,
-3 day locked by another submit. ``cancel-all`` 0 when nothing is left open, else 1.
+3 day locked by another submit. ``cancel-all`` 0 when nothing is left open and the kill switch,
+report and journal are recorded, else 1 (it cancels even when ``live/`` cannot be written, and
+then says so on one line).
 """
 
 from __future__ import annotations
@@ -118,11 +120,18 @@ def run_cancel_all(args, ctx) -> int:
         print(d["report"])
         print(f"kill switch: {d['kill_switch']} (delete it to trade again)")
         print(f"incident report: {d['report_path']}")
-        if not res.ok:
+        if d["still_open"] or d["error"]:
             print(
                 f"WARNING: {len(d['still_open'])} order(s) still open" + (f"; {d['error']}" if d["error"] else ""),
                 file=sys.stderr,
             )
+    if d.get("record_error"):
+        print(
+            f"xlexec cancel-all: NOT RECORDED: {len(d['cancelled'])} order(s) cancelled at the broker, "
+            f"{len(d['still_open'])} still open, but {d['record_error']}; nothing else can stop "
+            "submit: fix live/ now",
+            file=sys.stderr,
+        )
     return res.exit_code
 
 

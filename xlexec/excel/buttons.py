@@ -355,7 +355,13 @@ def _cancel_all(s: Session):
     d = res.to_json()
     if not res.ok:
         raise RefusedError(
-            f"WARNING: {len(d['still_open'])} order(s) still open" + (f"; {d['error']}" if d["error"] else "")
+            f"WARNING: {len(d['still_open'])} order(s) still open"
+            + (f"; {d['error']}" if d["error"] else "")
+            + (
+                f"; NOT RECORDED: {len(d['cancelled'])} order(s) cancelled at the broker but {d['record_error']}"
+                if d.get("record_error")
+                else ""
+            )
         )
     n = d.get("cancelled")
     n = len(n) if isinstance(n, list) else n

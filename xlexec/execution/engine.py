@@ -24,7 +24,10 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
 submit and every chase move), human approval of the exact order list
 (``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
-live account. The mode (PAPER/LIVE, broker, host) is part of every result and message.
+live account. The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
+switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
+installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
+it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
 
 **Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
 gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
@@ -71,7 +74,7 @@ import pandas as pd
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
-from xlexec.errors import BrokerError, RefusedError
+from xlexec.errors import BrokerError, GateClosed, RefusedError
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.brokers.base import (
     OPEN_STATUSES,
@@ -84,7 +87,7 @@ from xlexec.execution.brokers.base import (
     OrderRequest,
 )
 from xlexec.execution.execution_log import write_execution_log
-from xlexec.execution.guards import kill_switch_state, pretrade_checks, require_enabled
+from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, require_enabled, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import describe_mode
 from xlexec.execution.ratelimit import RateLimiter
@@ -251,7 +254,11 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
     last_err = ""
     for attempt in range(SEND_ATTEMPTS):
         try:
+            broker.before_wire(f"submit {coid}")  # adapters pass it again after their pacing wait
             o = broker.submit_order(req)
+        except GateClosed as e:
+            res.update(status="refused", outcome="refused", note=f"{e}"[:300])
+            return res
         except DuplicateClientOrderId:
             o2, err = _lookup(broker, coid)
             if o2 is not None:
@@ -596,12 +603,16 @@ def _intent(run: _Run, row: dict) -> dict:
     return intent
 
 
-def _send_one(run: _Run, row: dict, known: set[str], kill_file: Path, paced: RateLimiter | None) -> dict:
-    """Place one order (paced; not when the kill switch was triggered during the batch)."""
+def _send_one(run: _Run, row: dict, known: set[str], header_ks: str | None, paced: RateLimiter | None) -> dict:
+    """Place one order (paced; not when the kill switch was triggered during the batch: the gate
+    is passed after the pacing wait, and again by the adapter right before the request)."""
     if paced is not None:
         paced.acquire()
-    if row["client_order_id"] not in known and kill_file.exists():
-        return _unsent("refused", "kill switch triggered during the batch: not sent", "refused")
+    if row["client_order_id"] not in known:
+        try:
+            wire_gate(run.live_dir, header_ks, what=f"submit {row['client_order_id']}")
+        except GateClosed as e:
+            return _unsent("refused", f"kill switch triggered during the batch: not sent ({e})"[:300], "refused")
     intent = _intent(run, row)
     try:
         return _place(run.broker, row, run.rec, row["client_order_id"] in known, intent)
@@ -610,12 +621,15 @@ def _send_one(run: _Run, row: dict, known: set[str], kill_file: Path, paced: Rat
 
 
 def _send(
-    run: _Run, todo: pd.DataFrame, known: set[str], progress: Callable[[int, int, str], None] | None
+    run: _Run,
+    todo: pd.DataFrame,
+    known: set[str],
+    progress: Callable[[int, int, str], None] | None,
+    header_ks: str | None = None,
 ) -> dict[Any, dict]:
     """Place the orders of ``todo`` exactly once; their result rows by index."""
     ex = run.ctx.config.execution
     broker = run.broker
-    kill_file = Day(run.live_dir, run.day).kill_switch
     total = len(todo)
     paced = None
     if getattr(broker, "limiter", None) is None and getattr(broker, "name", "") != "paper":
@@ -628,7 +642,7 @@ def _send(
     workers = max(1, min(conc, total or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xlexec-submit") as pool:
         futs = {
-            pool.submit(_send_one, run, r, known, kill_file, paced): idx
+            pool.submit(_send_one, run, r, known, header_ks, paced): idx
             for idx, r in zip(todo.index, todo.to_dict("records"), strict=True)
         }
         for fut in as_completed(futs):
@@ -704,7 +718,7 @@ def submit_batch(
         raise RefusedError(
             f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money"
         )
-    with DayLock(ctx.day_dir(day), "submit"):
+    with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch):
         acct = _authorise(
             ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag
         )
@@ -735,5 +749,5 @@ def submit_batch(
             fit_buying_power=fit_buying_power,
         )
         results = _journal_refusals(run, checked)
-        results.update(_send(run, checked[checked["refusal"] == ""], known, progress))
+        results.update(_send(run, checked[checked["refusal"] == ""], known, progress, trades.header.kill_switch))
         return _record(run, checked, results)

@@ -11,11 +11,19 @@ orders); ``price_collar_pct`` and ``buying_power_buffer`` as fractions.
 
 **Batch guards** (:class:`RefusedError`, nothing sent): :func:`require_enabled`
 (``execution.enabled: false`` switches sending off) and :func:`kill_switch_state`.
+
+**The gate right before the wire** (:func:`wire_gate`, installed on a broker by :func:`gated`):
+every path that sends or writes orders (submit and its sliced children, chase replacements,
+convert, the workbook buttons, which call the same steps) passes this one check of the kill
+switch (``live/KILL_SWITCH`` and the trades header) immediately before each request, after any
+rate-limit wait; it raises :class:`~xlexec.errors.GateClosed` and nothing goes out. Orders
+waiting in a rate limiter when cancel-all runs therefore never reach the broker.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +34,7 @@ from xlexec.core.checks.base import Check
 from xlexec.core.checks.model import kill_switch_triggered
 from xlexec.core.checks.registry import Registry
 from xlexec.core.quotes import mid_map
-from xlexec.errors import RefusedError
+from xlexec.errors import GateClosed, RefusedError
 
 SUBMISSION = Registry("submission")
 limit = SUBMISSION.register
@@ -58,6 +66,26 @@ def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> 
             first = f.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:200]
         return f"{f} exists ({first or 'kill switch triggered'}); delete it once the incident is closed"
     return None
+
+
+def wire_gate(live_dir: Path, header_kill_switch: str | None = None, *, what: str = "order") -> None:
+    """The one check right before the wire: raises :class:`GateClosed` (nothing sent) when the
+    kill switch is triggered (``live/KILL_SWITCH`` exists, or the trades header says so)."""
+    why = kill_switch_state(live_dir, header_kill_switch)
+    if why:
+        raise GateClosed(f"kill switch: {why}; {what}: not sent")
+
+
+@contextlib.contextmanager
+def gated(broker, live_dir: Path, header_kill_switch: str | None = None) -> Iterator[None]:
+    """Install :func:`wire_gate` on ``broker`` (its ``gate``) for the ``with`` block: each order
+    request the adapter makes (submit, replace) passes it after any pacing wait."""
+    previous = getattr(broker, "gate", None)
+    broker.gate = lambda what: wire_gate(live_dir, header_kill_switch, what=what)
+    try:
+        yield
+    finally:
+        broker.gate = previous
 
 
 # ---------------------------------------------------------------------------------------------

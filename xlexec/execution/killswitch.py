@@ -1,13 +1,18 @@
-"""The kill switch: cancel every open order in one request and write the incident report.
+"""The kill switch: cancel every open order and write the incident report.
 
-:func:`cancel_all` writes ``live/KILL_SWITCH`` first (even when the broker cannot be
-reached: nothing more is sent), sends ONE cancel-all request, verifies nothing is left open and
-writes ``live/<today>/incident_<HHMMSS>.txt`` (:func:`kill_switch_report`: mode, account,
-positions with the day's P&L ($), the day's orders; never contains keys).
+:func:`cancel_all` cancels FIRST (one cancel-all request, repeated until the broker reports
+nothing open, bounded), writes ``live/KILL_SWITCH`` right after the first request (even when the
+broker cannot be reached: nothing more passes the gate before the wire), and records after: a
+``live/`` that cannot be written (read-only, full) never stops the cancel, it makes the result
+not ok with one line saying what was not recorded. It writes
+``live/<today>/incident_<HHMMSS>.txt`` (:func:`kill_switch_report`: mode, account, positions
+with the day's P&L ($), the day's orders; never contains keys).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -98,8 +103,11 @@ def kill_switch_report(
     if still_open:
         lines += [f"STILL OPEN after cancel-all: {len(still_open)}"]
         lines += [f"  {o.symbol} {o.side} {o.qty:g} {o.status} ({o.client_order_id})" for o in still_open]
-    jr = ctx.journal()
-    latest = jr.latest_orders(day)
+    try:
+        latest = ctx.journal().latest_orders(day)
+    except (OSError, sqlite3.Error) as e:
+        latest = {}
+        lines += ["", f"orders journaled today: unavailable ({_why(e)})"]
     if latest:
         lines += ["", f"orders journaled today: {len(latest)}"]
         for coid, p in latest.items():
@@ -113,64 +121,117 @@ def kill_switch_report(
     return text
 
 
+def _trigger_text(ks: Path, now_iso: str, user: str, reason: str) -> str:
+    """The ``KILL_SWITCH`` file's text: a new trigger line, or the existing file (its first line,
+    the first trigger time, kept) plus one line for this cancel-all."""
+    line = f"{now_iso} by {user}: {' '.join(str(reason).split())}"
+    old = ""
+    with contextlib.suppress(OSError):
+        old = ks.read_text(encoding="utf-8", errors="replace")
+    if old.strip():
+        return old.rstrip("\n") + f"\nagain {line}\n"
+    return f"TRIGGERED {line}\n"
+
+
+def _cancel_until_flat(broker: Broker, attempts: int, delay: float, between=None) -> tuple[list[str], list[Order]]:
+    """Cancel-all, then list the open orders; repeat (at most ``attempts`` rounds) until the broker
+    reports nothing open. ``between()`` runs after the first request (records the kill switch).
+    Returns (ids accepted for cancellation, still open). Raises :class:`BrokerFault`."""
+    cancelled: list[str] = []
+    still: list[Order] = []
+    for i in range(max(1, attempts)):
+        for oid in broker.cancel_all():
+            if oid not in cancelled:
+                cancelled.append(oid)
+        if i == 0 and between is not None:
+            between()
+        still = broker.list_orders("open")
+        if not still:
+            break
+        if i + 1 < attempts:
+            time.sleep(delay)
+    return cancelled, still
+
+
 def cancel_all(
     ctx, broker: Broker, reason: str = "kill switch", *, verify_attempts: int = 5, verify_delay: float = 0.5
 ) -> dict[str, Any]:
-    """Kill switch: ONE cancel-all request, verify nothing is left open, write ``live/KILL_SWITCH``
-    and the incident report ``live/<today>/incident_<HHMMSS>.txt``.
+    """Kill switch: cancel FIRST (one cancel-all request, repeated until the broker reports nothing
+    open, at most ``verify_attempts`` rounds), then record: ``live/KILL_SWITCH`` (written right
+    after the first request, so no order passes the gate afterwards; a second cancel-all keeps
+    the first trigger time and adds a line), the incident report
+    ``live/<today>/incident_<HHMMSS>.txt`` and the journal.
 
-    Returns ``{cancelled, still_open, ok, kill_switch, report_path, report}``. ``ok`` is False
-    when orders are still open after ``verify_attempts`` listings. The kill-switch file is
-    written even if the broker cannot be reached (then ``ok`` is False and ``error`` says why).
+    Returns ``{cancelled, still_open, ok, error, record_error, kill_switch, report_path, report}``.
+    ``ok`` is False when orders are still open, the broker cannot be reached (``error``) or
+    ``live/`` cannot be written (``record_error``: the orders are cancelled all the same).
     """
     now = ctx.now()
     day = ctx.today()
     live = Path(ctx.live_dir)
     mode = describe_mode(broker)
+    ks_path = Day(live, day).kill_switch
     error = None
+    record_errors: list[str] = []
     cancelled: list[str] = []
     still: list[Order] = []
-    ks = atomic_write_text(
-        Day(live, day).kill_switch,
-        f"TRIGGERED {now.isoformat(timespec='seconds')} by {ctx.user}: {' '.join(str(reason).split())}\n",
-    )
+    written: list[bool] = []
+
+    def write_kill_switch() -> None:
+        written.append(True)
+        try:
+            atomic_write_text(ks_path, _trigger_text(ks_path, now.isoformat(timespec="seconds"), ctx.user, reason))
+        except OSError as e:
+            record_errors.append(f"{ks_path} not written ({_why(e)})")
+
     try:
-        cancelled = broker.cancel_all()
-        for i in range(max(1, verify_attempts)):
-            still = broker.list_orders("open")
-            if not still:
-                break
-            if i + 1 < verify_attempts:
-                time.sleep(verify_delay)
+        cancelled, still = _cancel_until_flat(broker, verify_attempts, verify_delay, between=write_kill_switch)
     except BrokerFault as e:
         error = f"broker unreachable: {e}"
+    if not written:
+        write_kill_switch()  # the broker failed before the first request returned
     report = kill_switch_report(ctx, broker, cancelled=cancelled, still_open=still, reason=reason)
     if error:
         report += f"\nERROR: {error}\n"
-    path = atomic_write_text(Day(live, day).dir / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt", report)
-    ok = error is None and not still
-    ctx.journal().append(
-        J.KILL,
-        now.isoformat(),
-        {
-            "reason": reason,
-            "cancelled": cancelled,
-            "still_open": [o.client_order_id for o in still],
-            "ok": ok,
-            "error": error,
-            "report_path": str(path),
-            "mode": mode["mode"],
-        },
-        day=day,
-        actor=ctx.user,
-    )
+    path = Day(live, day).dir / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt"
+    try:
+        atomic_write_text(path, report)
+    except OSError as e:
+        record_errors.append(f"incident report {path} not written ({_why(e)})")
+    try:
+        ctx.journal().append(
+            J.KILL,
+            now.isoformat(),
+            {
+                "reason": reason,
+                "cancelled": cancelled,
+                "still_open": [o.client_order_id for o in still],
+                "ok": error is None and not still,
+                "error": error,
+                "report_path": str(path),
+                "mode": mode["mode"],
+            },
+            day=day,
+            actor=ctx.user,
+        )
+    except (OSError, sqlite3.Error) as e:
+        record_errors.append(f"journal not written ({_why(e)})")
+    record_error = None
+    if record_errors:
+        record_error = f"live/ ({live}) cannot be written: " + "; ".join(record_errors)
     return {
         "cancelled": cancelled,
         "still_open": [o.to_dict() for o in still],
-        "ok": ok,
+        "ok": error is None and not still and record_error is None,
         "error": error,
-        "kill_switch": str(ks),
+        "record_error": record_error,
+        "kill_switch": str(ks_path),
         "report_path": str(path),
         "report": report,
         "mode": mode["text"],
     }
+
+
+def _why(e: BaseException) -> str:
+    """One line for an OS / SQLite error (no traceback)."""
+    return " ".join(f"{type(e).__name__}: {e}".split())[:200]

@@ -8,7 +8,12 @@ after its root's first submission is cancelled; with ``execution.chase.enabled``
 moved by ``chase.step`` ($; buys up, sells down, on the tick) at most ``chase.max_moves`` times,
 the remaining quantity going on a replacement with the deterministic client order id
 ``<root>-c<n>`` (:func:`chase_client_order_id`), journaled as an intent *before* the request so
-a rerun or crash never chases twice. ``execution.enabled: false`` refuses every chase move.
+a rerun or crash never chases twice. ``execution.enabled: false`` and the kill switch
+(``live/KILL_SWITCH``) refuse every chase move (timeouts still cancel); each replacement passes
+the gate right before the wire (:func:`xlexec.execution.guards.wire_gate`). The move number is
+bounded by the periods elapsed since the root order (``chase.minutes`` each) and at most one new
+move per order is sent per call, so a rerun or a clock jump never fires more than one move per
+period; each move is keyed in the journal (its client order id), so none is sent twice.
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from xlexec.core.orders import round_to_tick
+from xlexec.errors import GateClosed
 from xlexec.execution.brokers.base import (
     OPEN_STATUSES,
     Broker,
@@ -31,6 +39,7 @@ from xlexec.execution.brokers.base import (
 )
 from xlexec.execution.engine import _lookup, _Recorder
 from xlexec.execution.execution_log import NY, write_execution_log
+from xlexec.execution.guards import gated, kill_switch_state, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.store import journal as J
 
@@ -162,9 +171,22 @@ def _status_note(o: Order) -> str:
 
 
 def chase_limit(limit: float, side: str, step: float) -> float:
-    """The next, more aggressive limit: buys up by ``step`` ($), sells down, on the tick."""
-    moved = limit + step if side == "buy" else limit - step
-    return round_to_tick(moved, side) if moved > 0 else limit
+    """The next, more aggressive limit: buys up by ``step`` ($), sells down, on the tick.
+
+    Exact decimal arithmetic on the prices as they print (518.05 + 0.05 is 518.10, not the
+    float 518.0999... floored to 518.09); a step off the tick is then rounded to the tick
+    (buys down, sells up: never more than ``step`` more aggressive)."""
+    d_limit, d_step = Decimal(repr(float(limit))), Decimal(repr(float(step)))
+    moved = d_limit + d_step if side == "buy" else d_limit - d_step
+    return round_to_tick(float(moved), side) if moved > 0 else limit
+
+
+def chase_moves_due(age_min: float, period_min: float, max_moves: int) -> int:
+    """How many chase moves are due ``age_min`` minutes after the root order: one per elapsed
+    period, at most ``max_moves`` (the caller sends at most one new move per call)."""
+    if period_min <= 0:
+        return int(max_moves)
+    return max(0, min(int(max_moves), int(math.floor(age_min / period_min))))
 
 
 def chase_client_order_id(root_coid: str, n: int) -> str:
@@ -198,6 +220,7 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
     rec = _Recorder(jr, day, ctx.user)
     intents = day_intents(jr, day)
     seen = jr.latest_orders(day)  # the broker's own timestamps
+    live_dir = Path(ctx.live_dir)
     actions = []
     open_ = st[st["status"].isin(OPEN_STATUSES) & (st["order_id"] != "")]
     for r in open_.itertuples(index=False):
@@ -207,28 +230,34 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
         last = _parse_ts(r.submitted_at)
         if first is None or last is None:
             continue
+        chased = [p for p in intents.values() if p.get("chase_of") == root]
+        # the last move as journaled (our clock), whatever time the broker stamps on it
+        ours = [t for t in (_parse_ts(p.get("submitted_at")) for p in chased) if t is not None]
+        last = max([last, *ours])
         age_min = (now - first).total_seconds() / 60.0
         since_move = (now - last).total_seconds() / 60.0
-        moves = sum(1 for p in intents.values() if p.get("chase_of") == root)
+        moves = len(chased)
+        due = chase_moves_due(age_min, ex.chase.minutes, ex.chase.max_moves)
         if ex.order_timeout_minutes > 0 and age_min >= ex.order_timeout_minutes:
             actions.append(_timeout_cancel(broker, rec, r, age_min, ex.order_timeout_minutes, now))
         elif (
             ex.chase.enabled
             and since_move >= ex.chase.minutes
-            and moves < ex.chase.max_moves
+            and moves < due
             and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))
         ):
+            why = None
             if not ex.enabled:  # a chase move sends a replacement order: switched off too
+                why = "execution.enabled is false: limit not moved, nothing sent"
+            elif (ks := kill_switch_state(live_dir)) is not None:
+                why = f"kill switch: {ks}; limit not moved, nothing sent"
+            if why:
                 actions.append(
-                    {
-                        "client_order_id": r.client_order_id,
-                        "symbol": r.symbol,
-                        "action": "chase_refused",
-                        "note": "execution.enabled is false: limit not moved, nothing sent",
-                    }
+                    {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused", "note": why}
                 )
                 continue
-            actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now))
+            with gated(broker, live_dir):
+                actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now, live_dir))
     if actions:
         write_execution_log(jr, ctx.live_dir, day)
     return pd.DataFrame(actions, columns=["client_order_id", "symbol", "action", "note"])
@@ -252,9 +281,17 @@ def _timeout_cancel(broker: Broker, rec: _Recorder, r, age_min: float, timeout_m
     return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": action, "note": note}
 
 
-def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float, now: dt.datetime) -> dict:
+def _chase_one(
+    broker: Broker, rec: _Recorder, r, root: str, n: int, step: float, now: dt.datetime, live_dir: Path
+) -> dict:
+    """Move ``r``'s limit (move ``n`` of ``root``): the intent is journaled before the request,
+    and the gate (:func:`~xlexec.execution.guards.wire_gate`) is passed before both."""
     new_coid = chase_client_order_id(root, n)
     new_limit = chase_limit(float(r.limit_price), r.side, step)
+    try:
+        wire_gate(live_dir, what=f"chase {new_coid}")
+    except GateClosed as e:
+        return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused", "note": str(e)}
     intent = {
         "client_order_id": new_coid,
         "symbol": r.symbol,
@@ -277,6 +314,8 @@ def _chase_one(broker: Broker, rec: _Recorder, r, root: str, n: int, step: float
     if o is None:
         try:
             o = broker.replace_order(r.order_id, limit_price=new_limit, client_order_id=new_coid)
+        except GateClosed as e:
+            return {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused", "note": str(e)}
         except DuplicateClientOrderId:
             o, _err = _lookup(broker, new_coid)
         except BrokerUnavailable as e:

@@ -1,5 +1,10 @@
 """Step ``convert``: approved orders -> a broker's upload file (the Convert button, ``xlexec convert``).
 
+* Refused (:class:`RefusedError`, nothing written) while the kill switch is triggered
+  (``live/KILL_SWITCH`` or the trades header; the gate right before the wire,
+  :func:`xlexec.execution.guards.wire_gate`, passed again right before the file is written) and
+  for a symbol on the restricted list (``live/restricted.csv``, as submit refuses it), drafts
+  included.
 * Refused (:class:`RefusedError`) unless the day's exact orders are approved, unless ``draft``
   (then the file name says DRAFT and nothing is recorded) or ``execution.require_human_approval``
   is false.
@@ -20,7 +25,9 @@ from typing import Any
 from xlexec.core.slicing import schedule_lines
 from xlexec.errors import RefusedError
 from xlexec.execution import slicing
+from xlexec.execution.guards import kill_switch_state, wire_gate
 from xlexec.formats.csvio import atomic_write_text
+from xlexec.formats.inputs import read_restricted
 from xlexec.formats.trades import read_trades
 from xlexec.formats.upload import broker_format, convert_orders, default_basket_tag, draft_path
 from xlexec.steps.context import Context
@@ -75,6 +82,24 @@ def check_approval(ctx: Context, day: str, sha: str) -> dict[str, Any]:
     return appr
 
 
+def check_sendable(ctx: Context, day: Day, orders, header_kill_switch: str | None) -> None:
+    """Refuse (:class:`RefusedError`, nothing written) while the kill switch is triggered, and
+    when an order's symbol is on the restricted list (``live/restricted.csv``)."""
+    why = kill_switch_state(Path(ctx.live_dir), header_kill_switch)
+    if why:
+        raise RefusedError(f"kill switch: {why}; convert refused, no upload file written")
+    restricted = read_restricted(day.restricted)
+    if len(restricted) and len(orders):
+        reasons = restricted.drop_duplicates("symbol").set_index("symbol")["reason"].astype(str)
+        hit = [s for s in dict.fromkeys(orders["symbol"].astype(str)) if s in reasons.index]
+        if hit:
+            what = ", ".join(f"{s} ({reasons[s]})" for s in hit[:10])
+            raise RefusedError(
+                f"restricted list ({day.restricted}): {what}; convert refused, no upload file written "
+                "(remove the order from trades.csv and approve again)"
+            )
+
+
 def convert(
     ctx: Context,
     day: Day,
@@ -95,6 +120,7 @@ def convert(
     t = read_trades(path)
     day = day.on(t.date)
     orders, sha = slicing.day_orders(t, cfg.execution.default_order_type, day.date)
+    check_sendable(ctx, day, orders, t.header.kill_switch)
 
     approval = None
     if not draft and cfg.execution.require_human_approval:
@@ -119,6 +145,7 @@ def convert(
         out_orders, records, no_adv = plan.orders, plan.records, plan.no_adv
         lines = schedule_lines(plan.schedule)
 
+    check_sendable(ctx, day, out_orders, t.header.kill_switch)  # carried children too
     tag = basket_tag or default_basket_tag(day.date, sha)
     text = convert_orders(out_orders, broker, basket_tag=tag, name=str(path))
     if output:
@@ -127,6 +154,7 @@ def convert(
             out = draft_path(out)
     else:
         out = path.parent / day.upload(broker, draft).name
+    wire_gate(Path(ctx.live_dir), t.header.kill_switch, what=f"upload file {out.name}")
     atomic_write_text(out, text)
 
     recorded = 0

@@ -156,7 +156,7 @@ class CancelAllResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing is left open, else 1."""
+        """0 when nothing is left open and everything was recorded, else 1."""
         return 0 if self.ok else 1
 
     def to_json(self) -> dict[str, Any]:

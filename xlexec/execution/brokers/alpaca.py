@@ -246,8 +246,9 @@ class AlpacaBroker(Broker):
             )
         return OrderRejected(f"{msg} (HTTP {status})", status)
 
-    def _call(self, what: str, fn: Callable[[Any], Any]):
-        """Run ``fn(client)`` paced, with a timeout, retrying only 429s (bounded)."""
+    def _call(self, what: str, fn: Callable[[Any], Any], *, wire: bool = False):
+        """Run ``fn(client)`` paced, with a timeout, retrying only 429s (bounded). ``wire``: an
+        order request: the gate (:meth:`before_wire`) is passed after each pacing wait."""
         from alpaca.common.exceptions import APIError
 
         attempt = 0
@@ -255,6 +256,8 @@ class AlpacaBroker(Broker):
         while True:
             if self.limiter is not None:
                 self.limiter.acquire()
+            if wire:
+                self.before_wire(what)
             with self._stats_lock:
                 self.stats["requests"] += 1
             try:
@@ -307,7 +310,7 @@ class AlpacaBroker(Broker):
             data = LimitOrderRequest(limit_price=float(req.limit_price), **common)
         else:
             raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
-        return order_from_alpaca(self._call(f"submit {req.client_order_id}", lambda c: c.submit_order(data)))
+        return order_from_alpaca(self._call(f"submit {req.client_order_id}", lambda c: c.submit_order(data), wire=True))
 
     def get_order(self, order_id: str) -> Order:
         return order_from_alpaca(self._call(f"get order {order_id}", lambda c: c.get_order_by_id(order_id)))
@@ -351,7 +354,9 @@ class AlpacaBroker(Broker):
         from alpaca.trading.requests import ReplaceOrderRequest
 
         data = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
-        return order_from_alpaca(self._call(f"replace {order_id}", lambda c: c.replace_order_by_id(order_id, data)))
+        return order_from_alpaca(
+            self._call(f"replace {order_id}", lambda c: c.replace_order_by_id(order_id, data), wire=True)
+        )
 
     def cancel_all(self) -> list[str]:
         """ONE ``DELETE /v2/orders``; the ids the broker accepted to cancel (HTTP 2xx each)."""

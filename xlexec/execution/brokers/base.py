@@ -14,6 +14,7 @@ the caller must ask the broker by client order id before sending again.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -137,6 +138,15 @@ class Broker(abc.ABC):
     paper: bool = True
     #: the adapter may be called from several threads at once (the engine then sends concurrently)
     thread_safe: bool = False
+    #: the gate right before the wire (:func:`xlexec.execution.guards.gated` sets it): called
+    #: with what is about to be sent, immediately before each order request (after any pacing
+    #: wait); raises :class:`~xlexec.errors.GateClosed` to stop it. None: no gate installed.
+    gate: Callable[[str], None] | None = None
+
+    def before_wire(self, what: str) -> None:
+        """Pass the gate (if one is installed) right before an order request goes out."""
+        if self.gate is not None:
+            self.gate(what)
 
     @property
     def host(self) -> str:

@@ -183,6 +183,7 @@ class PaperBroker(Broker):
 
     # -- Broker interface -----------------------------------------------------------------------
     def submit_order(self, req: OrderRequest) -> Order:
+        self.before_wire(f"submit {req.client_order_id}")
         if req.qty <= 0 or float(req.qty) != int(req.qty):
             raise OrderRejected(f"qty must be a positive whole number, got {req.qty}", 422)
         if req.order_type == "limit" and (req.limit_price is None or req.limit_price <= 0):
@@ -333,6 +334,7 @@ class PaperBroker(Broker):
 
     def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
         """The remaining quantity at a new limit, as a new order; the old one is ``replaced``."""
+        self.before_wire(f"replace {order_id}")
         with self._tx():
             if self._con.execute("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone():
                 raise DuplicateClientOrderId("client_order_id must be unique")
