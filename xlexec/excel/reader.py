@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from xlexec.core.symbols import canonical_symbol
 from xlexec.errors import InputError
 from xlexec.excel.layout import (
     BLOTTER_COLUMNS,
@@ -131,7 +132,7 @@ def inputs_from_grids(
                 sym, side = _text(row[idx["Symbol"]]), _text(row[idx["Side"]])
                 if not sym or not side:
                     continue
-                inp.blotter[(sym.upper(), side.lower())] = {
+                inp.blotter[(canonical_symbol(sym), side.lower())] = {
                     "include": _text(row[idx["Include"]]),
                     "limit": _num(row[idx["Limit"]], k),
                 }
