@@ -242,3 +242,19 @@ def test_engine_refuses_two_rows_sharing_one_client_order_id():
     clash = S.collisions(orders, {"x-AAPL-buy": {"symbol": "AAPL", "side": "buy", "qty": 5.0, "limit_price": 150.0}})
     assert sorted(clash) == [6, 7]
     assert all(code == S.COLLISION and "rows 6, 7" in note for code, note in clash.values())
+
+
+def test_cli_a_second_file_spelling_a_sent_security_differently_is_a_duplicate(desk, fake, capsys):
+    """``BRK/B buy 10`` goes out; a second batch of the day with ``BRK.B buy 10`` is the same
+    security on the same side: refused as a duplicate, one BRK order at the broker."""
+    cfg, day_dir = desk
+    t = day_dir / "trades.csv"
+    t.write_text(HEADER + "BRK/B,buy,10,480.20,4802.00,0.0480,0.48,0.96,1.44\n")
+    rc, out, err = _submit(cfg, t, capsys)
+    assert rc == 0, out + err
+    t.write_text(HEADER + AAPL_ROW + "BRK.B,buy,10,480.20,4802.00,0.0480,0.48,0.96,1.44\n")
+    rc, out, err = _submit(cfg, t, capsys)
+    assert rc == 1, out + err
+    assert _symbols_at(fake) == ["AAPL", "BRK.B"]
+    log = (day_dir / "execution_log.csv").read_text()
+    assert "Refused: duplicate" in log, log

@@ -373,7 +373,12 @@ def _others_live(jr: J.Journal, day: str, batch: set[str]) -> pd.DataFrame:
             continue
         if p.get("status") in OPEN_STATUSES or float(p.get("filled_qty") or 0) > 0:
             rows.append(
-                {"symbol": p.get("symbol"), "side": p.get("side"), "client_order_id": coid, "status": p.get("status")}
+                {
+                    "symbol": canonical_symbol(p.get("symbol") or ""),
+                    "side": p.get("side"),
+                    "client_order_id": coid,
+                    "status": p.get("status"),
+                }
             )
     return pd.DataFrame(rows, columns=["symbol", "side", "client_order_id", "status"])
 
