@@ -112,12 +112,12 @@ def test_ids_and_lines_with_separators_sub_dollar_and_market():
         "KO,buy,2.5,60,150,0.01,0,0,0,market\n"
     )
     o = orders_from_trades(parse_trades_text(text), date="2025-11-03")
-    lines = sorted(["BRK/B|buy|10|0.5123|limit", "BF B|sell|3|0.5124|limit", "KO|buy|2.5|MKT|market"])
+    lines = sorted(["BRK.B|buy|10|0.5123|limit", "BF.B|sell|3|0.5124|limit", "KO|buy|2.5|MKT|market"])
     assert canonical_lines(o) == lines
     h = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
     assert o["client_order_id"].tolist() == [
         f"xlx-2025-11-03-BRK.B-buy-{h}",
-        f"xlx-2025-11-03-BF_B-sell-{h}",
+        f"xlx-2025-11-03-BF.B-sell-{h}",
         f"xlx-2025-11-03-KO-buy-{h}",
     ]
     assert o["notional"].tolist() == [5.12, 1.54, 150.0]  # qty x limit (x signal for market), to cents

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xlexec.core.symbols import canonical_column
+
 EPS = 1e-9
 POSITION_COLUMNS = ["symbol", "shares", "avg_cost"]
 AFTER_COLUMNS = ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated"]
@@ -44,7 +46,7 @@ def _clean(positions: pd.DataFrame | None) -> pd.DataFrame:
     p = positions[[c for c in POSITION_COLUMNS if c in positions.columns]].copy()
     if "avg_cost" not in p.columns:
         p["avg_cost"] = 0.0
-    p["symbol"] = p["symbol"].astype(str).str.upper().str.strip()
+    p["symbol"] = canonical_column(p["symbol"].astype(str))
     p["shares"] = p["shares"].astype(float)
     p["avg_cost"] = p["avg_cost"].astype(float).fillna(0.0)
     return p.reset_index(drop=True)
@@ -173,7 +175,9 @@ def value_positions(
     if marks is not None and not marks.empty:
         col = next((c for c in ("price", "close", "mark", "last") if c in marks.columns), None)
         if col is not None:
-            mm = marks.assign(symbol=marks["symbol"].astype(str).str.upper()).drop_duplicates("symbol", keep="last")
+            mm = marks.assign(symbol=canonical_column(marks["symbol"].astype(str))).drop_duplicates(
+                "symbol", keep="last"
+            )
             mark = p["symbol"].map(mm.set_index("symbol")[col].astype(float))
     if fallback_prices is not None and len(fallback_prices):
         mark = mark.fillna(p["symbol"].map(fallback_prices.astype(float)))
@@ -220,7 +224,7 @@ def compare_positions(
             if not sp.empty:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = m["broker_shares"] / m["system_shares"].where(m["system_shares"] != 0)
-                pairs = sp.assign(symbol=sp["symbol"].astype(str).str.upper())[["symbol", "ratio"]]
+                pairs = sp.assign(symbol=canonical_column(sp["symbol"].astype(str)))[["symbol", "ratio"]]
                 # cumulative products too (two splits since the last reconciliation)
                 cum = pairs.groupby("symbol")["ratio"].prod()
                 for i in m.index[diff]:
@@ -233,7 +237,9 @@ def compare_positions(
                     if any(abs(r - c) <= 1e-6 * max(1.0, c) for c in cands):
                         cause.at[i] = CAUSES["split"]
         if pending is not None and not pending.empty:
-            pn = pending.assign(symbol=pending["symbol"].astype(str).str.upper()).groupby("symbol")["shares"].sum()
+            pn = (
+                pending.assign(symbol=canonical_column(pending["symbol"].astype(str))).groupby("symbol")["shares"].sum()
+            )
             pend = m["symbol"].map(pn).fillna(0.0)
             hit = diff & (cause == "") & (pend.abs() > tolerance) & ((m["difference"] - pend).abs() <= tolerance)
             cause[hit] = CAUSES["unreconciled"]

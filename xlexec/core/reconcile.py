@@ -46,6 +46,7 @@ from xlexec.core.matching import match_fills
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
 from xlexec.core.statuses import OPEN_STATUSES
+from xlexec.core.symbols import canonical_column, canonical_symbol
 from xlexec.core.trades import Trades
 
 PER_TRADE_COLUMNS = [
@@ -251,7 +252,7 @@ def _state_for(order_states: dict | None, coid: str, symbol: str, side: str) -> 
     if st is not None:
         return st
     for s in order_states.values():
-        if str(s.get("symbol", "")).upper() == symbol and str(s.get("side", "")).lower() == side:
+        if canonical_symbol(s.get("symbol", "")) == symbol and str(s.get("side", "")).lower() == side:
             return s
     return None
 
@@ -322,7 +323,7 @@ def sent_orders(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=SENT_COLUMNS)
     for c in ("client_order_id", "symbol", "side", "order_type", "parent_id", "chase_of"):
         df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
-    df["symbol"] = df["symbol"].str.upper().str.strip()
+    df["symbol"] = canonical_column(df["symbol"])
     df["side"] = df["side"].str.lower().str.strip()
     for c in ("qty", "limit_price", "price"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
@@ -456,7 +457,7 @@ def _reasons(pt: pd.DataFrame, order_states: dict | None, events: pd.DataFrame |
     halted_syms: set[str] = set()
     if events is not None and not events.empty:
         e = events[(events["event"].astype(str) == "halt") & (events["date"].astype(str).str[:10] == day)]
-        halted_syms = set(e["symbol"].astype(str).str.upper())
+        halted_syms = set(canonical_column(e["symbol"]))
     reasons = []
     for sym, side, c, st in zip(pt["symbol"], pt["side"], pt["client_order_id"], pt["status"]):
         state = _state_for(order_states, str(c), sym, side)

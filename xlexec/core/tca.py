@@ -60,6 +60,7 @@ from xlexec.core.matching import BY_CLIENT_ID, match_fills
 from xlexec.core.matching import first_match as _first_match
 from xlexec.core.matching import text_array as _text
 from xlexec.core.orders import orders_from_trades_many
+from xlexec.core.symbols import canonical_column, canonical_symbol
 from xlexec.core.trades import Trades
 
 ARRIVAL_COLUMNS = [
@@ -438,7 +439,7 @@ def arrivals_from_payloads(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     for c in ("client_order_id", "symbol", "side", "submitted_at", "broker"):
         out[c] = df[c].astype(object).where(df[c].notna(), "") if c in df.columns else ""
     out["client_order_id"] = out["client_order_id"].astype(str).str.strip()
-    out["symbol"] = out["symbol"].astype(str).str.upper().str.strip()
+    out["symbol"] = canonical_column(out["symbol"].astype(str))
     out["side"] = out["side"].astype(str).str.lower().str.strip()
     for c, src in (("arrival_price", "arrival_price"), ("signal_price", "price"), ("limit_price", "limit_price")):
         v = pd.to_numeric(df[src], errors="coerce").astype(float) if src in df.columns else np.nan
@@ -699,7 +700,7 @@ def _closes_of(closes, dates: list, t: dict[str, Any]) -> np.ndarray:
     if not len(cl):
         return np.full(t["n"], np.nan)
     ccodes, cuniq = pd.factorize(_text(cl["symbol"]))
-    cup = np.array([str(u).upper() for u in cuniq], dtype=object)
+    cup = np.array([canonical_symbol(u) for u in cuniq], dtype=object)
     csym = np.full(len(ccodes), None, dtype=object)
     if len(cup):
         csym[ccodes >= 0] = cup[ccodes[ccodes >= 0]]
@@ -729,7 +730,7 @@ def _arrivals_of(arrivals, dates: list, t: dict[str, Any]) -> np.ndarray:
             v1 = np.where(found1, ap[np.maximum(at, 0)], np.nan)
         v2 = np.full(n, np.nan)
         if "symbol" in ar.columns and "side" in ar.columns:
-            asym = _text(ar["symbol"].astype(str).str.upper())
+            asym = _text(canonical_column(ar["symbol"].astype(str)))
             aside = _text(ar["side"].astype(str).str.lower())
             at = _first_match(oday, [t["sym"], t["sidestr"]], aday, [asym, aside])
             v2 = np.where(at >= 0, ap[np.maximum(at, 0)], np.nan)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from xlexec.core.rows import check_rows, parse_numeric, via_uniques
+from xlexec.core.rows import check_rows, parse_numeric
+from xlexec.core.symbols import canonical_symbols
 
 COLUMNS = [
     "symbol",
@@ -45,16 +46,18 @@ DECIMALS = {
     "total_cost_est": 2,
     "limit_price": 2,
 }
-SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9]{0,9}([./ -][A-Z0-9]{1,4})?$")
 _NUM = re.compile(r"[-+]?\$?\s*[0-9][0-9,]*(?:\.[0-9]+)?%?|[-+]?\.[0-9]+%?")
 
 
 def symbols_of(df: pd.DataFrame, name: str, column: str = "symbol") -> pd.Series:
-    """``df[column]`` as upper-case tickers; the first that is not a ticker raises naming its row."""
-    sym = via_uniques(df[column].astype(object), lambda u: u.astype(str).str.upper().str.strip())
-    ok = via_uniques(sym, lambda u: u.str.match(SYMBOL_RE.pattern)).astype(bool)
-    check_rows(~ok, df, name, column, lambda i: f"symbol {str(df[column].iloc[i])[:40]!r} is not a ticker")
-    return sym
+    """``df[column]`` as canonical symbols (:func:`xlexec.core.symbols.canonical_symbol`: ``BRK/B``,
+    ``BRK B``, ``brk-b`` -> ``BRK.B``); the first that is not a ticker raises naming its row."""
+    raw = df[column].astype(object)
+    codes, uniq = pd.factorize(raw, use_na_sentinel=False)
+    canon, probs = canonical_symbols(["" if u is None or u != u else str(u) for u in uniq])
+    bad = np.asarray([p is not None for p in probs], dtype=bool)[codes]
+    check_rows(bad, df, name, column, lambda i: str(probs[codes[i]]))
+    return pd.Series(np.asarray(canon, dtype=object)[codes], index=df.index, dtype=object)
 
 
 def parse_header_number(value: str | None) -> float | None:
@@ -201,8 +204,14 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
         out[c] = df[c]
 
     def duplicate(i: int) -> str:
-        first = out.index[(out["symbol"] == out["symbol"].iloc[i]) & (out["side"] == out["side"].iloc[i])][0]
-        return f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]} (first at row {first})"
+        same = (out["symbol"] == out["symbol"].iloc[i]) & (out["side"] == out["side"].iloc[i])
+        first = out.index[same][0]
+        was, now = str(df.at[first, "symbol"]).strip(), str(df["symbol"].iloc[i]).strip()
+        spelt = f": {was!r} and {now!r} are one security" if was != now else ""
+        return (
+            f"duplicate {out['symbol'].iloc[i]} {out['side'].iloc[i]}: rows {first} and {out.index[i]}"
+            f" (first at row {first}){spelt}"
+        )
 
     check_rows(out.duplicated(["symbol", "side"], keep="first"), out, name, "symbol", duplicate)
     return out

@@ -34,6 +34,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from xlexec.core.rows import exact_thousands
+from xlexec.core.symbols import canonical_symbol
 from xlexec.errors import InputError
 from xlexec.excel.layout import (
     BLOTTER_COLUMNS,
@@ -137,7 +138,7 @@ def inputs_from_grids(
                 sym, side = _text(row[idx["Symbol"]]), _text(row[idx["Side"]])
                 if not sym or not side:
                     continue
-                inp.blotter[(sym.upper(), side.lower())] = {
+                inp.blotter[(canonical_symbol(sym), side.lower())] = {
                     "include": _text(row[idx["Include"]]),
                     "limit": _num(row[idx["Limit"]], k),
                 }

@@ -30,6 +30,7 @@ import numpy as np
 
 from xlexec.core.costs import cost_bps, usd_from_bps
 from xlexec.core.rows import QUANTITY_COLUMNS, exact_thousands
+from xlexec.core.symbols import canonical_symbol
 
 ERR = "#XLEXEC: "
 
@@ -281,7 +282,7 @@ def quote_mid(symbol, live_dir: str | Path | None = None):
         arr, scalar = _as2d(symbol)
         out = np.empty(arr.shape, dtype=object)
         for idx, v in np.ndenumerate(arr):
-            s = str(v or "").strip().upper()
+            s = canonical_symbol(str(v or "").strip())
             out[idx] = table.get(s, _err(f"no quote for {s or '(blank)'}"))
         return out[0, 0] if scalar else out.tolist()
     except Exception as e:  # noqa: BLE001

@@ -74,6 +74,7 @@ import pandas as pd
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
+from xlexec.core.symbols import canonical_symbol
 from xlexec.errors import BrokerError, GateClosed, RefusedError
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.brokers.base import (
@@ -208,12 +209,70 @@ def _lookup(broker: Broker, coid: str, backoff=None) -> tuple[Order | None, str 
     return None, err
 
 
+COLLISION = "client_order_id_collision"
+
+
+def _refusal(row: dict, code: str) -> dict:
+    return {
+        "client_order_id": row["client_order_id"],
+        "symbol": row["symbol"],
+        "side": row["side"],
+        "qty": float(row["qty"]),
+        "code": code,
+    }
+
+
+def _differs(got: dict, row: dict) -> list[str]:
+    """The fields (symbol, side, qty, limit_price) in which ``got`` (an intent or a broker order)
+    is another order than ``row``: one client order id must never stand for two orders."""
+    out = []
+    if canonical_symbol(got.get("symbol") or "") != canonical_symbol(row.get("symbol") or ""):
+        out.append("symbol")
+    if str(got.get("side") or "").lower() != str(row.get("side") or "").lower():
+        out.append("side")
+    gq, rq = num_or_none(got.get("qty")), num_or_none(row.get("qty"))
+    if gq is not None and rq is not None and abs(gq - rq) > 1e-9:
+        out.append("qty")
+    gl, rl = num_or_none(got.get("limit_price")), num_or_none(row.get("limit_price"))
+    if gl is not None and rl is not None and abs(gl - rl) > 5e-5:
+        out.append("limit_price")
+    return out
+
+
+def _collision_note(coid: str, what: str, fields: list[str]) -> str:
+    return (
+        f"client order id collision: {coid} already stands for another order ({what}: differs in "
+        f"{', '.join(fields)}); not sent, never treated as already sent"
+    )
+
+
+def collisions(orders: pd.DataFrame, intents: dict[str, dict]) -> dict[Any, tuple[str, str]]:
+    """Rows whose client order id collides (``{index: (code, note)}``): shared by two rows of
+    the batch, or journaled earlier for a different order (symbol, side, qty or limit)."""
+    out: dict[Any, tuple[str, str]] = {}
+    coids = orders["client_order_id"].astype(str)
+    for idx in orders.index[coids.duplicated(keep=False)]:
+        rows = [str(i) for i in orders.index[coids == coids[idx]]]
+        out[idx] = (COLLISION, f"client order id collision: {coids[idx]} is shared by rows {', '.join(rows)}")
+    for idx, r in zip(orders.index, orders.to_dict("records"), strict=True):
+        prior = intents.get(str(r["client_order_id"]))
+        if idx not in out and prior is not None and (diff := _differs(prior, r)):
+            out[idx] = (COLLISION, _collision_note(str(r["client_order_id"]), "journaled intent", diff))
+    return out
+
+
 def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict) -> dict:
     """Send one order exactly once. Returns the result row (outcome sent|already_sent|refused|unknown)."""
     coid = row["client_order_id"]
     res = {"order_id": "", "status": "", "filled_qty": 0.0, "filled_avg_price": np.nan, "note": "", "outcome": ""}
 
-    def found(o: Order, outcome: str, note: str = "") -> dict:
+    def found(o: Order, outcome: str, note: str = "", *, ours: bool = False) -> dict:
+        diff = [] if ours else _differs(o.to_dict(), row)
+        if diff:
+            why = _collision_note(coid, f"broker order {o.id}", diff)
+            rec.append(J.REFUSED, f"{coid}|{COLLISION}", {**_refusal(row, COLLISION), "reason": why})
+            res.update(status="refused", outcome="refused", note=why)
+            return res
         rec.order(o)
         res.update(
             order_id=o.id,
@@ -300,7 +359,7 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             continue  # definitely not at the broker: send again (same client order id: safe)
         else:
             crash_point("after_send_before_response")
-            return found(o, "sent", "" if attempt == 0 else f"sent on attempt {attempt + 1} ({last_err})")
+            return found(o, "sent", "" if attempt == 0 else f"sent on attempt {attempt + 1} ({last_err})", ours=True)
     res.update(
         status="unknown",
         outcome="unknown",
@@ -321,7 +380,12 @@ def _others_live(jr: J.Journal, day: str, batch: set[str]) -> pd.DataFrame:
             continue
         if p.get("status") in OPEN_STATUSES or float(p.get("filled_qty") or 0) > 0:
             rows.append(
-                {"symbol": p.get("symbol"), "side": p.get("side"), "client_order_id": coid, "status": p.get("status")}
+                {
+                    "symbol": canonical_symbol(p.get("symbol") or ""),
+                    "side": p.get("side"),
+                    "client_order_id": coid,
+                    "status": p.get("status"),
+                }
             )
     return pd.DataFrame(rows, columns=["symbol", "side", "client_order_id", "status"])
 
@@ -539,7 +603,11 @@ def _limits(
     pre-trade limits, plus the rows refused before them (``pre_refused``), in ``orders``' order."""
     ex = run.ctx.config.execution
     restricted = read_restricted(Day(run.live_dir, run.day).restricted)
-    pre = [i for i in orders.index if i in pre_refused and orders.at[i, "client_order_id"] not in known]
+    pre = [
+        i
+        for i in orders.index
+        if i in pre_refused and (orders.at[i, "client_order_id"] not in known or pre_refused[i][0] == COLLISION)
+    ]
     checked = pretrade_checks(
         orders.drop(index=pre),
         max_order_size_usd=ex.max_order_size_usd,
@@ -738,6 +806,9 @@ def submit_batch(
         )
         batch = set(orders["client_order_id"])
         known = {c for c in batch if c in run.intents}
+        clash = collisions(orders, run.intents)
+        pre_refused.update(clash)
+        run.messages += [f"{tag} REFUSED row {i}: {note}" for i, (_c, note) in clash.items()]
         _refresh_others(run, batch)
         checked = _limits(
             run,

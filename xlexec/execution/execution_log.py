@@ -84,6 +84,8 @@ def _log_row(
             fill_time = _fill_time_ny(snap.get("updated_at"))
     elif ref and ref.get("code") == "broker_rejected":
         notes.append("Rejected by broker: " + str(ref.get("reason", "")))
+    elif ref and ref.get("code") == "client_order_id_collision":  # refused whatever the journal holds
+        notes.append("Refused: " + str(ref.get("reason", "")))
     elif it:
         notes.append("sent, outcome unknown (run status or rerun submit)")
     elif ref:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from xlexec.core.positions import empty_positions
+from xlexec.core.symbols import canonical_symbol
 from xlexec.errors import InputError
 from xlexec.formats.csvio import read_table, read_text, split_comment_header
 from xlexec.formats.inputs import positions_from_frame
@@ -42,7 +43,7 @@ def broker_positions_frame(positions) -> pd.DataFrame:
         return empty_positions()
     return pd.DataFrame(
         {
-            "symbol": [p.symbol.upper() for p in positions],
+            "symbol": [canonical_symbol(p.symbol) for p in positions],
             "shares": [float(p.qty) for p in positions],
             "avg_cost": [float(p.avg_entry_price or 0.0) for p in positions],
         }

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.orders import round_to_tick, tick_size
+from xlexec.core.symbols import canonical_symbol, split_symbol
 from xlexec.errors import InputError
 from xlexec.formats.csvio import read_text, safe_text
 
@@ -97,27 +98,14 @@ def draft_path(path: str | Path) -> Path:
 # --------------------------------------------------------------------------------------------
 # symbols
 
-_CLASS_RE = re.compile(r"^([A-Z][A-Z0-9]*)[./ -]([A-Z0-9]{1,4})$")
-
-
-def split_symbol(symbol: str) -> tuple[str, str | None]:
-    """``BRK.B`` / ``BRK B`` / ``BRK/B`` / ``BRK-B`` -> ``("BRK", "B")``; ``AAPL`` -> ``("AAPL", None)``."""
-    s = str(symbol).strip().upper()
-    m = _CLASS_RE.match(s)
-    return (m.group(1), m.group(2)) if m else (s, None)
-
 
 def broker_symbol(symbol: str, style: str) -> str:
-    """The symbol as a broker spells it: ``space`` -> ``BRK B`` (IBKR), ``dot`` -> ``BRK.B``."""
+    """The symbol as a broker spells it: ``space`` -> ``BRK B`` (IBKR), ``dot``/``canonical`` ->
+    ``BRK.B`` (:func:`xlexec.core.symbols.canonical_symbol`, the one security id)."""
     root, cls = split_symbol(symbol)
-    if cls is None or style == "canonical":
-        return root if cls is None else str(symbol).strip().upper()
+    if cls is None:
+        return root
     return f"{root} {cls}" if style == "space" else f"{root}.{cls}"
-
-
-def canonical_symbol(symbol: str) -> str:
-    """Our form of any broker spelling: ``BRK B`` -> ``BRK.B``."""
-    return broker_symbol(symbol, "dot")
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,7 +132,7 @@ def prepare_orders(orders: pd.DataFrame, name: str = "<orders>") -> pd.DataFrame
         if c not in orders.columns:
             raise InputError(name, f"orders have no {c!r} column")
     out = pd.DataFrame(index=orders.index)
-    out["symbol"] = orders["symbol"].astype(str).str.strip().str.upper()
+    out["symbol"] = [canonical_symbol(v) for v in orders["symbol"].astype(str)]
     side = orders["side"].astype(str).str.strip().str.lower()
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
