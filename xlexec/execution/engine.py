@@ -71,6 +71,7 @@ import pandas as pd
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
+from xlexec.core.trades import header_sha256
 from xlexec.errors import BrokerError, RefusedError
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.brokers.base import (
@@ -488,6 +489,12 @@ def _authorise(ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int
         raise RefusedError(
             f"{tag} no approval for these {n_orders} orders of {day} "
             f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent"
+        )
+    approval = find_approval(live_dir, day, sha) if ctx.config.execution.require_human_approval else None
+    if approval and approval.get("header_sha256") and approval["header_sha256"] != header_sha256(trades.header):
+        raise RefusedError(
+            f"{tag} the trades header changed since it was approved (approval #{approval.get('seq')} by "
+            f"{approval.get('approver')}): validate and approve again; nothing sent"
         )
     try:
         if not allow_closed:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.checks.base import Check
-from xlexec.core.checks.model import kill_switch_triggered
+from xlexec.core.checks.model import kill_switch_reason, kill_switch_triggered
 from xlexec.core.checks.registry import Registry
 from xlexec.core.quotes import mid_map
 from xlexec.errors import RefusedError
@@ -47,10 +47,15 @@ def require_enabled(enabled: bool, source: str = "config.yaml", *, what: str = "
         )
 
 
-def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> str | None:
-    """Why trading is stopped, or None: trades header ``TRIGGERED`` or ``live/KILL_SWITCH``."""
-    if kill_switch_triggered(header_kill_switch):
-        return "the trades header says Kill Switch: TRIGGERED"
+HEADER_NOT_IN_PLAY = "\x00no trades file"  # kill_switch_state without a trades header to read
+
+
+def kill_switch_state(live_dir: Path, header_kill_switch: str | None = HEADER_NOT_IN_PLAY) -> str | None:
+    """Why trading is stopped, or None: the trades header's kill switch is not ``ACTIVE`` (fail
+    closed: triggered, unknown or missing) or ``live/KILL_SWITCH`` exists. ``header_kill_switch``
+    left out = no trades file in play (only the file is checked)."""
+    if header_kill_switch != HEADER_NOT_IN_PLAY and kill_switch_triggered(header_kill_switch):
+        return kill_switch_reason(header_kill_switch)
     f = Path(live_dir) / "KILL_SWITCH"
     if f.exists():
         first = ""
