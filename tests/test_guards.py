@@ -164,6 +164,7 @@ def test_registry_order_and_first_refusal_wins():
         "no_quote",
         "price_collar",
         "duplicate",
+        "short",
         "buying_power",
         "max_daily_trades",
     ]

@@ -177,3 +177,29 @@ def test_missing_portfolio_value_says_its_source(tmp_path, cli, capsys):
     s = doc["summary"]
     assert s["portfolio_value_source"] == "positions (cash unknown)"
     assert _status(doc, "portfolio_value") == {"warn"}
+
+
+def _paper_symbols(live: Path) -> list[str]:
+    con = sqlite3.connect(live / "paper_broker.sqlite")
+    try:
+        return sorted(json.loads(r[0])["symbol"] for r in con.execute("select body from orders"))
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_submit_refuses_a_short_itself(tmp_path, cli, capsys, allow):
+    # no approval step in the way (require_human_approval: false): the submit limit must hold alone
+    text = GUIDE_TRADES.replace("MSFT,sell,50,380.50,19025.00", "MSFT,sell,120,380.50,45660.00")
+    extra = "validation:\n  allow_short: true\n" if allow else ""
+    cfg, live = _day(tmp_path, text, approval=False, extra=extra)
+    rc = cli(["submit", str(live / DAY / "trades.csv"), "--config", str(cfg), "--allow-closed", "--json"])
+    out = capsys.readouterr().out
+    assert rc == 1  # refused by the limit, or (allowed) rejected by the paper broker: not all at the broker
+    if allow:  # the limit lets it go: the order reaches the broker (whose paper account cannot short)
+        assert "would go short" not in out
+        msft = [o for o in json.loads(out)["orders"] if o["symbol"] == "MSFT"]
+        assert "rejected by the broker" in msft[0]["note"]
+        return
+    assert "would go short" in out and "120 of 100 held" in out
+    assert _paper_symbols(live) == ["AAPL", "GOOGL"]

@@ -90,7 +90,7 @@ from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import describe_mode
 from xlexec.execution.ratelimit import RateLimiter
 from xlexec.faults import crash_point
-from xlexec.formats.inputs import read_restricted
+from xlexec.formats.inputs import read_positions, read_restricted
 from xlexec.store import journal as J
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
@@ -525,6 +525,15 @@ def _refresh_others(run: _Run, batch: set[str]) -> None:
             run.rec.order(o)
 
 
+def _held(run: _Run) -> pd.Series | None:
+    """Shares held when the day opened (``live/current_positions.csv``), None without the file."""
+    path = Day(run.live_dir, run.day).current_positions
+    if not path.exists():
+        return None
+    pos = read_positions(path)
+    return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
+
+
 def _limits(
     run: _Run,
     orders: pd.DataFrame,
@@ -553,6 +562,8 @@ def _limits(
         others=_others_live(run.jr, run.day, set(orders["client_order_id"])),
         known=known,
         fit_buying_power=fit_buying_power,
+        held=_held(run),
+        allow_short=run.ctx.config.validation.allow_short,
     )
     if pre:
         held = orders.loc[pre].copy()
