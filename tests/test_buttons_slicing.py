@@ -28,7 +28,8 @@ def test_submit_and_convert_buttons_send_the_slice(tmp_path, monkeypatch):
     (tmp_path / "config.yaml").write_text("execution:\n  broker: paper\n  max_order_size_usd: 50000\n")
     (live / "reference.csv").write_text("symbol,sector,adv_shares\nBIG,Tech,6000\n")
     (live / DAY / "trades.csv").write_text(
-        f"# Date: {DAY}\nsymbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+        f"# Date: {DAY}\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n"
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
         "BIG,buy,1000,20.00,20000.00,0.20,2.00,4.00,6.00\n"
     )
     (live / DAY / "quotes.csv").write_text(f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z\n")

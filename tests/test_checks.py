@@ -186,7 +186,10 @@ def test_position_count():
 def test_oversell():
     k = portfolio.Oversell()
     sell = "AAA,sell,10,100.00,1000.00,-0.1000,0.10,0.20,0.30"
-    assert rows(k, context(sell, positions="AAA,5,90")) == [("warn", "AAA", -5.0, 0.0)]  # 5 - 10
+    # issue 15: a short is a FAIL (was a WARN: approved without override) unless allow_short
+    assert rows(k, context(sell, positions="AAA,5,90")) == [("fail", "AAA", -5.0, 0.0)]  # 5 - 10
+    assert rows(k, context(sell, positions="AAA,5,90", allow_short=True)) == [("warn", "AAA", -5.0, 0.0)]
+    assert "validation.allow_short" in message(k, context(sell, positions="AAA,5,90"))
     assert rows(k, context(sell, positions="AAA,10,90")) == [("pass", "", None, None)]
     assert "not checked" in message(k, context(sell))
 
@@ -281,12 +284,42 @@ def test_kill_switch():
     assert statuses(k, context(header={"Kill Switch": "Trigger (manual)"})) == ["fail"]  # as submit reads it
     assert statuses(k, context(kill_switch_file=True)) == ["fail"]
     assert "live/KILL_SWITCH is present" in message(k, context(kill_switch_file=True))
+    # issue 15: fail closed -- only ACTIVE passes; unknown values and a missing line FAIL
+    for v in ("TRIPPED", "HALTED", "OFF", "inactive", "garbage ?!", ""):
+        assert statuses(k, context(header={"Kill Switch": v})) == ["fail"], v
+    assert statuses(k, context(drop=("Kill Switch",))) == ["fail"]
+    assert "no '# Kill Switch: ACTIVE' line" in message(k, context(drop=("Kill Switch",)))
+    assert statuses(k, context(header={"Kill Switch": " active "})) == ["pass"]
 
 
 def test_safety_checks():
     k = model.SafetyChecks()
     assert statuses(k, context(header={"Safety Checks": "FAILED"})) == ["fail"]
     assert statuses(k, context()) == ["pass"]
+    # issue 15: fail closed -- only PASSED passes
+    for v in ("FAIL", "ERROR", "UNKNOWN", "pass", "garbage", ""):
+        assert statuses(k, context(header={"Safety Checks": v})) == ["fail"], v
+    assert statuses(k, context(drop=("Safety Checks",))) == ["fail"]
+
+
+def test_portfolio_value():
+    k = portfolio.PortfolioValue()
+    assert statuses(k, context()) == ["pass"]  # the header's
+    no_hdr = {"drop": ("Portfolio Value",), "positions": "AAA,50,90"}
+    assert statuses(k, context(**no_hdr)) == ["warn"]  # positions alone: cash unknown
+    assert "cash is unknown" in message(k, context(**no_hdr))
+
+
+def test_buy_and_sell():
+    k = portfolio.BuyAndSell()
+    buy = "AAA,buy,10,100.00,1000.00,0.0100,0.10,0.20,0.30"
+    sell = "AAA,sell,5,100.00,500.00,-0.0050,0.05,0.10,0.15"
+    assert rows(k, context(buy, sell, positions="AAA,50,90")) == [
+        ("fail", "AAA", 10.0, None),
+        ("fail", "AAA", 5.0, None),
+    ]
+    assert rows(k, context(buy)) == [("pass", "", None, None)]
+    assert "both bought and sold" in message(k, context(buy, sell))
 
 
 def test_regime():
@@ -361,11 +394,13 @@ EXPECTED_IDS = [
     "fractional_shares",
     "notional_mismatch",
     "direction",
+    "portfolio_value",
     "max_trade_pct",
     "position_pct",
     "sector_pct",
     "position_count",
     "oversell",
+    "buy_and_sell",
     "price_deviation",
     "price_stale",
     "no_quote",
@@ -388,7 +423,7 @@ EXPECTED_IDS = [
 
 def test_registry_holds_every_check_id_once_in_order():
     assert CHECK_IDS == EXPECTED_IDS
-    assert len(set(VALIDATION.ids())) == len(VALIDATION) == 26
+    assert len(set(VALIDATION.ids())) == len(VALIDATION) == 28
     for cls in VALIDATION:
         assert cls.__doc__ and cls.__doc__.strip() and cls.policy in ("fail", "warn", "log"), cls
 

@@ -164,6 +164,7 @@ def test_registry_order_and_first_refusal_wins():
         "no_quote",
         "price_collar",
         "duplicate",
+        "short",
         "buying_power",
         "max_daily_trades",
     ]
@@ -209,8 +210,14 @@ def test_mid_map():
 def test_kill_switch_state(tmp_path):
     assert G.kill_switch_state(tmp_path, "ACTIVE") is None
     assert G.kill_switch_state(tmp_path, "triggered") == "the trades header says Kill Switch: TRIGGERED"
+    # fail closed: only ACTIVE passes; unknown values and a missing line stop trading
+    for v in ("TRIPPED", "HALTED", "OFF", "garbage", "", None):
+        why = G.kill_switch_state(tmp_path, v)
+        assert why and "Kill Switch" in why, v
+    assert "(only ACTIVE passes)" in G.kill_switch_state(tmp_path, "TRIPPED")
+    assert G.kill_switch_state(tmp_path) is None  # no trades header in play: only the file counts
     (tmp_path / "KILL_SWITCH").write_text("stop: broker incident\n")
-    why = G.kill_switch_state(tmp_path, None)
+    why = G.kill_switch_state(tmp_path)
     assert why.startswith(str(tmp_path / "KILL_SWITCH")) and "(stop: broker incident)" in why
 
 
@@ -287,6 +294,7 @@ def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
     now = [t0]
     trades = (
         "# Date: 2025-10-30\n"
+        "# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n"
         "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
         "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
     )

@@ -55,7 +55,7 @@ def setup_live(tmp_path, adv: int = 6000, **execution):
 def day_trades(live: Path, day: str, rows: str) -> Path:
     p = live / day / "trades.csv"
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(f"# Date: {day}\n" + HEAD + rows)
+    p.write_text(f"# Date: {day}\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n" + HEAD + rows)
     (p.parent / "quotes.csv").write_text(
         "symbol,bid,ask,last,timestamp\n"
         f"BIG,19.98,20.00,19.99,{day}T14:00:00Z\nAAPL,150.20,150.30,150.25,{day}T14:00:00Z\n"

@@ -42,6 +42,7 @@ def run(
     cfg=None,
     now=NOW,
     kill_switch_file=False,
+    cash=None,
 ) -> ValidationResult:
     t = (
         parse_trades_text(body, "<test>", strict=False)
@@ -57,6 +58,7 @@ def run(
         thresholds=validation_thresholds(config_from_dict(cfg or {})),
         now=now,
         kill_switch_file=kill_switch_file,
+        cash=cash,
     )
 
 
@@ -91,6 +93,7 @@ def swap(old: str, new: str, name: str = "trades_clean.csv") -> str:
 
 
 HIGH_COSTS = {"costs_bps": 30, "slippage_bps": 20}
+ALLOW_SHORT = {"validation": {"allow_short": True}}
 
 # (case id, kwargs for run(), expected non-pass {check: worst status}, decision)
 CASES = [
@@ -103,7 +106,9 @@ CASES = [
     ("position_pct", {"trades": "position_pct.csv"}, {"position_pct": "fail"}, "REJECT"),
     ("sector_pct", {"trades": "sector_pct.csv"}, {"sector_pct": "fail"}, "REJECT"),
     ("position_count", {"positions": "positions_few.csv"}, {"position_count": "warn"}, "CONDITIONAL"),
-    ("oversell", {"trades": "oversell.csv"}, {"oversell": "warn"}, "CONDITIONAL"),
+    # issue 15: a short is a FAIL unless validation.allow_short (was a WARN)
+    ("oversell", {"trades": "oversell.csv"}, {"oversell": "fail"}, "REJECT"),
+    ("oversell_allowed", {"trades": "oversell.csv", "cfg": ALLOW_SHORT}, {"oversell": "warn"}, "CONDITIONAL"),
     ("price_deviation_warn", {"trades": "price_deviation_warn.csv"}, {"price_deviation": "warn"}, "CONDITIONAL"),
     ("price_deviation_fail", {"trades": "price_deviation_fail.csv"}, {"price_deviation": "fail"}, "REJECT"),
     ("price_stale", {"quotes": "quotes_stale.csv"}, {"price_stale": "warn"}, "CONDITIONAL"),
@@ -217,7 +222,7 @@ def test_violation_values_and_limits():
     assert (x["symbol"], x["value"]) == ("AAPL", pytest.approx(54.09))
     x = row(run("cost_estimate.csv"), "cost_estimate", "warn")
     assert x["value"] == pytest.approx(2.6995)  # 3.00 vs 20 x 150.25 x 1 bps; total 3.60 = 3.00 + 0.60
-    x = row(run("oversell.csv"), "oversell", "warn")
+    x = row(run("oversell.csv"), "oversell", "fail")
     assert (x["symbol"], x["value"]) == ("MSFT", -3.0)
 
 
@@ -330,15 +335,27 @@ def test_portfolio_value_from_positions_when_no_header():
     r = run(body=swap("# Portfolio Value: $100,000.00\n", ""))
     s = r.summary
     # AAPL 30 x 150.25 + MSFT 12 x 380.50 + NVDA 40 x 140 + ORCL 40 x 150 + JPM 60 x 100 + 15 x $4,000
-    assert s["portfolio_value"] == 86673.50 and s["portfolio_value_source"] == "positions"
+    # issue 15: never silently the positions alone -- the cash is unknown here, and it says so
+    assert s["portfolio_value"] == 86673.50 and s["portfolio_value_source"] == "positions (cash unknown)"
     assert s["turnover"] == pytest.approx(10380 / 86673.50, abs=1e-6)
-    assert non_pass(r) == {"turnover": "warn"}  # header 10.4% vs 11.98%
+    assert non_pass(r) == {"turnover": "warn", "portfolio_value": "warn"}  # header 10.4% vs 11.98%
+    assert "cash is unknown" in row(r, "portfolio_value", "warn")["message"]
+
+
+def test_portfolio_value_from_positions_and_cash_when_no_header():
+    r = run(body=swap("# Portfolio Value: $100,000.00\n", ""), cash=13326.50)
+    s = r.summary
+    assert s["portfolio_value"] == 100000.00 and s["portfolio_value_source"] == "positions+cash"
+    assert s["cash"] == 13326.50
+    assert non_pass(r) == {}
+    assert "+ cash $13,326.50" in row(r, "portfolio_value", "pass")["message"]
 
 
 def test_portfolio_value_unknown():
     r = run(body=swap("# Portfolio Value: $100,000.00\n", ""), positions=None)
     assert r.summary["portfolio_value"] is None and r.summary["portfolio_value_source"] == "unknown"
     assert non_pass(r) == {
+        "portfolio_value": "warn",
         "max_trade_pct": "warn",
         "position_pct": "warn",
         "sector_pct": "warn",

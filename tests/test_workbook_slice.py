@@ -30,7 +30,8 @@ def big_day(root, quotes: str):
     (root / "config.yaml").write_text("execution:\n  broker: paper\n  max_order_size_usd: 50000\n")
     (live / "reference.csv").write_text("symbol,sector,adv_shares\nBIG,Tech,6000\n")
     (live / DAY / "trades.csv").write_text(
-        f"# Date: {DAY}\nsymbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+        f"# Date: {DAY}\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n"
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
         "BIG,buy,1000,20.00,20000.00,0.20,2.00,4.00,6.00\n"
     )
     (live / DAY / "quotes.csv").write_text(quotes)

@@ -117,6 +117,7 @@ class ValidationConfig(_Model):
     regime_multiplier_max: float = 1.5
     earnings_window_days: int = 1
     max_adv_pct: float = 0.05
+    allow_short: bool = False  # a sale beyond the shares held: FAIL (validate and submit) unless true
 
 
 class Config(_Model):

@@ -15,6 +15,7 @@ stripped from numbers and ``%`` turns into a fraction (18.5% -> 0.185).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -58,6 +59,26 @@ def symbols_of(df: pd.DataFrame, name: str, column: str = "symbol") -> pd.Series
     bad = np.asarray([p is not None for p in probs], dtype=bool)[codes]
     check_rows(bad, df, name, column, lambda i: str(probs[codes[i]]))
     return pd.Series(np.asarray(canon, dtype=object)[codes], index=df.index, dtype=object)
+
+
+KILL_SWITCH_OK = "ACTIVE"  # the only header value that lets trading go (armed, not triggered)
+SAFETY_CHECKS_OK = "PASSED"  # the only header value of the model's safety checks that passes
+
+
+def date_parses(value: str | None) -> bool:
+    """Whether a header ``Date`` value starts with an ISO date (``2025-10-30``)."""
+    try:
+        dt.date.fromisoformat(str(value or "").strip()[:10])
+    except ValueError:
+        return False
+    return True
+
+
+def header_sha256(header: TradesHeader) -> str:
+    """sha256 of the header's ``Key: Value`` rows (keys lower-cased, values trimmed, sorted by
+    key): recorded with an approval, compared at submit (a header edited since refuses)."""
+    rows = sorted((str(k).strip().lower(), " ".join(str(v).split())) for k, v in header.raw.items())
+    return hashlib.sha256("\n".join(f"{k}: {v}" for k, v in rows).encode("utf-8")).hexdigest()
 
 
 def parse_header_number(value: str | None) -> float | None:

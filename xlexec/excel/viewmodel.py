@@ -626,7 +626,7 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
 def kill_switch_text(src: DaySources) -> str:
     """Control's kill switch line: TRIGGERED (and why) or armed (with the trades header's value)."""
     header = src.trades.header.kill_switch if src.trades is not None else None
-    ks = kill_switch_state(src.live, header)
+    ks = kill_switch_state(src.live, header) if src.trades is not None else kill_switch_state(src.live)
     if ks:
         return f"TRIGGERED: {ks}"
     return f"armed (header: {header or 'n/a'})" if src.trades is not None else "armed"

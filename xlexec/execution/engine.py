@@ -75,6 +75,7 @@ from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
 from xlexec.core.symbols import canonical_symbol
+from xlexec.core.trades import header_sha256
 from xlexec.errors import BrokerError, GateClosed, RefusedError
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.brokers.base import (
@@ -93,7 +94,7 @@ from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import describe_mode
 from xlexec.execution.ratelimit import RateLimiter
 from xlexec.faults import crash_point
-from xlexec.formats.inputs import read_restricted
+from xlexec.formats.inputs import read_positions, read_restricted
 from xlexec.store import journal as J
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
@@ -560,6 +561,12 @@ def _authorise(ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int
             f"{tag} no approval for these {n_orders} orders of {day} "
             f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent"
         )
+    approval = find_approval(live_dir, day, sha) if ctx.config.execution.require_human_approval else None
+    if approval and approval.get("header_sha256") and approval["header_sha256"] != header_sha256(trades.header):
+        raise RefusedError(
+            f"{tag} the trades header changed since it was approved (approval #{approval.get('seq')} by "
+            f"{approval.get('approver')}): validate and approve again; nothing sent"
+        )
     try:
         if not allow_closed:
             clk = broker.clock()
@@ -587,6 +594,15 @@ def _refresh_others(run: _Run, batch: set[str]) -> None:
         o, _err = _lookup(run.broker, p["client_order_id"], backoff=())
         if o is not None:
             run.rec.order(o)
+
+
+def _held(run: _Run) -> pd.Series | None:
+    """Shares held when the day opened (``live/current_positions.csv``), None without the file."""
+    path = Day(run.live_dir, run.day).current_positions
+    if not path.exists():
+        return None
+    pos = read_positions(path)
+    return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
 
 
 def _limits(
@@ -621,6 +637,8 @@ def _limits(
         others=_others_live(run.jr, run.day, set(orders["client_order_id"])),
         known=known,
         fit_buying_power=fit_buying_power,
+        held=_held(run),
+        allow_short=run.ctx.config.validation.allow_short,
     )
     if pre:
         held = orders.loc[pre].copy()

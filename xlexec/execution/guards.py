@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.checks.base import Check
-from xlexec.core.checks.model import kill_switch_triggered
+from xlexec.core.checks.model import kill_switch_reason, kill_switch_triggered
 from xlexec.core.checks.registry import Registry
 from xlexec.core.quotes import mid_map
 from xlexec.errors import GateClosed, RefusedError
@@ -55,10 +55,15 @@ def require_enabled(enabled: bool, source: str = "config.yaml", *, what: str = "
         )
 
 
-def kill_switch_state(live_dir: Path, header_kill_switch: str | None = None) -> str | None:
-    """Why trading is stopped, or None: trades header ``TRIGGERED`` or ``live/KILL_SWITCH``."""
-    if kill_switch_triggered(header_kill_switch):
-        return "the trades header says Kill Switch: TRIGGERED"
+HEADER_NOT_IN_PLAY = "\x00no trades file"  # kill_switch_state without a trades header to read
+
+
+def kill_switch_state(live_dir: Path, header_kill_switch: str | None = HEADER_NOT_IN_PLAY) -> str | None:
+    """Why trading is stopped, or None: the trades header's kill switch is not ``ACTIVE`` (fail
+    closed: triggered, unknown or missing) or ``live/KILL_SWITCH`` exists. ``header_kill_switch``
+    left out = no trades file in play (only the file is checked)."""
+    if header_kill_switch != HEADER_NOT_IN_PLAY and kill_switch_triggered(header_kill_switch):
+        return kill_switch_reason(header_kill_switch)
     f = Path(live_dir) / "KILL_SWITCH"
     if f.exists():
         first = ""
@@ -107,6 +112,8 @@ class OrderContext:
     trades_used_today: int = 0
     others: pd.DataFrame | None = None
     fit_buying_power: bool = False
+    held: pd.Series | None = None  # shares held when the day opened, by symbol (None = unknown)
+    allow_short: bool = False
     _notional: pd.Series | None = field(default=None, repr=False)
 
     @property
@@ -268,6 +275,32 @@ class Duplicate(Check):
 
 
 @limit
+class NoShort(Check):
+    """Sells of a symbol (this batch's new orders, cumulative in batch order) <= the shares held
+    when the day opened (``live/current_positions.csv``); a short needs ``validation.allow_short:
+    true``. Not checked without a positions file."""
+
+    id = "short"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        if c.held is None or c.allow_short:
+            return
+        o = c.orders
+        sells = c.open() & (o["side"] == "sell")
+        qty = pd.to_numeric(o["qty"], errors="coerce").astype(float).where(sells, 0.0)
+        sold = qty.groupby(o["symbol"]).cumsum()
+        held = o["symbol"].map(c.held).fillna(0.0).astype(float)
+        out.refuse(
+            sells & (sold > held + 1e-9),
+            "selling "
+            + sold.map(lambda v: f"{v:g}")
+            + " of "
+            + held.map(lambda v: f"{v:g}")
+            + " held would go short (validation.allow_short is false)",
+        )
+
+
+@limit
 class BuyingPower(Check):
     """Buys' notional ($) <= buying_power x (1 - ``buying_power_buffer``) + sells' notional (orders
     still open). With ``fit_buying_power`` the lowest ``ml_score`` buys are dropped first (else the
@@ -346,6 +379,8 @@ def pretrade_checks(
     others: pd.DataFrame | None = None,
     known: set[str] | frozenset = frozenset(),
     fit_buying_power: bool = False,
+    held: pd.Series | None = None,
+    allow_short: bool = False,
     registry: Registry = SUBMISSION,
 ) -> pd.DataFrame:
     """Decide which orders may be sent: run every limit of ``registry``. Returns ``orders`` plus
@@ -356,7 +391,8 @@ def pretrade_checks(
     ``known`` set plus the ``known`` ones of this batch (= intents of the day).
     ``others``: orders of the day under *other* client order ids that are live or (partly)
     filled (columns symbol, side, client_order_id, status). ``known``: client order ids of this
-    batch that already have an intent (skip the limits).
+    batch that already have an intent (skip the limits). ``held``: shares held when the day
+    opened, by symbol (None = unknown: the short limit is not checked).
     """
     out = orders.copy()
     out["arrival_price"] = out["symbol"].map(mid_map(quotes)).astype(float)
@@ -376,6 +412,8 @@ def pretrade_checks(
         trades_used_today=trades_used_today,
         others=others,
         fit_buying_power=fit_buying_power,
+        held=held,
+        allow_short=allow_short,
     )
     for check in registry.checks():
         check.rows(c, Refusals(c, check))

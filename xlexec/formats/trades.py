@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlexec.core.trades import COLUMNS, DECIMALS, Trades, TradesHeader, parse_trades_frame
+from xlexec.core.trades import COLUMNS, DECIMALS, Trades, TradesHeader, date_parses, parse_trades_frame
 from xlexec.errors import InputError
 from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header
 
@@ -20,15 +20,22 @@ from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_
 def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
     comments, body, first = split_comment_header(text)
     header = TradesHeader()
-    for _line_no, c in comments:
+    for line_no, c in comments:
         if ":" in c:
             k, v = c.split(":", 1)
             if k.strip():
                 header.raw[k.strip()] = v.strip()
+                _check_date(k, v, name, line_no)
     if not body or not "".join(body).strip():
         raise InputError(name, f"empty trades file: no header row ({','.join(COLUMNS)})", row=first)
     df = read_table("\n".join(body), name, first, COLUMNS, what="trades file")
     return Trades(parse_trades_frame(df, name, strict=strict), header, name)
+
+
+def _check_date(key: str, value: str, name: str, row: int | None) -> None:
+    """An unparseable ``# Date`` is an error (never ignored: the day would silently be today's)."""
+    if key.strip().lower() == "date" and not date_parses(value):
+        raise InputError(name, f"header '# Date: {value.strip()[:40]}' is not a date (YYYY-MM-DD)", row=row)
 
 
 def read_trades(path: str | Path, *, strict: bool = True) -> Trades:
@@ -52,6 +59,8 @@ def trades_from_frame(
     ).apply(lambda c: c.str.strip())
     if not isinstance(df.index, pd.RangeIndex) or df.index.name != "row":
         s.index = pd.RangeIndex(2, 2 + len(s), name="row")
+    for k, v in (header or {}).items():
+        _check_date(str(k), str(v), name, None)
     return Trades(parse_trades_frame(s, name, strict=strict), TradesHeader(dict(header or {})), name)
 
 

@@ -25,7 +25,7 @@ from xlexec.config import validation_thresholds
 from xlexec.core.checks import ValidationResult
 from xlexec.core.checks import validate as run_checks
 from xlexec.core.orders import orders_from_trades, orders_sha256
-from xlexec.core.trades import Trades
+from xlexec.core.trades import Trades, header_sha256
 from xlexec.execution.marketdata import refresh_quotes_file
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
@@ -49,6 +49,14 @@ def _sha256(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def _cash_before(ctx: Context, date: str) -> float | None:
+    """$ cash the day opens with: the journal's last reconciliation (``cash_after``), None when
+    there is no journal or no reconciliation yet."""
+    if not (Path(ctx.live_dir) / "journal.sqlite").exists():
+        return None
+    return Day(Path(ctx.live_dir), date).previous_cash(ctx.journal())
 
 
 def load_and_validate(
@@ -80,6 +88,7 @@ def load_and_validate(
         thresholds=validation_thresholds(ctx.config),
         now=ctx.now(),
         kill_switch_file=day.kill_switch.exists(),
+        cash=_cash_before(ctx, t.date or day.date) if t.header.portfolio_value is None else None,
     )
     result.summary["inputs"] = {
         "trades": str(trades_path),
@@ -183,5 +192,6 @@ def approve(
         recommended=result.decision,
         override=override,
         now=ctx.now(),
+        header_sha256=header_sha256(t.header),
     )
     return ApproveResult(row, result.decision, 0, result)

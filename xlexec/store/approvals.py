@@ -65,6 +65,7 @@ def record_approval(
     recommended: str,
     override: bool = False,
     now: dt.datetime,
+    header_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Record a decision on ``orders`` (from :func:`xlexec.core.orders.orders_from_trades`).
 
@@ -110,6 +111,8 @@ def record_approval(
         "override": bool(overriding),
     }
     payload = dict(row, orders=canonical_lines(orders))
+    if header_sha256:  # the trades header approved (submit refuses when it changed since)
+        payload["header_sha256"] = header_sha256
     with Journal.for_live_dir(live_dir) as j:
         with j.transaction():
             seq = sum(1 for e in j.events(APPROVAL, date)) + 1
@@ -144,7 +147,7 @@ def find_approval(live_dir: Path, date: str, orders_sha256: str) -> dict[str, An
     _catch_up_csv(Path(live_dir), rows)
     if last is None or last.get("decision") not in ("APPROVED", "CONDITIONAL"):
         return None
-    return {k: last.get(k) for k in APPROVAL_COLUMNS + ["seq"]}
+    return {k: last.get(k) for k in APPROVAL_COLUMNS + ["seq", "header_sha256"]}
 
 
 def _catch_up_csv(live_dir: Path, rows: list[dict[str, Any]]) -> None:

@@ -6,10 +6,12 @@ registry (:data:`~xlexec.core.checks.registry.VALIDATION`, decorator ``register`
 check is one class in one of these modules:
 
 * ``integrity``: shares_nonpositive, fractional_shares, notional_mismatch, direction
-* ``portfolio``: max_trade_pct, position_pct, sector_pct, position_count, oversell
+* ``portfolio``: portfolio_value, max_trade_pct, position_pct, sector_pct, position_count, oversell
+  (a short FAILs unless ``validation.allow_short``), buy_and_sell (one symbol both bought and sold)
 * ``prices``: price_deviation, price_stale, no_quote
 * ``costs``: turnover, total_cost_pct, high_cost_trade, small_trade, cost_estimate
-* ``model``: ic, kill_switch, safety_checks, regime
+* ``model``: ic, kill_switch, safety_checks, regime (fail closed: only ``Kill Switch: ACTIVE`` and
+  ``Safety Checks: PASSED`` pass; any other value or a missing line FAILs)
 * ``events``: corporate_event, halted; ``calendar``: market_calendar; ``liquidity``: adv_pct
 * ``exclusions``: excluded
 
@@ -34,9 +36,10 @@ Conventions
   excluded) only appear as ``excluded`` rows; where a ``limit_price`` is given, the price checks
   and the notionals use it instead of the signal ``price``.
 * Portfolio value: the header's ``# Portfolio Value`` when present, else the current positions
-  valued at the quote mid (else last, else the trade price, else ``avg_cost``) and nothing
-  else (cash is unknown). ``summary['portfolio_value_source']`` says which
-  (``header``/``positions``/``unknown``).
+  valued at the quote mid (else last, else the trade price, else ``avg_cost``) plus the cash
+  (the journal's last reconciliation ``cash_after``). ``summary['portfolio_value_source']``
+  says which (``header``/``positions+cash``/``positions (cash unknown)``/``unknown``); without
+  the cash the positions alone are a lower bound and ``portfolio_value`` WARNs.
 * Turnover = (buy notional + sell notional) / portfolio value (both sides, as the header's
   ``Portfolio Turnover``). The threshold check uses the included trades at the prices to be
   sent; the header cross-check uses every trade of the file at its signal price (what the

@@ -3,7 +3,9 @@ positions before and after, quotes, events, reference data, the thresholds and `
 
 Money in $, quantities in shares, fractions as fractions. Portfolio value: the header's
 ``# Portfolio Value`` when present, else the current positions valued at the quote mid (else
-the trade price to be sent, else ``avg_cost``) and nothing else (cash is unknown).
+the trade price to be sent, else ``avg_cost``) plus the cash (source ``positions+cash``); when
+the cash is unknown the positions alone (source ``positions (cash unknown)``, a lower bound: the
+size checks are stricter, and ``portfolio_value`` warns).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class CheckContext:
     events: pd.DataFrame | None
     reference: pd.DataFrame | None
     kill_switch_file: bool
+    cash: float | None = None  # $ cash before the day (the last reconciliation's cash_after), None = unknown
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -163,9 +166,15 @@ class CheckContext:
         hdr = self.header.portfolio_value
         if hdr is not None and hdr > 0:
             return float(hdr), "header"
+        cash = self.cash
         if len(self.pre):
             pv = float((self.pre * self.pre.index.map(self.mark).astype(float)).fillna(0.0).sum())
-            return (pv, "positions") if pv > 0 else (float("nan"), "unknown")
+            if cash is not None and math.isfinite(cash):
+                pv += float(cash)
+                return (pv, "positions+cash") if pv > 0 else (float("nan"), "unknown")
+            return (pv, "positions (cash unknown)") if pv > 0 else (float("nan"), "unknown")
+        if cash is not None and math.isfinite(cash) and cash > 0:
+            return float(cash), "positions+cash"
         return float("nan"), "unknown"
 
     @property
@@ -243,6 +252,7 @@ def build_context(
     thresholds: Thresholds,
     now: dt.datetime,
     kill_switch_file: bool,
+    cash: float | None = None,
 ) -> CheckContext:
     """Prepare the shared context once (``now`` naive is taken as UTC)."""
     if now.tzinfo is None:
@@ -266,4 +276,5 @@ def build_context(
         events=events,
         reference=reference,
         kill_switch_file=kill_switch_file,
+        cash=cash,
     )

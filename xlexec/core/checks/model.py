@@ -5,14 +5,28 @@ from __future__ import annotations
 from xlexec.core.checks.base import EPS, Check, Findings
 from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
+from xlexec.core.trades import KILL_SWITCH_OK, SAFETY_CHECKS_OK
 
 NAN = float("nan")
 
 
 def kill_switch_triggered(header_value: str | None) -> bool:
-    """Whether the trades header's ``Kill Switch`` says TRIGGERED (any case; ``TRIGGER...``
-    counts). The one reading of that header line, shared with the submission guard."""
-    return bool(header_value) and str(header_value).strip().upper().startswith("TRIGGER")
+    """Whether the trades header's ``Kill Switch`` stops trading: fail closed, anything but
+    ``ACTIVE`` (any case) does -- ``TRIGGERED``, ``TRIPPED``, ``HALTED``, ``OFF``, garbage or a
+    missing line. The one reading of that header line, shared with the submission guard."""
+    return str(header_value or "").strip().upper() != KILL_SWITCH_OK
+
+
+def kill_switch_reason(header_value: str | None) -> str:
+    """Why the header's kill switch stops trading (for the operator), "" when it is ``ACTIVE``."""
+    if not kill_switch_triggered(header_value):
+        return ""
+    v = str(header_value or "").strip().upper()
+    if not v:
+        return f"the trades header has no '# Kill Switch: {KILL_SWITCH_OK}' line"
+    if v.startswith("TRIGGER"):
+        return "the trades header says Kill Switch: TRIGGERED"
+    return f"the trades header says Kill Switch: {v[:40]} (only {KILL_SWITCH_OK} passes)"
 
 
 @register
@@ -37,39 +51,48 @@ class InformationCoefficient(Check):
 
 @register
 class KillSwitch(Check):
-    """Trading is not stopped: the header does not say ``Kill Switch: TRIGGERED`` and there is no
-    ``live/KILL_SWITCH`` file."""
+    """Trading is not stopped: the header says ``Kill Switch: ACTIVE`` (anything else, or no such
+    line, fails closed) and there is no ``live/KILL_SWITCH`` file."""
 
     id = "kill_switch"
     policy = "fail"
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         ks = c.header.kill_switch
-        header = kill_switch_triggered(ks)
+        header = kill_switch_reason(ks)
         if header or c.kill_switch_file:
             why = []
             if header:
-                why.append("the header says Kill Switch: TRIGGERED")
+                why.append(header)
             if c.kill_switch_file:
                 why.append("live/KILL_SWITCH is present")
             out.add(self.breach, "", NAN, NAN, "kill switch triggered: " + " and ".join(why))
         else:
-            out.add("pass", "", NAN, NAN, f"kill switch {ks or 'not stated'}, no KILL_SWITCH file")
+            out.add("pass", "", NAN, NAN, f"kill switch {ks}, no KILL_SWITCH file")
 
 
 @register
 class SafetyChecks(Check):
-    """The header's ``Safety Checks`` is not ``FAILED``."""
+    """The header says ``Safety Checks: PASSED``; anything else (``FAILED``, ``FAIL``, ``ERROR``,
+    garbage) or no such line fails closed."""
 
     id = "safety_checks"
     policy = "fail"
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         sc = c.header.safety_checks
-        if sc == "FAILED":
-            out.add(self.breach, "", NAN, NAN, "the model's safety checks FAILED (header)")
+        if not sc:
+            out.add(self.breach, "", NAN, NAN, f"the trades header has no '# Safety Checks: {SAFETY_CHECKS_OK}' line")
+        elif sc != SAFETY_CHECKS_OK:
+            out.add(
+                self.breach,
+                "",
+                NAN,
+                NAN,
+                f"the model's safety checks say {sc[:40]} (header; only {SAFETY_CHECKS_OK} passes)",
+            )
         else:
-            out.add("pass", "", NAN, NAN, f"safety checks {sc or 'not stated'}")
+            out.add("pass", "", NAN, NAN, f"safety checks {sc}")
 
 
 @register

@@ -14,6 +14,41 @@ PV_UNKNOWN = "not checked: portfolio value unknown (no '# Portfolio Value' heade
 
 
 @register
+class PortfolioValue(Check):
+    """Where the portfolio value ($) comes from: the header's ``# Portfolio Value``, else the
+    positions at the marks plus the cash (the last reconciliation's ``cash_after``). Without
+    either the cash, it warns: the positions alone are a lower bound, never silently the value."""
+
+    id = "portfolio_value"
+    policy = "warn"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        src, pv = c.pv_source, c.pv
+        if src == "header":
+            out.add("pass", "", pv, float("nan"), f"portfolio value {money(pv)} from the '# Portfolio Value' header")
+        elif src == "positions+cash":
+            out.add(
+                "pass",
+                "",
+                pv,
+                float("nan"),
+                f"no '# Portfolio Value' header: computed {money(pv)} = positions x prices"
+                f" + cash {money(c.cash or 0.0)}",
+            )
+        elif src.startswith("positions"):
+            out.add(
+                self.breach,
+                "",
+                pv,
+                float("nan"),
+                f"no '# Portfolio Value' header and the cash is unknown (no reconciliation yet): {money(pv)} "
+                "is the positions alone, a lower bound",
+            )
+        else:
+            out.add(self.breach, "", float("nan"), float("nan"), PV_UNKNOWN)
+
+
+@register
 class MaxTradePct(Check):
     """|shares x price to send| / portfolio value <= ``max_trade_pct`` (fraction) per trade; warns
     "not checked" when the portfolio value is unknown."""
@@ -137,10 +172,11 @@ class PositionCount(Check):
 @register
 class Oversell(Check):
     """No sale leaves a short: shares held + the day's net flow >= 0 (shares) for every sold
-    symbol; value = shares after. Not checked without a positions file."""
+    symbol; value = shares after. A breach fails unless ``allow_short`` (then it warns). Not
+    checked without a positions file."""
 
     id = "oversell"
-    policy = "warn"
+    policy = "fail"
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         if c.positions is None:
@@ -150,12 +186,42 @@ class Oversell(Check):
         after = sym.map(c.pre.add(c.flow, fill_value=0.0)).to_numpy(dtype=float)
         held = sym.map(c.pre).fillna(0.0).to_numpy(dtype=float)
         m = c.valid & ~c.buy & (after < -EPS)
+        allowed = (
+            " (validation.allow_short: true)" if c.th.allow_short else " (set validation.allow_short: true to allow)"
+        )
         out.per_trade(
             m,
-            self.breach,
+            "warn" if c.th.allow_short and self.breach == "fail" else self.breach,
             t,
             after,
             0.0,
-            lambda i: f"{t.who(i)}: selling {num(t.shares[i])} of {num(held[i])} held leaves {num(after[i])} (a short)",
+            lambda i: (
+                f"{t.who(i)}: selling {num(t.shares[i])} of {num(held[i])} held leaves {num(after[i])} (a short)"
+                + allowed
+            ),
             "no sale exceeds the shares held",
+        )
+
+
+@register
+class BuyAndSell(Check):
+    """One symbol is not both bought and sold in one file (the model nets its trades; both sides
+    of one symbol is a broken file, and the broker would see a wash)."""
+
+    id = "buy_and_sell"
+    policy = "fail"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        t = c.t
+        sym = pd.Series(t.sym)
+        twice = set(sym[c.valid & c.buy]) & set(sym[c.valid & ~c.buy])
+        both = c.valid & sym.isin(twice).to_numpy()
+        out.per_trade(
+            both,
+            self.breach,
+            t,
+            t.shares,
+            float("nan"),
+            lambda i: f"{t.who(i)}: {t.sym[i]} is both bought and sold in this file",
+            "no symbol is both bought and sold",
         )

@@ -26,6 +26,7 @@ def validate(
     thresholds: Thresholds,
     now: dt.datetime,
     kill_switch_file: bool = False,
+    cash: float | None = None,
     registry: Registry = VALIDATION,
 ) -> ValidationResult:
     """Run every check of ``registry`` on the trades that will be sent (see :mod:`xlexec.core.checks`).
@@ -35,7 +36,8 @@ def validate(
     ``symbol, date, event``; ``reference``: ``symbol, sector, adv_shares``; ``thresholds``: the
     limits (:func:`xlexec.config.validation_thresholds`); ``now``: tz-aware UTC time used for
     quote staleness and, without a ``# Date`` header, the trade date; ``kill_switch_file``:
-    whether ``live/KILL_SWITCH`` exists.
+    whether ``live/KILL_SWITCH`` exists; ``cash``: $ cash before the day (None = unknown), added
+    to the positions when the header has no ``# Portfolio Value``.
     """
     c = build_context(
         trades,
@@ -46,6 +48,7 @@ def validate(
         thresholds=thresholds,
         now=now,
         kill_switch_file=kill_switch_file,
+        cash=cash,
     )
     parts = []
     for check in registry.checks():
@@ -78,6 +81,7 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
         "sell_notional": round(float(np.abs(t.send[valid & ~buy]).sum()), 2),
         "portfolio_value": round(c.pv, 2) if pv_known else None,
         "portfolio_value_source": c.pv_source,
+        "cash": round(c.cash, 2) if c.cash is not None else None,
         "turnover": round(c.turnover, 6) if pv_known else None,
         "turnover_header": c.header.turnover,
         "est_costs": round(c.est_costs, 2),
