@@ -88,7 +88,7 @@ def _not_utf8(raw: bytes, name: str, at: int) -> InputError:
     try:
         ch = raw[at : at + 1].decode("cp1252")
         raw.decode("cp1252")
-        what = f"Windows-1252 (cp1252) text: byte 0x{raw[at]:02x} ({ch!r}) in {where}"
+        what = f"not UTF-8 but Windows-1252 (cp1252) text: byte 0x{raw[at]:02x} ({ch!r}) in {where}"
     except UnicodeDecodeError:
         what = f"not UTF-8 text: byte 0x{raw[at]:02x} at offset {at}, in {where}"
     return InputError(name, f"{what}; save the file as UTF-8 CSV ({SAVE_AS_CSV})", row=row, column=f"#{field}")
