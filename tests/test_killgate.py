@@ -127,7 +127,7 @@ def test_paper_broker_passes_the_gate_before_each_order_and_replacement(tmp_path
 
 
 CHASE_TRADES = (
-    "# Date: 2025-10-30\n"
+    "# Date: 2025-10-30\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n"
     "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
     "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
     "MSFT,sell,5,380.00,1900.00,-0.019,0.19,0.38,0.57\n"

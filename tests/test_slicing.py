@@ -164,7 +164,7 @@ def _cli_setup(tmp_path):
 def _day_file(live, day, rows):
     p = live / day / "trades.csv"
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(f"# Date: {day}\n" + HEAD + rows)
+    p.write_text(f"# Date: {day}\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n" + HEAD + rows)
     return p
 
 

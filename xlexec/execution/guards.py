@@ -73,7 +73,7 @@ def kill_switch_state(live_dir: Path, header_kill_switch: str | None = HEADER_NO
     return None
 
 
-def wire_gate(live_dir: Path, header_kill_switch: str | None = None, *, what: str = "order") -> None:
+def wire_gate(live_dir: Path, header_kill_switch: str | None = HEADER_NOT_IN_PLAY, *, what: str = "order") -> None:
     """The one check right before the wire: raises :class:`GateClosed` (nothing sent) when the
     kill switch is triggered (``live/KILL_SWITCH`` exists, or the trades header says so)."""
     why = kill_switch_state(live_dir, header_kill_switch)
@@ -82,7 +82,7 @@ def wire_gate(live_dir: Path, header_kill_switch: str | None = None, *, what: st
 
 
 @contextlib.contextmanager
-def gated(broker, live_dir: Path, header_kill_switch: str | None = None) -> Iterator[None]:
+def gated(broker, live_dir: Path, header_kill_switch: str | None = HEADER_NOT_IN_PLAY) -> Iterator[None]:
     """Install :func:`wire_gate` on ``broker`` (its ``gate``) for the ``with`` block: each order
     request the adapter makes (submit, replace) passes it after any pacing wait."""
     previous = getattr(broker, "gate", None)
