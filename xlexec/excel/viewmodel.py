@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.checks import worst_by_symbol
+from xlexec.core.monthly import DAILY_COLUMNS as MONTHLY_DAILY_COLUMNS
 from xlexec.core.monthly import monthly_report
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.errors import InputError, XlexecError
@@ -87,18 +88,6 @@ APPROVAL_COLUMNS = [
     "override",
 ]
 POSITION_COLUMNS = ["symbol", "system_shares", "reconciled_shares", "difference_shares", "avg_cost", "status"]
-MONTHLY_DAILY_COLUMNS = [
-    "date",
-    "notional",
-    "commission",
-    "slippage_usd",
-    "total_cost",
-    "turnover",
-    "portfolio_value",
-    "portfolio_value_after",
-    "broker",
-    "trades",
-]
 MONTHLY_MONTH_COLUMNS = [
     "month",
     "gross_return",
