@@ -37,6 +37,7 @@ from typing import Any
 
 from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
 from xlexec.excel.book import BookAdapter, open_book
+from xlexec.excel.layout import SHEETS
 from xlexec.execution import slicing
 from xlexec.steps import convert as convert_step
 from xlexec.steps import execution as execution_steps
@@ -46,20 +47,7 @@ from xlexec.steps import tca as tca_steps
 from xlexec.steps import validate as validate_steps
 from xlexec.store.day import Day
 
-ALL_SHEETS = [
-    "Control",
-    "Blotter",
-    "Checks",
-    "Approvals",
-    "Orders",
-    "Fills",
-    "Quotes",
-    "Reconcile",
-    "Positions",
-    "TCA",
-    "Monthly",
-    "Log",
-]
+ALL_SHEETS = [s for s in SHEETS if s != "xlwings.conf"]  # every xlexec tab a press redraws
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
