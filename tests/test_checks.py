@@ -12,6 +12,8 @@ import dataclasses
 import datetime as dt
 import io
 import math
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -404,6 +406,7 @@ EXPECTED_IDS = [
     "price_deviation",
     "price_stale",
     "no_quote",
+    "spread",
     "turnover",
     "total_cost_pct",
     "high_cost_trade",
@@ -414,7 +417,9 @@ EXPECTED_IDS = [
     "safety_checks",
     "regime",
     "corporate_event",
+    "macro_event",
     "halted",
+    "restricted",
     "market_calendar",
     "adv_pct",
     "excluded",
@@ -423,7 +428,7 @@ EXPECTED_IDS = [
 
 def test_registry_holds_every_check_id_once_in_order():
     assert CHECK_IDS == EXPECTED_IDS
-    assert len(set(VALIDATION.ids())) == len(VALIDATION) == 28
+    assert len(set(VALIDATION.ids())) == len(VALIDATION) == 31
     for cls in VALIDATION:
         assert cls.__doc__ and cls.__doc__.strip() and cls.policy in ("fail", "warn", "log"), cls
 
@@ -437,7 +442,9 @@ def test_every_check_has_a_direct_test_here():
         "price_stale": "test_quote_stale",
         "excluded": "test_excluded_is_logged_and_everything_excluded_warns",
     }
-    names = set(globals())
+    # the checklist's checks (spread, macro_event, restricted) are tested in test_checks_checklist.py
+    checklist = (Path(__file__).parent / "test_checks_checklist.py").read_text(encoding="utf-8")
+    names = set(globals()) | set(re.findall(r"^def (test_\w+)", checklist, re.M))
     missing = [i for i in CHECK_IDS if tested.get(i, f"test_{i}") not in names]
     assert not missing
 

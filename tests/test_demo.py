@@ -82,6 +82,18 @@ def test_demo_day_is_consistent(demo_dir):
     assert len(log) == 10 and len({r["order_id"] for r in log}) == 10
 
 
+def test_demo_day_validates_as_designed(demo_dir):
+    """The sample day is CONDITIONAL for one reason only, its ex-dividend event: its quotes'
+    spreads are a few bps (within 50), it lists no macro event, halt or restricted symbol."""
+    d, _ = demo_dir
+    v = json.loads((d / "live" / "2025-10-30" / "validation.json").read_text())
+    assert v["decision"] == "CONDITIONAL"
+    bad = [(c["check"], c["status"]) for c in v["checks"] if c["status"] != "pass"]
+    assert bad == [("corporate_event", "warn")]
+    for check in ("spread", "macro_event", "halted", "restricted"):
+        assert [c["status"] for c in v["checks"] if c["check"] == check] == ["pass"], check
+
+
 def test_rerun_duplicates_nothing(demo_dir):
     d, _ = demo_dir
     live = d / "live"

@@ -112,7 +112,8 @@ CASES = [
     ("price_deviation_warn", {"trades": "price_deviation_warn.csv"}, {"price_deviation": "warn"}, "CONDITIONAL"),
     ("price_deviation_fail", {"trades": "price_deviation_fail.csv"}, {"price_deviation": "fail"}, "REJECT"),
     ("price_stale", {"quotes": "quotes_stale.csv"}, {"price_stale": "warn"}, "CONDITIONAL"),
-    ("no_quote", {"trades": "no_quote.csv"}, {"no_quote": "warn"}, "CONDITIONAL"),
+    # a trade without a quote has no bid-ask spread either: both say so
+    ("no_quote", {"trades": "no_quote.csv"}, {"no_quote": "warn", "spread": "warn"}, "CONDITIONAL"),
     ("turnover_warn", {"trades": "turnover_warn.csv"}, {"turnover": "warn"}, "CONDITIONAL"),
     ("turnover_fail", {"trades": "turnover_fail.csv"}, {"turnover": "fail"}, "REJECT"),
     ("turnover_header", {"trades": "turnover_header.csv"}, {"turnover": "warn"}, "CONDITIONAL"),
@@ -325,9 +326,10 @@ def test_trades_only_no_reference_data():
     r = run(positions=None, quotes=None, events=None, reference=None)
     assert_complete(r)
     # 3 positions after (AAPL, GOOGL long; MSFT -10): far from top_k 20; prices unchecked
-    assert non_pass(r) == {"no_quote": "warn", "position_count": "warn"}
-    nq = r.checks[r.checks["check"] == "no_quote"]
-    assert len(nq) == 1 and nq.iloc[0]["symbol"] == ""
+    assert non_pass(r) == {"no_quote": "warn", "spread": "warn", "position_count": "warn"}
+    for check in ("no_quote", "spread"):
+        nq = r.checks[r.checks["check"] == check]
+        assert len(nq) == 1 and nq.iloc[0]["symbol"] == "" and "no quotes file" in nq.iloc[0]["message"]
     assert "not checked" in row(r, "sector_pct")["message"]
 
 

@@ -118,6 +118,8 @@ class ValidationConfig(_Model):
     earnings_window_days: int = 1
     max_adv_pct: float = 0.05
     allow_short: bool = False  # a sale beyond the shares held: FAIL (validate and submit) unless true
+    spread_warn_bps: float = Field(50.0, gt=0)  # quote spread (ask - bid) / mid in bps: WARN above
+    spread_fail_bps: float = Field(200.0, gt=0)  # ... FAIL above
 
 
 class Config(_Model):

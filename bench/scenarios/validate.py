@@ -162,6 +162,7 @@ def guide_style_validate(state, now) -> list[str]:
         events_by.setdefault(e["symbol"], []).append(e)
 
     post = dict(held)
+    spread_seen: set[str] = set()
     trade_px = {}
     total_notional = total_cost = 0.0
     for _, t in trades.iterrows():
@@ -181,7 +182,18 @@ def guide_style_validate(state, now) -> list[str]:
         q = quote_by.get(sym)
         if q is None:
             issues.append(f"WARN {sym}: no quote")
+            if sym not in spread_seen:
+                issues.append(f"WARN {sym}: no quote, spread not checked")
         else:
+            if sym not in spread_seen:
+                if q["bid"] > 0 and q["ask"] > 0:
+                    bps = (q["ask"] - q["bid"]) / ((q["bid"] + q["ask"]) / 2) * 1e4
+                    if bps > v.spread_fail_bps:
+                        issues.append(f"FAIL {sym}: spread {bps:.1f} bps")
+                    elif bps > v.spread_warn_bps or bps < 0:
+                        issues.append(f"WARN {sym}: spread {bps:.1f} bps")
+                else:
+                    issues.append(f"WARN {sym}: no bid/ask, spread not checked")
             mid = (q["bid"] + q["ask"]) / 2
             dev = abs(px - mid) / mid
             if dev > v.price_fail_pct:
@@ -213,6 +225,7 @@ def guide_style_validate(state, now) -> list[str]:
             off = len(cal.sessions_in_range(a, b)) - 1 if b <= cal.last_session else abs((b - a).days)
             if off <= v.earnings_window_days:
                 issues.append(f"{'FAIL' if e['event'] == 'halt' else 'WARN'} {sym}: {e['event']} on {e['date']}")
+        spread_seen.add(sym)
         post[sym] = post.get(sym, 0.0) + (sh if side == "buy" else -sh)
         total_notional += notional
         total_cost += float(t["total_cost_est"])

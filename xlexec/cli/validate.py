@@ -8,8 +8,8 @@ hash in the journal and ``live/trade_approvals.csv``.
 
 Default inputs, each used only when the file exists: positions ``live/current_positions.csv``,
 quotes ``<trades dir>/quotes.csv``, events ``live/events.csv``, reference
-``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``. A path given explicitly must
-exist.
+``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``; the restricted list is always
+submit's ``live/restricted.csv``. A path given explicitly must exist.
 
 Quotes, in order of precedence: ``--quotes Q``; Alpaca market data when keys are configured
 (saved as ``<trades dir>/quotes.csv``, the day's snapshot); else ``<trades dir>/quotes.csv`` as
@@ -74,7 +74,7 @@ def register(sub, common) -> None:
 def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--positions", metavar="P", help="positions (default live/current_positions.csv)")
     p.add_argument("--quotes", metavar="Q", help="quotes (default <trades dir>/quotes.csv)")
-    p.add_argument("--events", metavar="E", help="corporate events (default live/events.csv)")
+    p.add_argument("--events", metavar="E", help="corporate, halt and macro events (default live/events.csv)")
     p.add_argument("--reference", metavar="R", help="sectors and ADV (default live/reference.csv)")
 
 

@@ -34,6 +34,7 @@ from xlexec.core.checks.base import Check
 from xlexec.core.checks.model import kill_switch_reason, kill_switch_triggered
 from xlexec.core.checks.registry import Registry
 from xlexec.core.quotes import mid_map
+from xlexec.core.restricted import restricted_reason
 from xlexec.errors import GateClosed, RefusedError
 
 SUBMISSION = Registry("submission")
@@ -154,11 +155,8 @@ class Restricted(Check):
     id = "restricted"
 
     def rows(self, c: OrderContext, out: Refusals) -> None:
-        if c.restricted is None or not len(c.restricted):
-            return
-        o = c.orders
-        r = c.restricted.drop_duplicates("symbol").set_index("symbol")["reason"].astype(str)
-        out.refuse(o["symbol"].isin(r.index), "restricted list: " + o["symbol"].map(r).fillna("restricted"))
+        why = restricted_reason(c.orders["symbol"], c.restricted)  # the one rule validation shares
+        out.refuse(why != "", "restricted list: " + why)
 
 
 @limit

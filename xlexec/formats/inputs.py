@@ -2,8 +2,16 @@
 
 * ``current_positions.csv``: ``symbol,shares,avg_cost`` (shares signed whole numbers, $/share)
 * ``quotes.csv``: ``symbol,bid,ask,last,timestamp`` (+ optional ``bid_size,ask_size`` shares)
-* ``events.csv``: ``symbol,date,event[,ratio]`` event in earnings|ex_dividend|split|merger|halt
-  (``ratio`` = new shares per old share for splits, e.g. 5 for a 1:5 split)
+* ``events.csv``: ``symbol,date,event[,ratio]``, one event a row (:mod:`xlexec.core.events`):
+  per symbol earnings|ex_dividend|split|merger|halt (``ratio`` = new shares per old share for
+  splits, e.g. 5 for a 1:5 split); market-wide fomc|cpi|nfp (``jobs_report`` = nfp) with
+  symbol ``*`` or empty (kept as ``*``). ``date`` is YYYY-MM-DD (the New York session date);
+  ``event`` is case-blind, ``-``/space read as ``_`` (``Ex-Dividend`` = ``ex_dividend``)::
+
+      symbol,date,event
+      AAPL,2025-10-30,earnings
+      XYZ,2025-10-30,halt
+      *,2025-10-29,FOMC
 * ``reference.csv``: ``symbol,sector,adv_shares``
 * ``closes.csv``: ``symbol,close``
 * ``restricted.csv``: ``symbol[,reason]``
@@ -18,12 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from xlexec.core.events import EVENT_ALIASES, EVENT_KINDS, MACRO_EVENTS, MARKET_WIDE
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import read_table, read_text, split_comment_header
-
-EVENT_KINDS = {"earnings", "ex_dividend", "split", "merger", "halt"}
 
 
 def _load(path, required, what) -> tuple[pd.DataFrame, str]:
@@ -113,7 +120,36 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
         )
     df, name = _load(path, ["symbol", "date", "event"], "events file")
     out = pd.DataFrame(index=df.index)
-    out["symbol"] = symbols_of(df, name)
+    ev = df["event"].str.lower().str.strip().str.replace("-", "_").str.replace(" ", "_").replace(EVENT_ALIASES)
+    check_rows(
+        ~ev.isin(EVENT_KINDS),
+        df,
+        name,
+        "event",
+        lambda i: f"event {df['event'].iloc[i][:40]!r} is not one of {'|'.join(EVENT_KINDS)}",
+    )
+    macro = ev.isin(list(MACRO_EVENTS))
+    wide = df["symbol"].str.strip().isin(["", MARKET_WIDE])
+    check_rows(
+        macro & ~wide,
+        df,
+        name,
+        "symbol",
+        lambda i: (
+            f"{ev.iloc[i]} is a market-wide event: its symbol must be {MARKET_WIDE!r} or empty, "
+            f"got {df['symbol'].iloc[i][:40]!r}"
+        ),
+    )
+    check_rows(
+        ~macro & wide,
+        df,
+        name,
+        "symbol",
+        lambda i: f"a {ev.iloc[i]} event needs a ticker in symbol ({MARKET_WIDE!r} is for {'|'.join(MACRO_EVENTS)})",
+    )
+    out["symbol"] = MARKET_WIDE
+    if (~macro).any():
+        out.loc[~macro, "symbol"] = symbols_of(df[~macro], name)
     dates = []
     for i, v in enumerate(df["date"]):
         try:
@@ -121,14 +157,6 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
         except ValueError:
             raise InputError(name, f"date {v[:40]!r} is not YYYY-MM-DD", row=int(df.index[i]), column="date") from None
     out["date"] = dates
-    ev = df["event"].str.lower().str.strip().str.replace("-", "_").str.replace(" ", "_")
-    check_rows(
-        ~ev.isin(EVENT_KINDS),
-        df,
-        name,
-        "event",
-        lambda i: f"event {df['event'].iloc[i][:40]!r} is not one of {'|'.join(sorted(EVENT_KINDS))}",
-    )
     out["event"] = ev
     if "ratio" in df.columns:
         r = parse_numeric(df, "ratio", name, allow_empty=True)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlexec.core.restricted import restricted_reason
 from xlexec.core.slicing import schedule_lines
 from xlexec.errors import RefusedError
 from xlexec.execution import slicing
@@ -88,12 +89,11 @@ def check_sendable(ctx: Context, day: Day, orders, header_kill_switch: str | Non
     why = kill_switch_state(Path(ctx.live_dir), header_kill_switch)
     if why:
         raise RefusedError(f"kill switch: {why}; convert refused, no upload file written")
-    restricted = read_restricted(day.restricted)
-    if len(restricted) and len(orders):
-        reasons = restricted.drop_duplicates("symbol").set_index("symbol")["reason"].astype(str)
-        hit = [s for s in dict.fromkeys(orders["symbol"].astype(str)) if s in reasons.index]
+    if len(orders):
+        why = restricted_reason(orders["symbol"], read_restricted(day.restricted))
+        hit = dict(zip(orders["symbol"].astype(str)[why != ""], why[why != ""]))
         if hit:
-            what = ", ".join(f"{s} ({reasons[s]})" for s in hit[:10])
+            what = ", ".join(f"{s} ({r})" for s, r in list(hit.items())[:10])
             raise RefusedError(
                 f"restricted list ({day.restricted}): {what}; convert refused, no upload file written "
                 "(remove the order from trades.csv and approve again)"

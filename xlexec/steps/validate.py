@@ -7,7 +7,9 @@ the orders that would be sent and records the decision bound to their sha256 (jo
 
 Inputs, each used only when its file exists unless given explicitly (then it must exist):
 positions ``live/current_positions.csv``, quotes ``<trades dir>/quotes.csv``, events
-``live/events.csv``, reference ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``.
+``live/events.csv``, reference ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``
+and the restricted list is submit's, ``live/restricted.csv`` (always that file: the list
+validation shows is the one submit refuses with).
 With Alpaca market data configured and no explicit quotes, the latest quotes are first saved as
 ``<trades dir>/quotes.csv`` (the day's snapshot). ``validation.json`` records the sha256 of the
 quotes file used (``summary.inputs.quotes_sha256``).
@@ -28,7 +30,7 @@ from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.trades import Trades, header_sha256
 from xlexec.execution.marketdata import refresh_quotes_file
 from xlexec.formats.csvio import atomic_write_text
-from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference
+from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference, read_restricted
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.approvals import record_approval
@@ -79,6 +81,7 @@ def load_and_validate(
     qts = _pick(quotes, trades_path.parent / "quotes.csv")
     evs = _pick(events, day.events)
     ref = _pick(reference, day.reference)
+    rl = day.restricted if day.restricted.exists() else None
     result = run_checks(
         t,
         positions=read_positions(pos) if pos else None,
@@ -89,6 +92,7 @@ def load_and_validate(
         now=ctx.now(),
         kill_switch_file=day.kill_switch.exists(),
         cash=_cash_before(ctx, t.date or day.date) if t.header.portfolio_value is None else None,
+        restricted=read_restricted(rl, missing_ok=False) if rl else None,
     )
     result.summary["inputs"] = {
         "trades": str(trades_path),
@@ -96,6 +100,7 @@ def load_and_validate(
         "quotes": str(qts) if qts else None,
         "events": str(evs) if evs else None,
         "reference": str(ref) if ref else None,
+        "restricted": str(rl) if rl else None,
         "quotes_sha256": _sha256(qts) if qts else None,
     }
     return t, result

@@ -8,11 +8,13 @@ check is one class in one of these modules:
 * ``integrity``: shares_nonpositive, fractional_shares, notional_mismatch, direction
 * ``portfolio``: portfolio_value, max_trade_pct, position_pct, sector_pct, position_count, oversell
   (a short FAILs unless ``validation.allow_short``), buy_and_sell (one symbol both bought and sold)
-* ``prices``: price_deviation, price_stale, no_quote
+* ``prices``: price_deviation, price_stale, no_quote, spread (bid-ask, bps)
 * ``costs``: turnover, total_cost_pct, high_cost_trade, small_trade, cost_estimate
 * ``model``: ic, kill_switch, safety_checks, regime (fail closed: only ``Kill Switch: ACTIVE`` and
   ``Safety Checks: PASSED`` pass; any other value or a missing line FAILs)
-* ``events``: corporate_event, halted; ``calendar``: market_calendar; ``liquidity``: adv_pct
+* ``events``: corporate_event, macro_event (FOMC/CPI/jobs report on the day), halted;
+  ``restricted``: restricted (the restricted list, as submit refuses it); ``calendar``:
+  market_calendar; ``liquidity``: adv_pct
 * ``exclusions``: excluded
 
 :func:`validate` builds one shared context (:mod:`~xlexec.core.checks.context`: the trades to
@@ -46,7 +48,12 @@ Conventions
   model described).
 * ``adv_pct``: days needed = ceil(shares / (ADV x max_adv_pct)) (the guide's snippet is wrong).
 * Corporate events count when their date is within ``earnings_window_days`` NYSE sessions of
-  the trade date, either side (``halt`` fails, the others warn).
+  the trade date, either side (``halt`` fails, the others warn); a macro event (``fomc``,
+  ``cpi``, ``nfp``; symbol ``*``) warns on the trade date.
+* The bid-ask spread is (ask - bid) / mid in bps, mid = (bid + ask) / 2, per traded symbol; a
+  symbol whose spread cannot be measured warns.
+* Ticker shape is the readers' (:func:`xlexec.core.symbols.symbol_problem`: a name such as
+  ``Microsoft Corp`` refuses the file, exit 2), not a check.
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ from xlexec.core.checks import prices  # noqa: F401
 from xlexec.core.checks import costs  # noqa: F401
 from xlexec.core.checks import model  # noqa: F401
 from xlexec.core.checks import events  # noqa: F401
+from xlexec.core.checks import restricted  # noqa: F401
 from xlexec.core.checks import calendar  # noqa: F401
 from xlexec.core.checks import liquidity  # noqa: F401
 from xlexec.core.checks import exclusions  # noqa: F401

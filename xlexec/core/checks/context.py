@@ -1,5 +1,6 @@
 """What every check reads, prepared once per run: the trades to send, marks, portfolio value,
-positions before and after, quotes, events, reference data, the thresholds and ``now``.
+positions before and after, quotes, events, reference data, the restricted list, the thresholds
+and ``now``.
 
 Money in $, quantities in shares, fractions as fractions. Portfolio value: the header's
 ``# Portfolio Value`` when present, else the current positions valued at the quote mid (else
@@ -107,6 +108,7 @@ class CheckContext:
     reference: pd.DataFrame | None
     kill_switch_file: bool
     cash: float | None = None  # $ cash before the day (the last reconciliation's cash_after), None = unknown
+    restricted: pd.DataFrame | None = None  # the restricted list (symbol, reason), None = not given
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -253,6 +255,7 @@ def build_context(
     now: dt.datetime,
     kill_switch_file: bool,
     cash: float | None = None,
+    restricted: pd.DataFrame | None = None,
 ) -> CheckContext:
     """Prepare the shared context once (``now`` naive is taken as UTC)."""
     if now.tzinfo is None:
@@ -277,4 +280,5 @@ def build_context(
         reference=reference,
         kill_switch_file=kill_switch_file,
         cash=cash,
+        restricted=restricted,
     )

@@ -1,8 +1,10 @@
-"""Corporate events and halts near the trade date (``events.csv``: symbol, date, event).
+"""Events near the trade date (``events.csv``: symbol, date, event; kinds in :mod:`xlexec.core.events`).
 
-An event counts when its date is within ``earnings_window_days`` NYSE sessions of the trade
-date, either side (outside the calendar's range: calendar days). Only traded symbols count.
-Row value = the offset in sessions (+ after, - before), limit = the window.
+A corporate event or a halt counts when its date is within ``earnings_window_days`` NYSE
+sessions of the trade date, either side (outside the calendar's range: calendar days). Only
+traded symbols count. Row value = the offset in sessions (+ after, - before), limit = the
+window. A macro event (FOMC, CPI, jobs report: market-wide, symbol ``*``) counts on the trade
+date itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from xlexec.core import calendar as nyse_calendar
 from xlexec.core.checks.base import Check, Findings
 from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
+from xlexec.core.events import HALT, MACRO_EVENTS, MARKET_WIDE
 
 
 def near_events(c: CheckContext, events: pd.DataFrame) -> pd.DataFrame:
@@ -90,17 +93,54 @@ class CorporateEvent(_EventCheck):
     what = "corporate events"
 
     def selected(self, kinds: pd.Series) -> pd.Series:
-        return kinds != "halt"
+        return (kinds != HALT) & ~kinds.isin(list(MACRO_EVENTS))
+
+
+@register
+class MacroEvent(Check):
+    """No market-wide macro event (FOMC rate decision, CPI release, jobs report: ``events.csv``
+    rows ``*,DATE,fomc|cpi|nfp``) on the trade date; one portfolio-level row per event, naming it
+    (the guide: high-volatility days call for caution, not a refusal)."""
+
+    id = "macro_event"
+    policy = "warn"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        events = c.events
+        kinds = ", ".join(MACRO_EVENTS.values())
+        if events is None:
+            out.add("pass", "", float("nan"), float("nan"), "not checked: no events file")
+            return
+        ev = events[
+            (events["symbol"].astype(str) == MARKET_WIDE)
+            & events["event"].astype(str).isin(list(MACRO_EVENTS))
+            & (events["date"].astype(str) == c.trade_date)
+        ].drop_duplicates(["event", "date"])
+        if not len(ev):
+            out.add("pass", "", float("nan"), float("nan"), f"no macro event ({kinds}) on {c.trade_date}")
+            return
+        out.add(
+            self.breach,
+            "",
+            0.0,
+            float("nan"),
+            [
+                f"{MACRO_EVENTS[e]} on {d} (the trade date): a market-wide high-volatility day, trade with care"
+                for e, d in zip(ev["event"], ev["date"])
+            ],
+        )
 
 
 @register
 class Halted(_EventCheck):
-    """No trading halt for a traded symbol within ``earnings_window_days`` NYSE sessions of the
-    trade date."""
+    """No trading halt (``events.csv`` kind ``halt``, the one source of halts) for a traded
+    symbol within ``earnings_window_days`` NYSE sessions of the trade date, the day itself
+    included: one row per halt, naming the symbol (the Blotter marks its orders fail, the
+    decision is REJECT)."""
 
     id = "halted"
     policy = "fail"
     what = "halts"
 
     def selected(self, kinds: pd.Series) -> pd.Series:
-        return kinds == "halt"
+        return kinds == HALT

@@ -124,3 +124,77 @@ class NoQuote(Check):
             lambda i: f"{t.who(i)}: no usable quote; price not checked against the market",
             "every trade has a quote",
         )
+
+
+def spread_bps(bid, ask) -> np.ndarray:
+    """(ask - bid) / mid x 10,000 (bps), mid = (bid + ask) / 2; NaN unless bid > 0 and ask > 0
+    (negative for a crossed quote, ask < bid)."""
+    bid, ask = np.asarray(bid, dtype=float), np.asarray(ask, dtype=float)
+    ok = np.isfinite(bid) & np.isfinite(ask) & (bid > 0) & (ask > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, (ask - bid) / np.where(ok, (bid + ask) / 2, 1.0) * 1e4, np.nan)
+
+
+@register
+class Spread(Check):
+    """The quoted bid-ask spread of every traded symbol, (ask - bid) / mid in bps with mid =
+    (bid + ask) / 2, one row per symbol: warn above ``spread_warn_bps``, breach (``policy``)
+    above ``spread_fail_bps``. An unknown spread is never a pass: a symbol without a quote row,
+    or whose quote lacks a positive bid or ask, warns, and so does a crossed quote (ask < bid,
+    the quote is suspect); without a quotes file one portfolio-level row warns. Value = the
+    spread (bps), limit = the tier it was held to (bps)."""
+
+    id = "spread"
+    policy = "fail"
+
+    def rows(self, c: CheckContext, out: Findings) -> None:
+        th, t, n = c.th, c.t, c.n
+        warn_at, fail_at = th.spread_warn_bps, th.spread_fail_bps
+        if c.quotes is None:
+            if n:
+                out.add(
+                    "warn",
+                    "",
+                    float(n),
+                    warn_at,
+                    f"no quotes file: the bid-ask spreads of {n} trade(s) are not checked",
+                )
+            else:
+                out.add("pass", "", 0.0, warn_at, "no trades")
+            return
+        sym = pd.Series(t.sym)
+        bid = sym.map(pd.to_numeric(symbol_map(c.quotes, "bid"), errors="coerce")).to_numpy(dtype=float)
+        ask = sym.map(pd.to_numeric(symbol_map(c.quotes, "ask"), errors="coerce")).to_numpy(dtype=float)
+        quoted = sym.isin(set(c.quotes["symbol"])).to_numpy(dtype=bool)
+        bps = spread_bps(bid, ask)
+        known = np.isfinite(bps)
+        first = ~sym.duplicated().to_numpy(dtype=bool)  # one row per symbol
+        tol = 1e-6  # bps: float noise at the tier itself is not a breach
+        fail = known & (bps > fail_at + tol)
+        warn = known & ~fail & (bps > warn_at + tol)
+        crossed = known & (bps < 0)
+        status = np.where(fail, self.breach, "warn").astype(object)
+        lim = np.where(fail, fail_at, warn_at)
+
+        def msg(i: int) -> str:
+            s = t.sym[i]
+            if not quoted[i]:
+                return f"{s}: no quote; bid-ask spread not checked"
+            if not known[i]:
+                return f"{s}: quote has no bid and ask (bid {bid[i]:g}, ask {ask[i]:g}); bid-ask spread not checked"
+            quote = f"bid {money(bid[i])} / ask {money(ask[i])}"
+            if crossed[i]:
+                return f"{s}: crossed quote ({quote}: ask below bid); bid-ask spread not trustworthy"
+            return f"{s}: bid-ask spread {bps[i]:.1f} bps ({quote}) is above {lim[i]:g} bps"
+
+        out.per_trade(
+            first & (~known | crossed | fail | warn),
+            status,
+            t,
+            bps,
+            lim,
+            msg,
+            f"every traded symbol's bid-ask spread within {warn_at:g} bps",
+            float(np.nanmax(bps)) if known.any() else float("nan"),
+            warn_at,
+        )

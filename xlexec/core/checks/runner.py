@@ -27,6 +27,7 @@ def validate(
     now: dt.datetime,
     kill_switch_file: bool = False,
     cash: float | None = None,
+    restricted: pd.DataFrame | None = None,
     registry: Registry = VALIDATION,
 ) -> ValidationResult:
     """Run every check of ``registry`` on the trades that will be sent (see :mod:`xlexec.core.checks`).
@@ -37,7 +38,8 @@ def validate(
     limits (:func:`xlexec.config.validation_thresholds`); ``now``: tz-aware UTC time used for
     quote staleness and, without a ``# Date`` header, the trade date; ``kill_switch_file``:
     whether ``live/KILL_SWITCH`` exists; ``cash``: $ cash before the day (None = unknown), added
-    to the positions when the header has no ``# Portfolio Value``.
+    to the positions when the header has no ``# Portfolio Value``; ``restricted``: the
+    restricted list ``symbol, reason`` (None = not checked).
     """
     c = build_context(
         trades,
@@ -49,6 +51,7 @@ def validate(
         now=now,
         kill_switch_file=kill_switch_file,
         cash=cash,
+        restricted=restricted,
     )
     parts = []
     for check in registry.checks():
@@ -91,5 +94,6 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
         "quotes_given": c.quotes is not None,
         "events_given": c.events is not None,
         "reference_given": c.reference is not None,
+        "restricted_given": c.restricted is not None,
         "checked_at": c.now.astimezone(dt.UTC).isoformat(timespec="seconds"),
     }

@@ -38,5 +38,7 @@ class Thresholds:
     earnings_window_days: int = 1  # NYSE sessions either side of the trade date
     max_adv_pct: float = 0.05  # shares / average daily volume (fraction of ADV a day)
     allow_short: bool = False  # a sale beyond the shares held (a short) passes only when true
+    spread_warn_bps: float = 50.0  # quote spread (ask - bid) / mid, bps: warn above
+    spread_fail_bps: float = 200.0  # ... fail above
     costs_bps: float = 1.0  # commission estimate, bps of notional
     slippage_bps: float = 2.0  # slippage estimate, bps of notional
