@@ -160,13 +160,48 @@ class Journal:
     ) -> bool:
         """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists."""
         with self.transaction():
-            return self._insert(ts_utc or utc_now(), day, kind, key, actor, payload)
+            return self._insert(ts_utc or utc_now(), day, kind, actor, [(key, payload)]) == 1
 
-    def _insert(self, ts_utc: str, day: str, kind: str, key: str, actor: str | None, payload: dict) -> bool:
-        """Insert one event chained to the head (inside a write transaction); False for a duplicate."""
-        if self.has(kind, key):
-            return False
-        text = json.dumps(payload, sort_keys=True, default=str)
+    def append_many(
+        self, kind: str, rows: list[tuple[str, dict[str, Any]]], *, day: str, actor: str | None = None
+    ) -> int:
+        """Append ``[(key, payload)]`` in one transaction; returns how many were new."""
+        ts = utc_now()
+        with self.transaction():
+            return self._insert(ts, day, kind, actor, rows)
+
+    def _insert(self, ts_utc: str, day: str, kind: str, actor: str | None, rows: list[tuple[str, dict]]) -> int:
+        """Insert the rows whose ``(kind, key)`` is new (the first of repeated keys), each chained
+        to the one before, inside the caller's write transaction; returns how many."""
+        keys = list(dict.fromkeys(k for k, _ in rows))
+        seen: set[str] = set()
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            sql = f"SELECT key FROM events WHERE kind=? AND key IN ({','.join('?' * len(part))})"
+            seen.update(r[0] for r in self._con.execute(sql, (kind, *part)))
+        new = []
+        for k, p in rows:
+            if k not in seen:
+                seen.add(k)
+                new.append((k, json.dumps(p, sort_keys=True, default=str)))
+        if not new:
+            return 0
+        seq, prev = self._next_link()
+        out = []
+        for k, text in new:
+            sha = chain.event_sha256(seq, ts_utc, day, kind, k, actor, text, prev)
+            out.append((seq, ts_utc, day, kind, k, actor, text, prev, sha))
+            seq, prev = seq + 1, sha
+        self._con.executemany(
+            "INSERT INTO events(seq, ts_utc, day, kind, key, actor, payload, prev_sha256, sha256)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            out,
+        )
+        return len(out)
+
+    def _next_link(self) -> tuple[int, str]:
+        """The next event's seq and prev hash (inside a write transaction). The seq follows
+        SQLite's own counter too, so events cut from the end leave a gap the chain shows."""
         head = self._con.execute("SELECT seq, sha256 FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         if head is None:
             prev = chain.GENESIS
@@ -175,22 +210,7 @@ class Journal:
         else:  # the first event of the chain seals the events written before it
             prev = chain.chain_head(self._rows())
         counter = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
-        seq = max(head[0] if head else 0, counter[0] if counter else 0) + 1
-        sha = chain.event_sha256(seq, ts_utc, day, kind, key, actor, text, prev)
-        self._con.execute(
-            "INSERT INTO events(seq, ts_utc, day, kind, key, actor, payload, prev_sha256, sha256)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            (seq, ts_utc, day, kind, key, actor, text, prev, sha),
-        )
-        return True
-
-    def append_many(
-        self, kind: str, rows: list[tuple[str, dict[str, Any]]], *, day: str, actor: str | None = None
-    ) -> int:
-        """Append ``[(key, payload)]`` in one transaction; returns how many were new."""
-        ts = utc_now()
-        with self.transaction():
-            return sum(self._insert(ts, day, kind, k, actor, p) for k, p in rows)
+        return max(head[0] if head else 0, counter[0] if counter else 0) + 1, prev
 
     def _rows(self) -> Iterator[chain.Row]:
         return self._con.execute(
