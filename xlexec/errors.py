@@ -53,6 +53,11 @@ class GateClosed(RefusedError):
     """The gate right before the wire refused one request (kill switch): nothing was sent."""
 
 
+class JournalBroken(RefusedError):
+    """The journal's hash chain does not verify (an event edited, deleted or moved): nothing that
+    reads it may authorise anything until an auditor has looked (``xlexec journal verify``)."""
+
+
 class BrokerError(XlexecError):
     """The broker could not be reached or answered something we cannot use."""
 

@@ -98,6 +98,7 @@ from xlexec.formats.inputs import read_positions, read_restricted
 from xlexec.store import journal as J
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
+from xlexec.store.integrity import require_intact
 from xlexec.store.journal import DayLock
 
 __all__ = ["SubmitResult", "crash_point", "describe_mode", "sent_whole", "submit_batch"]
@@ -553,6 +554,7 @@ def _authorise(ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int
     """The batch guards under the lock (kill switch, approval, market open, account); returns the
     broker account. Raises :class:`RefusedError` / :class:`BrokerError`: nothing sent."""
     live_dir = Path(ctx.live_dir)
+    require_intact(live_dir, tag=tag)  # an edited, deleted or moved journal event authorises nothing
     why = kill_switch_state(live_dir, trades.header.kill_switch)
     if why:
         raise RefusedError(f"{tag} kill switch: {why}; nothing sent")

@@ -23,5 +23,6 @@ accept              :func:`xlexec.steps.reconcile.accept`        accept-position
 compare / sync      :func:`xlexec.steps.reconcile.compare_positions`, ``sync_positions``
 tca                 :func:`xlexec.steps.tca.tca`                 tca / TCA
 monthly             :func:`xlexec.steps.tca.monthly`             monthly / Monthly Report
+journal verify      :func:`xlexec.steps.journal.journal_verify`  journal verify
 ==================  ===========================================  =========================
 """

@@ -6,6 +6,13 @@ that records the same thing again (same client order id, same broker fill id) is
 deterministic keys make reruns deduplicate (as in nautilus_trader's reconciliation). Rows can
 never be updated or deleted (SQLite triggers refuse it). State is rebuilt by reading events.
 
+Each row also carries ``prev_sha256`` and ``sha256``: a hash chain (:mod:`xlexec.store.chain`)
+computed inside the append's write transaction (``BEGIN IMMEDIATE``: appenders in several
+processes take turns, so the chain cannot fork), so someone who drops the triggers and edits or
+deletes a row is found out by :meth:`Journal.verify` (``xlexec journal verify``). An ignored
+duplicate adds nothing and does not advance the chain. A journal from before the chain gets the
+two columns on first open; its old events stay unchained (see :mod:`xlexec.store.chain`).
+
 The CSV files under ``live/`` are *written from* the journal (see ``xlexec.day``), atomically.
 
 Also here: :class:`DayLock`, the per-day exclusive lock (``fcntl.flock``; released by the OS if
@@ -20,6 +27,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from xlexec.errors import LockedError
+from xlexec.store import chain
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -37,6 +46,8 @@ CREATE TABLE IF NOT EXISTS events (
     key     TEXT NOT NULL,
     actor   TEXT,
     payload TEXT NOT NULL,
+    prev_sha256 TEXT,
+    sha256  TEXT,
     UNIQUE (kind, key)
 );
 CREATE INDEX IF NOT EXISTS events_day_kind ON events(day, kind);
@@ -93,6 +104,8 @@ class Journal:
         self._con.execute("PRAGMA synchronous=FULL")
         self._con.execute("PRAGMA busy_timeout=30000")
         self._con.executescript(SCHEMA)
+        self._lock = threading.RLock()  # one connection, many threads: one transaction at a time
+        self._add_chain_columns()
 
     @classmethod
     def for_live_dir(cls, live_dir: str | os.PathLike) -> Journal:
@@ -107,16 +120,33 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _add_chain_columns(self) -> None:
+        """A journal from before the hash chain: add ``prev_sha256`` and ``sha256`` (empty for its events)."""
+        if "sha256" in self._columns():
+            return
+        with self.transaction():
+            have = self._columns()
+            for col in ("prev_sha256", "sha256"):
+                if col not in have:
+                    self._con.execute(f"ALTER TABLE events ADD COLUMN {col} TEXT")
+
+    def _columns(self) -> set[str]:
+        return {r[1] for r in self._con.execute("PRAGMA table_info(events)")}
+
     @contextmanager
     def transaction(self) -> Iterator[Journal]:
-        """All appends inside commit together or not at all."""
-        self._con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
+        """All appends inside commit together or not at all (nested: joins the outer one)."""
+        with self._lock:
+            if self._con.in_transaction:
+                yield self
+                return
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
 
     def append(
         self,
@@ -129,11 +159,8 @@ class Journal:
         ts_utc: str | None = None,
     ) -> bool:
         """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists."""
-        cur = self._con.execute(
-            "INSERT OR IGNORE INTO events(ts_utc, day, kind, key, actor, payload) VALUES (?,?,?,?,?,?)",
-            (ts_utc or utc_now(), day, kind, key, actor, json.dumps(payload, sort_keys=True, default=str)),
-        )
-        return cur.rowcount == 1
+        with self.transaction():
+            return self._insert(ts_utc or utc_now(), day, kind, actor, [(key, payload)]) == 1
 
     def append_many(
         self, kind: str, rows: list[tuple[str, dict[str, Any]]], *, day: str, actor: str | None = None
@@ -141,12 +168,71 @@ class Journal:
         """Append ``[(key, payload)]`` in one transaction; returns how many were new."""
         ts = utc_now()
         with self.transaction():
-            before = self._con.total_changes
-            self._con.executemany(
-                "INSERT OR IGNORE INTO events(ts_utc, day, kind, key, actor, payload) VALUES (?,?,?,?,?,?)",
-                [(ts, day, kind, k, actor, json.dumps(p, sort_keys=True, default=str)) for k, p in rows],
-            )
-            return self._con.total_changes - before
+            return self._insert(ts, day, kind, actor, rows)
+
+    def _insert(self, ts_utc: str, day: str, kind: str, actor: str | None, rows: list[tuple[str, dict]]) -> int:
+        """Insert the rows whose ``(kind, key)`` is new (the first of repeated keys), each chained
+        to the one before, inside the caller's write transaction; returns how many."""
+        keys = list(dict.fromkeys(k for k, _ in rows))
+        seen: set[str] = set()
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            sql = f"SELECT key FROM events WHERE kind=? AND key IN ({','.join('?' * len(part))})"
+            seen.update(r[0] for r in self._con.execute(sql, (kind, *part)))
+        new = []
+        for k, p in rows:
+            if k not in seen:
+                seen.add(k)
+                new.append((k, json.dumps(p, sort_keys=True, default=str)))
+        if not new:
+            return 0
+        seq, prev = self._next_link()
+        out = []
+        for k, text in new:
+            sha = chain.event_sha256(seq, ts_utc, day, kind, k, actor, text, prev)
+            out.append((seq, ts_utc, day, kind, k, actor, text, prev, sha))
+            seq, prev = seq + 1, sha
+        self._con.executemany(
+            "INSERT INTO events(seq, ts_utc, day, kind, key, actor, payload, prev_sha256, sha256)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            out,
+        )
+        return len(out)
+
+    def _next_link(self) -> tuple[int, str]:
+        """The next event's seq and prev hash (inside a write transaction). The seq follows
+        SQLite's own counter too, so events cut from the end leave a gap the chain shows."""
+        head = self._con.execute("SELECT seq, sha256 FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        if head is None:
+            prev = chain.GENESIS
+        elif head[1] is not None:
+            prev = head[1]
+        else:  # the first event of the chain seals the events written before it
+            prev = chain.chain_head(self._rows())
+        counter = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
+        return max(head[0] if head else 0, counter[0] if counter else 0) + 1, prev
+
+    def _rows(self) -> Iterator[chain.Row]:
+        return self._con.execute(
+            "SELECT seq, ts_utc, day, kind, key, actor, payload, prev_sha256, sha256 FROM events ORDER BY seq"
+        )
+
+    def verify(self, expect_head: str | None = None) -> chain.ChainReport:
+        """Walk the hash chain (:func:`xlexec.store.chain.verify_events`) in one read snapshot;
+        also broken (:data:`~xlexec.store.chain.TRUNCATED`) when SQLite's own counter of the
+        last seq is ahead of the last chained event (events cut from the end)."""
+        with self._lock:
+            self._con.execute("BEGIN")
+            try:
+                rep = chain.verify_events(self._rows(), expect_head=expect_head)
+                counter = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
+            finally:
+                self._con.execute("COMMIT")
+        last = counter[0] if counter else 0
+        if rep.ok and rep.chain_start is not None and rep.head_seq is not None and last > rep.head_seq:
+            rep.problem, rep.broken_seq = chain.TRUNCATED, rep.head_seq + 1
+            rep.detail = f"seq {rep.head_seq + 1}..{last} were written and are gone (cut from the end)"
+        return rep
 
     def has(self, kind: str, key: str) -> bool:
         return self._con.execute("SELECT 1 FROM events WHERE kind=? AND key=?", (kind, key)).fetchone() is not None
