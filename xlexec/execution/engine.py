@@ -145,6 +145,19 @@ class SubmitResult:
             f"broker, {self.refused} refused, {self.unknown} unknown"
         )
 
+    def not_at_broker(self) -> list[str]:
+        """One line per order of the batch that is not at the broker (refused by a limit,
+        dropped by ``--fit-buying-power``, rejected, or unknown): ``SYMBOL side qty: note``.
+        Empty exactly when ``exit_code`` is 0 (with no other reason to fail)."""
+        o = self.orders
+        if not len(o):
+            return []
+        bad = ~_at_broker(o)
+        return [
+            f"{r['symbol']} {r['side']} {float(r['qty']):g} ({r['outcome']}): {r['note'] or r['status']}"
+            for r in o[bad].to_dict("records")
+        ]
+
     def to_json(self) -> dict[str, Any]:
         rows = []
         for r in self.orders.to_dict("records"):
@@ -166,9 +179,16 @@ class SubmitResult:
             "exit_code": self.exit_code,
             "execution_log": self.execution_log,
             "summary": self.summary(),
+            "not_at_broker": self.not_at_broker(),
             "messages": list(self.messages),
             "orders": rows,
         }
+
+
+def _at_broker(orders: pd.DataFrame) -> pd.Series:
+    """bool per result row: the order is at the broker (sent now or found already sent) and the
+    broker did not reject it."""
+    return orders["outcome"].isin(["sent", "already_sent"]) & (orders["status"] != "rejected")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -639,6 +659,8 @@ def _limits(
         fit_buying_power=fit_buying_power,
         held=_held(run),
         allow_short=run.ctx.config.validation.allow_short,
+        now=run.ctx.now(),
+        max_quote_age_seconds=ex.max_quote_age_seconds,
     )
     if pre:
         held = orders.loc[pre].copy()
@@ -760,7 +782,9 @@ def _record(run: _Run, checked: pd.DataFrame, results: dict[Any, dict]) -> Submi
         unknown=int(counts.get("unknown", 0)),
         messages=run.messages,
     )
-    res.exit_code = 0 if res.refused == 0 and res.unknown == 0 else 1
+    # 0 only when every order of the batch is at the broker: a refusal by a limit, an order
+    # dropped by --fit-buying-power, a broker rejection or an unknown outcome is exit 1
+    res.exit_code = 0 if bool(_at_broker(out).all()) else 1
     res.execution_log = str(write_execution_log(run.jr, run.live_dir, run.day))
     run.rec.append(
         J.ACTION,
