@@ -31,7 +31,9 @@ it after their rate-limit wait): an order still waiting when cancel-all runs is 
 
 **Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
 gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
-``max_order_size_usd`` ($ notional = shares x limit, or x signal price for market orders), price
+``max_order_size_usd`` ($ notional = shares x limit; a market order at shares x ask for a buy,
+x bid for a sell, never the signal price), quote age (``max_quote_age_seconds``: an order that
+needs a quote is refused when it is older, or has no time), price
 collar (``price_collar_pct``, fraction, vs the latest quote mid; fails closed without a quote),
 duplicates (same day, symbol and side already live or filled under
 another client order id), buying power (buys <= buying_power x (1 - buffer) + sells' notional;
