@@ -34,3 +34,14 @@ def guide_trades_path(tmp_path):
     p.parent.mkdir(parents=True)
     p.write_text(GUIDE_TRADES)
     return p
+
+
+def quote_now() -> str:
+    """An ISO UTC quote time that is current for the clock the code under test reads (``XLEXEC_NOW``
+    when pinned, else the real clock), 1 s before it: submit refuses an order whose quote is older
+    than ``execution.max_quote_age_seconds`` (60 s), so tests about something else stamp with this."""
+    import datetime as dt
+
+    from xlexec.execution.clock import env_now
+
+    return (env_now() - dt.timedelta(seconds=1)).astimezone(dt.UTC).isoformat()

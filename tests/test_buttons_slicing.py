@@ -32,7 +32,7 @@ def test_submit_and_convert_buttons_send_the_slice(tmp_path, monkeypatch):
         "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
         "BIG,buy,1000,20.00,20000.00,0.20,2.00,4.00,6.00\n"
     )
-    (live / DAY / "quotes.csv").write_text(f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z\n")
+    (live / DAY / "quotes.csv").write_text(f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:59:30Z\n")
     cfg = load_config(tmp_path / "config.yaml", cwd=tmp_path)
     t = read_trades(live / DAY / "trades.csv")
     import datetime as dt

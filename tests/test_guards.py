@@ -159,6 +159,8 @@ def test_registry_order_and_first_refusal_wins():
     assert G.SUBMISSION.ids() == [
         "restricted",
         "fractional_shares",
+        "stale_quote",
+        "no_market_quote",
         "no_price",
         "max_order_size",
         "no_quote",
@@ -243,9 +245,9 @@ execution:
     (live / DAY).mkdir(parents=True)
     (live / DAY / "trades.csv").write_text(GUIDE_TRADES)
     (live / DAY / "quotes.csv").write_text(
-        "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-        "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
-        "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n"
+        "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:04:30Z\n"
+        "MSFT,380.5,380.7,380.6,2025-10-30T14:04:30Z\n"
+        "GOOGL,142.8,143.0,142.9,2025-10-30T14:04:30Z\n"
     )
     (live / "current_positions.csv").write_text("symbol,shares,avg_cost\nMSFT,100,300.00\n")
     return cfg, live

@@ -37,8 +37,13 @@ def test_hash_binds_exact_orders_and_ids_are_deterministic(guide_trades_text):
     # a changed share count changes the hash
     t2 = parse_trades_text(guide_trades_text.replace("AAPL,buy,100,", "AAPL,buy,101,"))
     assert orders_sha256(orders_from_trades(t2)) != h
-    # ids: date, symbol, side, batch hash; same input -> same ids
-    assert o["client_order_id"].iloc[0] == f"xlx-2025-10-30-AAPL-buy-{h[:12]}"
+    # a changed signal price changes the hash: no approval covers the edited file
+    t3 = parse_trades_text(guide_trades_text.replace("GOOGL,buy,25,142.80,", "GOOGL,buy,25,142.81,"))
+    assert orders_sha256(orders_from_trades(t3)) != h
+    # ids: date, symbol, side, batch hash (of the order lines, without the signal price)
+    sent = "AAPL|buy|100|150.2500|limit\nGOOGL|buy|25|142.8000|limit\nMSFT|sell|50|380.5000|limit"
+    batch = hashlib.sha256(sent.encode()).hexdigest()[:12]
+    assert o["client_order_id"].iloc[0] == f"xlx-2025-10-30-AAPL-buy-{batch}"
     assert list(orders_from_trades(t)["client_order_id"]) == list(o["client_order_id"])
     assert o["client_order_id"].str.len().max() <= 128
 
@@ -95,12 +100,19 @@ def test_vector_tick_rounding_edges():
 
 def test_hash_lines_and_ids_by_hand(guide_trades_text):
     o = orders_from_trades(parse_trades_text(guide_trades_text))
-    lines = ["AAPL|buy|100|150.2500|limit", "GOOGL|buy|25|142.8000|limit", "MSFT|sell|50|380.5000|limit"]
+    lines = [
+        "AAPL|buy|100|150.2500|limit|150.25",
+        "GOOGL|buy|25|142.8000|limit|142.8",
+        "MSFT|sell|50|380.5000|limit|380.5",
+    ]
     assert canonical_lines(o) == lines
     h = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     assert orders_sha256(o) == h
+    # the ids' batch hash covers what is sent (the lines without the signal price)
+    sent = ["AAPL|buy|100|150.2500|limit", "GOOGL|buy|25|142.8000|limit", "MSFT|sell|50|380.5000|limit"]
+    b = hashlib.sha256("\n".join(sent).encode()).hexdigest()
     assert o["client_order_id"].tolist() == [
-        f"xlx-2025-10-30-{s}-{h[:12]}" for s in ("AAPL-buy", "MSFT-sell", "GOOGL-buy")
+        f"xlx-2025-10-30-{s}-{b[:12]}" for s in ("AAPL-buy", "MSFT-sell", "GOOGL-buy")
     ]
 
 
@@ -112,15 +124,22 @@ def test_ids_and_lines_with_separators_sub_dollar_and_market():
         "KO,buy,2.5,60,150,0.01,0,0,0,market\n"
     )
     o = orders_from_trades(parse_trades_text(text), date="2025-11-03")
-    lines = sorted(["BRK.B|buy|10|0.5123|limit", "BF.B|sell|3|0.5124|limit", "KO|buy|2.5|MKT|market"])
+    lines = sorted(
+        ["BRK.B|buy|10|0.5123|limit|0.51237", "BF.B|sell|3|0.5124|limit|0.51231", "KO|buy|2.5|MKT|market|60"]
+    )
     assert canonical_lines(o) == lines
-    h = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:12]
+    sent = sorted(["BRK.B|buy|10|0.5123|limit", "BF.B|sell|3|0.5124|limit", "KO|buy|2.5|MKT|market"])
+    h = hashlib.sha256("\n".join(sent).encode()).hexdigest()[:12]
     assert o["client_order_id"].tolist() == [
         f"xlx-2025-11-03-BRK.B-buy-{h}",
         f"xlx-2025-11-03-BF.B-sell-{h}",
         f"xlx-2025-11-03-KO-buy-{h}",
     ]
     assert o["notional"].tolist() == [5.12, 1.54, 150.0]  # qty x limit (x signal for market), to cents
+    # the market order's signal price edited: the approval hash changes, what is sent does not
+    o2 = orders_from_trades(parse_trades_text(text.replace("KO,buy,2.5,60,", "KO,buy,2.5,61,")), date="2025-11-03")
+    assert orders_sha256(o2) != orders_sha256(o)
+    assert o2["client_order_id"].tolist() == o["client_order_id"].tolist()
 
 
 def test_canonical_lines_of_a_hand_built_frame():
@@ -135,7 +154,10 @@ def test_canonical_lines_of_a_hand_built_frame():
         },
         dtype=object,
     )
-    assert canonical_lines(o) == ["AAPL|buy|100|150.2500|limit", "KO|sell|2.5|MKT|limit"]
+    # no price column: the signal price prints as "-"
+    assert canonical_lines(o) == ["AAPL|buy|100|150.2500|limit|-", "KO|sell|2.5|MKT|limit|-"]
+    o["price"] = [150.25, None]
+    assert canonical_lines(o) == ["AAPL|buy|100|150.2500|limit|150.25", "KO|sell|2.5|MKT|limit|-"]
 
 
 def test_many_days_equal_one_day_each(guide_trades_text):

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import GUIDE_TRADES  # noqa: E402
+from conftest import GUIDE_TRADES, quote_now  # noqa: E402
 from fake_alpaca import FakeAlpaca  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.core.pnl import pnl_today  # noqa: E402
@@ -29,7 +29,15 @@ from xlexec.store.journal import DayLock  # noqa: E402
 
 KEY, SECRET = "PKENGINEKEY77777", "engineSECRET8888888888888888"
 DAY = "2025-10-30"
-QUOTES = pd.DataFrame({"symbol": ["AAPL", "MSFT", "GOOGL"], "mid": [150.20, 380.60, 142.90]})
+
+
+def fresh_quotes() -> pd.DataFrame:
+    """The day's quote mids, stamped now (the clock submit reads): fresh for max_quote_age_seconds."""
+    return pd.DataFrame(
+        {"symbol": ["AAPL", "MSFT", "GOOGL"], "mid": [150.20, 380.60, 142.90], "timestamp": pd.Timestamp(quote_now())}
+    )
+
+
 AAPL = f"xlx-{DAY}-AAPL-buy-"
 
 
@@ -72,7 +80,7 @@ def test_submit_sends_each_order_once_and_submit_twice_sends_nothing(tmp_path, f
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
     seen = []
-    r1 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES, progress=lambda d, t, m: seen.append((d, t)))
+    r1 = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes(), progress=lambda d, t, m: seen.append((d, t)))
     assert (r1.sent, r1.already_sent, r1.refused, r1.unknown, r1.exit_code) == (3, 0, 0, 0, 0)
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
     assert list(r1.orders.columns[:10]) == [
@@ -87,7 +95,7 @@ def test_submit_sends_each_order_once_and_submit_twice_sends_nothing(tmp_path, f
         "filled_avg_price",
         "note",
     ]
-    r2 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r2 = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert (r2.sent, r2.already_sent, r2.exit_code) == (0, 3, 0)
     assert len(fake.orders) == 3 and len(set(coids_at(fake))) == 3
     assert len(fake.requests("POST", "/v2/orders")) == 3
@@ -122,7 +130,7 @@ def test_every_fault_ends_with_each_order_at_the_broker_exactly_once(tmp_path, f
     ctx = make_ctx(tmp_path, max_concurrency=1)
     b = make_broker(fake, timeout=0.3, sleep=lambda s: None)
     fake.inject(kind, **params)
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r.exit_code == 0, r.orders.to_string()
     assert r.sent == 3 and r.unknown == 0
     assert len(fake.orders) == 3 and len(set(coids_at(fake))) == 3
@@ -130,7 +138,7 @@ def test_every_fault_ends_with_each_order_at_the_broker_exactly_once(tmp_path, f
         first = r.orders.iloc[0]
         assert first["note"] != ""  # the per-order note says what happened
     # and a rerun changes nothing
-    r2 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r2 = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r2.already_sent == 3 and len(fake.orders) == 3
 
 
@@ -142,7 +150,7 @@ def test_422_duplicate_is_treated_as_already_sent(tmp_path, fake):
     o = orders_from_trades(trades(), date=DAY)
     aapl = o.loc[o["symbol"] == "AAPL", "client_order_id"].iloc[0]
     fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)  # at the broker, unknown to the journal
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r.exit_code == 0 and r.already_sent == 1 and r.sent == 2
     row = r.orders.set_index("symbol").loc["AAPL"]
     assert row["outcome"] == "already_sent" and "duplicate" in row["note"]
@@ -154,13 +162,13 @@ def test_unknown_outcome_exits_nonzero_and_rerun_resolves(tmp_path, fake):
     b = make_broker(fake)
     fake.inject("500", times=1)
     fake.inject("503", method="GET", path="/v2/orders:by_client_order_id", times=3)
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r.unknown == 1 and r.exit_code == 1
     bad = r.orders[r.orders["outcome"] == "unknown"].iloc[0]
     assert bad["status"] == "unknown" and "rerun" in bad["note"]
     log = (tmp_path / "live" / DAY / "execution_log.csv").read_text()
     assert "outcome unknown" in log
-    r2 = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r2 = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r2.exit_code == 0 and r2.unknown == 0 and r2.sent == 1 and r2.already_sent == 2
     assert len(fake.orders) == 3 and len(set(coids_at(fake))) == 3
 
@@ -169,7 +177,7 @@ def test_broker_rejection_is_refused_with_reason(tmp_path, fake):
     ctx = make_ctx(tmp_path, max_concurrency=1)
     b = make_broker(fake)
     fake.inject("reject", status=403, message="asset GOOGL is not tradable")
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r.refused == 1 and r.sent == 2 and r.exit_code == 1
     row = r.orders[r.orders["outcome"] == "refused"].iloc[0]
     assert row["status"] == "rejected" and "not tradable" in row["note"]
@@ -179,7 +187,7 @@ def test_partial_fills_and_status(tmp_path):
     with FakeAlpaca(fill_modes={"MSFT": 0.4, "AAPL": "fill"}, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
-        r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
         msft = r.orders.set_index("symbol").loc["MSFT"]
         assert msft["status"] == "partially_filled" and msft["filled_qty"] == 20
         st = ST.refresh_status(ctx, DAY, b).set_index("symbol")
@@ -200,7 +208,7 @@ def test_partial_fills_and_status(tmp_path):
 def test_execution_log_slippage_hand_computed(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     c = r.orders.set_index("symbol")["client_order_id"]
     fake.fill(c["AAPL"], 100, 150.28)  # buy 100 @ limit 150.25 filled 150.28 -> cost $3.00
     fake.fill(c["MSFT"], 20, 380.45)  # sell 50 @ limit 380.50, 20 filled at 380.45 -> cost $1.00
@@ -219,7 +227,7 @@ def test_execution_log_slippage_hand_computed(tmp_path, fake):
 
 def test_max_order_size_refuses_with_a_note_and_sends_the_rest(tmp_path, fake):
     ctx = make_ctx(tmp_path, max_order_size_usd=10_000.0)
-    r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=fresh_quotes())
     o = r.orders.set_index("symbol")
     assert o.loc["AAPL", "status"] == "refused"
     assert o.loc["AAPL", "note"] == "$15,025.00 exceeds max_order_size_usd $10,000.00"
@@ -234,7 +242,8 @@ def test_max_order_size_refuses_with_a_note_and_sends_the_rest(tmp_path, fake):
 
 def test_price_collar_and_missing_quote_fail_closed(tmp_path, fake):
     ctx = make_ctx(tmp_path, price_collar_pct=0.01)
-    q = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "mid": [148.00, 380.60]})  # AAPL 150.25 is 1.52% away
+    q = pd.DataFrame({"symbol": ["AAPL", "MSFT"], "mid": [148.00, 380.60], "timestamp": pd.Timestamp(quote_now())})
+    # AAPL 150.25 is 1.52% away
     r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=q)
     o = r.orders.set_index("symbol")
     assert o.loc["AAPL", "note"] == "$150.25 is 1.52% from the quote mid $148.00 (collar 1.0%)"
@@ -253,7 +262,7 @@ def test_restricted_list(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     (tmp_path / "live").mkdir(parents=True, exist_ok=True)
     (tmp_path / "live" / "restricted.csv").write_text("symbol,reason\nmsft,insider window\n")
-    r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=fresh_quotes())
     assert r.orders.set_index("symbol").loc["MSFT", "note"] == "restricted list: insider window"
     assert r.sent == 2
 
@@ -261,11 +270,13 @@ def test_restricted_list(tmp_path, fake):
 def test_max_daily_trades_counts_the_whole_day(tmp_path, fake):
     ctx = make_ctx(tmp_path, max_daily_trades=4)
     b = make_broker(fake)
-    assert S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES).sent == 3
+    assert S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes()).sent == 3
     second = GUIDE_TRADES.replace("MSFT,sell,50,380.50,19025.00", "MSFT,sell,40,380.50,15220.00")
     second = second.replace("GOOGL,buy,25,142.80,3570.00", "GOOGL,buy,20,142.80,2856.00")
     second = second.replace("AAPL,buy,100,150.25,15025.00", "AMZN,buy,10,224.20,2242.00")
-    q = pd.concat([QUOTES, pd.DataFrame({"symbol": ["AMZN"], "mid": [224.10]})])
+    q = pd.concat(
+        [fresh_quotes(), pd.DataFrame({"symbol": ["AMZN"], "mid": [224.10], "timestamp": pd.Timestamp(quote_now())})]
+    )
     r = S.submit_batch(ctx, trades(second), broker=b, quotes=q)
     o = r.orders.set_index("symbol")
     # MSFT sell / GOOGL buy are duplicates of the first batch's live orders; AMZN takes the 4th slot
@@ -273,7 +284,7 @@ def test_max_daily_trades_counts_the_whole_day(tmp_path, fake):
     assert o.loc["MSFT", "note"].startswith("duplicate: MSFT sell already new today as xlx-2025-10-30-MSFT-sell-")
     assert o.loc["GOOGL", "note"].startswith("duplicate: GOOGL buy")
     third = GUIDE_TRADES.replace("AAPL,buy,100,150.25,15025.00", "NVDA,buy,10,201.30,2013.00")
-    q3 = pd.concat([q, pd.DataFrame({"symbol": ["NVDA"], "mid": [201.30]})])
+    q3 = pd.concat([q, pd.DataFrame({"symbol": ["NVDA"], "mid": [201.30], "timestamp": pd.Timestamp(quote_now())})])
     r3 = S.submit_batch(ctx, trades(third), broker=b, quotes=q3)
     assert r3.orders.set_index("symbol").loc["NVDA", "note"] == "max_daily_trades 4 reached (4 already today)"
     assert len(fake.orders) == 4
@@ -288,11 +299,11 @@ def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
     # buys: AAPL $15,025 (score 0.2), GOOGL $3,570 (0.9); sell MSFT frees $19,025
     with FakeAlpaca(buying_power=1_000.0, max_lifetime=60) as fake:
         # budget = 1,000 x 0.95 + 19,025 = 19,975 >= 18,595: all fit
-        r = S.submit_batch(make_ctx(tmp_path / "a"), trades(text), broker=make_broker(fake), quotes=QUOTES)
+        r = S.submit_batch(make_ctx(tmp_path / "a"), trades(text), broker=make_broker(fake), quotes=fresh_quotes())
         assert r.sent == 3
     with FakeAlpaca(buying_power=1_000.0, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path / "b", max_order_size_usd=16_000.0)  # the MSFT sell is refused by size
-        r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=QUOTES)
+        r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=fresh_quotes())
         o = r.orders.set_index("symbol")
         assert o.loc["AAPL", "note"] == (
             "buys total $18,595.00 > buying power $950.00 after the 5% buffer (use --fit-buying-power)"
@@ -300,7 +311,7 @@ def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
         assert o.loc["GOOGL", "outcome"] == "refused" and len(fake.orders) == 0
     with FakeAlpaca(buying_power=4_000.0, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path / "c", max_order_size_usd=16_000.0)
-        r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=QUOTES, fit_buying_power=True)
+        r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=fresh_quotes(), fit_buying_power=True)
         o = r.orders.set_index("symbol")
         # budget 3,800: drop AAPL (lowest ml_score) -> GOOGL $3,570 fits
         assert o.loc["AAPL", "note"] == "dropped to fit buying power $3,800.00 (lowest ml_score first)"
@@ -342,12 +353,15 @@ def test_kill_switch_header_and_file_refuse_everything(tmp_path, fake):
     b = make_broker(fake)
     with pytest.raises(RefusedError, match="TRIGGERED"):
         S.submit_batch(
-            ctx, trades(GUIDE_TRADES.replace("Kill Switch: ACTIVE", "Kill Switch: TRIGGERED")), broker=b, quotes=QUOTES
+            ctx,
+            trades(GUIDE_TRADES.replace("Kill Switch: ACTIVE", "Kill Switch: TRIGGERED")),
+            broker=b,
+            quotes=fresh_quotes(),
         )
     (tmp_path / "live").mkdir(exist_ok=True)
     (tmp_path / "live" / "KILL_SWITCH").write_text("TRIGGERED by test\n")
     with pytest.raises(RefusedError, match=r"\[PAPER · alpaca · 127\.0\.0\.1:\d+\] kill switch"):
-        S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert len(fake.orders) == 0
 
 
@@ -355,9 +369,9 @@ def test_closed_market_refused_unless_allowed(tmp_path):
     with FakeAlpaca(is_open=False, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path)
         with pytest.raises(RefusedError, match="market is closed"):
-            S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
+            S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=fresh_quotes())
         assert len(fake.orders) == 0
-        r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES, allow_closed=True)
+        r = S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=fresh_quotes(), allow_closed=True)
         assert r.sent == 3
 
 
@@ -365,16 +379,16 @@ def test_live_account_needs_live_flag(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = AlpacaBroker(KEY, SECRET, paper=False, base_url=fake.url, timeout=0.4)
     with pytest.raises(RefusedError, match=r"\[LIVE · alpaca .*--live"):
-        S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert len(fake.orders) == 0
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES, live=True)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes(), live=True)
     assert r.mode["mode"] == "LIVE" and r.sent == 3
 
 
 def test_broker_down_before_sending_is_a_broker_error(tmp_path, fake):
     fake.inject("503", method="GET", path="/v2/clock")
     with pytest.raises(BrokerError, match="before sending anything"):
-        S.submit_batch(make_ctx(tmp_path), trades(), broker=make_broker(fake), quotes=QUOTES)
+        S.submit_batch(make_ctx(tmp_path), trades(), broker=make_broker(fake), quotes=fresh_quotes())
 
 
 def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
@@ -384,7 +398,7 @@ def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
     ctx = make_ctx(tmp_path, require_human_approval=True)
     b = make_broker(fake)
     with pytest.raises(RefusedError, match="no approval"):
-        S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     approvals.record_approval(
         ctx.live_dir,
         date=DAY,
@@ -396,16 +410,16 @@ def test_approval_is_required_and_bound_to_the_orders(tmp_path, fake):
         override=False,
         now=dt.datetime(2025, 10, 30, 13, 0, tzinfo=dt.UTC),
     )
-    assert S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES).sent == 3
+    assert S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes()).sent == 3
     changed = GUIDE_TRADES.replace("GOOGL,buy,25,", "GOOGL,buy,26,")
     with pytest.raises(RefusedError, match="no approval"):
-        S.submit_batch(ctx, trades(changed), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(changed), broker=b, quotes=fresh_quotes())
 
 
 def test_day_lock_held_elsewhere_gives_locked_error(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     with DayLock(ctx.day_dir(DAY), "submit"), pytest.raises(LockedError, match=r"locked by pid \d+"):
-        S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=fresh_quotes())
     assert len(fake.orders) == 0
 
 
@@ -417,7 +431,7 @@ def test_enforce_timeouts_cancels_old_open_orders(tmp_path):
     with FakeAlpaca(now=t0, fill_modes={"AAPL": "fill"}, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path, order_timeout_minutes=30)
         b = make_broker(fake)
-        S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
         assert ST.enforce_timeouts(ctx, DAY, b, t0 + dt.timedelta(minutes=29)).empty
         acts = ST.enforce_timeouts(ctx, DAY, b, t0 + dt.timedelta(minutes=31))
         assert sorted(acts["symbol"]) == ["GOOGL", "MSFT"] and set(acts["action"]) == {"cancel"}
@@ -436,7 +450,7 @@ def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
     ) as fake:
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
-        S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
         res = KS.cancel_all(ctx, b, "daily loss > 3%", verify_delay=0.01)
         assert res["ok"] and len(res["cancelled"]) == 2
         assert len(fake.requests("DELETE", "/v2/orders")) == 1
@@ -451,7 +465,7 @@ def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
         assert KEY not in text and SECRET not in text
         assert ctx.journal().events(J.KILL, DAY)[0].payload["ok"] is True
         with pytest.raises(RefusedError, match="KILL_SWITCH"):
-            S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+            S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
 
 
 def test_cancel_all_reports_orders_still_open(tmp_path, monkeypatch):
@@ -459,7 +473,7 @@ def test_cancel_all_reports_orders_still_open(tmp_path, monkeypatch):
     with FakeAlpaca(sticky_cancel={"GOOGL"}, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
-        S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
         res = KS.cancel_all(ctx, b, "test", verify_attempts=2, verify_delay=0.01)
         assert not res["ok"] and [o["symbol"] for o in res["still_open"]] == ["GOOGL"]
         assert "STILL OPEN after cancel-all: 1" in res["report"]
@@ -503,7 +517,7 @@ def test_works_with_the_paper_broker(tmp_path):
             "ask": [150.2, 380.7, 142.8],
             "last": [150.1, 380.6, 142.75],
             "mid": [150.1, 380.6, 142.75],
-            "timestamp": pd.to_datetime(["2025-10-30T14:00:00Z"] * 3),
+            "timestamp": pd.to_datetime([quote_now()] * 3),
         }
     )
     try:
@@ -543,10 +557,10 @@ execution:
     day_dir = tmp_path / "live" / DAY
     day_dir.mkdir(parents=True)
     (day_dir / "trades.csv").write_text(GUIDE_TRADES)
+    t = quote_now()
     (day_dir / "quotes.csv").write_text(
-        "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-        "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
-        "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n"
+        f"symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,{t}\n"
+        f"MSFT,380.5,380.7,380.6,{t}\nGOOGL,142.8,143.0,142.9,{t}\n"
     )
     rc = main(["submit", str(day_dir / "trades.csv"), "--config", str(cfg), "--json"])
     out, err = capsys.readouterr()
@@ -598,17 +612,17 @@ def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
 def test_nothing_to_send_is_not_an_error(tmp_path, fake):
     text = GUIDE_TRADES.replace("total_cost_est\n", "total_cost_est,include\n")
     text = text.replace("4.51\n", "4.51,no\n").replace("5.71\n", "5.71,no\n").replace("1.07\n", "1.07,no\n")
-    r = S.submit_batch(make_ctx(tmp_path), trades(text), broker=make_broker(fake), quotes=QUOTES)
+    r = S.submit_batch(make_ctx(tmp_path), trades(text), broker=make_broker(fake), quotes=fresh_quotes())
     assert len(r.orders) == 0 and r.exit_code == 0 and len(fake.orders) == 0
 
 
 def test_duplicate_check_uses_fresh_broker_state(tmp_path, fake):
     ctx = make_ctx(tmp_path)
     b = make_broker(fake)
-    r = S.submit_batch(ctx, trades(), broker=b, quotes=QUOTES)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     b.cancel_order(r.orders.set_index("symbol").loc["GOOGL", "order_id"])  # canceled outside xlexec
     changed = GUIDE_TRADES.replace("GOOGL,buy,25,142.80,3570.00", "GOOGL,buy,20,142.80,2856.00")
-    r2 = S.submit_batch(ctx, trades(changed), broker=b, quotes=QUOTES)
+    r2 = S.submit_batch(ctx, trades(changed), broker=b, quotes=fresh_quotes())
     o = r2.orders.set_index("symbol")
     assert o.loc["GOOGL", "outcome"] == "sent"  # the old one is canceled: not a duplicate
     assert o.loc["AAPL", "note"].startswith("duplicate: AAPL buy already new today as")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.conftest import quote_now
 from xlexec.config import config_from_dict
 from xlexec.core import calendar as cal
 from xlexec.core.orders import orders_from_trades
@@ -64,7 +65,8 @@ def day_trades(live: Path, day: str, rows: str) -> Path:
 
 
 def quotes(big_mid: float = 19.99) -> pd.DataFrame:
-    return pd.DataFrame({"symbol": ["BIG", "AAPL"], "mid": [big_mid, 150.25]})
+    """Quote mids stamped at the pinned clock (``XLEXEC_NOW``, set by :func:`ctx_for`): fresh."""
+    return pd.DataFrame({"symbol": ["BIG", "AAPL"], "mid": [big_mid, 150.25], "timestamp": pd.Timestamp(quote_now())})
 
 
 def ctx_for(cfg: dict, day: str, monkeypatch) -> Context:

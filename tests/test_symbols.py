@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from conftest import quote_now  # noqa: E402
 from fake_alpaca import FakeAlpaca  # noqa: E402
 from xlexec.cli.app import main  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
@@ -34,8 +35,8 @@ symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,tota
 AAPL_ROW = "AAPL,buy,100,150.25,15025.00,0.0500,1.50,3.01,4.51\n"
 QUOTES = (
     "symbol,bid,ask,last,timestamp\n"
-    "AAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-    "BRK B,480.0,480.4,480.2,2025-10-30T14:00:00Z\n"  # IBKR spelling: the same security as BRK.B
+    "AAPL,150.1,150.3,150.2,{t}\n"
+    "BRK B,480.0,480.4,480.2,{t}\n"  # IBKR spelling: the same security as BRK.B
 )
 
 
@@ -70,7 +71,7 @@ execution:
 """)
     day_dir = tmp_path / "live" / DAY
     day_dir.mkdir(parents=True)
-    (day_dir / "quotes.csv").write_text(QUOTES)
+    (day_dir / "quotes.csv").write_text(QUOTES.format(t=quote_now()))  # fresh at submit (real clock)
     return cfg, day_dir
 
 

@@ -52,13 +52,13 @@ PEP_DEV = 4.35 / 149.40  # 0.0291165 (warn: > 2%, < 10%)
 
 def typed_quotes() -> list[list]:
     """What the operator pastes under the header (A5 down): PEP 3% away, every other quote at
-    the trade price +- 1 cent, timestamps 13:35 UTC (5 min old at 09:40 New York)."""
+    the trade price +- 1 cent, timestamps 13:39:45 UTC (15 s old at 09:40 New York: fresh enough to submit)."""
     rows = []
     for sym, p in TRADE_PRICES.items():
         if sym == "PEP":
-            rows.append(["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:35:00"])
+            rows.append(["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:39:45"])
         else:
-            rows.append([sym, round(p - 0.01, 2), round(p + 0.01, 2), p, "2025-10-30T13:35:00Z"])
+            rows.append([sym, round(p - 0.01, 2), round(p + 0.01, 2), p, "2025-10-30T13:39:45Z"])
     return rows
 
 
@@ -125,12 +125,12 @@ def test_tab_shows_the_days_quotes_in_utc_with_their_age(day):
     rows = [r[:5] for r in vals[4:] if r and r[0]]
     assert len(rows) == len(q) == 25
     first = q.iloc[0]
-    # the sample's quotes are stamped 09:31 New York = 13:31 UTC: 9 minutes old at 09:40
-    assert rows[0] == [first["symbol"], first["bid"], first["ask"], first["last"], "2025-10-30 13:31:00 UTC"]
-    assert vals[4][6:8] == [first["symbol"], "9 min"]
+    # the sample's quotes are stamped 09:39:30 New York = 13:39:30 UTC: 30 s old at 09:40
+    assert rows[0] == [first["symbol"], first["bid"], first["ask"], first["last"], "2025-10-30 13:39:30 UTC"]
+    assert vals[4][6:8] == [first["symbol"], "30 s"]
     assert vals[3][6] == "Age at 13:40:00 UTC"
     assert vals[1][0].startswith(
-        f"25 quotes from live/{DAY}/quotes.csv; newest 2025-10-30 13:31:00 UTC, 9 min old at 2025-10-30 13:40:00 UTC"
+        f"25 quotes from live/{DAY}/quotes.csv; newest 2025-10-30 13:39:30 UTC, 30 s old at 2025-10-30 13:40:00 UTC"
     )
     r, c = parse_a1(QUOTES_SHOWN_CELL)
     assert parse_shown(vals[r][c]) == quotes_digest(q)
@@ -174,7 +174,7 @@ def test_pasted_quotes_become_quotes_csv_and_are_validated(day):
     saved = read_quotes(root / "live" / DAY / "quotes.csv").set_index("symbol")
     assert list(saved.index) == list(TRADE_PRICES)
     assert saved.loc["PEP", "mid"] == pytest.approx(149.40)
-    assert saved.loc["PEP", "timestamp"] == dt.datetime(2025, 10, 30, 13, 35, tzinfo=dt.UTC)
+    assert saved.loc["PEP", "timestamp"] == dt.datetime(2025, 10, 30, 13, 39, 45, tzinfo=dt.UTC)
     assert saved.loc["KO", "bid"] == pytest.approx(68.58) and saved.loc["KO", "ask"] == pytest.approx(68.60)
     # the checks used them: PEP 2.91% from the mid warns, the others pass, nothing is stale
     dev = [c for c in checks_of(root) if c["check"] == "price_deviation" and c["status"] != "pass"]
@@ -184,8 +184,8 @@ def test_pasted_quotes_become_quotes_csv_and_are_validated(day):
     # the tab now shows the saved file (with the id of what it shows), PEP's row coloured on the Blotter
     vals = quotes_tab(book)
     assert [r[0] for r in vals[4:] if r and r[0]] == list(TRADE_PRICES)
-    assert vals[4][:5] == ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:35:00 UTC"]
-    assert vals[4][6:8] == ["PEP", "5 min"]
+    assert vals[4][:5] == ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:39:45 UTC"]
+    assert vals[4][6:8] == ["PEP", "15 s"]
     r, c = parse_a1(QUOTES_SHOWN_CELL)
     assert parse_shown(vals[r][c]) == quotes_digest(read_quotes(root / "live" / DAY / "quotes.csv"))
     blotter = {
@@ -233,7 +233,7 @@ def test_other_bad_cells_and_a_missing_timestamp(day):
     paste(book, rows)
     res = press("validate", book, cfg)
     assert res.message.startswith("Quotes tab, row 8, column 'timestamp': ")
-    rows[3] = ["KO", 68.58, 68.60, 68.59, "2025-10-30T13:35:00Z"]  # KO twice: row 8 repeats row 6
+    rows[3] = ["KO", 68.58, 68.60, 68.59, "2025-10-30T13:39:45Z"]  # KO twice: row 8 repeats row 6
     paste(book, rows)
     res = press("validate", book, cfg)
     assert res.message.startswith("Quotes tab, row 8, column 'symbol': ") and "KO" in res.message
@@ -261,7 +261,7 @@ def test_approve_and_submit_save_pasted_quotes_for_the_price_collar(day):
         149.40
     )
     rows = typed_quotes()
-    rows[0] = ["PEP", 145.04, 145.06, 145.05, "2025-10-30 13:36:00"]  # PEP back at the trade price
+    rows[0] = ["PEP", 145.04, 145.06, 145.05, "2025-10-30 13:39:50"]  # PEP back at the trade price
     paste(book, rows)
     res = press("submit", book, cfg)
     assert res.ok, res.message
@@ -271,12 +271,12 @@ def test_approve_and_submit_save_pasted_quotes_for_the_price_collar(day):
 
 
 def test_an_untouched_tab_never_overwrites_a_newer_quotes_csv(day):
-    """The tab was drawn from the 09:31 file; the model writes new quotes at 09:36; Validate must
+    """The tab was drawn from the 09:39:30 file; the model writes new quotes at 09:39:50; Validate must
     use the new file, not put the old quotes back."""
     root, cfg, book = day
     path = root / "live" / DAY / "quotes.csv"
     q = read_quotes(path)
-    q["timestamp"] = q["timestamp"] + dt.timedelta(minutes=5)
+    q["timestamp"] = q["timestamp"] + dt.timedelta(seconds=20)
     q["bid"] = q["bid"] - 0.01
     save_quotes(q, path)
     newer = path.read_bytes()
@@ -284,7 +284,7 @@ def test_an_untouched_tab_never_overwrites_a_newer_quotes_csv(day):
     assert res.ok and "saved" not in res.message
     assert path.read_bytes() == newer
     vals = quotes_tab(book)
-    assert vals[4][4] == "2025-10-30 13:36:00 UTC" and vals[4][1] == pytest.approx(q["bid"].iloc[0])
+    assert vals[4][4] == "2025-10-30 13:39:50 UTC" and vals[4][1] == pytest.approx(q["bid"].iloc[0])
 
 
 def test_typed_quotes_are_carried_over_until_a_button_saves_them(day):
@@ -296,8 +296,8 @@ def test_typed_quotes_are_carried_over_until_a_button_saves_them(day):
     assert (root / "live" / DAY / "quotes.csv").read_bytes() == before
     vals = quotes_tab(book)
     assert [r[:5] for r in vals[4:] if r and r[0]] == [
-        ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:35:00 UTC"],
-        ["KO", 68.58, 68.60, 68.59, "2025-10-30 13:35:00 UTC"],
+        ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:39:45 UTC"],
+        ["KO", 68.58, 68.60, 68.59, "2025-10-30 13:39:45 UTC"],
     ]
     assert vals[1][0].startswith("2 quotes typed here, not saved yet")
     rows[1][2] = "n/a"  # a bad cell is carried over as typed, with the reason
@@ -412,7 +412,7 @@ def test_pasted_quotes_on_the_xlwings_json_book(day):
     writes = [a for a in jb.json()["actions"] if a["func"] == "setValues" and a["sheet_position"] == pos]
     table = [a for a in writes if a["start_row"] == 3 and a["start_column"] == 0]
     assert len(table) == 1 and table[0]["values"][0] == QUOTES_COLUMNS
-    assert table[0]["values"][1] == ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:35:00 UTC"]
+    assert table[0]["values"][1] == ["PEP", 149.39, 149.41, 149.40, "2025-10-30 13:39:45 UTC"]
     side = [a for a in writes if a["start_row"] == 3 and a["start_column"] == 6]
     assert len(side) == 1 and parse_shown(side[0]["values"][0][1]) == quotes_digest(saved.reset_index())
     assert len(writes) <= 3

@@ -51,7 +51,7 @@ def big_day(root, quotes: str):
     return cfg, live
 
 
-QUOTES = f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z\n"
+QUOTES = f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:59:30Z\n"
 
 
 def sent_orders(live):
@@ -100,7 +100,7 @@ def test_quote_sizes_shown_and_kept_from_a_pasted_block(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", NOW.isoformat())
     cfg, live = big_day(
-        tmp_path, f"symbol,bid,ask,last,timestamp,bid_size,ask_size\nBIG,19.98,20.00,19.99,{DAY}T13:55:00Z,400,250\n"
+        tmp_path, f"symbol,bid,ask,last,timestamp,bid_size,ask_size\nBIG,19.98,20.00,19.99,{DAY}T13:59:30Z,400,250\n"
     )
     book = tmp_path / "wb.xlsm"
     ctx = Context(cfg, "ops", fixed_now=NOW)
@@ -111,7 +111,7 @@ def test_quote_sizes_shown_and_kept_from_a_pasted_block(tmp_path, monkeypatch):
         # the file's sizes next to the age block (G:H symbol, age; I:J sizes)
         assert vals[3][8:10] == ["bid_size", "ask_size"]
         assert vals[4][6] == "BIG" and vals[4][8:10] == [400.0, 250.0]
-        assert vals[4][:5] == ["BIG", 19.98, 20.0, 19.99, f"{DAY} 13:55:00 UTC"]
+        assert vals[4][:5] == ["BIG", 19.98, 20.0, 19.99, f"{DAY} 13:59:30 UTC"]
         # the operator pastes a block with sizes (header row first, A4:G5)
         wb = openpyxl.load_workbook(book, keep_vba=True)
         ws = wb["Quotes"]

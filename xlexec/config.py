@@ -83,6 +83,9 @@ class ExecutionConfig(_Model):
     default_order_type: Literal["limit", "market"] = "limit"
     order_timeout_minutes: int = Field(30, ge=0)
     price_collar_pct: float | None = Field(0.05, ge=0)  # vs latest quote mid; None = off
+    # seconds: a quote older than this is no quote for an order that needs one (market orders'
+    # value, the collar's mid), whatever the collar; aged from the last close outside the session
+    max_quote_age_seconds: float = Field(60.0, gt=0)
     buying_power_buffer: float = Field(0.05, ge=0, lt=1)
     rate_limit_per_min: int = Field(200, gt=0)
     request_timeout_seconds: float = Field(10.0, gt=0)

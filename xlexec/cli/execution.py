@@ -5,7 +5,9 @@ of each order above ``validation.max_adv_pct`` of ADV, plus children carried fro
 without it, a day whose orders were already sliced is refused.
 
 Exit codes: ``submit`` 0 only when every order of the batch is at the broker (sent now or found
-already sent), 1 when anything was refused or is still unknown (rerunning is always safe), 1 for
+already sent, not rejected), 1 when anything was refused by a limit, dropped by
+``--fit-buying-power``, rejected by the broker or is still unknown (each listed under "NOT at
+the broker", and in ``--json`` as ``not_at_broker``; rerunning is always safe), 1 for
 a refused batch (approval, kill switch, closed market, live without ``--live``), 2 bad input,
 3 day locked by another submit. ``cancel-all`` 0 when nothing is left open and the kill switch,
 report and journal are recorded, else 1 (it cancels even when ``live/`` cannot be written, and
@@ -86,6 +88,11 @@ def run_submit(args, ctx) -> int:
     )
     for m in res.messages:
         print(m)
+    missing = res.not_at_broker()
+    if missing:
+        print(f"NOT at the broker ({len(missing)} order(s), exit 1):")
+        for line in missing:
+            print(f"  {line}")
     print(res.summary())
     print(f"execution log: {res.execution_log}")
     return res.exit_code

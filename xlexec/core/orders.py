@@ -4,7 +4,8 @@ An order is ``symbol, side, qty (whole shares), order_type (limit|market), limit
 rounded to the venue tick in the non-aggressive direction), time_in_force, client_order_id``.
 
 * :func:`orders_sha256` is the fingerprint an approval binds to: it covers exactly symbol,
-  side, shares, limit price and order type of every order, order-independent.
+  side, shares, limit price and order type of every order and the signal price of its trade,
+  order-independent (:func:`canonical_line`).
 * :func:`client_order_id` is deterministic (date, symbol, side, batch hash; <= 128 chars), so a
   rerun finds what an earlier run sent instead of sending it again.
 * :func:`orders_from_trades_many` builds many days' orders in one vectorised pass (each day keeps
@@ -231,19 +232,21 @@ def _ids(prefix: np.ndarray, sym: np.ndarray, side: np.ndarray, suffix: np.ndarr
     return ids
 
 
-def canonical_line(symbol, side, qty, order_type, limit_price) -> str:
-    """THE approval-hash line of one order: ``symbol|side|qty|limit|order_type`` (see
-    :func:`canonical_lines_of`, the one implementation)."""
-    return canonical_lines_of([symbol], [side], [qty], [order_type], [limit_price])[0]
+def canonical_line(symbol, side, qty, order_type, limit_price, price=None) -> str:
+    """THE approval-hash line of one order: ``symbol|side|qty|limit|order_type|price``, the
+    order line (:func:`canonical_lines_of`) plus the signal ``price`` ($, :func:`_signal_text`)."""
+    return f"{canonical_lines_of([symbol], [side], [qty], [order_type], [limit_price])[0]}|{_signal_text(price)}"
 
 
 def canonical_lines_of(symbols, sides, qtys, order_types, limit_prices) -> list[str]:
-    """THE approval-hash line of each order: ``symbol|side|qty|limit|order_type``.
+    """The order line of each order, what the broker is sent: ``symbol|side|qty|limit|order_type``
+    (each day's client order ids carry the hash of these lines).
 
     ``qty`` in shares (a whole number prints without decimals, else its ``repr``); ``limit`` is
     the limit price ($) to 4 decimals, ``MKT`` for a market order or no limit (None/NaN).
-    Every hash and approval record is built from this one function. Sequences of plain Python
-    values; one comprehension per field (formatting a float is per value, whatever the wrapper).
+    The approval line (:func:`canonical_line`) is this line plus the signal price. Sequences of
+    plain Python values; one comprehension per field (formatting a float is per value, whatever
+    the wrapper).
     """
     qs = [str(int(q)) if q.is_integer() else repr(q) for q in map(float, qtys)]
     lims = [
@@ -252,21 +255,39 @@ def canonical_lines_of(symbols, sides, qtys, order_types, limit_prices) -> list[
     return [f"{s}|{sd}|{q}|{lim}|{o}" for s, sd, q, lim, o in zip(symbols, sides, qs, lims, order_types)]
 
 
+def _signal_text(price) -> str:
+    """The signal price ($) as the approval line prints it: exactly as parsed (a whole number
+    without decimals, else the float's shortest ``repr``, so any edit shows), ``-`` when missing."""
+    try:
+        v = float(price)
+    except (TypeError, ValueError):
+        return "-"
+    if v != v:
+        return "-"
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
 def _lines(orders: pd.DataFrame) -> list[str]:
     """:func:`canonical_line` of each order (unsorted), over plain Python values (formatting a
-    float is per value whatever the wrapper; ``map`` over lists is the fastest way here)."""
+    float is per value whatever the wrapper; ``map`` over lists is the fastest way here). A
+    frame without a ``price`` column prints ``-`` for it."""
     if len(orders) == 0:
         return []
-    return canonical_lines_of(*(orders[c].tolist() for c in ("symbol", "side", "qty", "order_type", "limit_price")))
+    base = canonical_lines_of(*(orders[c].tolist() for c in ("symbol", "side", "qty", "order_type", "limit_price")))
+    prices = orders["price"].tolist() if "price" in orders.columns else [None] * len(orders)
+    return [f"{b}|{_signal_text(p)}" for b, p in zip(base, prices)]
 
 
 def canonical_lines(orders: pd.DataFrame) -> list[str]:
-    """Sorted ``symbol|side|qty|limit (4 decimals, MKT for market)|order_type`` lines."""
+    """Sorted approval lines: ``symbol|side|qty|limit (4 decimals, MKT for market)|order_type|
+    signal price ($, as parsed; - when missing)``."""
     return sorted(_lines(orders))
 
 
 def orders_sha256(orders: pd.DataFrame) -> str:
-    """sha256 over the exact orders (symbol, side, shares, limit price, order type)."""
+    """sha256 over the exact orders (symbol, side, shares, limit price, order type) and the signal
+    price each was sized and will be checked and costed against: a price edited after approval
+    means no approval covers the orders."""
     return hashlib.sha256("\n".join(canonical_lines(orders)).encode()).hexdigest()
 
 

@@ -1,7 +1,8 @@
 """A realistic, deterministic trading day for the demo and the tests.
 
 About 25 US large caps, a $100,000 portfolio (about 90% invested), current positions, a model's
-``trades.csv`` with the guide's header, quotes a few minutes old, closing prices, reference data
+``trades.csv`` with the guide's header, quotes stamped 09:39:30 New York (30 s before the demo's
+09:40 submit, within ``execution.max_quote_age_seconds``), closing prices, reference data
 (sector, ADV), one corporate event (an ex-dividend date), one order the paper broker will not fill
 (its quote has moved above the buy limit) and one that fills only partly (thin displayed size).
 Everything derives from a seeded generator: same date, same files.
@@ -147,9 +148,10 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     })
     trades = Trades(df, header, f"live/{date}/trades.csv")
 
-    # quotes at 09:31 New York, 1-cent-ish spreads around a price that drifted a little
+    # quotes at 09:39:30 New York (the snapshot the 09:40 submit uses: fresh enough for
+    # execution.max_quote_age_seconds), 1-cent-ish spreads around a price that drifted a little
     d = dt.date.fromisoformat(date)
-    ts = dt.datetime.combine(d, dt.time(9, 31), NY).astimezone(dt.UTC)
+    ts = dt.datetime.combine(d, dt.time(9, 39, 30), NY).astimezone(dt.UTC)
     drift = 1 + rng.normal(0, 0.0015, len(syms))
     mids = prices * drift
     unfilled = new[1] if len(new) > 1 else None  # a new buy whose quote ran away (+1.5%): rests

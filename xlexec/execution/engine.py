@@ -31,7 +31,9 @@ it after their rate-limit wait): an order still waiting when cancel-all runs is 
 
 **Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
 gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
-``max_order_size_usd`` ($ notional = shares x limit, or x signal price for market orders), price
+``max_order_size_usd`` ($ notional = shares x limit; a market order at shares x ask for a buy,
+x bid for a sell, never the signal price), quote age (``max_quote_age_seconds``: an order that
+needs a quote is refused when it is older, or has no time), price
 collar (``price_collar_pct``, fraction, vs the latest quote mid; fails closed without a quote),
 duplicates (same day, symbol and side already live or filled under
 another client order id), buying power (buys <= buying_power x (1 - buffer) + sells' notional;
@@ -146,6 +148,19 @@ class SubmitResult:
             f"broker, {self.refused} refused, {self.unknown} unknown"
         )
 
+    def not_at_broker(self) -> list[str]:
+        """One line per order of the batch that is not at the broker (refused by a limit,
+        dropped by ``--fit-buying-power``, rejected, or unknown): ``SYMBOL side qty: note``.
+        Empty exactly when ``exit_code`` is 0 (with no other reason to fail)."""
+        o = self.orders
+        if not len(o):
+            return []
+        bad = ~_at_broker(o)
+        return [
+            f"{r['symbol']} {r['side']} {float(r['qty']):g} ({r['outcome']}): {r['note'] or r['status']}"
+            for r in o[bad].to_dict("records")
+        ]
+
     def to_json(self) -> dict[str, Any]:
         rows = []
         for r in self.orders.to_dict("records"):
@@ -167,9 +182,16 @@ class SubmitResult:
             "exit_code": self.exit_code,
             "execution_log": self.execution_log,
             "summary": self.summary(),
+            "not_at_broker": self.not_at_broker(),
             "messages": list(self.messages),
             "orders": rows,
         }
+
+
+def _at_broker(orders: pd.DataFrame) -> pd.Series:
+    """bool per result row: the order is at the broker (sent now or found already sent) and the
+    broker did not reject it."""
+    return orders["outcome"].isin(["sent", "already_sent"]) & (orders["status"] != "rejected")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -641,6 +663,8 @@ def _limits(
         fit_buying_power=fit_buying_power,
         held=_held(run),
         allow_short=run.ctx.config.validation.allow_short,
+        now=run.ctx.now(),
+        max_quote_age_seconds=ex.max_quote_age_seconds,
     )
     if pre:
         held = orders.loc[pre].copy()
@@ -762,7 +786,9 @@ def _record(run: _Run, checked: pd.DataFrame, results: dict[Any, dict]) -> Submi
         unknown=int(counts.get("unknown", 0)),
         messages=run.messages,
     )
-    res.exit_code = 0 if res.refused == 0 and res.unknown == 0 else 1
+    # 0 only when every order of the batch is at the broker: a refusal by a limit, an order
+    # dropped by --fit-buying-power, a broker rejection or an unknown outcome is exit 1
+    res.exit_code = 0 if bool(_at_broker(out).all()) else 1
     res.execution_log = str(write_execution_log(run.jr, run.live_dir, run.day))
     run.rec.append(
         J.ACTION,

@@ -6,8 +6,12 @@ journaled as ``REFUSED`` and shown in the order's note), its rule and units in t
 and a ``policy``: ``fail`` refuses the order (nothing sent), ``warn`` and ``log`` let it go with
 the note. They run in the order of :data:`SUBMISSION`; the first limit that refuses an order
 names it. Orders already journaled as intents (``known``) skip them: they passed when first
-sent and may be at the broker. Units: $ notional = qty x limit (or x signal price for market
-orders); ``price_collar_pct`` and ``buying_power_buffer`` as fractions.
+sent and may be at the broker. Units: $ notional = qty x limit for a limit order; a market
+order is valued at the live quote, qty x ask for a buy and qty x bid for a sell
+(:func:`xlexec.core.quotes.market_value`), never at the signal price, for every $ limit (order
+size, buying power); ``price_collar_pct`` and ``buying_power_buffer`` as fractions;
+``max_quote_age_seconds`` in seconds (a quote older than that, or without a time, is no quote:
+see :class:`FreshQuote`).
 
 **Batch guards** (:class:`RefusedError`, nothing sent): :func:`require_enabled`
 (``execution.enabled: false`` switches sending off) and :func:`kill_switch_state`.
@@ -26,6 +30,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +38,7 @@ import pandas as pd
 from xlexec.core.checks.base import Check
 from xlexec.core.checks.model import kill_switch_reason, kill_switch_triggered
 from xlexec.core.checks.registry import Registry
-from xlexec.core.quotes import mid_map
+from xlexec.core.quotes import market_value, mid_map, quote_age_problems, side_quotes
 from xlexec.core.restricted import restricted_reason
 from xlexec.errors import GateClosed, RefusedError
 
@@ -115,13 +120,54 @@ class OrderContext:
     fit_buying_power: bool = False
     held: pd.Series | None = None  # shares held when the day opened, by symbol (None = unknown)
     allow_short: bool = False
+    quotes: pd.DataFrame | None = None  # symbol, bid, ask, timestamp: market orders' value, quote age
+    now: Any = None  # the time quotes are aged at (tz-aware; None = no clock: no quote is usable)
+    max_quote_age_seconds: float = 60.0
     _notional: pd.Series | None = field(default=None, repr=False)
 
     @property
+    def market(self) -> pd.Series:
+        """bool per order: a market order (valued at the live quote)."""
+        ot = self.orders["order_type"] if "order_type" in self.orders.columns else ""
+        return pd.Series(ot == "market", index=self.orders.index, dtype=bool)
+
+    @property
+    def needs_quote(self) -> pd.Series:
+        """bool per order: its limits need a live quote (market orders: the $ value; every order
+        while the price collar is on: the mid)."""
+        if self.price_collar_pct is not None:
+            return pd.Series(True, index=self.orders.index)
+        return self.market
+
+    @property
+    def quote_problem(self) -> pd.Series:
+        """Per order, why its symbol's quote may not be used ("" = usable or no quote at all)."""
+        probs = quote_age_problems(self.quotes, self.now, self.max_quote_age_seconds)
+        return self.orders["symbol"].map(probs).fillna("").astype(object)
+
+    @property
+    def side_price(self) -> pd.Series:
+        """$ per share a market order is valued at: the ask for a buy, the bid for a sell (NaN
+        without it); NaN for limit orders."""
+        sq = side_quotes(self.quotes)
+        o = self.orders
+        px = o["symbol"].map(sq["ask"]).where(o["side"] == "buy", o["symbol"].map(sq["bid"])).astype(float)
+        return px.where(self.market)
+
+    @property
     def notional(self) -> pd.Series:
-        """$ per order (NaN when it cannot be valued)."""
+        """$ per order (NaN when it cannot be valued): qty x limit, or for a market order qty x
+        ask (buy) / bid (sell) of the live quote (:func:`market_value`)."""
         if self._notional is None:
-            self._notional = pd.to_numeric(self.orders["notional"], errors="coerce").astype(float)
+            n = pd.to_numeric(self.orders["notional"], errors="coerce").astype(float)
+            mkt = self.market
+            if mkt.any():
+                o, sq = self.orders, side_quotes(self.quotes)
+                qty = pd.to_numeric(o["qty"], errors="coerce").astype(float)
+                bid, ask = o["symbol"].map(sq["bid"]), o["symbol"].map(sq["ask"])
+                v = pd.Series(market_value(qty, o["side"], bid, ask), index=o.index)
+                n = n.where(~mkt, v)
+            self._notional = n
         return self._notional
 
     def open(self) -> pd.Series:
@@ -178,6 +224,46 @@ class WholeShares(Check):
 
 
 @limit
+class FreshQuote(Check):
+    """An order whose limits need a quote (every market order: its $ value is shares x ask or
+    bid; every order while ``price_collar_pct`` is set: the mid) has one at most
+    ``max_quote_age_seconds`` (seconds) old, whatever the collar setting. The age is measured
+    from now during the NYSE session and from the last session's close outside it (a closing
+    quote serves an ``--allow-closed`` submit; a week-old one never does). A quote without a
+    timestamp, or stamped more than that age after now, is refused the same (fail closed)."""
+
+    id = "stale_quote"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        need = c.needs_quote
+        if not need.any():
+            return
+        prob = c.quote_problem
+        why = pd.Series("to check the price collar", index=c.orders.index).where(~c.market, "to value the market order")
+        out.refuse(need & (prob != ""), c.orders["symbol"] + ": " + prob + "; a live quote is needed " + why)
+
+
+@limit
+class MarketQuote(Check):
+    """A market order is valued at the live quote: shares x ask for a buy, shares x bid for a
+    sell ($). Without that side of the quote (missing, or not > 0) it cannot be held to the $
+    limits and is refused (fail closed; never the signal price, which is not what it will pay)."""
+
+    id = "no_market_quote"
+
+    def rows(self, c: OrderContext, out: Refusals) -> None:
+        mkt = c.market
+        if not mkt.any():
+            return
+        o = c.orders
+        what = pd.Series("bid", index=o.index).where(o["side"] != "buy", "ask")
+        out.refuse(
+            mkt & ~np.isfinite(c.notional),
+            "no " + what + " quote for " + o["symbol"] + " to value the market " + o["side"].astype(str) + " order at",
+        )
+
+
+@limit
 class Priced(Check):
     """The order has a $ notional: one that cannot be valued cannot be held to the $ limits (fail closed)."""
 
@@ -197,9 +283,16 @@ class MaxOrderSize(Check):
 
     def rows(self, c: OrderContext, out: Refusals) -> None:
         cap = float(c.max_order_size_usd)
+        px, qty = c.side_price, pd.to_numeric(c.orders["qty"], errors="coerce").astype(float)
+        what = pd.Series("ask", index=c.orders.index).where(c.orders["side"] == "buy", "bid")
+        basis = (" (" + qty.map(lambda v: f"{v:g}") + " x " + what + " " + px.map(lambda v: f"${v:,.2f}") + ")").where(
+            c.market & px.notna(), ""
+        )
         out.refuse(
             c.notional > cap,
-            c.notional.map(lambda v: f"${v:,.2f}") + f" exceeds max_order_size_usd ${c.max_order_size_usd:,.2f}",
+            c.notional.map(lambda v: f"${v:,.2f}")
+            + basis
+            + f" exceeds max_order_size_usd ${c.max_order_size_usd:,.2f}",
         )
 
 
@@ -379,6 +472,8 @@ def pretrade_checks(
     fit_buying_power: bool = False,
     held: pd.Series | None = None,
     allow_short: bool = False,
+    now=None,
+    max_quote_age_seconds: float = 60.0,
     registry: Registry = SUBMISSION,
 ) -> pd.DataFrame:
     """Decide which orders may be sent: run every limit of ``registry``. Returns ``orders`` plus
@@ -390,7 +485,10 @@ def pretrade_checks(
     ``others``: orders of the day under *other* client order ids that are live or (partly)
     filled (columns symbol, side, client_order_id, status). ``known``: client order ids of this
     batch that already have an intent (skip the limits). ``held``: shares held when the day
-    opened, by symbol (None = unknown: the short limit is not checked).
+    opened, by symbol (None = unknown: the short limit is not checked). ``now``: the time the
+    quotes are aged at (tz-aware; None = no clock, so an order needing a quote is refused);
+    ``max_quote_age_seconds``: seconds. ``notional`` comes back as the $ the limits used (market
+    orders at the ask/bid of the quote).
     """
     out = orders.copy()
     out["arrival_price"] = out["symbol"].map(mid_map(quotes)).astype(float)
@@ -412,7 +510,11 @@ def pretrade_checks(
         fit_buying_power=fit_buying_power,
         held=held,
         allow_short=allow_short,
+        quotes=quotes,
+        now=now,
+        max_quote_age_seconds=max_quote_age_seconds,
     )
     for check in registry.checks():
         check.rows(c, Refusals(c, check))
+    out["notional"] = c.notional
     return out
