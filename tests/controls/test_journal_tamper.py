@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 DAY = "2025-10-30"
 NOW = "2025-10-30T14:05:00+00:00"  # 10:05 New York: the market is open
 QUOTES = (
-    "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-    "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\n"
-    "GOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n"
+    "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:04:59Z\n"
+    "MSFT,380.5,380.7,380.6,2025-10-30T14:04:59Z\n"
+    "GOOGL,142.8,143.0,142.9,2025-10-30T14:04:59Z\n"
 )
 
 
