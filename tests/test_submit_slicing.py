@@ -8,11 +8,13 @@ Sessions: Thu 2025-10-30, Fri 2025-10-31, (weekend), Mon 2025-11-03, Tue 2025-11
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -70,7 +72,10 @@ def quotes(big_mid: float = 19.99) -> pd.DataFrame:
 
 
 def ctx_for(cfg: dict, day: str, monkeypatch) -> Context:
-    monkeypatch.setenv("XLEXEC_NOW", f"{day}T14:00:00+00:00")
+    # 10:00 New York: inside the session whether the day is on EDT or EST (the paper broker's
+    # clock is closed before 09:30)
+    ten = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(10, 0), ZoneInfo("America/New_York"))
+    monkeypatch.setenv("XLEXEC_NOW", ten.isoformat())
     return Context(config_from_dict(cfg), user="tester")
 
 

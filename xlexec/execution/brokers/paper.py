@@ -15,6 +15,26 @@ Fill model (per order, at submission, against the day's ``quotes.csv``):
 * no quote, or a limit away from the market: the order rests, unfilled (``new``).
 * commission: ``max(commission_min_usd, notional x commission_bps / 10^4)``, rounded to cents.
 * a sell beyond the position or a buy beyond cash is rejected, as a cash account would.
+
+Session (the NYSE calendar of :mod:`xlexec.core.calendar`: 09:30 .. 16:00 New York, 13:00 on
+half days, none on weekends and holidays). The broker trades one session, that of its ``day``,
+against that day's quotes. Its clock is ``now_fn`` (``XLEXEC_NOW`` by default):
+
+* *live* (the clock is on ``day``, New York date): an order accepted during the session is
+  tried at once, timestamped ``now``. One accepted before the open is ``accepted`` (as Alpaca
+  reports an order queued outside the session) and is tried at the open, timestamped exactly
+  the open (09:30:00), against the quote it was accepted with (kept in ``pending``): the
+  result is the same whichever later call first looks. One accepted at or after the close,
+  or on a day without a session, never fills.
+* *replay* (the clock is on another date: a past day re-run, or tests with the real clock):
+  the session of ``day`` is simulated, each order at 09:35 New York + 7 s x its sequence
+  number; one that would land at or after the close never fills; a day without a session
+  never fills.
+* DAY orders: an order still open at the close of its day (for a day without a session, the
+  close of the next session) is ``expired`` (``updated_at`` = that close, or its submission
+  when later) by the first call of any kind at or after the close (order, list, fills,
+  positions, account, submit, cancel, replace): no status call is needed. No fill is ever
+  timestamped outside the session of its day; ``clock()`` says open only inside it.
 """
 
 from __future__ import annotations
@@ -25,6 +45,7 @@ import json
 import math
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -53,6 +74,11 @@ def _round_tick(price: float, up: bool) -> float:
     n = price / tick
     n = math.ceil(n - 1e-9) if up else math.floor(n + 1e-9)
     return round(n * tick, 4)
+
+
+def _plain(v):
+    """A quote value JSON can hold (numpy scalars -> Python)."""
+    return v.item() if hasattr(v, "item") else str(v)
 
 
 class PaperBroker(Broker):
@@ -91,7 +117,9 @@ class PaperBroker(Broker):
             CREATE TABLE IF NOT EXISTS fills(id TEXT PRIMARY KEY, order_id TEXT, day TEXT, body TEXT);
             CREATE TABLE IF NOT EXISTS positions(symbol TEXT PRIMARY KEY, qty REAL, avg REAL);
             CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);
+            CREATE TABLE IF NOT EXISTS pending(order_id TEXT PRIMARY KEY, active_at REAL, quote TEXT);
         """)
+        self._ends: dict[str, float | None] = {}  # day -> its orders' expiry (epoch s), cached
         with self._tx():
             if self._meta("cash") is None:
                 self._set_meta("cash", repr(float(starting_cash)))
@@ -172,14 +200,120 @@ class PaperBroker(Broker):
     def _load(body: str) -> Order:
         return Order(**json.loads(body))
 
-    def _sim_time(self, seq: int) -> str:
-        """The clock when it reads the simulated day (pinned or real), else 09:35 New York + 7 s/order."""
-        now = self.now_fn()
-        if self.day and now.astimezone(NY).date().isoformat() == self.day:
-            return now.astimezone(dt.UTC).isoformat()
+    def _live(self, now: dt.datetime) -> bool:
+        """True when the clock is on the simulated day (New York date): session rules use it."""
+        return bool(self.day) and now.astimezone(NY).date().isoformat() == self.day
+
+    def _event_time(self, seq: int, now: dt.datetime) -> dt.datetime:
+        """When an order is accepted: the clock when live, else 09:35 New York + 7 s/order on the day."""
+        if self._live(now):
+            return now.astimezone(dt.UTC)
         day = dt.date.fromisoformat(self.day) if self.day else dt.date(2000, 1, 3)
         t = dt.datetime.combine(day, dt.time(9, 35), NY) + dt.timedelta(seconds=7 * seq)
-        return t.astimezone(dt.UTC).isoformat()
+        return t.astimezone(dt.UTC)
+
+    def _sim_time(self, seq: int) -> str:
+        """The clock when it reads the simulated day (pinned or real), else 09:35 New York + 7 s/order."""
+        return self._event_time(seq, self.now_fn()).isoformat()
+
+    def _session(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """(open, close) of the simulated day's session, UTC; None when it has none (or no day)."""
+        day = self.day or "2000-01-03"
+        try:
+            if not cal.is_session(day):
+                return None
+            return (cal.session_open_utc(day).to_pydatetime(), cal.session_close_utc(day).to_pydatetime())
+        except ValueError:
+            return None
+
+    def _fill_at(self, t: dt.datetime) -> dt.datetime | None:
+        """When an order accepted at ``t`` may be tried: ``t`` in the session, the open before
+        it, None at or after the close or on a day without a session."""
+        s = self._session()
+        if s is None or t >= s[1]:
+            return None
+        return max(t, s[0])
+
+    def _end_of(self, day: str) -> float | None:
+        """Epoch seconds at which open DAY orders of ``day`` expire: its close, or the next
+        session's close for a day without one; None for an order without a day."""
+        if day not in self._ends:
+            end = None
+            try:
+                if day:
+                    s = day if cal.is_session(day) else cal.next_session(day)
+                    end = cal.session_close_utc(s).timestamp()
+            except ValueError:
+                end = None
+            self._ends[day] = end
+        return self._ends[day]
+
+    def _advance(self) -> None:
+        """Bring the book to the clock: orders waiting for the open are tried at the open (in
+        acceptance order), then open orders whose day has closed expire. Depends only on what
+        is stored and on the clock, so every reader sees the same book. Writes (one
+        transaction) only when there is something to do."""
+        now = self.now_fn().timestamp()
+        if self._due(now) or self._ended(now):
+            with self._tx():
+                self._open_due(now)
+                for day in self._ended(now):
+                    self._expire(day)
+
+    def _due(self, now: float) -> list[tuple]:
+        return self._con.execute(
+            "SELECT p.order_id, p.active_at, p.quote, o.body FROM pending p JOIN orders o ON o.id = p.order_id "
+            "WHERE p.active_at <= ? ORDER BY p.active_at, o.seq",
+            (now,),
+        ).fetchall()
+
+    def _open_sql(self) -> str:
+        return f"json_extract(body, '$.status') IN ({','.join('?' * len(OPEN_STATUSES))})"
+
+    def _ended(self, now: float) -> list[str]:
+        """Days with an order still open whose orders' end (:meth:`_end_of`) has come."""
+        days = self._con.execute(
+            f"SELECT DISTINCT day FROM orders WHERE {self._open_sql()}", sorted(OPEN_STATUSES)
+        ).fetchall()
+        return [d for (d,) in days if (end := self._end_of(d)) is not None and end <= now]
+
+    def _open_due(self, now: float) -> None:
+        for oid, at, quote, body in self._due(now):
+            o = self._load(body)
+            if o.is_open:
+                t = dt.datetime.fromtimestamp(at, dt.UTC)
+                o.status, o.updated_at = "new", t.isoformat()
+                self._try_fill(o, None if quote is None else SimpleNamespace(**json.loads(quote)), t)
+                self._save(o)
+            self._con.execute("DELETE FROM pending WHERE order_id=?", (oid,))
+
+    def _expire(self, day: str) -> None:
+        """Open orders of ``day`` -> ``expired`` at its end (or at their submission, when later)."""
+        end = self._end_of(day)
+        assert end is not None
+        at = dt.datetime.fromtimestamp(end, dt.UTC).isoformat()
+        rows = self._con.execute(
+            f"SELECT body FROM orders WHERE day=? AND {self._open_sql()} ORDER BY seq", (day, *sorted(OPEN_STATUSES))
+        ).fetchall()
+        for (body,) in rows:
+            o = self._load(body)
+            o.status, o.updated_at = "expired", max(at, o.submitted_at or "")
+            self._con.execute("DELETE FROM pending WHERE order_id=?", (o.id,))
+            self._save(o)
+
+    def _place(self, o: Order, t: dt.datetime) -> None:
+        """A just-accepted order: tried now in the session, kept for the open before it, else it rests."""
+        q = self.quotes.get(o.symbol)
+        at = self._fill_at(t)
+        if at is None:  # the session is over, or there is none: accepted, it never works
+            o.status = "accepted"
+            return
+        if at > t:
+            o.status = "accepted"
+            quote = None if q is None else json.dumps(q._asdict(), default=_plain)
+            self._con.execute("INSERT OR REPLACE INTO pending VALUES (?,?,?)", (o.id, at.timestamp(), quote))
+            return
+        self._try_fill(o, q, t)
 
     # -- Broker interface -----------------------------------------------------------------------
     def submit_order(self, req: OrderRequest) -> Order:
@@ -188,6 +322,7 @@ class PaperBroker(Broker):
             raise OrderRejected(f"qty must be a positive whole number, got {req.qty}", 422)
         if req.order_type == "limit" and (req.limit_price is None or req.limit_price <= 0):
             raise OrderRejected("limit orders need a positive limit_price", 422)
+        self._advance()
         with self._tx():
             if (
                 req.client_order_id
@@ -196,7 +331,8 @@ class PaperBroker(Broker):
                 raise DuplicateClientOrderId("client_order_id must be unique")
             seq = self._con.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
             oid = "paper-" + hashlib.sha1((req.client_order_id or f"anon{seq}").encode()).hexdigest()[:16]
-            now = self._sim_time(seq)
+            t = self._event_time(seq, self.now_fn())
+            now = t.isoformat()
             o = Order(
                 id=oid,
                 client_order_id=req.client_order_id,
@@ -215,12 +351,12 @@ class PaperBroker(Broker):
                 raise OrderRejected(
                     f"insufficient qty available for order (requested: {req.qty}, available: {held_qty:g})", 403
                 )
-            self._try_fill(o, seq)
+            self._place(o, t)
             self._save(o)
             return o
 
-    def _try_fill(self, o: Order, seq: int) -> None:
-        q = self.quotes.get(o.symbol)
+    def _try_fill(self, o: Order, q, t: dt.datetime) -> None:
+        """Fill what the quote ``q`` allows of ``o`` at time ``t`` (inside the session)."""
         if q is None:
             return
         buy = o.side == "buy"
@@ -242,6 +378,11 @@ class PaperBroker(Broker):
             qty = min(qty, math.floor(size * self.participation))
         if qty <= 0:
             return
+        if not buy:
+            held = self._con.execute("SELECT qty FROM positions WHERE symbol=?", (o.symbol,)).fetchone()
+            if qty > (held[0] if held else 0.0) + 1e-9:
+                o.status, o.reason = "rejected", "insufficient qty available for order"
+                return
         notional = qty * px
         commission = round(max(self.commission_min, usd_from_bps(notional, self.commission_bps)), 2)
         cash = float(self._meta("cash"))
@@ -263,7 +404,6 @@ class PaperBroker(Broker):
             self._con.execute("INSERT OR REPLACE INTO positions VALUES (?,?,?)", (o.symbol, nq, na))
         self._set_meta("cash", repr(cash))
         n_prev = self._con.execute("SELECT COUNT(*) FROM fills WHERE order_id=?", (o.id,)).fetchone()[0]
-        t = self._sim_time(seq)
         f = Fill(
             id=f"{o.id}-{n_prev + 1}",
             order_id=o.id,
@@ -271,7 +411,7 @@ class PaperBroker(Broker):
             side=o.side,
             qty=float(qty),
             price=px,
-            transaction_time=t,
+            transaction_time=t.isoformat(),
             client_order_id=o.client_order_id,
             commission=commission,
         )
@@ -280,35 +420,22 @@ class PaperBroker(Broker):
         o.filled_qty += qty
         o.filled_avg_price = round((prev + qty * px) / o.filled_qty, 6)
         o.status = "filled" if o.filled_qty >= o.qty else "partially_filled"
-        o.updated_at = t
-
-    def _expire_if_closed(self) -> None:
-        """After the session close of ``day`` (by the clock), open DAY orders expire."""
-        if not self.day:
-            return
-        try:
-            if not cal.is_session(self.day):
-                return
-            close = cal.session_close_utc(self.day)
-        except ValueError:
-            return
-        if pd.Timestamp(self.now_fn()) >= close:
-            self.expire_day()
+        o.updated_at = t.isoformat()
 
     def get_order(self, order_id: str) -> Order:
-        self._expire_if_closed()
+        self._advance()
         r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
         if r is None:
             raise OrderRejected(f"order {order_id} not found", 404)
         return self._load(r[0])
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
-        self._expire_if_closed()
+        self._advance()
         r = self._con.execute("SELECT body FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone()
         return None if r is None else self._load(r[0])
 
     def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
-        self._expire_if_closed()
+        self._advance()
         return self._list(status, after)
 
     def _list(self, status: str = "all", after: str | None = None) -> list[Order]:
@@ -322,6 +449,7 @@ class PaperBroker(Broker):
         return out
 
     def cancel_order(self, order_id: str) -> None:
+        self._advance()
         with self._tx():
             r = self._con.execute("SELECT body FROM orders WHERE id=?", (order_id,)).fetchone()
             if r is None:
@@ -330,11 +458,13 @@ class PaperBroker(Broker):
             if o.status not in OPEN_STATUSES:
                 raise OrderRejected(f"order is already {o.status}", 422)
             o.status = "canceled"
+            self._con.execute("DELETE FROM pending WHERE order_id=?", (o.id,))
             self._save(o)
 
     def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
         """The remaining quantity at a new limit, as a new order; the old one is ``replaced``."""
         self.before_wire(f"replace {order_id}")
+        self._advance()
         with self._tx():
             if self._con.execute("SELECT 1 FROM orders WHERE client_order_id=?", (client_order_id,)).fetchone():
                 raise DuplicateClientOrderId("client_order_id must be unique")
@@ -345,8 +475,10 @@ class PaperBroker(Broker):
             if old.status not in OPEN_STATUSES or old.order_type != "limit":
                 raise OrderRejected(f"order is {old.status}: it cannot be replaced", 422)
             seq = self._con.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-            now = self._sim_time(seq)
+            t = self._event_time(seq, self.now_fn())
+            now = t.isoformat()
             old.status, old.updated_at = "replaced", now
+            self._con.execute("DELETE FROM pending WHERE order_id=?", (old.id,))
             self._save(old)
             new = Order(
                 id="paper-" + hashlib.sha1(client_order_id.encode()).hexdigest()[:16],
@@ -360,16 +492,18 @@ class PaperBroker(Broker):
                 submitted_at=now,
                 updated_at=now,
             )
-            self._try_fill(new, seq)
+            self._place(new, t)
             self._save(new)
             return new
 
     def _close_open(self, status: str) -> list[str]:
         """Every open order -> ``status``, in one transaction; returns their ids."""
+        self._advance()
         with self._tx():
             ids = []
             for o in self._list("open"):
                 o.status = status
+                self._con.execute("DELETE FROM pending WHERE order_id=?", (o.id,))
                 self._save(o)
                 ids.append(o.id)
             return ids
@@ -382,6 +516,7 @@ class PaperBroker(Broker):
         return self._close_open("expired")
 
     def positions(self) -> list[Position]:
+        self._advance()
         out = []
         for sym, qty, avg in self._con.execute("SELECT symbol, qty, avg FROM positions ORDER BY symbol"):
             q = self.quotes.get(sym)
@@ -392,26 +527,41 @@ class PaperBroker(Broker):
         return out
 
     def account(self) -> Account:
+        self._advance()
         cash = float(self._meta("cash"))
         mv = sum(p.market_value or 0.0 for p in self.positions())
         return Account(cash=round(cash, 2), buying_power=round(cash, 2), portfolio_value=round(cash + mv, 2))
 
     def clock(self) -> MarketClock:
-        """Open on the simulated day when it is an NYSE session (the simulator trades that day)."""
-        day = self.day or self.now_fn().date().isoformat()
+        """The NYSE session of the simulated day: live (clock on the day), open from 09:30 to the
+        close (16:00, 13:00 on half days); in a replay, open all that day when it is a session."""
+        now = self.now_fn()
+        day = self.day or now.astimezone(NY).date().isoformat()
         try:
-            is_open = cal.is_session(day)
-            nxt = day if is_open else cal.next_session(day)
+            if not cal.is_session(day):
+                nxt = cal.next_session(day)
+                return MarketClock(
+                    timestamp=self._sim_time(0),
+                    is_open=False,
+                    next_open=cal.session_open_utc(nxt).isoformat(),
+                    next_close=cal.session_close_utc(nxt).isoformat(),
+                )
+            op, cl = cal.session_open_utc(day), cal.session_close_utc(day)
+            if self.day and not self._live(now):  # a replay: the simulated session
+                return MarketClock(self._sim_time(0), True, op.isoformat(), cl.isoformat())
+            t = pd.Timestamp(now)
+            nxt = cal.next_session(day)
             return MarketClock(
-                timestamp=self._sim_time(0),
-                is_open=is_open,
-                next_open=cal.session_open_utc(nxt).isoformat(),
-                next_close=cal.session_close_utc(nxt).isoformat(),
+                timestamp=now.astimezone(dt.UTC).isoformat(),
+                is_open=bool(op <= t < cl),
+                next_open=(op if t < op else cal.session_open_utc(nxt)).isoformat(),
+                next_close=(cl if t < cl else cal.session_close_utc(nxt)).isoformat(),
             )
         except ValueError:
             return MarketClock(timestamp=self._sim_time(0), is_open=False)
 
     def fills(self, day: str) -> list[Fill]:
+        self._advance()
         return [
             Fill(**json.loads(b))
             for (b,) in self._con.execute("SELECT body FROM fills WHERE day=? ORDER BY rowid", (day,))
