@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -74,7 +75,9 @@ def record(
 ) -> dict:
     """One row of the controls table (returned; appended to the report's file when one runs)."""
     lines = [ln for ln in (p.stderr or "").strip().splitlines() if ln.strip()]
-    says = next((ln for ln in reversed(lines) if "error" in ln or "refused" in ln), lines[-1] if lines else "")
+    says = next((ln for ln in reversed(lines) if "error" in ln or "refused" in ln), "")
+    if not says:  # a per-order refusal: the order's note in the printed result
+        says = _refused_notes(p.stdout or "") or (lines[-1] if lines else "")
     row = {
         "kind": "controls",
         "attack": attack,
@@ -91,6 +94,20 @@ def record(
         with open(out, "a", encoding="utf-8") as f:  # one short line per write: safe across workers
             f.write(json.dumps(row, default=str) + "\n")
     return row
+
+
+def _refused_notes(stdout: str) -> str:
+    """The notes of the refused orders in a ``--json`` result (else a printed ``Refused: ...``)."""
+    for ln in reversed(stdout.splitlines()):
+        if ln.startswith("{"):
+            try:
+                doc = json.loads(ln)
+            except ValueError:
+                break
+            notes = [str(o.get("note")) for o in doc.get("orders") or [] if o.get("status") == "refused"]
+            return "; ".join(f"{o}" for o in notes)
+    m = re.search(r"Refused: [^\n│|]*", stdout)
+    return m.group(0).strip() if m else ""
 
 
 def paper_orders(root: Path, symbols: set[str] | None = None) -> int:
