@@ -214,6 +214,11 @@ def test_find_without_journal_creates_nothing(tmp_path):
 # ---- CLI -------------------------------------------------------------------------------
 
 
+def cfg_args(day) -> list[str]:
+    """``--config`` naming the fixture's config (absolute live_dir): the tests never chdir."""
+    return ["--config", str(day.parent.parent / "config.yaml")]
+
+
 @pytest.fixture
 def day(tmp_path, monkeypatch):
     d = tmp_path / "live" / DAY
@@ -224,7 +229,7 @@ def day(tmp_path, monkeypatch):
     (live / "current_positions.csv").write_text((DATA / "positions.csv").read_text())
     (live / "events.csv").write_text((DATA / "events.csv").read_text())
     (live / "reference.csv").write_text((DATA / "reference.csv").read_text())
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(f"live_dir: {str(live)!r}\n")  # absolute: no chdir
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:00:00+00:00")
     return d
 
@@ -233,13 +238,14 @@ def test_cli_approve_binds_the_hash(day, capsys):
     rc = main(
         [
             "approve",
-            "live/2025-10-30/trades.csv",
+            f"{day}/trades.csv",
             "--by",
             "John Doe",
             "--decision",
             "approved",
             "--reason",
             "All checks passed",
+            *cfg_args(day),
         ]
     )
     assert rc == 0
@@ -258,7 +264,7 @@ def test_cli_approve_against_reject_needs_override(day, capsys):
     (day / "trades.csv").write_text((DATA / "direction.csv").read_text())
     args = [
         "approve",
-        "live/2025-10-30/trades.csv",
+        f"{day}/trades.csv",
         "--by",
         "John Doe",
         "--decision",
@@ -266,23 +272,30 @@ def test_cli_approve_against_reject_needs_override(day, capsys):
         "--reason",
         "weight sign known bug",
     ]
-    assert main(args) == 1
+    assert main(args + cfg_args(day)) == 1
     assert "override" in capsys.readouterr().err
     assert list_approvals(day.parent).empty
-    assert main(args + ["--override", "--json"]) == 0
+    assert main(args + cfg_args(day) + ["--override", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["override"] is True and row["recommended"] == "REJECT"
     assert (
-        main(["approve", "live/2025-10-30/trades.csv", "--by", "Jane", "--decision", "REJECTED", "--reason", "no"]) == 0
+        main(
+            ["approve", f"{day}/trades.csv", "--by", "Jane", "--decision", "REJECTED", "--reason", "no", *cfg_args(day)]
+        )
+        == 0
     )
     assert find_approval(day.parent, DAY, row["orders_sha256"]) is None
 
 
 def test_cli_approve_requires_reason_and_name(day, capsys):
     with pytest.raises(SystemExit) as e:
-        main(["approve", "live/2025-10-30/trades.csv", "--by", "John", "--decision", "APPROVED"])
+        main(["approve", f"{day}/trades.csv", "--by", "John", "--decision", "APPROVED", *cfg_args(day)])
     assert e.value.code == 2
-    assert main(["approve", "live/2025-10-30/trades.csv", "--by", " ", "--decision", "APPROVED", "--reason", "ok"]) == 1
     assert (
-        main(["approve", "live/2025-10-30/missing.csv", "--by", "J", "--decision", "APPROVED", "--reason", "ok"]) == 2
+        main(["approve", f"{day}/trades.csv", "--by", " ", "--decision", "APPROVED", "--reason", "ok", *cfg_args(day)])
+        == 1
+    )
+    assert (
+        main(["approve", f"{day}/missing.csv", "--by", "J", "--decision", "APPROVED", "--reason", "ok", *cfg_args(day)])
+        == 2
     )

@@ -340,7 +340,6 @@ def test_cli_button_command(tmp_path, monkeypatch, capsys):
     cfg = setup_day(tmp_path)
     book = tmp_path / "wb.xlsm"
     monkeypatch.setenv("XLEXEC_NOW", MORNING.isoformat())
-    monkeypatch.chdir(tmp_path)
     assert main(["workbook", "build", "--config", str(cfg), "--output", str(book)]) == 0
     assert main(["button", "load-trades", "--config", str(cfg), "--book", str(book), "--day", DAY]) == 0
     assert main(["button", "validate", "--config", str(cfg), "--book", str(book), "--json"]) == 0

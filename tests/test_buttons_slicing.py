@@ -21,7 +21,6 @@ DAY = "2025-10-30"
 
 
 def test_submit_and_convert_buttons_send_the_slice(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", f"{DAY}T14:00:00+00:00")
     live = tmp_path / "live"
     (live / DAY).mkdir(parents=True)
@@ -33,7 +32,7 @@ def test_submit_and_convert_buttons_send_the_slice(tmp_path, monkeypatch):
         "BIG,buy,1000,20.00,20000.00,0.20,2.00,4.00,6.00\n"
     )
     (live / DAY / "quotes.csv").write_text(f"symbol,bid,ask,last,timestamp\nBIG,19.98,20.00,19.99,{DAY}T13:59:30Z\n")
-    cfg = load_config(tmp_path / "config.yaml", cwd=tmp_path)
+    cfg = load_config(tmp_path / "config.yaml")  # live_dir: the built-in "live", next to the file
     t = read_trades(live / DAY / "trades.csv")
     import datetime as dt
 
@@ -49,7 +48,8 @@ def test_submit_and_convert_buttons_send_the_slice(tmp_path, monkeypatch):
         now=dt.datetime(2025, 10, 30, 14, tzinfo=dt.UTC),
     )
     # the operator sliced the day from the CLI: 300 of 1,000 today (ADV 6,000 x 5%)
-    assert main(["convert", str(live / DAY / "trades.csv"), "--broker", "ibkr", "--slice"]) == 0
+    argv = ["convert", str(live / DAY / "trades.csv"), "--broker", "ibkr", "--slice"]
+    assert main([*argv, "--config", str(tmp_path / "config.yaml")]) == 0
     book = tmp_path / "wb.xlsm"
     ctx = Context(cfg, "ops")
     try:

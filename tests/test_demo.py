@@ -196,11 +196,12 @@ def test_a_bug_is_one_line_and_a_saved_traceback(tmp_path, monkeypatch, capsys):
     def boom(args, ctx):
         raise ZeroDivisionError("division by zero in a test")
 
-    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"live_dir: {str(tmp_path / 'live')!r}\n")
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
     parser._subparsers._group_actions[0].choices["tca"].set_defaults(func=boom)
-    rc = cli.main(["tca", str(tmp_path)])
+    rc = cli.main(["tca", str(tmp_path), "--config", str(cfg)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 4 and len(err) == 1 and "internal error: ZeroDivisionError" in err[0]
     logs = list((tmp_path / "live" / "logs").glob("xlexec-tca-*.log"))

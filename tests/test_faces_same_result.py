@@ -1,10 +1,11 @@
 """One step, two faces: the CLI and the file-mode workbook button (``xlexec button NAME --book FILE``)
 run the same step function, so on the same day they give the same result.
 
-Two identical demo days are built in tmp_path (one per face), both run from a third folder (no
-chdir into either), with the clock pinned. After each step of the day the test compares the
-step's JSON figures, every file under ``live/`` and every journal event (the button's own press
-record, kind ``action``, aside), with the two roots' paths made equal.
+Two identical demo days are built in tmp_path (one per face), each named by its config's
+absolute ``live_dir`` (the test never changes the current folder), with the clock pinned. After
+each step of the day the test compares the step's JSON figures, every file under ``live/`` and
+every journal event (the button's own press record, kind ``action``, aside), with the two roots'
+paths made equal.
 """
 
 from __future__ import annotations
@@ -102,12 +103,10 @@ def _norm(obj, root: Path):
 @pytest.fixture(scope="module")
 def both_faces(tmp_path_factory):
     base = tmp_path_factory.mktemp("faces")
-    cli_root, book_root, elsewhere = base / "cli", base / "book", base / "elsewhere"
+    cli_root, book_root = base / "cli", base / "book"
     cli_cfg, book_cfg = _setup(cli_root), _setup(book_root)
-    elsewhere.mkdir()
     book = book_root / "xlexec.xlsm"
     mp = pytest.MonkeyPatch()
-    mp.chdir(elsewhere)
     records = {}
     try:
         import contextlib

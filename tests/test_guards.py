@@ -268,7 +268,6 @@ def _paper_orders(live: Path) -> int:
 def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, capsys, enabled):
     from xlexec.cli.app import main
 
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:05:00+00:00")
     cfg, live = _day(tmp_path, enabled)
     rc = main(["submit", str(live / DAY / "trades.csv"), "--config", str(cfg), "--allow-closed", "--json"])

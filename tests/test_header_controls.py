@@ -65,7 +65,6 @@ def _submit(main, cfg: Path, live: Path) -> int:
 def cli(monkeypatch, tmp_path):
     from xlexec.cli.app import main
 
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", NOW)
     return main
 

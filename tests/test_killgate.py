@@ -188,7 +188,6 @@ def test_enforce_timeouts_does_not_chase_while_the_kill_switch_exists_but_still_
 
 
 def test_cli_status_enforce_timeouts_does_not_chase_with_kill_switch(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:00:00+00:00")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
@@ -261,7 +260,6 @@ def _convert_setup(tmp_path, header_kill: str = "ACTIVE"):
 
 @pytest.mark.parametrize("draft", [False, True])
 def test_cli_convert_refused_while_the_kill_switch_file_exists(tmp_path, monkeypatch, capsys, draft):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:00:00Z")
     live, trades, cfg = _convert_setup(tmp_path)
     (live / "KILL_SWITCH").write_text("TRIGGERED 2025-10-30T12:59:00+00:00 by ops: drill\n")
@@ -273,7 +271,6 @@ def test_cli_convert_refused_while_the_kill_switch_file_exists(tmp_path, monkeyp
 
 
 def test_cli_convert_refused_with_the_header_kill_switch_triggered(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:00:00Z")
     _live, trades, cfg = _convert_setup(tmp_path, header_kill="TRIGGERED")
     assert main(["convert", str(trades), "--broker", "ibkr", "--config", str(cfg)]) == 1
@@ -282,7 +279,6 @@ def test_cli_convert_refused_with_the_header_kill_switch_triggered(tmp_path, mon
 
 
 def test_cli_convert_refuses_a_restricted_symbol(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:00:00Z")
     live, trades, cfg = _convert_setup(tmp_path)
     (live / "restricted.csv").write_text("symbol,reason\nMSFT,insider window\n")
@@ -313,7 +309,6 @@ def test_cli_cancel_all_still_cancels_when_live_cannot_be_written(tmp_path, monk
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:00:00+00:00")
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "blocked").write_text("a file where live/'s parent folder should be: nothing can be written\n")
     with FakeAlpaca(max_lifetime=60) as fake:
         for i, sym in enumerate(["AAPL", "MSFT", "GOOGL"]):

@@ -104,16 +104,16 @@ def test_validate_and_tca_use_alpaca_data_and_save_snapshots(tmp_path, monkeypat
             "execution:\n  broker: alpaca\n  alpaca:\n    api_key: ${XLX_T_KEY}\n"
             f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n"
         )
-        monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:40:00+00:00")
-        rc = main(["validate", str(day / "trades.csv"), "--json"])
+        cfg = str(tmp_path / "config.yaml")
+        rc = main(["validate", str(day / "trades.csv"), "--json", "--config", cfg])
         out = json.loads(capsys.readouterr().out)
         assert rc == 0 or out["decision"] == "REJECT"
         saved = read_quotes(day / "quotes.csv").set_index("symbol")
         assert saved.loc["MSFT", "mid"] == pytest.approx(380.50)
         dev = [c for c in out["checks"] if c["check"] == "price_deviation" and c["symbol"] == "MSFT"]
         assert dev and dev[0]["status"] == "warn"  # 390 vs mid 380.50 = 2.5%
-        assert main(["tca", str(day), "--json"]) == 0
+        assert main(["tca", str(day), "--json", "--config", cfg]) == 0
         tca = json.loads(capsys.readouterr().out)
         assert read_closes(day / "closes.csv").set_index("symbol").loc["MSFT", "close"] == 379.0
         # MSFT sell of 5 unfilled: opportunity = -1 x 5 x (379 - 390) = +55.00

@@ -541,7 +541,6 @@ def test_cli_submit_json_and_status(tmp_path, fake, monkeypatch, capsys):
 
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
-    monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"""live_dir: live
 execution:
@@ -587,7 +586,6 @@ def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:00:00+00:00")
-    monkeypatch.chdir(tmp_path)
     with FakeAlpaca(positions={"MSFT": (100, 300.0)}, prices={"MSFT": 381.0}, max_lifetime=60) as fake:
         fake.seed_order("manual-1", "AAPL", "buy", 10, 150.0)
         cfg = tmp_path / "config.yaml"

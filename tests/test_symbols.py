@@ -56,7 +56,6 @@ def desk(tmp_path, fake, monkeypatch):
     """A live/ folder and a config pointing at the fake Alpaca; returns (config path, day dir)."""
     monkeypatch.setenv("XLX_SYM_KEY", KEY)
     monkeypatch.setenv("XLX_SYM_SECRET", SECRET)
-    monkeypatch.chdir(tmp_path)
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"""live_dir: live
 execution:

@@ -401,9 +401,14 @@ def test_calendar_helpers():
 # ---- CLI -------------------------------------------------------------------------------
 
 
+def cfg_args(day) -> list[str]:
+    """``--config`` naming the fixture's config (absolute live_dir): the tests never chdir."""
+    return ["--config", str(day.parent.parent / "config.yaml")]
+
+
 @pytest.fixture
 def day(tmp_path, monkeypatch):
-    """A live/ folder with the base scenario; cwd = tmp_path; clock pinned."""
+    """A live/ folder with the base scenario, a config naming it (absolute); clock pinned."""
     d = tmp_path / "live" / "2025-10-30"
     d.mkdir(parents=True)
     (d / "trades.csv").write_text(text("trades_clean.csv"))
@@ -412,13 +417,13 @@ def day(tmp_path, monkeypatch):
     (live / "current_positions.csv").write_text(text("positions.csv"))
     (live / "events.csv").write_text(text("events.csv"))
     (live / "reference.csv").write_text(text("reference.csv"))
-    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text(f"live_dir: {str(live)!r}\n")  # absolute: no chdir
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:00:00+00:00")
     return d
 
 
 def test_cli_validate_approve_exit_0_and_writes_json(day, capsys):
-    assert main(["validate", "live/2025-10-30/trades.csv"]) == 0
+    assert main(["validate", f"{day}/trades.csv", *cfg_args(day)]) == 0
     out = capsys.readouterr().out
     assert "Decision: APPROVE" in out and "sector_pct" in out
     doc = json.loads((day / "validation.json").read_text())
@@ -428,40 +433,40 @@ def test_cli_validate_approve_exit_0_and_writes_json(day, capsys):
 
 def test_cli_validate_json_and_reject_exit_1(day, capsys):
     (day / "trades.csv").write_text(text("direction.csv"))
-    assert main(["validate", "live/2025-10-30/trades.csv", "--json"]) == 1
+    assert main(["validate", f"{day}/trades.csv", "--json", *cfg_args(day)]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["decision"] == "REJECT"
     assert any(c["check"] == "direction" and c["status"] == "fail" for c in doc["checks"])
 
 
 def test_cli_conditional_exits_0(day, capsys):
-    assert main(["validate", "live/2025-10-30/trades.csv", "--quotes", str(DATA / "quotes_stale.csv")]) == 0
+    assert main(["validate", f"{day}/trades.csv", "--quotes", str(DATA / "quotes_stale.csv"), *cfg_args(day)]) == 0
     assert "Decision: CONDITIONAL" in capsys.readouterr().out
 
 
 def test_cli_kill_switch_file(day, capsys):
     (day.parent / "KILL_SWITCH").write_text("stop\n")
-    assert main(["validate", "live/2025-10-30/trades.csv", "--json"]) == 1
+    assert main(["validate", f"{day}/trades.csv", "--json", *cfg_args(day)]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert [c["status"] for c in doc["checks"] if c["check"] == "kill_switch"] == ["fail"]
 
 
 def test_cli_bad_input_exit_2(day, capsys):
-    assert main(["validate", "live/2025-10-30/missing.csv"]) == 2
+    assert main(["validate", f"{day}/missing.csv", *cfg_args(day)]) == 2
     assert "not found" in capsys.readouterr().err
     (day / "trades.csv").write_text(swap("MSFT,sell,10,380.50", "MSFT,sell,ten,380.50"))
-    assert main(["validate", "live/2025-10-30/trades.csv"]) == 2
+    assert main(["validate", f"{day}/trades.csv", *cfg_args(day)]) == 2
     err = capsys.readouterr().err
     assert "row 11" in err and "'shares'" in err
     assert not (day / "validation.json").exists()
-    assert main(["validate", "live/2025-10-30/trades.csv", "--positions", "nope.csv"]) == 2
+    assert main(["validate", f"{day}/trades.csv", "--positions", "nope.csv", *cfg_args(day)]) == 2
 
 
 def test_cli_without_optional_files(day, capsys):
     for f in ("current_positions.csv", "events.csv", "reference.csv"):
         (day.parent / f).unlink()
     (day / "quotes.csv").unlink()
-    assert main(["validate", "live/2025-10-30/trades.csv", "--json"]) == 0
+    assert main(["validate", f"{day}/trades.csv", "--json", *cfg_args(day)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["decision"] == "CONDITIONAL"
     assert doc["summary"]["inputs"]["positions"] is None

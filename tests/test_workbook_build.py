@@ -138,14 +138,25 @@ def test_libreoffice_runs_the_self_test_sub(built, tmp_path):
     assert wb["Control"].protection.sheet  # the Sub protects the sheet again
 
 
-def test_build_command(tmp_path, monkeypatch, capsys):
-    from xlexec.cli.app import main
+def test_build_command(tmp_path):
+    """The default output is ``workbook/xlexec.xlsm`` under the folder the command runs in (a
+    subprocess with ``cwd``: the test never changes its own current folder)."""
+    import os
+    import subprocess
+    import sys
 
-    monkeypatch.chdir(tmp_path)
-    assert main(["workbook", "build"]) == 0
+    repo = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
+
+    def build(*args):
+        cmd = [sys.executable, "-m", "xlexec", "workbook", "build", *args]
+        return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    p = build()
+    assert p.returncode == 0, p.stderr
     assert (tmp_path / "workbook" / "xlexec.xlsm").exists()
-    assert main(["workbook", "build", "--output", str(tmp_path / "x.txt")]) == 2
-    assert ".xlsm" in capsys.readouterr().err
+    p = build("--output", str(tmp_path / "x.txt"))
+    assert p.returncode == 2 and ".xlsm" in p.stderr
 
 
 # --------------------------------------------------------------------------- UDFs (UDF_MODULES)

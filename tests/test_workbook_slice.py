@@ -66,7 +66,6 @@ def sent_orders(live):
 
 @pytest.mark.parametrize("answer, qty", [("Y", 300), ("N", 1000)])
 def test_slice_input_on_control(tmp_path, monkeypatch, answer, qty):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", NOW.isoformat())
     cfg, live = big_day(tmp_path, QUOTES)
     book = tmp_path / "wb.xlsm"
@@ -97,7 +96,6 @@ def test_slice_input_on_control(tmp_path, monkeypatch, answer, qty):
 
 
 def test_quote_sizes_shown_and_kept_from_a_pasted_block(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLEXEC_NOW", NOW.isoformat())
     cfg, live = big_day(
         tmp_path, f"symbol,bid,ask,last,timestamp,bid_size,ask_size\nBIG,19.98,20.00,19.99,{DAY}T13:59:30Z,400,250\n"

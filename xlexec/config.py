@@ -12,7 +12,10 @@
   secret written into the file (instead of ``${ENV_VAR}``) is refused.
 * YAML anchors and aliases (``&a`` / ``*a``, ``<<: *a``) are refused: a few hundred bytes of
   nested aliases expand to billions of nodes (an "alias bomb"); a config needs none.
-* Relative paths (``live_dir``) resolve against the current directory.
+* A relative ``live_dir`` resolves against the folder of the config file that says it (so
+  ``--config /desk/config.yaml`` means ``/desk/live`` from whatever folder the command runs in;
+  a kill switch or restricted list in that folder is never missed); with no config file, against
+  the current directory.
 
 Units: ``*_usd`` in $, ``*_bps`` in basis points, ``*_pct`` as fractions (0.10 = 10%).
 """
@@ -232,14 +235,18 @@ def _removed_key(data: dict) -> str | None:
 
 
 def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) -> Config:
-    """Load ``path``; with ``None``, ``./config.yaml`` when present, else built-in defaults."""
-    cwd = Path(cwd or Path.cwd())
+    """Load ``path``; with ``None``, ``./config.yaml`` when present, else built-in defaults.
+
+    A relative ``live_dir`` resolves against ``cwd`` when given, else against the config file's
+    own folder (the current directory for the built-in defaults)."""
+    here = Path.cwd()
     if path is None:
-        candidate = cwd / "config.yaml"
+        candidate = Path(cwd or here) / "config.yaml"
         if not candidate.exists():
-            return config_from_dict({}, "<built-in defaults>", cwd)
+            return config_from_dict({}, "<built-in defaults>", Path(cwd or here))
         path = candidate
     p = Path(path)
+    base = Path(cwd) if cwd is not None else (here / p).parent
     try:
         raw = p.read_bytes()
     except OSError as e:
@@ -257,7 +264,7 @@ def load_config(path: str | os.PathLike | None = None, cwd: Path | None = None) 
         raise ConfigError(f"{p}:{where}: YAML error: {problem}") from None
     except (ValueError, OverflowError) as e:  # a scalar YAML types but cannot build (date 2025-13-45)
         raise ConfigError(f"{p}:{_bad_scalar(text)} YAML error: {' '.join(str(e).split())}") from None
-    return config_from_dict(data, str(p), cwd)
+    return config_from_dict(data, str(p), base)
 
 
 class AliasRefused(yaml.MarkedYAMLError):

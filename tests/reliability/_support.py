@@ -233,25 +233,35 @@ def unzip_text(path: Path) -> str:
 
 
 def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) -> tuple[int | None, str, str]:
-    """Run ``xlexec.cli.app.main(argv)`` in this process, output captured.
+    """Run the CLI, output captured; ``env`` adds variables (a ``None`` value unsets one).
 
-    Returns ``(exit code, stdout, stderr)``; an exception escaping ``main`` (what a user would
-    see as a traceback) gives exit code ``None`` and the traceback as stderr."""
+    With ``cwd``: the real ``python -m xlexec`` in a subprocess started in that folder (the test
+    process never changes its own current folder: a chdir into the fixture can hide a path
+    resolved against the current folder). Without: ``xlexec.cli.app.main(argv)`` in this process
+    (so a test's monkeypatch applies; pass ``--config`` with an absolute ``live_dir``).
+
+    Returns ``(exit code, stdout, stderr)``; in-process, an exception escaping ``main`` (what a
+    user would see as a traceback) gives exit code ``None`` and the traceback as stderr."""
     import contextlib
     import traceback
+
+    if cwd is not None:
+        full = env_with_keys(**{k: v for k, v in (env or {}).items() if v is not None})
+        for k, v in (env or {}).items():
+            if v is None:
+                full.pop(k, None)
+        p = xlexec(argv, cwd=Path(cwd), env=full)
+        return p.returncode, p.stdout, p.stderr
 
     from xlexec.cli.app import main
 
     old_env = {k: os.environ.get(k) for k in (env or {})}
-    old_cwd = os.getcwd()
     out, err = io.StringIO(), io.StringIO()
     try:
         os.environ.update({k: v for k, v in (env or {}).items() if v is not None})
         for k, v in (env or {}).items():
             if v is None:
                 os.environ.pop(k, None)
-        if cwd is not None:
-            os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 rc = main(argv)
@@ -261,7 +271,6 @@ def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) ->
                 err.write(traceback.format_exc())
                 rc = None
     finally:
-        os.chdir(old_cwd)
         for k, v in old_env.items():
             if v is None:
                 os.environ.pop(k, None)

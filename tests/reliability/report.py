@@ -5,6 +5,12 @@ so every test writes what it observed (faults injected and their outcome, crash 
 survived them, hostile inputs tried, duplicates, lost records, leaks) to a JSON file; this module
 adds those up. Nothing here is typed in: every number comes from that run.
 
+The run also takes ``tests/controls`` when that folder exists. Control tests (any folder) record
+one row per attack with ``tests.reliability.controls.record`` (a JSON-lines file next to the
+observations): the "controls" table lists each attack, whether it was refused and the orders
+that reached the broker (counted at the broker); a row not refused, or with an order at the
+broker, is a broken promise.
+
 Options: ``--json`` prints the raw observations as well; ``--keep FILE`` keeps them;
 anything after ``--`` goes to pytest (e.g. ``-- -k crashes``).
 Exit code: pytest's, or 1 when a figure promised to be zero is not.
@@ -25,11 +31,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def controls_file(out: Path) -> Path:
+    """Where the control tests append their rows (see ``controls.controls_out``)."""
+    return out.with_suffix(".controls.jsonl")
+
+
 def run_suite(out: Path, extra: list[str]) -> tuple[int, float, str]:
     env = dict(os.environ, XLEXEC_RELIABILITY_OUT=str(out))
+    env.pop("XLEXEC_CONTROLS_OUT", None)
+    controls_file(out).unlink(missing_ok=True)
+    folders = ["tests/reliability"] + (["tests/controls"] if (REPO / "tests" / "controls").is_dir() else [])
     t0 = time.perf_counter()
     p = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/reliability", "-q", "-p", "no:cacheprovider", *extra],
+        [sys.executable, "-m", "pytest", *folders, "-q", "-p", "no:cacheprovider", *extra],
         cwd=str(REPO),
         env=env,
         capture_output=True,
@@ -58,6 +72,7 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
     faults, crashes = _by(obs, "fault"), _by(obs, "crash")
     hostile, inj, sec = _by(obs, "hostile"), _by(obs, "injection"), _by(obs, "secrets")
     conc, guard = _by(obs, "concurrency"), _by(obs, "live_guard")
+    controls = _by(obs, "controls")
     s = lambda rows, k: sum(int(r.get(k) or 0) for r in rows)  # noqa: E731
     ok_faults = sum(
         1
@@ -117,6 +132,12 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
         ("days where two processes proceeded at once", str(s(conc, "same_day_double")), "0"),
         ("orders sent to a LIVE account without --live / the confirmation", str(s(guard, "sent_without_live")), "0"),
         ("submits that printed their mode (PAPER/LIVE)", f"{s(guard, 'mode_printed')}/{s(guard, 'submits')}", "all"),
+        (
+            "control attacks refused (one line naming the rule)",
+            f"{sum(1 for c in controls if c.get('refused') is True)}/{len(controls)}",
+            "all",
+        ),
+        ("orders reaching the broker in a control attack", str(s(controls, "orders_at_broker")), "0"),
     ]
     return rows
 
@@ -186,6 +207,38 @@ def hostile_table(obs: list[dict]) -> list[str]:
     return out
 
 
+def controls_table(obs: list[dict]) -> list[str]:
+    out = [
+        "| attack | face | refused | orders reaching the broker | exit | the refusal says |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in _by(obs, "controls"):
+        says = str(c.get("says") or "").replace("|", "\\|")
+        if len(says) > 120:
+            says = says[:117] + "..."
+        held = "yes" if c.get("refused") is True else "NO"
+        out.append(
+            f"| {c['attack'].replace('|', '/')} | {c.get('face', 'cli')} | {held} "
+            f"| {c.get('orders_at_broker')} | {c.get('exit_code')} | {says} |"
+        )
+    return out
+
+
+def controls_broken(obs: list[dict]) -> list[str]:
+    """Control rows that broke their promise: not refused, or an order at the broker."""
+    return [
+        f"control {c.get('attack')!r} ({c.get('face', 'cli')})"
+        for c in _by(obs, "controls")
+        if c.get("refused") is not True or int(c.get("orders_at_broker") or 0) > 0
+    ]
+
+
+def read_controls(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = []
@@ -200,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.keep) if args.keep else Path(d) / "observations.json"
         rc, seconds, summary = run_suite(out, extra)
         data = json.loads(out.read_text()) if out.exists() else {"observations": []}
+        data["observations"] += read_controls(controls_file(out))
     gaps = [o for o in data["observations"] if o.get("known_gap")]
     obs = [o for o in data["observations"] if not o.get("known_gap")]
     rows = figures(obs)
@@ -213,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(crash_table(obs)))
     print("\nHostile input:\n")
     print("\n".join(hostile_table(obs)))
+    print("\nControls (each attack through the CLI or the workbook's button; orders counted at the broker):\n")
+    print("\n".join(controls_table(obs)))
     if gaps:
         print("\nKnown gaps (expected failures, outside the figures above):\n")
         for g in gaps:
@@ -223,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.json:
         print(json.dumps(obs + gaps, indent=1, default=str))
-    broken = promises_broken(rows)
+    broken = promises_broken(rows) + controls_broken(obs)
     if broken:
         print("\nPROMISES BROKEN: " + "; ".join(broken), file=sys.stderr)
     return rc or (1 if broken else 0)

@@ -37,6 +37,13 @@ def _day(root: Path, text: str | None = None) -> Path:
     return t
 
 
+def _config(root: Path) -> Path:
+    """``root/config.yaml`` naming ``root/live`` by its absolute path."""
+    cfg = root / "config.yaml"
+    cfg.write_text(f"live_dir: {str(root / 'live')!r}\n")
+    return cfg
+
+
 def _one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err[-2000:]
@@ -349,8 +356,8 @@ def test_disk_full_or_read_only_live_gives_one_line_exit_1(code, says, tmp_path,
     def refuse(*a, **k):
         raise OSError(code, os.strerror(code), str(k.get("dir", "live")))
 
-    monkeypatch.setattr(csvio.tempfile, "mkstemp", refuse)
-    rc, out, err = U.cli(["validate", str(t)], cwd=tmp_path, env=NOW)
+    monkeypatch.setattr(csvio.tempfile, "mkstemp", refuse)  # in this process: no cwd, an absolute live_dir
+    rc, out, err = U.cli(["validate", str(t), "--config", str(_config(tmp_path))], env=NOW)
     observe("hostile", target="live/", level=errno.errorcode[code], tried=1, accepted=int(rc == 0))
     assert rc == 1, (rc, out, err)
     line = _one_line(err)
@@ -381,8 +388,9 @@ def test_disk_full_through_the_validate_button_is_one_line_exit_1(tmp_path, monk
     import xlexec.formats.csvio as csvio
 
     _day(tmp_path)
+    cfg = str(_config(tmp_path))
     book = tmp_path / "book.xlsm"
-    rc, out, err = U.cli(["workbook", "build", "--output", str(book)], cwd=tmp_path, env=NOW)
+    rc, out, err = U.cli(["workbook", "build", "--output", str(book), "--config", cfg], env=NOW)
     assert rc == 0, err
     before = book.read_bytes()
 
@@ -390,7 +398,7 @@ def test_disk_full_through_the_validate_button_is_one_line_exit_1(tmp_path, monk
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(k.get("dir", "live")))
 
     monkeypatch.setattr(csvio.tempfile, "mkstemp", full)
-    rc, out, err = U.cli(["button", "validate", "--book", str(book), "--day", DAY], cwd=tmp_path, env=NOW)
+    rc, out, err = U.cli(["button", "validate", "--book", str(book), "--day", DAY, "--config", cfg], env=NOW)
     observe("hostile", target="workbook", level="ENOSPC validate button", tried=1, accepted=int(rc == 0))
     assert rc == 1, (rc, out, err)
     line = _one_line(err)

@@ -23,7 +23,8 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
 **Guards** (:class:`RefusedError`, nothing sent): ``execution.enabled`` (false refuses every
 submit and every chase move), human approval of the exact order list
 (``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
-``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
+``live/KILL_SWITCH``), the header's ``Safety Checks: PASSED`` (anything else or no line refuses,
+approval or not), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account. The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
 switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
 installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
@@ -77,7 +78,7 @@ from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
 from xlexec.core.symbols import canonical_symbol
-from xlexec.core.trades import header_sha256
+from xlexec.core.trades import SAFETY_CHECKS_OK, header_sha256
 from xlexec.errors import BrokerError, GateClosed, RefusedError
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.brokers.base import (
@@ -580,6 +581,10 @@ def _authorise(ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int
     why = kill_switch_state(live_dir, trades.header.kill_switch)
     if why:
         raise RefusedError(f"{tag} kill switch: {why}; nothing sent")
+    safety = trades.header.safety_checks
+    if safety != SAFETY_CHECKS_OK:  # fail closed as validation does, approval or not
+        said = f"says Safety Checks: {safety}" if safety else "has no Safety Checks line"
+        raise RefusedError(f"{tag} the trades header {said} (only {SAFETY_CHECKS_OK} passes); nothing sent")
     if ctx.config.execution.require_human_approval and find_approval(live_dir, day, sha) is None:
         raise RefusedError(
             f"{tag} no approval for these {n_orders} orders of {day} "
