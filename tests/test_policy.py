@@ -155,3 +155,25 @@ def test_a_missing_or_unknown_key_is_an_error_and_an_unknown_key_in_a_journaled_
     assert P.loosened(official, newer) == ["execution.future_limit"]
     older = {k: v for k, v in official.items() if k != "validation.max_adv_pct"}
     assert P.loosened(older, official) == ["validation.max_adv_pct"]
+
+
+def test_the_wire_gate_closes_when_the_restricted_list_changes_under_a_running_process(tmp_path):
+    from xlexec.config import config_from_dict
+    from xlexec.errors import GateClosed
+    from xlexec.execution.guards import wire_gate
+    from xlexec.store.policy import effective_policy, gate_check
+
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "restricted.csv").write_text("symbol,reason\nGME,compliance\nbrk-b,insider\n")
+    cfg = config_from_dict({"live_dir": str(live)})
+    policy = effective_policy(cfg)
+    assert policy["restricted.symbols"] == ["BRK.B", "GME"]
+    assert policy["restricted.sha256"] == hashlib.sha256(b"BRK.B\nGME").hexdigest()
+    check = gate_check(live, policy)
+    wire_gate(live, what="submit X", policy_check=check)  # unchanged: open
+    (live / "restricted.csv").write_text("symbol,reason\nGME,compliance\nBRK B,insider\n")  # same symbols
+    wire_gate(live, what="submit X", policy_check=check)
+    (live / "restricted.csv").write_text("symbol,reason\nGME,compliance\n")
+    with pytest.raises(GateClosed, match=r"restricted list .* changed during the run; submit X: not sent"):
+        wire_gate(live, what="submit X", policy_check=check)

@@ -21,8 +21,10 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
 5. every broker reply is journaled (kind ``ORDER``, key ``coid|status|filled_qty``).
 
 **Guards** (:class:`RefusedError`, nothing sent): ``execution.enabled`` (false refuses every
-submit and every chase move), human approval of the exact order list
-(``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
+submit and every chase move), the policy in force (:mod:`xlexec.store.policy`: a config that
+loosens it is refused until ``xlexec policy approve``), human approval of the exact order list
+(``require_human_approval``) under a policy no looser than the approval's, four-eyes
+(``require_four_eyes``: the approver's OS login is not the submitter's; ``approvers``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account. The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
 switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,

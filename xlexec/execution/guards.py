@@ -17,7 +17,11 @@ every path that sends or writes orders (submit and its sliced children, chase re
 convert, the workbook buttons, which call the same steps) passes this one check of the kill
 switch (``live/KILL_SWITCH`` and the trades header) immediately before each request, after any
 rate-limit wait; it raises :class:`~xlexec.errors.GateClosed` and nothing goes out. Orders
-waiting in a rate limiter when cancel-all runs therefore never reach the broker.
+waiting in a rate limiter when cancel-all runs therefore never reach the broker. Submit and the
+chase also hand it a ``policy_check`` (:func:`xlexec.store.policy.gate_check`): the policy was
+checked when the run was authorised and the config is loaded once per process, so the gate
+re-reads only what can change under a running process, the restricted list, and closes when it
+is no longer the authorised policy's.
 """
 
 from __future__ import annotations
