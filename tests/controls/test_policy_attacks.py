@@ -296,3 +296,51 @@ def test_reject_is_never_blocked_by_the_policy(tmp_path):
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader((d.live / "trade_approvals.csv").open()))
     assert rows[-1]["decision"] == "REJECTED"
+
+
+def test_the_chase_refuses_a_looser_policy_and_one_looser_than_the_order_was_sent_under(tmp_path):
+    """In process, on the real paper simulator (the chase has no CLI of its own besides
+    ``status --enforce-timeouts``): a move is refused while the config loosens the policy in
+    force, and, once that loosening is approved, because it is looser than the policy the order
+    was sent under; the desk's own config chases."""
+    import pandas as pd
+
+    from xlexec.config import config_from_dict
+    from xlexec.execution import engine, status
+    from xlexec.execution.brokers.paper import PaperBroker
+    from xlexec.formats.trades import parse_trades_text
+    from xlexec.steps import policy as policy_steps
+    from xlexec.steps.context import Context
+
+    t0 = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)
+    now = [t0]
+
+    def ctx(max_moves: int) -> Context:
+        ex = {"require_human_approval": False, "price_collar_pct": None, "order_timeout_minutes": 120,
+              "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": max_moves}}  # fmt: skip
+        return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), "t", fixed_now=now[0])
+
+    q = pd.DataFrame({"symbol": ["AAPL"], "bid": [150.02], "ask": [150.08], "last": [150.05], "mid": [150.05]})
+    broker = PaperBroker(tmp_path / "pb.sqlite", quotes=q, day=DAY, slippage_bps=0, now_fn=lambda: now[0])
+    text = HEAD.format(n=1) + "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
+    desk = ctx(3)
+    assert engine.submit_batch(desk, parse_trades_text(text), broker=broker, quotes=q, allow_closed=True).exit_code == 0
+    intent = desk.journal().payloads("order_intent", DAY)[0]
+    assert len(intent["policy_sha256"]) == 64
+
+    now[0] = t0 + dt.timedelta(minutes=16)
+    more = ctx(10)
+    acts = status.enforce_timeouts(more, DAY, broker, now[0])
+    assert list(acts["action"]) == ["chase_refused"]
+    assert "execution.chase.max_moves 3 -> 10" in acts["note"].iloc[0] and "limit not moved" in acts["note"].iloc[0]
+    assert [o.limit_price for o in broker.list_orders("all")] == [150.00]
+
+    assert policy_steps.approve(more, approver="Carol", reason="more moves").event is not None
+    acts = status.enforce_timeouts(more, DAY, broker, now[0])
+    assert list(acts["action"]) == ["chase_refused"]
+    assert "looser than when the order was sent" in acts["note"].iloc[0]
+    assert [o.limit_price for o in broker.list_orders("all")] == [150.00]
+
+    acts = status.enforce_timeouts(ctx(3), DAY, broker, now[0])  # the desk's policy: a tightening, in force
+    assert list(acts["action"]) == ["chase"]
+    assert sorted(o.limit_price for o in broker.list_orders("all")) == [150.00, 150.05]

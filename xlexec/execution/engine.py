@@ -21,15 +21,20 @@ hash). The whole batch runs under the day's lock (:class:`DayLock`; a second sub
 5. every broker reply is journaled (kind ``ORDER``, key ``coid|status|filled_qty``).
 
 **Guards** (:class:`RefusedError`, nothing sent): ``execution.enabled`` (false refuses every
-submit and every chase move), the policy in force (:mod:`xlexec.store.policy`: a config that
-loosens it is refused until ``xlexec policy approve``), human approval of the exact order list
-(``require_human_approval``) under a policy no looser than the approval's, four-eyes
-(``require_four_eyes``: the approver's OS login is not the submitter's; ``approvers``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
+submit and every chase move), human approval of the exact order list
+(``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account. The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
 switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
 installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
 it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
+
+**Policy and maker-checker** (:mod:`xlexec.store.policy`; :class:`RefusedError`, nothing sent): a
+config that loosens the policy in force is refused until ``xlexec policy approve``; an approval
+recorded under a tighter policy than today's is refused (approve again); with
+``require_four_eyes`` the approval's OS login must not be the submitter's, and a non-empty
+``approvers`` must list it. The gate right before the wire also closes when the restricted list
+changes during the run.
 
 **Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
 gets a note, a journal ``REFUSED`` event and is not sent): restricted list,

@@ -33,6 +33,7 @@ Identities are OS logins (:func:`xlexec.store.journal.current_user`), never the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,7 +158,7 @@ def standing(
     become in force at once; a looser one is journaled once as ``proposed`` by ``login``."""
     login = login or current_user()
     sha = P.policy_sha256(policy)
-    with jr.transaction():
+    with jr.transaction() if record else contextlib.nullcontext():
         events = jr.events(POLICY)
         last = _last_in_force(events)
         if last is None:
