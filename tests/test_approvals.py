@@ -40,6 +40,7 @@ def approve(
     approver="John Doe",
     now=NOW,
     date=DAY,
+    login="jdoe",
 ):
     return record_approval(
         live,
@@ -48,6 +49,7 @@ def approve(
         decision=decision,
         reason=reason,
         approver=approver,
+        approver_login=login,
         recommended=recommended,
         override=override,
         now=now,
@@ -80,6 +82,8 @@ def test_record_and_find(tmp_path):
         sha,
         "3",
         "False",
+        "jdoe",  # the OS login beside the display name
+        "",  # no policy given: none bound
     ]
     assert find_approval(tmp_path, "2025-10-31", sha) is None  # another day
 
@@ -193,7 +197,7 @@ def test_hand_typed_guide_rows_are_kept_but_bind_nothing(tmp_path):
     rows = read_csv(tmp_path)
     assert rows[0] == APPROVAL_COLUMNS
     assert rows[1][:4] == ["2025-10-29", "APPROVED", "All checks passed", "John Doe"]
-    assert rows[1][4:] == ["", "", "", "", ""]
+    assert rows[1][4:] == ["", "", "", "", "", "", ""]
     assert rows[2][1] == "APPROVED" and len(rows) == 3
 
 

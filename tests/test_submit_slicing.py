@@ -337,8 +337,8 @@ def test_order_sent_whole_is_never_sliced_afterwards(tmp_path, monkeypatch, caps
     r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, approve_it=False)  # --slice after the fact
     assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, pid, "already_sent"]]
     assert ctx.journal().events(J.SLICE) == []
-    cfg_file = tmp_path / "config.yaml"
-    cfg_file.write_text(f"live_dir: {live}\nexecution:\n  broker: paper\n")
+    cfg_file = tmp_path / "config.yaml"  # the same policy as the submits' (a stricter one would take effect)
+    cfg_file.write_text(f"live_dir: {live}\nexecution:\n  broker: paper\n  max_order_size_usd: 50000\n")
     path = live / D1 / "trades.csv"
     assert main(["convert", str(path), "--broker", "generic", "--slice", "--config", str(cfg_file)]) == 0
     capsys.readouterr()

@@ -82,6 +82,10 @@ class ExecutionConfig(_Model):
     max_order_size_usd: float = Field(10_000.0, gt=0)
     max_daily_trades: int = Field(50, gt=0)
     require_human_approval: bool = True
+    # maker-checker: the approver's OS login must differ from the submitter's (and from whoever
+    # proposed a loosened policy); see xlexec/store/policy.py
+    require_four_eyes: bool = False
+    approvers: list[str] = Field(default_factory=list)  # OS logins allowed to approve; [] = anyone
     # limit | market (stop orders are not supported: a stop needs a trigger the model does not give)
     default_order_type: Literal["limit", "market"] = "limit"
     order_timeout_minutes: int = Field(30, ge=0)

@@ -49,6 +49,16 @@ def test_live_account_sends_nothing_without_live_and_says_so(live_day, observe):
     runs["live, --live"] = U.cli(
         ["submit", str(trades), "--allow-closed", "--live", "--json", "--config", str(live_cfg)], env=env, cwd=root
     )
+    # another mode is another policy (store/policy.py): refused until an approver records it
+    runs["paper, mode change not approved"] = U.cli(
+        ["submit", str(trades), "--allow-closed", "--config", str(paper_cfg)], env=env, cwd=root
+    )
+    approved = U.cli(
+        ["policy", "approve", "--config", str(paper_cfg), "--approver", "Risk", "--reason", "back to paper"],
+        env=env,
+        cwd=root,
+    )
+    assert approved[0] == 0, approved
     runs["paper"] = U.cli(["submit", str(trades), "--allow-closed", "--config", str(paper_cfg)], env=env, cwd=root)
     runs["paper, --json"] = U.cli(
         ["submit", str(trades), "--allow-closed", "--json", "--config", str(paper_cfg)], env=env, cwd=root
@@ -83,6 +93,8 @@ def test_live_account_sends_nothing_without_live_and_says_so(live_day, observe):
     for k, lines in mode_lines.items():  # every submit says which mode
         want = "LIVE" if k.startswith(("live", "kill")) else "PAPER"
         assert lines == [f"xlexec submit: mode {want} · alpaca · 127.0.0.1:{fake.port}"], (k, runs[k][2])
+    rc, out, err = runs["paper, mode change not approved"]
+    assert rc == 1 and "policy:" in err and "mode LIVE -> PAPER" in err and "xlexec policy approve" in err, err
     rc, out, err = runs["paper"]
     assert "[PAPER · alpaca" in out  # and the summary line repeats it
     assert runs["kill switch"][0] == 1 and "[LIVE · alpaca" in runs["kill switch"][2]

@@ -30,6 +30,13 @@ switch is checked again right before each order request (:func:`xlexec.execution
 installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
 it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
 
+**Policy and maker-checker** (:mod:`xlexec.store.policy`; :class:`RefusedError`, nothing sent): a
+config that loosens the policy in force is refused until ``xlexec policy approve``; an approval
+recorded under a tighter policy than today's is refused (approve again); with
+``require_four_eyes`` the approval's OS login must not be the submitter's, and a non-empty
+``approvers`` must list it. The gate right before the wire also closes when the restricted list
+changes during the run.
+
 **Pre-trade limits** (the classes of :mod:`xlexec.execution.guards`, per order; a refused order
 gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
 ``max_order_size_usd`` ($ notional = shares x limit; a market order at shares x ask for a buy,
@@ -75,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.core.policy import policy_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
 from xlexec.core.symbols import canonical_symbol
@@ -102,7 +110,8 @@ from xlexec.store import journal as J
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
 from xlexec.store.integrity import require_intact
-from xlexec.store.journal import DayLock
+from xlexec.store.journal import DayLock, current_user
+from xlexec.store.policy import check_approval, effective_policy, gate_check, require_in_force
 
 __all__ = ["SubmitResult", "crash_point", "describe_mode", "sent_whole", "submit_batch"]
 
@@ -555,6 +564,7 @@ class _Run:
     rec: _Recorder
     intents: dict[str, dict]  # the day's intents before this run, by client order id
     messages: list[str] = field(default_factory=list)
+    policy_sha256: str = ""  # the policy in force the run was authorised under (store/policy.py)
 
     @property
     def live_dir(self) -> Path:
@@ -573,9 +583,12 @@ def _unsent(status: str, note: str, outcome: str) -> dict:
     }
 
 
-def _authorise(ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int, allow_closed: bool, tag: str):
-    """The batch guards under the lock (kill switch, approval, market open, account); returns the
-    broker account. Raises :class:`RefusedError` / :class:`BrokerError`: nothing sent."""
+def _authorise(
+    ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int, allow_closed: bool, tag: str, policy: dict
+):
+    """The batch guards under the lock (kill switch, approval and its policy, four-eyes, market
+    open, account); returns the broker account. Raises :class:`RefusedError` /
+    :class:`BrokerError`: nothing sent."""
     live_dir = Path(ctx.live_dir)
     require_intact(live_dir, tag=tag)  # an edited, deleted or moved journal event authorises nothing
     why = kill_switch_state(live_dir, trades.header.kill_switch)
@@ -596,6 +609,8 @@ def _authorise(ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int
             f"{tag} the trades header changed since it was approved (approval #{approval.get('seq')} by "
             f"{approval.get('approver')}): validate and approve again; nothing sent"
         )
+    if approval:
+        check_approval(approval, policy, login=current_user(), what="submit", tag=tag)
     try:
         if not allow_closed:
             clk = broker.clock()
@@ -714,6 +729,7 @@ def _intent(run: _Run, row: dict) -> dict:
         "submitted_at": run.ctx.now().isoformat(),
         "mode": run.mode["mode"],
         "broker": run.mode["broker"],
+        "policy_sha256": run.policy_sha256,
     }
     if row.get("parent_id"):
         intent.update(parent_id=row["parent_id"], slice_seq=int(row.get("slice_seq") or 0))
@@ -837,12 +853,18 @@ def submit_batch(
         raise RefusedError(
             f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money"
         )
-    with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch):
+    policy = require_in_force(
+        ctx.journal(), effective_policy(cfg), day=day, what="submit", source=cfg.source, tag=tag
+    ).current
+    check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
+    with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check):
         acct = _authorise(
-            ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag
-        )
+            ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
+            policy=policy,
+        )  # fmt: skip
         jr = ctx.journal()
         run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))
+        run.policy_sha256 = policy_sha256(policy)
         orders, pre_refused = _apply_slicing(
             ctx,
             jr,

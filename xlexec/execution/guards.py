@@ -21,13 +21,17 @@ every path that sends or writes orders (submit and its sliced children, chase re
 convert, the workbook buttons, which call the same steps) passes this one check of the kill
 switch (``live/KILL_SWITCH`` and the trades header) immediately before each request, after any
 rate-limit wait; it raises :class:`~xlexec.errors.GateClosed` and nothing goes out. Orders
-waiting in a rate limiter when cancel-all runs therefore never reach the broker.
+waiting in a rate limiter when cancel-all runs therefore never reach the broker. Submit and the
+chase also hand it a ``policy_check`` (:func:`xlexec.store.policy.gate_check`): the policy was
+checked when the run was authorised and the config is loaded once per process, so the gate
+re-reads only what can change under a running process, the restricted list, and closes when it
+is no longer the authorised policy's.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,20 +83,36 @@ def kill_switch_state(live_dir: Path, header_kill_switch: str | None = HEADER_NO
     return None
 
 
-def wire_gate(live_dir: Path, header_kill_switch: str | None = HEADER_NOT_IN_PLAY, *, what: str = "order") -> None:
+def wire_gate(
+    live_dir: Path,
+    header_kill_switch: str | None = HEADER_NOT_IN_PLAY,
+    *,
+    what: str = "order",
+    policy_check: Callable[[], str | None] | None = None,
+) -> None:
     """The one check right before the wire: raises :class:`GateClosed` (nothing sent) when the
-    kill switch is triggered (``live/KILL_SWITCH`` exists, or the trades header says so)."""
+    kill switch is triggered (``live/KILL_SWITCH`` exists, or the trades header says so), or when
+    ``policy_check`` (the run's authorised policy, :func:`xlexec.store.policy.gate_check`) says
+    the policy changed since the run was authorised."""
     why = kill_switch_state(live_dir, header_kill_switch)
     if why:
         raise GateClosed(f"kill switch: {why}; {what}: not sent")
+    changed = policy_check() if policy_check is not None else None
+    if changed:
+        raise GateClosed(f"{changed}; {what}: not sent")
 
 
 @contextlib.contextmanager
-def gated(broker, live_dir: Path, header_kill_switch: str | None = HEADER_NOT_IN_PLAY) -> Iterator[None]:
+def gated(
+    broker,
+    live_dir: Path,
+    header_kill_switch: str | None = HEADER_NOT_IN_PLAY,
+    policy_check: Callable[[], str | None] | None = None,
+) -> Iterator[None]:
     """Install :func:`wire_gate` on ``broker`` (its ``gate``) for the ``with`` block: each order
     request the adapter makes (submit, replace) passes it after any pacing wait."""
     previous = getattr(broker, "gate", None)
-    broker.gate = lambda what: wire_gate(live_dir, header_kill_switch, what=what)
+    broker.gate = lambda what: wire_gate(live_dir, header_kill_switch, what=what, policy_check=policy_check)
     try:
         yield
     finally:

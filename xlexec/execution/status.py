@@ -8,8 +8,10 @@ after its root's first submission is cancelled; with ``execution.chase.enabled``
 moved by ``chase.step`` ($; buys up, sells down, on the tick) at most ``chase.max_moves`` times,
 the remaining quantity going on a replacement with the deterministic client order id
 ``<root>-c<n>`` (:func:`chase_client_order_id`), journaled as an intent *before* the request so
-a rerun or crash never chases twice. ``execution.enabled: false`` and the kill switch
-(``live/KILL_SWITCH``) refuse every chase move (timeouts still cancel); each replacement passes
+a rerun or crash never chases twice. ``execution.enabled: false``, the kill switch
+(``live/KILL_SWITCH``) and the policy (:mod:`xlexec.store.policy`: a config looser than the
+policy in force, or a policy looser than the one the order was sent under) refuse every chase
+move (timeouts still cancel); each replacement passes
 the gate right before the wire (:func:`xlexec.execution.guards.wire_gate`). The move number is
 bounded by the periods elapsed since the root order (``chase.minutes`` each) and at most one new
 move per order is sent per call, so a rerun or a clock jump never fires more than one move per
@@ -23,12 +25,14 @@ import datetime as dt
 import math
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from xlexec.core.orders import round_to_tick
-from xlexec.errors import GateClosed
+from xlexec.core.policy import describe_all
+from xlexec.errors import GateClosed, RefusedError
 from xlexec.execution.brokers.base import (
     OPEN_STATUSES,
     Broker,
@@ -42,6 +46,7 @@ from xlexec.execution.execution_log import NY, write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.store import journal as J
+from xlexec.store.policy import effective_policy, gate_check, policy_by_sha, require_in_force
 
 STATUS_COLUMNS = [
     "client_order_id",
@@ -222,6 +227,7 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
     seen = jr.latest_orders(day)  # the broker's own timestamps
     live_dir = Path(ctx.live_dir)
     actions = []
+    cache: dict[str, Any] = {}  # the policy, computed once per call when a chase move is due
     open_ = st[st["status"].isin(OPEN_STATUSES) & (st["order_id"] != "")]
     for r in open_.itertuples(index=False):
         it = intents.get(r.client_order_id, {})
@@ -251,16 +257,48 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
                 why = "execution.enabled is false: limit not moved, nothing sent"
             elif (ks := kill_switch_state(live_dir)) is not None:
                 why = f"kill switch: {ks}; limit not moved, nothing sent"
+            else:
+                why = _policy_refusal(ctx, jr, day, intents.get(root, {}), cache)
             if why:
                 actions.append(
                     {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused", "note": why}
                 )
                 continue
-            with gated(broker, live_dir):
+            with gated(broker, live_dir, policy_check=cache.get("gate")):
                 actions.append(_chase_one(broker, rec, r, root, moves + 1, ex.chase.step, now, live_dir))
     if actions:
         write_execution_log(jr, ctx.live_dir, day)
     return pd.DataFrame(actions, columns=["client_order_id", "symbol", "action", "note"])
+
+
+def _policy_refusal(ctx, jr: J.Journal, day: str, root_intent: dict, cache: dict[str, Any]) -> str | None:
+    """Why a chase move is refused by the policy (:mod:`xlexec.store.policy`), or None: the config
+    loosens the policy in force (not yet approved), or the policy now is looser than the one the
+    root order was sent under (its intent's ``policy_sha256``; intents from before policies were
+    recorded are judged by the policy in force alone)."""
+    cfg = ctx.config
+    if "policy" not in cache:
+        try:
+            cache["policy"] = require_in_force(
+                jr, effective_policy(cfg), day=day, what="chase", source=cfg.source
+            ).current
+        except RefusedError as e:
+            cache["policy"], cache["refused"] = None, f"{e}".replace("nothing sent", "limit not moved, nothing sent")
+            return cache["refused"]
+        cache["gate"] = gate_check(Path(ctx.live_dir), cache["policy"])
+    if cache["policy"] is None:
+        return cache["refused"]
+    sent_under = root_intent.get("policy_sha256")
+    bound = policy_by_sha(jr, sent_under) if sent_under else None
+    if sent_under and bound is None:
+        return f"policy: the policy {sent_under[:12]} the order was sent under is not in the journal; limit not moved"
+    changes = describe_all(bound, cache["policy"]) if bound else []
+    if changes:
+        return (
+            f"policy: looser than when the order was sent ({'; '.join(changes)}); limit not moved, nothing sent "
+            "(cancel it and submit again under the policy in force)"
+        )
+    return None
 
 
 def _timeout_cancel(broker: Broker, rec: _Recorder, r, age_min: float, timeout_min: int, now: dt.datetime) -> dict:

@@ -11,6 +11,8 @@ step                function                                     CLI / button
 ==================  ===========================================  =========================
 validate            :func:`xlexec.steps.validate.validate`       validate / Validate
 approve             :func:`xlexec.steps.validate.approve`        approve / Approve, Reject
+policy show         :func:`xlexec.steps.policy.show`             policy show
+policy approve      :func:`xlexec.steps.policy.approve`          policy approve
 convert             :func:`xlexec.steps.convert.convert`         convert / Convert
 submit              :func:`xlexec.steps.execution.submit`        submit / Submit
 status              :func:`xlexec.steps.execution.status`        status / Refresh Status

@@ -8,6 +8,10 @@
 * Refused (:class:`RefusedError`) unless the day's exact orders are approved, unless ``draft``
   (then the file name says DRAFT and nothing is recorded) or ``execution.require_human_approval``
   is false.
+* Refused (:class:`RefusedError`, nothing written) unless ``draft`` while the config loosens the
+  policy in force, when the policy in force is looser than the approval's, and under
+  ``require_four_eyes`` when the approver's OS login is the one converting
+  (:mod:`xlexec.store.policy`).
 * Default output: next to trades.csv, ``trades_<broker>.csv`` / ``orders_alpaca.json``
   (``..._DRAFT`` for drafts). Written atomically.
 * ``slice``: orders above ``validation.max_adv_pct`` (fraction) of ADV are cut to today's child;
@@ -34,7 +38,9 @@ from xlexec.formats.upload import broker_format, convert_orders, default_basket_
 from xlexec.steps.context import Context
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
-from xlexec.store.journal import SLICE
+from xlexec.store.journal import SLICE, current_user
+from xlexec.store.policy import check_approval as bound_check
+from xlexec.store.policy import effective_policy, require_in_force
 
 
 @dataclass
@@ -123,8 +129,11 @@ def convert(
     check_sendable(ctx, day, orders, t.header.kill_switch)
 
     approval = None
-    if not draft and cfg.execution.require_human_approval:
-        approval = check_approval(ctx, day.date, sha)
+    if not draft:  # a draft is a review copy: nothing is recorded, no policy is used
+        policy = require_in_force(ctx.journal(), effective_policy(cfg), day=day.date, what="convert", source=cfg.source)
+        if cfg.execution.require_human_approval:
+            approval = check_approval(ctx, day.date, sha)
+            bound_check(approval, policy.current, login=current_user(), what="convert")
 
     jr = ctx.journal() if day.journal_file.exists() else None
     state = slicing.slicing_state(jr, day, sha)

@@ -35,6 +35,8 @@ from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.approvals import record_approval
 from xlexec.store.day import Day
+from xlexec.store.journal import current_user
+from xlexec.store.policy import check_approver, effective_policy, require_in_force
 
 VALIDATION_JSON = "validation.json"
 PathLike = str | Path | None
@@ -181,12 +183,21 @@ def approve(
 ) -> ApproveResult:
     """Record ``decision`` (APPROVED / CONDITIONAL / REJECTED) for the orders the trades would send.
 
-    The date is the trades header's, else ``day``'s."""
+    The date is the trades header's, else ``day``'s. APPROVED / CONDITIONAL are refused
+    (:class:`RefusedError`) while the config loosens the policy in force (``xlexec policy
+    approve`` first) and for an OS login outside a non-empty ``execution.approvers``; they record
+    the policy in force and the approver's OS login (:mod:`xlexec.store.policy`)."""
     t, result = load_and_validate(
         ctx, day, trades=trades, positions=positions, quotes=quotes, events=events, reference=reference
     )
     date = t.date or day.date
     orders = orders_from_trades(t, default_order_type=ctx.config.execution.default_order_type, date=date)
+    login, policy = current_user(), None
+    if decision.upper() != "REJECTED":  # anyone may reject, under any config
+        policy = require_in_force(
+            ctx.journal(), effective_policy(ctx.config), day=date, what="approve", source=ctx.config.source
+        ).current
+        check_approver(policy, login, what="approve")
     row = record_approval(
         ctx.live_dir,
         date=date,
@@ -198,5 +209,7 @@ def approve(
         override=override,
         now=ctx.now(),
         header_sha256=header_sha256(t.header),
+        policy=policy,
+        approver_login=login,
     )
     return ApproveResult(row, result.decision, 0, result)

@@ -3,8 +3,10 @@
 An approval is a journal event (kind ``approval``, key ``date|orders_sha256|seq``) carrying
 ``date, decision (APPROVED|CONDITIONAL|REJECTED), reason, approver, timestamp_utc,
 recommended (APPROVE|CONDITIONAL|REJECT, the validator's decision), orders_sha256, n_orders,
-override``. The hash is :func:`xlexec.core.orders.orders_sha256` of the orders (symbol, side,
-shares, limit price, order type), so changing one share count or one limit after approval
+override, approver_login`` (the OS login beside the display name), ``policy_sha256`` and
+``policy`` (the policy in force when it was recorded, :mod:`xlexec.store.policy`). The hash is
+:func:`xlexec.core.orders.orders_sha256` of the orders (symbol, side, shares, limit price, order
+type), so changing one share count or one limit after approval
 yields a different hash that no approval covers.
 
 ``live/trade_approvals.csv`` (the guide's ``date,decision,reason,approver`` first, then the
@@ -29,9 +31,10 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.orders import canonical_lines, orders_sha256
+from xlexec.core.policy import policy_sha256
 from xlexec.errors import InputError, RefusedError
 from xlexec.formats.csvio import atomic_write_text, to_csv_text
-from xlexec.store.journal import APPROVAL, Journal
+from xlexec.store.journal import APPROVAL, Journal, current_user
 
 APPROVAL_COLUMNS = [
     "date",
@@ -43,6 +46,8 @@ APPROVAL_COLUMNS = [
     "orders_sha256",
     "n_orders",
     "override",
+    "approver_login",
+    "policy_sha256",
 ]
 DECISIONS = ("APPROVED", "CONDITIONAL", "REJECTED")
 RECOMMENDATIONS = ("APPROVE", "CONDITIONAL", "REJECT")
@@ -66,11 +71,16 @@ def record_approval(
     override: bool = False,
     now: dt.datetime,
     header_sha256: str | None = None,
+    policy: dict[str, Any] | None = None,
+    approver_login: str | None = None,
 ) -> dict[str, Any]:
     """Record a decision on ``orders`` (from :func:`xlexec.core.orders.orders_from_trades`).
 
     Appends the journal event, then rewrites ``live/trade_approvals.csv`` from the journal.
     Returns the recorded row (the CSV columns plus ``seq``, the approval's number that day).
+    ``approver_login`` is the OS login (default :func:`~xlexec.store.journal.current_user`),
+    kept beside the display name ``approver``; ``policy`` (the policy in force,
+    :mod:`xlexec.store.policy`) is recorded with its ``policy_sha256``.
     Raises :class:`RefusedError` for an empty reason/approver, an unknown decision, or an
     approval against a REJECT recommendation without ``override``.
     """
@@ -109,8 +119,12 @@ def record_approval(
         "orders_sha256": sha,
         "n_orders": int(len(orders)),
         "override": bool(overriding),
+        "approver_login": _one_line(approver_login) or current_user(),
+        "policy_sha256": policy_sha256(policy) if policy is not None else None,
     }
     payload = dict(row, orders=canonical_lines(orders))
+    if policy is not None:  # submit refuses when the policy in force is looser than this one
+        payload["policy"] = policy
     if header_sha256:  # the trades header approved (submit refuses when it changed since)
         payload["header_sha256"] = header_sha256
     with Journal.for_live_dir(live_dir) as j:
@@ -147,7 +161,7 @@ def find_approval(live_dir: Path, date: str, orders_sha256: str) -> dict[str, An
     _catch_up_csv(Path(live_dir), rows)
     if last is None or last.get("decision") not in ("APPROVED", "CONDITIONAL"):
         return None
-    return {k: last.get(k) for k in APPROVAL_COLUMNS + ["seq", "header_sha256"]}
+    return {k: last.get(k) for k in APPROVAL_COLUMNS + ["seq", "header_sha256", "policy"]}
 
 
 def _catch_up_csv(live_dir: Path, rows: list[dict[str, Any]]) -> None:

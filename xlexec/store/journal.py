@@ -69,6 +69,7 @@ KILL = "kill_switch"  # key: ts                        payload: report
 ACTION = "action"  # key: ts|name                   payload: {button, result}
 SLICE = "slice_schedule"  # key: parent id|day             payload: child + remaining
 DISCREPANCY = "discrepancy"  # key: day|line                  payload: {line} (discrepancies.log)
+POLICY = "policy"  # key: policy sha256|status|seq replaced payload: {status, policy, ...} (store/policy.py)
 
 
 def utc_now() -> str:
