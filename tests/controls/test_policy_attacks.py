@@ -39,8 +39,8 @@ SMALL = HEAD.format(n=3) + (
 # one order of $289,982.50: 29x the default max_order_size_usd of $10,000
 BIG = HEAD.format(n=1) + "AAPL,buy,1930,150.25,289982.50,0.0601,28.99,57.99,86.98\n"
 QUOTES = (
-    "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:00:00Z\n"
-    "MSFT,380.5,380.7,380.6,2025-10-30T14:00:00Z\nGOOGL,142.8,143.0,142.9,2025-10-30T14:00:00Z\n"
+    "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:04:59Z\n"
+    "MSFT,380.5,380.7,380.6,2025-10-30T14:04:59Z\nGOOGL,142.8,143.0,142.9,2025-10-30T14:04:59Z\n"
 )
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from . import _support as U
 
 DAY = "2025-10-30"
-NOW = "2025-10-30T13:40:00+00:00"  # 09:40 New York: the market is open, quotes 9 minutes old
+NOW = "2025-10-30T13:40:00+00:00"  # 09:40 New York: the market is open, quotes 30 s old
 HEADER = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est"
 GOOD_HEADER = [f"# Date: {DAY}", "# Portfolio Value: $100,000.00", "# Kill Switch: ACTIVE", "# Safety Checks: PASSED"]
 
@@ -187,7 +187,7 @@ class Desk:
 
     def add_quote(self, symbol: str, bid: float, ask: float) -> None:
         with self.quotes.open("a") as f:
-            f.write(f"{symbol},{bid:.2f},{ask:.2f},{(bid + ask) / 2:.2f},2025-10-30T13:31:00+00:00,5000,5000\n")
+            f.write(f"{symbol},{bid:.2f},{ask:.2f},{(bid + ask) / 2:.2f},2025-10-30T13:39:30+00:00,5000,5000\n")
 
     def edit_trades(self, old: str, new: str) -> None:
         text = self.trades.read_text()
