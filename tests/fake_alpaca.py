@@ -6,7 +6,8 @@ Speaks the endpoints xlexec uses, with the JSON shapes alpaca-py's models parse:
   be unique", as Alpaca does), ``GET /v2/orders`` (status/limit/after/until/direction),
   ``GET /v2/orders/{id}``, ``GET /v2/orders:by_client_order_id`` (404 when absent),
   ``DELETE /v2/orders/{id}``, ``DELETE /v2/orders`` (207 multi-status, one request cancels all)
-* ``GET /v2/positions``, ``GET /v2/account``, ``GET /v2/clock``
+* ``GET /v2/positions``, ``GET /v2/account`` (``account_number``: paper ``PA...`` by default, or
+  any chosen one, e.g. :data:`LIVE_ACCOUNT`), ``GET /v2/clock``
 * ``GET /v2/account/activities/FILL?date=&page_size=&page_token=&direction=`` (paginated)
 
 Faults (:meth:`FakeAlpaca.inject`, matched by method + path prefix, consumed ``times`` times):
@@ -39,6 +40,8 @@ from zoneinfo import ZoneInfo
 
 NY = ZoneInfo("America/New_York")
 ACCOUNT_ID = "11111111-2222-3333-4444-555555555555"
+PAPER_ACCOUNT = "PA0000001"  # what a paper account reports by default
+LIVE_ACCOUNT = "612345678"  # a live-looking account number (no PA prefix)
 OPEN = {"new", "accepted", "pending_new", "partially_filled", "pending_cancel"}
 
 
@@ -77,6 +80,7 @@ class FakeAlpaca:
         max_lifetime: float = 120.0,
         now: dt.datetime | None = None,
         sticky_cancel: set | None = None,
+        account_number: str = PAPER_ACCOUNT,
     ):
         self.latency = latency
         self.rate_limit_per_min = rate_limit_per_min
@@ -90,6 +94,7 @@ class FakeAlpaca:
         self.max_lifetime = max_lifetime
         self.fixed_now = now
         self.sticky_cancel = set(sticky_cancel or ())  # symbols whose cancel leaves them open
+        self.account_number = account_number  # GET /v2/account reports it (may be changed between runs)
         self.positions: dict[str, dict] = {}
         for sym, (qty, avg) in (positions or {}).items():
             self.positions[sym] = {"qty": float(qty), "avg": float(avg)}
@@ -468,7 +473,7 @@ class FakeAlpaca:
                 mv = sum(p["qty"] * self.prices.get(s, p["avg"]) for s, p in self.positions.items())
                 return 200, {
                     "id": ACCOUNT_ID,
-                    "account_number": "PA0000001",
+                    "account_number": self.account_number,
                     "status": "ACTIVE",
                     "currency": "USD",
                     "buying_power": _num(round(self.buying_power, 2)),

@@ -148,12 +148,33 @@ def test_422_duplicate_is_treated_as_already_sent(tmp_path, fake):
     from xlexec.core.orders import orders_from_trades
 
     o = orders_from_trades(trades(), date=DAY)
-    aapl = o.loc[o["symbol"] == "AAPL", "client_order_id"].iloc[0]
-    fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)  # at the broker, unknown to the journal
+    plan = o.loc[o["symbol"] == "AAPL", "client_order_id"].iloc[0]
+    aapl = plan.replace(f"xlx-{DAY}-", f"xlx-{DAY}-a000001-")  # sent for the fake's account PA0000001
+    seeded = fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)  # at the broker, unknown to the journal
+    # submitted before the pre-send listing's window (queued days ahead): only the 422 finds it
+    seeded["submitted_at"] = seeded["created_at"] = "2025-10-01T13:30:00Z"
     r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
     assert r.exit_code == 0 and r.already_sent == 1 and r.sent == 2
     row = r.orders.set_index("symbol").loc["AAPL"]
     assert row["outcome"] == "already_sent" and "duplicate" in row["note"]
+    assert fake.order_count(aapl) == 1 and len(fake.orders) == 3
+
+
+def test_order_the_broker_lists_is_already_sent_without_a_request(tmp_path, fake):
+    """The pre-send listing finds an order the journal does not know: never posted again."""
+    ctx = make_ctx(tmp_path)
+    b = make_broker(fake)
+    from xlexec.core.orders import orders_from_trades
+
+    o = orders_from_trades(trades(), date=DAY)
+    plan = o.loc[o["symbol"] == "AAPL", "client_order_id"].iloc[0]
+    aapl = plan.replace(f"xlx-{DAY}-", f"xlx-{DAY}-a000001-")
+    fake.seed_order(aapl, "AAPL", "buy", 100, 150.25)
+    r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
+    assert r.exit_code == 0 and r.already_sent == 1 and r.sent == 2
+    row = r.orders.set_index("symbol").loc["AAPL"]
+    assert row["outcome"] == "already_sent" and row["client_order_id"] == aapl
+    assert len(fake.requests("POST", "/v2/orders")) == 2  # AAPL never posted
     assert fake.order_count(aapl) == 1 and len(fake.orders) == 3
 
 
@@ -281,7 +302,9 @@ def test_max_daily_trades_counts_the_whole_day(tmp_path, fake):
     o = r.orders.set_index("symbol")
     # MSFT sell / GOOGL buy are duplicates of the first batch's live orders; AMZN takes the 4th slot
     assert o.loc["AMZN", "outcome"] == "sent"
-    assert o.loc["MSFT", "note"].startswith("duplicate: MSFT sell already new today as xlx-2025-10-30-MSFT-sell-")
+    assert o.loc["MSFT", "note"].startswith(
+        "duplicate: MSFT sell already new today as xlx-2025-10-30-a000001-MSFT-sell-"
+    )
     assert o.loc["GOOGL", "note"].startswith("duplicate: GOOGL buy")
     third = GUIDE_TRADES.replace("AAPL,buy,100,150.25,15025.00", "NVDA,buy,10,201.30,2013.00")
     q3 = pd.concat([q, pd.DataFrame({"symbol": ["NVDA"], "mid": [201.30], "timestamp": pd.Timestamp(quote_now())})])
@@ -377,6 +400,7 @@ def test_closed_market_refused_unless_allowed(tmp_path):
 
 def test_live_account_needs_live_flag(tmp_path, fake):
     ctx = make_ctx(tmp_path)
+    fake.account_number = "612345678"  # a live account (not PA...)
     b = AlpacaBroker(KEY, SECRET, paper=False, base_url=fake.url, timeout=0.4)
     with pytest.raises(RefusedError, match=r"\[LIVE · alpaca .*--live"):
         S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())

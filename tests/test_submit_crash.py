@@ -123,7 +123,9 @@ def setup(tmp_path, fake, concurrency: int = 2) -> tuple[dict, list[str]]:
             "rate_limit_per_min": 60000,
         },
     }
-    planned = sorted(orders_from_trades(read_trades(trades), date=DAY)["client_order_id"])
+    plan_ids = orders_from_trades(read_trades(trades), date=DAY)["client_order_id"]
+    # as sent: the fake's account (PA0000001) tagged after the date
+    planned = sorted(c.replace(f"xlx-{DAY}-", f"xlx-{DAY}-a000001-") for c in plan_ids)
     return {"config": cfg, "key": KEY, "secret": SECRET, "url": fake.url, "trades": str(trades)}, planned
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,12 @@ def parent_id(live: Path, day: str = D1, rows: str = BIG_1000 + AAPL_10) -> str:
     return str(o.loc[o["symbol"] == "BIG", "client_order_id"].iloc[0])
 
 
+def sent(plan_id: str) -> str:
+    """A plan client order id as the paper simulator gets it: its account PA0000SIM001's tag
+    ``asim001`` after the date (written out here, not computed by the code under test)."""
+    return re.sub(r"^(xlx-\d{4}-\d{2}-\d{2}-)", r"\g<1>asim001-", plan_id)
+
+
 def submit_day(cfg, day, rows, monkeypatch, *, approve_it=True, slice=True, big_mid=19.99, **kw):
     ctx = ctx_for(cfg, day, monkeypatch)
     path = day_trades(Path(cfg["live_dir"]), day, rows)
@@ -135,26 +142,27 @@ def sent_rows(res) -> list[tuple[str, float, str, str]]:
 def test_day1_sends_todays_child_and_rerun_sends_nothing(tmp_path, monkeypatch):
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     r1, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)
-    aapl = pid.replace("-BIG-", "-AAPL-")
+    aapl = spid.replace("-BIG-", "-AAPL-")
     assert r1.exit_code == 0, r1.orders["note"].tolist()
-    assert sent_rows(r1) == [("AAPL", 10.0, aapl, "sent"), ("BIG", 300.0, f"{pid}-s1", "sent")]
+    assert sent_rows(r1) == [("AAPL", 10.0, aapl, "sent"), ("BIG", 300.0, f"{spid}-s1", "sent")]
     assert f"  {SCHEDULE_D1}" in r1.messages
-    assert at_broker(live) == [(aapl, "AAPL", 10.0), (f"{pid}-s1", "BIG", 300.0)]
+    assert at_broker(live) == [(aapl, "AAPL", 10.0), (f"{spid}-s1", "BIG", 300.0)]
     jr = ctx.journal()
     sl = jr.events(J.SLICE)
     assert [(e.key, e.day, e.payload["seq"], e.payload["child_qty"], e.payload["schedule"]) for e in sl] == [
         (f"{pid}|{D1}", D1, 1, 300, [300, 300, 100])
     ]
     it = {p["client_order_id"]: p for p in jr.payloads(J.INTENT, D1)}
-    assert it[f"{pid}-s1"]["qty"] == 300.0 and it[f"{pid}-s1"]["parent_id"] == pid
-    assert it[f"{pid}-s1"]["slice_seq"] == 1 and "parent_id" not in it[aapl]
+    assert it[f"{spid}-s1"]["qty"] == 300.0 and it[f"{spid}-s1"]["parent_id"] == spid
+    assert it[f"{spid}-s1"]["slice_seq"] == 1 and "parent_id" not in it[aapl]
     ctx.close()
 
     r2, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch, approve_it=False)
     assert (r2.sent, r2.already_sent, r2.exit_code) == (0, 2, 0)
     assert "  " + SCHEDULE_D1 in r2.messages
-    assert at_broker(live) == [(aapl, "AAPL", 10.0), (f"{pid}-s1", "BIG", 300.0)]
+    assert at_broker(live) == [(aapl, "AAPL", 10.0), (f"{spid}-s1", "BIG", 300.0)]
     assert len(ctx.journal().events(J.SLICE)) == 1
     ctx.close()
 
@@ -201,6 +209,7 @@ def test_children_carried_to_the_next_sessions_exactly_once(tmp_path, monkeypatc
     assert cal.next_session(D1) == D2 and cal.next_session(D2) == D3 and cal.next_session(D3) == D4
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     r, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)
     assert r.sent == 2
     ctx.close()
@@ -210,12 +219,12 @@ def test_children_carried_to_the_next_sessions_exactly_once(tmp_path, monkeypatc
     assert r2.exit_code == 0, r2.orders["note"].tolist()
     big = r2.orders[r2.orders["symbol"] == "BIG"]
     assert big[["qty", "limit_price", "client_order_id", "outcome"]].values.tolist() == [
-        [300.0, 20.0, f"{pid}-s2", "sent"]
+        [300.0, 20.0, f"{spid}-s2", "sent"]
     ]
     assert f"{pid}-s2" == child_id(pid, 2) and len(f"{pid}-s2") <= 48
     assert "  BIG buy 1,000 (ADV 6,000, cap 300/day, 4 days): day 2 300 (today), day 3 300, day 4 100" in r2.messages
     it = {p["client_order_id"]: p for p in ctx.journal().payloads(J.INTENT, D2)}
-    assert it[f"{pid}-s2"]["parent_id"] == pid and it[f"{pid}-s2"]["slice_seq"] == 2
+    assert it[f"{spid}-s2"]["parent_id"] == spid and it[f"{spid}-s2"]["slice_seq"] == 2
     ctx.close()
     r2b, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, approve_it=False)
     assert (r2b.sent, r2b.already_sent) == (0, 2)
@@ -228,17 +237,18 @@ def test_children_carried_to_the_next_sessions_exactly_once(tmp_path, monkeypatc
     ctx.close()
     r5, ctx = submit_day(cfg, D5, AAPL_5, monkeypatch)
     ctx.close()
-    assert [x for x in sent_rows(r3) if x[0] == "BIG"] == [("BIG", 300.0, f"{pid}-s3", "sent")]
-    assert [x for x in sent_rows(r4) if x[0] == "BIG"] == [("BIG", 100.0, f"{pid}-s4", "sent")]
+    assert [x for x in sent_rows(r3) if x[0] == "BIG"] == [("BIG", 300.0, f"{spid}-s3", "sent")]
+    assert [x for x in sent_rows(r4) if x[0] == "BIG"] == [("BIG", 100.0, f"{spid}-s4", "sent")]
     assert list(r5.orders["symbol"]) == ["AAPL"]
     big_at_broker = [(c, q) for c, s, q in at_broker(live) if s == "BIG"]
-    assert big_at_broker == [(f"{pid}-s1", 300.0), (f"{pid}-s2", 300.0), (f"{pid}-s3", 300.0), (f"{pid}-s4", 100.0)]
+    assert big_at_broker == [(f"{spid}-s1", 300.0), (f"{spid}-s2", 300.0), (f"{spid}-s3", 300.0), (f"{spid}-s4", 100.0)]
     assert sum(q for _, q in big_at_broker) == 1000.0
 
 
 def test_carried_child_needs_slice_flag(tmp_path, monkeypatch):
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)[1].close()
     r, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, slice=False)
     assert list(r.orders["symbol"]) == ["AAPL"] and r.sent == 1 and r.exit_code == 0
@@ -247,20 +257,21 @@ def test_carried_child_needs_slice_flag(tmp_path, monkeypatch):
         "rerun with --slice to send them"
     ]
     assert r.to_json()["messages"] == r.messages
-    assert f"{pid}-s2" not in [c for c, _, _ in at_broker(live)]
+    assert f"{spid}-s2" not in [c for c, _, _ in at_broker(live)]
     ctx.close()
     r, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, approve_it=False)
     assert sorted(zip(r.orders["symbol"], r.orders["qty"], r.orders["outcome"])) == [
         ("AAPL", 5.0, "already_sent"),
         ("BIG", 300.0, "sent"),
     ]
-    assert f"{pid}-s2" in [c for c, _, _ in at_broker(live)]
+    assert f"{spid}-s2" in [c for c, _, _ in at_broker(live)]
     ctx.close()
 
 
 def test_carried_child_is_refused_when_the_parent_approval_was_revoked(tmp_path, monkeypatch):
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     r, ctx = submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)
     approve(ctx, live / D1 / "trades.csv", decision="REJECTED")  # revoked after day 1
     ctx.close()
@@ -268,8 +279,8 @@ def test_carried_child_is_refused_when_the_parent_approval_was_revoked(tmp_path,
     by = {s: (o, n) for s, o, n in zip(r2.orders["symbol"], r2.orders["outcome"], r2.orders["note"])}
     assert by["AAPL"][0] == "sent" and by["BIG"][0] == "refused" and r2.exit_code == 1
     assert by["BIG"][1].startswith(f"child 2/4 of {pid}: the approval of its parent batch ({D1}")
-    assert f"{pid}-s2" not in [c for c, _, _ in at_broker(live)]
-    ref = [p for p in ctx.journal().payloads(J.REFUSED, D2) if p["client_order_id"] == f"{pid}-s2"]
+    assert f"{spid}-s2" not in [c for c, _, _ in at_broker(live)]
+    ref = [p for p in ctx.journal().payloads(J.REFUSED, D2) if p["client_order_id"] == f"{spid}-s2"]
     assert [p["code"] for p in ref] == ["parent_not_approved"]
     ctx.close()
 
@@ -279,6 +290,7 @@ def test_collar_checks_the_carried_child_against_todays_quote(tmp_path, monkeypa
     # the rerun with mid $20.10 (0.50%) sends the same child, once
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     submit_day(cfg, D1, BIG_1000 + AAPL_10, monkeypatch)[1].close()
     r, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, big_mid=21.50)
     big = r.orders[r.orders["symbol"] == "BIG"].iloc[0]
@@ -286,8 +298,8 @@ def test_collar_checks_the_carried_child_against_todays_quote(tmp_path, monkeypa
     ctx.close()
     r, ctx = submit_day(cfg, D2, AAPL_5, monkeypatch, approve_it=False, big_mid=20.10)
     big = r.orders[r.orders["symbol"] == "BIG"].iloc[0]
-    assert (big["client_order_id"], big["qty"], big["outcome"]) == (f"{pid}-s2", 300.0, "sent")
-    assert [c for c, s, _ in at_broker(live) if s == "BIG"] == [f"{pid}-s1", f"{pid}-s2"]
+    assert (big["client_order_id"], big["qty"], big["outcome"]) == (f"{spid}-s2", 300.0, "sent")
+    assert [c for c, s, _ in at_broker(live) if s == "BIG"] == [f"{spid}-s1", f"{spid}-s2"]
     ctx.close()
 
 
@@ -299,6 +311,7 @@ def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_p
 
     live, cfg = setup_live(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     ctx = ctx_for(cfg, D1, monkeypatch)
     path = day_trades(live, D1, BIG_1000 + AAPL_10)
     approve(ctx, path)
@@ -308,7 +321,7 @@ def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_p
     capsys.readouterr()
     up = pd.read_csv(path.parent / "trades_generic.csv")
     assert up[["symbol", "qty", "client_order_id"]].values.tolist() == [
-        ["BIG", 300, f"{pid}-s1"],
+        ["BIG", 300, f"{pid}-s1"],  # upload files carry the plan ids (no account)
         ["AAPL", 10, pid.replace("-BIG-", "-AAPL-")],
     ]
     b = broker(ctx, D1)
@@ -320,7 +333,7 @@ def test_schedule_from_convert_refuses_plain_submit_and_is_reused_by_slice(tmp_p
     (live / "reference.csv").write_text("symbol,sector,adv_shares\nBIG,Tech,10000\n")
     r = S.submit_batch(ctx, read_trades(path), broker=b, quotes=quotes(), slice=True)
     b.close()
-    assert r.orders[r.orders["symbol"] == "BIG"][["qty", "client_order_id"]].values.tolist() == [[300.0, f"{pid}-s1"]]
+    assert r.orders[r.orders["symbol"] == "BIG"][["qty", "client_order_id"]].values.tolist() == [[300.0, f"{spid}-s1"]]
     assert "slicing schedule (as recorded):" in r.messages and "  " + SCHEDULE_D1 in r.messages
     assert len(ctx.journal().events(J.SLICE)) == 1
     ctx.close()
@@ -331,11 +344,12 @@ def test_order_sent_whole_is_never_sliced_afterwards(tmp_path, monkeypatch, caps
 
     live, cfg = setup_live(tmp_path, max_order_size_usd=50_000.0)
     pid = parent_id(live, rows=BIG_1000)
+    spid = sent(pid)  # as the broker gets it
     r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, slice=False)
-    assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, pid, "sent"]]
+    assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, spid, "sent"]]
     ctx.close()
     r, ctx = submit_day(cfg, D1, BIG_1000, monkeypatch, approve_it=False)  # --slice after the fact
-    assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, pid, "already_sent"]]
+    assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[1000.0, spid, "already_sent"]]
     assert ctx.journal().events(J.SLICE) == []
     cfg_file = tmp_path / "config.yaml"  # the same policy as the submits' (a stricter one would take effect)
     cfg_file.write_text(f"live_dir: {live}\nexecution:\n  broker: paper\n  max_order_size_usd: 50000\n")
@@ -365,6 +379,7 @@ def test_cli_submit_slice(tmp_path, monkeypatch, capsys):
 
     live, cfg_file = _cli_setup(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     monkeypatch.setenv("XLEXEC_NOW", f"{D1}T14:00:00+00:00")
     path = day_trades(live, D1, BIG_1000 + AAPL_10)
     rc = main(["submit", str(path), "--slice", "--json", "--config", str(cfg_file)])
@@ -372,7 +387,8 @@ def test_cli_submit_slice(tmp_path, monkeypatch, capsys):
     assert rc == 0, err
     js = json.loads(out)
     assert js["sent"] == 2 and js["exit_code"] == 0 and "  " + SCHEDULE_D1 in js["messages"]
-    assert sorted((o["symbol"], o["qty"], o["client_order_id"]) for o in js["orders"])[1] == ("BIG", 300.0, f"{pid}-s1")
+    rows = sorted((o["symbol"], o["qty"], o["client_order_id"]) for o in js["orders"])
+    assert rows[1] == ("BIG", 300.0, f"{spid}-s1")
     rc = main(["submit", str(path), "--config", str(cfg_file)])
     out, err = capsys.readouterr()
     assert rc == 1 and "--slice" in err and "were sliced" in err
@@ -387,6 +403,7 @@ def test_cli_submit_slice(tmp_path, monkeypatch, capsys):
 def test_kill_during_sliced_batch_then_rerun_sends_each_child_once(tmp_path, point):
     live, cfg_file = _cli_setup(tmp_path)
     pid = parent_id(live)
+    spid = sent(pid)  # as the broker gets it
     submit_day_env = {**os.environ, "XLEXEC_NOW": f"{D1}T14:00:00+00:00"}
     path = day_trades(live, D1, BIG_1000 + AAPL_10)
     cmd = [
@@ -408,7 +425,7 @@ def test_kill_during_sliced_batch_then_rerun_sends_each_child_once(tmp_path, poi
     assert p.returncode == 0, p.stderr
     js = json.loads(p.stdout)
     assert js["sent"] + js["already_sent"] == 2 and js["unknown"] == 0
-    assert at_broker(live) == [(pid.replace("-BIG-", "-AAPL-"), "AAPL", 10.0), (f"{pid}-s1", "BIG", 300.0)]
+    assert at_broker(live) == [(spid.replace("-BIG-", "-AAPL-"), "AAPL", 10.0), (f"{spid}-s1", "BIG", 300.0)]
 
 
 def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeypatch):
@@ -417,6 +434,7 @@ def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeyp
     rows = "BIG,buy,1000,19.50,19500.00,0.20,2,2,4\n"
     live, cfg = setup_live(tmp_path, max_order_size_usd=50_000.0)
     pid = parent_id(live, rows=rows)
+    spid = sent(pid)  # as the broker gets it
     r, ctx = submit_day(cfg, D1, rows, monkeypatch, slice=False)
     assert r.orders[["qty", "status", "outcome"]].values.tolist() == [[1000.0, "new", "sent"]]
     b = broker(ctx, D1)
@@ -426,8 +444,8 @@ def test_whole_order_canceled_unfilled_may_be_sliced_after_all(tmp_path, monkeyp
     assert S.sent_whole(ctx.journal(), D1, [pid]) == set()
     ctx.close()
     r, ctx = submit_day(cfg, D1, rows, monkeypatch, approve_it=False)
-    assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[300.0, f"{pid}-s1", "sent"]]
-    assert at_broker(live) == [(pid, "BIG", 1000.0), (f"{pid}-s1", "BIG", 300.0)]
+    assert r.orders[["qty", "client_order_id", "outcome"]].values.tolist() == [[300.0, f"{spid}-s1", "sent"]]
+    assert at_broker(live) == [(spid, "BIG", 1000.0), (f"{spid}-s1", "BIG", 300.0)]
     ctx.close()
 
 

@@ -181,8 +181,10 @@ def test_class_shares_written_per_broker_style(desk, capsys):
 
 
 def _coid(day_dir: Path, symbol: str) -> str:
+    """The order's client order id as sent to the fake (its account PA0000001: tag ``a000001``)."""
     o = orders_from_trades(read_trades(day_dir / "trades.csv"), date=DAY)
-    return str(o.loc[o["symbol"] == symbol, "client_order_id"].iloc[0])
+    plan = str(o.loc[o["symbol"] == symbol, "client_order_id"].iloc[0])
+    return plan.replace(f"xlx-{DAY}-", f"xlx-{DAY}-a000001-", 1)
 
 
 def test_cli_a_journaled_intent_for_another_order_on_the_same_id_is_refused(desk, fake, tmp_path, capsys):

@@ -56,6 +56,7 @@ class AlpacaConfig(_Model):
     paper: bool = True
     base_url: str = "https://paper-api.alpaca.markets"
     data_url: str | None = None
+    account_number: str | None = None  # the account the broker must report; None = any (mode still checked)
 
 
 class PaperBrokerConfig(_Model):

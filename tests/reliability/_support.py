@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -23,9 +24,19 @@ TESTS = REPO / "tests"
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from fake_alpaca import FakeAlpaca  # noqa: E402,F401  (re-exported for the test modules)
+from fake_alpaca import LIVE_ACCOUNT, PAPER_ACCOUNT, FakeAlpaca  # noqa: E402,F401  (re-exported for the test modules)
 
 NY = ZoneInfo("America/New_York")
+# the fake's default account PA0000001 as client order ids name it (written out, not computed)
+FAKE_TAG = "a000001"
+
+
+def as_sent(plan_ids, tag: str = FAKE_TAG) -> list[str]:
+    """Plan client order ids (``orders_from_trades``) as the broker gets them: the account tag
+    right after the date (``xlx-<date>-`` + ``<tag>-`` + the rest), sorted."""
+    return sorted(re.sub(r"^(xlx-\d{4}-\d{2}-\d{2}-)", rf"\g<1>{tag}-", str(c)) for c in plan_ids)
+
+
 PY = sys.executable
 
 # recognisable fake credentials: any occurrence of these outside the process memory is a leak

@@ -92,7 +92,7 @@ def _planned(root: Path, day: str) -> list[str]:
     from xlexec.core.orders import orders_from_trades
     from xlexec.formats.trades import read_trades
 
-    return sorted(orders_from_trades(read_trades(root / "live" / day / "trades.csv"), date=day)["client_order_id"])
+    return U.as_sent(orders_from_trades(read_trades(root / "live" / day / "trades.csv"), date=day)["client_order_id"])
 
 
 def _journal_state(root: Path, day: str) -> dict:

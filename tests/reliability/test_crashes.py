@@ -111,7 +111,7 @@ def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
     tpath.parent.mkdir(parents=True, exist_ok=True)
     tpath.write_text(U.trades_text(day, N_ORDERS, seed=i))
     orders = orders_from_trades(read_trades(tpath), date=day)
-    planned = sorted(orders["client_order_id"])
+    planned = U.as_sent(orders["client_order_id"])
     sha = orders_sha256(orders)
     if point.startswith("workbook_zip:EVENING"):
         members = len(zipfile.ZipFile(book).namelist()) if book.exists() else 40

@@ -110,7 +110,7 @@ def _planned(root) -> list[str]:
     from xlexec.core.orders import orders_from_trades
     from xlexec.formats.trades import read_trades
 
-    return sorted(orders_from_trades(read_trades(root / "live" / DAY / "trades.csv"), date=DAY)["client_order_id"])
+    return U.as_sent(orders_from_trades(read_trades(root / "live" / DAY / "trades.csv"), date=DAY)["client_order_id"])
 
 
 @pytest.mark.parametrize("label,faults,note", FAULTS, ids=[f[0] for f in FAULTS])

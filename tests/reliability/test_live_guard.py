@@ -46,9 +46,11 @@ def test_live_account_sends_nothing_without_live_and_says_so(live_day, observe):
         runs[label] = U.cli(argv, env=env, cwd=root)
     posts_before_live = len(fake.requests("POST", "/v2/orders"))
     requests_before_live = len(fake.log)
+    fake.account_number = U.LIVE_ACCOUNT  # the broker behind the live config reports a live account
     runs["live, --live"] = U.cli(
         ["submit", str(trades), "--allow-closed", "--live", "--json", "--config", str(live_cfg)], env=env, cwd=root
     )
+    fake.account_number = U.PAPER_ACCOUNT  # and a paper account behind the paper config
     # another mode is another policy (store/policy.py): refused until an approver records it
     runs["paper, mode change not approved"] = U.cli(
         ["submit", str(trades), "--allow-closed", "--config", str(paper_cfg)], env=env, cwd=root
@@ -64,6 +66,7 @@ def test_live_account_sends_nothing_without_live_and_says_so(live_day, observe):
         ["submit", str(trades), "--allow-closed", "--json", "--config", str(paper_cfg)], env=env, cwd=root
     )
     (root / "live" / "KILL_SWITCH").write_text("TRIGGERED by test\n")
+    fake.account_number = U.LIVE_ACCOUNT
     runs["kill switch"] = U.cli(
         ["submit", str(trades), "--allow-closed", "--live", "--config", str(live_cfg)], env=env, cwd=root
     )
@@ -157,6 +160,7 @@ def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypa
     )
     sent_before = len(fake.orders)
     requests_before = len(fake.log)
+    fake.account_number = U.LIVE_ACCOUNT  # the live config's broker reports a live account
     ok = press(True)
     observe(
         "live_guard",

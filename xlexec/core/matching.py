@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from xlexec.core.orders import without_account
+
 NONE, BY_CLIENT_ID, BY_ORDER_ID, BY_SYMBOL_SIDE = 0, 1, 2, 3
 HOW = np.array(["", "client_order_id", "order_id", "symbol+side"], dtype=object)
 
@@ -100,6 +102,14 @@ def _id_match(fill_ids: np.ndarray, fday: np.ndarray, order_ids: np.ndarray, oda
     return first_of(fday.astype(np.int64) * m + fcode, oday[rows].astype(np.int64) * m + ocode[rows], rows)
 
 
+def plain_ids(ids: np.ndarray) -> np.ndarray:
+    """Client order ids without the account tag (:func:`xlexec.core.orders.without_account`):
+    the ids sent (and the fills') carry it, a plan's do not; None stays None."""
+    codes, uniq = pd.factorize(ids, use_na_sentinel=True)
+    plain = np.array([without_account(u) if isinstance(u, str) else u for u in uniq] + [None], dtype=object)
+    return plain[codes]
+
+
 def _column(fills: pd.DataFrame, name: str) -> np.ndarray:
     return text_array(fills[name]) if name in fills.columns else np.full(len(fills), None, dtype=object)
 
@@ -136,14 +146,15 @@ def match_fills(
         return FillMatch(np.full(nf, -1, dtype=np.int64), how)
     fsym, fside = _column(fills, "symbol"), _column(fills, "side")
     osym, oside = text_array(orders["symbol"]), text_array(orders["side"])
-    coids = text_array(orders["client_order_id"].astype(str))
-    pos = _agree(_id_match(_column(fills, "client_order_id"), fday, coids, oday), fsym, fside, osym, oside)
+    coids = plain_ids(text_array(orders["client_order_id"].astype(str)))
+    fcoids = plain_ids(_column(fills, "client_order_id"))
+    pos = _agree(_id_match(fcoids, fday, coids, oday), fsym, fside, osym, oside)
     how[pos >= 0] = BY_CLIENT_ID
     rest = np.flatnonzero(pos < 0)
     if order_ids and len(rest) and "order_id" in fills.columns:
         codes, uniq = pd.factorize(_column(fills, "order_id")[rest])
         to_coid = np.array([order_ids.get(str(u).strip()) for u in uniq] + [None], dtype=object)
-        via = to_coid[codes]  # code -1 (no order id) -> the trailing None
+        via = plain_ids(to_coid[codes])  # code -1 (no order id) -> the trailing None
         p2 = _agree(_id_match(via, fday[rest], coids, oday), fsym[rest], fside[rest], osym, oside)
         pos[rest] = p2
         how[rest[p2 >= 0]] = BY_ORDER_ID

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -291,6 +292,63 @@ def orders_sha256(orders: pd.DataFrame) -> str:
     return hashlib.sha256("\n".join(canonical_lines(orders)).encode()).hexdigest()
 
 
-def client_order_id(date: str, symbol: str, side: str, batch_hash: str) -> str:
+def client_order_id(date: str, symbol: str, side: str, batch_hash: str, account: str | None = None) -> str:
+    """``xlx-<date>-<symbol>-<side>-<batch hash 12>`` (the plan id), or with ``account`` (an
+    :func:`account_tag`) the id sent to the broker: ``xlx-<date>-<account>-<symbol>-<side>-<hash>``
+    (= :func:`with_account` of the plan id). At most 128 characters (Alpaca's limit)."""
     sym = symbol.replace(" ", "_").replace("/", ".")
-    return f"xlx-{date}-{sym}-{side}-{batch_hash[:12]}"[:128]
+    acct = f"{account}-" if account else ""
+    return f"xlx-{date}-{acct}{sym}-{side}-{batch_hash[:12]}"[:128]
+
+
+# -- the account in a client order id ---------------------------------------------------------
+# Plan ids (orders_from_trades, convert, the approval's view) name no account; the ids an API
+# broker receives (and the journal records) carry the broker account's tag right after the
+# date. The tag starts with a lower-case ``a``: symbols are upper-case, so a tag can never be
+# mistaken for a symbol and the stable part of an order's id, ``xlx-<date>-<tag>-<symbol>-<side>-``
+# (:func:`order_key`), is recognisable whatever batch hash (and slice / chase suffix) follows.
+
+ACCOUNT_TAG_CHARS = 6
+_HEAD = re.compile(r"^(xlx-(?:\d{4}-\d{2}-\d{2}|nodate)-)(a[0-9a-z]{1,6}-)?")
+_KEY = re.compile(r"^xlx-(?:\d{4}-\d{2}-\d{2}|nodate)-a[0-9a-z]{1,6}-[A-Z0-9._]+-(?:buy|sell)-")
+_CHILD = re.compile(r"^(.*)-s(\d+)$")
+
+
+def account_tag(account_number: str) -> str:
+    """The short, stable tag of a broker account in client order ids: ``a`` + the last 6 letters
+    or digits of the account number, lower-case (``PA3XK0071234`` -> ``a071234``). ValueError
+    for a number with no letter or digit."""
+    alnum = re.sub(r"[^0-9A-Za-z]", "", str(account_number or ""))
+    if not alnum:
+        raise ValueError(f"no account number to tag client order ids with ({account_number!r})")
+    return "a" + alnum[-ACCOUNT_TAG_CHARS:].lower()
+
+
+def with_account(coid: str, tag: str) -> str:
+    """The plan id ``coid`` as sent for the account ``tag`` (inserted after the date; an id that
+    already carries a tag, or is not an xlexec id, is returned as is). At most 128 characters."""
+    m = _HEAD.match(coid)
+    if m is None or m.group(2):
+        return coid
+    return (m.group(1) + tag + "-" + coid[m.end() :])[:128]
+
+
+def without_account(coid: str) -> str:
+    """The plan id of a sent id (its account tag removed); other ids unchanged."""
+    m = _HEAD.match(coid)
+    if m is None or not m.group(2):
+        return coid
+    return m.group(1) + coid[m.end() :]
+
+
+def order_key(coid: str) -> str | None:
+    """The stable part of a sent id, ``xlx-<date>-<tag>-<symbol>-<side>-``: one per order of a
+    day and account whatever the batch hash; None for an id without it (not ours, no tag)."""
+    m = _KEY.match(coid)
+    return m.group(0) if m else None
+
+
+def slice_parent(coid: str) -> tuple[str, int] | None:
+    """``(parent id, seq)`` of a slice child id (``<parent>-s<seq>``), None for any other id."""
+    m = _CHILD.match(coid)
+    return (m.group(1), int(m.group(2))) if m else None

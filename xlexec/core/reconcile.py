@@ -43,7 +43,7 @@ import pandas as pd
 
 from xlexec.core.costs import cost_bps, cost_usd, side_sign
 from xlexec.core.matching import match_fills
-from xlexec.core.orders import orders_from_trades
+from xlexec.core.orders import orders_from_trades, without_account
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
 from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.symbols import canonical_column, canonical_symbol
@@ -344,7 +344,9 @@ def _commission_est(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_o
     by_id = by_id[~by_id.index.duplicated()]
     by_ss = pd.Series(est.to_numpy(), index=(trades.df["symbol"] + "|" + trades.df["side"]).to_numpy())
     by_ss = by_ss[~by_ss.index.duplicated()]
-    v = pl["client_order_id"].map(by_id).fillna(pl["parent_id"].map(by_id))
+    # sent ids carry the account tag, the plan's do not: compare without it
+    plain = pl["client_order_id"].astype(str).map(without_account)
+    v = plain.map(by_id).fillna(pl["parent_id"].astype(str).map(without_account).map(by_id))
     no_slice = pl["parent_id"] == ""
     v = v.where(v.notna() | ~no_slice, (pl["symbol"] + "|" + pl["side"]).map(by_ss))
     return v.fillna(0.0).astype(float)

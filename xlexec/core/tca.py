@@ -56,7 +56,7 @@ import pandas as pd
 
 from xlexec.core.costs import bps_of, cost_usd, side_sign
 from xlexec.core.fills import aggregate_fills, empty_fills
-from xlexec.core.matching import BY_CLIENT_ID, match_fills
+from xlexec.core.matching import BY_CLIENT_ID, match_fills, plain_ids
 from xlexec.core.matching import first_match as _first_match
 from xlexec.core.matching import text_array as _text
 from xlexec.core.orders import orders_from_trades_many
@@ -725,7 +725,8 @@ def _arrivals_of(arrivals, dates: list, t: dict[str, Any]) -> np.ndarray:
         if "client_order_id" in ar.columns:
             ac = _text(ar["client_order_id"].astype(object).where(ar["client_order_id"].notna(), "").astype(str))
             ac = np.where(ac == "", np.array(None, dtype=object), ac)  # a blank id never matches
-            at = _first_match(oday, [t["coids"]], aday, [ac])
+            # the intents' ids carry the account tag, the plan's do not: compare without it
+            at = _first_match(oday, [plain_ids(t["coids"])], aday, [plain_ids(ac)])
             found1 = at >= 0
             v1 = np.where(found1, ap[np.maximum(at, 0)], np.nan)
         v2 = np.full(n, np.nan)

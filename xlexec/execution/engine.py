@@ -6,9 +6,15 @@ chase), :mod:`xlexec.execution.killswitch` (cancel-all, incident report),
 :mod:`xlexec.execution.execution_log` (``execution_log.csv``, rewritten at the end of a submit)
 and :mod:`xlexec.execution.pnl` (the day's P&L).
 
-**Exactly once.** Every order has a deterministic ``client_order_id`` (date, symbol, side, batch
-hash). The whole batch runs under the day's lock (:class:`DayLock`; a second submit gets
-:class:`LockedError` naming the holder). For each order:
+**Exactly once.** Every order has a deterministic ``client_order_id`` (date, the broker
+account's tag, symbol, side, batch hash: ``xlx-<date>-<acct>-<symbol>-<side>-<hash>``,
+:func:`xlexec.core.orders.with_account`). The whole batch runs under the day's lock
+(:class:`DayLock`; a second submit gets :class:`LockedError` naming the holder). Before anything
+is sent, the broker's own list of the day's orders is read
+(:mod:`xlexec.execution.broker_orders`), so a lost journal or a second ``live/`` folder cannot
+send twice: an order the broker has under the same id is ``already_sent`` (its intent journaled
+again), one of the same date, account, symbol and side live or filled under another id (a
+changed batch) is refused as a ``duplicate`` naming the broker's id. For each order:
 
 1. an intent (journal kind ``INTENT``, key = client order id) is written and committed
    *before* the request;
@@ -25,7 +31,9 @@ submit and every chase move), human approval of the exact order list
 (``require_human_approval``), kill switch (trades header ``Kill Switch: TRIGGERED`` or the file
 ``live/KILL_SWITCH``), the header's ``Safety Checks: PASSED`` (anything else or no line refuses,
 approval or not), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
-live account. The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
+live account, and the account the broker reports must fit the mode
+(:func:`xlexec.execution.mode.check_account`: paper = ``PA...``; ``execution.alpaca.account_number``
+when set). The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
 switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
 installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
 it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
@@ -81,7 +89,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.core.orders import account_tag, orders_from_trades, orders_sha256, with_account
 from xlexec.core.policy import policy_sha256
 from xlexec.core.quotes import mid_map
 from xlexec.core.slicing import SlicePlan, schedule_lines
@@ -89,6 +97,7 @@ from xlexec.core.symbols import canonical_symbol
 from xlexec.core.trades import SAFETY_CHECKS_OK, header_sha256
 from xlexec.errors import BrokerError, GateClosed, RefusedError
 from xlexec.execution import slicing as _slicing
+from xlexec.execution.broker_orders import broker_day_orders, match_batch
 from xlexec.execution.brokers.base import (
     OPEN_STATUSES,
     Broker,
@@ -102,7 +111,7 @@ from xlexec.execution.brokers.base import (
 from xlexec.execution.execution_log import write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, require_enabled, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
-from xlexec.execution.mode import describe_mode
+from xlexec.execution.mode import check_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
 from xlexec.faults import crash_point
 from xlexec.formats.inputs import read_positions, read_restricted
@@ -165,7 +174,7 @@ class SubmitResult:
         o = self.orders
         if not len(o):
             return []
-        bad = ~_at_broker(o)
+        bad = ~_is_at_broker(o)
         return [
             f"{r['symbol']} {r['side']} {float(r['qty']):g} ({r['outcome']}): {r['note'] or r['status']}"
             for r in o[bad].to_dict("records")
@@ -198,7 +207,7 @@ class SubmitResult:
         }
 
 
-def _at_broker(orders: pd.DataFrame) -> pd.Series:
+def _is_at_broker(orders: pd.DataFrame) -> pd.Series:
     """bool per result row: the order is at the broker (sent now or found already sent) and the
     broker did not reject it."""
     return orders["outcome"].isin(["sent", "already_sent"]) & (orders["status"] != "rejected")
@@ -627,6 +636,44 @@ def _authorise(
     return acct
 
 
+def _for_account(orders: pd.DataFrame, tag: str) -> pd.DataFrame:
+    """The batch with the ids the broker gets: the account tag in every client order id (and in
+    a slice child's ``parent_id``); the plan ids (and the SLICE records) name no account."""
+    out = orders.copy()
+    out["client_order_id"] = [with_account(str(c), tag) for c in out["client_order_id"]]
+    if "parent_id" in out.columns:
+        out["parent_id"] = [with_account(str(c), tag) if c else c for c in out["parent_id"]]
+    return out
+
+
+def _at_broker(run: _Run, orders: pd.DataFrame, known: set[str], refused: dict) -> dict[Any, tuple[str, str]]:
+    """The pre-send broker listing (:mod:`xlexec.execution.broker_orders`): orders the broker
+    already has become known (their intent journaled if the journal lacks it: they are
+    reported ``already_sent``, never sent again); another order of the same date, account,
+    symbol and side live or filled at the broker refuses the row (``duplicate``); a broker
+    order under the row's id that is another order refuses it (collision). Adds to ``known``;
+    returns the refused rows. Broker unreachable -> :class:`BrokerError`, nothing sent."""
+    try:
+        match = match_batch(orders, broker_day_orders(run.broker, run.day))
+    except BrokerFault as e:
+        raise BrokerError(f"{run.tag} broker unreachable (listing the day's orders): {e}; nothing sent") from None
+    out: dict[Any, tuple[str, str]] = {}
+    for idx, o in match.at_broker.items():
+        if idx in refused:
+            continue
+        row = orders.loc[idx].to_dict()
+        coid = str(row["client_order_id"])
+        if diff := _differs(o.to_dict(), row):
+            out[idx] = (COLLISION, _collision_note(coid, f"broker order {o.id}", diff))
+            continue
+        if coid not in run.intents:
+            intent = {**_intent(run, row), "submitted_at": o.submitted_at or run.ctx.now().isoformat()}
+            run.rec.append(J.INTENT, coid, {**intent, "recovered_from": "broker listing"})
+        known.add(coid)
+    out.update({i: v for i, v in match.duplicates.items() if i not in refused and i not in out})
+    return out
+
+
 def _refresh_others(run: _Run, batch: set[str]) -> None:
     """Earlier intents of other batches without a recorded outcome: ask the broker now; and
     refresh the other batches' orders last seen open (the duplicate check uses them)."""
@@ -809,7 +856,7 @@ def _record(run: _Run, checked: pd.DataFrame, results: dict[Any, dict]) -> Submi
     )
     # 0 only when every order of the batch is at the broker: a refusal by a limit, an order
     # dropped by --fit-buying-power, a broker rejection or an unknown outcome is exit 1
-    res.exit_code = 0 if bool(_at_broker(out).all()) else 1
+    res.exit_code = 0 if bool(_is_at_broker(out).all()) else 1
     res.execution_log = str(write_execution_log(run.jr, run.live_dir, run.day))
     run.rec.append(
         J.ACTION,
@@ -862,6 +909,8 @@ def submit_batch(
             ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
             policy=policy,
         )  # fmt: skip
+        expected = ex.alpaca.account_number if getattr(broker, "name", "") == "alpaca" else None
+        acct_tag = account_tag(check_account(broker, acct, expected=expected, tag=tag))
         jr = ctx.journal()
         run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
@@ -877,9 +926,11 @@ def submit_batch(
             tag=tag,
             messages=run.messages,
         )
+        orders = _for_account(orders, acct_tag)
         batch = set(orders["client_order_id"])
         known = {c for c in batch if c in run.intents}
         clash = collisions(orders, run.intents)
+        clash.update(_at_broker(run, orders, known, clash))
         pre_refused.update(clash)
         run.messages += [f"{tag} REFUSED row {i}: {note}" for i, (_c, note) in clash.items()]
         _refresh_others(run, batch)

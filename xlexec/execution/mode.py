@@ -13,3 +13,39 @@ def describe_mode(broker: Broker) -> dict[str, Any]:
     host = getattr(broker, "host", None) or "local simulator"
     name = getattr(broker, "name", type(broker).__name__)
     return {"mode": mode, "broker": name, "host": host, "text": f"{mode} · {name} · {host}"}
+
+
+PAPER_PREFIX = "PA"  # Alpaca numbers paper accounts PA...; live accounts never start so
+
+
+def check_account(broker: Broker, account: Any, *, expected: str | None = None, tag: str = "") -> str:
+    """The mode by what the broker says: the account it reports must fit the mode.
+
+    ``account``: the broker's :class:`~xlexec.execution.brokers.base.Account`; ``expected``: the
+    configured account number (``execution.alpaca.account_number``; None/blank = any). PAPER mode
+    with an account that is not ``PA...``, LIVE mode with a ``PA...`` account, no account number
+    at all, or a number other than ``expected`` -> :class:`~xlexec.errors.RefusedError` (nothing
+    sent). Returns the reported account number (stripped)."""
+    from xlexec.errors import RefusedError
+
+    mode = describe_mode(broker)["mode"]
+    number = str(getattr(account, "account_number", "") or "").strip()
+    if not number:
+        raise RefusedError(f"{tag} the broker reported no account number: the mode cannot be verified; nothing sent")
+    is_paper = number.upper().startswith(PAPER_PREFIX)
+    if mode == "PAPER" and not is_paper:
+        raise RefusedError(
+            f"{tag} the broker reports account {number}, which is not a paper account ({PAPER_PREFIX}...), "
+            "while the config says paper: this is a LIVE account; nothing sent"
+        )
+    if mode == "LIVE" and is_paper:
+        raise RefusedError(
+            f"{tag} the broker reports paper account {number} while the config says paper: false (LIVE); nothing sent"
+        )
+    want = str(expected or "").strip()
+    if want and want.upper() != number.upper():
+        raise RefusedError(
+            f"{tag} the broker reports account {number}, not the configured "
+            f"execution.alpaca.account_number {want}; nothing sent"
+        )
+    return number

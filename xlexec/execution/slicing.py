@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.core.orders import orders_from_trades, orders_sha256, without_account
 from xlexec.core.slicing import SlicePlan, carry_forward, recorded_parents
 from xlexec.store import journal as J
 from xlexec.store.day import Day
@@ -60,7 +60,9 @@ def sent_whole(journal: J.Journal, day: Day, client_order_ids: Iterable[str]) ->
     Such orders must not be sliced afterwards: children would come on top of the full quantity.
     """
     ids = set(client_order_ids)
-    intents = {c for c in day.intents(journal) if c in ids}
+    # intents carry the account tag (sent ids), ``ids`` may be plan ids: compare without it
+    plan = {c: without_account(c) for c in day.intents(journal)}
+    intents = {c for c, p in plan.items() if c in ids or p in ids}
     if not intents:
         return set()
     latest = day.latest_orders(journal)
@@ -69,14 +71,15 @@ def sent_whole(journal: J.Journal, day: Day, client_order_ids: Iterable[str]) ->
     }
     out = set()
     for c in intents:
+        given = c if c in ids else plan[c]
         snap = latest.get(c)
         if snap is None:
             if c not in rejected:
-                out.add(c)
+                out.add(given)
         elif not (
             snap.get("status") in ("rejected", "canceled", "expired") and float(snap.get("filled_qty") or 0) == 0
         ):
-            out.add(c)
+            out.add(given)
     return out
 
 

@@ -49,6 +49,7 @@ from xlexec.execution.brokers.base import (
     OrderRequest,
     Position,
 )
+from xlexec.execution.brokers.hosts import alpaca_host_kind
 
 LIVE_URL = "https://api.alpaca.markets"
 PAPER_URL = "https://paper-api.alpaca.markets"
@@ -145,6 +146,8 @@ class AlpacaBroker(Broker):
         self._secret = secret_key
         self.paper = bool(paper)
         self.base_url = (base_url or (PAPER_URL if paper else LIVE_URL)).rstrip("/")
+        if self.paper and alpaca_host_kind(self.base_url) == "live":  # also refuses userinfo, IPs
+            raise ConfigError(f"execution.alpaca: paper is true but {self.host} is the LIVE API; nothing sent")
         self.timeout = float(timeout)
         self.limiter = limiter
         self.max_429_retries = max_429_retries
@@ -160,13 +163,13 @@ class AlpacaBroker(Broker):
 
         a = cfg.execution.alpaca
         base = (a.base_url or "").strip() or None
-        host = urlsplit(base).hostname if base else None
-        if a.paper and host == urlsplit(LIVE_URL).hostname:
+        kind = alpaca_host_kind(base) if base else None  # host compared canonicalised, not as a string
+        if a.paper and kind == "live":
             raise ConfigError(
                 "execution.alpaca.base_url points at the LIVE API while paper is true; "
                 f"use {PAPER_URL} or set paper: false"
             )
-        if not a.paper and (base is None or host == urlsplit(PAPER_URL).hostname):
+        if not a.paper and (base is None or kind == "paper"):
             base = LIVE_URL  # paper: false with the default (paper) URL means the live API
         ex = cfg.execution
         return cls(
@@ -343,7 +346,9 @@ class AlpacaBroker(Broker):
                     new += 1
             if len(page) < PAGE_SIZE_ORDERS or new == 0:
                 break
-            cursor = page[-1].submitted_at
+            # ``after`` is strict: step back 1 us so orders sharing the last timestamp are not
+            # skipped (the ones seen already are dropped by id)
+            cursor = page[-1].submitted_at - dt.timedelta(microseconds=1)
         return list(seen.values())
 
     def cancel_order(self, order_id: str) -> None:
@@ -385,6 +390,7 @@ class AlpacaBroker(Broker):
             status=_enum(a.status) or "",
             currency=a.currency or "USD",
             trading_blocked=bool(a.trading_blocked),
+            account_number=str(a.account_number or ""),
         )
 
     def clock(self) -> MarketClock:

@@ -121,6 +121,7 @@ class Account:
     status: str = "ACTIVE"
     currency: str = "USD"
     trading_blocked: bool = False
+    account_number: str = ""  # the broker's own number (Alpaca paper accounts: ``PA...``); "" = not reported
 
 
 @dataclass

@@ -67,6 +67,7 @@ from xlexec.execution.brokers.base import (
 from xlexec.execution.clock import env_now
 
 NY = ZoneInfo("America/New_York")
+ACCOUNT_NUMBER = "PA0000SIM001"  # the simulator's account: a paper number (``PA...``), as Alpaca's paper accounts
 
 
 def _round_tick(price: float, up: bool) -> float:
@@ -530,7 +531,12 @@ class PaperBroker(Broker):
         self._advance()
         cash = float(self._meta("cash"))
         mv = sum(p.market_value or 0.0 for p in self.positions())
-        return Account(cash=round(cash, 2), buying_power=round(cash, 2), portfolio_value=round(cash + mv, 2))
+        return Account(
+            cash=round(cash, 2),
+            buying_power=round(cash, 2),
+            portfolio_value=round(cash + mv, 2),
+            account_number=ACCOUNT_NUMBER,
+        )
 
     def clock(self) -> MarketClock:
         """The NYSE session of the simulated day: live (clock on the day), open from 09:30 to the
