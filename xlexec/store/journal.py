@@ -126,12 +126,14 @@ class Journal:
         *,
         day: str,
         actor: str | None = None,
-        ts_utc: str | None = None,
     ) -> bool:
-        """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists."""
+        """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists.
+
+        ``ts_utc`` is always the real clock (:func:`utc_now`), never a pinned one: a business
+        time (an approval's ``timestamp_utc``) goes in the payload."""
         cur = self._con.execute(
             "INSERT OR IGNORE INTO events(ts_utc, day, kind, key, actor, payload) VALUES (?,?,?,?,?,?)",
-            (ts_utc or utc_now(), day, kind, key, actor, json.dumps(payload, sort_keys=True, default=str)),
+            (utc_now(), day, kind, key, actor, json.dumps(payload, sort_keys=True, default=str)),
         )
         return cur.rowcount == 1
 
