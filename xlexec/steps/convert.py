@@ -8,6 +8,11 @@
 * Refused (:class:`RefusedError`) unless the day's exact orders are approved, unless ``draft``
   (then the file name says DRAFT and nothing is recorded) or ``execution.require_human_approval``
   is false.
+* Refused (:class:`RefusedError`, nothing written) unless the trades file is dated today's
+  session (``ctx.now()`` in New York and the NYSE calendar; on a weekend or holiday there is
+  none) and, when approval is required, the approval was given that session
+  (:mod:`xlexec.execution.session`). A ``draft`` (a review copy, approval not required) may be
+  written for any day, e.g. Monday's file on Sunday.
 * Default output: next to trades.csv, ``trades_<broker>.csv`` / ``orders_alpaca.json``
   (``..._DRAFT`` for drafts). Written atomically.
 * ``slice``: orders above ``validation.max_adv_pct`` (fraction) of ADV are cut to today's child;
@@ -24,6 +29,7 @@ from typing import Any
 
 from xlexec.core.slicing import schedule_lines
 from xlexec.errors import RefusedError
+from xlexec.execution import session as trading_session
 from xlexec.execution import slicing
 from xlexec.execution.guards import kill_switch_state, wire_gate
 from xlexec.formats.csvio import atomic_write_text
@@ -123,8 +129,13 @@ def convert(
     check_sendable(ctx, day, orders, t.header.kill_switch)
 
     approval = None
+    if not draft:
+        session = trading_session.todays_session(ctx)
+        trading_session.require_file_day(day.date, session, what="converted")
     if not draft and cfg.execution.require_human_approval:
         approval = check_approval(ctx, day.date, sha)
+        paper = trading_session.is_paper(cfg.execution.broker)
+        trading_session.require_approval_session(ctx.journal(), approval, day.date, paper=paper, what="written")
 
     jr = ctx.journal() if day.journal_file.exists() else None
     state = slicing.slicing_state(jr, day, sha)
