@@ -105,7 +105,6 @@ def test_validate_and_tca_use_alpaca_data_and_save_snapshots(tmp_path, monkeypat
             f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n"
         )
         monkeypatch.chdir(tmp_path)
-        monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:40:00+00:00")
         rc = main(["validate", str(day / "trades.csv"), "--json"])
         out = json.loads(capsys.readouterr().out)
         assert rc == 0 or out["decision"] == "REJECT"
