@@ -40,7 +40,8 @@ def ctx_for(tmp_path, broker="paper", **chase) -> Context:
         "rate_limit_per_min": 60000,
         "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3, **chase},
     }
-    return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
+    cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
+    return Context(cfg, user="tester", fixed_now=T0)  # the session (paper broker) is the context's clock
 
 
 def test_chase_helpers():

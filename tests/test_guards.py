@@ -310,7 +310,8 @@ def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
             "price_collar_pct": None,
             "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3},
         }
-        return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
+        cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
+        return Context(cfg, user="tester", fixed_now=t0)  # the paper session is the context's clock
 
     b = PaperBroker(tmp_path / "pb.sqlite", quotes=q, day=DAY, slippage_bps=0, now_fn=lambda: now[0])
     assert S.submit_batch(ctx(True), parse_trades_text(trades), broker=b, quotes=q, allow_closed=True).sent == 1

@@ -80,7 +80,7 @@ def test_orders_waiting_in_the_rate_limiter_when_cancel_all_runs_never_reach_the
     the adapter's rate limiter: the first order was at the broker and is cancelled; the ones
     waiting are refused by the gate after their wait; no order request after the cancel-all."""
     ctx = make_ctx(tmp_path)
-    with FakeAlpaca(max_lifetime=60) as fake:
+    with FakeAlpaca(now=T0, max_lifetime=60) as fake:
         ops = AlpacaBroker(KEY, SECRET, base_url=fake.url, timeout=2)
         clock = [0.0]
         killed: list[dict] = []
@@ -143,7 +143,8 @@ def chase_ctx(tmp_path, broker="paper", **chase) -> Context:
         "rate_limit_per_min": 60000,
         "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 3, **chase},
     }
-    return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
+    cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
+    return Context(cfg, user="tester", fixed_now=T0)  # the session (paper broker) is the context's clock
 
 
 def test_chase_ticks_are_exact():
@@ -308,9 +309,8 @@ def _alpaca_cfg(tmp_path, fake, live_dir: str = "live") -> Path:
 def test_cli_cancel_all_still_cancels_when_live_cannot_be_written(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
-    monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:00:00+00:00")
     (tmp_path / "blocked").write_text("a file where live/'s parent folder should be: nothing can be written\n")
-    with FakeAlpaca(max_lifetime=60) as fake:
+    with FakeAlpaca(now=T0, max_lifetime=60) as fake:
         for i, sym in enumerate(["AAPL", "MSFT", "GOOGL"]):
             fake.seed_order(f"manual-{i}", sym, "buy", 10, 100.0)
         cfg = _alpaca_cfg(tmp_path, fake, live_dir="blocked/live")
@@ -327,10 +327,10 @@ def test_cli_cancel_all_still_cancels_when_live_cannot_be_written(tmp_path, monk
 def test_cancel_all_cancels_first_then_records(tmp_path, monkeypatch):
     """The broker sees the cancel before ``live/KILL_SWITCH`` exists (a write that fails cannot
     stop it), and the file exists before the verification listing."""
-    monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:30:05+00:00")
     ctx = make_ctx(tmp_path)
+    ctx.fixed_now = dt.datetime.fromisoformat("2025-10-30T14:30:05+00:00")  # in-process clock (real broker)
     ks = tmp_path / "live" / "KILL_SWITCH"
-    with FakeAlpaca(max_lifetime=60) as fake:
+    with FakeAlpaca(now=T0, max_lifetime=60) as fake:
         fake.seed_order("manual-1", "AAPL", "buy", 10, 150.0)
         b = AlpacaBroker(KEY, SECRET, base_url=fake.url, timeout=2)
         seen = []
@@ -351,9 +351,9 @@ def test_cancel_all_cancels_first_then_records(tmp_path, monkeypatch):
 
 
 def test_cancel_all_repeats_until_nothing_is_open(tmp_path, monkeypatch):
-    monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:30:05+00:00")
     ctx = make_ctx(tmp_path)
-    with FakeAlpaca(sticky_cancel={"GOOGL"}, max_lifetime=60) as fake:
+    ctx.fixed_now = dt.datetime.fromisoformat("2025-10-30T14:30:05+00:00")  # in-process clock (real broker)
+    with FakeAlpaca(now=T0, sticky_cancel={"GOOGL"}, max_lifetime=60) as fake:
         b = AlpacaBroker(KEY, SECRET, base_url=fake.url, timeout=2)
         S.submit_batch(ctx, parse_trades_text(GUIDE_TRADES), broker=b, quotes=QUOTES)
         res = KS.cancel_all(ctx, b, "drill", verify_attempts=3, verify_delay=0.01)
@@ -364,11 +364,11 @@ def test_cancel_all_repeats_until_nothing_is_open(tmp_path, monkeypatch):
 def test_second_cancel_all_keeps_the_first_trigger_time(tmp_path, monkeypatch):
     ctx = make_ctx(tmp_path)
     ks = tmp_path / "live" / "KILL_SWITCH"
-    with FakeAlpaca(max_lifetime=60) as fake:
+    with FakeAlpaca(now=T0, max_lifetime=60) as fake:
         b = AlpacaBroker(KEY, SECRET, base_url=fake.url, timeout=2)
-        monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:30:05+00:00")
+        ctx.fixed_now = dt.datetime.fromisoformat("2025-10-30T14:30:05+00:00")
         assert KS.cancel_all(ctx, b, "first", verify_delay=0.01)["ok"]
-        monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:45:00+00:00")
+        ctx.fixed_now = dt.datetime.fromisoformat("2025-10-30T15:45:00+00:00")
         assert KS.cancel_all(ctx, b, "second", verify_delay=0.01)["ok"]
     lines = ks.read_text().splitlines()
     assert lines[0] == "TRIGGERED 2025-10-30T14:30:05+00:00 by tester: first"

@@ -104,7 +104,6 @@ def test_validate_and_tca_use_alpaca_data_and_save_snapshots(tmp_path, monkeypat
             "execution:\n  broker: alpaca\n  alpaca:\n    api_key: ${XLX_T_KEY}\n"
             f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n"
         )
-        monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T13:40:00+00:00")
         cfg = str(tmp_path / "config.yaml")
         rc = main(["validate", str(day / "trades.csv"), "--json", "--config", cfg])
         out = json.loads(capsys.readouterr().out)

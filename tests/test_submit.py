@@ -39,6 +39,7 @@ def fresh_quotes() -> pd.DataFrame:
 
 
 AAPL = f"xlx-{DAY}-AAPL-buy-"
+T_DAY = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)  # the fake broker's clock: 10:00 New York on DAY
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,7 @@ def fast_retries(monkeypatch):
 
 @pytest.fixture
 def fake():
-    with FakeAlpaca(max_lifetime=60) as f:
+    with FakeAlpaca(now=T_DAY, max_lifetime=60) as f:
         yield f
 
 
@@ -205,7 +206,7 @@ def test_broker_rejection_is_refused_with_reason(tmp_path, fake):
 
 
 def test_partial_fills_and_status(tmp_path):
-    with FakeAlpaca(fill_modes={"MSFT": 0.4, "AAPL": "fill"}, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, fill_modes={"MSFT": 0.4, "AAPL": "fill"}, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
         r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
@@ -320,11 +321,11 @@ def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
     )
     text = text.replace("4.51\n", "4.51,0.2\n").replace("5.71\n", "5.71,0.5\n").replace("1.07\n", "1.07,0.9\n")
     # buys: AAPL $15,025 (score 0.2), GOOGL $3,570 (0.9); sell MSFT frees $19,025
-    with FakeAlpaca(buying_power=1_000.0, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, buying_power=1_000.0, max_lifetime=60) as fake:
         # budget = 1,000 x 0.95 + 19,025 = 19,975 >= 18,595: all fit
         r = S.submit_batch(make_ctx(tmp_path / "a"), trades(text), broker=make_broker(fake), quotes=fresh_quotes())
         assert r.sent == 3
-    with FakeAlpaca(buying_power=1_000.0, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, buying_power=1_000.0, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path / "b", max_order_size_usd=16_000.0)  # the MSFT sell is refused by size
         r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=fresh_quotes())
         o = r.orders.set_index("symbol")
@@ -332,7 +333,7 @@ def test_buying_power_refuses_buys_or_fits_by_conviction(tmp_path):
             "buys total $18,595.00 > buying power $950.00 after the 5% buffer (use --fit-buying-power)"
         )
         assert o.loc["GOOGL", "outcome"] == "refused" and len(fake.orders) == 0
-    with FakeAlpaca(buying_power=4_000.0, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, buying_power=4_000.0, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path / "c", max_order_size_usd=16_000.0)
         r = S.submit_batch(ctx, trades(text), broker=make_broker(fake), quotes=fresh_quotes(), fit_buying_power=True)
         o = r.orders.set_index("symbol")
@@ -389,7 +390,7 @@ def test_kill_switch_header_and_file_refuse_everything(tmp_path, fake):
 
 
 def test_closed_market_refused_unless_allowed(tmp_path):
-    with FakeAlpaca(is_open=False, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, is_open=False, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path)
         with pytest.raises(RefusedError, match="market is closed"):
             S.submit_batch(ctx, trades(), broker=make_broker(fake), quotes=fresh_quotes())
@@ -465,14 +466,15 @@ def test_enforce_timeouts_cancels_old_open_orders(tmp_path):
 
 
 def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
-    monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:30:05+00:00")
     with FakeAlpaca(
+        now=T_DAY,
         positions={"MSFT": (100, 300.0)},
         prices={"MSFT": 381.0, "AAPL": 151.0},
         fill_modes={"AAPL": "fill"},
         max_lifetime=60,
     ) as fake:
         ctx = make_ctx(tmp_path)
+        ctx.fixed_now = dt.datetime(2025, 10, 30, 14, 30, 5, tzinfo=dt.UTC)  # in-process clock (not XLEXEC_NOW)
         b = make_broker(fake)
         S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
         res = KS.cancel_all(ctx, b, "daily loss > 3%", verify_delay=0.01)
@@ -493,8 +495,7 @@ def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
 
 
 def test_cancel_all_reports_orders_still_open(tmp_path, monkeypatch):
-    monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:30:05+00:00")
-    with FakeAlpaca(sticky_cancel={"GOOGL"}, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, sticky_cancel={"GOOGL"}, max_lifetime=60) as fake:
         ctx = make_ctx(tmp_path)
         b = make_broker(fake)
         S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
@@ -534,6 +535,7 @@ def test_works_with_the_paper_broker(tmp_path):
     from xlexec.execution.brokers import paper
 
     ctx = make_ctx(tmp_path, broker="paper")
+    ctx.fixed_now = T_DAY  # the paper broker's session is the context's clock
     q = pd.DataFrame(
         {
             "symbol": ["AAPL", "MSFT", "GOOGL"],
@@ -609,15 +611,15 @@ def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
-    monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T15:00:00+00:00")
-    with FakeAlpaca(positions={"MSFT": (100, 300.0)}, prices={"MSFT": 381.0}, max_lifetime=60) as fake:
+    # no XLEXEC_NOW: with a real broker it is refused (the real clock runs)
+    with FakeAlpaca(now=T_DAY, positions={"MSFT": (100, 300.0)}, prices={"MSFT": 381.0}, max_lifetime=60) as fake:
         fake.seed_order("manual-1", "AAPL", "buy", 10, 150.0)
         cfg = tmp_path / "config.yaml"
         cfg.write_text(
             f"live_dir: live\nexecution:\n  broker: alpaca\n  alpaca:\n    api_key: ${{XLX_TEST_KEY}}\n"
             f"    api_secret: ${{XLX_TEST_SECRET}}\n    base_url: {fake.url}\n"
         )
-        assert main(["pnl", "--today", "--config", str(cfg), "--json"]) == 0
+        assert main(["pnl", "--date", DAY, "--config", str(cfg), "--json"]) == 0
         pnl = json.loads(capsys.readouterr().out)
         # no closes file: MSFT valued from avg cost 300 to the broker's price 381 -> 100 x 81
         assert pnl["total_pnl"] == 8100.0 and pnl["day"] == DAY
@@ -627,7 +629,7 @@ def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
         assert main(["cancel-all", "--config", str(cfg), "--reason", "test drill"]) == 0
         out = capsys.readouterr().out
         assert "cancel-all: 1 order(s)" in out and (tmp_path / "live" / "KILL_SWITCH").exists()
-        assert (tmp_path / "live" / DAY / "incident_110000.txt").exists()
+        assert len(list((tmp_path / "live").glob("*/incident_*.txt"))) == 1
         assert fake.orders[fake.by_coid["manual-1"]]["status"] == "canceled"
 
 

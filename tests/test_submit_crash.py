@@ -7,6 +7,7 @@ in :mod:`xlexec.execution.engine`) makes it SIGKILL itself the n-th time it reac
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ from xlexec.store import journal as J  # noqa: E402
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL / fcntl")
 
 DAY = "2025-10-30"
+T_DAY = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)  # the fake broker's clock: 10:00 New York on DAY
 KEY, SECRET = "PKCRASHKEY", "crashSECRET0000000000"
 SYMBOLS = [
     ("AAPL", 150.25),
@@ -147,7 +149,7 @@ CRASHES = [
 
 @pytest.mark.parametrize("points", CRASHES, ids=["+".join(c) for c in CRASHES])
 def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points):
-    with FakeAlpaca(latency=0.01, max_lifetime=120) as fake:
+    with FakeAlpaca(now=T_DAY, latency=0.01, max_lifetime=120) as fake:
         args, planned = setup(tmp_path, fake)
         for point in points:
             p = run(args, crash=point)
@@ -175,7 +177,7 @@ def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points):
 
 
 def test_two_concurrent_submits_one_gets_locked_error(tmp_path):
-    with FakeAlpaca(latency=0.25, max_lifetime=120) as fake:
+    with FakeAlpaca(now=T_DAY, latency=0.25, max_lifetime=120) as fake:
         args, planned = setup(tmp_path, fake, concurrency=1)
         lock = tmp_path / "live" / DAY / ".xlexec.lock"
         second = spawn({**args, "wait_for_lock": str(lock)})

@@ -4,6 +4,7 @@ the loopback fake Alpaca; the assertion that matters is what reached the broker.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from xlexec.store import journal as J  # noqa: E402
 
 KEY, SECRET = "PKSYMBOLSKEY5555", "symbolsSECRET777777777777777777"
 DAY = "2025-10-30"
+T_DAY = dt.datetime(2025, 10, 30, 14, 0, tzinfo=dt.UTC)  # the fake broker's clock: 10:00 New York on DAY
 HEADER = """# Date: 2025-10-30
 # Portfolio Value: $100,000.00
 # Kill Switch: ACTIVE
@@ -47,7 +49,7 @@ def fast_retries(monkeypatch):
 
 @pytest.fixture
 def fake():
-    with FakeAlpaca(max_lifetime=60) as f:
+    with FakeAlpaca(now=T_DAY, max_lifetime=60) as f:
         yield f
 
 
@@ -174,9 +176,10 @@ def test_class_shares_written_per_broker_style(desk, capsys):
     t = day_dir / "trades.csv"
     t.write_text(HEADER + "brk/b,buy,10,480.20,4802.00,0.0480,0.48,0.96,1.44\n")
     assert read_trades(t).df["symbol"].tolist() == ["BRK.B"]
-    assert main(["convert", str(t), "--config", str(cfg), "--broker", "ibkr"]) == 0
+    # a draft: the desk's clock is the real one (a real broker), not the file's 2025 session
+    assert main(["convert", str(t), "--config", str(cfg), "--broker", "ibkr", "--draft"]) == 0
     capsys.readouterr()
-    body = (day_dir / "trades_ibkr.csv").read_text()
+    body = (day_dir / "trades_ibkr_DRAFT.csv").read_text()
     assert ",BRK B," in body and "BRK/B" not in body and "BRK.B" not in body
 
 

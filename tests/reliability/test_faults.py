@@ -116,7 +116,7 @@ def _planned(root) -> list[str]:
 @pytest.mark.parametrize("label,faults,note", FAULTS, ids=[f[0] for f in FAULTS])
 def test_fault_batch_ends_known_and_exactly_once(day, observe, label, faults, note):
     planned = _planned(day)
-    with U.FakeAlpaca(fill_modes=U.fill_modes(N), buying_power=1e8, max_lifetime=120) as fake:
+    with U.FakeAlpaca(now=U.ny(DAY, 10, 0), fill_modes=U.fill_modes(N), buying_power=1e8, max_lifetime=120) as fake:
         for kind, params in faults:
             fake.inject(kind, **params)
         ctx = _ctx(day, fake.url)
@@ -172,7 +172,7 @@ def test_lookups_failing_too_leave_unknown_then_the_rerun_resolves(day, observe)
     """The worst case: the order's reply is lost AND the look-ups that follow fail. The order is
     reported ``unknown`` (exit 1, note says rerun); the rerun finds it, sends nothing twice."""
     planned = _planned(day)
-    with U.FakeAlpaca(buying_power=1e8, max_lifetime=120) as fake:
+    with U.FakeAlpaca(now=U.ny(DAY, 10, 0), buying_power=1e8, max_lifetime=120) as fake:
         fake.inject("lost", times=2)
         fake.inject("503", method="GET", path="/v2/orders:by_client_order_id", times=6)
         ctx = _ctx(day, fake.url, max_concurrency=1)
@@ -234,7 +234,10 @@ def test_status_and_fills_import_survive_faults(day, observe):
         assert (st["status"] == "partially_filled").sum() == 5
 
         cfg = str(day / "config.yaml")
-        env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET, "XLEXEC_NOW": U.ny(DAY, 16, 5).isoformat()}
+        env = {
+            U.KEY_ENV: U.KEY,
+            U.SECRET_ENV: U.SECRET,
+        }
         trades = str(day / "live" / DAY / "trades.csv")
         before = U.snapshot(day / "live")
         events_before = U.journal_rows(day / "live")

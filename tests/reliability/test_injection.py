@@ -85,7 +85,7 @@ def hostile_day(tmp_path, monkeypatch):
 def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observe):
     root, fake, cfg, trades = hostile_day
     live = root / "live"
-    env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET, "XLEXEC_NOW": U.ny(DAY, 9, 40).isoformat()}
+    env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET}  # the fake broker's clock is the day
     base = ["--config", str(cfg)]
     rc_a, _, err_a = U.cli(
         [
@@ -109,7 +109,6 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
         for a, payload in zip(fake.activities, U.HOSTILE):
             a["id"] = payload
         fake.positions[HYPERLINK] = {"qty": -5.0, "avg": 1.0}
-    env["XLEXEC_NOW"] = U.ny(DAY, 16, 5).isoformat()
     rc_r, out_r, err_r = U.cli(
         ["reconcile", "--trades", str(trades), "--from-broker", "--accept", "--json", *base], env=env, cwd=root
     )

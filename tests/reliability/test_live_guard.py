@@ -18,7 +18,7 @@ DAY = "2025-11-03"
 
 @pytest.fixture
 def live_day(tmp_path):
-    with U.FakeAlpaca(fill_modes=U.fill_modes(8), buying_power=1e8, max_lifetime=120) as fake:
+    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), fill_modes=U.fill_modes(8), buying_power=1e8, max_lifetime=120) as fake:
         trades = tmp_path / "live" / DAY / "trades.csv"
         trades.parent.mkdir(parents=True)
         trades.write_text(U.trades_text(DAY, 8))
@@ -37,7 +37,7 @@ def live_day(tmp_path):
 
 def test_live_account_sends_nothing_without_live_and_says_so(live_day, observe):
     root, fake, trades, live_cfg, paper_cfg = live_day
-    env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET, "XLEXEC_NOW": U.ny(DAY, 9, 40).isoformat()}
+    env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET}  # the fake broker's clock is the day
     runs = {}
     for label, argv in [
         ("live, no --live", ["submit", str(trades), "--allow-closed", "--config", str(live_cfg)]),
@@ -134,7 +134,6 @@ def test_workbook_submit_needs_the_live_confirmation(live_day, observe, monkeypa
     root, fake, trades, live_cfg, _ = live_day
     monkeypatch.setenv(U.KEY_ENV, U.KEY)
     monkeypatch.setenv(U.SECRET_ENV, U.SECRET)
-    monkeypatch.setenv("XLEXEC_NOW", U.ny(DAY, 9, 40).isoformat())
     cfg = load_config(live_cfg, cwd=root)
     book = root / "wb.xlsx"
     ctx = Context(cfg, "ops")

@@ -103,7 +103,7 @@ def test_full_day_never_writes_or_prints_a_key(tmp_path, observe):
             ["cancel-all", "--json"],
             ["status", "--date", DAY],
         ]
-        env = U.env_with_keys(XLEXEC_NOW=U.ny(DAY, 16, 5).isoformat())
+        env = U.env_with_keys()
         p = subprocess.run(
             [U.PY, "-c", DRIVER, json.dumps(day)], cwd=str(root), env=env, capture_output=True, text=True, timeout=240
         )

@@ -33,7 +33,9 @@ submit and every chase move), human approval of the exact order list
 approval or not), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account, and the account the broker reports must fit the mode
 (:func:`xlexec.execution.mode.check_account`: paper = ``PA...``; ``execution.alpaca.account_number``
-when set). The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
+when set). The trades file must be dated today's session and its approval given that
+session (:mod:`xlexec.execution.session`: the paper broker's clock is ``ctx.now()``, a real
+broker's its own clock). The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
 switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
 installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
 it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
@@ -51,10 +53,12 @@ gets a note, a journal ``REFUSED`` event and is not sent): restricted list,
 x bid for a sell, never the signal price), quote age (``max_quote_age_seconds``: an order that
 needs a quote is refused when it is older, or has no time), price
 collar (``price_collar_pct``, fraction, vs the latest quote mid; fails closed without a quote),
-duplicates (same day, symbol and side already live or filled under
-another client order id), buying power (buys <= buying_power x (1 - buffer) + sells' notional;
+duplicates (same symbol and side already live or filled under
+another client order id, that day or in the account's session), buying power
+(buys <= buying_power x (1 - buffer) + sells' notional;
 ``fit_buying_power`` drops the lowest ``ml_score`` first, else the smallest |weight_change|),
-``max_daily_trades`` (counted over the whole day from the journal). Orders already journaled as
+``max_daily_trades`` (counted from the journal per account over today's session, every intent
+whatever trades file or date it came from). Orders already journaled as
 intents skip the limits (they passed them when first sent and may be at the broker).
 
 **Slicing** (``slice=True`` / ``xlexec submit --slice``): the plan of ``xlexec convert --slice``
@@ -96,6 +100,7 @@ from xlexec.core.slicing import SlicePlan, schedule_lines
 from xlexec.core.symbols import canonical_symbol
 from xlexec.core.trades import SAFETY_CHECKS_OK, header_sha256
 from xlexec.errors import BrokerError, GateClosed, RefusedError
+from xlexec.execution import session as _session
 from xlexec.execution import slicing as _slicing
 from xlexec.execution.broker_orders import broker_day_orders, match_batch
 from xlexec.execution.brokers.base import (
@@ -415,10 +420,12 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
 # submit
 
 
-def _others_live(jr: J.Journal, day: str, batch: set[str]) -> pd.DataFrame:
-    """Orders of the day under client order ids outside this batch that are live or filled."""
+def _others_live(jr: J.Journal, day: str, batch: set[str], session: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Orders of the day, and of the account's session (``session``: snapshots by client order
+    id, :func:`xlexec.execution.session.session_orders`), under client order ids outside this
+    batch that are live or filled."""
     rows = []
-    for coid, p in jr.latest_orders(day).items():
+    for coid, p in {**jr.latest_orders(day), **(session or {})}.items():
         if coid in batch:
             continue
         if p.get("status") in OPEN_STATUSES or float(p.get("filled_qty") or 0) > 0:
@@ -574,6 +581,8 @@ class _Run:
     intents: dict[str, dict]  # the day's intents before this run, by client order id
     messages: list[str] = field(default_factory=list)
     policy_sha256: str = ""  # the policy in force the run was authorised under (store/policy.py)
+    session: str = ""  # today's session (YYYY-MM-DD): the file's day, checked
+    account: str = ""  # the account the session's orders are counted for
 
     @property
     def live_dir(self) -> Path:
@@ -674,6 +683,27 @@ def _at_broker(run: _Run, orders: pd.DataFrame, known: set[str], refused: dict) 
     return out
 
 
+def _todays_session(ctx, broker: Broker, day: str, tag: str) -> str:
+    """Today's session (:mod:`xlexec.execution.session`), which must be ``day`` (the trades
+    file's date); else :class:`RefusedError`, nothing sent."""
+    try:
+        session = _session.todays_session(ctx, broker)
+    except BrokerFault as e:
+        raise BrokerError(f"{tag} broker unreachable before sending anything: {e}") from None
+    _session.require_file_day(day, session, what="sent", tag=tag)
+    return str(session)
+
+
+def _approved_today(ctx, broker: Broker, jr: J.Journal, *, day: str, sha: str, session: str, tag: str) -> None:
+    """The approval of these orders must be from today's session (:class:`RefusedError`)."""
+    if not ctx.config.execution.require_human_approval:
+        return
+    approval = find_approval(Path(ctx.live_dir), day, sha)
+    if approval is not None:
+        paper = _session.is_paper(getattr(broker, "name", ""))
+        _session.require_approval_session(jr, approval, session, paper=paper, tag=tag)
+
+
 def _refresh_others(run: _Run, batch: set[str]) -> None:
     """Earlier intents of other batches without a recorded outcome: ask the broker now; and
     refresh the other batches' orders last seen open (the duplicate check uses them)."""
@@ -724,8 +754,10 @@ def _limits(
         buying_power_buffer=ex.buying_power_buffer,
         quotes=quotes,
         restricted=restricted,
-        trades_used_today=sum(1 for p in run.intents.values() if not p.get("chase_of")),
-        others=_others_live(run.jr, run.day, set(orders["client_order_id"])),
+        trades_used_today=_session.session_count(run.jr, run.session, run.account),
+        others=_others_live(
+            run.jr, run.day, set(orders["client_order_id"]), _session.session_orders(run.jr, run.session, run.account)
+        ),
         known=known,
         fit_buying_power=fit_buying_power,
         held=_held(run),
@@ -777,6 +809,8 @@ def _intent(run: _Run, row: dict) -> dict:
         "mode": run.mode["mode"],
         "broker": run.mode["broker"],
         "policy_sha256": run.policy_sha256,
+        "session": run.session,
+        "account": run.account,
     }
     if row.get("parent_id"):
         intent.update(parent_id=row["parent_id"], slice_seq=int(row.get("slice_seq") or 0))
@@ -905,6 +939,7 @@ def submit_batch(
     ).current
     check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
     with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check):
+        session = _todays_session(ctx, broker, day, tag)
         acct = _authorise(
             ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
             policy=policy,
@@ -912,8 +947,10 @@ def submit_batch(
         expected = ex.alpaca.account_number if getattr(broker, "name", "") == "alpaca" else None
         acct_tag = account_tag(check_account(broker, acct, expected=expected, tag=tag))
         jr = ctx.journal()
+        _approved_today(ctx, broker, jr, day=day, sha=sha, session=session, tag=tag)
         run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
+        run.session, run.account = session, _session.account_key(acct, mode)
         orders, pre_refused = _apply_slicing(
             ctx,
             jr,

@@ -462,8 +462,10 @@ def _to_drop(cand: pd.DataFrame, notional: pd.Series, need: float, budget: float
 
 @limit
 class MaxDailyTrades(Check):
-    """Orders sent today (intents in the journal, across every batch) + this batch's new orders
-    <= ``max_daily_trades``; the orders beyond the room left are refused, in batch order."""
+    """Orders sent in today's session for this account (intents in the journal, across every
+    batch, trades file and file date; :func:`xlexec.execution.session.session_count`) + this
+    batch's new orders <= ``max_daily_trades``; the orders beyond the room left are refused, in
+    batch order."""
 
     id = "max_daily_trades"
 
@@ -500,9 +502,9 @@ def pretrade_checks(
     ``arrival_price`` ($, quote mid or NaN), ``refusal`` (the refusing limit's id or "") and
     ``note`` (one line for the operator).
 
-    ``trades_used_today``: client order ids already journaled today that are not in this batch's
-    ``known`` set plus the ``known`` ones of this batch (= intents of the day).
-    ``others``: orders of the day under *other* client order ids that are live or (partly)
+    ``trades_used_today``: the intents journaled for this account in today's session, this
+    batch's ``known`` ones included (chase replacements excluded).
+    ``others``: orders of the day and of the account's session under *other* client order ids that are live or (partly)
     filled (columns symbol, side, client_order_id, status). ``known``: client order ids of this
     batch that already have an intent (skip the limits). ``held``: shares held when the day
     opened, by symbol (None = unknown: the short limit is not checked). ``now``: the time the

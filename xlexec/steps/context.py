@@ -1,7 +1,8 @@
 """What every shell (CLI command, Excel button) hands to the core: config, clock, user, journal.
 
 The core never reads the clock itself; shells pass ``ctx.now()``. ``XLEXEC_NOW`` (ISO time)
-pins the clock for reproducible runs (the demo and the tests use it).
+pins the clock for reproducible runs (the demo and the tests use it), with the paper broker
+only: with another ``execution.broker`` it is refused (:func:`xlexec.execution.clock.env_now`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Context:
         return self.config.day_dir(day)
 
     def now(self) -> dt.datetime:
-        return self.fixed_now if self.fixed_now is not None else env_now()
+        return self.fixed_now if self.fixed_now is not None else env_now(self.config.execution.broker)
 
     def today(self) -> str:
         """Today's date in New York (the exchange's calendar day)."""

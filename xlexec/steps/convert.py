@@ -12,6 +12,11 @@
   policy in force, when the policy in force is looser than the approval's, and under
   ``require_four_eyes`` when the approver's OS login is the one converting
   (:mod:`xlexec.store.policy`).
+* Refused (:class:`RefusedError`, nothing written) unless the trades file is dated today's
+  session (``ctx.now()`` in New York and the NYSE calendar; on a weekend or holiday there is
+  none) and, when approval is required, the approval was given that session
+  (:mod:`xlexec.execution.session`). A ``draft`` (a review copy, approval not required) may be
+  written for any day, e.g. Monday's file on Sunday.
 * Default output: next to trades.csv, ``trades_<broker>.csv`` / ``orders_alpaca.json``
   (``..._DRAFT`` for drafts). Written atomically.
 * ``slice``: orders above ``validation.max_adv_pct`` (fraction) of ADV are cut to today's child;
@@ -29,6 +34,7 @@ from typing import Any
 from xlexec.core.restricted import restricted_reason
 from xlexec.core.slicing import schedule_lines
 from xlexec.errors import RefusedError
+from xlexec.execution import session as trading_session
 from xlexec.execution import slicing
 from xlexec.execution.guards import kill_switch_state, wire_gate
 from xlexec.formats.csvio import atomic_write_text
@@ -130,9 +136,13 @@ def convert(
 
     approval = None
     if not draft:  # a draft is a review copy: nothing is recorded, no policy is used
+        session = trading_session.todays_session(ctx)
+        trading_session.require_file_day(day.date, session, what="converted")
         policy = require_in_force(ctx.journal(), effective_policy(cfg), day=day.date, what="convert", source=cfg.source)
         if cfg.execution.require_human_approval:
             approval = check_approval(ctx, day.date, sha)
+            paper = trading_session.is_paper(cfg.execution.broker)
+            trading_session.require_approval_session(ctx.journal(), approval, day.date, paper=paper, what="written")
             bound_check(approval, policy.current, login=current_user(), what="convert")
 
     jr = ctx.journal() if day.journal_file.exists() else None

@@ -132,7 +132,7 @@ def record_approval(
             seq = sum(1 for e in j.events(APPROVAL, date)) + 1
             row["seq"] = seq
             payload["seq"] = seq
-            j.append(APPROVAL, f"{date}|{sha}|{seq}", payload, day=date, actor=approver, ts_utc=row["timestamp_utc"])
+            j.append(APPROVAL, f"{date}|{sha}|{seq}", payload, day=date, actor=approver)
         rows = [e.payload for e in j.events(APPROVAL)]
     write_approvals_csv(live_dir, rows)
     return row

@@ -157,11 +157,13 @@ class Journal:
         *,
         day: str,
         actor: str | None = None,
-        ts_utc: str | None = None,
     ) -> bool:
-        """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists."""
+        """Record an event; returns False (and changes nothing) if ``(kind, key)`` exists.
+
+        ``ts_utc`` is always the real clock (:func:`utc_now`), never a pinned one: a business
+        time (an approval's ``timestamp_utc``) goes in the payload."""
         with self.transaction():
-            return self._insert(ts_utc or utc_now(), day, kind, actor, [(key, payload)]) == 1
+            return self._insert(utc_now(), day, kind, actor, [(key, payload)]) == 1
 
     def append_many(
         self, kind: str, rows: list[tuple[str, dict[str, Any]]], *, day: str, actor: str | None = None
