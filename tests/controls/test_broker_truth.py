@@ -45,7 +45,7 @@ def _submit(cfg: Path, trades: Path, cwd: Path, *extra: str, env: dict | None = 
     p = U.xlexec(
         ["submit", str(trades), "--allow-closed", "--json", *extra, "--config", str(cfg)],
         cwd=cwd,
-        env=U.env_with_keys(XLEXEC_NOW=NOW, **(env or {})),
+        env=U.env_with_keys(**(env or {})),
     )
     out = json.loads(p.stdout) if p.stdout.strip().startswith("{") else None
     return p.returncode, out, p.stderr
@@ -53,7 +53,7 @@ def _submit(cfg: Path, trades: Path, cwd: Path, *extra: str, env: dict | None = 
 
 @pytest.fixture
 def fake():
-    with U.FakeAlpaca(buying_power=1e8, max_lifetime=120) as f:
+    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), buying_power=1e8, max_lifetime=120) as f:
         yield f
 
 
@@ -105,7 +105,7 @@ def test_userinfo_and_ip_hosts_are_refused(tmp_path, fake, base_url, why):
 
 
 def test_live_account_behind_a_paper_config_is_refused(tmp_path):
-    with U.FakeAlpaca(buying_power=1e8, account_number="612345678") as fake:
+    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), buying_power=1e8, account_number="612345678") as fake:
         trades = _trades(tmp_path / "live" / DAY / "trades.csv", U.trades_text(DAY, N))
         cfg = _cfg(tmp_path / "cfg", fake.url, tmp_path / "live")  # paper: true
         rc, out, err = _submit(cfg, trades, tmp_path)
@@ -226,7 +226,7 @@ def test_broker_order_under_our_id_for_another_order_is_a_collision_never_alread
     trades = _trades(tmp_path / "live" / DAY / "trades.csv", U.trades_text(DAY, N))
     cfg = _cfg(tmp_path / "cfg", fake.url, tmp_path / "live")
     # the first order's id as it would be sent, taken from a run against a second, empty fake
-    with U.FakeAlpaca(buying_power=1e8) as other:
+    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), buying_power=1e8) as other:
         probe = _cfg(tmp_path / "cfg_probe", other.url, tmp_path / "probe")
         _trades(tmp_path / "probe" / DAY / "trades.csv", U.trades_text(DAY, N))
         rc, out, err = _submit(probe, tmp_path / "probe" / DAY / "trades.csv", tmp_path)
@@ -253,7 +253,7 @@ def test_paper_simulator_journal_deleted_changed_batch_sends_nothing_again(tmp_p
         f"live_dir: {json.dumps(str(live))}\nexecution:\n  broker: paper\n  require_human_approval: false\n"
         "  price_collar_pct: null\n  max_order_size_usd: 1000000\n  paper:\n    starting_cash: 100000000\n"
     )
-    rc, first, err = _submit(cfg, trades, tmp_path)
+    rc, first, err = _submit(cfg, trades, tmp_path, env={"XLEXEC_NOW": NOW})
     assert rc == 0 and first["sent"] == N, err
     # the simulator's account is a paper one, and it is in the ids
     assert all(r["client_order_id"].startswith(f"xlx-{DAY}-asim001-") for r in first["orders"])
@@ -267,7 +267,7 @@ def test_paper_simulator_journal_deleted_changed_batch_sends_nothing_again(tmp_p
 
     _forget(live)
     trades.write_text(_changed(text))
-    rc, changed, err = _submit(cfg, trades, tmp_path)
+    rc, changed, err = _submit(cfg, trades, tmp_path, env={"XLEXEC_NOW": NOW})
     assert rc == 1 and changed["sent"] == 0, err
     assert changed["refused"] == N and changed["already_sent"] == 0
     assert all(r["note"].startswith("duplicate: ") for r in changed["orders"])
@@ -282,21 +282,21 @@ def _button(cfg: Path, book: Path, cwd: Path):
     p = U.xlexec(
         ["button", "submit", "--book", str(book), "--day", DAY, "--json", "--config", str(cfg)],
         cwd=cwd,
-        env=U.env_with_keys(XLEXEC_NOW=NOW),
+        env=U.env_with_keys(),
     )
     return p.returncode, (json.loads(p.stdout) if p.stdout.strip().startswith("{") else {}), p.stderr
 
 
 def test_workbook_submit_button_checks_the_account_and_the_broker_orders(tmp_path):
     text = U.trades_text(DAY, N)
-    with U.FakeAlpaca(buying_power=1e8, account_number=U.LIVE_ACCOUNT) as fake:
+    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), buying_power=1e8, account_number=U.LIVE_ACCOUNT) as fake:
         trades = _trades(tmp_path / "live" / DAY / "trades.csv", text)
         cfg = _cfg(tmp_path / "cfg", fake.url, tmp_path / "live")  # paper: true
         book = tmp_path / "book.xlsx"
         p = U.xlexec(
             ["workbook", "build", "--output", str(book), "--day", DAY, "--config", str(cfg)],
             cwd=tmp_path,
-            env=U.env_with_keys(XLEXEC_NOW=NOW),
+            env=U.env_with_keys(),
         )
         assert p.returncode == 0, p.stderr
         rc, res, err = _button(cfg, book, tmp_path)
