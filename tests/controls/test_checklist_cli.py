@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability import controls as C
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "validate"
 DAY = "2025-10-30"
 NOW = "2025-10-30T14:00:00+00:00"
@@ -66,6 +68,15 @@ def validate(desk, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
     return p, doc
 
 
+def record(desk, attack: str, p: subprocess.CompletedProcess, *says: str) -> None:
+    """A row of the controls table (the FAIL line, or the error, as what it says); orders counted
+    at any paper broker under the test's folder."""
+    cfg, _, _ = desk
+    fail = next((ln for ln in p.stdout.splitlines() if ln.startswith("FAIL")), "")
+    extra = {"says": " ".join(fail.split())} if fail else {}
+    C.record(attack, p, C.paper_orders(cfg.parent.parent), refused=C.refused(p, *says), **extra)
+
+
 def report_line(out: str, status: str, check: str, symbol: str) -> str:
     """The report's line ``STATUS  CHECK  SYMBOL  MESSAGE`` for that check and symbol."""
     hits = [ln for ln in out.splitlines() if ln.split()[:3] == [status, check, symbol]]
@@ -106,6 +117,7 @@ def test_a_very_wide_spread_fails_reject(desk):
     # MSFT 372.89 / 388.11: 15.22 / 380.50 = 400.0 bps > 200
     set_quote(desk, "MSFT,372.89,388.11,380.50,2025-10-30T13:55:00Z")
     p, doc = validate(desk)
+    record(desk, "validate: a 400 bps bid-ask spread", p, "400.0 bps", "Decision: REJECT")
     assert p.returncode == 1, p.stderr
     assert "400.0 bps" in report_line(p.stdout, "FAIL", "spread", "MSFT")
     assert "Decision: REJECT" in p.stdout and doc["decision"] == "REJECT"
@@ -137,6 +149,7 @@ def test_a_negative_spread_tier_is_refused_naming_the_key(desk):
     cfg, d, _ = desk
     cfg.write_text(cfg.read_text() + "validation:\n  spread_warn_bps: -5\n")
     p, _ = validate(desk)
+    record(desk, "validate: a negative spread tier in the config", p, "validation.spread_warn_bps")
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "validation.spread_warn_bps" in lines[0], p.stderr
@@ -166,6 +179,7 @@ def test_a_macro_event_with_a_ticker_is_one_line_exit_2(desk):
     _, d, _ = desk
     (d.parent / "events.csv").write_text("symbol,date,event\nXOM,2025-10-30,earnings\nAAPL,2025-10-30,fomc\n")
     p, _ = validate(desk)
+    record(desk, "validate: a market-wide event given a ticker in events.csv", p, "events.csv", "row 3")
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1, p.stderr
@@ -178,6 +192,7 @@ def test_a_halted_symbol_fails_reject(desk):
     events = d.parent / "events.csv"
     events.write_text(events.read_text() + "MSFT,2025-10-30,HALT\n")
     p, doc = validate(desk)
+    record(desk, "validate: a halted symbol traded", p, "trading halt on 2025-10-30", "Decision: REJECT")
     assert p.returncode == 1, p.stderr
     assert "trading halt on 2025-10-30" in report_line(p.stdout, "FAIL", "halted", "MSFT")
     assert statuses(doc, "halted") == [("fail", "MSFT")] and doc["decision"] == "REJECT"
@@ -187,6 +202,7 @@ def test_a_restricted_symbol_fails_reject_in_any_spelling(desk):
     _, d, _ = desk
     (d.parent / "restricted.csv").write_text("symbol,reason\nmsft,insider window\n")
     p, doc = validate(desk)
+    record(desk, "validate: a restricted symbol, listed in lower case", p, "insider window", "Decision: REJECT")
     assert p.returncode == 1, p.stderr
     line = report_line(p.stdout, "FAIL", "restricted", "MSFT")
     assert "insider window" in line and "submit would refuse it" in line

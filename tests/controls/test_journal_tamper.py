@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GUIDE_TRADES
+from tests.reliability import controls as C
 
 pytestmark = pytest.mark.slow
 
@@ -142,6 +143,12 @@ def test_a_rejection_edited_into_an_approval_is_refused_at_submit(tmp_path):
     assert forged_approval_is_read(live)  # without the chain, this would be sent
 
     p = submit(tmp_path, cfg, live)
+    C.record(
+        "journal edited: a REJECTED approval turned APPROVED",
+        p,
+        paper_orders(live),
+        refused=C.refused(p, f"journal BROKEN at seq {seq}: edited"),
+    )
     assert p.returncode == 1
     line = one_line(p.stderr)
     assert line.startswith("xlexec submit: error: [PAPER")
@@ -171,6 +178,12 @@ def test_a_deleted_revocation_is_refused_at_submit(tmp_path):
     assert forged_approval_is_read(live)  # without the chain, this would be sent
 
     p = submit(tmp_path, cfg, live)
+    C.record(
+        "journal edited: the revoking REJECTED row deleted",
+        p,
+        paper_orders(live),
+        refused=C.refused(p, f"journal BROKEN at seq {revoked}: truncated"),
+    )
     assert p.returncode == 1
     line = one_line(p.stderr)
     assert f"journal BROKEN at seq {revoked}: truncated: seq {revoked}..{revoked} were written and are gone" in line
@@ -194,6 +207,13 @@ def test_the_submit_button_refuses_a_tampered_journal_too(tmp_path):
     )
     assert forged_approval_is_read(live)
     p = xlexec(tmp_path, "button", "submit", "--book", str(book), "--config", str(cfg), "--day", DAY)
+    C.record(
+        "journal edited: REJECTED turned APPROVED, Submit button",
+        p,
+        paper_orders(live),
+        face="button",
+        refused=C.refused(p, f"journal BROKEN at seq {seq}: edited"),
+    )
     assert p.returncode == 1
     refusal = [ln for ln in p.stderr.splitlines() if "refused" in ln]
     assert len(refusal) == 1, p.stderr

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from tests.reliability import controls as C
 from xlexec.execution.brokers.base import OrderRequest
 from xlexec.execution.brokers.paper import PaperBroker
 
@@ -99,6 +100,12 @@ def broker_state(root: Path) -> tuple[list[dict], list[dict]]:
     return orders, fills
 
 
+def record(attack: str, rc: int, out: str, err: str, root: Path, says: str) -> None:
+    """A row of the controls table; the orders counted in the paper broker's own database."""
+    p = subprocess.CompletedProcess([], rc, out, err)
+    C.record(attack, p, len(broker_state(root)[0]), refused=C.refused(p, says))
+
+
 def error_lines(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("xlexec submit: mode ")]
 
@@ -106,6 +113,7 @@ def error_lines(err: str) -> list[str]:
 def test_cli_submit_at_17_00_is_refused_and_nothing_reaches_the_broker(tmp_path):
     cfg, trades = setup_day(tmp_path, DAY)
     rc, out, err = xlexec(["submit", str(trades), "--config", str(cfg)], ny(DAY, 17, 0), tmp_path)
+    record("paper broker: submit at 17:00 New York", rc, out, err, tmp_path, "the market is closed")
     assert rc == 1
     assert error_lines(err) == [
         "xlexec submit: error: [PAPER · paper · local] the market is closed (next open 2025-10-31T13:30:00+00:00); "
@@ -136,6 +144,7 @@ def test_cli_allowed_after_the_close_is_accepted_never_fills_and_reads_expired(t
 def test_cli_half_day_13_30_is_closed(tmp_path):
     cfg, trades = setup_day(tmp_path, HALF)
     rc, out, err = xlexec(["submit", str(trades), "--config", str(cfg)], ny(HALF, 13, 30), tmp_path)
+    record("paper broker: submit at 13:30 on a half day", rc, out, err, tmp_path, "the market is closed")
     assert rc == 1
     assert error_lines(err) == [
         "xlexec submit: error: [PAPER · paper · local] the market is closed (next open 2026-11-30T14:30:00+00:00); "
@@ -192,6 +201,7 @@ def test_cli_day_order_open_at_15_59_is_expired_by_a_fills_read_at_16_01(tmp_pat
 def test_cli_before_the_open_is_refused_or_queued_for_the_open(tmp_path):
     cfg, trades = setup_day(tmp_path, DAY)
     rc, out, err = xlexec(["submit", str(trades), "--config", str(cfg)], ny(DAY, 9, 0), tmp_path)
+    record("paper broker: submit at 09:00 New York, before the open", rc, out, err, tmp_path, "the market is closed")
     assert rc == 1 and "the market is closed (next open 2025-10-30T13:30:00+00:00)" in err
     assert broker_state(tmp_path) == ([], [])
 

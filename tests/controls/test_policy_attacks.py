@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.reliability import controls as C
 from xlexec.core.orders import orders_from_trades
 from xlexec.formats.trades import read_trades
 from xlexec.store.approvals import record_approval
@@ -38,9 +39,10 @@ SMALL = HEAD.format(n=3) + (
 )
 # one order of $289,982.50: 29x the default max_order_size_usd of $10,000
 BIG = HEAD.format(n=1) + "AAPL,buy,1930,150.25,289982.50,0.0601,28.99,57.99,86.98\n"
+# stamped 10 s before NOW: within execution.max_quote_age_seconds (60)
 QUOTES = (
-    "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:04:59Z\n"
-    "MSFT,380.5,380.7,380.6,2025-10-30T14:04:59Z\nGOOGL,142.8,143.0,142.9,2025-10-30T14:04:59Z\n"
+    "symbol,bid,ask,last,timestamp\nAAPL,150.1,150.3,150.2,2025-10-30T14:04:50Z\n"
+    "MSFT,380.5,380.7,380.6,2025-10-30T14:04:50Z\nGOOGL,142.8,143.0,142.9,2025-10-30T14:04:50Z\n"
 )
 
 
@@ -129,6 +131,12 @@ def test_own_config_that_loosens_the_policy_is_refused_naming_each_key(tmp_path)
     d.trades.write_text(BIG)
     mine = d.config("mine", "require_human_approval: false\nmax_order_size_usd: 1.0e12")
     p = d.submit(mine)
+    C.record(
+        "own config loosening the policy (approval off, size 1e12)",
+        p,
+        len(d.at_broker()),
+        refused=C.refused(p, "loosens the policy in force"),
+    )
     assert p.returncode == 1, p.stderr
     line = one_line(p)
     assert "policy:" in line and "execution.require_human_approval true -> false" in line
@@ -137,6 +145,12 @@ def test_own_config_that_loosens_the_policy_is_refused_naming_each_key(tmp_path)
     assert d.at_broker() == []
     # convert (the upload file) refuses the same way, writing nothing
     c = d.xlexec("convert", str(d.trades), "--config", str(mine), "--broker", "ibkr", login="bob")
+    C.record(
+        "own config loosening the policy, at convert",
+        c,
+        len(d.at_broker()),
+        refused=C.refused(c, "loosens the policy in force") and not list(d.live.rglob("trades_ibkr*.csv")),
+    )
     assert c.returncode == 1 and "execution.max_order_size_usd" in one_line(c)
     assert not list(d.live.rglob("trades_ibkr*.csv"))
     # a rerun changes nothing: the proposal is journaled once
@@ -167,6 +181,12 @@ def test_a_tightened_config_takes_effect_at_once_and_sends(tmp_path):
     assert back["loosened"] == loosened
     (d.live / "restricted.csv").unlink()  # and a symbol taken off the restricted list
     r = d.submit(tight)
+    C.record(
+        "a symbol taken off the restricted list",
+        r,
+        len(d.at_broker()) - len(SENT_SMALL),
+        refused=C.refused(r, "restricted.symbols (TSLA removed)"),
+    )
     assert r.returncode == 1 and "restricted.symbols (TSLA removed)" in one_line(r)
     assert d.at_broker() == SENT_SMALL  # nothing more
 
@@ -177,6 +197,12 @@ def test_a_loosening_approved_with_policy_approve_is_allowed_once_the_orders_are
     assert d.approve(official).returncode == 0
     loose = d.config("loose", "max_order_size_usd: 50000")
     r = d.submit(loose)
+    C.record(
+        "size limit raised in the config, not approved",
+        r,
+        len(d.at_broker()),
+        refused=C.refused(r, "execution.max_order_size_usd 10000 -> 50000"),
+    )
     assert r.returncode == 1 and "execution.max_order_size_usd 10000 -> 50000" in one_line(r)
     a = d.xlexec("policy", "approve", "--config", str(loose), "--approver", "Carol Checker", "--reason",
                  "bigger tickets from today", login="carol")  # fmt: skip
@@ -184,6 +210,12 @@ def test_a_loosening_approved_with_policy_approve_is_allowed_once_the_orders_are
     assert d.policy_events()[-1] == ("in_force", "approved")
     # the orders were approved under the tighter policy: the approval binds it
     s = d.submit(loose)
+    C.record(
+        "policy loosened after the orders were approved",
+        s,
+        len(d.at_broker()),
+        refused=C.refused(s, "looser than when approval #1"),
+    )
     assert s.returncode == 1
     line = one_line(s)
     assert "looser than when approval #1" in line and "execution.max_order_size_usd 10000 -> 50000" in line
@@ -199,11 +231,18 @@ def test_four_eyes_refuses_the_approvers_own_submit(tmp_path):
     cfg = d.config("four", "require_four_eyes: true")
     assert d.approve(cfg, login="ann").returncode == 0
     p = d.submit(cfg, login="ann")
+    C.record("four-eyes: the approver's own submit", p, len(d.at_broker()), refused=C.refused(p, "require_four_eyes"))
     assert p.returncode == 1
     line = one_line(p)
     assert "require_four_eyes" in line and "'ann'" in line and "nothing sent" in line
     assert d.at_broker() == []
     c = d.xlexec("convert", str(d.trades), "--config", str(cfg), "--broker", "ibkr", login="ann")
+    C.record(
+        "four-eyes: the approver's own convert",
+        c,
+        len(d.at_broker()),
+        refused=C.refused(c, "require_four_eyes") and not list(d.live.rglob("trades_ibkr*.csv")),
+    )
     assert c.returncode == 1 and "require_four_eyes" in one_line(c)
     ok = d.submit(cfg, login="bob")  # another login
     assert ok.returncode == 0, ok.stderr
@@ -214,6 +253,9 @@ def test_an_approver_not_listed_is_refused_at_approve(tmp_path):
     d = Desk(tmp_path)
     cfg = d.config("listed", "require_four_eyes: true\napprovers: [ann, carol]")
     p = d.approve(cfg, login="mallory", by="Ann Approver")  # the display name is not the identity
+    C.record(
+        "approve by a login not in approvers", p, len(d.at_broker()), refused=C.refused(p, "approvers", "'mallory'")
+    )
     assert p.returncode == 1
     line = one_line(p)
     assert "approvers" in line and "'mallory'" in line and "ann, carol" in line
@@ -229,13 +271,28 @@ def test_a_config_cannot_list_its_own_author_and_the_proposer_cannot_approve_the
     widened = d.config("widened", "require_four_eyes: true\napprovers: [ann, carol, mallory]")
     # mallory adds herself: a loosening, judged by the policy in force (she is not listed there)
     p = d.approve(widened, login="mallory")
+    C.record(
+        "a config adding its author to approvers", p, len(d.at_broker()), refused=C.refused(p, "execution.approvers")
+    )
     assert p.returncode == 1 and "execution.approvers" in one_line(p)
     m = d.xlexec("policy", "approve", "--config", str(widened), "--approver", "M", "--reason", "me", login="mallory")
+    C.record(
+        "policy approve by a login not in approvers",
+        m,
+        len(d.at_broker()),
+        refused=C.refused(m, "approvers", "'mallory'"),
+    )
     assert m.returncode == 1 and "approvers" in one_line(m) and "'mallory'" in one_line(m)
     # ann (listed) proposes a change; the same login cannot approve it under four-eyes
     raised = d.config("raised", "require_four_eyes: true\napprovers: [ann, carol]\nmax_order_size_usd: 20000")
     assert d.submit(raised, login="ann").returncode == 1  # first use of the change: proposed by ann
     own = d.xlexec("policy", "approve", "--config", str(raised), "--approver", "Ann", "--reason", "x", login="ann")
+    C.record(
+        "four-eyes: the proposer approves their own policy change",
+        own,
+        len(d.at_broker()),
+        refused=C.refused(own, "require_four_eyes", "proposed by"),
+    )
     assert own.returncode == 1 and "require_four_eyes" in one_line(own) and "proposed by" in one_line(own)
     other = d.xlexec("policy", "approve", "--config", str(raised), "--approver", "C", "--reason", "ok", login="carol")
     assert other.returncode == 0, other.stderr
@@ -260,6 +317,12 @@ def test_an_approval_recorded_before_policies_were_bound_is_honoured_unless_the_
     assert d.at_broker() == SENT_SMALL
     loose = d.config("loose", "price_collar_pct: null")
     p = d.submit(loose)
+    C.record(
+        "price collar turned off under an approval older than the policy",
+        p,
+        len(d.at_broker()) - len(SENT_SMALL),
+        refused=C.refused(p, "execution.price_collar_pct 0.05 -> null (off)"),
+    )
     assert p.returncode == 1 and "execution.price_collar_pct 0.05 -> null (off)" in one_line(p)
 
 
@@ -273,6 +336,13 @@ def test_the_approve_button_refuses_an_approver_not_listed(tmp_path):
         "button", "approve", "--config", str(cfg), "--book", str(book), "--set", "approver=Ann Approver",
         "--set", "reason=looks fine", "--set", "decision=APPROVED", login="mallory",
     )  # fmt: skip
+    C.record(
+        "Approve button by a login not in approvers",
+        p,
+        len(d.at_broker()),
+        face="button",
+        refused=C.refused(p, "approvers", "'mallory'") and book.read_bytes() == before,
+    )
     assert p.returncode == 1, p.stderr
     assert "approvers" in p.stderr and "'mallory'" in p.stderr
     assert not (d.live / "trade_approvals.csv").exists()

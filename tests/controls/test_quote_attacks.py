@@ -23,6 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.reliability import controls as C
+
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
 DAY = "2025-10-30"  # a Thursday session: 09:30-16:00 New York = 13:30-20:00 UTC
@@ -78,9 +80,14 @@ def approve(cfg: Path, trades: Path, now: str = IN_SESSION) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def submit(cfg: Path, trades: Path, *extra: str, now: str = IN_SESSION) -> tuple[int, dict]:
+def submit_run(cfg: Path, trades: Path, *extra: str, now: str = IN_SESSION) -> subprocess.CompletedProcess:
     r = xlexec(cfg, "submit", str(trades), "--allow-closed", "--json", *extra, now=now)
     assert r.stdout.strip(), r.stderr
+    return r
+
+
+def submit(cfg: Path, trades: Path, *extra: str, now: str = IN_SESSION) -> tuple[int, dict]:
+    r = submit_run(cfg, trades, *extra, now=now)
     return r.returncode, json.loads(r.stdout)
 
 
@@ -97,6 +104,11 @@ def at_broker(cfg: Path) -> list[tuple[str, str, float]]:
     return [(o["symbol"], o["side"], float(o["qty"])) for o in rows]
 
 
+def orders_of(cfg: Path, *symbols: str) -> int:
+    """Orders the paper simulator holds for ``symbols`` (the attacked ones)."""
+    return sum(1 for o in at_broker(cfg) if o[0] in symbols)
+
+
 def refusals(doc: dict) -> dict[str, str]:
     return {o["symbol"]: o["note"] for o in doc["orders"] if o["outcome"] == "refused"}
 
@@ -109,11 +121,17 @@ def test_signal_price_edited_after_approval_has_no_approval(tmp_path):
     # the price is edited after approval (shares, side and order type untouched)
     trades.write_text(trades.read_text().replace("AAPL,buy,50,1600.00,", "AAPL,buy,50,150.00,"))
     r = xlexec(cfg, "submit", str(trades), "--allow-closed")
+    C.record(
+        "signal price edited after approval", r, len(at_broker(cfg)), refused=C.refused(r, "no approval for these")
+    )
     assert r.returncode == 1
     assert "no approval for these 1 orders of 2025-10-30" in r.stderr and "nothing sent" in r.stderr
     assert at_broker(cfg) == []
     # convert refuses it too (the same hash)
     c = xlexec(cfg, "convert", str(trades), "--broker", "ibkr")
+    C.record(
+        "signal price edited after approval, at convert", c, len(at_broker(cfg)), refused=C.refused(c, "not approved")
+    )
     assert c.returncode == 1 and "not approved" in c.stderr
 
 
@@ -125,7 +143,14 @@ def test_80k_market_order_with_the_collar_off_is_valued_at_the_ask(tmp_path):
         "AAPL,1599.00,1600.00,1599.50,2025-10-30T14:04:30Z\n",
     )
     approve(cfg, trades)
-    rc, doc = submit(cfg, trades)
+    p = submit_run(cfg, trades)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "$80k market order signalled at $7.5k (collar off)",
+        p,
+        len(at_broker(cfg)),
+        refused=C.refused(p, "50 x ask $1,600.00) exceeds max_order_size_usd"),
+    )
     assert rc == 1 and doc["exit_code"] == 1
     assert refusals(doc) == {"AAPL": "$80,000.00 (50 x ask $1,600.00) exceeds max_order_size_usd $10,000.00"}
     assert doc["not_at_broker"] == [
@@ -147,7 +172,14 @@ def test_market_sell_is_valued_at_the_bid_and_without_a_bid_refused(tmp_path):
         "symbol,shares,avg_cost\nIBM,100,200.00\nMSFT,10,300.00\n"
     )
     approve(cfg, trades)
-    rc, doc = submit(cfg, trades)
+    p = submit_run(cfg, trades)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "market sells over the limit at the bid / with no bid",
+        p,
+        len(at_broker(cfg)),
+        refused=C.refused(p, "39 x bid $256.50", "no bid quote for MSFT"),
+    )
     # IBM: 39 x bid $256.50 = $10,003.50 > $10,000 (at the signal $240 it would be $9,360);
     # MSFT has no bid to sell into
     assert rc == 1
@@ -163,7 +195,14 @@ def test_week_old_quotes_are_refused_whatever_the_collar(tmp_path):
     # market order, collar off: the quote is needed for its value
     cfg, trades = desk(tmp_path / "m", "AAPL,buy,50,150.00,7500.00,0.0075,0.75,1.5,2.25\n", week_old)
     approve(cfg, trades)
-    rc, doc = submit(cfg, trades)
+    p = submit_run(cfg, trades)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "week-old quotes, market order, collar off",
+        p,
+        len(at_broker(cfg)),
+        refused=C.refused(p, "quote is 7.0 days old"),
+    )
     assert rc == 1
     assert refusals(doc) == {
         "AAPL": "AAPL: quote is 7.0 days old (max_quote_age_seconds 60); "
@@ -175,7 +214,14 @@ def test_week_old_quotes_are_refused_whatever_the_collar(tmp_path):
         tmp_path / "l", "AAPL,buy,50,150.00,7500.00,0.0075,0.75,1.5,2.25\n", week_old, collar="0.05", order_type="limit"
     )
     approve(cfg, trades)
-    rc, doc = submit(cfg, trades)
+    p = submit_run(cfg, trades)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "week-old quotes, limit order, collar on",
+        p,
+        len(at_broker(cfg)),
+        refused=C.refused(p, "quote is 7.0 days old", "check the price collar"),
+    )
     assert rc == 1
     assert refusals(doc) == {
         "AAPL": "AAPL: quote is 7.0 days old (max_quote_age_seconds 60); "
@@ -194,7 +240,14 @@ def test_quote_age_limit_and_missing_timestamp(tmp_path):
         "GOOGL,140.00,140.10,140.05,\n",
     )
     approve(cfg, trades)
-    rc, doc = submit(cfg, trades)
+    p = submit_run(cfg, trades)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "quote 61 s old / no timestamp (AAPL, GOOGL; MSFT's 59 s goes)",
+        p,
+        orders_of(cfg, "AAPL", "GOOGL"),
+        refused=C.refused(p, "quote is 61 s old", "quote has no timestamp"),
+    )
     assert rc == 1
     assert refusals(doc) == {
         "AAPL": "AAPL: quote is 61 s old (max_quote_age_seconds 60); a live quote is needed to value the market order",
@@ -212,7 +265,14 @@ def test_outside_the_session_quotes_are_aged_from_the_last_close(tmp_path):
         "AAPL,150.00,150.10,150.05,2025-10-30T19:59:30Z\nMSFT,380.00,380.10,380.05,2025-10-29T19:59:30Z\n",
     )
     approve(cfg, trades, now=AFTER_CLOSE)
-    rc, doc = submit(cfg, trades, now=AFTER_CLOSE)
+    p = submit_run(cfg, trades, now=AFTER_CLOSE)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "after the close, a quote older than the last close (MSFT)",
+        p,
+        orders_of(cfg, "MSFT"),
+        refused=C.refused(p, "1.0 days old at the last close"),
+    )
     assert rc == 1
     assert refusals(doc) == {
         "MSFT": "MSFT: quote is 1.0 days old at the last close 2025-10-30 20:00 UTC (market closed) "
@@ -236,6 +296,13 @@ def test_fit_buying_power_drop_exits_1_listing_the_dropped(tmp_path):
     )
     approve(cfg, trades)
     r = xlexec(cfg, "submit", str(trades), "--allow-closed", "--fit-buying-power")
+    C.record(
+        "--fit-buying-power drops an order: exit 1 listing it (GOOGL)",
+        r,
+        orders_of(cfg, "GOOGL"),
+        refused=C.refused(r, "NOT at the broker (1 order(s), exit 1)", "GOOGL buy 50 (refused)"),
+        says=next((ln.strip() for ln in r.stdout.splitlines() if "GOOGL buy 50 (refused)" in ln), ""),
+    )
     assert r.returncode == 1
     out = r.stdout
     assert "NOT at the broker (1 order(s), exit 1):" in out
@@ -257,7 +324,14 @@ def test_a_limit_refusal_exits_1_and_is_listed(tmp_path):
         order_type="limit",
     )
     approve(cfg, trades)
-    rc, doc = submit(cfg, trades)
+    p = submit_run(cfg, trades)
+    rc, doc = p.returncode, json.loads(p.stdout)
+    C.record(
+        "a limit order over max_order_size_usd: exit 1 listing it (AAPL)",
+        p,
+        orders_of(cfg, "AAPL"),
+        refused=C.refused(p, "AAPL buy 100 (refused)"),
+    )
     assert rc == 1 and doc["sent"] == 1 and doc["refused"] == 1
     assert doc["not_at_broker"] == ["AAPL buy 100 (refused): $15,000.00 exceeds max_order_size_usd $10,000.00"]
     assert at_broker(cfg) == [("MSFT", "buy", 10.0)]
