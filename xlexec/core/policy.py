@@ -48,6 +48,7 @@ DIRECTIONS: dict[str, str] = {
     "execution.buying_power_buffer": SMALLER_LOOSENS,
     "execution.default_order_type": MARKET_LOOSENS,
     "execution.order_timeout_minutes": ZERO_OR_LARGER_LOOSENS,
+    "execution.max_quote_age_seconds": LARGER_LOOSENS,
     "execution.chase.enabled": TRUE_LOOSENS,
     "execution.chase.step": LARGER_LOOSENS,
     "execution.chase.minutes": SMALLER_LOOSENS,

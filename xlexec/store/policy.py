@@ -81,6 +81,7 @@ def effective_policy(cfg, live_dir: Path | None = None) -> dict[str, Any]:
             "execution.buying_power_buffer": ex.buying_power_buffer,
             "execution.default_order_type": ex.default_order_type,
             "execution.order_timeout_minutes": ex.order_timeout_minutes,
+            "execution.max_quote_age_seconds": ex.max_quote_age_seconds,
             "execution.chase.enabled": ex.chase.enabled,
             "execution.chase.step": ex.chase.step,
             "execution.chase.minutes": ex.chase.minutes,
