@@ -605,8 +605,8 @@ def _authorise(
     ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int, allow_closed: bool, tag: str, policy: dict
 ):
     """The batch guards under the lock (kill switch, approval and its policy, four-eyes, market
-    open, account); returns the broker account. Raises :class:`RefusedError` /
-    :class:`BrokerError`: nothing sent."""
+    open, account); returns the broker account and the approval (None when none is required).
+    Raises :class:`RefusedError` / :class:`BrokerError`: nothing sent."""
     live_dir = Path(ctx.live_dir)
     require_intact(live_dir, tag=tag)  # an edited, deleted or moved journal event authorises nothing
     why = kill_switch_state(live_dir, trades.header.kill_switch)
@@ -616,12 +616,12 @@ def _authorise(
     if safety != SAFETY_CHECKS_OK:  # fail closed as validation does, approval or not
         said = f"says Safety Checks: {safety}" if safety else "has no Safety Checks line"
         raise RefusedError(f"{tag} the trades header {said} (only {SAFETY_CHECKS_OK} passes); nothing sent")
-    if ctx.config.execution.require_human_approval and find_approval(live_dir, day, sha) is None:
+    approval = find_approval(live_dir, day, sha) if ctx.config.execution.require_human_approval else None
+    if ctx.config.execution.require_human_approval and approval is None:
         raise RefusedError(
             f"{tag} no approval for these {n_orders} orders of {day} "
             f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent"
         )
-    approval = find_approval(live_dir, day, sha) if ctx.config.execution.require_human_approval else None
     if approval and approval.get("header_sha256") and approval["header_sha256"] != header_sha256(trades.header):
         raise RefusedError(
             f"{tag} the trades header changed since it was approved (approval #{approval.get('seq')} by "
@@ -642,7 +642,7 @@ def _authorise(
         raise BrokerError(f"{tag} broker unreachable before sending anything: {e}") from None
     if getattr(acct, "trading_blocked", False):
         raise RefusedError(f"{tag} the broker account is blocked from trading; nothing sent")
-    return acct
+    return acct, approval
 
 
 def _for_account(orders: pd.DataFrame, tag: str) -> pd.DataFrame:
@@ -694,11 +694,9 @@ def _todays_session(ctx, broker: Broker, day: str, tag: str) -> str:
     return str(session)
 
 
-def _approved_today(ctx, broker: Broker, jr: J.Journal, *, day: str, sha: str, session: str, tag: str) -> None:
-    """The approval of these orders must be from today's session (:class:`RefusedError`)."""
-    if not ctx.config.execution.require_human_approval:
-        return
-    approval = find_approval(Path(ctx.live_dir), day, sha)
+def _approved_today(broker: Broker, jr: J.Journal, approval: dict | None, *, session: str, tag: str) -> None:
+    """The approval of these orders (the one :func:`_authorise` found) must be from today's
+    session (:class:`RefusedError`)."""
     if approval is not None:
         paper = _session.is_paper(getattr(broker, "name", ""))
         _session.require_approval_session(jr, approval, session, paper=paper, tag=tag)
@@ -745,6 +743,7 @@ def _limits(
         for i in orders.index
         if i in pre_refused and (orders.at[i, "client_order_id"] not in known or pre_refused[i][0] == COLLISION)
     ]
+    in_session = _session.session_intents(run.jr.events(J.INTENT), run.session, run.account)  # read once
     checked = pretrade_checks(
         orders.drop(index=pre),
         max_order_size_usd=ex.max_order_size_usd,
@@ -754,9 +753,9 @@ def _limits(
         buying_power_buffer=ex.buying_power_buffer,
         quotes=quotes,
         restricted=restricted,
-        trades_used_today=_session.session_count(run.jr, run.session, run.account),
+        trades_used_today=_session.session_count(in_session),
         others=_others_live(
-            run.jr, run.day, set(orders["client_order_id"]), _session.session_orders(run.jr, run.session, run.account)
+            run.jr, run.day, set(orders["client_order_id"]), _session.session_orders(run.jr, in_session)
         ),
         known=known,
         fit_buying_power=fit_buying_power,
@@ -940,14 +939,14 @@ def submit_batch(
     check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
     with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check):
         session = _todays_session(ctx, broker, day, tag)
-        acct = _authorise(
+        acct, approval = _authorise(
             ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
             policy=policy,
         )  # fmt: skip
         expected = ex.alpaca.account_number if getattr(broker, "name", "") == "alpaca" else None
         acct_tag = account_tag(check_account(broker, acct, expected=expected, tag=tag))
         jr = ctx.journal()
-        _approved_today(ctx, broker, jr, day=day, sha=sha, session=session, tag=tag)
+        _approved_today(broker, jr, approval, session=session, tag=tag)
         run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
         run.session, run.account = session, _session.account_key(acct, mode)

@@ -107,16 +107,17 @@ def session_intents(events: list[J.Event], session: str, account: str) -> dict[s
     return out
 
 
-def session_count(jr: J.Journal, session: str, account: str) -> int:
-    """Orders counted against ``max_daily_trades`` for ``account`` in ``session`` (chase
-    replacements excluded: they replace an order, they are not a new trade)."""
-    return sum(1 for p in session_intents(jr.events(J.INTENT), session, account).values() if not p.get("chase_of"))
+def session_count(intents: dict[str, dict]) -> int:
+    """Orders counted against ``max_daily_trades`` among ``intents`` (:func:`session_intents`
+    of one account and session; chase replacements excluded: they replace an order, they are
+    not a new trade)."""
+    return sum(1 for p in intents.values() if not p.get("chase_of"))
 
 
-def session_orders(jr: J.Journal, session: str, account: str) -> dict[str, dict]:
-    """The newest broker snapshot of every intent counted for ``account`` in ``session``
-    (``{client order id: snapshot}``), whatever journal day it was recorded under."""
-    intents = session_intents(jr.events(J.INTENT), session, account)
+def session_orders(jr: J.Journal, intents: dict[str, dict]) -> dict[str, dict]:
+    """The newest broker snapshot of every intent of ``intents`` (:func:`session_intents` of one
+    account and session; ``{client order id: snapshot}``), whatever journal day it was recorded
+    under."""
     out: dict[str, dict] = {}
     for day in sorted({p["_day"] for p in intents.values()}):
         for coid, snap in jr.latest_orders(day).items():
