@@ -31,11 +31,11 @@ KEY, SECRET = "PKENGINEKEY77777", "engineSECRET8888888888888888"
 DAY = "2025-10-30"
 
 
-def fresh_quotes() -> pd.DataFrame:
-    """The day's quote mids, stamped now (the clock submit reads): fresh for max_quote_age_seconds."""
-    return pd.DataFrame(
-        {"symbol": ["AAPL", "MSFT", "GOOGL"], "mid": [150.20, 380.60, 142.90], "timestamp": pd.Timestamp(quote_now())}
-    )
+def fresh_quotes(at: dt.datetime | None = None) -> pd.DataFrame:
+    """The day's quote mids, stamped 1 s before ``at`` (a context's pinned clock), else now (the
+    clock submit reads): fresh for max_quote_age_seconds."""
+    stamp = pd.Timestamp(at - dt.timedelta(seconds=1)) if at is not None else pd.Timestamp(quote_now())
+    return pd.DataFrame({"symbol": ["AAPL", "MSFT", "GOOGL"], "mid": [150.20, 380.60, 142.90], "timestamp": stamp})
 
 
 AAPL = f"xlx-{DAY}-AAPL-buy-"
@@ -476,7 +476,7 @@ def test_cancel_all_kill_switch_and_incident_report(tmp_path, monkeypatch):
         ctx = make_ctx(tmp_path)
         ctx.fixed_now = dt.datetime(2025, 10, 30, 14, 30, 5, tzinfo=dt.UTC)  # in-process clock (not XLEXEC_NOW)
         b = make_broker(fake)
-        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
+        S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes(ctx.fixed_now))
         res = KS.cancel_all(ctx, b, "daily loss > 3%", verify_delay=0.01)
         assert res["ok"] and len(res["cancelled"]) == 2
         assert len(fake.requests("DELETE", "/v2/orders")) == 1
