@@ -4,7 +4,6 @@ state, and ``execution.enabled: false`` through ``xlexec submit`` and the chase.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import GUIDE_TRADES  # noqa: E402
+from tests.reliability.controls import paper_orders  # orders the paper broker itself holds
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.core.checks import Check  # noqa: E402
 from xlexec.errors import RefusedError  # noqa: E402
@@ -253,17 +253,6 @@ execution:
     return cfg, live
 
 
-def _paper_orders(live: Path) -> int:
-    db = live / "paper_broker.sqlite"
-    if not db.exists():
-        return 0
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("select count(*) from orders").fetchone()[0]
-    finally:
-        con.close()
-
-
 @pytest.mark.parametrize("enabled", [False, True])
 def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, capsys, enabled):
     from xlexec.cli.app import main
@@ -274,11 +263,11 @@ def test_cli_submit_refuses_when_execution_is_disabled(tmp_path, monkeypatch, ca
     _, err = capsys.readouterr()
     if enabled:  # the same day with the switch on trades: the test can tell the difference
         assert rc == 0, err
-        assert _paper_orders(live) == 3
+        assert paper_orders(live) == 3
         return
     assert rc == 1
     assert "execution.enabled" in err and str(cfg) in err and "nothing sent" in err
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
     jr = live / "journal.sqlite"
     if jr.exists():
         assert J.Journal(jr).payloads(J.INTENT, DAY) == []

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GUIDE_TRADES
+from tests.reliability.controls import paper_orders  # orders the paper broker itself holds
 
 DAY = "2025-10-30"
 NOW = "2025-10-30T14:05:00+00:00"
@@ -35,17 +36,6 @@ def _day(tmp_path: Path, text: str = GUIDE_TRADES, approval: bool = True, extra:
     (live / DAY / "quotes.csv").write_text(QUOTES)
     (live / "current_positions.csv").write_text("symbol,shares,avg_cost\nMSFT,100,300.00\n")
     return cfg, live
-
-
-def _paper_orders(live: Path) -> int:
-    db = live / "paper_broker.sqlite"
-    if not db.exists():
-        return 0
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("select count(*) from orders").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _validate(main, capsys, cfg: Path, live: Path) -> tuple[int, dict]:
@@ -79,7 +69,7 @@ def test_kill_switch_header_fails_closed_in_validate_and_submit(tmp_path, cli, c
     assert _submit(cli, cfg, live) == 1
     err = capsys.readouterr().err
     assert "kill switch" in err and "nothing sent" in err
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
 
 
 @pytest.mark.parametrize("value", ["FAIL", "ERROR", "unknown", None])
@@ -93,7 +83,7 @@ def test_safety_checks_header_fails_closed(tmp_path, cli, capsys, value):
     assert cli(["approve", str(live / DAY / "trades.csv"), "--config", str(cfg), "--by", "ann",
                 "--decision", "APPROVED", "--reason", "try"]) == 1  # fmt: skip
     assert _submit(cli, cfg, live) == 1
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
 
 
 def test_the_good_header_passes_and_is_sent(tmp_path, cli, capsys):
@@ -103,7 +93,7 @@ def test_the_good_header_passes_and_is_sent(tmp_path, cli, capsys):
     assert cli(["approve", str(live / DAY / "trades.csv"), "--config", str(cfg), "--by", "ann",
                 "--decision", "APPROVED", "--reason", "ok", "--override"]) == 0  # fmt: skip
     assert _submit(cli, cfg, live) == 0
-    assert _paper_orders(live) == 3
+    assert paper_orders(live) == 3
 
 
 @pytest.mark.parametrize(
@@ -125,7 +115,7 @@ def test_header_edited_after_approval_is_refused_at_submit(tmp_path, cli, capsys
     err = capsys.readouterr().err
     assert ("header changed since it was approved" in err) or ("kill switch" in err)
     assert "nothing sent" in err
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
 
 
 def test_short_is_a_fail_unless_allow_short(tmp_path, cli, capsys):
@@ -137,7 +127,7 @@ def test_short_is_a_fail_unless_allow_short(tmp_path, cli, capsys):
     assert cli(["approve", str(live / DAY / "trades.csv"), "--config", str(cfg), "--by", "ann",
                 "--decision", "APPROVED", "--reason", "try"]) == 1  # fmt: skip
     assert _submit(cli, cfg, live) == 1
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
 
 
 def test_short_warns_with_allow_short(tmp_path, cli, capsys):
@@ -156,7 +146,7 @@ def test_buy_and_sell_of_one_symbol_rejects(tmp_path, cli, capsys):
     rc, doc = _validate(cli, capsys, cfg, live)
     assert rc == 1 and doc["decision"] == "REJECT" and _status(doc, "buy_and_sell") == {"fail"}
     assert _submit(cli, cfg, live) == 1
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
 
 
 @pytest.mark.parametrize("value", ["30/10/2025", "yesterday", "2025-13-45"])
@@ -167,7 +157,7 @@ def test_unparseable_date_is_an_input_error(tmp_path, cli, capsys, value):
     assert rc == 2
     assert "trades.csv" in err and "row 1" in err and "# Date" in err
     assert _submit(cli, cfg, live) == 2
-    assert _paper_orders(live) == 0
+    assert paper_orders(live) == 0
 
 
 def test_missing_portfolio_value_says_its_source(tmp_path, cli, capsys):

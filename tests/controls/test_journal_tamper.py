@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import GUIDE_TRADES
 from tests.reliability import controls as C
+from tests.reliability.controls import paper_orders  # orders the paper broker itself holds
 
 pytestmark = pytest.mark.slow
 
@@ -66,17 +67,6 @@ def approve(root: Path, cfg: Path, live: Path, decision: str) -> None:
 
 def submit(root: Path, cfg: Path, live: Path) -> subprocess.CompletedProcess:
     return xlexec(root, "submit", str(live / DAY / "trades.csv"), "--config", str(cfg), "--allow-closed")
-
-
-def paper_orders(live: Path) -> int:
-    db = live / "paper_broker.sqlite"
-    if not db.exists():
-        return 0
-    con = sqlite3.connect(db)
-    try:
-        return con.execute("select count(*) from orders").fetchone()[0]
-    finally:
-        con.close()
 
 
 def journal(live: Path, sql: str, *args) -> list[tuple]:
