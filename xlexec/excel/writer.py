@@ -81,7 +81,7 @@ from xlexec.excel.layout import (
     parse_a1,
     side_col,
 )
-from xlexec.excel.macros import load_macros
+from xlexec.excel.macros import load_class_modules, load_macros
 from xlexec.faults import crash_point
 from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
 from xlexec.vba import project as vbaproject
@@ -958,13 +958,16 @@ def fast_writer_available() -> bool:
     return all(hasattr(cls, a) for cls, names in needs for a in names)
 
 
-def _vba_binary(mods: dict[str, str]) -> bytes:
-    """The ``vbaProject.bin`` of macro sources ``mods``; every Control button's Sub must be in them."""
+def _vba_binary(mods: dict[str, str], classes: dict[str, str] | None = None) -> bytes:
+    """The ``vbaProject.bin`` of macro sources ``mods`` and class modules ``classes``; every
+    Control button's Sub must be in ``mods``."""
     subs = set(vbaproject.macro_names(mods))
     missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
     if missing:
         raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
-    return vbaproject.build_vba_project(mods, sheet_codenames=[CODENAMES[s] for s in SHEETS])
+    return vbaproject.build_vba_project(
+        mods, sheet_codenames=[CODENAMES[s] for s in SHEETS], class_modules=classes or {}
+    )
 
 
 def _blotter_validation(ws, bl: Table | None) -> None:
@@ -1020,7 +1023,7 @@ def write_workbook(
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
     ``vba`` (default: ``path`` ends in ``.xlsm``) embeds the VBA project built from ``macros``
-    (default :func:`load_macros`) and wires the Control buttons to their Subs; an ``.xlsx``
+    (default :func:`load_macros`, with xlwings' class modules of :func:`load_class_modules`) and wires the Control buttons to their Subs; an ``.xlsx``
     gets neither (the buttons become labels naming the ``xlexec button`` command).
 
     ``fast`` (default) writes the Fills block and the Tables' rows as generated XML (see
@@ -1033,7 +1036,12 @@ def write_workbook(
     path = Path(path)
     if vba is None:
         vba = path.suffix.lower() == ".xlsm"
-    vba_bin = _vba_binary(macros if macros is not None else load_macros()) if vba else None
+    if not vba:
+        vba_bin = None
+    elif macros is None:
+        vba_bin = _vba_binary(load_macros(), load_class_modules())
+    else:
+        vba_bin = _vba_binary(macros)
     fd, tmp = temp_beside(path, ".xlsm" if vba else ".xlsx")
     os.close(fd)
     try:
