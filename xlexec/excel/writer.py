@@ -1024,7 +1024,8 @@ def write_workbook(
 
     ``vba`` (default: ``path`` ends in ``.xlsm``) embeds the VBA project built from ``macros``
     (default :func:`load_macros`, with xlwings' class modules of :func:`load_class_modules`; given
-    ``macros``, no class module) and wires the Control buttons to their Subs; an ``.xlsx`` gets neither (the buttons become labels naming the ``xlexec button`` command).
+    ``macros``, no class module) and wires the Control buttons to their Subs; an ``.xlsx`` gets neither
+    (the buttons become labels naming the ``xlexec button`` command).
 
     ``fast`` (default) writes the Fills block and the Tables' rows as generated XML (see
     "fast sheet data" above: a 100,000-row Fills tab in ~1 s instead of ~7 s, same cells and
