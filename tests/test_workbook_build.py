@@ -145,7 +145,7 @@ def test_tabs_and_excel_features(built):
         ws = wb[name]
         if name == "xlwings.conf":
             conf = {r[0]: r[1] for r in ws.iter_rows(min_row=1, max_row=8, max_col=2, values_only=True)}
-            assert conf["UDF_MODULES"] == "xlexec.excel.udfs"
+            assert conf["UDF Modules"] == "xlexec.excel.udfs"
             assert not ws.protection.sheet
             continue
         assert ws.protection.sheet, f"{name} not protected"
@@ -214,7 +214,7 @@ def test_build_command(tmp_path):
     assert p.returncode == 2 and ".xlsm" in p.stderr
 
 
-# --------------------------------------------------------------------------- UDFs (UDF_MODULES)
+# --------------------------------------------------------------------------- UDFs (UDF Modules)
 
 
 def test_udfs_take_whole_ranges():
