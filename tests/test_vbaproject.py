@@ -647,3 +647,106 @@ def test_libreoffice_reports_failures(tmp_path: Path) -> None:
         vp.run_macro_libreoffice(out, "Broken.NoSuchSub", soffice=SOFFICE, timeout=120)
     with pytest.raises(RuntimeError, match="xlexec boom"):
         vp.run_macro_libreoffice(out, "Broken.Fails", soffice=SOFFICE, timeout=120)
+
+
+# ---------------------------------------------------------------------------
+# Class modules (.cls): stored source, PROJECT and dir records, a VBA host that runs them
+# ---------------------------------------------------------------------------
+
+COUNTER_CLS = (
+    "VERSION 1.0 CLASS\r\n"
+    "BEGIN\r\n"
+    "  MultiUse = -1  'True\r\n"
+    "END\r\n"
+    'Attribute VB_Name = "Counter"\r\n'
+    "Attribute VB_GlobalNameSpace = False\r\n"
+    "Attribute VB_Creatable = False\r\n"
+    "Attribute VB_PredeclaredId = False\r\n"
+    "Attribute VB_Exposed = True\r\n"
+    'Attribute VB_Description = "counts"\r\n'
+    "Private n As Long\r\n"
+    "Public Sub Add(ByVal k As Long)\r\n"
+    "    n = n + k\r\n"
+    "End Sub\r\n"
+    "Public Property Get Total() As Long\r\n"
+    "    Total = n\r\n"
+    "End Property\r\n"
+)
+
+USES_COUNTER_BAS = (
+    'Attribute VB_Name = "UsesCounter"\r\n'
+    "Public Sub CountToLog()\r\n"
+    "    Dim c As Counter\r\n"
+    "    Set c = New Counter\r\n"
+    "    c.Add 40\r\n"
+    "    c.Add 2\r\n"
+    '    ThisWorkbook.Worksheets("Log").Range("A1").Value = "total " & c.Total\r\n'
+    "    ThisWorkbook.Close SaveChanges:=True\r\n"
+    "End Sub\r\n"
+)
+
+
+def test_class_module_source_is_stored_as_the_vba_editor_stores_it() -> None:
+    out = vp.normalize_class_source("Counter", COUNTER_CLS)
+    assert out.split("\r\n")[:10] == [
+        'Attribute VB_Name = "Counter"',
+        'Attribute VB_Base = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"',
+        "Attribute VB_GlobalNameSpace = False",
+        "Attribute VB_Creatable = False",
+        "Attribute VB_PredeclaredId = False",
+        "Attribute VB_Exposed = True",
+        "Attribute VB_TemplateDerived = False",
+        "Attribute VB_Customizable = False",
+        'Attribute VB_Description = "counts"',
+        "Private n As Long",
+    ]
+    assert "VERSION" not in out and "MultiUse" not in out
+    with pytest.raises(ValueError, match="VB_Name"):
+        vp.normalize_class_source("Other", COUNTER_CLS)
+
+
+def test_class_module_is_a_class_of_the_project() -> None:
+    vba = build_vba_project({"UsesCounter": USES_COUNTER_BAS}, class_modules={"Counter": COUNTER_CLS})
+    ole = olefile.OleFileIO(io.BytesIO(vba))
+    lines = ole.openstream("PROJECT").read().decode("cp1252").split("\r\n")
+    assert lines[1:5] == [
+        "Document=ThisWorkbook/&H00000000",
+        "Document=Sheet1/&H00000000",
+        "Module=UsesCounter",
+        "Class=Counter",
+    ]
+    assert "Counter=0, 0, 0, 0, C" in lines
+    recs = _dir_records(decompress(ole.openstream("VBA/dir").read()))
+    assert [d.decode() for r, d in recs if r == 0x0019] == ["ThisWorkbook", "Sheet1", "UsesCounter", "Counter"]
+    assert [r for r, _ in recs if r in (0x0021, 0x0022)] == [0x0022, 0x0022, 0x0021, 0x0022]
+    stored = decompress(ole.openstream("VBA/Counter").read()).decode("cp1252")
+    assert stored.startswith('Attribute VB_Name = "Counter"\r\nAttribute VB_Base = "0{FCFB3D2A-')
+
+
+def test_olevba_reads_the_class_module(tmp_path: Path) -> None:
+    from oletools.olevba import VBA_Parser
+
+    out = tmp_path / "cls.xlsm"
+    vba = build_vba_project(
+        {"UsesCounter": USES_COUNTER_BAS}, class_modules={"Counter": COUNTER_CLS}, sheet_codenames=2
+    )
+    make_xlsm(_openpyxl_xlsx(tmp_path / "in.xlsx"), out, vba)
+    parser = VBA_Parser(str(out))
+    try:
+        found = {name: code for _f, _s, name, code in parser.extract_macros()}
+    finally:
+        parser.close()
+    assert "Counter.cls" in found and "UsesCounter.bas" in found
+    assert "Public Property Get Total() As Long" in found["Counter.cls"]
+
+
+@pytest.mark.slow
+@needs_soffice
+def test_libreoffice_runs_a_macro_that_uses_the_class(tmp_path: Path) -> None:
+    out = tmp_path / "cls.xlsm"
+    vba = build_vba_project(
+        {"UsesCounter": USES_COUNTER_BAS}, class_modules={"Counter": COUNTER_CLS}, sheet_codenames=2
+    )
+    make_xlsm(_openpyxl_xlsx(tmp_path / "in.xlsx"), out, vba)
+    vp.run_macro_libreoffice(out, "UsesCounter.CountToLog", soffice=SOFFICE, timeout=120)
+    assert openpyxl.load_workbook(out)["Log"]["A1"].value == "total 42"

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -79,13 +80,18 @@ def test_every_import_of_the_tests_and_benchmarks_is_in_the_test_extra():
 
 
 def test_xlwings_is_pinned_to_the_version_whose_vba_is_embedded():
-    """macros/xlwings.bas is xlwings' own VBA module of one release: the Python package must match."""
-    bas = (ROOT / "macros" / "xlwings.bas").read_text(encoding="cp1252")
+    """The workbook embeds the installed xlwings' VBA, which loads ``xlwings64-<version>.dll``:
+    the dependency is pinned to exactly that release."""
+    import xlwings
+
+    bas = (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="cp1252")
     version = re.search(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([0-9.]+)"', bas).group(1)
-    major, minor, _ = version.split(".")
+    assert set(re.findall(r'Lib "xlwings(?:32|64)-([0-9.]+)\.dll"', bas)) == {version}
+    assert importlib.metadata.version("xlwings") == version
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     spec = next(d for d in deps if _norm(d).startswith("xlwings"))
-    assert spec.replace(" ", "") == f"xlwings>={version},<{major}.{int(minor) + 1}"
+    assert spec.replace(" ", "") == f"xlwings=={version}"
+    assert spec.replace(" ", "") == "xlwings==0.37.8"  # the release whose VBA the tests read
 
 
 # --------------------------------------------------------------------------- the installed wheel
@@ -153,7 +159,6 @@ def _same_source(a: str, b: str) -> bool:
 
 @pytest.mark.slow
 def test_the_wheel_holds_the_package_the_macros_and_the_license(installed):
-    import zipfile
 
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     for bas in sorted((ROOT / "macros").glob("*.bas")):
@@ -195,3 +200,17 @@ def test_demo_then_workbook_build_from_an_empty_folder(installed):
         name = re.search(r'^\s*Attribute\s+VB_Name\s*=\s*"([^"]+)"', src, re.M).group(1)
         assert f"{name}.bas" in modules, sorted(modules)
         assert _same_source(modules[f"{name}.bas"], src), name
+    # xlwings' VBA (module and Dictionary class) comes from the xlwings installed in that venv
+    where = _run(
+        [str(installed["python"]), "-c", "import xlwings, os; print(os.path.dirname(xlwings.__file__))"], cwd=folder
+    )
+    xw = Path(where.stdout.strip())
+    assert xw.resolve().is_relative_to(installed["venv"].resolve()), xw
+    assert _same_source(_strip_attrs(modules["xlwings.bas"]), _strip_attrs((xw / "xlwings.bas").read_text("cp1252")))
+    assert "Public Function RunPython(" in modules["xlwings.bas"]
+    assert "Public Function Exists(" in modules["Dictionary.cls"]
+    assert not any(n.endswith("xlwings.bas") for n in zipfile.ZipFile(installed["wheel"]).namelist())
+
+
+def _strip_attrs(src: str) -> str:
+    return "\n".join(ln for ln in src.replace("\r\n", "\n").split("\n") if not ln.startswith("Attribute VB_"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from xlexec.errors import ConfigError
 from xlexec.excel.build import (
     BUTTONS,
     CODENAMES,
@@ -21,6 +22,7 @@ from xlexec.excel.build import (
     load_macros,
     macros_dir,
 )
+from xlexec.excel.macros import load_class_modules, xlwings_vba_version
 from xlexec.vba import project as vp
 
 MACROS = Path(__file__).resolve().parents[1] / "macros"
@@ -38,34 +40,83 @@ def built(tmp_path_factory) -> Path:
     return build_workbook(tmp_path_factory.mktemp("build") / "xlexec.xlsm")
 
 
-def test_macros_dir_is_the_repository_folder():
-    assert macros_dir() == MACROS
-    assert {p.stem for p in MACROS.glob("*.bas")} == {"Buttons", "SelfTest", "xlwings"}
+def _installed_xlwings() -> Path:
+    import xlwings
+
+    return Path(xlwings.__file__).parent
 
 
-def test_olevba_lists_every_module_with_the_source_of_macros(built):
+def _embedded(built: Path) -> dict[str, tuple[str, str]]:
+    """{module file name as olevba names it (Name.bas / Name.cls): (stream, code)}."""
     from oletools.olevba import VBA_Parser
 
     parser = VBA_Parser(str(built))
     try:
         assert parser.detect_vba_macros()
-        found = {Path(name).stem: code for _f, _s, name, code in parser.extract_macros()}
+        return {name: (stream, code) for _f, stream, name, code in parser.extract_macros()}
     finally:
         parser.close()
+
+
+def test_macros_dir_is_the_repository_folder_and_holds_only_our_modules():
+    assert macros_dir() == MACROS
+    assert {p.stem for p in MACROS.glob("*.bas")} == {"Buttons", "SelfTest"}  # no copy of xlwings' VBA
+
+
+def test_olevba_lists_every_module_with_the_source_of_macros(built):
+    found = {Path(name).stem: code for name, (_s, code) in _embedded(built).items()}
     expected_docs = {"ThisWorkbook", *CODENAMES.values()}
-    assert set(found) == set(load_macros()) | expected_docs
+    assert set(found) == {"Buttons", "SelfTest", "xlwings", "Dictionary"} | expected_docs
+    assert set(found) == set(load_macros()) | set(load_class_modules()) | expected_docs
     for p in sorted(MACROS.glob("*.bas")):
         assert canon(found[p.stem]) == canon(p.read_bytes().decode("cp1252")), p.name
 
 
-def test_vendored_xlwings_module_matches_the_installed_xlwings():
-    import xlwings
+def test_xlwings_module_and_dictionary_class_are_the_installed_packages(built):
+    found = _embedded(built)
+    xw = _installed_xlwings()
+    assert canon(found["xlwings.bas"][1]) == canon((xw / "xlwings.bas").read_bytes().decode("cp1252"))
+    assert re.search(r"^Public Function RunPython\(", found["xlwings.bas"][1], re.M)
+    # the Mac branch of xlwings' module needs the class: "Dim d As Dictionary / Set d = New Dictionary"
+    assert "Set d = New Dictionary" in found["xlwings.bas"][1]
+    cls = (xw / "addin" / "Dictionary.cls").read_bytes().decode("cp1252")
+    body = cls.split("\r\nEND\r\n", 1)[1] if cls.startswith("VERSION") else cls
+    assert canon(found["Dictionary.cls"][1]) == canon(body)
+    assert "Public Property Get Item(Key As Variant) As Variant" in found["Dictionary.cls"][1]
 
-    src = (MACROS / "xlwings.bas").read_bytes().decode("cp1252")
-    assert f"'Version: {xlwings.__version__}" in src
-    shipped = Path(xlwings.__file__).parent / "xlwings.bas"
-    assert canon(src) == canon(shipped.read_bytes().decode("cp1252"))
-    assert re.search(r"^Public Function RunPython\(", src, re.M)
+
+def test_the_project_stream_lists_dictionary_as_a_class(built):
+    import olefile
+
+    with zipfile.ZipFile(built) as z, olefile.OleFileIO(z.read("xl/vbaProject.bin")) as ole:
+        lines = ole.openstream("PROJECT").read().decode("cp1252").split("\r\n")
+    assert "Class=Dictionary" in lines
+    assert "Module=xlwings" in lines and "Module=Buttons" in lines
+
+
+def test_the_dll_the_embedded_vba_declares_is_the_installed_xlwings(built):
+    import importlib.metadata
+
+    code = _embedded(built)["xlwings.bas"][1]
+    dlls = re.findall(r'Lib "(xlwings(?:32|64)-[0-9.]+\.dll)"', code)
+    installed = importlib.metadata.version("xlwings")
+    assert dlls and set(dlls) == {f"xlwings64-{installed}.dll", f"xlwings32-{installed}.dll"}
+    assert f'Public Const XLWINGS_VERSION As String = "{installed}"' in code
+
+
+def test_a_vba_module_that_declares_another_dll_than_the_installed_xlwings_is_refused():
+    src = (_installed_xlwings() / "xlwings.bas").read_bytes().decode("cp1252")
+    other = src.replace("xlwings64-0.37.8.dll", "xlwings64-0.36.0.dll")
+    assert other != src
+    with pytest.raises(ConfigError, match=r"0\.36\.0.*installed xlwings is 0\.37\.8"):
+        xlwings_vba_version(other)
+
+
+def test_a_copy_of_xlwings_in_macros_is_refused(tmp_path):
+    (tmp_path / "Buttons.bas").write_text('Attribute VB_Name = "Buttons"\r\n', encoding="cp1252")
+    (tmp_path / "xlwings.bas").write_text('Attribute VB_Name = "xlwings"\r\n', encoding="cp1252")
+    with pytest.raises(ConfigError, match="installed package"):
+        load_macros(tmp_path)
 
 
 def test_every_button_is_wired_to_an_existing_sub(built):
@@ -94,7 +145,7 @@ def test_tabs_and_excel_features(built):
         ws = wb[name]
         if name == "xlwings.conf":
             conf = {r[0]: r[1] for r in ws.iter_rows(min_row=1, max_row=8, max_col=2, values_only=True)}
-            assert conf["UDF_MODULES"] == "xlexec.excel.udfs"
+            assert conf["UDF Modules"] == "xlexec.excel.udfs"
             assert not ws.protection.sheet
             continue
         assert ws.protection.sheet, f"{name} not protected"
@@ -127,11 +178,15 @@ def test_tabs_and_excel_features(built):
 
 @pytest.mark.slow
 @pytest.mark.skipif(vp.find_soffice() is None, reason="LibreOffice (soffice) is not installed")
-def test_libreoffice_runs_the_self_test_sub(built, tmp_path):
-    import shutil
+def test_libreoffice_runs_the_self_test_sub(tmp_path):
+    """The built workbook's project minus xlwings' Dictionary class: LibreOffice Basic cannot
+    compile that class (its ``Public Enum`` is initialised from ``VBA.vbBinaryCompare``...) and
+    stops the whole library; Excel compiles it (xlwings ships it in its own workbooks), and
+    olevba reads it from the built file (test_xlwings_module_and_dictionary_class_...)."""
+    from xlexec.excel.viewmodel import empty_book_data
+    from xlexec.excel.writer import write_workbook
 
-    book = tmp_path / "selftest.xlsm"
-    shutil.copy(built, book)
+    book = write_workbook(tmp_path / "selftest.xlsm", empty_book_data(None), macros=load_macros())
     vp.run_macro_libreoffice(book, "SelfTest.XlexecSelfTestAndClose", timeout=120)
     wb = openpyxl.load_workbook(book)
     assert wb["Control"][SELFTEST_CELL].value == "XLEXEC_WORKBOOK_SELFTEST_OK"
@@ -159,7 +214,7 @@ def test_build_command(tmp_path):
     assert p.returncode == 2 and ".xlsm" in p.stderr
 
 
-# --------------------------------------------------------------------------- UDFs (UDF_MODULES)
+# --------------------------------------------------------------------------- UDFs (UDF Modules)
 
 
 def test_udfs_take_whole_ranges():

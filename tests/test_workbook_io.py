@@ -415,7 +415,9 @@ def test_libreoffice_opens_a_big_block_and_saves_it_back_unchanged(tmp_path):
     block = fills_block(1_000)
     data = empty_book_data(DAY)
     data.fills_block = block
-    book = write_workbook(tmp_path / "lo.xlsm", data)
+    # without xlwings' Dictionary class, which LibreOffice Basic cannot compile (see
+    # test_workbook_build.test_libreoffice_runs_the_self_test_sub)
+    book = write_workbook(tmp_path / "lo.xlsm", data, macros=load_macros())
     run_macro_libreoffice(book, "SelfTest.XlexecSelfTestAndClose", timeout=180)
     wb = CalamineWorkbook.from_path(str(book))
     assert wb.get_sheet_by_name("Control").to_python(skip_empty_area=False)[1][7] == "XLEXEC_WORKBOOK_SELFTEST_OK"

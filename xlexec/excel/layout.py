@@ -18,7 +18,7 @@ Layout (fixed, shared by the writer, the reader, the xlwings adapter and the UDF
 * ``Fills``: the paste area starts at A4 (header row first, any supported broker layout);
 * ``Quotes``: a report layout whose Table (``symbol,bid,ask,last,timestamp``) is also the
   operator's paste area (A:E unlocked), the instructions in A3, the shown quotes' id in H4;
-* ``xlwings.conf``: xlwings' key/value settings from A1 down (``UDF_MODULES`` etc.).
+* ``xlwings.conf``: xlwings' key/value settings from A1 down (``UDF Modules`` etc.).
 
 No I/O here: constants, dataclasses and cell-address arithmetic.
 """
@@ -169,23 +169,22 @@ BLOTTER_COLUMNS = [
 ]
 BLOTTER_INPUTS = ("Include", "Limit")
 
+#: xlwings.conf: the (key, value) rows a new book gets, keys spelled as xlwings documents them
+#: (its VBA upper-cases column A and looks keys up exactly: "UDF MODULES", never "UDF_MODULES");
+#: no row without a value (a blank row hides the operator's own setting). Kept on every press:
+#: xlexec.excel.xlwings_conf.merge_conf.
 XLWINGS_CONF = [
-    ("INTERPRETER_WIN", ""),
-    ("INTERPRETER_MAC", ""),
-    ("PYTHONPATH", ""),
-    ("UDF_MODULES", "xlexec.excel.udfs"),
-    ("DEBUG_UDFS", "False"),
-    ("USE_UDF_SERVER", "False"),
-    ("SHOW_CONSOLE", "False"),
+    ("UDF Modules", "xlexec.excel.udfs"),
     ("XLEXEC_CONFIG", "config.yaml"),
 ]
 XLWINGS_CONF_HELP = [
-    "xlwings reads the key/value pairs in A:B from A1 down (no blank rows).",
-    (
-        "INTERPRETER_WIN / INTERPRETER_MAC: full path of the Python that has xlexec installed "
-        "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); blank = 'python' on the PATH."
-    ),
-    "UDF_MODULES: the module with the =XLEXEC_... worksheet functions.",
+    "xlwings reads the key/value pairs in A:B from A1 down to the first blank row; keys as xlwings spells them.",
+    "Your settings here are kept when xlexec redraws the workbook. Add, for example:",
+    "Interpreter_Win / Interpreter_Mac: full path of the Python that has xlexec installed "
+    "(e.g. C:\\xlexec\\.venv\\Scripts\\python.exe); without them xlwings' own settings apply.",
+    "PYTHONPATH, Conda Path, Conda Env, Show Console: as in xlwings' documentation.",
+    "UDF Modules: must list xlexec.excel.udfs (the =XLEXEC_... worksheet functions, Windows only); "
+    "add your own modules after a ';'.",
     "XLEXEC_CONFIG: config.yaml used by the buttons (relative to this workbook's folder).",
 ]
 
@@ -235,6 +234,9 @@ class Inputs:
     quotes_block: list[list[Any]] = field(default_factory=list)
     #: the id of the quotes the tab was last drawn with (Quotes!H4), None when unknown
     quotes_shown: str | None = None
+    #: the xlwings.conf tab's A:B rows from A1 down as read ((key, value), None for a blank key
+    #: cell), kept by the next render (xlexec.excel.xlwings_conf.merge_conf); None = a new book
+    xlwings_conf: list[tuple[Any, Any] | None] | None = None
 
     def control_value(self, key: str):
         return getattr(self, key, None)

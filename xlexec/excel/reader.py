@@ -452,12 +452,15 @@ def read_book_file(path: str | os.PathLike) -> tuple[Inputs, dict[str, str]]:
     blotter = _sheet_rows(wb, "Blotter")[HEADER_ROW:]
     fills = _sheet_rows(wb, "Fills")[FILLS_PASTE_ROW:]
     quotes, shown = _quotes_rows(_sheet_rows(wb, "Quotes"))
+    conf_rows = _sheet_rows(wb, "xlwings.conf")
     conf = {
-        str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1]))
-        for r in _sheet_rows(wb, "xlwings.conf")
-        if r and r[0]
+        str(r[0]).strip().upper(): ("" if len(r) < 2 or r[1] is None else str(r[1])) for r in conf_rows if r and r[0]
     }
-    return inputs_from_grids(col, blotter, fills, quotes, shown), conf
+    inputs = inputs_from_grids(col, blotter, fills, quotes, shown)
+    inputs.xlwings_conf = [
+        (r[0], r[1] if len(r) > 1 and r[1] != "" else None) if r and r[0] not in (None, "") else None for r in conf_rows
+    ]
+    return inputs, conf
 
 
 # --------------------------------------------------------------------------- an xlwings book
@@ -531,7 +534,7 @@ def read_xlwings_inputs(book, *, remote: bool = False) -> Inputs:
 def read_xlwings_conf(book) -> dict[str, str]:
     """The ``xlwings.conf`` settings of an ``xlwings.Book`` (``{KEY: value}``); {} without the tab."""
     try:
-        rows = book.sheets["xlwings.conf"].range((1, 1), (len(XLWINGS_CONF) + 10, 2)).options(ndim=2).value
+        rows = book.sheets["xlwings.conf"].range((1, 1), (len(XLWINGS_CONF) + 50, 2)).options(ndim=2).value
     except Exception:  # noqa: BLE001
         return {}
     return {str(r[0]).strip().upper(): ("" if r[1] is None else str(r[1])) for r in rows if r and r[0]}

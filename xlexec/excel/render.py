@@ -64,6 +64,8 @@ def render_workbook(
     """Write the full workbook for ``day`` to ``path`` (``.xlsm``: with VBA and buttons; ``.xlsx``:
     without), every tab filled from the day's files and the journal, ``inputs`` carried over.
     ``data``: the view model already collected for this day and these inputs (a button that
-    has just drawn it), so it is not collected a second time. Atomic: on any error the
+    has just drawn it), so it is not collected a second time. The ``xlwings.conf`` rows of
+    ``inputs`` (the book's own) are kept (:func:`xlexec.excel.xlwings_conf.merge_conf`). Atomic: on any error the
     previous file is left as it was."""
-    return write_workbook(path, data if data is not None else collect(ctx, day, inputs))
+    conf = inputs.xlwings_conf if inputs is not None else None
+    return write_workbook(path, data if data is not None else collect(ctx, day, inputs), xlwings_conf=conf)

@@ -1,6 +1,6 @@
 """Worksheet functions (xlwings UDFs): ``=XLEXEC_...`` in the workbook.
 
-``xlwings.conf`` names this module in ``UDF_MODULES``; import them once with the xlwings add-in
+``xlwings.conf`` names this module in ``UDF Modules``; import them once with the xlwings add-in
 (*Import Functions*) or ``ImportPythonUDFs`` from the xlwings VBA module. Every function is
 array-aware (pass a whole column and get a column back, one call per range, vectorised with
 numpy) and never raises into Excel: a bad input gives a short ``#XLEXEC: reason`` text in the

@@ -67,7 +67,6 @@ from xlexec.excel.layout import (
     STATUS_COLOURS,
     SUMMARY_ROW,
     TITLE_ROW,
-    XLWINGS_CONF,
     XLWINGS_CONF_HELP,
     YES_NO,
     BookData,
@@ -81,7 +80,8 @@ from xlexec.excel.layout import (
     parse_a1,
     side_col,
 )
-from xlexec.excel.macros import load_macros
+from xlexec.excel.macros import load_class_modules, load_macros
+from xlexec.excel.xlwings_conf import merge_conf
 from xlexec.faults import crash_point
 from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
 from xlexec.vba import project as vbaproject
@@ -919,17 +919,25 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
     _protect(ws)
 
 
-def _conf(ws, fmt: _Fmt, data: BookData) -> None:
-    for i, (k, v) in enumerate(XLWINGS_CONF):
-        ws.write_string(i, 0, k)
-        if v:
-            ws.write_string(i, 1, v)
+def _conf(ws, fmt: _Fmt, rows: list[Any]) -> None:
+    """xlwings.conf: ``rows`` (:func:`merge_conf`'s) from A1 down, the help in column D."""
+    for i, row in enumerate(rows):
+        if row is None:
+            continue
+        ws.write_string(i, 0, str(row[0]))
+        v = row[1]
+        if isinstance(v, bool):
+            ws.write_boolean(i, 1, v)
+        elif isinstance(v, (int, float)):
+            ws.write_number(i, 1, v)
+        elif v is not None and str(v) != "":
+            ws.write_string(i, 1, str(v))
     for i, line in enumerate(XLWINGS_CONF_HELP):
         ws.write_string(i, 3, line, fmt.get(italic=True, font_color="#595959"))
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 40)
     ws.set_column(3, 3, 100)
-    ws.print_area(0, 0, len(XLWINGS_CONF) - 1, 3)
+    ws.print_area(0, 0, max(len(rows), len(XLWINGS_CONF_HELP)) - 1, 3)
     ws.set_landscape()
     ws.fit_to_pages(1, 1)
 
@@ -958,13 +966,16 @@ def fast_writer_available() -> bool:
     return all(hasattr(cls, a) for cls, names in needs for a in names)
 
 
-def _vba_binary(mods: dict[str, str]) -> bytes:
-    """The ``vbaProject.bin`` of macro sources ``mods``; every Control button's Sub must be in them."""
+def _vba_binary(mods: dict[str, str], classes: dict[str, str] | None = None) -> bytes:
+    """The ``vbaProject.bin`` of macro sources ``mods`` and class modules ``classes``; every
+    Control button's Sub must be in ``mods``."""
     subs = set(vbaproject.macro_names(mods))
     missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
     if missing:
         raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
-    return vbaproject.build_vba_project(mods, sheet_codenames=[CODENAMES[s] for s in SHEETS])
+    return vbaproject.build_vba_project(
+        mods, sheet_codenames=[CODENAMES[s] for s in SHEETS], class_modules=classes or {}
+    )
 
 
 def _blotter_validation(ws, bl: Table | None) -> None:
@@ -990,7 +1001,7 @@ def _blotter_validation(ws, bl: Table | None) -> None:
     )
 
 
-def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool) -> None:
+def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool, conf: list[Any] | None = None) -> None:
     """Every tab of :data:`SHEETS`, in order (the order fixes the codenames ``SheetN``)."""
     sheets = {name: wb.add_worksheet(name) for name in SHEETS}
     for name, ws in sheets.items():
@@ -1003,7 +1014,7 @@ def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool) -> None:
         elif name == "Monthly":
             _monthly(ws, fmt, wb, data)
         elif name == "xlwings.conf":
-            _conf(ws, fmt, data)
+            _conf(ws, fmt, merge_conf(conf))
         else:
             _report_sheet(ws, fmt, data.sheets[name])
     _blotter_validation(sheets["Blotter"], data.sheets["Blotter"].table)
@@ -1016,24 +1027,34 @@ def write_workbook(
     vba: bool | None = None,
     macros: dict[str, str] | None = None,
     fast: bool = True,
+    xlwings_conf: list[Any] | None = None,
 ) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
     ``vba`` (default: ``path`` ends in ``.xlsm``) embeds the VBA project built from ``macros``
-    (default :func:`load_macros`) and wires the Control buttons to their Subs; an ``.xlsx``
-    gets neither (the buttons become labels naming the ``xlexec button`` command).
+    (default :func:`load_macros`, with xlwings' class modules of :func:`load_class_modules`; given
+    ``macros``, no class module) and wires the Control buttons to their Subs; an ``.xlsx`` gets neither
+    (the buttons become labels naming the ``xlexec button`` command).
 
     ``fast`` (default) writes the Fills block and the Tables' rows as generated XML (see
     "fast sheet data" above: a 100,000-row Fills tab in ~1 s instead of ~7 s, same cells and
     formats);
     ``fast=False`` writes every cell through XlsxWriter's API (the reference the tests compare
     against; also used when the installed XlsxWriter lacks the hooks).
+
+    ``xlwings_conf``: the book's ``xlwings.conf`` rows as read (``Inputs.xlwings_conf``), kept
+    with xlexec's keys updated (:func:`merge_conf`); None: a new book's rows.
     """
 
     path = Path(path)
     if vba is None:
         vba = path.suffix.lower() == ".xlsm"
-    vba_bin = _vba_binary(macros if macros is not None else load_macros()) if vba else None
+    if not vba:
+        vba_bin = None
+    elif macros is None:
+        vba_bin = _vba_binary(load_macros(), load_class_modules())
+    else:
+        vba_bin = _vba_binary(macros)
     fd, tmp = temp_beside(path, ".xlsm" if vba else ".xlsx")
     os.close(fd)
     try:
@@ -1058,7 +1079,7 @@ def write_workbook(
             }
         )
         fmt = _Fmt(wb, fast=fast)
-        _write_sheets(wb, fmt, data, with_buttons=bool(vba))
+        _write_sheets(wb, fmt, data, with_buttons=bool(vba), conf=xlwings_conf)
         if vba_bin is not None:
             vbaproject.add_to_xlsxwriter(wb, vba_bin)
         wb.close()

@@ -28,6 +28,7 @@ _CLASS_HEADER_RE = re.compile(r"^\s*VERSION\s+\d+\.\d+\s+CLASS\b", re.IGNORECASE
 
 _WORKBOOK_BASE = "0{00020819-0000-0000-C000-000000000046}"  # Excel Workbook
 _WORKSHEET_BASE = "0{00020820-0000-0000-C000-000000000046}"  # Excel Worksheet
+_CLASS_BASE = "0{FCFB3D2A-A0FA-1068-A738-08002B3371B5}"  # a class module, as the VBA editor stores it
 
 _DOCUMENT_ATTRIBUTES = (
     "Attribute VB_GlobalNameSpace = False",
@@ -87,6 +88,67 @@ def normalize_module_source(name: str, source: str, *, document_base: str | None
         head.append(f'Attribute VB_Base = "{document_base}"')
         head.extend(_DOCUMENT_ATTRIBUTES)
     text = "\r\n".join(head + body) + "\r\n"
+    try:
+        text.encode(_ENCODING)
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"module {name!r}: character {exc.object[exc.start]!r} is not in code page 1252") from exc
+    return text
+
+
+#: a class module's attributes as stored, in the VBA editor's order, with its defaults (a
+#: ``.cls`` export carries the first four; its own values win)
+_CLASS_ATTRIBUTES = (
+    ("VB_GlobalNameSpace", "False"),
+    ("VB_Creatable", "False"),
+    ("VB_PredeclaredId", "False"),
+    ("VB_Exposed", "False"),
+    ("VB_TemplateDerived", "False"),
+    ("VB_Customizable", "False"),
+)
+_ATTRIBUTE_RE = re.compile(r"^\s*Attribute\s+(VB_\w+)\s*=\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def normalize_class_source(name: str, source: str) -> str:
+    """The source of class module ``name`` as stored in its module stream (CRLF, cp1252).
+
+    ``source`` is the text of an exported ``.cls`` file: its ``VERSION 1.0 CLASS`` /
+    ``BEGIN`` ... ``END`` header (the export format only) is dropped; the result starts with
+    ``Attribute VB_Name``, ``VB_Base`` (the class base GUID) and the class attributes of
+    :data:`_CLASS_ATTRIBUTES` (the file's own values kept, e.g. ``VB_Exposed = True``),
+    followed by the file's other leading attributes (``VB_Description``...) and the code.
+    ``ValueError`` if the file's ``VB_Name`` names another module or a character is outside
+    code page 1252."""
+    _check_name(name)
+    lines = _split_lines(source)
+    if lines and _CLASS_HEADER_RE.match(lines[0]):
+        end = next((i for i, ln in enumerate(lines) if ln.strip().upper() == "END"), None)
+        if end is None:
+            raise ValueError(f"class module {name!r}: VERSION header without END")
+        lines = lines[end + 1 :]
+    given: dict[str, str] = {}
+    extra: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _ATTRIBUTE_RE.match(lines[i])
+        if not m:
+            break
+        key, value = m.group(1), m.group(2)
+        if key.lower() == "vb_name":
+            if value.strip('"') != name:
+                raise ValueError(f"class module {name!r}: source declares Attribute VB_Name = {value}")
+        elif key.lower() == "vb_base":
+            pass
+        elif key.lower() in {k.lower() for k, _v in _CLASS_ATTRIBUTES}:
+            given[key.lower()] = value
+        else:
+            extra.append(lines[i].strip())
+        i += 1
+    body = lines[i:]
+    while body and body[-1].strip() == "":
+        body.pop()
+    head = [f'Attribute VB_Name = "{name}"', f'Attribute VB_Base = "{_CLASS_BASE}"']
+    head += [f"Attribute {k} = {given.get(k.lower(), v)}" for k, v in _CLASS_ATTRIBUTES]
+    text = "\r\n".join(head + extra + body) + "\r\n"
     try:
         text.encode(_ENCODING)
     except UnicodeEncodeError as exc:

@@ -25,7 +25,8 @@ name below is importable from here), the work is done by small modules:
   Encryption, used for the ``CMG=``, ``DPB=`` and ``GC=`` lines of the PROJECT stream
   (2.3.1.15-2.3.1.17).
 * :mod:`xlexec.vba.modules` -- module sources as stored (``Attribute VB_Name``, CRLF, cp1252;
-  2.3.4.2.3), the document modules' attributes, :func:`macro_names`,
+  2.3.4.2.3), the document modules' attributes, class modules (``.cls``:
+  :func:`normalize_class_source`), :func:`macro_names`,
   :func:`document_module_names` (the PROJECT stream's ``Document=`` lines, 2.3.1.6).
 * this module -- ``_project_stream``: 2.3.1 PROJECT Stream (ProjectProperties,
   HostExtenders, ProjectWorkspace); ``_projectwm_stream``: 2.3.3 PROJECTwm Stream (NAMEMAP
@@ -110,6 +111,7 @@ from xlexec.vba.modules import (
     _check_name,
     document_module_names,
     macro_names,
+    normalize_class_source,
     normalize_module_source,
 )
 from xlexec.vba.xlsm import add_to_xlsxwriter, make_xlsm, workbook_sheet_names
@@ -126,6 +128,7 @@ __all__ = [
     "macro_names",
     "make_xlsm",
     "make_xlsm_from_modules",
+    "normalize_class_source",
     "normalize_module_source",
     "run_macro_libreoffice",
     "workbook_sheet_names",
@@ -147,7 +150,11 @@ _STDOLE_LIBID = "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\S
 class _Module:
     name: str
     source: str  # normalized, CRLF
-    document: bool
+    kind: str  # "document" (ThisWorkbook, SheetN), "standard" (.bas) or "class" (.cls)
+
+    @property
+    def document(self) -> bool:
+        return self.kind == "document"
 
     @property
     def stream_name(self) -> str:
@@ -194,7 +201,7 @@ def _dir_stream(project_name: str, modules: Sequence[_Module]) -> bytes:
         d += _rec(0x001E, struct.pack("<I", 0))  # MODULEHELPCONTEXT
         d += _rec(0x002C, struct.pack("<H", 0xFFFF))  # MODULECOOKIE
         # MODULETYPE: 0x0021 procedural, 0x0022 document/class; Reserved u32 0
-        d += struct.pack("<HI", 0x0022 if m.document else 0x0021, 0)
+        d += struct.pack("<HI", 0x0021 if m.kind == "standard" else 0x0022, 0)
         d += struct.pack("<HI", 0x002B, 0)  # module Terminator
     d += struct.pack("<HI", 0x0010, 0)  # dir Terminator
     return bytes(d)
@@ -204,7 +211,9 @@ def _project_stream(project_name: str, project_id: str, modules: Sequence[_Modul
     """The PROJECT stream (2.3.1), MBCS text with CRLF line endings."""
     lines = [f'ID="{project_id}"']
     for m in modules:
-        lines.append(f"Document={m.name}/&H00000000" if m.document else f"Module={m.name}")
+        lines.append(
+            {"document": f"Document={m.name}/&H00000000", "class": f"Class={m.name}"}.get(m.kind, f"Module={m.name}")
+        )
     lines += [
         f'Name="{project_name}"',
         'HelpContextID="0"',
@@ -219,7 +228,7 @@ def _project_stream(project_name: str, project_id: str, modules: Sequence[_Modul
         "[Workspace]",
     ]
     for m in modules:
-        lines.append(f"{m.name}=0, 0, 0, 0, C" if m.document else f"{m.name}=26, 26, 1000, 600, ")
+        lines.append(f"{m.name}=26, 26, 1000, 600, " if m.kind == "standard" else f"{m.name}=0, 0, 0, 0, C")
     return _mbcs("\r\n".join(lines) + "\r\n")
 
 
@@ -240,10 +249,15 @@ def build_vba_project(
     sheet_codenames: Sequence[str] | int | None = None,
     workbook_codename: str = "ThisWorkbook",
     project_id: str | None = None,
+    class_modules: Mapping[str, str] | None = None,
 ) -> bytes:
     """Build a source-only ``vbaProject.bin`` (an OLE compound file).
 
     ``modules``: standard module name -> source (``.bas`` content).
+
+    ``class_modules``: class module name -> source (``.cls`` content, its ``VERSION``/``BEGIN``
+    header included or not; see :func:`normalize_class_source`), stored after the standard
+    modules (``Class=`` lines of the PROJECT stream, MODULETYPE 0x0022).
 
     ``document_modules``: document module codename -> source (``""`` for an
     empty module).  ``workbook_codename`` (default ``ThisWorkbook``) is the
@@ -276,9 +290,13 @@ def build_vba_project(
     ordered_docs = [workbook_codename] + [n for n in document_modules if n != workbook_codename]
     for name in ordered_docs:
         base = _WORKBOOK_BASE if name == workbook_codename else _WORKSHEET_BASE
-        mods.append(_Module(name, normalize_module_source(name, document_modules[name], document_base=base), True))
+        mods.append(
+            _Module(name, normalize_module_source(name, document_modules[name], document_base=base), "document")
+        )
     for name, src in modules.items():
-        mods.append(_Module(name, normalize_module_source(name, src), False))
+        mods.append(_Module(name, normalize_module_source(name, src), "standard"))
+    for name, src in (class_modules or {}).items():
+        mods.append(_Module(name, normalize_class_source(name, src), "class"))
     seen: set[str] = set()
     for m in mods:
         if m.name.lower() in seen:
