@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xlexec.excel.blotter import apply_blotter
+from xlexec.excel.bookconfig import ref_for_source
 from xlexec.excel.journal_view import log_rows, orders_frame, workbook_actions
 from xlexec.excel.layout import (
     LOG_COLUMNS,
@@ -59,11 +60,19 @@ __all__ = [
 
 
 def render_workbook(
-    ctx, day: str, path: str | Path, *, inputs: Inputs | None = None, data: BookData | None = None
+    ctx,
+    day: str,
+    path: str | Path,
+    *,
+    inputs: Inputs | None = None,
+    data: BookData | None = None,
+    config_ref: str | None = None,
 ) -> Path:
     """Write the full workbook for ``day`` to ``path`` (``.xlsm``: with VBA and buttons; ``.xlsx``:
     without), every tab filled from the day's files and the journal, ``inputs`` carried over.
     ``data``: the view model already collected for this day and these inputs (a button that
     has just drawn it), so it is not collected a second time. Atomic: on any error the
-    previous file is left as it was."""
-    return write_workbook(path, data if data is not None else collect(ctx, day, inputs))
+    previous file is left as it was. ``config_ref``: the config path the book records
+    (:mod:`xlexec.excel.bookconfig`; default: ``ctx``'s config file, relative to ``path``)."""
+    ref = config_ref or ref_for_source(getattr(ctx.config, "source", None), path)
+    return write_workbook(path, data if data is not None else collect(ctx, day, inputs), config_ref=ref)

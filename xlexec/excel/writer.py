@@ -43,6 +43,7 @@ from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
+from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
 from xlexec.excel.layout import (
     BUTTON_COL,
     BUTTON_FIRST_ROW,
@@ -1016,6 +1017,7 @@ def write_workbook(
     vba: bool | None = None,
     macros: dict[str, str] | None = None,
     fast: bool = True,
+    config_ref: str | None = None,
 ) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
@@ -1028,6 +1030,9 @@ def write_workbook(
     formats);
     ``fast=False`` writes every cell through XlsxWriter's API (the reference the tests compare
     against; also used when the installed XlsxWriter lacks the hooks).
+
+    ``config_ref``: the config path the book records as its defined name ``xlexec_config``
+    (relative to the book's folder; default ``config.yaml``, see :mod:`xlexec.excel.bookconfig`).
     """
 
     path = Path(path)
@@ -1059,6 +1064,7 @@ def write_workbook(
         )
         fmt = _Fmt(wb, fast=fast)
         _write_sheets(wb, fmt, data, with_buttons=bool(vba))
+        wb.define_name(CONFIG_NAME, name_formula(config_ref or DEFAULT_REF))
         if vba_bin is not None:
             vbaproject.add_to_xlsxwriter(wb, vba_bin)
         wb.close()
