@@ -169,11 +169,3 @@ def load_book_config(config_path: Path):
     except OSError as e:
         raise ConfigError(f"{config_path}: cannot read config: {e.strerror}") from None
     return _cached(str(config_path), st.st_mtime_ns, st.st_size)
-
-
-def config_of_xlwings_book(book: Any):
-    """The config of an ``xlwings.Book`` (the caller of a UDF): resolved as a press resolves it."""
-    from xlexec.excel.book import XlwingsBook
-
-    adapter = XlwingsBook(book)
-    return load_book_config(config_path_for(adapter.path, adapter.config_ref(), what="function"))

@@ -222,8 +222,11 @@ def _config(source):
         return bookconfig.load_book_config(
             bookconfig.config_path_for(book, bookconfig.read_ref_file(book), what="function")
         )
+    from xlexec.excel.book import XlwingsBook
+
     sheet = getattr(source, "sheet", None)  # the caller cell -> its book
-    return bookconfig.config_of_xlwings_book(sheet.book if sheet is not None else source)
+    book = XlwingsBook(sheet.book if sheet is not None else source)
+    return bookconfig.load_book_config(bookconfig.config_path_for(book.path, book.config_ref(), what="function"))
 
 
 def checks_table(trades_range, now: dt.datetime | None = None, config=None):
