@@ -249,7 +249,10 @@ def test_udf_values_by_hand():
 
 
 def test_udf_tables(tmp_path):
+    from xlexec.config import config_from_dict
     from xlexec.excel.udfs import broker_format_table, checks_table, quote_mid
+
+    cfg = config_from_dict({})  # the functions read the config they are given (the UDFs: their book's)
 
     rows = [
         [
@@ -266,16 +269,16 @@ def test_udf_tables(tmp_path):
         ["AAPL", "buy", 100, 150.25, 15025.0, 0.05, 1.5, 3.01, 4.51],
         ["BRK.B", "sell", 5, 480.0, 2400.0, -0.01, 0.24, 0.48, 0.72],
     ]
-    table = checks_table(rows)
+    table = checks_table(rows, config=cfg)
     assert table[0] == ["check", "status", "symbol", "value", "limit", "message"]
     assert table[-1][0] == "decision" and table[-1][1] in ("APPROVE", "CONDITIONAL", "REJECT")
-    ib = broker_format_table(rows, "ibkr")
+    ib = broker_format_table(rows, "ibkr", config=cfg)
     assert ib[0][:3] == ["Action", "Quantity", "Symbol"]
     assert ib[1][:3] == ["BUY", "100", "AAPL"] and ib[2][:3] == ["SELL", "5", "BRK B"]
-    assert broker_format_table(rows, "nope").startswith("#XLEXEC: broker must be one of")
-    assert checks_table([["symbol"]]).startswith("#XLEXEC: ")
+    assert broker_format_table(rows, "nope", config=cfg).startswith("#XLEXEC: broker must be one of")
+    assert checks_table([["symbol"]], config=cfg).startswith("#XLEXEC: ")
     bad = [rows[0], ["AAPL", "buy", "many", 150.25, 1, 0, 0, 0, 0]]
-    msg = checks_table(bad)
+    msg = checks_table(bad, config=cfg)
     assert msg.startswith("#XLEXEC: ") and "shares" in msg and "Traceback" not in msg
     day = tmp_path / "live" / "2025-10-30"
     day.mkdir(parents=True)

@@ -75,7 +75,7 @@ def test_every_key_written_or_advertised_is_one_xlwings_reads(tmp_path):
     keys = xlwings_vba_keys()
     rows = conf_rows(book)
     written = [k for k, _v in rows if k]
-    assert written == ["UDF Modules", "XLEXEC_CONFIG"]
+    assert written == ["UDF Modules"]
     for key in written:
         assert key in XLEXEC_KEYS or key.upper() in keys, key
     for key in OPERATOR_KEYS:
@@ -85,7 +85,7 @@ def test_every_key_written_or_advertised_is_one_xlwings_reads(tmp_path):
     assert not {k.upper() for k in XLEXEC_KEYS} & keys
     # no key without a value: a blank row would hide the folder's / user's xlwings.conf
     assert all(v not in (None, "") for k, v in rows if k)
-    assert xlwings_block(rows) == {"UDF MODULES": "xlexec.excel.udfs", "XLEXEC_CONFIG": "config.yaml"}
+    assert xlwings_block(rows) == {"UDF MODULES": "xlexec.excel.udfs"}
     # the README the operator reads names keys in xlwings' spelling only
     readme = (ROOT / "workbook" / "README.md").read_text(encoding="utf-8")
     assert "UDF_MODULES" not in readme and "INTERPRETER_MAC" not in readme
@@ -113,7 +113,6 @@ def test_merge_by_hand():
     assert merge_conf(mine) == [
         ("udf modules", "xlexec.excel.udfs;mymod;other"),
         ("Show Console", True),
-        ("XLEXEC_CONFIG", "config.yaml"),
         None,
         ("Note", "below the block"),
     ]
@@ -139,13 +138,12 @@ def test_operator_settings_survive_every_press(tmp_path):
     wb = openpyxl.load_workbook(book, keep_vba=True)
     ws = wb["xlwings.conf"]
     ws["B1"] = "xlexec.excel.udfs;my_udfs"  # the operator adds their own UDF module
-    for i, (k, v) in enumerate(OPERATOR_ROWS, start=3):
+    for i, (k, v) in enumerate(OPERATOR_ROWS, start=2):
         ws.cell(i, 1, k)
         ws.cell(i, 2, v)
     wb.save(book)
     expected = {
         "UDF MODULES": "xlexec.excel.udfs;my_udfs",
-        "XLEXEC_CONFIG": "config.yaml",
         "INTERPRETER_WIN": r"C:\xlexec\.venv\Scripts\python.exe",
         "CONDA ENV": "trading",
         "SHOW CONSOLE": True,

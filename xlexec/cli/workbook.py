@@ -31,12 +31,21 @@ def run_build(args, ctx) -> int:
     if out.suffix.lower() not in (".xlsm", ".xlsx"):
         raise InputError(str(out), "the workbook must end in .xlsm (with VBA and buttons) or .xlsx")
     day = args.day
-    path = build_workbook(out, ctx if day else None, day)
+    path = build_workbook(out, ctx if day else None, day, config=_config_file(ctx))
+    from xlexec.excel.bookconfig import read_ref_file
+
+    ref = read_ref_file(path)
     if args.json:
-        print(json.dumps({"workbook": str(path), "day": day}))
+        print(json.dumps({"workbook": str(path), "day": day, "config": ref}))
     else:
-        print(f"workbook written: {path}")
+        print(f"workbook written: {path} (its buttons use {ref}, relative to its folder)")
     return 0
+
+
+def _config_file(ctx) -> str | None:
+    """The config file ``ctx`` was loaded from (``--config``, else ./config.yaml), else None."""
+    source = getattr(getattr(ctx, "config", None), "source", None)
+    return source if source and not source.startswith("<") else None
 
 
 def run_button_cmd(args, ctx) -> int:
@@ -53,7 +62,7 @@ def run_button_cmd(args, ctx) -> int:
         if name == "load_trades":
             from xlexec.excel.build import build_workbook
 
-            build_workbook(book)
+            build_workbook(book, config=_config_file(ctx))
         else:
             raise InputError(
                 str(book),
@@ -66,10 +75,12 @@ def run_button_cmd(args, ctx) -> int:
         if not sep:
             raise InputError("--set", f"expected KEY=VALUE, got {item[:40]!r}")
         sets[k.strip().lower()] = v
+    # --config given: that config; else the one the book records, next to the book wherever
+    # it is now (never ./config.yaml of the folder the command runs in)
     res = run_button(
         name,
         book,
-        ctx=ctx,
+        ctx=ctx if getattr(args, "config", None) else None,
         day=args.day,
         live=args.live,
         set_inputs=sets,

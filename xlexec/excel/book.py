@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.errors import InputError
+from xlexec.excel.bookconfig import local_book_path, read_ref_file, read_ref_xlwings
 from xlexec.excel.layout import (
     CONTROL_CELLS,
     CONTROL_FIRST,
@@ -48,6 +49,7 @@ from xlexec.excel.layout import (
 )
 from xlexec.excel.reader import (
     QUOTES_TAB,
+    check_book_extent,
     inputs_from_grids,
     normalise_block,
     parse_shown,
@@ -96,6 +98,11 @@ class BookAdapter:
     def conf(self) -> dict[str, str]:
         return {}
 
+    def config_ref(self) -> str | None:
+        """The config path the book records, relative to its folder (see
+        :mod:`xlexec.excel.bookconfig`), else None."""
+        return None
+
     @property
     def path(self) -> Path | None:
         return None
@@ -137,6 +144,8 @@ class FileBook(BookAdapter):
         self.echo = echo
         self._inputs: Inputs | None = None
         self._conf: dict[str, str] = {}
+        self._ref: str | None = None
+        self._ref_read = False
 
     @property
     def path(self) -> Path:
@@ -162,6 +171,14 @@ class FileBook(BookAdapter):
         self.inputs()
         return self._conf
 
+    def config_ref(self) -> str | None:
+        if not self._ref_read:
+            if self._path.exists():
+                check_book_extent(self._path)  # a hostile file is refused before anything reads it
+            self._ref = read_ref_file(self._path) if self._path.exists() else None
+            self._ref_read = True
+        return self._ref
+
     def status(self, text: str) -> None:
         if self.echo:
             self.echo(text)
@@ -175,7 +192,7 @@ class FileBook(BookAdapter):
     def commit(self, ctx, day: str, data: BookData | None = None) -> None:
         """Re-render the file for ``day`` with the inputs carried over; ``data``: the view model
         the caller has just collected for them (else it is collected here)."""
-        render_workbook(ctx, day, self._path, inputs=self.inputs(), data=data)
+        render_workbook(ctx, day, self._path, inputs=self.inputs(), data=data, config_ref=self.config_ref())
 
 
 class XlwingsBook(BookAdapter):
@@ -206,14 +223,20 @@ class XlwingsBook(BookAdapter):
     def conf(self) -> dict[str, str]:
         return read_xlwings_conf(self.book)
 
+    def config_ref(self) -> str | None:
+        return read_ref_xlwings(self.book)
+
     @property
     def path(self) -> Path | None:
+        """The book's local file: ``fullname`` (an OneDrive/SharePoint URL mapped to the synced
+        folder as xlwings maps it); None for an unsaved or remote book."""
         try:
             full = self.book.fullname
         except Exception:  # noqa: BLE001
             return None
-        p = Path(full)
-        return p if p.is_absolute() else None
+        if self.remote:
+            return None
+        return local_book_path(full, self.conf() if "://" in str(full) else None)
 
     # -- feedback
     def status(self, text: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlexec.excel.bookconfig import ref_for_source
 from xlexec.excel.layout import (
     BLOTTER_COLUMNS,
     BLOTTER_INPUTS,
@@ -133,8 +134,13 @@ __all__ = [
 ]
 
 
-def build_workbook(output: str | Path, ctx=None, day: str | None = None) -> Path:
+def build_workbook(output: str | Path, ctx=None, day: str | None = None, config: str | Path | None = None) -> Path:
     """``xlexec workbook build``: the workbook (default ``workbook/xlexec.xlsm``), drawn for
-    ``day`` when its files exist under ``ctx``'s live folder, else as an empty template."""
+    ``day`` when its files exist under ``ctx``'s live folder, else as an empty template.
+
+    The book records ``config`` (default: ``ctx``'s config file; with neither, the
+    ``config.yaml`` next to the book) relative to its own folder, as the defined name
+    ``xlexec_config`` (:mod:`xlexec.excel.bookconfig`): its buttons and UDFs use that file."""
     data = collect(ctx, day, Inputs()) if ctx is not None and day else empty_book_data(day, ctx)
-    return write_workbook(output, data)
+    source = str(config) if config is not None else getattr(getattr(ctx, "config", None), "source", None)
+    return write_workbook(output, data, config_ref=ref_for_source(source, output))

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import traceback
 import uuid
@@ -108,23 +107,43 @@ def _os_result(name: str, e: OSError) -> ButtonResult:
 
 
 def _context_for(book: BookAdapter, ctx=None):
+    """``ctx`` when the caller holds one (``--config``, tests, a server); else the config the
+    book records, resolved from the book's own folder (:mod:`xlexec.excel.bookconfig`). A book
+    that records none, or whose config is missing or unreadable, refuses (ConfigError): never
+    the built-in defaults, the current directory's config.yaml or an environment variable."""
     if ctx is not None:
         return ctx
-    from xlexec.config import load_config
+    from xlexec.excel.bookconfig import config_path_for, load_book_config
     from xlexec.steps.context import Context
+    from xlexec.store.journal import current_user
 
-    conf = book.conf()
-    cfg_name = conf.get("XLEXEC_CONFIG") or os.environ.get("XLEXEC_CONFIG") or ""
-    base = book.path.parent if book.path else Path.cwd()
-    if cfg_name:
-        p = Path(cfg_name)
-        p = p if p.is_absolute() else base / p
-        if p.exists():
-            from xlexec.store.journal import current_user
+    cfg = load_book_config(config_path_for(book.path, book.config_ref()))
+    return Context(cfg, cfg.user or current_user())
 
-            cfg = load_config(p, cwd=p.parent)
-            return Context(cfg, cfg.user or current_user())
-    return Context.load(None)
+
+def _refuse_if_open(book: BookAdapter) -> None:
+    """A headless press on a book that is open in Excel refuses before anything runs (see
+    :mod:`xlexec.excel.booklock`): the step would run, then the file could not be replaced."""
+    if book.kind != "file" or book.path is None or not book.path.exists():
+        return
+    from xlexec.excel.booklock import open_elsewhere
+
+    why = open_elsewhere(book.path)
+    if why:
+        raise RefusedError(
+            f"{book.path}: the workbook is open in Excel ({why}): close it first, or press the "
+            "button in Excel; nothing done"
+        )
+
+
+def _where(ctx) -> str:
+    """`` [config PATH · MODE]``: the config and the mode every button message names."""
+    from xlexec.excel.modes import mode_text
+
+    try:
+        return f" [config {ctx.config.source} · {mode_text(ctx.config)}]"
+    except Exception:  # noqa: BLE001 - a message never fails for this
+        return ""
 
 
 def _need_trades(s: Session) -> None:
@@ -472,6 +491,7 @@ def run_button(
     session = None
     try:
         adapter = open_book(book, live_confirmed=live, echo=echo, overrides=set_inputs)
+        _refuse_if_open(adapter)  # before the config, the journal, the step: nothing touched
         ctx = _context_for(adapter, ctx)
         inputs = adapter.inputs()
         d = day or inputs.trade_date or ctx.today()
@@ -489,7 +509,7 @@ def run_button(
         out = ACTIONS[name](session)
         message, sheets = out[0], out[1]
         data = out[2] if len(out) > 2 else {}
-        res = ButtonResult(name, "ok", message, 0, data if isinstance(data, dict) else {})
+        res = ButtonResult(name, "ok", message + _where(ctx), 0, data if isinstance(data, dict) else {})
     except XlexecError as e:
         res = ButtonResult(name, "refused" if e.exit_code in (1, 3) else "error", " ".join(str(e).split()), e.exit_code)
         sheets = []
@@ -501,6 +521,8 @@ def run_button(
         where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
         res = ButtonResult(name, "error", f"internal error: {type(e).__name__}: {e}{where}"[:500], 2)
         sheets = []
+    if not res.ok and ctx is not None:
+        res.message += _where(ctx)
     try:
         if session is not None and adapter is not None:  # a session always has its book
             _journal_action(ctx, session.day, res, adapter.kind)

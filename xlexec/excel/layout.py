@@ -175,7 +175,6 @@ BLOTTER_INPUTS = ("Include", "Limit")
 #: xlexec.excel.xlwings_conf.merge_conf.
 XLWINGS_CONF = [
     ("UDF Modules", "xlexec.excel.udfs"),
-    ("XLEXEC_CONFIG", "config.yaml"),
 ]
 XLWINGS_CONF_HELP = [
     "xlwings reads the key/value pairs in A:B from A1 down to the first blank row; keys as xlwings spells them.",
@@ -185,7 +184,8 @@ XLWINGS_CONF_HELP = [
     "PYTHONPATH, Conda Path, Conda Env, Show Console: as in xlwings' documentation.",
     "UDF Modules: must list xlexec.excel.udfs (the =XLEXEC_... worksheet functions, Windows only); "
     "add your own modules after a ';'.",
-    "XLEXEC_CONFIG: config.yaml used by the buttons (relative to this workbook's folder).",
+    "The config.yaml the buttons use is the defined name xlexec_config (Formulas > Name Manager), "
+    "relative to this workbook's folder; set it with xlexec workbook build --config.",
 ]
 
 CF_ROWS = 2000  # conditional formats cover at least this many rows

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xlexec.excel.blotter import apply_blotter
+from xlexec.excel.bookconfig import ref_for_source
 from xlexec.excel.journal_view import log_rows, orders_frame, workbook_actions
 from xlexec.excel.layout import (
     LOG_COLUMNS,
@@ -59,13 +60,22 @@ __all__ = [
 
 
 def render_workbook(
-    ctx, day: str, path: str | Path, *, inputs: Inputs | None = None, data: BookData | None = None
+    ctx,
+    day: str,
+    path: str | Path,
+    *,
+    inputs: Inputs | None = None,
+    data: BookData | None = None,
+    config_ref: str | None = None,
 ) -> Path:
     """Write the full workbook for ``day`` to ``path`` (``.xlsm``: with VBA and buttons; ``.xlsx``:
     without), every tab filled from the day's files and the journal, ``inputs`` carried over.
     ``data``: the view model already collected for this day and these inputs (a button that
     has just drawn it), so it is not collected a second time. The ``xlwings.conf`` rows of
-    ``inputs`` (the book's own) are kept (:func:`xlexec.excel.xlwings_conf.merge_conf`). Atomic: on any error the
-    previous file is left as it was."""
+    ``inputs`` (the book's own) are kept (:func:`xlexec.excel.xlwings_conf.merge_conf`). Atomic: on
+    any error the previous file is left as it was. ``config_ref``: the config path the book records
+    (:mod:`xlexec.excel.bookconfig`; default: ``ctx``'s config file, relative to ``path``)."""
     conf = inputs.xlwings_conf if inputs is not None else None
-    return write_workbook(path, data if data is not None else collect(ctx, day, inputs), xlwings_conf=conf)
+    ref = config_ref or ref_for_source(getattr(ctx.config, "source", None), path)
+    data = data if data is not None else collect(ctx, day, inputs)
+    return write_workbook(path, data, xlwings_conf=conf, config_ref=ref)

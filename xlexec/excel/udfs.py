@@ -14,6 +14,11 @@ buys and sells alike: ``side x (fill - benchmark) / benchmark x 10,000`` with si
 The pure functions (``slippage_bps``, ``cost``, ``days_to_trade``, ``checks_table``,
 ``broker_format_table``, ``quote_mid``) are what the UDFs call; they take and return plain
 Python values / nested lists, so they are tested without Excel.
+
+Config: ``XLEXEC_CHECKS``, ``XLEXEC_BROKER_FORMAT`` and ``XLEXEC_QUOTE`` read the config the
+calling workbook records (xlwings' reserved ``caller`` argument -> its book ->
+:mod:`xlexec.excel.bookconfig`), the same file its Validate button reads: never an environment
+variable or the current directory. No config -> a ``#XLEXEC:`` cell naming the file.
 """
 
 from __future__ import annotations
@@ -195,21 +200,45 @@ def _trades_from_range(rng) -> Any:
     return trades_from_frame(df, name="trades range")
 
 
-def _config():
-    from xlexec.config import load_config
+def _config(source):
+    """The config a function uses, the one the Validate button of the same book uses:
 
-    path = os.environ.get("XLEXEC_CONFIG")
-    return load_config(path) if path else load_config(None)
+    * a loaded ``Config``: as is;
+    * the UDF's ``caller`` (an xlwings Range) or an ``xlwings.Book``: the config its book
+      records, resolved from the book's folder (:mod:`xlexec.excel.bookconfig`);
+    * a workbook file path: the same, for that file;
+    * None: refused (no environment variable, no current directory, no built-in defaults).
+    """
+    from xlexec.config import Config
+    from xlexec.errors import ConfigError
+    from xlexec.excel import bookconfig
+
+    if isinstance(source, Config):
+        return source
+    if source is None:
+        raise ConfigError("no workbook given: the function reads the config its workbook records")
+    if isinstance(source, (str, os.PathLike)):
+        book = Path(source)
+        return bookconfig.load_book_config(
+            bookconfig.config_path_for(book, bookconfig.read_ref_file(book), what="function")
+        )
+    from xlexec.excel.book import XlwingsBook
+
+    sheet = getattr(source, "sheet", None)  # the caller cell -> its book
+    book = XlwingsBook(sheet.book if sheet is not None else source)
+    return bookconfig.load_book_config(bookconfig.config_path_for(book.path, book.config_ref(), what="function"))
 
 
-def checks_table(trades_range, now: dt.datetime | None = None):
-    """The validator's rows for a trades range (header row first): a spilled table."""
+def checks_table(trades_range, now: dt.datetime | None = None, config=None):
+    """The validator's rows for a trades range (header row first): a spilled table.
+    ``config``: see :func:`_config` (the UDF passes its caller)."""
     try:
         from xlexec.config import validation_thresholds
         from xlexec.core.checks import validate
 
         t = _trades_from_range(trades_range)
-        res = validate(t, thresholds=validation_thresholds(_config()), now=now or dt.datetime.now(dt.UTC))
+        thresholds = validation_thresholds(_config(config))
+        res = validate(t, thresholds=thresholds, now=now or dt.datetime.now(dt.UTC))
         cols = ["check", "status", "symbol", "value", "limit", "message"]
         out = [cols]
         for rec in res.checks[cols].itertuples(index=False, name=None):
@@ -220,8 +249,9 @@ def checks_table(trades_range, now: dt.datetime | None = None):
         return _err(e)
 
 
-def broker_format_table(trades_range, broker: str):
-    """Preview of the broker upload file for a trades range: one cell per CSV field."""
+def broker_format_table(trades_range, broker: str, config=None):
+    """Preview of the broker upload file for a trades range: one cell per CSV field.
+    ``config``: see :func:`_config` (its ``execution.default_order_type``)."""
     try:
         import csv
         import io
@@ -234,7 +264,7 @@ def broker_format_table(trades_range, broker: str):
             return _err(f"broker must be one of {', '.join(FORMATS)}")
         t = _trades_from_range(trades_range)
         orders = orders_from_trades(
-            t, default_order_type=_config().execution.default_order_type, date=dt.date.today().isoformat()
+            t, default_order_type=_config(config).execution.default_order_type, date=dt.date.today().isoformat()
         )
         text = convert_orders(orders, b, basket_tag="PREVIEW")
         rows = list(csv.reader(io.StringIO(text)))
@@ -269,12 +299,13 @@ def latest_quotes_file(live_dir: str | Path) -> Path | None:
     return days[0] / "quotes.csv" if days else None
 
 
-def quote_mid(symbol, live_dir: str | Path | None = None):
-    """Quote mid ($) of ``symbol`` (or a range of symbols) from the newest ``quotes.csv``;
-    cached per file and modification time (no broker call from a worksheet function)."""
+def quote_mid(symbol, live_dir: str | Path | None = None, config=None):
+    """Quote mid ($) of ``symbol`` (or a range of symbols) from the newest ``quotes.csv`` under
+    ``live_dir`` (default: the ``live_dir`` of ``config``, see :func:`_config`); cached per file
+    and modification time (no broker call from a worksheet function)."""
     try:
         if live_dir is None:
-            live_dir = _config().live_dir
+            live_dir = _config(config).live_dir
         f = latest_quotes_file(live_dir)
         if f is None:
             return _err(f"no quotes.csv under {live_dir}")
@@ -324,21 +355,22 @@ if xw is not None:
 
     @xw.func
     @xw.arg("trades_range", ndim=2)
-    def XLEXEC_CHECKS(trades_range):
-        """The pre-trade checks of a trades range (with its header row), spilled."""
-        return checks_table(trades_range)
+    def XLEXEC_CHECKS(trades_range, caller=None):
+        """The pre-trade checks of a trades range (with its header row), spilled; with the
+        thresholds of the config this workbook records (as its Validate button)."""
+        return checks_table(trades_range, config=caller)
 
     @xw.func
     @xw.arg("trades_range", ndim=2)
-    def XLEXEC_BROKER_FORMAT(trades_range, broker):
+    def XLEXEC_BROKER_FORMAT(trades_range, broker, caller=None):
         """Preview of the broker upload file (ibkr, alpaca, schwab, ...) for a trades range, spilled."""
-        return broker_format_table(trades_range, broker)
+        return broker_format_table(trades_range, broker, config=caller)
 
     @xw.func
     @xw.arg("symbol", ndim=2)
-    def XLEXEC_QUOTE(symbol):
-        """Quote mid ($) from the newest live/<day>/quotes.csv (cached)."""
-        return quote_mid(symbol)
+    def XLEXEC_QUOTE(symbol, caller=None):
+        """Quote mid ($) from the newest live/<day>/quotes.csv of this workbook's config (cached)."""
+        return quote_mid(symbol, config=caller)
 
 
 UDF_NAMES = [

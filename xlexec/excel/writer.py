@@ -43,6 +43,7 @@ from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
+from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
 from xlexec.excel.layout import (
     BUTTON_COL,
     BUTTON_FIRST_ROW,
@@ -1028,6 +1029,7 @@ def write_workbook(
     macros: dict[str, str] | None = None,
     fast: bool = True,
     xlwings_conf: list[Any] | None = None,
+    config_ref: str | None = None,
 ) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
@@ -1044,6 +1046,9 @@ def write_workbook(
 
     ``xlwings_conf``: the book's ``xlwings.conf`` rows as read (``Inputs.xlwings_conf``), kept
     with xlexec's keys updated (:func:`merge_conf`); None: a new book's rows.
+
+    ``config_ref``: the config path the book records as its defined name ``xlexec_config``
+    (relative to the book's folder; default ``config.yaml``, see :mod:`xlexec.excel.bookconfig`).
     """
 
     path = Path(path)
@@ -1080,6 +1085,7 @@ def write_workbook(
         )
         fmt = _Fmt(wb, fast=fast)
         _write_sheets(wb, fmt, data, with_buttons=bool(vba), conf=xlwings_conf)
+        wb.define_name(CONFIG_NAME, name_formula(config_ref or DEFAULT_REF))
         if vba_bin is not None:
             vbaproject.add_to_xlsxwriter(wb, vba_bin)
         wb.close()

@@ -29,8 +29,9 @@ from xlexec.excel.layout import XLWINGS_CONF
 
 #: the module with the worksheet functions (xlwings imports it with Import Functions)
 UDF_MODULE = dict(XLWINGS_CONF)["UDF Modules"]
-#: xlexec's own keys (xlwings ignores keys it does not ask for)
-XLEXEC_KEYS = frozenset({"XLEXEC_CONFIG"})
+#: xlexec's own keys (xlwings ignores keys it does not ask for): none since the config path moved
+#: to the defined name ``xlexec_config`` (:mod:`xlexec.excel.bookconfig`)
+XLEXEC_KEYS: frozenset[str] = frozenset()
 #: the xlwings settings the tab's help names for the operator (xlwings' spelling)
 OPERATOR_KEYS = ("Interpreter_Win", "Interpreter_Mac", "PYTHONPATH", "Conda Path", "Conda Env", "Show Console")
 #: rows earlier builds wrote (key upper-cased -> the value they wrote): dropped when unchanged
@@ -42,6 +43,7 @@ LEGACY_ROWS = {
     "DEBUG_UDFS": "False",
     "USE_UDF_SERVER": "False",
     "SHOW_CONSOLE": "False",
+    "XLEXEC_CONFIG": "config.yaml",  # never read: the book's config is its defined name xlexec_config
 }
 
 Row = tuple[Any, Any] | None  # (key, value) of columns A:B, None for a blank key cell
