@@ -1075,10 +1075,10 @@ def _blotter_validation(ws, bl: Table | None) -> None:
         return
     j = bl.columns.index("Include")
     last = HEADER_ROW + max(BLOTTER_MAX_ROWS, len(bl.rows))
-    ws.data_validation(FIRST_DATA_ROW - 1 + 0, j, last, j, {"validate": "list", "source": YES_NO})
+    ws.data_validation(FIRST_DATA_ROW, j, last, j, {"validate": "list", "source": YES_NO})
     k = bl.columns.index("Limit")
     ws.data_validation(
-        FIRST_DATA_ROW - 1,
+        FIRST_DATA_ROW,
         k,
         last,
         k,
