@@ -836,7 +836,7 @@ def _kill_switch_button(ws, fmt: _Fmt, with_buttons: bool) -> None:
     ws.set_column(c - 1, c - 1, 3)
     ws.set_column(c, c, 30)
     ws.write_string(r - 1, c, "EMERGENCY", fmt.get(bold=True, font_color="#C00000"))
-    ws.merge_range(r, c, r + 2, c, f"KILL SWITCH: {caption}", fmt.get(**red, align="center", valign="top"))
+    ws.merge_range(r, c, r + 2, c, "KILL SWITCH", fmt.get(**red, align="center", valign="top"))
     if with_buttons:
         ws.insert_button(
             r + 1,
@@ -982,6 +982,7 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
                     }
                 )
         chart.set_title({"name": "Daily trading costs ($, positive = cost)"})
+        chart.set_x_axis({"num_format": NUMBER_FORMATS["date"], "num_format_linked": False, "label_position": "low"})
         chart.set_y_axis({"num_format": "$#,##0.00"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 640, "height": 300})
