@@ -8,67 +8,92 @@ Option Explicit
 ' and shows any error in one message box. Edit here, then run `xlexec workbook build`
 ' (or `xlwings vba import` inside Excel, see workbook/README.md).
 
+' Run one xlexec button in Python; the status bar is given back to Excel afterwards,
+' whatever happened (the Python side writes progress there).
+Private Sub Press(ByVal pyCall As String)
+    On Error GoTo Done
+    RunPython "import xlexec.excel.buttons as b; b." & pyCall
+Done:
+    Application.StatusBar = False
+End Sub
+
 ' Load the day's trades.csv into the Blotter
 Public Sub LoadTrades_Click()
-    RunPython "import xlexec.excel.buttons as b; b.load_trades()"
+    Press "load_trades()"
 End Sub
 
 ' Run the pre-trade checks
 Public Sub Validate_Click()
-    RunPython "import xlexec.excel.buttons as b; b.validate()"
+    Press "validate()"
 End Sub
 
 ' Record an approval bound to the exact orders
 Public Sub Approve_Click()
-    RunPython "import xlexec.excel.buttons as b; b.approve()"
+    Press "approve()"
 End Sub
 
 ' Record a rejection
 Public Sub Reject_Click()
-    RunPython "import xlexec.excel.buttons as b; b.reject()"
+    Press "reject()"
 End Sub
 
 ' Write the broker upload file
 Public Sub Convert_Click()
-    RunPython "import xlexec.excel.buttons as b; b.convert()"
+    Press "convert()"
 End Sub
 
 ' Send the approved orders to the broker
 Public Sub Submit_Click()
-    RunPython "import xlexec.excel.buttons as b; b.submit()"
+    ' A LIVE account (Control!B6 says LIVE) is confirmed here, before Python runs: the
+    ' dialog names the broker and the mode and its default button is No (Enter = No).
+    Dim ws As Worksheet, mode As String, answer As VbMsgBoxResult
+    Set ws = ThisWorkbook.Worksheets("Control")
+    mode = CStr(ws.Range("B6").Value)
+    If InStr(1, mode, "LIVE", vbTextCompare) > 0 Then
+        answer = MsgBox("LIVE ACCOUNT: " & CStr(ws.Range("B5").Value) & " (" & mode & ")" & vbCrLf & vbCrLf & _
+            "Send the approved orders of " & CStr(ws.Range("B4").Value) & " with REAL MONEY?", _
+            vbYesNo + vbCritical + vbDefaultButton2, "xlexec: confirm LIVE submission")
+        If answer <> vbYes Then
+            Application.StatusBar = False
+            Exit Sub
+        End If
+        Press "submit(live=True)"
+    Else
+        Press "submit()"
+    End If
 End Sub
 
 ' Refresh order status from the broker
 Public Sub RefreshStatus_Click()
-    RunPython "import xlexec.excel.buttons as b; b.refresh_status()"
+    Press "refresh_status()"
 End Sub
 
 ' Kill switch: cancel every open order
 Public Sub CancelAll_Click()
-    RunPython "import xlexec.excel.buttons as b; b.cancel_all()"
+    Press "cancel_all()"
 End Sub
 
 ' Import the fills pasted on the Fills tab (or from the broker)
 Public Sub ImportFills_Click()
-    RunPython "import xlexec.excel.buttons as b; b.import_fills()"
+    Press "import_fills()"
 End Sub
 
 ' Reconcile fills and positions
 Public Sub Reconcile_Click()
-    RunPython "import xlexec.excel.buttons as b; b.reconcile()"
+    Press "reconcile()"
 End Sub
 
 ' Accept the reconciled positions
 Public Sub AcceptPositions_Click()
-    RunPython "import xlexec.excel.buttons as b; b.accept_positions()"
+    Press "accept_positions()"
 End Sub
 
 ' Transaction cost analysis
 Public Sub Tca_Click()
-    RunPython "import xlexec.excel.buttons as b; b.tca()"
+    Press "tca()"
 End Sub
 
 ' Monthly cost report
 Public Sub MonthlyReport_Click()
-    RunPython "import xlexec.excel.buttons as b; b.monthly_report()"
+    Press "monthly_report()"
 End Sub

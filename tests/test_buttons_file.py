@@ -133,7 +133,8 @@ def test_every_button_has_a_function_and_a_sub():
         assert sub in subs, f"{sub} missing from macros/*.bas"
     src = load_macros()["Buttons"]
     for _c, fn, sub in BUTTONS:
-        assert re.search(rf'Sub {sub}\(\)\s*\r?\n\s*RunPython "import xlexec\.excel\.buttons as b; b\.{fn}\(\)"', src)
+        assert re.search(rf'Sub {sub}\(\)\s*\r?\n(?:.*\n)*?\s*Press "{fn}\((?:live=True)?\)"', src)
+    assert re.search(r'RunPython "import xlexec\.excel\.buttons as b; b\." & pyCall', src)
 
 
 def test_headless_day_every_step_ok(headless_day):
@@ -147,7 +148,7 @@ def test_headless_day_every_step_ok(headless_day):
     assert blotter[3][:3] == ["Include", "Symbol", "Side"]
     assert len([r for r in blotter[4:] if r and r[1]]) == 10
     orders = sheet_values(book, "Orders")
-    assert orders[3][0] == "symbol" and len([r for r in orders[4:] if r and r[0]]) == 10
+    assert orders[3][0] == "Symbol" and len([r for r in orders[4:] if r and r[0]]) == 10
     log = [r for r in sheet_values(book, "Log")[4:] if r and r[0]]
     assert [r[2] for r in log] == DEMO_DAY and all(r[3] == "ok" for r in log) and log[0][1] == "demo"
     assert cell(book, "Control", CONTROL_CELLS["last_action"]) == "monthly_report"

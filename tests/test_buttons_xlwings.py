@@ -96,7 +96,7 @@ def test_validate_writes_whole_ranges(day):
     checks = writes(actions, "Checks")
     table = [a for a in checks if a["start_row"] == 3 and a["start_column"] == 0]
     assert len(table) == 1, "the Checks table is one write"
-    assert table[0]["values"][0] == ["check", "status", "symbol", "value", "limit", "message"]
+    assert table[0]["values"][0] == ["Check", "Status", "Symbol", "Value", "Limit", "Message"]
     assert table[0]["row_count"] == len(table[0]["values"]) > 20
     ctl = writes(actions, "Control")
     assert len(ctl) == 1 and ctl[0]["start_row"] == 3 and ctl[0]["start_column"] == 1 and ctl[0]["row_count"] == 18
@@ -184,4 +184,4 @@ def test_representative_day_on_json_books(day):
             assert writes(actions, expect_sheet[name]), name
     assert (root / "live" / DAY / "trades_alpaca.csv").exists() or any((root / "live" / DAY).glob("*alpaca*"))
     orders = [a for a in writes(actions, "TCA") if a["start_row"] == 3][0]["values"]
-    assert orders[0] == ["symbol", "usd", "pct_trade"] and len(orders) > 5
+    assert orders[0] == ["Symbol", "Cost", "Cost (% of trade)"] and len(orders) > 5

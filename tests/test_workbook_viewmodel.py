@@ -129,8 +129,10 @@ def test_reconcile_rows_and_figures(src, template):
     assert col(sheet, "status") == [r["status"] for r in rt]
     assert sheet.summary.startswith(f"Executed {rj['trades_executed']}/{rj['trades_recommended']}")
     side = {r[0]: r[1] for r in sheet.side if len(r) == 2}
-    assert side["trades_executed"] == rj["trades_executed"]
-    assert side["commission_actual"] == rj["commission_actual"]
+    # figures under readable labels; a percentage number becomes a fraction (90 -> 0.9)
+    assert side["Trades executed"] == rj["trades_executed"]
+    assert side["Commission actual"] == rj["commission_actual"]
+    assert side["Trades executed (%)"] == 0.9 and rj["trades_executed_pct"] == 90.0
     report = (src.dd / "reconciliation_report.txt").read_text().rstrip("\n").splitlines()
     assert [r[0] for r in sheet.side[-len(report) :]] == report
 
@@ -154,7 +156,7 @@ def test_tca_by_symbol_and_figures(src, template):
     assert col(sheet, "symbol") == [r["symbol"] for r in tj["by_symbol"]]
     assert col(sheet, "usd") == [r["usd"] for r in tj["by_symbol"]]
     side = {r[0]: r[1] for r in sheet.side if len(r) == 2}
-    assert side["total.usd"] == tj["total"]["usd"]
+    assert side["Total cost"] == tj["total"]["usd"]
     assert sheet.summary.startswith(f"Total cost ${tj['total']['usd']} (")
 
 

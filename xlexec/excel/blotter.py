@@ -91,25 +91,10 @@ def blotter_table(trades, inputs: Inputs, worst: dict[str, str], checks: pd.Data
                     msgs.get(sym, ""),
                 ]
             )
-    kinds = {
-        "Shares": "shares",
-        "Price": "price",
-        "Limit": "price",
-        "Notional": "money",
-        "Weight change": "pct",
-        "Est. cost": "money",
-        "Include": "text",
-        "Side": "text",
-        "Symbol": "text",
-        "Order type": "text",
-        "Worst check": "text",
-        "Check message": "text",
-    }
     return Table(
         "tblBlotter",
         list(BLOTTER_COLUMNS),
         rows,
-        kinds=kinds,
         inputs=("Include", "Limit"),
         status_col="Worst check",
         bad_values={"fail": "fail", "warn": "warn"},

@@ -20,6 +20,7 @@ imported them from this module).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from xlexec.excel.layout import (
     FIRST_DATA_ROW,
     HEADER_ROW,
     INPUT_KEYS,
+    NUMBER_FORMATS,
     QUOTES_SIZE_COLUMNS,
     SHEETS,
     SUMMARY_ROW,
@@ -41,10 +43,13 @@ from xlexec.excel.layout import (
     BookData,
     Inputs,
     SheetData,
+    Table,
     a1,
     cell_value,
+    excel_value,
     monthly_layout,
     parse_a1,
+    shares_format,
     side_col,
 )
 from xlexec.excel.reader import (
@@ -198,8 +203,11 @@ class FileBook(BookAdapter):
 class XlwingsBook(BookAdapter):
     """An ``xlwings.Book``: desktop Excel (``xw.Book.caller()``) or the JSON-backed remote Book."""
 
-    def __init__(self, book: Any) -> None:
+    def __init__(self, book: Any, *, live_confirmed: bool = False) -> None:
         self.book = book
+        #: the operator answered Yes in the macro's own LIVE dialog (macros/Buttons.bas,
+        #: default button No) before the press reached Python: no second dialog
+        self.live_confirmed = live_confirmed
         try:
             self.remote = book.app.engine.type == "remote"
         except Exception:  # noqa: BLE001
@@ -249,6 +257,8 @@ class XlwingsBook(BookAdapter):
             self.book.app.alert(message, title=title, buttons="ok", mode="critical")
 
     def confirm(self, message: str, title: str = "xlexec") -> bool:
+        if self.live_confirmed and not self.remote:
+            return True
         if self.remote:
             # Office.js/Google Sheets dialogs are asynchronous: the answer cannot come back
             # inside this call, so live trading from the remote client is refused.
@@ -295,6 +305,9 @@ class XlwingsBook(BookAdapter):
                         sheet.range(ref).clear_contents()
                     elif values:
                         sheet.range(ref).value = values
+                for ref, number_format in table_formats(data, name):
+                    with contextlib.suppress(Exception):
+                        sheet.range(ref).number_format = number_format
                 self._resize_table(sheet, data, name)
             finally:
                 if was:
@@ -316,6 +329,8 @@ class XlwingsBook(BookAdapter):
 
 
 def _safe(v):
+    if isinstance(v, dt.datetime):  # a date/timestamp column's value: xlwings writes an Excel date
+        return v
     v = cell_value(v)
     return safe_text(v) if isinstance(v, str) else v
 
@@ -323,6 +338,31 @@ def _safe(v):
 def _block(rows: list[list[Any]]) -> list[list[Any]]:
     width = max((len(r) for r in rows), default=0)
     return [[_safe(v) for v in r] + [None] * (width - len(r)) for r in rows]
+
+
+def _typed_rows(t: Table) -> list[list[Any]]:
+    """A Table's rows with each value as its declared kind holds it (dates as ``datetime``)."""
+    kinds = [t.kind(c) for c in t.columns]
+    return [[excel_value(v, kinds[j]) if j < len(kinds) else v for j, v in enumerate(r)] for r in t.rows]
+
+
+def table_formats(data: BookData, name: str) -> list[tuple[str, str]]:
+    """The number format of each data column of tab ``name``'s Table(s), as (range, format):
+    what an xlwings press sets after writing the rows (a template cell has no format of its own)."""
+    sd = data.sheets.get(name)
+    tables: list[tuple[Table, int]] = [(sd.table, 0)] if sd is not None and sd.table is not None else []
+    if name == "Monthly" and data.monthly_months is not None and sd is not None:
+        tables.append((data.monthly_months, monthly_layout(sd)[0]))
+    out = []
+    for t, c0 in tables:
+        last = HEADER_ROW + max(1, len(t.rows))
+        for j, c in enumerate(t.columns):
+            k = t.kind(c)
+            if k == "text" or t.cell_kinds:
+                continue
+            f = shares_format(r[j] for r in t.rows if j < len(r)) if k == "shares" else NUMBER_FORMATS[k]
+            out.append((f"{a1(HEADER_ROW + 1, c0 + j)}:{a1(last, c0 + j)}", f))
+    return out
 
 
 def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[str, list[list[Any]] | None, bool]]:
@@ -354,12 +394,12 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
     if last_row > HEADER_ROW + 1:
         out.append((f"A{FIRST_DATA_ROW}:{a1(last_row - 1, max(last_col, 1) - 1)}", None, True))
     if sd.table is not None:
-        out.append((f"A{HEADER_ROW + 1}", _block([sd.table.columns] + sd.table.rows), False))
+        out.append((f"A{HEADER_ROW + 1}", _block([sd.table.headers] + _typed_rows(sd.table)), False))
     if name == "Monthly":
         months_col, text_col = monthly_layout(sd)
         if data.monthly_months is not None:
             m = data.monthly_months
-            out.append((a1(HEADER_ROW, months_col), _block([m.columns] + m.rows), False))
+            out.append((a1(HEADER_ROW, months_col), _block([m.headers] + _typed_rows(m)), False))
         if sd.side:
             out.append((a1(HEADER_ROW, text_col), _block([[sd.side_title or "Report"]] + sd.side), False))
         return out
@@ -387,4 +427,4 @@ def open_book(
         import xlwings as xw
 
         book = xw.Book.caller()
-    return XlwingsBook(book)
+    return XlwingsBook(book, live_confirmed=live_confirmed)

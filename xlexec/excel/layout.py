@@ -151,6 +151,9 @@ BUTTONS = [
 ]
 BUTTON_COL = 3  # column D
 BUTTON_FIRST_ROW = 3  # row 4
+#: the Kill Switch (Cancel All) stands apart from the day's buttons: red, in column F, row 4
+KILL_SWITCH_SUB = "CancelAll_Click"
+KILL_SWITCH_CELL = "F4"
 
 #: Blotter columns; ``Include`` and ``Limit`` are the operator's inputs.
 BLOTTER_COLUMNS = [
@@ -168,6 +171,10 @@ BLOTTER_COLUMNS = [
     "Check message",
 ]
 BLOTTER_INPUTS = ("Include", "Limit")
+#: how many trades the Blotter can hold: its Include/Limit cells are unlocked (and validated)
+#: down to this many rows, so a Load Trades in live Excel (rows written into the template)
+#: leaves every row editable
+BLOTTER_MAX_ROWS = 2000
 
 #: xlwings.conf: the (key, value) rows a new book gets, keys spelled as xlwings documents them
 #: (its VBA upper-cases column A and looks keys up exactly: "UDF MODULES", never "UDF_MODULES");
@@ -201,10 +208,23 @@ class Table:
     name: str
     columns: list[str]
     rows: list[list[Any]]
-    kinds: dict[str, str] = field(default_factory=dict)  # column -> money|price|bps|pct|shares|int|text|date
     inputs: tuple[str, ...] = ()  # unlocked columns
     status_col: str | None = None  # column whose value colours the row (fail/warn/break...)
     bad_values: dict[str, str] = field(default_factory=dict)  # status value -> colour key
+    #: (row index, column) -> kind, for a column whose unit differs by row (Checks' value/limit)
+    cell_kinds: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def kind(self, col: str) -> str:
+        """The column's declared kind (:data:`TABLE_SCHEMAS`; text when undeclared)."""
+        return declared(self.name, col).kind
+
+    def header(self, col: str) -> str:
+        """The header the operator reads over column ``col``."""
+        return declared(self.name, col).header
+
+    @property
+    def headers(self) -> list[str]:
+        return [self.header(c) for c in self.columns]
 
 
 @dataclass
@@ -214,6 +234,8 @@ class SheetData:
     table: Table | None = None
     side: list[list[Any]] = field(default_factory=list)  # rows written two columns right of the table
     side_title: str = ""
+    #: the kind of each side cell, row by row (missing: text); see :func:`figure_lines`
+    side_kinds: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -259,51 +281,340 @@ class BookData:
 # --------------------------------------------------------------------------- cell helpers
 
 
-def column_kind(col: str) -> str:
-    """Number format family from a column name: money $, bps, % (fractions), whole shares."""
-    c = col.lower().replace(" ", "_").replace(".", "")
-    if c in ("date", "month", "day") or c.endswith(("_at", "_time")) or "timestamp" in c:
-        return "text"
-    if "bps" in c:
-        return "bps"
-    if any(k in c for k in ("pct", "weight", "turnover", "return", "_costs", "corr")):
-        return "pct"
-    if c in ("n_orders", "n_fills", "trades", "days", "row", "count", "seq", "fills_used"):
-        return "int"
-    if any(k in c for k in ("shares", "qty", "planned", "executed", "filled", "quantity")):
-        return "shares"
-    if any(k in c for k in ("price", "limit", "avg_cost", "close", "mark", "bid", "ask", "last")):
-        return "price"
-    if any(
-        k in c
-        for k in (
-            "notional",
-            "commission",
-            "usd",
-            "cost",
-            "value",
-            "cash",
-            "slippage",
-            "opportunity",
-            "delay",
-            "execution",
-            "fees",
-            "total",
-        )
-    ):
-        return "money"
-    return "text"
-
-
+#: The number format of each column kind: the one place a cell's format comes from. A table
+#: column declares its kind in :data:`TABLE_SCHEMAS` (a side-block figure in :data:`FIGURES`);
+#: nothing is inferred from a column's name. Units: ``money``/``price`` $ (price: up to 4
+#: decimals), ``bps`` basis points, ``pct`` a fraction (0.9 shows 90.00%), ``count`` a whole
+#: number, ``shares`` shares (whole; :data:`FRACTIONAL_SHARES` when a column holds a fraction),
+#: ``number`` a plain figure (2 decimals), ``date`` / ``timestamp`` real Excel dates (UTC, no
+#: zone), ``text`` as written.
 NUMBER_FORMATS = {
     "money": "$#,##0.00;[Red]-$#,##0.00",
     "price": "$#,##0.00##",
-    "bps": '0.00" bps"',
+    "bps": '#,##0.00" bps"',
     "pct": "0.00%",
-    "shares": "#,##0.####",
-    "int": "0",
+    "count": "#,##0",
+    "shares": "#,##0",
+    "number": "#,##0.00",
+    "date": "yyyy-mm-dd",
+    "timestamp": "yyyy-mm-dd hh:mm:ss",
     "text": "@",
 }
+#: a shares column that holds a fractional quantity (Alpaca fractional shares)
+FRACTIONAL_SHARES = "#,##0.0000"
+KINDS = tuple(NUMBER_FORMATS)
+DATE_KINDS = ("date", "timestamp")
+
+
+@dataclass(frozen=True)
+class Col:
+    """One declared table column: its key (the source file's column), the header the operator
+    reads, and its kind (a key of :data:`NUMBER_FORMATS`)."""
+
+    key: str
+    header: str
+    kind: str = "text"
+
+
+def _schema(*cols: tuple[str, str, str]) -> dict[str, Col]:
+    out = {}
+    for key, header, kind in cols:
+        if kind not in NUMBER_FORMATS:
+            raise ValueError(f"column {key!r}: unknown kind {kind!r}")
+        out[key] = Col(key, header, kind)
+    return out
+
+
+#: Every Table of the workbook: its columns' headers and kinds, by Table name. A column a
+#: Table holds that is not declared here is shown as text under its own key.
+TABLE_SCHEMAS: dict[str, dict[str, Col]] = {
+    "tblBlotter": _schema(
+        ("Include", "Include", "text"),
+        ("Symbol", "Symbol", "text"),
+        ("Side", "Side", "text"),
+        ("Shares", "Shares", "shares"),
+        ("Price", "Price", "price"),
+        ("Limit", "Limit", "price"),
+        ("Order type", "Order type", "text"),
+        ("Notional", "Notional", "money"),
+        ("Weight change", "Weight change", "pct"),
+        ("Est. cost", "Est. cost", "money"),
+        ("Worst check", "Worst check", "text"),
+        ("Check message", "Check message", "text"),
+    ),
+    "tblChecks": _schema(
+        ("check", "Check", "text"),
+        ("status", "Status", "text"),
+        ("symbol", "Symbol", "text"),
+        ("value", "Value", "number"),  # per row: CHECK_VALUE_KINDS
+        ("limit", "Limit", "number"),
+        ("message", "Message", "text"),
+    ),
+    "tblApprovals": _schema(
+        ("date", "Trade date", "date"),
+        ("decision", "Decision", "text"),
+        ("reason", "Reason", "text"),
+        ("approver", "Approver", "text"),
+        ("timestamp_utc", "Recorded (UTC)", "timestamp"),
+        ("recommended", "Recommended", "text"),
+        ("orders_sha256", "Orders fingerprint", "text"),
+        ("n_orders", "Orders", "count"),
+        ("override", "Override", "text"),
+    ),
+    "tblOrders": _schema(
+        ("symbol", "Symbol", "text"),
+        ("side", "Side", "text"),
+        ("qty", "Quantity", "shares"),
+        ("order_type", "Order type", "text"),
+        ("limit_price", "Limit", "price"),
+        ("status", "Status", "text"),
+        ("filled_qty", "Filled", "shares"),
+        ("filled_avg_price", "Avg fill price", "price"),
+        ("remaining", "Remaining", "shares"),
+        ("reason", "Reason", "text"),
+        ("submitted_at", "Submitted (UTC)", "timestamp"),
+        ("updated_at", "Updated (UTC)", "timestamp"),
+        ("client_order_id", "Client order id", "text"),
+    ),
+    # the Quotes Table is also the operator's paste area: its headers are quotes.csv's
+    "tblQuotes": _schema(
+        ("symbol", "symbol", "text"),
+        ("bid", "bid", "price"),
+        ("ask", "ask", "price"),
+        ("last", "last", "price"),
+        ("timestamp", "timestamp", "text"),
+        ("bid_size", "bid_size", "shares"),
+        ("ask_size", "ask_size", "shares"),
+    ),
+    "tblReconcile": _schema(
+        ("symbol", "Symbol", "text"),
+        ("side", "Side", "text"),
+        ("planned", "Planned", "shares"),
+        ("executed", "Executed", "shares"),
+        ("avg_price", "Avg fill price", "price"),
+        ("slippage_bps", "Slippage", "bps"),
+        ("commission", "Commission", "money"),
+        ("status", "Status", "text"),
+        ("reason", "Reason", "text"),
+        ("signal_price", "Signal price", "price"),
+        ("commission_est", "Est. commission", "money"),
+        ("client_order_id", "Client order id", "text"),
+        ("n_fills", "Fills", "count"),
+    ),
+    "tblPositions": _schema(
+        ("symbol", "Symbol", "text"),
+        ("system_shares", "System shares", "shares"),
+        ("reconciled_shares", "Reconciled shares", "shares"),
+        ("difference_shares", "Difference", "shares"),
+        ("avg_cost", "Avg cost", "price"),
+        ("status", "Status", "text"),
+    ),
+    "tblTca": _schema(
+        ("symbol", "Symbol", "text"),
+        ("usd", "Cost", "money"),
+        ("pct_trade", "Cost (% of trade)", "pct"),
+    ),
+    "tblMonthlyDaily": _schema(
+        ("date", "Date", "date"),
+        ("notional", "Notional", "money"),
+        ("commission", "Commission", "money"),
+        ("slippage_usd", "Slippage", "money"),
+        ("total_cost", "Total cost", "money"),
+        ("turnover", "Turnover", "pct"),
+        ("portfolio_value", "Portfolio value", "money"),
+        ("portfolio_value_after", "Portfolio value after", "money"),
+        ("broker", "Broker", "text"),
+        ("trades", "Trades", "count"),
+    ),
+    "tblMonthly": _schema(
+        ("month", "Month", "text"),
+        ("gross_return", "Gross return", "pct"),
+        ("commission_costs", "Commission costs", "pct"),
+        ("slippage_costs", "Slippage costs", "pct"),
+        ("net_return", "Net return", "pct"),
+        ("total_commission", "Total commission", "money"),
+        ("avg_slippage_bps", "Avg slippage", "bps"),
+        ("cost_pct_portfolio", "Costs (% of portfolio)", "pct"),
+    ),
+    "tblLog": _schema(
+        ("when_utc", "When (UTC)", "timestamp"),
+        ("who", "Who", "text"),
+        ("action", "Action", "text"),
+        ("result", "Result", "text"),
+        ("message", "Message", "text"),
+    ),
+}
+
+#: Checks tab: the unit of each check's value and limit (validation.json), by check id; a
+#: check not listed shows its figures as plain numbers (``number``).
+CHECK_VALUE_KINDS = {
+    "portfolio_value": "money",
+    "max_trade_pct": "pct",
+    "position_pct": "pct",
+    "sector_pct": "pct",
+    "position_count": "count",
+    "price_deviation": "pct",
+    "spread": "bps",
+    "turnover": "pct",
+    "total_cost_pct": "pct",
+    "high_cost_trade": "money",
+    "small_trade": "money",
+    "adv_pct": "pct",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One key/value line of a side block: its label, kind, and the factor that turns the
+    source's value into the kind's unit (``scale=0.01``: a percentage number -> a fraction)."""
+
+    label: str
+    kind: str
+    scale: float = 1.0
+
+
+#: The side blocks' figures (validation.json's summary, reconciliation.json, tca.json), by key.
+#: A key not declared here is shown as text under its own key.
+FIGURES: dict[str, Figure] = {
+    # Checks: validation.json "summary"
+    "pass": Figure("Checks passed", "count"),
+    "warn": Figure("Warnings", "count"),
+    "fail": Figure("Failures", "count"),
+    "date": Figure("Trade date", "date"),
+    "date_source": Figure("Trade date from", "text"),
+    "n_trades": Figure("Trades", "count"),
+    "n_excluded": Figure("Excluded trades", "count"),
+    "n_buys": Figure("Buys", "count"),
+    "n_sells": Figure("Sells", "count"),
+    "notional": Figure("Notional", "money"),
+    "buy_notional": Figure("Buy notional", "money"),
+    "sell_notional": Figure("Sell notional", "money"),
+    "portfolio_value": Figure("Portfolio value", "money"),
+    "portfolio_value_source": Figure("Portfolio value from", "text"),
+    "cash": Figure("Cash", "money"),
+    "turnover": Figure("Turnover", "pct"),
+    "turnover_header": Figure("Turnover (trades header)", "pct"),
+    "est_costs": Figure("Estimated costs", "money"),
+    "est_cost_pct": Figure("Estimated costs (% of notional)", "pct"),
+    "positions_after": Figure("Positions after the trades", "count"),
+    "positions_given": Figure("Positions file given", "text"),
+    "quotes_given": Figure("Quotes given", "text"),
+    "events_given": Figure("Events given", "text"),
+    "reference_given": Figure("Reference data given", "text"),
+    "restricted_given": Figure("Restricted list given", "text"),
+    "checked_at": Figure("Checked at (UTC)", "timestamp"),
+    "inputs": Figure("Inputs", "text"),
+    # Reconcile: reconciliation.json
+    "trades_recommended": Figure("Trades recommended", "count"),
+    "trades_executed": Figure("Trades executed", "count"),
+    "trades_executed_pct": Figure("Trades executed (%)", "pct", 0.01),
+    "slippage_bps_avg": Figure("Average slippage", "bps"),
+    "commission_estimated": Figure("Commission estimated", "money"),
+    "commission_actual": Figure("Commission actual", "money"),
+    "commission_variance": Figure("Commission variance", "money"),
+    "commission_variance_pct": Figure("Commission variance (%)", "pct", 0.01),
+    "cash_before": Figure("Cash before", "money"),
+    "cash_after": Figure("Cash after", "money"),
+    "notional_traded": Figure("Notional traded", "money"),
+    "slippage_usd": Figure("Slippage", "money"),
+    "portfolio_value_after": Figure("Portfolio value after", "money"),
+    "positions_match": Figure("Positions match", "text"),
+    "fills_used": Figure("Fills used", "count"),
+    "BREAKS": Figure("Breaks", "count"),
+    # TCA: tca.json (dotted: block.key[.key])
+    "commission.estimated": Figure("Commission estimated", "money"),
+    "commission.actual": Figure("Commission actual", "money"),
+    "commission.variance": Figure("Commission variance", "money"),
+    "commission.variance_pct": Figure("Commission variance (%)", "pct"),
+    "slippage.estimated_usd": Figure("Slippage estimated", "money"),
+    "slippage.estimated_bps": Figure("Slippage estimated (bps)", "bps"),
+    "slippage.actual_usd": Figure("Slippage actual", "money"),
+    "slippage.actual_bps": Figure("Slippage actual (bps)", "bps"),
+    "slippage.favorable.count": Figure("Favourable fills", "count"),
+    "slippage.favorable.usd": Figure("Favourable slippage", "money"),
+    "slippage.unfavorable.count": Figure("Unfavourable fills", "count"),
+    "slippage.unfavorable.usd": Figure("Unfavourable slippage", "money"),
+    "opportunity.unfilled_orders": Figure("Unfilled orders", "count"),
+    "opportunity.usd": Figure("Opportunity cost", "money"),
+    "total.usd": Figure("Total cost", "money"),
+    "total.pct_notional": Figure("Total cost (% of notional)", "pct"),
+    "total.pct_portfolio": Figure("Total cost (% of portfolio)", "pct"),
+    "shortfall.delay": Figure("Shortfall: delay", "money"),
+    "shortfall.execution": Figure("Shortfall: execution", "money"),
+    "shortfall.opportunity": Figure("Shortfall: opportunity", "money"),
+    "shortfall.fees": Figure("Shortfall: fees", "money"),
+    "shortfall.total": Figure("Shortfall: total", "money"),
+}
+for _k, _f in FIGURES.items():
+    if _f.kind not in NUMBER_FORMATS:  # pragma: no cover - a typo in the table above
+        raise ValueError(f"figure {_k!r}: unknown kind {_f.kind!r}")
+
+
+def declared(table: str, col: str) -> Col:
+    """The declared column ``col`` of Table ``table`` (undeclared: text under its own key)."""
+    return TABLE_SCHEMAS.get(table, {}).get(col) or Col(col, col, "text")
+
+
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def as_datetime(v: Any) -> dt.datetime | None:
+    """A date or timestamp value (ISO text, ``date``, ``datetime``, pandas Timestamp) as a naive
+    UTC ``datetime`` (an aware one is converted to UTC; a naive one is taken as UTC); None when
+    ``v`` is empty or not a date."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.datetime):
+        d = v
+    elif isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    elif isinstance(v, str):
+        s = v.strip()
+        if s.endswith(" UTC"):
+            s = s[:-4]
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        try:
+            d = dt.datetime.fromisoformat(s)
+        except ValueError:
+            return None
+    elif hasattr(v, "to_pydatetime"):
+        try:
+            d = v.to_pydatetime()
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(d, dt.datetime):
+            return None
+    else:
+        return None
+    if d.tzinfo is not None:
+        d = d.astimezone(dt.UTC).replace(tzinfo=None)
+    return d
+
+
+def excel_serial(d: dt.datetime) -> float:
+    """Excel's serial day number of a naive datetime (1900 date system; days since 1899-12-30)."""
+    return (d - _EPOCH).total_seconds() / 86400.0
+
+
+def excel_value(v: Any, kind: str) -> Any:
+    """A cell's value for a column of ``kind``: a date/timestamp kind -> naive UTC ``datetime``
+    (text that is no date stays text); a shares figure rounded to 9 decimals (no
+    2.27374E-13 left by float sums); anything else as is."""
+    if kind in DATE_KINDS:
+        d = as_datetime(v)
+        return d if d is not None else v
+    if kind == "shares" and isinstance(v, float) and math.isfinite(v):
+        return round(v, 9) + 0.0
+    return v
+
+
+def shares_format(values: Iterable[Any]) -> str:
+    """The format of a shares column: whole shares, or 4 decimals when any value is fractional."""
+    for v in values:
+        if isinstance(v, float) and math.isfinite(v) and abs(v - round(v)) > 1e-9:
+            return FRACTIONAL_SHARES
+    return NUMBER_FORMATS["shares"]
 
 
 def cell_value(v: Any) -> Any:
@@ -387,13 +698,5 @@ ORDER_COLUMNS = [
     "client_order_id",
 ]
 
-#: Quotes Table: number format family per column ($ prices, shares sizes, UTC text times)
-QUOTES_KINDS = {
-    "symbol": "text",
-    "bid": "price",
-    "ask": "price",
-    "last": "price",
-    "timestamp": "text",
-    "bid_size": "shares",
-    "ask_size": "shares",
-}
+#: Quotes Table: the kind of each column ($ prices, shares sizes, UTC text times)
+QUOTES_KINDS = {c.key: c.kind for c in TABLE_SCHEMAS["tblQuotes"].values()}

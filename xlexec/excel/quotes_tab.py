@@ -17,7 +17,6 @@ import pandas as pd
 from xlexec.errors import InputError
 from xlexec.excel.layout import (
     QUOTES_COLUMNS,
-    QUOTES_KINDS,
     QUOTES_SIZE_COLUMNS,
     Inputs,
     SheetData,
@@ -27,6 +26,9 @@ from xlexec.excel.reader import pending_quotes, quotes_digest, shown_text
 from xlexec.excel.sources import _clean
 from xlexec.execution.marketdata import alpaca_data_configured
 from xlexec.formats.inputs import read_quotes
+
+#: the age block's cells: symbol, age (text), then bid_size / ask_size in shares
+AGE_KINDS = ("text", "text", "shares", "shares")
 
 
 def quote_columns(q: pd.DataFrame) -> list[str]:
@@ -107,7 +109,7 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
     path = Path(ctx.live_dir) / day / "quotes.csv"
     rel = f"live/{day}/quotes.csv"
     alpaca = alpaca_data_configured(ctx.config)
-    table = Table("tblQuotes", list(QUOTES_COLUMNS), [], kinds=dict(QUOTES_KINDS), inputs=tuple(QUOTES_COLUMNS))
+    table = Table("tblQuotes", list(QUOTES_COLUMNS), [], inputs=tuple(QUOTES_COLUMNS))
     sheet = SheetData(f"Quotes — {day}", "", table, side_title=f"Age at {utc_text(now)[11:]}")
     file_q, file_err = None, ""
     if path.exists():
@@ -131,6 +133,7 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
         return sheet, shown
     if typed is not None:
         table.rows, sheet.side, figs = quotes_view(typed, now, stale)
+        sheet.side_kinds = [list(AGE_KINDS) for _ in sheet.side]
         sheet.summary = f"{figs['n']} quotes typed here, not saved yet: {after}" + (
             " (replacing the file's)." if file_q is not None else "."
         )
@@ -147,6 +150,7 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
             sheet.side_title = ""
         return sheet, shown
     table.rows, sheet.side, figs = quotes_view(file_q, now, stale)
+    sheet.side_kinds = [list(AGE_KINDS) for _ in sheet.side]
     sheet.summary = _file_summary(figs, rel, now, stale, _quotes_used(validation, path), alpaca)
     return sheet, shown
 

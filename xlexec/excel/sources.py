@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.excel.layout import Table
+from xlexec.excel.layout import FIGURES, Table
 
 # --------------------------------------------------------------------------- small readers
 
@@ -96,6 +96,32 @@ def _kv_lines(d: dict, keys: list[str] | None = None) -> list[list[Any]]:
             v = json.dumps(v)[:300] if v else ("none" if isinstance(v, list) else "")
         out.append([k, v])
     return out
+
+
+def yes_no(v: Any) -> str:
+    """A flag as the operator reads it: True -> yes, False -> no, None -> not checked."""
+    return "not checked" if v is None else ("yes" if v else "no")
+
+
+def figure_lines(d: dict, keys: list[str] | None = None) -> tuple[list[list[Any]], list[list[str]]]:
+    """Key/value lines of ``d`` for a side block and their kinds: each declared key
+    (:data:`~xlexec.excel.layout.FIGURES`) under its label, its value scaled to its kind's unit
+    (a percentage number becomes a fraction); flags read yes/no/not checked; lists and dicts
+    as short JSON; an undeclared key as text under its own name."""
+    rows, kinds = _kv_lines(d, keys), []
+    for r in rows:
+        f = FIGURES.get(str(r[0]))
+        v = r[1]
+        if f is None:
+            kinds.append(["text", "text"])
+            continue
+        if isinstance(v, bool) or (v is None and f.kind == "text"):
+            v = yes_no(v)
+        elif isinstance(v, (int, float)) and f.scale != 1.0:
+            v = round(v * f.scale, 12)
+        r[0], r[1] = f.label, v
+        kinds.append(["text", f.kind])
+    return rows, kinds
 
 
 def _text_lines(text: str | None) -> list[list[Any]]:

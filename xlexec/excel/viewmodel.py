@@ -47,10 +47,10 @@ from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table
 from xlexec.excel.journal_view import _journal, orders_frame, workbook_actions
 from xlexec.excel.layout import (
+    CHECK_VALUE_KINDS,
     LOG_COLUMNS,
     ORDER_COLUMNS,
     QUOTES_COLUMNS,
-    QUOTES_KINDS,
     BookData,
     Inputs,
     SheetData,
@@ -60,7 +60,6 @@ from xlexec.excel.modes import is_live, mode_text
 from xlexec.excel.quotes_tab import quotes_sheet
 from xlexec.excel.sources import (
     _clean,
-    _kv_lines,
     _pct_text,
     _read_csv,
     _read_json,
@@ -68,6 +67,8 @@ from xlexec.excel.sources import (
     _rows,
     _table_from_frame,
     _text_lines,
+    figure_lines,
+    yes_no,
 )
 from xlexec.execution.guards import kill_switch_state
 from xlexec.formats.trades import read_trades
@@ -167,13 +168,13 @@ def _template_sheets(inputs: Inputs, log: list[list[Any]]) -> dict[str, SheetDat
         "Checks": SheetData(
             "Pre-trade checks",
             "Press Validate.",
-            Table("tblChecks", list(CHECK_COLUMNS), [], kinds={"value": "text", "limit": "text"}, status_col="status"),
+            Table("tblChecks", list(CHECK_COLUMNS), [], status_col="status"),
         ),
         "Quotes": SheetData(
             "Quotes",
             "No quotes for this day yet: paste or type them below, or let the "
             "model (or Alpaca market data) write live/<day>/quotes.csv.",
-            Table("tblQuotes", list(QUOTES_COLUMNS), [], kinds=dict(QUOTES_KINDS), inputs=tuple(QUOTES_COLUMNS)),
+            Table("tblQuotes", list(QUOTES_COLUMNS), [], inputs=tuple(QUOTES_COLUMNS)),
             side_title="Age",
         ),
         "Approvals": SheetData("Approvals (read-only log)", "", Table("tblApprovals", list(APPROVAL_COLUMNS), [])),
@@ -314,10 +315,17 @@ def checks_sheet(v: ChecksView, template: SheetData) -> SheetData:
     if v.checks is None:
         return template
     n = v.counts
+    sheet = _with_rows(template, v.checks)
+    assert sheet.table is not None
+    units = [CHECK_VALUE_KINDS.get(str(c), "number") for c in v.checks["check"]]
+    cell_kinds = {(i, col): k for i, k in enumerate(units) for col in ("value", "limit")}
+    side, side_kinds = figure_lines(v.summary)
     return dataclasses.replace(
-        _with_rows(template, v.checks),
+        sheet,
+        table=dataclasses.replace(sheet.table, cell_kinds=cell_kinds),
         summary=f"Decision {v.decision}: {n['fail']} fail, {n['warn']} warn, {n['pass']} pass",
-        side=_kv_lines(v.summary),
+        side=side,
+        side_kinds=side_kinds,
         side_title="Summary" if v.summary else "",
     )
 
@@ -458,10 +466,11 @@ def reconcile_sheet(src: DaySources, template: SheetData) -> SheetData:
         if rt is not None
         else template.table
     )
-    side = _kv_lines(rj, RECONCILE_FIGURES)
+    side, side_kinds = figure_lines(rj, RECONCILE_FIGURES)
     breaks = rj.get("breaks") or []
     if breaks:
-        side.append(["BREAKS", len(breaks)])
+        side.append(["Breaks", len(breaks)])
+        side_kinds.append(["text", "count"])
         for b in breaks[:50]:
             side.append([str(b.get("kind", "break")), json.dumps({k: v for k, v in b.items() if k != "kind"})[:250]])
     side.append([""])
@@ -469,9 +478,10 @@ def reconcile_sheet(src: DaySources, template: SheetData) -> SheetData:
     return SheetData(
         f"Reconciliation — {src.day}",
         f"Executed {rj.get('trades_executed')}/{rj.get('trades_recommended')}, "
-        f"{len(breaks)} breaks, positions match: {rj.get('positions_match')}",
+        f"{len(breaks)} breaks, positions match: {yes_no(rj.get('positions_match'))}",
         table,
         side=side,
+        side_kinds=side_kinds,
         side_title="Summary",
     )
 
@@ -532,7 +542,6 @@ def positions_sheet(src: DaySources, template: SheetData) -> SheetData:
             "tblPositions",
             list(POSITION_COLUMNS),
             position_rows(system, after, traded),
-            kinds={"avg_cost": "price"},
             status_col="status",
             bad_values={"break": "break"},
         ),
@@ -560,7 +569,7 @@ def tca_sheet(src: DaySources, template: SheetData) -> SheetData:
         return template
     bs = pd.DataFrame(tj.get("by_symbol") or [], columns=["symbol", "usd", "pct_trade"])
     tot = tj.get("total") or {}
-    side = _flat_figures(tj)
+    side, side_kinds = figure_lines(dict(_flat_figures(tj)))
     side.append([""])
     side += _text_lines(_read_text(src.dd / "tca_report.txt"))
     return SheetData(
@@ -569,6 +578,7 @@ def tca_sheet(src: DaySources, template: SheetData) -> SheetData:
         f"{_pct_text(tot.get('pct_portfolio'))} of portfolio)",
         _table_from_frame("tblTca", bs, ["symbol", "usd", "pct_trade"]),
         side=side,
+        side_kinds=side_kinds,
         side_title="Figures (positive = cost)",
     )
 
@@ -584,7 +594,7 @@ def monthly_months_table(mc: pd.DataFrame | None) -> Table | None:
     if mc is None:
         return None
     cols = [c for c in MONTHLY_MONTH_COLUMNS if c in mc.columns]
-    return Table("tblMonthly", cols, _rows(mc, cols), kinds={"total_commission": "money", "avg_slippage_bps": "bps"})
+    return Table("tblMonthly", cols, _rows(mc, cols))
 
 
 def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData) -> SheetData:
@@ -604,7 +614,7 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
             f"Monthly cost summary — {month}",
             f"{res.days} trading days; costs {_pct_text(res.cost_pct_portfolio)} of the "
             f"average portfolio; net return {_pct_text(res.net_return)}",
-            Table("tblMonthlyDaily", cols, _rows(res.daily, cols), kinds={"trades": "int"}),
+            Table("tblMonthlyDaily", cols, _rows(res.daily, cols)),
             side=_text_lines(res.report_text()),
             side_title="Report",
         )

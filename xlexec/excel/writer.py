@@ -26,6 +26,7 @@ escaped rich-text run (:func:`shared_text`), so it cannot corrupt the file.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import math
@@ -45,6 +46,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
 from xlexec.excel.layout import (
+    BLOTTER_MAX_ROWS,
     BUTTON_COL,
     BUTTON_FIRST_ROW,
     BUTTONS,
@@ -52,12 +54,15 @@ from xlexec.excel.layout import (
     CODENAMES,
     CONTROL_CELLS,
     CONTROL_LABELS,
+    DATE_KINDS,
     DECISIONS,
     FILLS_MAX_COLS,
     FILLS_PASTE_ROW,
     FIRST_DATA_ROW,
     HEADER_ROW,
     INPUT_KEYS,
+    KILL_SWITCH_CELL,
+    KILL_SWITCH_SUB,
     NUMBER_FORMATS,
     QUOTES_COLUMNS,
     QUOTES_HELP,
@@ -76,9 +81,11 @@ from xlexec.excel.layout import (
     _col_letter,
     a1,
     cell_value,
-    column_kind,
+    excel_serial,
+    excel_value,
     monthly_layout,
     parse_a1,
+    shares_format,
     side_col,
 )
 from xlexec.excel.macros import load_class_modules, load_macros
@@ -125,8 +132,22 @@ class _Fmt:
 
 
 def _write(
-    ws, fmt: _Fmt, row: int, col: int, v: Any, *, kind: str = "text", locked: bool = True, extra: dict | None = None
+    ws,
+    fmt: _Fmt,
+    row: int,
+    col: int,
+    v: Any,
+    *,
+    kind: str = "text",
+    locked: bool = True,
+    extra: dict | None = None,
+    num_format: str | None = None,
 ) -> None:
+    """One cell: a number in its kind's format (``num_format`` overrides it), a date/timestamp
+    kind's ``datetime`` as an Excel date, text as a string (quote-prefixed when formula-like)."""
+    v = excel_value(v, kind)
+    if kind in DATE_KINDS and isinstance(v, dt.datetime):
+        v = excel_serial(v)
     v = cell_value(v)
     props: dict[str, Any] = dict(extra or {})
     if not locked:
@@ -135,7 +156,7 @@ def _write(
         ws.write_boolean(row, col, v, fmt.get(**props) if props else None)
     elif isinstance(v, (int, float)):
         if kind != "text":
-            props["num_format"] = NUMBER_FORMATS[kind]
+            props["num_format"] = num_format or NUMBER_FORMATS[kind]
         ws.write_number(row, col, v, fmt.get(**props) if props else None)
     elif v is None or v == "":
         if props:
@@ -499,13 +520,15 @@ def _workbook_class():
     return _Workbook
 
 
-def _cell_styles(fmt: _Fmt, kind: str, *, locked: bool = True, extra: dict | None = None) -> CellStyles:
+def _cell_styles(
+    fmt: _Fmt, kind: str, *, locked: bool = True, extra: dict | None = None, num_format: str | None = None
+) -> CellStyles:
     """The formats :func:`_write` gives a column's cells, by what they hold."""
     props: dict[str, Any] = dict(extra or {})
     if not locked:
         props.update(UNLOCKED)
     plain = fmt.get(**props) if props else None
-    num = fmt.get(**props, num_format=NUMBER_FORMATS[kind]) if kind != "text" else plain
+    num = fmt.get(**props, num_format=num_format or NUMBER_FORMATS[kind]) if kind != "text" else plain
     return CellStyles(num=num, text=plain, quoted=fmt.get(**props, quote_prefix=True), boolean=plain, blank=plain)
 
 
@@ -542,42 +565,79 @@ def _title(ws, fmt: _Fmt, sheet: SheetData, width_cols: int = 6) -> None:
         _write(ws, fmt, SUMMARY_ROW, 0, sheet.summary, extra={"italic": True, "font_color": "#595959"})
 
 
+def _table_cells(t: Table) -> tuple[list[str], list[str], list[list[Any]]]:
+    """A Table's column kinds, number formats and rows as cells: each value as its declared
+    kind holds it (dates and timestamps as Excel serial numbers, shares rounded)."""
+    kinds = [t.kind(c) for c in t.columns]
+    formats = [
+        shares_format(r[j] for r in t.rows if j < len(r)) if k == "shares" else NUMBER_FORMATS[k]
+        for j, k in enumerate(kinds)
+    ]
+    convert = [j for j, k in enumerate(kinds) if k in DATE_KINDS or k == "shares"]
+    if not convert:
+        return kinds, formats, t.rows
+    rows = []
+    for r in t.rows:
+        r = list(r)
+        for j in convert:
+            if j < len(r):
+                v = excel_value(r[j], kinds[j])
+                r[j] = excel_serial(v) if isinstance(v, dt.datetime) else v
+        rows.append(r)
+    return kinds, formats, rows
+
+
+#: minimum column widths (characters) of the kinds whose cells are longer than their numbers
+_KIND_WIDTH = {"date": 12.0, "timestamp": 20.0}
+
+
 def _table(
     ws, fmt: _Fmt, t: Table, *, first_row: int = HEADER_ROW, first_col: int = 0, header_format=None
 ) -> tuple[int, int]:
     """Write an Excel Table; returns its (last_row, last_col) (0-based). ``header_format``: the
-    header cells' format (default none: the Table style's look, locked)."""
+    header cells' format (default none: the Table style's look, locked). Every column's format
+    is its declared kind's (:data:`~xlexec.excel.layout.TABLE_SCHEMAS`); a column whose unit
+    differs by row (``t.cell_kinds``) is written cell by cell."""
     ncols = len(t.columns)
     nrows = max(1, len(t.rows))
     last_row = first_row + nrows
     last_col = first_col + ncols - 1
-    kinds = [t.kinds.get(c, column_kind(c)) for c in t.columns]
-    if fmt.fast and t.rows:
-        width = max(map(len, t.rows))
+    kinds, formats, rows = _table_cells(t)
+    if fmt.fast and rows and not t.cell_kinds:
+        width = max(map(len, rows))
         styles = [
-            _cell_styles(fmt, kinds[j], locked=t.columns[j] not in t.inputs)
+            _cell_styles(fmt, kinds[j], locked=t.columns[j] not in t.inputs, num_format=formats[j])
             if j < ncols
             else _cell_styles(fmt, "text", locked=True)
             for j in range(width)
         ]
-        _add_block(ws, first_row + 1, first_col, t.rows, width, styles)
+        _add_block(ws, first_row + 1, first_col, rows, width, styles)
     else:
-        for i, r in enumerate(t.rows):
+        for i, r in enumerate(rows):
             for j, v in enumerate(r):
-                _write(ws, fmt, first_row + 1 + i, first_col + j, v, kind=kinds[j], locked=t.columns[j] not in t.inputs)
+                c = t.columns[j] if j < ncols else ""
+                k = t.cell_kinds.get((i, c), kinds[j] if j < ncols else "text")
+                _write(
+                    ws,
+                    fmt,
+                    first_row + 1 + i,
+                    first_col + j,
+                    v,
+                    kind=k,
+                    locked=c not in t.inputs,
+                    num_format=formats[j] if j < ncols and k == kinds[j] else None,
+                )
     if not t.rows:
         for j, c in enumerate(t.columns):
             if c in t.inputs:
                 _write(ws, fmt, first_row + 1, first_col + j, None, locked=False)
     cols = []
     for j, c in enumerate(t.columns):
-        spec: dict[str, Any] = {"header": c}
+        spec: dict[str, Any] = {"header": t.header(c)}
         if header_format is not None:
             spec["header_format"] = header_format
         if kinds[j] != "text":
-            spec["format"] = fmt.get(
-                num_format=NUMBER_FORMATS[kinds[j]], **({"locked": False} if c in t.inputs else {})
-            )
+            spec["format"] = fmt.get(num_format=formats[j], **({"locked": False} if c in t.inputs else {}))
         cols.append(spec)
     ws.add_table(
         first_row,
@@ -587,7 +647,8 @@ def _table(
         {"name": t.name, "columns": cols, "style": "Table Style Light 9", "autofilter": True},
     )
     for j, c in enumerate(t.columns):
-        ws.set_column(first_col + j, first_col + j, _width((r[j] for r in t.rows), c))
+        w = max(_width((r[j] for r in t.rows if j < len(r)), t.header(c)), _KIND_WIDTH.get(kinds[j], 0.0))
+        ws.set_column(first_col + j, first_col + j, w)
     if t.status_col and t.status_col in t.columns:
         # covers room to grow: xlwings books get rows written into the template
         sc = _col_letter(first_col + t.columns.index(t.status_col))
@@ -612,9 +673,12 @@ def _side(ws, fmt: _Fmt, sheet: SheetData, col: int) -> None:
         ws.write_string(row, col, sheet.side_title, fmt.get(bold=True))
         row += 1
     maxw = [10.0, 10.0]
-    for r in sheet.side:
+    for i, r in enumerate(sheet.side):
+        row_kinds = sheet.side_kinds[i] if i < len(sheet.side_kinds) else []
         for j, v in enumerate(r):
-            kind = column_kind(str(r[0])) if (j > 0 and isinstance(v, (int, float)) and r) else "text"
+            kind = row_kinds[j] if j < len(row_kinds) else "text"
+            if kind == "text" and isinstance(v, float):  # an undeclared figure: no raw float
+                kind = "number"
             mono = len(r) == 1
             _write(ws, fmt, row, col + j, v, kind=kind, extra={"font_name": "Consolas"} if mono else None)
             if not mono and j < 2:
@@ -629,6 +693,8 @@ def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
     last_row, last_col = HEADER_ROW, 5
     if sheet.table is not None:
         last_row, last_col = _table(ws, fmt, sheet.table)
+        if sheet.table.name == "tblBlotter":
+            _unlock_blotter_rows(ws, fmt, sheet.table)
     _side(ws, fmt, sheet, side_col(sheet))
     ws.freeze_panes(FIRST_DATA_ROW, 0)
     ws.set_landscape()
@@ -637,6 +703,19 @@ def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
     print_col = side_col(sheet) + 1 if sheet.side else last_col
     ws.print_area(0, 0, max(last_row, HEADER_ROW + 1 + len(sheet.side)), print_col)
     _protect(ws)
+
+
+def _unlock_blotter_rows(ws, fmt: _Fmt, t: Table) -> None:
+    """The Blotter's input columns (Include, Limit) unlocked in their yellow look for every
+    row the Blotter can hold (:data:`BLOTTER_MAX_ROWS`), below the rows drawn now: a press in
+    live Excel writes its rows into these cells, which stay editable."""
+    first = FIRST_DATA_ROW + max(1, len(t.rows))
+    last = HEADER_ROW + BLOTTER_MAX_ROWS
+    for name in t.inputs:
+        j = t.columns.index(name)
+        f = _cell_styles(fmt, t.kind(name), locked=False).num
+        for r in range(first, last + 1):
+            ws.write_blank(r, j, None, f)
 
 
 def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
@@ -679,7 +758,7 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
     _control_validation(ws, data)
     _control_buttons(ws, fmt, with_buttons)
     ws.write_string(0, 7, "Self-test", fmt.get(bold=True))
-    ws.print_area(0, 0, 21, 4)
+    ws.print_area(0, 0, 21, parse_a1(KILL_SWITCH_CELL)[1])
     ws.set_landscape()
     ws.fit_to_pages(1, 1)
     ws.activate()
@@ -724,7 +803,8 @@ def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
     ``xlexec button`` command in an ``.xlsx``)."""
     ws.set_row(1, 26)
     ws.write_string(0, 3, "Actions", fmt.get(bold=True, font_size=12))
-    for i, (caption, _fn, sub) in enumerate(BUTTONS):
+    day_buttons = [b for b in BUTTONS if b[2] != KILL_SWITCH_SUB]
+    for i, (caption, _fn, sub) in enumerate(day_buttons):
         row = BUTTON_FIRST_ROW + i
         ws.set_row(row, 22)
         # the caption also sits in the cell under the button (printouts and PDFs show it)
@@ -744,6 +824,28 @@ def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
             ws.write_string(
                 row, BUTTON_COL + 1, f"xlexec button {_fn.replace('_', '-')}", fmt.get(font_color="#595959")
             )
+    _kill_switch_button(ws, fmt, with_buttons)
+
+
+def _kill_switch_button(ws, fmt: _Fmt, with_buttons: bool) -> None:
+    """The Kill Switch (Cancel All) apart from the day's buttons: a red block at
+    :data:`KILL_SWITCH_CELL` (form buttons cannot be coloured, so the red is the cells the
+    button sits on, with a bold white caption above it)."""
+    caption, fn, sub = next(b for b in BUTTONS if b[2] == KILL_SWITCH_SUB)
+    r, c = parse_a1(KILL_SWITCH_CELL)
+    red = {"bg_color": "#C00000", "font_color": "#FFFFFF", "bold": True, "border": 2, "border_color": "#7F0000"}
+    ws.set_column(c - 1, c - 1, 3)
+    ws.set_column(c, c, 30)
+    ws.write_string(r - 1, c, "EMERGENCY", fmt.get(bold=True, font_color="#C00000"))
+    ws.merge_range(r, c, r + 2, c, "KILL SWITCH", fmt.get(**red, align="center", valign="top"))
+    if with_buttons:
+        ws.insert_button(
+            r + 1,
+            c,
+            {"macro": sub, "caption": caption, "width": 200, "height": 26, "x_offset": 10, "y_offset": 0},
+        )
+    else:
+        ws.write_string(r + 3, c, f"xlexec button {fn.replace('_', '-')}", fmt.get(font_color="#595959"))
 
 
 def _fills(ws, fmt: _Fmt, data: BookData) -> None:
@@ -816,7 +918,7 @@ def _quotes(ws, fmt: _Fmt, data: BookData) -> None:
     # the paste area: whole columns A:E unlocked (rows pasted below the Table are read too)
     widths = {"symbol": 10, "timestamp": 30}
     for j, c in enumerate(sheet.table.columns[:QUOTES_MAX_COLUMNS]):
-        kind = sheet.table.kinds.get(c, column_kind(c))
+        kind = sheet.table.kind(c)
         ws.set_column(j, j, widths.get(c, 13), fmt.get(locked=False, num_format=NUMBER_FORMATS[kind]))
     if len(sheet.table.columns) == len(QUOTES_COLUMNS):  # F stays free: a pasted bid_size column fits
         ws.set_column(len(QUOTES_COLUMNS), len(QUOTES_COLUMNS), None, fmt.get(locked=False))
@@ -881,6 +983,7 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
                     }
                 )
         chart.set_title({"name": "Daily trading costs ($, positive = cost)"})
+        chart.set_x_axis({"num_format": NUMBER_FORMATS["date"], "num_format_linked": False, "label_position": "low"})
         chart.set_y_axis({"num_format": "$#,##0.00"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 640, "height": 300})
@@ -984,11 +1087,11 @@ def _blotter_validation(ws, bl: Table | None) -> None:
     if bl is None:
         return
     j = bl.columns.index("Include")
-    last = HEADER_ROW + max(1, len(bl.rows))
-    ws.data_validation(FIRST_DATA_ROW - 1 + 0, j, last, j, {"validate": "list", "source": YES_NO})
+    last = HEADER_ROW + max(BLOTTER_MAX_ROWS, len(bl.rows))
+    ws.data_validation(FIRST_DATA_ROW, j, last, j, {"validate": "list", "source": YES_NO})
     k = bl.columns.index("Limit")
     ws.data_validation(
-        FIRST_DATA_ROW - 1,
+        FIRST_DATA_ROW,
         k,
         last,
         k,
