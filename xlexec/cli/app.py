@@ -15,13 +15,13 @@ import os
 import sys
 
 from xlexec import __version__
-from xlexec.cli import convert, demo, execution, journal, policy, reconcile, tca, validate, workbook
+from xlexec.cli import addin, convert, demo, execution, journal, policy, reconcile, tca, validate, workbook
 from xlexec.errors import OS_PROBLEMS, XlexecError, os_problem
 from xlexec.execution.brokers.base import BrokerFault
 from xlexec.steps.context import Context
 
 # area modules, in the order of the day
-AREAS = [validate, convert, execution, reconcile, tca, workbook, demo, journal, policy]
+AREAS = [validate, convert, execution, reconcile, tca, workbook, addin, demo, journal, policy]
 
 
 def build_parser() -> argparse.ArgumentParser:

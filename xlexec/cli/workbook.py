@@ -16,6 +16,7 @@ from pathlib import Path
 from xlexec.errors import InputError
 
 DEFAULT_OUTPUT = Path("workbook") / "xlexec.xlsm"
+DEFAULT_OUTPUT_NO_MACROS = Path("workbook") / "xlexec.xlsx"  # for use with the add-in (xlexec.xlam)
 
 
 def _button_names() -> list[str]:
@@ -27,9 +28,11 @@ def _button_names() -> list[str]:
 def run_build(args, ctx) -> int:
     from xlexec.excel.build import build_workbook
 
-    out = Path(args.output or DEFAULT_OUTPUT)
+    out = Path(args.output or (DEFAULT_OUTPUT_NO_MACROS if args.no_macros else DEFAULT_OUTPUT))
     if out.suffix.lower() not in (".xlsm", ".xlsx"):
         raise InputError(str(out), "the workbook must end in .xlsm (with VBA and buttons) or .xlsx")
+    if args.no_macros and out.suffix.lower() != ".xlsx":
+        raise InputError(str(out), "--no-macros writes a plain .xlsx (the buttons are on the add-in's ribbon)")
     day = args.day
     path = build_workbook(out, ctx if day else None, day, config=_config_file(ctx))
     from xlexec.excel.bookconfig import read_ref_file
@@ -117,6 +120,12 @@ def register(sub, common) -> None:
     b = wsub.add_parser("build", parents=[common], help="build workbook/xlexec.xlsm (VBA from macros/*.bas)")
     b.add_argument("--output", "-o", metavar="P", default=None, help=f"output file (default {DEFAULT_OUTPUT})")
     b.add_argument("--day", metavar="YYYY-MM-DD", default=None, help="fill the tabs from this day's files")
+    b.add_argument(
+        "--no-macros",
+        action="store_true",
+        help=f"a plain .xlsx without VBA (default {DEFAULT_OUTPUT_NO_MACROS}), pressed from the "
+        "xlexec ribbon of the add-in (`xlexec addin install`)",
+    )
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=run_build)
     _button_parser(wsub.add_parser("button", parents=[common], help="run a button on a workbook file"))

@@ -118,6 +118,7 @@ from xlexec.vba.xlsm import add_to_xlsxwriter, make_xlsm, workbook_sheet_names
 
 __all__ = [
     "CODEPAGE",
+    "OFFICE_REFERENCE",
     "add_to_xlsxwriter",
     "build_vba_project",
     "compress",
@@ -144,6 +145,13 @@ __all__ = [
 _VBA_PROJECT_STREAM = struct.pack("<HHBH", 0x61CC, 0xFFFF, 0x00, 0x0000)
 
 _STDOLE_LIBID = "*\\G{00020430-0000-0000-C000-000000000046}#2.0#0#C:\\Windows\\System32\\stdole2.tlb#OLE Automation"
+# The Microsoft Office Object Library (``IRibbonControl``, ``CommandBars``): version 2.0 of its type
+# library, which VBA resolves to the newest installed 2.x (Office 2016+ registers 2.8).
+OFFICE_REFERENCE = (
+    "Office",
+    "*\\G{2DF8D04C-5BFA-101B-BDE5-00AA0044DE52}#2.0#0#"
+    "C:\\Program Files\\Common Files\\Microsoft Shared\\OFFICE16\\MSO.DLL#Microsoft Office 16.0 Object Library",
+)
 
 
 @dataclass
@@ -169,7 +177,7 @@ def _rec(rec_id: int, payload: bytes) -> bytes:
     return struct.pack("<HI", rec_id, len(payload)) + payload
 
 
-def _dir_stream(project_name: str, modules: Sequence[_Module]) -> bytes:
+def _dir_stream(project_name: str, modules: Sequence[_Module], references: Sequence[tuple[str, str]] = ()) -> bytes:
     """The decompressed ``dir`` stream (2.3.4.2)."""
     d = bytearray()
     # 2.3.4.2.1 PROJECTINFORMATION
@@ -189,6 +197,10 @@ def _dir_stream(project_name: str, modules: Sequence[_Module]) -> bytes:
     d += _rec(0x0016, _mbcs("stdole")) + _rec(0x003E, "stdole".encode("utf-16-le"))  # REFERENCENAME
     libid = _mbcs(_STDOLE_LIBID)
     d += _rec(0x000D, struct.pack("<I", len(libid)) + libid + struct.pack("<IH", 0, 0))  # REFERENCEREGISTERED
+    for ref_name, ref_libid in references:  # more registered type libraries (name, LibidReference)
+        d += _rec(0x0016, _mbcs(ref_name)) + _rec(0x003E, ref_name.encode("utf-16-le"))
+        lib = _mbcs(ref_libid)
+        d += _rec(0x000D, struct.pack("<I", len(lib)) + lib + struct.pack("<IH", 0, 0))
     # 2.3.4.2.3 PROJECTMODULES
     d += _rec(0x000F, struct.pack("<H", len(modules)))
     d += _rec(0x0013, struct.pack("<H", 0xFFFF))  # PROJECTCOOKIE
@@ -250,6 +262,7 @@ def build_vba_project(
     workbook_codename: str = "ThisWorkbook",
     project_id: str | None = None,
     class_modules: Mapping[str, str] | None = None,
+    references: Sequence[tuple[str, str]] = (),
 ) -> bytes:
     """Build a source-only ``vbaProject.bin`` (an OLE compound file).
 
@@ -270,6 +283,9 @@ def build_vba_project(
     ``project_id`` is the ProjectId GUID ``{...}``; by default it is derived
     from the project and module names, and the encryption seeds from the
     content, so equal inputs give byte-identical output.
+
+    ``references``: ``(name, LibidReference)`` of type libraries referenced besides stdole
+    (e.g. :data:`OFFICE_REFERENCE`, needed by ribbon callbacks typed ``IRibbonControl``).
     """
     _check_name(project_name, "project")
     if document_modules is None:
@@ -317,7 +333,7 @@ def build_vba_project(
 
     vba_children: dict[str, bytes] = {
         "_VBA_PROJECT": _VBA_PROJECT_STREAM,
-        "dir": compress(_dir_stream(project_name, mods)),
+        "dir": compress(_dir_stream(project_name, mods, references)),
     }
     for m in mods:
         vba_children[m.stream_name] = compress(_mbcs(m.source))  # 2.3.4.3, PerformanceCache empty
