@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint install workbook bench reliability clean
+.PHONY: demo test lint install workbook bench reliability renders clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ test: $(STAMP)
 
 # ruff (lint and format check) and mypy, configured in pyproject.toml; not yet part of `make test`.
 lint: $(STAMP)
-	$(BIN)/ruff check xlexec tests bench
-	$(BIN)/ruff format --check xlexec tests bench
+	$(BIN)/ruff check xlexec tests bench docs
+	$(BIN)/ruff format --check xlexec tests bench docs
 	$(BIN)/mypy xlexec
 
 workbook: $(STAMP)
@@ -33,6 +33,10 @@ workbook: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# docs/workbook_<tab>.png for every tab of the demo day's workbook (needs LibreOffice and poppler-utils)
+renders: $(STAMP)
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python docs/render_tabs.py
 
 reliability: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m tests.reliability.report

@@ -1,13 +1,12 @@
 """``render_workbook``: every tab filled from a day's files, and how it looks.
 
-The look test renders the workbook through LibreOffice headless -> PDF -> PNG (pdftoppm). With
-``XLEXEC_REGEN_DOCS=1`` it rewrites ``docs/workbook_{control,blotter,monthly}.png`` (shown in
-the README); otherwise it only checks that the render works.
+The look test renders the workbook through LibreOffice headless -> PDF -> PNG (pdftoppm) and
+checks that the render works; the PNGs in ``docs/`` are drawn by ``docs/render_tabs.py``
+(``make renders``, every tab) and checked by ``tests/test_operator_doc.py``.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -24,7 +23,6 @@ from xlexec.steps.context import Context
 from xlexec.vba.project import find_soffice
 
 DAY = "2025-10-30"
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 SHOTS = {"Control": "workbook_control.png", "Blotter": "workbook_blotter.png", "Monthly": "workbook_monthly.png"}
 
 
@@ -160,8 +158,7 @@ def test_render_through_libreoffice_to_png(demo_day, tmp_path):
     assert pdf.exists(), proc.stdout + proc.stderr
     pages = _pdf_pages(pdf)
     assert set(pages) == set(SHOTS)
-    regen = os.environ.get("XLEXEC_REGEN_DOCS") == "1"
-    for name, png in SHOTS.items():
+    for name in SHOTS:
         stem = tmp_path / name
         subprocess.run(
             [
@@ -187,6 +184,3 @@ def test_render_through_libreoffice_to_png(demo_day, tmp_path):
         out = stem.with_suffix(".png")
         assert out.stat().st_size > 10_000
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        if regen:
-            DOCS.mkdir(exist_ok=True)
-            shutil.copy(out, DOCS / png)

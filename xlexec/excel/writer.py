@@ -700,9 +700,23 @@ def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(HEADER_ROW)
-    print_col = side_col(sheet) + 1 if sheet.side else last_col
+    print_col = side_col(sheet) + 1 if sheet.side else last_col + _overflow_cols(sheet.table)
     ws.print_area(0, 0, max(last_row, HEADER_ROW + 1 + len(sheet.side)), print_col)
     _protect(ws)
+
+
+_DEFAULT_COL_WIDTH = 8.43  # Excel's default column width (characters)
+
+
+def _overflow_cols(t: Table | None) -> int:
+    """How many default-width columns the text of a Table's last column runs into past the
+    column (the Log's messages): the print area takes them in, so a printout cuts no text."""
+    if t is None or not t.rows or t.kind(t.columns[-1]) != "text":
+        return 0
+    j = len(t.columns) - 1
+    longest = max((len(str(cell_value(r[j]) or "")) for r in t.rows[:500] if j < len(r)), default=0)
+    spill = longest - _width((r[j] for r in t.rows if j < len(r)), t.header(t.columns[-1])) + 2
+    return min(20, math.ceil(spill / _DEFAULT_COL_WIDTH)) if spill > 0 else 0
 
 
 def _unlock_blotter_rows(ws, fmt: _Fmt, t: Table) -> None:
@@ -1041,7 +1055,9 @@ def _conf(ws, fmt: _Fmt, rows: list[Any]) -> None:
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 40)
     ws.set_column(3, 3, 100)
-    ws.print_area(0, 0, max(len(rows), len(XLWINGS_CONF_HELP)) - 1, 3)
+    # the help lines run on past column D: the print area takes in the columns they reach
+    spill = max(len(line) for line in XLWINGS_CONF_HELP) + 2 - 100
+    ws.print_area(0, 0, max(len(rows), len(XLWINGS_CONF_HELP)) - 1, 3 + max(0, math.ceil(spill / _DEFAULT_COL_WIDTH)))
     ws.set_landscape()
     ws.fit_to_pages(1, 1)
 
