@@ -45,13 +45,19 @@ End Sub
 ' Send the approved orders to the broker
 Public Sub Submit_Click()
     ' A LIVE account (Control!B6 says LIVE) is confirmed here, before Python runs: the
-    ' dialog names the broker and the mode and its default button is No (Enter = No).
-    Dim ws As Worksheet, mode As String, answer As VbMsgBoxResult
+    ' dialog names the broker, the account and the mode, and its default button is No (Enter = No).
+    ' Control!B6 reads "LIVE TRADING ... REAL MONEY ... broker ... account N" (or "account not configured").
+    Dim ws As Worksheet, mode As String, account As String, answer As VbMsgBoxResult
     Set ws = ThisWorkbook.Worksheets("Control")
     mode = CStr(ws.Range("B6").Value)
     If InStr(1, mode, "LIVE", vbTextCompare) > 0 Then
-        answer = MsgBox("LIVE ACCOUNT: " & CStr(ws.Range("B5").Value) & " (" & mode & ")" & vbCrLf & vbCrLf & _
-            "Send the approved orders of " & CStr(ws.Range("B4").Value) & " with REAL MONEY?", _
+        account = "account not configured"
+        If InStr(1, mode, "account ", vbTextCompare) > 0 Then
+            account = Mid(mode, InStrRev(mode, "account ", -1, vbTextCompare))
+        End If
+        answer = MsgBox("LIVE ACCOUNT: " & CStr(ws.Range("B5").Value) & " - " & account & vbCrLf & _
+            "(" & mode & ")" & vbCrLf & vbCrLf & _
+            "Send the approved orders of " & CStr(ws.Range("B4").Text) & " with REAL MONEY?", _
             vbYesNo + vbCritical + vbDefaultButton2, "xlexec: confirm LIVE submission")
         If answer <> vbYes Then
             Application.StatusBar = False

@@ -23,7 +23,12 @@ from xlexec.steps.context import Context
 from xlexec.vba.project import find_soffice
 
 DAY = "2025-10-30"
-SHOTS = {"Control": "workbook_control.png", "Blotter": "workbook_blotter.png", "Monthly": "workbook_monthly.png"}
+SHOTS = {
+    "Control": "workbook_control.png",
+    "Blotter": "workbook_blotter.png",
+    "Positions": "workbook_positions.png",
+    "Monthly": "workbook_monthly.png",
+}
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +120,12 @@ def _pdf_pages(pdf: Path) -> dict[str, int]:
     out = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=60).stdout
     pages = int(next(ln.split()[-1] for ln in out.splitlines() if ln.startswith("Pages:")))
     found: dict[str, int] = {}
-    starts = {"Control": "xlexec — operator control", "Blotter": "Blotter —", "Monthly": "Monthly cost summary"}
+    starts = {
+        "Control": "xlexec — operator control",
+        "Blotter": "Blotter —",
+        "Positions": "Positions —",
+        "Monthly": "Monthly cost summary",
+    }
     for i in range(1, pages + 1):
         text = subprocess.run(
             ["pdftotext", "-f", str(i), "-l", str(i), str(pdf), "-"], capture_output=True, text=True, timeout=60

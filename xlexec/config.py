@@ -133,6 +133,12 @@ class ValidationConfig(_Model):
     spread_fail_bps: float = Field(200.0, gt=0)  # ... FAIL above
 
 
+class WorkbookConfig(_Model):
+    #: how Control's trade date reads a numeric A/B/YYYY form (xlexec.excel.tradedate):
+    #: refuse = only when a single day/month order gives a date; mdy = US month/day; dmy = day/month
+    slash_dates: Literal["refuse", "mdy", "dmy"] = "refuse"
+
+
 class Config(_Model):
     live_dir: Path = Path("live")
     costs_bps: float = Field(1.0, ge=0)
@@ -140,6 +146,7 @@ class Config(_Model):
     user: str | None = None  # default approver/operator name; else the OS user
     execution: ExecutionConfig = ExecutionConfig()
     validation: ValidationConfig = ValidationConfig()
+    workbook: WorkbookConfig = WorkbookConfig()
 
     source: str = Field("<built-in defaults>", exclude=True)
 

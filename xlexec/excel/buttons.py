@@ -37,6 +37,7 @@ from typing import Any
 from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
 from xlexec.excel.book import BookAdapter, open_book
 from xlexec.excel.layout import SHEETS
+from xlexec.excel.tradedate import parse_trade_date
 from xlexec.execution import slicing
 from xlexec.steps import convert as convert_step
 from xlexec.steps import execution as execution_steps
@@ -311,6 +312,7 @@ def _has_slice_schedule(s: Session) -> bool:
 
 
 def _submit(s: Session):
+    from xlexec.excel.modes import account_text
     from xlexec.excel.render import is_live, mode_text
 
     _need_trades(s)
@@ -318,7 +320,8 @@ def _submit(s: Session):
     live = False
     if is_live(cfg):
         ok = s.book.confirm(
-            f"LIVE ACCOUNT ({cfg.execution.broker}): send the approved orders of {s.day} with REAL MONEY?",
+            f"LIVE ACCOUNT ({cfg.execution.broker} · {account_text(cfg)}): send the approved orders of "
+            f"{s.day} with REAL MONEY?",
             title="xlexec: confirm LIVE submission",
         )
         if not ok:
@@ -494,7 +497,8 @@ def run_button(
         _refuse_if_open(adapter)  # before the config, the journal, the step: nothing touched
         ctx = _context_for(adapter, ctx)
         inputs = adapter.inputs()
-        d = day or inputs.trade_date or ctx.today()
+        typed = inputs.trade_date  # Control!B4 as typed: read by xlexec.excel.tradedate's rule
+        d = day or (parse_trade_date(typed, ctx.config.workbook.slash_dates) if typed else None) or ctx.today()
         if not DAY_RE.match(str(d)):
             raise InputError("Control", f"trade date must be YYYY-MM-DD, got {str(d)[:20]!r}", row=4, column="B")
         try:

@@ -151,6 +151,24 @@ BUTTONS = [
 ]
 BUTTON_COL = 3  # column D
 BUTTON_FIRST_ROW = 3  # row 4
+#: Control's columns (characters): labels (A), values (B), the gap (C), the day's buttons (D).
+#: Every value cell in B wraps inside B (never runs under the buttons in D/F); its row is made
+#: tall enough for its lines (:func:`control_row_height`).
+CONTROL_WIDTHS = {"A": 28, "B": 58, "C": 2, "D": 24}
+#: how many characters a wrapped line of column B holds, counted low (bold text, wide letters)
+CONTROL_LINE_CHARS = 48
+LINE_POINTS = 15.0  # the height of one line of 11-point text (points)
+BUTTON_ROW_POINTS = 22.0  # a row that holds a day button
+
+
+def control_row_height(text: Any, base: float = LINE_POINTS) -> float:
+    """The height (points) of a Control row whose value cell in B shows ``text`` wrapped:
+    one :data:`LINE_POINTS` per line of :data:`CONTROL_LINE_CHARS` characters, at least ``base``."""
+    s = "" if text is None else str(text)
+    lines = sum(max(1, math.ceil(len(part) / CONTROL_LINE_CHARS)) for part in s.split("\n")) if s else 1
+    return max(base, lines * LINE_POINTS + (3.0 if lines > 1 else 0.0))
+
+
 #: the Kill Switch (Cancel All) stands apart from the day's buttons: red, in column F, row 4
 KILL_SWITCH_SUB = "CancelAll_Click"
 KILL_SWITCH_CELL = "F4"
@@ -197,6 +215,15 @@ XLWINGS_CONF_HELP = [
 
 CF_ROWS = 2000  # conditional formats cover at least this many rows
 STATUS_COLOURS = {"fail": "#F8CBAD", "warn": "#FFE699", "break": "#F8CBAD", "error": "#F8CBAD"}
+#: the side of a trade/order at a glance (Blotter, Orders): the Side cell's font and fill, by
+#: the side's first letters (``buy``; ``sell``, ``sell_short``), for every row a tab can hold.
+#: A row's status colour (fail/warn) is drawn first and keeps its fill; the side's font stays.
+SIDE_COLOURS = {
+    "buy": {"font_color": "#006100", "bg_color": "#E2EFDA", "bold": True},
+    "sell": {"font_color": "#9C0006", "bg_color": "#FCE4E4", "bold": True},
+}
+#: the column holding the side, by Table
+SIDE_COLUMNS = {"tblBlotter": "Side", "tblOrders": "side"}
 
 # --------------------------------------------------------------------------- data model
 
@@ -408,6 +435,11 @@ TABLE_SCHEMAS: dict[str, dict[str, Col]] = {
         ("difference_shares", "Difference", "shares"),
         ("avg_cost", "Avg cost", "price"),
         ("status", "Status", "text"),
+        ("last_price", "Price", "price"),
+        ("price_source", "Price from", "text"),
+        ("market_value", "Market value", "money"),
+        ("weight", "Weight", "pct"),
+        ("unrealized_pnl", "Unrealised P&L", "money"),
     ),
     "tblTca": _schema(
         ("symbol", "Symbol", "text"),

@@ -1,4 +1,4 @@
-"""PAPER or LIVE: what the Control tab's mode cell and banner say for a config."""
+"""PAPER or LIVE: what the Control tab's mode cell and banner say for a config, with the account."""
 
 from __future__ import annotations
 
@@ -13,10 +13,23 @@ def is_live(cfg) -> bool:
     return not ex.paper_trading
 
 
+def account_text(cfg) -> str:
+    """The account orders go to: ``account PA3XK0071234`` (``execution.alpaca.account_number``,
+    the one submit insists the broker reports), ``account not configured`` when a broker is set
+    without one, or ``built-in simulator`` (the paper broker has no account)."""
+    ex = cfg.execution
+    if ex.broker == "paper":
+        return "built-in simulator"
+    number = ex.alpaca.account_number if ex.broker == "alpaca" else None
+    return f"account {number}" if number else "account not configured"
+
+
 def mode_text(cfg) -> str:
+    """Control!B6 and every press message's ``[config PATH · MODE]``: PAPER/LIVE, the broker and
+    the account (:func:`account_text`). The LIVE confirmation dialog (macros/Buttons.bas) shows it."""
     ex = cfg.execution
     if ex.broker == "paper":
         return "PAPER TRADING · built-in simulator"
     if is_live(cfg):
-        return f"LIVE TRADING · REAL MONEY · {ex.broker}"
-    return f"PAPER TRADING · {ex.broker}"
+        return f"LIVE TRADING · REAL MONEY · {ex.broker} · {account_text(cfg)}"
+    return f"PAPER TRADING · {ex.broker} · {account_text(cfg)}"

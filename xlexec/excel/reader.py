@@ -103,7 +103,7 @@ def _date_text(v) -> str | None:
     if isinstance(v, dt.date):
         return v.isoformat()
     s = _text(v)
-    return s[:10] if s else None
+    return s[:40] if s else None  # as typed: xlexec.excel.tradedate reads it
 
 
 def inputs_from_grids(

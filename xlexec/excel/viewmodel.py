@@ -71,6 +71,7 @@ from xlexec.excel.sources import (
     yes_no,
 )
 from xlexec.execution.guards import kill_switch_state
+from xlexec.formats.inputs import read_closes, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.formats.upload import FORMATS as CONVERT_FORMATS
 from xlexec.store.approvals import list_approvals
@@ -88,7 +89,23 @@ APPROVAL_COLUMNS = [
     "n_orders",
     "override",
 ]
-POSITION_COLUMNS = ["symbol", "system_shares", "reconciled_shares", "difference_shares", "avg_cost", "status"]
+POSITION_COLUMNS = [
+    "symbol",
+    "system_shares",
+    "reconciled_shares",
+    "difference_shares",
+    "avg_cost",
+    "status",
+    "last_price",
+    "price_source",
+    "market_value",
+    "weight",
+    "unrealized_pnl",
+]
+#: where a position's price comes from, first found wins: the day's closing price
+#: (``closes.csv``), the day's last trade price (``quotes.csv`` ``last``), the model's price for
+#: the symbol (``trades.csv`` ``price``); no price: no market value (never invented)
+PRICE_SOURCES = ("close", "quote last", "trades price")
 MONTHLY_MONTH_COLUMNS = [
     "month",
     "gross_return",
@@ -497,11 +514,49 @@ def _avg_cost(after: pd.DataFrame | None, system: pd.DataFrame | None) -> pd.Ser
     return pd.Series(dtype=float)
 
 
-def position_rows(system: pd.DataFrame | None, after: pd.DataFrame | None, traded: set[str]) -> list[list[Any]]:
+def day_prices(src: DaySources) -> dict[str, tuple[float, str]]:
+    """symbol -> (price $, where from: one of :data:`PRICE_SOURCES`), from the day's files;
+    a file that is missing or cannot be read gives no price (a view never fails on one tab)."""
+    found: list[tuple[str, dict[str, float]]] = []
+    try:
+        c = read_closes(src.dd / "closes.csv")
+        found.append(("close", dict(zip(c["symbol"].astype(str), c["close"]))))
+    except (XlexecError, OSError, ValueError, KeyError):
+        pass
+    try:
+        if (src.dd / "quotes.csv").exists():
+            q = read_quotes(src.dd / "quotes.csv")
+            found.append(("quote last", dict(zip(q["symbol"].astype(str), q["last"]))))
+    except (XlexecError, OSError, ValueError, KeyError):
+        pass
+    if src.trades is not None and "price" in src.trades.df.columns:
+        t = src.trades.df
+        found.append(("trades price", dict(zip(t["symbol"].astype(str), pd.to_numeric(t["price"], errors="coerce")))))
+    out: dict[str, tuple[float, str]] = {}
+    for where, prices in found:
+        for sym, px in prices.items():
+            x = _clean(px)
+            if sym not in out and isinstance(x, (int, float)) and x > 0:
+                out[sym] = (float(x), where)
+    return out
+
+
+def position_rows(
+    system: pd.DataFrame | None,
+    after: pd.DataFrame | None,
+    traded: set[str],
+    prices: dict[str, tuple[float, str]] | None = None,
+) -> list[list[Any]]:
     """One row per symbol: shares before the day (``system``) and after reconciliation
     (``after``; None when not reconciled), their difference (after - system, shares), the
-    average cost ($) and a status (match / traded: a symbol of the day's trades / break)."""
+    average cost ($, None when the positions file has none) and a status (match / traded: a
+    symbol of the day's trades / break); then its valuation: the price ($) and where it is from
+    (``prices``, see :func:`day_prices`), the market value (shares held x price, $; shares held
+    = reconciled, else system), the weight (market value / the positions' total market value,
+    a fraction; None unless every position has a price) and the unrealised P&L (shares held x
+    (price - avg cost), $, positive = gain; None without a cost basis or a price)."""
     s, a, cost = _shares_by_symbol(system), _shares_by_symbol(after), _avg_cost(after, system)
+    prices = prices or {}
     rows = []
     for sym in sorted(set(s.index) | set(a.index)):
         sv, av = float(s.get(sym, 0.0)), (float(a.get(sym, 0.0)) if after is not None else None)
@@ -513,13 +568,39 @@ def position_rows(system: pd.DataFrame | None, after: pd.DataFrame | None, trade
             if abs(diff) < 1e-9
             else ("traded" if sym in traded else "break")
         )
-        rows.append([sym, sv, av, diff, _clean(cost.get(sym)) if sym in cost.index else None, status])
+        avg = _clean(cost.get(sym)) if sym in cost.index else None
+        avg = float(avg) if isinstance(avg, (int, float)) and not isinstance(avg, bool) else None
+        held = av if av is not None else sv
+        px, where = prices.get(sym, (None, None))
+        mv = held * px if px is not None else None
+        pnl = held * (px - avg) if px is not None and avg is not None else None
+        rows.append([sym, sv, av, diff, avg, status, px, where, mv, None, pnl])
+    mvs = [r[8] for r in rows]
+    total = sum(mvs) if mvs and all(m is not None for m in mvs) else None
+    if total:
+        for r in rows:
+            r[9] = r[8] / total
     return rows
+
+
+def _valuation_note(rows: list[list[Any]], has_cost: bool) -> str:
+    """What the Positions valuation columns can honestly show, in one line."""
+    froms = sorted({r[7] for r in rows if r[7]}, key=PRICE_SOURCES.index)
+    unpriced = [r[0] for r in rows if r[6] is None]
+    note = "prices from " + (", ".join(froms) if froms else "nowhere (no closes, quotes or trades price)")
+    if unpriced:
+        note += f"; no price for {', '.join(unpriced[:5])}{' ...' if len(unpriced) > 5 else ''}: no weights"
+    else:
+        note += "; weight = share of the positions' market value (cash excluded)"
+    if not has_cost:
+        note += "; no cost basis (avg_cost) in the positions file: unrealised P&L not shown"
+    return note
 
 
 def positions_sheet(src: DaySources, template: SheetData) -> SheetData:
     """Positions: the system's shares before the day (the ``.bak`` kept by Accept Positions,
-    else ``current_positions.csv``) vs ``positions_after_recon.csv``."""
+    else ``current_positions.csv``) vs ``positions_after_recon.csv``, each valued at the day's
+    price (:func:`position_rows`)."""
     cur = _read_csv(src.live / "current_positions.csv")
     after = _read_csv(src.dd / "positions_after_recon.csv")
     bak = _read_csv(src.live / f"current_positions.{src.day}.bak.csv")
@@ -528,6 +609,8 @@ def positions_sheet(src: DaySources, template: SheetData) -> SheetData:
         return template
     traded = set(src.trades.df["symbol"].astype(str)) if src.trades is not None else set()
     accepted = bak is not None
+    rows = position_rows(system, after, traded, day_prices(src))
+    has_cost = any(df is not None and "avg_cost" in df.columns for df in (after, system))
     return SheetData(
         f"Positions — {src.day}",
         (
@@ -537,11 +620,13 @@ def positions_sheet(src: DaySources, template: SheetData) -> SheetData:
                 if accepted
                 else ("; not accepted yet: press Accept Positions" if after is not None else "")
             )
+            + "; valued: "
+            + _valuation_note(rows, has_cost)
         ),
         Table(
             "tblPositions",
             list(POSITION_COLUMNS),
-            position_rows(system, after, traded),
+            rows,
             status_col="status",
             bad_values={"break": "break"},
         ),

@@ -49,11 +49,13 @@ from xlexec.excel.layout import (
     BLOTTER_MAX_ROWS,
     BUTTON_COL,
     BUTTON_FIRST_ROW,
+    BUTTON_ROW_POINTS,
     BUTTONS,
     CF_ROWS,
     CODENAMES,
     CONTROL_CELLS,
     CONTROL_LABELS,
+    CONTROL_WIDTHS,
     DATE_KINDS,
     DECISIONS,
     FILLS_MAX_COLS,
@@ -70,6 +72,8 @@ from xlexec.excel.layout import (
     QUOTES_SHOWN_CELL,
     QUOTES_SIZE_COLUMNS,
     SHEETS,
+    SIDE_COLOURS,
+    SIDE_COLUMNS,
     STATUS_COLOURS,
     SUMMARY_ROW,
     TITLE_ROW,
@@ -81,6 +85,7 @@ from xlexec.excel.layout import (
     _col_letter,
     a1,
     cell_value,
+    control_row_height,
     excel_serial,
     excel_value,
     monthly_layout,
@@ -662,7 +667,32 @@ def _table(
                     "format": fmt.get(bg_color=STATUS_COLOURS.get(colour, colour)),
                 },
             )
+    _side_colours(ws, fmt, t, first_row, first_col, last_row)
     return last_row, last_col
+
+
+def _side_colours(ws, fmt: _Fmt, t: Table, first_row: int, first_col: int, last_row: int) -> None:
+    """The Side cell of a Blotter/Orders row in its side's colours (:data:`SIDE_COLOURS`), down to
+    every row the tab can hold (:data:`BLOTTER_MAX_ROWS`, :data:`CF_ROWS`). Added after the
+    status colours, which therefore keep the row's fill; the side's font colour shows on top."""
+    name = SIDE_COLUMNS.get(t.name)
+    if name is None or name not in t.columns:
+        return
+    j = first_col + t.columns.index(name)
+    sc = _col_letter(j)
+    last = max(last_row, first_row + CF_ROWS, first_row + BLOTTER_MAX_ROWS)
+    for side, look in SIDE_COLOURS.items():
+        ws.conditional_format(
+            first_row + 1,
+            j,
+            last,
+            j,
+            {
+                "type": "formula",
+                "criteria": f'=LOWER(LEFT(${sc}{first_row + 2},{len(side)}))="{side}"',
+                "format": fmt.get(**look),
+            },
+        )
 
 
 def _side(ws, fmt: _Fmt, sheet: SheetData, col: int) -> None:
@@ -740,10 +770,9 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
         data.mode_banner,
         fmt.get(bold=True, font_size=16, font_color="#FFFFFF", bg_color=colour, align="center"),
     )
-    ws.set_column(0, 0, 26)
-    ws.set_column(1, 1, 58)
-    ws.set_column(2, 2, 2)
-    ws.set_column(3, 3, 24)
+    for letter, width in CONTROL_WIDTHS.items():
+        j = parse_a1(f"{letter}1")[1]
+        ws.set_column(j, j, width)
     ws.set_column(7, 7, 30)
     ws.write_string(
         2,
@@ -751,23 +780,31 @@ def _control(ws, fmt: _Fmt, data: BookData, with_buttons: bool) -> None:
         "Yellow cells are yours to edit; everything else is written by the buttons.",
         fmt.get(italic=True, font_color="#595959"),
     )
+    button_rows = range(BUTTON_FIRST_ROW, BUTTON_FIRST_ROW + len(BUTTONS) - 1)
+    heights: dict[int, float] = {}
     for key, ref in CONTROL_CELLS.items():
         r, c = parse_a1(ref)
-        ws.write_string(r, 0, CONTROL_LABELS[key], fmt.get(bold=True))
+        ws.write_string(r, 0, CONTROL_LABELS[key], fmt.get(bold=True, valign="top"))
         v = data.control.get(key)
-        extra = None
+        extra: dict[str, Any] = {"text_wrap": True, "valign": "top"}
         if key == "mode":
-            extra = {"bold": True, "font_color": colour}
+            extra.update(bold=True, font_color=colour)
         elif key in ("recommended", "approval", "result", "kill_switch"):
             s = str(v or "").upper()
             first = s.split(":")[0].split(" ")[0]
             if first in ("REJECT", "REJECTED", "ERROR", "REFUSED", "TRIGGERED") or "CHANGED" in s:
-                extra = {"bold": True, "font_color": "#C00000"}
+                extra.update(bold=True, font_color="#C00000")
             elif first == "CONDITIONAL":
-                extra = {"bold": True, "font_color": "#BF8F00"}
+                extra.update(bold=True, font_color="#BF8F00")
             elif first in ("APPROVE", "APPROVED", "OK"):
-                extra = {"bold": True, "font_color": "#375623"}
+                extra.update(bold=True, font_color="#375623")
         _write(ws, fmt, r, c, v, locked=key not in INPUT_KEYS, extra=extra)
+        heights[r] = control_row_height(cell_value(v), BUTTON_ROW_POINTS if r in button_rows else 15.0)
+    for r in button_rows:
+        heights.setdefault(r, BUTTON_ROW_POINTS)
+    for r, h in heights.items():
+        if r in button_rows or h > 15.0:
+            ws.set_row(r, h)
     ws.write_string(10, 0, "Operator inputs", fmt.get(bold=True, font_color="#1F3864", underline=1))
     _control_validation(ws, data)
     _control_buttons(ws, fmt, with_buttons)
@@ -809,7 +846,19 @@ def _control_validation(ws, data: BookData) -> None:
             },
         )
     r, c = parse_a1(CONTROL_CELLS["trade_date"])
-    ws.data_validation(r, c, r, c, {"validate": "length", "criteria": "==", "value": 10, "input_message": "YYYY-MM-DD"})
+    ws.data_validation(
+        r,
+        c,
+        r,
+        c,
+        {
+            "validate": "any",
+            "input_title": "Trade date",
+            "input_message": "A date: 2026-12-01, 1-Dec-2026, 01.12.2026 (day.month), or a date Excel "
+            "recognised; 12/1/2026 per the config's workbook.slash_dates (default: refused when "
+            "it could be either day/month order)",
+        },
+    )
 
 
 def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
@@ -820,7 +869,6 @@ def _control_buttons(ws, fmt: _Fmt, with_buttons: bool) -> None:
     day_buttons = [b for b in BUTTONS if b[2] != KILL_SWITCH_SUB]
     for i, (caption, _fn, sub) in enumerate(day_buttons):
         row = BUTTON_FIRST_ROW + i
-        ws.set_row(row, 22)
         # the caption also sits in the cell under the button (printouts and PDFs show it)
         ws.write_string(
             row,
@@ -985,19 +1033,31 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
         n = len(t.rows)
         chart = wb.add_chart({"type": "line"})
         dcol = t.columns.index("date")
+        dates = _chart_points(t, "date")
         for name in ("total_cost", "commission", "slippage_usd"):
             if name in t.columns:
                 j = t.columns.index(name)
                 chart.add_series(
                     {
                         "name": ["Monthly", HEADER_ROW, j],
+                        "name_data": [t.header(name)],
                         "categories": ["Monthly", FIRST_DATA_ROW, dcol, FIRST_DATA_ROW + n - 1, dcol],
+                        "categories_data": dates,
                         "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j],
+                        "values_data": _chart_points(t, name),
                         "marker": {"type": "circle"},
                     }
                 )
         chart.set_title({"name": "Daily trading costs ($, positive = cost)"})
-        chart.set_x_axis({"num_format": NUMBER_FORMATS["date"], "num_format_linked": False, "label_position": "low"})
+        chart.set_x_axis(
+            {
+                "date_axis": True,
+                "num_format": NUMBER_FORMATS["date"],
+                "num_format_linked": False,
+                "label_position": "low",
+                "base_unit": "days",
+            }
+        )
         chart.set_y_axis({"num_format": "$#,##0.00"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 640, "height": 300})
@@ -1013,11 +1073,16 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
                 chart.add_series(
                     {
                         "name": ["Monthly", HEADER_ROW, j],
+                        "name_data": [months.header(name)],
                         "categories": ["Monthly", FIRST_DATA_ROW, mcol, FIRST_DATA_ROW + n - 1, mcol],
+                        "categories_data": _chart_points(months, "month"),
                         "values": ["Monthly", FIRST_DATA_ROW, j, FIRST_DATA_ROW + n - 1, j],
+                        "values_data": _chart_points(months, name),
                     }
                 )
         chart.set_title({"name": "Costs month to month (% of portfolio)"})
+        # labels below the plot: a negative (favourable) cost's bar hangs under the zero line
+        chart.set_x_axis({"label_position": "low"})
         chart.set_y_axis({"num_format": "0.00%"})
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": 640, "height": 300})
@@ -1035,6 +1100,22 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
     mlast = col + (len(months.columns) - 1 if months is not None else 9)
     ws.print_area(0, 0, max(mrow, last_row), max(mlast, col + 9))
     _protect(ws)
+
+
+def _chart_points(t: Table, col: str) -> list[Any]:
+    """A chart series' cached points: the column's cells as written (dates as Excel serial
+    numbers, numbers as numbers, text as text; None for an empty cell). The Tables' rows go
+    through the fast path, not XlsxWriter's cell table, so the chart is given its data: Excel
+    shows the cache until it recalculates, and readers that never do (previews, converters)
+    show only the cache."""
+    j = t.columns.index(col)
+    kind = t.kind(col)
+    out: list[Any] = []
+    for r in t.rows:
+        v = excel_value(r[j], kind) if j < len(r) else None
+        v = excel_serial(v) if isinstance(v, dt.datetime) else cell_value(v)
+        out.append(None if v == "" else v)
+    return out
 
 
 def _conf(ws, fmt: _Fmt, rows: list[Any]) -> None:
