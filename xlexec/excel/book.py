@@ -10,7 +10,10 @@ A button function never touches Excel directly; it talks to a :class:`BookAdapte
   inputs are read with python-calamine (:func:`xlexec.excel.reader.read_book_file`), and
   :meth:`FileBook.commit` re-renders the whole workbook from the system of record with those
   inputs carried over (XlsxWriter, VBA project and buttons included), replacing the file
-  atomically. A failed step never calls ``commit``: the file stays as it was.
+  atomically. A failed step never calls ``commit``: the file stays as it was. What the
+  operator added (their sheets, their cells outside xlexec's areas, their defined names) is
+  read with the inputs (:func:`xlexec.excel.operator_content.read_operator_content`, before the
+  step) and written back by ``commit``.
 
 The layout (which cell holds what) lives in :mod:`xlexec.excel.layout`, the reading of the
 inputs in :mod:`xlexec.excel.reader` (its names are re-exported here for the callers that
@@ -52,6 +55,7 @@ from xlexec.excel.layout import (
     shares_format,
     side_col,
 )
+from xlexec.excel.operator_content import OperatorContent, read_operator_content
 from xlexec.excel.reader import (
     QUOTES_TAB,
     check_book_extent,
@@ -151,6 +155,7 @@ class FileBook(BookAdapter):
         self._conf: dict[str, str] = {}
         self._ref: str | None = None
         self._ref_read = False
+        self._operator: OperatorContent | None = None
 
     @property
     def path(self) -> Path:
@@ -163,6 +168,7 @@ class FileBook(BookAdapter):
             self._inputs = Inputs()
         else:
             self._inputs, self._conf = read_book_file(self._path)
+            self._operator = read_operator_content(self._path)
         self._apply_overrides()
         return self._inputs
 
@@ -197,7 +203,13 @@ class FileBook(BookAdapter):
     def commit(self, ctx, day: str, data: BookData | None = None) -> None:
         """Re-render the file for ``day`` with the inputs carried over; ``data``: the view model
         the caller has just collected for them (else it is collected here)."""
-        render_workbook(ctx, day, self._path, inputs=self.inputs(), data=data, config_ref=self.config_ref())
+        inputs = self.inputs()
+        render_workbook(
+            ctx, day, self._path, inputs=inputs, data=data, config_ref=self.config_ref(), operator=self._operator
+        )
+        if self._operator is not None and self._operator.covered:
+            shown = ", ".join(self._operator.covered[:5]) + (" ..." if len(self._operator.covered) > 5 else "")
+            self.status(f"xlexec: the redrawn reports now cover {len(self._operator.covered)} of your cells: {shown}")
 
 
 class XlwingsBook(BookAdapter):

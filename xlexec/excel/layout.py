@@ -18,7 +18,9 @@ Layout (fixed, shared by the writer, the reader, the xlwings adapter and the UDF
 * ``Fills``: the paste area starts at A4 (header row first, any supported broker layout);
 * ``Quotes``: a report layout whose Table (``symbol,bid,ask,last,timestamp``) is also the
   operator's paste area (A:E unlocked), the instructions in A3, the shown quotes' id in H4;
-* ``xlwings.conf``: xlwings' key/value settings from A1 down (``UDF Modules`` etc.).
+* ``xlwings.conf``: xlwings' key/value settings from A1 down (``UDF Modules`` etc.);
+* xlexec's area on each tab (:func:`area_floor`): what a headless press rewrites; the
+  operator's cells outside it, their own sheets and names are kept.
 
 No I/O here: constants, dataclasses and cell-address arithmetic.
 """
@@ -708,6 +710,51 @@ def monthly_layout(sheet: SheetData) -> tuple[int, int]:
     """Monthly tab: 0-based columns of (the month-to-month table and charts, the report text)."""
     col = (len(sheet.table.columns) + 1) if sheet.table else 10
     return col, col + MONTHLY_TEXT_OFFSET
+
+
+#: Excel's last row (0-based): an area "every row" runs down to it
+LAST_ROW = 1_048_575
+
+
+def area_floor(name: str, sheet: SheetData | None = None) -> tuple[int, int]:
+    """The least of xlexec's area on tab ``name``: its bottom-right cell, 0-based (row, col).
+
+    xlexec's area on one of its tabs is the rectangle from A1 to a bottom-right cell; a headless
+    press rewrites that rectangle and keeps every cell the operator wrote outside it
+    (:mod:`xlexec.excel.operator_content`). The rectangle is the larger of this floor and what
+    the press actually drew (every cell written, each Excel Table's range, merged ranges and
+    the charts' cells), and is recorded in the file (custom document property
+    ``xlexec_area:<tab>``) so the next press knows which cells were xlexec's:
+
+    * ``Control``: A1:H22 (labels and inputs A:B, buttons D:E, the kill switch F, the self-test H);
+    * ``Fills``: columns A:AN, every row (the paste area is read as input);
+    * ``Quotes``: columns A through the side block's last column (A:J; A:L with the size
+      columns), every row (A:E is the paste area, read as input);
+    * ``xlwings.conf``: columns A:D, every row (A:B's settings are kept by their own rule,
+      :func:`xlexec.excel.xlwings_conf.merge_conf`; the help is in D);
+    * ``Monthly``: rows 1-5 and columns A through the report text
+      (:func:`monthly_layout`), plus the tables and the two charts as drawn;
+    * every other report tab: rows 1-5 (title, summary, header) and columns A through the last
+      column of its table or side block, plus every row the table and side block fill (the
+      Blotter's Include/Limit cells run to row :data:`BLOTTER_MAX_ROWS` + 4).
+    """
+    if name == "Control":
+        return 21, 7
+    if name == "Fills":
+        return LAST_ROW, FILLS_MAX_COLS - 1
+    if name == "Quotes":
+        return LAST_ROW, (side_col(sheet) if sheet is not None else len(QUOTES_COLUMNS) + 1) + 3
+    if name == "xlwings.conf":
+        return LAST_ROW, 3
+    if sheet is None:
+        return FIRST_DATA_ROW, 5
+    if name == "Monthly":
+        return FIRST_DATA_ROW, monthly_layout(sheet)[1]
+    width = max((len(r) for r in sheet.side), default=2)
+    last_col = side_col(sheet) + width - 1 if sheet.side or sheet.side_title else 0
+    if sheet.table is not None:
+        last_col = max(last_col, len(sheet.table.columns) - 1)
+    return FIRST_DATA_ROW, max(last_col, 5)
 
 
 #: Log tab: one row per button press (journal ``action`` events)

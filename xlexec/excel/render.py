@@ -26,6 +26,7 @@ from xlexec.excel.layout import (
     Inputs,
 )
 from xlexec.excel.modes import is_live, mode_text
+from xlexec.excel.operator_content import OperatorContent
 from xlexec.excel.quotes_tab import (
     age_text,
     quote_columns,
@@ -67,6 +68,7 @@ def render_workbook(
     inputs: Inputs | None = None,
     data: BookData | None = None,
     config_ref: str | None = None,
+    operator: OperatorContent | None = None,
 ) -> Path:
     """Write the full workbook for ``day`` to ``path`` (``.xlsm``: with VBA and buttons; ``.xlsx``:
     without), every tab filled from the day's files and the journal, ``inputs`` carried over.
@@ -74,8 +76,10 @@ def render_workbook(
     has just drawn it), so it is not collected a second time. The ``xlwings.conf`` rows of
     ``inputs`` (the book's own) are kept (:func:`xlexec.excel.xlwings_conf.merge_conf`). Atomic: on
     any error the previous file is left as it was. ``config_ref``: the config path the book records
-    (:mod:`xlexec.excel.bookconfig`; default: ``ctx``'s config file, relative to ``path``)."""
+    (:mod:`xlexec.excel.bookconfig`; default: ``ctx``'s config file, relative to ``path``).
+    ``operator``: the operator's own sheets, cells and names the book held
+    (:mod:`xlexec.excel.operator_content`), written back."""
     conf = inputs.xlwings_conf if inputs is not None else None
     ref = config_ref or ref_for_source(getattr(ctx.config, "source", None), path)
     data = data if data is not None else collect(ctx, day, inputs)
-    return write_workbook(path, data, xlwings_conf=conf, config_ref=ref)
+    return write_workbook(path, data, xlwings_conf=conf, config_ref=ref, operator=operator)

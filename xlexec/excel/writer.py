@@ -84,6 +84,7 @@ from xlexec.excel.layout import (
     Table,
     _col_letter,
     a1,
+    area_floor,
     cell_value,
     control_row_height,
     excel_serial,
@@ -94,6 +95,15 @@ from xlexec.excel.layout import (
     side_col,
 )
 from xlexec.excel.macros import load_class_modules, load_macros
+from xlexec.excel.operator_content import (
+    AREA_PROPERTY,
+    OperatorContent,
+    area_ref,
+    drawn_area,
+    write_foreign,
+    write_names,
+    write_sheet,
+)
 from xlexec.excel.xlwings_conf import merge_conf
 from xlexec.faults import crash_point
 from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
@@ -1167,15 +1177,19 @@ def fast_writer_available() -> bool:
     return all(hasattr(cls, a) for cls, names in needs for a in names)
 
 
-def _vba_binary(mods: dict[str, str], classes: dict[str, str] | None = None) -> bytes:
+def _vba_binary(mods: dict[str, str], classes: dict[str, str] | None = None, extra_sheets: int = 0) -> bytes:
     """The ``vbaProject.bin`` of macro sources ``mods`` and class modules ``classes``; every
-    Control button's Sub must be in ``mods``."""
+    Control button's Sub must be in ``mods``. ``extra_sheets``: the operator's sheets after
+    xlexec's tabs (codenames ``Sheet14``... as XlsxWriter numbers them)."""
     subs = set(vbaproject.macro_names(mods))
     missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
     if missing:
         raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
+    codenames = [CODENAMES[s] for s in SHEETS] + [f"Sheet{len(SHEETS) + i}" for i in range(1, extra_sheets + 1)]
     return vbaproject.build_vba_project(
-        mods, sheet_codenames=[CODENAMES[s] for s in SHEETS], class_modules=classes or {}
+        mods,
+        sheet_codenames=codenames,
+        class_modules=classes or {},
     )
 
 
@@ -1202,8 +1216,18 @@ def _blotter_validation(ws, bl: Table | None) -> None:
     )
 
 
-def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool, conf: list[Any] | None = None) -> None:
-    """Every tab of :data:`SHEETS`, in order (the order fixes the codenames ``SheetN``)."""
+def _write_sheets(
+    wb,
+    fmt: _Fmt,
+    data: BookData,
+    *,
+    with_buttons: bool,
+    conf: list[Any] | None = None,
+    operator: OperatorContent | None = None,
+) -> None:
+    """Every tab of :data:`SHEETS`, in order (the order fixes the codenames ``SheetN``), each
+    tab's area recorded (:func:`~xlexec.excel.layout.area_floor`) with the ``operator``'s cells
+    outside it written back; then the operator's own sheets and names."""
     sheets = {name: wb.add_worksheet(name) for name in SHEETS}
     for name, ws in sheets.items():
         if name == "Control":
@@ -1219,6 +1243,15 @@ def _write_sheets(wb, fmt: _Fmt, data: BookData, *, with_buttons: bool, conf: li
         else:
             _report_sheet(ws, fmt, data.sheets[name])
     _blotter_validation(sheets["Blotter"], data.sheets["Blotter"].table)
+    for name, ws in sheets.items():
+        area = drawn_area(ws, area_floor(name, data.sheets.get(name)))
+        wb.set_custom_property(AREA_PROPERTY + name, area_ref(area))
+        if operator is not None and operator.foreign.get(name):
+            operator.covered += write_foreign(ws, fmt.get, name, operator.foreign[name], area)
+    if operator is not None:
+        for sheet in operator.sheets:
+            write_sheet(wb, fmt.get, sheet)
+        write_names(wb, operator.names)
 
 
 def write_workbook(
@@ -1230,6 +1263,7 @@ def write_workbook(
     fast: bool = True,
     xlwings_conf: list[Any] | None = None,
     config_ref: str | None = None,
+    operator: OperatorContent | None = None,
 ) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
@@ -1249,17 +1283,22 @@ def write_workbook(
 
     ``config_ref``: the config path the book records as its defined name ``xlexec_config``
     (relative to the book's folder; default ``config.yaml``, see :mod:`xlexec.excel.bookconfig`).
+
+    ``operator``: what the book held of the operator's own (their sheets, their cells outside
+    xlexec's areas, their defined names; :mod:`xlexec.excel.operator_content`), written back;
+    its ``covered`` lists the cells the new drawing replaced.
     """
 
     path = Path(path)
     if vba is None:
         vba = path.suffix.lower() == ".xlsm"
+    extra = len(operator.sheets) if operator is not None else 0
     if not vba:
         vba_bin = None
     elif macros is None:
-        vba_bin = _vba_binary(load_macros(), load_class_modules())
+        vba_bin = _vba_binary(load_macros(), load_class_modules(), extra)
     else:
-        vba_bin = _vba_binary(macros)
+        vba_bin = _vba_binary(macros, extra_sheets=extra)
     fd, tmp = temp_beside(path, ".xlsm" if vba else ".xlsx")
     os.close(fd)
     try:
@@ -1284,7 +1323,7 @@ def write_workbook(
             }
         )
         fmt = _Fmt(wb, fast=fast)
-        _write_sheets(wb, fmt, data, with_buttons=bool(vba), conf=xlwings_conf)
+        _write_sheets(wb, fmt, data, with_buttons=bool(vba), conf=xlwings_conf, operator=operator)
         wb.define_name(CONFIG_NAME, name_formula(config_ref or DEFAULT_REF))
         if vba_bin is not None:
             vbaproject.add_to_xlsxwriter(wb, vba_bin)
