@@ -185,3 +185,37 @@ def test_representative_day_on_json_books(day):
     assert (root / "live" / DAY / "trades_alpaca.csv").exists() or any((root / "live" / DAY).glob("*alpaca*"))
     orders = [a for a in writes(actions, "TCA") if a["start_row"] == 3][0]["values"]
     assert orders[0] == ["Symbol", "Cost", "Cost (% of trade)"] and len(orders) > 5
+
+
+def test_live_press_keeps_the_operators_columns_right_of_a_report(day):
+    """In live Excel a press clears a report's stale rows before writing it: within xlexec's
+    columns only, so a note the operator keeps in column AE of the Checks tab is not cleared."""
+    _root, cfg, book = day
+    _refresh(cfg, book)
+    payload = _payload(book, {"trade_date": DAY})
+    sheet = next(s for s in payload["sheets"] if s["name"] == "Checks")
+    vals = sheet["values"]
+    while len(vals) < 40:
+        vals.append([""] * len(vals[0]))
+    note_col = 30  # AE, 0-based
+    for r in vals:
+        r.extend([""] * (note_col + 1 - len(r)))
+    vals[9][note_col] = "my note: call the PM"
+    wb = xw.Book(json=payload)
+    ctx = _ctx(cfg)
+    try:
+        res = run_button("validate", wb, ctx=ctx)
+    finally:
+        ctx.close()
+    assert res.ok, res.message
+    actions = wb.json()["actions"]
+    clears = [a for a in actions if a["func"] == "rangeClearContents" and a["sheet_position"] == POS["Checks"]]
+    assert clears, "the stale rows are cleared"
+    for a in clears:
+        covers_row = a["start_row"] <= 9 < a["start_row"] + a["row_count"]
+        covers_col = a["start_column"] <= note_col < a["start_column"] + a["column_count"]
+        assert not (covers_row and covers_col), a
+    written = [
+        a for a in writes(actions, "Checks") if a["start_column"] <= note_col < a["start_column"] + len(a["values"][0])
+    ]
+    assert not written, "nothing is written over the operator's column"

@@ -48,6 +48,7 @@ from xlexec.excel.layout import (
     SheetData,
     Table,
     a1,
+    area_floor,
     cell_value,
     excel_value,
     monthly_layout,
@@ -381,7 +382,9 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
     """The whole-range writes that show tab ``name`` of ``data``: ``(ref, values, is_clear)``.
 
     ``used`` is the sheet's current (last row, last column), 1-based, so stale rows are cleared
-    with one call before the new block is written with one call.
+    with one call before the new block is written with one call. The clear stops at the last
+    column of xlexec's area (:func:`xlexec.excel.layout.area_floor`): the operator's columns to
+    the right of a report are kept.
     """
     last_row, last_col = used
     out: list[tuple[str, list[list[Any]] | None, bool]] = []
@@ -396,7 +399,8 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
         return out
     if name == "Fills":
         if last_row > FILLS_PASTE_ROW:
-            out.append((f"A{FILLS_PASTE_ROW + 1}:{a1(last_row - 1, max(last_col, 1) - 1)}", None, True))
+            right = min(max(last_col, 1) - 1, area_floor(name)[1])  # the operator's columns stay
+            out.append((f"A{FILLS_PASTE_ROW + 1}:{a1(last_row - 1, right)}", None, True))
         out.append(("A3", [[_safe(data.fills_note or "")]], False))
         if data.fills_block:
             out.append((f"A{FILLS_PASTE_ROW + 1}", _block(data.fills_block), False))
@@ -404,7 +408,10 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
     sd: SheetData = data.sheets[name]
     out.append((f"A{TITLE_ROW + 1}:A{SUMMARY_ROW + 1}", _block([[sd.title], [sd.summary]]), False))
     if last_row > HEADER_ROW + 1:
-        out.append((f"A{FIRST_DATA_ROW}:{a1(last_row - 1, max(last_col, 1) - 1)}", None, True))
+        # stale rows cleared within xlexec's columns only (layout.area_floor): the operator's
+        # columns to the right of the report are theirs, in live Excel as in a headless press
+        right = min(max(last_col, 1) - 1, area_floor(name, sd)[1])
+        out.append((f"A{FIRST_DATA_ROW}:{a1(last_row - 1, right)}", None, True))
     if sd.table is not None:
         out.append((f"A{HEADER_ROW + 1}", _block([sd.table.headers] + _typed_rows(sd.table)), False))
     if name == "Monthly":
