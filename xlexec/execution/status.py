@@ -8,11 +8,14 @@ after its root's first submission is cancelled; with ``execution.chase.enabled``
 moved by ``chase.step`` ($; buys up, sells down, on the tick) at most ``chase.max_moves`` times,
 the remaining quantity going on a replacement with the deterministic client order id
 ``<root>-c<n>`` (:func:`chase_client_order_id`), journaled as an intent *before* the request so
-a rerun or crash never chases twice. ``execution.enabled: false``, the kill switch
-(``live/KILL_SWITCH``) and the policy (:mod:`xlexec.store.policy`: a config looser than the
-policy in force, or a policy looser than the one the order was sent under) refuse every chase
-move (timeouts still cancel); each replacement passes
-the gate right before the wire (:func:`xlexec.execution.guards.wire_gate`). The move number is
+a rerun or crash never chases twice. Before any replacement a call passes submit's checks, with
+submit's functions (:func:`_chase_gate`): ``execution.enabled``, the kill switch
+(``live/KILL_SWITCH``), the journal's hash chain, today's session (the orders' day must be it),
+the account the broker reports (mode and ``execution.alpaca.account_number``) and the policy
+(:mod:`xlexec.store.policy`: a config looser than the policy in force, or a policy looser than
+the one the order was sent under). A refusal lists every due move as ``chase_refused`` and is
+journaled (kind ``refusal``, :mod:`xlexec.store.refusals`); timeouts still cancel. Each
+replacement passes the gate right before the wire (:func:`xlexec.execution.guards.wire_gate`). The move number is
 bounded by the periods elapsed since the root order (``chase.minutes`` each) and at most one new
 move per order is sent per call, so a rerun or a clock jump never fires more than one move per
 period; each move is keyed in the journal (its client order id), so none is sent twice.

@@ -5,6 +5,11 @@
   :func:`xlexec.execution.guards.wire_gate`, passed again right before the file is written) and
   for a symbol on the restricted list (``live/restricted.csv``, as submit refuses it), drafts
   included.
+* Refused (:class:`~xlexec.errors.JournalBroken`, nothing written, drafts included) while the
+  journal's hash chain does not verify (:func:`xlexec.store.integrity.require_intact`), naming
+  the first bad event.
+* A whole-batch refusal (not of a draft) is journaled, kind ``refusal``
+  (:mod:`xlexec.store.refusals`).
 * Refused (:class:`RefusedError`) unless the day's exact orders are approved, unless ``draft``
   (then the file name says DRAFT and nothing is recorded) or ``execution.require_human_approval``
   is false.

@@ -4,7 +4,9 @@ Refresh Status and Kill Switch buttons; ``xlexec submit|status|cancel-all|kill-s
 Thin over :mod:`xlexec.execution.engine` (submit), :mod:`xlexec.execution.status`,
 :mod:`xlexec.execution.killswitch` and :mod:`xlexec.execution.pnl`: each opens the configured
 broker for the day, runs the engine and closes the broker, and returns a typed result with the
-exit code it implies.
+exit code it implies. A whole-batch refusal of a submit is journaled (kind ``refusal``,
+:mod:`xlexec.store.refusals`) before it is raised again; ``status`` exits 1 when a chase move
+was refused (:attr:`StatusResult.refusal`, one line).
 """
 
 from __future__ import annotations

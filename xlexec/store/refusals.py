@@ -11,10 +11,11 @@ is one event, however often it is retried (its ``ts_utc`` is the first attempt's
 file, rule or line is a new event. A rerun of a refused step therefore changes nothing.
 
 **When it cannot be recorded.** A refusal because the journal's chain is broken
-(``journal_chain``) is not written into that journal: a journal that does not verify is kept as
-the evidence it is. A journal that cannot be written (read-only disk, locked, corrupt file) does
-not turn the refusal into anything else. In both cases :func:`record_refusal` returns the reason,
-and the caller adds it to the refusal line; the refusal stands.
+(``journal_chain``) is not added to that journal (a record in a chain that does not verify
+proves nothing; the refusal line and exit code are the record). A journal that cannot be
+written (read-only disk, locked, corrupt file) does not turn the refusal into anything else.
+In both cases :func:`record_refusal` returns the reason, and the caller adds it to the
+refusal line; the refusal stands.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from xlexec.errors import RefusedError
 from xlexec.store.journal import REFUSAL, Journal, current_user
 
-NOT_RECORDED_BROKEN = "the refusal is not recorded: the journal does not verify and is not written to"
+NOT_RECORDED_BROKEN = "the refusal is not recorded: the journal does not verify"
 
 
 def file_sha256(path: str | os.PathLike | None) -> str:
