@@ -134,16 +134,9 @@ def plant_approval(root: Path, trades: Path, at: dt.datetime) -> None:
     journal carried from that day, or written before ``xlexec approve`` checked the session,
     holds): ``xlexec approve`` now refuses a file that is not of today's session, so submit's and
     convert's own rules are attacked with a planted one."""
-    from xlexec.core.orders import orders_from_trades
-    from xlexec.core.trades import header_sha256
-    from xlexec.formats.trades import read_trades
-    from xlexec.store.approvals import record_approval
+    from tests.reliability import _support as U
 
-    t = read_trades(trades)
-    record_approval(
-        root / "live", date=str(t.date), orders=orders_from_trades(t, date=t.date), decision="APPROVED",
-        reason="ok", approver="jane", recommended="APPROVE", now=at, header_sha256=header_sha256(t.header),
-    )  # fmt: skip
+    U.plant_approval(root / "live", trades, at=at)
 
 
 def approve_refused(root: Path, cfg: Path, trades: Path, now: str | None) -> str:
