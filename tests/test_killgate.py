@@ -208,11 +208,13 @@ def test_cli_status_enforce_timeouts_does_not_chase_with_kill_switch(tmp_path, m
     (tmp_path / "live" / "KILL_SWITCH").write_text("TRIGGERED 2025-10-30T14:05:00+00:00 by ops: drill\n")
     monkeypatch.setenv("XLEXEC_NOW", "2025-10-30T14:20:00+00:00")
     rc = main(["status", "--enforce-timeouts", "--config", str(cfg)])
-    out = capsys.readouterr().out
-    assert out.count("chase_refused: kill switch") == 2
+    cap = capsys.readouterr()
+    assert cap.out.count("chase_refused: kill switch") == 2
     b = PaperBroker(tmp_path / "live" / "paper_broker.sqlite", day=DAY)
     assert len(b.list_orders("all")) == 2 and len(b.list_orders("open")) == 2, "no replacement sent"
-    assert rc == 0
+    # a refused chase is a refusal: exit 1 and one line on stderr naming the rule
+    errs = [ln for ln in cap.err.splitlines() if "error:" in ln]
+    assert rc == 1 and len(errs) == 1 and "chase refused for 2 order(s): kill switch" in errs[0], cap.err
 
 
 def test_a_rerun_never_fires_a_second_move_in_one_period_whatever_the_broker_stamps(tmp_path):

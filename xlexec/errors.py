@@ -44,18 +44,31 @@ class ConfigError(XlexecError):
 
 
 class RefusedError(XlexecError):
-    """An action was refused by a guard (approval missing, kill switch, live mode...)."""
+    """An action was refused by a guard (approval missing, kill switch, live mode...).
+
+    ``rule`` names the control that refused (``kill_switch``, ``policy``, ``session``...): a
+    whole-batch refusal is journaled under it (kind ``refusal``, :mod:`xlexec.store.refusals`)."""
 
     exit_code = 1
+    rule = "refused"
+
+    def __init__(self, *args: object, rule: str | None = None) -> None:
+        super().__init__(*args)
+        if rule:
+            self.rule = rule
 
 
 class GateClosed(RefusedError):
     """The gate right before the wire refused one request (kill switch): nothing was sent."""
 
+    rule = "wire_gate"
+
 
 class JournalBroken(RefusedError):
     """The journal's hash chain does not verify (an event edited, deleted or moved): nothing that
     reads it may authorise anything until an auditor has looked (``xlexec journal verify``)."""
+
+    rule = "journal_chain"
 
 
 class BrokerError(XlexecError):

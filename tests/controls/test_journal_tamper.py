@@ -143,7 +143,10 @@ def test_a_rejection_edited_into_an_approval_is_refused_at_submit(tmp_path):
     line = one_line(p.stderr)
     assert line.startswith("xlexec submit: error: [PAPER")
     assert f"{live / 'journal.sqlite'}: journal BROKEN at seq {seq}: edited:" in line
-    assert "`xlexec journal verify`" in line and line.endswith("nothing sent")
+    assert "`xlexec journal verify`" in line and line.endswith(
+        "nothing sent; the refusal is not recorded: the journal does not verify"
+    )
+    assert journal(live, "SELECT COUNT(*) FROM events WHERE kind = 'refusal' AND key LIKE '%journal_chain%'") == [(0,)]
     assert paper_orders(live) == 0
     assert journal(live, "SELECT COUNT(*) FROM events WHERE kind = 'order_intent'") == [(0,)]
 
@@ -177,7 +180,10 @@ def test_a_deleted_revocation_is_refused_at_submit(tmp_path):
     assert p.returncode == 1
     line = one_line(p.stderr)
     assert f"journal BROKEN at seq {revoked}: truncated: seq {revoked}..{revoked} were written and are gone" in line
-    assert "`xlexec journal verify`" in line and line.endswith("nothing sent")
+    assert "`xlexec journal verify`" in line and line.endswith(
+        "nothing sent; the refusal is not recorded: the journal does not verify"
+    )
+    assert journal(live, "SELECT COUNT(*) FROM events WHERE kind = 'refusal' AND key LIKE '%journal_chain%'") == [(0,)]
     assert paper_orders(live) == 0
     v = xlexec(tmp_path, "journal", "verify", "--config", str(cfg))
     assert v.returncode == 1 and f"BROKEN at seq {revoked}: truncated" in v.stdout

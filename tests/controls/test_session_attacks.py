@@ -129,6 +129,27 @@ def approve(root: Path, cfg: Path, trades: Path, now: str | None) -> None:
     assert r.returncode == 0, r.stderr
 
 
+def plant_approval(root: Path, trades: Path, at: dt.datetime) -> None:
+    """An approval of ``trades`` recorded at the instant ``at`` straight into the journal (what a
+    journal carried from that day, or written before ``xlexec approve`` checked the session,
+    holds): ``xlexec approve`` now refuses a file that is not of today's session, so submit's and
+    convert's own rules are attacked with a planted one."""
+    from tests.reliability import _support as U
+
+    U.plant_approval(root / "live", trades, at=at)
+
+
+def approve_refused(root: Path, cfg: Path, trades: Path, now: str | None) -> str:
+    """``xlexec approve`` of ``trades`` refused: its one line (nothing recorded)."""
+    r = xlexec(
+        root, "approve", str(trades), "--by", "jane", "--decision", "APPROVED", "--reason", "ok",
+        "--config", str(cfg), now=now,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert journal_rows(root, "approval") == []
+    return one_line(r)
+
+
 def submit(root: Path, cfg: Path, trades: Path, now: str | None) -> subprocess.CompletedProcess:
     return xlexec(root, "submit", str(trades), "--config", str(cfg), "--allow-closed", "--json", now=now)
 
@@ -185,7 +206,11 @@ def test_last_weeks_file_and_approval_replayed_today_is_refused(tmp_path):
 def test_todays_file_approved_last_week_is_refused_naming_both_dates(tmp_path):
     cfg = paper_config(tmp_path)
     trades = write_day(tmp_path, THU)
-    approve(tmp_path, cfg, trades, ny(THU_LAST_WEEK, 15, 0))  # approved a week ahead of its day
+    # approving a week ahead of its day is refused by approve itself ...
+    line = approve_refused(tmp_path, cfg, trades, ny(THU_LAST_WEEK, 15, 0))
+    assert f"dated {THU} but today's session is {THU_LAST_WEEK}" in line
+    # ... and an approval recorded a week ahead anyway (planted) is refused by submit and convert
+    plant_approval(tmp_path, trades, dt.datetime.fromisoformat(ny(THU_LAST_WEEK, 15, 0)))
     r = submit(tmp_path, cfg, trades, ny(THU))
     assert r.returncode == 1
     line = one_line(r)
@@ -226,7 +251,8 @@ def test_yesterdays_file_on_the_real_clock_is_refused(tmp_path):
     yesterday = cal.previous_session(today)
     cfg = paper_config(tmp_path)
     trades = write_day(tmp_path, yesterday)
-    approve(tmp_path, cfg, trades, None)
+    assert f"dated {yesterday} but " in approve_refused(tmp_path, cfg, trades, None)
+    plant_approval(tmp_path, trades, dt.datetime.now(dt.UTC))
     r = submit(tmp_path, cfg, trades, None)
     assert r.returncode == 1
     assert f"dated {yesterday} but " in one_line(r)
@@ -236,7 +262,8 @@ def test_yesterdays_file_on_the_real_clock_is_refused(tmp_path):
 def test_mondays_file_on_saturday_has_no_session_but_a_draft_is_written(tmp_path):
     cfg = paper_config(tmp_path)
     trades = write_day(tmp_path, MON)
-    approve(tmp_path, cfg, trades, ny(SAT, 11, 0))
+    assert f"dated {MON} but there is no trading session today" in approve_refused(tmp_path, cfg, trades, ny(SAT, 11))
+    plant_approval(tmp_path, trades, dt.datetime.fromisoformat(ny(SAT, 11, 0)))
     for cmd in (["convert", str(trades), "--broker", "ibkr"], ["submit", str(trades), "--allow-closed"]):
         r = xlexec(tmp_path, *cmd, "--config", str(cfg), now=ny(SAT, 11, 0))
         assert r.returncode == 1
@@ -335,22 +362,9 @@ def test_xlexec_now_is_refused_with_a_real_broker(tmp_path):
             assert "XLEXEC_NOW is set" in line and "execution.broker is alpaca" in line
         assert journal_rows(tmp_path, "approval") == []
         assert not [e for e in fake.log if e["method"] == "POST"]
-        # without the pin, the broker's own clock is the day: approved and sent
-        ok = xlexec(
-            tmp_path,
-            "approve",
-            str(trades),
-            "--by",
-            "jane",
-            "--decision",
-            "APPROVED",
-            "--reason",
-            "ok",
-            "--config",
-            str(cfg),
-            extra=keys,
-        )
-        assert ok.returncode == 0, ok.stderr
+        # without the pin, the broker's own clock is the day: sent (approved on the real clock,
+        # planted: `xlexec approve` on the real clock refuses a file of 2025-10-30 unless it is today)
+        plant_approval(tmp_path, trades, dt.datetime.now(dt.UTC))
         sent = xlexec(tmp_path, "submit", str(trades), "--allow-closed", "--json", "--config", str(cfg), extra=keys)
         assert sent.returncode == 0, sent.stderr
         assert len([e for e in fake.log if e["method"] == "POST" and e["path"] == "/v2/orders"]) == 3
@@ -364,21 +378,7 @@ def test_a_real_brokers_clock_decides_the_day(tmp_path):
         cfg = U.alpaca_config(tmp_path, fake.url, price_collar_pct=None)
         trades = write_day(tmp_path, WED)
         keys = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET}
-        ok = xlexec(
-            tmp_path,
-            "approve",
-            str(trades),
-            "--by",
-            "jane",
-            "--decision",
-            "APPROVED",
-            "--reason",
-            "ok",
-            "--config",
-            str(cfg),
-            extra=keys,
-        )
-        assert ok.returncode == 0, ok.stderr
+        plant_approval(tmp_path, trades, dt.datetime.now(dt.UTC))  # approved on the real clock
         r = xlexec(tmp_path, "submit", str(trades), "--allow-closed", "--config", str(cfg), extra=keys)
         assert r.returncode == 1
         assert f"dated {WED} but today's session is {THU}" in one_line(r)

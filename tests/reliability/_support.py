@@ -309,3 +309,27 @@ def journal_rows(live: Path) -> list[tuple]:
         return con.execute("SELECT seq, kind, key FROM events ORDER BY seq").fetchall()
     finally:
         con.close()
+
+
+def plant_approval(
+    live: Path, trades: Path, *, at: dt.datetime | None = None, approver: str = "jane", reason: str = "ok"
+) -> dict:
+    """An APPROVED decision on ``trades`` recorded straight into ``live``'s journal at the instant
+    ``at`` (default: the real clock), as ``xlexec approve`` records it.
+
+    ``xlexec approve`` refuses a file that is not dated today's session by the real clock (on a
+    real-broker config) or ``XLEXEC_NOW`` (paper). Tests that pin the fake Alpaca's clock to a
+    past session, or replay an approval from another day, plant the approval with this; submit's
+    and convert's own rules (the file's session by the broker's clock, the approval's session)
+    still judge it."""
+    from xlexec.core.orders import orders_from_trades
+    from xlexec.core.trades import header_sha256
+    from xlexec.formats.trades import read_trades
+    from xlexec.store.approvals import record_approval
+
+    t = read_trades(trades)
+    return record_approval(
+        live, date=str(t.date), orders=orders_from_trades(t, date=t.date), decision="APPROVED", reason=reason,
+        approver=approver, recommended="CONDITIONAL", override=True, now=at or dt.datetime.now(dt.UTC),
+        header_sha256=header_sha256(t.header),
+    )  # fmt: skip

@@ -87,6 +87,8 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
     live = root / "live"
     env = {U.KEY_ENV: U.KEY, U.SECRET_ENV: U.SECRET}  # the fake broker's clock is the day
     base = ["--config", str(cfg)]
+    # `xlexec approve` reads the real clock, and this file is dated the fake broker's day (in the
+    # past): it refuses the file, hostile names and all, one line ...
     rc_a, _, err_a = U.cli(
         [
             "approve",
@@ -103,6 +105,8 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
         env=env,
         cwd=root,
     )
+    # ... so the approval, with the same hostile approver and reason, is recorded as approve records it
+    U.plant_approval(live, trades, approver=HYPERLINK, reason="\t=1+1 " + SUM)
     fake.inject("reject", status=403, message=CMD)  # the broker's reason, verbatim
     rc_s, out_s, err_s = U.cli(["submit", str(trades), "--allow-closed", "--json", *base], env=env, cwd=root)
     with fake._lock:  # hostile broker fill ids
@@ -156,7 +160,7 @@ def test_outside_text_is_inert_in_every_csv_and_the_workbook(hostile_day, observ
         examples=live_formulas[:3] + numbers_as_text[:3] + wb_formulas[:3],
     )
 
-    assert rc_a == 0, err_a
+    assert rc_a == 1 and f"the trades file is dated {DAY} but " in err_a, err_a
     assert rc_s == 1, err_s  # the restricted and the rejected order: refused
     assert rc_r in (0, 1), err_r
     assert rc_t in (0, 1), err_t

@@ -78,6 +78,9 @@ def test_full_day_never_writes_or_prints_a_key(tmp_path, observe):
             message=f"APCA-API-KEY-ID {U.KEY} APCA-API-SECRET-KEY {U.SECRET} rejected",
         )
         T, D = str(trades), str(live / DAY)
+        # `approve` below reads the real clock and refuses this file (dated the fake broker's day,
+        # in the past); the approval submit needs is recorded as approve records it
+        U.plant_approval(live, trades, approver="ops", reason="secrets drill")
         day = [
             ["validate", T],
             ["validate", T, "--json"],

@@ -100,6 +100,8 @@ def run_submit(args, ctx) -> int:
 
 def run_status(args, ctx) -> int:
     res = steps.status(ctx, day_for(ctx, date=args.date), enforce_timeouts=args.enforce_timeouts)
+    if res.refusal:  # one line on stderr, as every refusal; exit 1
+        print(f"xlexec status: error: {res.refusal}", file=sys.stderr)
     if args.json:
         print(json.dumps(res.to_json(), default=str))
         return res.exit_code

@@ -34,7 +34,8 @@ def env_now(broker: str = "paper") -> dt.datetime:
         if broker != "paper":
             raise RefusedError(
                 f"{PIN} is set ({pinned[:40]!r}) but execution.broker is {broker}: the pinned clock is "
-                f"for the paper broker only; unset {PIN} to use the real clock"
+                f"for the paper broker only; unset {PIN} to use the real clock",
+                rule="pinned_clock",
             )
         t = dt.datetime.fromisoformat(pinned)
         return t if t.tzinfo else t.replace(tzinfo=dt.UTC)

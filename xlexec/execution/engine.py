@@ -466,7 +466,8 @@ def _unsliced(state: _slicing.SlicingState, *, day: str, tag: str, messages: lis
         raise RefusedError(
             f"{tag} the orders of {day} were sliced (schedule recorded in the journal for "
             f"{len(recorded)} parent order(s): {what}); rerun with --slice to send today's "
-            "child orders instead of the full quantities; nothing sent"
+            "child orders instead of the full quantities; nothing sent",
+            rule="sliced",
         )
     due = state.due
     if due:
@@ -611,21 +612,25 @@ def _authorise(
     require_intact(live_dir, tag=tag)  # an edited, deleted or moved journal event authorises nothing
     why = kill_switch_state(live_dir, trades.header.kill_switch)
     if why:
-        raise RefusedError(f"{tag} kill switch: {why}; nothing sent")
+        raise RefusedError(f"{tag} kill switch: {why}; nothing sent", rule="kill_switch")
     safety = trades.header.safety_checks
     if safety != SAFETY_CHECKS_OK:  # fail closed as validation does, approval or not
         said = f"says Safety Checks: {safety}" if safety else "has no Safety Checks line"
-        raise RefusedError(f"{tag} the trades header {said} (only {SAFETY_CHECKS_OK} passes); nothing sent")
+        raise RefusedError(
+            f"{tag} the trades header {said} (only {SAFETY_CHECKS_OK} passes); nothing sent", rule="safety_checks"
+        )
     approval = find_approval(live_dir, day, sha) if ctx.config.execution.require_human_approval else None
     if ctx.config.execution.require_human_approval and approval is None:
         raise RefusedError(
             f"{tag} no approval for these {n_orders} orders of {day} "
-            f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent"
+            f"(orders sha256 {sha[:12]}); run `xlexec approve` first; nothing sent",
+            rule="approval",
         )
     if approval and approval.get("header_sha256") and approval["header_sha256"] != header_sha256(trades.header):
         raise RefusedError(
             f"{tag} the trades header changed since it was approved (approval #{approval.get('seq')} by "
-            f"{approval.get('approver')}): validate and approve again; nothing sent"
+            f"{approval.get('approver')}): validate and approve again; nothing sent",
+            rule="header_changed",
         )
     if approval:
         check_approval(approval, policy, login=current_user(), what="submit", tag=tag)
@@ -635,13 +640,14 @@ def _authorise(
             if not clk.is_open:
                 raise RefusedError(
                     f"{tag} the market is closed (next open {clk.next_open}); "
-                    "pass --allow-closed to queue DAY orders anyway; nothing sent"
+                    "pass --allow-closed to queue DAY orders anyway; nothing sent",
+                    rule="market_closed",
                 )
         acct = broker.account()
     except BrokerFault as e:
         raise BrokerError(f"{tag} broker unreachable before sending anything: {e}") from None
     if getattr(acct, "trading_blocked", False):
-        raise RefusedError(f"{tag} the broker account is blocked from trading; nothing sent")
+        raise RefusedError(f"{tag} the broker account is blocked from trading; nothing sent", rule="account")
     return acct, approval
 
 
@@ -683,15 +689,24 @@ def _at_broker(run: _Run, orders: pd.DataFrame, known: set[str], refused: dict) 
     return out
 
 
-def _todays_session(ctx, broker: Broker, day: str, tag: str) -> str:
+def require_session(ctx, broker: Broker, day: str, tag: str, *, what: str = "sent") -> str:
     """Today's session (:mod:`xlexec.execution.session`), which must be ``day`` (the trades
-    file's date); else :class:`RefusedError`, nothing sent."""
+    file's date); else :class:`RefusedError`, nothing sent. Submit and the chase (``what``
+    "chased") both pass it before anything goes to the broker."""
     try:
         session = _session.todays_session(ctx, broker)
     except BrokerFault as e:
         raise BrokerError(f"{tag} broker unreachable before sending anything: {e}") from None
-    _session.require_file_day(day, session, what="sent", tag=tag)
+    _session.require_file_day(day, session, what=what, tag=tag)
     return str(session)
+
+
+def require_account(ctx, broker: Broker, acct, tag: str) -> str:
+    """The live guard by what the broker says (:func:`xlexec.execution.mode.check_account`): the
+    account ``acct`` the broker reports must fit the mode and, on Alpaca, the configured
+    ``execution.alpaca.account_number``; returns its number. Submit and the chase both pass it."""
+    expected = ctx.config.execution.alpaca.account_number if getattr(broker, "name", "") == "alpaca" else None
+    return check_account(broker, acct, expected=expected, tag=tag)
 
 
 def _approved_today(broker: Broker, jr: J.Journal, approval: dict | None, *, session: str, tag: str) -> None:
@@ -931,20 +946,20 @@ def submit_batch(
     require_enabled(ex.enabled, cfg.source, tag=tag)
     if not mode["mode"] == "PAPER" and not live:
         raise RefusedError(
-            f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money"
+            f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money",
+            rule="live_flag",
         )
     policy = require_in_force(
         ctx.journal(), effective_policy(cfg), day=day, what="submit", source=cfg.source, tag=tag
     ).current
     check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
     with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check):
-        session = _todays_session(ctx, broker, day, tag)
+        session = require_session(ctx, broker, day, tag)
         acct, approval = _authorise(
             ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
             policy=policy,
         )  # fmt: skip
-        expected = ex.alpaca.account_number if getattr(broker, "name", "") == "alpaca" else None
-        acct_tag = account_tag(check_account(broker, acct, expected=expected, tag=tag))
+        acct_tag = account_tag(require_account(ctx, broker, acct, tag))
         jr = ctx.journal()
         _approved_today(broker, jr, approval, session=session, tag=tag)
         run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))

@@ -61,7 +61,8 @@ def require_enabled(enabled: bool, source: str = "config.yaml", *, what: str = "
         raise RefusedError(
             f"{tag + ' ' if tag else ''}execution.enabled is false ({source}): sending orders "
             f"is switched off; {what} refused, nothing sent (set execution.enabled: true "
-            "to trade)"
+            "to trade)",
+            rule="execution_enabled",
         )
 
 

@@ -31,21 +31,26 @@ def check_account(broker: Broker, account: Any, *, expected: str | None = None, 
     mode = describe_mode(broker)["mode"]
     number = str(getattr(account, "account_number", "") or "").strip()
     if not number:
-        raise RefusedError(f"{tag} the broker reported no account number: the mode cannot be verified; nothing sent")
+        raise RefusedError(
+            f"{tag} the broker reported no account number: the mode cannot be verified; nothing sent", rule="account"
+        )
     is_paper = number.upper().startswith(PAPER_PREFIX)
     if mode == "PAPER" and not is_paper:
         raise RefusedError(
             f"{tag} the broker reports account {number}, which is not a paper account ({PAPER_PREFIX}...), "
-            "while the config says paper: this is a LIVE account; nothing sent"
+            "while the config says paper: this is a LIVE account; nothing sent",
+            rule="account",
         )
     if mode == "LIVE" and is_paper:
         raise RefusedError(
-            f"{tag} the broker reports paper account {number} while the config says paper: false (LIVE); nothing sent"
+            f"{tag} the broker reports paper account {number} while the config says paper: false (LIVE); nothing sent",
+            rule="account",
         )
     want = str(expected or "").strip()
     if want and want.upper() != number.upper():
         raise RefusedError(
             f"{tag} the broker reports account {number}, not the configured "
-            f"execution.alpaca.account_number {want}; nothing sent"
+            f"execution.alpaca.account_number {want}; nothing sent",
+            rule="account",
         )
     return number

@@ -51,7 +51,8 @@ def require_file_day(file_day: str, session: str | None, *, what: str, tag: str 
     """:class:`RefusedError` (one line) unless ``file_day`` is today's ``session``."""
     why = file_day_refusal(file_day, session, what=what)
     if why:
-        raise RefusedError(f"{tag + ' ' if tag else ''}{why}; nothing {'sent' if what == 'sent' else 'written'}")
+        nothing = "sent" if what in ("sent", "chased") else "written"
+        raise RefusedError(f"{tag + ' ' if tag else ''}{why}; nothing {nothing}", rule="session")
 
 
 def _approval_ts(jr: J.Journal, approval: dict[str, Any]) -> str | None:
@@ -75,11 +76,11 @@ def require_approval_session(
     who = f"the approval #{approval.get('seq')} by {approval.get('approver')}"
     stamp = approval.get("timestamp_utc") if paper else _approval_ts(jr, approval)
     if not stamp:
-        raise RefusedError(f"{lead}{who} has no recorded time; approve again; nothing {what}")
+        raise RefusedError(f"{lead}{who} has no recorded time; approve again; nothing {what}", rule="approval_session")
     day = session if paper else ny_date(wall_now())
     why = approval_refusal(_parse(stamp), day, who=who)
     if why:
-        raise RefusedError(f"{lead}{why}; nothing {what}")
+        raise RefusedError(f"{lead}{why}; nothing {what}", rule="approval_session")
 
 
 def account_key(acct: Any, mode: dict[str, Any]) -> str:

@@ -8,11 +8,14 @@ after its root's first submission is cancelled; with ``execution.chase.enabled``
 moved by ``chase.step`` ($; buys up, sells down, on the tick) at most ``chase.max_moves`` times,
 the remaining quantity going on a replacement with the deterministic client order id
 ``<root>-c<n>`` (:func:`chase_client_order_id`), journaled as an intent *before* the request so
-a rerun or crash never chases twice. ``execution.enabled: false``, the kill switch
-(``live/KILL_SWITCH``) and the policy (:mod:`xlexec.store.policy`: a config looser than the
-policy in force, or a policy looser than the one the order was sent under) refuse every chase
-move (timeouts still cancel); each replacement passes
-the gate right before the wire (:func:`xlexec.execution.guards.wire_gate`). The move number is
+a rerun or crash never chases twice. Before any replacement a call passes submit's checks, with
+submit's functions (:func:`_chase_gate`): ``execution.enabled``, the kill switch
+(``live/KILL_SWITCH``), the journal's hash chain, today's session (the orders' day must be it),
+the account the broker reports (mode and ``execution.alpaca.account_number``) and the policy
+(:mod:`xlexec.store.policy`: a config looser than the policy in force, or a policy looser than
+the one the order was sent under). A refusal lists every due move as ``chase_refused`` and is
+journaled (kind ``refusal``, :mod:`xlexec.store.refusals`); timeouts still cancel. Each
+replacement passes the gate right before the wire (:func:`xlexec.execution.guards.wire_gate`). The move number is
 bounded by the periods elapsed since the root order (``chase.minutes`` each) and at most one new
 move per order is sent per call, so a rerun or a clock jump never fires more than one move per
 period; each move is keyed in the journal (its client order id), so none is sent twice.
@@ -32,7 +35,7 @@ import pandas as pd
 
 from xlexec.core.orders import round_to_tick
 from xlexec.core.policy import describe_all
-from xlexec.errors import GateClosed, RefusedError
+from xlexec.errors import BrokerError, GateClosed, RefusedError
 from xlexec.execution.brokers.base import (
     OPEN_STATUSES,
     Broker,
@@ -41,12 +44,15 @@ from xlexec.execution.brokers.base import (
     DuplicateClientOrderId,
     Order,
 )
-from xlexec.execution.engine import _lookup, _Recorder
+from xlexec.execution.engine import _lookup, _Recorder, require_account, require_session
 from xlexec.execution.execution_log import NY, write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
+from xlexec.execution.mode import describe_mode
 from xlexec.store import journal as J
+from xlexec.store.integrity import require_intact
 from xlexec.store.policy import effective_policy, gate_check, policy_by_sha, require_in_force
+from xlexec.store.refusals import record_refusal
 
 STATUS_COLUMNS = [
     "client_order_id",
@@ -252,13 +258,9 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
             and moves < due
             and not (isinstance(r.limit_price, float) and math.isnan(r.limit_price))
         ):
-            why = None
-            if not ex.enabled:  # a chase move sends a replacement order: switched off too
-                why = "execution.enabled is false: limit not moved, nothing sent"
-            elif (ks := kill_switch_state(live_dir)) is not None:
-                why = f"kill switch: {ks}; limit not moved, nothing sent"
-            else:
-                why = _policy_refusal(ctx, jr, day, intents.get(root, {}), cache)
+            why = _chase_refusal(ctx, jr, day, broker, cache) or _bound_refusal(
+                ctx, jr, day, intents.get(root, {}), cache["policy"]
+            )
             if why:
                 actions.append(
                     {"client_order_id": r.client_order_id, "symbol": r.symbol, "action": "chase_refused", "note": why}
@@ -271,33 +273,79 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
     return pd.DataFrame(actions, columns=["client_order_id", "symbol", "action", "note"])
 
 
-def _policy_refusal(ctx, jr: J.Journal, day: str, root_intent: dict, cache: dict[str, Any]) -> str | None:
-    """Why a chase move is refused by the policy (:mod:`xlexec.store.policy`), or None: the config
-    loosens the policy in force (not yet approved), or the policy now is looser than the one the
-    root order was sent under (its intent's ``policy_sha256``; intents from before policies were
-    recorded are judged by the policy in force alone)."""
-    cfg = ctx.config
-    if "policy" not in cache:
+def _chase_refusal(ctx, jr: J.Journal, day: str, broker: Broker, cache: dict[str, Any]) -> str | None:
+    """Why every chase move of this call is refused (:func:`_chase_gate`, asked once per call),
+    or None. A refusal is journaled (kind ``refusal``, :mod:`xlexec.store.refusals`); the line
+    says when it could not be."""
+    if "why" not in cache:
+        rule, why = _chase_gate(ctx, jr, day, broker, cache)
+        if why:
+            why = _journaled(ctx, day, rule, why)
+        cache["why"] = why
+    return cache["why"]
+
+
+def _journaled(ctx, day: str, rule: str, why: str) -> str:
+    """``why``, journaled as a chase refusal; with a note when it could not be recorded."""
+    trades = Path(ctx.live_dir) / day / "trades.csv"
+    note = record_refusal(
+        ctx.live_dir, step="chase", rule=rule, day=day, line=why, file=trades if trades.exists() else None,
+        actor=ctx.user,
+    )  # fmt: skip
+    return f"{why}; {note}" if note else why
+
+
+def _chase_gate(ctx, jr: J.Journal, day: str, broker: Broker, cache: dict[str, Any]) -> tuple[str, str | None]:
+    """The checks submit passes, passed again before any replacement is sent: ``(rule, why)``,
+    ``why`` None when the chase may go on (then ``cache`` holds the policy in force and the wire
+    gate's check). In order: ``execution.enabled``; the kill switch (``live/KILL_SWITCH``); the
+    journal's hash chain (:func:`xlexec.store.integrity.require_intact`); today's session
+    (``day`` must be it: :func:`xlexec.execution.engine.require_session`); the account the
+    broker reports (:func:`xlexec.execution.engine.require_account`); the policy in force (a
+    config that loosens it is refused, :func:`xlexec.store.policy.require_in_force`)."""
+    cfg, live_dir = ctx.config, Path(ctx.live_dir)
+    if not cfg.execution.enabled:  # a chase move sends a replacement order: switched off too
+        return "execution_enabled", "execution.enabled is false: limit not moved, nothing sent"
+    if (ks := kill_switch_state(live_dir)) is not None:
+        return "kill_switch", f"kill switch: {ks}; limit not moved, nothing sent"
+    tag = f"[{describe_mode(broker)['text']}]"
+    try:
+        require_intact(live_dir, tag=tag)
+        require_session(ctx, broker, day, tag, what="chased")
         try:
-            cache["policy"] = require_in_force(
-                jr, effective_policy(cfg), day=day, what="chase", source=cfg.source
-            ).current
-        except RefusedError as e:
-            cache["policy"], cache["refused"] = None, f"{e}".replace("nothing sent", "limit not moved, nothing sent")
-            return cache["refused"]
-        cache["gate"] = gate_check(Path(ctx.live_dir), cache["policy"])
-    if cache["policy"] is None:
-        return cache["refused"]
+            acct = broker.account()
+        except BrokerFault as e:
+            raise BrokerError(f"{tag} broker unreachable (the account): {e}; nothing sent") from None
+        require_account(ctx, broker, acct, tag)
+        policy = require_in_force(jr, effective_policy(cfg), day=day, what="chase", source=cfg.source, tag=tag).current
+    except RefusedError as e:
+        return e.rule, f"{e}".replace("nothing sent", "limit not moved, nothing sent")
+    except BrokerError as e:
+        return "broker_unreachable", f"{e}".replace("nothing sent", "limit not moved, nothing sent")
+    cache["gate"] = gate_check(live_dir, policy)
+    cache["policy"] = policy
+    return "", None
+
+
+def _bound_refusal(ctx, jr: J.Journal, day: str, root_intent: dict, policy: dict[str, Any]) -> str | None:
+    """Why a chase move is refused because the policy in force (passed by :func:`_chase_gate`)
+    is looser than the one the root order was sent under (its intent's ``policy_sha256``;
+    intents from before policies were recorded are judged by the policy in force alone), or
+    None. Journaled as a chase refusal (rule ``policy_bound``)."""
     sent_under = root_intent.get("policy_sha256")
-    bound = policy_by_sha(jr, sent_under) if sent_under else None
-    if sent_under and bound is None:
-        return f"policy: the policy {sent_under[:12]} the order was sent under is not in the journal; limit not moved"
-    changes = describe_all(bound, cache["policy"]) if bound else []
+    if not sent_under:
+        return None
+    bound = policy_by_sha(jr, sent_under)
+    if bound is None:
+        why = f"policy: the policy {sent_under[:12]} the order was sent under is not in the journal; limit not moved"
+        return _journaled(ctx, day, "policy_bound", why)
+    changes = describe_all(bound, policy)
     if changes:
-        return (
+        why = (
             f"policy: looser than when the order was sent ({'; '.join(changes)}); limit not moved, nothing sent "
             "(cancel it and submit again under the policy in force)"
         )
+        return _journaled(ctx, day, "policy_bound", why)
     return None
 
 

@@ -5,6 +5,11 @@
   :func:`xlexec.execution.guards.wire_gate`, passed again right before the file is written) and
   for a symbol on the restricted list (``live/restricted.csv``, as submit refuses it), drafts
   included.
+* Refused (:class:`~xlexec.errors.JournalBroken`, nothing written, drafts included) while the
+  journal's hash chain does not verify (:func:`xlexec.store.integrity.require_intact`), naming
+  the first bad event.
+* A whole-batch refusal (not of a draft) is journaled, kind ``refusal``
+  (:mod:`xlexec.store.refusals`).
 * Refused (:class:`RefusedError`) unless the day's exact orders are approved, unless ``draft``
   (then the file name says DRAFT and nothing is recorded) or ``execution.require_human_approval``
   is false.
@@ -44,9 +49,11 @@ from xlexec.formats.upload import broker_format, convert_orders, default_basket_
 from xlexec.steps.context import Context
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
+from xlexec.store.integrity import require_intact
 from xlexec.store.journal import SLICE, current_user
 from xlexec.store.policy import check_approval as bound_check
 from xlexec.store.policy import effective_policy, require_in_force
+from xlexec.store.refusals import journaled_refusals
 
 
 @dataclass
@@ -90,7 +97,8 @@ def check_approval(ctx: Context, day: str, sha: str) -> dict[str, Any]:
     if not appr or str(appr.get("decision", "APPROVED")).upper() not in ("APPROVED", "CONDITIONAL"):
         raise RefusedError(
             f"the orders for {day} (sha256 {sha[:12]}) are not approved: run "
-            "`xlexec approve` first, or use --draft for a review copy"
+            "`xlexec approve` first, or use --draft for a review copy",
+            rule="approval",
         )
     return appr
 
@@ -100,7 +108,7 @@ def check_sendable(ctx: Context, day: Day, orders, header_kill_switch: str | Non
     when an order's symbol is on the restricted list (``live/restricted.csv``)."""
     why = kill_switch_state(Path(ctx.live_dir), header_kill_switch)
     if why:
-        raise RefusedError(f"kill switch: {why}; convert refused, no upload file written")
+        raise RefusedError(f"kill switch: {why}; convert refused, no upload file written", rule="kill_switch")
     if len(orders):
         why = restricted_reason(orders["symbol"], read_restricted(day.restricted))
         hit = dict(zip(orders["symbol"].astype(str)[why != ""], why[why != ""]))
@@ -108,7 +116,8 @@ def check_sendable(ctx: Context, day: Day, orders, header_kill_switch: str | Non
             what = ", ".join(f"{s} ({r})" for s, r in list(hit.items())[:10])
             raise RefusedError(
                 f"restricted list ({day.restricted}): {what}; convert refused, no upload file written "
-                "(remove the order from trades.csv and approve again)"
+                "(remove the order from trades.csv and approve again)",
+                rule="restricted",
             )
 
 
@@ -127,12 +136,34 @@ def convert(
 
     The day is the trades header's date, else ``day``'s."""
     broker_format(broker)  # unknown names fail before anything is read
-    cfg = ctx.config
     path = Path(trades) if trades else day.trades
     t = read_trades(path)
     day = day.on(t.date)
+    how: dict[str, Any] = {"broker": broker, "output": output, "slice": slice, "basket_tag": basket_tag}
+    if draft:  # a draft is a review copy: nothing is recorded, its refusals neither
+        return _convert(ctx, day, t, path, draft=True, **how)
+    with journaled_refusals(ctx.live_dir, step="convert", day=day.date, file=path, actor=ctx.user):
+        return _convert(ctx, day, t, path, draft=False, **how)
+
+
+def _convert(
+    ctx: Context,
+    day: Day,
+    t,
+    path: Path,
+    *,
+    broker: str,
+    output: str | Path | None,
+    draft: bool,
+    slice: bool,  # noqa: A002
+    basket_tag: str | None,
+) -> ConvertResult:
+    """:func:`convert` once the trades are read (``t``, from ``path``; ``day`` is their day)."""
+    cfg = ctx.config
     orders, sha = slicing.day_orders(t, cfg.execution.default_order_type, day.date)
     check_sendable(ctx, day, orders, t.header.kill_switch)
+    if day.journal_file.exists():  # an edited, deleted or moved event: nothing read from it is trusted
+        require_intact(Path(ctx.live_dir), nothing="no upload file written")
 
     approval = None
     if not draft:  # a draft is a review copy: nothing is recorded, no policy is used
@@ -150,7 +181,8 @@ def convert(
     if state.recorded and not slice:
         raise RefusedError(
             f"today's orders were already sliced ({len(state.recorded)} parent order(s) recorded "
-            f"for {day.date}); rerun with --slice so the file matches the recorded schedule"
+            f"for {day.date}); rerun with --slice so the file matches the recorded schedule",
+            rule="sliced",
         )
     out_orders, records, no_adv, lines = orders, [], [], []
     if slice or state.prior:

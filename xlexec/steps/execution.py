@@ -4,7 +4,9 @@ Refresh Status and Kill Switch buttons; ``xlexec submit|status|cancel-all|kill-s
 Thin over :mod:`xlexec.execution.engine` (submit), :mod:`xlexec.execution.status`,
 :mod:`xlexec.execution.killswitch` and :mod:`xlexec.execution.pnl`: each opens the configured
 broker for the day, runs the engine and closes the broker, and returns a typed result with the
-exit code it implies.
+exit code it implies. A whole-batch refusal of a submit is journaled (kind ``refusal``,
+:mod:`xlexec.store.refusals`) before it is raised again; ``status`` exits 1 when a chase move
+was refused (:attr:`StatusResult.refusal`, one line).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from xlexec.formats.inputs import read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.day import Day
+from xlexec.store.refusals import journaled_refusals
 
 __all__ = [
     "SubmitResult",
@@ -94,24 +97,27 @@ def submit(
     try:
         if on_mode is not None:
             on_mode(describe_mode(broker))
-        return engine.submit_batch(
-            ctx,
-            t,
-            broker=broker,
-            quotes=quotes,
-            live=live,
-            allow_closed=allow_closed,
-            fit_buying_power=fit_buying_power,
-            slice=slice,
-            progress=progress,
-        )
+        with journaled_refusals(ctx.live_dir, step="submit", day=day.date, file=path, actor=ctx.user):
+            return engine.submit_batch(
+                ctx,
+                t,
+                broker=broker,
+                quotes=quotes,
+                live=live,
+                allow_closed=allow_closed,
+                fit_buying_power=fit_buying_power,
+                slice=slice,
+                progress=progress,
+            )
     finally:
         broker.close()
 
 
 @dataclass
 class StatusResult:
-    """Every order of the day (status, filled shares, remaining shares) and the timeout actions."""
+    """Every order of the day (status, filled shares, remaining shares) and the timeout actions.
+
+    ``exit_code`` is 1 when a chase move was refused (``chase_refused``): a refusal is never exit 0."""
 
     day: str
     mode: dict[str, Any]
@@ -119,11 +125,25 @@ class StatusResult:
     timeout_actions: pd.DataFrame | None = None
     exit_code: int = 0
 
+    @property
+    def refusal(self) -> str | None:
+        """One line naming why chase moves were refused (each distinct reason once), else None."""
+        a = self.timeout_actions
+        if a is None or not len(a):
+            return None
+        notes = list(dict.fromkeys(a.loc[a["action"] == "chase_refused", "note"].astype(str)))
+        if not notes:
+            return None
+        n = int((a["action"] == "chase_refused").sum())
+        return f"chase refused for {n} order(s): {' | '.join(notes)}"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "day": self.day,
             "mode": self.mode["mode"],
             "broker": self.mode["broker"],
+            "exit_code": self.exit_code,
+            "refusal": self.refusal,
             "orders": frame_json(self.orders),
             "timeout_actions": [] if self.timeout_actions is None else frame_json(self.timeout_actions),
         }
@@ -141,7 +161,9 @@ def status(ctx: Context, day: Day, *, enforce_timeouts: bool = False) -> StatusR
         mode = describe_mode(broker)
     finally:
         broker.close()
-    return StatusResult(day.date, mode, df, actions)
+    res = StatusResult(day.date, mode, df, actions)
+    res.exit_code = 1 if res.refusal else 0
+    return res
 
 
 @dataclass

@@ -28,6 +28,7 @@ from xlexec.core.checks import ValidationResult
 from xlexec.core.checks import validate as run_checks
 from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.trades import Trades, header_sha256
+from xlexec.execution import session as trading_session
 from xlexec.execution.marketdata import refresh_quotes_file
 from xlexec.formats.csvio import atomic_write_text
 from xlexec.formats.inputs import read_events, read_positions, read_quotes, read_reference, read_restricted
@@ -184,16 +185,19 @@ def approve(
     """Record ``decision`` (APPROVED / CONDITIONAL / REJECTED) for the orders the trades would send.
 
     The date is the trades header's, else ``day``'s. APPROVED / CONDITIONAL are refused
-    (:class:`RefusedError`) while the config loosens the policy in force (``xlexec policy
-    approve`` first) and for an OS login outside a non-empty ``execution.approvers``; they record
-    the policy in force and the approver's OS login (:mod:`xlexec.store.policy`)."""
+    (:class:`RefusedError`, nothing written) unless that date is today's session (the rule
+    submit and convert apply, :mod:`xlexec.execution.session`: ``ctx.now()`` and the NYSE
+    calendar), while the config loosens the policy in force (``xlexec policy approve`` first)
+    and for an OS login outside a non-empty ``execution.approvers``; they record the policy in
+    force and the approver's OS login (:mod:`xlexec.store.policy`). REJECTED is never refused."""
     t, result = load_and_validate(
         ctx, day, trades=trades, positions=positions, quotes=quotes, events=events, reference=reference
     )
     date = t.date or day.date
     orders = orders_from_trades(t, default_order_type=ctx.config.execution.default_order_type, date=date)
     login, policy = current_user(), None
-    if decision.upper() != "REJECTED":  # anyone may reject, under any config
+    if decision.upper() != "REJECTED":  # anyone may reject, under any config, any day
+        trading_session.require_file_day(date, trading_session.todays_session(ctx), what="approved")
         policy = require_in_force(
             ctx.journal(), effective_policy(ctx.config), day=date, what="approve", source=ctx.config.source
         ).current

@@ -42,7 +42,7 @@ def _absent(expect_head: str) -> ChainReport:
     )
 
 
-def require_intact(live_dir: str | os.PathLike, *, tag: str = "") -> ChainReport:
+def require_intact(live_dir: str | os.PathLike, *, tag: str = "", nothing: str = "nothing sent") -> ChainReport:
     """Raise :class:`JournalBroken` (exit 1) naming the first broken seq when the journal's chain
     does not verify; returns the report otherwise (a journal of unchained events only passes)."""
     rep = verify_journal(live_dir)
@@ -50,6 +50,6 @@ def require_intact(live_dir: str | os.PathLike, *, tag: str = "") -> ChainReport
         where = Path(live_dir) / JOURNAL_FILE
         raise JournalBroken(
             f"{tag + ' ' if tag else ''}{where}: {rep.line()}; nothing read from it is trusted "
-            "(see `xlexec journal verify`); nothing sent"
+            f"(see `xlexec journal verify`); {nothing}"
         )
     return rep

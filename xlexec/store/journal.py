@@ -70,6 +70,7 @@ ACTION = "action"  # key: ts|name                   payload: {button, result}
 SLICE = "slice_schedule"  # key: parent id|day             payload: child + remaining
 DISCREPANCY = "discrepancy"  # key: day|line                  payload: {line} (discrepancies.log)
 POLICY = "policy"  # key: policy sha256|status|seq replaced payload: {status, policy, ...} (store/policy.py)
+REFUSAL = "refusal"  # key: step|day|rule|file sha256|line hash  payload: a whole-batch refusal (store/refusals.py)
 
 
 def utc_now() -> str:

@@ -203,7 +203,8 @@ def require_in_force(
             f"{tag + ' ' if tag else ''}policy: the config ({source}) loosens the policy in force "
             f"(sha256 {(st.in_force_sha256 or '')[:12]}): {'; '.join(st.changes)}; {what} refused, "
             f"nothing sent; an approver records the change with {approve_command(source)} "
-            "(`xlexec policy show` lists it)"
+            "(`xlexec policy show` lists it)",
+            rule="policy",
         )
     return st
 
@@ -214,7 +215,8 @@ def check_approver(rules: dict[str, Any], login: str, *, what: str) -> None:
     if allowed and login not in allowed:
         raise RefusedError(
             f"approvers: the OS login {login!r} is not in execution.approvers of the policy in force "
-            f"({', '.join(allowed)}); {what} refused"
+            f"({', '.join(allowed)}); {what} refused",
+            rule="approvers",
         )
 
 
@@ -243,7 +245,8 @@ def approve_policy(
     if rules.get("execution.require_four_eyes") and st.proposed_by == login:
         raise RefusedError(
             f"require_four_eyes: the change ({'; '.join(st.changes)}) was proposed by the OS login "
-            f"{login!r}; another login must approve it; policy approve refused"
+            f"{login!r}; another login must approve it; policy approve refused",
+            rule="four_eyes",
         )
     sha = P.policy_sha256(policy)
     with jr.transaction():
@@ -278,25 +281,29 @@ def check_approval(approval: dict[str, Any], policy: dict[str, Any], *, login: s
         if changes:
             raise RefusedError(
                 f"{t}policy: the policy in force is looser than when {n} was recorded "
-                f"({'; '.join(changes)}); approve the orders again; {what} refused, nothing sent"
+                f"({'; '.join(changes)}); approve the orders again; {what} refused, nothing sent",
+                rule="policy_bound",
             )
     who = approval.get("approver_login")
     allowed = list(policy.get("execution.approvers") or [])
     if allowed and who not in allowed:
         raise RefusedError(
             f"{t}approvers: {n} was recorded by the OS login {who!r}, not in execution.approvers "
-            f"({', '.join(allowed)}); {what} refused, nothing sent"
+            f"({', '.join(allowed)}); {what} refused, nothing sent",
+            rule="approvers",
         )
     if policy.get("execution.require_four_eyes"):
         if not who:
             raise RefusedError(
                 f"{t}require_four_eyes: {n} records no OS login (recorded before logins were kept); "
-                f"approve again; {what} refused, nothing sent"
+                f"approve again; {what} refused, nothing sent",
+                rule="four_eyes",
             )
         if who == login:
             raise RefusedError(
                 f"{t}require_four_eyes: {n} was recorded by the OS login {login!r}, who is now running "
-                f"{what}; another login must approve the orders (or {what} them); nothing sent"
+                f"{what}; another login must approve the orders (or {what} them); nothing sent",
+                rule="four_eyes",
             )
 
 
