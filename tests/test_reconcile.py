@@ -188,10 +188,15 @@ def test_split_day_is_not_a_break_and_oversell_is():
     r = reconcile(t, f, before, day=DAY, events=events, broker_positions=broker, cash_before=1000.0)
     j = r.to_json()
     # 100 @ 500 split 1:5 -> 500 @ 100; sold 400 -> 100 @ 100 = the broker's 100: no mismatch
-    assert j["positions"] == [{"symbol": "AAPL", "shares": 100, "avg_cost": 100.0}]
+    # KO: held 100, sold 150 -> the 50 sold beyond the holding stay visible as a short @ 60.00
+    assert j["positions"] == [
+        {"symbol": "AAPL", "shares": 100, "avg_cost": 100.0},
+        {"symbol": "KO", "shares": -50, "avg_cost": 60.0},
+    ]
     assert j["splits_applied"] == [{"symbol": "AAPL", "date": DAY, "ratio": 5.0}]
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in j["breaks"]] == [
-        ("KO", "oversell", 100, 150)
+        ("KO", "oversell", 100, 150),
+        ("KO", "position_mismatch", -50, 0),  # the broker shows no KO short: now visible too
     ]
     assert j["positions_match"] is False  # the oversell
     # AAPL sold 0.10 below the signal: -(100.90 - 101)/101 x 1e4 = +9.90 bps (a cost);
