@@ -37,15 +37,24 @@ def test_buys_raise_cost_sells_keep_it_and_flat_is_removed():
     assert breaks == []  # KO sold whole: removed, not a break
 
 
-def test_oversell_is_a_break_never_a_silent_short():
+def test_oversell_is_a_break_and_the_short_stays_visible():
     after, breaks = apply_fills(
         pos(("KO", 100, 60.0)), fills(("KO", "sell", 150, 61.0, 0.0), ("XOM", "sell", 5, 110.0, 0.0))
     )
-    assert after.empty
+    # held 100 KO, sold 150: 50 short at the sale's 61.00; XOM never held: 5 short at 110.00
+    assert as_dict(after) == {"KO": (-50.0, 61.0), "XOM": (-5.0, 110.0)}
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in breaks] == [
         ("KO", "oversell", 100.0, 150.0),
         ("XOM", "oversell", 0.0, 5.0),
     ]
+    assert "short -50 kept" in breaks[0]["detail"]
+
+
+def test_selling_more_of_a_short_start_blends_the_short_basis():
+    # short 10 @ 100, sells 30 more @ 110: short 40 @ (10 x 100 + 30 x 110) / 40 = 107.50
+    after, breaks = apply_fills(pos(("XOM", -10, 100.0)), fills(("XOM", "sell", 30, 110.0, 0.0)))
+    assert as_dict(after) == {"XOM": (-40.0, 107.5)}
+    assert [(b["symbol"], b["planned"], b["executed"]) for b in breaks] == [("XOM", 0.0, 30.0)]
 
 
 def test_buy_then_sell_same_day_counts_the_buy_as_held():

@@ -13,6 +13,7 @@ from xlexec.cli import reconcile as cmd
 from xlexec.config import config_from_dict
 from xlexec.core.orders import orders_from_trades
 from xlexec.core.reconcile import reconcile
+from xlexec.errors import RefusedError
 from xlexec.formats.trades import parse_trades_text
 from xlexec.steps.context import Context
 from xlexec.store.journal import FILL, POSITIONS, RECON, Journal
@@ -188,10 +189,15 @@ def test_split_day_is_not_a_break_and_oversell_is():
     r = reconcile(t, f, before, day=DAY, events=events, broker_positions=broker, cash_before=1000.0)
     j = r.to_json()
     # 100 @ 500 split 1:5 -> 500 @ 100; sold 400 -> 100 @ 100 = the broker's 100: no mismatch
-    assert j["positions"] == [{"symbol": "AAPL", "shares": 100, "avg_cost": 100.0}]
+    # KO: held 100, sold 150 -> the 50 sold beyond the holding stay visible as a short @ 60.00
+    assert j["positions"] == [
+        {"symbol": "AAPL", "shares": 100, "avg_cost": 100.0},
+        {"symbol": "KO", "shares": -50, "avg_cost": 60.0},
+    ]
     assert j["splits_applied"] == [{"symbol": "AAPL", "date": DAY, "ratio": 5.0}]
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in j["breaks"]] == [
-        ("KO", "oversell", 100, 150)
+        ("KO", "oversell", 100, 150),
+        ("KO", "position_mismatch", -50, 0),  # the broker shows no KO short: now visible too
     ]
     assert j["positions_match"] is False  # the oversell
     # AAPL sold 0.10 below the signal: -(100.90 - 101)/101 x 1e4 = +9.90 bps (a cost);
@@ -318,13 +324,19 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
         s["slippage_usd"],
     ) == (39_300.15, 88_311.65, 29_617.80, 2.05, 57.80)
     assert not (live / f"current_positions.{DAY}.bak.csv").exists()
-    # accept: previous kept as a dated backup, journaled with who
-    assert run(ctx, *argv[:-1], "--accept") == 1
+    # accept over the two open breaks (NVDA over-fill, GME unplanned) is refused without a reason
+    before = (live / "current_positions.csv").read_bytes()
+    with pytest.raises(RefusedError, match="2 open break"):
+        run(ctx, *argv[:-1], "--accept")
+    assert (live / "current_positions.csv").read_bytes() == before
+    # forced with a reason: previous kept as a dated backup, journaled with who and why
+    assert run(ctx, *argv[:-1], "--accept", "--force", "--reason", "GME bought by hand") == 1
     capsys.readouterr()
     assert (live / "current_positions.csv").read_bytes() == (d / "positions_after_recon.csv").read_bytes()
     assert pd.read_csv(live / f"current_positions.{DAY}.bak.csv").equals(POSITIONS_BEFORE)
-    acc = [e for e in j.events(POSITIONS, DAY)]
+    acc = [e for e in j.events(POSITIONS, DAY) if e.payload.get("action") == "accept_reconciliation"]
     assert len(acc) == 1 and acc[0].actor == "alice" and acc[0].payload["by"] == "alice"
+    assert acc[0].payload["reason"] == "GME bought by hand" and acc[0].payload["forced"] is True
 
 
 def test_cli_reconcile_other_layout_and_previous_cash(env, capsys):

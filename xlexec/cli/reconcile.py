@@ -24,9 +24,22 @@ def _print(text: str) -> None:
         sys.stdout.write(text.replace("\u2705", "OK").replace("\u274c", "MISMATCH"))
 
 
+def _force_reason(args, command: str) -> str | None:
+    """``--force --reason TEXT``: the reason to accept over open breaks (both or neither)."""
+    reason = " ".join((args.reason or "").split())
+    if args.force and not reason:
+        raise InputError(command, "--force needs --reason TEXT (why the positions are accepted over open breaks)")
+    if reason and not args.force:
+        raise InputError(command, "--reason goes with --force (accepting over open breaks)")
+    return reason or None
+
+
 def run_reconcile(args, ctx) -> int:
     if not args.trades and not args.date:
         raise InputError("reconcile", "--trades is required (or --date to use live/DATE/trades.csv)")
+    force_reason = _force_reason(args, "reconcile")
+    if force_reason and not args.accept:
+        raise InputError("reconcile", "--force goes with --accept")
     day = day_for(ctx, date=args.date)
     res = steps.reconcile(
         ctx,
@@ -41,6 +54,7 @@ def run_reconcile(args, ctx) -> int:
         closes=args.closes,
         cash=args.cash,
         accept=args.accept,
+        force_reason=force_reason,
         trades_date_wins=not args.date,
     )
     if args.json:
@@ -50,7 +64,9 @@ def run_reconcile(args, ctx) -> int:
         _print(
             f"\nWrote {res.day.positions_after_recon}"
             + (
-                "; accepted as live/current_positions.csv\n"
+                "; already accepted as live/current_positions.csv (nothing changed)\n"
+                if res.already_accepted
+                else "; accepted as live/current_positions.csv\n"
                 if args.accept
                 else "\nReview it, then accept with `xlexec reconcile ... --accept`\n"
             )
@@ -117,11 +133,13 @@ def run_import_fills(args, ctx) -> int:
 
 
 def run_accept(args, ctx) -> int:
-    res = steps.accept(ctx, day_for(ctx, date=args.date))
+    res = steps.accept(ctx, day_for(ctx, date=args.date), force_reason=_force_reason(args, "accept-positions"))
     if args.json:
         print(json.dumps(res.to_json()))
+    elif res.already:
+        print(f"reconciled positions of {res.day} already accepted as {res.path} (nothing changed)")
     else:
-        print(f"reconciled positions of {res.day} accepted as {res.path}")
+        print(f"reconciled positions of {res.day} accepted as {res.path}" + (" over open breaks" if res.forced else ""))
     return res.exit_code
 
 
@@ -154,6 +172,7 @@ def register(sub, common) -> None:
     )
     p.add_argument("--date", metavar="YYYY-MM-DD", help="trading day (default: the trades header date)")
     p.add_argument("--accept", action="store_true", help="make the reconciled positions live/current_positions.csv")
+    _force_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_reconcile)
 
@@ -184,5 +203,11 @@ def register(sub, common) -> None:
         "accept-positions", parents=[common], help="make live/DATE/positions_after_recon.csv the current positions"
     )
     a.add_argument("--date", metavar="YYYY-MM-DD", default=None, help="trading day (default: today in New York)")
+    _force_args(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.set_defaults(func=run_accept)
+
+
+def _force_args(p) -> None:
+    p.add_argument("--force", action="store_true", help="accept over open breaks (needs --reason; journaled)")
+    p.add_argument("--reason", metavar="TEXT", default=None, help="why the positions are accepted over open breaks")

@@ -112,7 +112,9 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
     """Positions after the day's fills (canonical fills frame) -> (positions, oversell breaks).
 
     Break dicts: ``{symbol, kind: "oversell", planned: shares held before selling (S0 + B),
-    executed: shares sold, detail}``.
+    executed: shares sold, detail}``. An oversell keeps the short it made (negative shares, at
+    the sale's average price, $/share), so the cash its proceeds brought in is matched by the
+    shares owed rather than appearing out of nothing.
     """
     p = _clean(positions)
     t = fill_totals(fills)
@@ -123,6 +125,7 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
         m[c] = m[c].astype(float).fillna(0.0)
     s0, c0 = m["shares"].to_numpy(), m["avg_cost"].to_numpy()
     b, bn, sl = m["buy_shares"].to_numpy(), m["buy_notional"].to_numpy(), m["sell_shares"].to_numpy()
+    sn = m["sell_notional"].to_numpy()
     long0 = np.maximum(s0, 0.0)
     after_buys = s0 + b
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -131,10 +134,16 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
         pb = np.where(b > 0, bn / np.where(b > 0, b, 1.0), 0.0)
         avg_long = np.where(after_buys > EPS, (long0 * c0 + b * pb) / np.where(after_buys > EPS, long0 + b, 1.0), c0)
         avg = np.where(s0 >= 0, avg_long, np.where(after_buys > EPS, pb, c0))
+        # what is sold beyond the shares held is a short at the sale's price (added to a short start)
+        ps = np.where(sl > 0, sn / np.where(sl > 0, sl, 1.0), 0.0)
+        short0 = np.maximum(-after_buys, 0.0)
+        avg_short = (short0 * avg + np.maximum(sl - np.maximum(after_buys, 0.0), 0.0) * ps) / np.where(
+            short0 + sl > EPS, short0 + np.maximum(sl - np.maximum(after_buys, 0.0), 0.0), 1.0
+        )
     held = long0 + np.where(s0 >= 0, b, np.maximum(after_buys, 0.0))
     over = (sl > held + EPS) & (sl > 0)
     new = after_buys - sl
-    new = np.where(over, 0.0, new)
+    avg = np.where(over & (new < -EPS), avg_short, avg)
     m["shares"] = np.where(np.abs(new) < EPS, 0.0, new)
     m["avg_cost"] = avg
     breaks = [
@@ -143,9 +152,9 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
             "kind": "oversell",
             "planned": float(h),
             "executed": float(x),
-            "detail": f"sold {_q(x)} but held {_q(h)}; position set to 0 - check the broker",
+            "detail": f"sold {_q(x)} but held {_q(h)}; short {_q(n)} kept - check the broker",
         }
-        for s, h, x in zip(m.loc[over, "symbol"], held[over], sl[over])
+        for s, h, x, n in zip(m.loc[over, "symbol"], held[over], sl[over], new[over], strict=True)
     ]
     out = m.loc[m["shares"].abs() > EPS, POSITION_COLUMNS].sort_values("symbol").reset_index(drop=True)
     return out, breaks

@@ -399,8 +399,9 @@ def _reconcile(s: Session):
     day = s.the_day
     if not day.fills.exists():
         raise RefusedError("no broker_fills.csv yet: press Import Fills first")
-    # the positions the day started from: kept by Load Trades, else the backup Accept made
-    res = reconcile_steps.reconcile(s.ctx, day, current_positions=day.opening_or_backup())
+    # the positions the day started from: its opening snapshot (taken at the first reconcile
+    # from what Load Trades kept, else live/current_positions.csv), as the CLI does
+    res = reconcile_steps.reconcile(s.ctx, day)
     d = res.to_json()
     breaks = len(d.get("breaks") or [])
     return (
@@ -414,8 +415,18 @@ def _reconcile(s: Session):
 
 
 def _accept_positions(s: Session):
-    res = reconcile_steps.accept(s.ctx, s.the_day)
-    return f"reconciled positions of {s.day} accepted as {res.path}", ["Positions"], res.to_json()
+    """Accept Positions; over open breaks only with Override Y and a Reason on Control (as
+    Approve takes its reason), journaled with the OS login."""
+    why = (s.inputs.reason or "").strip() if _yes(s.inputs.override) else None
+    res = reconcile_steps.accept(s.ctx, s.the_day, force_reason=why or None)
+    if res.already:
+        return (
+            f"reconciled positions of {s.day} already accepted as {res.path} (nothing changed)",
+            ["Positions"],
+            res.to_json(),
+        )
+    over = " over open breaks (Override and Reason journaled)" if res.forced else ""
+    return f"reconciled positions of {s.day} accepted as {res.path}{over}", ["Positions"], res.to_json()
 
 
 def _tca(s: Session):

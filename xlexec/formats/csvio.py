@@ -265,11 +265,14 @@ def _wrong_delimiter(header_line: str, name: str, row: int, required: list[str])
             )
 
 
-def read_table(text: str, name: str, first_line: int, required: Iterable[str], what: str = "file") -> pd.DataFrame:
+def read_table(
+    text: str, name: str, first_line: int, required: Iterable[str], what: str = "file", *, allow_empty: bool = False
+) -> pd.DataFrame:
     """Parse CSV ``text`` (header row first) into a string DataFrame indexed by line number.
 
     Checks for an empty body, duplicate and missing required columns. Column names are
-    stripped and lower-cased. Every cell is a stripped string ('' when empty).
+    stripped and lower-cased. Every cell is a stripped string ('' when empty). A header with no
+    data rows is refused unless ``allow_empty`` (then an empty frame with the header's columns).
     """
     if not text.strip():
         raise InputError(name, f"empty {what}: no header row", row=first_line)
@@ -321,6 +324,6 @@ def read_table(text: str, name: str, first_line: int, required: Iterable[str], w
         df[c] = df[c].astype(str).str.strip()
     nonblank = (df != "").any(axis=1)
     df = df[nonblank]
-    if df.empty:
+    if df.empty and not allow_empty:
         raise InputError(name, f"empty {what}: a header but no data rows", row=first_line + 1)
     return df

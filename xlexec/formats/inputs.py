@@ -33,13 +33,14 @@ from xlexec.errors import InputError
 from xlexec.formats.csvio import read_table, read_text, split_comment_header
 
 
-def _load(path, required, what) -> tuple[pd.DataFrame, str]:
+def _load(path, required, what, *, allow_empty: bool = False) -> tuple[pd.DataFrame, str]:
+    """The file's rows as strings; ``allow_empty``: a header with no rows is a valid empty list."""
     name = str(path)
     text = read_text(path, what=what)
     _, body, first = split_comment_header(text)
     if not body:
         raise InputError(name, f"empty {what}: no header row ({','.join(required)})", row=first)
-    return read_table("\n".join(body), name, first, required, what=what), name
+    return read_table("\n".join(body), name, first, required, what=what, allow_empty=allow_empty), name
 
 
 def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
@@ -57,12 +58,13 @@ def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def read_positions(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
-    """``current_positions.csv`` -> ``symbol, shares, avg_cost`` (other columns ignored)."""
+    """``current_positions.csv`` -> ``symbol, shares, avg_cost`` (other columns ignored). A header
+    with no rows is all cash (no positions): the file reconcile writes after selling everything."""
     if missing_ok and not Path(path).exists():
         return pd.DataFrame(
             {"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
         )
-    df, name = _load(path, ["symbol", "shares"], "positions file")
+    df, name = _load(path, ["symbol", "shares"], "positions file", allow_empty=True)
     if "avg_cost" not in df.columns:
         df["avg_cost"] = ""
     return positions_from_frame(df, name)
@@ -108,7 +110,7 @@ def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quo
 
 
 def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
-    """events -> ``symbol, date (YYYY-MM-DD), event, ratio``."""
+    """events -> ``symbol, date (YYYY-MM-DD), event, ratio`` (a header with no rows: no events)."""
     if missing_ok and not Path(path).exists():
         return pd.DataFrame(
             {
@@ -118,7 +120,7 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
                 "ratio": pd.Series(dtype=float),
             }
         )
-    df, name = _load(path, ["symbol", "date", "event"], "events file")
+    df, name = _load(path, ["symbol", "date", "event"], "events file", allow_empty=True)
     out = pd.DataFrame(index=df.index)
     ev = df["event"].str.lower().str.strip().str.replace("-", "_").str.replace(" ", "_").replace(EVENT_ALIASES)
     check_rows(
@@ -156,7 +158,7 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
             dates.append(dt.date.fromisoformat(v[:10]).isoformat())
         except ValueError:
             raise InputError(name, f"date {v[:40]!r} is not YYYY-MM-DD", row=int(df.index[i]), column="date") from None
-    out["date"] = dates
+    out["date"] = pd.Series(dates, index=df.index, dtype=object)
     out["event"] = ev
     if "ratio" in df.columns:
         r = parse_numeric(df, "ratio", name, allow_empty=True)
@@ -196,9 +198,10 @@ def read_closes(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
 
 
 def read_restricted(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
+    """restricted list -> ``symbol, reason`` (a header with no rows: nothing restricted)."""
     if missing_ok and not Path(path).exists():
         return pd.DataFrame({"symbol": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    df, name = _load(path, ["symbol"], "restricted list")
+    df, name = _load(path, ["symbol"], "restricted list", allow_empty=True)
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     out["reason"] = df["reason"] if "reason" in df.columns else "restricted list"

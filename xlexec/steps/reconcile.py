@@ -13,7 +13,12 @@ Accept Positions buttons; ``xlexec reconcile|compare-positions|sync-positions``)
    discrepancy line to ``live/discrepancies.log`` once per (day, line) even when rerun, and
    journal a ``reconciliation`` event with the summary;
 5. ``accept``: copy positions_after_recon over ``live/current_positions.csv`` (the previous
-   file kept as ``live/current_positions.DAY.bak.csv``), journaled with who did it.
+   file kept as ``live/current_positions.DAY.bak.csv``), journaled with who did it; refused
+   while the reconciliation has open breaks unless forced with a reason (journaled with the OS
+   login); the same positions accepted again change nothing.
+
+The day starts from its opening snapshot (:mod:`xlexec.store.opening`), taken at its first
+reconcile: a rerun (reconcile, accept, both) reproduces the same files byte for byte.
 
 Exit code: 0 clean, 1 when there are breaks (over-fill, unplanned fill, oversell, position
 mismatch).
@@ -44,8 +49,9 @@ from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_br
 from xlexec.formats.inputs import read_closes, read_events, read_positions
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
+from xlexec.store import opening
 from xlexec.store.day import Day
-from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal
+from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal, current_user
 
 POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
 FILLS_CHUNK = 10_000  # fills journaled per transaction (keys are deterministic: a rerun dedupes)
@@ -132,43 +138,131 @@ def append_discrepancies(journal: Journal, live_dir: Path, day: str, lines: list
     return len(new)
 
 
-def accept_positions(live_dir: str | Path, day: str, by: str, now: str, journal: Journal | None = None) -> Path:
+ACCEPT = "accept_reconciliation"
+
+
+def open_breaks(day: Day) -> list[dict]:
+    """The breaks of the day's last reconciliation (``reconciliation.json``; [] without one)."""
+    try:
+        return list(json.loads(day.reconciliation.read_text(encoding="utf-8")).get("breaks") or [])
+    except (OSError, ValueError):
+        return []
+
+
+def _breaks_text(breaks: list[dict]) -> str:
+    shown = ", ".join(f"{b.get('symbol')} {b.get('kind')}" for b in breaks[:5])
+    return shown + (f", +{len(breaks) - 5} more" if len(breaks) > 5 else "")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What :func:`accept_positions` did: ``path`` holds the day's positions; ``already``: the
+    same positions were accepted before (nothing written); ``record``: the journaled accept."""
+
+    path: Path
+    already: bool
+    record: dict[str, Any]
+
+
+def accept_positions(
+    live_dir: str | Path,
+    day: str,
+    by: str,
+    now: str,
+    journal: Journal | None = None,
+    *,
+    force_reason: str | None = None,
+) -> Accepted:
     """Make ``live/DAY/positions_after_recon.csv`` the current positions.
 
     The previous ``live/current_positions.csv`` is kept as ``live/current_positions.DAY.bak.csv``
     (an existing backup of that day is never overwritten: it holds the true previous file).
-    Journaled (kind ``positions``) with who did it and when. Atomic.
+    Journaled (kind ``positions``) with who did it and when. Atomic. Idempotent: positions of the
+    day already accepted (same sha256) are not written again and nothing is journaled.
+
+    Refused while the day's reconciliation has open breaks, unless ``force_reason`` (journaled
+    with the OS login and the breaks), and once a later day took its opening snapshot.
     """
     d = Day(live_dir, day)
     src = d.positions_after_recon
     if not src.exists():
         raise RefusedError(f"{src}: no reconciled positions for {day}; run `xlexec reconcile` first")
     data = src.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     cur, bak = d.current_positions, d.positions_backup
-    if cur.exists() and not bak.exists():
-        atomic_write_bytes(bak, cur.read_bytes())
-    atomic_write_bytes(cur, data)
     j = journal or Journal.for_live_dir(live_dir)
     try:
-        digest = hashlib.sha256(data).hexdigest()
-        j.append(
-            POSITIONS,
-            f"{day}|accept|{digest[:16]}",
-            {
-                "action": "accept_reconciliation",
-                "by": by,
-                "at": now,
-                "source": str(src),
-                "backup": str(bak) if bak.exists() else None,
-                "sha256": digest,
-            },
-            day=day,
-            actor=by,
-        )
+        for p in j.payloads(POSITIONS, day):
+            if p.get("action") == ACCEPT and p.get("sha256") == digest:
+                return Accepted(cur, True, p)
+        later = opening.later_snapshot(j, d)
+        if later:
+            raise RefusedError(
+                f"{day}: not accepted: {later} already started from the positions accepted before; "
+                "accepting an earlier day now would overwrite them"
+            )
+        breaks = open_breaks(d)
+        reason = " ".join((force_reason or "").split())
+        if breaks and not reason:
+            raise RefusedError(
+                f"{d.reconciliation}: {len(breaks)} open break(s) ({_breaks_text(breaks)}); not accepted: "
+                "resolve them, or accept anyway with a reason (--force --reason TEXT; workbook: Override Y "
+                "and a Reason on Control), journaled with your login"
+            )
+        if cur.exists() and not bak.exists():
+            atomic_write_bytes(bak, cur.read_bytes())
+        atomic_write_bytes(cur, data)
+        rec: dict[str, Any] = {
+            "action": ACCEPT,
+            "by": by,
+            "at": now,
+            "source": str(src),
+            "backup": str(bak) if bak.exists() else None,
+            "sha256": digest,
+        }
+        if breaks:  # accepted over open breaks: who (OS login), why, and what was open
+            rec.update(forced=True, reason=reason, login=current_user(), breaks=breaks)
+        j.append(POSITIONS, f"{day}|accept|{digest[:16]}", rec, day=day, actor=by)
     finally:
         if journal is None:
             j.close()
-    return cur
+    return Accepted(cur, False, rec)
+
+
+def _opening(
+    ctx: Context,
+    j: Journal,
+    the_day: Day,
+    positions: pd.DataFrame | None,
+    cash: float | None,
+    fills: pd.DataFrame,
+    source: str,
+) -> opening.Opening:
+    """The day's opening snapshot: the journaled one (``positions`` / ``cash`` given must agree
+    with it), else taken now from ``positions`` (default: the day's opening_positions.csv, else
+    the accept backup, else live/current_positions.csv, missing = flat) and ``cash`` (default the
+    previous reconciliation's cash after, else the broker's cash with the day's fills undone)."""
+    snap = opening.load(j, the_day)
+    if snap is not None:
+        if positions is not None and not opening.same_positions(positions, snap.positions):
+            raise RefusedError(
+                f"{source or 'positions'}: differs from {the_day.date}'s opening snapshot "
+                f"{the_day.opening_positions} (taken at the day's first reconcile); a rerun starts from "
+                "the snapshot: leave out --current-positions"
+            )
+        if cash is not None and (snap.cash is None or abs(float(cash) - float(snap.cash)) > 0.005):
+            raise RefusedError(
+                f"--cash {float(cash):.2f} differs from {the_day.date}'s opening cash ({snap.cash}) in "
+                f"{the_day.opening_cash}; a rerun starts from the snapshot: leave out --cash"
+            )
+        return snap
+    if positions is None:
+        p = the_day.opening_or_backup() or the_day.current_positions
+        positions, source = read_positions(p, missing_ok=True), str(p)
+    cash_before = cash if cash is not None else the_day.previous_cash(j)
+    if cash_before is None:
+        cash_before = cash_before_from_broker(ctx, the_day.date, fills)
+    return opening.take(j, the_day, positions, cash_before, source=source, by=ctx.user, at=ctx.now().isoformat())
 
 
 def _events(day: Day, path: PathLike, *, day_level: bool = True) -> pd.DataFrame:
@@ -201,12 +295,17 @@ def write_outputs(res: ReconResult, day_dir: Path) -> None:
 # ------------------------------------------------------------------ reconcile
 
 
-def reconcile_day(
+def reconcile_day(ctx: Context, day: str, trades, fills: pd.DataFrame, positions=None, **kw) -> ReconResult:
+    """:func:`reconcile_and_accept` without the accept's outcome: the reconciliation."""
+    return reconcile_and_accept(ctx, day, trades, fills, positions, **kw)[0]
+
+
+def reconcile_and_accept(
     ctx: Context,
     day: str,
     trades,
     fills: pd.DataFrame,
-    positions: pd.DataFrame,
+    positions: pd.DataFrame | None = None,
     *,
     events: pd.DataFrame | None = None,
     closes: pd.DataFrame | None = None,
@@ -214,22 +313,24 @@ def reconcile_day(
     broker_positions: pd.DataFrame | None = None,
     accept: bool = False,
     trades_path: str = "",
-) -> ReconResult:
-    """Steps 2-5 on frames already read, under the day lock: journal the fills, reconcile with
-    the journal's order states, write the day's files, log discrepancies once, journal the
-    summary, optionally accept. ``cash``: cash before the day ($; default the last
-    reconciliation's cash after, else the broker's cash with the day's fills undone)."""
+    positions_source: str = "",
+    force_reason: str | None = None,
+) -> tuple[ReconResult, Accepted | None]:
+    """Steps 2-5 on frames already read, under the day lock: take (or check) the day's opening
+    snapshot, journal the fills, reconcile with the journal's order states, write the day's
+    files, log discrepancies once, journal the summary, optionally accept (``force_reason``: over
+    open breaks). ``positions`` / ``cash`` (cash before the day, $): the day's opening, used for
+    the snapshot at the first reconcile and checked against it after (see :func:`_opening`)."""
     the_day = Day(ctx.live_dir, day)
     j = ctx.journal()
     with DayLock(the_day.dir, "reconcile"):
-        record_fills(j, fills, day, actor=ctx.user)  # before anything else
+        snap = _opening(ctx, j, the_day, positions, cash, fills, positions_source)
+        positions, cash_before = snap.positions, snap.cash
+        record_fills(j, fills, day, actor=ctx.user)  # before anything else is written
         if j.events(INTENT, day):  # orders sent by xlexec: the execution log gains commissions
             write_execution_log(j, ctx.live_dir, day)
         crash_point("after_fills_journaled")  # test hook (xlexec.faults)
         states = j.latest_orders(day) or None  # none recorded (e.g. executed by file upload): unknown
-        cash_before = cash if cash is not None else the_day.previous_cash(j)
-        if cash_before is None:
-            cash_before = cash_before_from_broker(ctx, day, fills)
         otype = ctx.config.execution.default_order_type
         planned = planned_orders(
             j, trades, the_day, default_order_type=otype, max_adv_pct=ctx.config.validation.max_adv_pct
@@ -258,9 +359,10 @@ def reconcile_day(
         digest = hashlib.sha256(json.dumps(summary, sort_keys=True, default=str).encode()).hexdigest()
         summary.update(by=ctx.user, at=ctx.now().isoformat())
         j.append(RECON, f"{day}|{digest[:24]}", summary, day=day, actor=ctx.user)
+        acc = None
         if accept:
-            accept_positions(ctx.live_dir, day, ctx.user, ctx.now().isoformat(), journal=j)
-    return res
+            acc = accept_positions(ctx.live_dir, day, ctx.user, ctx.now().isoformat(), j, force_reason=force_reason)
+    return res, acc
 
 
 @dataclass
@@ -270,6 +372,7 @@ class ReconcileResult:
     day: Day
     recon: ReconResult
     accepted: bool = False
+    already_accepted: bool = False  # the same positions were accepted before: nothing changed
 
     @property
     def breaks(self) -> list[dict]:
@@ -286,6 +389,7 @@ class ReconcileResult:
     def to_json(self) -> dict[str, Any]:
         out = self.recon.to_json()
         out["accepted"] = bool(self.accepted)
+        out["already_accepted"] = bool(self.already_accepted)
         return out
 
 
@@ -303,11 +407,14 @@ def reconcile(
     closes: PathLike = None,
     cash: float | None = None,
     accept: bool = False,
+    force_reason: str | None = None,
     trades_date_wins: bool = False,
 ) -> ReconcileResult:
     """Reconcile the day's fills (``fills``, default ``live/D/broker_fills.csv``; or pulled from
-    the broker and saved there) with its trades and the positions it started from
-    (``current_positions``, default ``live/current_positions.csv``, missing = flat).
+    the broker and saved there) with its trades and the positions it started from: the day's
+    opening snapshot (``live/D/opening_positions.csv`` + ``opening_cash.json``), taken at its
+    first reconcile from ``current_positions`` (default the day's opening_positions.csv, else
+    ``live/current_positions.csv``, missing = flat) and ``cash``; a rerun starts from it.
     ``trades_date_wins``: the trades header's date, when it has one, replaces ``day``."""
     trades_path = Path(trades) if trades else day.trades
     t = read_trades(trades_path)
@@ -322,12 +429,12 @@ def reconcile(
         write_fills_csv(day.fills, fills_df)
     else:
         fills_df = read_fills(Path(fills) if fills else day.fills, format=format)
-    positions = read_positions(current_positions or day.current_positions, missing_ok=not current_positions)
+    positions = _given_positions(ctx, day, current_positions)
     events_df = _events(day, events)
     closes_path = Path(closes) if closes else _first_existing(day.closes, day.live_closes)
     closes_df = read_closes(closes_path, missing_ok=False) if closes_path else None
     broker_pos = read_broker_positions(broker_positions) if broker_positions else None
-    res = reconcile_day(
+    res, acc = reconcile_and_accept(
         ctx,
         day.date,
         t,
@@ -339,26 +446,57 @@ def reconcile(
         broker_positions=broker_pos,
         accept=accept,
         trades_path=str(trades_path),
+        positions_source=str(current_positions or ""),
+        force_reason=force_reason,
     )
-    return ReconcileResult(day, res, bool(accept))
+    return ReconcileResult(day, res, bool(accept), bool(acc and acc.already))
+
+
+def _given_positions(ctx: Context, day: Day, path: PathLike) -> pd.DataFrame | None:
+    """The opening positions named on the command line (None: the day's default). The live
+    current_positions.csv holding this very day's accepted positions is the day's result, not
+    its opening: None then too (a rerun of ``reconcile --accept`` names the same file)."""
+    if not path:
+        return None
+    p = Path(path)
+    try:
+        same_file = p.resolve() == day.current_positions.resolve()
+    except OSError:
+        same_file = False
+    if same_file:
+        digest = opening.sha256_file(p)
+        accepted = {x.get("sha256") for x in ctx.journal().payloads(POSITIONS, day.date) if x.get("action") == ACCEPT}
+        if digest is not None and digest in accepted:
+            return None
+    return read_positions(p)
 
 
 @dataclass
 class AcceptResult:
-    """The reconciled positions of the day became ``path`` (live/current_positions.csv)."""
+    """The reconciled positions of the day became ``path`` (live/current_positions.csv);
+    ``already``: they had been accepted before and nothing changed."""
 
     day: str
     path: Path
+    already: bool = False
+    forced: bool = False
     exit_code: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"day": self.day, "path": str(self.path)}
+        return {"day": self.day, "path": str(self.path), "already_accepted": self.already, "forced": self.forced}
 
 
-def accept(ctx: Context, day: Day) -> AcceptResult:
-    """Accept the day's reconciled positions (see :func:`accept_positions`)."""
-    path = accept_positions(ctx.live_dir, day.date, ctx.user, ctx.now().isoformat(), journal=ctx.journal())
-    return AcceptResult(day.date, path)
+def accept(ctx: Context, day: Day, *, force_reason: str | None = None) -> AcceptResult:
+    """Accept the day's reconciled positions (see :func:`accept_positions`), under the day lock."""
+    if not day.positions_after_recon.exists():
+        raise RefusedError(
+            f"{day.positions_after_recon}: no reconciled positions for {day.date}; run `xlexec reconcile` first"
+        )
+    with DayLock(day.dir, "accept"):
+        acc = accept_positions(
+            ctx.live_dir, day.date, ctx.user, ctx.now().isoformat(), ctx.journal(), force_reason=force_reason
+        )
+    return AcceptResult(day.date, acc.path, acc.already, bool(acc.record.get("forced")))
 
 
 # ------------------------------------------------------------------ compare / sync

@@ -2,7 +2,7 @@
 
 Day folder ``live/YYYY-MM-DD/``: ``trades.csv``, ``trades.model.csv``, ``validation.json``,
 ``quotes.csv``, ``closes.csv``, ``events.csv``, ``broker_fills.csv``, ``opening_positions.csv``,
-``execution_log.csv``, ``positions_after_recon.csv``, ``reconciliation.json``,
+``opening_cash.json``, ``execution_log.csv``, ``positions_after_recon.csv``, ``reconciliation.json``,
 ``reconciliation_report.txt``, ``reconciliation_trades.csv``, ``tca.json``, ``tca_report.txt``,
 ``trades_<broker>.csv`` (upload files). Live folder ``live/``: ``current_positions.csv`` (and its
 backups), ``events.csv``, ``reference.csv``, ``restricted.csv``, ``closes.csv``,
@@ -96,8 +96,14 @@ class Day:
 
     @property
     def opening_positions(self) -> Path:
-        """The positions the day started from (kept by Load Trades and the demo)."""
+        """The positions the day started from (kept by Load Trades and the demo; the opening
+        snapshot of the day's first reconcile, :mod:`xlexec.store.opening`)."""
         return self.dir / "opening_positions.csv"
+
+    @property
+    def opening_cash(self) -> Path:
+        """The cash the day started from ($, JSON; the opening snapshot's other half)."""
+        return self.dir / "opening_cash.json"
 
     @property
     def execution_log(self) -> Path:
