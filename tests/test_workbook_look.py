@@ -370,3 +370,26 @@ def test_live_dialog_names_the_account_from_the_mode_cell():
     assert re.search(r'account = "account not configured"', submit)
     prompt = re.search(r"MsgBox\((.*?)vbYesNo", submit, re.S).group(1)
     assert "& account &" in prompt and 'Range("B5")' in prompt
+
+
+def test_approvals_override_reads_y_or_n(demo):
+    _where, book = demo
+    ws = openpyxl.load_workbook(book, read_only=True)["Approvals"]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    col = list(rows[0]).index("Override")
+    values = {r[col] for r in rows[1:] if r[0] is not None}
+    assert values == {"N"}, values  # the demo never overrides a REJECT; shown as typed, not 0
+
+
+def test_fills_columns_fit_their_ids_and_times(demo):
+    """A pasted fill's ids and times are read whole: each column at least as wide as its longest
+    text (up to 44 characters)."""
+    _where, book = demo
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Fills"]
+    header = [c.value for c in ws[4]]
+    for name in ("fill_time", "order_id", "client_order_id", "fill_id"):
+        j = header.index(name)
+        letter = openpyxl.utils.get_column_letter(j + 1)
+        longest = max(len(str(ws.cell(r, j + 1).value or "")) for r in range(4, ws.max_row + 1))
+        assert ws.column_dimensions[letter].width >= min(44, longest + 1), (name, longest)

@@ -369,8 +369,11 @@ def approvals_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, st
         ap = None
     if ap is None or not len(ap):
         return template, None
+    shown = ap.copy()
+    if "override" in shown:  # a yes/no column, shown as the Y/N the operator typed (not 0/1)
+        shown["override"] = ["Y" if bool(v) else "N" for v in shown["override"]]
     sheet = dataclasses.replace(
-        _with_rows(template, ap),
+        _with_rows(template, shown),
         summary=f"{len(ap)} decisions recorded (journal); live/trade_approvals.csv mirrors it.",
     )
     mine = ap[ap["date"].astype(str) == src.day]

@@ -970,6 +970,11 @@ def _fills(ws, fmt: _Fmt, data: BookData) -> None:
                 if v is None or v == "":
                     continue
                 _write(ws, fmt, FILLS_PASTE_ROW + i, j, v, locked=False, extra={"bold": True} if i == 0 else None)
+    # each pasted column as wide as its longest text (ids and times are read whole), 14 to 44
+    for j in range(min(max(map(len, data.fills_block), default=0), FILLS_MAX_COLS)):
+        longest = max((len(str(cell_value(r[j]) or "")) for r in data.fills_block[:500] if j < len(r)), default=0)
+        if longest + 2 > 14:
+            ws.set_column(j, j, min(44, longest + 2), unlocked)
     ws.freeze_panes(FILLS_PASTE_ROW + 1, 0)
     width = max((len(r) for r in data.fills_block), default=6)
     ws.print_area(0, 0, FILLS_PASTE_ROW + max(len(data.fills_block), 1), max(width, 6) - 1)
