@@ -18,7 +18,7 @@ Matching
 
 Figures (each defined once in :mod:`xlexec.core.costs`, the same as reconcile's)
     ``slippage.actual_bps`` = sum slippage $ / sum (filled shares x signal price) x 10^4
-    (benchmark-notional-weighted: reconcile's ``slippage_bps_avg``); ``slippage.mean_bps`` =
+    (benchmark-notional-weighted: reconcile's ``slippage_bps_avg``); ``slippage_mean_bps`` =
     plain mean of the filled trades' bps. ``tca.json`` names its benchmark and weighting
     (``figures``) and keeps the unrounded figures (``exact``) that the month sums.
 
