@@ -127,7 +127,8 @@ class DayRecord:
             slip = _num(data["slippage"]["actual_usd"])
         except (KeyError, TypeError):
             raise InputError(name, "not a TCA file: missing commission.actual / slippage.actual_usd") from None
-        exact = data.get("exact") if isinstance(data.get("exact"), dict) else {}
+        raw_exact = data.get("exact")
+        exact: dict[str, Any] = raw_exact if isinstance(raw_exact, dict) else {}
         if exact:  # the unrounded figures: the month sums them and rounds once
             comm = _num(exact.get("commission")) if "commission" in exact else comm
             slip = _num(exact.get("slippage_usd")) if "slippage_usd" in exact else slip
