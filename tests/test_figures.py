@@ -116,9 +116,10 @@ def day(tmp_path_factory):
     return tmp, live, dd, fills
 
 
-def test_reconcile_and_tca_give_the_same_slippage_and_commission(day):
+@pytest.fixture(scope="module")
+def outputs(day):
+    """The day's TCA and reconciliation JSON, from the CLI."""
     tmp, live, dd, fills = day
-    h = hand_figures()
     t = cli(tmp, "tca", str(dd), "--fills", str(fills), "--json")
     assert t.returncode == 0, t.stderr
     tca = json.loads(t.stdout)
@@ -136,7 +137,13 @@ def test_reconcile_and_tca_give_the_same_slippage_and_commission(day):
         "--json",
     )
     assert r.returncode == 1, r.stderr  # the unplanned fill is a break
-    rec = json.loads(r.stdout)
+    return tca, json.loads(r.stdout)
+
+
+def test_reconcile_and_tca_give_the_same_slippage_and_commission(day, outputs):
+    dd = day[2]
+    tca, rec = outputs
+    h = hand_figures()
     # the same aggregate slippage ($ and bps vs the signal price, benchmark-notional-weighted)
     assert tca["slippage"]["actual_usd"] == rec["slippage_usd"] == half_up(h["usd"]) == -50.00
     assert tca["slippage"]["actual_bps"] == rec["slippage_bps_avg"] == half_up(h["bps"]) == -22.12
@@ -154,6 +161,28 @@ def test_reconcile_and_tca_give_the_same_slippage_and_commission(day):
     report = (dd / "reconciliation_report.txt").read_text()
     assert "vs the signal price" in report and "(every fill; rebates negative)" in report
     assert "signal price" in (dd / "tca_report.txt").read_text()
+
+
+def test_the_accounting_pages_worked_example_is_this_day(outputs):
+    """docs/accounting.md's worked example: its numbers are the hand-computed ones and xlexec's."""
+    text = (ROOT / "docs" / "accounting.md").read_text()
+    block = re.search(r"```example\n(.*?)```", text, re.S)
+    assert block, "docs/accounting.md has no worked example block"
+    doc = {k.strip(): float(v) for k, v in (ln.split("=") for ln in block.group(1).strip().splitlines())}
+    h = hand_figures()
+    tca, rec = outputs
+    assert doc == {
+        "slippage_usd": half_up(h["usd"]),
+        "slippage_bps": half_up(h["bps"]),
+        "slippage_mean_bps": half_up(h["mean_bps"]),
+        "commission": half_up(h["commission"]),
+        "commission_unplanned": half_up(h["unplanned"]),
+    }
+    assert doc["slippage_usd"] == tca["slippage"]["actual_usd"] == rec["slippage_usd"]
+    assert doc["slippage_bps"] == tca["slippage"]["actual_bps"] == rec["slippage_bps_avg"]
+    assert doc["slippage_mean_bps"] == tca["slippage_mean_bps"] == rec["slippage_bps_mean"]
+    assert doc["commission"] == tca["commission"]["actual"] == rec["commission_actual"]
+    assert doc["commission_unplanned"] == tca["commission_unplanned"] == rec["commission_unplanned"]
 
 
 # ---------------------------------------------------------------- the month rounds once
