@@ -202,6 +202,24 @@ class ReconResult:
         out["breaks"] = j["breaks"]
         return out
 
+    def _slippage_lines(self) -> list[str]:
+        """The report's "Price Slippage" block (vs the signal price; bps half-up to 0.01)."""
+        L = ["Price Slippage:"]
+        tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
+        w = self.slippage_bps_worst  # set exactly when the average is
+        if self.slippage_bps_avg is None or w is None:
+            L.append("  Average: n/a (nothing executed)")
+        else:
+            avg = _bps(self.slippage_bps_avg) or 0.0
+            L.append(f"  Average: {avg / 100:.2f}% ({avg:+.2f} bps){tgt}")
+            L.append("    (vs the signal price; sum of slippage $ / sum of executed shares x signal price)")
+            if self.slippage_bps_mean is not None:
+                L.append(f"  Plain mean per order: {_bps(self.slippage_bps_mean) or 0.0:+.2f} bps")
+            L.append(f"  Slippage: {_signed_usd(self.slippage_usd)} (positive = cost)")
+            L.append(f"  Worst: {w['symbol']} {w['bps'] / 100:+.2f}% ({w['bps']:+.2f} bps)")
+        L.append("")
+        return L
+
     def report_text(self) -> str:
         """The guide's "Reconciliation Report" layout."""
         title = f"Reconciliation Report - {self.day}"
@@ -222,20 +240,7 @@ class ReconResult:
                 + ")"
             )
         L.append("")
-        L.append("Price Slippage:")
-        tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
-        w = self.slippage_bps_worst  # set exactly when the average is
-        if self.slippage_bps_avg is None or w is None:
-            L.append("  Average: n/a (nothing executed)")
-        else:
-            avg = _bps(self.slippage_bps_avg) or 0.0
-            L.append(f"  Average: {avg / 100:.2f}% ({avg:+.2f} bps){tgt}")
-            L.append("    (vs the signal price; sum of slippage $ / sum of executed shares x signal price)")
-            if self.slippage_bps_mean is not None:
-                L.append(f"  Plain mean per order: {_bps(self.slippage_bps_mean) or 0.0:+.2f} bps")
-            L.append(f"  Slippage: {_signed_usd(self.slippage_usd)} (positive = cost)")
-            L.append(f"  Worst: {w['symbol']} {w['bps'] / 100:+.2f}% ({w['bps']:+.2f} bps)")
-        L.append("")
+        L += self._slippage_lines()
         L.append("Commission:")
         L.append(f"  Estimated: ${self.commission_estimated:,.2f}")
         L.append(f"  Actual: {_signed_usd(self.commission_actual)} (every fill; rebates negative)")
