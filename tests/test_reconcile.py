@@ -109,8 +109,11 @@ def test_hand_computed_day():
     assert pt.loc["NVDA", "slippage_bps"] == -5.00
     # AMZN (8x220.50 + 4x220.25)/12 = 220.41667 -> +18.94 bps
     assert pt.loc["AMZN", "slippage_bps"] == 18.94 and pt.loc["AMZN", "commission"] == pytest.approx(0.10)
-    # notional-weighted: (15014x9.3333 + 9460x42.1053 + 2398.80x-5 + 2645x18.9394) / 29517.80 = 19.53
-    assert j["slippage_bps_avg"] == 19.53
+    # weighted by benchmark notional (executed x signal price), as TCA: slippage $ 14.00 + 40.00
+    # - 1.20 + 5.00 = 57.80 over 15000 + 9500 + 2400 + 2640 = 29540 -> 19.5667 bps
+    assert j["slippage_bps_avg"] == 19.57 and j["slippage_usd"] == 57.80
+    # plain mean of the orders' bps: (9.3333 + 42.1053 - 5 + 18.9394) / 4 = 16.3445
+    assert j["slippage_bps_mean"] == 16.34
     assert j["slippage_bps_worst"] == {"symbol": "MSFT", "bps": 42.11}
     assert j["commission_estimated"] == 4.34 and j["commission_actual"] == 2.05
     assert j["commission_variance"] == -2.29 and j["commission_variance_pct"] == -52.76
@@ -292,7 +295,7 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
     ]
     assert run(ctx, *argv) == 1  # breaks -> exit 1
     out = json.loads(capsys.readouterr().out)
-    assert out["cash_after"] == 39_300.15 and out["slippage_bps_avg"] == 19.53
+    assert out["cash_after"] == 39_300.15 and out["slippage_bps_avg"] == 19.57
     assert out["not_executed"][0]["reason"] == "Cancelled: insufficient liquidity"  # from the journal
     assert out["trades_executed"] == 4  # MSFT matched through the journal's order id
     d = live / DAY

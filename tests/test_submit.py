@@ -109,7 +109,9 @@ def test_submit_sends_each_order_once_and_submit_twice_sends_nothing(tmp_path, f
     a = [p for p in intents if p["symbol"] == "AAPL"][0]
     assert a["arrival_price"] == 150.20 and a["limit_price"] == 150.25 and a["price"] == 150.25 and a["qty"] == 100
     log = (tmp_path / "live" / DAY / "execution_log.csv").read_text().splitlines()
-    assert log[0] == "date,symbol,side,shares,limit_price,fill_price,fill_time,order_id,commission,slippage,notes"
+    assert log[0] == (
+        "date,symbol,side,shares,limit_price,fill_price,fill_time,order_id,commission,slippage,notes,slippage_vs_limit"
+    )
     assert len(log) == 4
 
 
@@ -241,6 +243,10 @@ def test_execution_log_slippage_hand_computed(tmp_path, fake):
     assert log.loc["AAPL", "notes"] == "Full fill" and log.loc["AAPL", "shares"] == "100"
     assert log.loc["MSFT", "slippage"] == "1.00" and log.loc["MSFT", "notes"].startswith("Partial fill 20/50")
     assert log.loc["GOOGL", "fill_price"] == "" and log.loc["GOOGL", "slippage"] == ""
+    # signal = limit in this plan: the limit column says the same; commission unknown until the
+    # fills are journaled (reconcile), so empty, never a made-up 0.00; nothing filled paid nothing
+    assert log.loc["AAPL", "slippage_vs_limit"] == "3.00" and log.loc["MSFT", "slippage_vs_limit"] == "1.00"
+    assert log.loc["AAPL", "commission"] == "" and log.loc["GOOGL", "commission"] == "0.00"
     assert log.loc["AAPL", "order_id"] == r.orders.set_index("symbol").loc["AAPL", "order_id"]
 
 

@@ -210,7 +210,9 @@ def test_unplanned_fill_left_out_and_named(day):
         portfolio_value=100000.0,
     )
     j = r.to_json()
-    assert j["commission"]["actual"] == 5.00 and j["slippage"]["actual_usd"] == 13.50
+    # the unplanned fill's $0.25 was paid: in the commission (every fill), not in the slippage
+    assert j["commission"]["actual"] == 5.25 and j["slippage"]["actual_usd"] == 13.50
+    assert r.commission_unplanned == 0.25 and r.record()["commission_unplanned"] == 0.25
     assert len(r.unplanned) == 1 and r.unplanned["symbol"].iloc[0] == "AMD"
     assert any("AMD buy 10" in n and "$0.25" in n for n in r.notes)
 
@@ -225,7 +227,7 @@ def test_report_text_has_the_guides_sections(day):
         "1. Commission Costs:",
         "Variance:  -$3.50 (-41.18%)",
         "2. Slippage Costs",
-        "Actual:       $13.50 (1.93 bps)",
+        "Actual:       $13.50 (1.93 bps, weighted by filled shares x signal price)",
         "Favorable:   2 trades, saved $30.50",
         "Unfavorable: 2 trades, cost $44.00",
         "3. Opportunity Costs",

@@ -240,6 +240,7 @@ def _reference(d) -> dict:
     pxsh = [0.0] * len(plan)
     comm = [0.0] * len(plan)
     unplanned = 0
+    unplanned_comm = 0.0  # paid too: the commission is every fill's
     fills = d["fills"] if d["fills"] is not None else pd.DataFrame(columns=FILL_COLS)
     for _, f in fills.iterrows():
         cid = "" if pd.isna(f["client_order_id"]) else str(f["client_order_id"]).strip()
@@ -248,6 +249,7 @@ def _reference(d) -> dict:
             k = next((i for i, o in enumerate(plan) if (o[0], o[1]) == (f["symbol"], f["side"])), None)
         if k is None:
             unplanned += 1
+            unplanned_comm += f["commission"]
             continue
         filled[k] += f["shares"]
         pxsh[k] += f["shares"] * f["price"]
@@ -269,7 +271,7 @@ def _reference(d) -> dict:
             else:
                 opp_known = False
     return {
-        "commission": sum(comm),
+        "commission": sum(comm) + unplanned_comm,
         "slippage": slip,
         "notional": notional,
         "opportunity": opp if opp_known else None,

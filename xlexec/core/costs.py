@@ -9,9 +9,21 @@
   ``bps / 10,000`` (:func:`fraction_from_bps`).
 
 Scalars or numpy arrays / pandas Series in, the same out (no rounding here).
+
+The figures (one definition each, used by reconcile, TCA, the month, the execution log, the
+workbook and the UDFs): :func:`slippage_usd` / :func:`slippage_bps` per fill or trade,
+:func:`aggregate_slippage` (sum of $, sum of benchmark notional, the benchmark-notional-weighted
+bps = sum $ / sum benchmark notional x 10^4, and the plain per-trade mean bps, each labelled by
+:data:`WEIGHTINGS`), :func:`commission_paid` (every fill's commission; a rebate is negative),
+the benchmark names :data:`BENCHMARKS`, and :func:`half_up` (rounding for display only: stored
+figures are sums of unrounded values). See docs/accounting.md.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -48,3 +60,110 @@ def usd_from_bps(notional, bps):
 def fraction_from_bps(bps):
     """``bps / 10,000``: a rate in bps as a fraction (25 bps -> 0.0025)."""
     return bps / BPS
+
+
+# ---------------------------------------------------------------------------------------------
+# The figures: one definition each. Reconcile, TCA, the month, the execution log, the workbook
+# and the UDFs all take their slippage and commission from here.
+# ---------------------------------------------------------------------------------------------
+
+#: The benchmarks a slippage is measured against (key -> what it is).
+BENCHMARKS = {
+    "signal": "signal price (the trades.csv price the plan was made at)",
+    "arrival": "arrival price (quote mid recorded when the order was submitted)",
+    "close": "close (the day's closing price)",
+    "limit": "limit price (the order's limit; market orders: the signal price)",
+}
+#: The weightings of an aggregate bps figure (key -> formula).
+WEIGHTINGS = {
+    "benchmark_notional": "sum of slippage $ / sum of benchmark notional (shares x benchmark price) x 10^4",
+    "plain_mean": "plain mean of the trades' bps (every trade counts once, whatever its size)",
+}
+SIGN = "positive = a cost, negative = a saving, for buys and sells alike"
+COMMISSION_RULE = "what was paid on every fill of the day, planned or not; a broker rebate counts as a negative cost"
+
+
+def figure_definitions(benchmark: str = "signal") -> dict[str, str]:
+    """What a report's figures mean, for its JSON / text: ``benchmark``, ``weighting`` (of the
+    aggregate bps), ``mean_weighting`` (of the plain-mean bps), ``sign``, ``commission``."""
+    return {
+        "benchmark": BENCHMARKS[benchmark],
+        "weighting": WEIGHTINGS["benchmark_notional"],
+        "mean_weighting": WEIGHTINGS["plain_mean"],
+        "sign": SIGN,
+        "commission": COMMISSION_RULE,
+    }
+
+
+def slippage_usd(side, shares, fill, benchmark):
+    """Slippage $ of a fill (or a trade at its average fill price): ``side x shares x (fill -
+    benchmark)``, > 0 = cost. Summing it over a trade's fills gives the trade's slippage $."""
+    return cost_usd(side, shares, fill, benchmark)
+
+
+def slippage_bps(side, fill, benchmark):
+    """Slippage bps of a fill or trade: ``side x (fill - benchmark) / benchmark x 10,000``, > 0 = cost."""
+    return cost_bps(side, fill, benchmark)
+
+
+def benchmark_notional(shares, benchmark):
+    """``shares x benchmark`` ($): the notional an aggregate bps is taken over."""
+    return shares * benchmark
+
+
+@dataclass(frozen=True)
+class Slippage:
+    """Aggregate slippage of several trades (or fills) against one benchmark, unrounded.
+
+    ``usd``: sum of slippage $ (> 0 = cost); ``notional``: sum of benchmark notional $;
+    ``bps``: ``usd / notional x 10^4`` (the benchmark-notional-weighted mean; None when nothing
+    was filled); ``mean_bps``: plain mean of the trades' bps (None when none); ``trades``: how
+    many trades count.
+    """
+
+    usd: float
+    notional: float
+    bps: float | None
+    mean_bps: float | None
+    trades: int
+
+
+def aggregate_slippage(side, shares, fill, benchmark) -> Slippage:
+    """The one aggregate: trades (arrays, one per trade; ``side`` +1/-1, ``shares`` filled,
+    ``fill`` average fill $, ``benchmark`` $) with no shares or no known benchmark are left out."""
+    sd = np.asarray(side, dtype=float)
+    sh = np.asarray(shares, dtype=float)
+    px = np.asarray(fill, dtype=float)
+    bm = np.asarray(benchmark, dtype=float)
+    ok = (sh > 0) & np.isfinite(px) & np.isfinite(bm) & (bm > 0)
+    if not ok.any():
+        return Slippage(0.0, 0.0, None, None, 0)
+    usd = float(slippage_usd(sd[ok], sh[ok], px[ok], bm[ok]).sum())
+    notional = float(benchmark_notional(sh[ok], bm[ok]).sum())
+    mean = float(np.mean(slippage_bps(sd[ok], px[ok], bm[ok])))
+    return Slippage(
+        usd + 0.0, notional, float(bps_of(usd, notional)) + 0.0 if notional > 0 else None, mean, int(ok.sum())
+    )
+
+
+def commission_paid(commission) -> float:
+    """Commission $ of fills: the plain sum of what each fill paid (a rebate is negative);
+    unknown (NaN) counts as 0."""
+    c = np.asarray(commission, dtype=float)
+    return float(np.nansum(c)) + 0.0 if c.size else 0.0
+
+
+def half_up(x, places: int = 2) -> float | None:
+    """``x`` rounded half-up (away from zero at exactly half) to ``places`` decimals, for
+    showing a figure: ``2.675 -> 2.68``, ``-0.004 -> 0.0`` (never ``-0.0``). The decimal text of
+    the float (its shortest repr) is what is rounded. None / NaN / inf -> None."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    q = Decimal(repr(v)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return float(q) + 0.0

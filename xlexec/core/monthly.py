@@ -3,9 +3,15 @@
 :func:`monthly_report` turns one :class:`DayRecord` per trading day (the day's TCA figures, its
 broker and its portfolio values) into the guide's monthly figures:
 
-* ``total_commission`` ($): commissions actually paid on planned trades.
-* ``avg_slippage_bps``: notional-weighted slippage vs the signal price, sum of slippage $ / sum of
-  notional $ x 10^4 (positive = cost), never a plain mean of daily bps.
+* ``total_commission`` ($): commissions actually paid, on every fill (rebates negative), the
+  days' TCA ``commission.actual`` (:func:`xlexec.core.costs.commission_paid`).
+* ``avg_slippage_bps``: slippage vs the signal price weighted by benchmark notional, sum of
+  slippage $ / sum of notional $ (filled shares x signal price) x 10^4 (positive = cost), never
+  a plain mean of daily bps; ``slippage_mean_bps`` (in :meth:`MonthlyResult.record`): the
+  plain mean of every filled trade's bps over the month.
+* Every $ and bps figure is a sum of the days' **unrounded** figures (``tca.json``'s
+  ``exact`` block; an older file without it gives its cent-rounded keys), rounded half-up
+  once, when shown.
 * ``commission_costs``, ``slippage_costs``, ``cost_pct_portfolio``: fractions of the **average
   portfolio value**, the mean over the month's days of each day's portfolio value (the start-of-
   day ``# Portfolio Value`` of ``trades.csv``; the reconciled end-of-day value when that is
@@ -40,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.core.costs import bps_of
+from xlexec.core.costs import bps_of, figure_definitions, half_up
 from xlexec.errors import InputError
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -80,8 +86,8 @@ def _num(x) -> float | None:
 
 
 def _r(x, nd: int) -> float | None:
-    v = _num(x)
-    return None if v is None else round(v, nd) + 0.0
+    """Shown figures: half-up to ``nd`` decimals (:func:`xlexec.core.costs.half_up`)."""
+    return half_up(_num(x), nd)
 
 
 @dataclass
@@ -102,6 +108,7 @@ class DayRecord:
     portfolio_value_after: float | None = None
     broker: str = "unknown"
     opportunity_usd: float | None = None
+    slippage_mean_bps: float | None = None  # plain mean of the day's filled trades' bps
 
     @classmethod
     def from_tca_json(
@@ -120,7 +127,12 @@ class DayRecord:
             slip = _num(data["slippage"]["actual_usd"])
         except (KeyError, TypeError):
             raise InputError(name, "not a TCA file: missing commission.actual / slippage.actual_usd") from None
-        notional = _num(data.get("notional"))
+        raw_exact = data.get("exact")
+        exact: dict[str, Any] = raw_exact if isinstance(raw_exact, dict) else {}
+        if exact:  # the unrounded figures: the month sums them and rounds once
+            comm = _num(exact.get("commission")) if "commission" in exact else comm
+            slip = _num(exact.get("slippage_usd")) if "slippage_usd" in exact else slip
+        notional = _num(exact.get("notional")) if "notional" in exact else _num(data.get("notional"))
         if notional is None:  # older file: recover it from the total and its % of notional
             tot = data.get("total") or {}
             u, pn = _num(tot.get("usd")), _num(tot.get("pct_notional"))
@@ -134,7 +146,12 @@ class DayRecord:
             portfolio_value=_num(data.get("portfolio_value")),
             portfolio_value_after=portfolio_value_after,
             broker=str(broker or data.get("broker") or "unknown"),
-            opportunity_usd=_num((data.get("opportunity") or {}).get("usd")),
+            opportunity_usd=(
+                _num(exact.get("opportunity_usd"))
+                if "opportunity_usd" in exact
+                else _num((data.get("opportunity") or {}).get("usd"))
+            ),
+            slippage_mean_bps=_num(exact.get("slippage_mean_bps", data.get("slippage_mean_bps"))),
         )
 
     @classmethod
@@ -151,6 +168,7 @@ class DayRecord:
             portfolio_value_after=portfolio_value_after,
             broker=broker,
             opportunity_usd=opp if math.isfinite(opp) else None,
+            slippage_mean_bps=_num(result.slippage_mean_bps),
         )
 
 
@@ -173,6 +191,25 @@ class MonthlyResult:
     daily: pd.DataFrame
     return_period: tuple[str, str] | None = None
     notes: list[str] = field(default_factory=list)
+    slippage_mean_bps: float | None = None  # plain mean of every filled trade's bps in the month
+
+    def record(self) -> dict[str, Any]:
+        """Next to the stable keys in the month's JSON: the plain-mean slippage bps, what the
+        figures mean (``figures``: benchmark, weighting, sign) and the unrounded figures
+        (``exact``: $ and bps)."""
+        return {
+            "slippage_usd": _r(self.slippage_usd, 2),
+            "notional": _r(self.notional, 2),
+            "slippage_mean_bps": _r(self.slippage_mean_bps, 2),
+            "figures": figure_definitions("signal"),
+            "exact": {
+                "total_commission": self.total_commission,
+                "slippage_usd": self.slippage_usd,
+                "notional": self.notional,
+                "avg_slippage_bps": self.avg_slippage_bps,
+                "slippage_mean_bps": self.slippage_mean_bps,
+            },
+        }
 
     def to_json(self) -> dict[str, Any]:
         """The issue's stable keys ($ to cents, bps to 0.01, fractions to 1e-8, corr to 1e-6)."""
@@ -241,7 +278,9 @@ class MonthlyResult:
         L += [
             f"Trading days:                  {self.days}{span}",
             f"Total commission paid:         {_usd(self.total_commission)}",
-            f"Average slippage per trade:    {_fb(self.avg_slippage_bps)} (notional-weighted; positive = cost)",
+            f"Average slippage:              {_fb(self.avg_slippage_bps)} (vs the signal price, weighted by "
+            "filled shares x signal price; positive = cost)",
+            f"   plain mean per trade:       {_fb(self.slippage_mean_bps)}",
             f"Costs as % of portfolio:       {_pc(self.cost_pct_portfolio)} "
             f"(of the average portfolio value {_usd(self.avg_portfolio_value)})",
             "Turnover vs costs correlation: "
@@ -279,7 +318,7 @@ def _usd(x) -> str:
     v = _num(x)
     if v is None:
         return "n/a"
-    v = round(v, 2) + 0.0
+    v = half_up(v, 2) or 0.0
     return ("-" if v < 0 else "") + f"${abs(v):,.2f}"
 
 
@@ -292,7 +331,7 @@ def _pc(x, sign: bool = False) -> str:
 
 def _fb(x) -> str:
     v = _num(x)
-    return "n/a" if v is None else f"{v:.2f} bps"
+    return "n/a" if v is None else f"{half_up(v, 2) or 0.0:.2f} bps"
 
 
 def _month_days(days: list[DayRecord], month: str, notes: list[str]) -> list[DayRecord]:
@@ -451,6 +490,9 @@ def monthly_report(
     tot_slip = float(daily["slippage_usd"].sum())
     tot_notional = float(daily["notional"].sum())
     avg_bps = bps_of(tot_slip, tot_notional) if tot_notional > 0 else None
+    means = [(d.slippage_mean_bps, int(d.trades)) for d in recs if d.slippage_mean_bps is not None and d.trades > 0]
+    n_mean = sum(n for _, n in means)
+    mean_bps = sum(m * n for m, n in means) / n_mean if n_mean else None
     avg_pv = _average_value(daily, month, notes)
     cc = tot_comm / avg_pv if avg_pv else None
     sc = tot_slip / avg_pv if avg_pv else None
@@ -485,6 +527,7 @@ def monthly_report(
         daily=daily,
         return_period=period,
         notes=notes,
+        slippage_mean_bps=mean_bps,
     )
 
 

@@ -16,10 +16,15 @@ share-weighted over its fills), ``commission`` ($, summed), ``slippage_bps`` =
 **positive = cost** for buys and sells alike (:mod:`xlexec.core.costs`). Status: ``filled``, ``partial``,
 ``not_executed``, ``over_fill`` (executed > planned: a break), ``unplanned``.
 
-Figures: average slippage is notional-weighted (weights = executed shares x avg price),
-worst = the highest bps. Commission estimated = sum of ``commission_est`` of the planned
-trades; actual = sum of every fill's commission; variance = actual - estimated ($, and % of
-estimated).
+Figures (each defined once in :mod:`xlexec.core.costs`, the same as TCA's; benchmark: the
+signal price): ``slippage_usd`` = sum of the planned orders' slippage $; ``slippage_bps_avg`` =
+``slippage_usd / sum(executed x signal price) x 10^4`` (benchmark-notional-weighted, the figure
+TCA calls ``slippage.actual_bps``); ``slippage_bps_mean`` = plain mean of the orders' bps;
+worst = the highest bps. Unplanned fills have no signal price: no slippage, their commission
+is counted (and shown apart as ``commission_unplanned``). Commission estimated = sum of
+``commission_est`` of the planned trades; actual = what every fill paid (a rebate is
+negative); variance = actual - estimated ($, and % of estimated). JSON figures are rounded
+half-up to cents / 0.01 bps; ``exact`` holds the unrounded ones.
 
 Cash: ``cash_after = cash_before - sum(buy notional) + sum(sell notional) - sum(commission)``
 ($, notional = shares x fill price, over every fill of the day, planned or not).
@@ -34,14 +39,14 @@ with no date are taken as the day's.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xlexec.core.costs import cost_bps, cost_usd, side_sign
+from xlexec.core.costs import aggregate_slippage, commission_paid, figure_definitions, half_up, side_sign
+from xlexec.core.costs import slippage_bps as _slippage_bps
 from xlexec.core.matching import match_fills
 from xlexec.core.orders import orders_from_trades, without_account
 from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
@@ -67,15 +72,13 @@ PER_TRADE_COLUMNS = [
 
 
 def _money(x: float | None) -> float | None:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return round(float(x) + 0.0, 2) + 0.0
+    """$ shown to the cent, half-up (:func:`xlexec.core.costs.half_up`); None for unknown."""
+    return half_up(x, 2)
 
 
 def _bps(x: float | None) -> float | None:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return None
-    return round(float(x), 2) + 0.0
+    """bps shown to 0.01, half-up; None for unknown."""
+    return half_up(x, 2)
 
 
 def _qty(x) -> int | float:
@@ -114,6 +117,9 @@ class ReconResult:
     fills_used: int = 0
     fills_other_days: int = 0
     target_slippage_bps: float | None = None
+    slippage_bps_mean: float | None = None  # plain mean of the orders' bps (each order once)
+    slippage_notional: float = 0.0  # sum of executed shares x signal price ($): the bps' denominator
+    commission_unplanned: float = 0.0  # $ paid on fills that match no planned order (in commission_actual)
 
     @property
     def positions_match(self) -> bool | None:
@@ -155,6 +161,18 @@ class ReconResult:
             "splits_applied": self.splits_applied,
             "fills_used": self.fills_used,
             "fills_other_days": self.fills_other_days,
+            "slippage_bps_mean": _bps(self.slippage_bps_mean),
+            "commission_unplanned": _money(self.commission_unplanned),
+            "figures": figure_definitions("signal"),
+            "exact": {
+                "slippage_usd": self.slippage_usd,
+                "slippage_notional": self.slippage_notional,
+                "slippage_bps_avg": self.slippage_bps_avg,
+                "slippage_bps_mean": self.slippage_bps_mean,
+                "commission_actual": self.commission_actual,
+                "commission_unplanned": self.commission_unplanned,
+                "commission_estimated": self.commission_estimated,
+            },
         }
 
     def summary(self) -> dict[str, Any]:
@@ -184,6 +202,24 @@ class ReconResult:
         out["breaks"] = j["breaks"]
         return out
 
+    def _slippage_lines(self) -> list[str]:
+        """The report's "Price Slippage" block (vs the signal price; bps half-up to 0.01)."""
+        L = ["Price Slippage:"]
+        tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
+        w = self.slippage_bps_worst  # set exactly when the average is
+        if self.slippage_bps_avg is None or w is None:
+            L.append("  Average: n/a (nothing executed)")
+        else:
+            avg = _bps(self.slippage_bps_avg) or 0.0
+            L.append(f"  Average: {avg / 100:.2f}% ({avg:+.2f} bps){tgt}")
+            L.append("    (vs the signal price; sum of slippage $ / sum of executed shares x signal price)")
+            if self.slippage_bps_mean is not None:
+                L.append(f"  Plain mean per order: {_bps(self.slippage_bps_mean) or 0.0:+.2f} bps")
+            L.append(f"  Slippage: {_signed_usd(self.slippage_usd)} (positive = cost)")
+            L.append(f"  Worst: {w['symbol']} {w['bps'] / 100:+.2f}% ({w['bps']:+.2f} bps)")
+        L.append("")
+        return L
+
     def report_text(self) -> str:
         """The guide's "Reconciliation Report" layout."""
         title = f"Reconciliation Report - {self.day}"
@@ -204,18 +240,12 @@ class ReconResult:
                 + ")"
             )
         L.append("")
-        L.append("Price Slippage:")
-        tgt = f" (target: {self.target_slippage_bps / 100:.2f}%)" if self.target_slippage_bps is not None else ""
-        w = self.slippage_bps_worst  # set exactly when the average is
-        if self.slippage_bps_avg is None or w is None:
-            L.append("  Average: n/a (nothing executed)")
-        else:
-            L.append(f"  Average: {self.slippage_bps_avg / 100:.2f}% ({self.slippage_bps_avg:+.2f} bps){tgt}")
-            L.append(f"  Worst: {w['symbol']} {w['bps'] / 100:+.2f}% ({w['bps']:+.2f} bps)")
-        L.append("")
+        L += self._slippage_lines()
         L.append("Commission:")
         L.append(f"  Estimated: ${self.commission_estimated:,.2f}")
-        L.append(f"  Actual: ${self.commission_actual:,.2f}")
+        L.append(f"  Actual: {_signed_usd(self.commission_actual)} (every fill; rebates negative)")
+        if abs(self.commission_unplanned) >= 0.005:
+            L.append(f"    of which on unplanned fills: {_signed_usd(self.commission_unplanned)}")
         v = self.commission_variance
         vp = f" ({self.commission_variance_pct * 100:+.1f}%)" if self.commission_variance_pct is not None else ""
         L.append(f"  Variance: {'+' if v >= 0 else '-'}${abs(v):,.2f}{vp}")
@@ -243,6 +273,12 @@ class ReconResult:
             ok = self.cash_after >= -0.005
             L.append(f"Cash Balance: {'✅' if ok else '❌'} ${self.cash_after:,.2f} (before ${self.cash_before:,.2f})")
         return "\n".join(L) + "\n"
+
+
+def _signed_usd(x: float) -> str:
+    """``$1,234.56`` / ``-$0.35``, half-up to the cent, never ``-$0.00``."""
+    v = _money(x) or 0.0
+    return ("-" if v < 0 else "") + f"${abs(v):,.2f}"
 
 
 def _state_for(order_states: dict | None, coid: str, symbol: str, side: str) -> dict | None:
@@ -446,7 +482,7 @@ def _per_order(pl: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
         pt["avg_price"] = np.where(
             pt["executed"] > 0, pt["pxsh"] / pt["executed"].where(pt["executed"] > 0, 1.0), np.nan
         )
-    pt["slippage_bps"] = cost_bps(side_sign(pt["side"]), pt["avg_price"], pt["signal_price"])
+    pt["slippage_bps"] = _slippage_bps(side_sign(pt["side"]), pt["avg_price"], pt["signal_price"])
     ex, plq = pt["executed"].to_numpy(), pt["planned"].to_numpy(dtype=float)
     pt["status"] = np.select(
         [ex <= EPS, ex < plq - EPS, ex > plq + EPS], ["not_executed", "partial", "over_fill"], "filled"
@@ -508,41 +544,41 @@ def _unplanned(un: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: float | None) -> dict[str, Any]:
-    """Slippage (notional-weighted bps, worst, $), commission estimated/actual/variance ($ and
-    fraction of the estimate), buy/sell/total notional and cash after ($), keyed by the
+    """Slippage (:func:`xlexec.core.costs.aggregate_slippage` vs the signal price: $, weighted
+    and plain-mean bps, worst), commission estimated/actual/unplanned/variance ($ and fraction
+    of the estimate), buy/sell/total notional and cash after ($), keyed by the
     :class:`ReconResult` fields they fill."""
     done = pt[pt["executed"] > EPS]
-    notional = (done["executed"] * done["avg_price"]).to_numpy()
-    if len(done) and notional.sum() > 0:
-        slip_avg = float((done["slippage_bps"].to_numpy() * notional).sum() / notional.sum())
+    agg = aggregate_slippage(side_sign(done["side"]), done["executed"], done["avg_price"], done["signal_price"])
+    if agg.bps is not None:
         w = done.loc[done["slippage_bps"].idxmax()]
         worst = {"symbol": str(w["symbol"]), "bps": _bps(w["slippage_bps"])}
     else:
-        slip_avg, worst = None, None
-    slip_usd = (
-        float(cost_usd(side_sign(done["side"]), done["executed"], done["avg_price"], done["signal_price"]).sum())
-        if len(done)
-        else 0.0
-    )
+        worst = None
     comm_est = float(pl["commission_est"].sum())
-    comm_act = float(f["commission"].sum()) if len(f) else 0.0
+    comm_act = commission_paid(f["commission"]) if len(f) else 0.0
+    unplanned = np.isnan(f["_plan"].to_numpy(dtype=float)) if len(f) else np.zeros(0, bool)
+    comm_unplanned = commission_paid(f["commission"].to_numpy(dtype=float)[unplanned]) if len(f) else 0.0
     buy = (f["side"] == "buy").to_numpy()
     buy_notional = float(f["_pxsh"].to_numpy()[buy].sum())
     sell_notional = float(f["_pxsh"].to_numpy()[~buy].sum())
     cash_after = None if cash_before is None else float(cash_before) - buy_notional + sell_notional - comm_act
     variance = comm_act - comm_est
     return dict(
-        slippage_bps_avg=slip_avg,
+        slippage_bps_avg=agg.bps,
+        slippage_bps_mean=agg.mean_bps,
+        slippage_notional=agg.notional,
         slippage_bps_worst=worst,
         commission_estimated=comm_est,
         commission_actual=comm_act,
+        commission_unplanned=comm_unplanned,
         commission_variance=variance,
         commission_variance_pct=(variance / comm_est) if comm_est > EPS else None,
         cash_after=cash_after,
         notional_traded=buy_notional + sell_notional,
         buy_notional=buy_notional,
         sell_notional=sell_notional,
-        slippage_usd=slip_usd,
+        slippage_usd=agg.usd,
     )
 
 

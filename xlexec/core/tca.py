@@ -11,7 +11,16 @@ Matching
     :func:`xlexec.core.matching.match_fills` (client order id, else symbol+side; an id match
     must agree on symbol and side); partial fills of a trade add up to one executed quantity
     (shares) at the share-weighted average price ($/share); commissions add up. Fills that match
-    nothing are left out of the figures and named in the notes (reconcile reports them as breaks).
+    nothing have no signal price: they are left out of the slippage figures and named in the
+    notes (reconcile reports them as breaks), but their commission was paid: it is in
+    ``commission.actual`` (what every fill paid; rebates negative) and shown apart as
+    ``commission.unplanned``.
+
+Figures (each defined once in :mod:`xlexec.core.costs`, the same as reconcile's)
+    ``slippage.actual_bps`` = sum slippage $ / sum (filled shares x signal price) x 10^4
+    (benchmark-notional-weighted: reconcile's ``slippage_bps_avg``); ``slippage_mean_bps`` =
+    plain mean of the filled trades' bps. ``tca.json`` names its benchmark and weighting
+    (``figures``) and keeps the unrounded figures (``exact``) that the month sums.
 
 Units and sign convention (positive is a cost, for buys and sells alike; :mod:`xlexec.core.costs`)
     side = +1 buy, -1 sell.
@@ -33,8 +42,8 @@ and name the symbols); ``shortfall.total`` is still slippage + opportunity + fee
 of a symbol with unfilled shares is unknown, its opportunity cost is NaN, and the day's
 ``opportunity.usd``, ``shortfall.opportunity`` and ``shortfall.total`` are ``null``.
 
-Fractions (``pct_*``, ``variance_pct``) are fractions (0.0037 = 0.37%); money in $ rounded to
-cents, bps rounded to 0.01 in :meth:`TcaResult.to_json`.
+Fractions (``pct_*``, ``variance_pct``) are fractions (0.0037 = 0.37%); money in $ rounded
+half-up to cents, bps to 0.01 in :meth:`TcaResult.to_json` (shown figures); ``exact`` unrounded.
 
 Many days at once
     :func:`tca_many` computes any number of days in one vectorised pass (orders of all days in
@@ -54,7 +63,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.core.costs import bps_of, cost_usd, side_sign
+from xlexec.core.costs import benchmark_notional, bps_of, commission_paid, figure_definitions, half_up, side_sign
+from xlexec.core.costs import slippage_usd as cost_usd
 from xlexec.core.fills import aggregate_fills, empty_fills
 from xlexec.core.matching import BY_CLIENT_ID, match_fills, plain_ids
 from xlexec.core.matching import first_match as _first_match
@@ -114,14 +124,15 @@ _NEUTRAL_USD = 0.005  # |slippage| below half a cent: neither favorable nor unfa
 CONVENTION = (
     "Sign convention: cost bps = side x (fill - benchmark) / benchmark x 10,000, "
     "side = +1 buy, -1 sell; positive is a cost, negative a saving, for buys and sells "
-    "alike. Aggregate bps are notional-weighted (sum of cost $ / sum of notional x 10^4)."
+    "alike. Benchmark: the signal price (the trades.csv price). Aggregate bps are weighted by "
+    "benchmark notional (sum of cost $ / sum of filled shares x signal price x 10^4); the plain "
+    "mean of the trades' bps is shown apart. Commission: every fill, planned or not (rebates negative)."
 )
 
 
 def _money(x) -> float | None:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return None
-    return round(float(x), 2) + 0.0
+    """$ shown to the cent, half-up (:func:`xlexec.core.costs.half_up`); None for unknown."""
+    return half_up(x, 2)
 
 
 def _bps(x) -> float | None:
@@ -174,6 +185,8 @@ class TcaResult:
     trades_planned: int
     trades_filled: int
     notes: list[str] = field(default_factory=list)
+    slippage_mean_bps: float = float("nan")  # plain mean of the filled trades' bps (NaN: none)
+    commission_unplanned: float = 0.0  # $ paid on fills matching no planned trade (in commission_actual)
     # the batch of days this result was computed with (see tca_many) and this day's place in it;
     # by_trade / by_symbol are cut out of it when first asked for
     _batch: Any = field(default=None, repr=False, compare=False)
@@ -218,7 +231,7 @@ class TcaResult:
         return [
             {
                 "symbol": s,
-                "usd": round(u, 2) + 0.0 if fin(u) else None,
+                "usd": half_up(u, 2) if fin(u) else None,
                 "pct_trade": round(p, 8) + 0.0 if fin(p) else None,
             }
             for s, u, p in self._batch.symbol_rows(self._day)
@@ -286,10 +299,30 @@ class TcaResult:
             },
         }
 
+    def exact(self) -> dict[str, float | None]:
+        """The day's figures unrounded ($, bps; None for unknown): what the month sums."""
+
+        def full(x):
+            return float(x) + 0.0 if x is not None and math.isfinite(float(x)) else None
+
+        return {
+            "commission": full(self.commission_actual),
+            "commission_unplanned": full(self.commission_unplanned),
+            "commission_estimated": full(self.commission_estimated),
+            "slippage_usd": full(self.slippage_actual_usd),
+            "slippage_bps": full(self.slippage_actual_bps),
+            "slippage_mean_bps": full(self.slippage_mean_bps),
+            "notional": full(self.notional),
+            "opportunity_usd": full(self.opportunity_usd),
+            "total_usd": full(self.total_usd),
+        }
+
     def record(self) -> dict[str, Any]:
         """Day-level figures the monthly report needs (written next to the stable keys in
         ``tca.json``): date, notional ($ filled at signal), trades planned/filled, portfolio
-        value ($), notes."""
+        value ($), notes; the plain-mean slippage bps and the unplanned fills' commission ($);
+        ``figures`` (benchmark, weighting, sign: :func:`xlexec.core.costs.figure_definitions`)
+        and ``exact`` (the unrounded figures, :meth:`exact`)."""
         return {
             "date": self.date,
             "notional": _money(self.notional),
@@ -298,6 +331,10 @@ class TcaResult:
             "trades_filled": int(self.trades_filled),
             "portfolio_value": _money(self.portfolio_value) if self.portfolio_value is not None else None,
             "notes": list(self.notes),
+            "slippage_mean_bps": _bps(self.slippage_mean_bps),
+            "commission_unplanned": _money(self.commission_unplanned),
+            "figures": figure_definitions("signal"),
+            "exact": self.exact(),
         }
 
     def report_text(self) -> str:
@@ -331,7 +368,12 @@ class TcaResult:
         return [
             "1. Commission Costs:",
             f"   Estimated: {_usd(self.commission_estimated)}",
-            f"   Actual:    {_usd(self.commission_actual)}",
+            f"   Actual:    {_usd(self.commission_actual)} (every fill; rebates negative)",
+            *(
+                [f"     of which unplanned fills: {_usd(self.commission_unplanned)}"]
+                if abs(self.commission_unplanned) >= 0.005
+                else []
+            ),
             f"   Variance:  {_usd(self.commission_variance, sign=True)} "
             f"({_pct(self.commission_variance_pct, sign=True)})",
             "",
@@ -343,7 +385,9 @@ class TcaResult:
         return [
             "2. Slippage Costs (vs signal price):",
             f"   Estimated:    {_usd(self.slippage_estimated_usd)} ({_fbps(self.slippage_estimated_bps)})",
-            f"   Actual:       {_usd(self.slippage_actual_usd)} ({_fbps(self.slippage_actual_bps)})",
+            f"   Actual:       {_usd(self.slippage_actual_usd)} ({_fbps(self.slippage_actual_bps)}, "
+            "weighted by filled shares x signal price)",
+            f"   Plain mean of the trades' bps: {_fbps(self.slippage_mean_bps)}",
             f"   Variance:     {_usd(slip_var, sign=True)} "
             f"({_pct(_div(slip_var, self.slippage_estimated_usd), sign=True)})",
             "   Breakdown:",
@@ -399,7 +443,7 @@ def _s(n: int) -> str:
 def _usd(x, sign: bool = False) -> str:
     if x is None or not math.isfinite(float(x)):
         return "n/a"
-    x = round(float(x), 2) + 0.0
+    x = half_up(x, 2) or 0.0
     s = f"${abs(x):,.2f}"
     if x < 0:
         return "-" + s
@@ -417,7 +461,7 @@ def _pct(x, sign: bool = False) -> str:
 def _fbps(x) -> str:
     if x is None or not math.isfinite(float(x)):
         return "n/a bps"
-    return f"{float(x):.2f} bps"
+    return f"{half_up(x, 2) or 0.0:.2f} bps"
 
 
 def empty_arrivals() -> pd.DataFrame:
@@ -494,7 +538,7 @@ def _unplanned_orders(fills: pd.DataFrame, rows: np.ndarray) -> tuple[list[tuple
             groups[key][2] += sh
         else:
             groups[key] = [sym, side, sh]
-    comm = float(fills["commission"].to_numpy(dtype=float)[rows].sum())
+    comm = commission_paid(fills["commission"].to_numpy(dtype=float)[rows])
     return [tuple(g) for g in groups.values()], comm
 
 
@@ -640,8 +684,10 @@ def tca_many(
     out = []
     for i in range(nd):
         n_excl = len(days[i][1].df) - int(t["n_by_day"][i])
-        unplanned, notes = _unplanned_note(big, um_rows[um_bounds[i] : um_bounds[i + 1]], n_excl)
-        out.append(_day_result(t, d, i, dates[i], pvs[i], notes, batch, unplanned))
+        rows_i = um_rows[um_bounds[i] : um_bounds[i + 1]]
+        unplanned, notes = _unplanned_note(big, rows_i, n_excl)
+        um_comm = commission_paid(big["commission"].to_numpy(dtype=float)[rows_i]) if len(rows_i) else 0.0
+        out.append(_day_result(t, d, i, dates[i], pvs[i], notes, batch, unplanned, um_comm))
     return out
 
 
@@ -744,7 +790,7 @@ def _trade_costs(t: dict[str, Any]) -> None:
     """Per trade ($, :mod:`xlexec.core.costs` signs): notional, planned notional, slippage $ and
     bps, unfilled shares, opportunity, delay and execution $, over-fill, total."""
     side, filled, p, q, avg, has_fill = t["side"], t["filled"], t["p"], t["q"], t["avg"], t["has_fill"]
-    t["notional"] = notional = filled * p
+    t["notional"] = notional = benchmark_notional(filled, p)
     t["planned"] = q * p
     with np.errstate(invalid="ignore", divide="ignore"):
         t["slip"] = slip = np.where(has_fill, cost_usd(side, filled, np.where(has_fill, avg, 0.0), p), 0.0)
@@ -857,6 +903,7 @@ def _day_sums(t: dict[str, Any], nd: int) -> dict[str, np.ndarray]:
         "over": dcount(t["over"]),
         "known": dcount(known),
         "slip_marr": dsum(slip, missing_arr),
+        "bps_sum": dsum(np.where(has_fill, t["slip_bps"], 0.0)),
     }
 
 
@@ -873,13 +920,22 @@ def _unplanned_note(big: pd.DataFrame, rows: np.ndarray, n_excl: int) -> tuple[p
     more = "" if len(groups) <= 10 else f" and {len(groups) - 10} more"
     notes.append(
         f"{len(rows)} fill(s) match no planned trade ({desc}{more}; "
-        f"commission {_usd(um_comm)}): left out of TCA, see reconcile breaks"
+        f"commission {_usd(um_comm)}, counted in the commission): no signal price, left out of "
+        "the slippage figures, see reconcile breaks"
     )
     return big.iloc[rows], notes  # just these rows (the batch's fills are not kept alive)
 
 
 def _day_result(
-    t: dict[str, Any], d: dict[str, np.ndarray], i: int, date, pv, notes: list[str], batch: _Batch, unplanned
+    t: dict[str, Any],
+    d: dict[str, np.ndarray],
+    i: int,
+    date,
+    pv,
+    notes: list[str],
+    batch: _Batch,
+    unplanned,
+    um_comm: float = 0.0,
 ) -> TcaResult:
     """Day ``i``'s :class:`TcaResult` (notes: over-fills, unknown closes / arrivals / value)."""
     _add_day_notes(t, d, i, pv, notes)
@@ -888,7 +944,9 @@ def _day_result(
         d_usd = e_usd = float("nan")
     else:
         d_usd, e_usd = float(d["delay"][i]), float(d["exec"][i])
-    slip_usd, comm_actual = float(d["slip"][i]), float(d["comm"][i])
+    slip_usd = float(d["slip"][i])
+    comm_actual = float(d["comm"][i]) + um_comm  # every fill's commission (costs.commission_paid)
+    n_filled = int(d["filled"][i])
     tot_notional, planned_notional = float(d["notional"][i]), float(d["planned"][i])
     return TcaResult(
         date=date,
@@ -914,6 +972,8 @@ def _day_result(
         trades_planned=int(t["n_by_day"][i]),
         trades_filled=int(d["filled"][i]),
         notes=notes,
+        slippage_mean_bps=float(d["bps_sum"][i]) / n_filled if n_filled else float("nan"),
+        commission_unplanned=um_comm,
         _batch=batch,
         _day=i,
         _unplanned_fills=unplanned,

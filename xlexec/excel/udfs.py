@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from xlexec.core.costs import cost_bps, usd_from_bps
+from xlexec.core.costs import slippage_bps as _slippage_bps
+from xlexec.core.costs import usd_from_bps
 from xlexec.core.rows import QUANTITY_COLUMNS, exact_thousands
 from xlexec.core.symbols import canonical_symbol
 
@@ -150,7 +151,7 @@ def slippage_bps(side, benchmark, fill):
         f, e3 = _floats(f_a, "fill")
         e4 = np.where((b <= 0) & (e2 == ""), "benchmark must be > 0", "").astype(object)
         with np.errstate(invalid="ignore", divide="ignore"):
-            v = cost_bps(sg, f, b)
+            v = _slippage_bps(sg, f, b)  # the one definition (core/costs)
         return _finish(v, [e1, e2, e3, e4], s1 and s2 and s3)
     except Exception as e:  # noqa: BLE001 - a UDF never raises into Excel
         return _err(e)

@@ -456,8 +456,10 @@ RECONCILE_FIGURES = [
     "trades_executed",
     "trades_executed_pct",
     "slippage_bps_avg",
+    "slippage_bps_mean",
     "commission_estimated",
     "commission_actual",
+    "commission_unplanned",
     "commission_variance",
     "cash_before",
     "cash_after",
@@ -646,6 +648,9 @@ def _flat_figures(tj: dict) -> list[list[Any]]:
                     flat[f"{k}.{kk}.{k3}"] = v3
             else:
                 flat[f"{k}.{kk}"] = vv
+    for k in ("slippage_mean_bps", "commission_unplanned"):  # next to the stable keys (TcaResult.record)
+        if k in tj:
+            flat[k] = tj[k]
     return [[k, v] for k, v in flat.items()]
 
 

@@ -1,10 +1,17 @@
 """``live/<day>/execution_log.csv``: the guide's columns, rebuilt from the journal (atomic).
 
-``shares`` = ordered shares, ``fill_price`` = average fill price ($), ``commission`` ($, from
-journaled fills when present, else 0), ``slippage`` ($, a cost when > 0, for buys and sells alike)
-= side x (fill_price - reference) x filled shares with side = +1 buy / -1 sell and reference =
-the limit price (limit orders) or the signal price (market orders). The guide's example:
-buy 100 @ limit 150.25 filled 150.28 -> 3.00; sell 50 @ 380.50 filled 380.45 -> 2.50.
+The guide's columns first, in its order, then one of ours. ``shares`` = ordered shares,
+``fill_price`` = average fill price ($), ``commission`` ($ paid by the order's journaled fills,
+a rebate negative, :func:`xlexec.core.costs.commission_paid`; **empty while unknown**: an order
+with fills but none journaled yet, i.e. before ``xlexec reconcile`` or a fills import; 0 for an
+order nothing filled), ``slippage`` ($, a cost when > 0, for buys and sells alike) =
+:func:`xlexec.core.costs.slippage_usd` = side x filled shares x (fill_price - **signal price**)
+with side = +1 buy / -1 sell: the same benchmark as TCA, so an order that is a whole planned
+trade has TCA's ``slippage_usd``. ``slippage_vs_limit`` ($, same sign) is measured against the
+order's limit price instead (empty for a market order): how the fill compares with the price
+we were willing to pay. The guide's example (signal = limit): buy 100 @ 150.25 filled 150.28 ->
+3.00; sell 50 @ 380.50 filled 380.45 -> 2.50. Numbers are written unrounded (CSV format:
+:func:`xlexec.formats.csvio.fmt_number`).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from xlexec.core.costs import commission_paid, side_sign, slippage_usd
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.formats.csvio import atomic_write_csv
 from xlexec.store import journal as J
@@ -35,6 +43,7 @@ EXECUTION_LOG_COLUMNS = [
     "commission",
     "slippage",
     "notes",
+    "slippage_vs_limit",
 ]
 
 
@@ -63,7 +72,7 @@ def _log_row(
     notes = []
     fill_price = fill_time = None
     filled = 0.0
-    commission = 0.0
+    commission: float | None = 0.0
     order_id = ""
     if snap:
         order_id = snap.get("id") or ""
@@ -78,10 +87,11 @@ def _log_row(
             notes.append(st)
         fl = fills.get(coid) or fills.get(order_id) or []
         if fl:
-            commission = round(sum(float(f.get("commission") or 0) for f in fl), 2)
+            commission = commission_paid([float(f.get("commission") or 0) for f in fl])
             fill_time = _fill_time_ny(max(str(f.get("fill_time") or "") for f in fl))
         elif filled > 0:
             fill_time = _fill_time_ny(snap.get("updated_at"))
+            commission = None  # paid, but not known until the fills are journaled (reconcile)
     elif ref and ref.get("code") == "broker_rejected":
         notes.append("Rejected by broker: " + str(ref.get("reason", "")))
     elif ref and ref.get("code") == "client_order_id_collision":  # refused whatever the journal holds
@@ -90,12 +100,14 @@ def _log_row(
         notes.append("sent, outcome unknown (run status or rerun submit)")
     elif ref:
         notes.append("Refused: " + str(ref.get("reason", "")))
-    slippage = None
+    slippage = vs_limit = None
     if fill_price is not None and filled > 0:
-        refp = lim if lim is not None else num_or_none((it or {}).get("price"))
-        if refp is not None:
-            sign = 1.0 if side == "buy" else -1.0
-            slippage = round(sign * (fill_price - refp) * filled, 2) + 0.0
+        sign = side_sign(side)
+        signal = num_or_none((it or {}).get("price"))
+        if signal is not None:
+            slippage = float(slippage_usd(sign, filled, fill_price, signal)) + 0.0
+        if lim is not None:
+            vs_limit = float(slippage_usd(sign, filled, fill_price, lim)) + 0.0
     return {
         "date": day,
         "symbol": base.get("symbol", ""),
@@ -105,9 +117,10 @@ def _log_row(
         "fill_price": fill_price if fill_price is not None else np.nan,
         "fill_time": fill_time or "",
         "order_id": order_id,
-        "commission": commission,
+        "commission": commission if commission is not None else np.nan,
         "slippage": slippage if slippage is not None else np.nan,
         "notes": "; ".join(notes),
+        "slippage_vs_limit": vs_limit if vs_limit is not None else np.nan,
     }
 
 
@@ -126,7 +139,7 @@ def execution_log_frame(jr: J.Journal, day: str) -> pd.DataFrame:
     order = list(intents) + [c for c in refused if c not in intents]
     rows = [_log_row(day, coid, intents.get(coid), latest.get(coid), refused.get(coid), fills) for coid in order]
     df = pd.DataFrame(rows, columns=EXECUTION_LOG_COLUMNS)
-    for c in ("shares", "limit_price", "fill_price", "commission", "slippage"):
+    for c in ("shares", "limit_price", "fill_price", "commission", "slippage", "slippage_vs_limit"):
         df[c] = df[c].astype(float)
     return df
 
@@ -135,5 +148,7 @@ def write_execution_log(jr: J.Journal, live_dir: str | Path, day: str) -> Path:
     """Rewrite ``live/<day>/execution_log.csv`` from the journal (atomic)."""
     df = execution_log_frame(jr, day)
     return atomic_write_csv(
-        Day(live_dir, day).execution_log, df, {"limit_price": 2, "fill_price": 2, "commission": 2, "slippage": 2}
+        Day(live_dir, day).execution_log,
+        df,
+        {"limit_price": 2, "fill_price": 2, "commission": 2, "slippage": 2, "slippage_vs_limit": 2},
     )

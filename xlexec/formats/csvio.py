@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import decimal
 import functools
 import glob
 import io
@@ -163,18 +164,36 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: decimals a CSV number keeps at most: beyond them is binary float noise (0.1 + 0.2 ->
+#: 0.30000000000000004), never a figure (prices, shares and $ have far fewer places)
+CSV_MAX_DECIMALS = 10
+_CSV_CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
+
+
 def fmt_number(x, decimals: int | None = None) -> str:
-    """Format a number for CSV: at least ``decimals`` places, never losing precision."""
+    """THE format of a number (money, shares, prices, bps) in every CSV xlexec writes: at least
+    ``decimals`` places, as many more as the value has up to :data:`CSV_MAX_DECIMALS` (rounded
+    half-up there, which drops float noise: ``482.68999999999994 -> 482.69``), trailing zeros
+    beyond ``decimals`` dropped, and never ``-0`` (``-0.0`` and ``-0.000000000001`` -> ``0.00``).
+    Integers (and whole floats with no ``decimals``) without a decimal point; NaN/None -> ''."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     if isinstance(x, bool):
         return str(x)
-    if isinstance(x, int) or (isinstance(x, float) and decimals is None and float(x).is_integer()):
+    if isinstance(x, int):
         return str(int(x))
-    if decimals is None:
-        return repr(float(x))
-    s = f"{float(x):.{decimals}f}"
-    return s if float(s) == float(x) else repr(float(x))
+    v = float(x)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        return repr(v)
+    d = _CSV_CTX.quantize(decimal.Decimal(repr(v)), decimal.Decimal(1).scaleb(-CSV_MAX_DECIMALS))
+    if d.is_zero():
+        d = decimal.Decimal(0)
+    text = format(d.normalize(_CSV_CTX), "f") if not d.is_zero() else "0"
+    whole, _, dec = text.partition(".")
+    dec = dec.ljust(decimals or 0, "0")
+    return whole + ("." + dec if dec else "")
 
 
 def to_csv_text(df: pd.DataFrame, decimals: dict[str, int] | None = None, comments: Sequence[str] = ()) -> str:

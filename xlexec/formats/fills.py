@@ -2,7 +2,8 @@
 
 Canonical columns (the ``broker_fills.csv`` format, :data:`FILL_COLUMNS`): ``date``
 (YYYY-MM-DD, the New York trade date), ``symbol``, ``side`` (buy|sell), ``shares`` (> 0,
-shares), ``price`` ($/share), ``commission`` ($, >= 0, commissions + fees), ``fill_time`` (as
+shares), ``price`` ($/share), ``commission`` ($ paid, commissions + fees; **negative = a
+rebate** received, e.g. IBKR's positive ``IBCommission``), ``fill_time`` (as
 the broker wrote it, ISO when known), ``order_id`` (broker's), ``client_order_id`` (ours, when
 the broker echoes it). One extra column, ``fill_id`` (the broker's execution id, '' when the
 layout has none), lets the journal deduplicate fills when a file is imported twice.
@@ -15,7 +16,8 @@ Layouts, detected from the header row (:func:`detect_format`; ``format=`` overri
 ``ibkr``
     Interactive Brokers Flex Query, *Trade Confirmation* section, CSV with column headers.
     Columns used: ``Symbol, Buy/Sell, Quantity, Price`` (``TradePrice`` in Activity Flex),
-    ``Commission`` (``IBCommission``; negative = charged), ``TradeDate`` (yyyyMMdd or
+    ``Commission`` (``IBCommission``; negative = charged, positive = a rebate: our commission is
+    its negation, so a rebate is a negative cost), ``TradeDate`` (yyyyMMdd or
     yyyy-MM-dd), ``Date/Time`` (``DateTime``), ``OrderID`` (``IBOrderID``), ``ExecID``
     (``TradeID``), ``OrderReference`` (the orderRef an API client sets: our client order id),
     ``AssetClass`` (only ``STK`` rows are fills of ours), ``LevelOfDetail`` (``EXECUTION`` rows
@@ -222,8 +224,8 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     if (out["price"] <= 0).any():
         i = first_bad(out["price"] <= 0)
         raise InputError(name, "price must be positive", row=int(df.index[i]), column="price")
-    out["commission"] = (
-        _numeric(df, "commission", name, allow_empty=True).fillna(0.0).abs() if "commission" in df.columns else 0.0
+    out["commission"] = (  # signed: $ paid, negative = a rebate (each layout's reader sets the sign)
+        _numeric(df, "commission", name, allow_empty=True).fillna(0.0) + 0.0 if "commission" in df.columns else 0.0
     )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[c] = df[c].astype(object).fillna("") if c in df.columns else ""
@@ -294,6 +296,14 @@ def _num_text(s: pd.Series) -> pd.Series:
         grouped = comma & via_uniques(t, lambda u: u.map(exact_thousands)).astype(bool)
         t = t.where(~grouped, t.str.replace(",", "", regex=False))
     return t
+
+
+def _negated_text(s: pd.Series) -> pd.Series:
+    """'-0.35' -> '0.35', '0.12' -> '-0.12', '' stays '' (text; IBKR's commission sign flipped)."""
+    t = _num_text(s)
+    neg = t.str.startswith("-")
+    pos = t.str.startswith("+")
+    return t.where(~neg, t.str[1:]).where(~pos, "-" + t.str[1:]).where(neg | pos | (t == ""), "-" + t)
 
 
 def _abs_text(s: pd.Series) -> pd.Series:
@@ -421,7 +431,7 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["side"] = d["buy/sell"].str.replace(r"\s*\(.*\)$", "", regex=True)
     out["shares"] = _abs_text(d["quantity"])
     out["price"] = _col(d, "price", "tradeprice")
-    out["commission"] = _abs_text(_col(d, "commission", "ibcommission")).replace("", "0")
+    out["commission"] = _negated_text(_col(d, "commission", "ibcommission")).replace("", "0")
     out["fill_time"] = dtm
     out["order_id"] = _col(d, "orderid", "iborderid")
     out["client_order_id"] = _col(d, "orderreference")

@@ -110,7 +110,8 @@ class MonthlyStepResult:
         return self.result.report_text()
 
     def to_json(self) -> dict[str, Any]:
-        return self.result.to_json()
+        """The stable keys, then what the figures mean and the unrounded figures."""
+        return {**self.result.to_json(), **self.result.record()}
 
 
 def monthly(ctx: Context, day: Day, *, month: str | None = None) -> MonthlyStepResult:
