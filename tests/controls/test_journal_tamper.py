@@ -216,3 +216,18 @@ def test_the_submit_button_refuses_a_tampered_journal_too(tmp_path):
     assert f"journal BROKEN at seq {seq}: edited:" in refusal[0] and "`xlexec journal verify`" in refusal[0]
     assert paper_orders(live) == 0
     assert journal(live, "SELECT COUNT(*) FROM events WHERE kind = 'order_intent'") == [(0,)]
+
+
+def test_a_broken_journal_gains_nothing_from_a_refused_submit(tmp_path):
+    """A tightened config is journaled as a policy change on its first use; from a journal that
+    does not verify, submit refuses before it writes that (or anything) to the journal."""
+    cfg, live = _day(tmp_path)
+    approve(tmp_path, cfg, live, "APPROVED")
+    tamper(live, "UPDATE events SET payload = replace(payload, 'desk review', 'desk revieW') WHERE kind = 'approval'")
+    cfg.write_text(cfg.read_text().replace("max_order_size_usd: 50000", "max_order_size_usd: 40000"))  # tighter
+    before = journal(live, "SELECT COUNT(*), MAX(seq) FROM events")
+    p = submit(tmp_path, cfg, live)
+    assert p.returncode == 1
+    assert "journal BROKEN at seq" in one_line(p.stderr)
+    assert journal(live, "SELECT COUNT(*), MAX(seq) FROM events") == before
+    assert paper_orders(live) == 0

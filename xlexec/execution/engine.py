@@ -949,6 +949,9 @@ def submit_batch(
             f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money",
             rule="live_flag",
         )
+    # a journal that does not verify gets nothing appended (not even the policy's first use or a
+    # tightening); checked again under the lock in _authorise
+    require_intact(Path(ctx.live_dir), tag=tag)
     policy = require_in_force(
         ctx.journal(), effective_policy(cfg), day=day, what="submit", source=cfg.source, tag=tag
     ).current
