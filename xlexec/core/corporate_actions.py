@@ -39,8 +39,8 @@ def exact(x: float | int | str | Decimal) -> Decimal:
     """A number as the Decimal it was written as (a float by its shortest repr: 20.15 -> 20.15)."""
     if isinstance(x, Decimal):
         return x
-    if isinstance(x, float):
-        return Decimal(repr(x))
+    if isinstance(x, float):  # numpy's float64 too (its repr names the type: use the float's)
+        return Decimal(repr(float(x)))
     return Decimal(str(x))
 
 
