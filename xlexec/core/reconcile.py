@@ -231,18 +231,7 @@ class ReconResult:
                 )
             L.append("")
         if self.splits_applied:
-            L.append("Splits applied (before the fills; cost basis unchanged):")
-            for s in self.splits_applied:
-                basis = (
-                    ""
-                    if s.get("avg_cost") is None
-                    else f", cost basis ${s['cost_basis']:,.2f} = ${s['avg_cost']:,.2f}/share"
-                )
-                L.append(
-                    f"  {s['symbol']} x{s['ratio']:g}: {_qty(s['shares_before'])} -> {_qty(s['shares_after'])} shares"
-                    + basis
-                    + (f" ({s['note']})" if s.get("note") else "")
-                )
+            L += _split_lines(self.splits_applied)
         if self.fills_other_days:
             L.append(f"Fills dated another day (ignored): {self.fills_other_days}")
         pm = self.positions_match
@@ -717,6 +706,22 @@ def _with_unplanned(pt: pd.DataFrame, unplanned_rows: pd.DataFrame) -> pd.DataFr
     if unplanned_rows.empty:
         return pt[PER_TRADE_COLUMNS].reset_index(drop=True)
     return pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True)
+
+
+def _split_lines(splits: list[dict]) -> list[str]:
+    """The report's lines for the splits applied: shares before -> after, the unchanged cost
+    basis ($) and the basis per share after ($, half-up cents)."""
+    out = ["Splits applied (before the fills; cost basis unchanged):"]
+    for s in splits:
+        basis = (
+            "" if s.get("avg_cost") is None else f", cost basis ${s['cost_basis']:,.2f} = ${s['avg_cost']:,.2f}/share"
+        )
+        out.append(
+            f"  {s['symbol']} x{s['ratio']:g}: {_qty(s['shares_before'])} -> {_qty(s['shares_after'])} shares"
+            + basis
+            + (f" ({s['note']})" if s.get("note") else "")
+        )
+    return out
 
 
 def _splits_applied(splits: list[dict]) -> list[dict]:
