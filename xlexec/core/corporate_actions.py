@@ -23,7 +23,7 @@ computed from it: validation (weights, portfolio value, turnover, the oversell c
 from __future__ import annotations
 
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 import pandas as pd
 
@@ -33,6 +33,7 @@ SPLIT = "split"
 POSITION_COLUMNS = ["symbol", "shares", "avg_cost"]
 _CENT = Decimal("0.01")
 _NOISE = Decimal("1e-9")  # binary noise below this is dropped before rounding to cents
+_HUGE = Decimal("1e15")  # $; from here a float has no cents to round
 
 
 def exact(x: float | int | str | Decimal) -> Decimal:
@@ -46,11 +47,16 @@ def exact(x: float | int | str | Decimal) -> Decimal:
 
 def cents(x: float | int | str | Decimal | None) -> float | None:
     """``x`` ($) rounded half-up to cents, as shown (10.075 -> 10.08, -10.075 -> -10.08); None for
-    None/NaN. Binary noise below 1e-9 is dropped first (a float 10.074999999999999 is 10.075)."""
+    None/NaN. Binary noise below 1e-9 is dropped first (a float 10.074999999999999 is 10.075);
+    from $10^15 up a float has no cents: returned as is."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return None
-    d = exact(x).quantize(_NOISE, rounding=ROUND_HALF_UP)
-    return float(d.quantize(_CENT, rounding=ROUND_HALF_UP)) + 0.0
+    d = exact(x)
+    if abs(d) >= _HUGE:  # beyond a float's cents: nothing to round
+        return float(d) + 0.0
+    with localcontext(prec=40):
+        d = d.quantize(_NOISE, rounding=ROUND_HALF_UP)
+        return float(d.quantize(_CENT, rounding=ROUND_HALF_UP)) + 0.0
 
 
 def splits_on(events: pd.DataFrame | None, on_date: str) -> pd.DataFrame:
@@ -121,6 +127,8 @@ def split_notes(positions: pd.DataFrame | None, events: pd.DataFrame | None, on_
         if not rows:
             continue
         before = sum((exact(float(positions["shares"].iloc[i])) for i in rows), Decimal(0))
+        if not before.is_finite():
+            continue
         cost = [float(positions["avg_cost"].iloc[i]) if "avg_cost" in positions.columns else math.nan for i in rows]
         known = all(math.isfinite(c) for c in cost)
         basis = (
