@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from xlexec.core.positions import apply_fills, apply_splits, compare_positions, value_positions
+from xlexec.core.corporate_actions import apply_splits, split_notes
+from xlexec.core.positions import apply_fills, compare_positions, value_positions
 
 
 def pos(*rows):
@@ -71,11 +72,11 @@ def test_split_multiplies_shares_divides_cost():
             "ratio": [5.0, 2.0, float("nan")],
         }
     )
-    p, applied = apply_splits(pos(("AAPL", 100, 500.0), ("MSFT", 10, 400.0)), ev, day="2025-10-30")
+    start = pos(("AAPL", 100, 500.0), ("MSFT", 10, 400.0))
+    p = apply_splits(start, ev, "2025-10-30")  # only the day's splits: MSFT's (the 29th) is not today's
     assert as_dict(p) == {"AAPL": (500.0, 100.0), "MSFT": (10.0, 400.0)}
-    assert list(applied["symbol"]) == ["AAPL"]
-    p2, _ = apply_splits(pos(("AAPL", 100, 500.0), ("MSFT", 10, 400.0)), ev, day="2025-10-30", since="2025-10-28")
-    assert as_dict(p2) == {"AAPL": (500.0, 100.0), "MSFT": (20.0, 200.0)}
+    assert [n["symbol"] for n in split_notes(start, ev, "2025-10-30")] == ["AAPL"]
+    assert as_dict(apply_splits(start, ev, "2025-10-29")) == {"AAPL": (100.0, 500.0), "MSFT": (20.0, 200.0)}
 
 
 def test_value_positions_guide_columns():

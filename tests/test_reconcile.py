@@ -197,7 +197,19 @@ def test_split_day_is_not_a_break_and_oversell_is():
         {"symbol": "AAPL", "shares": 100, "avg_cost": 100.0},
         {"symbol": "KO", "shares": -50, "avg_cost": 60.0},
     ]
-    assert j["splits_applied"] == [{"symbol": "AAPL", "date": DAY, "ratio": 5.0}]
+    # 100 x 500.00 = 50,000.00 of cost basis, unchanged; / 500 shares = 100.00 a share
+    assert j["splits_applied"] == [
+        {
+            "symbol": "AAPL",
+            "date": DAY,
+            "ratio": 5.0,
+            "shares_before": 100.0,
+            "shares_after": 500.0,
+            "cost_basis": 50_000.0,
+            "avg_cost": 100.0,
+            "note": "",
+        }
+    ]
     assert [(b["symbol"], b["kind"], b["planned"], b["executed"]) for b in j["breaks"]] == [
         ("KO", "oversell", 100, 150),
         ("KO", "position_mismatch", -50, 0),  # the broker shows no KO short: now visible too

@@ -7,7 +7,7 @@ recommendation, builds the orders that would be sent and records the decision bo
 hash in the journal and ``live/trade_approvals.csv``.
 
 Default inputs, each used only when the file exists: positions ``live/current_positions.csv``,
-quotes ``<trades dir>/quotes.csv``, events ``live/events.csv``, reference
+quotes ``<trades dir>/quotes.csv``, events ``live/D/events.csv`` else ``live/events.csv``, reference
 ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``; the restricted list is always
 submit's ``live/restricted.csv``. A path given explicitly must exist.
 
@@ -74,7 +74,11 @@ def register(sub, common) -> None:
 def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--positions", metavar="P", help="positions (default live/current_positions.csv)")
     p.add_argument("--quotes", metavar="Q", help="quotes (default <trades dir>/quotes.csv)")
-    p.add_argument("--events", metavar="E", help="corporate, halt and macro events (default live/events.csv)")
+    p.add_argument(
+        "--events",
+        metavar="E",
+        help="splits, corporate, halt and macro events (default live/DATE/events.csv, else live/events.csv)",
+    )
     p.add_argument("--reference", metavar="R", help="sectors and ADV (default live/reference.csv)")
 
 

@@ -21,13 +21,14 @@ figures are sums of unrounded values). See docs/accounting.md.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 
 BPS = 1e4  # basis points per unit (1 bp = 0.0001 = 0.01%)
+_NOISE = Decimal("1e-9")  # binary noise below this is dropped before a figure is rounded to show
+_HUGE = Decimal("1e15")  # $; from here a float has no cents to round
 
 
 def side_sign(side):
@@ -156,14 +157,23 @@ def commission_paid(commission) -> float:
 def half_up(x, places: int = 2) -> float | None:
     """``x`` rounded half-up (away from zero at exactly half) to ``places`` decimals, for
     showing a figure: ``2.675 -> 2.68``, ``-0.004 -> 0.0`` (never ``-0.0``). The decimal text of
-    the float (its shortest repr) is what is rounded. None / NaN / inf -> None."""
+    the float (its shortest repr; a ``Decimal`` or a numeric string as given) is what is
+    rounded, after binary noise below 1e-9 is dropped (a float 10.074999999999999 is 10.075 and
+    shows 10.08). From 10^15 up a float has no cents: returned as is. None / NaN / inf -> None.
+    The one rounding rule of every figure shown (:func:`xlexec.core.corporate_actions.cents` is
+    this at 2 places)."""
     if x is None or isinstance(x, bool):
         return None
     try:
-        v = float(x)
-    except (TypeError, ValueError):
+        d = Decimal(str(x)) if isinstance(x, (Decimal, str)) else Decimal(repr(float(x)))
+    except (TypeError, ValueError, ArithmeticError):
         return None
-    if not math.isfinite(v):
+    if not d.is_finite():
         return None
-    q = Decimal(repr(v)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if abs(d) >= _HUGE:  # beyond a float's cents: nothing to round
+        return float(d) + 0.0
+    with localcontext(prec=40):
+        if places < 9:
+            d = d.quantize(_NOISE, rounding=ROUND_HALF_UP)
+        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return float(q) + 0.0

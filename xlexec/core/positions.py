@@ -1,10 +1,9 @@
-"""Positions (pure core): apply splits and fills, value, compare system vs broker.
+"""Positions (pure core): apply fills, value, compare system vs broker.
 
 A positions frame is ``symbol, shares (shares; may be fractional), avg_cost ($/share)``.
 
-* :func:`apply_splits`: a split with ratio r (new shares per old share; 5 for a 1:5 split)
-  turns ``shares`` into ``shares x r`` and ``avg_cost`` into ``avg_cost / r`` (cost basis
-  ``shares x avg_cost`` unchanged).
+* splits: :func:`xlexec.core.corporate_actions.apply_splits` (the one rule, applied before any
+  position figure).
 * :func:`apply_fills`: per symbol, the day's buys raise the cost basis share-weighted
   (``(S0 x c0 + B x p_buy) / (S0 + B)``; ``p_buy`` = share-weighted average buy price,
   commissions excluded: they are cash, not basis), sells keep ``avg_cost``. Buys are applied
@@ -50,34 +49,6 @@ def _clean(positions: pd.DataFrame | None) -> pd.DataFrame:
     p["shares"] = p["shares"].astype(float)
     p["avg_cost"] = p["avg_cost"].astype(float).fillna(0.0)
     return p.reset_index(drop=True)
-
-
-def splits_for(events: pd.DataFrame | None, *, day: str, since: str | None = None) -> pd.DataFrame:
-    """Split events effective in ``(since, day]`` (or on ``day`` when ``since`` is None):
-    ``symbol, date, ratio`` with ratio > 0; several splits of one symbol multiply."""
-    cols = ["symbol", "date", "ratio"]
-    if events is None or events.empty or "event" not in events.columns:
-        return pd.DataFrame({c: pd.Series(dtype=float if c == "ratio" else object) for c in cols})
-    e = events[events["event"].astype(str).str.lower() == "split"]
-    d = e["date"].astype(str).str[:10]
-    e = e[(d > since) & (d <= day)] if since else e[d == day]
-    e = e[e["ratio"].notna() & (e["ratio"].astype(float) > 0)]
-    return e[cols].reset_index(drop=True)
-
-
-def apply_splits(
-    positions: pd.DataFrame, events: pd.DataFrame | None, *, day: str, since: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply the splits of :func:`splits_for` -> (positions, splits applied to held symbols)."""
-    p = _clean(positions)
-    sp = splits_for(events, day=day, since=since)
-    if sp.empty or p.empty:
-        return p, sp.iloc[0:0]
-    r = sp.groupby("symbol")["ratio"].prod()
-    ratio = p["symbol"].map(r).fillna(1.0).astype(float)
-    p["shares"] = p["shares"] * ratio
-    p["avg_cost"] = p["avg_cost"] / ratio
-    return p, sp[sp["symbol"].isin(p["symbol"])].reset_index(drop=True)
 
 
 def fill_totals(fills: pd.DataFrame) -> pd.DataFrame:

@@ -29,9 +29,10 @@ half-up to cents / 0.01 bps; ``exact`` holds the unrounded ones.
 Cash: ``cash_after = cash_before - sum(buy notional) + sum(sell notional) - sum(commission)``
 ($, notional = shares x fill price, over every fill of the day, planned or not).
 
-Positions after = current positions, splits of the day applied (shares x ratio, cost / ratio),
-then every fill applied (see :mod:`xlexec.core.positions`). When broker positions are given, any
-symbol whose shares differ is a ``position_mismatch`` break (with its likely cause).
+Positions after = current positions, splits of the day applied
+(:mod:`xlexec.core.corporate_actions`: shares x ratio, total cost unchanged), then every fill
+applied (see :mod:`xlexec.core.positions`). When broker positions are given, any symbol
+whose shares differ is a ``position_mismatch`` break (with its likely cause).
 
 Fills dated another day than ``day`` are left out (counted in ``fills_other_days``); fills
 with no date are taken as the day's.
@@ -45,11 +46,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.corporate_actions import apply_splits, cents, split_notes
 from xlexec.core.costs import aggregate_slippage, commission_paid, figure_definitions, half_up, side_sign
 from xlexec.core.costs import slippage_bps as _slippage_bps
 from xlexec.core.matching import match_fills
 from xlexec.core.orders import orders_from_trades, without_account
-from xlexec.core.positions import EPS, apply_fills, apply_splits, compare_positions, value_positions
+from xlexec.core.positions import EPS, apply_fills, compare_positions, value_positions
 from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.symbols import canonical_column, canonical_symbol
 from xlexec.core.trades import Trades
@@ -147,7 +149,7 @@ class ReconResult:
                 round(self.commission_variance_pct * 100, 2) if self.commission_variance_pct is not None else None
             ),
             "positions": [
-                {"symbol": s, "shares": _qty(q), "avg_cost": _money(c)}
+                {"symbol": s, "shares": _qty(q), "avg_cost": cents(c)}
                 for s, q, c in zip(
                     self.positions_after["symbol"], self.positions_after["shares"], self.positions_after["avg_cost"]
                 )
@@ -259,7 +261,7 @@ class ReconResult:
                 )
             L.append("")
         if self.splits_applied:
-            L.append("Splits applied: " + ", ".join(f"{s['symbol']} x{s['ratio']:g}" for s in self.splits_applied))
+            L += _split_lines(self.splits_applied)
         if self.fills_other_days:
             L.append(f"Fills dated another day (ignored): {self.fills_other_days}")
         pm = self.positions_match
@@ -587,7 +589,7 @@ def _positions(
 ):
     """Positions after the day (splits, then every fill), valued; ``(after, oversells, valued,
     portfolio value after $, splits)``."""
-    start, splits = apply_splits(positions, events, day=day)
+    start, splits = apply_splits(positions, events, day), split_notes(positions, events, day)
     after, oversells = apply_fills(start, f)
     last_px = f.groupby("symbol")["price"].last() if len(f) else pd.Series(dtype=float)
     sig = pl.drop_duplicates("symbol").set_index("symbol")["price"].astype(float)
@@ -742,9 +744,25 @@ def _with_unplanned(pt: pd.DataFrame, unplanned_rows: pd.DataFrame) -> pd.DataFr
     return pd.concat([pt[PER_TRADE_COLUMNS], unplanned_rows[PER_TRADE_COLUMNS]], ignore_index=True)
 
 
-def _splits_applied(splits: pd.DataFrame) -> list[dict]:
-    """The splits applied before the day's fills: ``symbol``, ``date``, ``ratio`` (new shares per old)."""
-    return [
-        {"symbol": s, "date": d, "ratio": float(r)}
-        for s, d, r in zip(splits["symbol"], splits["date"], splits["ratio"])
-    ]
+def _split_lines(splits: list[dict]) -> list[str]:
+    """The report's lines for the splits applied: shares before -> after, the unchanged cost
+    basis ($) and the basis per share after ($, half-up cents)."""
+    out = ["Splits applied (before the fills; cost basis unchanged):"]
+    for s in splits:
+        basis = (
+            "" if s.get("avg_cost") is None else f", cost basis ${s['cost_basis']:,.2f} = ${s['avg_cost']:,.2f}/share"
+        )
+        out.append(
+            f"  {s['symbol']} x{s['ratio']:g}: {_qty(s['shares_before'])} -> {_qty(s['shares_after'])} shares"
+            + basis
+            + (f" ({s['note']})" if s.get("note") else "")
+        )
+    return out
+
+
+def _splits_applied(splits: list[dict]) -> list[dict]:
+    """The splits applied before the day's fills (:func:`xlexec.core.corporate_actions.split_notes`):
+    ``symbol``, ``date``, ``ratio`` (new shares per old), ``shares_before``, ``shares_after``
+    (shares), ``cost_basis`` ($, unchanged by the split), ``avg_cost`` ($/share after, half-up
+    cents) and ``note`` (a fractional share kept, or "")."""
+    return [dict(s) for s in splits]

@@ -93,6 +93,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.corporate_actions import apply_splits
 from xlexec.core.orders import account_tag, orders_from_trades, orders_sha256, with_account
 from xlexec.core.policy import policy_sha256
 from xlexec.core.quotes import mid_map
@@ -119,7 +120,7 @@ from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import check_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
 from xlexec.faults import crash_point
-from xlexec.formats.inputs import read_positions, read_restricted
+from xlexec.formats.inputs import read_events, read_positions, read_restricted
 from xlexec.store import journal as J
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
@@ -731,11 +732,14 @@ def _refresh_others(run: _Run, batch: set[str]) -> None:
 
 
 def _held(run: _Run) -> pd.Series | None:
-    """Shares held when the day opened (``live/current_positions.csv``), None without the file."""
-    path = Day(run.live_dir, run.day).current_positions
+    """Shares held when the day opened (``live/current_positions.csv``, the day's splits applied:
+    :func:`xlexec.core.corporate_actions.apply_splits`), None without the file."""
+    day = Day(run.live_dir, run.day)
+    path = day.current_positions
     if not path.exists():
         return None
-    pos = read_positions(path)
+    ev = day.events_file()
+    pos = apply_splits(read_positions(path), read_events(ev, missing_ok=False) if ev else None, run.day)
     return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
 
 

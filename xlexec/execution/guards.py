@@ -389,8 +389,8 @@ class Duplicate(Check):
 @limit
 class NoShort(Check):
     """Sells of a symbol (this batch's new orders, cumulative in batch order) <= the shares held
-    when the day opened (``live/current_positions.csv``); a short needs ``validation.allow_short:
-    true``. Not checked without a positions file."""
+    when the day opened (``live/current_positions.csv`` with the day's splits applied: post-split
+    shares); a short needs ``validation.allow_short: true``. Not checked without a positions file."""
 
     id = "short"
 

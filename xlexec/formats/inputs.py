@@ -4,8 +4,10 @@
 * ``quotes.csv``: ``symbol,bid,ask,last,timestamp`` (+ optional ``bid_size,ask_size`` shares)
 * ``events.csv``: ``symbol,date,event[,ratio]``, one event a row (:mod:`xlexec.core.events`):
   per symbol earnings|ex_dividend|split|merger|halt (``ratio`` = new shares per old share for
-  splits, e.g. 5 for a 1:5 split); market-wide fomc|cpi|nfp (``jobs_report`` = nfp) with
-  symbol ``*`` or empty (kept as ``*``). ``date`` is YYYY-MM-DD (the New York session date);
+  splits, required for a split: 2 for a 2-for-1 split, 0.1 for a 1-for-10 reverse split; the
+  positions read for the split's date are adjusted by :mod:`xlexec.core.corporate_actions`);
+  market-wide fomc|cpi|nfp (``jobs_report`` = nfp) with symbol ``*`` or empty (kept as ``*``).
+  ``date`` is YYYY-MM-DD (the New York session date);
   ``event`` is case-blind, ``-``/space read as ``_`` (``Ex-Dividend`` = ``ex_dividend``)::
 
       symbol,date,event
@@ -166,6 +168,13 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
         out["ratio"] = r
     else:
         out["ratio"] = float("nan")
+    check_rows(  # fail closed: a split whose ratio is unknown cannot be applied to the positions
+        (ev == "split") & out["ratio"].isna(),
+        df,
+        name,
+        "ratio",
+        "a split needs its ratio (new shares per old share: 2 for a 2-for-1 split, 0.1 for a 1-for-10 reverse split)",
+    )
     return out
 
 

@@ -7,7 +7,8 @@ the orders that would be sent and records the decision bound to their sha256 (jo
 
 Inputs, each used only when its file exists unless given explicitly (then it must exist):
 positions ``live/current_positions.csv``, quotes ``<trades dir>/quotes.csv``, events
-``live/events.csv``, reference ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``
+``live/D/events.csv`` else ``live/events.csv`` (the splits dated D adjust the positions),
+reference ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``
 and the restricted list is submit's, ``live/restricted.csv`` (always that file: the list
 validation shows is the one submit refuses with).
 With Alpaca market data configured and no explicit quotes, the latest quotes are first saved as
@@ -82,7 +83,7 @@ def load_and_validate(
     if not quotes:  # Alpaca market data when keys are configured, saved as the day's snapshot
         refresh_quotes_file(ctx.config, list(t.df["symbol"]), trades_path.parent / "quotes.csv")
     qts = _pick(quotes, trades_path.parent / "quotes.csv")
-    evs = _pick(events, day.events)
+    evs = Path(events) if events else day.events_file()  # its splits adjust the positions
     ref = _pick(reference, day.reference)
     rl = day.restricted if day.restricted.exists() else None
     result = run_checks(

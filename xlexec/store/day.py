@@ -179,6 +179,14 @@ class Day:
     def journal_file(self) -> Path:
         return self.live_dir / "journal.sqlite"
 
+    def events_file(self) -> Path | None:
+        """The events the day reads (its splits adjust the positions): the day's own
+        ``live/D/events.csv``, else ``live/events.csv``; None when neither exists."""
+        for p in (self.day_events, self.events):
+            if p.exists():
+                return p
+        return None
+
     def opening_or_backup(self) -> Path | None:
         """The positions the day started from: ``opening_positions.csv``, else the backup Accept made."""
         for p in (self.opening_positions, self.positions_backup):

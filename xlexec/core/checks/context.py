@@ -7,6 +7,9 @@ Money in $, quantities in shares, fractions as fractions. Portfolio value: the h
 the trade price to be sent, else ``avg_cost``) plus the cash (source ``positions+cash``); when
 the cash is unknown the positions alone (source ``positions (cash unknown)``, a lower bound: the
 size checks are stricter, and ``portfolio_value`` warns).
+
+The positions are those of the close before the trade date with the trade date's splits applied
+(:func:`xlexec.core.corporate_actions.apply_splits`): post-split shares at post-split prices.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pandas as pd
 
 from xlexec.core.checks.base import EPS
 from xlexec.core.checks.thresholds import Thresholds
+from xlexec.core.corporate_actions import apply_splits
 from xlexec.core.orders import included_mask
 from xlexec.core.trades import Trades, TradesHeader
 
@@ -102,7 +106,7 @@ class CheckContext:
     t: TradeArrays  # the included trades
     trade_date: str  # ISO date: the header's, else today in New York
     date_source: str  # header | now
-    positions: pd.DataFrame | None  # as given (None = unknown)
+    positions: pd.DataFrame | None  # as given, the trade date's splits applied (None = unknown)
     quotes: pd.DataFrame | None
     events: pd.DataFrame | None
     reference: pd.DataFrame | None
@@ -274,7 +278,7 @@ def build_context(
         t=TradeArrays.of(df_all[inc]),
         trade_date=trade_date,
         date_source=date_source,
-        positions=positions,
+        positions=None if positions is None else apply_splits(positions, events, trade_date),  # post-split
         quotes=quotes,
         events=events,
         reference=reference,

@@ -15,6 +15,8 @@ Fill model (per order, at submission, against the day's ``quotes.csv``):
 * no quote, or a limit away from the market: the order rests, unfilled (``new``).
 * commission: ``max(commission_min_usd, notional x commission_bps / 10^4)``, rounded to cents.
 * a sell beyond the position or a buy beyond cash is rejected, as a cash account would.
+* splits: the ones dated ``day`` in the day's events file are applied to its positions once,
+  when it is first opened for ``day`` (a broker does its own corporate actions).
 
 Session (the NYSE calendar of :mod:`xlexec.core.calendar`: 09:30 .. 16:00 New York, 13:00 on
 half days, none on weekends and holidays). The broker trades one session, that of its ``day``,
@@ -157,7 +159,7 @@ class PaperBroker(Broker):
 
             seed_positions = read_positions(live_dir / "current_positions.csv")
         p = cfg.execution.paper
-        return cls(
+        broker = cls(
             live_dir / "paper_broker.sqlite",
             quotes=quotes,
             day=day,
@@ -169,6 +171,33 @@ class PaperBroker(Broker):
             seed_positions=seed_positions,
             now_fn=now_fn,
         )
+        if day is not None:  # the broker does its own corporate actions, as a real one does
+            from xlexec.formats.inputs import read_events
+            from xlexec.store.day import Day
+
+            ev = Day(live_dir, day).events_file()
+            if ev is not None:
+                broker.apply_splits_once(read_events(ev, missing_ok=False), day)
+        return broker
+
+    def apply_splits_once(self, events: pd.DataFrame, day: str) -> None:
+        """The splits dated ``day`` applied to the simulated positions once (meta ``splits:DAY``;
+        :func:`xlexec.core.corporate_actions.apply_splits`: shares x ratio, cost unchanged)."""
+        from xlexec.core.corporate_actions import apply_splits, split_ratios
+
+        if not split_ratios(events, day):
+            return
+        with self._tx():
+            if self._meta(f"splits:{day}") is not None:
+                return
+            rows = self._con.execute("SELECT symbol, qty, avg FROM positions").fetchall()
+            if rows:
+                after = apply_splits(pd.DataFrame(rows, columns=["symbol", "shares", "avg_cost"]), events, day)
+                self._con.executemany(
+                    "UPDATE positions SET qty=?, avg=? WHERE symbol=?",
+                    [(float(r.shares), float(r.avg_cost), r.symbol) for r in after.itertuples(index=False)],
+                )
+            self._set_meta(f"splits:{day}", "applied")
 
     # -- plumbing ---------------------------------------------------------------------------
     def _tx(self):
