@@ -317,3 +317,25 @@ def test_workbook_submit_button_checks_the_account_and_the_broker_orders(tmp_pat
         log = (tmp_path / "live" / DAY / "execution_log.csv").read_text()
         assert log.count("duplicate: ") == N, log
         assert len(fake.requests("POST", "/v2/orders")) == N and len(fake.orders) == N
+
+
+def test_journal_deleted_does_not_reset_max_daily_trades(tmp_path, fake):
+    """The day's count is the broker's too: N orders sent, the journal lost, then a new batch of 2
+    other symbols under max_daily_trades N + 1: one goes, one is refused (not both)."""
+    trades = _trades(tmp_path / "live" / DAY / "trades.csv", U.trades_text(DAY, N))
+    cfg = U.alpaca_config(
+        tmp_path / "cfg", fake.url, require_human_approval=False, live_dir=tmp_path / "live", max_daily_trades=N + 1
+    )
+    rc, first, err = _submit(cfg, trades, tmp_path)
+    assert rc == 0 and first["sent"] == N, err
+    _forget(tmp_path / "live")
+    lines = U.trades_text(DAY, N + 2, seed=1).splitlines()  # seed 1: rows N and N + 1 are buys
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("symbol,"))
+    new = [ln.replace(f"# Total Trades: {N + 2}", "# Total Trades: 2") for ln in lines[: head + 1]] + lines[-2:]
+    other = _trades(tmp_path / "live" / DAY / "trades_pm.csv", "\n".join(new) + "\n")
+    rc, second, err = _submit(cfg, other, tmp_path)
+    assert rc == 1, err
+    assert second["sent"] == 1 and second["refused"] == 1, second
+    (refused,) = [r for r in second["orders"] if r["outcome"] == "refused"]
+    assert refused["note"].startswith(f"max_daily_trades {N + 1} reached ({N} already today)"), refused["note"]
+    assert len(fake.requests("POST", "/v2/orders")) == N + 1

@@ -57,8 +57,9 @@ duplicates (same symbol and side already live or filled under
 another client order id, that day or in the account's session), buying power
 (buys <= buying_power x (1 - buffer) + sells' notional;
 ``fit_buying_power`` drops the lowest ``ml_score`` first, else the smallest |weight_change|),
-``max_daily_trades`` (counted from the journal per account over today's session, every intent
-whatever trades file or date it came from). Orders already journaled as
+``max_daily_trades`` (counted per account over today's session: every intent of the journal
+whatever trades file or date it came from, and every order the broker lists for the session
+and account, so a lost journal or another ``live/`` does not reset the count). Orders already journaled as
 intents skip the limits (they passed them when first sent and may be at the broker).
 
 **Slicing** (``slice=True`` / ``xlexec submit --slice``): the plan of ``xlexec convert --slice``
@@ -585,6 +586,8 @@ class _Run:
     policy_sha256: str = ""  # the policy in force the run was authorised under (store/policy.py)
     session: str = ""  # today's session (YYYY-MM-DD): the file's day, checked
     account: str = ""  # the account the session's orders are counted for
+    acct_tag: str = ""  # that account's tag in client order ids (``a`` + 6)
+    listed: list[str] = field(default_factory=list)  # the broker's xlexec ids of the session, this account
 
     @property
     def live_dir(self) -> Path:
@@ -670,9 +673,12 @@ def _at_broker(run: _Run, orders: pd.DataFrame, known: set[str], refused: dict) 
     order under the row's id that is another order refuses it (collision). Adds to ``known``;
     returns the refused rows. Broker unreachable -> :class:`BrokerError`, nothing sent."""
     try:
-        match = match_batch(orders, broker_day_orders(run.broker, run.day))
+        listed = broker_day_orders(run.broker, run.day)
     except BrokerFault as e:
         raise BrokerError(f"{run.tag} broker unreachable (listing the day's orders): {e}; nothing sent") from None
+    mine = f"xlx-{run.day}-{run.acct_tag}-"  # the session's orders of this account, whatever live/ sent them
+    run.listed = [str(o.client_order_id) for o in listed if run.acct_tag and str(o.client_order_id).startswith(mine)]
+    match = match_batch(orders, listed)
     out: dict[Any, tuple[str, str]] = {}
     for idx, o in match.at_broker.items():
         if idx in refused:
@@ -772,7 +778,7 @@ def _limits(
         buying_power_buffer=ex.buying_power_buffer,
         quotes=quotes,
         restricted=restricted,
-        trades_used_today=_session.session_count(in_session),
+        trades_used_today=_session.session_count(in_session, run.listed),
         others=_others_live(
             run.jr, run.day, set(orders["client_order_id"]), _session.session_orders(run.jr, in_session)
         ),
@@ -971,7 +977,7 @@ def submit_batch(
         _approved_today(broker, jr, approval, session=session, tag=tag)
         run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
-        run.session, run.account = session, _session.account_key(acct, mode)
+        run.session, run.account, run.acct_tag = session, _session.account_key(acct, mode), acct_tag
         orders, pre_refused = _apply_slicing(
             ctx,
             jr,

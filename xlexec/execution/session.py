@@ -19,6 +19,8 @@ whatever trades file or date it came.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from xlexec.core.session import approval_refusal, file_day_refusal, ny_date, session_on
@@ -93,6 +95,9 @@ def account_key(acct: Any, mode: dict[str, Any]) -> str:
     return f"{mode.get('broker')}@{mode.get('host')}"
 
 
+_CHASE = re.compile(r"-c\d+$")  # a chase replacement's id: <id>-c<n>
+
+
 def session_intents(events: list[J.Event], session: str, account: str) -> dict[str, dict]:
     """The intents (``{client order id: payload}``, first one wins, journal order) of ``events``
     (journal INTENT events) that count for ``account`` in ``session``: the intent's ``session``
@@ -108,11 +113,15 @@ def session_intents(events: list[J.Event], session: str, account: str) -> dict[s
     return out
 
 
-def session_count(intents: dict[str, dict]) -> int:
-    """Orders counted against ``max_daily_trades`` among ``intents`` (:func:`session_intents`
-    of one account and session; chase replacements excluded: they replace an order, they are
-    not a new trade)."""
-    return sum(1 for p in intents.values() if not p.get("chase_of"))
+def session_count(intents: dict[str, dict], listed: Iterable[str] = ()) -> int:
+    """Orders counted against ``max_daily_trades``: the client order ids of ``intents``
+    (:func:`session_intents` of one account and session) together with ``listed`` (the ids the
+    broker lists for that session and account: a lost journal or another ``live/`` folder does
+    not reset the count), each once; chase replacements excluded (``chase_of`` / ``-c<n>``:
+    they replace an order, they are not a new trade)."""
+    ids = {c for c, p in intents.items() if not p.get("chase_of")}
+    ids |= {c for c in listed if not _CHASE.search(c)}
+    return len(ids)
 
 
 def session_orders(jr: J.Journal, intents: dict[str, dict]) -> dict[str, dict]:
