@@ -348,8 +348,9 @@ class MonthlyResult:
             f"External cash flows:           {_usd(self.cash_flows)} (live/cash_flows.csv; + deposit, "
             "at the start of their day, not return)",
             "",
-            "Cost Attribution to Strategy (time-weighted, days linked):"
-            + (f" (return {self.return_period[0]} .. {self.return_period[1]})" if self.return_period else ""),
+            "Cost Attribution to Strategy"
+            + (f" (return {self.return_period[0]} .. {self.return_period[1]}," if self.return_period else " (")
+            + " time-weighted, days linked):",
             f"   Gross Return:      {_pc(self.gross_return, True)}",
             f"   Commission costs:  {_pc(_neg(self.commission_costs), True)}",
             f"   Slippage costs:    {_pc(_neg(self.slippage_costs), True)}",
