@@ -217,3 +217,32 @@ def test_correlation_is_na_under_three_days(desk):
     assert row["turnover_cost_corr"] == "n/a"
     text = xlexec(elsewhere, "monthly", "--month", "2025-11", "--config", str(cfg)).stdout
     assert "Turnover vs costs correlation: n/a" in text
+
+
+def test_the_monthly_report_button_shows_the_same_returns(desk):
+    import openpyxl
+
+    cfg, live, elsewhere = desk
+    (live / "cash_flows.csv").write_text("date,amount,note\n2025-11-04,50000,wire in\n2025-11-06,-20000,out\n")
+    book = cfg.parent / "book.xlsx"
+    r = xlexec(elsewhere, "workbook", "build", "--config", str(cfg), "--output", str(book), "--no-macros")
+    assert r.returncode == 0, r.stderr
+    assert xlexec(elsewhere, "button", "load-trades", "--book", str(book), "--day", "2025-11-07").returncode == 0
+    r = xlexec(elsewhere, "button", "monthly-report", "--book", str(book))
+    assert r.returncode == 0, r.stderr
+    rows = [list(x) for x in openpyxl.load_workbook(book)["Monthly"].iter_rows(values_only=True)]
+    header = next(x for x in rows if x and x[0] == "Date")
+    days = [x for x in rows if x and hasattr(x[0], "year")]
+    deposit = dict(reversed(list(zip(header, days[1]))))  # 2025-11-04, the daily table's columns (first of a name)
+    # by hand: V_start 100,400 (11-03's reconciled value) + 50,000 at the start of the day
+    assert deposit["Cash flow (+ deposit)"] == 50000 and deposit["Return base"] == 150400
+    assert deposit["Net return"] == pytest.approx(float((Decimal(151000) - 100400 - 50000) / 150400), abs=1e-12)
+    text = [str(c) for x in rows for c in x if isinstance(c, str)]
+    net, _ = hand_returns(FLOWS)
+    assert any(t.startswith("External cash flows:           $30,000.00 (live/cash_flows.csv;") for t in text)
+    assert f"   Net Return:        {float(net) * 100:+.3f}%" in text
+    # a bad amount: the button refuses in one line naming file, row and column
+    (live / "cash_flows.csv").write_text("date,amount,note\n2025-11-04,abc,wire in\n")
+    r = xlexec(elsewhere, "button", "monthly-report", "--book", str(book))
+    assert r.returncode == 2
+    assert f"{live / 'cash_flows.csv'}, row 2, column 'amount'" in r.stderr
