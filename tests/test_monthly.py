@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal, getcontext
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,34 @@ from xlexec.core.monthly import DayRecord, monthly_report
 from xlexec.formats.monthly import upsert_monthly_costs
 from xlexec.store.month import collect_month, reconciled_value
 
+getcontext().prec = 40
+
+
+def hand_linked(periods):
+    """By hand, in Decimal: periods (V_start, flow F at the start, V_end, commission $, slippage $)
+    -> (gross, net, commission_costs, slippage_costs). Net r = (V_end - V_start - F)/(V_start + F),
+    costs on the same base, linked prod(1 + r) - 1; the drag G - R split as the mean of the two
+    orders of taking commission and slippage out."""
+
+    def link(rs):
+        out = Decimal(1)
+        for r in rs:
+            out *= 1 + r
+        return out - 1
+
+    P = [tuple(Decimal(str(x)) for x in p) for p in periods]
+    n = [(e - s - f) / (s + f) for s, f, e, _, _ in P]
+    c = [cm / (s + f) for s, f, _, cm, _ in P]
+    sl = [x / (s + f) for s, f, _, _, x in P]
+    g = link([a + b + d for a, b, d in zip(n, c, sl)])
+    r = link(n)
+    without_comm = link([a + d for a, d in zip(n, sl)])
+    without_slip = link([a + b for a, b in zip(n, c)])
+    cc = ((g - without_comm) + (without_slip - r)) / 2
+    sc = ((g - without_slip) + (without_comm - r)) / 2
+    return float(g), float(r), float(cc), float(sc)
+
+
 # A hand month (pure): three days, two brokers.
 #   day         broker  trades notional  comm  slip   pv start  pv after(reconciled)
 #   2025-10-01  paper   2      50,000    5.00  10.00  100,000   100,500
@@ -19,10 +48,12 @@ from xlexec.store.month import collect_month, reconciled_value
 #   2025-10-03  alpaca  4      80,000    8.00  24.00  101,000   102,010
 # total commission 15.00 ; slippage 36.00 over 150,000 -> 36/150000*1e4 = 2.40 bps
 # average portfolio value (start of day) = (100000 + 100500 + 101000)/3 = 100,500
-# commission_costs = 15/100500 = 0.000149254 ; slippage_costs = 36/100500 = 0.000358209
 # cost_pct_portfolio = 51/100500 = 0.000507463
-# reconciled values are after costs -> net = 102010/100000 - 1 = 0.0201 (base: first day's
-# start value, no opening value) ; gross = 0.0201 + 51/100500 = 0.020607463
+# returns, time-weighted (each day's base = the previous reconciled value; first day: its start
+# value, no opening value), reconciled values after costs -> the daily return is net:
+#   day 1: 100000 -> 100500, costs 5 + 10 ; day 2: 100500 -> 101000, 2 + 2 ; day 3: 101000 ->
+#   102010, 8 + 24 ; net telescopes: 102010/100000 - 1 = 0.0201 ; gross links net_d + cost_d/base_d
+#   (hand_linked: gross 0.020612720, commission_costs 0.000150972, slippage_costs 0.000361748)
 # turnover = 50000/100000 = 0.5, 20000/100500 = 0.199004975, 80000/101000 = 0.792079208
 # cost     = 15, 4, 32
 # Pearson: mean t = 1.491084183/3 = 0.497028061 ; mean c = 17
@@ -85,11 +116,12 @@ def test_hand_computed_month():
     assert j["month"] == "2025-10"
     assert j["total_commission"] == 15.00
     assert j["avg_slippage_bps"] == pytest.approx(2.40, abs=0.01)
-    assert j["commission_costs"] == pytest.approx(0.000149254, abs=1e-8)
-    assert j["slippage_costs"] == pytest.approx(0.000358209, abs=1e-8)
+    g, n, cc, sc = hand_linked([(100000, 0, 100500, 5, 10), (100500, 0, 101000, 2, 2), (101000, 0, 102010, 8, 24)])
+    assert j["commission_costs"] == pytest.approx(cc, abs=1e-8) and cc == pytest.approx(0.000150972, abs=1e-9)
+    assert j["slippage_costs"] == pytest.approx(sc, abs=1e-8)
     assert j["cost_pct_portfolio"] == pytest.approx(0.000507463, abs=1e-8)
-    assert j["net_return"] == pytest.approx(0.0201, abs=1e-8)
-    assert j["gross_return"] == pytest.approx(0.020607463, abs=1e-8)
+    assert j["net_return"] == pytest.approx(0.0201, abs=1e-8) and n == pytest.approx(0.0201, abs=1e-15)
+    assert j["gross_return"] == pytest.approx(g, abs=1e-8)
     assert j["gross_return"] - j["commission_costs"] - j["slippage_costs"] == pytest.approx(j["net_return"], abs=1e-8)
     assert j["turnover_cost_corr"] == pytest.approx(0.991331, abs=1e-5)
     assert j["by_broker"] == [
@@ -125,9 +157,15 @@ def test_hand_computed_month():
 
 def test_gross_from_values_when_asked():
     r = monthly_report(DAYS, "2025-10", values_after_costs=False)
-    # observed 0.0201 taken as gross; net = 0.0201 - 0.000507463 = 0.019592537
+    # observed daily returns taken as gross (they link to 0.0201); net_d = gross_d - cost_d/base_d:
+    # day 1: 0.005 - 15/100000 ; day 2: 500/100500 - 4/100500 ; day 3: 0.01 - 32/101000
+    net = (1 + Decimal("0.005") - Decimal(15) / 100000) * (1 + Decimal(496) / 100500) * (
+        1 + Decimal("0.01") - Decimal(32) / 101000
+    ) - 1
     assert r.to_json()["gross_return"] == pytest.approx(0.0201, abs=1e-8)
-    assert r.to_json()["net_return"] == pytest.approx(0.019592537, abs=1e-8)
+    assert r.to_json()["net_return"] == pytest.approx(float(net), abs=1e-8)
+    j = r.to_json()
+    assert j["gross_return"] - j["commission_costs"] - j["slippage_costs"] == pytest.approx(j["net_return"], abs=2e-8)
 
 
 def test_missing_days_and_opening_value_are_explicit():
@@ -146,12 +184,13 @@ def test_missing_days_and_opening_value_are_explicit():
     ]
     days[1].portfolio_value_after = None  # day 2 not reconciled
     r = monthly_report(days, "2025-10", opening_value=99000.0)
-    # net = 100500/99000 - 1 = 0.015151515 (day 1 only) ; 2 days -> no correlation
+    # net = 100500/99000 - 1 = 0.015151515 (day 1 only, base: the opening value) ; 2 days -> no
+    # correlation ; gross = net + day 1's costs (5 + 10) / 99000 (day 2's costs are in no period)
     # avg pv = (100000+100500)/2 = 100250 ; costs (5+2+10+2)/100250 = 0.000189526
     j = r.to_json()
     assert j["net_return"] == pytest.approx(0.015151515, abs=1e-8)
     assert j["cost_pct_portfolio"] == pytest.approx(0.000189526, abs=1e-8)
-    assert j["gross_return"] == pytest.approx(0.015151515 + 0.000189526, abs=1e-8)
+    assert j["gross_return"] == pytest.approx(0.015151515 + 15 / 99000, abs=1e-8)
     assert j["turnover_cost_corr"] is None
     assert any("no reconciled portfolio value for 2025-10-02" in n for n in r.notes)
     assert any("through 2025-10-01 only" in n for n in r.notes)
@@ -186,7 +225,7 @@ def test_upsert_monthly_costs_replaces_the_month(tmp_path):
     row = dict(zip(lines[0].split(","), lines[2].split(",")))
     assert row["month"] == "2025-10" and row["memo"] == ""
     assert float(row["net_return"]) == pytest.approx(0.0201, abs=1e-8)
-    assert float(row["commission_costs"]) == pytest.approx(0.000149254, abs=1e-8)
+    assert float(row["commission_costs"]) == pytest.approx(0.000150972, abs=1e-8)  # hand_linked above
     assert row["total_commission"] == "15.00" and row["avg_slippage_bps"] == "2.40"
 
 
@@ -276,18 +315,19 @@ def test_cli_month_end_to_end(live, capsys):
     j = json.loads(capsys.readouterr().out)
     # commission 1 + 1 + 2 = 4.00 ; slippage 5 + 5 - 2 = 8.00 over 40,000 -> 2.00 bps
     # avg pv = (100000 + 100200 + 100500)/3 = 100233.3333 ; costs 12/100233.3333 = 0.000119721
-    # commission_costs = 4/100233.3333 = 0.0000399069 ; slippage_costs = 8/100233.3333 = 0.0000798138
-    # net = 101000/99800 - 1 = 0.012024048 ; gross = 0.012024048 + 0.000119721 = 0.012143769
+    # returns, linked daily: 99800 (opening, 09-30) -> 100200 (comm 1, slip 5) -> 100500 (1, 5)
+    #   -> 101000 (2, -2) ; net telescopes = 101000/99800 - 1 = 0.012024048
     # turnover 0.1, 10000/100200 = 0.0998004, 20000/100500 = 0.1990050 ; cost 6, 6, 0
     #   mean t = 0.1329351 ; dt = -0.0329351, -0.0331347, 0.0660699 ; dc = 2, 2, -4
     #   Sxy = -0.0658702 - 0.0662695 - 0.2642794 = -0.3964191 ; Sxx = 0.0065479 ; Syy = 24
     #   r = -0.3964191 / sqrt(0.0065479 * 24) = -0.3964191 / 0.3964194 = -0.999998
     assert j["total_commission"] == 4.00 and j["avg_slippage_bps"] == 2.00
-    assert j["commission_costs"] == pytest.approx(0.0000399069, abs=1e-8)
-    assert j["slippage_costs"] == pytest.approx(0.0000798138, abs=1e-8)
+    g, n, cc, sc = hand_linked([(99800, 0, 100200, 1, 5), (100200, 0, 100500, 1, 5), (100500, 0, 101000, 2, -2)])
+    assert j["commission_costs"] == pytest.approx(cc, abs=1e-8)
+    assert j["slippage_costs"] == pytest.approx(sc, abs=1e-8)
     assert j["cost_pct_portfolio"] == pytest.approx(0.000119721, abs=1e-8)
-    assert j["net_return"] == pytest.approx(0.012024048, abs=1e-8)
-    assert j["gross_return"] == pytest.approx(0.012143769, abs=1e-8)
+    assert j["net_return"] == pytest.approx(0.012024048, abs=1e-8) and n == pytest.approx(0.012024048, abs=1e-9)
+    assert j["gross_return"] == pytest.approx(g, abs=1e-8)
     assert j["turnover_cost_corr"] == pytest.approx(-0.999998, abs=1e-5)
     assert j["by_broker"] == [
         {"broker": "paper", "trades": 3, "notional": 40000.00, "commission": 4.00, "slippage_bps": 2.00}

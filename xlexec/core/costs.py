@@ -21,6 +21,7 @@ figures are sums of unrounded values). See docs/accounting.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
@@ -177,3 +178,12 @@ def half_up(x, places: int = 2) -> float | None:
             d = d.quantize(_NOISE, rounding=ROUND_HALF_UP)
         q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return float(q) + 0.0
+
+
+def turnover(traded_notional, average_value):
+    """Turnover (fraction): ``sum |traded notional| / average portfolio value``. ``traded_notional``
+    ($, one per trade or day; the sign is dropped), ``average_value`` ($, > 0; else None)."""
+    v = float(average_value) if average_value is not None else float("nan")
+    if not (math.isfinite(v) and v > 0):
+        return None
+    return float(np.nansum(np.abs(np.asarray(traded_notional, dtype=float)))) / v + 0.0

@@ -12,24 +12,28 @@ broker and its portfolio values) into the guide's monthly figures:
 * Every $ and bps figure is a sum of the days' **unrounded** figures (``tca.json``'s
   ``exact`` block; an older file without it gives its cent-rounded keys), rounded half-up
   once, when shown.
-* ``commission_costs``, ``slippage_costs``, ``cost_pct_portfolio``: fractions of the **average
-  portfolio value**, the mean over the month's days of each day's portfolio value (the start-of-
-  day ``# Portfolio Value`` of ``trades.csv``; the reconciled end-of-day value when that is
-  missing).
-* ``gross_return``, ``net_return`` (fractions), ``net = gross - commission_costs -
-  slippage_costs``. The month's observed return is ``V_end / V_base - 1`` with ``V_end`` the last
-  reconciled end-of-day portfolio value of the month and ``V_base`` the previous reconciled value
-  before the month (``opening_value``), else the first day's start-of-day value, else the first
-  day's reconciled value (then the first day's own move is not covered; a note says so). The
-  reconciled values are marked *after* trading costs (cash paid at fill prices and commission),
-  so by default (``values_after_costs=True``) the observed return is the **net** return and
-  ``gross = net + costs``; with ``values_after_costs=False`` the observed return is taken as
-  gross and ``net = gross - costs``. Days without a reconciled value are named in the notes and
-  skipped (the chain of values telescopes, so only the end points matter).
-* ``turnover_cost_corr``: Pearson correlation across days of turnover (filled notional /
-  portfolio value, fraction) with the day's cost (commission + slippage, $); ``None`` with fewer
-  than 3 days or no variation.
-* ``by_broker``: trades (orders with fills), notional $, commission $, notional-weighted bps.
+* ``gross_return``, ``net_return`` (fractions): **time-weighted**, the days linked,
+  ``prod(1 + r_d) - 1``, with the external cash flows of ``live/cash_flows.csv`` at the start of
+  their day (never part of the return): ``r_d = (V_end - V_start - F_d) / (V_start + F_d)`` and
+  ``gross_d = r_d + cost_d / (V_start + F_d)`` on the same base (:mod:`xlexec.core.returns`, the
+  one definition). ``V_start`` is the previous reconciled end-of-day value (``opening_value``
+  before the month's first day; else the first day's start-of-day value, else the first
+  reconciled value, a note says which). The reconciled values are marked *after* trading costs
+  (cash paid at fill prices and commission), so by default (``values_after_costs=True``) the
+  observed return is the **net** return; with ``values_after_costs=False`` it is taken as gross.
+  Days without a reconciled value are named in the notes and fold into the next reconciled day.
+  ``commission_costs`` and ``slippage_costs`` split ``gross - net`` (fractions, same bases,
+  :func:`xlexec.core.returns.cost_attribution`), so ``gross - commission_costs -
+  slippage_costs = net`` exactly.
+* ``cost_pct_portfolio``, ``turnover`` (fractions): total cost $ and ``sum |traded notional|``
+  (filled shares x signal price) over the **average portfolio value**, the mean over the
+  month's days of each day's start-of-day value (the ``# Portfolio Value`` of ``trades.csv``;
+  the reconciled end-of-day value when that is missing).
+* ``turnover_cost_corr``: Pearson correlation across the month's days of the day's turnover
+  (the day's traded notional / its portfolio value, fraction) with the day's cost (commission +
+  slippage, $); ``None`` (shown "n/a") with fewer than 3 days or no variation.
+* ``by_broker``: trades (orders with fills), notional $, commission $, slippage $, notional-
+  weighted bps and the plain per-trade mean bps (one row when there is one broker).
 
 Gathering a month from the day folders is :mod:`xlexec.store.month` (``collect_month``,
 ``reconciled_value``; days without a fresh ``tca.json`` get their TCA in one batch,
@@ -46,7 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.core.costs import bps_of, figure_definitions, half_up
+from xlexec.core.costs import bps_of, figure_definitions, half_up, turnover
+from xlexec.core.returns import FLOW_CONVENTION, MonthReturn, ValueDay, time_weighted
 from xlexec.errors import InputError
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -60,6 +65,10 @@ CSV_EXTRA = [
     "turnover_cost_corr",
     "avg_portfolio_value",
     "days",
+    "total_cost",
+    "turnover",
+    "slippage_mean_bps",
+    "cash_flows",
 ]
 DAILY_COLUMNS = [
     "date",
@@ -72,6 +81,10 @@ DAILY_COLUMNS = [
     "portfolio_value_after",
     "broker",
     "trades",
+    "cash_flow",
+    "return_base",
+    "net_return",
+    "gross_return",
 ]
 
 
@@ -192,6 +205,14 @@ class MonthlyResult:
     return_period: tuple[str, str] | None = None
     notes: list[str] = field(default_factory=list)
     slippage_mean_bps: float | None = None  # plain mean of every filled trade's bps in the month
+    turnover: float | None = None  # sum |traded notional| / average portfolio value (fraction)
+    cash_flows: float = 0.0  # $ of external flows inside the return's periods (+ deposit)
+    returns: MonthReturn = field(default_factory=MonthReturn)  # the linked periods behind the returns
+
+    @property
+    def total_cost(self) -> float:
+        """Commission + slippage ($, > 0 = cost), unrounded."""
+        return self.total_commission + self.slippage_usd
 
     def record(self) -> dict[str, Any]:
         """Next to the stable keys in the month's JSON: the plain-mean slippage bps, what the
@@ -201,13 +222,44 @@ class MonthlyResult:
             "slippage_usd": _r(self.slippage_usd, 2),
             "notional": _r(self.notional, 2),
             "slippage_mean_bps": _r(self.slippage_mean_bps, 2),
-            "figures": figure_definitions("signal"),
+            "total_cost": _r(self.total_cost, 2),
+            "turnover": _r(self.turnover, 8),
+            "cash_flows": _r(self.cash_flows, 2),
+            "avg_portfolio_value": _r(self.avg_portfolio_value, 2),
+            "days": self.days,
+            "return_period": list(self.return_period) if self.return_period else None,
+            "broker_comparison": [
+                {
+                    "broker": str(r.broker),
+                    "trades": int(r.trades),
+                    "notional": _r(r.notional, 2),
+                    "commission": _r(r.commission, 2),
+                    "slippage_usd": _r(r.slippage_usd, 2),
+                    "slippage_bps": _r(r.slippage_bps, 2),
+                    "slippage_mean_bps": _r(r.slippage_mean_bps, 2),
+                }
+                for r in self.by_broker.itertuples(index=False)
+            ],
+            "figures": {
+                **figure_definitions("signal"),
+                "returns": FLOW_CONVENTION,
+                "turnover": "sum |traded notional (filled shares x signal price)| / average portfolio value",
+                "turnover_cost_corr": "Pearson over the month's days of daily turnover with daily cost $; "
+                "null (n/a) under 3 days",
+            },
             "exact": {
                 "total_commission": self.total_commission,
                 "slippage_usd": self.slippage_usd,
                 "notional": self.notional,
                 "avg_slippage_bps": self.avg_slippage_bps,
                 "slippage_mean_bps": self.slippage_mean_bps,
+                "total_cost": self.total_cost,
+                "turnover": self.turnover,
+                "cash_flows": self.cash_flows,
+                "gross_return": self.gross_return,
+                "net_return": self.net_return,
+                "commission_costs": self.commission_costs,
+                "slippage_costs": self.slippage_costs,
             },
         }
 
@@ -265,9 +317,13 @@ class MonthlyResult:
             "slippage_usd": money(self.slippage_usd),
             "avg_slippage_bps": money(self.avg_slippage_bps),
             "cost_pct_portfolio": frac(self.cost_pct_portfolio),
-            "turnover_cost_corr": "" if self.turnover_cost_corr is None else f"{_r(self.turnover_cost_corr, 6):.6f}",
+            "turnover_cost_corr": "n/a" if self.turnover_cost_corr is None else f"{_r(self.turnover_cost_corr, 6):.6f}",
             "avg_portfolio_value": money(self.avg_portfolio_value),
             "days": str(self.days),
+            "total_cost": money(self.total_cost),
+            "turnover": frac(self.turnover),
+            "slippage_mean_bps": money(self.slippage_mean_bps),
+            "cash_flows": money(self.cash_flows),
         }
 
     def report_text(self) -> str:
@@ -278,17 +334,23 @@ class MonthlyResult:
         L += [
             f"Trading days:                  {self.days}{span}",
             f"Total commission paid:         {_usd(self.total_commission)}",
-            f"Average slippage:              {_fb(self.avg_slippage_bps)} (vs the signal price, weighted by "
-            "filled shares x signal price; positive = cost)",
-            f"   plain mean per trade:       {_fb(self.slippage_mean_bps)}",
+            f"Slippage:                      {_usd(self.slippage_usd)} (vs the signal price; positive = cost)",
+            f"Total cost:                    {_usd(self.total_cost)}",
+            f"Slippage, notional-weighted:   {_fb(self.avg_slippage_bps)} (sum of slippage $ / sum of "
+            "filled shares x signal price)",
+            f"Slippage, plain mean/trade:    {_fb(self.slippage_mean_bps)} (every filled trade counts once)",
             f"Costs as % of portfolio:       {_pc(self.cost_pct_portfolio)} "
             f"(of the average portfolio value {_usd(self.avg_portfolio_value)})",
+            f"Turnover:                      {_pc(self.turnover)} (sum of traded notional / average portfolio value)",
             "Turnover vs costs correlation: "
             + ("n/a" if self.turnover_cost_corr is None else f"{self.turnover_cost_corr:.2f}")
-            + " (Pearson across days)",
+            + " (Pearson across days, daily turnover vs daily cost $)",
+            f"External cash flows:           {_usd(self.cash_flows)} (live/cash_flows.csv; + deposit, "
+            "at the start of their day, not return)",
             "",
-            "Cost Attribution to Strategy:"
-            + (f" (return {self.return_period[0]} .. {self.return_period[1]})" if self.return_period else ""),
+            "Cost Attribution to Strategy"
+            + (f" (return {self.return_period[0]} .. {self.return_period[1]}," if self.return_period else " (")
+            + " time-weighted, days linked):",
             f"   Gross Return:      {_pc(self.gross_return, True)}",
             f"   Commission costs:  {_pc(_neg(self.commission_costs), True)}",
             f"   Slippage costs:    {_pc(_neg(self.slippage_costs), True)}",
@@ -296,15 +358,15 @@ class MonthlyResult:
             "",
         ]
         L.append("Broker comparison:")
-        L.append(f"   {'broker':<10} {'trades':>7} {'notional':>16} {'commission':>12} {'slippage':>12}")
-        for b, t, n, c, s in zip(
-            self.by_broker["broker"],
-            self.by_broker["trades"],
-            self.by_broker["notional"],
-            self.by_broker["commission"],
-            self.by_broker["slippage_bps"],
-        ):
-            L.append(f"   {b:<10} {int(t):>7} {_usd(n):>16} {_usd(c):>12} {_fb(s):>12}")
+        L.append(
+            f"   {'broker':<10} {'trades':>7} {'notional':>16} {'commission':>12} {'slippage':>12} "
+            f"{'weighted':>12} {'plain mean':>12}"
+        )
+        for r in self.by_broker.itertuples(index=False):
+            L.append(
+                f"   {r.broker:<10} {int(r.trades):>7} {_usd(r.notional):>16} {_usd(r.commission):>12} "
+                f"{_usd(r.slippage_usd):>12} {_fb(r.slippage_bps):>12} {_fb(r.slippage_mean_bps):>12}"
+            )
         if self.notes:
             L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
         return "\n".join(L) + "\n"
@@ -375,7 +437,7 @@ def _daily(recs: list[DayRecord]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]
     daily["portfolio_value_after"] = after
     daily["broker"] = pd.Series([d.broker or "unknown" for d in recs], dtype=object)
     daily["trades"] = np.array([int(d.trades) for d in recs], dtype=np.int64)
-    return daily[DAILY_COLUMNS], pv, after
+    return daily, pv, after
 
 
 def _average_value(daily: pd.DataFrame, month: str, notes: list[str]) -> float | None:
@@ -408,80 +470,69 @@ def _turnover_cost_corr(daily: pd.DataFrame, notes: list[str]) -> float | None:
     return float(np.corrcoef(t[ok], c[ok])[0, 1])
 
 
-def _observed_return(
-    dates: list[str], pv: np.ndarray, after: np.ndarray, opening_value: float | None, notes: list[str]
-) -> tuple[float | None, tuple[str, str] | None]:
-    """The month's observed return (fraction) ``V_end / V_base - 1`` and its period (see the
-    module docstring for the base)."""
-    have = np.isfinite(after) & (after > 0)
-    missing = [d for d, h in zip(dates, have) if not h]
-    if missing:
-        notes.append(
-            "no reconciled portfolio value for "
-            + ", ".join(missing)
-            + " (no reconciliation.json / positions_after_recon.csv): skipped in the return"
+def _by_broker(daily: pd.DataFrame, recs: list[DayRecord]) -> pd.DataFrame:
+    """Per broker: trades, notional $, commission $, slippage $, notional-weighted bps and the
+    plain per-trade mean bps (the days' means weighted by their filled trades)."""
+    cols = ["broker", "trades", "notional", "commission", "slippage_usd", "slippage_bps", "slippage_mean_bps"]
+    if not len(daily):
+        return pd.DataFrame({c: pd.Series(dtype=object if c == "broker" else float) for c in cols}).astype(
+            {"trades": np.int64}
         )
-    if not have.any():
-        return None, None
-    last = int(np.flatnonzero(have)[-1])
-    v_end = float(after[last])
-    if last < len(dates) - 1:
-        notes.append(f"return runs through {dates[last]} only (later days not reconciled)")
-    base = None
-    opening = _num(opening_value)
-    if opening and opening > 0:
-        base, start = opening, dates[0]
-    elif math.isfinite(pv[0]) and pv[0] > 0:
-        base, start = float(pv[0]), dates[0]
-        notes.append(
-            f"return base: the start-of-day portfolio value of {dates[0]} (trades.csv header), "
-            "no reconciled value before the month"
-        )
-    else:
-        first = int(np.flatnonzero(have)[0])
-        if first < last:
-            base, start = float(after[first]), dates[first + 1]
-            notes.append(f"return base: the reconciled value of {dates[first]}; its own move is not covered")
-    if base is None:
-        return None, None
-    return v_end / base - 1.0, (start, dates[last])
+    g = daily.groupby("broker", sort=True)
+    bb = pd.DataFrame(
+        {
+            "trades": g["trades"].sum(),
+            "notional": g["notional"].sum(),
+            "commission": g["commission"].sum(),
+            "slippage_usd": g["slippage_usd"].sum(),
+        }
+    )
+    bb["slippage_bps"] = bps_of(bb["slippage_usd"], bb["notional"].where(bb["notional"] > 0)).astype(float)
+    bb["slippage_mean_bps"] = [_plain_mean([d for d in recs if (d.broker or "unknown") == b]) for b in bb.index]
+    bb["slippage_mean_bps"] = bb["slippage_mean_bps"].astype(float)
+    return bb.reset_index()[cols]
 
 
-def _by_broker(daily: pd.DataFrame) -> pd.DataFrame:
-    """Per broker: trades, notional $, commission $, slippage $ and notional-weighted bps."""
-    if len(daily):
-        g = daily.groupby("broker", sort=True)
-        bb = pd.DataFrame(
-            {
-                "trades": g["trades"].sum(),
-                "notional": g["notional"].sum(),
-                "commission": g["commission"].sum(),
-                "slippage_usd": g["slippage_usd"].sum(),
-            }
-        )
-        bb["slippage_bps"] = bps_of(bb["slippage_usd"], bb["notional"].where(bb["notional"] > 0))
-        bb = bb.reset_index()
-    else:
-        bb = pd.DataFrame(
-            {
-                "broker": pd.Series(dtype=object),
-                "trades": pd.Series(dtype=np.int64),
-                "notional": pd.Series(dtype=float),
-                "commission": pd.Series(dtype=float),
-                "slippage_usd": pd.Series(dtype=float),
-                "slippage_bps": pd.Series(dtype=float),
-            }
-        )
-    bb["slippage_bps"] = bb["slippage_bps"].astype(float)
-    return bb
+def _plain_mean(recs: list[DayRecord]) -> float | None:
+    """Plain mean bps of every filled trade of ``recs`` (each day's mean weighted by its trades)."""
+    means = [(d.slippage_mean_bps, int(d.trades)) for d in recs if d.slippage_mean_bps is not None and d.trades > 0]
+    n = sum(k for _, k in means)
+    return sum(m * k for m, k in means) / n if n else None
+
+
+def _returns(recs, daily, month, opening_value, opening_date, cash_flows, values_after_costs) -> MonthReturn:
+    """The month's time-weighted returns (:func:`xlexec.core.returns.time_weighted`); each
+    period's flow, base and returns go on its closing day's row of ``daily`` (NaN elsewhere)."""
+    tw = time_weighted(
+        [
+            ValueDay(d.date, _num(d.portfolio_value), _num(d.portfolio_value_after), float(c), float(sl))
+            for d, c, sl in zip(recs, daily["commission"].fillna(0.0), daily["slippage_usd"].fillna(0.0))
+        ],
+        dict(cash_flows or {}),
+        month=month,
+        opening_value=opening_value,
+        opening_date=opening_date,
+        values_after_costs=values_after_costs,
+    )
+    by_end = {p.end: p for p in tw.periods}
+    for col, attr in (("cash_flow", "flow"), ("return_base", "base"), ("net_return", "net"), ("gross_return", "gross")):
+        daily[col] = [float(getattr(by_end[x], attr)) if x in by_end else np.nan for x in daily["date"]]
+    return tw
 
 
 def monthly_report(
-    days: list[DayRecord], month: str, *, opening_value: float | None = None, values_after_costs: bool = True
+    days: list[DayRecord],
+    month: str,
+    *,
+    opening_value: float | None = None,
+    values_after_costs: bool = True,
+    cash_flows: dict[str, float] | None = None,
+    opening_date: str | None = None,
 ) -> MonthlyResult:
     """The month's cost summary from its days (see the module docstring for every rule).
 
-    ``opening_value``: the last reconciled portfolio value ($) before the month, when known.
+    ``opening_value``: the last reconciled portfolio value ($) before the month, when known, of
+    ``opening_date``; ``cash_flows``: external flows, date -> net $ (+ deposit, - withdrawal).
     """
     notes: list[str] = []
     recs = _month_days(days, month, notes)
@@ -490,25 +541,13 @@ def monthly_report(
     tot_slip = float(daily["slippage_usd"].sum())
     tot_notional = float(daily["notional"].sum())
     avg_bps = bps_of(tot_slip, tot_notional) if tot_notional > 0 else None
-    means = [(d.slippage_mean_bps, int(d.trades)) for d in recs if d.slippage_mean_bps is not None and d.trades > 0]
-    n_mean = sum(n for _, n in means)
-    mean_bps = sum(m * n for m, n in means) / n_mean if n_mean else None
     avg_pv = _average_value(daily, month, notes)
-    cc = tot_comm / avg_pv if avg_pv else None
-    sc = tot_slip / avg_pv if avg_pv else None
     cost_pct = (tot_comm + tot_slip) / avg_pv if avg_pv else None
     corr = _turnover_cost_corr(daily, notes)
-    observed, period = _observed_return([d.date for d in recs], pv, after, opening_value, notes)
-    if observed is None and recs:
+    tw = _returns(recs, daily, month, opening_value, opening_date, cash_flows, values_after_costs)
+    notes += tw.notes
+    if tw.net is None and recs:
         notes.append("gross/net return not available: not enough reconciled portfolio values")
-    gross = net = None
-    if observed is not None and cc is not None and sc is not None:  # cc, sc: both set or both None
-        if values_after_costs:
-            net = observed
-            gross = net + cc + sc
-        else:
-            gross = observed
-            net = gross - cc - sc
     return MonthlyResult(
         month=month,
         days=len(recs),
@@ -519,15 +558,18 @@ def monthly_report(
         avg_portfolio_value=avg_pv,
         cost_pct_portfolio=cost_pct,
         turnover_cost_corr=corr,
-        gross_return=gross,
-        commission_costs=cc,
-        slippage_costs=sc,
-        net_return=net,
-        by_broker=_by_broker(daily),
-        daily=daily,
-        return_period=period,
+        gross_return=tw.gross,
+        commission_costs=tw.commission_costs,
+        slippage_costs=tw.slippage_costs,
+        net_return=tw.net,
+        by_broker=_by_broker(daily, recs),
+        daily=daily[DAILY_COLUMNS],
+        return_period=tw.span,
         notes=notes,
-        slippage_mean_bps=mean_bps,
+        slippage_mean_bps=_plain_mean(recs),
+        turnover=turnover(daily["notional"].to_numpy(), avg_pv) if avg_pv else None,
+        cash_flows=tw.flows,
+        returns=tw,
     )
 
 

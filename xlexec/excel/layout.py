@@ -459,6 +459,10 @@ TABLE_SCHEMAS: dict[str, dict[str, Col]] = {
         ("portfolio_value_after", "Portfolio value after", "money"),
         ("broker", "Broker", "text"),
         ("trades", "Trades", "count"),
+        ("cash_flow", "Cash flow (+ deposit)", "money"),
+        ("return_base", "Return base", "money"),
+        ("net_return", "Net return", "pct"),
+        ("gross_return", "Gross return", "pct"),
     ),
     "tblMonthly": _schema(
         ("month", "Month", "text"),
@@ -467,8 +471,10 @@ TABLE_SCHEMAS: dict[str, dict[str, Col]] = {
         ("slippage_costs", "Slippage costs", "pct"),
         ("net_return", "Net return", "pct"),
         ("total_commission", "Total commission", "money"),
-        ("avg_slippage_bps", "Avg slippage", "bps"),
+        ("avg_slippage_bps", "Slippage (notional-weighted)", "bps"),
         ("cost_pct_portfolio", "Costs (% of portfolio)", "pct"),
+        ("turnover", "Turnover", "pct"),
+        ("slippage_mean_bps", "Slippage (plain mean)", "bps"),
     ),
     "tblLog": _schema(
         ("when_utc", "When (UTC)", "timestamp"),

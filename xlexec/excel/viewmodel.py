@@ -115,6 +115,8 @@ MONTHLY_MONTH_COLUMNS = [
     "total_commission",
     "avg_slippage_bps",
     "cost_pct_portfolio",
+    "turnover",
+    "slippage_mean_bps",
 ]
 
 
@@ -701,7 +703,9 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
         mi = collect_month(
             src.live, month, journal=src.journal, default_broker=cfg.broker, default_order_type=cfg.default_order_type
         )
-        res = monthly_report(mi.days, month, opening_value=mi.opening_value)
+        res = monthly_report(
+            mi.days, month, opening_value=mi.opening_value, opening_date=mi.opening_date, cash_flows=mi.cash_flows
+        )
         cols = [c for c in MONTHLY_DAILY_COLUMNS if c in res.daily.columns]
         return SheetData(
             f"Monthly cost summary — {month}",

@@ -127,7 +127,13 @@ def monthly(ctx: Context, day: Day, *, month: str | None = None) -> MonthlyStepR
     )
     if not inputs.days:
         raise RefusedError(f"{month}: no day folder with TCA under {ctx.live_dir} (run xlexec tca on each day first)")
-    res = monthly_report(inputs.days, month, opening_value=inputs.opening_value)
+    res = monthly_report(
+        inputs.days,
+        month,
+        opening_value=inputs.opening_value,
+        opening_date=inputs.opening_date,
+        cash_flows=inputs.cash_flows,
+    )
     res.notes = inputs.notes + res.notes
     path = day.monthly_costs
     upsert_monthly_costs(path, res)

@@ -3,19 +3,21 @@
 
 :func:`collect_month` reads ``live/YYYY-MM-DD/`` (``tca.json``, or ``trades.csv`` +
 ``broker_fills.csv`` when the saved TCA is missing or stale), the journal's ``order_intent``
-brokers, and each day's reconciled value (:func:`reconciled_value`, $).
+brokers, each day's reconciled value (:func:`reconciled_value`, $) and the external cash flows
+of ``live/cash_flows.csv`` (:mod:`xlexec.formats.cash_flows`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xlexec.core.monthly import DAY_RE, MONTH_RE, DayRecord, _num, month_tca
 from xlexec.core.rows import parse_numeric
 from xlexec.errors import InputError
+from xlexec.formats.cash_flows import read_cash_flows
 from xlexec.formats.csvio import read_table, read_text, split_comment_header
 from xlexec.formats.fills import read_fills
 from xlexec.formats.trades import read_trades
@@ -68,9 +70,14 @@ def _day_dirs(live_dir: Path) -> list[Path]:
 
 @dataclass
 class MonthInputs:
+    """The month's days, the opening value ($, the last reconciled value before the month, of
+    ``opening_date``) and the external cash flows (``live/cash_flows.csv``: date -> net $)."""
+
     days: list[DayRecord]
     opening_value: float | None
     notes: list[str]
+    opening_date: str | None = None
+    cash_flows: dict[str, float] = field(default_factory=dict)
 
 
 def collect_month(
@@ -130,14 +137,16 @@ def collect_month(
         )
         for (slot, _, _, _, broker, after), res in zip(pending, results):
             days[slot] = DayRecord.from_tca(res, broker=broker, portfolio_value_after=after)
-    opening = None
+    opening, opening_date = None, None
     before = [p for p in dirs if p.name < month + "-01"][-5:]
     for p in reversed(before):
         opening = reconciled_value(p)
         if opening is not None:
+            opening_date = p.name
             break
     records = [r for r in days if r is not None]  # every None slot was filled from its pending TCA above
-    return MonthInputs(records, opening, notes)
+    flows = read_cash_flows(live / "cash_flows.csv")
+    return MonthInputs(records, opening, notes, opening_date, flows)
 
 
 def _broker_of(from_tca, journal, day: str, default: str) -> str:
