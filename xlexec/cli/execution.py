@@ -24,6 +24,7 @@ import sys
 import pandas as pd
 
 from xlexec.cli.days import day_for
+from xlexec.core.money import usd
 from xlexec.steps import execution as steps
 
 
@@ -162,7 +163,7 @@ def run_pnl(args, ctx) -> int:
         df = res.by_symbol()
         if len(df):
             _print_table(df, f"P&L {day.date}", list(df.columns))
-        print(f"P&L {day.date}: ${res.total:,.2f}")
+        print(f"P&L {day.date}: {usd(res.total)}")
     return res.exit_code
 
 

@@ -26,6 +26,7 @@ import json
 
 from xlexec.cli.days import day_for
 from xlexec.core.checks import ValidationResult
+from xlexec.core.money import usd
 from xlexec.steps import validate as steps
 
 VALIDATION_JSON = steps.VALIDATION_JSON
@@ -104,9 +105,9 @@ def report(result: ValidationResult, name: str = "trades") -> str:
     lines = [
         f"Validation of {name} ({s.get('date')}): {s.get('n_trades')} trade(s)"
         + (f", {s.get('n_excluded')} excluded" if s.get("n_excluded") else "")
-        + f", notional ${s.get('notional', 0):,.2f}, est. costs ${s.get('est_costs', 0):,.2f}",
+        + f", notional {usd(s.get('notional', 0))}, est. costs {usd(s.get('est_costs', 0))}",
         "Portfolio value: "
-        + (f"${pv:,.2f} ({s.get('portfolio_value_source')})" if pv else "unknown")
+        + (f"{usd(pv)} ({s.get('portfolio_value_source')})" if pv else "unknown")
         + (f", turnover {s['turnover'] * 100:.2f}%" if s.get("turnover") is not None else ""),
         "",
     ]

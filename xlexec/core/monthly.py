@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.costs import bps_of, figure_definitions, half_up
+from xlexec.core.money import usd
 from xlexec.errors import InputError
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -315,11 +316,7 @@ def _neg(x):
 
 
 def _usd(x) -> str:
-    v = _num(x)
-    if v is None:
-        return "n/a"
-    v = half_up(v, 2) or 0.0
-    return ("-" if v < 0 else "") + f"${abs(v):,.2f}"
+    return usd(_num(x))
 
 
 def _pc(x, sign: bool = False) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlexec.core.money import usd
 from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
 from xlexec.excel.book import BookAdapter, open_book
 from xlexec.excel.layout import SHEETS
@@ -432,7 +433,7 @@ def _accept_positions(s: Session):
 def _tca(s: Session):
     res = tca_steps.tca(s.ctx, s.the_day)
     tot = res.document.get("total") or {}
-    return f"TCA written: total cost ${tot.get('usd')}", ["TCA"], res.to_json()
+    return f"TCA written: total cost {usd(tot.get('usd'))}", ["TCA"], res.to_json()
 
 
 def _monthly_report(s: Session):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.config import secret_values
+from xlexec.core.money import usd
 from xlexec.execution.brokers.base import Broker, BrokerFault, Order
 from xlexec.execution.execution_log import NY
 from xlexec.execution.mode import describe_mode
@@ -34,8 +35,8 @@ def _account_lines(broker: Broker) -> list[str]:
     except BrokerFault as e:
         return [f"account: unavailable ({e})"]
     return [
-        f"account: cash ${a.cash:,.2f}  buying power ${a.buying_power:,.2f}  "
-        f"portfolio value ${a.portfolio_value:,.2f}  status {a.status}"
+        f"account: cash {usd(a.cash)}  buying power {usd(a.buying_power)}  "
+        f"portfolio value {usd(a.portfolio_value)}  status {a.status}"
     ]
 
 
@@ -47,12 +48,12 @@ def _pnl_lines(ctx, broker: Broker, day: str) -> list[str]:
         return [f"positions / P&L: unavailable ({e})"]
     lines = [
         "",
-        f"P&L today: ${pnl['total_pnl']:,.2f}",
+        f"P&L today: {usd(pnl['total_pnl'])}",
         "positions:",
-        f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}",
+        f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl':>14}",
     ]
     for r in pnl["by_symbol"]:
-        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{r['mark']:>12,.2f}{r['pnl']:>12,.2f}")
+        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{usd(r['mark']):>12}{usd(r['pnl']):>14}")
     if pnl["missing_marks"]:
         lines.append(f"  (no mark for {', '.join(pnl['missing_marks'])}: valued at the start-of-day price)")
     return lines
