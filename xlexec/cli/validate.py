@@ -140,8 +140,11 @@ def run_approve(args, ctx) -> int:
         print(json.dumps(row))
     else:
         extra = " (OVERRIDE of a REJECT recommendation)" if row["override"] else ""
+        already = ""
+        if row.get("already"):
+            already = f"already recorded at {row['timestamp_utc']} (#{row['seq']}; nothing changed): "
         print(
-            f"{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
+            f"{already}{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
             f"recommended {row['recommended']}{extra}"
         )
         print(f"orders_sha256 {row['orders_sha256']}")

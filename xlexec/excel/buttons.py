@@ -271,7 +271,8 @@ def _approve(s: Session):
     saved = _save_quotes(s, quotes)
     res = validate_steps.approve(s.ctx, s.the_day, by=who, decision=decision, reason=why, override=override)
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], res.to_json()
+    done = "already recorded (nothing changed)" if res.row.get("already") else "recorded"
+    return f"{decision} {done} for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], res.to_json()
 
 
 def _reject(s: Session):
@@ -283,7 +284,8 @@ def _reject(s: Session):
     _persist_blotter(s)
     saved = _save_quotes(s, quotes)
     res = validate_steps.approve(s.ctx, s.the_day, by=who, decision="REJECTED", reason=why)
-    return f"REJECTED recorded for {s.day} by {who}{saved}", ["Approvals", "Quotes"], res.to_json()
+    done = "already recorded (nothing changed)" if res.row.get("already") else "recorded"
+    return f"REJECTED {done} for {s.day} by {who}{saved}", ["Approvals", "Quotes"], res.to_json()
 
 
 def _convert(s: Session):
