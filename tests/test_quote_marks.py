@@ -74,7 +74,7 @@ def test_quote_age_problems_by_hand():
     assert p2["F"] == ""
     assert (
         p2["T"]
-        == "quote is 1.0 days old at the last close 2025-10-31 20:00 UTC (market closed) (max_quote_age_seconds 60)"
+        == "quote is 1 d 0 h old at the last close 2025-10-31 20:00 UTC (market closed) (max_quote_age_seconds 60)"
     )
 
 
@@ -142,7 +142,7 @@ def test_market_orders_without_a_usable_quote_fail_closed():
         ("no_market_quote", "no ask quote for C to value the market buy order at"),
         (
             "stale_quote",
-            "D: quote is 1.0 h old (max_quote_age_seconds 60); a live quote is needed to value the market order",
+            "D: quote is 1 h 00 min old (max_quote_age_seconds 60); a live quote is needed to value the market order",
         ),
     ]
     # without a clock no quote can be aged: refused
@@ -158,7 +158,7 @@ def test_limit_orders_need_a_fresh_quote_only_with_the_collar_on():
     assert list(zip(out["refusal"], out["note"])) == [
         (
             "stale_quote",
-            "A: quote is 600 s old (max_quote_age_seconds 60); a live quote is needed to check the price collar",
+            "A: quote is 10 min old (max_quote_age_seconds 60); a live quote is needed to check the price collar",
         )
     ]
     # the limit order's $ is qty x limit, whatever the quote

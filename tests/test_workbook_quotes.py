@@ -479,7 +479,7 @@ def test_time_texts():
         "45 s",
         "9 min",
         "2 h 05 min",
-        "3 days",
+        "3 d 0 h",
         "10 min in the future",
         "no timestamp",
     ]

@@ -201,11 +201,11 @@ def test_week_old_quotes_are_refused_whatever_the_collar(tmp_path):
         "week-old quotes, market order, collar off",
         p,
         len(at_broker(cfg)),
-        refused=C.refused(p, "quote is 7.0 days old"),
+        refused=C.refused(p, "quote is 7 d 0 h old"),
     )
     assert rc == 1
     assert refusals(doc) == {
-        "AAPL": "AAPL: quote is 7.0 days old (max_quote_age_seconds 60); "
+        "AAPL": "AAPL: quote is 7 d 0 h old (max_quote_age_seconds 60); "
         "a live quote is needed to value the market order"
     }
     assert at_broker(cfg) == []
@@ -220,11 +220,11 @@ def test_week_old_quotes_are_refused_whatever_the_collar(tmp_path):
         "week-old quotes, limit order, collar on",
         p,
         len(at_broker(cfg)),
-        refused=C.refused(p, "quote is 7.0 days old", "check the price collar"),
+        refused=C.refused(p, "quote is 7 d 0 h old", "check the price collar"),
     )
     assert rc == 1
     assert refusals(doc) == {
-        "AAPL": "AAPL: quote is 7.0 days old (max_quote_age_seconds 60); "
+        "AAPL": "AAPL: quote is 7 d 0 h old (max_quote_age_seconds 60); "
         "a live quote is needed to check the price collar"
     }
     assert at_broker(cfg) == []
@@ -271,11 +271,11 @@ def test_outside_the_session_quotes_are_aged_from_the_last_close(tmp_path):
         "after the close, a quote older than the last close (MSFT)",
         p,
         orders_of(cfg, "MSFT"),
-        refused=C.refused(p, "1.0 days old at the last close"),
+        refused=C.refused(p, "1 d 0 h old at the last close"),
     )
     assert rc == 1
     assert refusals(doc) == {
-        "MSFT": "MSFT: quote is 1.0 days old at the last close 2025-10-30 20:00 UTC (market closed) "
+        "MSFT": "MSFT: quote is 1 d 0 h old at the last close 2025-10-30 20:00 UTC (market closed) "
         "(max_quote_age_seconds 60); a live quote is needed to value the market order"
     }
     assert at_broker(cfg) == [("AAPL", "buy", 10.0)]

@@ -24,17 +24,18 @@ import sys
 import pandas as pd
 
 from xlexec.cli.days import day_for
+from xlexec.core.money import usd
 from xlexec.steps import execution as steps
 
 
-def _print_table(df: pd.DataFrame, title: str, columns: list[str]) -> None:
+def _print_table(df: pd.DataFrame, title: str, columns: list[str], right: set[str] | frozenset = frozenset()) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=title, show_lines=False)
     for c in columns:
-        t.add_column(c, justify="right" if pd.api.types.is_numeric_dtype(df[c].dtype) else "left")
+        t.add_column(c, justify="right" if c in right or pd.api.types.is_numeric_dtype(df[c].dtype) else "left")
     for r in df[columns].itertuples(index=False):
         t.add_row(
             *[
@@ -161,8 +162,11 @@ def run_pnl(args, ctx) -> int:
     else:
         df = res.by_symbol()
         if len(df):
-            _print_table(df, f"P&L {day.date}", list(df.columns))
-        print(f"P&L {day.date}: ${res.total:,.2f}")
+            cols = list(df.columns)
+            if "pnl" in df.columns:  # $: the one money format, right-aligned
+                df = df.assign(pnl=df["pnl"].map(usd))
+            _print_table(df, f"P&L {day.date}", cols, right={"pnl"})
+        print(f"P&L {day.date}: {usd(res.total)}")
     return res.exit_code
 
 

@@ -35,12 +35,15 @@ def _force_reason(args, command: str) -> str | None:
 
 
 def run_reconcile(args, ctx) -> int:
-    if not args.trades and not args.date:
-        raise InputError("reconcile", "--trades is required (or --date to use live/DATE/trades.csv)")
     force_reason = _force_reason(args, "reconcile")
     if force_reason and not args.accept:
         raise InputError("reconcile", "--force goes with --accept")
-    day = day_for(ctx, date=args.date)
+    day = day_for(ctx, date=args.date)  # without --date: today's session (New York)
+    if not args.trades and not day.trades.exists():
+        raise InputError(
+            str(day.trades),
+            "trades file not found; pass --trades FILE, or --date YYYY-MM-DD for another day's live/DATE/trades.csv",
+        )
     res = steps.reconcile(
         ctx,
         day,
@@ -55,7 +58,7 @@ def run_reconcile(args, ctx) -> int:
         cash=args.cash,
         accept=args.accept,
         force_reason=force_reason,
-        trades_date_wins=not args.date,
+        trades_date_wins=bool(args.trades) and not args.date,
     )
     if args.json:
         print(json.dumps(res.to_json(), sort_keys=False))
@@ -150,7 +153,12 @@ def register(sub, common) -> None:
     p = sub.add_parser("reconcile", parents=[common], help="reconcile the day's fills with the trades and positions")
     p.add_argument("--trades", metavar="T", help="trades.csv (default live/DATE/trades.csv)")
     p.add_argument("--fills", metavar="F", help="fills file in any known layout (default live/DATE/broker_fills.csv)")
-    p.add_argument("--from-broker", action="store_true", help="pull the day's fills from the configured broker")
+    p.add_argument(
+        "--from-broker",
+        action="store_true",
+        help="pull the day's fills from the configured broker (saved as live/DATE/broker_fills.csv) and, "
+        "for today, check the positions against the broker's",
+    )
     p.add_argument(
         "--format",
         metavar="NAME",
@@ -170,7 +178,11 @@ def register(sub, common) -> None:
         metavar="USD",
         help="cash before the day, $ (default: the last reconciliation's cash after)",
     )
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="trading day (default: the trades header date)")
+    p.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="trading day (default: the --trades file's header date, else today in New York)",
+    )
     p.add_argument("--accept", action="store_true", help="make the reconciled positions live/current_positions.csv")
     _force_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -26,6 +26,7 @@ import json
 
 from xlexec.cli.days import day_for
 from xlexec.core.checks import ValidationResult
+from xlexec.core.money import usd
 from xlexec.steps import validate as steps
 
 VALIDATION_JSON = steps.VALIDATION_JSON
@@ -108,9 +109,9 @@ def report(result: ValidationResult, name: str = "trades") -> str:
     lines = [
         f"Validation of {name} ({s.get('date')}): {s.get('n_trades')} trade(s)"
         + (f", {s.get('n_excluded')} excluded" if s.get("n_excluded") else "")
-        + f", notional ${s.get('notional', 0):,.2f}, est. costs ${s.get('est_costs', 0):,.2f}",
+        + f", notional {usd(s.get('notional', 0))}, est. costs {usd(s.get('est_costs', 0))}",
         "Portfolio value: "
-        + (f"${pv:,.2f} ({s.get('portfolio_value_source')})" if pv else "unknown")
+        + (f"{usd(pv)} ({s.get('portfolio_value_source')})" if pv else "unknown")
         + (f", turnover {s['turnover'] * 100:.2f}%" if s.get("turnover") is not None else ""),
         "",
     ]
@@ -143,8 +144,11 @@ def run_approve(args, ctx) -> int:
         print(json.dumps(row))
     else:
         extra = " (OVERRIDE of a REJECT recommendation)" if row["override"] else ""
+        already = ""
+        if row.get("already"):
+            already = f"already recorded at {row['timestamp_utc']} (#{row['seq']}; nothing changed): "
         print(
-            f"{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
+            f"{already}{row['decision']} {row['date']} by {row['approver']}: {row['n_orders']} order(s), "
             f"recommended {row['recommended']}{extra}"
         )
         print(f"orders_sha256 {row['orders_sha256']}")

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.costs import bps_of, figure_definitions, half_up, turnover
+from xlexec.core.money import usd
 from xlexec.core.returns import FLOW_CONVENTION, MonthReturn, ValueDay, time_weighted
 from xlexec.errors import InputError
 
@@ -377,11 +378,7 @@ def _neg(x):
 
 
 def _usd(x) -> str:
-    v = _num(x)
-    if v is None:
-        return "n/a"
-    v = half_up(v, 2) or 0.0
-    return ("-" if v < 0 else "") + f"${abs(v):,.2f}"
+    return usd(_num(x))
 
 
 def _pc(x, sign: bool = False) -> str:

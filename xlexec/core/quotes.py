@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core import calendar as cal
+from xlexec.core.ages import age_text
 
 NEW_YORK = "America/New_York"
 
@@ -96,11 +97,7 @@ def quote_times(quotes: pd.DataFrame | None) -> pd.Series:
 
 
 def _age_text(seconds: float) -> str:
-    if seconds >= 86_400:
-        return f"{seconds / 86_400:,.1f} days"
-    if seconds >= 3_600:
-        return f"{seconds / 3_600:,.1f} h"
-    return f"{seconds:,.0f} s"
+    return age_text(seconds)  # the one age format (core/ages)
 
 
 def quote_age_problems(quotes: pd.DataFrame | None, now, max_age_seconds: float) -> pd.Series:

@@ -50,6 +50,7 @@ from xlexec.core.corporate_actions import apply_splits, cents, split_notes
 from xlexec.core.costs import aggregate_slippage, commission_paid, figure_definitions, half_up, side_sign
 from xlexec.core.costs import slippage_bps as _slippage_bps
 from xlexec.core.matching import match_fills
+from xlexec.core.money import usd
 from xlexec.core.orders import orders_from_trades, without_account
 from xlexec.core.positions import EPS, apply_fills, compare_positions, value_positions
 from xlexec.core.statuses import OPEN_STATUSES
@@ -244,13 +245,13 @@ class ReconResult:
         L.append("")
         L += self._slippage_lines()
         L.append("Commission:")
-        L.append(f"  Estimated: ${self.commission_estimated:,.2f}")
+        L.append(f"  Estimated: {usd(self.commission_estimated)}")
         L.append(f"  Actual: {_signed_usd(self.commission_actual)} (every fill; rebates negative)")
         if abs(self.commission_unplanned) >= 0.005:
             L.append(f"    of which on unplanned fills: {_signed_usd(self.commission_unplanned)}")
         v = self.commission_variance
         vp = f" ({self.commission_variance_pct * 100:+.1f}%)" if self.commission_variance_pct is not None else ""
-        L.append(f"  Variance: {'+' if v >= 0 else '-'}${abs(v):,.2f}{vp}")
+        L.append(f"  Variance: {usd(v, sign=True)}{vp}")
         L.append("")
         if self.breaks:
             L.append(f"Breaks: {len(self.breaks)}")
@@ -273,14 +274,13 @@ class ReconResult:
             L.append("Cash Balance: not checked (no starting cash)")
         else:
             ok = self.cash_after >= -0.005
-            L.append(f"Cash Balance: {'✅' if ok else '❌'} ${self.cash_after:,.2f} (before ${self.cash_before:,.2f})")
+            L.append(f"Cash Balance: {'✅' if ok else '❌'} {usd(self.cash_after)} (before {usd(self.cash_before)})")
         return "\n".join(L) + "\n"
 
 
 def _signed_usd(x: float) -> str:
     """``$1,234.56`` / ``-$0.35``, half-up to the cent, never ``-$0.00``."""
-    v = _money(x) or 0.0
-    return ("-" if v < 0 else "") + f"${abs(v):,.2f}"
+    return usd(x or 0.0)
 
 
 def _state_for(order_states: dict | None, coid: str, symbol: str, side: str) -> dict | None:

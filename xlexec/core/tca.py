@@ -69,6 +69,7 @@ from xlexec.core.fills import aggregate_fills, empty_fills
 from xlexec.core.matching import BY_CLIENT_ID, match_fills, plain_ids
 from xlexec.core.matching import first_match as _first_match
 from xlexec.core.matching import text_array as _text
+from xlexec.core.money import usd
 from xlexec.core.orders import orders_from_trades_many
 from xlexec.core.symbols import canonical_column, canonical_symbol
 from xlexec.core.trades import Trades
@@ -441,13 +442,7 @@ def _s(n: int) -> str:
 
 
 def _usd(x, sign: bool = False) -> str:
-    if x is None or not math.isfinite(float(x)):
-        return "n/a"
-    x = half_up(x, 2) or 0.0
-    s = f"${abs(x):,.2f}"
-    if x < 0:
-        return "-" + s
-    return ("+" + s) if sign else s
+    return usd(x, sign=sign)
 
 
 def _pct(x, sign: bool = False) -> str:

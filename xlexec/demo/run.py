@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from xlexec.core.money import usd
 from xlexec.errors import XlexecError
 
 NY = ZoneInfo("America/New_York")
@@ -244,7 +245,7 @@ def summary(res: DemoResult) -> str:
             rd, td = b["reconcile"].data, b["tca"].data
             lines.append(f"  {day}  {b['validate'].data['decision']:<11} executed "
                          f"{rd.get('trades_executed')}/{rd.get('trades_recommended')}, "
-                         f"cost ${(td.get('total') or {}).get('usd', 0):,.2f}")
+                         f"cost {usd((td.get('total') or {}).get('usd', 0))}")
         lines += ["", f"  {res.day}:"]
     v = by.get("validate")
     if v and v.data:
@@ -267,11 +268,11 @@ def summary(res: DemoResult) -> str:
         tot = t.data.get("total", {})
         pct = tot.get("pct_notional")
         pct_s = f"{pct * 100:.3f}% of notional" if isinstance(pct, (int, float)) else "n/a"
-        lines.append(f"  tca        total cost ${tot.get('usd'):,.2f} ({pct_s}; positive = cost)")
+        lines.append(f"  tca        total cost {usd(tot.get('usd'))} ({pct_s}; positive = cost)")
     m = by.get("monthly")
     if m and m.data and len(res.days) > 1:
         lines.append(f"  monthly    {m.data.get('month')}: net return {m.data.get('net_return', 0) * 100:.3f}%, "
-                     f"commission ${m.data.get('total_commission', 0):,.2f}, "
+                     f"commission {usd(m.data.get('total_commission', 0))}, "
                      f"slippage {m.data.get('avg_slippage_bps')} bps")
     lines += ["", f"  files      {res.dir / 'live' / res.day}"]
     if res.workbook:

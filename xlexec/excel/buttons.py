@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlexec.core.money import usd
 from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
 from xlexec.excel.book import BookAdapter, open_book
 from xlexec.excel.layout import SHEETS
@@ -270,7 +271,8 @@ def _approve(s: Session):
     saved = _save_quotes(s, quotes)
     res = validate_steps.approve(s.ctx, s.the_day, by=who, decision=decision, reason=why, override=override)
     extra = " (Blotter edits saved to trades.csv)" if edited else ""
-    return f"{decision} recorded for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], res.to_json()
+    done = "already recorded (nothing changed)" if res.row.get("already") else "recorded"
+    return f"{decision} {done} for {s.day} by {who}{extra}{saved}", ["Approvals", "Blotter", "Quotes"], res.to_json()
 
 
 def _reject(s: Session):
@@ -282,7 +284,8 @@ def _reject(s: Session):
     _persist_blotter(s)
     saved = _save_quotes(s, quotes)
     res = validate_steps.approve(s.ctx, s.the_day, by=who, decision="REJECTED", reason=why)
-    return f"REJECTED recorded for {s.day} by {who}{saved}", ["Approvals", "Quotes"], res.to_json()
+    done = "already recorded (nothing changed)" if res.row.get("already") else "recorded"
+    return f"REJECTED {done} for {s.day} by {who}{saved}", ["Approvals", "Quotes"], res.to_json()
 
 
 def _convert(s: Session):
@@ -432,7 +435,7 @@ def _accept_positions(s: Session):
 def _tca(s: Session):
     res = tca_steps.tca(s.ctx, s.the_day)
     tot = res.document.get("total") or {}
-    return f"TCA written: total cost ${tot.get('usd')}", ["TCA"], res.to_json()
+    return f"TCA written: total cost {usd(tot.get('usd'))}", ["TCA"], res.to_json()
 
 
 def _monthly_report(s: Session):

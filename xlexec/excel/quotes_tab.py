@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from xlexec.core.ages import age_text as core_age_text
 from xlexec.errors import InputError
 from xlexec.excel.layout import (
     QUOTES_COLUMNS,
@@ -48,21 +49,11 @@ def utc_text(ts) -> str:
 
 
 def age_text(seconds: float) -> str:
-    """An age in words: ``45 s``, ``9 min``, ``2 h 05 min``, ``3 days``; negative = in the future."""
+    """An age in words (:func:`xlexec.core.ages.age_text`: ``45 s``, ``9 min``, ``2 h 05 min``,
+    ``3 d 0 h``); more than a minute negative = in the future; no time: ``no timestamp``."""
     if seconds is None or not math.isfinite(seconds):
         return "no timestamp"
-    if seconds < -60:
-        return f"{age_text(-seconds)} in the future"
-    s = max(0.0, seconds)
-    if s < 90:
-        return f"{s:.0f} s"
-    m = s / 60
-    if m < 120:
-        return f"{m:.0f} min"
-    if m < 48 * 60:
-        h, mm = divmod(int(round(m)), 60)
-        return f"{h} h {mm:02d} min"
-    return f"{m / 1440:.0f} days"
+    return core_age_text(seconds if seconds < -60 else max(0.0, seconds))  # a clock skew under 1 min: 0 s
 
 
 def quotes_view(q: pd.DataFrame, now, stale_minutes: float) -> tuple[list[list[Any]], list[list[Any]], dict]:

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.checks import worst_by_symbol
+from xlexec.core.money import usd
 from xlexec.core.monthly import DAILY_COLUMNS as MONTHLY_DAILY_COLUMNS
 from xlexec.core.monthly import monthly_report
 from xlexec.core.orders import orders_from_trades, orders_sha256
@@ -669,7 +670,7 @@ def tca_sheet(src: DaySources, template: SheetData) -> SheetData:
     side += _text_lines(_read_text(src.dd / "tca_report.txt"))
     return SheetData(
         f"TCA — {src.day}",
-        f"Total cost ${tot.get('usd')} ({_pct_text(tot.get('pct_notional'))} of notional, "
+        f"Total cost {usd(tot.get('usd'))} ({_pct_text(tot.get('pct_notional'))} of notional, "
         f"{_pct_text(tot.get('pct_portfolio'))} of portfolio)",
         _table_from_frame("tblTca", bs, ["symbol", "usd", "pct_trade"]),
         side=side,

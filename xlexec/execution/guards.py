@@ -42,6 +42,7 @@ import pandas as pd
 from xlexec.core.checks.base import Check
 from xlexec.core.checks.model import kill_switch_reason, kill_switch_triggered
 from xlexec.core.checks.registry import Registry
+from xlexec.core.money import usd
 from xlexec.core.quotes import market_value, mid_map, quote_age_problems, side_quotes
 from xlexec.core.restricted import restricted_reason
 from xlexec.errors import GateClosed, RefusedError
@@ -306,14 +307,12 @@ class MaxOrderSize(Check):
         cap = float(c.max_order_size_usd)
         px, qty = c.side_price, pd.to_numeric(c.orders["qty"], errors="coerce").astype(float)
         what = pd.Series("ask", index=c.orders.index).where(c.orders["side"] == "buy", "bid")
-        basis = (" (" + qty.map(lambda v: f"{v:g}") + " x " + what + " " + px.map(lambda v: f"${v:,.2f}") + ")").where(
+        basis = (" (" + qty.map(lambda v: f"{v:g}") + " x " + what + " " + px.map(usd) + ")").where(
             c.market & px.notna(), ""
         )
         out.refuse(
             c.notional > cap,
-            c.notional.map(lambda v: f"${v:,.2f}")
-            + basis
-            + f" exceeds max_order_size_usd ${c.max_order_size_usd:,.2f}",
+            c.notional.map(usd) + basis + f" exceeds max_order_size_usd {usd(c.max_order_size_usd)}",
         )
 
 
@@ -346,11 +345,11 @@ class PriceCollar(Check):
         dev = (ref - mid).abs() / mid
         out.refuse(
             dev > float(collar) + 1e-12,
-            ref.map(lambda v: f"${v:,.2f}")
+            ref.map(usd)
             + " is "
             + dev.map(lambda v: f"{v:.2%}")
             + " from the quote mid "
-            + mid.map(lambda v: f"${v:,.2f}")
+            + mid.map(usd)
             + f" (collar {collar:.1%})",
         )
 
@@ -432,14 +431,14 @@ class BuyingPower(Check):
         if not c.fit_buying_power:
             out.refuse(
                 buys,
-                f"buys total ${need:,.2f} > buying power ${budget:,.2f} "
+                f"buys total {usd(need)} > buying power {usd(budget)} "
                 f"after the {c.buying_power_buffer:.0%} buffer (use --fit-buying-power)",
             )
             return
         drop, by = _to_drop(o[buys].copy(), notional, need, budget)
         out.refuse(
             pd.Series(o.index.isin(drop), index=o.index),
-            f"dropped to fit buying power ${budget:,.2f} (lowest {by} first)",
+            f"dropped to fit buying power {usd(budget)} (lowest {by} first)",
         )
 
 

@@ -6,18 +6,22 @@ broker cannot be reached: nothing more passes the gate before the wire), and rec
 ``live/`` that cannot be written (read-only, full) never stops the cancel, it makes the result
 not ok with one line saying what was not recorded. It writes
 ``live/<today>/incident_<HHMMSS>.txt`` (:func:`kill_switch_report`: mode, account, positions
-with the day's P&L ($), the day's orders; never contains keys).
+with the day's P&L ($), the day's orders with their final status as the broker reports them
+after the cancels; never contains keys). A second cancel-all keeps the first trigger time (the
+file's first line; the journal's ``triggered_at``) and is recorded as a repeat (``repeat`` n).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from xlexec.config import secret_values
+from xlexec.core.money import usd
 from xlexec.execution.brokers.base import Broker, BrokerFault, Order
 from xlexec.execution.execution_log import NY
 from xlexec.execution.mode import describe_mode
@@ -34,8 +38,8 @@ def _account_lines(broker: Broker) -> list[str]:
     except BrokerFault as e:
         return [f"account: unavailable ({e})"]
     return [
-        f"account: cash ${a.cash:,.2f}  buying power ${a.buying_power:,.2f}  "
-        f"portfolio value ${a.portfolio_value:,.2f}  status {a.status}"
+        f"account: cash {usd(a.cash)}  buying power {usd(a.buying_power)}  "
+        f"portfolio value {usd(a.portfolio_value)}  status {a.status}"
     ]
 
 
@@ -47,12 +51,12 @@ def _pnl_lines(ctx, broker: Broker, day: str) -> list[str]:
         return [f"positions / P&L: unavailable ({e})"]
     lines = [
         "",
-        f"P&L today: ${pnl['total_pnl']:,.2f}",
+        f"P&L today: {usd(pnl['total_pnl'])}",
         "positions:",
-        f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}",
+        f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl':>14}",
     ]
     for r in pnl["by_symbol"]:
-        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{r['mark']:>12,.2f}{r['pnl']:>12,.2f}")
+        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{usd(r['mark']):>12}{usd(r['pnl']):>14}")
     if pnl["missing_marks"]:
         lines.append(f"  (no mark for {', '.join(pnl['missing_marks'])}: valued at the start-of-day price)")
     return lines
@@ -80,9 +84,13 @@ def kill_switch_report(
     cancelled: list[str] | None = None,
     still_open: list | None = None,
     reason: str | None = None,
+    final: list[Order] | None = None,
+    trigger: str | None = None,
 ) -> str:
     """The incident report: mode, account, positions with the day's P&L, orders of the day and
-    what was cancelled. Plain text; never contains keys."""
+    what was cancelled. ``final``: the day's orders as the broker reports them after the
+    cancels (each order's final status); ``trigger``: the kill switch line (first trigger time,
+    repeats). Plain text; never contains keys."""
     now = ctx.now()
     day = ctx.today()
     mode = describe_mode(broker)
@@ -93,6 +101,8 @@ def kill_switch_report(
     ]
     if reason:
         lines.append(f"reason: {' '.join(str(reason).split())}")
+    if trigger:
+        lines.append(trigger)
     lines.append("")
     lines += _account_lines(broker)
     lines += _pnl_lines(ctx, broker, day)
@@ -103,6 +113,9 @@ def kill_switch_report(
     if still_open:
         lines += [f"STILL OPEN after cancel-all: {len(still_open)}"]
         lines += [f"  {o.symbol} {o.side} {o.qty:g} {o.status} ({o.client_order_id})" for o in still_open]
+    if final is not None:
+        lines += ["", f"orders of the day at the broker after cancel-all (final status): {len(final)}"]
+        lines += [_order_line(o) for o in final[:500]]
     try:
         latest = ctx.journal().latest_orders(day)
     except (OSError, sqlite3.Error) as e:
@@ -119,6 +132,37 @@ def kill_switch_report(
     for s in secret_values(ctx.config):
         text = text.replace(s, "***")
     return text
+
+
+def _order_line(o: Order) -> str:
+    """One order as the broker reports it: symbol side qty @ limit, status, filled (coid)."""
+    px = "MKT" if o.limit_price is None else usd(o.limit_price)
+    avg = f" @ {usd(o.filled_avg_price)}" if o.filled_qty and o.filled_avg_price is not None else ""
+    return (
+        f"  {o.symbol} {o.side} {o.qty:g} @ {px} {o.status} filled {float(o.filled_qty or 0):g}{avg} "
+        f"({o.client_order_id})"
+    )
+
+
+def _day_orders(broker: Broker, day: str) -> list[Order] | None:
+    """The broker's orders submitted on ``day`` (New York), None when it cannot be asked."""
+    start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(0, 0), NY).astimezone(dt.UTC)
+    try:
+        return broker.list_orders("all", after=start.isoformat())
+    except BrokerFault:
+        return None
+
+
+def first_trigger(ks: Path) -> tuple[str | None, int]:
+    """(the first trigger time (ISO) of ``live/KILL_SWITCH``, the number the next cancel-all
+    gets as a repeat: 1 + its ``again`` lines); (None, 0) without the file or its first line."""
+    lines: list[str] = []
+    with contextlib.suppress(OSError):
+        lines = ks.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    parts = lines[0].split() if lines else []
+    if len(parts) < 2 or parts[0] != "TRIGGERED":
+        return None, 0
+    return parts[1], 1 + sum(1 for ln in lines if ln.startswith("again "))
 
 
 def _trigger_text(ks: Path, now_iso: str, user: str, reason: str) -> str:
@@ -171,6 +215,9 @@ def cancel_all(
     live = Path(ctx.live_dir)
     mode = describe_mode(broker)
     ks_path = Day(live, day).kill_switch
+    first, repeats = first_trigger(ks_path)  # a cancel-all before this one (file kept): its time stands
+    triggered_at = first or now.isoformat(timespec="seconds")
+    trigger = f"kill switch: triggered at {triggered_at}" + (f"; this cancel-all is repeat {repeats}" if first else "")
     error = None
     record_errors: list[str] = []
     cancelled: list[str] = []
@@ -190,7 +237,10 @@ def cancel_all(
         error = f"broker unreachable: {e}"
     if not written:
         write_kill_switch()  # the broker failed before the first request returned
-    report = kill_switch_report(ctx, broker, cancelled=cancelled, still_open=still, reason=reason)
+    final = None if error else _day_orders(broker, day)
+    report = kill_switch_report(
+        ctx, broker, cancelled=cancelled, still_open=still, reason=reason, final=final, trigger=trigger
+    )
     if error:
         report += f"\nERROR: {error}\n"
     path = Day(live, day).dir / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt"
@@ -210,6 +260,9 @@ def cancel_all(
                 "error": error,
                 "report_path": str(path),
                 "mode": mode["mode"],
+                "triggered_at": triggered_at,  # the first trigger: a repeat keeps it
+                "repeat": repeats,  # 0 = this cancel-all triggered the kill switch
+                "final": [o.to_dict() for o in final or []],
             },
             day=day,
             actor=ctx.user,
@@ -229,6 +282,8 @@ def cancel_all(
         "report_path": str(path),
         "report": report,
         "mode": mode["text"],
+        "triggered_at": triggered_at,
+        "repeat": repeats,
     }
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.ages import age_text
 from xlexec.core.orders import round_to_tick
 from xlexec.core.policy import describe_all
 from xlexec.errors import BrokerError, GateClosed, RefusedError
@@ -353,7 +354,7 @@ def _timeout_cancel(broker: Broker, rec: _Recorder, r, age_min: float, timeout_m
     """Cancel an order open ``age_min`` >= ``timeout_min`` minutes; journals the action (``ACTION``)."""
     try:
         broker.cancel_order(r.order_id)
-        note = f"open {age_min:.0f} min >= order_timeout_minutes {timeout_min}: cancel requested"
+        note = f"open {age_text(age_min * 60)} >= order_timeout_minutes {timeout_min}: cancel requested"
         action = "cancel"
         with contextlib.suppress(BrokerFault):
             rec.order(broker.get_order(r.order_id))

@@ -4,7 +4,8 @@ Accept Positions buttons; ``xlexec reconcile|compare-positions|sync-positions``)
 ``reconcile`` (the guide's ``reconcile_positions.py``), in this order:
 
 1. read trades, fills (any layout, :mod:`xlexec.formats.fills`; ``from_broker`` pulls them from the
-   configured broker), current positions, ``events.csv``, ``closes.csv``;
+   configured broker, and for today its positions too), current positions, ``events.csv``,
+   ``closes.csv``;
 2. record every fill in the journal (kind ``fill``, deterministic key: broker fill id, else
    ``day|order id|n``) so a rerun deduplicates;
 3. read order states from the journal (``latest_orders(day)``) and reconcile;
@@ -37,7 +38,7 @@ import pandas as pd
 from xlexec.core.positions import compare_positions as compare_frames
 from xlexec.core.reconcile import ReconResult, sent_orders
 from xlexec.core.reconcile import reconcile as reconcile_frames
-from xlexec.errors import BrokerError, RefusedError, XlexecError
+from xlexec.errors import BrokerError, InputError, RefusedError, XlexecError
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.brokers.base import BrokerFault
 from xlexec.execution.execution_log import write_execution_log
@@ -415,25 +416,37 @@ def reconcile(
     opening snapshot (``live/D/opening_positions.csv`` + ``opening_cash.json``), taken at its
     first reconcile from ``current_positions`` (default the day's opening_positions.csv, else
     ``live/current_positions.csv``, missing = flat) and ``cash``; a rerun starts from it.
-    ``trades_date_wins``: the trades header's date, when it has one, replaces ``day``."""
+    ``trades_date_wins``: the trades header's date, when it has one, replaces ``day``.
+    ``from_broker`` on today's session also compares the positions after with the broker's
+    (its positions now; ``broker_positions``, an export file, wins). A missing fills file is
+    refused naming ``--from-broker``."""
     trades_path = Path(trades) if trades else day.trades
     t = read_trades(trades_path)
     if trades_date_wins:
         day = day.on(t.date)
+    broker_pos = read_broker_positions(broker_positions) if broker_positions else None
     if from_broker:
         b = _broker(ctx, day)
         try:
             fills_df = fills_from_broker(b.fills(day.date), day.date, name=f"{b.name} fills")
+            if broker_pos is None and day.date == ctx.today():  # the broker's positions are today's
+                broker_pos = broker_positions_frame(b.positions())
         finally:
             b.close()
         write_fills_csv(day.fills, fills_df)
     else:
-        fills_df = read_fills(Path(fills) if fills else day.fills, format=format)
+        fills_path = Path(fills) if fills else day.fills
+        if not fills_path.exists():
+            raise InputError(
+                str(fills_path),
+                "fills file not found; pass --fills FILE, or --from-broker to pull the day's fills from the "
+                "configured broker",
+            )
+        fills_df = read_fills(fills_path, format=format)
     positions = _given_positions(ctx, day, current_positions)
     events_df = _events(day, events)
     closes_path = Path(closes) if closes else _first_existing(day.closes, day.live_closes)
     closes_df = read_closes(closes_path, missing_ok=False) if closes_path else None
-    broker_pos = read_broker_positions(broker_positions) if broker_positions else None
     res, acc = reconcile_and_accept(
         ctx,
         day.date,

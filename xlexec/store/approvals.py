@@ -78,6 +78,9 @@ def record_approval(
 
     Appends the journal event, then rewrites ``live/trade_approvals.csv`` from the journal.
     Returns the recorded row (the CSV columns plus ``seq``, the approval's number that day).
+    The same decision on the same orders pressed again (the latest one for these orders: same
+    decision, reason, approver and login, recommendation, override, policy and trades header)
+    records nothing: the recorded row is returned with ``already=True``.
     ``approver_login`` is the OS login (default :func:`~xlexec.store.journal.current_user`),
     kept beside the display name ``approver``; ``policy`` (the policy in force,
     :mod:`xlexec.store.policy`) is recorded with its ``policy_sha256``.
@@ -129,6 +132,9 @@ def record_approval(
         payload["header_sha256"] = header_sha256
     with Journal.for_live_dir(live_dir) as j:
         with j.transaction():
+            same = _same_as_latest(j, date, sha, row, payload.get("header_sha256"))
+            if same is not None:  # pressed again: the decision stands as recorded, nothing added
+                return same
             seq = sum(1 for e in j.events(APPROVAL, date)) + 1
             row["seq"] = seq
             payload["seq"] = seq
@@ -136,6 +142,27 @@ def record_approval(
         rows = [e.payload for e in j.events(APPROVAL)]
     write_approvals_csv(live_dir, rows)
     return row
+
+
+#: what makes two approvals of the same orders the same decision (the time does not)
+SAME_DECISION = ("decision", "reason", "approver", "approver_login", "recommended", "override", "policy_sha256")
+
+
+def _same_as_latest(
+    j: Journal, date: str, sha: str, row: dict[str, Any], header_sha: str | None
+) -> dict[str, Any] | None:
+    """The latest decision on these exact orders (``sha``) of ``date`` as a row with
+    ``already=True`` when ``row`` repeats it (same :data:`SAME_DECISION` fields and trades
+    header), else None: a different reason, approver, policy... is a new decision."""
+    last = None
+    for e in j.events(APPROVAL, date):
+        if e.payload.get("orders_sha256") == sha:
+            last = e.payload
+    if last is None or (last.get("header_sha256") or None) != (header_sha or None):
+        return None
+    if any(last.get(k) != row[k] for k in SAME_DECISION):
+        return None
+    return {**{k: last.get(k) for k in APPROVAL_COLUMNS}, "seq": last.get("seq"), "already": True}
 
 
 def _journal_rows(live_dir: Path, date: str | None = None) -> list[dict[str, Any]]:

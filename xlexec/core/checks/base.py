@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from xlexec.core.money import usd
+
 CHECK_COLUMNS = ["check", "status", "symbol", "value", "limit", "message"]
 STATUSES = ("pass", "warn", "fail")
 POLICIES = ("fail", "warn", "log")
@@ -126,8 +128,8 @@ def findings_frame(parts: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def money(x: Any) -> str:
-    """``$1,234.50`` / ``-$3.00``."""
-    return f"-${abs(x):,.2f}" if x < 0 else f"${x:,.2f}"
+    """``$1,234.50`` / ``-$3.00`` (:func:`xlexec.core.money.usd`, the one money format)."""
+    return usd(x)
 
 
 def pct(x: Any, d: int = 1) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xlexec.core.ages import age_text
 from xlexec.core.checks.base import EPS, Check, Findings, money, pct
 from xlexec.core.checks.context import CheckContext, symbol_map
 from xlexec.core.checks.registry import register
@@ -84,7 +85,7 @@ class QuoteStale(Check):
             lambda i: (
                 f"{t.sym[i]}: quote has no timestamp"
                 if not np.isfinite(age[i])
-                else f"{t.sym[i]}: quote is {age[i]:.0f} min old (limit {lim:g} min)"
+                else f"{t.sym[i]}: quote is {age_text(age[i] * 60)} old (limit {lim:g} min)"
             ),
             f"every quote younger than {lim:g} min",
             float(np.nanmax(age)) if np.isfinite(age).any() else float("nan"),
