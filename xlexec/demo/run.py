@@ -65,6 +65,7 @@ def write_demo_config(directory: Path, cash: float, base: dict | None = None) ->
     cfg = dict(base or {})
     cfg["live_dir"] = "live"
     cfg.setdefault("user", "demo")
+    cfg.setdefault("opening_cash", cash)  # the fund's first day starts from this cash ($)
     ex = dict(cfg.get("execution") or {})
     ex["broker"] = "paper"
     ex["paper_trading"] = True
