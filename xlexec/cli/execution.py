@@ -162,7 +162,7 @@ def run_pnl(args, ctx) -> int:
         df = res.by_symbol()
         if len(df):
             _print_table(df, f"P&L {day.date}", list(df.columns))
-        print(f"P&L {day.date}: ${res.total:,.2f}")
+        print(f"P&L today {day.date}: {res.total_text()}")
     return res.exit_code
 
 

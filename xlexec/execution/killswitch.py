@@ -45,16 +45,19 @@ def _pnl_lines(ctx, broker: Broker, day: str) -> list[str]:
         pnl = day_pnl(ctx, broker, day)
     except BrokerFault as e:
         return [f"positions / P&L: unavailable ({e})"]
+    total = pnl["total_pnl"]
     lines = [
         "",
-        f"P&L today: ${pnl['total_pnl']:,.2f}",
+        f"P&L today: ${total:,.2f}"
+        if total is not None
+        else f"P&L today: unknown for {', '.join(pnl['unknown'])}; the other symbols ${pnl['known_pnl']:,.2f}",
         "positions:",
         f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl $':>12}",
     ]
     for r in pnl["by_symbol"]:
-        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{r['mark']:>12,.2f}{r['pnl']:>12,.2f}")
-    if pnl["missing_marks"]:
-        lines.append(f"  (no mark for {', '.join(pnl['missing_marks'])}: valued at the start-of-day price)")
+        mark = f"{r['mark']:>12,.2f}" if r["mark"] is not None else f"{'no price':>12}"
+        p = f"{r['pnl']:>12,.2f}" if r["pnl"] is not None else f"  {r['basis']}"
+        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{mark}{p}")
     return lines
 
 
