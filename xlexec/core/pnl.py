@@ -32,6 +32,32 @@ def _day_flows(fills: pd.DataFrame | None) -> pd.DataFrame:
     return f.groupby("symbol")[["net", "cash"]].sum() if len(f) else pd.DataFrame(columns=["net", "cash"])
 
 
+def _symbol_row(
+    s: str, shares: float, start: float, cash: float, p0: float, mark: float, avg: float
+) -> tuple[dict, float | None]:
+    """One symbol's row of :func:`pnl_today` ($; NaN in = unknown; ``pnl`` None when unknown)
+    and its unrounded P&L (what the total sums)."""
+    held_at_start = abs(start) > 1e-9
+    if mark != mark and abs(shares) > 1e-9:  # NaN: no price now for shares held now
+        basis, pnl = "no mark", None
+    elif held_at_start and p0 != p0:
+        basis, pnl = "no previous close", None
+    else:
+        basis = "prev_close" if held_at_start else "fills"
+        pnl = (shares * (mark if mark == mark else 0.0)) - (start * p0 if held_at_start else 0.0) + cash
+    unreal = shares * (mark - avg) if mark == mark and avg == avg and abs(shares) > 1e-9 else None
+    return {
+        "symbol": s,
+        "shares": shares,
+        "start_shares": float(start),
+        "prev": round(p0, 4) if p0 == p0 else None,
+        "mark": round(mark, 4) if mark == mark else None,
+        "basis": basis,
+        "pnl": None if pnl is None else round(float(pnl), 2) + 0.0,
+        "unrealised_since_purchase": None if unreal is None else round(float(unreal), 2) + 0.0,
+    }, pnl
+
+
 def pnl_today(
     positions: pd.DataFrame, quotes: pd.DataFrame | None, fills: pd.DataFrame | None, closes: pd.DataFrame | None = None
 ) -> dict[str, Any]:
@@ -67,36 +93,17 @@ def pnl_today(
         shares = float(pmap["shares"].get(s, 0.0)) if s in pmap.index else 0.0
         net = float(g["net"].get(s, 0.0)) if s in g.index else 0.0
         cash = float(g["cash"].get(s, 0.0)) if s in g.index else 0.0
-        start = shares - net
-        p0 = float(prev.get(s, np.nan))
-        mark = float(marks.get(s, np.nan))
-        held_at_start = abs(start) > 1e-9
-        if mark != mark and abs(shares) > 1e-9:  # NaN: no price now for shares held now
-            missing.append(s)
-            basis, pnl = "no mark", None
-        elif held_at_start and p0 != p0:
-            basis, pnl = "no previous close", None
-        else:
-            basis = "prev_close" if held_at_start else "fills"
-            pnl = (shares * (mark if mark == mark else 0.0)) - (start * p0 if held_at_start else 0.0) + cash
         avg = float(pmap["avg_cost"].get(s, np.nan)) if "avg_cost" in pmap.columns and s in pmap.index else np.nan
-        unreal = shares * (mark - avg) if mark == mark and avg == avg and abs(shares) > 1e-9 else None
-        if pnl is None:
+        row, raw = _symbol_row(
+            s, shares, shares - net, cash, float(prev.get(s, np.nan)), float(marks.get(s, np.nan)), avg
+        )
+        if row["basis"] == "no mark":
+            missing.append(s)
+        if raw is None:
             unknown.append(s)
         else:
-            known += pnl
-        rows.append(
-            {
-                "symbol": s,
-                "shares": shares,
-                "start_shares": float(start),
-                "prev": round(p0, 4) if p0 == p0 else None,
-                "mark": round(mark, 4) if mark == mark else None,
-                "basis": basis,
-                "pnl": None if pnl is None else round(float(pnl), 2) + 0.0,
-                "unrealised_since_purchase": None if unreal is None else round(float(unreal), 2) + 0.0,
-            }
-        )
+            known += raw
+        rows.append(row)
     return {
         "total_pnl": None if unknown else round(float(known), 2) + 0.0,
         "known_pnl": round(float(known), 2) + 0.0,

@@ -251,19 +251,24 @@ class ReconResult:
             "estimate_vs_actual": self.estimate_vs_actual(),
             "positions_unpriced": list(self.positions_unpriced),
             "figures": figure_definitions("signal"),
-            "exact": {
-                "slippage_usd": self.slippage_usd,
-                "slippage_notional": self.slippage_notional,
-                "slippage_bps_avg": self.slippage_bps_avg,
-                "slippage_bps_mean": self.slippage_bps_mean,
-                "commission_actual": self.commission_actual,
-                "commission_unplanned": self.commission_unplanned,
-                "commission_estimated": self.commission_estimated,
-                "commission_estimated_filled": self.commission_estimated_filled,
-                "slippage_estimated": self.slippage_estimated,
-                "slippage_estimated_filled": self.slippage_estimated_filled,
-            },
+            "exact": self._exact(),
         }
+
+    def _exact(self) -> dict[str, Any]:
+        """The JSON's ``exact`` block: the unrounded figures ($, bps)."""
+        keys = (
+            "slippage_usd",
+            "slippage_notional",
+            "slippage_bps_avg",
+            "slippage_bps_mean",
+            "commission_actual",
+            "commission_unplanned",
+            "commission_estimated",
+            "commission_estimated_filled",
+            "slippage_estimated",
+            "slippage_estimated_filled",
+        )
+        return {k: getattr(self, k) for k in keys}
 
     def summary(self) -> dict[str, Any]:
         """What the journal's RECON event records."""
@@ -314,12 +319,9 @@ class ReconResult:
         L.append("")
         return L
 
-    def report_text(self) -> str:
-        """The guide's "Reconciliation Report" layout."""
-        title = f"Reconciliation Report - {self.day}"
-        L = [title, "=" * max(len(title), 35)]
-        L.append(f"Trades Recommended: {self.trades_recommended}")
-        L.append(self.counts_text())
+    def _count_lines(self) -> list[str]:
+        """The report's counts: planned, then fully / partially / not executed (% of planned)."""
+        L = [f"Trades Recommended: {self.trades_recommended}", self.counts_text()]
 
         def pct(n: int) -> str:
             return f"{self._pct(n) or 0.0:.1f}%"
@@ -340,8 +342,16 @@ class ReconResult:
             L.append(f"Not Executed: {n} ({pct(n)} of planned; {what}{more})")
         else:
             L.append("Not Executed: 0")
+        return L
+
+    def report_text(self) -> str:
+        """The guide's "Reconciliation Report" layout."""
+        title = f"Reconciliation Report - {self.day}"
+        L = [title, "=" * max(len(title), 35)]
+        L += self._count_lines()
         L.append("")
         L += self._slippage_lines()
+
         L.append("Commission:")
         L.append(f"  Estimated: ${self.commission_estimated:,.2f}")
         L.append(f"  Actual: {_signed_usd(self.commission_actual)} (every fill; rebates negative)")
@@ -857,6 +867,7 @@ def _shortfalls(pt: pd.DataFrame, breaks: list[dict], day: str) -> tuple[list[di
     return not_executed, partial, lines
 
 
+# long: the inputs (keyword arguments) and the result's fields take most lines; each step is a helper
 def reconcile(
     trades: Trades,
     fills: pd.DataFrame,
@@ -877,21 +888,15 @@ def reconcile(
     broker_cash: float | None = None,
     broker_cash_source: str = "",
 ) -> ReconResult:
-    """Reconcile one day; see the module docstring for every rule and unit.
-
-    ``fills``: canonical frame (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares,
-    avg_cost`` before the day; ``closes``/``marks``: ``symbol`` + ``price``/``close`` ($) to
-    value positions (else ``quotes``' mid, else the day's last fill; else no price). ``broker_cash``:
-    the broker's cash after the day ($, from ``broker_cash_source``): the cash after must equal it
-    within $0.01, else a ``cash_mismatch`` break. The orders reconciled against: ``sent`` (the journaled intents,
-    :func:`sent_orders`) when any were sent; else ``planned`` (e.g. the day's slicing plan);
-    else ``orders_from_trades(trades, date=trades.date or day)``.
-    """
+    """Reconcile one day (module docstring: every rule and unit). ``fills``: canonical frame
+    (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares, avg_cost`` before the day;
+    ``closes``/``marks`` (``symbol`` + ``price``/``close``, $), else ``quotes``' mid, else the day's
+    last fill value positions (else no price). ``broker_cash`` ($, from ``broker_cash_source``):
+    the cash after must equal it within $0.01, else a ``cash_mismatch`` break. The orders: ``sent``
+    (:func:`sent_orders`) when any; else ``planned``; else ``orders_from_trades(trades)``."""
     marks = marks if marks is not None else closes
     pl, aliases = _plan(trades, planned, sent, day=day, default_order_type=default_order_type)
-    f, other_days = _day_fills(fills, day)
-    mi = _match(f, pl, order_states, aliases)
-    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
+    f, other_days, mi = _matched_fills(fills, day, pl, order_states, aliases)
     pt = _per_order(pl, f)
     pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
     per_trade = _with_unplanned(pt, _unplanned(f[np.isnan(mi)]))
@@ -899,13 +904,11 @@ def reconcile(
     after, oversells, pos_after, pv_after, splits, unpriced = _positions(
         positions, events, day, f, marks, quotes, fg["cash_after"]
     )
-    breaks = _breaks(per_trade, oversells, after, broker_positions, events)
-    cash_after = fg["cash_after"]
-    if broker_cash is not None and cash_after is not None and not cash_within_a_cent(cash_after, broker_cash):
-        breaks.append(_cash_break(fg["cash_after"], float(broker_cash), broker_cash_source))
+    breaks = _breaks(per_trade, oversells, after, broker_positions, events) + _cash_breaks(
+        fg["cash_after"], broker_cash, broker_cash_source
+    )
     not_executed, partial, lines = _shortfalls(pt, breaks, day)
-    per_trade = per_trade.copy()
-    per_trade["slippage_bps"] = per_trade["slippage_bps"].astype(float).round(2)
+    per_trade = per_trade.assign(slippage_bps=per_trade["slippage_bps"].astype(float).round(2))
     return ReconResult(
         day=day,
         trades_recommended=len(pl),
@@ -930,17 +933,34 @@ def reconcile(
     )
 
 
-def _cash_break(cash_after: float, broker_cash: float, source: str) -> dict:
-    """The ``cash_mismatch`` break: the system's cash after vs the broker's ($)."""
-    return {
-        "symbol": "CASH",
-        "side": "",
-        "kind": "cash_mismatch",
-        "planned": _money(cash_after),
-        "executed": _money(broker_cash),
-        "detail": f"system ${cash_after:,.2f}, broker ${broker_cash:,.2f} ({source or 'broker'}); "
-        f"difference {_signed_usd(broker_cash - cash_after)}",
-    }
+def _matched_fills(
+    fills: pd.DataFrame, day: str, pl: pd.DataFrame, order_states: dict | None, aliases: dict[str, str]
+) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """The day's fills with ``_plan`` (position of the matched planned order, NaN = unplanned) and
+    ``_pxsh`` (shares x price, $), how many fills are dated another day, and the match positions."""
+    f, other_days = _day_fills(fills, day)
+    mi = _match(f, pl, order_states, aliases)
+    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
+    return f, other_days, mi
+
+
+def _cash_breaks(cash_after: float | None, broker_cash: float | None, source: str) -> list[dict]:
+    """``[]``, or the ``cash_mismatch`` break when the system's cash after and the broker's ($)
+    are both known and differ by more than $0.01."""
+    if cash_after is None or broker_cash is None or cash_within_a_cent(cash_after, broker_cash):
+        return []
+    broker_cash = float(broker_cash)
+    return [
+        {
+            "symbol": "CASH",
+            "side": "",
+            "kind": "cash_mismatch",
+            "planned": _money(cash_after),
+            "executed": _money(broker_cash),
+            "detail": f"system ${cash_after:,.2f}, broker ${broker_cash:,.2f} ({source or 'broker'}); "
+            f"difference {_signed_usd(broker_cash - cash_after)}",
+        }
+    ]
 
 
 def _with_unplanned(pt: pd.DataFrame, unplanned_rows: pd.DataFrame) -> pd.DataFrame:
