@@ -90,7 +90,10 @@ def test_hand_computed_day():
         t, day_fills(co), POSITIONS_BEFORE, day=DAY, order_states=states(co), closes=CLOSES, cash_before=50_000.0
     )
     j = r.to_json()
-    assert j["trades_recommended"] == 5 and j["trades_executed"] == 4
+    # fully executed: AAPL 100/100, MSFT 25/25, NVDA 12/10 (over-filled); AMZN 12/20 partial; TSLA none
+    assert j["trades_recommended"] == 5 and j["trades_executed"] == 3 and j["trades_executed_pct"] == 60.0
+    assert j["trades_partial"] == 1 and j["trades_partial_pct"] == 20.0
+    assert j["trades_not_executed"] == 1 and j["trades_not_executed_pct"] == 20.0
     assert j["not_executed"] == [
         {"symbol": "TSLA", "side": "buy", "planned": 50, "executed": 0, "reason": "Cancelled: insufficient liquidity"}
     ]
@@ -117,6 +120,13 @@ def test_hand_computed_day():
     assert j["slippage_bps_worst"] == {"symbol": "MSFT", "bps": 42.11}
     assert j["commission_estimated"] == 4.34 and j["commission_actual"] == 2.05
     assert j["commission_variance"] == -2.29 and j["commission_variance_pct"] == -52.76
+    # on the filled shares: 1.50 + 0.95 + 0.20 x 12/10 + 0.44 x 12/20 = 2.954 vs 2.05 - 0.10 (GME,
+    # unplanned) = 1.95; slippage 3.00 + 1.90 + 0.40 x 12/10 + 0.88 x 12/20 = 5.908 vs 57.80
+    ev = j["estimate_vs_actual"]
+    assert ev["filled_shares"]["commission_estimated"] == 2.95 and ev["filled_shares"]["commission_actual"] == 1.95
+    assert ev["filled_shares"]["commission_variance"] == -1.00  # 1.95 - 2.954 = -1.004
+    assert ev["filled_shares"]["slippage_estimated_usd"] == 5.91 and ev["filled_shares"]["slippage_actual_usd"] == 57.8
+    assert ev["plan"]["commission_estimated"] == 4.34 and ev["plan"]["slippage_estimated_usd"] == 8.68
     # cash: 50000 - (15014 + 2398.80 + 2645 + 100) + 9460 - 2.05
     assert j["cash_after"] == 39_300.15
     assert j["positions"] == [
@@ -141,15 +151,18 @@ def test_hand_computed_day():
     assert rep.startswith("Reconciliation Report - 2025-10-30\n=====")
     for s in (
         "Trades Recommended: 5",
-        "Trades Executed: 4 (80.0%)",
-        "Not Executed: 1 (TSLA - cancelled",
+        "Fully executed 3, partially 1 (AMZN 12/20), not executed 1 of 5",
+        "Fully Executed: 3 (60.0% of planned)",
+        "Partially Executed: 1 (20.0% of planned; AMZN 12/20)",
+        "Not Executed: 1 (20.0% of planned; TSLA - cancelled",
         "Worst: MSFT +0.42%",
         "Estimated: $4.34",
         "Actual: $2.05",
         "Variance: -$2.29 (-52.8%)",
-        "Cash Balance: ✅ $39,300.15",
+        "Cash Balance: not checked (no broker cash) $39,300.15",  # no broker cash given: never a tick
     ):
         assert s in rep
+    assert "✅ $" not in rep
 
 
 def test_unfilled_reasons_without_and_with_journal():
@@ -309,7 +322,8 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["cash_after"] == 39_300.15 and out["slippage_bps_avg"] == 19.57
     assert out["not_executed"][0]["reason"] == "Cancelled: insufficient liquidity"  # from the journal
-    assert out["trades_executed"] == 4  # MSFT matched through the journal's order id
+    # MSFT matched through the journal's order id: fully executed with AAPL and NVDA (AMZN partial)
+    assert out["trades_executed"] == 3 and out["trades_partial"] == 1
     d = live / DAY
     pa = pd.read_csv(d / "positions_after_recon.csv")
     assert list(pa.columns) == ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated"]

@@ -92,9 +92,9 @@ def test_no_date_no_trades_reconciles_todays_session(tmp_path):
     # 17:00 New York on the day: today is 2025-10-30, its trades.csv and broker_fills.csv are used
     r = xlexec(elsewhere, "reconcile", "--config", str(cfg), "--cash", "5000", now="2025-10-30T21:00:00+00:00")
     assert r.returncode == 0, r.stderr
-    assert "Reconciliation Report - 2025-10-30" in r.stdout and "Trades Executed: 1 (100.0%)" in r.stdout
-    # cash 5,000 - 10 x 100.20 - 0.10 = 3,997.90
-    assert "Cash Balance: \u2705 $3,997.90 (before $5,000.00)" in r.stdout
+    assert "Reconciliation Report - 2025-10-30" in r.stdout and "Fully Executed: 1 (100.0% of planned)" in r.stdout
+    # cash 5,000 - 10 x 100.20 - 0.10 = 3,997.90; no broker cash given: not checked against one
+    assert "Cash Balance: not checked (no broker cash) $3,997.90 (before $5,000.00)" in r.stdout
     assert (live / DAY / "positions_after_recon.csv").exists()
     # the next day (no trades file there yet): one line naming the file and the way out
     r2 = xlexec(elsewhere, "reconcile", "--config", str(cfg), now="2025-10-31T21:00:00+00:00")
@@ -160,7 +160,18 @@ def test_from_broker_compares_the_fake_alpacas_positions(tmp_path):
         cfg = U.alpaca_config(root, fake.url, require_human_approval=False)
         fake.seed_order("manual-1", "AAPL", "buy", 10, 100.50)
         fake.fill("manual-1", 10, 100.25)
-        argv = ["reconcile", "--config", str(cfg), "--from-broker", "--cash", "5000", "--json"]
+        # the statement's cash: 5,000 - 10 x 100.25 = 3,997.50 (the fake's account cash is another desk's)
+        argv = [
+            "reconcile",
+            "--config",
+            str(cfg),
+            "--from-broker",
+            "--cash",
+            "5000",
+            "--broker-cash",
+            "3997.50",
+            "--json",
+        ]
         r = U.xlexec(argv, cwd=elsewhere)
         assert r.returncode == 0, r.stderr
         j = json.loads(r.stdout)

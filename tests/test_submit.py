@@ -532,9 +532,10 @@ def test_pnl_today_hand_computed():
     assert by["AAPL"]["pnl"] == 219.00 and by["AAPL"]["start_shares"] == 60
     # MSFT: start 50 @ 380 -> 20 @ 381, sold 30 @ 382, $0.50: 7620 - 19000 + 11460 - 0.5 = 79.50
     assert by["MSFT"]["pnl"] == 79.50
-    # KO: no quote, no close: valued at avg cost -> 0, flagged
-    assert by["KO"]["pnl"] == 0.0 and by["KO"]["basis"] == "avg_cost" and out["missing_marks"] == ["KO"]
-    assert out["total_pnl"] == 298.50
+    # KO: no quote, no close: its P&L today is unknown (never valued at avg cost), flagged; the
+    # day's total is then unknown too, the known symbols make 219.00 + 79.50 = 298.50
+    assert by["KO"]["pnl"] is None and by["KO"]["basis"] == "no mark" and out["missing_marks"] == ["KO"]
+    assert out["total_pnl"] is None and out["known_pnl"] == 298.50 and out["unknown"] == ["KO"]
 
 
 def test_works_with_the_paper_broker(tmp_path):
@@ -627,8 +628,12 @@ def test_cli_cancel_all_pnl_and_report(tmp_path, monkeypatch, capsys):
         )
         assert main(["pnl", "--date", DAY, "--config", str(cfg), "--json"]) == 0
         pnl = json.loads(capsys.readouterr().out)
-        # no closes file: MSFT valued from avg cost 300 to the broker's price 381 -> 100 x 81
-        assert pnl["total_pnl"] == 8100.0 and pnl["day"] == DAY
+        # no closes file: MSFT's P&L today is unknown; 100 x (381 - 300) = 8100 is its gain since
+        # purchase, shown as that, never as today's P&L
+        assert pnl["total_pnl"] is None and pnl["unknown"] == ["MSFT"] and pnl["day"] == DAY
+        (msft,) = pnl["by_symbol"]
+        assert msft["pnl"] is None and msft["basis"] == "no previous close"
+        assert msft["unrealised_since_purchase"] == 8100.0
         assert main(["kill-switch-report", "--config", str(cfg)]) == 0
         rep = capsys.readouterr().out
         assert "open orders now: 1" in rep and "manual-1" in rep

@@ -46,10 +46,12 @@ def row_of(ws, col: str, value) -> int:
 
 def test_pct_figure_is_a_fraction_not_9000_percent(book):
     ws = book[1]["Reconcile"]
-    r = row_of(ws, "O", "Trades executed (%)")  # reconciliation.json: trades_executed_pct 90.0
-    assert ws[f"P{r}"].value == 0.9 and ws[f"P{r}"].number_format == PCT
-    r = row_of(ws, "O", "Trades executed")
-    assert ws[f"P{r}"].value == 9 and ws[f"P{r}"].number_format == COUNT
+    # reconciliation.json: trades_executed_pct 80.0 (8 of 10 fully filled; COST partial, WMT none)
+    # the side block starts after the 14 table columns (A:N) and a gap: labels in P, values in Q
+    r = row_of(ws, "P", "Trades fully executed (% of planned)")
+    assert ws[f"Q{r}"].value == 0.8 and ws[f"Q{r}"].number_format == PCT
+    r = row_of(ws, "P", "Trades fully executed")
+    assert ws[f"Q{r}"].value == 8 and ws[f"Q{r}"].number_format == COUNT
 
 
 def test_est_costs_is_dollars_and_counts_are_counts(book):

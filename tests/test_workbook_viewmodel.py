@@ -127,12 +127,20 @@ def test_reconcile_rows_and_figures(src, template):
     sheet = vm.reconcile_sheet(src, template["Reconcile"])
     assert col(sheet, "symbol") == [r["symbol"] for r in rt]
     assert col(sheet, "status") == [r["status"] for r in rt]
-    assert sheet.summary.startswith(f"Executed {rj['trades_executed']}/{rj['trades_recommended']}")
+    # the day: 8 of 10 fully filled, one partial, one with nothing filled
+    status = [r["status"] for r in rt]
+    assert status.count("filled") == 8 and status.count("partial") == 1 and status.count("not_executed") == 1
+    (p,) = [r for r in rt if r["status"] == "partial"]
+    part = f"{p['symbol']} {int(float(p['executed']))}/{int(float(p['planned']))}"
+    assert sheet.summary.startswith(f"Fully executed 8, partially 1 ({part}), not executed 1 of 10")
     side = {r[0]: r[1] for r in sheet.side if len(r) == 2}
-    # figures under readable labels; a percentage number becomes a fraction (90 -> 0.9)
-    assert side["Trades executed"] == rj["trades_executed"]
+    # figures under readable labels; a percentage number becomes a fraction (80 -> 0.8)
+    assert side["Trades fully executed"] == rj["trades_executed"] == 8
+    assert side["Trades partially executed"] == rj["trades_partial"] == 1
+    assert side["Trades not executed"] == rj["trades_not_executed"] == 1
     assert side["Commission actual"] == rj["commission_actual"]
-    assert side["Trades executed (%)"] == 0.9 and rj["trades_executed_pct"] == 90.0
+    assert side["Trades fully executed (% of planned)"] == 0.8 and rj["trades_executed_pct"] == 80.0
+    assert side["Trades partially executed (% of planned)"] == 0.1
     report = (src.dd / "reconciliation_report.txt").read_text().rstrip("\n").splitlines()
     assert [r[0] for r in sheet.side[-len(report) :]] == report
 

@@ -143,6 +143,7 @@ class Config(_Model):
     live_dir: Path = Path("live")
     costs_bps: float = Field(1.0, ge=0)
     slippage_bps: float = Field(2.0, ge=0)
+    opening_cash: float | None = None  # $ the first reconciled day starts from; None = unknown
     user: str | None = None  # default approver/operator name; else the OS user
     execution: ExecutionConfig = ExecutionConfig()
     validation: ValidationConfig = ValidationConfig()

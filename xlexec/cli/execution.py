@@ -163,10 +163,10 @@ def run_pnl(args, ctx) -> int:
         df = res.by_symbol()
         if len(df):
             cols = list(df.columns)
-            if "pnl" in df.columns:  # $: the one money format, right-aligned
+            if "pnl" in df.columns:  # $: the one money format, right-aligned (unknown: n/a)
                 df = df.assign(pnl=df["pnl"].map(usd))
             _print_table(df, f"P&L {day.date}", cols, right={"pnl"})
-        print(f"P&L {day.date}: {usd(res.total)}")
+        print(f"P&L today {day.date}: {res.total_text()}")
     return res.exit_code
 
 

@@ -8,6 +8,7 @@ mismatch), 2 bad input.
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 from xlexec.cli.days import day_for
@@ -38,6 +39,8 @@ def run_reconcile(args, ctx) -> int:
     force_reason = _force_reason(args, "reconcile")
     if force_reason and not args.accept:
         raise InputError("reconcile", "--force goes with --accept")
+    if args.broker_cash is not None and not math.isfinite(args.broker_cash):
+        raise InputError("reconcile", f"--broker-cash must be a finite amount in $, got {args.broker_cash}")
     day = day_for(ctx, date=args.date)  # without --date: today's session (New York)
     if not args.trades and not day.trades.exists():
         raise InputError(
@@ -59,6 +62,7 @@ def run_reconcile(args, ctx) -> int:
         accept=args.accept,
         force_reason=force_reason,
         trades_date_wins=bool(args.trades) and not args.date,
+        broker_cash=args.broker_cash,
     )
     if args.json:
         print(json.dumps(res.to_json(), sort_keys=False))
@@ -176,7 +180,15 @@ def register(sub, common) -> None:
         type=float,
         default=None,
         metavar="USD",
-        help="cash before the day, $ (default: the last reconciliation's cash after)",
+        help="cash before the day, $ (default: the last reconciliation's cash after, else config opening_cash)",
+    )
+    p.add_argument(
+        "--broker-cash",
+        type=float,
+        default=None,
+        metavar="USD",
+        help="the broker's cash after the day, $ (its statement): the cash after must match it within $0.01 "
+        "(default with --from-broker: the broker's account cash; else not checked)",
     )
     p.add_argument(
         "--date",

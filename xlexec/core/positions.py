@@ -147,8 +147,9 @@ def value_positions(
     """``symbol, shares, avg_cost, current_value, weight, last_updated`` (the guide's columns).
 
     Mark per symbol: ``marks`` (columns ``symbol`` + ``price`` or ``close`` or ``mark``, $/share),
-    else ``fallback_prices`` (symbol -> $, e.g. today's last fill), else ``avg_cost``.
-    ``current_value`` in $ (cents), ``weight`` = value / (sum of values + cash), 4 decimals.
+    else ``fallback_prices`` (symbol -> $, e.g. today's last fill); none: no price, and
+    ``current_value`` / ``weight`` are NaN (never the average cost).
+    ``current_value`` in $ (cents), ``weight`` = value / (sum of known values + cash), 4 decimals.
     """
     p = _clean(positions)
     mark = pd.Series(np.nan, index=p.index)
@@ -161,7 +162,6 @@ def value_positions(
             mark = p["symbol"].map(mm.set_index("symbol")[col].astype(float))
     if fallback_prices is not None and len(fallback_prices):
         mark = mark.fillna(p["symbol"].map(fallback_prices.astype(float)))
-    mark = mark.fillna(p["avg_cost"])
     p["current_value"] = (p["shares"] * mark).round(2)
     total = float(p["current_value"].sum()) + (float(cash) if cash is not None else 0.0)
     p["weight"] = (p["current_value"] / total).round(4) if abs(total) > EPS else 0.0

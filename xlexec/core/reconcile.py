@@ -41,6 +41,7 @@ with no date are taken as the day's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ from xlexec.core.matching import match_fills
 from xlexec.core.money import usd
 from xlexec.core.orders import orders_from_trades, without_account
 from xlexec.core.positions import EPS, apply_fills, compare_positions, value_positions
+from xlexec.core.quotes import mid_map
 from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.symbols import canonical_column, canonical_symbol
 from xlexec.core.trades import Trades
@@ -71,6 +73,7 @@ PER_TRADE_COLUMNS = [
     "commission_est",
     "client_order_id",
     "n_fills",
+    "slippage_est",
 ]
 
 
@@ -123,6 +126,78 @@ class ReconResult:
     slippage_bps_mean: float | None = None  # plain mean of the orders' bps (each order once)
     slippage_notional: float = 0.0  # sum of executed shares x signal price ($): the bps' denominator
     commission_unplanned: float = 0.0  # $ paid on fills that match no planned order (in commission_actual)
+    # the estimates scaled to the filled shares (sum of estimate x executed / planned per order), $
+    commission_estimated_filled: float = 0.0
+    slippage_estimated: float = 0.0  # sum of slippage_est of the planned orders ($, the whole plan)
+    slippage_estimated_filled: float = 0.0
+    broker_cash: float | None = None  # the broker's cash after the day ($), when known
+    broker_cash_source: str = ""  # where broker_cash came from (the broker's account, a statement)
+    positions_unpriced: list[str] = field(default_factory=list)  # held, with no close / quote / fill price
+
+    @property
+    def trades_partial(self) -> int:
+        """Planned orders with some but not all of their shares filled."""
+        return len(self.partial)
+
+    @property
+    def trades_not_executed(self) -> int:
+        """Planned orders with nothing filled."""
+        return len(self.not_executed)
+
+    def _pct(self, n: int) -> float | None:
+        """``n`` as a % of the planned orders, to 0.1 (None with no planned order)."""
+        return round(100.0 * n / self.trades_recommended, 1) if self.trades_recommended else None
+
+    def counts_text(self) -> str:
+        """``Fully executed 6, partially 1 (JPM 5/11), not executed 1 of 8``."""
+        part = ""
+        if self.partial:
+            shown = ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
+            more = f", +{len(self.partial) - 10} more" if len(self.partial) > 10 else ""
+            part = f" ({shown}{more})"
+        return (
+            f"Fully executed {self.trades_executed}, partially {self.trades_partial}{part}, "
+            f"not executed {self.trades_not_executed} of {self.trades_recommended}"
+        )
+
+    @property
+    def cash_matches(self) -> bool | None:
+        """True when the cash after equals the broker's cash within $0.01; None when either is unknown."""
+        if self.cash_after is None or self.broker_cash is None:
+            return None
+        return cash_within_a_cent(self.cash_after, self.broker_cash)
+
+    def estimate_vs_actual(self) -> dict[str, Any]:
+        """Estimates vs actuals ($, shown to the cent), on the same quantity (``filled_shares``:
+        each order's estimate x executed / planned, vs what its fills cost) and for the whole
+        plan (``plan``: every planned share's estimate, vs the same actuals)."""
+        comm_act = self.commission_actual - self.commission_unplanned
+        out: dict[str, Any] = {}
+        for key, label, c_est, s_est in (
+            (
+                "filled_shares",
+                "estimates scaled to the filled shares (estimate x executed / planned, per order) vs the actuals",
+                self.commission_estimated_filled,
+                self.slippage_estimated_filled,
+            ),
+            (
+                "plan",
+                "estimates for the whole plan (every planned share) vs the actuals on the filled shares",
+                self.commission_estimated,
+                self.slippage_estimated,
+            ),
+        ):
+            out[key] = {
+                "label": label,
+                "commission_estimated": _money(c_est),
+                "commission_actual": _money(comm_act),
+                "commission_variance": _money(comm_act - c_est),
+                "slippage_estimated_usd": _money(s_est),
+                "slippage_actual_usd": _money(self.slippage_usd),
+                "slippage_variance_usd": _money(self.slippage_usd - s_est),
+            }
+        out["commission_actual_rule"] = "commission paid on the planned orders' fills (unplanned fills left out)"
+        return out
 
     @property
     def positions_match(self) -> bool | None:
@@ -132,12 +207,16 @@ class ReconResult:
 
     def to_json(self) -> dict[str, Any]:
         """The stable keys (+ a few extra figures). Money rounded to cents, bps to 0.01."""
-        pct = (self.trades_executed / self.trades_recommended) if self.trades_recommended else None
         return {
             "day": self.day,
             "trades_recommended": self.trades_recommended,
-            "trades_executed": self.trades_executed,
-            "trades_executed_pct": round(pct * 100, 1) if pct is not None else None,
+            "trades_executed": self.trades_executed,  # fully executed (all planned shares filled)
+            "trades_executed_pct": self._pct(self.trades_executed),
+            "trades_partial": self.trades_partial,
+            "trades_partial_pct": self._pct(self.trades_partial),
+            "trades_not_executed": self.trades_not_executed,
+            "trades_not_executed_pct": self._pct(self.trades_not_executed),
+            "execution_counts": self.counts_text(),
             "not_executed": self.not_executed,
             "partial": self.partial,
             "breaks": [{k: v for k, v in b.items()} for b in self.breaks],
@@ -158,6 +237,9 @@ class ReconResult:
             "positions_match": self.positions_match,
             "cash_before": _money(self.cash_before),
             "cash_after": _money(self.cash_after),
+            "broker_cash": _money(self.broker_cash),
+            "broker_cash_source": self.broker_cash_source or None,
+            "cash_matches": self.cash_matches,
             "notional_traded": _money(self.notional_traded),
             "slippage_usd": _money(self.slippage_usd),
             "portfolio_value_after": _money(self.portfolio_value_after),
@@ -166,17 +248,30 @@ class ReconResult:
             "fills_other_days": self.fills_other_days,
             "slippage_bps_mean": _bps(self.slippage_bps_mean),
             "commission_unplanned": _money(self.commission_unplanned),
+            "commission_estimated_filled": _money(self.commission_estimated_filled),
+            "slippage_estimated": _money(self.slippage_estimated),
+            "slippage_estimated_filled": _money(self.slippage_estimated_filled),
+            "estimate_vs_actual": self.estimate_vs_actual(),
+            "positions_unpriced": list(self.positions_unpriced),
             "figures": figure_definitions("signal"),
-            "exact": {
-                "slippage_usd": self.slippage_usd,
-                "slippage_notional": self.slippage_notional,
-                "slippage_bps_avg": self.slippage_bps_avg,
-                "slippage_bps_mean": self.slippage_bps_mean,
-                "commission_actual": self.commission_actual,
-                "commission_unplanned": self.commission_unplanned,
-                "commission_estimated": self.commission_estimated,
-            },
+            "exact": self._exact(),
         }
+
+    def _exact(self) -> dict[str, Any]:
+        """The JSON's ``exact`` block: the unrounded figures ($, bps)."""
+        keys = (
+            "slippage_usd",
+            "slippage_notional",
+            "slippage_bps_avg",
+            "slippage_bps_mean",
+            "commission_actual",
+            "commission_unplanned",
+            "commission_estimated",
+            "commission_estimated_filled",
+            "slippage_estimated",
+            "slippage_estimated_filled",
+        )
+        return {k: getattr(self, k) for k in keys}
 
     def summary(self) -> dict[str, Any]:
         """What the journal's RECON event records."""
@@ -185,6 +280,8 @@ class ReconResult:
             "day",
             "trades_recommended",
             "trades_executed",
+            "trades_partial",
+            "trades_not_executed",
             "slippage_bps_avg",
             "commission_estimated",
             "commission_actual",
@@ -195,6 +292,8 @@ class ReconResult:
             "slippage_usd",
             "portfolio_value_after",
             "positions_match",
+            "broker_cash",
+            "cash_matches",
             "fills_used",
             "fills_other_days",
         ]
@@ -223,27 +322,39 @@ class ReconResult:
         L.append("")
         return L
 
+    def _count_lines(self) -> list[str]:
+        """The report's counts: planned, then fully / partially / not executed (% of planned)."""
+        L = [f"Trades Recommended: {self.trades_recommended}", self.counts_text()]
+
+        def pct(n: int) -> str:
+            return f"{self._pct(n) or 0.0:.1f}%"
+
+        L.append(f"Fully Executed: {self.trades_executed} ({pct(self.trades_executed)} of planned)")
+        if self.partial:
+            L.append(
+                f"Partially Executed: {self.trades_partial} ({pct(self.trades_partial)} of planned; "
+                + ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
+                + ")"
+            )
+        else:
+            L.append("Partially Executed: 0")
+        if self.not_executed:
+            what = ", ".join(f"{d['symbol']} - {d['reason'].lower()}" for d in self.not_executed[:10])
+            more = f", +{len(self.not_executed) - 10} more" if len(self.not_executed) > 10 else ""
+            n = self.trades_not_executed
+            L.append(f"Not Executed: {n} ({pct(n)} of planned; {what}{more})")
+        else:
+            L.append("Not Executed: 0")
+        return L
+
     def report_text(self) -> str:
         """The guide's "Reconciliation Report" layout."""
         title = f"Reconciliation Report - {self.day}"
         L = [title, "=" * max(len(title), 35)]
-        L.append(f"Trades Recommended: {self.trades_recommended}")
-        pct = (100.0 * self.trades_executed / self.trades_recommended) if self.trades_recommended else 0.0
-        L.append(f"Trades Executed: {self.trades_executed} ({pct:.1f}%)")
-        if self.not_executed:
-            what = ", ".join(f"{d['symbol']} - {d['reason'].lower()}" for d in self.not_executed[:10])
-            more = f", +{len(self.not_executed) - 10} more" if len(self.not_executed) > 10 else ""
-            L.append(f"Not Executed: {len(self.not_executed)} ({what}{more})")
-        else:
-            L.append("Not Executed: 0")
-        if self.partial:
-            L.append(
-                f"Partially Executed: {len(self.partial)} ("
-                + ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
-                + ")"
-            )
+        L += self._count_lines()
         L.append("")
         L += self._slippage_lines()
+
         L.append("Commission:")
         L.append(f"  Estimated: {usd(self.commission_estimated)}")
         L.append(f"  Actual: {_signed_usd(self.commission_actual)} (every fill; rebates negative)")
@@ -251,11 +362,15 @@ class ReconResult:
             L.append(f"    of which on unplanned fills: {_signed_usd(self.commission_unplanned)}")
         v = self.commission_variance
         vp = f" ({self.commission_variance_pct * 100:+.1f}%)" if self.commission_variance_pct is not None else ""
-        L.append(f"  Variance: {usd(v, sign=True)}{vp}")
+        L.append(f"  Variance: {usd(v, sign=True)}{vp} (whole plan's estimate)")
         L.append("")
+        L += self._estimate_lines()
         if self.breaks:
             L.append(f"Breaks: {len(self.breaks)}")
             for b in self.breaks:
+                if b["kind"] == "cash_mismatch":
+                    L.append(f"  CASH cash_mismatch: {b['detail']}")
+                    continue
                 L.append(
                     f"  {b['symbol']} {b['kind']}: planned {_qty(b['planned'])}, executed "
                     f"{_qty(b['executed'])}" + (f" ({b['detail']})" if b.get("detail") else "")
@@ -270,15 +385,46 @@ class ReconResult:
             "Position Matches: "
             + ("\u2705" if pm else "\u274c" if pm is False else "not checked (no broker positions)")
         )
-        if self.cash_after is None:
-            L.append("Cash Balance: not checked (no starting cash)")
-        else:
-            ok = self.cash_after >= -0.005
-            L.append(f"Cash Balance: {'✅' if ok else '❌'} {usd(self.cash_after)} (before {usd(self.cash_before)})")
+        if self.positions_unpriced:
+            L.append("Positions with no price (not valued): " + ", ".join(self.positions_unpriced))
+        L.append(self._cash_line())
         return "\n".join(L) + "\n"
 
+    def _estimate_lines(self) -> list[str]:
+        """The report's "Estimate vs Actual" block ($): on the filled shares, and for the whole plan."""
+        ev = self.estimate_vs_actual()
+        L = ["Estimate vs Actual (commission on the planned orders' fills; slippage vs the signal price):"]
+        for key, title in (("filled_shares", "On the filled shares (estimates pro rata)"), ("plan", "Whole plan")):
+            b = ev[key]
+            L.append(
+                f"  {title}: commission est {_signed_usd(b['commission_estimated'])} vs actual "
+                f"{_signed_usd(b['commission_actual'])} (variance {_signed_usd(b['commission_variance'])}); "
+                f"slippage est {_signed_usd(b['slippage_estimated_usd'])} vs actual "
+                f"{_signed_usd(b['slippage_actual_usd'])} (variance {_signed_usd(b['slippage_variance_usd'])})"
+            )
+        L.append("")
+        return L
 
-def _signed_usd(x: float) -> str:
+    def _cash_line(self) -> str:
+        """``Cash Balance``: ✅ only when the cash after equals the broker's within $0.01."""
+        if self.cash_after is None:
+            return "Cash Balance: not checked (no starting cash)"
+        txt = f"${self.cash_after:,.2f} (before ${self.cash_before:,.2f})" if self.cash_before is not None else ""
+        if self.broker_cash is None:
+            return f"Cash Balance: not checked (no broker cash) {txt}"
+        mark = "\u2705" if self.cash_matches else "\u274c"
+        src = self.broker_cash_source or "broker"
+        return f"Cash Balance: {mark} {txt}; broker {_signed_usd(self.broker_cash)} ({src})"
+
+
+def cash_within_a_cent(a: float, b: float) -> bool:
+    """True when the $ amounts ``a`` and ``b``, each to the cent (half-up), differ by at most $0.01."""
+    da = Decimal(repr(float(a))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    db = Decimal(repr(float(b))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return abs(da - db) <= Decimal("0.01")
+
+
+def _signed_usd(x: float | None) -> str:
     """``$1,234.56`` / ``-$0.35``, half-up to the cent, never ``-$0.00``."""
     return usd(x or 0.0)
 
@@ -368,26 +514,39 @@ def sent_orders(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     return df.drop_duplicates("client_order_id", keep="first").reset_index(drop=True)
 
 
-def _commission_est(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_type: str, day: str) -> pd.Series:
-    """Each planned order's ``commission_est`` ($) from ``trades``: by the trades row it came
-    from; for sent orders by client order id, else the slice parent's id, else (an order that
-    is no slice) symbol+side; 0 when none."""
-    if "commission_est" not in trades.df.columns:
-        return pd.Series(0.0, index=pl.index)
-    est = trades.df["commission_est"].astype(float)
-    if not from_sent:
-        return est.reindex(pl.index).fillna(0.0).astype(float)
+def _estimates(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_type: str, day: str) -> pd.DataFrame:
+    """Each planned order's ``commission_est`` and ``slippage_est`` ($) from the trades row it
+    came from, **pro rata to its shares**: ``order qty / trade shares x the trade's estimate``
+    (a slice child of 300 of a 1,000-share parent carries 30% of the parent's estimates; a whole
+    order carries all of them). The trades row: by client order id, else the slice parent's id,
+    else (sent orders that are no slice) symbol+side; else, for the plan itself, the same
+    source row. 0 when none (e.g. a child carried from an earlier day's trades)."""
+    cols = ("commission_est", "slippage_est")
+    out = pd.DataFrame(0.0, index=pl.index, columns=list(cols))
+    if not any(c in trades.df.columns for c in cols):
+        return out
     mine = orders_from_trades(trades, default_order_type=default_order_type, date=trades.date or day)
-    by_id = pd.Series(est.reindex(mine.index).to_numpy(), index=mine["client_order_id"].astype(str))
-    by_id = by_id[~by_id.index.duplicated()]
-    by_ss = pd.Series(est.to_numpy(), index=(trades.df["symbol"] + "|" + trades.df["side"]).to_numpy())
-    by_ss = by_ss[~by_ss.index.duplicated()]
-    # sent ids carry the account tag, the plan's do not: compare without it
+    shares = mine["qty"].astype(float)
+    qty = pd.to_numeric(pl["qty"], errors="coerce").astype(float)
     plain = pl["client_order_id"].astype(str).map(without_account)
-    v = plain.map(by_id).fillna(pl["parent_id"].astype(str).map(without_account).map(by_id))
-    no_slice = pl["parent_id"] == ""
-    v = v.where(v.notna() | ~no_slice, (pl["symbol"] + "|" + pl["side"]).map(by_ss))
-    return v.fillna(0.0).astype(float)
+    parent = pl["parent_id"].astype(str).map(without_account)
+    for c in cols:
+        if c not in trades.df.columns:
+            continue
+        per_share = trades.df[c].astype(float).reindex(mine.index) / shares.where(shares > 0)
+        by_id = pd.Series(per_share.to_numpy(), index=mine["client_order_id"].astype(str))
+        by_id = by_id[~by_id.index.duplicated()]
+        v = plain.map(by_id).fillna(parent.map(by_id))
+        no_slice = pl["parent_id"].astype(str) == ""
+        if from_sent:
+            keys = (mine["symbol"] + "|" + mine["side"]).to_numpy()
+            by_ss = pd.Series(per_share.to_numpy(), index=keys)
+            by_ss = by_ss[~by_ss.index.duplicated()]
+            v = v.where(v.notna() | ~no_slice, (pl["symbol"] + "|" + pl["side"]).map(by_ss))
+        else:
+            v = v.fillna(per_share.reindex(pl.index))
+        out[c] = (v * qty).fillna(0.0).astype(float) + 0.0
+    return out
 
 
 def _plan(
@@ -405,7 +564,7 @@ def _plan(
         pl = planned.copy()
         if "parent_id" not in pl.columns:
             pl["parent_id"] = ""
-        pl["commission_est"] = _commission_est(trades, pl, False, default_order_type, day)
+        pl[["commission_est", "slippage_est"]] = _estimates(trades, pl, False, default_order_type, day)
         return pl.reset_index(drop=True), {}
     chase = sent["chase_of"].astype(str) != ""
     aliases = dict(zip(sent.loc[chase, "client_order_id"], sent.loc[chase, "chase_of"]))
@@ -426,7 +585,7 @@ def _plan(
         ignore_index=True,
     )
     pl = both.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
-    pl["commission_est"] = _commission_est(trades, pl, True, default_order_type, day)
+    pl[["commission_est", "slippage_est"]] = _estimates(trades, pl, True, default_order_type, day)
     return pl, aliases
 
 
@@ -474,7 +633,7 @@ def _per_order(pl: pd.DataFrame, f: pd.DataFrame) -> pd.DataFrame:
         executed=("shares", "sum"), pxsh=("_pxsh", "sum"), commission=("commission", "sum"), n_fills=("shares", "size")
     )
     g.index = g.index.astype(int)
-    pt = pl[["symbol", "side", "qty", "price", "commission_est", "client_order_id"]].rename(
+    pt = pl[["symbol", "side", "qty", "price", "commission_est", "slippage_est", "client_order_id"]].rename(
         columns={"qty": "planned", "price": "signal_price"}
     )
     pt = pt.join(g, how="left")
@@ -541,6 +700,7 @@ def _unplanned(un: pd.DataFrame) -> pd.DataFrame:
             "commission_est": 0.0,
             "client_order_id": "",
             "n_fills": ug["n_fills"],
+            "slippage_est": 0.0,
         }
     )
 
@@ -558,6 +718,12 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
     else:
         worst = None
     comm_est = float(pl["commission_est"].sum())
+    slip_est = float(pl["slippage_est"].sum())
+    # the estimates scaled to the shares actually filled: estimate x executed / planned per order
+    plq = pt["planned"].to_numpy(dtype=float)
+    frac = np.divide(pt["executed"].to_numpy(dtype=float), plq, out=np.zeros(len(pt)), where=plq > EPS)
+    comm_est_filled = float((pt["commission_est"].to_numpy(dtype=float) * frac).sum()) + 0.0
+    slip_est_filled = float((pt["slippage_est"].to_numpy(dtype=float) * frac).sum()) + 0.0
     comm_act = commission_paid(f["commission"]) if len(f) else 0.0
     unplanned = np.isnan(f["_plan"].to_numpy(dtype=float)) if len(f) else np.zeros(0, bool)
     comm_unplanned = commission_paid(f["commission"].to_numpy(dtype=float)[unplanned]) if len(f) else 0.0
@@ -576,6 +742,9 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
         commission_unplanned=comm_unplanned,
         commission_variance=variance,
         commission_variance_pct=(variance / comm_est) if comm_est > EPS else None,
+        commission_estimated_filled=comm_est_filled,
+        slippage_estimated=slip_est,
+        slippage_estimated_filled=slip_est_filled,
         cash_after=cash_after,
         notional_traded=buy_notional + sell_notional,
         buy_notional=buy_notional,
@@ -584,20 +753,42 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
     )
 
 
-def _positions(
-    positions: pd.DataFrame, events, day: str, f: pd.DataFrame, pl: pd.DataFrame, marks, cash_after: float | None
-):
-    """Positions after the day (splits, then every fill), valued; ``(after, oversells, valued,
-    portfolio value after $, splits)``."""
+def _prices(marks, quotes, f: pd.DataFrame) -> pd.Series:
+    """The day's price per symbol ($/share): the close (``marks``: ``price``/``close``/``mark``/
+    ``last``), else the latest quote (mid, else last), else the day's last fill price. Never the
+    average cost or the plan's signal price: a symbol with none of these has no price."""
+    out = pd.Series(dtype=float)
+    for frame in (marks, quotes):
+        if frame is None or frame.empty or "symbol" not in frame.columns:
+            continue
+        if frame is quotes:
+            px = mid_map(frame)
+        else:
+            col = next((c for c in ("price", "close", "mark", "last") if c in frame.columns), None)
+            if col is None:
+                continue
+            m = frame.assign(symbol=canonical_column(frame["symbol"].astype(str)))
+            m = m.drop_duplicates("symbol", keep="last")
+            px = pd.to_numeric(m.set_index("symbol")[col], errors="coerce").astype(float)
+        px = px[np.isfinite(px.to_numpy(dtype=float)) & (px.to_numpy(dtype=float) > 0)]
+        out = pd.concat([out, px[~px.index.isin(out.index)]])
+    last_px = f.groupby("symbol")["price"].last().astype(float) if len(f) else pd.Series(dtype=float)
+    return pd.concat([out, last_px[~last_px.index.isin(out.index)]])
+
+
+def _positions(positions: pd.DataFrame, events, day: str, f: pd.DataFrame, marks, quotes, cash_after: float | None):
+    """Positions after the day (splits, then every fill), valued at the day's prices
+    (:func:`_prices`); ``(after, oversells, valued, portfolio value after $ or None when a
+    held position has no price, splits, the unpriced symbols)``."""
     start, splits = apply_splits(positions, events, day), split_notes(positions, events, day)
     after, oversells = apply_fills(start, f)
-    last_px = f.groupby("symbol")["price"].last() if len(f) else pd.Series(dtype=float)
-    sig = pl.drop_duplicates("symbol").set_index("symbol")["price"].astype(float)
-    fallback = pd.concat([last_px, sig[~sig.index.isin(last_px.index)]]) if len(sig) else last_px
-    pos_after = value_positions(after, marks, day=day, cash=cash_after, fallback_prices=fallback)
+    prices = _prices(marks, quotes, f)
+    pos_after = value_positions(after, None, day=day, cash=cash_after, fallback_prices=prices)
     pos_after["avg_cost"] = pos_after["avg_cost"].round(4)
-    pv_after = float(pos_after["current_value"].sum()) + (cash_after or 0.0)
-    return after, oversells, pos_after, pv_after, splits
+    held = pos_after["shares"].astype(float).abs() > EPS
+    unpriced = sorted(pos_after.loc[held & pos_after["current_value"].isna(), "symbol"].astype(str))
+    pv_after = None if unpriced else float(pos_after["current_value"].sum()) + (cash_after or 0.0)
+    return after, oversells, pos_after, pv_after, splits, unpriced
 
 
 def _breaks(
@@ -653,6 +844,7 @@ _KIND_TEXT = {
     "unplanned_fill": "Unplanned fill",
     "oversell": "Oversell",
     "position_mismatch": "Position mismatch",
+    "cash_mismatch": "Cash mismatch",
 }
 
 
@@ -677,6 +869,7 @@ def _shortfalls(pt: pd.DataFrame, breaks: list[dict], day: str) -> tuple[list[di
     return not_executed, partial, lines
 
 
+# long: the inputs (keyword arguments) and the result's fields take most lines; each step is a helper
 def reconcile(
     trades: Trades,
     fills: pd.DataFrame,
@@ -693,33 +886,35 @@ def reconcile(
     target_slippage_bps: float | None = None,
     marks: pd.DataFrame | None = None,
     sent: pd.DataFrame | None = None,
+    quotes: pd.DataFrame | None = None,
+    broker_cash: float | None = None,
+    broker_cash_source: str = "",
 ) -> ReconResult:
-    """Reconcile one day; see the module docstring for every rule and unit.
-
-    ``fills``: canonical frame (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares,
-    avg_cost`` before the day; ``closes``/``marks``: ``symbol`` + ``price``/``close`` ($) to
-    value positions. The orders reconciled against: ``sent`` (the journaled intents,
-    :func:`sent_orders`) when any were sent; else ``planned`` (e.g. the day's slicing plan);
-    else ``orders_from_trades(trades, date=trades.date or day)``.
-    """
+    """Reconcile one day (module docstring: every rule and unit). ``fills``: canonical frame
+    (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares, avg_cost`` before the day;
+    ``closes``/``marks`` (``symbol`` + ``price``/``close``, $), else ``quotes``' mid, else the day's
+    last fill value positions (else no price). ``broker_cash`` ($, from ``broker_cash_source``):
+    the cash after must equal it within $0.01, else a ``cash_mismatch`` break. The orders: ``sent``
+    (:func:`sent_orders`) when any; else ``planned``; else ``orders_from_trades(trades)``."""
     marks = marks if marks is not None else closes
     pl, aliases = _plan(trades, planned, sent, day=day, default_order_type=default_order_type)
-    f, other_days = _day_fills(fills, day)
-    mi = _match(f, pl, order_states, aliases)
-    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
+    f, other_days, mi = _matched_fills(fills, day, pl, order_states, aliases)
     pt = _per_order(pl, f)
     pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
     per_trade = _with_unplanned(pt, _unplanned(f[np.isnan(mi)]))
     fg = _figures(pt, pl, f, cash_before)
-    after, oversells, pos_after, pv_after, splits = _positions(positions, events, day, f, pl, marks, fg["cash_after"])
-    breaks = _breaks(per_trade, oversells, after, broker_positions, events)
+    after, oversells, pos_after, pv_after, splits, unpriced = _positions(
+        positions, events, day, f, marks, quotes, fg["cash_after"]
+    )
+    breaks = _breaks(per_trade, oversells, after, broker_positions, events) + _cash_breaks(
+        fg["cash_after"], broker_cash, broker_cash_source
+    )
     not_executed, partial, lines = _shortfalls(pt, breaks, day)
-    per_trade = per_trade.copy()
-    per_trade["slippage_bps"] = per_trade["slippage_bps"].astype(float).round(2)
+    per_trade = per_trade.assign(slippage_bps=per_trade["slippage_bps"].astype(float).round(2))
     return ReconResult(
         day=day,
         trades_recommended=len(pl),
-        trades_executed=int((pt["executed"] > EPS).sum()),
+        trades_executed=int(pt["status"].isin(["filled", "over_fill"]).sum()),  # all planned shares filled
         not_executed=not_executed,
         partial=partial,
         breaks=breaks,
@@ -733,8 +928,41 @@ def reconcile(
         fills_used=int(len(f)),
         fills_other_days=other_days,
         target_slippage_bps=target_slippage_bps,
+        broker_cash=None if broker_cash is None else float(broker_cash),
+        broker_cash_source=broker_cash_source,
+        positions_unpriced=unpriced,
         **fg,
     )
+
+
+def _matched_fills(
+    fills: pd.DataFrame, day: str, pl: pd.DataFrame, order_states: dict | None, aliases: dict[str, str]
+) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """The day's fills with ``_plan`` (position of the matched planned order, NaN = unplanned) and
+    ``_pxsh`` (shares x price, $), how many fills are dated another day, and the match positions."""
+    f, other_days = _day_fills(fills, day)
+    mi = _match(f, pl, order_states, aliases)
+    f = f.assign(_plan=mi, _pxsh=f["shares"].to_numpy(dtype=float) * f["price"].to_numpy(dtype=float))
+    return f, other_days, mi
+
+
+def _cash_breaks(cash_after: float | None, broker_cash: float | None, source: str) -> list[dict]:
+    """``[]``, or the ``cash_mismatch`` break when the system's cash after and the broker's ($)
+    are both known and differ by more than $0.01."""
+    if cash_after is None or broker_cash is None or cash_within_a_cent(cash_after, broker_cash):
+        return []
+    broker_cash = float(broker_cash)
+    return [
+        {
+            "symbol": "CASH",
+            "side": "",
+            "kind": "cash_mismatch",
+            "planned": _money(cash_after),
+            "executed": _money(broker_cash),
+            "detail": f"system ${cash_after:,.2f}, broker ${broker_cash:,.2f} ({source or 'broker'}); "
+            f"difference {_signed_usd(broker_cash - cash_after)}",
+        }
+    ]
 
 
 def _with_unplanned(pt: pd.DataFrame, unplanned_rows: pd.DataFrame) -> pd.DataFrame:

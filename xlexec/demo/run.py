@@ -66,6 +66,7 @@ def write_demo_config(directory: Path, cash: float, base: dict | None = None) ->
     cfg = dict(base or {})
     cfg["live_dir"] = "live"
     cfg.setdefault("user", "demo")
+    cfg.setdefault("opening_cash", cash)  # the fund's first day starts from this cash ($)
     ex = dict(cfg.get("execution") or {})
     ex["broker"] = "paper"
     ex["paper_trading"] = True
@@ -243,8 +244,7 @@ def summary(res: DemoResult) -> str:
         for day, steps in res.days[:-1]:
             b = {s.name: s for s in steps}
             rd, td = b["reconcile"].data, b["tca"].data
-            lines.append(f"  {day}  {b['validate'].data['decision']:<11} executed "
-                         f"{rd.get('trades_executed')}/{rd.get('trades_recommended')}, "
+            lines.append(f"  {day}  {b['validate'].data['decision']:<11} {rd.get('execution_counts')}, "
                          f"cost {usd((td.get('total') or {}).get('usd', 0))}")
         lines += ["", f"  {res.day}:"]
     v = by.get("validate")
@@ -261,7 +261,7 @@ def summary(res: DemoResult) -> str:
                      f"{sub.data.get('already_sent', 0)}, refused {sub.data.get('refused', 0)}")
     r = by.get("reconcile")
     if r and r.data:
-        lines.append(f"  reconcile  executed {r.data.get('trades_executed')}/{r.data.get('trades_recommended')}, "
+        lines.append(f"  reconcile  {r.data.get('execution_counts')}, "
                      f"breaks {len(r.data.get('breaks', []))}, slippage {r.data.get('slippage_bps_avg')} bps avg")
     t = by.get("tca")
     if t and t.data:

@@ -408,10 +408,7 @@ def _reconcile(s: Session):
     d = res.to_json()
     breaks = len(d.get("breaks") or [])
     return (
-        (
-            f"executed {d.get('trades_executed')}/{d.get('trades_recommended')}, {breaks} breaks; "
-            "review, then press Accept Positions"
-        ),
+        (f"{d.get('execution_counts')}, {breaks} breaks; review, then press Accept Positions"),
         ["Reconcile", "Positions"],
         d,
     )

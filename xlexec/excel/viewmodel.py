@@ -458,14 +458,23 @@ RECONCILE_FIGURES = [
     "trades_recommended",
     "trades_executed",
     "trades_executed_pct",
+    "trades_partial",
+    "trades_partial_pct",
+    "trades_not_executed",
+    "trades_not_executed_pct",
     "slippage_bps_avg",
     "slippage_bps_mean",
     "commission_estimated",
+    "commission_estimated_filled",
     "commission_actual",
     "commission_unplanned",
     "commission_variance",
+    "slippage_estimated",
+    "slippage_estimated_filled",
     "cash_before",
     "cash_after",
+    "broker_cash",
+    "cash_matches",
     "notional_traded",
     "slippage_usd",
     "portfolio_value_after",
@@ -500,10 +509,10 @@ def reconcile_sheet(src: DaySources, template: SheetData) -> SheetData:
             side.append([str(b.get("kind", "break")), json.dumps({k: v for k, v in b.items() if k != "kind"})[:250]])
     side.append([""])
     side += _text_lines(_read_text(src.dd / "reconciliation_report.txt"))
+    counts = rj.get("execution_counts") or f"Executed {rj.get('trades_executed')}/{rj.get('trades_recommended')}"
     return SheetData(
         f"Reconciliation — {src.day}",
-        f"Executed {rj.get('trades_executed')}/{rj.get('trades_recommended')}, "
-        f"{len(breaks)} breaks, positions match: {yes_no(rj.get('positions_match'))}",
+        f"{counts}, {len(breaks)} breaks, positions match: {yes_no(rj.get('positions_match'))}",
         table,
         side=side,
         side_kinds=side_kinds,

@@ -49,16 +49,19 @@ def _pnl_lines(ctx, broker: Broker, day: str) -> list[str]:
         pnl = day_pnl(ctx, broker, day)
     except BrokerFault as e:
         return [f"positions / P&L: unavailable ({e})"]
+    total = pnl["total_pnl"]
     lines = [
         "",
-        f"P&L today: {usd(pnl['total_pnl'])}",
+        f"P&L today: {usd(total)}"
+        if total is not None
+        else f"P&L today: unknown for {', '.join(pnl['unknown'])}; the other symbols {usd(pnl['known_pnl'])}",
         "positions:",
         f"  {'symbol':<8}{'shares':>10}{'mark':>12}{'pnl':>14}",
     ]
     for r in pnl["by_symbol"]:
-        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{usd(r['mark']):>12}{usd(r['pnl']):>14}")
-    if pnl["missing_marks"]:
-        lines.append(f"  (no mark for {', '.join(pnl['missing_marks'])}: valued at the start-of-day price)")
+        mark = f"{usd(r['mark']):>12}" if r["mark"] is not None else f"{'no price':>12}"
+        p = f"{usd(r['pnl']):>14}" if r["pnl"] is not None else f"  {r['basis']}"
+        lines.append(f"  {r['symbol']:<8}{r['shares']:>10g}{mark}{p}")
     return lines
 
 

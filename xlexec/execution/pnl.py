@@ -44,7 +44,7 @@ def _fills_frame(broker: Broker, day: str) -> pd.DataFrame:
 def day_pnl(ctx, broker: Broker, day: str | None = None, quotes: pd.DataFrame | None = None) -> dict[str, Any]:
     """Shell helper: today's P&L from the broker's positions and fills, marked to the quotes
     (``live/<day>/quotes.csv``, else the broker's current prices), start-of-day marks from the
-    most recent earlier ``live/<D>/closes.csv`` (else avg cost)."""
+    most recent earlier ``live/<D>/closes.csv`` (none: P&L today unknown for the symbols held)."""
     day = day or ctx.today()
     pos = _positions_frame(broker)
     live = Path(ctx.live_dir)

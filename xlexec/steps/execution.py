@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from xlexec.core.money import usd
 from xlexec.execution import engine, killswitch
 from xlexec.execution import status as order_status
 from xlexec.execution.brokers import get_broker
@@ -221,12 +222,32 @@ class PnlResult:
     data: dict[str, Any]
     exit_code: int = 0
     columns: list[str] = field(
-        default_factory=lambda: ["symbol", "start_shares", "shares", "prev", "mark", "basis", "pnl"]
+        default_factory=lambda: [
+            "symbol",
+            "start_shares",
+            "shares",
+            "prev",
+            "mark",
+            "basis",
+            "pnl",
+            "unrealised_since_purchase",
+        ]
     )
 
     @property
-    def total(self) -> float:
-        return float(self.data["total_pnl"])
+    def total(self) -> float | None:
+        """Today's P&L ($); None when a symbol's is unknown (no previous close or no mark)."""
+        t = self.data["total_pnl"]
+        return None if t is None else float(t)
+
+    def total_text(self) -> str:
+        """``$1,234.56``, or why today's P&L is unknown (and what the known symbols make)."""
+        if self.total is not None:
+            return usd(self.total)
+        why = ", ".join(
+            f"{r['symbol']} ({r['basis']})" for r in self.data["by_symbol"] if r["symbol"] in self.data["unknown"]
+        )
+        return f"unknown: no P&L today for {why}; the other symbols {usd(self.data['known_pnl'])}"
 
     def by_symbol(self) -> pd.DataFrame:
         return pd.DataFrame(self.data["by_symbol"], columns=self.columns)

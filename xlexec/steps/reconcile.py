@@ -22,7 +22,7 @@ The day starts from its opening snapshot (:mod:`xlexec.store.opening`), taken at
 reconcile: a rerun (reconcile, accept, both) reproduces the same files byte for byte.
 
 Exit code: 0 clean, 1 when there are breaks (over-fill, unplanned fill, oversell, position
-mismatch).
+mismatch, cash mismatch: the cash after differs from the broker's by more than $0.01).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import pandas as pd
 from xlexec.core.positions import compare_positions as compare_frames
 from xlexec.core.reconcile import ReconResult, sent_orders
 from xlexec.core.reconcile import reconcile as reconcile_frames
-from xlexec.errors import BrokerError, InputError, RefusedError, XlexecError
+from xlexec.errors import BrokerError, InputError, RefusedError
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.brokers.base import BrokerFault
 from xlexec.execution.execution_log import write_execution_log
@@ -47,7 +47,7 @@ from xlexec.faults import crash_point
 from xlexec.formats.broker_positions import broker_positions_frame, read_broker_positions
 from xlexec.formats.csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, to_csv_text
 from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills, write_fills_csv
-from xlexec.formats.inputs import read_closes, read_events, read_positions
+from xlexec.formats.inputs import read_closes, read_events, read_positions, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store import opening
@@ -100,24 +100,6 @@ def record_fills(journal: Journal, fills: pd.DataFrame, day: str, actor: str | N
 def previous_cash(journal: Journal, day: str) -> float | None:
     """Cash before ``day`` ($; :meth:`xlexec.store.day.Day.previous_cash`)."""
     return Day(Path(journal.path).parent, day).previous_cash(journal)
-
-
-def cash_before_from_broker(ctx: Context, day: str, fills: pd.DataFrame) -> float | None:
-    """Cash before ``day`` when nothing recorded it: the configured broker's cash now, with the
-    day's fills undone (+ buys' notional, - sells' notional, + commissions; $). Assumes ``fills``
-    are all of the day's fills and no other cash moved. None when no broker can be asked
-    (file-based brokers, no keys, unreachable)."""
-    try:
-        b = get_broker(ctx.config, ctx.live_dir, day=day, now=ctx.now)
-        try:
-            now_cash = float(b.account().cash)
-        finally:
-            b.close()
-    except (BrokerFault, XlexecError, OSError):
-        return None
-    f = fills[fills["date"] == day] if "date" in fills.columns else fills
-    signed = (f["shares"] * f["price"]).where(f["side"] == "buy", -(f["shares"] * f["price"]))
-    return round(now_cash + float(signed.sum()) + float(f["commission"].sum()), 2)
 
 
 def append_discrepancies(journal: Journal, live_dir: Path, day: str, lines: list[str], actor: str | None) -> int:
@@ -242,7 +224,8 @@ def _opening(
     """The day's opening snapshot: the journaled one (``positions`` / ``cash`` given must agree
     with it), else taken now from ``positions`` (default: the day's opening_positions.csv, else
     the accept backup, else live/current_positions.csv, missing = flat) and ``cash`` (default the
-    previous reconciliation's cash after, else the broker's cash with the day's fills undone)."""
+    previous reconciliation's cash after, else the config's ``opening_cash``, else unknown: never
+    worked back from the broker's cash)."""
     snap = opening.load(j, the_day)
     if snap is not None:
         if positions is not None and not opening.same_positions(positions, snap.positions):
@@ -262,7 +245,7 @@ def _opening(
         positions, source = read_positions(p, missing_ok=True), str(p)
     cash_before = cash if cash is not None else the_day.previous_cash(j)
     if cash_before is None:
-        cash_before = cash_before_from_broker(ctx, the_day.date, fills)
+        cash_before = ctx.config.opening_cash
     return opening.take(j, the_day, positions, cash_before, source=source, by=ctx.user, at=ctx.now().isoformat())
 
 
@@ -316,12 +299,15 @@ def reconcile_and_accept(
     trades_path: str = "",
     positions_source: str = "",
     force_reason: str | None = None,
+    quotes: pd.DataFrame | None = None,
+    broker_cash: tuple[float | None, str] = (None, ""),
 ) -> tuple[ReconResult, Accepted | None]:
     """Steps 2-5 on frames already read, under the day lock: take (or check) the day's opening
     snapshot, journal the fills, reconcile with the journal's order states, write the day's
     files, log discrepancies once, journal the summary, optionally accept (``force_reason``: over
     open breaks). ``positions`` / ``cash`` (cash before the day, $): the day's opening, used for
-    the snapshot at the first reconcile and checked against it after (see :func:`_opening`)."""
+    the snapshot at the first reconcile and checked against it after (see :func:`_opening`).
+    ``broker_cash``: the broker's cash after the day ($) and its source, checked within $0.01."""
     the_day = Day(ctx.live_dir, day)
     j = ctx.journal()
     with DayLock(the_day.dir, "reconcile"):
@@ -351,6 +337,9 @@ def reconcile_and_accept(
             planned=planned,
             sent=sent,
             target_slippage_bps=ctx.config.slippage_bps,
+            quotes=quotes,
+            broker_cash=broker_cash[0],
+            broker_cash_source=broker_cash[1],
         )
         write_outputs(res, the_day.dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
@@ -410,6 +399,7 @@ def reconcile(
     accept: bool = False,
     force_reason: str | None = None,
     trades_date_wins: bool = False,
+    broker_cash: float | None = None,
 ) -> ReconcileResult:
     """Reconcile the day's fills (``fills``, default ``live/D/broker_fills.csv``; or pulled from
     the broker and saved there) with its trades and the positions it started from: the day's
@@ -419,18 +409,29 @@ def reconcile(
     ``trades_date_wins``: the trades header's date, when it has one, replaces ``day``.
     ``from_broker`` on today's session also compares the positions after with the broker's
     (its positions now; ``broker_positions``, an export file, wins). A missing fills file is
-    refused naming ``--from-broker``."""
+    refused naming ``--from-broker``. The cash after is checked against the broker's cash ($,
+    within $0.01): ``broker_cash`` (from the broker's statement), else with ``from_broker`` the
+    broker's account cash; else not checked. Positions are valued at ``closes`` (default the
+    day's closes.csv), else the day's quotes.csv."""
     trades_path = Path(trades) if trades else day.trades
     t = read_trades(trades_path)
     if trades_date_wins:
         day = day.on(t.date)
     broker_pos = read_broker_positions(broker_positions) if broker_positions else None
+    cash_check: tuple[float | None, str] = (None, "")
+    if broker_cash is not None:
+        cash_check = (float(broker_cash), "broker statement (--broker-cash)")
     if from_broker:
         b = _broker(ctx, day)
         try:
             fills_df = fills_from_broker(b.fills(day.date), day.date, name=f"{b.name} fills")
             if broker_pos is None and day.date == ctx.today():  # the broker's positions are today's
                 broker_pos = broker_positions_frame(b.positions())
+            if broker_cash is None:
+                try:
+                    cash_check = (float(b.account().cash), f"broker:{b.name} account")
+                except BrokerFault:
+                    cash_check = (None, "")
         finally:
             b.close()
         write_fills_csv(day.fills, fills_df)
@@ -447,6 +448,7 @@ def reconcile(
     events_df = _events(day, events)
     closes_path = Path(closes) if closes else _first_existing(day.closes, day.live_closes)
     closes_df = read_closes(closes_path, missing_ok=False) if closes_path else None
+    quotes_df = read_quotes(day.quotes) if day.quotes.exists() else None
     res, acc = reconcile_and_accept(
         ctx,
         day.date,
@@ -461,6 +463,8 @@ def reconcile(
         trades_path=str(trades_path),
         positions_source=str(current_positions or ""),
         force_reason=force_reason,
+        quotes=quotes_df,
+        broker_cash=cash_check,
     )
     return ReconcileResult(day, res, bool(accept), bool(acc and acc.already))
 
