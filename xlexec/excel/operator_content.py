@@ -45,6 +45,7 @@ from typing import Any
 from xlexec.errors import InputError
 from xlexec.excel.bookconfig import CONFIG_NAME
 from xlexec.excel.layout import SHEETS, a1, parse_a1
+from xlexec.excel.sharedtext import shared_text
 
 #: at most this many cells of the operator's own (operator sheets + foreign cells) are kept;
 #: a file with more is refused before the step (a press would otherwise lose them)
@@ -437,8 +438,6 @@ def drawn_area(ws, floor: Area) -> Area:
 
 
 def _text(s: str) -> str:
-    from xlexec.excel.writer import shared_text
-
     return shared_text(s[:32_767])
 
 

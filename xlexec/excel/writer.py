@@ -104,6 +104,7 @@ from xlexec.excel.operator_content import (
     write_names,
     write_sheet,
 )
+from xlexec.excel.sharedtext import shared_text
 from xlexec.excel.xlwings_conf import merge_conf
 from xlexec.faults import crash_point
 from xlexec.formats.csvio import FORMULA_PREFIXES, temp_beside
@@ -236,16 +237,6 @@ class _Block:
     @property
     def data_last(self) -> int:
         return self.first_row + len(self.pieces) - 1
-
-
-def shared_text(s: str) -> str:
-    """The shared-string entry that shows ``s``. XlsxWriter writes an entry that starts with
-    ``<r>`` and ends with ``</r>`` as raw rich-text XML (so such outside text would corrupt the
-    file): that text becomes one escaped rich-text run showing exactly ``s``."""
-    if s.startswith("<r>") and s.endswith("</r>"):
-        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return f'<r><t xml:space="preserve">{s}</t></r>'
-    return s
 
 
 def _num_text(v: int | float) -> str | None:
