@@ -174,7 +174,11 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
     if anomalies and n >= 100:
         kinds[:2] = "halt"
         ev_dates[:2] = [day, day]
-    events = pd.DataFrame({"symbol": ev_sym, "date": ev_dates, "event": kinds})
+    # a split carries its ratio (the reader refuses one without); none falls on the trade date, so
+    # the positions both sides of a benchmark read are the file's own
+    kinds[(kinds == "split") & (np.array(ev_dates) == day)] = "earnings"
+    ratio = np.where(kinds == "split", 2.0, np.nan)
+    events = pd.DataFrame({"symbol": ev_sym, "date": ev_dates, "event": kinds, "ratio": ratio})
     return Book(trades, header, positions, quotes, events, reference, pv)
 
 
