@@ -87,7 +87,7 @@ def test_value_positions_guide_columns():
         day="2025-10-30",
         cash=1000.0,
     )
-    assert list(v.columns) == ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated"]
+    assert list(v.columns) == ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated", "total_cost"]
     # AAPL 250 x 150.25 = 37562.50; MSFT has no mark -> no price (never its avg cost 378.40); the
     # known total 37562.50 + 1000 cash = 38562.50
     assert v["current_value"].iloc[0] == 37562.50 and np.isnan(v["current_value"].iloc[1])

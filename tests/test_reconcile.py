@@ -130,11 +130,11 @@ def test_hand_computed_day():
     # cash: 50000 - (15014 + 2398.80 + 2645 + 100) + 9460 - 2.05
     assert j["cash_after"] == 39_300.15
     assert j["positions"] == [
-        {"symbol": "AAPL", "shares": 250, "avg_cost": 147.36},  # (21825+15014)/250
-        {"symbol": "AMZN", "shares": 12, "avg_cost": 220.42},
-        {"symbol": "GME", "shares": 5, "avg_cost": 20.0},
-        {"symbol": "KO", "shares": 100, "avg_cost": 60.0},
-        {"symbol": "NVDA", "shares": 12, "avg_cost": 199.9},
+        {"symbol": "AAPL", "shares": 250, "avg_cost": 147.36, "total_cost": 36839.0},  # (21825+15014)/250
+        {"symbol": "AMZN", "shares": 12, "avg_cost": 220.42, "total_cost": 2645.0},  # 8x220.50 + 4x220.25
+        {"symbol": "GME", "shares": 5, "avg_cost": 20.0, "total_cost": 100.0},
+        {"symbol": "KO", "shares": 100, "avg_cost": 60.0, "total_cost": 6000.0},
+        {"symbol": "NVDA", "shares": 12, "avg_cost": 199.9, "total_cost": 2398.8},  # 12 x 199.90
     ]  # MSFT sold whole: gone
     pa = r.positions_after.set_index("symbol")
     assert list(pa["current_value"]) == [37750.00, 2652.00, 97.50, 6100.00, 2412.00]
@@ -180,7 +180,7 @@ def test_unfilled_reasons_without_and_with_journal():
     )
     reasons = {d["symbol"]: d["reason"] for d in r2.not_executed}
     assert reasons["TSLA"] == "Halted" and reasons["AAPL"] == "Not submitted (no order on record)"
-    assert r2.to_json()["positions"][0] == {"symbol": "AAPL", "shares": 150, "avg_cost": 145.5}
+    assert r2.to_json()["positions"][0] == {"symbol": "AAPL", "shares": 150, "avg_cost": 145.5, "total_cost": 21825.0}
 
 
 SPLIT_TRADES = """# Date: 2025-10-30
@@ -207,8 +207,8 @@ def test_split_day_is_not_a_break_and_oversell_is():
     # 100 @ 500 split 1:5 -> 500 @ 100; sold 400 -> 100 @ 100 = the broker's 100: no mismatch
     # KO: held 100, sold 150 -> the 50 sold beyond the holding stay visible as a short @ 60.00
     assert j["positions"] == [
-        {"symbol": "AAPL", "shares": 100, "avg_cost": 100.0},
-        {"symbol": "KO", "shares": -50, "avg_cost": 60.0},
+        {"symbol": "AAPL", "shares": 100, "avg_cost": 100.0, "total_cost": 10000.0},  # 100 x 500 x 100/500
+        {"symbol": "KO", "shares": -50, "avg_cost": 60.0, "total_cost": -3000.0},  # the short: -50 x 60
     ]
     # 100 x 500.00 = 50,000.00 of cost basis, unchanged; / 500 shares = 100.00 a share
     assert j["splits_applied"] == [
@@ -326,7 +326,7 @@ def test_cli_reconcile_writes_dedupes_and_accepts(env, capsys):
     assert out["trades_executed"] == 3 and out["trades_partial"] == 1
     d = live / DAY
     pa = pd.read_csv(d / "positions_after_recon.csv")
-    assert list(pa.columns) == ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated"]
+    assert list(pa.columns) == ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated", "total_cost"]
     assert list(pa["symbol"]) == ["AAPL", "AMZN", "GME", "KO", "NVDA"]
     assert json.loads((d / "reconciliation.json").read_text())["cash_after"] == 39_300.15
     assert "Reconciliation Report - 2025-10-30" in (d / "reconciliation_report.txt").read_text(encoding="utf-8")

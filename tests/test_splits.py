@@ -179,11 +179,17 @@ def test_reconcile_starts_from_post_split_shares_and_shows_the_basis_to_the_cent
     xyz = next(p for p in j["positions"] if p["symbol"] == "XYZ")
     assert (
         xyz
-        == {"symbol": "XYZ", "shares": int(left), "avg_cost": half_up(per_share)}
+        == {
+            "symbol": "XYZ",
+            "shares": int(left),
+            "avg_cost": half_up(per_share),
+            "total_cost": half_up(left * per_share),
+        }
         == {
             "symbol": "XYZ",
             "shares": 200,
             "avg_cost": 10.08,
+            "total_cost": 2015.0,  # 200 of the 800 shares: 8,060.00 x 200 / 800
         }
     )
     # the carried figure keeps the full quotient, so 200 shares still cost 200 x 10.075 = 2,015.00

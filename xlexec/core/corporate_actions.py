@@ -13,10 +13,10 @@ computed from it: validation (weights, portfolio value, turnover, the oversell c
   reverse split = 2.5 shares) is kept as a fraction and named in :func:`split_notes`: events.csv
   carries no price for cash in lieu; the broker usually pays the fraction in cash, which the next
   comparison with the broker's positions shows.
-* the total cost (cost basis, $ = shares x avg_cost) is unchanged; avg_cost ($/share) becomes
-  total cost / new shares, the exact Decimal quotient (carried as a float at full precision), and
-  is rounded half-up to cents only where it is shown (:func:`cents`): 20.15 / 2 = 10.075 shows
-  10.08.
+* the total cost (cost basis, $: the ``total_cost`` column, else shares x avg_cost) is
+  unchanged; avg_cost ($/share) becomes total cost / new shares, the exact Decimal quotient
+  (carried as a float at full precision), and is rounded half-up to cents only where it is
+  shown (:func:`cents`): 20.15 / 2 = 10.075 shows 10.08.
 * short positions (negative shares) split the same way (shares x r, cost basis unchanged).
 """
 
@@ -72,19 +72,22 @@ def split_ratios(events: pd.DataFrame | None, on_date: str) -> dict[str, Decimal
 
 
 def apply_splits(positions: pd.DataFrame, events: pd.DataFrame | None, on_date: str) -> pd.DataFrame:
-    """``positions`` (``symbol, shares, avg_cost`` [+ other columns, kept]) with the splits dated
-    ``on_date`` applied: shares x ratio, avg_cost = unchanged total cost / new shares (see the
-    module docstring). A new frame; symbols without a split (and every other column) unchanged."""
+    """``positions`` (``symbol, shares, avg_cost`` [, ``total_cost``] [+ other columns, kept]) with
+    the splits dated ``on_date`` applied: shares x ratio, ``total_cost`` unchanged (when absent:
+    shares x avg_cost), avg_cost = that total cost / new shares (see the module docstring). A
+    new frame; symbols without a split (and every other column) unchanged."""
     p = positions.copy()
     ratios = split_ratios(events, on_date)
     if p.empty or not ratios:
         return p
     syms = canonical_column(p["symbol"].astype(str))
     has_cost = "avg_cost" in p.columns
+    has_total = "total_cost" in p.columns
     shares, costs = [], []
     for i, sym in enumerate(syms):
         s = float(p["shares"].iloc[i])
         c = float(p["avg_cost"].iloc[i]) if has_cost else float("nan")
+        t = float(p["total_cost"].iloc[i]) if has_total else float("nan")
         r = ratios.get(sym)
         if r is None or not math.isfinite(s):
             shares.append(s)
@@ -92,14 +95,31 @@ def apply_splits(positions: pd.DataFrame, events: pd.DataFrame | None, on_date: 
             continue
         new = exact(s) * r
         shares.append(float(new))
-        if not math.isfinite(c) or new == 0:
+        total = exact(t) if math.isfinite(t) else (exact(s) * exact(c) if math.isfinite(c) else None)
+        if total is None or new == 0:
             costs.append(c)
         else:
-            costs.append(float(exact(s) * exact(c) / new))  # total cost / new shares
+            costs.append(float(total / new))  # total cost (unchanged) / new shares
     p["shares"] = pd.Series(shares, index=p.index, dtype=float)
     if has_cost:
         p["avg_cost"] = pd.Series(costs, index=p.index, dtype=float)
     return p
+
+
+def _cost_basis(positions: pd.DataFrame, rows: list[int]) -> Decimal | None:
+    """The exact total cost ($) of ``rows``: their ``total_cost`` when given, else shares x
+    avg_cost; None when a row has neither."""
+    out = Decimal(0)
+    for i in rows:
+        t = float(positions["total_cost"].iloc[i]) if "total_cost" in positions.columns else math.nan
+        c = float(positions["avg_cost"].iloc[i]) if "avg_cost" in positions.columns else math.nan
+        if math.isfinite(t):
+            out += exact(t)
+        elif math.isfinite(c):
+            out += exact(float(positions["shares"].iloc[i])) * exact(c)
+        else:
+            return None
+    return out
 
 
 def split_notes(positions: pd.DataFrame | None, events: pd.DataFrame | None, on_date: str) -> list[dict]:
@@ -119,13 +139,7 @@ def split_notes(positions: pd.DataFrame | None, events: pd.DataFrame | None, on_
         before = sum((exact(float(positions["shares"].iloc[i])) for i in rows), Decimal(0))
         if not before.is_finite():
             continue
-        cost = [float(positions["avg_cost"].iloc[i]) if "avg_cost" in positions.columns else math.nan for i in rows]
-        known = all(math.isfinite(c) for c in cost)
-        basis = (
-            sum((exact(float(positions["shares"].iloc[i])) * exact(c) for i, c in zip(rows, cost)), Decimal(0))
-            if known
-            else None
-        )
+        basis = _cost_basis(positions, rows)
         after = before * r
         frac = abs(after - after.to_integral_value(rounding=ROUND_DOWN))
         whole_before = before == before.to_integral_value(rounding=ROUND_DOWN)

@@ -1,15 +1,21 @@
 """Positions (pure core): apply fills, value, compare system vs broker.
 
-A positions frame is ``symbol, shares (shares; may be fractional), avg_cost ($/share)``.
+A positions frame is ``symbol, shares (shares; may be fractional), avg_cost ($/share),
+total_cost ($, the cost basis: signed like the shares)``. The cost basis is carried as the
+**total cost and the shares**, both exact (computed in Decimal, carried as floats at full
+precision); ``avg_cost`` is ``total_cost / shares``, derived, and rounded (half-up,
+:func:`xlexec.core.costs.half_up`) only where it is shown. A frame without ``total_cost`` (an
+old positions file) has ``total_cost = avg_cost x shares``.
 
 * splits: :func:`xlexec.core.corporate_actions.apply_splits` (the one rule, applied before any
-  position figure).
-* :func:`apply_fills`: per symbol, the day's buys raise the cost basis share-weighted
-  (``(S0 x c0 + B x p_buy) / (S0 + B)``; ``p_buy`` = share-weighted average buy price,
-  commissions excluded: they are cash, not basis), sells keep ``avg_cost``. Buys are applied
-  before sells (fills of one day carry no reliable order between brokers' layouts). A position
-  that reaches 0 is removed. Selling more than is held (``S0 + B``) is an ``oversell`` break:
-  the position is removed, never turned into a silent short.
+  position figure; the total cost is unchanged).
+* :func:`apply_fills`, per symbol, exactly: the day's buys add ``shares x price`` of each buy
+  to the total cost (commissions excluded: they are cash, not basis); sells remove cost pro rata,
+  ``total_cost x sold / held`` (the average cost is unchanged by a sale). Buys are applied before
+  sells (fills of one day carry no reliable order between brokers' layouts). A position that
+  reaches 0 is removed. Selling more than is held (``S0 + B``) is an ``oversell`` break (the
+  short it makes is kept, at the sale's average price). A short start: buys cover it at its own
+  average cost; what turns long is bought at the average buy price.
 * :func:`value_positions`: ``current_value = shares x mark`` ($), ``weight = current_value /
   portfolio value`` (fraction; portfolio value = sum of values + cash when cash is known).
 * :func:`compare_positions`: system vs broker shares per symbol with the likely cause.
@@ -17,14 +23,21 @@ A positions frame is ``symbol, shares (shares; may be fractional), avg_cost ($/s
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 
+from xlexec.core.corporate_actions import exact
 from xlexec.core.symbols import canonical_column
 
 EPS = 1e-9
-POSITION_COLUMNS = ["symbol", "shares", "avg_cost"]
-AFTER_COLUMNS = ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated"]
+_EPS = Decimal("1e-9")
+_ZERO = Decimal(0)
+POSITION_COLUMNS = ["symbol", "shares", "avg_cost", "total_cost"]
+#: the guide's columns, then ours (``total_cost``: $, the exact cost basis)
+AFTER_COLUMNS = ["symbol", "shares", "avg_cost", "current_value", "weight", "last_updated", "total_cost"]
 CAUSES = {
     "split": "split",
     "drip": "fractional DRIP shares",
@@ -35,11 +48,33 @@ CAUSES = {
 
 def empty_positions() -> pd.DataFrame:
     return pd.DataFrame(
-        {"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+        {
+            "symbol": pd.Series(dtype=object),
+            "shares": pd.Series(dtype=float),
+            "avg_cost": pd.Series(dtype=float),
+            "total_cost": pd.Series(dtype=float),
+        }
     )
 
 
-def _clean(positions: pd.DataFrame | None) -> pd.DataFrame:
+def basis(shares, avg_cost, total_cost=None) -> tuple[Decimal, Decimal | None]:
+    """A position's exact ``(total cost $, avg cost $/share or None when flat)``: ``total_cost``
+    when given (finite), else ``avg_cost x shares`` (an old file; no avg cost: 0); flat: 0."""
+    s = exact(float(shares))
+    t = None
+    if total_cost is not None and not (isinstance(total_cost, float) and math.isnan(total_cost)):
+        t = exact(float(total_cost))
+    if t is None or not t.is_finite():
+        c = 0.0 if avg_cost is None or (isinstance(avg_cost, float) and math.isnan(avg_cost)) else float(avg_cost)
+        t = s * exact(c)
+    if s == 0:
+        return _ZERO, None
+    return t, t / s
+
+
+def clean_positions(positions: pd.DataFrame | None) -> pd.DataFrame:
+    """``symbol, shares, avg_cost, total_cost``: the total cost given, else avg_cost x shares
+    (exact); avg_cost = total_cost / shares (exact quotient; kept as given when flat)."""
     if positions is None or positions.empty:
         return empty_positions()
     p = positions[[c for c in POSITION_COLUMNS if c in positions.columns]].copy()
@@ -48,7 +83,15 @@ def _clean(positions: pd.DataFrame | None) -> pd.DataFrame:
     p["symbol"] = canonical_column(p["symbol"].astype(str))
     p["shares"] = p["shares"].astype(float)
     p["avg_cost"] = p["avg_cost"].astype(float).fillna(0.0)
-    return p.reset_index(drop=True)
+    given = p["total_cost"].astype(float) if "total_cost" in p.columns else pd.Series(np.nan, index=p.index)
+    totals, avgs = [], []
+    for s, c, t in zip(p["shares"], p["avg_cost"], given, strict=True):
+        tot, avg = basis(s, c, t)
+        totals.append(float(tot))
+        avgs.append(float(avg) if avg is not None else float(c))
+    p["total_cost"] = pd.Series(totals, index=p.index, dtype=float)
+    p["avg_cost"] = pd.Series(avgs, index=p.index, dtype=float)
+    return p[POSITION_COLUMNS].reset_index(drop=True)
 
 
 def fill_totals(fills: pd.DataFrame) -> pd.DataFrame:
@@ -79,59 +122,83 @@ def fill_totals(fills: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def _fill_sums(fills: pd.DataFrame | None) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal]]:
+    """Per symbol, exact: ``(bought shares, bought $ = sum shares x price, sold shares, sold $)``."""
+    out: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+    if fills is None or fills.empty:
+        return out
+    for sym, side, sh, px in zip(fills["symbol"], fills["side"], fills["shares"], fills["price"], strict=True):
+        q, n = exact(float(sh)), exact(float(sh)) * exact(float(px))
+        b, bn, sl, sn = out.get(sym, (_ZERO, _ZERO, _ZERO, _ZERO))
+        out[sym] = (b + q, bn + n, sl, sn) if side == "buy" else (b, bn, sl + q, sn + n)
+    return out
+
+
 def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     """Positions after the day's fills (canonical fills frame) -> (positions, oversell breaks).
 
+    Exact (Decimal), per symbol with ``S0`` shares and total cost ``T0`` ($) at the start, ``B``
+    shares bought for ``BN`` ($, sum of shares x price; commissions are not basis) and ``X`` sold:
+
+    * long or flat start: after the buys ``T1 = T0 + BN``; a short start: the buys cover it at its
+      average cost (``T1 = T0 x (S0 + B) / S0``), what turns long is at the average buy price
+      (``T1 = (S0 + B) x BN / B``);
+    * sells remove cost pro rata: ``T = T1 x (S0 + B - X) / (S0 + B)``;
+    * selling more than the ``S0 + B`` held is an oversell: the short it makes is kept (negative
+      shares, total cost = -short shares x the sale's average price), so the cash its proceeds
+      brought in is matched by the shares owed rather than appearing out of nothing.
+
+    Returned frame: ``symbol, shares, avg_cost ($/share = total_cost / shares), total_cost ($)``.
     Break dicts: ``{symbol, kind: "oversell", planned: shares held before selling (S0 + B),
-    executed: shares sold, detail}``. An oversell keeps the short it made (negative shares, at
-    the sale's average price, $/share), so the cash its proceeds brought in is matched by the
-    shares owed rather than appearing out of nothing.
+    executed: shares sold, detail}``.
     """
-    p = _clean(positions)
-    t = fill_totals(fills)
-    if t.empty:
+    p = clean_positions(positions)
+    sums = _fill_sums(fills)
+    if not sums:
         return p[p["shares"].abs() > EPS].reset_index(drop=True), []
-    m = p.merge(t, on="symbol", how="outer")
-    for c in ("shares", "avg_cost", "buy_shares", "buy_notional", "sell_shares", "sell_notional"):
-        m[c] = m[c].astype(float).fillna(0.0)
-    s0, c0 = m["shares"].to_numpy(), m["avg_cost"].to_numpy()
-    b, bn, sl = m["buy_shares"].to_numpy(), m["buy_notional"].to_numpy(), m["sell_shares"].to_numpy()
-    sn = m["sell_notional"].to_numpy()
-    long0 = np.maximum(s0, 0.0)
-    after_buys = s0 + b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # long (or flat) start: share-weighted basis; short start: buys cover at the old basis,
-        # whatever turns long is bought at the buy price
-        pb = np.where(b > 0, bn / np.where(b > 0, b, 1.0), 0.0)
-        avg_long = np.where(after_buys > EPS, (long0 * c0 + b * pb) / np.where(after_buys > EPS, long0 + b, 1.0), c0)
-        avg = np.where(s0 >= 0, avg_long, np.where(after_buys > EPS, pb, c0))
-        # what is sold beyond the shares held is a short at the sale's price (added to a short start)
-        ps = np.where(sl > 0, sn / np.where(sl > 0, sl, 1.0), 0.0)
-        short0 = np.maximum(-after_buys, 0.0)
-        avg_short = (short0 * avg + np.maximum(sl - np.maximum(after_buys, 0.0), 0.0) * ps) / np.where(
-            short0 + sl > EPS, short0 + np.maximum(sl - np.maximum(after_buys, 0.0), 0.0), 1.0
-        )
-    held = long0 + np.where(s0 >= 0, b, np.maximum(after_buys, 0.0))
-    over = (sl > held + EPS) & (sl > 0)
-    new = after_buys - sl
-    avg = np.where(over & (new < -EPS), avg_short, avg)
-    m["shares"] = np.where(np.abs(new) < EPS, 0.0, new)
-    m["avg_cost"] = avg
-    breaks = [
-        {
-            "symbol": s,
-            "kind": "oversell",
-            "planned": float(h),
-            "executed": float(x),
-            "detail": f"sold {_q(x)} but held {_q(h)}; short {_q(n)} kept - check the broker",
-        }
-        for s, h, x, n in zip(m.loc[over, "symbol"], held[over], sl[over], new[over], strict=True)
-    ]
-    out = m.loc[m["shares"].abs() > EPS, POSITION_COLUMNS].sort_values("symbol").reset_index(drop=True)
-    return out, breaks
+    start = {
+        s: (exact(float(q)), exact(float(t))) for s, q, t in zip(p["symbol"], p["shares"], p["total_cost"], strict=True)
+    }
+    rows: list[tuple[str, float, float, float]] = []
+    breaks: list[dict] = []
+    for sym in sorted(set(start) | set(sums)):
+        s0, t0 = start.get(sym, (_ZERO, _ZERO))
+        b, bn, x, xn = sums.get(sym, (_ZERO, _ZERO, _ZERO, _ZERO))
+        after = s0 + b
+        if s0 >= 0:
+            t1 = t0 + bn
+        elif after > _EPS:
+            t1 = after * bn / b
+        else:
+            t1 = t0 * after / s0
+        held = max(after, _ZERO)
+        new = after - x
+        over = x > 0 and x > held + _EPS
+        if x == 0:
+            t = t1
+        elif not over:
+            t = t1 * new / after if after > 0 else t1
+        else:
+            short_start = t1 if after < 0 else _ZERO
+            t = short_start - (x - held) * xn / x if new < -_EPS else _ZERO
+            breaks.append(
+                {
+                    "symbol": sym,
+                    "kind": "oversell",
+                    "planned": float(held),
+                    "executed": float(x),
+                    "detail": f"sold {_q(x)} but held {_q(held)}; short {_q(new)} kept - check the broker",
+                }
+            )
+        if abs(new) <= _EPS:
+            continue
+        rows.append((sym, float(new), float(t / new), float(t)))
+    out = pd.DataFrame(rows, columns=POSITION_COLUMNS) if rows else empty_positions()
+    out["shares"] = out["shares"].astype(float)
+    return out.reset_index(drop=True), breaks
 
 
-def _q(x: float) -> str:
+def _q(x: float | Decimal) -> str:
     x = float(x)
     return str(int(round(x))) if abs(x - round(x)) < EPS else f"{x:g}"
 
@@ -144,14 +211,15 @@ def value_positions(
     cash: float | None = None,
     fallback_prices: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """``symbol, shares, avg_cost, current_value, weight, last_updated`` (the guide's columns).
+    """``symbol, shares, avg_cost, current_value, weight, last_updated`` (the guide's columns),
+    then ``total_cost`` ($, the exact cost basis; ``avg_cost`` = total_cost / shares, unrounded).
 
     Mark per symbol: ``marks`` (columns ``symbol`` + ``price`` or ``close`` or ``mark``, $/share),
     else ``fallback_prices`` (symbol -> $, e.g. today's last fill); none: no price, and
     ``current_value`` / ``weight`` are NaN (never the average cost).
     ``current_value`` in $ (cents), ``weight`` = value / (sum of known values + cash), 4 decimals.
     """
-    p = _clean(positions)
+    p = clean_positions(positions)
     mark = pd.Series(np.nan, index=p.index)
     if marks is not None and not marks.empty:
         col = next((c for c in ("price", "close", "mark", "last") if c in marks.columns), None)
@@ -189,8 +257,8 @@ def compare_positions(
     * ``fractional DRIP shares``: 0 < |difference| < 1 share (dividend reinvestment);
     * ``unrecorded manual trade``: anything else (a trade made outside xlexec).
     """
-    s = _clean(system).groupby("symbol")["shares"].sum()
-    b = _clean(broker).groupby("symbol")["shares"].sum()
+    s = clean_positions(system).groupby("symbol")["shares"].sum()
+    b = clean_positions(broker).groupby("symbol")["shares"].sum()
     m = pd.DataFrame({"system_shares": s, "broker_shares": b}).fillna(0.0)
     m.index.name = "symbol"
     m = m.reset_index().sort_values("symbol").reset_index(drop=True)

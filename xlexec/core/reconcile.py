@@ -229,9 +229,13 @@ class ReconResult:
                 round(self.commission_variance_pct * 100, 2) if self.commission_variance_pct is not None else None
             ),
             "positions": [
-                {"symbol": s, "shares": _qty(q), "avg_cost": cents(c)}
-                for s, q, c in zip(
-                    self.positions_after["symbol"], self.positions_after["shares"], self.positions_after["avg_cost"]
+                {"symbol": s, "shares": _qty(q), "avg_cost": cents(c), "total_cost": cents(t)}
+                for s, q, c, t in zip(
+                    self.positions_after["symbol"],
+                    self.positions_after["shares"],
+                    self.positions_after["avg_cost"],
+                    self.positions_after["total_cost"],
+                    strict=True,
                 )
             ],
             "positions_match": self.positions_match,
@@ -784,7 +788,6 @@ def _positions(positions: pd.DataFrame, events, day: str, f: pd.DataFrame, marks
     after, oversells = apply_fills(start, f)
     prices = _prices(marks, quotes, f)
     pos_after = value_positions(after, None, day=day, cash=cash_after, fallback_prices=prices)
-    pos_after["avg_cost"] = pos_after["avg_cost"].round(4)
     held = pos_after["shares"].astype(float).abs() > EPS
     unpriced = sorted(pos_after.loc[held & pos_after["current_value"].isna(), "symbol"].astype(str))
     pv_after = None if unpriced else float(pos_after["current_value"].sum()) + (cash_after or 0.0)

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from xlexec.core.checks import worst_by_symbol
+from xlexec.core.costs import half_up
 from xlexec.core.money import usd
 from xlexec.core.monthly import DAILY_COLUMNS as MONTHLY_DAILY_COLUMNS
 from xlexec.core.monthly import monthly_report
@@ -525,9 +526,15 @@ def _shares_by_symbol(df: pd.DataFrame | None) -> pd.Series:
 
 
 def _avg_cost(after: pd.DataFrame | None, system: pd.DataFrame | None) -> pd.Series:
+    """symbol -> avg cost ($/share) as shown: total_cost / shares when the file carries the total
+    cost (else its avg_cost), rounded half-up to 4 places (the cell's format shows up to 4)."""
     for df in (after, system):
         if df is not None and "avg_cost" in df.columns:
-            return df.set_index("symbol")["avg_cost"]
+            avg = pd.to_numeric(df["avg_cost"], errors="coerce")
+            if "total_cost" in df.columns:
+                tot, sh = pd.to_numeric(df["total_cost"], errors="coerce"), pd.to_numeric(df["shares"], errors="coerce")
+                avg = (tot / sh.where(sh != 0)).fillna(avg)
+            return pd.Series([half_up(v, 4) for v in avg], index=df["symbol"], dtype=float)
     return pd.Series(dtype=float)
 
 

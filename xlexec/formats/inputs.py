@@ -1,6 +1,11 @@
 """Readers of the small reference files under ``live/`` (pure parsing, clear errors).
 
-* ``current_positions.csv``: ``symbol,shares,avg_cost`` (shares signed whole numbers, $/share)
+* ``current_positions.csv``: ``symbol,shares,avg_cost[,total_cost]`` (shares signed, may be
+  fractional; avg_cost $/share; total_cost $, the cost basis, signed like the shares). With
+  ``total_cost`` (what reconcile writes) the basis is the total cost and avg_cost is
+  total_cost / shares (an avg_cost more than half a cent a share away from it is refused: edit
+  both, or delete the total_cost cell); without it (an older or hand-made file) the total cost
+  is avg_cost x shares, exactly.
 * ``quotes.csv``: ``symbol,bid,ask,last,timestamp`` (+ optional ``bid_size,ask_size`` shares)
 * ``events.csv``: ``symbol,date,event[,ratio]``, one event a row (:mod:`xlexec.core.events`):
   per symbol earnings|ex_dividend|split|merger|halt (``ratio`` = new shares per old share for
@@ -26,9 +31,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from xlexec.core.events import EVENT_ALIASES, EVENT_KINDS, MACRO_EVENTS, MARKET_WIDE
+from xlexec.core.positions import basis
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
@@ -49,22 +56,71 @@ def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
     check_rows(df.duplicated(list(cols)), df, name, "symbol", lambda i: f"duplicate {df['symbol'].iloc[i]}")
 
 
+#: $/share: how far a file's avg_cost may be from its total_cost / shares (display rounding)
+AVG_COST_TOLERANCE = 0.005
+
+
 def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``symbol, shares, avg_cost ($/share), total_cost ($)`` (see the module docstring)."""
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     out["shares"] = parse_numeric(df, "shares", name)
-    out["avg_cost"] = parse_numeric(df, "avg_cost", name, allow_empty=True).fillna(0.0)
+    given_avg = parse_numeric(df, "avg_cost", name, allow_empty=True)
+    out["avg_cost"] = given_avg.fillna(0.0)
     check_rows(out["avg_cost"] < 0, df, name, "avg_cost", "avg_cost must not be negative")
+    total = (
+        parse_numeric(df, "total_cost", name, allow_empty=True)
+        if "total_cost" in df.columns
+        else pd.Series(float("nan"), index=df.index)
+    )
+    totals, avgs = [], []
+    for q, c, t in zip(out["shares"], out["avg_cost"], total, strict=True):
+        tot, avg = basis(q, c, t)
+        totals.append(float(tot))
+        avgs.append(float(avg) if avg is not None else float(c))
+    out["total_cost"] = pd.Series(totals, index=df.index, dtype=float)
+    check_rows(  # shares x avg_cost beyond a float (1e200 x 1e200): no cost basis can be carried
+        ~np.isfinite(out["total_cost"].to_numpy(dtype=float)),
+        df,
+        name,
+        "total_cost" if "total_cost" in df.columns else "avg_cost",
+        "the cost basis (shares x avg_cost, $) is too large to carry",
+    )
+    derived = pd.Series(avgs, index=df.index, dtype=float)
+    check_rows(
+        total.notna() & (derived < 0),
+        df,
+        name,
+        "total_cost",
+        "total_cost must have the sign of the shares (avg cost = total_cost / shares must not be negative)",
+    )
+    check_rows(
+        total.notna() & given_avg.notna() & ((derived - given_avg).abs() > AVG_COST_TOLERANCE),
+        df,
+        name,
+        "avg_cost",
+        lambda i: (
+            f"avg_cost {given_avg.iloc[i]:g} is not total_cost / shares ({derived.iloc[i]:g}): edit both, "
+            "or empty the total_cost cell to take the cost basis from avg_cost"
+        ),
+    )
+    out["avg_cost"] = derived
     _no_dupes(out, name)
     return out
 
 
 def read_positions(path: str | Path, *, missing_ok: bool = False) -> pd.DataFrame:
-    """``current_positions.csv`` -> ``symbol, shares, avg_cost`` (other columns ignored). A header
-    with no rows is all cash (no positions): the file reconcile writes after selling everything."""
+    """``current_positions.csv`` -> ``symbol, shares, avg_cost, total_cost`` (other columns
+    ignored; see the module docstring). A header with no rows is all cash (no positions): the
+    file reconcile writes after selling everything."""
     if missing_ok and not Path(path).exists():
         return pd.DataFrame(
-            {"symbol": pd.Series(dtype=str), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+            {
+                "symbol": pd.Series(dtype=str),
+                "shares": pd.Series(dtype=float),
+                "avg_cost": pd.Series(dtype=float),
+                "total_cost": pd.Series(dtype=float),
+            }
         )
     df, name = _load(path, ["symbol", "shares"], "positions file", allow_empty=True)
     if "avg_cost" not in df.columns:

@@ -54,7 +54,7 @@ from xlexec.store import opening
 from xlexec.store.day import Day
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal, current_user
 
-POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4}
+POSITION_DECIMALS = {"avg_cost": 2, "current_value": 2, "weight": 4, "total_cost": 2}
 FILLS_CHUNK = 10_000  # fills journaled per transaction (keys are deterministic: a rerun dedupes)
 PathLike = str | Path | None
 

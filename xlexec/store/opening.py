@@ -1,7 +1,8 @@
 """The day's opening snapshot: the positions and cash a trading day starts from, taken once.
 
 At the first reconciliation of a day the positions it starts from are written to
-``live/D/opening_positions.csv`` (``symbol,shares,avg_cost``: signed shares, $/share) and its
+``live/D/opening_positions.csv`` (``symbol,shares,avg_cost,total_cost``: signed shares, $/share,
+$ cost basis at full precision) and its
 cash to ``live/D/opening_cash.json`` (``{"day", "cash_usd"}``, $; null when unknown), both
 atomically, and journaled once (kind ``positions``, key ``D|opening``, action
 ``opening_snapshot``) with the sha256 of each file, the rows and the cash. Every later
@@ -21,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from xlexec.core.positions import basis, clean_positions
 from xlexec.errors import RefusedError
 from xlexec.formats.csvio import atomic_write_text, to_csv_text
 from xlexec.formats.inputs import read_positions
@@ -41,13 +43,15 @@ def sha256_file(path) -> str | None:
 
 
 def same_positions(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """True when both hold the same symbols with the same shares and avg cost (to the cent)."""
+    """True when both hold the same symbols with the same shares and total cost (to 1e-9: the
+    cost basis is carried exactly; a frame without total_cost: avg_cost x shares)."""
 
     def norm(df: pd.DataFrame) -> list[tuple[str, float, float]]:
         df = df[df["shares"].astype(float).abs() > EPS]
+        tot = df["total_cost"] if "total_cost" in df.columns else pd.Series(float("nan"), index=df.index)
         return sorted(
-            (str(s), round(float(q), 6), round(float(c or 0.0), 2))
-            for s, q, c in zip(df["symbol"], df["shares"], df["avg_cost"].fillna(0.0), strict=True)
+            (str(s), round(float(q), 9), round(float(basis(q, c, t)[0]), 9))
+            for s, q, c, t in zip(df["symbol"], df["shares"], df["avg_cost"], tot, strict=True)
         )
 
     return norm(a) == norm(b)
@@ -110,9 +114,9 @@ def take(
     if path.exists():  # kept by Load Trades / the demo: adopted as is when it says the same
         kept = read_positions(path)
     if kept is None or not same_positions(kept, positions):
-        rows = positions[["symbol", "shares", "avg_cost"]].sort_values("symbol").reset_index(drop=True)
+        rows = clean_positions(positions).sort_values("symbol").reset_index(drop=True)
         rows = rows[rows["shares"].astype(float).abs() > EPS]
-        atomic_write_text(path, to_csv_text(rows, {"avg_cost": 2}))
+        atomic_write_text(path, to_csv_text(rows, {"avg_cost": 2, "total_cost": 2}))
     cash_v = None if cash is None else round(float(cash), 2)
     atomic_write_text(day.opening_cash, json.dumps({"day": day.date, "cash_usd": cash_v}, indent=2) + "\n")
     snap = read_positions(path)
@@ -127,8 +131,8 @@ def take(
         "cash_sha256": sha256_file(day.opening_cash),
         "cash_usd": cash_v,
         "positions": [
-            {"symbol": s, "shares": float(q), "avg_cost": float(c)}
-            for s, q, c in zip(snap["symbol"], snap["shares"], snap["avg_cost"], strict=True)
+            {"symbol": s, "shares": float(q), "avg_cost": float(c), "total_cost": float(t)}
+            for s, q, c, t in zip(snap["symbol"], snap["shares"], snap["avg_cost"], snap["total_cost"], strict=True)
         ],
     }
     journal.append(POSITIONS, f"{day.date}|opening", rec, day=day.date, actor=by)
