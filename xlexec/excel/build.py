@@ -141,4 +141,5 @@ def build_workbook(output: str | Path, ctx=None, day: str | None = None, config:
     ``xlexec_config`` (:mod:`xlexec.excel.bookconfig`): its buttons and UDFs use that file."""
     data = collect(ctx, day, Inputs()) if ctx is not None and day else empty_book_data(day, ctx)
     source = str(config) if config is not None else getattr(getattr(ctx, "config", None), "source", None)
-    return write_workbook(output, data, config_ref=ref_for_source(source, output))
+    created = ctx.now() if ctx is not None else None
+    return write_workbook(output, data, config_ref=ref_for_source(source, output), created=created)

@@ -82,4 +82,4 @@ def render_workbook(
     conf = inputs.xlwings_conf if inputs is not None else None
     ref = config_ref or ref_for_source(getattr(ctx.config, "source", None), path)
     data = data if data is not None else collect(ctx, day, inputs)
-    return write_workbook(path, data, xlwings_conf=conf, config_ref=ref, operator=operator)
+    return write_workbook(path, data, xlwings_conf=conf, config_ref=ref, operator=operator, created=ctx.now())

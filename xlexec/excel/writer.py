@@ -1260,6 +1260,7 @@ def write_workbook(
     xlwings_conf: list[Any] | None = None,
     config_ref: str | None = None,
     operator: OperatorContent | None = None,
+    created: dt.datetime | None = None,
 ) -> Path:
     """Write the whole workbook to ``path`` atomically (temp file in the same folder + os.replace).
 
@@ -1283,6 +1284,9 @@ def write_workbook(
     ``operator``: what the book held of the operator's own (their sheets, their cells outside
     xlexec's areas, their defined names; :mod:`xlexec.excel.operator_content`), written back;
     its ``covered`` lists the cells the new drawing replaced.
+
+    ``created``: the time written as the file's created/modified properties (aware; the caller's
+    ``ctx.now()``, pinned by ``XLEXEC_NOW``, so a rerun at the same time writes the same bytes).
     """
 
     path = Path(path)
@@ -1309,8 +1313,11 @@ def write_workbook(
                 "nan_inf_to_errors": False,
             },
         )
+        # the book's created/modified time: ``created`` (the step's clock), else XlsxWriter's now
+        stamp = {"created": created.astimezone(dt.UTC).replace(tzinfo=None)} if created is not None else {}
         wb.set_properties(
             {
+                **stamp,
                 "title": f"xlexec {data.day or ''}".strip(),
                 "subject": "trade execution blotter",
                 "author": "xlexec",

@@ -6,7 +6,10 @@ the orders that would be sent and records the decision bound to their sha256 (jo
 ``live/trade_approvals.csv``).
 
 Inputs, each used only when its file exists unless given explicitly (then it must exist):
-positions ``live/current_positions.csv``, quotes ``<trades dir>/quotes.csv``, events
+positions the day's opening snapshot (``live/D/opening_positions.csv``, else Accept's backup)
+once reconcile has taken it, else ``live/current_positions.csv`` (after Accept that file is
+the next day's start: a rerun of the day's validation reads the positions the day started
+from, so it gives the same decision), quotes ``<trades dir>/quotes.csv``, events
 ``live/D/events.csv`` else ``live/events.csv`` (the splits dated D adjust the positions),
 reference ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``
 and the restricted list is submit's, ``live/restricted.csv`` (always that file: the list
@@ -79,7 +82,7 @@ def load_and_validate(
     paths or the defaults) and run the checks. ``summary.inputs`` names the files used."""
     trades_path = Path(trades) if trades else day.trades
     t = read_trades(trades_path, strict=False)
-    pos = _pick(positions, day.current_positions)
+    pos = _pick(positions, day.opening_or_backup() or day.current_positions)
     if not quotes:  # Alpaca market data when keys are configured, saved as the day's snapshot
         refresh_quotes_file(ctx.config, list(t.df["symbol"]), trades_path.parent / "quotes.csv")
     qts = _pick(quotes, trades_path.parent / "quotes.csv")
