@@ -253,3 +253,17 @@ def test_pnl_today_with_and_without_the_previous_close(tmp_path):
     r = xlexec(tmp_path, "pnl", "--date", nxt, "--json", "--config", str(cfg), now=f"{nxt}T14:05:00Z")
     p = json.loads(r.stdout)
     assert p["total_pnl"] == cents(D(10) * (D("152.10") - D("151.00"))) and p["by_symbol"][0]["basis"] == "prev_close"
+
+
+def test_tca_counts_fully_partially_and_not_executed_apart(file_day):
+    """TCA compares each trade of the plan (the parents, not the day's slices): AAPL 10/10 is
+    fully executed; JPM 5/11 and BIG 300/1000 partially; TSLA 0/4 not at all."""
+    where, cfg, d = file_day
+    r = xlexec(where, "tca", str(d), "--json", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert (j["trades_planned"], j["trades_filled"]) == (4, 3)  # filled = any fill
+    assert (j["trades_fully_executed"], j["trades_partial"], j["trades_not_executed"]) == (1, 2, 1)
+    assert j["execution_counts"] == "Fully executed 1, partially 2, not executed 1 of 4"
+    text = xlexec(where, "tca", str(d), "--config", str(cfg)).stdout
+    assert "Orders: Fully executed 1, partially 2, not executed 1 of 4" in text

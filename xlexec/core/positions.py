@@ -134,6 +134,17 @@ def _fill_sums(fills: pd.DataFrame | None) -> dict[str, tuple[Decimal, Decimal, 
     return out
 
 
+def _cost_after_buys(s0: Decimal, t0: Decimal, b: Decimal, bn: Decimal) -> Decimal:
+    """Total cost ($) after ``b`` shares bought for ``bn`` $ on a start of ``s0`` shares costing
+    ``t0`` (see :func:`apply_fills`: a short start is covered at its average cost)."""
+    after = s0 + b
+    if s0 >= 0:
+        return t0 + bn
+    if after > _EPS:
+        return after * bn / b
+    return t0 * after / s0
+
+
 def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
     """Positions after the day's fills (canonical fills frame) -> (positions, oversell breaks).
 
@@ -165,12 +176,7 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
         s0, t0 = start.get(sym, (_ZERO, _ZERO))
         b, bn, x, xn = sums.get(sym, (_ZERO, _ZERO, _ZERO, _ZERO))
         after = s0 + b
-        if s0 >= 0:
-            t1 = t0 + bn
-        elif after > _EPS:
-            t1 = after * bn / b
-        else:
-            t1 = t0 * after / s0
+        t1 = _cost_after_buys(s0, t0, b, bn)
         held = max(after, _ZERO)
         new = after - x
         over = x > 0 and x > held + _EPS

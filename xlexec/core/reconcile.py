@@ -50,6 +50,7 @@ import pandas as pd
 from xlexec.core.corporate_actions import apply_splits, cents, split_notes
 from xlexec.core.costs import aggregate_slippage, commission_paid, figure_definitions, half_up, side_sign
 from xlexec.core.costs import slippage_bps as _slippage_bps
+from xlexec.core.execution_counts import ExecutionCounts
 from xlexec.core.matching import match_fills
 from xlexec.core.money import usd
 from xlexec.core.orders import orders_from_trades, without_account
@@ -155,10 +156,10 @@ class ReconResult:
             shown = ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
             more = f", +{len(self.partial) - 10} more" if len(self.partial) > 10 else ""
             part = f" ({shown}{more})"
-        return (
-            f"Fully executed {self.trades_executed}, partially {self.trades_partial}{part}, "
-            f"not executed {self.trades_not_executed} of {self.trades_recommended}"
+        counts = ExecutionCounts(
+            self.trades_recommended, self.trades_executed, self.trades_partial, self.trades_not_executed
         )
+        return counts.text(part[2:-1] if part else "")
 
     @property
     def cash_matches(self) -> bool | None:

@@ -65,6 +65,7 @@ import pandas as pd
 
 from xlexec.core.costs import benchmark_notional, bps_of, commission_paid, figure_definitions, half_up, side_sign
 from xlexec.core.costs import slippage_usd as cost_usd
+from xlexec.core.execution_counts import ExecutionCounts
 from xlexec.core.fills import aggregate_fills, empty_fills
 from xlexec.core.matching import BY_CLIENT_ID, match_fills, plain_ids
 from xlexec.core.matching import first_match as _first_match
@@ -184,7 +185,8 @@ class TcaResult:
     execution_usd: float
     shortfall_total: float  # slippage + opportunity + fees
     trades_planned: int
-    trades_filled: int
+    trades_filled: int  # planned trades with any fill (fully or partially executed)
+    counts: ExecutionCounts | None = None  # fully / partially / not executed (core.execution_counts)
     notes: list[str] = field(default_factory=list)
     slippage_mean_bps: float = float("nan")  # plain mean of the filled trades' bps (NaN: none)
     commission_unplanned: float = 0.0  # $ paid on fills matching no planned trade (in commission_actual)
@@ -330,6 +332,7 @@ class TcaResult:
             "planned_notional": _money(self.planned_notional),
             "trades_planned": int(self.trades_planned),
             "trades_filled": int(self.trades_filled),
+            **(self.counts.to_json() if self.counts is not None else {}),
             "portfolio_value": _money(self.portfolio_value) if self.portfolio_value is not None else None,
             "notes": list(self.notes),
             "slippage_mean_bps": _bps(self.slippage_mean_bps),
@@ -342,6 +345,8 @@ class TcaResult:
         """The guide's "Transaction Cost Analysis" report (five sections + shortfall + notes)."""
         title = f"Transaction Cost Analysis - {self.date or 'undated'}"
         L = [title, "=" * max(40, len(title)), CONVENTION, ""]
+        if self.counts is not None:
+            L += [f"Orders: {self.counts.text()}", ""]
         L += self._commission_lines() + self._slippage_lines() + self._opportunity_lines()
         L += [
             "4. Total Costs (commission + slippage):",
@@ -890,6 +895,8 @@ def _day_sums(t: dict[str, Any], nd: int) -> dict[str, np.ndarray]:
         "unfav_usd": dsum(slip, unfav),
         "unf": dcount(has_unf),
         "filled": dcount(has_fill),
+        "full": dcount(has_fill & ~has_unf),  # core.execution_counts: filled reaches planned
+        "part": dcount(has_fill & has_unf),
         "opp": dsum(t["opp"], ~missing_close),
         "delay": dsum(t["delay"], known),
         "exec": dsum(t["execution"], known),
@@ -966,6 +973,12 @@ def _day_result(
         shortfall_total=slip_usd + opp_usd + comm_actual,
         trades_planned=int(t["n_by_day"][i]),
         trades_filled=int(d["filled"][i]),
+        counts=ExecutionCounts(
+            int(t["n_by_day"][i]),
+            int(d["full"][i]),
+            int(d["part"][i]),
+            int(t["n_by_day"][i]) - int(d["filled"][i]),
+        ),
         notes=notes,
         slippage_mean_bps=float(d["bps_sum"][i]) / n_filled if n_filled else float("nan"),
         commission_unplanned=um_comm,
