@@ -72,6 +72,17 @@ def basis(shares, avg_cost, total_cost=None) -> tuple[Decimal, Decimal | None]:
     return t, t / s
 
 
+def bases(shares: pd.Series, avg_cost: pd.Series, total_cost: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:func:`basis` of every row: ``(total cost $, avg cost $/share)`` as float Series on
+    ``shares``' index (a flat row keeps its ``avg_cost``)."""
+    totals, avgs = [], []
+    for q, c, t in zip(shares, avg_cost, total_cost, strict=True):
+        tot, avg = basis(q, c, t)
+        totals.append(float(tot))
+        avgs.append(float(avg) if avg is not None else float(c))
+    return pd.Series(totals, index=shares.index, dtype=float), pd.Series(avgs, index=shares.index, dtype=float)
+
+
 def clean_positions(positions: pd.DataFrame | None) -> pd.DataFrame:
     """``symbol, shares, avg_cost, total_cost``: the total cost given, else avg_cost x shares
     (exact); avg_cost = total_cost / shares (exact quotient; kept as given when flat)."""
@@ -84,13 +95,7 @@ def clean_positions(positions: pd.DataFrame | None) -> pd.DataFrame:
     p["shares"] = p["shares"].astype(float)
     p["avg_cost"] = p["avg_cost"].astype(float).fillna(0.0)
     given = p["total_cost"].astype(float) if "total_cost" in p.columns else pd.Series(np.nan, index=p.index)
-    totals, avgs = [], []
-    for s, c, t in zip(p["shares"], p["avg_cost"], given, strict=True):
-        tot, avg = basis(s, c, t)
-        totals.append(float(tot))
-        avgs.append(float(avg) if avg is not None else float(c))
-    p["total_cost"] = pd.Series(totals, index=p.index, dtype=float)
-    p["avg_cost"] = pd.Series(avgs, index=p.index, dtype=float)
+    p["total_cost"], p["avg_cost"] = bases(p["shares"], p["avg_cost"], given)
     return p[POSITION_COLUMNS].reset_index(drop=True)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.events import EVENT_ALIASES, EVENT_KINDS, MACRO_EVENTS, MARKET_WIDE
-from xlexec.core.positions import basis
+from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
@@ -73,12 +73,7 @@ def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
         if "total_cost" in df.columns
         else pd.Series(float("nan"), index=df.index)
     )
-    totals, avgs = [], []
-    for q, c, t in zip(out["shares"], out["avg_cost"], total, strict=True):
-        tot, avg = basis(q, c, t)
-        totals.append(float(tot))
-        avgs.append(float(avg) if avg is not None else float(c))
-    out["total_cost"] = pd.Series(totals, index=df.index, dtype=float)
+    out["total_cost"], derived = bases(out["shares"], out["avg_cost"], total)
     check_rows(  # shares x avg_cost beyond a float (1e200 x 1e200): no cost basis can be carried
         ~np.isfinite(out["total_cost"].to_numpy(dtype=float)),
         df,
@@ -86,7 +81,6 @@ def positions_from_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
         "total_cost" if "total_cost" in df.columns else "avg_cost",
         "the cost basis (shares x avg_cost, $) is too large to carry",
     )
-    derived = pd.Series(avgs, index=df.index, dtype=float)
     check_rows(
         total.notna() & (derived < 0),
         df,
