@@ -348,6 +348,14 @@ def order_key(coid: str) -> str | None:
     return m.group(0) if m else None
 
 
+_CHASE = re.compile(r"-c\d+$")  # a chase replacement's id: <id>-c<n> (execution.status.chase_client_order_id)
+
+
+def chase_root(coid: str) -> str:
+    """The order a chase replacement replaces (``<id>-c<n>`` -> ``<id>``); any other id as is."""
+    return _CHASE.sub("", coid)
+
+
 def slice_parent(coid: str) -> tuple[str, int] | None:
     """``(parent id, seq)`` of a slice child id (``<parent>-s<seq>``), None for any other id."""
     m = _CHILD.match(coid)

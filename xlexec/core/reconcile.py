@@ -41,7 +41,7 @@ with no date are taken as the day's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -145,21 +145,22 @@ class ReconResult:
         """Planned orders with nothing filled."""
         return len(self.not_executed)
 
+    @property
+    def counts(self) -> ExecutionCounts:
+        """Fully / partially / not executed of the planned orders (:mod:`xlexec.core.execution_counts`)."""
+        return ExecutionCounts(
+            self.trades_recommended, self.trades_executed, self.trades_partial, self.trades_not_executed
+        )
+
     def _pct(self, n: int) -> float | None:
         """``n`` as a % of the planned orders, to 0.1 (None with no planned order)."""
-        return round(100.0 * n / self.trades_recommended, 1) if self.trades_recommended else None
+        return self.counts.pct(n)
 
     def counts_text(self) -> str:
         """``Fully executed 6, partially 1 (JPM 5/11), not executed 1 of 8``."""
-        part = ""
-        if self.partial:
-            shown = ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
-            more = f", +{len(self.partial) - 10} more" if len(self.partial) > 10 else ""
-            part = f" ({shown}{more})"
-        counts = ExecutionCounts(
-            self.trades_recommended, self.trades_executed, self.trades_partial, self.trades_not_executed
-        )
-        return counts.text(part[2:-1] if part else "")
+        shown = ", ".join(f"{d['symbol']} {_qty(d['executed'])}/{_qty(d['planned'])}" for d in self.partial[:10])
+        more = f", +{len(self.partial) - 10} more" if len(self.partial) > 10 else ""
+        return self.counts.text(shown + more if self.partial else "")
 
     @property
     def cash_matches(self) -> bool | None:
@@ -424,8 +425,7 @@ class ReconResult:
 
 def cash_within_a_cent(a: float, b: float) -> bool:
     """True when the $ amounts ``a`` and ``b``, each to the cent (half-up), differ by at most $0.01."""
-    da = Decimal(repr(float(a))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    db = Decimal(repr(float(b))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    da, db = (Decimal(repr(half_up(x, 2))) for x in (a, b))  # the one rounding rule, then exact
     return abs(da - db) <= Decimal("0.01")
 
 

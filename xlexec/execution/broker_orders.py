@@ -21,21 +21,19 @@ Units: times are ISO 8601; quantities shares.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from xlexec.core.orders import order_key, slice_parent
+from xlexec.core.orders import chase_root, order_key, slice_parent
 from xlexec.core.symbols import canonical_symbol
 from xlexec.execution.brokers.base import OPEN_STATUSES, Broker, Order
 
 NY = ZoneInfo("America/New_York")
 LOOKBACK_DAYS = 4  # calendar days before the trading day: DAY orders queued ahead over a long weekend
 DUPLICATE = "duplicate"
-_CHASE = re.compile(r"-c\d+$")
 
 
 def listing_start(day: str) -> dt.datetime:
@@ -53,7 +51,7 @@ def broker_day_orders(broker: Broker, day: str) -> list[Order]:
 
 def _root(coid: str) -> str:
     """The order a chase replacement replaces (``<id>-c<n>`` -> ``<id>``)."""
-    return _CHASE.sub("", coid)
+    return chase_root(coid)
 
 
 def _same_schedule(a: str, b: str) -> bool:

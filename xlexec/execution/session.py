@@ -19,10 +19,10 @@ whatever trades file or date it came.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from xlexec.core.orders import chase_root
 from xlexec.core.session import approval_refusal, file_day_refusal, ny_date, session_on
 from xlexec.errors import RefusedError
 from xlexec.execution.clock import wall_now
@@ -95,9 +95,6 @@ def account_key(acct: Any, mode: dict[str, Any]) -> str:
     return f"{mode.get('broker')}@{mode.get('host')}"
 
 
-_CHASE = re.compile(r"-c\d+$")  # a chase replacement's id: <id>-c<n>
-
-
 def session_intents(events: list[J.Event], session: str, account: str) -> dict[str, dict]:
     """The intents (``{client order id: payload}``, first one wins, journal order) of ``events``
     (journal INTENT events) that count for ``account`` in ``session``: the intent's ``session``
@@ -120,7 +117,7 @@ def session_count(intents: dict[str, dict], listed: Iterable[str] = ()) -> int:
     not reset the count), each once; chase replacements excluded (``chase_of`` / ``-c<n>``:
     they replace an order, they are not a new trade)."""
     ids = {c for c, p in intents.items() if not p.get("chase_of")}
-    ids |= {c for c in listed if not _CHASE.search(c)}
+    ids |= {c for c in listed if chase_root(c) == c}
     return len(ids)
 
 
