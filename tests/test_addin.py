@@ -217,10 +217,10 @@ def test_startup_folders():
 
 
 def test_build_refuses_a_name_excel_would_not_load_as_addin(tmp_path):
-    r = _cli(tmp_path, "addin", "build", "--output", str(tmp_path / "xlexec.xlsm"))
+    r = _cli(tmp_path, "addin", "build", "--output", str(tmp_path / "new" / "xlexec.xlsm"))
     assert r.returncode == 2
     assert "must end in .xlam" in r.stderr
-    assert not (tmp_path / "xlexec.xlsm").exists()
+    assert not (tmp_path / "new").exists()  # refused before anything is made, folders included
 
 
 def test_workbook_build_no_macros_is_a_plain_xlsx(tmp_path):

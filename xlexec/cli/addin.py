@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from xlexec.errors import InputError, RefusedError
+from xlexec.errors import RefusedError
 
 DEFAULT_OUTPUT = Path("workbook") / "xlexec.xlam"
 ADDIN_NAME = "xlexec.xlam"
@@ -22,11 +22,7 @@ ADDIN_NAME = "xlexec.xlam"
 def run_build(args, ctx) -> int:
     from xlexec.excel.addin import build_addin
 
-    out = Path(args.output or DEFAULT_OUTPUT)
-    if out.suffix.lower() != ".xlam":
-        raise InputError(str(out), "an Excel add-in must end in .xlam")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    path = build_addin(out, interpreter=args.interpreter)
+    path = build_addin(Path(args.output or DEFAULT_OUTPUT), interpreter=args.interpreter)
     if args.json:
         print(json.dumps({"addin": str(path)}))
     else:
@@ -46,7 +42,6 @@ def run_install(args, ctx) -> int:
             "build it with `xlexec addin build --output FILE` and copy it there"
         )
     folder = Path(where)  # this system's own flavour of the path
-    folder.mkdir(parents=True, exist_ok=True)
     path = build_addin(folder / ADDIN_NAME, interpreter=args.interpreter or sys.executable)
     if args.json:
         print(json.dumps({"addin": str(path)}))

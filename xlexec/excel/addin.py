@@ -30,6 +30,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import xlsxwriter
 
+from xlexec.errors import InputError
 from xlexec.excel.macros import load_class_modules, load_macros
 from xlexec.excel.ribbon import ICONS, STAGES, callback_name, captions
 from xlexec.formats.csvio import temp_beside
@@ -206,7 +207,8 @@ def build_addin(output: str | Path, *, interpreter: str | None = None, macros: d
     """
     out = Path(output)
     if out.suffix.lower() != ".xlam":
-        raise ValueError(f"{out}: an Excel add-in must end in .xlam")
+        raise InputError(str(out), "an Excel add-in must end in .xlam")
+    out.parent.mkdir(parents=True, exist_ok=True)
     vba = vbaproject.build_vba_project(
         addin_modules(macros),
         sheet_codenames=["Sheet1"],
