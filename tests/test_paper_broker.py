@@ -113,3 +113,48 @@ def test_day_orders_expire_at_the_close(tmp_path):
     assert b.get_order(o.id).status == "new"
     now[0] = dt.datetime(2025, 10, 30, 20, 1, tzinfo=dt.UTC)  # 16:01 New York
     assert b.get_order(o.id).status == "expired" and b.list_orders("open") == []
+
+
+def test_positions_carry_the_exact_cost_over_buys_sells_and_a_split(tmp_path):
+    """The simulated position's average cost after buys at 10.01, 10.02, 10.04, a sale, a 3:1
+    split and a buy is total cost / shares computed exactly (here, in Decimal, by hand): a float
+    running average drifts from it (3.3483333333333336 instead of 3.348333333333333)."""
+    from decimal import Decimal as D
+
+    def at(ask: float, bid: float) -> PaperBroker:
+        q = pd.DataFrame({"symbol": ["XYZ"], "bid": [bid], "ask": [ask], "last": [ask], "mid": [(ask + bid) / 2]})
+        return PaperBroker(
+            tmp_path / "pb.sqlite",
+            quotes=q,
+            day="2025-10-30",
+            commission_bps=0,
+            slippage_bps=0,
+            starting_cash=1_000,
+            now_fn=MORNING,
+        )
+
+    steps = [("buy", 1, 10.01), ("buy", 1, 10.02), ("buy", 1, 10.04), ("sell", 2, 10.50)]
+    shares, total, cash = D(0), D(0), D(1000)  # the hand computation
+    for i, (side, qty, px) in enumerate(steps):
+        b = at(px, px) if side == "buy" else at(px + 0.01, px)
+        o = b.submit_order(OrderRequest("XYZ", side, qty, "market", client_order_id=f"c{i}"))
+        assert o.status == "filled" and o.filled_avg_price == pytest.approx(px)
+        if side == "buy":
+            shares, total, cash = shares + qty, total + qty * D(repr(px)), cash - qty * D(repr(px))
+        else:
+            shares, total, cash = shares - qty, total * (shares - qty) / shares, cash + qty * D(repr(px))
+        (p,) = b.positions()
+        assert p.qty == float(shares) and p.avg_entry_price == float(total / shares), (i, p.avg_entry_price)
+        b.close()
+    b = at(3.37, 3.36)
+    b.apply_splits_once(
+        pd.DataFrame({"symbol": ["XYZ"], "date": ["2025-10-30"], "event": ["split"], "ratio": [3.0]}), "2025-10-30"
+    )
+    shares *= 3  # the total cost is unchanged by a split
+    (p,) = b.positions()
+    assert p.qty == float(shares) == 3.0 and p.avg_entry_price == float(total / shares)
+    b.submit_order(OrderRequest("XYZ", "buy", 1, "market", client_order_id="c9"))
+    shares, total, cash = shares + 1, total + D("3.37"), cash - D("3.37")
+    (p,) = b.positions()
+    assert p.qty == 4.0 and p.avg_entry_price == float(total / shares) == 3.348333333333333
+    assert b.account().cash == float(cash.quantize(D("0.01")))  # 1000 - 30.07 + 10.50 x 2 - 3.37

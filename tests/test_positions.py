@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,7 +93,8 @@ def test_value_positions_guide_columns():
     # AAPL 250 x 150.25 = 37562.50; MSFT has no mark -> no price (never its avg cost 378.40); the
     # known total 37562.50 + 1000 cash = 38562.50
     assert v["current_value"].iloc[0] == 37562.50 and np.isnan(v["current_value"].iloc[1])
-    assert v["weight"].iloc[0] == round(37562.5 / 38562.5, 4) and np.isnan(v["weight"].iloc[1])
+    # the weight is stored unrounded (shown rounded): 37562.50 / 38562.50 = 0.97406807...
+    assert v["weight"].iloc[0] == float(Decimal("37562.50") / Decimal("38562.50")) and np.isnan(v["weight"].iloc[1])
     assert set(v["last_updated"]) == {"2025-10-30"}
 
 

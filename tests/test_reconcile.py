@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,9 @@ def test_hand_computed_day():
     pa = r.positions_after.set_index("symbol")
     assert list(pa["current_value"]) == [37750.00, 2652.00, 97.50, 6100.00, 2412.00]
     assert j["portfolio_value_after"] == 88_311.65  # 49011.50 of positions + 39300.15 cash
-    assert pa.loc["AAPL", "weight"] == round(37750 / 88311.65, 4) and pa.loc["AAPL", "avg_cost"] == 147.356
+    # the weight stored unrounded: 37,750 / 88,311.65 = 0.42746342...
+    assert pa.loc["AAPL", "weight"] == float(Decimal(37750) / Decimal("88311.65"))
+    assert pa.loc["AAPL", "avg_cost"] == 147.356
     assert j["fills_other_days"] == 1 and j["notional_traded"] == 29_617.80 and j["slippage_usd"] == 57.80
     assert r.discrepancy_lines == [
         "2025-10-30,TSLA,Recommended: 50,Executed: 0,Reason: Cancelled: insufficient liquidity",

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import openpyxl
@@ -242,6 +243,30 @@ def test_positions_show_market_value_weight_and_unrealised_pnl(tmp_path):
     assert ws[f"{heads['Weight']}5"].number_format == "0.00%"
     assert ws[f"{heads['Unrealised P&L']}5"].number_format == "$#,##0.00;[Red]-$#,##0.00"
     assert "prices from quote last, trades price" in summary
+
+
+def test_unrealised_pnl_is_price_x_shares_less_the_exact_total_cost(tmp_path):
+    # AAPL 3,000 shares costing $100,000.00 (avg 33.3333..., shown 33.3333); MSFT 3 costing
+    # $1,259.985 (avg 419.995); ZZZ 7 costing $140.035 (avg 20.005)
+    cfg = _desk(
+        tmp_path,
+        "symbol,shares,avg_cost,total_cost\nAAPL,3000,33.3333,100000.00\nMSFT,3,419.995,1259.985\n"
+        "ZZZ,7,20.005,140.035\n",
+    )
+    _, pos = _positions(_build(tmp_path, cfg))
+    D = Decimal
+    # by hand: price x shares - total cost, then half-up to the cent; from the shown avg cost
+    # AAPL would be 3,000 x (151 - 33.3333) = 353,000.10, ten cents off
+    for sym, shares, px, total in (
+        ("AAPL", "3000", "151.00", "100000.00"),
+        ("MSFT", "3", "420.00", "1259.985"),  # 0.015 -> 0.02
+        ("ZZZ", "7", "20.00", "140.035"),  # -0.035 -> -0.04
+    ):
+        pnl = (D(shares) * D(px) - D(total)).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+        assert pos[sym]["Unrealised P&L"] == float(pnl), (sym, pos[sym]["Unrealised P&L"], pnl)
+        assert pos[sym]["Market value"] == float(D(shares) * D(px)), sym
+    assert pos["AAPL"]["Unrealised P&L"] == 353000.0 and pos["MSFT"]["Unrealised P&L"] == 0.02
+    assert pos["ZZZ"]["Unrealised P&L"] == -0.04
 
 
 def test_positions_without_cost_basis_or_price_say_so_and_invent_nothing(tmp_path):

@@ -16,8 +16,9 @@ old positions file) has ``total_cost = avg_cost x shares``.
   reaches 0 is removed. Selling more than is held (``S0 + B``) is an ``oversell`` break (the
   short it makes is kept, at the sale's average price). A short start: buys cover it at its own
   average cost; what turns long is bought at the average buy price.
-* :func:`value_positions`: ``current_value = shares x mark`` ($), ``weight = current_value /
-  portfolio value`` (fraction; portfolio value = sum of values + cash when cash is known).
+* :func:`value_positions`: ``current_value = shares x mark`` ($, exact), ``weight = current_value /
+  portfolio value`` (fraction, unrounded; portfolio value = sum of values + cash when cash is
+  known); :func:`portfolio_value`: that sum, exact (Decimal), None when a held position has no price.
 * :func:`compare_positions`: system vs broker shares per symbol with the likely cause.
 """
 
@@ -228,7 +229,9 @@ def value_positions(
     Mark per symbol: ``marks`` (columns ``symbol`` + ``price`` or ``close`` or ``mark``, $/share),
     else ``fallback_prices`` (symbol -> $, e.g. today's last fill); none: no price, and
     ``current_value`` / ``weight`` are NaN (never the average cost).
-    ``current_value`` in $ (cents), ``weight`` = value / (sum of known values + cash), 4 decimals.
+    ``current_value`` ($) = shares x mark, exact (Decimal, carried as the float of that decimal:
+    no rounding); ``weight`` (fraction) = value / (sum of the known values + cash), unrounded
+    (NaN for a position without a price). Both are rounded half-up only where shown.
     """
     p = clean_positions(positions)
     mark = pd.Series(np.nan, index=p.index)
@@ -241,11 +244,35 @@ def value_positions(
             mark = p["symbol"].map(mm.set_index("symbol")[col].astype(float))
     if fallback_prices is not None and len(fallback_prices):
         mark = mark.fillna(p["symbol"].map(fallback_prices.astype(float)))
-    p["current_value"] = (p["shares"] * mark).round(2)
-    total = float(p["current_value"].sum()) + (float(cash) if cash is not None else 0.0)
-    p["weight"] = (p["current_value"] / total).round(4) if abs(total) > EPS else 0.0
+    values = [_value(q, m) for q, m in zip(p["shares"], mark, strict=True)]
+    total = sum((v for v in values if v is not None), _ZERO) + (exact(float(cash)) if cash is not None else _ZERO)
+    p["current_value"] = pd.Series(
+        [np.nan if v is None else float(v) + 0.0 for v in values], index=p.index, dtype=float
+    )
+    p["weight"] = pd.Series(
+        [np.nan if v is None else (float(v / total) + 0.0 if abs(total) > _EPS else 0.0) for v in values],
+        index=p.index,
+        dtype=float,
+    )
     p["last_updated"] = day
     return p[AFTER_COLUMNS]
+
+
+def _value(shares, mark) -> Decimal | None:
+    """``shares x mark`` ($), exact; None when the mark is unknown (NaN)."""
+    m = float(mark)
+    return None if not math.isfinite(m) else exact(float(shares)) * exact(m)
+
+
+def portfolio_value(valued: pd.DataFrame, cash: float | None) -> Decimal | None:
+    """The exact sum ($) of a :func:`value_positions` frame's ``current_value`` (each the exact
+    ``shares x mark``, read back by its shortest decimal text) plus ``cash`` (None = 0); None when a
+    held position has no price (it is never valued at its average cost). Unrounded: round only to show."""
+    held = valued["shares"].astype(float).abs() > EPS
+    if valued.loc[held, "current_value"].isna().any():
+        return None
+    cv = valued.loc[held, "current_value"]
+    return sum((exact(float(v)) for v in cv), _ZERO) + (exact(float(cash)) if cash is not None else _ZERO)
 
 
 def compare_positions(

@@ -27,7 +27,10 @@ negative); variance = actual - estimated ($, and % of estimated). JSON figures a
 half-up to cents / 0.01 bps; ``exact`` holds the unrounded ones.
 
 Cash: ``cash_after = cash_before - sum(buy notional) + sum(sell notional) - sum(commission)``
-($, notional = shares x fill price, over every fill of the day, planned or not).
+($, notional = shares x fill price, over every fill of the day, planned or not), summed exactly
+(Decimal) from each fill's exact notional and commission, then carried as a float once.
+``portfolio_value_after`` = the exact sum of the positions' unrounded values (shares x price) +
+the cash after; both are shown rounded half-up to the cent, ``exact`` holds them unrounded.
 
 Positions after = current positions, splits of the day applied
 (:mod:`xlexec.core.corporate_actions`: shares x ratio, total cost unchanged), then every fill
@@ -47,14 +50,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.core.corporate_actions import apply_splits, cents, split_notes
+from xlexec.core.corporate_actions import apply_splits, cents, exact, split_notes
 from xlexec.core.costs import aggregate_slippage, commission_paid, figure_definitions, half_up, side_sign
 from xlexec.core.costs import slippage_bps as _slippage_bps
 from xlexec.core.execution_counts import ExecutionCounts
 from xlexec.core.matching import match_fills
 from xlexec.core.money import usd
 from xlexec.core.orders import orders_from_trades, without_account
-from xlexec.core.positions import EPS, apply_fills, compare_positions, value_positions
+from xlexec.core.positions import EPS, apply_fills, compare_positions, portfolio_value, value_positions
 from xlexec.core.quotes import mid_map
 from xlexec.core.statuses import OPEN_STATUSES
 from xlexec.core.symbols import canonical_column, canonical_symbol
@@ -264,8 +267,15 @@ class ReconResult:
         }
 
     def _exact(self) -> dict[str, Any]:
-        """The JSON's ``exact`` block: the unrounded figures ($, bps)."""
+        """The JSON's ``exact`` block: the unrounded figures ($, bps; the cash and the portfolio
+        value are exact decimal sums, their JSON number the shortest text of that decimal)."""
         keys = (
+            "cash_before",
+            "cash_after",
+            "portfolio_value_after",
+            "notional_traded",
+            "buy_notional",
+            "sell_notional",
             "slippage_usd",
             "slippage_notional",
             "slippage_bps_avg",
@@ -308,6 +318,8 @@ class ReconResult:
         out["n_partial"] = len(self.partial)
         out["n_breaks"] = len(self.breaks)
         out["breaks"] = j["breaks"]
+        # unrounded: the next day's cash before is this cash after, carried at full precision
+        out["exact"] = {k: j["exact"][k] for k in ("cash_before", "cash_after", "portfolio_value_after")}
         return out
 
     def _slippage_lines(self) -> list[str]:
@@ -415,7 +427,7 @@ class ReconResult:
         """``Cash Balance``: ✅ only when the cash after equals the broker's within $0.01."""
         if self.cash_after is None:
             return "Cash Balance: not checked (no starting cash)"
-        txt = f"${self.cash_after:,.2f} (before ${self.cash_before:,.2f})" if self.cash_before is not None else ""
+        txt = f"{usd(self.cash_after)} (before {usd(self.cash_before)})" if self.cash_before is not None else ""
         if self.broker_cash is None:
             return f"Cash Balance: not checked (no broker cash) {txt}"
         mark = "\u2705" if self.cash_matches else "\u274c"
@@ -732,10 +744,9 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
     comm_act = commission_paid(f["commission"]) if len(f) else 0.0
     unplanned = np.isnan(f["_plan"].to_numpy(dtype=float)) if len(f) else np.zeros(0, bool)
     comm_unplanned = commission_paid(f["commission"].to_numpy(dtype=float)[unplanned]) if len(f) else 0.0
-    buy = (f["side"] == "buy").to_numpy()
-    buy_notional = float(f["_pxsh"].to_numpy()[buy].sum())
-    sell_notional = float(f["_pxsh"].to_numpy()[~buy].sum())
-    cash_after = None if cash_before is None else float(cash_before) - buy_notional + sell_notional - comm_act
+    buys, sells, paid = _cash_flows(f)
+    buy_notional, sell_notional = float(buys) + 0.0, float(sells) + 0.0
+    cash_after = None if cash_before is None else float(exact(float(cash_before)) - buys + sells - paid) + 0.0
     variance = comm_act - comm_est
     return dict(
         slippage_bps_avg=agg.bps,
@@ -751,11 +762,27 @@ def _figures(pt: pd.DataFrame, pl: pd.DataFrame, f: pd.DataFrame, cash_before: f
         slippage_estimated=slip_est,
         slippage_estimated_filled=slip_est_filled,
         cash_after=cash_after,
-        notional_traded=buy_notional + sell_notional,
+        notional_traded=float(buys + sells) + 0.0,
         buy_notional=buy_notional,
         sell_notional=sell_notional,
         slippage_usd=agg.usd,
     )
+
+
+def _cash_flows(f: pd.DataFrame) -> tuple[Decimal, Decimal, Decimal]:
+    """The day's fills' cash, exact (Decimal): ``(buys' notional, sells' notional, commission)``
+    ($), each fill's notional ``shares x price`` and its commission (a rebate negative; unknown =
+    0) summed exactly; the cash after is ``cash before - buys + sells - commission``."""
+    buys = sells = paid = Decimal(0)
+    for side, q, px, c in zip(f["side"], f["shares"], f["price"], f["commission"], strict=True):
+        n = exact(float(q)) * exact(float(px))
+        if side == "buy":
+            buys += n
+        else:
+            sells += n
+        if c == c and c is not None:  # NaN: unknown, counts as 0
+            paid += exact(float(c))
+    return buys, sells, paid
 
 
 def _prices(marks, quotes, f: pd.DataFrame) -> pd.Series:
@@ -791,7 +818,8 @@ def _positions(positions: pd.DataFrame, events, day: str, f: pd.DataFrame, marks
     pos_after = value_positions(after, None, day=day, cash=cash_after, fallback_prices=prices)
     held = pos_after["shares"].astype(float).abs() > EPS
     unpriced = sorted(pos_after.loc[held & pos_after["current_value"].isna(), "symbol"].astype(str))
-    pv_after = None if unpriced else float(pos_after["current_value"].sum()) + (cash_after or 0.0)
+    pv = portfolio_value(pos_after, cash_after)  # exact: the unrounded values + cash, summed in Decimal
+    pv_after = None if pv is None else float(pv) + 0.0
     return after, oversells, pos_after, pv_after, splits, unpriced
 
 

@@ -34,17 +34,20 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from xlexec.core.checks import worst_by_symbol
+from xlexec.core.corporate_actions import exact
 from xlexec.core.costs import half_up
 from xlexec.core.money import usd
 from xlexec.core.monthly import DAILY_COLUMNS as MONTHLY_DAILY_COLUMNS
 from xlexec.core.monthly import monthly_report
 from xlexec.core.orders import orders_from_trades, orders_sha256
+from xlexec.core.positions import basis
 from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table
 from xlexec.excel.journal_view import _journal, orders_frame, workbook_actions
@@ -538,6 +541,26 @@ def _avg_cost(after: pd.DataFrame | None, system: pd.DataFrame | None) -> pd.Ser
     return pd.Series(dtype=float)
 
 
+def _total_cost(after: pd.DataFrame | None, system: pd.DataFrame | None) -> dict[str, Decimal]:
+    """symbol -> the exact total cost ($) of the same file :func:`_avg_cost` reads: its
+    ``total_cost`` cell, else avg_cost x shares (an older file); empty without a cost basis."""
+    for df in (after, system):
+        if df is not None and "avg_cost" in df.columns:
+            tot = df["total_cost"] if "total_cost" in df.columns else pd.Series(None, index=df.index)
+            out: dict[str, Decimal] = {}
+            for sym, q, c, t in zip(df["symbol"], df["shares"], df["avg_cost"], tot, strict=True):
+                q, c, t = (_clean(v) for v in (q, c, t))
+                if not isinstance(q, (int, float)) or isinstance(q, bool):
+                    continue
+                c = float(c) if isinstance(c, (int, float)) and not isinstance(c, bool) else None
+                t = float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) else None
+                if c is None and t is None:
+                    continue
+                out[str(sym)] = out.get(str(sym), Decimal(0)) + basis(q, c, t)[0]
+            return out
+    return {}
+
+
 def day_prices(src: DaySources) -> dict[str, tuple[float, str]]:
     """symbol -> (price $, where from: one of :data:`PRICE_SOURCES`), from the day's files;
     a file that is missing or cannot be read gives no price (a view never fails on one tab)."""
@@ -578,8 +601,10 @@ def position_rows(
     (``prices``, see :func:`day_prices`), the market value (shares held x price, $; shares held
     = reconciled, else system), the weight (market value / the positions' total market value,
     a fraction; None unless every position has a price) and the unrealised P&L (shares held x
-    (price - avg cost), $, positive = gain; None without a cost basis or a price)."""
+    price - the exact total cost, $, positive = gain, half-up to the cent; never from the shown,
+    rounded avg cost; None without a cost basis or a price)."""
     s, a, cost = _shares_by_symbol(system), _shares_by_symbol(after), _avg_cost(after, system)
+    totals = _total_cost(after, system)
     prices = prices or {}
     rows = []
     for sym in sorted(set(s.index) | set(a.index)):
@@ -596,14 +621,16 @@ def position_rows(
         avg = float(avg) if isinstance(avg, (int, float)) and not isinstance(avg, bool) else None
         held = av if av is not None else sv
         px, where = prices.get(sym, (None, None))
-        mv = held * px if px is not None else None
-        pnl = held * (px - avg) if px is not None and avg is not None else None
+        mv = exact(float(held)) * exact(float(px)) if px is not None else None  # $, exact
+        # price x shares - the exact total cost (never the shown, rounded avg cost), shown to the cent
+        pnl = half_up(mv - totals[sym], 2) if mv is not None and avg is not None and sym in totals else None
         rows.append([sym, sv, av, diff, avg, status, px, where, mv, None, pnl])
     mvs = [r[8] for r in rows]
-    total = sum(mvs) if mvs and all(m is not None for m in mvs) else None
-    if total:
-        for r in rows:
-            r[9] = r[8] / total
+    total = sum(mvs, Decimal(0)) if mvs and all(m is not None for m in mvs) else None
+    for r in rows:
+        if total:
+            r[9] = float(r[8] / total)
+        r[8] = None if r[8] is None else float(r[8]) + 0.0
     return rows
 
 

@@ -219,10 +219,11 @@ class Day:
 
     def previous_cash(self, journal: J.Journal) -> float | None:
         """Cash before the day ($): the same day's earlier reconciliation's ``cash_before``
-        (a rerun), else the latest earlier day's ``cash_after``; None when neither exists."""
+        (a rerun), else the latest earlier day's ``cash_after``; None when neither exists. The
+        unrounded figure (the payload's ``exact`` block) when recorded, else the shown one."""
         same, prior = None, None
         for e in journal.events(J.RECON):
-            p = e.payload
+            p = {**e.payload, **{k: v for k, v in (e.payload.get("exact") or {}).items() if v is not None}}
             if e.day == self.date and p.get("cash_before") is not None:
                 same = float(p["cash_before"])
             elif e.day < self.date and p.get("cash_after") is not None and (prior is None or e.day >= prior[0]):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlexec.core.corporate_actions import exact
 from xlexec.core.monthly import DAY_RE, MONTH_RE, DayRecord, _num, month_tca
 from xlexec.core.rows import parse_numeric
 from xlexec.errors import InputError
@@ -38,7 +39,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 def reconciled_value(day_dir: str | Path) -> float | None:
     """The day's reconciled end-of-day portfolio value ($) or ``None``.
 
-    Rule: ``reconciliation.json`` ``portfolio_value_after`` when present; else the sum of
+    Rule: ``reconciliation.json`` ``portfolio_value_after`` when present (the unrounded one of
+    its ``exact`` block when there, else the shown cents of an older file); else the sum of
     ``positions_after_recon.csv`` ``current_value`` plus ``reconciliation.json`` ``cash_after``;
     else unknown (``None``).
     """
@@ -47,10 +49,15 @@ def reconciled_value(day_dir: str | Path) -> float | None:
     if not rj.exists():
         return None
     data = _read_json(rj)
-    v = _num(data.get("portfolio_value_after"))
+    ex: dict[str, Any] = data["exact"] if isinstance(data.get("exact"), dict) else {}
+    v = _num(ex.get("portfolio_value_after"))
+    if v is None:
+        v = _num(data.get("portfolio_value_after"))
     if v is not None:
         return v
-    cash = _num(data.get("cash_after"))
+    cash = _num(ex.get("cash_after"))
+    if cash is None:
+        cash = _num(data.get("cash_after"))
     pos = d / "positions_after_recon.csv"
     if cash is None or not pos.exists():
         return None
@@ -59,7 +66,8 @@ def reconciled_value(day_dir: str | Path) -> float | None:
     if len([b for b in body if b.strip(" ,")]) <= 1:  # header only: all cash
         return cash
     df = read_table("\n".join(body), str(pos), first, ["symbol", "current_value"], what="positions file")
-    return float(parse_numeric(df, "current_value", str(pos)).sum()) + cash
+    values = parse_numeric(df, "current_value", str(pos)).dropna()
+    return float(sum((exact(float(v)) for v in values), exact(cash))) + 0.0  # summed exactly
 
 
 def _day_dirs(live_dir: Path) -> list[Path]:

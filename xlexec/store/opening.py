@@ -117,7 +117,7 @@ def take(
         rows = clean_positions(positions).sort_values("symbol").reset_index(drop=True)
         rows = rows[rows["shares"].astype(float).abs() > EPS]
         atomic_write_text(path, to_csv_text(rows, {"avg_cost": 2, "total_cost": 2}))
-    cash_v = None if cash is None else round(float(cash), 2)
+    cash_v = None if cash is None else float(cash) + 0.0  # unrounded: the day's exact cash before
     atomic_write_text(day.opening_cash, json.dumps({"day": day.date, "cash_usd": cash_v}, indent=2) + "\n")
     snap = read_positions(path)
     rec = {

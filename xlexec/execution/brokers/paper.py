@@ -15,6 +15,10 @@ Fill model (per order, at submission, against the day's ``quotes.csv``):
 * no quote, or a limit away from the market: the order rests, unfilled (``new``).
 * commission: ``max(commission_min_usd, notional x commission_bps / 10^4)``, rounded to cents.
 * a sell beyond the position or a buy beyond cash is rejected, as a cash account would.
+* positions and cash, exactly (Decimal): a position is its shares and its total cost ($, kept as
+  decimal text; a buy adds shares x price, a sale removes cost pro rata, a split keeps it),
+  reported with ``avg_entry_price`` = total cost / shares; the cash (decimal text) moves by each
+  fill's exact notional and its commission; the account shows it rounded half-up to the cent.
 * splits: the ones dated ``day`` in the day's events file are applied to its positions once,
   when it is first opened for ``day`` (a broker does its own corporate actions).
 
@@ -46,6 +50,7 @@ import hashlib
 import json
 import math
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -53,7 +58,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from xlexec.core import calendar as cal
-from xlexec.core.costs import fraction_from_bps, usd_from_bps
+from xlexec.core.corporate_actions import exact
+from xlexec.core.costs import fraction_from_bps, half_up, usd_from_bps
+from xlexec.core.positions import basis
+from xlexec.core.symbols import canonical_symbol
 from xlexec.execution.brokers.base import (
     OPEN_STATUSES,
     Account,
@@ -118,21 +126,26 @@ class PaperBroker(Broker):
             CREATE TABLE IF NOT EXISTS orders(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
                 client_order_id TEXT UNIQUE, day TEXT, body TEXT);
             CREATE TABLE IF NOT EXISTS fills(id TEXT PRIMARY KEY, order_id TEXT, day TEXT, body TEXT);
-            CREATE TABLE IF NOT EXISTS positions(symbol TEXT PRIMARY KEY, qty REAL, avg REAL);
+            CREATE TABLE IF NOT EXISTS positions(symbol TEXT PRIMARY KEY, qty REAL, avg REAL, cost TEXT);
             CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT);
             CREATE TABLE IF NOT EXISTS pending(order_id TEXT PRIMARY KEY, active_at REAL, quote TEXT);
         """)
+        if "cost" not in {c[1] for c in self._con.execute("PRAGMA table_info(positions)")}:
+            # an older file: add the exact total cost ($, decimal text); its rows without it: qty x avg
+            try:
+                self._con.execute("ALTER TABLE positions ADD COLUMN cost TEXT")
+            except sqlite3.OperationalError as e:  # another process added it first
+                if "duplicate column" not in str(e):
+                    raise
         self._ends: dict[str, float | None] = {}  # day -> its orders' expiry (epoch s), cached
         with self._tx():
             if self._meta("cash") is None:
-                self._set_meta("cash", repr(float(starting_cash)))
+                self._set_meta("cash", str(exact(float(starting_cash))))
                 if seed_positions is not None:
                     for r in seed_positions.itertuples(index=False):
                         if float(r.shares) != 0:
-                            self._con.execute(
-                                "INSERT OR REPLACE INTO positions VALUES (?,?,?)",
-                                (r.symbol, float(r.shares), float(r.avg_cost)),
-                            )
+                            total, _ = basis(r.shares, getattr(r, "avg_cost", None), getattr(r, "total_cost", None))
+                            self._put(r.symbol, exact(float(r.shares)), total)
 
     @classmethod
     def for_config(
@@ -183,21 +196,38 @@ class PaperBroker(Broker):
     def apply_splits_once(self, events: pd.DataFrame, day: str) -> None:
         """The splits dated ``day`` applied to the simulated positions once (meta ``splits:DAY``;
         :func:`xlexec.core.corporate_actions.apply_splits`: shares x ratio, cost unchanged)."""
-        from xlexec.core.corporate_actions import apply_splits, split_ratios
+        from xlexec.core.corporate_actions import split_ratios
 
         if not split_ratios(events, day):
             return
         with self._tx():
             if self._meta(f"splits:{day}") is not None:
                 return
-            rows = self._con.execute("SELECT symbol, qty, avg FROM positions").fetchall()
-            if rows:
-                after = apply_splits(pd.DataFrame(rows, columns=["symbol", "shares", "avg_cost"]), events, day)
-                self._con.executemany(
-                    "UPDATE positions SET qty=?, avg=? WHERE symbol=?",
-                    [(float(r.shares), float(r.avg_cost), r.symbol) for r in after.itertuples(index=False)],
-                )
+            ratios = split_ratios(events, day)
+            for sym, (qty, cost) in self._held_all().items():
+                r = ratios.get(canonical_symbol(sym))
+                if r is not None:
+                    self._put(sym, qty * r, cost)  # shares x ratio, the total cost unchanged
             self._set_meta(f"splits:{day}", "applied")
+
+    # -- positions: shares and the exact total cost ------------------------------------------
+    def _held_all(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """symbol -> (shares, total cost $), exact; a row without ``cost`` (older file): qty x avg."""
+        out = {}
+        for sym, qty, avg, cost in self._con.execute("SELECT symbol, qty, avg, cost FROM positions ORDER BY symbol"):
+            q = exact(float(qty))
+            out[sym] = (q, Decimal(cost) if cost is not None else q * exact(float(avg)))
+        return out
+
+    def _put(self, symbol: str, qty: Decimal, cost: Decimal) -> None:
+        """Store a position (shares, total cost $, exact); ``avg`` = cost / shares (derived); flat: removed."""
+        if abs(qty) < Decimal("1e-9"):
+            self._con.execute("DELETE FROM positions WHERE symbol=?", (symbol,))
+            return
+        self._con.execute(
+            "INSERT OR REPLACE INTO positions(symbol, qty, avg, cost) VALUES (?,?,?,?)",
+            (symbol, float(qty), float(cost / qty), str(cost)),
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
     def _tx(self):
@@ -413,26 +443,21 @@ class PaperBroker(Broker):
             if qty > (held[0] if held else 0.0) + 1e-9:
                 o.status, o.reason = "rejected", "insufficient qty available for order"
                 return
-        notional = qty * px
-        commission = round(max(self.commission_min, usd_from_bps(notional, self.commission_bps)), 2)
-        cash = float(self._meta("cash"))
-        if buy and notional + commission > cash + 1e-6:
+        notional = exact(float(qty)) * exact(float(px))  # $, exact
+        commission = round(max(self.commission_min, usd_from_bps(float(notional), self.commission_bps)), 2)
+        cash = Decimal(self._meta("cash"))  # exact decimal text (an older file: a float's repr)
+        if buy and notional + exact(commission) > cash + Decimal("1e-6"):
             o.status, o.reason = "rejected", "insufficient buying power"
             return
-        pos = self._con.execute("SELECT qty, avg FROM positions WHERE symbol=?", (o.symbol,)).fetchone()
-        pq, pa = pos if pos else (0.0, 0.0)
-        if buy:
-            nq = pq + qty
-            na = (pq * pa + qty * px) / nq
-            cash -= notional + commission
-        else:
-            nq, na = pq - qty, pa
-            cash += notional - commission
-        if abs(nq) < 1e-9:
-            self._con.execute("DELETE FROM positions WHERE symbol=?", (o.symbol,))
-        else:
-            self._con.execute("INSERT OR REPLACE INTO positions VALUES (?,?,?)", (o.symbol, nq, na))
-        self._set_meta("cash", repr(cash))
+        pq, pc = self._held_all().get(o.symbol, (Decimal(0), Decimal(0)))
+        q = exact(float(qty))
+        if buy:  # the cost basis: + shares x price (commission is cash, not basis)
+            self._put(o.symbol, pq + q, pc + notional)
+            cash -= notional + exact(commission)
+        else:  # a sale removes cost pro rata (the average cost is unchanged)
+            self._put(o.symbol, pq - q, pc * (pq - q) / pq if pq else Decimal(0))
+            cash += notional - exact(commission)
+        self._set_meta("cash", str(cash))
         n_prev = self._con.execute("SELECT COUNT(*) FROM fills WHERE order_id=?", (o.id,)).fetchone()[0]
         f = Fill(
             id=f"{o.id}-{n_prev + 1}",
@@ -548,22 +573,24 @@ class PaperBroker(Broker):
     def positions(self) -> list[Position]:
         self._advance()
         out = []
-        for sym, qty, avg in self._con.execute("SELECT symbol, qty, avg FROM positions ORDER BY symbol"):
+        for sym, (qty, cost) in self._held_all().items():
+            avg = float(cost / qty)
             q = self.quotes.get(sym)
             mark = getattr(q, "mid", None) if q is not None else None
             if mark is None or (isinstance(mark, float) and math.isnan(mark)):
                 mark = avg
-            out.append(Position(sym, qty, avg, mark, round(qty * mark, 2)))
+            out.append(Position(sym, float(qty), avg, mark, float(qty * exact(float(mark))) + 0.0))
         return out
 
     def account(self) -> Account:
         self._advance()
-        cash = float(self._meta("cash"))
-        mv = sum(p.market_value or 0.0 for p in self.positions())
+        cash = Decimal(self._meta("cash"))
+        mv = sum((exact(float(p.market_value or 0.0)) for p in self.positions()), Decimal(0))
+        shown = half_up(cash, 2) or 0.0
         return Account(
-            cash=round(cash, 2),
-            buying_power=round(cash, 2),
-            portfolio_value=round(cash + mv, 2),
+            cash=shown,
+            buying_power=shown,
+            portfolio_value=half_up(cash + mv, 2) or 0.0,
             account_number=ACCOUNT_NUMBER,
         )
 
