@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from xlexec.core.costs import half_up
 from xlexec.core.quotes import mid_map
+
+
+def _d(x: float) -> Decimal:
+    """A float's shortest decimal text as a Decimal (the figure as written, no binary tail)."""
+    return Decimal(repr(float(x)))
 
 
 def _day_flows(fills: pd.DataFrame | None) -> pd.DataFrame:
@@ -33,10 +40,11 @@ def _day_flows(fills: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _symbol_row(
-    s: str, shares: float, start: float, cash: float, p0: float, mark: float, avg: float
-) -> tuple[dict, float | None]:
+    s: str, shares: float, start: float, cash: float, p0: float, mark: float, cost: float
+) -> tuple[dict, Decimal | None]:
     """One symbol's row of :func:`pnl_today` ($; NaN in = unknown; ``pnl`` None when unknown)
-    and its unrounded P&L (what the total sums)."""
+    and its unrounded P&L (what the total sums), in Decimal. ``cost``: the total cost basis of
+    the shares held now ($)."""
     held_at_start = abs(start) > 1e-9
     if mark != mark and abs(shares) > 1e-9:  # NaN: no price now for shares held now
         basis, pnl = "no mark", None
@@ -44,18 +52,35 @@ def _symbol_row(
         basis, pnl = "no previous close", None
     else:
         basis = "prev_close" if held_at_start else "fills"
-        pnl = (shares * (mark if mark == mark else 0.0)) - (start * p0 if held_at_start else 0.0) + cash
-    unreal = shares * (mark - avg) if mark == mark and avg == avg and abs(shares) > 1e-9 else None
+        now = _d(shares) * _d(mark) if mark == mark else Decimal(0)
+        pnl = now - (_d(start) * _d(p0) if held_at_start else Decimal(0)) + _d(cash)
+    unreal = _d(shares) * _d(mark) - _d(cost) if mark == mark and cost == cost and abs(shares) > 1e-9 else None
     return {
         "symbol": s,
         "shares": shares,
         "start_shares": float(start),
-        "prev": round(p0, 4) if p0 == p0 else None,
-        "mark": round(mark, 4) if mark == mark else None,
+        "prev": half_up(p0, 4),
+        "mark": half_up(mark, 4),
         "basis": basis,
-        "pnl": None if pnl is None else round(float(pnl), 2) + 0.0,
-        "unrealised_since_purchase": None if unreal is None else round(float(unreal), 2) + 0.0,
+        "pnl": None if pnl is None else half_up(pnl),
+        "unrealised_since_purchase": None if unreal is None else half_up(unreal),
     }, pnl
+
+
+def _cost(pmap: pd.DataFrame, s: str, shares: float) -> float:
+    """The total cost basis ($) of symbol ``s``'s shares: ``total_cost`` when given, else
+    shares x avg_cost; NaN when neither is known."""
+    if s not in pmap.index:
+        return np.nan
+    if "total_cost" in pmap.columns:
+        t = pd.to_numeric(pd.Series([pmap["total_cost"].get(s)]), errors="coerce").iloc[0]
+        if t == t:
+            return float(t)
+    if "avg_cost" in pmap.columns:
+        a = pd.to_numeric(pd.Series([pmap["avg_cost"].get(s)]), errors="coerce").iloc[0]
+        if a == a:
+            return float(_d(shares) * _d(float(a)))
+    return np.nan
 
 
 def pnl_today(
@@ -74,9 +99,12 @@ def pnl_today(
     previous close, or with no mark, has ``pnl`` None (``basis`` says why; the average cost is
     never a start-of-day price). ``total_pnl`` is None unless every symbol's P&L is known;
     ``known_pnl`` sums the known ones; ``unknown`` lists the rest. ``unrealised_since_purchase``
-    (shares x (mark - avg_cost), $) is a different figure, labelled as such, never today's P&L.
+    (shares x mark - total cost, $; the total cost is ``total_cost`` when the positions carry it,
+    else shares x avg_cost) is a different figure, labelled as such, never today's P&L. Sums are
+    of unrounded Decimal figures; each figure is rounded half-up once, when returned.
     """
-    pos = positions[["symbol", "shares"] + (["avg_cost"] if "avg_cost" in positions.columns else [])].copy()
+    have = [c for c in ("avg_cost", "total_cost") if c in positions.columns]
+    pos = positions[["symbol", "shares", *have]].copy()
     pos["shares"] = pos["shares"].astype(float)
     g = _day_flows(fills)
     syms = sorted(set(pos["symbol"]) | set(g.index))
@@ -88,14 +116,19 @@ def pnl_today(
     )
     pmap = pos.set_index("symbol")
     rows, missing, unknown = [], [], []
-    known = 0.0
+    known = Decimal(0)
     for s in syms:
         shares = float(pmap["shares"].get(s, 0.0)) if s in pmap.index else 0.0
         net = float(g["net"].get(s, 0.0)) if s in g.index else 0.0
         cash = float(g["cash"].get(s, 0.0)) if s in g.index else 0.0
-        avg = float(pmap["avg_cost"].get(s, np.nan)) if "avg_cost" in pmap.columns and s in pmap.index else np.nan
         row, raw = _symbol_row(
-            s, shares, shares - net, cash, float(prev.get(s, np.nan)), float(marks.get(s, np.nan)), avg
+            s,
+            shares,
+            shares - net,
+            cash,
+            float(prev.get(s, np.nan)),
+            float(marks.get(s, np.nan)),
+            _cost(pmap, s, shares),
         )
         if row["basis"] == "no mark":
             missing.append(s)
@@ -105,8 +138,8 @@ def pnl_today(
             known += raw
         rows.append(row)
     return {
-        "total_pnl": None if unknown else round(float(known), 2) + 0.0,
-        "known_pnl": round(float(known), 2) + 0.0,
+        "total_pnl": None if unknown else half_up(known),
+        "known_pnl": half_up(known),
         "unknown": unknown,
         "by_symbol": rows,
         "missing_marks": missing,
