@@ -13,6 +13,7 @@ from xlexec.core.checks.context import CheckContext, build_context
 from xlexec.core.checks.registry import VALIDATION, Registry
 from xlexec.core.checks.result import ValidationResult, decide
 from xlexec.core.checks.thresholds import Thresholds
+from xlexec.core.costs import half_up
 from xlexec.core.trades import Trades
 
 
@@ -79,16 +80,16 @@ def summarize(c: CheckContext, checks: pd.DataFrame) -> dict[str, Any]:
         "n_excluded": len(c.excluded),
         "n_buys": int((buy & valid).sum()),
         "n_sells": int((~buy & valid).sum()),
-        "notional": round(c.send_total, 2),
-        "buy_notional": round(float(np.abs(t.send[valid & buy]).sum()), 2),
-        "sell_notional": round(float(np.abs(t.send[valid & ~buy]).sum()), 2),
-        "portfolio_value": round(c.pv, 2) if pv_known else None,
+        "notional": half_up(c.send_total, 2),
+        "buy_notional": half_up(float(np.abs(t.send[valid & buy]).sum()), 2),
+        "sell_notional": half_up(float(np.abs(t.send[valid & ~buy]).sum()), 2),
+        "portfolio_value": half_up(c.pv, 2) if pv_known else None,
         "portfolio_value_source": c.pv_source,
-        "cash": round(c.cash, 2) if c.cash is not None else None,
-        "turnover": round(c.turnover, 6) if pv_known else None,
+        "cash": half_up(c.cash, 2) if c.cash is not None else None,
+        "turnover": half_up(c.turnover, 6) if pv_known else None,
         "turnover_header": c.header.turnover,
-        "est_costs": round(c.est_costs, 2),
-        "est_cost_pct": round(c.cost_pct, 6),
+        "est_costs": half_up(c.est_costs, 2),
+        "est_cost_pct": half_up(c.cost_pct, 6),
         "positions_after": c.n_after,
         "positions_given": c.positions is not None,
         "quotes_given": c.quotes is not None,
