@@ -100,8 +100,8 @@ def pnl_today(
     never a start-of-day price). ``total_pnl`` is None unless every symbol's P&L is known;
     ``known_pnl`` sums the known ones; ``unknown`` lists the rest. ``unrealised_since_purchase``
     (shares x mark - total cost, $; the total cost is ``total_cost`` when the positions carry it,
-    else shares x avg_cost) is a different figure, labelled as such, never today's P&L. Sums are
-    of unrounded Decimal figures; each figure is rounded half-up once, when returned.
+    else shares x avg_cost), a different figure, never today's P&L. Sums are exact; each figure
+    is rounded half-up once.
     """
     have = [c for c in ("avg_cost", "total_cost") if c in positions.columns]
     pos = positions[["symbol", "shares", *have]].copy()
@@ -121,15 +121,8 @@ def pnl_today(
         shares = float(pmap["shares"].get(s, 0.0)) if s in pmap.index else 0.0
         net = float(g["net"].get(s, 0.0)) if s in g.index else 0.0
         cash = float(g["cash"].get(s, 0.0)) if s in g.index else 0.0
-        row, raw = _symbol_row(
-            s,
-            shares,
-            shares - net,
-            cash,
-            float(prev.get(s, np.nan)),
-            float(marks.get(s, np.nan)),
-            _cost(pmap, s, shares),
-        )
+        p0, mark = float(prev.get(s, np.nan)), float(marks.get(s, np.nan))
+        row, raw = _symbol_row(s, shares, shares - net, cash, p0, mark, _cost(pmap, s, shares))
         if row["basis"] == "no mark":
             missing.append(s)
         if raw is None:
