@@ -16,7 +16,8 @@ from xlexec.errors import InputError, JournalBroken
 from xlexec.steps.context import Context
 from xlexec.store.chain import ChainReport
 from xlexec.store.day import Day
-from xlexec.store.integrity import JOURNAL_FILE, verify_journal
+from xlexec.store.integrity import verify_journal
+from xlexec.store.journal import journal_label
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -43,5 +44,5 @@ def journal_verify(ctx: Context, day: Day | None = None, *, expect_head: str | N
         if not _HEX64.fullmatch(expect_head):
             raise InputError("--expect-head", f"must be a sha256 (64 hex digits), got {expect_head[:70]!r}")
     rep = verify_journal(ctx.live_dir, expect_head)
-    path = str(ctx.live_dir / JOURNAL_FILE)
+    path = journal_label(ctx.live_dir)
     return JournalVerifyResult(path, rep, 0 if rep.ok else JournalBroken.exit_code)
