@@ -355,23 +355,24 @@ class DayLock:
                 f"{self.path.parent.name}: the day is locked by {holder}; "
                 "wait for it to finish (the lock frees itself if that process dies)"
             ) from None
-        fh.seek(0)
-        fh.truncate()
         holder = f"pid {os.getpid()} ({current_user()}@{socket.gethostname()}, {self.purpose}, since {utc_now()})"
-        fh.write(holder)
-        fh.flush()
-        self._fh = fh
         url = journal_url(self.path.parent.parent)
-        if url is not None:
+        if url is not None:  # the shared journal: every machine's lock on this day, before the file says so
             from xlexec.store.pg_journal import AdvisoryDayLock
 
             shared = AdvisoryDayLock(url, self.path.parent.name, holder)
             try:
                 shared.acquire()
             except BaseException:
-                self.release()
+                _unlock(fh)
+                fh.close()
                 raise
             self._shared = shared
+        fh.seek(0)
+        fh.truncate()
+        fh.write(holder)
+        fh.flush()
+        self._fh = fh
         return self
 
     def release(self) -> None:

@@ -436,11 +436,11 @@ class AdvisoryDayLock:
                 (k1, k2),
             ).fetchone()
             con.close()
-            holder = "another process"
+            holder, login = "another process", ""
             if row is not None:
-                holder = f"{str(row[0]).removeprefix('xlexec lock ')} (database login {row[1]})"
+                holder, login = str(row[0]).removeprefix("xlexec lock "), f", database login {row[1]}"
             raise LockedError(
-                f"{self.day}: the day is locked in the shared journal by {holder}; "
+                f"{self.day}: the day is locked by {holder} (the shared journal's day lock{login}); "
                 "wait for it to finish (the lock frees itself if that process dies)"
             )
         self._con = con
