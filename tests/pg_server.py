@@ -89,7 +89,7 @@ class PgServer:
         import psycopg
 
         with psycopg.connect(self.url(db, login), autocommit=True) as con:
-            cur = con.execute(query, params)  # type: ignore[arg-type]
+            cur = con.execute(query, params or None)  # type: ignore[arg-type]
             return cur.fetchall() if cur.description else []
 
 
