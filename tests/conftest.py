@@ -45,3 +45,52 @@ def quote_now() -> str:
     from xlexec.execution.clock import env_now
 
     return (env_now() - dt.timedelta(seconds=1)).astimezone(dt.UTC).isoformat()
+
+
+# ---------------------------------------------------------------- PostgreSQL (tests/pg_server.py)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server per test session (per xdist worker), torn down after.
+    Skipped only when no server binary exists; under CI (``CI`` set) that is a failure."""
+    from tests.pg_server import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("CI"):
+            pytest.fail("no PostgreSQL server binary (initdb, pg_ctl, postgres): .ci/run installs postgresql")
+        pytest.skip("no PostgreSQL server binary (initdb, pg_ctl, postgres) on this machine")
+    server = PgServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_db(pg_server) -> str:
+    """A fresh database with the xlexec schema (``xlexec journal init`` as the owner); its name."""
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """Opens journals of one backend: ``backend()`` a journal of this test (each call a new
+    connection to the same one), ``backend.name`` which backend."""
+    from xlexec.store.journal import Journal
+    from xlexec.store.pg_journal import PgJournal
+
+    class Backend:
+        name = request.param
+
+        def __init__(self):
+            if self.name == "postgresql":
+                self.server = request.getfixturevalue("pg_server")
+                self.db = self.server.new_database()
+                self.url = self.server.url(self.db)
+            else:
+                self.url = str(tmp_path / "j.sqlite")
+
+        def __call__(self):
+            return PgJournal(self.url) if self.name == "postgresql" else Journal(self.url)
+
+    return Backend()

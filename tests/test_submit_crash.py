@@ -1,5 +1,9 @@
 """kill -9 of a real submitting process at several points, then a rerun; two concurrent submits.
 
+Each test runs on both journals: ``live/journal.sqlite`` and a shared PostgreSQL journal (a
+fresh database of the session's throwaway server, tests/pg_server.py), where the two concurrent
+submits run from two live folders (two machines) and only the database's day lock stops one.
+
 The fake Alpaca server runs in this test process; the submitter is a separate Python process
 (``python -c``) driving the real alpaca-py client. ``XLEXEC_CRASH_AT=<point>:<n>`` (a test hook
 in :mod:`xlexec.execution.engine`) makes it SIGKILL itself the n-th time it reaches ``<point>``.
@@ -112,10 +116,20 @@ def spawn(args: dict) -> subprocess.Popen:
     )
 
 
-def setup(tmp_path, fake, concurrency: int = 2) -> tuple[dict, list[str]]:
-    trades = write_trades(tmp_path / "live" / DAY / "trades.csv")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request) -> str:
+    """The config's ``journal``: ``sqlite``, or the URL of a fresh shared PostgreSQL journal."""
+    if request.param == "sqlite":
+        return "sqlite"
+    server = request.getfixturevalue("pg_server")
+    return server.url(server.new_database())
+
+
+def setup(tmp_path, fake, journal: str, concurrency: int = 2, live: str = "live") -> tuple[dict, list[str]]:
+    trades = write_trades(tmp_path / live / DAY / "trades.csv")
     cfg = {
-        "live_dir": str(tmp_path / "live"),
+        "live_dir": str(tmp_path / live),
+        "journal": journal,
         "execution": {
             "broker": "alpaca",
             "require_human_approval": False,
@@ -148,9 +162,9 @@ CRASHES = [
 
 
 @pytest.mark.parametrize("points", CRASHES, ids=["+".join(c) for c in CRASHES])
-def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points):
+def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points, journal):
     with FakeAlpaca(now=T_DAY, latency=0.01, max_lifetime=120) as fake:
-        args, planned = setup(tmp_path, fake)
+        args, planned = setup(tmp_path, fake, journal)
         for point in points:
             p = run(args, crash=point)
             assert p.returncode == -signal.SIGKILL, (p.returncode, p.stdout, p.stderr[-2000:])
@@ -162,12 +176,15 @@ def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points):
         assert out["unknown"] == 0 and out["refused"] == 0 and out["sent"] + out["already_sent"] == len(planned)
         assert_exactly_once(fake, planned)
         # the journal agrees: one intent per order, the latest snapshot of each at the broker
+        J.use_journal(tmp_path / "live", journal)
         jr = J.Journal.for_live_dir(tmp_path / "live")
         try:
             assert sorted(p["client_order_id"] for p in jr.payloads(J.INTENT, DAY)) == planned
             assert sorted(jr.latest_orders(DAY)) == planned
+            assert jr.verify().ok
         finally:
             jr.close()
+            J.use_journal(tmp_path / "live", None)
         log = (tmp_path / "live" / DAY / "execution_log.csv").read_text().splitlines()
         assert len(log) == 1 + len(planned)
         # a further rerun sends nothing
@@ -176,11 +193,15 @@ def test_kill_9_then_rerun_sends_each_order_exactly_once(tmp_path, points):
         assert len(fake.requests("POST", "/v2/orders")) <= len(planned) + len(points)
 
 
-def test_two_concurrent_submits_one_gets_locked_error(tmp_path):
+def test_two_concurrent_submits_one_gets_locked_error(tmp_path, journal):
     with FakeAlpaca(now=T_DAY, latency=0.25, max_lifetime=120) as fake:
-        args, planned = setup(tmp_path, fake, concurrency=1)
+        args, planned = setup(tmp_path, fake, journal, concurrency=1)
         lock = tmp_path / "live" / DAY / ".xlexec.lock"
-        second = spawn({**args, "wait_for_lock": str(lock)})
+        if journal != "sqlite":  # the second operator on another machine: its own live folder
+            args2, _ = setup(tmp_path, fake, journal, concurrency=1, live="live2")
+        else:
+            args2 = args
+        second = spawn({**args2, "wait_for_lock": str(lock)})
         time.sleep(0.2)
         first = spawn(args)
         out1, err1 = first.communicate(timeout=60)
@@ -189,4 +210,6 @@ def test_two_concurrent_submits_one_gets_locked_error(tmp_path):
         assert codes == [0, 3], (out1, err1[-1500:], out2, err2[-1500:])
         locked = json.loads(out2.strip().splitlines()[-1])["locked"]
         assert f"locked by pid {first.pid}" in locked
+        if journal != "sqlite":
+            assert "the shared journal's day lock" in locked
         assert_exactly_once(fake, planned)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from xlexec.core.checks.thresholds import Thresholds
 from xlexec.errors import ConfigError, InputError
@@ -141,6 +141,8 @@ class WorkbookConfig(_Model):
 
 class Config(_Model):
     live_dir: Path = Path("live")
+    # the journal: "sqlite" (live/journal.sqlite) or postgresql://LOGIN[:${ENV_VAR}]@HOST[:PORT]/DB
+    journal: str = "sqlite"
     costs_bps: float = Field(1.0, ge=0)
     slippage_bps: float = Field(2.0, ge=0)
     opening_cash: float | None = None  # $ the first reconciled day starts from; None = unknown
@@ -150,6 +152,25 @@ class Config(_Model):
     workbook: WorkbookConfig = WorkbookConfig()
 
     source: str = Field("<built-in defaults>", exclude=True)
+
+    @field_validator("journal")
+    @classmethod
+    def _journal_url(cls, v: str) -> str:
+        """``sqlite``, or a ``postgresql://`` URL whose password, if any, is ``${ENV_VAR}``."""
+        v = v.strip()
+        if v == "sqlite":
+            return v
+        if not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be sqlite or a postgresql://LOGIN@HOST/DB URL")
+        netloc = v.split("://", 1)[1].split("/", 1)[0]
+        userinfo = netloc.rsplit("@", 1)[0] if "@" in netloc else ""
+        password = userinfo.split(":", 1)[1] if ":" in userinfo else None
+        if password is not None and not _ENV.fullmatch(password):
+            raise ValueError("holds a literal password; write it as ${ENV_VAR} (e.g. ${XLEXEC_PG_PASSWORD})")
+        rest = v.replace(password or "", "", 1) if password else v
+        if _ENV.search(rest) or "password=" in rest.lower():
+            raise ValueError("${ENV_VAR} is allowed as the password only (and no password= parameter)")
+        return v
 
     def day_dir(self, day: str) -> Path:
         """``live/DAY`` for a real YYYY-MM-DD ``day``: a name that is not a date (``../../x``)
@@ -171,7 +192,9 @@ def _interpolate(node: Any, path: str, secrets_literal: list[str], env_elsewhere
         out = {}
         for k, v in node.items():
             key = f"{path}.{k}" if path else str(k)
-            if str(k) in SECRET_KEYS and isinstance(v, str):
+            if key == "journal" and isinstance(v, str):  # ${VAR} allowed as its password only
+                out[k] = v
+            elif str(k) in SECRET_KEYS and isinstance(v, str):
                 if v and not _ENV.fullmatch(v.strip()):
                     secrets_literal.append(key)
                 out[k] = _ENV.sub(lambda m: os.environ.get(m.group(1), ""), v)

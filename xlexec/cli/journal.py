@@ -1,5 +1,9 @@
 """``xlexec journal verify [--expect-head HASH] [--json]``: walk the journal's hash chain
-(:mod:`xlexec.steps.journal`) and print one line (or one JSON object); exit 1 when it is broken."""
+(:mod:`xlexec.steps.journal`) and print one line (or one JSON object); exit 1 when it is broken.
+
+``xlexec journal init --url URL [--trader LOGIN]... [--approver LOGIN]...``: create (or migrate)
+a shared PostgreSQL journal and its roles. ``xlexec journal copy --from sqlite:///.../journal.sqlite
+--to URL``: move a journal there, verified; safe to rerun."""
 
 from __future__ import annotations
 
@@ -25,6 +29,27 @@ def register(sub, common) -> None:
     v.add_argument("--json", action="store_true", help="print one JSON object")
     v.set_defaults(func=run_verify, command="journal verify")
 
+    i = jsub.add_parser(
+        "init",
+        parents=[common],
+        help="create or migrate a shared PostgreSQL journal (as its owner) and roles xlexec_trader, xlexec_approver",
+    )
+    i.add_argument("--url", required=True, help="postgresql://OWNER[:${ENV_VAR}]@HOST[:PORT]/DB")
+    i.add_argument("--trader", action="append", default=[], metavar="LOGIN", help="give LOGIN the trader role")
+    i.add_argument("--approver", action="append", default=[], metavar="LOGIN", help="give LOGIN the approver role")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=run_init, command="journal init")
+
+    c = jsub.add_parser(
+        "copy",
+        parents=[common],
+        help="copy a SQLite journal into a shared PostgreSQL one, verifying the chain and counts (safe to rerun)",
+    )
+    c.add_argument("--from", dest="source", required=True, help="sqlite:///path/to/journal.sqlite")
+    c.add_argument("--to", dest="target", required=True, help="postgresql://OWNER[:${ENV_VAR}]@HOST[:PORT]/DB")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(func=run_copy, command="journal copy")
+
 
 def run_verify(args, ctx) -> int:
     res = steps.journal_verify(ctx, None, expect_head=args.expect_head)
@@ -33,3 +58,16 @@ def run_verify(args, ctx) -> int:
     else:
         print(res.line())
     return res.exit_code
+
+
+def _show(args, res) -> int:
+    print(json.dumps(res.to_json(), allow_nan=False) if args.json else res.line())
+    return res.exit_code
+
+
+def run_init(args, ctx) -> int:
+    return _show(args, steps.journal_init(args.url, traders=tuple(args.trader), approvers=tuple(args.approver)))
+
+
+def run_copy(args, ctx) -> int:
+    return _show(args, steps.journal_copy(args.source, args.target))

@@ -3,17 +3,16 @@ and the day's orders (Orders tab: newest broker snapshot per order, or ``refused
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from xlexec.excel.layout import ORDER_COLUMNS
-from xlexec.store.journal import ACTION, REFUSED
+from xlexec.store.journal import ACTION, REFUSED, journal_exists
 
 
 def _journal(ctx):
-    return ctx.journal() if (Path(ctx.live_dir) / "journal.sqlite").exists() else None
+    return ctx.journal() if journal_exists(ctx.live_dir) else None
 
 
 def workbook_actions(journal) -> list[dict]:

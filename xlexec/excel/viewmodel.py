@@ -80,6 +80,7 @@ from xlexec.formats.inputs import read_closes, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.formats.upload import FORMATS as CONVERT_FORMATS
 from xlexec.store.approvals import list_approvals
+from xlexec.store.journal import journal_exists
 from xlexec.store.month import collect_month
 
 CHECK_COLUMNS = ["check", "status", "symbol", "value", "limit", "message"]
@@ -371,7 +372,7 @@ def approvals_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, st
     """Approvals: every decision in the journal; and the Control line of the day's latest one
     (None when the day has none), saying whether it still covers the Blotter's orders."""
     try:
-        ap = list_approvals(src.live) if (src.live / "journal.sqlite").exists() else None
+        ap = list_approvals(src.live) if journal_exists(src.live) else None
     except Exception:  # noqa: BLE001 - a view never fails on one tab
         ap = None
     if ap is None or not len(ap):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from xlexec.config import Config, load_config
 from xlexec.execution.clock import env_now
-from xlexec.store.journal import Journal, current_user
+from xlexec.store.journal import Journal, current_user, use_journal
 
 
 @dataclass
@@ -24,9 +24,13 @@ class Context:
     fixed_now: dt.datetime | None = None  # pins the clock (demo, tests); else XLEXEC_NOW, else real
     _journal: Journal | None = None
 
+    def __post_init__(self) -> None:
+        use_journal(self.config.live_dir, self.config.journal)  # the store opens the config's journal
+
     @classmethod
     def load(cls, config_path: str | os.PathLike | None = None, user: str | None = None) -> Context:
         cfg = load_config(config_path)
+        use_journal(cfg.live_dir, cfg.journal)  # before current_user(): a database login names the user
         return cls(cfg, user or cfg.user or current_user())
 
     @property

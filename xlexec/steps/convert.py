@@ -50,7 +50,7 @@ from xlexec.steps.context import Context
 from xlexec.store.approvals import find_approval
 from xlexec.store.day import Day
 from xlexec.store.integrity import require_intact
-from xlexec.store.journal import SLICE, current_user
+from xlexec.store.journal import SLICE, current_user, journal_exists
 from xlexec.store.policy import check_approval as bound_check
 from xlexec.store.policy import effective_policy, require_in_force
 from xlexec.store.refusals import journaled_refusals
@@ -162,7 +162,7 @@ def _convert(
     cfg = ctx.config
     orders, sha = slicing.day_orders(t, cfg.execution.default_order_type, day.date)
     check_sendable(ctx, day, orders, t.header.kill_switch)
-    if day.journal_file.exists():  # an edited, deleted or moved event: nothing read from it is trusted
+    if journal_exists(ctx.live_dir):  # an edited, deleted or moved event: nothing read from it is trusted
         require_intact(Path(ctx.live_dir), nothing="no upload file written")
 
     approval = None
@@ -176,7 +176,7 @@ def _convert(
             trading_session.require_approval_session(ctx.journal(), approval, day.date, paper=paper, what="written")
             bound_check(approval, policy.current, login=current_user(), what="convert")
 
-    jr = ctx.journal() if day.journal_file.exists() else None
+    jr = ctx.journal() if journal_exists(ctx.live_dir) else None
     state = slicing.slicing_state(jr, day, sha)
     if state.recorded and not slice:
         raise RefusedError(

@@ -13,7 +13,7 @@ from typing import Any
 
 from xlexec.steps.context import Context
 from xlexec.store import policy as store
-from xlexec.store.journal import Journal, current_user
+from xlexec.store.journal import current_user, journal_exists, open_journal
 
 
 @dataclass
@@ -44,10 +44,9 @@ class PolicyShowResult:
 def show(ctx: Context) -> PolicyShowResult:
     """The effective policy of ``ctx.config`` against the journal's policy in force (read only)."""
     policy = store.effective_policy(ctx.config)
-    path = ctx.live_dir / "journal.sqlite"
-    if not path.exists():
+    if not journal_exists(ctx.live_dir):
         return PolicyShowResult(store.Standing(policy, None), None, ctx.config.source)
-    with Journal(path) as jr:
+    with open_journal(ctx.live_dir) as jr:
         st = store.standing(jr, policy, day=ctx.today(), record=False)
         return PolicyShowResult(st, store.in_force(jr), ctx.config.source)
 

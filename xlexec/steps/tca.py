@@ -23,7 +23,7 @@ from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.arrivals import arrivals_from_journal
 from xlexec.store.day import Day, is_day_name
-from xlexec.store.journal import Journal
+from xlexec.store.journal import Journal, journal_exists
 from xlexec.store.month import collect_month
 
 PathLike = str | Path | None
@@ -31,7 +31,7 @@ PathLike = str | Path | None
 
 def _journal_or_none(ctx: Context) -> Journal | None:
     """The journal when one exists (never create ``live/journal.sqlite`` just to read it)."""
-    return ctx.journal() if (Path(ctx.live_dir) / "journal.sqlite").exists() else None
+    return ctx.journal() if journal_exists(ctx.live_dir) else None
 
 
 def tca_document(day_dir: Path, ctx: Context, *, fills_path: PathLike = None, fmt: str | None = None):

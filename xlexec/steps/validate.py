@@ -40,7 +40,7 @@ from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
 from xlexec.store.approvals import record_approval
 from xlexec.store.day import Day
-from xlexec.store.journal import current_user
+from xlexec.store.journal import current_user, journal_exists
 from xlexec.store.policy import check_approver, effective_policy, require_in_force
 
 VALIDATION_JSON = "validation.json"
@@ -63,7 +63,7 @@ def _sha256(path: Path) -> str | None:
 def _cash_before(ctx: Context, date: str) -> float | None:
     """$ cash the day opens with: the journal's last reconciliation (``cash_after``), None when
     there is no journal or no reconciliation yet."""
-    if not (Path(ctx.live_dir) / "journal.sqlite").exists():
+    if not journal_exists(ctx.live_dir):
         return None
     return Day(Path(ctx.live_dir), date).previous_cash(ctx.journal())
 

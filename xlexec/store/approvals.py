@@ -34,7 +34,7 @@ from xlexec.core.orders import canonical_lines, orders_sha256
 from xlexec.core.policy import policy_sha256
 from xlexec.errors import InputError, RefusedError
 from xlexec.formats.csvio import atomic_write_text, to_csv_text
-from xlexec.store.journal import APPROVAL, Journal, current_user
+from xlexec.store.journal import APPROVAL, Journal, current_user, journal_exists
 
 APPROVAL_COLUMNS = [
     "date",
@@ -166,10 +166,9 @@ def _same_as_latest(
 
 
 def _journal_rows(live_dir: Path, date: str | None = None) -> list[dict[str, Any]]:
-    path = Path(live_dir) / JOURNAL_FILE
-    if not path.exists():
+    if not journal_exists(live_dir):
         return []
-    with Journal(path) as j:
+    with Journal.for_live_dir(live_dir) as j:
         return [e.payload for e in j.events(APPROVAL, date)]
 
 

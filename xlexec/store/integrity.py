@@ -12,11 +12,10 @@ per event; a submit pays it once, under the day lock.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from xlexec.errors import JournalBroken
 from xlexec.store.chain import ChainReport
-from xlexec.store.journal import Journal
+from xlexec.store.journal import journal_exists, journal_label, open_journal
 
 JOURNAL_FILE = "journal.sqlite"
 
@@ -24,10 +23,9 @@ JOURNAL_FILE = "journal.sqlite"
 def verify_journal(live_dir: str | os.PathLike, expect_head: str | None = None) -> ChainReport:
     """The chain report of ``live_dir/journal.sqlite`` (an empty report when there is none yet;
     reading never creates the journal)."""
-    path = Path(live_dir) / JOURNAL_FILE
-    if not path.exists():
+    if not journal_exists(live_dir):
         return ChainReport(expected_head=expect_head) if expect_head is None else _absent(expect_head)
-    with Journal(path) as j:
+    with open_journal(live_dir) as j:
         return j.verify(expect_head)
 
 
@@ -47,7 +45,7 @@ def require_intact(live_dir: str | os.PathLike, *, tag: str = "", nothing: str =
     does not verify; returns the report otherwise (a journal of unchained events only passes)."""
     rep = verify_journal(live_dir)
     if not rep.ok:
-        where = Path(live_dir) / JOURNAL_FILE
+        where = journal_label(live_dir)
         raise JournalBroken(
             f"{tag + ' ' if tag else ''}{where}: {rep.line()}; nothing read from it is trusted "
             f"(see `xlexec journal verify`); {nothing}"

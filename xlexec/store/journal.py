@@ -13,10 +13,18 @@ deletes a row is found out by :meth:`Journal.verify` (``xlexec journal verify``)
 duplicate adds nothing and does not advance the chain. A journal from before the chain gets the
 two columns on first open; its old events stay unchained (see :mod:`xlexec.store.chain`).
 
+**Which journal.** ``live/journal.sqlite`` unless the config says ``journal: postgresql://...``
+(:mod:`xlexec.store.pg_journal`, the same interface): the shell registers the config's choice
+for its live folder (:func:`use_journal`) and everything opens the journal through
+:func:`open_journal` / :meth:`Journal.for_live_dir` and asks :func:`journal_exists`, so nothing
+above this layer knows which backend is in use. With a PostgreSQL journal, :func:`current_user`
+is the database login (the one the database records as each event's actor).
+
 The CSV files under ``live/`` are *written from* the journal (see ``xlexec.day``), atomically.
 
 Also here: :class:`DayLock`, the per-day exclusive lock (``fcntl.flock``; released by the OS if
-the holder dies, even on ``kill -9``) that names its holder when refused.
+the holder dies, even on ``kill -9``) that names its holder when refused; with a PostgreSQL
+journal it also takes the day's advisory lock in the database, shared by every machine.
 """
 
 from __future__ import annotations
@@ -77,7 +85,61 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
+#: resolved live folder -> the journal URL its config names (absent: ``live/journal.sqlite``)
+_URLS: dict[Path, str] = {}
+_DB_LOGIN: list[str] = []  # the database login of the last PostgreSQL journal registered
+
+
+def use_journal(live_dir: str | os.PathLike, url: str | None) -> None:
+    """Register the config's ``journal`` for ``live_dir``: ``sqlite`` (or empty) is the file
+    ``live_dir/journal.sqlite``; a ``postgresql://`` URL the shared journal there."""
+    from xlexec.store import pg_journal
+
+    where = Path(live_dir).resolve()
+    if url and pg_journal.is_url(url):
+        _URLS[where] = url
+        login = pg_journal.url_login(url)
+        _DB_LOGIN[:] = [login] if login else []
+    else:
+        _URLS.pop(where, None)
+        if not _URLS:
+            _DB_LOGIN.clear()
+
+
+def journal_url(live_dir: str | os.PathLike) -> str | None:
+    """The PostgreSQL URL registered for ``live_dir`` (None: the SQLite file)."""
+    return _URLS.get(Path(live_dir).resolve()) if _URLS else None
+
+
+def open_journal(live_dir: str | os.PathLike) -> Journal:
+    """The journal of ``live_dir`` (creates ``journal.sqlite`` when it is the file and missing)."""
+    url = journal_url(live_dir)
+    if url is None:
+        return Journal(Path(live_dir) / "journal.sqlite")
+    from xlexec.store.pg_journal import PgJournal
+
+    return PgJournal(url)
+
+
+def journal_exists(live_dir: str | os.PathLike) -> bool:
+    """Whether ``live_dir`` has a journal to read (the file exists; a shared journal always does)."""
+    return journal_url(live_dir) is not None or (Path(live_dir) / "journal.sqlite").exists()
+
+
+def journal_label(live_dir: str | os.PathLike) -> str:
+    """What to call the journal in a message: the file's path, or the URL without its password."""
+    url = journal_url(live_dir)
+    if url is None:
+        return str(Path(live_dir) / "journal.sqlite")
+    from xlexec.store.pg_journal import redacted
+
+    return redacted(url)
+
+
 def current_user() -> str:
+    """The operator's login: the OS user, or the database login of a PostgreSQL journal."""
+    if _DB_LOGIN:
+        return _DB_LOGIN[0]
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -111,7 +173,8 @@ class Journal:
 
     @classmethod
     def for_live_dir(cls, live_dir: str | os.PathLike) -> Journal:
-        return cls(Path(live_dir) / "journal.sqlite")
+        """:func:`open_journal`: the file, or the shared journal the config names."""
+        return open_journal(live_dir)
 
     def close(self) -> None:
         self._con.close()
@@ -277,6 +340,7 @@ class DayLock:
         self.path = Path(day_dir) / ".xlexec.lock"
         self.purpose = purpose
         self._fh: TextIO | None = None  # open (and locked) between acquire() and release()
+        self._shared: Any = None  # the database's advisory lock (a PostgreSQL journal)
 
     def acquire(self) -> DayLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,14 +355,32 @@ class DayLock:
                 f"{self.path.parent.name}: the day is locked by {holder}; "
                 "wait for it to finish (the lock frees itself if that process dies)"
             ) from None
+        holder = f"pid {os.getpid()} ({current_user()}@{socket.gethostname()}, {self.purpose}, since {utc_now()})"
+        url = journal_url(self.path.parent.parent)
+        if url is not None:  # the shared journal: every machine's lock on this day, before the file says so
+            from xlexec.store.pg_journal import AdvisoryDayLock
+
+            shared = AdvisoryDayLock(url, self.path.parent.name, holder)
+            try:
+                shared.acquire()
+            except BaseException:
+                _unlock(fh)
+                fh.close()
+                raise
+            self._shared = shared
         fh.seek(0)
         fh.truncate()
-        fh.write(f"pid {os.getpid()} ({current_user()}@{socket.gethostname()}, {self.purpose}, since {utc_now()})")
+        fh.write(holder)
         fh.flush()
         self._fh = fh
         return self
 
     def release(self) -> None:
+        if self._shared is not None:
+            try:
+                self._shared.release()
+            finally:
+                self._shared = None
         if self._fh is not None:
             try:
                 self._fh.seek(0)

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from xlexec.errors import RefusedError
+from xlexec.errors import RefusedError, XlexecError
 from xlexec.store.journal import REFUSAL, Journal, current_user
 
 NOT_RECORDED_BROKEN = "the refusal is not recorded: the journal does not verify"
@@ -79,7 +79,7 @@ def record_refusal(
     try:
         with Journal.for_live_dir(live_dir) as jr:
             jr.append(REFUSAL, refusal_key(step, day, rule, sha, line), payload, day=day, actor=actor)
-    except (sqlite3.Error, OSError) as e:
+    except (sqlite3.Error, OSError, XlexecError) as e:
         why = " ".join(str(e).split())[:120]
         return f"the refusal could not be recorded in the journal ({type(e).__name__}: {why})"
     return None
