@@ -943,7 +943,6 @@ def reconcile(
         fg["cash_after"], broker_cash, broker_cash_source
     )
     not_executed, partial, lines = _shortfalls(pt, breaks, day)
-    per_trade = per_trade.assign(slippage_bps=per_trade["slippage_bps"].astype(float).round(2))
     return ReconResult(
         day=day,
         trades_recommended=len(pl),
