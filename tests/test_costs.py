@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
-from xlexec.core.costs import bps_of, cost_bps, cost_usd, fraction_from_bps, side_sign, usd_from_bps
+from xlexec.core.costs import bps_of, cost_bps, cost_usd, fraction_from_bps, half_up, side_sign, usd_from_bps
 
 
 def test_side_sign():
@@ -33,3 +35,26 @@ def test_dollars():
 def test_vectorised():
     v = cost_bps(np.array([1.0, -1.0]), np.array([10.1, 9.9]), np.array([10.0, 10.0]))
     assert v.tolist() == pytest.approx([100.0, 100.0])
+
+
+@pytest.mark.parametrize(
+    ("x", "places", "shown"),
+    [
+        # written by hand: half-up on the decimal text, never banker's rounding, never -0.0
+        (2.675, 2, 2.68),  # the float 2.67499999... is the decimal 2.675: up
+        (1.005, 2, 1.01),
+        (2.665, 2, 2.67),  # banker's rounding would give 2.66
+        (-2.675, 2, -2.68),  # away from zero at exactly half
+        (-0.004, 2, 0.0),
+        (10.074999999999999, 2, 10.08),  # binary noise below 1e-9 dropped first: 10.075
+        (10.0749, 2, 10.07),
+        ("20.15", 4, 20.15),
+        (Decimal("0.125"), 2, 0.13),
+        (9.333333333332424, 2, 9.33),
+        (None, 2, None),
+        (float("nan"), 2, None),
+    ],
+)
+def test_half_up_shows_a_figure_once(x, places, shown):
+    got = half_up(x, places)
+    assert got == shown and (got is None or str(got) != "-0.0")

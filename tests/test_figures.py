@@ -158,6 +158,11 @@ def test_reconcile_and_tca_give_the_same_slippage_and_commission(day, outputs):
     for doc in (tca, rec):
         assert doc["figures"]["benchmark"].startswith("signal price")
         assert doc["figures"]["weighting"].startswith("sum of slippage $ / sum of benchmark notional")
+    # TCA's shortfall and opportunity cost have other benchmarks: named too
+    assert tca["figures"]["arrival"].startswith("arrival price (quote mid recorded when the order was submitted")
+    assert tca["figures"]["close"].startswith("close (the day's closing price")
+    tca_text = (dd / "tca_report.txt").read_text()
+    assert "Delay (signal -> arrival)" in tca_text and "(close - signal)" in tca_text
     report = (dd / "reconciliation_report.txt").read_text()
     assert "vs the signal price" in report and "(every fill; rebates negative)" in report
     assert "signal price" in (dd / "tca_report.txt").read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from decimal import Decimal, getcontext
 from pathlib import Path
@@ -222,7 +224,7 @@ def test_upsert_monthly_costs_replaces_the_month(tmp_path):
     assert lines[0].endswith(",memo")
     assert lines[1].startswith("2025-09,0.0250,0.0015,0.0015,0.0220,") and lines[1].endswith(",kept as is")
     assert len(lines) == 3
-    row = dict(zip(lines[0].split(","), lines[2].split(",")))
+    row = next(r for r in csv.DictReader(io.StringIO(p.read_text())) if r["month"] == "2025-10")
     assert row["month"] == "2025-10" and row["memo"] == ""
     assert float(row["net_return"]) == pytest.approx(0.0201, abs=1e-8)
     assert float(row["commission_costs"]) == pytest.approx(0.000150972, abs=1e-8)  # hand_linked above

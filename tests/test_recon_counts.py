@@ -267,3 +267,40 @@ def test_tca_counts_fully_partially_and_not_executed_apart(file_day):
     assert j["execution_counts"] == "Fully executed 1, partially 2, not executed 1 of 4"
     text = xlexec(where, "tca", str(d), "--config", str(cfg)).stdout
     assert "Orders: Fully executed 1, partially 2, not executed 1 of 4" in text
+
+
+def test_per_trade_slippage_bps_stored_in_full_and_rounded_only_when_shown(file_day):
+    """reconciliation_trades.csv keeps each trade's slippage bps unrounded (the CSV number format:
+    up to 10 places, no float noise); the Reconcile tab rounds it only in its number format.
+    AAPL: (150.10 - 150.00) / 150.00 x 10^4 = 6.666... bps; JPM 10 bps; BIG 5 bps exactly."""
+    import openpyxl
+
+    where, cfg, d = file_day
+    assert reconcile(where, cfg, d).returncode == 0
+    text = (d / "reconciliation_trades.csv").read_text().splitlines()
+    head = text[0].split(",")
+    rows = {x.split(",")[0]: x.split(",") for x in text[1:]}
+    col = head.index("slippage_bps")
+
+    def bps(fill: str, signal: str) -> Decimal:
+        return (D(fill) - D(signal)) / D(signal) * 10000
+
+    aapl = bps("150.10", "150.00")
+    assert rows["AAPL"][col] == str(aapl.quantize(D("1e-10"), rounding=ROUND_HALF_UP)) == "6.6666666667"
+    assert rows["AAPL"][col] != "6.67"  # not rounded to 0.01 when stored
+    assert rows["JPM"][col] == f"{bps('200.20', '200.00'):.2f}" == "10.00"  # no 10.000000000000142
+    assert rows["BIG"][col] == f"{bps('20.01', '20.00'):.2f}" == "5.00"
+    assert rows["TSLA"][col] == ""  # nothing filled: no slippage
+
+    book = where / "book.xlsx"
+    r = xlexec(where, "workbook", "build", "--config", str(cfg), "--output", str(book), "--no-macros")
+    assert r.returncode == 0, r.stderr
+    r = xlexec(where, "button", "load-trades", "--book", str(book), "--day", DAY)
+    assert r.returncode == 0, r.stderr
+    ws = openpyxl.load_workbook(book)["Reconcile"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value is not None]
+    header = next(c for c in cells if c.value == "Slippage")
+    aapl_row = next(c.row for c in cells if c.value == "AAPL" and c.column < header.column)
+    cell = ws.cell(aapl_row, header.column)
+    assert cell.value == pytest.approx(float(aapl), abs=1e-9)  # the full figure in the cell
+    assert cell.number_format.startswith("#,##0.00")  # shown to 0.01 bps

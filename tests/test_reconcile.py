@@ -107,12 +107,16 @@ def test_hand_computed_day():
     ]
     pt = r.per_trade.set_index("symbol")
     # AAPL avg (60x150.10 + 40x150.20)/100 = 150.14 -> +(150.14-150)/150 = +9.33 bps
-    assert pt.loc["AAPL", "avg_price"] == pytest.approx(150.14) and pt.loc["AAPL", "slippage_bps"] == 9.33
-    # a sell 1.60 below the signal is a cost: -1 x (378.40-380)/380 x 1e4 = +42.11 bps
-    assert pt.loc["MSFT", "slippage_bps"] == 42.11
-    assert pt.loc["NVDA", "slippage_bps"] == -5.00
-    # AMZN (8x220.50 + 4x220.25)/12 = 220.41667 -> +18.94 bps
-    assert pt.loc["AMZN", "slippage_bps"] == 18.94 and pt.loc["AMZN", "commission"] == pytest.approx(0.10)
+    # (per-trade bps are kept unrounded: 9.3333..., shown 9.33)
+    assert pt.loc["AAPL", "avg_price"] == pytest.approx(150.14)
+    assert pt.loc["AAPL", "slippage_bps"] == pytest.approx(float(Decimal("0.14") / 150 * 10000), abs=1e-9)
+    # a sell 1.60 below the signal is a cost: -1 x (378.40-380)/380 x 1e4 = +42.105... bps
+    assert pt.loc["MSFT", "slippage_bps"] == pytest.approx(float(Decimal("1.60") / 380 * 10000), abs=1e-9)
+    assert pt.loc["NVDA", "slippage_bps"] == pytest.approx(-5.0, abs=1e-9)  # (199.90 - 200) / 200 x 1e4
+    # AMZN (8x220.50 + 4x220.25)/12 = 220.41667 -> +18.939... bps
+    amzn = ((8 * Decimal("220.50") + 4 * Decimal("220.25")) / 12 - 220) / 220 * 10000
+    assert pt.loc["AMZN", "slippage_bps"] == pytest.approx(float(amzn), abs=1e-9)
+    assert pt.loc["AMZN", "commission"] == pytest.approx(0.10)
     # weighted by benchmark notional (executed x signal price), as TCA: slippage $ 14.00 + 40.00
     # - 1.20 + 5.00 = 57.80 over 15000 + 9500 + 2400 + 2640 = 29540 -> 19.5667 bps
     assert j["slippage_bps_avg"] == 19.57 and j["slippage_usd"] == 57.80
@@ -233,7 +237,9 @@ def test_split_day_is_not_a_break_and_oversell_is():
     assert j["positions_match"] is False  # the oversell
     # AAPL sold 0.10 below the signal: -(100.90 - 101)/101 x 1e4 = +9.90 bps (a cost);
     # cash 1000 + 40360 + 9000 - 2.50
-    assert r.per_trade.set_index("symbol").loc["AAPL", "slippage_bps"] == 9.90
+    assert r.per_trade.set_index("symbol").loc["AAPL", "slippage_bps"] == pytest.approx(
+        float(Decimal("0.10") / 101 * 10000), abs=1e-9
+    )
     assert j["cash_after"] == 50_357.50
     # without the split the same broker position would be a mismatch
     r2 = reconcile(
@@ -500,7 +506,7 @@ def test_a_chase_replacements_fills_count_for_the_order_it_replaced():
     assert aapl.iloc[0]["status"] == "filled"
     # 60 x 150.00 + 40 x 150.05 = 15,002.00 for 100 shares: avg 150.02, +1.3333 bps vs the $150.00 signal
     assert aapl.iloc[0]["avg_price"] == pytest.approx(150.02)
-    assert aapl.iloc[0]["slippage_bps"] == pytest.approx(1.33)
+    assert aapl.iloc[0]["slippage_bps"] == pytest.approx(float(Decimal("0.02") / 150 * 10000), abs=1e-9)
 
 
 def test_cli_reconcile_uses_the_journaled_intents(env, capsys):

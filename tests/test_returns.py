@@ -186,6 +186,26 @@ def test_turnover_and_its_correlation_with_cost(desk):
     assert "Turnover:                      56.604%" in text
 
 
+def test_the_csv_names_its_benchmark_and_weighting(desk):
+    """monthly_costs.csv read alone says what its slippage is measured against and how it is
+    weighted: the same words as the month's JSON ``figures`` (and the daily tca.json's)."""
+    cfg, live, elsewhere = desk
+    m = month(cfg, elsewhere)
+    with (live / "monthly_costs.csv").open(newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["benchmark"].startswith("signal price") and row["benchmark"] == m["figures"]["benchmark"]
+    assert row["weighting"] == m["figures"]["weighting"]
+    assert "sum of slippage $ / sum of benchmark notional" in row["weighting"]
+    assert row["mean_weighting"] == m["figures"]["mean_weighting"] and "plain mean" in row["mean_weighting"]
+    r = xlexec(elsewhere, "tca", str(live / DAYS[0][0]), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    tca = json.loads((live / DAYS[0][0] / "tca.json").read_text())
+    assert (row["benchmark"], row["weighting"]) == (tca["figures"]["benchmark"], tca["figures"]["weighting"])
+    text = xlexec(elsewhere, "monthly", "--month", "2025-11", "--config", str(cfg)).stdout
+    assert f"Benchmark:                     {row['benchmark']}" in text
+    assert f"Weighting (notional-weighted): {row['weighting']}" in text
+
+
 def test_a_bad_amount_is_refused_naming_file_row_column(desk):
     cfg, live, elsewhere = desk
     flows = live / "cash_flows.csv"
@@ -241,6 +261,12 @@ def test_the_monthly_report_button_shows_the_same_returns(desk):
     net, _ = hand_returns(FLOWS)
     assert any(t.startswith("External cash flows:           $30,000.00 (live/cash_flows.csv;") for t in text)
     assert f"   Net Return:        {float(net) * 100:+.3f}%" in text
+    # the tab names the slippage's benchmark and weighting, as monthly_costs.csv does
+    with (live / "monthly_costs.csv").open(newline="") as fh:
+        month_row = next(csv.DictReader(fh))
+    assert month_row["benchmark"].startswith("signal price")
+    assert any(t.startswith("Benchmark:") and t.endswith(month_row["benchmark"]) for t in text)
+    assert any(t.startswith("Weighting (notional-weighted):") and t.endswith(month_row["weighting"]) for t in text)
     # a bad amount: the button refuses in one line naming file, row and column
     (live / "cash_flows.csv").write_text("date,amount,note\n2025-11-04,abc,wire in\n")
     r = xlexec(elsewhere, "button", "monthly-report", "--book", str(book))

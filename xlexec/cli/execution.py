@@ -130,6 +130,8 @@ def run_cancel_all(args, ctx) -> int:
         print(d["report"])
         print(f"kill switch: {d['kill_switch']} (delete it to trade again)")
         print(f"incident report: {d['report_path']}")
+        if d.get("already"):
+            print("this cancel-all was already recorded: nothing open, nothing changed")
         if d["still_open"] or d["error"]:
             print(
                 f"WARNING: {len(d['still_open'])} order(s) still open" + (f"; {d['error']}" if d["error"] else ""),

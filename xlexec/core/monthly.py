@@ -70,7 +70,15 @@ CSV_EXTRA = [
     "turnover",
     "slippage_mean_bps",
     "cash_flows",
+    "benchmark",
+    "weighting",
+    "mean_weighting",
 ]
+#: What the CSV's slippage figures are measured against and how they are weighted (the JSON's
+#: ``figures``, :func:`xlexec.core.costs.figure_definitions`): ``benchmark`` (of ``slippage_usd``,
+#: ``avg_slippage_bps`` and ``slippage_mean_bps``), ``weighting`` (of ``avg_slippage_bps``) and
+#: ``mean_weighting`` (of ``slippage_mean_bps``), written on every month's row.
+CSV_DEFINITIONS = ("benchmark", "weighting", "mean_weighting")
 DAILY_COLUMNS = [
     "date",
     "notional",
@@ -295,7 +303,8 @@ class MonthlyResult:
         }
 
     def csv_row(self) -> dict[str, str]:
-        """The ``monthly_costs.csv`` row: the guide's five columns first, then the extras."""
+        """The ``monthly_costs.csv`` row: the guide's five columns first, then the extras, the
+        last of them (:data:`CSV_DEFINITIONS`) naming the slippage's benchmark and weightings."""
 
         def frac(x):  # fractions: 4 to 8 places, never in exponent notation (accountants' sheets)
             v = _r(x, 8)
@@ -325,10 +334,12 @@ class MonthlyResult:
             "turnover": frac(self.turnover),
             "slippage_mean_bps": money(self.slippage_mean_bps),
             "cash_flows": money(self.cash_flows),
+            **{k: v for k, v in figure_definitions("signal").items() if k in CSV_DEFINITIONS},
         }
 
     def report_text(self) -> str:
         title = f"Monthly Cost Summary - {self.month}"
+        figs = figure_definitions("signal")
         d = self.daily
         L = [title, "=" * max(40, len(title))]
         span = f" ({d['date'].iloc[0]} .. {d['date'].iloc[-1]})" if len(d) else ""
@@ -340,6 +351,9 @@ class MonthlyResult:
             f"Slippage, notional-weighted:   {_fb(self.avg_slippage_bps)} (sum of slippage $ / sum of "
             "filled shares x signal price)",
             f"Slippage, plain mean/trade:    {_fb(self.slippage_mean_bps)} (every filled trade counts once)",
+            f"Benchmark:                     {figs['benchmark']}",
+            f"Weighting (notional-weighted): {figs['weighting']}",
+            f"Weighting (plain mean):        {figs['mean_weighting']}",
             f"Costs as % of portfolio:       {_pc(self.cost_pct_portfolio)} "
             f"(of the average portfolio value {_usd(self.avg_portfolio_value)})",
             f"Turnover:                      {_pc(self.turnover)} (sum of traded notional / average portfolio value)",

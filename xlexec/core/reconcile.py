@@ -22,7 +22,8 @@ signal price): ``slippage_usd`` = sum of the planned orders' slippage $; ``slipp
 TCA calls ``slippage.actual_bps``); ``slippage_bps_mean`` = plain mean of the orders' bps;
 worst = the highest bps. Unplanned fills have no signal price: no slippage, their commission
 is counted (and shown apart as ``commission_unplanned``). Commission estimated = sum of
-``commission_est`` of the planned trades; actual = what every fill paid (a rebate is
+``commission_est`` of the planned trades (a slice child, today's or carried from an earlier
+day: child shares / parent shares x its parent's estimate); actual = what every fill paid (a rebate is
 negative); variance = actual - estimated ($, and % of estimated). JSON figures are rounded
 half-up to cents / 0.01 bps; ``exact`` holds the unrounded ones.
 
@@ -43,6 +44,7 @@ with no date are taken as the day's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -531,29 +533,47 @@ def sent_orders(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     return df.drop_duplicates("client_order_id", keep="first").reset_index(drop=True)
 
 
-def _estimates(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_type: str, day: str) -> pd.DataFrame:
+def _per_share_by_id(trades: Trades, mine: pd.DataFrame, c: str) -> tuple[pd.Series, pd.Series]:
+    """Estimate ``c`` ($/share: the trade's estimate / its shares) of ``mine`` (the orders of
+    ``trades``) by source row and by client order id (NaN when the trades lack ``c``)."""
+    shares = mine["qty"].astype(float)
+    if c in trades.df.columns:
+        per_share = trades.df[c].astype(float).reindex(mine.index) / shares.where(shares > 0)
+    else:
+        per_share = pd.Series(np.nan, index=mine.index)
+    by_id = pd.Series(per_share.to_numpy(), index=mine["client_order_id"].astype(str))
+    return per_share, by_id[~by_id.index.duplicated()]
+
+
+def _estimates(
+    trades: Trades,
+    pl: pd.DataFrame,
+    from_sent: bool,
+    default_order_type: str,
+    day: str,
+    earlier: Sequence[tuple[str, Trades]] = (),
+) -> pd.DataFrame:
     """Each planned order's ``commission_est`` and ``slippage_est`` ($) from the trades row it
     came from, **pro rata to its shares**: ``order qty / trade shares x the trade's estimate``
     (a slice child of 300 of a 1,000-share parent carries 30% of the parent's estimates; a whole
-    order carries all of them). The trades row: by client order id, else the slice parent's id,
-    else (sent orders that are no slice) symbol+side; else, for the plan itself, the same
-    source row. 0 when none (e.g. a child carried from an earlier day's trades)."""
+    order carries all of them). The trades row: by client order id, else the slice parent's id
+    (in today's trades, else in ``earlier``: ``(origin day, trades)`` of the days whose sliced
+    parents have children carried to today), else (sent orders that are no slice) symbol+side;
+    else, for the plan itself, the same source row. 0 when none."""
     cols = ("commission_est", "slippage_est")
     out = pd.DataFrame(0.0, index=pl.index, columns=list(cols))
-    if not any(c in trades.df.columns for c in cols):
+    if not any(c in t.df.columns for c in cols for t in (trades, *(t for _, t in earlier))):
         return out
     mine = orders_from_trades(trades, default_order_type=default_order_type, date=trades.date or day)
-    shares = mine["qty"].astype(float)
+    before = [(t, orders_from_trades(t, default_order_type=default_order_type, date=d)) for d, t in earlier]
     qty = pd.to_numeric(pl["qty"], errors="coerce").astype(float)
     plain = pl["client_order_id"].astype(str).map(without_account)
     parent = pl["parent_id"].astype(str).map(without_account)
     for c in cols:
-        if c not in trades.df.columns:
-            continue
-        per_share = trades.df[c].astype(float).reindex(mine.index) / shares.where(shares > 0)
-        by_id = pd.Series(per_share.to_numpy(), index=mine["client_order_id"].astype(str))
-        by_id = by_id[~by_id.index.duplicated()]
+        per_share, by_id = _per_share_by_id(trades, mine, c)
         v = plain.map(by_id).fillna(parent.map(by_id))
+        for t, o in before:  # a child carried from an earlier day: its parent's estimate, pro rata
+            v = v.fillna(parent.map(_per_share_by_id(t, o, c)[1]))
         no_slice = pl["parent_id"].astype(str) == ""
         if from_sent:
             keys = (mine["symbol"] + "|" + mine["side"]).to_numpy()
@@ -567,7 +587,13 @@ def _estimates(trades: Trades, pl: pd.DataFrame, from_sent: bool, default_order_
 
 
 def _plan(
-    trades: Trades, planned: pd.DataFrame | None, sent: pd.DataFrame | None, *, day: str, default_order_type: str
+    trades: Trades,
+    planned: pd.DataFrame | None,
+    sent: pd.DataFrame | None,
+    *,
+    day: str,
+    default_order_type: str,
+    earlier: Sequence[tuple[str, Trades]] = (),
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The orders to reconcile against (index 0..n-1, with ``commission_est``) and the chase
     aliases (a chase replacement's client order id -> the order it replaces).
@@ -581,7 +607,7 @@ def _plan(
         pl = planned.copy()
         if "parent_id" not in pl.columns:
             pl["parent_id"] = ""
-        pl[["commission_est", "slippage_est"]] = _estimates(trades, pl, False, default_order_type, day)
+        pl[["commission_est", "slippage_est"]] = _estimates(trades, pl, False, default_order_type, day, earlier)
         return pl.reset_index(drop=True), {}
     chase = sent["chase_of"].astype(str) != ""
     aliases = dict(zip(sent.loc[chase, "client_order_id"], sent.loc[chase, "chase_of"]))
@@ -602,7 +628,7 @@ def _plan(
         ignore_index=True,
     )
     pl = both.sort_values("_rank", kind="stable").drop(columns="_rank").reset_index(drop=True)
-    pl[["commission_est", "slippage_est"]] = _estimates(trades, pl, True, default_order_type, day)
+    pl[["commission_est", "slippage_est"]] = _estimates(trades, pl, True, default_order_type, day, earlier)
     return pl, aliases
 
 
@@ -921,15 +947,18 @@ def reconcile(
     quotes: pd.DataFrame | None = None,
     broker_cash: float | None = None,
     broker_cash_source: str = "",
+    earlier_trades: Sequence[tuple[str, Trades]] = (),
 ) -> ReconResult:
     """Reconcile one day (module docstring: every rule and unit). ``fills``: canonical frame
     (:mod:`xlexec.core.fills`); ``positions``: ``symbol, shares, avg_cost`` before the day;
     ``closes``/``marks`` (``symbol`` + ``price``/``close``, $), else ``quotes``' mid, else the day's
     last fill value positions (else no price). ``broker_cash`` ($, from ``broker_cash_source``):
     the cash after must equal it within $0.01, else a ``cash_mismatch`` break. The orders: ``sent``
-    (:func:`sent_orders`) when any; else ``planned``; else ``orders_from_trades(trades)``."""
+    (:func:`sent_orders`) when any; else ``planned``; else ``orders_from_trades(trades)``.
+    ``earlier_trades``: ``(origin day, trades)`` of the earlier days whose sliced parents have
+    children in today's orders (their estimates, pro rata)."""
     marks = marks if marks is not None else closes
-    pl, aliases = _plan(trades, planned, sent, day=day, default_order_type=default_order_type)
+    pl, aliases = _plan(trades, planned, sent, day=day, default_order_type=default_order_type, earlier=earlier_trades)
     f, other_days, mi = _matched_fills(fills, day, pl, order_states, aliases)
     pt = _per_order(pl, f)
     pt["reason"] = _reasons(pt, _live_states(order_states, aliases), events, day)
@@ -942,7 +971,6 @@ def reconcile(
         fg["cash_after"], broker_cash, broker_cash_source
     )
     not_executed, partial, lines = _shortfalls(pt, breaks, day)
-    per_trade = per_trade.assign(slippage_bps=per_trade["slippage_bps"].astype(float).round(2))
     return ReconResult(
         day=day,
         trades_recommended=len(pl),

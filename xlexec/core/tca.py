@@ -63,7 +63,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlexec.core.costs import benchmark_notional, bps_of, commission_paid, figure_definitions, half_up, side_sign
+from xlexec.core.costs import (
+    BENCHMARKS,
+    benchmark_notional,
+    bps_of,
+    commission_paid,
+    figure_definitions,
+    half_up,
+    side_sign,
+)
 from xlexec.core.costs import slippage_usd as cost_usd
 from xlexec.core.execution_counts import ExecutionCounts
 from xlexec.core.fills import aggregate_fills, empty_fills
@@ -324,7 +332,8 @@ class TcaResult:
         """Day-level figures the monthly report needs (written next to the stable keys in
         ``tca.json``): date, notional ($ filled at signal), trades planned/filled, portfolio
         value ($), notes; the plain-mean slippage bps and the unplanned fills' commission ($);
-        ``figures`` (benchmark, weighting, sign: :func:`xlexec.core.costs.figure_definitions`)
+        ``figures`` (benchmark, weighting, sign: :func:`xlexec.core.costs.figure_definitions`;
+        ``arrival`` and ``close``: the shortfall's and the opportunity cost's benchmarks)
         and ``exact`` (the unrounded figures, :meth:`exact`)."""
         return {
             "date": self.date,
@@ -337,7 +346,13 @@ class TcaResult:
             "notes": list(self.notes),
             "slippage_mean_bps": _bps(self.slippage_mean_bps),
             "commission_unplanned": _money(self.commission_unplanned),
-            "figures": figure_definitions("signal"),
+            "figures": {
+                **figure_definitions("signal"),
+                # the shortfall's other benchmarks: delay = signal -> arrival, execution = arrival
+                # -> fill; opportunity = side x unfilled shares x (close - signal)
+                "arrival": BENCHMARKS["arrival"],
+                "close": BENCHMARKS["close"],
+            },
             "exact": self.exact(),
         }
 

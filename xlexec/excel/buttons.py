@@ -376,6 +376,13 @@ def _cancel_all(s: Session):
                 else ""
             )
         )
+    if d.get("already"):
+        return (
+            f"kill switch: already triggered at {d['triggered_at']}; nothing open, this cancel-all already "
+            "recorded (nothing changed)",
+            ["Orders"],
+            d,
+        )
     n = d.get("cancelled")
     n = len(n) if isinstance(n, list) else n
     return (

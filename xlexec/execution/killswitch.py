@@ -9,6 +9,10 @@ not ok with one line saying what was not recorded. It writes
 with the day's P&L ($), the day's orders with their final status as the broker reports them
 after the cancels; never contains keys). A second cancel-all keeps the first trigger time (the
 file's first line; the journal's ``triggered_at``) and is recorded as a repeat (``repeat`` n).
+A cancel-all at a moment the journal already holds (its ``kill_switch`` event, keyed by the
+moment) that cancels nothing and finds nothing open is that act run again: the cancel request
+still goes out, but nothing is rewritten (``KILL_SWITCH``, the incident report and the journal
+stay as they are; ``already`` in the result).
 """
 
 from __future__ import annotations
@@ -209,7 +213,9 @@ def cancel_all(
     the first trigger time and adds a line), the incident report
     ``live/<today>/incident_<HHMMSS>.txt`` and the journal.
 
-    Returns ``{cancelled, still_open, ok, error, record_error, kill_switch, report_path, report}``.
+    Returns ``{cancelled, still_open, ok, error, record_error, kill_switch, report_path, report,
+    mode, triggered_at, repeat, already}``; ``already``: this moment's cancel-all was recorded
+    before and this one cancelled nothing and found nothing open (nothing rewritten).
     ``ok`` is False when orders are still open, the broker cannot be reached (``error``) or
     ``live/`` cannot be written (``record_error``: the orders are cancelled all the same).
     """
@@ -220,7 +226,12 @@ def cancel_all(
     ks_path = Day(live, day).kill_switch
     first, repeats = first_trigger(ks_path)  # a cancel-all before this one (file kept): its time stands
     triggered_at = first or now.isoformat(timespec="seconds")
-    trigger = f"kill switch: triggered at {triggered_at}" + (f"; this cancel-all is repeat {repeats}" if first else "")
+    # this very moment's cancel-all already recorded (the gate is closed: the file is triggered)
+    same_act = _recorded_act(ctx, now.isoformat(), day) if first else None
+
+    def trigger_line(n: int) -> str:
+        return f"kill switch: triggered at {triggered_at}" + (f"; this cancel-all is repeat {n}" if first and n else "")
+
     error = None
     record_errors: list[str] = []
     cancelled: list[str] = []
@@ -229,6 +240,8 @@ def cancel_all(
 
     def write_kill_switch() -> None:
         written.append(True)
+        if same_act is not None:  # written once cancelling showed something new (below)
+            return
         try:
             atomic_write_text(ks_path, _trigger_text(ks_path, now.isoformat(timespec="seconds"), ctx.user, reason))
         except OSError as e:
@@ -238,6 +251,13 @@ def cancel_all(
         cancelled, still = _cancel_until_flat(broker, verify_attempts, verify_delay, between=write_kill_switch)
     except BrokerFault as e:
         error = f"broker unreachable: {e}"
+    already = same_act is not None and not cancelled and not still and error is None
+    if same_act is not None and not already:
+        same_act = None  # something new at the broker: a new act after all, recorded as one
+        written.clear()
+    if already and same_act is not None:
+        repeats = int(same_act.get("repeat") or 0)  # the act's own number, as first recorded
+    trigger = trigger_line(repeats)
     if not written:
         write_kill_switch()  # the broker failed before the first request returned
     final = None if error else _day_orders(broker, day)
@@ -247,6 +267,8 @@ def cancel_all(
     if error:
         report += f"\nERROR: {error}\n"
     path = Day(live, day).dir / f"incident_{now.astimezone(NY).strftime('%H%M%S')}.txt"
+    if already:  # the same act again: its records stand as they are
+        return _result(cancelled, still, None, None, ks_path, path, report, mode, triggered_at, repeats, True)
     try:
         atomic_write_text(path, report)
     except OSError as e:
@@ -275,6 +297,32 @@ def cancel_all(
     record_error = None
     if record_errors:
         record_error = f"live/ ({live}) cannot be written: " + "; ".join(record_errors)
+    return _result(cancelled, still, error, record_error, ks_path, path, report, mode, triggered_at, repeats, False)
+
+
+def _recorded_act(ctx, key: str, day: str) -> dict[str, Any] | None:
+    """The journal's ``kill_switch`` payload of the cancel-all at moment ``key`` (ISO), or None
+    (none, or the journal unreadable: then this cancel-all is recorded as a new one)."""
+    try:
+        return next((e.payload for e in ctx.journal().events(J.KILL, day) if e.key == key), None)
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def _result(
+    cancelled: list[str],
+    still: list[Order],
+    error: str | None,
+    record_error: str | None,
+    ks_path: Path,
+    path: Path,
+    report: str,
+    mode: dict[str, Any],
+    triggered_at: str,
+    repeats: int,
+    already: bool,
+) -> dict[str, Any]:
+    """The result of :func:`cancel_all` (its keys are documented there)."""
     return {
         "cancelled": cancelled,
         "still_open": [o.to_dict() for o in still],
@@ -287,6 +335,7 @@ def cancel_all(
         "mode": mode["text"],
         "triggered_at": triggered_at,
         "repeat": repeats,
+        "already": already,
     }
 
 

@@ -6,6 +6,8 @@ after :func:`xlexec.store.slicing.plan_day` (the reference file, then
 ADV (``live/reference.csv``, shares/day) cut to today's child, plus the children due today from
 earlier days' schedules. A schedule already journaled for today's batch (kind ``SLICE``) is
 reused as recorded; orders already sent whole through the API are not sliced afterwards.
+:func:`origin_trades` reads the earlier days' trades those carried children come from (their
+parents' estimates, taken pro rata by the reconciliation).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pandas as pd
 
 from xlexec.core.orders import orders_from_trades, orders_sha256, without_account
 from xlexec.core.slicing import SlicePlan, carry_forward, recorded_parents
+from xlexec.core.trades import Trades
+from xlexec.formats.trades import read_trades
 from xlexec.store import journal as J
 from xlexec.store.day import Day
 from xlexec.store.slicing import plan_day
@@ -123,3 +127,21 @@ def planned_orders(
     if not state.has_schedule:
         return None
     return day_plan(state, orders, day=day, sha=sha, max_adv_pct=max_adv_pct, slice_new=bool(state.recorded)).orders
+
+
+def origin_trades(journal: J.Journal | None, trades, day: Day, *, default_order_type: str) -> list[tuple[str, Trades]]:
+    """``(origin day, trades)`` of the earlier days whose sliced parents have children due on
+    ``day`` (the journal's SLICE records), read from ``live/<origin day>/trades.csv``; a day
+    whose file is gone is left out (its children then carry no estimate). The reconciliation
+    takes a carried child's commission / slippage estimates from its parent's row there, pro
+    rata (child shares / parent shares)."""
+    if journal is None:
+        return []
+    _orders, sha = day_orders(trades, default_order_type, day.date)
+    due = slicing_state(journal, day, sha).due
+    out = []
+    for d in sorted({str(r.get("origin_day") or "") for r in due} - {"", day.date}):
+        path = Day(day.live_dir, d).trades
+        if path.exists():
+            out.append((d, read_trades(path)))
+    return out

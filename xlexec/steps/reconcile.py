@@ -42,7 +42,7 @@ from xlexec.errors import BrokerError, InputError, RefusedError
 from xlexec.execution.brokers import get_broker
 from xlexec.execution.brokers.base import BrokerFault
 from xlexec.execution.execution_log import write_execution_log
-from xlexec.execution.slicing import planned_orders
+from xlexec.execution.slicing import origin_trades, planned_orders
 from xlexec.faults import crash_point
 from xlexec.formats.broker_positions import broker_positions_frame, read_broker_positions
 from xlexec.formats.csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, to_csv_text
@@ -323,6 +323,7 @@ def reconcile_and_accept(
             j, trades, the_day, default_order_type=otype, max_adv_pct=ctx.config.validation.max_adv_pct
         )
         sent = sent_orders(the_day.intents_list(j))  # what was actually sent (matched first)
+        earlier = origin_trades(j, trades, the_day, default_order_type=otype)  # carried children's parents
         res = reconcile_frames(
             trades,
             fills,
@@ -340,6 +341,7 @@ def reconcile_and_accept(
             quotes=quotes,
             broker_cash=broker_cash[0],
             broker_cash_source=broker_cash[1],
+            earlier_trades=earlier,
         )
         write_outputs(res, the_day.dir)
         crash_point("reconcile_outputs_written")  # test hook (xlexec.faults)
