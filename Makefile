@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint install workbook bench reliability renders clean
+.PHONY: demo test lint install workbook bench reliability renders clean nyse-table
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ workbook: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# xlexec/core/nyse_table.py (the NYSE sessions as data), after exchange_calendars is upgraded
+nyse-table: $(STAMP)
+	$(BIN)/python tools/nyse_table.py
 
 # docs/workbook_<tab>.png for every tab of the demo day's workbook (needs LibreOffice and poppler-utils)
 renders: $(STAMP)

@@ -24,4 +24,15 @@ The orchestrator (:mod:`bench.__main__`) imports only the standard library; scen
 import pandas and xlexec inside their functions.
 """
 
-SCENARIOS = ["validate", "reconcile", "tca_year", "workbook_write", "workbook_read", "submit", "cancel_all", "journal"]
+SCENARIOS = [
+    "validate",
+    "reconcile",
+    "tca_year",
+    "workbook_write",
+    "workbook_read",
+    "submit",
+    "cancel_all",
+    "journal",
+    "button_press",
+    "cli_start",
+]

@@ -195,3 +195,33 @@ def fake_alpaca_class():
     from fake_alpaca import FakeAlpaca
 
     return FakeAlpaca
+
+
+def child_env(cache: Path, **extra: str) -> dict[str, str]:
+    """The environment of a measured ``python`` child: this repository first on the path, the
+    bytecode cached under ``cache`` (as an installed package has it; never in the repository)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(cache) / "pycache")
+    env.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+    env.update(extra)
+    return env
+
+
+def child_cpu(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Run ``cmd`` to the end: (CPU seconds it used, user + system; wall seconds; stdout). Raises
+    when it fails. Children run one at a time, so the rusage delta is this child's."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(cmd[1:])}: exit {p.returncode}: {' | '.join(tail)}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall, p.stdout

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+# the VBA project cache (xlexec.excel.vba_cache) of the tests: a temp folder, never the user's
+os.environ.setdefault("XLEXEC_CACHE_DIR", tempfile.mkdtemp(prefix="xlexec-test-cache-"))
 
 GUIDE_TRADES = """# Date: 2025-10-30
 # Total Trades: 3

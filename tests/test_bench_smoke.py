@@ -52,6 +52,47 @@ def test_list_and_unknown_scenario(tmp_path):
     p = _bench("--list", cache=tmp_path)
     assert p.returncode == 0
     names = [ln.split()[0] for ln in p.stdout.splitlines() if ln.strip()]
-    assert names == ["validate", "reconcile", "tca_year", "workbook_write", "workbook_read", "submit", "cancel_all"]
+    assert names == [
+        "validate",
+        "reconcile",
+        "tca_year",
+        "workbook_write",
+        "workbook_read",
+        "submit",
+        "cancel_all",
+        "journal",
+        "button_press",
+        "cli_start",
+    ]
     p = _bench("--only", "nope", cache=tmp_path)
     assert p.returncode == 2 and "unknown scenario" in p.stderr
+
+
+BOUND_KEYS = {"end_to_end_seconds", "bound_seconds", "bound", "ratio_to_bound"}
+
+
+def test_cli_start_is_measured_against_its_bound_in_the_same_run(tmp_path):
+    p = _bench("--json", "--only", "cli_start", "--repeat", "1", cache=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    [r] = json.loads(p.stdout)
+    assert set(r) >= KEYS | BOUND_KEYS
+    assert r["bound"].startswith("python -c pass")
+    assert r["end_to_end_seconds"] == r["seconds"] > 0 and r["bound_seconds"] == r["baseline_seconds"] > 0
+    assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
+    assert isinstance(r["met"], bool)
+    assert r["details"]["commands_listed"] == 21  # the help it timed listed every command
+    assert len(r["details"]["xlexec_runs"]) == 1 and len(r["details"]["baseline_runs"]) == 1
+
+
+@pytest.mark.slow
+def test_button_press_times_each_press_against_its_bound(tmp_path):
+    p = _bench("--json", "--quick", "--only", "button_press", "--repeat", "1", cache=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    [r] = json.loads(p.stdout)
+    assert r["size"] == 2 and set(r) >= KEYS | BOUND_KEYS  # --quick: 2 of the 15 days
+    assert "import pandas" in r["bound"]
+    d = r["details"]
+    presses = [d[f"{n}_cpu_seconds"] for n in ("validate", "reconcile", "tca")]
+    assert all(s > 0 for s in presses) and r["end_to_end_seconds"] == pytest.approx(max(presses), rel=1e-3)
+    assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
+    assert any(tmp_path.glob("button_press-2-v*/demo/live/2025-10-30/trades.csv"))

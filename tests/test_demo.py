@@ -199,7 +199,7 @@ def test_a_bug_is_one_line_and_a_saved_traceback(tmp_path, monkeypatch, capsys):
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"live_dir: {str(tmp_path / 'live')!r}\n")
     parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda *argv: parser)
     parser._subparsers._group_actions[0].choices["tca"].set_defaults(func=boom)
     rc = cli.main(["tca", str(tmp_path), "--config", str(cfg)])
     err = capsys.readouterr().err.strip().splitlines()

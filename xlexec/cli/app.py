@@ -5,26 +5,27 @@ Exit codes: 0 ok, 1 refused / REJECT / something not done, 2 unusable input or c
 error (a bug: one line on stderr, the traceback saved under ``live/logs/``).
 Each area registers its subcommands from ``xlexec/cli/<area>.py`` (``register(sub, common)``); a
 ``run_*`` function parses its arguments, calls the step (:mod:`xlexec.steps`) and prints its result.
+Only the area of the command given is imported (``xlexec --help`` lists the commands from the light
+table :mod:`xlexec.cli.areas` and imports neither pandas nor any step).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
 
 from xlexec import __version__
-from xlexec.cli import addin, convert, demo, execution, journal, policy, reconcile, tca, validate, workbook
+from xlexec.cli.areas import AREAS, area_of
 from xlexec.errors import OS_PROBLEMS, XlexecError, os_problem
-from xlexec.execution.brokers.base import BrokerFault
-from xlexec.steps.context import Context
-
-# area modules, in the order of the day
-AREAS = [validate, convert, execution, reconcile, tca, workbook, addin, demo, journal, policy]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command (``argv`` None), or, for ``argv``, one where only the area of
+    its command is imported and registered in full; every other command is listed by name and
+    help from :data:`xlexec.cli.areas.AREAS` (same order, same ``--help`` text)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -40,17 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"xlexec {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for area in AREAS:
-        area.register(sub, common)
+    wanted = area_of(argv) if argv is not None else None
+    for area, commands in AREAS:
+        if argv is None or area == wanted:
+            importlib.import_module(f"xlexec.cli.{area}").register(sub, common)
+        else:
+            for name, text in commands.items():
+                sub.add_parser(name, help=text)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from xlexec.execution.brokers.base import BrokerFault
+    from xlexec.steps.context import Context
+
     ctx = None
     try:
         check_dates(args)

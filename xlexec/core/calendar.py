@@ -2,7 +2,15 @@
 
 No hand-written holiday list: the maintained ``XNYS`` calendar is built once per process
 (:func:`nyse`, cached) over 1990 .. :data:`HORIZON_YEAR`, and extended on demand (once, cached)
-to ten years past the latest date asked for, up to :data:`MAX_YEAR`; no clock is read. Dates go
+to ten years past the latest date asked for, up to :data:`MAX_YEAR`; no clock is read.
+
+Building it from the holiday rules costs ~0.15 s in every process (every button press), so the
+sessions of 1990 .. :data:`HORIZON_YEAR` are also shipped as data, :mod:`xlexec.core.nyse_table`
+(generated from exchange_calendars by ``tools/nyse_table.py``: closed weekdays, early closes,
+late opens). The table is used only while the installed exchange_calendars is the version it
+was generated from (:func:`source` says which); another version, or a date past the table,
+builds the calendar from the library's rules as before. Sessions, half days and open/close
+times are the same either way (``tests/test_calendar_table.py`` holds both to the library). Dates go
 in as ``YYYY-MM-DD`` strings, ``datetime.date`` or pandas ``Timestamp`` (a time of day is
 ignored); dates come out as ``YYYY-MM-DD`` strings, the way every other module names a day.
 
@@ -67,8 +75,70 @@ def _early_closes() -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _arrays(end_year: int) -> tuple[np.ndarray, np.ndarray]:
+    if end_year == HORIZON_YEAR and table_in_use():
+        return _table_arrays()
     cal = nyse()
     return (cal.sessions.values.astype("datetime64[D]"), np.asarray(cal.early_closes.values.astype("datetime64[D]")))
+
+
+def _installed_version() -> str | None:
+    """The installed exchange_calendars' version (package metadata, as the import system knows
+    it), or None."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("exchange_calendars")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def table_in_use() -> bool:
+    """True when :mod:`xlexec.core.nyse_table` was generated from the installed exchange_calendars
+    (and covers the first horizon); else the calendar is built from the library's rules."""
+    from xlexec.core import nyse_table as t
+
+    return _installed_version() == t.EXCHANGE_CALENDARS_VERSION and (
+        START,
+        f"{HORIZON_YEAR}-12-31",
+    ) == (t.FIRST, t.LAST)
+
+
+def source() -> str:
+    """Where the sessions of the current horizon come from: ``"table <version>"`` or ``"rules"``."""
+    if _end_year[0] == HORIZON_YEAR and table_in_use():
+        from xlexec.core import nyse_table as t
+
+        return f"table {t.EXCHANGE_CALENDARS_VERSION}"
+    return "rules"
+
+
+def _stamps(text: str) -> dict[str, str]:
+    """``"YYYYMMDD@HHMM ..."`` -> ``{"YYYY-MM-DD": "HH:MM"}``."""
+    out = {}
+    for item in text.split():
+        d, hm = item.split("@")
+        out[f"{d[:4]}-{d[4:6]}-{d[6:]}"] = f"{hm[:2]}:{hm[2:]}"
+    return out
+
+
+@lru_cache(maxsize=1)
+def _table_times() -> tuple[dict[str, str], dict[str, str]]:
+    """The table's early closes and late opens, ``{day: "HH:MM" New York}``."""
+    from xlexec.core import nyse_table as t
+
+    return _stamps(t.EARLY_CLOSES), _stamps(t.LATE_OPENS)
+
+
+def _table_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """Sessions and early closes (``datetime64[D]``) from the table: weekdays minus closed ones."""
+    from xlexec.core import nyse_table as t
+
+    days = np.arange(np.datetime64(t.FIRST, "D"), np.datetime64(t.LAST, "D") + 1)
+    closed = np.array([f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in t.CLOSED_WEEKDAYS.split()], dtype="datetime64[D]")
+    sessions = days[np.is_busday(days) & ~np.isin(days, closed)]
+    early = np.array(sorted(_table_times()[0]), dtype="datetime64[D]")
+    return sessions, early
 
 
 def _day(date: DateLike) -> np.datetime64:
@@ -177,6 +247,11 @@ def _session_time(date: DateLike, which: str) -> pd.Timestamp:
     d = _day(date)
     if not is_session(d):
         raise ValueError(f"{_iso(d)} is not an NYSE session")
+    if _end_year[0] == HORIZON_YEAR and table_in_use():  # d is in the table's range (checked)
+        early, late = _table_times()
+        day = _iso(d)
+        hm = early.get(day, "16:00") if which == "session_close" else late.get(day, "09:30")
+        return pd.Timestamp(f"{day} {hm}", tz="America/New_York").tz_convert("UTC")
     with warnings.catch_warnings():  # the library's own pandas deprecation noise
         warnings.simplefilter("ignore")
         return getattr(nyse(), which)(pd.Timestamp(_iso(d)))

@@ -552,9 +552,9 @@ def run_button(
                 from xlexec.excel.render import collect
 
                 _progress(adapter, f"xlexec: {name.replace('_', ' ')}: updating the workbook ...")
-                data = collect(ctx, session.day, session.inputs)
+                data = collect(ctx, session.day, session.inputs)  # the press's one view-model pass
                 if adapter.kind == "file":
-                    adapter.commit(ctx, session.day)
+                    adapter.commit(ctx, session.day, data)
                 else:
                     adapter.show(data, ["Control", "Log"] + [x for x in sheets if x not in ("Control", "Log")])
             elif adapter.kind != "file":

@@ -44,6 +44,7 @@ from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
+from xlexec.excel import vba_cache
 from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
 from xlexec.excel.layout import (
     BLOTTER_MAX_ROWS,
@@ -1174,18 +1175,20 @@ def fast_writer_available() -> bool:
 
 
 def _vba_binary(mods: dict[str, str], classes: dict[str, str] | None = None, extra_sheets: int = 0) -> bytes:
-    """The ``vbaProject.bin`` of macro sources ``mods`` and class modules ``classes``; every
-    Control button's Sub must be in ``mods``. ``extra_sheets``: the operator's sheets after
+    """The ``vbaProject.bin`` of macro sources ``mods`` and class modules ``classes`` (built once
+    per source, then taken from :mod:`xlexec.excel.vba_cache`); every Control button's Sub must
+    be in ``mods``. ``extra_sheets``: the operator's sheets after
     xlexec's tabs (codenames ``Sheet14``... as XlsxWriter numbers them)."""
     subs = set(vbaproject.macro_names(mods))
     missing = [sub for _c, _f, sub in BUTTONS if sub not in subs]
     if missing:
         raise ValueError(f"macros/*.bas has no Sub for button(s): {', '.join(missing)}")
     codenames = [CODENAMES[s] for s in SHEETS] + [f"Sheet{len(SHEETS) + i}" for i in range(1, extra_sheets + 1)]
-    return vbaproject.build_vba_project(
+    return vba_cache.vba_project(
         mods,
-        sheet_codenames=codenames,
-        class_modules=classes or {},
+        classes or {},
+        codenames,
+        lambda: vbaproject.build_vba_project(mods, sheet_codenames=codenames, class_modules=classes or {}),
     )
 
 
