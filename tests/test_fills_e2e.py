@@ -96,3 +96,33 @@ def test_reconcile_from_broker_with_the_documented_fill_shape(tmp_path):
     assert positions_after(live) == {"AAPL": 110.0, "BRK.B": 15.0}
     saved = pd.read_csv(live / DAY / "broker_fills.csv")
     assert list(saved["shares"]) == [6, 4, 5] and set(saved["currency"]) == {"USD"}
+
+
+def test_import_fills_button_lists_the_rows_it_skipped(tmp_path):
+    import openpyxl
+
+    from xlexec.excel.build import FILLS_PASTE_ROW
+
+    cfg, live, elsewhere = desk(tmp_path, "live_dir: live\nexecution:\n  broker: paper\n")
+    book = cfg.parent / "book.xlsx"
+    build = ["workbook", "build", "--config", str(cfg), "--output", str(book), "--no-macros"]
+    assert U.xlexec(build, cwd=elsewhere).returncode == 0
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Fills"]
+    block = [  # a Schwab transaction export pasted as is (layout: tests/data/fills/schwab_transactions.csv)
+        ["Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm", "Amount"],
+        ["10/30/2025", "Buy", "AAPL", "APPLE INC", "10", "$100.25", "", "-$1,002.50"],
+        ["10/30/2025", "Qualified Dividend", "KO", "COCA COLA CO", "", "", "", "$12.34"],
+        ["10/30/2025", "Sell", "BRK B", "BERKSHIRE HATHAWAY B", "5", "$481.00", "", "$2,405.00"],
+    ]
+    for i, row in enumerate(block):
+        for j, v in enumerate(row):
+            ws.cell(row=FILLS_PASTE_ROW + 1 + i, column=1 + j, value=v)  # A4 down
+    wb.save(book)
+    r = U.xlexec(["button", "import-fills", "--book", str(book), "--day", DAY], cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    row = 6  # the dividend's sheet row: the header on A4, AAPL on row 5
+    assert f"2 fills imported from the Fills tab into {live / DAY / 'broker_fills.csv'}" in r.stdout
+    assert f"1 row(s) skipped (row {row}: action 'Qualified Dividend' is not a buy or sell)" in r.stdout
+    saved = pd.read_csv(live / DAY / "broker_fills.csv")
+    assert list(saved["symbol"]) == ["AAPL", "BRK.B"]

@@ -135,7 +135,7 @@ def run_import_fills(args, ctx) -> int:
     if args.json:
         print(json.dumps(res.to_json()))
     else:
-        print(f"{res.count} fills imported from {res.source} into {res.path}")
+        print(res.message())
     return res.exit_code
 
 

@@ -115,8 +115,23 @@ class ImportFillsResult:
     def count(self) -> int:
         return int(len(self.fills))
 
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """The rows of the source not imported, with the reason (``[{"row", "reason"}]``)."""
+        return skipped_of(self.fills)
+
+    def message(self) -> str:
+        """One line for the operator: how many fills, from where, into which file, and the
+        first rows skipped with their reasons."""
+        text = f"{self.count} fills imported from {self.source} into {self.path}"
+        if self.skipped:
+            shown = "; ".join(f"row {x['row']}: {x['reason']}" for x in self.skipped[:5])
+            more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            text += f"; {len(self.skipped)} row(s) skipped ({shown}{more})"
+        return text
+
     def to_json(self) -> dict[str, Any]:
-        return {"fills": self.count}
+        return {"fills": self.count, "skipped": self.skipped}
 
 
 def import_fills(
