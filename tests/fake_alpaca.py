@@ -8,7 +8,9 @@ Speaks the endpoints xlexec uses, with the JSON shapes alpaca-py's models parse:
   ``DELETE /v2/orders/{id}``, ``DELETE /v2/orders`` (207 multi-status, one request cancels all)
 * ``GET /v2/positions``, ``GET /v2/account`` (``account_number``: paper ``PA...`` by default, or
   any chosen one, e.g. :data:`LIVE_ACCOUNT`), ``GET /v2/clock``
-* ``GET /v2/account/activities/FILL?date=&page_size=&page_token=&direction=`` (paginated)
+* ``GET /v2/account/activities/FILL?date=&page_size=&page_token=&direction=`` (paginated), each
+  record in the Trading API's documented shape (no ``account_id``; ``order_status`` absent from
+  the first record), not the Broker API's
 
 Faults (:meth:`FakeAlpaca.inject`, matched by method + path prefix, consumed ``times`` times):
 ``429`` (``retry_after=`` seconds or ``None``; ``reset_in=`` adds ``X-RateLimit-Reset``),
@@ -298,22 +300,25 @@ class FakeAlpaca:
         p["qty"] = new_qty
         self.cash -= sign * qty * price
         self.buying_power -= sign * qty * price
+        # The Trading API's documented FILL record, field for field (docs.alpaca.markets/us/docs/
+        # account-activities, "Sample TradeActivity"): no ``account_id`` (a Broker-API field); the
+        # ``order_status`` some replies add is left out of the first record, as the sample has none.
         act = {
-            "id": f"{t.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.UUID(int=len(self.activities) + 1)}",
-            "account_id": ACCOUNT_ID,
             "activity_type": "FILL",
-            "transaction_time": _iso(t),
-            "type": "fill" if full else "partial_fill",
+            "cum_qty": _num(cum),
+            "id": f"{t.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.UUID(int=len(self.activities) + 1)}",
+            "leaves_qty": _num(float(o["qty"]) - cum),
             "price": _num(price),
             "qty": _num(qty),
             "side": o["side"],
             "symbol": o["symbol"],
-            "leaves_qty": _num(float(o["qty"]) - cum),
+            "transaction_time": _iso(t),
             "order_id": o["id"],
-            "cum_qty": _num(cum),
-            "order_status": o["status"],
+            "type": "fill" if full else "partial_fill",
             "_day": t.astimezone(NY).date().isoformat(),
         }
+        if self.activities:
+            act["order_status"] = o["status"]
         self.activities.append(act)
         return act
 
@@ -533,9 +538,21 @@ class FakeAlpaca:
         return [self._public(o) for o in rows[:limit]]
 
     def _activities(self, q: dict) -> list[dict]:
+        # as docs.alpaca.markets/us/reference/getaccountactivitiesbytype describes: ``date``, or
+        # ``after`` / ``until`` (timestamps); ``direction`` (default desc); ``page_size``: default
+        # and maximum 100 without ``date``, no maximum with it; ``page_token`` = the last id seen
+        def when(x: str) -> dt.datetime:
+            return dt.datetime.fromisoformat(x.replace("Z", "+00:00"))
+
         rows = [a for a in self.activities if not q.get("date") or a["_day"] == q["date"]]
+        if q.get("after"):
+            rows = [a for a in rows if when(a["transaction_time"]) > when(q["after"])]
+        if q.get("until"):
+            rows = [a for a in rows if when(a["transaction_time"]) < when(q["until"])]
         rows.sort(key=lambda a: a["id"], reverse=q.get("direction", "desc") == "desc")
-        size = min(int(q.get("page_size", 100)), 100)
+        size = int(q.get("page_size", 0)) or (len(rows) if q.get("date") else 100)
+        if not q.get("date"):
+            size = min(size, 100)
         tok = q.get("page_token")
         if tok:
             ids = [a["id"] for a in rows]

@@ -139,14 +139,23 @@ class WorkbookConfig(_Model):
     slash_dates: Literal["refuse", "mdy", "dmy"] = "refuse"
 
 
+class BrokerAccountConfig(_Model):
+    """Which broker account's rows a fills file is read for (``xlexec fills --account`` wins)."""
+
+    account: str | None = None  # None: a file naming more than one account is refused
+
+
 class Config(_Model):
     live_dir: Path = Path("live")
     # the journal: "sqlite" (live/journal.sqlite) or postgresql://LOGIN[:${ENV_VAR}]@HOST[:PORT]/DB
     journal: str = "sqlite"
+    # ISO 4217 code of the fund's money: every fill must be in it (no FX conversion is done)
+    base_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     costs_bps: float = Field(1.0, ge=0)
     slippage_bps: float = Field(2.0, ge=0)
     opening_cash: float | None = None  # $ the first reconciled day starts from; None = unknown
     user: str | None = None  # default approver/operator name; else the OS user
+    broker: BrokerAccountConfig = BrokerAccountConfig()
     execution: ExecutionConfig = ExecutionConfig()
     validation: ValidationConfig = ValidationConfig()
     workbook: WorkbookConfig = WorkbookConfig()

@@ -36,6 +36,7 @@ AREAS: tuple[tuple[str, dict[str, str]], ...] = (
             "compare-positions": "compare system and broker positions",
             "sync-positions": "take the broker's positions as truth",
             "import-fills": "download the day's fills from the broker into live/DATE/broker_fills.csv",
+            "fills": "show the fills a broker file holds (any layout) and every row skipped, writing nothing",
             "accept-positions": "make live/DATE/positions_after_recon.csv the current positions",
         },
     ),
@@ -55,7 +56,7 @@ AREAS: tuple[tuple[str, dict[str, str]], ...] = (
     ),
     ("addin", {"addin": "the Excel add-in (xlexec ribbon tab, UDFs): build or install"}),
     ("demo", {"demo": "run a full trading day on the built-in paper broker"}),
-    ("journal", {"journal": "the journal's integrity (journal verify)"}),
+    ("journal", {"journal": "the journal: verify its chain, init or copy a shared one"}),
     ("policy", {"policy": "the policy in force: show it, approve a change"}),
 )
 

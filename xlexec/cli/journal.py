@@ -13,7 +13,7 @@ from xlexec.steps import journal as steps
 
 
 def register(sub, common) -> None:
-    p = sub.add_parser("journal", help="the journal's integrity (journal verify)")
+    p = sub.add_parser("journal", help="the journal: verify its chain, init or copy a shared one")
     jsub = p.add_subparsers(dest="journal_command", metavar="SUBCOMMAND", required=True)
     v = jsub.add_parser(
         "verify",

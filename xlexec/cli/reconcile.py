@@ -135,7 +135,38 @@ def run_import_fills(args, ctx) -> int:
     if args.json:
         print(json.dumps(res.to_json()))
     else:
-        print(f"{res.count} fills imported from {res.source} into {res.path}")
+        print(res.message())
+    return res.exit_code
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return _fmt(v) if v == v else ""
+    return str(v)
+
+
+def fills_text(res: fills_step.ReadFillsResult) -> str:
+    """``xlexec fills FILE``: the layout, the fills (one line each) and every skipped row."""
+    recs = res.records()
+    head = f"{res.path}: {res.layout} layout" + (f", account {res.account}" if res.account else "")
+    lines = [f"{head}; {len(recs)} fill(s), {len(res.skipped)} row(s) skipped"]
+    if recs:
+        cols = ["row", "symbol", "side", "shares", "price", "commission", "fees", "currency", "account"]
+        cols += ["fill_time_ny", "fill_id", "order_id", "client_order_id"]
+        table = [cols] + [[_cell(r.get(c, "")) for c in cols] for r in recs]
+        widths = [max(len(t[j]) for t in table) for j in range(len(cols))]
+        lines += ["  ".join(t[j].ljust(widths[j]) for j in range(len(cols))).rstrip() for t in table]
+    for s in res.skipped:
+        lines.append(f"skipped row {s['row']}: {s['reason']}")
+    return "\n".join(lines) + "\n"
+
+
+def run_fills(args, ctx) -> int:
+    res = fills_step.read_fills_file(ctx, args.file, format=args.format, account=args.account)
+    if args.json:
+        print(json.dumps(res.to_json()))
+    else:
+        _print(fills_text(res))
     return res.exit_code
 
 
@@ -222,6 +253,22 @@ def register(sub, common) -> None:
     f.add_argument("--date", metavar="YYYY-MM-DD", default=None, help="trading day (default: today in New York)")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=run_import_fills)
+
+    r = sub.add_parser(
+        "fills",
+        parents=[common],
+        help="show the fills a broker file holds (any layout) and every row skipped, writing nothing",
+    )
+    r.add_argument("file", metavar="FILE", help="fills file: xlexec|alpaca (CSV or saved JSON)|ibkr|schwab|fidelity")
+    r.add_argument("--format", metavar="NAME", default=None, help="layout (default: detect from the header)")
+    r.add_argument(
+        "--account",
+        metavar="ID",
+        default=None,
+        help="read only this account's rows (default: config broker.account; required for a multi-account file)",
+    )
+    r.add_argument("--json", action="store_true", help='print {"layout", "account", "fills", "skipped"}')
+    r.set_defaults(func=run_fills)
 
     a = sub.add_parser(
         "accept-positions", parents=[common], help="make live/DATE/positions_after_recon.csv the current positions"

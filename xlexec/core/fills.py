@@ -3,8 +3,16 @@ journal keys. Reading and writing every broker layout is :mod:`xlexec.formats.fi
 
 Columns (:data:`FILL_COLUMNS`): ``date`` (YYYY-MM-DD, New York trade date), ``symbol``,
 ``side`` (buy|sell), ``shares`` (> 0), ``price`` ($/share), ``commission`` ($, >= 0),
-``fill_time``, ``order_id`` (the broker's), ``client_order_id`` (ours); plus ``fill_id``
-(:data:`FILL_ID`, the broker's execution id, '' when unknown).
+``fill_time``, ``order_id`` (the broker's), ``client_order_id`` (ours, the broker's "order
+reference"); plus ``fill_id`` (:data:`FILL_ID`, the broker's execution id, '' when unknown) and
+the details of :data:`FILL_DETAILS`: ``fees`` ($, the part of ``commission`` that is exchange /
+regulatory fees; 0 when the layout does not split them), ``currency`` (ISO code of price and
+commission; always the fund's base currency once read), ``account`` (the broker account the
+fill is in, '' when the layout does not say), ``fill_time_ny`` (the fill time in New York, ISO
+8601 with its offset; '' when the broker gave no time zone).
+
+Journal keys and fills hashes use :data:`FILL_COLUMNS` + ``fill_id`` only: the details never
+change what a fill is.
 """
 
 from __future__ import annotations
@@ -14,16 +22,15 @@ import pandas as pd
 
 FILL_COLUMNS = ["date", "symbol", "side", "shares", "price", "commission", "fill_time", "order_id", "client_order_id"]
 FILL_ID = "fill_id"
+FILL_DETAILS = ["fees", "currency", "account", "fill_time_ny"]
+NUMERIC_COLUMNS = ("shares", "price", "commission", "fees")
 
 
 def empty_fills() -> pd.DataFrame:
     df = pd.DataFrame(
-        {
-            c: pd.Series(dtype=float if c in ("shares", "price", "commission") else object)
-            for c in FILL_COLUMNS + [FILL_ID]
-        }
+        {c: pd.Series(dtype=float if c in NUMERIC_COLUMNS else object) for c in FILL_COLUMNS + [FILL_ID] + FILL_DETAILS}
     )
-    df.attrs.update(format="xlexec", skipped_rows=0)
+    df.attrs.update(format="xlexec", skipped_rows=0, skipped=[], account="")
     return df
 
 

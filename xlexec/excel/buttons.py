@@ -401,7 +401,7 @@ def _import_fills(s: Session):
         s.ctx, s.the_day, block=s.inputs.fills_block or None, block_name="Fills tab", first_row=FILLS_PASTE_ROW + 1
     )
     s.inputs.fills_block = []  # imported: the tab now shows broker_fills.csv
-    return f"{res.count} fills imported from {res.source} into {res.path}", ["Fills"], res.to_json()
+    return res.message(), ["Fills"], res.to_json()
 
 
 def _reconcile(s: Session):

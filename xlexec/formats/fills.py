@@ -1,18 +1,57 @@
-"""Fills: every broker layout read into one canonical frame.
+"""Fills: every broker layout read into one canonical frame, with every row it skipped and why.
 
 Canonical columns (the ``broker_fills.csv`` format, :data:`FILL_COLUMNS`): ``date``
-(YYYY-MM-DD, the New York trade date), ``symbol``, ``side`` (buy|sell), ``shares`` (> 0,
-shares), ``price`` ($/share), ``commission`` ($ paid, commissions + fees; **negative = a
-rebate** received, e.g. IBKR's positive ``IBCommission``), ``fill_time`` (as
-the broker wrote it, ISO when known), ``order_id`` (broker's), ``client_order_id`` (ours, when
-the broker echoes it). One extra column, ``fill_id`` (the broker's execution id, '' when the
-layout has none), lets the journal deduplicate fills when a file is imported twice.
+(YYYY-MM-DD, the New York trade date), ``symbol`` (canonical: ``BRK B`` / ``BRK/B`` / ``BRK-B``
+-> ``BRK.B``, :func:`xlexec.core.symbols.canonical_symbol`), ``side`` (buy|sell), ``shares``
+(> 0, shares, fractions kept exactly as written), ``price`` ($/share, > 0), ``commission`` ($
+paid, commissions + fees; **negative = a rebate** received, e.g. IBKR's positive
+``IBCommission``), ``fill_time`` (as the broker wrote it, ISO when known), ``order_id``
+(broker's), ``client_order_id`` (ours: the broker's "order reference", when it echoes it).
+Then ``fill_id`` (the broker's execution id, '' when the layout has none; the journal
+deduplicates on it) and the details (:data:`~xlexec.core.fills.FILL_DETAILS`): ``fees`` ($, the
+fees part of ``commission``), ``currency`` (always the fund's base currency), ``account`` (''
+when the layout does not say), ``fill_time_ny`` (ISO in New York; '' without a time zone).
 
-Layouts, detected from the header row (:func:`detect_format`; ``format=`` overrides):
+Rules every layout goes through (:func:`_apply_rules`, in this order, after the layout's own
+reader has set non-fill rows aside):
+
+1. **Instruments.** A row the layout marks as something other than a US equity/ETF (column
+   ``instrument`` != '': options, bonds, funds, FX, crypto, cash sweeps) is *skipped* with the
+   reason, never a reason to refuse the file.
+2. **Accounts.** A file whose rows name more than one account is refused unless an account is
+   chosen (``account=``: ``--account`` or ``broker.account`` in config.yaml); then only that
+   account's rows are read (the others are skipped and listed). A chosen account the file
+   does not hold is refused.
+3. **Currency.** Every fill must be in ``base_currency`` (config ``base_currency``, default
+   USD); a row in another currency is refused naming row, currency and the fix. A layout whose
+   records carry no currency states the one its broker reports in (Alpaca, Schwab, Fidelity:
+   USD); our own layout without a ``currency`` column is in the base currency.
+4. **Types.** Dates, sides, positive shares and prices, commission signs; the first bad cell
+   raises :class:`~xlexec.errors.InputError` naming file, row and the broker's column.
+
+The result: the canonical frame (index = source row: the file's line, the sheet row, or the
+record's 1-based position in a JSON list) with ``attrs``: ``format`` (layout name),
+``skipped`` (``[{"row": n, "reason": text}]``, every row not read as a fill), ``skipped_rows``
+(their count), ``account`` (the account read, '' when none is named).
+
+Layouts (registered with :func:`register_layout`; detected from the header row, in
+registration order; ``format=`` overrides):
 
 ``xlexec``
     our ``broker_fills.csv`` (``date,symbol,side,shares,price,commission,fill_time,order_id,
-    client_order_id[,fill_id]``; leading ``#`` comment rows allowed).
+    client_order_id[,fill_id,fees,currency,account,fill_time_ny]``; leading ``#`` comment rows
+    allowed).
+``alpaca``
+    Alpaca Trading API account activities (``GET /v2/account/activities/FILL``, documented at
+    docs.alpaca.markets/us/docs/account-activities and .../reference/getaccountactivitiesbytype):
+    a FILL is ``activity_type, cum_qty, id, leaves_qty, price, qty, side (buy|sell|sell_short),
+    symbol, transaction_time, order_id, type (fill|partial_fill)``; ``order_status`` and
+    ``account_id`` are Broker-API fields, read when present, never required. As a CSV/pasted
+    table, as a saved JSON file (a list of activities, or ``{"activities": [...]}``; non-trade
+    activities such as DIV are skipped and listed) or as the list of dicts /
+    :class:`xlexec.execution.brokers.base.Fill` objects :meth:`Broker.fills` returns
+    (:func:`fills_from_broker`). OCC option symbols and crypto pairs are skipped (not US
+    equities). Alpaca reports no commission (0) and trades in USD.
 ``ibkr``
     Interactive Brokers Flex Query, *Trade Confirmation* section, CSV with column headers.
     Columns used: ``Symbol, Buy/Sell, Quantity, Price`` (``TradePrice`` in Activity Flex),
@@ -20,11 +59,12 @@ Layouts, detected from the header row (:func:`detect_format`; ``format=`` overri
     its negation, so a rebate is a negative cost), ``TradeDate`` (yyyyMMdd or
     yyyy-MM-dd), ``Date/Time`` (``DateTime``), ``OrderID`` (``IBOrderID``), ``ExecID``
     (``TradeID``), ``OrderReference`` (the orderRef an API client sets: our client order id),
-    ``AssetClass`` (only ``STK`` rows are fills of ours), ``LevelOfDetail`` (``EXECUTION`` rows
-    are kept when present; ``ORDER`` rows are summaries of them), ``TransactionType`` /
-    ``Buy/Sell`` = ``BUY (Ca.)`` / ``OrigTradeID`` (a *TradeCancel* row busts an earlier
-    execution: both are dropped). Sources: IBKR's Flex field list as mirrored by the
-    ``ib-flex`` crate (docs.rs/ib-flex, ``TradeConfirm``: exec_id, order_id, trade_date,
+    ``AssetClass`` (only ``STK`` rows are fills of ours; others are skipped as instruments),
+    ``CurrencyPrimary`` (``Currency``), ``ClientAccountID`` (``AccountId``), ``LevelOfDetail``
+    (``EXECUTION`` rows are kept when present; ``ORDER`` rows are summaries of them),
+    ``TransactionType`` / ``Buy/Sell`` = ``BUY (Ca.)`` / ``OrigTradeID`` (a *TradeCancel* row
+    busts an earlier execution: both are skipped). Sources: IBKR's Flex field list as mirrored
+    by the ``ib-flex`` crate (docs.rs/ib-flex, ``TradeConfirm``: exec_id, order_id, trade_date,
     date_time, buy_sell, quantity, price, commission, order_reference, level_of_detail,
     transaction_type) and real exports quoted in public parsers' tests (header
     ``"ClientAccountID",...,"TransactionType","TradeID","OrderID","ExecID",
@@ -38,7 +78,7 @@ Layouts, detected from the header row (:func:`detect_format`; ``format=`` overri
     money like ``"$73.7789"``, dates ``MM/DD/YYYY`` or ``MM/DD/YYYY as of MM/DD/YYYY`` (the
     "as of" date is the trade date), a closing ``"Transactions Total"`` row. Only ``Buy`` /
     ``Sell`` (and ``Sell Short`` / ``Buy to Cover``) rows are fills; dividends, journals,
-    reinvestments are skipped and counted. Source: redstreet/beancount_reds_importers
+    reinvestments are skipped and listed. Source: redstreet/beancount_reds_importers
     (``importers/schwab/schwab_csv_brokerage.py`` and its test file
     ``schwab_csv_brokerage_Transactions_123.csv``).
 ``fidelity``
@@ -46,25 +86,17 @@ Layouts, detected from the header row (:func:`detect_format`; ``format=`` overri
     export: blank (``,,,,``) preamble rows, then ``Run Date,Action,Symbol,Security Description,
     Security Type,Quantity,Price ($),Commission ($),Fees ($),Accrued Interest ($),Amount ($),
     Settlement Date`` (newer: ``Run Date,Account,Account Number,Action,Symbol,Description,
-    Type,...,Price,Quantity,...,Commission,Fees,...``), values often with a leading space,
-    sells with a negative quantity, a disclaimer footer. Fills are the ``YOU BOUGHT`` /
-    ``YOU SOLD`` rows; commission = Commission + Fees. Source: redstreet/
+    Type,...,Currency,Price,Quantity,...,Commission,Fees,...``), values often with a leading
+    space, sells with a negative quantity, a disclaimer footer. Fills are the ``YOU BOUGHT`` /
+    ``YOU SOLD`` rows; commission = Commission + Fees (``fees`` = Fees). Source: redstreet/
     beancount_reds_importers (``importers/fidelity/fidelity_brokerage_csv.py``,
     ``fidelity_cma_csv_examples/History_for_Account_X8YYYYYYY.csv``,
     ``tests/fidelity_all_accounts_csv/*.csv``).
-``alpaca``
-    Alpaca account activities of type ``FILL`` (docs.alpaca.markets "Account Activities":
-    ``activity_type, cum_qty, id, leaves_qty, price, qty, side (buy|sell|sell_short), symbol,
-    transaction_time, order_id, type (fill|partial_fill)``), as a CSV/pasted table or as the
-    list of dicts / :class:`xlexec.execution.brokers.base.Fill` objects :meth:`Broker.fills` returns
-    (:func:`fills_from_broker`). Paging (more than 500 a day) is the adapter's job:
-    ``Broker.fills(day)`` returns every page. Alpaca reports no commission (0).
 
-Public API: :func:`read_fills` (file), :func:`parse_fills_text`, :func:`read_fills_block`
-(a 2-D block pasted in the workbook's Fills tab), :func:`fills_from_broker`,
-:func:`detect_format`, :func:`write_fills_csv`, :func:`aggregate_fills`, :func:`fill_keys`
-(journal keys). Skipped (non-fill) rows are counted in ``df.attrs["skipped_rows"]``; the
-layout read is in ``df.attrs["format"]``.
+Public API: :func:`read_fills` (file: CSV in any layout, or a saved Alpaca activities JSON),
+:func:`parse_fills_text`, :func:`read_fills_block` (a 2-D block pasted in the workbook's Fills
+tab), :func:`fills_from_broker`, :func:`detect_format`, :func:`write_fills_csv`,
+:func:`aggregate_fills`, :func:`fill_keys` (journal keys), :func:`skipped_of`.
 """
 
 from __future__ import annotations
@@ -72,30 +104,122 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xlexec.core.fills import FILL_COLUMNS, FILL_ID, aggregate_fills, empty_fills, fill_keys  # noqa: F401  (part of the fills API)
+from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
+    FILL_COLUMNS,
+    FILL_DETAILS,
+    FILL_ID,
+    aggregate_fills,
+    empty_fills,
+    fill_keys,
+)
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header, split_lines
 
 DECIMALS = {"price": 2, "commission": 2}
-FORMATS = {
-    "xlexec": "our broker_fills.csv (date,symbol,side,shares,price,commission,...)",
-    "alpaca": "Alpaca account activities FILL (id,order_id,symbol,side,qty,price,transaction_time)",
-    "ibkr": "IBKR Flex trade confirmation (Symbol,Buy/Sell,Quantity,Price,Commission,...)",
-    "schwab": "Schwab transaction export (Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount)",
-    "fidelity": "Fidelity account history (Run Date,Action,Symbol,...,Quantity,Price ($),Commission ($),Fees ($),...)",
-}
 _MAX_PREAMBLE = 60  # lines scanned for a header row
 _NY = "America/New_York"
+BASE_CURRENCY = "USD"  # the default of config ``base_currency``
+
+
+# ------------------------------------------------------------------ the layout registry
+
+
+@dataclass
+class LayoutRows:
+    """What a layout's reader returns.
+
+    ``rows``: a string frame in canonical column names (:data:`FILL_COLUMNS`, ``fill_id``, and
+    any of ``fees``, ``fill_time_ny``), index = source row, one row per candidate fill, plus the
+    rule columns: ``instrument`` ('' = a US equity/ETF; else what the row is, e.g. ``option
+    (AssetClass OPT)``: the row is skipped with that reason), ``currency`` ('' = the layout's
+    :attr:`Layout.currency`), ``account`` ('' = not stated).
+    ``skipped``: ``[(row, reason)]`` for the rows the layout itself set aside (not fills:
+    dividends, transfers, summary rows, busted executions)."""
+
+    rows: pd.DataFrame
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One broker layout. ``matches(header)``: whether a header row (set of lower-cased, trimmed
+    cells) is this layout's. ``read(frame, name)`` -> :class:`LayoutRows` from the string frame
+    of the file (lower-cased header names, index = source row). ``source_columns``: canonical
+    or rule column -> the broker's own column name (errors name what the operator sees).
+    ``currency``: what the broker's records are in when a row does not say ('' = the base).
+    ``records``: also read from JSON records (a list of dicts)."""
+
+    name: str
+    description: str
+    matches: Callable[[set[str]], bool]
+    read: Callable[[pd.DataFrame, str], LayoutRows]
+    source_columns: Mapping[str, str]
+    currency: str = ""
+    records: bool = False
+
+
+LAYOUTS: dict[str, Layout] = {}
+FORMATS: dict[str, str] = {}  # name -> one-line description (in detection order)
+_ALIASES: dict[str, str] = {}
+# every header cell some layout reads (a repeated one is ambiguous; other repeats are ignored)
+_READ_COLUMNS: set[str] = set()
+
+
+def register_layout(
+    name: str,
+    description: str,
+    *,
+    matches: Callable[[set[str]], bool],
+    reads: Iterable[str] = (),
+    source_columns: Mapping[str, str] | None = None,
+    currency: str = "",
+    records: bool = False,
+    aliases: Iterable[str] = (),
+):
+    """Decorator registering ``fn(frame, name) -> LayoutRows`` as layout ``name``.
+
+    ``reads``: the (lower-case) header cells the reader uses: a file repeating one is refused
+    as ambiguous. ``aliases``: other names ``--format`` accepts. Detection tries layouts in
+    registration order, so a layout whose header is a superset of another's registers first."""
+
+    def deco(fn: Callable[[pd.DataFrame, str], LayoutRows]):
+        LAYOUTS[name] = Layout(name, description, matches, fn, dict(source_columns or {}), currency, records)
+        FORMATS[name] = description
+        _READ_COLUMNS.update(c.lower() for c in reads)
+        for a in aliases:
+            _ALIASES[a] = name
+        return fn
+
+    return deco
+
+
+@dataclass(frozen=True)
+class ReadRules:
+    """The fund's reading rules: ``base_currency`` (ISO code every fill must be in) and
+    ``account`` (the one account to read from a file holding several; None = the file must
+    hold at most one)."""
+
+    base_currency: str = BASE_CURRENCY
+    account: str | None = None
+
+    @classmethod
+    def of(cls, base_currency: str | None = None, account: str | None = None) -> ReadRules:
+        base = (base_currency or BASE_CURRENCY).strip().upper()
+        acct = (account or "").strip() or None
+        return cls(base, acct)
 
 
 # ------------------------------------------------------------------ detection
@@ -106,26 +230,7 @@ def _norm(cells: Iterable[Any]) -> list[str]:
 
 
 def _matches(fmt: str, h: set[str]) -> bool:
-    if fmt == "xlexec":
-        # a trades.csv has these columns too: refuse it unless it carries a fill's columns
-        looks_like_trades = {"weight_change", "total_cost_est"} <= h and not (
-            {"fill_time", "order_id", "client_order_id", "commission", "fill_id"} & h
-        )
-        return {"symbol", "side", "shares", "price"} <= h and not looks_like_trades
-    if fmt == "alpaca":
-        return {"symbol", "side", "qty", "price"} <= h and bool({"transaction_time", "activity_type"} & h)
-    if fmt == "ibkr":
-        return {"symbol", "buy/sell", "quantity"} <= h and bool({"price", "tradeprice"} & h)
-    if fmt == "schwab":
-        return {"date", "action", "symbol", "quantity", "price", "fees & comm"} <= h
-    if fmt == "fidelity":
-        return (
-            {"action", "symbol", "quantity"} <= h
-            and bool({"run date", "date"} & h)
-            and bool({"price ($)", "price"} & h)
-            and bool({"commission ($)", "commission", "settlement date"} & h)
-        )
-    raise KeyError(fmt)
+    return LAYOUTS[fmt].matches(h)
 
 
 def detect_format(header_cells: Sequence[Any], *, name: str = "fills", row: int | None = None) -> str:
@@ -134,7 +239,7 @@ def detect_format(header_cells: Sequence[Any], *, name: str = "fills", row: int 
     ``header_cells``: the header row's cells as read (any case, quotes and spaces tolerated).
     """
     h = set(_norm(header_cells)) - {""}
-    for fmt in FORMATS:
+    for fmt in LAYOUTS:
         if _matches(fmt, h):
             return fmt
     raise _unknown(name, header_cells, row)
@@ -147,26 +252,17 @@ def _unknown(name: str, header_cells: Sequence[Any] | None, row: int | None, fmt
     return InputError(name, f"{what}; known formats (--format NAME): {known}; header seen: {seen}", row=row)
 
 
-_ALIASES = {
-    "broker_fills": "xlexec",
-    "csv": "xlexec",
-    "canonical": "xlexec",
-    "ib": "ibkr",
-    "flex": "ibkr",
-    "interactive_brokers": "ibkr",
-    "fidelity_history": "fidelity",
-}
-
-
 def _check_format(format: str | None, name: str) -> str | None:
     if format is None or str(format).strip().lower() in ("", "auto"):
         return None
     f = str(format).strip().lower()
     f = _ALIASES.get(f, f)
-    if f not in FORMATS:
+    if f not in LAYOUTS:
         raise InputError(name, f"--format {format!r} is not one of {', '.join(FORMATS)}")
     return f
 
+
+# ------------------------------------------------------------------ helpers
 
 # ------------------------------------------------------------------ helpers
 
@@ -229,9 +325,33 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[c] = df[c].astype(object).fillna("") if c in df.columns else ""
-    out = out.astype(
-        {c: object for c in ("date", "symbol", "side", "fill_time", "order_id", "client_order_id", FILL_ID)}
-    )
+    out["fees"] = _numeric(df, "fees", name, allow_empty=True).fillna(0.0) + 0.0 if "fees" in df.columns else 0.0
+    for c in ("currency", "account"):
+        out[c] = df[c].astype(object).fillna("").astype(str).str.strip() if c in df.columns else ""
+    ny = _ny_times(out["fill_time"])
+    if "fill_time_ny" in df.columns:  # the layout's own New York time wins
+        given = df["fill_time_ny"].astype(object).fillna("")
+        ny = given.where(given != "", ny)
+    out["fill_time_ny"] = ny
+    text = ("date", "symbol", "side", "fill_time", "order_id", "client_order_id", FILL_ID, "currency", "account")
+    out = out.astype({c: object for c in (*text, "fill_time_ny")})
+    return out
+
+
+_HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+
+
+def _ny_times(s: pd.Series) -> pd.Series:
+    """ISO date-times that carry a zone (``Z`` or an offset) -> the same instant in New York, ISO
+    with its offset; anything else (no zone, not a time) -> ''."""
+    t = s.astype(object).fillna("").astype(str).str.strip()
+    zoned = t.str.contains(_HAS_ZONE) & t.str.contains("T", regex=False)
+    out = pd.Series("", index=s.index, dtype=object)
+    if zoned.any():
+        p = pd.to_datetime(t[zoned], utc=True, errors="coerce", format="ISO8601")
+        ok = p.notna()
+        if ok.any():
+            out.loc[p.index[ok]] = [x.isoformat() for x in p[ok].dt.tz_convert(_NY)]
     return out
 
 
@@ -310,66 +430,152 @@ def _abs_text(s: pd.Series) -> pd.Series:
     return _num_text(s).str.replace(r"^[+-]", "", regex=True)  # one sign only: '--1' stays bad
 
 
-# canonical column -> the column's name in the broker's own file (errors name what the operator sees)
-_SOURCE_COLUMNS = {
-    "alpaca": {"shares": "qty", "date": "transaction_time", "fill_time": "transaction_time"},
-    "ibkr": {
-        "date": "TradeDate",
-        "symbol": "Symbol",
-        "side": "Buy/Sell",
-        "shares": "Quantity",
-        "price": "Price",
-        "commission": "Commission",
-    },
-    "schwab": {
-        "date": "Date",
-        "symbol": "Symbol",
-        "side": "Action",
-        "shares": "Quantity",
-        "price": "Price",
-        "commission": "Fees & Comm",
-    },
-    "fidelity": {
-        "date": "Run Date",
-        "symbol": "Symbol",
-        "side": "Action",
-        "shares": "Quantity",
-        "price": "Price ($)",
-        "commission": "Commission ($)",
-    },
-}
+# ------------------------------------------------------------------ the rules every layout goes through
 
 
-def _finish(out: pd.DataFrame, name: str, fmt: str, skipped: int) -> pd.DataFrame:
-    if out.empty:
+def _src(fmt: str, col: str) -> str:
+    return LAYOUTS[fmt].source_columns.get(col, col)
+
+
+def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.DataFrame:
+    """Instruments, accounts, currency, then types (see the module docstring); the canonical
+    frame with ``attrs`` format / skipped / skipped_rows / account."""
+    rows = lr.rows
+    skipped = list(lr.skipped)
+    # 1. instruments: anything but a US equity/ETF is listed, not read
+    inst = _col(rows, "instrument").astype(str).str.strip()
+    other = inst != ""
+    skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
+    rows = rows[~other]
+    # 2. accounts: one per read
+    acct = _col(rows, "account").astype(str).str.strip()
+    stated = list(dict.fromkeys(a for a in acct if a))
+    chosen = rules.account
+    if chosen:
+        if stated and chosen not in stated:
+            raise InputError(
+                name,
+                f"account {chosen!r} (--account / broker.account) is not in this file; its accounts: "
+                f"{', '.join(stated[:10])}: pass one of them",
+                row=int(rows.index[0]),
+                column=_src(fmt, "account"),
+            )
+        theirs = (acct != "") & (acct != chosen)
+        skipped += [(int(lab), f"account {acct[lab]}, not {chosen}") for lab in rows.index[theirs]]
+        rows, acct = rows[~theirs], acct[~theirs]
+    elif len(stated) > 1:
+        second = first_bad(acct == stated[1])
+        raise InputError(
+            name,
+            f"{len(stated)} accounts in one file ({', '.join(stated[:10])}): pass --account ID (or set "
+            "broker.account in config.yaml) to read one; fills of several accounts are never mixed into one book",
+            row=int(rows.index[second]),
+            column=_src(fmt, "account"),
+        )
+    account = chosen or (stated[0] if stated else "")
+    # 3. currency: the base currency only, never silently read as dollars
+    base = rules.base_currency
+    cur = _col(rows, "currency").astype(str).str.strip().str.upper()
+    cur = cur.where(cur != "", LAYOUTS[fmt].currency or base)
+    bad = cur != base
+    if bad.any():
+        i = first_bad(bad)
+        raise InputError(
+            name,
+            f"fill in {cur.iloc[i]}, but the fund's base currency is {base} (base_currency in config.yaml): "
+            f"convert the file's prices and commissions to {base} before importing (xlexec reads no FX rate "
+            "file yet); nothing read",
+            row=int(rows.index[i]),
+            column=_src(fmt, "currency"),
+        )
+    rows = rows.drop(columns=[c for c in ("instrument",) if c in rows.columns]).assign(currency=cur, account=acct)
+    # 4. types
+    if rows.empty:
         res = empty_fills()
     else:
         try:
-            res = canonical_from_strings(out, name)
+            res = canonical_from_strings(rows, name)
         except InputError as e:
             col = e.column or ""
-            src = _SOURCE_COLUMNS.get(fmt, {}).get(col)
+            src = LAYOUTS[fmt].source_columns.get(col)
             if not src:
                 raise
             msg = e.message
             if msg.startswith(f"{col} "):
                 msg = f"{src} {msg[len(col) + 1 :]}"
             raise InputError(e.file, msg, e.row, src) from None
-    res.attrs.update(format=fmt, skipped_rows=int(skipped))
+    skipped.sort(key=lambda x: x[0])
+    res.attrs.update(
+        format=fmt,
+        skipped=[{"row": r, "reason": why} for r, why in skipped],
+        skipped_rows=len(skipped),
+        account=account,
+    )
     return res
+
+
+def skipped_of(fills: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows a read skipped, ``[{"row": n, "reason": text}]`` (``[]`` when none)."""
+    return list(fills.attrs.get("skipped") or [])
+
+
+def _read_layout(df: pd.DataFrame, name: str, fmt: str, rules: ReadRules) -> pd.DataFrame:
+    return _apply_rules(LAYOUTS[fmt].read(df, name), name, fmt, rules)
 
 
 # ------------------------------------------------------------------ per layout (string frame, lower-case header)
 
 
-def _from_xlexec(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    return _finish(df, name, "xlexec", 0)
+def _is_xlexec(h: set[str]) -> bool:
+    # a trades.csv has these columns too: refuse it unless it carries a fill's columns
+    looks_like_trades = {"weight_change", "total_cost_est"} <= h and not (
+        {"fill_time", "order_id", "client_order_id", "commission", "fill_id"} & h
+    )
+    return {"symbol", "side", "shares", "price"} <= h and not looks_like_trades
 
 
-def _from_alpaca(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    keep = pd.Series(True, index=df.index)
-    if "activity_type" in df.columns:
-        keep &= df["activity_type"].str.upper().isin(["FILL", ""])
+@register_layout(
+    "xlexec",
+    "our broker_fills.csv (date,symbol,side,shares,price,commission,...)",
+    matches=_is_xlexec,
+    reads=[*FILL_COLUMNS, FILL_ID, *FILL_DETAILS],
+    aliases=("broker_fills", "csv", "canonical"),
+)
+def _from_xlexec(df: pd.DataFrame, name: str) -> LayoutRows:
+    return LayoutRows(df)
+
+
+# Alpaca symbols that are not US equities: OCC option symbols (root, yymmdd, C/P, strike x 1000)
+# and crypto pairs (``BTC/USD``: docs.alpaca.markets crypto trading)
+_OCC_OPTION = re.compile(r"^[A-Z]{1,6}\d{6}[CP]\d{8}$")
+_CRYPTO_PAIR = re.compile(r"^[A-Z0-9]{2,10}/(?:USD|USDT|USDC|BTC|ETH)$")
+
+
+def _alpaca_instrument(symbol: str) -> str:
+    s = symbol.strip().upper()
+    if _OCC_OPTION.match(s):
+        return f"option (OCC symbol {s})"
+    if _CRYPTO_PAIR.match(s):
+        return f"crypto ({s})"
+    return ""
+
+
+@register_layout(
+    "alpaca",
+    "Alpaca account activities FILL (id,order_id,symbol,side,qty,price,transaction_time; CSV or saved JSON)",
+    matches=lambda h: {"symbol", "side", "qty", "price"} <= h and bool({"transaction_time", "activity_type"} & h),
+    reads=["id", "qty", "transaction_time", "activity_type", "order_id", "account_id", "client_order_id"],
+    source_columns={"shares": "qty", "date": "transaction_time", "fill_time": "transaction_time"},
+    currency="USD",  # the Trading API trades US securities in USD (TradeAccount.currency: "USD")
+    records=True,
+)
+def _from_alpaca(df: pd.DataFrame, name: str) -> LayoutRows:
+    for c in ("symbol", "side", "qty", "price"):
+        if c not in df.columns:
+            df = df.assign(**{c: ""})
+    kind = _col(df, "activity_type").str.strip().str.upper()
+    keep = kind.isin(["FILL", ""])
+    skipped = [(int(lab), f"activity {kind[lab]} is not a fill") for lab in df.index[~keep]]
     d = df[keep]
     out = pd.DataFrame(index=d.index)
     tt = _col(d, "transaction_time")
@@ -385,19 +591,79 @@ def _from_alpaca(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["order_id"] = _col(d, "order_id")
     out["client_order_id"] = _col(d, "client_order_id")
     out[FILL_ID] = _col(d, "id", "fill_id")
-    return _finish(out, name, "alpaca", int((~keep).sum()))
+    out["instrument"] = d["symbol"].map(_alpaca_instrument) if len(d) else ""
+    return LayoutRows(out, skipped)
 
 
-def _from_ibkr(df: pd.DataFrame, name: str) -> pd.DataFrame:
+_IBKR_ASSETS = {
+    "OPT": "option",
+    "FOP": "futures option",
+    "FUT": "future",
+    "BOND": "bond",
+    "BILL": "T-bill",
+    "CASH": "FX",
+    "FUND": "fund",
+    "WAR": "warrant",
+    "CFD": "CFD",
+    "CMDTY": "commodity",
+    "CRYPTO": "crypto",
+    "IOPT": "structured product",
+}
+
+
+@register_layout(
+    "ibkr",
+    "IBKR Flex trade confirmation (Symbol,Buy/Sell,Quantity,Price,Commission,...)",
+    matches=lambda h: {"symbol", "buy/sell", "quantity"} <= h and bool({"price", "tradeprice"} & h),
+    reads=[
+        "symbol",
+        "quantity",
+        "buy/sell",
+        "tradedate",
+        "date/time",
+        "datetime",
+        "price",
+        "tradeprice",
+        "commission",
+        "ibcommission",
+        "orderid",
+        "iborderid",
+        "orderreference",
+        "execid",
+        "tradeid",
+        "transactionid",
+        "transactiontype",
+        "origtradeid",
+        "assetclass",
+        "levelofdetail",
+        "currencyprimary",
+        "clientaccountid",
+    ],
+    source_columns={
+        "date": "TradeDate",
+        "symbol": "Symbol",
+        "side": "Buy/Sell",
+        "shares": "Quantity",
+        "price": "Price",
+        "commission": "Commission",
+        "currency": "CurrencyPrimary",
+        "account": "ClientAccountID",
+    },
+    aliases=("ib", "flex", "interactive_brokers"),
+)
+def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
     bs = df["buy/sell"].str.upper().str.strip()
     ttype = _col(df, "transactiontype").str.strip().str.lower()
+    skipped: list[tuple[int, str]] = []
     keep = pd.Series(True, index=df.index)
-    if "assetclass" in df.columns:
-        keep &= df["assetclass"].str.upper().isin(["STK", ""])
     if "levelofdetail" in df.columns:
         lod = df["levelofdetail"].str.upper()
         if (lod == "EXECUTION").any():
-            keep &= lod.isin(["EXECUTION", ""])
+            summary = ~lod.isin(["EXECUTION", ""])
+            skipped += [
+                (int(lab), f"LevelOfDetail {lod[lab]}: a summary of the executions read") for lab in df.index[summary]
+            ]
+            keep &= ~summary
     cancel = keep & ((ttype == "tradecancel") | bs.str.contains("(CA.)", regex=False))
     drop = (~keep) | cancel
     if cancel.any():
@@ -422,6 +688,10 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> pd.DataFrame:
                     column="Buy/Sell",
                 )
             drop[cands[0]] = True
+            skipped += [
+                (int(lab), f"trade cancel of trade {target or exe[lab]} (row {cands[0]})"),
+                (int(cands[0]), f"execution busted by the trade cancel on row {lab}"),
+            ]
     d = df[~drop]
     out = pd.DataFrame(index=d.index)
     td = _col(d, "tradedate")
@@ -436,7 +706,13 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["order_id"] = _col(d, "orderid", "iborderid")
     out["client_order_id"] = _col(d, "orderreference")
     out[FILL_ID] = _col(d, "execid", "tradeid", "transactionid")
-    return _finish(out, name, "ibkr", int((~keep).sum()) + 2 * int(cancel.sum()))
+    asset = _col(d, "assetclass").str.strip().str.upper()
+    out["instrument"] = [
+        "" if a in ("STK", "") else f"{_IBKR_ASSETS.get(a, a.lower())} (AssetClass {a})" for a in asset
+    ]
+    out["currency"] = _col(d, "currencyprimary", "currency")
+    out["account"] = _col(d, "clientaccountid", "accountid")
+    return LayoutRows(out, skipped)
 
 
 def _side_from_action(action: pd.Series) -> pd.Series:
@@ -447,7 +723,29 @@ def _side_from_action(action: pd.Series) -> pd.Series:
     return side
 
 
-def _from_schwab(df: pd.DataFrame, name: str) -> pd.DataFrame:
+def _not_fills(df: pd.DataFrame, keep: pd.Series, action: pd.Series) -> list[tuple[int, str]]:
+    return [
+        (int(lab), f"action {action[lab].strip()[:60]!r} is not a buy or sell" if action[lab].strip() else "not a fill")
+        for lab in df.index[~keep]
+    ]
+
+
+@register_layout(
+    "schwab",
+    "Schwab transaction export (Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount)",
+    matches=lambda h: {"date", "action", "symbol", "quantity", "price", "fees & comm"} <= h,
+    reads=["date", "action", "symbol", "quantity", "price", "fees & comm"],
+    source_columns={
+        "date": "Date",
+        "symbol": "Symbol",
+        "side": "Action",
+        "shares": "Quantity",
+        "price": "Price",
+        "commission": "Fees & Comm",
+    },
+    currency="USD",
+)
+def _from_schwab(df: pd.DataFrame, name: str) -> LayoutRows:
     side = _side_from_action(df["action"])
     keep = (side != "") & (df["symbol"].str.strip() != "")
     d = df[keep]
@@ -458,14 +756,48 @@ def _from_schwab(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["shares"] = _abs_text(d["quantity"])
     out["price"] = _num_text(d["price"])
     out["commission"] = _abs_text(d["fees & comm"])
-    out["fill_time"] = ""
-    out["order_id"] = ""
-    out["client_order_id"] = ""
-    out[FILL_ID] = ""
-    return _finish(out, name, "schwab", int((~keep).sum()))
+    for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
+        out[c] = ""
+    return LayoutRows(out, _not_fills(df, keep, df["action"]))
 
 
-def _from_fidelity(df: pd.DataFrame, name: str) -> pd.DataFrame:
+@register_layout(
+    "fidelity",
+    "Fidelity account history (Run Date,Action,Symbol,...,Quantity,Price ($),Commission ($),Fees ($),...)",
+    matches=lambda h: (
+        {"action", "symbol", "quantity"} <= h
+        and bool({"run date", "date"} & h)
+        and bool({"price ($)", "price"} & h)
+        and bool({"commission ($)", "commission", "settlement date"} & h)
+    ),
+    reads=[
+        "run date",
+        "action",
+        "symbol",
+        "quantity",
+        "price ($)",
+        "price",
+        "commission ($)",
+        "commission",
+        "fees ($)",
+        "fees",
+        "currency",
+        "account number",
+    ],
+    source_columns={
+        "date": "Run Date",
+        "symbol": "Symbol",
+        "side": "Action",
+        "shares": "Quantity",
+        "price": "Price ($)",
+        "commission": "Commission ($)",
+        "currency": "Currency",
+        "account": "Account Number",
+    },
+    currency="USD",
+    aliases=("fidelity_history",),
+)
+def _from_fidelity(df: pd.DataFrame, name: str) -> LayoutRows:
     side = _side_from_action(df["action"])
     keep = (side != "") & (df["symbol"].str.strip() != "")
     d = df[keep]
@@ -484,65 +816,15 @@ def _from_fidelity(df: pd.DataFrame, name: str) -> pd.DataFrame:
             i = first_bad(v.isna())
             raise InputError(name, f"{nm} is not a number: {raw.iloc[i][:40]!r}", row=int(d.index[i]), column=nm)
     out["commission"] = (c + f).map(repr) if len(d) else pd.Series(dtype=object)
-    out["fill_time"] = ""
-    out["order_id"] = ""
-    out["client_order_id"] = ""
-    out[FILL_ID] = ""
-    return _finish(out, name, "fidelity", int((~keep).sum()))
-
-
-_READERS: dict[str, Callable[[pd.DataFrame, str], pd.DataFrame]] = {
-    "xlexec": _from_xlexec,
-    "alpaca": _from_alpaca,
-    "ibkr": _from_ibkr,
-    "schwab": _from_schwab,
-    "fidelity": _from_fidelity,
-}
+    out["fees"] = f.map(repr) if len(d) else pd.Series(dtype=object)
+    for col in ("fill_time", "order_id", "client_order_id", FILL_ID):
+        out[col] = ""
+    out["currency"] = _col(d, "currency")
+    out["account"] = _col(d, "account number")
+    return LayoutRows(out, _not_fills(df, keep, df["action"]))
 
 
 # ------------------------------------------------------------------ tables from rows
-
-# every header cell some layout reads (a repeated one is ambiguous; other repeats are ignored)
-_READ_COLUMNS = {
-    "date",
-    "symbol",
-    "side",
-    "shares",
-    "price",
-    "commission",
-    "fill_time",
-    "order_id",
-    "client_order_id",
-    "fill_id",
-    "id",
-    "qty",
-    "transaction_time",
-    "activity_type",
-    "quantity",
-    "buy/sell",
-    "tradedate",
-    "date/time",
-    "datetime",
-    "tradeprice",
-    "ibcommission",
-    "orderid",
-    "iborderid",
-    "orderreference",
-    "execid",
-    "tradeid",
-    "transactionid",
-    "transactiontype",
-    "origtradeid",
-    "assetclass",
-    "levelofdetail",
-    "action",
-    "fees & comm",
-    "run date",
-    "price ($)",
-    "commission ($)",
-    "fees ($)",
-    "fees",
-}
 
 
 def _frame_from_rows(
@@ -595,7 +877,7 @@ def _find_header(candidates: Iterable[tuple[int, list[str]]], name: str, format:
             if _matches(format, h):
                 return pos, format
             continue
-        for fmt in FORMATS:
+        for fmt in LAYOUTS:
             if _matches(fmt, h):
                 return pos, fmt
     if first_seen is None:
@@ -626,21 +908,77 @@ def _cell_text(v: Any) -> str:
 # ------------------------------------------------------------------ public readers
 
 
-def read_fills(path: str | Path, format: str | None = None) -> pd.DataFrame:
-    """Read a fills file in any known layout (detected from its header) into the canonical frame.
+def _frame_from_records(recs: Sequence[Any], name: str) -> pd.DataFrame:
+    """JSON records (dicts, or objects with ``to_dict``) -> the string frame a layout reads
+    (lower-case keys; index = the record's 1-based position)."""
+    out = []
+    for i, r in enumerate(recs, 1):
+        d = r.to_dict() if hasattr(r, "to_dict") else r
+        if not isinstance(d, Mapping):
+            raise InputError(name, f"record {i} is not an object (a {type(d).__name__})", row=i)
+        out.append({str(k).strip().lower(): _cell_text(v).strip() for k, v in d.items()})
+    df = pd.DataFrame.from_records(out).fillna("").astype(object) if out else pd.DataFrame()
+    df.index = pd.RangeIndex(1, len(out) + 1, name="row")
+    return df
 
-    The frame is indexed by the source line number (1-based). ``format`` (one of
-    :data:`FORMATS`) overrides detection. Unknown layout -> :class:`InputError` listing the
-    formats and the header it saw.
+
+def _records_of_json(text: str, name: str) -> list[Any]:
+    """A saved activities file: a JSON list of records, or ``{"activities": [...]}``."""
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise InputError(name, f"not valid JSON ({getattr(e, 'msg', e)})", row=getattr(e, "lineno", None)) from None
+    if isinstance(data, Mapping) and isinstance(data.get("activities"), list):
+        data = data["activities"]
+    if not isinstance(data, list):
+        raise InputError(name, 'a JSON fills file is a list of Alpaca activities, or {"activities": [...]}')
+    return data
+
+
+def _read_records(recs: Sequence[Any], name: str, fmt: str | None, rules: ReadRules) -> pd.DataFrame:
+    fmt = fmt or "alpaca"
+    if not LAYOUTS[fmt].records:
+        readable = ", ".join(k for k, v in LAYOUTS.items() if v.records)
+        raise InputError(name, f"a JSON file is not a {fmt} layout (JSON is read as: {readable}); pass --format alpaca")
+    if not recs:
+        res = empty_fills()
+        res.attrs.update(format=fmt)
+        return res
+    return _read_layout(_frame_from_records(recs, name), name, fmt, rules)
+
+
+# ------------------------------------------------------------------ public readers
+
+
+def read_fills(
+    path: str | Path, format: str | None = None, *, base_currency: str | None = None, account: str | None = None
+) -> pd.DataFrame:
+    """Read a fills file in any known layout (detected from its header; a file starting with
+    ``[`` or ``{`` is a saved Alpaca activities JSON) into the canonical frame.
+
+    The frame is indexed by the source line number (1-based; for JSON the record number).
+    ``format`` (one of :data:`FORMATS`) overrides detection. ``base_currency`` (default USD)
+    and ``account`` are the :class:`ReadRules`. Unknown layout -> :class:`InputError` listing
+    the formats and the header it saw.
     """
     name = str(path)
     fmt = _check_format(format, name)
     text = read_text(path, what="fills file")
-    return parse_fills_text(text, name, fmt)
+    return parse_fills_text(text, name, fmt, base_currency=base_currency, account=account)
 
 
-def parse_fills_text(text: str, name: str = "<fills>", format: str | None = None) -> pd.DataFrame:
+def parse_fills_text(
+    text: str,
+    name: str = "<fills>",
+    format: str | None = None,
+    *,
+    base_currency: str | None = None,
+    account: str | None = None,
+) -> pd.DataFrame:
     fmt = _check_format(format, name)
+    rules = ReadRules.of(base_currency, account)
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
+        return _read_records(_records_of_json(text.lstrip("\ufeff"), name), name, fmt, rules)
     # fast path: our own layout (vectorised C parser), after '#' comment rows
     _, body, first = split_comment_header(text)
     if not body:
@@ -649,7 +987,7 @@ def parse_fills_text(text: str, name: str = "<fills>", format: str | None = None
     hset = set(_norm(head)) - {""}
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
         df = read_table("\n".join(body), name, first, ["symbol", "side", "shares", "price"], what="fills file")
-        return _from_xlexec(df, name)
+        return _read_layout(df, name, "xlexec", rules)
     lines = split_lines(text)
 
     def candidates():
@@ -670,7 +1008,7 @@ def parse_fills_text(text: str, name: str = "<fills>", format: str | None = None
     except csv.Error as e:
         raise InputError(name, f"malformed CSV: {e}", row=header_line + reader.line_num) from None
     df = _frame_from_rows(header, rows, nums, name, header_line)
-    return _READERS[fmt](df, name)
+    return _read_layout(df, name, fmt, rules)
 
 
 def _take(it, n):
@@ -681,7 +1019,13 @@ def _take(it, n):
 
 
 def read_fills_block(
-    rows: list[list], name: str = "Fills tab", format: str | None = None, first_row: int = 1
+    rows: list[list],
+    name: str = "Fills tab",
+    format: str | None = None,
+    first_row: int = 1,
+    *,
+    base_currency: str | None = None,
+    account: str | None = None,
 ) -> pd.DataFrame:
     """A block pasted into the workbook's Fills tab (list of rows, header row included).
 
@@ -703,41 +1047,43 @@ def read_fills_block(
         missing = [c for c in ("symbol", "side", "shares", "price") if c not in df.columns]
         if missing:
             raise InputError(name, f"missing column(s) {', '.join(missing)}", row=header_row, column=missing[0])
-    return _READERS[fmt](df, name)
+    return _read_layout(df, name, fmt, ReadRules.of(base_currency, account))
 
 
-def fills_from_broker(fills: Sequence[Any], day: str | None = None, name: str = "broker fills") -> pd.DataFrame:
+def fills_from_broker(
+    fills: Sequence[Any],
+    day: str | None = None,
+    name: str = "broker fills",
+    *,
+    base_currency: str | None = None,
+    account: str | None = None,
+) -> pd.DataFrame:
     """Broker fills -> canonical frame.
 
     ``fills``: :class:`xlexec.execution.brokers.base.Fill` objects (what ``Broker.fills(day)`` returns,
     every page) or Alpaca account-activity dicts (``activity_type`` FILL; others are skipped).
     ``date`` is the New York date of ``transaction_time``, else ``day``. Index: 1..n.
     """
-    recs = []
-    for f in fills:
-        d = f.to_dict() if hasattr(f, "to_dict") else dict(f)
-        recs.append({k: _cell_text(v) for k, v in d.items()})
-    if not recs:
+    if not fills:
         return empty_fills()
-    df = pd.DataFrame.from_records(recs).fillna("")
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    df.index = pd.RangeIndex(1, len(df) + 1, name="row")
-    for c in ("symbol", "side", "qty", "price"):
-        if c not in df.columns:
-            raise InputError(name, f"broker fill without {c!r}", row=1, column=c)
+    df = _frame_from_records(fills, name)
     if "transaction_time" not in df.columns:
         df["transaction_time"] = ""
-    out = _from_alpaca(df, name)
+    out = _read_records_frame(df, name, ReadRules.of(base_currency, account))
     if day:
         out["date"] = out["date"].where(out["date"] != "", day)
     return out
 
 
+def _read_records_frame(df: pd.DataFrame, name: str, rules: ReadRules) -> pd.DataFrame:
+    return _read_layout(df, name, "alpaca", rules)
+
+
 def write_fills_csv(path: str | Path, fills: pd.DataFrame) -> Path:
     """Write canonical fills as ``broker_fills.csv`` (atomically; text cells formula-safe)."""
-    cols = FILL_COLUMNS + ([FILL_ID] if FILL_ID in fills.columns else [])
+    cols = FILL_COLUMNS + [c for c in (FILL_ID, *FILL_DETAILS) if c in fills.columns]
     df = fills.reindex(columns=cols).reset_index(drop=True)
     for c in cols:
-        if c not in ("shares", "price", "commission"):
+        if c not in ("shares", "price", "commission", "fees"):
             df[c] = df[c].fillna("").astype(str)
     return atomic_write_csv(path, df, DECIMALS)

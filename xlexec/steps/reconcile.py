@@ -50,6 +50,7 @@ from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_br
 from xlexec.formats.inputs import read_closes, read_events, read_positions, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
+from xlexec.steps.fills import read_rules
 from xlexec.store import opening
 from xlexec.store.day import Day
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal, current_user
@@ -426,7 +427,7 @@ def reconcile(
     if from_broker:
         b = _broker(ctx, day)
         try:
-            fills_df = fills_from_broker(b.fills(day.date), day.date, name=f"{b.name} fills")
+            fills_df = fills_from_broker(b.fills(day.date), day.date, name=f"{b.name} fills", **read_rules(ctx))
             if broker_pos is None and day.date == ctx.today():  # the broker's positions are today's
                 broker_pos = broker_positions_frame(b.positions())
             if broker_cash is None:
@@ -445,7 +446,7 @@ def reconcile(
                 "fills file not found; pass --fills FILE, or --from-broker to pull the day's fills from the "
                 "configured broker",
             )
-        fills_df = read_fills(fills_path, format=format)
+        fills_df = read_fills(fills_path, format=format, **read_rules(ctx))
     positions = _given_positions(ctx, day, current_positions)
     events_df = _events(day, events)
     closes_path = Path(closes) if closes else _first_existing(day.closes, day.live_closes)

@@ -21,6 +21,7 @@ from xlexec.formats.inputs import read_closes
 from xlexec.formats.monthly import upsert_monthly_costs
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
+from xlexec.steps.fills import read_rules
 from xlexec.store.arrivals import arrivals_from_journal
 from xlexec.store.day import Day, is_day_name
 from xlexec.store.journal import Journal, journal_exists
@@ -42,7 +43,7 @@ def tca_document(day_dir: Path, ctx: Context, *, fills_path: PathLike = None, fm
     day_dir = Path(day_dir)
     trades = read_trades(day_dir / "trades.csv")
     fp = Path(fills_path) if fills_path else day_dir / "broker_fills.csv"
-    fills = read_fills(fp, format=fmt) if fmt else read_fills(fp)
+    fills = read_fills(fp, format=fmt or None, **read_rules(ctx))
     day = trades.date or (day_dir.name if is_day_name(day_dir.name) else None)
     if day:  # Alpaca daily bars when keys are configured and closes.csv is missing
         refresh_closes_file(ctx.config, list(trades.df["symbol"]), day, day_dir / "closes.csv")

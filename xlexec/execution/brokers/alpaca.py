@@ -99,19 +99,67 @@ def _get_page(path: str, params: dict[str, Any]) -> Callable[[Any], Any]:
     return lambda c: c.get(path, params)
 
 
+def _price(v) -> float | None:
+    """A price the broker reported: ``0``, ``""`` and null are *no price* (Alpaca writes
+    ``filled_avg_price: 0`` / null before a fill), never $0."""
+    p = _f(v)
+    return p if p is not None and p > 0 else None
+
+
+#: the fields of a Trading API FILL activity (docs.alpaca.markets/us/docs/account-activities,
+#: "The TradeActivity Object") a fill cannot be read without; ``type``, ``leaves_qty``,
+#: ``cum_qty`` are documented too but not needed; ``order_status`` and ``account_id`` are
+#: Broker-API fields (alpaca-py's ``TradeActivity`` requires them) that a Trading API record may lack.
+FILL_FIELDS = ("id", "transaction_time", "price", "qty", "side", "symbol", "order_id")
+
+
+def fill_from_activity(a: Any, what: str = "activity") -> Fill | None:
+    """One account activity (a JSON object as the Trading API sends it) -> :class:`Fill`; None
+    when it is not a FILL. A FILL lacking a documented field, or with a quantity or price that
+    is not a positive number, is a malformed reply (:class:`BrokerUnavailable`) naming it."""
+    if not isinstance(a, dict):
+        raise BrokerUnavailable(f"{what}: malformed reply from the broker (not an object)")
+    if str(a.get("activity_type") or "FILL").upper() != "FILL":
+        return None
+    missing = [k for k in FILL_FIELDS if a.get(k) in (None, "")]
+    if missing:
+        raise BrokerUnavailable(f"{what}: malformed reply from the broker (FILL without {', '.join(missing)})")
+    try:
+        qty, price = float(a["qty"]), float(a["price"])
+    except (TypeError, ValueError):
+        raise BrokerUnavailable(f"{what}: malformed reply from the broker (qty/price not numbers)") from None
+    if not (qty > 0 and price > 0):  # also refuses NaN
+        raise BrokerUnavailable(f"{what}: malformed reply from the broker (qty {a['qty']!r}, price {a['price']!r})")
+    return Fill(
+        id=str(a["id"]),
+        order_id=str(a["order_id"]),
+        symbol=str(a["symbol"]),
+        side=str(a["side"]),
+        qty=qty,
+        price=price,
+        transaction_time=str(a["transaction_time"]),
+    )
+
+
 def order_from_alpaca(o) -> Order:
-    """alpaca-py ``Order`` model -> xlexec :class:`Order`."""
+    """alpaca-py ``Order`` model -> xlexec :class:`Order`. A notional order (``qty`` null,
+    ``notional`` set: a dollar amount) keeps its notional; its ``qty`` is the shares filled so
+    far (0 before any fill), never a size to chase. ``filled_avg_price`` 0 / null -> None."""
+    filled = _f(o.filled_qty) or 0.0
+    notional = _f(getattr(o, "notional", None))
+    qty = _f(o.qty)
     return Order(
         id=str(o.id),
         client_order_id=o.client_order_id,
         symbol=o.symbol or "",
         side=_enum(o.side) or "",
-        qty=_f(o.qty) or 0.0,
+        qty=qty if qty is not None else filled,
         order_type=_enum(o.order_type or o.type) or "",
-        limit_price=_f(o.limit_price),
+        limit_price=_price(o.limit_price),
         status=_enum(o.status) or "",
-        filled_qty=_f(o.filled_qty) or 0.0,
-        filled_avg_price=_f(o.filled_avg_price),
+        filled_qty=filled,
+        filled_avg_price=_price(o.filled_avg_price),
+        notional=notional,
         submitted_at=_iso(o.submitted_at),
         updated_at=_iso(o.updated_at),
         reason=None,
@@ -140,7 +188,7 @@ class AlpacaBroker(Broker):
         if not api_key or not secret_key:
             raise ConfigError(
                 "execution.alpaca: api_key and api_secret are empty; set them as "
-                "${ALPACA_API_KEY} / ${ALPACA_API_SECRET} in config.yaml and export the variables"
+                "${ALPACA_API_KEY} / ${ALPACA_SECRET_KEY} in config.yaml (as its template does) and export them"
             )
         self._key = api_key
         self._secret = secret_key
@@ -403,41 +451,39 @@ class AlpacaBroker(Broker):
         )
 
     def fills(self, day: str) -> list[Fill]:
-        """Every FILL activity dated ``day``: ``GET /v2/account/activities/FILL``, all pages."""
-        from alpaca.trading.models import TradeActivity
+        """Every FILL activity dated ``day``: ``GET /v2/account/activities/FILL``, all pages.
 
+        Each record is read as the Trading API documents it (:func:`fill_from_activity`), not
+        through alpaca-py's ``TradeActivity`` (a Broker-API model requiring ``account_id`` and
+        ``order_status``, which Trading API records do not carry). Paging as documented
+        (docs.alpaca.markets/us/reference/getaccountactivitiesbytype): ``direction=asc``,
+        ``page_size`` (max 100), ``page_token`` = the id of the last record of the page before;
+        a page shorter than ``page_size`` is the last. A page that brings nothing new (the
+        server ignored the token) is a malformed reply, not the end: fills would be missed."""
         out: list[Fill] = []
         token = None
         seen: set[str] = set()
+        what = f"fills {day}"
         for _ in range(MAX_PAGES):
-            params = {"date": day, "direction": "asc", "page_size": PAGE_SIZE_ACTIVITIES}
+            params: dict[str, Any] = {"date": day, "direction": "asc", "page_size": PAGE_SIZE_ACTIVITIES}
             if token:
                 params["page_token"] = token
-            page = self._call(f"fills {day}", _get_page("/account/activities/FILL", params))
+            page = self._call(what, _get_page("/account/activities/FILL", params))
             if not isinstance(page, list):
-                raise BrokerUnavailable(f"fills {day}: malformed reply from the broker (not a list)")
-            try:
-                acts = [TradeActivity(**a) for a in page]
-            except (ValueError, TypeError) as e:
-                raise BrokerUnavailable(f"fills {day}: malformed reply from the broker ({type(e).__name__})") from None
-            for a in acts:
-                if a.id in seen:
+                raise BrokerUnavailable(f"{what}: malformed reply from the broker (not a list)")
+            new = 0
+            for i, a in enumerate(page, 1):
+                f = fill_from_activity(a, f"{what}: record {len(seen) + i}")
+                if f is None or f.id in seen:
                     continue
-                seen.add(a.id)
-                out.append(
-                    Fill(
-                        id=a.id,
-                        order_id=str(a.order_id),
-                        symbol=a.symbol,
-                        side=_enum(a.side) or "",
-                        qty=float(a.qty),
-                        price=float(a.price),
-                        transaction_time=_iso(a.transaction_time) or "",
-                    )
-                )
+                seen.add(f.id)
+                new += 1
+                out.append(f)
             if len(page) < PAGE_SIZE_ACTIVITIES:
                 break
-            token = page[-1]["id"]
+            if new == 0:
+                raise BrokerUnavailable(f"{what}: malformed reply from the broker (a page repeated: paging stuck)")
+            token = str(page[-1].get("id"))
         return out
 
     def close(self) -> None:

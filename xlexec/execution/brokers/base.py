@@ -73,6 +73,9 @@ class Order:
     submitted_at: str | None = None
     updated_at: str | None = None
     reason: str | None = None
+    #: $ amount of a notional (dollar) order; None = an order for ``qty`` shares. A notional
+    #: order's ``qty`` is the shares filled so far, so its ``remaining`` is 0 (nothing to chase).
+    notional: float | None = None
 
     @property
     def is_open(self) -> bool:
