@@ -2,7 +2,10 @@
 
 ``GET /v2/stocks/quotes/latest?symbols=A,B``, ``GET /v2/stocks/trades/latest?symbols=...`` and
 ``GET /v2/stocks/bars?symbols=...&timeframe=1Day&start=...&end=...`` with the JSON shapes alpaca-py
-parses. ``fail`` makes every request answer that HTTP status. Runs on 127.0.0.1, port 0, in a
+parses. ``timeframe=1Min`` serves ``minute_bars`` (symbol -> list of Alpaca bar objects ``t, o, h,
+l, c, v, n, vw``) between ``start`` and ``end``, symbols in order and bars in time, ``page_size``
+bars a page with ``next_page_token`` (as Alpaca pages a multi-symbol request). ``fail`` makes
+every request answer that HTTP status. Runs on 127.0.0.1, port 0, in a
 thread; stops by itself after ``max_lifetime`` seconds.
 """
 
@@ -14,6 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
+def _iso(t: str) -> str:
+    """An RFC 3339 time as comparable UTC text (``Z`` and ``+00:00`` alike)."""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(dt.UTC).isoformat() if t else ""
+
+
 class FakeAlpacaData:
     def __init__(
         self,
@@ -22,8 +32,11 @@ class FakeAlpacaData:
         ts: str = "2025-10-30T13:35:00Z",
         fail: int | None = None,
         max_lifetime: float = 60,
+        minute_bars: dict[str, list[dict]] | None = None,
+        page_size: int = 10_000,
     ):
         self.quotes, self.closes, self.ts, self.fail = quotes, closes or {}, ts, fail
+        self.minute_bars, self.page_size = minute_bars or {}, page_size
         self.requests: list[dict] = []
         fake = self
 
@@ -81,6 +94,8 @@ class FakeAlpacaData:
                     if s in self.quotes
                 }
             }
+        if path == "/v2/stocks/bars" and q.get("timeframe") == "1Min":
+            return 200, self._minute_page(syms, q)
         if path == "/v2/stocks/bars":
             return 200, {
                 "bars": {
@@ -91,6 +106,22 @@ class FakeAlpacaData:
                 "next_page_token": None,
             }
         return 404, {"message": "not found"}
+
+    def _minute_page(self, syms: list[str], q: dict) -> dict:
+        start, end = q.get("start"), q.get("end")
+        rows = [
+            (s, b)
+            for s in sorted(syms)
+            for b in self.minute_bars.get(s, [])
+            if (not start or _iso(start) <= _iso(b["t"])) and (not end or _iso(b["t"]) <= _iso(end))
+        ]
+        at = int(q.get("page_token") or 0)
+        size = min(self.page_size, int(q.get("limit") or self.page_size))
+        page = rows[at : at + size]
+        out: dict[str, list[dict]] = {}
+        for s, b in page:
+            out.setdefault(s, []).append(b)
+        return {"bars": out, "next_page_token": str(at + size) if at + size < len(rows) else None}
 
     def start(self) -> FakeAlpacaData:
         self.thread.start()

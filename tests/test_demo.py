@@ -82,6 +82,26 @@ def test_demo_day_is_consistent(demo_dir):
     assert len(log) == 10 and len({r["order_id"] for r in log}) == 10
 
 
+def test_demo_has_minute_bars_holding_every_fill_and_every_benchmark(demo_dir):
+    """The demo's bars.csv: a session of minute bars per symbol; each paper fill lies inside the
+    high-low range of the bar of its minute; the TCA shows every benchmark for the fills."""
+    d, _ = demo_dir
+    live = d / "live" / "2025-10-30"
+    bars = list(csv.DictReader((live / "bars.csv").open()))
+    by = {(b["symbol"], b["timestamp"]): b for b in bars}
+    assert len({b["timestamp"] for b in bars}) == 390  # 09:30 .. 15:59 New York
+    fills = list(csv.DictReader((live / "broker_fills.csv").open()))
+    assert fills
+    for f in fills:
+        minute = f["fill_time"][:16].replace("+00:00", "") + ":00Z"
+        b = by[(f["symbol"], minute)]
+        assert float(b["low"]) <= float(f["price"]) <= float(b["high"]), (f, b)
+    table = {r["benchmark"]: r for r in json.loads((live / "tca.json").read_text())["benchmarks"]["table"]}
+    filled = len({f["symbol"] for f in fills})
+    for k in ("signal", "arrival", "interval_vwap", "twap", "day_vwap", "close"):
+        assert table[k]["orders"] == filled and table[k]["missing"] == 0 and table[k]["bps"] is not None, k
+
+
 def test_demo_day_validates_as_designed(demo_dir):
     """The sample day is CONDITIONAL for one reason only, its ex-dividend event: its quotes'
     spreads are a few bps (within 50), it lists no macro event, halt or restricted symbol."""

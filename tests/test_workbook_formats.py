@@ -71,8 +71,16 @@ def test_est_costs_is_dollars_and_counts_are_counts(book):
 
 def test_tca_counts_are_not_dollars(book):
     ws = book[1]["TCA"]
-    r = row_of(ws, "E", "Unfavourable fills")  # tca.json slippage.unfavorable.count 2
-    assert ws[f"F{r}"].value == 2 and ws[f"F{r}"].number_format == COUNT
+    # the figures sit right of the widest table (the per-order benchmarks, A:O): Q:R
+    r = row_of(ws, "Q", "Unfavourable fills")  # tca.json slippage.unfavorable.count 2
+    assert ws[f"R{r}"].value == 2 and ws[f"R{r}"].number_format == COUNT
+
+
+def test_tca_benchmark_tables_are_bps_and_counts(book):
+    ws = book[1]["TCA"]
+    r = row_of(ws, "A", "interval VWAP")  # the benchmark table: cost $, bps, bps, orders, orders without it
+    assert ws[f"C{r}"].number_format == '#,##0.00" bps"' and isinstance(ws[f"C{r}"].value, float)
+    assert ws[f"E{r}"].number_format == COUNT and ws[f"E{r}"].value == 9 and ws[f"F{r}"].value == 0
 
 
 def test_bid_size_of_cost_is_shares_not_dollars(book):

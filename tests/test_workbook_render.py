@@ -71,13 +71,15 @@ def test_every_tab_is_filled(demo_day, tmp_path):
     assert ctl[CONTROL_CELLS["approval"]].value.startswith("CONDITIONAL by demo")
     assert "covers the Blotter's orders" in ctl[CONTROL_CELLS["approval"]].value
     assert ctl["A2"].value == "PAPER"
-    # native charts on Monthly: daily costs and month to month
+    # native charts on Monthly: daily costs and month to month (and TCA's: by benchmark,
+    # the histogram of the orders' cost, cost vs participation)
     import zipfile
 
     with zipfile.ZipFile(book) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
         xml = "".join(z.read(n).decode() for n in charts)
-    assert len(charts) == 2 and "<c:lineChart>" in xml and "<c:barChart>" in xml
+    assert "<c:lineChart>" in xml and "<c:barChart>" in xml and "<c:scatterChart>" in xml
+    assert "<c:f>TCA!$C$18:$C$23</c:f>" in xml  # the benchmark table's weighted bps
 
     assert "<c:f>Monthly!$E$5:$E$19</c:f>" in xml  # total_cost of the 15 days
 

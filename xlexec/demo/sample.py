@@ -54,6 +54,7 @@ class SampleDay:
     unfilled_symbol: str | None
     partial_symbol: str | None
     cash: float  # $ not invested at signal prices = starting cash of the paper broker
+    bars: pd.DataFrame | None = None  # the session's minute bars (bars.csv), see make_bars
 
 
 def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed: int | None = None,
@@ -188,8 +189,62 @@ def make_day(date: str = "2025-10-30", portfolio_value: float = 100_000.0, seed:
     events = pd.DataFrame({"symbol": [adds[1]], "date": [date], "event": ["ex_dividend"]})
     reference = pd.DataFrame({"symbol": syms, "sector": [u[1] for u in UNIVERSE],
                               "adv_shares": [float(u[3]) for u in UNIVERSE]})
+    bars = make_bars(date, dict(zip(syms, prices)), quotes, closes, reference, slippage_bps)
     return SampleDay(date, trades, positions, quotes, closes, events, reference, unfilled, partial,
-                     round(pv - invested, 2))
+                     round(pv - invested, 2), bars)
+
+
+#: the minute (from the open) of the demo's 09:40 submit: its bar holds every paper fill
+SUBMIT_MINUTE = 10
+
+
+def make_bars(date: str, opens: dict[str, float], quotes: pd.DataFrame, closes: pd.DataFrame,
+              reference: pd.DataFrame, slippage_bps: float = 2.0) -> pd.DataFrame | None:
+    """Realistic minute bars of the session for every symbol (``bars.csv``'s columns): a random
+    walk (about 1.2% a day) from the signal price at the open through the quote mid at 09:40
+    to the day's close; volume in a U shape over the day summing to the symbol's ADV; each
+    bar's VWAP inside its range. The 09:40 bar's range takes in the quote's bid and ask moved by
+    3 x ``slippage_bps``, so every paper fill (bid/ask plus the simulator's slippage, at 09:40)
+    lies within the bar of its minute. A generator of its own (seeded by the date): the day's
+    other files are the same with or without bars. None on a day without a session."""
+    from xlexec.core import calendar as cal
+    if not cal.is_session(date):
+        return None
+    rng = np.random.default_rng(int(date.replace("-", "")) + 7)
+    t0 = cal.session_open_utc(date)
+    n = int((cal.session_close_utc(date) - t0) / pd.Timedelta(minutes=1))
+    k = min(SUBMIT_MINUTE, n - 1)
+    ts = pd.date_range(t0, periods=n, freq="1min")
+    x = np.linspace(-1.0, 1.0, n)
+    shape = (1.0 + 1.5 * x ** 2) / float(np.sum(1.0 + 1.5 * x ** 2))  # U-shaped volume over the day
+    close_of = dict(zip(closes["symbol"], closes["close"]))
+    adv = dict(zip(reference["symbol"], reference["adv_shares"]))
+    frames = []
+    for q in quotes.itertuples(index=False):
+        s, bid, ask = q.symbol, float(q.bid), float(q.ask)
+        mid, c_end = (bid + ask) / 2, float(close_of[s])
+        path = np.empty(n + 1)  # path[i]: the price at the start of minute i; path[n] = the close
+        path[: k + 1] = _bridge(rng, opens[s], mid, k)
+        path[k:] = _bridge(rng, mid, c_end, n - k)
+        o, c = path[:-1], path[1:]
+        wick = np.abs(rng.normal(0, 0.00025, (2, n)))
+        hi, lo = np.maximum(o, c) * (1 + wick[0]), np.minimum(o, c) * (1 - wick[1])
+        room = 3 * slippage_bps / 1e4
+        hi[k] = max(hi[k], ask * (1 + room) + 0.01)
+        lo[k] = min(lo[k], bid * (1 - room) - 0.01)
+        vol = np.maximum(1.0, np.round(float(adv.get(s, 1e6)) * shape * rng.lognormal(0, 0.3, n)))
+        vw = np.clip((hi + lo + 2 * c) / 4, lo, hi)
+        frames.append(pd.DataFrame({"symbol": s, "timestamp": ts, "open": np.round(o, 4), "high": np.round(hi, 4),
+                                    "low": np.round(lo, 4), "close": np.round(c, 4), "volume": vol,
+                                    "vwap": np.round(vw, 4)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _bridge(rng, a: float, b: float, steps: int) -> np.ndarray:
+    """A random walk of ``steps`` minutes from ``a`` to ``b`` ($; a Brownian bridge, ``steps + 1`` points)."""
+    w = np.concatenate([[0.0], np.cumsum(rng.normal(0, 0.0006, steps))])
+    t = np.linspace(0.0, 1.0, steps + 1)
+    return a * np.exp(w - t * w[-1] + t * np.log(b / a))
 
 
 def write_day(day: SampleDay, live_dir: str | Path, *, positions: bool = True) -> dict[str, Path]:
@@ -208,6 +263,9 @@ def write_day(day: SampleDay, live_dir: str | Path, *, positions: bool = True) -
         "events": atomic_write_csv(live / "events.csv", events),
         "reference": atomic_write_csv(live / "reference.csv", day.reference),
     }
+    if day.bars is not None:
+        from xlexec.formats.bars import write_bars
+        out["bars"] = write_bars(day.bars, dd / "bars.csv")
     if positions:
         out["positions"] = atomic_write_csv(live / "current_positions.csv", day.positions, {"avg_cost": 2})
     return out

@@ -265,6 +265,8 @@ class SheetData:
     side_title: str = ""
     #: the kind of each side cell, row by row (missing: text); see :func:`figure_lines`
     side_kinds: list[list[str]] = field(default_factory=list)
+    #: more Tables under the first, each under its title (:data:`EXTRA_TITLES`); see :func:`extra_positions`
+    extra_tables: list[Table] = field(default_factory=list)
 
 
 @dataclass
@@ -343,6 +345,17 @@ class Col:
     key: str
     header: str
     kind: str = "text"
+
+
+#: the benchmarks' short names (the keys of xlexec.core.benchmarks.BENCHMARK_KEYS)
+BENCHMARK_LABELS = {
+    "signal": "signal",
+    "arrival": "arrival",
+    "interval_vwap": "interval VWAP",
+    "twap": "TWAP",
+    "day_vwap": "day VWAP",
+    "close": "close",
+}
 
 
 def _schema(*cols: tuple[str, str, str]) -> dict[str, Col]:
@@ -449,6 +462,48 @@ TABLE_SCHEMAS: dict[str, dict[str, Col]] = {
         ("usd", "Cost", "money"),
         ("pct_trade", "Cost (% of trade)", "pct"),
     ),
+    "tblTcaBenchmarks": _schema(
+        ("benchmark", "Benchmark", "text"),
+        ("usd", "Cost", "money"),
+        ("bps", "Cost (bps, weighted)", "bps"),
+        ("mean_bps", "Cost (bps, plain mean)", "bps"),
+        ("orders", "Orders", "count"),
+        ("missing", "Orders without it", "count"),
+    ),
+    "tblTcaOrders": _schema(
+        ("symbol", "Symbol", "text"),
+        ("side", "Side", "text"),
+        ("broker", "Broker", "text"),
+        ("filled_shares", "Filled", "shares"),
+        ("avg_fill_price", "Avg fill", "price"),
+        ("signal_bps", "vs signal", "bps"),
+        ("arrival_bps", "vs arrival", "bps"),
+        ("interval_vwap_bps", "vs interval VWAP", "bps"),
+        ("twap_bps", "vs TWAP", "bps"),
+        ("day_vwap_bps", "vs day VWAP", "bps"),
+        ("close_bps", "vs close", "bps"),
+        ("half_spread_bps", "Half-spread", "bps"),
+        ("rest_bps", "Impact + timing", "bps"),
+        ("participation", "Participation", "pct"),
+        ("missing", "Missing (why)", "text"),
+    ),
+    "tblTcaHistogram": _schema(("bin", "Cost vs signal (bps)", "text"), ("orders", "Orders", "count")),
+    "tblMonthlyBrokers": _schema(
+        ("broker", "Broker", "text"),
+        ("orders", "Orders", "count"),
+        *[(k, f"vs {lbl}", "bps") for k, lbl in BENCHMARK_LABELS.items()],
+        ("participation_mean", "Participation (mean)", "pct"),
+    ),
+    "tblMonthlyWeeks": _schema(
+        ("week", "Week of", "date"),
+        ("orders", "Orders", "count"),
+        *[(k, f"vs {lbl}", "bps") for k, lbl in BENCHMARK_LABELS.items()],
+    ),
+    "tblMonthlyPercentiles": _schema(
+        ("benchmark", "Benchmark", "text"),
+        *[(f"p{p}", f"P{p}", "bps") for p in (5, 25, 50, 75, 95)],
+    ),
+    "tblMonthlyHistogram": _schema(("bin", "Cost vs signal (bps)", "text"), ("orders", "Orders", "count")),
     "tblMonthlyDaily": _schema(
         ("date", "Date", "date"),
         ("notional", "Notional", "money"),
@@ -715,8 +770,45 @@ def parse_a1(ref: str) -> tuple[int, int]:
 
 
 def side_col(sheet: SheetData) -> int:
-    """0-based column of a sheet's side block: two columns right of its table."""
-    return (len(sheet.table.columns) + 1) if sheet.table else 0
+    """0-based column of a sheet's side block: two columns right of its widest table."""
+    if not sheet.table:
+        return 0
+    return max(len(t.columns) for t in [sheet.table, *sheet.extra_tables]) + 1
+
+
+#: the title written over each extra Table (the row above its header)
+EXTRA_TITLES = {
+    "tblTcaBenchmarks": "Benchmarks: cost = side x (fill - benchmark) / benchmark, positive = cost; "
+    "weighted by filled shares x benchmark",
+    "tblTcaOrders": "Per order: cost vs each benchmark (bps), spread paid at arrival, participation "
+    "(filled / interval volume)",
+    "tblTcaHistogram": "Distribution of the orders' cost vs signal (5 bps bins)",
+    "tblMonthlyBrokers": "Brokers on the same benchmarks (bps, weighted by filled shares x benchmark)",
+    "tblMonthlyPercentiles": "Per-order cost percentiles (bps; linear between ranks)",
+    "tblMonthlyWeeks": "Trend by week (bps, weighted; week of Monday)",
+    "tblMonthlyHistogram": "Distribution of the month's per-order cost vs signal (5 bps bins)",
+}
+EXTRA_GAP = 3  # blank rows + the title row between one Table and the next
+
+
+def extra_positions(sheet: SheetData) -> list[tuple[int, Table]]:
+    """Each extra Table of ``sheet`` with the 0-based row of its header: stacked under the
+    first Table at column A, :data:`EXTRA_GAP` rows apart (its title in the row above)."""
+    row = HEADER_ROW + (max(1, len(sheet.table.rows)) if sheet.table else 1) + EXTRA_GAP
+    out = []
+    for t in sheet.extra_tables:
+        out.append((row, t))
+        row += max(1, len(t.rows)) + 1 + EXTRA_GAP
+    return out
+
+
+def charts_row(sheet: SheetData) -> int:
+    """0-based row under the last Table of ``sheet``, where its charts start."""
+    pos = extra_positions(sheet)
+    if pos:
+        r, t = pos[-1]
+        return r + max(1, len(t.rows)) + 2
+    return HEADER_ROW + (max(1, len(sheet.table.rows)) if sheet.table else 1) + 2
 
 
 #: Control!B4:B21: the column the reader takes in one read (every key of CONTROL_CELLS)

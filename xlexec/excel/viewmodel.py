@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from xlexec.core.benchmarks import histogram
 from xlexec.core.checks import worst_by_symbol
 from xlexec.core.corporate_actions import exact
 from xlexec.core.costs import half_up
@@ -52,10 +53,12 @@ from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table
 from xlexec.excel.journal_view import _journal, orders_frame, workbook_actions
 from xlexec.excel.layout import (
+    BENCHMARK_LABELS,
     CHECK_VALUE_KINDS,
     LOG_COLUMNS,
     ORDER_COLUMNS,
     QUOTES_COLUMNS,
+    TABLE_SCHEMAS,
     BookData,
     Inputs,
     SheetData,
@@ -720,7 +723,31 @@ def tca_sheet(src: DaySources, template: SheetData) -> SheetData:
         side=side,
         side_kinds=side_kinds,
         side_title="Figures (positive = cost)",
+        extra_tables=tca_benchmark_tables(tj.get("benchmarks")),
     )
+
+
+def tca_benchmark_tables(bm: Any) -> list[Table]:
+    """TCA's benchmark tables from ``tca.json``'s ``benchmarks`` block (none for an older file):
+    the day's table per benchmark, the per-order figures and the distribution of the orders'
+    cost vs signal (the histogram chart's cells)."""
+    if not isinstance(bm, dict) or not isinstance(bm.get("table"), list):
+        return []
+    tcols = ["benchmark", "usd", "bps", "mean_bps", "orders", "missing"]
+    trows = [
+        [BENCHMARK_LABELS.get(r.get("benchmark"), r.get("benchmark"))] + [r.get(c) for c in tcols[1:]]
+        for r in bm["table"]
+    ]
+    ocols = list(TABLE_SCHEMAS["tblTcaOrders"])
+    orders = [o for o in bm.get("orders") or [] if isinstance(o, dict)]
+    orows = [[o.get(c) for c in ocols] for o in orders]
+    hist = histogram([float(o["signal_bps"]) for o in orders if o.get("signal_bps") is not None])
+    hrows = [[f"{a:g} to {b:g}", c] for a, b, c in hist]
+    return [
+        Table("tblTcaBenchmarks", tcols, trows),
+        Table("tblTcaOrders", ocols, orows),
+        Table("tblTcaHistogram", ["bin", "orders"], hrows),
+    ]
 
 
 def _monthly_costs(src: DaySources) -> pd.DataFrame | None:

@@ -46,6 +46,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlexec.excel import vba_cache
 from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
+from xlexec.excel.charts import tca_charts
 from xlexec.excel.layout import (
     BLOTTER_MAX_ROWS,
     BUTTON_COL,
@@ -59,6 +60,7 @@ from xlexec.excel.layout import (
     CONTROL_WIDTHS,
     DATE_KINDS,
     DECISIONS,
+    EXTRA_TITLES,
     FILLS_MAX_COLS,
     FILLS_PASTE_ROW,
     FIRST_DATA_ROW,
@@ -87,9 +89,11 @@ from xlexec.excel.layout import (
     a1,
     area_floor,
     cell_value,
+    charts_row,
     control_row_height,
     excel_serial,
     excel_value,
+    extra_positions,
     monthly_layout,
     parse_a1,
     shares_format,
@@ -720,13 +724,15 @@ def _side(ws, fmt: _Fmt, sheet: SheetData, col: int) -> None:
     ws.set_column(col + 1, col + 1, max(maxw[1], 70.0 if any(len(r) == 1 for r in sheet.side) else 0.0))
 
 
-def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
+def _report_sheet(ws, fmt: _Fmt, sheet: SheetData, wb=None) -> None:
     _title(ws, fmt, sheet)
     last_row, last_col = HEADER_ROW, 5
     if sheet.table is not None:
         last_row, last_col = _table(ws, fmt, sheet.table)
         if sheet.table.name == "tblBlotter":
             _unlock_blotter_rows(ws, fmt, sheet.table)
+    if sheet.extra_tables:
+        last_row = max(last_row, _extra_tables(ws, fmt, wb, sheet))
     _side(ws, fmt, sheet, side_col(sheet))
     ws.freeze_panes(FIRST_DATA_ROW, 0)
     ws.set_landscape()
@@ -735,6 +741,19 @@ def _report_sheet(ws, fmt: _Fmt, sheet: SheetData) -> None:
     print_col = side_col(sheet) + 1 if sheet.side else last_col + _overflow_cols(sheet.table)
     ws.print_area(0, 0, max(last_row, HEADER_ROW + 1 + len(sheet.side)), print_col)
     _protect(ws)
+
+
+def _extra_tables(ws, fmt: _Fmt, wb, sheet: SheetData) -> int:
+    """The sheet's extra Tables under its first (:func:`extra_positions`), each under its
+    title, then their charts (:mod:`xlexec.excel.charts`); returns the last row drawn."""
+    pos = extra_positions(sheet)
+    last = HEADER_ROW
+    for r, t in pos:
+        ws.write_string(r - 1, 0, EXTRA_TITLES.get(t.name, t.name), fmt.get(bold=True))
+        last, _ = _table(ws, fmt, t, first_row=r)
+    if wb is not None and ws.get_name() == "TCA":
+        last = max(last, tca_charts(wb, ws, pos, charts_row(sheet)))
+    return last
 
 
 _DEFAULT_COL_WIDTH = 8.43  # Excel's default column width (characters)
@@ -1240,7 +1259,7 @@ def _write_sheets(
         elif name == "xlwings.conf":
             _conf(ws, fmt, merge_conf(conf))
         else:
-            _report_sheet(ws, fmt, data.sheets[name])
+            _report_sheet(ws, fmt, data.sheets[name], wb)
     _blotter_validation(sheets["Blotter"], data.sheets["Blotter"].table)
     for name, ws in sheets.items():
         area = drawn_area(ws, area_floor(name, data.sheets.get(name)))

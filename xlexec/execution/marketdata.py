@@ -6,6 +6,8 @@ snapshot (so every later step, and the auditor, sees exactly what was used).
 
 * :func:`fetch_quotes` -> ``symbol, bid, ask, last, timestamp (UTC), mid`` ($/share)
 * :func:`fetch_closes` -> ``symbol, close`` ($/share, the session's daily bar close)
+* :func:`fetch_minute_bars` -> the session's minute bars, ``bars.csv``'s columns
+  (:mod:`xlexec.formats.bars`: symbol, timestamp UTC, open/high/low/close/vwap $, volume shares)
 
 Configured when ``execution.broker`` is ``alpaca`` and both keys are set. The data API host is
 ``execution.alpaca.data_url`` (default: Alpaca's; tests point it at a loopback server). Every
@@ -112,6 +114,69 @@ def fetch_closes(cfg, symbols: list[str], day: str) -> pd.DataFrame:
     data = getattr(bars, "data", bars) or {}
     rows = [{"symbol": s, "close": float(b[-1].close)} for s, b in data.items() if b]
     return pd.DataFrame(rows, columns=["symbol", "close"]).sort_values("symbol", ignore_index=True)
+
+
+def fetch_minute_bars(cfg, symbols: list[str], day: str) -> pd.DataFrame:
+    """Every minute bar of ``day``'s regular session (bars starting from the open to before the
+    close, New York) per symbol, with
+    Alpaca's bar VWAP (``vw``); alpaca-py follows ``next_page_token`` until the last page."""
+    from alpaca.data.requests import StockBarsRequest
+    from alpaca.data.timeframe import TimeFrame
+
+    from xlexec.core import calendar as cal
+    from xlexec.core.benchmarks import BARS_COLUMNS, empty_bars
+
+    syms = sorted(set(symbols))
+    if not syms or not cal.is_session(day):
+        return empty_bars()
+    start = cal.session_open_utc(day).to_pydatetime()
+    end = cal.session_close_utc(day).to_pydatetime()
+    req = StockBarsRequest(symbol_or_symbols=syms, timeframe=TimeFrame.Minute, start=start, end=end)
+    try:
+        bars = _client(cfg).get_stock_bars(req)
+    except Exception as e:  # noqa: BLE001 - any transport/API/parse failure is one clear error
+        raise _scrubbed(cfg, "minute bars", e) from None
+    data = getattr(bars, "data", bars) or {}
+    rows = [
+        {
+            "symbol": s,
+            "timestamp": pd.Timestamp(b.timestamp),
+            "open": float(b.open),
+            "high": float(b.high),
+            "low": float(b.low),
+            "close": float(b.close),
+            "volume": float(b.volume),
+            "vwap": float(b.vwap) if b.vwap is not None else np.nan,
+        }
+        for s, bs in data.items()
+        for b in bs
+    ]
+    if not rows:
+        return empty_bars()
+    df = pd.DataFrame(rows, columns=BARS_COLUMNS)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    df = df[df["timestamp"] < pd.Timestamp(end)]  # the session's bars: the close's own bar is after hours
+    return df.sort_values(["symbol", "timestamp"], ignore_index=True)
+
+
+def refresh_bars_file(cfg, symbols: list[str], day: str, path, *, warn=None) -> bool:
+    """When Alpaca data is configured and ``path`` (``bars.csv``) is missing, save ``day``'s
+    minute bars there (the day's snapshot). A failure is a warning: the benchmarks that need
+    bars are then shown as missing, the TCA still runs."""
+    if not alpaca_data_configured(cfg) or _exists(path):
+        return False
+    from xlexec.formats.bars import write_bars
+
+    try:
+        df = fetch_minute_bars(cfg, symbols, day)
+    except BrokerError as e:
+        _warn(warn, f"{e}; interval benchmarks unknown")
+        return False
+    if not len(df):
+        _warn(warn, f"Alpaca market data: no minute bars for {day}; interval benchmarks unknown")
+        return False
+    write_bars(df, path)
+    return True
 
 
 def save_quotes(df: pd.DataFrame, path) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xlexec.core.benchmarks import table_lines
 from xlexec.core.monthly import MonthlyResult, monthly_report
 from xlexec.core.tca import daily_tca
 from xlexec.errors import InputError, RefusedError
@@ -20,6 +21,7 @@ from xlexec.formats.fills import read_fills
 from xlexec.formats.inputs import read_closes
 from xlexec.formats.monthly import upsert_monthly_costs
 from xlexec.formats.trades import read_trades
+from xlexec.steps.benchmarks import day_benchmarks
 from xlexec.steps.context import Context
 from xlexec.steps.fills import read_rules
 from xlexec.store.arrivals import arrivals_from_journal
@@ -66,6 +68,9 @@ def tca_document(day_dir: Path, ctx: Context, *, fills_path: PathLike = None, fm
     brokers = [b for b in (arrivals["broker"] if arrivals is not None else []) if b]
     broker = max(set(brokers), key=brokers.count) if brokers else ctx.config.execution.broker
     doc = {**res.to_json(), **res.record(), "broker": str(broker)}
+    _, doc["benchmarks"] = day_benchmarks(
+        day_dir, ctx, res, fills, day=day, journal=journal, arrivals=arrivals, broker=str(broker)
+    )
     return res, doc
 
 
@@ -93,7 +98,7 @@ def tca(
     res, doc = tca_document(d, ctx, fills_path=fills, fmt=format)
     text = json.dumps(doc, indent=2, allow_nan=False)
     atomic_write_text(d / "tca.json", text + "\n")
-    report = res.report_text()
+    report = res.report_text() + "\n" + "\n".join(table_lines(doc["benchmarks"])) + "\n"
     atomic_write_text(d / "tca_report.txt", report)
     return TcaResult(d, doc, report)
 
