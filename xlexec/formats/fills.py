@@ -520,7 +520,27 @@ def skipped_of(fills: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _read_layout(df: pd.DataFrame, name: str, fmt: str, rules: ReadRules) -> pd.DataFrame:
-    return _apply_rules(LAYOUTS[fmt].read(df, name), name, fmt, rules)
+    set_aside = list(df.attrs.get("set_aside") or [])  # rows a whole-file reader set aside
+    lr = LAYOUTS[fmt].read(df, name)
+    lr.skipped = set_aside + list(lr.skipped)
+    return _apply_rules(lr, name, fmt, rules)
+
+
+#: whole-file readers, for files that are not one header row over a table (IBKR Flex XML,
+#: sectioned Flex CSVs): ``(layout, claims(text) -> bool, frame(text, name) -> DataFrame)``. The
+#: frame is what ``layout``'s reader takes; ``frame.attrs["set_aside"]`` = ``[(row, reason)]``
+#: (other sections, trailer records) joins the rows skipped.
+DOCUMENTS: list[tuple[str, Callable[[str], bool], Callable[[str, str], pd.DataFrame]]] = []
+
+
+def register_document(layout: str, claims: Callable[[str], bool]):
+    """Decorator registering ``fn(text, name) -> DataFrame`` as a whole-file reader for ``layout``."""
+
+    def deco(fn: Callable[[str, str], pd.DataFrame]):
+        DOCUMENTS.append((layout, claims, fn))
+        return fn
+
+    return deco
 
 
 # ------------------------------------------------------------------ per layout (string frame, lower-case header)
@@ -634,6 +654,10 @@ _IBKR_ASSETS = {
         "transactionid",
         "transactiontype",
         "origtradeid",
+        "ibexecid",
+        "notes/codes",
+        "ibcommissioncurrency",
+        "commissioncurrency",
         "assetclass",
         "levelofdetail",
         "currencyprimary",
@@ -664,25 +688,36 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
                 (int(lab), f"LevelOfDetail {lod[lab]}: a summary of the executions read") for lab in df.index[summary]
             ]
             keep &= ~summary
-    cancel = keep & ((ttype == "tradecancel") | bs.str.contains("(CA.)", regex=False))
+    notes = _col(df, "notes/codes", "notes", "code").str.upper()
+    cancelled = notes.str.contains(r"(?:^|[;,\s])CA(?:$|[;,\s])", regex=True)  # Notes/Codes "Ca": busted
+    cancel = keep & ((ttype.isin(["tradecancel", "fracsharecancel"])) | bs.str.contains("(CA.)", regex=False))
     drop = (~keep) | cancel
     if cancel.any():
         tid = _col(df, "tradeid").str.strip()
         orig = _col(df, "origtradeid").str.strip()
-        exe = _col(df, "execid").str.strip()
+        exe = _col(df, "ibexecid", "execid").str.strip()
         labels = list(df.index)
         pos = {lab: i for i, lab in enumerate(labels)}
         for lab in df.index[cancel]:
             target = orig[lab] or tid[lab]
+            if not (target or exe[lab]):
+                raise InputError(
+                    name,
+                    "a trade cancel row that names no trade (OrigTradeID, TradeID and IBExecID are all empty): "
+                    "add Trade ID and IB Execution ID to the Flex query, or export it without cancelled trades",
+                    row=int(lab),
+                    column="TransactionType" if ttype[lab] else "Buy/Sell",
+                )
             cands = [
                 c
                 for c in df.index[keep & ~drop & ~cancel]
-                if pos[c] < pos[lab] and ((target and tid[c] == target) or (exe[lab] and exe[c] == exe[lab]))
+                if c != lab and ((target and tid[c] == target) or (exe[lab] and exe[c] == exe[lab]))
             ]
+            cands.sort(key=lambda c: (pos[c] > pos[lab], pos[c]))  # the busted execution, usually above
             if not cands:
                 raise InputError(
                     name,
-                    f"trade cancel for trade {target or exe[lab] or '?'} but that "
+                    f"trade cancel for trade {target or exe[lab]} but that "
                     "execution is not in this file; export a range that includes it",
                     row=int(lab),
                     column="Buy/Sell",
@@ -692,6 +727,9 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
                 (int(lab), f"trade cancel of trade {target or exe[lab]} (row {cands[0]})"),
                 (int(cands[0]), f"execution busted by the trade cancel on row {lab}"),
             ]
+    alone = cancelled & ~drop  # a cancelled execution whose cancel row the query left out
+    skipped += [(int(lab), "execution cancelled by IBKR (Notes/Codes Ca)") for lab in df.index[alone]]
+    drop |= alone
     d = df[~drop]
     out = pd.DataFrame(index=d.index)
     td = _col(d, "tradedate")
@@ -705,12 +743,14 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
     out["fill_time"] = dtm
     out["order_id"] = _col(d, "orderid", "iborderid")
     out["client_order_id"] = _col(d, "orderreference")
-    out[FILL_ID] = _col(d, "execid", "tradeid", "transactionid")
+    out[FILL_ID] = _col(d, "ibexecid", "execid", "tradeid", "transactionid")
     asset = _col(d, "assetclass").str.strip().str.upper()
     out["instrument"] = [
         "" if a in ("STK", "") else f"{_IBKR_ASSETS.get(a, a.lower())} (AssetClass {a})" for a in asset
     ]
-    out["currency"] = _col(d, "currencyprimary", "currency")
+    cur = _col(d, "currencyprimary", "currency").str.strip().str.upper()
+    ccur = _col(d, "ibcommissioncurrency", "commissioncurrency").str.strip().str.upper()
+    out["currency"] = cur.where((ccur == "") | (ccur == cur) | (cur == ""), ccur)  # a fee in another currency too
     out["account"] = _col(d, "clientaccountid", "accountid")
     return LayoutRows(out, skipped)
 
@@ -979,6 +1019,9 @@ def parse_fills_text(
     rules = ReadRules.of(base_currency, account)
     if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
         return _read_records(_records_of_json(text.lstrip("\ufeff"), name), name, fmt, rules)
+    for layout, claims, frame in DOCUMENTS:
+        if fmt in (None, layout) and claims(text):
+            return _read_layout(frame(text, name), name, layout, rules)
     # fast path: our own layout (vectorised C parser), after '#' comment rows
     _, body, first = split_comment_header(text)
     if not body:
@@ -1087,3 +1130,7 @@ def write_fills_csv(path: str | Path, fills: pd.DataFrame) -> Path:
         if c not in ("shares", "price", "commission", "fees"):
             df[c] = df[c].fillna("").astype(str)
     return atomic_write_csv(path, df, DECIMALS)
+
+
+# the brokers whose files need a whole-file reader register theirs on import
+from xlexec.formats import fills_ibkr  # noqa: E402,F401
