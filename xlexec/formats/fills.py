@@ -442,6 +442,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     frame with ``attrs`` format / skipped / skipped_rows / account."""
     rows = lr.rows
     skipped = list(lr.skipped)
+    every = _col(rows, "account").astype(str).str.strip()  # accounts of every row, options and bonds too
     # 1. instruments: anything but a US equity/ETF is listed, not read
     inst = _col(rows, "instrument").astype(str).str.strip()
     other = inst != ""
@@ -449,7 +450,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     rows = rows[~other]
     # 2. accounts: one per read
     acct = _col(rows, "account").astype(str).str.strip()
-    stated = list(dict.fromkeys(a for a in acct if a))
+    stated = list(dict.fromkeys(a for a in every if a))
     chosen = rules.account
     if chosen:
         if stated and chosen not in stated:
@@ -457,19 +458,19 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
                 name,
                 f"account {chosen!r} (--account / broker.account) is not in this file; its accounts: "
                 f"{', '.join(stated[:10])}: pass one of them",
-                row=int(rows.index[0]),
+                row=int(every.index[0]),
                 column=_src(fmt, "account"),
             )
         theirs = (acct != "") & (acct != chosen)
         skipped += [(int(lab), f"account {acct[lab]}, not {chosen}") for lab in rows.index[theirs]]
         rows, acct = rows[~theirs], acct[~theirs]
     elif len(stated) > 1:
-        second = first_bad(acct == stated[1])
+        second = first_bad(every == stated[1])
         raise InputError(
             name,
             f"{len(stated)} accounts in one file ({', '.join(stated[:10])}): pass --account ID (or set "
             "broker.account in config.yaml) to read one; fills of several accounts are never mixed into one book",
-            row=int(rows.index[second]),
+            row=int(every.index[second]),
             column=_src(fmt, "account"),
         )
     account = chosen or (stated[0] if stated else "")
@@ -770,6 +771,47 @@ def _not_fills(df: pd.DataFrame, keep: pd.Series, action: pd.Series) -> list[tup
     ]
 
 
+# What a Schwab / Fidelity row is when it is not a US equity/ETF, from what the row itself says:
+# options (Schwab "Sell to Open" / "Buy to Close" with symbols like "AAPL 12/20/2024 200.00 C";
+# Fidelity "OPENING/CLOSING TRANSACTION" with symbols like "-AAPL241220C200"), bonds and bills
+# (a 9-character CUSIP in the symbol column), mutual and money market funds (5-letter symbols
+# ending in X, the fund suffix of US symbol conventions), core cash sweeps (Fidelity "SPAXX**").
+_OPTION_ACTION = re.compile(r"\b(?:TO OPEN|TO CLOSE|OPENING TRANSACTION|CLOSING TRANSACTION|ASSIGNED|EXERCISED)\b")
+_OPTION_SYMBOL = re.compile(r"^(?:-[A-Z.]{1,6}\d{6}[CP][\d.]+|[A-Z.]{1,6} \d\d/\d\d/\d{4} [\d.]+ [CP])$")
+_CUSIP = re.compile(r"^(?=.*\d)[0-9A-Z]{8}\d$")
+_FUND = re.compile(r"^[A-Z]{4}X$")
+
+
+def _instrument_of(symbol: str, action: str) -> str:
+    s, a = symbol.strip().upper(), action.strip().upper()
+    if s.endswith("**"):
+        return f"cash sweep (core position {s})"
+    if _OPTION_SYMBOL.match(s) or _OPTION_ACTION.search(a):
+        return f"option ({s or a[:40]})"
+    if _CUSIP.match(s):
+        return f"a security named by CUSIP {s} (bond, bill, CD or plan portfolio), not a ticker"
+    if _FUND.match(s):
+        return f"mutual fund ({s})"
+    return ""
+
+
+def _instruments(symbol: pd.Series, action: pd.Series) -> list[str]:
+    return [_instrument_of(s, a) for s, a in zip(symbol, action, strict=True)]
+
+
+_SCHWAB_ACCOUNT = re.compile(r"for account\s+(.+?)\s+as of\b", re.IGNORECASE)
+
+
+def _schwab_account(df: pd.DataFrame) -> str:
+    """The account named in Schwab's title line (``Transactions  for account Individual ...123 as
+    of ...``), '' when there is none."""
+    for line in df.attrs.get("preamble") or []:
+        m = _SCHWAB_ACCOUNT.search(str(line).strip().strip('"'))
+        if m:
+            return m.group(1).strip()
+    return ""
+
+
 @register_layout(
     "schwab",
     "Schwab transaction export (Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount)",
@@ -782,6 +824,7 @@ def _not_fills(df: pd.DataFrame, keep: pd.Series, action: pd.Series) -> list[tup
         "shares": "Quantity",
         "price": "Price",
         "commission": "Fees & Comm",
+        "account": "title line",
     },
     currency="USD",
 )
@@ -798,6 +841,8 @@ def _from_schwab(df: pd.DataFrame, name: str) -> LayoutRows:
     out["commission"] = _abs_text(d["fees & comm"])
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[c] = ""
+    out["instrument"] = _instruments(d["symbol"], d["action"]) if len(d) else ""
+    out["account"] = _schwab_account(df)
     return LayoutRows(out, _not_fills(df, keep, df["action"]))
 
 
@@ -823,6 +868,7 @@ def _from_schwab(df: pd.DataFrame, name: str) -> LayoutRows:
         "fees",
         "currency",
         "account number",
+        "account",
     ],
     source_columns={
         "date": "Run Date",
@@ -860,7 +906,8 @@ def _from_fidelity(df: pd.DataFrame, name: str) -> LayoutRows:
     for col in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[col] = ""
     out["currency"] = _col(d, "currency")
-    out["account"] = _col(d, "account number")
+    out["account"] = _col(d, "account number", "account")
+    out["instrument"] = _instruments(d["symbol"], d["action"]) if len(d) else ""
     return LayoutRows(out, _not_fills(df, keep, df["action"]))
 
 
@@ -1051,6 +1098,7 @@ def parse_fills_text(
     except csv.Error as e:
         raise InputError(name, f"malformed CSV: {e}", row=header_line + reader.line_num) from None
     df = _frame_from_rows(header, rows, nums, name, header_line)
+    df.attrs["preamble"] = lines[: header_line - 1]  # title lines above the header (Schwab's account)
     return _read_layout(df, name, fmt, rules)
 
 
@@ -1086,6 +1134,7 @@ def read_fills_block(
     df = _frame_from_rows(
         header, texts[start:], list(range(header_row + 1, header_row + 1 + len(texts) - start)), name, header_row
     )
+    df.attrs["preamble"] = [",".join(r) for r in texts[: start - 1]]
     if fmt == "xlexec":
         missing = [c for c in ("symbol", "side", "shares", "price") if c not in df.columns]
         if missing:
