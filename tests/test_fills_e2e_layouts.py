@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from tests.reliability import _support as U
 from tests.test_fills_e2e import DATA, desk, positions_after, reconcile
 
 PAPER = "live_dir: live\nexecution:\n  broker: paper\n"
@@ -54,3 +55,20 @@ def test_reconcile_from_a_eur_confirmation_is_refused_and_writes_nothing(tmp_pat
     r = reconcile(cfg, elsewhere, "--fills", str(DATA / "ibkr_confirm_eur.xml"))
     assert r.returncode == 2 and "fill in EUR" in r.stderr and "row 8" in r.stderr
     assert not (live / "2025-10-30" / "positions_after_recon.csv").exists()
+
+
+def test_monthly_reads_the_days_fills_in_the_configured_base_currency(tmp_path):
+    # a EUR fund: its broker_fills.csv is written in EUR; the monthly summary re-reads it in EUR
+    cfg, live, elsewhere = desk(tmp_path, PAPER + "base_currency: EUR\n")
+    (live / "2025-10-30" / "broker_fills.csv").write_text(
+        "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id,fill_id,fees,currency\n"
+        "2025-10-30,AAPL,buy,10,100.25,0.35,,o1,,f1,0,EUR\n"
+        "2025-10-30,BRK.B,sell,5,481.00,1.00,,o2,,f2,0,EUR\n"
+    )
+    r = U.xlexec(["monthly", "--config", str(cfg), "--month", "2025-10", "--json"], cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["total_commission"] == 1.35  # 0.35 + 1.00, both fills read
+    # the same file under the USD default is refused naming the currency, as before the fix
+    cfg.write_text(PAPER)
+    r = U.xlexec(["monthly", "--config", str(cfg), "--month", "2025-10", "--json"], cwd=elsewhere)
+    assert r.returncode == 2 and "fill in EUR" in r.stderr
