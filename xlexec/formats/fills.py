@@ -71,6 +71,12 @@ registration order; ``format=`` overrides):
     "BrokerageOrderID","OrderReference",...,"Date/Time","ReportDate","SettleDate",
     "TradeDate","Exchange","Buy/Sell","Quantity","Price","Amount","Proceeds",...,
     "Commission",...,"OrderType","LevelOfDetail",...``; cancel rows ``"BUY (Ca.)","-100"``).
+    Flex XML (``Trades > Trade``, ``TradeConfirms > TradeConfirm``) and Flex CSVs with
+    header/trailer records (``BOF``/``BOS``/``EOS``...), line descriptors (``HEADER``/``DATA``)
+    or several sections in any order are read as a whole by :mod:`xlexec.formats.fills_ibkr`
+    (:func:`register_document`) into this layout's frame; ``IBExecID`` is the fill id, a row
+    whose ``Notes/Codes`` has ``Ca`` is a cancelled execution, a commission in another currency
+    than the base is refused like a trade in one.
 ``schwab``
     Charles Schwab brokerage "Transaction History" CSV export: a title line
     ``"Transactions  for account ... as of ..."`` first, then
@@ -78,7 +84,10 @@ registration order; ``format=`` overrides):
     money like ``"$73.7789"``, dates ``MM/DD/YYYY`` or ``MM/DD/YYYY as of MM/DD/YYYY`` (the
     "as of" date is the trade date), a closing ``"Transactions Total"`` row. Only ``Buy`` /
     ``Sell`` (and ``Sell Short`` / ``Buy to Cover``) rows are fills; dividends, journals,
-    reinvestments are skipped and listed. Source: redstreet/beancount_reds_importers
+    reinvestments are skipped and listed; options (``Sell to Open``, ``AAPL 12/20/2024 200.00 C``),
+    CUSIP securities, mutual funds (5-letter symbols ending in X) are skipped as instruments
+    (:func:`_instrument_of`, also Fidelity's). The account is the title line's. Source:
+    redstreet/beancount_reds_importers
     (``importers/schwab/schwab_csv_brokerage.py`` and its test file
     ``schwab_csv_brokerage_Transactions_123.csv``).
 ``fidelity``
