@@ -71,6 +71,12 @@ registration order; ``format=`` overrides):
     "BrokerageOrderID","OrderReference",...,"Date/Time","ReportDate","SettleDate",
     "TradeDate","Exchange","Buy/Sell","Quantity","Price","Amount","Proceeds",...,
     "Commission",...,"OrderType","LevelOfDetail",...``; cancel rows ``"BUY (Ca.)","-100"``).
+    Flex XML (``Trades > Trade``, ``TradeConfirms > TradeConfirm``) and Flex CSVs with
+    header/trailer records (``BOF``/``BOS``/``EOS``...), line descriptors (``HEADER``/``DATA``)
+    or several sections in any order are read as a whole by :mod:`xlexec.formats.fills_ibkr`
+    (:func:`register_document`) into this layout's frame; ``IBExecID`` is the fill id, a row
+    whose ``Notes/Codes`` has ``Ca`` is a cancelled execution, a commission in another currency
+    than the base is refused like a trade in one.
 ``schwab``
     Charles Schwab brokerage "Transaction History" CSV export: a title line
     ``"Transactions  for account ... as of ..."`` first, then
@@ -78,7 +84,10 @@ registration order; ``format=`` overrides):
     money like ``"$73.7789"``, dates ``MM/DD/YYYY`` or ``MM/DD/YYYY as of MM/DD/YYYY`` (the
     "as of" date is the trade date), a closing ``"Transactions Total"`` row. Only ``Buy`` /
     ``Sell`` (and ``Sell Short`` / ``Buy to Cover``) rows are fills; dividends, journals,
-    reinvestments are skipped and listed. Source: redstreet/beancount_reds_importers
+    reinvestments are skipped and listed; options (``Sell to Open``, ``AAPL 12/20/2024 200.00 C``),
+    CUSIP securities, mutual funds (5-letter symbols ending in X) are skipped as instruments
+    (:func:`_instrument_of`, also Fidelity's). The account is the title line's. Source:
+    redstreet/beancount_reds_importers
     (``importers/schwab/schwab_csv_brokerage.py`` and its test file
     ``schwab_csv_brokerage_Transactions_123.csv``).
 ``fidelity``
@@ -442,6 +451,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     frame with ``attrs`` format / skipped / skipped_rows / account."""
     rows = lr.rows
     skipped = list(lr.skipped)
+    every = _col(rows, "account").astype(str).str.strip()  # accounts of every row, options and bonds too
     # 1. instruments: anything but a US equity/ETF is listed, not read
     inst = _col(rows, "instrument").astype(str).str.strip()
     other = inst != ""
@@ -449,7 +459,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     rows = rows[~other]
     # 2. accounts: one per read
     acct = _col(rows, "account").astype(str).str.strip()
-    stated = list(dict.fromkeys(a for a in acct if a))
+    stated = list(dict.fromkeys(a for a in every if a))
     chosen = rules.account
     if chosen:
         if stated and chosen not in stated:
@@ -457,19 +467,19 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
                 name,
                 f"account {chosen!r} (--account / broker.account) is not in this file; its accounts: "
                 f"{', '.join(stated[:10])}: pass one of them",
-                row=int(rows.index[0]),
+                row=int(every.index[0]),
                 column=_src(fmt, "account"),
             )
         theirs = (acct != "") & (acct != chosen)
         skipped += [(int(lab), f"account {acct[lab]}, not {chosen}") for lab in rows.index[theirs]]
         rows, acct = rows[~theirs], acct[~theirs]
     elif len(stated) > 1:
-        second = first_bad(acct == stated[1])
+        second = first_bad(every == stated[1])
         raise InputError(
             name,
             f"{len(stated)} accounts in one file ({', '.join(stated[:10])}): pass --account ID (or set "
             "broker.account in config.yaml) to read one; fills of several accounts are never mixed into one book",
-            row=int(rows.index[second]),
+            row=int(every.index[second]),
             column=_src(fmt, "account"),
         )
     account = chosen or (stated[0] if stated else "")
@@ -520,7 +530,27 @@ def skipped_of(fills: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _read_layout(df: pd.DataFrame, name: str, fmt: str, rules: ReadRules) -> pd.DataFrame:
-    return _apply_rules(LAYOUTS[fmt].read(df, name), name, fmt, rules)
+    set_aside = list(df.attrs.get("set_aside") or [])  # rows a whole-file reader set aside
+    lr = LAYOUTS[fmt].read(df, name)
+    lr.skipped = set_aside + list(lr.skipped)
+    return _apply_rules(lr, name, fmt, rules)
+
+
+#: whole-file readers, for files that are not one header row over a table (IBKR Flex XML,
+#: sectioned Flex CSVs): ``(layout, claims(text) -> bool, frame(text, name) -> DataFrame)``. The
+#: frame is what ``layout``'s reader takes; ``frame.attrs["set_aside"]`` = ``[(row, reason)]``
+#: (other sections, trailer records) joins the rows skipped.
+DOCUMENTS: list[tuple[str, Callable[[str], bool], Callable[[str, str], pd.DataFrame]]] = []
+
+
+def register_document(layout: str, claims: Callable[[str], bool]):
+    """Decorator registering ``fn(text, name) -> DataFrame`` as a whole-file reader for ``layout``."""
+
+    def deco(fn: Callable[[str, str], pd.DataFrame]):
+        DOCUMENTS.append((layout, claims, fn))
+        return fn
+
+    return deco
 
 
 # ------------------------------------------------------------------ per layout (string frame, lower-case header)
@@ -634,6 +664,10 @@ _IBKR_ASSETS = {
         "transactionid",
         "transactiontype",
         "origtradeid",
+        "ibexecid",
+        "notes/codes",
+        "ibcommissioncurrency",
+        "commissioncurrency",
         "assetclass",
         "levelofdetail",
         "currencyprimary",
@@ -664,25 +698,36 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
                 (int(lab), f"LevelOfDetail {lod[lab]}: a summary of the executions read") for lab in df.index[summary]
             ]
             keep &= ~summary
-    cancel = keep & ((ttype == "tradecancel") | bs.str.contains("(CA.)", regex=False))
+    notes = _col(df, "notes/codes", "notes", "code").str.upper()
+    cancelled = notes.str.contains(r"(?:^|[;,\s])CA(?:$|[;,\s])", regex=True)  # Notes/Codes "Ca": busted
+    cancel = keep & ((ttype.isin(["tradecancel", "fracsharecancel"])) | bs.str.contains("(CA.)", regex=False))
     drop = (~keep) | cancel
     if cancel.any():
         tid = _col(df, "tradeid").str.strip()
         orig = _col(df, "origtradeid").str.strip()
-        exe = _col(df, "execid").str.strip()
+        exe = _col(df, "ibexecid", "execid").str.strip()
         labels = list(df.index)
         pos = {lab: i for i, lab in enumerate(labels)}
         for lab in df.index[cancel]:
             target = orig[lab] or tid[lab]
+            if not (target or exe[lab]):
+                raise InputError(
+                    name,
+                    "a trade cancel row that names no trade (OrigTradeID, TradeID and IBExecID are all empty): "
+                    "add Trade ID and IB Execution ID to the Flex query, or export it without cancelled trades",
+                    row=int(lab),
+                    column="TransactionType" if ttype[lab] else "Buy/Sell",
+                )
             cands = [
                 c
                 for c in df.index[keep & ~drop & ~cancel]
-                if pos[c] < pos[lab] and ((target and tid[c] == target) or (exe[lab] and exe[c] == exe[lab]))
+                if c != lab and ((target and tid[c] == target) or (exe[lab] and exe[c] == exe[lab]))
             ]
+            cands.sort(key=lambda c: (pos[c] > pos[lab], pos[c]))  # the busted execution, usually above
             if not cands:
                 raise InputError(
                     name,
-                    f"trade cancel for trade {target or exe[lab] or '?'} but that "
+                    f"trade cancel for trade {target or exe[lab]} but that "
                     "execution is not in this file; export a range that includes it",
                     row=int(lab),
                     column="Buy/Sell",
@@ -692,6 +737,9 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
                 (int(lab), f"trade cancel of trade {target or exe[lab]} (row {cands[0]})"),
                 (int(cands[0]), f"execution busted by the trade cancel on row {lab}"),
             ]
+    alone = cancelled & ~drop  # a cancelled execution whose cancel row the query left out
+    skipped += [(int(lab), "execution cancelled by IBKR (Notes/Codes Ca)") for lab in df.index[alone]]
+    drop |= alone
     d = df[~drop]
     out = pd.DataFrame(index=d.index)
     td = _col(d, "tradedate")
@@ -705,12 +753,14 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
     out["fill_time"] = dtm
     out["order_id"] = _col(d, "orderid", "iborderid")
     out["client_order_id"] = _col(d, "orderreference")
-    out[FILL_ID] = _col(d, "execid", "tradeid", "transactionid")
+    out[FILL_ID] = _col(d, "ibexecid", "execid", "tradeid", "transactionid")
     asset = _col(d, "assetclass").str.strip().str.upper()
     out["instrument"] = [
         "" if a in ("STK", "") else f"{_IBKR_ASSETS.get(a, a.lower())} (AssetClass {a})" for a in asset
     ]
-    out["currency"] = _col(d, "currencyprimary", "currency")
+    cur = _col(d, "currencyprimary", "currency").str.strip().str.upper()
+    ccur = _col(d, "ibcommissioncurrency", "commissioncurrency").str.strip().str.upper()
+    out["currency"] = cur.where((ccur == "") | (ccur == cur) | (cur == ""), ccur)  # a fee in another currency too
     out["account"] = _col(d, "clientaccountid", "accountid")
     return LayoutRows(out, skipped)
 
@@ -730,6 +780,47 @@ def _not_fills(df: pd.DataFrame, keep: pd.Series, action: pd.Series) -> list[tup
     ]
 
 
+# What a Schwab / Fidelity row is when it is not a US equity/ETF, from what the row itself says:
+# options (Schwab "Sell to Open" / "Buy to Close" with symbols like "AAPL 12/20/2024 200.00 C";
+# Fidelity "OPENING/CLOSING TRANSACTION" with symbols like "-AAPL241220C200"), bonds and bills
+# (a 9-character CUSIP in the symbol column), mutual and money market funds (5-letter symbols
+# ending in X, the fund suffix of US symbol conventions), core cash sweeps (Fidelity "SPAXX**").
+_OPTION_ACTION = re.compile(r"\b(?:TO OPEN|TO CLOSE|OPENING TRANSACTION|CLOSING TRANSACTION|ASSIGNED|EXERCISED)\b")
+_OPTION_SYMBOL = re.compile(r"^(?:-[A-Z.]{1,6}\d{6}[CP][\d.]+|[A-Z.]{1,6} \d\d/\d\d/\d{4} [\d.]+ [CP])$")
+_CUSIP = re.compile(r"^(?=.*\d)[0-9A-Z]{8}\d$")
+_FUND = re.compile(r"^[A-Z]{4}X$")
+
+
+def _instrument_of(symbol: str, action: str) -> str:
+    s, a = symbol.strip().upper(), action.strip().upper()
+    if s.endswith("**"):
+        return f"cash sweep (core position {s})"
+    if _OPTION_SYMBOL.match(s) or _OPTION_ACTION.search(a):
+        return f"option ({s or a[:40]})"
+    if _CUSIP.match(s):
+        return f"a security named by CUSIP {s} (bond, bill, CD or plan portfolio), not a ticker"
+    if _FUND.match(s):
+        return f"mutual fund ({s})"
+    return ""
+
+
+def _instruments(symbol: pd.Series, action: pd.Series) -> list[str]:
+    return [_instrument_of(s, a) for s, a in zip(symbol, action, strict=True)]
+
+
+_SCHWAB_ACCOUNT = re.compile(r"for account\s+(.+?)\s+as of\b", re.IGNORECASE)
+
+
+def _schwab_account(df: pd.DataFrame) -> str:
+    """The account named in Schwab's title line (``Transactions  for account Individual ...123 as
+    of ...``), '' when there is none."""
+    for line in df.attrs.get("preamble") or []:
+        m = _SCHWAB_ACCOUNT.search(str(line).strip().strip('"'))
+        if m:
+            return m.group(1).strip()
+    return ""
+
+
 @register_layout(
     "schwab",
     "Schwab transaction export (Date,Action,Symbol,Description,Quantity,Price,Fees & Comm,Amount)",
@@ -742,6 +833,7 @@ def _not_fills(df: pd.DataFrame, keep: pd.Series, action: pd.Series) -> list[tup
         "shares": "Quantity",
         "price": "Price",
         "commission": "Fees & Comm",
+        "account": "title line",
     },
     currency="USD",
 )
@@ -758,6 +850,8 @@ def _from_schwab(df: pd.DataFrame, name: str) -> LayoutRows:
     out["commission"] = _abs_text(d["fees & comm"])
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[c] = ""
+    out["instrument"] = _instruments(d["symbol"], d["action"]) if len(d) else ""
+    out["account"] = _schwab_account(df)
     return LayoutRows(out, _not_fills(df, keep, df["action"]))
 
 
@@ -783,6 +877,7 @@ def _from_schwab(df: pd.DataFrame, name: str) -> LayoutRows:
         "fees",
         "currency",
         "account number",
+        "account",
     ],
     source_columns={
         "date": "Run Date",
@@ -820,7 +915,8 @@ def _from_fidelity(df: pd.DataFrame, name: str) -> LayoutRows:
     for col in ("fill_time", "order_id", "client_order_id", FILL_ID):
         out[col] = ""
     out["currency"] = _col(d, "currency")
-    out["account"] = _col(d, "account number")
+    out["account"] = _col(d, "account number", "account")
+    out["instrument"] = _instruments(d["symbol"], d["action"]) if len(d) else ""
     return LayoutRows(out, _not_fills(df, keep, df["action"]))
 
 
@@ -979,6 +1075,9 @@ def parse_fills_text(
     rules = ReadRules.of(base_currency, account)
     if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
         return _read_records(_records_of_json(text.lstrip("\ufeff"), name), name, fmt, rules)
+    for layout, claims, frame in DOCUMENTS:
+        if fmt in (None, layout) and claims(text):
+            return _read_layout(frame(text, name), name, layout, rules)
     # fast path: our own layout (vectorised C parser), after '#' comment rows
     _, body, first = split_comment_header(text)
     if not body:
@@ -1008,6 +1107,7 @@ def parse_fills_text(
     except csv.Error as e:
         raise InputError(name, f"malformed CSV: {e}", row=header_line + reader.line_num) from None
     df = _frame_from_rows(header, rows, nums, name, header_line)
+    df.attrs["preamble"] = lines[: header_line - 1]  # title lines above the header (Schwab's account)
     return _read_layout(df, name, fmt, rules)
 
 
@@ -1043,6 +1143,7 @@ def read_fills_block(
     df = _frame_from_rows(
         header, texts[start:], list(range(header_row + 1, header_row + 1 + len(texts) - start)), name, header_row
     )
+    df.attrs["preamble"] = [",".join(r) for r in texts[: start - 1]]
     if fmt == "xlexec":
         missing = [c for c in ("symbol", "side", "shares", "price") if c not in df.columns]
         if missing:
@@ -1087,3 +1188,7 @@ def write_fills_csv(path: str | Path, fills: pd.DataFrame) -> Path:
         if c not in ("shares", "price", "commission", "fees"):
             df[c] = df[c].fillna("").astype(str)
     return atomic_write_csv(path, df, DECIMALS)
+
+
+# the brokers whose files need a whole-file reader register theirs on import
+from xlexec.formats import fills_ibkr  # noqa: E402,F401

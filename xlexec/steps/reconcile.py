@@ -420,7 +420,9 @@ def reconcile(
     t = read_trades(trades_path)
     if trades_date_wins:
         day = day.on(t.date)
-    broker_pos = read_broker_positions(broker_positions) if broker_positions else None
+    broker_pos = (
+        read_broker_positions(broker_positions, account=read_rules(ctx)["account"]) if broker_positions else None
+    )
     cash_check: tuple[float | None, str] = (None, "")
     if broker_cash is not None:
         cash_check = (float(broker_cash), "broker statement (--broker-cash)")
@@ -535,7 +537,7 @@ def pending_fills(journal: Journal) -> pd.DataFrame:
 
 def _broker_positions(ctx: Context, day: Day, path: PathLike) -> tuple[pd.DataFrame, str]:
     if path:
-        return read_broker_positions(path), str(path)
+        return read_broker_positions(path, account=read_rules(ctx)["account"]), str(path)
     b = _broker(ctx, day)
     try:
         return broker_positions_frame(b.positions()), f"broker:{b.name}"

@@ -130,6 +130,7 @@ def monthly(ctx: Context, day: Day, *, month: str | None = None) -> MonthlyStepR
         journal=_journal_or_none(ctx),
         default_broker=ctx.config.execution.broker,
         default_order_type=ctx.config.execution.default_order_type,
+        base_currency=ctx.config.base_currency,
     )
     if not inputs.days:
         raise RefusedError(f"{month}: no day folder with TCA under {ctx.live_dir} (run xlexec tca on each day first)")

@@ -95,6 +95,7 @@ def collect_month(
     journal=None,
     default_broker: str = "unknown",
     default_order_type: str = "limit",
+    base_currency: str | None = None,
 ) -> MonthInputs:
     """Gather ``live/YYYY-MM-DD/`` folders of ``month`` into :class:`DayRecord`s.
 
@@ -103,6 +104,7 @@ def collect_month(
     left out (noted). Broker: ``tca.json`` ``broker``, else the journal's ``order_intent``
     ``broker``, else ``default_broker``. Reconciled values: :func:`reconciled_value`; opening
     value: the latest reconciled value of the (up to 5) day folders before the month.
+    ``base_currency``: config ``base_currency`` (the fills were written in it; default USD).
     """
     if not MONTH_RE.match(month or ""):
         raise InputError("--month", f"month must be YYYY-MM, got {str(month)[:20]!r}")
@@ -128,7 +130,7 @@ def collect_month(
                     len(days),
                     d.name,
                     read_trades(tr),
-                    read_fills(fl),
+                    read_fills(fl, base_currency=base_currency),
                     _broker_of(None, journal, d.name, default_broker),
                     after,
                 )
