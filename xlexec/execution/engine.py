@@ -871,7 +871,7 @@ def _send(
     total = len(todo)
     paced = None
     if getattr(broker, "limiter", None) is None and getattr(broker, "name", "") != "paper":
-        paced = RateLimiter(ex.rate_limit_per_min)
+        paced = RateLimiter.from_config(ex)
     results: dict[Any, dict] = {}
     done = 0
     # concurrent requests only for adapters that declare themselves thread-safe (Alpaca does;
