@@ -39,7 +39,7 @@ BOUND = "N x latency / concurrency (computed)"
 TARGET = "<= 1.3x the bound (N x latency / concurrency); <= the threaded loop; 0 duplicates; 0 surfaced 429s"
 SIDES = ("xlexec", "baseline")
 WARMUP = {}
-MAX_REPEAT = {"xlexec": 2, "baseline": 2}
+MAX_REPEAT = {"xlexec": 3, "baseline": 3}
 GEN_VERSION = 1
 BASELINE = "threaded alpaca-py loop (4 threads, client order ids)"
 KEY, SECRET = "PK_BENCH_FAKE_KEY_0000", "benchFakeSecret000000000000000000"
