@@ -570,6 +570,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # the headers and the body are two writes: with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms a request), which no real broker adds; ``latency`` is the only delay
+    disable_nagle_algorithm = True
     server_fake: FakeAlpaca
     timeout = 30
 

@@ -229,11 +229,23 @@ def _snapshot_key(o: Order) -> str:
 
 
 class _Recorder:
-    """Thread-safe journal writes for one batch."""
+    """Thread-safe journal writes for one batch, one transaction at a time (one lock).
 
-    def __init__(self, jr: J.Journal, day: str, actor: str):
+    :meth:`intent` returns once the intent is committed (it is written before its request);
+    intents of other threads waiting meanwhile go in the same transaction (group commit: one
+    commit, one sync to disk, for all). ``defer_replies``: the broker's reply to a send
+    (:meth:`reply`) is queued rather than written before the sending thread moves on; the next
+    transaction takes it along, and :meth:`flush` writes the rest (the batch calls it before
+    reading the journal back). A reply lost to a crash is found again by client order id on the
+    rerun; an intent is never lost once :meth:`intent` has returned."""
+
+    def __init__(self, jr: J.Journal, day: str, actor: str, *, defer_replies: bool = False):
         self.jr, self.day, self.actor = jr, day, actor
         self.lock = threading.Lock()
+        self.defer_replies = defer_replies
+        self._intents: list[tuple[str, dict, threading.Event]] = []
+        self._replies: list[tuple[str, dict]] = []
+        self._queue_lock = threading.Lock()
 
     def append(self, kind: str, key: str, payload: dict) -> bool:
         with self.lock:
@@ -241,6 +253,56 @@ class _Recorder:
 
     def order(self, o: Order) -> None:
         self.append(J.ORDER, _snapshot_key(o), {**o.to_dict(), "day": self.day})
+
+    def intent(self, key: str, payload: dict) -> None:
+        """Journal an intent; returns only once it is committed (raises when it could not be)."""
+        done = threading.Event()
+        with self._queue_lock:
+            self._intents.append((key, payload, done))
+        with self.lock:
+            if not done.is_set():  # nobody took it along while this thread waited: write the queue
+                self._write_queued()
+        if not done.is_set():
+            raise RuntimeError(f"intent {key}: not journaled; not sent")
+
+    def reply(self, o: Order) -> None:
+        """The broker's reply to a send: :meth:`order`, or queued when replies are deferred."""
+        if not self.defer_replies:
+            self.order(o)
+            return
+        with self._queue_lock:
+            self._replies.append((_snapshot_key(o), {**o.to_dict(), "day": self.day}))
+        if self.lock.acquire(blocking=False):  # the journal is free: write the queue now
+            try:
+                self._write_queued()
+            finally:
+                self.lock.release()
+
+    def flush(self) -> None:
+        """Write every queued reply (blocking)."""
+        with self.lock:
+            self._write_queued()
+
+    def _write_queued(self) -> None:
+        """Under :attr:`lock`: every queued intent and reply in one transaction; on failure they
+        go back to the queue (the next holder tries again) and the error propagates."""
+        with self._queue_lock:
+            intents, self._intents = self._intents, []
+            replies, self._replies = self._replies, []
+        if not intents and not replies:
+            return
+        try:
+            with self.jr.transaction():
+                if intents:
+                    self.jr.append_many(J.INTENT, [(k, p) for k, p, _ in intents], day=self.day, actor=self.actor)
+                if replies:
+                    self.jr.append_many(J.ORDER, replies, day=self.day, actor=self.actor)
+        except BaseException:
+            with self._queue_lock:
+                self._intents[:0], self._replies[:0] = intents, replies
+            raise
+        for _k, _p, done in intents:
+            done.set()
 
 
 def _lookup(broker: Broker, coid: str, backoff=None) -> tuple[Order | None, str | None]:
@@ -323,7 +385,7 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             rec.append(J.REFUSED, f"{coid}|{COLLISION}", {**_refusal(row, COLLISION), "reason": why})
             res.update(status="refused", outcome="refused", note=why)
             return res
-        rec.order(o)
+        rec.reply(o)
         res.update(
             order_id=o.id,
             status=o.status,
@@ -347,7 +409,7 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             return res
     else:
         crash_point("before_intent")
-        rec.append(J.INTENT, coid, intent)
+        rec.intent(coid, intent)
         crash_point("after_intent_before_send")
 
     lim = num_or_none(row.get("limit_price"))
@@ -871,26 +933,29 @@ def _send(
     total = len(todo)
     paced = None
     if getattr(broker, "limiter", None) is None and getattr(broker, "name", "") != "paper":
-        paced = RateLimiter(ex.rate_limit_per_min)
+        paced = RateLimiter.from_config(ex)
     results: dict[Any, dict] = {}
     done = 0
     # concurrent requests only for adapters that declare themselves thread-safe (Alpaca does;
     # the paper simulator shares one SQLite connection, so it gets one worker)
     conc = int(ex.max_concurrency) if getattr(broker, "thread_safe", False) else 1
     workers = max(1, min(conc, total or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xlexec-submit") as pool:
-        futs = {
-            pool.submit(_send_one, run, r, known, header_ks, paced): idx
-            for idx, r in zip(todo.index, todo.to_dict("records"), strict=True)
-        }
-        for fut in as_completed(futs):
-            idx = futs[fut]
-            placed = fut.result()
-            results[idx] = placed
-            done += 1
-            if progress is not None:
-                r = todo.loc[idx]
-                progress(done, total, f"{r['symbol']} {r['side']} {placed['outcome']}")
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xlexec-submit") as pool:
+            futs = {
+                pool.submit(_send_one, run, r, known, header_ks, paced): idx
+                for idx, r in zip(todo.index, todo.to_dict("records"), strict=True)
+            }
+            for fut in as_completed(futs):
+                idx = futs[fut]
+                placed = fut.result()
+                results[idx] = placed
+                done += 1
+                if progress is not None:
+                    r = todo.loc[idx]
+                    progress(done, total, f"{r['symbol']} {r['side']} {placed['outcome']}")
+    finally:
+        run.rec.flush()  # the replies still queued (deferred), before anything reads the journal
     return results
 
 
@@ -975,7 +1040,8 @@ def submit_batch(
         acct_tag = account_tag(require_account(ctx, broker, acct, tag))
         jr = ctx.journal()
         _approved_today(broker, jr, approval, session=session, tag=tag)
-        run = _Run(ctx, broker, day, mode, tag, jr, _Recorder(jr, day, ctx.user), day_intents(jr, day))
+        rec = _Recorder(jr, day, ctx.user, defer_replies=True)
+        run = _Run(ctx, broker, day, mode, tag, jr, rec, day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
         run.session, run.account, run.acct_tag = session, _session.account_key(acct, mode), acct_tag
         orders, pre_refused = _apply_slicing(

@@ -1,9 +1,18 @@
-"""A thread-safe pacer: keeps requests under a broker's rate limit (requests per minute).
+"""A thread-safe pacer: keeps requests under a broker's rate limit, with bursts.
 
-A token bucket refilled at ``rate_per_min / 60`` tokens per second holding at most ``burst``
-tokens (default 1: strictly evenly spaced requests, which keeps a sliding-window limit of
-``rate_per_min`` per 60 s from ever triggering). Each caller *reserves* its slot under a lock and
-sleeps outside it, so N threads share one budget without serialising their network calls.
+Two rules, both enforced for every request:
+
+* a **token bucket** holding at most ``burst`` tokens (requests), refilled at ``rate_per_min / 60``
+  tokens per second: up to ``burst`` requests go back-to-back, then one every
+  ``60 / rate_per_min`` seconds. ``burst=1``: strictly evenly spaced requests.
+* a **sliding window**: at most ``window_max`` requests (default ``rate_per_min``) in any
+  ``window_seconds`` (default 60 s), the way a broker documents its allowance ("200 requests per
+  minute"). This bounds what a full bucket plus its refill could otherwise send in one window
+  (``burst + rate_per_min``), so a burst never pushes the broker past its window.
+
+So a batch that fits in the window goes out as fast as the sending threads can send it, and a
+larger one is paced to the window. Each caller *reserves* its slot under a lock and sleeps
+outside it, so N threads share one budget without serialising their network calls.
 
 :meth:`RateLimiter.hold_off` pushes every future slot past a moment (used when the broker
 answers 429 with ``Retry-After``), so all threads back off together.
@@ -15,17 +24,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 
 class RateLimiter:
-    """Token bucket: ``rate_per_min`` requests per minute, at most ``burst`` back-to-back."""
+    """``rate_per_min`` requests per minute, at most ``burst`` back-to-back, at most
+    ``window_max`` (default ``rate_per_min``) in any ``window_seconds``."""
 
     def __init__(
         self,
         rate_per_min: float,
         burst: int = 1,
         *,
+        window_max: int | None = None,
+        window_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
@@ -33,15 +46,33 @@ class RateLimiter:
             raise ValueError("rate_per_min must be positive")
         if burst < 1:
             raise ValueError("burst must be at least 1")
+        if window_seconds <= 0:
+            raise ValueError("window_seconds must be positive")
         self.rate_per_min = float(rate_per_min)
         self.interval = 60.0 / float(rate_per_min)  # seconds between tokens
         self.burst = int(burst)
+        cap = max(1, int(rate_per_min)) if window_max is None else int(window_max)
+        if cap < 1:
+            raise ValueError("window_max must be at least 1")
+        self.window_max = cap
+        self.window_seconds = float(window_seconds)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         # ``_tat``: theoretical arrival time of the next request (GCRA form of a token bucket)
         self._tat = clock()
         self._not_before = 0.0
+        # the slots of the last ``window_max`` requests granted (non-decreasing)
+        self._recent: deque[float] = deque(maxlen=cap)
+
+    @classmethod
+    def from_config(cls, ex) -> RateLimiter:
+        """The pacer of ``execution`` (:class:`xlexec.config.ExecutionConfig`):
+        ``rate_limit_per_min`` (the broker's window, requests per 60 s) and ``rate_limit_burst``
+        (requests back-to-back; ``None``: the whole window)."""
+        rate = int(ex.rate_limit_per_min)
+        burst = rate if ex.rate_limit_burst is None else min(int(ex.rate_limit_burst), rate)
+        return cls(rate, burst=burst)
 
     def reserve(self) -> float:
         """Reserve the next slot; returns how many seconds the caller must wait for it."""
@@ -49,9 +80,11 @@ class RateLimiter:
             now = self._clock()
             start = max(now, self._not_before)
             tolerance = (self.burst - 1) * self.interval
-            tat = max(self._tat, start)
-            slot = max(start, tat - tolerance)
-            self._tat = tat + self.interval
+            slot = max(start, self._tat - tolerance)
+            if len(self._recent) == self.window_max:  # the window is full: wait for its oldest to leave
+                slot = max(slot, self._recent[0] + self.window_seconds)
+            self._tat = max(self._tat, slot) + self.interval
+            self._recent.append(slot)
             return max(0.0, slot - now)
 
     def acquire(self) -> float:
@@ -69,4 +102,7 @@ class RateLimiter:
             self._not_before = max(self._not_before, self._clock() + float(seconds))
 
     def __repr__(self) -> str:
-        return f"RateLimiter({self.rate_per_min:g}/min, burst={self.burst})"
+        return (
+            f"RateLimiter({self.rate_per_min:g}/min, burst={self.burst}, "
+            f"{self.window_max} per {self.window_seconds:g} s)"
+        )

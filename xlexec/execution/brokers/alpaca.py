@@ -13,7 +13,7 @@ What this adds to alpaca-py (0.44):
   backoff), bounded in attempts and total wait. Every other failure is reported to the caller,
   who decides (the submit engine looks the order up by client order id before sending again).
 * **Pacing.** An optional shared :class:`~xlexec.execution.ratelimit.RateLimiter` is acquired before each
-  request (``execution.rate_limit_per_min``); a 429 holds every thread off together.
+  request (``execution.rate_limit_per_min``, ``rate_limit_burst``); a 429 holds every thread off together.
 * **Error mapping.** 422/403 "client_order_id must be unique" -> :class:`DuplicateClientOrderId`;
   other 4xx -> :class:`OrderRejected` (the broker's message); 5xx, timeouts, resets, dropped
   connections and replies that are not the JSON expected -> :class:`BrokerUnavailable`
@@ -226,7 +226,7 @@ class AlpacaBroker(Broker):
             paper=a.paper,
             base_url=base,
             timeout=ex.request_timeout_seconds,
-            limiter=RateLimiter(ex.rate_limit_per_min),
+            limiter=RateLimiter.from_config(ex),
         )
 
     # -- plumbing ---------------------------------------------------------------------------
