@@ -410,7 +410,9 @@ def _iso_in_ny(p: pd.DatetimeIndex) -> np.ndarray:
     local = ny.tz_localize(None).to_numpy()
     offset = local - p.tz_localize(None).to_numpy()
     unit, _ = np.datetime_data(local.dtype)
-    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
+    if per_second is None:
+        return np.asarray([x.isoformat() for x in ny], dtype=object)
     per_minute = 60 * per_second
     off = offset.view("i8")
     plain = (local.view("i8") % per_second == 0) & (off % per_minute == 0)
