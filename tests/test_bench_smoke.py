@@ -44,6 +44,12 @@ def test_quick_json_run_of_a_cheap_scenario_has_the_documented_shape(tmp_path):
     d = r["details"]
     # both sides did the same work on the same data: the same number of findings
     assert d["findings"] == d["baseline_findings"] > 0
+    # end to end (reading included) against the bound, a pandas C read of the same 5 files, timed in this run
+    assert r["bound"].startswith("pandas.read_csv")
+    assert r["end_to_end_seconds"] == pytest.approx(d["read_seconds"] + r["seconds"], rel=1e-2)
+    assert r["bound_seconds"] > 0 and r["ratio_to_bound"] == pytest.approx(
+        r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2
+    )
     assert len(d["xlexec_runs"]) == 1 and len(d["baseline_runs"]) == 1
     # the generated data went to the cache folder given, not into the repository
     assert any(tmp_path.glob("validate-1000-v*/trades.csv"))

@@ -70,8 +70,28 @@ def parse_numeric(
 
     Accepts a leading ``$`` and exact thousands separators (``1,234.50``) in amounts; a comma
     in a share count, or a decimal comma anywhere (``1,5``), is refused (:func:`check_commas`).
+
+    A column of plain numbers is converted at once (``pd.to_numeric``); only a column with a cell
+    that is not one (``$``, commas, empty, text, NaN, inf) goes through the rules cell by cell,
+    which give the same figures for the plain cells and name the first bad one.
     """
     raw = df[col]
+    vals = pd.to_numeric(raw, errors="coerce").astype(float)
+    if not np.isfinite(vals.to_numpy()).all():
+        vals = _parse_numeric_cells(raw, df, name, col, allow_empty=allow_empty)
+    if integer:
+        frac = (vals % 1) != 0
+        if frac.any():
+            first = frac.to_numpy().nonzero()[0][0]
+            raise InputError(
+                name, f"{col} must be a whole number, got {raw.iloc[first]!r}", row=int(df.index[first]), column=col
+            )
+    return vals
+
+
+def _parse_numeric_cells(raw: pd.Series, df: pd.DataFrame, name: str, col: str, *, allow_empty: bool) -> pd.Series:
+    """:func:`parse_numeric` of a column some cell of which is not a plain number (``$``, thousands
+    commas, empty, text): each rule in turn, the first breach raised naming its row."""
     check_commas(raw.astype(str), df, name, col)
     cleaned = raw.str.replace(",", "", regex=False).str.replace("$", "", regex=False).str.strip()
     vals = pd.to_numeric(cleaned, errors="coerce").astype(float)
@@ -83,12 +103,4 @@ def parse_numeric(
         val = raw.iloc[first]
         what = "empty" if val == "" else f"not a finite number: {val[:40]!r}"
         raise InputError(name, f"{col} is {what}", row=int(df.index[first]), column=col)
-    vals = vals.astype(float)
-    if integer:
-        frac = (vals % 1) != 0
-        if frac.any():
-            first = frac.to_numpy().nonzero()[0][0]
-            raise InputError(
-                name, f"{col} must be a whole number, got {raw.iloc[first]!r}", row=int(df.index[first]), column=col
-            )
-    return vals
+    return vals.astype(float)

@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +249,41 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+def iter_lines(text: str) -> Iterator[str]:
+    """:func:`split_lines` one line at a time (for a reader that looks at the first few only)."""
+    start = 0
+    for m in _LINE_BREAK.finditer(text):
+        yield text[start : m.start()]
+        start = m.end()
+    if start < len(text):
+        yield text[start:]
+
+
+def split_comment_body(text: str) -> tuple[list[tuple[int, str]], str, int]:
+    """:func:`split_comment_header` with the body as one text (``"\n".join(body_lines)``, ''
+    when there is none), without splitting the body into lines: only the leading rows are
+    looked at one by one (a 200,000-row file is not broken into 200,000 strings to find its
+    header)."""
+    if "\r" in text:
+        text = _LINE_BREAK.sub("\n", text)
+    comments: list[tuple[int, str]] = []
+    start, line_no, n = 0, 1, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end < 0:
+            end = n
+        s = text[start:end].strip()
+        if s.startswith("#"):
+            comments.append((line_no, s[1:].strip()))
+        elif s and s.strip(",") != "":
+            break
+        start, line_no = end + 1, line_no + 1
+    body = text[start:] if start < n else ""
+    if body.endswith("\n"):
+        body = body[:-1]
+    return comments, body, line_no
+
+
 def split_comment_header(text: str) -> tuple[list[tuple[int, str]], list[str], int]:
     """Split leading ``#`` comment rows (and blank lines) from the CSV body.
 
@@ -284,19 +319,54 @@ def _wrong_delimiter(header_line: str, name: str, row: int, required: list[str])
             )
 
 
+#: ASCII characters ``str.strip`` removes besides the space (the newline ends a row)
+_ASCII_SPACE_OTHER = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+#: a space beside a cell's edge: before/after a comma, a line end or a quote
+_SPACE_AT_EDGE = (" ,", ", ", " \n", "\n ", '" ', ' "')
+#: any whitespace but the newline and the plain space (tabs, NBSP, U+2000..., U+3000)
+_OTHER_SPACE = re.compile(r"[^\S\n ]")
+
+
+def may_need_strip(text: str) -> bool:
+    """False only when no cell of the CSV ``text`` can begin or end with whitespace (so no cell
+    needs stripping): no whitespace but plain spaces and newlines, and no space beside a comma,
+    a line end, a quote or the text's ends. True means "maybe" (a space inside a quoted cell
+    beside a comma, ``"Smith, J"``, also says maybe): the caller then strips every cell."""
+    if text.isascii():
+        if any(c in text for c in _ASCII_SPACE_OTHER):
+            return True
+    elif _OTHER_SPACE.search(text):
+        return True
+    if " " not in text:
+        return False
+    return text.startswith(" ") or text.endswith(" ") or any(p in text for p in _SPACE_AT_EDGE)
+
+
 def read_table(
-    text: str, name: str, first_line: int, required: Iterable[str], what: str = "file", *, allow_empty: bool = False
+    text: str,
+    name: str,
+    first_line: int,
+    required: Iterable[str],
+    what: str = "file",
+    *,
+    allow_empty: bool = False,
+    careful: bool = False,
 ) -> pd.DataFrame:
     """Parse CSV ``text`` (header row first) into a string DataFrame indexed by line number.
 
     Checks for an empty body, duplicate and missing required columns. Column names are
     stripped and lower-cased. Every cell is a stripped string ('' when empty). A header with no
     data rows is refused unless ``allow_empty`` (then an empty frame with the header's columns).
+
+    The C parser reads the text once; cells are stripped only when :func:`may_need_strip` says
+    some may need it, and rows are tested for blankness only when the first column has an empty
+    cell. ``careful`` strips and tests every cell whatever the text (the same frame, slower:
+    the reference the fast path is tested against).
     """
     if not text.strip():
         raise InputError(name, f"empty {what}: no header row", row=first_line)
-    lines = text.split("\n")
-    header = next(csv.reader([lines[0]]))
+    header_line = text.partition("\n")[0]
+    header = next(csv.reader([header_line]))
     cols = [h.strip().lower() for h in header]
     seen: dict[str, int] = {}
     for idx, c in enumerate(cols):
@@ -311,7 +381,7 @@ def read_table(
         seen[c] = idx
     missing = [c for c in required if c not in seen]
     if missing:
-        _wrong_delimiter(lines[0], name, first_line, list(required))
+        _wrong_delimiter(header_line, name, first_line, list(required))
         raise InputError(
             name,
             f"missing column(s) {', '.join(missing)}; header is: {','.join(cols)}",
@@ -339,10 +409,11 @@ def read_table(
     except (ValueError, IndexError) as e:
         raise InputError(name, f"malformed CSV: {e}", row=first_line) from None
     df.index = pd.RangeIndex(first_line + 1, first_line + 1 + len(df), name="row")
-    for c in df.columns:
-        df[c] = df[c].astype(str).str.strip()
-    nonblank = (df != "").any(axis=1)
-    df = df[nonblank]
+    if careful or may_need_strip(text):
+        for c in df.columns:
+            df[c] = df[c].astype(str).str.strip()
+    if careful or len(df.columns) == 0 or not (df.iloc[:, 0] != "").all():
+        df = df[(df != "").any(axis=1)]
     if df.empty and not allow_empty:
         raise InputError(name, f"empty {what}: a header but no data rows", row=first_line + 1)
     return df

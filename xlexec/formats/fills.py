@@ -135,7 +135,7 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header, split_lines
+from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_body, split_lines
 
 DECIMALS = {"price": 2, "commission": 2}
 _MAX_PREAMBLE = 60  # lines scanned for a header row
@@ -300,18 +300,45 @@ def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False
     return parse_numeric(df.assign(**{col: raw.astype(str)}), col, name, allow_empty=allow_empty)
 
 
+def _texts(s: pd.Series) -> np.ndarray:
+    """A column's cells as an object array, missing ones ''."""
+    return s.to_numpy(dtype=object, na_value="")
+
+
+_ISO_DAY = re.compile(r"(?:19|20|21)\d\d-\d\d-\d\d")  # years 1900-2199: well inside what pandas parses
+
+
+def _plain_iso_day(value: object) -> bool:
+    """``value`` is already a valid ``YYYY-MM-DD`` date (what :func:`_iso_dates` gives back unchanged)."""
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Type-check a string frame already in canonical column names (index = source row)."""
-    out = pd.DataFrame(index=df.index)
+    n = len(df)
+    cols: dict[str, Any] = {}
+
+    def text(values) -> pd.Series:
+        return pd.Series(values, index=df.index, dtype=object)
+
     if "date" in df.columns:
-        raw = df["date"].astype(object).fillna("")
+        raw = _texts(df["date"])
         codes, uniq = pd.factorize(raw, use_na_sentinel=False)
-        first_pos = pd.Series(np.arange(len(raw))).groupby(codes).first().to_numpy()
-        u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name, df.index[first_pos], "date")
-        out["date"] = np.asarray(u, dtype=object)[codes]
+        if all(_plain_iso_day(x) for x in uniq):
+            cols["date"] = text(raw)
+        else:
+            first_pos = pd.Series(np.arange(len(raw))).groupby(codes).first().to_numpy()
+            u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name, df.index[first_pos], "date")
+            cols["date"] = text(np.asarray(u, dtype=object)[codes])
     else:
-        out["date"] = ""
-    out["symbol"] = symbols_of(df, name)
+        cols["date"] = text(np.full(n, "", dtype=object))
+    cols["symbol"] = symbols_of(df, name)
     side = via_uniques(df["side"].astype(object), lambda u: u.astype(str).str.lower().str.strip().replace(_SIDE_WORDS))
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
@@ -319,48 +346,85 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         raise InputError(
             name, f"side must be buy or sell, got {str(df['side'].iloc[i])[:20]!r}", row=int(df.index[i]), column="side"
         )
-    out["side"] = side
-    out["shares"] = _numeric(df, "shares", name)
-    nonpos = out["shares"] <= 0
+    cols["side"] = side
+    cols["shares"] = _numeric(df, "shares", name)
+    nonpos = cols["shares"] <= 0
     if nonpos.any():
         i = first_bad(nonpos)
         raise InputError(name, "shares must be positive", row=int(df.index[i]), column="shares")
-    out["price"] = _numeric(df, "price", name)
-    if (out["price"] <= 0).any():
-        i = first_bad(out["price"] <= 0)
+    cols["price"] = _numeric(df, "price", name)
+    if (cols["price"] <= 0).any():
+        i = first_bad(cols["price"] <= 0)
         raise InputError(name, "price must be positive", row=int(df.index[i]), column="price")
-    out["commission"] = (  # signed: $ paid, negative = a rebate (each layout's reader sets the sign)
-        _numeric(df, "commission", name, allow_empty=True).fillna(0.0) + 0.0 if "commission" in df.columns else 0.0
+    cols["commission"] = (  # signed: $ paid, negative = a rebate (each layout's reader sets the sign)
+        _numeric(df, "commission", name, allow_empty=True).fillna(0.0) + 0.0
+        if "commission" in df.columns
+        else pd.Series(0.0, index=df.index)
     )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
-        out[c] = df[c].astype(object).fillna("") if c in df.columns else ""
-    out["fees"] = _numeric(df, "fees", name, allow_empty=True).fillna(0.0) + 0.0 if "fees" in df.columns else 0.0
+        cols[c] = text(_texts(df[c]) if c in df.columns else np.full(n, "", dtype=object))
+    cols["fees"] = (
+        _numeric(df, "fees", name, allow_empty=True).fillna(0.0) + 0.0
+        if "fees" in df.columns
+        else pd.Series(0.0, index=df.index)
+    )
     for c in ("currency", "account"):
-        out[c] = df[c].astype(object).fillna("").astype(str).str.strip() if c in df.columns else ""
-    ny = _ny_times(out["fill_time"])
+        cols[c] = text(
+            np.asarray([str(v).strip() for v in _texts(df[c])], dtype=object)
+            if c in df.columns
+            else np.full(n, "", dtype=object)
+        )
+    ny = _ny_times(cols["fill_time"])
     if "fill_time_ny" in df.columns:  # the layout's own New York time wins
-        given = df["fill_time_ny"].astype(object).fillna("")
-        ny = given.where(given != "", ny)
-    out["fill_time_ny"] = ny
-    text = ("date", "symbol", "side", "fill_time", "order_id", "client_order_id", FILL_ID, "currency", "account")
-    out = out.astype({c: object for c in (*text, "fill_time_ny")})
-    return out
+        given = _texts(df["fill_time_ny"])
+        ny = np.where(given != "", given, ny)
+    cols["fill_time_ny"] = text(ny)
+    return pd.DataFrame(cols, index=df.index)
 
 
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 
 
-def _ny_times(s: pd.Series) -> pd.Series:
+def _ny_times(s: pd.Series) -> np.ndarray:
     """ISO date-times that carry a zone (``Z`` or an offset) -> the same instant in New York, ISO
-    with its offset; anything else (no zone, not a time) -> ''."""
-    t = s.astype(object).fillna("").astype(str).str.strip()
-    zoned = t.str.contains(_HAS_ZONE) & t.str.contains("T", regex=False)
-    out = pd.Series("", index=s.index, dtype=object)
+    with its offset; anything else (no zone, not a time) -> '' (an object array)."""
+    t = [str(v).strip() for v in _texts(s)]
+    zoned = np.asarray([(v[-1:] in ("Z", "z") or bool(_HAS_ZONE.search(v))) and "T" in v for v in t], dtype=bool)
+    out = np.full(len(t), "", dtype=object)
     if zoned.any():
-        p = pd.to_datetime(t[zoned], utc=True, errors="coerce", format="ISO8601")
-        ok = p.notna()
+        p = pd.to_datetime(
+            pd.Index(np.asarray(t, dtype=object)[zoned], dtype=object), utc=True, errors="coerce", format="ISO8601"
+        )
+        ok = ~np.asarray(p.isna())
         if ok.any():
-            out.loc[p.index[ok]] = [x.isoformat() for x in p[ok].dt.tz_convert(_NY)]
+            where = np.flatnonzero(zoned)[ok]
+            out[where] = _iso_in_ny(p[ok])
+    return out
+
+
+def _iso_in_ny(p: pd.DatetimeIndex) -> np.ndarray:
+    """Tz-aware instants -> ``Timestamp.isoformat()`` of each in New York (``2025-10-30T09:30:00-04:00``):
+    whole seconds with a whole-minute offset formatted by numpy at once, any other (fractions of a
+    second, the 1800s' local mean time) by ``isoformat`` itself."""
+    ny = p.tz_convert(_NY)
+    local = ny.tz_localize(None).to_numpy()
+    offset = local - p.tz_localize(None).to_numpy()
+    unit, _ = np.datetime_data(local.dtype)
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
+    if per_second is None:
+        return np.asarray([x.isoformat() for x in ny], dtype=object)
+    per_minute = 60 * per_second
+    off = offset.view("i8")
+    plain = (local.view("i8") % per_second == 0) & (off % per_minute == 0)
+    out = np.empty(len(p), dtype=object)
+    if plain.any():
+        minutes, codes = np.unique(off[plain] // per_minute, return_inverse=True)
+        zone = np.asarray(
+            [f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in minutes], dtype=object
+        )
+        out[plain] = np.datetime_as_string(local[plain], unit="s").astype(object) + zone[codes.ravel()]
+    if not plain.all():
+        out[~plain] = [x.isoformat() for x in ny[~plain]]
     return out
 
 
@@ -416,6 +480,13 @@ def _col(df: pd.DataFrame, *names: str, default: str | None = "") -> pd.Series:
     return pd.Series(default, index=df.index, dtype=object)
 
 
+def _stripped(df: pd.DataFrame, col: str) -> pd.Series:
+    """``df[col]`` as stripped text; a column the layout does not have: '' in every row."""
+    if col not in df.columns:
+        return pd.Series("", index=df.index, dtype=object)
+    return df[col].astype(str).str.strip()
+
+
 def _num_text(s: pd.Series) -> pd.Series:
     """'$1,234.50' / '(12.5)' / '-$3.00' -> '1234.50' / '-12.5' / '-3.00' (still text)."""
     t = s.astype(str).str.strip().str.replace(r"^\((.*)\)$", r"-\1", regex=True)
@@ -451,15 +522,16 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     frame with ``attrs`` format / skipped / skipped_rows / account."""
     rows = lr.rows
     skipped = list(lr.skipped)
-    every = _col(rows, "account").astype(str).str.strip()  # accounts of every row, options and bonds too
+    every = _stripped(rows, "account")  # accounts of every row, options and bonds too
     # 1. instruments: anything but a US equity/ETF is listed, not read
-    inst = _col(rows, "instrument").astype(str).str.strip()
+    inst = _stripped(rows, "instrument")
     other = inst != ""
-    skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
-    rows = rows[~other]
+    if other.any():
+        skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
+        rows = rows[~other]
     # 2. accounts: one per read
-    acct = _col(rows, "account").astype(str).str.strip()
-    stated = list(dict.fromkeys(a for a in every if a))
+    acct = _stripped(rows, "account")
+    stated = list(dict.fromkeys(a for a in every if a)) if "account" in rows.columns else []
     chosen = rules.account
     if chosen:
         if stated and chosen not in stated:
@@ -485,8 +557,11 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     account = chosen or (stated[0] if stated else "")
     # 3. currency: the base currency only, never silently read as dollars
     base = rules.base_currency
-    cur = _col(rows, "currency").astype(str).str.strip().str.upper()
-    cur = cur.where(cur != "", LAYOUTS[fmt].currency or base)
+    if "currency" in rows.columns:
+        cur = _col(rows, "currency").astype(str).str.strip().str.upper()
+        cur = cur.where(cur != "", LAYOUTS[fmt].currency or base)
+    else:
+        cur = pd.Series(LAYOUTS[fmt].currency or base, index=rows.index, dtype=object)
     bad = cur != base
     if bad.any():
         i = first_bad(bad)
@@ -1079,13 +1154,13 @@ def parse_fills_text(
         if fmt in (None, layout) and claims(text):
             return _read_layout(frame(text, name), name, layout, rules)
     # fast path: our own layout (vectorised C parser), after '#' comment rows
-    _, body, first = split_comment_header(text)
+    _, body, first = split_comment_body(text)
     if not body:
         raise InputError(name, "empty fills file: no header row", row=first)
-    head = next(csv.reader([body[0]]), [])
+    head = next(csv.reader([body.partition("\n")[0]]), [])
     hset = set(_norm(head)) - {""}
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
-        df = read_table("\n".join(body), name, first, ["symbol", "side", "shares", "price"], what="fills file")
+        df = read_table(body, name, first, ["symbol", "side", "shares", "price"], what="fills file")
         return _read_layout(df, name, "xlexec", rules)
     lines = split_lines(text)
 

@@ -46,7 +46,7 @@ from defusedxml.sax import parseString
 
 from xlexec.errors import InputError
 from xlexec.formats import fills as F
-from xlexec.formats.csvio import split_lines
+from xlexec.formats.csvio import iter_lines, split_lines
 
 # XML attribute (lower case) -> the Flex CSV column name (lower case) the layout reads
 _XML_TO_CSV = {
@@ -198,8 +198,13 @@ def is_flex_csv(text: str) -> bool:
     if text.lstrip("\ufeff \t\r\n")[:1] == "<":
         return False
     seen = 0
-    for line in split_lines(text.lstrip("\ufeff")):
+    for line in iter_lines(text.lstrip("\ufeff")):
         if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if seen and "buy/sell" not in line.replace('"', "").lower():
+            seen += 1  # no Buy/Sell cell: not the ibkr header (whose cells need one)
+            if seen >= 200:
+                return False
             continue
         cells = _cells(line)
         first = cells[0].strip().upper() if cells else ""

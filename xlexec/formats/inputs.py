@@ -39,17 +39,17 @@ from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import read_table, read_text, split_comment_header
+from xlexec.formats.csvio import read_table, read_text, split_comment_body
 
 
 def _load(path, required, what, *, allow_empty: bool = False) -> tuple[pd.DataFrame, str]:
     """The file's rows as strings; ``allow_empty``: a header with no rows is a valid empty list."""
     name = str(path)
     text = read_text(path, what=what)
-    _, body, first = split_comment_header(text)
+    _, body, first = split_comment_body(text)
     if not body:
         raise InputError(name, f"empty {what}: no header row ({','.join(required)})", row=first)
-    return read_table("\n".join(body), name, first, required, what=what, allow_empty=allow_empty), name
+    return read_table(body, name, first, required, what=what, allow_empty=allow_empty), name
 
 
 def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
@@ -130,14 +130,12 @@ def read_quotes(path: str | Path) -> pd.DataFrame:
 def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quotes file") -> pd.DataFrame:
     """:func:`read_quotes` on text already in hand (e.g. a block pasted in the workbook);
     ``first_line`` is the row number of the text's first line, so errors name the right row."""
-    _, body, first = split_comment_header(text)
+    _, body, first = split_comment_body(text)
     if not body:
         raise InputError(
             name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)", row=first + first_line - 1
         )
-    df = read_table(
-        "\n".join(body), name, first + first_line - 1, ["symbol", "bid", "ask", "last", "timestamp"], what=what
-    )
+    df = read_table(body, name, first + first_line - 1, ["symbol", "bid", "ask", "last", "timestamp"], what=what)
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     for c in ("bid", "ask", "last"):

@@ -14,11 +14,11 @@ import pandas as pd
 
 from xlexec.core.trades import COLUMNS, DECIMALS, Trades, TradesHeader, date_parses, parse_trades_frame
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header
+from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_body
 
 
 def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
-    comments, body, first = split_comment_header(text)
+    comments, body, first = split_comment_body(text)
     header = TradesHeader()
     for line_no, c in comments:
         if ":" in c:
@@ -26,9 +26,9 @@ def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True)
             if k.strip():
                 header.raw[k.strip()] = v.strip()
                 _check_date(k, v, name, line_no)
-    if not body or not "".join(body).strip():
+    if not body.strip():
         raise InputError(name, f"empty trades file: no header row ({','.join(COLUMNS)})", row=first)
-    df = read_table("\n".join(body), name, first, COLUMNS, what="trades file")
+    df = read_table(body, name, first, COLUMNS, what="trades file")
     return Trades(parse_trades_frame(df, name, strict=strict), header, name)
 
 

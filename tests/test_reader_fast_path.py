@@ -1,0 +1,196 @@
+"""The readers' fast path (C parser, cells stripped only when the text may need it, plain number
+columns converted at once) gives the same frames and the same errors as the careful path (every
+cell stripped, every number through the cell-by-cell rules), on hostile inputs.
+
+Expected values are written out by hand; the careful path is the reference for the frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xlexec.core.rows import _parse_numeric_cells, parse_numeric
+from xlexec.errors import InputError
+from xlexec.formats.csvio import may_need_strip, read_table, split_comment_body, split_comment_header
+from xlexec.formats.fills import _NY, _iso_in_ny, read_fills
+from xlexec.formats.inputs import read_closes, read_quotes
+from xlexec.formats.trades import read_trades
+
+#: (body text, the cells by hand: {column: [values]}, the data rows' line numbers)
+TABLES = [
+    ("symbol,close\nAAPL,1.5\nMSFT,2\n", {"symbol": ["AAPL", "MSFT"], "close": ["1.5", "2"]}, [2, 3]),
+    ("symbol,close\r\nAAPL,1.5\r\nMSFT,2\r\n", {"symbol": ["AAPL", "MSFT"], "close": ["1.5", "2"]}, [2, 3]),
+    ('symbol,close,note\nAAPL,"1,234.50","a, b"\n', {"symbol": ["AAPL"], "close": ["1,234.50"], "note": ["a, b"]}, [2]),
+    ("symbol,close\n AAPL , 12 \n", {"symbol": ["AAPL"], "close": ["12"]}, [2]),
+    ("symbol,close\n\tAAPL\t,12\n", {"symbol": ["AAPL"], "close": ["12"]}, [2]),
+    ("symbol,close\n\xa0AAPL,12\u3000\n", {"symbol": ["AAPL"], "close": ["12"]}, [2]),
+    ('symbol,close\n" AAPL","12 "\n', {"symbol": ["AAPL"], "close": ["12"]}, [2]),
+    ("symbol,close\nAAPL,1\n\nMSFT,2\n,\n", {"symbol": ["AAPL", "MSFT"], "close": ["1", "2"]}, [2, 4]),
+    ("symbol,close\n,1\nMSFT,\n", {"symbol": ["", "MSFT"], "close": ["1", ""]}, [2, 3]),
+    ("symbol,close\nAAPL,nan\nMSFT,1e3\n", {"symbol": ["AAPL", "MSFT"], "close": ["nan", "1e3"]}, [2, 3]),
+    ("symbol,close,name\nAAPL,-0,Apple Inc\n", {"symbol": ["AAPL"], "close": ["-0"], "name": ["Apple Inc"]}, [2]),
+    ("Symbol , CLOSE\nAAPL,1e400\n", {"symbol": ["AAPL"], "close": ["1e400"]}, [2]),
+]
+
+
+@pytest.mark.parametrize(("text", "cells", "rows"), TABLES)
+def test_fast_and_careful_tables_are_the_same_frame(text, cells, rows):
+    _, body, first = split_comment_body(text)
+    fast = read_table(body, "f.csv", first, ["symbol"])
+    careful = read_table(body, "f.csv", first, ["symbol"], careful=True)
+    pd.testing.assert_frame_equal(fast, careful)
+    assert list(fast.index) == rows
+    assert {c: list(fast[c]) for c in fast.columns} == cells
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Date: 2025-10-30\n\n#x\nsymbol,close\nA,1\n\nB,2\n\n",
+        "symbol,close\r\nA,1\rB,2\r\n",
+        ",,\n# c\nsymbol\nA",
+        "# only comments\n\n",
+        "",
+        'symbol,note\nA,"two\nlines"\n',
+    ],
+)
+def test_the_body_is_the_header_split_joined(text):
+    comments, lines, first = split_comment_header(text)
+    assert split_comment_body(text) == (comments, "\n".join(lines), first)
+
+
+def test_may_need_strip_says_no_only_when_no_cell_has_a_space_at_an_edge():
+    assert not may_need_strip("a,b\n1,2\nx y,z\n")
+    for text in ("a,b\n1 ,2", "a,b\n1, 2", "a,b\n1,2 \n3,4", "a,b\n 1,2", " a,b", 'a,b\n"1 ",2', "a\tb", "a,\xa0b"):
+        assert may_need_strip(text), repr(text)
+
+
+def _col(values):
+    rows = pd.RangeIndex(2, 2 + len(values), name="row")
+    return pd.DataFrame({"close": pd.Series(values, index=rows, dtype=str)}, index=rows)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["1.5", "2", "1e3", "-0", "1e300", "0.1"], [1.5, 2.0, 1000.0, 0.0, 1e300, 0.1]),
+        (["123456789.123456"], [123456789.123456]),
+        (["12345678901234567890"], [12345678901234567890.0]),
+    ],
+)
+def test_plain_numbers_are_the_same_either_way(values, expected):
+    df = _col(values)
+    fast = parse_numeric(df, "close", "f.csv")
+    careful = _parse_numeric_cells(df["close"], df, "f.csv", "close", allow_empty=False)
+    pd.testing.assert_series_equal(fast, careful)
+    assert fast.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["1", "nan"], "f.csv, row 3, column 'close': close is not a finite number: 'nan'"),
+        (["1e400"], "f.csv, row 2, column 'close': close is not a finite number: '1e400'"),
+        (["1", ""], "f.csv, row 3, column 'close': close is empty"),
+        (["1,5"], "decimal comma is refused"),
+        (["abc"], "f.csv, row 2, column 'close': close is not a finite number: 'abc'"),
+    ],
+)
+def test_bad_numbers_name_file_row_and_column(values, message):
+    with pytest.raises(InputError) as e:
+        parse_numeric(_col(values), "close", "f.csv")
+    assert message in str(e.value)
+
+
+def test_money_with_a_dollar_and_thousands_is_read_through_the_careful_path():
+    assert parse_numeric(_col(["$1,234.50", "7"]), "close", "f.csv").tolist() == [1234.5, 7.0]
+
+
+def test_files_with_a_bom_crlf_blanks_and_spaces_read_as_typed_by_hand(tmp_path):
+    p = tmp_path / "closes.csv"
+    p.write_bytes(b'\xef\xbb\xbfSymbol,Close\r\n aapl ,"$1,234.50"\r\n\r\nbrk b,1e3\r\nMSFT, 12 \r\n')
+    c = read_closes(p)
+    assert list(c.index) == [2, 4, 5]
+    assert c["symbol"].tolist() == ["AAPL", "BRK.B", "MSFT"]
+    assert c["close"].tolist() == [1234.5, 1000.0, 12.0]
+    p.write_bytes(b"symbol,close\nAAPL,1\nMSFT,1e400\n")
+    with pytest.raises(InputError) as e:
+        read_closes(p)
+    assert str(e.value) == f"{p}, row 3, column 'close': close is not a finite number: '1e400'"
+
+
+def test_quotes_negative_zero_and_thousands(tmp_path):
+    p = tmp_path / "quotes.csv"
+    p.write_text(
+        'symbol,bid,ask,last,timestamp\nAAPL,-0,"1,000.25",1000,2025-10-30T14:00:00Z\n', encoding="utf-8", newline=""
+    )
+    q = read_quotes(p)
+    assert q["bid"].tolist() == [0.0] and q["ask"].tolist() == [1000.25] and q["last"].tolist() == [1000.0]
+
+
+TRADES = (
+    "# Date: 2025-10-30\n# Portfolio Value: $1,000,000.00\n"
+    "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+)
+
+
+def test_trades_errors_are_the_same_whether_or_not_the_file_has_spaces(tmp_path):
+    row = "AAPL,buy,10,abc,100,0.001,0.01,0.01,0.02\n"
+    for body in (row, row.replace(",", " , ")):
+        p = tmp_path / "trades.csv"
+        p.write_text(TRADES + body, encoding="utf-8")
+        with pytest.raises(InputError) as e:
+            read_trades(p)
+        assert str(e.value) == f"{p}, row 4, column 'price': price is not a finite number: 'abc'"
+
+
+def test_fills_read_fast_keep_every_figure_and_time(tmp_path):
+    p = tmp_path / "broker_fills.csv"
+    p.write_text(
+        "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n"
+        "2025-10-30,AAPL,buy,100,189.123456,0.35,2025-10-30T13:30:00Z,o1,c1\n"
+        "2025-03-09,MSFT,sell,5,1.1,,2025-03-09T06:59:59.5Z,o2,\n"
+        "2025-11-02,MSFT,sell,5,1.1,0,2025-11-02T06:30:00+00:00,o3,\n"
+        "2025-11-02,IBM,buy,1,2,0,2025-11-02 06:30:00,o4,\n",
+        encoding="utf-8",
+    )
+    f = read_fills(p)
+    assert f["price"].tolist() == [189.123456, 1.1, 1.1, 2.0]
+    assert f["commission"].tolist() == [0.35, 0.0, 0.0, 0.0]
+    assert f["fill_time_ny"].tolist() == [
+        "2025-10-30T09:30:00-04:00",
+        "2025-03-09T01:59:59.500000-05:00",
+        "2025-11-02T01:30:00-05:00",
+        "",  # no zone: never guessed
+    ]
+    assert f["date"].tolist() == ["2025-10-30", "2025-03-09", "2025-11-02", "2025-11-02"]
+    assert all(f[c].dtype == object for c in ("date", "symbol", "side", "fill_time", "fill_time_ny"))
+
+
+def test_new_york_iso_times_match_isoformat_across_both_clock_changes_and_fractions():
+    t = pd.to_datetime(
+        pd.Index(
+            [
+                "2025-03-09T06:59:59Z",
+                "2025-03-09T07:00:00Z",
+                "2025-11-02T05:59:59Z",
+                "2025-11-02T06:00:00Z",
+                "2025-06-01T12:00:00.000001Z",
+                "1850-01-01T12:00:00Z",
+            ]
+        ),
+        utc=True,
+        format="ISO8601",
+    )
+    assert list(_iso_in_ny(t)) == [
+        "2025-03-09T01:59:59-05:00",
+        "2025-03-09T03:00:00-04:00",
+        "2025-11-02T01:59:59-04:00",
+        "2025-11-02T01:00:00-05:00",
+        "2025-06-01T08:00:00.000001-04:00",
+        "1850-01-01T07:03:58-04:56:02",
+    ]
+    assert list(_iso_in_ny(t)) == [x.isoformat() for x in t.tz_convert(_NY)]
+    assert np.asarray(_iso_in_ny(t)).dtype == object
