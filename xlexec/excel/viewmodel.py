@@ -773,7 +773,12 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
     cfg = src.ctx.config.execution
     try:
         mi = collect_month(
-            src.live, month, journal=src.journal, default_broker=cfg.broker, default_order_type=cfg.default_order_type
+            src.live,
+            month,
+            journal=src.journal,
+            default_broker=cfg.broker,
+            default_order_type=cfg.default_order_type,
+            base_currency=src.ctx.config.base_currency,
         )
         res = monthly_report(
             mi.days, month, opening_value=mi.opening_value, opening_date=mi.opening_date, cash_flows=mi.cash_flows
