@@ -36,6 +36,7 @@ from typing import Any
 
 from xlexec.core.money import usd
 from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
+from xlexec.excel import fills_tab
 from xlexec.excel.book import BookAdapter, open_book
 from xlexec.excel.layout import SHEETS
 from xlexec.excel.tradedate import parse_trade_date
@@ -395,7 +396,18 @@ def _cancel_all(s: Session):
 def _import_fills(s: Session):
     from xlexec.excel.build import FILLS_PASTE_ROW
 
-    if not s.inputs.fills_block:
+    block = s.inputs.fills_block
+    if block:
+        fills, skipped, _ = fills_tab.imported(s.ctx, s.the_day)
+        if fills is not None and fills_tab.is_drawn(s.ctx, block, fills):  # the tab shows the import: a rerun
+            s.inputs.fills_block = []
+            return (
+                f"the Fills tab shows the {len(fills)} fills already imported into {s.the_day.fills}: "
+                "nothing changed (paste another block over them to replace them)",
+                ["Fills"],
+                {"fills": len(fills), "skipped": skipped},
+            )
+    if not block:
         s.book.status(f"xlexec: downloading {s.day}'s fills from the broker ...")
     res = fills_step.import_fills(
         s.ctx, s.the_day, block=s.inputs.fills_block or None, block_name="Fills tab", first_row=FILLS_PASTE_ROW + 1

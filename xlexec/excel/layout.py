@@ -59,6 +59,11 @@ FIRST_DATA_ROW = HEADER_ROW + 1  # row 5
 FILLS_PASTE_ROW = 3  # A4: the pasted block's first row (header)
 FILLS_MAX_ROWS = 20_000
 FILLS_MAX_COLS = 40
+#: below the imported fills on the Fills tab (one blank row between): this title alone in column
+#: A, then ``FILLS_SKIPPED_COLUMNS`` and one row per source row the import skipped. The Fills
+#: tab is read from A4 down to (not including) this title (:func:`xlexec.excel.reader.cut_skipped`).
+FILLS_SKIPPED_TITLE = "Skipped rows (not fills; row = the source's row)"
+FILLS_SKIPPED_COLUMNS = ["row", "reason"]
 #: Quotes tab: an Excel Table of these columns (header in row 4) over an unlocked paste area
 #: (A:E, every row); each quote's age at drawing time in G:H (title in G4). ``QUOTES_SHOWN_CELL``
 #: (next to that title) holds the id of the quotes the tab was drawn with

@@ -43,6 +43,7 @@ from xlexec.excel.layout import (
     CONTROL_LAST,
     FILLS_MAX_COLS,
     FILLS_PASTE_ROW,
+    FILLS_SKIPPED_TITLE,
     HEADER_ROW,
     INPUT_KEYS,
     QUOTES_COLUMNS,
@@ -142,7 +143,7 @@ def inputs_from_grids(
                     "include": _text(row[idx["Include"]]),
                     "limit": _num(row[idx["Limit"]], k),
                 }
-    inp.fills_block = normalise_block(fills, inplace=True)
+    inp.fills_block = cut_skipped(normalise_block(fills, inplace=True))
     inp.quotes_block = normalise_block(_quotes_columns(quotes or []), max_cols=QUOTES_MAX_COLUMNS)
     inp.quotes_shown = parse_shown(quotes_shown)
     return inp
@@ -243,6 +244,26 @@ def pending_quotes(inputs: Inputs, quotes_path: str | os.PathLike):
 
 
 _PLAIN = (str, float, int, bool, type(None))
+
+
+def cut_skipped(block: list[list[Any]]) -> list[list[Any]]:
+    """The Fills block above the skipped rows' table the tab shows under imported fills (the
+    first row holding :data:`~xlexec.excel.layout.FILLS_SKIPPED_TITLE` alone), trailing empty
+    rows dropped: that table is xlexec's, never a pasted fill."""
+    at = next(
+        (
+            i
+            for i, r in enumerate(block)
+            if r and isinstance(r[0], str) and r[0].strip() == FILLS_SKIPPED_TITLE and not any(r[1:])
+        ),
+        None,
+    )
+    if at is None:
+        return block
+    out = block[:at]
+    while out and not any(v is not None and v != "" for v in out[-1]):
+        out.pop()
+    return out
 
 
 def normalise_block(rows, max_cols: int = FILLS_MAX_COLS, *, inplace: bool = False) -> list[list[Any]]:

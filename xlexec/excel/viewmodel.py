@@ -51,6 +51,7 @@ from xlexec.core.orders import orders_from_trades, orders_sha256
 from xlexec.core.positions import basis
 from xlexec.errors import InputError, XlexecError
 from xlexec.excel.blotter import apply_blotter, blotter_table
+from xlexec.excel.fills_tab import fills_tab as fills_tab_view
 from xlexec.excel.journal_view import _journal, orders_frame, workbook_actions
 from xlexec.excel.layout import (
     BENCHMARK_LABELS,
@@ -83,6 +84,7 @@ from xlexec.formats.inputs import read_closes, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.formats.upload import FORMATS as CONVERT_FORMATS
 from xlexec.store.approvals import list_approvals
+from xlexec.store.day import Day
 from xlexec.store.journal import journal_exists
 from xlexec.store.month import collect_month
 
@@ -443,23 +445,10 @@ def orders_sheet(src: DaySources, template: SheetData) -> tuple[SheetData, str |
 
 
 def fills_tab(src: DaySources) -> tuple[list[list[Any]], str]:
-    """Fills: (the block shown from A4, the note in A3): ``broker_fills.csv`` once imported,
-    unless the operator pasted a block, which is kept as pasted."""
-    bf = src.dd / "broker_fills.csv"
-    fills_df = _read_csv(bf)
-    block = list(src.inputs.fills_block)
-    if fills_df is not None and not block:
-        return (
-            [list(fills_df.columns)] + _rows(fills_df),
-            f"Imported: {len(fills_df)} fills in {bf} (shown in the xlexec layout).",
-        )
-    if block:
-        return block, (
-            "Pasted block not imported yet: press Import Fills."
-            if fills_df is None
-            else f"{len(fills_df)} fills already imported; press Import Fills to replace them with this block."
-        )
-    return block, ""
+    """Fills: (the block shown from A4, the note in A3): the imported fills and the rows the
+    import skipped, unless the operator pasted another block, which is kept as pasted
+    (:mod:`xlexec.excel.fills_tab`)."""
+    return fills_tab_view(src.ctx, Day(src.live, src.day), list(src.inputs.fills_block))
 
 
 RECONCILE_FIGURES = [
@@ -773,7 +762,12 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
     cfg = src.ctx.config.execution
     try:
         mi = collect_month(
-            src.live, month, journal=src.journal, default_broker=cfg.broker, default_order_type=cfg.default_order_type
+            src.live,
+            month,
+            journal=src.journal,
+            default_broker=cfg.broker,
+            default_order_type=cfg.default_order_type,
+            base_currency=src.ctx.config.base_currency,
         )
         res = monthly_report(
             mi.days, month, opening_value=mi.opening_value, opening_date=mi.opening_date, cash_flows=mi.cash_flows

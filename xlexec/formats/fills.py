@@ -56,7 +56,12 @@ registration order; ``format=`` overrides):
     Interactive Brokers Flex Query, *Trade Confirmation* section, CSV with column headers.
     Columns used: ``Symbol, Buy/Sell, Quantity, Price`` (``TradePrice`` in Activity Flex),
     ``Commission`` (``IBCommission``; negative = charged, positive = a rebate: our commission is
-    its negation, so a rebate is a negative cost), ``TradeDate`` (yyyyMMdd or
+    its negation, so a rebate is a negative cost) plus ``Taxes`` (``Tax``; not part of IBKR's
+    commission, same sign), ``fees`` = the part of that total that is not IBKR's commission: the
+    taxes and a Trade Confirmation's ``ThirdPartyExecutionCommission``,
+    ``ThirdPartyClearingCommission``, ``ThirdPartyRegulatoryCommission`` (exchange, clearing and
+    regulatory fees IBKR passes through; 0 when the file carries none of these columns),
+    ``TradeDate`` (yyyyMMdd or
     yyyy-MM-dd), ``Date/Time`` (``DateTime``), ``OrderID`` (``IBOrderID``), ``ExecID``
     (``TradeID``), ``OrderReference`` (the orderRef an API client sets: our client order id),
     ``AssetClass`` (only ``STK`` rows are fills of ours; others are skipped as instruments),
@@ -716,6 +721,54 @@ _IBKR_ASSETS = {
 }
 
 
+#: IBKR's tax on a trade (Activity Flex ``Taxes``, Trade Confirmation ``Tax``): not part of
+#: ``IBCommission`` / ``Commission`` (IBKR Reporting Reference, Trades: "Taxes: the total amount
+#: of tax for the transaction", "IB Commission: the total amount of commission")
+_IBKR_TAXES = ("taxes", "tax")
+#: the parts of a Trade Confirmation's ``Commission`` that third parties charge (exchanges,
+#: clearing houses, regulators: IBKR passes them through); the rest (``BrokerExecutionCommission``,
+#: ``BrokerClearingCommission``, ``OtherCommission``) is IBKR's own commission. Field names: IBKR
+#: Reporting Reference (Trade Confirmation Flex) and csingley/ibflex ``Types.py`` ``TradeConfirm``.
+_IBKR_FEE_PARTS = ("thirdpartyexecutioncommission", "thirdpartyclearingcommission", "thirdpartyregulatorycommission")
+
+
+def _ibkr_money(d: pd.DataFrame, cols: Iterable[str], name: str) -> pd.Series | None:
+    """The sum of IBKR money columns ``cols`` present in ``d`` (IBKR's sign: negative = charged;
+    empty = 0), None when none is present; a cell that is not a number raises naming it."""
+    total = None
+    for c in cols:
+        if c not in d.columns:
+            continue
+        raw = _num_text(d[c])
+        v = pd.to_numeric(raw.replace("", "0"), errors="coerce")
+        if v.isna().any():
+            i = first_bad(v.isna())
+            raise InputError(name, f"{c} is not a number: {raw.iloc[i][:40]!r}", row=int(d.index[i]), column=c)
+        total = v if total is None else total + v
+    return total
+
+
+def _ibkr_commission(d: pd.DataFrame, name: str) -> tuple[pd.Series, pd.Series | None]:
+    """(commission, fees) as text, in $ paid (negative = a rebate): commission = the total IBKR
+    charged (``Commission`` / ``IBCommission`` plus ``Taxes`` / ``Tax``), fees = the part of it
+    that is not IBKR's commission (taxes and the third-party parts), None when the file does not
+    say (no tax or third-party column)."""
+    comm = _negated_text(_col(d, "commission", "ibcommission")).replace("", "0")
+    taxes = _ibkr_money(d, _IBKR_TAXES, name)
+    parts = _ibkr_money(d, _IBKR_FEE_PARTS, name)
+    if taxes is None and parts is None:
+        return comm, None
+    zero = pd.Series(0.0, index=d.index)
+    t = taxes if taxes is not None else zero
+    fees = -(t + (parts if parts is not None else zero))
+    if bool((t == 0).all()):
+        total = comm  # IBKR's own text, exactly as written
+    else:
+        c = pd.to_numeric(comm, errors="coerce")
+        total = (c - t).round(8).map(repr).where(c.notna(), comm)  # not a number: refused later, naming it
+    return total, (fees.round(8) + 0.0).map(repr)
+
+
 @register_layout(
     "ibkr",
     "IBKR Flex trade confirmation (Symbol,Buy/Sell,Quantity,Price,Commission,...)",
@@ -747,6 +800,8 @@ _IBKR_ASSETS = {
         "levelofdetail",
         "currencyprimary",
         "clientaccountid",
+        *_IBKR_TAXES,
+        *_IBKR_FEE_PARTS,
     ],
     source_columns={
         "date": "TradeDate",
@@ -824,7 +879,9 @@ def _from_ibkr(df: pd.DataFrame, name: str) -> LayoutRows:
     out["side"] = d["buy/sell"].str.replace(r"\s*\(.*\)$", "", regex=True)
     out["shares"] = _abs_text(d["quantity"])
     out["price"] = _col(d, "price", "tradeprice")
-    out["commission"] = _negated_text(_col(d, "commission", "ibcommission")).replace("", "0")
+    out["commission"], fees = _ibkr_commission(d, name)
+    if fees is not None:
+        out["fees"] = fees
     out["fill_time"] = dtm
     out["order_id"] = _col(d, "orderid", "iborderid")
     out["client_order_id"] = _col(d, "orderreference")
@@ -1209,7 +1266,12 @@ def read_fills_block(
     row of ``rows[0]``).
     """
     fmt = _check_format(format, name)
+    rules = ReadRules.of(base_currency, account)
     texts = [[_cell_text(v) for v in (r or [])] for r in rows]
+    document = _block_document(texts, first_row, fmt)
+    if document is not None:  # a Flex XML or a (sectioned) Flex CSV: the file's own reader
+        layout, frame, text = document
+        return _read_layout(frame(text, name), name, layout, rules)
     cands = [(first_row + i, r) for i, r in enumerate(texts[:_MAX_PREAMBLE])]
     cands = [(n, r) for n, r in cands if not (r and r[0].lstrip().startswith("#"))]
     pos, fmt = _find_header(cands, name, fmt)
@@ -1223,7 +1285,41 @@ def read_fills_block(
         missing = [c for c in ("symbol", "side", "shares", "price") if c not in df.columns]
         if missing:
             raise InputError(name, f"missing column(s) {', '.join(missing)}", row=header_row, column=missing[0])
-    return _read_layout(df, name, fmt, ReadRules.of(base_currency, account))
+    return _read_layout(df, name, fmt, rules)
+
+
+def _block_text(texts: list[list[str]], first_row: int, xml: bool) -> str:
+    """A pasted block as the file it came from, one line per sheet row, after ``first_row - 1``
+    blank lines (so a line number is the sheet row). XML: each row's cells joined by commas (a
+    line Excel split on its commas comes back whole); CSV: the cells quoted as a CSV writer does."""
+    buf = io.StringIO()
+    buf.write("\n" * (first_row - 1))
+    if xml:
+        for r in texts:
+            while r and r[-1] == "":
+                r = r[:-1]
+            buf.write(",".join(" ".join(c.splitlines()) for c in r) + "\n")
+    else:
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerows([" ".join(c.splitlines()) for c in r] for r in texts)
+    return buf.getvalue()
+
+
+def _block_document(
+    texts: list[list[str]], first_row: int, fmt: str | None
+) -> tuple[str, Callable[[str, str], pd.DataFrame], str] | None:
+    """The whole-file reader that claims a pasted block (:data:`DOCUMENTS`, as
+    :func:`parse_fills_text` picks one for a file): ``(layout, reader, text)``; None = none does.
+    The claim is tried on the block's first rows; only a claimed block is made text in full."""
+    first = next((r for r in texts if any(c.strip() for c in r)), None)
+    if first is None:
+        return None
+    xml = next(c for c in first if c.strip()).lstrip().startswith("<")
+    head = _block_text(texts[:250], 1, xml)
+    for layout, claims, frame in DOCUMENTS:
+        if fmt in (None, layout) and claims(head):
+            return layout, frame, _block_text(texts, first_row, xml)
+    return None
 
 
 def fills_from_broker(
@@ -1263,6 +1359,36 @@ def write_fills_csv(path: str | Path, fills: pd.DataFrame) -> Path:
         if c not in ("shares", "price", "commission", "fees"):
             df[c] = df[c].fillna("").astype(str)
     return atomic_write_csv(path, df, DECIMALS)
+
+
+SKIPPED_COLUMNS = ["row", "reason"]
+
+
+def write_skipped_csv(path: str | Path, fills: pd.DataFrame) -> Path:
+    """Write the rows a read skipped (:func:`skipped_of`) as ``row,reason`` (atomically; a header
+    only when none was skipped, so a new import replaces an earlier list)."""
+    df = pd.DataFrame(skipped_of(fills), columns=SKIPPED_COLUMNS)
+    return atomic_write_csv(path, df.astype({"row": int}) if len(df) else df)
+
+
+def read_skipped_csv(path: str | Path) -> list[dict[str, Any]]:
+    """What :func:`write_skipped_csv` wrote (``[{"row": n, "reason": text}]``); ``[]`` when the
+    file is missing. A damaged file raises :class:`InputError` naming it."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    out = []
+    rows = list(csv.reader(io.StringIO(read_text(p, what="skipped rows file"))))
+    if not rows or _norm(rows[0])[:2] != SKIPPED_COLUMNS:
+        raise InputError(str(p), f"not a skipped rows file: the header must be {','.join(SKIPPED_COLUMNS)}", row=1)
+    for n, r in enumerate(rows[1:], 2):
+        if not r:
+            continue
+        try:
+            out.append({"row": int(r[0]), "reason": r[1] if len(r) > 1 else ""})
+        except ValueError:
+            raise InputError(str(p), f"row {r[0][:20]!r} is not a whole number", row=n, column="row") from None
+    return out
 
 
 # the brokers whose files need a whole-file reader register theirs on import

@@ -129,8 +129,14 @@ class _FlexHandler(ContentHandler):
 
 def _parse_xml(text: str, name: str) -> _Records:
     h = _FlexHandler()
+    body = text.lstrip("\ufeff")
+    lead = len(body) - len(body.lstrip())
+    if lead and body[lead:].startswith("<?xml"):  # lines above the declaration (a pasted block's
+        end = body.find("?>", lead)  # first rows): the declaration blanked, line numbers kept
+        if end > 0:
+            body = body[:lead] + " " * (end + 2 - lead) + body[end + 2 :]
     try:
-        parseString(text.lstrip("\ufeff").encode("utf-8"), h, forbid_dtd=True)
+        parseString(body.encode("utf-8"), h, forbid_dtd=True)
     except DefusedXmlException as e:
         why = f"refused XML: {type(e).__name__} (DTDs and entities are not read in a Flex file)"
         raise InputError(name, why) from None

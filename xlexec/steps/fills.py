@@ -26,6 +26,7 @@ from xlexec.formats.fills import (
     read_fills_block,
     skipped_of,
     write_fills_csv,
+    write_skipped_csv,
 )
 from xlexec.steps.context import Context
 from xlexec.store.day import Day
@@ -134,6 +135,13 @@ class ImportFillsResult:
         return {"fills": self.count, "skipped": self.skipped}
 
 
+def save_fills(day: Day, fills: pd.DataFrame) -> None:
+    """The day's ``broker_fills.csv`` and the rows its read skipped (``broker_fills_skipped.csv``,
+    written first: the Fills tab shows both), each atomically."""
+    write_skipped_csv(day.fills_skipped, fills)
+    write_fills_csv(day.fills, fills)
+
+
 def import_fills(
     ctx: Context,
     day: Day,
@@ -144,8 +152,9 @@ def import_fills(
     require_any: bool = True,
 ) -> ImportFillsResult:
     """Read the fills (``block`` when given, its first row being sheet row ``first_row``; else
-    the broker's) and write them as the day's ``broker_fills.csv``. ``require_any``: no fills is
-    refused (nothing written)."""
+        the broker's) and write them as the day's ``broker_fills.csv`` (and the rows skipped,
+    :func:`save_fills`). ``require_any``: no fills is
+        refused (nothing written)."""
     if block:
         fills = read_fills_block(block, name=block_name, first_row=first_row, **read_rules(ctx))
         source = f"the {block_name}"
@@ -160,5 +169,5 @@ def import_fills(
         source = f"the broker ({ctx.config.execution.broker})"
     if require_any and len(fills) == 0:
         raise RefusedError(f"no fills found in {source}: nothing imported")
-    write_fills_csv(day.fills, fills)
+    save_fills(day, fills)
     return ImportFillsResult(day.fills, source, fills)

@@ -46,11 +46,11 @@ from xlexec.execution.slicing import origin_trades, planned_orders
 from xlexec.faults import crash_point
 from xlexec.formats.broker_positions import broker_positions_frame, read_broker_positions
 from xlexec.formats.csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, to_csv_text
-from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills, write_fills_csv
+from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills
 from xlexec.formats.inputs import read_closes, read_events, read_positions, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
-from xlexec.steps.fills import read_rules
+from xlexec.steps.fills import read_rules, save_fills
 from xlexec.store import opening
 from xlexec.store.day import Day
 from xlexec.store.journal import DISCREPANCY, FILL, INTENT, POSITIONS, RECON, DayLock, Journal, current_user
@@ -439,7 +439,7 @@ def reconcile(
                     cash_check = (None, "")
         finally:
             b.close()
-        write_fills_csv(day.fills, fills_df)
+        save_fills(day, fills_df)
     else:
         fills_path = Path(fills) if fills else day.fills
         if not fills_path.exists():

@@ -95,6 +95,12 @@ class Day:
         return self.dir / "broker_fills.csv"
 
     @property
+    def fills_skipped(self) -> Path:
+        """The rows the day's fills import skipped, with the reason (``row,reason``; written with
+        ``broker_fills.csv``)."""
+        return self.dir / "broker_fills_skipped.csv"
+
+    @property
     def opening_positions(self) -> Path:
         """The positions the day started from (kept by Load Trades and the demo; the opening
         snapshot of the day's first reconcile, :mod:`xlexec.store.opening`)."""
