@@ -44,3 +44,13 @@ def pytest_sessionfinish(session, exitstatus):
     tmp = Path(out).with_suffix(".tmp")
     tmp.write_text(json.dumps({"observations": _OBS, "exitstatus": int(exitstatus)}, indent=1, default=str))
     os.replace(tmp, out)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request) -> str:
+    """The config's ``journal``: ``sqlite`` (``live/journal.sqlite``), or the URL of a fresh shared
+    PostgreSQL journal (a new database of the session's throwaway server, tests/pg_server.py)."""
+    if request.param == "sqlite":
+        return "sqlite"
+    server = request.getfixturevalue("pg_server")
+    return server.url(server.new_database())
