@@ -84,8 +84,9 @@ def world(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("crash_world")
     journal = "sqlite"
     if request.param == "postgresql":
-        server = request.getfixturevalue("pg_server")
-        journal = server.url(server.new_database())
+        from .conftest import desk_journal
+
+        journal = desk_journal(request.getfixturevalue("pg_server"))
     with U.FakeAlpaca(fill_modes=U.fill_modes(N_ORDERS), buying_power=1e9, max_lifetime=900) as fake:
         cfg = U.alpaca_config(root, fake.url, journal=journal)
         (root / "live").mkdir(parents=True, exist_ok=True)
