@@ -275,3 +275,62 @@ def test_the_noted_head_must_stay_in_the_chain(backend):
         assert j.verify(expect_head=head).expected_head_seq == 3
         rep = j.verify(expect_head="f" * 64)
     assert (rep.ok, rep.problem) == (False, "head")
+
+
+# ---------------------------------------------------------------- tampering (tests/test_journal_chain.py's, on both)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor", "'mallory'"),
+        ("kind", "'fill'"),
+        ("key", "'coid-x'"),
+        ("day", "'2025-10-31'"),
+        ("ts_utc", "'2025-10-30T00:00:00.000+00:00'"),
+        ("actor", "NULL"),
+    ],  # fmt: skip
+)
+def test_any_column_edited_is_found(backend, column, value):
+    five(backend)
+    tamper(backend, f"UPDATE events SET {column} = {value} WHERE seq = 3")
+    with backend() as j:
+        rep = j.verify()
+    assert (rep.ok, rep.broken_seq, rep.problem) == (False, 3, "edited")
+
+
+def test_an_edit_with_its_own_hash_recomputed_breaks_the_next_link(backend):
+    five(backend)
+    r = raw_rows(backend)[1]
+    forged = r[6].replace('"qty": 10', '"qty": 1000')
+    assert forged != r[6]
+    sha = recipe(*r[:6], forged, r[7])
+    both = "payload" if backend.name == "sqlite" else f"payload = '{forged}'::jsonb, payload_text"
+    tamper(backend, f"UPDATE events SET {both} = '{forged}', sha256 = '{sha}' WHERE seq = 2")
+    with backend() as j:
+        rep = j.verify()
+    assert (rep.ok, rep.broken_seq, rep.problem) == (False, 3, "bad_prev")
+    assert "is not the hash of seq 2" in rep.detail
+
+
+def test_hashes_removed_after_the_chain_start_are_refused(backend):
+    five(backend)
+    tamper(backend, "UPDATE events SET sha256 = NULL, prev_sha256 = NULL WHERE seq = 4")
+    with backend() as j:
+        rep = j.verify()
+    assert (rep.ok, rep.broken_seq, rep.problem) == (False, 4, "unchained")
+
+
+def test_an_end_cut_with_the_counter_wound_back_needs_the_noted_head(backend):
+    five(backend)
+    head = raw_rows(backend)[-1][8]
+    counter = (
+        "UPDATE sqlite_sequence SET seq = 4 WHERE name = 'events'"
+        if backend.name == "sqlite"
+        else "UPDATE xlexec_head SET last_seq = 4"
+    )
+    tamper(backend, "DELETE FROM events WHERE seq = 5", counter)
+    with backend() as j:
+        assert j.verify().ok  # what a chain alone cannot see
+        rep = j.verify(expect_head=head)
+    assert (rep.ok, rep.problem) == (False, "head")

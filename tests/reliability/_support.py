@@ -108,9 +108,10 @@ def ny(day: str, hh: int, mm: int) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(dt.UTC)
 
 
-def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, **execution) -> Path:
+def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, journal: str = "sqlite", **execution) -> Path:
     """``root/config.yaml`` for the fake Alpaca server, keys as ``${ENV}`` (never literal);
-    ``live_dir`` defaults to ``root/live``."""
+    ``live_dir`` defaults to ``root/live``; ``journal``: the config's ``journal`` (``sqlite``:
+    the file in ``live_dir``, or a ``postgresql://`` URL of a shared journal)."""
     ex = {
         "broker": "alpaca",
         "require_human_approval": True,
@@ -129,7 +130,10 @@ def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, **execu
         "base_url": url,
         **ex.pop("alpaca", {}),
     }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
+    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops"]
+    if journal != "sqlite":
+        lines.append(f"journal: {json.dumps(journal)}")
+    lines.append("execution:")
     for k, v in ex.items():
         lines.append(f"  {k}: {json.dumps(v)}")
     lines.append("  alpaca:")
@@ -231,6 +235,38 @@ def journal_problems(path: Path) -> list[str]:
         con.close()
     out = [] if r == "ok" else [f"{path}: integrity_check {r}"]
     return out + [f"{path}: duplicate event {k}" for k in dup]
+
+
+def shared_journal_problems(url: str) -> list[str]:
+    """:func:`journal_problems` of a PostgreSQL journal: its chain verifies, no (kind, key) twice."""
+    from xlexec.store.pg_journal import PgJournal, redacted
+
+    j = PgJournal(url)
+    try:
+        rep = j.verify()
+        dup = j._pg.execute("SELECT kind, key, count(*) FROM events GROUP BY kind, key HAVING count(*) > 1").fetchall()
+    finally:
+        j.close()
+    out = [] if rep.ok else [f"{redacted(url)}: {rep.line()}"]
+    return out + [f"{redacted(url)}: duplicate event {tuple(k)}" for k in dup]
+
+
+def journal_problems_of(live: Path, journal: str) -> list[str]:
+    """What is wrong with the journal of ``live`` as the config's ``journal`` names it."""
+    if journal == "sqlite":
+        return journal_problems(Path(live) / "journal.sqlite")
+    return shared_journal_problems(journal)
+
+
+def open_journal_of(live: Path, journal: str):
+    """The journal of ``live`` (the caller closes it), as the config's ``journal`` names it."""
+    from xlexec.store import journal as J
+
+    if journal == "sqlite":
+        return J.Journal.for_live_dir(live)
+    from xlexec.store.pg_journal import PgJournal
+
+    return PgJournal(journal)
 
 
 def temp_leftovers(root: Path) -> list[Path]:

@@ -44,3 +44,23 @@ def pytest_sessionfinish(session, exitstatus):
     tmp = Path(out).with_suffix(".tmp")
     tmp.write_text(json.dumps({"observations": _OBS, "exitstatus": int(exitstatus)}, indent=1, default=str))
     os.replace(tmp, out)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request) -> str:
+    """The config's ``journal``: ``sqlite`` (``live/journal.sqlite``), or the URL of a fresh shared
+    PostgreSQL journal (a new database of the session's throwaway server, tests/pg_server.py)."""
+    if request.param == "sqlite":
+        return "sqlite"
+    return desk_journal(request.getfixturevalue("pg_server"))
+
+
+def desk_journal(server) -> str:
+    """The URL of a fresh shared journal for the login ``desk``, given both roles (trader and
+    approver, as a one-person desk without four-eyes): not the owner, so every row it writes
+    passes the database's checks (the chain, the time, the actor)."""
+    from xlexec.store.pg_journal import init_schema
+
+    db = server.new_database()
+    init_schema(server.url(db), traders=("desk",), approvers=("desk",))
+    return server.url(db, "desk")

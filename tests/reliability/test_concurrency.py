@@ -77,15 +77,40 @@ def _finish(procs: list[subprocess.Popen]) -> list[tuple[int, str, str, int]]:
     return out
 
 
+def _machine(root: Path, fake, journal: str) -> Path:
+    """One operator's folder: ``root/config.yaml`` and ``root/live`` with both days' trades."""
+    cfg = U.alpaca_config(root, fake.url, require_human_approval=False, max_concurrency=1, journal=journal)
+    for d in (DAY, DAY2):
+        t = root / "live" / d / "trades.csv"
+        t.parent.mkdir(parents=True)
+        t.write_text(U.trades_text(d, N))
+    return cfg
+
+
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, journal):
+    """``(root, fake broker, config, machine, journal)``; ``machine(i)`` is the i-th process's
+    ``(folder, config)``: ``root`` for all on SQLite, ``root/m<i>`` (i > 0) on a shared journal."""
     with U.FakeAlpaca(now=U.ny(DAY, 9, 40), latency=0.01, buying_power=1e8, max_lifetime=120) as fake:
-        cfg = U.alpaca_config(tmp_path, fake.url, require_human_approval=False, max_concurrency=1)
-        for d in (DAY, DAY2):
-            t = tmp_path / "live" / d / "trades.csv"
-            t.parent.mkdir(parents=True)
-            t.write_text(U.trades_text(d, N))
-        yield tmp_path, fake, cfg
+        cfg = _machine(tmp_path, fake, journal)
+        made = {0: (tmp_path, cfg)}
+
+        def machine(i: int) -> tuple[Path, Path]:
+            if journal == "sqlite":
+                return made[0]
+            if i not in made:
+                made[i] = (tmp_path / f"m{i}", _machine(tmp_path / f"m{i}", fake, journal))
+            return made[i]
+
+        yield tmp_path, fake, cfg, machine, journal
+
+
+def _locked_line(line: str, pid: int, journal: str) -> bool:
+    """``line`` names the process ``pid`` as the day's lock holder (on a shared journal, the
+    database's lock: its holder text is cut to PostgreSQL's 63-character application name)."""
+    if journal == "sqlite":
+        return f"the day is locked by pid {pid} (" in line and "submit, since" in line
+    return f"the day is locked by pid {pid} (" in line and "the shared journal's day lock" in line
 
 
 def _planned(root: Path, day: str) -> list[str]:
@@ -95,34 +120,38 @@ def _planned(root: Path, day: str) -> list[str]:
     return U.as_sent(orders_from_trades(read_trades(root / "live" / day / "trades.csv"), date=day)["client_order_id"])
 
 
-def _journal_state(root: Path, day: str) -> dict:
+def _journal_state(root: Path, day: str, journal: str = "sqlite") -> dict:
     from xlexec.store import journal as J
 
-    jr = J.Journal.for_live_dir(root / "live")
+    jr = U.open_journal_of(root / "live", journal)
     try:
         intents = [p["client_order_id"] for p in jr.payloads(J.INTENT, day)]
         submits = [p for p in jr.payloads(J.ACTION, day) if p.get("button") == "submit"]
     finally:
         jr.close()
-    return {"intents": intents, "submits": submits, "problems": U.journal_problems(root / "live" / "journal.sqlite")}
+    return {"intents": intents, "submits": submits, "problems": U.journal_problems_of(root / "live", journal)}
+
+
+def _submit_argv(where: tuple[Path, Path], day: str = DAY) -> list[str]:
+    folder, cfg = where
+    return ["submit", str(folder / "live" / day / "trades.csv"), "--allow-closed", "--json", "--config", str(cfg)]
 
 
 def test_three_submits_at_once_exactly_one_proceeds(world, observe):
-    root, fake, cfg = world
-    trades = str(root / "live" / DAY / "trades.csv")
+    root, fake, cfg, machine, journal = world
     go = root / "GO"
-    procs = [_spawn(["submit", trades, "--allow-closed", "--json", "--config", str(cfg)], go, root) for _ in range(3)]
+    procs = [_spawn(_submit_argv(machine(i)), go, machine(i)[0]) for i in range(3)]
     _start(go, procs)
     res = _finish(procs)
     winners = [r for r in res if r[0] == 0]
     losers = [r for r in res if r[0] != 0]
     planned = _planned(root, DAY)
     coids = sorted(o["client_order_id"] for o in fake.orders.values())
-    js = _journal_state(root, DAY)
+    js = _journal_state(root, DAY, journal)
     named = [re.search(r"locked by pid (\d+) \(", r[2]) for r in losers]
     observe(
         "concurrency",
-        scenario="3 x submit, same day",
+        scenario="3 x submit, same day" + ("" if journal == "sqlite" else ", 3 machines, shared journal"),
         processes=3,
         proceeded=len(winners),
         collisions=2,
@@ -143,15 +172,17 @@ def test_three_submits_at_once_exactly_one_proceeds(world, observe):
         assert rc == 3, err
         assert lines[0].startswith("xlexec submit: mode PAPER · alpaca")  # the mode, first
         assert lines[-1].startswith(f"xlexec submit: error: {DAY}: the day is locked by pid {win_pid} (")
-        assert "submit, since" in lines[-1] and "Traceback" not in err
+        assert _locked_line(lines[-1], win_pid, journal) and "Traceback" not in err
         assert len(lines) == 2 and out == ""
     assert json.loads(winners[0][1])["sent"] == N
     assert coids == planned  # exactly once
     assert sorted(js["intents"]) == planned and len(js["submits"]) == 1 and js["problems"] == []
-    # the lock was released: a rerun now proceeds and sends nothing
+    # the lock was released: a rerun now proceeds and sends nothing (on a shared journal from a
+    # machine that lost: its own lock file was never held, only the database's lock stopped it)
+    again = machine(next(i for i, r in enumerate(res) if r[0] != 0))
     rerun = subprocess.run(
-        [U.PY, "-m", "xlexec", "submit", trades, "--allow-closed", "--json", "--config", str(cfg)],
-        cwd=str(root),
+        [U.PY, "-m", "xlexec", *_submit_argv(again)],
+        cwd=str(again[0]),
         env=U.env_with_keys(),
         capture_output=True,
         text=True,
@@ -162,19 +193,20 @@ def test_three_submits_at_once_exactly_one_proceeds(world, observe):
 
 
 def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel(world, observe):
-    root, fake, cfg = world
+    root, fake, cfg, machine, journal = world
     go = root / "GO"
-    t1, t2 = (str(root / "live" / d / "trades.csv") for d in (DAY, DAY2))
-    lock = root / "live" / DAY / ".xlexec.lock"
-    (root / "live" / DAY / "broker_fills.csv").write_text(
+    lock = root / "live" / DAY / ".xlexec.lock"  # the first submit's (machine 0)
+    (m2, cfg2) = machine(2)
+    (m2 / "live" / DAY / "broker_fills.csv").write_text(
         f"date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n{DAY},XAB,buy,17,23.70,0,,,\n"
     )
-    submit1 = _spawn(["submit", t1, "--allow-closed", "--json", "--config", str(cfg)], go, root)
-    submit2 = _spawn(["submit", t2, "--allow-closed", "--json", "--config", str(cfg)], go, root)
-    recon = _spawn(["reconcile", "--trades", t1, "--config", str(cfg)], go, root, after_lock=lock)
+    submit1 = _spawn(_submit_argv(machine(0)), go, root)
+    submit2 = _spawn(_submit_argv(machine(1), DAY2), go, machine(1)[0])
+    t1 = str(m2 / "live" / DAY / "trades.csv")
+    recon = _spawn(["reconcile", "--trades", t1, "--config", str(cfg2)], go, m2, after_lock=lock)
     _start(go, [submit1, submit2, recon])
     (r1, r2, rr) = _finish([submit1, submit2, recon])
-    js1, js2 = _journal_state(root, DAY), _journal_state(root, DAY2)
+    js1, js2 = _journal_state(root, DAY, journal), _journal_state(root, DAY2, journal)
     coids = sorted(o["client_order_id"] for o in fake.orders.values())
     observe(
         "concurrency",
@@ -197,7 +229,7 @@ def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel
     assert r2[0] == 1 and f"dated {DAY2} but today's session is {DAY}" in r2[2], r2[2][-500:]
     assert rr[0] == 3, rr[2]
     line = rr[2].strip().splitlines()[-1]
-    assert f"the day is locked by pid {r1[3]} (" in line and "submit, since" in line, line
+    assert _locked_line(line, r1[3], journal), line
     assert coids == _planned(root, DAY)
     assert js1["problems"] == [] and len(js1["intents"]) == N and js2["intents"] == []
 
@@ -205,19 +237,18 @@ def test_reconcile_during_submit_names_the_submit_and_other_days_run_in_parallel
 def test_workbook_submit_while_the_cli_submits_names_the_holder(world, observe):
     from xlexec.excel.build import build_workbook
 
-    root, fake, cfg = world
+    root, fake, cfg, machine, journal = world
     go = root / "GO"
-    book = root / "wb.xlsx"
+    (m1, cfg1) = machine(1)  # the workbook's operator (another machine on a shared journal)
+    book = m1 / "wb.xlsx"
     build_workbook(book)
     before = book.read_bytes()
     lock = root / "live" / DAY / ".xlexec.lock"
-    cli = _spawn(
-        ["submit", str(root / "live" / DAY / "trades.csv"), "--allow-closed", "--json", "--config", str(cfg)], go, root
-    )
+    cli = _spawn(_submit_argv(machine(0)), go, root)
     btn = _spawn(
-        ["button", "submit", "--book", str(book), "--day", DAY, "--json", "--config", str(cfg)],
+        ["button", "submit", "--book", str(book), "--day", DAY, "--json", "--config", str(cfg1)],
         go,
-        root,
+        m1,
         after_lock=lock,
     )
     _start(go, [cli, btn])
@@ -244,3 +275,8 @@ def test_workbook_submit_while_the_cli_submits_names_the_holder(world, observe):
     assert f"locked by pid {pid} (" in res["message"]
     assert book.read_bytes() == before or U.workbook_problems(book) == []
     assert len(fake.orders) == N
+    js = _journal_state(root, DAY, journal)
+    assert js["problems"] == [] and sorted(js["intents"]) == _planned(root, DAY)
+    # the CLI's submit, and the workbook's refused one naming the holder (the journal keeps both)
+    refused = [a for a in js["submits"] if f"locked by pid {pid} (" in str(a.get("message", ""))]
+    assert len(js["submits"]) == 2 and len(refused) == 1, js["submits"]

@@ -11,6 +11,12 @@ opens, the journal passes SQLite's integrity check. After the rerun: exit 0, the
 exactly the approved orders (once each), the journal has every intent, the approval (and so
 does ``trade_approvals.csv``), every fill the broker reported (and so does ``broker_fills.csv``),
 the execution log has all 50 orders, and the day is reconciled.
+
+Every point runs on ``live/journal.sqlite``; the points that kill a process writing to the journal
+or holding the day's lock (:data:`SHARED_POINTS`) run again on a shared PostgreSQL journal (a
+fresh database of the session's throwaway server, tests/pg_server.py, its own ``world``), where
+the journal is sound when its chain verifies with no event twice, and the rerun must get the
+database's day lock the killed process held (and leave no advisory lock behind).
 """
 
 from __future__ import annotations
@@ -59,16 +65,33 @@ CRASHES = [
     ("before_rename:xlexec.xlsx:2", "evening workbook save: complete temp file, not renamed"),
 ]
 DAYS = [d for d in U.weekdays("2025-11-03", len(CRASHES) + 5) if is_session(d)][: len(CRASHES)]  # sessions only
+# on the shared journal: the points where the killed process was writing to the journal or held
+# the day's lock (the others interrupt file writes, the same on either journal)
+SHARED_POINTS = [
+    "before_intent:26",
+    "after_intent_before_send:50",
+    "after_send_before_response:33",
+    "before_rename:trade_approvals.csv",
+    "fills_import:1",
+    "after_fills_journaled",
+    "reconcile_outputs_written",
+]
+RUNS = [("sqlite", *c) for c in CRASHES] + [("postgresql", *c) for c in CRASHES if c[0] in SHARED_POINTS]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("crash_world")
+    journal = "sqlite"
+    if request.param == "postgresql":
+        from .conftest import desk_journal
+
+        journal = desk_journal(request.getfixturevalue("pg_server"))
     with U.FakeAlpaca(fill_modes=U.fill_modes(N_ORDERS), buying_power=1e9, max_lifetime=900) as fake:
-        cfg = U.alpaca_config(root, fake.url)
+        cfg = U.alpaca_config(root, fake.url, journal=journal)
         (root / "live").mkdir(parents=True, exist_ok=True)
         (root / "live" / "current_positions.csv").write_text(U.positions_text(N_ORDERS))
-        yield {"root": root, "fake": fake, "config": cfg, "book": root / "xlexec.xlsx"}
+        yield {"root": root, "fake": fake, "config": cfg, "book": root / "xlexec.xlsx", "journal": journal}
 
 
 def _run_day(world, day: str, crash: str | None) -> subprocess.CompletedProcess:
@@ -96,10 +119,27 @@ def _activities(fake, day: str) -> list[dict]:
 
 def _integrity(world) -> list[str]:
     live = world["root"] / "live"
-    return U.csv_problems(live) + U.workbook_problems(world["book"]) + U.journal_problems(live / "journal.sqlite")
+    return U.csv_problems(live) + U.workbook_problems(world["book"]) + U.journal_problems_of(live, world["journal"])
 
 
-@pytest.mark.parametrize("point,what", CRASHES, ids=[c[0] for c in CRASHES])
+def _advisory_locks(world) -> int:
+    """Advisory locks held on the shared journal's database now (0 on SQLite: it has none)."""
+    if world["journal"] == "sqlite":
+        return 0
+    from xlexec.store.pg_journal import PgJournal
+
+    j = PgJournal(world["journal"])
+    try:
+        q = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return int(j._pg.execute(q).fetchone()[0])
+    finally:
+        j.close()
+
+
+@pytest.mark.parametrize("world,point,what", RUNS, ids=[f"{r[0]}-{r[1]}" for r in RUNS], indirect=["world"])
 def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
     from xlexec.core.orders import orders_from_trades, orders_sha256
     from xlexec.formats.trades import read_trades
@@ -132,7 +172,7 @@ def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
     coids = sorted(o["client_order_id"] for o in orders_at)
     per_leg = Counter((o["symbol"], o["side"]) for o in orders_at)
     acts = _activities(fake, day)
-    jr = J.Journal.for_live_dir(live)
+    jr = U.open_journal_of(live, world["journal"])
     try:
         intents = sorted(p["client_order_id"] for p in jr.payloads(J.INTENT, day))
         approvals = [p for p in jr.payloads(J.APPROVAL, day) if p.get("orders_sha256") == sha]
@@ -183,10 +223,11 @@ def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
         "execution_log": N_ORDERS - len(log_rows),
     }
     bad_after_rerun = _integrity(world)
+    locks_left = _advisory_locks(world)
     observe(
         "crash",
         point=point,
-        interrupts=what,
+        interrupts=what if world["journal"] == "sqlite" else f"{what} (shared journal)",
         day=day,
         killed=killed,
         rerun_rc=rerun.returncode,
@@ -223,4 +264,5 @@ def test_kill_9_then_rerun_completes_the_day(world, observe, point, what):
     assert duplicates == 0
     assert recon, "the day was not reconciled"
     assert bad_after_rerun == [], bad_after_rerun
+    assert locks_left == 0  # the killed process's day lock was freed, the rerun's released
     assert len(log_rows) == N_ORDERS and all(r["notes"] for r in log_rows)  # every order has a state

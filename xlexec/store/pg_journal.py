@@ -19,8 +19,16 @@ same transaction), so rows cut from the end are found (:data:`chain.TRUNCATED`).
 approval and a policy event that loosens the policy in force; ``xlexec_approver`` may append
 approvals, policy events and refusals. Row-level security enforces both; UPDATE, DELETE and
 TRUNCATE are revoked from everyone and refused by a trigger (only the owner can drop it). A
-non-owner's row must carry its own database login as ``actor`` (a trigger), so the journal
-names who did what, and the maker-checker rule holds in the database as well as in xlexec.
+non-owner's row is checked by a trigger (migration 2): its own database login as ``actor``, a
+``ts_utc`` of its own transaction (the database clock, whole milliseconds), the next ``seq``, the
+head's hash as ``prev_sha256``, its ``sha256`` by the recipe, and ``payload`` equal to
+``payload_text``; so a login writing around xlexec (psql) can neither break, fork nor misdate the
+chain, nor pass one text to the role check and another to xlexec. The journal names who did what,
+and the maker-checker rule holds in the database as well as in xlexec. Every trigger function
+pins its ``search_path`` (``pg_catalog``, the journal's schema, ``pg_temp`` last), so a login's
+temporary table cannot stand in for ``pg_class`` or ``xlexec_head``. The owner is not checked:
+it can lift any trigger (a row it writes around xlexec with a wrong hash is still found by
+``journal verify``; one with a right hash, at the end, is not).
 
 :class:`AdvisoryDayLock` is the day lock across machines: ``pg_try_advisory_lock`` on its own
 session, freed by the server when that session ends (a killed process included).
@@ -110,6 +118,109 @@ CREATE POLICY trader_append ON events FOR INSERT TO {TRADER} WITH CHECK (
     AND (kind <> '{POLICY}' OR payload->>'status' = 'proposed' OR payload->'loosened' = '[]'::jsonb));
 CREATE POLICY approver_append ON events FOR INSERT TO {APPROVER} WITH CHECK (
     kind IN ({", ".join(f"'{k}'" for k in APPROVER_KINDS)}));
+""",
+    ),
+    (
+        2,
+        "trigger functions with a pinned search_path; the chain, the time and the payload checked by the database",
+        f"""
+-- every function: pg_catalog first, the journal's schema, the session's temporary schema last
+-- (a login's temporary table can no longer stand in for pg_class or xlexec_head)
+CREATE OR REPLACE FUNCTION xlexec_append_only() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, @schema@, pg_temp AS $$
+BEGIN RAISE EXCEPTION 'the journal is append-only' USING ERRCODE = 'insufficient_privilege'; END $$;
+
+CREATE OR REPLACE FUNCTION xlexec_keep_head() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, @schema@, pg_temp AS $$
+BEGIN
+    UPDATE @schema@.xlexec_head SET last_seq = greatest(last_seq, NEW.seq) WHERE id = 1;
+    RETURN NULL;
+END $$;
+
+-- one field of the chain recipe (xlexec/store/chain.py): n, or s<length in code points>:<text>
+CREATE FUNCTION xlexec_chain_field(v text) RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN v IS NULL THEN 'n' ELSE 's' || length(v) || ':' || v END $$;
+
+-- a row of a login that does not own the table: its own login as actor, no account, the time of
+-- its own transaction, the next seq, the hash of the row before, its own hash by the recipe, and
+-- a payload (jsonb) that is its payload_text (what xlexec reads and hashes)
+CREATE FUNCTION xlexec_check_append() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, @schema@, pg_temp AS $$
+DECLARE
+    owner oid := (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID);
+    last_seq bigint;
+    head text;
+    parsed jsonb;
+    want text;
+BEGIN
+    IF pg_catalog.pg_has_role(session_user, owner, 'MEMBER') THEN
+        RETURN NEW;  -- the owner (journal copy, repairs): trusted, as it can drop any trigger
+    END IF;
+    IF NEW.actor IS DISTINCT FROM session_user::text THEN
+        RAISE EXCEPTION 'the actor of a journal event must be the database login % (got %)',
+            session_user, NEW.actor USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.account IS NOT NULL THEN
+        RAISE EXCEPTION 'the account column is reserved (NULL)' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NEW.ts_utc IS DISTINCT FROM pg_catalog.date_trunc('milliseconds', NEW.ts_utc)
+       OR NEW.ts_utc < pg_catalog.date_trunc('milliseconds', pg_catalog.transaction_timestamp())
+       OR NEW.ts_utc > pg_catalog.clock_timestamp() THEN
+        RAISE EXCEPTION 'ts_utc % is not the time of this transaction (milliseconds, the database clock)',
+            NEW.ts_utc USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('xlexec-chain|' || pg_catalog.current_database()), 0);
+    SELECT greatest(coalesce((SELECT max(e.seq) FROM @schema@.events e), 0), h.last_seq)
+      INTO last_seq FROM @schema@.xlexec_head h WHERE h.id = 1;
+    IF NEW.seq IS DISTINCT FROM last_seq + 1 THEN
+        RAISE EXCEPTION 'seq % is not the next seq (%)', NEW.seq, last_seq + 1 USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    SELECT e.sha256 INTO head FROM @schema@.events e ORDER BY e.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head := '{chain.GENESIS}';
+    END IF;
+    -- (a head without a hash: events copied from before the chain, sealed by a hash xlexec computes)
+    IF head IS NOT NULL AND NEW.prev_sha256 IS DISTINCT FROM head THEN
+        RAISE EXCEPTION 'prev_sha256 of seq % is not the hash of the event before it', NEW.seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    want := pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat_ws(E'\\n',
+        '{chain.RECIPE}', 'i' || NEW.seq,
+        xlexec_chain_field(pg_catalog.to_char(NEW.ts_utc AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')),
+        xlexec_chain_field(pg_catalog.to_char(NEW.day, 'YYYY-MM-DD')), xlexec_chain_field(NEW.kind),
+        xlexec_chain_field(NEW.key), xlexec_chain_field(NEW.actor), xlexec_chain_field(NEW.payload_text),
+        xlexec_chain_field(NEW.prev_sha256)), 'UTF8')), 'hex');
+    IF NEW.sha256 IS DISTINCT FROM want THEN
+        RAISE EXCEPTION 'sha256 of seq % is not its hash by the chain recipe', NEW.seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    BEGIN
+        parsed := NEW.payload_text::jsonb;
+    EXCEPTION WHEN others THEN
+        parsed := NULL;  -- NaN or Infinity: JSON to Python, not to jsonb (stored there as null)
+    END;
+    IF parsed IS NULL AND NEW.kind IN ('{POLICY}', '{APPROVAL}') THEN
+        RAISE EXCEPTION 'the payload of a % event must be JSON the database reads', NEW.kind
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF parsed IS NOT NULL AND parsed IS DISTINCT FROM NEW.payload THEN
+        RAISE EXCEPTION 'payload (jsonb) of seq % is not its payload_text', NEW.seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER events_actor ON events;
+DROP FUNCTION xlexec_actor_is_login();
+CREATE TRIGGER events_check BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION xlexec_check_append();
+
+-- the role check reads payload_text, the text xlexec reads (jsonb could say something else)
+ALTER POLICY trader_append ON events WITH CHECK (
+    kind <> '{APPROVAL}'
+    AND CASE WHEN kind = '{POLICY}'
+        THEN (payload_text::jsonb->>'status' = 'proposed' OR payload_text::jsonb->'loosened' = '[]'::jsonb)
+        AND (payload->>'status' = 'proposed' OR payload->'loosened' = '[]'::jsonb)
+        ELSE true END);
 """,
     ),
 ]
@@ -310,7 +421,8 @@ class PgJournal(Journal):
 
     def verify(self, expect_head: str | None = None) -> chain.ChainReport:
         """As :meth:`Journal.verify`, in one snapshot; also broken (:data:`chain.EDITED`) when a
-        row's ``payload`` (jsonb) is not its ``payload_text`` or its reserved ``account`` is set."""
+        row's ``payload`` (jsonb) is not its ``payload_text``, its reserved ``account`` is set, or
+        rows are past ``xlexec_head`` (written with the triggers off)."""
         with self._lock, self._pg.transaction():
             if not self._depth:
                 self._pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -319,6 +431,12 @@ class PgJournal(Journal):
             odd = self._odd_row()
         if rep.ok and odd is not None:
             rep.problem, rep.broken_seq, rep.detail = chain.EDITED, odd[0], odd[1]
+        if rep.ok and rep.head_seq is not None and counter < rep.head_seq:  # xlexec_head's trigger did not run
+            rep.problem, rep.broken_seq = chain.EDITED, counter + 1
+            rep.detail = (
+                f"seq {counter + 1}..{rep.head_seq} were written with the journal's triggers off "
+                f"(its head counter says {counter})"
+            )
         if rep.ok and rep.chain_start is not None and rep.head_seq is not None and counter > rep.head_seq:
             rep.problem, rep.broken_seq = chain.TRUNCATED, rep.head_seq + 1
             rep.detail = f"seq {rep.head_seq + 1}..{counter} were written and are gone (cut from the end)"
@@ -397,10 +515,13 @@ def init_schema(url: str, *, traders: tuple[str, ...] = (), approvers: tuple[str
                 "applied_utc timestamptz NOT NULL DEFAULT now(), description text NOT NULL)"
             )
             have = con.execute("SELECT coalesce(max(version), 0) FROM xlexec_schema").fetchone()[0]
+            # the schema the tables are made in (the owner's first on its search_path), named in
+            # full inside the trigger functions
+            schema = sql.Identifier(con.execute("SELECT current_schema()").fetchone()[0]).as_string(con)
             applied = []
             for ver, desc, ddl in MIGRATIONS:
                 if ver > have:
-                    con.execute(ddl)
+                    con.execute(ddl.replace("@schema@", schema))
                     con.execute("INSERT INTO xlexec_schema (version, description) VALUES (%s, %s)", (ver, desc))
                     applied.append(ver)
             for logins, role in ((traders, TRADER), (approvers, APPROVER)):
