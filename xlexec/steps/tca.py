@@ -65,7 +65,7 @@ def tca_document(day_dir: Path, ctx: Context, *, fills_path: PathLike = None, fm
     if journal is None:
         res.notes.append("no journal: arrival prices (order_intent events) unknown")
     brokers = [b for b in (arrivals["broker"] if arrivals is not None else []) if b]
-    broker = max(set(brokers), key=brokers.count) if brokers else ctx.config.execution.broker
+    broker = max(sorted(set(brokers)), key=brokers.count) if brokers else ctx.config.execution.broker
     doc = {**res.to_json(), **res.record(), "broker": str(broker)}
     _, doc["benchmarks"] = day_benchmarks(
         day_dir, ctx, res, fills, day=day, journal=journal, arrivals=arrivals, broker=str(broker)
