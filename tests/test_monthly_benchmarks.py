@@ -13,6 +13,9 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import openpyxl
+import pytest
+
 from xlexec.core.orders import orders_from_trades
 from xlexec.formats.trades import read_trades
 from xlexec.store.journal import INTENT, Journal
@@ -136,7 +139,9 @@ def _pct(values: list[Decimal], p: int) -> Decimal:
     return v[lo] + (rank - lo) * (v[hi] - v[lo])
 
 
-def test_month_benchmarks_by_hand(tmp_path):
+@pytest.fixture
+def month(tmp_path):
+    """The three days written and run through ``xlexec tca``: (live folder, config, cwd)."""
     live = tmp_path / "live"
     for day in ORDERS:
         _write_day(live, day)
@@ -147,6 +152,11 @@ def test_month_benchmarks_by_hand(tmp_path):
     for day in ORDERS:
         r = _run(["tca", str(live / day), "--json", "--config", str(cfg)], cwd)
         assert r.returncode == 0, r.stderr
+    return live, cfg, cwd
+
+
+def test_month_benchmarks_by_hand(month):
+    live, cfg, cwd = month
     r = _run(["monthly", "--month", "2025-10", "--json", "--config", str(cfg)], cwd)
     assert r.returncode == 0, r.stderr
     bm = json.loads(r.stdout)["benchmarks"]
@@ -211,3 +221,41 @@ def test_a_day_without_saved_benchmarks_is_named(tmp_path):
     assert bm["days_without"] == ["2025-10-22"] and bm["orders"] == 0 and bm["by_broker"] == []
     r = _run(["monthly", "--month", "2025-10", "--config", str(cfg)], tmp_path)
     assert "Days without per-order benchmarks (older tca.json, or TCA not saved): 2025-10-22" in r.stdout
+
+
+def test_monthly_tab_tables_and_charts(month, tmp_path):
+    live, cfg, cwd = month
+    book = tmp_path / "book.xlsx"
+    r = _run(["workbook", "build", "--output", str(book), "--config", str(cfg)], cwd)
+    assert r.returncode == 0, r.stderr
+    r = _run(["button", "monthly-report", "--book", str(book), "--day", "2025-10-30", "--config", str(cfg)], cwd)
+    assert r.returncode == 0, r.stderr
+    ws = openpyxl.load_workbook(book)["Monthly"]
+    col_a = {c.value: c.row for c in ws["A"] if c.value is not None}
+    rows = list(_orders())
+    keys = ["signal", "arrival", "interval_vwap", "twap", "day_vwap", "close"]
+    head = col_a["Broker"]  # the broker comparison: Broker, Orders, vs signal .. vs close, participation
+    assert [ws.cell(head, j).value for j in range(1, 10)] == [
+        "Broker", "Orders", "vs signal", "vs arrival", "vs interval VWAP", "vs TWAP", "vs day VWAP", "vs close",
+        "Participation (mean)",
+    ]  # fmt: skip
+    for i, name in enumerate(["alpaca", "paper"], start=1):
+        mine = [x for x in rows if x[1] == name]
+        assert ws.cell(head + i, 1).value == name and ws.cell(head + i, 2).value == len(mine)
+        assert [ws.cell(head + i, 3 + j).value for j in range(6)] == [_weighted(mine, k) for k in keys]
+        assert ws.cell(head + i, 3).number_format == '#,##0.00" bps"'
+    wk = col_a["Week of"]
+    assert ws.cell(wk + 1, 1).value.date().isoformat() == "2025-10-20" and ws.cell(wk + 2, 2).value == 3
+    pc = col_a["Benchmark"]
+    assert [ws.cell(pc + 1 + j, 1).value for j in range(6)] == [
+        "signal", "arrival", "interval VWAP", "TWAP", "day VWAP", "close"
+    ]  # fmt: skip
+    hist = col_a["Cost vs signal (bps)"]
+    assert ws.cell(hist + 1, 1).value == "5 to 10" and ws.cell(hist + 1, 2).value == 4  # 4 of 5 orders in [5, 10)
+    import zipfile
+
+    with zipfile.ZipFile(book) as z:
+        xml = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart"))
+    assert f"<c:f>Monthly!$C${head + 1}:$C${head + 2}</c:f>" in xml  # cost by broker: vs signal of both
+    assert f"<c:f>Monthly!$B${hist + 1}:$B${hist + 2}</c:f>" in xml  # the histogram's counts
+    assert f"<c:f>Monthly!$A${wk + 1}:$A${wk + 2}</c:f>" in xml  # the weekly trend's weeks

@@ -45,7 +45,7 @@ from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
 from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
-from xlexec.excel.charts import tca_charts
+from xlexec.excel.charts import monthly_charts, tca_charts
 from xlexec.excel.layout import (
     BLOTTER_MAX_ROWS,
     BUTTON_COL,
@@ -752,6 +752,8 @@ def _extra_tables(ws, fmt: _Fmt, wb, sheet: SheetData) -> int:
         last, _ = _table(ws, fmt, t, first_row=r)
     if wb is not None and ws.get_name() == "TCA":
         last = max(last, tca_charts(wb, ws, pos, charts_row(sheet)))
+    if wb is not None and ws.get_name() == "Monthly":
+        last = max(last, monthly_charts(wb, ws, pos, charts_row(sheet)))
     return last
 
 
@@ -1046,6 +1048,8 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
     sheet = data.sheets["Monthly"]
     _title(ws, fmt, sheet)
     last_row, last_col = _table(ws, fmt, sheet.table) if sheet.table is not None else (HEADER_ROW, 5)
+    if sheet.extra_tables:  # the month's benchmark tables under the daily table, then their charts
+        last_row = max(last_row, _extra_tables(ws, fmt, wb, sheet))
     col, text_col = monthly_layout(sheet)
     months = data.monthly_months
     mrow = HEADER_ROW
