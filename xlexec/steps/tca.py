@@ -7,7 +7,7 @@ Costs are in $ and bps of notional, positive = a cost (see :mod:`xlexec.core.tca
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from xlexec.formats.inputs import read_closes
 from xlexec.formats.monthly import upsert_monthly_costs
 from xlexec.formats.trades import read_trades
 from xlexec.steps.benchmarks import day_benchmarks
+from xlexec.steps.charts import day_charts, month_charts
 from xlexec.steps.context import Context
 from xlexec.store.arrivals import arrivals_from_journal
 from xlexec.store.day import Day, is_day_name
@@ -81,6 +82,8 @@ class TcaResult:
     document: dict[str, Any]
     report: str
     exit_code: int = 0
+    #: the PNG charts written in ``folder/tca_charts`` (:func:`xlexec.steps.charts.day_charts`)
+    charts: list[Path] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return self.document
@@ -99,7 +102,8 @@ def tca(
     atomic_write_text(d / "tca.json", text + "\n")
     report = res.report_text() + "\n" + "\n".join(table_lines(doc["benchmarks"])) + "\n"
     atomic_write_text(d / "tca_report.txt", report)
-    return TcaResult(d, doc, report)
+    charts = day_charts(d / "tca_charts", doc["benchmarks"], res.date)
+    return TcaResult(d, doc, report, charts=charts)
 
 
 @dataclass
@@ -110,6 +114,8 @@ class MonthlyStepResult:
     result: MonthlyResult
     path: Path
     exit_code: int = 0
+    #: the PNG charts written in ``live/monthly_charts/YYYY-MM`` (:func:`xlexec.steps.charts.month_charts`)
+    charts: list[Path] = field(default_factory=list)
 
     def report_text(self) -> str:
         return self.result.report_text()
@@ -142,4 +148,5 @@ def monthly(ctx: Context, day: Day, *, month: str | None = None) -> MonthlyStepR
     res.notes = inputs.notes + res.notes
     path = day.monthly_costs
     upsert_monthly_costs(path, res)
-    return MonthlyStepResult(month, res, path)
+    charts = month_charts(Path(ctx.live_dir) / "monthly_charts" / month, res.benchmarks_document(), month)
+    return MonthlyStepResult(month, res, path, charts=charts)
