@@ -252,6 +252,8 @@ def test_monthly_tab_tables_and_charts(month, tmp_path):
     ]  # fmt: skip
     hist = col_a["Cost vs signal (bps)"]
     assert ws.cell(hist + 1, 1).value == "5 to 10" and ws.cell(hist + 1, 2).value == 4  # 4 of 5 orders in [5, 10)
+    # the tables stacked in column A:B keep the daily table's widths: its notional still fits
+    assert ws["B5"].value == 35000.0 and ws.column_dimensions["B"].width >= len("$35,000.00")
     import zipfile
 
     with zipfile.ZipFile(book) as z:

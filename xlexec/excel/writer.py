@@ -32,6 +32,7 @@ import itertools
 import math
 import os
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -599,6 +600,9 @@ def _table_cells(t: Table) -> tuple[list[str], list[str], list[list[Any]]]:
 
 #: minimum column widths (characters) of the kinds whose cells are longer than their numbers
 _KIND_WIDTH = {"date": 12.0, "timestamp": 20.0}
+#: the width (characters) each sheet's Tables gave a column so far: Tables stacked in one
+#: column keep the widest (XlsxWriter keeps only the last width set, in pixels)
+_TABLE_WIDTHS: weakref.WeakKeyDictionary[Any, dict[int, float]] = weakref.WeakKeyDictionary()
 
 
 def _table(
@@ -658,6 +662,9 @@ def _table(
     )
     for j, c in enumerate(t.columns):
         w = max(_width((r[j] for r in t.rows if j < len(r)), t.header(c)), _KIND_WIDTH.get(kinds[j], 0.0))
+        # a column shared with a Table above (the stacked extra Tables) keeps the wider width
+        widths = _TABLE_WIDTHS.setdefault(ws, {})
+        w = widths[first_col + j] = max(w, widths.get(first_col + j, 0.0))
         ws.set_column(first_col + j, first_col + j, w)
     if t.status_col and t.status_col in t.columns:
         # covers room to grow: xlwings books get rows written into the template
