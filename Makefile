@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint install workbook bench reliability renders clean nyse-table
+.PHONY: demo test lint install workbook bench reliability renders charts clean nyse-table
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ nyse-table: $(STAMP)
 # docs/workbook_<tab>.png for every tab of the demo day's workbook (needs LibreOffice and poppler-utils)
 renders: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python docs/render_tabs.py
+
+# docs/img/tca_*.png and docs/img/monthly_*.png: the charts the demo's TCA and Monthly steps write
+charts: $(STAMP)
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python docs/render_charts.py
 
 reliability: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m tests.reliability.report

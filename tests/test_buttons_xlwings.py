@@ -185,6 +185,24 @@ def test_representative_day_on_json_books(day):
     assert (root / "live" / DAY / "trades_alpaca.csv").exists() or any((root / "live" / DAY).glob("*alpaca*"))
     orders = [a for a in writes(actions, "TCA") if a["start_row"] == 3][0]["values"]
     assert orders[0] == ["Symbol", "Cost", "Cost (% of trade)"] and len(orders) > 5
+    # the benchmark tables under the cost by symbol, in one write from the first title down
+    # (as the headless writer lays them: a blank row, then the title over each table)
+    first = 3 + len(orders) + 1  # header row 4 (0-based 3) and its rows, a blank row: the title
+    extra = [a for a in writes(actions, "TCA") if a["start_row"] == first and a["start_column"] == 0]
+    assert len(extra) == 1, [(a["start_row"], a["start_column"]) for a in writes(actions, "TCA")]
+    block = [[v for v in r if v not in (None, "")] for r in extra[0]["values"]]
+    assert block[0][0].startswith("Benchmarks: cost = side x (fill - benchmark) / benchmark, positive = cost")
+    assert block[1] == ["Benchmark", "Cost", "Cost (bps, weighted)", "Cost (bps, plain mean)", "Orders",
+                        "Orders without it"]  # fmt: skip
+    assert [r[0] for r in block[2:8]] == ["signal", "arrival", "interval VWAP", "TWAP", "day VWAP", "close"]
+    titles = [r[0] for r in block if r and isinstance(r[0], str) and r[0].startswith(("Per order", "Distribution"))]
+    assert len(titles) == 2  # the per-order benchmarks and the histogram follow in the same write
+    fmts = {
+        (a["start_row"], a["start_column"]): a["args"]
+        for a in actions
+        if a["func"] == "setNumberFormat" and a["sheet_position"] == POS["TCA"]
+    }
+    assert fmts[first + 2, 2] == ['#,##0.00" bps"'] and fmts[first + 2, 1] == ["$#,##0.00;[Red]-$#,##0.00"]
 
 
 def test_live_press_keeps_the_operators_columns_right_of_a_report(day):

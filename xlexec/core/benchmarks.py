@@ -501,7 +501,7 @@ def month_orders(days: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> pd.Dat
     for c in ["filled_shares", "avg_fill_price", *BENCHMARK_KEYS, "participation"]:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     d = pd.to_datetime(df["date"])
-    df["week"] = (d - pd.to_timedelta(d.dt.weekday, unit="D")).dt.strftime("%Y-%m-%d")
+    df["week"] = (d - pd.to_timedelta(d.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
     return df
 
 
@@ -557,3 +557,73 @@ def month_benchmarks(df: pd.DataFrame) -> dict[str, Any]:
             {"from_bps": a, "to_bps": b, "orders": c} for a, b, c in histogram(order_bps(df, "signal").tolist())
         ],
     }
+
+
+def month_document(m: dict[str, Any], *, days_without: Sequence[str] = ()) -> dict[str, Any]:
+    """The month's JSON ``benchmarks`` block from :func:`month_benchmarks` (bps and $ to 0.01,
+    participation to 1e-8, half-up): ``by_broker``, ``by_week``, ``percentiles``, ``histogram``,
+    ``orders``, ``days_without`` (days whose ``tca.json`` has no per-order benchmarks) and the
+    ``definitions`` (benchmark, weighting, sign)."""
+
+    def row(r: dict[str, Any], key: str) -> dict[str, Any]:
+        out: dict[str, Any] = {key: r[key], "orders": r["orders"]}
+        for k in BENCHMARK_KEYS:
+            out[k] = half_up(r[k], 2)
+        for k in BENCHMARK_KEYS:
+            out[f"{k}_usd"] = half_up(r[f"{k}_usd"], 2)
+        out["participation_mean"] = half_up(r["participation_mean"], 8)
+        return out
+
+    return {
+        "orders": int(m["orders"]),
+        "by_broker": [row(r, "broker") for r in m["by_broker"]],
+        "by_week": [row(r, "week") for r in m["by_week"]],
+        "percentiles": {k: {p: half_up(v, 2) for p, v in ps.items()} for k, ps in m["percentiles"].items()},
+        "histogram": list(m["histogram"]),
+        "days_without": list(days_without),
+        "definitions": {
+            **MARKET_BENCHMARKS,
+            "weighting": DEFINITIONS["weighting"],
+            "sign": DEFINITIONS["sign"],
+            "percentiles": "of the filled orders' cost bps, linear between the closest ranks ((n - 1) x p / 100)",
+            "histogram": "filled orders by cost bps vs the signal price, bins [from, to) of 5 bps",
+            "week": "the Monday of the ISO week (YYYY-MM-DD)",
+        },
+    }
+
+
+def month_lines(doc: dict[str, Any]) -> list[str]:
+    """The monthly text report's benchmark section from a :func:`month_document`."""
+    heads = {"signal": "signal", "arrival": "arrival", "interval_vwap": "int. VWAP", "twap": "TWAP"}
+    heads |= {"day_vwap": "day VWAP", "close": "close"}
+    head = " ".join(f"{heads[k]:>10}" for k in BENCHMARK_KEYS)
+    L = [
+        "Market benchmarks (cost bps = side x (fill - benchmark) / benchmark x 10,000; positive = cost;",
+        f"   weighted by filled shares x benchmark; {doc['orders']} filled order(s)):",
+        "   By broker:",
+        f"   {'broker':<12} {'orders':>7} {head}",
+    ]
+
+    def cells(r):
+        return " ".join(f"{_num_text(r[k]):>10}" for k in BENCHMARK_KEYS)
+
+    L += [f"   {r['broker']:<12} {r['orders']:>7} {cells(r)}" for r in doc["by_broker"]]
+    L += ["   By week (week of Monday):", f"   {'week':<12} {'orders':>7} {head}"]
+    L += [f"   {r['week']:<12} {r['orders']:>7} {cells(r)}" for r in doc["by_week"]]
+    ps = list(next(iter(doc["percentiles"].values()), {}))
+    L += ["   Per-order cost percentiles (bps):", f"   {'benchmark':<14} " + " ".join(f"{p.upper():>9}" for p in ps)]
+    for k, v in doc["percentiles"].items():
+        L.append(f"   {heads.get(k, k):<14} " + " ".join(f"{_num_text(v[p]):>9}" for p in ps))
+    L.append("   Orders by cost vs signal (bps):")
+    if not doc["histogram"]:
+        L.append("     no filled order with a signal price")
+    for h in doc["histogram"]:
+        L.append(f"     {h['from_bps']:>7g} to {h['to_bps']:<7g} {h['orders']:>5}  " + "#" * min(int(h["orders"]), 60))
+    if doc.get("days_without"):
+        without = ", ".join(doc["days_without"])
+        L.append(f"   Days without per-order benchmarks (older tca.json, or TCA not saved): {without}")
+    return L
+
+
+def _num_text(x) -> str:
+    return "n/a" if x is None else f"{x:.2f}"

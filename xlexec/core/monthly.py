@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlexec.core.benchmarks import month_benchmarks, month_document, month_lines, month_orders
 from xlexec.core.costs import bps_of, figure_definitions, half_up, turnover
 from xlexec.core.money import usd
 from xlexec.core.returns import FLOW_CONVENTION, MonthReturn, ValueDay, time_weighted
@@ -97,6 +98,13 @@ DAILY_COLUMNS = [
 ]
 
 
+def _benchmark_orders(block: Any) -> list[dict[str, Any]] | None:
+    """``tca.json`` ``benchmarks.exact`` (one dict per order), None when the file has none."""
+    if not isinstance(block, dict) or not isinstance(block.get("exact"), list):
+        return None
+    return [o for o in block["exact"] if isinstance(o, dict)]
+
+
 def _num(x) -> float | None:
     if x is None or isinstance(x, bool):
         return None
@@ -131,6 +139,8 @@ class DayRecord:
     broker: str = "unknown"
     opportunity_usd: float | None = None
     slippage_mean_bps: float | None = None  # plain mean of the day's filled trades' bps
+    #: the day's per-order benchmark prices (tca.json ``benchmarks.exact``); None = not saved
+    benchmarks: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_tca_json(
@@ -174,6 +184,7 @@ class DayRecord:
                 else _num((data.get("opportunity") or {}).get("usd"))
             ),
             slippage_mean_bps=_num(exact.get("slippage_mean_bps", data.get("slippage_mean_bps"))),
+            benchmarks=_benchmark_orders(data.get("benchmarks")),
         )
 
     @classmethod
@@ -217,6 +228,15 @@ class MonthlyResult:
     turnover: float | None = None  # sum |traded notional| / average portfolio value (fraction)
     cash_flows: float = 0.0  # $ of external flows inside the return's periods (+ deposit)
     returns: MonthReturn = field(default_factory=MonthReturn)  # the linked periods behind the returns
+    #: the market benchmarks of the month's orders (:func:`xlexec.core.benchmarks.month_benchmarks`,
+    #: unrounded) and the days without per-order benchmarks
+    benchmarks: dict[str, Any] = field(default_factory=dict)
+    days_without_benchmarks: list[str] = field(default_factory=list)
+
+    def benchmarks_document(self) -> dict[str, Any]:
+        """The month's ``benchmarks`` block (shown figures, :func:`xlexec.core.benchmarks.month_document`)."""
+        m = self.benchmarks or month_benchmarks(month_orders([]))
+        return month_document(m, days_without=self.days_without_benchmarks)
 
     @property
     def total_cost(self) -> float:
@@ -269,7 +289,9 @@ class MonthlyResult:
                 "net_return": self.net_return,
                 "commission_costs": self.commission_costs,
                 "slippage_costs": self.slippage_costs,
+                "benchmarks": self.benchmarks,
             },
+            "benchmarks": self.benchmarks_document(),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -382,6 +404,7 @@ class MonthlyResult:
                 f"   {r.broker:<10} {int(r.trades):>7} {_usd(r.notional):>16} {_usd(r.commission):>12} "
                 f"{_usd(r.slippage_usd):>12} {_fb(r.slippage_bps):>12} {_fb(r.slippage_mean_bps):>12}"
             )
+        L += [""] + month_lines(self.benchmarks_document())
         if self.notes:
             L += ["", "Notes:"] + [f"   - {n}" for n in self.notes]
         return "\n".join(L) + "\n"
@@ -581,6 +604,8 @@ def monthly_report(
         turnover=turnover(daily["notional"].to_numpy(), avg_pv) if avg_pv else None,
         cash_flows=tw.flows,
         returns=tw,
+        benchmarks=month_benchmarks(month_orders([(d.date, d.benchmarks) for d in recs if d.benchmarks is not None])),
+        days_without_benchmarks=[d.date for d in recs if d.benchmarks is None],
     )
 
 

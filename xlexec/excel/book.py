@@ -34,6 +34,7 @@ from xlexec.excel.layout import (
     CONTROL_CELLS,
     CONTROL_FIRST,
     CONTROL_LAST,
+    EXTRA_TITLES,
     FILLS_PASTE_ROW,
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -51,6 +52,7 @@ from xlexec.excel.layout import (
     area_floor,
     cell_value,
     excel_value,
+    extra_positions,
     monthly_layout,
     parse_a1,
     shares_format,
@@ -363,19 +365,38 @@ def table_formats(data: BookData, name: str) -> list[tuple[str, str]]:
     """The number format of each data column of tab ``name``'s Table(s), as (range, format):
     what an xlwings press sets after writing the rows (a template cell has no format of its own)."""
     sd = data.sheets.get(name)
-    tables: list[tuple[Table, int]] = [(sd.table, 0)] if sd is not None and sd.table is not None else []
+    # (Table, 0-based header row, 0-based first column)
+    tables: list[tuple[Table, int, int]] = [(sd.table, HEADER_ROW, 0)] if sd is not None and sd.table else []
     if name == "Monthly" and data.monthly_months is not None and sd is not None:
-        tables.append((data.monthly_months, monthly_layout(sd)[0]))
+        tables.append((data.monthly_months, HEADER_ROW, monthly_layout(sd)[0]))
+    if sd is not None and sd.extra_tables:
+        tables += [(t, r, 0) for r, t in extra_positions(sd) if t.rows]
     out = []
-    for t, c0 in tables:
-        last = HEADER_ROW + max(1, len(t.rows))
+    for t, r0, c0 in tables:
+        last = r0 + max(1, len(t.rows))
         for j, c in enumerate(t.columns):
             k = t.kind(c)
             if k == "text" or t.cell_kinds:
                 continue
             f = shares_format(r[j] for r in t.rows if j < len(r)) if k == "shares" else NUMBER_FORMATS[k]
-            out.append((f"{a1(HEADER_ROW + 1, c0 + j)}:{a1(last, c0 + j)}", f))
+            out.append((f"{a1(r0 + 1, c0 + j)}:{a1(last, c0 + j)}", f))
     return out
+
+
+def extra_block(sd: SheetData) -> tuple[str, list[list[Any]]] | None:
+    """The sheet's extra Tables (:func:`xlexec.excel.layout.extra_positions`), each under its
+    title, as one whole-range write from the first title down (blank rows between): what the
+    headless writer draws as Tables, written as plain cells in live Excel (no charts there)."""
+    pos = extra_positions(sd)
+    if not pos:
+        return None
+    top = pos[0][0] - 1
+    rows: list[list[Any]] = []
+    for r, t in pos:
+        rows += [[] for _ in range(r - 1 - top - len(rows))]
+        rows.append([EXTRA_TITLES.get(t.name, t.name)])
+        rows += [t.headers] + _typed_rows(t)
+    return a1(top, 0), _block(rows)
 
 
 def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[str, list[list[Any]] | None, bool]]:
@@ -414,6 +435,8 @@ def blocks_for(data: BookData, name: str, used: tuple[int, int]) -> list[tuple[s
         out.append((f"A{FIRST_DATA_ROW}:{a1(last_row - 1, right)}", None, True))
     if sd.table is not None:
         out.append((f"A{HEADER_ROW + 1}", _block([sd.table.headers] + _typed_rows(sd.table)), False))
+    if (extra := extra_block(sd)) is not None:
+        out.append((extra[0], extra[1], False))
     if name == "Monthly":
         months_col, text_col = monthly_layout(sd)
         if data.monthly_months is not None:

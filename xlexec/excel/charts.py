@@ -53,9 +53,9 @@ def _series(sheet: str, t: Table, row: int, col0: int, cat: str, val: str, **ext
     }
 
 
-def _place(ws, chart, title: str, y_title: str, row: int, col: int) -> int:
+def _place(ws, chart, title: str, y_title: str, row: int, col: int, y_format: str = "0.0") -> int:
     chart.set_title({"name": title, "name_font": {"size": 11}})
-    chart.set_y_axis({"name": y_title, "num_format": "0.0"})
+    chart.set_y_axis({"name": y_title, "num_format": y_format})
     chart.set_legend({"position": "bottom"})
     chart.set_size({"width": CHART_W, "height": CHART_H})
     ws.insert_chart(row, col, chart)
@@ -79,8 +79,7 @@ def tca_charts(wb, ws, positions: list[tuple[int, Table]], row: int, sheet: str 
         r, t = p
         ch = wb.add_chart({"type": "column"})
         ch.add_series(_series(sheet, t, r, 0, "bin", "orders", gap=10))
-        ch.set_y_axis({"name": "orders"})
-        row = _place(ws, ch, "Orders by cost vs signal (bps bins)", "orders", row, 0)
+        row = _place(ws, ch, "Orders by cost vs signal (5 bps bins, positive = cost)", "orders", row, 0, "0")
     if (p := _find(positions, "tblTcaOrders")) is not None:
         row = _scatter(wb, ws, sheet, p, row)
     return row
@@ -91,8 +90,15 @@ def _scatter(wb, ws, sheet: str, p: tuple[int, Table], row: int) -> int:
     ch = wb.add_chart({"type": "scatter"})
     s = _series(sheet, t, r, 0, "participation", "interval_vwap_bps", marker={"type": "circle", "size": 7})
     ch.add_series(s)
-    ch.set_x_axis({"name": "participation (filled / interval volume)", "num_format": NUMBER_FORMATS["pct"]})
-    return _place(ws, ch, "Cost vs interval VWAP against participation", "bps", row, 0)
+    # the axis labels under the plot: a negative (favourable) cost's point sits under the zero line
+    ch.set_x_axis(
+        {
+            "name": "participation (filled / interval volume)",
+            "num_format": NUMBER_FORMATS["pct"],
+            "label_position": "low",
+        }
+    )
+    return _place(ws, ch, "Cost vs interval VWAP against participation (bps, positive = cost)", "bps", row, 0)
 
 
 def monthly_charts(wb, ws, positions: list[tuple[int, Table]], row: int, sheet: str = "Monthly") -> int:
@@ -108,19 +114,23 @@ def monthly_charts(wb, ws, positions: list[tuple[int, Table]], row: int, sheet: 
         r, t = p
         ch = wb.add_chart({"type": "column"})
         ch.add_series(_series(sheet, t, r, 0, "bin", "orders", gap=10))
-        row = _place(ws, ch, "The month's orders by cost vs signal (bps bins)", "orders", row, 0)
+        title = "The month's orders by cost vs signal (5 bps bins, positive = cost)"
+        row = _place(ws, ch, title, "orders", row, 0, "0")
     if (p := _find(positions, "tblMonthlyWeeks")) is not None:
         r, t = p
         ch = wb.add_chart({"type": "line"})
         for k in ("signal", "arrival", "interval_vwap"):
             ch.add_series(_series(sheet, t, r, 0, "week", k, marker={"type": "circle"}))
-        ch.set_x_axis({"num_format": NUMBER_FORMATS["date"], "num_format_linked": False, "label_position": "low"})
-        row = _place(
-            ws,
-            ch,
-            f"Cost by week (bps; {', '.join(BENCHMARK_LABELS[k] for k in ('signal', 'arrival'))}, interval VWAP)",
-            "bps",
-            row,
-            0,
+        # one category per week (a text axis: a date axis would space them by calendar days)
+        ch.set_x_axis(
+            {
+                "text_axis": True,
+                "num_format": NUMBER_FORMATS["date"],
+                "num_format_linked": False,
+                "label_position": "low",
+                "name": "week of (Monday)",
+            }
         )
+        labels = ", ".join(BENCHMARK_LABELS[k] for k in ("signal", "arrival", "interval_vwap"))
+        row = _place(ws, ch, f"Cost by week (bps, positive = cost; vs {labels})", "bps", row, 0)
     return row

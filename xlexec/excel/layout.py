@@ -849,7 +849,7 @@ def area_floor(name: str, sheet: SheetData | None = None) -> tuple[int, int]:
     * ``xlwings.conf``: columns A:D, every row (A:B's settings are kept by their own rule,
       :func:`xlexec.excel.xlwings_conf.merge_conf`; the help is in D);
     * ``Monthly``: rows 1-5 and columns A through the report text
-      (:func:`monthly_layout`), plus the tables and the two charts as drawn;
+      (:func:`monthly_layout`), plus the tables and the charts as drawn;
     * every other report tab: rows 1-5 (title, summary, header) and columns A through the last
       column of its table or side block, plus every row the table and side block fill (the
       Blotter's Include/Limit cells run to row :data:`BLOTTER_MAX_ROWS` + 4).

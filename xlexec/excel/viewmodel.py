@@ -739,6 +739,26 @@ def tca_benchmark_tables(bm: Any) -> list[Table]:
     ]
 
 
+def monthly_benchmark_tables(bm: dict[str, Any]) -> list[Table]:
+    """Monthly's benchmark tables from the month's ``benchmarks`` block
+    (:meth:`xlexec.core.monthly.MonthlyResult.benchmarks_document`): brokers and weeks on the
+    same benchmarks (bps), the per-order cost percentiles and the histogram vs signal (the
+    charts' cells); none when the month has no filled order with benchmarks."""
+    if not bm.get("orders"):
+        return []
+    bcols = list(TABLE_SCHEMAS["tblMonthlyBrokers"])
+    wcols = list(TABLE_SCHEMAS["tblMonthlyWeeks"])
+    pcols = list(TABLE_SCHEMAS["tblMonthlyPercentiles"])
+    prows = [[BENCHMARK_LABELS.get(k, k)] + [v.get(c) for c in pcols[1:]] for k, v in bm["percentiles"].items()]
+    hrows = [[f"{h['from_bps']:g} to {h['to_bps']:g}", h["orders"]] for h in bm["histogram"]]
+    return [
+        Table("tblMonthlyBrokers", bcols, [[r.get(c) for c in bcols] for r in bm["by_broker"]]),
+        Table("tblMonthlyWeeks", wcols, [[r.get(c) for c in wcols] for r in bm["by_week"]]),
+        Table("tblMonthlyPercentiles", pcols, prows),
+        Table("tblMonthlyHistogram", ["bin", "orders"], hrows),
+    ]
+
+
 def _monthly_costs(src: DaySources) -> pd.DataFrame | None:
     mc = _read_csv(src.live / "monthly_costs.csv")
     return mc.sort_values("month") if mc is not None and "month" in mc.columns else None
@@ -780,6 +800,7 @@ def monthly_sheet(src: DaySources, mc: pd.DataFrame | None, template: SheetData)
             Table("tblMonthlyDaily", cols, _rows(res.daily, cols)),
             side=_text_lines(res.report_text()),
             side_title="Report",
+            extra_tables=monthly_benchmark_tables(res.benchmarks_document()),
         )
     except (XlexecError, ValueError, KeyError) as e:
         return dataclasses.replace(template, summary=f"monthly report unavailable: {e}")

@@ -32,6 +32,7 @@ import itertools
 import math
 import os
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlexec.excel import vba_cache
 from xlexec.excel.bookconfig import CONFIG_NAME, DEFAULT_REF, name_formula
-from xlexec.excel.charts import tca_charts
+from xlexec.excel.charts import monthly_charts, tca_charts
 from xlexec.excel.layout import (
     BLOTTER_MAX_ROWS,
     BUTTON_COL,
@@ -600,6 +601,9 @@ def _table_cells(t: Table) -> tuple[list[str], list[str], list[list[Any]]]:
 
 #: minimum column widths (characters) of the kinds whose cells are longer than their numbers
 _KIND_WIDTH = {"date": 12.0, "timestamp": 20.0}
+#: the width (characters) each sheet's Tables gave a column so far: Tables stacked in one
+#: column keep the widest (XlsxWriter keeps only the last width set, in pixels)
+_TABLE_WIDTHS: weakref.WeakKeyDictionary[Any, dict[int, float]] = weakref.WeakKeyDictionary()
 
 
 def _table(
@@ -659,6 +663,9 @@ def _table(
     )
     for j, c in enumerate(t.columns):
         w = max(_width((r[j] for r in t.rows if j < len(r)), t.header(c)), _KIND_WIDTH.get(kinds[j], 0.0))
+        # a column shared with a Table above (the stacked extra Tables) keeps the wider width
+        widths = _TABLE_WIDTHS.setdefault(ws, {})
+        w = widths[first_col + j] = max(w, widths.get(first_col + j, 0.0))
         ws.set_column(first_col + j, first_col + j, w)
     if t.status_col and t.status_col in t.columns:
         # covers room to grow: xlwings books get rows written into the template
@@ -753,6 +760,8 @@ def _extra_tables(ws, fmt: _Fmt, wb, sheet: SheetData) -> int:
         last, _ = _table(ws, fmt, t, first_row=r)
     if wb is not None and ws.get_name() == "TCA":
         last = max(last, tca_charts(wb, ws, pos, charts_row(sheet)))
+    if wb is not None and ws.get_name() == "Monthly":
+        last = max(last, monthly_charts(wb, ws, pos, charts_row(sheet)))
     return last
 
 
@@ -1047,6 +1056,8 @@ def _monthly(ws, fmt: _Fmt, wb, data: BookData) -> None:
     sheet = data.sheets["Monthly"]
     _title(ws, fmt, sheet)
     last_row, last_col = _table(ws, fmt, sheet.table) if sheet.table is not None else (HEADER_ROW, 5)
+    if sheet.extra_tables:  # the month's benchmark tables under the daily table, then their charts
+        last_row = max(last_row, _extra_tables(ws, fmt, wb, sheet))
     col, text_col = monthly_layout(sheet)
     months = data.monthly_months
     mrow = HEADER_ROW

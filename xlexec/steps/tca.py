@@ -7,7 +7,7 @@ Costs are in $ and bps of notional, positive = a cost (see :mod:`xlexec.core.tca
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from xlexec.formats.inputs import read_closes
 from xlexec.formats.monthly import upsert_monthly_costs
 from xlexec.formats.trades import read_trades
 from xlexec.steps.benchmarks import day_benchmarks
+from xlexec.steps.charts import day_charts, month_charts
 from xlexec.steps.context import Context
 from xlexec.steps.fills import read_rules
 from xlexec.store.arrivals import arrivals_from_journal
@@ -66,7 +67,7 @@ def tca_document(day_dir: Path, ctx: Context, *, fills_path: PathLike = None, fm
     if journal is None:
         res.notes.append("no journal: arrival prices (order_intent events) unknown")
     brokers = [b for b in (arrivals["broker"] if arrivals is not None else []) if b]
-    broker = max(set(brokers), key=brokers.count) if brokers else ctx.config.execution.broker
+    broker = max(sorted(set(brokers)), key=brokers.count) if brokers else ctx.config.execution.broker
     doc = {**res.to_json(), **res.record(), "broker": str(broker)}
     _, doc["benchmarks"] = day_benchmarks(
         day_dir, ctx, res, fills, day=day, journal=journal, arrivals=arrivals, broker=str(broker)
@@ -82,6 +83,8 @@ class TcaResult:
     document: dict[str, Any]
     report: str
     exit_code: int = 0
+    #: the PNG charts written in ``folder/tca_charts`` (:func:`xlexec.steps.charts.day_charts`)
+    charts: list[Path] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return self.document
@@ -100,7 +103,8 @@ def tca(
     atomic_write_text(d / "tca.json", text + "\n")
     report = res.report_text() + "\n" + "\n".join(table_lines(doc["benchmarks"])) + "\n"
     atomic_write_text(d / "tca_report.txt", report)
-    return TcaResult(d, doc, report)
+    charts = day_charts(d / "tca_charts", doc["benchmarks"], res.date)
+    return TcaResult(d, doc, report, charts=charts)
 
 
 @dataclass
@@ -111,6 +115,8 @@ class MonthlyStepResult:
     result: MonthlyResult
     path: Path
     exit_code: int = 0
+    #: the PNG charts written in ``live/monthly_charts/YYYY-MM`` (:func:`xlexec.steps.charts.month_charts`)
+    charts: list[Path] = field(default_factory=list)
 
     def report_text(self) -> str:
         return self.result.report_text()
@@ -144,4 +150,5 @@ def monthly(ctx: Context, day: Day, *, month: str | None = None) -> MonthlyStepR
     res.notes = inputs.notes + res.notes
     path = day.monthly_costs
     upsert_monthly_costs(path, res)
-    return MonthlyStepResult(month, res, path)
+    charts = month_charts(Path(ctx.live_dir) / "monthly_charts" / month, res.benchmarks_document(), month)
+    return MonthlyStepResult(month, res, path, charts=charts)

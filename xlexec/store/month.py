@@ -165,5 +165,5 @@ def _broker_of(from_tca, journal, day: str, default: str) -> str:
     if journal is not None:
         names = [str(p.get("broker")) for p in journal.payloads(INTENT, day) if p.get("broker")]
         if names:
-            return max(set(names), key=names.count)
+            return max(sorted(set(names)), key=names.count)  # a tie: the first by name
     return default
