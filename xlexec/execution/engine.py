@@ -81,6 +81,7 @@ reaches ``<point>`` (``before_intent``, ``after_intent_before_send``,
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -674,8 +675,7 @@ def _authorise(
     """The batch guards under the lock (kill switch, approval and its policy, four-eyes, market
     open, account); returns the broker account and the approval (None when none is required).
     Raises :class:`RefusedError` / :class:`BrokerError`: nothing sent."""
-    live_dir = Path(ctx.live_dir)
-    require_intact(live_dir, tag=tag)  # an edited, deleted or moved journal event authorises nothing
+    live_dir = Path(ctx.live_dir)  # the journal's chain was verified under this lock by the caller
     why = kill_switch_state(live_dir, trades.header.kill_switch)
     if why:
         raise RefusedError(f"{tag} kill switch: {why}; nothing sent", rule="kill_switch")
@@ -1024,14 +1024,16 @@ def submit_batch(
             f"{tag} LIVE account (paper: false): nothing sent; pass --live (or confirm in Excel) to trade real money",
             rule="live_flag",
         )
-    # a journal that does not verify gets nothing appended (not even the policy's first use or a
-    # tightening); checked again under the lock in _authorise
-    require_intact(Path(ctx.live_dir), tag=tag)
-    policy = require_in_force(
-        ctx.journal(), effective_policy(cfg), day=day, what="submit", source=cfg.source, tag=tag
-    ).current
-    check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
-    with DayLock(ctx.day_dir(day), "submit"), gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check):
+    with contextlib.ExitStack() as held:
+        held.enter_context(DayLock(ctx.day_dir(day), "submit"))
+        # one walk of the chain, under the lock: a journal that does not verify gets nothing
+        # appended (not even the policy's first use or a tightening) and authorises nothing
+        require_intact(Path(ctx.live_dir), tag=tag)
+        policy = require_in_force(
+            ctx.journal(), effective_policy(cfg), day=day, what="submit", source=cfg.source, tag=tag
+        ).current
+        check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
+        held.enter_context(gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check))
         session = require_session(ctx, broker, day, tag)
         acct, approval = _authorise(
             ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
