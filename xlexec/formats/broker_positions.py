@@ -138,7 +138,8 @@ def _one_account(
             f"position {df['symbol'][lab]}",
             str(cur[lab]),
             base,
-            f"export the positions in {base}, or leave this row out of the file and compare it by hand",
+            f"xlexec compares {base} positions only: leave the row out of the export and check it by hand, "
+            f"or, if the fund's money is {cur[lab]}, set base_currency: {cur[lab]}",
             row=int(lab),
             column=currency_column,
         )
