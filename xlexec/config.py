@@ -27,6 +27,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -144,6 +145,21 @@ class BrokerAccountConfig(_Model):
     """Which broker account's rows a fills file is read for (``xlexec fills --account`` wins)."""
 
     account: str | None = None  # None: a file naming more than one account is refused
+    # IANA zone of IBKR Flex DateTime values (they carry none; the Flex query's settings set it);
+    # None: fill_time_ny stays empty for IBKR fills (never guessed)
+    flex_time_zone: str | None = None
+
+    @field_validator("flex_time_zone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        """An IANA time zone name (``America/New_York``), or None."""
+        if v is None or not v.strip():
+            return None
+        try:
+            ZoneInfo(v.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone name (e.g. America/New_York, Europe/London)") from None
+        return v.strip()
 
 
 class Config(_Model):

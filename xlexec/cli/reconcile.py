@@ -101,9 +101,9 @@ def run_compare(args, ctx) -> int:
     if args.json:
         print(json.dumps(res.to_json()))
     elif n:
-        _print(f"{n} position(s) differ:\n" + _table(res.positions))
+        _print(f"{n} position(s) differ:\n" + _table(res.positions) + res.skipped_lines())
     else:
-        _print(f"Positions match ({len(res.positions)} symbols)\n")
+        _print(f"Positions match ({len(res.positions)} symbols)\n" + res.skipped_lines())
     return res.exit_code
 
 
@@ -115,9 +115,12 @@ def run_sync(args, ctx) -> int:
     n = res.differences
     if not res.synced:
         _print(
-            (f"{n} position(s) differ:\n" + _table(res.compare.positions))
-            if n
-            else "Positions already match the broker\n"
+            (
+                (f"{n} position(s) differ:\n" + _table(res.compare.positions))
+                if n
+                else "Positions already match the broker\n"
+            )
+            + res.compare.skipped_lines()
         )
         raise RefusedError("nothing changed: pass --force-update to take the broker's positions as truth")
     if args.json:

@@ -10,7 +10,8 @@ paid, commissions + fees; **negative = a rebate** received, e.g. IBKR's positive
 Then ``fill_id`` (the broker's execution id, '' when the layout has none; the journal
 deduplicates on it) and the details (:data:`~xlexec.core.fills.FILL_DETAILS`): ``fees`` ($, the
 fees part of ``commission``), ``currency`` (always the fund's base currency), ``account`` (''
-when the layout does not say), ``fill_time_ny`` (ISO in New York; '' without a time zone).
+when the layout does not say), ``fill_time_ny`` (ISO in New York; '' without a time zone: IBKR
+Flex ``DateTime`` carries none, so it is read in config ``broker.flex_time_zone`` when set).
 
 Rules every layout goes through (:func:`_apply_rules`, in this order, after the layout's own
 reader has set non-fill rows aside):
@@ -125,6 +126,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -222,18 +224,36 @@ def register_layout(
 
 @dataclass(frozen=True)
 class ReadRules:
-    """The fund's reading rules: ``base_currency`` (ISO code every fill must be in) and
+    """The fund's reading rules: ``base_currency`` (ISO code every fill must be in),
     ``account`` (the one account to read from a file holding several; None = the file must
-    hold at most one)."""
+    hold at most one) and ``flex_time_zone`` (IANA zone of IBKR Flex ``DateTime`` values, which
+    carry none; None = ``fill_time_ny`` stays '' for IBKR rows: never guessed)."""
 
     base_currency: str = BASE_CURRENCY
     account: str | None = None
+    flex_time_zone: str | None = None
 
     @classmethod
-    def of(cls, base_currency: str | None = None, account: str | None = None) -> ReadRules:
+    def of(
+        cls, base_currency: str | None = None, account: str | None = None, flex_time_zone: str | None = None
+    ) -> ReadRules:
         base = (base_currency or BASE_CURRENCY).strip().upper()
         acct = (account or "").strip() or None
-        return cls(base, acct)
+        return cls(base, acct, (flex_time_zone or "").strip() or None)
+
+
+def not_base_currency(
+    name: str, what: str, currency: str, base: str, fix: str, *, row: int | None, column: str | None
+) -> InputError:
+    """The one refusal of a record (``what``: "fill", "position") in ``currency`` when the fund's
+    money is ``base``: names file, row, column, the currency and ``fix``; nothing is converted."""
+    return InputError(
+        name,
+        f"{what} in {currency}, but the fund's base currency is {base} (base_currency in config.yaml): {fix} "
+        "(xlexec reads no FX rate file yet); nothing read",
+        row=row,
+        column=column,
+    )
 
 
 # ------------------------------------------------------------------ detection
@@ -407,6 +427,32 @@ def _ny_times(s: pd.Series) -> np.ndarray:
     return out
 
 
+#: IBKR Flex ``DateTime`` forms (the Flex query's date and time format settings), after ``;`` /
+#: ``,`` / ``T`` between date and time are made one space
+_FLEX_TIME_FORMATS = ("%Y%m%d %H%M%S", "%Y-%m-%d %H:%M:%S", "%Y%m%d %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S")
+
+
+def local_times_in_ny(s: pd.Series, zone: str) -> pd.Series:
+    """Zone-less date-times (IBKR Flex ``DateTime``: ``20251030;094512``) read as wall-clock times
+    in ``zone`` (IANA name) -> the same instant in New York, ISO with its offset. A value in no
+    known form, a date alone, or a wall-clock time the zone skips or repeats (DST) -> ''."""
+    t = pd.Series([re.sub(r"\s*[;,T]\s*|\s+", " ", str(v).strip()) for v in _texts(s)], index=s.index, dtype=object)
+    out = pd.Series("", index=s.index, dtype=object)
+    todo = t != ""
+    for f in _FLEX_TIME_FORMATS:
+        if not todo.any():
+            break
+        p = pd.to_datetime(t[todo], format=f, errors="coerce")
+        got = p.notna()
+        if got.any():
+            local = pd.DatetimeIndex(p[got]).tz_localize(ZoneInfo(zone), ambiguous="NaT", nonexistent="NaT")
+            ok = ~np.asarray(local.isna())
+            where = p[got].index[ok]
+            out[where] = _iso_in_ny(local[ok].tz_convert("UTC"))  # _iso_in_ny takes UTC instants
+            todo[p[got].index] = False
+    return out
+
+
 def _iso_in_ny(p: pd.DatetimeIndex) -> np.ndarray:
     """Tz-aware instants -> ``Timestamp.isoformat()`` of each in New York (``2025-10-30T09:30:00-04:00``):
     whole seconds with a whole-minute offset formatted by numpy at once, any other (fractions of a
@@ -570,15 +616,18 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     bad = cur != base
     if bad.any():
         i = first_bad(bad)
-        raise InputError(
+        raise not_base_currency(
             name,
-            f"fill in {cur.iloc[i]}, but the fund's base currency is {base} (base_currency in config.yaml): "
-            f"convert the file's prices and commissions to {base} before importing (xlexec reads no FX rate "
-            "file yet); nothing read",
+            "fill",
+            str(cur.iloc[i]),
+            base,
+            f"convert the file's prices and commissions to {base} before importing",
             row=int(rows.index[i]),
             column=_src(fmt, "currency"),
         )
     rows = rows.drop(columns=[c for c in ("instrument",) if c in rows.columns]).assign(currency=cur, account=acct)
+    if fmt == "ibkr" and rules.flex_time_zone and "fill_time" in rows.columns:
+        rows = rows.assign(fill_time_ny=local_times_in_ny(rows["fill_time"], rules.flex_time_zone))
     # 4. types
     if rows.empty:
         res = empty_fills()
@@ -1179,20 +1228,27 @@ def _read_records(recs: Sequence[Any], name: str, fmt: str | None, rules: ReadRu
 
 
 def read_fills(
-    path: str | Path, format: str | None = None, *, base_currency: str | None = None, account: str | None = None
+    path: str | Path,
+    format: str | None = None,
+    *,
+    base_currency: str | None = None,
+    account: str | None = None,
+    flex_time_zone: str | None = None,
 ) -> pd.DataFrame:
     """Read a fills file in any known layout (detected from its header; a file starting with
     ``[`` or ``{`` is a saved Alpaca activities JSON) into the canonical frame.
 
     The frame is indexed by the source line number (1-based; for JSON the record number).
-    ``format`` (one of :data:`FORMATS`) overrides detection. ``base_currency`` (default USD)
-    and ``account`` are the :class:`ReadRules`. Unknown layout -> :class:`InputError` listing
+    ``format`` (one of :data:`FORMATS`) overrides detection. ``base_currency`` (default USD),
+    ``account`` and ``flex_time_zone`` are the :class:`ReadRules`. Unknown layout -> :class:`InputError` listing
     the formats and the header it saw.
     """
     name = str(path)
     fmt = _check_format(format, name)
     text = read_text(path, what="fills file")
-    return parse_fills_text(text, name, fmt, base_currency=base_currency, account=account)
+    return parse_fills_text(
+        text, name, fmt, base_currency=base_currency, account=account, flex_time_zone=flex_time_zone
+    )
 
 
 def parse_fills_text(
@@ -1202,9 +1258,10 @@ def parse_fills_text(
     *,
     base_currency: str | None = None,
     account: str | None = None,
+    flex_time_zone: str | None = None,
 ) -> pd.DataFrame:
     fmt = _check_format(format, name)
-    rules = ReadRules.of(base_currency, account)
+    rules = ReadRules.of(base_currency, account, flex_time_zone)
     if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
         return _read_records(_records_of_json(text.lstrip("\ufeff"), name), name, fmt, rules)
     for layout, claims, frame in DOCUMENTS:
@@ -1258,6 +1315,7 @@ def read_fills_block(
     *,
     base_currency: str | None = None,
     account: str | None = None,
+    flex_time_zone: str | None = None,
 ) -> pd.DataFrame:
     """A block pasted into the workbook's Fills tab (list of rows, header row included).
 
@@ -1266,7 +1324,7 @@ def read_fills_block(
     row of ``rows[0]``).
     """
     fmt = _check_format(format, name)
-    rules = ReadRules.of(base_currency, account)
+    rules = ReadRules.of(base_currency, account, flex_time_zone)
     texts = [[_cell_text(v) for v in (r or [])] for r in rows]
     document = _block_document(texts, first_row, fmt)
     if document is not None:  # a Flex XML or a (sectioned) Flex CSV: the file's own reader
@@ -1329,6 +1387,7 @@ def fills_from_broker(
     *,
     base_currency: str | None = None,
     account: str | None = None,
+    flex_time_zone: str | None = None,
 ) -> pd.DataFrame:
     """Broker fills -> canonical frame.
 
@@ -1341,7 +1400,7 @@ def fills_from_broker(
     df = _frame_from_records(fills, name)
     if "transaction_time" not in df.columns:
         df["transaction_time"] = ""
-    out = _read_records_frame(df, name, ReadRules.of(base_currency, account))
+    out = _read_records_frame(df, name, ReadRules.of(base_currency, account, flex_time_zone))
     if day:
         out["date"] = out["date"].where(out["date"] != "", day)
     return out

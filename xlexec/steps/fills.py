@@ -35,13 +35,16 @@ from xlexec.store.day import Day
 class Rules(TypedDict):
     base_currency: str
     account: str | None
+    flex_time_zone: str | None
 
 
 def read_rules(ctx: Context, account: str | None = None) -> Rules:
     """The fund's fill-reading rules as keyword arguments of the readers: ``base_currency``
-    (config) and ``account`` (``account`` given, else config ``broker.account``, else None)."""
+    (config), ``account`` (``account`` given, else config ``broker.account``, else None) and
+    ``flex_time_zone`` (config ``broker.flex_time_zone``: the zone of IBKR Flex times)."""
     chosen = (account or "").strip() or (ctx.config.broker.account or "").strip() or None
-    return Rules(base_currency=ctx.config.base_currency, account=chosen)
+    zone = ctx.config.broker.flex_time_zone
+    return Rules(base_currency=ctx.config.base_currency, account=chosen, flex_time_zone=zone)
 
 
 #: what ``xlexec fills --json`` prints for each fill (canonical names; ``client_order_id`` is the

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from xlexec.execution.slicing import origin_trades, planned_orders
 from xlexec.faults import crash_point
 from xlexec.formats.broker_positions import broker_positions_frame, read_broker_positions
 from xlexec.formats.csvio import atomic_write_bytes, atomic_write_csv, atomic_write_text, to_csv_text
-from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills
+from xlexec.formats.fills import FILL_COLUMNS, FILL_ID, fill_keys, fills_from_broker, read_fills, skipped_of
 from xlexec.formats.inputs import read_closes, read_events, read_positions, read_quotes
 from xlexec.formats.trades import read_trades
 from xlexec.steps.context import Context
@@ -366,6 +366,8 @@ class ReconcileResult:
     recon: ReconResult
     accepted: bool = False
     already_accepted: bool = False  # the same positions were accepted before: nothing changed
+    #: rows of the broker positions export (``broker_positions``) not read as positions
+    positions_skipped: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def breaks(self) -> list[dict]:
@@ -377,12 +379,17 @@ class ReconcileResult:
         return 1 if self.recon.breaks else 0
 
     def report_text(self) -> str:
-        return self.recon.report_text()
+        text = self.recon.report_text()
+        if self.positions_skipped:
+            text = text.rstrip("\n") + "\n\nBroker positions export, rows not compared:\n"
+            text += "".join(f"skipped row {x['row']}: {x['reason']}\n" for x in self.positions_skipped)
+        return text
 
     def to_json(self) -> dict[str, Any]:
         out = self.recon.to_json()
         out["accepted"] = bool(self.accepted)
         out["already_accepted"] = bool(self.already_accepted)
+        out["broker_positions_skipped"] = list(self.positions_skipped)
         return out
 
 
@@ -420,9 +427,7 @@ def reconcile(
     t = read_trades(trades_path)
     if trades_date_wins:
         day = day.on(t.date)
-    broker_pos = (
-        read_broker_positions(broker_positions, account=read_rules(ctx)["account"]) if broker_positions else None
-    )
+    broker_pos = _read_positions_export(ctx, broker_positions) if broker_positions else None
     cash_check: tuple[float | None, str] = (None, "")
     if broker_cash is not None:
         cash_check = (float(broker_cash), "broker statement (--broker-cash)")
@@ -471,7 +476,8 @@ def reconcile(
         quotes=quotes_df,
         broker_cash=cash_check,
     )
-    return ReconcileResult(day, res, bool(accept), bool(acc and acc.already))
+    skipped = skipped_of(broker_pos) if broker_pos is not None else []
+    return ReconcileResult(day, res, bool(accept), bool(acc and acc.already), positions_skipped=skipped)
 
 
 def _given_positions(ctx: Context, day: Day, path: PathLike) -> pd.DataFrame | None:
@@ -535,9 +541,16 @@ def pending_fills(journal: Journal) -> pd.DataFrame:
     return pd.DataFrame({"symbol": df["symbol"], "shares": sign * df["shares"].astype(float)})
 
 
+def _read_positions_export(ctx: Context, path: str | Path) -> pd.DataFrame:
+    """A broker positions export under the fund's rules (account, base currency); its
+    ``attrs["skipped"]`` lists the rows not read as positions."""
+    rules = read_rules(ctx)
+    return read_broker_positions(path, account=rules["account"], base_currency=rules["base_currency"])
+
+
 def _broker_positions(ctx: Context, day: Day, path: PathLike) -> tuple[pd.DataFrame, str]:
     if path:
-        return read_broker_positions(path, account=read_rules(ctx)["account"]), str(path)
+        return _read_positions_export(ctx, path), str(path)
     b = _broker(ctx, day)
     try:
         return broker_positions_frame(b.positions()), f"broker:{b.name}"
@@ -550,6 +563,13 @@ class CompareResult:
     """System vs broker positions (shares) per symbol, with the likely cause of each difference."""
 
     positions: pd.DataFrame  # symbol, system_shares, broker_shares, difference, matches, likely_cause
+    #: rows of the broker's export not read as positions (options, funds, cash, totals, other
+    #: accounts), ``[{"row": n, "reason": text}]``; [] for the broker API's positions
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    def skipped_lines(self) -> str:
+        """``skipped row N: reason`` per row set aside, one a line ('' when none)."""
+        return "".join(f"skipped row {x['row']}: {x['reason']}\n" for x in self.skipped)
 
     @property
     def differences(self) -> int:
@@ -574,6 +594,7 @@ class CompareResult:
                 }
                 for r in self.positions.itertuples()
             ],
+            "skipped": list(self.skipped),
         }
 
 
@@ -587,7 +608,7 @@ def compare_positions(
     cmp = compare_frames(
         sys_pos, broker_pos, events=_events(day, events, day_level=False), pending=pending_fills(ctx.journal())
     )
-    return CompareResult(cmp)
+    return CompareResult(cmp, skipped_of(broker_pos))
 
 
 @dataclass
@@ -622,7 +643,7 @@ def sync_positions(ctx: Context, day: Day, *, broker_file: PathLike = None, forc
     broker, source = _broker_positions(ctx, day, broker_file)
     cur = day.current_positions
     system = read_positions(cur, missing_ok=True)
-    cmp = CompareResult(compare_frames(system, broker, events=_events(day, None, day_level=False)))
+    cmp = CompareResult(compare_frames(system, broker, events=_events(day, None, day_level=False)), skipped_of(broker))
     if not force_update:
         return SyncResult(cmp, False, ctx.user, exit_code=1)
     n = cmp.differences
