@@ -16,6 +16,7 @@ from tests.test_monthly_benchmarks import month  # noqa: F401 (the fixture: thos
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DAY_CHARTS = ["cost_by_benchmark.png", "cost_vs_participation.png", "histogram.png"]
 MONTH_CHARTS = ["cost_by_broker.png", "histogram.png", "trend_by_week.png"]
+MANIFEST = "charts_manifest.json"  # beside the PNGs: what each was drawn from, and its sha256
 
 
 def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -51,8 +52,9 @@ def test_day_and_month_charts_are_pngs_and_a_rerun_keeps_them(month):  # noqa: F
     assert r.returncode == 0, r.stderr
     for day in hand.ORDERS:
         got = sorted(p.name for p in (live / day / "tca_charts").iterdir())
-        assert got == DAY_CHARTS, day
-    assert sorted(p.name for p in (live / "monthly_charts" / "2025-10").iterdir()) == MONTH_CHARTS
+        assert got == sorted([*DAY_CHARTS, MANIFEST]), day
+    got = sorted(p.name for p in (live / "monthly_charts" / "2025-10").iterdir())
+    assert got == sorted([*MONTH_CHARTS, MANIFEST])
     before = _hashes(live)
     assert len(before) == 3 * 3 + 3
     for path in before:

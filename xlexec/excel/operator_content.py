@@ -29,12 +29,20 @@ Hostile input: the file has passed :func:`xlexec.excel.reader.check_book_extent`
 outside xlexec's areas are counted by a scan of each sheet's XML (no cell objects) and refused
 above :data:`MAX_KEPT_CELLS` (one line naming the file), before the step runs. An xlexec tab is
 parsed cell by cell only when that scan finds a cell outside its area.
+
+Cheap when there is nothing to keep (the common case): ``xl/workbook.xml`` (sheet names and
+defined names), its relationships and the scan of the tabs with a recorded area are read
+straight from the zip (:func:`_nothing_to_keep`); openpyxl is imported and the book loaded
+only when that finds an operator sheet, an operator name or a cell outside xlexec's areas (or
+cannot tell).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+import posixpath
 import re
 import zipfile
 from collections.abc import Callable
@@ -343,12 +351,68 @@ def _print_area(formula: str) -> str | None:
     return f"{m.group(1)}{m.group(2)}:{m.group(3)}{m.group(4)}" if m else None
 
 
+_MAX_WORKBOOK_XML = 4 << 20  # bytes of xl/workbook.xml (and its rels) read by the cheap path
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
+_NAME_TAG = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>")
+_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*?)/?>")
+_RID = re.compile(rb'\b\w+:id="([^"]*)"')
+
+
+def _small(z: zipfile.ZipFile, member: str) -> bytes | None:
+    try:
+        info = z.getinfo(member)
+    except KeyError:
+        return None
+    return z.read(info) if info.file_size <= _MAX_WORKBOOK_XML else None
+
+
+def _nothing_to_keep(z: zipfile.ZipFile, areas: dict[str, Area]) -> bool:
+    """True only when the file surely holds nothing of the operator's, read from the zip
+    without openpyxl: every sheet is one of xlexec's tabs (exact name), every defined name is
+    xlexec's (``xlexec_config`` workbook-wide, ``_xlnm.*``), and no tab with a recorded area has
+    a cell with content outside it. False when in doubt (the full read decides)."""
+    book, rels = _small(z, "xl/workbook.xml"), _small(z, "xl/_rels/workbook.xml.rels")
+    if book is None or rels is None:
+        return False
+    targets: dict[bytes, str] = {}
+    for m in _REL_TAG.finditer(rels):
+        a = dict(_ATTR.findall(m.group(1)))
+        if b"Id" in a and b"Target" in a:
+            t = html.unescape(a[b"Target"].decode("utf-8", "replace"))
+            targets[a[b"Id"]] = t.lstrip("/") if t.startswith("/") else posixpath.normpath("xl/" + t)
+    members: dict[str, str] = {}
+    for m in _SHEET_TAG.finditer(book):
+        a = dict(_ATTR.findall(m.group(1)))
+        name = a.get(b"name", b"").decode("utf-8", "replace")
+        rid = _RID.search(m.group(1))
+        if name not in SHEETS or rid is None or rid.group(1) not in targets:
+            return False
+        members[name] = targets[rid.group(1)]
+    if not members:
+        return False
+    for m in _NAME_TAG.finditer(book):
+        a = dict(_ATTR.findall(m.group(1)))
+        name = a.get(b"name", b"").decode("utf-8", "replace")
+        if name.startswith("_xlnm."):
+            continue
+        if name != CONFIG_NAME or b"localSheetId" in a:
+            return False
+    for name, area in areas.items():
+        if name not in members:
+            continue  # not a sheet of the file: nothing of it to keep
+        try:
+            with z.open(members[name]) as f:
+                if _scan(f, area, layout=False).count:
+                    return False
+        except (KeyError, OSError, zipfile.BadZipFile):
+            return False
+    return True
+
+
 def read_operator_content(path: str | Path) -> OperatorContent:
     """The operator's content of workbook file ``path`` (see the module docstring); an empty
     content for a file openpyxl cannot read (the press then redraws it as before). Raises
     :class:`InputError` naming the file when there is more than the limits allow."""
-    import openpyxl
-
     out = OperatorContent()
     try:
         z = zipfile.ZipFile(path)
@@ -356,6 +420,10 @@ def read_operator_content(path: str | Path) -> OperatorContent:
         return out
     with z:
         areas = recorded_areas(z)
+        if _nothing_to_keep(z, areas):
+            return out
+        import openpyxl
+
         try:
             wb = openpyxl.load_workbook(path, read_only=True, keep_links=False)
         except Exception:  # noqa: BLE001 - openpyxl raises many types; the inputs' reader decides

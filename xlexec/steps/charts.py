@@ -17,11 +17,22 @@ with the reason instead of failing the step.
 Deterministic: fixed size (:data:`SIZE_PX`) and dpi, matplotlib's default style whatever the
 user's matplotlibrc, no metadata in the file (no software version, no date), so a rerun
 writes the same bytes; a file whose bytes are already those is not rewritten.
+
+Not drawn again when nothing changed: each folder holds a manifest (:data:`MANIFEST`) with,
+per chart, its key (sha256 of the data the chart draws, its title, this module's source and
+matplotlib's version) and the sha256 of the PNG written for it. A rerun whose key is the
+recorded one and whose PNG still has the recorded sha256 draws nothing (matplotlib is not even
+imported); a changed input, a new matplotlib, a changed module, a missing or altered PNG: the
+chart is drawn again. The manifest is written atomically, and only when its bytes change, after
+the PNGs (a crash in between leaves an old manifest: the next run draws again).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,6 +54,9 @@ LABELS = {
 }
 DAY_CHARTS = ("cost_by_benchmark.png", "histogram.png", "cost_vs_participation.png")
 MONTH_CHARTS = ("trend_by_week.png", "cost_by_broker.png", "histogram.png")
+#: the manifest beside the PNGs of each folder (see the module docstring)
+MANIFEST = "charts_manifest.json"
+MANIFEST_VERSION = 1
 _BAR = "#4472C4"
 _COLOURS = ["#4472C4", "#ED7D31", "#A5A5A5", "#FFC000", "#5B9BD5", "#70AD47"]
 
@@ -70,6 +84,67 @@ def _write(path: Path, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, data)
     return path
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.cache
+def _code() -> dict[str, str]:
+    """What the pictures depend on besides their data: this module's source (sha256) and the
+    installed matplotlib's version, read without importing matplotlib."""
+    from importlib import metadata
+
+    try:
+        mpl = metadata.version("matplotlib")
+    except metadata.PackageNotFoundError:
+        mpl = "none"
+    return {"module_sha256": _sha256(Path(__file__).read_bytes()), "matplotlib": mpl}
+
+
+def _key(name: str, data: Any) -> str:
+    doc = {"chart": name, "data": data, **_code()}
+    return _sha256(json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode())
+
+
+def _manifest(path: Path) -> dict[str, dict[str, str]]:
+    """The recorded charts of a manifest file; {} when there is none or it is unreadable."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION or not isinstance(doc.get("charts"), dict):
+        return {}
+    return {k: v for k, v in doc["charts"].items() if isinstance(v, dict)}
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return _sha256(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _render(folder: Path, charts: Sequence[tuple[str, Any, Callable[[Any], None]]]) -> list[Path]:
+    """Each ``(name, data, draw)`` of ``charts`` as ``folder/name``: drawn by ``draw(ax)`` unless
+    the manifest records ``data``'s key and the file's sha256 (see the module docstring)."""
+    old = _manifest(folder / MANIFEST)
+    new: dict[str, dict[str, str]] = {}
+    out = []
+    for name, data, draw in charts:
+        path, key = folder / name, _key(name, data)
+        was = old.get(name) or {}
+        if was.get("key") == key and was.get("sha256") is not None and _file_sha256(path) == was["sha256"]:
+            new[name] = {"key": key, "sha256": was["sha256"]}
+        else:
+            png = _png(draw)
+            _write(path, png)
+            new[name] = {"key": key, "sha256": _sha256(png)}
+        out.append(path)
+    doc = {"version": MANIFEST_VERSION, "matplotlib": _code()["matplotlib"], "charts": new}
+    _write(folder / MANIFEST, (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode())
+    return out
 
 
 def _empty(ax, title: str, why: str) -> None:
@@ -152,10 +227,13 @@ def day_charts(folder: str | Path, bm: dict[str, Any], day: str | None = None) -
         if p is not None and c is not None
     ]
 
+    scatter_title = f"Cost vs interval VWAP against participation{when}"
+    why = _bars_why(bm)
+
     def scatter(ax):
-        title = f"Cost vs interval VWAP against participation{when}"
+        title = scatter_title
         if not pts:
-            _empty(ax, title, _bars_why(bm))
+            _empty(ax, title, why)
             return
         ax.scatter([x for x, _, _ in pts], [y for _, y, _ in pts], color=_BAR, s=36, zorder=3)
         for x, y, s in pts:
@@ -170,14 +248,16 @@ def day_charts(folder: str | Path, bm: dict[str, Any], day: str | None = None) -
         ax.set_ylabel(f"cost vs interval VWAP ({SIGN})")
         ax.set_title(title, fontsize=11)
 
-    draws = {
-        "cost_by_benchmark.png": lambda ax: _bars_by_key(
-            ax, f"Cost by benchmark ({SIGN}; weighted){when}", keys, values, "no filled order"
+    bars_title, hist_title = f"Cost by benchmark ({SIGN}; weighted){when}", f"Orders by cost vs signal{when}"
+    charts = {
+        "cost_by_benchmark.png": (
+            [bars_title, keys, values],
+            lambda ax: _bars_by_key(ax, bars_title, keys, values, "no filled order"),
         ),
-        "histogram.png": lambda ax: _histogram(ax, f"Orders by cost vs signal{when}", hist, "no filled order"),
-        "cost_vs_participation.png": scatter,
+        "histogram.png": ([hist_title, hist], lambda ax: _histogram(ax, hist_title, hist, "no filled order")),
+        "cost_vs_participation.png": ([scatter_title, pts, why], scatter),
     }
-    return [_write(folder / name, _png(draws[name])) for name in DAY_CHARTS]
+    return _render(folder, [(name, *charts[name]) for name in DAY_CHARTS])
 
 
 def month_charts(folder: str | Path, bm: dict[str, Any], month: str) -> list[Path]:
@@ -225,11 +305,10 @@ def month_charts(folder: str | Path, bm: dict[str, Any], month: str) -> list[Pat
         ax.legend(loc="best", fontsize=9)
         ax.set_title(title, fontsize=11)
 
-    draws = {
-        "trend_by_week.png": trend,
-        "cost_by_broker.png": by_broker,
-        "histogram.png": lambda ax: _histogram(
-            ax, f"The month's orders by cost vs signal - {month}", bm.get("histogram") or [], none
-        ),
+    hist_title, hist = f"The month's orders by cost vs signal - {month}", bm.get("histogram") or []
+    charts = {
+        "trend_by_week.png": ([month, weeks], trend),
+        "cost_by_broker.png": ([month, brokers], by_broker),
+        "histogram.png": ([hist_title, hist], lambda ax: _histogram(ax, hist_title, hist, none)),
     }
-    return [_write(folder / name, _png(draws[name])) for name in MONTH_CHARTS]
+    return _render(folder, [(name, *charts[name]) for name in MONTH_CHARTS])
