@@ -61,7 +61,7 @@ def test_a_demo_desks_reports_and_cli_output_read_right(tmp_path):
     d = tmp_path / "desk"
     texts = {"demo": run(tmp_path, "demo", "--dir", str(d), "--days", "3", "--no-workbook")}
     cfg, live = str(d / "config.yaml"), d / "live"
-    days = sorted(p.name for p in live.iterdir() if p.is_dir())
+    days = sorted(p.name for p in live.iterdir() if p.is_dir() and re.fullmatch(r"\d{4}-\d{2}-\d{2}", p.name))
     assert days == ["2025-10-28", "2025-10-29", DAY]
     for day in days:
         texts[f"reconcile {day}"] = run(tmp_path, "reconcile", "--config", cfg, "--date", day)

@@ -117,7 +117,7 @@ def test_validate_and_tca_use_alpaca_data_and_save_snapshots(tmp_path, monkeypat
         assert read_closes(day / "closes.csv").set_index("symbol").loc["MSFT", "close"] == 379.0
         # MSFT sell of 5 unfilled: opportunity = -1 x 5 x (379 - 390) = +55.00
         assert tca["opportunity"]["usd"] == pytest.approx(55.0)
-    for p in day.iterdir():
+    for p in (f for f in day.rglob("*") if f.is_file()):  # charts are in a folder of the day
         text = p.read_text(errors="replace")
         assert KEY not in text and SECRET not in text
 
@@ -190,5 +190,5 @@ def test_tca_fetches_minute_bars_page_by_page_and_saves_them(tmp_path):
     assert o["interval_vwap"] == pytest.approx(iv, abs=5e-5)
     assert o["interval_vwap_bps"] == pytest.approx((150.25 - iv) / iv * 1e4, abs=0.006)
     assert o["participation"] == pytest.approx(10 / 10000)
-    for p in day.iterdir():
+    for p in (f for f in day.rglob("*") if f.is_file()):
         assert KEY not in p.read_text(errors="replace")

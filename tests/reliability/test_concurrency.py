@@ -91,7 +91,9 @@ def _machine(root: Path, fake, journal: str) -> Path:
 def world(tmp_path, journal):
     """``(root, fake broker, config, machine, journal)``; ``machine(i)`` is the i-th process's
     ``(folder, config)``: ``root`` for all on SQLite, ``root/m<i>`` (i > 0) on a shared journal."""
-    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), latency=0.01, buying_power=1e8, max_lifetime=120) as fake:
+    # 0.1 s a request: the winner (4 requests at a time, bursts allowed) holds the day for about a
+    # second, long enough for a process that starts once the lock is taken to collide with it
+    with U.FakeAlpaca(now=U.ny(DAY, 9, 40), latency=0.1, buying_power=1e8, max_lifetime=120) as fake:
         cfg = _machine(tmp_path, fake, journal)
         made = {0: (tmp_path, cfg)}
 
