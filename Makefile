@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/xlexec demo --dir demo
 
 test: $(STAMP)
-	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m pytest -q -p no:cacheprovider
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 # ruff (lint and format check) and mypy, configured in pyproject.toml; not yet part of `make test`.
 lint: $(STAMP)
