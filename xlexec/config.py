@@ -37,7 +37,7 @@ from xlexec.errors import ConfigError, InputError
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SECRET_KEYS = {"api_key", "api_secret", "refresh_token", "secret_key"}
+SECRET_KEYS = {"api_key", "api_secret", "refresh_token", "secret_key", "app_key", "app_secret", "account_hash"}
 
 #: key path -> why it went; a config that still sets one of these is refused, naming it
 REMOVED_KEYS = {
@@ -60,6 +60,18 @@ class AlpacaConfig(_Model):
     account_number: str | None = None  # the account the broker must report; None = any (mode still checked)
 
 
+class SchwabConfig(_Model):
+    """Schwab Trader API through schwab-py (always real money: Schwab has no paper trading)."""
+
+    app_key: SecretStr = SecretStr("")
+    app_secret: SecretStr = SecretStr("")
+    token_path: str | None = None  # the OAuth token file made once with schwab-py's login flow
+    account_hash: SecretStr = SecretStr("")  # the account's hash; empty -> looked up by account_number
+    account_number: str | None = None  # the account orders go to (required when the token reaches several)
+    paper: bool = True  # must be set false: Schwab has no paper trading, so true refuses (fail closed)
+    base_url: str = "https://api.schwabapi.com"  # only a loopback test server may replace it
+
+
 class PaperBrokerConfig(_Model):
     """The built-in simulator. Deterministic: same orders + quotes -> same fills."""
 
@@ -79,7 +91,7 @@ class ChaseConfig(_Model):
 
 class ExecutionConfig(_Model):
     enabled: bool = True
-    broker: Literal["alpaca", "ibkr", "td", "paper"] = "paper"
+    broker: Literal["alpaca", "ibkr", "td", "paper", "schwab"] = "paper"
     paper_trading: bool = True
     max_order_size_usd: float = Field(10_000.0, gt=0)
     max_daily_trades: int = Field(50, gt=0)
@@ -102,6 +114,7 @@ class ExecutionConfig(_Model):
     max_concurrency: int = Field(4, gt=0)
     chase: ChaseConfig = ChaseConfig()
     alpaca: AlpacaConfig = AlpacaConfig()
+    schwab: SchwabConfig = SchwabConfig()
     paper: PaperBrokerConfig = PaperBrokerConfig()
 
 

@@ -10,6 +10,8 @@ def is_live(cfg) -> bool:
         return False
     if ex.broker == "alpaca":
         return not ex.alpaca.paper
+    if ex.broker == "schwab":
+        return True  # Schwab has no paper trading
     return not ex.paper_trading
 
 

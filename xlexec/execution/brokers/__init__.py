@@ -36,7 +36,8 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=N
     ``paper`` -> built-in simulator (state under ``live/paper_broker.sqlite``; ``now`` is its
     clock, a callable returning a tz-aware datetime, e.g. ``ctx.now``);
     ``alpaca`` -> alpaca-py ``TradingClient`` (``xlexec.execution.brokers.alpaca``);
-    ``ibkr`` / ``td`` -> explain they are file-based (``xlexec convert``) for now.
+    ``schwab`` -> schwab-py ``Client`` (``xlexec.execution.brokers.schwab``);
+    ``ibkr`` -> explains it is file-based (``xlexec convert``); ``td`` -> explains the move to Schwab.
     """
     from xlexec.errors import ConfigError
 
@@ -49,6 +50,10 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=N
         from xlexec.execution.brokers.alpaca import AlpacaBroker
 
         return AlpacaBroker.from_config(cfg)
+    if name == "schwab":
+        from xlexec.execution.brokers.schwab import SchwabBroker
+
+        return SchwabBroker.from_config(cfg)
     if name == "ibkr":
         raise ConfigError(
             "execution.broker: ibkr is file-based for now: run `xlexec convert TRADES "
@@ -57,7 +62,6 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=N
     if name == "td":
         raise ConfigError(
             "execution.broker: td: TD Ameritrade's API was shut down in May 2024 "
-            "(replaced by the Schwab Trader API); use `xlexec convert --broker schwab` "
-            "and upload the file, or another broker"
+            "(accounts moved to Schwab); use execution.broker: schwab (execution.schwab keys)"
         )
     raise ConfigError(f"execution.broker: unknown broker {name!r}")
