@@ -206,3 +206,31 @@ def test_schwab_with_paper_true_refuses():
 def test_base_url_other_than_schwab_or_loopback_refused(tmp_path):
     with pytest.raises(ConfigError, match="only a loopback"):
         SchwabBroker("K", "S", str(tmp_path / "t.json"), base_url="https://evil.example.com")
+
+
+def test_a_later_run_finds_the_lost_order_from_the_journaled_intent(fake, tmp_path):
+    sent_at = dt.datetime.now(dt.UTC).isoformat()
+    first = _broker(fake, tmp_path)
+    fake.inject("lost", path=f"/trader/v1/accounts/{ACCOUNT_HASH}/orders")
+    with pytest.raises(BrokerUnavailable):
+        first.submit_order(_limit(coid="c9"))
+    [oid] = fake.orders
+    later = _broker(fake, tmp_path)  # a new process: nothing in memory
+    with pytest.raises(Exception, match="no intent of it is known"):
+        later.get_order_by_client_id("c9")
+    intent = {"symbol": "AAPL", "side": "buy", "qty": 10.0, "order_type": "limit", "limit_price": 101.25}
+    later.remember_intent("c9", {**intent, "submitted_at": sent_at})
+    o = later.get_order_by_client_id("c9")
+    assert o is not None and o.id == str(oid)
+
+
+def test_an_order_journaled_for_one_row_is_never_matched_to_its_twin(fake, tmp_path):
+    sent_at = dt.datetime.now(dt.UTC).isoformat()
+    b = _broker(fake, tmp_path)
+    a = b.submit_order(_limit(coid="a"))
+    later = _broker(fake, tmp_path)
+    intent = {"symbol": "AAPL", "side": "buy", "qty": 10, "order_type": "limit", "limit_price": 101.25}
+    later.remember_intent("a", {**intent, "submitted_at": sent_at}, order_id=a.id)
+    later.remember_intent("b", {**intent, "submitted_at": sent_at})  # its send never reached Schwab
+    assert later.get_order_by_client_id("b") is None
+    assert later.get_order_by_client_id("a").id == a.id

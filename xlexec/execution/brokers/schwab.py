@@ -419,9 +419,24 @@ class SchwabBroker(Broker):
             raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
         return b.build()
 
-    def remember_intent(self, client_order_id: str, intent: Intent) -> None:
-        """The intent of ``client_order_id`` (journaled earlier) for :meth:`get_order_by_client_id`."""
+    def remember_intent(self, client_order_id: str, intent: Intent | dict, order_id: str | None = None) -> None:
+        """The intent of ``client_order_id`` journaled earlier (an :class:`Intent`, or the
+        journal's INTENT payload: symbol, side, qty shares, limit_price $/share or None,
+        order_type, submitted_at ISO) for :meth:`get_order_by_client_id`; ``order_id``: the
+        broker's id journaled for it, if any (then it is never matched to another intent)."""
+        if isinstance(intent, dict):
+            t = dt.datetime.fromisoformat(str(intent["submitted_at"]).replace("Z", "+00:00"))
+            market = intent.get("order_type") == "market"
+            intent = Intent(
+                str(intent["symbol"]),
+                str(intent["side"]),
+                int(round(float(intent["qty"]))),
+                None if market or intent.get("limit_price") is None else float(intent["limit_price"]),
+                t if t.tzinfo else t.replace(tzinfo=dt.UTC),
+            )
         self._intents[client_order_id] = intent
+        if order_id:
+            self._claimed[str(order_id)] = client_order_id
 
     def submit_order(self, req: OrderRequest) -> Order:
         spec = self._spec(req)
