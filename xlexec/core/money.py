@@ -8,6 +8,7 @@ never ``-$0.00`` (``-0.004 -> $0.00``). The minus is the ASCII hyphen-minus, as 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from xlexec.core.costs import half_up
@@ -25,3 +26,15 @@ def usd(x: Any, *, sign: bool = False, missing: str = "n/a") -> str:
     if v < 0:
         return "-" + text
     return ("+" + text) if sign and v > 0 else text
+
+
+def finite_or_none(x: Any) -> float | None:
+    """``x`` as a finite float, or None (None, a bool, text that is not a number, NaN, inf): a
+    figure read back from a file, where missing must stay missing."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v + 0.0 if math.isfinite(v) else None

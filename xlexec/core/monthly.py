@@ -52,7 +52,7 @@ import pandas as pd
 
 from xlexec.core.benchmarks import month_benchmarks, month_document, month_lines, month_orders
 from xlexec.core.costs import bps_of, figure_definitions, half_up, turnover
-from xlexec.core.money import usd
+from xlexec.core.money import finite_or_none, usd
 from xlexec.core.returns import FLOW_CONVENTION, MonthReturn, ValueDay, time_weighted
 from xlexec.errors import InputError
 
@@ -105,14 +105,7 @@ def _benchmark_orders(block: Any) -> list[dict[str, Any]] | None:
     return [o for o in block["exact"] if isinstance(o, dict)]
 
 
-def _num(x) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_num = finite_or_none  # a figure read back: missing stays missing
 
 
 def _r(x, nd: int) -> float | None:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from xlexec.core.benchmarks import histogram
+from xlexec.core.money import finite_or_none
 from xlexec.formats.csvio import atomic_write_bytes
 
 DPI = 100
@@ -154,14 +155,7 @@ def _empty(ax, title: str, why: str) -> None:
     ax.set_yticks([])
 
 
-def _num(x) -> float | None:
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_num = finite_or_none  # a figure read back: missing stays missing
 
 
 def _zero_line(ax) -> None:
