@@ -121,6 +121,7 @@ from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, r
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import check_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
+from xlexec.execution.remembered import ambiguous_note, remember_journaled
 from xlexec.faults import crash_point
 from xlexec.formats.inputs import read_events, read_positions, read_restricted
 from xlexec.store import journal as J
@@ -405,7 +406,7 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             res.update(
                 status="unknown",
                 outcome="unknown",
-                note=f"earlier attempt unresolved, broker unreachable: {err}; rerun submit",
+                note=ambiguous_note(err) or f"earlier attempt unresolved, broker unreachable: {err}; rerun submit",
             )
             return res
     else:
@@ -466,7 +467,7 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
                 res.update(
                     status="unknown",
                     outcome="unknown",
-                    note=f"outcome unknown ({last_err}); lookup failed ({err}); rerun submit",
+                    note=ambiguous_note(err) or f"outcome unknown ({last_err}); lookup failed ({err}); rerun submit",
                 )
                 return res
             continue  # definitely not at the broker: send again (same client order id: safe)
@@ -914,6 +915,9 @@ def _send_one(run: _Run, row: dict, known: set[str], header_ks: str | None, pace
         except GateClosed as e:
             return _unsent("refused", f"kill switch triggered during the batch: not sent ({e})"[:300], "refused")
     intent = _intent(run, row)
+    remember = getattr(run.broker, "remember_intent", None)
+    if remember is not None and row["client_order_id"] not in known:  # known ones: remember_journaled
+        remember(row["client_order_id"], intent)  # its fields and journaled moment (no client order id)
     try:
         return _place(run.broker, row, run.rec, row["client_order_id"] in known, intent)
     except Exception as e:  # noqa: BLE001 - one order's bug must not hide the others' state
@@ -1046,6 +1050,7 @@ def submit_batch(
         run = _Run(ctx, broker, day, mode, tag, jr, rec, day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
         run.session, run.account, run.acct_tag = session, _session.account_key(acct, mode), acct_tag
+        remember_journaled(broker, run.intents, jr.latest_orders(day))
         orders, pre_refused = _apply_slicing(
             ctx,
             jr,
