@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+import types
+from pathlib import Path
 
 import pytest
+
+# ``tests`` is this folder: schwab-py's wheel installs a top-level ``tests`` package into
+# site-packages that would otherwise shadow it (``from tests.pg_server import ...``)
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in list(getattr(sys.modules.get("tests"), "__path__", None) or []):
+    _ours = types.ModuleType("tests")
+    _ours.__path__ = [_HERE]
+    sys.modules["tests"] = _ours
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 # the VBA project cache (xlexec.excel.vba_cache) of the tests: a temp folder, never the user's
