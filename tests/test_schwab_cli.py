@@ -26,7 +26,7 @@ def _today() -> str:
     return dt.datetime.now(ZoneInfo("America/New_York")).date().isoformat()
 
 
-def _setup(tmp_path: Path, fake: FakeSchwab, account: str = ACCOUNT_NUMBER) -> tuple[Path, Path]:
+def _setup(tmp_path: Path, fake: FakeSchwab, account: str = ACCOUNT_NUMBER, extra: str = "") -> tuple[Path, Path]:
     now = int(time.time())
     tok = {"access_token": "access-0", "refresh_token": "refresh-1", "token_type": "Bearer",
            "expires_in": 1800, "scope": "api", "expires_at": now + 1800}  # fmt: skip
@@ -36,7 +36,7 @@ def _setup(tmp_path: Path, fake: FakeSchwab, account: str = ACCOUNT_NUMBER) -> t
     cfg.write_text(
         f"live_dir: {tmp_path / 'live'}\nexecution:\n  broker: schwab\n  require_human_approval: false\n"
         "  price_collar_pct: null\n  schwab:\n    app_key: ${SCHWAB_APP_KEY}\n    app_secret: ${SCHWAB_APP_SECRET}\n"
-        f"    token_path: {token}\n    account_number: '{account}'\n    paper: false\n    base_url: {fake.url}\n"
+        f"    token_path: {token}\n    account_number: '{account}'\n    paper: false\n    base_url: {fake.url}\n{extra}"
     )
     day = tmp_path / "live" / _today()
     day.mkdir(parents=True)
@@ -54,7 +54,8 @@ def _submit(cfg: Path, trades: Path, *extra: str, crash: str | None = None) -> s
     env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "XLEXEC_NOW")}
     if crash:
         env["XLEXEC_CRASH_AT"] = crash
-    env.update(SCHWAB_APP_KEY="KEY", SCHWAB_APP_SECRET="SECRET", COLUMNS="400")  # table rows on one line
+    # COLUMNS: the result table's rows on one line each
+    env.update(SCHWAB_APP_KEY="KEY", SCHWAB_APP_SECRET="SECRET", SCHWAB_ACCOUNT_HASH=ACCOUNT_HASH, COLUMNS="400")
     cmd = [sys.executable, "-m", "xlexec", "submit", str(trades), "--allow-closed", "--config", str(cfg), *extra]
     return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
 
@@ -112,3 +113,32 @@ def test_an_identical_order_entered_by_hand_plus_a_lost_201_is_ambiguous_and_nev
     [line] = [x for x in r2.stdout.splitlines() if x.startswith("│ AAPL")]
     assert "unknown" in line and "ambiguous: resolve by hand" in line, r2.stdout
     assert len(fake.requests("POST", ORDERS)) == posts, "an ambiguous match is never resent"
+    env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
+    env.update(SCHWAB_APP_KEY="KEY", SCHWAB_APP_SECRET="SECRET", COLUMNS="400")
+    st = subprocess.run(
+        [sys.executable, "-m", "xlexec", "status", "--json", "--date", _today(), "--config", str(cfg)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "ambiguous: resolve by hand" in st.stdout, st.stdout + st.stderr
+    assert len(fake.requests("POST", ORDERS)) == posts
+
+
+def test_an_account_other_than_the_configured_number_is_refused_and_nothing_is_posted(tmp_path, fake):
+    # the hash given directly (no lookup by number): the account the broker then reports must be
+    # execution.schwab.account_number
+    cfg, trades = _setup(tmp_path, fake, account="87654321", extra="    account_hash: ${SCHWAB_ACCOUNT_HASH}\n")
+    r = _submit(cfg, trades, "--live")
+    assert r.returncode != 0
+    assert f"reports account {ACCOUNT_NUMBER}" in r.stderr and "execution.schwab.account_number 87654321" in r.stderr
+    assert fake.requests("POST", ORDERS) == []
+
+
+def test_mode_and_account_text_for_schwab(tmp_path):
+    from xlexec.config import config_from_dict
+    from xlexec.excel.modes import account_text, mode_text
+    from xlexec.store.policy import mode_of
+
+    cfg = config_from_dict({"execution": {"broker": "schwab", "schwab": {"account_number": "12345678"}}})
+    assert mode_of(cfg) == ("LIVE", "api.schwabapi.com")
+    assert account_text(cfg) == "account 12345678"
+    assert mode_text(cfg) == "LIVE TRADING · REAL MONEY · schwab · account 12345678"

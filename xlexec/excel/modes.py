@@ -16,13 +16,14 @@ def is_live(cfg) -> bool:
 
 
 def account_text(cfg) -> str:
-    """The account orders go to: ``account PA3XK0071234`` (``execution.alpaca.account_number``,
-    the one submit insists the broker reports), ``account not configured`` when a broker is set
-    without one, or ``built-in simulator`` (the paper broker has no account)."""
+    """The account orders go to: ``account PA3XK0071234`` (``execution.alpaca.account_number`` or
+    ``execution.schwab.account_number``, the one submit insists the broker reports), ``account not
+    configured`` when a broker is set without one, or ``built-in simulator`` (the paper broker has
+    no account)."""
     ex = cfg.execution
     if ex.broker == "paper":
         return "built-in simulator"
-    number = ex.alpaca.account_number if ex.broker == "alpaca" else None
+    number = {"alpaca": ex.alpaca.account_number, "schwab": ex.schwab.account_number}.get(ex.broker)
     return f"account {number}" if number else "account not configured"
 
 

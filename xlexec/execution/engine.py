@@ -773,9 +773,13 @@ def require_session(ctx, broker: Broker, day: str, tag: str, *, what: str = "sen
 
 def require_account(ctx, broker: Broker, acct, tag: str) -> str:
     """The live guard by what the broker says (:func:`xlexec.execution.mode.check_account`): the
-    account ``acct`` the broker reports must fit the mode and, on Alpaca, the configured
-    ``execution.alpaca.account_number``; returns its number. Submit and the chase both pass it."""
-    expected = ctx.config.execution.alpaca.account_number if getattr(broker, "name", "") == "alpaca" else None
+    account ``acct`` the broker reports must fit the mode and, on Alpaca / Schwab, the configured
+    ``execution.<broker>.account_number``; returns its number. Submit and the chase both pass it."""
+    name = getattr(broker, "name", "")
+    if name == "schwab":
+        key = "execution.schwab.account_number"
+        return check_account(broker, acct, expected=ctx.config.execution.schwab.account_number, tag=tag, key=key)
+    expected = ctx.config.execution.alpaca.account_number if name == "alpaca" else None
     return check_account(broker, acct, expected=expected, tag=tag)
 
 

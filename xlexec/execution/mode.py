@@ -18,11 +18,19 @@ def describe_mode(broker: Broker) -> dict[str, Any]:
 PAPER_PREFIX = "PA"  # Alpaca numbers paper accounts PA...; live accounts never start so
 
 
-def check_account(broker: Broker, account: Any, *, expected: str | None = None, tag: str = "") -> str:
+def check_account(
+    broker: Broker,
+    account: Any,
+    *,
+    expected: str | None = None,
+    tag: str = "",
+    key: str = "execution.alpaca.account_number",
+) -> str:
     """The mode by what the broker says: the account it reports must fit the mode.
 
     ``account``: the broker's :class:`~xlexec.execution.brokers.base.Account`; ``expected``: the
-    configured account number (``execution.alpaca.account_number``; None/blank = any). PAPER mode
+    configured account number (``key``: ``execution.alpaca.account_number`` or
+    ``execution.schwab.account_number``; None/blank = any). PAPER mode
     with an account that is not ``PA...``, LIVE mode with a ``PA...`` account, no account number
     at all, or a number other than ``expected`` -> :class:`~xlexec.errors.RefusedError` (nothing
     sent). Returns the reported account number (stripped)."""
@@ -49,8 +57,7 @@ def check_account(broker: Broker, account: Any, *, expected: str | None = None, 
     want = str(expected or "").strip()
     if want and want.upper() != number.upper():
         raise RefusedError(
-            f"{tag} the broker reports account {number}, not the configured "
-            f"execution.alpaca.account_number {want}; nothing sent",
+            f"{tag} the broker reports account {number}, not the configured {key} {want}; nothing sent",
             rule="account",
         )
     return number

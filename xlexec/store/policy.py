@@ -50,8 +50,10 @@ IN_FORCE, PROPOSED = "in_force", "proposed"
 
 
 def mode_of(cfg) -> tuple[str, str | None]:
-    """(``PAPER`` | ``LIVE``, endpoint host or None) the config sends to."""
+    """(``PAPER`` | ``LIVE``, endpoint host or None) the config sends to (Schwab: always LIVE)."""
     ex = cfg.execution
+    if ex.broker == "schwab":
+        return "LIVE", urlsplit((ex.schwab.base_url or "").strip()).hostname or None
     if ex.broker != "alpaca":
         return "PAPER" if ex.broker == "paper" else "FILE", None
     a = ex.alpaca
