@@ -48,6 +48,7 @@ from xlexec.execution.brokers.base import (
     OrderRejected,
     OrderRequest,
     Position,
+    scrub,
 )
 from xlexec.execution.brokers.hosts import alpaca_host_kind
 
@@ -248,12 +249,8 @@ class AlpacaBroker(Broker):
             self._local.client = c
         return c
 
-    def _scrub(self, text: str) -> str:
-        text = " ".join(str(text).split())[:300]
-        for s in (self._key, self._secret):
-            if s:
-                text = text.replace(s, "***")
-        return text
+    def _scrub(self, text) -> str:
+        return scrub(text, self._key, self._secret)
 
     def _retry_after(self, response, attempt: int) -> float:
         h = getattr(response, "headers", None) or {}

@@ -21,6 +21,16 @@ from typing import Any
 from xlexec.core.statuses import FINAL_STATUSES, OPEN_STATUSES  # noqa: F401  (the one set; re-exported for the adapters)
 
 
+def scrub(text: object, *secrets: str | None, limit: int = 300) -> str:
+    """A broker's reply text for a one-line message: whitespace folded, cut to ``limit``
+    characters, and every secret given (API key, secret) replaced by ``***``."""
+    out = " ".join(str(text).split())[:limit]
+    for s in secrets:
+        if s:
+            out = out.replace(s, "***")
+    return out
+
+
 class BrokerFault(Exception):
     """Base of adapter errors."""
 

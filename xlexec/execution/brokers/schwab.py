@@ -48,6 +48,7 @@ from xlexec.execution.brokers.base import (
     OrderRejected,
     OrderRequest,
     Position,
+    scrub,
 )
 from xlexec.execution.brokers.hosts import canonical_host
 from xlexec.execution.brokers.schwab_match import AmbiguousOrderMatch, Intent, match_intent
@@ -299,12 +300,8 @@ class SchwabBroker(Broker):
             self._client_obj = c
         return self._client_obj
 
-    def _scrub(self, text: str) -> str:
-        text = " ".join(str(text).split())[:300]
-        for s in (self._key, self._secret):
-            if s:
-                text = text.replace(s, "***")
-        return text
+    def _scrub(self, text) -> str:
+        return scrub(text, self._key, self._secret)
 
     def _wait_429(self, resp, attempt: int) -> float:
         ra = resp.headers.get("Retry-After")
