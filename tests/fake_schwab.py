@@ -34,6 +34,7 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 ACCOUNT_NUMBER = "12345678"
 ACCOUNT_HASH = "E5B1C2D3A4F5E6D7C8B9A0F1E2D3C4B5A6F7E8D9C0B1A2F3E4D5C6B7A8F9E0D1"
@@ -359,7 +360,7 @@ class FakeSchwab:
 
     def _hours(self) -> dict:
         now = self._clock()
-        ny = dt.timezone(dt.timedelta(hours=-5))
+        ny = ZoneInfo("America/New_York")  # EST or EDT, as the day is
         d = now.astimezone(ny).date()
         start = dt.datetime.combine(d, dt.time(9, 30), ny)
         end = dt.datetime.combine(d, dt.time(16, 0), ny)
