@@ -25,7 +25,8 @@ A chain proves nothing against someone who rewrites every hash after an edit: th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +138,33 @@ class ChainReport:
             "expected_head_seq": self.expected_head_seq,
             "line": self.line(),
         }
+
+
+def payload_text(payload: dict) -> str:
+    """The exact text a payload is stored and hashed as (keys sorted; what both journals write)."""
+    return json.dumps(payload, sort_keys=True, default=str)
+
+
+def new_payloads(rows: Iterable[tuple[str, dict]], seen: set[str]) -> list[tuple[str, str]]:
+    """``[(key, payload text)]`` of the rows whose key is not in ``seen`` (the first of repeated
+    keys), in order; ``seen`` gains them."""
+    new = []
+    for k, p in rows:
+        if k not in seen:
+            seen.add(k)
+            new.append((k, payload_text(p)))
+    return new
+
+
+def link_to(head: tuple[int, str | None] | None, rows: Callable[[], Iterable[Row]]) -> str:
+    """The prev hash of the next event: :data:`GENESIS` for an empty journal, the head's hash,
+    or, when the head has none (events written before the chain), the hash sealing them all
+    (``rows()`` is read only then)."""
+    if head is None:
+        return GENESIS
+    if head[1] is not None:
+        return head[1]
+    return chain_head(rows())
 
 
 def chain_head(rows: Iterable[Row]) -> str:

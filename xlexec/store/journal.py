@@ -246,11 +246,7 @@ class Journal:
             part = keys[i : i + 500]
             sql = f"SELECT key FROM events WHERE kind=? AND key IN ({','.join('?' * len(part))})"
             seen.update(r[0] for r in self._con.execute(sql, (kind, *part)))
-        new = []
-        for k, p in rows:
-            if k not in seen:
-                seen.add(k)
-                new.append((k, json.dumps(p, sort_keys=True, default=str)))
+        new = chain.new_payloads(rows, seen)
         if not new:
             return 0
         seq, prev = self._next_link()
@@ -270,12 +266,7 @@ class Journal:
         """The next event's seq and prev hash (inside a write transaction). The seq follows
         SQLite's own counter too, so events cut from the end leave a gap the chain shows."""
         head = self._con.execute("SELECT seq, sha256 FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        if head is None:
-            prev = chain.GENESIS
-        elif head[1] is not None:
-            prev = head[1]
-        else:  # the first event of the chain seals the events written before it
-            prev = chain.chain_head(self._rows())
+        prev = chain.link_to(head, self._rows)  # the first chained event seals those before it
         counter = self._con.execute("SELECT seq FROM sqlite_sequence WHERE name='events'").fetchone()
         return max(head[0] if head else 0, counter[0] if counter else 0) + 1, prev
 

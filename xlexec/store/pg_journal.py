@@ -364,21 +364,12 @@ class PgJournal(Journal):
         seen = {
             r[0] for r in self._pg.execute("SELECT key FROM events WHERE kind = %s AND key = ANY(%s)", (kind, keys))
         }
-        new = []
-        for k, p in rows:
-            if k not in seen:
-                seen.add(k)
-                new.append((k, json.dumps(p, sort_keys=True, default=str)))
+        new = chain.new_payloads(rows, seen)
         if not new:
             return 0
         head = self._pg.execute("SELECT seq, sha256 FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         counter = self._counter()
-        if head is None:
-            prev = chain.GENESIS
-        elif head[1] is not None:
-            prev = head[1]
-        else:
-            prev = chain.chain_head(self._rows())
+        prev = chain.link_to(head, self._rows)
         seq = max(head[0] if head else 0, counter) + 1
         now = self._pg.execute("SELECT date_trunc('milliseconds', clock_timestamp())").fetchone()[0]
         ts = _ts_text(now)
