@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.costs import aggregate_slippage, bps_of, cost_bps, cost_usd, half_up, side_sign
+from xlexec.core.money import finite_or_none
 
 BARS_COLUMNS = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "vwap"]
 #: the benchmarks of the table, in the order shown: key -> what it is
@@ -306,11 +307,7 @@ def spread_split(per_order: pd.DataFrame) -> dict[str, float | None]:
 # --------------------------------------------------------------------------- shown / stored
 
 
-def _f(x) -> float | None:
-    if x is None:
-        return None
-    v = float(x)
-    return v + 0.0 if math.isfinite(v) else None
+_f = finite_or_none  # a figure of the orders frame: NaN and inf are missing
 
 
 ORDER_FIELDS = [
