@@ -34,6 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlexec.core.benchmark_labels import BENCHMARK_LABELS
+
 # --------------------------------------------------------------------------- layout
 
 SHEETS = [
@@ -350,17 +352,6 @@ class Col:
     key: str
     header: str
     kind: str = "text"
-
-
-#: the benchmarks' short names (the keys of xlexec.core.benchmarks.BENCHMARK_KEYS)
-BENCHMARK_LABELS = {
-    "signal": "signal",
-    "arrival": "arrival",
-    "interval_vwap": "interval VWAP",
-    "twap": "TWAP",
-    "day_vwap": "day VWAP",
-    "close": "close",
-}
 
 
 def _schema(*cols: tuple[str, str, str]) -> dict[str, Col]:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from xlexec.core.benchmark_labels import BENCHMARK_LABELS
 from xlexec.core.benchmarks import histogram
 from xlexec.core.money import finite_or_none
 from xlexec.formats.csvio import atomic_write_bytes
@@ -45,14 +46,7 @@ from xlexec.formats.csvio import atomic_write_bytes
 DPI = 100
 SIZE_PX = (800, 450)  # width, height of every PNG (pixels)
 SIGN = "bps, positive = cost"
-LABELS = {
-    "signal": "signal",
-    "arrival": "arrival",
-    "interval_vwap": "interval VWAP",
-    "twap": "TWAP",
-    "day_vwap": "day VWAP",
-    "close": "close",
-}
+LABELS = BENCHMARK_LABELS
 DAY_CHARTS = ("cost_by_benchmark.png", "histogram.png", "cost_vs_participation.png")
 MONTH_CHARTS = ("trend_by_week.png", "cost_by_broker.png", "histogram.png")
 #: the manifest beside the PNGs of each folder (see the module docstring)
