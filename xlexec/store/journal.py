@@ -36,6 +36,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,6 +147,27 @@ def current_user() -> str:
         return os.environ.get("USER", "unknown")
 
 
+def wal_mode(con: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Put the file in WAL mode, waiting up to ``wait_s`` seconds for other openers.
+
+    Switching a rollback-journal file (one from before WAL, or a new one) to WAL needs an
+    exclusive lock. When several processes open it at once each holds a shared lock and wants
+    to promote it, and SQLite answers "database is locked" at once instead of calling the busy
+    handler (that wait could deadlock): so retry here, with a short backoff. Once the file is in
+    WAL mode (it stays so) the pragma takes no such lock."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.002
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
 @dataclass
 class Event:
     seq: int
@@ -164,7 +186,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode=WAL")
+        wal_mode(self._con)
         self._con.execute("PRAGMA synchronous=FULL")
         self._con.execute("PRAGMA busy_timeout=30000")
         self._con.executescript(SCHEMA)

@@ -75,6 +75,7 @@ from xlexec.execution.brokers.base import (
     Position,
 )
 from xlexec.execution.clock import env_now
+from xlexec.store.journal import wal_mode
 
 NY = ZoneInfo("America/New_York")
 ACCOUNT_NUMBER = "PA0000SIM001"  # the simulator's account: a paper number (``PA...``), as Alpaca's paper accounts
@@ -121,7 +122,7 @@ class PaperBroker(Broker):
         self.slippage_bps = slippage_bps
         self.participation = participation
         self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode=WAL")
+        wal_mode(self._con)  # several processes may open the simulated broker at once
         self._con.executescript("""
             CREATE TABLE IF NOT EXISTS orders(seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,
                 client_order_id TEXT UNIQUE, day TEXT, body TEXT);
