@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.corporate_actions import exact
+from xlexec.core.exact_sums import product_sums
 from xlexec.core.symbols import canonical_column
 
 EPS = 1e-9
@@ -133,10 +134,34 @@ def _fill_sums(fills: pd.DataFrame | None) -> dict[str, tuple[Decimal, Decimal, 
     out: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
     if fills is None or fills.empty:
         return out
+    fast = _fill_sums_whole_units(fills)
+    if fast is not None:
+        return fast
     for sym, side, sh, px in zip(fills["symbol"], fills["side"], fills["shares"], fills["price"], strict=True):
         q, n = exact(float(sh)), exact(float(sh)) * exact(float(px))
         b, bn, sl, sn = out.get(sym, (_ZERO, _ZERO, _ZERO, _ZERO))
         out[sym] = (b + q, bn + n, sl, sn) if side == "buy" else (b, bn, sl + q, sn + n)
+    return out
+
+
+def _fill_sums_whole_units(fills: pd.DataFrame) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] | None:
+    """:func:`_fill_sums` in int64 whole units (:mod:`xlexec.core.exact_sums`: the same exact
+    values), or ``None`` when that path cannot prove them (the Decimal loop then runs)."""
+    codes, uniq = pd.factorize(fills["symbol"], sort=False)
+    if (codes < 0).any():
+        return None
+    buy = (fills["side"].to_numpy(dtype=object) == "buy").astype(np.int64)
+    sums = product_sums(fills["shares"], fills["price"], codes * 2 + buy, 2 * len(uniq))
+    if sums is None:
+        return None
+    tq, tn = sums
+    seen = np.zeros(2 * len(uniq), dtype=bool)
+    seen[codes * 2 + buy] = True
+    out: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+    for i, sym in enumerate(uniq):
+        b, bn = (tq[2 * i + 1], tn[2 * i + 1]) if seen[2 * i + 1] else (_ZERO, _ZERO)
+        sl, sn = (tq[2 * i], tn[2 * i]) if seen[2 * i] else (_ZERO, _ZERO)
+        out[sym] = (b, bn, sl, sn)
     return out
 
 

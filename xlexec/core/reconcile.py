@@ -55,6 +55,7 @@ import pandas as pd
 from xlexec.core.corporate_actions import apply_splits, cents, exact, split_notes
 from xlexec.core.costs import aggregate_slippage, commission_paid, figure_definitions, half_up, side_sign
 from xlexec.core.costs import slippage_bps as _slippage_bps
+from xlexec.core.exact_sums import column_sum, product_sums
 from xlexec.core.execution_counts import ExecutionCounts
 from xlexec.core.matching import match_fills
 from xlexec.core.money import usd
@@ -799,6 +800,9 @@ def _cash_flows(f: pd.DataFrame) -> tuple[Decimal, Decimal, Decimal]:
     """The day's fills' cash, exact (Decimal): ``(buys' notional, sells' notional, commission)``
     ($), each fill's notional ``shares x price`` and its commission (a rebate negative; unknown =
     0) summed exactly; the cash after is ``cash before - buys + sells - commission``."""
+    fast = _cash_flows_whole_units(f)
+    if fast is not None:
+        return fast
     buys = sells = paid = Decimal(0)
     for side, q, px, c in zip(f["side"], f["shares"], f["price"], f["commission"], strict=True):
         n = exact(float(q)) * exact(float(px))
@@ -808,6 +812,21 @@ def _cash_flows(f: pd.DataFrame) -> tuple[Decimal, Decimal, Decimal]:
             sells += n
         if c == c and c is not None:  # NaN: unknown, counts as 0
             paid += exact(float(c))
+    return buys, sells, paid
+
+
+def _cash_flows_whole_units(f: pd.DataFrame) -> tuple[Decimal, Decimal, Decimal] | None:
+    """:func:`_cash_flows` in int64 whole units (:mod:`xlexec.core.exact_sums`: the same exact
+    values), or ``None`` when that path cannot prove them (the Decimal loop then runs)."""
+    if not len(f):
+        return None
+    buy = (f["side"].to_numpy(dtype=object) == "buy").astype(np.int64)
+    sums = product_sums(f["shares"], f["price"], buy, 2)
+    c = pd.to_numeric(f["commission"], errors="coerce").to_numpy(dtype=float)
+    paid = column_sum(np.where(np.isnan(c), 0.0, c))  # NaN: unknown, counts as 0
+    if sums is None or paid is None:
+        return None
+    _, (sells, buys) = sums
     return buys, sells, paid
 
 
