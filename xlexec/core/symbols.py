@@ -15,6 +15,7 @@ of up to 10 letters/digits with an optional ``./ -`` suffix of 1-4.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -60,15 +61,23 @@ def canonical_symbol(symbol: object) -> str:
     return root if cls is None else f"{root}.{cls}"
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical_and_problem(text: str) -> tuple[str, str | None]:
+    """:func:`canonical_symbol` and :func:`symbol_problem` of one text, remembered: both are pure
+    functions of it, and a year of day files names the same few thousand tickers again and again
+    (the regexes ran for every distinct symbol of every file: ~20% of reading a day's files)."""
+    return canonical_symbol(text), symbol_problem(text)
+
+
 def canonical_symbols(values) -> tuple[list[str], list[str | None]]:
     """:func:`canonical_symbol` and :func:`symbol_problem` of each value (plain lists)."""
-    probs = [symbol_problem(v) for v in values]
-    return [canonical_symbol(v) for v in values], probs
+    pairs = [_canonical_and_problem(v) if type(v) is str else (canonical_symbol(v), symbol_problem(v)) for v in values]
+    return [c for c, _ in pairs], [p for _, p in pairs]
 
 
 def canonical_column(values: pd.Series) -> pd.Series:
     """A column of symbols as canonical ids, unchecked (for frames whose symbols were read
     elsewhere: positions kept by the engine, broker snapshots, workbook cells)."""
     codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=False)
-    canon = np.asarray([canonical_symbol("" if u is None or u != u else u) for u in uniq], dtype=object)
+    canon = np.asarray(canonical_symbols(["" if u is None or u != u else u for u in uniq])[0], dtype=object)
     return pd.Series(canon[codes], index=values.index, dtype=object)
