@@ -5,9 +5,11 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from xlexec.core import positions, reconcile
 from xlexec.core.exact_sums import column_sum, product_sums, scaled
+from xlexec.errors import InputError
 
 
 def _d(x):
@@ -78,3 +80,30 @@ def test_fill_sums_and_cash_flows_match_the_decimal_loop():
         assert buys == sum((_d(a) * _d(p) for a, p in zip(bb["shares"], bb["price"])), Decimal(0))
         assert sells == sum((_d(a) * _d(p) for a, p in zip(ss["shares"], ss["price"])), Decimal(0))
         assert paid == _oracle(clean["commission"].fillna(0.0))
+
+
+def _fills_text(n: int, bad_row: int | None = None, bad: str = "") -> str:
+    lines = ["date,symbol,side,shares,price,commission,fill_time,order_id"]
+    for r in range(2, n + 2):
+        sym = bad if r == bad_row else f"S{r % 300:03d}"
+        lines.append(f"2025-10-30,{sym},buy,10,12.5,0.05,2025-10-30T14:00:00Z,o{r}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("bad", ["Microsoft Corp", "MICROSOFT CORP"])
+def test_a_bad_symbol_in_row_9731_of_10k_fills_is_named_every_time(tmp_path, bad):
+    """The symbol check is remembered per text: a second file with the same bad text, read after
+    it was seen, still names its own row."""
+    from xlexec.formats.fills import read_fills
+
+    good = tmp_path / "good.csv"
+    good.write_text(_fills_text(10_000))
+    read_fills(good)
+    for row in (9_731, 17):
+        p = tmp_path / f"bad{row}.csv"
+        p.write_text(_fills_text(10_000, bad_row=row, bad=bad))
+        with pytest.raises(InputError) as e:
+            read_fills(p)
+        assert e.value.row == row, str(e.value)
+        assert e.value.column == "symbol"
+        assert str(p) in str(e.value) and "is not a ticker" in str(e.value)
