@@ -31,6 +31,7 @@ SCENARIOS = [
     "workbook_write",
     "workbook_read",
     "submit",
+    "submit_schwab",
     "cancel_all",
     "journal",
     "button_press",

@@ -31,6 +31,7 @@ import itertools
 import json
 import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -55,8 +56,9 @@ class _Drop(Exception):
 
 
 class FakeSchwab:
-    def __init__(self, *, cash: float = 100_000.0, clock=None):
+    def __init__(self, *, cash: float = 100_000.0, clock=None, latency: float = 0.0):
         self.cash = cash
+        self.latency = float(latency)  # seconds each request takes before it is handled (a WAN round trip)
         self.orders: dict[int, dict] = {}
         self.transactions: list[dict] = []
         self.positions: dict[str, dict] = {}
@@ -229,6 +231,8 @@ class FakeSchwab:
         return None
 
     def handle(self, method: str, path: str, q: dict, body, headers) -> tuple[int, object, dict]:
+        if self.latency > 0:
+            time.sleep(self.latency)
         self.log.append({"method": method, "path": path, "query": q, "body": body})
         f = self._fault(method, path)
         if f is not None:

@@ -67,6 +67,7 @@ def test_list_and_unknown_scenario(tmp_path):
         "workbook_write",
         "workbook_read",
         "submit",
+        "submit_schwab",
         "cancel_all",
         "journal",
         "button_press",
@@ -105,3 +106,20 @@ def test_button_press_times_each_press_against_its_bound(tmp_path):
     assert all(s > 0 for s in presses) and r["end_to_end_seconds"] == pytest.approx(max(presses), rel=1e-3)
     assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
     assert any(tmp_path.glob("button_press-2-v*/demo/live/2025-10-30/trades.csv"))
+
+
+@pytest.mark.slow
+def test_submit_schwab_quick_run_is_paced_with_no_duplicate(tmp_path):
+    """--quick: 20 orders against the fake Schwab (50 ms per request): every order at the broker
+    once, and the bound is the one the module documents, recomputed here from the requests the
+    server saw: max(R x 0.05 s, (R - 120) / 2 per s)."""
+    p = _bench("--quick", "--json", "--only", "submit_schwab", "--repeat", "1", cache=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    [r] = json.loads(p.stdout)
+    assert set(r) >= KEYS | BOUND_KEYS and r["scenario"] == "submit_schwab" and r["size"] == 20
+    d = r["details"]
+    assert d["orders_at_broker"] == 20 and d["order_posts"] == 20 and d["duplicates"] == 0
+    assert d["surfaced_errors"] == 0 and d["burst"] == 120
+    assert r["bound_seconds"] == pytest.approx(max(d["requests"] * 0.05, (d["requests"] - 120) / 2.0), rel=1e-3)
+    assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
+    assert r["end_to_end_seconds"] >= d["requests"] * 0.05  # no faster than the round trips (the fake sleeps)

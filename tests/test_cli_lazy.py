@@ -28,6 +28,7 @@ AREA_MODULES = [
     "demo",
     "journal",
     "policy",
+    "orders",
 ]
 
 

@@ -16,7 +16,10 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -369,3 +372,144 @@ def plant_approval(
         approver=approver, recommended="CONDITIONAL", override=True, now=at or dt.datetime.now(dt.UTC),
         header_sha256=header_sha256(t.header),
     )  # fmt: skip
+
+
+# ------------------------------------------------------------------ one entry per broker
+
+
+@dataclass(frozen=True)
+class BrokerEntry:
+    """How the per-broker reliability tests drive one broker through its loopback fake.
+
+    ``start(n)``: a started fake (a context manager) able to take ``n`` orders; ``day(fake)``:
+    the session its clock is on; ``config(root, fake, **execution)``: ``root/config.yaml`` for it
+    (secrets as ``${ENV}``); ``env``: those variables; ``faults``: the common fault vocabulary
+    (``429``, ``5xx``, ``lost`` = the order created and its reply lost, ``expired_token``) ->
+    ``inject(fake, times)``, only the faults the broker has; ``legs(fake, day)``: the (symbol,
+    side) of every order at the broker that day; ``tag``: the account tag in client order ids;
+    ``client_order_ids``: whether the broker keeps ours (False: found by fields, an ambiguous
+    match never resent); ``live``: the account is real money (``--live``)."""
+
+    name: str
+    start: Callable[[int], Any]
+    day: Callable[[Any], str]
+    config: Callable[..., Path]
+    env: dict[str, str]
+    faults: dict[str, Callable[[Any, int], None]]
+    legs: Callable[[Any, str], list[tuple[str, str]]]
+    tag: str
+    client_order_ids: bool
+    live: bool
+
+
+ALPACA_DAY = "2025-11-03"
+
+
+def _alpaca_start(n: int):
+    return FakeAlpaca(now=ny(ALPACA_DAY, 10, 0), fill_modes=fill_modes(n), buying_power=1e9, max_lifetime=900)
+
+
+def _alpaca_legs(fake, day: str) -> list[tuple[str, str]]:
+    with fake._lock:  # one fresh fake per test: every order is of that day
+        return [(o["symbol"], o["side"]) for o in fake.orders.values()]
+
+
+SCHWAB_KEY_ENV, SCHWAB_SECRET_ENV = "RELI_SCHWAB_KEY", "RELI_SCHWAB_SECRET"
+SCHWAB_KEY, SCHWAB_SECRET = "SCHWAB_LEAK_CANARY_3K8M", "schwab-canary-secret-Q7Z1-do-not-print"
+
+
+def _schwab_start(n: int):
+    from fake_schwab import FakeSchwab
+
+    return FakeSchwab(cash=1e12)
+
+
+def _schwab_day(fake) -> str:
+    return dt.datetime.now(NY).date().isoformat()  # the fake's and the adapter's clock: the real one
+
+
+def schwab_config(root: Path, fake, *, live_dir: Path | None = None, **execution) -> Path:
+    """``root/config.yaml`` for the fake Schwab (a token file beside it, keys as ``${ENV}``)."""
+    from fake_schwab import ACCOUNT_NUMBER
+
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    tok = {"access_token": "access-0", "refresh_token": "refresh-1", "token_type": "Bearer",
+           "expires_in": 1800, "scope": "api", "expires_at": now + 1800}  # fmt: skip
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "token.json").write_text(json.dumps({"creation_timestamp": now, "token": tok}))
+    ex = {
+        "broker": "schwab",
+        "require_human_approval": True,
+        "price_collar_pct": None,
+        "max_order_size_usd": 1_000_000,
+        "max_daily_trades": 200,
+        "request_timeout_seconds": 2,
+        **execution,
+    }
+    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
+    lines += [
+        "  schwab:",
+        f"    app_key: ${{{SCHWAB_KEY_ENV}}}",
+        f"    app_secret: ${{{SCHWAB_SECRET_ENV}}}",
+        f"    token_path: {json.dumps(str(root / 'token.json'))}",
+        f"    account_number: '{ACCOUNT_NUMBER}'",
+        "    paper: false",
+        f"    base_url: {fake.url}",
+    ]
+    p = root / "config.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def _schwab_legs(fake, day: str) -> list[tuple[str, str]]:
+    with fake._lock:
+        out = []
+        for o in fake.orders.values():  # one fresh fake per test: every order is of that day
+            leg = o["orderLegCollection"][0]
+            out.append((leg["instrument"]["symbol"], "buy" if leg["instruction"].startswith("BUY") else "sell"))
+        return out
+
+
+def _schwab_orders_path() -> str:
+    from fake_schwab import ACCOUNT_HASH
+
+    return f"/trader/v1/accounts/{ACCOUNT_HASH}/orders"
+
+
+BROKERS: dict[str, BrokerEntry] = {
+    "alpaca": BrokerEntry(
+        name="alpaca",
+        start=_alpaca_start,
+        day=lambda fake: ALPACA_DAY,
+        config=lambda root, fake, **ex: alpaca_config(root, fake.url, **ex),
+        env={KEY_ENV: KEY, SECRET_ENV: SECRET},
+        faults={
+            "429": lambda f, n: f.inject("429", retry_after=0.2, times=n),
+            "5xx": lambda f, n: f.inject("503", times=n),
+            "lost": lambda f, n: f.inject("lost", times=n),
+        },
+        legs=_alpaca_legs,
+        tag=FAKE_TAG,
+        client_order_ids=True,
+        live=False,
+    ),
+    "schwab": BrokerEntry(
+        name="schwab",
+        start=_schwab_start,
+        day=_schwab_day,
+        config=schwab_config,
+        env={SCHWAB_KEY_ENV: SCHWAB_KEY, SCHWAB_SECRET_ENV: SCHWAB_SECRET},
+        faults={
+            "429": lambda f, n: f.inject("429", path=_schwab_orders_path(), retry_after=0.2, times=n),
+            "5xx": lambda f, n: f.inject("503", path=_schwab_orders_path(), times=n),
+            "lost": lambda f, n: f.inject("lost", path=_schwab_orders_path(), times=n),
+            "expired_token": lambda f, n: f.inject("expire_token", path=_schwab_orders_path(), times=n),
+        },
+        legs=_schwab_legs,
+        tag="a345678",
+        client_order_ids=False,
+        live=True,
+    ),
+    # "ibkr": one more entry here, its fake tests/fake_tws.py (FakeTWS: drop_after_place, restart, reject_next)
+}

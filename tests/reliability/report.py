@@ -73,6 +73,7 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
     hostile, inj, sec = _by(obs, "hostile"), _by(obs, "injection"), _by(obs, "secrets")
     conc, guard = _by(obs, "concurrency"), _by(obs, "live_guard")
     controls = _by(obs, "controls")
+    brokers = _by(obs, "broker")
     s = lambda rows, k: sum(int(r.get(k) or 0) for r in rows)  # noqa: E731
     ok_faults = sum(
         1
@@ -138,6 +139,12 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
             "all",
         ),
         ("orders reaching the broker in a control attack", str(s(controls, "orders_at_broker")), "0"),
+        (
+            "per-broker scenarios keeping the broker's guarantee (faults, kill -9, twin + lost reply)",
+            f"{sum(1 for b in brokers if b.get('ok'))}/{len(brokers)}",
+            "all",
+        ),
+        ("duplicates in the per-broker scenarios", str(s(brokers, "duplicates")), "0"),
     ]
     return rows
 
@@ -207,6 +214,28 @@ def hostile_table(obs: list[dict]) -> list[str]:
     return out
 
 
+def broker_table(obs: list[dict]) -> list[str]:
+    """One row per scenario of ``test_brokers.py``, one column per broker (``_support.BROKERS``,
+    in registry order, then any other broker observed): ``exactly once`` / ``FAILED`` with the
+    orders at the broker, or ``n/a`` where the broker has no such fault."""
+    rows = _by(obs, "broker")
+    try:
+        from tests.reliability._support import BROKERS
+
+        names = list(BROKERS)
+    except ImportError:
+        names = []
+    names += [b for b in dict.fromkeys(r["broker"] for r in rows) if b not in names]
+    cells: dict[str, dict[str, str]] = defaultdict(dict)
+    for r in rows:
+        held = (r.get("guarantee") or "exactly once") if r.get("ok") else "FAILED"
+        cells[r["scenario"]][r["broker"]] = f"{held} ({r.get('at_broker')} at the broker, {r.get('duplicates')} dup)"
+    out = ["| scenario | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for scen, by in cells.items():
+        out.append(f"| {scen} | " + " | ".join(by.get(b, "n/a") for b in names) + " |")
+    return out
+
+
 def controls_table(obs: list[dict]) -> list[str]:
     out = [
         "| attack | face | refused | orders reaching the broker | exit | the refusal says |",
@@ -265,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(fault_table(obs)))
     print("\nCrashes (SIGKILL of a real process running a 50-order day, then a rerun):\n")
     print("\n".join(crash_table(obs)))
+    print(
+        "\nPer broker (20 orders; each broker's loopback fake and real client library; "
+        "tests/reliability/test_brokers.py):\n"
+    )
+    print("\n".join(broker_table(obs)))
     print("\nHostile input:\n")
     print("\n".join(hostile_table(obs)))
     print("\nControls (each attack through the CLI or the workbook's button; orders counted at the broker):\n")

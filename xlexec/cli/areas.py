@@ -29,6 +29,7 @@ AREAS: tuple[tuple[str, dict[str, str]], ...] = (
             "pnl": "the day's P&L from positions, fills and quotes",
         },
     ),
+    ("orders", {"orders": "orders of a day: resolve an ambiguous match"}),
     (
         "reconcile",
         {

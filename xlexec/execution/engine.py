@@ -116,12 +116,13 @@ from xlexec.execution.brokers.base import (
     OrderRejected,
     OrderRequest,
 )
+from xlexec.execution.brokers.schwab_match import AmbiguousOrderMatch
 from xlexec.execution.execution_log import write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, require_enabled, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import check_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
-from xlexec.execution.remembered import ambiguous_note, remember_journaled
+from xlexec.execution.remembered import note_ambiguous, remember_journaled
 from xlexec.faults import crash_point
 from xlexec.formats.inputs import read_events, read_positions, read_restricted
 from xlexec.store import journal as J
@@ -130,6 +131,7 @@ from xlexec.store.day import Day
 from xlexec.store.integrity import require_intact
 from xlexec.store.journal import DayLock, current_user
 from xlexec.store.policy import check_approval, effective_policy, gate_check, require_in_force
+from xlexec.store.resolutions import resolutions
 
 __all__ = ["SubmitResult", "crash_point", "describe_mode", "sent_whole", "submit_batch"]
 
@@ -307,8 +309,10 @@ class _Recorder:
             done.set()
 
 
-def _lookup(broker: Broker, coid: str, backoff=None) -> tuple[Order | None, str | None]:
-    """Ask the broker for ``coid`` with bounded retries. (order|None, None) or (None, error)."""
+def _lookup(broker: Broker, coid: str, backoff=None) -> tuple[Order | None, str | AmbiguousOrderMatch | None]:
+    """Ask the broker for ``coid`` with bounded retries. (order|None, None) or (None, error);
+    several fitting orders (a broker without client order ids): the :class:`AmbiguousOrderMatch`
+    itself, so the caller can journal its candidates."""
     err = None
     delays = (0.0,) + tuple(LOOKUP_BACKOFF if backoff is None else backoff)
     for d in delays:
@@ -318,6 +322,8 @@ def _lookup(broker: Broker, coid: str, backoff=None) -> tuple[Order | None, str 
             return broker.get_order_by_client_id(coid), None
         except BrokerUnavailable as e:
             err = str(e)
+        except AmbiguousOrderMatch as e:
+            return None, e
         except BrokerFault as e:
             return None, str(e)
     return None, err
@@ -406,7 +412,8 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
             res.update(
                 status="unknown",
                 outcome="unknown",
-                note=ambiguous_note(err) or f"earlier attempt unresolved, broker unreachable: {err}; rerun submit",
+                note=note_ambiguous(rec.append, rec.day, coid, err)
+                or f"earlier attempt unresolved, broker unreachable: {err}; rerun submit",
             )
             return res
     else:
@@ -467,7 +474,8 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
                 res.update(
                     status="unknown",
                     outcome="unknown",
-                    note=ambiguous_note(err) or f"outcome unknown ({last_err}); lookup failed ({err}); rerun submit",
+                    note=note_ambiguous(rec.append, rec.day, coid, err)
+                    or f"outcome unknown ({last_err}); lookup failed ({err}); rerun submit",
                 )
                 return res
             continue  # definitely not at the broker: send again (same client order id: safe)
@@ -1054,7 +1062,7 @@ def submit_batch(
         run = _Run(ctx, broker, day, mode, tag, jr, rec, day_intents(jr, day))
         run.policy_sha256 = policy_sha256(policy)
         run.session, run.account, run.acct_tag = session, _session.account_key(acct, mode), acct_tag
-        remember_journaled(broker, run.intents, jr.latest_orders(day))
+        remember_journaled(broker, run.intents, jr.latest_orders(day), resolutions(jr, day))
         orders, pre_refused = _apply_slicing(
             ctx,
             jr,

@@ -50,11 +50,12 @@ from xlexec.execution.execution_log import NY, write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, wire_gate
 from xlexec.execution.intents import day_intents, num_or_none
 from xlexec.execution.mode import describe_mode
-from xlexec.execution.remembered import ambiguous_note, remember_journaled
+from xlexec.execution.remembered import note_ambiguous, remember_journaled
 from xlexec.store import journal as J
 from xlexec.store.integrity import require_intact
 from xlexec.store.policy import effective_policy, gate_check, policy_by_sha, require_in_force
 from xlexec.store.refusals import record_refusal
+from xlexec.store.resolutions import resolutions
 
 STATUS_COLUMNS = [
     "client_order_id",
@@ -84,7 +85,7 @@ def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
     intents = day_intents(jr, day)
     listed: dict[str, Order] = {}
     note_all = ""
-    remember_journaled(broker, intents, jr.latest_orders(day))
+    remember_journaled(broker, intents, jr.latest_orders(day), resolutions(jr, day))
     if intents:
         start = dt.datetime.fromisoformat(day).replace(tzinfo=NY) - dt.timedelta(days=1)
         try:
@@ -102,7 +103,7 @@ def refresh_status(ctx, day: str, broker: Broker) -> pd.DataFrame:
                 if o is None:
                     note = "not at the broker (never arrived); rerun submit to send it"
             except BrokerFault as e:
-                note = ambiguous_note(e) or f"broker unreachable: {e}"
+                note = note_ambiguous(rec.append, day, coid, e) or f"broker unreachable: {e}"
         if o is not None:
             rec.order(o)
             rows.append(_broker_row(coid, o))

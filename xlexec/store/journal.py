@@ -80,6 +80,8 @@ SLICE = "slice_schedule"  # key: parent id|day             payload: child + rema
 DISCREPANCY = "discrepancy"  # key: day|line                  payload: {line} (discrepancies.log)
 POLICY = "policy"  # key: policy sha256|status|seq replaced payload: {status, policy, ...} (store/policy.py)
 REFUSAL = "refusal"  # key: step|day|rule|file sha256|line hash  payload: a whole-batch refusal (store/refusals.py)
+AMBIGUOUS = "order_ambiguous"  # key: coid|candidate ids       payload: several broker orders fit (store/resolutions.py)
+RESOLUTION = "order_resolution"  # key: coid                   payload: the operator's resolution (store/resolutions.py)
 
 
 def utc_now() -> str:

@@ -246,6 +246,7 @@ class SchwabBroker(Broker):
         self._client_obj = None
         self._intents: dict[str, Intent] = {}
         self._claimed: dict[str, str] = {}  # order id -> client order id
+        self._not_ours: dict[str, set[str]] = {}  # client order id -> order ids resolved as not its
         self.stats = {"requests": 0, "retries_429": 0, "refreshes_401": 0}
 
     @classmethod
@@ -416,11 +417,14 @@ class SchwabBroker(Broker):
             raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
         return b.build()
 
-    def remember_intent(self, client_order_id: str, intent: Intent | dict, order_id: str | None = None) -> None:
+    def remember_intent(
+        self, client_order_id: str, intent: Intent | dict, order_id: str | None = None, not_ours=()
+    ) -> None:
         """The intent of ``client_order_id`` journaled earlier (an :class:`Intent`, or the
         journal's INTENT payload: symbol, side, qty shares, limit_price $/share or None,
         order_type, submitted_at ISO) for :meth:`get_order_by_client_id`; ``order_id``: the
-        broker's id journaled for it, if any (then it is never matched to another intent)."""
+        broker's id journaled for it, if any (then it is never matched to another intent);
+        ``not_ours``: broker order ids the operator said are not this intent's (never matched to it)."""
         if isinstance(intent, dict):
             t = dt.datetime.fromisoformat(str(intent["submitted_at"]).replace("Z", "+00:00"))
             market = intent.get("order_type") == "market"
@@ -432,6 +436,8 @@ class SchwabBroker(Broker):
                 t if t.tzinfo else t.replace(tzinfo=dt.UTC),
             )
         self._intents[client_order_id] = intent
+        if not_ours:
+            self._not_ours[client_order_id] = {str(i) for i in not_ours}
         if order_id:
             self._claimed[str(order_id)] = client_order_id
 
@@ -471,7 +477,7 @@ class SchwabBroker(Broker):
                 "known to this run: find it by its fields in the account's orders (operator)"
             )
         orders = self.list_orders("all", after=(it.entered_at - dt.timedelta(seconds=60)).isoformat())
-        kind, got = match_intent(orders, it, claimed=self._claimed)
+        kind, got = match_intent(orders, it, claimed={*self._claimed, *self._not_ours.get(client_order_id, ())})
         if kind == "none":
             return None
         if kind == "ambiguous":
