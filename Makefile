@@ -47,7 +47,7 @@ charts: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python docs/render_charts.py
 
 reliability: $(STAMP)
-	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python -m tests.reliability.report
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python tests/reliability/report.py
 
 clean:
 	rm -rf $(VENV) demo build dist *.egg-info .mypy_cache .ruff_cache

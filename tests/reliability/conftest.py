@@ -3,7 +3,7 @@
 Every test reports what it actually saw through the ``observe`` fixture (a fault injected and
 the outcome, a crash point and what survived it, hostile inputs tried, duplicates, lost records,
 leaks). With ``XLEXEC_RELIABILITY_OUT=<file>`` set, the session writes them there as JSON, and
-``python -m tests.reliability.report`` turns them into the README's figures. Observations are
+``python tests/reliability/report.py`` turns them into the README's figures. Observations are
 recorded *before* the assertions, so a failing test still reports what went wrong.
 """
 

@@ -1,5 +1,5 @@
 """Controls through the CLI: the harness behind ``test_controls.py`` and the report's "controls"
-table (``python -m tests.reliability.report``).
+table (``python tests/reliability/report.py``).
 
 A control test reproduces one attack the way a user would meet it: a demo-like day (the demo's
 sample trades, positions, quotes, reference and events) in a tmp desk folder whose

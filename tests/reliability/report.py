@@ -1,4 +1,4 @@
-"""Run the reliability suite and print its figures: ``python -m tests.reliability.report``.
+"""Run the reliability suite and print its figures: ``python tests/reliability/report.py``.
 
 From the repository root. Runs ``pytest tests/reliability`` with ``XLEXEC_RELIABILITY_OUT`` set,
 so every test writes what it observed (faults injected and their outcome, crash points and what
@@ -29,6 +29,15 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+
+if not __package__:
+    # run as a file (`make reliability`): ``tests`` is this repository's folder. schwab-py's
+    # wheel installs a top-level ``tests`` package that a ``python -m tests...`` would import.
+    import types
+
+    _ours = types.ModuleType("tests")
+    _ours.__path__ = [str(REPO / "tests")]
+    sys.modules["tests"] = _ours
 
 
 def controls_file(out: Path) -> Path:
@@ -274,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:
         i = argv.index("--")
         argv, extra = argv[:i], argv[i + 1 :]
-    ap = argparse.ArgumentParser(prog="python -m tests.reliability.report", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python tests/reliability/report.py", description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="also print the raw observations")
     ap.add_argument("--keep", metavar="FILE", help="keep the observations JSON here")
     args = ap.parse_args(argv)
@@ -286,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     gaps = [o for o in data["observations"] if o.get("known_gap")]
     obs = [o for o in data["observations"] if not o.get("known_gap")]
     rows = figures(obs)
-    print(f"xlexec reliability suite: {summary} ({seconds:.0f} s wall, `python -m tests.reliability.report`)\n")
+    print(f"xlexec reliability suite: {summary} ({seconds:.0f} s wall, `python tests/reliability/report.py`)\n")
     print("| figure | observed | promised |\n| --- | --- | --- |")
     for name, value, promise in rows:
         print(f"| {name} | {value} | {promise} |")
