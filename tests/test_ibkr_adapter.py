@@ -174,7 +174,7 @@ def test_fills_join_commissions_by_exec_id_and_keep_the_new_york_day():
         _fill("e5", dt.datetime(2024, 3, 1, 15, 0, tzinfo=UTC), "BOT", 7, 97.0, fee=1.0, acct="DU7"),
         _fill("e1", dt.datetime(2024, 3, 1, 14, 31, tzinfo=UTC), "BOT", 10, 100.0),  # again, no report yet
     ]
-    got = fills_of_day(fills, day, "DU1")
+    got = fills_of_day(fills, day, "DU1234567")
     assert [(f.id, f.side, f.qty, f.price, f.commission) for f in got] == [
         ("e1", "buy", 10, 100.0, 1.25),
         ("e2", "sell", 5, 101.0, 0.35),
