@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from ib_async import CommissionReport, Execution, LimitOrder, Stock, Trade
@@ -17,7 +20,7 @@ from ib_async.order import OrderStatus, TradeLogEntry
 from xlexec.config import config_from_dict
 from xlexec.errors import ConfigError, RefusedError
 from xlexec.execution.brokers import get_broker
-from xlexec.execution.brokers.base import Account, OrderRejected, OrderRequest
+from xlexec.execution.brokers.base import Account, BrokerUnavailable, OrderRejected, OrderRequest
 from xlexec.execution.brokers.ibkr import (
     IbkrBroker,
     fills_of_day,
@@ -318,8 +321,6 @@ def test_mode_and_account_text_for_ibkr():
 
 
 def test_an_unreachable_tws_is_broker_unavailable_naming_it():
-    from xlexec.execution.brokers.base import BrokerUnavailable
-
     b = IbkrBroker("127.0.0.1", 1, 7, account_id="DU1234567", connect_timeout=2)
     with pytest.raises(BrokerUnavailable, match=r"127\.0\.0\.1:1 \(client id 7\)"):
         b.clock()
@@ -360,3 +361,231 @@ def test_broker_ibkr_in_a_config_file_loads(tmp_path):
         True,
         5.0,
     )
+
+
+# --------------------------------------------------------------------------- against the fake TWS
+# tests/fake_tws.py speaks TWS's socket protocol on loopback; the real ib_async client talks to it.
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_tws import FakeTWS  # noqa: E402
+
+NY = ZoneInfo("America/New_York")
+
+
+def _today() -> str:
+    return dt.datetime.now(UTC).astimezone(NY).date().isoformat()
+
+
+@pytest.fixture
+def tws():
+    with FakeTWS(prices={"AAPL": 150.0, "BRK B": 400.0, "MSFT": 300.0}, fill_modes={"MSFT": "none"}) as f:
+        yield f
+
+
+def _connect(f, **kw) -> IbkrBroker:
+    kw.setdefault("account_id", "DU1234567")
+    kw.setdefault("timeout", 3.0)
+    return IbkrBroker(f.host, f.port, kw.pop("client_id", 5), **kw)
+
+
+def _req(symbol, side, qty, price, coid, kind="limit"):
+    return OrderRequest(symbol, side, qty, kind, price, "day", coid)
+
+
+def test_submit_fill_and_the_days_fills_with_commissions(tws):
+    b = _connect(tws)
+    try:
+        o = b.submit_order(_req("AAPL", "buy", 400, 150.0, "B1-0001"))
+        m = b.submit_order(_req("BRK.B", "sell", 10, None, "B1-0002", kind="market"))
+        [wa, wb] = tws.orders
+        assert (wa["symbol"], wa["action"], wa["qty"], wa["order_type"], wa["lmt_price"]) == (
+            "AAPL",
+            "BUY",
+            400,
+            "LMT",
+            150,
+        )
+        assert (wa["tif"], wa["order_ref"], wa["account"]) == ("DAY", "B1-0001", "DU1234567")
+        assert (wb["symbol"], wb["action"], wb["order_type"], wb["order_ref"]) == ("BRK B", "SELL", "MKT", "B1-0002")
+        assert o.id == str(wa["perm_id"]) and m.id == str(wb["perm_id"])  # the permId, not the orderId
+        assert o.id != str(wa["order_id"])
+        assert (o.client_order_id, o.symbol, o.status, o.filled_qty, o.filled_avg_price) == (
+            "B1-0001",
+            "AAPL",
+            "filled",
+            400,
+            150.0,
+        )
+        g = b.get_order(m.id)
+        assert (g.symbol, g.side, g.status, g.filled_qty, g.filled_avg_price) == ("BRK.B", "sell", "filled", 10, 400.0)
+        fills = b.fills(_today())
+        # commission: max(1.00, 0.005 $/share) as the fake charges: 400 shares 2.00, 10 shares 1.00
+        assert sorted((f.client_order_id, f.symbol, f.side, f.qty, f.price, f.commission) for f in fills) == [
+            ("B1-0001", "AAPL", "buy", 400, 150.0, 2.0),
+            ("B1-0002", "BRK.B", "sell", 10, 400.0, 1.0),
+        ]
+        assert {f.id for f in fills} == {e["exec_id"] for e in tws.executions}
+        assert {f.order_id for f in fills} == {o.id, m.id}
+        day = dt.date.fromisoformat(_today())
+        assert b.fills((day - dt.timedelta(days=1)).isoformat()) == []
+    finally:
+        b.close()
+
+
+def test_a_reply_lost_after_the_send_is_found_by_order_ref_and_never_sent_again(tws):
+    tws.drop_after_place = 1
+    b = _connect(tws)
+    try:
+        with pytest.raises(BrokerUnavailable, match="outcome unknown"):
+            b.submit_order(_req("AAPL", "buy", 10, 150.0, "B2-0001"))
+        tws.drop_after_place = 0
+        assert tws.place_count == 1
+        found = b.get_order_by_client_id("B2-0001")  # reconnects first
+        assert found is not None and found.id == str(tws.orders[0]["perm_id"])
+        assert (found.client_order_id, found.status, found.filled_qty) == ("B2-0001", "filled", 10)
+        assert b.get_order_by_client_id("B2-0002") is None
+    finally:
+        b.close()
+    rerun = _connect(tws, client_id=6)  # the next run: another process, another connection
+    try:
+        again = rerun.get_order_by_client_id("B2-0001")
+        assert again is not None and again.id == found.id and again.status == "filled"
+    finally:
+        rerun.close()
+    assert tws.place_count == 1  # nothing sent again
+
+
+def test_a_tws_restart_keeps_the_perm_id_while_order_ids_start_again(tws):
+    b = _connect(tws)
+    try:
+        w = b.submit_order(_req("MSFT", "buy", 5, 300.0, "B3-0001"))
+        assert w.status == "new"
+        tws.restart()
+        found = b.get_order_by_client_id("B3-0001")
+        assert found is not None and (found.id, found.status, found.filled_qty) == (w.id, "new", 0)
+        assert b.get_order(w.id).client_order_id == "B3-0001"
+        n = b.submit_order(_req("MSFT", "sell", 1, 301.0, "B3-0002"))
+        ids = [o["perm_id"] for o in tws.orders]
+        assert n.id != w.id and [w.id, n.id] == [str(i) for i in ids]
+        assert b.stats["connects"] == 2
+    finally:
+        b.close()
+
+
+@pytest.mark.parametrize(
+    "code,text",
+    [(201, "Order rejected - reason: insufficient buying power"), (203, "The security is not available")],
+)
+def test_an_error_for_the_order_is_a_rejection(tws, code, text):
+    tws.reject["AAPL"] = (code, text)
+    b = _connect(tws)
+    try:
+        with pytest.raises(OrderRejected) as e:
+            b.submit_order(_req("AAPL", "buy", 10, 150.0, "B4-0001"))
+        assert e.value.status_code == code and text in str(e.value)
+        assert tws.executions == []
+        got = b.get_order_by_client_id("B4-0001")
+        assert got is None or got.status == "rejected"
+    finally:
+        b.close()
+
+
+def test_no_status_in_time_is_an_unknown_outcome_then_found(tws):
+    tws.status_delay = 2.0
+    b = _connect(tws, timeout=0.5)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(BrokerUnavailable, match=r"within 0\.5 s"):
+            b.submit_order(_req("AAPL", "buy", 10, 150.0, "B5-0001"))
+        assert time.monotonic() - t0 < 1.5  # bounded by request_timeout_seconds
+        tws.status_delay = 0.0
+        deadline = time.monotonic() + 5
+        found = None
+        while found is None and time.monotonic() < deadline:
+            try:  # TWS still busy with the slow reply: asked again, as the engine does
+                found = b.get_order_by_client_id("B5-0001")
+            except BrokerUnavailable:
+                continue
+        assert found is not None and found.client_order_id == "B5-0001"
+        assert tws.place_count == 1
+    finally:
+        b.close()
+
+
+def test_cancel_all_is_a_global_cancel_verified_by_listing(tws):
+    b = _connect(tws)
+    try:
+        w1 = b.submit_order(_req("MSFT", "buy", 5, 300.0, "B6-0001"))
+        w2 = b.submit_order(_req("MSFT", "sell", 2, 310.0, "B6-0002"))
+        f = b.submit_order(_req("AAPL", "buy", 1, 150.0, "B6-0003"))
+        assert {o.id for o in b.list_orders("open")} == {w1.id, w2.id}
+        assert sorted(b.cancel_all()) == sorted([w1.id, w2.id])
+        assert {o["perm_id"]: o["status"] for o in tws.orders} == {
+            int(w1.id): "Cancelled",
+            int(w2.id): "Cancelled",
+            int(f.id): "Filled",
+        }
+        assert b.list_orders("open") == []
+        assert b.cancel_all() == []
+    finally:
+        b.close()
+
+
+def test_cancel_one_order(tws):
+    b = _connect(tws)
+    try:
+        w = b.submit_order(_req("MSFT", "buy", 5, 300.0, "B7-0001"))
+        b.cancel_order(w.id)
+        deadline = time.monotonic() + 3
+        while b.get_order(w.id).status != "canceled" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert b.get_order(w.id).status == "canceled"
+        with pytest.raises(OrderRejected):
+            b.cancel_order(w.id)
+    finally:
+        b.close()
+
+
+def test_account_positions_and_clock_from_tws():
+    with FakeTWS(prices={"AAPL": 150.0}, positions={"AAPL": (100, 140.0)}, cash=50_000.0) as f:
+        b = _connect(f)
+        try:
+            a = b.account()
+            assert (a.account_number, a.cash, a.buying_power, a.currency) == ("DU1234567", 50_000.0, 50_000.0, "USD")
+            assert a.portfolio_value == pytest.approx(50_000.0 + 100 * 150.0)
+            [p] = b.positions()
+            assert (p.symbol, p.qty, p.avg_entry_price) == ("AAPL", 100, 140.0)
+            c = b.clock()
+            t = dt.datetime.fromisoformat(c.timestamp)
+            assert abs((t - dt.datetime.now(UTC)).total_seconds()) < 5
+        finally:
+            b.close()
+
+
+def test_an_account_not_of_the_login_is_refused_before_anything_is_sent():
+    with FakeTWS(accounts=("DU1234567",)) as f:
+        b = _connect(f, account_id="DU7654321")
+        with pytest.raises(ConfigError, match="DU7654321 is not an account of the login.*DU1234567"):
+            b.submit_order(_req("AAPL", "buy", 1, 150.0, "B8-0001"))
+        assert f.place_count == 0
+    with FakeTWS(accounts=("DU1111111", "DU2222222")) as f:
+        b = IbkrBroker(f.host, f.port, 5, account_id=None)
+        with pytest.raises(ConfigError, match="manages 2 accounts"):
+            b.account()
+        assert f.place_count == 0
+
+
+def test_paper_mode_on_a_live_login_is_refused_by_the_guard(tmp_path):
+    from xlexec.execution.engine import require_account
+    from xlexec.steps.context import Context
+
+    with FakeTWS(accounts=("U1234567",)) as f:
+        cfg = config_from_dict({"live_dir": str(tmp_path), "execution": {"broker": "ibkr"}})
+        b = IbkrBroker(f.host, f.port, 5, paper=True)  # account_id unset: the login's one account
+        try:
+            with pytest.raises(RefusedError, match="U1234567, which is not a paper account"):
+                require_account(Context(cfg, user="t"), b, b.account(), "[t]")
+        finally:
+            b.close()
+        assert f.place_count == 0

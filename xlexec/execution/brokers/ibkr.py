@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -153,7 +154,9 @@ def order_from_trade(trade: Any, executions: Iterable[Any] = ()) -> Order:
         avg = sum(_num(f.execution.shares) * _num(f.execution.price) for f in mine) / ex_qty
     kind = "market" if str(o.orderType).upper() == "MKT" else "limit"
     log = list(getattr(trade, "log", []) or [])
-    first = _utc(log[0].time) if log else None
+    # the first entry is the moment of the send only when this connection placed the order
+    # (ib_async logs PendingSubmit then); an order read from TWS later has no sent time
+    first = _utc(log[0].time) if log and log[0].status == "PendingSubmit" else None
     last = _utc(log[-1].time) if log else None
     reason = next((e.message for e in reversed(log) if getattr(e, "errorCode", 0)), None) or None
     return Order(
@@ -322,11 +325,20 @@ class IbkrBroker(Broker):
         """The connected ``IB`` (connecting, or reconnecting after a drop, first)."""
         ib_async = _import_ib()
         if self._ib is None:
+            # the adapter reports every error itself (one line each): ib_async's own log lines
+            # go to the application's logging only, never straight to stderr
+            logging.getLogger("ib_async").addHandler(logging.NullHandler())
             self._ib = ib_async.IB()
             self._ib.RequestTimeout = self.timeout
             self._ib.RaiseRequestErrors = True
             self._ib.errorEvent += self._on_error
         ib = self._ib
+        if ib.isConnected():
+            # let the event loop take what the socket holds first: a close TWS sent while
+            # nothing ran the loop (a TWS restart between two calls) is noticed here, not by
+            # the next request
+            with contextlib.suppress(ConnectionError, OSError):
+                ib.sleep(0)
         if ib.isConnected():
             return ib
         where = f"TWS / IB Gateway at {self.host} (client id {self.client_id})"
@@ -363,20 +375,28 @@ class IbkrBroker(Broker):
             self.account_id = managed[0]
         return ib
 
-    def _req(self, what: str, fn: Callable[[Any], Any]) -> Any:
-        """``fn(ib)`` for one request: connected first, paced, errors mapped."""
+    def _req(self, what: str, fn: Callable[[Any], Any], *, reads: bool = True) -> Any:
+        """``fn(ib)`` for one request: connected first, paced, errors mapped. A read
+        (``reads``) whose connection drops is sent once more on a new connection (asking again
+        changes nothing at the broker); anything else is never resent."""
         from ib_async.wrapper import RequestError
 
-        ib = self._connected()
-        self._pace()
-        try:
-            return fn(ib)
-        except TimeoutError:
-            raise BrokerUnavailable(f"{what}: no reply from TWS within {self.timeout:g} s") from None
-        except (ConnectionError, OSError) as e:
-            raise BrokerUnavailable(f"{what}: connection to TWS lost ({type(e).__name__})") from None
-        except RequestError as e:
-            raise BrokerUnavailable(f"{what}: TWS error {e.code}: {scrub(e.message)}") from None
+        for attempt in (1, 2):
+            ib = self._connected()
+            self._pace()
+            try:
+                return fn(ib)
+            except TimeoutError:
+                raise BrokerUnavailable(f"{what}: no reply from TWS within {self.timeout:g} s") from None
+            except (ConnectionError, OSError) as e:
+                if reads and attempt == 1:
+                    with contextlib.suppress(Exception):
+                        ib.disconnect()
+                    continue
+                raise BrokerUnavailable(f"{what}: connection to TWS lost ({type(e).__name__})") from None
+            except RequestError as e:
+                raise BrokerUnavailable(f"{what}: TWS error {e.code}: {scrub(e.message)}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, ib, seconds: float) -> None:
         with contextlib.suppress(ConnectionError, OSError):
@@ -552,7 +572,7 @@ class IbkrBroker(Broker):
             )
         what = f"cancel {order_id}"
         oid = int(t.order.orderId)
-        self._req(what, lambda ib: ib.cancelOrder(t.order))
+        self._req(what, lambda ib: ib.cancelOrder(t.order), reads=False)
         deadline = self._mono() + self.timeout
         while t.orderStatus.status not in ("Cancelled", "ApiCancelled", "PendingCancel", "Filled"):
             errs = [(c, m) for c, m in self._errors.pop(oid, []) if not is_note(c) and c != 202]
@@ -567,8 +587,8 @@ class IbkrBroker(Broker):
         """``reqGlobalCancel`` (every working order of the login, any client, manual ones too),
         then the open orders listed until none of those open before is working (bounded by
         ``request_timeout_seconds``): the ids now canceled or pending cancel."""
-        before = [o.id for o in self.list_orders("open") if o.status != "pending_cancel"]
-        self._req("global cancel", lambda ib: ib.reqGlobalCancel())
+        before = [o.id for o in self.list_orders("open")]
+        self._req("global cancel", lambda ib: ib.reqGlobalCancel(), reads=False)
         deadline = self._mono() + self.timeout
         while True:
             now = {o.id: o.status for o in self.list_orders("all")}
