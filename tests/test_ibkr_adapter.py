@@ -589,3 +589,19 @@ def test_paper_mode_on_a_live_login_is_refused_by_the_guard(tmp_path):
         finally:
             b.close()
         assert f.place_count == 0
+
+
+def test_calls_from_several_threads_share_the_one_connection(tws):
+    # the engine calls adapters from its worker threads: the connection made on one thread
+    # serves calls made on others (each runs on the adapter's own thread)
+    from concurrent.futures import ThreadPoolExecutor
+
+    b = _connect(tws)
+    try:
+        assert b.clock().timestamp
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            got = list(pool.map(lambda i: b.submit_order(_req("AAPL", "buy", i, 150.0, f"B9-{i}")), (1, 2, 3)))
+        assert sorted(o.filled_qty for o in got) == [1, 2, 3]
+        assert b.stats["connects"] == 1 and tws.place_count == 3
+    finally:
+        b.close()

@@ -24,7 +24,10 @@
 * **Pacing**: TWS accepts at most 50 messages per second; every request passes the shared
   :class:`~xlexec.execution.ratelimit.RateLimiter` (50 per 1 s window, and
   ``execution.rate_limit_per_min``).
-* ``thread_safe = False``: ib_async's synchronous API runs its event loop in the calling thread.
+* **One thread.** ib_async's synchronous API runs its asyncio event loop in the calling thread,
+  and the connection belongs to that loop. The engine calls adapters from its own worker
+  threads, so every call of this adapter runs on the adapter's one thread (calls from elsewhere
+  wait for it, one at a time): ``thread_safe = False`` (no concurrent sends).
 
 ib_async is optional (``pip install xlexec[ibkr]``); nothing here imports it at module level.
 Units: quantities in shares, prices in $/share, money in $ (USD).
@@ -34,10 +37,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 
@@ -249,6 +255,24 @@ def pacer(ex, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[f
     return RateLimiter(rate, burst=burst, window_max=MESSAGES_PER_SECOND, window_seconds=1.0, clock=clock, sleep=sleep)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_inside = threading.local()
+
+
+def _on_loop_thread(fn: Callable[Concatenate[IbkrBroker, _P], _R]) -> Callable[Concatenate[IbkrBroker, _P], _R]:
+    """Run the method on the adapter's own thread (where ib_async's event loop and the
+    connection live); a call made there already (one method calling another) runs directly."""
+
+    @functools.wraps(fn)
+    def run(self: IbkrBroker, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if getattr(_inside, "broker", None) is self:
+            return fn(self, *args, **kwargs)
+        return self._thread().submit(fn, self, *args, **kwargs).result()
+
+    return run
+
+
 def _import_ib():
     try:
         import ib_async
@@ -287,6 +311,7 @@ class IbkrBroker(Broker):
         self.limiter = limiter
         self._mono = monotonic
         self._ib: Any = None
+        self._pool: ThreadPoolExecutor | None = None
         self._errors: dict[int, list[tuple[int, str]]] = {}
         self.stats = {"requests": 0, "connects": 0, "orders_sent": 0}
 
@@ -311,6 +336,15 @@ class IbkrBroker(Broker):
 
     def __repr__(self) -> str:
         return f"IbkrBroker({'PAPER' if self.paper else 'LIVE'}, {self.host}, client {self.client_id})"
+
+    def _thread(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+
+            def mark() -> None:
+                _inside.broker = self
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlexec-ibkr", initializer=mark)
+        return self._pool
 
     def _on_error(self, req_id, code, text, contract=None) -> None:
         if isinstance(req_id, int) and req_id > 0:
@@ -474,6 +508,7 @@ class IbkrBroker(Broker):
             raise OrderRejected(f"order type {req.order_type!r} is not supported by the adapter")
         return ib_async.Stock(ibkr_symbol(req.symbol), "SMART", "USD"), order
 
+    @_on_loop_thread
     def submit_order(self, req: OrderRequest) -> Order:
         contract, order = self._spec(req)
         ib = self._connected()
@@ -508,12 +543,14 @@ class IbkrBroker(Broker):
                 )
             self._wait(ib, min(left, 0.2))
 
+    @_on_loop_thread
     def get_order(self, order_id: str) -> Order:
         t = self._find(order_id)
         if t is None:
             raise OrderRejected(f"get order {order_id}: TWS knows no such order today", 404)
         return order_from_trade(t, self._ib.fills())
 
+    @_on_loop_thread
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         """The order whose ``orderRef`` is ``client_order_id`` among TWS's open and completed
         orders (any client), else one known from its executions; None when TWS has none."""
@@ -546,6 +583,7 @@ class IbkrBroker(Broker):
             reason="known from its executions only (TWS listed no order)",
         )
 
+    @_on_loop_thread
     def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
         """Today's orders at TWS (open of every client and completed); ``status``: all|open|closed;
         ``after`` (ISO): orders submitted before it are left out when their time is known."""
@@ -559,6 +597,7 @@ class IbkrBroker(Broker):
             return [o for o in out if not o.is_open]
         return out
 
+    @_on_loop_thread
     def cancel_order(self, order_id: str) -> None:
         t = self._find(order_id)
         if t is None:
@@ -583,6 +622,7 @@ class IbkrBroker(Broker):
                 raise BrokerUnavailable(f"{what}: no confirmation from TWS within {self.timeout:g} s")
             self._wait(self._ib, min(left, 0.2))
 
+    @_on_loop_thread
     def cancel_all(self) -> list[str]:
         """``reqGlobalCancel`` (every working order of the login, any client, manual ones too),
         then the open orders listed until none of those open before is working (bounded by
@@ -597,6 +637,7 @@ class IbkrBroker(Broker):
                 return [i for i in before if now.get(i) in ("canceled", "pending_cancel")]
             self._wait(self._ib, min(0.2, max(0.0, deadline - self._mono())))
 
+    @_on_loop_thread
     def positions(self) -> list[Position]:
         ps = self._req("positions", lambda ib: ib.reqPositions())
         prices = {}
@@ -622,6 +663,7 @@ class IbkrBroker(Broker):
             )
         return out
 
+    @_on_loop_thread
     def account(self) -> Account:
         ib = self._connected()
         acct = self.account_id or ""
@@ -652,6 +694,7 @@ class IbkrBroker(Broker):
             account_number=acct,
         )
 
+    @_on_loop_thread
     def clock(self) -> MarketClock:
         t = self._req("clock", lambda ib: ib.reqCurrentTime())
         now = _utc(t)
@@ -659,6 +702,7 @@ class IbkrBroker(Broker):
             raise BrokerUnavailable("clock: malformed reply from TWS (no time)")
         return market_clock(now)
 
+    @_on_loop_thread
     def fills(self, day: str) -> list[Fill]:
         """Every execution of ``day`` (New York date) with its commission (waiting, bounded, for
         commission reports TWS sends after the executions)."""
@@ -674,7 +718,14 @@ class IbkrBroker(Broker):
             execs = [by.get(f.execution.execId, f) for f in execs]
         return fills_of_day(execs, day, self.account_id)
 
-    def close(self) -> None:
+    @_on_loop_thread
+    def _disconnect(self) -> None:
         if self._ib is not None:
             with contextlib.suppress(Exception):  # closing: nothing to report
                 self._ib.disconnect()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._disconnect()
+            self._pool.shutdown(wait=True)
+            self._pool = None
