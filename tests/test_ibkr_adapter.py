@@ -393,6 +393,16 @@ def _req(symbol, side, qty, price, coid, kind="limit"):
     return OrderRequest(symbol, side, qty, kind, price, "day", coid)
 
 
+def _until(b: IbkrBroker, order_id: str, status: str, seconds: float = 5.0):
+    """The order once it reaches ``status`` (the fake answers Submitted first, then the fill)."""
+    deadline = time.monotonic() + seconds
+    o = b.get_order(order_id)
+    while o.status != status and time.monotonic() < deadline:
+        time.sleep(0.02)
+        o = b.get_order(order_id)
+    return o
+
+
 def test_submit_fill_and_the_days_fills_with_commissions(tws):
     b = _connect(tws)
     try:
@@ -410,6 +420,8 @@ def test_submit_fill_and_the_days_fills_with_commissions(tws):
         assert (wb["symbol"], wb["action"], wb["order_type"], wb["order_ref"]) == ("BRK B", "SELL", "MKT", "B1-0002")
         assert o.id == str(wa["perm_id"]) and m.id == str(wb["perm_id"])  # the permId, not the orderId
         assert o.id != str(wa["order_id"])
+        assert o.status in ("new", "filled")  # the first status TWS sent with the permId
+        o = _until(b, o.id, "filled")
         assert (o.client_order_id, o.symbol, o.status, o.filled_qty, o.filled_avg_price) == (
             "B1-0001",
             "AAPL",
@@ -417,7 +429,7 @@ def test_submit_fill_and_the_days_fills_with_commissions(tws):
             400,
             150.0,
         )
-        g = b.get_order(m.id)
+        g = _until(b, m.id, "filled")
         assert (g.symbol, g.side, g.status, g.filled_qty, g.filled_avg_price) == ("BRK.B", "sell", "filled", 10, 400.0)
         fills = b.fills(_today())
         # commission: max(1.00, 0.005 $/share) as the fake charges: 400 shares 2.00, 10 shares 1.00
@@ -518,7 +530,7 @@ def test_cancel_all_is_a_global_cancel_verified_by_listing(tws):
     try:
         w1 = b.submit_order(_req("MSFT", "buy", 5, 300.0, "B6-0001"))
         w2 = b.submit_order(_req("MSFT", "sell", 2, 310.0, "B6-0002"))
-        f = b.submit_order(_req("AAPL", "buy", 1, 150.0, "B6-0003"))
+        f = _until(b, b.submit_order(_req("AAPL", "buy", 1, 150.0, "B6-0003")).id, "filled")
         assert {o.id for o in b.list_orders("open")} == {w1.id, w2.id}
         assert sorted(b.cancel_all()) == sorted([w1.id, w2.id])
         assert {o["perm_id"]: o["status"] for o in tws.orders} == {
@@ -601,7 +613,7 @@ def test_calls_from_several_threads_share_the_one_connection(tws):
         assert b.clock().timestamp
         with ThreadPoolExecutor(max_workers=2) as pool:
             got = list(pool.map(lambda i: b.submit_order(_req("AAPL", "buy", i, 150.0, f"B9-{i}")), (1, 2, 3)))
-        assert sorted(o.filled_qty for o in got) == [1, 2, 3]
+        assert sorted(_until(b, o.id, "filled").filled_qty for o in got) == [1, 2, 3]
         assert b.stats["connects"] == 1 and tws.place_count == 3
     finally:
         b.close()
