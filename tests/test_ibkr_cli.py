@@ -24,8 +24,28 @@ from fake_tws import FakeTWS  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
+def _shift() -> dt.timedelta:
+    """How far the fake TWS's clock is set from the real one: nothing on an NYSE session day;
+    else to 15:00 UTC of the last session (submit runs on the session the broker's clock says)."""
+    from xlexec.core import calendar as cal
+
+    now = dt.datetime.now(dt.UTC)
+    day = now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    if cal.is_session(day):
+        return dt.timedelta(0)
+    last = dt.date.fromisoformat(cal.previous_session(day))
+    return dt.datetime.combine(last, dt.time(15, 0), dt.UTC) - now
+
+
+SHIFT = _shift()
+
+
+def _tws_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + SHIFT
+
+
 def _today() -> str:
-    return dt.datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+    return _tws_now().astimezone(ZoneInfo("America/New_York")).date().isoformat()
 
 
 def _setup(tmp_path: Path, fake: FakeTWS, *, account: str = "DU1234567", paper: bool = True) -> tuple[Path, Path]:
@@ -56,7 +76,7 @@ def _submit(cfg: Path, trades: Path, *extra: str) -> subprocess.CompletedProcess
 
 @pytest.fixture
 def fake():
-    with FakeTWS(prices={"AAPL": 150.0, "BRK B": 400.0}) as f:
+    with FakeTWS(prices={"AAPL": 150.0, "BRK B": 400.0}, now=_tws_now) as f:
         yield f
 
 
@@ -112,7 +132,7 @@ def test_a_reply_lost_after_the_send_is_found_by_order_ref_and_a_rerun_sends_not
 
 
 def test_paper_mode_with_a_live_login_is_refused_and_nothing_is_placed(tmp_path):
-    with FakeTWS(accounts=("U1234567",)) as f:
+    with FakeTWS(accounts=("U1234567",), now=_tws_now) as f:
         cfg, trades = _setup(tmp_path, f, account="U1234567", paper=True)
         r = _submit(cfg, trades)
         assert r.returncode != 0
@@ -121,7 +141,7 @@ def test_paper_mode_with_a_live_login_is_refused_and_nothing_is_placed(tmp_path)
 
 
 def test_live_mode_needs_live_and_a_live_account(tmp_path):
-    with FakeTWS(accounts=("DU1234567",)) as f:
+    with FakeTWS(accounts=("DU1234567",), now=_tws_now) as f:
         cfg, trades = _setup(tmp_path, f, paper=False)
         r = _submit(cfg, trades)
         assert r.returncode != 0 and "--live" in r.stderr, r.stdout + r.stderr
