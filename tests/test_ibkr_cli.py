@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -157,3 +158,22 @@ def test_an_account_the_login_does_not_manage_is_refused(tmp_path, fake):
     assert r.returncode != 0
     assert "execution.ibkr.account_id DU7654321 is not an account of the login" in r.stderr, r.stdout + r.stderr
     assert fake.place_count == 0
+
+
+def test_cancel_all_cancels_the_working_orders_at_tws(tmp_path):
+    with FakeTWS(prices={"AAPL": 150.0, "BRK B": 400.0}, fill_modes={"BRK B": "none"}, now=_tws_now) as f:
+        cfg, trades = _setup(tmp_path, f)
+        r = _submit(cfg, trades)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert [o["status"] for o in f.orders] == ["Filled", "Submitted"]
+        env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
+        env["COLUMNS"] = "400"
+        k = subprocess.run(
+            [sys.executable, "-m", "xlexec", "cancel-all", "--json", "--config", str(cfg)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert k.returncode == 0, k.stdout + k.stderr
+        assert [o["status"] for o in f.orders] == ["Filled", "Cancelled"]
+        out = json.loads(k.stdout)
+        assert (out["cancelled"], out["still_open"], out["ok"]) == ([str(f.orders[1]["perm_id"])], [], True)
+        assert (tmp_path / "live" / "KILL_SWITCH").exists()
