@@ -487,7 +487,12 @@ def test_a_tws_restart_keeps_the_perm_id_while_order_ids_start_again(tws):
 
 @pytest.mark.parametrize(
     "code,text",
-    [(201, "Order rejected - reason: insufficient buying power"), (203, "The security is not available")],
+    [
+        (201, "Order rejected - reason: insufficient buying power"),
+        (203, "The security is not available"),
+        # a code not known as a refusal: the Inactive status TWS sends after it decides
+        (10999, "An error this adapter has no entry for"),
+    ],
 )
 def test_an_error_for_the_order_is_a_rejection(tws, code, text):
     tws.reject["AAPL"] = (code, text)

@@ -86,8 +86,16 @@ STATUS = {
     "Inactive": "rejected",
 }
 
-#: error codes that are notes on a live order, not a refusal (IBKR's "warning" messages)
-NOTE_CODES = frozenset({399, 404, 492, 10167})
+#: error codes that are notes on a live order, not a refusal (IBKR's "warning" messages: 399
+#: order message, 404 shares located later, 10167/10090/354 market data, 10349 TIF set by a preset,
+#: 10311 direct routing)
+NOTE_CODES = frozenset({354, 399, 404, 492, 10090, 10167, 10197, 10311, 10349})
+#: error codes that refuse a new order outright (TWS API "Message codes": 103 duplicate order id,
+#: 110 price increment, 200 no security definition, 201 rejected, 202 canceled, 203 not allowed
+#: for the account, 382/383 size limits, 387/388 size, 434 zero size)
+REJECT_CODES = frozenset({103, 110, 200, 201, 202, 203, 382, 383, 387, 388, 434})
+#: statuses TWS sends for an order it holds (working, done, or being canceled)
+LIVE_STATES = frozenset({"PreSubmitted", "Submitted", "Filled", "PendingCancel", "Cancelled", "ApiCancelled"})
 
 
 def is_note(code: int) -> bool:
@@ -361,7 +369,9 @@ class IbkrBroker(Broker):
         if self._ib is None:
             # the adapter reports every error itself (one line each): ib_async's own log lines
             # go to the application's logging only, never straight to stderr
-            logging.getLogger("ib_async").addHandler(logging.NullHandler())
+            lg = logging.getLogger("ib_async")
+            if not any(isinstance(h, logging.NullHandler) for h in lg.handlers):
+                lg.addHandler(logging.NullHandler())
             self._ib = ib_async.IB()
             self._ib.RequestTimeout = self.timeout
             self._ib.RaiseRequestErrors = True
@@ -375,6 +385,7 @@ class IbkrBroker(Broker):
                 ib.sleep(0)
         if ib.isConnected():
             return ib
+        self._errors.clear()  # order ids start again on a new connection
         where = f"TWS / IB Gateway at {self.host} (client id {self.client_id})"
         self._pace()
         self.stats["connects"] += 1
@@ -516,29 +527,40 @@ class IbkrBroker(Broker):
         what = f"submit {req.client_order_id or req.symbol}"
         self._pace()
         self.before_wire(what)
+        oid = order.orderId = int(ib.client.getReqId())
+        self._errors.pop(oid, None)  # nothing said about an earlier order of that id counts
         try:
             trade = ib.placeOrder(contract, order)
         except (ConnectionError, OSError) as e:
             raise BrokerUnavailable(f"{what}: connection to TWS lost while sending ({type(e).__name__})") from None
         self.stats["orders_sent"] += 1
-        oid = int(trade.order.orderId)
         deadline = self._mono() + self.timeout
+        said: tuple[int, str] | None = None  # an error for the order whose meaning TWS's status tells
         while True:
-            errs = [(c, m) for c, m in self._errors.pop(oid, []) if not is_note(c)]
-            st = trade.orderStatus.status
-            if errs and _num(trade.orderStatus.filled) <= 0:
-                code, msg = errs[-1]
-                raise OrderRejected(f"{what}: IBKR error {code}: {scrub(msg)}", code)
-            if st == "Inactive" and _num(trade.orderStatus.filled) <= 0:
-                raise OrderRejected(f"{what}: IBKR made the order inactive (not working)")
-            if _perm(trade) and st not in ("PendingSubmit", "ApiPending", ""):
-                return order_from_trade(trade, ib.fills())
+            for code, msg in self._errors.pop(oid, []):
+                if is_note(code):
+                    continue
+                if code in REJECT_CODES and _num(trade.orderStatus.filled) <= 0:
+                    raise OrderRejected(f"{what}: IBKR error {code}: {scrub(msg)}", code)
+                said = (code, msg)
+            # the statuses TWS itself sent (ib_async also writes a local Cancelled on an error)
+            told = [e.status for e in trade.log[1:] if not getattr(e, "errorCode", 0)]
+            last = told[-1] if told else ""
+            if last in ("Inactive", "Cancelled", "ApiCancelled") and _num(trade.orderStatus.filled) <= 0:
+                why = f"IBKR error {said[0]}: {scrub(said[1])}" if said else f"TWS made the order {last}"
+                raise OrderRejected(f"{what}: {why}", said[0] if said else None)
+            if _perm(trade) and last in LIVE_STATES:
+                got = order_from_trade(trade, ib.fills())
+                if said and not got.reason:
+                    got.reason = f"IBKR {said[0]}: {scrub(said[1])}"
+                return got
             if not ib.isConnected():
                 raise BrokerUnavailable(f"{what}: connection to TWS lost after the order was sent: outcome unknown")
             left = deadline - self._mono()
             if left <= 0:
+                note = f" (TWS said {said[0]}: {scrub(said[1])})" if said else ""
                 raise BrokerUnavailable(
-                    f"{what}: no permId/status from TWS within {self.timeout:g} s after the order was sent: "
+                    f"{what}: no permId/status from TWS within {self.timeout:g} s after the order was sent{note}: "
                     "outcome unknown"
                 )
             self._wait(ib, min(left, 0.2))
