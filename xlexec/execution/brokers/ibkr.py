@@ -727,7 +727,9 @@ class IbkrBroker(Broker):
     @_on_loop_thread
     def fills(self, day: str) -> list[Fill]:
         """Every execution of ``day`` (New York date) with its commission (waiting, bounded, for
-        commission reports TWS sends after the executions)."""
+        commission reports TWS sends after the executions). TWS reports the executions it still
+        holds: today's (IB Gateway / TWS can be set to keep up to 7 days); an older day's fills
+        come from a Flex statement (``xlexec fills``)."""
         dt.date.fromisoformat(day)
         execs = self._executions()
         deadline = self._mono() + min(self.timeout, 3.0)
