@@ -67,8 +67,10 @@ Behaviour: ``fill_modes[symbol]`` is "fill" (default: a limit order fills at its
 once, any other order at ``prices[symbol]``, default 100.0), "none" (stays Submitted) or a
 fraction f in (0, 1) (floor(qty * f) shares fill, the rest stays working). Each fill sends
 execDetails, then commissionReport (max(1.0, 0.005 * shares) USD, same execId), then orderStatus
-and openOrder. The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue;
-NetLiquidation adds the positions at ``prices`` (default 100.0). Order events go to the
+and openOrder; :meth:`FakeTWS.fill` fills a working order later. orderStatus's ``remaining`` is
+the unexecuted quantity (also once Cancelled); a rejection is error + orderStatus Inactive.
+The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue; NetLiquidation
+adds the positions at ``prices`` (default 100.0). Order events go to the
 connection of the client id that placed the order. Faults: ``drop_after_place``,
 ``status_delay``, ``reject`` and :meth:`FakeTWS.restart` (see the class). Loopback only, daemon
 threads; an unknown message id is logged and ignored.
@@ -146,10 +148,6 @@ class _Order:
     last_fill_price: float = 0.0
     completed_time: str = ""
     completed_status: str = ""
-
-    @property
-    def remaining(self) -> float:
-        return 0.0 if self.status in ("Cancelled", "Inactive") else self.qty - self.filled
 
     @property
     def working(self) -> bool:
@@ -245,6 +243,13 @@ class FakeTWS:
     * :meth:`restart`: every connection closed, the next valid order id back to 1; the day's orders
       and executions stay and are reported by reqAllOpenOrders / reqCompletedOrders /
       reqExecutions.
+
+    Also: :meth:`fill` (the exchange fills a working order later, the owner connected or not),
+    :meth:`position` and :meth:`account_cash` (the books), ``connections`` (open sockets) and
+    ``unknown`` (message ids received and ignored). A placeOrder with the orderId of a working
+    order of the same client modifies it; with the id of a done order since the last restart it
+    gets error 103. reqExecutions applies the filter's clientId (0: all), acctCode, symbol, side
+    and time.
     """
 
     host: str = "127.0.0.1"
@@ -342,6 +347,16 @@ class FakeTWS:
     def executions(self) -> list[dict]:
         with self._lock:
             return [e.public() for e in self._execs]
+
+    def position(self, symbol: str, account: str | None = None) -> tuple[float, float]:
+        """(shares, average cost) held in ``account`` (default: the first)."""
+        with self._lock:
+            q, avg = self._positions.get((account or self.accounts[0], symbol), [0.0, 0.0])
+        return q, avg
+
+    def account_cash(self, account: str | None = None) -> float:
+        with self._lock:
+            return self._cash.get(account or self.accounts[0], 0.0)
 
     @property
     def connections(self) -> int:
@@ -631,6 +646,22 @@ class FakeTWS:
             if c.account_sub == order.account:
                 self._send_account(c, order.account, only=order.symbol)
 
+    def fill(self, order_ref: str, shares: float | None = None, price: float | None = None) -> dict:
+        """The exchange fills a working order later (matched by orderRef, the newest working one):
+        ``shares`` (default: all that remain) at ``price`` (default: its limit, else
+        ``prices[symbol]``). The fill goes to the owner's connection if it is connected; otherwise
+        it is only in the day's executions (reqExecutions). Returns the execution's dict."""
+        with self._lock:
+            order = next((o for o in reversed(self._orders) if o.order_ref == order_ref and o.working), None)
+            if order is None:
+                raise KeyError(f"no working order with orderRef {order_ref!r}")
+            qty = order.qty - order.filled if shares is None else min(float(shares), order.qty - order.filled)
+            if price is None:
+                price = order.lmt_price if order.lmt_price is not None else self.prices.get(order.symbol, 100.0)
+            ex = self._execute(order, qty, price)
+        self._publish_fills(order, [ex])
+        return ex.public()
+
     def _cancel(self, order: _Order) -> None:
         for c in self._owner(order.client_id):
             c.send(self._order_status(order))
@@ -800,7 +831,7 @@ class FakeTWS:
 
     def _order_status(self, o: _Order, status: str | None = None, filled: float | None = None) -> list[Any]:
         filled = o.filled if filled is None else filled
-        remaining = 0.0 if (status or o.status) in ("Cancelled", "Inactive") else o.qty - filled
+        remaining = o.qty - filled  # the unexecuted quantity, also once Cancelled / Inactive
         avg = o.avg_price if filled else 0.0
         last = o.last_fill_price if filled else 0.0
         return [3, o.order_id, status or o.status, filled, remaining, avg, o.perm_id, 0, last, o.client_id, "", 0.0]

@@ -622,3 +622,32 @@ def test_calls_from_several_threads_share_the_one_connection(tws):
         assert b.stats["connects"] == 1 and tws.place_count == 3
     finally:
         b.close()
+
+
+def test_a_fill_while_disconnected_is_found_after_the_reconnect(tws):
+    b = _connect(tws)
+    try:
+        w = b.submit_order(_req("MSFT", "buy", 400, 300.0, "B10-0001"))
+        assert w.status == "new"
+        tws.restart()  # the connection is gone; the exchange fills the order meanwhile
+        ex = tws.fill("B10-0001", shares=150, price=299.5)
+        assert ex["shares"] == 150
+        got = b.get_order_by_client_id("B10-0001")
+        assert got is not None and (got.id, got.status, got.filled_qty, got.filled_avg_price) == (
+            w.id,
+            "partially_filled",
+            150,
+            299.5,
+        )
+        [f] = b.fills(_today())
+        # commission: max(1.00, 0.005 $/share x 150) = 1.00
+        assert (f.id, f.order_id, f.client_order_id, f.qty, f.price, f.commission) == (
+            ex["exec_id"],
+            w.id,
+            "B10-0001",
+            150,
+            299.5,
+            1.0,
+        )
+    finally:
+        b.close()
