@@ -177,3 +177,12 @@ def test_cancel_all_cancels_the_working_orders_at_tws(tmp_path):
         out = json.loads(k.stdout)
         assert (out["cancelled"], out["still_open"], out["ok"]) == ([str(f.orders[1]["perm_id"])], [], True)
         assert (tmp_path / "live" / "KILL_SWITCH").exists()
+
+
+def test_live_mode_with_a_live_account_and_live_sends(tmp_path):
+    with FakeTWS(accounts=("U1234567",), prices={"AAPL": 150.0, "BRK B": 400.0}, now=_tws_now) as f:
+        cfg, trades = _setup(tmp_path, f, account="U1234567", paper=False)
+        r = _submit(cfg, trades, "--live")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "LIVE · ibkr · 127.0.0.1:" in r.stdout and "2 sent" in r.stdout, r.stdout
+        assert [o["account"] for o in f.orders] == ["U1234567", "U1234567"]
