@@ -44,7 +44,6 @@ def test_every_config_key_is_read_outside_config_py():
     "key,text",
     [
         ("execution.retry_failed_orders", "execution:\n  retry_failed_orders: false\n"),
-        ("execution.ibkr", "execution:\n  ibkr:\n    host: localhost\n    port: 7497\n"),
         ("execution.td", "execution:\n  td:\n    client_id: ${TD_CLIENT_ID}\n"),
     ],
 )

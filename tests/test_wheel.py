@@ -71,8 +71,10 @@ def test_every_third_party_import_is_a_declared_dependency():
     assert {"pandas", "olefile", "requests", "xlwings"} <= set(imports)  # the scan sees them
     # psycopg (xlexec/store/pg_journal.py only, imported when a postgresql:// journal is used)
     # is the optional extra ``postgres``; schwab-py, httpx and Authlib
-    # (xlexec/execution/brokers/schwab.py only) the extra ``schwab``
-    assert _undeclared(imports, _declared() | _declared("postgres") | _declared("schwab")) == []
+    # (xlexec/execution/brokers/schwab.py only) the extra ``schwab``; ib_async
+    # (xlexec/execution/brokers/ibkr.py only) the extra ``ibkr``
+    declared = _declared() | _declared("postgres") | _declared("schwab") | _declared("ibkr")
+    assert _undeclared(imports, declared) == []
 
 
 def test_every_import_of_the_tests_and_benchmarks_is_in_the_test_extra():

@@ -42,7 +42,6 @@ SECRET_KEYS = {"api_key", "api_secret", "refresh_token", "secret_key", "app_key"
 #: key path -> why it went; a config that still sets one of these is refused, naming it
 REMOVED_KEYS = {
     "execution.retry_failed_orders": "nothing retried failed orders (resubmit: the journal makes a rerun safe)",
-    "execution.ibkr": "IBKR is file-based (`xlexec convert --broker ibkr`); no code connected to TWS",
     "execution.td": "TD Ameritrade's API was shut down in May 2024; no code used these keys",
 }
 
@@ -70,6 +69,20 @@ class SchwabConfig(_Model):
     account_number: str | None = None  # the account orders go to (required when the token reaches several)
     paper: bool = True  # must be set false: Schwab has no paper trading, so true refuses (fail closed)
     base_url: str = "https://api.schwabapi.com"  # only a loopback test server may replace it
+
+
+class IbkrConfig(_Model):
+    """Interactive Brokers through ib_async to a running TWS or IB Gateway (API enabled)."""
+
+    host: str = "127.0.0.1"  # TWS / IB Gateway's machine (it may be another one on the desk's network)
+    # None: TWS's port of the mode, 7497 paper / 7496 live; IB Gateway listens on 4002 / 4001
+    port: int | None = Field(None, ge=1, le=65535)
+    client_id: int = Field(1, ge=0)  # the API client id, unique per connection to that TWS
+    # the account orders go to: DU... (paper) or U... (live); must be one of the login's accounts;
+    # None: the login must manage exactly one
+    account_id: str | None = None
+    paper: bool = True  # the mode; the account TWS reports must fit it (DU... paper, U... live)
+    connect_timeout_seconds: float = Field(10.0, gt=0)
 
 
 class PaperBrokerConfig(_Model):
@@ -115,6 +128,7 @@ class ExecutionConfig(_Model):
     chase: ChaseConfig = ChaseConfig()
     alpaca: AlpacaConfig = AlpacaConfig()
     schwab: SchwabConfig = SchwabConfig()
+    ibkr: IbkrConfig = IbkrConfig()
     paper: PaperBrokerConfig = PaperBrokerConfig()
 
 

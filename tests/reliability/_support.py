@@ -477,6 +477,93 @@ def _schwab_orders_path() -> str:
     return f"/trader/v1/accounts/{ACCOUNT_HASH}/orders"
 
 
+IBKR_DAY = "2025-11-03"
+IBKR_ACCOUNT = "DU1234567"
+
+
+class _TWS:
+    """The fake TWS (``tests/fake_tws.py``) for the registry: its clock on :data:`IBKR_DAY` (a
+    session, 10:00 New York, moving with the real clock), and ``seed_order``: an order entered
+    at TWS by another client (the operator's own API tool), its own ``orderRef``, so a twin of
+    ours exists at the broker."""
+
+    def __init__(self, n: int):
+        from fake_tws import FakeTWS
+
+        t0, start = ny(IBKR_DAY, 10, 0), dt.datetime.now(dt.UTC)
+        self.fake = FakeTWS(
+            accounts=(IBKR_ACCOUNT,), fill_modes=fill_modes(n), cash=1e12,
+            now=lambda: t0 + (dt.datetime.now(dt.UTC) - start),
+        )  # fmt: skip
+
+    def __enter__(self):
+        self.fake.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.fake.stop()
+
+    def __getattr__(self, name):
+        return getattr(self.fake, name)
+
+    def __setattr__(self, name, value):
+        if name == "fake":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.fake, name, value)
+
+    def seed_order(self, order_ref: str, symbol: str, side: str, qty: int, price: float) -> None:
+        from ib_async import IB, LimitOrder, Stock
+
+        ib = IB()
+        ib.connect(self.fake.host, self.fake.port, clientId=99, timeout=5)
+        try:
+            order = LimitOrder(side.upper(), qty, price, orderRef=order_ref, account=IBKR_ACCOUNT, tif="DAY")
+            trade = ib.placeOrder(Stock(symbol, "SMART", "USD"), order)
+            while not trade.order.permId:
+                ib.waitOnUpdate(timeout=1)
+        finally:
+            ib.disconnect()
+
+
+def ibkr_config(root: Path, fake, *, live_dir: Path | None = None, **execution) -> Path:
+    """``root/config.yaml`` for the fake TWS (paper: a DU... account; no secrets)."""
+    ex = {
+        "broker": "ibkr",
+        "require_human_approval": True,
+        "price_collar_pct": None,
+        "max_order_size_usd": 1_000_000,
+        "max_daily_trades": 200,
+        "request_timeout_seconds": 2,
+        **execution,
+    }
+    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
+    lines += ["  ibkr:", f"    port: {fake.port}", "    client_id: 7", f"    account_id: {IBKR_ACCOUNT}"]
+    p = root / "config.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def _ibkr_legs(fake, day: str) -> list[tuple[str, str]]:
+    return [(o["symbol"], o["action"].lower()) for o in fake.orders]  # one fresh fake per test
+
+
+def _ibkr_slow(fake, n: int) -> None:
+    """Every status reply later than the adapter waits (``request_timeout_seconds`` 0.5 in the
+    fault runs), for the first ``n`` orders; then prompt again."""
+    import threading
+
+    fake.status_delay = 1.0
+
+    def back():
+        while fake.place_count < n:
+            threading.Event().wait(0.05)
+        fake.status_delay = 0.0
+
+    threading.Thread(target=back, daemon=True).start()
+
+
 BROKERS: dict[str, BrokerEntry] = {
     "alpaca": BrokerEntry(
         name="alpaca",
@@ -511,5 +598,20 @@ BROKERS: dict[str, BrokerEntry] = {
         client_order_ids=False,
         live=True,
     ),
-    # "ibkr": one more entry here, its fake tests/fake_tws.py (FakeTWS: drop_after_place, restart, reject_next)
+    "ibkr": BrokerEntry(
+        name="ibkr",
+        start=_TWS,
+        day=lambda fake: IBKR_DAY,
+        config=ibkr_config,
+        env={},
+        faults={
+            # the order reaches TWS, then the connection closes before any reply (once per run)
+            "lost": lambda f, n: setattr(f, "drop_after_place", 1),
+            "slow_status": _ibkr_slow,
+        },
+        legs=_ibkr_legs,
+        tag="a234567",  # DU1234567 as client order ids name it (written out, not computed)
+        client_order_ids=True,
+        live=False,
+    ),
 }

@@ -1,12 +1,14 @@
 """The exactly-once guarantees, for every broker of the registry (``_support.BROKERS``).
 
-Each broker's loopback fake, the real client library underneath (alpaca-py, schwab-py), the
-config built for it; a 20-order day. Per broker and per fault it has (429, 5xx, the order
-created and its reply lost, an expired access token): submit (rerun while anything is unknown,
+Each broker's loopback fake, the real client library underneath (alpaca-py, schwab-py,
+ib_async), the config built for it; a 20-order day. Per broker and per fault it has (429, 5xx,
+the order created and its reply lost, an expired access token, IBKR's status replies slower
+than the adapter waits): submit (rerun while anything is unknown,
 at most 3 runs) ends with every approved order at the broker exactly once, none unknown. Then a
 ``kill -9`` of the real CLI right after an order reached the broker, and a rerun: exactly once.
 Where the brokers differ, each one's own guarantee is asserted: a twin entered at the broker
-by other means plus a lost reply is, on a broker that keeps our client order id (Alpaca), found
+by other means plus a lost reply is, on a broker that keeps our client order id (Alpaca; IBKR
+as ``orderRef``), found
 by that id and sent once; on one that does not (Schwab), reported ambiguous, journaled with its
 candidates and never resent. Observations: kind ``broker`` (one column per broker in the report).
 """

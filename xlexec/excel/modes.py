@@ -12,18 +12,25 @@ def is_live(cfg) -> bool:
         return not ex.alpaca.paper
     if ex.broker == "schwab":
         return True  # Schwab has no paper trading
+    if ex.broker == "ibkr":
+        return not ex.ibkr.paper
     return not ex.paper_trading
 
 
 def account_text(cfg) -> str:
-    """The account orders go to: ``account PA3XK0071234`` (``execution.alpaca.account_number`` or
-    ``execution.schwab.account_number``, the one submit insists the broker reports), ``account not
+    """The account orders go to: ``account PA3XK0071234`` (``execution.alpaca.account_number``,
+    ``execution.schwab.account_number`` or ``execution.ibkr.account_id``, the one submit insists the
+    broker reports), ``account not
     configured`` when a broker is set without one, or ``built-in simulator`` (the paper broker has
     no account)."""
     ex = cfg.execution
     if ex.broker == "paper":
         return "built-in simulator"
-    number = {"alpaca": ex.alpaca.account_number, "schwab": ex.schwab.account_number}.get(ex.broker)
+    number = {
+        "alpaca": ex.alpaca.account_number,
+        "schwab": ex.schwab.account_number,
+        "ibkr": ex.ibkr.account_id,
+    }.get(ex.broker)
     return f"account {number}" if number else "account not configured"
 
 

@@ -32,10 +32,11 @@ submit and every chase move), human approval of the exact order list
 ``live/KILL_SWITCH``), the header's ``Safety Checks: PASSED`` (anything else or no line refuses,
 approval or not), market open (broker clock) unless ``allow_closed``, and ``live=True`` for a
 live account, and the account the broker reports must fit the mode
-(:func:`xlexec.execution.mode.check_account`: paper = ``PA...``; ``execution.alpaca.account_number``
-when set). The trades file must be dated today's session and its approval given that
-session (:mod:`xlexec.execution.session`: the paper broker's clock is ``ctx.now()``, a real
-broker's its own clock). The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
+(:func:`xlexec.execution.mode.check_account`: paper = ``PA...`` at Alpaca, ``DU...`` at IBKR;
+``execution.alpaca.account_number`` / ``execution.ibkr.account_id`` when set). The trades file
+must be dated today's session and its approval given that session
+(:mod:`xlexec.execution.session`: the paper broker's clock is ``ctx.now()``, a real broker's its
+own clock). The mode (PAPER/LIVE, broker, host) is part of every result and message. The kill
 switch is checked again right before each order request (:func:`xlexec.execution.guards.wire_gate`,
 installed on the broker for the batch by :func:`~xlexec.execution.guards.gated`; the adapters pass
 it after their rate-limit wait): an order still waiting when cancel-all runs is refused, not sent.
@@ -782,8 +783,12 @@ def require_session(ctx, broker: Broker, day: str, tag: str, *, what: str = "sen
 def require_account(ctx, broker: Broker, acct, tag: str) -> str:
     """The live guard by what the broker says (:func:`xlexec.execution.mode.check_account`): the
     account ``acct`` the broker reports must fit the mode and, on Alpaca / Schwab, the configured
-    ``execution.<broker>.account_number``; returns its number. Submit and the chase both pass it."""
+    ``execution.<broker>.account_number`` (IBKR: ``execution.ibkr.account_id``); returns its
+    number. Submit and the chase both pass it."""
     name = getattr(broker, "name", "")
+    if name == "ibkr":
+        key = "execution.ibkr.account_id"
+        return check_account(broker, acct, expected=ctx.config.execution.ibkr.account_id, tag=tag, key=key)
     if name == "schwab":
         key = "execution.schwab.account_number"
         return check_account(broker, acct, expected=ctx.config.execution.schwab.account_number, tag=tag, key=key)

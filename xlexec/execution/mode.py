@@ -16,6 +16,13 @@ def describe_mode(broker: Broker) -> dict[str, Any]:
 
 
 PAPER_PREFIX = "PA"  # Alpaca numbers paper accounts PA...; live accounts never start so
+#: broker name -> how that broker numbers its paper accounts (IBKR: DU..., live U...); others: PA
+PAPER_PREFIXES = {"alpaca": "PA", "ibkr": "DU"}
+
+
+def paper_prefix(broker: Broker) -> str:
+    """The prefix of ``broker``'s paper account numbers (:data:`PAPER_PREFIXES`, else ``PA``)."""
+    return PAPER_PREFIXES.get(str(getattr(broker, "name", "")), PAPER_PREFIX)
 
 
 def check_account(
@@ -29,9 +36,10 @@ def check_account(
     """The mode by what the broker says: the account it reports must fit the mode.
 
     ``account``: the broker's :class:`~xlexec.execution.brokers.base.Account`; ``expected``: the
-    configured account number (``key``: ``execution.alpaca.account_number`` or
-    ``execution.schwab.account_number``; None/blank = any). PAPER mode
-    with an account that is not ``PA...``, LIVE mode with a ``PA...`` account, no account number
+    configured account number (``key``: ``execution.alpaca.account_number``,
+    ``execution.schwab.account_number`` or ``execution.ibkr.account_id``; None/blank = any). PAPER
+    mode with an account that is not the broker's paper kind (:func:`paper_prefix`: Alpaca
+    ``PA...``, IBKR ``DU...``), LIVE mode with a paper account, no account number
     at all, or a number other than ``expected`` -> :class:`~xlexec.errors.RefusedError` (nothing
     sent). Returns the reported account number (stripped)."""
     from xlexec.errors import RefusedError
@@ -42,10 +50,11 @@ def check_account(
         raise RefusedError(
             f"{tag} the broker reported no account number: the mode cannot be verified; nothing sent", rule="account"
         )
-    is_paper = number.upper().startswith(PAPER_PREFIX)
+    prefix = paper_prefix(broker)
+    is_paper = number.upper().startswith(prefix)
     if mode == "PAPER" and not is_paper:
         raise RefusedError(
-            f"{tag} the broker reports account {number}, which is not a paper account ({PAPER_PREFIX}...), "
+            f"{tag} the broker reports account {number}, which is not a paper account ({prefix}...), "
             "while the config says paper: this is a LIVE account; nothing sent",
             rule="account",
         )

@@ -54,6 +54,8 @@ def mode_of(cfg) -> tuple[str, str | None]:
     ex = cfg.execution
     if ex.broker == "schwab":
         return "LIVE", urlsplit((ex.schwab.base_url or "").strip()).hostname or None
+    if ex.broker == "ibkr":
+        return ("PAPER" if ex.ibkr.paper else "LIVE"), (ex.ibkr.host or "").strip() or None
     if ex.broker != "alpaca":
         return "PAPER" if ex.broker == "paper" else "FILE", None
     a = ex.alpaca

@@ -37,7 +37,9 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=N
     clock, a callable returning a tz-aware datetime, e.g. ``ctx.now``);
     ``alpaca`` -> alpaca-py ``TradingClient`` (``xlexec.execution.brokers.alpaca``);
     ``schwab`` -> schwab-py ``Client`` (``xlexec.execution.brokers.schwab``);
-    ``ibkr`` -> explains it is file-based (``xlexec convert``); ``td`` -> explains the move to Schwab.
+    ``ibkr`` -> ib_async ``IB`` to TWS / IB Gateway (``xlexec.execution.brokers.ibkr``; without
+    ib_async installed, a ConfigError naming ``pip install xlexec[ibkr]``);
+    ``td`` -> explains the move to Schwab.
     """
     from xlexec.errors import ConfigError
 
@@ -55,10 +57,9 @@ def get_broker(cfg, live_dir=None, *, quotes=None, day: str | None = None, now=N
 
         return SchwabBroker.from_config(cfg)
     if name == "ibkr":
-        raise ConfigError(
-            "execution.broker: ibkr is file-based for now: run `xlexec convert TRADES "
-            "--broker ibkr` and upload the basket in TWS (BasketTrader)"
-        )
+        from xlexec.execution.brokers.ibkr import IbkrBroker
+
+        return IbkrBroker.from_config(cfg)
     if name == "td":
         raise ConfigError(
             "execution.broker: td: TD Ameritrade's API was shut down in May 2024 "
