@@ -148,10 +148,6 @@ class _Order:
     completed_status: str = ""
 
     @property
-    def remaining(self) -> float:
-        return 0.0 if self.status in ("Cancelled", "Inactive") else self.qty - self.filled
-
-    @property
     def working(self) -> bool:
         return self.status in ("PreSubmitted", "Submitted")
 
@@ -631,6 +627,22 @@ class FakeTWS:
             if c.account_sub == order.account:
                 self._send_account(c, order.account, only=order.symbol)
 
+    def fill(self, order_ref: str, shares: float | None = None, price: float | None = None) -> dict:
+        """The exchange fills a working order later (matched by orderRef, the newest working one):
+        ``shares`` (default: all that remain) at ``price`` (default: its limit, else
+        ``prices[symbol]``). The fill goes to the owner's connection if it is connected; otherwise
+        it is only in the day's executions (reqExecutions). Returns the execution's dict."""
+        with self._lock:
+            order = next((o for o in reversed(self._orders) if o.order_ref == order_ref and o.working), None)
+            if order is None:
+                raise KeyError(f"no working order with orderRef {order_ref!r}")
+            qty = order.qty - order.filled if shares is None else min(float(shares), order.qty - order.filled)
+            if price is None:
+                price = order.lmt_price if order.lmt_price is not None else self.prices.get(order.symbol, 100.0)
+            ex = self._execute(order, qty, price)
+        self._publish_fills(order, [ex])
+        return ex.public()
+
     def _cancel(self, order: _Order) -> None:
         for c in self._owner(order.client_id):
             c.send(self._order_status(order))
@@ -800,7 +812,7 @@ class FakeTWS:
 
     def _order_status(self, o: _Order, status: str | None = None, filled: float | None = None) -> list[Any]:
         filled = o.filled if filled is None else filled
-        remaining = 0.0 if (status or o.status) in ("Cancelled", "Inactive") else o.qty - filled
+        remaining = o.qty - filled  # the unexecuted quantity, also once Cancelled / Inactive
         avg = o.avg_price if filled else 0.0
         last = o.last_fill_price if filled else 0.0
         return [3, o.order_id, status or o.status, filled, remaining, avg, o.perm_id, 0, last, o.client_id, "", 0.0]

@@ -212,7 +212,7 @@ def test_working_order_then_cancel_order(ib):
             wait_for(ib, lambda: trade.orderStatus.status == "Cancelled", what="Cancelled")
             wait_for(ib, lambda: errors, what="error 202")
             assert errors == [(trade.order.orderId, 202, "Order Canceled - reason:")]
-            assert trade.orderStatus.remaining == 0
+            assert trade.orderStatus.remaining == 5  # the unexecuted quantity
             assert fake.orders[0]["status"] == "Cancelled"
             assert fake.executions == []
             # a second cancel of the same order: TWS says it cannot be cancelled any more
@@ -223,6 +223,57 @@ def test_working_order_then_cancel_order(ib):
             assert (done.order.orderRef, done.orderStatus.status) == ("w-1", "Cancelled")
         finally:
             ib.disconnect()
+
+
+def test_modify_a_working_order(ib):
+    with FakeTWS(fill_modes={"IBM": "none"}) as fake:
+        connect(ib, fake)
+        trade = ib.placeOrder(Stock("IBM", "SMART", "USD"), limit("BUY", 5, 10.0, ref="m-1"))
+        wait_for(ib, lambda: trade.orderStatus.status == "Submitted", what="Submitted")
+        trade.order.lmtPrice = 11.5
+        trade.order.totalQuantity = 7
+        ib.placeOrder(trade.contract, trade.order)  # same orderId: a modification
+        wait_for(ib, lambda: trade.orderStatus.remaining == 7, what="the modification acknowledged")
+        assert [e.message for e in trade.log][-2:] == ["Modify", ""]  # ib_async's entry, then TWS's status
+        assert (trade.orderStatus.status, trade.order.lmtPrice) == ("Submitted", 11.5)
+        (o,) = fake.orders  # still one order, same permId
+        assert (o["qty"], o["lmt_price"], o["status"], o["perm_id"]) == (7, 11.5, "Submitted", trade.order.permId)
+        assert fake.place_count == 2
+
+
+def test_order_id_of_a_done_order_is_a_duplicate(ib, fake):
+    errors: list[tuple[int, int]] = []
+    connect(ib, fake)
+    ib.errorEvent += lambda req_id, code, msg, contract: errors.append((req_id, code))
+    trade = ib.placeOrder(aapl(), limit("BUY", 1, 150.0))
+    wait_for(ib, trade.isDone, what="fill")
+    ib.client.placeOrder(trade.order.orderId, aapl(), limit("BUY", 1, 150.0))
+    wait_for(ib, lambda: errors, what="error 103")
+    assert errors == [(trade.order.orderId, 103)]
+    assert len(fake.orders) == 1 and fake.place_count == 2
+
+
+def test_a_working_order_fills_later_also_while_disconnected(ib):
+    with FakeTWS(fill_modes={"IBM": "none"}, now=lambda: NOW) as fake:
+        connect(ib, fake)
+        trade = ib.placeOrder(Stock("IBM", "SMART", "USD"), limit("BUY", 10, 20.0, ref="late-1"))
+        wait_for(ib, lambda: trade.orderStatus.status == "Submitted", what="Submitted")
+        ex = fake.fill("late-1", shares=4, price=19.5)
+        wait_for(ib, lambda: trade.fills, what="live fill")
+        assert (trade.fills[0].execution.execId, trade.fills[0].execution.price) == (ex["exec_id"], 19.5)
+        assert trade.fills[0].commissionReport.commission == 1.0
+        assert (trade.orderStatus.status, trade.orderStatus.filled, trade.orderStatus.remaining) == ("Submitted", 4, 6)
+
+        ib.disconnect()
+        wait_for(ib, lambda: fake.connections == 0, what="the fake sees the disconnect")
+        fake.fill("late-1")  # the remaining 6 at the limit, nobody connected
+        connect(ib, fake)
+        assert ib.openTrades() == []
+        fills = sorted((f.execution.shares, f.execution.price) for f in ib.fills())
+        assert fills == [(4, 19.5), (6, 20.0)]
+        (done,) = ib.reqCompletedOrders(apiOnly=False)
+        assert (done.order.orderRef, done.orderStatus.status, done.order.filledQuantity) == ("late-1", "Filled", 10)
+        assert fake.orders[0]["avg_price"] == pytest.approx((4 * 19.5 + 6 * 20.0) / 10)
 
 
 def test_global_cancel_cancels_every_working_order(ib):
