@@ -67,7 +67,8 @@ Behaviour: ``fill_modes[symbol]`` is "fill" (default: a limit order fills at its
 once, any other order at ``prices[symbol]``, default 100.0), "none" (stays Submitted) or a
 fraction f in (0, 1) (floor(qty * f) shares fill, the rest stays working). Each fill sends
 execDetails, then commissionReport (max(1.0, 0.005 * shares) USD, same execId), then orderStatus
-and openOrder. The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue;
+and openOrder; :meth:`FakeTWS.fill` fills a working order later. orderStatus's ``remaining`` is
+the unexecuted quantity (also once Cancelled); a rejection is error + orderStatus Inactive. The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue;
 NetLiquidation adds the positions at ``prices`` (default 100.0). Order events go to the
 connection of the client id that placed the order. Faults: ``drop_after_place``,
 ``status_delay``, ``reject`` and :meth:`FakeTWS.restart` (see the class). Loopback only, daemon
@@ -241,6 +242,13 @@ class FakeTWS:
     * :meth:`restart`: every connection closed, the next valid order id back to 1; the day's orders
       and executions stay and are reported by reqAllOpenOrders / reqCompletedOrders /
       reqExecutions.
+
+    Also: :meth:`fill` (the exchange fills a working order later, the owner connected or not),
+    :meth:`position` and :meth:`account_cash` (the books), ``connections`` (open sockets) and
+    ``unknown`` (message ids received and ignored). A placeOrder with the orderId of a working
+    order of the same client modifies it; with the id of a done order since the last restart it
+    gets error 103. reqExecutions applies the filter's clientId (0: all), acctCode, symbol, side
+    and time.
     """
 
     host: str = "127.0.0.1"
@@ -338,6 +346,16 @@ class FakeTWS:
     def executions(self) -> list[dict]:
         with self._lock:
             return [e.public() for e in self._execs]
+
+    def position(self, symbol: str, account: str | None = None) -> tuple[float, float]:
+        """(shares, average cost) held in ``account`` (default: the first)."""
+        with self._lock:
+            q, avg = self._positions.get((account or self.accounts[0], symbol), [0.0, 0.0])
+        return q, avg
+
+    def account_cash(self, account: str | None = None) -> float:
+        with self._lock:
+            return self._cash.get(account or self.accounts[0], 0.0)
 
     @property
     def connections(self) -> int:

@@ -439,6 +439,8 @@ def test_positions_and_account_values(ib):
             assert values["TotalCashValue"] == "46949.00"  # 50,000 - 3,050 - 1.00 commission
             assert values["NetLiquidation"] == "53149.00"  # 46,949 + 20 * 310
             assert ib.reqPositions()[0].position == 20
+            assert fake.position("MSFT") == (20, 302.5)
+            assert fake.account_cash() == 46_949.0
         finally:
             ib.disconnect()
 
