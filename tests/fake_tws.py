@@ -68,8 +68,9 @@ once, any other order at ``prices[symbol]``, default 100.0), "none" (stays Submi
 fraction f in (0, 1) (floor(qty * f) shares fill, the rest stays working). Each fill sends
 execDetails, then commissionReport (max(1.0, 0.005 * shares) USD, same execId), then orderStatus
 and openOrder; :meth:`FakeTWS.fill` fills a working order later. orderStatus's ``remaining`` is
-the unexecuted quantity (also once Cancelled); a rejection is error + orderStatus Inactive. The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue;
-NetLiquidation adds the positions at ``prices`` (default 100.0). Order events go to the
+the unexecuted quantity (also once Cancelled); a rejection is error + orderStatus Inactive.
+The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue; NetLiquidation
+adds the positions at ``prices`` (default 100.0). Order events go to the
 connection of the client id that placed the order. Faults: ``drop_after_place``,
 ``status_delay``, ``reject`` and :meth:`FakeTWS.restart` (see the class). Loopback only, daemon
 threads; an unknown message id is logged and ignored.
