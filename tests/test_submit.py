@@ -684,3 +684,19 @@ def test_a_batch_that_fits_the_brokers_window_goes_out_at_once_without_a_429(tmp
         assert len(fake.requests()) == 7 and not [x for x in fake.requests() if x.get("status") == 429]
         assert took < 20.0, took
         assert b.stats["retries_429"] == 0
+
+
+def test_an_order_differs_by_a_number_only_when_both_sides_give_one():
+    """One client order id must never stand for two orders: a broker's qty or limit that is not
+    a finite number is another order; a side that gives none (None, blank, NaN) is not compared."""
+    from xlexec.execution.engine import _differs
+
+    row = {"symbol": "AAPL", "side": "buy", "qty": 10.0, "limit_price": 150.0}
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": "10", "limit_price": "150.00"}, row) == []
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": None, "limit_price": float("nan")}, row) == []
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": "", "limit_price": " "}, row) == []
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": float("inf"), "limit_price": 150.0}, row) == ["qty"]
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": 10, "limit_price": "abc"}, row) == ["limit_price"]
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": 11, "limit_price": 150.01}, row) == ["qty", "limit_price"]
+    market = {**row, "limit_price": float("nan")}
+    assert _differs({"symbol": "AAPL", "side": "buy", "qty": 10, "limit_price": None}, market) == []

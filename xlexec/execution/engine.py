@@ -97,6 +97,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.corporate_actions import apply_splits
+from xlexec.core.money import finite_or_none
 from xlexec.core.orders import account_tag, orders_from_trades, orders_sha256, with_account
 from xlexec.core.policy import policy_sha256
 from xlexec.core.quotes import mid_map
@@ -120,7 +121,7 @@ from xlexec.execution.brokers.base import (
 from xlexec.execution.brokers.schwab_match import AmbiguousOrderMatch
 from xlexec.execution.execution_log import write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, require_enabled, wire_gate
-from xlexec.execution.intents import day_intents, num_or_none
+from xlexec.execution.intents import day_intents
 from xlexec.execution.mode import check_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
 from xlexec.execution.remembered import note_ambiguous, remember_journaled
@@ -351,13 +352,24 @@ def _differs(got: dict, row: dict) -> list[str]:
         out.append("symbol")
     if str(got.get("side") or "").lower() != str(row.get("side") or "").lower():
         out.append("side")
-    gq, rq = num_or_none(got.get("qty")), num_or_none(row.get("qty"))
-    if gq is not None and rq is not None and abs(gq - rq) > 1e-9:
+    if _numbers_differ(got.get("qty"), row.get("qty"), 1e-9):
         out.append("qty")
-    gl, rl = num_or_none(got.get("limit_price")), num_or_none(row.get("limit_price"))
-    if gl is not None and rl is not None and abs(gl - rl) > 5e-5:
+    if _numbers_differ(got.get("limit_price"), row.get("limit_price"), 5e-5):
         out.append("limit_price")
     return out
+
+
+def _absent(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v)
+
+
+def _numbers_differ(a: object, b: object, tol: float) -> bool:
+    """Both given and more than ``tol`` apart, or one of them given but not a finite number
+    (inf, text): a missing side (None, blank, NaN) is not compared."""
+    if _absent(a) or _absent(b):
+        return False
+    x, y = finite_or_none(a), finite_or_none(b)
+    return x is None or y is None or abs(x - y) > tol
 
 
 def _collision_note(coid: str, what: str, fields: list[str]) -> str:
@@ -422,7 +434,7 @@ def _place(broker: Broker, row: dict, rec: _Recorder, known: bool, intent: dict)
         rec.intent(coid, intent)
         crash_point("after_intent_before_send")
 
-    lim = num_or_none(row.get("limit_price"))
+    lim = finite_or_none(row.get("limit_price"))
     req = OrderRequest(
         symbol=row["symbol"],
         side=row["side"],
@@ -906,9 +918,9 @@ def _intent(run: _Run, row: dict) -> dict:
         "side": row["side"],
         "qty": float(row["qty"]),
         "order_type": row.get("order_type"),
-        "limit_price": num_or_none(row.get("limit_price")),
-        "price": num_or_none(row.get("price")),
-        "arrival_price": num_or_none(row.get("arrival_price")),
+        "limit_price": finite_or_none(row.get("limit_price")),
+        "price": finite_or_none(row.get("price")),
+        "arrival_price": finite_or_none(row.get("arrival_price")),
         "submitted_at": run.ctx.now().isoformat(),
         "mode": run.mode["mode"],
         "broker": run.mode["broker"],

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.costs import commission_paid, side_sign, slippage_usd
-from xlexec.execution.intents import day_intents, num_or_none
+from xlexec.core.money import finite_or_none
+from xlexec.execution.intents import day_intents
 from xlexec.formats.csvio import atomic_write_csv
 from xlexec.store import journal as J
 from xlexec.store.day import Day
@@ -65,9 +66,9 @@ def _log_row(
     """The execution-log row of one order from its intent, latest broker snapshot, refusal and fills."""
     base = it or ref or {}
     qty = float(base.get("qty") or 0)
-    lim = num_or_none((snap or {}).get("limit_price")) if snap else None
+    lim = finite_or_none((snap or {}).get("limit_price")) if snap else None
     if lim is None and it:
-        lim = num_or_none(it.get("limit_price"))
+        lim = finite_or_none(it.get("limit_price"))
     side = base.get("side", "")
     notes = []
     fill_price = fill_time = None
@@ -77,7 +78,7 @@ def _log_row(
     if snap:
         order_id = snap.get("id") or ""
         filled = float(snap.get("filled_qty") or 0)
-        fill_price = num_or_none(snap.get("filled_avg_price")) if filled > 0 else None
+        fill_price = finite_or_none(snap.get("filled_avg_price")) if filled > 0 else None
         st = snap.get("status", "")
         if st == "partially_filled" or (filled > 0 and filled < qty):
             notes.append(f"Partial fill {filled:g}/{qty:g} ({st})")
@@ -103,7 +104,7 @@ def _log_row(
     slippage = vs_limit = None
     if fill_price is not None and filled > 0:
         sign = side_sign(side)
-        signal = num_or_none((it or {}).get("price"))
+        signal = finite_or_none((it or {}).get("price"))
         if signal is not None:
             slippage = float(slippage_usd(sign, filled, fill_price, signal)) + 0.0
         if lim is not None:

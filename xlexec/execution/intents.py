@@ -1,10 +1,8 @@
-"""The day's order intents as journaled (kind ``INTENT``, key = client order id), and the
-numbers read back from journal payloads."""
+"""The day's order intents as journaled (kind ``INTENT``, key = client order id). Numbers read
+back from their payloads go through :func:`xlexec.core.money.finite_or_none` (missing stays
+missing)."""
 
 from __future__ import annotations
-
-import math
-from typing import Any
 
 from xlexec.store import journal as J
 
@@ -15,12 +13,3 @@ def day_intents(jr: J.Journal, day: str) -> dict[str, dict]:
     for p in jr.payloads(J.INTENT, day):
         out.setdefault(p["client_order_id"], p)
     return out
-
-
-def num_or_none(v: Any) -> float | None:
-    """``v`` as a float, or None when it is missing, not a number or NaN."""
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) else v

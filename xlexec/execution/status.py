@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.ages import age_text
+from xlexec.core.money import finite_or_none
 from xlexec.core.orders import round_to_tick
 from xlexec.core.policy import describe_all
 from xlexec.errors import BrokerError, GateClosed, RefusedError
@@ -48,7 +49,7 @@ from xlexec.execution.brokers.base import (
 from xlexec.execution.engine import _lookup, _Recorder, require_account, require_session
 from xlexec.execution.execution_log import NY, write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, wire_gate
-from xlexec.execution.intents import day_intents, num_or_none
+from xlexec.execution.intents import day_intents
 from xlexec.execution.mode import describe_mode
 from xlexec.execution.remembered import note_ambiguous, remember_journaled
 from xlexec.store import journal as J
@@ -144,10 +145,10 @@ def _last_known_row(coid: str, it: dict, last: dict, note: str) -> dict:
         "symbol": it["symbol"],
         "side": it["side"],
         "qty": float(it["qty"]),
-        "limit_price": num_or_none(it.get("limit_price")) or np.nan,
+        "limit_price": finite_or_none(it.get("limit_price")) or np.nan,
         "status": last.get("status", "unknown"),
         "filled_qty": float(last.get("filled_qty") or 0),
-        "filled_avg_price": num_or_none(last.get("filled_avg_price")) or np.nan,
+        "filled_avg_price": finite_or_none(last.get("filled_avg_price")) or np.nan,
         "remaining": np.nan,
         "order_id": last.get("id", ""),
         "submitted_at": last.get("submitted_at") or "",
