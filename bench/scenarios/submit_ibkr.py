@@ -5,8 +5,8 @@ real ib_async; 50 ms latency per message), against the pacing bound.
   through its pacer (50 in any 1 s window, refilled at ``execution.rate_limit_per_min``: set here
   to 3,000/min, TWS's own 50/s, as an IBKR desk would; the config's default 200/min is a
   token-bucket limit below TWS's) over one connection, one request at a time (ib_async's event
-  loop on the adapter's one thread: ``thread_safe = False``), and waits for each order's permId
-  and status before the next.
+  loop on the adapter's one thread; the engine's sending threads queue for it), and waits for
+  each order's permId and status before the next.
 * bound: ``max(R x latency / 1, R / 50 per s)`` with ``R`` the messages the fake TWS received
   (the handshake, the start-up requests ib_async sends on connecting, one placeOrder per order,
   the clock and account checks): each message handled after ``latency`` on the one connection
