@@ -32,6 +32,7 @@ SCENARIOS = [
     "workbook_read",
     "submit",
     "submit_schwab",
+    "submit_ibkr",
     "cancel_all",
     "journal",
     "button_press",

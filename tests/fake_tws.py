@@ -71,8 +71,11 @@ and openOrder; :meth:`FakeTWS.fill` fills a working order later. orderStatus's `
 the unexecuted quantity (also once Cancelled); a rejection is error + orderStatus Inactive.
 The account is a cash account: BuyingPower = AvailableFunds = TotalCashValue; NetLiquidation
 adds the positions at ``prices`` (default 100.0). Order events go to the
-connection of the client id that placed the order. Faults: ``drop_after_place``,
-``status_delay``, ``reject`` and :meth:`FakeTWS.restart` (see the class). Loopback only, daemon
+connection of the client id that placed the order. ``latency`` (seconds, default 0): every
+message a connection receives (the handshake's version message too) waits that long before it
+is handled, one at a time per connection, as a network round trip would; ``messages`` counts
+them. Faults: ``drop_after_place``, ``status_delay``, ``reject`` and :meth:`FakeTWS.restart`
+(see the class). Loopback only, daemon
 threads; an unknown message id is logged and ignored.
 """
 
@@ -263,6 +266,7 @@ class FakeTWS:
         cash: float = 1_000_000.0,
         positions: dict[str, tuple[float, float]] | None = None,
         now=None,
+        latency: float = 0.0,
     ):
         self.accounts = tuple(accounts)
         self.prices = dict(prices or {})
@@ -270,6 +274,8 @@ class FakeTWS:
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.drop_after_place = 0
         self.status_delay = 0.0
+        self.latency = float(latency)
+        self.messages = 0  # messages received from clients (every connection, the handshake's too)
         self.reject: dict[str, tuple[int, str]] = {}
         self.port = 0
         self.place_count = 0
@@ -406,6 +412,7 @@ class FakeTWS:
             if self._recv_exact(conn.sock, 4) != b"API\0":
                 return
             (hello,) = self._read_msg(conn.sock)[:1] or ("",)
+            self._arrived()
             m = re.match(r"v(\d+)(?:\.\.(\d+))?", hello)
             if not m:
                 return
@@ -416,6 +423,7 @@ class FakeTWS:
             conn.send([min(hi, SERVER_VERSION), now.strftime("%Y%m%d %H:%M:%S ") + TWS_TZ])
             while not conn.closed:
                 fields = self._read_msg(conn.sock)
+                self._arrived()
                 if not fields:
                     continue
                 try:
@@ -430,6 +438,13 @@ class FakeTWS:
             with self._lock:
                 self._conns.discard(conn)
             conn.close()
+
+    def _arrived(self) -> None:
+        """One message received: counted, then ``latency`` seconds before it is handled."""
+        with self._lock:
+            self.messages += 1
+        if self.latency > 0:
+            time.sleep(self.latency)
 
     # ------------------------------------------------------------------ dispatch
 

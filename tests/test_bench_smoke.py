@@ -68,6 +68,7 @@ def test_list_and_unknown_scenario(tmp_path):
         "workbook_read",
         "submit",
         "submit_schwab",
+        "submit_ibkr",
         "cancel_all",
         "journal",
         "button_press",
@@ -123,3 +124,24 @@ def test_submit_schwab_quick_run_is_paced_with_no_duplicate(tmp_path):
     assert r["bound_seconds"] == pytest.approx(max(d["requests"] * 0.05, (d["requests"] - 120) / 2.0), rel=1e-3)
     assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
     assert r["end_to_end_seconds"] >= d["requests"] * 0.05  # no faster than the round trips (the fake sleeps)
+
+
+@pytest.mark.slow
+def test_submit_ibkr_quick_run_is_paced_with_no_duplicate(tmp_path):
+    """--quick: 20 orders through the real ib_async against the fake TWS (50 ms per message, one
+    connection): every order at the broker once (one per orderRef), and the bound is the one the
+    module documents, recomputed here from the messages the fake received:
+    max(R x 0.05 s, R / 50 per s)."""
+    p = _bench("--quick", "--json", "--only", "submit_ibkr", "--repeat", "1", cache=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    [r] = json.loads(p.stdout)
+    assert set(r) >= KEYS | BOUND_KEYS and r["scenario"] == "submit_ibkr" and r["size"] == 20
+    assert "R / (50 per s)" in r["bound"]
+    d = r["details"]
+    assert d["orders_at_broker"] == 20 and d["place_orders"] == 20 and d["order_refs"] == 20
+    assert d["duplicates"] == 0 and d["surfaced_errors"] == 0 and d["sent"] == 20
+    assert d["messages"] > 20  # the handshake, ib_async's start-up requests and the checks too
+    assert r["bound_seconds"] == pytest.approx(max(d["messages"] * 0.05, d["messages"] / 50.0), rel=1e-3)
+    assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
+    assert r["end_to_end_seconds"] >= d["messages"] * 0.05  # no faster than the fake's one-at-a-time replies
+    assert isinstance(r["met"], bool) and isinstance(r["peak_mb"], float)

@@ -285,7 +285,7 @@ def test_require_account_checks_the_configured_ibkr_account(tmp_path):
 def test_the_ibkr_config_defaults_and_ports():
     cfg = config_from_dict({"execution": {"broker": "ibkr", "ibkr": {"account_id": "DU1234567"}}})
     b = get_broker(cfg)
-    assert isinstance(b, IbkrBroker) and b.name == "ibkr" and b.thread_safe is False
+    assert isinstance(b, IbkrBroker) and b.name == "ibkr" and b.thread_safe is True
     assert (b.paper, b.host, b.client_id, b.account_id, b.connect_timeout, b.timeout) == (
         True,
         "127.0.0.1:7497",

@@ -27,7 +27,10 @@
 * **One thread.** ib_async's synchronous API runs its asyncio event loop in the calling thread,
   and the connection belongs to that loop. The engine calls adapters from its own worker
   threads, so every call of this adapter runs on the adapter's one thread (calls from elsewhere
-  wait for it, one at a time): ``thread_safe = False`` (no concurrent sends).
+  queue for it and run one at a time): one connection, one request on it at a time. Calls from
+  several threads at once are safe, so ``thread_safe = True``: the engine's sending threads
+  journal the next orders' intents and pass their checks while one order is on the wire, and
+  the orders still go out one after the other.
 
 ib_async is optional (``pip install xlexec[ibkr]``); nothing here imports it at module level.
 Units: quantities in shares, prices in $/share, money in $ (USD).
@@ -293,7 +296,7 @@ class IbkrBroker(Broker):
     """IBKR through ib_async to TWS / IB Gateway: bounded waits, paced requests, permId ids."""
 
     name = "ibkr"
-    thread_safe = False  # ib_async's sync API runs its own event loop in the calling thread
+    thread_safe = True  # callers queue for the adapter's one thread (ib_async's event loop lives there)
 
     def __init__(
         self,
