@@ -14,6 +14,16 @@ Endpoints, with the JSON shapes Schwab documents for them:
 * ``GET .../transactions?types=TRADE&startDate=&endDate=`` -> TRADE transactions, each with
   ``transferItems`` (the equity leg: amount = shares, + bought / - sold; price; fee items)
 * ``GET /marketdata/v1/markets?markets=equity`` (the session hours)
+* ``GET /marketdata/v1/quotes?symbols=A,B&fields=quote`` (schwab-py ``Client.get_quotes``,
+  ``schwab/client/base.py``) -> an object keyed by the symbol as asked, each
+  ``{"assetMainType": "EQUITY", "symbol", "realtime", "ssid", "quote": {bidPrice, askPrice,
+  lastPrice, bidSize, askSize, lastSize, quoteTime, tradeTime (epoch ms), ...}}``; symbols it has
+  no quote for are listed under ``"errors": {"invalidSymbols": [...]}`` and get no entry. Shape:
+  Schwab's Market Data API "Quotes" (developer.schwab.com), as echoed by the schwab_api crate's
+  fixtures (docs.rs/crate/schwab_api, tests/model/MarketData/QuoteResponse/*.json,
+  QuoteError.json). Prices from :attr:`FakeSchwab.quotes` (symbol -> (bid, ask, last)); a
+  symbol absent from it is the "missing from the reply" fault; ``inject("503", method="GET",
+  path="/marketdata/v1/quotes")`` a 5xx.
 * ``POST /v1/oauth/token`` (grant_type=refresh_token): a new access token; only the tokens it
   issued are accepted afterwards (others: 401).
 
@@ -62,6 +72,8 @@ class FakeSchwab:
         self.orders: dict[int, dict] = {}
         self.transactions: list[dict] = []
         self.positions: dict[str, dict] = {}
+        self.quotes: dict[str, tuple[float, float, float]] = {}  # Schwab's spelling -> (bid, ask, last) $/share
+        self.quote_time: dt.datetime | None = None  # quoteTime of every quote; None: the clock's now
         self.log: list[dict] = []
         self.faults: list[dict] = []
         self.tokens = {"access-0"}
@@ -281,6 +293,8 @@ class FakeSchwab:
             return 200, [{"accountNumber": ACCOUNT_NUMBER, "hashValue": ACCOUNT_HASH}], {}
         if path.startswith("/marketdata/v1/markets") and method == "GET":
             return 200, self._hours(), {}
+        if path == "/marketdata/v1/quotes" and method == "GET":
+            return self._quotes(q)
         if len(parts) < 4 or parts[:3] != ["trader", "v1", "accounts"]:
             return 404, {"message": "not found"}, {}
         if parts[3] != ACCOUNT_HASH:
@@ -361,6 +375,45 @@ class FakeSchwab:
         if with_positions:
             acct["positions"] = pos
         return {"securitiesAccount": acct, "aggregatedBalance": {"liquidationValue": self.cash + mv}}
+
+    def _quotes(self, q: dict) -> tuple[int, object, dict]:
+        syms = [x for x in (q.get("symbols") or "").split(",") if x]
+        if not syms:
+            err = {"status": 400, "title": "Bad Request", "detail": "Search combination should have min of 1."}
+            return 400, {"errors": [err]}, {}
+        ms = int((self.quote_time or self._clock()).timestamp() * 1000)
+        out: dict = {}
+        bad = []
+        for s in syms:
+            if s not in self.quotes:
+                bad.append(s)
+                continue
+            bid, ask, last = self.quotes[s]
+            out[s] = {
+                "assetMainType": "EQUITY",
+                "assetSubType": "COE",
+                "quoteType": "NBBO",
+                "realtime": True,
+                "ssid": 1000 + len(out),
+                "symbol": s,
+                "quote": {
+                    "askPrice": ask,
+                    "askSize": 200,
+                    "bidPrice": bid,
+                    "bidSize": 300,
+                    "closePrice": last,
+                    "lastPrice": last,
+                    "lastSize": 100,
+                    "mark": last,
+                    "quoteTime": ms,
+                    "securityStatus": "Normal",
+                    "totalVolume": 1_000_000,
+                    "tradeTime": ms,
+                },
+            }
+        if bad:
+            out["errors"] = {"invalidSymbols": bad}
+        return 200, out, {}
 
     def _hours(self) -> dict:
         now = self._clock()

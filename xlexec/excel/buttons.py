@@ -175,11 +175,12 @@ def _persist_blotter(s: Session) -> bool:
 def _typed_quotes(s: Session):
     """The Quotes tab's quotes when the operator typed new ones, else None (see
     :func:`xlexec.excel.book.pending_quotes`). Raises ``InputError`` naming the tab's row and
-    column for a bad cell. Alpaca market data, when configured, wins: the tab is not used."""
+    column for a bad cell. The broker's quotes, when configured (Alpaca, Schwab, IBKR), win: the
+    tab is not used."""
     from xlexec.excel.book import pending_quotes
-    from xlexec.execution.marketdata import alpaca_data_configured
+    from xlexec.execution.marketdata import quotes_configured
 
-    if not s.inputs.quotes_block or alpaca_data_configured(s.ctx.config):
+    if not s.inputs.quotes_block or quotes_configured(s.ctx.config):
         return None
     return pending_quotes(s.inputs, s.the_day.quotes)
 

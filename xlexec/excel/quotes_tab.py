@@ -25,7 +25,7 @@ from xlexec.excel.layout import (
 )
 from xlexec.excel.reader import pending_quotes, quotes_digest, shown_text
 from xlexec.excel.sources import _clean
-from xlexec.execution.marketdata import alpaca_data_configured
+from xlexec.execution.marketdata import quote_source
 from xlexec.formats.inputs import read_quotes
 
 #: the age block's cells: symbol, age (text), then bid_size / ask_size in shares
@@ -94,12 +94,14 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
 
     Shows the day's ``quotes.csv``; quotes the operator typed in the tab that no button has
     saved yet are shown instead (parsed, or as typed when a cell is wrong, with the reason).
-    With Alpaca market data configured, typed quotes are never used: the file is shown."""
+    With the broker's quotes configured (Alpaca, Schwab, IBKR), typed quotes are never used: the
+    file is shown."""
     now = ctx.now()
     stale = float(ctx.config.validation.quote_stale_minutes)
     path = Path(ctx.live_dir) / day / "quotes.csv"
     rel = f"live/{day}/quotes.csv"
-    alpaca = alpaca_data_configured(ctx.config)
+    src = quote_source(ctx.config)
+    source = src.label if src is not None else ""
     table = Table("tblQuotes", list(QUOTES_COLUMNS), [], inputs=tuple(QUOTES_COLUMNS))
     sheet = SheetData(f"Quotes — {day}", "", table, side_title=f"Age at {utc_text(now)[11:]}")
     file_q, file_err = None, ""
@@ -110,7 +112,7 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
             file_err = str(e)
     shown = shown_text(quotes_digest(file_q)) if file_q is not None else ""
     typed, typed_err = None, ""
-    if inputs.quotes_block and not alpaca:
+    if inputs.quotes_block and not source:
         try:
             typed = pending_quotes(inputs, path)
         except InputError as e:
@@ -135,21 +137,21 @@ def quotes_sheet(ctx, day: str, inputs: Inputs, validation: dict | None = None) 
             if file_err
             else f"No {rel} yet: paste or type the quotes below ({after})."
         )
-        if alpaca:
-            sheet.summary += " Alpaca market data is configured: Validate and Submit fetch the quotes."
+        if source:
+            sheet.summary += f" {source} is configured: Validate and Submit fetch the quotes."
         if file_err:
             sheet.side_title = ""
         return sheet, shown
     table.rows, sheet.side, figs = quotes_view(file_q, now, stale)
     sheet.side_kinds = [list(AGE_KINDS) for _ in sheet.side]
-    sheet.summary = _file_summary(figs, rel, now, stale, _quotes_used(validation, path), alpaca)
+    sheet.summary = _file_summary(figs, rel, now, stale, _quotes_used(validation, path), source)
     return sheet, shown
 
 
-def _file_summary(figs: dict, rel: str, now, stale: float, used: str, alpaca: bool) -> str:
+def _file_summary(figs: dict, rel: str, now, stale: float, used: str, source: str) -> str:
     """The Quotes summary for the file's quotes: how many, the newest and its age, how many are
     stale (older than ``stale`` minutes or without a time), whether the last Validate used
-    them (``used``), whether Alpaca refreshes them."""
+    them (``used``), whether the broker's market data (``source``, its label) refreshes them."""
     parts = [f"{figs['n']} quotes from {rel}"]
     if figs["newest"] is not None:
         parts.append(f"newest {utc_text(figs['newest'])}, {age_text(figs['newest_age'])} old at {utc_text(now)}")
@@ -157,10 +159,9 @@ def _file_summary(figs: dict, rel: str, now, stale: float, used: str, alpaca: bo
         parts.append(f"{figs['n_stale']} older than {stale:g} min or without a time")
     if used:
         parts.append(used)
-    if alpaca:
+    if source:
         parts.append(
-            "Alpaca market data is configured: Validate and Submit refresh this file from Alpaca; "
-            "quotes typed here are not used"
+            f"{source} is configured: Validate and Submit refresh this file from it; quotes typed here are not used"
         )
     return "; ".join(parts) + "."
 

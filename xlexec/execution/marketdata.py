@@ -1,15 +1,22 @@
-"""Market data from Alpaca (alpaca-py ``StockHistoricalDataClient``) when keys are configured.
+"""Market data from the broker: latest quotes from the configured broker (Alpaca, Schwab, IBKR),
+daily and minute bars from Alpaca (alpaca-py ``StockHistoricalDataClient``) when keys are configured.
 
-A shell, not core: it turns Alpaca's latest quotes / trades and daily bars into the same frames
+A shell, not core: it turns the broker's latest quotes and Alpaca's bars into the same frames
 the file readers return, and the commands save them as the day's ``quotes.csv`` / ``closes.csv``
 snapshot (so every later step, and the auditor, sees exactly what was used).
 
-* :func:`fetch_quotes` -> ``symbol, bid, ask, last, timestamp (UTC), mid`` ($/share)
+* :func:`fetch_quotes` -> ``symbol, bid, ask, last, timestamp (UTC), mid`` ($/share), from the
+  quote source of ``execution.broker`` (:data:`QUOTE_SOURCES`; :func:`quotes_configured`,
+  :func:`quote_source`): Alpaca's latest quote + trade; Schwab's ``GET /marketdata/v1/quotes``
+  (schwab-py ``Client.get_quotes``); IBKR's market data snapshot (ib_async ``reqTickers``).
+  One rule for every source (:func:`quotes_frame`): prices that are absent or not > 0 are
+  unknown (NaN), a symbol without any price is left out (never a stale or zero quote), ``mid``
+  is (bid + ask) / 2 when both are > 0, else ``last``.
 * :func:`fetch_closes` -> ``symbol, close`` ($/share, the session's daily bar close)
 * :func:`fetch_minute_bars` -> the session's minute bars, ``bars.csv``'s columns
   (:mod:`xlexec.formats.bars`: symbol, timestamp UTC, open/high/low/close/vwap $, volume shares)
 
-Configured when ``execution.broker`` is ``alpaca`` and both keys are set. The data API host is
+Bars: configured when ``execution.broker`` is ``alpaca`` and both keys are set. The data API host is
 ``execution.alpaca.data_url`` (default: Alpaca's; tests point it at a loopback server). Every
 request has the configured timeout; alpaca-py's own retries are off; keys never appear in
 messages.
@@ -18,11 +25,14 @@ messages.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xlexec.errors import BrokerError
+from xlexec.errors import BrokerError, XlexecError
 
 ALPACA_TRADING_HOSTS = {"paper-api.alpaca.markets", "api.alpaca.markets"}
 
@@ -62,14 +72,43 @@ def _scrubbed(cfg, what: str, e: Exception) -> BrokerError:
     return BrokerError(f"Alpaca market data: {what}: {msg or type(e).__name__}")
 
 
-def fetch_quotes(cfg, symbols: list[str]) -> pd.DataFrame:
+QUOTE_COLUMNS = ["symbol", "bid", "ask", "last", "timestamp", "mid"]
+
+
+def quotes_frame(rows: list[dict]) -> pd.DataFrame:
+    """THE rule turning a source's rows (``symbol, bid, ask, last`` $/share or None,
+    ``timestamp``) into the quotes frame: a price absent or not > 0 is NaN, a row without any
+    price is dropped, timestamps are UTC, ``mid`` = (bid + ask) / 2 when both > 0, else ``last``;
+    sorted by symbol, one row per symbol (the first)."""
+
+    def px(v) -> float:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return np.nan
+        return f if np.isfinite(f) and f > 0 else np.nan
+
+    out, seen = [], set()
+    for r in rows:
+        s = str(r["symbol"])
+        bid, ask, last = px(r.get("bid")), px(r.get("ask")), px(r.get("last"))
+        if s in seen or (np.isnan(bid) and np.isnan(ask) and np.isnan(last)):
+            continue
+        seen.add(s)
+        ts = r.get("timestamp")
+        out.append({"symbol": s, "bid": bid, "ask": ask, "last": last, "timestamp": pd.Timestamp(ts) if ts else pd.NaT})
+    df = pd.DataFrame(out, columns=QUOTE_COLUMNS[:-1])
+    df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
+    df = df.sort_values("symbol", ignore_index=True)
+    both = (df["bid"] > 0) & (df["ask"] > 0)
+    df["mid"] = ((df["bid"] + df["ask"]) / 2).where(both, df["last"])
+    return df
+
+
+def _alpaca_quotes(cfg, syms: list[str]) -> list[dict]:
     """Latest quote (bid/ask) and latest trade (last) per symbol, one request each."""
     from alpaca.data.requests import StockLatestQuoteRequest, StockLatestTradeRequest
 
-    syms = sorted(set(symbols))
-    cols = ["symbol", "bid", "ask", "last", "timestamp", "mid"]
-    if not syms:
-        return pd.DataFrame(columns=cols)
     c = _client(cfg)
     try:
         q = c.get_stock_latest_quote(StockLatestQuoteRequest(symbol_or_symbols=syms))
@@ -81,17 +120,85 @@ def fetch_quotes(cfg, symbols: list[str]) -> pd.DataFrame:
         qq, tt = q.get(s), t.get(s)
         if qq is None and tt is None:
             continue
-        bid = float(qq.bid_price) if qq is not None and qq.bid_price else np.nan
-        ask = float(qq.ask_price) if qq is not None and qq.ask_price else np.nan
-        last = float(tt.price) if tt is not None and tt.price else np.nan
-        ts = qq.timestamp if qq is not None else tt.timestamp
-        rows.append({"symbol": s, "bid": bid, "ask": ask, "last": last, "timestamp": pd.Timestamp(ts)})
-    df = pd.DataFrame(rows, columns=cols[:-1])
-    if len(df):
-        df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
-    both = (df["bid"] > 0) & (df["ask"] > 0)
-    df["mid"] = ((df["bid"] + df["ask"]) / 2).where(both, df["last"])
-    return df
+        rows.append(
+            {
+                "symbol": s,
+                "bid": qq.bid_price if qq is not None else None,
+                "ask": qq.ask_price if qq is not None else None,
+                "last": tt.price if tt is not None else None,
+                "timestamp": qq.timestamp if qq is not None else tt.timestamp,
+            }
+        )
+    return rows
+
+
+def _schwab_configured(cfg) -> bool:
+    s = cfg.execution.schwab
+    return bool(
+        cfg.execution.broker == "schwab"
+        and s.app_key.get_secret_value()
+        and s.app_secret.get_secret_value()
+        and s.token_path
+    )
+
+
+def _schwab_quotes(cfg, syms: list[str]) -> list[dict]:
+    """One ``GET /marketdata/v1/quotes`` through the Schwab adapter (its timeout, 429 retries,
+    401 refresh and pacing; market data only, so ``paper: true`` is not refused here)."""
+    from xlexec.execution.brokers.base import BrokerFault
+    from xlexec.execution.brokers.schwab import SchwabBroker
+
+    try:
+        b = SchwabBroker.from_config(cfg, for_orders=False)
+    except XlexecError as e:
+        raise BrokerError(f"Schwab market data: {e}") from None
+    try:
+        return b.quotes(syms)
+    except (BrokerFault, XlexecError) as e:
+        raise BrokerError(f"Schwab market data: {' '.join(str(e).split())[:300]}") from None
+    finally:
+        b.close()
+
+
+@dataclass(frozen=True)
+class QuoteSource:
+    """Where the latest quotes of a broker come from: ``label`` for messages, ``configured(cfg)``,
+    ``fetch(cfg, symbols)`` -> rows for :func:`quotes_frame` (raises :class:`BrokerError`)."""
+
+    label: str
+    configured: Callable[[Any], bool]
+    fetch: Callable[[Any, list[str]], list[dict]]
+
+
+#: ``execution.broker`` -> its quote source (the paper broker has none: quotes.csv by hand)
+QUOTE_SOURCES: dict[str, QuoteSource] = {
+    "alpaca": QuoteSource("Alpaca market data", lambda cfg: alpaca_data_configured(cfg), _alpaca_quotes),
+    "schwab": QuoteSource("Schwab market data", _schwab_configured, _schwab_quotes),
+}
+
+
+def quote_source(cfg) -> QuoteSource | None:
+    """The configured broker's quote source when it is configured, else None."""
+    src = QUOTE_SOURCES.get(str(cfg.execution.broker))
+    return src if src is not None and src.configured(cfg) else None
+
+
+def quotes_configured(cfg) -> bool:
+    """Whether Validate and Submit fetch the latest quotes from the broker (and typed quotes are
+    then not used)."""
+    return quote_source(cfg) is not None
+
+
+def fetch_quotes(cfg, symbols: list[str]) -> pd.DataFrame:
+    """The latest quote of each symbol from the configured broker's quote source
+    (:func:`quotes_frame`'s frame); a symbol the source has no quote for is absent."""
+    syms = sorted(set(symbols))
+    if not syms:
+        return pd.DataFrame(columns=QUOTE_COLUMNS)
+    src = quote_source(cfg)
+    if src is None:
+        raise BrokerError(f"no market data source configured for execution.broker {cfg.execution.broker}")
+    return quotes_frame(src.fetch(cfg, syms))
 
 
 def fetch_closes(cfg, symbols: list[str], day: str) -> pd.DataFrame:
@@ -196,18 +303,26 @@ def save_closes(df: pd.DataFrame, path) -> None:
 
 
 def refresh_quotes_file(cfg, symbols: list[str], path, *, warn=None) -> bool:
-    """When Alpaca data is configured, save the latest quotes of ``symbols`` to ``path``.
+    """When the broker's quotes are configured (:func:`quotes_configured`), save the latest
+    quotes of ``symbols`` to ``path``.
 
-    Returns True when the file was refreshed. A failure is reported through ``warn`` (a one-line
-    callable, default stderr) and the existing file, if any, stays as it was."""
-    if not alpaca_data_configured(cfg):
+    Returns True when the file was refreshed. A failure, or no quote for any symbol, is reported
+    through ``warn`` (a one-line callable, default stderr) and the existing file, if any, stays as
+    it was (none is written)."""
+    src = quote_source(cfg)
+    if src is None:
         return False
     try:
-        save_quotes(fetch_quotes(cfg, symbols), path)
-        return True
+        df = fetch_quotes(cfg, symbols)
     except BrokerError as e:
         _warn(warn, f"{e}; using {path} as it is" if _exists(path) else f"{e}; no quotes")
         return False
+    if symbols and not len(df):  # nothing to save: an empty file would be unreadable, a kept one is as it was
+        msg = f"{src.label}: no quote for any of the {len(set(symbols))} symbols"
+        _warn(warn, f"{msg}; using {path} as it is" if _exists(path) else f"{msg}; no quotes")
+        return False
+    save_quotes(df, path)
+    return True
 
 
 def refresh_closes_file(cfg, symbols: list[str], day: str, path, *, warn=None) -> bool:

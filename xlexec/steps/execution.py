@@ -81,7 +81,8 @@ def submit(
 ) -> SubmitResult:
     """Send the day's approved orders exactly once (:func:`xlexec.execution.engine.submit_batch`).
 
-    Quotes for the price collar: refreshed from Alpaca market data when configured, then
+    Quotes for the price collar: refreshed from the broker's market data when configured
+    (:func:`xlexec.execution.marketdata.quotes_configured`: Alpaca, Schwab, IBKR), then
     ``<trades dir>/quotes.csv``, else the day's ``quotes.csv``. ``on_mode`` is told the broker's
     mode (PAPER/LIVE, broker, host) before anything is sent. The day is the trades header's,
     else ``day``'s."""

@@ -83,7 +83,7 @@ def load_and_validate(
     trades_path = Path(trades) if trades else day.trades
     t = read_trades(trades_path, strict=False)
     pos = _pick(positions, day.opening_or_backup() or day.current_positions)
-    if not quotes:  # Alpaca market data when keys are configured, saved as the day's snapshot
+    if not quotes:  # the broker's quotes when configured (marketdata.quotes_configured), saved as the day's snapshot
         refresh_quotes_file(ctx.config, list(t.df["symbol"]), trades_path.parent / "quotes.csv")
     qts = _pick(quotes, trades_path.parent / "quotes.csv")
     evs = Path(events) if events else day.events_file()  # its splits adjust the positions

@@ -52,6 +52,7 @@ from xlexec.execution.brokers.base import (
 )
 from xlexec.execution.brokers.hosts import canonical_host
 from xlexec.execution.brokers.schwab_match import AmbiguousOrderMatch, Intent, match_intent
+from xlexec.formats.upload import broker_symbol
 
 API_HOST = "api.schwabapi.com"
 API_URL = f"https://{API_HOST}"
@@ -82,6 +83,30 @@ STATUS = {
     "FILLED": "filled",
     "EXPIRED": "expired",
 }
+
+
+def schwab_symbol(symbol: str) -> str:
+    """Our symbol as orders and quotes spell it to Schwab: class shares dotted (``BRK/B`` ->
+    ``BRK.B``), the same rule as the Schwab order sheet (:func:`xlexec.formats.upload.broker_symbol`)."""
+    return broker_symbol(symbol, "dot")
+
+
+def _epoch_ms(v: Any) -> dt.datetime | None:
+    """Schwab's ``quoteTime`` / ``tradeTime`` (milliseconds since the epoch) -> UTC; None when absent."""
+    try:
+        ms = float(v)
+    except (TypeError, ValueError):
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000.0, dt.UTC) if ms > 0 else None
+
+
+def _price(v: Any) -> float | None:
+    """A quote price > 0 as float; None for absent, zero, negative or not a number."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f > 0 and f == f and f != float("inf") else None
 
 
 def _iso(schwab_time: Any) -> str | None:
@@ -250,11 +275,13 @@ class SchwabBroker(Broker):
         self.stats = {"requests": 0, "retries_429": 0, "refreshes_401": 0}
 
     @classmethod
-    def from_config(cls, cfg) -> SchwabBroker:
+    def from_config(cls, cfg, *, for_orders: bool = True) -> SchwabBroker:
+        """The adapter of ``execution.schwab``; ``for_orders=False`` (market data only, nothing
+        can be sent through it) skips the refusal of ``paper: true``."""
         from xlexec.execution.ratelimit import RateLimiter
 
         s, ex = cfg.execution.schwab, cfg.execution
-        if s.paper:
+        if s.paper and for_orders:
             raise ConfigError(
                 "execution.schwab.paper is true but Schwab has no paper trading: every order is real money; "
                 "use broker: paper to rehearse, or set execution.schwab.paper: false to trade live"
@@ -403,13 +430,15 @@ class SchwabBroker(Broker):
         if (req.time_in_force or "day") != "day":
             raise OrderRejected(f"time in force {req.time_in_force!r}: the adapter sends DAY orders only")
         if req.order_type == "market":
-            b = (E.equity_buy_market if req.side == "buy" else E.equity_sell_market)(req.symbol, int(req.qty))
+            b = (E.equity_buy_market if req.side == "buy" else E.equity_sell_market)(
+                schwab_symbol(req.symbol), int(req.qty)
+            )
         elif req.order_type == "limit":
             if req.limit_price is None:
                 raise OrderRejected("limit order without a limit price: not sent")
             f = E.equity_buy_limit if req.side == "buy" else E.equity_sell_limit
             b = f(
-                req.symbol,
+                schwab_symbol(req.symbol),
                 int(req.qty),
                 f"{float(req.limit_price):.2f}" if req.limit_price >= 1 else f"{req.limit_price:.4f}",
             )
@@ -623,6 +652,32 @@ class SchwabBroker(Broker):
             if f is not None and f.id not in seen:
                 seen.add(f.id)
                 out.append(f)
+        return out
+
+    def quotes(self, symbols: list[str]) -> list[dict]:
+        """The latest quote of each of ``symbols`` (our spelling), one request
+        (``GET /marketdata/v1/quotes?symbols=...&fields=quote``): rows ``symbol`` (ours), ``bid``,
+        ``ask``, ``last`` ($/share, None when Schwab gives none or zero), ``timestamp`` (UTC, the
+        ``quoteTime``, else the ``tradeTime``). A symbol Schwab does not answer for, or answers
+        with an error object / no price at all, is left out: never a stale or zero quote."""
+        if not symbols:
+            return []
+        spelled = {schwab_symbol(s): s for s in symbols}
+        r = self._json(
+            "quotes", self._call("quotes", lambda c: c.get_quotes(list(spelled), fields=[c.Quote.Fields.QUOTE]))
+        )
+        if not isinstance(r, dict):
+            raise BrokerUnavailable("quotes: malformed reply from the broker (not an object)")
+        out = []
+        for key, ours in spelled.items():
+            q = (r.get(key) or {}).get("quote") if isinstance(r.get(key), dict) else None
+            if not isinstance(q, dict):
+                continue
+            bid, ask, last = _price(q.get("bidPrice")), _price(q.get("askPrice")), _price(q.get("lastPrice"))
+            if bid is None and ask is None and last is None:
+                continue
+            ts = _epoch_ms(q.get("quoteTime")) or _epoch_ms(q.get("tradeTime"))
+            out.append({"symbol": ours, "bid": bid, "ask": ask, "last": last, "timestamp": ts})
         return out
 
     def close(self) -> None:
