@@ -30,6 +30,9 @@ Client -> server (id: fields after the id):
   account, modelCode, ledgerAndNLV; 61 reqPositions / 64 cancelPositions: version
 * 8 reqIds: version, numIds; 17 reqManagedAccts: version; 49 reqCurrentTime: version
 * 9 reqContractDetails: version, reqId, contract, includeExpired, secIdType, secId, issuerId
+* 1 reqMktData: version 11, reqId, contract (12 fields: conId .. tradingClass), deltaNeutral
+  (0, or 1 + conId, delta, price), genericTickList, snapshot, regulatorySnapshot, mktDataOptions
+  (``Client.reqMktData``); 2 cancelMktData: version, reqId; 59 reqMarketDataType: version, type
 
 Server -> client (id: fields after the id, as ib_async's decoder reads them at version 178):
 
@@ -62,6 +65,18 @@ Server -> client (id: fields after the id, as ib_async's decoder reads them at v
   74 accountUpdateMultiEnd: version, reqId
 * 49 currentTime: version, epoch seconds
 * 10 contractDetails (no version at >= 164) and 52 contractDetailsEnd: version, reqId
+* a market data snapshot (reqMktData with snapshot 1), in the order TWS sends it: 58
+  marketDataType: version, reqId, type (1 live; as set by reqMarketDataType, else
+  ``default_market_data_type``); 81 tickReqParams (no version): reqId, minTick, bboExchange,
+  snapshotPermissions; 1 tickPrice: version, reqId, tickType (1 bid, 2 ask, 4 last; delayed
+  data 66, 67, 68), price, size, attrMask (ib_async's ``Decoder.priceSizeTick``); 2 tickSize:
+  version, reqId, tickType (0 bid, 3 ask, 5 last, 8 volume; delayed 69, 70, 71), size; 46
+  tickString: version, reqId, tickType 45 (last trade time, epoch seconds), value; 57
+  tickSnapshotEnd: version, reqId. Prices from ``quotes`` (symbol as IBKR spells it,
+  ``BRK B`` -> (bid, ask, last) $/share; a price <= 0 is not sent). A symbol without a quote gets
+  no ticks: error 354 "Requested market data is not subscribed" for its reqId (the TWS API
+  reference's message codes: the answer to a request for data the login has no subscription
+  for; 10167 would announce delayed data instead, which then does come), then tickSnapshotEnd.
 
 Behaviour: ``fill_modes[symbol]`` is "fill" (default: a limit order fills at its limit price at
 once, any other order at ``prices[symbol]``, default 100.0), "none" (stays Submitted) or a
@@ -206,6 +221,7 @@ class _Exec:
 class _Conn:
     sock: socket.socket
     client_id: int | None = None
+    market_data_type: int | None = None  # as the client set it (reqMarketDataType); None: the fake's default
     account_sub: str | None = None
     positions_sub: bool = False
     send_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -265,12 +281,16 @@ class FakeTWS:
         fill_modes: dict[str, object] | None = None,
         cash: float = 1_000_000.0,
         positions: dict[str, tuple[float, float]] | None = None,
+        quotes: dict[str, tuple[float, float, float]] | None = None,
         now=None,
         latency: float = 0.0,
     ):
         self.accounts = tuple(accounts)
         self.prices = dict(prices or {})
         self.fill_modes: dict[str, object] = dict(fill_modes or {})
+        self.quotes: dict[str, tuple[float, float, float]] = dict(quotes or {})  # IBKR spelling -> bid, ask, last
+        self.default_market_data_type = 1  # 1 live; 3 delayed: ticks 66/67/68 (sizes 69/70/71) instead
+        self.snapshots: list[dict] = []  # every reqMktData received: symbol, snapshot, market data type
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.drop_after_place = 0
         self.status_delay = 0.0
@@ -469,7 +489,9 @@ class FakeTWS:
             49: self._req_current_time,
             9: self._req_contract_details,
             15: lambda c, f: None,  # reqAutoOpenOrders
-            59: lambda c, f: None,  # reqMarketDataType
+            59: self._req_market_data_type,
+            1: self._req_mkt_data,
+            2: lambda c, f: None,  # cancelMktData: a snapshot ends by itself
         }.get(msg_id)
         if handler is None:
             _log.warning("fake TWS: ignoring message id %s: %r", msg_id, f)
@@ -832,6 +854,42 @@ class FakeTWS:
             + [1, "", "", "26", "", "COMMON", 1, 1, 100]
         )
         conn.send([52, 1, req_id])
+
+    # ------------------------------------------------------------------ market data
+
+    def _req_market_data_type(self, conn: _Conn, f: list[str]) -> None:
+        conn.market_data_type = int(f[2])
+
+    def _req_mkt_data(self, conn: _Conn, f: list[str]) -> None:
+        req_id, symbol = int(f[2]), f[4]
+        mdt = conn.market_data_type or self.default_market_data_type
+        dn = f[15] not in ("", "0")
+        rest = f[19 if dn else 16 :]
+        snapshot = rest[1] not in ("", "0") if len(rest) > 1 else False
+        with self._lock:
+            self.snapshots.append({"symbol": symbol, "snapshot": snapshot, "type": mdt})
+            q = self.quotes.get(symbol)
+        if not snapshot:
+            self._error(conn, req_id, 10197, "the fake answers snapshots only")
+            return
+        if q is None:
+            self._error(conn, req_id, 354, "Requested market data is not subscribed.")
+            conn.send([57, 1, req_id])
+            return
+        bid, ask, last = q
+        conn.send([58, 1, req_id, mdt])
+        conn.send([81, req_id, 0.01, "9c0001", 3])
+        delayed = mdt in (3, 4)  # delayed bid/ask/last are 66/67/68, their sizes 69/70/71
+        for tick, size_tick, price, size in ((1, 0, bid, 300), (2, 3, ask, 200), (4, 5, last, 100)):
+            if delayed:
+                tick, size_tick = tick + 65, {0: 69, 3: 70, 5: 71}[size_tick]
+            if price and price > 0:
+                conn.send([1, 6, req_id, tick, float(price), size, 0])
+                conn.send([2, 6, req_id, size_tick, size])
+        conn.send([2, 6, req_id, 8, 12345])
+        if last and last > 0:
+            conn.send([46, 6, req_id, 45, int(self.now().timestamp())])
+        conn.send([57, 1, req_id])
 
     # ------------------------------------------------------------------ encoders
 

@@ -160,6 +160,24 @@ def _schwab_quotes(cfg, syms: list[str]) -> list[dict]:
         b.close()
 
 
+def _ibkr_quotes(cfg, syms: list[str]) -> list[dict]:
+    """One market data snapshot per symbol through the IBKR adapter (its connection checks,
+    pacing and timeout), then the connection is closed."""
+    from xlexec.execution.brokers.base import BrokerFault
+    from xlexec.execution.brokers.ibkr import IbkrBroker
+
+    try:
+        b = IbkrBroker.from_config(cfg)
+    except XlexecError as e:
+        raise BrokerError(f"IBKR market data: {e}") from None
+    try:
+        return b.quotes(syms)
+    except (BrokerFault, XlexecError) as e:
+        raise BrokerError(f"IBKR market data: {' '.join(str(e).split())[:300]}") from None
+    finally:
+        b.close()
+
+
 @dataclass(frozen=True)
 class QuoteSource:
     """Where the latest quotes of a broker come from: ``label`` for messages, ``configured(cfg)``,
@@ -174,6 +192,7 @@ class QuoteSource:
 QUOTE_SOURCES: dict[str, QuoteSource] = {
     "alpaca": QuoteSource("Alpaca market data", lambda cfg: alpaca_data_configured(cfg), _alpaca_quotes),
     "schwab": QuoteSource("Schwab market data", _schwab_configured, _schwab_quotes),
+    "ibkr": QuoteSource("IBKR market data", lambda cfg: cfg.execution.broker == "ibkr", _ibkr_quotes),
 }
 
 

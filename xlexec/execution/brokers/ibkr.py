@@ -746,6 +746,68 @@ class IbkrBroker(Broker):
         return fills_of_day(execs, day, self.account_id)
 
     @_on_loop_thread
+    def quotes(self, symbols: list[str]) -> list[dict]:
+        """The latest quote of each of ``symbols`` (our spelling): the contract qualified
+        (``reqContractDetails``), then one market data snapshot each (ib_async ``reqTickers``:
+        ``reqMktData`` with ``snapshot=True``, answered by ticks and ``tickSnapshotEnd``), all in
+        flight at once, paced, within ``request_timeout_seconds``.
+        Rows ``symbol`` (ours), ``bid``, ``ask``, ``last`` ($/share; None when TWS sent none),
+        ``timestamp`` (UTC, when the ticks arrived; None unless TWS says the data is live,
+        ``marketDataType`` 1: a delayed or frozen quote has no time, so an order needing a fresh
+        quote is refused). A symbol TWS has no data for (no ticks, or an error such as 354 "not
+        subscribed" or 200 "no security definition") is left out: never a stale or zero quote."""
+        if not symbols:
+            return []
+        import asyncio
+
+        from ib_async.wrapper import RequestError
+
+        ib_async = _import_ib()
+        contracts = {s: ib_async.Stock(ibkr_symbol(s), "SMART", "USD") for s in symbols}
+
+        def snap(ib) -> dict[str, Any]:
+            t0 = dt.datetime.now(dt.UTC)
+
+            async def one(c):
+                self._pace()
+                [q] = await ib.qualifyContractsAsync(c)  # the conId (ib_async keys its tickers by it)
+                if q is None:
+                    return []
+                old = ib.ticker(q)  # values of an earlier snapshot of the same contract are not this one's
+                if old is not None:
+                    old.bid = old.ask = old.last = float("nan")
+                self._pace()
+                return await ib.reqTickersAsync(q)
+
+            async def every():
+                return await asyncio.gather(*(one(c) for c in contracts.values()), return_exceptions=True)
+
+            got = ib.run(every(), timeout=self.timeout)
+            out: dict[str, Any] = {}
+            for s, r in zip(contracts, got, strict=True):
+                if isinstance(r, RequestError):
+                    continue  # this symbol's snapshot was refused (354, 200...): no quote
+                if isinstance(r, BaseException):
+                    raise r
+                t = r[0] if r else None
+                when = _utc(getattr(t, "time", None))
+                if t is not None and when is not None and when >= t0:
+                    out[s] = t
+            return out
+
+        tickers = self._req("quotes", snap)
+        rows = []
+        for s, t in tickers.items():
+            bid, ask, last = (_num(getattr(t, k, None)) or None for k in ("bid", "ask", "last"))
+            if bid is None and ask is None and last is None:
+                continue
+            live = int(getattr(t, "marketDataType", 1) or 1) == 1
+            rows.append(
+                {"symbol": s, "bid": bid, "ask": ask, "last": last, "timestamp": _utc(t.time) if live else None}
+            )
+        return rows
+
+    @_on_loop_thread
     def _disconnect(self) -> None:
         if self._ib is not None:
             with contextlib.suppress(Exception):  # closing: nothing to report
