@@ -11,8 +11,9 @@ quotes ``<trades dir>/quotes.csv``, events ``live/D/events.csv`` else ``live/eve
 ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``; the restricted list is always
 submit's ``live/restricted.csv``. A path given explicitly must exist.
 
-Quotes, in order of precedence: ``--quotes Q``; Alpaca market data when keys are configured
-(saved as ``<trades dir>/quotes.csv``, the day's snapshot); else ``<trades dir>/quotes.csv`` as
+Quotes, in order of precedence: ``--quotes Q``; the broker's latest quotes when configured
+(Alpaca with keys, Schwab with keys and a token file, IBKR: :mod:`xlexec.execution.marketdata`;
+saved as ``<trades dir>/quotes.csv``, the day's snapshot); else ``<trades dir>/quotes.csv`` as
 it is, which the workbook's Validate/Approve/Reject/Submit buttons first write from the Quotes
 tab when the operator typed or pasted quotes there. ``validation.json`` records the sha256 of
 the quotes file used (``summary.inputs.quotes_sha256``), so the workbook and the auditor can

@@ -18,8 +18,9 @@ Quotes typed or pasted in the Quotes tab are part of what gets validated and sen
 Validate/Approve/Reject/Submit, new ones (not the quotes the tab was drawn with, and not what
 ``quotes.csv`` already holds) are checked like ``xlexec.formats.inputs.read_quotes`` checks a file (an
 error names the tab's row and column; nothing is written) and saved atomically as the day's
-``quotes.csv``, so the checks, submit's price collar and the audit trail all use them. With
-Alpaca market data configured, Alpaca's quotes win (as in the CLI) and the tab is not saved.
+``quotes.csv``, so the checks, submit's price collar and the audit trail all use them. With the
+broker's quotes configured (Alpaca, Schwab, IBKR), the broker's quotes win (as in the CLI) and the
+tab is not saved.
 """
 
 from __future__ import annotations

@@ -93,8 +93,8 @@ def quotes_width(header: Iterable[Any] | None) -> int:
 QUOTES_HELP = (
     "Paste or type quotes below the header (symbol, bid/ask/last in $, timestamp in UTC, e.g. "
     "2025-10-30 13:31:00 UTC; a time without a zone is UTC). Validate, Approve, Reject and Submit "
-    "save them as live/<trade date>/quotes.csv first; with Alpaca market data configured, "
-    "Alpaca's quotes are used instead."
+    "save them as live/<trade date>/quotes.csv first; with the broker's market data configured "
+    "(Alpaca, Schwab, IBKR), the broker's quotes are used instead."
 )
 
 #: Control tab: key -> cell (column B). ``INPUT_KEYS`` are unlocked for the operator.

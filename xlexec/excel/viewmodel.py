@@ -203,7 +203,7 @@ def _template_sheets(inputs: Inputs, log: list[list[Any]]) -> dict[str, SheetDat
         "Quotes": SheetData(
             "Quotes",
             "No quotes for this day yet: paste or type them below, or let the "
-            "model (or Alpaca market data) write live/<day>/quotes.csv.",
+            "model (or the broker's market data) write live/<day>/quotes.csv.",
             Table("tblQuotes", list(QUOTES_COLUMNS), [], inputs=tuple(QUOTES_COLUMNS)),
             side_title="Age",
         ),

@@ -14,7 +14,8 @@ from, so it gives the same decision), quotes ``<trades dir>/quotes.csv``, events
 reference ``live/reference.csv``; the kill switch is ``live/KILL_SWITCH``
 and the restricted list is submit's, ``live/restricted.csv`` (always that file: the list
 validation shows is the one submit refuses with).
-With Alpaca market data configured and no explicit quotes, the latest quotes are first saved as
+With the broker's quotes configured (Alpaca, Schwab, IBKR: :func:`xlexec.execution.marketdata.quotes_configured`)
+and no explicit quotes, the latest quotes are first saved as
 ``<trades dir>/quotes.csv`` (the day's snapshot). ``validation.json`` records the sha256 of the
 quotes file used (``summary.inputs.quotes_sha256``).
 """
