@@ -77,6 +77,7 @@ Server -> client (id: fields after the id, as ib_async's decoder reads them at v
   no ticks: error 354 "Requested market data is not subscribed" for its reqId (the TWS API
   reference's message codes: the answer to a request for data the login has no subscription
   for; 10167 would announce delayed data instead, which then does come), then tickSnapshotEnd.
+  A symbol in ``silent_quotes`` gets no answer at all (a market data farm that hangs).
 
 Behaviour: ``fill_modes[symbol]`` is "fill" (default: a limit order fills at its limit price at
 once, any other order at ``prices[symbol]``, default 100.0), "none" (stays Submitted) or a
@@ -291,6 +292,7 @@ class FakeTWS:
         self.quotes: dict[str, tuple[float, float, float]] = dict(quotes or {})  # IBKR spelling -> bid, ask, last
         self.default_market_data_type = 1  # 1 live; 3 delayed: ticks 66/67/68 (sizes 69/70/71) instead
         self.snapshots: list[dict] = []  # every reqMktData received: symbol, snapshot, market data type
+        self.silent_quotes: set[str] = set()  # symbols whose snapshot request is never answered (a hung farm)
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.drop_after_place = 0
         self.status_delay = 0.0
@@ -869,6 +871,8 @@ class FakeTWS:
         with self._lock:
             self.snapshots.append({"symbol": symbol, "snapshot": snapshot, "type": mdt})
             q = self.quotes.get(symbol)
+        if symbol in self.silent_quotes:
+            return
         if not snapshot:
             self._error(conn, req_id, 10197, "the fake answers snapshots only")
             return

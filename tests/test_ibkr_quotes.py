@@ -132,3 +132,16 @@ def test_a_delayed_quote_has_no_time(fake):
     fake.default_market_data_type = 3
     q = fetch_quotes(_cfg(fake.port), ["AAPL"])
     assert list(q["symbol"]) == ["AAPL"] and pd.isna(q["timestamp"].iloc[0])
+
+
+def test_a_snapshot_tws_never_answers_is_one_clear_line_and_no_file(fake, tmp_path):
+    fake.quotes = {"AAPL": (150.00, 150.10, 150.04), "MSFT": (380.0, 380.2, 380.1)}
+    fake.silent_quotes = {"MSFT"}
+    path, said = tmp_path / "quotes.csv", []
+    cfg = config_from_dict(
+        {"execution": {"broker": "ibkr", "request_timeout_seconds": 1,
+                       "ibkr": {"port": fake.port, "client_id": 7, "account_id": "DU1234567"}}}
+    )  # fmt: skip
+    assert refresh_quotes_file(cfg, ["AAPL", "MSFT"], path, warn=said.append) is False
+    assert not path.exists()
+    assert said == ["IBKR market data: quotes: no reply from TWS within 1 s for MSFT; no quotes"]

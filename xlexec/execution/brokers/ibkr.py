@@ -750,7 +750,8 @@ class IbkrBroker(Broker):
         """The latest quote of each of ``symbols`` (our spelling): the contract qualified
         (``reqContractDetails``), then one market data snapshot each (ib_async ``reqTickers``:
         ``reqMktData`` with ``snapshot=True``, answered by ticks and ``tickSnapshotEnd``), all in
-        flight at once, paced, within ``request_timeout_seconds``.
+        flight at once, paced without holding up the event loop, each request within
+        ``request_timeout_seconds`` of its paced slot (no reply: :class:`BrokerUnavailable`).
         Rows ``symbol`` (ours), ``bid``, ``ask``, ``last`` ($/share; None when TWS sent none),
         ``timestamp`` (UTC, when the ticks arrived; None unless TWS says the data is live,
         ``marketDataType`` 1: a delayed or frozen quote has no time, so an order needing a fresh
@@ -768,25 +769,34 @@ class IbkrBroker(Broker):
         def snap(ib) -> dict[str, Any]:
             t0 = dt.datetime.now(dt.UTC)
 
+            async def paced() -> None:  # the shared pacer, waited for without holding up the event loop
+                self.stats["requests"] += 1
+                wait = self.limiter.reserve() if self.limiter is not None else 0.0
+                if wait > 0:
+                    await asyncio.sleep(wait)
+
             async def one(c):
-                self._pace()
-                [q] = await ib.qualifyContractsAsync(c)  # the conId (ib_async keys its tickers by it)
+                # each request has its own timeout, counted from its paced slot
+                await paced()
+                [q] = await asyncio.wait_for(ib.qualifyContractsAsync(c), self.timeout)  # the conId
                 if q is None:
                     return []
                 old = ib.ticker(q)  # values of an earlier snapshot of the same contract are not this one's
                 if old is not None:
                     old.bid = old.ask = old.last = float("nan")
-                self._pace()
-                return await ib.reqTickersAsync(q)
+                await paced()
+                return await asyncio.wait_for(ib.reqTickersAsync(q), self.timeout)
 
             async def every():
                 return await asyncio.gather(*(one(c) for c in contracts.values()), return_exceptions=True)
 
-            got = ib.run(every(), timeout=self.timeout)
+            got = ib.run(every())
             out: dict[str, Any] = {}
             for s, r in zip(contracts, got, strict=True):
                 if isinstance(r, RequestError):
                     continue  # this symbol's snapshot was refused (354, 200...): no quote
+                if isinstance(r, TimeoutError):
+                    raise BrokerUnavailable(f"quotes: no reply from TWS within {self.timeout:g} s for {s}")
                 if isinstance(r, BaseException):
                     raise r
                 t = r[0] if r else None
