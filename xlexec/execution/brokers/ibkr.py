@@ -258,9 +258,9 @@ def pacer(ex, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[f
     """The :class:`~xlexec.execution.ratelimit.RateLimiter` of ``execution`` (:class:`ExecutionConfig`)
     for TWS: at most :data:`MESSAGES_PER_SECOND` requests in any 1 s window, refilled at
     ``rate_limit_per_min`` (capped at 50/s), at most ``rate_limit_burst`` (capped at 50) back-to-back."""
-    from xlexec.execution.ratelimit import RateLimiter
+    from xlexec.execution.ratelimit import RateLimiter, per_min
 
-    rate = min(int(ex.rate_limit_per_min), MESSAGES_PER_SECOND * 60)
+    rate = min(per_min(ex), MESSAGES_PER_SECOND * 60)
     burst = MESSAGES_PER_SECOND if ex.rate_limit_burst is None else int(ex.rate_limit_burst)
     burst = max(1, min(burst, MESSAGES_PER_SECOND))
     return RateLimiter(rate, burst=burst, window_max=MESSAGES_PER_SECOND, window_seconds=1.0, clock=clock, sleep=sleep)
