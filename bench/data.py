@@ -182,16 +182,29 @@ def make_book(n: int, seed: int = 11, day: str = DAY, anomalies: bool = True) ->
     return Book(trades, header, positions, quotes, events, reference, pv)
 
 
-def write_book(book: Book, root: Path) -> dict[str, Path]:
-    """The book as the files ``xlexec validate`` reads."""
+def book_trades(book: Book):
+    """The book's trades as a :class:`~xlexec.core.trades.Trades` numbered by file row (the
+    header line is row 1, so the first trade is row 2)."""
     from xlexec.core.trades import Trades, TradesHeader
-    from xlexec.formats.csvio import atomic_write_csv
-    from xlexec.formats.trades import write_trades
 
     df = book.trades.copy()
     df.index = pd.RangeIndex(2, 2 + len(df), name="row")
+    return Trades(df, TradesHeader(dict(book.header)), "trades.csv")
+
+
+def write_trades_file(book: Book, path: Path) -> Path:
+    """The book's trades as the model writes them (``# Key: Value`` header, then the rows)."""
+    from xlexec.formats.trades import write_trades
+
+    return write_trades(book_trades(book), path)
+
+
+def write_book(book: Book, root: Path) -> dict[str, Path]:
+    """The book as the files ``xlexec validate`` reads."""
+    from xlexec.formats.csvio import atomic_write_csv
+
     out = {
-        "trades": write_trades(Trades(df, TradesHeader(dict(book.header)), "trades.csv"), root / "trades.csv"),
+        "trades": write_trades_file(book, root / "trades.csv"),
         "positions": atomic_write_csv(root / "current_positions.csv", book.positions, {"avg_cost": 2}),
         "quotes": atomic_write_csv(root / "quotes.csv", book.quotes, {"bid": 2, "ask": 2, "last": 2}),
         "events": atomic_write_csv(root / "events.csv", book.events),

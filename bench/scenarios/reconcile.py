@@ -122,19 +122,15 @@ def make_fills(trades, orders, n_fills: int, day: str, seed: int = 5, n_unplanne
 
 
 def prepare(root: Path, size: int) -> None:
-    import pandas as pd
 
     from xlexec.core.orders import orders_from_trades
-    from xlexec.core.trades import Trades, TradesHeader
     from xlexec.formats.csvio import atomic_write_csv
     from xlexec.formats.trades import write_trades
 
-    from ..data import DAY, make_book
+    from ..data import DAY, book_trades, make_book
 
     book = make_book(size, seed=23, anomalies=False)
-    df = book.trades.copy()
-    df.index = pd.RangeIndex(2, 2 + len(df), name="row")
-    trades = Trades(df, TradesHeader(dict(book.header)), "trades.csv")
+    trades = book_trades(book)
     write_trades(trades, root / "trades.csv")
     orders = orders_from_trades(trades, date=DAY)
     fills = make_fills(trades, orders, size * FILLS_PER_ORDER, DAY)

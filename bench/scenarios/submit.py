@@ -46,17 +46,9 @@ KEY, SECRET = "PK_BENCH_FAKE_KEY_0000", "benchFakeSecret000000000000000000"
 
 
 def prepare(root: Path, size: int) -> None:
-    import pandas as pd
+    from ..data import make_book, write_trades_file
 
-    from xlexec.core.trades import Trades, TradesHeader
-    from xlexec.formats.trades import write_trades
-
-    from ..data import make_book
-
-    book = make_book(size, seed=31, anomalies=False)
-    df = book.trades.copy()
-    df.index = pd.RangeIndex(2, 2 + len(df), name="row")
-    write_trades(Trades(df, TradesHeader(dict(book.header)), "trades.csv"), root / "trades.csv")
+    write_trades_file(make_book(size, seed=31, anomalies=False), root / "trades.csv")
 
 
 def broker_ctx(live: Path, url: str, **execution):
