@@ -378,6 +378,20 @@ def plant_approval(
 
 
 @dataclass(frozen=True)
+class Accounts:
+    """A broker's account numbers as its fake knows them (written out, not computed).
+
+    ``paper``: a paper account it reports (None: the broker has no paper trading); ``live``: a
+    live account it can be made to report (``BrokerEntry.report_account``); ``other``: a
+    well-formed number of the entry's own mode (``BrokerEntry.live``) that the fake never reports
+    (a configured account that is not the broker's)."""
+
+    paper: str | None
+    live: str
+    other: str
+
+
+@dataclass(frozen=True)
 class BrokerEntry:
     """How the per-broker reliability tests drive one broker through its loopback fake.
 
@@ -388,7 +402,14 @@ class BrokerEntry:
     ``inject(fake, times)``, only the faults the broker has; ``legs(fake, day)``: the (symbol,
     side) of every order at the broker that day; ``tag``: the account tag in client order ids;
     ``client_order_ids``: whether the broker keeps ours (False: found by fields, an ambiguous
-    match never resent); ``live``: the account is real money (``--live``)."""
+    match never resent); ``live``: the account is real money (``--live``).
+
+    For the per-broker controls (``test_controls_brokers.py``): ``config`` also takes
+    ``account=`` (the configured account number, ``execution.<broker>.account_number`` / IBKR
+    ``account_id``) and ``paper=`` (the configured mode); ``accounts``: the numbers the fake
+    reports or can be made to report (:class:`Accounts`); ``report_account(fake, number)``: from
+    now on the fake reports that account; ``refusals``: the words of the refusal where the
+    brokers' rules differ (``paper_config_live_account``, ``other_account``), written by hand."""
 
     name: str
     start: Callable[[int], Any]
@@ -400,9 +421,25 @@ class BrokerEntry:
     tag: str
     client_order_ids: bool
     live: bool
+    accounts: Accounts
+    report_account: Callable[[Any, str], None]
+    refusals: dict[str, tuple[str, ...]]
 
 
 ALPACA_DAY = "2025-11-03"
+
+
+def _alpaca_config(root: Path, fake, *, account: str | None = None, paper: bool | None = None, **execution) -> Path:
+    alp = dict(execution.pop("alpaca", {}))
+    if account is not None:
+        alp["account_number"] = account
+    if paper is not None:
+        alp["paper"] = paper
+    return alpaca_config(root, fake.url, **execution, **({"alpaca": alp} if alp else {}))
+
+
+def _alpaca_report(fake, number: str) -> None:
+    fake.account_number = number  # GET /v2/account reports it from the next request on
 
 
 def _alpaca_start(n: int):
@@ -428,8 +465,12 @@ def _schwab_day(fake) -> str:
     return dt.datetime.now(NY).date().isoformat()  # the fake's and the adapter's clock: the real one
 
 
-def schwab_config(root: Path, fake, *, live_dir: Path | None = None, **execution) -> Path:
-    """``root/config.yaml`` for the fake Schwab (a token file beside it, keys as ``${ENV}``)."""
+def schwab_config(
+    root: Path, fake, *, live_dir: Path | None = None, account: str | None = None, paper: bool = False, **execution
+) -> Path:
+    """``root/config.yaml`` for the fake Schwab (a token file beside it, keys as ``${ENV}``);
+    ``account``: ``execution.schwab.account_number`` (default: the fake's); ``paper``: the
+    config's ``execution.schwab.paper`` (Schwab has no paper trading: true is refused)."""
     from fake_schwab import ACCOUNT_NUMBER
 
     now = int(dt.datetime.now(dt.UTC).timestamp())
@@ -453,8 +494,8 @@ def schwab_config(root: Path, fake, *, live_dir: Path | None = None, **execution
         f"    app_key: ${{{SCHWAB_KEY_ENV}}}",
         f"    app_secret: ${{{SCHWAB_SECRET_ENV}}}",
         f"    token_path: {json.dumps(str(root / 'token.json'))}",
-        f"    account_number: '{ACCOUNT_NUMBER}'",
-        "    paper: false",
+        f"    account_number: '{account or ACCOUNT_NUMBER}'",
+        f"    paper: {json.dumps(bool(paper))}",
         f"    base_url: {fake.url}",
     ]
     p = root / "config.yaml"
@@ -469,6 +510,13 @@ def _schwab_legs(fake, day: str) -> list[tuple[str, str]]:
             leg = o["orderLegCollection"][0]
             out.append((leg["instrument"]["symbol"], "buy" if leg["instruction"].startswith("BUY") else "sell"))
         return out
+
+
+def _schwab_report(fake, number: str) -> None:
+    """The fake Schwab reports one account only (``fake_schwab.ACCOUNT_NUMBER``, a live one)."""
+    from fake_schwab import ACCOUNT_NUMBER
+
+    assert number == ACCOUNT_NUMBER, f"the fake Schwab reports only account {ACCOUNT_NUMBER}, not {number}"
 
 
 def _schwab_orders_path() -> str:
@@ -512,6 +560,12 @@ class _TWS:
         else:
             setattr(self.fake, name, value)
 
+    def report_account(self, number: str) -> None:
+        """From the next connection on, TWS's login manages ``number`` only (its cash as the first's)."""
+        with self.fake._lock:
+            self.fake._cash.setdefault(number, self.fake._cash[self.fake.accounts[0]])
+            self.fake.accounts = (number,)
+
     def seed_order(self, order_ref: str, symbol: str, side: str, qty: int, price: float) -> None:
         from ib_async import IB, LimitOrder, Stock
 
@@ -526,8 +580,18 @@ class _TWS:
             ib.disconnect()
 
 
-def ibkr_config(root: Path, fake, *, live_dir: Path | None = None, **execution) -> Path:
-    """``root/config.yaml`` for the fake TWS (paper: a DU... account; no secrets)."""
+def ibkr_config(
+    root: Path,
+    fake,
+    *,
+    live_dir: Path | None = None,
+    account: str | None = None,
+    paper: bool | None = None,
+    **execution,
+) -> Path:
+    """``root/config.yaml`` for the fake TWS (paper: a DU... account; no secrets); ``account``:
+    ``execution.ibkr.account_id`` (default :data:`IBKR_ACCOUNT`), ``paper``: its ``paper``
+    (default: left out, i.e. paper)."""
     ex = {
         "broker": "ibkr",
         "require_human_approval": True,
@@ -539,7 +603,9 @@ def ibkr_config(root: Path, fake, *, live_dir: Path | None = None, **execution) 
     }
     lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
     lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
-    lines += ["  ibkr:", f"    port: {fake.port}", "    client_id: 7", f"    account_id: {IBKR_ACCOUNT}"]
+    lines += ["  ibkr:", f"    port: {fake.port}", "    client_id: 7", f"    account_id: {account or IBKR_ACCOUNT}"]
+    if paper is not None:
+        lines.append(f"    paper: {json.dumps(bool(paper))}")
     p = root / "config.yaml"
     p.write_text("\n".join(lines) + "\n")
     return p
@@ -569,7 +635,7 @@ BROKERS: dict[str, BrokerEntry] = {
         name="alpaca",
         start=_alpaca_start,
         day=lambda fake: ALPACA_DAY,
-        config=lambda root, fake, **ex: alpaca_config(root, fake.url, **ex),
+        config=_alpaca_config,
         env={KEY_ENV: KEY, SECRET_ENV: SECRET},
         faults={
             "429": lambda f, n: f.inject("429", retry_after=0.2, times=n),
@@ -580,6 +646,14 @@ BROKERS: dict[str, BrokerEntry] = {
         tag=FAKE_TAG,
         client_order_ids=True,
         live=False,
+        accounts=Accounts(paper=PAPER_ACCOUNT, live=LIVE_ACCOUNT, other="PA0000002"),
+        report_account=_alpaca_report,
+        refusals={
+            "paper_config_live_account": ("612345678, which is not a paper account (PA...)",),
+            "other_account": (
+                "reports account PA0000001, not the configured execution.alpaca.account_number PA0000002",
+            ),
+        },
     ),
     "schwab": BrokerEntry(
         name="schwab",
@@ -597,6 +671,14 @@ BROKERS: dict[str, BrokerEntry] = {
         tag="a345678",
         client_order_ids=False,
         live=True,
+        # Schwab has no paper trading: every account is live; the fake's is 12345678
+        accounts=Accounts(paper=None, live="12345678", other="87654321"),
+        report_account=_schwab_report,
+        refusals={
+            "paper_config_live_account": ("execution.schwab.paper is true but Schwab has no paper trading",),
+            # looked up by number (no account_hash configured): the token reaches no such account
+            "other_account": ("execution.schwab", "account_number", "the token reaches 1 account(s) and 0 fit"),
+        },
     ),
     "ibkr": BrokerEntry(
         name="ibkr",
@@ -613,5 +695,11 @@ BROKERS: dict[str, BrokerEntry] = {
         tag="a234567",  # DU1234567 as client order ids name it (written out, not computed)
         client_order_ids=True,
         live=False,
+        accounts=Accounts(paper=IBKR_ACCOUNT, live="U1234567", other="DU7654321"),
+        report_account=lambda f, number: f.report_account(number),
+        refusals={
+            "paper_config_live_account": ("U1234567, which is not a paper account (DU...)",),
+            "other_account": ("execution.ibkr.account_id DU7654321 is not an account of the login",),
+        },
     ),
 }
