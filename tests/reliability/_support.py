@@ -111,41 +111,56 @@ def ny(day: str, hh: int, mm: int) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(dt.UTC)
 
 
+#: the execution keys every broker's test config shares (limits wide open, a short timeout)
+BASE_EXECUTION = {
+    "require_human_approval": True,
+    "price_collar_pct": None,
+    "max_order_size_usd": 1_000_000,
+    "max_daily_trades": 200,
+    "request_timeout_seconds": 2,
+}
+
+
+def write_config(
+    root: Path,
+    broker: str,
+    section: dict[str, str],
+    *,
+    live_dir: Path | None = None,
+    journal: str = "sqlite",
+    **execution,
+) -> Path:
+    """``root/config.yaml``: :data:`BASE_EXECUTION` with ``execution`` over it, and the broker's
+    own section ``execution.<broker>`` (``section``: key -> value as YAML text); ``live_dir``
+    defaults to ``root/live``; ``journal``: the config's ``journal`` (``sqlite``: the file in
+    ``live_dir``, or a ``postgresql://`` URL of a shared journal)."""
+    ex = {"broker": broker, **BASE_EXECUTION, **execution}
+    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops"]
+    if journal != "sqlite":
+        lines.append(f"journal: {json.dumps(journal)}")
+    lines.append("execution:")
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
+    lines.append(f"  {broker}:")
+    lines += [f"    {k}: {v}" for k, v in section.items()]
+    root.mkdir(parents=True, exist_ok=True)
+    p = root / "config.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
 def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, journal: str = "sqlite", **execution) -> Path:
     """``root/config.yaml`` for the fake Alpaca server, keys as ``${ENV}`` (never literal);
-    ``live_dir`` defaults to ``root/live``; ``journal``: the config's ``journal`` (``sqlite``:
-    the file in ``live_dir``, or a ``postgresql://`` URL of a shared journal)."""
-    ex = {
-        "broker": "alpaca",
-        "require_human_approval": True,
-        "price_collar_pct": None,
-        "max_order_size_usd": 1_000_000,
-        "max_daily_trades": 200,
-        "rate_limit_per_min": 100_000,
-        "request_timeout_seconds": 2,
-        "max_concurrency": 4,
-        **execution,
-    }
+    ``execution["alpaca"]``: keys over the section's (see :func:`write_config`)."""
     alp = {
         "api_key": f"${{{KEY_ENV}}}",
         "api_secret": f"${{{SECRET_ENV}}}",
         "paper": True,
         "base_url": url,
-        **ex.pop("alpaca", {}),
+        **execution.pop("alpaca", {}),
     }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops"]
-    if journal != "sqlite":
-        lines.append(f"journal: {json.dumps(journal)}")
-    lines.append("execution:")
-    for k, v in ex.items():
-        lines.append(f"  {k}: {json.dumps(v)}")
-    lines.append("  alpaca:")
-    for k, v in alp.items():
-        lines.append(f"    {k}: {json.dumps(v) if not isinstance(v, str) or not v.startswith('${') else v}")
-    p = root / "config.yaml"
-    root.mkdir(parents=True, exist_ok=True)
-    p.write_text("\n".join(lines) + "\n")
-    return p
+    section = {k: v if isinstance(v, str) and v.startswith("${") else json.dumps(v) for k, v in alp.items()}
+    ex = {"rate_limit_per_min": 100_000, "max_concurrency": 4, **execution}
+    return write_config(root, "alpaca", section, live_dir=live_dir, journal=journal, **ex)
 
 
 def env_with_keys(**extra) -> dict:
@@ -478,29 +493,15 @@ def schwab_config(
            "expires_in": 1800, "scope": "api", "expires_at": now + 1800}  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     (root / "token.json").write_text(json.dumps({"creation_timestamp": now, "token": tok}))
-    ex = {
-        "broker": "schwab",
-        "require_human_approval": True,
-        "price_collar_pct": None,
-        "max_order_size_usd": 1_000_000,
-        "max_daily_trades": 200,
-        "request_timeout_seconds": 2,
-        **execution,
+    section = {
+        "app_key": f"${{{SCHWAB_KEY_ENV}}}",
+        "app_secret": f"${{{SCHWAB_SECRET_ENV}}}",
+        "token_path": json.dumps(str(root / "token.json")),
+        "account_number": f"'{account or ACCOUNT_NUMBER}'",
+        "paper": json.dumps(bool(paper)),
+        "base_url": fake.url,
     }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
-    lines += [
-        "  schwab:",
-        f"    app_key: ${{{SCHWAB_KEY_ENV}}}",
-        f"    app_secret: ${{{SCHWAB_SECRET_ENV}}}",
-        f"    token_path: {json.dumps(str(root / 'token.json'))}",
-        f"    account_number: '{account or ACCOUNT_NUMBER}'",
-        f"    paper: {json.dumps(bool(paper))}",
-        f"    base_url: {fake.url}",
-    ]
-    p = root / "config.yaml"
-    p.write_text("\n".join(lines) + "\n")
-    return p
+    return write_config(root, "schwab", section, live_dir=live_dir, **execution)
 
 
 def _schwab_legs(fake, day: str) -> list[tuple[str, str]]:
@@ -592,23 +593,10 @@ def ibkr_config(
     """``root/config.yaml`` for the fake TWS (paper: a DU... account; no secrets); ``account``:
     ``execution.ibkr.account_id`` (default :data:`IBKR_ACCOUNT`), ``paper``: its ``paper``
     (default: left out, i.e. paper)."""
-    ex = {
-        "broker": "ibkr",
-        "require_human_approval": True,
-        "price_collar_pct": None,
-        "max_order_size_usd": 1_000_000,
-        "max_daily_trades": 200,
-        "request_timeout_seconds": 2,
-        **execution,
-    }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
-    lines += ["  ibkr:", f"    port: {fake.port}", "    client_id: 7", f"    account_id: {account or IBKR_ACCOUNT}"]
+    section = {"port": str(fake.port), "client_id": "7", "account_id": str(account or IBKR_ACCOUNT)}
     if paper is not None:
-        lines.append(f"    paper: {json.dumps(bool(paper))}")
-    p = root / "config.yaml"
-    p.write_text("\n".join(lines) + "\n")
-    return p
+        section["paper"] = json.dumps(bool(paper))
+    return write_config(root, "ibkr", section, live_dir=live_dir, **execution)
 
 
 def _ibkr_legs(fake, day: str) -> list[tuple[str, str]]:
