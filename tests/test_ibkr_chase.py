@@ -1,0 +1,200 @@
+"""The limit chase on IBKR: ``IbkrBroker.replace_order`` is cancel-then-replace against the
+loopback fake TWS (tests/fake_tws.py) driven by the real ib_async. Expected values by hand: the
+old order reads ``replaced`` (also for a new adapter after a restart), the new one carries the
+move's id as ``orderRef`` for the shares left unfilled, an order filled before the cancel lands
+is not replaced (422 "order is filled", as Alpaca answers), and nothing is placed twice."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_tws import FakeTWS  # noqa: E402
+from xlexec.execution.brokers.base import BrokerUnavailable, OrderRejected, OrderRequest  # noqa: E402
+from xlexec.execution.brokers.ibkr import IbkrBroker, chase_number, replaced_refs  # noqa: E402
+
+ROOT = "xlx-2025-10-30-a234567-AAPL-buy-0123456789ab"
+
+
+class FillsAsTheCancelArrives(FakeTWS):
+    """The exchange fills the order in the moment the cancel reaches TWS: TWS sends the fill,
+    then answers the cancel with 10148 "cannot be cancelled, state: Filled"."""
+
+    def _cancel_order(self, conn, f):
+        with self._lock:
+            order = self._find_working(conn.client_id or 0, int(f[2]))
+        if order is not None:
+            self.fill(order.order_ref)
+        super()._cancel_order(conn, f)
+
+
+@pytest.fixture
+def tws():
+    with FakeTWS(prices={"AAPL": 150.0}, fill_modes={"AAPL": "none"}) as f:
+        yield f
+
+
+def _connect(f, client_id=5) -> IbkrBroker:
+    return IbkrBroker(f.host, f.port, client_id, account_id="DU1234567", timeout=3.0)
+
+
+def _buy(qty, price, coid) -> OrderRequest:
+    return OrderRequest("AAPL", "buy", qty, "limit", price, "day", coid)
+
+
+def _until(b, order_id, pred, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    o = b.get_order(order_id)
+    while not pred(o) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        o = b.get_order(order_id)
+    return o
+
+
+def test_chase_ids_name_their_root_and_later_moves_mark_the_earlier_ones():
+    assert chase_number(ROOT) == 0 and chase_number(ROOT + "-c2") == 2
+    assert replaced_refs([ROOT, ROOT + "-c1", "other"]) == {ROOT}
+    # a refused move leaves a gap (c2 never placed): c3 still replaces c1
+    assert replaced_refs([ROOT, ROOT + "-c1", ROOT + "-c3"]) == {ROOT, ROOT + "-c1"}
+    assert replaced_refs([ROOT + "-s1", ROOT + "-s1-c1", ROOT + "-s2"]) == {ROOT + "-s1"}
+    assert replaced_refs(["", ROOT]) == set()
+
+
+def test_replace_a_working_order(tws):
+    b = _connect(tws)
+    try:
+        o = b.submit_order(_buy(10, 150.00, ROOT))
+        new = b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        assert tws.place_count == 2
+        old_w, new_w = tws.orders
+        assert (old_w["order_ref"], old_w["status"]) == (ROOT, "Cancelled")
+        assert (new_w["order_ref"], new_w["status"], new_w["qty"], new_w["lmt_price"]) == (
+            ROOT + "-c1",
+            "Submitted",
+            10,
+            150.05,
+        )
+        assert (new_w["symbol"], new_w["action"], new_w["tif"], new_w["account"]) == ("AAPL", "BUY", "DAY", "DU1234567")
+        assert (new.id, new.client_order_id, new.status, new.qty, new.limit_price) == (
+            str(new_w["perm_id"]),
+            ROOT + "-c1",
+            "new",
+            10,
+            150.05,
+        )
+        assert b.get_order(o.id).status == "replaced"
+        by = {x.client_order_id: x for x in b.list_orders("all")}
+        assert (by[ROOT].status, by[ROOT + "-c1"].status) == ("replaced", "new")
+        assert [x.client_order_id for x in b.list_orders("open")] == [ROOT + "-c1"]
+        assert b.get_order_by_client_id(ROOT).status == "replaced"
+        # the second move replaces the first replacement
+        c2 = b.replace_order(new.id, limit_price=150.10, client_order_id=ROOT + "-c2")
+        assert (c2.qty, c2.limit_price, tws.place_count) == (10, 150.10, 3)
+        assert b.get_order(new.id).status == "replaced"
+    finally:
+        b.close()
+    # a new adapter (the next run, after a restart) knows nothing: TWS's orders tell
+    again = _connect(tws)
+    try:
+        assert again.get_order(o.id).status == "replaced"
+        assert again.get_order(new.id).status == "replaced"
+        by = {x.client_order_id: x.status for x in again.list_orders("all")}
+        assert by == {ROOT: "replaced", ROOT + "-c1": "replaced", ROOT + "-c2": "new"}
+    finally:
+        again.close()
+
+
+def test_a_partly_filled_order_replaces_only_the_remainder():
+    with FakeTWS(prices={"AAPL": 150.0}, fill_modes={"AAPL": 0.3}) as tws:
+        b = _connect(tws)
+        try:
+            o = b.submit_order(_buy(10, 150.00, ROOT))
+            o = _until(b, o.id, lambda x: x.filled_qty == 3)  # floor(10 x 0.3) = 3 at once
+            assert (o.status, o.filled_qty) == ("partially_filled", 3)
+            new = b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+            # the new order is for 10 - 3 = 7; the fake fills floor(7 x 0.3) = 2 of it at once
+            assert tws.orders[1]["qty"] == 7 and tws.orders[1]["lmt_price"] == 150.05
+            assert new.qty == 7
+            new = _until(b, new.id, lambda x: x.filled_qty == 2)
+            assert (new.status, new.filled_qty, new.filled_avg_price) == ("partially_filled", 2, 150.05)
+            old = b.get_order(o.id)
+            assert (old.status, old.filled_qty, old.filled_avg_price) == ("replaced", 3, 150.0)
+        finally:
+            b.close()
+
+
+def test_an_order_filled_before_the_cancel_lands_is_not_replaced():
+    with FillsAsTheCancelArrives(prices={"AAPL": 150.0}, fill_modes={"AAPL": "none"}) as tws:
+        b = _connect(tws)
+        try:
+            o = b.submit_order(_buy(10, 150.00, ROOT))
+            with pytest.raises(OrderRejected, match="order is filled") as e:
+                b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+            assert e.value.status_code == 422
+            assert tws.place_count == 1  # nothing replaced
+            old = b.get_order(o.id)
+            assert (old.status, old.filled_qty, old.filled_avg_price) == ("filled", 10, 150.0)
+            assert b.get_order_by_client_id(ROOT + "-c1") is None
+        finally:
+            b.close()
+
+
+def test_a_filled_order_is_not_replaced(tws):
+    b = _connect(tws)
+    try:
+        o = b.submit_order(_buy(10, 150.00, ROOT))
+        tws.fill(ROOT)
+        _until(b, o.id, lambda x: x.status == "filled")
+        with pytest.raises(OrderRejected, match="order is filled") as e:
+            b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        assert e.value.status_code == 422 and tws.place_count == 1
+    finally:
+        b.close()
+
+
+def test_a_replacement_is_never_placed_twice(tws):
+    b = _connect(tws)
+    try:
+        o = b.submit_order(_buy(10, 150.00, ROOT))
+        first = b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        again = b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        assert again.id == first.id and again.client_order_id == ROOT + "-c1"
+        assert tws.place_count == 2
+        assert [x["status"] for x in tws.orders] == ["Cancelled", "Submitted"]
+    finally:
+        b.close()
+
+
+def test_a_lost_reply_to_the_replacement_is_unknown_then_found_not_resent(tws):
+    b = _connect(tws)
+    try:
+        o = b.submit_order(_buy(10, 150.00, ROOT))
+        tws.drop_after_place = 2  # the replacement reaches TWS, the connection drops before the reply
+        with pytest.raises(BrokerUnavailable, match="outcome unknown"):
+            b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        tws.drop_after_place = 0
+        assert tws.place_count == 2
+        # the chase's rerun asks again with the same id: found, nothing sent
+        got = b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        assert (got.client_order_id, got.qty, got.limit_price, got.status) == (ROOT + "-c1", 10, 150.05, "new")
+        assert tws.place_count == 2
+        assert b.get_order(o.id).status == "replaced"
+    finally:
+        b.close()
+
+
+def test_a_refused_replacement_leaves_the_old_order_canceled_not_replaced(tws):
+    b = _connect(tws)
+    try:
+        o = b.submit_order(_buy(10, 150.00, ROOT))
+        tws.reject["AAPL"] = (201, "Order rejected - reason: no trading permissions")
+        with pytest.raises(OrderRejected, match="201"):
+            b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        assert b.get_order(o.id).status == "canceled"
+    finally:
+        b.close()
