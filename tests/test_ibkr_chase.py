@@ -6,9 +6,11 @@ is not replaced (422 "order is filled", as Alpaca answers), and nothing is place
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -198,3 +200,91 @@ def test_a_refused_replacement_leaves_the_old_order_canceled_not_replaced(tws):
         assert b.get_order(o.id).status == "canceled"
     finally:
         b.close()
+
+
+# --------------------------------------------------------------------------- the chase itself
+
+
+def _shift() -> dt.timedelta:
+    """The fake TWS's clock: the real one on an NYSE session day, else 15:00 UTC of the last
+    session (the chase runs on the session the broker's clock says), as tests/test_ibkr_cli.py."""
+    from xlexec.core import calendar as cal
+
+    now = dt.datetime.now(dt.UTC)
+    day = now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    if cal.is_session(day):
+        return dt.timedelta(0)
+    last = dt.date.fromisoformat(cal.previous_session(day))
+    return dt.datetime.combine(last, dt.time(15, 0), dt.UTC) - now
+
+
+SHIFT = _shift()
+
+
+def _tws_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + SHIFT
+
+
+def test_the_chase_moves_an_ibkr_limit_twice_then_stops(tmp_path):
+    """The engine's chase (``enforce_timeouts``, what ``xlexec status --enforce-timeouts`` runs)
+    with a new adapter for each call, as separate runs: TWS reports no sent time for an order an
+    earlier connection placed, so the periods count from the journal."""
+    from xlexec.config import config_from_dict
+    from xlexec.execution import engine as S
+    from xlexec.execution import status as ST
+    from xlexec.formats.trades import parse_trades_text
+    from xlexec.steps.context import Context
+
+    day = _tws_now().astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    trades = (
+        f"# Date: {day}\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n"
+        "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+        "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
+    )
+    with FakeTWS(prices={"AAPL": 150.0}, fill_modes={"AAPL": "none"}, now=_tws_now) as tws:
+        ex = {
+            "require_human_approval": False,
+            "broker": "ibkr",
+            "order_timeout_minutes": 120,
+            "price_collar_pct": None,
+            "request_timeout_seconds": 3,
+            "ibkr": {"port": tws.port, "client_id": 5, "account_id": "DU1234567"},
+            "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 2},
+        }
+        cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
+        t0 = dt.datetime.now(dt.UTC)
+        ctx = Context(cfg, user="tester", fixed_now=t0)
+
+        def run(minutes):
+            b = IbkrBroker.from_config(cfg)
+            try:
+                return ST.enforce_timeouts(ctx, day, b, t0 + dt.timedelta(minutes=minutes))
+            finally:
+                b.close()
+
+        b = IbkrBroker.from_config(cfg)
+        try:
+            r = S.submit_batch(ctx, parse_trades_text(trades), broker=b, quotes=None, allow_closed=True)
+        finally:
+            b.close()
+        assert r.exit_code == 0 and tws.place_count == 1
+        root = tws.orders[0]["order_ref"]
+        assert run(10).empty  # too early
+        a1 = run(16)
+        assert list(a1["action"]) == ["chase"] and "limit 150 -> 150.05 for 10 remaining" in a1["note"].iloc[0]
+        assert run(20).empty and tws.place_count == 2  # the replacement is younger than 15 minutes
+        a2 = run(32)
+        assert list(a2["action"]) == ["chase"] and "limit 150.05 -> 150.1 for 10 remaining" in a2["note"].iloc[0]
+        assert run(60).empty  # max_moves 2
+        assert [(o["order_ref"], o["status"], o["qty"], o["lmt_price"]) for o in tws.orders] == [
+            (root, "Cancelled", 10, 150.0),
+            (root + "-c1", "Cancelled", 10, 150.05),
+            (root + "-c2", "Submitted", 10, 150.1),
+        ]
+        b = IbkrBroker.from_config(cfg)
+        try:
+            st = ST.refresh_status(ctx, day, b).set_index("client_order_id")
+        finally:
+            b.close()
+        assert list(st.loc[[root, root + "-c1", root + "-c2"], "status"]) == ["replaced", "replaced", "new"]
+        assert st.loc[root + "-c2", "remaining"] == 10
