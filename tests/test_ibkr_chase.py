@@ -288,3 +288,35 @@ def test_the_chase_moves_an_ibkr_limit_twice_then_stops(tmp_path):
             b.close()
         assert list(st.loc[[root, root + "-c1", root + "-c2"], "status"]) == ["replaced", "replaced", "new"]
         assert st.loc[root + "-c2", "remaining"] == 10
+
+
+def test_a_gate_closing_between_the_cancel_and_the_place_leaves_the_old_canceled(tws):
+    """The kill switch engaged while the cancel is on the wire (the same state as a crash
+    between the two): the old order is canceled, nothing placed, and it reads ``canceled`` (no
+    replacement exists), also for the next run's adapter."""
+    from xlexec.errors import GateClosed
+
+    b = _connect(tws)
+    passed: list[str] = []
+
+    def gate(what: str) -> None:
+        passed.append(what)
+        if len(passed) > 1:
+            raise GateClosed(f"kill switch engaged: {what} not sent")
+
+    try:
+        o = b.submit_order(_buy(10, 150.00, ROOT))
+        b.gate = gate
+        with pytest.raises(GateClosed):
+            b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
+        assert passed == [f"replace {o.id}", f"submit {ROOT}-c1"]
+        assert tws.place_count == 1 and [x["status"] for x in tws.orders] == ["Cancelled"]
+        assert b.get_order(o.id).status == "canceled"
+    finally:
+        b.close()
+    again = _connect(tws)
+    try:
+        assert again.get_order(o.id).status == "canceled"
+        assert again.get_order_by_client_id(ROOT + "-c1") is None
+    finally:
+        again.close()

@@ -753,12 +753,10 @@ class IbkrBroker(Broker):
         if final == "Filled" or left <= 0:
             raise OrderRejected(f"{what}: order is filled: it cannot be replaced (it filled before the cancel)", 422)
         req = OrderRequest(old.symbol, old.side, left, "limit", float(limit_price), "day", client_order_id)
+        # refused, gate closed, unknown: the old one stays canceled unless TWS shows a replacement
+        new = self.submit_order(req)
         self._replaced[_perm(t)] = client_order_id
-        try:
-            return self.submit_order(req)
-        except OrderRejected:
-            self._replaced.pop(_perm(t), None)  # nothing replaces it: the old one is canceled
-            raise
+        return new
 
     def _cancel_confirmed(self, t, what: str) -> str:
         """Cancel ``t`` and wait (``request_timeout_seconds``) for the final status TWS itself
