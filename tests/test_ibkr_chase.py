@@ -225,10 +225,11 @@ def _tws_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC) + SHIFT
 
 
-def test_the_chase_moves_an_ibkr_limit_twice_then_stops(tmp_path):
-    """The engine's chase (``enforce_timeouts``, what ``xlexec status --enforce-timeouts`` runs)
-    with a new adapter for each call, as separate runs: TWS reports no sent time for an order an
-    earlier connection placed, so the periods count from the journal."""
+def _desk(tmp_path, tws, max_moves=2):
+    """A config for the fake TWS with the chase on, the day (the fake's session), one AAPL buy
+    of 10 at 150.00 submitted through the engine, and ``run(minutes)``: ``enforce_timeouts``
+    (what ``xlexec status --enforce-timeouts`` runs) that many minutes after the submit, with a
+    new adapter each time (separate runs)."""
     from xlexec.config import config_from_dict
     from xlexec.execution import engine as S
     from xlexec.execution import status as ST
@@ -241,33 +242,61 @@ def test_the_chase_moves_an_ibkr_limit_twice_then_stops(tmp_path):
         "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
         "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
     )
-    with FakeTWS(prices={"AAPL": 150.0}, fill_modes={"AAPL": "none"}, now=_tws_now) as tws:
-        ex = {
-            "require_human_approval": False,
-            "broker": "ibkr",
-            "order_timeout_minutes": 120,
-            "price_collar_pct": None,
-            "request_timeout_seconds": 3,
-            "ibkr": {"port": tws.port, "client_id": 5, "account_id": "DU1234567"},
-            "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 2},
-        }
-        cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
-        t0 = dt.datetime.now(dt.UTC)
-        ctx = Context(cfg, user="tester", fixed_now=t0)
+    ex = {
+        "require_human_approval": False,
+        "broker": "ibkr",
+        "order_timeout_minutes": 120,
+        "price_collar_pct": None,
+        "request_timeout_seconds": 3,
+        "ibkr": {"port": tws.port, "client_id": 5, "account_id": "DU1234567"},
+        "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": max_moves},
+    }
+    cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
+    t0 = dt.datetime.now(dt.UTC)
+    ctx = Context(cfg, user="tester", fixed_now=t0)
 
-        def run(minutes):
-            b = IbkrBroker.from_config(cfg)
-            try:
-                return ST.enforce_timeouts(ctx, day, b, t0 + dt.timedelta(minutes=minutes))
-            finally:
-                b.close()
-
+    def run(minutes):
         b = IbkrBroker.from_config(cfg)
         try:
-            r = S.submit_batch(ctx, parse_trades_text(trades), broker=b, quotes=None, allow_closed=True)
+            return ST.enforce_timeouts(ctx, day, b, t0 + dt.timedelta(minutes=minutes))
         finally:
             b.close()
-        assert r.exit_code == 0 and tws.place_count == 1
+
+    b = IbkrBroker.from_config(cfg)
+    try:
+        r = S.submit_batch(ctx, parse_trades_text(trades), broker=b, quotes=None, allow_closed=True)
+    finally:
+        b.close()
+    assert r.exit_code == 0 and tws.place_count == 1
+    return cfg, ctx, day, run
+
+
+def test_the_chase_does_not_replace_an_order_that_fills_as_the_cancel_arrives(tmp_path):
+    from xlexec.execution import status as ST
+
+    with FillsAsTheCancelArrives(prices={"AAPL": 150.0}, fill_modes={"AAPL": "none"}, now=_tws_now) as tws:
+        cfg, ctx, day, run = _desk(tmp_path, tws)
+        a = run(16)
+        assert list(a["action"]) == ["chase_refused"] and "order is filled" in a["note"].iloc[0], a
+        assert tws.place_count == 1 and [x["status"] for x in tws.orders] == ["Filled"]
+        assert run(40).empty  # filled: nothing left to chase
+        b = IbkrBroker.from_config(cfg)
+        try:
+            st = ST.refresh_status(ctx, day, b).set_index("client_order_id")
+        finally:
+            b.close()
+        root = tws.orders[0]["order_ref"]
+        assert (st.loc[root, "status"], st.loc[root, "filled_qty"]) == ("filled", 10)
+        assert tws.place_count == 1
+
+
+def test_the_chase_moves_an_ibkr_limit_twice_then_stops(tmp_path):
+    """Two moves, then max_moves. TWS reports no sent time for an order an earlier connection
+    placed, so the periods count from the journal."""
+    from xlexec.execution import status as ST
+
+    with FakeTWS(prices={"AAPL": 150.0}, fill_modes={"AAPL": "none"}, now=_tws_now) as tws:
+        cfg, ctx, day, run = _desk(tmp_path, tws)
         root = tws.orders[0]["order_ref"]
         assert run(10).empty  # too early
         a1 = run(16)
