@@ -186,3 +186,43 @@ def test_live_mode_with_a_live_account_and_live_sends(tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         assert "LIVE · ibkr · 127.0.0.1:" in r.stdout and "2 sent" in r.stdout, r.stdout
         assert [o["account"] for o in f.orders] == ["U1234567", "U1234567"]
+
+
+def _status(cfg: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "XLEXEC_NOW")}
+    env["COLUMNS"] = "400"
+    cmd = [sys.executable, "-m", "xlexec", "status", "--date", _today(), "--config", str(cfg), *extra]
+    return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_limit_chase_through_the_cli_replaces_the_order_once(tmp_path):
+    """``execution.chase`` (1 minute, the smallest period; a pinned clock is refused with a real
+    broker, so the test waits it out): ``xlexec status --enforce-timeouts`` cancels the working
+    limit at TWS and places the remainder at +$0.05 under ``<coid>-c1``; a rerun right after
+    moves nothing (the replacement is younger than a period) and nothing is placed twice."""
+    import time
+
+    with FakeTWS(prices={"AAPL": 150.0, "BRK B": 400.0}, fill_modes={"AAPL": "none"}, now=_tws_now) as f:
+        cfg, trades = _setup(tmp_path, f)
+        chase = "  chase:\n    enabled: true\n    step: 0.05\n    minutes: 1\n    max_moves: 1\n"
+        cfg.write_text(cfg.read_text() + chase)
+        r = _submit(cfg, trades)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert [o["status"] for o in f.orders] == ["Submitted", "Filled"]
+        root = f.orders[0]["order_ref"]
+        early = _status(cfg, "--enforce-timeouts")
+        assert early.returncode == 0 and f.place_count == 2, early.stdout + early.stderr
+        time.sleep(61)
+        s = _status(cfg, "--enforce-timeouts")
+        assert s.returncode == 0, s.stdout + s.stderr
+        assert "AAPL: chase: chase 1: limit 150 -> 150.05 for 10 remaining" in s.stdout, s.stdout
+        assert [(o["order_ref"], o["status"], o["qty"], o["lmt_price"]) for o in f.orders] == [
+            (root, "Cancelled", 10, 150.0),
+            (f.orders[1]["order_ref"], "Filled", 5, 400.0),
+            (root + "-c1", "Submitted", 10, 150.05),
+        ]
+        again = _status(cfg, "--enforce-timeouts", "--json")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f.place_count == 3  # nothing placed twice
+        rows = {o["client_order_id"]: o["status"] for o in json.loads(again.stdout)["orders"]}
+        assert (rows[root], rows[root + "-c1"]) == ("replaced", "new"), rows

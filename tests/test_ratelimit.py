@@ -99,3 +99,15 @@ def test_from_config_burst_defaults_to_the_whole_window_and_is_capped_by_it():
 def test_config_refuses_a_burst_below_one():
     with pytest.raises(ConfigError, match="rate_limit_burst"):
         ex(rate_limit_burst=0)
+
+
+def test_unset_the_rate_is_the_brokers_documented_allowance():
+    """Alpaca's Trading API 200/min, Schwab's Trader API 120/min, TWS 50 messages/s (written out)."""
+    from xlexec.execution.brokers.ibkr import pacer
+    from xlexec.execution.ratelimit import per_min
+
+    assert [per_min(ex(broker=b)) for b in ("alpaca", "paper", "schwab", "ibkr")] == [200, 200, 120, 3000]
+    assert RateLimiter.from_config(ex(broker="alpaca")).rate_per_min == 200
+    assert per_min(ex(broker="ibkr", rate_limit_per_min=600)) == 600  # set: used as is
+    assert pacer(ex(broker="ibkr")).rate_per_min == 3000
+    assert pacer(ex(broker="ibkr", rate_limit_per_min=100_000)).rate_per_min == 3000  # never past TWS's 50/s

@@ -121,7 +121,8 @@ class ExecutionConfig(_Model):
     # value, the collar's mid), whatever the collar; aged from the last close outside the session
     max_quote_age_seconds: float = Field(60.0, gt=0)
     buying_power_buffer: float = Field(0.05, ge=0, lt=1)
-    rate_limit_per_min: int = Field(200, gt=0)  # requests per 60 s window (the broker's allowance)
+    # requests per 60 s window; None = the broker's documented allowance (ratelimit.ALLOWANCE_PER_MIN)
+    rate_limit_per_min: int | None = Field(None, gt=0)
     rate_limit_burst: int | None = Field(None, ge=1)  # requests back-to-back; None = the whole window
     request_timeout_seconds: float = Field(10.0, gt=0)
     max_concurrency: int = Field(4, gt=0)

@@ -111,41 +111,56 @@ def ny(day: str, hh: int, mm: int) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hh, mm), NY).astimezone(dt.UTC)
 
 
+#: the execution keys every broker's test config shares (limits wide open, a short timeout)
+BASE_EXECUTION = {
+    "require_human_approval": True,
+    "price_collar_pct": None,
+    "max_order_size_usd": 1_000_000,
+    "max_daily_trades": 200,
+    "request_timeout_seconds": 2,
+}
+
+
+def write_config(
+    root: Path,
+    broker: str,
+    section: dict[str, str],
+    *,
+    live_dir: Path | None = None,
+    journal: str = "sqlite",
+    **execution,
+) -> Path:
+    """``root/config.yaml``: :data:`BASE_EXECUTION` with ``execution`` over it, and the broker's
+    own section ``execution.<broker>`` (``section``: key -> value as YAML text); ``live_dir``
+    defaults to ``root/live``; ``journal``: the config's ``journal`` (``sqlite``: the file in
+    ``live_dir``, or a ``postgresql://`` URL of a shared journal)."""
+    ex = {"broker": broker, **BASE_EXECUTION, **execution}
+    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops"]
+    if journal != "sqlite":
+        lines.append(f"journal: {json.dumps(journal)}")
+    lines.append("execution:")
+    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
+    lines.append(f"  {broker}:")
+    lines += [f"    {k}: {v}" for k, v in section.items()]
+    root.mkdir(parents=True, exist_ok=True)
+    p = root / "config.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
 def alpaca_config(root: Path, url: str, *, live_dir: Path | None = None, journal: str = "sqlite", **execution) -> Path:
     """``root/config.yaml`` for the fake Alpaca server, keys as ``${ENV}`` (never literal);
-    ``live_dir`` defaults to ``root/live``; ``journal``: the config's ``journal`` (``sqlite``:
-    the file in ``live_dir``, or a ``postgresql://`` URL of a shared journal)."""
-    ex = {
-        "broker": "alpaca",
-        "require_human_approval": True,
-        "price_collar_pct": None,
-        "max_order_size_usd": 1_000_000,
-        "max_daily_trades": 200,
-        "rate_limit_per_min": 100_000,
-        "request_timeout_seconds": 2,
-        "max_concurrency": 4,
-        **execution,
-    }
+    ``execution["alpaca"]``: keys over the section's (see :func:`write_config`)."""
     alp = {
         "api_key": f"${{{KEY_ENV}}}",
         "api_secret": f"${{{SECRET_ENV}}}",
         "paper": True,
         "base_url": url,
-        **ex.pop("alpaca", {}),
+        **execution.pop("alpaca", {}),
     }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops"]
-    if journal != "sqlite":
-        lines.append(f"journal: {json.dumps(journal)}")
-    lines.append("execution:")
-    for k, v in ex.items():
-        lines.append(f"  {k}: {json.dumps(v)}")
-    lines.append("  alpaca:")
-    for k, v in alp.items():
-        lines.append(f"    {k}: {json.dumps(v) if not isinstance(v, str) or not v.startswith('${') else v}")
-    p = root / "config.yaml"
-    root.mkdir(parents=True, exist_ok=True)
-    p.write_text("\n".join(lines) + "\n")
-    return p
+    section = {k: v if isinstance(v, str) and v.startswith("${") else json.dumps(v) for k, v in alp.items()}
+    ex = {"rate_limit_per_min": 100_000, "max_concurrency": 4, **execution}
+    return write_config(root, "alpaca", section, live_dir=live_dir, journal=journal, **ex)
 
 
 def env_with_keys(**extra) -> dict:
@@ -378,6 +393,20 @@ def plant_approval(
 
 
 @dataclass(frozen=True)
+class Accounts:
+    """A broker's account numbers as its fake knows them (written out, not computed).
+
+    ``paper``: a paper account it reports (None: the broker has no paper trading); ``live``: a
+    live account it can be made to report (``BrokerEntry.report_account``); ``other``: a
+    well-formed number of the entry's own mode (``BrokerEntry.live``) that the fake never reports
+    (a configured account that is not the broker's)."""
+
+    paper: str | None
+    live: str
+    other: str
+
+
+@dataclass(frozen=True)
 class BrokerEntry:
     """How the per-broker reliability tests drive one broker through its loopback fake.
 
@@ -388,7 +417,14 @@ class BrokerEntry:
     ``inject(fake, times)``, only the faults the broker has; ``legs(fake, day)``: the (symbol,
     side) of every order at the broker that day; ``tag``: the account tag in client order ids;
     ``client_order_ids``: whether the broker keeps ours (False: found by fields, an ambiguous
-    match never resent); ``live``: the account is real money (``--live``)."""
+    match never resent); ``live``: the account is real money (``--live``).
+
+    For the per-broker controls (``test_controls_brokers.py``): ``config`` also takes
+    ``account=`` (the configured account number, ``execution.<broker>.account_number`` / IBKR
+    ``account_id``) and ``paper=`` (the configured mode); ``accounts``: the numbers the fake
+    reports or can be made to report (:class:`Accounts`); ``report_account(fake, number)``: from
+    now on the fake reports that account; ``refusals``: the words of the refusal where the
+    brokers' rules differ (``paper_config_live_account``, ``other_account``), written by hand."""
 
     name: str
     start: Callable[[int], Any]
@@ -400,9 +436,25 @@ class BrokerEntry:
     tag: str
     client_order_ids: bool
     live: bool
+    accounts: Accounts
+    report_account: Callable[[Any, str], None]
+    refusals: dict[str, tuple[str, ...]]
 
 
 ALPACA_DAY = "2025-11-03"
+
+
+def _alpaca_config(root: Path, fake, *, account: str | None = None, paper: bool | None = None, **execution) -> Path:
+    alp = dict(execution.pop("alpaca", {}))
+    if account is not None:
+        alp["account_number"] = account
+    if paper is not None:
+        alp["paper"] = paper
+    return alpaca_config(root, fake.url, **execution, **({"alpaca": alp} if alp else {}))
+
+
+def _alpaca_report(fake, number: str) -> None:
+    fake.account_number = number  # GET /v2/account reports it from the next request on
 
 
 def _alpaca_start(n: int):
@@ -428,8 +480,12 @@ def _schwab_day(fake) -> str:
     return dt.datetime.now(NY).date().isoformat()  # the fake's and the adapter's clock: the real one
 
 
-def schwab_config(root: Path, fake, *, live_dir: Path | None = None, **execution) -> Path:
-    """``root/config.yaml`` for the fake Schwab (a token file beside it, keys as ``${ENV}``)."""
+def schwab_config(
+    root: Path, fake, *, live_dir: Path | None = None, account: str | None = None, paper: bool = False, **execution
+) -> Path:
+    """``root/config.yaml`` for the fake Schwab (a token file beside it, keys as ``${ENV}``);
+    ``account``: ``execution.schwab.account_number`` (default: the fake's); ``paper``: the
+    config's ``execution.schwab.paper`` (Schwab has no paper trading: true is refused)."""
     from fake_schwab import ACCOUNT_NUMBER
 
     now = int(dt.datetime.now(dt.UTC).timestamp())
@@ -437,29 +493,15 @@ def schwab_config(root: Path, fake, *, live_dir: Path | None = None, **execution
            "expires_in": 1800, "scope": "api", "expires_at": now + 1800}  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     (root / "token.json").write_text(json.dumps({"creation_timestamp": now, "token": tok}))
-    ex = {
-        "broker": "schwab",
-        "require_human_approval": True,
-        "price_collar_pct": None,
-        "max_order_size_usd": 1_000_000,
-        "max_daily_trades": 200,
-        "request_timeout_seconds": 2,
-        **execution,
+    section = {
+        "app_key": f"${{{SCHWAB_KEY_ENV}}}",
+        "app_secret": f"${{{SCHWAB_SECRET_ENV}}}",
+        "token_path": json.dumps(str(root / "token.json")),
+        "account_number": f"'{account or ACCOUNT_NUMBER}'",
+        "paper": json.dumps(bool(paper)),
+        "base_url": fake.url,
     }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
-    lines += [
-        "  schwab:",
-        f"    app_key: ${{{SCHWAB_KEY_ENV}}}",
-        f"    app_secret: ${{{SCHWAB_SECRET_ENV}}}",
-        f"    token_path: {json.dumps(str(root / 'token.json'))}",
-        f"    account_number: '{ACCOUNT_NUMBER}'",
-        "    paper: false",
-        f"    base_url: {fake.url}",
-    ]
-    p = root / "config.yaml"
-    p.write_text("\n".join(lines) + "\n")
-    return p
+    return write_config(root, "schwab", section, live_dir=live_dir, **execution)
 
 
 def _schwab_legs(fake, day: str) -> list[tuple[str, str]]:
@@ -469,6 +511,13 @@ def _schwab_legs(fake, day: str) -> list[tuple[str, str]]:
             leg = o["orderLegCollection"][0]
             out.append((leg["instrument"]["symbol"], "buy" if leg["instruction"].startswith("BUY") else "sell"))
         return out
+
+
+def _schwab_report(fake, number: str) -> None:
+    """The fake Schwab reports one account only (``fake_schwab.ACCOUNT_NUMBER``, a live one)."""
+    from fake_schwab import ACCOUNT_NUMBER
+
+    assert number == ACCOUNT_NUMBER, f"the fake Schwab reports only account {ACCOUNT_NUMBER}, not {number}"
 
 
 def _schwab_orders_path() -> str:
@@ -512,6 +561,12 @@ class _TWS:
         else:
             setattr(self.fake, name, value)
 
+    def report_account(self, number: str) -> None:
+        """From the next connection on, TWS's login manages ``number`` only (its cash as the first's)."""
+        with self.fake._lock:
+            self.fake._cash.setdefault(number, self.fake._cash[self.fake.accounts[0]])
+            self.fake.accounts = (number,)
+
     def seed_order(self, order_ref: str, symbol: str, side: str, qty: int, price: float) -> None:
         from ib_async import IB, LimitOrder, Stock
 
@@ -526,23 +581,22 @@ class _TWS:
             ib.disconnect()
 
 
-def ibkr_config(root: Path, fake, *, live_dir: Path | None = None, **execution) -> Path:
-    """``root/config.yaml`` for the fake TWS (paper: a DU... account; no secrets)."""
-    ex = {
-        "broker": "ibkr",
-        "require_human_approval": True,
-        "price_collar_pct": None,
-        "max_order_size_usd": 1_000_000,
-        "max_daily_trades": 200,
-        "request_timeout_seconds": 2,
-        **execution,
-    }
-    lines = [f"live_dir: {json.dumps(str(live_dir or root / 'live'))}", "user: ops", "execution:"]
-    lines += [f"  {k}: {json.dumps(v)}" for k, v in ex.items()]
-    lines += ["  ibkr:", f"    port: {fake.port}", "    client_id: 7", f"    account_id: {IBKR_ACCOUNT}"]
-    p = root / "config.yaml"
-    p.write_text("\n".join(lines) + "\n")
-    return p
+def ibkr_config(
+    root: Path,
+    fake,
+    *,
+    live_dir: Path | None = None,
+    account: str | None = None,
+    paper: bool | None = None,
+    **execution,
+) -> Path:
+    """``root/config.yaml`` for the fake TWS (paper: a DU... account; no secrets); ``account``:
+    ``execution.ibkr.account_id`` (default :data:`IBKR_ACCOUNT`), ``paper``: its ``paper``
+    (default: left out, i.e. paper)."""
+    section = {"port": str(fake.port), "client_id": "7", "account_id": str(account or IBKR_ACCOUNT)}
+    if paper is not None:
+        section["paper"] = json.dumps(bool(paper))
+    return write_config(root, "ibkr", section, live_dir=live_dir, **execution)
 
 
 def _ibkr_legs(fake, day: str) -> list[tuple[str, str]]:
@@ -569,7 +623,7 @@ BROKERS: dict[str, BrokerEntry] = {
         name="alpaca",
         start=_alpaca_start,
         day=lambda fake: ALPACA_DAY,
-        config=lambda root, fake, **ex: alpaca_config(root, fake.url, **ex),
+        config=_alpaca_config,
         env={KEY_ENV: KEY, SECRET_ENV: SECRET},
         faults={
             "429": lambda f, n: f.inject("429", retry_after=0.2, times=n),
@@ -580,6 +634,14 @@ BROKERS: dict[str, BrokerEntry] = {
         tag=FAKE_TAG,
         client_order_ids=True,
         live=False,
+        accounts=Accounts(paper=PAPER_ACCOUNT, live=LIVE_ACCOUNT, other="PA0000002"),
+        report_account=_alpaca_report,
+        refusals={
+            "paper_config_live_account": ("612345678, which is not a paper account (PA...)",),
+            "other_account": (
+                "reports account PA0000001, not the configured execution.alpaca.account_number PA0000002",
+            ),
+        },
     ),
     "schwab": BrokerEntry(
         name="schwab",
@@ -597,6 +659,14 @@ BROKERS: dict[str, BrokerEntry] = {
         tag="a345678",
         client_order_ids=False,
         live=True,
+        # Schwab has no paper trading: every account is live; the fake's is 12345678
+        accounts=Accounts(paper=None, live="12345678", other="87654321"),
+        report_account=_schwab_report,
+        refusals={
+            "paper_config_live_account": ("execution.schwab.paper is true but Schwab has no paper trading",),
+            # looked up by number (no account_hash configured): the token reaches no such account
+            "other_account": ("execution.schwab", "account_number", "the token reaches 1 account(s) and 0 fit"),
+        },
     ),
     "ibkr": BrokerEntry(
         name="ibkr",
@@ -613,5 +683,11 @@ BROKERS: dict[str, BrokerEntry] = {
         tag="a234567",  # DU1234567 as client order ids name it (written out, not computed)
         client_order_ids=True,
         live=False,
+        accounts=Accounts(paper=IBKR_ACCOUNT, live="U1234567", other="DU7654321"),
+        report_account=lambda f, number: f.report_account(number),
+        refusals={
+            "paper_config_live_account": ("U1234567, which is not a paper account (DU...)",),
+            "other_account": ("execution.ibkr.account_id DU7654321 is not an account of the login",),
+        },
     ),
 }

@@ -149,7 +149,7 @@ def figures(obs: list[dict]) -> list[tuple[str, str, str]]:
         ),
         ("orders reaching the broker in a control attack", str(s(controls, "orders_at_broker")), "0"),
         (
-            "per-broker scenarios keeping the broker's guarantee (faults, kill -9, twin + lost reply)",
+            "per-broker scenarios keeping the broker's guarantee (faults, kill -9, twin + lost reply, controls)",
             f"{sum(1 for b in brokers if b.get('ok'))}/{len(brokers)}",
             "all",
         ),
@@ -224,9 +224,11 @@ def hostile_table(obs: list[dict]) -> list[str]:
 
 
 def broker_table(obs: list[dict]) -> list[str]:
-    """One row per scenario of ``test_brokers.py``, one column per broker (``_support.BROKERS``,
-    in registry order, then any other broker observed): ``exactly once`` / ``FAILED`` with the
-    orders at the broker, or ``n/a`` where the broker has no such fault."""
+    """One row per scenario of ``test_brokers.py`` and ``test_controls_brokers.py`` (its rows
+    start ``control:``), one column per broker (``_support.BROKERS``, in registry order, then any
+    other broker observed): the guarantee held (``exactly once``, ``refused, nothing sent``, ...)
+    / ``FAILED`` with the orders at the broker, or ``n/a`` where the broker has no such fault or
+    the control does not apply to it (a skipped test records nothing)."""
     rows = _by(obs, "broker")
     try:
         from tests.reliability._support import BROKERS
@@ -304,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\nCrashes (SIGKILL of a real process running a 50-order day, then a rerun):\n")
     print("\n".join(crash_table(obs)))
     print(
-        "\nPer broker (20 orders; each broker's loopback fake and real client library; "
-        "tests/reliability/test_brokers.py):\n"
+        "\nPer broker (each broker's loopback fake and real client library; faults, kill -9 and twin: "
+        "20 orders, tests/reliability/test_brokers.py; control: 3 orders through the CLI, "
+        "tests/reliability/test_controls_brokers.py):\n"
     )
     print("\n".join(broker_table(obs)))
     print("\nHostile input:\n")

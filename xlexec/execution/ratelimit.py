@@ -18,6 +18,9 @@ outside it, so N threads share one budget without serialising their network call
 answers 429 with ``Retry-After``), so all threads back off together.
 
 Times are seconds (``time.monotonic``); ``clock``/``sleep`` are injectable.
+
+The rate is ``execution.rate_limit_per_min``, or, unset, the broker's documented allowance
+(:data:`ALLOWANCE_PER_MIN`, :func:`per_min`); the Schwab and IBKR adapters never go past their broker's own.
 """
 
 from __future__ import annotations
@@ -26,6 +29,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
+
+#: requests per minute each broker documents: Alpaca's Trading API 200/min per account, Schwab's
+#: Trader API 120/min, TWS 50 messages/s; the paper simulator takes Alpaca's
+ALLOWANCE_PER_MIN = {"alpaca": 200, "paper": 200, "schwab": 120, "ibkr": 50 * 60}
+
+
+def per_min(ex: Any) -> int:
+    """The requests per 60 s of ``execution`` (:class:`xlexec.config.ExecutionConfig`): its
+    ``rate_limit_per_min`` when set (an Alpaca account's allowance can be raised; the Schwab and
+    IBKR adapters still cap it at theirs), else the allowance of its broker."""
+    if ex.rate_limit_per_min:
+        return int(ex.rate_limit_per_min)
+    return ALLOWANCE_PER_MIN.get(str(ex.broker), ALLOWANCE_PER_MIN["alpaca"])
 
 
 class RateLimiter:
@@ -70,7 +87,7 @@ class RateLimiter:
         """The pacer of ``execution`` (:class:`xlexec.config.ExecutionConfig`):
         ``rate_limit_per_min`` (the broker's window, requests per 60 s) and ``rate_limit_burst``
         (requests back-to-back; ``None``: the whole window)."""
-        rate = int(ex.rate_limit_per_min)
+        rate = per_min(ex)
         burst = rate if ex.rate_limit_burst is None else min(int(ex.rate_limit_burst), rate)
         return cls(rate, burst=burst)
 

@@ -243,8 +243,17 @@ def enforce_timeouts(ctx, day: str, broker: Broker, now: dt.datetime) -> pd.Data
     for r in open_.itertuples(index=False):
         it = intents.get(r.client_order_id, {})
         root = it.get("chase_of") or r.client_order_id
-        first = _parse_ts((seen.get(root) or {}).get("submitted_at") or r.submitted_at)
-        last = _parse_ts(r.submitted_at)
+        # the broker's times; else (a broker that does not report when an order was sent, as
+        # TWS for an order placed by an earlier connection) the journaled snapshot's, else the
+        # intent's (our clock, journaled right before the send)
+        first = _parse_ts((seen.get(root) or {}).get("submitted_at") or r.submitted_at) or _parse_ts(
+            intents.get(root, {}).get("submitted_at")
+        )
+        last = (
+            _parse_ts(r.submitted_at)
+            or _parse_ts((seen.get(r.client_order_id) or {}).get("submitted_at"))
+            or _parse_ts(it.get("submitted_at"))
+        )
         if first is None or last is None:
             continue
         chased = [p for p in intents.values() if p.get("chase_of") == root]

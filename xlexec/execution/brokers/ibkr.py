@@ -19,6 +19,12 @@
 * **Exactly once.** :meth:`IbkrBroker.get_order_by_client_id` (re)connects, then asks TWS for the
   open orders of every client (``reqAllOpenOrders``), the completed ones (``reqCompletedOrders``,
   not only API orders) and the executions (``reqExecutions``), and matches on ``orderRef``.
+* **Limit chase** (:meth:`IbkrBroker.replace_order`): cancel, then replace. TWS modifies an
+  order in place (same orderId and orderRef), so each move is a new order instead, for the
+  shares TWS reports unfilled once it confirms the old one Cancelled, with the move's own
+  ``orderRef`` (``<coid>-c<n>``); the old one then reads ``replaced`` (also after a restart:
+  the later ``-c<n>`` of the same root at TWS names it). A replacement TWS already has under
+  that id is returned, never placed twice.
 * **Fills**: executions and their commission reports joined by ``execId`` (ib_async's ``Fill``),
   for the New York trading day asked for; ``BOT`` -> buy, ``SLD`` -> sell.
 * **Pacing**: TWS accepts at most 50 messages per second; every request passes the shared
@@ -42,6 +48,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -51,6 +58,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import pandas as pd
 
 from xlexec.core import calendar as cal
+from xlexec.core.orders import chase_root
 from xlexec.core.session import ny_date
 from xlexec.core.symbols import canonical_symbol
 from xlexec.errors import ConfigError
@@ -99,6 +107,12 @@ NOTE_CODES = frozenset({354, 399, 404, 492, 10090, 10167, 10197, 10311, 10349})
 REJECT_CODES = frozenset({103, 110, 200, 201, 202, 203, 382, 383, 387, 388, 434})
 #: statuses TWS sends for an order it holds (working, done, or being canceled)
 LIVE_STATES = frozenset({"PreSubmitted", "Submitted", "Filled", "PendingCancel", "Cancelled", "ApiCancelled"})
+#: the statuses that end a cancel: the order canceled, or filled before the cancel landed
+CANCEL_ENDS = frozenset({"Cancelled", "ApiCancelled", "Filled"})
+#: TWS's answer to a cancel of an order that is done already ("cannot be cancelled, state: ...")
+CANCEL_TOO_LATE = 10148
+
+_CHASE_N = re.compile(r"-c(\d+)$")
 
 
 def is_note(code: int) -> bool:
@@ -136,6 +150,42 @@ def _num(v: Any) -> float:
     except (TypeError, ValueError):
         return 0.0
     return 0.0 if f != f or abs(f) > 1e300 else f
+
+
+def chase_number(ref: str) -> int:
+    """The move number of a chase replacement's id (``<root>-c<n>`` -> n); 0 for any other id."""
+    m = _CHASE_N.search(ref or "")
+    return int(m.group(1)) if m else 0
+
+
+def replaced_refs(refs: Iterable[str]) -> set[str]:
+    """The orderRefs among ``refs`` that a later chase replacement of the same root is among
+    ``refs`` for (``X`` with ``X-c1``, ``X-c1`` with ``X-c2`` or ``X-c3``...). The chase places
+    ``<root>-c<n>`` only after TWS confirmed the live order of that root canceled, so a canceled
+    order with a later replacement was canceled to be replaced: that is how an order replaced
+    before a restart is known for one after it (TWS itself only says Cancelled)."""
+    refs = [r for r in refs if r]
+    latest: dict[str, int] = {}
+    for r in refs:
+        root = chase_root(r)
+        latest[root] = max(latest.get(root, 0), chase_number(r))
+    return {r for r in refs if latest[chase_root(r)] > chase_number(r)}
+
+
+def live_refs(trades: Iterable[Any]) -> list[str]:
+    """The orderRefs of the ib_async trades that TWS took (a rejected one, Inactive or refused
+    with an error and no status of TWS's own, replaces nothing)."""
+    out = []
+    for t in trades:
+        if t.orderStatus.status == "Inactive":
+            continue
+        log = list(getattr(t, "log", []) or [])
+        refused = any(getattr(e, "errorCode", 0) and not is_note(e.errorCode) for e in log)
+        told = any(e.status in ("PreSubmitted", "Submitted", "Filled") and not getattr(e, "errorCode", 0) for e in log)
+        if refused and not told and _num(t.orderStatus.filled) <= 0:
+            continue
+        out.append(str(t.order.orderRef or ""))
+    return out
 
 
 def _utc(t: Any) -> dt.datetime | None:
@@ -258,9 +308,9 @@ def pacer(ex, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[f
     """The :class:`~xlexec.execution.ratelimit.RateLimiter` of ``execution`` (:class:`ExecutionConfig`)
     for TWS: at most :data:`MESSAGES_PER_SECOND` requests in any 1 s window, refilled at
     ``rate_limit_per_min`` (capped at 50/s), at most ``rate_limit_burst`` (capped at 50) back-to-back."""
-    from xlexec.execution.ratelimit import RateLimiter
+    from xlexec.execution.ratelimit import RateLimiter, per_min
 
-    rate = min(int(ex.rate_limit_per_min), MESSAGES_PER_SECOND * 60)
+    rate = min(per_min(ex), MESSAGES_PER_SECOND * 60)
     burst = MESSAGES_PER_SECOND if ex.rate_limit_burst is None else int(ex.rate_limit_burst)
     burst = max(1, min(burst, MESSAGES_PER_SECOND))
     return RateLimiter(rate, burst=burst, window_max=MESSAGES_PER_SECOND, window_seconds=1.0, clock=clock, sleep=sleep)
@@ -324,6 +374,7 @@ class IbkrBroker(Broker):
         self._ib: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._errors: dict[int, list[tuple[int, str]]] = {}
+        self._replaced: dict[int, str] = {}  # permId canceled to be replaced -> its replacement's id
         self.stats = {"requests": 0, "connects": 0, "orders_sent": 0}
 
     @classmethod
@@ -568,12 +619,27 @@ class IbkrBroker(Broker):
                 )
             self._wait(ib, min(left, 0.2))
 
+    def _marked(self, o: Order, trade, replaced: set[str]) -> Order:
+        """``o`` (of ``trade``) as ``replaced`` when it was canceled to be replaced: by this
+        adapter (remembered), or as the later chase replacement among TWS's orders shows
+        (``replaced``: :func:`replaced_refs` of them)."""
+        if o.status == "canceled" and (_perm(trade) in self._replaced or o.client_order_id in replaced):
+            o.status = "replaced"
+        return o
+
     @_on_loop_thread
     def get_order(self, order_id: str) -> Order:
         t = self._find(order_id)
         if t is None:
             raise OrderRejected(f"get order {order_id}: TWS knows no such order today", 404)
-        return order_from_trade(t, self._ib.fills())
+        o = order_from_trade(t, self._ib.fills())
+        if o.status == "canceled" and o.client_order_id and _perm(t) not in self._replaced:
+            # replaced before a restart? the replacement (same root, later move) tells
+            refs = live_refs(self._ib.trades())
+            if o.client_order_id not in replaced_refs(refs):
+                refs = live_refs(self._refresh())
+            return self._marked(o, t, replaced_refs(refs))
+        return self._marked(o, t, set())
 
     @_on_loop_thread
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
@@ -581,10 +647,12 @@ class IbkrBroker(Broker):
         orders (any client), else one known from its executions; None when TWS has none."""
         if not client_order_id:
             return None
-        trades = [t for t in self._refresh() if str(t.order.orderRef or "") == client_order_id]
+        every = self._refresh()
+        trades = [t for t in every if str(t.order.orderRef or "") == client_order_id]
         execs = self._executions()
         if trades:
-            orders = [order_from_trade(t, execs) for t in trades]
+            replaced = replaced_refs(live_refs(every))
+            orders = [self._marked(order_from_trade(t, execs), t, replaced) for t in trades]
             live = [o for o in orders if o.is_open or o.filled_qty > 0]
             return (live or orders)[0]
         mine = [f for f in execs if str(f.execution.orderRef or "") == client_order_id]
@@ -612,7 +680,10 @@ class IbkrBroker(Broker):
     def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
         """Today's orders at TWS (open of every client and completed); ``status``: all|open|closed;
         ``after`` (ISO): orders submitted before it are left out when their time is known."""
-        out = [order_from_trade(t, self._ib.fills() if self._ib else ()) for t in self._refresh()]
+        every = self._refresh()
+        replaced = replaced_refs(live_refs(every))
+        fills = self._ib.fills() if self._ib else ()
+        out = [self._marked(order_from_trade(t, fills), t, replaced) for t in every]
         lo = _utc(dt.datetime.fromisoformat(after.replace("Z", "+00:00"))) if after else None
         if lo is not None:
             out = [o for o in out if _submitted(o) is None or _submitted(o) >= lo]  # type: ignore[operator]
@@ -645,6 +716,72 @@ class IbkrBroker(Broker):
             left = deadline - self._mono()
             if left <= 0 or not self._ib.isConnected():
                 raise BrokerUnavailable(f"{what}: no confirmation from TWS within {self.timeout:g} s")
+            self._wait(self._ib, min(left, 0.2))
+
+    @_on_loop_thread
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """Cancel, then replace: TWS modifies an order in place (same orderId, same orderRef),
+        so the chase's new client order id per move goes on a new order instead. Exactly once:
+        a replacement TWS already has under ``client_order_id`` is returned and nothing is sent.
+        Otherwise the old order is canceled and TWS's own final status awaited
+        (``request_timeout_seconds``): Filled before the cancel landed -> :class:`OrderRejected`
+        422 "order is filled" (as Alpaca answers a replace of a filled order; nothing placed);
+        Cancelled -> the remaining quantity (the order's less the shares TWS reports filled)
+        goes out as a new DAY limit at ``limit_price`` with ``orderRef`` = ``client_order_id``
+        (same contract, side, account), and the old order reads ``replaced`` from then on (also
+        after a restart: :func:`replaced_refs`). No confirmation of the cancel in time ->
+        :class:`BrokerUnavailable`, nothing placed; the place's outcome unknown ->
+        :class:`BrokerUnavailable` (:meth:`submit_order`)."""
+        what = f"replace {order_id}"
+        there = self.get_order_by_client_id(client_order_id)
+        if there is not None:  # placed by an earlier call (its reply lost): never twice
+            return there
+        t = self._find(order_id)
+        if t is None:
+            raise OrderRejected(f"{what}: TWS knows no such order today", 404)
+        old = order_from_trade(t, self._ib.fills())
+        if not old.is_open or t.isDone():
+            raise OrderRejected(f"{what}: order is {old.status}: it cannot be replaced", 422)
+        if old.order_type != "limit":
+            raise OrderRejected(f"{what}: a {old.order_type} order has no limit to move", 422)
+        if t.order.clientId != self.client_id or not t.order.orderId:
+            raise NotSupported(f"{what}: placed by another client (id {t.order.clientId}): replace it in TWS")
+        self.before_wire(what)
+        final = self._cancel_confirmed(t, what)
+        done = order_from_trade(t, self._ib.fills())
+        left = int(round(old.qty - done.filled_qty))
+        if final == "Filled" or left <= 0:
+            raise OrderRejected(f"{what}: order is filled: it cannot be replaced (it filled before the cancel)", 422)
+        req = OrderRequest(old.symbol, old.side, left, "limit", float(limit_price), "day", client_order_id)
+        # refused, gate closed, unknown: the old one stays canceled unless TWS shows a replacement
+        new = self.submit_order(req)
+        self._replaced[_perm(t)] = client_order_id
+        return new
+
+    def _cancel_confirmed(self, t, what: str) -> str:
+        """Cancel ``t`` and wait (``request_timeout_seconds``) for the final status TWS itself
+        sends (Cancelled, ApiCancelled or Filled): ib_async writes a Cancelled of its own on any
+        error for an order (10148 "cannot be cancelled" for one that filled too), which is no
+        confirmation. Returns that status; none in time -> :class:`BrokerUnavailable`."""
+        oid = int(t.order.orderId)
+        self._errors.pop(oid, None)
+        seen = len(t.log)
+        self._req(f"{what}: cancel", lambda ib: ib.cancelOrder(t.order), reads=False)
+        deadline = self._mono() + self.timeout
+        while True:
+            told = [e.status for e in t.log[seen:] if not getattr(e, "errorCode", 0)]
+            end = next((s for s in reversed(told) if s in CANCEL_ENDS), None)
+            if end is not None:
+                return end
+            errs = [(c, m) for c, m in self._errors.pop(oid, []) if not is_note(c) and c not in (202, CANCEL_TOO_LATE)]
+            if errs:
+                code, msg = errs[-1]
+                raise OrderRejected(f"{what}: cancel refused: IBKR error {code}: {scrub(msg)}", code)
+            left = deadline - self._mono()
+            if left <= 0 or not self._ib.isConnected():
+                raise BrokerUnavailable(
+                    f"{what}: cancel sent, no final status from TWS within {self.timeout:g} s; nothing placed"
+                )
             self._wait(self._ib, min(left, 0.2))
 
     @_on_loop_thread

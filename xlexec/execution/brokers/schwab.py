@@ -278,7 +278,7 @@ class SchwabBroker(Broker):
     def from_config(cls, cfg, *, for_orders: bool = True) -> SchwabBroker:
         """The adapter of ``execution.schwab``; ``for_orders=False`` (market data only, nothing
         can be sent through it) skips the refusal of ``paper: true``."""
-        from xlexec.execution.ratelimit import RateLimiter
+        from xlexec.execution.ratelimit import RateLimiter, per_min
 
         s, ex = cfg.execution.schwab, cfg.execution
         if s.paper and for_orders:
@@ -286,7 +286,7 @@ class SchwabBroker(Broker):
                 "execution.schwab.paper is true but Schwab has no paper trading: every order is real money; "
                 "use broker: paper to rehearse, or set execution.schwab.paper: false to trade live"
             )
-        rate = min(int(ex.rate_limit_per_min), RATE_LIMIT_PER_MIN)
+        rate = min(per_min(ex), RATE_LIMIT_PER_MIN)
         burst = rate if ex.rate_limit_burst is None else min(int(ex.rate_limit_burst), rate)
         return cls(
             s.app_key.get_secret_value(),
