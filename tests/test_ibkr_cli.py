@@ -86,11 +86,13 @@ def test_submit_sends_each_order_once_with_our_id_as_order_ref(tmp_path, fake):
     r = _submit(cfg, trades)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "PAPER · ibkr · 127.0.0.1:" in r.stdout and "2 sent, 0 already at the broker" in r.stdout, r.stdout
-    assert [(o["symbol"], o["tif"], o["account"]) for o in fake.orders] == [
+    # the engine sends up to max_concurrency orders at once: the order they arrive in is not fixed
+    orders = sorted(fake.orders, key=lambda o: o["symbol"])
+    assert [(o["symbol"], o["tif"], o["account"]) for o in orders] == [
         ("AAPL", "DAY", "DU1234567"),
         ("BRK B", "DAY", "DU1234567"),
     ]
-    refs = [o["order_ref"] for o in fake.orders]
+    refs = [o["order_ref"] for o in orders]
     assert all(ref.startswith(f"xlx-{_today()}-") for ref in refs), refs
     log = (trades.parent / "execution_log.csv").read_text()
     assert all(str(o["perm_id"]) in log for o in fake.orders), log  # the permId is the order id
@@ -102,14 +104,14 @@ def test_submit_sends_each_order_once_with_our_id_as_order_ref(tmp_path, fake):
     assert imp.returncode == 0, imp.stdout + imp.stderr
     assert "2 fills imported from the broker (ibkr)" in imp.stdout, imp.stdout
     with (trades.parent / "broker_fills.csv").open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        rows = sorted(csv.DictReader(fh), key=lambda x: x["symbol"])
     # the fake charges max($1.00, $0.005/share): 10 and 5 shares -> $1.00 each
     assert [(x["symbol"], x["side"], x["shares"], x["price"], x["commission"]) for x in rows] == [
         ("AAPL", "buy", "10", "150.00", "1.00"),
         ("BRK.B", "buy", "5", "400.00", "1.00"),
     ]
     assert [x["client_order_id"] for x in rows] == refs
-    assert [x["order_id"] for x in rows] == [str(o["perm_id"]) for o in fake.orders]
+    assert [x["order_id"] for x in rows] == [str(o["perm_id"]) for o in orders]
     assert {x["fill_id"] for x in rows} == {e["exec_id"] for e in fake.executions}
     r2 = _submit(cfg, trades)
     assert r2.returncode == 0, r2.stdout + r2.stderr
@@ -165,7 +167,7 @@ def test_cancel_all_cancels_the_working_orders_at_tws(tmp_path):
         cfg, trades = _setup(tmp_path, f)
         r = _submit(cfg, trades)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert [o["status"] for o in f.orders] == ["Filled", "Submitted"]
+        assert {o["symbol"]: o["status"] for o in f.orders} == {"AAPL": "Filled", "BRK B": "Submitted"}
         env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
         env["COLUMNS"] = "400"
         k = subprocess.run(
@@ -173,9 +175,10 @@ def test_cancel_all_cancels_the_working_orders_at_tws(tmp_path):
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert k.returncode == 0, k.stdout + k.stderr
-        assert [o["status"] for o in f.orders] == ["Filled", "Cancelled"]
+        assert {o["symbol"]: o["status"] for o in f.orders} == {"AAPL": "Filled", "BRK B": "Cancelled"}
         out = json.loads(k.stdout)
-        assert (out["cancelled"], out["still_open"], out["ok"]) == ([str(f.orders[1]["perm_id"])], [], True)
+        brk = next(o for o in f.orders if o["symbol"] == "BRK B")
+        assert (out["cancelled"], out["still_open"], out["ok"]) == ([str(brk["perm_id"])], [], True)
         assert (tmp_path / "live" / "KILL_SWITCH").exists()
 
 
@@ -208,19 +211,22 @@ def test_the_limit_chase_through_the_cli_replaces_the_order_once(tmp_path):
         cfg.write_text(cfg.read_text() + chase)
         r = _submit(cfg, trades)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert [o["status"] for o in f.orders] == ["Submitted", "Filled"]
-        root = f.orders[0]["order_ref"]
+        assert {o["symbol"]: o["status"] for o in f.orders} == {"AAPL": "Submitted", "BRK B": "Filled"}
+        aapl, brk = (next(o for o in f.orders if o["symbol"] == s) for s in ("AAPL", "BRK B"))
+        root = aapl["order_ref"]
         early = _status(cfg, "--enforce-timeouts")
         assert early.returncode == 0 and f.place_count == 2, early.stdout + early.stderr
         time.sleep(61)
         s = _status(cfg, "--enforce-timeouts")
         assert s.returncode == 0, s.stdout + s.stderr
         assert "AAPL: chase: chase 1: limit 150 -> 150.05 for 10 remaining" in s.stdout, s.stdout
-        assert [(o["order_ref"], o["status"], o["qty"], o["lmt_price"]) for o in f.orders] == [
-            (root, "Cancelled", 10, 150.0),
-            (f.orders[1]["order_ref"], "Filled", 5, 400.0),
-            (root + "-c1", "Submitted", 10, 150.05),
-        ]
+        assert sorted((o["order_ref"], o["status"], o["qty"], o["lmt_price"]) for o in f.orders) == sorted(
+            [
+                (root, "Cancelled", 10, 150.0),
+                (brk["order_ref"], "Filled", 5, 400.0),
+                (root + "-c1", "Submitted", 10, 150.05),
+            ]
+        )
         again = _status(cfg, "--enforce-timeouts", "--json")
         assert again.returncode == 0, again.stdout + again.stderr
         assert f.place_count == 3  # nothing placed twice
