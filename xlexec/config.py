@@ -47,7 +47,7 @@ REMOVED_KEYS = {
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
 
 class AlpacaConfig(_Model):
@@ -126,11 +126,11 @@ class ExecutionConfig(_Model):
     rate_limit_burst: int | None = Field(None, ge=1)  # requests back-to-back; None = the whole window
     request_timeout_seconds: float = Field(10.0, gt=0)
     max_concurrency: int = Field(4, gt=0)
-    chase: ChaseConfig = ChaseConfig()
-    alpaca: AlpacaConfig = AlpacaConfig()
-    schwab: SchwabConfig = SchwabConfig()
-    ibkr: IbkrConfig = IbkrConfig()
-    paper: PaperBrokerConfig = PaperBrokerConfig()
+    chase: ChaseConfig = Field(default_factory=ChaseConfig)
+    alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig)
+    schwab: SchwabConfig = Field(default_factory=SchwabConfig)
+    ibkr: IbkrConfig = Field(default_factory=IbkrConfig)
+    paper: PaperBrokerConfig = Field(default_factory=PaperBrokerConfig)
 
 
 class ValidationConfig(_Model):
@@ -200,10 +200,10 @@ class Config(_Model):
     slippage_bps: float = Field(2.0, ge=0)
     opening_cash: float | None = None  # $ the first reconciled day starts from; None = unknown
     user: str | None = None  # default approver/operator name; else the OS user
-    broker: BrokerAccountConfig = BrokerAccountConfig()
-    execution: ExecutionConfig = ExecutionConfig()
-    validation: ValidationConfig = ValidationConfig()
-    workbook: WorkbookConfig = WorkbookConfig()
+    broker: BrokerAccountConfig = Field(default_factory=BrokerAccountConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    workbook: WorkbookConfig = Field(default_factory=WorkbookConfig)
 
     source: str = Field("<built-in defaults>", exclude=True)
 

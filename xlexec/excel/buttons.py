@@ -37,17 +37,9 @@ from typing import Any
 
 from xlexec.core.money import usd
 from xlexec.errors import OS_PROBLEMS, InputError, RefusedError, XlexecError, os_problem
-from xlexec.excel import fills_tab
 from xlexec.excel.book import BookAdapter, open_book
 from xlexec.excel.layout import SHEETS
 from xlexec.excel.tradedate import parse_trade_date
-from xlexec.execution import slicing
-from xlexec.steps import convert as convert_step
-from xlexec.steps import execution as execution_steps
-from xlexec.steps import fills as fills_step
-from xlexec.steps import reconcile as reconcile_steps
-from xlexec.steps import tca as tca_steps
-from xlexec.steps import validate as validate_steps
 from xlexec.store.day import Day
 
 ALL_SHEETS = [s for s in SHEETS if s != "xlwings.conf"]  # every xlexec tab a press redraws
@@ -232,6 +224,8 @@ def _load_trades(s: Session) -> tuple[str, list[str]]:
 
 
 def _validate(s: Session):
+    from xlexec.steps import validate as validate_steps
+
     quotes = _typed_quotes(s)  # checked before anything is written
     edited = _persist_blotter(s)
     saved = _save_quotes(s, quotes)
@@ -259,6 +253,8 @@ def _yes(text: str | None) -> bool:
 
 
 def _approve(s: Session):
+    from xlexec.steps import validate as validate_steps
+
     who, why = _approval_inputs(s)
     rec = _recommended(s)
     decision = (s.inputs.decision or "").strip().upper()
@@ -279,6 +275,8 @@ def _approve(s: Session):
 
 
 def _reject(s: Session):
+    from xlexec.steps import validate as validate_steps
+
     who, why = _approval_inputs(s)
     decision = (s.inputs.decision or "").strip().upper()
     if decision and decision != "REJECTED":
@@ -293,6 +291,7 @@ def _reject(s: Session):
 
 def _convert(s: Session):
     from xlexec.formats.upload import FORMATS
+    from xlexec.steps import convert as convert_step
 
     fmt = (s.inputs.convert_to or "").strip().lower() or "ibkr"
     if fmt not in FORMATS:
@@ -311,6 +310,7 @@ def _wants_slice(s: Session) -> bool:
 def _has_slice_schedule(s: Session) -> bool:
     """The journal holds an ADV slicing schedule for today's orders or children due today:
     then Submit sends the plan (``submit --slice``), never the full quantity on top of it."""
+    from xlexec.execution import slicing
     from xlexec.formats.trades import read_trades
 
     orders, sha = slicing.day_orders(read_trades(s.trades_path), s.ctx.config.execution.default_order_type, s.day)
@@ -320,6 +320,7 @@ def _has_slice_schedule(s: Session) -> bool:
 def _submit(s: Session):
     from xlexec.excel.modes import account_text
     from xlexec.excel.render import is_live, mode_text
+    from xlexec.steps import execution as execution_steps
 
     _need_trades(s)
     cfg = s.ctx.config
@@ -358,12 +359,16 @@ def _submit(s: Session):
 
 
 def _refresh_status(s: Session):
+    from xlexec.steps import execution as execution_steps
+
     s.book.status(f"xlexec: asking the broker for the status of {s.day}'s orders ...")
     res = execution_steps.status(s.ctx, s.the_day)
     return f"order status refreshed ({len(res.orders)} orders)", ["Orders"], res.to_json()
 
 
 def _cancel_all(s: Session):
+    from xlexec.steps import execution as execution_steps
+
     s.book.status("xlexec: KILL SWITCH: cancelling every open order ...")
     res = execution_steps.cancel_all(
         s.ctx, Day(s.ctx.live_dir, s.ctx.today()), reason=f"kill switch (workbook, {s.ctx.user})"
@@ -396,7 +401,9 @@ def _cancel_all(s: Session):
 
 
 def _import_fills(s: Session):
+    from xlexec.excel import fills_tab
     from xlexec.excel.build import FILLS_PASTE_ROW
+    from xlexec.steps import fills as fills_step
 
     block = s.inputs.fills_block
     if block:
@@ -419,6 +426,8 @@ def _import_fills(s: Session):
 
 
 def _reconcile(s: Session):
+    from xlexec.steps import reconcile as reconcile_steps
+
     _need_trades(s)
     day = s.the_day
     if not day.fills.exists():
@@ -438,6 +447,8 @@ def _reconcile(s: Session):
 def _accept_positions(s: Session):
     """Accept Positions; over open breaks only with Override Y and a Reason on Control (as
     Approve takes its reason), journaled with the OS login."""
+    from xlexec.steps import reconcile as reconcile_steps
+
     why = (s.inputs.reason or "").strip() if _yes(s.inputs.override) else None
     res = reconcile_steps.accept(s.ctx, s.the_day, force_reason=why or None)
     if res.already:
@@ -451,12 +462,16 @@ def _accept_positions(s: Session):
 
 
 def _tca(s: Session):
+    from xlexec.steps import tca as tca_steps
+
     res = tca_steps.tca(s.ctx, s.the_day)
     tot = res.document.get("total") or {}
     return f"TCA written: total cost {usd(tot.get('usd'))}", ["TCA"], res.to_json()
 
 
 def _monthly_report(s: Session):
+    from xlexec.steps import tca as tca_steps
+
     res = tca_steps.monthly(s.ctx, s.the_day)
     return f"monthly report {res.month} written to live/monthly_costs.csv", ["Monthly"], res.to_json()
 

@@ -423,12 +423,30 @@ def _sheet_extent(stream) -> tuple[int, int]:
     return rows, cols
 
 
+# the files this process has found within the limits, as (path, inode, size, mtime ns): a press
+# checks its book once, not once for its config name and again for its inputs
+_EXTENT_CHECKED: set[tuple[str, int, int, int]] = set()
+
+
+def _file_key(path: str | os.PathLike) -> tuple[str, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def check_book_extent(path: str | os.PathLike) -> None:
     """Refuse, before the workbook reader sees it, a file whose zip would unpack to more than
     :data:`MAX_UNPACKED_BYTES` or a sheet claiming more than :data:`MAX_SHEET_CELLS` cells
-    (one line naming the file and the sheet). A file that is not a zip is left to the reader."""
+    (one line naming the file and the sheet). A file that is not a zip is left to the reader.
+    A file already found within the limits (same path, inode, size and modification time) is
+    not read again."""
     import zipfile
 
+    key = _file_key(path)
+    if key is not None and key in _EXTENT_CHECKED:
+        return
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
@@ -457,6 +475,10 @@ def check_book_extent(path: str | os.PathLike) -> None:
                     f"{MAX_SHEET_CELLS:,}): refused before reading; in Excel, delete the unused rows and "
                     "columns (Ctrl+Shift+End shows the last used cell) and save",
                 )
+    if key is not None:
+        if len(_EXTENT_CHECKED) >= 64:  # a long-running process: keep it small
+            _EXTENT_CHECKED.clear()
+        _EXTENT_CHECKED.add(key)
 
 
 def read_book_file(path: str | os.PathLike) -> tuple[Inputs, dict[str, str]]:

@@ -41,8 +41,6 @@ from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 
 import pandas as pd
-from defusedxml import DefusedXmlException
-from defusedxml.sax import parseString
 
 from xlexec.errors import InputError
 from xlexec.formats import fills as F
@@ -128,6 +126,11 @@ class _FlexHandler(ContentHandler):
 
 
 def _parse_xml(text: str, name: str) -> _Records:
+    # imported here: defusedxml.sax brings urllib.request, http.client and ssl, which only a
+    # Flex XML file needs (never a CSV of fills, nor a workbook press)
+    from defusedxml import DefusedXmlException
+    from defusedxml.sax import parseString
+
     h = _FlexHandler()
     body = text.lstrip("\ufeff")
     lead = len(body) - len(body.lstrip())

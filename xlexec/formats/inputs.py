@@ -29,6 +29,7 @@ Every reader returns a DataFrame indexed by source row; symbols upper-cased.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +130,15 @@ def read_quotes(path: str | Path) -> pd.DataFrame:
 
 def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quotes file") -> pd.DataFrame:
     """:func:`read_quotes` on text already in hand (e.g. a block pasted in the workbook);
-    ``first_line`` is the row number of the text's first line, so errors name the right row."""
+    ``first_line`` is the row number of the text's first line, so errors name the right row.
+
+    The same text read again (a press reads the day's quotes for its step, to compare the
+    Quotes tab with, and to draw the tab) is parsed once: each call gets its own copy."""
+    return _quotes_parsed(text, name, first_line, what).copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _quotes_parsed(text: str, name: str, first_line: int, what: str) -> pd.DataFrame:
     _, body, first = split_comment_body(text)
     if not body:
         raise InputError(

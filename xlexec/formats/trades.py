@@ -7,6 +7,7 @@ Leading ``# Key: Value`` rows form the header, then a CSV table with the columns
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,15 @@ from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_
 
 
 def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
+    """``trades.csv`` text -> :class:`Trades`. The same text read again (a press reads the
+    day's trades for the Blotter edits, for its step and to draw the book) is parsed once:
+    each call gets its own copy."""
+    t = _trades_parsed(text, name, strict)
+    return Trades(t.df.copy(), TradesHeader(dict(t.header.raw)), t.path)
+
+
+@functools.lru_cache(maxsize=8)
+def _trades_parsed(text: str, name: str, strict: bool) -> Trades:
     comments, body, first = split_comment_body(text)
     header = TradesHeader()
     for line_no, c in comments:
