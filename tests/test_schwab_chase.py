@@ -6,15 +6,17 @@ Alpaca answers), and after a lost 201 the replacement is found by its fields and
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_schwab import ACCOUNT_HASH, FakeSchwab  # noqa: E402
-from test_schwab_adapter import _broker, _limit  # noqa: E402
+from fake_schwab import ACCOUNT_HASH, ACCOUNT_NUMBER, FakeSchwab  # noqa: E402
+from test_schwab_adapter import _broker, _limit, _token  # noqa: E402
 from xlexec.execution.brokers.base import BrokerUnavailable, OrderRejected  # noqa: E402
 
 ROOT = "xlx-2025-10-30-a234567-AAPL-buy-0123456789ab"
@@ -157,3 +159,107 @@ def test_a_5xx_on_the_replace_is_unknown_and_nothing_was_replaced(fake, tmp_path
     assert fake.orders[1001]["status"] == "WORKING"
     new = b.replace_order(o.id, limit_price=150.05, client_order_id=ROOT + "-c1")
     assert (new.id, new.qty, new.limit_price) == ("1002", 10.0, 150.05) and len(_puts(fake)) == 2
+
+
+# --------------------------------------------------------------------------- the chase itself
+
+
+def _shift() -> dt.timedelta:
+    """The fake's clock: the real one on an NYSE session day, else 15:00 UTC of the last session
+    (the chase runs on the session the broker's clock says), as tests/test_ibkr_chase.py."""
+    from xlexec.core import calendar as cal
+
+    now = dt.datetime.now(dt.UTC)
+    day = now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    if cal.is_session(day):
+        return dt.timedelta(0)
+    last = dt.date.fromisoformat(cal.previous_session(day))
+    return dt.datetime.combine(last, dt.time(15, 0), dt.UTC) - now
+
+
+SHIFT = _shift()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + SHIFT
+
+
+@pytest.mark.parametrize("lose_first_reply", [False, True])
+def test_the_chase_moves_a_schwab_limit_twice_then_stops(tmp_path, lose_first_reply):
+    """Through the engine: one AAPL buy of 10 at 150.00 submitted, then ``enforce_timeouts``
+    (what ``xlexec status --enforce-timeouts`` runs) at later minutes, a new adapter each run;
+    also with the first move's 201 lost."""
+    from xlexec.config import config_from_dict
+    from xlexec.execution import engine as S
+    from xlexec.execution import status as ST
+    from xlexec.execution.brokers.schwab import SchwabBroker
+    from xlexec.formats.trades import parse_trades_text
+    from xlexec.steps.context import Context
+
+    with FakeSchwab(clock=_now) as fake:
+        tp = tmp_path / "token.json"
+        _token(tp)
+        day = _now().astimezone(ZoneInfo("America/New_York")).date().isoformat()
+        trades = (
+            f"# Date: {day}\n# Kill Switch: ACTIVE\n# Safety Checks: PASSED\n"
+            "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
+            "AAPL,buy,10,150.00,1500.00,0.015,0.15,0.30,0.45\n"
+        )
+        ex = {
+            "require_human_approval": False,
+            "broker": "schwab",
+            "order_timeout_minutes": 120,
+            "price_collar_pct": None,
+            "request_timeout_seconds": 3,
+            "schwab": {"account_number": ACCOUNT_NUMBER, "paper": False, "base_url": fake.url},
+            "chase": {"enabled": True, "step": 0.05, "minutes": 15, "max_moves": 2},
+        }
+        cfg = config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex})
+        t0 = dt.datetime.now(dt.UTC)
+        ctx = Context(cfg, user="tester", fixed_now=t0)
+
+        def broker() -> SchwabBroker:
+            return SchwabBroker("KEY", "SECRET", str(tp), account_number=ACCOUNT_NUMBER, base_url=fake.url, now=_now)
+
+        def run(minutes):
+            b = broker()
+            try:
+                return ST.enforce_timeouts(ctx, day, b, t0 + dt.timedelta(minutes=minutes))
+            finally:
+                b.close()
+
+        b = broker()
+        try:
+            r = S.submit_batch(ctx, parse_trades_text(trades), broker=b, quotes=None, allow_closed=True, live=True)
+        finally:
+            b.close()
+        assert r.exit_code == 0 and len(fake.orders) == 1
+        b = broker()
+        try:
+            [root] = list(ST.refresh_status(ctx, day, b)["client_order_id"])
+        finally:
+            b.close()
+        assert run(10).empty  # too early
+        if lose_first_reply:  # the first move's 201 lost: found by its fields, not sent again
+            fake.inject("lost", method="PUT", path=f"/trader/v1/accounts/{ACCOUNT_HASH}/orders/1001")
+        a1 = run(16)
+        assert list(a1["action"]) == ["chase"] and "limit 150 -> 150.05 for 10 remaining" in a1["note"].iloc[0]
+        assert len(_puts(fake)) == 1 and fake.orders[1001]["status"] == "REPLACED"
+        assert [f["times"] for f in fake.faults] == ([0] if lose_first_reply else [])
+        assert run(20).empty and len(_puts(fake)) == 1  # the replacement is younger than 15 minutes
+        a2 = run(32)
+        assert list(a2["action"]) == ["chase"] and "limit 150.05 -> 150.1 for 10 remaining" in a2["note"].iloc[0]
+        assert run(60).empty  # max_moves 2
+        assert [(i, o["status"], o["quantity"], o["price"]) for i, o in fake.orders.items()] == [
+            (1001, "REPLACED", 10, 150.0),
+            (1002, "REPLACED", 10, 150.05),
+            (1003, "WORKING", 10, 150.1),
+        ]
+        assert len(_puts(fake)) == 2
+        b = broker()
+        try:
+            st = ST.refresh_status(ctx, day, b).set_index("client_order_id")
+        finally:
+            b.close()
+        assert list(st.loc[[root, root + "-c1", root + "-c2"], "status"]) == ["replaced", "replaced", "new"]
+        assert st.loc[root + "-c2", "remaining"] == 10
