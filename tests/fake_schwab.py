@@ -11,6 +11,13 @@ Endpoints, with the JSON shapes Schwab documents for them:
   body, ``Location: https://api.schwabapi.com/trader/v1/accounts/{hash}/orders/{id}``
 * ``GET .../orders?fromEnteredTime=&toEnteredTime=&status=`` (both times required, as Schwab
   requires), ``GET .../orders/{id}``, ``DELETE .../orders/{id}`` (200; a final order: 400)
+* ``PUT .../orders/{id}`` (schwab-py ``Client.replace_order``: a full new order spec) -> 201,
+  empty body, ``Location`` of the NEW order; the old one becomes ``REPLACED``. The spec is
+  checked (:func:`spec_problem`) and, as the fake's own rule, must keep the old order's symbol
+  and instruction and ask at most its remaining shares; a final old order (filled, canceled,
+  ...) -> 400 with Schwab's error JSON ``{"message", "errors": [...]}``. Faults on it:
+  ``inject("lost", method="PUT", path=".../orders/{id}")`` (replaced, the 201 lost),
+  ``inject("503", method="PUT", ...)`` (nothing done).
 * ``GET .../transactions?types=TRADE&startDate=&endDate=`` -> TRADE transactions, each with
   ``transferItems`` (the equity leg: amount = shares, + bought / - sold; price; fee items)
 * ``GET /marketdata/v1/markets?markets=equity`` (the session hours)
@@ -59,6 +66,42 @@ def schwab_time(t: dt.datetime) -> str:
 
 def _parse(s: str) -> dt.datetime:
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def spec_problem(body) -> str | None:
+    """Why an order spec is not a single-leg equity DAY/NORMAL LIMIT or MARKET order, or None."""
+    if not isinstance(body, dict):
+        return "order spec is not an object"
+    if body.get("orderType") not in ("LIMIT", "MARKET"):
+        return f"orderType {body.get('orderType')!r}"
+    if body.get("session") != "NORMAL" or body.get("duration") != "DAY":
+        return f"session/duration {body.get('session')!r}/{body.get('duration')!r}"
+    if body.get("orderStrategyType") != "SINGLE":
+        return f"orderStrategyType {body.get('orderStrategyType')!r}"
+    legs = body.get("orderLegCollection")
+    if not isinstance(legs, list) or len(legs) != 1 or not isinstance(legs[0], dict):
+        return "orderLegCollection must hold one leg"
+    leg = legs[0]
+    if leg.get("instruction") not in ("BUY", "SELL", "SELL_SHORT", "BUY_TO_COVER"):
+        return f"instruction {leg.get('instruction')!r}"
+    inst = leg.get("instrument") or {}
+    if inst.get("assetType") != "EQUITY" or not inst.get("symbol"):
+        return "instrument must be an EQUITY with a symbol"
+    q = leg.get("quantity")
+    if not isinstance(q, int | float) or q <= 0 or q != int(q):
+        return f"quantity {q!r}"
+    if body["orderType"] == "LIMIT":
+        try:
+            if not float(body.get("price")) > 0:
+                return "price must be > 0"
+        except (TypeError, ValueError):
+            return f"price {body.get('price')!r}"
+    return None
+
+
+def _error(message: str) -> dict:
+    """Schwab's error reply shape."""
+    return {"message": message, "errors": [message]}
 
 
 class _Drop(Exception):
@@ -328,6 +371,8 @@ class FakeSchwab:
                 o["status"] = "CANCELED"
                 o["cancelable"] = False
                 return 200, "", {}
+            if method == "PUT":
+                return self._replace(o, body)
         if rest == ["transactions"] and method == "GET":
             types = set((q.get("types") or "").split(","))
             lo = _parse(q["startDate"]) if q.get("startDate") else None
@@ -341,6 +386,25 @@ class FakeSchwab:
             ]
             return 200, rows, {}
         return 404, {"message": "not found"}, {}
+
+    def _replace(self, old: dict, body) -> tuple[int, object, dict]:
+        with self._lock:
+            if old["status"] in FINAL:
+                return 400, _error(f"Order is {old['status']} and cannot be replaced"), {}
+            why = spec_problem(body)
+            if why is not None:
+                return 400, _error(f"Invalid order spec: {why}"), {}
+            leg, was = body["orderLegCollection"][0], old["orderLegCollection"][0]
+            if leg["instrument"]["symbol"] != was["instrument"]["symbol"] or leg["instruction"] != was["instruction"]:
+                return 400, _error("A replacement must keep the order's symbol and instruction"), {}
+            if float(leg["quantity"]) > old["remainingQuantity"]:
+                return 400, _error(f"quantity {leg['quantity']} exceeds the {old['remainingQuantity']:g} remaining"), {}
+            new = self._create(body)
+            old["status"] = "REPLACED"
+            old["cancelable"] = old["editable"] = False
+            old["closeTime"] = schwab_time(self._clock())
+            loc = f"https://api.schwabapi.com/trader/v1/accounts/{ACCOUNT_HASH}/orders/{new['orderId']}"
+            return 201, "", {"Location": loc}
 
     def _account(self, with_positions: bool) -> dict:
         pos = []

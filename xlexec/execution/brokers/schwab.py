@@ -16,6 +16,12 @@
   (:mod:`xlexec.execution.brokers.schwab_match`). One match: found. None: not created (the
   engine may send again). Two or more: :class:`AmbiguousOrderMatch`, never resent, reported for
   the operator to resolve.
+* **Limit chase** (:meth:`SchwabBroker.replace_order`): ``PUT .../orders/{id}`` with a full
+  new spec (DAY LIMIT at the new price for the shares still unfilled); Schwab answers 201 with
+  the NEW order's ``Location`` and the old one reads ``REPLACED``. The same exactly-once rule
+  as a send: the replacement's intent is remembered under its client order id (``<coid>-c<n>``)
+  before the request and looked for first, so a lost 201 is found by its fields and a rerun
+  never replaces twice.
 * **Retries**: only 429 (``Retry-After`` seconds, else exponential backoff; bounded) and one
   401 refresh; 5xx, timeouts, dropped connections and malformed replies ->
   :class:`BrokerUnavailable` (outcome unknown); other 4xx -> :class:`OrderRejected`.
@@ -28,6 +34,7 @@ Units: quantities in shares, prices in $/share, money in $. Times from Schwab ar
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import time
@@ -40,6 +47,7 @@ from xlexec.errors import ConfigError
 from xlexec.execution.brokers.base import (
     Account,
     Broker,
+    BrokerFault,
     BrokerUnavailable,
     Fill,
     MarketClock,
@@ -546,6 +554,60 @@ class SchwabBroker(Broker):
         if status == "closed":
             return [o for o in out if not o.is_open]
         return out
+
+    def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
+        """Move an open limit order to ``limit_price``: the shares still unfilled go on a new DAY
+        limit (``PUT .../orders/{order_id}``, a full spec; the 201's ``Location`` names the new
+        order, the old one reads ``replaced``). Exactly once: a replacement already at Schwab
+        under ``client_order_id`` (found by its remembered fields) is returned and nothing is
+        sent; the replacement's intent (symbol, side, remaining shares, new limit, now) is
+        remembered before the request. The old order final (filled, canceled, ...) or filled
+        before the PUT landed -> :class:`OrderRejected` 422 "order is filled: it cannot be
+        replaced" (as Alpaca answers; nothing sent or created); outcome unknown (5xx, lost 201,
+        no ``Location``) -> :class:`BrokerUnavailable` (then look it up by client order id)."""
+        what = f"replace {order_id}"
+        coid = client_order_id
+        if coid in self._intents or coid in self._claimed.values():
+            there = self.get_order_by_client_id(coid)
+            if there is not None:  # replaced by an earlier call (its reply lost): never twice
+                return there
+        old = self.get_order(order_id)
+        if not old.is_open:
+            raise OrderRejected(f"{what}: order is {old.status}: it cannot be replaced", 422)
+        if old.order_type != "limit":
+            raise OrderRejected(f"{what}: a {old.order_type} order has no limit to move", 422)
+        left = int(round(old.qty - float(old.filled_qty or 0)))
+        if left <= 0:
+            raise OrderRejected(f"{what}: order is filled: it cannot be replaced", 422)
+        req = OrderRequest(old.symbol, old.side, left, "limit", float(limit_price), "day", coid)
+        spec = self._spec(req)
+        h = self.account_hash
+        was = self._intents.get(coid)
+        now = self._now()
+        self._intents[coid] = Intent(
+            old.symbol, old.side, left, float(limit_price), min(was.entered_at, now) if was else now
+        )
+        try:
+            resp = self._call(what, lambda c: c.replace_order(h, order_id, spec), wire=True, ok=(200, 201))
+        except OrderRejected as e:
+            now_status = None
+            if e.status_code in (400, 422):
+                with contextlib.suppress(BrokerFault):
+                    now_status = self.get_order(order_id).status
+            if now_status == "filled":
+                raise OrderRejected(
+                    f"{what}: order is filled: it cannot be replaced (it filled before the replace; {e})", 422
+                ) from None
+            raise
+        loc = resp.headers.get("Location") or ""
+        m = _LOCATION.search(urlsplit(loc).path)
+        if m is None or m.group(1) != h:
+            raise BrokerUnavailable(
+                f"{what}: the broker's reply has no order Location ({loc[:120]!r}): outcome unknown"
+            )
+        oid = m.group(2)
+        self._claimed[oid] = coid
+        return self.get_order(oid)
 
     def cancel_order(self, order_id: str) -> None:
         self._call(f"cancel {order_id}", lambda c: c.cancel_order(order_id, self.account_hash), ok=(200, 204))
