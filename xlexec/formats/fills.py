@@ -142,7 +142,7 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_body, split_lines
+from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body, split_lines
 
 DECIMALS = {"price": 2, "commission": 2}
 _MAX_PREAMBLE = 60  # lines scanned for a header row
@@ -318,6 +318,8 @@ def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False
     """Fast path for clean numbers; anything else goes through :func:`parse_numeric` ($, commas,
     and the error naming row and column)."""
     raw = df[col]
+    if raw.dtype == np.float64 and np.isfinite(raw.to_numpy()).all():
+        return raw.copy()  # typed by the C parser (csvio.read_table's ``numbers``)
     v = pd.to_numeric(raw, errors="coerce").astype(float)
     fin = np.isfinite(v.to_numpy())
     if fin.all() or (allow_empty and bool(((raw.astype(str) == "") | fin).all())):
@@ -1274,8 +1276,15 @@ def parse_fills_text(
     head = next(csv.reader([body.partition("\n")[0]]), [])
     hset = set(_norm(head)) - {""}
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
-        df = read_table(body, name, first, ["symbol", "side", "shares", "price"], what="fills file")
-        return _read_layout(df, name, "xlexec", rules)
+        return parse_table(
+            body,
+            name,
+            first,
+            ["symbol", "side", "shares", "price"],
+            lambda df: _read_layout(df, name, "xlexec", rules),
+            numbers=_TYPED_NUMBERS,
+            what="fills file",
+        )
     lines = split_lines(text)
 
     def candidates():
@@ -1298,6 +1307,10 @@ def parse_fills_text(
     df = _frame_from_rows(header, rows, nums, name, header_line)
     df.attrs["preamble"] = lines[: header_line - 1]  # title lines above the header (Schwab's account)
     return _read_layout(df, name, fmt, rules)
+
+
+#: the number columns of our own layout the C parser types (:func:`csvio.parse_table`)
+_TYPED_NUMBERS = ("shares", "price", "commission", "fees")
 
 
 def _take(it, n):
