@@ -346,6 +346,15 @@ def _plain_iso_day(value: object) -> bool:
     return True
 
 
+def _side_words(u: pd.Series) -> list[str]:
+    """Distinct side cells -> lower-case, stripped, broker words read (``BOT`` -> ``buy``)."""
+    out = []
+    for v in u.astype(str):
+        w = v.lower().strip()
+        out.append(_SIDE_WORDS.get(w, w))
+    return out
+
+
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Type-check a string frame already in canonical column names (index = source row)."""
     n = len(df)
@@ -366,7 +375,7 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     else:
         cols["date"] = text(np.full(n, "", dtype=object))
     cols["symbol"] = symbols_of(df, name)
-    side = via_uniques(df["side"].astype(object), lambda u: u.astype(str).str.lower().str.strip().replace(_SIDE_WORDS))
+    side = via_uniques(df["side"].astype(object), _side_words)
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
         i = first_bad(bad)
@@ -416,7 +425,11 @@ def _ny_times(s: pd.Series) -> np.ndarray:
     """ISO date-times that carry a zone (``Z`` or an offset) -> the same instant in New York, ISO
     with its offset; anything else (no zone, not a time) -> '' (an object array)."""
     t = [str(v).strip() for v in _texts(s)]
-    zoned = np.asarray([(v[-1:] in ("Z", "z") or bool(_HAS_ZONE.search(v))) and "T" in v for v in t], dtype=bool)
+    u = np.asarray(t, dtype=str)
+    if len(t) and (np.char.endswith(u, "Z") & (np.char.find(u, "T") >= 0)).all():
+        zoned = np.ones(len(t), dtype=bool)  # every time UTC ISO (``...T...Z``): no regex per row
+    else:
+        zoned = np.asarray([(v[-1:] in ("Z", "z") or bool(_HAS_ZONE.search(v))) and "T" in v for v in t], dtype=bool)
     out = np.full(len(t), "", dtype=object)
     if zoned.any():
         p = pd.to_datetime(
