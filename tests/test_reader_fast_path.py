@@ -194,3 +194,89 @@ def test_new_york_iso_times_match_isoformat_across_both_clock_changes_and_fracti
     ]
     assert list(_iso_in_ny(t)) == [x.isoformat() for x in t.tz_convert(_NY)]
     assert np.asarray(_iso_in_ny(t)).dtype == object
+
+
+# ------------------------------------------------------------------ number columns typed by the C parser
+
+FILLS_HEADER = "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n"
+
+
+def _fills_rows(n: int) -> list[str]:
+    return [
+        f"2025-10-30,AAPL,buy,{i % 7 + 1},{100 + i % 50}.25,0.35,2025-10-30T14:{i % 60:02d}:00Z,o{i}," for i in range(n)
+    ]
+
+
+def test_plain_number_columns_come_typed_and_other_cells_as_text():
+    text = "symbol,close,note\nAAPL,1.5,x\nMSFT,2,y\n"
+    df = read_table(text, "f.csv", 1, ["symbol"], numbers=["close"])
+    assert df["close"].dtype == np.float64 and df["close"].tolist() == [1.5, 2.0]
+    assert df["note"].tolist() == ["x", "y"] and df["note"].dtype != np.float64
+    assert list(df.index) == [2, 3]
+    for odd in ("$1.5", '"1,500"', "", "nan", "inf", "-0", "abc"):
+        df = read_table(f"symbol,close\nAAPL,{odd}\nMSFT,2\n", "f.csv", 1, ["symbol"], numbers=["close"])
+        assert df["close"].tolist() == [odd.strip('"'), "2"], odd  # the cells, as text, for the careful rules
+
+
+def test_a_bad_number_deep_in_a_big_fills_file_names_file_row_and_column(tmp_path):
+    rows = _fills_rows(5000)
+    rows[3000] = "2025-10-30,AAPL,buy,1,10x3.25,0.35,2025-10-30T14:00:00Z,o3000,"
+    p = tmp_path / "broker_fills.csv"
+    p.write_text(FILLS_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_fills(p)
+    assert str(e.value) == f"{p}, row 3002, column 'price': price is not a finite number: '10x3.25'"
+
+
+def test_a_big_fills_file_reads_every_figure_typed_or_not(tmp_path):
+    p = tmp_path / "broker_fills.csv"
+    rows = _fills_rows(3000)
+    p.write_text(FILLS_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    f = read_fills(p)
+    assert f["shares"].tolist()[:8] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 1.0]
+    assert f["price"].iloc[2999] == 149.25 and f["commission"].iloc[0] == 0.35
+    assert f["fill_time_ny"].iloc[0] == "2025-10-30T10:00:00-04:00"
+    assert list(f.index[:2]) == [2, 3]
+    rows[2500] = (
+        "2025-10-30,AAPL,buy,1,100.25,,2025-10-30T14:00:00Z,o2500,"  # an empty commission: 0, read the careful way
+    )
+    p.write_text(FILLS_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    g = read_fills(p)
+    assert g["commission"].iloc[2500] == 0.0 and g["commission"].iloc[2499] == 0.35
+    pd.testing.assert_series_equal(g["price"], f["price"])
+
+
+def test_a_non_positive_count_deep_in_a_big_fills_file_names_its_row(tmp_path):
+    rows = _fills_rows(4000)
+    rows[1234] = "2025-10-30,AAPL,buy,-5,100.25,0.35,2025-10-30T14:00:00Z,o1234,"
+    p = tmp_path / "broker_fills.csv"
+    p.write_text(FILLS_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_fills(p)
+    assert str(e.value) == f"{p}, row 1236, column 'shares': shares must be positive"
+
+
+def test_trades_errors_quote_the_cell_as_written_not_the_float(tmp_path):
+    good = "AAPL,buy,10,100,1000,0.001,0.01,0.01,0.02\n"
+    p = tmp_path / "trades.csv"
+    p.write_text(TRADES + good + "MSFT,sell,-5,100,500,-0.001,0.01,0.01,0.02\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_trades(p)
+    assert str(e.value) == f"{p}, row 5, column 'shares': shares must be positive, got -5"
+    many = "".join(f"S{i:04d},buy,10,100,1000,0.001,0.01,0.01,0.02\n".replace("S", "X") for i in range(2000))
+    p.write_text(TRADES + many + "ZZZ,buy,10,1e400,1000,0.001,0.01,0.01,0.02\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_trades(p)
+    assert str(e.value) == f"{p}, row 2004, column 'price': price is not a finite number: '1e400'"
+
+
+def test_typed_trades_and_closes_keep_every_figure(tmp_path):
+    p = tmp_path / "trades.csv"
+    p.write_text(TRADES + "AAPL,buy,10,189.12,1891.2,0.0019,0.19,0.38,0.57\n", encoding="utf-8")
+    t = read_trades(p).df
+    assert t.loc[4, ["shares", "price", "notional", "weight_change"]].tolist() == [10.0, 189.12, 1891.2, 0.0019]
+    assert t["shares"].dtype == np.float64
+    c = tmp_path / "closes.csv"
+    c.write_text("symbol,close\nAAPL,1\nMSFT,-0\n", encoding="utf-8")
+    closes = read_closes(c)["close"]
+    assert closes.tolist() == [1.0, 0.0] and not np.signbit(closes.to_numpy()).any()

@@ -76,7 +76,10 @@ def parse_numeric(
     which give the same figures for the plain cells and name the first bad one.
     """
     raw = df[col]
-    vals = pd.to_numeric(raw, errors="coerce").astype(float)
+    if raw.dtype == np.float64 and np.isfinite(raw.to_numpy()).all():
+        vals = raw.copy()  # typed by the C parser (csvio.read_table's ``numbers``)
+    else:
+        vals = pd.to_numeric(raw, errors="coerce").astype(float)
     if not np.isfinite(vals.to_numpy()).all():
         vals = _parse_numeric_cells(raw, df, name, col, allow_empty=allow_empty)
     if integer:

@@ -188,8 +188,7 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     ``strict`` refuses zero/negative shares (the validator loads with ``strict=False`` so such
     rows become ``shares_nonpositive`` failures instead).
     """
-    out = pd.DataFrame(index=df.index)
-    out["symbol"] = symbols_of(df, name)
+    cols: dict[str, pd.Series] = {"symbol": symbols_of(df, name)}
     side = df["side"].str.lower().str.strip()
     check_rows(
         ~side.isin(["buy", "sell"]),
@@ -198,14 +197,14 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
         "side",
         lambda i: f"side must be buy or sell, got {df['side'].iloc[i][:20]!r}",
     )
-    out["side"] = side
+    cols["side"] = side
     for c in NUMERIC:
-        out[c] = parse_numeric(df, c, name)
+        cols[c] = parse_numeric(df, c, name)
     if strict:
         check_rows(
-            out["shares"] <= 0, df, name, "shares", lambda i: f"shares must be positive, got {df['shares'].iloc[i]}"
+            cols["shares"] <= 0, df, name, "shares", lambda i: f"shares must be positive, got {df['shares'].iloc[i]}"
         )
-    check_rows(out["price"] <= 0, df, name, "price", lambda i: f"price must be positive, got {df['price'].iloc[i]}")
+    check_rows(cols["price"] <= 0, df, name, "price", lambda i: f"price must be positive, got {df['price'].iloc[i]}")
     if "order_type" in df.columns:
         ot = df["order_type"].str.lower().replace({"": "limit", "lmt": "limit", "mkt": "market"})
         check_rows(
@@ -215,14 +214,14 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
             "order_type",
             lambda i: f"order_type must be limit or market, got {df['order_type'].iloc[i]!r}",
         )
-        out["order_type"] = ot
+        cols["order_type"] = ot
     for c in OPTIONAL_NUMERIC:
         if c in df.columns:
-            vals = parse_numeric(df, c, name, allow_empty=True)
-            out[c] = vals
-    extra = [c for c in df.columns if c not in out.columns]
-    for c in extra:
-        out[c] = df[c]
+            cols[c] = parse_numeric(df, c, name, allow_empty=True)
+    for c in df.columns:
+        if c not in cols:
+            cols[c] = df[c]
+    out = pd.DataFrame(cols, index=df.index)  # one frame built at once (not a column at a time)
 
     def duplicate(i: int) -> str:
         same = (out["symbol"] == out["symbol"].iloc[i]) & (out["side"] == out["side"].iloc[i])

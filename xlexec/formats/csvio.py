@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xlexec.errors import InputError
@@ -351,6 +352,7 @@ def read_table(
     *,
     allow_empty: bool = False,
     careful: bool = False,
+    numbers: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Parse CSV ``text`` (header row first) into a string DataFrame indexed by line number.
 
@@ -362,6 +364,14 @@ def read_table(
     some may need it, and rows are tested for blankness only when the first column has an empty
     cell. ``careful`` strips and tests every cell whatever the text (the same frame, slower:
     the reference the fast path is tested against).
+
+    ``numbers``: columns the caller reads as numbers. When no cell may need stripping, the C
+    parser is asked for them as float64 (no string made per cell); that frame is returned only
+    when every such cell parsed to a finite number that is not ``-0`` (the figures
+    ``pd.to_numeric`` gives the same text), else the text is read again as strings, so a cell
+    that is not a plain number (``$``, commas, empty, text, NaN, inf) reaches the caller's
+    cell-by-cell rules as text. A caller that gets float columns and then finds a problem
+    re-reads with strings to word its error from the cells (:func:`parse_table`).
     """
     if not text.strip():
         raise InputError(name, f"empty {what}: no header row", row=first_line)
@@ -388,6 +398,16 @@ def read_table(
             row=first_line,
             column=missing[0],
         )
+    strip = careful or may_need_strip(text)
+    typed = [] if strip else [c for c in dict.fromkeys(numbers) if c in seen]
+    df = _typed_read(text, cols, typed) if typed else None
+    if df is not None:
+        df.index = pd.RangeIndex(first_line + 1, first_line + 1 + len(df), name="row")
+        if len(df.columns) and not (df.iloc[:, 0] != "").all():
+            df = df[(df != "").any(axis=1)]
+        if df.empty and not allow_empty:
+            raise InputError(name, f"empty {what}: a header but no data rows", row=first_line + 1)
+        return df
     try:
         df = pd.read_csv(
             io.StringIO(text),
@@ -409,7 +429,7 @@ def read_table(
     except (ValueError, IndexError) as e:
         raise InputError(name, f"malformed CSV: {e}", row=first_line) from None
     df.index = pd.RangeIndex(first_line + 1, first_line + 1 + len(df), name="row")
-    if careful or may_need_strip(text):
+    if strip:
         for c in df.columns:
             df[c] = df[c].astype(str).str.strip()
     if careful or len(df.columns) == 0 or not (df.iloc[:, 0] != "").all():
@@ -417,3 +437,55 @@ def read_table(
     if df.empty and not allow_empty:
         raise InputError(name, f"empty {what}: a header but no data rows", row=first_line + 1)
     return df
+
+
+def _typed_read(text: str, cols: list[str], typed: list[str]) -> pd.DataFrame | None:
+    """The C parser's frame of ``text`` with the ``typed`` columns as float64 and the others as
+    strings, or None when any typed cell is not a plain finite number (or is ``-0``, which
+    ``pd.to_numeric`` reads as 0.0 in a column of whole numbers) or the text does not parse."""
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            dtype={c: ("float64" if c in typed else str) for c in cols},
+            keep_default_na=False,
+            skip_blank_lines=False,
+            header=0,
+            usecols=range(len(cols)),
+            names=cols,
+            engine="c",
+            on_bad_lines="error",
+        )
+    except (ValueError, IndexError, pd.errors.ParserError):  # the string read words the error
+        return None
+    if df.empty:  # a header alone: the string read's frame (no float columns)
+        return None
+    for c in typed:
+        v = df[c].to_numpy()
+        if v.dtype != "float64" or not np.isfinite(v).all() or (np.signbit(v) & (v == 0)).any():
+            return None
+    return df
+
+
+def parse_table(
+    text: str,
+    name: str,
+    first_line: int,
+    required: Iterable[str],
+    parse: Callable[[pd.DataFrame], Any],
+    *,
+    numbers: Iterable[str] = (),
+    what: str = "file",
+    allow_empty: bool = False,
+) -> Any:
+    """``parse(read_table(..., numbers=numbers))``. When ``parse`` raises an :class:`InputError`
+    on a frame whose number columns the C parser typed, the text is read again as strings and
+    parsed again, so the error raised is the one the cells give, word for word (a message that
+    quotes a cell quotes its text, ``-5``, never the float ``-5.0``)."""
+    df = read_table(text, name, first_line, required, what, allow_empty=allow_empty, numbers=numbers)
+    if not any(pd.api.types.is_float_dtype(t) for t in df.dtypes):
+        return parse(df)
+    try:
+        return parse(df)
+    except InputError:
+        pass
+    return parse(read_table(text, name, first_line, required, what, allow_empty=allow_empty))

@@ -142,7 +142,7 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_body, split_lines
+from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body, split_lines
 
 DECIMALS = {"price": 2, "commission": 2}
 _MAX_PREAMBLE = 60  # lines scanned for a header row
@@ -318,6 +318,8 @@ def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False
     """Fast path for clean numbers; anything else goes through :func:`parse_numeric` ($, commas,
     and the error naming row and column)."""
     raw = df[col]
+    if raw.dtype == np.float64 and np.isfinite(raw.to_numpy()).all():
+        return raw.copy()  # typed by the C parser (csvio.read_table's ``numbers``)
     v = pd.to_numeric(raw, errors="coerce").astype(float)
     fin = np.isfinite(v.to_numpy())
     if fin.all() or (allow_empty and bool(((raw.astype(str) == "") | fin).all())):
@@ -344,6 +346,24 @@ def _plain_iso_day(value: object) -> bool:
     return True
 
 
+def _stripped_texts(values: np.ndarray) -> np.ndarray:
+    """``str(v).strip()`` of each cell (an object array); a column of text (one currency, one
+    account in 200,000 rows) is stripped once per distinct cell."""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return np.asarray([str(v).strip() for v in values], dtype=object)
+    codes, uniq = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray([u.strip() for u in uniq], dtype=object)[codes]
+
+
+def _side_words(u: pd.Series) -> list[str]:
+    """Distinct side cells -> lower-case, stripped, broker words read (``BOT`` -> ``buy``)."""
+    out = []
+    for v in u.astype(str):
+        w = v.lower().strip()
+        out.append(_SIDE_WORDS.get(w, w))
+    return out
+
+
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Type-check a string frame already in canonical column names (index = source row)."""
     n = len(df)
@@ -364,7 +384,7 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     else:
         cols["date"] = text(np.full(n, "", dtype=object))
     cols["symbol"] = symbols_of(df, name)
-    side = via_uniques(df["side"].astype(object), lambda u: u.astype(str).str.lower().str.strip().replace(_SIDE_WORDS))
+    side = via_uniques(df["side"].astype(object), _side_words)
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
         i = first_bad(bad)
@@ -394,11 +414,7 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         else pd.Series(0.0, index=df.index)
     )
     for c in ("currency", "account"):
-        cols[c] = text(
-            np.asarray([str(v).strip() for v in _texts(df[c])], dtype=object)
-            if c in df.columns
-            else np.full(n, "", dtype=object)
-        )
+        cols[c] = text(_stripped_texts(_texts(df[c])) if c in df.columns else np.full(n, "", dtype=object))
     ny = _ny_times(cols["fill_time"])
     if "fill_time_ny" in df.columns:  # the layout's own New York time wins
         given = _texts(df["fill_time_ny"])
@@ -414,7 +430,11 @@ def _ny_times(s: pd.Series) -> np.ndarray:
     """ISO date-times that carry a zone (``Z`` or an offset) -> the same instant in New York, ISO
     with its offset; anything else (no zone, not a time) -> '' (an object array)."""
     t = [str(v).strip() for v in _texts(s)]
-    zoned = np.asarray([(v[-1:] in ("Z", "z") or bool(_HAS_ZONE.search(v))) and "T" in v for v in t], dtype=bool)
+    u = np.asarray(t, dtype=str)
+    if len(t) and (np.char.endswith(u, "Z") & (np.char.find(u, "T") >= 0)).all():
+        zoned = np.ones(len(t), dtype=bool)  # every time UTC ISO (``...T...Z``): no regex per row
+    else:
+        zoned = np.asarray([(v[-1:] in ("Z", "z") or bool(_HAS_ZONE.search(v))) and "T" in v for v in t], dtype=bool)
     out = np.full(len(t), "", dtype=object)
     if zoned.any():
         p = pd.to_datetime(
@@ -1274,8 +1294,15 @@ def parse_fills_text(
     head = next(csv.reader([body.partition("\n")[0]]), [])
     hset = set(_norm(head)) - {""}
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
-        df = read_table(body, name, first, ["symbol", "side", "shares", "price"], what="fills file")
-        return _read_layout(df, name, "xlexec", rules)
+        return parse_table(
+            body,
+            name,
+            first,
+            ["symbol", "side", "shares", "price"],
+            lambda df: _read_layout(df, name, "xlexec", rules),
+            numbers=_TYPED_NUMBERS,
+            what="fills file",
+        )
     lines = split_lines(text)
 
     def candidates():
@@ -1298,6 +1325,10 @@ def parse_fills_text(
     df = _frame_from_rows(header, rows, nums, name, header_line)
     df.attrs["preamble"] = lines[: header_line - 1]  # title lines above the header (Schwab's account)
     return _read_layout(df, name, fmt, rules)
+
+
+#: the number columns of our own layout the C parser types (:func:`csvio.parse_table`)
+_TYPED_NUMBERS = ("shares", "price", "commission", "fees")
 
 
 def _take(it, n):

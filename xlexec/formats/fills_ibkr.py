@@ -207,9 +207,12 @@ def is_flex_csv(text: str) -> bool:
     if text.lstrip("\ufeff \t\r\n")[:1] == "<":
         return False
     seen = 0
+    slash = "/" in text  # no '/' anywhere: no later line can be the ibkr header (a Buy/Sell cell)
     for line in iter_lines(text.lstrip("\ufeff")):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
+        if seen and not slash:
+            return False
         if seen and "buy/sell" not in line.replace('"', "").lower():
             seen += 1  # no Buy/Sell cell: not the ibkr header (whose cells need one)
             if seen >= 200:

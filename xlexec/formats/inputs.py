@@ -40,17 +40,25 @@ from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import read_table, read_text, split_comment_body
+from xlexec.formats.csvio import parse_table, read_table, read_text, split_comment_body
 
 
 def _load(path, required, what, *, allow_empty: bool = False) -> tuple[pd.DataFrame, str]:
     """The file's rows as strings; ``allow_empty``: a header with no rows is a valid empty list."""
+    return _parse(path, required, what, lambda df, name: (df, name), allow_empty=allow_empty)
+
+
+def _parse(path, required, what, parse, *, numbers=(), allow_empty: bool = False):
+    """``parse(frame, name)`` of the file's rows (:func:`csvio.parse_table`: the ``numbers``
+    columns typed by the C parser when every cell is a plain number)."""
     name = str(path)
     text = read_text(path, what=what)
     _, body, first = split_comment_body(text)
     if not body:
         raise InputError(name, f"empty {what}: no header row ({','.join(required)})", row=first)
-    return read_table(body, name, first, required, what=what, allow_empty=allow_empty), name
+    return parse_table(
+        body, name, first, required, lambda df: parse(df, name), numbers=numbers, what=what, allow_empty=allow_empty
+    )
 
 
 def _no_dupes(df: pd.DataFrame, name: str, cols=("symbol",)) -> None:
@@ -117,9 +125,19 @@ def read_positions(path: str | Path, *, missing_ok: bool = False) -> pd.DataFram
                 "total_cost": pd.Series(dtype=float),
             }
         )
-    df, name = _load(path, ["symbol", "shares"], "positions file", allow_empty=True)
+    return _parse(
+        path,
+        ["symbol", "shares"],
+        "positions file",
+        _positions_of_table,
+        numbers=("shares", "avg_cost", "total_cost"),
+        allow_empty=True,
+    )
+
+
+def _positions_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
     if "avg_cost" not in df.columns:
-        df["avg_cost"] = ""
+        df = df.assign(avg_cost="")
     return positions_from_frame(df, name)
 
 
@@ -255,10 +273,11 @@ def read_reference(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame
 def read_closes(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
     if missing_ok and not Path(path).exists():
         return pd.DataFrame({"symbol": pd.Series(dtype=str), "close": pd.Series(dtype=float)})
-    df, name = _load(path, ["symbol", "close"], "closes file")
-    out = pd.DataFrame(index=df.index)
-    out["symbol"] = symbols_of(df, name)
-    out["close"] = parse_numeric(df, "close", name)
+    return _parse(path, ["symbol", "close"], "closes file", _closes_of_table, numbers=("close",))
+
+
+def _closes_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    out = pd.DataFrame({"symbol": symbols_of(df, name), "close": parse_numeric(df, "close", name)}, index=df.index)
     _no_dupes(out, name)
     return out
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlexec.core.trades import COLUMNS, DECIMALS, Trades, TradesHeader, date_parses, parse_trades_frame
+from xlexec.core.trades import COLUMNS, DECIMALS, NUMERIC, Trades, TradesHeader, date_parses, parse_trades_frame
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_body
+from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body
 
 
 def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
@@ -38,8 +38,16 @@ def _trades_parsed(text: str, name: str, strict: bool) -> Trades:
                 _check_date(k, v, name, line_no)
     if not body.strip():
         raise InputError(name, f"empty trades file: no header row ({','.join(COLUMNS)})", row=first)
-    df = read_table(body, name, first, COLUMNS, what="trades file")
-    return Trades(parse_trades_frame(df, name, strict=strict), header, name)
+    df = parse_table(
+        body,
+        name,
+        first,
+        COLUMNS,
+        lambda d: parse_trades_frame(d, name, strict=strict),
+        numbers=NUMERIC,
+        what="trades file",
+    )
+    return Trades(df, header, name)
 
 
 def _check_date(key: str, value: str, name: str, row: int | None) -> None:
