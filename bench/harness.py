@@ -187,14 +187,19 @@ def tickers(n: int, seed: int = 7, length: int = 4) -> list[str]:
     return ["".join(r) for r in letters]
 
 
-def fake_alpaca_class():
-    """``tests/fake_alpaca.FakeAlpaca`` (the loopback Alpaca server the tests use)."""
+def fake_class(module: str, name: str):
+    """The loopback broker fake ``name`` of ``tests/<module>.py`` (the one the tests use)."""
+    import importlib
+
     tests = str(REPO / "tests")
     if tests not in sys.path:
         sys.path.insert(0, tests)
-    from fake_alpaca import FakeAlpaca
+    return getattr(importlib.import_module(module), name)
 
-    return FakeAlpaca
+
+def fake_alpaca_class():
+    """``tests/fake_alpaca.FakeAlpaca`` (the loopback Alpaca server the tests use)."""
+    return fake_class("fake_alpaca", "FakeAlpaca")
 
 
 def child_env(cache: Path, **extra: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_tws import FakeTWS  # noqa: E402
+from session_now import session_now  # noqa: E402
 from xlexec.execution.brokers.base import BrokerUnavailable, OrderRejected, OrderRequest  # noqa: E402
 from xlexec.execution.brokers.ibkr import IbkrBroker, chase_number, replaced_refs  # noqa: E402
 
@@ -205,24 +206,7 @@ def test_a_refused_replacement_leaves_the_old_order_canceled_not_replaced(tws):
 # --------------------------------------------------------------------------- the chase itself
 
 
-def _shift() -> dt.timedelta:
-    """The fake TWS's clock: the real one on an NYSE session day, else 15:00 UTC of the last
-    session (the chase runs on the session the broker's clock says), as tests/test_ibkr_cli.py."""
-    from xlexec.core import calendar as cal
-
-    now = dt.datetime.now(dt.UTC)
-    day = now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
-    if cal.is_session(day):
-        return dt.timedelta(0)
-    last = dt.date.fromisoformat(cal.previous_session(day))
-    return dt.datetime.combine(last, dt.time(15, 0), dt.UTC) - now
-
-
-SHIFT = _shift()
-
-
-def _tws_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + SHIFT
+_tws_now = session_now  # the fake's clock (tests/session_now.py)
 
 
 def _desk(tmp_path, tws, max_moves=2):

@@ -8,7 +8,6 @@ decides paper or live (DU... paper, U... live) before anything is sent."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import os
 import subprocess
@@ -21,28 +20,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_tws import FakeTWS  # noqa: E402
+from session_now import session_now  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 
-def _shift() -> dt.timedelta:
-    """How far the fake TWS's clock is set from the real one: nothing on an NYSE session day;
-    else to 15:00 UTC of the last session (submit runs on the session the broker's clock says)."""
-    from xlexec.core import calendar as cal
-
-    now = dt.datetime.now(dt.UTC)
-    day = now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
-    if cal.is_session(day):
-        return dt.timedelta(0)
-    last = dt.date.fromisoformat(cal.previous_session(day))
-    return dt.datetime.combine(last, dt.time(15, 0), dt.UTC) - now
-
-
-SHIFT = _shift()
-
-
-def _tws_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + SHIFT
+_tws_now = session_now  # the fake's clock (tests/session_now.py)
 
 
 def _today() -> str:

@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_schwab import ACCOUNT_HASH, ACCOUNT_NUMBER, FakeSchwab  # noqa: E402
+from session_now import session_now  # noqa: E402
 from test_schwab_adapter import _broker, _limit, _token  # noqa: E402
 from xlexec.execution.brokers.base import BrokerUnavailable, OrderRejected  # noqa: E402
 
@@ -164,24 +165,7 @@ def test_a_5xx_on_the_replace_is_unknown_and_nothing_was_replaced(fake, tmp_path
 # --------------------------------------------------------------------------- the chase itself
 
 
-def _shift() -> dt.timedelta:
-    """The fake's clock: the real one on an NYSE session day, else 15:00 UTC of the last session
-    (the chase runs on the session the broker's clock says), as tests/test_ibkr_chase.py."""
-    from xlexec.core import calendar as cal
-
-    now = dt.datetime.now(dt.UTC)
-    day = now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
-    if cal.is_session(day):
-        return dt.timedelta(0)
-    last = dt.date.fromisoformat(cal.previous_session(day))
-    return dt.datetime.combine(last, dt.time(15, 0), dt.UTC) - now
-
-
-SHIFT = _shift()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + SHIFT
+_now = session_now  # the fake's clock (tests/session_now.py)
 
 
 @pytest.mark.parametrize("lose_first_reply", [False, True])

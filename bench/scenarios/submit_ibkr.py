@@ -28,7 +28,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from ..harness import REPO, Timer
+from ..harness import Timer, fake_class
 
 NAME = "submit_ibkr"
 TITLE = "submit {size:,} orders to the fake TWS (50 ms latency per message, 50/s paced, one connection)"
@@ -50,14 +50,7 @@ BASELINE = ""
 
 
 def _fake_class():
-    import sys
-
-    tests = str(REPO / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    from fake_tws import FakeTWS
-
-    return FakeTWS
+    return fake_class("fake_tws", "FakeTWS")
 
 
 def _fake_clock():

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..harness import REPO, Timer
+from ..harness import Timer, fake_class
 
 NAME = "submit_schwab"
 TITLE = "submit {size:,} orders to the fake Schwab (50 ms latency, 120/min paced, 1 in flight)"
@@ -45,14 +45,7 @@ BASELINE = ""
 
 
 def _fake_class():
-    import sys
-
-    tests = str(REPO / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    from fake_schwab import FakeSchwab
-
-    return FakeSchwab
+    return fake_class("fake_schwab", "FakeSchwab")
 
 
 def _today() -> str:
