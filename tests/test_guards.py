@@ -312,3 +312,16 @@ def test_chase_is_not_made_when_execution_is_disabled(tmp_path):
         S.submit_batch(ctx(False), parse_trades_text(trades), broker=b, quotes=q, allow_closed=True)
     a = ST.enforce_timeouts(ctx(True), DAY, b, now[0])  # switched back on: the chase happens
     assert list(a["action"]) == ["chase"] and len(b.list_orders("all")) == 2
+
+
+def test_the_configured_account_of_each_broker_is_named_by_its_key():
+    from xlexec.config import config_from_dict
+    from xlexec.execution.mode import configured_account
+
+    accounts = {"alpaca": {"account_number": "PA1"}, "schwab": {"account_number": "123"}, "ibkr": {"account_id": "DU9"}}
+    ex = config_from_dict({"execution": accounts}).execution
+    assert configured_account(ex, "alpaca") == ("execution.alpaca.account_number", "PA1")
+    assert configured_account(ex, "schwab") == ("execution.schwab.account_number", "123")
+    assert configured_account(ex, "ibkr") == ("execution.ibkr.account_id", "DU9")
+    assert configured_account(ex, "paper") == (None, None)
+    assert configured_account(ex) == (None, None)  # the default broker: the paper simulator

@@ -26,11 +26,9 @@ def account_text(cfg) -> str:
     ex = cfg.execution
     if ex.broker == "paper":
         return "built-in simulator"
-    number = {
-        "alpaca": ex.alpaca.account_number,
-        "schwab": ex.schwab.account_number,
-        "ibkr": ex.ibkr.account_id,
-    }.get(ex.broker)
+    from xlexec.execution.mode import configured_account
+
+    number = configured_account(ex)[1]
     return f"account {number}" if number else "account not configured"
 
 

@@ -122,7 +122,7 @@ from xlexec.execution.brokers.schwab_match import AmbiguousOrderMatch
 from xlexec.execution.execution_log import write_execution_log
 from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, require_enabled, wire_gate
 from xlexec.execution.intents import day_intents
-from xlexec.execution.mode import check_account, describe_mode
+from xlexec.execution.mode import check_account, configured_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
 from xlexec.execution.remembered import note_ambiguous, remember_journaled
 from xlexec.faults import crash_point
@@ -797,15 +797,8 @@ def require_account(ctx, broker: Broker, acct, tag: str) -> str:
     account ``acct`` the broker reports must fit the mode and, on Alpaca / Schwab, the configured
     ``execution.<broker>.account_number`` (IBKR: ``execution.ibkr.account_id``); returns its
     number. Submit and the chase both pass it."""
-    name = getattr(broker, "name", "")
-    if name == "ibkr":
-        key = "execution.ibkr.account_id"
-        return check_account(broker, acct, expected=ctx.config.execution.ibkr.account_id, tag=tag, key=key)
-    if name == "schwab":
-        key = "execution.schwab.account_number"
-        return check_account(broker, acct, expected=ctx.config.execution.schwab.account_number, tag=tag, key=key)
-    expected = ctx.config.execution.alpaca.account_number if name == "alpaca" else None
-    return check_account(broker, acct, expected=expected, tag=tag)
+    key, expected = configured_account(ctx.config.execution, getattr(broker, "name", ""))
+    return check_account(broker, acct, expected=expected, tag=tag, **({"key": key} if key else {}))
 
 
 def _approved_today(broker: Broker, jr: J.Journal, approval: dict | None, *, session: str, tag: str) -> None:

@@ -20,6 +20,21 @@ PAPER_PREFIX = "PA"  # Alpaca numbers paper accounts PA...; live accounts never 
 PAPER_PREFIXES = {"alpaca": "PA", "ibkr": "DU"}
 
 
+#: broker name -> the key of ``execution.<broker>`` naming the account submit insists the broker reports
+ACCOUNT_KEYS = {"alpaca": "account_number", "schwab": "account_number", "ibkr": "account_id"}
+
+
+def configured_account(ex: Any, broker: str | None = None) -> tuple[str | None, str | None]:
+    """``(key path, value)`` of the account configured for ``broker`` (default ``ex.broker``) in
+    ``execution`` ``ex``, e.g. ``("execution.ibkr.account_id", "DU1234567")``; ``(None, None)``
+    for a broker without one (the paper simulator, file brokers)."""
+    name = str(ex.broker if broker is None else broker)
+    field = ACCOUNT_KEYS.get(name)
+    if field is None:
+        return None, None
+    return f"execution.{name}.{field}", getattr(getattr(ex, name), field)
+
+
 def paper_prefix(broker: Broker) -> str:
     """The prefix of ``broker``'s paper account numbers (:data:`PAPER_PREFIXES`, else ``PA``)."""
     return PAPER_PREFIXES.get(str(getattr(broker, "name", "")), PAPER_PREFIX)
