@@ -356,10 +356,11 @@ class FakeAlpaca:
 
     def handle(self, method: str, path: str, query: dict, body: dict | None):
         """Returns (status, json-able or raw str, headers). May raise _Drop."""
+        received = time.monotonic()  # when the request arrived (before the added latency)
         if self.latency:
             self._stop.wait(self.latency)
         fault = self._take_fault(method, path)
-        entry = {"method": method, "path": path, "fault": fault["kind"] if fault else None}
+        entry = {"method": method, "path": path, "fault": fault["kind"] if fault else None, "received": received}
         with self._lock:
             self.log.append(entry)
         rl = self._rate_limited()

@@ -180,3 +180,38 @@ def test_the_wire_gate_closes_when_the_restricted_list_changes_under_a_running_p
     (live / "restricted.csv").write_text("symbol,reason\nGME,compliance\n")
     with pytest.raises(GateClosed, match=r"restricted list .* changed during the run; submit X: not sent"):
         wire_gate(live, what="submit X", policy_check=check)
+
+
+def test_the_wire_gate_sees_a_same_size_edit_with_its_modification_time_put_back(tmp_path):
+    """The gate re-reads the restricted list only when the file is not the one it last read;
+    an edit that keeps the size and restores the modification time is still seen (the change
+    time moves), and so are a removal, a creation and an unreadable file."""
+    import os
+
+    from xlexec.config import config_from_dict
+    from xlexec.errors import GateClosed
+    from xlexec.execution.guards import wire_gate
+    from xlexec.store.policy import effective_policy, gate_check
+
+    live = tmp_path / "live"
+    live.mkdir()
+    f = live / "restricted.csv"
+    f.write_text("symbol,reason\nGME,compliance\n")
+    policy = effective_policy(config_from_dict({"live_dir": str(live)}))
+    check = gate_check(live, policy)
+    assert check() is None and check() is None  # unchanged, twice
+    st = f.stat()
+    f.write_text("symbol,reason\nAMC,compliance\n")  # same size
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # modification time put back
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(GateClosed, match="changed during the run"):
+        wire_gate(live, what="submit X", policy_check=check)
+    f.write_text("symbol,reason\nGME,compliance\n")  # back as authorised: open again
+    assert check() is None
+    f.unlink()
+    assert "changed during the run" in check()
+    f.write_text("symbol,reason\nGME,compliance\n")
+    assert check() is None
+    f.write_text("symbol,reason\n,compliance\n")  # a row with no symbol: cannot be read
+    assert "cannot be read" in check()
+    assert "cannot be read" in check()

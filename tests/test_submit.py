@@ -665,23 +665,23 @@ def test_duplicate_check_uses_fresh_broker_state(tmp_path, fake):
 
 
 def test_a_batch_that_fits_the_brokers_window_goes_out_at_once_without_a_429(tmp_path, monkeypatch):
-    """The broker allows 7 requests a minute; a submit of 3 orders makes 7 (2 clocks, account,
-    open orders, 3 orders). The configured pacer (from config, as ``xlexec submit`` builds it)
-    sends them back-to-back: seconds, not the 51 s of 7 requests spaced 60/7 s apart, and the
-    broker never answers 429."""
+    """The broker allows 6 requests a minute; a submit of 3 orders makes 6 (the clock, read once,
+    the account, the day's orders, 3 orders). The configured pacer (from config, as ``xlexec
+    submit`` builds it) sends them back-to-back: seconds, not the 50 s of 6 requests spaced 60/6 s
+    apart, and the broker never answers 429."""
     import time
 
     monkeypatch.setenv("XLX_TEST_KEY", KEY)
     monkeypatch.setenv("XLX_TEST_SECRET", SECRET)
-    with FakeAlpaca(now=T_DAY, rate_limit_per_min=7, rate_limit_retry_after=True, max_lifetime=60) as fake:
+    with FakeAlpaca(now=T_DAY, rate_limit_per_min=6, rate_limit_retry_after=True, max_lifetime=60) as fake:
         alpaca = {"api_key": "${XLX_TEST_KEY}", "api_secret": "${XLX_TEST_SECRET}", "base_url": fake.url}
-        ctx = make_ctx(tmp_path, rate_limit_per_min=7, alpaca=alpaca)
+        ctx = make_ctx(tmp_path, rate_limit_per_min=6, alpaca=alpaca)
         b = AlpacaBroker.from_config(ctx.config)
         t0 = time.perf_counter()
         r = S.submit_batch(ctx, trades(), broker=b, quotes=fresh_quotes())
         took = time.perf_counter() - t0
         assert (r.sent, r.unknown, r.exit_code) == (3, 0, 0)
-        assert len(fake.requests()) == 7 and not [x for x in fake.requests() if x.get("status") == 429]
+        assert len(fake.requests()) == 6 and not [x for x in fake.requests() if x.get("status") == 429]
         assert took < 20.0, took
         assert b.stats["retries_429"] == 0
 

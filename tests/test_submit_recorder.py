@@ -53,19 +53,24 @@ def test_each_intent_is_committed_when_intent_returns_with_four_threads_at_once(
     jr.close()
 
 
-def test_a_deferred_reply_waits_for_a_free_journal_and_the_flush_writes_it(tmp_path):
+def test_a_deferred_reply_goes_with_the_next_intent_or_the_flush(tmp_path):
+    """A deferred reply costs the sending thread no commit of its own: it is queued, and the
+    next intent's transaction (which that thread commits anyway before its next order) or the
+    batch's flush writes it."""
     path = tmp_path / "journal.sqlite"
     jr = J.Journal(path)
     rec = _Recorder(jr, DAY, "tester", defer_replies=True)
-    with rec.lock:  # another thread is writing: the reply must not wait for it
-        rec.reply(order("A"))
-    assert committed(path, J.ORDER) == set()
-    rec.reply(order("B"))  # the journal is free: both go in one transaction
-    assert committed(path, J.ORDER) == {"A|new|0", "B|new|0"}
-    with rec.lock:
+    rec.reply(order("A"))
+    assert committed(path, J.ORDER) == set()  # queued, not written by the sending thread
+    rec.intent("B", {"client_order_id": "B"})  # the next intent takes it along
+    assert committed(path, J.ORDER) == {"A|new|0"} and committed(path, J.INTENT) == {"B"}
+    rec.reply(order("B"))
+    with rec.lock:  # another thread holds the journal: the reply does not wait for it
         rec.reply(order("C"))
+    assert committed(path, J.ORDER) == {"A|new|0"}
     rec.flush()
     assert committed(path, J.ORDER) == {"A|new|0", "B|new|0", "C|new|0"}
+    assert jr.verify().ok
     jr.close()
 
 

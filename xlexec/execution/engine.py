@@ -124,6 +124,7 @@ from xlexec.execution.guards import gated, kill_switch_state, pretrade_checks, r
 from xlexec.execution.intents import day_intents
 from xlexec.execution.mode import check_account, configured_account, describe_mode
 from xlexec.execution.ratelimit import RateLimiter
+from xlexec.execution.read_ahead import ReadAhead
 from xlexec.execution.remembered import note_ambiguous, remember_journaled
 from xlexec.faults import crash_point
 from xlexec.formats.inputs import read_events, read_positions, read_restricted
@@ -240,10 +241,11 @@ class _Recorder:
     :meth:`intent` returns once the intent is committed (it is written before its request);
     intents of other threads waiting meanwhile go in the same transaction (group commit: one
     commit, one sync to disk, for all). ``defer_replies``: the broker's reply to a send
-    (:meth:`reply`) is queued rather than written before the sending thread moves on; the next
-    transaction takes it along, and :meth:`flush` writes the rest (the batch calls it before
-    reading the journal back). A reply lost to a crash is found again by client order id on the
-    rerun; an intent is never lost once :meth:`intent` has returned."""
+    (:meth:`reply`) is queued, never written by the sending thread on its own (no second commit
+    per order on its way to the next one); the next intent's transaction takes it along, and
+    :meth:`flush` writes the rest (the batch calls it before reading the journal back). A reply
+    lost to a crash is found again by client order id on the rerun; an intent is never lost
+    once :meth:`intent` has returned."""
 
     def __init__(self, jr: J.Journal, day: str, actor: str, *, defer_replies: bool = False):
         self.jr, self.day, self.actor = jr, day, actor
@@ -278,11 +280,6 @@ class _Recorder:
             return
         with self._queue_lock:
             self._replies.append((_snapshot_key(o), {**o.to_dict(), "day": self.day}))
-        if self.lock.acquire(blocking=False):  # the journal is free: write the queue now
-            try:
-                self._write_queued()
-            finally:
-                self.lock.release()
 
     def flush(self) -> None:
         """Write every queued reply (blocking)."""
@@ -692,7 +689,16 @@ def _unsent(status: str, note: str, outcome: str) -> dict:
 
 
 def _authorise(
-    ctx, broker: Broker, trades, *, day: str, sha: str, n_orders: int, allow_closed: bool, tag: str, policy: dict
+    ctx,
+    broker: Broker | ReadAhead,
+    trades,
+    *,
+    day: str,
+    sha: str,
+    n_orders: int,
+    allow_closed: bool,
+    tag: str,
+    policy: dict,
 ):
     """The batch guards under the lock (kill switch, approval and its policy, four-eyes, market
     open, account); returns the broker account and the approval (None when none is required).
@@ -749,15 +755,22 @@ def _for_account(orders: pd.DataFrame, tag: str) -> pd.DataFrame:
     return out
 
 
-def _at_broker(run: _Run, orders: pd.DataFrame, known: set[str], refused: dict) -> dict[Any, tuple[str, str]]:
+def _at_broker(
+    run: _Run,
+    orders: pd.DataFrame,
+    known: set[str],
+    refused: dict,
+    listing: Callable[[Broker, str], list[Order]] = broker_day_orders,
+) -> dict[Any, tuple[str, str]]:
     """The pre-send broker listing (:mod:`xlexec.execution.broker_orders`): orders the broker
     already has become known (their intent journaled if the journal lacks it: they are
     reported ``already_sent``, never sent again); another order of the same date, account,
     symbol and side live or filled at the broker refuses the row (``duplicate``); a broker
     order under the row's id that is another order refuses it (collision). Adds to ``known``;
-    returns the refused rows. Broker unreachable -> :class:`BrokerError`, nothing sent."""
+    returns the refused rows. Broker unreachable -> :class:`BrokerError`, nothing sent.
+    ``listing``: where the day's orders come from (the batch's :class:`ReadAhead`)."""
     try:
-        listed = broker_day_orders(run.broker, run.day)
+        listed = listing(run.broker, run.day)
     except BrokerFault as e:
         raise BrokerError(f"{run.tag} broker unreachable (listing the day's orders): {e}; nothing sent") from None
     mine = f"xlx-{run.day}-{run.acct_tag}-"  # the session's orders of this account, whatever live/ sent them
@@ -780,7 +793,7 @@ def _at_broker(run: _Run, orders: pd.DataFrame, known: set[str], refused: dict) 
     return out
 
 
-def require_session(ctx, broker: Broker, day: str, tag: str, *, what: str = "sent") -> str:
+def require_session(ctx, broker: Broker | ReadAhead, day: str, tag: str, *, what: str = "sent") -> str:
     """Today's session (:mod:`xlexec.execution.session`), which must be ``day`` (the trades
     file's date); else :class:`RefusedError`, nothing sent. Submit and the chase (``what``
     "chased") both pass it before anything goes to the broker."""
@@ -1052,6 +1065,10 @@ def submit_batch(
         )
     with contextlib.ExitStack() as held:
         held.enter_context(DayLock(ctx.day_dir(day), "submit"))
+        # the clock, the account and the day's orders asked now, read by the guards below (a
+        # pinned clock with a real broker is refused first, before the broker is asked anything)
+        ctx.now()
+        reads = held.enter_context(ReadAhead(broker, day))
         # one walk of the chain, under the lock: a journal that does not verify gets nothing
         # appended (not even the policy's first use or a tightening) and authorises nothing
         require_intact(Path(ctx.live_dir), tag=tag)
@@ -1060,9 +1077,9 @@ def submit_batch(
         ).current
         check = gate_check(Path(ctx.live_dir), policy)  # the gate: the restricted list is still the policy's
         held.enter_context(gated(broker, Path(ctx.live_dir), trades.header.kill_switch, check))
-        session = require_session(ctx, broker, day, tag)
+        session = require_session(ctx, reads, day, tag)
         acct, approval = _authorise(
-            ctx, broker, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
+            ctx, reads, trades, day=day, sha=sha, n_orders=len(orders), allow_closed=allow_closed, tag=tag,
             policy=policy,
         )  # fmt: skip
         acct_tag = account_tag(require_account(ctx, broker, acct, tag))
@@ -1089,7 +1106,7 @@ def submit_batch(
         batch = set(orders["client_order_id"])
         known = {c for c in batch if c in run.intents}
         clash = collisions(orders, run.intents)
-        clash.update(_at_broker(run, orders, known, clash))
+        clash.update(_at_broker(run, orders, known, clash, reads.day_orders))
         pre_refused.update(clash)
         run.messages += [f"{tag} REFUSED row {i}: {note}" for i, (_c, note) in clash.items()]
         _refresh_others(run, batch)

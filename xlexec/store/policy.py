@@ -316,14 +316,28 @@ def gate_check(live_dir: Path, policy: dict[str, Any]) -> Callable[[], str | Non
     is no longer the one in ``policy``, or None. The rest of the policy comes from the config,
     loaded once per process: it cannot change during a run."""
     want = policy.get("restricted.sha256")
+    path = Path(live_dir) / "restricted.csv"
+    seen: dict[str, Any] = {}  # the file's identity at the last reading -> that reading's verdict
 
     def check() -> str | None:
+        # re-read only when the file is not the one last read: any write, replacement, creation
+        # or removal changes its identity (inode, size, modification and change times in ns)
+        try:
+            st = path.stat()
+            ident: tuple | None = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except FileNotFoundError:
+            ident = None
+        except OSError:
+            ident = ("unreadable",)  # never cached: read (and fail) each time
+        if "ident" in seen and seen["ident"] == ident and ident != ("unreadable",):
+            return seen["verdict"]
         try:
             got = P.restricted_sha256(restricted_symbols(live_dir))
         except InputError as e:
+            seen.clear()
             return f"policy: the restricted list cannot be read ({e})"
-        if got != want:
-            return f"policy: the restricted list ({Path(live_dir) / 'restricted.csv'}) changed during the run"
-        return None
+        verdict = None if got == want else f"policy: the restricted list ({path}) changed during the run"
+        seen.update(ident=ident, verdict=verdict)
+        return verdict
 
     return check

@@ -52,6 +52,28 @@ from xlexec.execution.brokers.base import (
 )
 from xlexec.execution.brokers.hosts import alpaca_host_kind
 
+_IMPORT_LOCK = threading.Lock()
+_imported = False
+
+
+def _load_alpaca_py() -> None:
+    """Import alpaca-py's modules once, under one lock, before any lazy ``from alpaca...``.
+    Python's import lock is per module: threads importing alpaca-py's interdependent modules for
+    the first time at once (the read-ahead asks the clock, the account and the day's orders
+    together) can stop each other with ``_DeadlockError``."""
+    global _imported
+    if _imported:
+        return
+    with _IMPORT_LOCK:
+        if not _imported:
+            import alpaca.common.exceptions  # noqa: F401
+            import alpaca.trading.client  # noqa: F401
+            import alpaca.trading.enums  # noqa: F401
+            import alpaca.trading.requests  # noqa: F401
+
+            _imported = True
+
+
 LIVE_URL = "https://api.alpaca.markets"
 PAPER_URL = "https://paper-api.alpaca.markets"
 PAGE_SIZE_ORDERS = 500  # Alpaca's maximum for GET /v2/orders
@@ -241,6 +263,7 @@ class AlpacaBroker(Broker):
     def _client(self):
         c = getattr(self._local, "client", None)
         if c is None:
+            _load_alpaca_py()
             from alpaca.trading.client import TradingClient
 
             c = TradingClient(api_key=self._key, secret_key=self._secret, paper=self.paper, url_override=self.base_url)
@@ -297,6 +320,7 @@ class AlpacaBroker(Broker):
     def _call(self, what: str, fn: Callable[[Any], Any], *, wire: bool = False):
         """Run ``fn(client)`` paced, with a timeout, retrying only 429s (bounded). ``wire``: an
         order request: the gate (:meth:`before_wire`) is passed after each pacing wait."""
+        _load_alpaca_py()
         from alpaca.common.exceptions import APIError
 
         attempt = 0
@@ -339,6 +363,7 @@ class AlpacaBroker(Broker):
 
     # -- Broker interface -------------------------------------------------------------------
     def submit_order(self, req: OrderRequest) -> Order:
+        _load_alpaca_py()
         from alpaca.trading.enums import OrderSide, TimeInForce
         from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
@@ -374,6 +399,7 @@ class AlpacaBroker(Broker):
 
     def list_orders(self, status: str = "all", after: str | None = None) -> list[Order]:
         """Every order with ``status`` (open|closed|all) submitted after ``after`` (ISO), all pages."""
+        _load_alpaca_py()
         from alpaca.trading.enums import QueryOrderStatus
         from alpaca.trading.requests import GetOrdersRequest
 
@@ -401,6 +427,7 @@ class AlpacaBroker(Broker):
 
     def replace_order(self, order_id: str, *, limit_price: float, client_order_id: str) -> Order:
         """``PATCH /v2/orders/{id}`` with a new limit and our deterministic client order id."""
+        _load_alpaca_py()
         from alpaca.trading.requests import ReplaceOrderRequest
 
         data = ReplaceOrderRequest(limit_price=float(limit_price), client_order_id=client_order_id)
