@@ -138,9 +138,48 @@ class CheckContext:
         return self.df_all[~self.inc]
 
     @cached_property
+    def sym(self) -> pd.Series:
+        """The included trades' symbols as an object Series (pandas' ``str`` dtype would map them
+        one element at a time)."""
+        return pd.Series(self.t.sym, dtype=object)
+
+    def last_rows(self, name: str) -> pd.DataFrame | None:
+        """Input ``name`` (``quotes``, ``reference``, ``positions``) with one row per symbol (the
+        last of a repeated symbol), indexed by symbol; None when absent or empty. Once per run."""
+
+        def compute() -> pd.DataFrame | None:
+            df = getattr(self, name)
+            if df is None or df.empty:
+                return None
+            return df.drop_duplicates("symbol", keep="last").set_index("symbol")
+
+        return self.memo(f"last_rows:{name}", compute)
+
+    def by_symbol(self, name: str, col: str) -> pd.Series:
+        """``col`` of input ``name`` by symbol (:func:`symbol_map`, computed once per run)."""
+        last = self.last_rows(name)
+        if last is None or col not in last.columns:
+            return pd.Series(dtype=object)
+        return last[col]
+
+    def at_trades(self, name: str, col: str) -> np.ndarray:
+        """``col`` of input ``name`` (numeric, NaN where not a number) for each included trade's
+        symbol (the last row of a repeated symbol), NaN for a symbol it does not list."""
+
+        def compute() -> np.ndarray:
+            last = self.last_rows(name)
+            if last is None or col not in last.columns:
+                return np.full(self.n, np.nan)
+            where = self.memo(f"indexer:{name}", lambda: last.index.get_indexer(self.sym))
+            vals = pd.to_numeric(last[col], errors="coerce").to_numpy(dtype=float)
+            return np.where(where >= 0, vals[where] if len(vals) else np.nan, np.nan)
+
+        return self.memo(f"at_trades:{name}:{col}", compute)
+
+    @cached_property
     def q_mid(self) -> pd.Series:
         """Quote mid ($) by symbol, positive only."""
-        q = symbol_map(self.quotes, "mid")
+        q = self.by_symbol("quotes", "mid")
         if len(q):
             q = pd.to_numeric(q, errors="coerce")
             q = q[q > 0]
@@ -153,19 +192,30 @@ class CheckContext:
         return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
 
     @cached_property
-    def mark(self) -> pd.Series:
-        """$/share by symbol: quote mid, else the price to be sent, else ``avg_cost``."""
+    def marks(self) -> dict[Any, float]:
+        """$/share by symbol: quote mid, else the price to be sent (the first trade's), else
+        ``avg_cost``; a symbol with none of them is absent."""
         t, valid = self.t, self.valid
-        trade_px = (
-            pd.Series(t.eff[valid], index=t.sym[valid]).groupby(level=0).first()
-            if valid.any()
-            else pd.Series(dtype=float)
-        )
+        out: dict[Any, float] = {}
         pos = self.positions if self.positions is not None else _empty_positions()
-        avg_cost = symbol_map(pos, "avg_cost")
-        if not (len(self.q_mid) or len(trade_px) or len(avg_cost)):
-            return pd.Series(dtype=float)
-        return self.q_mid.combine_first(trade_px).combine_first(pd.to_numeric(avg_cost, errors="coerce"))
+        avg_cost = pd.to_numeric(symbol_map(pos, "avg_cost"), errors="coerce")
+        for s, v in zip(avg_cost.index.tolist(), avg_cost.tolist(), strict=True):
+            if v == v:
+                out[s] = v
+        for s, v in zip(t.sym[valid][::-1].tolist(), t.eff[valid][::-1].tolist(), strict=True):
+            if v == v:  # the first non-NaN price of the symbol wins (read backwards: the last write)
+                out[s] = v
+        q = self.q_mid
+        for s, v in zip(q.index.tolist(), q.tolist(), strict=True):
+            if v == v:
+                out[s] = v
+        return out
+
+    def marks_of(self, symbols: pd.Index) -> np.ndarray:
+        """:attr:`marks` of ``symbols`` ($/share), NaN for a symbol without one."""
+        m = self.marks
+        nan = float("nan")
+        return np.fromiter((m.get(s, nan) for s in symbols.tolist()), dtype=float, count=len(symbols))
 
     @cached_property
     def _pv(self) -> tuple[float, str]:
@@ -174,7 +224,7 @@ class CheckContext:
             return float(hdr), "header"
         cash = self.cash
         if len(self.pre):
-            pv = float((self.pre * self.pre.index.map(self.mark).astype(float)).fillna(0.0).sum())
+            pv = float((self.pre * self.marks_of(self.pre.index)).fillna(0.0).sum())
             if cash is not None and math.isfinite(cash):
                 pv += float(cash)
                 return (pv, "positions+cash") if pv > 0 else (float("nan"), "unknown")
@@ -210,13 +260,18 @@ class CheckContext:
     @cached_property
     def post(self) -> pd.Series:
         """Shares held after the trades, by symbol (zero positions dropped)."""
-        post = self.pre.add(self.flow, fill_value=0.0)
+        post = self.after_all
         return post[post.abs() > EPS]
+
+    @cached_property
+    def after_all(self) -> pd.Series:
+        """Shares held after the trades, by symbol (zero positions kept)."""
+        return self.pre.add(self.flow, fill_value=0.0)
 
     @cached_property
     def post_val(self) -> pd.Series:
         """Positions after the trades in $ at the marks."""
-        return self.post * self.post.index.map(self.mark).astype(float)
+        return self.post * self.marks_of(self.post.index)
 
     @property
     def n_after(self) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.checks.base import EPS, Check, Findings, money, num, pct
-from xlexec.core.checks.context import CheckContext, symbol_map
+from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
 
 PV_UNKNOWN = "not checked: portfolio value unknown (no '# Portfolio Value' header, no priced positions)"
@@ -122,7 +122,7 @@ class SectorPct(Check):
         if not c.pv_known:
             out.add("warn", "", float("nan"), lim, PV_UNKNOWN)
             return
-        sectors = symbol_map(c.reference, "sector")
+        sectors = c.by_symbol("reference", "sector")
         sectors = sectors[sectors.astype(str).str.strip() != ""] if len(sectors) else sectors
         post_val = c.post_val
         if not (len(sectors) and len(post_val)):
@@ -182,8 +182,8 @@ class Oversell(Check):
         if c.positions is None:
             out.add("pass", "", float("nan"), 0.0, "not checked: no positions file")
             return
-        t, sym = c.t, pd.Series(c.t.sym)
-        after = sym.map(c.pre.add(c.flow, fill_value=0.0)).to_numpy(dtype=float)
+        t, sym = c.t, c.sym
+        after = sym.map(c.after_all).to_numpy(dtype=float)
         held = sym.map(c.pre).fillna(0.0).to_numpy(dtype=float)
         m = c.valid & ~c.buy & (after < -EPS)
         allowed = (
@@ -213,7 +213,7 @@ class BuyAndSell(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t = c.t
-        sym = pd.Series(t.sym)
+        sym = c.sym
         twice = set(sym[c.valid & c.buy]) & set(sym[c.valid & ~c.buy])
         both = c.valid & sym.isin(twice).to_numpy()
         out.per_trade(
