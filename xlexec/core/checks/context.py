@@ -88,10 +88,14 @@ def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
     return df.drop_duplicates("symbol", keep="last").set_index("symbol")[col]
 
 
-def _empty_positions() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
-    )
+def sum_by_symbol(symbols: np.ndarray, values: np.ndarray) -> pd.Series:
+    """``values`` summed per symbol (pandas' grouped sum, symbols sorted; a missing symbol
+    dropped), on an object index: grouped by the symbols' integer codes, as pandas' ``str``
+    dtype makes sorting and aligning by symbol slow."""
+    codes, uniques = pd.factorize(symbols, sort=True)
+    keep = codes >= 0
+    sums = pd.Series(values[keep]).groupby(codes[keep]).sum()
+    return pd.Series(sums.to_numpy(dtype=float), index=pd.Index(uniques[sums.index.to_numpy()], dtype=object))
 
 
 @dataclass
@@ -188,8 +192,10 @@ class CheckContext:
     @cached_property
     def pre(self) -> pd.Series:
         """Shares held before the trades, by symbol."""
-        pos = self.positions if self.positions is not None else _empty_positions()
-        return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
+        pos = self.positions
+        if pos is None or not len(pos):
+            return pd.Series(dtype=float)
+        return sum_by_symbol(pos["symbol"].to_numpy(dtype=object), pos["shares"].to_numpy(dtype=float))
 
     @cached_property
     def marks(self) -> dict[Any, float]:
@@ -197,8 +203,7 @@ class CheckContext:
         ``avg_cost``; a symbol with none of them is absent."""
         t, valid = self.t, self.valid
         out: dict[Any, float] = {}
-        pos = self.positions if self.positions is not None else _empty_positions()
-        avg_cost = pd.to_numeric(symbol_map(pos, "avg_cost"), errors="coerce")
+        avg_cost = pd.to_numeric(self.by_symbol("positions", "avg_cost"), errors="coerce")
         for s, v in zip(avg_cost.index.tolist(), avg_cost.tolist(), strict=True):
             if v == v:
                 out[s] = v
@@ -251,11 +256,7 @@ class CheckContext:
         """Signed shares traded by symbol (buys +, sells -), valid trades only."""
         t, valid = self.t, self.valid
         signed = np.where(self.buy, t.shares, -t.shares)
-        return (
-            pd.Series(signed[valid], index=t.sym[valid]).groupby(level=0).sum()
-            if valid.any()
-            else pd.Series(dtype=float)
-        )
+        return sum_by_symbol(t.sym[valid], signed[valid]) if valid.any() else pd.Series(dtype=float)
 
     @cached_property
     def post(self) -> pd.Series:
