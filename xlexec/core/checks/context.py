@@ -88,11 +88,24 @@ def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
     return df.drop_duplicates("symbol", keep="last").set_index("symbol")[col]
 
 
+def sorted_codes(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(symbols, sort=True)``: the symbols' codes into their sorted uniques. Text
+    symbols are sorted by numpy (codepoint order, as Python sorts text; an object array is sorted
+    by Python comparisons, much slower); anything else by pandas."""
+    codes, uniques = pd.factorize(symbols)
+    if not len(uniques) or not all(type(u) is str for u in uniques) or "\x00" in "".join(uniques):
+        return pd.factorize(symbols, sort=True)
+    order = np.argsort(uniques.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return np.where(codes >= 0, rank[codes], codes), np.asarray(uniques, dtype=object)[order]
+
+
 def sum_by_symbol(symbols: np.ndarray, values: np.ndarray) -> pd.Series:
     """``values`` summed per symbol (pandas' grouped sum, symbols sorted; a missing symbol
     dropped), on an object index: grouped by the symbols' integer codes, as pandas' ``str``
     dtype makes sorting and aligning by symbol slow."""
-    codes, uniques = pd.factorize(symbols, sort=True)
+    codes, uniques = sorted_codes(symbols)
     keep = codes >= 0
     sums = pd.Series(values[keep]).groupby(codes[keep]).sum()
     return pd.Series(sums.to_numpy(dtype=float), index=pd.Index(uniques[sums.index.to_numpy()], dtype=object))
