@@ -259,7 +259,12 @@ def read_reference(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame
         return pd.DataFrame(
             {"symbol": pd.Series(dtype=str), "sector": pd.Series(dtype=str), "adv_shares": pd.Series(dtype=float)}
         )
-    df, name = _load(path, ["symbol"], "reference file")
+    return _parse(path, ["symbol"], "reference file", _reference_of_table, numbers=("adv_shares",))
+
+
+def _reference_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``adv_shares`` typed by the C parser when every cell is a plain number; otherwise (an empty
+    cell, ``$``, thousands, text) the cells' rules of :func:`parse_numeric`, with their messages."""
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     out["sector"] = df["sector"] if "sector" in df.columns else ""
