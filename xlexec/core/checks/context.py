@@ -93,7 +93,7 @@ def sorted_codes(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     symbols are sorted by numpy (codepoint order, as Python sorts text; an object array is sorted
     by Python comparisons, much slower); anything else by pandas."""
     codes, uniques = pd.factorize(symbols)
-    if not len(uniques) or not all(type(u) is str for u in uniques) or "\x00" in "".join(uniques):
+    if not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=False) != "string" or "\x00" in "".join(uniques):
         return pd.factorize(symbols, sort=True)
     order = np.argsort(uniques.astype(str), kind="stable")
     rank = np.empty(len(order), dtype=np.intp)
@@ -101,14 +101,35 @@ def sorted_codes(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(codes >= 0, rank[codes], codes), np.asarray(uniques, dtype=object)[order]
 
 
-def sum_by_symbol(symbols: np.ndarray, values: np.ndarray) -> pd.Series:
-    """``values`` summed per symbol (pandas' grouped sum, symbols sorted; a missing symbol
-    dropped), on an object index: grouped by the symbols' integer codes, as pandas' ``str``
-    dtype makes sorting and aligning by symbol slow."""
-    codes, uniques = sorted_codes(symbols)
+def _sums_of_codes(codes: np.ndarray, values: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes present, their sums)``: pandas' grouped sum of ``values`` by ``codes`` (sorted;
+    ``-1``, a missing symbol, dropped)."""
     keep = codes >= 0
     sums = pd.Series(values[keep]).groupby(codes[keep]).sum()
-    return pd.Series(sums.to_numpy(dtype=float), index=pd.Index(uniques[sums.index.to_numpy()], dtype=object))
+    return sums.index.to_numpy(dtype=np.intp), sums.to_numpy(dtype=float)
+
+
+def holdings(
+    pos_symbols: np.ndarray, pos_shares: np.ndarray, trade_symbols: np.ndarray, signed: np.ndarray
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(before, flow, after)`` by symbol: the positions' shares summed per symbol, the trades'
+    signed shares summed per symbol, and ``before.add(flow, fill_value=0.0)``; each sorted by
+    symbol (pandas' grouped sums), on an object index. One sort of the symbols of both (pandas'
+    ``str`` dtype makes sorting and aligning by symbol slow)."""
+    n_pos = len(pos_symbols)
+    codes, uniques = sorted_codes(np.concatenate([pos_symbols, trade_symbols]).astype(object))
+    cb, sb = _sums_of_codes(codes[:n_pos], pos_shares, uniques)
+    cf, sf = _sums_of_codes(codes[n_pos:], signed, uniques)
+    idx = pd.Index(uniques, dtype=object)
+    before = np.zeros(len(uniques))
+    flow = np.zeros(len(uniques))
+    before[cb] = sb
+    flow[cf] = sf
+    return (
+        pd.Series(sb, index=idx[cb]),
+        pd.Series(sf, index=idx[cf]),
+        pd.Series(before + flow, index=idx),  # a symbol on one side only: + 0.0, as fill_value
+    )
 
 
 @dataclass
@@ -208,32 +229,45 @@ class CheckContext:
         pos = self.positions
         if pos is None or not len(pos):
             return pd.Series(dtype=float)
-        return sum_by_symbol(pos["symbol"].to_numpy(dtype=object), pos["shares"].to_numpy(dtype=float))
+        return self._holdings[0]
 
     @cached_property
-    def marks(self) -> dict[Any, float]:
-        """$/share by symbol: quote mid, else the price to be sent (the first trade's), else
-        ``avg_cost``; a symbol with none of them is absent."""
+    def _holdings(self) -> tuple[pd.Series, pd.Series, pd.Series]:
+        pos, t, valid = self.positions, self.t, self.valid
+        has_pos = pos is not None and len(pos) > 0
+        return holdings(
+            pos["symbol"].to_numpy(dtype=object) if has_pos else np.empty(0, dtype=object),
+            pos["shares"].to_numpy(dtype=float) if has_pos else np.empty(0),
+            t.sym[valid],
+            np.where(self.buy, t.shares, -t.shares)[valid],
+        )
+
+    @cached_property
+    def mark_sources(self) -> tuple[pd.Series, ...]:
+        """The marks' sources by symbol, the first that has a number wins: the quote mid (> 0),
+        the price to be sent (the symbol's first valid trade with one), ``avg_cost``."""
         t, valid = self.t, self.valid
-        out: dict[Any, float] = {}
+        if valid.any():
+            codes, uniques = pd.factorize(t.sym[valid])
+            first = pd.Series(t.eff[valid]).groupby(codes).first()  # the first non-NaN, as pandas' first
+            trade_px = pd.Series(first.to_numpy(dtype=float), index=pd.Index(uniques[first.index], dtype=object))
+        else:
+            trade_px = pd.Series(dtype=float)
         avg_cost = pd.to_numeric(self.by_symbol("positions", "avg_cost"), errors="coerce")
-        for s, v in zip(avg_cost.index.tolist(), avg_cost.tolist(), strict=True):
-            if v == v:
-                out[s] = v
-        for s, v in zip(t.sym[valid][::-1].tolist(), t.eff[valid][::-1].tolist(), strict=True):
-            if v == v:  # the first non-NaN price of the symbol wins (read backwards: the last write)
-                out[s] = v
-        q = self.q_mid
-        for s, v in zip(q.index.tolist(), q.tolist(), strict=True):
-            if v == v:
-                out[s] = v
-        return out
+        return self.q_mid, trade_px, avg_cost
 
     def marks_of(self, symbols: pd.Index) -> np.ndarray:
-        """:attr:`marks` of ``symbols`` ($/share), NaN for a symbol without one."""
-        m = self.marks
-        nan = float("nan")
-        return np.fromiter((m.get(s, nan) for s in symbols.tolist()), dtype=float, count=len(symbols))
+        """$/share of each of ``symbols``: the quote mid, else the price to be sent, else
+        ``avg_cost`` (:attr:`mark_sources`); NaN for a symbol with none of them."""
+        out = np.full(len(symbols), np.nan)
+        for src in reversed(self.mark_sources):
+            if not len(src):
+                continue
+            where = src.index.get_indexer(symbols)
+            v = np.asarray(src.to_numpy(dtype=float))[where]
+            ok = (where >= 0) & ~np.isnan(v)
+            out[ok] = v[ok]
+        return out
 
     @cached_property
     def _pv(self) -> tuple[float, str]:
@@ -267,9 +301,7 @@ class CheckContext:
     @cached_property
     def flow(self) -> pd.Series:
         """Signed shares traded by symbol (buys +, sells -), valid trades only."""
-        t, valid = self.t, self.valid
-        signed = np.where(self.buy, t.shares, -t.shares)
-        return sum_by_symbol(t.sym[valid], signed[valid]) if valid.any() else pd.Series(dtype=float)
+        return self._holdings[1] if self.valid.any() else pd.Series(dtype=float)
 
     @cached_property
     def post(self) -> pd.Series:
@@ -280,7 +312,9 @@ class CheckContext:
     @cached_property
     def after_all(self) -> pd.Series:
         """Shares held after the trades, by symbol (zero positions kept)."""
-        return self.pre.add(self.flow, fill_value=0.0)
+        if not (len(self.pre) or len(self.flow)):
+            return self.pre.add(self.flow, fill_value=0.0)
+        return self._holdings[2]
 
     @cached_property
     def post_val(self) -> pd.Series:
