@@ -321,3 +321,25 @@ def test_bad_reference_files_name_file_row_and_column(tmp_path, body, row, colum
     with pytest.raises(InputError) as e:
         read_reference(p, missing_ok=False)
     assert str(e.value).startswith(f"{p}, row {row}, column '{column}': {message}")
+
+
+@pytest.mark.parametrize(
+    ("insert", "expected"),
+    [
+        ("", False),  # inner spaces only (Health Care): no cell needs stripping
+        ("BBB ,Energy\n", True),
+        ("BBB, Energy\n", True),
+        ("BBB,Energy \n", True),
+        (" BBB,Energy\n", True),
+        ('"BBB ",Energy\n', True),
+        ('BBB," Energy"\n', True),
+        ("BBB,Energy\tX\n", True),
+    ],
+)
+def test_may_need_strip_on_a_big_text_says_what_it_says_on_a_small_one(insert, expected):
+    rows = "AAA,Health Care\n" * 5000  # > 64 KiB: the numpy scan of the bytes
+    big = "symbol,sector\n" + rows[: len(rows) // 2] + insert + rows[len(rows) // 2 :]
+    small = "symbol,sector\nAAA,Health Care\n" + insert
+    assert len(big) > 1 << 16
+    assert may_need_strip(big) is expected
+    assert may_need_strip(small) is expected

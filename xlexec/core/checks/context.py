@@ -214,6 +214,13 @@ class CheckContext:
 
         return self.memo(f"at_trades:{name}:{col}", compute)
 
+    def at_symbols(self, by_symbol: pd.Series) -> np.ndarray:
+        """``by_symbol`` (float, by a unique symbol index) for each included trade, NaN for a
+        symbol it does not list (``self.sym.map(by_symbol)``)."""
+        where = by_symbol.index.get_indexer(self.sym)
+        v = by_symbol.to_numpy(dtype=float)
+        return np.where(where >= 0, v[where] if len(v) else np.nan, np.nan)
+
     @cached_property
     def q_mid(self) -> pd.Series:
         """Quote mid ($) by symbol, positive only."""

@@ -205,9 +205,9 @@ class Oversell(Check):
         if c.positions is None:
             out.add("pass", "", float("nan"), 0.0, "not checked: no positions file")
             return
-        t, sym = c.t, c.sym
-        after = sym.map(c.after_all).to_numpy(dtype=float)
-        held = sym.map(c.pre).fillna(0.0).to_numpy(dtype=float)
+        t = c.t
+        after = c.at_symbols(c.after_all)
+        held = np.nan_to_num(c.at_symbols(c.pre), nan=0.0)
         m = c.valid & ~c.buy & (after < -EPS)
         allowed = (
             " (validation.allow_short: true)" if c.th.allow_short else " (set validation.allow_short: true to allow)"
