@@ -133,6 +133,63 @@ def bench_cases(tmp: Path, quick: bool):
                     yield key + " no-pv no-positions", (nopv, None, f["q"], f["e"], f["r"], NOW_BENCH, 50_000.0)
 
 
+def variant_cases(tmp: Path):
+    """The benchmark's book with the inputs' rarer shapes: blank and missing sectors, a
+    ``total_cost`` column (some cells empty), a split on the trade date, repeated trade symbols
+    bought and sold, limit prices and market orders, excluded rows, quotes without a bid."""
+    import pandas as pd
+
+    from bench.data import make_book, write_book
+
+    for n, seed in ((300, 5), (2000, 9)):
+        root = tmp / f"variant-{n}-{seed}"
+        root.mkdir()
+        book = make_book(n, seed=seed)
+        write_book(book, root)
+        ref = pd.read_csv(root / "reference.csv", dtype=str, keep_default_na=False)
+        ref.loc[ref.index % 7 == 3, "sector"] = ""
+        ref = ref[ref.index % 11 != 5]
+        ref.to_csv(root / "reference.csv", index=False)
+        pos = pd.read_csv(root / "current_positions.csv", dtype=str, keep_default_na=False)
+        sh, ac = pos["shares"].astype(float), pos["avg_cost"].astype(float)
+        pos["total_cost"] = [f"{q * c + 0.01:.2f}" if i % 2 else "" for i, (q, c) in enumerate(zip(sh, ac))]
+        pos.loc[pos.index % 13 == 4, "avg_cost"] = ""
+        pos.to_csv(root / "current_positions.csv", index=False)
+        ev = pd.read_csv(root / "events.csv", dtype=str, keep_default_na=False)
+        held = pos["symbol"].tolist()
+        extra = pd.DataFrame(
+            {
+                "symbol": held[:3] + ["*"],
+                "date": ["2025-10-30"] * 4,
+                "event": ["split", "split", "earnings", "fomc"],
+                "ratio": ["2", "0.1", "", ""],
+            }
+        )
+        pd.concat([ev, extra], ignore_index=True).to_csv(root / "events.csv", index=False)
+        q = pd.read_csv(root / "quotes.csv", dtype=str, keep_default_na=False)
+        q.loc[q.index % 17 == 2, "bid"] = ""
+        q.loc[q.index % 19 == 3, ["bid", "ask"]] = ["10", "9.5"]  # crossed
+        q.to_csv(root / "quotes.csv", index=False)
+        lines = (root / "trades.csv").read_text().splitlines()
+        head = [ln for ln in lines if ln.startswith("#")]
+        body = pd.read_csv(root / "trades.csv", comment="#", dtype=str, keep_default_na=False)
+        dup = body.iloc[: max(3, n // 50)].copy()
+        dup["side"] = ["sell" if s == "buy" else "buy" for s in dup["side"]]
+        dup["weight_change"] = [w[1:] if w.startswith("-") else "-" + w for w in dup["weight_change"]]
+        body = pd.concat([body, dup], ignore_index=True)
+        body["limit_price"] = ["" if i % 3 else f"{float(p) * 1.001:.2f}" for i, p in enumerate(body["price"])]
+        body["order_type"] = ["market" if i % 10 == 1 else "limit" for i in range(len(body))]
+        body["include"] = ["no" if i % 23 == 4 else "yes" for i in range(len(body))]
+        for name, frame in (("trades.csv", body), ("trades_nopv.csv", body)):
+            hd = head if name == "trades.csv" else [h for h in head if not h.startswith("# Portfolio Value")]
+            (root / name).write_text("\n".join(hd) + "\n" + frame.to_csv(index=False))
+        f = [root / x for x in ("trades.csv", "current_positions.csv", "quotes.csv", "events.csv", "reference.csv")]
+        key = f"variant n={n} seed={seed}"
+        yield key, (*f, NOW_BENCH)
+        yield key + " no-pv", (root / "trades_nopv.csv", *f[1:], NOW_BENCH)
+        yield key + " no-pv cash", (root / "trades_nopv.csv", *f[1:], NOW_BENCH, 250_000.0)
+
+
 def fixture_cases():
     trades = sorted(
         p.name
@@ -202,9 +259,11 @@ def main(argv=None) -> int:
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        cases = [*bench_cases(tmp, a.quick), *fixture_cases(), *demo_cases(tmp)]
+        cases = [*bench_cases(tmp, a.quick), *variant_cases(tmp), *fixture_cases(), *demo_cases(tmp)]
         for key, args in cases:
             out[key] = run_one(*args)
+            if "error" in out[key]:  # the temporary folder differs from run to run
+                out[key]["error"] = out[key]["error"].replace(d, "<tmp>")
     Path(a.out).write_text(json.dumps(out, indent=0, sort_keys=True))
     n_rows = sum(len(v.get("rows", [])) for v in out.values())
     print(f"{len(out)} results, {n_rows} rows -> {a.out}")
