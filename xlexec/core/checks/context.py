@@ -200,6 +200,17 @@ class CheckContext:
             return pd.Series(dtype=object)
         return last[col]
 
+    def _indexer(self, name: str) -> np.ndarray:
+        """Each included trade's row in :meth:`last_rows` of ``name`` (-1: not listed), once per run."""
+        last = self.last_rows(name)
+        if last is None:
+            return np.full(self.n, -1, dtype=np.intp)
+        return self.memo(f"indexer:{name}", lambda: last.index.get_indexer(self.sym))
+
+    def listed(self, name: str) -> np.ndarray:
+        """Whether each included trade's symbol has a row in input ``name``."""
+        return np.zeros(self.n, dtype=bool) if self.last_rows(name) is None else self._indexer(name) >= 0
+
     def at_trades(self, name: str, col: str) -> np.ndarray:
         """``col`` of input ``name`` (numeric, NaN where not a number) for each included trade's
         symbol (the last row of a repeated symbol), NaN for a symbol it does not list."""
@@ -208,7 +219,7 @@ class CheckContext:
             last = self.last_rows(name)
             if last is None or col not in last.columns:
                 return np.full(self.n, np.nan)
-            where = self.memo(f"indexer:{name}", lambda: last.index.get_indexer(self.sym))
+            where = self._indexer(name)
             vals = pd.to_numeric(last[col], errors="coerce").to_numpy(dtype=float)
             return np.where(where >= 0, vals[where] if len(vals) else np.nan, np.nan)
 

@@ -236,9 +236,9 @@ class BuyAndSell(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t = c.t
-        sym = c.sym
-        twice = set(sym[c.valid & c.buy]) & set(sym[c.valid & ~c.buy])
-        both = c.valid & sym.isin(twice).to_numpy()
+        sym = t.sym
+        twice = set(sym[c.valid & c.buy].tolist()) & set(sym[c.valid & ~c.buy].tolist())
+        both = c.valid & (np.fromiter((s in twice for s in sym.tolist()), dtype=bool, count=c.n) if twice else False)
         out.per_trade(
             both,
             self.breach,

@@ -172,7 +172,7 @@ class Spread(Check):
         sym = c.sym
         bid = c.at_trades("quotes", "bid")
         ask = c.at_trades("quotes", "ask")
-        quoted = sym.isin(set(c.quotes["symbol"])).to_numpy(dtype=bool)
+        quoted = c.listed("quotes")
         bps = spread_bps(bid, ask)
         known = np.isfinite(bps)
         first = ~sym.duplicated().to_numpy(dtype=bool)  # one row per symbol
