@@ -343,3 +343,22 @@ def test_may_need_strip_on_a_big_text_says_what_it_says_on_a_small_one(insert, e
     assert len(big) > 1 << 16
     assert may_need_strip(big) is expected
     assert may_need_strip(small) is expected
+
+
+def test_typed_quotes_keep_every_figure_and_their_errors(tmp_path):
+    p = tmp_path / "quotes.csv"
+    p.write_text(
+        "symbol,bid,ask,last,timestamp,bid_size,ask_size\n"
+        "AAA,10.01,10.03,10.02,2025-10-30T13:31:00+00:00,100,2E2\n"
+        "BBB,0,0,7.5,2025-10-30T13:31:00Z,1e3,0\n"
+    )
+    q = read_quotes(p)  # plain numbers only: the C parser types them
+    assert q["bid"].tolist() == [10.01, 0.0] and q["ask"].tolist() == [10.03, 0.0]
+    assert q["mid"].tolist() == [(10.01 + 10.03) / 2, 7.5]  # no bid and ask: the last
+    assert q["bid_size"].tolist() == [100.0, 1000.0] and q["ask_size"].tolist() == [200.0, 0.0]
+    p.write_text(
+        "symbol,bid,ask,last,timestamp\nAAA,10.01,10.03,10.02,2025-10-30T13:31:00Z\nBBB,-5,1,1,2025-10-30T13:31:00Z\n"
+    )
+    with pytest.raises(InputError) as e:
+        read_quotes(p)
+    assert str(e.value) == f"{p}, row 3, column 'bid': bid must not be negative"

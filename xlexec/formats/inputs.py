@@ -40,7 +40,7 @@ from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import parse_table, read_table, read_text, split_comment_body
+from xlexec.formats.csvio import parse_table, read_text, split_comment_body
 
 
 def _load(path, required, what, *, allow_empty: bool = False) -> tuple[pd.DataFrame, str]:
@@ -162,7 +162,22 @@ def _quotes_parsed(text: str, name: str, first_line: int, what: str) -> pd.DataF
         raise InputError(
             name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)", row=first + first_line - 1
         )
-    df = read_table(body, name, first + first_line - 1, ["symbol", "bid", "ask", "last", "timestamp"], what=what)
+    return parse_table(
+        body,
+        name,
+        first + first_line - 1,
+        ["symbol", "bid", "ask", "last", "timestamp"],
+        lambda df: _quotes_of_table(df, name),
+        numbers=QUOTE_NUMBERS,
+        what=what,
+    )
+
+
+#: the quotes' number columns, typed by the C parser when every cell is a plain number
+QUOTE_NUMBERS = ("bid", "ask", "last", "bid_size", "ask_size")
+
+
+def _quotes_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     for c in ("bid", "ask", "last"):
