@@ -252,10 +252,11 @@ class CheckContext:
     @cached_property
     def _holdings(self) -> tuple[pd.Series, pd.Series, pd.Series]:
         pos, t, valid = self.positions, self.t, self.valid
-        has_pos = pos is not None and len(pos) > 0
+        if pos is None or not len(pos):
+            pos = pd.DataFrame({"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float)})
         return holdings(
-            pos["symbol"].to_numpy(dtype=object) if has_pos else np.empty(0, dtype=object),
-            pos["shares"].to_numpy(dtype=float) if has_pos else np.empty(0),
+            pos["symbol"].to_numpy(dtype=object),
+            pos["shares"].to_numpy(dtype=float),
             t.sym[valid],
             np.where(self.buy, t.shares, -t.shares)[valid],
         )
