@@ -127,3 +127,68 @@ def test_compare_positions_likely_causes():
     assert c.loc["T", "broker_shares"] == 0 and not c.loc["T", "matches"]
     assert c.loc["KO", "matches"] and c.loc["KO", "likely_cause"] == ""
     assert int((~c["matches"]).sum()) == 6
+
+
+# ---- the cost basis read from a positions file (whole units where exact, Decimal otherwise) ----
+
+
+def _positions_file(tmp_path, body: str):
+    from xlexec.formats.inputs import read_positions
+
+    p = tmp_path / "current_positions.csv"
+    p.write_text(body)
+    return read_positions(p)
+
+
+def test_cost_basis_from_avg_cost_is_the_exact_product_not_the_float_one(tmp_path):
+    # float products that round wrongly: 3 x 0.1 = 0.30000000000000004, 12345 x 145.13 = 1791629.8499999999
+    assert 3 * 0.1 != 0.3 and 12345 * 145.13 != 1791629.85 and -7 * 0.7 != -4.9
+    got = _positions_file(tmp_path, "symbol,shares,avg_cost\nAAA,3,0.1\nBBB,12345,145.13\nCCC,-7,0.7\n")
+    assert got["total_cost"].tolist() == [0.3, 1791629.85, -4.9]
+    assert got["avg_cost"].tolist() == [0.1, 145.13, 0.7]
+
+
+def test_cost_basis_with_fractional_shares_and_many_places(tmp_path):
+    # 2.5 shares at $19.99: 49.975 (the float product is 49.974999999999994)
+    got = _positions_file(tmp_path, "symbol,shares,avg_cost\nAAA,2.5,19.99\nBBB,2.5,\nCCC,0,12.5\n")
+    assert 2.5 * 19.99 != 49.975
+    assert got["total_cost"].tolist() == [49.975, 0.0, 0.0]
+    assert got["avg_cost"].tolist() == [19.99, 0.0, 12.5]  # a missing avg_cost is 0; a flat row keeps its own
+
+
+def test_cost_basis_beyond_whole_units_falls_back_to_decimal(tmp_path):
+    # 16 significant digits each: the integer product exceeds 2**53, so the Decimal path decides
+    got = _positions_file(tmp_path, "symbol,shares,avg_cost\nAAA,1234567.891234567,9876.543210987655\nBBB,3,0.1\n")
+    big = Decimal("1234567.891234567") * Decimal("9876.543210987655")  # 28 digits: Decimal rounds as basis does
+    assert float(big) != 1234567.891234567 * 9876.543210987655
+    assert got["total_cost"].tolist() == [float(big), 0.3]
+    assert got["avg_cost"].tolist() == [float(big / Decimal("1234567.891234567")), 0.1]
+
+
+def test_cost_basis_given_as_total_cost_is_kept_and_avg_is_the_exact_quotient(tmp_path):
+    got = _positions_file(tmp_path, "symbol,shares,avg_cost,total_cost\nAAA,3,0.1,0.3\nBBB,7,,10\nCCC,4,2.5,\n")
+    assert got["total_cost"].tolist() == [0.3, 10.0, 10.0]
+    assert got["avg_cost"].tolist() == [0.1, float(Decimal(10) / Decimal(7)), 2.5]
+
+
+@pytest.mark.parametrize("places, whole_units", [(2, True), (6, False)])
+def test_cost_basis_of_many_random_rows_equals_the_decimal_product(tmp_path, places, whole_units):
+    from xlexec.core.positions import _derived_whole_units
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    shares = [round(float(x), int(k)) for x, k in zip(rng.uniform(-5e5, 5e5, n), rng.integers(0, places + 1, n))]
+    shares[:50] = [0.0] * 50
+    costs = [round(float(x), int(k)) for x, k in zip(rng.uniform(0, 5e3, n), rng.integers(0, 5, n))]
+    body = "symbol,shares,avg_cost\n" + "".join(f"S{i},{q!r},{c!r}\n" for i, (q, c) in enumerate(zip(shares, costs)))
+    got = _positions_file(tmp_path, body)
+    # both paths: in whole units (shares to 2 places x costs to 4) and the Decimal one (6 x 4: beyond 2**53)
+    assert (_derived_whole_units(np.array(shares), np.array(costs)) is not None) == whole_units
+    want_total, want_avg = [], []
+    for q, c in zip(shares, costs):
+        d = Decimal(repr(q)) * Decimal(repr(c))
+        want_total.append(0.0 if q == 0 else float(d))
+        want_avg.append(c if q == 0 else float(d / Decimal(repr(q))))
+    assert sum(float(q) * float(c) != t for q, c, t in zip(shares, costs, want_total)) > 100  # floats would differ
+    assert got["total_cost"].tolist() == want_total
+    assert got["avg_cost"].tolist() == want_avg

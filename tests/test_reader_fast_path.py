@@ -280,3 +280,85 @@ def test_typed_trades_and_closes_keep_every_figure(tmp_path):
     c.write_text("symbol,close\nAAPL,1\nMSFT,-0\n", encoding="utf-8")
     closes = read_closes(c)["close"]
     assert closes.tolist() == [1.0, 0.0] and not np.signbit(closes.to_numpy()).any()
+
+
+@pytest.mark.parametrize(
+    ("body", "adv"),
+    [
+        ("AAA,Tech,1000\nBBB,Tech,2000\n", [1000.0, 2000.0]),  # plain numbers: typed by the C parser
+        ("AAA,Tech,1.5e6\nBBB,Tech,007\n", [1_500_000.0, 7.0]),
+        ("AAA,Tech,\nBBB,Tech,2000\n", [float("nan"), 2000.0]),  # an empty cell: unknown ADV
+        ("AAA,Tech,-0\nBBB,Tech,2000\n", [0.0, 2000.0]),
+        ("AAA,Tech,$1500\nBBB , Tech , 1e6 \n", [1500.0, 1_000_000.0]),
+    ],
+)
+def test_reference_adv_shares_typed_or_by_the_cells(tmp_path, body, adv):
+    from xlexec.formats.inputs import read_reference
+
+    p = tmp_path / "reference.csv"
+    p.write_text("symbol,sector,adv_shares\n" + body)
+    got = read_reference(p, missing_ok=False)
+    assert got["symbol"].tolist() == ["AAA", "BBB"] and got["sector"].tolist() == ["Tech", "Tech"]
+    assert np.array_equal(got["adv_shares"].to_numpy(), np.array(adv), equal_nan=True)
+    assert got.index.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "column", "message"),
+    [
+        ("AAA,Tech,1000\nBBB,Tech,abc\n", 3, "adv_shares", "adv_shares is not a finite number: 'abc'"),
+        ("AAA,Tech,1000\nBBB,Tech,inf\n", 3, "adv_shares", "adv_shares is not a finite number: 'inf'"),
+        ('AAA,Tech,"1,500"\n', 2, "adv_shares", "adv_shares '1,500': a share count takes no comma"),
+        ("AAA,Tech,1\nAAA,Tech,2\n", 3, "symbol", "duplicate AAA"),
+        ("AAA,Tech,1\nMicrosoft Corp,Tech,2\n", 3, "symbol", "symbol 'Microsoft Corp' is not a ticker"),
+    ],
+)
+def test_bad_reference_files_name_file_row_and_column(tmp_path, body, row, column, message):
+    from xlexec.formats.inputs import read_reference
+
+    p = tmp_path / "reference.csv"
+    p.write_text("symbol,sector,adv_shares\n" + body)
+    with pytest.raises(InputError) as e:
+        read_reference(p, missing_ok=False)
+    assert str(e.value).startswith(f"{p}, row {row}, column '{column}': {message}")
+
+
+@pytest.mark.parametrize(
+    ("insert", "expected"),
+    [
+        ("", False),  # inner spaces only (Health Care): no cell needs stripping
+        ("BBB ,Energy\n", True),
+        ("BBB, Energy\n", True),
+        ("BBB,Energy \n", True),
+        (" BBB,Energy\n", True),
+        ('"BBB ",Energy\n', True),
+        ('BBB," Energy"\n', True),
+        ("BBB,Energy\tX\n", True),
+    ],
+)
+def test_may_need_strip_on_a_big_text_says_what_it_says_on_a_small_one(insert, expected):
+    rows = "AAA,Health Care\n" * 5000  # > 64 KiB: the numpy scan of the bytes
+    big = "symbol,sector\n" + rows[: len(rows) // 2] + insert + rows[len(rows) // 2 :]
+    small = "symbol,sector\nAAA,Health Care\n" + insert
+    assert len(big) > 1 << 16
+    assert may_need_strip(big) is expected
+    assert may_need_strip(small) is expected
+
+
+def test_typed_quotes_keep_every_figure_and_their_errors(tmp_path):
+    p = tmp_path / "quotes.csv"
+    p.write_text(
+        "symbol,bid,ask,last,timestamp,bid_size,ask_size\n"
+        "AAA,10.01,10.03,10.02,2025-10-30T13:31:00+00:00,100,2E2\n"
+        "BBB,0,0,7.5,2025-10-30T13:31:00Z,1e3,0\n"
+    )
+    q = read_quotes(p)  # plain numbers only: the C parser types them
+    assert q["bid"].tolist() == [10.01, 0.0] and q["ask"].tolist() == [10.03, 0.0]
+    assert q["mid"].tolist() == [(10.01 + 10.03) / 2, 7.5]  # no bid and ask: the last
+    assert q["bid_size"].tolist() == [100.0, 1000.0] and q["ask_size"].tolist() == [200.0, 0.0]
+    p.write_text(
+        "symbol,bid,ask,last,timestamp\nAAA,10.01,10.03,10.02,2025-10-30T13:31:00Z\nBBB,-5,1,1,2025-10-30T13:31:00Z\n"
+    )
+    with pytest.raises(InputError) as e:
+        read_quotes(p)
+    assert str(e.value) == f"{p}, row 3, column 'bid': bid must not be negative"

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.corporate_actions import exact
-from xlexec.core.exact_sums import product_sums
+from xlexec.core.exact_sums import product_sums, scaled
 from xlexec.core.symbols import canonical_column
 
 EPS = 1e-9
@@ -76,13 +76,54 @@ def basis(shares, avg_cost, total_cost=None) -> tuple[Decimal, Decimal | None]:
 
 def bases(shares: pd.Series, avg_cost: pd.Series, total_cost: pd.Series) -> tuple[pd.Series, pd.Series]:
     """:func:`basis` of every row: ``(total cost $, avg cost $/share)`` as float Series on
-    ``shares``' index (a flat row keeps its ``avg_cost``)."""
-    totals, avgs = [], []
-    for q, c, t in zip(shares, avg_cost, total_cost, strict=True):
-        tot, avg = basis(q, c, t)
-        totals.append(float(tot))
-        avgs.append(float(avg) if avg is not None else float(c))
+    ``shares``' index (a flat row keeps its ``avg_cost``).
+
+    The rows without a ``total_cost`` (an old or hand-made file: the basis is avg_cost x shares)
+    are done in whole units when that is exact (:func:`_derived_whole_units`); the rows with one,
+    and every row when the whole units cannot prove the result, by :func:`basis` (Decimal)."""
+    n = len(shares)
+    q = np.asarray(shares, dtype=float)
+    t_in = np.asarray(total_cost, dtype=float)
+    derived = ~np.isfinite(t_in)  # no total cost (NaN) or not a number to carry (inf): avg_cost x shares
+    fast = _derived_whole_units(q[derived], np.asarray(avg_cost, dtype=float)[derived]) if derived.any() else None
+    totals = np.empty(n, dtype=float)
+    avgs = np.empty(n, dtype=float)
+    loop = np.ones(n, dtype=bool)
+    if fast is not None:
+        totals[derived], avgs[derived] = fast
+        loop = ~derived
+    for i in np.flatnonzero(loop).tolist():
+        c = avg_cost.iloc[i]
+        tot, avg = basis(shares.iloc[i], c, total_cost.iloc[i])
+        totals[i] = float(tot)
+        avgs[i] = float(avg) if avg is not None else float(c)
     return pd.Series(totals, index=shares.index, dtype=float), pd.Series(avgs, index=shares.index, dtype=float)
+
+
+def _derived_whole_units(q: np.ndarray, c_in: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`basis` of rows without a total cost, ``(totals, avgs)``, as floats; ``None`` when
+    the whole units cannot prove it (the caller runs :func:`basis`).
+
+    With ``q = mq x 10**-kq`` and ``c = mc x 10**-kc`` exactly (:func:`xlexec.core.exact_sums.scaled`,
+    a missing avg_cost is 0), the exact total is the integer ``P = mq x mc`` times
+    ``10**-(kq+kc)``; below ``2**53`` ``P`` and ``10**(kq+kc)`` (``kq+kc <= 22``) are exact floats,
+    so ``P / 10**(kq+kc)`` is the correctly rounded float of the Decimal product, which ``basis``
+    also gets exactly (at most 16 digits, within its 28). A zero product keeps the sign Decimal
+    gives it (the signs' exclusive or, as the float product ``q x c``). The average cost is
+    ``total / q = c`` exactly; a flat row (``q == 0``): total 0, its avg_cost as given."""
+    c = np.where(np.isnan(c_in), 0.0, c_in)
+    sq, sc = scaled(q), scaled(c)
+    if sq is None or sc is None:
+        return None
+    (mq, kq), (mc, kc) = sq, sc
+    if kq + kc > 22:
+        return None
+    if len(mq) and int(np.abs(mq).max()) * int(np.abs(mc).max()) >= 2**53:
+        return None
+    prod = mq * mc
+    totals = np.where(prod == 0, q * c, prod / 10.0 ** (kq + kc))
+    flat = mq == 0
+    return np.where(flat, 0.0, totals), np.where(flat, c_in, c)
 
 
 def clean_positions(positions: pd.DataFrame | None) -> pd.DataFrame:

@@ -324,6 +324,9 @@ def _wrong_delimiter(header_line: str, name: str, row: int, required: list[str])
 _ASCII_SPACE_OTHER = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 #: a space beside a cell's edge: before/after a comma, a line end or a quote
 _SPACE_AT_EDGE = (" ,", ", ", " \n", "\n ", '" ', ' "')
+#: from this length an ASCII text's spaces are tested by numpy (each search of ``_SPACE_AT_EDGE``
+#: stops at every space of a text whose cells have inner spaces, ``Health Care``)
+_BIG_TEXT = 1 << 16
 #: any whitespace but the newline and the plain space (tabs, NBSP, U+2000..., U+3000)
 _OTHER_SPACE = re.compile(r"[^\S\n ]")
 
@@ -340,7 +343,14 @@ def may_need_strip(text: str) -> bool:
         return True
     if " " not in text:
         return False
-    return text.startswith(" ") or text.endswith(" ") or any(p in text for p in _SPACE_AT_EDGE)
+    if text.startswith(" ") or text.endswith(" "):
+        return True
+    if len(text) >= _BIG_TEXT and text.isascii():  # one pass of numpy over the bytes, not six searches
+        b = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        space = b == 32
+        edge = (b == 44) | (b == 10) | (b == 34)  # , newline "
+        return bool((space[:-1] & edge[1:]).any() or (edge[:-1] & space[1:]).any())
+    return any(p in text for p in _SPACE_AT_EDGE)
 
 
 def read_table(

@@ -40,7 +40,7 @@ from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import parse_table, read_table, read_text, split_comment_body
+from xlexec.formats.csvio import parse_table, read_text, split_comment_body
 
 
 def _load(path, required, what, *, allow_empty: bool = False) -> tuple[pd.DataFrame, str]:
@@ -162,7 +162,22 @@ def _quotes_parsed(text: str, name: str, first_line: int, what: str) -> pd.DataF
         raise InputError(
             name, f"empty {what}: no header row (symbol,bid,ask,last,timestamp)", row=first + first_line - 1
         )
-    df = read_table(body, name, first + first_line - 1, ["symbol", "bid", "ask", "last", "timestamp"], what=what)
+    return parse_table(
+        body,
+        name,
+        first + first_line - 1,
+        ["symbol", "bid", "ask", "last", "timestamp"],
+        lambda df: _quotes_of_table(df, name),
+        numbers=QUOTE_NUMBERS,
+        what=what,
+    )
+
+
+#: the quotes' number columns, typed by the C parser when every cell is a plain number
+QUOTE_NUMBERS = ("bid", "ask", "last", "bid_size", "ask_size")
+
+
+def _quotes_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     for c in ("bid", "ask", "last"):
@@ -259,7 +274,12 @@ def read_reference(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame
         return pd.DataFrame(
             {"symbol": pd.Series(dtype=str), "sector": pd.Series(dtype=str), "adv_shares": pd.Series(dtype=float)}
         )
-    df, name = _load(path, ["symbol"], "reference file")
+    return _parse(path, ["symbol"], "reference file", _reference_of_table, numbers=("adv_shares",))
+
+
+def _reference_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``adv_shares`` typed by the C parser when every cell is a plain number; otherwise (an empty
+    cell, ``$``, thousands, text) the cells' rules of :func:`parse_numeric`, with their messages."""
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     out["sector"] = df["sector"] if "sector" in df.columns else ""

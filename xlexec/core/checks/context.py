@@ -88,9 +88,47 @@ def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
     return df.drop_duplicates("symbol", keep="last").set_index("symbol")[col]
 
 
-def _empty_positions() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float), "avg_cost": pd.Series(dtype=float)}
+def sorted_codes(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(symbols, sort=True)``: the symbols' codes into their sorted uniques. Text
+    symbols are sorted by numpy (codepoint order, as Python sorts text; an object array is sorted
+    by Python comparisons, much slower); anything else by pandas."""
+    codes, uniques = pd.factorize(symbols)
+    if not len(uniques) or pd.api.types.infer_dtype(uniques, skipna=False) != "string" or "\x00" in "".join(uniques):
+        return pd.factorize(symbols, sort=True)
+    order = np.argsort(uniques.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return np.where(codes >= 0, rank[codes], codes), np.asarray(uniques, dtype=object)[order]
+
+
+def _sums_of_codes(codes: np.ndarray, values: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes present, their sums)``: pandas' grouped sum of ``values`` by ``codes`` (sorted;
+    ``-1``, a missing symbol, dropped)."""
+    keep = codes >= 0
+    sums = pd.Series(values[keep]).groupby(codes[keep]).sum()
+    return sums.index.to_numpy(dtype=np.intp), sums.to_numpy(dtype=float)
+
+
+def holdings(
+    pos_symbols: np.ndarray, pos_shares: np.ndarray, trade_symbols: np.ndarray, signed: np.ndarray
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(before, flow, after)`` by symbol: the positions' shares summed per symbol, the trades'
+    signed shares summed per symbol, and ``before.add(flow, fill_value=0.0)``; each sorted by
+    symbol (pandas' grouped sums), on an object index. One sort of the symbols of both (pandas'
+    ``str`` dtype makes sorting and aligning by symbol slow)."""
+    n_pos = len(pos_symbols)
+    codes, uniques = sorted_codes(np.concatenate([pos_symbols, trade_symbols]).astype(object))
+    cb, sb = _sums_of_codes(codes[:n_pos], pos_shares, uniques)
+    cf, sf = _sums_of_codes(codes[n_pos:], signed, uniques)
+    idx = pd.Index(uniques, dtype=object)
+    before = np.zeros(len(uniques))
+    flow = np.zeros(len(uniques))
+    before[cb] = sb
+    flow[cf] = sf
+    return (
+        pd.Series(sb, index=idx[cb]),
+        pd.Series(sf, index=idx[cf]),
+        pd.Series(before + flow, index=idx),  # a symbol on one side only: + 0.0, as fill_value
     )
 
 
@@ -138,9 +176,66 @@ class CheckContext:
         return self.df_all[~self.inc]
 
     @cached_property
+    def sym(self) -> pd.Series:
+        """The included trades' symbols as an object Series (pandas' ``str`` dtype would map them
+        one element at a time)."""
+        return pd.Series(self.t.sym, dtype=object)
+
+    def last_rows(self, name: str) -> pd.DataFrame | None:
+        """Input ``name`` (``quotes``, ``reference``, ``positions``) with one row per symbol (the
+        last of a repeated symbol), indexed by symbol; None when absent or empty. Once per run."""
+
+        def compute() -> pd.DataFrame | None:
+            df = getattr(self, name)
+            if df is None or df.empty:
+                return None
+            return df.drop_duplicates("symbol", keep="last").set_index("symbol")
+
+        return self.memo(f"last_rows:{name}", compute)
+
+    def by_symbol(self, name: str, col: str) -> pd.Series:
+        """``col`` of input ``name`` by symbol (:func:`symbol_map`, computed once per run)."""
+        last = self.last_rows(name)
+        if last is None or col not in last.columns:
+            return pd.Series(dtype=object)
+        return last[col]
+
+    def _indexer(self, name: str) -> np.ndarray:
+        """Each included trade's row in :meth:`last_rows` of ``name`` (-1: not listed), once per run."""
+        last = self.last_rows(name)
+        if last is None:
+            return np.full(self.n, -1, dtype=np.intp)
+        return self.memo(f"indexer:{name}", lambda: last.index.get_indexer(self.sym))
+
+    def listed(self, name: str) -> np.ndarray:
+        """Whether each included trade's symbol has a row in input ``name``."""
+        return np.zeros(self.n, dtype=bool) if self.last_rows(name) is None else self._indexer(name) >= 0
+
+    def at_trades(self, name: str, col: str) -> np.ndarray:
+        """``col`` of input ``name`` (numeric, NaN where not a number) for each included trade's
+        symbol (the last row of a repeated symbol), NaN for a symbol it does not list."""
+
+        def compute() -> np.ndarray:
+            last = self.last_rows(name)
+            if last is None or col not in last.columns:
+                return np.full(self.n, np.nan)
+            where = self._indexer(name)
+            vals = pd.to_numeric(last[col], errors="coerce").to_numpy(dtype=float)
+            return np.where(where >= 0, vals[where] if len(vals) else np.nan, np.nan)
+
+        return self.memo(f"at_trades:{name}:{col}", compute)
+
+    def at_symbols(self, by_symbol: pd.Series) -> np.ndarray:
+        """``by_symbol`` (float, by a unique symbol index) for each included trade, NaN for a
+        symbol it does not list (``self.sym.map(by_symbol)``)."""
+        where = by_symbol.index.get_indexer(self.sym)
+        v = by_symbol.to_numpy(dtype=float)
+        return np.where(where >= 0, v[where] if len(v) else np.nan, np.nan)
+
+    @cached_property
     def q_mid(self) -> pd.Series:
         """Quote mid ($) by symbol, positive only."""
-        q = symbol_map(self.quotes, "mid")
+        q = self.by_symbol("quotes", "mid")
         if len(q):
             q = pd.to_numeric(q, errors="coerce")
             q = q[q > 0]
@@ -149,23 +244,49 @@ class CheckContext:
     @cached_property
     def pre(self) -> pd.Series:
         """Shares held before the trades, by symbol."""
-        pos = self.positions if self.positions is not None else _empty_positions()
-        return pos.groupby("symbol")["shares"].sum().astype(float) if len(pos) else pd.Series(dtype=float)
+        pos = self.positions
+        if pos is None or not len(pos):
+            return pd.Series(dtype=float)
+        return self._holdings[0]
 
     @cached_property
-    def mark(self) -> pd.Series:
-        """$/share by symbol: quote mid, else the price to be sent, else ``avg_cost``."""
-        t, valid = self.t, self.valid
-        trade_px = (
-            pd.Series(t.eff[valid], index=t.sym[valid]).groupby(level=0).first()
-            if valid.any()
-            else pd.Series(dtype=float)
+    def _holdings(self) -> tuple[pd.Series, pd.Series, pd.Series]:
+        pos, t, valid = self.positions, self.t, self.valid
+        if pos is None or not len(pos):
+            pos = pd.DataFrame({"symbol": pd.Series(dtype=object), "shares": pd.Series(dtype=float)})
+        return holdings(
+            pos["symbol"].to_numpy(dtype=object),
+            pos["shares"].to_numpy(dtype=float),
+            t.sym[valid],
+            np.where(self.buy, t.shares, -t.shares)[valid],
         )
-        pos = self.positions if self.positions is not None else _empty_positions()
-        avg_cost = symbol_map(pos, "avg_cost")
-        if not (len(self.q_mid) or len(trade_px) or len(avg_cost)):
-            return pd.Series(dtype=float)
-        return self.q_mid.combine_first(trade_px).combine_first(pd.to_numeric(avg_cost, errors="coerce"))
+
+    @cached_property
+    def mark_sources(self) -> tuple[pd.Series, ...]:
+        """The marks' sources by symbol, the first that has a number wins: the quote mid (> 0),
+        the price to be sent (the symbol's first valid trade with one), ``avg_cost``."""
+        t, valid = self.t, self.valid
+        if valid.any():
+            codes, uniques = pd.factorize(t.sym[valid])
+            first = pd.Series(t.eff[valid]).groupby(codes).first()  # the first non-NaN, as pandas' first
+            trade_px = pd.Series(first.to_numpy(dtype=float), index=pd.Index(uniques[first.index], dtype=object))
+        else:
+            trade_px = pd.Series(dtype=float)
+        avg_cost = pd.to_numeric(self.by_symbol("positions", "avg_cost"), errors="coerce")
+        return self.q_mid, trade_px, avg_cost
+
+    def marks_of(self, symbols: pd.Index) -> np.ndarray:
+        """$/share of each of ``symbols``: the quote mid, else the price to be sent, else
+        ``avg_cost`` (:attr:`mark_sources`); NaN for a symbol with none of them."""
+        out = np.full(len(symbols), np.nan)
+        for src in reversed(self.mark_sources):
+            if not len(src):
+                continue
+            where = src.index.get_indexer(symbols)
+            v = np.asarray(src.to_numpy(dtype=float))[where]
+            ok = (where >= 0) & ~np.isnan(v)
+            out[ok] = v[ok]
+        return out
 
     @cached_property
     def _pv(self) -> tuple[float, str]:
@@ -174,7 +295,7 @@ class CheckContext:
             return float(hdr), "header"
         cash = self.cash
         if len(self.pre):
-            pv = float((self.pre * self.pre.index.map(self.mark).astype(float)).fillna(0.0).sum())
+            pv = float((self.pre * self.marks_of(self.pre.index)).fillna(0.0).sum())
             if cash is not None and math.isfinite(cash):
                 pv += float(cash)
                 return (pv, "positions+cash") if pv > 0 else (float("nan"), "unknown")
@@ -199,24 +320,25 @@ class CheckContext:
     @cached_property
     def flow(self) -> pd.Series:
         """Signed shares traded by symbol (buys +, sells -), valid trades only."""
-        t, valid = self.t, self.valid
-        signed = np.where(self.buy, t.shares, -t.shares)
-        return (
-            pd.Series(signed[valid], index=t.sym[valid]).groupby(level=0).sum()
-            if valid.any()
-            else pd.Series(dtype=float)
-        )
+        return self._holdings[1] if self.valid.any() else pd.Series(dtype=float)
 
     @cached_property
     def post(self) -> pd.Series:
         """Shares held after the trades, by symbol (zero positions dropped)."""
-        post = self.pre.add(self.flow, fill_value=0.0)
+        post = self.after_all
         return post[post.abs() > EPS]
+
+    @cached_property
+    def after_all(self) -> pd.Series:
+        """Shares held after the trades, by symbol (zero positions kept)."""
+        if not (len(self.pre) or len(self.flow)):
+            return self.pre.add(self.flow, fill_value=0.0)
+        return self._holdings[2]
 
     @cached_property
     def post_val(self) -> pd.Series:
         """Positions after the trades in $ at the marks."""
-        return self.post * self.post.index.map(self.mark).astype(float)
+        return self.post * self.marks_of(self.post.index)
 
     @property
     def n_after(self) -> int:

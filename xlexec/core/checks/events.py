@@ -24,7 +24,9 @@ from xlexec.core.events import HALT, MACRO_EVENTS, MARKET_WIDE
 def near_events(c: CheckContext, events: pd.DataFrame) -> pd.DataFrame:
     """``events`` of traded symbols within the window, with their offset ``_off`` (sessions)."""
     window, trade_date = c.th.earnings_window_days, c.trade_date
-    ev = events[events["symbol"].isin(set(c.t.sym.tolist()))]
+    traded = set(c.t.sym.tolist())
+    syms = events["symbol"].tolist()
+    ev = events[np.fromiter((s in traded for s in syms), dtype=bool, count=len(syms))]  # isin, per event
     if len(ev):
         dates = ev["date"].astype(str).tolist()
         try:

@@ -8,10 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 from xlexec.core.checks.base import EPS, Check, Findings, num, pct
-from xlexec.core.checks.context import CheckContext, symbol_map
+from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
 
 
@@ -25,11 +24,10 @@ class AdvPct(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t, lim, valid = c.t, c.th.max_adv_pct, c.valid
-        adv = pd.to_numeric(symbol_map(c.reference, "adv_shares"), errors="coerce")
-        if not len(adv):
+        if not len(c.by_symbol("reference", "adv_shares")):
             out.add("pass", "", float("nan"), lim, "not checked: no ADV data (reference.csv)")
             return
-        a = pd.Series(t.sym).map(adv).to_numpy(dtype=float)
+        a = c.at_trades("reference", "adv_shares")
         ok = valid & np.isfinite(a) & (a > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.where(ok, t.shares / np.where(ok, a, 1.0), np.nan)

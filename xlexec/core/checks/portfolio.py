@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.checks.base import EPS, Check, Findings, money, num, pct
-from xlexec.core.checks.context import CheckContext, symbol_map
+from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
 
 PV_UNKNOWN = "not checked: portfolio value unknown (no '# Portfolio Value' header, no priced positions)"
@@ -109,6 +109,33 @@ class PositionPct(Check):
             out.add("pass", "", mx, lim, f"largest position after the trades {pct(mx, 2)} of the portfolio")
 
 
+def sector_sums(sectors: pd.Series, post_val: pd.Series) -> pd.Series | None:
+    """Sum of |``post_val``| ($) per sector (``sectors``: by symbol; a blank or missing sector,
+    or a symbol without one, is left out), sectors sorted; None when no symbol has a sector
+    that is not blank or there are no positions. The sectors are factorized once and the sums
+    grouped by their codes (the same sums, in the same order, as grouping by the names)."""
+    codes, uniq = pd.factorize(sectors.to_numpy())
+    if pd.api.types.infer_dtype(uniq, skipna=False) != "string":  # not all text: by the names
+        sectors = sectors[sectors.astype(str).str.strip() != ""] if len(sectors) else sectors
+        if not (len(sectors) and len(post_val)):
+            return None
+        sec = post_val.index.map(sectors)
+        known = pd.notna(sec)
+        return post_val[known].abs().groupby(np.asarray(sec[known], dtype=object)).sum()
+    blank = np.array([u.strip() == "" for u in uniq.tolist()] + [False], dtype=bool)  # [-1]: missing
+    if not ((~blank[codes]).any() and len(post_val)):
+        return None
+    where = sectors.index.get_indexer(post_val.index)
+    code = np.where(where >= 0, codes[where], -1)
+    known = (code >= 0) & ~blank[code]
+    order = sorted(range(len(uniq)), key=uniq.tolist().__getitem__)
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    sums = post_val[known].abs().groupby(rank[code[known]]).sum()
+    names = np.asarray(uniq, dtype=object)[order][sums.index.to_numpy(dtype=np.intp)]
+    return pd.Series(sums.to_numpy(dtype=float), index=pd.Index(names, dtype=object))
+
+
 @register
 class SectorPct(Check):
     """Sum of |positions after the trades| per sector (reference.csv) / portfolio value <=
@@ -122,15 +149,11 @@ class SectorPct(Check):
         if not c.pv_known:
             out.add("warn", "", float("nan"), lim, PV_UNKNOWN)
             return
-        sectors = symbol_map(c.reference, "sector")
-        sectors = sectors[sectors.astype(str).str.strip() != ""] if len(sectors) else sectors
-        post_val = c.post_val
-        if not (len(sectors) and len(post_val)):
+        by = sector_sums(c.by_symbol("reference", "sector"), c.post_val)
+        if by is None:
             out.add("pass", "", float("nan"), lim, "not checked: no sector data (reference.csv)")
             return
-        sec = post_val.index.map(sectors)
-        known = pd.notna(sec)
-        by = post_val[known].abs().groupby(np.asarray(sec[known], dtype=object)).sum() / c.pv
+        by = by / c.pv
         bad = by[by > lim + EPS]
         if len(bad):
             out.add(
@@ -182,9 +205,9 @@ class Oversell(Check):
         if c.positions is None:
             out.add("pass", "", float("nan"), 0.0, "not checked: no positions file")
             return
-        t, sym = c.t, pd.Series(c.t.sym)
-        after = sym.map(c.pre.add(c.flow, fill_value=0.0)).to_numpy(dtype=float)
-        held = sym.map(c.pre).fillna(0.0).to_numpy(dtype=float)
+        t = c.t
+        after = c.at_symbols(c.after_all)
+        held = np.nan_to_num(c.at_symbols(c.pre), nan=0.0)
         m = c.valid & ~c.buy & (after < -EPS)
         allowed = (
             " (validation.allow_short: true)" if c.th.allow_short else " (set validation.allow_short: true to allow)"
@@ -213,9 +236,9 @@ class BuyAndSell(Check):
 
     def rows(self, c: CheckContext, out: Findings) -> None:
         t = c.t
-        sym = pd.Series(t.sym)
-        twice = set(sym[c.valid & c.buy]) & set(sym[c.valid & ~c.buy])
-        both = c.valid & sym.isin(twice).to_numpy()
+        sym = t.sym
+        twice = set(sym[c.valid & c.buy].tolist()) & set(sym[c.valid & ~c.buy].tolist())
+        both = c.valid & (np.fromiter((s in twice for s in sym.tolist()), dtype=bool, count=c.n) if twice else False)
         out.per_trade(
             both,
             self.breach,

@@ -10,14 +10,20 @@ import pandas as pd
 
 from xlexec.core.ages import age_text
 from xlexec.core.checks.base import EPS, Check, Findings, money, pct
-from xlexec.core.checks.context import CheckContext, symbol_map
+from xlexec.core.checks.context import CheckContext
 from xlexec.core.checks.registry import register
 
 
 def _mid(c: CheckContext) -> tuple[np.ndarray, np.ndarray]:
     """Quote mid ($) per trade and whether it is usable (finite, > 0)."""
-    mid = pd.Series(c.t.sym).map(c.q_mid).to_numpy(dtype=float)
-    return mid, np.isfinite(mid) & (mid > 0)
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        q = c.at_trades("quotes", "mid")
+        with np.errstate(invalid="ignore"):
+            mid = np.where(q > 0, q, np.nan)
+        return mid, np.isfinite(mid) & (mid > 0)
+
+    return c.memo("quote_mid_per_trade", compute)
 
 
 @register
@@ -69,8 +75,8 @@ class QuoteStale(Check):
         if c.quotes is None:
             out.add("pass", "", float("nan"), lim, "not checked: no quotes")
             return
-        ts = symbol_map(c.quotes, "timestamp")
-        sym = pd.Series(t.sym)
+        ts = c.by_symbol("quotes", "timestamp")
+        sym = c.sym
         qts = pd.to_datetime(sym.map(ts), utc=True, errors="coerce")
         age = ((pd.Timestamp(c.now) - qts).dt.total_seconds() / 60.0).to_numpy(dtype=float)
         quoted = sym.isin(ts.index).to_numpy()
@@ -163,10 +169,10 @@ class Spread(Check):
             else:
                 out.add("pass", "", 0.0, warn_at, "no trades")
             return
-        sym = pd.Series(t.sym)
-        bid = sym.map(pd.to_numeric(symbol_map(c.quotes, "bid"), errors="coerce")).to_numpy(dtype=float)
-        ask = sym.map(pd.to_numeric(symbol_map(c.quotes, "ask"), errors="coerce")).to_numpy(dtype=float)
-        quoted = sym.isin(set(c.quotes["symbol"])).to_numpy(dtype=bool)
+        sym = c.sym
+        bid = c.at_trades("quotes", "bid")
+        ask = c.at_trades("quotes", "ask")
+        quoted = c.listed("quotes")
         bps = spread_bps(bid, ask)
         known = np.isfinite(bps)
         first = ~sym.duplicated().to_numpy(dtype=bool)  # one row per symbol
