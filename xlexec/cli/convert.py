@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 
 from xlexec.cli.days import day_for
+from xlexec.cli.lazy import lazy
 from xlexec.errors import InputError
 from xlexec.formats.upload import FORMATS, broker_format
-from xlexec.steps.convert import convert
+
+steps = lazy("xlexec.steps.convert")
 
 NAME = "convert"
 
@@ -66,7 +68,7 @@ def run(args, ctx) -> int:
     if not args.broker:
         raise InputError("--broker", f"missing: give --broker NAME ({', '.join(FORMATS)})")
     broker_format(args.broker)  # unknown names fail before anything is read
-    res = convert(
+    res = steps.convert(
         ctx,
         day_for(ctx, trades=args.trades, folder=True),
         broker=args.broker,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from xlexec.steps import journal as steps
+from xlexec.cli.lazy import lazy
+
+steps = lazy("xlexec.steps.journal")
 
 
 def register(sub, common) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 
-from xlexec.steps import orders as steps
+from xlexec.cli.lazy import lazy
+
+steps = lazy("xlexec.steps.orders")
 
 
 def register(sub, common) -> None:

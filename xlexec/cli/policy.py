@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 
+from xlexec.cli.lazy import lazy
 from xlexec.core.policy import DIRECTIONS
-from xlexec.steps import policy as steps
+
+steps = lazy("xlexec.steps.policy")
 
 
 def register(sub, common) -> None:

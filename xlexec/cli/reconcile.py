@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
+from xlexec.cli.lazy import lazy
 from xlexec.errors import InputError, RefusedError
-from xlexec.steps import fills as fills_step
-from xlexec.steps import reconcile as steps
-from xlexec.store.day import Day
+
+fills_step = lazy("xlexec.steps.fills")
+steps = lazy("xlexec.steps.reconcile")
+
+if TYPE_CHECKING:
+    from xlexec.store.day import Day
 
 
 def _print(text: str) -> None:

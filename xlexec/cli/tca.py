@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 from xlexec.cli.days import day_for
-from xlexec.steps import tca as steps
-from xlexec.store.day import is_day_name
+from xlexec.cli.lazy import lazy
+
+steps = lazy("xlexec.steps.tca")
 
 
 def register(sub, common) -> None:
@@ -29,6 +30,8 @@ def register(sub, common) -> None:
 
 def run_tca(args, ctx) -> int:
     d = Path(args.daydir)
+    from xlexec.store.day import is_day_name
+
     if not d.is_dir() and is_day_name(args.daydir):
         d = ctx.day_dir(args.daydir)
     res = steps.tca(ctx, None, folder=d, fills=args.fills, format=args.format)
