@@ -19,13 +19,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
 from xlexec.cli.lazy import lazy
 from xlexec.errors import InputError
 from xlexec.formats.upload import FORMATS, broker_format
 
-steps = lazy("xlexec.steps.convert")
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import convert as steps
+else:
+    steps = lazy("xlexec.steps.convert")
 
 NAME = "convert"
 

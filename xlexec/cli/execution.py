@@ -20,13 +20,20 @@ import json
 import math
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
 from xlexec.cli.lazy import lazy
 
-pd = lazy("pandas")
-money = lazy("xlexec.core.money")
-steps = lazy("xlexec.steps.execution")
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    import pandas as pd
+
+    from xlexec.core import money
+    from xlexec.steps import execution as steps
+else:
+    pd = lazy("pandas")
+    money = lazy("xlexec.core.money")
+    steps = lazy("xlexec.steps.execution")
 
 
 def _print_table(df: pd.DataFrame, title: str, columns: list[str], right: set[str] | frozenset = frozenset()) -> None:

@@ -16,11 +16,13 @@ from xlexec.cli.days import day_for
 from xlexec.cli.lazy import lazy
 from xlexec.errors import InputError, RefusedError
 
-fills_step = lazy("xlexec.steps.fills")
-steps = lazy("xlexec.steps.reconcile")
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import fills as fills_step
+    from xlexec.steps import reconcile as steps
     from xlexec.store.day import Day
+else:
+    fills_step = lazy("xlexec.steps.fills")
+    steps = lazy("xlexec.steps.reconcile")
 
 
 def _print(text: str) -> None:

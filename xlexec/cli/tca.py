@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
 from xlexec.cli.lazy import lazy
 
-steps = lazy("xlexec.steps.tca")
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import tca as steps
+else:
+    steps = lazy("xlexec.steps.tca")
 
 
 def register(sub, common) -> None:

@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING
 from xlexec.cli.days import day_for
 from xlexec.cli.lazy import lazy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.core import money
     from xlexec.core.checks import ValidationResult
-
-money = lazy("xlexec.core.money")
-steps = lazy("xlexec.steps.validate")
+    from xlexec.steps import validate as steps
+else:
+    money = lazy("xlexec.core.money")
+    steps = lazy("xlexec.steps.validate")
 
 
 def register(sub, common) -> None:
