@@ -69,3 +69,72 @@ def test_a_press_imports_neither_the_order_steps_nor_the_xml_parser(day_book, na
     adapters = [f"xlexec.execution.brokers.{b}" for b in ("alpaca", "schwab", "ibkr", "paper")]
     assert sorted(m for m in mods if m.startswith("xlexec.steps.execution") or m in adapters) == []
     assert "xlexec.steps.convert" not in mods
+
+
+def _help_modules(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
+    p = subprocess.run(
+        [sys.executable, "-c", MODULES_AT_EXIT, *args, "--help"],
+        capture_output=True,
+        text=True,
+        env=_env(cwd),
+        cwd=cwd,
+        timeout=120,
+    )
+    line = [ln for ln in p.stderr.splitlines() if ln.startswith("MODULES ")][-1]
+    return p, set(json.loads(line.removeprefix("MODULES ")))
+
+
+# every command and subcommand whose help is printed from its area's parser alone: its step
+# module (and every other command's) is imported only when the command runs
+HELP_PAGES = [
+    [],
+    ["validate"],
+    ["approve"],
+    ["submit"],
+    ["status"],
+    ["cancel-all"],
+    ["pnl"],
+    ["orders", "resolve"],
+    ["reconcile"],
+    ["import-fills"],
+    ["fills"],
+    ["tca"],
+    ["monthly"],
+    ["workbook", "build"],
+    ["button"],
+    ["journal", "verify"],
+    ["policy", "show"],
+    ["demo"],
+    ["addin"],
+]
+
+
+@pytest.mark.parametrize("args", HELP_PAGES, ids=lambda a: "_".join(a) or "xlexec")
+def test_a_help_page_imports_no_step_and_no_pandas(tmp_path, args):
+    p, mods = _help_modules(args, tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.startswith("usage: xlexec")
+    assert "xlexec.cli.app" in mods  # the import log is real
+    assert sorted(m for m in mods if m.startswith("xlexec.steps")) == []
+    assert sorted(m for m in mods if m.split(".")[0] in {"pandas", "numpy", "pydantic", "xlsxwriter"}) == []
+
+
+def test_convert_help_imports_the_upload_formats_but_no_step(tmp_path):
+    """``convert --help`` lists the broker formats (:data:`xlexec.formats.upload.FORMATS`), and
+    still imports no step: ``xlexec.steps.convert`` is imported when ``convert`` runs."""
+    p, mods = _help_modules(["convert"], tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "xlexec.formats.upload" in mods and "ibkr" in p.stdout
+    assert sorted(m for m in mods if m.startswith("xlexec.steps")) == []
+
+
+def test_the_button_names_of_button_help_are_the_workbook_buttons(tmp_path):
+    """``button --help`` names the buttons from the light layout table, the same list the built
+    workbook draws (:data:`xlexec.excel.build.BUTTONS`), without importing the book builder."""
+    from xlexec.excel.build import BUTTONS
+
+    p, mods = _help_modules(["button"], tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "xlexec.excel.build" not in mods and "xlexec.excel.buttons" not in mods
+    names = ", ".join(fn.replace("_", "-") for _c, fn, _s in BUTTONS)
+    assert "one of: " + names in " ".join(p.stdout.split())

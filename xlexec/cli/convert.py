@@ -19,11 +19,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
+from xlexec.cli.lazy import lazy
 from xlexec.errors import InputError
 from xlexec.formats.upload import FORMATS, broker_format
-from xlexec.steps.convert import convert
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import convert as steps
+else:
+    steps = lazy("xlexec.steps.convert")
 
 NAME = "convert"
 
@@ -66,7 +72,7 @@ def run(args, ctx) -> int:
     if not args.broker:
         raise InputError("--broker", f"missing: give --broker NAME ({', '.join(FORMATS)})")
     broker_format(args.broker)  # unknown names fail before anything is read
-    res = convert(
+    res = steps.convert(
         ctx,
         day_for(ctx, trades=args.trades, folder=True),
         broker=args.broker,

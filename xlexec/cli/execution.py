@@ -20,12 +20,20 @@ import json
 import math
 import shutil
 import sys
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
-from xlexec.core.money import usd
-from xlexec.steps import execution as steps
+from xlexec.cli.lazy import lazy
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    import pandas as pd
+
+    from xlexec.core import money
+    from xlexec.steps import execution as steps
+else:
+    pd = lazy("pandas")
+    money = lazy("xlexec.core.money")
+    steps = lazy("xlexec.steps.execution")
 
 
 def _print_table(df: pd.DataFrame, title: str, columns: list[str], right: set[str] | frozenset = frozenset()) -> None:
@@ -166,7 +174,7 @@ def run_pnl(args, ctx) -> int:
         if len(df):
             cols = list(df.columns)
             if "pnl" in df.columns:  # $: the one money format, right-aligned (unknown: n/a)
-                df = df.assign(pnl=df["pnl"].map(usd))
+                df = df.assign(pnl=df["pnl"].map(money.usd))
             _print_table(df, f"P&L {day.date}", cols, right={"pnl"})
         print(f"P&L today {day.date}: {res.total_text()}")
     return res.exit_code

@@ -8,8 +8,14 @@ a shared PostgreSQL journal and its roles. ``xlexec journal copy --from sqlite:/
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from xlexec.steps import journal as steps
+from xlexec.cli.lazy import lazy
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import journal as steps
+else:
+    steps = lazy("xlexec.steps.journal")
 
 
 def register(sub, common) -> None:

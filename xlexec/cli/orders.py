@@ -9,8 +9,14 @@ submit sends it once). Logic in :mod:`xlexec.steps.orders`; exit 0 recorded (or 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from xlexec.steps import orders as steps
+from xlexec.cli.lazy import lazy
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import orders as steps
+else:
+    steps = lazy("xlexec.steps.orders")
 
 
 def register(sub, common) -> None:

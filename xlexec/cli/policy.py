@@ -13,9 +13,15 @@ submit, convert and the chase refuse a config that loosens the policy in force.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
+from xlexec.cli.lazy import lazy
 from xlexec.core.policy import DIRECTIONS
-from xlexec.steps import policy as steps
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import policy as steps
+else:
+    steps = lazy("xlexec.steps.policy")
 
 
 def register(sub, common) -> None:

@@ -10,12 +10,19 @@ from __future__ import annotations
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
+from xlexec.cli.lazy import lazy
 from xlexec.errors import InputError, RefusedError
-from xlexec.steps import fills as fills_step
-from xlexec.steps import reconcile as steps
-from xlexec.store.day import Day
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import fills as fills_step
+    from xlexec.steps import reconcile as steps
+    from xlexec.store.day import Day
+else:
+    fills_step = lazy("xlexec.steps.fills")
+    steps = lazy("xlexec.steps.reconcile")
 
 
 def _print(text: str) -> None:

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
-from xlexec.steps import tca as steps
-from xlexec.store.day import is_day_name
+from xlexec.cli.lazy import lazy
+
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.steps import tca as steps
+else:
+    steps = lazy("xlexec.steps.tca")
 
 
 def register(sub, common) -> None:
@@ -29,6 +34,8 @@ def register(sub, common) -> None:
 
 def run_tca(args, ctx) -> int:
     d = Path(args.daydir)
+    from xlexec.store.day import is_day_name
+
     if not d.is_dir() and is_day_name(args.daydir):
         d = ctx.day_dir(args.daydir)
     res = steps.tca(ctx, None, folder=d, fills=args.fills, format=args.format)

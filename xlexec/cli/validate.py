@@ -24,13 +24,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from xlexec.cli.days import day_for
-from xlexec.core.checks import ValidationResult
-from xlexec.core.money import usd
-from xlexec.steps import validate as steps
+from xlexec.cli.lazy import lazy
 
-VALIDATION_JSON = steps.VALIDATION_JSON
+if TYPE_CHECKING:  # the real modules for the type checker; at run time imported on first use
+    from xlexec.core import money
+    from xlexec.core.checks import ValidationResult
+    from xlexec.steps import validate as steps
+else:
+    money = lazy("xlexec.core.money")
+    steps = lazy("xlexec.steps.validate")
 
 
 def register(sub, common) -> None:
@@ -110,9 +115,9 @@ def report(result: ValidationResult, name: str = "trades") -> str:
     lines = [
         f"Validation of {name} ({s.get('date')}): {s.get('n_trades')} trade(s)"
         + (f", {s.get('n_excluded')} excluded" if s.get("n_excluded") else "")
-        + f", notional {usd(s.get('notional', 0))}, est. costs {usd(s.get('est_costs', 0))}",
+        + f", notional {money.usd(s.get('notional', 0))}, est. costs {money.usd(s.get('est_costs', 0))}",
         "Portfolio value: "
-        + (f"{usd(pv)} ({s.get('portfolio_value_source')})" if pv else "unknown")
+        + (f"{money.usd(pv)} ({s.get('portfolio_value_source')})" if pv else "unknown")
         + (f", turnover {s['turnover'] * 100:.2f}%" if s.get("turnover") is not None else ""),
         "",
     ]

@@ -20,7 +20,7 @@ DEFAULT_OUTPUT_NO_MACROS = Path("workbook") / "xlexec.xlsx"  # for use with the 
 
 
 def _button_names() -> list[str]:
-    from xlexec.excel.build import BUTTONS
+    from xlexec.excel.layout import BUTTONS
 
     return [fn for _c, fn, _s in BUTTONS]
 

@@ -116,8 +116,10 @@ tab), :func:`fills_from_broker`, :func:`detect_format`, :func:`write_fills_csv`,
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import math
@@ -1280,8 +1282,18 @@ def parse_fills_text(
     account: str | None = None,
     flex_time_zone: str | None = None,
 ) -> pd.DataFrame:
+    """Fills text -> the canonical frame (see :func:`read_fills`). The same text read again with
+    the same rules (a press reads the day's fills for its step and to draw the book) is parsed
+    once: each call gets its own copy, ``attrs`` included."""
     fmt = _check_format(format, name)
-    rules = ReadRules.of(base_currency, account, flex_time_zone)
+    df = _fills_parsed(text, name, fmt, ReadRules.of(base_currency, account, flex_time_zone))
+    out = df.copy()
+    out.attrs = copy.deepcopy(df.attrs)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _fills_parsed(text: str, name: str, fmt: str | None, rules: ReadRules) -> pd.DataFrame:
     if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
         return _read_records(_records_of_json(text.lstrip("\ufeff"), name), name, fmt, rules)
     for layout, claims, frame in DOCUMENTS:
