@@ -242,3 +242,18 @@ def pandas_read_seconds(paths, commented=()) -> float:
         for p in paths:
             pd.read_csv(p, comment="#" if p in commented else None)
     return t.seconds
+
+
+def cold_reads() -> None:
+    """Empty xlexec's in-process reading caches, so a timed read costs what it costs a fresh
+    ``xlexec`` process (which reads each file once): the parsed texts of trades, quotes and fills
+    (kept so that one button press reading a file three times parses it once) and the canonical
+    form of each ticker text. Called before every timed read; without it the warm-up run would
+    leave the timed runs reading from memory."""
+    from xlexec.core.symbols import _canonical_and_problem
+    from xlexec.formats.fills import _fills_parsed
+    from xlexec.formats.inputs import _quotes_parsed
+    from xlexec.formats.trades import _trades_parsed
+
+    for cached in (_trades_parsed, _quotes_parsed, _fills_parsed, _canonical_and_problem):
+        cached.cache_clear()

@@ -145,3 +145,32 @@ def test_submit_ibkr_quick_run_is_paced_with_no_duplicate(tmp_path):
     assert r["ratio_to_bound"] == pytest.approx(r["end_to_end_seconds"] / r["bound_seconds"], rel=1e-2)
     assert r["end_to_end_seconds"] >= d["messages"] * 0.05  # no faster than the fake's one-at-a-time replies
     assert isinstance(r["met"], bool) and isinstance(r["peak_mb"], float)
+
+
+def test_timed_reads_start_cold_as_a_fresh_process_does(tmp_path):
+    """``bench.harness.cold_reads`` (called before every timed read of validate, reconcile and
+    tca_year) empties every in-process reading cache a file fills: after it, reading the same
+    files parses them again."""
+    sys.path.insert(0, str(REPO))
+    from bench.harness import cold_reads
+    from xlexec.core.symbols import _canonical_and_problem
+    from xlexec.formats.fills import _fills_parsed, read_fills
+    from xlexec.formats.inputs import _quotes_parsed, read_quotes
+    from xlexec.formats.trades import _trades_parsed, read_trades
+
+    (tmp_path / "trades.csv").write_text(
+        "# Date: 2025-10-30\nsymbol,side,shares,price,notional,weight_change,commission_est,slippage_est,"
+        "total_cost_est\nAAPL,buy,10,150.00,1500.00,0.01,1.00,0.50,1.50\n"
+    )
+    (tmp_path / "quotes.csv").write_text("symbol,bid,ask,last,timestamp\nAAPL,149.9,150.1,150,2025-10-30T14:00:00Z\n")
+    (tmp_path / "fills.csv").write_text(
+        "symbol,side,shares,price,fill_time,client_order_id\nAAPL,buy,10,150.01,2025-10-30T14:01:00Z,\n"
+    )
+    caches = (_trades_parsed, _quotes_parsed, _fills_parsed, _canonical_and_problem)
+    for _ in range(2):
+        read_trades(tmp_path / "trades.csv")
+        read_quotes(tmp_path / "quotes.csv")
+        read_fills(tmp_path / "fills.csv")
+        assert all(c.cache_info().currsize > 0 for c in caches), [c.cache_info() for c in caches]
+        cold_reads()
+        assert [c.cache_info().currsize for c in caches] == [0, 0, 0, 0]

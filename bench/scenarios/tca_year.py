@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..harness import Timer, pandas_read_seconds
+from ..harness import Timer, cold_reads, pandas_read_seconds
 
 NAME = "tca_year"
 TITLE = "daily TCA + monthly report over {size:,} fills across a year (250 day folders)"
@@ -147,6 +147,7 @@ def run(state, side: str):
         by_month.setdefault(day[:7], []).append(day)
     n_fills = 0
     prev = None
+    cold_reads()  # as a fresh `xlexec monthly` reads: nothing parsed yet
     for m in sorted(by_month):
         with Timer() as tr:  # the month's day folders, read by xlexec's checking readers
             batch = []
