@@ -362,3 +362,31 @@ def test_typed_quotes_keep_every_figure_and_their_errors(tmp_path):
     with pytest.raises(InputError) as e:
         read_quotes(p)
     assert str(e.value) == f"{p}, row 3, column 'bid': bid must not be negative"
+
+
+def test_fill_times_repeated_across_rows_each_get_their_own_new_york_time(tmp_path):
+    """Each distinct time cell is converted once and given back to every row that has it: rows
+    in any order, repeated, blank, without a zone or not a time keep their own answers (checked
+    against ``Timestamp.isoformat`` per cell)."""
+    cells = [
+        "2025-10-30T13:30:00Z",
+        "2025-10-30T13:30:01Z",
+        "2025-03-09T06:59:59.5Z",
+        "2025-11-02T06:30:00+00:00",
+        "2025-11-02 06:30:00",
+        "",
+        "2025-10-30T09:30:00-04:00",
+    ]
+    order = [0, 1, 0, 2, 5, 3, 0, 4, 1, 6, 5, 0]
+    body = "".join(f"2025-10-30,AAPL,buy,1,10,0,{cells[i]},o{n},\n" for n, i in enumerate(order))
+    p = tmp_path / "broker_fills.csv"
+    p.write_text("date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id\n" + body)
+
+    def expected(cell: str) -> str:
+        if not cell or "T" not in cell:
+            return ""
+        return pd.Timestamp(cell).tz_convert("America/New_York").isoformat()
+
+    got = read_fills(p)["fill_time_ny"].tolist()
+    assert got == [expected(cells[i]) for i in order]
+    assert got[0] == got[2] == got[6] == "2025-10-30T09:30:00-04:00" and got[4] == got[10] == ""
