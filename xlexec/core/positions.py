@@ -92,11 +92,13 @@ def bases(shares: pd.Series, avg_cost: pd.Series, total_cost: pd.Series) -> tupl
     if fast is not None:
         totals[derived], avgs[derived] = fast
         loop = ~derived
-    for i in np.flatnonzero(loop).tolist():
-        c = avg_cost.iloc[i]
-        tot, avg = basis(shares.iloc[i], c, total_cost.iloc[i])
-        totals[i] = float(tot)
-        avgs[i] = float(avg) if avg is not None else float(c)
+    if loop.any():  # the cells as Python scalars once (a positional lookup per cell is ~10x slower)
+        qs, cs, ts = shares.tolist(), avg_cost.tolist(), total_cost.tolist()
+        for i in np.flatnonzero(loop).tolist():
+            c = cs[i]
+            tot, avg = basis(qs[i], c, ts[i])
+            totals[i] = float(tot)
+            avgs[i] = float(avg) if avg is not None else float(c)
     return pd.Series(totals, index=shares.index, dtype=float), pd.Series(avgs, index=shares.index, dtype=float)
 
 
