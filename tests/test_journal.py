@@ -60,3 +60,31 @@ def test_day_lock_names_holder_and_frees_on_death(tmp_path):
         p.join(10)
     with DayLock(tmp_path):
         pass
+
+
+def test_a_loser_that_reads_the_lock_before_its_holder_has_written_it_still_names_the_holder(tmp_path):
+    """The holder takes the lock, then writes who it is: a process refused in between waits
+    for that text instead of naming "another process" (three submits at once all name the pid)."""
+    import threading
+
+    from xlexec.store.journal import _lock, _unlock
+
+    day = tmp_path / "2025-10-30"
+    day.mkdir()
+    holder = open(day / ".xlexec.lock", "a+")  # noqa: SIM115 - the other process's open lock file
+    _lock(holder)  # locked, nothing written yet
+
+    def write_later():
+        holder.seek(0)
+        holder.write("pid 4242 (trader@host, submit, since 2025-10-30T14:00:00Z)")
+        holder.flush()
+
+    timer = threading.Timer(0.2, write_later)
+    timer.start()
+    try:
+        with pytest.raises(LockedError, match=r"locked by pid 4242 \(trader@host, submit"):
+            DayLock(day).acquire()
+    finally:
+        timer.join()
+        _unlock(holder)
+        holder.close()

@@ -344,6 +344,19 @@ class Journal:
         return [r[0] for r in self._con.execute("SELECT DISTINCT day FROM events ORDER BY day")]
 
 
+def _holder_text(fh: TextIO, wait_s: float = 1.0) -> str:
+    """Who holds the lock file ``fh`` (its text), read by a process that could not take it. The
+    holder writes its text just after taking the lock: a loser that reads in between waits up to
+    ``wait_s`` for it rather than name nobody ("another process" only if it never comes)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        fh.seek(0)
+        text = fh.read().strip()
+        if text or time.monotonic() >= deadline:
+            return text or "another process"
+        time.sleep(0.02)
+
+
 class DayLock:
     """Exclusive per-day lock file ``live/YYYY-MM-DD/.xlexec.lock`` naming its holder.
 
@@ -363,8 +376,7 @@ class DayLock:
         try:
             _lock(fh)
         except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
+            holder = _holder_text(fh)
             fh.close()
             raise LockedError(
                 f"{self.path.parent.name}: the day is locked by {holder}; "
