@@ -364,10 +364,14 @@ def test_typed_quotes_keep_every_figure_and_their_errors(tmp_path):
     assert str(e.value) == f"{p}, row 3, column 'bid': bid must not be negative"
 
 
-def test_fill_times_repeated_across_rows_each_get_their_own_new_york_time(tmp_path):
+@pytest.mark.parametrize("distinct_from", [1, 20_000])  # each distinct cell once / every cell as it is
+def test_fill_times_repeated_across_rows_each_get_their_own_new_york_time(tmp_path, monkeypatch, distinct_from):
     """Each distinct time cell is converted once and given back to every row that has it: rows
     in any order, repeated, blank, without a zone or not a time keep their own answers (checked
     against ``Timestamp.isoformat`` per cell)."""
+    import xlexec.formats.fills as fills_module
+
+    monkeypatch.setattr(fills_module, "_DISTINCT_TIMES_FROM", distinct_from)
     cells = [
         "2025-10-30T13:30:00Z",
         "2025-10-30T13:30:01Z",

@@ -430,13 +430,18 @@ _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 
 def _ny_times(s: pd.Series) -> np.ndarray:
     """ISO date-times that carry a zone (``Z`` or an offset) -> the same instant in New York, ISO
-    with its offset; anything else (no zone, not a time) -> '' (an object array). Each distinct
-    cell is converted once (a day's 200,000 fills carry some 20,000 distinct seconds)."""
+    with its offset; anything else (no zone, not a time) -> '' (an object array). In a big file
+    each distinct cell is converted once (a day's 200,000 fills carry some 20,000 distinct
+    seconds); a small one (a few thousand fills, nearly all distinct) is converted as it is."""
     values = _texts(s)
-    codes, uniq = pd.factorize(values, use_na_sentinel=False)
-    if len(uniq) < len(values):
-        return _ny_times_of(np.asarray(uniq, dtype=object))[codes]
+    if len(values) >= _DISTINCT_TIMES_FROM:
+        codes, uniq = pd.factorize(values, use_na_sentinel=False)
+        if len(uniq) < len(values):
+            return _ny_times_of(np.asarray(uniq, dtype=object))[codes]
     return _ny_times_of(values)
+
+
+_DISTINCT_TIMES_FROM = 20_000  # rows from which finding the distinct times first pays
 
 
 def _ny_times_of(values: np.ndarray) -> np.ndarray:
@@ -1302,7 +1307,8 @@ def parse_fills_text(
     return out
 
 
-@functools.lru_cache(maxsize=8)
+# a press reads one day's text two or three times; more parsed frames kept alive slow a year's reading
+@functools.lru_cache(maxsize=2)
 def _fills_parsed(text: str, name: str, fmt: str | None, rules: ReadRules) -> pd.DataFrame:
     if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
         return _read_records(_records_of_json(text.lstrip("\ufeff"), name), name, fmt, rules)
