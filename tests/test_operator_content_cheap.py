@@ -108,3 +108,29 @@ def test_each_kind_of_operator_content_alone_is_kept(tmp_path, add, kept):
     assert "openpyxl" in mods
     assert book.read_bytes() != before  # the press redrew the file
     assert kept(openpyxl.load_workbook(book))
+
+
+@pytest.mark.parametrize(
+    ("extra", "outside"),
+    [
+        ("", False),
+        ('<row r="9"><c r="J9" s="2"/></row>', False),  # a formatted empty cell beyond the area
+        ('<row r="9"><c r="J9" t="s"><v>0</v></c></row>', True),  # content right of the area
+        ('<row r="7"><c r="A7"><v>1</v></c></row>', True),  # content below the area
+        ('<row r="9"><c s="3" t="n" r="AA9"><v>2</v></c></row>', True),  # r not the first attribute
+        ('<row r="6"><c r="I6"><f>1+1</f></c></row>', False),  # the area's own corner
+    ],
+)
+def test_a_cell_outside_the_area_is_found_in_any_chunk(extra, outside):
+    """The cheap scan's answer (`_any_cell_outside`) for a sheet of 2 MB (the cell outside lands
+    in the stream's second 1 MB chunk) is the cell-by-cell count's, and what the XML says."""
+    import io
+
+    from xlexec.excel.operator_content import _any_cell_outside, _scan
+
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>{r}</v></c><c r="I{r}" s="1"/></row>' for r in range(1, 7))
+    filler = "<!--" + "x" * (2 << 20) + "-->"  # pushes what follows into a later chunk
+    xml = f"<worksheet><sheetData>{rows}{filler}{extra}</sheetData></worksheet>".encode()
+    area = (5, 8)  # A1:I6
+    assert _any_cell_outside(io.BytesIO(xml), area) is outside
+    assert (_scan(io.BytesIO(xml), area, layout=False).count > 0) is outside
