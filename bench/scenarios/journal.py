@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..harness import REPO, Timer, fake_alpaca_class
+from ..harness import Timer, fake_alpaca_class, fake_class
 
 NAME = "journal"
 TITLE = "journal: {size:,} appends single and batched + a 200-order submit, PostgreSQL vs SQLite"
@@ -40,7 +40,6 @@ def prepare(root: Path, size: int) -> None:
 
 
 def setup(root: Path, size: int, side: str):
-    import sys
 
     import pandas as pd
 
@@ -48,9 +47,9 @@ def setup(root: Path, size: int, side: str):
 
     state = {"root": root, "size": size, "n": 0, "tmp": Path(tempfile.mkdtemp(prefix="xlexec-bench-journal-"))}
     if side == "xlexec":
-        if str(REPO) not in sys.path:
-            sys.path.insert(0, str(REPO))
-        from tests.pg_server import PgServer, find_bindir
+        # tests/pg_server.py by path: a package named ``tests`` installed by some dependency
+        # would shadow ``tests.pg_server``
+        PgServer, find_bindir = fake_class("pg_server", "PgServer"), fake_class("pg_server", "find_bindir")
 
         bindir = find_bindir()
         if bindir is None:
