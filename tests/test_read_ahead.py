@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from conftest import GUIDE_TRADES  # noqa: E402
 from fake_alpaca import FakeAlpaca  # noqa: E402
-from xlexec.config import config_from_dict  # noqa: E402
+from test_submit import make_ctx  # noqa: E402
 from xlexec.errors import BrokerError  # noqa: E402
 from xlexec.execution import engine as S  # noqa: E402
 from xlexec.execution.brokers.alpaca import AlpacaBroker  # noqa: E402
@@ -29,15 +29,7 @@ LATENCY = 0.25
 
 
 def ctx_of(tmp_path) -> Context:
-    ex = {
-        "require_human_approval": False,
-        "broker": "alpaca",
-        "max_order_size_usd": 50_000.0,
-        "max_concurrency": 3,
-        "rate_limit_per_min": 60000,
-        "price_collar_pct": None,
-    }
-    return Context(config_from_dict({"live_dir": str(tmp_path / "live"), "execution": ex}), user="tester")
+    return make_ctx(tmp_path, max_concurrency=3, price_collar_pct=None)
 
 
 def broker_of(fake) -> AlpacaBroker:
