@@ -81,11 +81,11 @@ class TradeArrays:
         )
 
 
-def symbol_map(df: pd.DataFrame | None, col: str) -> pd.Series:
-    """``col`` by symbol (the last row of a repeated symbol wins); empty when absent."""
-    if df is None or df.empty or col not in df.columns:
-        return pd.Series(dtype=object)
-    return df.drop_duplicates("symbol", keep="last").set_index("symbol")[col]
+def values_at(by_key: pd.Series, where: np.ndarray) -> np.ndarray:
+    """``by_key``'s values (float) at the positions ``where`` (``Index.get_indexer``: -1 for a
+    key it does not have, which gives NaN)."""
+    v = by_key.to_numpy(dtype=float)
+    return np.where(where >= 0, v[where] if len(v) else np.nan, np.nan)
 
 
 def sorted_codes(symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,7 +194,8 @@ class CheckContext:
         return self.memo(f"last_rows:{name}", compute)
 
     def by_symbol(self, name: str, col: str) -> pd.Series:
-        """``col`` of input ``name`` by symbol (:func:`symbol_map`, computed once per run)."""
+        """``col`` of input ``name`` by symbol (the last row of a repeated symbol wins; empty when
+        absent), from :meth:`last_rows`."""
         last = self.last_rows(name)
         if last is None or col not in last.columns:
             return pd.Series(dtype=object)
@@ -219,18 +220,14 @@ class CheckContext:
             last = self.last_rows(name)
             if last is None or col not in last.columns:
                 return np.full(self.n, np.nan)
-            where = self._indexer(name)
-            vals = pd.to_numeric(last[col], errors="coerce").to_numpy(dtype=float)
-            return np.where(where >= 0, vals[where] if len(vals) else np.nan, np.nan)
+            return values_at(pd.to_numeric(last[col], errors="coerce"), self._indexer(name))
 
         return self.memo(f"at_trades:{name}:{col}", compute)
 
     def at_symbols(self, by_symbol: pd.Series) -> np.ndarray:
         """``by_symbol`` (float, by a unique symbol index) for each included trade, NaN for a
         symbol it does not list (``self.sym.map(by_symbol)``)."""
-        where = by_symbol.index.get_indexer(self.sym)
-        v = by_symbol.to_numpy(dtype=float)
-        return np.where(where >= 0, v[where] if len(v) else np.nan, np.nan)
+        return values_at(by_symbol, by_symbol.index.get_indexer(self.sym))
 
     @cached_property
     def q_mid(self) -> pd.Series:
@@ -282,9 +279,8 @@ class CheckContext:
         for src in reversed(self.mark_sources):
             if not len(src):
                 continue
-            where = src.index.get_indexer(symbols)
-            v = np.asarray(src.to_numpy(dtype=float))[where]
-            ok = (where >= 0) & ~np.isnan(v)
+            v = values_at(src, src.index.get_indexer(symbols))
+            ok = ~np.isnan(v)
             out[ok] = v[ok]
         return out
 
