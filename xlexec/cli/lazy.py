@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
 
 
 class lazy:  # noqa: N801 (reads as the import it stands for)
@@ -15,9 +14,6 @@ class lazy:  # noqa: N801 (reads as the import it stands for)
 
     def __init__(self, name: str) -> None:
         self._name = name
-
-    def module(self) -> ModuleType:
-        return importlib.import_module(self._name)  # sys.modules after the first call
 
     def __getattr__(self, attr: str):
         return getattr(importlib.import_module(self._name), attr)
