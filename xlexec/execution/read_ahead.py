@@ -78,7 +78,7 @@ class ReadAhead:
     def day_orders(self, broker: Broker, day: str) -> list[Order]:
         """:func:`broker_day_orders` of the batch's broker and day (read ahead); another broker or
         day is asked directly."""
-        if broker is not self._broker and broker is not self or day != self._day:
+        if (broker is not self._broker and broker is not self) or day != self._day:
             return broker_day_orders(broker, day)
         return self._answer("day_orders")
 
