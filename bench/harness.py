@@ -249,11 +249,14 @@ def cold_reads() -> None:
     ``xlexec`` process (which reads each file once): the parsed texts of trades, quotes and fills
     (kept so that one button press reading a file three times parses it once) and the canonical
     form of each ticker text. Called before every timed read; without it the warm-up run would
-    leave the timed runs reading from memory."""
+    leave the timed runs reading from memory. Also the workbook files already found within the
+    size limits (:func:`xlexec.excel.sheet_extent.forget_extents`): a fresh press checks its book."""
     from xlexec.core.symbols import _canonical_and_problem
+    from xlexec.excel.sheet_extent import forget_extents
     from xlexec.formats.fills import _fills_parsed
     from xlexec.formats.inputs import _quotes_parsed
     from xlexec.formats.trades import _trades_parsed
 
     for cached in (_trades_parsed, _quotes_parsed, _fills_parsed, _canonical_and_problem):
         cached.cache_clear()
+    forget_extents()

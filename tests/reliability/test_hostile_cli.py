@@ -275,14 +275,26 @@ def test_a_file_that_is_not_comma_csv_says_what_it_is(content, says, tmp_path, o
 # ------------------------------------------------------------------ a workbook claiming a huge sheet
 
 
-def _huge_book(path: Path) -> None:
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    sheet = (
-        f'<?xml version="1.0"?><worksheet {ns}><dimension ref="A1:XFD1048576"/><sheetData>'
+_HUGE_SHEETS = {
+    "plain": (
+        '<?xml version="1.0"?><worksheet {ns}><dimension ref="A1:XFD1048576"/><sheetData>'
         '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
         '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>y</t></is></c></row></sheetData></worksheet>'
-    )
+    ),
+    # the Open XML SDK's form: every tag with a prefix, no dimension (calamine reads it the same)
+    "prefixed": (
+        '<?xml version="1.0"?><x:worksheet {xns}><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>x</x:t></x:is></x:c></x:row>'
+        '<x:row r="1048576"><x:c r="XFD1048576" t="inlineStr"><x:is><x:t>y</x:t></x:is></x:c></x:row>'
+        "</x:sheetData></x:worksheet>"
+    ),
+}
+
+
+def _huge_book(path: Path, form: str = "plain") -> None:
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet = _HUGE_SHEETS[form].format(ns=ns, xns=ns.replace("xmlns=", "xmlns:x="))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(
             "[Content_Types].xml",
@@ -312,10 +324,10 @@ def _huge_book(path: Path) -> None:
         z.writestr("xl/worksheets/sheet1.xml", sheet)
 
 
-@pytest.mark.parametrize("button", ["validate", "submit"])
-def test_a_workbook_claiming_a_huge_sheet_is_refused_before_reading(button, tmp_path, observe):
+@pytest.mark.parametrize(("button", "form"), [("validate", "plain"), ("submit", "plain"), ("validate", "prefixed")])
+def test_a_workbook_claiming_a_huge_sheet_is_refused_before_reading(button, form, tmp_path, observe):
     book = tmp_path / "book.xlsx"
-    _huge_book(book)
+    _huge_book(book, form)
     assert book.stat().st_size < 5000
     _day(tmp_path)
     before = U.snapshot(tmp_path)

@@ -45,7 +45,7 @@ import math
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ from xlexec.errors import InputError
 from xlexec.excel.bookconfig import CONFIG_NAME
 from xlexec.excel.layout import SHEETS, a1, parse_a1
 from xlexec.excel.sharedtext import shared_text
+from xlexec.excel.sheet_extent import Extent, checked_extents, parts
 
 #: at most this many cells of the operator's own (operator sheets + foreign cells) are kept;
 #: a file with more is refused before the step (a press would otherwise lose them)
@@ -178,7 +179,7 @@ def _scan(stream, area: Area | None, *, layout: bool) -> _Scan:
     """Count the cells with content outside ``area`` (None: every cell) of a worksheet stream,
     in chunks; ``layout``: also collect ``<col>``, ``<row>`` (height/hidden) and merged ranges."""
     out = _Scan()
-    for part in _parts(stream):
+    for part in parts(stream):
         _count_cells(part, area, out)
         if layout:
             out.cols += [dict(_ATTR.findall(m.group(1))) for m in _COL.finditer(part)]
@@ -188,21 +189,6 @@ def _scan(stream, area: Area | None, *, layout: bool) -> _Scan:
                     out.rows.append(dict(_ATTR.findall(attrs)))
             out.merged += [m.group(1).decode() for m in _MERGE.finditer(part)]
     return out
-
-
-def _parts(stream) -> Iterator[bytes]:
-    """A worksheet stream in parts of about 1 MB, each ending before a ``<``: whole tags only."""
-    tail = b""
-    while True:
-        chunk = stream.read(1 << 20)
-        buf = tail + chunk
-        cut = buf.rfind(b"<") if chunk else len(buf)
-        if cut < 0:
-            cut = len(buf)
-        part, tail = buf[:cut], buf[cut:]
-        yield part
-        if not chunk:
-            return
 
 
 def _count_cells(part: bytes, area: Area | None, out: _Scan) -> None:
@@ -229,7 +215,7 @@ def _any_cell_outside(stream, area: Area) -> bool:
     only a chunk that names a cell outside it is read cell by cell (a formatted empty cell there
     is no content). A pasted 100,000-row Fills block: 0.8 s -> 0.3 s."""
     out = _Scan()
-    for part in _parts(stream):
+    for part in parts(stream):
         refs = _CELL_REF.findall(part)
         if refs:
             cols, rows = {c for c, _ in refs}, {r for _, r in refs}
@@ -398,11 +384,13 @@ def _small(z: zipfile.ZipFile, member: str) -> bytes | None:
     return z.read(info) if info.file_size <= _MAX_WORKBOOK_XML else None
 
 
-def _nothing_to_keep(z: zipfile.ZipFile, areas: dict[str, Area]) -> bool:
+def _nothing_to_keep(z: zipfile.ZipFile, areas: dict[str, Area], extents: dict[str, Extent] | None = None) -> bool:
     """True only when the file surely holds nothing of the operator's, read from the zip
     without openpyxl: every sheet is one of xlexec's tabs (exact name), every defined name is
     xlexec's (``xlexec_config`` workbook-wide, ``_xlnm.*``), and no tab with a recorded area has
-    a cell with content outside it. False when in doubt (the full read decides)."""
+    a cell with content outside it. False when in doubt (the full read decides). ``extents``:
+    the sheets' extents the book's size check found (by zip member): a tab whose cells all lie
+    inside its area is not read again."""
     book, rels = _small(z, "xl/workbook.xml"), _small(z, "xl/_rels/workbook.xml.rels")
     if book is None or rels is None:
         return False
@@ -432,6 +420,9 @@ def _nothing_to_keep(z: zipfile.ZipFile, areas: dict[str, Area]) -> bool:
     for name, area in areas.items():
         if name not in members:
             continue  # not a sheet of the file: nothing of it to keep
+        ext = (extents or {}).get(members[name])
+        if ext is not None and ext.cell_rows <= area[0] + 1 and ext.cell_cols <= area[1] + 1:
+            continue  # every cell tag of the tab lies inside its area
         try:
             with z.open(members[name]) as f:
                 if _any_cell_outside(f, area):
@@ -452,7 +443,7 @@ def read_operator_content(path: str | Path) -> OperatorContent:
         return out
     with z:
         areas = recorded_areas(z)
-        if _nothing_to_keep(z, areas):
+        if _nothing_to_keep(z, areas, checked_extents(path)):
             return out
         import openpyxl
 

@@ -55,6 +55,7 @@ from xlexec.excel.layout import (
     parse_a1,
     quotes_width,
 )
+from xlexec.excel.sheet_extent import Extent, checked_extents, file_key, remember_extents, sheet_extent
 from xlexec.formats.inputs import quotes_from_text, read_quotes
 
 # --------------------------------------------------------------------------- parsing inputs
@@ -250,14 +251,11 @@ def cut_skipped(block: list[list[Any]]) -> list[list[Any]]:
     """The Fills block above the skipped rows' table the tab shows under imported fills (the
     first row holding :data:`~xlexec.excel.layout.FILLS_SKIPPED_TITLE` alone), trailing empty
     rows dropped: that table is xlexec's, never a pasted fill."""
-    at = next(
-        (
-            i
-            for i, r in enumerate(block)
-            if r and isinstance(r[0], str) and r[0].strip() == FILLS_SKIPPED_TITLE and not any(r[1:])
-        ),
-        None,
-    )
+    firsts = [r[0] if r else None for r in block]
+    titles = {v for v in set(firsts) if isinstance(v, str) and v.strip() == FILLS_SKIPPED_TITLE}
+    if not titles:  # the common case, found on the distinct first cells (100,000 rows: 0.14 s -> 5 ms)
+        return block
+    at = next((i for i, v in enumerate(firsts) if v in titles and not any(block[i][1:])), None)
     if at is None:
         return block
     out = block[:at]
@@ -391,49 +389,30 @@ def _quotes_rows(rows: list[list[Any]]) -> tuple[list[list[Any]], Any]:
 MAX_SHEET_CELLS = 10_000_000
 #: ... or when its zip members would unpack to more than this many bytes
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-_CELL_REF = re.compile(
-    rb'<(?:c|dimension)\b[^>]*?\br(?:ef)?="\$?([A-Z]{1,3})\$?(\d{1,9})(?::\$?([A-Z]{1,3})\$?(\d{1,9}))?"'
-)
-_ROW_REF = re.compile(rb'<row\b[^>]*?\br="(\d{1,9})"')
+_REL_TARGET = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?Relationship\b[^>]*?\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n
+def _sheet_members(z) -> set[str]:
+    """The zip members a reader may take for a worksheet: everything under ``xl/worksheets/``
+    and every target of the workbook's relationships, resolved as calamine resolves them
+    (``/x`` -> ``x``, else ``xl/`` + target), whatever its name or extension."""
+    import html
+    import posixpath
 
-
-def _sheet_extent(stream) -> tuple[int, int]:
-    """(last row, last column) that a worksheet XML stream claims: its ``<dimension>``, every
-    ``<row r>`` and every ``<c r>``, read in chunks (never the whole member in memory)."""
-    rows = cols = 0
-    tail = b""
-    while True:
-        chunk = stream.read(1 << 20)
-        if not chunk:
-            break
-        buf = tail + chunk
-        for m in _CELL_REF.finditer(buf):
-            cols = max(cols, _col_number(m.group(1)), _col_number(m.group(3) or b"A"))
-            rows = max(rows, int(m.group(2)), int(m.group(4) or 0))
-        for m in _ROW_REF.finditer(buf):
-            rows = max(rows, int(m.group(1)))
-        tail = buf[-256:]
-    return rows, cols
-
-
-# the files this process has found within the limits, as (path, inode, size, mtime ns): a press
-# checks its book once, not once for its config name and again for its inputs
-_EXTENT_CHECKED: set[tuple[str, int, int, int]] = set()
-
-
-def _file_key(path: str | os.PathLike) -> tuple[str, int, int, int] | None:
+    names = set(z.namelist())
+    out = {n for n in names if n.startswith("xl/worksheets/")}
     try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns
+        info = z.getinfo("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return out
+    if info.file_size > 16 << 20:  # no real workbook has 16 MB of relationships: check every member
+        return names
+    for m in _REL_TARGET.finditer(z.read(info)):
+        t = html.unescape((m.group(1) if m.group(1) is not None else m.group(2)).decode("utf-8", "replace"))
+        t = t[1:] if t.startswith("/") else posixpath.normpath("xl/" + t)
+        if t in names:
+            out.add(t)
+    return out
 
 
 def check_book_extent(path: str | os.PathLike) -> None:
@@ -444,13 +423,14 @@ def check_book_extent(path: str | os.PathLike) -> None:
     not read again."""
     import zipfile
 
-    key = _file_key(path)
-    if key is not None and key in _EXTENT_CHECKED:
+    key = file_key(path)
+    if key is not None and checked_extents(path) is not None:
         return
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
         return
+    found: dict[str, Extent] = {}
     with z:
         infos = z.infolist()
         unpacked = sum(i.file_size for i in infos)
@@ -460,14 +440,17 @@ def check_book_extent(path: str | os.PathLike) -> None:
                 f"the workbook would unpack to {unpacked:,} bytes (limit {MAX_UNPACKED_BYTES:,}): "
                 "refused before reading; save a copy with only the xlexec tabs",
             )
+        sheets = _sheet_members(z)
         for info in infos:
-            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+            if info.filename not in sheets:
                 continue
             try:
                 with z.open(info) as f:
-                    rows, cols = _sheet_extent(f)
+                    ext = sheet_extent(f)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
                 raise InputError(str(path), f"cannot open the workbook: {info.filename}: {e}") from None
+            found[info.filename] = ext
+            rows, cols = ext.rows, ext.cols
             if rows * cols > MAX_SHEET_CELLS:
                 raise InputError(
                     str(path),
@@ -476,9 +459,7 @@ def check_book_extent(path: str | os.PathLike) -> None:
                     "columns (Ctrl+Shift+End shows the last used cell) and save",
                 )
     if key is not None:
-        if len(_EXTENT_CHECKED) >= 64:  # a long-running process: keep it small
-            _EXTENT_CHECKED.clear()
-        _EXTENT_CHECKED.add(key)
+        remember_extents(key, found)
 
 
 def read_book_file(path: str | os.PathLike) -> tuple[Inputs, dict[str, str]]:
