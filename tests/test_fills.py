@@ -269,3 +269,59 @@ def test_fidelity_newer_all_accounts_layout():
     df = parse_fills_text(text, "History.csv")
     assert df.attrs["format"] == "fidelity"
     assert rows(df) == [("2025-11-17", "WM", "buy", 18, 208.64, 0.0), ("2025-11-24", "VVV", "sell", 341, 30.44, 0.12)]
+
+
+# ------------------------------------------------------------------ a pasted block's cells as text
+
+_BLOCK = [
+    ["date", "symbol", "side", "shares", "price", "commission", "fill_time"],
+    ["2025-10-30", " AAPL ", "buy", 100.0, 190.25, 1.0, "2025-10-30T14:30:01Z"],
+    [dt.date(2025, 10, 30), "MSFT", "SELL", 50, 410.5, float("nan"), dt.datetime(2025, 10, 30, 14, 31, 2)],
+    ["2025-10-30", "BRK B", "buy", 2.0**60, 0.1, None, "2025-10-30T14:32:03Z"],
+    ["2025-10-30", "IBM", "sell", -0.0, float("inf"), True, None],
+]
+# by hand, what a CSV file of the same cells would hold (whole floats as integers, NaN and None empty)
+_BLOCK_TEXTS = [
+    ["date", "symbol", "side", "shares", "price", "commission", "fill_time"],
+    ["2025-10-30", " AAPL ", "buy", "100", "190.25", "1", "2025-10-30T14:30:01Z"],
+    ["2025-10-30", "MSFT", "SELL", "50", "410.5", "", "2025-10-30T14:31:02"],
+    ["2025-10-30", "BRK B", "buy", "1152921504606846976", "0.1", "", "2025-10-30T14:32:03Z"],
+    ["2025-10-30", "IBM", "sell", "0", "inf", "True", ""],
+]
+
+
+def test_a_rectangular_block_and_a_ragged_one_give_the_same_texts():
+    from xlexec.formats.fills import _as_rows, _block_texts
+
+    assert _as_rows(_block_texts(_BLOCK)) == _BLOCK_TEXTS  # rectangular: column by column
+    ragged = [r[:-1] if i == 4 else r for i, r in enumerate(_BLOCK)]  # one short row: cell by cell
+    assert _as_rows(_block_texts(ragged)) == [r[:-1] if i == 4 else r for i, r in enumerate(_BLOCK_TEXTS)]
+
+
+def test_a_big_rectangular_block_reads_as_its_ragged_twin():
+    """3,000 rows of typed cells: the column path (rectangular) and the cell path (one row made
+    shorter, then the same cells) give the same canonical fills, row numbers included."""
+    import random
+
+    rng = random.Random(5)
+    block = [["date", "symbol", "side", "shares", "price", "commission", "fill_time", "note"]]
+    for i in range(3000):
+        price = rng.choice([round(rng.uniform(1, 900), 2), float(rng.randint(1, 500)), rng.uniform(1, 5)])
+        block.append(
+            [
+                "2025-10-30",
+                rng.choice(["AAPL", "MSFT", " IBM", "BRK.B"]),
+                rng.choice(["buy", "sell"]),
+                float(rng.randint(1, 2000)),
+                price,
+                rng.choice([0.0, 1.25, float("nan"), None]),
+                f"2025-10-30T14:{i % 60:02d}:{rng.randint(0, 59):02d}Z",
+                rng.choice(["", None, "x"]),
+            ]
+        )
+    square = read_fills_block(block, first_row=4)
+    ragged = [list(r) for r in block] + [[]]  # a trailing empty row: no longer rectangular
+    assert len({len(r) for r in ragged}) > 1
+    pd.testing.assert_frame_equal(square, read_fills_block(ragged, first_row=4), check_exact=True)
+    assert len(square) == 3000 and square.index[0] == 5 and square.index[-1] == 3004
+    assert square.loc[5, "price"] == block[1][4]  # the float read back as the same float
