@@ -32,7 +32,9 @@ parsed cell by cell only when that scan finds a cell outside its area.
 
 Cheap when there is nothing to keep (the common case): ``xl/workbook.xml`` (sheet names and
 defined names), its relationships and the scan of the tabs with a recorded area are read
-straight from the zip (:func:`_nothing_to_keep`); openpyxl is imported and the book loaded
+straight from the zip (:func:`_nothing_to_keep`); a tab whose cells the book's size check
+(:func:`xlexec.excel.sheet_extent.sheet_extent`) already found all inside its area is not read
+again; openpyxl is imported and the book loaded
 only when that finds an operator sheet, an operator name or a cell outside xlexec's areas (or
 cannot tell).
 """
