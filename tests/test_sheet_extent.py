@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import io
 import random
-import zipfile
 
 import pytest
 
+from tests.minimal_book import NS, write_minimal_book
 from xlexec.errors import InputError
 from xlexec.excel import sheet_extent as se
 from xlexec.excel.reader import check_book_extent
 from xlexec.excel.sheet_extent import Extent, sheet_extent
-
-NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 
 def sheet(body: str, *, head: str = "") -> bytes:
@@ -119,36 +117,7 @@ def test_one_far_cell_is_found_in_any_part(where):
     assert got.cols == 16384 and got.rows == last_row
 
 
-def _book(path, sheet_xml: bytes, *, target: str = "worksheets/sheet1.xml") -> None:
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    member = target[1:] if target.startswith("/") else "xl/" + target
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            f'<Override PartName="/{member}" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
-        )
-        z.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
-        z.writestr(
-            "xl/workbook.xml",
-            f'<?xml version="1.0"?><workbook {NS} xmlns:r="{rel}"><sheets>'
-            '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        z.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="{target}"/></Relationships>',
-        )
-        z.writestr(member, sheet_xml)
+_book = write_minimal_book
 
 
 HOSTILE = {

@@ -16,6 +16,7 @@ import olefile
 import openpyxl
 import pytest
 
+from tests.minimal_book import ROOT_RELS, content_types
 from xlexec.vba import project as vp
 from xlexec.vba.project import (
     build_vba_project,
@@ -514,21 +515,8 @@ def test_make_xlsm_inserts_missing_elements(tmp_path: Path, vba_bin: bytes) -> N
     rns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     with zipfile.ZipFile(src, "w") as zf:
-        zf.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
-        )
-        zf.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
+        zf.writestr("[Content_Types].xml", content_types())
+        zf.writestr("_rels/.rels", ROOT_RELS)
         zf.writestr(
             "xl/workbook.xml",
             f'<?xml version="1.0"?><workbook {ns} {rns}><fileVersion appName="xl"/>'

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.minimal_book import NS, write_minimal_book
+
 from . import _support as U
 
 DAY = "2025-10-30"
@@ -292,36 +294,8 @@ _HUGE_SHEETS = {
 
 
 def _huge_book(path: Path, form: str = "plain") -> None:
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    sheet = _HUGE_SHEETS[form].format(ns=ns, xns=ns.replace("xmlns=", "xmlns:x="))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
-        )
-        z.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
-        z.writestr(
-            "xl/workbook.xml",
-            f'<?xml version="1.0"?><workbook {ns} xmlns:r="{rel}"><sheets>'
-            '<sheet name="Control" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        z.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        )
-        z.writestr("xl/worksheets/sheet1.xml", sheet)
+    sheet = _HUGE_SHEETS[form].format(ns=NS, xns=NS.replace("xmlns=", "xmlns:x="))
+    write_minimal_book(path, sheet, sheet="Control")
 
 
 @pytest.mark.parametrize(("button", "form"), [("validate", "plain"), ("submit", "plain"), ("validate", "prefixed")])
