@@ -434,6 +434,9 @@ def _ny_times(s: pd.Series) -> np.ndarray:
     each distinct cell is converted once (a day's 200,000 fills carry some 20,000 distinct
     seconds); a small one (a few thousand fills, nearly all distinct) is converted as it is."""
     values = _texts(s)
+    fast = _utc_in_ny_plain(values)
+    if fast is not None:
+        return fast
     if len(values) >= _DISTINCT_TIMES_FROM:
         codes, uniq = pd.factorize(values, use_na_sentinel=False)
         if len(uniq) < len(values):
@@ -462,6 +465,133 @@ def _ny_times_of(values: np.ndarray) -> np.ndarray:
             where = np.flatnonzero(zoned)[ok]
             out[where] = _iso_in_ny(p[ok])
     return out
+
+
+#: ``YYYY-MM-DDTHH:MM:SSZ``, byte by byte: the lowest and highest byte each place takes
+_UTC_ISO_LOW = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
+_UTC_ISO_HIGH = np.frombuffer(b"9999-99-99T99:99:99Z\n", dtype=np.uint8)
+#: years whose New York times :func:`_utc_in_ny_plain` converts (the zone's offsets there are
+#: whole minutes; before 1883 New York kept local mean time, -04:56:02)
+_PLAIN_YEARS = (1900, 2199)
+#: UTC hours spanned by a column up to which New York's offset is looked up for every hour between
+#: its first and last (beyond: for its distinct hours, sorted out first)
+_HOUR_SPAN = 24 * 800
+#: days in each month of a common year
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (int64 arrays; H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 (the inverse of :func:`_days_from_civil`)."""
+    z = z + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+def _utc_seconds_plain(values: np.ndarray) -> np.ndarray | None:
+    """Seconds since 1970 (int64) of cells that are all exactly ``YYYY-MM-DDTHH:MM:SSZ`` (valid
+    dates and times of years :data:`_PLAIN_YEARS`), by integer arithmetic on their bytes; None
+    when any cell is anything else (blank, another zone, fractions of a second, not text)."""
+    n = len(values)
+    if n == 0:
+        return None
+    try:
+        joined = "\n".join(values)
+    except TypeError:  # a cell that is not text
+        return None
+    if len(joined) != 21 * n - 1 or not joined.isascii():
+        return None
+    b = np.frombuffer((joined + "\n").encode("ascii"), dtype=np.uint8).reshape(n, 21)
+    # each place in range, every 21st byte a line end: with the length, every cell is 20 characters
+    if not ((b >= _UTC_ISO_LOW) & (b <= _UTC_ISO_HIGH)).all():
+        return None
+    c = np.ascontiguousarray(b[:, :19].T).astype(np.int64) - 48  # one row per place
+    year = c[0] * 1000 + c[1] * 100 + c[2] * 10 + c[3]
+    month, day = c[5] * 10 + c[6], c[8] * 10 + c[9]
+    hour, minute, second = c[11] * 10 + c[12], c[14] * 10 + c[15], c[17] * 10 + c[18]
+    lo, hi = _PLAIN_YEARS
+    if not (
+        (year >= lo).all() and (year <= hi).all() and (month >= 1).all() and (month <= 12).all() and (day >= 1).all()
+    ):
+        return None
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if (day > _MONTH_DAYS[month - 1] + (leap & (month == 2))).any() or (hour > 23).any():  # 2025-02-30, 24:00
+        return None
+    if (minute > 59).any() or (second > 59).any():
+        return None
+    return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+
+
+def _ny_offsets(utc: np.ndarray) -> np.ndarray:
+    """New York's offset from UTC (seconds, int64) at each of ``utc`` (seconds since 1970)."""
+    t = pd.DatetimeIndex(utc.astype("datetime64[s]")).tz_localize("UTC").tz_convert(_NY)
+    return t.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64) - utc
+
+
+def _digits(out: np.ndarray, at: int, value: np.ndarray, width: int) -> None:
+    """Write ``value`` (non-negative ints) as ``width`` ASCII digits into rows ``at...`` of ``out``."""
+    for k in range(width - 1, -1, -1):
+        value, out[at + k] = np.divmod(value, 10)
+    out[at : at + width] += 48
+
+
+def _utc_in_ny_plain(values: np.ndarray) -> np.ndarray | None:
+    """:func:`_ny_times` of a column whose cells are all plain UTC ISO seconds
+    (``2025-10-30T13:30:00Z``, :func:`_utc_seconds_plain`), without parsing one: integer arithmetic,
+    New York's offset looked up once per UTC hour (the zone changes offset on whole UTC hours; a
+    column with an hour whose first and last second differ is not taken), the text
+    (``2025-10-30T09:30:00-04:00``, as ``_iso_in_ny`` writes it) made as bytes at once. None when
+    the column is not all such cells (then each is parsed)."""
+    secs = _utc_seconds_plain(values)
+    if secs is None:
+        return None
+    hours = secs // 3600
+    low = int(hours.min())
+    span = int(hours.max()) - low + 1
+    if span <= _HOUR_SPAN:
+        uniq, at = np.arange(low, low + span, dtype=np.int64), hours - low
+    else:
+        uniq, at = np.unique(hours, return_inverse=True)
+        at = at.ravel()
+    starts = uniq * 3600
+    off = _ny_offsets(starts)
+    if not (off == _ny_offsets(starts + 3599)).all() or (off % 60 != 0).any():
+        return None
+    off = off[at]
+    local = secs + off
+    days, sod = local // 86400, local % 86400
+    year, month, day = _civil_from_days(days)
+    out = np.empty((26, len(secs)), dtype=np.uint8)  # one row per place of the text
+    out[:] = np.frombuffer(b"0000-00-00T00:00:00+00:00\n", dtype=np.uint8)[:, None]
+    _digits(out, 0, year, 4)
+    _digits(out, 5, month, 2)
+    _digits(out, 8, day, 2)
+    _digits(out, 11, sod // 3600, 2)
+    _digits(out, 14, sod // 60 % 60, 2)
+    _digits(out, 17, sod % 60, 2)
+    out[19] = np.where(off < 0, ord("-"), ord("+"))
+    minutes = np.abs(off) // 60
+    _digits(out, 20, minutes // 60, 2)
+    _digits(out, 23, minutes % 60, 2)
+    text = out.T.tobytes().decode("ascii").split("\n")
+    text.pop()  # after the last line end
+    res = np.empty(len(text), dtype=object)
+    res[:] = text
+    return res
 
 
 #: IBKR Flex ``DateTime`` forms (the Flex query's date and time format settings), after ``;`` /
