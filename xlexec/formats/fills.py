@@ -331,6 +331,9 @@ def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False
 
 def _texts(s: pd.Series) -> np.ndarray:
     """A column's cells as an object array, missing ones ''."""
+    values = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # no cell missing: one scan, no mask
+        return values.copy()
     return s.to_numpy(dtype=object, na_value="")
 
 
@@ -351,6 +354,8 @@ def _plain_iso_day(value: object) -> bool:
 def _stripped_texts(values: np.ndarray) -> np.ndarray:
     """``str(v).strip()`` of each cell (an object array); a column of text (one currency, one
     account in 200,000 rows) is stripped once per distinct cell."""
+    if len(values) and type(values[0]) is str and bool((values == values[0]).all()):  # one text in every row
+        return np.full(len(values), values[0].strip(), dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return np.asarray([str(v).strip() for v in values], dtype=object)
     codes, uniq = pd.factorize(values, use_na_sentinel=False)
@@ -364,6 +369,16 @@ def _side_words(u: pd.Series) -> list[str]:
         w = v.lower().strip()
         out.append(_SIDE_WORDS.get(w, w))
     return out
+
+
+def _plain_sides(s: pd.Series) -> pd.Series | None:
+    """The side column when every cell is already ``buy`` or ``sell`` (what :func:`_side_words`
+    gives back unchanged), without finding its distinct cells; None otherwise."""
+    values = s.to_numpy(dtype=object)
+    buy = values == "buy"
+    if not bool((buy | (values == "sell")).all()):
+        return None
+    return pd.Series(np.where(buy, "buy", "sell").astype(object), index=s.index, dtype=object)
 
 
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -386,7 +401,9 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     else:
         cols["date"] = text(np.full(n, "", dtype=object))
     cols["symbol"] = symbols_of(df, name)
-    side = via_uniques(df["side"].astype(object), _side_words)
+    side = _plain_sides(df["side"])
+    if side is None:
+        side = via_uniques(df["side"].astype(object), _side_words)
     bad = ~side.isin(["buy", "sell"])
     if bad.any():
         i = first_bad(bad)
@@ -568,8 +585,9 @@ def _utc_in_ny_plain(values: np.ndarray) -> np.ndarray | None:
         uniq, at = np.unique(hours, return_inverse=True)
         at = at.ravel()
     starts = uniq * 3600
-    off = _ny_offsets(starts)
-    if not (off == _ny_offsets(starts + 3599)).all() or (off % 60 != 0).any():
+    both = _ny_offsets(np.concatenate([starts, starts + 3599]))
+    off = both[: len(starts)]
+    if not (off == both[len(starts) :]).all() or (off % 60 != 0).any():
         return None
     off = off[at]
     local = secs + off
