@@ -197,16 +197,26 @@ def hand_made() -> list[tuple[str, str]]:
         out.append((f"{tag}-crlf", base.replace("\n", "\r\n")))
         out.append((f"{tag}-comments", "# fills exported by xlexec\n# second\n" + base))
         out.append((f"{tag}-spaces", base.replace(",", " , ", 3).replace(",buy,", ", buy ,")))
-        out.append((f"{tag}-short-row", base.rstrip("\n").rsplit("\n", 1)[0] + "\n2025-01-02,AAPL,buy,5,10,0.1,2025-01-02T15:00:00Z\n"))
+        out.append(
+            (
+                f"{tag}-short-row",
+                base.rstrip("\n").rsplit("\n", 1)[0] + "\n2025-01-02,AAPL,buy,5,10,0.1,2025-01-02T15:00:00Z\n",
+            )
+        )
         out.append((f"{tag}-blank-lines", base.replace("\n", "\n\n", 5)))
         out.append((f"{tag}-blank-first", _set_cell(base, 1, "date", "")))
         out.append((f"{tag}-fill-id", _add_col(base, "fill_id", lambda i: f"f{i}")))
         out.append((f"{tag}-fees", _add_col(base, "fees", lambda i: f"0.0{i % 10}")))
         out.append((f"{tag}-currency", _add_col(base, "currency", lambda i: "usd" if i % 2 else "")))
-        out.append((f"{tag}-currency-eur", _add_col(base, "currency", lambda i: "EUR" if i == n - 2 else "USD")))
+        out.append((f"{tag}-currency-eur", _add_col(base, "currency", lambda i, n=n: "EUR" if i == n - 2 else "USD")))
         out.append((f"{tag}-account", _add_col(base, "account", lambda i: "U1")))
         out.append((f"{tag}-accounts", _add_col(base, "account", lambda i: "U1" if i % 2 else "U2")))
-        out.append((f"{tag}-fill-time-ny", _add_col(base, "fill_time_ny", lambda i: "" if i % 2 else "2025-01-02T10:00:00-05:00")))
+        out.append(
+            (
+                f"{tag}-fill-time-ny",
+                _add_col(base, "fill_time_ny", lambda i: "" if i % 2 else "2025-01-02T10:00:00-05:00"),
+            )
+        )
         out.append((f"{tag}-instrument", _add_col(base, "instrument", lambda i: "option" if i % 9 == 0 else "")))
         out.append((f"{tag}-quoted", base.replace(",AAPL,", ',"AAPL",')))
         out.append((f"{tag}-dup-col", base.replace(HEADER, HEADER.replace("order_id,client", "shares,client"), 1)))
@@ -233,7 +243,9 @@ def hand_made() -> list[tuple[str, str]]:
         out.append((f"times-{start}", _with_times(times)))
         out.append((f"times-{start}-many", _with_times(times * max(1, 21_000 // len(times)))))
     out.append(("times-1850", _with_times(["1850-06-01T12:00:00Z", "1850-06-01T12:00:01Z"])))
-    out.append(("times-mixed", _with_times(["2025-03-09T06:30:00Z", "2025-03-09T07:30:00+01:00", "2025-03-09T08:00:00.25Z"])))
+    out.append(
+        ("times-mixed", _with_times(["2025-03-09T06:30:00Z", "2025-03-09T07:30:00+01:00", "2025-03-09T08:00:00.25Z"]))
+    )
     out.append(("times-one", _with_times(["2025-03-09T06:30:00Z"])))
     out.append(("times-leap-bad", _with_times(["2025-02-29T10:00:00Z", "2024-02-29T10:00:00Z"])))
     out.append(("times-1900-02-29", _with_times(["1900-02-29T10:00:00Z"])))
@@ -376,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--head", default=str(REPO), help="the changed source tree (default: this one)")
     ap.add_argument("--days", default=DAYS, help="the benchmark's day folders (each with broker_fills.csv)")
     ap.add_argument("--quick", action="store_true", help="every 25th bench day only")
+    ap.add_argument("--only", default="", help="compare only the inputs whose name holds this text")
     ap.add_argument("--_run", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._run:
@@ -383,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.base:
         ap.error("--base is required")
-    todo = cases(args.days, args.quick)
+    todo = [c for c in cases(args.days, args.quick) if args.only in c["name"]]
     with tempfile.TemporaryDirectory() as tmp:
         cp = os.path.join(tmp, "cases.pkl")
         with open(cp, "wb") as f:

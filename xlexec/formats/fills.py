@@ -142,6 +142,7 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
     fill_keys,
 )
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
+from xlexec.core.symbols import _all_plain
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body, split_lines
@@ -333,7 +334,7 @@ def _texts(s: pd.Series) -> np.ndarray:
     """A column's cells as an object array, missing ones ''."""
     values = s.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":  # no cell missing: one scan, no mask
-        return values.copy()
+        return values  # (may be the column's own, read-only: the callers make new arrays)
     return s.to_numpy(dtype=object, na_value="")
 
 
@@ -354,7 +355,7 @@ def _plain_iso_day(value: object) -> bool:
 def _stripped_texts(values: np.ndarray) -> np.ndarray:
     """``str(v).strip()`` of each cell (an object array); a column of text (one currency, one
     account in 200,000 rows) is stripped once per distinct cell."""
-    if len(values) and type(values[0]) is str and bool((values == values[0]).all()):  # one text in every row
+    if len(values) and type(values[0]) is str and len(set(values)) == 1:  # one text in every row
         return np.full(len(values), values[0].strip(), dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return np.asarray([str(v).strip() for v in values], dtype=object)
@@ -373,12 +374,27 @@ def _side_words(u: pd.Series) -> list[str]:
 
 def _plain_sides(s: pd.Series) -> pd.Series | None:
     """The side column when every cell is already ``buy`` or ``sell`` (what :func:`_side_words`
-    gives back unchanged), without finding its distinct cells; None otherwise."""
-    values = s.to_numpy(dtype=object)
-    buy = values == "buy"
-    if not bool((buy | (values == "sell")).all()):
+    gives back unchanged), found by a set of its cells; None otherwise."""
+    values = _texts(s)
+    if not set(values) <= {"buy", "sell"}:
         return None
-    return pd.Series(np.where(buy, "buy", "sell").astype(object), index=s.index, dtype=object)
+    return pd.Series(np.where(values == "buy", "buy", "sell").astype(object), index=s.index, dtype=object)
+
+
+def _plain_symbols(s: pd.Series) -> pd.Series | None:
+    """The symbol column when every cell is a plain ticker already canonical and fine
+    (:func:`xlexec.core.symbols.canonical_symbols` gives it back unchanged, no problem), by one
+    regex over the distinct cells; None otherwise (then :func:`symbols_of` reads it)."""
+    values = _texts(s)
+    if set(map(type, values)) != {str} or not _all_plain(list(set(values))):
+        return None
+    return pd.Series(values, index=s.index, dtype=object)
+
+
+def _zero_filled(v: pd.Series) -> pd.Series:
+    """``v.fillna(0.0) + 0.0`` (a float column: missing = 0, ``-0.0`` = 0.0) in numpy."""
+    a = v.to_numpy(dtype=np.float64)
+    return pd.Series(np.where(np.isnan(a), 0.0, a) + 0.0, index=v.index)
 
 
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -391,44 +407,48 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
     if "date" in df.columns:
         raw = _texts(df["date"])
-        codes, uniq = pd.factorize(raw, use_na_sentinel=False)
-        if all(_plain_iso_day(x) for x in uniq):
+        if all(_plain_iso_day(x) for x in set(raw)):  # the distinct days, by a set: no factorizing
             cols["date"] = text(raw)
         else:
+            codes, uniq = pd.factorize(raw, use_na_sentinel=False)
             first_pos = pd.Series(np.arange(len(raw))).groupby(codes).first().to_numpy()
             u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name, df.index[first_pos], "date")
             cols["date"] = text(np.asarray(u, dtype=object)[codes])
     else:
         cols["date"] = text(np.full(n, "", dtype=object))
-    cols["symbol"] = symbols_of(df, name)
+    cols["symbol"] = _plain_symbols(df["symbol"])
+    if cols["symbol"] is None:
+        cols["symbol"] = symbols_of(df, name)
     side = _plain_sides(df["side"])
+    bad = None
     if side is None:
         side = via_uniques(df["side"].astype(object), _side_words)
-    bad = ~side.isin(["buy", "sell"])
-    if bad.any():
+        bad = ~side.isin(["buy", "sell"])
+    if bad is not None and bad.any():
         i = first_bad(bad)
         raise InputError(
             name, f"side must be buy or sell, got {str(df['side'].iloc[i])[:20]!r}", row=int(df.index[i]), column="side"
         )
     cols["side"] = side
     cols["shares"] = _numeric(df, "shares", name)
-    nonpos = cols["shares"] <= 0
+    nonpos = cols["shares"].to_numpy() <= 0
     if nonpos.any():
         i = first_bad(nonpos)
         raise InputError(name, "shares must be positive", row=int(df.index[i]), column="shares")
     cols["price"] = _numeric(df, "price", name)
-    if (cols["price"] <= 0).any():
-        i = first_bad(cols["price"] <= 0)
+    nonpos = cols["price"].to_numpy() <= 0
+    if nonpos.any():
+        i = first_bad(nonpos)
         raise InputError(name, "price must be positive", row=int(df.index[i]), column="price")
     cols["commission"] = (  # signed: $ paid, negative = a rebate (each layout's reader sets the sign)
-        _numeric(df, "commission", name, allow_empty=True).fillna(0.0) + 0.0
+        _zero_filled(_numeric(df, "commission", name, allow_empty=True))
         if "commission" in df.columns
         else pd.Series(0.0, index=df.index)
     )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         cols[c] = text(_texts(df[c]) if c in df.columns else np.full(n, "", dtype=object))
     cols["fees"] = (
-        _numeric(df, "fees", name, allow_empty=True).fillna(0.0) + 0.0
+        _zero_filled(_numeric(df, "fees", name, allow_empty=True))
         if "fees" in df.columns
         else pd.Series(0.0, index=df.index)
     )
@@ -439,7 +459,7 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         given = _texts(df["fill_time_ny"])
         ny = np.where(given != "", given, ny)
     cols["fill_time_ny"] = text(ny)
-    return pd.DataFrame(cols, index=df.index)
+    return pd.DataFrame(cols, index=df.index, copy=False)  # every column made here: none to copy
 
 
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
@@ -559,11 +579,10 @@ def _ny_offsets(utc: np.ndarray) -> np.ndarray:
     return t.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64) - utc
 
 
-def _digits(out: np.ndarray, at: int, value: np.ndarray, width: int) -> None:
-    """Write ``value`` (non-negative ints) as ``width`` ASCII digits into rows ``at...`` of ``out``."""
-    for k in range(width - 1, -1, -1):
-        value, out[at + k] = np.divmod(value, 10)
-    out[at : at + width] += 48
+#: where the two-digit fields of ``2025-10-30T09:30:00-04:00`` start
+_NY_FIELDS = (0, 2, 5, 8, 11, 14, 17, 20, 23)
+_NY_DIGIT = np.zeros(26, dtype=bool)
+_NY_DIGIT[[i + k for i in _NY_FIELDS for k in (0, 1)]] = True
 
 
 def _utc_in_ny_plain(values: np.ndarray) -> np.ndarray | None:
@@ -593,18 +612,14 @@ def _utc_in_ny_plain(values: np.ndarray) -> np.ndarray | None:
     local = secs + off
     days, sod = local // 86400, local % 86400
     year, month, day = _civil_from_days(days)
-    out = np.empty((26, len(secs)), dtype=np.uint8)  # one row per place of the text
-    out[:] = np.frombuffer(b"0000-00-00T00:00:00+00:00\n", dtype=np.uint8)[:, None]
-    _digits(out, 0, year, 4)
-    _digits(out, 5, month, 2)
-    _digits(out, 8, day, 2)
-    _digits(out, 11, sod // 3600, 2)
-    _digits(out, 14, sod // 60 % 60, 2)
-    _digits(out, 17, sod % 60, 2)
-    out[19] = np.where(off < 0, ord("-"), ord("+"))
     minutes = np.abs(off) // 60
-    _digits(out, 20, minutes // 60, 2)
-    _digits(out, 23, minutes % 60, 2)
+    fields = (year // 100, year % 100, month, day, sod // 3600, sod // 60 % 60, sod % 60, minutes // 60, minutes % 60)
+    out = np.empty((26, len(secs)), dtype=np.uint8)  # one row a place of the text (columns: the texts)
+    out[:] = np.frombuffer(b"0000-00-00T00:00:00+00:00\n", dtype=np.uint8)[:, None]
+    for at, value in zip(_NY_FIELDS, fields, strict=True):
+        out[at], out[at + 1] = np.divmod(value, 10)
+    out[_NY_DIGIT] += 48
+    out[19] = np.where(off < 0, ord("-"), ord("+"))
     text = out.T.tobytes().decode("ascii").split("\n")
     text.pop()  # after the last line end
     res = np.empty(len(text), dtype=object)
@@ -760,13 +775,14 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     skipped = list(lr.skipped)
     every = _stripped(rows, "account")  # accounts of every row, options and bonds too
     # 1. instruments: anything but a US equity/ETF is listed, not read
-    inst = _stripped(rows, "instrument")
-    other = inst != ""
-    if other.any():
-        skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
-        rows = rows[~other]
+    if "instrument" in rows.columns:
+        inst = _stripped(rows, "instrument")
+        other = inst != ""
+        if other.any():
+            skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
+            rows = rows[~other]
     # 2. accounts: one per read
-    acct = _stripped(rows, "account")
+    acct = every if rows is lr.rows else _stripped(rows, "account")
     stated = list(dict.fromkeys(a for a in every if a)) if "account" in rows.columns else []
     chosen = rules.account
     if chosen:
@@ -798,8 +814,9 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
         cur = cur.where(cur != "", LAYOUTS[fmt].currency or base)
     else:
         cur = pd.Series(LAYOUTS[fmt].currency or base, index=rows.index, dtype=object)
-    bad = cur != base
-    if bad.any():
+    # a layout without the column: one currency in every row, the base or not
+    bad = cur != base if "currency" in rows.columns or (LAYOUTS[fmt].currency or base) != base else None
+    if bad is not None and bad.any():
         i = first_bad(bad)
         raise not_base_currency(
             name,
@@ -810,7 +827,9 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
             row=int(rows.index[i]),
             column=_src(fmt, "currency"),
         )
-    rows = rows.drop(columns=[c for c in ("instrument",) if c in rows.columns]).assign(currency=cur, account=acct)
+    if "instrument" in rows.columns:
+        rows = rows.drop(columns=["instrument"])
+    rows = rows.assign(currency=cur, account=acct)
     if fmt == "ibkr" and rules.flex_time_zone and "fill_time" in rows.columns:
         rows = rows.assign(fill_time_ny=local_times_in_ny(rows["fill_time"], rules.flex_time_zone))
     # 4. types
