@@ -1486,7 +1486,8 @@ def _fills_parsed(text: str, name: str, fmt: str | None, rules: ReadRules) -> pd
     _, body, first = split_comment_body(text)
     if not body:
         raise InputError(name, "empty fills file: no header row", row=first)
-    head = next(csv.reader([body.partition("\n")[0]]), [])
+    end = body.find("\n")
+    head = next(csv.reader([body if end < 0 else body[:end]]), [])
     hset = set(_norm(head)) - {""}
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
         return parse_table(
