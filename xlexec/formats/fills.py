@@ -399,6 +399,12 @@ def _zero_filled(v: pd.Series) -> pd.Series:
 
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Type-check a string frame already in canonical column names (index = source row)."""
+    return _canonical(df, name, df.get("currency"), df.get("account"))
+
+
+def _canonical(df: pd.DataFrame, name: str, currency: pd.Series | None, account: pd.Series | None) -> pd.DataFrame:
+    """:func:`canonical_from_strings` of ``df`` with its ``currency`` and ``account`` columns given
+    apart (None: not stated), row for row (the rules make them; no frame is rebuilt to hold them)."""
     n = len(df)
     cols: dict[str, Any] = {}
 
@@ -452,8 +458,8 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         if "fees" in df.columns
         else pd.Series(0.0, index=df.index)
     )
-    for c in ("currency", "account"):
-        cols[c] = text(_stripped_texts(_texts(df[c])) if c in df.columns else np.full(n, "", dtype=object))
+    for c, given in (("currency", currency), ("account", account)):
+        cols[c] = text(_stripped_texts(_texts(given)) if given is not None else np.full(n, "", dtype=object))
     ny = _ny_times(cols["fill_time"])
     if "fill_time_ny" in df.columns:  # the layout's own New York time wins
         given = _texts(df["fill_time_ny"])
@@ -827,9 +833,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
             row=int(rows.index[i]),
             column=_src(fmt, "currency"),
         )
-    if "instrument" in rows.columns:
-        rows = rows.drop(columns=["instrument"])
-    rows = rows.assign(currency=cur, account=acct)
+    # (the instrument column stays: the canonical frame is made of the columns it names only)
     if fmt == "ibkr" and rules.flex_time_zone and "fill_time" in rows.columns:
         rows = rows.assign(fill_time_ny=local_times_in_ny(rows["fill_time"], rules.flex_time_zone))
     # 4. types
@@ -837,7 +841,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
         res = empty_fills()
     else:
         try:
-            res = canonical_from_strings(rows, name)
+            res = _canonical(rows, name, cur, acct)
         except InputError as e:
             col = e.column or ""
             src = LAYOUTS[fmt].source_columns.get(col)
