@@ -14,7 +14,7 @@ import pytest
 from xlexec.core.rows import _parse_numeric_cells, parse_numeric
 from xlexec.errors import InputError
 from xlexec.formats.csvio import may_need_strip, read_table, split_comment_body, split_comment_header
-from xlexec.formats.fills import _NY, _iso_in_ny, read_fills
+from xlexec.formats.fills import _NY, _iso_in_ny, _ny_times, _utc_in_ny_plain, read_fills
 from xlexec.formats.inputs import read_closes, read_quotes
 from xlexec.formats.trades import read_trades
 
@@ -194,6 +194,54 @@ def test_new_york_iso_times_match_isoformat_across_both_clock_changes_and_fracti
     ]
     assert list(_iso_in_ny(t)) == [x.isoformat() for x in t.tz_convert(_NY)]
     assert np.asarray(_iso_in_ny(t)).dtype == object
+
+
+def test_plain_utc_times_are_converted_without_parsing_the_same_as_parsed():
+    """A column of plain UTC seconds (``...T..:..:..Z``) goes through integer arithmetic; its text
+    is the one the parsing path writes, across both 2025 DST changes, a leap day and a new year."""
+    cells = [
+        "2025-03-09T06:59:59Z",
+        "2025-03-09T07:00:00Z",
+        "2025-11-02T05:59:59Z",
+        "2025-11-02T06:00:00Z",
+        "2024-02-29T23:30:00Z",
+        "2026-01-01T04:59:59Z",
+        "1900-01-01T00:00:00Z",
+    ]
+    expected = [
+        "2025-03-09T01:59:59-05:00",
+        "2025-03-09T03:00:00-04:00",
+        "2025-11-02T01:59:59-04:00",
+        "2025-11-02T01:00:00-05:00",
+        "2024-02-29T18:30:00-05:00",
+        "2025-12-31T23:59:59-05:00",
+        "1899-12-31T19:00:00-05:00",
+    ]
+    got = _utc_in_ny_plain(np.asarray(cells, dtype=object))
+    assert got is not None and list(got) == expected and got.dtype == object
+    assert all(type(x) is str for x in got)
+    assert list(_ny_times(pd.Series(cells))) == expected
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "2025-06-01T12:00:00.5Z",  # a fraction of a second
+        "2025-06-01T12:00:00+00:00",  # an offset
+        "2025-06-01T12:00:00",  # no zone
+        "2025-06-01T12:00:00z",
+        "2025-02-29T12:00:00Z",  # no such day
+        "2025-06-01T24:00:00Z",
+        "2025-06-30T23:59:60Z",
+        "1850-06-01T12:00:00Z",  # local mean time in New York
+        "2200-01-01T00:00:00Z",
+        "",
+    ],
+)
+def test_a_time_that_is_not_plain_utc_sends_the_column_to_the_parser(cell):
+    cells = np.asarray(["2025-06-02T13:30:00Z", cell], dtype=object)
+    assert _utc_in_ny_plain(cells) is None
+    assert _ny_times(pd.Series(cells))[0] == "2025-06-02T09:30:00-04:00"
 
 
 # ------------------------------------------------------------------ number columns typed by the C parser

@@ -263,3 +263,19 @@ def test_cli_a_second_file_spelling_a_sent_security_differently_is_a_duplicate(d
     assert _symbols_at(fake) == ["AAPL", "BRK.B"]
     log = (day_dir / "execution_log.csv").read_text()
     assert "Refused: duplicate" in log, log
+
+
+def test_canonical_symbols_of_plain_tickers_and_of_others():
+    """Plain tickers (one regex over them all) come back as they are, with no problem; one other
+    value among them and each is read on its own."""
+    from xlexec.core.symbols import canonical_symbols
+
+    assert canonical_symbols(["AAPL", "BRK.B", "T", "ABCDEFGHIJ"]) == (
+        ["AAPL", "BRK.B", "T", "ABCDEFGHIJ"],
+        [None, None, None, None],
+    )
+    assert canonical_symbols(["AAPL", "brk b"]) == (["AAPL", "BRK.B"], [None, None])
+    canon, probs = canonical_symbols(["AAPL", "AAPL\nMSFT"])
+    assert probs[0] is None and probs[1] is not None
+    canon, probs = canonical_symbols(["AAPL", ""])
+    assert probs == [None, "symbol is empty"]

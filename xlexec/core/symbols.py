@@ -69,8 +69,25 @@ def _canonical_and_problem(text: str) -> tuple[str, str | None]:
     return canonical_symbol(text), symbol_problem(text)
 
 
+#: texts (one a line) each of which is its own canonical form and no problem: a root of an upper-case
+#: letter and up to 9 upper-case letters or digits, with an optional ``.`` class suffix (``BRK.B``)
+_PLAIN_LINES = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:\.[A-Z0-9]{1,4})?(?:\n[A-Z][A-Z0-9]{0,9}(?:\.[A-Z0-9]{1,4})?)*")
+
+
+def _all_plain(values: list) -> bool:
+    """Every value is a ``str`` that :func:`canonical_symbol` leaves as it is and
+    :func:`symbol_problem` finds nothing in (one regex over them all, none per value)."""
+    if not values or not all(type(v) is str for v in values):
+        return False
+    joined = "\n".join(values)
+    return joined.count("\n") == len(values) - 1 and _PLAIN_LINES.fullmatch(joined) is not None
+
+
 def canonical_symbols(values) -> tuple[list[str], list[str | None]]:
     """:func:`canonical_symbol` and :func:`symbol_problem` of each value (plain lists)."""
+    values = list(values)
+    if _all_plain(values):  # a file of plain tickers (AAPL, BRK.B): nothing to change, nothing wrong
+        return values, [None] * len(values)
     pairs = [_canonical_and_problem(v) if type(v) is str else (canonical_symbol(v), symbol_problem(v)) for v in values]
     return [c for c, _ in pairs], [p for _, p in pairs]
 

@@ -385,7 +385,8 @@ def read_table(
     """
     if not text.strip():
         raise InputError(name, f"empty {what}: no header row", row=first_line)
-    header_line = text.partition("\n")[0]
+    end = text.find("\n")
+    header_line = text if end < 0 else text[:end]  # (not partition: no copy of the rest)
     header = next(csv.reader([header_line]))
     cols = [h.strip().lower() for h in header]
     seen: dict[str, int] = {}
@@ -449,13 +450,23 @@ def read_table(
     return df
 
 
+def _utf8(text: str) -> io.BytesIO | io.StringIO:
+    """``text`` as the C parser reads it fastest: its UTF-8 bytes (what pandas makes of a text
+    buffer chunk by chunk, in Python), or the text itself when it has no UTF-8 form (a lone
+    surrogate: then pandas words the error)."""
+    try:
+        return io.BytesIO(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return io.StringIO(text)
+
+
 def _typed_read(text: str, cols: list[str], typed: list[str]) -> pd.DataFrame | None:
     """The C parser's frame of ``text`` with the ``typed`` columns as float64 and the others as
     strings, or None when any typed cell is not a plain finite number (or is ``-0``, which
     ``pd.to_numeric`` reads as 0.0 in a column of whole numbers) or the text does not parse."""
     try:
         df = pd.read_csv(
-            io.StringIO(text),
+            _utf8(text),
             dtype={c: ("float64" if c in typed else str) for c in cols},
             keep_default_na=False,
             skip_blank_lines=False,

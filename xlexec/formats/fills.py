@@ -143,6 +143,7 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
     fill_keys,
 )
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
+from xlexec.core.symbols import _all_plain
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body, split_lines
@@ -332,6 +333,9 @@ def _numeric(df: pd.DataFrame, col: str, name: str, *, allow_empty: bool = False
 
 def _texts(s: pd.Series) -> np.ndarray:
     """A column's cells as an object array, missing ones ''."""
+    values = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # no cell missing: one scan, no mask
+        return values  # (may be the column's own, read-only: the callers make new arrays)
     return s.to_numpy(dtype=object, na_value="")
 
 
@@ -352,6 +356,8 @@ def _plain_iso_day(value: object) -> bool:
 def _stripped_texts(values: np.ndarray) -> np.ndarray:
     """``str(v).strip()`` of each cell (an object array); a column of text (one currency, one
     account in 200,000 rows) is stripped once per distinct cell."""
+    if len(values) and type(values[0]) is str and len(set(values)) == 1:  # one text in every row
+        return np.full(len(values), values[0].strip(), dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return np.asarray([str(v).strip() for v in values], dtype=object)
     codes, uniq = pd.factorize(values, use_na_sentinel=False)
@@ -367,8 +373,39 @@ def _side_words(u: pd.Series) -> list[str]:
     return out
 
 
+def _plain_sides(s: pd.Series) -> pd.Series | None:
+    """The side column when every cell is already ``buy`` or ``sell`` (what :func:`_side_words`
+    gives back unchanged), found by a set of its cells; None otherwise."""
+    values = _texts(s)
+    if not set(values) <= {"buy", "sell"}:
+        return None
+    return pd.Series(np.where(values == "buy", "buy", "sell").astype(object), index=s.index, dtype=object)
+
+
+def _plain_symbols(s: pd.Series) -> pd.Series | None:
+    """The symbol column when every cell is a plain ticker already canonical and fine
+    (:func:`xlexec.core.symbols.canonical_symbols` gives it back unchanged, no problem), by one
+    regex over the distinct cells; None otherwise (then :func:`symbols_of` reads it)."""
+    values = _texts(s)
+    if set(map(type, values)) != {str} or not _all_plain(list(set(values))):
+        return None
+    return pd.Series(values, index=s.index, dtype=object)
+
+
+def _zero_filled(v: pd.Series) -> pd.Series:
+    """``v.fillna(0.0) + 0.0`` (a float column: missing = 0, ``-0.0`` = 0.0) in numpy."""
+    a = v.to_numpy(dtype=np.float64)
+    return pd.Series(np.where(np.isnan(a), 0.0, a) + 0.0, index=v.index)
+
+
 def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Type-check a string frame already in canonical column names (index = source row)."""
+    return _canonical(df, name, df.get("currency"), df.get("account"))
+
+
+def _canonical(df: pd.DataFrame, name: str, currency: pd.Series | None, account: pd.Series | None) -> pd.DataFrame:
+    """:func:`canonical_from_strings` of ``df`` with its ``currency`` and ``account`` columns given
+    apart (None: not stated), row for row (the rules make them; no frame is rebuilt to hold them)."""
     n = len(df)
     cols: dict[str, Any] = {}
 
@@ -377,53 +414,59 @@ def canonical_from_strings(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
     if "date" in df.columns:
         raw = _texts(df["date"])
-        codes, uniq = pd.factorize(raw, use_na_sentinel=False)
-        if all(_plain_iso_day(x) for x in uniq):
+        if all(_plain_iso_day(x) for x in set(raw)):  # the distinct days, by a set: no factorizing
             cols["date"] = text(raw)
         else:
+            codes, uniq = pd.factorize(raw, use_na_sentinel=False)
             first_pos = pd.Series(np.arange(len(raw))).groupby(codes).first().to_numpy()
             u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name, df.index[first_pos], "date")
             cols["date"] = text(np.asarray(u, dtype=object)[codes])
     else:
         cols["date"] = text(np.full(n, "", dtype=object))
-    cols["symbol"] = symbols_of(df, name)
-    side = via_uniques(df["side"].astype(object), _side_words)
-    bad = ~side.isin(["buy", "sell"])
-    if bad.any():
+    cols["symbol"] = _plain_symbols(df["symbol"])
+    if cols["symbol"] is None:
+        cols["symbol"] = symbols_of(df, name)
+    side = _plain_sides(df["side"])
+    bad = None
+    if side is None:
+        side = via_uniques(df["side"].astype(object), _side_words)
+        bad = ~side.isin(["buy", "sell"])
+    if bad is not None and bad.any():
         i = first_bad(bad)
         raise InputError(
             name, f"side must be buy or sell, got {str(df['side'].iloc[i])[:20]!r}", row=int(df.index[i]), column="side"
         )
     cols["side"] = side
     cols["shares"] = _numeric(df, "shares", name)
-    nonpos = cols["shares"] <= 0
+    nonpos = cols["shares"].to_numpy() <= 0
     if nonpos.any():
         i = first_bad(nonpos)
         raise InputError(name, "shares must be positive", row=int(df.index[i]), column="shares")
     cols["price"] = _numeric(df, "price", name)
-    if (cols["price"] <= 0).any():
-        i = first_bad(cols["price"] <= 0)
+    nonpos = cols["price"].to_numpy() <= 0
+    if nonpos.any():
+        i = first_bad(nonpos)
         raise InputError(name, "price must be positive", row=int(df.index[i]), column="price")
     cols["commission"] = (  # signed: $ paid, negative = a rebate (each layout's reader sets the sign)
-        _numeric(df, "commission", name, allow_empty=True).fillna(0.0) + 0.0
+        _zero_filled(_numeric(df, "commission", name, allow_empty=True))
         if "commission" in df.columns
         else pd.Series(0.0, index=df.index)
     )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
         cols[c] = text(_texts(df[c]) if c in df.columns else np.full(n, "", dtype=object))
     cols["fees"] = (
-        _numeric(df, "fees", name, allow_empty=True).fillna(0.0) + 0.0
+        _zero_filled(_numeric(df, "fees", name, allow_empty=True))
         if "fees" in df.columns
         else pd.Series(0.0, index=df.index)
     )
-    for c in ("currency", "account"):
-        cols[c] = text(_stripped_texts(_texts(df[c])) if c in df.columns else np.full(n, "", dtype=object))
+    for c, given in (("currency", currency), ("account", account)):
+        cols[c] = text(_stripped_texts(_texts(given)) if given is not None else np.full(n, "", dtype=object))
     ny = _ny_times(cols["fill_time"])
     if "fill_time_ny" in df.columns:  # the layout's own New York time wins
         given = _texts(df["fill_time_ny"])
         ny = np.where(given != "", given, ny)
     cols["fill_time_ny"] = text(ny)
-    return pd.DataFrame(cols, index=df.index)
+    return pd.DataFrame(cols, index=df.index, copy=False)  # every column made here: none to copy
 
 
 _HAS_ZONE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
@@ -435,6 +478,9 @@ def _ny_times(s: pd.Series) -> np.ndarray:
     each distinct cell is converted once (a day's 200,000 fills carry some 20,000 distinct
     seconds); a small one (a few thousand fills, nearly all distinct) is converted as it is."""
     values = _texts(s)
+    fast = _utc_in_ny_plain(values)
+    if fast is not None:
+        return fast
     if len(values) >= _DISTINCT_TIMES_FROM:
         codes, uniq = pd.factorize(values, use_na_sentinel=False)
         if len(uniq) < len(values):
@@ -463,6 +509,129 @@ def _ny_times_of(values: np.ndarray) -> np.ndarray:
             where = np.flatnonzero(zoned)[ok]
             out[where] = _iso_in_ny(p[ok])
     return out
+
+
+#: ``YYYY-MM-DDTHH:MM:SSZ``, byte by byte: the lowest and highest byte each place takes
+_UTC_ISO_LOW = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
+_UTC_ISO_HIGH = np.frombuffer(b"9999-99-99T99:99:99Z\n", dtype=np.uint8)
+#: years whose New York times :func:`_utc_in_ny_plain` converts (the zone's offsets there are
+#: whole minutes; before 1883 New York kept local mean time, -04:56:02)
+_PLAIN_YEARS = (1900, 2199)
+#: UTC hours spanned by a column up to which New York's offset is looked up for every hour between
+#: its first and last (beyond: for its distinct hours, sorted out first)
+_HOUR_SPAN = 24 * 800
+#: days in each month of a common year
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (int64 arrays; H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 (the inverse of :func:`_days_from_civil`)."""
+    z = z + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+def _utc_seconds_plain(values: np.ndarray) -> np.ndarray | None:
+    """Seconds since 1970 (int64) of cells that are all exactly ``YYYY-MM-DDTHH:MM:SSZ`` (valid
+    dates and times of years :data:`_PLAIN_YEARS`), by integer arithmetic on their bytes; None
+    when any cell is anything else (blank, another zone, fractions of a second, not text)."""
+    n = len(values)
+    if n == 0:
+        return None
+    try:
+        joined = "\n".join(values)
+    except TypeError:  # a cell that is not text
+        return None
+    if len(joined) != 21 * n - 1 or not joined.isascii():
+        return None
+    b = np.frombuffer((joined + "\n").encode("ascii"), dtype=np.uint8).reshape(n, 21)
+    # each place in range, every 21st byte a line end: with the length, every cell is 20 characters
+    if not ((b >= _UTC_ISO_LOW) & (b <= _UTC_ISO_HIGH)).all():
+        return None
+    c = np.ascontiguousarray(b[:, :19].T).astype(np.int64) - 48  # one row per place
+    year = c[0] * 1000 + c[1] * 100 + c[2] * 10 + c[3]
+    month, day = c[5] * 10 + c[6], c[8] * 10 + c[9]
+    hour, minute, second = c[11] * 10 + c[12], c[14] * 10 + c[15], c[17] * 10 + c[18]
+    lo, hi = _PLAIN_YEARS
+    if not (
+        (year >= lo).all() and (year <= hi).all() and (month >= 1).all() and (month <= 12).all() and (day >= 1).all()
+    ):
+        return None
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if (day > _MONTH_DAYS[month - 1] + (leap & (month == 2))).any() or (hour > 23).any():  # 2025-02-30, 24:00
+        return None
+    if (minute > 59).any() or (second > 59).any():
+        return None
+    return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+
+
+def _ny_offsets(utc: np.ndarray) -> np.ndarray:
+    """New York's offset from UTC (seconds, int64) at each of ``utc`` (seconds since 1970)."""
+    t = pd.DatetimeIndex(utc.astype("datetime64[s]")).tz_localize("UTC").tz_convert(_NY)
+    return t.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64) - utc
+
+
+#: where the two-digit fields of ``2025-10-30T09:30:00-04:00`` start
+_NY_FIELDS = (0, 2, 5, 8, 11, 14, 17, 20, 23)
+_NY_DIGIT = np.zeros(26, dtype=bool)
+_NY_DIGIT[[i + k for i in _NY_FIELDS for k in (0, 1)]] = True
+
+
+def _utc_in_ny_plain(values: np.ndarray) -> np.ndarray | None:
+    """:func:`_ny_times` of a column whose cells are all plain UTC ISO seconds
+    (``2025-10-30T13:30:00Z``, :func:`_utc_seconds_plain`), without parsing one: integer arithmetic,
+    New York's offset looked up once per UTC hour (the zone changes offset on whole UTC hours; a
+    column with an hour whose first and last second differ is not taken), the text
+    (``2025-10-30T09:30:00-04:00``, as ``_iso_in_ny`` writes it) made as bytes at once. None when
+    the column is not all such cells (then each is parsed)."""
+    secs = _utc_seconds_plain(values)
+    if secs is None:
+        return None
+    hours = secs // 3600
+    low = int(hours.min())
+    span = int(hours.max()) - low + 1
+    if span <= _HOUR_SPAN:
+        uniq, at = np.arange(low, low + span, dtype=np.int64), hours - low
+    else:
+        uniq, at = np.unique(hours, return_inverse=True)
+        at = at.ravel()
+    starts = uniq * 3600
+    both = _ny_offsets(np.concatenate([starts, starts + 3599]))
+    off = both[: len(starts)]
+    if not (off == both[len(starts) :]).all() or (off % 60 != 0).any():
+        return None
+    off = off[at]
+    local = secs + off
+    days, sod = local // 86400, local % 86400
+    year, month, day = _civil_from_days(days)
+    minutes = np.abs(off) // 60
+    fields = (year // 100, year % 100, month, day, sod // 3600, sod // 60 % 60, sod % 60, minutes // 60, minutes % 60)
+    out = np.empty((26, len(secs)), dtype=np.uint8)  # one row a place of the text (columns: the texts)
+    out[:] = np.frombuffer(b"0000-00-00T00:00:00+00:00\n", dtype=np.uint8)[:, None]
+    for at, value in zip(_NY_FIELDS, fields, strict=True):
+        out[at], out[at + 1] = np.divmod(value, 10)
+    out[_NY_DIGIT] += 48
+    out[19] = np.where(off < 0, ord("-"), ord("+"))
+    text = out.T.tobytes().decode("ascii").split("\n")
+    text.pop()  # after the last line end
+    res = np.empty(len(text), dtype=object)
+    res[:] = text
+    return res
 
 
 #: IBKR Flex ``DateTime`` forms (the Flex query's date and time format settings), after ``;`` /
@@ -613,13 +782,14 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
     skipped = list(lr.skipped)
     every = _stripped(rows, "account")  # accounts of every row, options and bonds too
     # 1. instruments: anything but a US equity/ETF is listed, not read
-    inst = _stripped(rows, "instrument")
-    other = inst != ""
-    if other.any():
-        skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
-        rows = rows[~other]
+    if "instrument" in rows.columns:
+        inst = _stripped(rows, "instrument")
+        other = inst != ""
+        if other.any():
+            skipped += [(int(lab), f"not a US equity/ETF: {inst[lab]}") for lab in rows.index[other]]
+            rows = rows[~other]
     # 2. accounts: one per read
-    acct = _stripped(rows, "account")
+    acct = every if rows is lr.rows else _stripped(rows, "account")
     stated = list(dict.fromkeys(a for a in every if a)) if "account" in rows.columns else []
     chosen = rules.account
     if chosen:
@@ -651,8 +821,9 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
         cur = cur.where(cur != "", LAYOUTS[fmt].currency or base)
     else:
         cur = pd.Series(LAYOUTS[fmt].currency or base, index=rows.index, dtype=object)
-    bad = cur != base
-    if bad.any():
+    # a layout without the column: one currency in every row, the base or not
+    bad = cur != base if "currency" in rows.columns or (LAYOUTS[fmt].currency or base) != base else None
+    if bad is not None and bad.any():
         i = first_bad(bad)
         raise not_base_currency(
             name,
@@ -663,7 +834,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
             row=int(rows.index[i]),
             column=_src(fmt, "currency"),
         )
-    rows = rows.drop(columns=[c for c in ("instrument",) if c in rows.columns]).assign(currency=cur, account=acct)
+    # (the instrument column stays: the canonical frame is made of the columns it names only)
     if fmt == "ibkr" and rules.flex_time_zone and "fill_time" in rows.columns:
         rows = rows.assign(fill_time_ny=local_times_in_ny(rows["fill_time"], rules.flex_time_zone))
     # 4. types
@@ -671,7 +842,7 @@ def _apply_rules(lr: LayoutRows, name: str, fmt: str, rules: ReadRules) -> pd.Da
         res = empty_fills()
     else:
         try:
-            res = canonical_from_strings(rows, name)
+            res = _canonical(rows, name, cur, acct)
         except InputError as e:
             col = e.column or ""
             src = LAYOUTS[fmt].source_columns.get(col)
@@ -1375,7 +1546,8 @@ def _fills_parsed(text: str, name: str, fmt: str | None, rules: ReadRules) -> pd
     _, body, first = split_comment_body(text)
     if not body:
         raise InputError(name, "empty fills file: no header row", row=first)
-    head = next(csv.reader([body.partition("\n")[0]]), [])
+    end = body.find("\n")
+    head = next(csv.reader([body if end < 0 else body[:end]]), [])
     hset = set(_norm(head)) - {""}
     if (fmt in (None, "xlexec")) and _matches("xlexec", hset):
         return parse_table(
