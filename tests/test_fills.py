@@ -325,3 +325,16 @@ def test_a_big_rectangular_block_reads_as_its_ragged_twin():
     pd.testing.assert_frame_equal(square, read_fills_block(ragged, first_row=4), check_exact=True)
     assert len(square) == 3000 and square.index[0] == 5 and square.index[-1] == 3004
     assert square.loc[5, "price"] == block[1][4]  # the float read back as the same float
+
+
+def test_a_fill_time_before_any_new_york_calendar_reads_without_a_new_york_time(tmp_path):
+    """Year 1 UTC is year 0 in New York, which Python's datetime cannot hold: the fill reads, with
+    no New York time (as a time without a zone); an 1850 time keeps New York's local mean time."""
+    p = tmp_path / "broker_fills.csv"
+    p.write_text(
+        "date,symbol,side,shares,price,fill_time\n"
+        "2025-10-30,AAPL,buy,10,190.5,0001-01-01T00:00:00Z\n"
+        "2025-10-30,MSFT,sell,5,410,1850-06-01T12:00:00Z\n"
+    )
+    df = read_fills(p)
+    assert df["fill_time_ny"].tolist() == ["", "1850-06-01T07:03:58-04:56:02"]  # 12:00 - 4:56:02

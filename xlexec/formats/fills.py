@@ -670,7 +670,7 @@ def _iso_in_ny(p: pd.DatetimeIndex) -> np.ndarray:
     unit, _ = np.datetime_data(local.dtype)
     per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
     if per_second is None:
-        return np.asarray([x.isoformat() for x in ny], dtype=object)
+        return np.asarray([_isoformat(x) for x in ny], dtype=object)
     per_minute = 60 * per_second
     off = offset.view("i8")
     plain = (local.view("i8") % per_second == 0) & (off % per_minute == 0)
@@ -682,8 +682,18 @@ def _iso_in_ny(p: pd.DatetimeIndex) -> np.ndarray:
         )
         out[plain] = np.datetime_as_string(local[plain], unit="s").astype(object) + zone[codes.ravel()]
     if not plain.all():
-        out[~plain] = [x.isoformat() for x in ny[~plain]]
+        out[~plain] = [_isoformat(x) for x in ny[~plain]]
     return out
+
+
+def _isoformat(t: pd.Timestamp) -> str:
+    """``t.isoformat()``; '' for an instant whose New York time Python's datetime cannot hold
+    (``0001-01-01T00:00:00Z`` is 31 December of year 0 there): no New York time, as for a time
+    without a zone."""
+    try:
+        return t.isoformat()
+    except (NotImplementedError, ValueError, OverflowError):
+        return ""
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%m/%d/%y", "%Y/%m/%d")
