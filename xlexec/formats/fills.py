@@ -623,8 +623,8 @@ def _utc_in_ny_plain(values: np.ndarray) -> np.ndarray | None:
     fields = (year // 100, year % 100, month, day, sod // 3600, sod // 60 % 60, sod % 60, minutes // 60, minutes % 60)
     out = np.empty((26, len(secs)), dtype=np.uint8)  # one row a place of the text (columns: the texts)
     out[:] = np.frombuffer(b"0000-00-00T00:00:00+00:00\n", dtype=np.uint8)[:, None]
-    for at, value in zip(_NY_FIELDS, fields, strict=True):
-        out[at], out[at + 1] = np.divmod(value, 10)
+    for pos, value in zip(_NY_FIELDS, fields, strict=True):
+        out[pos], out[pos + 1] = np.divmod(value, 10)
     out[_NY_DIGIT] += 48
     out[19] = np.where(off < 0, ord("-"), ord("+"))
     text = out.T.tobytes().decode("ascii").split("\n")
@@ -1434,12 +1434,12 @@ def _as_rows(texts: list[list[str]] | np.ndarray, start: int = 0, stop: int | No
 
 def _column_texts(col: np.ndarray) -> np.ndarray:
     kinds = np.fromiter(map(type, col), dtype=object, count=len(col))
-    text = np.equal(kinds, str)  # elementwise, over the cells' types
+    text = kinds == str  # noqa: E721 - elementwise, over the cells' types
     if text.all():
         return col
     out = np.empty(len(col), dtype=object)
     out[text] = col[text]
-    num = np.equal(kinds, float)
+    num = kinds == float  # noqa: E721
     if num.any():
         f = col[num].astype(np.float64)
         got = np.empty(len(f), dtype=object)
