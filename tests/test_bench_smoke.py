@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.minimal_book import NS, write_minimal_book
 from xlexec.cli.areas import AREAS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -154,23 +155,31 @@ def test_timed_reads_start_cold_as_a_fresh_process_does(tmp_path):
     sys.path.insert(0, str(REPO))
     from bench.harness import cold_reads
     from xlexec.core.symbols import _canonical_and_problem
+    from xlexec.excel.reader import check_book_extent
+    from xlexec.excel.sheet_extent import checked_extents
     from xlexec.formats.fills import _fills_parsed, read_fills
     from xlexec.formats.inputs import _quotes_parsed, read_quotes
     from xlexec.formats.trades import _trades_parsed, read_trades
 
+    # "BRK B" (not already canonical: a plain ticker such as AAPL never reaches the ticker cache)
     (tmp_path / "trades.csv").write_text(
         "# Date: 2025-10-30\nsymbol,side,shares,price,notional,weight_change,commission_est,slippage_est,"
-        "total_cost_est\nAAPL,buy,10,150.00,1500.00,0.01,1.00,0.50,1.50\n"
+        "total_cost_est\nBRK B,buy,10,150.00,1500.00,0.01,1.00,0.50,1.50\n"
     )
-    (tmp_path / "quotes.csv").write_text("symbol,bid,ask,last,timestamp\nAAPL,149.9,150.1,150,2025-10-30T14:00:00Z\n")
+    (tmp_path / "quotes.csv").write_text("symbol,bid,ask,last,timestamp\nBRK B,149.9,150.1,150,2025-10-30T14:00:00Z\n")
     (tmp_path / "fills.csv").write_text(
-        "symbol,side,shares,price,fill_time,client_order_id\nAAPL,buy,10,150.01,2025-10-30T14:01:00Z,\n"
+        "symbol,side,shares,price,fill_time,client_order_id\nBRK B,buy,10,150.01,2025-10-30T14:01:00Z,\n"
     )
+    book = tmp_path / "book.xlsx"
+    write_minimal_book(book, f'<?xml version="1.0"?><worksheet {NS}><sheetData/></worksheet>')
     caches = (_trades_parsed, _quotes_parsed, _fills_parsed, _canonical_and_problem)
     for _ in range(2):
         read_trades(tmp_path / "trades.csv")
         read_quotes(tmp_path / "quotes.csv")
         read_fills(tmp_path / "fills.csv")
+        check_book_extent(book)
         assert all(c.cache_info().currsize > 0 for c in caches), [c.cache_info() for c in caches]
+        assert checked_extents(book) is not None
         cold_reads()
         assert [c.cache_info().currsize for c in caches] == [0, 0, 0, 0]
+        assert checked_extents(book) is None  # a fresh press checks its book again
