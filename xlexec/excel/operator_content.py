@@ -42,9 +42,7 @@ cannot tell).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
-import posixpath
 import re
 import zipfile
 from collections.abc import Callable
@@ -56,7 +54,7 @@ from xlexec.errors import InputError
 from xlexec.excel.bookconfig import CONFIG_NAME
 from xlexec.excel.layout import SHEETS, a1, parse_a1
 from xlexec.excel.sharedtext import shared_text
-from xlexec.excel.sheet_extent import Extent, checked_extents, parts
+from xlexec.excel.sheet_extent import Extent, checked_extents, parts, workbook_targets
 
 #: at most this many cells of the operator's own (operator sheets + foreign cells) are kept;
 #: a file with more is refused before the step (a press would otherwise lose them)
@@ -374,7 +372,6 @@ def _print_area(formula: str) -> str | None:
 _MAX_WORKBOOK_XML = 4 << 20  # bytes of xl/workbook.xml (and its rels) read by the cheap path
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
 _NAME_TAG = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>")
-_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*?)/?>")
 _RID = re.compile(rb'\b\w+:id="([^"]*)"')
 
 
@@ -396,12 +393,7 @@ def _nothing_to_keep(z: zipfile.ZipFile, areas: dict[str, Area], extents: dict[s
     book, rels = _small(z, "xl/workbook.xml"), _small(z, "xl/_rels/workbook.xml.rels")
     if book is None or rels is None:
         return False
-    targets: dict[bytes, str] = {}
-    for m in _REL_TAG.finditer(rels):
-        a = dict(_ATTR.findall(m.group(1)))
-        if b"Id" in a and b"Target" in a:
-            t = html.unescape(a[b"Target"].decode("utf-8", "replace"))
-            targets[a[b"Id"]] = t.lstrip("/") if t.startswith("/") else posixpath.normpath("xl/" + t)
+    targets = workbook_targets(rels)
     members: dict[str, str] = {}
     for m in _SHEET_TAG.finditer(book):
         a = dict(_ATTR.findall(m.group(1)))

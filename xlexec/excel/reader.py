@@ -55,7 +55,14 @@ from xlexec.excel.layout import (
     parse_a1,
     quotes_width,
 )
-from xlexec.excel.sheet_extent import Extent, checked_extents, file_key, remember_extents, sheet_extent
+from xlexec.excel.sheet_extent import (
+    Extent,
+    file_key,
+    remember_extents,
+    remembered_extents,
+    sheet_extent,
+    workbook_targets,
+)
 from xlexec.formats.inputs import quotes_from_text, read_quotes
 
 # --------------------------------------------------------------------------- parsing inputs
@@ -389,16 +396,12 @@ def _quotes_rows(rows: list[list[Any]]) -> tuple[list[list[Any]], Any]:
 MAX_SHEET_CELLS = 10_000_000
 #: ... or when its zip members would unpack to more than this many bytes
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-_REL_TARGET = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?Relationship\b[^>]*?\bTarget\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
 def _sheet_members(z) -> set[str]:
     """The zip members a reader may take for a worksheet: everything under ``xl/worksheets/``
-    and every target of the workbook's relationships, resolved as calamine resolves them
-    (``/x`` -> ``x``, else ``xl/`` + target), whatever its name or extension."""
-    import html
-    import posixpath
-
+    and every target of the workbook's relationships (:func:`workbook_targets`), whatever its
+    name or extension."""
     names = set(z.namelist())
     out = {n for n in names if n.startswith("xl/worksheets/")}
     try:
@@ -407,12 +410,7 @@ def _sheet_members(z) -> set[str]:
         return out
     if info.file_size > 16 << 20:  # no real workbook has 16 MB of relationships: check every member
         return names
-    for m in _REL_TARGET.finditer(z.read(info)):
-        t = html.unescape((m.group(1) if m.group(1) is not None else m.group(2)).decode("utf-8", "replace"))
-        t = t[1:] if t.startswith("/") else posixpath.normpath("xl/" + t)
-        if t in names:
-            out.add(t)
-    return out
+    return out | (set(workbook_targets(z.read(info)).values()) & names)
 
 
 def check_book_extent(path: str | os.PathLike) -> None:
@@ -424,7 +422,7 @@ def check_book_extent(path: str | os.PathLike) -> None:
     import zipfile
 
     key = file_key(path)
-    if key is not None and checked_extents(path) is not None:
+    if remembered_extents(key) is not None:
         return
     try:
         z = zipfile.ZipFile(path)

@@ -19,7 +19,9 @@ Any other part is read tag by tag with the placement rules above; both give the 
 
 from __future__ import annotations
 
+import html
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,7 +59,11 @@ def file_key(path: str | os.PathLike) -> tuple[str, int, int, int] | None:
 def checked_extents(path: str | os.PathLike) -> dict[str, Extent] | None:
     """The worksheet extents, by zip member, found within the limits in ``path`` as it is now
     (same inode, size and modification time); None when it has not been checked."""
-    key = file_key(path)
+    return remembered_extents(file_key(path))
+
+
+def remembered_extents(key: tuple[str, int, int, int] | None) -> dict[str, Extent] | None:
+    """:func:`checked_extents` of the file whose :func:`file_key` is ``key``."""
     return None if key is None else _CHECKED.get(key)
 
 
@@ -148,6 +154,23 @@ def _slow_part(part: bytes, st: _State) -> None:
             st.cell(int(ref.group(2)), col_number(ref.group(1)))
         else:  # no (usable) reference: the next column of the current row
             st.cell(max(st.row, 1), st.col + 1)
+
+
+_REL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Relationship\b([^>]*?)/?>")
+_ID_ATTR = re.compile(rb"""(?:^|\s)Id\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_TARGET_ATTR = re.compile(rb"""(?:^|\s)Target\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def workbook_targets(rels: bytes) -> dict[bytes, str]:
+    """Relationship id -> zip member of each relationship in ``xl/_rels/workbook.xml.rels``,
+    resolved as calamine resolves a target (``/x`` -> ``x``, else ``xl/`` + target)."""
+    out: dict[bytes, str] = {}
+    for m in _REL_TAG.finditer(rels):
+        rid, target = _attr(_ID_ATTR, m.group(1)), _attr(_TARGET_ATTR, m.group(1))
+        if rid is not None and target is not None:
+            t = html.unescape(target.decode("utf-8", "replace"))
+            out[rid] = t.lstrip("/") if t.startswith("/") else posixpath.normpath("xl/" + t)
+    return out
 
 
 def _dimension(attrs: bytes, st: _State) -> None:
