@@ -74,7 +74,7 @@ def _canonical_and_problem(text: str) -> tuple[str, str | None]:
 _PLAIN_LINES = re.compile(r"[A-Z][A-Z0-9]{0,9}(?:\.[A-Z0-9]{1,4})?(?:\n[A-Z][A-Z0-9]{0,9}(?:\.[A-Z0-9]{1,4})?)*")
 
 
-def _all_plain(values: list) -> bool:
+def all_plain(values: list) -> bool:
     """Every value is a ``str`` that :func:`canonical_symbol` leaves as it is and
     :func:`symbol_problem` finds nothing in (one regex over them all, none per value)."""
     if not values or not all(type(v) is str for v in values):
@@ -86,7 +86,7 @@ def _all_plain(values: list) -> bool:
 def canonical_symbols(values) -> tuple[list[str], list[str | None]]:
     """:func:`canonical_symbol` and :func:`symbol_problem` of each value (plain lists)."""
     values = list(values)
-    if _all_plain(values):  # a file of plain tickers (AAPL, BRK.B): nothing to change, nothing wrong
+    if all_plain(values):  # a file of plain tickers (AAPL, BRK.B): nothing to change, nothing wrong
         return values, [None] * len(values)
     pairs = [_canonical_and_problem(v) if type(v) is str else (canonical_symbol(v), symbol_problem(v)) for v in values]
     return [c for c, _ in pairs], [p for _, p in pairs]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from xlexec.core.rows import check_rows, parse_numeric
-from xlexec.core.symbols import canonical_symbols
+from xlexec.core.symbols import all_plain, canonical_symbols
 
 COLUMNS = [
     "symbol",
@@ -54,6 +54,9 @@ def symbols_of(df: pd.DataFrame, name: str, column: str = "symbol") -> pd.Series
     """``df[column]`` as canonical symbols (:func:`xlexec.core.symbols.canonical_symbol`: ``BRK/B``,
     ``BRK B``, ``brk-b`` -> ``BRK.B``); the first that is not a ticker raises naming its row."""
     raw = df[column].astype(object)
+    values = raw.to_numpy()
+    if set(map(type, values)) == {str} and all_plain(list(set(values))):  # every cell already canonical
+        return pd.Series(values, index=df.index, dtype=object)
     codes, uniq = pd.factorize(raw, use_na_sentinel=False)
     canon, probs = canonical_symbols(["" if u is None or u != u else str(u) for u in uniq])
     bad = np.asarray([p is not None for p in probs], dtype=bool)[codes]

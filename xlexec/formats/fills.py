@@ -143,7 +143,6 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
     fill_keys,
 )
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
-from xlexec.core.symbols import _all_plain
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body, split_lines
@@ -382,16 +381,6 @@ def _plain_sides(s: pd.Series) -> pd.Series | None:
     return pd.Series(np.where(values == "buy", "buy", "sell").astype(object), index=s.index, dtype=object)
 
 
-def _plain_symbols(s: pd.Series) -> pd.Series | None:
-    """The symbol column when every cell is a plain ticker already canonical and fine
-    (:func:`xlexec.core.symbols.canonical_symbols` gives it back unchanged, no problem), by one
-    regex over the distinct cells; None otherwise (then :func:`symbols_of` reads it)."""
-    values = _texts(s)
-    if set(map(type, values)) != {str} or not _all_plain(list(set(values))):
-        return None
-    return pd.Series(values, index=s.index, dtype=object)
-
-
 def _zero_filled(v: pd.Series) -> pd.Series:
     """``v.fillna(0.0) + 0.0`` (a float column: missing = 0, ``-0.0`` = 0.0) in numpy."""
     a = v.to_numpy(dtype=np.float64)
@@ -423,9 +412,7 @@ def _canonical(df: pd.DataFrame, name: str, currency: pd.Series | None, account:
             cols["date"] = text(np.asarray(u, dtype=object)[codes])
     else:
         cols["date"] = text(np.full(n, "", dtype=object))
-    cols["symbol"] = _plain_symbols(df["symbol"])
-    if cols["symbol"] is None:
-        cols["symbol"] = symbols_of(df, name)
+    cols["symbol"] = symbols_of(df, name)
     side = _plain_sides(df["side"])
     bad = None
     if side is None:
