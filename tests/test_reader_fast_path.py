@@ -261,9 +261,16 @@ def test_plain_number_columns_come_typed_and_other_cells_as_text():
     assert df["close"].dtype == np.float64 and df["close"].tolist() == [1.5, 2.0]
     assert df["note"].tolist() == ["x", "y"] and df["note"].dtype != np.float64
     assert list(df.index) == [2, 3]
-    for odd in ("$1.5", '"1,500"', "", "nan", "inf", "-0", "abc"):
+    for odd in ("$1.5", '"1,500"', "", "nan", "inf", "-0.0", "abc", "9007199254740993"):
         df = read_table(f"symbol,close\nAAPL,{odd}\nMSFT,2\n", "f.csv", 1, ["symbol"], numbers=["close"])
         assert df["close"].tolist() == [odd.strip('"'), "2"], odd  # the cells, as text, for the careful rules
+    # whole numbers: -0 is 0 and 007 is 7, as pd.to_numeric reads a column of them
+    df = read_table("symbol,close\nAAPL,-0\nMSFT,007\nX,+3\n", "f.csv", 1, ["symbol"], numbers=["close"])
+    assert df["close"].dtype == np.float64 and df["close"].tolist() == [0.0, 7.0, 3.0]
+    assert not np.signbit(df["close"].to_numpy()).any()
+    # a text column of digits stays text (never 7 for 007)
+    df = read_table("symbol,close,note\nAAPL,1,007\nMSFT,2,10\n", "f.csv", 1, ["symbol"], numbers=["close"])
+    assert df["note"].tolist() == ["007", "10"] and df["close"].tolist() == [1.0, 2.0]
 
 
 def test_a_bad_number_deep_in_a_big_fills_file_names_file_row_and_column(tmp_path):
@@ -442,3 +449,59 @@ def test_fill_times_repeated_across_rows_each_get_their_own_new_york_time(tmp_pa
     got = read_fills(p)["fill_time_ny"].tolist()
     assert got == [expected(cells[i]) for i in order]
     assert got[0] == got[2] == got[6] == "2025-10-30T09:30:00-04:00" and got[4] == got[10] == ""
+
+
+# ------------------------------------------------------------------ trades in the model's plain form, built at once
+
+TRADE_ROWS = [
+    "AAPL,buy,10,189.12,1891.2,0.0019,0.19,0.38,0.57",
+    "BRK.B,sell,3,412.5,1237.5,-0.0012,0.12,0.25,0.37",
+    "MSFT,buy,1,1.5,1.5,0.00001,0,0,0",
+]
+
+
+@pytest.mark.parametrize(
+    ("extra_header", "rows", "strict"),
+    [
+        ("", TRADE_ROWS, True),  # the plain form: one frame from the arrays
+        (",limit_price,ml_score,note", [r + f",{e},x y" for r, e in zip(TRADE_ROWS, ["190,0.5", ",", "1.55,2"])], True),
+        ("", [*TRADE_ROWS, "AAPL,sell,4,189.12,756.48,-0.0008,0.08,0.15,0.23"], True),  # both sides of one symbol
+        ("", [*TRADE_ROWS[:2], "MSFT,buy,0,1.5,0,0,0,0,0"], False),  # zero shares kept when not strict
+        ("", [*TRADE_ROWS[:2], "msft,Buy,1,1.5,1.5,0,0,0,0"], True),  # the rules: lower-case ticker, capital side
+        ("", [*TRADE_ROWS[:2], "BRK B,buy,1,1.5,1.5,0,0,0,0"], True),  # a spelling of BRK.B: the rules
+        ("", [*TRADE_ROWS[:2], "NVDA,buy,1,$1.50,1.5,0,0,0,0"], True),  # a $ amount: the rules
+        (",order_type", [r + ",mkt" for r in TRADE_ROWS], True),  # order types: the rules
+    ],
+)
+def test_plain_trades_are_the_frame_the_rules_give(tmp_path, extra_header, rows, strict):
+    """A file in the model's plain form is built from the columns' arrays at once; the frame is
+    the one the cell-by-cell rules make of the careful read (every cell as text), column for
+    column, dtypes included."""
+    from xlexec.core.trades import parse_trades_frame
+
+    text = TRADES.replace("total_cost_est\n", f"total_cost_est{extra_header}\n") + "\n".join(rows) + "\n"
+    p = tmp_path / "trades.csv"
+    p.write_text(text, encoding="utf-8")
+    got = read_trades(p, strict=strict).df
+    _, body, first = split_comment_body(text)
+    careful = read_table(body, str(p), first, ["symbol"], careful=True)
+    assert (careful.dtypes != np.float64).all()  # text cells: the rules' path, the reference
+    pd.testing.assert_frame_equal(got, parse_trades_frame(careful, str(p), strict=strict))
+    assert list(got.index) == list(range(4, 4 + len(rows)))
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("AAPL,buy,10,189.12,1891.2,0.0019,0.19,0.38,0.57", "duplicate AAPL buy: rows 4 and 7 (first at row 4)"),
+        ("ZZZ,buy,-5,10,-50,0,0,0,0", "shares must be positive, got -5"),
+        ("ZZZ,buy,5,0,0,0,0,0,0", "price must be positive, got 0"),
+        ("ZZZ,hold,5,1,5,0,0,0,0", "side must be buy or sell, got 'hold'"),
+    ],
+)
+def test_a_plain_file_with_a_broken_rule_names_its_row(tmp_path, row, message):
+    p = tmp_path / "trades.csv"
+    p.write_text(TRADES + "\n".join([*TRADE_ROWS, row]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_trades(p)
+    assert message in str(e.value) and "row 7" in str(e.value)

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,9 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     ``strict`` refuses zero/negative shares (the validator loads with ``strict=False`` so such
     rows become ``shares_nonpositive`` failures instead).
     """
+    fast = _plain_trades_frame(df, name, strict=strict)
+    if fast is not None:
+        return fast
     cols: dict[str, pd.Series] = {"symbol": symbols_of(df, name)}
     side = df["side"].str.lower().str.strip()
     check_rows(
@@ -238,6 +242,50 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
 
     check_rows(out.duplicated(["symbol", "side"], keep="first"), out, name, "symbol", duplicate)
     return out
+
+
+_SIDES = frozenset({"buy", "sell"})
+_ORDER_TYPES = frozenset({"limit", "market"})
+
+
+def _plain_trades_frame(df: pd.DataFrame, name: str, *, strict: bool) -> pd.DataFrame | None:
+    """:func:`parse_trades_frame` of a file in the plain form the model writes (the common case),
+    built from the columns' arrays in one frame; ``None`` when a cell needs a rule or breaks one
+    (the rules then run column by column and raise naming the row).
+
+    The plain form: canonical tickers (:func:`all_plain`), ``buy``/``sell`` in lower case, every
+    number column typed by the C parser (float64, finite: ``csvio.read_table``'s ``numbers``),
+    ``shares`` (when ``strict``) and ``price`` > 0, ``order_type`` (if any) ``limit``/``market``,
+    no symbol+side twice. The frame is the one the rules give (same columns, order, dtypes)."""
+    n = len(df)
+    if n == 0 or "order_type" in df.columns:
+        return None
+    symbol = df["symbol"].to_numpy(dtype=object)
+    side = df["side"].to_numpy(dtype=object)
+    if not set(side.tolist()) <= _SIDES:
+        return None
+    distinct = list(set(symbol.tolist()))
+    if not all_plain(distinct):
+        return None
+    numbers: dict[str, np.ndarray] = {}
+    for c in NUMERIC:
+        v = df[c].to_numpy()
+        if v.dtype != np.float64 or not np.isfinite(v).all():
+            return None
+        numbers[c] = v
+    if (strict and not (numbers["shares"] > 0).all()) or not (numbers["price"] > 0).all():
+        return None
+    if len(set(zip(symbol.tolist(), side.tolist()))) != n:
+        return None
+    for c in OPTIONAL_NUMERIC:  # (read as text: empty cells are allowed) by their own rule, as below
+        if c in df.columns:
+            numbers[c] = parse_numeric(df, c, name, allow_empty=True).to_numpy()
+    # (the symbols stay objects, as symbols_of gives them: an array of str would be inferred as text)
+    cols: dict[str, Any] = {"symbol": pd.Series(symbol, index=df.index, dtype=object), "side": df["side"], **numbers}
+    for c in df.columns:
+        if c not in cols:
+            cols[c] = df[c]
+    return pd.DataFrame(cols, index=df.index)
 
 
 def order_type_of(trades: Trades, default: str = "limit") -> pd.Series:

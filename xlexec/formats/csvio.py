@@ -462,12 +462,19 @@ def _utf8(text: str) -> io.BytesIO | io.StringIO:
 
 def _typed_read(text: str, cols: list[str], typed: list[str]) -> pd.DataFrame | None:
     """The C parser's frame of ``text`` with the ``typed`` columns as float64 and the others as
-    strings, or None when any typed cell is not a plain finite number (or is ``-0``, which
-    ``pd.to_numeric`` reads as 0.0 in a column of whole numbers) or the text does not parse."""
+    strings, or None when any typed cell is not a plain finite number (or is ``-0`` in a column
+    with a fraction: ``pd.to_numeric`` reads it as 0.0 in a column of whole numbers, and a
+    column of whole numbers gives 0 here too) or the text does not parse.
+
+    The parser finds the typed columns' types itself (asking it for float64 costs more than the
+    whole read of a small file): a typed column is taken when it came as float64, or as int64
+    within a double's exact integers (whole numbers: what ``pd.to_numeric`` gives them, made
+    floats exactly); anything else is left to the string read."""
+    typed_set = set(typed)
     try:
         df = pd.read_csv(
             _utf8(text),
-            dtype={c: ("float64" if c in typed else str) for c in cols},
+            dtype={c: str for c in cols if c not in typed_set},
             keep_default_na=False,
             skip_blank_lines=False,
             header=0,
@@ -482,9 +489,17 @@ def _typed_read(text: str, cols: list[str], typed: list[str]) -> pd.DataFrame | 
         return None
     for c in typed:
         v = df[c].to_numpy()
-        if v.dtype != "float64" or not np.isfinite(v).all() or (np.signbit(v) & (v == 0)).any():
+        if v.dtype == np.int64:
+            if not ((v < _EXACT_INT) & (v > -_EXACT_INT)).all():
+                return None
+            df[c] = v = v.astype(np.float64)
+        if v.dtype != np.float64 or not np.isfinite(v).all() or (np.signbit(v) & (v == 0)).any():
             return None
     return df
+
+
+#: whole numbers a double holds exactly (an int64 column beyond them is left to the string read)
+_EXACT_INT = 2**53
 
 
 def parse_table(
