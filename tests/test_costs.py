@@ -58,3 +58,27 @@ def test_vectorised():
 def test_half_up_shows_a_figure_once(x, places, shown):
     got = half_up(x, places)
     assert got == shown and (got is None or str(got) != "-0.0")
+
+
+def test_half_up_floats_shows_each_figure_as_half_up_does():
+    """The list form gives the figures written by hand above, and the one rule's figure for
+    every float of a wide spread (noise, halves, negatives, huge, tiny, places 0 to 10)."""
+    from xlexec.core.costs import half_up_floats
+
+    by_hand = [2.675, 1.005, 2.665, -2.675, -0.004, 10.074999999999999, 10.0749, 9.333333333332424, float("nan")]
+    got = half_up_floats(by_hand, 2)
+    assert got == [2.68, 1.01, 2.67, -2.68, 0.0, 10.08, 10.07, 9.33, None]
+    assert str(got[4]) == "0.0" and half_up_floats([float("inf"), -0.0], 2) == [None, 0.0]
+    assert half_up_floats([1e15 + 0.5, -3e16], 2) == [1e15 + 0.5, -3e16]  # no cents to round from 10^15
+    rng = np.random.default_rng(3)
+    spread = np.concatenate(
+        [
+            rng.normal(0, 1e4, 3000),
+            np.round(rng.normal(0, 100, 3000), 3),  # exact halves at 2 places
+            np.round(rng.normal(0, 100, 3000), 2) + rng.choice([-1, 1], 3000) * 1e-12,  # binary noise
+            rng.uniform(-1e-6, 1e-6, 500),
+            rng.uniform(-2e15, 2e15, 200),
+        ]
+    ).tolist()
+    for places in (0, 2, 4, 8, 9, 10):
+        assert half_up_floats(spread, places) == [half_up(x, places) for x in spread], places

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 import numpy as np
 
@@ -178,6 +178,34 @@ def half_up(x, places: int = 2) -> float | None:
             d = d.quantize(_NOISE, rounding=ROUND_HALF_UP)
         q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return float(q) + 0.0
+
+
+#: the context :func:`half_up` rounds in (40 digits: a figure below 10^15 to 9 places fits)
+_ROUNDING = Context(prec=40, rounding=ROUND_HALF_UP)
+
+
+def half_up_floats(values, places: int = 2) -> list[float | None]:
+    """:func:`half_up` of each float of ``values`` (a list of floats, e.g. a column's
+    ``tolist()``): the same figures, without the per-call checks and context of the general
+    rule (a day's by-symbol costs are some hundreds of figures)."""
+    exp = Decimal(1).scaleb(-places)
+    noise = places < 9
+    ctx = _ROUNDING
+    fin = math.isfinite
+    out: list[float | None] = []
+    for x in values:
+        x = float(x)
+        if not fin(x):
+            out.append(None)
+            continue
+        d = Decimal(repr(x))
+        if abs(d) >= _HUGE:
+            out.append(float(d) + 0.0)
+            continue
+        if noise:
+            d = d.quantize(_NOISE, context=ctx)
+        out.append(float(d.quantize(exp, context=ctx)) + 0.0)
+    return out
 
 
 def turnover(traded_notional, average_value):

@@ -70,6 +70,7 @@ from xlexec.core.costs import (
     commission_paid,
     figure_definitions,
     half_up,
+    half_up_floats,
     side_sign,
 )
 from xlexec.core.costs import slippage_usd as cost_usd
@@ -239,13 +240,10 @@ class TcaResult:
                 for s, u, p in zip(b["symbol"], b["usd"], b["pct_trade"])
             ]
         fin = math.isfinite  # plain floats from the batch: _money / _frac inlined
+        symbols, usd, pct = self._batch.symbol_rows(self._day)
         return [
-            {
-                "symbol": s,
-                "usd": half_up(u, 2) if fin(u) else None,
-                "pct_trade": round(p, 8) + 0.0 if fin(p) else None,
-            }
-            for s, u, p in self._batch.symbol_rows(self._day)
+            {"symbol": s, "usd": u, "pct_trade": round(p, 8) + 0.0 if fin(p) else None}
+            for s, u, p in zip(symbols, half_up_floats(usd, 2), pct, strict=True)
         ]
 
     # ---- derived -------------------------------------------------------------------------
@@ -619,9 +617,9 @@ class _Batch:
         return pd.DataFrame(cols)[BY_SYMBOL_COLUMNS]
 
     def symbol_rows(self, i: int):
-        """``(symbol, usd, pct_trade)`` of day ``i`` as plain ``str``/``float`` values."""
+        """``(symbols, usd, pct_trade)`` of day ``i``: lists of plain ``str``/``float`` values."""
         a, b = self.sym_bounds[i], self.sym_bounds[i + 1]
-        return zip(
+        return (
             [str(x) for x in self.sym_cols["symbol"][a:b].tolist()],
             self.sym_cols["usd"][a:b].tolist(),
             self.sym_cols["pct_trade"][a:b].tolist(),
