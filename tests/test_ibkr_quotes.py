@@ -145,3 +145,26 @@ def test_a_snapshot_tws_never_answers_is_one_clear_line_and_no_file(fake, tmp_pa
     assert refresh_quotes_file(cfg, ["AAPL", "MSFT"], path, warn=said.append) is False
     assert not path.exists()
     assert said == ["IBKR market data: quotes: no reply from TWS within 1 s for MSFT; no quotes"]
+
+
+def _open_loops() -> set[int]:
+    """The asyncio event loops alive and not closed, collected or not yet (no collection run: a
+    loop left open is closed by its finaliser when collected, which is what is looked for)."""
+    import asyncio
+    import gc
+
+    return {id(o) for o in gc.get_objects() if isinstance(o, asyncio.BaseEventLoop) and not o.is_closed()}
+
+
+def test_the_adapter_closes_the_event_loop_it_ran_on(fake):
+    """A closed adapter leaves no event loop open: one left for the garbage collector is
+    collected with its self-pipe at exit, in either order, and when the socket goes first a
+    traceback is printed under the command's one line (seen after a clean refusal)."""
+    from xlexec.errors import BrokerError
+
+    fake.quotes = {"AAPL": (150.00, 150.10, 150.04)}
+    before = _open_loops()
+    assert list(fetch_quotes(_cfg(fake.port), ["AAPL"])["symbol"]) == ["AAPL"]
+    with pytest.raises(BrokerError, match="is not an account of the login"):
+        fetch_quotes(_cfg(fake.port, account_id="DU7654321"), ["AAPL"])
+    assert _open_loops() - before == set()

@@ -44,6 +44,7 @@ Units: quantities in shares, prices in $/share, money in $ (USD).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -319,6 +320,29 @@ def pacer(ex, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[f
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _inside = threading.local()
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop ib_async made for this thread, as ``asyncio.run`` closes its own:
+    its tasks cancelled and awaited, then the loop closed. Left open, the loop is collected
+    with its self-pipe in one garbage cycle at exit, in either order: when the socket goes
+    first, ``BaseEventLoop.__del__`` prints a traceback ("Invalid file descriptor: -1") under
+    the command's one line, even after a clean refusal."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:  # no loop made on this thread
+        return
+    if loop.is_closed() or loop.is_running():
+        return
+    with contextlib.suppress(Exception):  # closing: nothing to report
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    asyncio.set_event_loop(None)
 
 
 def _on_loop_thread(fn: Callable[Concatenate[IbkrBroker, _P], _R]) -> Callable[Concatenate[IbkrBroker, _P], _R]:
@@ -959,6 +983,7 @@ class IbkrBroker(Broker):
         if self._ib is not None:
             with contextlib.suppress(Exception):  # closing: nothing to report
                 self._ib.disconnect()
+        _close_thread_loop()
 
     def close(self) -> None:
         if self._pool is not None:
