@@ -192,3 +192,26 @@ def test_cost_basis_of_many_random_rows_equals_the_decimal_product(tmp_path, pla
     assert sum(float(q) * float(c) != t for q, c, t in zip(shares, costs, want_total)) > 100  # floats would differ
     assert got["total_cost"].tolist() == want_total
     assert got["avg_cost"].tolist() == want_avg
+
+
+def test_the_cost_basis_of_each_row_by_hand():
+    """clean_positions: a total cost given is kept and the avg cost is its exact quotient by the
+    shares (as Decimals of the floats' text, to a float); a flat row costs 0 and keeps the
+    avg_cost it was given; a row without a total costs avg_cost x shares."""
+    from xlexec.core.positions import clean_positions
+
+    p = pd.DataFrame(
+        {
+            "symbol": ["AAA", "BBB", "CCC", "DDD", "EEE"],
+            "shares": [3.0, 0.0, 10.0, -4.0, 7.0],
+            "avg_cost": [99.0, 12.5, 20.15, 0.0, 1.1],
+            "total_cost": [100.0, 55.0, np.nan, -410.2, 2.2],
+        }
+    )
+    c = clean_positions(p).set_index("symbol")
+    assert c["total_cost"].tolist() == [100.0, 0.0, 201.5, -410.2, 2.2]
+    assert c.loc["AAA", "avg_cost"] == 33.333333333333336  # float(Decimal(100) / Decimal(3))
+    assert c.loc["BBB", "avg_cost"] == 12.5  # flat: the avg_cost as given
+    assert c.loc["CCC", "avg_cost"] == 20.15
+    assert c.loc["DDD", "avg_cost"] == 102.55  # a short: -410.2 / -4
+    assert c.loc["EEE", "avg_cost"] == 0.3142857142857143  # 2.2 / 7 (the float quotient: 0.31428571428571433)

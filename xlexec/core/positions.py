@@ -94,7 +94,15 @@ def bases(shares: pd.Series, avg_cost: pd.Series, total_cost: pd.Series) -> tupl
         loop = ~derived
     if loop.any():  # the cells as Python scalars once (a positional lookup per cell is ~10x slower)
         qs, cs, ts = shares.tolist(), avg_cost.tolist(), total_cost.tolist()
-        for i in np.flatnonzero(loop).tolist():
+        given = loop & np.isfinite(q) & np.isfinite(t_in)
+        for i in np.flatnonzero(given).tolist():  # basis() inlined for a finite total cost and shares
+            sh = float(qs[i])
+            if sh == 0:  # flat: no cost, the avg_cost as given
+                totals[i], avgs[i] = 0.0, float(cs[i])
+                continue
+            tot = float(ts[i])  # exact(tot), as a float, is tot itself
+            totals[i], avgs[i] = tot, float(Decimal(repr(tot)) / Decimal(repr(sh)))
+        for i in np.flatnonzero(loop & ~given).tolist():
             c = cs[i]
             tot, avg = basis(qs[i], c, ts[i])
             totals[i] = float(tot)
@@ -241,8 +249,9 @@ def apply_fills(positions: pd.DataFrame, fills: pd.DataFrame) -> tuple[pd.DataFr
     sums = _fill_sums(fills)
     if not sums:
         return p[p["shares"].abs() > EPS].reset_index(drop=True), []
-    start = {
-        s: (exact(float(q)), exact(float(t))) for s, q, t in zip(p["symbol"], p["shares"], p["total_cost"], strict=True)
+    start = {  # (exact() of each float, inlined)
+        s: (Decimal(repr(float(q))), Decimal(repr(float(t))))
+        for s, q, t in zip(p["symbol"].tolist(), p["shares"].tolist(), p["total_cost"].tolist(), strict=True)
     }
     rows: list[tuple[str, float, float, float]] = []
     breaks: list[dict] = []
@@ -312,7 +321,7 @@ def value_positions(
             mark = p["symbol"].map(mm.set_index("symbol")[col].astype(float))
     if fallback_prices is not None and len(fallback_prices):
         mark = mark.fillna(p["symbol"].map(fallback_prices.astype(float)))
-    values = [_value(q, m) for q, m in zip(p["shares"], mark, strict=True)]
+    values = _values(p["shares"].tolist(), mark.tolist())
     total = sum((v for v in values if v is not None), _ZERO) + (exact(float(cash)) if cash is not None else _ZERO)
     p["current_value"] = pd.Series(
         [np.nan if v is None else float(v) + 0.0 for v in values], index=p.index, dtype=float
@@ -326,10 +335,15 @@ def value_positions(
     return p[AFTER_COLUMNS]
 
 
-def _value(shares, mark) -> Decimal | None:
-    """``shares x mark`` ($), exact; None when the mark is unknown (NaN)."""
-    m = float(mark)
-    return None if not math.isfinite(m) else exact(float(shares)) * exact(m)
+def _values(shares: list, marks: list) -> list[Decimal | None]:
+    """``shares x mark`` ($) of each position (plain lists of floats), exact (each float as the
+    Decimal of its shortest repr, :func:`~xlexec.core.corporate_actions.exact`); None where
+    the mark is unknown (NaN)."""
+    fin = math.isfinite
+    return [
+        None if not fin(m := float(mk)) else Decimal(repr(float(q))) * Decimal(repr(m))
+        for q, mk in zip(shares, marks, strict=True)
+    ]
 
 
 def portfolio_value(valued: pd.DataFrame, cash: float | None) -> Decimal | None:
