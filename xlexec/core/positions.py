@@ -100,8 +100,8 @@ def bases(shares: pd.Series, avg_cost: pd.Series, total_cost: pd.Series) -> tupl
             if sh == 0:  # flat: no cost, the avg_cost as given
                 totals[i], avgs[i] = 0.0, float(cs[i])
                 continue
-            tot = float(ts[i])  # exact(tot), as a float, is tot itself
-            totals[i], avgs[i] = tot, float(Decimal(repr(tot)) / Decimal(repr(sh)))
+            cost = float(ts[i])  # exact(cost), as a float, is cost itself
+            totals[i], avgs[i] = cost, float(Decimal(repr(cost)) / Decimal(repr(sh)))
         for i in np.flatnonzero(loop & ~given).tolist():
             c = cs[i]
             tot, avg = basis(qs[i], c, ts[i])
