@@ -192,10 +192,11 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
     ``strict`` refuses zero/negative shares (the validator loads with ``strict=False`` so such
     rows become ``shares_nonpositive`` failures instead).
     """
-    fast = _plain_trades_frame(df, name, strict=strict)
+    symbol = symbols_of(df, name)
+    fast = _plain_trades_frame(df, symbol, name, strict=strict)
     if fast is not None:
         return fast
-    cols: dict[str, pd.Series] = {"symbol": symbols_of(df, name)}
+    cols: dict[str, pd.Series] = {"symbol": symbol}
     side = df["side"].str.lower().str.strip()
     check_rows(
         ~side.isin(["buy", "sell"]),
@@ -245,27 +246,23 @@ def parse_trades_frame(df: pd.DataFrame, name: str, *, strict: bool = True) -> p
 
 
 _SIDES = frozenset({"buy", "sell"})
-_ORDER_TYPES = frozenset({"limit", "market"})
 
 
-def _plain_trades_frame(df: pd.DataFrame, name: str, *, strict: bool) -> pd.DataFrame | None:
+def _plain_trades_frame(df: pd.DataFrame, symbol: pd.Series, name: str, *, strict: bool) -> pd.DataFrame | None:
     """:func:`parse_trades_frame` of a file in the plain form the model writes (the common case),
     built from the columns' arrays in one frame; ``None`` when a cell needs a rule or breaks one
-    (the rules then run column by column and raise naming the row).
+    (the rules then run column by column and raise naming the row). ``symbol``: the file's
+    canonical symbols (:func:`symbols_of`, already checked).
 
-    The plain form: canonical tickers (:func:`all_plain`), ``buy``/``sell`` in lower case, every
-    number column typed by the C parser (float64, finite: ``csvio.read_table``'s ``numbers``),
-    ``shares`` (when ``strict``) and ``price`` > 0, ``order_type`` (if any) ``limit``/``market``,
-    no symbol+side twice. The frame is the one the rules give (same columns, order, dtypes)."""
+    The plain form: ``buy``/``sell`` in lower case, every number column typed by the C parser
+    (float64, finite: ``csvio.read_table``'s ``numbers``), ``shares`` (when ``strict``) and
+    ``price`` > 0, no ``order_type`` column, no symbol+side twice. The frame is the one the
+    rules give (same columns, order, dtypes)."""
     n = len(df)
     if n == 0 or "order_type" in df.columns:
         return None
-    symbol = df["symbol"].to_numpy(dtype=object)
     side = df["side"].to_numpy(dtype=object)
     if not set(side.tolist()) <= _SIDES:
-        return None
-    distinct = list(set(symbol.tolist()))
-    if not all_plain(distinct):
         return None
     numbers: dict[str, np.ndarray] = {}
     for c in NUMERIC:
@@ -280,8 +277,7 @@ def _plain_trades_frame(df: pd.DataFrame, name: str, *, strict: bool) -> pd.Data
     for c in OPTIONAL_NUMERIC:  # (read as text: empty cells are allowed) by their own rule, as below
         if c in df.columns:
             numbers[c] = parse_numeric(df, c, name, allow_empty=True).to_numpy()
-    # (the symbols stay objects, as symbols_of gives them: an array of str would be inferred as text)
-    cols: dict[str, Any] = {"symbol": pd.Series(symbol, index=df.index, dtype=object), "side": df["side"], **numbers}
+    cols: dict[str, Any] = {"symbol": symbol, "side": df["side"], **numbers}
     for c in df.columns:
         if c not in cols:
             cols[c] = df[c]
