@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 
@@ -171,41 +171,29 @@ def half_up(x, places: int = 2) -> float | None:
         return None
     if not d.is_finite():
         return None
-    if abs(d) >= _HUGE:  # beyond a float's cents: nothing to round
-        return float(d) + 0.0
-    with localcontext(prec=40):
-        if places < 9:
-            d = d.quantize(_NOISE, rounding=ROUND_HALF_UP)
-        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return float(q) + 0.0
+    return _shown(d, Decimal(1).scaleb(-places), places < 9)
 
 
 #: the context :func:`half_up` rounds in (40 digits: a figure below 10^15 to 9 places fits)
 _ROUNDING = Context(prec=40, rounding=ROUND_HALF_UP)
 
 
+def _shown(d: Decimal, exp: Decimal, noise: bool) -> float:
+    """A finite ``d`` rounded half-up to the places of ``exp`` (binary noise below 1e-9 dropped
+    first when ``noise``), as :func:`half_up` shows it."""
+    if abs(d) >= _HUGE:  # beyond a float's cents: nothing to round
+        return float(d) + 0.0
+    if noise:
+        d = d.quantize(_NOISE, context=_ROUNDING)
+    return float(d.quantize(exp, context=_ROUNDING)) + 0.0
+
+
 def half_up_floats(values, places: int = 2) -> list[float | None]:
     """:func:`half_up` of each float of ``values`` (a list of floats, e.g. a column's
-    ``tolist()``): the same figures, without the per-call checks and context of the general
-    rule (a day's by-symbol costs are some hundreds of figures)."""
-    exp = Decimal(1).scaleb(-places)
-    noise = places < 9
-    ctx = _ROUNDING
-    fin = math.isfinite
-    out: list[float | None] = []
-    for x in values:
-        x = float(x)
-        if not fin(x):
-            out.append(None)
-            continue
-        d = Decimal(repr(x))
-        if abs(d) >= _HUGE:
-            out.append(float(d) + 0.0)
-            continue
-        if noise:
-            d = d.quantize(_NOISE, context=ctx)
-        out.append(float(d.quantize(exp, context=ctx)) + 0.0)
-    return out
+    ``tolist()``): the same figures, without the per-call type checks (a day's by-symbol costs
+    are some hundreds of figures)."""
+    exp, noise, fin = Decimal(1).scaleb(-places), places < 9, math.isfinite
+    return [_shown(Decimal(repr(x)), exp, noise) if fin(x := float(v)) else None for v in values]
 
 
 def turnover(traded_notional, average_value):
