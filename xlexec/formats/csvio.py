@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import decimal
 import functools
@@ -34,6 +35,24 @@ from xlexec.errors import InputError
 from xlexec.faults import crash_point
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+#: pandas copies a frame's data only when one of its holders writes to it (Copy-on-Write: always
+#: from pandas 3, an option before)
+_PANDAS_MAJOR = int(pd.__version__.split(".", 1)[0])
+
+
+def _copy_on_write() -> bool:
+    return _PANDAS_MAJOR >= 3 or pd.get_option("mode.copy_on_write") is True
+
+
+def own_copy(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` its caller may change in any way without changing ``df`` (a parsed frame a
+    cache keeps): under Copy-on-Write a shallow copy, whose columns pandas copies on the first
+    write, else a deep one. ``attrs`` are always copied deep (a list in them is the caller's)."""
+    out = df.copy(deep=not _copy_on_write())
+    out.attrs = copy.deepcopy(df.attrs)
+    return out
 
 
 def read_text(path: str | os.PathLike, *, what: str = "file") -> str:

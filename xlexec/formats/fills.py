@@ -116,7 +116,6 @@ tab), :func:`fills_from_broker`, :func:`detect_format`, :func:`write_fills_csv`,
 
 from __future__ import annotations
 
-import copy
 import csv
 import datetime as dt
 import functools
@@ -145,7 +144,14 @@ from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
 from xlexec.core.rows import exact_thousands, first_bad, parse_numeric, via_uniques
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body, split_lines
+from xlexec.formats.csvio import (
+    atomic_write_csv,
+    own_copy,
+    parse_table,
+    read_text,
+    split_comment_body,
+    split_lines,
+)
 
 DECIMALS = {"price": 2, "commission": 2}
 _MAX_PREAMBLE = 60  # lines scanned for a header row
@@ -1525,10 +1531,7 @@ def parse_fills_text(
     the same rules (a press reads the day's fills for its step and to draw the book) is parsed
     once: each call gets its own copy, ``attrs`` included."""
     fmt = _check_format(format, name)
-    df = _fills_parsed(text, name, fmt, ReadRules.of(base_currency, account, flex_time_zone))
-    out = df.copy()
-    out.attrs = copy.deepcopy(df.attrs)
-    return out
+    return own_copy(_fills_parsed(text, name, fmt, ReadRules.of(base_currency, account, flex_time_zone)))
 
 
 # a press reads one day's text two or three times; more parsed frames kept alive slow a year's reading

@@ -40,7 +40,7 @@ from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import parse_table, read_text, split_comment_body
+from xlexec.formats.csvio import own_copy, parse_table, read_text, split_comment_body
 
 
 def _load(path, required, what, *, allow_empty: bool = False) -> tuple[pd.DataFrame, str]:
@@ -152,7 +152,7 @@ def quotes_from_text(text: str, name: str, first_line: int = 1, what: str = "quo
 
     The same text read again (a press reads the day's quotes for its step, to compare the
     Quotes tab with, and to draw the tab) is parsed once: each call gets its own copy."""
-    return _quotes_parsed(text, name, first_line, what).copy()
+    return own_copy(_quotes_parsed(text, name, first_line, what))
 
 
 @functools.lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from xlexec.core.trades import COLUMNS, DECIMALS, NUMERIC, Trades, TradesHeader, date_parses, parse_trades_frame
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body
+from xlexec.formats.csvio import atomic_write_csv, own_copy, parse_table, read_text, split_comment_body
 
 
 def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True) -> Trades:
@@ -23,7 +23,7 @@ def parse_trades_text(text: str, name: str = "<trades>", *, strict: bool = True)
     day's trades for the Blotter edits, for its step and to draw the book) is parsed once:
     each call gets its own copy."""
     t = _trades_parsed(text, name, strict)
-    return Trades(t.df.copy(), TradesHeader(dict(t.header.raw)), t.path)
+    return Trades(own_copy(t.df), TradesHeader(dict(t.header.raw)), t.path)
 
 
 @functools.lru_cache(maxsize=8)
