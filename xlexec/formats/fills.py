@@ -133,6 +133,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from xlexec.core.arrays import filled
 from xlexec.core.fills import (  # noqa: F401  (part of the fills API)
     FILL_COLUMNS,
     FILL_DETAILS,
@@ -362,7 +363,7 @@ def _stripped_texts(values: np.ndarray) -> np.ndarray:
     """``str(v).strip()`` of each cell (an object array); a column of text (one currency, one
     account in 200,000 rows) is stripped once per distinct cell."""
     if len(values) and type(values[0]) is str and len(set(values)) == 1:  # one text in every row
-        return np.full(len(values), values[0].strip(), dtype=object)
+        return filled(len(values), values[0].strip())
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return np.asarray([str(v).strip() for v in values], dtype=object)
     codes, uniq = pd.factorize(values, use_na_sentinel=False)
@@ -384,7 +385,7 @@ def _plain_sides(s: pd.Series) -> pd.Series | None:
     values = _texts(s)
     if not set(values) <= {"buy", "sell"}:
         return None
-    return pd.Series(np.where(values == "buy", "buy", "sell").astype(object), index=s.index, dtype=object)
+    return pd.Series(values.copy(), index=s.index, dtype=object)  # (a copy: ``values`` may be the column's own)
 
 
 def _zero_filled(v: pd.Series) -> pd.Series:
@@ -417,7 +418,7 @@ def _canonical(df: pd.DataFrame, name: str, currency: pd.Series | None, account:
             u = _iso_dates(pd.Series(np.asarray(uniq, dtype=object), dtype=object), name, df.index[first_pos], "date")
             cols["date"] = text(np.asarray(u, dtype=object)[codes])
     else:
-        cols["date"] = text(np.full(n, "", dtype=object))
+        cols["date"] = text(filled(n, ""))
     cols["symbol"] = symbols_of(df, name)
     side = _plain_sides(df["side"])
     bad = None
@@ -446,14 +447,14 @@ def _canonical(df: pd.DataFrame, name: str, currency: pd.Series | None, account:
         else pd.Series(0.0, index=df.index)
     )
     for c in ("fill_time", "order_id", "client_order_id", FILL_ID):
-        cols[c] = text(_texts(df[c]) if c in df.columns else np.full(n, "", dtype=object))
+        cols[c] = text(_texts(df[c]) if c in df.columns else filled(n, ""))
     cols["fees"] = (
         _zero_filled(_numeric(df, "fees", name, allow_empty=True))
         if "fees" in df.columns
         else pd.Series(0.0, index=df.index)
     )
     for c, given in (("currency", currency), ("account", account)):
-        cols[c] = text(_stripped_texts(_texts(given)) if given is not None else np.full(n, "", dtype=object))
+        cols[c] = text(_stripped_texts(_texts(given)) if given is not None else filled(n, ""))
     ny = _ny_times(cols["fill_time"])
     if "fill_time_ny" in df.columns:  # the layout's own New York time wins
         given = _texts(df["fill_time_ny"])
@@ -492,7 +493,7 @@ def _ny_times_of(values: np.ndarray) -> np.ndarray:
         zoned = np.ones(len(t), dtype=bool)  # every time UTC ISO (``...T...Z``): no regex per row
     else:
         zoned = np.asarray([(v[-1:] in ("Z", "z") or bool(_HAS_ZONE.search(v))) and "T" in v for v in t], dtype=bool)
-    out = np.full(len(t), "", dtype=object)
+    out = filled(len(t), "")
     if zoned.any():
         p = pd.to_datetime(
             pd.Index(np.asarray(t, dtype=object)[zoned], dtype=object), utc=True, errors="coerce", format="ISO8601"
@@ -1337,7 +1338,7 @@ def _frame_from_rows(
     if isinstance(rows, np.ndarray):  # a rectangular block's texts (_block_texts): cut or pad to n columns
         arr = rows[:, :n]
         if arr.shape[1] < n:
-            arr = np.hstack([arr, np.full((len(arr), n - arr.shape[1]), "", dtype=object)])
+            arr = np.hstack([arr, filled((len(arr), n - arr.shape[1]), "")])
     else:
         data = [(r + [""] * n)[:n] for r in rows]
         arr = np.array(data, dtype=object).reshape(len(data), n) if data else np.empty((0, n), dtype=object)

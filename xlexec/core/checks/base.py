@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from xlexec.core.arrays import filled
 from xlexec.core.money import usd
 
 CHECK_COLUMNS = ["check", "status", "symbol", "value", "limit", "message"]
@@ -67,7 +68,7 @@ class Check:
 def _arr(x, n: int, dtype=object) -> np.ndarray:
     if isinstance(x, (list, np.ndarray, pd.Series)):
         return np.asarray(x, dtype=dtype)
-    return np.full(n, x, dtype=dtype)
+    return filled(n, x) if dtype is object else np.full(n, x, dtype=dtype)
 
 
 class Findings:
