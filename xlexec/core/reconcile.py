@@ -702,7 +702,9 @@ def _reasons(pt: pd.DataFrame, order_states: dict | None, events: pd.DataFrame |
         e = events[(events["event"].astype(str) == "halt") & (events["date"].astype(str).str[:10] == day)]
         halted_syms = set(canonical_column(e["symbol"]))
     reasons = []
-    for sym, side, c, st in zip(pt["symbol"], pt["side"], pt["client_order_id"], pt["status"]):
+    # the columns as lists: a column of pandas' string type is slow to walk cell by cell
+    cols = (pt[c].tolist() for c in ("symbol", "side", "client_order_id", "status"))
+    for sym, side, c, st in zip(*cols):
         state = _state_for(order_states, str(c), sym, side)
         if st == "not_executed":
             reasons.append(_reason_not_executed(state, order_states is not None, sym in halted_syms))
@@ -931,11 +933,11 @@ def _shortfalls(pt: pd.DataFrame, breaks: list[dict], day: str) -> tuple[list[di
     pa = pt[pt["status"] == "partial"]
     not_executed = [
         {"symbol": s, "side": sd, "planned": _qty(p), "executed": 0, "reason": rs}
-        for s, sd, p, rs in zip(ne["symbol"], ne["side"], ne["planned"], ne["reason"])
+        for s, sd, p, rs in zip(*(ne[c].tolist() for c in ("symbol", "side", "planned", "reason")))
     ]
     partial = [
         {"symbol": s, "side": sd, "planned": _qty(p), "executed": _qty(x), "reason": rs}
-        for s, sd, p, x, rs in zip(pa["symbol"], pa["side"], pa["planned"], pa["executed"], pa["reason"])
+        for s, sd, p, x, rs in zip(*(pa[c].tolist() for c in ("symbol", "side", "planned", "executed", "reason")))
     ]
     lines = [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in not_executed]
     lines += [discrepancy_line(day, d["symbol"], d["planned"], d["executed"], d["reason"]) for d in partial]
