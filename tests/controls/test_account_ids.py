@@ -39,6 +39,11 @@ def test_tagged_ids():
     assert with_account(plan + "-s2", "a071234") == sent + "-s2"
     # a 6-letter symbol is never mistaken for a tag (tags are lower-case)
     assert without_account("xlx-2025-11-03-ABCDEF-buy-0123456789ab") == "xlx-2025-11-03-ABCDEF-buy-0123456789ab"
+    assert without_account("xlx-nodate-a071234-AAPL-buy-0123456789ab") == "xlx-nodate-AAPL-buy-0123456789ab"
+    assert without_account("xlx-nodate-AAPL-buy-0123456789ab") == "xlx-nodate-AAPL-buy-0123456789ab"
+    assert without_account("xlx-2025-11-03-a1-A-buy-x") == "xlx-2025-11-03-A-buy-x"  # the shortest tag
+    for other in ("xlx-2025-11-03-aZZ-buy-x", "someone-elses-iaaaaaaa", "broker-ab-a0a0a0-x", "", "a", "xlx-2025-11-0"):
+        assert without_account(other) == other, other
 
 
 def test_order_key_is_the_stable_part():

@@ -335,6 +335,8 @@ def with_account(coid: str, tag: str) -> str:
 
 def without_account(coid: str) -> str:
     """The plan id of a sent id (its account tag removed); other ids unchanged."""
+    if coid[15:16] != "a" and coid[11:12] != "a":  # a tag's ``a`` follows ``xlx-YYYY-MM-DD-`` or ``xlx-nodate-``
+        return coid
     m = _HEAD.match(coid)
     if m is None or not m.group(2):
         return coid
