@@ -82,3 +82,28 @@ def test_half_up_floats_shows_each_figure_as_half_up_does():
     ).tolist()
     for places in (0, 2, 4, 8, 9, 10):
         assert half_up_floats(spread, places) == [half_up(x, places) for x in spread], places
+
+
+def test_half_up_floats_near_every_half_and_in_numpy_elsewhere():
+    """Floats at, just below and just above the halves of every scale (the figures the decimal
+    rule and rounding to nearest could tell apart) give the one rule's figure; and a spread of
+    ordinary figures is rounded in numpy (most of it), with the same figures."""
+    from xlexec.core.costs import _nearest_shown, half_up_floats
+
+    rng = np.random.default_rng(11)
+    near = []
+    for places in (0, 2, 4, 8):
+        for mag in (1, 10, 1e3, 1e6, 1e9, 1e12):
+            k = np.floor(rng.uniform(0, mag, 400) * 10**places)
+            halves = (k + 0.5) / 10**places
+            near += halves.tolist()
+            near += np.nextafter(halves, np.inf).tolist() + np.nextafter(halves, -np.inf).tolist()
+            near += (halves + 1e-10).tolist() + (halves - 1e-10).tolist() + (halves + 6e-10).tolist()
+    near += [-x for x in near[::7]]
+    for places in (0, 1, 2, 4, 8, 9, 12, 15):
+        assert half_up_floats(near, places) == [half_up(x, places) for x in near], places
+    ordinary = rng.normal(0, 5e3, 20_000)
+    shown, ok = _nearest_shown(ordinary, 2)
+    assert ok.mean() > 0.99  # nearly every figure takes the numpy path ...
+    assert shown[ok].tolist() == [half_up(x, 2) for x in ordinary[ok]]  # ... and gives the rule's figure
+    assert _nearest_shown(ordinary, 16) is None and _nearest_shown(ordinary, -1) is None
