@@ -22,6 +22,27 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 # the VBA project cache (xlexec.excel.vba_cache) of the tests: a temp folder, never the user's
 os.environ.setdefault("XLEXEC_CACHE_DIR", tempfile.mkdtemp(prefix="xlexec-test-cache-"))
 
+
+def _bytecode_for_children() -> None:
+    """The Python processes the tests start (``python -m xlexec`` and others) keep their bytecode
+    in one temp folder of the session (``PYTHONPYCACHEPREFIX``), never in the repository, even
+    where ``PYTHONDONTWRITEBYTECODE`` is set: each module compiles once per session instead of
+    once per process. Set here, before xdist starts its workers, so they share the folder (and
+    use it themselves); the process that made it removes it at exit. The process that sets them
+    is unaffected (both variables are read at interpreter start)."""
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    import atexit
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix="xlexec-test-pycache-")
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
+_bytecode_for_children()
+
 GUIDE_TRADES = """# Date: 2025-10-30
 # Total Trades: 3
 # Portfolio Turnover: 18.5%
