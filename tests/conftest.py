@@ -43,6 +43,47 @@ def _bytecode_for_children() -> None:
 
 _bytecode_for_children()
 
+# ---------------------------------------------------------------- one worker per module (pytest -n)
+
+#: modules whose module-scoped fixture takes seconds (a demo run, a wheel installed in a venv):
+#: under ``--dist loadgroup`` (``make test``) each runs whole on one worker, so the fixture is
+#: built once per run instead of once on each worker that gets one of its tests
+ONE_WORKER_MODULES = frozenset(
+    f"tests/{name}.py"
+    for name in (
+        "test_addin",
+        "test_buttons_file",
+        "test_demo",
+        "test_faces_same_result",
+        "test_figures",
+        "test_operator_doc",
+        "test_press_lazy",
+        "test_wheel",
+        "test_workbook_formats",
+        "test_workbook_look",
+        "test_workbook_render",
+        "test_workbook_viewmodel",
+    )
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: xdist's own grouping, and every test of :data:`ONE_WORKER_MODULES`
+    in one group per module. (xdist 3.8 groups by a suffix it adds to each node id, which pytest
+    9.2's structured node ids no longer take: its ``xdist_group`` marks alone group nothing.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class OneWorkerModules(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+
+    return OneWorkerModules(config, log)
+
+
 GUIDE_TRADES = """# Date: 2025-10-30
 # Total Trades: 3
 # Portfolio Turnover: 18.5%
