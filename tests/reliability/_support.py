@@ -371,8 +371,10 @@ def cli(
         texts = []
         for stream in (out, err):
             stream.flush()
-            # as ``subprocess.run(text=True)`` decodes a child's output: the locale's encoding, strict
-            texts.append(stream.buffer.getvalue().decode(PIPE_DECODING))  # type: ignore[attr-defined]
+            # as ``subprocess.run(text=True)`` reads a child's output: the locale's encoding, strict,
+            # universal newlines
+            raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
+            texts.append(io.TextIOWrapper(io.BytesIO(raw), encoding=PIPE_DECODING).read())
         return rc, texts[0], texts[1]
     return rc, out.getvalue(), err.getvalue()
 
