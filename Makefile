@@ -20,9 +20,10 @@ demo: $(STAMP)
 	$(BIN)/xlexec demo --dir demo
 
 # on a weekend or holiday the suite runs with the clock shifted back to the last NYSE session
-# (tools/on_a_session.py: the broker tests need a session, and real brokers refuse a pinned clock)
+# (tools/on_a_session.py: the broker tests need a session, and real brokers refuse a pinned clock);
+# --dist loadgroup: a module marked xdist_group runs on one worker, its module fixtures built once
 test: $(STAMP)
-	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python tools/on_a_session.py -- $(BIN)/python -m pytest -q -p no:cacheprovider -n auto
+	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python tools/on_a_session.py -- $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup
 
 # ruff (lint and format check) and mypy, configured in pyproject.toml; not yet part of `make test`.
 lint: $(STAMP)

@@ -22,6 +22,68 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 # the VBA project cache (xlexec.excel.vba_cache) of the tests: a temp folder, never the user's
 os.environ.setdefault("XLEXEC_CACHE_DIR", tempfile.mkdtemp(prefix="xlexec-test-cache-"))
 
+
+def _bytecode_for_children() -> None:
+    """The Python processes the tests start (``python -m xlexec`` and others) keep their bytecode
+    in one temp folder of the session (``PYTHONPYCACHEPREFIX``), never in the repository, even
+    where ``PYTHONDONTWRITEBYTECODE`` is set: each module compiles once per session instead of
+    once per process. Set here, before xdist starts its workers, so they share the folder (and
+    use it themselves); the process that made it removes it at exit. The process that sets them
+    is unaffected (both variables are read at interpreter start)."""
+    if os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    import atexit
+    import shutil
+
+    folder = tempfile.mkdtemp(prefix="xlexec-test-pycache-")
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
+_bytecode_for_children()
+
+# ---------------------------------------------------------------- one worker per module (pytest -n)
+
+#: modules whose module-scoped fixture takes seconds (a demo run, a wheel installed in a venv):
+#: under ``--dist loadgroup`` (``make test``) each runs whole on one worker, so the fixture is
+#: built once per run instead of once on each worker that gets one of its tests
+ONE_WORKER_MODULES = frozenset(
+    f"tests/{name}.py"
+    for name in (
+        "test_addin",
+        "test_buttons_file",
+        "test_demo",
+        "test_faces_same_result",
+        "test_figures",
+        "test_operator_doc",
+        "test_press_lazy",
+        "test_wheel",
+        "test_workbook_formats",
+        "test_workbook_look",
+        "test_workbook_render",
+        "test_workbook_viewmodel",
+    )
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``: xdist's own grouping, and every test of :data:`ONE_WORKER_MODULES`
+    in one group per module. (xdist 3.8 groups by a suffix it adds to each node id, which pytest
+    9.2's structured node ids no longer take: its ``xdist_group`` marks alone group nothing.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class OneWorkerModules(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+
+    return OneWorkerModules(config, log)
+
+
 GUIDE_TRADES = """# Date: 2025-10-30
 # Total Trades: 3
 # Portfolio Turnover: 18.5%

@@ -103,7 +103,9 @@ def test_xlwings_is_pinned_to_the_version_whose_vba_is_embedded():
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    # no PYTHONPYCACHEPREFIX (tests/conftest.py): pip compiles the installed wheel's bytecode into the venv
+    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONPYCACHEPREFIX")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PYTHONDONTWRITEBYTECODE="1",

@@ -297,7 +297,9 @@ def unzip_text(path: Path) -> str:
         return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
 
 
-def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) -> tuple[int | None, str, str]:
+def cli(
+    argv: list[str], *, env: dict | None = None, cwd: Path | None = None, as_process: bool = False
+) -> tuple[int | None, str, str]:
     """Run the CLI, output captured; ``env`` adds variables (a ``None`` value unsets one).
 
     With ``cwd``: the real ``python -m xlexec`` in a subprocess started in that folder (the test
@@ -305,10 +307,17 @@ def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) ->
     resolved against the current folder). Without: ``xlexec.cli.app.main(argv)`` in this process
     (so a test's monkeypatch applies; pass ``--config`` with an absolute ``live_dir``).
 
+    ``as_process`` (in-process only): run ``main`` as the subprocess would see it: the
+    subprocess's environment (:func:`env_with_keys`, then ``env``), stdout and stderr as pipes
+    of the encoding and error handlers a child process has (:func:`child_streams`; text a pipe
+    cannot carry fails as it would there), and every warning under Python's default filters
+    written to stderr, as a child process prints it.
+
     Returns ``(exit code, stdout, stderr)``; in-process, an exception escaping ``main`` (what a
     user would see as a traceback) gives exit code ``None`` and the traceback as stderr."""
     import contextlib
     import traceback
+    import warnings
 
     if cwd is not None:
         full = env_with_keys(**{k: v for k, v in (env or {}).items() if v is not None})
@@ -320,14 +329,28 @@ def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) ->
 
     from xlexec.cli.app import main
 
+    if as_process:
+        child = env_with_keys()
+        env = {**{k: None for k in os.environ if k not in child}, **child, **(env or {})}
+        streams = child_streams()
+        out = io.TextIOWrapper(io.BytesIO(), encoding=streams[0], errors=streams[1], newline=None)
+        err = io.TextIOWrapper(io.BytesIO(), encoding=streams[0], errors=streams[2], newline=None)
+    else:
+        out, err = io.StringIO(), io.StringIO()
     old_env = {k: os.environ.get(k) for k in (env or {})}
-    out, err = io.StringIO(), io.StringIO()
     try:
         os.environ.update({k: v for k, v in (env or {}).items() if v is not None})
         for k, v in (env or {}).items():
             if v is None:
                 os.environ.pop(k, None)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stdout(out))
+            stack.enter_context(contextlib.redirect_stderr(err))
+            if as_process:
+                seen = stack.enter_context(warnings.catch_warnings(record=True))
+                warnings.resetwarnings()
+                for action, category in DEFAULT_WARNING_FILTERS:
+                    warnings.simplefilter(action, category, append=True)
             try:
                 rc = main(argv)
             except SystemExit as e:
@@ -335,13 +358,48 @@ def cli(argv: list[str], *, env: dict | None = None, cwd: Path | None = None) ->
             except BaseException:  # noqa: BLE001 - the finding
                 err.write(traceback.format_exc())
                 rc = None
+            if as_process:
+                for w in seen:
+                    err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
     finally:
         for k, v in old_env.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    if isinstance(out, io.TextIOWrapper):
+        texts = []
+        for stream in (out, err):
+            stream.flush()
+            # as ``subprocess.run(text=True)`` reads a child's output: the locale's encoding, strict,
+            # universal newlines
+            raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
+            texts.append(io.TextIOWrapper(io.BytesIO(raw), encoding=PIPE_DECODING).read())
+        return rc, texts[0], texts[1]
     return rc, out.getvalue(), err.getvalue()
+
+
+#: Python's warning filters when no ``-W`` option or ``PYTHONWARNINGS`` is given, outside ``__main__``
+DEFAULT_WARNING_FILTERS = [
+    ("ignore", DeprecationWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", ImportWarning),
+    ("ignore", ResourceWarning),
+    ("default", Warning),
+]
+PIPE_DECODING = __import__("locale").getpreferredencoding(False)
+_CHILD_STREAMS: list[tuple[str, str, str]] = []
+
+
+def child_streams() -> tuple[str, str, str]:
+    """(encoding, stdout errors, stderr errors) of a child process's piped stdout and stderr in
+    the environment :func:`env_with_keys` gives (asked once of a real child)."""
+    if not _CHILD_STREAMS:
+        code = "import sys; print(sys.stdout.encoding, sys.stdout.errors, sys.stderr.errors)"
+        p = subprocess.run([PY, "-c", code], env=env_with_keys(), capture_output=True, text=True, check=True)
+        enc, out_errors, err_errors = p.stdout.split()
+        _CHILD_STREAMS.append((enc, out_errors, err_errors))
+    return _CHILD_STREAMS[0]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ import csv
 import io
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ DAY = "2025-10-30"
 SETTINGS = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 FAST = settings(max_examples=120, **SETTINGS)
 CLI = settings(max_examples=25, **SETTINGS)
+#: examples of each CLI property run through a real ``python -m xlexec`` (the rest in-process)
+PROCESS_EXAMPLES = 2
 
 DATA = U.TESTS / "data" / "fills"
 _ACTS = [a for a in json.loads((DATA / "alpaca_activities.json").read_text()) if a.get("activity_type") == "FILL"]
@@ -389,6 +392,7 @@ def hostile(draw, t: Target) -> tuple[str, bytes]:
 class Tally:
     def __init__(self):
         self.tried = self.accepted = self.clean = self.tracebacks = self.misplaced = self.partial = 0
+        self.processes = 0  # of the tried, run through a real subprocess
         self.examples: list[str] = []
 
     def bad(self, msg: str):
@@ -541,7 +545,17 @@ def cli_root(tmp_path_factory):
     return root
 
 
-def check_cli(t: Target, root: Path, path: Path, argv: list[str], tally: Tally) -> None:
+def _here_listing() -> list[str]:
+    """The names in the test process's current folder (hidden ones aside: other tests' caches)."""
+    return sorted(n for n in os.listdir() if not n.startswith("."))
+
+
+def check_cli(t: Target, root: Path, path: Path, argv: list[str], tally: Tally, *, process: bool = True) -> None:
+    """One CLI run on the hostile file: ``process``: the real ``python -m xlexec`` in a subprocess
+    started in ``root``; else ``main`` in this process as that subprocess sees it (its environment,
+    its stdout/stderr pipes, its warnings; ``U.cli(as_process=True)``). Every path in ``args`` is
+    absolute, and a relative ``live_dir`` resolves against the config file's folder, so both read
+    and write the same files; in-process, the current folder (not ``root``) must stay as it was."""
     live = root / "live"
     args = [
         a.format(f=str(path), t=str(live / DAY / "trades.csv"), fills=str(live / DAY / "broker_fills.csv"))
@@ -551,7 +565,14 @@ def check_cli(t: Target, root: Path, path: Path, argv: list[str], tally: Tally) 
         args += ["--config", str(root / "config.yaml")]
     before, events = U.snapshot(root), U.journal_rows(live)
     tally.tried += 1
-    rc, out, err = U.cli(args, cwd=root, env={"XLEXEC_NOW": "2025-10-30T13:40:00+00:00"})
+    env = {"XLEXEC_NOW": "2025-10-30T13:40:00+00:00"}
+    if process:
+        tally.processes += 1
+        rc, out, err = U.cli(args, cwd=root, env=env)
+    else:
+        here = _here_listing()
+        rc, out, err = U.cli(args, env=env, as_process=True)
+        assert _here_listing() == here, f"wrote into the current folder: {sorted(set(_here_listing()) ^ set(here))}"
     if rc is None or "Traceback" in err:
         tally.tracebacks += 1
         tally.bad(err[-400:])
@@ -576,21 +597,29 @@ def test_cli_exit_2_one_line_no_traceback_no_write(t, cli_root, observe):
     path = cli_root / "hostile" / t.file
     tally = Tally()
 
+    through_process: set[int] = set()
+
     @CLI
     @given(case=hostile(t), which=st.integers(0, len(t.cli) - 1))
     def run(case, which):
         what, raw = case
         path.write_bytes(raw)
-        check_cli(t, cli_root, path, t.cli[which], tally)
+        # the first examples, and the first of each command, through the real process (exit
+        # code, one stderr line, no traceback as a user sees them); every other one in-process
+        process = tally.tried < PROCESS_EXAMPLES or which not in through_process
+        through_process.update([which] if process else [])
+        check_cli(t, cli_root, path, t.cli[which], tally, process=process)
 
     try:
         run()
+        assert through_process == set(range(len(t.cli))), "a command never ran through the real process"
     finally:
         observe(
             "hostile",
             target=t.name,
             level="CLI",
             tried=tally.tried,
+            through_process=tally.processes,
             accepted=tally.accepted,
             clean_errors=tally.clean,
             tracebacks=tally.tracebacks,
