@@ -100,7 +100,7 @@ def test_half_up_floats_near_every_half_and_in_numpy_elsewhere():
             near += np.nextafter(halves, np.inf).tolist() + np.nextafter(halves, -np.inf).tolist()
             near += (halves + 1e-10).tolist() + (halves - 1e-10).tolist() + (halves + 6e-10).tolist()
     near += [-x for x in near[::7]]
-    for places in (0, 1, 2, 4, 8, 9, 12, 15):
+    for places in (-1, 0, 1, 2, 4, 8, 9, 12, 15, 16):  # (-1 and 16: the decimal rule for every figure)
         assert half_up_floats(near, places) == [half_up(x, places) for x in near], places
     ordinary = rng.normal(0, 5e3, 20_000)
     shown, ok = _nearest_shown(ordinary, 2)

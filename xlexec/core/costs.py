@@ -196,9 +196,7 @@ def half_up_floats(values, places: int = 2) -> list[float | None]:
     exp, noise, fin = Decimal(1).scaleb(-places), places < 9, math.isfinite
     a = np.asarray(values, dtype=np.float64).ravel()
     fast = _nearest_shown(a, places)
-    if fast is None:
-        return [_shown(Decimal(repr(x)), exp, noise) if fin(x := float(v)) else None for v in a.tolist()]
-    shown, ok = fast
+    shown, ok = fast if fast is not None else (np.full(len(a), np.nan), np.zeros(len(a), dtype=bool))
     out: list[float | None] = shown.tolist()
     for i in np.flatnonzero(~ok).tolist():
         x = float(a[i])
