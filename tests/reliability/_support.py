@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import locale
 import os
 import re
 import sqlite3
@@ -387,7 +388,7 @@ DEFAULT_WARNING_FILTERS = [
     ("ignore", ResourceWarning),
     ("default", Warning),
 ]
-PIPE_DECODING = __import__("locale").getpreferredencoding(False)
+PIPE_DECODING = locale.getpreferredencoding(False)
 _CHILD_STREAMS: list[tuple[str, str, str]] = []
 
 
