@@ -32,12 +32,18 @@ def content_types(sheet_member: str = "xl/worksheets/sheet1.xml") -> str:
 
 
 def write_minimal_book(
-    path: Path, sheet_xml: str | bytes, *, sheet: str = "S", target: str = "worksheets/sheet1.xml"
+    path: Path,
+    sheet_xml: str | bytes,
+    *,
+    sheet: str = "S",
+    target: str = "worksheets/sheet1.xml",
+    compression: int = zipfile.ZIP_DEFLATED,
 ) -> None:
     """Write ``path``: a workbook whose one sheet ``sheet`` is ``sheet_xml``, stored at the
-    relationship target ``target`` (``/x`` = member ``x``, else ``xl/`` + target)."""
+    relationship target ``target`` (``/x`` = member ``x``, else ``xl/`` + target), its members
+    compressed with ``compression`` (a ``zipfile`` constant)."""
     member = target[1:] if target.startswith("/") else "xl/" + target
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(path, "w", compression) as z:
         z.writestr("[Content_Types].xml", content_types(member))
         z.writestr("_rels/.rels", ROOT_RELS)
         z.writestr(

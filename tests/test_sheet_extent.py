@@ -25,7 +25,7 @@ def sheet(body: str, *, head: str = "") -> bytes:
 
 def ext(xml: bytes, *, fast: bool = True, monkeypatch=None) -> Extent:
     if not fast:
-        monkeypatch.setattr(se, "_fast_part", lambda part, st: False)
+        monkeypatch.setattr(se, "_fast_part", lambda *a: False)
     return sheet_extent(io.BytesIO(xml))
 
 
@@ -163,3 +163,58 @@ def test_calamine_places_cells_as_the_extent_says(tmp_path):
     assert (len(rows), max(len(r) for r in rows)) == (5, 4)
     assert rows[3][2:4] == [3.0, 4.0] and rows[4][0] == 5.0
     assert ext(xml) == Extent(5, 4, 5, 4)
+
+
+# --------------------------------------------------------------------------- read ahead
+
+
+class _Failing(io.BytesIO):
+    """A stream that fails once ``after`` bytes have been read."""
+
+    def __init__(self, data: bytes, after: int):
+        super().__init__(data)
+        self.after = after
+
+    def read(self, size: int = -1) -> bytes:
+        if self.tell() >= self.after:
+            raise OSError("disk went away")
+        return super().read(size)
+
+
+def test_read_ahead_gives_the_same_extent_and_raises_what_the_stream_raises():
+    xml, last_row, last_col = _random_sheet(random.Random(3), 20_000, True)
+    assert len(xml) > 3 * se.BLOCK_BYTES  # several blocks, each read on the second thread
+    ahead = se.ReadAhead(io.BytesIO(xml))
+    assert sheet_extent(ahead) == Extent(last_row, last_col, last_row, last_col)
+    ahead.close()
+    failing = se.ReadAhead(_Failing(xml, 2 * se.BLOCK_BYTES))
+    with pytest.raises(OSError, match="disk went away"):
+        sheet_extent(failing)
+    with pytest.raises(ValueError, match="blocks of"):
+        se.ReadAhead(io.BytesIO(xml)).read(10)
+
+
+def test_a_big_sheet_is_checked_read_ahead_and_a_far_cell_in_it_refused(tmp_path):
+    """A sheet over two blocks goes through :class:`ReadAhead` in the book's check: the far cell
+    near its end is still found, and a member whose bytes do not match its CRC is refused with
+    the zip's own error, raised in the thread that checks."""
+    xml, _, _ = _random_sheet(random.Random(5), 20_000, True)
+    at = xml.rindex(b"</sheetData>")
+    far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    book = tmp_path / "far.xlsx"
+    _book(book, xml[:at] + far + xml[at:])
+    with pytest.raises(InputError) as e:
+        check_book_extent(book)
+    assert "1,048,576 rows x 16,384 columns" in str(e.value)
+
+    import zipfile
+
+    bad = tmp_path / "crc.xlsx"
+    _book(bad, xml, compression=zipfile.ZIP_STORED)
+    data = bytearray(bad.read_bytes())
+    v = data.index(b"<v>0.", len(data) // 2) + 5  # a digit of a value half way: the XML stays whole
+    data[v] = ord("9") if data[v] != ord("9") else ord("8")
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError) as e:
+        check_book_extent(bad)
+    assert "cannot open the workbook: xl/worksheets/sheet1.xml" in str(e.value) and "CRC" in str(e.value)

@@ -447,3 +447,37 @@ def test_a_blotter_limit_that_is_no_price_names_its_row():
         with pytest.raises(InputError) as e:
             inputs_from_grids([], [head, row(1.0), row(junk)], [])
         assert e.value.row == 6 and e.value.column == "Limit" and e.value.file == "Blotter", junk
+
+
+def test_the_collector_is_paused_while_a_book_is_read_and_left_as_it_was(tmp_path, monkeypatch):
+    """read_book_file pauses Python's cyclic garbage collector while calamine's cells are built
+    (a pass over them frees nothing) and gives it back as it found it: on, off, or after a
+    refusal."""
+    import gc
+
+    from xlexec.errors import InputError
+    from xlexec.excel import reader
+
+    seen: list[bool] = []
+    real = reader._read_book_file
+
+    def spy(path):
+        seen.append(gc.isenabled())
+        return real(path)
+
+    monkeypatch.setattr(reader, "_read_book_file", spy)
+    book = tmp_path / "b.xlsx"
+    book.write_bytes(b"not a zip at all")
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        with pytest.raises(InputError):
+            reader.read_book_file(book)  # calamine cannot open it: refused, the collector back on
+        assert gc.isenabled()
+        gc.disable()
+        with pytest.raises(InputError):
+            reader.read_book_file(book)
+        assert not gc.isenabled()  # it was off: left off
+    finally:
+        gc.enable() if was else gc.disable()
+    assert seen == [False, False]
