@@ -174,18 +174,40 @@ def test_live_mode_with_a_live_account_and_live_sends(tmp_path):
         assert [o["account"] for o in f.orders] == ["U1234567", "U1234567"]
 
 
-def _status(cfg: Path, *extra: str) -> subprocess.CompletedProcess:
+def _status(cfg: Path, *extra: str, clock: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "XLEXEC_NOW")}
     env["COLUMNS"] = "400"
+    env.update(clock or {})
     cmd = [sys.executable, "-m", "xlexec", "status", "--date", _today(), "--config", str(cfg), *extra]
     return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
 
 
+def _clock_later(seconds: int) -> dict[str, str] | None:
+    """The environment of a CLI run whose wall clock reads ``seconds`` later than this
+    process's (``tools/session_clock.c``, the library ``make test`` loads on a closed day, on
+    top of the shift already in force); None without a C compiler to build it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    try:
+        from on_a_session import SHIFT, build_shim
+    finally:
+        sys.path.pop(0)
+    shim = build_shim()
+    if shim is None:
+        return None
+    preload = os.environ.get("LD_PRELOAD", "").split()
+    return {
+        "LD_PRELOAD": " ".join(preload if str(shim) in preload else [str(shim), *preload]),
+        SHIFT: str(int(os.environ.get(SHIFT, "0") or 0) + seconds),
+    }
+
+
 def test_the_limit_chase_through_the_cli_replaces_the_order_once(tmp_path):
     """``execution.chase`` (1 minute, the smallest period; a pinned clock is refused with a real
-    broker, so the test waits it out): ``xlexec status --enforce-timeouts`` cancels the working
-    limit at TWS and places the remainder at +$0.05 under ``<coid>-c1``; a rerun right after
-    moves nothing (the replacement is younger than a period) and nothing is placed twice."""
+    broker, so the status run that chases reads a wall clock 61 s on: the clock library of
+    ``make test``, or a real wait without a C compiler): ``xlexec status --enforce-timeouts``
+    cancels the working limit at TWS and places the remainder at +$0.05 under ``<coid>-c1``; a
+    rerun right after moves nothing (the replacement is younger than a period) and nothing is
+    placed twice."""
     import time
 
     with FakeTWS(prices={"AAPL": 150.0, "BRK B": 400.0}, fill_modes={"AAPL": "none"}, now=_tws_now) as f:
@@ -199,8 +221,10 @@ def test_the_limit_chase_through_the_cli_replaces_the_order_once(tmp_path):
         root = aapl["order_ref"]
         early = _status(cfg, "--enforce-timeouts")
         assert early.returncode == 0 and f.place_count == 2, early.stdout + early.stderr
-        time.sleep(61)
-        s = _status(cfg, "--enforce-timeouts")
+        later = _clock_later(61)
+        if later is None:
+            time.sleep(61)
+        s = _status(cfg, "--enforce-timeouts", clock=later)
         assert s.returncode == 0, s.stdout + s.stderr
         assert "AAPL: chase: chase 1: limit 150 -> 150.05 for 10 remaining" in s.stdout, s.stdout
         assert sorted((o["order_ref"], o["status"], o["qty"], o["lmt_price"]) for o in f.orders) == sorted(
