@@ -186,12 +186,14 @@ def _clock_later(seconds: int) -> dict[str, str] | None:
     """The environment of a CLI run whose wall clock reads ``seconds`` later than this
     process's (``tools/session_clock.c``, the library ``make test`` loads on a closed day, on
     top of the shift already in force); None without a C compiler to build it."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-    try:
-        from on_a_session import SHIFT, build_shim
-    finally:
-        sys.path.pop(0)
-    shim = build_shim()
+    import importlib.util
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "on_a_session.py"
+    spec = importlib.util.spec_from_file_location("on_a_session", tool)
+    assert spec is not None and spec.loader is not None
+    clock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(clock)
+    SHIFT, shim = clock.SHIFT, clock.build_shim()
     if shim is None:
         return None
     preload = os.environ.get("LD_PRELOAD", "").split()
