@@ -111,6 +111,22 @@ def test_button_press_times_each_press_against_its_bound(tmp_path):
 
 
 @pytest.mark.slow
+def test_submit_quick_run_says_where_the_time_before_the_first_order_goes(tmp_path):
+    """--quick: 20 orders against the fake Alpaca (50 ms per request). xlexec's first order
+    request reaches the server no sooner than one round trip after the start (its clock, account
+    and open-orders requests must be answered first); the loop's goes out at once. Both end
+    after their last order's reply."""
+    p = _bench("--quick", "--json", "--only", "submit", "--repeat", "1", cache=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    [r] = json.loads(p.stdout)
+    d = r["details"]
+    assert d["orders_at_broker"] == 20 and d["duplicates"] == 0 and d["requests"] == 23  # 3 before the orders
+    assert d["first_order_request_seconds"] >= 0.05 > d["baseline_first_order_request_seconds"] >= 0
+    assert d["after_last_reply_seconds"] >= 0 and d["baseline_after_last_reply_seconds"] >= 0
+    assert "first order request after" in d["note"]
+
+
+@pytest.mark.slow
 def test_submit_schwab_quick_run_is_paced_with_no_duplicate(tmp_path):
     """--quick: 20 orders against the fake Schwab (50 ms per request): every order at the broker
     once, and the bound is the one the module documents, recomputed here from the requests the

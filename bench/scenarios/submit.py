@@ -17,12 +17,22 @@
 Target: xlexec ≤ 1.3 × the bound and no slower than the threaded loop; 0 duplicates, 0 surfaced
 429s, every order at the broker. Each run gets a fresh server and a fresh ``live/`` folder; only
 the submission is timed (the requests before the orders, clock/account/open orders, included).
+
+Where the time goes, from the server's log (the fake runs in this process: one monotonic clock):
+``first_order_request_seconds``, from the start of the timed call to the first order request
+reaching the server (for xlexec its clock, account and open-orders requests, sent together, one
+round trip, and the checks on their replies), and ``after_last_reply_seconds``, from the last
+order's reply (its arrival + the latency) to the end of the call (xlexec: ``execution_log.csv``,
+the result and its journal row). With the same concurrency a submit that must know the session
+and the account before it sends takes one round trip more than the loop: N / concurrency + 1
+round trips against N / concurrency.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from ..harness import Timer, fake_alpaca_class
@@ -139,9 +149,11 @@ def _threaded_loop(trades_csv: Path, url: str):
         except Exception:  # noqa: BLE001 - counted as a surfaced error
             return None
 
+    start = time.monotonic()
     with Timer() as t, ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         orders = list(pool.map(send, [r for _, r in trades_df.iterrows()]))
-    return t.seconds, sum(o is not None for o in orders), sum(o is None for o in orders)
+    end = time.monotonic()
+    return t.seconds, sum(o is not None for o in orders), sum(o is None for o in orders), (start, end)
 
 
 def bound_seconds(size: int) -> float:
@@ -158,12 +170,15 @@ def run(state, side: str):
             from xlexec.execution.engine import submit_batch
 
             ctx, broker = broker_ctx(state["tmp"] / f"live-{state['n']}", fake.url)
+            start = time.monotonic()
             with Timer() as t:
                 res = submit_batch(ctx, state["trades"], broker=broker, quotes=state["quotes"])
+            span = (start, time.monotonic())
             ctx.close()
             seconds, surfaced, sent_ok = t.seconds, int(res.unknown + res.refused), res.sent + res.already_sent
         else:
-            seconds, sent_ok, surfaced = _threaded_loop(state["root"] / "trades.csv", fake.url)
+            seconds, sent_ok, surfaced, span = _threaded_loop(state["root"] / "trades.csv", fake.url)
+        sent_at = sorted(r["received"] for r in fake.requests("POST", "/v2/orders"))
         coids = [o["client_order_id"] for o in fake.orders.values()]
         by_sym: dict = {}
         for o in fake.orders.values():
@@ -185,6 +200,8 @@ def run(state, side: str):
         "order_posts": posts,
         "requests": requests,
         "distinct_client_order_ids": len(set(coids)),
+        "first_order_request_seconds": round(sent_at[0] - span[0], 4) if sent_at else None,
+        "after_last_reply_seconds": round(span[1] - (sent_at[-1] + LATENCY), 4) if sent_at else None,
     }
 
 
@@ -207,5 +224,12 @@ def note(row) -> str:
         f"bound N x latency / concurrency {d['bound_seconds']:.2f} s: xlexec {d['vs_bound']:.2f}x, threaded "
         f"alpaca-py loop {d['baseline_vs_bound']:.2f}x (target <= {LIMIT:g}x and <= the loop); "
         f"{d['requests']} requests; duplicates {d['duplicates']}, surfaced errors {d['surfaced_errors']}, "
-        f"429s from the server {d['server_429s']} (loop: {d['baseline_server_429s']})"
+        f"429s from the server {d['server_429s']} (loop: {d['baseline_server_429s']}); first order request "
+        f"after {_s(d.get('first_order_request_seconds'))} (loop {_s(d.get('baseline_first_order_request_seconds'))}), "
+        f"end {_s(d.get('after_last_reply_seconds'))} after the last reply "
+        f"(loop {_s(d.get('baseline_after_last_reply_seconds'))})"
     )
+
+
+def _s(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.3f} s"
