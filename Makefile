@@ -21,7 +21,8 @@ demo: $(STAMP)
 
 # on a weekend or holiday the suite runs with the clock shifted back to the last NYSE session
 # (tools/on_a_session.py: the broker tests need a session, and real brokers refuse a pinned clock);
-# --dist loadgroup: a module marked xdist_group runs on one worker, its module fixtures built once
+# --dist loadgroup: each module of ONE_WORKER_MODULES (tests/conftest.py) runs whole on one worker,
+# its module fixtures built once
 test: $(STAMP)
 	XLWINGS_LICENSE_KEY=noncommercial $(BIN)/python tools/on_a_session.py -- $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup
 

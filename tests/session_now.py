@@ -28,3 +28,17 @@ SHIFT = _shift()
 def session_now() -> dt.datetime:
     """The fake's clock: tz-aware UTC, on a session day (see the module's docstring)."""
     return dt.datetime.now(dt.UTC) + SHIFT
+
+
+def clock_tool():
+    """``tools/on_a_session.py`` (a script, not a package) loaded as a module: how ``make test``
+    moves the suite's wall clock (``SHIFT``, ``build_shim``, ``environment``...)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "on_a_session.py"
+    spec = importlib.util.spec_from_file_location("on_a_session", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

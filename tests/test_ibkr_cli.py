@@ -20,7 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_tws import FakeTWS  # noqa: E402
-from session_now import session_now  # noqa: E402
+from session_now import clock_tool, session_now  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -186,13 +186,7 @@ def _clock_later(seconds: int) -> dict[str, str] | None:
     """The environment of a CLI run whose wall clock reads ``seconds`` later than this
     process's (``tools/session_clock.c``, the library ``make test`` loads on a closed day, on
     top of the shift already in force); None without a C compiler to build it."""
-    import importlib.util
-
-    tool = Path(__file__).resolve().parents[1] / "tools" / "on_a_session.py"
-    spec = importlib.util.spec_from_file_location("on_a_session", tool)
-    assert spec is not None and spec.loader is not None
-    clock = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(clock)
+    clock = clock_tool()
     SHIFT, shim = clock.SHIFT, clock.build_shim()
     if shim is None:
         return None

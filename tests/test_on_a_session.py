@@ -7,7 +7,6 @@ is Christmas; 2026-01-19 is Martin Luther King Jr. Day (a Monday).
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "on_a_session.py"
-_spec = importlib.util.spec_from_file_location("on_a_session", TOOL)
-assert _spec and _spec.loader
-tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tool)
+sys.path.insert(0, str(Path(__file__).parent))
+
+from session_now import clock_tool  # noqa: E402
+
+tool = clock_tool()
 
 
 def utc(text: str) -> dt.datetime:

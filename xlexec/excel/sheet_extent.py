@@ -82,22 +82,6 @@ def forget_extents() -> None:
     _CHECKED.clear()
 
 
-def parts(stream, size: int = 1 << 20) -> Iterator[bytes]:
-    """A worksheet stream in parts of about ``size`` bytes, each ending before a ``<``: whole
-    tags only."""
-    tail = b""
-    while True:
-        chunk = stream.read(size)
-        buf = tail + chunk
-        cut = buf.rfind(b"<") if chunk else len(buf)
-        if cut < 0:
-            cut = len(buf)
-        part, tail = buf[:cut], buf[cut:]
-        yield part
-        if not chunk:
-            return
-
-
 def col_number(letters: bytes) -> int:
     """``b"A"`` -> 1, ``b"AN"`` -> 40 (any case)."""
     n = 0
@@ -126,7 +110,7 @@ def blocks(stream, size: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
     """A worksheet stream as ``(block, cut)``: ``block[:cut]`` is whole tags (it ends before a
     ``<``, like :func:`parts`), and ``block`` goes on for at least ``len(_PAD)`` readable bytes
     after ``cut`` (the next tags, or zeros at the end), so that a read a few bytes past a tag
-    needs no copy of the part. One copy of the stream's bytes, where :func:`parts` makes three."""
+    needs no copy of the part. One copy of the stream's bytes (:func:`parts` cuts a second)."""
     tail = b""
     while True:
         chunk = stream.read(size)
@@ -140,6 +124,13 @@ def blocks(stream, size: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
             cut = end
         yield block, cut
         tail = block[cut:end]
+
+
+def parts(stream, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """A worksheet stream in parts of about ``size`` bytes, each ending before a ``<``: whole
+    tags only (the parts of :func:`blocks`, for a reader that wants them on their own)."""
+    for block, cut in blocks(stream, size):
+        yield block[:cut]
 
 
 class ReadAhead:
