@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests import cli_fork
+
 OWNER = "postgres"
 
 
@@ -122,7 +124,7 @@ def cli(*args: str, env: dict | None = None, cwd: str | Path | None = None) -> s
     """``python -m xlexec ARGS`` as a subprocess (this tree first on the path)."""
     root = str(Path(__file__).resolve().parent.parent)
     e = dict(os.environ, PYTHONPATH=root, XLWINGS_LICENSE_KEY="noncommercial", **(env or {}))
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args],
         capture_output=True,
         text=True,

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
+
 D1, D2 = "2025-10-30", "2025-10-31"
 ROOT = str(Path(__file__).resolve().parents[1])
 HEADER = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -28,7 +30,7 @@ def xlexec(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env["XLEXEC_NOW"] = "2025-10-30T21:00:00+00:00"
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

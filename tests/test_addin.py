@@ -20,6 +20,7 @@ import olefile
 import pytest
 from oletools.olevba import VBA_Parser, decompress_stream
 
+from tests import cli_fork
 from xlexec.excel.addin import startup_folder
 from xlexec.excel.ribbon import press
 from xlexec.vba import project as vp
@@ -56,7 +57,7 @@ def _cli(tmp_path: Path, *args: str, env_extra: dict[str, str] | None = None) ->
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
+
+from tests import cli_fork
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "validate"
@@ -38,7 +39,7 @@ def approve(cfg: Path, live: Path, cwd: Path, decision: str, reason: str, by: st
     env = dict(os.environ, XLEXEC_NOW="2025-10-30T14:00:00+00:00")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     args = ["approve", str(live / DAY / "trades.csv"), "--by", by, "--decision", decision, "--reason", reason]
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args, "--config", str(cfg)],
         cwd=cwd,
         env=env,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
 from xlexec.excel.bookconfig import CONFIG_NAME, local_book_path, read_ref_file
 from xlexec.excel.udfs import checks_table, quote_mid
 
@@ -51,7 +52,7 @@ def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "XLEXEC_NOW": NOW, "XLWINGS_LICENSE_KEY": "noncommercial"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("XLEXEC_CONFIG", None)
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
     )
 

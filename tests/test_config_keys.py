@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from tests import cli_fork
 from xlexec.config import REMOVED_KEYS, Config, load_config
 from xlexec.errors import ConfigError
 
@@ -59,7 +59,7 @@ def test_the_cli_exits_2_on_a_removed_key_with_one_line(tmp_path):
     (tmp_path / "config.yaml").write_text("execution:\n  broker: paper\n  retry_failed_orders: true\n")
     trades = tmp_path / "trades.csv"
     trades.write_text("symbol\n")
-    p = subprocess.run(
+    p = cli_fork.run(
         [sys.executable, "-m", "xlexec", "validate", str(trades)],
         cwd=tmp_path,
         capture_output=True,

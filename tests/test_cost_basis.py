@@ -17,6 +17,8 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from tests import cli_fork
+
 ROOT = str(Path(__file__).resolve().parents[1])
 HEADER = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
 FILL_HEADER = "date,symbol,side,shares,price,commission,fill_time,order_id,client_order_id,fill_id\n"
@@ -36,7 +38,7 @@ def xlexec(cwd: Path, now: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env["XLEXEC_NOW"] = now
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

@@ -3,11 +3,12 @@ a rerun duplicates nothing, and bad input is one line with exit code 2."""
 
 import csv
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests import cli_fork
 
 GUIDE_COLUMNS = {
     "2025-10-30/trades.csv": (
@@ -42,7 +43,7 @@ def snapshot(live: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("demo")
-    r = subprocess.run(
+    r = cli_fork.run(
         [sys.executable, "-m", "xlexec", "demo", "--dir", str(d)], capture_output=True, text=True, timeout=600, cwd=d
     )
     assert r.returncode == 0, r.stderr
@@ -121,7 +122,7 @@ def test_rerun_duplicates_nothing(demo_dir):
     import sqlite3
 
     n_orders = sqlite3.connect(live / "paper_broker.sqlite").execute("SELECT COUNT(*) FROM orders").fetchone()[0]
-    r = subprocess.run(
+    r = cli_fork.run(
         [sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--no-workbook"],
         capture_output=True,
         text=True,
@@ -144,7 +145,7 @@ def test_malformed_trades_one_line_exit_2(tmp_path):
         "MSFT,sell,fifty,380.50,19025.00,-0.03,1.90,3.81,5.71\n"
     )
     for cmd in (["validate", str(p)], ["convert", str(p), "--broker", "ibkr", "--draft"], ["submit", str(p)]):
-        r = subprocess.run(
+        r = cli_fork.run(
             [sys.executable, "-m", "xlexec", *cmd], capture_output=True, text=True, timeout=120, cwd=tmp_path
         )
         assert r.returncode == 2, (cmd, r.stderr)
@@ -154,7 +155,7 @@ def test_malformed_trades_one_line_exit_2(tmp_path):
 
 
 def test_help_lists_every_guide_script():
-    r = subprocess.run([sys.executable, "-m", "xlexec", "--help"], capture_output=True, text=True, timeout=60)
+    r = cli_fork.run([sys.executable, "-m", "xlexec", "--help"], capture_output=True, text=True, timeout=60)
     for name in (
         "validate",
         "approve",
@@ -173,7 +174,7 @@ def test_help_lists_every_guide_script():
         "demo",
     ):
         assert name in r.stdout, name
-        h = subprocess.run([sys.executable, "-m", "xlexec", name, "--help"], capture_output=True, text=True, timeout=60)
+        h = cli_fork.run([sys.executable, "-m", "xlexec", name, "--help"], capture_output=True, text=True, timeout=60)
         assert h.returncode == 0 and "usage" in h.stdout.lower(), name
 
 
@@ -187,7 +188,7 @@ def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
 
     d = tmp_path / "multi"
     cmd = [sys.executable, "-m", "xlexec", "demo", "--dir", str(d), "--days", "3", "--no-workbook"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    r = cli_fork.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     live = d / "live"
     days = ["2025-10-28", "2025-10-29", "2025-10-30"]
@@ -205,7 +206,7 @@ def test_several_days_carry_positions_and_cash_and_rerun_cleanly(tmp_path):
     month = list(csv.DictReader((live / "monthly_costs.csv").open()))
     assert [m["month"] for m in month] == ["2025-10"] and month[0]["days"] == "3"
     before = snapshot(live)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    r = cli_fork.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert snapshot(live) == before
 

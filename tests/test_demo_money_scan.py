@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from tests import cli_fork
 
 ROOT = str(Path(__file__).resolve().parents[1])
 DAY = "2025-10-30"
@@ -29,7 +30,7 @@ BAD_AGES = [
 def run(cwd: Path, *args: str) -> str:
     env = dict(os.environ, XLEXEC_NOW="2025-10-30T21:00:00+00:00")
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    r = subprocess.run(
+    r = cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
     assert r.returncode in (0, 1), (args, r.stderr)

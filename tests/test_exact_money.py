@@ -19,6 +19,7 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from tests import cli_fork
 from xlexec.store.month import reconciled_value
 
 ROOT = str(Path(__file__).resolve().parents[1])
@@ -31,7 +32,7 @@ def xlexec(cwd: Path, now: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env["XLEXEC_NOW"] = now
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY = "2025-11-03"
 CENT = Decimal("0.01")
@@ -30,7 +32,7 @@ def half_up(x: Decimal, q: Decimal = CENT) -> float:
 def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args, "--config", str(tmp / "config.yaml")],
         cwd=tmp,
         env=env,
@@ -235,7 +237,7 @@ NOISE = re.compile(r"(?<![\w.])-?\d+\.\d*(?:9{6,}|0{6,})\d+(?![\w.])")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     d = tmp_path_factory.mktemp("demo_figures")
-    r = subprocess.run(
+    r = cli_fork.run(
         [sys.executable, "-m", "xlexec", "demo", "--dir", str(d)],
         capture_output=True,
         text=True,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
 from xlexec.errors import InputError
 from xlexec.formats.fills import parse_fills_text, read_fills
 
@@ -175,7 +176,7 @@ def test_two_flex_statements_need_an_account_chosen():
 def xlexec(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_tws import FakeTWS  # noqa: E402
 from session_now import clock_tool, session_now  # noqa: E402
+from tests import cli_fork
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def _submit(cfg: Path, trades: Path, *extra: str) -> subprocess.CompletedProcess
     env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "XLEXEC_NOW")}
     env["COLUMNS"] = "400"  # the result table's rows on one line each
     cmd = [sys.executable, "-m", "xlexec", "submit", str(trades), "--allow-closed", "--config", str(cfg), *extra]
-    return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
+    return cli_fork.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def test_submit_sends_each_order_once_with_our_id_as_order_ref(tmp_path, fake):
     log = (trades.parent / "execution_log.csv").read_text()
     assert all(str(o["perm_id"]) in log for o in fake.orders), log  # the permId is the order id
     env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
-    imp = subprocess.run(
+    imp = cli_fork.run(
         [sys.executable, "-m", "xlexec", "import-fills", "--date", _today(), "--config", str(cfg)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -153,7 +154,7 @@ def test_cancel_all_cancels_the_working_orders_at_tws(tmp_path):
         assert {o["symbol"]: o["status"] for o in f.orders} == {"AAPL": "Filled", "BRK B": "Submitted"}
         env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
         env["COLUMNS"] = "400"
-        k = subprocess.run(
+        k = cli_fork.run(
             [sys.executable, "-m", "xlexec", "cancel-all", "--json", "--config", str(cfg)],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
@@ -179,7 +180,7 @@ def _status(cfg: Path, *extra: str, clock: dict[str, str] | None = None) -> subp
     env["COLUMNS"] = "400"
     env.update(clock or {})
     cmd = [sys.executable, "-m", "xlexec", "status", "--date", _today(), "--config", str(cfg), *extra]
-    return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
+    return cli_fork.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _clock_later(seconds: int) -> dict[str, str] | None:

@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_alpaca_data import FakeAlpacaData  # noqa: E402
+from tests import cli_fork
 from xlexec.cli.app import main  # noqa: E402
 from xlexec.config import config_from_dict  # noqa: E402
 from xlexec.errors import BrokerError  # noqa: E402
@@ -143,7 +144,6 @@ def test_tca_fetches_minute_bars_page_by_page_and_saves_them(tmp_path):
     """Alpaca minute bars (``bars: {SYMBOL: [t, o, h, l, c, v, n, vw]}``, ``next_page_token``)
     through alpaca-py's StockHistoricalDataClient: every page, the session's bars only, saved
     as the day's bars.csv; the interval VWAP is taken from them."""
-    import subprocess
 
     from xlexec.core.orders import orders_from_trades
     from xlexec.formats.bars import read_bars
@@ -170,7 +170,7 @@ def test_tca_fetches_minute_bars_page_by_page_and_saves_them(tmp_path):
             f"live_dir: {tmp_path / 'live'}\nexecution:\n  broker: alpaca\n  alpaca:\n    api_key: ${{XLX_T_KEY}}\n"
             f"    api_secret: ${{XLX_T_SECRET}}\n    data_url: {fake.url}\n"
         )
-        r = subprocess.run(
+        r = cli_fork.run(
             [sys.executable, "-m", "xlexec", "tca", str(day), "--json", "--config", str(tmp_path / "config.yaml")],
             capture_output=True,
             text=True,

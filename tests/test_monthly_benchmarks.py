@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import cli_fork
 from xlexec.core.orders import orders_from_trades
 from xlexec.formats.trades import read_trades
 from xlexec.store.journal import INTENT, Journal
@@ -98,7 +99,7 @@ def _write_day(live: Path, day: str) -> Path:
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xlexec", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    return cli_fork.run([sys.executable, "-m", "xlexec", *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def _benchmarks(day: str, sym: str) -> dict[str, Decimal | None]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import cli_fork
 from xlexec.excel.layout import BUTTONS, HEADER_ROW, SHEETS, parse_a1
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ def _env() -> dict[str, str]:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=300
     )
 

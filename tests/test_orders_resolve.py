@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_schwab import ACCOUNT_HASH, FakeSchwab  # noqa: E402
 from test_schwab_cli import _setup, _submit, _today  # noqa: E402
+from tests import cli_fork
 
 ORDERS = f"/trader/v1/accounts/{ACCOUNT_HASH}/orders"
 
@@ -31,7 +32,7 @@ def _xlexec(cfg: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "XLEXEC_NOW")}
     env.update(SCHWAB_APP_KEY="KEY", SCHWAB_APP_SECRET="SECRET", COLUMNS="400")
     cmd = [sys.executable, "-m", "xlexec", *args, "--config", str(cfg)]
-    return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
+    return cli_fork.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _events(cfg: Path, kind: str) -> list[tuple[str, dict, str]]:

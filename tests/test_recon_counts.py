@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY = "2025-10-30"
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -44,7 +46,7 @@ def cents(x: Decimal) -> float:
 
 def xlexec(where: Path, *args: str, now: str = f"{DAY}T20:10:00Z") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XLEXEC_NOW": now, "XLWINGS_LICENSE_KEY": "noncommercial"}
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=where, env=env, capture_output=True, text=True, timeout=120
     )
 

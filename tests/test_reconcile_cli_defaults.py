@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from tests import cli_fork
 from tests.reliability import _support as U
 from xlexec.execution.brokers.base import OrderRequest
 from xlexec.execution.brokers.paper import PaperBroker
@@ -37,7 +38,7 @@ def xlexec(cwd: Path, *args: str, now: str | None = None) -> subprocess.Complete
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     if now:
         env["XLEXEC_NOW"] = now
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
+
 getcontext().prec = 50
 ROOT = str(Path(__file__).resolve().parents[1])
 TRADES_HDR = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -46,7 +48,7 @@ def xlexec(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env["XLEXEC_NOW"] = "2025-11-07T21:30:00+00:00"
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

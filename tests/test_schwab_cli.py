@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_schwab import ACCOUNT_HASH, ACCOUNT_NUMBER, FakeSchwab  # noqa: E402
+from tests import cli_fork
 
 ORDERS = f"/trader/v1/accounts/{ACCOUNT_HASH}/orders"
 
@@ -57,7 +58,7 @@ def _submit(cfg: Path, trades: Path, *extra: str, crash: str | None = None) -> s
     # COLUMNS: the result table's rows on one line each
     env.update(SCHWAB_APP_KEY="KEY", SCHWAB_APP_SECRET="SECRET", SCHWAB_ACCOUNT_HASH=ACCOUNT_HASH, COLUMNS="400")
     cmd = [sys.executable, "-m", "xlexec", "submit", str(trades), "--allow-closed", "--config", str(cfg), *extra]
-    return subprocess.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
+    return cli_fork.run(cmd, cwd=cfg.parent, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_an_identical_order_entered_by_hand_plus_a_lost_201_is_ambiguous_and_nev
     assert len(fake.requests("POST", ORDERS)) == posts, "an ambiguous match is never resent"
     env = {k: v for k, v in os.environ.items() if k != "XLEXEC_NOW"}
     env.update(SCHWAB_APP_KEY="KEY", SCHWAB_APP_SECRET="SECRET", COLUMNS="400")
-    st = subprocess.run(
+    st = cli_fork.run(
         [sys.executable, "-m", "xlexec", "status", "--json", "--date", _today(), "--config", str(cfg)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -23,6 +23,8 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from tests import cli_fork
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY1, DAY2 = "2025-10-30", "2025-10-31"
 HEAD = "symbol,side,shares,price,notional,weight_change,commission_est,slippage_est,total_cost_est\n"
@@ -35,7 +37,7 @@ def cents(x: Decimal) -> float:
 
 def xlexec(where: Path, *args: str, now: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XLEXEC_NOW": now, "XLWINGS_LICENSE_KEY": "noncommercial"}
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=where, env=env, capture_output=True, text=True, timeout=120
     )
 

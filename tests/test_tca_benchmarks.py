@@ -12,6 +12,7 @@ import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from tests import cli_fork
 from xlexec.core.orders import orders_from_trades
 from xlexec.formats.trades import read_trades
 from xlexec.store.journal import INTENT, ORDER, Journal
@@ -102,7 +103,7 @@ def _setup(tmp: Path, *, bars: str | None) -> tuple[Path, Path]:
 
 
 def _tca(d: Path, cfg: Path, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", "tca", str(d), "--json", "--config", str(cfg)],
         capture_output=True,
         text=True,

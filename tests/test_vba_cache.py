@@ -14,6 +14,7 @@ from pathlib import Path
 import olefile
 import pytest
 
+from tests import cli_fork
 from xlexec.excel.macros import load_class_modules, load_macros
 from xlexec.excel.viewmodel import empty_book_data
 from xlexec.excel.writer import write_workbook
@@ -48,7 +49,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 def _cli(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, XLEXEC_CACHE_DIR=str(cache), XLWINGS_LICENSE_KEY="noncommercial")
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import cli_fork
 from xlexec.errors import ConfigError
 from xlexec.excel.build import (
     BUTTONS,
@@ -199,7 +200,6 @@ def test_build_command(tmp_path):
     """The default output is ``workbook/xlexec.xlsm`` under the folder the command runs in (a
     subprocess with ``cwd``: the test never changes its own current folder)."""
     import os
-    import subprocess
     import sys
 
     repo = str(Path(__file__).resolve().parents[1])
@@ -207,7 +207,7 @@ def test_build_command(tmp_path):
 
     def build(*args):
         cmd = [sys.executable, "-m", "xlexec", "workbook", "build", *args]
-        return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        return cli_fork.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
     p = build()
     assert p.returncode == 0, p.stderr

@@ -5,7 +5,6 @@ each expected value, format, header and lock below is written by hand from the d
 import datetime as dt
 import os
 import re
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import cli_fork
 from xlexec.excel.layout import BLOTTER_MAX_ROWS, TABLE_SCHEMAS
 from xlexec.excel.macros import load_macros
 
@@ -24,7 +24,7 @@ MONEY, PRICE, PCT, COUNT, SHARES = "$#,##0.00;[Red]-$#,##0.00", "$#,##0.00##", "
 def book(tmp_path_factory):
     where = tmp_path_factory.mktemp("formats")
     env = dict(os.environ, PYTHONPATH=str(ROOT), XLWINGS_LICENSE_KEY="noncommercial")
-    r = subprocess.run(
+    r = cli_fork.run(
         [sys.executable, "-m", "xlexec", "demo", "--dir", str(where / "demo")],
         cwd=where,
         env=env,

@@ -25,6 +25,7 @@ import pytest
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 
+from tests import cli_fork
 from tests.test_buttons_file import CLOSE, DAY, DEMO_DAY, MORNING, setup_day
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ def cli(*args: str, cwd: Path, when: dt.datetime | None = None) -> subprocess.Co
     )
     if when is not None:
         env["XLEXEC_NOW"] = when.isoformat()
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import cli_fork
 from xlexec.excel.layout import BLOTTER_MAX_ROWS
 from xlexec.excel.macros import load_macros
 
@@ -35,7 +36,7 @@ def _run(cwd: Path, *args: str, pinned: bool = True) -> subprocess.CompletedProc
         env["XLEXEC_NOW"] = NOW
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("XLEXEC_CONFIG", None)
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 

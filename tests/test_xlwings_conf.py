@@ -20,6 +20,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests import cli_fork
 from tests.test_buttons_file import CLOSE, DAY, DEMO_DAY, MORNING, setup_day
 from xlexec.excel.layout import XLWINGS_CONF, XLWINGS_CONF_HELP
 from xlexec.excel.xlwings_conf import OPERATOR_KEYS, XLEXEC_KEYS, merge_conf
@@ -54,7 +55,7 @@ def xlwings_block(rows: list[tuple]) -> dict[str, object]:
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
 
@@ -157,7 +158,7 @@ def test_operator_settings_survive_every_press(tmp_path):
         args = ["button", name.replace("_", "-"), "--config", str(cfg), "--book", str(book)]
         args += ["--day", DAY] if name == "load_trades" else []
         args += [a for s in sets.get(name, []) for a in ("--set", s)]
-        p = subprocess.run(
+        p = cli_fork.run(
             [sys.executable, "-m", "xlexec", *args],
             cwd=run,
             env=dict(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
 from tests.reliability import controls as C
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "validate"
@@ -51,7 +52,7 @@ def desk(tmp_path):
 def xl(desk, *args: str) -> subprocess.CompletedProcess:
     cfg, d, elsewhere = desk
     env = {**os.environ, "XLEXEC_NOW": NOW}
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args, "--config", str(cfg)],
         cwd=elsewhere,
         env=env,

@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from tests import cli_fork
 from tests.controls.test_session_attacks import THU, WED, env, ny, paper_config, write_day
 from tests.reliability import _support as U
 from tests.reliability import controls as C
@@ -41,7 +42,7 @@ def xlexec(root: Path, *args, now: str | None = None, keys: bool = False) -> sub
     e = env(now)
     if keys:
         e.update(KEYS)
-    return subprocess.run(
+    return cli_fork.run(
         [U.PY, "-m", "xlexec", *map(str, args)], cwd=cwd, env=e, capture_output=True, text=True, timeout=180
     )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import cli_fork
 from tests.conftest import GUIDE_TRADES
 from tests.reliability import controls as C
 from tests.reliability.controls import paper_orders  # orders the paper broker itself holds
@@ -54,7 +55,7 @@ def xlexec(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT",)}
     env["XLEXEC_NOW"] = NOW
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return subprocess.run(
+    return cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=root, env=env, capture_output=True, text=True, timeout=300
     )
 

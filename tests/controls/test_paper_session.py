@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from tests import cli_fork
 from tests.reliability import controls as C
 from xlexec.execution.brokers.base import OrderRequest
 from xlexec.execution.brokers.paper import PaperBroker
@@ -72,7 +73,7 @@ def xlexec(args: list[str], now: dt.datetime, cwd: Path) -> tuple[int, str, str]
     env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_NOW", "XLEXEC_CRASH_AT")}
     env["XLEXEC_NOW"] = now.isoformat()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    p = subprocess.run(
+    p = cli_fork.run(
         [sys.executable, "-m", "xlexec", *args], cwd=str(cwd), env=env, capture_output=True, text=True, timeout=120
     )
     return p.returncode, p.stdout, p.stderr

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import cli_fork
 from tests.reliability import controls as C
 from xlexec.core.orders import orders_from_trades
 from xlexec.formats.trades import read_trades
@@ -70,7 +71,7 @@ class Desk:
         env = {k: v for k, v in os.environ.items() if k not in ("XLEXEC_CRASH_AT", "LNAME", "USERNAME")}
         env.update(XLEXEC_NOW=NOW, LOGNAME=login, USER=login)
         env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        return subprocess.run(
+        return cli_fork.run(
             [sys.executable, "-m", "xlexec", *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=120
         )
 

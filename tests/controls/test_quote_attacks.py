@@ -23,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import cli_fork
 from tests.reliability import controls as C
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def desk(
 
 def xlexec(cfg: Path, *args: str, now: str = IN_SESSION) -> subprocess.CompletedProcess:
     env = {**os.environ, "XLEXEC_NOW": now, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
+    return cli_fork.run(
         [PY, "-m", "xlexec", *args, "--config", str(cfg)],
         cwd=cfg.parent,
         env=env,

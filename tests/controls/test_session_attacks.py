@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests import cli_fork
+
 REPO = Path(__file__).resolve().parents[2]
 NY = ZoneInfo("America/New_York")
 PY = sys.executable
@@ -108,7 +110,7 @@ def xlexec(root: Path, *args: str, now: str | None = None, extra: dict | None = 
     cwd.mkdir(exist_ok=True)
     e = env(now)
     e.update(extra or {})
-    return subprocess.run([PY, "-m", "xlexec", *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=180)
+    return cli_fork.run([PY, "-m", "xlexec", *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=180)
 
 
 def approve(root: Path, cfg: Path, trades: Path, now: str | None) -> None:

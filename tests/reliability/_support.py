@@ -29,6 +29,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from fake_alpaca import LIVE_ACCOUNT, PAPER_ACCOUNT, FakeAlpaca  # noqa: E402,F401  (re-exported for the test modules)
+from tests import cli_fork  # noqa: E402
 
 NY = ZoneInfo("America/New_York")
 # the fake's default account PA0000001 as client order ids name it (written out, not computed)
@@ -176,7 +177,7 @@ def xlexec(
     args: list[str], *, cwd: Path, env: dict | None = None, timeout: float = 120, input: str | None = None
 ) -> subprocess.CompletedProcess:
     """Run the real CLI (``python -m xlexec.cli.app``) in a subprocess; output captured as text."""
-    return subprocess.run(
+    return cli_fork.run(
         [PY, "-m", "xlexec", *args],
         cwd=str(cwd),
         env=env or env_with_keys(),
