@@ -2,8 +2,8 @@
 
 Most of a CLI test's time was the interpreter starting and importing pandas, numpy, pydantic
 and the rest again in every ``python -m xlexec`` the test ran (about 0.45 s of CPU of a call's
-0.6 s; some 1,200 calls in a ``make test``). :func:`run` is ``subprocess.run`` for exactly that
-command: the command runs in its own process, forked from a server (one per test process) that
+0.6 s; about 900 calls in a ``make test``). :func:`run` is ``subprocess.run`` for exactly that
+command: the command runs in its own process, forked from a server (two per test process) that
 has imported those libraries and nothing of xlexec. The child, before it runs ``xlexec`` as
 ``python -m`` does (``runpy``), is given what a fresh ``python -m xlexec`` would have:
 
@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import locale
 import os
 import selectors
 import signal
@@ -72,6 +73,7 @@ WARM = (
 #: value differs from the server's gets a real interpreter
 _START_PREFIXES = ("PYTHON", "LD_", "LC_", "OPENBLAS", "OMP_", "MKL_", "NUMEXPR", "DYLD_")
 _START_NAMES = ("LANG", "LANGUAGE", "TZ", "XLEXEC_TEST_CLOCK_SHIFT", "XLEXEC_TEST_REAL_PROCESSES")
+_WARM_NAMES = frozenset(m.split(".")[0] for m in WARM)  # what a module in a folder on the path would shadow
 
 
 def _start_env(env: dict) -> dict:
@@ -148,7 +150,7 @@ def _forkable(cmd, env: dict, cwd: str, server: _Server) -> bool:
     if _start_env(env) != _start_env(server.env):
         return False
     for folder in [cwd, *_python_path(env, cwd)]:
-        for name in {m.split(".")[0] for m in WARM}:
+        for name in _WARM_NAMES:
             if os.path.exists(os.path.join(folder, name + ".py")) or os.path.isdir(os.path.join(folder, name)):
                 return False
     return True
@@ -175,18 +177,22 @@ def run(cmd, *, capture_output=False, text=None, timeout=None, cwd=None, env=Non
         return subprocess.run(
             cmd, capture_output=True, text=text, timeout=timeout, cwd=cwd, env=env, input=input, check=check
         )
-    code, out, err = _forked(server, [str(a) for a in cmd[3:]], folder, full_env, input, timeout, cmd, text)
+    code, out, err = _forked(server, [str(a) for a in cmd[3:]], folder, full_env, input, timeout, cmd)
     if text:
-        enc = __import__("locale").getpreferredencoding(False)
-        out = out.decode(enc).replace("\r\n", "\n").replace("\r", "\n")
-        err = err.decode(enc).replace("\r\n", "\n").replace("\r", "\n")
+        out, err = as_text(out), as_text(err)
     done = subprocess.CompletedProcess(list(cmd), code, out, err)
     if check:
         done.check_returncode()
     return done
 
 
-def _forked(server: _Server, args, cwd, env, input, timeout, cmd, text):
+def as_text(raw: bytes) -> str:
+    """A child's output as ``subprocess.run(text=True)`` reads it: the locale's encoding, strict,
+    universal newlines."""
+    return io.TextIOWrapper(io.BytesIO(raw), encoding=locale.getpreferredencoding(False)).read()
+
+
+def _forked(server: _Server, args, cwd, env, input, timeout, cmd):
     deadline = None if timeout is None else time.monotonic() + timeout
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -210,7 +216,7 @@ def _forked(server: _Server, args, cwd, env, input, timeout, cmd, text):
     sel.register(out_r, selectors.EVENT_READ)
     sel.register(err_r, selectors.EVENT_READ)
     if in_w is not None:
-        data = input.encode(__import__("locale").getpreferredencoding(False)) if isinstance(input, str) else input
+        data = input.encode(locale.getpreferredencoding(False)) if isinstance(input, str) else input
         writer = threading.Thread(target=_feed, args=(in_w, data), daemon=True)
         writer.start()
     try:
@@ -238,11 +244,8 @@ def _forked(server: _Server, args, cwd, env, input, timeout, cmd, text):
 
 
 def _feed(fd: int, data: bytes) -> None:
-    try:
-        with open(fd, "wb", closefd=True) as f:
-            f.write(data)
-    except (BrokenPipeError, OSError):
-        pass
+    with contextlib.suppress(OSError), open(fd, "wb", closefd=True) as f:  # a child that stopped reading
+        f.write(data)
 
 
 # ----------------------------------------------------------------------------- the server

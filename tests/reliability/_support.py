@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import io
 import json
-import locale
 import os
 import re
 import sqlite3
@@ -373,10 +372,7 @@ def cli(
         texts = []
         for stream in (out, err):
             stream.flush()
-            # as ``subprocess.run(text=True)`` reads a child's output: the locale's encoding, strict,
-            # universal newlines
-            raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
-            texts.append(io.TextIOWrapper(io.BytesIO(raw), encoding=PIPE_DECODING).read())
+            texts.append(cli_fork.as_text(stream.buffer.getvalue()))  # type: ignore[attr-defined]
         return rc, texts[0], texts[1]
     return rc, out.getvalue(), err.getvalue()
 
@@ -389,7 +385,6 @@ DEFAULT_WARNING_FILTERS = [
     ("ignore", ResourceWarning),
     ("default", Warning),
 ]
-PIPE_DECODING = locale.getpreferredencoding(False)
 _CHILD_STREAMS: list[tuple[str, str, str]] = []
 
 
