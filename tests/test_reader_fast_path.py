@@ -505,3 +505,43 @@ def test_a_plain_file_with_a_broken_rule_names_its_row(tmp_path, row, message):
     with pytest.raises(InputError) as e:
         read_trades(p)
     assert message in str(e.value) and "row 7" in str(e.value)
+
+
+BARS_HEADER = "symbol,timestamp,open,high,low,close,volume,vwap\n"
+
+
+def test_bars_typed_or_by_the_cells_are_the_same_figures(tmp_path):
+    from xlexec.formats.bars import read_bars
+
+    rows = [f"AAPL,2025-10-30T13:{m:02d}:00Z,150.{m:02d},150.9,149.1,150.5,{1000 + m},150.25" for m in range(40)]
+    p = tmp_path / "bars.csv"
+    p.write_text(BARS_HEADER + "\n".join(rows) + "\n")
+    typed = read_bars(p)
+    assert typed["open"].tolist()[:3] == [150.0, 150.01, 150.02] and typed["volume"].iloc[39] == 1039.0
+    assert typed.index.tolist()[:2] == [2, 3]
+    # a "$" and an empty vwap: every number column read from its text, cell by cell
+    rows[5] = "AAPL,2025-10-30T13:05:00Z,$150.05,150.9,149.1,150.5,1005,"
+    p.write_text(BARS_HEADER + "\n".join(rows) + "\n")
+    texts = read_bars(p)
+    assert texts["open"].iloc[5] == 150.05 and np.isnan(texts["vwap"].iloc[5])
+    same = [i for i in range(40) if i != 5]
+    pd.testing.assert_frame_equal(texts.iloc[same], typed.iloc[same])
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        ("AAPL,2025-10-30T13:01:00Z,150,150.9,149.1,150.5,-7,150.25", "volume", "volume must not be negative"),
+        ("AAPL,2025-10-30T13:01:00Z,150,149,149.1,150.5,7,150.25", "high", "high is below low"),
+        ("AAPL,2025-10-30T13:01:00Z,150,151,149,1.5e400,7,150", "close", "close is not a finite number: '1.5e400'"),
+        ("AAPL,2025-10-30T13:00:00Z,150,151,149,150,7,150", "timestamp", "AAPL has two bars at 2025-10-30T13:00:00Z"),
+    ],
+)
+def test_bad_bars_name_file_row_and_column(tmp_path, row, column, message):
+    from xlexec.formats.bars import read_bars
+
+    p = tmp_path / "bars.csv"
+    p.write_text(BARS_HEADER + "AAPL,2025-10-30T13:00:00Z,150,150.9,149.1,150.5,1000,150.25\n" + row + "\n")
+    with pytest.raises(InputError) as e:
+        read_bars(p)
+    assert str(e.value) == f"{p}, row 3, column '{column}': {message}"

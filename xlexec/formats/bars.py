@@ -18,18 +18,36 @@ from xlexec.core.benchmarks import BARS_COLUMNS
 from xlexec.core.rows import check_rows, parse_numeric
 from xlexec.core.trades import symbols_of
 from xlexec.errors import InputError
-from xlexec.formats.csvio import atomic_write_csv, read_table, read_text, split_comment_header
+from xlexec.formats.csvio import atomic_write_csv, parse_table, read_text, split_comment_body
 
 
 def read_bars(path: str | Path) -> pd.DataFrame:
     """bars.csv -> ``BARS_COLUMNS`` (timestamp tz-aware UTC; vwap NaN when empty). A bad row
-    raises :class:`InputError` naming the file, row and column."""
+    raises :class:`InputError` naming the file, row and column. The prices and volumes are
+    typed by the C parser when every cell is a plain number (:func:`csvio.parse_table`; any
+    other cell: the column's text through :func:`parse_numeric`, the same figures)."""
     name = str(path)
     text = read_text(path, what="bars file")
-    _, body, first = split_comment_header(text)
+    _, body, first = split_comment_body(text)
     if not body:
         raise InputError(name, f"empty bars file: no header row ({','.join(BARS_COLUMNS)})", row=first)
-    df = read_table("\n".join(body), name, first, BARS_COLUMNS[:7], what="bars file", allow_empty=True)
+    return parse_table(
+        body,
+        name,
+        first,
+        BARS_COLUMNS[:7],
+        lambda df: _bars_of_table(df, name),
+        numbers=_NUMBERS,
+        what="bars file",
+        allow_empty=True,
+    )
+
+
+#: the bars' number columns ($/share, shares)
+_NUMBERS = ("open", "high", "low", "close", "volume", "vwap")
+
+
+def _bars_of_table(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     out["symbol"] = symbols_of(df, name)
     ts = _timestamps(df["timestamp"])
