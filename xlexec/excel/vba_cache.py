@@ -21,30 +21,13 @@ an error.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-#: environment variable naming the cache folder (default: the platform's per-user cache folder)
-CACHE_ENV = "XLEXEC_CACHE_DIR"
-_DIGEST = 32  # bytes of the sha256 that ends an entry
+from xlexec.store.user_cache import CACHE_ENV, cache_dir, read_entry, write_entry
 
-
-def cache_dir() -> Path:
-    """``$XLEXEC_CACHE_DIR``, else ``%LOCALAPPDATA%\\xlexec\\cache`` (Windows),
-    ``~/Library/Caches/xlexec`` (macOS), ``$XDG_CACHE_HOME/xlexec`` or ``~/.cache/xlexec``."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return Path(os.environ["LOCALAPPDATA"]) / "xlexec" / "cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "xlexec"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xlexec"
+__all__ = ["CACHE_ENV", "cache_dir", "cached", "entry_path", "source_key", "store", "vba_project"]
 
 
 def _builder_source() -> bytes:
@@ -73,30 +56,13 @@ def entry_path(key: str) -> Path:
 
 def cached(key: str) -> bytes | None:
     """The project stored under ``key``, or None (absent, unreadable, or not checking out)."""
-    try:
-        blob = entry_path(key).read_bytes()
-    except OSError:
-        return None
-    body, digest = blob[:-_DIGEST], blob[-_DIGEST:]
-    if len(blob) <= _DIGEST or hashlib.sha256(body).digest() != digest:
-        return None
-    return body
+    return read_entry(entry_path(key))
 
 
 def store(key: str, vba_bin: bytes) -> None:
     """Keep ``vba_bin`` under ``key`` (temp file + rename); a folder that cannot be written is
     left as it is (the next press builds again)."""
-    path = entry_path(key)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".vba-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(vba_bin + hashlib.sha256(vba_bin).digest())
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    write_entry(entry_path(key), vba_bin)
 
 
 def vba_project(

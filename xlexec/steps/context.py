@@ -14,6 +14,7 @@ from pathlib import Path
 
 from xlexec.config import Config, load_config
 from xlexec.execution.clock import env_now
+from xlexec.store import calendar_cache
 from xlexec.store.journal import Journal, current_user, use_journal
 
 
@@ -26,6 +27,7 @@ class Context:
 
     def __post_init__(self) -> None:
         use_journal(self.config.live_dir, self.config.journal)  # the store opens the config's journal
+        calendar_cache.install()  # another exchange_calendars than the shipped table's: a table made once
 
     @classmethod
     def load(cls, config_path: str | os.PathLike | None = None, user: str | None = None) -> Context:
