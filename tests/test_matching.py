@@ -65,3 +65,36 @@ def test_no_fills_or_no_orders():
     assert match_fills(_fills([]), ORDERS).pos.tolist() == []
     m = match_fills(_fills([["AAPL", "buy", "x", ""]]), ORDERS.iloc[:0])
     assert m.pos.tolist() == [-1] and m.how.tolist() == [NONE]
+
+
+def test_ids_without_their_account_tag_match_as_the_plan_names_them():
+    """A sent id carries the account tag (``xlx-DATE-a1b2-...``), the plan's does not; spaces,
+    gaps and blanks around either never match wrongly. Written out by hand."""
+    plan = ["xlx-2025-10-30-AAPL-buy-0123456789ab", "xlx-2025-10-30-MSFT-sell-0123456789ab", "c-x"]
+    orders = pd.DataFrame({"symbol": ["AAPL", "MSFT", "TSLA"], "side": ["buy", "sell", "buy"], "client_order_id": plan})
+    f = _fills(
+        [
+            ["AAPL", "buy", "xlx-2025-10-30-a7k2-AAPL-buy-0123456789ab", ""],  # tagged: the plan's AAPL
+            ["MSFT", "sell", "xlx-2025-10-30-MSFT-sell-0123456789ab ", ""],  # untagged, a trailing blank
+            ["MSFT", "sell", " xlx-2025-10-30-a7k2-MSFT-sell-0123456789ab", ""],  # blank first: the tag stays
+            ["TSLA", "buy", None, ""],
+            ["TSLA", "buy", "a7k2-c-x", ""],  # not an xlexec id: taken as it is
+            ["TSLA", "buy", " c-x", ""],
+            ["AAPL", "buy", "xlx-2025-10-30-a7k2-AAPL-buy-0123456789ab", ""],  # the same id again
+        ]
+    )
+    m = match_fills(f, orders)
+    assert m.pos.tolist() == [0, 1, 1, 2, 2, 2, 0]
+    assert m.how_text().tolist() == [
+        "client_order_id",
+        "client_order_id",
+        "symbol+side",
+        "symbol+side",
+        "symbol+side",
+        "client_order_id",
+        "client_order_id",
+    ]
+    # through the broker's order ids (the journal's snapshots name the tagged id)
+    g = _fills([["MSFT", "sell", "", "B-1"], ["AAPL", "buy", "", "B-2"]])
+    m = match_fills(g, orders, order_ids={"B-1": "xlx-2025-10-30-a7k2-MSFT-sell-0123456789ab", "B-2": "c-x"})
+    assert m.pos.tolist() == [1, 0] and m.how_text().tolist() == ["order_id", "symbol+side"]

@@ -84,10 +84,16 @@ def first_match(day_a: np.ndarray, cols_a: list[np.ndarray], day_b: np.ndarray, 
     return np.where(ok_a, first_of(key_a, key_b[where_b], where_b), -1)
 
 
-def _id_match(fill_ids: np.ndarray, fday: np.ndarray, order_ids: np.ndarray, oday: np.ndarray) -> np.ndarray:
+def _id_match(
+    fill_ids: np.ndarray, fday: np.ndarray, order_ids: np.ndarray, oday: np.ndarray, *, plain: bool = False
+) -> np.ndarray:
     """Position of the first order of the fill's day whose id is the fill's (the fill's id
-    stripped; blanks/gaps never match), -1 when none. Only distinct ids are stripped."""
+    stripped; blanks/gaps never match), -1 when none. Only distinct ids are stripped.
+    ``plain``: the fills' ids are first taken without their account tag (:func:`plain_ids`,
+    per distinct id: the same positions as ``_id_match(plain_ids(fill_ids), ...)``)."""
     codes, uniq = pd.factorize(fill_ids)
+    if plain:
+        uniq = [without_account(u) if isinstance(u, str) else u for u in uniq]
     clean = np.array([str(u).strip() for u in uniq], dtype=object)
     ccode, cuniq = pd.factorize(clean)  # ' X' and 'X' are one id
     fcode = np.where(codes >= 0, ccode[np.maximum(codes, 0)] if len(ccode) else -1, -1)
@@ -147,15 +153,15 @@ def match_fills(
     fsym, fside = _column(fills, "symbol"), _column(fills, "side")
     osym, oside = text_array(orders["symbol"]), text_array(orders["side"])
     coids = plain_ids(text_array(orders["client_order_id"].astype(str)))
-    fcoids = plain_ids(_column(fills, "client_order_id"))
-    pos = _agree(_id_match(fcoids, fday, coids, oday), fsym, fside, osym, oside)
+    pos = _id_match(_column(fills, "client_order_id"), fday, coids, oday, plain=True)
+    pos = _agree(pos, fsym, fside, osym, oside)
     how[pos >= 0] = BY_CLIENT_ID
     rest = np.flatnonzero(pos < 0)
     if order_ids and len(rest) and "order_id" in fills.columns:
         codes, uniq = pd.factorize(_column(fills, "order_id")[rest])
         to_coid = np.array([order_ids.get(str(u).strip()) for u in uniq] + [None], dtype=object)
-        via = plain_ids(to_coid[codes])  # code -1 (no order id) -> the trailing None
-        p2 = _agree(_id_match(via, fday[rest], coids, oday), fsym[rest], fside[rest], osym, oside)
+        via = to_coid[codes]  # code -1 (no order id) -> the trailing None
+        p2 = _agree(_id_match(via, fday[rest], coids, oday, plain=True), fsym[rest], fside[rest], osym, oside)
         pos[rest] = p2
         how[rest[p2 >= 0]] = BY_ORDER_ID
         rest = rest[p2 < 0]
