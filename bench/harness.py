@@ -188,13 +188,19 @@ def tickers(n: int, seed: int = 7, length: int = 4) -> list[str]:
 
 
 def fake_class(module: str, name: str):
-    """The loopback broker fake ``name`` of ``tests/<module>.py`` (the one the tests use)."""
+    """The loopback broker fake ``name`` of ``tests/<module>.py`` (the one the tests use), imported
+    as ``tests.<module>`` with ``tests`` this repository's folder, as the tests' conftest makes it
+    (a dependency's wheel may install a top-level ``tests`` package of its own into site-packages:
+    the fakes' ``from tests import ...`` would then read that one)."""
     import importlib
+    import types
 
-    tests = str(REPO / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    return getattr(importlib.import_module(module), name)
+    here = str(REPO / "tests")
+    if here not in list(getattr(sys.modules.get("tests"), "__path__", None) or []):
+        ours = types.ModuleType("tests")
+        ours.__path__ = [here]
+        sys.modules["tests"] = ours
+    return getattr(importlib.import_module(f"tests.{module}"), name)
 
 
 def fake_alpaca_class():

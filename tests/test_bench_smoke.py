@@ -199,3 +199,25 @@ def test_timed_reads_start_cold_as_a_fresh_process_does(tmp_path):
         cold_reads()
         assert [c.cache_info().currsize for c in caches] == [0, 0, 0, 0]
         assert checked_extents(book) is None  # a fresh press checks its book again
+
+
+def test_the_fakes_load_from_this_repository_when_a_foreign_tests_package_comes_first(tmp_path):
+    """schwab-py's wheel installs a top-level ``tests`` package into site-packages: the bench's
+    fakes (``tests/pg_server.py`` imports ``from tests import cli_fork``) are still this folder's."""
+    foreign = tmp_path / "site" / "tests"
+    foreign.mkdir(parents=True)
+    (foreign / "__init__.py").write_text("")
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import tests; sys.path.insert(1, sys.argv[2]); "
+        "from bench.harness import fake_class; import inspect; "
+        "print(inspect.getsourcefile(fake_class('pg_server', 'find_bindir')))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "site"), str(REPO)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr[-1500:]
+    assert Path(p.stdout.strip()) == REPO / "tests" / "pg_server.py"
