@@ -173,5 +173,10 @@ def test_every_shell_s_context_gives_the_calendar_its_cache(tmp_path):
     ctx = Context.load(cfg)
     try:
         assert cal._table_source[0] is calendar_cache.table_for
+        assert cal.is_session("2025-10-30")
+        built = cal._arrays.cache_info().currsize
+        assert built >= 1
+        Context.load(cfg).close()  # another shell's Context in the same process: the sessions stay built
+        assert cal._arrays.cache_info().currsize == built
     finally:
         ctx.close()

@@ -175,7 +175,10 @@ def set_table_source(source: Callable[[str, Callable[[], SessionTable]], Session
     from an earlier ``build()``, or built now with it) or None (then the rules, as without a
     source). A table is taken only when it is of the installed version and covers the horizon.
     The shells set it before the calendar is used (:mod:`xlexec.store.calendar_cache`: the user's
-    cache folder); the core itself reads no file."""
+    cache folder); the core itself reads no file. Setting the source already set changes nothing
+    (every shell's Context sets it: a process making several keeps its tables)."""
+    if _table_source[0] is source:
+        return
     _table_source[0] = source
     active_table.cache_clear()
     _arrays.cache_clear()
