@@ -81,11 +81,11 @@ def teardown(state, side: str) -> None:
 
 
 def _ctx_broker(tmp: Path, url: str):
-    from fake_schwab import ACCOUNT_NUMBER
     from xlexec.config import config_from_dict
     from xlexec.execution.brokers.schwab import SchwabBroker
     from xlexec.steps.context import Context
 
+    ACCOUNT_NUMBER = fake_class("fake_schwab", "ACCOUNT_NUMBER")
     now = int(time.time())
     tok = {"access_token": "access-0", "refresh_token": "refresh-1", "token_type": "Bearer",
            "expires_in": 1800, "scope": "api", "expires_at": now + 1800}  # fmt: skip
