@@ -80,7 +80,7 @@ def parse_numeric(
         vals = raw.copy()  # typed by the C parser (csvio.read_table's ``numbers``)
     else:
         vals = pd.to_numeric(raw, errors="coerce").astype(float)
-    if not np.isfinite(vals.to_numpy()).all():
+    if not np.isfinite(vals.to_numpy()).all() and not (allow_empty and _plain_or_empty(raw, vals)):
         vals = _parse_numeric_cells(raw, df, name, col, allow_empty=allow_empty)
     if integer:
         frac = (vals % 1) != 0
@@ -90,6 +90,13 @@ def parse_numeric(
                 name, f"{col} must be a whole number, got {raw.iloc[first]!r}", row=int(df.index[first]), column=col
             )
     return vals
+
+
+def _plain_or_empty(raw: pd.Series, vals: pd.Series) -> bool:
+    """Whether every cell ``pd.to_numeric`` left without a finite number is empty text (a column
+    of plain numbers and blanks, as an optional one mostly is: NaN there, no rule to apply)."""
+    bad = ~np.isfinite(vals.to_numpy())
+    return raw.dtype != np.float64 and bool((raw[bad] == "").all())
 
 
 def _parse_numeric_cells(raw: pd.Series, df: pd.DataFrame, name: str, col: str, *, allow_empty: bool) -> pd.Series:
