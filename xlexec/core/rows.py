@@ -80,7 +80,8 @@ def parse_numeric(
         vals = raw.copy()  # typed by the C parser (csvio.read_table's ``numbers``)
     else:
         vals = pd.to_numeric(raw, errors="coerce").astype(float)
-    if not np.isfinite(vals.to_numpy()).all() and not (allow_empty and _plain_or_empty(raw, vals)):
+    finite = np.isfinite(vals.to_numpy())
+    if not finite.all() and not (allow_empty and _only_blanks_unparsed(raw, ~finite)):
         vals = _parse_numeric_cells(raw, df, name, col, allow_empty=allow_empty)
     if integer:
         frac = (vals % 1) != 0
@@ -92,11 +93,10 @@ def parse_numeric(
     return vals
 
 
-def _plain_or_empty(raw: pd.Series, vals: pd.Series) -> bool:
-    """Whether every cell ``pd.to_numeric`` left without a finite number is empty text (a column
-    of plain numbers and blanks, as an optional one mostly is: NaN there, no rule to apply)."""
-    bad = ~np.isfinite(vals.to_numpy())
-    return raw.dtype != np.float64 and bool((raw[bad] == "").all())
+def _only_blanks_unparsed(raw: pd.Series, unparsed: np.ndarray) -> bool:
+    """Whether every ``unparsed`` cell (``pd.to_numeric`` gave no finite number) is empty text (a
+    column of plain numbers and blanks, as an optional one mostly is: NaN there, no rule to apply)."""
+    return raw.dtype != np.float64 and bool((raw[unparsed] == "").all())
 
 
 def _parse_numeric_cells(raw: pd.Series, df: pd.DataFrame, name: str, col: str, *, allow_empty: bool) -> pd.Series:

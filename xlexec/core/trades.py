@@ -69,13 +69,17 @@ KILL_SWITCH_OK = "ACTIVE"  # the only header value that lets trading go (armed, 
 SAFETY_CHECKS_OK = "PASSED"  # the only header value of the model's safety checks that passes
 
 
+def iso_date(text: str) -> str | None:
+    """``YYYY-MM-DD`` of a text starting (after blanks) with an ISO date, None when it does not."""
+    try:
+        return dt.date.fromisoformat(text.strip()[:10]).isoformat()
+    except ValueError:
+        return None
+
+
 def date_parses(value: str | None) -> bool:
     """Whether a header ``Date`` value starts with an ISO date (``2025-10-30``)."""
-    try:
-        dt.date.fromisoformat(str(value or "").strip()[:10])
-    except ValueError:
-        return False
-    return True
+    return iso_date(str(value or "")) is not None
 
 
 def header_sha256(header: TradesHeader) -> str:
@@ -120,12 +124,7 @@ class TradesHeader:
     @property
     def date(self) -> str | None:
         v = self.get("Date")
-        if not v:
-            return None
-        try:
-            return dt.date.fromisoformat(v.strip()[:10]).isoformat()
-        except ValueError:
-            return None
+        return iso_date(v) if v else None
 
     @property
     def portfolio_value(self) -> float | None:

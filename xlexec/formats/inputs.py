@@ -28,7 +28,6 @@ Every reader returns a DataFrame indexed by source row; symbols upper-cased.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from pathlib import Path
 
@@ -38,7 +37,7 @@ import pandas as pd
 from xlexec.core.events import EVENT_ALIASES, EVENT_KINDS, MACRO_EVENTS, MARKET_WIDE
 from xlexec.core.positions import bases
 from xlexec.core.rows import check_rows, parse_numeric, via_uniques
-from xlexec.core.trades import symbols_of
+from xlexec.core.trades import iso_date, symbols_of
 from xlexec.errors import InputError
 from xlexec.formats.csvio import own_copy, parse_table, read_text, split_comment_body
 
@@ -207,14 +206,6 @@ def _event_kind(text: str) -> str:
     return EVENT_ALIASES.get(kind, kind)
 
 
-def _iso_date(text: str) -> str | None:
-    """``YYYY-MM-DD`` of a cell starting with an ISO date, None when it does not."""
-    try:
-        return dt.date.fromisoformat(text[:10]).isoformat()
-    except ValueError:
-        return None
-
-
 def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
     """events -> ``symbol, date (YYYY-MM-DD), event, ratio`` (a header with no rows: no events)."""
     if missing_ok and not Path(path).exists():
@@ -260,7 +251,7 @@ def read_events(path: str | Path, *, missing_ok: bool = True) -> pd.DataFrame:
     out["symbol"] = MARKET_WIDE
     if (~macro).any():
         out.loc[~macro, "symbol"] = symbols_of(df[~macro], name)
-    dates = via_uniques(df["date"], lambda u: u.map(_iso_date))
+    dates = via_uniques(df["date"], lambda u: u.map(iso_date))
     check_rows(dates.isna(), df, name, "date", lambda i: f"date {df['date'].iloc[i][:40]!r} is not YYYY-MM-DD")
     out["date"] = dates
     out["event"] = ev.astype(df["event"].dtype)
